@@ -1,0 +1,5 @@
+// Registry of spotctl subcommands: add one import and one array entry per command.
+import type { CliCommand } from "../command.js";
+import { versionCommand } from "./version.js";
+
+export const commands: CliCommand[] = [versionCommand];

@@ -1,0 +1,18 @@
+// `spotctl version`: prints the package version and the runtime it runs on.
+import { readFileSync } from "node:fs";
+import type { CliCommand } from "../command.js";
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export const versionCommand: CliCommand = {
+  name: "version",
+  summary: "Print the spotctl version",
+  usage: "spotctl version\n\nPrints the version of spotctl and of Node.js as JSON.",
+  run: async (_args, io) => {
+    io.stdout(JSON.stringify({ spotctl: packageVersion(), node: process.version }) + "\n");
+    return 0;
+  },
+};

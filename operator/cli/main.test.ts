@@ -1,0 +1,25 @@
+// spotctl dispatcher: help, unknown commands and usage errors keep the documented exit codes.
+import { execFileSync, spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+
+const bin = new URL("../../bin/spotctl.mjs", import.meta.url).pathname;
+
+describe("spotctl", () => {
+  it("prints help listing the version command", () => {
+    const out = execFileSync(process.execPath, [bin, "--help"], { encoding: "utf8" });
+    expect(out).toMatch(/Usage: spotctl <command>/);
+    expect(out).toMatch(/version/);
+  });
+
+  it("prints its version as JSON", () => {
+    const out = execFileSync(process.execPath, [bin, "version"], { encoding: "utf8" });
+    expect(JSON.parse(out).spotctl).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it("exits 2 with one line on an unknown command", () => {
+    const res = spawnSync(process.execPath, [bin, "frobnicate"], { encoding: "utf8" });
+    expect(res.status).toBe(2);
+    expect(res.stderr.trim().split("\n")).toHaveLength(1);
+    expect(res.stderr).toMatch(/unknown command "frobnicate"/);
+  });
+});

@@ -1,0 +1,47 @@
+// spotctl's dispatcher: global help, subcommand lookup, and the exit-code contract (0 ok, 1 failure, 2 usage).
+import { UsageError, type CliCommand, type CliIo } from "./command.js";
+
+function globalHelp(commands: CliCommand[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    "spotctl — command-line tool of Spot Optimizer",
+    "",
+    "Usage: spotctl <command> [flags]",
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    "Run `spotctl <command> --help` for a command's flags.",
+    "Exit codes: 0 success, 1 failure, 2 usage error or bad input.",
+    "",
+  ].join("\n");
+}
+
+/** Runs spotctl with the given arguments and returns its exit code. */
+export async function runCli(args: string[], commands: CliCommand[], io: CliIo): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.stdout(globalHelp(commands));
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    io.stderr(`spotctl: unknown command "${name}" (see spotctl --help)\n`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.stdout(command.usage + "\n");
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`spotctl ${name}: ${err.message}\n`);
+      return 2;
+    }
+    io.stderr(`spotctl ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
