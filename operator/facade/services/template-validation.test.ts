@@ -1,0 +1,64 @@
+// Unit tests for node-template validation, with the family→architecture rule checked against Karpenter's table.
+import { describe, it, expect } from "vitest";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { validateTemplate, familyArchitecture, normaliseArchitecture } from "./template-validation.js";
+
+describe("validateTemplate", () => {
+  it("reports the catalogue's example conflict (g4dn on ARM64)", () => {
+    const result = validateTemplate({ families: ["g4dn"], architecture: "ARM64" });
+    expect(result.valid).toBe(false);
+    expect(result.warnings).toContain("Instance type g4dn is incompatible with ARM64");
+  });
+
+  it("accepts a consistent x86 template and a consistent Graviton template", () => {
+    expect(validateTemplate({ families: ["m5", "c5", "r5"], architecture: "x86_64", strategy: "SPOT" })).toMatchObject({
+      valid: true,
+      errors: [],
+      architecture: "x86_64",
+    });
+    expect(validateTemplate({ families: ["m7g", "c7gn", "t4g"], architecture: "arm64" }).valid).toBe(true);
+  });
+
+  it("rejects unknown architectures, non-family names, HDD root volumes and bad sizes", () => {
+    const result = validateTemplate({
+      families: ["m5.large", ""],
+      architecture: "sparc",
+      diskType: "st1",
+      diskSizeGiB: 0,
+      strategy: "CHEAP",
+    });
+    expect(result.valid).toBe(false);
+    expect(result.errors.length).toBe(6);
+    expect(result.errors.join("\n")).toMatch(/sparc/);
+    expect(result.errors.join("\n")).toMatch(/st1/);
+    expect(result.errors.join("\n")).toMatch(/CHEAP/);
+  });
+
+  it("flags an empty family list as invalid and a small disk as a non-blocking warning", () => {
+    expect(validateTemplate({ families: [] }).valid).toBe(false);
+    const small = validateTemplate({ families: ["m5"], diskSizeGiB: 8 });
+    expect(small.valid).toBe(true);
+    expect(small.warnings.some((w) => w.includes("8 GiB"))).toBe(true);
+  });
+
+  it("normalises architecture spellings", () => {
+    expect(normaliseArchitecture("AMD64")).toBe("x86_64");
+    expect(normaliseArchitecture("aarch64")).toBe("arm64");
+    expect(normaliseArchitecture("mips")).toBeUndefined();
+  });
+});
+
+describe("familyArchitecture", () => {
+  it("agrees with every family in Karpenter's instance-type table", () => {
+    const path = resolve(process.cwd(), "../shared/data/ec2-instance-types.json");
+    const table = JSON.parse(readFileSync(path, "utf8")) as {
+      instanceTypes: Record<string, { family: string; arch: string }>;
+    };
+    const families = new Map<string, string>();
+    for (const t of Object.values(table.instanceTypes)) families.set(t.family, t.arch === "arm64" ? "arm64" : "x86_64");
+    expect(families.size).toBeGreaterThan(100);
+    const mismatches = [...families].filter(([family, arch]) => familyArchitecture(family) !== arch);
+    expect(mismatches).toEqual([]);
+  });
+});
