@@ -1,5 +1,6 @@
 // Registry of spotctl subcommands: add one import and one array entry per command.
 import type { CliCommand } from "../command.js";
+import { scheduleCommand } from "./schedule.js";
 import { versionCommand } from "./version.js";
 
-export const commands: CliCommand[] = [versionCommand];
+export const commands: CliCommand[] = [versionCommand, scheduleCommand];
