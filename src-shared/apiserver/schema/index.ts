@@ -1,0 +1,81 @@
+// Admission of custom resources against a CRD version's openAPIV3Schema: prune, default, validate, CEL.
+import { validateCelRules } from "./cel.js";
+import { invalidMessage } from "./errors.js";
+import { applyDefaults, pruneUnknownFields } from "./prune.js";
+import { isPlainObject, type Cause, type JsonObject, type JsonSchemaProps } from "./types.js";
+import { validateValue } from "./validate.js";
+
+export type { Cause, CauseReason, JsonObject, JsonSchemaProps, JsonValue, ValidationRule } from "./types.js";
+export { aggregateCauses, causeToString, fieldError, invalidMessage, invalidStatus } from "./errors.js";
+export { unevaluatedRules } from "./cel.js";
+export { applyDefaults, objectMetaFields, pruneUnknownFields } from "./prune.js";
+
+export interface AdmitCustomResourceArgs {
+  /** The served version's `schema.openAPIV3Schema`. */
+  schema: JsonSchemaProps;
+  /** The decoded request object (not modified: a pruned, defaulted copy is returned). */
+  object: JsonObject;
+  /** The stored object on update: enables CEL transition rules (`oldSelf`). */
+  oldObject?: JsonObject;
+  kind: string;
+  /** API group, e.g. `karpenter.sh`; used in the Invalid message `NodePool.karpenter.sh "x" is invalid`. */
+  group: string;
+  name: string;
+}
+
+export interface AdmitCustomResourceResult {
+  /** Pruned and defaulted copy of the object; store this one when `causes` is empty. */
+  object: JsonObject;
+  /** StatusCauses for a 422 Invalid; empty when the object is valid. */
+  causes: Cause[];
+  /** The apiserver's Status message when invalid, e.g. `NodePool.karpenter.sh "x" is invalid: spec.weight: ...`. */
+  message?: string;
+  /** Paths of dropped unknown fields (e.g. `spec.foo`), for fieldValidation=Strict (400) or Warn (warnings). */
+  unknownFields: string[];
+}
+
+/** Causes after which the apiserver skips CEL rules (apiextensions strategy hasBlockingErr). */
+const blockingReasons = new Set(["FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong", "FieldValueTooMany", "FieldValueTypeInvalid"]);
+
+const celSkippedMessage =
+  "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation";
+
+/**
+ * Prunes unknown fields, applies defaults, then validates (OpenAPI, list types, CEL) the way
+ * kube-apiserver admits a custom resource on create/update/patch/apply.
+ */
+export function admitCustomResource(args: AdmitCustomResourceArgs): AdmitCustomResourceResult {
+  const object = structuredClone(args.object);
+  const unknownFields = pruneUnknownFields(object, args.schema);
+  applyDefaults(object, args.schema);
+  const causes: Cause[] = [];
+  validateValue(object, args.schema, "", causes);
+  if (causes.some((c) => blockingReasons.has(c.reason))) {
+    causes.push({ reason: "FieldValueInvalid", message: `Invalid value: "null": ${celSkippedMessage}`, field: "" });
+  } else {
+    causes.push(...validateCelRules({ object, oldObject: args.oldObject, schema: args.schema }));
+  }
+  const result: AdmitCustomResourceResult = { object, causes, unknownFields };
+  if (causes.length > 0) result.message = invalidMessage({ kind: args.kind, group: args.group, name: args.name, causes });
+  return result;
+}
+
+/** What `fieldValidation` does with unknown fields: Strict -> 400 with this message, Warn -> Warning headers. */
+export function fieldValidationOutcome(
+  directive: string | undefined,
+  unknownFields: string[],
+): { badRequestMessage?: string; warnings: string[] } {
+  const texts = unknownFields.map((f) => `unknown field ${JSON.stringify(f)}`);
+  if (texts.length === 0 || directive === "Ignore") return { warnings: [] };
+  if (directive === "Strict") return { badRequestMessage: `strict decoding error: ${texts.join(", ")}`, warnings: [] };
+  return { warnings: texts };
+}
+
+/** The openAPIV3Schema of one version of a CRD object (apiextensions.k8s.io/v1), if it has one. */
+export function crdVersionSchema(crd: unknown, version: string): JsonSchemaProps | undefined {
+  const versions = isPlainObject(crd) && isPlainObject(crd.spec) ? crd.spec.versions : undefined;
+  if (!Array.isArray(versions)) return undefined;
+  const entry = versions.find((v) => isPlainObject(v) && v.name === version);
+  const schema = isPlainObject(entry) && isPlainObject(entry.schema) ? entry.schema.openAPIV3Schema : undefined;
+  return isPlainObject(schema) ? (schema as JsonSchemaProps) : undefined;
+}
