@@ -21,6 +21,9 @@ function compile(expression: string): Program | undefined {
   let program = programs.get(expression);
   if (program === undefined) {
     try {
+      // Type-check first: parse() alone accepts calls to functions cel-js does not have.
+      const checked = env.check(expression) as { valid: boolean; error?: Error };
+      if (!checked.valid) throw checked.error ?? new Error("type check failed");
       program = env.parse(expression) as unknown as Program;
     } catch (err) {
       program = err instanceof Error ? err : new Error(String(err));
@@ -141,4 +144,20 @@ export function validateCelRules(args: { object: unknown; oldObject?: unknown; s
   const out: Cause[] = [];
   walk({ value: args.object, old: args.oldObject, schema: args.schema, path: "" }, out);
   return out;
+}
+
+/** Every rule (and messageExpression) in a schema that cel-js cannot compile, e.g. to list them when a CRD is created. */
+export function uncompilableRules(schema: JsonSchemaProps): string[] {
+  const bad: string[] = [];
+  const visit = (s: JsonSchemaProps | undefined): void => {
+    if (!s) return;
+    for (const r of s["x-kubernetes-validations"] ?? []) {
+      for (const expr of [r.rule, r.messageExpression]) if (expr && !compile(expr)) bad.push(expr);
+    }
+    Object.values(s.properties ?? {}).forEach(visit);
+    if (isPlainObject(s.additionalProperties)) visit(s.additionalProperties as JsonSchemaProps);
+    visit(s.items);
+  };
+  visit(schema);
+  return bad;
 }

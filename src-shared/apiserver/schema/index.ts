@@ -7,7 +7,7 @@ import { validateValue } from "./validate.js";
 
 export type { Cause, CauseReason, JsonObject, JsonSchemaProps, JsonValue, ValidationRule } from "./types.js";
 export { aggregateCauses, causeToString, fieldError, invalidMessage, invalidStatus } from "./errors.js";
-export { unevaluatedRules } from "./cel.js";
+export { uncompilableRules, unevaluatedRules } from "./cel.js";
 export { applyDefaults, objectMetaFields, pruneUnknownFields } from "./prune.js";
 
 export interface AdmitCustomResourceArgs {

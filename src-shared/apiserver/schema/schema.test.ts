@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { loadAll } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { admitCustomResource, crdVersionSchema, fieldValidationOutcome, type JsonObject, type JsonSchemaProps } from "./index.js";
+import { admitCustomResource, crdVersionSchema, uncompilableRules, fieldValidationOutcome, type JsonObject, type JsonSchemaProps } from "./index.js";
 
 const dataDir = resolve(import.meta.dirname, "../../../../shared/data");
 const readYaml = (rel: string): JsonObject[] => loadAll(readFileSync(resolve(dataDir, rel), "utf8")) as JsonObject[];
@@ -20,6 +20,14 @@ function minimalNodePool(): JsonObject {
 }
 
 describe("Karpenter CRDs", () => {
+  it.each(["karpenter.sh_nodepools", "karpenter.sh_nodeclaims", "karpenter.k8s.aws_ec2nodeclasses", "karpenter.sh_nodeoverlays"])(
+    "compiles every CEL rule of %s",
+    (crd) => {
+      const doc = readYaml(`karpenter-crds/${crd}.yaml`)[0] as any;
+      for (const version of doc.spec.versions) expect(uncompilableRules(version.schema.openAPIV3Schema)).toEqual([]);
+    },
+  );
+
   it.each(["minimal.yaml", "typical.yaml"])("accepts every object in %s", (file) => {
     for (const object of readYaml(`karpenter-examples/${file}`)) {
       const group = String(object.apiVersion).split("/")[0]!;
@@ -128,6 +136,20 @@ describe("Karpenter CRDs", () => {
 });
 
 describe("small schemas", () => {
+  it("lists rules cel-js cannot evaluate instead of claiming them", () => {
+    expect(uncompilableRules({ "x-kubernetes-validations": [{ rule: "isQuantity(self)" }, { rule: "self.size() > 1" }] })).toEqual([
+      "isQuantity(self)",
+    ]);
+    const result = admitCustomResource({
+      schema: { type: "object", properties: { spec: { type: "string", "x-kubernetes-validations": [{ rule: "isQuantity(self)" }] } } },
+      object: { spec: "nope" },
+      kind: "T",
+      group: "",
+      name: "t",
+    });
+    expect(result.causes).toEqual([]);
+  });
+
   const schema: JsonSchemaProps = {
     type: "object",
     properties: {
