@@ -1,0 +1,190 @@
+// The generated CRDs: committed YAML is current, every schema is structural, and sample objects validate.
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv } from "ajv";
+import addFormatsModule from "ajv-formats";
+import { load } from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { crdFileName, generateCrdFiles, openApiSchemaFor } from "./generate.js";
+import { API_VERSION, crdKinds, findCrdKind, type CrdKind } from "./index.js";
+import { type OpenApiSchema, structuralViolations } from "./structural.js";
+
+const crdDir = resolve(dirname(fileURLToPath(import.meta.url)), "../../crds");
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+/** OpenAPI 3.0 writes exclusive bounds as booleans; ajv (draft 7) wants numbers. */
+function toAjvSchema(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(toAjvSchema);
+  if (node === null || typeof node !== "object") return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) out[key] = key === "enum" || key === "default" ? value : toAjvSchema(value);
+  if (out.exclusiveMinimum === true) {
+    out.exclusiveMinimum = out.minimum;
+    delete out.minimum;
+  }
+  if (out.exclusiveMaximum === true) {
+    out.exclusiveMaximum = out.maximum;
+    delete out.maximum;
+  }
+  return out;
+}
+
+function validatorFor(kind: CrdKind): (obj: unknown) => boolean {
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+  return ajv.compile(toAjvSchema(openApiSchemaFor(kind)) as object) as (obj: unknown) => boolean;
+}
+
+const meta = { name: "prod", namespace: "org-acme" };
+const samples: Record<string, { valid: object; invalid: object[] }> = {
+  ManagedCluster: {
+    valid: {
+      spec: { mode: "remote", displayName: "Prod", region: "us-east-1", k8sVersion: "1.31", aws: { nodeRole: "KarpenterNode", amiAlias: "al2023@latest", subnetSelector: { "karpenter.sh/discovery": "prod" } } },
+      status: { nodeCount: 3, spotPercentage: 66.7, agent: { health: "healthy", lastSeen: "2025-01-01T00:00:00Z" }, conditions: [{ type: "AgentConnected", status: "True", reason: "HeartbeatReceived", message: "", lastTransitionTime: "2025-01-01T00:00:00Z" }] },
+    },
+    invalid: [{ spec: { mode: "hybrid" } }, { spec: { region: "Mars" } }, { spec: {}, status: { spotPercentage: 120 } }],
+  },
+  NodeTemplate: {
+    valid: { spec: { clusterRef: { name: "prod" }, families: ["m5", "c5"], architecture: "x86_64", strategy: "SPOT", diskType: "gp3", diskSize: 50, isDefault: true } },
+    invalid: [
+      { spec: { clusterRef: { name: "prod" }, families: [] } },
+      { spec: { clusterRef: { name: "prod" }, families: ["m5"], strategy: "spot" } },
+      { spec: { families: ["m5"] } },
+      { spec: { clusterRef: { name: "prod" }, families: ["m5"], diskSize: "20" } },
+    ],
+  },
+  OptimizationPolicy: {
+    valid: { spec: { clusterRef: { name: "prod" }, karpenter: { enabled: true }, strategy: "lowest-price", binpack: { aggressiveness: 80 }, spotFallback: { enabled: true }, azSpread: { enabled: false }, exclusions: { namespaces: ["payments"] } } },
+    invalid: [
+      { spec: { clusterRef: { name: "prod" }, binpack: { aggressiveness: 101 } } },
+      { spec: { clusterRef: { name: "prod" }, strategy: "cheapest" } },
+    ],
+  },
+  HibernationSchedule: {
+    valid: {
+      spec: {
+        clusterRef: { name: "prod" },
+        timezone: "Europe/Berlin",
+        weekly: [{ days: ["Mon", "Tue", "Wed", "Thu", "Fri"], start: "08:00", end: "24:00" }, { days: ["Fri"], start: "22:00", end: "06:00" }],
+        exceptions: [{ date: "2025-12-25", action: "force_sleep" }],
+        override: { action: "wake", from: "2025-03-30T01:30:00+01:00", durationHours: 2.5 },
+        prewarmMinutes: 15,
+        excludedNamespaces: ["monitoring"],
+        enforce: true,
+        gracePeriodMinutes: 15,
+      },
+      status: { state: "asleep", nextTransition: "2025-03-31T06:00:00Z", managed: { deployments: 3 }, projectedMonthlySavingsUsd: 120.5, savingsBaseline: "current nodes 24x7", savingsAsOf: "2025-03-01T00:00:00Z" },
+    },
+    invalid: [
+      { spec: { clusterRef: { name: "prod" }, weekly: [{ days: ["Monday"], start: "08:00", end: "18:00" }] } },
+      { spec: { clusterRef: { name: "prod" }, weekly: [{ days: ["Mon"], start: "24:00", end: "18:00" }] } },
+      { spec: { clusterRef: { name: "prod" }, weekly: [{ days: ["Mon"], start: "8:00", end: "18:00" }] } },
+      { spec: { clusterRef: { name: "prod" }, matrix: [1, 0, 1] } },
+      { spec: { clusterRef: { name: "prod" }, exceptions: [{ date: "2025-02-30", action: "force_sleep" }] } },
+      { spec: { clusterRef: { name: "prod" }, override: { action: "wake", from: "yesterday", durationHours: 1 } } },
+      { spec: { clusterRef: { name: "prod" }, override: { action: "wake", from: "2025-01-01T00:00:00Z", durationHours: 0 } } },
+    ],
+  },
+  LabExperiment: {
+    valid: { spec: { mode: "parallel", arms: [{ name: "a", target: "i-0abc123", model: "Conservative-v1" }, { name: "b", target: "i-0def456", model: "Aggressive-v2" }], durationHours: 24 }, status: { phase: "Running", arms: [{ name: "a", interruptions: 0, bootTimeSeconds: 45 }] } },
+    invalid: [{ spec: { mode: "serial", arms: [{ name: "a", target: "x", model: "m" }] } }, { spec: { mode: "parallel", arms: [] } }],
+  },
+  AgentAction: {
+    valid: { spec: { clusterRef: { name: "prod" }, type: "scale", target: { apiVersion: "apps/v1", kind: "Deployment", namespace: "web", name: "api" }, params: { replicas: 0, nested: { anything: [1, "two"] } }, deadline: "2025-01-01T00:05:00Z" }, status: { phase: "Succeeded", attempts: 1, result: { message: "scaled", data: { previousReplicas: 3 } } } },
+    invalid: [{ spec: { clusterRef: { name: "prod" }, type: "explode", target: { kind: "Node", name: "n1" } } }, { spec: { clusterRef: { name: "prod" }, type: "cordon" } }],
+  },
+  AuditEntry: {
+    valid: { spec: { actor: "alice@example.com", event: "Modified Hibernation Schedule", resource: "prod", outcome: "success", timestamp: "2025-01-01T00:00:00.123Z", sequence: 0, before: { max_nodes: 10 }, after: { max_nodes: 15 }, prevHash: "" }, status: { hash: "a".repeat(64) } },
+    invalid: [{ spec: { actor: "alice", event: "x", resource: "r", outcome: "ok", prevHash: "" } }, { spec: { actor: "alice", event: "x", resource: "r", outcome: "success", prevHash: "not-hex" } }],
+  },
+};
+
+function full(kind: CrdKind, body: object): object {
+  return { apiVersion: API_VERSION, kind: kind.kind, metadata: meta, ...body };
+}
+
+describe("generated CRD files", () => {
+  it("match the zod schemas (run `npm run gen` and commit crds/ if this fails)", () => {
+    const generated = generateCrdFiles();
+    const onDisk = readdirSync(crdDir).filter((n) => n.endsWith(".spotoptimizer.io.yaml"));
+    expect(onDisk.sort()).toEqual([...generated.keys()].sort());
+    for (const [name, content] of generated) expect(readFileSync(join(crdDir, name), "utf8"), name).toBe(content);
+  });
+
+  it("are deterministic", () => {
+    expect([...generateCrdFiles()]).toEqual([...generateCrdFiles()]);
+  });
+
+  it.each(crdKinds.map((k) => [k.kind, k] as const))("%s is a structural CRD with status subresource and printer columns", (_name, kind) => {
+    const crd = load(readFileSync(join(crdDir, crdFileName(kind)), "utf8")) as any;
+    expect(crd.metadata.name).toBe(`${kind.plural}.spotoptimizer.io`);
+    expect(crd.spec.scope).toBe("Namespaced");
+    expect(crd.spec.names.categories).toEqual(["spotoptimizer"]);
+    expect(crd.spec.names.shortNames.length).toBeGreaterThan(0);
+    const version = crd.spec.versions[0];
+    expect(version.name).toBe("v1alpha1");
+    expect(version.subresources).toEqual({ status: {} });
+    expect(version.additionalPrinterColumns.at(-1)).toEqual({ name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" });
+    const schema = version.schema.openAPIV3Schema as OpenApiSchema;
+    expect(structuralViolations(schema)).toEqual([]);
+    expect((schema.properties as any).metadata).toEqual({ type: "object" });
+  });
+
+  it("carry a description on every spec and status field, so kubectl explain is useful", () => {
+    const undescribed: string[] = [];
+    const walk = (node: any, path: string): void => {
+      if (path && typeof node.description !== "string") undescribed.push(path);
+      for (const [name, child] of Object.entries(node.properties ?? {})) walk(child, `${path}.${name}`);
+      if (node.items) walk(node.items, `${path}[]`);
+    };
+    for (const kind of crdKinds) {
+      const props = openApiSchemaFor(kind).properties as Record<string, OpenApiSchema>;
+      walk(props.spec, `${kind.kind}.spec`);
+      walk(props.status, `${kind.kind}.status`);
+    }
+    expect(undescribed).toEqual([]);
+  });
+
+  it("gives NodeTemplate the columns kubectl get shows", () => {
+    const names = findCrdKind("nt")?.printerColumns.map((c) => c.name);
+    expect(names).toEqual(["Cluster", "Strategy", "Families", "Default", "Age"]);
+  });
+});
+
+describe("sample objects", () => {
+  it("cover every kind", () => {
+    expect(Object.keys(samples).sort()).toEqual(crdKinds.map((k) => k.kind).sort());
+  });
+
+  it.each(crdKinds.map((k) => [k.kind, k] as const))("%s: valid sample passes the CRD schema and zod; invalid ones fail both", (_name, kind) => {
+    const validate = validatorFor(kind);
+    const sample = samples[kind.kind]!;
+    const good = full(kind, sample.valid);
+    expect(validate(good)).toBe(true);
+    expect(kind.resource.safeParse(good).success).toBe(true);
+    for (const bad of sample.invalid) {
+      const obj = full(kind, bad);
+      expect(validate(obj), JSON.stringify(bad)).toBe(false);
+      expect(kind.resource.safeParse(obj).success, JSON.stringify(bad)).toBe(false);
+    }
+  });
+});
+
+describe("rules the OpenAPI schema cannot express (zod refinements, CEL in the CRD)", () => {
+  const kind = findCrdKind("HibernationSchedule")!;
+  const spec = { clusterRef: { name: "prod" } };
+  it("rejects weekly together with matrix", () => {
+    const both = { ...spec, weekly: [{ days: ["Mon"], start: "08:00", end: "18:00" }], matrix: new Array(168).fill(1) };
+    const result = kind.spec.safeParse(both);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(["matrix"]);
+  });
+  it("rejects a window whose start equals its end", () => {
+    const result = kind.spec.safeParse({ ...spec, weekly: [{ days: ["Mon"], start: "08:00", end: "08:00" }] });
+    expect(result.success).toBe(false);
+  });
+  it("fills defaults (timezone UTC, grace period 15 min, enforce false)", () => {
+    expect(kind.spec.parse(spec)).toMatchObject({ timezone: "UTC", gracePeriodMinutes: 15, enforce: false, prewarmMinutes: 0 });
+  });
+});

@@ -1,0 +1,108 @@
+// ManagedCluster: one EKS cluster an organisation optimises (local = this cluster, remote = via its agent).
+import { z } from "zod";
+import { Conditions, ObservedGeneration, defineKind, objectName, rfc3339 } from "./common.js";
+
+const TagSelector = (what: string): z.ZodRecord<z.ZodString, z.ZodString> =>
+  z
+    .record(z.string(), z.string())
+    .describe(`AWS tags (key: value) that select the ${what} Karpenter's EC2NodeClass uses.`);
+
+export const ManagedClusterSpec = z
+  .object({
+    mode: z
+      .enum(["local", "remote"])
+      .default("local")
+      .describe("local: the operator acts on the cluster it runs in; remote: it hands work to the cluster's agent as AgentActions."),
+    displayName: z.string().max(253).optional().describe("Human-friendly name shown in the dashboard."),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/)
+      .optional()
+      .describe("AWS region of the cluster, e.g. us-east-1; selects the price catalogue."),
+    k8sVersion: z
+      .string()
+      .regex(/^v?\d+\.\d+(\.\d+)?$/)
+      .optional()
+      .describe("Kubernetes version of the cluster as reported by the agent or the user, e.g. 1.31."),
+    agentTokenSecretRef: z
+      .object({
+        name: objectName("Name of the Secret in the same namespace."),
+        key: z.string().default("token-hash").describe("Key in the Secret that holds the token's hash."),
+      })
+      .optional()
+      .describe("Secret holding the hash of the per-cluster agent token (the token itself is shown once, never stored)."),
+    defaultTemplate: z
+      .string()
+      .optional()
+      .describe("Name of the NodeTemplate (same namespace) used when a workload names none."),
+    aws: z
+      .object({
+        subnetSelector: TagSelector("subnets").optional(),
+        securityGroupSelector: TagSelector("security groups").optional(),
+        nodeRole: z.string().optional().describe("IAM role name for nodes Karpenter launches."),
+        amiAlias: z
+          .string()
+          .regex(/^[a-z0-9]+@[a-zA-Z0-9.-]+$/)
+          .optional()
+          .describe("Karpenter AMI alias, e.g. al2023@latest."),
+      })
+      .optional()
+      .describe("AWS settings rendered into the cluster's EC2NodeClass."),
+  })
+  .describe("Desired state of a ManagedCluster.");
+export type ManagedClusterSpec = z.infer<typeof ManagedClusterSpec>;
+
+export const ManagedClusterStatus = z
+  .object({
+    observedGeneration: ObservedGeneration.optional(),
+    agent: z
+      .object({
+        lastSeen: rfc3339("Time of the agent's last heartbeat.").optional(),
+        version: z.string().optional().describe("Version of the agent that last reported."),
+        health: z
+          .enum(["healthy", "degraded", "unreachable", "unknown"])
+          .optional()
+          .describe("Agent health derived from heartbeat age and reported errors."),
+      })
+      .optional()
+      .describe("What the cluster's agent last reported."),
+    nodeCount: z.number().int().min(0).optional().describe("Number of nodes in the cluster."),
+    spotPercentage: z
+      .number()
+      .min(0)
+      .max(100)
+      .optional()
+      .describe("Share of nodes running on Spot capacity, in percent."),
+    monthlyCostUsd: z
+      .number()
+      .min(0)
+      .optional()
+      .describe("Current compute cost per month in USD (hourly price x 730) at the prices of the snapshot in use."),
+    efficiencyScore: z
+      .number()
+      .min(0)
+      .max(100)
+      .optional()
+      .describe("0-100 score from requested/allocatable, spot share and interruption rate (formula in docs/)."),
+    conditions: Conditions.optional(),
+  })
+  .describe("Observed state of a ManagedCluster.");
+export type ManagedClusterStatus = z.infer<typeof ManagedClusterStatus>;
+
+export const ManagedClusterKind = defineKind({
+  kind: "ManagedCluster",
+  plural: "managedclusters",
+  shortNames: ["mc", "mcluster"],
+  description: "A Kubernetes cluster that Spot Optimizer manages for an organisation (one organisation = one namespace).",
+  spec: ManagedClusterSpec,
+  status: ManagedClusterStatus,
+  printerColumns: [
+    { name: "Mode", type: "string", jsonPath: ".spec.mode" },
+    { name: "Region", type: "string", jsonPath: ".spec.region" },
+    { name: "Nodes", type: "integer", jsonPath: ".status.nodeCount" },
+    { name: "Spot%", type: "number", jsonPath: ".status.spotPercentage" },
+    { name: "Agent", type: "string", jsonPath: ".status.agent.health" },
+  ],
+});
+export const ManagedCluster = ManagedClusterKind.resource;
+export type ManagedCluster = z.infer<typeof ManagedCluster>;
