@@ -1,0 +1,177 @@
+// Plumbing tests of the facade app over real HTTP with stub routes: validation, error mapping, docs, metrics, roles, audit.
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { KubeConfig } from "@kubernetes/client-node";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import type { AuditInput, AuditRecord, AuditWriter } from "../../src-shared/audit/types.js";
+import { createFacadeApp } from "./app.js";
+import { DEFAULT_FACADE_CONFIG } from "./config.js";
+import { NotFoundError } from "./errors.js";
+import { defineRoute, type AuthContext, type RouteDef } from "./http.js";
+
+const recorded: AuditInput[] = [];
+const audit: AuditWriter = {
+  record: async (input) => {
+    recorded.push(input);
+    return { ...input, id: "x", seq: 1, timestamp: "", before: null, after: null, prevHash: "", hash: "" } as AuditRecord;
+  },
+};
+
+const users: Record<string, AuthContext> = {
+  owner: { userId: "u1", email: "o@a.test", role: "owner", orgId: "org-a", namespace: "ns-a" },
+  viewer: { userId: "u2", email: "v@a.test", role: "viewer", orgId: "org-a", namespace: "ns-a" },
+};
+
+const Widget = z.object({ id: z.string(), size: z.number() });
+const routes: RouteDef[] = [
+  defineRoute({
+    method: "post",
+    path: "/widgets/:id",
+    summary: "Resize a widget",
+    tags: ["test"],
+    auth: "user",
+    params: z.object({ id: z.string().regex(/^[a-z]+$/) }).strict(),
+    query: z.object({ dry: z.enum(["true", "false"]).optional() }).strict(),
+    body: z.object({ size: z.number().int().min(1), password: z.string().optional() }).strict(),
+    response: Widget,
+    handler: async ({ params, body }) => {
+      if (params.id === "missing") throw new NotFoundError("widget missing not found");
+      return { id: params.id, size: body.size };
+    },
+  }),
+  defineRoute({
+    method: "get",
+    path: "/widgets/:id",
+    summary: "Read a widget",
+    tags: ["test"],
+    auth: "user",
+    response: Widget,
+    handler: async () => ({ id: "a", size: "not a number" }) as unknown as z.infer<typeof Widget>,
+  }),
+  defineRoute({
+    method: "get",
+    path: "/boom",
+    summary: "Throws",
+    tags: ["test"],
+    auth: "public",
+    response: z.object({}),
+    handler: async () => {
+      throw new Error("secret internals at /etc/passwd");
+    },
+  }),
+];
+
+let server: Server;
+let base = "";
+
+beforeAll(async () => {
+  const app = createFacadeApp(
+    {
+      kubeConfig: new KubeConfig(),
+      cache: { hasSynced: () => false },
+      audit,
+      config: { ...DEFAULT_FACADE_CONFIG, bodyLimitBytes: 1000 },
+      now: () => new Date(),
+      users: {
+        authenticateUser: async (req) => {
+          const who = String(req.headers.authorization ?? "").replace("Bearer ", "");
+          const user = users[who];
+          if (!user) throw new (await import("./errors.js")).UnauthorizedError("bad token");
+          return user;
+        },
+      },
+      logger: pino({ level: "silent" }),
+    },
+    [routes],
+  );
+  server = app.listen(0, "127.0.0.1");
+  await new Promise((resolve) => server.once("listening", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const post = (path: string, body: string, who = "owner"): Promise<Response> =>
+  fetch(base + path, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${who}` }, body });
+
+describe("facade plumbing", () => {
+  it("passes parsed values to the handler and audits the mutation with secrets redacted", async () => {
+    recorded.length = 0;
+    const res = await post("/widgets/abc?dry=true", JSON.stringify({ size: 3, password: "hunter2" }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ id: "abc", size: 3 });
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]).toMatchObject({ namespace: "ns-a", actor: "o@a.test", outcome: "success", after: { size: 3, password: "[REDACTED]" } });
+  });
+
+  it("answers 422 naming the field for invalid values and unknown fields", async () => {
+    const res = await post("/widgets/abc", JSON.stringify({ size: 0 }));
+    expect(res.status).toBe(422);
+    expect((await res.json()).detail).toMatch(/body\.size/);
+    const extra = await post("/widgets/abc", JSON.stringify({ size: 1, admin: true }));
+    expect(extra.status).toBe(422);
+    expect((await extra.json()).detail).toMatch(/admin/);
+    const badQuery = await post("/widgets/abc?dry=maybe", JSON.stringify({ size: 1 }));
+    expect(badQuery.status).toBe(422);
+    expect((await badQuery.json()).detail).toMatch(/query\.dry/);
+    const badPath = await post("/widgets/ABC", JSON.stringify({ size: 1 }));
+    expect(badPath.status).toBe(422);
+  });
+
+  it("answers 400 for malformed JSON and 413 for a too large body", async () => {
+    const bad = await post("/widgets/abc", "{nope");
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ detail: "malformed JSON body" });
+    const big = await post("/widgets/abc", JSON.stringify({ size: 1, password: "x".repeat(5000) }));
+    expect(big.status).toBe(413);
+    expect((await big.json()).detail).toBeTypeOf("string");
+  });
+
+  it("maps typed errors, 401 without a token, 403 for a viewer mutation, and hides internals", async () => {
+    expect((await post("/widgets/missing", JSON.stringify({ size: 1 }))).status).toBe(404);
+    const anon = await fetch(base + "/widgets/abc", { method: "POST" });
+    expect(anon.status).toBe(401);
+    recorded.length = 0;
+    const viewer = await post("/widgets/abc", JSON.stringify({ size: 1 }), "viewer");
+    expect(viewer.status).toBe(403);
+    expect(recorded.map((r) => r.outcome)).toEqual(["denied"]);
+    const boom = await fetch(base + "/boom");
+    expect(boom.status).toBe(500);
+    const text = await boom.text();
+    expect(text).toBe(JSON.stringify({ detail: "internal error" }));
+    const unknown = await fetch(base + "/nope");
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ detail: "not found" });
+  });
+
+  it("rejects a response that breaks its schema", async () => {
+    const res = await fetch(base + "/widgets/abc", { headers: { authorization: "Bearer viewer" } });
+    expect(res.status).toBe(500);
+  });
+
+  it("serves system endpoints, OpenAPI 3.1, Swagger UI assets and metrics by route template", async () => {
+    const root = await (await fetch(base + "/")).json();
+    expect(root).toMatchObject({ name: "spot-optimizer", docs: "/docs", health: "/health" });
+    const health = await (await fetch(base + "/health")).json();
+    expect(health).toMatchObject({ status: "healthy", service: expect.any(String), version: expect.any(String) });
+    expect(health.timestamp).toMatch(/Z$/);
+    expect((await fetch(base + "/healthz")).status).toBe(200);
+    expect((await fetch(base + "/readyz")).status).toBe(503);
+    const doc = await (await fetch(base + "/openapi.json")).json();
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths)).toContain("/widgets/{id}");
+    expect(doc.paths["/widgets/{id}"].post.requestBody).toBeDefined();
+    const docs = await fetch(base + "/docs/");
+    expect(docs.status).toBe(200);
+    const html = await docs.text();
+    expect(html).not.toMatch(/https?:\/\/(cdn|unpkg)/);
+    expect((await fetch(base + "/docs/swagger-ui-bundle.js")).status).toBe(200);
+    const metrics = await (await fetch(base + "/metrics")).text();
+    expect(metrics).toMatch(/spotopt_facade_http_request_duration_seconds_count\{[^}]*route="\/widgets\/:id"/);
+    expect(metrics).not.toMatch(/route="\/widgets\/abc"/);
+  });
+});

@@ -1,0 +1,203 @@
+// The facade's express app: security headers, request logs, metrics, system endpoints, route modules, one error handler.
+import { randomUUID } from "node:crypto";
+import type { KubeConfig } from "@kubernetes/client-node";
+import express from "express";
+import helmet from "helmet";
+import { pino, type Logger } from "pino";
+import { pinoHttp } from "pino-http";
+import { Counter, Histogram, Registry } from "prom-client";
+import { ZodError } from "zod";
+import type { AuditWriter } from "../../src-shared/audit/types.js";
+import type { FacadeConfig } from "./config.js";
+import { HttpError, NotFoundError, UnauthorizedError } from "./errors.js";
+import { describeZodError, mountRoutes, type AuthContext, type RouteDef, type RouteRateLimit } from "./http.js";
+import { createRateLimiter } from "./rate-limit.js";
+import { mountDocs } from "./openapi.js";
+
+/** What the facade needs from the read model (E2's cache.ts implements more). */
+export interface FacadeCacheBase {
+  hasSynced(): boolean;
+}
+
+/** Verifies the per-cluster agent token of an `auth: "agent"` route (implemented with the cluster routes). */
+export type AgentTokenVerifier = (token: string, params: unknown) => Promise<AuthContext>;
+
+/** Verifies a user's Bearer access token (implemented in auth/). */
+export interface UserAuthenticator {
+  authenticateUser(req: express.Request): Promise<AuthContext>;
+}
+
+export interface FacadeDeps<C extends FacadeCacheBase = FacadeCacheBase> {
+  kubeConfig: KubeConfig;
+  cache: C;
+  audit: AuditWriter;
+  config: FacadeConfig;
+  now: () => Date;
+  /** Absent: every "user" route answers 401. */
+  users?: UserAuthenticator;
+  /** Absent: every "agent" route answers 401. */
+  verifyAgentToken?: AgentTokenVerifier;
+  logger?: Logger;
+}
+
+const REDACT_PATHS = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  'res.headers["set-cookie"]',
+  "req.body.password",
+  "req.body.new_password",
+  "req.body.current_password",
+  "req.body.refresh_token",
+];
+
+export function bearerToken(req: express.Request): string {
+  const header = req.headers.authorization;
+  const match = typeof header === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (!match) throw new UnauthorizedError("missing or malformed Authorization: Bearer header");
+  return match[1]!;
+}
+
+function requestId(req: express.Request, res: express.Response): string {
+  const incoming = req.headers["x-request-id"];
+  const id = typeof incoming === "string" && /^[A-Za-z0-9._-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+  res.setHeader("X-Request-Id", id);
+  return id;
+}
+
+/** Maps anything thrown to a status and a client-safe detail; unknown errors become a bare 500. */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof ZodError) return new HttpError(422, describeZodError("body", err));
+  const e = err as { type?: string; status?: number; statusCode?: number } | null;
+  if (e?.type === "entity.parse.failed") return new HttpError(400, "malformed JSON body");
+  if (e?.type === "entity.too.large") return new HttpError(413, "request body too large");
+  if (e?.type === "encoding.unsupported" || e?.type === "charset.unsupported") return new HttpError(415, "unsupported body encoding");
+  const status = e?.status ?? e?.statusCode;
+  if (typeof status === "number" && status >= 400 && status < 500) return new HttpError(status, "bad request");
+  return new HttpError(500, "internal error");
+}
+
+interface AppMetrics {
+  registry: Registry;
+  durationSeconds: Histogram<"method" | "route" | "status_code">;
+  auditFailures: Counter<"route">;
+}
+
+function createMetrics(): AppMetrics {
+  // A registry per app: two apps in one process (tests, two replicas) must not collide on metric names.
+  const registry = new Registry();
+  const durationSeconds = new Histogram({
+    name: "spotopt_facade_http_request_duration_seconds",
+    help: "Facade request duration by route template",
+    labelNames: ["method", "route", "status_code"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const auditFailures = new Counter({
+    name: "spotopt_facade_audit_write_failures_total",
+    help: "Audit entries that could not be written after the change was made",
+    labelNames: ["route"] as const,
+    registers: [registry],
+  });
+  return { registry, durationSeconds, auditFailures };
+}
+
+function metricsMiddleware(metrics: AppMetrics): express.RequestHandler {
+  return (req, res, next) => {
+    const end = metrics.durationSeconds.startTimer();
+    res.on("finish", () => {
+      // Route template, never the raw URL: ids in paths would explode the label cardinality.
+      const route = typeof res.locals.routeTemplate === "string" ? res.locals.routeTemplate : "unmatched";
+      end({ method: req.method, route, status_code: String(res.statusCode) });
+    });
+    next();
+  };
+}
+
+function mountSystemRoutes(app: express.Express, deps: FacadeDeps, metrics: AppMetrics): void {
+  const template = (path: string): express.RequestHandler => (_req, res, next) => {
+    res.locals.routeTemplate = path;
+    next();
+  };
+  app.get("/", template("/"), (_req, res) => {
+    res.json({ name: "spot-optimizer", version: deps.config.version, docs: "/docs", openapi: "/openapi.json", health: "/health" });
+  });
+  app.get("/health", template("/health"), (_req, res) => {
+    res.json({ status: "healthy", service: "spot-optimizer-facade", version: deps.config.version, timestamp: deps.now().toISOString() });
+  });
+  app.get("/healthz", template("/healthz"), (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", template("/readyz"), (_req, res) => {
+    if (deps.cache.hasSynced()) res.json({ status: "ready" });
+    else res.status(503).json({ detail: "caches not synced yet" });
+  });
+  app.get("/metrics", template("/metrics"), (_req, res, next) => {
+    metrics.registry
+      .metrics()
+      .then((text) => res.type(metrics.registry.contentType).send(text))
+      .catch(next);
+  });
+}
+
+function errorHandler(logger: Logger): express.ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    const httpError = toHttpError(err);
+    if (httpError.status >= 500) {
+      (req.log ?? logger).error({ err }, "Request failed");
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    for (const [name, value] of Object.entries(httpError.headers ?? {})) res.setHeader(name, value);
+    res.status(httpError.status).json({ detail: httpError.detail });
+  };
+}
+
+/** Builds the app; `routeModules` are the arrays exported by the route modules (auth, audit, clusters, ...). */
+export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): express.Express {
+  const logger = deps.logger ?? pino({ level: deps.config.logLevel, redact: REDACT_PATHS });
+  const metrics = createMetrics();
+  const routes = routeModules.flat();
+  const limiter = createRateLimiter(() => deps.now().getTime());
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", deps.config.trustProxy);
+  app.use(helmet());
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: requestId,
+      redact: REDACT_PATHS,
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
+    }),
+  );
+  app.use(metricsMiddleware(metrics));
+  app.use(express.json({ limit: deps.config.bodyLimitBytes, strict: false }));
+  mountSystemRoutes(app, deps, metrics);
+  mountDocs(app, routes, deps.config.version);
+  const router = express.Router();
+  mountRoutes(router, routes, {
+    authenticate: async (req, kind, params) => {
+      if (kind === "user") {
+        if (!deps.users) throw new UnauthorizedError("user authentication is not configured");
+        return deps.users.authenticateUser(req);
+      }
+      const token = bearerToken(req);
+      if (!deps.verifyAgentToken) throw new UnauthorizedError("agent authentication is not configured");
+      return deps.verifyAgentToken(token, params);
+    },
+    audit: deps.audit,
+    rateLimit: (req: express.Request, limit: RouteRateLimit) => limiter(req.ip ?? "unknown", limit),
+    validateResponses: deps.config.validateResponses,
+    onAuditError: (err, route) => {
+      metrics.auditFailures.inc({ route: route.path });
+      logger.error({ err, route: route.path }, "Audit entry not written");
+    },
+  });
+  app.use(router);
+  app.use((_req, _res, next) => next(new NotFoundError("not found")));
+  app.use(errorHandler(logger));
+  return app;
+}

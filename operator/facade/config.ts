@@ -1,0 +1,79 @@
+// Facade configuration from environment variables (documented in docs/facade.md), with defaults.
+import { z } from "zod";
+
+export interface FacadeRateLimits {
+  signupPerHour: number;
+  tokenPerMinute: number;
+  logoutPerMinute: number;
+}
+
+export interface FacadeConfig {
+  /** Namespace holding the JWT signing key, users and refresh-token families. */
+  systemNamespace: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  jwtIssuer: string;
+  jwtAudience: string;
+  rateLimits: FacadeRateLimits;
+  /** Parse handler results with their response schema (on by default outside production). */
+  validateResponses: boolean;
+  /** Largest accepted JSON body in bytes. */
+  bodyLimitBytes: number;
+  /** Express `trust proxy` value: only set behind a proxy you control, else X-Forwarded-For is spoofable. */
+  trustProxy: boolean | number | string;
+  version: string;
+  logLevel: string;
+}
+
+export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
+  systemNamespace: "spot-optimizer-system",
+  accessTokenTtlSeconds: 86_400,
+  refreshTokenTtlSeconds: 7 * 86_400,
+  jwtIssuer: "spot-optimizer",
+  jwtAudience: "spot-optimizer-facade",
+  rateLimits: { signupPerHour: 5, tokenPerMinute: 10, logoutPerMinute: 100 },
+  validateResponses: true,
+  bodyLimitBytes: 1024 * 1024,
+  trustProxy: false,
+  version: "0.1.0",
+  logLevel: "info",
+};
+
+const positiveInt = z.coerce.number().int().positive();
+
+function trustProxyValue(raw: string | undefined): boolean | number | string {
+  if (raw === undefined || raw === "" || raw === "false") return false;
+  if (raw === "true") return true;
+  return /^\d+$/.test(raw) ? Number(raw) : raw;
+}
+
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const parsed = positiveInt.safeParse(raw);
+  if (!parsed.success) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return parsed.data;
+}
+
+/** Reads SPOTOPT_* variables; throws with the variable's name on a bad value. */
+export function loadFacadeConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<FacadeConfig> = {}): FacadeConfig {
+  const d = DEFAULT_FACADE_CONFIG;
+  const config: FacadeConfig = {
+    systemNamespace: env.SPOTOPT_SYSTEM_NAMESPACE || d.systemNamespace,
+    accessTokenTtlSeconds: intFromEnv(env, "SPOTOPT_ACCESS_TOKEN_TTL_SECONDS", d.accessTokenTtlSeconds),
+    refreshTokenTtlSeconds: intFromEnv(env, "SPOTOPT_REFRESH_TOKEN_TTL_SECONDS", d.refreshTokenTtlSeconds),
+    jwtIssuer: env.SPOTOPT_JWT_ISSUER || d.jwtIssuer,
+    jwtAudience: env.SPOTOPT_JWT_AUDIENCE || d.jwtAudience,
+    rateLimits: {
+      signupPerHour: intFromEnv(env, "SPOTOPT_RATE_SIGNUP_PER_HOUR", d.rateLimits.signupPerHour),
+      tokenPerMinute: intFromEnv(env, "SPOTOPT_RATE_TOKEN_PER_MINUTE", d.rateLimits.tokenPerMinute),
+      logoutPerMinute: intFromEnv(env, "SPOTOPT_RATE_LOGOUT_PER_MINUTE", d.rateLimits.logoutPerMinute),
+    },
+    validateResponses: env.SPOTOPT_VALIDATE_RESPONSES ? env.SPOTOPT_VALIDATE_RESPONSES === "true" : env.NODE_ENV !== "production",
+    bodyLimitBytes: intFromEnv(env, "SPOTOPT_BODY_LIMIT_BYTES", d.bodyLimitBytes),
+    trustProxy: trustProxyValue(env.SPOTOPT_TRUST_PROXY),
+    version: d.version,
+    logLevel: env.SPOTOPT_LOG_LEVEL || env.LOG_LEVEL || d.logLevel,
+  };
+  return { ...config, ...overrides, rateLimits: { ...config.rateLimits, ...overrides.rateLimits } };
+}

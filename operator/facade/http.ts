@@ -1,0 +1,281 @@
+// Route machinery: declarative route definitions (zod in/out), mounted with auth, roles, tenancy, validation and audit.
+import type express from "express";
+import { z } from "zod";
+import type { AuditOutcome, AuditWriter } from "../../src-shared/audit/types.js";
+import { ForbiddenError, HttpError, NotFoundError, UnauthorizedError, UnprocessableError } from "./errors.js";
+
+export type Role = "owner" | "admin" | "viewer" | "super_admin";
+
+export const ORG_ROLES: Role[] = ["owner", "admin", "viewer"];
+
+export interface AuthContext {
+  userId: string;
+  email: string;
+  role: Role;
+  /** The organisation's stable id ("" for a super_admin not acting on an organisation). */
+  orgId: string;
+  /** The org's namespace; for super_admin the org being acted on (X-Org-Id header), if any, else "". */
+  namespace: string;
+  /** Refresh-token family (session) the access token belongs to; logout revokes it. */
+  sessionId?: string;
+  /** Set for `auth: "agent"` routes: the ManagedCluster the agent token was issued for. */
+  agentClusterId?: string;
+}
+
+/** Details a handler adds to the audit entry the machinery writes for a mutating request. */
+export interface AuditNote {
+  event?: string;
+  resource?: string;
+  before?: unknown;
+  after?: unknown;
+  /** Namespace to record in when the route has no authenticated org (e.g. signup, login). */
+  namespace?: string;
+  /** Actor when there is no authenticated user (e.g. login: the email that logged in). */
+  actor?: string;
+}
+
+export interface RouteContext<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  auth: AuthContext | undefined;
+  req: express.Request;
+  res: express.Response;
+  /** Enriches (or, for public routes, enables) the one audit entry written for this request. */
+  audit: (note: AuditNote) => void;
+}
+
+export type HttpMethod = "get" | "post" | "patch" | "put" | "delete";
+
+export interface RouteRateLimit {
+  /** Bucket name; routes sharing a name share the counter (e.g. token and login). */
+  name: string;
+  windowMs: number;
+  limit: number;
+}
+
+export interface RouteDef<P = unknown, Q = unknown, B = unknown, R = unknown> {
+  method: HttpMethod;
+  /** Express style: "/clusters/:id". */
+  path: string;
+  summary: string;
+  tags: string[];
+  /** "user" = Bearer access JWT; "agent" = per-cluster agent token. */
+  auth: "public" | "user" | "agent";
+  /** Allowed roles; default: GET -> all org roles, mutating -> owner, admin (super_admin always allowed). */
+  roles?: Role[];
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  response: z.ZodType<R>;
+  /** Success status, default 200. */
+  status?: number;
+  /** csv: the handler returns a string. */
+  produces?: "json" | "csv";
+  // Method syntax on purpose: keeps RouteDef<{ id: string }> assignable to RouteDef[] (bivariant params).
+  handler(ctx: RouteContext<P, Q, B>): Promise<R>;
+  /** Default true for "user" routes: needs auth.namespace (an organisation) to be set. */
+  tenant?: boolean;
+  /** Default true for mutating methods; false skips the audit entry (e.g. agent heartbeats). */
+  audit?: boolean;
+  /** Per-IP fixed-window limit, answered with 429 + Retry-After. */
+  rateLimit?: RouteRateLimit;
+}
+
+/** Identity-typed helper so route modules get inference on params/query/body/response. */
+export function defineRoute<P, Q, B, R>(def: RouteDef<P, Q, B, R>): RouteDef<P, Q, B, R> {
+  return def;
+}
+
+/** Resolves the caller of a protected route; throws UnauthorizedError when the credential is missing or bad. */
+export type Authenticator = (req: express.Request, kind: "user" | "agent", params: unknown) => Promise<AuthContext>;
+
+/** Checks a per-IP limit; throws RateLimitError when exceeded. */
+export type RateLimiter = (req: express.Request, limit: RouteRateLimit) => void;
+
+export interface RouteRuntime {
+  authenticate: Authenticator;
+  audit: AuditWriter;
+  rateLimit: RateLimiter;
+  /** Parse handler results with the response schema (tests/dev); production skips it for speed. */
+  validateResponses: boolean;
+  onAuditError: (err: unknown, route: RouteDef) => void;
+}
+
+const MUTATING = new Set<HttpMethod>(["post", "patch", "put", "delete"]);
+
+export function isMutating(route: Pick<RouteDef, "method">): boolean {
+  return MUTATING.has(route.method);
+}
+
+export function allowedRoles(route: Pick<RouteDef, "method" | "roles">): Role[] {
+  if (route.roles) return route.roles;
+  return isMutating(route) ? ["owner", "admin"] : ORG_ROLES;
+}
+
+/** `/clusters/:id` -> `/clusters/{id}` for OpenAPI. */
+export function openApiPath(path: string): string {
+  return path.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+}
+
+export function pathParamNames(path: string): string[] {
+  return [...path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
+}
+
+/** One line naming the field: `body.email: Invalid email address; query.limit: ...`. */
+export function describeZodError(where: string, error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const field = [where, ...issue.path.map(String)].join(".");
+      return `${field}: ${issue.message}`;
+    })
+    .join("; ");
+}
+
+function parsePart<T>(where: string, schema: z.ZodType<T> | undefined, raw: unknown): T {
+  if (!schema) return raw as T;
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new UnprocessableError(describeZodError(where, result.error));
+  return result.data;
+}
+
+/** Express 5 defines req.query as a getter; redefine it so later readers see the parsed value. */
+function replaceQuery(req: express.Request, value: unknown): void {
+  Object.defineProperty(req, "query", { value, writable: true, configurable: true, enumerable: true });
+}
+
+const SECRET_KEYS = /pass(word)?|token|secret|authorization|cookie/i;
+
+/** Copy of a request body safe to keep in the audit log: secrets replaced by "[REDACTED]". */
+export function redactSecrets(value: unknown, depth = 0): unknown {
+  if (depth > 8 || value === null || typeof value !== "object") return value ?? null;
+  if (Array.isArray(value)) return value.map((v) => redactSecrets(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    out[key] = SECRET_KEYS.test(key) ? "[REDACTED]" : redactSecrets(v, depth + 1);
+  }
+  return out;
+}
+
+interface AuditState {
+  note: AuditNote;
+  enabled: boolean;
+}
+
+function outcomeOf(err: unknown): AuditOutcome {
+  return err instanceof ForbiddenError ? "denied" : "failure";
+}
+
+async function writeAudit(
+  runtime: RouteRuntime,
+  route: RouteDef,
+  ctx: { req: express.Request; auth: AuthContext | undefined; body: unknown; state: AuditState },
+  outcome: AuditOutcome,
+): Promise<void> {
+  const { note } = ctx.state;
+  const namespace = note.namespace ?? ctx.auth?.namespace ?? "";
+  const actor = note.actor ?? ctx.auth?.email ?? "";
+  if (!ctx.state.enabled || !namespace || !actor) return;
+  try {
+    await runtime.audit.record({
+      namespace,
+      actor,
+      event: note.event ?? `${route.method.toUpperCase()} ${route.path}`,
+      resource: note.resource ?? ctx.req.originalUrl.split("?")[0]!,
+      outcome,
+      before: note.before,
+      after: outcome === "success" ? (note.after ?? redactSecrets(ctx.body)) : note.after,
+    });
+  } catch (err) {
+    // The change already happened; a 5xx would invite a retry that repeats it. Count and log instead.
+    runtime.onAuditError(err, route);
+  }
+}
+
+function checkRole(route: RouteDef, auth: AuthContext): void {
+  if (route.auth === "agent" || auth.role === "super_admin") return;
+  if (!allowedRoles(route).includes(auth.role)) {
+    throw new ForbiddenError(`role ${auth.role} may not ${route.method.toUpperCase()} ${route.path}`);
+  }
+}
+
+function checkTenant(route: RouteDef, auth: AuthContext): void {
+  const tenant = route.tenant ?? route.auth === "user";
+  if (!tenant || auth.namespace) return;
+  if (auth.role === "super_admin") {
+    throw new NotFoundError("no organisation selected: send the X-Org-Id header to act on an organisation");
+  }
+  throw new UnauthorizedError("token carries no organisation");
+}
+
+function sendResult(route: RouteDef, res: express.Response, result: unknown): void {
+  const status = route.status ?? 200;
+  if (route.produces === "csv") {
+    res.status(status).type("text/csv; charset=utf-8").send(String(result));
+    return;
+  }
+  if (status === 204) {
+    res.status(204).end();
+    return;
+  }
+  res.status(status).json(result);
+}
+
+function validateResponse(route: RouteDef, result: unknown): unknown {
+  const parsed = route.response.safeParse(result);
+  if (!parsed.success) {
+    throw new Error(`response of ${route.method.toUpperCase()} ${route.path} broke its schema: ${describeZodError("response", parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+async function runRoute(route: RouteDef, runtime: RouteRuntime, req: express.Request, res: express.Response): Promise<void> {
+  res.locals.routeTemplate = route.path;
+  if (route.rateLimit) runtime.rateLimit(req, route.rateLimit);
+  const auth = route.auth === "public" ? undefined : await runtime.authenticate(req, route.auth, req.params);
+  const state: AuditState = {
+    note: {},
+    enabled: (route.audit ?? isMutating(route)) && route.auth !== "agent",
+  };
+  const auditCtx = { req, auth, body: req.body as unknown, state };
+  if (auth) {
+    try {
+      checkRole(route, auth);
+    } catch (err) {
+      await writeAudit(runtime, route, auditCtx, "denied");
+      throw err;
+    }
+    checkTenant(route, auth);
+  }
+  const params = parsePart("path", route.params, req.params);
+  const query = parsePart("query", route.query, req.query);
+  const body = parsePart("body", route.body, route.body ? (req.body ?? {}) : req.body);
+  req.params = params as typeof req.params;
+  replaceQuery(req, query);
+  req.body = body;
+  auditCtx.body = body;
+  const audit = (note: AuditNote): void => {
+    state.note = { ...state.note, ...note };
+    if (route.audit !== false) state.enabled = true;
+  };
+  let result: unknown;
+  try {
+    result = await route.handler({ params, query, body, auth, req, res, audit });
+  } catch (err) {
+    if (err instanceof HttpError || !(err instanceof Error)) await writeAudit(runtime, route, auditCtx, outcomeOf(err));
+    throw err;
+  }
+  if (runtime.validateResponses && route.produces !== "csv") result = validateResponse(route, result);
+  await writeAudit(runtime, route, auditCtx, "success");
+  sendResult(route, res, result);
+}
+
+/** Mounts every route on the router; errors go to next() and so to the one error handler. */
+export function mountRoutes(router: express.Router, routes: RouteDef[], runtime: RouteRuntime): void {
+  for (const route of routes) {
+    router[route.method](route.path, (req: express.Request, res: express.Response, next: express.NextFunction) => {
+      runRoute(route, runtime, req, res).catch(next);
+    });
+  }
+}

@@ -1,0 +1,89 @@
+// OpenAPI 3.1 document generated from the same route definitions (zod schemas) the app mounts; Swagger UI at /docs.
+import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from "@asteasolutions/zod-to-openapi";
+import type express from "express";
+import swaggerUi from "swagger-ui-express";
+import { z } from "zod";
+import { allowedRoles, isMutating, openApiPath, pathParamNames, type RouteDef } from "./http.js";
+
+const ErrorBody = z.object({ detail: z.string() });
+
+function paramsSchema(route: RouteDef): z.ZodObject | undefined {
+  if (route.params instanceof z.ZodObject) return route.params;
+  const names = pathParamNames(route.path);
+  if (names.length === 0) return undefined;
+  return z.object(Object.fromEntries(names.map((n) => [n, z.string()])));
+}
+
+function errorResponses(route: RouteDef): RouteConfig["responses"] {
+  const err = (description: string): { description: string; content: { "application/json": { schema: typeof ErrorBody } } } => ({
+    description,
+    content: { "application/json": { schema: ErrorBody } },
+  });
+  const out: RouteConfig["responses"] = {};
+  if (route.body) out["400"] = err("Malformed JSON");
+  if (route.auth !== "public") {
+    out["401"] = err("Missing, invalid or expired token");
+    out["403"] = err(`Role not allowed (allowed: ${allowedRoles(route).join(", ")}, super_admin)`);
+  }
+  if (pathParamNames(route.path).length > 0) out["404"] = err("Not found, or not in the caller's organisation");
+  if (route.body || route.query) out["422"] = err("Invalid value; the detail names the field");
+  if (route.rateLimit) out["429"] = err("Rate limited; see Retry-After");
+  return out;
+}
+
+function successContent(route: RouteDef): RouteConfig["responses"][string] {
+  if (route.produces === "csv") {
+    return { description: "CSV", content: { "text/csv": { schema: z.string() } } };
+  }
+  return { description: "Success", content: { "application/json": { schema: route.response } } };
+}
+
+function routeConfig(route: RouteDef): RouteConfig {
+  const request: NonNullable<RouteConfig["request"]> = {};
+  const params = paramsSchema(route);
+  if (params) request.params = params;
+  if (route.query instanceof z.ZodObject) request.query = route.query;
+  if (route.body) request.body = { required: true, content: { "application/json": { schema: route.body } } };
+  return {
+    method: route.method,
+    path: openApiPath(route.path),
+    summary: route.summary,
+    tags: route.tags,
+    security: route.auth === "public" ? [] : [{ bearerAuth: [] }],
+    request,
+    responses: { [String(route.status ?? 200)]: successContent(route), ...errorResponses(route) },
+    ...(isMutating(route) && route.auth === "user" ? { description: "Writes an audit entry." } : {}),
+  };
+}
+
+/** The OpenAPI 3.1 document for the given routes. */
+export function buildOpenApiDocument(routes: RouteDef[], version: string): ReturnType<OpenApiGeneratorV31["generateDocument"]> {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+  for (const route of routes) registry.registerPath(routeConfig(route));
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: "3.1.0",
+    info: {
+      title: "Spot Optimizer facade",
+      version,
+      description: "REST facade of the Spot Optimizer operator. Errors are {\"detail\": string}.",
+    },
+    servers: [{ url: "/" }],
+  });
+}
+
+/** Mounts /openapi.json (built once, on first request) and Swagger UI at /docs with locally served assets. */
+export function mountDocs(app: express.Express, routes: RouteDef[], version: string): void {
+  let document: unknown;
+  app.get("/openapi.json", (_req, res) => {
+    res.locals.routeTemplate = "/openapi.json";
+    document ??= buildOpenApiDocument(routes, version);
+    res.json(document);
+  });
+  app.use("/docs", (_req, res, next) => {
+    res.locals.routeTemplate = "/docs";
+    next();
+  });
+  app.use("/docs", swaggerUi.serve);
+  app.get("/docs", swaggerUi.setup(undefined, { swaggerOptions: { url: "/openapi.json" } }));
+}
