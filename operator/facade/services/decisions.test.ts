@@ -1,0 +1,77 @@
+// Unit tests for the activity feed and the 30-day cost CSV built from audit entries.
+import { describe, it, expect } from "vitest";
+import { activityPage, costExportCsv, costExportFilename, csvCell, COST_CSV_HEADER, type AuditView } from "./decisions.js";
+
+const now = new Date("2026-11-23T12:00:00Z");
+
+function decision(id: string, timestamp: string, oldPrice: number, newPrice: number, extra: Record<string, unknown> = {}): AuditView {
+  return {
+    id,
+    timestamp,
+    actor: "system:optimizer",
+    event: "Switched node to Spot",
+    resource: `node/${id}`,
+    outcome: "success",
+    after: {
+      decision: "SWITCH",
+      instanceId: `i-${id}`,
+      instanceType: "t3.medium",
+      zone: "us-east-1a",
+      oldPriceUsdPerHour: oldPrice,
+      newPriceUsdPerHour: newPrice,
+      reason: "Cost savings",
+      ...extra,
+    },
+  };
+}
+
+const userEdit: AuditView = {
+  id: "u1",
+  timestamp: "2026-11-22T09:00:00Z",
+  actor: "alice@acme.com",
+  event: "PATCH /policies/binpack",
+  resource: "optimizationpolicy/prod",
+  outcome: "success",
+  after: { binpack: { aggressiveness: 70 } },
+};
+
+describe("costExportCsv", () => {
+  it("lists the last 30 days of decisions newest first with a TOTAL of monthly = hourly × 730", () => {
+    const entries = [
+      decision("a", "2026-11-20T10:30:00Z", 0.0416, 0.0312),
+      decision("b", "2026-11-22T08:00:00Z", 0.1, 0.04, { reason: "cheaper, same shape" }),
+      decision("old", "2026-10-01T00:00:00Z", 1, 0.5),
+      decision("future", "2026-11-24T00:00:00Z", 1, 0.5),
+      decision("noprice", "2026-11-21T00:00:00Z", 1, 0.5, { newPriceUsdPerHour: null }),
+      userEdit,
+    ];
+    const lines = costExportCsv(entries, now).trimEnd().split("\r\n");
+    expect(lines[0]).toBe(COST_CSV_HEADER);
+    expect(lines[1]).toBe('2026-11-22 08:00:00,i-b,t3.medium,us-east-1a,$0.1000,$0.0400,$0.0600,$43.80,SWITCH,"cheaper, same shape"');
+    expect(lines[2]).toBe("2026-11-20 10:30:00,i-a,t3.medium,us-east-1a,$0.0416,$0.0312,$0.0104,$7.59,SWITCH,Cost savings");
+    expect(lines[3]).toBe("TOTAL,,,,,,,$51.39,,");
+    expect(lines).toHaveLength(4);
+  });
+
+  it("is a header and a zero TOTAL when there were no decisions", () => {
+    expect(costExportCsv([userEdit], now)).toBe(`${COST_CSV_HEADER}\r\nTOTAL,,,,,,,$0.00,,\r\n`);
+  });
+
+  it("quotes and defuses cells", () => {
+    expect(csvCell('say "hi"')).toBe('"say ""hi"""');
+    expect(csvCell("=SUM(A1)")).toBe("'=SUM(A1)");
+    expect(costExportFilename(now)).toBe("cost_savings_export_2026-11-23.csv");
+  });
+});
+
+describe("activityPage", () => {
+  it("pages newest first with the total and hourly savings of decisions", () => {
+    const entries = [decision("a", "2026-11-20T10:30:00Z", 0.0416, 0.0312), userEdit, decision("b", "2026-11-22T08:00:00Z", 0.1, 0.04)];
+    const page = activityPage(entries, { limit: 2, offset: 0 });
+    expect(page.total).toBe(3);
+    expect(page.events.map((e) => e.id)).toEqual(["u1", "b"]);
+    expect(page.events[1]).toMatchObject({ savings: 0.06, status: "success", timestamp: "2026-11-22T08:00:00Z" });
+    expect(page.events[0]!.savings).toBe(0);
+    expect(activityPage(entries, { limit: 2, offset: 2 }).events.map((e) => e.id)).toEqual(["a"]);
+  });
+});

@@ -1,0 +1,161 @@
+// The activity feed and the 30-day cost CSV, both read from the organisation's AuditEntries (the one record of actions).
+//
+// An optimisation decision is an AuditEntry whose `after` carries (docs/facade-metrics.md, "Decision entries"):
+//   { decision: "SWITCH" | "KEEP" | ..., instanceId, instanceType, zone, oldPriceUsdPerHour, newPriceUsdPerHour, reason,
+//     priceSource?, pricesAsOf? }
+// Controllers (actor system:<controller>) write them; only entries with both prices count, as in the seed's query.
+import { HOURS_PER_MONTH } from "./fleet-metrics.js";
+
+export interface AuditView {
+  id: string;
+  timestamp: string;
+  actor: string;
+  event: string;
+  resource: string;
+  outcome: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+export interface Decision {
+  timestamp: string;
+  instanceId: string;
+  instanceType: string;
+  zone: string;
+  oldPriceUsdPerHour: number;
+  newPriceUsdPerHour: number;
+  decision: string;
+  reason: string;
+}
+
+function text(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}
+
+function finiteNumber(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
+
+/** The decision an entry records, or undefined when it records none (or lacks either price). */
+export function decisionOf(entry: AuditView): Decision | undefined {
+  const after = entry.after;
+  if (after === null || typeof after !== "object" || Array.isArray(after)) return undefined;
+  const a = after as Record<string, unknown>;
+  const oldPrice = finiteNumber(a.oldPriceUsdPerHour);
+  const newPrice = finiteNumber(a.newPriceUsdPerHour);
+  if (typeof a.decision !== "string" || oldPrice === undefined || newPrice === undefined) return undefined;
+  return {
+    timestamp: entry.timestamp,
+    instanceId: text(a.instanceId),
+    instanceType: text(a.instanceType),
+    zone: text(a.zone),
+    oldPriceUsdPerHour: oldPrice,
+    newPriceUsdPerHour: newPrice,
+    decision: a.decision,
+    reason: text(a.reason),
+  };
+}
+
+/** Newest first; ties broken by id so paging is stable. */
+export function newestFirst(entries: readonly AuditView[]): AuditView[] {
+  return [...entries].sort((a, b) => b.timestamp.localeCompare(a.timestamp) || b.id.localeCompare(a.id));
+}
+
+export interface ActivityEvent {
+  id: string;
+  timestamp: string;
+  action: string;
+  savings: number;
+  status: string;
+  actor: string;
+  resource: string;
+}
+
+/** One feed line per audit entry; `savings` = hourly USD saved by a decision, 0 for other actions. */
+export function activityEvent(entry: AuditView): ActivityEvent {
+  const decision = decisionOf(entry);
+  const savings = decision ? decision.oldPriceUsdPerHour - decision.newPriceUsdPerHour : 0;
+  return {
+    id: entry.id,
+    timestamp: entry.timestamp,
+    action: entry.resource ? `${entry.event} (${entry.resource})` : entry.event,
+    savings: Math.round(savings * 10_000) / 10_000,
+    status: entry.outcome,
+    actor: entry.actor,
+    resource: entry.resource,
+  };
+}
+
+export function activityPage(
+  entries: readonly AuditView[],
+  page: { limit: number; offset: number },
+): { events: ActivityEvent[]; total: number; limit: number; offset: number } {
+  const sorted = newestFirst(entries);
+  return {
+    events: sorted.slice(page.offset, page.offset + page.limit).map(activityEvent),
+    total: sorted.length,
+    limit: page.limit,
+    offset: page.offset,
+  };
+}
+
+// ---- CSV ------------------------------------------------------------------------------------------------------
+
+export const COST_CSV_HEADER =
+  "Date,Instance ID,Instance Type,Availability Zone,Old Spot Price,New Spot Price,Hourly Savings,Monthly Projected,Decision,Reason";
+
+/** RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula. */
+export function csvCell(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+function usd(amount: number, decimals: number): string {
+  const sign = amount < 0 ? "-" : "";
+  return `${sign}$${Math.abs(amount).toFixed(decimals)}`;
+}
+
+function csvDate(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toISOString().slice(0, 19).replace("T", " ");
+}
+
+/**
+ * CSV of the decisions made in the 30 days before `now`, newest first, then a TOTAL row with the sum of the monthly
+ * projected savings (monthly = hourly × 730).
+ */
+export function costExportCsv(entries: readonly AuditView[], now: Date): string {
+  const fromMs = now.getTime() - 30 * 24 * 3600 * 1000;
+  const rows: string[] = [COST_CSV_HEADER];
+  let totalMonthlyUsd = 0;
+  for (const entry of newestFirst(entries)) {
+    const t = Date.parse(entry.timestamp);
+    if (!(t >= fromMs && t <= now.getTime())) continue;
+    const d = decisionOf(entry);
+    if (!d) continue;
+    const hourly = d.oldPriceUsdPerHour - d.newPriceUsdPerHour;
+    const monthly = hourly * HOURS_PER_MONTH;
+    totalMonthlyUsd += Math.round(monthly * 100) / 100;
+    rows.push(
+      [
+        csvDate(d.timestamp),
+        csvCell(d.instanceId),
+        csvCell(d.instanceType),
+        csvCell(d.zone),
+        usd(d.oldPriceUsdPerHour, 4),
+        usd(d.newPriceUsdPerHour, 4),
+        usd(hourly, 4),
+        usd(monthly, 2),
+        csvCell(d.decision),
+        csvCell(d.reason),
+      ].join(","),
+    );
+  }
+  rows.push(`TOTAL,,,,,,,${usd(totalMonthlyUsd, 2)},,`);
+  return `${rows.join("\r\n")}\r\n`;
+}
+
+/** `cost_savings_export_YYYY-MM-DD.csv` as in the seed. */
+export function costExportFilename(now: Date): string {
+  return `cost_savings_export_${now.toISOString().slice(0, 10)}.csv`;
+}

@@ -1,0 +1,146 @@
+// Unit tests for the fleet figures (formulas of docs/facade-metrics.md) and quantity parsing.
+import { describe, it, expect } from "vitest";
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import {
+  composition,
+  efficiencyGrade,
+  efficiencyScore,
+  figuresFromStatus,
+  figuresFromUsage,
+  fleetKpi,
+  nodeFacts,
+  projection,
+  type Price,
+  type PriceBook,
+  requestedOn,
+  timeframeDays,
+} from "./fleet-metrics.js";
+import { cpuMillicores, memoryMiB } from "./quantity.js";
+
+const asOf = "2026-07-20";
+const price = (usdPerHour: number, source = "catalog-snapshot"): Price => ({ usdPerHour, source, asOf });
+
+function book(): PriceBook {
+  return {
+    onDemand: new Map([
+      ["m5.large", price(0.096)],
+      ["c5.xlarge", price(0.17)],
+    ]),
+    spot: new Map([["m5.large", new Map([["use1-az1", price(0.04, "spot-history")], ["use1-az2", price(0.05, "spot-history")]])]]),
+  };
+}
+
+function node(name: string, type: string, capacity: string, ready = true): V1Node {
+  return {
+    metadata: {
+      name,
+      labels: { "node.kubernetes.io/instance-type": type, "karpenter.sh/capacity-type": capacity, "topology.kubernetes.io/zone": "us-east-1a" },
+    },
+    status: {
+      allocatable: { cpu: "1930m", memory: "7134Mi" },
+      conditions: [{ type: "Ready", status: ready ? "True" : "False" }],
+    },
+  } as V1Node;
+}
+
+function pod(nodeName: string, cpu: string, memory: string, phase = "Running"): V1Pod {
+  return {
+    metadata: { name: `p-${nodeName}-${cpu}` },
+    spec: { nodeName, containers: [{ name: "c", resources: { requests: { cpu, memory } } }] },
+    status: { phase },
+  } as V1Pod;
+}
+
+describe("quantities", () => {
+  it("parses cpu and memory the way Kubernetes writes them", () => {
+    expect(cpuMillicores("1500m")).toBe(1500);
+    expect(cpuMillicores("2")).toBe(2000);
+    expect(cpuMillicores("0.25")).toBe(250);
+    expect(memoryMiB("8Gi")).toBe(8192);
+    expect(memoryMiB("1048576")).toBe(1);
+    expect(memoryMiB("1M")).toBeCloseTo(0.9537, 3);
+    expect(cpuMillicores("lots")).toBe(0);
+  });
+});
+
+describe("efficiency and health formulas", () => {
+  it("scores full utilisation, all Spot, no interruptions as 100 and an idle On-Demand fleet as 20", () => {
+    expect(efficiencyScore({ cpu: 1, memory: 1 }, 1, 0)).toBe(100);
+    expect(efficiencyScore({ cpu: 0, memory: 0 }, 0, 0)).toBe(20);
+    expect(efficiencyScore({ cpu: 0.5, memory: 0.3 }, 0.5, 0.25)).toBe(Math.round(100 * (0.5 * 0.4 + 0.15 + 0.2 * 0.75)));
+  });
+
+  it("grades scores and says N/A without nodes", () => {
+    expect([90, 75, 60, 45, 10].map(efficiencyGrade)).toEqual(["A", "B", "C", "D", "F"]);
+    expect(efficiencyGrade(null)).toBe("N/A");
+  });
+});
+
+describe("figuresFromUsage", () => {
+  const nodes = [node("a", "m5.large", "spot"), node("b", "m5.large", "spot", false), node("c", "c5.xlarge", "on-demand")];
+  const pods = [pod("a", "965m", "1Gi"), pod("b", "500m", "512Mi"), pod("c", "1", "2Gi", "Succeeded"), pod("zz", "4", "1Gi")];
+
+  it("computes counts, utilisation, health and prices from nodes and pods", () => {
+    const facts = nodes.map((n) => nodeFacts(n, book()));
+    const req = requestedOn(pods, new Set(facts.map((f) => f.name)));
+    expect(req).toEqual({ millicores: 1465, mib: 1536 });
+    const f = figuresFromUsage({ nodes: facts, requestedMillicores: req.millicores, requestedMiB: req.mib, interruptions7d: 1 });
+    expect(f.nodeCount).toBe(3);
+    expect(f.spotNodes).toBe(2);
+    expect(f.readyNodes).toBe(2);
+    expect(f.interruptionRate).toBe(0.5);
+    expect(f.fleetHealth).toBe(Math.round(100 * (2 / 3) * 0.5));
+    expect(f.cpuUtilisation).toBeCloseTo(1465 / (3 * 1930), 6);
+    // Spot m5.large: zone name has no AZ-id mapping -> mean of zone prices (0.045), labelled derived.
+    expect(f.monthlyCostUsd).toBeCloseTo((0.045 * 2 + 0.17) * 730, 6);
+    expect(f.baselineMonthlyUsd).toBeCloseTo((0.096 * 2 + 0.17) * 730, 6);
+    expect(f.priceSources).toEqual(["catalog-snapshot", "derived"]);
+    expect(f.pricesAsOf).toBe(asOf);
+    expect(f.byFamily).toEqual({ m5: 2, c5: 1 });
+  });
+
+  it("gives no cost when any node is unpriced, and nothing invented for an empty cluster", () => {
+    const unpriced = figuresFromUsage({ nodes: [nodeFacts(node("x", "z9.huge", "spot"), book())], requestedMillicores: 0, requestedMiB: 0, interruptions7d: 0 });
+    expect(unpriced.monthlyCostUsd).toBeNull();
+    const empty = figuresFromUsage({ nodes: [], requestedMillicores: 0, requestedMiB: 0, interruptions7d: 0 });
+    expect(empty).toMatchObject({ nodeCount: 0, efficiencyScore: null, efficiencyGrade: "N/A", fleetHealth: null, monthlyCostUsd: 0 });
+  });
+});
+
+describe("aggregates", () => {
+  it("sums KPI over clusters, weighting scores by nodes, and counts a status-only cluster honestly", () => {
+    const facts = [nodeFacts(node("a", "m5.large", "spot"), book()), nodeFacts(node("c", "c5.xlarge", "on-demand"), book())];
+    const seen = figuresFromUsage({ nodes: facts, requestedMillicores: 1930, requestedMiB: 7134, interruptions7d: 0 });
+    const reported = figuresFromStatus({ nodeCount: 4, spotPercentage: 50, monthlyCostUsd: 300, efficiencyScore: 40 });
+    const kpi = fleetKpi([seen, reported, figuresFromStatus(undefined)]);
+    expect(kpi.active_nodes).toBe(6);
+    expect(kpi.spot_percentage).toBe(Math.round((100 * 3) / 6));
+    expect(kpi.monthly_spend).toBeCloseTo((seen.monthlyCostUsd ?? 0) + 300, 2);
+    expect(kpi.net_savings).toBeCloseTo((seen.baselineMonthlyUsd ?? 0) - (seen.monthlyCostUsd ?? 0), 2);
+    expect(kpi.efficiency_score_value).toBe(Math.round(((seen.efficiencyScore ?? 0) * 2 + 40 * 4) / 6));
+    expect(kpi.fleet_health).toBe(100);
+    expect(kpi.price_source).toBe("catalog-snapshot+derived");
+    expect(kpi.clusters).toBe(3);
+  });
+
+  it("projects over a timeframe with the hibernation savings and no invented bin-packing figure", () => {
+    const facts = [nodeFacts(node("c", "c5.xlarge", "on-demand"), book())];
+    const f = figuresFromUsage({ nodes: facts, requestedMillicores: 0, requestedMiB: 0, interruptions7d: 0 });
+    const p = projection([f], 50, { label: "30d", days: 30 });
+    const factor = (30 * 24) / 730;
+    expect(p.unoptimized_cost).toBeCloseTo(0.17 * 730 * factor, 2);
+    expect(p.breakdown).toEqual({ spot_replacement: 0, bin_packing: 0, hibernation: Math.round(50 * factor * 100) / 100 });
+    expect(p.optimized_cost).toBeCloseTo((0.17 * 730 - 50) * factor, 2);
+    expect(timeframeDays("7d")).toBe(7);
+    expect(timeframeDays("0d")).toBeUndefined();
+    expect(timeframeDays("month")).toBeUndefined();
+  });
+
+  it("reports composition in percent with the raw counts", () => {
+    const facts = [node("a", "m5.large", "spot"), node("b", "m5.large", "on-demand"), node("c", "c5.xlarge", "spot"), node("d", "c5.xlarge", "spot")].map((n) => nodeFacts(n));
+    const c = composition([figuresFromUsage({ nodes: facts, requestedMillicores: 0, requestedMiB: 0, interruptions7d: 0 })]);
+    expect(c.by_family).toEqual({ m5: 50, c5: 50 });
+    expect(c.by_lifecycle).toEqual({ spot: 75, on_demand: 25 });
+    expect(c.node_counts.total).toBe(4);
+  });
+});
