@@ -1,0 +1,187 @@
+// Pure audit hash chain: canonical JSON, entry hashes, export documents with a checksum, and their verification.
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import type { AuditInput, AuditRecord } from "./types.js";
+
+export const EXPORT_FORMAT = "spotoptimizer.io/audit-export@v1";
+/** prevHash of the first entry of a chain that never had entries removed. */
+export const GENESIS_HASH = "";
+
+/** Where a (possibly truncated) chain starts: the last removed entry, or sequence -1 / "" for a fresh chain. */
+export interface ChainAnchor {
+  sequence: number;
+  hash: string;
+}
+
+export const GENESIS_ANCHOR: ChainAnchor = { sequence: -1, hash: GENESIS_HASH };
+
+/**
+ * Canonical JSON: object keys sorted by UTF-16 code units (Array.prototype.sort), no whitespace,
+ * `undefined` members dropped, strings and numbers exactly as JSON.stringify writes them.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    const text = JSON.stringify(value);
+    // JSON.stringify(undefined) is undefined; inside arrays JSON writes null there.
+    return text === undefined ? "null" : text;
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(",")}]`;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record)
+    .filter((k) => record[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`).join(",")}}`;
+}
+
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+/** Object name of the entry at `sequence`: zero-padded so names sort in chain order. */
+export function entryName(sequence: number): string {
+  return `audit-${String(sequence).padStart(12, "0")}`;
+}
+
+/** before/after are stored as JSON objects (the CRD's shape): wrap other values, absent becomes null. */
+export function toStoredState(value: unknown): Record<string, unknown> | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === "object" && !Array.isArray(value)) return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+  return { value: JSON.parse(JSON.stringify(value)) as unknown };
+}
+
+/** The hash of an entry: SHA-256 (hex) of the canonical JSON of every field except `hash` itself. */
+export function computeEntryHash(entry: Omit<AuditRecord, "hash">): string {
+  const { id, namespace, seq, timestamp, actor, event, resource, outcome, before, after, prevHash } = entry;
+  return sha256Hex(
+    canonicalJson({ id, namespace, seq, timestamp, actor, event, resource, outcome, before: before ?? null, after: after ?? null, prevHash }),
+  );
+}
+
+/** Builds the next link after `previous` (the anchor or the current head). */
+export function buildEntry(input: AuditInput, previous: ChainAnchor, timestamp: string): AuditRecord {
+  const seq = previous.sequence + 1;
+  const base: Omit<AuditRecord, "hash"> = {
+    id: entryName(seq),
+    namespace: input.namespace,
+    seq,
+    timestamp,
+    actor: input.actor,
+    event: input.event,
+    resource: input.resource,
+    outcome: input.outcome,
+    before: toStoredState(input.before),
+    after: toStoredState(input.after),
+    prevHash: previous.hash,
+  };
+  return { ...base, hash: computeEntryHash(base) };
+}
+
+export interface ChainProblem {
+  /** Index in the entries array of the first entry that does not verify (entries.length: the end/head). */
+  index: number;
+  id: string;
+  reason: string;
+}
+
+/** Checks every hash and every link from the anchor on; returns the first problem, or undefined. */
+export function verifyChain(entries: AuditRecord[], anchor: ChainAnchor): ChainProblem | undefined {
+  let previous = anchor;
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    const { hash, ...rest } = entry;
+    if (computeEntryHash(rest) !== hash) return { index: i, id: String(entry.id), reason: "content does not match its hash (entry changed)" };
+    if (entry.seq !== previous.sequence + 1 || entry.prevHash !== previous.hash) {
+      return {
+        index: i,
+        id: String(entry.id),
+        reason: `does not follow sequence ${previous.sequence} (entry before it deleted, inserted or reordered)`,
+      };
+    }
+    previous = { sequence: entry.seq, hash };
+  }
+  return undefined;
+}
+
+/** The export document a client downloads; `checksum` covers every other field that matters. */
+export interface AuditExport {
+  format: typeof EXPORT_FORMAT;
+  namespace: string;
+  anchor: ChainAnchor;
+  head: ChainAnchor;
+  count: number;
+  entries: AuditRecord[];
+  checksum: string;
+}
+
+export function exportChecksum(doc: Omit<AuditExport, "checksum">): string {
+  const { format, namespace, anchor, head, count, entries } = doc;
+  return `sha256:${sha256Hex(canonicalJson({ format, namespace, anchor, head, count, entries }))}`;
+}
+
+/** Export of consecutive entries (ascending sequence) that start right after `anchor`. */
+export function buildExport(namespace: string, entries: AuditRecord[], anchor: ChainAnchor): AuditExport {
+  const last = entries[entries.length - 1];
+  const head = last ? { sequence: last.seq, hash: last.hash } : anchor;
+  const doc = { format: EXPORT_FORMAT, namespace, anchor, head, count: entries.length, entries };
+  return { ...doc, checksum: exportChecksum(doc) };
+}
+
+export type ExportVerdict = { ok: true; count: number; head: ChainAnchor } | { ok: false; problem: ChainProblem };
+
+/** Re-computes every entry hash, every link, the head and the checksum of an export. */
+export function verifyExport(doc: AuditExport): ExportVerdict {
+  const problem = verifyChain(doc.entries, doc.anchor);
+  if (problem) return { ok: false, problem };
+  const end = { index: doc.entries.length, id: "(end of export)" };
+  const last = doc.entries[doc.entries.length - 1];
+  const head = last ? { sequence: last.seq, hash: last.hash } : doc.anchor;
+  if (head.sequence !== doc.head.sequence || head.hash !== doc.head.hash) {
+    return { ok: false, problem: { ...end, reason: `last entry is not the recorded head ${doc.head.sequence} (entries removed from the end)` } };
+  }
+  if (doc.count !== doc.entries.length) return { ok: false, problem: { ...end, reason: `count ${doc.count} but ${doc.entries.length} entries` } };
+  const { checksum, ...rest } = doc;
+  if (exportChecksum(rest) !== checksum) return { ok: false, problem: { ...end, reason: "checksum does not match the export" } };
+  return { ok: true, count: doc.entries.length, head };
+}
+
+const AnchorSchema = z.object({ sequence: z.number().int().min(-1), hash: z.string() });
+const RecordSchema = z.object({
+  id: z.string(),
+  namespace: z.string(),
+  seq: z.number().int().min(0),
+  timestamp: z.string(),
+  actor: z.string(),
+  event: z.string(),
+  resource: z.string(),
+  outcome: z.enum(["success", "failure", "denied"]),
+  before: z.unknown(),
+  after: z.unknown(),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+/** Shape of an export file; extra top-level fields (file_url, generated_at, ...) are allowed and not covered. */
+export const AuditExportSchema = z.object({
+  format: z.literal(EXPORT_FORMAT),
+  namespace: z.string(),
+  anchor: AnchorSchema,
+  head: AnchorSchema,
+  count: z.number().int().min(0),
+  entries: z.array(RecordSchema),
+  checksum: z.string(),
+});
+
+/** Parses an export file's text; throws an Error with a one-line reason when it is not one. */
+export function parseAuditExport(text: string): AuditExport {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error("not JSON");
+  }
+  const parsed = AuditExportSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`not an audit export: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  return parsed.data as AuditExport;
+}
