@@ -1,0 +1,86 @@
+// `spotctl schedule eval` as a subprocess: JSON lines per instant, exit 2 naming the field on a bad spec.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const bin = new URL("../../../bin/spotctl.mjs", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "spotctl-schedule-"));
+
+function spotctl(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const res = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8" });
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const yamlManifest = `apiVersion: spotoptimizer.io/v1alpha1
+kind: HibernationSchedule
+metadata:
+  name: office-hours
+  namespace: acme
+spec:
+  clusterRef: {name: prod}
+  timezone: Europe/Berlin
+  weekly:
+    - days: [Mon, Tue, Wed, Thu, Fri]
+      start: "08:00"
+      end: "19:00"
+  exceptions:
+    - {date: "2025-10-27", action: force_sleep}
+  prewarmMinutes: 15
+  excludedNamespaces: [monitoring]
+`;
+
+describe("spotctl schedule eval", () => {
+  it("prints one JSON line per --at for a YAML manifest", () => {
+    const spec = file("office.yaml", yamlManifest);
+    // 2025-10-24 is a Friday: 08:00 CEST = 06:00Z, pre-warm from 05:45Z; 19:00 CEST = 17:00Z.
+    // Monday 2025-10-27 is a force_sleep date (CET now): the next wake is Tue 07:45 CET = 06:45Z.
+    const res = spotctl("schedule", "eval", "--spec", spec, "--at", "2025-10-24T05:45:00Z", "--at", "2025-10-24T17:00:00+00:00", "--at", "2025-10-27T10:00:00+01:00");
+    expect(res.stderr).toBe("");
+    expect(res.status).toBe(0);
+    expect(res.stdout.trim().split("\n").map((line) => JSON.parse(line))).toEqual([
+      { at: "2025-10-24T05:45:00Z", state: "awake", reason: "prewarm", nextTransition: "2025-10-24T17:00:00Z" },
+      { at: "2025-10-24T17:00:00Z", state: "asleep", reason: "asleep", nextTransition: "2025-10-28T06:45:00Z" },
+      { at: "2025-10-27T09:00:00Z", state: "asleep", reason: "exception", nextTransition: "2025-10-28T06:45:00Z" },
+    ]);
+  });
+
+  it("reads a JSON manifest", () => {
+    const spec = file("utc.json", JSON.stringify({ kind: "HibernationSchedule", spec: { timezone: "UTC", weekly: [{ days: ["Sat", "Sun"], start: "10:00", end: "12:00" }] } }));
+    const res = spotctl("schedule", "eval", "--spec", spec, "--at", "2025-01-11T11:00:00Z");
+    expect(res.status).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual({ at: "2025-01-11T11:00:00Z", state: "awake", reason: "weekly", nextTransition: "2025-01-11T12:00:00Z" });
+  });
+
+  it.each([
+    ["a bad end time", yamlManifest.replace('end: "19:00"', 'end: "19:75"'), /spec\.weekly\[0\]\.end/],
+    ["an unknown day", yamlManifest.replace("Mon, Tue", "Mon, Tues"), /spec\.weekly\[0\]\.days\[1\]/],
+    ["a bad time zone", yamlManifest.replace("Europe/Berlin", "Europe/Atlantis"), /spec\.timezone/],
+    ["a bad date", yamlManifest.replace("2025-10-27", "2025-02-29"), /spec\.exceptions\[0\]\.date/],
+    ["start == end", yamlManifest.replace('end: "19:00"', 'end: "08:00"'), /spec\.weekly\[0\]\.end/],
+    ["the wrong kind", yamlManifest.replace("kind: HibernationSchedule", "kind: NodeTemplate"), /^spotctl schedule: kind:/],
+    ["broken YAML", "spec: [unclosed", /not valid YAML or JSON/],
+  ])("exits 2 with one line naming the field for %s", (_name, text, message) => {
+    const res = spotctl("schedule", "eval", "--spec", file("bad.yaml", text), "--at", "2025-01-01T00:00:00Z");
+    expect(res.status).toBe(2);
+    expect(res.stdout).toBe("");
+    expect(res.stderr.trim().split("\n")).toHaveLength(1);
+    expect(res.stderr.trim()).toMatch(message);
+  });
+
+  it("exits 2 on a bad --at, a missing --at and a missing file", () => {
+    const spec = file("ok.yaml", yamlManifest);
+    expect(spotctl("schedule", "eval", "--spec", spec, "--at", "2025-01-01 10:00").stderr).toMatch(/--at/);
+    expect(spotctl("schedule", "eval", "--spec", spec, "--at", "yesterday").status).toBe(2);
+    expect(spotctl("schedule", "eval", "--spec", spec).status).toBe(2);
+    expect(spotctl("schedule", "eval", "--spec", join(dir, "missing.yaml"), "--at", "2025-01-01T00:00:00Z").status).toBe(2);
+    expect(spotctl("schedule", "frob").status).toBe(2);
+  });
+});
