@@ -233,7 +233,9 @@ describe("nextTransition", () => {
     const anchors = ["2024-03-10T03:00:00Z", "2024-11-03T03:00:00Z", "2025-03-30T22:00:00Z", "2024-10-26T22:00:00Z", "2024-04-06T10:00:00Z", "2025-09-27T10:00:00Z"];
     const clock = fc.tuple(fc.integer({ min: 0, max: 23 }), fc.constantFrom(0, 15, 30, 45)).map(([h, m]) => `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`);
     fc.assert(
-      fc.property(fc.constantFrom(...zones), fc.constantFrom(...anchors), clock, clock, fc.constantFrom(0, 20, 90), fc.integer({ min: 0, max: 6 * 60 }), (zone, anchor, start, end, prewarmMinutes, offsetMinutes) => {
+      fc.property(
+        fc.record({ zone: fc.constantFrom(...zones), anchor: fc.constantFrom(...anchors), start: clock, end: clock, prewarmMinutes: fc.constantFrom(0, 20, 90), offsetMinutes: fc.integer({ min: 0, max: 6 * 60 }) }),
+        ({ zone, anchor, start, end, prewarmMinutes, offsetMinutes }) => {
         fc.pre(start !== end);
         const schedule = compileSchedule({ timezone: zone, weekly: [{ days: ALL_DAYS, start, end }], prewarmMinutes });
         const fromMs = Date.parse(anchor) + offsetMinutes * 60_000;
