@@ -3,8 +3,8 @@ import { Temporal } from "@js-temporal/polyfill";
 import { MINUTES_PER_DAY, MINUTES_PER_WEEK, type CompiledSchedule } from "./spec.js";
 
 export type ScheduleState = "awake" | "asleep";
-/** Which rule decided the state, in precedence order: override > exception > weekly > prewarm > asleep. */
-export type ScheduleReason = "override" | "exception" | "weekly" | "prewarm" | "asleep";
+/** Which rule decided the state, in precedence order: override > exception > weekly > prewarm > default. */
+export type ScheduleReason = "override" | "exception" | "weekly" | "prewarm" | "default";
 
 export interface ScheduleEvaluation {
   state: ScheduleState;
@@ -67,7 +67,7 @@ function baseEvaluation(schedule: CompiledSchedule, epochMs: number): ScheduleEv
   const exception = schedule.exceptions.get(local.toPlainDate().toString());
   if (exception) return { state: exception === "force_awake" ? "awake" : "asleep", reason: "exception" };
   if (weeklyAwake(schedule, weeklyWallClock(schedule, local))) return { state: "awake", reason: "weekly" };
-  return { state: "asleep", reason: "asleep" };
+  return { state: "asleep", reason: "default" };
 }
 
 /** Instants in the week-range boundaries of one local date (first pass in a fold; gaps are covered by the transitions). */
@@ -128,7 +128,7 @@ export function evaluateSchedule(schedule: CompiledSchedule, at: InstantInput): 
   const epochMs = toEpochMs(at);
   const base = baseEvaluation(schedule, epochMs);
   // Pre-warm only lifts the plain weekly "asleep": never an override or an exception date (R8, precedence).
-  if (base.reason !== "asleep" || schedule.prewarmMs === 0) return base;
+  if (base.reason !== "default" || schedule.prewarmMs === 0) return base;
   if (awakeWithin(schedule, epochMs, epochMs + schedule.prewarmMs)) return { state: "awake", reason: "prewarm" };
   return base;
 }

@@ -47,7 +47,7 @@ describe("spotctl schedule eval", () => {
     expect(res.status).toBe(0);
     expect(res.stdout.trim().split("\n").map((line) => JSON.parse(line))).toEqual([
       { at: "2025-10-24T05:45:00Z", state: "awake", reason: "prewarm", nextTransition: "2025-10-24T17:00:00Z" },
-      { at: "2025-10-24T17:00:00Z", state: "asleep", reason: "asleep", nextTransition: "2025-10-28T06:45:00Z" },
+      { at: "2025-10-24T17:00:00Z", state: "asleep", reason: "default", nextTransition: "2025-10-28T06:45:00Z" },
       { at: "2025-10-27T09:00:00Z", state: "asleep", reason: "exception", nextTransition: "2025-10-28T06:45:00Z" },
     ]);
   });

@@ -9,7 +9,7 @@ const USAGE = `spotctl schedule eval --spec FILE --at T [--at T ...]
 
 Evaluates a HibernationSchedule manifest (YAML or JSON) at each RFC 3339 instant T and prints one JSON
 line per instant: {"at","state":"awake"|"asleep","reason","nextTransition"}.
-reason is the rule that decided: override, exception, weekly, prewarm or asleep (outside every window).
+reason is the rule that decided: override, exception, weekly, prewarm or default (outside every window).
 nextTransition is the first later instant at which the state changes (null if it never does).
 An invalid spec exits 2 naming the field, e.g. spec.weekly[0].end.`;
 
