@@ -1,0 +1,82 @@
+// Organisations: one labelled namespace each (`org-<org id>`), with the display name and plan as annotations.
+import { randomUUID } from "node:crypto";
+import { isConflict, type KubeClient, type KubeObject } from "../../../src-shared/kube/client.js";
+import { NotFoundError } from "../errors.js";
+import { ORG_ID_LABEL } from "./store.js";
+
+export const ORGANISATION_LABEL = "spotoptimizer.io/organisation";
+export const ORG_NAME_ANNOTATION = "spotoptimizer.io/org-name";
+export const ORG_PLAN_ANNOTATION = "spotoptimizer.io/plan";
+export const ORG_CREATED_ANNOTATION = "spotoptimizer.io/created-at";
+
+export interface Organisation {
+  orgId: string;
+  name: string;
+  namespace: string;
+  plan: string;
+  createdAt: string;
+}
+
+/** The org id is a UUID, so `org-<uuid>` (40 chars) is always a valid, stable namespace name. */
+export function orgNamespace(orgId: string): string {
+  return `org-${orgId}`;
+}
+
+const ORG_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function isOrgId(value: string): boolean {
+  return ORG_ID.test(value);
+}
+
+function fromNamespace(ns: KubeObject): Organisation | undefined {
+  const meta = ns.metadata ?? {};
+  if (meta.labels?.[ORGANISATION_LABEL] !== "true" || meta.deletionTimestamp) return undefined;
+  const orgId = meta.labels[ORG_ID_LABEL] ?? "";
+  return {
+    orgId,
+    name: meta.annotations?.[ORG_NAME_ANNOTATION] ?? orgId,
+    namespace: meta.name ?? "",
+    plan: meta.annotations?.[ORG_PLAN_ANNOTATION] ?? "free",
+    createdAt: meta.annotations?.[ORG_CREATED_ANNOTATION] ?? meta.creationTimestamp ?? "",
+  };
+}
+
+export async function createOrganisation(client: KubeClient, name: string, now: Date): Promise<Organisation> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const orgId = randomUUID();
+    const org: Organisation = { orgId, name, namespace: orgNamespace(orgId), plan: "free", createdAt: now.toISOString() };
+    try {
+      await client.create({
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: {
+          name: org.namespace,
+          labels: { [ORGANISATION_LABEL]: "true", [ORG_ID_LABEL]: orgId, "app.kubernetes.io/managed-by": "spot-optimizer" },
+          annotations: { [ORG_NAME_ANNOTATION]: name, [ORG_PLAN_ANNOTATION]: org.plan, [ORG_CREATED_ANNOTATION]: org.createdAt },
+        },
+      });
+      return org;
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+  throw new Error("could not allocate an organisation id");
+}
+
+/** NotFoundError for an unknown id, a malformed id and a namespace that is not an organisation alike. */
+export async function getOrganisation(client: KubeClient, orgId: string): Promise<Organisation> {
+  const ns = isOrgId(orgId) ? await client.getIfExists({ apiVersion: "v1", kind: "Namespace", name: orgNamespace(orgId) }) : undefined;
+  const org = ns ? fromNamespace(ns) : undefined;
+  if (!org || org.orgId !== orgId) throw new NotFoundError(`organisation ${orgId} not found`);
+  return org;
+}
+
+/** All organisations (super_admin views only; not on a tenant request path). */
+export async function listOrganisations(client: KubeClient): Promise<Organisation[]> {
+  const list = await client.list({ apiVersion: "v1", kind: "Namespace" }, { labelSelector: `${ORGANISATION_LABEL}=true` });
+  return list.items.map(fromNamespace).filter((o): o is Organisation => o !== undefined);
+}
+
+export async function deleteOrganisation(client: KubeClient, orgId: string): Promise<void> {
+  await client.delete({ apiVersion: "v1", kind: "Namespace", name: orgNamespace(orgId) });
+}

@@ -1,0 +1,212 @@
+// Routes under /api/auth: signup, token/login, refresh, logout, change-password, me, accept-invite.
+import { z } from "zod";
+import type { FacadeConfig } from "../config.js";
+import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password.js";
+import type { AuthService, TokenPair } from "./service.js";
+import type { UserRecord } from "./store.js";
+
+const Email = z.email().max(254);
+const Password = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH);
+/** Login must accept any stored password, including ones set before a policy change. */
+const AnyPassword = z.string().min(1).max(PASSWORD_MAX_LENGTH);
+const Jwt = z.string().min(1).max(4096);
+
+/** "client" for organisation users, as the dashboard routes on it; the org role is in org_role. */
+export const ApiRole = z.enum(["client", "super_admin"]);
+export const OrgRole = z.enum(["owner", "admin", "viewer"]).nullable();
+
+export function apiRole(role: UserRecord["role"]): z.infer<typeof ApiRole> {
+  return role === "super_admin" ? "super_admin" : "client";
+}
+
+function orgRole(role: UserRecord["role"]): z.infer<typeof OrgRole> {
+  return role === "super_admin" ? null : role;
+}
+
+const TokenResponse = z.object({
+  access_token: z.string(),
+  token_type: z.literal("Bearer"),
+  expires_in: z.number().int(),
+  refresh_token: z.string(),
+  refresh_expires_in: z.number().int(),
+  role: ApiRole,
+  org_role: OrgRole,
+  user: z.object({ id: z.string(), email: z.string(), role: ApiRole, org_id: z.string().nullable() }),
+});
+
+function tokenResponse(user: UserRecord, tokens: TokenPair): z.infer<typeof TokenResponse> {
+  return {
+    access_token: tokens.accessToken,
+    token_type: "Bearer",
+    expires_in: tokens.expiresInSeconds,
+    refresh_token: tokens.refreshToken,
+    refresh_expires_in: tokens.refreshExpiresInSeconds,
+    role: apiRole(user.role),
+    org_role: orgRole(user.role),
+    user: { id: user.userId, email: user.email, role: apiRole(user.role), org_id: user.orgId || null },
+  };
+}
+
+const SuccessMessage = z.object({ success: z.literal(true), message: z.string() });
+
+function requireAuth(auth: AuthContext | undefined): AuthContext {
+  // "user" routes always carry auth; this only narrows the type.
+  if (!auth) throw new Error("route declared auth: user but ran without an AuthContext");
+  return auth;
+}
+
+function redirectPath(auth: AuthContext): string {
+  return auth.role === "super_admin" && !auth.namespace ? "/admin" : "/dashboard";
+}
+
+export function createAuthRoutes(service: AuthService, config: FacadeConfig): RouteDef[] {
+  const limits = config.rateLimits;
+  const tokenLimit = { name: "token", windowMs: 60_000, limit: limits.tokenPerMinute };
+  const login = (path: string, summary: string): RouteDef =>
+    defineRoute({
+      method: "post",
+      path,
+      summary,
+      tags: ["auth"],
+      auth: "public",
+      rateLimit: tokenLimit,
+      // `username` is the OAuth2 password-form name of the same field (seed 002's /auth/login).
+      body: z
+        .object({ email: Email.optional(), username: Email.optional(), password: AnyPassword })
+        .strict()
+        .refine((b) => (b.email ?? b.username) !== undefined, { message: "email is required", path: ["email"] }),
+      response: TokenResponse,
+      handler: async ({ body, audit }) => {
+        const { user, tokens } = await service.login((body.email ?? body.username)!, body.password);
+        audit({ namespace: user.namespace, actor: user.email, event: "user.login", resource: `user/${user.userId}`, after: { session: tokens.sessionId } });
+        return tokenResponse(user, tokens);
+      },
+    }) as RouteDef;
+
+  return [
+    defineRoute({
+      method: "post",
+      path: "/api/auth/signup",
+      summary: "Create an organisation and its owner; returns tokens",
+      tags: ["auth"],
+      auth: "public",
+      status: 201,
+      rateLimit: { name: "signup", windowMs: 3_600_000, limit: limits.signupPerHour },
+      body: z.object({ org_name: z.string().trim().min(1).max(100), email: Email, password: Password }).strict(),
+      response: TokenResponse.extend({ user_id: z.string(), token: z.string(), org_id: z.string(), namespace: z.string() }),
+      handler: async ({ body, audit }) => {
+        const { user, org, tokens } = await service.signup({ orgName: body.org_name, email: body.email, password: body.password });
+        audit({
+          namespace: org.namespace,
+          actor: user.email,
+          event: "organisation.signup",
+          resource: `organisation/${org.orgId}`,
+          after: { org_name: org.name, owner: user.email },
+        });
+        return { ...tokenResponse(user, tokens), user_id: user.userId, token: tokens.accessToken, org_id: org.orgId, namespace: org.namespace };
+      },
+    }),
+    login("/api/auth/token", "Exchange email + password for an access and a refresh token"),
+    login("/api/auth/login", "Alias of /api/auth/token"),
+    defineRoute({
+      method: "post",
+      path: "/api/auth/refresh",
+      summary: "Rotate a refresh token: new pair, old token revoked; reuse revokes the session",
+      tags: ["auth"],
+      auth: "public",
+      rateLimit: { name: "refresh", windowMs: 60_000, limit: limits.tokenPerMinute * 3 },
+      body: z.object({ refresh_token: Jwt }).strict(),
+      response: TokenResponse,
+      handler: async ({ body, audit }) => {
+        const { user, tokens } = await service.refresh(body.refresh_token);
+        audit({ namespace: user.namespace, actor: user.email, event: "session.refresh", resource: `user/${user.userId}`, after: { session: tokens.sessionId } });
+        return tokenResponse(user, tokens);
+      },
+    }),
+    defineRoute({
+      method: "post",
+      path: "/api/auth/logout",
+      summary: "Revoke the caller's session (access and refresh tokens)",
+      tags: ["auth"],
+      auth: "user",
+      roles: ["owner", "admin", "viewer"],
+      tenant: false,
+      rateLimit: { name: "logout", windowMs: 60_000, limit: limits.logoutPerMinute },
+      body: z.object({ refresh_token: Jwt.optional() }).strict(),
+      response: SuccessMessage,
+      handler: async ({ auth, body, audit }) => {
+        const caller = requireAuth(auth);
+        await service.logout(caller, body.refresh_token);
+        audit({ event: "user.logout", resource: `user/${caller.userId}`, after: { session: caller.sessionId ?? null } });
+        return { success: true as const, message: "Logged out successfully" };
+      },
+    }),
+    defineRoute({
+      method: "post",
+      path: "/api/auth/change-password",
+      summary: "Change the caller's password; signs out every other session",
+      tags: ["auth"],
+      auth: "user",
+      roles: ["owner", "admin", "viewer"],
+      tenant: false,
+      rateLimit: tokenLimit,
+      body: z.object({ current_password: AnyPassword, new_password: Password }).strict(),
+      response: SuccessMessage.extend({ sessions_revoked: z.number().int() }),
+      handler: async ({ auth, body, audit }) => {
+        const caller = requireAuth(auth);
+        const revoked = await service.changePassword(caller, body.current_password, body.new_password);
+        audit({ event: "user.change_password", resource: `user/${caller.userId}`, after: { sessions_revoked: revoked } });
+        return { success: true as const, message: "Password changed", sessions_revoked: revoked };
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/auth/me",
+      summary: "The caller's identity and where the dashboard should route them",
+      tags: ["auth"],
+      auth: "user",
+      roles: ["owner", "admin", "viewer"],
+      tenant: false,
+      response: z.object({
+        user_id: z.string(),
+        email: z.string(),
+        role: ApiRole,
+        org_role: OrgRole,
+        org_id: z.string().nullable(),
+        namespace: z.string().nullable(),
+        redirect_path: z.string(),
+        account_status: z.literal("active"),
+      }),
+      handler: async ({ auth }) => {
+        const caller = requireAuth(auth);
+        return {
+          user_id: caller.userId,
+          email: caller.email,
+          role: apiRole(caller.role),
+          org_role: orgRole(caller.role),
+          org_id: caller.orgId || null,
+          namespace: caller.namespace || null,
+          redirect_path: redirectPath(caller),
+          account_status: "active" as const,
+        };
+      },
+    }),
+    defineRoute({
+      method: "post",
+      path: "/api/auth/accept-invite",
+      summary: "Join the inviting organisation with the invited role (invite_id from POST /settings/invite)",
+      tags: ["auth"],
+      auth: "public",
+      status: 201,
+      rateLimit: tokenLimit,
+      body: z.object({ invite_id: z.uuid(), password: Password }).strict(),
+      response: TokenResponse,
+      handler: async ({ body, audit }) => {
+        const { user, tokens } = await service.acceptInvite(body.invite_id, body.password);
+        audit({ namespace: user.namespace, actor: user.email, event: "user.accept_invite", resource: `user/${user.userId}`, after: { role: user.role } });
+        return tokenResponse(user, tokens);
+      },
+    }),
+  ] as RouteDef[];
+}

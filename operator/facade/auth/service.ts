@@ -1,0 +1,265 @@
+// Auth service: signup, login, refresh rotation, logout, password change, invites, bootstrap admin and request authentication.
+import { randomBytes, randomUUID } from "node:crypto";
+import type express from "express";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeClient } from "../../../src-shared/kube/client.js";
+import type { FacadeConfig } from "../config.js";
+import { ConflictError, NotFoundError, UnauthorizedError, UnprocessableError } from "../errors.js";
+import type { AuthContext, Role } from "../http.js";
+import { createTokenCodec, type TokenCodec, type TokenSubject } from "./jwt.js";
+import { createOrganisation, deleteOrganisation, getOrganisation, type Organisation } from "./orgs.js";
+import { hashPassword, verifyAgainstDummy, verifyPassword } from "./password.js";
+import { AuthStore, normaliseEmail, type UserRecord } from "./store.js";
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  expiresInSeconds: number;
+  refreshExpiresInSeconds: number;
+  sessionId: string;
+}
+
+export interface AuthServiceOptions {
+  client: KubeClient;
+  kubeConfig: KubeConfig;
+  config: FacadeConfig;
+  now: () => Date;
+}
+
+/** Header a super_admin sends to act on one organisation's tenant routes. */
+export const ORG_HEADER = "x-org-id";
+
+function bearer(req: express.Request): string {
+  const header = req.headers.authorization;
+  const match = typeof header === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (!match) throw new UnauthorizedError("missing or malformed Authorization: Bearer header");
+  return match[1]!;
+}
+
+export class AuthService {
+  readonly store: AuthStore;
+  private codec: TokenCodec | undefined;
+  private readonly client: KubeClient;
+  private readonly config: FacadeConfig;
+  private readonly now: () => Date;
+
+  constructor(options: AuthServiceOptions) {
+    this.client = options.client;
+    this.config = options.config;
+    this.now = options.now;
+    this.store = new AuthStore(options.client, options.kubeConfig, options.config.systemNamespace, options.now);
+  }
+
+  /** Starts the watch over users/sessions and loads (or creates) the signing key. */
+  async start(): Promise<void> {
+    await this.store.start();
+    const key = await this.store.signingKey();
+    this.codec = createTokenCodec(
+      key,
+      {
+        issuer: this.config.jwtIssuer,
+        audience: this.config.jwtAudience,
+        accessTokenTtlSeconds: this.config.accessTokenTtlSeconds,
+        refreshTokenTtlSeconds: this.config.refreshTokenTtlSeconds,
+      },
+      this.now,
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.store.stop();
+  }
+
+  hasSynced(): boolean {
+    return this.store.hasSynced() && this.codec !== undefined;
+  }
+
+  private tokens(): TokenCodec {
+    if (!this.codec) throw new Error("AuthService.start() has not completed");
+    return this.codec;
+  }
+
+  private subjectOf(user: UserRecord, sessionId: string): TokenSubject {
+    return { userId: user.userId, email: user.email, role: user.role, orgId: user.orgId, namespace: user.namespace, sessionId };
+  }
+
+  /** A new session (refresh-token family) with its first access + refresh token. */
+  private async openSession(user: UserRecord): Promise<TokenPair> {
+    const refreshTokenId = randomUUID();
+    const expiresAt = new Date(this.now().getTime() + this.config.refreshTokenTtlSeconds * 1000);
+    const session = await this.store.createSession(user.userId, refreshTokenId, expiresAt);
+    return this.issue(user, session.sessionId, refreshTokenId);
+  }
+
+  private async issue(user: UserRecord, sessionId: string, refreshTokenId: string): Promise<TokenPair> {
+    const subject = this.subjectOf(user, sessionId);
+    const access = await this.tokens().sign(subject, "access");
+    const refresh = await this.tokens().sign(subject, "refresh", refreshTokenId);
+    return {
+      accessToken: access.token,
+      refreshToken: refresh.token,
+      expiresInSeconds: access.expiresInSeconds,
+      refreshExpiresInSeconds: refresh.expiresInSeconds,
+      sessionId,
+    };
+  }
+
+  async signup(input: { orgName: string; email: string; password: string }): Promise<{ user: UserRecord; org: Organisation; tokens: TokenPair }> {
+    const email = normaliseEmail(input.email);
+    if (await this.store.findUserByEmail(email)) throw new ConflictError("an account with this email already exists");
+    const passwordHash = await hashPassword(input.password);
+    const org = await createOrganisation(this.client, input.orgName, this.now());
+    const user: UserRecord = {
+      userId: randomUUID(),
+      email,
+      passwordHash,
+      role: "owner",
+      orgId: org.orgId,
+      namespace: org.namespace,
+      createdAt: this.now().toISOString(),
+      lastLogin: this.now().toISOString(),
+      status: "active",
+    };
+    try {
+      await this.store.createUser(user);
+    } catch (err) {
+      // Lost a race for the same email: do not leave an organisation without an owner behind.
+      await deleteOrganisation(this.client, org.orgId).catch(() => undefined);
+      throw err;
+    }
+    return { user, org, tokens: await this.openSession(user) };
+  }
+
+  /** Same 401 for an unknown email and a wrong password, after the same amount of hashing work. */
+  async login(emailInput: string, password: string): Promise<{ user: UserRecord; tokens: TokenPair }> {
+    const email = normaliseEmail(emailInput);
+    const found = await this.store.findUserByEmail(email);
+    const ok = found ? await verifyPassword(found.user.passwordHash, password) : await verifyAgainstDummy(password);
+    if (!found || !ok) throw new UnauthorizedError("incorrect email or password");
+    const loginAt = this.now().toISOString();
+    const user = (await this.store.updateUser(email, (u) => ({ ...u, lastLogin: loginAt }))) ?? found.user;
+    await this.store.pruneSessions(user.userId, this.config.accessTokenTtlSeconds * 1000).catch(() => undefined);
+    return { user, tokens: await this.openSession(user) };
+  }
+
+  /** Rotation: a used refresh token is dead; presenting it again revokes its whole family. */
+  async refresh(refreshToken: string): Promise<{ user: UserRecord; tokens: TokenPair }> {
+    const claims = await this.tokens().verify(refreshToken, "refresh");
+    const nextTokenId = randomUUID();
+    const result = await this.store.rotateSession(claims.sessionId, claims.tokenId, nextTokenId);
+    if (result === "reused") throw new UnauthorizedError("refresh token was already used: the session has been revoked");
+    if (result !== "rotated") throw new UnauthorizedError(`refresh token ${result === "missing" ? "unknown" : result}`);
+    const found = await this.store.findUserByEmail(claims.email);
+    if (!found || found.user.userId !== claims.userId) {
+      await this.store.revokeSession(claims.sessionId, "user no longer exists");
+      throw new UnauthorizedError("user no longer exists");
+    }
+    return { user: found.user, tokens: await this.issue(found.user, claims.sessionId, nextTokenId) };
+  }
+
+  async logout(auth: AuthContext, refreshToken?: string): Promise<void> {
+    if (auth.sessionId) await this.store.revokeSession(auth.sessionId, "logout");
+    if (refreshToken) {
+      const claims = await this.tokens().verify(refreshToken, "refresh").catch(() => undefined);
+      if (claims && claims.userId === auth.userId) await this.store.revokeSession(claims.sessionId, "logout");
+    }
+  }
+
+  /** Verifies the current password, stores the new hash and signs every other session out. */
+  async changePassword(auth: AuthContext, currentPassword: string, newPassword: string): Promise<number> {
+    const found = await this.store.findUserByEmail(auth.email);
+    if (!found || found.user.userId !== auth.userId) throw new UnauthorizedError("user no longer exists");
+    if (!(await verifyPassword(found.user.passwordHash, currentPassword))) throw new UnprocessableError("body.current_password: incorrect password");
+    if (currentPassword === newPassword) throw new UnprocessableError("body.new_password: must differ from the current password");
+    const passwordHash = await hashPassword(newPassword);
+    await this.store.updateUser(auth.email, (u) => ({ ...u, passwordHash }));
+    return this.store.revokeUserSessions(auth.userId, "password changed", auth.sessionId);
+  }
+
+  /** Resolves the Bearer access token of a request; a super_admin may pick an organisation with X-Org-Id. */
+  async authenticateUser(req: express.Request): Promise<AuthContext> {
+    const claims = await this.tokens().verify(bearer(req), "access");
+    if (this.store.isSessionRevoked(claims.sessionId)) throw new UnauthorizedError("session has been logged out");
+    const auth: AuthContext = {
+      userId: claims.userId,
+      email: claims.email,
+      role: claims.role,
+      orgId: claims.orgId,
+      namespace: claims.namespace,
+      sessionId: claims.sessionId,
+    };
+    const orgHeader = req.headers[ORG_HEADER];
+    if (claims.role === "super_admin" && typeof orgHeader === "string" && orgHeader !== "") {
+      const org = await getOrganisation(this.client, orgHeader);
+      auth.orgId = org.orgId;
+      auth.namespace = org.namespace;
+    }
+    return auth;
+  }
+
+  async invite(auth: AuthContext, email: string, role: Role): Promise<{ inviteId: string; expiresInSeconds: number }> {
+    const expiresInSeconds = 7 * 86_400;
+    if (await this.store.findUserByEmail(email)) throw new ConflictError("an account with this email already exists");
+    const invite = await this.store.createInvite({
+      email: normaliseEmail(email),
+      role,
+      orgId: auth.orgId,
+      namespace: auth.namespace,
+      invitedBy: auth.email,
+      expiresAt: new Date(this.now().getTime() + expiresInSeconds * 1000).toISOString(),
+    });
+    return { inviteId: invite.inviteId, expiresInSeconds };
+  }
+
+  /** Turns an invite into a user of the inviting organisation with the invited role. */
+  async acceptInvite(inviteId: string, password: string): Promise<{ user: UserRecord; tokens: TokenPair }> {
+    const invite = await this.store.readInvite(inviteId);
+    if (!invite || Date.parse(invite.expiresAt) <= this.now().getTime()) throw new NotFoundError("invite not found or expired");
+    const user: UserRecord = {
+      userId: randomUUID(),
+      email: invite.email,
+      passwordHash: await hashPassword(password),
+      role: invite.role,
+      orgId: invite.orgId,
+      namespace: invite.namespace,
+      createdAt: this.now().toISOString(),
+      lastLogin: this.now().toISOString(),
+      status: "active",
+    };
+    await this.store.createUser(user);
+    await this.store.deleteInvite(inviteId);
+    return { user, tokens: await this.openSession(user) };
+  }
+
+  /**
+   * Ensures the platform super_admin exists. With `resetPassword` (local mode prints fresh
+   * credentials each start) an existing account gets the given password.
+   */
+  async ensureSuperAdmin(email: string, password: string, resetPassword: boolean): Promise<"created" | "updated" | "unchanged"> {
+    const found = await this.store.findUserByEmail(email);
+    if (found) {
+      if (!resetPassword && found.user.role === "super_admin") return "unchanged";
+      const passwordHash = await hashPassword(password);
+      await this.store.updateUser(email, (u) => ({ ...u, role: "super_admin", passwordHash }));
+      return "updated";
+    }
+    const now = this.now().toISOString();
+    await this.store.createUser({
+      userId: randomUUID(),
+      email: normaliseEmail(email),
+      passwordHash: await hashPassword(password),
+      role: "super_admin",
+      orgId: "",
+      namespace: "",
+      createdAt: now,
+      lastLogin: "",
+      status: "active",
+    });
+    return "created";
+  }
+}
+
+/** Credentials for local mode's bootstrap super_admin: printed once by the launcher. */
+export function generateAdminCredentials(): { email: string; password: string } {
+  return { email: "admin@spot-optimizer.local", password: randomBytes(18).toString("base64url") };
+}
