@@ -1,0 +1,218 @@
+// Appends AuditEntry CRs to a namespace's hash chain (safe with concurrent writers), reads the chain back, applies retention.
+import { API_VERSION } from "../crds/common.js";
+import { isConflict, isNotFound, type KubeClient, type KubeObject } from "../kube/client.js";
+import { buildEntry, computeEntryHash, entryName, GENESIS_ANCHOR, type ChainAnchor } from "./chain.js";
+import type { AuditInput, AuditOutcome, AuditRecord, AuditWriter } from "./types.js";
+
+/** Per-namespace ConfigMap caching the chain head and holding the retention anchor and policy. */
+export const AUDIT_HEAD_CONFIGMAP = "spot-optimizer-audit-head";
+
+export interface ChainHeadState {
+  head: ChainAnchor;
+  /** The last entry removed by retention ({-1, ""} when none was). Entries at or below it are not part of the chain. */
+  anchor: ChainAnchor;
+  retentionDays: number | undefined;
+}
+
+interface AuditEntryObject extends KubeObject {
+  spec?: {
+    actor?: string;
+    event?: string;
+    resource?: string;
+    outcome?: AuditOutcome;
+    timestamp?: string;
+    sequence?: number;
+    before?: Record<string, unknown>;
+    after?: Record<string, unknown>;
+    prevHash?: string;
+  };
+  status?: { hash?: string };
+}
+
+interface HeadConfigMap extends KubeObject {
+  data?: Record<string, string>;
+}
+
+const ENTRY = { apiVersion: API_VERSION, kind: "AuditEntry" } as const;
+const CONFIGMAP = { apiVersion: "v1", kind: "ConfigMap" } as const;
+
+/** The chain view of a stored AuditEntry; the hash is re-computed when status has none (status is written second). */
+export function recordFromObject(obj: AuditEntryObject): AuditRecord {
+  const spec = obj.spec ?? {};
+  const base = {
+    id: obj.metadata?.name ?? "",
+    namespace: obj.metadata?.namespace ?? "",
+    seq: spec.sequence ?? -1,
+    timestamp: spec.timestamp ?? "",
+    actor: spec.actor ?? "",
+    event: spec.event ?? "",
+    resource: spec.resource ?? "",
+    outcome: spec.outcome ?? "success",
+    before: spec.before ?? null,
+    after: spec.after ?? null,
+    prevHash: spec.prevHash ?? "",
+  };
+  return { ...base, hash: obj.status?.hash || computeEntryHash(base) };
+}
+
+function objectFromRecord(record: AuditRecord): AuditEntryObject {
+  const spec: AuditEntryObject["spec"] = {
+    actor: record.actor,
+    event: record.event,
+    resource: record.resource,
+    outcome: record.outcome,
+    timestamp: record.timestamp,
+    sequence: record.seq,
+    prevHash: record.prevHash,
+  };
+  // The CRD stores before/after as objects and has no null: absent reads back as null (see recordFromObject).
+  if (record.before !== null) spec.before = record.before as Record<string, unknown>;
+  if (record.after !== null) spec.after = record.after as Record<string, unknown>;
+  return {
+    ...ENTRY,
+    metadata: { name: record.id, namespace: record.namespace, labels: { "app.kubernetes.io/managed-by": "spot-optimizer" } },
+    spec,
+  };
+}
+
+function anchorFrom(data: Record<string, string>, prefix: string): ChainAnchor {
+  const sequence = Number(data[`${prefix}Sequence`]);
+  return Number.isInteger(sequence) ? { sequence, hash: data[`${prefix}Hash`] ?? "" } : GENESIS_ANCHOR;
+}
+
+function headState(cm: HeadConfigMap | undefined): ChainHeadState {
+  const data = cm?.data ?? {};
+  const retention = Number(data.retentionDays);
+  return {
+    head: anchorFrom(data, "head"),
+    anchor: anchorFrom(data, "anchor"),
+    retentionDays: Number.isInteger(retention) && retention > 0 ? retention : undefined,
+  };
+}
+
+function headData(state: ChainHeadState): Record<string, string> {
+  const data: Record<string, string> = {
+    headSequence: String(state.head.sequence),
+    headHash: state.head.hash,
+    anchorSequence: String(state.anchor.sequence),
+    anchorHash: state.anchor.hash,
+  };
+  if (state.retentionDays !== undefined) data.retentionDays = String(state.retentionDays);
+  return data;
+}
+
+const later = (a: ChainAnchor, b: ChainAnchor): ChainAnchor => (b.sequence > a.sequence ? b : a);
+
+export interface AuditChainStore extends AuditWriter {
+  /** The head ConfigMap's view (may lag the newest entry by one failed best-effort update). */
+  readHead(namespace: string): Promise<ChainHeadState>;
+  /** Every entry after the retention anchor, ascending; one live LIST (exports must be complete). */
+  readChain(namespace: string): Promise<{ anchor: ChainAnchor; entries: AuditRecord[] }>;
+  /** Read-modify-write of the head ConfigMap with resourceVersion (retried on 409). */
+  updateHead(namespace: string, change: (state: ChainHeadState) => ChainHeadState): Promise<ChainHeadState>;
+  /** Removes entries older than `cutoff` (never the newest), moving the anchor first so the rest still verifies. */
+  applyRetention(namespace: string, cutoff: Date): Promise<{ removed: number; anchor: ChainAnchor }>;
+}
+
+export interface AuditWriterOptions {
+  client: KubeClient;
+  now?: () => Date;
+}
+
+/**
+ * Concurrency: the entry's object name is derived from its sequence number, so the API server's
+ * AlreadyExists (409) on create is the lock. A writer that loses reads the winner, chains onto it and
+ * tries the next number. The head ConfigMap is only a starting hint (plus the retention anchor), so
+ * a crash between creating an entry and updating the head never leaves a gap.
+ */
+export function createAuditChainStore(options: AuditWriterOptions): AuditChainStore {
+  const { client } = options;
+  const now = options.now ?? ((): Date => new Date());
+  const queues = new Map<string, Promise<unknown>>();
+
+  const readHeadObject = (namespace: string): Promise<HeadConfigMap | undefined> =>
+    client.getIfExists<HeadConfigMap>({ ...CONFIGMAP, namespace, name: AUDIT_HEAD_CONFIGMAP });
+
+  async function updateHead(namespace: string, change: (state: ChainHeadState) => ChainHeadState): Promise<ChainHeadState> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const cm = await readHeadObject(namespace);
+      const next = change(headState(cm));
+      try {
+        if (cm) await client.replace<HeadConfigMap>({ ...cm, ...CONFIGMAP, data: headData(next) });
+        else await client.create<HeadConfigMap>({ ...CONFIGMAP, metadata: { name: AUDIT_HEAD_CONFIGMAP, namespace }, data: headData(next) });
+        return next;
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+      }
+    }
+    throw new Error(`audit head of ${namespace} kept changing under us`);
+  }
+
+  async function append(input: AuditInput): Promise<AuditRecord> {
+    const state = headState(await readHeadObject(input.namespace));
+    let previous = later(state.head, state.anchor);
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const record = buildEntry(input, previous, now().toISOString());
+      try {
+        const created = await client.create<AuditEntryObject>(objectFromRecord(record));
+        await client.replace<AuditEntryObject>({ ...created, ...ENTRY, status: { hash: record.hash } }, "status").catch(() => undefined);
+        await updateHead(input.namespace, (s) => ({ ...s, head: later(s.head, { sequence: record.seq, hash: record.hash }) })).catch(() => undefined);
+        return record;
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        const winner = await client.getIfExists<AuditEntryObject>({ ...ENTRY, namespace: input.namespace, name: record.id });
+        if (winner) previous = { sequence: record.seq, hash: recordFromObject(winner).hash };
+      }
+    }
+    throw new Error(`could not append to the audit chain of ${input.namespace}`);
+  }
+
+  async function readChain(namespace: string): Promise<{ anchor: ChainAnchor; entries: AuditRecord[] }> {
+    const { anchor } = headState(await readHeadObject(namespace));
+    const list = await client.listAll<AuditEntryObject>({ ...ENTRY, namespace });
+    const entries = list.items
+      .map(recordFromObject)
+      .filter((r) => r.seq > anchor.sequence)
+      .sort((a, b) => a.seq - b.seq);
+    return { anchor, entries };
+  }
+
+  async function applyRetention(namespace: string, cutoff: Date): Promise<{ removed: number; anchor: ChainAnchor }> {
+    const { anchor, entries } = await readChain(namespace);
+    const cutoffMs = cutoff.getTime();
+    let keepFrom = 0;
+    // Only a contiguous prefix, and never the newest entry: writers chain onto it.
+    while (keepFrom < entries.length - 1 && Date.parse(entries[keepFrom]!.timestamp) < cutoffMs) keepFrom++;
+    if (keepFrom === 0) return { removed: 0, anchor };
+    const last = entries[keepFrom - 1]!;
+    const newAnchor = { sequence: last.seq, hash: last.hash };
+    await updateHead(namespace, (s) => ({ ...s, anchor: later(s.anchor, newAnchor), head: later(s.head, newAnchor) }));
+    for (const entry of entries.slice(0, keepFrom)) {
+      try {
+        await client.delete({ ...ENTRY, namespace, name: entry.id });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    return { removed: keepFrom, anchor: newAnchor };
+  }
+
+  return {
+    record(input) {
+      // Serialise this process's writes per namespace; other processes are handled by the name lock.
+      const prev = queues.get(input.namespace) ?? Promise.resolve();
+      const next = prev.catch(() => undefined).then(() => append(input));
+      queues.set(input.namespace, next);
+      void next.finally(() => {
+        if (queues.get(input.namespace) === next) queues.delete(input.namespace);
+      }).catch(() => undefined);
+      return next;
+    },
+    readHead: async (namespace) => headState(await readHeadObject(namespace)),
+    readChain,
+    updateHead,
+    applyRetention,
+  };
+}
+
+export { entryName };
