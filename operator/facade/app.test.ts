@@ -95,6 +95,8 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
+const json = async (res: Response): Promise<any> => res.json();
+
 const post = (path: string, body: string, who = "owner"): Promise<Response> =>
   fetch(base + path, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${who}` }, body });
 
@@ -103,7 +105,7 @@ describe("facade plumbing", () => {
     recorded.length = 0;
     const res = await post("/widgets/abc?dry=true", JSON.stringify({ size: 3, password: "hunter2" }));
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ id: "abc", size: 3 });
+    expect(await json(res)).toEqual({ id: "abc", size: 3 });
     expect(recorded).toHaveLength(1);
     expect(recorded[0]).toMatchObject({ namespace: "ns-a", actor: "o@a.test", outcome: "success", after: { size: 3, password: "[REDACTED]" } });
   });
@@ -111,13 +113,13 @@ describe("facade plumbing", () => {
   it("answers 422 naming the field for invalid values and unknown fields", async () => {
     const res = await post("/widgets/abc", JSON.stringify({ size: 0 }));
     expect(res.status).toBe(422);
-    expect((await res.json()).detail).toMatch(/body\.size/);
+    expect((await json(res)).detail).toMatch(/body\.size/);
     const extra = await post("/widgets/abc", JSON.stringify({ size: 1, admin: true }));
     expect(extra.status).toBe(422);
-    expect((await extra.json()).detail).toMatch(/admin/);
+    expect((await json(extra)).detail).toMatch(/admin/);
     const badQuery = await post("/widgets/abc?dry=maybe", JSON.stringify({ size: 1 }));
     expect(badQuery.status).toBe(422);
-    expect((await badQuery.json()).detail).toMatch(/query\.dry/);
+    expect((await json(badQuery)).detail).toMatch(/query\.dry/);
     const badPath = await post("/widgets/ABC", JSON.stringify({ size: 1 }));
     expect(badPath.status).toBe(422);
   });
@@ -125,10 +127,10 @@ describe("facade plumbing", () => {
   it("answers 400 for malformed JSON and 413 for a too large body", async () => {
     const bad = await post("/widgets/abc", "{nope");
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ detail: "malformed JSON body" });
+    expect(await json(bad)).toEqual({ detail: "malformed JSON body" });
     const big = await post("/widgets/abc", JSON.stringify({ size: 1, password: "x".repeat(5000) }));
     expect(big.status).toBe(413);
-    expect((await big.json()).detail).toBeTypeOf("string");
+    expect((await json(big)).detail).toBeTypeOf("string");
   });
 
   it("maps typed errors, 401 without a token, 403 for a viewer mutation, and hides internals", async () => {
@@ -145,7 +147,7 @@ describe("facade plumbing", () => {
     expect(text).toBe(JSON.stringify({ detail: "internal error" }));
     const unknown = await fetch(base + "/nope");
     expect(unknown.status).toBe(404);
-    expect(await unknown.json()).toEqual({ detail: "not found" });
+    expect(await json(unknown)).toEqual({ detail: "not found" });
   });
 
   it("rejects a response that breaks its schema", async () => {
@@ -154,14 +156,14 @@ describe("facade plumbing", () => {
   });
 
   it("serves system endpoints, OpenAPI 3.1, Swagger UI assets and metrics by route template", async () => {
-    const root = await (await fetch(base + "/")).json();
+    const root = await json(await fetch(base + "/"));
     expect(root).toMatchObject({ name: "spot-optimizer", docs: "/docs", health: "/health" });
-    const health = await (await fetch(base + "/health")).json();
+    const health = await json(await fetch(base + "/health"));
     expect(health).toMatchObject({ status: "healthy", service: expect.any(String), version: expect.any(String) });
     expect(health.timestamp).toMatch(/Z$/);
     expect((await fetch(base + "/healthz")).status).toBe(200);
     expect((await fetch(base + "/readyz")).status).toBe(503);
-    const doc = await (await fetch(base + "/openapi.json")).json();
+    const doc = await json(await fetch(base + "/openapi.json"));
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths)).toContain("/widgets/{id}");
     expect(doc.paths["/widgets/{id}"].post.requestBody).toBeDefined();
