@@ -1,0 +1,342 @@
+// Cluster endpoints: list and detail from the cache, optimise (a re-plan request on the ManagedCluster), and
+// connect/install (create the ManagedCluster if needed and issue its agent token, stored only as a hash).
+import { randomUUID } from "node:crypto";
+import type { V1Secret } from "@kubernetes/client-node";
+import type express from "express";
+import { z } from "zod";
+import { API_VERSION, namespaceName, type ManagedCluster, type NodeTemplate } from "../../../src-shared/crds/index.js";
+import { ConflictError, NotFoundError } from "../errors.js";
+import { defineRoute, type RouteDef } from "../http.js";
+import { agentTokenSecret, agentTokenSecretName, newAgentToken } from "../services/agent-token.js";
+import { clusterFigures } from "../services/fleet-view.js";
+import type { ClusterFigures } from "../services/fleet-metrics.js";
+import { ClusterId, IdParams, crRef, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
+
+export const REPLAN_ANNOTATION = "spotoptimizer.io/replan-requested";
+export const REPLAN_AT_ANNOTATION = "spotoptimizer.io/replan-requested-at";
+/** The operator writes the job id it last completed here (annotation on the ManagedCluster). */
+export const REPLAN_DONE_ANNOTATION = "spotoptimizer.io/replan-completed";
+
+const ClusterSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  region: z.string().nullable(),
+  k8s_version: z.string().nullable(),
+  node_count: z.number(),
+  monthly_cost: z.number().nullable(),
+  efficiency_score: z.string(),
+  efficiency_score_value: z.number().nullable(),
+  mode: z.string(),
+  spot_percentage: z.number(),
+  agent_status: z.string(),
+  figures_source: z.enum(["nodes", "status"]),
+  price_source: z.string().nullable(),
+  prices_as_of: z.string().nullable(),
+});
+
+function agentStatus(cluster: ManagedCluster): string {
+  if ((cluster.spec.mode ?? "local") === "local") return "local";
+  return cluster.status?.agent?.health ?? (cluster.status?.agent?.lastSeen ? "unknown" : "not_connected");
+}
+
+function summary(cluster: ManagedCluster, f: ClusterFigures): z.infer<typeof ClusterSummary> {
+  return {
+    id: cluster.metadata.name ?? "",
+    name: cluster.spec.displayName ?? cluster.metadata.name ?? "",
+    region: cluster.spec.region ?? null,
+    k8s_version: cluster.spec.k8sVersion ?? null,
+    node_count: f.nodeCount,
+    monthly_cost: f.monthlyCostUsd === null ? null : Math.round(f.monthlyCostUsd * 100) / 100,
+    efficiency_score: f.efficiencyGrade,
+    efficiency_score_value: f.efficiencyScore,
+    mode: cluster.spec.mode ?? "local",
+    spot_percentage: f.spotPercentage,
+    agent_status: agentStatus(cluster),
+    figures_source: f.source,
+    price_source: f.priceSources.length > 0 ? f.priceSources.join("+") : null,
+    prices_as_of: f.pricesAsOf,
+  };
+}
+
+const ClusterDetail = ClusterSummary.extend({
+  vpc_id: z.string().nullable(),
+  api_endpoint: z.string().nullable(),
+  node_groups: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      families: z.array(z.string()),
+      architecture: z.string(),
+      strategy: z.string(),
+      is_default: z.boolean(),
+    }),
+  ),
+  health_metrics: z.object({
+    fleet_health: z.number().nullable(),
+    ready_nodes: z.number().nullable(),
+    spot_nodes: z.number(),
+    on_demand_nodes: z.number(),
+    cpu_utilisation: z.number().nullable(),
+    memory_utilisation: z.number().nullable(),
+    interruption_rate: z.number().nullable(),
+    agent_last_seen: z.string().nullable(),
+    agent_version: z.string().nullable(),
+  }),
+  conditions: z.array(z.object({ type: z.string(), status: z.string(), reason: z.string(), message: z.string() }).loose()),
+  optimization: z
+    .object({ job_id: z.string(), requested_at: z.string().nullable(), status: z.enum(["queued", "completed"]) })
+    .nullable(),
+});
+
+function nodeGroup(t: NodeTemplate): z.infer<typeof ClusterDetail>["node_groups"][number] {
+  return {
+    id: t.metadata.name ?? "",
+    name: t.metadata.annotations?.["spotoptimizer.io/display-name"] ?? t.metadata.name ?? "",
+    families: t.spec.families,
+    architecture: t.spec.architecture ?? "x86_64",
+    strategy: t.spec.strategy ?? "HYBRID",
+    is_default: t.spec.isDefault === true,
+  };
+}
+
+function optimization(cluster: ManagedCluster): z.infer<typeof ClusterDetail>["optimization"] {
+  const annotations = cluster.metadata.annotations ?? {};
+  const jobId = annotations[REPLAN_ANNOTATION];
+  if (!jobId) return null;
+  return {
+    job_id: jobId,
+    requested_at: annotations[REPLAN_AT_ANNOTATION] ?? null,
+    status: annotations[REPLAN_DONE_ANNOTATION] === jobId ? "completed" : "queued",
+  };
+}
+
+function detail(rc: ResourceContext, cluster: ManagedCluster): z.infer<typeof ClusterDetail> {
+  const f = clusterFigures(rc.cache, cluster, rc);
+  const name = cluster.metadata.name ?? "";
+  const annotations = cluster.metadata.annotations ?? {};
+  return {
+    ...summary(cluster, f),
+    vpc_id: annotations["spotoptimizer.io/vpc-id"] ?? null,
+    api_endpoint: annotations["spotoptimizer.io/api-endpoint"] ?? null,
+    node_groups: rc.cache.templates(rc.namespace).filter((t) => t.spec.clusterRef.name === name).map(nodeGroup),
+    health_metrics: {
+      fleet_health: f.fleetHealth,
+      ready_nodes: f.readyNodes,
+      spot_nodes: f.spotNodes,
+      on_demand_nodes: f.onDemandNodes,
+      cpu_utilisation: f.cpuUtilisation,
+      memory_utilisation: f.memoryUtilisation,
+      interruption_rate: f.interruptionRate,
+      agent_last_seen: cluster.status?.agent?.lastSeen ?? null,
+      agent_version: cluster.status?.agent?.version ?? null,
+    },
+    conditions: (cluster.status?.conditions ?? []).map((c) => ({ ...c })),
+    optimization: optimization(cluster),
+  };
+}
+
+function requireCluster(rc: ResourceContext, id: string): ManagedCluster {
+  const cluster = rc.cache.cluster(rc.namespace, id);
+  if (!cluster) throw new NotFoundError(`cluster ${id} not found`);
+  return cluster;
+}
+
+const listClusters = defineRoute({
+  method: "get",
+  path: "/clusters",
+  summary: "List the organisation's managed clusters",
+  tags: ["clusters"],
+  auth: "user",
+  response: z.object({ clusters: z.array(ClusterSummary) }),
+  handler: async (ctx) => {
+    const rc = resourceContext(ctx);
+    return { clusters: rc.cache.clusters(rc.namespace).map((c) => summary(c, clusterFigures(rc.cache, c, rc))) };
+  },
+});
+
+const getCluster = defineRoute({
+  method: "get",
+  path: "/clusters/:id",
+  summary: "One cluster with its node groups (templates), health metrics and conditions",
+  tags: ["clusters"],
+  auth: "user",
+  params: IdParams,
+  response: ClusterDetail,
+  handler: async (ctx) => {
+    const rc = resourceContext(ctx);
+    return detail(rc, requireCluster(rc, ctx.params.id));
+  },
+});
+
+const optimizeCluster = defineRoute({
+  method: "post",
+  path: "/clusters/:id/optimize",
+  summary: "Request a re-plan of the cluster's NodePools; poll job_id via GET /clusters/{id} (optimization) or /activity/live",
+  tags: ["clusters"],
+  auth: "user",
+  params: IdParams,
+  body: z.object({}).strict().optional(),
+  status: 202,
+  response: z.object({
+    job_id: z.string(),
+    status: z.literal("queued"),
+    estimated_time: z.string(),
+    cluster_id: z.string(),
+    poll: z.string(),
+  }),
+  handler: async (ctx) => {
+    const rc = resourceContext(ctx);
+    const cluster = requireCluster(rc, ctx.params.id);
+    const jobId = `replan-${randomUUID()}`;
+    const requestedAt = rc.now.toISOString();
+    const updated = await rc.writer.mergePatch<ManagedCluster>(crRef("ManagedCluster", rc.namespace, ctx.params.id), {
+      metadata: { annotations: { [REPLAN_ANNOTATION]: jobId, [REPLAN_AT_ANNOTATION]: requestedAt } },
+    });
+    ctx.audit({
+      event: "Requested cluster optimization",
+      resource: `cluster/${ctx.params.id}`,
+      before: { replanRequested: cluster.metadata.annotations?.[REPLAN_ANNOTATION] ?? null },
+      after: { replanRequested: jobId, requestedAt },
+    });
+    await settle(rc, "ManagedCluster", updated);
+    return {
+      job_id: jobId,
+      status: "queued" as const,
+      estimated_time: "at the operator's next reconcile of the cluster",
+      cluster_id: ctx.params.id,
+      poll: `/clusters/${ctx.params.id}`,
+    };
+  },
+});
+
+// ---- connect / install ------------------------------------------------------------------------------------------
+
+const ConnectBody = z
+  .object({
+    cluster_id: ClusterId,
+    namespace: namespaceName("Namespace the agent is installed into.").optional(),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/).optional(),
+    display_name: z.string().min(1).max(253).optional(),
+  })
+  .strict();
+
+const ConnectResponse = z.object({
+  helm_command: z.string(),
+  api_token: z.string(),
+  endpoint: z.string(),
+  cluster_id: z.string(),
+  created: z.boolean(),
+  manifest_url: z.string().nullable(),
+});
+
+function publicEndpoint(req: express.Request): string {
+  const configured = process.env.SPOTOPT_PUBLIC_URL;
+  if (configured) return configured.replace(/\/$/, "");
+  return `${req.protocol}://${req.get("host") ?? "localhost"}`;
+}
+
+function helmCommand(opts: { clusterId: string; endpoint: string; token: string; namespace: string }): string {
+  return [
+    "helm upgrade --install spot-optimizer-agent charts/spot-optimizer",
+    `--namespace ${opts.namespace} --create-namespace`,
+    "--set mode=agent",
+    `--set agent.clusterId=${opts.clusterId}`,
+    `--set agent.endpoint=${opts.endpoint}`,
+    `--set agent.token=${opts.token}`,
+  ].join(" ");
+}
+
+async function ensureCluster(rc: ResourceContext, body: z.infer<typeof ConnectBody>): Promise<{ cluster: ManagedCluster; created: boolean }> {
+  const existing = rc.cache.cluster(rc.namespace, body.cluster_id);
+  if (existing) return { cluster: existing, created: false };
+  const manifest: ManagedCluster = {
+    apiVersion: API_VERSION,
+    kind: "ManagedCluster",
+    metadata: { name: body.cluster_id, namespace: rc.namespace },
+    spec: {
+      mode: "remote",
+      ...(body.display_name ? { displayName: body.display_name } : {}),
+      ...(body.region ? { region: body.region } : {}),
+    },
+  };
+  try {
+    return { cluster: await rc.writer.create(manifest), created: true };
+  } catch (err) {
+    // Created meanwhile (another replica, kubectl): connect to it instead.
+    if (!(err instanceof ConflictError)) throw err;
+    const live = await rc.writer.read<ManagedCluster>(crRef("ManagedCluster", rc.namespace, body.cluster_id));
+    if (!live) throw err;
+    return { cluster: live, created: false };
+  }
+}
+
+async function storeTokenHash(rc: ResourceContext, cluster: ManagedCluster, token: string): Promise<void> {
+  const secret = agentTokenSecret(cluster, token);
+  const ref = { apiVersion: "v1", kind: "Secret", namespace: rc.namespace, name: secret.metadata?.name ?? "" };
+  let written: V1Secret;
+  try {
+    written = await rc.writer.create(secret);
+  } catch (err) {
+    if (!(err instanceof ConflictError)) throw err;
+    written = await rc.writer.mergePatch<V1Secret>(ref, { metadata: { labels: secret.metadata?.labels }, data: secret.data });
+  }
+  await rc.cache.waitFor("Secret", { namespace: rc.namespace, name: ref.name, resourceVersion: written.metadata?.resourceVersion ?? null });
+}
+
+async function connect(
+  ctx: { req: express.Request; body: z.infer<typeof ConnectBody>; audit: (n: Record<string, unknown>) => void },
+  rc: ResourceContext,
+): Promise<z.infer<typeof ConnectResponse>> {
+  const { cluster, created } = await ensureCluster(rc, ctx.body);
+  const token = newAgentToken(rc.namespace, ctx.body.cluster_id);
+  await storeTokenHash(rc, cluster, token);
+  const secretName = agentTokenSecretName(ctx.body.cluster_id);
+  let current = cluster;
+  if (cluster.spec.agentTokenSecretRef?.name !== secretName) {
+    current = await rc.writer.mergePatch<ManagedCluster>(crRef("ManagedCluster", rc.namespace, ctx.body.cluster_id), {
+      spec: { agentTokenSecretRef: { name: secretName, key: "token-hash" } },
+    });
+  }
+  await settle(rc, "ManagedCluster", current);
+  ctx.audit({
+    event: created ? "Connected new cluster (agent token issued)" : "Rotated cluster agent token",
+    resource: `cluster/${ctx.body.cluster_id}`,
+    before: created ? undefined : specOf(cluster),
+    // Never the token: the audit log keeps only that a token was issued and where its hash lives.
+    after: { ...specOf(current), agentToken: "issued (hash stored in Secret)" },
+  });
+  const endpoint = publicEndpoint(ctx.req);
+  const namespace = ctx.body.namespace ?? "spot-optimizer";
+  return {
+    helm_command: helmCommand({ clusterId: ctx.body.cluster_id, endpoint, token, namespace }),
+    api_token: token,
+    endpoint,
+    cluster_id: ctx.body.cluster_id,
+    created,
+    manifest_url: null,
+  };
+}
+
+const connectCluster = defineRoute({
+  method: "post",
+  path: "/clusters/connect",
+  summary: "Create the ManagedCluster if needed and issue its agent token (shown once; stored only as a hash)",
+  tags: ["clusters"],
+  auth: "user",
+  body: ConnectBody,
+  response: ConnectResponse,
+  handler: async (ctx) => connect(ctx, resourceContext(ctx)),
+});
+
+const installCluster = defineRoute({
+  method: "post",
+  path: "/clusters/install",
+  summary: "Helm install command for the cluster's agent (same as connect; namespace selects the agent's namespace)",
+  tags: ["clusters"],
+  auth: "user",
+  body: ConnectBody,
+  response: ConnectResponse,
+  handler: async (ctx) => connect(ctx, resourceContext(ctx)),
+});
+
+export const clusterRoutes: RouteDef[] = [listClusters, connectCluster, installCluster, getCluster, optimizeCluster];

@@ -1,0 +1,211 @@
+// The five hibernation endpoints: each changes the cluster's HibernationSchedule (named after the cluster, created on
+// first use as "always awake" so that creating it never puts anything to sleep); the hibernation controller acts.
+import { z } from "zod";
+import { API_VERSION, type HibernationSchedule } from "../../../src-shared/crds/index.js";
+import { compileSchedule, ScheduleSpecError } from "../../../src-shared/schedule/index.js";
+import { ConflictError, UnprocessableError } from "../errors.js";
+import { defineRoute, type RouteDef } from "../http.js";
+import { resolveCluster, clusterFigures } from "../services/fleet-view.js";
+import { asleepHoursPerWeek, matrixToWeekly, MATRIX_SLOTS, WEEKDAYS } from "../services/schedule-matrix.js";
+import { ClusterId, crRef, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
+
+type Spec = HibernationSchedule["spec"];
+
+/** What a schedule created implicitly (by tz/prewarm/exception/override) starts with: awake all week. */
+export const ALWAYS_AWAKE: Spec["weekly"] = [{ days: [...WEEKDAYS], start: "00:00", end: "24:00" }];
+
+const Timezone = z.string().min(1).max(64);
+const clusterId = { cluster_id: ClusterId.optional() };
+
+/** Validates the resulting spec with the schedule engine so a bad value is a 422 naming the field, not a bad CR. */
+function checkSpec(spec: Record<string, unknown>): void {
+  try {
+    compileSchedule(spec, "spec");
+  } catch (err) {
+    if (err instanceof ScheduleSpecError) throw new UnprocessableError(err.message);
+    throw err;
+  }
+}
+
+interface Change {
+  /** Merge patch for an existing schedule's spec. */
+  patch: (current: Spec) => Record<string, unknown>;
+  event: string;
+}
+
+async function changeSchedule(
+  rc: ResourceContext,
+  clusterName: string,
+  change: Change,
+): Promise<{ before?: HibernationSchedule; after: HibernationSchedule }> {
+  const before = rc.cache.hibernationSchedules(rc.namespace).find((s) => s.metadata.name === clusterName);
+  const base: Spec = before?.spec ?? ({ clusterRef: { name: clusterName }, timezone: "UTC", weekly: ALWAYS_AWAKE } as Spec);
+  const patch = change.patch(base);
+  const merged: Record<string, unknown> = { ...base, ...patch };
+  for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k];
+  checkSpec(merged);
+  const ref = crRef("HibernationSchedule", rc.namespace, clusterName);
+  let after: HibernationSchedule;
+  if (before) after = await rc.writer.mergePatch<HibernationSchedule>(ref, { spec: patch });
+  else {
+    try {
+      after = await rc.writer.create<HibernationSchedule>({
+        apiVersion: API_VERSION,
+        kind: "HibernationSchedule",
+        metadata: { name: clusterName, namespace: rc.namespace },
+        spec: merged as Spec,
+      });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      after = await rc.writer.mergePatch<HibernationSchedule>(ref, { spec: patch });
+    }
+  }
+  await settle(rc, "HibernationSchedule", after);
+  return { before, after };
+}
+
+function hibernationRoute<B extends { cluster_id?: string }, R>(def: {
+  method: "post" | "patch";
+  path: string;
+  summary: string;
+  body: z.ZodType<B>;
+  response: z.ZodType<R>;
+  change: (body: B, rc: ResourceContext) => Change;
+  respond: (ctx: { body: B; rc: ResourceContext; after: HibernationSchedule; clusterName: string }) => R;
+}): RouteDef {
+  return defineRoute({
+    method: def.method,
+    path: def.path,
+    summary: `${def.summary} (cluster_id, or the organisation's active cluster)`,
+    tags: ["hibernation"],
+    auth: "user",
+    body: def.body,
+    response: def.response,
+    handler: async (ctx) => {
+      const rc = resourceContext(ctx);
+      const clusterName = resolveCluster(rc.cache, rc.namespace, ctx.body.cluster_id).metadata.name ?? "";
+      const change = def.change(ctx.body, rc);
+      const { before, after } = await changeSchedule(rc, clusterName, change);
+      ctx.audit({ event: change.event, resource: `hibernationschedule/${clusterName}`, before: specOf(before), after: specOf(after) });
+      return def.respond({ body: ctx.body, rc, after, clusterName });
+    },
+  }) as RouteDef;
+}
+
+const ScheduleBody = z
+  .object({
+    cluster_id: ClusterId.optional(),
+    schedule_matrix: z.array(z.union([z.literal(0), z.literal(1)])).length(MATRIX_SLOTS),
+    timezone: Timezone.optional(),
+  })
+  .strict();
+
+const saveSchedule = hibernationRoute({
+  method: "post",
+  path: "/hibernation/schedule",
+  summary: "Save the weekly schedule (168 slots, index day*24+hour, Monday = 0, 1 = awake) as weekly awake windows",
+  body: ScheduleBody,
+  response: z.object({
+    success: z.boolean(),
+    projected_savings: z.number(),
+    projected_savings_baseline: z.string(),
+    asleep_hours_per_week: z.number(),
+    weekly: z.array(z.object({ days: z.array(z.string()), start: z.string(), end: z.string() })),
+    timezone: z.string(),
+    cluster_id: z.string(),
+    price_source: z.string().nullable(),
+    prices_as_of: z.string().nullable(),
+  }),
+  change: (body) => ({
+    event: "Modified hibernation schedule",
+    patch: () => ({ weekly: matrixToWeekly(body.schedule_matrix), matrix: null, ...(body.timezone ? { timezone: body.timezone } : {}) }),
+  }),
+  respond: ({ body, rc, after, clusterName }) => {
+    const cluster = rc.cache.cluster(rc.namespace, clusterName);
+    const figures = cluster ? clusterFigures(rc.cache, cluster, rc) : undefined;
+    const asleep = asleepHoursPerWeek(body.schedule_matrix);
+    const monthly = figures?.monthlyCostUsd ?? 0;
+    return {
+      success: true,
+      // Estimate at request time; the controller keeps status.projectedMonthlySavingsUsd from node prices.
+      projected_savings: Math.round(((monthly * asleep) / MATRIX_SLOTS) * 100) / 100,
+      projected_savings_baseline: "the cluster's current monthly cost running 24x7",
+      asleep_hours_per_week: asleep,
+      weekly: after.spec.weekly ?? [],
+      timezone: after.spec.timezone ?? "UTC",
+      cluster_id: clusterName,
+      price_source: figures && figures.priceSources.length > 0 ? figures.priceSources.join("+") : null,
+      prices_as_of: figures?.pricesAsOf ?? null,
+    };
+  },
+});
+
+const addException = hibernationRoute({
+  method: "post",
+  path: "/hibernation/exception",
+  summary: "Add (or replace) a whole-date exception: force_sleep or force_awake",
+  body: z
+    .object({ cluster_id: ClusterId.optional(), date: z.iso.date(), mode: z.enum(["force_sleep", "force_awake"]) })
+    .strict(),
+  response: z.object({
+    success: z.boolean(),
+    cluster_id: z.string(),
+    exceptions: z.array(z.object({ date: z.string(), action: z.string() })),
+  }),
+  change: (body) => ({
+    event: "Added hibernation exception",
+    patch: (current) => ({
+      exceptions: [...(current.exceptions ?? []).filter((e) => e.date !== body.date), { date: body.date, action: body.mode }].sort((a, b) =>
+        a.date.localeCompare(b.date),
+      ),
+    }),
+  }),
+  respond: ({ after, clusterName }) => ({ success: true, cluster_id: clusterName, exceptions: after.spec.exceptions ?? [] }),
+});
+
+const override = hibernationRoute({
+  method: "post",
+  path: "/hibernation/override",
+  summary: "Wake or sleep the cluster now for duration_hours, regardless of the schedule",
+  body: z
+    .object({ cluster_id: ClusterId.optional(), action: z.enum(["wake", "sleep"]), duration_hours: z.number().gt(0).max(8760) })
+    .strict(),
+  response: z.object({ success: z.boolean(), expires_at: z.string(), cluster_id: z.string(), action: z.string() }),
+  change: (body, rc) => ({
+    event: body.action === "wake" ? "Manual wake-up" : "Manual sleep",
+    patch: () => ({ override: { action: body.action, from: rc.now.toISOString(), durationHours: body.duration_hours } }),
+  }),
+  respond: ({ after, clusterName }) => {
+    const o = after.spec.override;
+    const expires = o ? new Date(Date.parse(o.from) + o.durationHours * 3600 * 1000).toISOString() : "";
+    return { success: true, expires_at: expires, cluster_id: clusterName, action: o?.action ?? "" };
+  },
+});
+
+const setTimezone = hibernationRoute({
+  method: "patch",
+  path: "/hibernation/tz",
+  summary: "Set the IANA time zone the schedule is evaluated in",
+  body: z.object({ timezone: Timezone, ...clusterId }).strict(),
+  response: z.object({ success: z.boolean(), timezone: z.string(), cluster_id: z.string() }),
+  change: (body) => ({ event: "Changed hibernation time zone", patch: () => ({ timezone: body.timezone }) }),
+  respond: ({ after, clusterName }) => ({ success: true, timezone: after.spec.timezone ?? "UTC", cluster_id: clusterName }),
+});
+
+const setPrewarm = hibernationRoute({
+  method: "patch",
+  path: "/hibernation/prewarm",
+  summary: "Enable (with minutes, default 30) or disable pre-warming before awake windows",
+  body: z.object({ enabled: z.boolean(), minutes: z.number().int().min(1).max(1440).optional(), ...clusterId }).strict(),
+  response: z.object({ success: z.boolean(), enabled: z.boolean(), prewarm_minutes: z.number(), cluster_id: z.string() }),
+  change: (body) => ({
+    event: body.enabled ? "Enabled hibernation pre-warm" : "Disabled hibernation pre-warm",
+    patch: () => ({ prewarmMinutes: body.enabled ? (body.minutes ?? 30) : 0 }),
+  }),
+  respond: ({ after, clusterName }) => {
+    const minutes = after.spec.prewarmMinutes ?? 0;
+    return { success: true, enabled: minutes > 0, prewarm_minutes: minutes, cluster_id: clusterName };
+  },
+});
+
+export const hibernationRoutes: RouteDef[] = [saveSchedule, addException, override, setTimezone, setPrewarm];

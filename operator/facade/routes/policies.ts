@@ -1,0 +1,126 @@
+// The six PATCH /policies/* endpoints: each merge-patches one part of the cluster's OptimizationPolicy (named after
+// the cluster, created on first use); the OptimizationPolicy controller applies it to the NodePools.
+import { z } from "zod";
+import { API_VERSION, namespaceName, type OptimizationPolicy } from "../../../src-shared/crds/index.js";
+import { ConflictError } from "../errors.js";
+import { defineRoute, type RouteDef } from "../http.js";
+import { resolveCluster } from "../services/fleet-view.js";
+import { ClusterId, crRef, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
+
+const PolicyResponse = z.object({
+  success: z.boolean(),
+  broadcast: z.string(),
+  cluster_id: z.string(),
+  policy: z.record(z.string(), z.unknown()),
+});
+
+type SpecPatch = Record<string, unknown>;
+
+async function patchPolicy(rc: ResourceContext, clusterName: string, patch: SpecPatch): Promise<{ before?: OptimizationPolicy; after: OptimizationPolicy }> {
+  const before = rc.cache.policies(rc.namespace).find((p) => p.metadata.name === clusterName);
+  const ref = crRef("OptimizationPolicy", rc.namespace, clusterName);
+  let after: OptimizationPolicy;
+  if (before) {
+    after = await rc.writer.mergePatch<OptimizationPolicy>(ref, { spec: patch });
+  } else {
+    try {
+      after = await rc.writer.create<OptimizationPolicy>({
+        apiVersion: API_VERSION,
+        kind: "OptimizationPolicy",
+        metadata: { name: clusterName, namespace: rc.namespace },
+        spec: { clusterRef: { name: clusterName }, ...patch } as OptimizationPolicy["spec"],
+      });
+    } catch (err) {
+      // Created meanwhile (kubectl, another replica): patch it instead.
+      if (!(err instanceof ConflictError)) throw err;
+      after = await rc.writer.mergePatch<OptimizationPolicy>(ref, { spec: patch });
+    }
+  }
+  await settle(rc, "OptimizationPolicy", after);
+  return { before, after };
+}
+
+interface PolicyEndpoint<B extends { cluster_id?: string }> {
+  path: string;
+  summary: string;
+  event: string;
+  body: z.ZodType<B>;
+  toSpec: (body: B) => SpecPatch;
+}
+
+function policyRoute<B extends { cluster_id?: string }>(def: PolicyEndpoint<B>): RouteDef {
+  return defineRoute({
+    method: "patch",
+    path: def.path,
+    summary: `${def.summary} (cluster_id, or the organisation's active cluster)`,
+    tags: ["policies"],
+    auth: "user",
+    body: def.body,
+    response: PolicyResponse,
+    handler: async (ctx) => {
+      const rc = resourceContext(ctx);
+      const cluster = resolveCluster(rc.cache, rc.namespace, ctx.body.cluster_id);
+      const clusterName = cluster.metadata.name ?? "";
+      const { before, after } = await patchPolicy(rc, clusterName, def.toSpec(ctx.body));
+      ctx.audit({ event: def.event, resource: `optimizationpolicy/${clusterName}`, before: specOf(before), after: specOf(after) });
+      const reach = cluster.spec.mode === "remote" ? "its agent" : "the local cluster";
+      return {
+        success: true,
+        broadcast: `OptimizationPolicy ${clusterName} updated; the operator applies it to ${reach}`,
+        cluster_id: clusterName,
+        policy: specOf(after) ?? {},
+      };
+    },
+  }) as RouteDef;
+}
+
+const clusterId = { cluster_id: ClusterId.optional() };
+
+export const policyRoutes: RouteDef[] = [
+  policyRoute({
+    path: "/policies/karpenter",
+    summary: "Turn Karpenter management on or off (and optionally set the Spot allocation strategy)",
+    event: "Updated Karpenter policy",
+    body: z
+      .object({ enabled: z.boolean(), strategy: z.enum(["lowest-price", "capacity-optimized", "price-capacity-optimized"]).optional(), ...clusterId })
+      .strict(),
+    toSpec: (b) => ({ karpenter: { enabled: b.enabled }, ...(b.strategy ? { strategy: b.strategy } : {}) }),
+  }),
+  policyRoute({
+    path: "/policies/strategy",
+    summary: "Set the Spot allocation strategy",
+    event: "Updated provisioning strategy",
+    body: z.object({ strategy: z.enum(["lowest-price", "capacity-optimized", "price-capacity-optimized"]), ...clusterId }).strict(),
+    toSpec: (b) => ({ strategy: b.strategy }),
+  }),
+  policyRoute({
+    path: "/policies/binpack",
+    summary: "Set bin-packing (consolidation) aggressiveness 0-100",
+    event: "Updated bin-packing aggressiveness",
+    body: z.object({ aggressiveness: z.number().int().min(0).max(100), ...clusterId }).strict(),
+    toSpec: (b) => ({ binpack: { aggressiveness: b.aggressiveness } }),
+  }),
+  policyRoute({
+    path: "/policies/fallback",
+    summary: "Enable or disable falling back to On-Demand when Spot is unavailable",
+    event: "Updated Spot fallback",
+    body: z.object({ enabled: z.boolean(), ...clusterId }).strict(),
+    toSpec: (b) => ({ spotFallback: { enabled: b.enabled } }),
+  }),
+  policyRoute({
+    path: "/policies/spread",
+    summary: "Enable or disable spreading nodes across availability zones",
+    event: "Updated AZ spread",
+    body: z.object({ enabled: z.boolean(), ...clusterId }).strict(),
+    toSpec: (b) => ({ azSpread: { enabled: b.enabled } }),
+  }),
+  policyRoute({
+    path: "/policies/exclusions",
+    summary: "Replace the list of namespaces the optimizer never disrupts",
+    event: "Updated namespace exclusions",
+    body: z
+      .object({ namespaces: z.array(namespaceName("A namespace.")).max(500).refine((a) => new Set(a).size === a.length, "namespaces must be unique"), ...clusterId })
+      .strict(),
+    toSpec: (b) => ({ exclusions: { namespaces: b.namespaces } }),
+  }),
+];

@@ -1,0 +1,64 @@
+// Helpers shared by E2's resource routes: deps and writer lookup, CR references, read-your-writes and common schemas.
+import type { KubeConfig } from "@kubernetes/client-node";
+import type express from "express";
+import { z } from "zod";
+import { API_VERSION, objectName } from "../../../src-shared/crds/index.js";
+import type { FacadeDeps } from "../app.js";
+import { resourceDeps, type CachedKind, type FacadeCache } from "../cache.js";
+import type { AuthContext } from "../http.js";
+import { UnauthorizedError } from "../errors.js";
+import type { PriceBook } from "../services/fleet-metrics.js";
+import { createKubeWriter, type KubeWriter, type ObjectRef } from "../services/k8s-writes.js";
+
+const writers = new WeakMap<KubeConfig, KubeWriter>();
+
+export interface ResourceContext {
+  deps: FacadeDeps<FacadeCache>;
+  cache: FacadeCache;
+  writer: KubeWriter;
+  namespace: string;
+  now: Date;
+  /** Set by main.ts (app.locals.priceBook) when a pricing engine is configured; absent = no facade-side pricing. */
+  priceBook?: PriceBook;
+}
+
+/** Everything a handler needs, for the caller's organisation namespace only. */
+export function resourceContext(ctx: { req: express.Request; auth: AuthContext | undefined }): ResourceContext {
+  const deps = resourceDeps(ctx.req);
+  const namespace = ctx.auth?.namespace;
+  if (!namespace) throw new UnauthorizedError("token carries no organisation");
+  let writer = writers.get(deps.kubeConfig);
+  if (!writer) {
+    writer = createKubeWriter(deps.kubeConfig);
+    writers.set(deps.kubeConfig, writer);
+  }
+  const priceBook = (ctx.req.app.locals as { priceBook?: PriceBook }).priceBook;
+  return { deps, cache: deps.cache, writer, namespace, now: deps.now(), ...(priceBook ? { priceBook } : {}) };
+}
+
+export function crRef(kind: string, namespace: string, name: string): ObjectRef {
+  return { apiVersion: API_VERSION, kind, namespace, name };
+}
+
+/** Waits until the cache reflects a write so the next GET sees it (bounded; the write itself already succeeded). */
+export async function settle(
+  rc: ResourceContext,
+  kind: CachedKind,
+  obj: { metadata?: { name?: string; resourceVersion?: string } } | null,
+  ref?: { name: string },
+): Promise<void> {
+  const name = obj?.metadata?.name ?? ref?.name ?? "";
+  await rc.cache.waitFor(kind, { namespace: rc.namespace, name, resourceVersion: obj?.metadata?.resourceVersion ?? null });
+}
+
+/** A cluster id as the API takes it: the ManagedCluster's name. */
+export const ClusterId = objectName("Cluster id (the ManagedCluster's name).");
+
+export const IdParams = z.object({ id: objectName("Object id (its name).") }).strict();
+
+export const Success = z.object({ success: z.boolean() });
+
+/** Spec of an object for audit before/after (metadata noise left out). */
+export function specOf(obj: { spec?: unknown } | undefined): Record<string, unknown> | undefined {
+  return obj?.spec === undefined ? undefined : (JSON.parse(JSON.stringify(obj.spec)) as Record<string, unknown>);
+}

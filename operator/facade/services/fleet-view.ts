@@ -1,0 +1,79 @@
+// Reads an organisation's clusters out of the FacadeCache and turns them into fleet figures: which cluster a request
+// means (cluster_id or the active-cluster rule) and which nodes belong to which cluster.
+import type { ManagedCluster } from "../../../src-shared/crds/index.js";
+import type { FacadeCache } from "../cache.js";
+import { NotFoundError } from "../errors.js";
+import {
+  figuresFromStatus,
+  figuresFromUsage,
+  nodeFacts,
+  requestedOn,
+  type ClusterFigures,
+  type PriceBook,
+} from "./fleet-metrics.js";
+
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+
+function createdAt(c: ManagedCluster): string {
+  return c.metadata.creationTimestamp ?? "";
+}
+
+/**
+ * The cluster a request acts on (docs/facade-metrics.md, "Active cluster"): `cluster_id` when given (404 when it is
+ * not one of this organisation's clusters), else the organisation's only cluster, else its oldest (first created,
+ * ties by name). 404 when the organisation has no cluster.
+ */
+export function resolveCluster(cache: FacadeCache, namespace: string, clusterId?: string): ManagedCluster {
+  if (clusterId !== undefined) {
+    const cluster = cache.cluster(namespace, clusterId);
+    if (!cluster) throw new NotFoundError(`cluster ${clusterId} not found`);
+    return cluster;
+  }
+  const clusters = [...cache.clusters(namespace)].sort(
+    (a, b) => createdAt(a).localeCompare(createdAt(b)) || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""),
+  );
+  const first = clusters[0];
+  if (!first) throw new NotFoundError("this organisation has no cluster yet: connect one with POST /clusters/connect");
+  return first;
+}
+
+/** Clusters a request covers: one when cluster_id is given, else all of the organisation's. */
+export function clustersInScope(cache: FacadeCache, namespace: string, clusterId?: string): ManagedCluster[] {
+  return clusterId !== undefined ? [resolveCluster(cache, namespace, clusterId)] : cache.clusters(namespace);
+}
+
+/**
+ * Whether the cached Nodes are this cluster's: only for a `local` ManagedCluster, and only when it is the sole local
+ * cluster across all organisations, so that no tenant ever sees nodes that might be another tenant's.
+ */
+export function ownsLocalNodes(cache: FacadeCache, cluster: ManagedCluster): boolean {
+  if ((cluster.spec.mode ?? "local") !== "local") return false;
+  return cache.allClusters().filter((c) => (c.spec.mode ?? "local") === "local").length === 1;
+}
+
+function interruptions7d(cache: FacadeCache, cluster: ManagedCluster, now: Date): number {
+  const since = now.getTime() - WEEK_MS;
+  const name = cluster.metadata.name ?? "";
+  return cache
+    .auditEntries(cluster.metadata.namespace ?? "")
+    .filter((e) => /interrupt/i.test(e.spec.event) && e.spec.resource.includes(name) && Date.parse(e.spec.timestamp ?? "") >= since)
+    .length;
+}
+
+/** The figures of one cluster: measured from nodes and pods when the facade can see them, else as its status reports. */
+export function clusterFigures(cache: FacadeCache, cluster: ManagedCluster, opts: { now: Date; priceBook?: PriceBook }): ClusterFigures {
+  if (!ownsLocalNodes(cache, cluster)) return figuresFromStatus(cluster.status);
+  const nodes = cache.nodes().map((n) => nodeFacts(n, opts.priceBook));
+  const requested = requestedOn(cache.pods(), new Set(nodes.map((n) => n.name)));
+  const figures = figuresFromUsage({
+    nodes,
+    requestedMillicores: requested.millicores,
+    requestedMiB: requested.mib,
+    interruptions7d: interruptions7d(cache, cluster, opts.now),
+  });
+  // Without a price book the facade cannot price nodes itself; the controller's figure (if any) is the honest one.
+  if (figures.monthlyCostUsd === null && cluster.status?.monthlyCostUsd !== undefined) {
+    return { ...figures, monthlyCostUsd: cluster.status.monthlyCostUsd, priceSources: ["cluster-status"] };
+  }
+  return figures;
+}
