@@ -1,0 +1,331 @@
+// A small typed REST client over KubeConfig (auth/TLS from @kubernetes/client-node): CRUD, patches, SSA, subresources, discovery.
+import http from "node:http";
+import https from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+
+/** The parts of ObjectMeta the runtime reads. */
+export interface KubeMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  ownerReferences?: OwnerReference[];
+  managedFields?: ManagedFieldsEntry[];
+  [key: string]: unknown;
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: "Apply" | "Update";
+  apiVersion?: string;
+  fieldsType?: string;
+  fieldsV1?: Record<string, unknown>;
+  subresource?: string;
+  time?: string;
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: KubeMeta;
+  [key: string]: unknown;
+}
+
+export interface KubeList<T extends KubeObject = KubeObject> {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+/** Identifies a resource type (and optionally one object of it). */
+export interface ResourceRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name?: string;
+}
+
+export interface ResourceInfo {
+  plural: string;
+  namespaced: boolean;
+}
+
+export type PatchType = "merge" | "json" | "strategic" | "apply";
+
+const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
+  merge: "application/merge-patch+json",
+  json: "application/json-patch+json",
+  strategic: "application/strategic-merge-patch+json",
+  apply: "application/apply-patch+yaml",
+};
+
+/** An API error with the server's Status object (reason Conflict, NotFound, AlreadyExists, Invalid, Gone...). */
+export class KubeApiError extends Error {
+  readonly statusCode: number;
+  readonly reason: string;
+  readonly body: unknown;
+  constructor(statusCode: number, body: unknown, context: string) {
+    const status = (typeof body === "object" && body !== null ? body : {}) as { reason?: string; message?: string };
+    super(`${context}: ${statusCode} ${status.reason ?? ""} ${status.message ?? String(body ?? "")}`.trim());
+    this.name = "KubeApiError";
+    this.statusCode = statusCode;
+    this.reason = status.reason ?? "";
+    this.body = body;
+  }
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof KubeApiError && error.statusCode === 404;
+}
+
+export function isConflict(error: unknown): boolean {
+  return error instanceof KubeApiError && error.statusCode === 409;
+}
+
+export interface RequestOptions {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+}
+
+export interface PatchOptions {
+  type: PatchType;
+  fieldManager?: string;
+  force?: boolean;
+  subresource?: string;
+}
+
+/** Splits "group/version" (or "v1") into the URL prefix of that API group version. */
+export function apiPrefix(apiVersion: string): string {
+  return apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+}
+
+/**
+ * REST access to the API server. Auth, CA and client certificates come from the KubeConfig
+ * (client-node); requests reuse one keep-alive agent. Resource names come from discovery, cached.
+ */
+export class KubeClient {
+  readonly kubeConfig: KubeConfig;
+  private readonly server: URL;
+  private agent: http.Agent | undefined;
+  private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
+
+  constructor(kubeConfig: KubeConfig) {
+    this.kubeConfig = kubeConfig;
+    const cluster = kubeConfig.getCurrentCluster();
+    if (cluster === null) throw new Error("KubeConfig has no current cluster");
+    this.server = new URL(cluster.server);
+  }
+
+  /** Sends one request; parses JSON; throws KubeApiError on a non-2xx answer. */
+  async request<T>(options: RequestOptions): Promise<T> {
+    const url = new URL(this.server.pathname.replace(/\/$/, "") + options.path, this.server);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const reqOptions = await this.requestOptions(options, payload);
+    const { statusCode, text } = await this.send(url, reqOptions, payload);
+    const parsed = parseJson(text);
+    if (statusCode < 200 || statusCode >= 300) throw new KubeApiError(statusCode, parsed, `${options.method} ${options.path}`);
+    return parsed as T;
+  }
+
+  /** Plural name and scope of a kind, from the server's discovery documents (re-fetched once on a miss). */
+  async resourceInfo(apiVersion: string, kind: string): Promise<ResourceInfo> {
+    const cached = await this.discover(apiVersion, false);
+    const hit = cached.get(kind);
+    if (hit !== undefined) return hit;
+    const fresh = await this.discover(apiVersion, true);
+    const info = fresh.get(kind);
+    if (info === undefined) throw new Error(`The server does not serve ${kind} in ${apiVersion}`);
+    return info;
+  }
+
+  /** URL path of a collection (no name) or an object (with name), optionally a subresource. */
+  async path(ref: ResourceRef, subresource?: string): Promise<string> {
+    const info = await this.resourceInfo(ref.apiVersion, ref.kind);
+    const parts = [apiPrefix(ref.apiVersion)];
+    if (info.namespaced && ref.namespace !== undefined) parts.push("namespaces", encodeURIComponent(ref.namespace));
+    parts.push(info.plural);
+    if (ref.name !== undefined) parts.push(encodeURIComponent(ref.name));
+    if (subresource !== undefined) parts.push(subresource);
+    return parts.join("/");
+  }
+
+  async get<T extends KubeObject = KubeObject>(ref: ResourceRef & { name: string }): Promise<T> {
+    return this.request<T>({ method: "GET", path: await this.path(ref) });
+  }
+
+  /** Like get, but undefined when the object does not exist. */
+  async getIfExists<T extends KubeObject = KubeObject>(ref: ResourceRef & { name: string }): Promise<T | undefined> {
+    try {
+      return await this.get<T>(ref);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async list<T extends KubeObject = KubeObject>(ref: ResourceRef, options: ListOptions = {}): Promise<KubeList<T>> {
+    return this.request<KubeList<T>>({ method: "GET", path: await this.path({ ...ref, name: undefined }), query: { ...options } });
+  }
+
+  /** Lists every page (limit/continue) and returns all items with the list's resourceVersion. */
+  async listAll<T extends KubeObject = KubeObject>(ref: ResourceRef, options: ListOptions = {}): Promise<KubeList<T>> {
+    const items: T[] = [];
+    let continueToken: string | undefined;
+    let resourceVersion: string | undefined;
+    do {
+      const page = await this.list<T>(ref, { ...options, limit: options.limit ?? 500, continue: continueToken });
+      items.push(...page.items);
+      continueToken = page.metadata?.continue || undefined;
+      resourceVersion = page.metadata?.resourceVersion;
+    } while (continueToken !== undefined);
+    return { items, metadata: { resourceVersion } };
+  }
+
+  async create<T extends KubeObject>(object: T, query: { fieldManager?: string } = {}): Promise<T> {
+    const ref = refOf(object);
+    return this.request<T>({ method: "POST", path: await this.path({ ...ref, name: undefined }), body: object, query });
+  }
+
+  /** PUT; with metadata.resourceVersion set, a stale object answers 409 Conflict. */
+  async replace<T extends KubeObject>(object: T, subresource?: string): Promise<T> {
+    return this.request<T>({ method: "PUT", path: await this.path(refOf(object), subresource), body: object });
+  }
+
+  async patch<T extends KubeObject = KubeObject>(ref: ResourceRef & { name: string }, body: unknown, options: PatchOptions): Promise<T> {
+    return this.request<T>({
+      method: "PATCH",
+      path: await this.path(ref, options.subresource),
+      body,
+      contentType: PATCH_CONTENT_TYPES[options.type],
+      query: { fieldManager: options.fieldManager, force: options.type === "apply" ? options.force : undefined },
+    });
+  }
+
+  /** Deletes; returns false if it was already gone. */
+  async delete(ref: ResourceRef & { name: string }, options: { propagationPolicy?: string } = {}): Promise<boolean> {
+    try {
+      await this.request({ method: "DELETE", path: await this.path(ref), query: { propagationPolicy: options.propagationPolicy } });
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Closes pooled connections (tests, shutdown). */
+  close(): void {
+    this.agent?.destroy();
+    this.agent = undefined;
+  }
+
+  private discover(apiVersion: string, refresh: boolean): Promise<Map<string, ResourceInfo>> {
+    const existing = this.discovery.get(apiVersion);
+    if (existing !== undefined && !refresh) return existing;
+    const loading = this.request<{ resources?: Array<{ name: string; kind: string; namespaced: boolean }> }>({
+      method: "GET",
+      path: apiPrefix(apiVersion),
+    }).then((list) => {
+      const byKind = new Map<string, ResourceInfo>();
+      for (const r of list.resources ?? []) {
+        if (!r.name.includes("/")) byKind.set(r.kind, { plural: r.name, namespaced: r.namespaced });
+      }
+      return byKind;
+    });
+    // A failed discovery must not be cached forever.
+    loading.catch(() => this.discovery.delete(apiVersion));
+    this.discovery.set(apiVersion, loading);
+    return loading;
+  }
+
+  private async requestOptions(options: RequestOptions, payload: string | undefined): Promise<https.RequestOptions> {
+    const reqOptions: https.RequestOptions = { method: options.method, headers: { Accept: "application/json" } };
+    await this.kubeConfig.applyToHTTPSOptions(reqOptions);
+    // client-node builds a fresh agent per call; keep one keep-alive agent with the same TLS settings instead.
+    this.agent ??= this.makeAgent(reqOptions);
+    reqOptions.agent = this.agent;
+    const headers = reqOptions.headers as Record<string, string>;
+    if (payload !== undefined) {
+      headers["Content-Type"] = options.contentType ?? "application/json";
+      headers["Content-Length"] = String(Buffer.byteLength(payload));
+    }
+    return reqOptions;
+  }
+
+  private makeAgent(tls: https.RequestOptions): http.Agent {
+    if (this.server.protocol === "http:") return new http.Agent({ keepAlive: true });
+    return new https.Agent({
+      keepAlive: true,
+      ca: tls.ca,
+      cert: tls.cert,
+      key: tls.key,
+      rejectUnauthorized: tls.rejectUnauthorized,
+      servername: tls.servername,
+    });
+  }
+
+  private send(url: URL, options: https.RequestOptions, payload: string | undefined): Promise<{ statusCode: number; text: string }> {
+    const transport = url.protocol === "http:" ? http : https;
+    return new Promise((resolve, reject) => {
+      const req = transport.request(url, options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => resolve({ statusCode: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** apiVersion/kind/namespace/name of an object; throws if any required part is missing. */
+export function refOf(object: KubeObject): ResourceRef & { name: string } {
+  if (object.apiVersion === undefined || object.kind === undefined) throw new Error("Object needs apiVersion and kind");
+  return {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    namespace: object.metadata?.namespace,
+    name: object.metadata?.name ?? "",
+  };
+}

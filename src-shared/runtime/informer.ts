@@ -1,0 +1,290 @@
+// Informer: list + watch one kind into a cache, relist on 410 Gone, restart with backoff, notify handlers that enqueue keys.
+import { Watch } from "@kubernetes/client-node";
+import { KubeApiError, type KubeClient, type KubeObject } from "../kube/client.js";
+import { matchesLabelSelector, parseLabelSelector, type LabelSelector } from "./selector.js";
+import { keyOf, objectKey, splitKey } from "./keys.js";
+import { backoffDelayMs } from "./workqueue.js";
+
+export type InformerEventType = "add" | "update" | "delete";
+
+export interface InformerEvent<T extends KubeObject> {
+  type: InformerEventType;
+  object: T;
+  /** The cached object before an update. */
+  oldObject?: T;
+}
+
+/** Handlers must be cheap and must not throw: map the event to keys and enqueue them. */
+export type InformerHandler<T extends KubeObject> = (event: InformerEvent<T>) => void;
+
+export interface InformerOptions {
+  client: KubeClient;
+  apiVersion: string;
+  kind: string;
+  /** Only this namespace (default: all namespaces). */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Server-side watch timeout; watches are re-opened from the last resourceVersion afterwards. Default 300 s. */
+  watchTimeoutSeconds?: number;
+  /** Delay before restarting after an error; doubles up to maxBackoffMs. Defaults 200 ms / 30 s. */
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+class WatchGone extends Error {
+  constructor() {
+    super("Watch resourceVersion too old (410 Gone)");
+  }
+}
+
+/**
+ * One kind's view of the cluster. Level-based users read the cache (get/list) in reconcile and
+ * use events only to learn which keys to reconcile. After a relist, objects that disappeared while
+ * the watch was down are reported as deletes and changed ones as updates, so no key is missed.
+ */
+export class Informer<T extends KubeObject = KubeObject> {
+  readonly apiVersion: string;
+  readonly kind: string;
+  private readonly options: InformerOptions;
+  private readonly cache = new Map<string, T>();
+  private readonly handlers: Array<InformerHandler<T>> = [];
+  private resourceVersion = "";
+  private synced = false;
+  private syncWaiters: Array<() => void> = [];
+  private running = false;
+  private stopped = false;
+  private abort: AbortController | undefined;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private failures = 0;
+  private relists = 0;
+
+  constructor(options: InformerOptions) {
+    this.options = options;
+    this.apiVersion = options.apiVersion;
+    this.kind = options.kind;
+  }
+
+  /** Registers a handler; it also receives "add" for every object already cached. */
+  on(handler: InformerHandler<T>): void {
+    this.handlers.push(handler);
+    for (const object of this.cache.values()) this.safeCall(handler, { type: "add", object });
+  }
+
+  start(): void {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort?.abort();
+    this.wake?.();
+    await this.loop;
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Resolves after the first full list has filled the cache. */
+  waitForSync(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  /** Number of full lists so far (first sync included); grows on every relist after 410 Gone. */
+  get listCount(): number {
+    return this.relists;
+  }
+
+  /** resourceVersion the cache is current to. */
+  get lastSyncResourceVersion(): string {
+    return this.resourceVersion;
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.cache.get(keyOf(namespace, name));
+  }
+
+  getByKey(key: string): T | undefined {
+    const { namespace, name } = splitKey(key);
+    return this.get(namespace, name);
+  }
+
+  /** Cached objects, optionally of one namespace and matching a label selector ("a=b,c in (d),!e" or a map). */
+  list(filter: { namespace?: string; labelSelector?: string | LabelSelector } = {}): T[] {
+    const selector =
+      typeof filter.labelSelector === "string" ? parseLabelSelector(filter.labelSelector) : filter.labelSelector;
+    const out: T[] = [];
+    for (const object of this.cache.values()) {
+      if (filter.namespace !== undefined && object.metadata?.namespace !== filter.namespace) continue;
+      if (selector !== undefined && !matchesLabelSelector(object.metadata?.labels, selector)) continue;
+      out.push(object);
+    }
+    return out;
+  }
+
+  keys(): string[] {
+    return [...this.cache.keys()];
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        if (this.resourceVersion === "") await this.relist();
+        await this.watchOnce();
+        this.failures = 0;
+      } catch (error) {
+        if (this.stopped) break;
+        if (error instanceof WatchGone) {
+          // The server no longer has our resourceVersion: a full relist is the only way back.
+          this.resourceVersion = "";
+          continue;
+        }
+        this.failures++;
+        this.safeOnError(error);
+        await this.sleep(backoffDelayMs(this.failures, this.options.baseBackoffMs ?? 200, this.options.maxBackoffMs ?? 30_000));
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    const list = await this.options.client.listAll<T>(
+      { apiVersion: this.apiVersion, kind: this.kind, namespace: this.options.namespace },
+      { labelSelector: this.options.labelSelector, fieldSelector: this.options.fieldSelector },
+    );
+    if (this.stopped) return;
+    const fresh = new Map(list.items.map((item) => [objectKey(item), withTypeMeta(item, this.apiVersion, this.kind)]));
+    for (const [key, old] of [...this.cache]) {
+      if (!fresh.has(key)) {
+        this.cache.delete(key);
+        this.emit({ type: "delete", object: old });
+      }
+    }
+    for (const [key, object] of fresh) {
+      const old = this.cache.get(key);
+      this.cache.set(key, object);
+      if (old === undefined) this.emit({ type: "add", object });
+      else if (old.metadata?.resourceVersion !== object.metadata?.resourceVersion) this.emit({ type: "update", object, oldObject: old });
+    }
+    this.resourceVersion = list.metadata?.resourceVersion ?? "";
+    this.relists++;
+    this.markSynced();
+  }
+
+  private async watchOnce(): Promise<void> {
+    const path = await this.options.client.path({ apiVersion: this.apiVersion, kind: this.kind, namespace: this.options.namespace });
+    if (this.stopped) return;
+    const watch = new Watch(this.options.client.kubeConfig);
+    await new Promise<void>((resolve, reject) => {
+      let failure: unknown;
+      const onEvent = (type: string, object: unknown): void => {
+        try {
+          this.handleWatchEvent(type, object as T);
+        } catch (error) {
+          failure = error;
+          this.abort?.abort();
+        }
+      };
+      const onDone = (error: unknown): void => {
+        const cause = failure ?? error;
+        if (cause === null || cause === undefined || this.stopped) resolve();
+        else reject(isGone(cause) ? new WatchGone() : cause);
+      };
+      watch
+        .watch(
+          path,
+          {
+            resourceVersion: this.resourceVersion,
+            allowWatchBookmarks: true,
+            timeoutSeconds: this.options.watchTimeoutSeconds ?? 300,
+            labelSelector: this.options.labelSelector,
+            fieldSelector: this.options.fieldSelector,
+          },
+          onEvent,
+          onDone,
+        )
+        .then((controller) => {
+          this.abort = controller;
+          if (this.stopped) controller.abort();
+        }, reject);
+    });
+  }
+
+  private handleWatchEvent(type: string, raw: T): void {
+    if (type === "ERROR") {
+      const status = raw as unknown as { code?: number; message?: string };
+      if (status.code === 410) throw new WatchGone();
+      throw new KubeApiError(status.code ?? 500, raw, `watch ${this.kind}`);
+    }
+    const resourceVersion = raw.metadata?.resourceVersion;
+    if (type === "BOOKMARK") {
+      if (resourceVersion) this.resourceVersion = resourceVersion;
+      return;
+    }
+    const object = withTypeMeta(raw, this.apiVersion, this.kind);
+    const key = objectKey(object);
+    const old = this.cache.get(key);
+    if (type === "DELETED") {
+      this.cache.delete(key);
+      this.emit({ type: "delete", object });
+    } else if (type === "ADDED" || type === "MODIFIED") {
+      this.cache.set(key, object);
+      this.emit(old === undefined ? { type: "add", object } : { type: "update", object, oldObject: old });
+    }
+    if (resourceVersion) this.resourceVersion = resourceVersion;
+  }
+
+  private emit(event: InformerEvent<T>): void {
+    for (const handler of this.handlers) this.safeCall(handler, event);
+  }
+
+  private safeCall(handler: InformerHandler<T>, event: InformerEvent<T>): void {
+    try {
+      handler(event);
+    } catch (error) {
+      this.safeOnError(error);
+    }
+  }
+
+  private safeOnError(error: unknown): void {
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // Logging must not break the informer.
+    }
+  }
+
+  private markSynced(): void {
+    if (this.synced) return;
+    this.synced = true;
+    this.syncWaiters.splice(0).forEach((resolve) => resolve());
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}
+
+function isGone(error: unknown): boolean {
+  if (error instanceof WatchGone) return true;
+  const candidate = error as { statusCode?: number; code?: number } | undefined;
+  return candidate?.statusCode === 410 || candidate?.code === 410;
+}
+
+/** Watch and list items may lack apiVersion/kind; the cache always has them. */
+function withTypeMeta<T extends KubeObject>(object: T, apiVersion: string, kind: string): T {
+  if (object.apiVersion !== undefined && object.kind !== undefined) return object;
+  return { ...object, apiVersion, kind };
+}

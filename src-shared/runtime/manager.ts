@@ -1,0 +1,205 @@
+// Controller manager: shared informers per kind, one work queue per controller, event-to-key mapping, leader gating.
+import type { KubeClient, KubeObject } from "../kube/client.js";
+import { Informer, type InformerEvent } from "./informer.js";
+import { objectKey, keyOf } from "./keys.js";
+import { LeaderElector, type LeaderElectorOptions } from "./leader.js";
+import { WorkQueue, type ReconcileFn } from "./workqueue.js";
+
+export interface KindRef {
+  apiVersion: string;
+  kind: string;
+}
+
+export interface WatchSpec extends KindRef {
+  /** Keys of the primary kind to reconcile when an object of this kind changes. */
+  mapToKeys: (object: KubeObject) => string[];
+}
+
+export interface ControllerSpec {
+  /** For logs, e.g. "nodetemplate". */
+  name: string;
+  /** The reconciled kind; its events enqueue its own key. */
+  forKind: KindRef;
+  /** Kinds we create with an ownerReference (controller: true) to a `forKind` object: their events enqueue the owner. */
+  owns?: KindRef[];
+  /** Other kinds whose events map to keys of `forKind` (e.g. a ManagedCluster change re-reconciles its templates). */
+  watches?: WatchSpec[];
+  reconcile: ReconcileFn;
+  /** Parallel reconciles (different keys). Default 2. */
+  concurrency?: number;
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export interface ManagerLogger {
+  info: (obj: object, msg: string) => void;
+  error: (obj: object, msg: string) => void;
+}
+
+export interface ManagerOptions {
+  client: KubeClient;
+  /** Lease settings; omit (or false) to reconcile without leader election (tests, the agent). */
+  leaderElection?: Omit<LeaderElectorOptions, "client" | "onStartedLeading" | "onStoppedLeading"> | false;
+  logger?: ManagerLogger;
+  /** Informer watch timeout, seconds (tests shorten it). */
+  watchTimeoutSeconds?: number;
+}
+
+interface Controller {
+  spec: ControllerSpec;
+  queue: WorkQueue | undefined;
+}
+
+/**
+ * Runs controllers the controller-runtime way: informers fill caches (always, so a standby has warm
+ * caches), and only the leader runs work queues. On becoming leader every cached object of each
+ * controller's kind is enqueued, so nothing that happened while standing by is missed.
+ */
+export class ControllerManager {
+  readonly client: KubeClient;
+  private readonly options: ManagerOptions;
+  private readonly informers = new Map<string, Informer>();
+  private readonly controllers: Controller[] = [];
+  private elector: LeaderElector | undefined;
+  private started = false;
+  private active = false;
+  private transition: Promise<void> = Promise.resolve();
+
+  constructor(options: ManagerOptions) {
+    this.client = options.client;
+    this.options = options;
+  }
+
+  /** The shared informer for a kind (created on first use, all namespaces). Read caches through it. */
+  informer<T extends KubeObject = KubeObject>(ref: KindRef): Informer<T> {
+    const id = `${ref.apiVersion}/${ref.kind}`;
+    let informer = this.informers.get(id);
+    if (informer === undefined) {
+      informer = new Informer({
+        client: this.client,
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        watchTimeoutSeconds: this.options.watchTimeoutSeconds,
+        onError: (error) => this.options.logger?.error({ err: error, kind: ref.kind }, "Watch failed"),
+      });
+      this.informers.set(id, informer);
+      if (this.started) informer.start();
+    }
+    return informer as unknown as Informer<T>;
+  }
+
+  /** Registers a controller; call before start(). */
+  addController(spec: ControllerSpec): void {
+    const controller: Controller = { spec, queue: undefined };
+    this.controllers.push(controller);
+    const enqueue = (keys: string[]): void => {
+      for (const key of keys) controller.queue?.add(key);
+    };
+    this.informer(spec.forKind).on((event) => enqueue([objectKey(event.object)]));
+    for (const owned of spec.owns ?? []) {
+      this.informer(owned).on((event) => enqueue(ownerKeys(event, spec.forKind)));
+    }
+    for (const watch of spec.watches ?? []) {
+      this.informer(watch).on((event) => enqueue(safeMap(watch, event.object)));
+    }
+  }
+
+  /** Starts informers and (after winning the election, if configured) the controllers' queues. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const informer of this.informers.values()) informer.start();
+    const election = this.options.leaderElection;
+    if (election === undefined || election === false) {
+      this.setActive(true);
+      return;
+    }
+    this.elector = new LeaderElector({
+      ...election,
+      client: this.client,
+      onStartedLeading: () => this.setActive(true),
+      onStoppedLeading: () => this.setActive(false),
+    });
+    this.elector.start();
+  }
+
+  /** Resolves when every informer has listed once. */
+  async waitForCacheSync(): Promise<void> {
+    await Promise.all([...this.informers.values()].map((i) => i.waitForSync()));
+  }
+
+  hasSynced(): boolean {
+    return [...this.informers.values()].every((i) => i.hasSynced());
+  }
+
+  /** True while this instance runs the reconcilers (always true without leader election once started). */
+  isActive(): boolean {
+    return this.active;
+  }
+
+  /** Resolves when every running queue has nothing queued or in flight (delayed requeues excluded). */
+  async idle(): Promise<void> {
+    await this.transition;
+    await Promise.all(this.controllers.map((c) => c.queue?.idle()));
+  }
+
+  /** Stops reconciling (waits for running reconciles), releases the lease, then stops the informers. */
+  async stop(options: { releaseLease?: boolean } = {}): Promise<void> {
+    this.setActive(false);
+    await this.transition;
+    await this.elector?.stop(options);
+    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+  }
+
+  private setActive(active: boolean): void {
+    if (active === this.active) return;
+    this.active = active;
+    this.transition = this.transition.then(() => (active ? this.startQueues() : this.stopQueues()));
+  }
+
+  private async startQueues(): Promise<void> {
+    this.options.logger?.info({}, "Started leading");
+    await this.waitForCacheSync();
+    if (!this.active) return;
+    for (const controller of this.controllers) {
+      const { spec } = controller;
+      controller.queue = new WorkQueue({
+        reconcile: spec.reconcile,
+        concurrency: spec.concurrency ?? 2,
+        baseBackoffMs: spec.baseBackoffMs,
+        maxBackoffMs: spec.maxBackoffMs,
+        onError: (key, error, retryInMs) => this.options.logger?.error({ err: error, controller: spec.name, key, retryInMs }, "Reconcile failed"),
+      });
+      for (const key of this.informer(spec.forKind).keys()) controller.queue.add(key);
+    }
+  }
+
+  private async stopQueues(): Promise<void> {
+    const queues = this.controllers.map((c) => c.queue);
+    for (const controller of this.controllers) controller.queue = undefined;
+    await Promise.all(queues.map((q) => q?.stop()));
+    this.options.logger?.info({}, "Stopped leading");
+  }
+}
+
+/** Keys of `owner`-kind controllers named in the object's controller ownerReference (same namespace). */
+function ownerKeys(event: InformerEvent<KubeObject>, owner: KindRef): string[] {
+  const meta = event.object.metadata;
+  const refs = meta?.ownerReferences ?? [];
+  const ownerGroup = groupOf(owner.apiVersion);
+  return refs
+    .filter((ref) => ref.controller === true && ref.kind === owner.kind && groupOf(ref.apiVersion) === ownerGroup)
+    .map((ref) => keyOf(meta?.namespace, ref.name));
+}
+
+function groupOf(apiVersion: string): string {
+  return apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
+}
+
+function safeMap(watch: WatchSpec, object: KubeObject): string[] {
+  try {
+    return watch.mapToKeys(object);
+  } catch {
+    return [];
+  }
+}
