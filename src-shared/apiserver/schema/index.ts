@@ -60,14 +60,22 @@ export function admitCustomResource(args: AdmitCustomResourceArgs): AdmitCustomR
   return result;
 }
 
-/** What `fieldValidation` does with unknown fields: Strict -> 400 with this message, Warn -> Warning headers. */
+/**
+ * What `fieldValidation` does with unknown fields: Strict -> 400 BadRequest with this message (upstream:
+ * `NodePool in version "v1" cannot be handled as a NodePool: strict decoding error: unknown field "spec.foo"`),
+ * Warn (the default) -> one Warning header per field, Ignore -> nothing.
+ */
 export function fieldValidationOutcome(
   directive: string | undefined,
   unknownFields: string[],
+  target?: { kind: string; version: string },
 ): { badRequestMessage?: string; warnings: string[] } {
   const texts = unknownFields.map((f) => `unknown field ${JSON.stringify(f)}`);
   if (texts.length === 0 || directive === "Ignore") return { warnings: [] };
-  if (directive === "Strict") return { badRequestMessage: `strict decoding error: ${texts.join(", ")}`, warnings: [] };
+  if (directive === "Strict") {
+    const prefix = target ? `${target.kind} in version ${JSON.stringify(target.version)} cannot be handled as a ${target.kind}: ` : "";
+    return { badRequestMessage: `${prefix}strict decoding error: ${texts.join(", ")}`, warnings: [] };
+  }
   return { warnings: texts };
 }
 

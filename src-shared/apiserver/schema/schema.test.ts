@@ -122,9 +122,11 @@ describe("Karpenter CRDs", () => {
     expect(result.unknownFields).toEqual(["metadata.color", "spec.bogus"]);
     expect((result.object.spec as any).bogus).toBeUndefined();
     expect(result.object.metadata).toEqual({ name: "default", labels: { a: "b" } });
-    expect(fieldValidationOutcome("Strict", result.unknownFields).badRequestMessage).toBe(
-      'strict decoding error: unknown field "metadata.color", unknown field "spec.bogus"',
+    expect(fieldValidationOutcome("Strict", result.unknownFields, { kind: "NodePool", version: "v1" }).badRequestMessage).toBe(
+      'NodePool in version "v1" cannot be handled as a NodePool: strict decoding error: unknown field "metadata.color", unknown field "spec.bogus"',
     );
+    expect(fieldValidationOutcome(undefined, result.unknownFields).warnings).toEqual(['unknown field "metadata.color"', 'unknown field "spec.bogus"']);
+    expect(fieldValidationOutcome("Ignore", result.unknownFields)).toEqual({ warnings: [] });
   });
 
   it("validates EC2NodeClass CEL (exactly one of role/instanceProfile)", () => {
