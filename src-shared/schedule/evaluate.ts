@@ -198,3 +198,9 @@ export function asleepMsBetween(schedule: CompiledSchedule, fromMs: number, toMs
   }
   return asleepMs;
 }
+
+/** The next UTC-offset change of a time zone after `at` (epoch ms), or undefined if it has none: controllers requeue there too. */
+export function nextZoneTransitionMs(timeZone: string, at: InstantInput): number | undefined {
+  const next = Temporal.Instant.fromEpochMilliseconds(toEpochMs(at)).toZonedDateTimeISO(timeZone).getTimeZoneTransition("next");
+  return next?.epochMilliseconds;
+}

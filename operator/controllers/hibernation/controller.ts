@@ -1,0 +1,53 @@
+// Wires the hibernation reconciler into the controller manager: schedule informer plus the kinds it scales.
+import type { AuditWriter } from "../../../src-shared/audit/types.js";
+import type { KubeClient } from "../../../src-shared/kube/index.js";
+import { objectKey, type ControllerManager, type Informer } from "../../../src-shared/runtime/index.js";
+import { createHibernationReconciler } from "./reconciler.js";
+import { KIND_REFS, WORKLOAD_KINDS, hibernationWriter, informerReader, type ReadKind } from "./kube.js";
+import type { NodeHourlyPrice } from "./savings.js";
+
+export interface HibernationControllerOptions {
+  manager: ControllerManager;
+  client: KubeClient;
+  price?: NodeHourlyPrice;
+  audit?: AuditWriter;
+  nowMs?: () => number;
+  /** Once true, every write of this controller throws (tests stop an instance mid-reconcile with it). */
+  isStopped?: () => boolean;
+}
+
+async function kindServed(client: KubeClient, ref: { apiVersion: string; kind: string }): Promise<boolean> {
+  try {
+    await client.resourceInfo(ref.apiVersion, ref.kind);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Registers the `hibernation` controller. Any change to a workload, NodePool or NodeClaim enqueues every
+ * schedule (one per cluster, so that is one key): the reconcile is level-based and cheap when nothing changed.
+ * Karpenter's kinds are watched only when the cluster serves them.
+ */
+export async function registerHibernationController(options: HibernationControllerOptions): Promise<void> {
+  const { manager, client } = options;
+  const informers: Partial<Record<ReadKind, Informer>> = { HibernationSchedule: manager.informer(KIND_REFS.HibernationSchedule) };
+  const scheduleKeys = (): string[] => informers.HibernationSchedule!.list().map((s) => objectKey(s));
+  const watched: ReadKind[] = [...WORKLOAD_KINDS, "Node"];
+  for (const kind of ["NodePool", "NodeClaim"] as const) if (await kindServed(client, KIND_REFS[kind])) watched.push(kind);
+  for (const kind of watched) informers[kind] = manager.informer(KIND_REFS[kind]);
+  manager.addController({
+    name: "hibernation",
+    forKind: KIND_REFS.HibernationSchedule,
+    watches: watched.filter((k) => k !== "Node").map((kind) => ({ ...KIND_REFS[kind], mapToKeys: scheduleKeys })),
+    reconcile: createHibernationReconciler({
+      reader: informerReader(informers),
+      writer: hibernationWriter(client, options.isStopped),
+      nowMs: options.nowMs,
+      price: options.price,
+      audit: options.audit,
+    }),
+    concurrency: 1,
+  });
+}

@@ -1,0 +1,112 @@
+// Kubernetes access for the hibernation controller: reads (informer caches or live lists) and its guarded writes.
+import { API_VERSION } from "../../../src-shared/crds/common.js";
+import { KubeApiError, isNotFound, type KubeClient, type KubeObject, type ResourceRef } from "../../../src-shared/kube/index.js";
+import type { Informer } from "../../../src-shared/runtime/index.js";
+import type { ManagedKind, ObservedObject, ObservedWorkload, PlannedPatch, WorkloadKind } from "./desired.js";
+
+/** Our own field manager, so `managedFields` shows which fields hibernation last wrote. */
+export const HIBERNATION_FIELD_MANAGER = "spot-optimizer-hibernation";
+
+export type ReadKind = ManagedKind | "NodeClaim" | "Node" | "HibernationSchedule";
+
+export const KIND_REFS: Record<ReadKind | "AuditEntry", { apiVersion: string; kind: string }> = {
+  Deployment: { apiVersion: "apps/v1", kind: "Deployment" },
+  StatefulSet: { apiVersion: "apps/v1", kind: "StatefulSet" },
+  CronJob: { apiVersion: "batch/v1", kind: "CronJob" },
+  NodePool: { apiVersion: "karpenter.sh/v1", kind: "NodePool" },
+  NodeClaim: { apiVersion: "karpenter.sh/v1", kind: "NodeClaim" },
+  Node: { apiVersion: "v1", kind: "Node" },
+  HibernationSchedule: { apiVersion: API_VERSION, kind: "HibernationSchedule" },
+  AuditEntry: { apiVersion: API_VERSION, kind: "AuditEntry" },
+};
+
+export const WORKLOAD_KINDS: readonly WorkloadKind[] = ["Deployment", "StatefulSet", "CronJob"];
+
+/** Thrown by every write once the controller instance was stopped, so a stopped instance never writes again. */
+export class ControllerStoppedError extends Error {
+  override name = "ControllerStoppedError";
+}
+
+/** Where the reconciler reads from: the manager's informer caches in the operator, live lists elsewhere. */
+export interface HibernationReader {
+  getSchedule(namespace: string, name: string): Promise<KubeObject | undefined>;
+  list(kind: Exclude<ReadKind, "HibernationSchedule">): Promise<ObservedObject[]>;
+}
+
+/** Reads from informer caches; kinds without an informer (Karpenter absent) read as empty. */
+export function informerReader(informers: Partial<Record<ReadKind, Informer>>): HibernationReader {
+  return {
+    getSchedule: async (namespace, name) => informers.HibernationSchedule?.get(namespace, name),
+    list: async (kind) => (informers[kind]?.list() ?? []) as unknown as ObservedObject[],
+  };
+}
+
+/** Live reads through the API (used by `spotctl`-style one-shot runs and as a fallback). */
+export function liveReader(client: KubeClient): HibernationReader {
+  return {
+    getSchedule: (namespace, name) => client.getIfExists({ ...KIND_REFS.HibernationSchedule, namespace, name }),
+    async list(kind) {
+      try {
+        return (await client.listAll(KIND_REFS[kind])).items as unknown as ObservedObject[];
+      } catch (err) {
+        // Karpenter is optional: without its CRDs there is nothing to limit.
+        if (isNotFound(err) || (kind.startsWith("Node") && err instanceof Error && /not found|unknown|no resource/i.test(err.message))) return [];
+        throw err;
+      }
+    },
+  };
+}
+
+/** Observed workloads of every kind, tagged with their kind. */
+export async function listWorkloads(reader: HibernationReader): Promise<ObservedWorkload[]> {
+  const lists = await Promise.all(WORKLOAD_KINDS.map(async (kind) => (await reader.list(kind)).map((o) => ({ ...o, kind }))));
+  return lists.flat();
+}
+
+export interface HibernationWriter {
+  applyPatch(patch: PlannedPatch): Promise<void>;
+  patchSchedule(namespace: string, name: string, patch: Record<string, unknown>): Promise<KubeObject>;
+  patchScheduleStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void>;
+  deleteNodeClaim(name: string): Promise<void>;
+  /** Creates an object; false if one with that name already exists (so a retried create is idempotent). */
+  createIfAbsent(object: KubeObject): Promise<boolean>;
+}
+
+/** Writes through the API; every write first checks `isStopped` so a stopped instance cannot act again. */
+export function hibernationWriter(client: KubeClient, isStopped: () => boolean = () => false): HibernationWriter {
+  const guard = (): void => {
+    if (isStopped()) throw new ControllerStoppedError("hibernation controller was stopped");
+  };
+  const scheduleRef = (namespace: string, name: string): ResourceRef & { name: string } => ({ ...KIND_REFS.HibernationSchedule, namespace, name });
+  return {
+    async applyPatch(patch) {
+      guard();
+      const ref: ResourceRef & { name: string } = { ...KIND_REFS[patch.kind], name: patch.name };
+      if (patch.namespace !== undefined) ref.namespace = patch.namespace;
+      await client.patch(ref, patch.patch, { type: "merge", fieldManager: HIBERNATION_FIELD_MANAGER });
+    },
+    async patchSchedule(namespace, name, patch) {
+      guard();
+      return client.patch(scheduleRef(namespace, name), patch, { type: "merge", fieldManager: HIBERNATION_FIELD_MANAGER });
+    },
+    async patchScheduleStatus(namespace, name, status) {
+      guard();
+      await client.patch(scheduleRef(namespace, name), { status }, { type: "merge", fieldManager: HIBERNATION_FIELD_MANAGER, subresource: "status" });
+    },
+    async deleteNodeClaim(name) {
+      guard();
+      await client.delete({ ...KIND_REFS.NodeClaim, name });
+    },
+    async createIfAbsent(object) {
+      guard();
+      try {
+        await client.create(object, { fieldManager: HIBERNATION_FIELD_MANAGER });
+        return true;
+      } catch (err) {
+        // Only AlreadyExists means an earlier attempt landed; any other 409 (e.g. an injected Conflict) is retried.
+        if (err instanceof KubeApiError && err.statusCode === 409 && err.reason === "AlreadyExists") return false;
+        throw err;
+      }
+    },
+  };
+}

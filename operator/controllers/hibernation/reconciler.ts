@@ -1,0 +1,221 @@
+// HibernationSchedule reconciler: evaluates the schedule, brings the cluster to the desired state, records status and audit.
+//
+// Level-based: every run compares desired (the schedule at `now`) with what the cluster holds and plans
+// the writes with the pure planner. Writes are applied first; only a run that finds nothing left to do
+// records the transition (audit entry, then status), so a restart at any point repeats no write.
+import { createHash } from "node:crypto";
+import { kubeTime, setCondition, type Condition, type ReconcileResult } from "../../../src-shared/runtime/index.js";
+import type { AuditWriter } from "../../../src-shared/audit/types.js";
+import type { KubeObject } from "../../../src-shared/kube/index.js";
+import { ScheduleSpecError, compileSchedule, evaluateSchedule, nextTransition, nextZoneTransitionMs, type CompiledSchedule, type ScheduleEvaluation } from "../../../src-shared/schedule/index.js";
+import { SAVED_ANNOTATION, planHibernation, readSaved, type HibernationPlan, type ObservedObject } from "./desired.js";
+import { KIND_REFS, listWorkloads, type HibernationReader, type HibernationWriter } from "./kube.js";
+import { projectSavings, type NodeHourlyPrice } from "./savings.js";
+
+/** Held on every schedule so that deleting it first wakes the cluster. */
+export const HIBERNATION_FINALIZER = "hibernation.spotoptimizer.io/wake-before-delete";
+export const AUDIT_ACTOR = "system:hibernation";
+/** Re-checks while asleep: workloads created meanwhile must be put to sleep after their grace period. */
+const ASLEEP_RESYNC_MS = 60_000;
+const AWAKE_RESYNC_MS = 5 * 60_000;
+/** Timers may fire a little early; land just after the transition instant. */
+const TIMER_MARGIN_MS = 5;
+
+export interface HibernationReconcilerOptions {
+  reader: HibernationReader;
+  writer: HibernationWriter;
+  nowMs?: () => number;
+  /** Node prices for projectedMonthlySavingsUsd; without one the figure is 0 with the reason in savingsBaseline. */
+  price?: NodeHourlyPrice;
+  /** The facade's hash-chained audit writer; without one, AuditEntry CRs are created directly (unchained). */
+  audit?: AuditWriter;
+}
+
+interface ScheduleObject extends KubeObject {
+  spec?: Record<string, unknown>;
+  status?: Record<string, any>;
+}
+
+interface RunContext {
+  namespace: string;
+  name: string;
+  schedule: ScheduleObject;
+  nowMs: number;
+  deleting: boolean;
+}
+
+function splitKey(key: string): { namespace: string; name: string } {
+  const slash = key.indexOf("/");
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  return typeof value === "number" && Number.isFinite(value) ? value : fallback;
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
+
+/** A stable name per transition: a retried run after a crash creates the same entry, never a second one. */
+function auditEntryName(schedule: ScheduleObject, to: string): string {
+  const from = `${schedule.metadata?.uid ?? ""}|${String(schedule.status?.lastTransitionTime ?? "")}|${to}`;
+  return `hibernation-${createHash("sha256").update(from).digest("hex").slice(0, 20)}`;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function createHibernationReconciler(options: HibernationReconcilerOptions): (key: string) => Promise<ReconcileResult> {
+  const { reader, writer } = options;
+  const nowMs = options.nowMs ?? Date.now;
+
+  async function ensureFinalizer(ctx: RunContext): Promise<ScheduleObject> {
+    const finalizers = stringList(ctx.schedule.metadata?.finalizers);
+    if (ctx.deleting || finalizers.includes(HIBERNATION_FINALIZER)) return ctx.schedule;
+    const metadata = { resourceVersion: ctx.schedule.metadata?.resourceVersion, finalizers: [...finalizers, HIBERNATION_FINALIZER] };
+    return (await writer.patchSchedule(ctx.namespace, ctx.name, { metadata })) as ScheduleObject;
+  }
+
+  async function removeFinalizer(ctx: RunContext): Promise<void> {
+    const finalizers = stringList(ctx.schedule.metadata?.finalizers).filter((f) => f !== HIBERNATION_FINALIZER);
+    await writer.patchSchedule(ctx.namespace, ctx.name, { metadata: { resourceVersion: ctx.schedule.metadata?.resourceVersion, finalizers } });
+  }
+
+  async function observeAndPlan(ctx: RunContext, desired: "awake" | "asleep"): Promise<{ plan: HibernationPlan; nodes: ObservedObject[]; nodePools: ObservedObject[] }> {
+    const spec = ctx.schedule.spec ?? {};
+    const status = ctx.schedule.status ?? {};
+    const [workloads, nodePools, nodeClaims, nodes] = await Promise.all([listWorkloads(reader), reader.list("NodePool"), reader.list("NodeClaim"), reader.list("Node")]);
+    const asleepSince = status.state === "asleep" ? Date.parse(String(status.lastTransitionTime)) : NaN;
+    const plan = planHibernation({
+      desired,
+      scheduleKey: `${ctx.namespace}/${ctx.name}`,
+      nowMs: ctx.nowMs,
+      asleepSinceMs: Number.isFinite(asleepSince) ? asleepSince : ctx.nowMs,
+      gracePeriodMs: numberOr(spec.gracePeriodMinutes, 15) * 60_000,
+      enforce: spec.enforce === true,
+      excludedNamespaces: stringList(spec.excludedNamespaces),
+      workloads,
+      nodePools,
+      nodeClaims,
+    });
+    return { plan, nodes, nodePools };
+  }
+
+  /** Applies the plan; the number of writes made (0 = the cluster already is as desired). */
+  async function execute(plan: HibernationPlan): Promise<number> {
+    for (const patch of plan.patches) await writer.applyPatch(patch);
+    for (const name of plan.nodeClaimDeletes) await writer.deleteNodeClaim(name);
+    return plan.patches.length + plan.nodeClaimDeletes.length;
+  }
+
+  async function recordAudit(ctx: RunContext, from: string, to: string, plan: HibernationPlan): Promise<void> {
+    const event = to === "asleep" ? "hibernation.sleep" : "hibernation.wake";
+    const resource = `cluster/${String((ctx.schedule.spec?.clusterRef as { name?: unknown } | undefined)?.name ?? "")}`;
+    const before = { state: from };
+    const after = { state: to, schedule: `${ctx.namespace}/${ctx.name}`, managed: plan.managed, ...(ctx.deleting ? { cause: "schedule deleted" } : {}) };
+    if (options.audit) {
+      await options.audit.record({ namespace: ctx.namespace, actor: AUDIT_ACTOR, event, resource, outcome: "success", before, after });
+      return;
+    }
+    await writer.createIfAbsent({
+      ...KIND_REFS.AuditEntry,
+      metadata: { name: auditEntryName(ctx.schedule, to), namespace: ctx.namespace, labels: { "app.kubernetes.io/managed-by": "spot-optimizer" } },
+      spec: { actor: AUDIT_ACTOR, event, resource, outcome: "success", timestamp: kubeTime(new Date(ctx.nowMs)), before, after, prevHash: "" },
+    });
+  }
+
+  function savingsFields(ctx: RunContext, compiled: CompiledSchedule, observed: { nodes: ObservedObject[]; nodePools: ObservedObject[] }, state: string): Record<string, unknown> {
+    const status = ctx.schedule.status ?? {};
+    // Asleep, the nodes are gone: keep the figure computed while they were there.
+    if (state === "asleep" && status.savingsBaseline !== undefined) {
+      return { projectedMonthlySavingsUsd: status.projectedMonthlySavingsUsd, savingsBaseline: status.savingsBaseline, savingsAsOf: status.savingsAsOf };
+    }
+    const key = `${ctx.namespace}/${ctx.name}`;
+    const sleeping = new Set(observed.nodePools.filter((p) => p.metadata.annotations?.["hibernation.spotoptimizer.io/exclude"] !== "true" && (readSaved(p)?.by ?? key) === key).map((p) => p.metadata.name));
+    return { ...projectSavings({ schedule: compiled, nowMs: ctx.nowMs, nodes: observed.nodes, sleepingNodePools: sleeping, price: options.price }) };
+  }
+
+  function readyCondition(ctx: RunContext, evaluation: ScheduleEvaluation, plan: HibernationPlan): Condition[] {
+    const waiting = plan.inGrace > 0 ? `; ${plan.inGrace} new workload(s) in their grace period` : "";
+    return setCondition(
+      ctx.schedule.status?.conditions as Condition[] | undefined,
+      { type: "Ready", status: "True", reason: evaluation.state === "asleep" ? "Asleep" : "Awake", message: `Cluster is ${evaluation.state} (${evaluation.reason})${waiting}`, observedGeneration: ctx.schedule.metadata?.generation },
+      new Date(ctx.nowMs),
+    );
+  }
+
+  async function writeStatus(ctx: RunContext, status: Record<string, unknown>): Promise<void> {
+    const current = ctx.schedule.status ?? {};
+    // null (field to remove) and absent are the same state: no write for that.
+    const changed = Object.entries(status).some(([k, v]) => !sameJson(current[k] ?? null, v ?? null));
+    if (changed) await writer.patchScheduleStatus(ctx.namespace, ctx.name, status);
+  }
+
+  async function invalidSpec(ctx: RunContext, err: ScheduleSpecError): Promise<ReconcileResult> {
+    const conditions = setCondition(ctx.schedule.status?.conditions as Condition[] | undefined, { type: "Ready", status: "False", reason: "InvalidSpec", message: err.message, observedGeneration: ctx.schedule.metadata?.generation }, new Date(ctx.nowMs));
+    // Nothing is changed in the cluster on a bad spec: the last applied state stays until the spec is fixed.
+    await writeStatus(ctx, { observedGeneration: ctx.schedule.metadata?.generation, conditions });
+    return {};
+  }
+
+  function requeueAfter(ctx: RunContext, compiled: CompiledSchedule, state: string, plan: HibernationPlan, next: number | undefined): ReconcileResult {
+    const candidates = [state === "asleep" ? ASLEEP_RESYNC_MS : AWAKE_RESYNC_MS];
+    if (next !== undefined) candidates.push(next - ctx.nowMs + TIMER_MARGIN_MS);
+    if (plan.graceEndsAtMs !== undefined) candidates.push(plan.graceEndsAtMs - ctx.nowMs + TIMER_MARGIN_MS);
+    const zoneChange = nextZoneTransitionMs(compiled.timeZone, ctx.nowMs);
+    if (zoneChange !== undefined) candidates.push(zoneChange - ctx.nowMs + TIMER_MARGIN_MS);
+    return { requeueAfterMs: Math.max(TIMER_MARGIN_MS, Math.min(...candidates)) };
+  }
+
+  async function finishDeletion(ctx: RunContext, plan: HibernationPlan): Promise<ReconcileResult> {
+    if (ctx.schedule.status?.state === "asleep") await recordAudit(ctx, "asleep", "awake", plan);
+    await removeFinalizer(ctx);
+    return {};
+  }
+
+  return async function reconcile(key: string): Promise<ReconcileResult> {
+    const { namespace, name } = splitKey(key);
+    const found = (await reader.getSchedule(namespace, name)) as ScheduleObject | undefined;
+    if (!found) return {};
+    const ctx: RunContext = { namespace, name, schedule: found, nowMs: nowMs(), deleting: found.metadata?.deletionTimestamp !== undefined };
+    if (ctx.deleting && !stringList(found.metadata?.finalizers).includes(HIBERNATION_FINALIZER)) return {};
+    ctx.schedule = await ensureFinalizer(ctx);
+
+    let compiled: CompiledSchedule | undefined;
+    try {
+      compiled = compileSchedule(ctx.schedule.spec);
+    } catch (err) {
+      if (!(err instanceof ScheduleSpecError)) throw err;
+      if (!ctx.deleting) return invalidSpec(ctx, err);
+    }
+    const evaluation: ScheduleEvaluation = ctx.deleting || !compiled ? { state: "awake", reason: "default" } : evaluateSchedule(compiled, ctx.nowMs);
+    const observed = await observeAndPlan(ctx, evaluation.state);
+    // Writes first; the next run (which finds nothing to do) records the transition.
+    if ((await execute(observed.plan)) > 0) return { requeueAfterMs: 0 };
+    if (ctx.deleting || !compiled) return finishDeletion(ctx, observed.plan);
+
+    const previous = ctx.schedule.status?.state as string | undefined;
+    const transitioned = previous !== undefined ? previous !== evaluation.state : evaluation.state === "asleep";
+    if (transitioned) await recordAudit(ctx, previous ?? "awake", evaluation.state, observed.plan);
+    const next = nextTransition(compiled, ctx.nowMs);
+    const status: Record<string, unknown> = {
+      observedGeneration: ctx.schedule.metadata?.generation,
+      state: evaluation.state,
+      reason: evaluation.reason,
+      lastTransitionTime: transitioned || !ctx.schedule.status?.lastTransitionTime ? kubeTime(new Date(ctx.nowMs)) : ctx.schedule.status.lastTransitionTime,
+      nextTransition: next ? kubeTime(new Date(next.epochMs)) : null,
+      managed: observed.plan.managed,
+      ...savingsFields(ctx, compiled, observed, evaluation.state),
+      conditions: readyCondition(ctx, evaluation, observed.plan),
+    };
+    await writeStatus(ctx, status);
+    return requeueAfter(ctx, compiled, evaluation.state, observed.plan, next?.epochMs);
+  };
+}
+
+/** True when an object carries a hibernation annotation (any schedule's). */
+export function isHibernated(object: ObservedObject): boolean {
+  return object.metadata.annotations?.[SAVED_ANNOTATION] !== undefined;
+}

@@ -1,0 +1,97 @@
+// Projected monthly savings of a schedule: the hourly prices of the nodes that go away × the hours asleep per month.
+import { asleepMsBetween, type CompiledSchedule } from "../../../src-shared/schedule/index.js";
+import { NODEPOOL_LABEL, type ObservedObject } from "./desired.js";
+
+/** Price of one node, or undefined when no price is known for it. */
+export type NodeHourlyPrice = (node: { instanceType: string; capacityType: string; zone?: string }) => { usdPerHour: number; asOf: string } | undefined;
+
+export interface SavingsProjection {
+  projectedMonthlySavingsUsd: number;
+  savingsBaseline: string;
+  /** Oldest price snapshot used (RFC 3339), absent when no price was used. */
+  savingsAsOf?: string;
+}
+
+/** Monthly = hourly × 730 (DESIGN.md, "Money"). */
+export const HOURS_PER_MONTH = 730;
+const WEEK_MS = 7 * 86_400_000;
+/** Four whole weeks: every weekday weighs the same, and the figure only moves once a week. */
+const REFERENCE_MS = 4 * WEEK_MS;
+
+/** Monday 00:00 UTC of the week containing `nowMs`: a stable start for the reference window. */
+export function referenceWindowStartMs(nowMs: number): number {
+  const day = new Date(nowMs);
+  const mondayOffsetDays = (day.getUTCDay() + 6) % 7;
+  return Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() - mondayOffsetDays);
+}
+
+/** Asleep hours in a 730-hour month, from the schedule's asleep share of four reference weeks (DST and overrides included). */
+export function asleepHoursPerMonth(schedule: CompiledSchedule, nowMs: number): number {
+  const startMs = referenceWindowStartMs(nowMs);
+  return (asleepMsBetween(schedule, startMs, startMs + REFERENCE_MS) / REFERENCE_MS) * HOURS_PER_MONTH;
+}
+
+function toRfc3339(asOf: string): string | undefined {
+  const ms = Date.parse(asOf.length === 10 ? `${asOf}T00:00:00Z` : asOf);
+  return Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z") : undefined;
+}
+
+/**
+ * Savings against the baseline "these nodes running 24×7 at today's prices". Only nodes of NodePools the
+ * schedule puts to sleep count (other nodes keep running). Unpriced nodes are named in the baseline, never guessed.
+ */
+export function projectSavings(input: { schedule: CompiledSchedule; nowMs: number; nodes: readonly ObservedObject[]; sleepingNodePools: ReadonlySet<string>; price?: NodeHourlyPrice }): SavingsProjection {
+  if (!input.price) return { projectedMonthlySavingsUsd: 0, savingsBaseline: "no price source configured: savings not computed" };
+  const nodes = input.nodes.filter((n) => input.sleepingNodePools.has(n.metadata.labels?.[NODEPOOL_LABEL] ?? ""));
+  let hourlyUsd = 0;
+  let unpriced = 0;
+  const asOfs: string[] = [];
+  for (const node of nodes) {
+    const labels = node.metadata.labels ?? {};
+    const price = input.price({ instanceType: labels["node.kubernetes.io/instance-type"] ?? "", capacityType: labels["karpenter.sh/capacity-type"] ?? "on-demand", zone: labels["topology.kubernetes.io/zone"] });
+    if (!price) {
+      unpriced += 1;
+      continue;
+    }
+    hourlyUsd += price.usdPerHour;
+    const asOf = toRfc3339(price.asOf);
+    if (asOf) asOfs.push(asOf);
+  }
+  const hours = asleepHoursPerMonth(input.schedule, input.nowMs);
+  const usd = Math.round(hourlyUsd * hours * 100) / 100;
+  const unpricedNote = unpriced > 0 ? `; ${unpriced} node(s) without a known price not counted` : "";
+  const projection: SavingsProjection = {
+    projectedMonthlySavingsUsd: usd,
+    savingsBaseline: `${nodes.length - unpriced} Karpenter node(s) of the hibernated NodePools running 24x7; asleep ${hours.toFixed(1)} h of a 730 h month${unpricedNote}`,
+  };
+  const oldest = asOfs.sort()[0];
+  if (oldest) projection.savingsAsOf = oldest;
+  return projection;
+}
+
+interface BookPrice {
+  usdPerHour: number;
+  asOf: string;
+}
+
+/** The part of the pricing engine's PriceBook (src-shared/pricing) this needs, structurally. */
+export interface PriceBookLike {
+  onDemand: ReadonlyMap<string, BookPrice>;
+  /** type -> zone -> price */
+  spot: ReadonlyMap<string, ReadonlyMap<string, BookPrice>>;
+}
+
+/** A NodeHourlyPrice over a price book: Spot price of the node's zone (or the cheapest zone), else On-Demand. */
+export function priceFromBook(book: PriceBookLike): NodeHourlyPrice {
+  return ({ instanceType, capacityType, zone }) => {
+    if (capacityType === "spot") {
+      const zones = book.spot.get(instanceType);
+      const inZone = zone ? zones?.get(zone) : undefined;
+      const cheapest = zones ? [...zones.values()].sort((a, b) => a.usdPerHour - b.usdPerHour)[0] : undefined;
+      const spot = inZone ?? cheapest;
+      if (spot) return { usdPerHour: spot.usdPerHour, asOf: spot.asOf };
+    }
+    const onDemand = book.onDemand.get(instanceType);
+    return onDemand ? { usdPerHour: onDemand.usdPerHour, asOf: onDemand.asOf } : undefined;
+  };
+}
