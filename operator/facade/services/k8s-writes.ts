@@ -60,7 +60,9 @@ export function createKubeWriter(kubeConfig: KubeConfig): KubeWriter {
     },
     async mergePatch(ref, patch) {
       try {
-        const body = { ...patch, ...header(ref) } as KubernetesObject;
+        const head = header(ref);
+        const metadata = { ...((patch.metadata as Record<string, unknown> | undefined) ?? {}), ...head.metadata };
+        const body = { ...patch, ...head, metadata } as KubernetesObject;
         return (await api.patch(body, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch)) as never;
       } catch (err) {
         throw mapKubeError(err, `${ref.kind} ${ref.name}`);
