@@ -243,6 +243,36 @@ export class KubeClient {
     }
   }
 
+  /**
+   * Opens a watch (`?watch=true`) on a collection path and calls `onEvent` per JSON line. `done`
+   * resolves when the server ends the stream or `abort()` is called, and rejects with KubeApiError
+   * on a non-200 answer (e.g. 410 Gone) or with the network error.
+   */
+  watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: WatchEventHandler): WatchHandle {
+    const url = new URL(this.server.pathname.replace(/\/$/, "") + path, this.server);
+    url.searchParams.set("watch", "true");
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
+    let request: http.ClientRequest | undefined;
+    let aborted = false;
+    const done = this.requestOptions({ method: "GET", path }, undefined).then(
+      (options) =>
+        new Promise<void>((resolve, reject) => {
+          if (aborted) return resolve();
+          const transport = url.protocol === "http:" ? http : https;
+          request = transport.request(url, options, (res) => streamWatch(res, onEvent, resolve, reject, () => aborted));
+          request.on("error", (error) => (aborted ? resolve() : reject(error)));
+          request.end();
+        }),
+    );
+    return {
+      done,
+      abort: () => {
+        aborted = true;
+        request?.destroy();
+      },
+    };
+  }
+
   /** Closes pooled connections (tests, shutdown). */
   close(): void {
     this.agent?.destroy();
@@ -307,6 +337,57 @@ export class KubeClient {
       if (payload !== undefined) req.write(payload);
       req.end();
     });
+  }
+}
+
+export type WatchEventHandler = (type: string, object: KubeObject) => void;
+
+export interface WatchHandle {
+  done: Promise<void>;
+  abort: () => void;
+}
+
+function streamWatch(
+  res: http.IncomingMessage,
+  onEvent: WatchEventHandler,
+  resolve: () => void,
+  reject: (error: unknown) => void,
+  isAborted: () => boolean,
+): void {
+  const status = res.statusCode ?? 0;
+  let buffer = "";
+  res.setEncoding("utf8");
+  res.on("data", (chunk: string) => {
+    buffer += chunk;
+    if (status !== 200) return;
+    let newline = buffer.indexOf("\n");
+    while (newline >= 0) {
+      const line = buffer.slice(0, newline).trim();
+      buffer = buffer.slice(newline + 1);
+      if (line !== "") deliver(line, onEvent, reject);
+      newline = buffer.indexOf("\n");
+    }
+  });
+  res.on("end", () => {
+    if (status !== 200) reject(new KubeApiError(status, parseJson(buffer), "watch"));
+    else resolve();
+  });
+  res.on("error", (error) => (isAborted() ? resolve() : reject(error)));
+  res.on("close", () => (isAborted() || status === 200 ? resolve() : undefined));
+}
+
+function deliver(line: string, onEvent: WatchEventHandler, reject: (error: unknown) => void): void {
+  let event: { type?: string; object?: KubeObject };
+  try {
+    event = JSON.parse(line) as { type?: string; object?: KubeObject };
+  } catch (error) {
+    reject(error);
+    return;
+  }
+  try {
+    onEvent(event.type ?? "", event.object ?? {});
+  } catch (error) {
+    reject(error);
   }
 }
 

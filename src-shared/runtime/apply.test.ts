@@ -1,5 +1,6 @@
 // Unit tests of the no-op detection behind the apply helpers (pure: desired vs current + managedFields).
 import { describe, expect, it } from "vitest";
+import type { KubeObject } from "../kube/client.js";
 import { FIELD_MANAGER, isApplied, isSubset, ownedFieldPaths } from "./apply.js";
 
 const desired = {
@@ -17,7 +18,7 @@ const fieldsV1 = {
   },
 };
 
-function current(overrides: { fields?: object; manager?: string; subresource?: string; replicas?: number } = {}) {
+function current(overrides: { fields?: Record<string, unknown>; manager?: string; subresource?: string; replicas?: number } = {}): KubeObject {
   return {
     ...desired,
     metadata: {

@@ -1,5 +1,4 @@
 // Informer: list + watch one kind into a cache, relist on 410 Gone, restart with backoff, notify handlers that enqueue keys.
-import { Watch } from "@kubernetes/client-node";
 import { KubeApiError, type KubeClient, type KubeObject } from "../kube/client.js";
 import { matchesLabelSelector, parseLabelSelector, type LabelSelector } from "./selector.js";
 import { keyOf, objectKey, splitKey } from "./keys.js";
@@ -55,7 +54,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private syncWaiters: Array<() => void> = [];
   private running = false;
   private stopped = false;
-  private abort: AbortController | undefined;
+  private abortWatch: (() => void) | undefined;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private failures = 0;
@@ -73,17 +72,20 @@ export class Informer<T extends KubeObject = KubeObject> {
     for (const object of this.cache.values()) this.safeCall(handler, { type: "add", object });
   }
 
+  /** Starts (or, after stop(), resumes from the last resourceVersion with the cache kept). */
   start(): void {
-    if (this.running || this.stopped) return;
+    if (this.running) return;
     this.running = true;
+    this.stopped = false;
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.abort?.abort();
+    this.abortWatch?.();
     this.wake?.();
     await this.loop;
+    this.running = false;
   }
 
   hasSynced(): boolean {
@@ -179,40 +181,27 @@ export class Informer<T extends KubeObject = KubeObject> {
   private async watchOnce(): Promise<void> {
     const path = await this.options.client.path({ apiVersion: this.apiVersion, kind: this.kind, namespace: this.options.namespace });
     if (this.stopped) return;
-    const watch = new Watch(this.options.client.kubeConfig);
-    await new Promise<void>((resolve, reject) => {
-      let failure: unknown;
-      const onEvent = (type: string, object: unknown): void => {
-        try {
-          this.handleWatchEvent(type, object as T);
-        } catch (error) {
-          failure = error;
-          this.abort?.abort();
-        }
-      };
-      const onDone = (error: unknown): void => {
-        const cause = failure ?? error;
-        if (cause === null || cause === undefined || this.stopped) resolve();
-        else reject(isGone(cause) ? new WatchGone() : cause);
-      };
-      watch
-        .watch(
-          path,
-          {
-            resourceVersion: this.resourceVersion,
-            allowWatchBookmarks: true,
-            timeoutSeconds: this.options.watchTimeoutSeconds ?? 300,
-            labelSelector: this.options.labelSelector,
-            fieldSelector: this.options.fieldSelector,
-          },
-          onEvent,
-          onDone,
-        )
-        .then((controller) => {
-          this.abort = controller;
-          if (this.stopped) controller.abort();
-        }, reject);
-    });
+    const handle = this.options.client.watch(
+      path,
+      {
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: this.options.watchTimeoutSeconds ?? 300,
+        labelSelector: this.options.labelSelector,
+        fieldSelector: this.options.fieldSelector,
+      },
+      (type, object) => this.handleWatchEvent(type, object as T),
+    );
+    this.abortWatch = handle.abort;
+    try {
+      await handle.done;
+    } catch (error) {
+      if (this.stopped) return;
+      // An abort after a handler error lands here too; 410 in any form means relist.
+      throw isGone(error) ? new WatchGone() : error;
+    } finally {
+      this.abortWatch = undefined;
+    }
   }
 
   private handleWatchEvent(type: string, raw: T): void {
