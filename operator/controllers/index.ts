@@ -1,0 +1,12 @@
+// The operator's controllers: each entry registers one reconciler (and the kinds it watches) with the manager.
+import type { ControllerManager } from "../../src-shared/runtime/index.js";
+import type { KubeClient } from "../../src-shared/kube/index.js";
+
+export interface ControllerDeps {
+  client: KubeClient;
+  manager: ControllerManager;
+  now: () => Date;
+}
+
+/** One function per controller; add a line here when a controller lands. */
+export const controllerRegistrations: Array<(deps: ControllerDeps) => void> = [];

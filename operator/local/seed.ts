@@ -1,0 +1,126 @@
+// Local mode: seeds a simulated cluster (nodes, workloads, running pods) and a demo organisation's ManagedCluster,
+// idempotently, so that `npm start` shows real objects on the first run and keeps user edits on later runs.
+import { KubeApiError, type KubeClient } from "../../src-shared/kube/index.js";
+
+interface DemoNode {
+  name: string;
+  instanceType: string;
+  capacityType: "spot" | "on-demand";
+  zone: string;
+  arch: "amd64" | "arm64";
+  cpuMillicores: number;
+  memoryMiB: number;
+}
+
+interface DemoWorkload {
+  namespace: string;
+  name: string;
+  replicas: number;
+  cpuMillicores: number;
+  memoryMiB: number;
+}
+
+// Allocatable figures follow Karpenter's published allocatable for these shapes (rounded); they only feed the demo.
+const DEMO_NODES: readonly DemoNode[] = [
+  { name: "ip-10-0-1-11.ec2.internal", instanceType: "m5.xlarge", capacityType: "on-demand", zone: "us-east-1a", arch: "amd64", cpuMillicores: 3920, memoryMiB: 14162 },
+  { name: "ip-10-0-1-12.ec2.internal", instanceType: "m5.xlarge", capacityType: "spot", zone: "us-east-1b", arch: "amd64", cpuMillicores: 3920, memoryMiB: 14162 },
+  { name: "ip-10-0-2-21.ec2.internal", instanceType: "c6g.large", capacityType: "spot", zone: "us-east-1a", arch: "arm64", cpuMillicores: 1930, memoryMiB: 3246 },
+  { name: "ip-10-0-2-22.ec2.internal", instanceType: "r5.large", capacityType: "on-demand", zone: "us-east-1c", arch: "amd64", cpuMillicores: 1930, memoryMiB: 14162 },
+];
+
+const DEMO_WORKLOADS: readonly DemoWorkload[] = [
+  { namespace: "shop", name: "web", replicas: 3, cpuMillicores: 250, memoryMiB: 256 },
+  { namespace: "shop", name: "api", replicas: 2, cpuMillicores: 500, memoryMiB: 1024 },
+  { namespace: "shop", name: "worker", replicas: 2, cpuMillicores: 1000, memoryMiB: 2048 },
+  { namespace: "analytics", name: "reports", replicas: 1, cpuMillicores: 750, memoryMiB: 4096 },
+];
+
+async function createIfAbsent(client: KubeClient, object: Record<string, unknown>): Promise<void> {
+  try {
+    await client.create(object as never);
+  } catch (err) {
+    if (err instanceof KubeApiError && err.statusCode === 409) return;
+    throw err;
+  }
+}
+
+function nodeObject(n: DemoNode): Record<string, unknown> {
+  const quantities = { cpu: `${n.cpuMillicores}m`, memory: `${n.memoryMiB}Mi`, pods: "58" };
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name: n.name,
+      labels: {
+        "node.kubernetes.io/instance-type": n.instanceType,
+        "karpenter.sh/capacity-type": n.capacityType,
+        "topology.kubernetes.io/zone": n.zone,
+        "topology.kubernetes.io/region": "us-east-1",
+        "kubernetes.io/arch": n.arch,
+        "kubernetes.io/os": "linux",
+        "karpenter.sh/nodepool": "default",
+      },
+    },
+    spec: { providerID: `aws:///${n.zone}/i-demo${n.name.slice(3, 11).replace(/-/g, "")}` },
+    status: { capacity: quantities, allocatable: quantities, conditions: [{ type: "Ready", status: "True" }] },
+  };
+}
+
+function deploymentObject(w: DemoWorkload): Record<string, unknown> {
+  const labels = { app: w.name };
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: w.name, namespace: w.namespace, labels },
+    spec: {
+      replicas: w.replicas,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: [
+            {
+              name: w.name,
+              image: `registry.example/demo/${w.name}:1.0`,
+              resources: { requests: { cpu: `${w.cpuMillicores}m`, memory: `${w.memoryMiB}Mi` } },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+function podObjects(w: DemoWorkload, workloadIndex: number): Record<string, unknown>[] {
+  const deployment = deploymentObject(w) as { spec: { template: { spec: Record<string, unknown> } } };
+  return Array.from({ length: w.replicas }, (_, i) => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: `${w.name}-${i}`, namespace: w.namespace, labels: { app: w.name } },
+    spec: { ...deployment.spec.template.spec, nodeName: DEMO_NODES[(workloadIndex + i) % DEMO_NODES.length]!.name },
+    status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
+  }));
+}
+
+/** Creates the simulated cluster's nodes, namespaces, Deployments and their Running pods (existing ones are kept). */
+export async function seedSimulatedCluster(client: KubeClient): Promise<void> {
+  for (const node of DEMO_NODES) await createIfAbsent(client, nodeObject(node));
+  const namespaces = [...new Set(DEMO_WORKLOADS.map((w) => w.namespace))];
+  for (const name of namespaces) await createIfAbsent(client, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  for (const [index, workload] of DEMO_WORKLOADS.entries()) {
+    await createIfAbsent(client, deploymentObject(workload));
+    for (const pod of podObjects(workload, index)) await createIfAbsent(client, pod);
+  }
+}
+
+/** The demo organisation's ManagedCluster for this (local) cluster. */
+export async function seedDemoCluster(client: KubeClient, namespace: string): Promise<void> {
+  await createIfAbsent(client, {
+    apiVersion: "spotoptimizer.io/v1alpha1",
+    kind: "ManagedCluster",
+    metadata: { name: "local", namespace },
+    spec: { mode: "local", displayName: "Local demo cluster", region: "us-east-1", k8sVersion: "1.33" },
+  });
+}
+
+export const demoCounts = { nodes: DEMO_NODES.length, pods: DEMO_WORKLOADS.reduce((n, w) => n + w.replicas, 0) };

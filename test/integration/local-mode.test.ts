@@ -1,0 +1,95 @@
+// `npm start` (local mode) as a user runs it: a real process that serves the facade and the API server, writes a
+// kubeconfig, keeps its state across restarts under SPOTOPT_HOME, and stops cleanly on SIGINT.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { KubeClient, loadKubeConfig } from "../../src-shared/kube/index.js";
+
+const repoRoot = resolve(import.meta.dirname, "../..");
+const home = mkdtempSync(join(tmpdir(), "spotopt-local-"));
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+    server.once("error", reject);
+  });
+}
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  facadeUrl: string;
+}
+
+async function startLocalMode(ports: { facade: number; api: number }): Promise<Started> {
+  const child = spawn(process.execPath, [join(repoRoot, "node_modules/tsx/dist/cli.mjs"), "operator/local/main.ts"], {
+    cwd: repoRoot,
+    env: { ...process.env, SPOTOPT_HOME: home, PORT: String(ports.facade), SPOTOPT_APISERVER_PORT: String(ports.api), LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((ready, fail) => {
+    const timer = setInterval(() => {
+      if (out.includes("Press Ctrl-C to stop")) {
+        clearInterval(timer);
+        ready();
+      }
+    }, 100);
+    child.once("exit", (code) => {
+      clearInterval(timer);
+      fail(new Error(`local mode exited with ${code}: ${out}`));
+    });
+  });
+  return { child, output: () => out, facadeUrl: `http://127.0.0.1:${ports.facade}` };
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((done) => {
+    child.once("exit", (code) => done(code));
+    child.kill("SIGINT");
+  });
+}
+
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+describe("npm start (local mode)", () => {
+  it("serves the facade and the API server, seeds a demo organisation, and keeps state across a restart", async () => {
+    const ports = { facade: await freePort(), api: await freePort() };
+    const first = await startLocalMode(ports);
+    const health = await fetch(`${first.facadeUrl}/healthz`);
+    expect(health.status).toBe(200);
+    expect((await fetch(`${first.facadeUrl}/readyz`)).status).toBe(200);
+    const kubeconfigPath = join(home, "kubeconfig");
+    expect(existsSync(kubeconfigPath)).toBe(true);
+    expect(first.output()).toContain(`KUBECONFIG=${kubeconfigPath} kubectl get nodetemplates`);
+
+    const client = new KubeClient(loadKubeConfig({ kubeconfigPath }));
+    const nodes = await client.list({ apiVersion: "v1", kind: "Node" });
+    expect(nodes.items.length).toBeGreaterThan(0);
+    const clusters = await client.list({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" });
+    expect(clusters.items.map((c) => c.metadata?.name)).toEqual(["local"]);
+    const demoNamespace = clusters.items[0]!.metadata!.namespace;
+    const pools = await client.list({ apiVersion: "karpenter.sh/v1", kind: "NodePool" });
+    expect(pools.items).toEqual([]);
+    client.close();
+    expect(await stop(first.child)).toBe(0);
+
+    const second = await startLocalMode(ports);
+    const again = new KubeClient(loadKubeConfig({ kubeconfigPath }));
+    const clustersAfter = await again.list({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" });
+    expect(clustersAfter.items.map((c) => `${c.metadata?.namespace}/${c.metadata?.name}`)).toEqual([`${demoNamespace}/local`]);
+    expect(second.output()).toContain("created on the first start");
+    again.close();
+    expect(await stop(second.child)).toBe(0);
+  });
+});
