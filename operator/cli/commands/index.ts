@@ -2,6 +2,7 @@
 import type { CliCommand } from "../command.js";
 import { auditCommand } from "./audit.js";
 import { scheduleCommand } from "./schedule.js";
+import { planCommand } from "./plan.js";
 import { versionCommand } from "./version.js";
 
-export const commands: CliCommand[] = [versionCommand, scheduleCommand, auditCommand];
+export const commands: CliCommand[] = [versionCommand, scheduleCommand, auditCommand, planCommand];

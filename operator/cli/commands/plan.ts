@@ -1,0 +1,158 @@
+// `spotctl plan`: reads pod shapes from a CSV and prices, prints the cheapest node plan found as JSON (one entry per node).
+import { readFileSync } from "node:fs";
+import { UsageError, parseFlags, type CliCommand } from "../command.js";
+import { loadPriceBookFromDataDir, PriceDataError } from "../../../src-shared/pricing/data-dir.js";
+import type { CpuArch, PriceBook } from "../../../src-shared/pricing/types.js";
+import { monthlyUsd } from "../../../src-shared/pricing/types.js";
+import { optimize, type OptimizeResult } from "../../../src-shared/optimizer/optimize.js";
+import { parsePodsCsv, PodsCsvError } from "../../../src-shared/optimizer/pods-csv.js";
+import { DEFAULT_POLICY, type CapacityMode, type OptimizerPolicy, type Strategy } from "../../../src-shared/optimizer/types.js";
+
+const STRATEGIES: Strategy[] = ["lowest-price", "capacity-optimized", "price-capacity-optimized"];
+const CAPACITIES: CapacityMode[] = ["spot", "on-demand", "mixed"];
+const ARCHES: CpuArch[] = ["amd64", "arm64"];
+
+const usage = `spotctl plan --pods FILE.csv --data DIR [--region REGION] [--strategy S] [--capacity C]
+             [--families a,b] [--arch amd64|arm64] [--min-types N] [--no-spot-fallback] [--lower-bound]
+
+Plans the cheapest set of nodes for the pods in FILE.csv and prints it as JSON, one entry per node
+with the pods placed on it, so each node can be checked against its allocatable CPU, memory and pods.
+
+  --pods FILE.csv     columns app,cpu_millicores,memory_mib,count[,num_gpu,gpu_milli,qos]
+                      (GPU pods request num_gpu whole GPUs)
+  --data DIR          reads DIR/ec2-instance-types.json, DIR/spot-prices.json, DIR/spot-advisor.json;
+                      a Spot price missing from spot-prices.json is derived as
+                      On-Demand × (1 − savings%/100) from the advisor and labelled "derived"
+  --region REGION     default us-east-1
+  --strategy S        lowest-price (default) | capacity-optimized | price-capacity-optimized
+  --capacity C        spot (default) | on-demand | mixed
+  --families a,b      allowed instance families (m6i) or categories (m); default all
+  --arch A            amd64 | arm64; default both
+  --min-types N       Spot nodes span at least N instance types; default 0 (no constraint)
+  --no-spot-fallback  with --capacity spot, list pods no Spot type holds as unplaced instead of
+                      planning them On-Demand
+  --lower-bound       also print lowerBoundHourlyUsd, a proven lower bound on the optimal hourly
+                      cost (configuration LP by column generation with HiGHS; docs/optimizer.md)
+
+Output: {nodes, hourlyCostUsd, monthlyCostUsd, baselineHourlyCostUsd (same nodes, all On-Demand),
+savingsPct, unplaced (with reason), lowerBoundHourlyUsd?, prices {source, asOf}, warnings}.
+Exit codes: 0 planned (even with unplaced pods), 2 bad flags or bad input files.`;
+
+function oneOf<T extends string>(flag: string, value: string | undefined, allowed: T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) throw new UsageError(`--${flag} must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`);
+  return value as T;
+}
+
+function single(flags: Map<string, string[]>, name: string): string | undefined {
+  const v = flags.get(name);
+  if (v && v.length > 1) throw new UsageError(`--${name} given more than once`);
+  return v?.[0];
+}
+
+function policyFrom(flags: Map<string, string[]>): OptimizerPolicy {
+  const arch = single(flags, "arch");
+  const families = (single(flags, "families") ?? "").split(",").map((f) => f.trim()).filter((f) => f !== "");
+  const minTypes = single(flags, "min-types") ?? "0";
+  if (!/^\d+$/.test(minTypes)) throw new UsageError(`--min-types must be a non-negative integer, got ${JSON.stringify(minTypes)}`);
+  return {
+    ...DEFAULT_POLICY,
+    strategy: oneOf("strategy", single(flags, "strategy"), STRATEGIES, DEFAULT_POLICY.strategy),
+    capacity: oneOf("capacity", single(flags, "capacity"), CAPACITIES, DEFAULT_POLICY.capacity),
+    spotFallback: !flags.has("no-spot-fallback"),
+    families,
+    arch: arch === undefined ? [] : [oneOf("arch", arch, ARCHES, "amd64")],
+    minTypeDiversity: Number(minTypes),
+  };
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UsageError(`--pods ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+function loadBook(dir: string, region: string): PriceBook {
+  try {
+    return loadPriceBookFromDataDir(dir, region);
+  } catch (err) {
+    if (err instanceof PriceDataError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** The price sources behind the plan's figures and the oldest snapshot date among them. */
+function priceProvenance(result: OptimizeResult): { source: string; asOf: string; bySource: Record<string, string> } {
+  const bySource: Record<string, string> = {};
+  for (const n of result.nodes) {
+    const seen = bySource[n.priceSource];
+    if (seen === undefined || n.priceAsOf < seen) bySource[n.priceSource] = n.priceAsOf;
+  }
+  const dates = Object.values(bySource).sort();
+  return { source: Object.keys(bySource).sort().join(",") || "none", asOf: dates[0] ?? "unknown", bySource };
+}
+
+function render(result: OptimizeResult): unknown {
+  const pods = (p: { app: string; cpuMillicores: number; memoryMiB: number; gpus: number; count: number }): Record<string, unknown> => ({
+    app: p.app,
+    cpu_millicores: p.cpuMillicores,
+    memory_mib: p.memoryMiB,
+    ...(p.gpus > 0 ? { num_gpu: p.gpus } : {}),
+    count: p.count,
+  });
+  return {
+    nodes: result.nodes.map((n) => ({
+      instanceType: n.instanceType,
+      capacityType: n.capacityType,
+      zone: n.zone,
+      hourlyUsd: n.hourlyUsd,
+      onDemandHourlyUsd: n.onDemandHourlyUsd,
+      priceSource: n.priceSource,
+      allocatable: n.allocatable,
+      pods: n.pods.map(pods),
+    })),
+    hourlyCostUsd: result.hourlyCostUsd,
+    monthlyCostUsd: monthlyUsd(result.hourlyCostUsd),
+    baseline: "all On-Demand, same nodes",
+    baselineHourlyCostUsd: result.baselineHourlyCostUsd,
+    baselineMonthlyCostUsd: monthlyUsd(result.baselineHourlyCostUsd),
+    savingsPct: result.savingsPct,
+    unplaced: result.unplaced.map((u) => ({ ...pods(u), reason: u.reason })),
+    ...(result.lowerBound
+      ? { lowerBoundHourlyUsd: result.lowerBound.hourlyUsd, lowerBoundIsLpOptimum: result.lowerBound.converged }
+      : {}),
+    prices: priceProvenance(result),
+    warnings: result.warnings,
+  };
+}
+
+export const planCommand: CliCommand = {
+  name: "plan",
+  summary: "Plan the cheapest nodes for a set of pods (JSON, one entry per node)",
+  usage,
+  run: async (args, io) => {
+    const { flags, positional } = parseFlags(args, {
+      values: ["pods", "data", "region", "strategy", "capacity", "families", "arch", "min-types"],
+      booleans: ["lower-bound", "no-spot-fallback"],
+    });
+    if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
+    const podsFile = single(flags, "pods");
+    if (!podsFile) throw new UsageError("--pods FILE.csv is required");
+    const dataDir = single(flags, "data");
+    if (!dataDir) throw new UsageError("--data DIR is required");
+    const policy = policyFrom(flags);
+    let pods;
+    try {
+      pods = parsePodsCsv(readText(podsFile), podsFile);
+    } catch (err) {
+      if (err instanceof PodsCsvError) throw new UsageError(err.message);
+      throw err;
+    }
+    const book = loadBook(dataDir, single(flags, "region") ?? "us-east-1");
+    const result = await optimize({ pods, book, policy, lowerBound: flags.has("lower-bound") });
+    io.stdout(JSON.stringify(render(result), null, 2) + "\n");
+    return 0;
+  },
+};

@@ -1,0 +1,295 @@
+// Column generation over node patterns: the configuration LP (solved with HiGHS), its duals, and the Farley lower bound.
+import highsModule from "highs";
+import type { Highs } from "highs";
+import { DIMS, solveKnapsack, type KnapsackItem, type KnapsackResult } from "./knapsack.js";
+
+type HighsLoader = () => Promise<Highs>;
+// The package's types describe a CommonJS module, while Node's ESM resolution loads its ESM build: accept either shape.
+const loadHighs: HighsLoader =
+  (highsModule as unknown as { default?: HighsLoader }).default ?? (highsModule as unknown as HighsLoader);
+
+let highsPromise: Promise<Highs> | undefined;
+/** HiGHS is a wasm module; load it once per process. */
+export function getHighs(): Promise<Highs> {
+  highsPromise ??= loadHighs();
+  return highsPromise;
+}
+
+/** A pod shape to cover: size per pod [cpu, mem, 1, gpus] and compatibility keys. */
+export interface CgItem {
+  size: number[];
+  arch?: string;
+  zone?: string;
+}
+
+/** A node type one can buy: capacity [cpu, mem, pods, gpus] and its cost in the objective. */
+export interface CgBin {
+  cap: number[];
+  weight: number;
+  arch: string;
+  zone: string;
+}
+
+/** One node filled with `counts[k]` pods of shape `items[k]`. */
+export interface Column {
+  bin: number;
+  items: number[];
+  counts: number[];
+}
+
+export interface CgProblem {
+  highs: Highs;
+  items: CgItem[];
+  bins: CgBin[];
+  /** bin -> indices of items it can hold at least one of */
+  compat: number[][];
+  /** bin -> 1 for items it can hold (same as compat, for fast lookups) */
+  compatMask: Uint8Array[];
+}
+
+export interface LpSolution {
+  x: number[];
+  duals: number[];
+  objective: number;
+}
+
+export interface CgResult {
+  lp: LpSolution;
+  /** Farley bound: valid lower bound on the LP optimum, hence on any integer plan */
+  lowerBound: number;
+  /** true when pricing proved no column has negative reduced cost (LP optimum reached) */
+  converged: boolean;
+  iterations: number;
+}
+
+export interface CgOptions {
+  deadlineMs: number;
+  maxIterations: number;
+  /** exact knapsacks per iteration at most (bins taken in decreasing bound order) */
+  exactPerIteration: number;
+  nodeLimit: number;
+  /** when the branch and bound hits its node limit, solve that knapsack exactly with the HiGHS MILP solver */
+  milpFallback?: boolean;
+}
+
+export function compatible(item: CgItem, bin: CgBin): boolean {
+  if (item.arch !== undefined && item.arch !== bin.arch) return false;
+  if (item.zone !== undefined && item.zone !== bin.zone) return false;
+  for (let d = 0; d < DIMS; d++) if (item.size[d]! > bin.cap[d]!) return false;
+  return true;
+}
+
+/**
+ * Drops bins that another bin with the same arch and zone beats on every capacity at no more cost:
+ * any node pattern on a dropped bin fits the dominating one for less, so neither plans nor bounds get worse.
+ */
+export function undominatedBins(bins: CgBin[]): number[] {
+  const order = bins.map((_, i) => i).sort((a, b) => bins[a]!.weight - bins[b]!.weight || a - b);
+  const kept: number[] = [];
+  for (const i of order) {
+    const b = bins[i]!;
+    const dominated = kept.some((k) => {
+      const o = bins[k]!;
+      return o.arch === b.arch && o.zone === b.zone && o.cap.every((c, d) => c >= b.cap[d]!);
+    });
+    if (!dominated) kept.push(i);
+  }
+  return kept;
+}
+
+export function compatLists(items: CgItem[], bins: CgBin[]): { compat: number[][]; compatMask: Uint8Array[] } {
+  const compat = bins.map((b) => items.flatMap((it, i) => (compatible(it, b) ? [i] : [])));
+  const compatMask = compat.map((list) => {
+    const m = new Uint8Array(items.length);
+    for (const i of list) m[i] = 1;
+    return m;
+  });
+  return { compat, compatMask };
+}
+
+function fmt(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toPrecision(15);
+}
+
+/** Master LP: minimise Σ weight·x over columns subject to Σ counts·x ≥ demand, x ≥ 0. */
+export function solveMaster(p: CgProblem, demand: number[], columns: Column[]): LpSolution {
+  const lines: string[] = ["Minimize", " obj:"];
+  columns.forEach((c, j) => lines.push(` + ${fmt(p.bins[c.bin]!.weight)} x${j}`));
+  lines.push("Subject To");
+  const rowTerms: string[][] = demand.map(() => []);
+  columns.forEach((c, j) => c.items.forEach((i, k) => rowTerms[i]!.push(` + ${c.counts[k]} x${j}`)));
+  const rows: number[] = [];
+  demand.forEach((b, i) => {
+    if (b <= 0) return;
+    rows.push(i);
+    lines.push(` r${i}:`, ...rowTerms[i]!, ` >= ${b}`);
+  });
+  lines.push("End");
+  const res = p.highs.solve(lines.join("\n"), { output_flag: false } as never);
+  if (res.Status !== "Optimal") throw new Error(`master LP not solved: ${res.Status}`);
+  const x = columns.map((_, j) => res.Columns[`x${j}`]?.Primal ?? 0);
+  const duals = new Array<number>(demand.length).fill(0);
+  res.Rows.forEach((r: unknown, k: number) => {
+    duals[rows[k]!] = Math.max(0, (r as { Dual?: number }).Dual ?? 0);
+  });
+  return { x, duals, objective: res.ObjectiveValue };
+}
+
+/** The best single-shape node for every shape: a starting set of columns that covers any demand. */
+export function initialColumns(p: CgProblem, demand: number[]): Column[] {
+  const cols: Column[] = [];
+  demand.forEach((b, i) => {
+    if (b <= 0) return;
+    let best: Column | undefined;
+    let bestPerPod = Infinity;
+    p.bins.forEach((bin, j) => {
+      if (!compatible(p.items[i]!, bin)) return;
+      const n = Math.min(b, ...bin.cap.map((c, d) => (p.items[i]!.size[d]! > 0 ? Math.floor(c / p.items[i]!.size[d]!) : Infinity)));
+      if (n >= 1 && bin.weight / n < bestPerPod) {
+        bestPerPod = bin.weight / n;
+        best = { bin: j, items: [i], counts: [n] };
+      }
+    });
+    if (best) cols.push(best);
+  });
+  return cols;
+}
+
+/**
+ * The same knapsack as a MILP for HiGHS (relative gap 0). HiGHS proves optimality up to its absolute
+ * gap tolerance, so the upper bound adds that tolerance; returns undefined if HiGHS stops early.
+ */
+export function solveKnapsackMilp(highs: Highs, items: KnapsackItem[], cap: readonly number[]): KnapsackResult | undefined {
+  const lines = ["Maximize", " obj:", ...items.map((it, k) => ` + ${fmt(it.value)} n${k}`), "Subject To"];
+  for (let d = 0; d < DIMS; d++) {
+    if (items.every((it) => it.size[d] === 0)) continue;
+    lines.push(` c${d}:`, ...items.flatMap((it, k) => (it.size[d]! > 0 ? [` + ${fmt(it.size[d]!)} n${k}`] : [])), ` <= ${fmt(cap[d]!)}`);
+  }
+  lines.push("Bounds", ...items.map((it, k) => ` 0 <= n${k} <= ${it.maxCount}`), "General", ...items.map((_, k) => ` n${k}`), "End");
+  const absGap = 1e-9;
+  const res = highs.solve(lines.join("\n"), { output_flag: false, mip_rel_gap: 0, mip_abs_gap: absGap, time_limit: 10 } as never);
+  if (res.Status !== "Optimal") return undefined;
+  const counts = items.map((_, k) => Math.round(res.Columns[`n${k}`]?.Primal ?? 0));
+  const value = counts.reduce((s, c, k) => s + c * items[k]!.value, 0);
+  return { value, counts, upperBound: Math.max(value, res.ObjectiveValue) + 2 * absGap, exact: true };
+}
+
+interface Priced {
+  columns: Column[];
+  /** upper bound on max over all patterns of (dual value / weight) */
+  maxRatio: number;
+}
+
+function knapsackItems(p: CgProblem, bin: number, duals: number[], demand: number[]): { items: KnapsackItem[]; ids: number[] } {
+  const ids = p.compat[bin]!.filter((i) => duals[i]! > 1e-12 && demand[i]! > 0);
+  const cap = p.bins[bin]!.cap;
+  const norm = (i: number): number => p.items[i]!.size.reduce((s, v, d) => s + (cap[d]! > 0 ? v / cap[d]! : 0), 0);
+  ids.sort((a, b) => duals[b]! / norm(b) - duals[a]! / norm(a));
+  return { items: ids.map((i) => ({ value: duals[i]!, size: p.items[i]!.size, maxCount: demand[i]! })), ids };
+}
+
+/** Fills what room a pattern leaves with shapes whose dual is zero: free for the LP, useful when rounding. */
+function topUp(p: CgProblem, col: Column, demand: number[]): Column {
+  const rem = p.bins[col.bin]!.cap.slice();
+  col.items.forEach((i, k) => p.items[i]!.size.forEach((s, d) => (rem[d]! -= s * col.counts[k]!)));
+  const items = col.items.slice();
+  const counts = col.counts.slice();
+  for (const i of p.compat[col.bin]!) {
+    if (items.includes(i) || demand[i]! <= 0) continue;
+    const size = p.items[i]!.size;
+    const n = Math.min(demand[i]!, ...size.map((s, d) => (s > 0 ? Math.floor(rem[d]! / s + 1e-9) : Infinity)));
+    if (n <= 0) continue;
+    items.push(i);
+    counts.push(n);
+    size.forEach((s, d) => (rem[d]! -= s * n));
+  }
+  return { bin: col.bin, items, counts };
+}
+
+/** Per dimension, shapes by dual value per unit of that dimension (zero-size first): shared by every bin's bound. */
+function densityOrders(p: CgProblem, duals: number[], demand: number[]): number[][] {
+  const live = p.items.map((_, i) => i).filter((i) => duals[i]! > 1e-12 && demand[i]! > 0);
+  return Array.from({ length: DIMS }, (_, d) => {
+    const density = live.map((i) => (p.items[i]!.size[d]! === 0 ? Infinity : duals[i]! / p.items[i]!.size[d]!));
+    return live.map((i, k) => [i, k]).sort((a, b) => density[b[1]!]! - density[a[1]!]!).map((e) => e[0]!);
+  });
+}
+
+/** Fractional knapsack bound of one bin (min over single-dimension relaxations), see knapsack.ts. */
+function binBound(p: CgProblem, bin: number, { duals, demand, orders }: { duals: number[]; demand: number[]; orders: number[][] }): number {
+  const mask = p.compatMask[bin]!;
+  const cap = p.bins[bin]!.cap;
+  let best = Infinity;
+  for (let d = 0; d < DIMS; d++) {
+    let room = cap[d]!;
+    let value = 0;
+    for (const i of orders[d]!) {
+      if (mask[i] === 0) continue;
+      const s = p.items[i]!.size[d]!;
+      if (s === 0) {
+        value += demand[i]! * duals[i]!;
+        continue;
+      }
+      // zero-size shapes sort first, so once the room is gone nothing else can add value
+      if (room <= 0) break;
+      const take = Math.min(demand[i]!, room / s);
+      value += take * duals[i]!;
+      room -= take * s;
+    }
+    if (value < best) best = value;
+  }
+  return best;
+}
+
+function price(p: CgProblem, duals: number[], demand: number[], opts: CgOptions): Priced {
+  const orders = densityOrders(p, duals, demand);
+  const candidates = p.bins.map((bin, j) => ({ j, ratio: binBound(p, j, { duals, demand, orders }) / bin.weight }));
+  candidates.sort((a, b) => b.ratio - a.ratio);
+  const columns: Column[] = [];
+  let bestExact = 0;
+  let maxRatio = 0;
+  let k = 0;
+  for (; k < candidates.length && k < opts.exactPerIteration; k++) {
+    const { j, ratio } = candidates[k]!;
+    if (ratio <= bestExact) break;
+    const { items, ids } = knapsackItems(p, j, duals, demand);
+    let res = solveKnapsack(items, p.bins[j]!.cap, opts.nodeLimit);
+    if (!res.exact && opts.milpFallback) res = solveKnapsackMilp(p.highs, items, p.bins[j]!.cap) ?? res;
+    const w = p.bins[j]!.weight;
+    bestExact = Math.max(bestExact, res.value / w);
+    maxRatio = Math.max(maxRatio, res.upperBound / w);
+    if (res.value / w > 1 + 1e-9) {
+      const used = ids.flatMap((i, q) => (res.counts[q]! > 0 ? [[i, res.counts[q]!]] : []));
+      columns.push(topUp(p, { bin: j, items: used.map((u) => u[0]!), counts: used.map((u) => u[1]!) }, demand));
+    }
+  }
+  // Bins not solved exactly are bounded by their fractional bound, the largest of which is the next candidate's.
+  if (k < candidates.length) maxRatio = Math.max(maxRatio, candidates[k]!.ratio);
+  return { columns, maxRatio };
+}
+
+/**
+ * Column generation from `columns` (extended in place). Lower bound (Farley): with master duals y ≥ 0
+ * and ρ ≥ max over every pattern of y·a/weight, y/max(1,ρ) is feasible for the dual of the full
+ * configuration LP, so y·b/max(1,ρ) ≤ LP optimum ≤ any integer plan's cost.
+ */
+export function columnGeneration(p: CgProblem, demand: number[], columns: Column[], opts: CgOptions): CgResult {
+  let lp = solveMaster(p, demand, columns);
+  let lowerBound = 0;
+  let converged = false;
+  let iterations = 0;
+  for (;;) {
+    const priced = price(p, lp.duals, demand, opts);
+    const yb = lp.duals.reduce((s, y, i) => s + y * Math.max(0, demand[i]!), 0);
+    lowerBound = Math.max(lowerBound, yb / Math.max(1, priced.maxRatio));
+    if (priced.maxRatio <= 1 + 1e-6 || priced.columns.length === 0) {
+      converged = priced.maxRatio <= 1 + 1e-6;
+      break;
+    }
+    if (iterations >= opts.maxIterations || performance.now() > opts.deadlineMs) break;
+    iterations++;
+    columns.push(...priced.columns);
+    lp = solveMaster(p, demand, columns);
+  }
+  return { lp, lowerBound, converged, iterations };
+}

@@ -1,0 +1,160 @@
+// Optimizer behaviour on hand-made price books: fit in every dimension, constraints, policies, baseline and the lower bound.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { optimize, type OptimizeResult } from "./optimize.js";
+import { fixtureBook, type FixtureType } from "./test-fixtures.js";
+import { DEFAULT_POLICY, type OptimizerPolicy, type PodGroup } from "./types.js";
+
+const TYPES: FixtureType[] = [
+  { name: "m5.large", cpuMillicores: 1930, memoryMiB: 7000, pods: 29, onDemandUsd: 0.096, spotUsd: { z1: 0.04, z2: 0.045 }, bucket: 1 },
+  { name: "m5.2xlarge", cpuMillicores: 7910, memoryMiB: 29000, pods: 58, onDemandUsd: 0.384, spotUsd: { z1: 0.17, z2: 0.16 }, bucket: 2 },
+  { name: "c5.xlarge", cpuMillicores: 3920, memoryMiB: 6500, pods: 58, onDemandUsd: 0.17, spotUsd: { z1: 0.07 }, bucket: 3 },
+  { name: "r5.xlarge", cpuMillicores: 3920, memoryMiB: 29000, pods: 58, onDemandUsd: 0.252, spotUsd: { z2: 0.2 }, bucket: 0 },
+  { name: "m6g.xlarge", cpuMillicores: 3920, memoryMiB: 14000, pods: 58, onDemandUsd: 0.154, spotUsd: { z1: 0.06 }, arch: "arm64", bucket: 1 },
+  { name: "g4dn.xlarge", cpuMillicores: 3920, memoryMiB: 14000, pods: 29, onDemandUsd: 0.526, spotUsd: { z1: 0.2 }, gpus: 1, bucket: 2 },
+  { name: "t3.small", cpuMillicores: 1930, memoryMiB: 1400, pods: 4, onDemandUsd: 0.0208, bucket: 4 },
+];
+const book = fixtureBook(TYPES);
+
+function policy(p: Partial<OptimizerPolicy> = {}): OptimizerPolicy {
+  return { ...DEFAULT_POLICY, ...p };
+}
+
+/** Every node holds its pods in cpu, memory, pod count and GPUs; every pod is placed once or listed as unplaced. */
+function checkPlan(pods: PodGroup[], plan: OptimizeResult): void {
+  for (const n of plan.nodes) {
+    const sum = (f: (p: (typeof n.pods)[number]) => number): number => n.pods.reduce((s, p) => s + f(p) * p.count, 0);
+    expect(sum((p) => p.cpuMillicores)).toBeLessThanOrEqual(n.allocatable.cpuMillicores);
+    expect(sum((p) => p.memoryMiB)).toBeLessThanOrEqual(n.allocatable.memoryMiB);
+    expect(sum(() => 1)).toBeLessThanOrEqual(n.allocatable.pods);
+    expect(sum((p) => p.gpus)).toBeLessThanOrEqual(n.allocatable.gpus);
+    expect(n.pods.every((p) => p.count > 0)).toBe(true);
+  }
+  const key = (p: { app: string; cpuMillicores: number; memoryMiB: number }): string => `${p.app}/${p.cpuMillicores}/${p.memoryMiB}`;
+  const want = new Map<string, number>();
+  for (const p of pods) want.set(key(p), (want.get(key(p)) ?? 0) + p.count);
+  const got = new Map<string, number>();
+  for (const p of [...plan.nodes.flatMap((n) => n.pods), ...plan.unplaced]) got.set(key(p), (got.get(key(p)) ?? 0) + p.count);
+  expect(got).toEqual(want);
+  expect(plan.hourlyCostUsd).toBeCloseTo(plan.nodes.reduce((s, n) => s + n.hourlyUsd, 0), 9);
+  expect(plan.baselineHourlyCostUsd).toBeCloseTo(plan.nodes.reduce((s, n) => s + n.onDemandHourlyUsd, 0), 9);
+}
+
+describe("optimize", () => {
+  it("packs by max pods per node, not only cpu and memory", async () => {
+    const pods: PodGroup[] = [{ app: "tiny", cpuMillicores: 10, memoryMiB: 10, count: 40 }];
+    const plan = await optimize({ pods, book, policy: policy({ capacity: "on-demand", families: ["t3"] }) });
+    checkPlan(pods, plan);
+    expect(plan.nodes).toHaveLength(10); // 4 pods per t3.small although cpu would allow 193
+  });
+
+  it("finds the obvious optimum and proves it with the lower bound", async () => {
+    // 4 pods of 900m/3000MiB: two per m5.large (0.096) beat anything else per pod.
+    const pods: PodGroup[] = [{ app: "web", cpuMillicores: 900, memoryMiB: 3000, count: 4 }];
+    const plan = await optimize({ pods, book, policy: policy({ capacity: "on-demand", arch: ["amd64"] }), lowerBound: true });
+    checkPlan(pods, plan);
+    expect(plan.hourlyCostUsd).toBeCloseTo(0.192, 9);
+    expect(plan.lowerBound!.hourlyUsd).toBeLessThanOrEqual(plan.hourlyCostUsd + 1e-9);
+    expect(plan.lowerBound!.hourlyUsd).toBeGreaterThan(0.19);
+    expect(plan.savingsPct).toBe(0);
+  });
+
+  it("reports Spot savings against the same nodes On-Demand", async () => {
+    const pods: PodGroup[] = [{ app: "web", cpuMillicores: 500, memoryMiB: 1000, count: 30 }];
+    const plan = await optimize({ pods, book, policy: policy({ capacity: "spot" }) });
+    checkPlan(pods, plan);
+    expect(plan.nodes.every((n) => n.capacityType === "spot" && n.priceSource === "spot-history")).toBe(true);
+    expect(plan.savingsPct).toBeCloseTo((100 * (plan.baselineHourlyCostUsd - plan.hourlyCostUsd)) / plan.baselineHourlyCostUsd, 9);
+    expect(plan.savingsPct).toBeGreaterThan(40);
+  });
+
+  it("lists pods no type can hold, with the reason", async () => {
+    const pods: PodGroup[] = [
+      { app: "huge", cpuMillicores: 64000, memoryMiB: 1000, count: 2 },
+      { app: "ok", cpuMillicores: 100, memoryMiB: 100, count: 1 },
+    ];
+    const plan = await optimize({ pods, book, policy: policy() });
+    checkPlan(pods, plan);
+    expect(plan.unplaced).toEqual([expect.objectContaining({ app: "huge", count: 2, reason: expect.stringMatching(/64000m CPU/) })]);
+  });
+
+  it("puts GPU pods on GPU types only and reports missing GPUs", async () => {
+    const pods: PodGroup[] = [
+      { app: "train", cpuMillicores: 2000, memoryMiB: 8000, gpus: 1, count: 3 },
+      { app: "big-train", cpuMillicores: 2000, memoryMiB: 8000, gpus: 4, count: 1 },
+    ];
+    const plan = await optimize({ pods, book, policy: policy() });
+    checkPlan(pods, plan);
+    expect(plan.nodes.filter((n) => n.pods.some((p) => p.app === "train")).every((n) => n.instanceType === "g4dn.xlarge")).toBe(true);
+    expect(plan.unplaced[0]).toMatchObject({ app: "big-train", reason: expect.stringMatching(/4 GPU/) });
+  });
+
+  it("honours per-pod arch and zone constraints", async () => {
+    const pods: PodGroup[] = [
+      { app: "arm", cpuMillicores: 1000, memoryMiB: 1000, count: 5, arch: "arm64" },
+      { app: "pinned", cpuMillicores: 1000, memoryMiB: 1000, count: 5, zone: "z2" },
+    ];
+    const plan = await optimize({ pods, book, policy: policy() });
+    checkPlan(pods, plan);
+    for (const n of plan.nodes) {
+      if (n.pods.some((p) => p.app === "arm")) expect(book.instanceTypes.get(n.instanceType)!.arch).toBe("arm64");
+      if (n.pods.some((p) => p.app === "pinned")) expect(n.zone).toBe("z2");
+    }
+  });
+
+  it("falls back to On-Demand for pods no Spot type holds, or lists them without fallback", async () => {
+    // Only t3.small (no Spot price) is allowed.
+    const pods: PodGroup[] = [{ app: "a", cpuMillicores: 500, memoryMiB: 400, count: 3 }];
+    const withFallback = await optimize({ pods, book, policy: policy({ families: ["t3"] }) });
+    checkPlan(pods, withFallback);
+    expect(withFallback.nodes.map((n) => n.capacityType)).toEqual(["on-demand"]);
+    expect(withFallback.warnings.join()).toMatch(/fell back to On-Demand/);
+    const without = await optimize({ pods, book, policy: policy({ families: ["t3"], spotFallback: false }) });
+    expect(without.nodes).toEqual([]);
+    expect(without.unplaced[0]!.count).toBe(3);
+  });
+
+  it("capacity-optimized prefers the low interruption bucket that lowest-price passes over", async () => {
+    const pods: PodGroup[] = [{ app: "mem", cpuMillicores: 500, memoryMiB: 6000, count: 8 }];
+    const cheap = await optimize({ pods, book, policy: policy({ strategy: "lowest-price", families: ["m5", "r5"] }) });
+    const safe = await optimize({ pods, book, policy: policy({ strategy: "capacity-optimized", families: ["m5", "r5"] }) });
+    checkPlan(pods, cheap);
+    checkPlan(pods, safe);
+    expect(safe.nodes.every((n) => n.instanceType === "r5.xlarge")).toBe(true);
+    expect(cheap.nodes.some((n) => n.instanceType !== "r5.xlarge")).toBe(true);
+    expect(safe.hourlyCostUsd).toBeGreaterThanOrEqual(cheap.hourlyCostUsd);
+  });
+
+  it("spreads Spot nodes over the minimum number of instance types", async () => {
+    const pods: PodGroup[] = [{ app: "web", cpuMillicores: 900, memoryMiB: 1000, count: 12 }];
+    const plan = await optimize({ pods, book, policy: policy({ minTypeDiversity: 3, arch: ["amd64"] }) });
+    checkPlan(pods, plan);
+    expect(new Set(plan.nodes.map((n) => n.instanceType)).size).toBeGreaterThanOrEqual(3);
+  });
+
+  it("filters by family, category and arch", async () => {
+    const pods: PodGroup[] = [{ app: "web", cpuMillicores: 900, memoryMiB: 1000, count: 12 }];
+    const byCategory = await optimize({ pods, book, policy: policy({ families: ["c"] }) });
+    expect(byCategory.nodes.every((n) => n.instanceType.startsWith("c5."))).toBe(true);
+    const arm = await optimize({ pods, book, policy: policy({ arch: ["arm64"] }) });
+    expect(arm.nodes.every((n) => n.instanceType === "m6g.xlarge")).toBe(true);
+  });
+
+  it("places every pod once, within every node's allocatable, never below the lower bound (property)", async () => {
+    const group = fc.record({
+      app: fc.constantFrom("a", "b", "c"),
+      cpuMillicores: fc.integer({ min: 0, max: 9000 }),
+      memoryMiB: fc.integer({ min: 1, max: 32000 }),
+      count: fc.integer({ min: 1, max: 40 }),
+      gpus: fc.constantFrom(0, 0, 0, 1),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(group, { minLength: 1, maxLength: 6 }), fc.constantFrom("spot", "on-demand", "mixed") as fc.Arbitrary<"spot">, async (pods, capacity) => {
+        const plan = await optimize({ pods, book, policy: policy({ capacity }), lowerBound: true, lowerBoundBudgetMs: 2000 });
+        checkPlan(pods, plan);
+        expect(plan.lowerBound!.hourlyUsd).toBeLessThanOrEqual(plan.hourlyCostUsd * (1 + 1e-9) + 1e-12);
+      }),
+      { numRuns: 40, seed: 42 },
+    );
+  });
+});

@@ -1,0 +1,210 @@
+// Packs pod shapes onto offers: column generation, LP-guided rounding, then local repair (empty the emptiest nodes, downsize each node).
+import {
+  columnGeneration,
+  compatLists,
+  compatible,
+  getHighs,
+  initialColumns,
+  solveMaster,
+  undominatedBins,
+  type CgBin,
+  type CgItem,
+  type CgProblem,
+  type Column,
+} from "./colgen.js";
+import type { Offer } from "./types.js";
+
+/** A node in the packing: which offer and how many pods of each shape (sparse). */
+export interface PackedNode {
+  offer: number;
+  items: number[];
+  counts: number[];
+}
+
+export interface PackingResult {
+  nodes: PackedNode[];
+  /** item indices no allowed offer can hold even one pod of */
+  unplaceable: number[];
+}
+
+export interface PackingOptions {
+  /** wall-clock budget for column generation before and during rounding */
+  budgetMs: number;
+}
+
+export function offerBin(o: Offer): CgBin {
+  const a = o.shape.allocatable;
+  return {
+    cap: [a.cpuMillicores, a.memoryMiB, a.pods, o.shape.gpu?.count ?? 0],
+    weight: Math.max(o.weightUsdPerHour, 1e-9),
+    arch: o.shape.arch,
+    zone: o.zone,
+  };
+}
+
+export function usage(items: CgItem[], node: { items: number[]; counts: number[] }): number[] {
+  const u = [0, 0, 0, 0];
+  node.items.forEach((i, k) => items[i]!.size.forEach((s, d) => (u[d]! += s * node.counts[k]!)));
+  return u;
+}
+
+export function fits(items: CgItem[], node: { items: number[]; counts: number[] }, bin: CgBin): boolean {
+  const u = usage(items, node);
+  return u.every((v, d) => v <= bin.cap[d]! + 1e-9) && node.items.every((i) => compatible(items[i]!, bin));
+}
+
+interface Ctx {
+  p: CgProblem;
+  /** p.bins[j] is offer keptOffer[j] */
+  keptOffer: number[];
+  deadlineMs: number;
+}
+
+function takeColumn(ctx: Ctx, col: Column, residual: number[]): PackedNode | undefined {
+  const items: number[] = [];
+  const counts: number[] = [];
+  col.items.forEach((i, k) => {
+    const n = Math.min(col.counts[k]!, residual[i]!);
+    if (n <= 0) return;
+    items.push(i);
+    counts.push(n);
+    residual[i]! -= n;
+  });
+  return items.length > 0 ? { offer: col.bin, items, counts } : undefined;
+}
+
+/** Rounds the LP: take ⌊x⌋ copies of every column, re-solve on what is left, else round the largest x up. */
+function roundLp(ctx: Ctx, demand: number[], columns: Column[]): PackedNode[] {
+  const residual = demand.slice();
+  const nodes: PackedNode[] = [];
+  while (residual.some((r) => r > 0)) {
+    const lp =
+      performance.now() < ctx.deadlineMs
+        ? columnGeneration(ctx.p, residual, columns, { deadlineMs: ctx.deadlineMs, maxIterations: 3, exactPerIteration: 4, nodeLimit: 2000 }).lp
+        : solveMaster(ctx.p, residual, columns);
+    let taken = 0;
+    lp.x.forEach((x, j) => {
+      for (let c = 0; c < Math.floor(x + 1e-7); c++) {
+        const node = takeColumn(ctx, columns[j]!, residual);
+        if (!node) break;
+        nodes.push(node);
+        taken++;
+      }
+    });
+    if (taken > 0) continue;
+    const j = lp.x.reduce((bi, x, k) => (x > lp.x[bi]! ? k : bi), 0);
+    const node = takeColumn(ctx, columns[j]!, residual);
+    if (!node) throw new Error("rounding made no progress");
+    nodes.push(node);
+  }
+  return nodes;
+}
+
+/** Moves every pod of the emptiest nodes into room left on other nodes; drops a node when that works out. */
+function emptyEmptiest(ctx: Ctx, nodes: PackedNode[], tries: number): PackedNode[] {
+  const { items, bins } = ctx.p;
+  const fill = (n: PackedNode): number => Math.max(...usage(items, n).map((u, d) => (bins[n.offer]!.cap[d]! > 0 ? u / bins[n.offer]!.cap[d]! : 0)));
+  const order = nodes.map((_, k) => k).sort((a, b) => fill(nodes[a]!) - fill(nodes[b]!));
+  const removed = new Set<number>();
+  const rem = nodes.map((n) => bins[n.offer]!.cap.map((c, d) => c - usage(items, n)[d]!));
+  for (const victim of order.slice(0, tries)) {
+    const moves = relocate(ctx, { nodes, rem, removed }, victim);
+    if (!moves) continue;
+    for (const [target, i, n] of moves) addPods(nodes[target]!, i, n);
+    removed.add(victim);
+  }
+  return nodes.filter((_, k) => !removed.has(k));
+}
+
+function addPods(node: PackedNode, item: number, n: number): void {
+  const k = node.items.indexOf(item);
+  if (k >= 0) node.counts[k]! += n;
+  else {
+    node.items.push(item);
+    node.counts.push(n);
+  }
+}
+
+/** First-fit of one node's pods into the others' free room; returns the moves, or undefined (and no change to `rem`) if some pod does not fit. */
+function relocate(
+  ctx: Ctx,
+  { nodes, rem, removed }: { nodes: PackedNode[]; rem: number[][]; removed: Set<number> },
+  victim: number,
+): Array<[number, number, number]> | undefined {
+  const { items, bins } = ctx.p;
+  const trial = rem.map((r) => r.slice());
+  const moves: Array<[number, number, number]> = [];
+  const v = nodes[victim]!;
+  for (let k = 0; k < v.items.length; k++) {
+    const i = v.items[k]!;
+    let left = v.counts[k]!;
+    for (let t = 0; t < nodes.length && left > 0; t++) {
+      if (t === victim || removed.has(t) || !compatible(items[i]!, bins[nodes[t]!.offer]!)) continue;
+      const n = Math.min(left, ...items[i]!.size.map((s, d) => (s > 0 ? Math.floor(trial[t]![d]! / s + 1e-9) : Infinity)));
+      if (n <= 0) continue;
+      items[i]!.size.forEach((s, d) => (trial[t]![d]! -= s * n));
+      moves.push([t, i, n]);
+      left -= n;
+    }
+    if (left > 0) return undefined;
+  }
+  trial.forEach((r, t) => (rem[t] = r));
+  return moves;
+}
+
+/** Replaces each node's type by the cheapest kept bin that still holds its pods. */
+function downsize(ctx: Ctx, nodes: PackedNode[]): void {
+  const { items, bins } = ctx.p;
+  const byWeight = bins.map((_, j) => j).sort((a, b) => bins[a]!.weight - bins[b]!.weight);
+  const cache = new Map<string, number>();
+  for (const node of nodes) {
+    const key = node.items.map((i, k) => `${i}:${node.counts[k]}`).sort().join(",");
+    let best = cache.get(key);
+    if (best === undefined) {
+      best = byWeight.find((j) => fits(items, node, bins[j]!)) ?? node.offer;
+      if (bins[best]!.weight > bins[node.offer]!.weight) best = node.offer;
+      cache.set(key, best);
+    }
+    node.offer = best;
+  }
+}
+
+/**
+ * Packs `demand[i]` pods of each shape onto the offers, minimising Σ weight. Returned nodes refer to
+ * indices of `offers`; every pod of a placeable shape is on exactly one node.
+ */
+export async function pack(items: CgItem[], demand: number[], offers: Offer[], opts: PackingOptions): Promise<PackingResult> {
+  const allBins = offers.map(offerBin);
+  const unplaceable = items.flatMap((it, i) => (demand[i]! > 0 && !allBins.some((b) => compatible(it, b)) ? [i] : []));
+  const placeable = demand.map((b, i) => (unplaceable.includes(i) ? 0 : b));
+  if (placeable.every((b) => b <= 0)) return { nodes: [], unplaceable };
+  const keptOffer = undominatedBins(allBins);
+  const bins = keptOffer.map((j) => allBins[j]!);
+  const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins) };
+  const ctx: Ctx = { p, keptOffer, deadlineMs: performance.now() + opts.budgetMs };
+  const columns = initialColumns(p, placeable);
+  columnGeneration(p, placeable, columns, { deadlineMs: ctx.deadlineMs, maxIterations: 200, exactPerIteration: 6, nodeLimit: 3000 });
+  let nodes = roundLp(ctx, placeable, columns);
+  nodes = emptyEmptiest(ctx, nodes, 40);
+  downsize(ctx, nodes);
+  return { nodes: nodes.map((n) => ({ ...n, offer: keptOffer[n.offer]! })), unplaceable };
+}
+
+export interface LowerBoundResult {
+  hourlyUsd: number;
+  /** LP optimum proven (no improving column left) — then the bound is the configuration LP optimum */
+  converged: boolean;
+  iterations: number;
+}
+
+/** Proven lower bound on Σ weight of any packing of `demand` onto `offers` (configuration LP via column generation, Farley bound). */
+export async function packingLowerBound(items: CgItem[], demand: number[], offers: Offer[], budgetMs: number): Promise<LowerBoundResult> {
+  const allBins = offers.map(offerBin);
+  const placeable = demand.map((b, i) => (allBins.some((bin) => compatible(items[i]!, bin)) ? b : 0));
+  if (placeable.every((b) => b <= 0)) return { hourlyUsd: 0, converged: true, iterations: 0 };
+  const bins = undominatedBins(allBins).map((j) => allBins[j]!);
+  const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins) };
+  const columns = initialColumns(p, placeable);
+  const res = columnGeneration(p, placeable, columns, { deadlineMs: performance.now() + budgetMs, maxIterations: 10_000, exactPerIteration: 40, nodeLimit: 20_000, milpFallback: true });
+  return { hourlyUsd: res.lowerBound, converged: res.converged, iterations: res.iterations };
+}

@@ -1,0 +1,146 @@
+// `spotctl plan` as a subprocess: every node's pods fit its real allocatable, every pod is placed or listed, bad input exits 2.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+
+const repo = resolve(import.meta.dirname, "../..");
+const bin = join(repo, "bin/spotctl.mjs");
+const dataDir = resolve(repo, "../shared/data");
+const catalog = JSON.parse(readFileSync(join(dataDir, "ec2-instance-types.json"), "utf8")).instanceTypes as Record<
+  string,
+  { arch: string; family: string; category: string; gpu: { count: number } | null; allocatable: { cpuMillicores: number; memoryMiB: number; pods: number } }
+>;
+
+function spotctl(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: repo, maxBuffer: 256 * 1024 * 1024 });
+}
+
+function csvFile(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), "plan-")), "pods.csv");
+  writeFileSync(file, text);
+  return file;
+}
+
+interface PodOut { app: string; cpu_millicores: number; memory_mib: number; num_gpu?: number; count: number }
+interface PlanOut {
+  nodes: Array<{ instanceType: string; capacityType: string; zone: string; hourlyUsd: number; pods: PodOut[] }>;
+  hourlyCostUsd: number;
+  baselineHourlyCostUsd: number;
+  savingsPct: number;
+  unplaced: Array<PodOut & { reason: string }>;
+  lowerBoundHourlyUsd?: number;
+  prices: { source: string; asOf: string };
+}
+
+/** Checks against the data file, not the plan's own numbers: fit per node, and pods in = pods out. */
+function checkPlan(csv: string, plan: PlanOut): void {
+  for (const n of plan.nodes) {
+    const t = catalog[n.instanceType]!;
+    const total = (f: (p: PodOut) => number): number => n.pods.reduce((s, p) => s + f(p) * p.count, 0);
+    expect(total((p) => p.cpu_millicores)).toBeLessThanOrEqual(t.allocatable.cpuMillicores);
+    expect(total((p) => p.memory_mib)).toBeLessThanOrEqual(t.allocatable.memoryMiB);
+    expect(total(() => 1)).toBeLessThanOrEqual(t.allocatable.pods);
+    expect(total((p) => p.num_gpu ?? 0)).toBeLessThanOrEqual(t.gpu?.count ?? 0);
+  }
+  const key = (app: string, cpu: number, mem: number): string => `${app}|${cpu}|${mem}`;
+  const want = new Map<string, number>();
+  for (const line of csv.trim().split("\n").slice(1)) {
+    const [app, cpu, mem, count] = line.split(",");
+    const k = key(app!, Number(cpu), Number(mem));
+    want.set(k, (want.get(k) ?? 0) + Number(count));
+  }
+  const got = new Map<string, number>();
+  for (const p of [...plan.nodes.flatMap((n) => n.pods), ...plan.unplaced]) {
+    const k = key(p.app, p.cpu_millicores, p.memory_mib);
+    got.set(k, (got.get(k) ?? 0) + p.count);
+  }
+  expect(got).toEqual(want);
+  expect(plan.hourlyCostUsd).toBeCloseTo(plan.nodes.reduce((s, n) => s + n.hourlyUsd, 0), 6);
+}
+
+const HEADER = "app,cpu_millicores,memory_mib,count\n";
+
+describe("spotctl plan", () => {
+  it("plans a small CSV with a lower bound below the plan cost", () => {
+    const csv = HEADER + "web,250,512,40\napi,1000,2048,12\ncache,500,8192,6\n";
+    const res = spotctl("plan", "--pods", csvFile(csv), "--region", "us-east-1", "--data", dataDir, "--lower-bound");
+    expect(res.stderr).toBe("");
+    expect(res.status).toBe(0);
+    const plan = JSON.parse(res.stdout) as PlanOut;
+    checkPlan(csv, plan);
+    expect(plan.unplaced).toEqual([]);
+    expect(plan.lowerBoundHourlyUsd).toBeGreaterThan(0);
+    expect(plan.lowerBoundHourlyUsd!).toBeLessThanOrEqual(plan.hourlyCostUsd + 1e-9);
+    expect(plan.nodes.every((n) => n.capacityType === "spot")).toBe(true);
+    expect(plan.savingsPct).toBeGreaterThan(0);
+    expect(plan.prices.source).toMatch(/spot-history|derived/);
+    expect(plan.prices.asOf).not.toBe("");
+  });
+
+  it("plans all of ../shared/data/workload-pods.csv (GPU pods included) with every pod accounted for", () => {
+    const file = join(dataDir, "workload-pods.csv");
+    const res = spotctl("plan", "--pods", file, "--region", "us-east-1", "--data", dataDir, "--capacity", "on-demand");
+    expect(res.status).toBe(0);
+    const plan = JSON.parse(res.stdout) as PlanOut;
+    checkPlan(readFileSync(file, "utf8"), plan);
+    expect(plan.nodes.every((n) => n.capacityType === "on-demand")).toBe(true);
+    expect(plan.baselineHourlyCostUsd).toBeCloseTo(plan.hourlyCostUsd, 6);
+    expect(plan.savingsPct).toBeCloseTo(0, 9);
+  });
+
+  it("respects --arch and --families and lists what cannot fit with a reason", () => {
+    const csv = HEADER + "svc,500,1024,10\nmonster,500000,1024,2\n";
+    const res = spotctl("plan", "--pods", csvFile(csv), "--data", dataDir, "--arch", "arm64", "--families", "m,c");
+    expect(res.status).toBe(0);
+    const plan = JSON.parse(res.stdout) as PlanOut;
+    checkPlan(csv, plan);
+    for (const n of plan.nodes) {
+      expect(catalog[n.instanceType]!.arch).toBe("arm64");
+      expect(["m", "c"]).toContain(catalog[n.instanceType]!.category);
+    }
+    expect(plan.unplaced).toEqual([expect.objectContaining({ app: "monster", count: 2, reason: expect.stringMatching(/500000m CPU/) })]);
+  });
+
+  it("fits random small workloads (property)", () => {
+    const row = fc.tuple(fc.integer({ min: 1, max: 16000 }), fc.integer({ min: 1, max: 64000 }), fc.integer({ min: 1, max: 30 }));
+    fc.assert(
+      fc.property(fc.array(row, { minLength: 1, maxLength: 5 }), fc.constantFrom("spot", "on-demand", "mixed"), (rows, capacity) => {
+        const csv = HEADER + rows.map(([c, m, n], k) => `app${k},${c},${m},${n}`).join("\n") + "\n";
+        const res = spotctl("plan", "--pods", csvFile(csv), "--data", dataDir, "--capacity", capacity);
+        expect(res.status).toBe(0);
+        checkPlan(csv, JSON.parse(res.stdout) as PlanOut);
+      }),
+      { numRuns: 6, seed: 7 },
+    );
+  });
+
+  it.each([
+    [["--pods", "CSV", "--data", "DATA"], HEADER + "web,250,lots,3\n", /pods\.csv line 2: field memory_mib/],
+    [["--pods", "CSV", "--data", "DATA"], "app,cpu\nweb,1\n", /pods\.csv line 1: header must be/],
+    [["--pods", "CSV", "--data", "DATA", "--strategy", "cheapest"], HEADER + "web,1,1,1\n", /--strategy must be one of lowest-price/],
+    [["--pods", "CSV", "--data", "DATA", "--capacity", "reserved"], HEADER + "web,1,1,1\n", /--capacity must be one of spot, on-demand, mixed/],
+    [["--pods", "CSV", "--data", "DATA", "--arch", "x86"], HEADER + "web,1,1,1\n", /--arch must be one of amd64, arm64/],
+    [["--pods", "CSV", "--data", "/nonexistent"], HEADER + "web,1,1,1\n", /\/nonexistent\/ec2-instance-types\.json: file not found/],
+    [["--pods", "/nonexistent.csv", "--data", "DATA"], HEADER, /--pods \/nonexistent\.csv: cannot read \(ENOENT\)/],
+    [["--data", "DATA"], HEADER, /--pods FILE\.csv is required/],
+    [["--pods", "CSV", "--data", "DATA", "--frobnicate"], HEADER + "web,1,1,1\n", /unknown flag --frobnicate/],
+  ])("exits 2 with one line for %j", (args, csv, message) => {
+    const file = csvFile(csv);
+    const res = spotctl("plan", ...args.map((a) => (a === "CSV" ? file : a === "DATA" ? dataDir : a)));
+    expect(res.status).toBe(2);
+    expect(res.stdout).toBe("");
+    expect(res.stderr.trim().split("\n")).toHaveLength(1);
+    expect(res.stderr).toMatch(message);
+  });
+
+  it("documents every flag it accepts in --help", () => {
+    const res = spotctl("plan", "--help");
+    expect(res.status).toBe(0);
+    for (const flag of ["--pods", "--data", "--region", "--strategy", "--capacity", "--families", "--arch", "--min-types", "--no-spot-fallback", "--lower-bound"]) {
+      expect(res.stdout).toContain(flag);
+    }
+  });
+});
