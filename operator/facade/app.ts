@@ -25,6 +25,8 @@ export type AgentTokenVerifier = (token: string, params: unknown) => Promise<Aut
 /** Verifies a user's Bearer access token (implemented in auth/). */
 export interface UserAuthenticator {
   authenticateUser(req: express.Request): Promise<AuthContext>;
+  /** False until users and sessions are loaded; /readyz waits for it. */
+  hasSynced?(): boolean;
 }
 
 export interface FacadeDeps<C extends FacadeCacheBase = FacadeCacheBase> {
@@ -129,7 +131,7 @@ function mountSystemRoutes(app: express.Express, deps: FacadeDeps, metrics: AppM
     res.json({ status: "ok" });
   });
   app.get("/readyz", template("/readyz"), (_req, res) => {
-    if (deps.cache.hasSynced()) res.json({ status: "ready" });
+    if (deps.cache.hasSynced() && (deps.users?.hasSynced?.() ?? true)) res.json({ status: "ready" });
     else res.status(503).json({ detail: "caches not synced yet" });
   });
   app.get("/metrics", template("/metrics"), (_req, res, next) => {
@@ -162,6 +164,8 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
   const routes = routeModules.flat();
   const limiter = createRateLimiter(() => deps.now().getTime());
   const app = express();
+  // Route modules reach the deps through req.app.locals.facadeDeps (see routes/shared.ts, cache.ts resourceDeps).
+  app.locals.facadeDeps = deps;
   app.disable("x-powered-by");
   app.set("trust proxy", deps.config.trustProxy);
   app.use(helmet());
@@ -175,6 +179,8 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
   );
   app.use(metricsMiddleware(metrics));
   app.use(express.json({ limit: deps.config.bodyLimitBytes, strict: false }));
+  // OAuth2 password form (seed 002's /auth/login) posts urlencoded fields.
+  app.use(express.urlencoded({ limit: deps.config.bodyLimitBytes, extended: false }));
   mountSystemRoutes(app, deps, metrics);
   mountDocs(app, routes, deps.config.version);
   const router = express.Router();

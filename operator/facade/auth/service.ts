@@ -197,6 +197,16 @@ export class AuthService {
     return auth;
   }
 
+  /** The caller's active account from the watched user record (undefined: none chosen yet). */
+  activeAccountOf(auth: AuthContext): string | undefined {
+    return this.store.cachedUserByEmail(auth.email)?.activeAccount || undefined;
+  }
+
+  async setActiveAccount(auth: AuthContext, accountId: string): Promise<void> {
+    const updated = await this.store.updateUser(auth.email, (u) => ({ ...u, activeAccount: accountId }));
+    if (!updated) throw new UnauthorizedError("user no longer exists");
+  }
+
   async invite(auth: AuthContext, email: string, role: Role): Promise<{ inviteId: string; expiresInSeconds: number }> {
     const expiresInSeconds = 7 * 86_400;
     if (await this.store.findUserByEmail(email)) throw new ConflictError("an account with this email already exists");
@@ -236,26 +246,34 @@ export class AuthService {
    * credentials each start) an existing account gets the given password.
    */
   async ensureSuperAdmin(email: string, password: string, resetPassword: boolean): Promise<"created" | "updated" | "unchanged"> {
-    const found = await this.store.findUserByEmail(email);
-    if (found) {
-      if (!resetPassword && found.user.role === "super_admin") return "unchanged";
-      const passwordHash = await hashPassword(password);
-      await this.store.updateUser(email, (u) => ({ ...u, role: "super_admin", passwordHash }));
-      return "updated";
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const found = await this.store.findUserByEmail(email);
+      if (found) {
+        if (!resetPassword && found.user.role === "super_admin") return "unchanged";
+        const passwordHash = await hashPassword(password);
+        await this.store.updateUser(email, (u) => ({ ...u, role: "super_admin", passwordHash }));
+        return "updated";
+      }
+      const now = this.now().toISOString();
+      try {
+        await this.store.createUser({
+          userId: randomUUID(),
+          email: normaliseEmail(email),
+          passwordHash: await hashPassword(password),
+          role: "super_admin",
+          orgId: "",
+          namespace: "",
+          createdAt: now,
+          lastLogin: "",
+          status: "active",
+        });
+        return "created";
+      } catch (err) {
+        // Another replica bootstrapped the same account a moment ago: take the "exists" path.
+        if (!(err instanceof ConflictError)) throw err;
+      }
     }
-    const now = this.now().toISOString();
-    await this.store.createUser({
-      userId: randomUUID(),
-      email: normaliseEmail(email),
-      passwordHash: await hashPassword(password),
-      role: "super_admin",
-      orgId: "",
-      namespace: "",
-      createdAt: now,
-      lastLogin: "",
-      status: "active",
-    });
-    return "created";
+    return "unchanged";
   }
 }
 

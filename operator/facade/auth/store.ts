@@ -21,6 +21,8 @@ export interface UserRecord {
   createdAt: string;
   lastLogin: string;
   status: "active";
+  /** Cluster (account) the user last switched to with PATCH /settings/context; "" = none. */
+  activeAccount?: string;
 }
 
 export interface SessionRecord {
@@ -76,6 +78,7 @@ function userFromSecret(secret: { data?: Record<string, string> | undefined }): 
     createdAt: d.createdAt ?? "",
     lastLogin: d.lastLogin ?? "",
     status: "active",
+    activeAccount: d.activeAccount ?? "",
   };
 }
 
@@ -105,7 +108,7 @@ function inviteFromSecret(secret: { data?: Record<string, string> | undefined })
 }
 
 function userFields(user: UserRecord): Record<string, string> {
-  return { ...user } as unknown as Record<string, string>;
+  return Object.fromEntries(Object.entries(user).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
 }
 
 export type RotationResult = "rotated" | "reused" | "revoked" | "expired" | "missing";
@@ -242,6 +245,12 @@ export class AuthStore {
 
   cachedUsers(filter: (u: UserRecord) => boolean = () => true): UserRecord[] {
     return this.cached("user").map(userFromSecret).filter(filter);
+  }
+
+  /** O(1) cache lookup: the Secret name derives from the email. */
+  cachedUserByEmail(email: string): UserRecord | undefined {
+    const secret = this.informer?.get(userSecretName(email), this.namespace);
+    return secret ? userFromSecret(secret) : undefined;
   }
 
   cachedUserById(userId: string): UserRecord | undefined {

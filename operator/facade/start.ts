@@ -1,0 +1,126 @@
+// Starts a facade: auth store + signing key, informer cache, audit chain, bootstrap super_admin, then the HTTP server.
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type express from "express";
+import type { Logger } from "pino";
+import { createAuditChainStore, type AuditChainStore } from "../../src-shared/audit/writer.js";
+import { KubeClient } from "../../src-shared/kube/client.js";
+import { createAdminRoutes } from "./admin/routes.js";
+import { createFacadeApp, type FacadeDeps } from "./app.js";
+import { createAuditRoutes } from "./audit/routes.js";
+import { createAuthRoutes } from "./auth/routes.js";
+import { AuthService, generateAdminCredentials } from "./auth/service.js";
+import { createFacadeCache, type FacadeCache } from "./cache.js";
+import { loadFacadeConfig, type FacadeConfig } from "./config.js";
+import type { RouteDef } from "./http.js";
+import { routeModules as resourceRouteModules } from "./routes/index.js";
+import { createAgentTokenVerifier } from "./services/agent-token.js";
+import { createSettingsRoutes } from "./settings/routes.js";
+
+export interface BootstrapAdmin {
+  email: string;
+  password: string;
+  /** Set the password even if the account exists (local mode prints fresh credentials on each start). */
+  resetPassword?: boolean;
+}
+
+export interface StartFacadeOptions {
+  kubeConfig: KubeConfig;
+  /** Default 8080; 0 = ephemeral. */
+  port?: number;
+  /** Default 127.0.0.1; main.ts passes 0.0.0.0 inside a pod. */
+  host?: string;
+  /** Overrides on top of the SPOTOPT_* environment. */
+  config?: Partial<FacadeConfig>;
+  env?: NodeJS.ProcessEnv;
+  now?: () => Date;
+  logger?: Logger;
+  /** Default: SPOTOPT_ADMIN_EMAIL / SPOTOPT_ADMIN_PASSWORD when both are set. */
+  admin?: BootstrapAdmin;
+  /** Default: every module in routes/index.ts. */
+  resourceRoutes?: RouteDef[][];
+}
+
+export interface RunningFacade {
+  url: string;
+  port: number;
+  app: express.Express;
+  auth: AuthService;
+  audit: AuditChainStore;
+  cache: FacadeCache;
+  config: FacadeConfig;
+  stop(): Promise<void>;
+}
+
+function adminFromEnv(env: NodeJS.ProcessEnv): BootstrapAdmin | undefined {
+  const email = env.SPOTOPT_ADMIN_EMAIL;
+  const password = env.SPOTOPT_ADMIN_PASSWORD;
+  return email && password ? { email, password } : undefined;
+}
+
+function listen(app: express.Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once("listening", () => resolve(server));
+    server.once("error", reject);
+  });
+}
+
+/** Starts everything and listens; `stop()` closes the server and stops the watches. */
+export async function startFacade(options: StartFacadeOptions): Promise<RunningFacade> {
+  const env = options.env ?? process.env;
+  const config = loadFacadeConfig(env, options.config ?? {});
+  const now = options.now ?? ((): Date => new Date());
+  const client = new KubeClient(options.kubeConfig);
+  const auth = new AuthService({ client, kubeConfig: options.kubeConfig, config, now });
+  const cache = createFacadeCache(options.kubeConfig);
+  await Promise.all([auth.start(), cache.start()]);
+  const admin = options.admin ?? adminFromEnv(env);
+  if (admin) await auth.ensureSuperAdmin(admin.email, admin.password, admin.resetPassword ?? false);
+  const audit = createAuditChainStore({ client, now });
+  const deps: FacadeDeps<FacadeCache> = {
+    kubeConfig: options.kubeConfig,
+    cache,
+    audit,
+    config,
+    now,
+    users: auth,
+    verifyAgentToken: createAgentTokenVerifier(cache),
+    ...(options.logger ? { logger: options.logger } : {}),
+  };
+  const modules: RouteDef[][] = [
+    createAuthRoutes(auth, config),
+    createAuditRoutes({ audit, cache }),
+    createSettingsRoutes({ auth, client, cache }),
+    createAdminRoutes({ auth, client, cache }),
+    ...(options.resourceRoutes ?? resourceRouteModules),
+  ];
+  const app = createFacadeApp(deps, modules);
+  let server: Server;
+  try {
+    server = await listen(app, options.port ?? 8080, options.host ?? "127.0.0.1");
+  } catch (err) {
+    await Promise.all([auth.stop(), cache.stop()]);
+    throw err;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const host = options.host && options.host !== "0.0.0.0" ? options.host : "127.0.0.1";
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    app,
+    auth,
+    audit,
+    cache,
+    config,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([auth.stop(), cache.stop()]);
+      client.close();
+    },
+  };
+}
+
+export { generateAdminCredentials };

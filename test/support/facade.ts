@@ -1,0 +1,143 @@
+// Test helper: local API server + CRDs + one or more real facades (real JWT auth, audit chain), and signup/login helpers.
+import { randomUUID } from "node:crypto";
+import { pino } from "pino";
+import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import { KubeClient } from "../../src-shared/kube/client.js";
+import type { FacadeConfig } from "../../operator/facade/config.js";
+import { startFacade, type RunningFacade, type StartFacadeOptions } from "../../operator/facade/start.js";
+import { startTestCluster } from "./cluster.js";
+
+export interface CallResult {
+  status: number;
+  body: any;
+  text: string;
+  headers: Headers;
+}
+
+export interface CallOptions {
+  token?: string | undefined;
+  body?: unknown;
+  /** Sent as-is instead of JSON.stringify(body). */
+  raw?: string;
+  headers?: Record<string, string>;
+}
+
+export interface SignedUp {
+  email: string;
+  password: string;
+  orgId: string;
+  namespace: string;
+  userId: string;
+  accessToken: string;
+  refreshToken: string;
+}
+
+export interface TestFacade {
+  server: LocalApiServer;
+  client: KubeClient;
+  /** facades[0] is the default target of call(). */
+  facades: RunningFacade[];
+  url: string;
+  call(method: string, path: string, opts?: CallOptions, facade?: RunningFacade): Promise<CallResult>;
+  /** POST /api/auth/signup with a fresh org and email; returns the tokens. */
+  signup(orgName?: string): Promise<SignedUp>;
+  /** Invites `role` into the org of `owner` and accepts the invite; returns the new user's tokens. */
+  addMember(owner: SignedUp, role: "owner" | "admin" | "viewer"): Promise<SignedUp>;
+  /** Starts one more facade against the same API server (a second replica). */
+  startReplica(overrides?: Partial<StartFacadeOptions>): Promise<RunningFacade>;
+  stop(): Promise<void>;
+}
+
+/** Limits high enough that suites signing up many organisations from 127.0.0.1 are not throttled. */
+export const RELAXED_RATE_LIMITS: FacadeConfig["rateLimits"] = { signupPerHour: 10_000, tokenPerMinute: 10_000, logoutPerMinute: 10_000 };
+
+export const ADMIN = { email: "root@spot-optimizer.test", password: "Root-Password-123" };
+
+export async function call(base: string, method: string, path: string, opts: CallOptions = {}): Promise<CallResult> {
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  let body: string | undefined;
+  if (opts.raw !== undefined) body = opts.raw;
+  else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+  if (body !== undefined && !headers["content-type"]) headers["content-type"] = "application/json";
+  const res = await fetch(base + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await res.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, body: parsed, text, headers: res.headers };
+}
+
+/**
+ * Starts the API server with our CRDs and one facade (real auth) with relaxed rate limits unless
+ * `options.config.rateLimits` says otherwise. A super_admin ADMIN is bootstrapped.
+ */
+export async function startTestFacade(options: Partial<StartFacadeOptions> = {}): Promise<TestFacade> {
+  const server = await startTestCluster({ crds: "project" });
+  const client = new KubeClient(server.kubeConfig);
+  const facades: RunningFacade[] = [];
+  const start = async (overrides: Partial<StartFacadeOptions> = {}): Promise<RunningFacade> => {
+    const merged = { ...options, ...overrides };
+    const facade = await startFacade({
+      kubeConfig: server.kubeConfig,
+      port: 0,
+      env: {},
+      logger: pino({ level: "silent" }),
+      admin: ADMIN,
+      ...merged,
+      config: { ...(merged.config ?? {}), rateLimits: { ...RELAXED_RATE_LIMITS, ...(merged.config?.rateLimits ?? {}) } },
+    });
+    facades.push(facade);
+    return facade;
+  };
+  await start();
+  const t: TestFacade = {
+    server,
+    client,
+    facades,
+    url: facades[0]!.url,
+    call: (method, path, opts, facade) => call((facade ?? facades[0]!).url, method, path, opts),
+    async signup(orgName = `Org ${randomUUID().slice(0, 8)}`) {
+      const email = `owner-${randomUUID().slice(0, 8)}@example.com`;
+      const password = "SecurePass123!";
+      const res = await t.call("POST", "/api/auth/signup", { body: { org_name: orgName, email, password } });
+      if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${res.text}`);
+      return {
+        email,
+        password,
+        orgId: res.body.org_id,
+        namespace: res.body.namespace,
+        userId: res.body.user_id,
+        accessToken: res.body.access_token,
+        refreshToken: res.body.refresh_token,
+      };
+    },
+    async addMember(owner, role) {
+      const email = `${role}-${randomUUID().slice(0, 8)}@example.com`;
+      const password = "MemberPass123!";
+      const invite = await t.call("POST", "/settings/invite", { token: owner.accessToken, body: { email, role } });
+      if (invite.status !== 201) throw new Error(`invite failed: ${invite.status} ${invite.text}`);
+      const accepted = await t.call("POST", "/api/auth/accept-invite", { body: { invite_id: invite.body.invite_id, password } });
+      if (accepted.status !== 201) throw new Error(`accept failed: ${accepted.status} ${accepted.text}`);
+      return {
+        email,
+        password,
+        orgId: owner.orgId,
+        namespace: owner.namespace,
+        userId: accepted.body.user.id,
+        accessToken: accepted.body.access_token,
+        refreshToken: accepted.body.refresh_token,
+      };
+    },
+    startReplica: start,
+    async stop() {
+      for (const f of facades.splice(0)) await f.stop();
+      client.close();
+      await server.stop();
+    },
+  };
+  return t;
+}
