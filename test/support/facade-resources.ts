@@ -28,7 +28,7 @@ export interface ResourceFacade {
   /** fetch against the facade with a JSON body and the given token. */
   call(method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string }): Promise<{ status: number; body: any; text: string; headers: Headers }>;
   /** Moves the facade's clock (for time-window tests). */
-  setNow(date: Date): void;
+  setNow(date: Date | undefined): void;
   stop(): Promise<void>;
 }
 
