@@ -79,7 +79,8 @@ function failureMessage(rule: ValidationRule, context: Record<string, unknown>):
 
 function ruleCause(rule: ValidationRule, node: Node, message: string): Cause {
   const reason: CauseReason = rule.reason ?? "FieldValueInvalid";
-  const field = appendFieldPath(node.path, rule.fieldPath);
+  // A rule on the root reports the nil path, printed "<nil>" by the apiserver.
+  const field = appendFieldPath(node.path, rule.fieldPath) || "<nil>";
   return fieldError(reason, field, node.schema.type ?? "", message);
 }
 

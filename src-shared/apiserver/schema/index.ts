@@ -40,6 +40,24 @@ const blockingReasons = new Set(["FieldValueNotSupported", "FieldValueRequired",
 const celSkippedMessage =
   "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation";
 
+const celRuleCache = new WeakMap<JsonSchemaProps, boolean>();
+
+/** Whether any node of the schema carries x-kubernetes-validations. */
+export function hasCelRules(schema: JsonSchemaProps | undefined): boolean {
+  if (!schema) return false;
+  let found = celRuleCache.get(schema);
+  if (found === undefined) {
+    const additional = isPlainObject(schema.additionalProperties) ? (schema.additionalProperties as JsonSchemaProps) : undefined;
+    found =
+      (schema["x-kubernetes-validations"]?.length ?? 0) > 0 ||
+      Object.values(schema.properties ?? {}).some(hasCelRules) ||
+      hasCelRules(additional) ||
+      hasCelRules(schema.items);
+    celRuleCache.set(schema, found);
+  }
+  return found;
+}
+
 /**
  * Prunes unknown fields, applies defaults, then validates (OpenAPI, list types, CEL) the way
  * kube-apiserver admits a custom resource on create/update/patch/apply.
@@ -50,8 +68,11 @@ export function admitCustomResource(args: AdmitCustomResourceArgs): AdmitCustomR
   applyDefaults(object, args.schema);
   const causes: Cause[] = [];
   validateValue(object, args.schema, "", causes);
-  if (causes.some((c) => blockingReasons.has(c.reason))) {
-    causes.push({ reason: "FieldValueInvalid", message: `Invalid value: "null": ${celSkippedMessage}`, field: "" });
+  // Without any x-kubernetes-validations there is no CEL validator, hence no "rules were not checked" cause.
+  if (!hasCelRules(args.schema)) {
+    // nothing to evaluate
+  } else if (causes.some((c) => blockingReasons.has(c.reason))) {
+    causes.push({ reason: "FieldValueInvalid", message: `Invalid value: "null": ${celSkippedMessage}`, field: "<nil>" });
   } else {
     causes.push(...validateCelRules({ object, oldObject: args.oldObject, schema: args.schema }));
   }
