@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { eventually } from "../support/cluster.js";
-import { ORG_A, ORG_B, startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
+import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
 
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
 
@@ -17,92 +17,92 @@ afterAll(async () => {
 
 describe("clusters", () => {
   it("connect creates the ManagedCluster, stores only the token's hash and returns the helm command once", async () => {
-    const res = await f.call("POST", "/clusters/connect", { token: f.token(ORG_A), body: { cluster_id: "prod-us-east-1" } });
+    const res = await f.call("POST", "/clusters/connect", { token: f.token(f.orgA), body: { cluster_id: "prod-us-east-1" } });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ cluster_id: "prod-us-east-1", created: true });
     expect(res.body.helm_command).toContain("helm upgrade --install");
     expect(res.body.helm_command).toContain(res.body.api_token);
     expect(res.body.endpoint).toBe(f.url);
-    const mc = await f.client.get<any>({ ...MC, namespace: ORG_A, name: "prod-us-east-1" });
+    const mc = await f.client.get<any>({ ...MC, namespace: f.orgA, name: "prod-us-east-1" });
     expect(mc.spec).toMatchObject({ mode: "remote", agentTokenSecretRef: { name: "prod-us-east-1-agent-token" } });
-    const secret = await f.client.get<any>({ apiVersion: "v1", kind: "Secret", namespace: ORG_A, name: "prod-us-east-1-agent-token" });
+    const secret = await f.client.get<any>({ apiVersion: "v1", kind: "Secret", namespace: f.orgA, name: "prod-us-east-1-agent-token" });
     const stored = Buffer.from(secret.data["token-hash"], "base64").toString("utf8");
     expect(stored).toBe(createHash("sha256").update(res.body.api_token).digest("hex"));
     expect(JSON.stringify(secret)).not.toContain(res.body.api_token);
     // Another organisation never sees it.
-    await expect(f.client.getIfExists({ ...MC, namespace: ORG_B, name: "prod-us-east-1" })).resolves.toBeUndefined();
+    await expect(f.client.getIfExists({ ...MC, namespace: f.orgB, name: "prod-us-east-1" })).resolves.toBeUndefined();
   });
 
   it("install on an existing cluster rotates the token (old hash replaced) and uses the agent namespace", async () => {
-    const first = await f.call("POST", "/clusters/install", { token: f.token(ORG_A), body: { cluster_id: "prod-us-east-1", namespace: "spot-optimizer" } });
+    const first = await f.call("POST", "/clusters/install", { token: f.token(f.orgA), body: { cluster_id: "prod-us-east-1", namespace: "spot-optimizer" } });
     expect(first.status).toBe(200);
     expect(first.body.created).toBe(false);
     expect(first.body.helm_command).toContain("--namespace spot-optimizer");
     expect(first.body).toHaveProperty("manifest_url");
-    const secret = await f.client.get<any>({ apiVersion: "v1", kind: "Secret", namespace: ORG_A, name: "prod-us-east-1-agent-token" });
+    const secret = await f.client.get<any>({ apiVersion: "v1", kind: "Secret", namespace: f.orgA, name: "prod-us-east-1-agent-token" });
     expect(Buffer.from(secret.data["token-hash"], "base64").toString("utf8")).toBe(createHash("sha256").update(first.body.api_token).digest("hex"));
   });
 
   it("lists and details clusters from the cache with honest zero figures for a cluster nobody reported on", async () => {
-    const list = await f.call("GET", "/clusters", { token: f.token(ORG_A, "viewer") });
+    const list = await f.call("GET", "/clusters", { token: f.token(f.orgA, "viewer") });
     expect(list.status).toBe(200);
     expect(list.body.clusters).toEqual([
       expect.objectContaining({ id: "prod-us-east-1", name: "prod-us-east-1", node_count: 0, monthly_cost: 0, efficiency_score: "N/A", figures_source: "status" }),
     ]);
-    const detail = await f.call("GET", "/clusters/prod-us-east-1", { token: f.token(ORG_A, "viewer") });
+    const detail = await f.call("GET", "/clusters/prod-us-east-1", { token: f.token(f.orgA, "viewer") });
     expect(detail.status).toBe(200);
     expect(detail.body).toMatchObject({ id: "prod-us-east-1", vpc_id: null, node_groups: [], optimization: null });
     expect(detail.body.health_metrics).toMatchObject({ spot_nodes: 0, fleet_health: null });
   });
 
   it("shows kubectl-side status and spec edits in GET (same truth)", async () => {
-    await f.client.patch({ ...MC, namespace: ORG_A, name: "prod-us-east-1" }, { spec: { region: "us-east-1", k8sVersion: "1.31", displayName: "Prod" } }, { type: "merge" });
+    await f.client.patch({ ...MC, namespace: f.orgA, name: "prod-us-east-1" }, { spec: { region: "us-east-1", k8sVersion: "1.31", displayName: "Prod" } }, { type: "merge" });
     await f.client.patch(
-      { ...MC, namespace: ORG_A, name: "prod-us-east-1" },
+      { ...MC, namespace: f.orgA, name: "prod-us-east-1" },
       { status: { nodeCount: 12, spotPercentage: 50, monthlyCostUsd: 5400, efficiencyScore: 72 } },
       { type: "merge", subresource: "status" },
     );
     const c = await eventually(async () => {
-      const r = await f.call("GET", "/clusters", { token: f.token(ORG_A) });
+      const r = await f.call("GET", "/clusters", { token: f.token(f.orgA) });
       const c = r.body.clusters[0];
       return c.node_count === 12 && c.name === "Prod" ? c : undefined;
     });
     expect(c).toMatchObject({ region: "us-east-1", k8s_version: "1.31", monthly_cost: 5400, efficiency_score: "B", spot_percentage: 50 });
-    const kpi = await f.call("GET", "/metrics/kpi", { token: f.token(ORG_A) });
+    const kpi = await f.call("GET", "/metrics/kpi", { token: f.token(f.orgA) });
     expect(kpi.body).toMatchObject({ active_nodes: 12, spot_percentage: 50, monthly_spend: 5400, efficiency_score: "B" });
   });
 
   it("optimize records a re-plan request on the ManagedCluster, pollable through GET /clusters/{id}", async () => {
-    const res = await f.call("POST", "/clusters/prod-us-east-1/optimize", { token: f.token(ORG_A, "admin") });
+    const res = await f.call("POST", "/clusters/prod-us-east-1/optimize", { token: f.token(f.orgA, "admin") });
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ status: "queued", cluster_id: "prod-us-east-1" });
     expect(res.body.job_id).toMatch(/^replan-/);
-    const mc = await f.client.get<any>({ ...MC, namespace: ORG_A, name: "prod-us-east-1" });
+    const mc = await f.client.get<any>({ ...MC, namespace: f.orgA, name: "prod-us-east-1" });
     expect(mc.metadata.annotations["spotoptimizer.io/replan-requested"]).toBe(res.body.job_id);
-    const detail = await f.call("GET", "/clusters/prod-us-east-1", { token: f.token(ORG_A) });
+    const detail = await f.call("GET", "/clusters/prod-us-east-1", { token: f.token(f.orgA) });
     expect(detail.body.optimization).toMatchObject({ job_id: res.body.job_id, status: "queued" });
-    const activity = await f.call("GET", "/activity/live?limit=5", { token: f.token(ORG_A) });
+    const activity = await f.call("GET", "/activity/live?limit=5", { token: f.token(f.orgA) });
     expect(activity.body.events[0]).toMatchObject({ status: "success", resource: "cluster/prod-us-east-1" });
     expect(activity.body.events[0].action).toContain("optimization");
   });
 
   it("verifies the issued agent token only for its own cluster", async () => {
     const { createAgentTokenVerifier } = await import("../../operator/facade/services/agent-token.js");
-    const res = await f.call("POST", "/clusters/connect", { token: f.token(ORG_A), body: { cluster_id: "edge" } });
+    const res = await f.call("POST", "/clusters/connect", { token: f.token(f.orgA), body: { cluster_id: "edge" } });
     const verify = createAgentTokenVerifier(f.cache);
-    await eventually(() => f.cache.agentTokenSecret(ORG_A, "edge-agent-token") !== undefined);
-    await expect(verify(res.body.api_token, { id: "edge" })).resolves.toMatchObject({ namespace: ORG_A, agentClusterId: "edge" });
+    await eventually(() => f.cache.agentTokenSecret(f.orgA, "edge-agent-token") !== undefined);
+    await expect(verify(res.body.api_token, { id: "edge" })).resolves.toMatchObject({ namespace: f.orgA, agentClusterId: "edge" });
     await expect(verify(res.body.api_token, { id: "prod-us-east-1" })).rejects.toMatchObject({ status: 401 });
     await expect(verify(`${res.body.api_token.slice(0, -2)}xx`, { id: "edge" })).rejects.toMatchObject({ status: 401 });
   });
 
   it("answers 404 for another organisation's cluster and 403 for a viewer's write", async () => {
-    expect((await f.call("GET", "/clusters/prod-us-east-1", { token: f.token(ORG_B) })).status).toBe(404);
-    expect((await f.call("POST", "/clusters/prod-us-east-1/optimize", { token: f.token(ORG_B) })).status).toBe(404);
-    const viewer = await f.call("POST", "/clusters/prod-us-east-1/optimize", { token: f.token(ORG_A, "viewer") });
+    expect((await f.call("GET", "/clusters/prod-us-east-1", { token: f.token(f.orgB) })).status).toBe(404);
+    expect((await f.call("POST", "/clusters/prod-us-east-1/optimize", { token: f.token(f.orgB) })).status).toBe(404);
+    const viewer = await f.call("POST", "/clusters/prod-us-east-1/optimize", { token: f.token(f.orgA, "viewer") });
     expect(viewer.status).toBe(403);
     expect(viewer.body.detail).toBeTruthy();
-    expect((await f.call("GET", "/clusters", { token: f.token(ORG_B) })).body.clusters).toEqual([]);
+    expect((await f.call("GET", "/clusters", { token: f.token(f.orgB) })).body.clusters).toEqual([]);
     expect((await f.call("GET", "/clusters")).status).toBe(401);
   });
 });

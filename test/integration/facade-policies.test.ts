@@ -2,7 +2,7 @@
 // keeps the other parts, follows the active-cluster rule without cluster_id, and never touches another organisation.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/cluster.js";
-import { ORG_A, ORG_B, startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
+import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
 
 const OP = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "OptimizationPolicy" };
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
@@ -10,11 +10,11 @@ const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
 let f: ResourceFacade;
 beforeAll(async () => {
   f = await startResourceFacade();
-  await f.client.create({ ...MC, metadata: { name: "alpha-first", namespace: ORG_A }, spec: { mode: "remote" } });
+  await f.client.create({ ...MC, metadata: { name: "alpha-first", namespace: f.orgA }, spec: { mode: "remote" } });
   await new Promise((r) => setTimeout(r, 1100)); // creationTimestamp has second resolution: make "oldest" unambiguous
-  await f.client.create({ ...MC, metadata: { name: "alpha-second", namespace: ORG_A }, spec: { mode: "remote" } });
-  await f.client.create({ ...MC, metadata: { name: "beta", namespace: ORG_B }, spec: { mode: "remote" } });
-  await eventually(() => f.cache.clusters(ORG_A).length === 2 && f.cache.clusters(ORG_B).length === 1);
+  await f.client.create({ ...MC, metadata: { name: "alpha-second", namespace: f.orgA }, spec: { mode: "remote" } });
+  await f.client.create({ ...MC, metadata: { name: "beta", namespace: f.orgB }, spec: { mode: "remote" } });
+  await eventually(() => f.cache.clusters(f.orgA).length === 2 && f.cache.clusters(f.orgB).length === 1);
 });
 afterAll(async () => {
   await f?.stop();
@@ -24,7 +24,7 @@ const policy = async (ns: string, name: string): Promise<any> => (await f.client
 
 describe("policies", () => {
   it("applies the catalogue bodies one by one to the named cluster's OptimizationPolicy", async () => {
-    const t = f.token(ORG_A);
+    const t = f.token(f.orgA);
     const steps: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
       ["/policies/karpenter", { enabled: true, strategy: "capacity-optimized" }, { karpenter: { enabled: true }, strategy: "capacity-optimized" }],
       ["/policies/strategy", { strategy: "lowest-price" }, { strategy: "lowest-price" }],
@@ -38,10 +38,10 @@ describe("policies", () => {
       expect(res.status, path).toBe(200);
       expect(res.body).toMatchObject({ success: true, cluster_id: "alpha-second" });
       expect(res.body.broadcast).toContain("alpha-second");
-      expect(await policy(ORG_A, "alpha-second")).toMatchObject(expected);
+      expect(await policy(f.orgA, "alpha-second")).toMatchObject(expected);
     }
     // Every part survived the later patches.
-    expect(await policy(ORG_A, "alpha-second")).toEqual({
+    expect(await policy(f.orgA, "alpha-second")).toEqual({
       clusterRef: { name: "alpha-second" },
       karpenter: { enabled: true },
       strategy: "lowest-price",
@@ -53,35 +53,35 @@ describe("policies", () => {
   });
 
   it("without cluster_id applies to the organisation's oldest cluster", async () => {
-    const res = await f.call("PATCH", "/policies/binpack", { token: f.token(ORG_A), body: { aggressiveness: 80 } });
+    const res = await f.call("PATCH", "/policies/binpack", { token: f.token(f.orgA), body: { aggressiveness: 80 } });
     expect(res.status).toBe(200);
     expect(res.body.cluster_id).toBe("alpha-first");
-    expect((await policy(ORG_A, "alpha-first")).binpack).toEqual({ aggressiveness: 80 });
-    expect((await policy(ORG_A, "alpha-second")).binpack).toEqual({ aggressiveness: 50 });
+    expect((await policy(f.orgA, "alpha-first")).binpack).toEqual({ aggressiveness: 80 });
+    expect((await policy(f.orgA, "alpha-second")).binpack).toEqual({ aggressiveness: 50 });
   });
 
   it("keeps a kubectl edit and shows it in the next PATCH response", async () => {
-    await f.client.patch({ ...OP, namespace: ORG_A, name: "alpha-second" }, { spec: { azSpread: { enabled: false } } }, { type: "merge" });
-    await eventually(() => f.cache.policies(ORG_A).find((p) => p.metadata.name === "alpha-second")?.spec.azSpread?.enabled === false);
-    const res = await f.call("PATCH", "/policies/fallback", { token: f.token(ORG_A), body: { enabled: false, cluster_id: "alpha-second" } });
+    await f.client.patch({ ...OP, namespace: f.orgA, name: "alpha-second" }, { spec: { azSpread: { enabled: false } } }, { type: "merge" });
+    await eventually(() => f.cache.policies(f.orgA).find((p) => p.metadata.name === "alpha-second")?.spec.azSpread?.enabled === false);
+    const res = await f.call("PATCH", "/policies/fallback", { token: f.token(f.orgA), body: { enabled: false, cluster_id: "alpha-second" } });
     expect(res.body.policy).toMatchObject({ azSpread: { enabled: false }, spotFallback: { enabled: false } });
   });
 
   it("rejects out-of-range values with 422 naming the field", async () => {
-    const res = await f.call("PATCH", "/policies/binpack", { token: f.token(ORG_A), body: { aggressiveness: 101 } });
+    const res = await f.call("PATCH", "/policies/binpack", { token: f.token(f.orgA), body: { aggressiveness: 101 } });
     expect(res.status).toBe(422);
     expect(res.body.detail).toContain("aggressiveness");
-    const bad = await f.call("PATCH", "/policies/exclusions", { token: f.token(ORG_A), body: { namespaces: ["Not_A_Namespace"] } });
+    const bad = await f.call("PATCH", "/policies/exclusions", { token: f.token(f.orgA), body: { namespaces: ["Not_A_Namespace"] } });
     expect(bad.status).toBe(422);
   });
 
   it("never writes another organisation's policy: 404 for its cluster id, and a viewer gets 403", async () => {
-    const before = await policy(ORG_B, "beta");
+    const before = await policy(f.orgB, "beta");
     for (const path of ["/policies/karpenter", "/policies/fallback", "/policies/spread"]) {
-      const res = await f.call("PATCH", path, { token: f.token(ORG_A), body: { enabled: false, cluster_id: "beta" } });
+      const res = await f.call("PATCH", path, { token: f.token(f.orgA), body: { enabled: false, cluster_id: "beta" } });
       expect(res.status).toBe(404);
     }
-    expect((await f.call("PATCH", "/policies/strategy", { token: f.token(ORG_B, "viewer"), body: { strategy: "lowest-price" } })).status).toBe(403);
-    expect(await policy(ORG_B, "beta")).toEqual(before);
+    expect((await f.call("PATCH", "/policies/strategy", { token: f.token(f.orgB, "viewer"), body: { strategy: "lowest-price" } })).status).toBe(403);
+    expect(await policy(f.orgB, "beta")).toEqual(before);
   });
 });

@@ -2,7 +2,7 @@
 // validate, delete; CR state asserted in the API server; kubectl edits visible; other organisations get 404.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/cluster.js";
-import { ORG_A, ORG_B, startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
+import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
 
 const NT = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" };
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
@@ -10,8 +10,8 @@ const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
 let f: ResourceFacade;
 beforeAll(async () => {
   f = await startResourceFacade();
-  for (const ns of [ORG_A, ORG_B]) await f.client.create({ ...MC, metadata: { name: "prod", namespace: ns }, spec: { mode: "remote" } });
-  await eventually(() => f.cache.cluster(ORG_A, "prod") && f.cache.cluster(ORG_B, "prod"));
+  for (const ns of [f.orgA, f.orgB]) await f.client.create({ ...MC, metadata: { name: "prod", namespace: ns }, spec: { mode: "remote" } });
+  await eventually(() => f.cache.cluster(f.orgA, "prod") && f.cache.cluster(f.orgB, "prod"));
 });
 afterAll(async () => {
   await f?.stop();
@@ -25,78 +25,78 @@ async function defaults(ns: string): Promise<string[]> {
 describe("templates", () => {
   it("creates a NodeTemplate from the catalogue body; the first of a cluster becomes its default", async () => {
     const res = await f.call("POST", "/templates", {
-      token: f.token(ORG_A),
+      token: f.token(f.orgA),
       body: { name: "AI-Workloads", families: ["g4dn", "p3"], architecture: "x86_64", strategy: "SPOT", disk_type: "gp3", disk_size: 500 },
     });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ id: "ai-workloads", success: true, cluster_id: "prod" });
-    const nt = await f.client.get<any>({ ...NT, namespace: ORG_A, name: "ai-workloads" });
+    const nt = await f.client.get<any>({ ...NT, namespace: f.orgA, name: "ai-workloads" });
     expect(nt.spec).toMatchObject({ clusterRef: { name: "prod" }, families: ["g4dn", "p3"], architecture: "x86_64", strategy: "SPOT", diskType: "gp3", diskSize: 500, isDefault: true });
     expect(nt.metadata.annotations["spotoptimizer.io/display-name"]).toBe("AI-Workloads");
-    const list = await f.call("GET", "/templates", { token: f.token(ORG_A, "viewer") });
+    const list = await f.call("GET", "/templates", { token: f.token(f.orgA, "viewer") });
     expect(list.body.templates).toEqual([
       expect.objectContaining({ id: "ai-workloads", name: "AI-Workloads", families: ["g4dn", "p3"], architecture: "x86_64", strategy: "SPOT", is_default: true }),
     ]);
   });
 
   it("rejects an incompatible template with 422 and creates nothing", async () => {
-    const res = await f.call("POST", "/templates", { token: f.token(ORG_A), body: { name: "Bad", families: ["g4dn"], architecture: "ARM64" } });
+    const res = await f.call("POST", "/templates", { token: f.token(f.orgA), body: { name: "Bad", families: ["g4dn"], architecture: "ARM64" } });
     expect(res.status).toBe(422);
     expect(res.body.detail).toContain("g4dn is incompatible with ARM64");
-    await expect(f.client.getIfExists({ ...NT, namespace: ORG_A, name: "bad" })).resolves.toBeUndefined();
-    const dup = await f.call("POST", "/templates", { token: f.token(ORG_A), body: { name: "ai workloads", families: ["m5"] } });
+    await expect(f.client.getIfExists({ ...NT, namespace: f.orgA, name: "bad" })).resolves.toBeUndefined();
+    const dup = await f.call("POST", "/templates", { token: f.token(f.orgA), body: { name: "ai workloads", families: ["m5"] } });
     expect(dup.status).toBe(409);
   });
 
   it("keeps exactly one default per cluster when the default moves", async () => {
-    const second = await f.call("POST", "/templates", { token: f.token(ORG_A), body: { name: "Production-General", families: ["m5", "c5", "r5"], strategy: "SPOT" } });
+    const second = await f.call("POST", "/templates", { token: f.token(f.orgA), body: { name: "Production-General", families: ["m5", "c5", "r5"], strategy: "SPOT" } });
     expect(second.status).toBe(201);
     expect(second.body.template.is_default).toBe(false);
-    const res = await f.call("PATCH", "/templates/production-general/default", { token: f.token(ORG_A) });
+    const res = await f.call("PATCH", "/templates/production-general/default", { token: f.token(f.orgA) });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ success: true, previous_default: "ai-workloads", new_default: "production-general", cluster_id: "prod" });
-    expect(await defaults(ORG_A)).toEqual(["production-general"]);
-    const mc = await f.client.get<any>({ ...MC, namespace: ORG_A, name: "prod" });
+    expect(await defaults(f.orgA)).toEqual(["production-general"]);
+    const mc = await f.client.get<any>({ ...MC, namespace: f.orgA, name: "prod" });
     expect(mc.spec.defaultTemplate).toBe("production-general");
-    const again = await f.call("PATCH", "/templates/production-general/default", { token: f.token(ORG_A) });
+    const again = await f.call("PATCH", "/templates/production-general/default", { token: f.token(f.orgA) });
     expect(again.body).toMatchObject({ previous_default: "production-general", new_default: "production-general" });
-    expect(await defaults(ORG_A)).toEqual(["production-general"]);
+    expect(await defaults(f.orgA)).toEqual(["production-general"]);
   });
 
   it("validates drafts without writing anything (viewers may validate)", async () => {
-    const res = await f.call("POST", "/templates/validate", { token: f.token(ORG_A, "viewer"), body: { families: ["g4dn"], architecture: "ARM64" } });
+    const res = await f.call("POST", "/templates/validate", { token: f.token(f.orgA, "viewer"), body: { families: ["g4dn"], architecture: "ARM64" } });
     expect(res.status).toBe(200);
     expect(res.body.valid).toBe(false);
     expect(res.body.warnings).toContain("Instance type g4dn is incompatible with ARM64");
-    const ok = await f.call("POST", "/templates/validate", { token: f.token(ORG_A), body: { families: ["m7g", "c7g"], architecture: "arm64" } });
+    const ok = await f.call("POST", "/templates/validate", { token: f.token(f.orgA), body: { families: ["m7g", "c7g"], architecture: "arm64" } });
     expect(ok.body).toMatchObject({ valid: true, errors: [] });
   });
 
   it("shows a kubectl edit of a template in GET /templates", async () => {
-    await f.client.patch({ ...NT, namespace: ORG_A, name: "ai-workloads" }, { spec: { families: ["g5"] } }, { type: "merge" });
+    await f.client.patch({ ...NT, namespace: f.orgA, name: "ai-workloads" }, { spec: { families: ["g5"] } }, { type: "merge" });
     await eventually(async () => {
-      const r = await f.call("GET", "/templates", { token: f.token(ORG_A) });
+      const r = await f.call("GET", "/templates", { token: f.token(f.orgA) });
       return r.body.templates.find((t: any) => t.id === "ai-workloads")?.families[0] === "g5";
     });
   });
 
   it("answers 404 to another organisation and 403 to a viewer, changing nothing", async () => {
-    expect((await f.call("PATCH", "/templates/ai-workloads/default", { token: f.token(ORG_B) })).status).toBe(404);
-    expect((await f.call("DELETE", "/templates/ai-workloads", { token: f.token(ORG_B) })).status).toBe(404);
-    expect((await f.call("DELETE", "/templates/ai-workloads", { token: f.token(ORG_A, "viewer") })).status).toBe(403);
-    expect((await f.call("POST", "/templates", { token: f.token(ORG_A), body: { name: "X", families: ["m5"], cluster_id: "nope" } })).status).toBe(404);
-    await expect(f.client.getIfExists({ ...NT, namespace: ORG_A, name: "ai-workloads" })).resolves.toBeDefined();
-    expect((await f.call("GET", "/templates", { token: f.token(ORG_B) })).body.templates).toEqual([]);
+    expect((await f.call("PATCH", "/templates/ai-workloads/default", { token: f.token(f.orgB) })).status).toBe(404);
+    expect((await f.call("DELETE", "/templates/ai-workloads", { token: f.token(f.orgB) })).status).toBe(404);
+    expect((await f.call("DELETE", "/templates/ai-workloads", { token: f.token(f.orgA, "viewer") })).status).toBe(403);
+    expect((await f.call("POST", "/templates", { token: f.token(f.orgA), body: { name: "X", families: ["m5"], cluster_id: "nope" } })).status).toBe(404);
+    await expect(f.client.getIfExists({ ...NT, namespace: f.orgA, name: "ai-workloads" })).resolves.toBeDefined();
+    expect((await f.call("GET", "/templates", { token: f.token(f.orgB) })).body.templates).toEqual([]);
   });
 
   it("deletes a template; deleting the cluster default clears ManagedCluster.spec.defaultTemplate", async () => {
-    const res = await f.call("DELETE", "/templates/production-general", { token: f.token(ORG_A) });
+    const res = await f.call("DELETE", "/templates/production-general", { token: f.token(f.orgA) });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ success: true, message: "Template deleted" });
-    await expect(f.client.getIfExists({ ...NT, namespace: ORG_A, name: "production-general" })).resolves.toBeUndefined();
-    const mc = await f.client.get<any>({ ...MC, namespace: ORG_A, name: "prod" });
+    await expect(f.client.getIfExists({ ...NT, namespace: f.orgA, name: "production-general" })).resolves.toBeUndefined();
+    const mc = await f.client.get<any>({ ...MC, namespace: f.orgA, name: "prod" });
     expect(mc.spec.defaultTemplate).toBeUndefined();
-    expect((await f.call("GET", "/templates", { token: f.token(ORG_A) })).body.templates.map((t: any) => t.id)).toEqual(["ai-workloads"]);
-    expect((await f.call("DELETE", "/templates/production-general", { token: f.token(ORG_A) })).status).toBe(404);
+    expect((await f.call("GET", "/templates", { token: f.token(f.orgA) })).body.templates.map((t: any) => t.id)).toEqual(["ai-workloads"]);
+    expect((await f.call("DELETE", "/templates/production-general", { token: f.token(f.orgA) })).status).toBe(404);
   });
 });
