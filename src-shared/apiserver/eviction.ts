@@ -1,0 +1,103 @@
+// The Eviction subresource and PodDisruptionBudget arithmetic (as the disruption controller computes it).
+import type { ApiCore, WriteContext } from "./core.js";
+import type { KubeObject } from "./selectors.js";
+import { matchesLabelSelectorObject } from "./selectors.js";
+import type { StatusObject } from "./status.js";
+import { ApiError, badRequest, successStatus, tooManyRequests } from "./status.js";
+
+/** The computed part of a PDB's status. */
+export interface PdbNumbers {
+  disruptionsAllowed: number;
+  currentHealthy: number;
+  desiredHealthy: number;
+  expectedPods: number;
+  observedGeneration?: number;
+}
+
+/** Running pods with a Ready=True condition, not being deleted. */
+export function isHealthyPod(pod: KubeObject): boolean {
+  if (pod.metadata?.deletionTimestamp) return false;
+  if (pod.status?.phase !== "Running") return false;
+  const conds = (pod.status?.conditions as { type?: string; status?: string }[] | undefined) ?? [];
+  return conds.some((c) => c.type === "Ready" && c.status === "True");
+}
+
+/** intstr scaled like intstr.GetScaledValueFromIntOrPercent(..., roundUp=true). */
+function scaled(v: unknown, total: number): number {
+  if (typeof v === "number") return v;
+  if (typeof v === "string" && /^\d+%$/.test(v)) return Math.ceil((Number(v.slice(0, -1)) * total) / 100);
+  if (typeof v === "string" && /^\d+$/.test(v)) return Number(v);
+  return 0;
+}
+
+/** Pods a PDB selects (policy/v1: an empty selector selects every pod of the namespace, a null one none). */
+export function podsForPdb(pdb: KubeObject, pods: KubeObject[]): KubeObject[] {
+  const sel = pdb.spec?.selector as Record<string, unknown> | null | undefined;
+  return pods.filter((p) => !p.metadata?.deletionTimestamp && matchesLabelSelectorObject(sel as never, (p.metadata?.labels ?? {}) as Record<string, string>));
+}
+
+/** The PDB status numbers for the current pods. */
+export function computePdbStatus(pdb: KubeObject, pods: KubeObject[]): { status: PdbNumbers } {
+  const selected = podsForPdb(pdb, pods);
+  const expectedPods = selected.length;
+  const currentHealthy = selected.filter(isHealthyPod).length;
+  let desiredHealthy: number;
+  if (pdb.spec?.maxUnavailable !== undefined && pdb.spec?.maxUnavailable !== null) {
+    desiredHealthy = Math.max(0, expectedPods - scaled(pdb.spec.maxUnavailable, expectedPods));
+  } else {
+    desiredHealthy = scaled(pdb.spec?.minAvailable ?? 1, expectedPods);
+  }
+  const status: PdbNumbers = {
+    disruptionsAllowed: Math.max(0, currentHealthy - desiredHealthy),
+    currentHealthy,
+    desiredHealthy,
+    expectedPods,
+  };
+  if (pdb.metadata?.generation !== undefined) status.observedGeneration = pdb.metadata.generation as number;
+  return { status };
+}
+
+/**
+ * POST pods/{name}/eviction: deletes the pod unless a matching PDB has no disruption left (429).
+ * Pods that are not Running are evicted without consulting PDBs, as upstream does for Pending/Succeeded/Failed pods.
+ */
+export function evictPod(core: ApiCore, ctx: WriteContext, name: string, body: unknown): StatusObject {
+  const podType = ctx.rt;
+  const pod = core.get(podType, ctx.namespace, name);
+  const evName = (body as { metadata?: { name?: string } } | undefined)?.metadata?.name;
+  if (evName !== undefined && evName !== name) throw badRequest(`name in URL does not match name in Eviction object`);
+  const deleteOptions = ((body as { deleteOptions?: Record<string, any> } | undefined)?.deleteOptions ?? {}) as Record<string, any>;
+  const phase = pod.status?.phase as string | undefined;
+  const pdbType = core.registry.byGroupPlural("policy", "poddisruptionbudgets")!;
+  if (phase === "Running" && !pod.metadata?.deletionTimestamp) {
+    const pods = core.store.list("/pods", ctx.namespace);
+    const pdbs = core.store.list("policy/poddisruptionbudgets", ctx.namespace).filter((p) => podsForPdb(p, [pod]).length > 0);
+    if (pdbs.length > 1) {
+      throw new ApiError(500, "InternalError", "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.");
+    }
+    const pdb = pdbs[0];
+    if (pdb) {
+      const { status } = computePdbStatus(pdb, pods);
+      const healthy = isHealthyPod(pod);
+      const unhealthyPolicy = pdb.spec?.unhealthyPodEvictionPolicy as string | undefined;
+      const mayEvictUnhealthy = !healthy && (unhealthyPolicy === "AlwaysAllow" || status.currentHealthy >= status.desiredHealthy);
+      if (!mayEvictUnhealthy && status.disruptionsAllowed <= 0) {
+        throw tooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", [
+          {
+            reason: "DisruptionBudget",
+            message: `The disruption budget ${String(pdb.metadata?.name)} needs ${status.desiredHealthy} healthy pods and has ${status.currentHealthy} currently`,
+          },
+        ]);
+      }
+      if (healthy && !ctx.dryRun) {
+        const next = { ...pdb, status: { ...(pdb.status ?? {}), disruptionsAllowed: status.disruptionsAllowed - 1 } };
+        core.commitUpdate({ rt: pdbType, version: "v1", namespace: ctx.namespace, origin: "internal" }, pdb, next, "status");
+      }
+    }
+  }
+  core.delete({ ...ctx, verb: "delete" }, name, {
+    preconditions: deleteOptions.preconditions as { uid?: string; resourceVersion?: string } | undefined,
+    dryRun: ctx.dryRun,
+  });
+  return successStatus(201);
+}

@@ -1,0 +1,338 @@
+// The local API server's CRUD semantics through the real @kubernetes/client-node over HTTP.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import { eventually, startTestCluster } from "../support/cluster.js";
+
+let server: LocalApiServer;
+let core: CoreV1Api;
+let apps: AppsV1Api;
+let objects: KubernetesObjectApi;
+let custom: CustomObjectsApi;
+
+/** The Status body of a failed client call. */
+function statusOf(err: unknown): { code: number; reason: string; details?: any; message: string } {
+  const e = err as { code?: number; body?: string };
+  return { ...(JSON.parse(e.body ?? "{}") as { reason: string; details?: any; message: string }), code: e.code ?? 0 };
+}
+
+async function failure(p: Promise<unknown>): Promise<{ code: number; reason: string; details?: any; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    return statusOf(err);
+  }
+  throw new Error("expected the call to fail");
+}
+
+const widgetCrd = {
+  apiVersion: "apiextensions.k8s.io/v1",
+  kind: "CustomResourceDefinition",
+  metadata: { name: "widgets.test.example.com" },
+  spec: {
+    group: "test.example.com",
+    scope: "Namespaced",
+    names: { plural: "widgets", singular: "widget", kind: "Widget", shortNames: ["wd"], categories: ["all"] },
+    versions: [
+      {
+        name: "v1",
+        served: true,
+        storage: true,
+        subresources: { status: {}, scale: { specReplicasPath: ".spec.replicas", statusReplicasPath: ".status.replicas" } },
+        additionalPrinterColumns: [{ name: "Size", type: "integer", jsonPath: ".spec.size" }],
+        schema: {
+          openAPIV3Schema: {
+            type: "object",
+            properties: {
+              spec: {
+                type: "object",
+                required: ["size"],
+                properties: { size: { type: "integer", minimum: 1 }, color: { type: "string", enum: ["red", "blue"] }, replicas: { type: "integer" } },
+              },
+              status: { type: "object", properties: { ready: { type: "boolean" }, replicas: { type: "integer" } } },
+            },
+          },
+        },
+      },
+    ],
+  },
+};
+
+beforeAll(async () => {
+  server = await startTestCluster();
+  core = server.kubeConfig.makeApiClient(CoreV1Api);
+  apps = server.kubeConfig.makeApiClient(AppsV1Api);
+  custom = server.kubeConfig.makeApiClient(CustomObjectsApi);
+  objects = KubernetesObjectApi.makeApiClient(server.kubeConfig);
+  // Through a YAML file: client-node's typed serializer would drop `enum` (its model calls the field `_enum`).
+  const dir = mkdtempSync(join(tmpdir(), "crd-"));
+  writeFileSync(join(dir, "widgets.yaml"), JSON.stringify(widgetCrd));
+  await server.installCrdFiles([dir]);
+});
+
+afterAll(async () => {
+  await server.stop();
+});
+
+describe("built-in resources", () => {
+  it("creates, reads, updates and deletes a ConfigMap with Kubernetes metadata", async () => {
+    const created = await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "cm1" }, data: { a: "1" } } });
+    expect(created.metadata?.uid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Number(created.metadata?.resourceVersion)).toBeGreaterThan(0);
+    expect(created.metadata?.creationTimestamp).toBeInstanceOf(Date);
+    const read = await core.readNamespacedConfigMap({ name: "cm1", namespace: "default" });
+    expect(read.data).toEqual({ a: "1" });
+    read.data = { a: "2" };
+    const updated = await core.replaceNamespacedConfigMap({ name: "cm1", namespace: "default", body: read });
+    expect(Number(updated.metadata?.resourceVersion)).toBeGreaterThan(Number(created.metadata?.resourceVersion));
+    expect(updated.metadata?.uid).toBe(created.metadata?.uid);
+    await core.deleteNamespacedConfigMap({ name: "cm1", namespace: "default" });
+    const gone = await failure(core.readNamespacedConfigMap({ name: "cm1", namespace: "default" }));
+    expect(gone).toMatchObject({ code: 404, reason: "NotFound", details: { name: "cm1", kind: "configmaps" } });
+  });
+
+  it("answers 409 AlreadyExists for a duplicate name and 409 Conflict for a stale resourceVersion", async () => {
+    await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "dup" } } });
+    const dup = await failure(core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "dup" } } }));
+    expect(dup).toMatchObject({ code: 409, reason: "AlreadyExists" });
+    const v1 = await core.readNamespacedConfigMap({ name: "dup", namespace: "default" });
+    await core.replaceNamespacedConfigMap({ name: "dup", namespace: "default", body: { ...v1, data: { x: "1" } } });
+    const stale = await failure(core.replaceNamespacedConfigMap({ name: "dup", namespace: "default", body: { ...v1, data: { x: "2" } } }));
+    expect(stale).toMatchObject({ code: 409, reason: "Conflict", details: { name: "dup", kind: "configmaps" } });
+    expect(stale.message).toContain("the object has been modified");
+    const now = await core.readNamespacedConfigMap({ name: "dup", namespace: "default" });
+    expect(now.data).toEqual({ x: "1" });
+  });
+
+  it("rejects an invalid name with 422 Invalid and the field path", async () => {
+    const bad = await failure(core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "Not_Valid" } } }));
+    expect(bad.code).toBe(422);
+    expect(bad.reason).toBe("Invalid");
+    expect(bad.details.causes[0].field).toBe("metadata.name");
+  });
+
+  it("requires an existing namespace for namespaced objects", async () => {
+    const missing = await failure(core.createNamespacedConfigMap({ namespace: "nope", body: { metadata: { name: "x" } } }));
+    expect(missing).toMatchObject({ code: 404, reason: "NotFound", details: { name: "nope", kind: "namespaces" } });
+  });
+
+  it("generates names from generateName", async () => {
+    const a = await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { generateName: "gen-" } } });
+    const b = await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { generateName: "gen-" } } });
+    expect(a.metadata?.name).toMatch(/^gen-[a-z0-9]{5}$/);
+    expect(a.metadata?.name).not.toBe(b.metadata?.name);
+  });
+
+  it("bumps generation only on spec changes and keeps status off the main resource", async () => {
+    const d = await apps.createNamespacedDeployment({
+      namespace: "default",
+      body: {
+        metadata: { name: "web", labels: { app: "web" } },
+        spec: { selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "c", image: "nginx" }] } } },
+        status: { replicas: 99 },
+      },
+    });
+    expect(d.metadata?.generation).toBe(1);
+    expect(d.spec?.replicas).toBe(1);
+    expect(d.status?.replicas).toBeUndefined();
+    const relabel = await objects.patch(
+      { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "default", labels: { tier: "front" } } } as KubernetesObject,
+      undefined, undefined, undefined, undefined, PatchStrategy.MergePatch,
+    );
+    expect(relabel.metadata?.generation).toBe(1);
+    const withStatus = await objects.patch(
+      { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "default" }, status: { replicas: 5 } } as KubernetesObject,
+      undefined, undefined, undefined, undefined, PatchStrategy.MergePatch,
+    );
+    expect((withStatus as any).status?.replicas).toBeUndefined();
+    expect(withStatus.metadata?.generation).toBe(1);
+    const scaled = await objects.patch(
+      { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "default" }, spec: { replicas: 3 } } as KubernetesObject,
+      undefined, undefined, undefined, undefined, PatchStrategy.MergePatch,
+    );
+    expect(scaled.metadata?.generation).toBe(2);
+  });
+
+  it("status subresource changes only status", async () => {
+    const cur = await apps.readNamespacedDeployment({ name: "web", namespace: "default" });
+    const res = await apps.replaceNamespacedDeploymentStatus({
+      name: "web",
+      namespace: "default",
+      body: { ...cur, spec: { ...cur.spec!, replicas: 7 }, status: { replicas: 3, readyReplicas: 2 } },
+    });
+    expect(res.status?.readyReplicas).toBe(2);
+    expect(res.spec?.replicas).toBe(cur.spec?.replicas);
+    expect(res.metadata?.generation).toBe(cur.metadata?.generation);
+  });
+
+  it("serves the scale subresource of deployments as autoscaling/v1 Scale", async () => {
+    const scale = await apps.readNamespacedDeploymentScale({ name: "web", namespace: "default" });
+    expect(scale.kind).toBe("Scale");
+    expect(scale.status?.selector).toBe("app=web");
+    const scaled = await apps.replaceNamespacedDeploymentScale({ name: "web", namespace: "default", body: { ...scale, spec: { replicas: 0 } } });
+    expect(scaled.spec?.replicas).toBe(0);
+    const d = await apps.readNamespacedDeployment({ name: "web", namespace: "default" });
+    expect(d.spec?.replicas).toBe(0);
+  });
+
+  it("keeps cluster-scoped objects (nodes) without a namespace and Leases for leader election", async () => {
+    const node = await core.createNode({ body: { metadata: { name: "node-a", labels: { zone: "a" } }, status: { capacity: { cpu: "4" } } } });
+    expect(node.metadata?.namespace).toBeUndefined();
+    expect(node.status?.capacity).toEqual({ cpu: "4" });
+    const leases = server.kubeConfig.makeApiClient(CoordinationV1Api);
+    const lease = await leases.createNamespacedLease({ namespace: "kube-system", body: { metadata: { name: "leader" }, spec: { holderIdentity: "a", leaseDurationSeconds: 15 } } });
+    const renewed = await leases.replaceNamespacedLease({ name: "leader", namespace: "kube-system", body: { ...lease, spec: { ...lease.spec, holderIdentity: "b" } } });
+    expect(renewed.spec?.holderIdentity).toBe("b");
+    const stale = await failure(leases.replaceNamespacedLease({ name: "leader", namespace: "kube-system", body: { ...lease, spec: { ...lease.spec, holderIdentity: "c" } } }));
+    expect(stale.code).toBe(409);
+  });
+});
+
+describe("lists", () => {
+  beforeAll(async () => {
+    await core.createNamespace({ body: { metadata: { name: "lists" } } });
+    for (let i = 0; i < 7; i++) {
+      await core.createNamespacedPod({
+        namespace: "lists",
+        body: {
+          metadata: { name: `p${i}`, labels: { app: i % 2 === 0 ? "even" : "odd", idx: String(i) } },
+          spec: { nodeName: i < 3 ? "node-a" : "node-b", containers: [{ name: "c", image: "busybox" }] },
+        },
+      });
+    }
+  });
+
+  it("filters by label selector (=, !=, in, notin, exists, !exists)", async () => {
+    const names = async (labelSelector: string): Promise<string[]> =>
+      (await core.listNamespacedPod({ namespace: "lists", labelSelector })).items.map((p) => p.metadata!.name!).sort();
+    expect(await names("app=even")).toEqual(["p0", "p2", "p4", "p6"]);
+    expect(await names("app!=even")).toEqual(["p1", "p3", "p5"]);
+    expect(await names("idx in (1,2)")).toEqual(["p1", "p2"]);
+    expect(await names("app=even,idx notin (0,2)")).toEqual(["p4", "p6"]);
+    expect(await names("idx")).toHaveLength(7);
+    expect(await names("!idx")).toEqual([]);
+  });
+
+  it("filters by field selector (metadata.name, spec.nodeName)", async () => {
+    const byNode = await core.listNamespacedPod({ namespace: "lists", fieldSelector: "spec.nodeName=node-a" });
+    expect(byNode.items.map((p) => p.metadata!.name).sort()).toEqual(["p0", "p1", "p2"]);
+    const byName = await core.listPodForAllNamespaces({ fieldSelector: "metadata.name=p3" });
+    expect(byName.items.map((p) => p.metadata!.namespace)).toEqual(["lists"]);
+    const bad = await failure(core.listNamespacedPod({ namespace: "lists", fieldSelector: "spec.bogus=1" }));
+    expect(bad.code).toBe(400);
+  });
+
+  it("paginates with limit/continue consistently even when objects change between pages", async () => {
+    const first = await core.listNamespacedPod({ namespace: "lists", limit: 3 });
+    expect(first.items.map((p) => p.metadata!.name)).toEqual(["p0", "p1", "p2"]);
+    expect(first.metadata?._continue).toBeTruthy();
+    expect(first.metadata?.remainingItemCount).toBe(4);
+    await core.deleteNamespacedPod({ name: "p5", namespace: "lists" });
+    const second = await core.listNamespacedPod({ namespace: "lists", limit: 3, _continue: first.metadata!._continue });
+    expect(second.items.map((p) => p.metadata!.name)).toEqual(["p3", "p4", "p5"]);
+    expect(second.metadata?.resourceVersion).toBe(first.metadata?.resourceVersion);
+    const third = await core.listNamespacedPod({ namespace: "lists", limit: 3, _continue: second.metadata!._continue });
+    expect(third.items.map((p) => p.metadata!.name)).toEqual(["p6"]);
+    expect(third.metadata?._continue).toBeFalsy();
+    const fresh = await core.listNamespacedPod({ namespace: "lists" });
+    expect(fresh.items).toHaveLength(6);
+    expect(fresh.kind).toBe("PodList");
+  });
+});
+
+describe("custom resources", () => {
+  it("serves a CRD's resource with discovery, validation and status/scale subresources", async () => {
+    const w = await custom.createNamespacedCustomObject({
+      group: "test.example.com",
+      version: "v1",
+      namespace: "default",
+      plural: "widgets",
+      body: { apiVersion: "test.example.com/v1", kind: "Widget", metadata: { name: "w1" }, spec: { size: 2, color: "red" }, status: { ready: true } },
+    });
+    expect(w.metadata.generation).toBe(1);
+    expect(w.status).toBeUndefined();
+    const invalid = await failure(
+      custom.createNamespacedCustomObject({
+        group: "test.example.com",
+        version: "v1",
+        namespace: "default",
+        plural: "widgets",
+        body: { apiVersion: "test.example.com/v1", kind: "Widget", metadata: { name: "w2" }, spec: { size: 0, color: "green" } },
+      }),
+    );
+    expect(invalid.code).toBe(422);
+    expect(invalid.details.causes.map((c: any) => c.field).filter((f: string) => f !== "").sort()).toEqual(["spec.color", "spec.size"]);
+    expect(invalid.message).toContain('Widget.test.example.com "w2" is invalid');
+
+    const status = await custom.replaceNamespacedCustomObjectStatus({
+      group: "test.example.com",
+      version: "v1",
+      namespace: "default",
+      plural: "widgets",
+      name: "w1",
+      body: { ...w, spec: { size: 9 }, status: { ready: true, replicas: 1 } },
+    });
+    expect(status.status).toEqual({ ready: true, replicas: 1 });
+    expect(status.spec.size).toBe(2);
+    expect(status.metadata.generation).toBe(1);
+
+    const bumped = await custom.replaceNamespacedCustomObject({
+      group: "test.example.com",
+      version: "v1",
+      namespace: "default",
+      plural: "widgets",
+      name: "w1",
+      body: { ...status, spec: { size: 3, color: "blue" }, status: { ready: false } },
+    });
+    expect(bumped.metadata.generation).toBe(2);
+    expect(bumped.status).toEqual({ ready: true, replicas: 1 });
+
+    const read = await objects.read({ apiVersion: "test.example.com/v1", kind: "Widget", metadata: { name: "w1", namespace: "default" } });
+    expect((read as any).spec).toEqual({ size: 3, color: "blue" });
+    const list = await objects.list("test.example.com/v1", "Widget", "default");
+    expect(list.items.map((i) => i.metadata?.name)).toEqual(["w1"]);
+    expect(list.items[0]!.kind).toBe("Widget");
+  });
+
+  it("deleting the CRD deletes its objects and unregisters the resource", async () => {
+    const crdName = "gadgets.test.example.com";
+    await objects.create({
+      ...widgetCrd,
+      metadata: { name: crdName },
+      spec: { ...widgetCrd.spec, names: { plural: "gadgets", singular: "gadget", kind: "Gadget" } },
+    } as KubernetesObject);
+    await eventually(() => custom.listClusterCustomObject({ group: "test.example.com", version: "v1", plural: "gadgets" }).then(() => true));
+    await custom.createNamespacedCustomObject({ group: "test.example.com", version: "v1", namespace: "default", plural: "gadgets", body: { apiVersion: "test.example.com/v1", kind: "Gadget", metadata: { name: "g" }, spec: { size: 1 } } });
+    await objects.delete({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: crdName } });
+    await eventually(async () => (await failure(objects.read({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: crdName } }))).code === 404);
+    const res = await fetch(`${server.url}/apis/test.example.com/v1/namespaces/default/gadgets`, { headers: { Authorization: `Bearer ${(server.kubeConfig.getCurrentUser() as any).token}` } });
+    expect(res.status).toBe(404);
+  });
+});
+
+describe("discovery and auth", () => {
+  it("lists groups and resources with scope, kinds, short names and subresources", async () => {
+    const token = (server.kubeConfig.getCurrentUser() as any).token as string;
+    const get = async (path: string): Promise<any> => (await fetch(`${server.url}${path}`, { headers: { Authorization: `Bearer ${token}` } })).json();
+    const groups = await get("/apis");
+    const names = (groups.groups as any[]).map((g) => g.name);
+    expect(names).toEqual(expect.arrayContaining(["apps", "batch", "policy", "coordination.k8s.io", "apiextensions.k8s.io", "test.example.com"]));
+    const v1 = await get("/api/v1");
+    const pods = (v1.resources as any[]).find((r) => r.name === "pods");
+    expect(pods).toMatchObject({ namespaced: true, kind: "Pod", shortNames: ["po"] });
+    expect((v1.resources as any[]).find((r) => r.name === "pods/eviction")).toMatchObject({ group: "policy", version: "v1", kind: "Eviction" });
+    const widgets = await get("/apis/test.example.com/v1");
+    expect((widgets.resources as any[]).map((r) => r.name).sort()).toEqual(["widgets", "widgets/scale", "widgets/status"]);
+  });
+
+  it("rejects requests without the bearer token (401) except /version", async () => {
+    const res = await fetch(`${server.url}/api/v1/namespaces`);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as any).reason).toBe("Unauthorized");
+    const version = await fetch(`${server.url}/version`);
+    expect(((await version.json()) as any).minor).toBe("33");
+  });
+});

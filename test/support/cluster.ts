@@ -1,0 +1,47 @@
+// Test helper: a fresh local API server per suite, optionally with our CRDs and/or Karpenter's real CRDs installed.
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startLocalApiServer, type LocalApiServer, type LocalApiServerOptions } from "../../src-shared/apiserver/index.js";
+
+/** The repository root (…/work/main). */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+/** Our generated CRDs. */
+export const projectCrdDir = join(repoRoot, "crds");
+/** Karpenter's real CRDs, read in place from ../shared/data (never copied into the repo). */
+export const karpenterCrdDir = resolve(repoRoot, "../shared/data/karpenter-crds");
+
+export interface TestClusterOptions extends LocalApiServerOptions {
+  /** "project" = crds/*.yaml, "karpenter" = ../shared/data/karpenter-crds/*.yaml, "all" = both, or explicit paths. */
+  crds?: "project" | "karpenter" | "all" | string[];
+}
+
+/** Starts a local API server on an ephemeral port and installs the requested CRDs (waits until Established). */
+export async function startTestCluster(opts: TestClusterOptions = {}): Promise<LocalApiServer> {
+  const { crds, ...serverOpts } = opts;
+  const server = await startLocalApiServer(serverOpts);
+  const paths =
+    crds === undefined ? [] : crds === "project" ? [projectCrdDir] : crds === "karpenter" ? [karpenterCrdDir] : crds === "all" ? [projectCrdDir, karpenterCrdDir] : crds;
+  try {
+    if (paths.length > 0) await server.installCrdFiles(paths);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return server;
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
