@@ -1,0 +1,101 @@
+// Integration: Lease leader election — exactly one leader of two, hand-over on clean stop and after a crash.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalApiServer, type LocalApiServer } from "../../src-shared/apiserver/index.js";
+import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import { LeaderElector } from "../../src-shared/runtime/index.js";
+import { waitFor } from "./runtime-support.js";
+
+let server: LocalApiServer;
+let client: KubeClient;
+const ns = "leader-test";
+const timing = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 100 };
+
+beforeAll(async () => {
+  server = await startLocalApiServer({ port: 0 });
+  client = new KubeClient(server.kubeConfig);
+  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+});
+
+afterAll(async () => {
+  client.close();
+  await server.stop();
+});
+
+function candidate(name: string, identity: string, log: string[]): LeaderElector {
+  return new LeaderElector({
+    client,
+    namespace: ns,
+    name,
+    identity,
+    ...timing,
+    onStartedLeading: () => log.push(`${identity}:start`),
+    onStoppedLeading: () => log.push(`${identity}:stop`),
+  });
+}
+
+async function holder(name: string): Promise<string | undefined> {
+  const lease = await client.get<KubeObject & { spec?: { holderIdentity?: string } }>({
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    namespace: ns,
+    name,
+  });
+  return lease.spec?.holderIdentity;
+}
+
+describe("LeaderElector", () => {
+  it("of two candidates exactly one leads; on a clean stop the lease is released and the other takes over", async () => {
+    const log: string[] = [];
+    const a = candidate("clean", "a", log);
+    const b = candidate("clean", "b", log);
+    a.start();
+    b.start();
+    await waitFor(() => a.isLeader() || b.isLeader());
+    const [leader, standby] = a.isLeader() ? [a, b] : [b, a];
+    // Several retry periods later it is still exactly one, and the Lease names it.
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, timing.retryPeriodMs));
+      expect([a.isLeader(), b.isLeader()].filter(Boolean)).toHaveLength(1);
+    }
+    expect(await holder("clean")).toBe(leader.identity);
+
+    const stoppedAt = Date.now();
+    await leader.stop();
+    expect(leader.isLeader()).toBe(false);
+    await waitFor(() => standby.isLeader(), { timeoutMs: timing.leaseDurationMs, message: "standby to lead within the lease duration" });
+    expect(Date.now() - stoppedAt).toBeLessThanOrEqual(timing.leaseDurationMs);
+    expect(await holder("clean")).toBe(standby.identity);
+    await standby.stop();
+    expect(log).toEqual([`${leader.identity}:start`, `${leader.identity}:stop`, `${standby.identity}:start`, `${standby.identity}:stop`]);
+  });
+
+  it("takes over from a leader that died without releasing, once the lease expires", async () => {
+    const log: string[] = [];
+    const a = candidate("crash", "a", log);
+    a.start();
+    await waitFor(() => a.isLeader());
+    const b = candidate("crash", "b", log);
+    b.start();
+    await new Promise((r) => setTimeout(r, timing.retryPeriodMs * 3));
+    expect(b.isLeader()).toBe(false);
+
+    await a.stop({ releaseLease: false });
+    expect(await holder("crash")).toBe("a");
+    await waitFor(() => b.isLeader(), { timeoutMs: timing.leaseDurationMs + 3 * timing.retryPeriodMs + 2_000, message: "takeover" });
+    expect(await holder("crash")).toBe("b");
+    await b.stop();
+  });
+
+  it("never has two leaders when many candidates race for a fresh lease", async () => {
+    const log: string[] = [];
+    const electors = ["c1", "c2", "c3", "c4"].map((id) => candidate("race", id, log));
+    electors.forEach((e) => e.start());
+    await waitFor(() => electors.some((e) => e.isLeader()));
+    for (let i = 0; i < 5; i++) {
+      expect(electors.filter((e) => e.isLeader())).toHaveLength(1);
+      await new Promise((r) => setTimeout(r, timing.retryPeriodMs));
+    }
+    expect(log.filter((l) => l.endsWith(":start"))).toHaveLength(1);
+    await Promise.all(electors.map((e) => e.stop()));
+  });
+});

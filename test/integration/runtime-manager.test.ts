@@ -1,0 +1,118 @@
+// Integration: the controller manager — events map to keys (own kind and owned objects), one leader reconciles, hand-over.
+import { resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalApiServer, type LocalApiServer } from "../../src-shared/apiserver/index.js";
+import { NodeTemplateKind } from "../../src-shared/crds/index.js";
+import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import { applyObject, ControllerManager, splitKey } from "../../src-shared/runtime/index.js";
+import { waitFor } from "./runtime-support.js";
+
+let server: LocalApiServer;
+let client: KubeClient;
+const ns = "manager-test";
+const templateKind = { apiVersion: NodeTemplateKind.apiVersion, kind: NodeTemplateKind.kind };
+const configMapKind = { apiVersion: "v1", kind: "ConfigMap" };
+
+beforeAll(async () => {
+  server = await startLocalApiServer({ port: 0 });
+  await server.installCrdFiles([resolve(import.meta.dirname, "../../crds")]);
+  client = new KubeClient(server.kubeConfig);
+  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+});
+
+afterAll(async () => {
+  client.close();
+  await server.stop();
+});
+
+/** A toy controller: every NodeTemplate gets a ConfigMap "<name>-families" it owns, holding its families. */
+function makeManager(identity: string, reconciled: string[]): ControllerManager {
+  const manager = new ControllerManager({
+    client,
+    leaderElection: { namespace: ns, name: "toy-operator", identity, leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 100 },
+  });
+  const templates = manager.informer(templateKind);
+  manager.addController({
+    name: "toy",
+    forKind: templateKind,
+    owns: [configMapKind],
+    reconcile: async (key) => {
+      reconciled.push(key);
+      const template = templates.getByKey(key);
+      if (template === undefined) return {};
+      const { namespace, name } = splitKey(key);
+      const spec = template.spec as { families: string[] };
+      await applyObject(client, {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: {
+          name: `${name}-families`,
+          namespace,
+          ownerReferences: [
+            { apiVersion: templateKind.apiVersion, kind: templateKind.kind, name, uid: template.metadata?.uid ?? "", controller: true, blockOwnerDeletion: true },
+          ],
+        },
+        data: { families: spec.families.join(",") },
+      });
+      return {};
+    },
+  });
+  return manager;
+}
+
+function template(name: string, families: string[]): KubeObject {
+  return { ...templateKind, metadata: { name, namespace: ns }, spec: { clusterRef: { name: "prod" }, families } };
+}
+
+async function familiesOf(name: string): Promise<string | undefined> {
+  const cm = await client.getIfExists({ ...configMapKind, namespace: ns, name: `${name}-families` });
+  return (cm?.data as { families?: string } | undefined)?.families;
+}
+
+describe("ControllerManager", () => {
+  it("reconciles existing and new objects, follows spec changes, and repairs an owned object that was deleted", async () => {
+    await client.create(template("pre", ["m5"]));
+    const reconciled: string[] = [];
+    const manager = makeManager("solo", reconciled);
+    manager.start();
+    await manager.waitForCacheSync();
+    await waitFor(async () => (await familiesOf("pre")) === "m5", { message: "existing object reconciled" });
+
+    await client.create(template("fresh", ["c5", "r5"]));
+    await waitFor(async () => (await familiesOf("fresh")) === "c5,r5", { message: "new object reconciled" });
+
+    await client.patch({ ...templateKind, namespace: ns, name: "fresh" }, { spec: { families: ["c6g"] } }, { type: "merge" });
+    await waitFor(async () => (await familiesOf("fresh")) === "c6g", { message: "spec change reconciled" });
+
+    // Deleting the owned ConfigMap enqueues its owner (via ownerReferences), which recreates it.
+    await client.delete({ ...configMapKind, namespace: ns, name: "fresh-families" });
+    await waitFor(async () => (await familiesOf("fresh")) === "c6g", { message: "owned object repaired" });
+    expect(reconciled.filter((k) => k === `${ns}/fresh`).length).toBeGreaterThanOrEqual(3);
+    await manager.stop();
+  });
+
+  it("with two instances only the leader reconciles; after it stops, the other takes over and catches up", async () => {
+    const reconciledA: string[] = [];
+    const reconciledB: string[] = [];
+    const a = makeManager("a", reconciledA);
+    a.start();
+    await waitFor(() => a.isActive(), { message: "a leads" });
+    const b = makeManager("b", reconciledB);
+    b.start();
+    await b.waitForCacheSync();
+
+    await client.create(template("led", ["m6i"]));
+    await waitFor(async () => (await familiesOf("led")) === "m6i", { message: "leader reconciles" });
+    await a.idle();
+    expect(b.isActive()).toBe(false);
+    expect(reconciledB).toEqual([]);
+
+    await a.stop();
+    // Changed while nobody leads: the new leader must pick it up from its cache on taking over.
+    await client.patch({ ...templateKind, namespace: ns, name: "led" }, { spec: { families: ["m7i"] } }, { type: "merge" });
+    await waitFor(() => b.isActive(), { timeoutMs: 3_000, message: "b takes over within the lease duration" });
+    await waitFor(async () => (await familiesOf("led")) === "m7i", { message: "new leader reconciles" });
+    expect(reconciledB).toContain(`${ns}/led`);
+    await b.stop();
+  });
+});
