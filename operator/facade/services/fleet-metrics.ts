@@ -203,8 +203,8 @@ function zonePrice(book: PriceBook, instanceType: string, zone: string | undefin
   if (!byZone || byZone.size === 0) return undefined;
   const exact = zone !== undefined ? byZone.get(zone) : undefined;
   if (exact) return exact;
-  // Nodes carry zone names (us-east-1a) while Spot data is keyed by AZ id (use1-az1): without the mapping, the
-  // mean over the region's zones is the honest figure, labelled derived.
+  // A node without a zone-id label only has its zone name (us-east-1a), whose AZ id differs per account: the mean over
+  // the region's zones is then the honest figure, labelled derived.
   const prices = [...byZone.values()];
   const mean = prices.reduce((a, p) => a + p.usdPerHour, 0) / prices.length;
   return { usdPerHour: mean, source: "derived", asOf: oldest(prices.map((p) => p.asOf)) ?? "unknown" };
@@ -215,6 +215,8 @@ export function nodeFacts(node: V1Node, book?: PriceBook): NodeFacts {
   const labels = node.metadata?.labels ?? {};
   const instanceType = labels["node.kubernetes.io/instance-type"] ?? labels["beta.kubernetes.io/instance-type"];
   const zone = labels["topology.kubernetes.io/zone"] ?? labels["failure-domain.beta.kubernetes.io/zone"];
+  // Spot prices are keyed by AZ id (use1-az1), which EKS nodes carry as topology.k8s.aws/zone-id.
+  const zoneId = labels["topology.k8s.aws/zone-id"];
   const capacityType = capacityTypeOf(labels);
   const ready = (node.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
   const facts: NodeFacts = {
@@ -229,7 +231,7 @@ export function nodeFacts(node: V1Node, book?: PriceBook): NodeFacts {
   };
   if (book && instanceType) {
     facts.onDemandPrice = book.onDemand.get(instanceType);
-    facts.price = capacityType === "spot" ? zonePrice(book, instanceType, zone) : facts.onDemandPrice;
+    facts.price = capacityType === "spot" ? zonePrice(book, instanceType, zoneId ?? zone) : facts.onDemandPrice;
   }
   return facts;
 }
