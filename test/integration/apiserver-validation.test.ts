@@ -1,0 +1,105 @@
+// CRD validation through @kubernetes/client-node: Karpenter's real CRDs and ours, 422 Invalid with the field path.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
+import { loadAll } from "js-yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import { repoRoot, startTestCluster } from "../support/cluster.js";
+
+let server: LocalApiServer;
+let api: KubernetesObjectApi;
+const examples = (file: string): any[] => loadAll(readFileSync(resolve(repoRoot, "../shared/data/karpenter-examples", file), "utf8")) as any[];
+
+beforeAll(async () => {
+  server = await startTestCluster({ crds: "all" });
+  api = KubernetesObjectApi.makeApiClient(server.kubeConfig);
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function rejection(promise: Promise<unknown>): Promise<{ code: number; body: any }> {
+  try {
+    await promise;
+  } catch (err: any) {
+    return { code: err.code, body: typeof err.body === "string" ? JSON.parse(err.body) : err.body };
+  }
+  throw new Error("expected the request to be rejected");
+}
+
+function nodePool(name: string): any {
+  const pool = structuredClone(examples("minimal.yaml").find((o) => o.kind === "NodePool"));
+  pool.metadata.name = name;
+  return pool;
+}
+
+describe("custom resource validation", () => {
+  it.each(["minimal.yaml", "typical.yaml"])("accepts the Karpenter objects in %s and stores their defaults", async (file) => {
+    for (const obj of examples(file)) {
+      const created: any = await api.create(obj as KubernetesObject);
+      expect(created.metadata.uid).toBeTruthy();
+    }
+    const stored: any = await api.read({ apiVersion: "karpenter.sh/v1", kind: "NodePool", metadata: { name: file === "minimal.yaml" ? "default" : "general-spot-first" } });
+    expect(stored.spec.template.spec.expireAfter).toBe("720h");
+  });
+
+  it("rejects a NodePool with an unsupported requirement operator: 422 with the field path", async () => {
+    const pool = nodePool("bad-operator");
+    pool.spec.template.spec.requirements[0].operator = "Maybe";
+    const { code, body } = await rejection(api.create(pool));
+    expect(code).toBe(422);
+    expect(body.reason).toBe("Invalid");
+    expect(body.details).toMatchObject({ name: "bad-operator", group: "karpenter.sh", kind: "NodePool" });
+    expect(body.details.causes[0]).toEqual({
+      reason: "FieldValueNotSupported",
+      message: 'Unsupported value: "Maybe": supported values: "Gte", "Lte", "In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"',
+      field: "spec.template.spec.requirements[0].operator",
+    });
+    expect(body.message).toMatch(/^NodePool\.karpenter\.sh "bad-operator" is invalid: \[spec\.template\.spec\.requirements\[0\]\.operator: Unsupported value/);
+  });
+
+  it("rejects a missing required field and a bad consolidateAfter pattern", async () => {
+    const missing = nodePool("missing-ref");
+    delete missing.spec.template.spec.nodeClassRef;
+    const a = await rejection(api.create(missing));
+    expect(a.code).toBe(422);
+    expect(a.body.details.causes[0]).toEqual({ reason: "FieldValueRequired", message: "Required value", field: "spec.template.spec.nodeClassRef" });
+
+    const pattern = nodePool("bad-duration");
+    pattern.spec.disruption = { consolidateAfter: "5 minutes" };
+    const b = await rejection(api.create(pattern));
+    expect(b.code).toBe(422);
+    expect(b.body.message).toBe(
+      `NodePool.karpenter.sh "bad-duration" is invalid: spec.disruption.consolidateAfter: Invalid value: "5 minutes": spec.disruption.consolidateAfter in body should match '^(([0-9]+(s|m|h))+|Never)$'`,
+    );
+  });
+
+  it("evaluates CEL rules, including oldSelf transition rules on update", async () => {
+    const empty = nodePool("cel-empty-values");
+    empty.spec.template.spec.requirements = [{ key: "karpenter.sh/capacity-type", operator: "In", values: [] }];
+    const a = await rejection(api.create(empty));
+    expect(a.code).toBe(422);
+    expect(a.body.details.causes).toEqual([
+      { reason: "FieldValueInvalid", message: `Invalid value: "array": requirements with operator 'In' must have a value defined`, field: "spec.template.spec.requirements" },
+    ]);
+
+    const created: any = await api.create(nodePool("cel-immutable"));
+    created.spec.template.spec.nodeClassRef.kind = "OtherNodeClass";
+    const b = await rejection(api.replace(created));
+    expect(b.code).toBe(422);
+    expect(b.body.details.causes[0]).toMatchObject({ field: "spec.template.spec.nodeClassRef", message: 'Invalid value: "object": nodeClassRef.kind is immutable' });
+  });
+
+  it("rejects an invalid NodeTemplate of ours with the field path and prunes unknown fields", async () => {
+    const base = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate", metadata: { namespace: "default" } };
+    const bad = { ...base, metadata: { ...base.metadata, name: "bad" }, spec: { clusterRef: { name: "prod" }, families: ["m5"], strategy: "CHEAP" } };
+    const { code, body } = await rejection(api.create(bad as KubernetesObject));
+    expect(code).toBe(422);
+    expect(body.details.causes.map((c: any) => c.field)).toContain("spec.strategy");
+
+    const extra = { ...base, metadata: { ...base.metadata, name: "extra" }, spec: { clusterRef: { name: "prod" }, families: ["m5"], bogus: true } };
+    const created: any = await api.create(extra as KubernetesObject);
+    expect(created.spec.bogus).toBeUndefined();
+  });
+});
