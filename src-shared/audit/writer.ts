@@ -156,8 +156,16 @@ export function createAuditChainStore(options: AuditWriterOptions): AuditChainSt
       try {
         const created = await client.create<AuditEntryObject>(objectFromRecord(record));
         await client.replace<AuditEntryObject>({ ...created, ...ENTRY, status: { hash: record.hash } }, "status").catch(() => undefined);
-        await updateHead(input.namespace, (s) => ({ ...s, head: later(s.head, { sequence: record.seq, hash: record.hash }) })).catch(() => undefined);
-        return record;
+        let current: ChainHeadState | undefined;
+        await updateHead(input.namespace, (s) => {
+          current = s;
+          return { ...s, head: later(s.head, { sequence: record.seq, hash: record.hash }) };
+        }).catch(() => undefined);
+        if (!current || current.anchor.sequence < record.seq) return record;
+        // Retention moved the anchor past us while we walked a stale hint: our entry sits where readers no longer
+        // look. Take it back and append after the real head instead.
+        await client.delete({ ...ENTRY, namespace: input.namespace, name: record.id });
+        previous = later(current.head, current.anchor);
       } catch (err) {
         if (!isConflict(err)) throw err;
         const winner = await client.getIfExists<AuditEntryObject>({ ...ENTRY, namespace: input.namespace, name: record.id });

@@ -78,6 +78,12 @@ function cachedRecords(deps: AuditRouteDeps, namespace: string): AuditRecord[] {
   return deps.cache.auditEntries(namespace).map((e) => recordFromObject(e as Parameters<typeof recordFromObject>[0]));
 }
 
+/** The facade's clock (injectable in tests), from the deps createFacadeApp puts in app.locals. */
+function nowOf(req: { app: { locals: Record<string, unknown> } }): Date {
+  const deps = req.app.locals.facadeDeps as { now?: () => Date } | undefined;
+  return deps?.now?.() ?? new Date();
+}
+
 function inRange(r: AuditRecord, range: { fromMs: number; toMs: number }): boolean {
   const t = Date.parse(r.timestamp);
   return t >= range.fromMs && t <= range.toMs;
@@ -178,7 +184,7 @@ export function createAuditRoutes(deps: AuditRouteDeps): RouteDef[] {
         return {
           ...doc,
           org_id: caller.orgId,
-          generated_at: new Date().toISOString(),
+          generated_at: nowOf(req).toISOString(),
           // The file is this same JSON document (the checksum needs it); fetched with the same Bearer token.
           file_url: `${req.baseUrl}/audit/export?${params.toString()}`,
           expires_in: 3600,
@@ -203,7 +209,7 @@ export function createAuditRoutes(deps: AuditRouteDeps): RouteDef[] {
         const { namespace } = orgOf(auth);
         const before = await deps.audit.readHead(namespace);
         await deps.audit.updateHead(namespace, (s) => ({ ...s, retentionDays: body.retention_days }));
-        const nowMs = (req.app.locals as { facadeDeps?: { now: () => Date } }).facadeDeps?.now().getTime() ?? Date.now();
+        const nowMs = nowOf(req).getTime();
         const result = await deps.audit.applyRetention(namespace, new Date(nowMs - body.retention_days * 86_400_000));
         audit({
           event: "audit.retention",
