@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { kubeTime, setCondition, type Condition, type ReconcileResult } from "../../../src-shared/runtime/index.js";
 import type { AuditWriter } from "../../../src-shared/audit/types.js";
-import type { KubeObject } from "../../../src-shared/kube/index.js";
+import { isConflict, type KubeObject } from "../../../src-shared/kube/index.js";
 import { ScheduleSpecError, compileSchedule, evaluateSchedule, nextTransition, nextZoneTransitionMs, type CompiledSchedule, type ScheduleEvaluation } from "../../../src-shared/schedule/index.js";
 import { SAVED_ANNOTATION, planHibernation, readSaved, type HibernationPlan, type ObservedObject } from "./desired.js";
 import { KIND_REFS, listWorkloads, type HibernationReader, type HibernationWriter } from "./kube.js";
@@ -20,6 +20,8 @@ const ASLEEP_RESYNC_MS = 60_000;
 const AWAKE_RESYNC_MS = 5 * 60_000;
 /** Timers may fire a little early; land just after the transition instant. */
 const TIMER_MARGIN_MS = 5;
+/** Next try after a per-object 409: long enough for the informer to deliver the newer object. */
+const CONFLICT_RETRY_MS = 50;
 
 export interface HibernationReconcilerOptions {
   reader: HibernationReader;
@@ -103,11 +105,26 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
     return { plan, nodes, nodePools };
   }
 
-  /** Applies the plan; the number of writes made (0 = the cluster already is as desired). */
-  async function execute(plan: HibernationPlan): Promise<number> {
-    for (const patch of plan.patches) await writer.applyPatch(patch);
-    for (const name of plan.nodeClaimDeletes) await writer.deleteNodeClaim(name);
-    return plan.patches.length + plan.nodeClaimDeletes.length;
+  /**
+   * Applies the plan; returns how many writes were attempted (0 = the cluster already is as desired).
+   * A 409 on one object (a stale read: the guard did its job) skips only that object, so one busy object
+   * does not hold up the rest nor push the whole key into exponential backoff; it is re-planned next run.
+   */
+  async function execute(plan: HibernationPlan): Promise<{ attempted: number; conflicts: number }> {
+    let conflicts = 0;
+    let nodePoolConflict = false;
+    for (const patch of plan.patches) {
+      try {
+        await writer.applyPatch(patch);
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        conflicts += 1;
+        nodePoolConflict ||= patch.kind === "NodePool";
+      }
+    }
+    // NodeClaims go only once their NodePool's zero limit has landed, else Karpenter would replace them.
+    if (!nodePoolConflict) for (const name of plan.nodeClaimDeletes) await writer.deleteNodeClaim(name);
+    return { attempted: plan.patches.length + plan.nodeClaimDeletes.length, conflicts };
   }
 
   async function recordAudit(ctx: RunContext, from: string, to: string, plan: HibernationPlan): Promise<void> {
@@ -193,7 +210,8 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
     const evaluation: ScheduleEvaluation = ctx.deleting || !compiled ? { state: "awake", reason: "default" } : evaluateSchedule(compiled, ctx.nowMs);
     const observed = await observeAndPlan(ctx, evaluation.state);
     // Writes first; the next run (which finds nothing to do) records the transition.
-    if ((await execute(observed.plan)) > 0) return { requeueAfterMs: 0 };
+    const executed = await execute(observed.plan);
+    if (executed.attempted > 0) return { requeueAfterMs: executed.conflicts > 0 ? CONFLICT_RETRY_MS : 0 };
     if (ctx.deleting || !compiled) return finishDeletion(ctx, observed.plan);
 
     const previous = ctx.schedule.status?.state as string | undefined;

@@ -1,0 +1,329 @@
+// Hibernation controller against the local API server: exact sleep/wake of 50 workloads and NodePools, restarts between writes, 409s.
+import { afterEach, describe, expect, it } from "vitest";
+import { eventually, startTestCluster } from "../support/cluster.js";
+import type { LocalApiServer, WriteNotice } from "../../src-shared/apiserver/index.js";
+import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import { ControllerManager } from "../../src-shared/runtime/index.js";
+import { registerHibernationController } from "../../operator/controllers/hibernation/controller.js";
+import { SAVED_ANNOTATION } from "../../operator/controllers/hibernation/desired.js";
+import { HIBERNATION_FINALIZER } from "../../operator/controllers/hibernation/reconciler.js";
+
+const TENANT = "acme";
+const SCHEDULE = "office-hours";
+const TEAM_NAMESPACES = ["team-0", "team-1", "team-2", "team-3", "team-4", "team-5"];
+const EXCLUDED_BY_SPEC = "monitoring";
+const ALWAYS_EXCLUDED = ["kube-system", "karpenter", "spot-optimizer-system"];
+const WORKLOAD_API: Record<string, string> = { Deployment: "apps/v1", StatefulSet: "apps/v1", CronJob: "batch/v1" };
+
+interface Fixture {
+  kind: "Deployment" | "StatefulSet" | "CronJob";
+  namespace: string;
+  name: string;
+  /** undefined = field absent */
+  value: number | boolean | undefined;
+}
+
+/** 50 workloads: every kind, replicas 0–4 or absent, suspend true/false/absent, 15 of them in excluded namespaces. */
+function fixtures(): Fixture[] {
+  const out: Fixture[] = [];
+  for (let i = 0; i < 50; i++) {
+    const kind = (["Deployment", "StatefulSet", "CronJob"] as const)[i % 3]!;
+    const namespace = i % 10 === 7 ? EXCLUDED_BY_SPEC : i % 10 === 8 ? ALWAYS_EXCLUDED[i % 3]! : TEAM_NAMESPACES[i % 6]!;
+    const value = kind === "CronJob" ? [undefined, true, false, false][i % 4] : i % 7 === 0 ? undefined : i % 5;
+    out.push({ kind, namespace, name: `${kind.toLowerCase()}-${i}`, value });
+  }
+  return out;
+}
+
+function manifest(f: Fixture): KubeObject {
+  const labels = { app: f.name };
+  const podSpec = { containers: [{ name: "main", image: "registry.example/app:1" }], restartPolicy: f.kind === "CronJob" ? "OnFailure" : "Always" };
+  if (f.kind === "CronJob") {
+    const spec: Record<string, unknown> = { schedule: "*/5 * * * *", jobTemplate: { spec: { template: { metadata: { labels }, spec: podSpec } } } };
+    if (f.value !== undefined) spec.suspend = f.value;
+    return { apiVersion: "batch/v1", kind: "CronJob", metadata: { name: f.name, namespace: f.namespace, annotations: { "team.example/owner": "alice" } }, spec };
+  }
+  const spec: Record<string, unknown> = { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec } };
+  if (f.kind === "StatefulSet") spec.serviceName = f.name;
+  if (f.value !== undefined) spec.replicas = f.value;
+  return { apiVersion: "apps/v1", kind: f.kind, metadata: { name: f.name, namespace: f.namespace, annotations: { "team.example/owner": "alice" } }, spec };
+}
+
+function nodePool(name: string, limits?: Record<string, string | number>, annotations?: Record<string, string>): KubeObject {
+  const spec: Record<string, unknown> = {
+    template: { spec: { nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" }, requirements: [{ key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"] }] } },
+  };
+  if (limits) spec.limits = limits;
+  return { apiVersion: "karpenter.sh/v1", kind: "NodePool", metadata: { name, ...(annotations ? { annotations } : {}) }, spec };
+}
+
+function nodeClaim(name: string, pool: string): KubeObject {
+  return {
+    apiVersion: "karpenter.sh/v1",
+    kind: "NodeClaim",
+    metadata: { name, labels: { "karpenter.sh/nodepool": pool } },
+    spec: { nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" }, requirements: [{ key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"] }] },
+  };
+}
+
+const POOLS = [nodePool("general", { cpu: "1000", memory: "1000Gi" }), nodePool("burst"), nodePool("system", { cpu: 16 }, { "hibernation.spotoptimizer.io/exclude": "true" })];
+const CLAIMS = [nodeClaim("general-a", "general"), nodeClaim("general-b", "general"), nodeClaim("burst-a", "burst"), nodeClaim("system-a", "system")];
+
+function sleepingSpec(): Record<string, unknown> {
+  // Always awake by the week, put to sleep by an override from a minute ago: the real clock decides, no fake time needed.
+  return {
+    clusterRef: { name: "local" },
+    timezone: "Europe/Berlin",
+    weekly: [{ days: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], start: "00:00", end: "24:00" }],
+    override: { action: "sleep", from: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, "Z"), durationHours: 48 },
+    excludedNamespaces: [EXCLUDED_BY_SPEC],
+  };
+}
+
+async function seed(client: KubeClient): Promise<void> {
+  for (const ns of [TENANT, EXCLUDED_BY_SPEC, ...TEAM_NAMESPACES, ...ALWAYS_EXCLUDED]) {
+    if (!(await client.getIfExists({ apiVersion: "v1", kind: "Namespace", name: ns }))) await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  }
+  for (const f of fixtures()) await client.create(manifest(f));
+  for (const p of POOLS) await client.create(p);
+  for (const c of CLAIMS) await client.create(c);
+}
+
+interface Snapshot {
+  workloads: Map<string, KubeObject>;
+  pools: Map<string, KubeObject>;
+}
+
+async function snapshot(client: KubeClient): Promise<Snapshot> {
+  const workloads = new Map<string, KubeObject>();
+  for (const kind of ["Deployment", "StatefulSet", "CronJob"]) {
+    for (const o of (await client.listAll({ apiVersion: WORKLOAD_API[kind]!, kind })).items) workloads.set(`${kind}/${o.metadata?.namespace}/${o.metadata?.name}`, { ...o, kind });
+  }
+  const pools = new Map<string, KubeObject>();
+  for (const o of (await client.listAll({ apiVersion: "karpenter.sh/v1", kind: "NodePool" })).items) pools.set(o.metadata!.name!, o);
+  return { workloads, pools };
+}
+
+const valueOf = (o: KubeObject): unknown => (o.kind === "CronJob" ? (o.spec as Record<string, unknown>).suspend : (o.spec as Record<string, unknown>).replicas);
+const ours = (o: KubeObject): string | undefined => o.metadata?.annotations?.[SAVED_ANNOTATION];
+const inScope = (o: KubeObject): boolean => ![EXCLUDED_BY_SPEC, ...ALWAYS_EXCLUDED].includes(o.metadata!.namespace!);
+/** What must survive a sleep/wake round trip unchanged: spec and the user's annotations. */
+const essence = (o: KubeObject): unknown => ({ spec: o.spec, annotations: Object.fromEntries(Object.entries(o.metadata?.annotations ?? {}).filter(([k]) => k !== SAVED_ANNOTATION)) });
+
+function expectAsleep(before: Snapshot, now: Snapshot): void {
+  for (const [key, o] of before.workloads) {
+    const after = now.workloads.get(key)!;
+    if (!inScope(o)) {
+      expect(after.metadata?.resourceVersion, `${key} untouched`).toBe(o.metadata?.resourceVersion);
+      continue;
+    }
+    expect(valueOf(after), key).toBe(o.kind === "CronJob" ? true : 0);
+    const saved = JSON.parse(ours(after)!) as Record<string, unknown>;
+    expect(saved, key).toEqual({ by: `${TENANT}/${SCHEDULE}`, [o.kind === "CronJob" ? "suspend" : "replicas"]: valueOf(o) ?? null });
+  }
+  expect((now.pools.get("general")!.spec as Record<string, unknown>).limits).toEqual({ cpu: "0", memory: "0" });
+  expect((now.pools.get("burst")!.spec as Record<string, unknown>).limits).toEqual({ cpu: "0", memory: "0" });
+  expect(JSON.parse(ours(now.pools.get("general")!)!)).toEqual({ by: `${TENANT}/${SCHEDULE}`, limits: { cpu: "1000", memory: "1000Gi" } });
+  expect(JSON.parse(ours(now.pools.get("burst")!)!)).toEqual({ by: `${TENANT}/${SCHEDULE}`, limits: null });
+  expect(now.pools.get("system")!.metadata?.resourceVersion).toBe(before.pools.get("system")!.metadata?.resourceVersion);
+}
+
+function expectRestored(before: Snapshot, now: Snapshot): void {
+  for (const [key, o] of before.workloads) {
+    const after = now.workloads.get(key)!;
+    expect(ours(after), key).toBeUndefined();
+    expect(essence(after), key).toEqual(essence(o));
+  }
+  for (const [name, p] of before.pools) {
+    expect(ours(now.pools.get(name)!), name).toBeUndefined();
+    expect(now.pools.get(name)!.spec, name).toEqual(p.spec);
+  }
+}
+
+async function claimNames(client: KubeClient): Promise<string[]> {
+  const items = (await client.listAll({ apiVersion: "karpenter.sh/v1", kind: "NodeClaim" })).items;
+  return items.filter((c) => !c.metadata?.deletionTimestamp).map((c) => c.metadata!.name!).sort();
+}
+
+async function scheduleStatus(client: KubeClient): Promise<Record<string, any> | undefined> {
+  const s = await client.getIfExists({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE });
+  return s?.status as Record<string, any> | undefined;
+}
+
+async function auditEvents(client: KubeClient): Promise<string[]> {
+  const items = (await client.listAll({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "AuditEntry", namespace: TENANT })).items;
+  return items.map((e) => `${(e.spec as any).actor} ${(e.spec as any).event}`).sort();
+}
+
+interface Instance {
+  manager: ControllerManager;
+  client: KubeClient;
+  stopped: boolean;
+}
+
+async function startInstance(server: LocalApiServer): Promise<Instance> {
+  const client = new KubeClient(server.kubeConfig);
+  const manager = new ControllerManager({ client });
+  const instance: Instance = { manager, client, stopped: false };
+  await registerHibernationController({ manager, client, isStopped: () => instance.stopped });
+  manager.start();
+  return instance;
+}
+
+async function stopInstance(instance: Instance): Promise<void> {
+  instance.stopped = true;
+  await instance.manager.stop();
+  instance.client.close();
+}
+
+/** Writes to workloads and NodePools, per object: how often each was patched. */
+function patchesPerObject(notices: readonly WriteNotice[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const n of notices) {
+    if (n.verb !== "patch" || !["deployments", "statefulsets", "cronjobs", "nodepools"].includes(n.resource)) continue;
+    const key = `${n.resource}/${n.namespace ?? ""}/${n.name}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
+const IN_SCOPE_WORKLOADS = fixtures().filter((f) => ![EXCLUDED_BY_SPEC, ...ALWAYS_EXCLUDED].includes(f.namespace)).length;
+
+let server: LocalApiServer | undefined;
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+});
+
+describe("hibernation controller", () => {
+  it("sleeps and wakes 50 workloads and two NodePools exactly, under 20 % injected 409s", async () => {
+    server = await startTestCluster({ crds: "all" });
+    const client = new KubeClient(server.kubeConfig);
+    await seed(client);
+    const before = await snapshot(client);
+    expect(before.workloads.size).toBe(50);
+    const spec = sleepingSpec() as { override: { from: string } };
+    await client.create({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", metadata: { name: SCHEDULE, namespace: TENANT }, spec });
+
+    // The injector really answers 409 to writes (checked once at rate 1), then a fifth of them from here on.
+    server.faults.setConflictRate(1);
+    await expect(client.patch({ apiVersion: "v1", kind: "Namespace", name: TENANT }, { metadata: { labels: { probe: "1" } } }, { type: "merge" })).rejects.toMatchObject({ statusCode: 409 });
+    server.faults.setConflictRate(0.2);
+    const notices: WriteNotice[] = [];
+    server.faults.onWrite((w) => notices.push(w));
+    let instance = await startInstance(server);
+    const asleep = await eventually(async () => {
+      const status = await scheduleStatus(client);
+      return status?.state === "asleep" ? status : undefined;
+    }, 60_000, "state asleep");
+    await instance.manager.idle();
+    expectAsleep(before, await snapshot(client));
+    expect(await claimNames(client)).toEqual(["system-a"]);
+    const scoped = fixtures().filter((f) => ![EXCLUDED_BY_SPEC, ...ALWAYS_EXCLUDED].includes(f.namespace));
+    const count = (kind: string): number => scoped.filter((f) => f.kind === kind).length;
+    expect(asleep.managed).toEqual({ deployments: count("Deployment"), statefulSets: count("StatefulSet"), cronJobs: count("CronJob"), nodePools: 2 });
+    expect(asleep.reason).toBe("override");
+    // The week is always awake, so the next change is the override's end: from + 48 h.
+    expect(asleep.nextTransition).toBe(new Date(Date.parse(spec.override.from) + 48 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z"));
+    expect(asleep.projectedMonthlySavingsUsd).toBe(0);
+    expect(asleep.savingsBaseline).toMatch(/no price source/);
+    expect(await auditEvents(client)).toEqual(["system:hibernation hibernation.sleep"]);
+    // Each in-scope workload and NodePool was patched exactly once (409s answered by the injector are not writes).
+    const sleepCounts = patchesPerObject(notices);
+    expect(sleepCounts.size).toBe(IN_SCOPE_WORKLOADS + 2);
+    expect([...sleepCounts.values()].every((n) => n === 1)).toBe(true);
+
+    // Wake: the override is removed, the week says awake.
+    notices.length = 0;
+    await stopInstance(instance);
+    instance = await startInstance(server);
+    await client.patch({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE }, { spec: { override: null } }, { type: "merge" });
+    await eventually(async () => (await scheduleStatus(client))?.state === "awake", 60_000, "state awake");
+    await instance.manager.idle();
+    expectRestored(before, await snapshot(client));
+    const wakeCounts = patchesPerObject(notices);
+    expect(wakeCounts.size).toBe(IN_SCOPE_WORKLOADS + 2);
+    expect([...wakeCounts.values()].every((n) => n === 1)).toBe(true);
+    expect(await auditEvents(client)).toEqual(["system:hibernation hibernation.sleep", "system:hibernation hibernation.wake"]);
+    await stopInstance(instance);
+    client.close();
+  });
+
+  it("ends exact when the operator is stopped and restarted after every single write of a sleep and of a wake", async () => {
+    server = await startTestCluster({ crds: "all" });
+    const client = new KubeClient(server.kubeConfig);
+    await seed(client);
+    const before = await snapshot(client);
+    await client.create({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", metadata: { name: SCHEDULE, namespace: TENANT }, spec: sleepingSpec() });
+
+    const notices: WriteNotice[] = [];
+    let current: Instance | undefined;
+    server.faults.onWrite((w) => {
+      notices.push(w);
+      // Synchronously, before the response reaches the controller: that instance never writes again.
+      if (current) current.stopped = true;
+    });
+
+    /** Runs fresh instances, each stopped right after its first write, until one finds nothing to write. */
+    async function runUntilQuiet(): Promise<number> {
+      for (let restarts = 0; restarts < 400; restarts++) {
+        const writesBefore = notices.length;
+        current = await startInstance(server!);
+        await current.manager.waitForCacheSync();
+        await eventually(async () => {
+          await current!.manager.idle();
+          return true;
+        }, 20_000, "instance idle");
+        const wrote = notices.length > writesBefore;
+        await stopInstance(current);
+        current = undefined;
+        if (!wrote) return restarts;
+      }
+      throw new Error("did not converge in 400 restarts");
+    }
+
+    const sleepRestarts = await runUntilQuiet();
+    const afterSleep = await snapshot(client);
+    expectAsleep(before, afterSleep);
+    expect((await scheduleStatus(client))?.state).toBe("asleep");
+    expect(await claimNames(client)).toEqual(["system-a"]);
+    // One restart per write: finalizer, each workload and NodePool once, 3 NodeClaim deletes, the audit entry and the status.
+    const sleepCounts = patchesPerObject(notices);
+    expect([...sleepCounts.values()].every((n) => n === 1)).toBe(true);
+    expect(sleepCounts.size).toBe(IN_SCOPE_WORKLOADS + 2);
+    expect(sleepRestarts).toBe(notices.length);
+    expect(sleepRestarts).toBeGreaterThanOrEqual(1 + IN_SCOPE_WORKLOADS + 2 + 3 + 2);
+
+    notices.length = 0;
+    await client.patch({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE }, { spec: { override: null } }, { type: "merge" });
+    notices.length = 0;
+    const wakeRestarts = await runUntilQuiet();
+    expectRestored(before, await snapshot(client));
+    expect((await scheduleStatus(client))?.state).toBe("awake");
+    const wakeCounts = patchesPerObject(notices);
+    expect([...wakeCounts.values()].every((n) => n === 1)).toBe(true);
+    expect(wakeCounts.size).toBe(IN_SCOPE_WORKLOADS + 2);
+    expect(wakeRestarts).toBe(notices.length);
+    // generation counts spec changes: exactly two (sleep, wake) for every in-scope workload whose value was not already the asleep one.
+    const finalState = await snapshot(client);
+    for (const [key, o] of before.workloads) {
+      const asleepValue = o.kind === "CronJob" ? true : 0;
+      const changes = inScope(o) && valueOf(o) !== asleepValue ? 2 : 0;
+      expect(finalState.workloads.get(key)!.metadata?.generation, key).toBe((o.metadata?.generation ?? 1) + changes);
+    }
+    expect(await auditEvents(client)).toEqual(["system:hibernation hibernation.sleep", "system:hibernation hibernation.wake"]);
+
+    // Deleting the schedule while asleep wakes everything first (finalizer), then lets it go.
+    await client.patch({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE }, { spec: sleepingSpec() }, { type: "merge" });
+    await runUntilQuiet();
+    expectAsleep(before, await snapshot(client));
+    const schedule = await client.get({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE });
+    expect(schedule.metadata?.finalizers).toContain(HIBERNATION_FINALIZER);
+    await client.delete({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE });
+    await runUntilQuiet();
+    expect(await client.getIfExists({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE })).toBeUndefined();
+    const woken = await snapshot(client);
+    for (const [key, o] of before.workloads) expect(essence(woken.workloads.get(key)!), key).toEqual(essence(o));
+    client.close();
+  });
+});
