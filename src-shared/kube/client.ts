@@ -259,7 +259,7 @@ export class KubeClient {
         new Promise<void>((resolve, reject) => {
           if (aborted) return resolve();
           const transport = url.protocol === "http:" ? http : https;
-          request = transport.request(url, options, (res) => streamWatch(res, onEvent, resolve, reject, () => aborted));
+          request = transport.request(url, options, (res) => streamWatch(res, { onEvent, resolve, reject, isAborted: () => aborted }));
           request.on("error", (error) => (aborted ? resolve() : reject(error)));
           request.end();
         }),
@@ -347,13 +347,14 @@ export interface WatchHandle {
   abort: () => void;
 }
 
-function streamWatch(
-  res: http.IncomingMessage,
-  onEvent: WatchEventHandler,
-  resolve: () => void,
-  reject: (error: unknown) => void,
-  isAborted: () => boolean,
-): void {
+interface WatchStreamCallbacks {
+  onEvent: WatchEventHandler;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+  isAborted: () => boolean;
+}
+
+function streamWatch(res: http.IncomingMessage, { onEvent, resolve, reject, isAborted }: WatchStreamCallbacks): void {
   const status = res.statusCode ?? 0;
   let buffer = "";
   res.setEncoding("utf8");

@@ -23,19 +23,24 @@ export function kubeTime(date: Date): string {
 export function setCondition(conditions: readonly Condition[] | undefined, input: ConditionInput, now: Date = new Date()): Condition[] {
   const list = [...(conditions ?? [])];
   const index = list.findIndex((c) => c.type === input.type);
-  const previous = index >= 0 ? list[index] : undefined;
+  const next = nextCondition(index >= 0 ? list[index] : undefined, input, now);
+  if (index >= 0) list[index] = next;
+  else list.push(next);
+  return list;
+}
+
+function nextCondition(previous: Condition | undefined, input: ConditionInput, now: Date): Condition {
+  const unchanged = previous !== undefined && previous.status === input.status;
   const next: Condition = {
     type: input.type,
     status: input.status,
     reason: input.reason,
     message: input.message ?? "",
-    lastTransitionTime: previous !== undefined && previous.status === input.status ? previous.lastTransitionTime : kubeTime(now),
+    lastTransitionTime: unchanged ? previous.lastTransitionTime : kubeTime(now),
   };
   const generation = input.observedGeneration ?? previous?.observedGeneration;
   if (generation !== undefined) next.observedGeneration = generation;
-  if (index >= 0) list[index] = next;
-  else list.push(next);
-  return list;
+  return next;
 }
 
 export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {

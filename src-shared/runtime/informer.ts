@@ -160,12 +160,18 @@ export class Informer<T extends KubeObject = KubeObject> {
       { labelSelector: this.options.labelSelector, fieldSelector: this.options.fieldSelector },
     );
     if (this.stopped) return;
-    const fresh = new Map(list.items.map((item) => [objectKey(item), withTypeMeta(item, this.apiVersion, this.kind)]));
+    this.replaceCache(new Map(list.items.map((item) => [objectKey(item), withTypeMeta(item, this.apiVersion, this.kind)])));
+    this.resourceVersion = list.metadata?.resourceVersion ?? "";
+    this.relists++;
+    this.markSynced();
+  }
+
+  /** Swaps in a fresh list, reporting what changed since the cache was last current. */
+  private replaceCache(fresh: Map<string, T>): void {
     for (const [key, old] of [...this.cache]) {
-      if (!fresh.has(key)) {
-        this.cache.delete(key);
-        this.emit({ type: "delete", object: old });
-      }
+      if (fresh.has(key)) continue;
+      this.cache.delete(key);
+      this.emit({ type: "delete", object: old });
     }
     for (const [key, object] of fresh) {
       const old = this.cache.get(key);
@@ -173,9 +179,6 @@ export class Informer<T extends KubeObject = KubeObject> {
       if (old === undefined) this.emit({ type: "add", object });
       else if (old.metadata?.resourceVersion !== object.metadata?.resourceVersion) this.emit({ type: "update", object, oldObject: old });
     }
-    this.resourceVersion = list.metadata?.resourceVersion ?? "";
-    this.relists++;
-    this.markSynced();
   }
 
   private async watchOnce(): Promise<void> {
@@ -205,27 +208,23 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private handleWatchEvent(type: string, raw: T): void {
-    if (type === "ERROR") {
-      const status = raw as unknown as { code?: number; message?: string };
-      if (status.code === 410) throw new WatchGone();
-      throw new KubeApiError(status.code ?? 500, raw, `watch ${this.kind}`);
-    }
+    if (type === "ERROR") throw watchError(raw, this.kind);
     const resourceVersion = raw.metadata?.resourceVersion;
-    if (type === "BOOKMARK") {
-      if (resourceVersion) this.resourceVersion = resourceVersion;
-      return;
-    }
-    const object = withTypeMeta(raw, this.apiVersion, this.kind);
+    if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") this.applyWatchEvent(type, withTypeMeta(raw, this.apiVersion, this.kind));
+    // BOOKMARKs only move the resourceVersion forward.
+    if (resourceVersion) this.resourceVersion = resourceVersion;
+  }
+
+  private applyWatchEvent(type: "ADDED" | "MODIFIED" | "DELETED", object: T): void {
     const key = objectKey(object);
     const old = this.cache.get(key);
     if (type === "DELETED") {
       this.cache.delete(key);
       this.emit({ type: "delete", object });
-    } else if (type === "ADDED" || type === "MODIFIED") {
-      this.cache.set(key, object);
-      this.emit(old === undefined ? { type: "add", object } : { type: "update", object, oldObject: old });
+      return;
     }
-    if (resourceVersion) this.resourceVersion = resourceVersion;
+    this.cache.set(key, object);
+    this.emit(old === undefined ? { type: "add", object } : { type: "update", object, oldObject: old });
   }
 
   private emit(event: InformerEvent<T>): void {
@@ -264,6 +263,12 @@ export class Informer<T extends KubeObject = KubeObject> {
       this.wake = done;
     });
   }
+}
+
+function watchError(status: unknown, kind: string): Error {
+  const code = (status as { code?: number }).code;
+  if (code === 410) return new WatchGone();
+  return new KubeApiError(code ?? 500, status, `watch ${kind}`);
 }
 
 function isGone(error: unknown): boolean {

@@ -91,14 +91,18 @@ export class LeaderElector {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
+      let acquired = false;
       try {
-        const acquired = await this.tryAcquireOrRenew();
-        if (acquired) this.lastRenewMs = Date.now();
-        if (!acquired && this.leading && Date.now() - this.lastRenewMs >= this.renewDeadlineMs) this.setLeading(false);
-        else if (acquired && !this.stopped) this.setLeading(true);
+        acquired = await this.tryAcquireOrRenew();
       } catch (error) {
         this.onError(error);
-        if (this.leading && Date.now() - this.lastRenewMs >= this.renewDeadlineMs) this.setLeading(false);
+      }
+      if (acquired) {
+        this.lastRenewMs = Date.now();
+        if (!this.stopped) this.setLeading(true);
+      } else if (this.leading && Date.now() - this.lastRenewMs >= this.renewDeadlineMs) {
+        // Could not renew for renewDeadline: step down before anyone else may consider the lease expired.
+        this.setLeading(false);
       }
       await this.sleep(this.retryPeriodMs);
     }
@@ -106,26 +110,16 @@ export class LeaderElector {
 
   /** One round: true when this process holds the lease afterwards. */
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const ref = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: this.options.namespace, name: this.options.name };
-    const now = new Date();
-    const existing = await this.options.client.getIfExists<Lease>(ref);
-    if (existing === undefined) return this.create(now);
+    const existing = await this.options.client.getIfExists<Lease>(this.leaseRef());
+    if (existing === undefined) return this.create(new Date());
     const spec = existing.spec ?? {};
     this.observe(spec);
-    const holder = spec.holderIdentity ?? "";
-    if (holder !== this.identity && holder !== "" && Date.now() < this.observedAtMs + this.leaseDurationMs) {
+    if (this.heldByOther(spec)) {
       // Someone else holds a live lease. If we thought we led, we lost it.
-      if (this.leading) this.setLeading(false);
+      this.setLeading(false);
       return false;
     }
-    const takingOver = holder !== this.identity;
-    const nextSpec: LeaseSpec = {
-      holderIdentity: this.identity,
-      leaseDurationSeconds: Math.max(1, Math.ceil(this.leaseDurationMs / 1000)),
-      acquireTime: takingOver ? microTime(now) : (spec.acquireTime ?? microTime(now)),
-      renewTime: microTime(now),
-      leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver && holder !== "" ? 1 : 0),
-    };
+    const nextSpec = this.nextSpec(spec, new Date());
     try {
       // resourceVersion from the read: a concurrent writer makes this a 409, never a double win.
       this.lastLease = await this.options.client.replace<Lease>({ ...existing, spec: nextSpec });
@@ -135,6 +129,27 @@ export class LeaderElector {
       if (isConflict(error)) return false;
       throw error;
     }
+  }
+
+  private leaseRef(): { apiVersion: string; kind: string; namespace: string; name: string } {
+    return { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: this.options.namespace, name: this.options.name };
+  }
+
+  private heldByOther(spec: LeaseSpec): boolean {
+    const holder = spec.holderIdentity ?? "";
+    return holder !== this.identity && holder !== "" && Date.now() < this.observedAtMs + this.leaseDurationMs;
+  }
+
+  private nextSpec(spec: LeaseSpec, now: Date): LeaseSpec {
+    const holder = spec.holderIdentity ?? "";
+    const takingOver = holder !== this.identity;
+    return {
+      holderIdentity: this.identity,
+      leaseDurationSeconds: Math.max(1, Math.ceil(this.leaseDurationMs / 1000)),
+      acquireTime: takingOver ? microTime(now) : (spec.acquireTime ?? microTime(now)),
+      renewTime: microTime(now),
+      leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver && holder !== "" ? 1 : 0),
+    };
   }
 
   private async create(now: Date): Promise<boolean> {
@@ -173,12 +188,7 @@ export class LeaderElector {
     const lease = this.lastLease;
     if (lease === undefined) return;
     try {
-      const current = await this.options.client.getIfExists<Lease>({
-        apiVersion: "coordination.k8s.io/v1",
-        kind: "Lease",
-        namespace: this.options.namespace,
-        name: this.options.name,
-      });
+      const current = await this.options.client.getIfExists<Lease>(this.leaseRef());
       if (current?.spec?.holderIdentity !== this.identity) return;
       const now = microTime(new Date());
       await this.options.client.replace<Lease>({
