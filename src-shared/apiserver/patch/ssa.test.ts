@@ -56,6 +56,14 @@ describe("serverSideApply", () => {
     expect(second.metadata.managedFields[0].fieldsV1).toEqual({ "f:metadata": { "f:labels": { "f:app": {} } }, "f:spec": { "f:replicas": {} } });
   });
 
+  it("keeps a map the manager owns itself while the applied configuration still sets fields inside it", () => {
+    const first = apply(undefined, deployment({ strategy: { type: "Recreate" }, paused: true }), "ctl");
+    // kubectl's client-side-apply migration writes Apply entries that own parents too (`"f:strategy":{".":{}}`).
+    first.metadata.managedFields[0].fieldsV1 = { "f:spec": { "f:strategy": { ".": {}, "f:type": {} }, "f:paused": {} } };
+    const second = apply(first, deployment({ strategy: { type: "Recreate" } }), "ctl");
+    expect(second.spec).toEqual({ strategy: { type: "Recreate" } });
+  });
+
   it("keeps an omitted field that another manager also owns", () => {
     const first = apply(undefined, deployment({ replicas: 2, paused: true }), "a");
     const shared = apply(first, deployment({ paused: true }), "b");

@@ -157,7 +157,11 @@ function findConflicts(args: ServerSideApplyArgs, others: Manager[], appliedSet:
 function removeDropped(merged: Obj, previous: Set<string>, applied: Set<string>, others: Manager[]): void {
   const ownedByOthers = (path: FieldPath): boolean =>
     others.some((m) => [...m.set].some((k) => isPrefix(path, keyPath(k)) || isPrefix(keyPath(k), path)));
-  const dropped = [...previous].filter((k) => !applied.has(k)).map(keyPath).filter((p) => !ownedByOthers(p));
+  // A map/list the manager owned itself (e.g. `"f:clusterRef":{".":{}}` after kubectl's client-side-apply migration)
+  // stays while the applied configuration still sets something inside it.
+  const appliedPaths = [...applied].map(keyPath);
+  const stillApplied = (path: FieldPath): boolean => appliedPaths.some((a) => isPrefix(path, a));
+  const dropped = [...previous].filter((k) => !applied.has(k)).map(keyPath).filter((p) => !ownedByOthers(p) && !stillApplied(p));
   // Remove top-most paths only: a dropped list item takes its fields with it (they identify the item).
   const topMost = dropped.filter((p) => !dropped.some((q) => q.length < p.length && isPrefix(q, p)));
   topMost.sort((a, b) => b.length - a.length);

@@ -1,0 +1,197 @@
+// The real kubectl 1.33 against the local API server: CRDs, apply, get (printer columns), describe, explain, SSA, delete.
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { KubernetesObjectApi } from "@kubernetes/client-node";
+import { load } from "js-yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import { projectCrdDir, repoRoot, startTestCluster } from "../support/cluster.js";
+import { toolPath } from "../support/tools.js";
+
+interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let server: LocalApiServer;
+let workDir: string;
+let objects: KubernetesObjectApi;
+
+function kubectl(args: string[], stdin?: string): Promise<KubectlResult> {
+  return new Promise((done) => {
+    const child = execFile(
+      toolPath("kubectl"),
+      ["--kubeconfig", join(workDir, "kubeconfig"), "--cache-dir", join(workDir, "cache"), ...args],
+      { env: { PATH: process.env.PATH ?? "", HOME: workDir }, timeout: 30_000 },
+      (err, stdout, stderr) => done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+    );
+    if (stdin !== undefined) child.stdin?.end(stdin);
+  });
+}
+
+function writeManifest(name: string, body: string): string {
+  const path = join(workDir, name);
+  writeFileSync(path, body);
+  return path;
+}
+
+const nodeTemplate = (strategy: string, extra = ""): string => `apiVersion: spotoptimizer.io/v1alpha1
+kind: NodeTemplate
+metadata:
+  name: general
+  namespace: acme
+spec:
+  clusterRef:
+    name: prod
+  families: [m5, c5]
+  strategy: ${strategy}${extra}
+`;
+
+const crd = load(readFileSync(join(projectCrdDir, "nodetemplates.spotoptimizer.io.yaml"), "utf8")) as any;
+const crdVersion = crd.spec.versions[0];
+
+async function readNodeTemplate(): Promise<any> {
+  return objects.read({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate", metadata: { name: "general", namespace: "acme" } });
+}
+
+beforeAll(async () => {
+  workDir = mkdtempSync(join(tmpdir(), "spotopt-kubectl-"));
+  server = await startTestCluster();
+  writeFileSync(join(workDir, "kubeconfig"), server.kubeconfigYaml);
+  objects = KubernetesObjectApi.makeApiClient(server.kubeConfig);
+  // `kubectl create namespace` would send protobuf; apply sends JSON.
+  const ns = await kubectl(["apply", "-f", "-"], "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: acme\n");
+  expect(ns.stderr).toBe("");
+});
+
+afterAll(async () => {
+  await server?.stop();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+describe("kubectl against the local API server", () => {
+  it("applies our CRDs from crds/", async () => {
+    const out = await kubectl(["apply", "-f", projectCrdDir]);
+    expect(out.stderr).toBe("");
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain("customresourcedefinition.apiextensions.k8s.io/nodetemplates.spotoptimizer.io created");
+    const wait = await kubectl(["wait", "--for=condition=Established", "crd/nodetemplates.spotoptimizer.io", "--timeout=20s"]);
+    expect(wait.code).toBe(0);
+  });
+
+  it("applies a NodeTemplate (client-side) and the server holds it with defaults", async () => {
+    const out = await kubectl(["apply", "-f", writeManifest("nt.yaml", nodeTemplate("SPOT"))]);
+    expect(out.stderr).toBe("");
+    expect(out.stdout.trim()).toBe("nodetemplate.spotoptimizer.io/general created");
+    const stored = await readNodeTemplate();
+    expect(stored.spec.strategy).toBe("SPOT");
+    expect(stored.spec.families).toEqual(["m5", "c5"]);
+    expect(stored.metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]).toContain('"strategy":"SPOT"');
+  });
+
+  it("lists NodeTemplates with the CRD's printer columns", async () => {
+    const out = await kubectl(["get", "nodetemplates", "-n", "acme"]);
+    expect(out.code).toBe(0);
+    const [header, row] = out.stdout.trim().split("\n");
+    const expectedColumns = ["NAME", ...crdVersion.additionalPrinterColumns.map((c: { name: string }) => c.name.toUpperCase())];
+    expect(header!.split(/\s{2,}/)).toEqual(expectedColumns);
+    expect(row).toMatch(/^general\s+prod\s+SPOT\s+\["m5","c5"\]\s+/);
+  });
+
+  it("describes a NodeTemplate", async () => {
+    const out = await kubectl(["describe", "nodetemplate", "general", "-n", "acme"]);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^Name:\s+general$/m);
+    expect(out.stdout).toMatch(/^Namespace:\s+acme$/m);
+    expect(out.stdout).toMatch(/^Kind:\s+NodeTemplate$/m);
+    expect(out.stdout).toMatch(/Strategy:\s+SPOT/);
+  });
+
+  it("explains nodetemplate.spec from the CRD schema", async () => {
+    const out = await kubectl(["explain", "nodetemplate.spec"]);
+    expect(out.stderr).toBe("");
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^GROUP:\s+spotoptimizer\.io$/m);
+    expect(out.stdout).toMatch(/^KIND:\s+NodeTemplate$/m);
+    expect(out.stdout).toMatch(/^VERSION:\s+v1alpha1$/m);
+    expect(out.stdout).toContain(crdVersion.schema.openAPIV3Schema.properties.spec.description);
+    for (const field of Object.keys(crdVersion.schema.openAPIV3Schema.properties.spec.properties)) {
+      expect(out.stdout).toMatch(new RegExp(`^  ${field}\\s`, "m"));
+    }
+  });
+
+  it("rejects an unknown field under kubectl's default strict validation", async () => {
+    const out = await kubectl(["apply", "-f", writeManifest("bogus.yaml", nodeTemplate("SPOT", "\n  bogus: 1"))]);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain('strict decoding error: unknown field "spec.bogus"');
+  });
+
+  it("rejects an invalid enum value with the field path", async () => {
+    const out = await kubectl(["apply", "-f", writeManifest("bad.yaml", nodeTemplate("CHEAP"))]);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain('spec.strategy: Unsupported value: "CHEAP"');
+    expect((await readNodeTemplate()).spec.strategy).toBe("SPOT");
+  });
+
+  it("applies server-side: the field manager owns the fields and a conflict needs --force-conflicts", async () => {
+    const manifest = writeManifest("nt-ssa.yaml", nodeTemplate("HYBRID"));
+    const conflict = await kubectl(["apply", "--server-side", "--field-manager", "ops", "-f", manifest]);
+    expect(conflict.code).not.toBe(0);
+    expect(conflict.stderr).toContain('conflict with "kubectl-client-side-apply"');
+    expect(conflict.stderr).toContain(".spec.strategy");
+
+    const forced = await kubectl(["apply", "--server-side", "--field-manager", "ops", "--force-conflicts", "-f", manifest]);
+    expect(forced.stderr).toBe("");
+    expect(forced.stdout.trim()).toBe("nodetemplate.spotoptimizer.io/general serverside-applied");
+    const stored = await readNodeTemplate();
+    expect(stored.spec.strategy).toBe("HYBRID");
+    const ops = stored.metadata.managedFields.find((m: any) => m.manager === "ops");
+    expect(ops.operation).toBe("Apply");
+    expect(ops.fieldsV1["f:spec"]["f:strategy"]).toEqual({});
+  });
+
+  it("deletes the NodeTemplate", async () => {
+    const out = await kubectl(["delete", "nodetemplate", "general", "-n", "acme"]);
+    expect(out.stdout.trim()).toBe('nodetemplate.spotoptimizer.io "general" deleted');
+    await expect(readNodeTemplate()).rejects.toMatchObject({ code: 404 });
+  });
+});
+
+describe("kubectl with Karpenter's real CRDs", () => {
+  const karpenterDir = resolve(repoRoot, "../shared/data/karpenter-crds");
+  const examples = resolve(repoRoot, "../shared/data/karpenter-examples");
+
+  it("accepts the minimal NodePool and EC2NodeClass", async () => {
+    const crds = await kubectl(["apply", "--server-side", "-f", karpenterDir]);
+    expect(crds.code).toBe(0);
+    await kubectl(["wait", "--for=condition=Established", "crd/nodepools.karpenter.sh", "crd/ec2nodeclasses.karpenter.k8s.aws", "--timeout=20s"]);
+    const out = await kubectl(["apply", "-f", join(examples, "minimal.yaml")]);
+    expect(out.stderr).toBe("");
+    expect(out.stdout).toContain("nodepool.karpenter.sh/default created");
+    expect(out.stdout).toContain("ec2nodeclass.karpenter.k8s.aws/default created");
+    const pool = (await objects.read({ apiVersion: "karpenter.sh/v1", kind: "NodePool", metadata: { name: "default" } })) as any;
+    expect(pool.spec.disruption.consolidateAfter).toBe("0s");
+  });
+
+  it("rejects an invalid NodePool with the schema's field path", async () => {
+    const bad = `apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata:
+  name: bad
+spec:
+  disruption:
+    consolidateAfter: 5 minutes
+  template:
+    spec:
+      nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}
+      requirements:
+        - {key: karpenter.sh/capacity-type, operator: In, values: ["spot"]}
+`;
+    const out = await kubectl(["apply", "-f", "-"], bad);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain('The NodePool "bad" is invalid: spec.disruption.consolidateAfter: Invalid value: "5 minutes"');
+  });
+});
