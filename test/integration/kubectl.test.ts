@@ -160,6 +160,54 @@ describe("kubectl against the local API server", () => {
   });
 });
 
+describe("kubectl on built-in kinds (strategic merge patches)", () => {
+  const deployment = (containers: string): string => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: acme
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+${containers}`;
+  const container = (name: string, image: string, env = ""): string => `        - name: ${name}
+          image: ${image}
+${env}`;
+
+  it("re-applies a Deployment client-side: kubectl's strategic merge patch removes and updates containers by name", async () => {
+    const env = "          env:\n            - {name: A, value: '1'}\n            - {name: B, value: '2'}\n";
+    const first = await kubectl(["apply", "-f", "-"], deployment(container("app", "app:1", env) + container("sidecar", "side:1")));
+    expect(first.stderr).toBe("");
+    expect(first.stdout.trim()).toBe("deployment.apps/web created");
+    const second = await kubectl(["apply", "-f", "-"], deployment(container("app", "app:2", "          env:\n            - {name: B, value: '3'}\n")));
+    expect(second.stderr).toBe("");
+    expect(second.stdout.trim()).toBe("deployment.apps/web configured");
+    const stored: any = await objects.read({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "acme" } });
+    // Only the fields we set: a real apiserver also defaults imagePullPolicy, terminationMessagePath, ...
+    const containers = stored.spec.template.spec.containers.map((c: any) => ({ name: c.name, image: c.image, env: c.env }));
+    expect(containers).toEqual([{ name: "app", image: "app:2", env: [{ name: "B", value: "3" }] }]);
+  });
+
+  it("patches a Deployment with --type strategic and --type json", async () => {
+    const strategic = await kubectl(["patch", "deployment", "web", "-n", "acme", "--type", "strategic", "-p", '{"spec":{"template":{"spec":{"containers":[{"name":"extra","image":"x:1"}]}}}}']);
+    expect(strategic.stderr).toBe("");
+    const json = await kubectl(["patch", "deployment", "web", "-n", "acme", "--type", "json", "-p", '[{"op":"test","path":"/spec/replicas","value":2},{"op":"replace","path":"/spec/replicas","value":3}]']);
+    expect(json.stderr).toBe("");
+    const stored: any = await objects.read({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "acme" } });
+    expect(stored.spec.template.spec.containers.map((c: any) => c.name)).toEqual(["app", "extra"]);
+    expect(stored.spec.replicas).toBe(3);
+    const failed = await kubectl(["patch", "deployment", "web", "-n", "acme", "--type", "json", "-p", '[{"op":"test","path":"/spec/replicas","value":2}]']);
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toContain("The request is invalid");
+  });
+});
+
 describe("kubectl with Karpenter's real CRDs", () => {
   const karpenterDir = resolve(repoRoot, "../shared/data/karpenter-crds");
   const examples = resolve(repoRoot, "../shared/data/karpenter-examples");
