@@ -7,6 +7,8 @@ import { ControllerManager } from "../../src-shared/runtime/index.js";
 import { registerHibernationController } from "../../operator/controllers/hibernation/controller.js";
 import { SAVED_ANNOTATION } from "../../operator/controllers/hibernation/desired.js";
 import { HIBERNATION_FINALIZER } from "../../operator/controllers/hibernation/reconciler.js";
+import { createAuditChainStore } from "../../src-shared/audit/writer.js";
+import { verifyChain } from "../../src-shared/audit/chain.js";
 
 const TENANT = "acme";
 const SCHEDULE = "office-hours";
@@ -152,7 +154,8 @@ async function scheduleStatus(client: KubeClient): Promise<Record<string, any> |
 
 async function auditEvents(client: KubeClient): Promise<string[]> {
   const items = (await client.listAll({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "AuditEntry", namespace: TENANT })).items;
-  return items.map((e) => `${(e.spec as any).actor} ${(e.spec as any).event}`).sort();
+  // Chain order (sequence), so "sleep then wake" is asserted, not just the set.
+  return items.sort((a, b) => (a.spec as any).sequence - (b.spec as any).sequence).map((e) => `${(e.spec as any).actor} ${(e.spec as any).event}`);
 }
 
 interface Instance {
@@ -185,6 +188,14 @@ function patchesPerObject(notices: readonly WriteNotice[]): Map<string, number> 
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return counts;
+}
+
+/**
+ * Writes that each end an instance. An audit append is one create of the entry followed by the chain
+ * store's own bookkeeping (the entry's status hash, the head ConfigMap), which belongs to the same append.
+ */
+function instanceWrites(notices: readonly WriteNotice[]): number {
+  return notices.filter((n) => n.resource !== "configmaps" && !(n.resource === "auditentries" && n.verb !== "create")).length;
 }
 
 const IN_SCOPE_WORKLOADS = fixtures().filter((f) => ![EXCLUDED_BY_SPEC, ...ALWAYS_EXCLUDED].includes(f.namespace)).length;
@@ -245,6 +256,9 @@ describe("hibernation controller", () => {
     expect(wakeCounts.size).toBe(IN_SCOPE_WORKLOADS + 2);
     expect([...wakeCounts.values()].every((n) => n === 1)).toBe(true);
     expect(await auditEvents(client)).toEqual(["system:hibernation hibernation.sleep", "system:hibernation hibernation.wake"]);
+    // The entries are links of the organisation's hash chain, which verifies.
+    const chain = await createAuditChainStore({ client }).readChain(TENANT);
+    expect(verifyChain(chain.entries, chain.anchor)).toBeUndefined();
     await stopInstance(instance);
     client.close();
   });
@@ -291,7 +305,7 @@ describe("hibernation controller", () => {
     const sleepCounts = patchesPerObject(notices);
     expect([...sleepCounts.values()].every((n) => n === 1)).toBe(true);
     expect(sleepCounts.size).toBe(IN_SCOPE_WORKLOADS + 2);
-    expect(sleepRestarts).toBe(notices.length);
+    expect(sleepRestarts).toBe(instanceWrites(notices));
     expect(sleepRestarts).toBeGreaterThanOrEqual(1 + IN_SCOPE_WORKLOADS + 2 + 3 + 2);
 
     notices.length = 0;
@@ -303,7 +317,7 @@ describe("hibernation controller", () => {
     const wakeCounts = patchesPerObject(notices);
     expect([...wakeCounts.values()].every((n) => n === 1)).toBe(true);
     expect(wakeCounts.size).toBe(IN_SCOPE_WORKLOADS + 2);
-    expect(wakeRestarts).toBe(notices.length);
+    expect(wakeRestarts).toBe(instanceWrites(notices));
     // generation counts spec changes: exactly two (sleep, wake) for every in-scope workload whose value was not already the asleep one.
     const finalState = await snapshot(client);
     for (const [key, o] of before.workloads) {

@@ -1,5 +1,7 @@
 // Wires the hibernation reconciler into the controller manager: schedule informer plus the kinds it scales.
 import type { AuditWriter } from "../../../src-shared/audit/types.js";
+import { createAuditChainStore } from "../../../src-shared/audit/writer.js";
+import { ControllerStoppedError } from "./kube.js";
 import type { KubeClient } from "../../../src-shared/kube/index.js";
 import { objectKey, type ControllerManager, type Informer } from "../../../src-shared/runtime/index.js";
 import { createHibernationReconciler } from "./reconciler.js";
@@ -10,6 +12,7 @@ export interface HibernationControllerOptions {
   manager: ControllerManager;
   client: KubeClient;
   price?: NodeHourlyPrice;
+  /** Default: the facade's hash chain (src-shared/audit), so hibernation entries verify with the rest. */
   audit?: AuditWriter;
   nowMs?: () => number;
   /** Once true, every write of this controller throws (tests stop an instance mid-reconcile with it). */
@@ -46,8 +49,20 @@ export async function registerHibernationController(options: HibernationControll
       writer: hibernationWriter(client, options.isStopped),
       nowMs: options.nowMs,
       price: options.price,
-      audit: options.audit,
+      audit: options.audit ?? guardedChain(client, options.isStopped),
     }),
     concurrency: 1,
   });
+}
+
+/** The audit chain store, refusing to start an append once the instance is stopped (like every other write). */
+function guardedChain(client: KubeClient, isStopped: () => boolean = () => false): AuditWriter & Pick<ReturnType<typeof createAuditChainStore>, "readChain"> {
+  const store = createAuditChainStore({ client });
+  return {
+    record: async (input) => {
+      if (isStopped()) throw new ControllerStoppedError("hibernation controller was stopped");
+      return store.record(input);
+    },
+    readChain: (namespace) => store.readChain(namespace),
+  };
 }

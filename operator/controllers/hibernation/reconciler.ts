@@ -29,8 +29,11 @@ export interface HibernationReconcilerOptions {
   nowMs?: () => number;
   /** Node prices for projectedMonthlySavingsUsd; without one the figure is 0 with the reason in savingsBaseline. */
   price?: NodeHourlyPrice;
-  /** The facade's hash-chained audit writer; without one, AuditEntry CRs are created directly (unchained). */
-  audit?: AuditWriter;
+  /**
+   * The facade's hash-chained audit writer. With `readChain` (the chain store has it) a transition already in
+   * the chain is not appended again after a crash. Without a writer, AuditEntry CRs are created directly (unchained).
+   */
+  audit?: AuditWriter & { readChain?: (namespace: string) => Promise<{ entries: Array<{ after: unknown }> }> };
 }
 
 interface ScheduleObject extends KubeObject {
@@ -131,14 +134,17 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
     const event = to === "asleep" ? "hibernation.sleep" : "hibernation.wake";
     const resource = `cluster/${String((ctx.schedule.spec?.clusterRef as { name?: unknown } | undefined)?.name ?? "")}`;
     const before = { state: from };
-    const after = { state: to, schedule: `${ctx.namespace}/${ctx.name}`, managed: plan.managed, ...(ctx.deleting ? { cause: "schedule deleted" } : {}) };
+    const transition = auditEntryName(ctx.schedule, to);
+    const after = { state: to, schedule: `${ctx.namespace}/${ctx.name}`, managed: plan.managed, transition, ...(ctx.deleting ? { cause: "schedule deleted" } : {}) };
     if (options.audit) {
+      const chain = options.audit.readChain ? (await options.audit.readChain(ctx.namespace)).entries : [];
+      if (chain.some((e) => (e.after as { transition?: unknown } | null)?.transition === transition)) return;
       await options.audit.record({ namespace: ctx.namespace, actor: AUDIT_ACTOR, event, resource, outcome: "success", before, after });
       return;
     }
     await writer.createIfAbsent({
       ...KIND_REFS.AuditEntry,
-      metadata: { name: auditEntryName(ctx.schedule, to), namespace: ctx.namespace, labels: { "app.kubernetes.io/managed-by": "spot-optimizer" } },
+      metadata: { name: transition, namespace: ctx.namespace, labels: { "app.kubernetes.io/managed-by": "spot-optimizer" } },
       spec: { actor: AUDIT_ACTOR, event, resource, outcome: "success", timestamp: kubeTime(new Date(ctx.nowMs)), before, after, prevHash: "" },
     });
   }
