@@ -205,6 +205,29 @@ describe("small schemas", () => {
     ]);
   });
 
+  it("uses messageExpression, fieldPath and reason, and reports root rules at <nil>", () => {
+    const celSchema: JsonSchemaProps = {
+      type: "object",
+      "x-kubernetes-validations": [{ rule: "self.spec.min <= self.spec.max", message: "min above max" }],
+      properties: {
+        spec: {
+          type: "object",
+          properties: { min: { type: "integer" }, max: { type: "integer" }, name: { type: "string" } },
+          "x-kubernetes-validations": [
+            { rule: "self.max < 10", messageExpression: "'max must be below 10, got ' + string(self.max)", fieldPath: ".max", reason: "FieldValueForbidden" },
+            { rule: "!has(self.name) || self.name.size() > 1", messageExpression: "''", message: "name too short" },
+          ],
+        },
+      },
+    };
+    const result = admitCustomResource({ schema: celSchema, object: { spec: { min: 20, max: 12, name: "a" } }, kind: "T", group: "x.io", name: "t" });
+    expect(result.causes).toEqual([
+      { reason: "FieldValueInvalid", field: "<nil>", message: 'Invalid value: "object": min above max' },
+      { reason: "FieldValueForbidden", field: "spec.max", message: "Forbidden: max must be below 10, got 12" },
+      { reason: "FieldValueInvalid", field: "spec", message: 'Invalid value: "object": name too short' },
+    ]);
+  });
+
   it("drops a non-nullable null and then requires the field", () => {
     expect(lines({ name: null })).toContain("spec.name: Required value");
   });
