@@ -145,7 +145,7 @@ export class ControlPlane {
   }
 
   private ctx(rt: ResourceType, namespace?: string): WriteContext {
-    return { rt, version: rt.versions[0]!.name, namespace, origin: "internal" };
+    return { rt, version: rt.versions[0]!.name, namespace, origin: "internal", fieldManager: rt.crd || rt.group === "apiextensions.k8s.io" ? "kube-apiserver" : "kube-controller-manager" };
   }
 
   private lookup(ref: ObjRef): { rt: ResourceType; obj: KubeObject } | undefined {

@@ -35,6 +35,12 @@ export interface WriteContext {
   origin: WriteOrigin;
   /** The HTTP verb reported to onWrite ("create", "update", "patch", "delete"). */
   verb?: string;
+  /** `?fieldValidation=` (Strict | Warn | Ignore): what to do with unknown fields of custom resources. */
+  fieldValidation?: string;
+  /** Warnings for `Warning: 299 - "..."` response headers, filled during the write. */
+  warnings?: string[];
+  /** managedFields were already computed (server-side apply): do not record an Update entry. */
+  managedFieldsDone?: boolean;
 }
 
 /** A committed write as controllers and the fault injector see it. */
@@ -52,7 +58,8 @@ export type CustomResourceValidator = (input: {
   object: KubeObject;
   oldObject?: KubeObject;
   subresource?: "status";
-}) => { object: KubeObject; causes: StatusCause[]; message?: string };
+  fieldValidation?: string;
+}) => { object: KubeObject; causes: StatusCause[]; message?: string; badRequestMessage?: string; warnings?: string[] };
 
 /** Keeps `metadata.managedFields` for non-apply writes (A2's field manager); identity when absent. */
 export type ManagedFieldsUpdater = (input: {
@@ -374,7 +381,9 @@ export class ApiCore {
   private validate(ctx: WriteContext, obj: KubeObject, old: KubeObject | undefined, subresource: "status" | undefined): KubeObject {
     const { rt } = ctx;
     if (rt.crd && this.validateCustom) {
-      const r = this.validateCustom({ crd: rt.crd, version: ctx.version, object: obj, oldObject: old, subresource });
+      const r = this.validateCustom({ crd: rt.crd, version: ctx.version, object: obj, oldObject: old, subresource, fieldValidation: ctx.fieldValidation });
+      if (r.badRequestMessage) throw badRequest(r.badRequestMessage);
+      if (r.warnings && ctx.warnings) ctx.warnings.push(...r.warnings);
       if (r.causes.length > 0) {
         const err = invalid(rt, meta(obj).name as string, r.causes);
         if (!r.message) throw err;

@@ -10,6 +10,7 @@ import type { ResourceType } from "./registry.js";
 import { groupVersion, resourceKey, versionOf } from "./registry.js";
 import type { KubeObject, ObjectPredicate } from "./selectors.js";
 import { labelSelectorToString } from "./selectors.js";
+import { defaultFieldManager } from "./patch/index.js";
 import type { StatusObject } from "./status.js";
 import {
   ApiError,
@@ -142,6 +143,10 @@ function parseBody(raw: string, contentType: string, allowYaml: boolean): unknow
 /** The HTTP handler of the local API server. */
 export class ApiHttpHandler {
   private readonly watches = new Set<() => void>();
+  /** Warnings collected while a write runs, sent as `Warning` headers with its response. */
+  private readonly pendingWarnings = new WeakMap<ServerResponse, string[]>();
+  /** The explicit `?fieldManager=` of an apply request (apply has no User-Agent default). */
+  private readonly applyManager = new WeakMap<ServerResponse, string>();
 
   constructor(
     private readonly core: ApiCore,
@@ -256,15 +261,20 @@ export class ApiHttpHandler {
       version: route.version,
       namespace: route.namespace,
       dryRun: q.getAll("dryRun").includes("All"),
-      fieldManager: q.get("fieldManager") ?? userAgentManager(req),
+      fieldManager: q.get("fieldManager") ?? (defaultFieldManager(req.headers["user-agent"]) || undefined),
       origin: "http",
+      fieldValidation: q.get("fieldValidation") ?? undefined,
+      warnings: [],
     };
+    this.pendingWarnings.set(res, ctx.warnings!);
     if (route.rt.namespaced && !route.namespace && !(method === "DELETE" && !route.name)) throw methodNotAllowed();
     const contentType = req.headers["content-type"] ?? "application/json";
     const raw = await readBody(req);
     const verb = method === "POST" ? "create" : method === "PUT" ? "update" : method === "PATCH" ? "patch" : method === "DELETE" ? (route.name ? "delete" : "deletecollection") : "";
     if (!verb) throw methodNotAllowed();
     ctx.verb = verb;
+    const explicitManager = q.get("fieldManager");
+    if (explicitManager) this.applyManager.set(res, explicitManager);
     if (this.hooks.injectConflict()) throw conflict(route.rt, route.name ?? "", "injected conflict (fault injection); please apply your changes to the latest version and try again");
     if (this.isTerminatingCrd(route.rt) && verb === "create") throw methodNotAllowed(`create not allowed while custom resource definition is terminating`);
     switch (verb) {
@@ -396,8 +406,8 @@ export class ApiHttpHandler {
   private applyPatch(res: ServerResponse, route: Route, ctx: WriteContext, a: { cur: KubeObject | undefined; body: unknown; force: boolean; sub?: "status" }, format: Format): void {
     const { rt, version } = route;
     if (!isObject(a.body)) throw badRequest("the body of an apply patch must be an object");
-    const manager = ctx.fieldManager;
-    if (!manager || manager === userAgentFallback) {
+    const manager = this.applyManager.get(res);
+    if (!manager) {
       throw new ApiError(422, "Invalid", `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch`, { group: "meta.k8s.io", kind: "PatchOptions", causes: [{ reason: "FieldValueRequired", message: "Required value: is required for apply patch", field: "fieldManager" }] });
     }
     const applied = a.body as KubeObject;
@@ -416,7 +426,7 @@ export class ApiHttpHandler {
       return;
     }
     this.checkPatchedIdentity(route, a.cur, merged);
-    const out = this.core.commitUpdate({ ...ctx, fieldManager: undefined }, a.cur, merged, a.sub);
+    const out = this.core.commitUpdate({ ...ctx, managedFieldsDone: true }, a.cur, merged, a.sub);
     this.send(res, 200, present(out, rt, version), format);
   }
 
@@ -582,6 +592,8 @@ export class ApiHttpHandler {
   }
 
   private sendRaw(res: ServerResponse, code: number, text: string, contentType: string): void {
+    const warnings = this.pendingWarnings.get(res);
+    if (warnings && warnings.length > 0) res.setHeader("Warning", warnings.map((w) => `299 - ${JSON.stringify(w)}`));
     res.writeHead(code, { "Content-Type": contentType, "Content-Length": Buffer.byteLength(text), "Cache-Control": "no-cache, private" });
     res.end(text);
   }
@@ -600,15 +612,6 @@ export class ApiHttpHandler {
     const status: StatusObject = e.status;
     this.sendRaw(res, e.code, JSON.stringify(status), "application/json");
   }
-}
-
-const userAgentFallback = "unknown";
-
-/** The default field manager is the user agent's program name, as upstream derives it. */
-function userAgentManager(req: IncomingMessage): string {
-  const ua = req.headers["user-agent"];
-  if (!ua) return userAgentFallback;
-  return ua.split("/")[0] || userAgentFallback;
 }
 
 function orphanDependents(opts: Record<string, unknown>): string | undefined {

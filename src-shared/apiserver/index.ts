@@ -1,7 +1,7 @@
 // Public entry point of the local Kubernetes API server: start it, get a KubeConfig, inject faults, install CRDs.
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { createServer } from "node:http";
+import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -9,10 +9,9 @@ import * as yaml from "js-yaml";
 import { ControlPlane } from "./controllers.js";
 import { ApiCore, type CommittedWrite } from "./core.js";
 import { resourceTypeFromCrd } from "./crds.js";
-import { ApiHttpHandler, type ApplyFn, type PatchApplier } from "./http.js";
+import { ApiHttpHandler } from "./http.js";
 import { kubeconfigYaml, writeKubeconfig } from "./kubeconfig.js";
-import { clone, isObject } from "./objects.js";
-import { applyJsonPatch, applyMergePatch } from "./patch-fallback.js";
+import { isObject } from "./objects.js";
 import { loadState, saveState, type PersistedState } from "./persistence.js";
 import { ResourceRegistry, resourceKey } from "./registry.js";
 import type { KubeObject } from "./selectors.js";
@@ -21,6 +20,8 @@ import { admitCustomResource, crdVersionSchema, fieldValidationOutcome } from ".
 import { createOpenApiHandler } from "./openapi/index.js";
 import { wiredApply, wiredManagedFields, wiredPatch } from "./wiring.js";
 import { keyOf } from "./core.js";
+import { rawRequest, type RawRequestOptions, type RawResponse, type RawTarget } from "./client.js";
+import { selfSignedCertificate } from "./tls.js";
 
 export type { ResourceType, ResourceVersion, PrinterColumn, ScaleSubresource } from "./registry.js";
 export { ResourceRegistry } from "./registry.js";
@@ -64,8 +65,10 @@ export interface FaultInjector {
 }
 
 export interface LocalApiServer {
-  /** http://127.0.0.1:PORT */
+  /** https://127.0.0.1:PORT (self-signed; kubectl sends bearer tokens only over TLS). */
   url: string;
+  /** The serving certificate (also the CA in the kubeconfig). */
+  caPem: string;
   /** A @kubernetes/client-node KubeConfig for this server. */
   kubeConfig: KubeConfig;
   kubeconfigPath?: string;
@@ -76,6 +79,8 @@ export interface LocalApiServer {
   registry: ResourceRegistry;
   /** YAML files or directories of YAML; creates (or updates) the CRDs via the API and waits until Established. */
   installCrdFiles(paths: string[]): Promise<void>;
+  /** A raw HTTPS request with the bearer token (discovery, error bodies, 401 checks). */
+  request(method: string, path: string, opts?: RawRequestOptions): Promise<RawResponse>;
   /** Resolves when the in-process controllers (GC, namespaces, CRDs, PDB status) have nothing queued. */
   settled(): Promise<void>;
   stop(): Promise<void>;
@@ -84,20 +89,6 @@ export interface LocalApiServer {
 const DEFAULT_WINDOW = 5000;
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 const STATE_FORMAT = "spotopt-apiserver/v1";
-
-const fallbackPatch: PatchApplier = ({ type, current, patch }) =>
-  (type === "json" ? applyJsonPatch(current, patch) : applyMergePatch(current, stripDirectives(patch))) as KubeObject;
-
-/** Until the patch/ module's server-side apply is wired: create, or merge the applied fields (no removals, no conflicts). */
-const fallbackApply: ApplyFn = ({ current, applied }) => (current ? (applyMergePatch(current, applied) as KubeObject) : clone(applied));
-
-function stripDirectives(patch: unknown): unknown {
-  if (Array.isArray(patch)) return patch.map(stripDirectives);
-  if (!isObject(patch)) return patch;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(patch)) if (!k.startsWith("$")) out[k] = stripDirectives(v);
-  return out;
-}
 
 function buildCore(state: PersistedState | undefined, window: number): ApiCore {
   const registry = new ResourceRegistry();
@@ -109,14 +100,14 @@ function buildCore(state: PersistedState | undefined, window: number): ApiCore {
     }
   }
   const core = new ApiCore(registry, store);
-  core.validateCustom = ({ crd, version, object, oldObject }) => {
+  core.validateCustom = ({ crd, version, object, oldObject, fieldValidation }) => {
     const schema = crdVersionSchema(crd, version);
     if (!schema) return { object, causes: [] };
     const spec = (crd as { spec: { group: string; names: { kind: string } } }).spec;
     const r = admitCustomResource({ schema, object: object as never, oldObject: oldObject as never, kind: spec.names.kind, group: spec.group, name: String(object.metadata?.name ?? "") });
-    return { object: r.object as KubeObject, causes: r.causes, message: r.message };
+    const outcome = fieldValidationOutcome(fieldValidation, r.unknownFields, { kind: spec.names.kind, version });
+    return { object: r.object as KubeObject, causes: r.causes, message: r.message, badRequestMessage: outcome.badRequestMessage, warnings: outcome.warnings };
   };
-  void fieldValidationOutcome;
   core.updateManagedFields = wiredManagedFields;
   return core;
 }
@@ -141,6 +132,7 @@ function snapshot(core: ApiCore, token: string): PersistedState {
 export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Promise<LocalApiServer> {
   const state = opts.dataFile ? loadState(opts.dataFile) : undefined;
   const token = state?.token ?? randomBytes(24).toString("hex");
+  const cert = state?.certPem && state.keyPem ? { certPem: state.certPem, keyPem: state.keyPem } : selfSignedCertificate({ commonName: "spotopt-local", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] });
   const window = opts.watchWindow ?? DEFAULT_WINDOW;
   const core = buildCore(state, window);
   const control = new ControlPlane(core);
@@ -170,7 +162,7 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
   const save = (): void => {
     if (saveTimer) clearTimeout(saveTimer);
     saveTimer = undefined;
-    if (opts.dataFile) saveState(opts.dataFile, snapshot(core, token));
+    if (opts.dataFile) saveState(opts.dataFile, { ...snapshot(core, token), ...cert });
   };
   if (opts.dataFile) {
     core.onCommit(() => {
@@ -179,7 +171,7 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
     save();
   }
 
-  const server = createServer(handler.handle);
+  const server = createServer({ cert: cert.certPem, key: cert.keyPem }, handler.handle);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -187,9 +179,10 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
   });
   const port = (server.address() as AddressInfo).port;
   address = `127.0.0.1:${port}`;
-  const url = `http://127.0.0.1:${port}`;
-  const configYaml = kubeconfigYaml(url, token);
-  if (opts.kubeconfigPath) writeKubeconfig(opts.kubeconfigPath, url, token);
+  const url = `https://127.0.0.1:${port}`;
+  const configYaml = kubeconfigYaml(url, token, cert.certPem);
+  if (opts.kubeconfigPath) writeKubeconfig(opts.kubeconfigPath, configYaml);
+  const target: RawTarget = { url, token, caPem: cert.certPem };
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(configYaml);
 
@@ -212,12 +205,14 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
   let stopped = false;
   return {
     url,
+    caPem: cert.certPem,
     kubeConfig,
     kubeconfigPath: opts.kubeconfigPath,
     kubeconfigYaml: configYaml,
     faults,
     registry: core.registry,
-    installCrdFiles: (paths) => installCrds({ url, token }, paths),
+    installCrdFiles: (paths) => installCrds(target, paths),
+    request: (method, path, requestOpts) => rawRequest(target, method, path, requestOpts),
     settled: () => control.idle(),
     stop: async () => {
       if (stopped) return;
@@ -253,17 +248,12 @@ export function readCrdDocuments(paths: string[]): KubeObject[] {
 
 const CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 
-async function call(target: { url: string; token: string }, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${target.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${target.token}`, "Content-Type": "application/json", Accept: "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as unknown };
+function call(target: RawTarget, method: string, path: string, body?: unknown): Promise<RawResponse> {
+  return rawRequest(target, method, path, { body });
 }
 
 /** Creates or updates one CRD through the API, retrying conflicts (fault injection may be on). */
-async function upsertCrd(target: { url: string; token: string }, crd: KubeObject): Promise<void> {
+async function upsertCrd(target: RawTarget, crd: KubeObject): Promise<void> {
   const name = crd.metadata?.name as string;
   for (let attempt = 0; attempt < 50; attempt++) {
     const created = await call(target, "POST", CRD_PATH, crd);
@@ -282,7 +272,7 @@ async function upsertCrd(target: { url: string; token: string }, crd: KubeObject
   throw new Error(`creating CRD ${name}: too many conflicts`);
 }
 
-async function waitEstablished(target: { url: string; token: string }, name: string, timeoutMs: number): Promise<void> {
+async function waitEstablished(target: RawTarget, name: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const cur = await call(target, "GET", `${CRD_PATH}/${name}`);
@@ -293,7 +283,7 @@ async function waitEstablished(target: { url: string; token: string }, name: str
   throw new Error(`CRD ${name} not Established after ${timeoutMs} ms`);
 }
 
-async function installCrds(target: { url: string; token: string }, paths: string[]): Promise<void> {
+async function installCrds(target: RawTarget, paths: string[]): Promise<void> {
   const docs = readCrdDocuments(paths);
   for (const crd of docs) await upsertCrd(target, crd);
   for (const crd of docs) await waitEstablished(target, crd.metadata?.name as string, 10_000);

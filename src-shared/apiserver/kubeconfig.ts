@@ -6,13 +6,12 @@ import * as yaml from "js-yaml";
 /** Cluster, user and context name used in the generated kubeconfig. */
 export const LOCAL_CONTEXT = "spotopt-local";
 
-/** kubeconfig YAML for `server` with `token`. */
-export function kubeconfigYaml(server: string, token: string): string {
+/** kubeconfig YAML for `server` with `token`, trusting the server's self-signed certificate `caPem`. */
+export function kubeconfigYaml(server: string, token: string, caPem: string): string {
   return yaml.dump({
     apiVersion: "v1",
     kind: "Config",
-    // client-node refuses plain http unless TLS verification is marked skipped (there is no TLS to verify).
-    clusters: [{ name: LOCAL_CONTEXT, cluster: { server, "insecure-skip-tls-verify": true } }],
+    clusters: [{ name: LOCAL_CONTEXT, cluster: { server, "certificate-authority-data": Buffer.from(caPem).toString("base64") } }],
     users: [{ name: LOCAL_CONTEXT, user: { token } }],
     contexts: [{ name: LOCAL_CONTEXT, context: { cluster: LOCAL_CONTEXT, user: LOCAL_CONTEXT, namespace: "default" } }],
     "current-context": LOCAL_CONTEXT,
@@ -21,7 +20,7 @@ export function kubeconfigYaml(server: string, token: string): string {
 }
 
 /** Writes the kubeconfig with owner-only permissions (it holds a bearer token). */
-export function writeKubeconfig(path: string, server: string, token: string): void {
+export function writeKubeconfig(path: string, yamlText: string): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, kubeconfigYaml(server, token), { mode: 0o600 });
+  writeFileSync(path, yamlText, { mode: 0o600 });
 }

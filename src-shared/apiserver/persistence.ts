@@ -7,6 +7,9 @@ import type { KubeObject } from "./selectors.js";
 export interface PersistedState {
   format: "spotopt-apiserver/v1";
   token: string;
+  /** The self-signed serving certificate, kept so that kubeconfigs stay valid across restarts. */
+  certPem?: string;
+  keyPem?: string;
   resourceVersion: number;
   /** Objects by storage key `group/plural`. */
   resources: Record<string, KubeObject[]>;

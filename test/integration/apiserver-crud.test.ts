@@ -308,15 +308,14 @@ describe("custom resources", () => {
     await custom.createNamespacedCustomObject({ group: "test.example.com", version: "v1", namespace: "default", plural: "gadgets", body: { apiVersion: "test.example.com/v1", kind: "Gadget", metadata: { name: "g" }, spec: { size: 1 } } });
     await objects.delete({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: crdName } });
     await eventually(async () => (await failure(objects.read({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: crdName } }))).code === 404);
-    const res = await fetch(`${server.url}/apis/test.example.com/v1/namespaces/default/gadgets`, { headers: { Authorization: `Bearer ${(server.kubeConfig.getCurrentUser() as any).token}` } });
+    const res = await server.request("GET", "/apis/test.example.com/v1/namespaces/default/gadgets");
     expect(res.status).toBe(404);
   });
 });
 
 describe("discovery and auth", () => {
   it("lists groups and resources with scope, kinds, short names and subresources", async () => {
-    const token = (server.kubeConfig.getCurrentUser() as any).token as string;
-    const get = async (path: string): Promise<any> => (await fetch(`${server.url}${path}`, { headers: { Authorization: `Bearer ${token}` } })).json();
+    const get = async (path: string): Promise<any> => (await server.request("GET", path)).json;
     const groups = await get("/apis");
     const names = (groups.groups as any[]).map((g) => g.name);
     expect(names).toEqual(expect.arrayContaining(["apps", "batch", "policy", "coordination.k8s.io", "apiextensions.k8s.io", "test.example.com"]));
@@ -329,10 +328,10 @@ describe("discovery and auth", () => {
   });
 
   it("rejects requests without the bearer token (401) except /version", async () => {
-    const res = await fetch(`${server.url}/api/v1/namespaces`);
+    const res = await server.request("GET", "/api/v1/namespaces", { anonymous: true });
     expect(res.status).toBe(401);
-    expect(((await res.json()) as any).reason).toBe("Unauthorized");
-    const version = await fetch(`${server.url}/version`);
-    expect(((await version.json()) as any).minor).toBe("33");
+    expect(res.json.reason).toBe("Unauthorized");
+    const version = await server.request("GET", "/version", { anonymous: true });
+    expect(version.json.minor).toBe("33");
   });
 });
