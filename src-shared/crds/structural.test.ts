@@ -70,9 +70,13 @@ describe("zodToStructural", () => {
     expect(zodToStructural(z.string().nullable())).toEqual({ type: "string", nullable: true });
   });
 
-  it("drops the regex zod adds to date-time and date formats", () => {
+  it("drops the regex zod adds to date-time but keeps the calendar-exact one of date", () => {
     expect(zodToStructural(z.iso.datetime({ offset: true }))).toEqual({ type: "string", format: "date-time" });
-    expect(zodToStructural(z.iso.date())).toEqual({ type: "string", format: "date" });
+    const date = zodToStructural(z.iso.date());
+    expect(date.format).toBe("date");
+    const pattern = new RegExp(date.pattern as string);
+    expect(["2024-02-29", "2025-12-31"].map((d) => pattern.test(d))).toEqual([true, true]);
+    expect(["2025-02-29", "2025-02-30", "2025-13-01", "25-01-01"].map((d) => pattern.test(d))).toEqual([false, false, false, false]);
   });
 
   it("converts const to a one-value enum and rejects unknown keywords", () => {

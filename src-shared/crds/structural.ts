@@ -42,8 +42,11 @@ const ALLOWED_KEYS = new Set<string>(KEY_ORDER);
 /** Keys zod emits that carry no validation meaning for Kubernetes and are dropped. */
 const DROPPED_KEYS = new Set(["$schema", "$id", "id", "title", "examples", "$comment"]);
 
-/** Formats whose zod-generated regex duplicates the format and only clutters the CRD. */
-const FORMATS_WITH_REDUNDANT_PATTERN = new Set(["date-time", "date"]);
+/**
+ * Formats whose zod-generated regex duplicates the format and only clutters the CRD. The `date`
+ * regex stays: it rejects impossible days (2025-02-30) even where a server checks only the shape.
+ */
+const FORMATS_WITH_REDUNDANT_PATTERN = new Set(["date-time"]);
 
 const SAFE_INT_BOUND = Number.MAX_SAFE_INTEGER;
 
