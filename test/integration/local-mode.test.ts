@@ -1,12 +1,13 @@
 // `npm start` (local mode) as a user runs it: a real process that serves the facade and the API server, writes a
 // kubeconfig, keeps its state across restarts under SPOTOPT_HOME, and stops cleanly on SIGINT.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { KubeClient, loadKubeConfig } from "../../src-shared/kube/index.js";
+import { toolPath } from "../support/tools.js";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 const home = mkdtempSync(join(tmpdir(), "spotopt-local-"));
@@ -79,6 +80,12 @@ describe("npm start (local mode)", () => {
     const clusters = await client.list({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" });
     expect(clusters.items.map((c) => c.metadata?.name)).toEqual(["local"]);
     const demoNamespace = clusters.items[0]!.metadata!.namespace;
+    // The command the banner prints works with the real kubectl.
+    const kubectlOut = execFileSync(toolPath("kubectl"), ["get", "managedclusters", "-A"], {
+      env: { ...process.env, KUBECONFIG: kubeconfigPath },
+      encoding: "utf8",
+    });
+    expect(kubectlOut).toMatch(new RegExp(`${demoNamespace}\\s+local\\s+local\\s+us-east-1`));
     const pools = await client.list({ apiVersion: "karpenter.sh/v1", kind: "NodePool" });
     expect(pools.items).toEqual([]);
     client.close();
