@@ -1,8 +1,8 @@
 // Route machinery: declarative route definitions (zod in/out), mounted with auth, roles, tenancy, validation and audit.
 import type express from "express";
 import { z } from "zod";
-import type { AuditOutcome, AuditWriter } from "../../src-shared/audit/types.js";
-import { ForbiddenError, HttpError, NotFoundError, UnauthorizedError, UnprocessableError } from "./errors.js";
+import type { AuditInput, AuditOutcome, AuditWriter } from "../../src-shared/audit/types.js";
+import { ForbiddenError, NotFoundError, UnauthorizedError, UnprocessableError } from "./errors.js";
 
 export type Role = "owner" | "admin" | "viewer" | "super_admin";
 
@@ -167,26 +167,35 @@ function outcomeOf(err: unknown): AuditOutcome {
   return err instanceof ForbiddenError ? "denied" : "failure";
 }
 
-async function writeAudit(
-  runtime: RouteRuntime,
-  route: RouteDef,
-  ctx: { req: express.Request; auth: AuthContext | undefined; body: unknown; state: AuditState },
-  outcome: AuditOutcome,
-): Promise<void> {
-  const { note } = ctx.state;
-  const namespace = note.namespace ?? ctx.auth?.namespace ?? "";
-  const actor = note.actor ?? ctx.auth?.email ?? "";
-  if (!ctx.state.enabled || !namespace || !actor) return;
+interface AuditCtx {
+  req: express.Request;
+  auth: AuthContext | undefined;
+  body: unknown;
+  state: AuditState;
+}
+
+function auditInput(route: RouteDef, ctx: AuditCtx, outcome: AuditOutcome): AuditInput | undefined {
+  const note: AuditNote = {
+    namespace: ctx.auth?.namespace,
+    actor: ctx.auth?.email,
+    event: `${route.method.toUpperCase()} ${route.path}`,
+    resource: ctx.req.path,
+    after: outcome === "success" ? redactSecrets(ctx.body) : undefined,
+    ...definedOnly(ctx.state.note),
+  };
+  if (!ctx.state.enabled || !note.namespace || !note.actor) return undefined;
+  return { ...note, namespace: note.namespace, actor: note.actor, event: note.event!, resource: note.resource!, outcome };
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+async function writeAudit(runtime: RouteRuntime, route: RouteDef, ctx: AuditCtx, outcome: AuditOutcome): Promise<void> {
+  const input = auditInput(route, ctx, outcome);
+  if (!input) return;
   try {
-    await runtime.audit.record({
-      namespace,
-      actor,
-      event: note.event ?? `${route.method.toUpperCase()} ${route.path}`,
-      resource: note.resource ?? ctx.req.originalUrl.split("?")[0]!,
-      outcome,
-      before: note.before,
-      after: outcome === "success" ? (note.after ?? redactSecrets(ctx.body)) : note.after,
-    });
+    await runtime.audit.record(input);
   } catch (err) {
     // The change already happened; a 5xx would invite a retry that repeats it. Count and log instead.
     runtime.onAuditError(err, route);
@@ -230,40 +239,47 @@ function validateResponse(route: RouteDef, result: unknown): unknown {
   return parsed.data;
 }
 
-async function runRoute(route: RouteDef, runtime: RouteRuntime, req: express.Request, res: express.Response): Promise<void> {
-  res.locals.routeTemplate = route.path;
-  if (route.rateLimit) runtime.rateLimit(req, route.rateLimit);
-  const auth = route.auth === "public" ? undefined : await runtime.authenticate(req, route.auth, req.params);
-  const state: AuditState = {
-    note: {},
-    enabled: (route.audit ?? isMutating(route)) && route.auth !== "agent",
-  };
-  const auditCtx = { req, auth, body: req.body as unknown, state };
-  if (auth) {
-    try {
-      checkRole(route, auth);
-    } catch (err) {
-      await writeAudit(runtime, route, auditCtx, "denied");
-      throw err;
-    }
-    checkTenant(route, auth);
+async function authorize(route: RouteDef, runtime: RouteRuntime, ctx: AuditCtx): Promise<void> {
+  const { auth } = ctx;
+  if (!auth) return;
+  try {
+    checkRole(route, auth);
+  } catch (err) {
+    await writeAudit(runtime, route, ctx, "denied");
+    throw err;
   }
+  checkTenant(route, auth);
+}
+
+/** Parses params, query and body and puts the parsed values back on the request. */
+function parseRequest(route: RouteDef, req: express.Request): { params: unknown; query: unknown; body: unknown } {
   const params = parsePart("path", route.params, req.params);
   const query = parsePart("query", route.query, req.query);
   const body = parsePart("body", route.body, route.body ? (req.body ?? {}) : req.body);
   req.params = params as typeof req.params;
   replaceQuery(req, query);
   req.body = body;
-  auditCtx.body = body;
+  return { params, query, body };
+}
+
+async function runRoute(route: RouteDef, runtime: RouteRuntime, req: express.Request, res: express.Response): Promise<void> {
+  res.locals.routeTemplate = route.path;
+  if (route.rateLimit) runtime.rateLimit(req, route.rateLimit);
+  const auth = route.auth === "public" ? undefined : await runtime.authenticate(req, route.auth, req.params);
+  const state: AuditState = { note: {}, enabled: (route.audit ?? isMutating(route)) && route.auth !== "agent" };
+  const auditCtx: AuditCtx = { req, auth, body: req.body as unknown, state };
+  await authorize(route, runtime, auditCtx);
+  const parsed = parseRequest(route, req);
+  auditCtx.body = parsed.body;
   const audit = (note: AuditNote): void => {
     state.note = { ...state.note, ...note };
     if (route.audit !== false) state.enabled = true;
   };
   let result: unknown;
   try {
-    result = await route.handler({ params, query, body, auth, req, res, audit });
+    result = await route.handler({ ...parsed, auth, req, res, audit });
   } catch (err) {
-    if (err instanceof HttpError || !(err instanceof Error)) await writeAudit(runtime, route, auditCtx, outcomeOf(err));
+    await writeAudit(runtime, route, auditCtx, outcomeOf(err));
     throw err;
   }
   if (runtime.validateResponses && route.produces !== "csv") result = validateResponse(route, result);

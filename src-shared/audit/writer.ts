@@ -38,19 +38,19 @@ const CONFIGMAP = { apiVersion: "v1", kind: "ConfigMap" } as const;
 
 /** The chain view of a stored AuditEntry; the hash is re-computed when status has none (status is written second). */
 export function recordFromObject(obj: AuditEntryObject): AuditRecord {
-  const spec = obj.spec ?? {};
+  const spec = { actor: "", event: "", resource: "", outcome: "success" as AuditOutcome, timestamp: "", sequence: -1, prevHash: "", ...obj.spec };
   const base = {
     id: obj.metadata?.name ?? "",
     namespace: obj.metadata?.namespace ?? "",
-    seq: spec.sequence ?? -1,
-    timestamp: spec.timestamp ?? "",
-    actor: spec.actor ?? "",
-    event: spec.event ?? "",
-    resource: spec.resource ?? "",
-    outcome: spec.outcome ?? "success",
+    seq: spec.sequence,
+    timestamp: spec.timestamp,
+    actor: spec.actor,
+    event: spec.event,
+    resource: spec.resource,
+    outcome: spec.outcome,
     before: spec.before ?? null,
     after: spec.after ?? null,
-    prevHash: spec.prevHash ?? "",
+    prevHash: spec.prevHash,
   };
   return { ...base, hash: obj.status?.hash || computeEntryHash(base) };
 }
