@@ -144,6 +144,17 @@ describe("JWT attacks", () => {
   });
 });
 
+describe("token lifetimes", () => {
+  it("are configurable: a replica with 60 s access and 120 s refresh tokens says so and signs so", async () => {
+    const short = await t.startReplica({ config: { accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 120 } });
+    const user = await t.signup();
+    const res = await call(short.url, "POST", "/api/auth/token", { body: { email: user.email, password: user.password } });
+    expect(res.body).toMatchObject({ expires_in: 60, refresh_expires_in: 120 });
+    const claims = decodePayload(res.body.refresh_token);
+    expect((claims.exp as number) - (claims.iat as number)).toBe(120);
+  });
+});
+
 describe("two replicas and restarts", () => {
   it("shares users, sessions and revocations between replicas and keeps them across a restart", async () => {
     const b = await t.startReplica();
