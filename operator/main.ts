@@ -32,7 +32,7 @@ export async function startOperator(options: StartOperatorOptions): Promise<Runn
     leaderElection: { namespace: SYSTEM_NAMESPACE, name: "spot-optimizer-operator", identity },
   });
   const now = options.now ?? ((): Date => new Date());
-  for (const register of controllerRegistrations) register({ client, manager, now });
+  for (const register of controllerRegistrations) await register({ client, manager, now });
   manager.start();
   await manager.waitForCacheSync();
   logger.info({ identity, controllers: controllerRegistrations.length }, "Started operator");

@@ -1,6 +1,7 @@
 // The operator's controllers: each entry registers one reconciler (and the kinds it watches) with the manager.
 import type { ControllerManager } from "../../src-shared/runtime/index.js";
 import type { KubeClient } from "../../src-shared/kube/index.js";
+import { registerHibernationController } from "./hibernation/controller.js";
 
 export interface ControllerDeps {
   client: KubeClient;
@@ -9,4 +10,6 @@ export interface ControllerDeps {
 }
 
 /** One function per controller; add a line here when a controller lands. */
-export const controllerRegistrations: Array<(deps: ControllerDeps) => void> = [];
+export const controllerRegistrations: Array<(deps: ControllerDeps) => Promise<void> | void> = [
+  ({ client, manager, now }) => registerHibernationController({ client, manager, nowMs: () => now().getTime() }),
+];
