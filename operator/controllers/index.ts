@@ -11,5 +11,6 @@ export interface ControllerDeps {
 
 /** One function per controller; add a line here when a controller lands. */
 export const controllerRegistrations: Array<(deps: ControllerDeps) => Promise<void> | void> = [
-  ({ client, manager, now }) => registerHibernationController({ client, manager, nowMs: () => now().getTime() }),
+  ({ client, manager, now }: ControllerDeps): Promise<void> =>
+    registerHibernationController({ client, manager, nowMs: () => now().getTime() }),
 ];
