@@ -84,34 +84,36 @@ function remove(doc: unknown, pointer: string, op = "remove"): unknown {
   return doc;
 }
 
-function applyOne(doc: unknown, op: JsonPatchOperation): unknown {
-  switch (op.op) {
-    case "add":
-      return add(doc, op.path, op.value);
-    case "remove":
-      return remove(doc, op.path);
-    case "replace":
-      getValue(doc, op.path, "replace");
-      return add(remove(doc, op.path, "replace"), op.path, op.value);
-    case "move": {
-      const value = getValue(doc, op.from ?? "", "move");
-      return add(remove(doc, op.from ?? "", "move"), op.path, value);
-    }
-    case "copy":
-      return add(doc, op.path, getValue(doc, op.from ?? "", "copy"));
-    case "test": {
-      let actual: unknown;
-      try {
-        actual = getValue(doc, op.path, "test");
-      } catch {
-        actual = undefined;
-      }
-      if (canonicalJson(actual) !== canonicalJson(op.value ?? null)) throw patchFailure(`testing value ${op.path} failed: test failed`);
-      return doc;
-    }
-    default:
-      throw badRequest(`Unexpected kind: ${String((op as { op: unknown }).op)}`);
+function testOp(doc: unknown, op: JsonPatchOperation): unknown {
+  let actual: unknown;
+  try {
+    actual = getValue(doc, op.path, "test");
+  } catch {
+    actual = undefined;
   }
+  if (canonicalJson(actual) !== canonicalJson(op.value ?? null)) throw patchFailure(`testing value ${op.path} failed: test failed`);
+  return doc;
+}
+
+const operations: Record<JsonPatchOperation["op"], (doc: unknown, op: JsonPatchOperation) => unknown> = {
+  add: (doc, op) => add(doc, op.path, op.value),
+  remove: (doc, op) => remove(doc, op.path),
+  replace: (doc, op) => {
+    getValue(doc, op.path, "replace");
+    return add(remove(doc, op.path, "replace"), op.path, op.value);
+  },
+  move: (doc, op) => {
+    const value = getValue(doc, op.from ?? "", "move");
+    return add(remove(doc, op.from ?? "", "move"), op.path, value);
+  },
+  copy: (doc, op) => add(doc, op.path, getValue(doc, op.from ?? "", "copy")),
+  test: testOp,
+};
+
+function applyOne(doc: unknown, op: JsonPatchOperation): unknown {
+  const apply = Object.hasOwn(operations, op.op) ? operations[op.op] : undefined;
+  if (!apply) throw badRequest(`Unexpected kind: ${String(op.op)}`);
+  return apply(doc, op);
 }
 
 /** Validates the shape of a JSON patch document (400 when it is not one, as the apiserver's decoder does). */

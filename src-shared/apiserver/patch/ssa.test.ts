@@ -147,6 +147,22 @@ describe("serverSideApply", () => {
   });
 });
 
+describe("no-op writes", () => {
+  it("a repeated identical apply returns the live object with unchanged managedFields times", () => {
+    const first = apply(undefined, deployment({ replicas: 2 }), "ctl");
+    const again = serverSideApply({ live: first, applied: deployment({ replicas: 2 }), manager: "ctl", force: true, now: "2030-01-01T00:00:00Z", types, ...scope });
+    expect(again.object).toEqual(first);
+    expect(again.managedFields[0]!.time).toBe(now);
+  });
+
+  it("an update that changes nothing keeps the entries and their times", () => {
+    const obj = deployment({ replicas: 2 });
+    obj.metadata.managedFields = recordUpdate({ after: obj, manager: "ed", now, types, ...scope });
+    const same = recordUpdate({ before: obj, after: structuredClone(obj), manager: "other", now: "2030-01-01T00:00:00Z", types, ...scope });
+    expect(same).toEqual(obj.metadata.managedFields);
+  });
+});
+
 describe("recordUpdate", () => {
   it("gives changed fields to the updater and takes them from the previous owner", () => {
     const applied = apply(undefined, deployment({ replicas: 2, paused: true }), "ctl");

@@ -181,41 +181,79 @@ function pruneEmptyParents(obj: Obj, path: FieldPath, owned: (p: FieldPath) => b
   }
 }
 
-/**
- * Server-side apply: sets the applied fields, removes fields this manager applied before and omits now (unless
- * another manager owns them), and throws ApplyConflictError when another manager owns a field the apply changes
- * (unless `force`, which moves ownership). Returns the merged object with metadata.managedFields updated.
- */
-export function serverSideApply(args: ServerSideApplyArgs): { object: Obj; managedFields: ManagedFieldsEntry[] } {
-  const me: Manager["entry"] = { manager: args.manager, operation: "Apply", apiVersion: String(args.applied.apiVersion ?? ""), time: args.now };
-  if (args.subresource) me.subresource = args.subresource;
-  let managers = managersOf(args.live);
-  if (args.live && managers.length === 0) {
-    // Objects created without a field manager are owned by "before-first-apply" on their first apply (upstream).
-    const entry = { manager: "before-first-apply", operation: "Update" as const, apiVersion: me.apiVersion, time: args.now };
-    managers = [{ entry, set: fieldSetOf(trackedPart(args.live, { statusSubresource: args.statusSubresource }), args.types) }];
-  }
-  const applied = trackedPart(args.applied, args);
-  const appliedSet = fieldSetOf(applied, args.types);
-  const previous = managers.find((m) => sameIdentity(m.entry, me))?.set ?? new Set<string>();
-  const others = managers.filter((m) => !sameIdentity(m.entry, me));
+/** The manager entries of the live object; an object never written with a manager belongs to "before-first-apply". */
+function liveManagers(args: ServerSideApplyArgs, apiVersion: string): Manager[] {
+  const managers = managersOf(args.live);
+  if (!args.live || managers.length > 0) return managers;
+  const entry = { manager: "before-first-apply", operation: "Update" as const, apiVersion, time: args.now };
+  return [{ entry, set: fieldSetOf(trackedPart(args.live, { statusSubresource: args.statusSubresource }), args.types) }];
+}
 
+function sameSets(a: Manager[], b: Manager[]): boolean {
+  const key = (ms: Manager[]): string => canonicalJson(ms.filter((m) => m.set.size > 0).map((m) => [m.entry.manager, m.entry.operation, m.entry.subresource ?? "", [...m.set].sort()]));
+  return key(a) === key(b);
+}
+
+function withoutManagedFields(obj: Obj | undefined): unknown {
+  if (!obj) return undefined;
+  const { managedFields: _m, ...meta } = (obj.metadata ?? {}) as Obj;
+  return { ...obj, metadata: meta };
+}
+
+function mergedObject(args: ServerSideApplyArgs, applied: Obj): Obj {
   const base: Obj = structuredClone(args.live ?? { apiVersion: args.applied.apiVersion, kind: args.applied.kind, metadata: {} });
   const merged = mergeValue(base, applied, [], args.types) as Obj;
   if (!args.live) mergeIdentity(merged, args.applied);
   merged.apiVersion = args.applied.apiVersion ?? merged.apiVersion;
+  return merged;
+}
+
+/**
+ * Server-side apply: sets the applied fields, removes fields this manager applied before and omits now (unless
+ * another manager owns them), and throws ApplyConflictError when another manager owns a field the apply changes
+ * (unless `force`, which moves ownership). Returns the merged object with metadata.managedFields updated; a no-op
+ * apply returns the live object untouched (same managedFields times), so it causes no write.
+ */
+export function serverSideApply(args: ServerSideApplyArgs): { object: Obj; managedFields: ManagedFieldsEntry[] } {
+  const me = entryFor(args.manager, "Apply", args.applied, args);
+  const managers = liveManagers(args, me.apiVersion);
+  const original = managers.map((m) => ({ entry: m.entry, set: new Set(m.set) }));
+  const tracked = trackedPart(args.applied, args);
+  const appliedSet = fieldSetOf(tracked, args.types);
+  const previous = managers.find((m) => sameIdentity(m.entry, me))?.set ?? new Set<string>();
+  const others = managers.filter((m) => !sameIdentity(m.entry, me));
+  const merged = mergedObject(args, tracked);
 
   const conflicts = findConflicts(args, others, appliedSet, merged);
   if (conflicts.length > 0 && !args.force) throw new ApplyConflictError(conflicts.map((c) => ({ manager: c.manager.entry, path: c.path })));
   for (const c of conflicts) c.manager.set.delete(pathKey(c.path));
 
   removeDropped(merged, previous, appliedSet, others);
-  const updated = managers.some((m) => sameIdentity(m.entry, me))
-    ? managers.map((m) => (sameIdentity(m.entry, me) ? { entry: me, set: appliedSet } : m))
-    : [...managers, { entry: me, set: appliedSet }];
+  const updated = placeEntry(managers, { entry: me, set: appliedSet });
+  if (isNoop(args.live, merged, sameSets(updated, original))) {
+    return { object: structuredClone(args.live!), managedFields: args.live!.metadata!.managedFields as ManagedFieldsEntry[] };
+  }
   const managedFields = encode(updated);
   merged.metadata = { ...(merged.metadata ?? {}), managedFields };
   return { object: merged, managedFields };
+}
+
+function entryFor(manager: string, operation: "Apply" | "Update", obj: Obj, scope: WriteScope & { now: string }): Manager["entry"] {
+  const entry: Manager["entry"] = { manager, operation, apiVersion: String(obj.apiVersion ?? ""), time: scope.now };
+  if (scope.subresource) entry.subresource = scope.subresource;
+  return entry;
+}
+
+/** Replaces the manager's entry in place (keeping the order of managedFields), or appends it. */
+function placeEntry(managers: Manager[], mine: Manager): Manager[] {
+  const i = managers.findIndex((m) => sameIdentity(m.entry, mine.entry));
+  return i < 0 ? [...managers, mine] : managers.map((m, j) => (j === i ? mine : m));
+}
+
+/** Nothing changed: neither the object nor who owns what (upstream then keeps managedFields and its times). */
+function isNoop(live: Obj | undefined, merged: Obj, setsUnchanged: boolean): boolean {
+  if (!live?.metadata?.managedFields || !setsUnchanged) return false;
+  return canonicalJson(withoutManagedFields(merged)) === canonicalJson(withoutManagedFields(live));
 }
 
 /** On create by apply, name/namespace/generateName come from the applied configuration. */
@@ -234,32 +272,35 @@ export interface RecordUpdateArgs extends WriteScope {
   types: TypeInfo;
 }
 
+/** Fields the write added, or whose value it changed (maps and lists themselves count only when added). */
+function touchedFields(before: Obj, after: Obj, types: TypeInfo): { touched: Set<string>; removed: string[] } {
+  const setBefore = fieldSetOf(before, types, true);
+  const setAfter = fieldSetOf(after, types, true);
+  const leaves = fieldSetOf(after, types);
+  const touched = new Set<string>();
+  for (const k of setAfter) if (!setBefore.has(k) || (leaves.has(k) && changedAt(before, after, keyPath(k)))) touched.add(k);
+  return { touched, removed: [...setBefore].filter((k) => !setAfter.has(k)) };
+}
+
+/** The entries to start from: the request's managedFields when the client changed them (that resets them), else the stored ones. */
+function baseManagers(args: RecordUpdateArgs): Manager[] {
+  const requested = args.after.metadata?.managedFields;
+  const changedByClient = Array.isArray(requested) && canonicalJson(requested) !== canonicalJson(args.before?.metadata?.managedFields);
+  return managersOf(changedByClient ? args.after : args.before);
+}
+
 /**
  * managedFields after a non-apply write (create, update, merge/JSON/strategic patch): the manager takes the fields
- * it added or changed, others lose the fields that changed or vanished (structured-merge-diff Update).
+ * it added or changed, others lose the fields that changed or vanished (structured-merge-diff Update). A write that
+ * takes no field leaves the manager's entry (and its time) alone, so no-op updates stay no-ops.
  */
 export function recordUpdate(args: RecordUpdateArgs): ManagedFieldsEntry[] {
-  const me: Manager["entry"] = { manager: args.manager, operation: "Update", apiVersion: String(args.after.apiVersion ?? ""), time: args.now };
-  if (args.subresource) me.subresource = args.subresource;
-  const before = trackedPart(args.before, args);
-  const after = trackedPart(args.after, args);
-  const setBefore = fieldSetOf(before, args.types, true);
-  const setAfter = fieldSetOf(after, args.types, true);
-  const requested = args.after.metadata?.managedFields;
-  const base = Array.isArray(requested) && canonicalJson(requested) !== canonicalJson(args.before?.metadata?.managedFields) ? args.after : args.before;
-  const managers = managersOf(base);
-  const touched = new Set<string>();
-  // Maps and lists themselves are members only when added or removed; leaves also when their value changes.
-  const leaves = fieldSetOf(after, args.types);
-  for (const k of setAfter) if (!setBefore.has(k) || (leaves.has(k) && changedAt(before, after, keyPath(k)))) touched.add(k);
-  const removed = [...setBefore].filter((k) => !setAfter.has(k));
-  for (const m of managers) {
-    if (sameIdentity(m.entry, me)) continue;
-    for (const k of [...touched, ...removed]) m.set.delete(k);
-  }
+  const me = entryFor(args.manager, "Update", args.after, args);
+  const { touched, removed } = touchedFields(trackedPart(args.before, args), trackedPart(args.after, args), args.types);
+  const managers = baseManagers(args);
+  const lost = [...touched, ...removed];
+  for (const m of managers) for (const k of lost) m.set.delete(k);
+  if (touched.size === 0) return encode(managers);
   const mine = managers.find((m) => sameIdentity(m.entry, me));
-  const mySet = new Set([...(mine?.set ?? []), ...touched]);
-  for (const k of removed) mySet.delete(k);
-  const updated = mine ? managers.map((m) => (m === mine ? { entry: me, set: mySet } : m)) : [...managers, { entry: me, set: mySet }];
-  return encode(updated);
+  return encode(placeEntry(managers, { entry: me, set: new Set([...(mine?.set ?? []), ...touched]) }));
 }
