@@ -47,6 +47,8 @@ export interface FacadeCache extends FacadeCacheBase {
   cluster(namespace: string, name: string): ManagedCluster | undefined;
   /** Every organisation's clusters (for rules that must see across tenants, e.g. who owns the local cluster). */
   allClusters(): ManagedCluster[];
+  /** Number of `mode: local` ManagedClusters across all organisations (memoised per change of any ManagedCluster). */
+  localClusterCount(): number;
   templates(namespace: string): NodeTemplate[];
   template(namespace: string, name: string): NodeTemplate | undefined;
   policies(namespace: string): OptimizationPolicy[];
@@ -118,9 +120,11 @@ export function createFacadeCache(kubeConfig: KubeConfig): FacadeCache {
   const waiters = new Set<() => void>();
   let stopped = false;
 
+  const changes = new Map<CachedKind, number>();
   const notify = (): void => {
     for (const w of [...waiters]) w();
   };
+  let localCount: { at: number; count: number } | undefined;
   // start() resolves even when the initial LIST failed (the error goes to the error callbacks), so a kind counts as
   // synced only once a list has produced a resourceVersion.
   const startOne = async (kind: CachedKind, informer: AnyInformer): Promise<void> => {
@@ -131,9 +135,13 @@ export function createFacadeCache(kubeConfig: KubeConfig): FacadeCache {
 
   for (const source of sources(kubeConfig)) {
     const informer = makeInformer(kubeConfig, source.path, source.list, source.labelSelector) as AnyInformer;
-    informer.on("add", notify);
-    informer.on("update", notify);
-    informer.on("delete", notify);
+    const changed = (): void => {
+      changes.set(source.kind, (changes.get(source.kind) ?? 0) + 1);
+      notify();
+    };
+    informer.on("add", changed);
+    informer.on("update", changed);
+    informer.on("delete", changed);
     informer.on("error", () => {
       // client-node stops the informer on an error; start it again (relist) unless we are shutting down.
       if (stopped) return;
@@ -159,6 +167,14 @@ export function createFacadeCache(kubeConfig: KubeConfig): FacadeCache {
     clusters: (ns) => list<ManagedCluster>("ManagedCluster", ns),
     cluster: (ns, name) => get<ManagedCluster>("ManagedCluster", name, ns),
     allClusters: () => list<ManagedCluster>("ManagedCluster"),
+    localClusterCount: () => {
+      const at = changes.get("ManagedCluster") ?? 0;
+      if (localCount?.at !== at) {
+        const all = (informers.get("ManagedCluster")?.list() ?? []) as ManagedCluster[];
+        localCount = { at, count: all.filter((c) => (c.spec?.mode ?? "local") === "local").length };
+      }
+      return localCount.count;
+    },
     templates: (ns) => list<NodeTemplate>("NodeTemplate", ns),
     template: (ns, name) => get<NodeTemplate>("NodeTemplate", name, ns),
     policies: (ns) => list<OptimizationPolicy>("OptimizationPolicy", ns),

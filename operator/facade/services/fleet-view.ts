@@ -48,7 +48,7 @@ export function clustersInScope(cache: FacadeCache, namespace: string, clusterId
  */
 export function ownsLocalNodes(cache: FacadeCache, cluster: ManagedCluster): boolean {
   if ((cluster.spec.mode ?? "local") !== "local") return false;
-  return cache.allClusters().filter((c) => (c.spec.mode ?? "local") === "local").length === 1;
+  return cache.localClusterCount() === 1;
 }
 
 function interruptions7d(cache: FacadeCache, cluster: ManagedCluster, now: Date): number {
