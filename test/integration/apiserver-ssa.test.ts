@@ -85,6 +85,15 @@ describe("server-side apply", () => {
     expect(failed.body.message).toMatch(/^Apply failed with 1 conflict: conflict with "editor" using v1 at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: \.data\.a$/);
   });
 
+  it("an identical re-apply is a no-op: same resourceVersion and managedFields", async () => {
+    await apply(configMap("ssa-noop", { a: "1" }), "ctl");
+    const before = await read("ssa-noop");
+    await apply(configMap("ssa-noop", { a: "1" }), "ctl", true);
+    const after = await read("ssa-noop");
+    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect(after.metadata.managedFields).toEqual(before.metadata.managedFields);
+  });
+
   it("removes fields a manager stops applying on a custom resource", async () => {
     const ns = "default";
     await apply({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster", metadata: { name: "prod", namespace: ns }, spec: { mode: "local", displayName: "Prod", region: "us-east-1" } } as KubernetesObject, "ctl");
