@@ -6,7 +6,8 @@ const KEY = "acme/office-hours";
 const NOW = Date.parse("2025-01-06T20:00:00Z");
 const HOUR = 3_600_000;
 
-function workload(kind: ObservedWorkload["kind"], namespace: string, name: string, spec: Record<string, unknown>, created = "2024-12-01T00:00:00Z"): ObservedWorkload {
+function workload(kind: ObservedWorkload["kind"], ref: string, spec: Record<string, unknown>, created = "2024-12-01T00:00:00Z"): ObservedWorkload {
+  const [namespace, name] = ref.split("/") as [string, string];
   return { kind, metadata: { name, namespace, resourceVersion: "1", creationTimestamp: created }, spec };
 }
 
@@ -37,17 +38,17 @@ function apply<T extends ObservedObject>(objects: readonly T[], plan: ReturnType
 }
 
 const workloads = [
-  workload("Deployment", "shop", "web", { replicas: 3, template: {} }),
-  workload("Deployment", "shop", "zero", { replicas: 0 }),
-  workload("Deployment", "shop", "unset", { template: {} }),
-  workload("StatefulSet", "shop", "db", { replicas: 2 }),
-  workload("CronJob", "shop", "report", { suspend: false, schedule: "0 * * * *" }),
-  workload("CronJob", "shop", "report-unset", { schedule: "0 * * * *" }),
-  workload("CronJob", "shop", "paused", { suspend: true, schedule: "0 * * * *" }),
-  workload("Deployment", "monitoring", "prometheus", { replicas: 1 }),
-  workload("Deployment", "kube-system", "coredns", { replicas: 2 }),
-  workload("Deployment", "karpenter", "karpenter", { replicas: 2 }),
-  workload("Deployment", "spot-optimizer-system", "operator", { replicas: 1 }),
+  workload("Deployment", "shop/web", { replicas: 3, template: {} }),
+  workload("Deployment", "shop/zero", { replicas: 0 }),
+  workload("Deployment", "shop/unset", { template: {} }),
+  workload("StatefulSet", "shop/db", { replicas: 2 }),
+  workload("CronJob", "shop/report", { suspend: false, schedule: "0 * * * *" }),
+  workload("CronJob", "shop/report-unset", { schedule: "0 * * * *" }),
+  workload("CronJob", "shop/paused", { suspend: true, schedule: "0 * * * *" }),
+  workload("Deployment", "monitoring/prometheus", { replicas: 1 }),
+  workload("Deployment", "kube-system/coredns", { replicas: 2 }),
+  workload("Deployment", "karpenter/karpenter", { replicas: 2 }),
+  workload("Deployment", "spot-optimizer-system/operator", { replicas: 1 }),
 ];
 const pools = [nodePool("general", { cpu: "1000", memory: "1000Gi", "nvidia.com/gpu": 4 }), nodePool("unlimited"), nodePool("system", { cpu: 64 }, { "hibernation.spotoptimizer.io/exclude": "true" })];
 const kindOf = (o: ObservedWorkload): string => o.kind;
@@ -104,9 +105,9 @@ describe("planHibernation", () => {
 
   it("gives workloads created while asleep a grace period, then sleeps them", () => {
     const asleepSinceMs = NOW - 2 * HOUR;
-    const fresh = workload("Deployment", "shop", "fresh", { replicas: 2 }, new Date(NOW - 5 * 60_000).toISOString());
-    const old = workload("Deployment", "shop", "old", { replicas: 2 }, new Date(NOW - 20 * 60_000).toISOString());
-    const before = workload("Deployment", "shop", "before", { replicas: 2 }, new Date(asleepSinceMs - 1).toISOString());
+    const fresh = workload("Deployment", "shop/fresh", { replicas: 2 }, new Date(NOW - 5 * 60_000).toISOString());
+    const old = workload("Deployment", "shop/old", { replicas: 2 }, new Date(NOW - 20 * 60_000).toISOString());
+    const before = workload("Deployment", "shop/before", { replicas: 2 }, new Date(asleepSinceMs - 1).toISOString());
     const plan = planHibernation(input({ asleepSinceMs, workloads: [fresh, old, before] }));
     expect(plan.patches.map((p) => p.name)).toEqual(["before", "old"]);
     expect(plan.inGrace).toBe(1);

@@ -216,15 +216,18 @@ function graceEndsAt(workload: ObservedWorkload, input: PlanInput): number | und
   return input.nowMs < endsMs ? endsMs : undefined;
 }
 
+/** A workload we put to sleep: wake it, re-apply the asleep value (enforce), or leave it. */
+function decideSavedWorkload(workload: ObservedWorkload, saved: SavedOriginal, input: PlanInput, inScope: boolean): WorkloadDecision {
+  if (input.desired === "awake" || !inScope) return { patch: wakeWorkload(workload, saved, input.enforce) };
+  if (input.enforce && !isWorkloadAsleep(workload)) return { patch: enforceWorkload(workload) };
+  return {};
+}
+
 function decideWorkload(workload: ObservedWorkload, input: PlanInput, excluded: ReadonlySet<string>): WorkloadDecision {
   const saved = readSaved(workload);
   if (saved !== undefined && saved.by !== input.scheduleKey) return {};
   const inScope = !isWorkloadExcluded(workload, excluded);
-  if (saved !== undefined) {
-    if (input.desired === "awake" || !inScope) return { patch: wakeWorkload(workload, saved, input.enforce) };
-    if (input.enforce && !isWorkloadAsleep(workload)) return { patch: enforceWorkload(workload) };
-    return {};
-  }
+  if (saved !== undefined) return decideSavedWorkload(workload, saved, input, inScope);
   if (input.desired === "awake" || !inScope) return {};
   const graceEndsAtMs = graceEndsAt(workload, input);
   return graceEndsAtMs === undefined ? { patch: sleepWorkload(workload, input.scheduleKey) } : { graceEndsAtMs };
@@ -246,13 +249,13 @@ function decideNodePool(nodePool: ObservedObject, input: PlanInput): PlannedPatc
 }
 
 /** NodeClaims of NodePools that are (or are about to be) asleep under this schedule and still have limits of zero. */
+function isNodePoolAsleepByUs(nodePool: ObservedObject, scheduleKey: string): boolean {
+  return readSaved(nodePool)?.by === scheduleKey && !isNodePoolExcluded(nodePool) && sameLimits(limitsOf(nodePool), ASLEEP_NODEPOOL_LIMITS);
+}
+
 function nodeClaimsToDelete(input: PlanInput, patches: readonly PlannedPatch[]): string[] {
   if (input.desired !== "asleep") return [];
-  const sleeping = new Set<string>();
-  for (const nodePool of input.nodePools) {
-    const saved = readSaved(nodePool);
-    if (saved?.by === input.scheduleKey && !isNodePoolExcluded(nodePool) && sameLimits(limitsOf(nodePool), ASLEEP_NODEPOOL_LIMITS)) sleeping.add(nodePool.metadata.name);
-  }
+  const sleeping = new Set(input.nodePools.filter((p) => isNodePoolAsleepByUs(p, input.scheduleKey)).map((p) => p.metadata.name));
   for (const p of patches) if (p.kind === "NodePool" && (p.action === "sleep" || p.action === "enforce")) sleeping.add(p.name);
   return input.nodeClaims
     .filter((claim) => !isDeleting(claim) && sleeping.has(claim.metadata.labels?.[NODEPOOL_LABEL] ?? ""))
@@ -261,22 +264,23 @@ function nodeClaimsToDelete(input: PlanInput, patches: readonly PlannedPatch[]):
 }
 
 /** The writes that bring the cluster to `input.desired`, in a deterministic order (kind, namespace, name). */
-export function planHibernation(input: PlanInput): HibernationPlan {
+function planWorkloads(input: PlanInput, managed: ManagedCounts, patches: PlannedPatch[]): { inGrace: number; graceEndsAtMs?: number } {
   const excluded = new Set([...ALWAYS_EXCLUDED_NAMESPACES, ...input.excludedNamespaces]);
-  const managed: ManagedCounts = { deployments: 0, statefulSets: 0, cronJobs: 0, nodePools: 0 };
-  const patches: PlannedPatch[] = [];
-  let graceEndsAtMs: number | undefined;
-  let inGrace = 0;
+  const graceEnds: number[] = [];
   for (const workload of input.workloads) {
     if (isDeleting(workload)) continue;
     if (!isWorkloadExcluded(workload, excluded)) managed[countKey(workload.kind)] += 1;
     const decision = decideWorkload(workload, input, excluded);
     if (decision.patch) patches.push(decision.patch);
-    if (decision.graceEndsAtMs !== undefined) {
-      inGrace += 1;
-      graceEndsAtMs = Math.min(graceEndsAtMs ?? Infinity, decision.graceEndsAtMs);
-    }
+    if (decision.graceEndsAtMs !== undefined) graceEnds.push(decision.graceEndsAtMs);
   }
+  return graceEnds.length === 0 ? { inGrace: 0 } : { inGrace: graceEnds.length, graceEndsAtMs: Math.min(...graceEnds) };
+}
+
+export function planHibernation(input: PlanInput): HibernationPlan {
+  const managed: ManagedCounts = { deployments: 0, statefulSets: 0, cronJobs: 0, nodePools: 0 };
+  const patches: PlannedPatch[] = [];
+  const { inGrace, graceEndsAtMs } = planWorkloads(input, managed, patches);
   for (const nodePool of input.nodePools) {
     if (isDeleting(nodePool)) continue;
     if (!isNodePoolExcluded(nodePool)) managed.nodePools += 1;

@@ -183,9 +183,9 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
     return {};
   }
 
-  function requeueAfter(ctx: RunContext, compiled: CompiledSchedule, state: string, plan: HibernationPlan, next: number | undefined): ReconcileResult {
+  function requeueAfter({ ctx, compiled, state, plan, nextMs }: { ctx: RunContext; compiled: CompiledSchedule; state: string; plan: HibernationPlan; nextMs: number | undefined }): ReconcileResult {
     const candidates = [state === "asleep" ? ASLEEP_RESYNC_MS : AWAKE_RESYNC_MS];
-    if (next !== undefined) candidates.push(next - ctx.nowMs + TIMER_MARGIN_MS);
+    if (nextMs !== undefined) candidates.push(nextMs - ctx.nowMs + TIMER_MARGIN_MS);
     if (plan.graceEndsAtMs !== undefined) candidates.push(plan.graceEndsAtMs - ctx.nowMs + TIMER_MARGIN_MS);
     const zoneChange = nextZoneTransitionMs(compiled.timeZone, ctx.nowMs);
     if (zoneChange !== undefined) candidates.push(zoneChange - ctx.nowMs + TIMER_MARGIN_MS);
@@ -198,44 +198,68 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
     return {};
   }
 
-  return async function reconcile(key: string): Promise<ReconcileResult> {
+  /** The schedule and the run's context, or undefined when there is nothing to do (gone, or deleted and released). */
+  async function load(key: string): Promise<RunContext | undefined> {
     const { namespace, name } = splitKey(key);
     const found = (await reader.getSchedule(namespace, name)) as ScheduleObject | undefined;
-    if (!found) return {};
+    if (!found) return undefined;
     const ctx: RunContext = { namespace, name, schedule: found, nowMs: nowMs(), deleting: found.metadata?.deletionTimestamp !== undefined };
-    if (ctx.deleting && !stringList(found.metadata?.finalizers).includes(HIBERNATION_FINALIZER)) return {};
+    if (ctx.deleting && !stringList(found.metadata?.finalizers).includes(HIBERNATION_FINALIZER)) return undefined;
     ctx.schedule = await ensureFinalizer(ctx);
+    return ctx;
+  }
 
-    let compiled: CompiledSchedule | undefined;
+  /** The compiled spec; a ScheduleSpecError is returned, not thrown (it is reported, not retried). */
+  function compile(ctx: RunContext): CompiledSchedule | ScheduleSpecError {
     try {
-      compiled = compileSchedule(ctx.schedule.spec);
+      return compileSchedule(ctx.schedule.spec);
     } catch (err) {
-      if (!(err instanceof ScheduleSpecError)) throw err;
-      if (!ctx.deleting) return invalidSpec(ctx, err);
+      if (err instanceof ScheduleSpecError) return err;
+      throw err;
     }
-    const evaluation: ScheduleEvaluation = ctx.deleting || !compiled ? { state: "awake", reason: "default" } : evaluateSchedule(compiled, ctx.nowMs);
-    const observed = await observeAndPlan(ctx, evaluation.state);
-    // Writes first; the next run (which finds nothing to do) records the transition.
-    const executed = await execute(observed.plan);
-    if (executed.attempted > 0) return { requeueAfterMs: executed.conflicts > 0 ? CONFLICT_RETRY_MS : 0 };
-    if (ctx.deleting || !compiled) return finishDeletion(ctx, observed.plan);
+  }
 
-    const previous = ctx.schedule.status?.state as string | undefined;
+  /** The cluster is as desired: record a completed transition (audit, then status) and requeue. */
+  async function record(ctx: RunContext, compiled: CompiledSchedule, evaluation: ScheduleEvaluation, observed: Awaited<ReturnType<typeof observeAndPlan>>): Promise<ReconcileResult> {
+    const current = ctx.schedule.status ?? {};
+    const previous = current.state as string | undefined;
     const transitioned = previous !== undefined ? previous !== evaluation.state : evaluation.state === "asleep";
     if (transitioned) await recordAudit(ctx, previous ?? "awake", evaluation.state, observed.plan);
     const next = nextTransition(compiled, ctx.nowMs);
-    const status: Record<string, unknown> = {
+    const keepTime = !transitioned && current.lastTransitionTime !== undefined;
+    await writeStatus(ctx, {
       observedGeneration: ctx.schedule.metadata?.generation,
       state: evaluation.state,
       reason: evaluation.reason,
-      lastTransitionTime: transitioned || !ctx.schedule.status?.lastTransitionTime ? kubeTime(new Date(ctx.nowMs)) : ctx.schedule.status.lastTransitionTime,
+      lastTransitionTime: keepTime ? current.lastTransitionTime : kubeTime(new Date(ctx.nowMs)),
       nextTransition: next ? kubeTime(new Date(next.epochMs)) : null,
       managed: observed.plan.managed,
       ...savingsFields(ctx, compiled, observed, evaluation.state),
       conditions: readyCondition(ctx, evaluation, observed.plan),
-    };
-    await writeStatus(ctx, status);
-    return requeueAfter(ctx, compiled, evaluation.state, observed.plan, next?.epochMs);
+    });
+    return requeueAfter({ ctx, compiled, state: evaluation.state, plan: observed.plan, nextMs: next?.epochMs });
+  }
+
+  /** Writes the plan; the requeue when it wrote anything (the next run, finding nothing to do, records the result). */
+  async function applyPlan(plan: HibernationPlan): Promise<ReconcileResult | undefined> {
+    const executed = await execute(plan);
+    if (executed.attempted === 0) return undefined;
+    return { requeueAfterMs: executed.conflicts > 0 ? CONFLICT_RETRY_MS : 0 };
+  }
+
+  return async function reconcile(key: string): Promise<ReconcileResult> {
+    const ctx = await load(key);
+    if (!ctx) return {};
+    if (ctx.deleting) {
+      // Wake everything before the finalizer lets the schedule go (even if its spec is invalid).
+      const observed = await observeAndPlan(ctx, "awake");
+      return (await applyPlan(observed.plan)) ?? finishDeletion(ctx, observed.plan);
+    }
+    const compiled = compile(ctx);
+    if (compiled instanceof ScheduleSpecError) return invalidSpec(ctx, compiled);
+    const evaluation = evaluateSchedule(compiled, ctx.nowMs);
+    const observed = await observeAndPlan(ctx, evaluation.state);
+    return (await applyPlan(observed.plan)) ?? record(ctx, compiled, evaluation, observed);
   };
 }
 
