@@ -1,5 +1,5 @@
 // A tiny HTTPS client for the local API server itself (CRD installation, tests' raw requests) that trusts its CA.
-import { request as httpsRequest } from "node:https";
+import { Agent, request as httpsRequest } from "node:https";
 
 /** Where and how to reach the server. */
 export interface RawTarget {
@@ -24,6 +24,18 @@ export interface RawRequestOptions {
   anonymous?: boolean;
 }
 
+const agents = new Map<string, Agent>();
+
+/** One keep-alive agent per server certificate, so repeated requests skip the TLS handshake. */
+function agentFor(caPem: string): Agent {
+  let agent = agents.get(caPem);
+  if (!agent) {
+    agent = new Agent({ keepAlive: true, ca: caPem, maxSockets: 16 });
+    agents.set(caPem, agent);
+  }
+  return agent;
+}
+
 /** Sends one request; bodies that are not strings are sent as JSON. */
 export function rawRequest(target: RawTarget, method: string, path: string, opts: RawRequestOptions = {}): Promise<RawResponse> {
   const url = new URL(path, target.url);
@@ -31,7 +43,7 @@ export function rawRequest(target: RawTarget, method: string, path: string, opts
   const headers: Record<string, string> = { Accept: "application/json", ...(payload !== undefined ? { "Content-Type": "application/json" } : {}), ...opts.headers };
   if (!opts.anonymous) headers.Authorization = `Bearer ${target.token}`;
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { method, headers, ca: target.caPem }, (res) => {
+    const req = httpsRequest(url, { method, headers, agent: agentFor(target.caPem) }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("error", reject);

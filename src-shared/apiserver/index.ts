@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { createSecureContext } from "node:tls";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import * as yaml from "js-yaml";
@@ -128,11 +129,26 @@ function snapshot(core: ApiCore, token: string): PersistedState {
   return { format: STATE_FORMAT, token, resourceVersion: core.store.rv, resources };
 }
 
+/** A self-signed certificate that OpenSSL accepts (a generated one is re-rolled if its DER is rejected). */
+function servingCertificate(): { certPem: string; keyPem: string } {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const cert = selfSignedCertificate({ commonName: "spotopt-local", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] });
+    try {
+      createSecureContext({ cert: cert.certPem, key: cert.keyPem });
+      return cert;
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw lastError;
+}
+
 /** Starts the local Kubernetes API server on 127.0.0.1. */
 export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Promise<LocalApiServer> {
   const state = opts.dataFile ? loadState(opts.dataFile) : undefined;
   const token = state?.token ?? randomBytes(24).toString("hex");
-  const cert = state?.certPem && state.keyPem ? { certPem: state.certPem, keyPem: state.keyPem } : selfSignedCertificate({ commonName: "spotopt-local", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] });
+  const cert = state?.certPem && state.keyPem ? { certPem: state.certPem, keyPem: state.keyPem } : servingCertificate();
   const window = opts.watchWindow ?? DEFAULT_WINDOW;
   const core = buildCore(state, window);
   const control = new ControlPlane(core);
