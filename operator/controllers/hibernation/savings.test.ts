@@ -1,0 +1,53 @@
+// Savings projection: asleep hours from the schedule over four reference weeks × prices of the nodes that go away.
+import { describe, expect, it } from "vitest";
+import { compileSchedule } from "../../../src-shared/schedule/index.js";
+import { asleepHoursPerMonth, priceFromBook, projectSavings, referenceWindowStartMs } from "./savings.js";
+
+const officeHours = compileSchedule({ timezone: "UTC", weekly: [{ days: ["Mon", "Tue", "Wed", "Thu", "Fri"], start: "08:00", end: "18:00" }] });
+const node = (name: string, labels: Record<string, string>) => ({ metadata: { name, labels } });
+
+describe("savings", () => {
+  it("starts the reference window at Monday 00:00 UTC of the current week", () => {
+    // 2025-01-08 is a Wednesday; its week starts Monday 2025-01-06.
+    expect(referenceWindowStartMs(Date.parse("2025-01-08T15:30:00Z"))).toBe(Date.parse("2025-01-06T00:00:00Z"));
+    expect(referenceWindowStartMs(Date.parse("2025-01-12T23:59:00Z"))).toBe(Date.parse("2025-01-06T00:00:00Z"));
+    expect(referenceWindowStartMs(Date.parse("2025-01-13T00:00:00Z"))).toBe(Date.parse("2025-01-13T00:00:00Z"));
+  });
+
+  it("counts asleep hours per 730-hour month from the schedule", () => {
+    // Awake 5 × 10 = 50 h of 168: asleep 118/168 of 730 h.
+    expect(asleepHoursPerMonth(officeHours, Date.parse("2025-01-08T12:00:00Z"))).toBeCloseTo((118 / 168) * 730, 9);
+  });
+
+  it("prices only nodes of hibernated NodePools, names unpriced ones, and reports the oldest snapshot", () => {
+    const book = {
+      onDemand: new Map([["m5.large", { usdPerHour: 0.096, asOf: "2025-01-02" }]]),
+      spot: new Map([["m5.large", new Map([["use1-az1", { usdPerHour: 0.04, asOf: "2025-01-03T10:00:00Z" }], ["use1-az2", { usdPerHour: 0.035, asOf: "2025-01-03T10:00:00Z" }]])]]),
+    };
+    const projection = projectSavings({
+      schedule: officeHours,
+      nowMs: Date.parse("2025-01-08T12:00:00Z"),
+      sleepingNodePools: new Set(["general"]),
+      price: priceFromBook(book),
+      nodes: [
+        node("od", { "karpenter.sh/nodepool": "general", "node.kubernetes.io/instance-type": "m5.large", "karpenter.sh/capacity-type": "on-demand" }),
+        node("spot-az1", { "karpenter.sh/nodepool": "general", "node.kubernetes.io/instance-type": "m5.large", "karpenter.sh/capacity-type": "spot", "topology.kubernetes.io/zone": "use1-az1" }),
+        node("spot-unknown-zone", { "karpenter.sh/nodepool": "general", "node.kubernetes.io/instance-type": "m5.large", "karpenter.sh/capacity-type": "spot" }),
+        node("exotic", { "karpenter.sh/nodepool": "general", "node.kubernetes.io/instance-type": "x9.huge" }),
+        node("other-pool", { "karpenter.sh/nodepool": "system", "node.kubernetes.io/instance-type": "m5.large" }),
+        node("node-group", { "node.kubernetes.io/instance-type": "m5.large" }),
+      ],
+    });
+    // (0.096 + 0.04 + 0.035 cheapest zone) × 118/168 × 730 = 0.171 × 512.738… = 87.678… -> 87.68
+    expect(projection.projectedMonthlySavingsUsd).toBe(87.68);
+    expect(projection.savingsAsOf).toBe("2025-01-02T00:00:00Z");
+    expect(projection.savingsBaseline).toMatch(/^3 Karpenter node\(s\).*1 node\(s\) without a known price not counted$/);
+  });
+
+  it("reports 0 with the reason when there is no price source", () => {
+    expect(projectSavings({ schedule: officeHours, nowMs: 0, nodes: [], sleepingNodePools: new Set() })).toEqual({
+      projectedMonthlySavingsUsd: 0,
+      savingsBaseline: "no price source configured: savings not computed",
+    });
+  });
+});
