@@ -122,7 +122,7 @@ export function exportChecksum(doc: Omit<AuditExport, "checksum">): string {
 export function buildExport(namespace: string, entries: AuditRecord[], anchor: ChainAnchor): AuditExport {
   const last = entries[entries.length - 1];
   const head = last ? { sequence: last.seq, hash: last.hash } : anchor;
-  const doc = { format: EXPORT_FORMAT, namespace, anchor, head, count: entries.length, entries };
+  const doc = { format: EXPORT_FORMAT as typeof EXPORT_FORMAT, namespace, anchor, head, count: entries.length, entries };
   return { ...doc, checksum: exportChecksum(doc) };
 }
 
