@@ -397,8 +397,8 @@ export class ApiCore {
   }
 
   private withManagedFields(ctx: WriteContext, obj: KubeObject, old: KubeObject | undefined, subresource: string | undefined): KubeObject {
-    // No fieldManager = an apply (its managedFields come from serverSideApply) or an internal write.
-    if (!this.updateManagedFields || ctx.fieldManager === undefined) return obj;
+    // An apply's managedFields come from serverSideApply; writes without a manager record nothing.
+    if (!this.updateManagedFields || ctx.managedFieldsDone || ctx.fieldManager === undefined) return obj;
     const manager = ctx.fieldManager;
     return this.updateManagedFields({ rt: ctx.rt, version: ctx.version, manager, operation: "Update", oldObject: old, newObject: obj, subresource });
   }

@@ -421,7 +421,7 @@ export class ApiHttpHandler {
     const merged = this.hooks.apply({ current: a.cur ? present(a.cur, rt, version) : undefined, applied, manager, force: a.force, rt, version, subresource: a.sub });
     if (!a.cur) {
       if (a.sub) throw this.notFoundFor(route);
-      const created = this.core.create({ ...ctx, verb: "patch", fieldManager: undefined }, { ...merged, metadata: { ...merged.metadata, name: route.name } });
+      const created = this.core.create({ ...ctx, verb: "patch", managedFieldsDone: true }, { ...merged, metadata: { ...merged.metadata, name: route.name } });
       this.send(res, 201, present(created, rt, version), format);
       return;
     }
