@@ -115,4 +115,48 @@ describe("ControllerManager", () => {
     expect(reconciledB).toContain(`${ns}/led`);
     await b.stop();
   });
+
+  it("converges despite injected 409s on writes: failed reconciles back off and retry", async () => {
+    const reconciled: string[] = [];
+    const failures: string[] = [];
+    const logger = { info: () => undefined, error: (obj: object) => void failures.push(String((obj as { key?: string }).key)) };
+    const manager = new ControllerManager({ client, logger });
+    const templates = manager.informer(templateKind);
+    manager.addController({
+      name: "toy-no-election",
+      forKind: templateKind,
+      owns: [configMapKind],
+      baseBackoffMs: 10,
+      maxBackoffMs: 200,
+      concurrency: 4,
+      reconcile: async (key) => {
+        reconciled.push(key);
+        const template = templates.getByKey(key);
+        if (template === undefined) return {};
+        const { namespace, name } = splitKey(key);
+        await applyObject(client, {
+          ...configMapKind,
+          metadata: { name: `${name}-families`, namespace },
+          data: { families: (template.spec as { families: string[] }).families.join(",") },
+        });
+        return {};
+      },
+    });
+    const names = Array.from({ length: 10 }, (_, i) => `flaky-${i}`);
+    for (const name of names) await client.create(template(name, ["m5", `c${names.indexOf(name)}`]));
+    // Every write fails first, so every key is retried at least once; then 30 % keep failing.
+    server.faults.setConflictRate(1);
+    try {
+      manager.start();
+      await waitFor(() => names.every((n) => failures.includes(`${ns}/${n}`)), { message: "every key failed once" });
+      server.faults.setConflictRate(0.3);
+      for (const name of names) {
+        await waitFor(async () => (await familiesOf(name).catch(() => undefined)) === `m5,c${names.indexOf(name)}`, { message: name });
+      }
+    } finally {
+      server.faults.setConflictRate(0);
+    }
+    expect(reconciled.length).toBeGreaterThanOrEqual(names.length);
+    await manager.stop();
+  });
 });
