@@ -34,17 +34,22 @@ function compile(expression: string): Program | undefined {
   return program instanceof Error ? undefined : program;
 }
 
+function isCelInt(value: number, schema: JsonSchemaProps | undefined): boolean {
+  if (!Number.isInteger(value)) return false;
+  if (schema?.type === "integer" || schema?.["x-kubernetes-int-or-string"]) return true;
+  return !schema?.type;
+}
+
+function childSchema(schema: JsonSchemaProps | undefined, key: string): JsonSchemaProps | undefined {
+  const additional = isPlainObject(schema?.additionalProperties) ? (schema?.additionalProperties as JsonSchemaProps) : undefined;
+  return schema?.properties?.[key] ?? additional;
+}
+
 /** Converts a JSON value to CEL's typed view: `integer` fields are ints (bigint), `number` fields doubles. */
 function toCel(value: unknown, schema: JsonSchemaProps | undefined): unknown {
-  if (typeof value === "number") {
-    const isInt = schema?.type === "integer" || schema?.["x-kubernetes-int-or-string"] || (!schema?.type && Number.isInteger(value));
-    return isInt && Number.isInteger(value) ? BigInt(value) : value;
-  }
+  if (typeof value === "number") return isCelInt(value, schema) ? BigInt(value) : value;
   if (Array.isArray(value)) return value.map((v) => toCel(v, schema?.items));
-  if (isPlainObject(value)) {
-    const additional = isPlainObject(schema?.additionalProperties) ? (schema?.additionalProperties as JsonSchemaProps) : undefined;
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toCel(v, schema?.properties?.[k] ?? additional)]));
-  }
+  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toCel(v, childSchema(schema, k))]));
   return value;
 }
 
@@ -84,25 +89,27 @@ function ruleCause(rule: ValidationRule, node: Node, message: string): Cause {
   return fieldError(reason, field, node.schema.type ?? "", message);
 }
 
+function evaluateRule(rule: ValidationRule, node: Node, context: Record<string, unknown>, out: Cause[]): void {
+  // Transition rules only run on updates where the old value correlates (unless optionalOldSelf).
+  if (usesOldSelf.test(rule.rule) && node.old === undefined) return;
+  const program = compile(rule.rule);
+  if (!program) return;
+  let ok: unknown;
+  try {
+    ok = program(context);
+  } catch (err) {
+    out.push(ruleCause(rule, node, `${rule.message ?? `failed rule: ${rule.rule}`}: ${(err as Error).message}`));
+    return;
+  }
+  if (ok !== true) out.push(ruleCause(rule, node, failureMessage(rule, context)));
+}
+
 function evaluateRules(node: Node, out: Cause[]): void {
   const rules = node.schema["x-kubernetes-validations"];
   if (!rules || node.value === undefined) return;
   const context: Record<string, unknown> = { self: toCel(node.value, node.schema) };
   if (node.old !== undefined) context.oldSelf = toCel(node.old, node.schema);
-  for (const rule of rules) {
-    // Transition rules only run on updates where the old value correlates (unless optionalOldSelf).
-    if (usesOldSelf.test(rule.rule) && node.old === undefined) continue;
-    const program = compile(rule.rule);
-    if (!program) continue;
-    let ok: unknown;
-    try {
-      ok = program(context);
-    } catch (err) {
-      out.push(ruleCause(rule, node, `${rule.message ?? `failed rule: ${rule.rule}`}: ${(err as Error).message}`));
-      continue;
-    }
-    if (ok !== true) out.push(ruleCause(rule, node, failureMessage(rule, context)));
-  }
+  for (const rule of rules) evaluateRule(rule, node, context, out);
 }
 
 function listItemKey(item: unknown, keys: string[]): string {
@@ -123,10 +130,9 @@ function walkArray(node: Node, value: unknown[], out: Cause[]): void {
 }
 
 function walkObject(node: Node, value: Record<string, unknown>, out: Cause[]): void {
-  const additional = isPlainObject(node.schema.additionalProperties) ? (node.schema.additionalProperties as JsonSchemaProps) : undefined;
   const old = isPlainObject(node.old) ? node.old : undefined;
   for (const [key, v] of Object.entries(value)) {
-    const sub = node.schema.properties?.[key] ?? additional;
+    const sub = childSchema(node.schema, key);
     if (!sub) continue;
     const path = node.path ? `${node.path}.${key}` : key;
     walk({ value: v, old: old?.[key], schema: sub, path }, out);

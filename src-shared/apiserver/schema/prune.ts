@@ -77,13 +77,17 @@ export function pruneUnknownFields(object: JsonObject, schema: JsonSchemaProps):
   return unknown;
 }
 
-function defaultObject(obj: JsonObject, schema: JsonSchemaProps): void {
-  const props = schema.properties ?? {};
+function fillDefaults(obj: JsonObject, props: Record<string, JsonSchemaProps>): void {
   for (const [key, sub] of Object.entries(props)) {
     // A null in a non-nullable field is dropped, then the default (if any) fills the gap.
     if (obj[key] === null && !sub.nullable) delete obj[key];
     if (obj[key] === undefined && sub.default !== undefined) obj[key] = structuredClone(sub.default) as JsonValue;
   }
+}
+
+function defaultObject(obj: JsonObject, schema: JsonSchemaProps): void {
+  const props = schema.properties ?? {};
+  fillDefaults(obj, props);
   const additional = isPlainObject(schema.additionalProperties) ? schema.additionalProperties : undefined;
   for (const [key, value] of Object.entries(obj)) {
     const sub = props[key] ?? additional;

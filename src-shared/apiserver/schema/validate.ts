@@ -43,7 +43,7 @@ function compiledPattern(pattern: string): RegExp {
   return re;
 }
 
-function validateString(value: string, schema: JsonSchemaProps, path: string, out: Cause[]): void {
+function validateLength(value: string, schema: JsonSchemaProps, path: string, out: Cause[]): void {
   const length = [...value].length;
   if (schema.maxLength !== undefined && length > schema.maxLength) {
     out.push(fieldError("FieldValueTooLong", path, value, `may not be more than ${schema.maxLength} ${schema.maxLength === 1 ? "byte" : "bytes"}`));
@@ -51,6 +51,10 @@ function validateString(value: string, schema: JsonSchemaProps, path: string, ou
   if (schema.minLength !== undefined && length < schema.minLength) {
     out.push(fieldError("FieldValueInvalid", path, value, `${path} in body should be at least ${schema.minLength} chars long`));
   }
+}
+
+function validateString(value: string, schema: JsonSchemaProps, path: string, out: Cause[]): void {
+  validateLength(value, schema, path, out);
   if (schema.pattern !== undefined && !compiledPattern(schema.pattern).test(value)) {
     out.push(fieldError("FieldValueInvalid", path, value, `${path} in body should match '${schema.pattern}'`));
   }
@@ -60,20 +64,23 @@ function validateString(value: string, schema: JsonSchemaProps, path: string, ou
   }
 }
 
+/** maximum/minimum with their exclusive flags, in go-openapi's wording. */
+function boundError(value: number, bound: number | undefined, exclusive: boolean | undefined, upper: boolean): string | undefined {
+  if (bound === undefined) return undefined;
+  const bad = upper ? (exclusive ? value >= bound : value > bound) : exclusive ? value <= bound : value < bound;
+  if (!bad) return undefined;
+  const rel = upper ? "less than" : "greater than";
+  return `${rel}${exclusive ? "" : " or equal to"} ${bound}`;
+}
+
 function validateNumber(value: number, schema: JsonSchemaProps, path: string, out: Cause[]): void {
   if (schema.multipleOf !== undefined && !Number.isInteger(value / schema.multipleOf)) {
     out.push(fieldError("FieldValueInvalid", path, value, `${path} in body should be a multiple of ${schema.multipleOf}`));
   }
-  if (schema.maximum !== undefined) {
-    const bad = schema.exclusiveMaximum ? value >= schema.maximum : value > schema.maximum;
-    const rel = schema.exclusiveMaximum ? "less than" : "less than or equal to";
-    if (bad) out.push(fieldError("FieldValueInvalid", path, value, `${path} in body should be ${rel} ${schema.maximum}`));
-  }
-  if (schema.minimum !== undefined) {
-    const bad = schema.exclusiveMinimum ? value <= schema.minimum : value < schema.minimum;
-    const rel = schema.exclusiveMinimum ? "greater than" : "greater than or equal to";
-    if (bad) out.push(fieldError("FieldValueInvalid", path, value, `${path} in body should be ${rel} ${schema.minimum}`));
-  }
+  const max = boundError(value, schema.maximum, schema.exclusiveMaximum, true);
+  if (max) out.push(fieldError("FieldValueInvalid", path, value, `${path} in body should be ${max}`));
+  const min = boundError(value, schema.minimum, schema.exclusiveMinimum, false);
+  if (min) out.push(fieldError("FieldValueInvalid", path, value, `${path} in body should be ${min}`));
 }
 
 function validateEnum(value: unknown, schema: JsonSchemaProps, path: string, out: Cause[]): void {
@@ -115,7 +122,7 @@ function validateArray(value: unknown[], schema: JsonSchemaProps, path: string, 
   if (items) value.forEach((item, i) => validateValue(item, items, `${path}[${i}]`, out));
 }
 
-function validateObject(value: Record<string, unknown>, schema: JsonSchemaProps, path: string, out: Cause[]): void {
+function validatePropertyCount(value: Record<string, unknown>, schema: JsonSchemaProps, path: string, out: Cause[]): void {
   const count = Object.keys(value).length;
   if (schema.maxProperties !== undefined && count > schema.maxProperties) {
     out.push(fieldError("FieldValueTooMany", path, count, `must have at most ${schema.maxProperties} items`));
@@ -123,6 +130,10 @@ function validateObject(value: Record<string, unknown>, schema: JsonSchemaProps,
   if (schema.minProperties !== undefined && count < schema.minProperties) {
     out.push(fieldError("FieldValueInvalid", path, count, `${path} in body should have at least ${schema.minProperties} properties`));
   }
+}
+
+function validateObject(value: Record<string, unknown>, schema: JsonSchemaProps, path: string, out: Cause[]): void {
+  validatePropertyCount(value, schema, path, out);
   for (const name of schema.required ?? []) {
     if (value[name] === undefined) out.push(fieldError("FieldValueRequired", child(path, name), undefined));
   }
@@ -136,10 +147,13 @@ function validateObject(value: Record<string, unknown>, schema: JsonSchemaProps,
 /** anyOf/oneOf/allOf/not as value validations (structural schemas never add types or properties there). */
 function validateJunctors(value: unknown, schema: JsonSchemaProps, path: string, out: Cause[]): void {
   for (const sub of schema.allOf ?? []) validateValue(value, { ...sub, type: sub.type ?? schema.type }, path, out);
+  validateAlternatives(value, schema, path, out);
+}
+
+function validateAlternatives(value: unknown, schema: JsonSchemaProps, path: string, out: Cause[]): void {
   const matches = (subs: JsonSchemaProps[]): number => subs.filter((s) => collectErrors(value, s, path).length === 0).length;
-  if (schema.anyOf && !schema["x-kubernetes-int-or-string"] && matches(schema.anyOf) === 0) {
-    out.push(fieldError("FieldValueInvalid", path, value, `"${path}" must validate at least one schema (anyOf)`));
-  }
+  const anyOfFails = schema.anyOf !== undefined && !schema["x-kubernetes-int-or-string"] && matches(schema.anyOf) === 0;
+  if (anyOfFails) out.push(fieldError("FieldValueInvalid", path, value, `"${path}" must validate at least one schema (anyOf)`));
   if (schema.oneOf && matches(schema.oneOf) !== 1) {
     out.push(fieldError("FieldValueInvalid", path, value, `"${path}" must validate one and only one schema (oneOf)`));
   }
