@@ -93,7 +93,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     createAuthRoutes(auth, config),
     createAuditRoutes({ audit, cache }),
     createSettingsRoutes({ auth, client, cache }),
-    createAdminRoutes({ auth, client, cache }),
+    createAdminRoutes({ auth, client, cache, systemNamespace: config.systemNamespace }),
     ...(options.resourceRoutes ?? resourceRouteModules),
   ];
   const app = createFacadeApp(deps, modules);

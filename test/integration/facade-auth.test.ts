@@ -230,3 +230,48 @@ describe("rate limits (catalogue defaults)", () => {
     expect(signups[5]).toBe(429);
   });
 });
+
+describe("admin actions", () => {
+  it("impersonates an organisation for an hour, audited in that organisation's chain, ended by logout", async () => {
+    const admin = (await t.call("POST", "/api/auth/token", { body: ADMIN })).body.access_token;
+    const owner = await t.signup("Impersonated Org");
+    const res = await t.call("POST", "/admin/impersonate", { token: admin, body: { client_id: owner.orgId } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ temp_token: expect.any(String), expires_in: 3600, client_org: "Impersonated Org" });
+    const claims = decodePayload(res.body.temp_token);
+    expect((claims.exp as number) - (claims.iat as number)).toBe(3600);
+    const team = await t.call("GET", "/settings/team", { token: res.body.temp_token });
+    expect(team.status).toBe(200);
+    expect(team.body.members.map((m: { email: string }) => m.email)).toContain(owner.email);
+    const log = await eventually(async () => {
+      const r = await t.call("GET", "/audit", { token: owner.accessToken });
+      return r.body.logs.find((l: { event: string }) => l.event === "admin.impersonate");
+    });
+    expect(log.actor).toBe(ADMIN.email);
+    await t.call("POST", "/api/auth/logout", { token: res.body.temp_token });
+    expect((await t.call("GET", "/settings/team", { token: res.body.temp_token })).status).toBe(401);
+    expect((await t.call("POST", "/admin/impersonate", { token: owner.accessToken, body: { client_id: owner.orgId } })).status).toBe(403);
+    expect((await t.call("POST", "/admin/impersonate", { token: admin, body: { client_id: "00000000-0000-4000-8000-000000000000" } })).status).toBe(404);
+  });
+
+  it("sets feature flags, answers 501 for password-reset mail, and deletes a client with its users", async () => {
+    const admin = (await t.call("POST", "/api/auth/token", { body: ADMIN })).body.access_token;
+    const owner = await t.signup("Doomed Org");
+    const flags = await t.call("PATCH", `/clients/${owner.orgId}/flags`, { token: admin, body: { flags: { enable_hibernation: true, enable_multi_account: false } } });
+    expect(flags.status).toBe(200);
+    const again = await t.call("PATCH", `/clients/${owner.orgId}/flags`, { token: admin, body: { flags: { enable_multi_account: true } } });
+    expect(again.body.flags).toEqual({ enable_hibernation: true, enable_multi_account: true });
+    expect((await t.call("PATCH", `/clients/${owner.orgId}/flags`, { token: admin, body: { flags: { x: "yes" } } })).status).toBe(422);
+    const reset = await t.call("POST", "/admin/reset-pass", { token: admin, body: { client_id: owner.orgId } });
+    expect(reset.status).toBe(501);
+    expect(reset.body.detail).toMatch(/mail provider/);
+    const del = await t.call("DELETE", `/admin/clients/${owner.orgId}`, { token: admin });
+    expect(del.status).toBe(200);
+    expect(del.body).toMatchObject({ success: true, deleted_resources: { clusters: 0, templates: 0, users: 1 } });
+    expect((await t.call("POST", "/api/auth/token", { body: { email: owner.email, password: owner.password } })).status).toBe(401);
+    await eventually(async () => (await t.call("GET", "/api/auth/me", { token: owner.accessToken })).status === 401, 5000, "deleted user's session revoked");
+    const clients = await t.call("GET", "/admin/clients", { token: admin });
+    expect(clients.body.clients.some((c: { id: string }) => c.id === owner.orgId)).toBe(false);
+    expect((await t.call("DELETE", `/admin/clients/${owner.orgId}`, { token: admin })).status).toBe(404);
+  });
+});

@@ -2,15 +2,25 @@
 import { z } from "zod";
 import type { ManagedCluster } from "../../../src-shared/crds/index.js";
 import type { KubeClient } from "../../../src-shared/kube/client.js";
-import { listOrganisations } from "../auth/orgs.js";
+import { getOrganisation, listOrganisations, updateOrganisationFlags } from "../auth/orgs.js";
 import type { AuthService } from "../auth/service.js";
 import type { FacadeCache } from "../cache.js";
-import { defineRoute, type RouteDef } from "../http.js";
+import { NotImplementedError } from "../errors.js";
+import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
 
 export interface AdminRouteDeps {
   auth: AuthService;
   client: KubeClient;
-  cache: Pick<FacadeCache, "allClusters" | "hasSynced">;
+  cache: Pick<FacadeCache, "allClusters" | "hasSynced" | "templates">;
+  /** Platform-level audit chain (super_admin actions that outlive an organisation, e.g. its deletion). */
+  systemNamespace: string;
+}
+
+const ClientId = z.uuid();
+
+function caller(auth: AuthContext | undefined): AuthContext {
+  if (!auth) throw new Error("admin route ran without an AuthContext");
+  return auth;
 }
 
 const SUPER = { auth: "user" as const, roles: ["super_admin" as const], tenant: false, tags: ["admin"] };
@@ -125,6 +135,72 @@ export function createAdminRoutes(deps: AdminRouteDeps): RouteDef[] {
           celery_workers: "not_used",
           scraper_health: "not_used",
         };
+      },
+    }),
+    defineRoute({
+      ...SUPER,
+      method: "post",
+      path: "/admin/impersonate",
+      summary: "A 1-hour token with which the super_admin acts inside one organisation (super_admin)",
+      body: z.object({ client_id: ClientId }).strict(),
+      response: z.object({ temp_token: z.string(), expires_in: z.number().int(), client_org: z.string(), org_id: z.string() }),
+      handler: async ({ auth, body, audit }) => {
+        const admin = caller(auth);
+        const { token, expiresInSeconds, org } = await deps.auth.impersonate(admin, body.client_id, 3600);
+        // Recorded in the organisation's own chain, so its owners can see who looked.
+        audit({ namespace: org.namespace, event: "admin.impersonate", resource: `organisation/${org.orgId}`, after: { expires_in: expiresInSeconds } });
+        return { temp_token: token, expires_in: expiresInSeconds, client_org: org.name, org_id: org.orgId };
+      },
+    }),
+    defineRoute({
+      ...SUPER,
+      method: "patch",
+      path: "/clients/:id/flags",
+      summary: "Set feature flags of one organisation (super_admin)",
+      params: z.object({ id: ClientId }).strict(),
+      body: z.object({ flags: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/), z.boolean()) }).strict(),
+      response: z.object({ success: z.literal(true), client_id: z.string(), flags: z.record(z.string(), z.boolean()) }),
+      handler: async ({ params, body, audit }) => {
+        const org = await getOrganisation(deps.client, params.id);
+        const { before, after } = await updateOrganisationFlags(deps.client, params.id, body.flags);
+        audit({ namespace: org.namespace, event: "admin.flags", resource: `organisation/${org.orgId}`, before, after });
+        return { success: true as const, client_id: params.id, flags: after };
+      },
+    }),
+    defineRoute({
+      ...SUPER,
+      method: "post",
+      path: "/admin/reset-pass",
+      summary: "Password-reset e-mail (needs a mail provider: 501 until one is configured)",
+      body: z.object({ client_id: ClientId }).strict(),
+      response: z.object({ success: z.literal(true) }),
+      handler: async ({ body }) => {
+        await getOrganisation(deps.client, body.client_id);
+        throw new NotImplementedError("password-reset e-mails need a mail provider, and none is configured");
+      },
+    }),
+    defineRoute({
+      ...SUPER,
+      method: "delete",
+      path: "/admin/clients/:id",
+      summary: "Delete an organisation: its namespace (and every object in it), users, sessions and invites (super_admin)",
+      params: z.object({ id: ClientId }).strict(),
+      response: z.object({
+        success: z.literal(true),
+        deleted_resources: z.object({ clusters: z.number().int(), instances: z.number().int(), templates: z.number().int(), users: z.number().int() }),
+      }),
+      handler: async ({ params, audit }) => {
+        const org = await getOrganisation(deps.client, params.id);
+        const clusters = deps.cache.allClusters().filter((c) => c.metadata.namespace === org.namespace);
+        const counts = {
+          clusters: clusters.length,
+          instances: clusters.reduce((n, c) => n + (c.status?.nodeCount ?? 0), 0),
+          templates: deps.cache.templates(org.namespace).length,
+        };
+        const { users } = await deps.auth.deleteOrganisation(org.orgId);
+        // The organisation's own chain goes with its namespace: the deletion is kept in the platform chain.
+        audit({ namespace: deps.systemNamespace, event: "admin.delete_client", resource: `organisation/${org.orgId}`, before: { org_name: org.name, ...counts, users } });
+        return { success: true as const, deleted_resources: { ...counts, users } };
       },
     }),
   ] as RouteDef[];

@@ -32,7 +32,8 @@ export interface JwtSettings {
 export type TokenType = "access" | "refresh";
 
 export interface TokenCodec {
-  sign(subject: TokenSubject, type: TokenType, tokenId?: string): Promise<{ token: string; tokenId: string; expiresInSeconds: number }>;
+  /** `ttlSeconds` overrides the configured lifetime (impersonation tokens are short). */
+  sign(subject: TokenSubject, type: TokenType, tokenId?: string, ttlSeconds?: number): Promise<{ token: string; tokenId: string; expiresInSeconds: number }>;
   verify(token: string, type: TokenType): Promise<VerifiedToken>;
 }
 
@@ -61,9 +62,9 @@ function subjectFrom(payload: JWTPayload, type: TokenType): VerifiedToken {
 export function createTokenCodec(key: Uint8Array, settings: JwtSettings, now: () => Date): TokenCodec {
   const audienceOf = (type: TokenType): string => (type === "access" ? settings.audience : `${settings.audience}:refresh`);
   return {
-    async sign(subject, type, tokenId = randomUUID()) {
+    async sign(subject, type, tokenId = randomUUID(), ttlSeconds) {
       const nowSeconds = Math.floor(now().getTime() / 1000);
-      const expiresInSeconds = type === "access" ? settings.accessTokenTtlSeconds : settings.refreshTokenTtlSeconds;
+      const expiresInSeconds = ttlSeconds ?? (type === "access" ? settings.accessTokenTtlSeconds : settings.refreshTokenTtlSeconds);
       const token = await new SignJWT({
         email: subject.email,
         role: subject.role,

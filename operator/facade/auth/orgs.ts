@@ -8,6 +8,7 @@ export const ORGANISATION_LABEL = "spotoptimizer.io/organisation";
 export const ORG_NAME_ANNOTATION = "spotoptimizer.io/org-name";
 export const ORG_PLAN_ANNOTATION = "spotoptimizer.io/plan";
 export const ORG_CREATED_ANNOTATION = "spotoptimizer.io/created-at";
+export const ORG_FLAGS_ANNOTATION = "spotoptimizer.io/feature-flags";
 
 export interface Organisation {
   orgId: string;
@@ -15,6 +16,8 @@ export interface Organisation {
   namespace: string;
   plan: string;
   createdAt: string;
+  /** Feature flags set by a super_admin (PATCH /clients/{id}/flags). */
+  flags: Record<string, boolean>;
 }
 
 /** The org id is a UUID, so `org-<uuid>` (40 chars) is always a valid, stable namespace name. */
@@ -28,6 +31,16 @@ export function isOrgId(value: string): boolean {
   return ORG_ID.test(value);
 }
 
+function parseFlags(raw: string | undefined): Record<string, boolean> {
+  try {
+    const value = JSON.parse(raw ?? "{}") as unknown;
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return {};
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v === "boolean")) as Record<string, boolean>;
+  } catch {
+    return {};
+  }
+}
+
 function fromNamespace(ns: KubeObject): Organisation | undefined {
   const meta = ns.metadata ?? {};
   if (meta.labels?.[ORGANISATION_LABEL] !== "true" || meta.deletionTimestamp) return undefined;
@@ -38,13 +51,14 @@ function fromNamespace(ns: KubeObject): Organisation | undefined {
     namespace: meta.name ?? "",
     plan: meta.annotations?.[ORG_PLAN_ANNOTATION] ?? "free",
     createdAt: meta.annotations?.[ORG_CREATED_ANNOTATION] ?? meta.creationTimestamp ?? "",
+    flags: parseFlags(meta.annotations?.[ORG_FLAGS_ANNOTATION]),
   };
 }
 
 export async function createOrganisation(client: KubeClient, name: string, now: Date): Promise<Organisation> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const orgId = randomUUID();
-    const org: Organisation = { orgId, name, namespace: orgNamespace(orgId), plan: "free", createdAt: now.toISOString() };
+    const org: Organisation = { orgId, name, namespace: orgNamespace(orgId), plan: "free", createdAt: now.toISOString(), flags: {} };
     try {
       await client.create({
         apiVersion: "v1",
@@ -79,4 +93,20 @@ export async function listOrganisations(client: KubeClient): Promise<Organisatio
 
 export async function deleteOrganisation(client: KubeClient, orgId: string): Promise<void> {
   await client.delete({ apiVersion: "v1", kind: "Namespace", name: orgNamespace(orgId) });
+}
+
+/** Merges `flags` into the organisation's flags (JSON annotation, merge patch); returns before and after. */
+export async function updateOrganisationFlags(
+  client: KubeClient,
+  orgId: string,
+  flags: Record<string, boolean>,
+): Promise<{ before: Record<string, boolean>; after: Record<string, boolean> }> {
+  const org = await getOrganisation(client, orgId);
+  const after = { ...org.flags, ...flags };
+  await client.patch(
+    { apiVersion: "v1", kind: "Namespace", name: org.namespace },
+    { metadata: { annotations: { [ORG_FLAGS_ANNOTATION]: JSON.stringify(after) } } },
+    { type: "merge" },
+  );
+  return { before: org.flags, after };
 }

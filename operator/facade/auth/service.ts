@@ -176,6 +176,40 @@ export class AuthService {
     return this.store.revokeUserSessions(auth.userId, "password changed", auth.sessionId);
   }
 
+  /**
+   * A short-lived access token with which a super_admin acts inside one organisation (its own session, so
+   * logout ends it). The actor in audit entries stays the super_admin's email.
+   */
+  async impersonate(admin: AuthContext, orgId: string, ttlSeconds: number): Promise<{ token: string; expiresInSeconds: number; org: Organisation }> {
+    const org = await getOrganisation(this.client, orgId);
+    const expiresAt = new Date(this.now().getTime() + ttlSeconds * 1000);
+    // A session of its own so that logout (any replica) ends it; no refresh token is ever issued for it.
+    const session = await this.store.createSession(admin.userId, randomUUID(), expiresAt);
+    const subject: TokenSubject = {
+      userId: admin.userId,
+      email: admin.email,
+      role: "super_admin",
+      orgId: org.orgId,
+      namespace: org.namespace,
+      sessionId: session.sessionId,
+    };
+    const access = await this.tokens().sign(subject, "access", undefined, ttlSeconds);
+    return { token: access.token, expiresInSeconds: access.expiresInSeconds, org };
+  }
+
+  /** Removes an organisation's users (sessions revoked first), invites and namespace. */
+  async deleteOrganisation(orgId: string): Promise<{ users: number }> {
+    const org = await getOrganisation(this.client, orgId);
+    const users = await this.store.listOrgUsers(org.orgId);
+    for (const user of users) {
+      await this.store.revokeUserSessions(user.userId, "organisation deleted");
+      await this.store.deleteUser(user.email);
+    }
+    await this.store.deleteOrgInvites(org.orgId);
+    await deleteOrganisation(this.client, org.orgId);
+    return { users: users.length };
+  }
+
   /** Resolves the Bearer access token of a request; a super_admin may pick an organisation with X-Org-Id. */
   async authenticateUser(req: express.Request): Promise<AuthContext> {
     const claims = await this.tokens().verify(bearer(req), "access");

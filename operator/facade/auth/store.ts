@@ -371,6 +371,23 @@ export class AuthStore {
     }
   }
 
+  /** Every user of an organisation, read live (admin deletion must not miss one the watch has not delivered). */
+  async listOrgUsers(orgId: string): Promise<UserRecord[]> {
+    const list = await this.client.list<SecretObject>(
+      { ...SECRET, namespace: this.namespace },
+      { labelSelector: `${AUTH_TYPE_LABEL}=user,${ORG_ID_LABEL}=${orgId}` },
+    );
+    return list.items.map(userFromSecret);
+  }
+
+  async deleteOrgInvites(orgId: string): Promise<void> {
+    const list = await this.client.list<SecretObject>(
+      { ...SECRET, namespace: this.namespace },
+      { labelSelector: `${AUTH_TYPE_LABEL}=invite,${ORG_ID_LABEL}=${orgId}` },
+    );
+    for (const secret of list.items) await this.client.delete(this.ref(secret.metadata?.name ?? ""));
+  }
+
   // --- invites -------------------------------------------------------------------------------
 
   async createInvite(invite: Omit<InviteRecord, "inviteId">): Promise<InviteRecord> {
