@@ -1,22 +1,10 @@
-// The facade's read model: informer caches over our custom resources, nodes, pods and agent-token Secrets, so that
-// GET requests never LIST the API server, plus read-your-writes waits for handlers that just changed something.
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  makeInformer,
-  type Informer,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type ObjectCache,
-  type V1Node,
-  type V1Pod,
-  type V1Secret,
-} from "@kubernetes/client-node";
+// The facade's read model: informers (src-shared/runtime) over our custom resources, nodes, pods and agent-token
+// Secrets, indexed by namespace, so that GET requests never LIST the API server; plus read-your-writes waits for
+// handlers that just changed something.
+import type { KubeConfig, V1Node, V1Pod, V1Secret } from "@kubernetes/client-node";
 import type express from "express";
 import {
-  GROUP,
-  VERSION,
+  API_VERSION,
   type AuditEntry,
   type HibernationSchedule,
   type LabExperiment,
@@ -24,6 +12,8 @@ import {
   type NodeTemplate,
   type OptimizationPolicy,
 } from "../../src-shared/crds/index.js";
+import { KubeClient, type KubeObject } from "../../src-shared/kube/client.js";
+import { Informer, type InformerEvent } from "../../src-shared/runtime/informer.js";
 import type { FacadeCacheBase, FacadeDeps } from "./app.js";
 import { NotReadyError } from "./errors.js";
 
@@ -63,114 +53,105 @@ export interface FacadeCache extends FacadeCacheBase {
    * `timeoutMs`: lets a handler answer only when a following GET will see its write.
    */
   waitFor(kind: CachedKind, ref: { namespace?: string; name: string; resourceVersion: string | null }, timeoutMs?: number): Promise<boolean>;
+  /** Starts every informer; resolves when all have listed once, or after `syncTimeoutMs` (then /readyz stays 503). */
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
-type AnyInformer = Informer<KubernetesObject> & ObjectCache<KubernetesObject> & { latestResourceVersion?: () => string };
-
-interface KindSource {
-  kind: CachedKind;
-  path: string;
-  list: () => Promise<KubernetesListObject<KubernetesObject>>;
-  labelSelector?: string;
-}
-
-const CRD_PLURALS: Array<[CachedKind, string]> = [
-  ["ManagedCluster", "managedclusters"],
-  ["NodeTemplate", "nodetemplates"],
-  ["OptimizationPolicy", "optimizationpolicies"],
-  ["HibernationSchedule", "hibernationschedules"],
-  ["AuditEntry", "auditentries"],
-  ["LabExperiment", "labexperiments"],
+const SOURCES: Array<{ kind: CachedKind; apiVersion: string; labelSelector?: string }> = [
+  { kind: "ManagedCluster", apiVersion: API_VERSION },
+  { kind: "NodeTemplate", apiVersion: API_VERSION },
+  { kind: "OptimizationPolicy", apiVersion: API_VERSION },
+  { kind: "HibernationSchedule", apiVersion: API_VERSION },
+  { kind: "AuditEntry", apiVersion: API_VERSION },
+  { kind: "LabExperiment", apiVersion: API_VERSION },
+  { kind: "Node", apiVersion: "v1" },
+  { kind: "Pod", apiVersion: "v1" },
+  { kind: "Secret", apiVersion: "v1", labelSelector: `${AGENT_TOKEN_LABEL}=true` },
 ];
 
-function sources(kc: KubeConfig): KindSource[] {
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
-  const crds: KindSource[] = CRD_PLURALS.map(([kind, plural]) => ({
-    kind,
-    path: `/apis/${GROUP}/${VERSION}/${plural}`,
-    list: async () =>
-      (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as KubernetesListObject<KubernetesObject>,
-  }));
-  return [
-    ...crds,
-    { kind: "Node", path: "/api/v1/nodes", list: async () => core.listNode() },
-    { kind: "Pod", path: "/api/v1/pods", list: async () => core.listPodForAllNamespaces() },
-    {
-      kind: "Secret",
-      path: "/api/v1/secrets",
-      labelSelector: `${AGENT_TOKEN_LABEL}=true`,
-      list: async () => core.listSecretForAllNamespaces({ labelSelector: `${AGENT_TOKEN_LABEL}=true` }),
-    },
-  ];
-}
+const CLUSTER_SCOPE = "";
 
-const RESTART_DELAY_MS = 1000;
+/** One kind's objects by namespace, with name-sorted lists memoised until the namespace changes. */
+class NamespaceIndex {
+  private readonly byNamespace = new Map<string, Map<string, KubeObject>>();
+  private readonly sorted = new Map<string, KubeObject[]>();
+  private all: KubeObject[] | undefined;
+  version = 0;
 
-function byName<T extends KubernetesObject>(items: readonly T[]): T[] {
-  return [...items].sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+  apply(event: InformerEvent<KubeObject>): void {
+    const ns = event.object.metadata?.namespace ?? CLUSTER_SCOPE;
+    const name = event.object.metadata?.name ?? "";
+    let objects = this.byNamespace.get(ns);
+    if (event.type === "delete") objects?.delete(name);
+    else {
+      if (!objects) this.byNamespace.set(ns, (objects = new Map()));
+      objects.set(name, event.object);
+    }
+    this.sorted.delete(ns);
+    this.all = undefined;
+    this.version++;
+  }
+
+  get(namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.byNamespace.get(namespace ?? CLUSTER_SCOPE)?.get(name);
+  }
+
+  /** Name-sorted objects of one namespace; callers must not mutate the array. */
+  list(namespace: string): KubeObject[] {
+    let out = this.sorted.get(namespace);
+    if (!out) {
+      out = [...(this.byNamespace.get(namespace)?.values() ?? [])].sort((a, b) =>
+        (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""),
+      );
+      this.sorted.set(namespace, out);
+    }
+    return out;
+  }
+
+  listAll(): KubeObject[] {
+    this.all ??= [...this.byNamespace.values()].flatMap((m) => [...m.values()]);
+    return this.all;
+  }
 }
 
 /** Informer-backed FacadeCache over every organisation namespace. */
-export function createFacadeCache(kubeConfig: KubeConfig): FacadeCache {
-  const informers = new Map<CachedKind, AnyInformer>();
-  const synced = new Set<CachedKind>();
+export function createFacadeCache(kubeConfig: KubeConfig, opts: { syncTimeoutMs?: number } = {}): FacadeCache {
+  const client = new KubeClient(kubeConfig);
+  const informers = new Map<CachedKind, Informer>();
+  const indexes = new Map<CachedKind, NamespaceIndex>();
   const waiters = new Set<() => void>();
-  let stopped = false;
-
-  const changes = new Map<CachedKind, number>();
-  const notify = (): void => {
-    for (const w of [...waiters]) w();
-  };
   let localCount: { at: number; count: number } | undefined;
-  // start() resolves even when the initial LIST failed (the error goes to the error callbacks), so a kind counts as
-  // synced only once a list has produced a resourceVersion.
-  const startOne = async (kind: CachedKind, informer: AnyInformer): Promise<void> => {
-    await informer.start();
-    if ((informer.latestResourceVersion?.() ?? "") !== "") synced.add(kind);
-    notify();
-  };
 
-  for (const source of sources(kubeConfig)) {
-    const informer = makeInformer(kubeConfig, source.path, source.list, source.labelSelector) as AnyInformer;
-    const changed = (): void => {
-      changes.set(source.kind, (changes.get(source.kind) ?? 0) + 1);
-      notify();
-    };
-    informer.on("add", changed);
-    informer.on("update", changed);
-    informer.on("delete", changed);
-    informer.on("error", () => {
-      // client-node stops the informer on an error; start it again (relist) unless we are shutting down.
-      if (stopped) return;
-      setTimeout(() => {
-        if (!stopped) startOne(source.kind, informer).catch(() => undefined);
-      }, RESTART_DELAY_MS).unref();
+  for (const source of SOURCES) {
+    const informer = new Informer({ client, apiVersion: source.apiVersion, kind: source.kind, labelSelector: source.labelSelector });
+    const index = new NamespaceIndex();
+    informer.on((event) => {
+      index.apply(event);
+      for (const w of [...waiters]) w();
     });
     informers.set(source.kind, informer);
+    indexes.set(source.kind, index);
   }
 
-  const list = <T>(kind: CachedKind, namespace?: string): T[] =>
-    byName(informers.get(kind)?.list(namespace) ?? []) as T[];
-  const get = <T>(kind: CachedKind, name: string, namespace?: string): T | undefined =>
-    informers.get(kind)?.get(name, namespace) as T | undefined;
+  const index = (kind: CachedKind): NamespaceIndex => indexes.get(kind)!;
+  const list = <T>(kind: CachedKind, namespace: string): T[] => index(kind).list(namespace) as unknown as T[];
+  const get = <T>(kind: CachedKind, name: string, namespace?: string): T | undefined => index(kind).get(namespace, name) as T | undefined;
 
   const holds = (kind: CachedKind, ref: { namespace?: string; name: string; resourceVersion: string | null }): boolean => {
-    const obj = get<KubernetesObject>(kind, ref.name, ref.namespace);
+    const obj = get<KubeObject>(kind, ref.name, ref.namespace);
     return ref.resourceVersion === null ? obj === undefined : obj?.metadata?.resourceVersion === ref.resourceVersion;
   };
 
   return {
-    hasSynced: () => synced.size === informers.size,
+    hasSynced: () => [...informers.values()].every((i) => i.hasSynced()),
     clusters: (ns) => list<ManagedCluster>("ManagedCluster", ns),
     cluster: (ns, name) => get<ManagedCluster>("ManagedCluster", name, ns),
-    allClusters: () => list<ManagedCluster>("ManagedCluster"),
+    allClusters: () => index("ManagedCluster").listAll() as unknown as ManagedCluster[],
     localClusterCount: () => {
-      const at = changes.get("ManagedCluster") ?? 0;
+      const at = index("ManagedCluster").version;
       if (localCount?.at !== at) {
-        const all = (informers.get("ManagedCluster")?.list() ?? []) as ManagedCluster[];
+        const all = index("ManagedCluster").listAll() as unknown as ManagedCluster[];
         localCount = { at, count: all.filter((c) => (c.spec?.mode ?? "local") === "local").length };
       }
       return localCount.count;
@@ -179,17 +160,16 @@ export function createFacadeCache(kubeConfig: KubeConfig): FacadeCache {
     template: (ns, name) => get<NodeTemplate>("NodeTemplate", name, ns),
     policies: (ns) => list<OptimizationPolicy>("OptimizationPolicy", ns),
     hibernationSchedules: (ns) => list<HibernationSchedule>("HibernationSchedule", ns),
-    auditEntries: (ns) => [...(informers.get("AuditEntry")?.list(ns) ?? [])] as AuditEntry[],
+    auditEntries: (ns) => list<AuditEntry>("AuditEntry", ns),
     labExperiments: (ns) => list<LabExperiment>("LabExperiment", ns),
-    nodes: () => [...(informers.get("Node")?.list() ?? [])] as V1Node[],
-    pods: () => [...(informers.get("Pod")?.list() ?? [])] as V1Pod[],
+    nodes: () => index("Node").listAll() as unknown as V1Node[],
+    pods: () => index("Pod").listAll() as unknown as V1Pod[],
     agentTokenSecret: (ns, name) => get<V1Secret>("Secret", name, ns),
     waitFor: async (kind, ref, timeoutMs = 3000) => {
       if (holds(kind, ref)) return true;
       return new Promise<boolean>((resolve) => {
         const check = (): void => {
-          if (!holds(kind, ref)) return;
-          finish(true);
+          if (holds(kind, ref)) finish(true);
         };
         const timer = setTimeout(() => finish(false), timeoutMs);
         const finish = (ok: boolean): void => {
@@ -201,12 +181,19 @@ export function createFacadeCache(kubeConfig: KubeConfig): FacadeCache {
       });
     },
     start: async () => {
-      stopped = false;
-      await Promise.all([...informers].map(([kind, informer]) => startOne(kind, informer)));
+      for (const informer of informers.values()) informer.start();
+      const synced = Promise.all([...informers.values()].map((i) => i.waitForSync()));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, opts.syncTimeoutMs ?? 30_000);
+        timer.unref();
+      });
+      await Promise.race([synced, timeout]);
+      clearTimeout(timer);
     },
     stop: async () => {
-      stopped = true;
       await Promise.all([...informers.values()].map((i) => i.stop()));
+      client.close();
     },
   };
 }

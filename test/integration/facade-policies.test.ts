@@ -60,6 +60,19 @@ describe("policies", () => {
     expect((await policy(f.orgA, "alpha-second")).binpack).toEqual({ aggressiveness: 50 });
   });
 
+  it("without cluster_id follows the caller's context (PATCH /settings/context) once one is chosen", async () => {
+    const admin = f.token(f.orgA, "admin");
+    expect((await f.call("PATCH", "/settings/context", { token: admin, body: { account_id: "alpha-second" } })).status).toBe(200);
+    const res = await f.call("PATCH", "/policies/binpack", { token: admin, body: { aggressiveness: 65 } });
+    expect(res.body.cluster_id).toBe("alpha-second");
+    expect((await policy(f.orgA, "alpha-second")).binpack).toEqual({ aggressiveness: 65 });
+    // The owner has chosen no context: still the oldest cluster.
+    const owner = await f.call("PATCH", "/policies/binpack", { token: f.token(f.orgA), body: { aggressiveness: 81 } });
+    expect(owner.body.cluster_id).toBe("alpha-first");
+    // Restore for the tests below.
+    await f.call("PATCH", "/policies/binpack", { token: admin, body: { aggressiveness: 50 } });
+  });
+
   it("keeps a kubectl edit and shows it in the next PATCH response", async () => {
     await f.client.patch({ ...OP, namespace: f.orgA, name: "alpha-second" }, { spec: { azSpread: { enabled: false } } }, { type: "merge" });
     await eventually(() => f.cache.policies(f.orgA).find((p) => p.metadata.name === "alpha-second")?.spec.azSpread?.enabled === false);

@@ -83,7 +83,7 @@ function hibernationRoute<B extends { cluster_id?: string }, R>(def: {
     response: def.response,
     handler: async (ctx) => {
       const rc = resourceContext(ctx);
-      const clusterName = resolveCluster(rc.cache, rc.namespace, ctx.body.cluster_id).metadata.name ?? "";
+      const clusterName = resolveCluster(rc.cache, rc.namespace, ctx.body.cluster_id, rc.activeClusterId).metadata.name ?? "";
       const change = def.change(ctx.body, rc);
       const { before, after } = await changeSchedule(rc, clusterName, change);
       ctx.audit({ event: change.event, resource: `hibernationschedule/${clusterName}`, before: specOf(before), after: specOf(after) });

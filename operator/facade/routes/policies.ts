@@ -59,7 +59,7 @@ function policyRoute<B extends { cluster_id?: string }>(def: PolicyEndpoint<B>):
     response: PolicyResponse,
     handler: async (ctx) => {
       const rc = resourceContext(ctx);
-      const cluster = resolveCluster(rc.cache, rc.namespace, ctx.body.cluster_id);
+      const cluster = resolveCluster(rc.cache, rc.namespace, ctx.body.cluster_id, rc.activeClusterId);
       const clusterName = cluster.metadata.name ?? "";
       const { before, after } = await patchPolicy(rc, clusterName, def.toSpec(ctx.body));
       ctx.audit({ event: def.event, resource: `optimizationpolicy/${clusterName}`, before: specOf(before), after: specOf(after) });

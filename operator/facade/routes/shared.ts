@@ -20,6 +20,12 @@ export interface ResourceContext {
   now: Date;
   /** Set by main.ts (app.locals.priceBook) when a pricing engine is configured; absent = no facade-side pricing. */
   priceBook?: PriceBook;
+  /** The caller's chosen cluster (PATCH /settings/context), if any. */
+  activeClusterId?: string;
+}
+
+interface ContextAware {
+  activeAccountOf?: (auth: AuthContext) => string | undefined;
 }
 
 /** Everything a handler needs, for the caller's organisation namespace only. */
@@ -33,7 +39,16 @@ export function resourceContext(ctx: { req: express.Request; auth: AuthContext |
     writers.set(deps.kubeConfig, writer);
   }
   const priceBook = (ctx.req.app.locals as { priceBook?: PriceBook }).priceBook;
-  return { deps, cache: deps.cache, writer, namespace, now: deps.now(), ...(priceBook ? { priceBook } : {}) };
+  const activeClusterId = ctx.auth ? (deps.users as ContextAware | undefined)?.activeAccountOf?.(ctx.auth) : undefined;
+  return {
+    deps,
+    cache: deps.cache,
+    writer,
+    namespace,
+    now: deps.now(),
+    ...(priceBook ? { priceBook } : {}),
+    ...(activeClusterId ? { activeClusterId } : {}),
+  };
 }
 
 export function crRef(kind: string, namespace: string, name: string): ObjectRef {

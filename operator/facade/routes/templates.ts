@@ -126,7 +126,7 @@ const createTemplate = defineRoute({
   response: z.object({ id: z.string(), success: z.boolean(), cluster_id: z.string(), template: TemplateView }),
   handler: async (ctx) => {
     const rc = resourceContext(ctx);
-    const cluster: ManagedCluster = resolveCluster(rc.cache, rc.namespace, ctx.body.cluster_id);
+    const cluster: ManagedCluster = resolveCluster(rc.cache, rc.namespace, ctx.body.cluster_id, rc.activeClusterId);
     const clusterName = cluster.metadata.name ?? "";
     const architecture = assertValid(ctx.body);
     const id = templateObjectName(ctx.body.name);

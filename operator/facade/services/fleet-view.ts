@@ -20,15 +20,18 @@ function createdAt(c: ManagedCluster): string {
 
 /**
  * The cluster a request acts on (docs/facade-metrics.md, "Active cluster"): `cluster_id` when given (404 when it is
- * not one of this organisation's clusters), else the organisation's only cluster, else its oldest (first created,
- * ties by name). 404 when the organisation has no cluster.
+ * not one of this organisation's clusters), else the caller's context (PATCH /settings/context) when it names one of
+ * the organisation's clusters, else the organisation's only cluster, else its oldest (first created, ties by name).
+ * 404 when the organisation has no cluster.
  */
-export function resolveCluster(cache: FacadeCache, namespace: string, clusterId?: string): ManagedCluster {
+export function resolveCluster(cache: FacadeCache, namespace: string, clusterId?: string, activeClusterId?: string): ManagedCluster {
   if (clusterId !== undefined) {
     const cluster = cache.cluster(namespace, clusterId);
     if (!cluster) throw new NotFoundError(`cluster ${clusterId} not found`);
     return cluster;
   }
+  const active = activeClusterId !== undefined ? cache.cluster(namespace, activeClusterId) : undefined;
+  if (active) return active;
   const clusters = [...cache.clusters(namespace)].sort(
     (a, b) => createdAt(a).localeCompare(createdAt(b)) || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""),
   );
