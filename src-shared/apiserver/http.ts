@@ -148,10 +148,20 @@ export class ApiHttpHandler {
   /** The explicit `?fieldManager=` of an apply request (apply has no User-Agent default). */
   private readonly applyManager = new WeakMap<ServerResponse, string>();
 
+  /** Open watches by storage key, so a resource that stops being served (CRD deleted) ends its watches. */
+  private readonly watchesByResource = new Map<() => void, string>();
+
   constructor(
     private readonly core: ApiCore,
     private readonly hooks: HttpHooks,
-  ) {}
+  ) {
+    core.registry.onChange(() => {
+      for (const [close, resource] of [...this.watchesByResource]) {
+        const slash = resource.indexOf("/");
+        if (!core.registry.byGroupPlural(resource.slice(0, slash), resource.slice(slash + 1))) close();
+      }
+    });
+  }
 
   /** Closes every open watch stream (fault injection, stop). */
   dropWatches(): void {
@@ -543,6 +553,7 @@ export class ApiHttpHandler {
       unsubscribe();
       for (const t of timers) clearTimeout(t);
       this.watches.delete(close);
+      this.watchesByResource.delete(close);
       res.end();
     };
     const unsubscribe = this.core.store.addWatcher({
@@ -553,6 +564,7 @@ export class ApiHttpHandler {
       },
     });
     this.watches.add(close);
+    this.watchesByResource.set(close, resource);
     req.on("close", close);
     res.on("close", close);
     const timeoutSeconds = Number(q.get("timeoutSeconds") ?? "0");

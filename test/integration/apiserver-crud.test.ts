@@ -1,6 +1,6 @@
 // The local API server's CRUD semantics through the real @kubernetes/client-node over HTTP.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, Watch, type KubernetesObject } from "@kubernetes/client-node";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -306,10 +306,14 @@ describe("custom resources", () => {
     } as KubernetesObject);
     await eventually(() => custom.listClusterCustomObject({ group: "test.example.com", version: "v1", plural: "gadgets" }).then(() => true));
     await custom.createNamespacedCustomObject({ group: "test.example.com", version: "v1", namespace: "default", plural: "gadgets", body: { apiVersion: "test.example.com/v1", kind: "Gadget", metadata: { name: "g" }, spec: { size: 1 } } });
+    let watchEnded = false;
+    const watch = await new Watch(server.kubeConfig).watch("/apis/test.example.com/v1/gadgets", {}, () => undefined, () => (watchEnded = true));
     await objects.delete({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: crdName } });
     await eventually(async () => (await failure(objects.read({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: crdName } }))).code === 404);
     const res = await server.request("GET", "/apis/test.example.com/v1/namespaces/default/gadgets");
     expect(res.status).toBe(404);
+    await eventually(() => watchEnded, 5000, "the watch on the removed resource to end");
+    watch.abort();
   });
 });
 
