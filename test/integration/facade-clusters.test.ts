@@ -72,6 +72,17 @@ describe("clusters", () => {
     expect(kpi.body).toMatchObject({ active_nodes: 12, spot_percentage: 50, monthly_spend: 5400, efficiency_score: "B" });
   });
 
+  it("keeps serving the same truth after dropped watches and a 410 relist", async () => {
+    f.server.faults.dropWatches();
+    f.server.faults.setWatchWindow(1);
+    for (const nodeCount of [20, 21, 22]) {
+      await f.client.patch({ ...MC, namespace: f.orgA, name: "prod-us-east-1" }, { status: { nodeCount } }, { type: "merge", subresource: "status" });
+    }
+    f.server.faults.dropWatches();
+    await eventually(async () => (await f.call("GET", "/clusters/prod-us-east-1", { token: f.token(f.orgA) })).body.node_count === 22, 15_000);
+    f.server.faults.reset();
+  });
+
   it("optimize records a re-plan request on the ManagedCluster, pollable through GET /clusters/{id}", async () => {
     const res = await f.call("POST", "/clusters/prod-us-east-1/optimize", { token: f.token(f.orgA, "admin") });
     expect(res.status).toBe(202);
