@@ -36,31 +36,41 @@ function gvk(rt: ResourceType, version: string, kind = rt.kind): Schema {
   return { group: rt.group, kind, version };
 }
 
-/** The kind's schema: the CRD's openAPIV3Schema (descriptions kept, ObjectMeta referenced) or the built-in one. */
-function kindSchema(rt: ResourceType, v: ResourceVersion, prefix: string): Schema {
-  const common = {
+function commonProperties(prefix: string): Schema {
+  return {
     apiVersion: { type: "string", description: apiVersionDoc },
     kind: { type: "string", description: kindDoc },
     metadata: ref(OBJECT_META, metadataDoc, prefix),
   };
-  if (rt.crd) {
-    const schema: Schema = structuredClone(v.openAPIV3Schema ?? { type: "object", "x-kubernetes-preserve-unknown-fields": true });
-    schema.properties = { ...common, ...(schema.properties ?? {}), metadata: common.metadata };
-    schema.properties.apiVersion = { ...common.apiVersion, ...schema.properties.apiVersion };
-    schema.properties.kind = { ...common.kind, ...schema.properties.kind };
-    schema.type ??= "object";
-    return { ...schema, "x-kubernetes-group-version-kind": [gvk(rt, v.name)] };
-  }
-  const builtin = builtinKindSchemas(prefix)[`${rt.group}/${v.name}/${rt.kind}`];
-  const generic = {
-    spec: { type: "object", description: `Desired state of the ${rt.kind}.`, "x-kubernetes-preserve-unknown-fields": true },
-    status: { type: "object", description: `Observed state of the ${rt.kind}.`, "x-kubernetes-preserve-unknown-fields": true },
+}
+
+/** A CRD version's openAPIV3Schema as published: descriptions kept, metadata -> ObjectMeta, GVK added. */
+function crdKindSchema(rt: ResourceType, v: ResourceVersion, prefix: string): Schema {
+  const common = commonProperties(prefix);
+  const schema: Schema = structuredClone(v.openAPIV3Schema ?? { type: "object", "x-kubernetes-preserve-unknown-fields": true });
+  const props = schema.properties ?? {};
+  schema.properties = { ...common, ...props, metadata: common.metadata };
+  schema.properties.apiVersion = { ...common.apiVersion, ...props.apiVersion };
+  schema.properties.kind = { ...common.kind, ...props.kind };
+  schema.type ??= "object";
+  return { ...schema, "x-kubernetes-group-version-kind": [gvk(rt, v.name)] };
+}
+
+/** The kind's schema: the CRD's openAPIV3Schema or the built-in one (a generic object for kinds without one). */
+function kindSchema(rt: ResourceType, v: ResourceVersion, prefix: string): Schema {
+  if (rt.crd) return crdKindSchema(rt, v, prefix);
+  const builtin = builtinKindSchemas(prefix)[`${rt.group}/${v.name}/${rt.kind}`] ?? {
+    description: `${rt.kind} (${rt.group || "core"}/${v.name}).`,
+    properties: {
+      spec: { type: "object", description: `Desired state of the ${rt.kind}.`, "x-kubernetes-preserve-unknown-fields": true },
+      status: { type: "object", description: `Observed state of the ${rt.kind}.`, "x-kubernetes-preserve-unknown-fields": true },
+    },
   };
   return {
     type: "object",
-    description: builtin?.description ?? `${rt.kind} (${rt.group || "core"}/${v.name}).`,
-    properties: { ...common, ...(builtin?.properties ?? generic) },
-    ...(builtin?.required ? { required: builtin.required } : {}),
+    description: builtin.description,
+    properties: { ...commonProperties(prefix), ...builtin.properties },
+    ...(builtin.required ? { required: builtin.required } : {}),
     "x-kubernetes-group-version-kind": [gvk(rt, v.name)],
   };
 }
@@ -118,28 +128,50 @@ interface PathCtx {
   listRef: string;
 }
 
-function operation(ctx: PathCtx, op: Operation, target: "collection" | "item" | "status"): Schema {
+const operationVerbs: Record<string, string> = { post: "create", put: "replace", get: "read" };
+
+function responseRef(ctx: PathCtx, op: Operation, target: string): string {
+  if (target === "collection" && op.method === "get") return ctx.listRef;
+  return op.method === "delete" ? STATUS : ctx.kindRef;
+}
+
+function requestBody(ctx: PathCtx, op: Operation): Schema | undefined {
+  if (op.method === "patch") {
+    const types = ["application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json"];
+    if (!ctx.rt.crd) types.push("application/strategic-merge-patch+json");
+    return { content: Object.fromEntries(types.map((t) => [t, { schema: { $ref: `${V3_PREFIX}${PATCH}` } }])), required: true };
+  }
+  return op.write ? { content: { "*/*": { schema: { $ref: `${V3_PREFIX}${ctx.kindRef}` } } }, required: true } : undefined;
+}
+
+function operationParams(op: Operation): Schema[] {
+  if (!op.write) return [];
+  return op.method === "patch" ? [...writeParams, forceParam] : writeParams;
+}
+
+function operationText(ctx: PathCtx, op: Operation, target: string): { description: string; operationId: string } {
   const { rt, version } = ctx;
-  const scope = rt.namespaced ? "Namespaced" : "";
   const suffix = target === "status" ? "Status" : "";
   const gv = camel(rt.group || "core") + camel(version);
-  const opName = op.action === "post" ? "create" : op.action === "put" ? "replace" : op.action === "get" ? "read" : op.action;
-  const responseRef = target === "collection" && op.method === "get" ? ctx.listRef : op.method === "delete" ? STATUS : ctx.kindRef;
+  const what = target === "collection" && op.method !== "post" ? "objects" : "the specified";
+  return {
+    description: `${op.verb} ${what} ${rt.kind}${suffix ? " status" : ""}`,
+    operationId: `${operationVerbs[op.action] ?? op.action}${gv}${rt.namespaced ? "Namespaced" : ""}${rt.kind}${suffix}`,
+  };
+}
+
+function operation(ctx: PathCtx, op: Operation, target: "collection" | "item" | "status"): Schema {
+  const { rt, version } = ctx;
   const out: Schema = {
     tags: [`${rt.group || "core"}_${version}`],
-    description: `${op.verb} ${target === "collection" && op.method !== "post" ? "objects" : "the specified"} ${rt.kind}${suffix ? " status" : ""}`,
-    operationId: `${opName}${gv}${scope}${rt.kind}${suffix}`,
-    parameters: op.write ? [...writeParams, ...(op.method === "patch" ? [forceParam] : [])] : [],
-    responses: { "200": { description: "OK", content: { "application/json": { schema: { $ref: `${V3_PREFIX}${responseRef}` } } } } },
+    ...operationText(ctx, op, target),
+    parameters: operationParams(op),
+    responses: { "200": { description: "OK", content: { "application/json": { schema: { $ref: `${V3_PREFIX}${responseRef(ctx, op, target)}` } } } } },
     "x-kubernetes-action": op.action,
     "x-kubernetes-group-version-kind": gvk(rt, version),
   };
-  if (op.method === "patch") {
-    const types = ["application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json", ...(rt.crd ? [] : ["application/strategic-merge-patch+json"])];
-    out.requestBody = { content: Object.fromEntries(types.map((t) => [t, { schema: { $ref: `${V3_PREFIX}${PATCH}` } }])), required: true };
-  } else if (op.write) {
-    out.requestBody = { content: { "*/*": { schema: { $ref: `${V3_PREFIX}${ctx.kindRef}` } } }, required: true };
-  }
+  const body = requestBody(ctx, op);
+  if (body) out.requestBody = body;
   return out;
 }
 

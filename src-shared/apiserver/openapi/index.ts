@@ -47,6 +47,30 @@ function send(req: IncomingMessage, res: ServerResponse, doc: Cached, immutable:
   res.end(req.method === "HEAD" ? undefined : doc.body);
 }
 
+function v3Index(registry: ResourceRegistry, v3Doc: (path: string) => Cached | undefined): Cached {
+  const paths: Record<string, { serverRelativeURL: string }> = {};
+  for (const gv of groupVersionPaths(registry)) {
+    const doc = v3Doc(gv.path);
+    if (doc) paths[gv.path] = { serverRelativeURL: `/openapi/v3/${gv.path}?hash=${doc.etag}` };
+  }
+  return cached({ paths });
+}
+
+/** 405 for writes, 406 for an Accept without JSON; true when the request was answered. */
+function rejectRequest(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    status(res, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+    return true;
+  }
+  if (!acceptsJson(req.headers.accept)) {
+    status(res, 406, "NotAcceptable", "only the following media types are accepted: application/json");
+    return true;
+  }
+  return false;
+}
+
+const isOpenApiPath = (path: string): boolean => path === "/openapi/v2" || path === "/openapi/v3" || path.startsWith("/openapi/v3/");
+
 /**
  * Serves `/openapi/v2` (swagger JSON; a protobuf-only Accept gets 406 Not Acceptable) and `/openapi/v3`
  * (index with `serverRelativeURL` per group-version including a content hash, and the documents). Returns false
@@ -69,35 +93,18 @@ export function createOpenApiHandler(registry: ResourceRegistry): (req: Incoming
   };
   return (req, res, url) => {
     const path = url.pathname.replace(/\/+$/, "");
-    if (path !== "/openapi/v2" && path !== "/openapi/v3" && !path.startsWith("/openapi/v3/")) return false;
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      status(res, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
-      return true;
-    }
-    if (!acceptsJson(req.headers.accept)) {
-      status(res, 406, "NotAcceptable", "only the following media types are accepted: application/json");
-      return true;
-    }
+    if (!isOpenApiPath(path)) return false;
+    if (rejectRequest(req, res)) return true;
     if (path === "/openapi/v2") {
       v2 ??= cached(openApiV2(registry));
       send(req, res, v2, false);
-      return true;
+    } else if (path === "/openapi/v3") {
+      send(req, res, v3Index(registry, v3Doc), false);
+    } else {
+      const doc = v3Doc(path.slice("/openapi/v3/".length));
+      if (doc) send(req, res, doc, url.searchParams.has("hash"));
+      else status(res, 404, "NotFound", "the server could not find the requested resource");
     }
-    if (path === "/openapi/v3") {
-      const paths: Record<string, { serverRelativeURL: string }> = {};
-      for (const gv of groupVersionPaths(registry)) {
-        const doc = v3Doc(gv.path);
-        if (doc) paths[gv.path] = { serverRelativeURL: `/openapi/v3/${gv.path}?hash=${doc.etag}` };
-      }
-      send(req, res, cached({ paths }), false);
-      return true;
-    }
-    const doc = v3Doc(path.slice("/openapi/v3/".length));
-    if (!doc) {
-      status(res, 404, "NotFound", "the server could not find the requested resource");
-      return true;
-    }
-    send(req, res, doc, url.searchParams.has("hash"));
     return true;
   };
 }
