@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestCluster } from "../support/cluster.js";
 import type { LocalApiServer, WriteNotice } from "../../src-shared/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import { EventRecorder } from "../../src-shared/runtime/index.js";
 import { createHibernationReconciler } from "../../operator/controllers/hibernation/reconciler.js";
 import { hibernationWriter, liveReader } from "../../operator/controllers/hibernation/kube.js";
 import { SAVED_ANNOTATION } from "../../operator/controllers/hibernation/desired.js";
@@ -68,6 +69,7 @@ beforeAll(async () => {
   reconciler = createHibernationReconciler({
     reader: liveReader(client),
     writer: hibernationWriter(client),
+    events: new EventRecorder({ client, component: "spot-optimizer-hibernation" }),
     nowMs: () => Date.now() + offsetMs,
     // m5.large On-Demand in us-east-1 as the test's price source; the other node is not in a NodePool.
     price: ({ instanceType }) => (instanceType === "m5.large" ? { usdPerHour: 0.096, asOf: "2025-01-01" } : undefined),
@@ -90,6 +92,8 @@ describe("hibernation reconciler", () => {
     expect(s.savingsAsOf).toBe("2025-01-01T00:00:00Z");
     expect(s.savingsBaseline).toMatch(/^1 Karpenter node/);
     expect(s.conditions.find((c: { type: string }) => c.type === "Ready")).toMatchObject({ status: "True", reason: "Asleep" });
+    const events = (await client.listAll({ apiVersion: "v1", kind: "Event", namespace: NS })).items as Array<Record<string, any>>;
+    expect(events.filter((e) => e.involvedObject?.name === HS.name).map((e) => `${e.type} ${e.reason}`)).toEqual(["Normal Asleep"]);
     // Level-based and idempotent: another run writes nothing.
     const before = notices.length;
     await reconcile();
@@ -129,6 +133,20 @@ describe("hibernation reconciler", () => {
     const pool = await client.get({ apiVersion: "karpenter.sh/v1", kind: "NodePool", name: "general" });
     expect((pool.spec as Record<string, unknown>).limits).toEqual({ cpu: "100" });
     expect(pool.metadata?.annotations?.[SAVED_ANNOTATION]).toBeUndefined();
+  });
+
+  it("never acts for a remote ManagedCluster: the cluster the operator runs in is not the one to sleep", async () => {
+    await client.create({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster", metadata: { name: "far", namespace: NS }, spec: { mode: "remote" } });
+    await client.create({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", metadata: { name: "far", namespace: NS }, spec: { clusterRef: { name: "far" }, timezone: "UTC", weekly: [] } });
+    const before = notices.length;
+    await reconciler(`${NS}/far`);
+    // Only the finalizer, the status and a Warning event: no workload or NodePool write.
+    expect(notices.slice(before).map((n) => `${n.resource} ${n.resource === "events" ? "" : n.name}`)).toEqual(["hibernationschedules far", "hibernationschedules far", "events "]);
+    const events = (await client.listAll({ apiVersion: "v1", kind: "Event", namespace: NS })).items as Array<Record<string, any>>;
+    expect(events.filter((e) => e.involvedObject?.name === "far").map((e) => `${e.type} ${e.reason}`)).toEqual(["Warning RemoteClusterNotSupported"]);
+    const far = await client.get({ ...HS, name: "far" });
+    expect((far.status as any).conditions[0]).toMatchObject({ type: "Ready", status: "False", reason: "RemoteClusterNotSupported" });
+    expect((far.status as any).state).toBeUndefined();
   });
 
   it("reports an invalid spec on the status and changes nothing", async () => {

@@ -3,8 +3,8 @@ import type { AuditWriter } from "../../../src-shared/audit/types.js";
 import { createAuditChainStore } from "../../../src-shared/audit/writer.js";
 import { ControllerStoppedError } from "./kube.js";
 import type { KubeClient } from "../../../src-shared/kube/index.js";
-import { objectKey, type ControllerManager, type Informer } from "../../../src-shared/runtime/index.js";
-import { createHibernationReconciler } from "./reconciler.js";
+import { EventRecorder, objectKey, type ControllerManager, type Informer } from "../../../src-shared/runtime/index.js";
+import { createHibernationReconciler, type HibernationEvents } from "./reconciler.js";
 import { KIND_REFS, WORKLOAD_KINDS, hibernationWriter, informerReader, type ReadKind } from "./kube.js";
 import type { NodeHourlyPrice } from "./savings.js";
 
@@ -35,7 +35,10 @@ async function kindServed(client: KubeClient, ref: { apiVersion: string; kind: s
  */
 export async function registerHibernationController(options: HibernationControllerOptions): Promise<void> {
   const { manager, client } = options;
-  const informers: Partial<Record<ReadKind, Informer>> = { HibernationSchedule: manager.informer(KIND_REFS.HibernationSchedule) };
+  const informers: Partial<Record<ReadKind, Informer>> = {
+    HibernationSchedule: manager.informer(KIND_REFS.HibernationSchedule),
+    ManagedCluster: manager.informer(KIND_REFS.ManagedCluster),
+  };
   const scheduleKeys = (): string[] => informers.HibernationSchedule!.list().map((s) => objectKey(s));
   const watched: ReadKind[] = [...WORKLOAD_KINDS, "Node"];
   for (const kind of ["NodePool", "NodeClaim"] as const) if (await kindServed(client, KIND_REFS[kind])) watched.push(kind);
@@ -43,13 +46,14 @@ export async function registerHibernationController(options: HibernationControll
   manager.addController({
     name: "hibernation",
     forKind: KIND_REFS.HibernationSchedule,
-    watches: watched.filter((k) => k !== "Node").map((kind) => ({ ...KIND_REFS[kind], mapToKeys: scheduleKeys })),
+    watches: [...watched.filter((k) => k !== "Node"), "ManagedCluster" as const].map((kind) => ({ ...KIND_REFS[kind], mapToKeys: scheduleKeys })),
     reconcile: createHibernationReconciler({
       reader: informerReader(informers),
       writer: hibernationWriter(client, options.isStopped),
       nowMs: options.nowMs,
       price: options.price,
       audit: options.audit ?? guardedChain(client, options.isStopped),
+      events: guardedEvents(client, options.isStopped),
     }),
     concurrency: 1,
   });
@@ -64,5 +68,14 @@ function guardedChain(client: KubeClient, isStopped: () => boolean = () => false
       return store.record(input);
     },
     readChain: (namespace) => store.readChain(namespace),
+  };
+}
+
+/** Events of a stopped instance are dropped like its other writes (Events are a courtesy, never retried). */
+function guardedEvents(client: KubeClient, isStopped: () => boolean = () => false): HibernationEvents {
+  const recorder = new EventRecorder({ client, component: "spot-optimizer-hibernation" });
+  return {
+    normal: async (object, reason, message) => (isStopped() ? undefined : recorder.normal(object, reason, message)),
+    warning: async (object, reason, message) => (isStopped() ? undefined : recorder.warning(object, reason, message)),
   };
 }

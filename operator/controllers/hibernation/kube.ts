@@ -7,7 +7,7 @@ import type { ManagedKind, ObservedObject, ObservedWorkload, PlannedPatch, Workl
 /** Our own field manager, so `managedFields` shows which fields hibernation last wrote. */
 export const HIBERNATION_FIELD_MANAGER = "spot-optimizer-hibernation";
 
-export type ReadKind = ManagedKind | "NodeClaim" | "Node" | "HibernationSchedule";
+export type ReadKind = ManagedKind | "NodeClaim" | "Node" | "HibernationSchedule" | "ManagedCluster";
 
 export const KIND_REFS: Record<ReadKind | "AuditEntry", { apiVersion: string; kind: string }> = {
   Deployment: { apiVersion: "apps/v1", kind: "Deployment" },
@@ -17,6 +17,7 @@ export const KIND_REFS: Record<ReadKind | "AuditEntry", { apiVersion: string; ki
   NodeClaim: { apiVersion: "karpenter.sh/v1", kind: "NodeClaim" },
   Node: { apiVersion: "v1", kind: "Node" },
   HibernationSchedule: { apiVersion: API_VERSION, kind: "HibernationSchedule" },
+  ManagedCluster: { apiVersion: API_VERSION, kind: "ManagedCluster" },
   AuditEntry: { apiVersion: API_VERSION, kind: "AuditEntry" },
 };
 
@@ -30,13 +31,15 @@ export class ControllerStoppedError extends Error {
 /** Where the reconciler reads from: the manager's informer caches in the operator, live lists elsewhere. */
 export interface HibernationReader {
   getSchedule(namespace: string, name: string): Promise<KubeObject | undefined>;
-  list(kind: Exclude<ReadKind, "HibernationSchedule">): Promise<ObservedObject[]>;
+  getManagedCluster(namespace: string, name: string): Promise<KubeObject | undefined>;
+  list(kind: Exclude<ReadKind, "HibernationSchedule" | "ManagedCluster">): Promise<ObservedObject[]>;
 }
 
 /** Reads from informer caches; kinds without an informer (Karpenter absent) read as empty. */
 export function informerReader(informers: Partial<Record<ReadKind, Informer>>): HibernationReader {
   return {
     getSchedule: async (namespace, name) => informers.HibernationSchedule?.get(namespace, name),
+    getManagedCluster: async (namespace, name) => informers.ManagedCluster?.get(namespace, name),
     list: async (kind) => (informers[kind]?.list() ?? []) as unknown as ObservedObject[],
   };
 }
@@ -45,6 +48,7 @@ export function informerReader(informers: Partial<Record<ReadKind, Informer>>): 
 export function liveReader(client: KubeClient): HibernationReader {
   return {
     getSchedule: (namespace, name) => client.getIfExists({ ...KIND_REFS.HibernationSchedule, namespace, name }),
+    getManagedCluster: (namespace, name) => client.getIfExists({ ...KIND_REFS.ManagedCluster, namespace, name }),
     async list(kind) {
       try {
         return (await client.listAll(KIND_REFS[kind])).items as unknown as ObservedObject[];

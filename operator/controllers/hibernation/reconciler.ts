@@ -23,9 +23,16 @@ const TIMER_MARGIN_MS = 5;
 /** Next try after a per-object 409: long enough for the informer to deliver the newer object. */
 const CONFLICT_RETRY_MS = 50;
 
+/** Kubernetes Events for people (`kubectl describe`); the runtime's EventRecorder fits. */
+export interface HibernationEvents {
+  normal(object: KubeObject, reason: string, message: string): Promise<void>;
+  warning(object: KubeObject, reason: string, message: string): Promise<void>;
+}
+
 export interface HibernationReconcilerOptions {
   reader: HibernationReader;
   writer: HibernationWriter;
+  events?: HibernationEvents;
   nowMs?: () => number;
   /** Node prices for projectedMonthlySavingsUsd; without one the figure is 0 with the reason in savingsBaseline. */
   price?: NodeHourlyPrice;
@@ -39,6 +46,12 @@ export interface HibernationReconcilerOptions {
 interface ScheduleObject extends KubeObject {
   spec?: Record<string, unknown>;
   status?: Record<string, any>;
+}
+
+interface Observed {
+  plan: HibernationPlan;
+  nodes: ObservedObject[];
+  nodePools: ObservedObject[];
 }
 
 interface RunContext {
@@ -68,6 +81,12 @@ function auditEntryName(schedule: ScheduleObject, to: string): string {
   return `hibernation-${createHash("sha256").update(from).digest("hex").slice(0, 20)}`;
 }
 
+function transitionMessage(evaluation: ScheduleEvaluation, plan: HibernationPlan): string {
+  const m = plan.managed;
+  const what = `${m.deployments} Deployment(s), ${m.statefulSets} StatefulSet(s), ${m.cronJobs} CronJob(s), ${m.nodePools} NodePool(s)`;
+  return evaluation.state === "asleep" ? `Put ${what} to sleep (${evaluation.reason})` : `Woke ${what} (${evaluation.reason})`;
+}
+
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -88,7 +107,7 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
     await writer.patchSchedule(ctx.namespace, ctx.name, { metadata: { resourceVersion: ctx.schedule.metadata?.resourceVersion, finalizers } });
   }
 
-  async function observeAndPlan(ctx: RunContext, desired: "awake" | "asleep"): Promise<{ plan: HibernationPlan; nodes: ObservedObject[]; nodePools: ObservedObject[] }> {
+  async function observeAndPlan(ctx: RunContext, desired: "awake" | "asleep"): Promise<Observed> {
     const spec = ctx.schedule.spec ?? {};
     const status = ctx.schedule.status ?? {};
     const [workloads, nodePools, nodeClaims, nodes] = await Promise.all([listWorkloads(reader), reader.list("NodePool"), reader.list("NodeClaim"), reader.list("Node")]);
@@ -169,19 +188,30 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
     );
   }
 
-  async function writeStatus(ctx: RunContext, status: Record<string, unknown>): Promise<void> {
+  /** Writes status fields that differ; true if it wrote. */
+  async function writeStatus(ctx: RunContext, status: Record<string, unknown>): Promise<boolean> {
     const current = ctx.schedule.status ?? {};
     // null (field to remove) and absent are the same state: no write for that.
     const changed = Object.entries(status).some(([k, v]) => !sameJson(current[k] ?? null, v ?? null));
     if (changed) await writer.patchScheduleStatus(ctx.namespace, ctx.name, status);
+    return changed;
   }
 
-  async function invalidSpec(ctx: RunContext, err: ScheduleSpecError): Promise<ReconcileResult> {
-    const conditions = setCondition(ctx.schedule.status?.conditions as Condition[] | undefined, { type: "Ready", status: "False", reason: "InvalidSpec", message: err.message, observedGeneration: ctx.schedule.metadata?.generation }, new Date(ctx.nowMs));
-    // Nothing is changed in the cluster on a bad spec: the last applied state stays until the spec is fixed.
-    await writeStatus(ctx, { observedGeneration: ctx.schedule.metadata?.generation, conditions });
+  /** A Ready=False that changes nothing in the cluster (bad spec, cluster we cannot act on); Warning event when it is new. */
+  async function notReady(ctx: RunContext, reason: string, message: string): Promise<ReconcileResult> {
+    const conditions = setCondition(ctx.schedule.status?.conditions as Condition[] | undefined, { type: "Ready", status: "False", reason, message, observedGeneration: ctx.schedule.metadata?.generation }, new Date(ctx.nowMs));
+    if (await writeStatus(ctx, { observedGeneration: ctx.schedule.metadata?.generation, conditions })) await options.events?.warning(ctx.schedule, reason, message);
     return {};
   }
+
+  /** A HibernationSchedule for a remote cluster must never scale the cluster the operator runs in. */
+  async function remoteCluster(ctx: RunContext): Promise<string | undefined> {
+    const clusterName = (ctx.schedule.spec?.clusterRef as { name?: unknown } | undefined)?.name;
+    if (typeof clusterName !== "string") return undefined;
+    const cluster = await reader.getManagedCluster(ctx.namespace, clusterName);
+    return (cluster?.spec as { mode?: unknown } | undefined)?.mode === "remote" ? clusterName : undefined;
+  }
+
 
   function requeueAfter({ ctx, compiled, state, plan, nextMs }: { ctx: RunContext; compiled: CompiledSchedule; state: string; plan: HibernationPlan; nextMs: number | undefined }): ReconcileResult {
     const candidates = [state === "asleep" ? ASLEEP_RESYNC_MS : AWAKE_RESYNC_MS];
@@ -219,15 +249,12 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
     }
   }
 
-  /** The cluster is as desired: record a completed transition (audit, then status) and requeue. */
-  async function record(ctx: RunContext, compiled: CompiledSchedule, evaluation: ScheduleEvaluation, observed: Awaited<ReturnType<typeof observeAndPlan>>): Promise<ReconcileResult> {
+  function statusOf(ctx: RunContext, compiled: CompiledSchedule, run: { evaluation: ScheduleEvaluation; observed: Observed; transitioned: boolean }): Record<string, unknown> {
+    const { evaluation, observed, transitioned } = run;
     const current = ctx.schedule.status ?? {};
-    const previous = current.state as string | undefined;
-    const transitioned = previous !== undefined ? previous !== evaluation.state : evaluation.state === "asleep";
-    if (transitioned) await recordAudit(ctx, previous ?? "awake", evaluation.state, observed.plan);
     const next = nextTransition(compiled, ctx.nowMs);
     const keepTime = !transitioned && current.lastTransitionTime !== undefined;
-    await writeStatus(ctx, {
+    return {
       observedGeneration: ctx.schedule.metadata?.generation,
       state: evaluation.state,
       reason: evaluation.reason,
@@ -236,8 +263,20 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
       managed: observed.plan.managed,
       ...savingsFields(ctx, compiled, observed, evaluation.state),
       conditions: readyCondition(ctx, evaluation, observed.plan),
-    });
-    return requeueAfter({ ctx, compiled, state: evaluation.state, plan: observed.plan, nextMs: next?.epochMs });
+    };
+  }
+
+  /** The cluster is as desired: record a completed transition (audit, then status) and requeue. */
+  async function record(ctx: RunContext, compiled: CompiledSchedule, evaluation: ScheduleEvaluation, observed: Observed): Promise<ReconcileResult> {
+    const previous = ctx.schedule.status?.state as string | undefined;
+    const transitioned = previous !== undefined ? previous !== evaluation.state : evaluation.state === "asleep";
+    if (transitioned) await recordAudit(ctx, previous ?? "awake", evaluation.state, observed.plan);
+    const status = statusOf(ctx, compiled, { evaluation, observed, transitioned });
+    const wrote = await writeStatus(ctx, status);
+    // After the status (the commit point): a crash in between loses an Event, never repeats a transition.
+    if (transitioned && wrote) await options.events?.normal(ctx.schedule, evaluation.state === "asleep" ? "Asleep" : "Awake", transitionMessage(evaluation, observed.plan));
+    const nextMs = status.nextTransition === null ? undefined : Date.parse(String(status.nextTransition));
+    return requeueAfter({ ctx, compiled, state: evaluation.state, plan: observed.plan, nextMs });
   }
 
   /** Writes the plan; the requeue when it wrote anything (the next run, finding nothing to do, records the result). */
@@ -256,7 +295,10 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
       return (await applyPlan(observed.plan)) ?? finishDeletion(ctx, observed.plan);
     }
     const compiled = compile(ctx);
-    if (compiled instanceof ScheduleSpecError) return invalidSpec(ctx, compiled);
+    // Nothing is changed in the cluster on a bad spec: the last applied state stays until the spec is fixed.
+    if (compiled instanceof ScheduleSpecError) return notReady(ctx, "InvalidSpec", compiled.message);
+    const remote = await remoteCluster(ctx);
+    if (remote !== undefined) return notReady(ctx, "RemoteClusterNotSupported", `ManagedCluster ${remote} is remote; hibernation acts only on the cluster the operator runs in (remote execution through the agent is not implemented)`);
     const evaluation = evaluateSchedule(compiled, ctx.nowMs);
     const observed = await observeAndPlan(ctx, evaluation.state);
     return (await applyPlan(observed.plan)) ?? record(ctx, compiled, evaluation, observed);
