@@ -18,6 +18,8 @@ export interface AuthContext {
   namespace: string;
   /** Refresh-token family (session) the access token belongs to; logout revokes it. */
   sessionId?: string;
+  /** The cluster the user chose with PATCH /settings/context (a default for routes that take an optional cluster_id). */
+  activeClusterId?: string;
   /** Set for `auth: "agent"` routes: the ManagedCluster the agent token was issued for. */
   agentClusterId?: string;
 }

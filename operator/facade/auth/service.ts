@@ -222,6 +222,9 @@ export class AuthService {
       namespace: claims.namespace,
       sessionId: claims.sessionId,
     };
+    // A super_admin moves between organisations: a remembered cluster would belong to another one.
+    const active = claims.role === "super_admin" ? undefined : this.store.cachedUserByEmail(claims.email)?.activeAccount;
+    if (active) auth.activeClusterId = active;
     const orgHeader = req.headers[ORG_HEADER];
     if (claims.role === "super_admin" && typeof orgHeader === "string" && orgHeader !== "") {
       const org = await getOrganisation(this.client, orgHeader);
