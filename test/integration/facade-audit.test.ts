@@ -175,6 +175,8 @@ describe("settings", () => {
     expect(ctx.status).toBe(200);
     expect(ctx.body).toMatchObject({ success: true, active_account: "Acme Prod" });
     await eventually(async () => (await t.call("GET", "/settings/accounts", { token: viewer.accessToken })).body.active_account === "prod-eu");
+    expect((await t.call("GET", "/api/auth/me", { token: viewer.accessToken })).body.active_account).toBe("prod-eu");
+    expect((await t.call("GET", "/api/auth/me", { token: owner.accessToken })).body.active_account).toBeNull();
     expect((await t.call("PATCH", "/settings/context", { token: other.accessToken, body: { account_id: "prod-eu" } })).status).toBe(404);
     expect((await t.call("DELETE", "/settings/accounts", { token: other.accessToken, body: { account_id: "prod-eu" } })).status).toBe(404);
     const del = await t.call("DELETE", "/settings/accounts", { token: owner.accessToken, body: { account_id: "prod-eu" } });

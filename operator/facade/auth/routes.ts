@@ -177,6 +177,7 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
         namespace: z.string().nullable(),
         redirect_path: z.string(),
         account_status: z.literal("active"),
+        active_account: z.string().nullable(),
       }),
       handler: async ({ auth }) => {
         const caller = requireAuth(auth);
@@ -189,6 +190,7 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
           namespace: caller.namespace || null,
           redirect_path: redirectPath(caller),
           account_status: "active" as const,
+          active_account: caller.activeClusterId ?? null,
         };
       },
     }),
