@@ -1,5 +1,6 @@
 // API semantics over the store: create/update/delete with Kubernetes metadata rules, status subresource, finalizers, lists.
 import { randomUUID } from "node:crypto";
+import { applyBuiltinDefaults, podQosClass } from "./defaults.js";
 import type { ResourceRegistry, ResourceType } from "./registry.js";
 import { groupVersion, hasStatusSubresource, resourceKey } from "./registry.js";
 import type { KubeObject, ObjectPredicate } from "./selectors.js";
@@ -205,6 +206,8 @@ export class ApiCore {
       else obj.status = s;
     }
     prepareCreate(rt, obj);
+    applyBuiltinDefaults(rt, obj);
+    if (rt.group === "" && rt.kind === "Pod") obj.status = { ...(obj.status ?? {}), qosClass: podQosClass(obj.spec) };
     let out = this.validate(ctx, obj, undefined, undefined);
     out = this.withManagedFields(ctx, out, undefined, undefined);
     if (ctx.dryRun) return out;
@@ -242,6 +245,7 @@ export class ApiCore {
     const { rt } = ctx;
     const name = cur.metadata!.name as string;
     let next = subresource === "status" ? statusUpdate(cur, incoming) : mainUpdate(rt, ctx.version, cur, incoming);
+    if (subresource !== "status") applyBuiltinDefaults(rt, next);
     const cm = cur.metadata!;
     const nm = meta(next);
     if (cm.deletionTimestamp) {
@@ -488,7 +492,6 @@ function prepareCreate(rt: ResourceType, obj: KubeObject): void {
     obj.spec = { ...(obj.spec ?? {}), finalizers: ["kubernetes"] };
     m.labels = { ...(m.labels ?? {}), "kubernetes.io/metadata.name": m.name };
   }
-  if (rt.group === "apps" && isObject(obj.spec) && obj.spec.replicas === undefined) obj.spec.replicas = 1;
   if (rt.group === "apiextensions.k8s.io" && rt.plural === "customresourcedefinitions") {
     const f = (m.finalizers as string[] | undefined) ?? [];
     if (!f.includes("customresourcecleanup.apiextensions.k8s.io")) m.finalizers = [...f, "customresourcecleanup.apiextensions.k8s.io"];

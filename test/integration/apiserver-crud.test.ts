@@ -156,6 +156,19 @@ describe("built-in resources", () => {
     expect(scaled.metadata?.generation).toBe(2);
   });
 
+  it("fills in the defaults the real apiserver sets on built-ins", async () => {
+    const d = await apps.readNamespacedDeployment({ name: "web", namespace: "default" });
+    expect(d.spec).toMatchObject({ revisionHistoryLimit: 10, progressDeadlineSeconds: 600, strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: "25%" } } });
+    expect(d.spec?.template.spec).toMatchObject({ restartPolicy: "Always", dnsPolicy: "ClusterFirst", schedulerName: "default-scheduler", terminationGracePeriodSeconds: 30 });
+    expect(d.spec?.template.spec?.containers[0]).toMatchObject({ imagePullPolicy: "Always", terminationMessagePolicy: "File" });
+    const p = await core.createNamespacedPod({
+      namespace: "default",
+      body: { metadata: { name: "qos" }, spec: { containers: [{ name: "c", image: "nginx:1.27", resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "1", memory: "1Gi" } } }] } },
+    });
+    expect(p.status).toMatchObject({ phase: "Pending", qosClass: "Guaranteed" });
+    expect(p.spec?.containers[0]?.imagePullPolicy).toBe("IfNotPresent");
+  });
+
   it("status subresource changes only status", async () => {
     const cur = await apps.readNamespacedDeployment({ name: "web", namespace: "default" });
     const res = await apps.replaceNamespacedDeploymentStatus({
