@@ -87,6 +87,22 @@ describe("IDOR matrix (organisation B × every endpoint with an id of organisati
     expect((await f.call("GET", "/clusters", { token: f.token(f.orgB) })).body.clusters.map((c: any) => c.id).sort()).toEqual(["alpha-prod", "beta-prod"]);
   });
 
+  it("a viewer of A gets 403 on every mutating endpoint with A's own ids, and A is unchanged", async () => {
+    const before = await snapshot(f.orgA);
+    const mutating = [...matrix.filter(([method]) => method !== "GET"), ["POST", "/clusters/connect", { cluster_id: "alpha-prod" }], ["POST", "/clusters/install", { cluster_id: "new" }]] as Array<[string, string, unknown]>;
+    const wrong: string[] = [];
+    for (const [method, path, body] of mutating) {
+      const res = await f.call(method, path, { token: f.token(f.orgA, "viewer"), body });
+      if (res.status !== 403 || typeof res.body?.detail !== "string") wrong.push(`${method} ${path} -> ${res.status}`);
+    }
+    expect(wrong).toEqual([]);
+    const after = await snapshot(f.orgA);
+    // Denied attempts are audited (outcome "denied"); nothing else in A changed.
+    const changed = Object.keys(after).filter((k) => after[k] !== before[k] && !k.startsWith("AuditEntry/"));
+    expect(changed).toEqual([]);
+    expect(Object.keys(after).filter((k) => !k.startsWith("AuditEntry/"))).toEqual(Object.keys(before).filter((k) => !k.startsWith("AuditEntry/")));
+  });
+
   it("lists never include the other organisation's objects", async () => {
     const b = f.token(f.orgB, "viewer");
     expect((await f.call("GET", "/templates", { token: b })).body.templates).toEqual([]);

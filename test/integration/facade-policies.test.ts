@@ -52,6 +52,20 @@ describe("policies", () => {
     });
   });
 
+  it("records each change as an AuditEntry with the spec before and after", async () => {
+    const entry = await eventually(() =>
+      f.cache
+        .auditEntries(f.orgA)
+        .filter((e) => e.spec.resource === "optimizationpolicy/alpha-second" && e.spec.event === "Updated namespace exclusions")
+        .at(-1),
+    );
+    expect(entry.spec.outcome).toBe("success");
+    expect((entry.spec.before as any).exclusions).toBeUndefined();
+    expect((entry.spec.after as any).exclusions).toEqual({ namespaces: ["kube-system", "monitoring", "vault"] });
+    expect((entry.spec.before as any).binpack).toEqual({ aggressiveness: 50 });
+    expect(entry.spec.actor).toMatch(/@/);
+  });
+
   it("without cluster_id applies to the organisation's oldest cluster", async () => {
     const res = await f.call("PATCH", "/policies/binpack", { token: f.token(f.orgA), body: { aggressiveness: 80 } });
     expect(res.status).toBe(200);
