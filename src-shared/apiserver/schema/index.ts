@@ -2,6 +2,7 @@
 import { validateCelRules } from "./cel.js";
 import { invalidMessage } from "./errors.js";
 import { applyDefaults, pruneUnknownFields } from "./prune.js";
+import { ratchet } from "./ratchet.js";
 import { isPlainObject, type Cause, type JsonObject, type JsonSchemaProps } from "./types.js";
 import { validateValue } from "./validate.js";
 
@@ -66,15 +67,16 @@ export function admitCustomResource(args: AdmitCustomResourceArgs): AdmitCustomR
   const object = structuredClone(args.object);
   const unknownFields = pruneUnknownFields(object, args.schema);
   applyDefaults(object, args.schema);
-  const causes: Cause[] = [];
-  validateValue(object, args.schema, "", causes);
+  const found: Cause[] = [];
+  validateValue(object, args.schema, "", found);
+  const causes = ratchet(found, args.oldObject, object);
   // Without any x-kubernetes-validations there is no CEL validator, hence no "rules were not checked" cause.
   if (!hasCelRules(args.schema)) {
     // nothing to evaluate
   } else if (causes.some((c) => blockingReasons.has(c.reason))) {
     causes.push({ reason: "FieldValueInvalid", message: `Invalid value: "null": ${celSkippedMessage}`, field: "<nil>" });
   } else {
-    causes.push(...validateCelRules({ object, oldObject: args.oldObject, schema: args.schema }));
+    causes.push(...ratchet(validateCelRules({ object, oldObject: args.oldObject, schema: args.schema }), args.oldObject, object));
   }
   const result: AdmitCustomResourceResult = { object, causes, unknownFields };
   if (causes.length > 0) result.message = invalidMessage({ kind: args.kind, group: args.group, name: args.name, causes });

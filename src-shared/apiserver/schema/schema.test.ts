@@ -112,6 +112,17 @@ describe("Karpenter CRDs", () => {
     ]);
   });
 
+  it("ratchets: an unchanged invalid value passes on update, a changed or new one does not", () => {
+    const stored = admitNodePool(minimalNodePool()).object;
+    (stored.spec as any).disruption.consolidateAfter = "5 minutes"; // stored under an older, laxer schema
+    const update = structuredClone(stored);
+    (update.spec as any).weight = 10;
+    expect(admitNodePool(update, stored).causes).toEqual([]);
+    (update.spec as any).disruption.consolidateAfter = "6 minutes";
+    expect(admitNodePool(update, stored).causes.map((c) => c.field)).toEqual(["spec.disruption.consolidateAfter"]);
+    expect(admitNodePool(stored).causes.map((c) => c.field)).toEqual(["spec.disruption.consolidateAfter"]);
+  });
+
   it("prunes unknown fields and unknown metadata but keeps labels and annotations", () => {
     const pool = minimalNodePool();
     (pool.spec as any).bogus = 1;
