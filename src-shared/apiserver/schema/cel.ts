@@ -90,7 +90,12 @@ function ruleCause(rule: ValidationRule, node: Node, message: string): Cause {
 }
 
 function evaluateRule(rule: ValidationRule, node: Node, context: Record<string, unknown>, out: Cause[]): void {
-  // Transition rules only run on updates where the old value correlates (unless optionalOldSelf).
+  // Transition rules only run on updates where the old value correlates. optionalOldSelf rules need CEL optionals
+  // (oldSelf.hasValue(), orValue) that we do not model: skipped and listed as not evaluated.
+  if (rule.optionalOldSelf) {
+    unevaluatedRules.set(rule.rule, "optionalOldSelf rules are not evaluated");
+    return;
+  }
   if (usesOldSelf.test(rule.rule) && node.old === undefined) return;
   const program = compile(rule.rule);
   if (!program) return;
