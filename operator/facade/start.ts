@@ -91,7 +91,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
   };
   const modules: RouteDef[][] = [
     createAuthRoutes(auth, config),
-    createAuditRoutes({ audit, cache }),
+    createAuditRoutes({ audit, cache, emailOfUser: (id) => auth.store.cachedUserById(id)?.email }),
     createSettingsRoutes({ auth, client, cache }),
     createAdminRoutes({ auth, client, cache, systemNamespace: config.systemNamespace }),
     ...(options.resourceRoutes ?? resourceRouteModules),

@@ -53,6 +53,8 @@ describe("audit log", () => {
     const byActor = await t.call("GET", `/audit?actor=${encodeURIComponent(viewer.email)}`, { token: owner.accessToken });
     expect(byActor.body.logs.length).toBeGreaterThan(0);
     expect(byActor.body.logs.every((l: { actor: string }) => l.actor === viewer.email)).toBe(true);
+    const byId = await t.call("GET", `/audit?actor=${viewer.userId}`, { token: owner.accessToken });
+    expect(byId.body.total).toBe(byActor.body.total);
     const paged = await t.call("GET", "/audit?limit=1&offset=1", { token: owner.accessToken });
     expect(paged.body.logs).toHaveLength(1);
     expect(paged.body.page).toBe(2);

@@ -10,6 +10,8 @@ import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
 export interface AuditRouteDeps {
   audit: AuditChainStore;
   cache: Pick<FacadeCache, "auditEntries">;
+  /** The catalogue's `actor` filter may be a user id; entries record the email. */
+  emailOfUser?: (userId: string) => string | undefined;
 }
 
 /** `2025-12-01` (whole UTC day) or a full ISO-8601 timestamp. */
@@ -109,7 +111,7 @@ export function createAuditRoutes(deps: AuditRouteDeps): RouteDef[] {
       handler: async ({ auth, query }) => {
         const { namespace } = orgOf(auth);
         const range = dateRangeMs(query);
-        const actor = query.actor?.toLowerCase();
+        const actor = query.actor === undefined ? undefined : (deps.emailOfUser?.(query.actor) ?? query.actor).toLowerCase();
         const matching = cachedRecords(deps, namespace)
           .filter((r) => inRange(r, range) && (actor === undefined || r.actor.toLowerCase() === actor))
           .sort((a, b) => b.seq - a.seq);
