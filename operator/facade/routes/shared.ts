@@ -24,9 +24,6 @@ export interface ResourceContext {
   activeClusterId?: string;
 }
 
-interface ContextAware {
-  activeAccountOf?: (auth: AuthContext) => string | undefined;
-}
 
 /** Everything a handler needs, for the caller's organisation namespace only. */
 export function resourceContext(ctx: { req: express.Request; auth: AuthContext | undefined }): ResourceContext {
@@ -39,7 +36,7 @@ export function resourceContext(ctx: { req: express.Request; auth: AuthContext |
     writers.set(deps.kubeConfig, writer);
   }
   const priceBook = (ctx.req.app.locals as { priceBook?: PriceBook }).priceBook;
-  const activeClusterId = ctx.auth ? (deps.users as ContextAware | undefined)?.activeAccountOf?.(ctx.auth) : undefined;
+  const activeClusterId = ctx.auth?.activeClusterId;
   return {
     deps,
     cache: deps.cache,
