@@ -310,6 +310,35 @@ describe("custom resources", () => {
     expect(list.items[0]!.kind).toBe("Widget");
   });
 
+  it("serves the scale subresource a CRD declares", async () => {
+    await custom.createNamespacedCustomObject({
+      group: "test.example.com",
+      version: "v1",
+      namespace: "default",
+      plural: "widgets",
+      body: { apiVersion: "test.example.com/v1", kind: "Widget", metadata: { name: "scaled" }, spec: { size: 1, replicas: 2 } },
+    });
+    const scale = await server.request("GET", "/apis/test.example.com/v1/namespaces/default/widgets/scaled/scale");
+    expect(scale.json).toMatchObject({ kind: "Scale", apiVersion: "autoscaling/v1", spec: { replicas: 2 }, status: { replicas: 0 } });
+    const patched = await server.request("PATCH", "/apis/test.example.com/v1/namespaces/default/widgets/scaled/scale", {
+      body: { spec: { replicas: 5 } },
+      headers: { "Content-Type": "application/merge-patch+json" },
+    });
+    expect(patched.json.spec.replicas).toBe(5);
+    const w = await custom.getNamespacedCustomObject({ group: "test.example.com", version: "v1", namespace: "default", plural: "widgets", name: "scaled" });
+    expect(w.spec.replicas).toBe(5);
+    expect(w.metadata.generation).toBe(2);
+  });
+
+  it("deletes a collection by label selector", async () => {
+    for (const [name, team] of [["dc-1", "a"], ["dc-2", "a"], ["dc-3", "b"]] as const) {
+      await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name, labels: { team } } } });
+    }
+    await core.deleteCollectionNamespacedConfigMap({ namespace: "default", labelSelector: "team=a" });
+    const left = await core.listNamespacedConfigMap({ namespace: "default", labelSelector: "team" });
+    expect(left.items.map((c) => c.metadata!.name)).toEqual(["dc-3"]);
+  });
+
   it("deleting the CRD deletes its objects and unregisters the resource", async () => {
     const crdName = "gadgets.test.example.com";
     await objects.create({

@@ -53,6 +53,17 @@ describe("watch", () => {
     expect(Number(w.events[2]!.rv)).toBeGreaterThan(Number(updated.metadata!.resourceVersion));
   });
 
+  it("serves the legacy /watch/ path for one object", async () => {
+    const cm = await core.createNamespacedConfigMap({ namespace: "w", body: { metadata: { name: "legacy" } } });
+    await core.createNamespacedConfigMap({ namespace: "w", body: { metadata: { name: "legacy-other" } } });
+    const w = await collect("/api/v1/watch/namespaces/w/configmaps/legacy", { resourceVersion: cm.metadata!.resourceVersion! });
+    await core.replaceNamespacedConfigMap({ name: "legacy-other", namespace: "w", body: { metadata: { name: "legacy-other" }, data: { a: "1" } } });
+    await core.replaceNamespacedConfigMap({ name: "legacy", namespace: "w", body: { ...cm, data: { a: "1" } } });
+    await eventually(() => w.events.length >= 1);
+    w.abort();
+    expect(w.events.map((e) => `${e.type}:${e.name}`)).toEqual(["MODIFIED:legacy"]);
+  });
+
   it("starts with synthetic ADDED events for the current state when resourceVersion is unset", async () => {
     await core.createNamespacedConfigMap({ namespace: "w", body: { metadata: { name: "existing", labels: { keep: "yes" } } } });
     await core.createNamespacedConfigMap({ namespace: "w", body: { metadata: { name: "other" } } });
