@@ -135,6 +135,8 @@ export class KubeClient {
   readonly kubeConfig: KubeConfig;
   private readonly server: URL;
   private agent: http.Agent | undefined;
+  /** Watches get their own non-pooled connections: long-lived, and their socket timeouts must not leak into the pool. */
+  private watchAgent: http.Agent | undefined;
   private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
 
   constructor(kubeConfig: KubeConfig) {
@@ -248,19 +250,32 @@ export class KubeClient {
    * resolves when the server ends the stream or `abort()` is called, and rejects with KubeApiError
    * on a non-200 answer (e.g. 410 Gone) or with the network error.
    */
-  watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: WatchEventHandler): WatchHandle {
+  watch(
+    path: string,
+    query: Record<string, string | number | boolean | undefined>,
+    onEvent: WatchEventHandler,
+    watchOptions: { idleTimeoutMs?: number } = {},
+  ): WatchHandle {
     const url = new URL(this.server.pathname.replace(/\/$/, "") + path, this.server);
     url.searchParams.set("watch", "true");
     for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
     let request: http.ClientRequest | undefined;
     let aborted = false;
-    const done = this.requestOptions({ method: "GET", path }, undefined).then(
+    const done = this.requestOptions({ method: "GET", path }, undefined, true).then(
       (options) =>
         new Promise<void>((resolve, reject) => {
           if (aborted) return resolve();
           const transport = url.protocol === "http:" ? http : https;
           request = transport.request(url, options, (res) => streamWatch(res, { onEvent, resolve, reject, isAborted: () => aborted }));
           request.on("error", (error) => (aborted ? resolve() : reject(error)));
+          // A connection that went silent (no events, no bookmarks) is ended like a server timeout: the caller re-watches.
+          const { idleTimeoutMs } = watchOptions;
+          if (idleTimeoutMs !== undefined) {
+            request.setTimeout(idleTimeoutMs, () => {
+              aborted = true;
+              request?.destroy();
+            });
+          }
           request.end();
         }),
     );
@@ -277,6 +292,8 @@ export class KubeClient {
   close(): void {
     this.agent?.destroy();
     this.agent = undefined;
+    this.watchAgent?.destroy();
+    this.watchAgent = undefined;
   }
 
   private discover(apiVersion: string, refresh: boolean): Promise<Map<string, ResourceInfo>> {
@@ -298,12 +315,12 @@ export class KubeClient {
     return loading;
   }
 
-  private async requestOptions(options: RequestOptions, payload: string | undefined): Promise<https.RequestOptions> {
+  private async requestOptions(options: RequestOptions, payload: string | undefined, forWatch = false): Promise<https.RequestOptions> {
     const reqOptions: https.RequestOptions = { method: options.method, headers: { Accept: "application/json" } };
     await this.kubeConfig.applyToHTTPSOptions(reqOptions);
-    // client-node builds a fresh agent per call; keep one keep-alive agent with the same TLS settings instead.
-    this.agent ??= this.makeAgent(reqOptions);
-    reqOptions.agent = this.agent;
+    // client-node builds a fresh agent per call; keep one agent with the same TLS settings instead.
+    if (forWatch) reqOptions.agent = this.watchAgent ??= this.makeAgent(reqOptions, false);
+    else reqOptions.agent = this.agent ??= this.makeAgent(reqOptions, true);
     const headers = reqOptions.headers as Record<string, string>;
     if (payload !== undefined) {
       headers["Content-Type"] = options.contentType ?? "application/json";
@@ -312,10 +329,10 @@ export class KubeClient {
     return reqOptions;
   }
 
-  private makeAgent(tls: https.RequestOptions): http.Agent {
-    if (this.server.protocol === "http:") return new http.Agent({ keepAlive: true });
+  private makeAgent(tls: https.RequestOptions, keepAlive: boolean): http.Agent {
+    if (this.server.protocol === "http:") return new http.Agent({ keepAlive });
     return new https.Agent({
-      keepAlive: true,
+      keepAlive,
       ca: tls.ca,
       cert: tls.cert,
       key: tls.key,

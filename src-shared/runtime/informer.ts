@@ -194,6 +194,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         fieldSelector: this.options.fieldSelector,
       },
       (type, object) => this.handleWatchEvent(type, object as T),
+      { idleTimeoutMs: ((this.options.watchTimeoutSeconds ?? 300) + 60) * 1000 },
     );
     this.abortWatch = handle.abort;
     try {

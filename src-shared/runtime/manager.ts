@@ -62,6 +62,7 @@ export class ControllerManager {
   private readonly controllers: Controller[] = [];
   private elector: LeaderElector | undefined;
   private started = false;
+  private stopping = false;
   private active = false;
   private transition: Promise<void> = Promise.resolve();
 
@@ -145,13 +146,18 @@ export class ControllerManager {
 
   /** Stops reconciling (waits for running reconciles), releases the lease, then stops the informers. */
   async stop(options: { releaseLease?: boolean } = {}): Promise<void> {
+    // From here on a late "started leading" callback must not start queues again.
+    this.stopping = true;
     this.setActive(false);
     await this.transition;
+    // The lease is released only after our reconciles have finished, so no two leaders overlap.
     await this.elector?.stop(options);
+    await this.transition;
     await Promise.all([...this.informers.values()].map((i) => i.stop()));
   }
 
   private setActive(active: boolean): void {
+    if (active && this.stopping) return;
     if (active === this.active) return;
     this.active = active;
     this.transition = this.transition.then(() => (active ? this.startQueues() : this.stopQueues()));

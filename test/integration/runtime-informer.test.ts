@@ -110,4 +110,13 @@ describe("Informer", () => {
     server.faults.reset();
     await informer.stop();
   });
+
+  it("ends a watch that went silent after its idle timeout (no error), so the caller can re-watch", async () => {
+    const path = await client.path({ apiVersion: "v1", kind: "ConfigMap", namespace: "quiet" });
+    const list = await client.list({ apiVersion: "v1", kind: "ConfigMap", namespace: "quiet" });
+    const events: string[] = [];
+    const handle = client.watch(path, { resourceVersion: list.metadata?.resourceVersion }, (type) => events.push(type), { idleTimeoutMs: 150 });
+    await expect(handle.done).resolves.toBeUndefined();
+    expect(events).toEqual([]);
+  });
 });
