@@ -51,6 +51,8 @@ export const ManagedClusterSpec = z
   })
   .describe("Desired state of a ManagedCluster.");
 export type ManagedClusterSpec = z.infer<typeof ManagedClusterSpec>;
+/** The spec as written (defaults optional), e.g. for building an object to apply. */
+export type ManagedClusterSpecInput = z.input<typeof ManagedClusterSpec>;
 
 export const ManagedClusterStatus = z
   .object({

@@ -42,6 +42,8 @@ export const NodeTemplateSpec = z
   })
   .describe("Desired state of a NodeTemplate.");
 export type NodeTemplateSpec = z.infer<typeof NodeTemplateSpec>;
+/** The spec as written (defaults optional), e.g. for building an object to apply. */
+export type NodeTemplateSpecInput = z.input<typeof NodeTemplateSpec>;
 
 export const NodeTemplateStatus = z
   .object({
