@@ -23,6 +23,8 @@ export interface FacadeConfig {
   trustProxy: boolean | number | string;
   version: string;
   logLevel: string;
+  /** How often each replica applies the stored audit retention policies; 0 disables the sweep. */
+  retentionSweepSeconds: number;
 }
 
 export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
@@ -37,6 +39,7 @@ export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
   trustProxy: false,
   version: "0.1.0",
   logLevel: "info",
+  retentionSweepSeconds: 3600,
 };
 
 const positiveInt = z.coerce.number().int().positive();
@@ -74,6 +77,7 @@ export function loadFacadeConfig(env: NodeJS.ProcessEnv = process.env, overrides
     trustProxy: trustProxyValue(env.SPOTOPT_TRUST_PROXY),
     version: d.version,
     logLevel: env.SPOTOPT_LOG_LEVEL || env.LOG_LEVEL || d.logLevel,
+    retentionSweepSeconds: env.SPOTOPT_AUDIT_RETENTION_SWEEP_SECONDS === "0" ? 0 : intFromEnv(env, "SPOTOPT_AUDIT_RETENTION_SWEEP_SECONDS", d.retentionSweepSeconds),
   };
   return { ...config, ...overrides, rateLimits: { ...config.rateLimits, ...overrides.rateLimits } };
 }

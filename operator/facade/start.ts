@@ -67,6 +67,19 @@ function listen(app: express.Express, port: number, host: string): Promise<Serve
   });
 }
 
+/**
+ * Applies the stored retention policies periodically. Every replica may run it: removals are idempotent and the
+ * anchor only moves forward (resourceVersion-guarded), so two sweeps at once agree.
+ */
+function startRetentionSweep(audit: AuditChainStore, everySeconds: number, logger: Logger | undefined): NodeJS.Timeout | undefined {
+  if (everySeconds <= 0) return undefined;
+  const timer = setInterval(() => {
+    audit.sweepRetention().catch((err: unknown) => logger?.warn({ err }, "Audit retention sweep failed"));
+  }, everySeconds * 1000);
+  timer.unref();
+  return timer;
+}
+
 /** Starts everything and listens; `stop()` closes the server and stops the watches. */
 export async function startFacade(options: StartFacadeOptions): Promise<RunningFacade> {
   const env = options.env ?? process.env;
@@ -104,6 +117,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     await Promise.all([auth.stop(), cache.stop()]);
     throw err;
   }
+  const sweep = startRetentionSweep(audit, config.retentionSweepSeconds, options.logger);
   const port = (server.address() as AddressInfo).port;
   const host = options.host && options.host !== "0.0.0.0" ? options.host : "127.0.0.1";
   return {
@@ -115,6 +129,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     cache,
     config,
     stop: async () => {
+      clearInterval(sweep);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([auth.stop(), cache.stop()]);

@@ -1,4 +1,4 @@
 // Audit chain API for the facade and controllers: `createAuditChainStore({ client }).record({...})` appends an entry.
 export * from "./types.js";
 export * from "./chain.js";
-export { createAuditChainStore, recordFromObject, AUDIT_HEAD_CONFIGMAP, type AuditChainStore, type ChainHeadState, type AuditWriterOptions } from "./writer.js";
+export { createAuditChainStore, recordFromObject, AUDIT_HEAD_CONFIGMAP, AUDIT_HEAD_LABEL, type AuditChainStore, type ChainHeadState, type AuditWriterOptions } from "./writer.js";

@@ -6,6 +6,8 @@ import type { AuditInput, AuditOutcome, AuditRecord, AuditWriter } from "./types
 
 /** Per-namespace ConfigMap caching the chain head and holding the retention anchor and policy. */
 export const AUDIT_HEAD_CONFIGMAP = "spot-optimizer-audit-head";
+/** Label on every head ConfigMap, so the retention sweep finds the chains with one LIST. */
+export const AUDIT_HEAD_LABEL = "spotoptimizer.io/audit-head";
 
 export interface ChainHeadState {
   head: ChainAnchor;
@@ -112,6 +114,8 @@ export interface AuditChainStore extends AuditWriter {
   updateHead(namespace: string, change: (state: ChainHeadState) => ChainHeadState): Promise<ChainHeadState>;
   /** Removes entries older than `cutoff` (never the newest), moving the anchor first so the rest still verifies. */
   applyRetention(namespace: string, cutoff: Date): Promise<{ removed: number; anchor: ChainAnchor }>;
+  /** Applies every chain's stored retention policy (PATCH /audit/retention); returns entries removed per namespace. */
+  sweepRetention(): Promise<Record<string, number>>;
 }
 
 export interface AuditWriterOptions {
@@ -139,7 +143,10 @@ export function createAuditChainStore(options: AuditWriterOptions): AuditChainSt
       const next = change(headState(cm));
       try {
         if (cm) await client.replace<HeadConfigMap>({ ...cm, ...CONFIGMAP, data: headData(next) });
-        else await client.create<HeadConfigMap>({ ...CONFIGMAP, metadata: { name: AUDIT_HEAD_CONFIGMAP, namespace }, data: headData(next) });
+        else {
+          const metadata = { name: AUDIT_HEAD_CONFIGMAP, namespace, labels: { [AUDIT_HEAD_LABEL]: "true" } };
+          await client.create<HeadConfigMap>({ ...CONFIGMAP, metadata, data: headData(next) });
+        }
         return next;
       } catch (err) {
         if (!isConflict(err)) throw err;
@@ -205,6 +212,18 @@ export function createAuditChainStore(options: AuditWriterOptions): AuditChainSt
     return { removed: keepFrom, anchor: newAnchor };
   }
 
+  async function sweepRetention(): Promise<Record<string, number>> {
+    const heads = await client.list<HeadConfigMap>({ ...CONFIGMAP }, { labelSelector: `${AUDIT_HEAD_LABEL}=true` });
+    const removed: Record<string, number> = {};
+    for (const cm of heads.items) {
+      const namespace = cm.metadata?.namespace;
+      const { retentionDays } = headState(cm);
+      if (!namespace || retentionDays === undefined) continue;
+      removed[namespace] = (await applyRetention(namespace, new Date(now().getTime() - retentionDays * 86_400_000))).removed;
+    }
+    return removed;
+  }
+
   return {
     record(input) {
       // Serialise this process's writes per namespace; other processes are handled by the name lock.
@@ -220,6 +239,7 @@ export function createAuditChainStore(options: AuditWriterOptions): AuditChainSt
     readChain,
     updateHead,
     applyRetention,
+    sweepRetention,
   };
 }
 

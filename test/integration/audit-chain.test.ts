@@ -74,6 +74,27 @@ describe("audit chain in the cluster", () => {
     expect(verifyExport(await exportOf(store, "org-retention"))).toMatchObject({ ok: true, count: 4 });
   });
 
+  it("the retention sweep applies each chain's stored policy and leaves chains without one alone", async () => {
+    const store = createAuditChainStore({ client: clientA, now: () => new Date(nowMs) });
+    for (const ns of ["org-sweep-a", "org-sweep-b"]) {
+      await clientA.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+      for (let i = 0; i < 4; i++) {
+        nowMs += 86_400_000;
+        await store.record(input(ns, i));
+      }
+    }
+    await store.updateHead("org-sweep-a", (s) => ({ ...s, retentionDays: 2 }));
+    const removed = await store.sweepRetention();
+    expect(removed["org-sweep-a"]).toBeGreaterThan(0);
+    expect(removed["org-sweep-b"]).toBeUndefined();
+    expect((await exportOf(store, "org-sweep-b")).count).toBe(4);
+    // All four of org-sweep-a's entries are older than 2 days, but the newest always stays: writers chain onto it.
+    const a = await exportOf(store, "org-sweep-a");
+    expect(a.entries.map((e) => e.seq)).toEqual([3]);
+    expect(removed["org-sweep-a"]).toBe(3);
+    expect(verifyExport(a).ok).toBe(true);
+  });
+
   it("detects an entry edited in the cluster (kubectl edit) in the next export", async () => {
     const store = createAuditChainStore({ client: clientA, now: () => new Date(nowMs) });
     for (let i = 0; i < 3; i++) await store.record(input("org-tamper", i));
