@@ -1,7 +1,7 @@
 // Column generation over node patterns: the configuration LP (solved with HiGHS), its duals, and the Farley lower bound.
 import highsModule from "highs";
 import type { Highs } from "highs";
-import { DIMS, solveKnapsack, type KnapsackItem, type KnapsackResult } from "./knapsack.js";
+import { DIMS, lagrangianBound, lagrangianMultipliers, solveKnapsack, type KnapsackItem, type KnapsackResult } from "./knapsack.js";
 
 type HighsLoader = () => Promise<Highs>;
 // The package's types describe a CommonJS module, while Node's ESM resolution loads its ESM build: accept either shape.
@@ -13,6 +13,15 @@ let highsPromise: Promise<Highs> | undefined;
 export function getHighs(): Promise<Highs> {
   highsPromise ??= loadHighs();
   return highsPromise;
+}
+
+/**
+ * CPU time of this process in ms: budgets are in CPU time so that a plan does not get worse
+ * because other processes share the machine.
+ */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /** A pod shape to cover: size per pod [cpu, mem, 1, gpus] and compatibility keys. */
@@ -63,11 +72,17 @@ export interface CgResult {
 }
 
 export interface CgOptions {
+  /** stop when the process CPU time (cpuMs) passes this */
   deadlineMs: number;
   maxIterations: number;
   /** exact knapsacks per iteration at most (bins taken in decreasing bound order) */
   exactPerIteration: number;
+  /** branch-and-bound node budget per knapsack at first */
   nodeLimit: number;
+  /** budget it may grow to when pricing finds no column */
+  maxNodeLimit: number;
+  /** also bound each bin with Lagrangian multipliers before choosing which to solve exactly */
+  lagrangianScreening?: boolean;
   /** when the branch and bound hits its node limit, solve that knapsack exactly with the HiGHS MILP solver */
   milpFallback?: boolean;
 }
@@ -111,28 +126,60 @@ function fmt(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toPrecision(15);
 }
 
-/** Master LP: minimise Σ weight·x over columns subject to Σ counts·x ≥ demand, x ≥ 0. */
-export function solveMaster(p: CgProblem, demand: number[], columns: Column[]): LpSolution {
-  const lines: string[] = ["Minimize", " obj:"];
-  columns.forEach((c, j) => lines.push(` + ${fmt(p.bins[c.bin]!.weight)} x${j}`));
-  lines.push("Subject To");
-  const rowTerms: string[][] = demand.map(() => []);
-  columns.forEach((c, j) => c.items.forEach((i, k) => rowTerms[i]!.push(` + ${c.counts[k]} x${j}`)));
-  const rows: number[] = [];
-  demand.forEach((b, i) => {
-    if (b <= 0) return;
-    rows.push(i);
-    lines.push(` r${i}:`, ...rowTerms[i]!, ` >= ${b}`);
-  });
-  lines.push("End");
-  const res = p.highs.solve(lines.join("\n"), { output_flag: false } as never);
-  if (res.Status !== "Optimal") throw new Error(`master LP not solved: ${res.Status}`);
-  const x = columns.map((_, j) => res.Columns[`x${j}`]?.Primal ?? 0);
-  const duals = new Array<number>(demand.length).fill(0);
-  res.Rows.forEach((r: unknown, k: number) => {
-    duals[rows[k]!] = Math.max(0, (r as { Dual?: number }).Dual ?? 0);
-  });
-  return { x, duals, objective: res.ObjectiveValue };
+/**
+ * Master LP kept alive in HiGHS: minimise Σ weight·x over columns subject to Σ counts·x ≥ demand,
+ * x ≥ 0. Adding columns or changing demands re-solves from the previous basis (a few pivots), which
+ * is what makes column generation fast enough.
+ */
+export class MasterLp {
+  readonly columns: Column[] = [];
+  private readonly model: ReturnType<Highs["createModel"]>;
+  private demand: number[];
+
+  constructor(
+    private readonly p: CgProblem,
+    demand: number[],
+  ) {
+    this.model = p.highs.createModel();
+    this.model.options.set({ output_flag: false });
+    this.demand = demand.slice();
+    for (const b of demand) this.model.addRow(Math.max(0, b), p.highs.infinity, { indices: [], values: [] });
+  }
+
+  add(columns: Column[]): void {
+    for (const c of columns) {
+      const order = c.items.map((_, k) => k).sort((a, b) => c.items[a]! - c.items[b]!);
+      this.model.addCol(this.p.bins[c.bin]!.weight, 0, this.p.highs.infinity, {
+        indices: order.map((k) => c.items[k]!),
+        values: order.map((k) => c.counts[k]!),
+      });
+      this.columns.push(c);
+    }
+  }
+
+  setDemand(demand: number[]): void {
+    demand.forEach((b, i) => {
+      if (b !== this.demand[i]) this.model.changeRowBounds(i, Math.max(0, b), this.p.highs.infinity);
+    });
+    this.demand = demand.slice();
+  }
+
+  solve(): LpSolution {
+    this.model.run();
+    if (this.model.getModelStatus() !== this.p.highs.constants.modelStatus.optimal) {
+      throw new Error(`master LP not solved (HiGHS model status ${this.model.getModelStatus()})`);
+    }
+    const sol = this.model.getSolution();
+    return {
+      x: Array.from(sol.colValue),
+      duals: Array.from(sol.rowDual, (y) => Math.max(0, y)),
+      objective: this.model.getObjectiveValue(),
+    };
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
 }
 
 /** The best single-shape node for every shape: a starting set of columns that covers any demand. */
@@ -243,7 +290,15 @@ function binBound(p: CgProblem, bin: number, { duals, demand, orders }: { duals:
 
 function price(p: CgProblem, duals: number[], demand: number[], opts: CgOptions): Priced {
   const orders = densityOrders(p, duals, demand);
-  const candidates = p.bins.map((bin, j) => ({ j, ratio: binBound(p, j, { duals, demand, orders }) / bin.weight }));
+  const candidates = p.bins.map((bin, j) => {
+    let bound = binBound(p, j, { duals, demand, orders });
+    if (opts.lagrangianScreening && bound > bin.weight) {
+      // a second, often much tighter, valid bound before paying for an exact solve
+      const { items } = knapsackItems(p, j, duals, demand);
+      bound = Math.min(bound, lagrangianBound(items, bin.cap, lagrangianMultipliers(items, bin.cap)));
+    }
+    return { j, ratio: bound / bin.weight };
+  });
   candidates.sort((a, b) => b.ratio - a.ratio);
   const columns: Column[] = [];
   let bestExact = 0;
@@ -269,27 +324,44 @@ function price(p: CgProblem, duals: number[], demand: number[], opts: CgOptions)
 }
 
 /**
- * Column generation from `columns` (extended in place). Lower bound (Farley): with master duals y ≥ 0
+ * Column generation from the master's columns (extended in place). Lower bound (Farley): with master duals y ≥ 0
  * and ρ ≥ max over every pattern of y·a/weight, y/max(1,ρ) is feasible for the dual of the full
  * configuration LP, so y·b/max(1,ρ) ≤ LP optimum ≤ any integer plan's cost.
  */
-export function columnGeneration(p: CgProblem, demand: number[], columns: Column[], opts: CgOptions): CgResult {
-  let lp = solveMaster(p, demand, columns);
+export function columnGeneration(p: CgProblem, master: MasterLp, demand: number[], opts: CgOptions): CgResult {
+  master.setDemand(demand);
+  let lp = master.solve();
   let lowerBound = 0;
   let converged = false;
   let iterations = 0;
+  // Cheap pricing first (small branch-and-bound budgets); search harder only when it finds nothing.
+  let effort: CgOptions = { ...opts, milpFallback: false };
   for (;;) {
-    const priced = price(p, lp.duals, demand, opts);
+    const priced = price(p, lp.duals, demand, effort);
     const yb = lp.duals.reduce((s, y, i) => s + y * Math.max(0, demand[i]!), 0);
     lowerBound = Math.max(lowerBound, yb / Math.max(1, priced.maxRatio));
-    if (priced.maxRatio <= 1 + 1e-6 || priced.columns.length === 0) {
-      converged = priced.maxRatio <= 1 + 1e-6;
+    if (priced.maxRatio <= 1 + 1e-6) {
+      converged = true;
       break;
     }
-    if (iterations >= opts.maxIterations || performance.now() > opts.deadlineMs) break;
+    if (iterations >= opts.maxIterations || cpuMs() > opts.deadlineMs) break;
     iterations++;
-    columns.push(...priced.columns);
-    lp = solveMaster(p, demand, columns);
+    if (priced.columns.length === 0) {
+      const harder = escalate(effort, opts);
+      if (!harder) break;
+      effort = harder;
+      continue;
+    }
+    master.add(priced.columns);
+    lp = master.solve();
+    effort = { ...opts, milpFallback: false };
   }
   return { lp, lowerBound, converged, iterations };
+}
+
+/** Next search effort after pricing found no column: larger node budgets, then (if allowed) MILP and more bins solved exactly. */
+function escalate(effort: CgOptions, opts: CgOptions): CgOptions | undefined {
+  if (effort.nodeLimit < opts.maxNodeLimit) return { ...effort, nodeLimit: Math.min(opts.maxNodeLimit, effort.nodeLimit * 10) };
+  if (opts.milpFallback && !effort.milpFallback) return { ...effort, milpFallback: true, exactPerIteration: Math.max(effort.exactPerIteration, 40) };
+  return undefined;
 }

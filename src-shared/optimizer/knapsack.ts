@@ -59,14 +59,72 @@ function sortByDensity(items: readonly KnapsackItem[], d: number): number[] {
 }
 
 /**
- * Exact branch and bound (depth-first, largest counts first, per-dimension fractional bounds).
- * Items must already be sorted by a good greedy order. Stops after `nodeLimit` nodes and then
- * reports the root bound as the (still valid) upper bound.
+ * Lagrangian bound: for any multipliers λ ≥ 0 on the capacity rows,
+ * λ·cap + Σ_i maxCount_i · max(0, value_i − λ·size_i) bounds the knapsack from above (it is the LP
+ * dual objective with λ and the best item-bound duals). Exact at the LP optimum's λ.
  */
-export function solveKnapsack(items: readonly KnapsackItem[], cap: readonly number[], nodeLimit = 20_000): KnapsackResult {
-  const n = items.length;
+export function lagrangianBound(items: readonly KnapsackItem[], cap: readonly number[], lambda: readonly number[], from = 0): number {
+  let ub = 0;
+  for (let d = 0; d < DIMS; d++) ub += lambda[d]! * cap[d]!;
+  for (let j = from; j < items.length; j++) {
+    const it = items[j]!;
+    let reduced = it.value;
+    for (let d = 0; d < DIMS; d++) reduced -= lambda[d]! * it.size[d]!;
+    if (reduced <= 0) continue;
+    // n_j ≤ what fits alone in the remaining room is a valid bound too, and much tighter than the demand
+    let fit = it.maxCount;
+    for (let d = 0; d < DIMS; d++) if (it.size[d]! > 0) fit = Math.min(fit, Math.floor(cap[d]! / it.size[d]! + 1e-9));
+    ub += reduced * fit;
+  }
+  return ub;
+}
+
+/**
+ * Multipliers by exact coordinate descent on the (convex, piecewise-linear) Lagrangian bound: along
+ * one dimension the minimum sits where the capacity equals the size of the items still worth taking,
+ * i.e. at a weighted median of the items' break points.
+ */
+export function lagrangianMultipliers(items: readonly KnapsackItem[], cap: readonly number[], rounds = 4): number[] {
+  const lambda = new Array<number>(DIMS).fill(0);
+  for (let round = 0; round < rounds; round++) {
+    for (let d = 0; d < DIMS; d++) if (cap[d]! > 0) lambda[d] = coordinateMinimum(items, cap, lambda, d);
+  }
+  return lambda;
+}
+
+/** Best λ_d with the other multipliers fixed. */
+function coordinateMinimum(items: readonly KnapsackItem[], cap: readonly number[], lambda: readonly number[], d: number): number {
+  // break point of each item along λ_d (where its reduced value hits 0) and the room it would take
+  const points: Array<[number, number]> = [];
+  for (const it of items) {
+    const s = it.size[d]!;
+    if (s <= 0) continue;
+    let rest = it.value;
+    for (let e = 0; e < DIMS; e++) if (e !== d) rest -= lambda[e]! * it.size[e]!;
+    if (rest > 0) points.push([rest / s, s * it.maxCount]);
+  }
+  points.sort((a, b) => b[0] - a[0]);
+  let used = 0;
+  for (const [at, weight] of points) {
+    used += weight;
+    if (used >= cap[d]!) return at;
+  }
+  return 0;
+}
+
+/**
+ * Exact branch and bound (depth-first, largest counts first) with the smaller of the Lagrangian
+ * bound (multipliers fixed at the root) and the single-dimension bounds at every node. Stops after `nodeLimit` nodes and then reports the root
+ * bound as the (still valid) upper bound.
+ */
+export function solveKnapsack(given: readonly KnapsackItem[], cap: readonly number[], nodeLimit = 20_000): KnapsackResult {
+  const input = given.map((it) => ({ ...it, maxCount: Math.min(it.maxCount, ...it.size.map((s, d) => (s > 0 ? Math.floor(cap[d]! / s + 1e-9) : Infinity))) }));
+  const lambda = lagrangianMultipliers(input, cap);
+  const rootBound = Math.min(lagrangianBound(input, cap, lambda), fractionalBound(input, cap));
+  // Branch in the caller's order (a good greedy order): the first dive is the greedy packing.
+  const items = input;
   const order = Array.from({ length: DIMS }, (_, d) => sortByDensity(items, d));
-  const rootBound = fractionalBound(items, cap, order, 0);
+  const n = items.length;
   const counts = new Array<number>(n).fill(0);
   let bestCounts = counts.slice();
   let best = 0;
@@ -84,6 +142,8 @@ export function solveKnapsack(items: readonly KnapsackItem[], cap: readonly numb
     return m;
   };
 
+  const nodeBound = (k: number): number => Math.min(lagrangianBound(items, rem, lambda, k), fractionalBound(items, rem, order, k));
+
   const dfs = (k: number, value: number): void => {
     if (++nodes > nodeLimit) {
       aborted = true;
@@ -93,7 +153,7 @@ export function solveKnapsack(items: readonly KnapsackItem[], cap: readonly numb
       best = value;
       bestCounts = counts.slice();
     }
-    if (k === n || value + fractionalBound(items, rem, order, k) <= best * (1 + 1e-12) + 1e-12) return;
+    if (k === n || value + nodeBound(k) <= best * (1 + 1e-12) + 1e-12) return;
     const it = items[k]!;
     for (let c = maxFit(k); c >= 0 && !aborted; c--) {
       counts[k] = c;

@@ -11,9 +11,9 @@ export interface OptimizeInput {
   policy: OptimizerPolicy;
   /** Also compute a proven lower bound on the optimal hourly cost */
   lowerBound?: boolean;
-  /** Safety limit on column generation for the plan (default 3 s; it normally converges well before); the plan is complete whatever the budget */
+  /** CPU-time limit on column generation for the plan (default 3 s; it normally stops well before); the plan is complete whatever the budget */
   planBudgetMs?: number;
-  /** Budget for the lower bound (default 20 s); a bound stopped early is still valid, only weaker */
+  /** CPU-time budget for the lower bound (default 20 s); a bound stopped early is still valid, only weaker */
   lowerBoundBudgetMs?: number;
 }
 

@@ -3,9 +3,10 @@ import {
   columnGeneration,
   compatLists,
   compatible,
+  cpuMs,
   getHighs,
   initialColumns,
-  solveMaster,
+  MasterLp,
   undominatedBins,
   type CgBin,
   type CgItem,
@@ -28,7 +29,7 @@ export interface PackingResult {
 }
 
 export interface PackingOptions {
-  /** wall-clock budget for column generation before and during rounding */
+  /** CPU-time budget for column generation before and during rounding */
   budgetMs: number;
 }
 
@@ -74,14 +75,18 @@ function takeColumn(ctx: Ctx, col: Column, residual: number[]): PackedNode | und
 }
 
 /** Rounds the LP: take ⌊x⌋ copies of every column, re-solve on what is left, else round the largest x up. */
-function roundLp(ctx: Ctx, demand: number[], columns: Column[]): PackedNode[] {
+function roundLp(ctx: Ctx, demand: number[], master: MasterLp): PackedNode[] {
   const residual = demand.slice();
   const nodes: PackedNode[] = [];
+  const columns = master.columns;
   while (residual.some((r) => r > 0)) {
-    const lp =
-      performance.now() < ctx.deadlineMs
-        ? columnGeneration(ctx.p, residual, columns, { deadlineMs: ctx.deadlineMs, maxIterations: 3, exactPerIteration: 4, nodeLimit: 2000 }).lp
-        : solveMaster(ctx.p, residual, columns);
+    const lp = columnGeneration(ctx.p, master, residual, {
+      deadlineMs: ctx.deadlineMs,
+      maxIterations: 5,
+      exactPerIteration: 6,
+      nodeLimit: 300,
+      maxNodeLimit: 300,
+    }).lp;
     let taken = 0;
     lp.x.forEach((x, j) => {
       for (let c = 0; c < Math.floor(x + 1e-7); c++) {
@@ -181,10 +186,16 @@ export async function pack(items: CgItem[], demand: number[], offers: Offer[], o
   const keptOffer = undominatedBins(allBins);
   const bins = keptOffer.map((j) => allBins[j]!);
   const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins) };
-  const ctx: Ctx = { p, keptOffer, deadlineMs: performance.now() + opts.budgetMs };
-  const columns = initialColumns(p, placeable);
-  columnGeneration(p, placeable, columns, { deadlineMs: ctx.deadlineMs, maxIterations: 200, exactPerIteration: 6, nodeLimit: 3000 });
-  let nodes = roundLp(ctx, placeable, columns);
+  const ctx: Ctx = { p, keptOffer, deadlineMs: cpuMs() + opts.budgetMs };
+  const master = new MasterLp(p, placeable);
+  let nodes: PackedNode[];
+  try {
+    master.add(initialColumns(p, placeable));
+    columnGeneration(p, master, placeable, { deadlineMs: ctx.deadlineMs, maxIterations: 1000, exactPerIteration: 6, nodeLimit: 300, maxNodeLimit: 3000 });
+    nodes = roundLp(ctx, placeable, master);
+  } finally {
+    master.dispose();
+  }
   nodes = emptyEmptiest(ctx, nodes, 40);
   downsize(ctx, nodes);
   return { nodes: nodes.map((n) => ({ ...n, offer: keptOffer[n.offer]! })), unplaceable };
@@ -204,7 +215,16 @@ export async function packingLowerBound(items: CgItem[], demand: number[], offer
   if (placeable.every((b) => b <= 0)) return { hourlyUsd: 0, converged: true, iterations: 0 };
   const bins = undominatedBins(allBins).map((j) => allBins[j]!);
   const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins) };
-  const columns = initialColumns(p, placeable);
-  const res = columnGeneration(p, placeable, columns, { deadlineMs: performance.now() + budgetMs, maxIterations: 10_000, exactPerIteration: 40, nodeLimit: 20_000, milpFallback: true });
+  const master = new MasterLp(p, placeable);
+  try {
+    master.add(initialColumns(p, placeable));
+    const opts = { deadlineMs: cpuMs() + budgetMs, maxIterations: 100_000, exactPerIteration: 6, nodeLimit: 300, maxNodeLimit: 30_000, milpFallback: true, lagrangianScreening: true };
+    return summary(columnGeneration(p, master, placeable, opts));
+  } finally {
+    master.dispose();
+  }
+}
+
+function summary(res: { lowerBound: number; converged: boolean; iterations: number }): LowerBoundResult {
   return { hourlyUsd: res.lowerBound, converged: res.converged, iterations: res.iterations };
 }

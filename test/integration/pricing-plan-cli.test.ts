@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { loadCatalogPriceBook } from "../../src-shared/pricing/catalog/index.js";
 
 const repo = resolve(import.meta.dirname, "../..");
 const bin = join(repo, "bin/spotctl.mjs");
@@ -36,9 +37,9 @@ interface PlanOut {
 }
 
 /** Checks against the data file, not the plan's own numbers: fit per node, and pods in = pods out. */
-function checkPlan(csv: string, plan: PlanOut): void {
+function checkPlan(csv: string, plan: PlanOut, types: typeof catalog = catalog): void {
   for (const n of plan.nodes) {
-    const t = catalog[n.instanceType]!;
+    const t = types[n.instanceType]!;
     const total = (f: (p: PodOut) => number): number => n.pods.reduce((s, p) => s + f(p) * p.count, 0);
     expect(total((p) => p.cpu_millicores)).toBeLessThanOrEqual(t.allocatable.cpuMillicores);
     expect(total((p) => p.memory_mib)).toBeLessThanOrEqual(t.allocatable.memoryMiB);
@@ -117,6 +118,20 @@ describe("spotctl plan", () => {
     );
   });
 
+  it("uses the offline catalog without --data, labelled catalog-snapshot with its date", () => {
+    const csv = HEADER + "web,250,512,40\napi,1000,2048,12\n";
+    const res = spotctl("plan", "--pods", csvFile(csv), "--capacity", "mixed");
+    expect(res.status).toBe(0);
+    const plan = JSON.parse(res.stdout) as PlanOut;
+    const offline = loadCatalogPriceBook("us-east-1").instanceTypes;
+    checkPlan(csv, plan, Object.fromEntries([...offline].map(([k, v]) => [k, { ...v, gpu: v.gpu }])));
+    expect(plan.prices.source).toBe("catalog-snapshot");
+    expect(plan.prices.asOf).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    const other = spotctl("plan", "--pods", csvFile(csv), "--region", "eu-west-1");
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(/offline catalog only covers us-east-1/);
+  });
+
   it.each([
     [["--pods", "CSV", "--data", "DATA"], HEADER + "web,250,lots,3\n", /pods\.csv line 2: field memory_mib/],
     [["--pods", "CSV", "--data", "DATA"], "app,cpu\nweb,1\n", /pods\.csv line 1: header must be/],
@@ -126,6 +141,7 @@ describe("spotctl plan", () => {
     [["--pods", "CSV", "--data", "/nonexistent"], HEADER + "web,1,1,1\n", /\/nonexistent\/ec2-instance-types\.json: file not found/],
     [["--pods", "/nonexistent.csv", "--data", "DATA"], HEADER, /--pods \/nonexistent\.csv: cannot read \(ENOENT\)/],
     [["--data", "DATA"], HEADER, /--pods FILE\.csv is required/],
+    [["--pods", "CSV", "--data", "DATA", "--min-types", "two"], HEADER + "web,1,1,1\n", /--min-types must be a non-negative integer/],
     [["--pods", "CSV", "--data", "DATA", "--frobnicate"], HEADER + "web,1,1,1\n", /unknown flag --frobnicate/],
   ])("exits 2 with one line for %j", (args, csv, message) => {
     const file = csvFile(csv);

@@ -1,6 +1,7 @@
 // `spotctl plan`: reads pod shapes from a CSV and prices, prints the cheapest node plan found as JSON (one entry per node).
 import { readFileSync } from "node:fs";
 import { UsageError, parseFlags, type CliCommand } from "../command.js";
+import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.js";
 import { loadPriceBookFromDataDir, PriceDataError } from "../../../src-shared/pricing/data-dir.js";
 import type { CpuArch, PriceBook } from "../../../src-shared/pricing/types.js";
 import { monthlyUsd } from "../../../src-shared/pricing/types.js";
@@ -12,7 +13,7 @@ const STRATEGIES: Strategy[] = ["lowest-price", "capacity-optimized", "price-cap
 const CAPACITIES: CapacityMode[] = ["spot", "on-demand", "mixed"];
 const ARCHES: CpuArch[] = ["amd64", "arm64"];
 
-const usage = `spotctl plan --pods FILE.csv --data DIR [--region REGION] [--strategy S] [--capacity C]
+const usage = `spotctl plan --pods FILE.csv [--data DIR] [--region REGION] [--strategy S] [--capacity C]
              [--families a,b] [--arch amd64|arm64] [--min-types N] [--no-spot-fallback] [--lower-bound]
 
 Plans the cheapest set of nodes for the pods in FILE.csv and prints it as JSON, one entry per node
@@ -22,7 +23,9 @@ with the pods placed on it, so each node can be checked against its allocatable 
                       (GPU pods request num_gpu whole GPUs)
   --data DIR          reads DIR/ec2-instance-types.json, DIR/spot-prices.json, DIR/spot-advisor.json;
                       a Spot price missing from spot-prices.json is derived as
-                      On-Demand × (1 − savings%/100) from the advisor and labelled "derived"
+                      On-Demand × (1 − savings%/100) from the advisor and labelled "derived".
+                      Without --data: the offline catalog shipped with spotctl (49 common types,
+                      us-east-1 only, prices labelled "catalog-snapshot" with their date)
   --region REGION     default us-east-1
   --strategy S        lowest-price (default) | capacity-optimized | price-capacity-optimized
   --capacity C        spot (default) | on-demand | mixed
@@ -74,11 +77,11 @@ function readText(file: string): string {
   }
 }
 
-function loadBook(dir: string, region: string): PriceBook {
+function loadBook(dir: string | undefined, region: string): PriceBook {
   try {
-    return loadPriceBookFromDataDir(dir, region);
+    return dir === undefined ? loadCatalogPriceBook(region) : loadPriceBookFromDataDir(dir, region);
   } catch (err) {
-    if (err instanceof PriceDataError) throw new UsageError(err.message);
+    if (err instanceof PriceDataError || dir === undefined) throw new UsageError((err as Error).message);
     throw err;
   }
 }
@@ -141,7 +144,6 @@ export const planCommand: CliCommand = {
     const podsFile = single(flags, "pods");
     if (!podsFile) throw new UsageError("--pods FILE.csv is required");
     const dataDir = single(flags, "data");
-    if (!dataDir) throw new UsageError("--data DIR is required");
     const policy = policyFrom(flags);
     let pods;
     try {
