@@ -40,7 +40,14 @@ export class ControlPlane {
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(private readonly core: ApiCore) {
+  /** Pending "kubelet" terminations of gracefully deleted pods, by pod uid. */
+  private readonly terminations = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly core: ApiCore,
+    /** How long the simulated kubelet takes to stop a gracefully deleted pod's containers. */
+    private readonly podTerminationMs = 100,
+  ) {
     for (const resource of core.store.resources()) {
       for (const obj of core.store.list(resource)) this.index(resource, undefined, obj);
     }
@@ -54,11 +61,14 @@ export class ControlPlane {
       if (ns.metadata?.deletionTimestamp) this.enqueueNamespace(ns.metadata.name as string);
     }
     for (const uid of this.uidIndex.keys()) this.enqueueOwner(uid);
+    for (const pod of this.core.store.list("/pods")) if (pod.metadata?.deletionTimestamp) this.terminateLater(pod);
   }
 
   stop(): void {
     this.stopped = true;
     this.queue.clear();
+    for (const t of this.terminations.values()) clearTimeout(t);
+    this.terminations.clear();
   }
 
   /** Resolves when no controller work is queued (tests and persistence flush). */
@@ -80,6 +90,7 @@ export class ControlPlane {
       if (nsObj?.metadata?.deletionTimestamp) this.enqueueNamespace(ns);
     }
     if (ns && (ev.resource === "/pods" || ev.resource === "policy/poddisruptionbudgets")) this.enqueue(`pdb:${ns}`, () => this.syncPdbs(ns));
+    if (ev.resource === "/pods" && ev.type === "MODIFIED" && obj.metadata?.deletionTimestamp) this.terminateLater(obj);
     this.observeOwnership(ev.type, obj, ev.prev);
   }
 
@@ -153,6 +164,25 @@ export class ControlPlane {
     const rt = this.core.registry.byGroupPlural(group, plural);
     const obj = this.core.store.get(ref.resource, ref.key);
     return rt && obj ? { rt, obj } : undefined;
+  }
+
+  // ---- pods (the part of a kubelet that finishes graceful deletion) ----
+
+  private terminateLater(pod: KubeObject): void {
+    const uid = pod.metadata?.uid as string;
+    if (this.stopped || this.terminations.has(uid) || !((pod.metadata?.deletionGracePeriodSeconds as number | undefined) ?? 0)) return;
+    const podType = this.core.registry.byGroupPlural("", "pods")!;
+    const graceMs = ((pod.metadata?.deletionGracePeriodSeconds as number) ?? 0) * 1000;
+    const timer = setTimeout(() => {
+      this.terminations.delete(uid);
+      const cur = this.core.store.get("/pods", keyOf(pod));
+      if (!cur || cur.metadata?.uid !== uid || !cur.metadata?.deletionTimestamp) return;
+      const fins = (cur.metadata.finalizers as string[] | undefined) ?? [];
+      const ctx = this.ctx(podType, cur.metadata.namespace as string);
+      if (fins.length === 0) this.core.removeNow(ctx, cur);
+      else this.core.commitRaw(ctx, cur, { ...cur, metadata: { ...cur.metadata, deletionGracePeriodSeconds: 0 } });
+    }, Math.min(graceMs, this.podTerminationMs));
+    this.terminations.set(uid, timer);
   }
 
   // ---- CRDs ----

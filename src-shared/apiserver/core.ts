@@ -78,6 +78,8 @@ export interface DeleteOptions {
   propagationPolicy?: "Foreground" | "Background" | "Orphan";
   preconditions?: { uid?: string; resourceVersion?: string };
   dryRun?: boolean;
+  /** Pods only: overrides spec.terminationGracePeriodSeconds; 0 deletes at once. */
+  gracePeriodSeconds?: number;
 }
 
 /** Result of a delete: the object (still present with deletionTimestamp, or as deleted) and whether it is gone. */
@@ -272,7 +274,8 @@ export class ApiCore {
     const finalizersGone =
       ((meta(next).finalizers as string[] | undefined) ?? []).length === 0 &&
       (!isNamespace || ((next.spec?.finalizers as string[] | undefined) ?? []).length === 0);
-    const ev = cm.deletionTimestamp && finalizersGone
+    const graceOver = ((meta(next).deletionGracePeriodSeconds as number | undefined) ?? 0) === 0;
+    const ev = cm.deletionTimestamp && finalizersGone && graceOver
       ? this.store.remove(resourceKey(rt), keyOf(cur), next, rv)!
       : this.store.put(resourceKey(rt), keyOf(cur), next, rv);
     this.emit({ verb: ctx.verb ?? "update", rt, event: ev, origin: ctx.origin });
@@ -291,17 +294,23 @@ export class ApiCore {
     if (pre?.resourceVersion && pre.resourceVersion !== cm.resourceVersion) {
       throw conflict(rt, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${String(cm.resourceVersion)}`);
     }
-    if (cm.deletionTimestamp) return { object: cur, deleted: false };
+    const grace = podGracePeriodSeconds(rt, cur, opts.gracePeriodSeconds);
+    if (cm.deletionTimestamp) {
+      const shortened = grace !== undefined && grace < ((cm.deletionGracePeriodSeconds as number | undefined) ?? 0);
+      if (!shortened || opts.dryRun) return { object: cur, deleted: false };
+      return { object: this.shortenGrace(ctx, cur, grace), deleted: false };
+    }
     const finalizers = [...((cm.finalizers as string[] | undefined) ?? [])];
     if (opts.propagationPolicy === "Foreground" && !finalizers.includes("foregroundDeletion")) finalizers.push("foregroundDeletion");
     if (opts.propagationPolicy === "Orphan" && !finalizers.includes("orphan")) finalizers.push("orphan");
     const isNamespace = rt.group === "" && rt.plural === "namespaces";
     const nsFinalizers = isNamespace ? ((cur.spec?.finalizers as string[] | undefined) ?? []) : [];
-    if (finalizers.length > 0 || nsFinalizers.length > 0) {
+    if (finalizers.length > 0 || nsFinalizers.length > 0 || (grace ?? 0) > 0) {
       const next = clone(cur);
       const nm = meta(next);
-      nm.deletionTimestamp = nowTimestamp();
-      nm.deletionGracePeriodSeconds = 0;
+      // Graceful pod deletion: deletionTimestamp is when the grace period ends, as upstream sets it.
+      nm.deletionTimestamp = new Date(Date.now() + (grace ?? 0) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+      nm.deletionGracePeriodSeconds = grace ?? 0;
       if (finalizers.length > 0) nm.finalizers = finalizers;
       if (isNamespace) next.status = { ...(next.status ?? {}), phase: "Terminating" };
       if (opts.dryRun) return { object: next, deleted: false };
@@ -322,6 +331,13 @@ export class ApiCore {
     const ev = this.store.put(resourceKey(ctx.rt), keyOf(cur), out, rv);
     this.emit({ verb: ctx.verb ?? "update", rt: ctx.rt, event: ev, origin: ctx.origin });
     return out;
+  }
+
+  /** A second DELETE with a shorter grace period (e.g. 0: force) on a terminating pod. */
+  private shortenGrace(ctx: WriteContext, cur: KubeObject, grace: number): KubeObject {
+    const fins = (cur.metadata?.finalizers as string[] | undefined) ?? [];
+    if (grace === 0 && fins.length === 0) return this.removeNow(ctx, cur);
+    return this.commitRaw(ctx, cur, { ...cur, metadata: { ...cur.metadata, deletionGracePeriodSeconds: grace } });
   }
 
   /** Removes an object immediately (no finalizers left). */
@@ -406,6 +422,20 @@ export class ApiCore {
     const manager = ctx.fieldManager;
     return this.updateManagedFields({ rt: ctx.rt, version: ctx.version, manager, operation: "Update", oldObject: old, newObject: obj, subresource });
   }
+}
+
+/**
+ * The grace period of a pod deletion (undefined for other kinds): unscheduled and finished pods go at once, as
+ * upstream's pod strategy decides; otherwise the request's gracePeriodSeconds or the pod's own (default 30).
+ */
+function podGracePeriodSeconds(rt: ResourceType, pod: KubeObject, requested: number | undefined): number | undefined {
+  if (!(rt.group === "" && rt.kind === "Pod")) return undefined;
+  if (!pod.spec?.nodeName) return 0;
+  const phase = pod.status?.phase as string | undefined;
+  if (phase === "Succeeded" || phase === "Failed") return 0;
+  if (requested !== undefined && requested >= 0) return requested;
+  const own = pod.spec?.terminationGracePeriodSeconds as number | undefined;
+  return own !== undefined && own >= 0 ? own : 30;
 }
 
 /** The store key (`namespace/name`) of an object. */

@@ -96,6 +96,7 @@ export function evictPod(core: ApiCore, ctx: WriteContext, name: string, body: u
     }
   }
   core.delete({ ...ctx, verb: "delete" }, name, {
+    gracePeriodSeconds: typeof deleteOptions.gracePeriodSeconds === "number" ? deleteOptions.gracePeriodSeconds : undefined,
     preconditions: deleteOptions.preconditions as { uid?: string; resourceVersion?: string } | undefined,
     dryRun: ctx.dryRun,
   });

@@ -28,6 +28,7 @@ import {
 } from "./status.js";
 import type { StoreEvent } from "./store.js";
 import { toTable } from "./table.js";
+import { unsupportedPatchType } from "./wiring.js";
 
 /** Patch types by Content-Type. */
 export type PatchType = "merge" | "json" | "strategic" | "apply";
@@ -389,10 +390,10 @@ export class ApiHttpHandler {
   private patch(res: ServerResponse, route: Route, ctx: WriteContext, p: { raw: string; contentType: string; force: boolean }, format: Format): void {
     if (!route.name) throw methodNotAllowed();
     const type = patchTypeOf(p.contentType);
-    if (!type) throw unsupportedMediaType(p.contentType);
+    if (!type) throw unsupportedPatchType(route.rt);
     const body = parseBody(p.raw, p.contentType, true);
     const { rt, version } = route;
-    if (type === "strategic" && rt.crd) throw unsupportedMediaType(p.contentType);
+    if (type === "strategic" && rt.crd) throw unsupportedPatchType(rt);
     if (route.subresource === "scale") {
       if (type === "apply") throw unsupportedMediaType(p.contentType);
       const scale = this.updateScale(route, ctx, (cur) => this.hooks.applyPatch({ type, current: cur, patch: body, rt, version }));
@@ -491,7 +492,9 @@ export class ApiHttpHandler {
       return;
     }
     if (route.subresource) throw methodNotAllowed();
+    const graceRaw = d.query.get("gracePeriodSeconds") ?? opts.gracePeriodSeconds;
     const r = this.core.delete({ ...ctx, dryRun }, route.name, {
+      gracePeriodSeconds: graceRaw === undefined || graceRaw === null ? undefined : Number(graceRaw),
       propagationPolicy: policy,
       preconditions: opts.preconditions as { uid?: string; resourceVersion?: string } | undefined,
       dryRun,

@@ -39,6 +39,11 @@ export interface LocalApiServerOptions {
   watchWindow?: number;
   /** Interval of BOOKMARK events on watches with allowWatchBookmarks=true (default 10 s). */
   bookmarkIntervalMs?: number;
+  /**
+   * How long the simulated kubelet takes to finish a graceful pod deletion (default 100 ms; capped by the pod's
+   * grace period). Until then the pod is Terminating, as on a real cluster.
+   */
+  podTerminationMs?: number;
 }
 
 /** A write as the fault injector's onWrite listener sees it. */
@@ -151,7 +156,7 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
   const cert = state?.certPem && state.keyPem ? { certPem: state.certPem, keyPem: state.keyPem } : servingCertificate();
   const window = opts.watchWindow ?? DEFAULT_WINDOW;
   const core = buildCore(state, window);
-  const control = new ControlPlane(core);
+  const control = new ControlPlane(core, opts.podTerminationMs ?? 100);
   if (state) control.resync();
   ensureSystemNamespaces(core);
 

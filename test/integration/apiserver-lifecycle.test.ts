@@ -176,7 +176,7 @@ describe("eviction", () => {
     await policy.patchNamespacedPodDisruptionBudget({ name: "web-pdb", namespace: "evict", body: [{ op: "replace", path: "/spec/minAvailable", value: "50%" }] });
     await eventually(async () => (await policy.readNamespacedPodDisruptionBudget({ name: "web-pdb", namespace: "evict" })).status?.disruptionsAllowed === 1);
     await core.createNamespacedPodEviction({ name: "web-1", namespace: "evict", body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "web-1", namespace: "evict" } } });
-    expect(await exists(core.readNamespacedPod({ name: "web-1", namespace: "evict" }))).toBe(false);
+    await eventually(async () => !(await exists(core.readNamespacedPod({ name: "web-1", namespace: "evict" }))));
     const second = await failure(
       core.createNamespacedPodEviction({ name: "web-2", namespace: "evict", body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "web-2", namespace: "evict" } } }),
     );
@@ -187,6 +187,26 @@ describe("eviction", () => {
     await core.createNamespacedPod({ namespace: "evict", body: pod("loner", { app: "solo" }) });
     await markReady("evict", "loner");
     await core.createNamespacedPodEviction({ name: "loner", namespace: "evict", body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "loner", namespace: "evict" } } });
-    expect(await exists(core.readNamespacedPod({ name: "loner", namespace: "evict" }))).toBe(false);
+    await eventually(async () => !(await exists(core.readNamespacedPod({ name: "loner", namespace: "evict" }))));
+  });
+});
+
+describe("pod deletion", () => {
+  it("is graceful for a scheduled pod (Terminating first, then gone) and immediate with gracePeriodSeconds=0", async () => {
+    await core.createNamespacedPod({ namespace: "life", body: { ...pod("bound", {}), spec: { nodeName: "n1", containers: [{ name: "c", image: "x" }] } } });
+    const deleted = await core.deleteNamespacedPod({ name: "bound", namespace: "life" });
+    expect(deleted.metadata?.deletionTimestamp).toBeInstanceOf(Date);
+    expect(deleted.metadata?.deletionGracePeriodSeconds).toBe(30);
+    const terminating = await core.readNamespacedPod({ name: "bound", namespace: "life" });
+    expect(terminating.metadata?.deletionTimestamp).toBeInstanceOf(Date);
+    await eventually(async () => !(await exists(core.readNamespacedPod({ name: "bound", namespace: "life" }))));
+
+    await core.createNamespacedPod({ namespace: "life", body: { ...pod("forced", {}), spec: { nodeName: "n1", containers: [{ name: "c", image: "x" }] } } });
+    await core.deleteNamespacedPod({ name: "forced", namespace: "life", gracePeriodSeconds: 0 });
+    expect(await exists(core.readNamespacedPod({ name: "forced", namespace: "life" }))).toBe(false);
+
+    await core.createNamespacedPod({ namespace: "life", body: pod("unscheduled", {}) });
+    await core.deleteNamespacedPod({ name: "unscheduled", namespace: "life" });
+    expect(await exists(core.readNamespacedPod({ name: "unscheduled", namespace: "life" }))).toBe(false);
   });
 });
