@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalApiServer, type LocalApiServer } from "../../src-shared/apiserver/index.js";
 import { crdKinds, findCrdKind, HibernationScheduleKind, NodeTemplateKind } from "../../src-shared/crds/index.js";
-import { KubeApiError, KubeClient, getCr, type KubeObject } from "../../src-shared/kube/index.js";
+import { KubeApiError, KubeClient, applyCr, getCr, listCrs, type KubeObject } from "../../src-shared/kube/index.js";
 import { crdSamples, sampleObject } from "../support/crd-samples.js";
 
 let server: LocalApiServer;
@@ -78,5 +78,21 @@ describe("generated CRDs in the API server", () => {
     const nodeTemplates = list.resources.find((r) => r.name === "nodetemplates");
     expect(nodeTemplates?.shortNames).toEqual(findCrdKind("NodeTemplate")?.shortNames);
     expect(nodeTemplates?.categories).toEqual(["spotoptimizer"]);
+  });
+
+  it("typed helpers: applyCr writes with our field manager, listCrs and getCr return zod-parsed resources", async () => {
+    await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "org-other" } });
+    for (const namespace of [ns, "org-other"]) {
+      const result = await applyCr(client, NodeTemplateKind, { metadata: { name: "typed", namespace }, spec: { clusterRef: { name: "prod" }, families: ["m5"] } });
+      expect(result.changed).toBe(true);
+    }
+    const everywhere = await listCrs(client, NodeTemplateKind, undefined, { labelSelector: "" });
+    const typed = everywhere.filter((t) => t.metadata.name === "typed");
+    expect(typed.map((t) => t.metadata.namespace).sort()).toEqual([ns, "org-other"]);
+    expect(typed.every((t) => t.kind === "NodeTemplate" && t.spec.strategy === "HYBRID")).toBe(true);
+    expect((await listCrs(client, NodeTemplateKind, "org-other")).map((t) => t.metadata.name)).toEqual(["typed"]);
+    expect(await getCr(client, NodeTemplateKind, "org-other", "missing")).toBeUndefined();
+    const again = await applyCr(client, NodeTemplateKind, { metadata: { name: "typed", namespace: "org-other" }, spec: { clusterRef: { name: "prod" }, families: ["m5"] } });
+    expect(again.changed).toBe(false);
   });
 });
