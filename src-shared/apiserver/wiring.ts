@@ -9,7 +9,16 @@ import {
 import { hasStatusSubresource, versionOf, type ResourceType } from "./registry.js";
 import type { JsonSchemaProps } from "./schema/index.js";
 import type { KubeObject } from "./selectors.js";
-import { unsupportedMediaType } from "./status.js";
+import { ApiError } from "./status.js";
+
+/**
+ * The 415 kube-apiserver answers a PATCH whose Content-Type the resource does not accept (strategic merge on a
+ * custom resource, or an unknown type): it lists the patch types of that resource, without echoing the request's.
+ */
+export function unsupportedPatchType(rt: ResourceType): ApiError {
+  const types = ["application/json-patch+json", "application/merge-patch+json", ...(rt.crd ? [] : ["application/strategic-merge-patch+json"]), "application/apply-patch+yaml"];
+  return new ApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: ${types.join(", ")}`);
+}
 
 /** List/map semantics of a resource version: the CRD schema's list types, or the built-in merge keys. */
 function typesFor(rt: ResourceType, version: string): TypeInfo {
@@ -21,7 +30,7 @@ function typesFor(rt: ResourceType, version: string): TypeInfo {
 export const wiredPatch: PatchApplier = ({ type, current, patch, rt, version }) => {
   if (type === "json") return applyJsonPatch(current, patch) as KubeObject;
   if (type === "merge") return jsonMergePatch(current, patch) as KubeObject;
-  if (!strategicMergePatchSupported(rt)) throw unsupportedMediaType("application/strategic-merge-patch+json");
+  if (!strategicMergePatchSupported(rt)) throw unsupportedPatchType(rt);
   return strategicMergePatch(current, patch, typesFor(rt, version)) as KubeObject;
 };
 

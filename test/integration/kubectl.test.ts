@@ -153,6 +153,17 @@ describe("kubectl against the local API server", () => {
     expect(ops.fieldsV1["f:spec"]["f:strategy"]).toEqual({});
   });
 
+  it("refuses a strategic merge patch of a custom resource with 415, like kube-apiserver", async () => {
+    const out = await kubectl(["patch", "nodetemplate", "general", "-n", "acme", "--type", "strategic", "-p", '{"spec":{"diskSize":30}}']);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain(
+      "error: application/strategic-merge-patch+json is not supported by spotoptimizer.io/v1alpha1, Kind=NodeTemplate: the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+    );
+    const merged = await kubectl(["patch", "nodetemplate", "general", "-n", "acme", "--type", "merge", "-p", '{"spec":{"diskSize":30}}']);
+    expect(merged.stderr).toBe("");
+    expect((await readNodeTemplate()).spec.diskSize).toBe(30);
+  });
+
   it("deletes the NodeTemplate", async () => {
     const out = await kubectl(["delete", "nodetemplate", "general", "-n", "acme"]);
     expect(out.stdout.trim()).toBe('nodetemplate.spotoptimizer.io "general" deleted');
