@@ -185,6 +185,7 @@ spec:
     metadata:
       labels: {app: web}
     spec:
+      securityContext: {runAsUser: 1000}
       containers:
 ${containers}`;
   const container = (name: string, image: string, env = ""): string => `        - name: ${name}

@@ -135,10 +135,15 @@ function responseRef(ctx: PathCtx, op: Operation, target: string): string {
   return op.method === "delete" ? STATUS : ctx.kindRef;
 }
 
+/**
+ * PATCH content types. The server accepts strategic merge patches for built-ins, but we do not list it: kubectl 1.33
+ * computes client-side-apply patches from the v3 schema of GVKs whose PATCH lists it, and our compact built-in schemas
+ * lack most fields ("warning: error calculating patch from openapi v3 spec: unable to find api field"). Without it,
+ * kubectl silently uses its compiled-in Go types, which carry the real patch strategies.
+ */
 function requestBody(ctx: PathCtx, op: Operation): Schema | undefined {
   if (op.method === "patch") {
     const types = ["application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json"];
-    if (!ctx.rt.crd) types.push("application/strategic-merge-patch+json");
     return { content: Object.fromEntries(types.map((t) => [t, { schema: { $ref: `${V3_PREFIX}${PATCH}` } }])), required: true };
   }
   return op.write ? { content: { "*/*": { schema: { $ref: `${V3_PREFIX}${ctx.kindRef}` } } }, required: true } : undefined;
