@@ -48,6 +48,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly kind: string;
   private readonly options: InformerOptions;
   private readonly cache = new Map<string, T>();
+  /** namespace -> key -> object, so per-namespace reads (one tenant per namespace) do not scan everything. */
+  private readonly byNamespace = new Map<string, Map<string, T>>();
   private readonly handlers: Array<InformerHandler<T>> = [];
   private resourceVersion = "";
   private synced = false;
@@ -121,14 +123,33 @@ export class Informer<T extends KubeObject = KubeObject> {
   list(filter: { namespace?: string; labelSelector?: string | LabelSelector } = {}): T[] {
     const selector =
       typeof filter.labelSelector === "string" ? parseLabelSelector(filter.labelSelector) : filter.labelSelector;
+    const source = filter.namespace === undefined ? this.cache : (this.byNamespace.get(filter.namespace) ?? new Map<string, T>());
     const out: T[] = [];
-    for (const object of this.cache.values()) {
-      if (filter.namespace !== undefined && object.metadata?.namespace !== filter.namespace) continue;
-      if (selector !== undefined && !matchesLabelSelector(object.metadata?.labels, selector)) continue;
-      out.push(object);
+    for (const object of source.values()) {
+      if (selector === undefined || matchesLabelSelector(object.metadata?.labels, selector)) out.push(object);
     }
     return out;
   }
+
+  private cacheSet(key: string, object: T): void {
+    this.cache.set(key, object);
+    const namespace = object.metadata?.namespace ?? "";
+    let bucket = this.byNamespace.get(namespace);
+    if (bucket === undefined) {
+      bucket = new Map();
+      this.byNamespace.set(namespace, bucket);
+    }
+    bucket.set(key, object);
+  }
+
+  private cacheDelete(key: string): void {
+    const namespace = this.cache.get(key)?.metadata?.namespace ?? "";
+    this.cache.delete(key);
+    const bucket = this.byNamespace.get(namespace);
+    bucket?.delete(key);
+    if (bucket?.size === 0) this.byNamespace.delete(namespace);
+  }
+
 
   keys(): string[] {
     return [...this.cache.keys()];
@@ -170,12 +191,12 @@ export class Informer<T extends KubeObject = KubeObject> {
   private replaceCache(fresh: Map<string, T>): void {
     for (const [key, old] of [...this.cache]) {
       if (fresh.has(key)) continue;
-      this.cache.delete(key);
+      this.cacheDelete(key);
       this.emit({ type: "delete", object: old });
     }
     for (const [key, object] of fresh) {
       const old = this.cache.get(key);
-      this.cache.set(key, object);
+      this.cacheSet(key, object);
       if (old === undefined) this.emit({ type: "add", object });
       else if (old.metadata?.resourceVersion !== object.metadata?.resourceVersion) this.emit({ type: "update", object, oldObject: old });
     }
@@ -220,11 +241,11 @@ export class Informer<T extends KubeObject = KubeObject> {
     const key = objectKey(object);
     const old = this.cache.get(key);
     if (type === "DELETED") {
-      this.cache.delete(key);
+      this.cacheDelete(key);
       this.emit({ type: "delete", object });
       return;
     }
-    this.cache.set(key, object);
+    this.cacheSet(key, object);
     this.emit(old === undefined ? { type: "add", object } : { type: "update", object, oldObject: old });
   }
 

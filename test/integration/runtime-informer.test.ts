@@ -41,6 +41,8 @@ describe("Informer", () => {
     await waitFor(() => informer.getByKey("inf/later")?.data?.["v" as never] === "2");
     expect(informer.list({ labelSelector: "app=b" }).map((o) => o.metadata?.name)).toEqual(["later"]);
     expect(informer.list({ namespace: "other" })).toEqual([]);
+    expect(informer.list({ namespace: "inf" }).map((o) => o.metadata?.name).sort()).toEqual(["before", "later"]);
+    expect(informer.list({ namespace: "inf", labelSelector: { app: "a" } }).map((o) => o.metadata?.name)).toEqual(["before"]);
 
     await client.delete({ apiVersion: "v1", kind: "ConfigMap", namespace: "inf", name: "later" });
     await waitFor(() => informer.get("inf", "later") === undefined);
