@@ -220,6 +220,30 @@ ${env}`;
   });
 });
 
+describe("kubectl scale and server-side apply", () => {
+  const manifest = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: acme}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers: [{name: api, image: "api:1"}]
+`;
+
+  it("records kubectl scale under the scale subresource, and a later apply of replicas conflicts with it", async () => {
+    expect((await kubectl(["apply", "--server-side", "-f", "-"], manifest)).code).toBe(0);
+    expect((await kubectl(["scale", "deployment", "api", "-n", "acme", "--replicas", "4"])).stdout.trim()).toBe("deployment.apps/api scaled");
+    const conflict = await kubectl(["apply", "--server-side", "-f", "-"], manifest);
+    expect(conflict.code).not.toBe(0);
+    expect(conflict.stderr).toMatch(/Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps\/v1 at \S+: \.spec\.replicas/);
+    const stored: any = await objects.read({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "api", namespace: "acme" } });
+    expect(stored.spec.replicas).toBe(4);
+  });
+});
+
 describe("kubectl with Karpenter's real CRDs", () => {
   const karpenterDir = resolve(repoRoot, "../shared/data/karpenter-crds");
   const examples = resolve(repoRoot, "../shared/data/karpenter-examples");
