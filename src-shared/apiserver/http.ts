@@ -1,7 +1,7 @@
 // The HTTP face of the local API server: routing, auth, content negotiation, CRUD verbs, watch, subresources.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as yaml from "js-yaml";
-import type { ApiCore, WriteContext } from "./core.js";
+import type { ApiCore, DeleteOptions, WriteContext } from "./core.js";
 import { keyOf, present } from "./core.js";
 import { aggregatedDiscovery, AGGREGATED_DISCOVERY_V2, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from "./discovery.js";
 import { evictPod } from "./eviction.js";
@@ -63,6 +63,22 @@ export interface HttpHooks {
 }
 
 type Format = "json" | "yaml" | "table" | "partial";
+
+/** One write request being answered. */
+interface WriteCall {
+  res: ServerResponse;
+  route: Route;
+  ctx: WriteContext;
+  format: Format;
+}
+
+function verbOf(method: string, route: { name?: string }): string | undefined {
+  if (method === "POST") return "create";
+  if (method === "PUT") return "update";
+  if (method === "PATCH") return "patch";
+  if (method === "DELETE") return route.name ? "delete" : "deletecollection";
+  return undefined;
+}
 
 interface Route {
   rt: ResourceType;
@@ -266,41 +282,43 @@ export class ApiHttpHandler {
       this.read(req, res, url, route);
       return;
     }
+    const verb = verbOf(method, route);
+    if (!verb) throw methodNotAllowed();
+    const ctx = this.writeContext(req, res, q, route, verb);
+    if (route.rt.namespaced && !route.namespace && verb !== "deletecollection") throw methodNotAllowed();
+    const contentType = req.headers["content-type"] ?? "application/json";
+    const raw = await readBody(req);
+    if (this.hooks.injectConflict()) throw conflict(route.rt, route.name ?? "", "injected conflict (fault injection); please apply your changes to the latest version and try again");
+    if (this.isTerminatingCrd(route.rt) && verb === "create") throw methodNotAllowed(`create not allowed while custom resource definition is terminating`);
     const format = negotiate(req.headers.accept) ?? "json";
+    if (verb === "patch") {
+      this.patch(res, route, ctx, { raw, contentType, force: q.get("force") === "true", format });
+      return;
+    }
+    const call: WriteCall = { res, route, ctx, format };
+    const body = parseBody(raw, contentType, false);
+    if (verb === "create") this.post(call, body);
+    else if (verb === "update") this.put(call, body);
+    else this.remove(call, { query: q, body });
+  }
+
+  /** The write context of a request: dry run, field manager (User-Agent default), field validation, warnings. */
+  private writeContext(req: IncomingMessage, res: ServerResponse, q: URLSearchParams, route: Route, verb: string): WriteContext {
+    const explicitManager = q.get("fieldManager");
+    if (explicitManager) this.applyManager.set(res, explicitManager);
     const ctx: WriteContext = {
       rt: route.rt,
       version: route.version,
       namespace: route.namespace,
       dryRun: q.getAll("dryRun").includes("All"),
-      fieldManager: q.get("fieldManager") ?? (defaultFieldManager(req.headers["user-agent"]) || undefined),
+      fieldManager: explicitManager ?? (defaultFieldManager(req.headers["user-agent"]) || undefined),
       origin: "http",
       fieldValidation: q.get("fieldValidation") ?? undefined,
       warnings: [],
+      verb,
     };
     this.pendingWarnings.set(res, ctx.warnings!);
-    if (route.rt.namespaced && !route.namespace && !(method === "DELETE" && !route.name)) throw methodNotAllowed();
-    const contentType = req.headers["content-type"] ?? "application/json";
-    const raw = await readBody(req);
-    const verb = method === "POST" ? "create" : method === "PUT" ? "update" : method === "PATCH" ? "patch" : method === "DELETE" ? (route.name ? "delete" : "deletecollection") : "";
-    if (!verb) throw methodNotAllowed();
-    ctx.verb = verb;
-    const explicitManager = q.get("fieldManager");
-    if (explicitManager) this.applyManager.set(res, explicitManager);
-    if (this.hooks.injectConflict()) throw conflict(route.rt, route.name ?? "", "injected conflict (fault injection); please apply your changes to the latest version and try again");
-    if (this.isTerminatingCrd(route.rt) && verb === "create") throw methodNotAllowed(`create not allowed while custom resource definition is terminating`);
-    switch (verb) {
-      case "create":
-        this.post(res, route, ctx, parseBody(raw, contentType, false), format);
-        return;
-      case "update":
-        this.put(res, route, ctx, parseBody(raw, contentType, false), format);
-        return;
-      case "patch":
-        this.patch(res, route, ctx, { raw, contentType, force: q.get("force") === "true" }, format);
-        return;
-      default:
-        this.remove(res, route, ctx, { query: q, body: parseBody(raw, contentType, false) }, format);
-    }
+    return ctx;
   }
 
   private isTerminatingCrd(rt: ResourceType): boolean {
@@ -313,46 +331,50 @@ export class ApiHttpHandler {
     const q = url.searchParams;
     const format = negotiate(req.headers.accept);
     if (!format) throw notAcceptable(`only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io`);
-    const { rt, version } = route;
-    const watch = route.legacyWatch || q.get("watch") === "true" || q.get("watch") === "1";
-    if (watch) {
+    if (route.legacyWatch || q.get("watch") === "true" || q.get("watch") === "1") {
       const fieldSelector = route.name ? mergeFieldSelector(q.get("fieldSelector"), route.name) : q.get("fieldSelector");
       this.watch(req, res, route, { q, fieldSelector: fieldSelector ?? undefined, format });
       return;
     }
-    if (!route.name) {
-      if (rt.namespaced && q.get("fieldSelector")?.includes("metadata.namespace")) {
-        // A namespace field selector on an all-namespaces list narrows like the path would.
-      }
-      const list = this.core.list(rt, route.namespace, {
-        labelSelector: q.get("labelSelector") ?? undefined,
-        fieldSelector: q.get("fieldSelector") ?? undefined,
-        limit: q.get("limit") ? Number(q.get("limit")) : undefined,
-        continueToken: q.get("continue") ?? undefined,
-      });
-      const items = list.items.map((o) => present(o, rt, version));
-      if (format === "table") {
-        this.send(res, 200, toTable(rt, version, items, { includeObject: q.get("includeObject") ?? undefined, resourceVersion: list.resourceVersion, continueToken: list.continueToken }), "json");
-        return;
-      }
-      const metadata: Record<string, unknown> = { resourceVersion: list.resourceVersion };
-      if (list.continueToken) metadata.continue = list.continueToken;
-      if (list.remainingItemCount !== undefined) metadata.remainingItemCount = list.remainingItemCount;
-      if (format === "partial") {
-        const partial = items.map((o) => ({ kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: o.metadata }));
-        this.send(res, 200, { kind: "PartialObjectMetadataList", apiVersion: "meta.k8s.io/v1", metadata, items: partial }, "json");
-        return;
-      }
-      const listItems = rt.crd ? items : items.map(stripTypeMeta);
-      this.send(res, 200, { kind: rt.listKind, apiVersion: groupVersion(rt.group, version), metadata, items: listItems }, format);
+    if (route.name) this.readOne(res, q, route, format);
+    else this.readList(res, q, route, format);
+  }
+
+  private readList(res: ServerResponse, q: URLSearchParams, route: Route, format: Format): void {
+    const { rt, version } = route;
+    const list = this.core.list(rt, route.namespace, {
+      labelSelector: q.get("labelSelector") ?? undefined,
+      fieldSelector: q.get("fieldSelector") ?? undefined,
+      limit: q.get("limit") ? Number(q.get("limit")) : undefined,
+      continueToken: q.get("continue") ?? undefined,
+    });
+    const items = list.items.map((o) => present(o, rt, version));
+    if (format === "table") {
+      const table = toTable(rt, version, items, { includeObject: q.get("includeObject") ?? undefined, resourceVersion: list.resourceVersion, continueToken: list.continueToken });
+      this.send(res, 200, table, "json");
       return;
     }
-    const obj = present(this.core.get(rt, route.namespace, route.name), rt, version);
-    if (route.subresource === "scale") {
-      this.send(res, 200, toScale(rt, version, obj), format === "table" ? "json" : format);
+    const metadata: Record<string, unknown> = { resourceVersion: list.resourceVersion };
+    if (list.continueToken) metadata.continue = list.continueToken;
+    if (list.remainingItemCount !== undefined) metadata.remainingItemCount = list.remainingItemCount;
+    if (format === "partial") {
+      const partial = items.map((o) => ({ kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: o.metadata }));
+      this.send(res, 200, { kind: "PartialObjectMetadataList", apiVersion: "meta.k8s.io/v1", metadata, items: partial }, "json");
       return;
     }
+    // Typed built-in lists carry no apiVersion/kind on their items (as upstream's); custom resource items do.
+    const listItems = rt.crd ? items : items.map(stripTypeMeta);
+    this.send(res, 200, { kind: rt.listKind, apiVersion: groupVersion(rt.group, version), metadata, items: listItems }, format);
+  }
+
+  private readOne(res: ServerResponse, q: URLSearchParams, route: Route, format: Format): void {
+    const { rt, version } = route;
     if (route.subresource === "eviction") throw methodNotAllowed();
+    const obj = present(this.core.get(rt, route.namespace, route.name!), rt, version);
+    if (route.subresource === "scale") {
+      this.send(res, 200, toScale(rt, version, obj), format === "yaml" ? "yaml" : "json");
+      return;
+    }
     if (format === "table") {
       this.send(res, 200, toTable(rt, version, [obj], { includeObject: q.get("includeObject") ?? undefined, resourceVersion: obj.metadata?.resourceVersion as string }), "json");
       return;
@@ -366,7 +388,8 @@ export class ApiHttpHandler {
 
   // ---- writes ----
 
-  private post(res: ServerResponse, route: Route, ctx: WriteContext, body: unknown, format: Format): void {
+  private post(call: WriteCall, body: unknown): void {
+    const { res, route, ctx, format } = call;
     if (route.name && route.subresource === "eviction") {
       this.send(res, 201, evictPod(this.core, ctx, route.name, body), format);
       return;
@@ -376,7 +399,8 @@ export class ApiHttpHandler {
     this.send(res, 201, present(created, route.rt, route.version), format);
   }
 
-  private put(res: ServerResponse, route: Route, ctx: WriteContext, body: unknown, format: Format): void {
+  private put(call: WriteCall, body: unknown): void {
+    const { res, route, ctx, format } = call;
     if (!route.name) throw methodNotAllowed();
     if (route.subresource === "scale") {
       this.send(res, 200, this.updateScale(route, ctx, (scale) => (isObject(body) ? { ...scale, ...body } : scale)), format);
@@ -387,7 +411,8 @@ export class ApiHttpHandler {
     this.send(res, 200, present(updated, route.rt, route.version), format);
   }
 
-  private patch(res: ServerResponse, route: Route, ctx: WriteContext, p: { raw: string; contentType: string; force: boolean }, format: Format): void {
+  private patch(res: ServerResponse, route: Route, ctx: WriteContext, p: { raw: string; contentType: string; force: boolean; format: Format }): void {
+    const { format } = p;
     if (!route.name) throw methodNotAllowed();
     const type = patchTypeOf(p.contentType);
     if (!type) throw unsupportedPatchType(route.rt);
@@ -469,36 +494,22 @@ export class ApiHttpHandler {
     const specPath = versionOf(rt, version).subresources.scale!.specReplicasPath;
     const updated = clone(cur);
     setPath(updated, specPath, replicas);
-    const out = this.core.commitUpdate(ctx, cur, updated);
+    // Recorded as subresource "scale" in managedFields, as upstream (conflicts then name it).
+    const out = this.core.commitUpdate(ctx, cur, updated, "scale");
     return toScale(rt, version, out);
   }
 
-  private remove(res: ServerResponse, route: Route, ctx: WriteContext, d: { query: URLSearchParams; body: unknown }, format: Format): void {
+  private remove(call: WriteCall, d: { query: URLSearchParams; body: unknown }): void {
+    const { res, route, format } = call;
     const { rt, version } = route;
-    const opts = isObject(d.body) ? d.body : {};
-    const policy = (d.query.get("propagationPolicy") ?? opts.propagationPolicy ?? orphanDependents(opts)) as "Foreground" | "Background" | "Orphan" | undefined;
-    if (policy !== undefined && !["Foreground", "Background", "Orphan"].includes(policy)) {
-      throw new ApiError(422, "Invalid", `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan"`);
-    }
-    const dryRun = ctx.dryRun || (Array.isArray(opts.dryRun) && (opts.dryRun as string[]).includes("All"));
+    const options = deleteOptionsOf(d.query, d.body, call.ctx.dryRun === true);
+    const ctx = { ...call.ctx, dryRun: options.dryRun };
     if (!route.name) {
-      const list = this.core.list(rt, route.namespace, { labelSelector: d.query.get("labelSelector") ?? undefined, fieldSelector: d.query.get("fieldSelector") ?? undefined });
-      const deleted: KubeObject[] = [];
-      for (const o of list.items) {
-        const r = this.core.delete({ ...ctx, namespace: o.metadata?.namespace as string | undefined, dryRun }, o.metadata!.name as string, { propagationPolicy: policy, dryRun });
-        deleted.push(present(r.object, rt, version));
-      }
-      this.send(res, 200, { kind: rt.listKind, apiVersion: groupVersion(rt.group, version), metadata: { resourceVersion: String(this.core.store.rv) }, items: deleted }, format);
+      this.deleteCollection({ ...call, ctx }, d.query, options);
       return;
     }
     if (route.subresource) throw methodNotAllowed();
-    const graceRaw = d.query.get("gracePeriodSeconds") ?? opts.gracePeriodSeconds;
-    const r = this.core.delete({ ...ctx, dryRun }, route.name, {
-      gracePeriodSeconds: graceRaw === undefined || graceRaw === null ? undefined : Number(graceRaw),
-      propagationPolicy: policy,
-      preconditions: opts.preconditions as { uid?: string; resourceVersion?: string } | undefined,
-      dryRun,
-    });
+    const r = this.core.delete(ctx, route.name, options);
     if (r.deleted && !rt.returnDeletedObject) {
       const details: Record<string, string> = { name: route.name, kind: rt.plural, uid: r.object.metadata?.uid as string };
       if (rt.group) details.group = rt.group;
@@ -506,6 +517,17 @@ export class ApiHttpHandler {
       return;
     }
     this.send(res, 200, present(r.object, rt, version), format);
+  }
+
+  private deleteCollection(call: WriteCall, query: URLSearchParams, options: DeleteOptions): void {
+    const { rt, version } = call.route;
+    const list = this.core.list(rt, call.route.namespace, { labelSelector: query.get("labelSelector") ?? undefined, fieldSelector: query.get("fieldSelector") ?? undefined });
+    const deleted: KubeObject[] = [];
+    for (const o of list.items) {
+      const r = this.core.delete({ ...call.ctx, namespace: o.metadata?.namespace as string | undefined }, o.metadata!.name as string, { ...options, preconditions: undefined });
+      deleted.push(present(r.object, rt, version));
+    }
+    this.send(call.res, 200, { kind: rt.listKind, apiVersion: groupVersion(rt.group, version), metadata: { resourceVersion: String(this.core.store.rv) }, items: deleted }, call.format);
   }
 
   // ---- watch ----
@@ -516,12 +538,7 @@ export class ApiHttpHandler {
     const match = this.core.selectors(rt, q.get("labelSelector") ?? undefined, w.fieldSelector);
     const ns = rt.namespaced ? route.namespace : undefined;
     const pred: ObjectPredicate = (o) => (ns === undefined || o.metadata?.namespace === ns) && match(o);
-    const rvParam = q.get("resourceVersion") ?? "";
-    let fromRv: number | undefined;
-    if (rvParam !== "" && rvParam !== "0") {
-      fromRv = Number(rvParam);
-      if (!Number.isInteger(fromRv) || fromRv < 0) throw badRequest(`invalid resource version "${rvParam}"`);
-    }
+    const fromRv = parseWatchResourceVersion(q.get("resourceVersion"));
     const encode = (type: string, obj: KubeObject): string => {
       const shown = present(obj, rt, version);
       const object = w.format === "table" ? toTable(rt, version, [shown], { includeObject: q.get("includeObject") ?? undefined }) : shown;
@@ -531,21 +548,11 @@ export class ApiHttpHandler {
     res.socket?.setNoDelay(true);
     // Send the headers now, as kube-apiserver does: clients (client-node Watch) await them before reading events.
     res.flushHeaders();
-    const backlog: string[] = [];
     const resource = resourceKey(rt);
-    if (fromRv === undefined) {
-      for (const o of this.core.store.list(resource, ns)) if (pred(o)) backlog.push(encode("ADDED", o));
-    } else {
-      const events = this.core.store.eventsSince(resource, fromRv);
-      if (!events) {
-        const gone = expired(`too old resource version: ${fromRv} (${this.core.store.oldestValidRv})`);
-        res.end(`${JSON.stringify({ type: "ERROR", object: gone.status })}\n`);
-        return;
-      }
-      for (const ev of events) {
-        const line = this.eventLine(ev, pred, encode);
-        if (line) backlog.push(line);
-      }
+    const backlog = this.watchBacklog({ resource, ns, fromRv }, encode, pred);
+    if (typeof backlog === "string") {
+      res.end(backlog);
+      return;
     }
     if (backlog.length > 0) res.write(backlog.join(""));
     let closed = false;
@@ -579,6 +586,26 @@ export class ApiHttpHandler {
       }, this.hooks.bookmarkIntervalMs);
       timers.push(interval);
     }
+  }
+
+  /**
+   * What a new watch sends first: synthetic ADDED for the current state (no resourceVersion), the retained events
+   * after `fromRv`, or (a string) the ERROR 410 Expired line when `fromRv` left the window.
+   */
+  private watchBacklog(
+    w: { resource: string; ns?: string; fromRv?: number },
+    encode: (type: string, obj: KubeObject) => string,
+    pred: ObjectPredicate,
+  ): string[] | string {
+    const { resource, ns, fromRv } = w;
+    const lineFor = (ev: StoreEvent): string | undefined => this.eventLine(ev, pred, encode);
+    if (fromRv === undefined) return this.core.store.list(resource, ns).filter(pred).map((o) => encode("ADDED", o));
+    const events = this.core.store.eventsSince(resource, fromRv);
+    if (!events) {
+      const gone = expired(`too old resource version: ${fromRv} (${this.core.store.oldestValidRv})`);
+      return `${JSON.stringify({ type: "ERROR", object: gone.status })}\n`;
+    }
+    return events.map(lineFor).filter((l): l is string => l !== undefined);
   }
 
   /** The line a watcher with `pred` gets for `ev`: objects moving in/out of the selection become ADDED/DELETED. */
@@ -627,6 +654,32 @@ export class ApiHttpHandler {
     const status: StatusObject = e.status;
     this.sendRaw(res, e.code, JSON.stringify(status), "application/json");
   }
+}
+
+const POLICIES = ["Foreground", "Background", "Orphan"];
+
+/** DeleteOptions from the query and the body (query wins, as upstream merges them). */
+function deleteOptionsOf(query: URLSearchParams, body: unknown, dryRunQuery: boolean): DeleteOptions {
+  const opts = isObject(body) ? body : {};
+  const policy = (query.get("propagationPolicy") ?? opts.propagationPolicy ?? orphanDependents(opts)) as DeleteOptions["propagationPolicy"];
+  if (policy !== undefined && !POLICIES.includes(policy)) {
+    throw new ApiError(422, "Invalid", `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan"`);
+  }
+  const graceRaw = (query.get("gracePeriodSeconds") ?? opts.gracePeriodSeconds) as string | number | null | undefined;
+  return {
+    propagationPolicy: policy,
+    preconditions: opts.preconditions as DeleteOptions["preconditions"],
+    dryRun: dryRunQuery || (Array.isArray(opts.dryRun) && (opts.dryRun as string[]).includes("All")),
+    gracePeriodSeconds: graceRaw === undefined || graceRaw === null ? undefined : Number(graceRaw),
+  };
+}
+
+/** A watch's starting revision: undefined for "" or "0" (start with the current state). */
+function parseWatchResourceVersion(raw: string | null): number | undefined {
+  if (raw === null || raw === "" || raw === "0") return undefined;
+  const rv = Number(raw);
+  if (!Number.isInteger(rv) || rv < 0) throw badRequest(`invalid resource version "${raw}"`);
+  return rv;
 }
 
 function orphanDependents(opts: Record<string, unknown>): string | undefined {
