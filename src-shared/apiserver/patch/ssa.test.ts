@@ -64,6 +64,16 @@ describe("serverSideApply", () => {
     expect(second.spec).toEqual({ strategy: { type: "Recreate" } });
   });
 
+  it("removes an omitted label even when another manager owns the labels map itself", () => {
+    const created = deployment({ replicas: 1 }, { x: "1" });
+    created.metadata.managedFields = recordUpdate({ after: created, manager: "kubectl-client-side-apply", now, types, ...scope });
+    expect(created.metadata.managedFields[0].fieldsV1["f:metadata"]).toEqual({ "f:labels": { ".": {}, "f:x": {} } });
+    const withY = apply(created, deployment({}, { y: "2" }), "ssa");
+    expect(withY.metadata.labels).toEqual({ x: "1", y: "2" });
+    const withoutY = apply(withY, deployment({}, {}), "ssa");
+    expect(withoutY.metadata.labels).toEqual({ x: "1" });
+  });
+
   it("keeps an omitted field that another manager also owns", () => {
     const first = apply(undefined, deployment({ replicas: 2, paused: true }), "a");
     const shared = apply(first, deployment({ paused: true }), "b");

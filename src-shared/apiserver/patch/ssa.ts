@@ -155,8 +155,8 @@ function findConflicts(args: ServerSideApplyArgs, others: Manager[], appliedSet:
 
 /** Removes fields the manager applied before and omits now, unless another manager owns them (or something below). */
 function removeDropped(merged: Obj, previous: Set<string>, applied: Set<string>, others: Manager[]): void {
-  const ownedByOthers = (path: FieldPath): boolean =>
-    others.some((m) => [...m.set].some((k) => isPrefix(path, keyPath(k)) || isPrefix(keyPath(k), path)));
+  // Owning a parent map (`"f:labels":{".":{}}`) does not protect its fields; owning the field or something inside does.
+  const ownedByOthers = (path: FieldPath): boolean => others.some((m) => [...m.set].some((k) => isPrefix(path, keyPath(k))));
   // A map/list the manager owned itself (e.g. `"f:clusterRef":{".":{}}` after kubectl's client-side-apply migration)
   // stays while the applied configuration still sets something inside it.
   const appliedPaths = [...applied].map(keyPath);
