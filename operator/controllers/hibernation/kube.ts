@@ -70,7 +70,8 @@ export async function listWorkloads(reader: HibernationReader): Promise<Observed
 export interface HibernationWriter {
   applyPatch(patch: PlannedPatch): Promise<void>;
   patchSchedule(namespace: string, name: string, patch: Record<string, unknown>): Promise<KubeObject>;
-  patchScheduleStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void>;
+  /** Guarded by `resourceVersion`: a status computed from a stale read answers 409 instead of overwriting newer news. */
+  patchScheduleStatus(ref: { namespace: string; name: string; resourceVersion?: string }, status: Record<string, unknown>): Promise<void>;
   deleteNodeClaim(name: string): Promise<void>;
   /** Creates an object; false if one with that name already exists (so a retried create is idempotent). */
   createIfAbsent(object: KubeObject): Promise<boolean>;
@@ -93,9 +94,9 @@ export function hibernationWriter(client: KubeClient, isStopped: () => boolean =
       guard();
       return client.patch(scheduleRef(namespace, name), patch, { type: "merge", fieldManager: HIBERNATION_FIELD_MANAGER });
     },
-    async patchScheduleStatus(namespace, name, status) {
+    async patchScheduleStatus({ namespace, name, resourceVersion }, status) {
       guard();
-      await client.patch(scheduleRef(namespace, name), { status }, { type: "merge", fieldManager: HIBERNATION_FIELD_MANAGER, subresource: "status" });
+      await client.patch(scheduleRef(namespace, name), { metadata: { resourceVersion }, status }, { type: "merge", fieldManager: HIBERNATION_FIELD_MANAGER, subresource: "status" });
     },
     async deleteNodeClaim(name) {
       guard();

@@ -193,7 +193,7 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
     const current = ctx.schedule.status ?? {};
     // null (field to remove) and absent are the same state: no write for that.
     const changed = Object.entries(status).some(([k, v]) => !sameJson(current[k] ?? null, v ?? null));
-    if (changed) await writer.patchScheduleStatus(ctx.namespace, ctx.name, status);
+    if (changed) await writer.patchScheduleStatus({ namespace: ctx.namespace, name: ctx.name, resourceVersion: ctx.schedule.metadata?.resourceVersion }, status);
     return changed;
   }
 
