@@ -110,6 +110,21 @@ function optimization(cluster: ManagedCluster): z.infer<typeof ClusterDetail>["o
   };
 }
 
+function healthMetrics(cluster: ManagedCluster, f: ClusterFigures): z.infer<typeof ClusterDetail>["health_metrics"] {
+  const agent = cluster.status?.agent ?? {};
+  return {
+    fleet_health: f.fleetHealth,
+    ready_nodes: f.readyNodes,
+    spot_nodes: f.spotNodes,
+    on_demand_nodes: f.onDemandNodes,
+    cpu_utilisation: f.cpuUtilisation,
+    memory_utilisation: f.memoryUtilisation,
+    interruption_rate: f.interruptionRate,
+    agent_last_seen: agent.lastSeen ?? null,
+    agent_version: agent.version ?? null,
+  };
+}
+
 function detail(rc: ResourceContext, cluster: ManagedCluster): z.infer<typeof ClusterDetail> {
   const f = clusterFigures(rc.cache, cluster, rc);
   const name = cluster.metadata.name ?? "";
@@ -119,17 +134,7 @@ function detail(rc: ResourceContext, cluster: ManagedCluster): z.infer<typeof Cl
     vpc_id: annotations["spotoptimizer.io/vpc-id"] ?? null,
     api_endpoint: annotations["spotoptimizer.io/api-endpoint"] ?? null,
     node_groups: rc.cache.templates(rc.namespace).filter((t) => t.spec.clusterRef.name === name).map(nodeGroup),
-    health_metrics: {
-      fleet_health: f.fleetHealth,
-      ready_nodes: f.readyNodes,
-      spot_nodes: f.spotNodes,
-      on_demand_nodes: f.onDemandNodes,
-      cpu_utilisation: f.cpuUtilisation,
-      memory_utilisation: f.memoryUtilisation,
-      interruption_rate: f.interruptionRate,
-      agent_last_seen: cluster.status?.agent?.lastSeen ?? null,
-      agent_version: cluster.status?.agent?.version ?? null,
-    },
+    health_metrics: healthMetrics(cluster, f),
     conditions: (cluster.status?.conditions ?? []).map((c) => ({ ...c })),
     optimization: optimization(cluster),
   };

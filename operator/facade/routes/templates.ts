@@ -26,20 +26,27 @@ const TemplateView = z.object({
     .nullable(),
 });
 
-function view(t: NodeTemplate): z.infer<typeof TemplateView> {
+function instanceTypesView(t: NodeTemplate): z.infer<typeof TemplateView>["instance_types"] {
   const it = t.status?.instanceTypes;
+  return it ? { count: it.count, cheapest: it.cheapest, dearest: it.dearest, as_of: it.asOf ?? null } : null;
+}
+
+function view(t: NodeTemplate): z.infer<typeof TemplateView> {
+  // The API server applies the CRD defaults (x86_64, HYBRID, gp3, 20 GiB), so these fields are present when stored.
+  const spec = t.spec;
+  const name = t.metadata.name ?? "";
   return {
-    id: t.metadata.name ?? "",
-    name: t.metadata.annotations?.[DISPLAY_NAME_ANNOTATION] ?? t.metadata.name ?? "",
-    families: t.spec.families,
-    architecture: t.spec.architecture ?? "x86_64",
-    strategy: t.spec.strategy ?? "HYBRID",
-    is_default: t.spec.isDefault === true,
-    cluster_id: t.spec.clusterRef.name,
-    disk_type: t.spec.diskType ?? "gp3",
-    disk_size: t.spec.diskSize ?? 20,
+    id: name,
+    name: t.metadata.annotations?.[DISPLAY_NAME_ANNOTATION] ?? name,
+    families: spec.families,
+    architecture: spec.architecture,
+    strategy: spec.strategy,
+    is_default: spec.isDefault === true,
+    cluster_id: spec.clusterRef.name,
+    disk_type: spec.diskType,
+    disk_size: spec.diskSize,
     warnings: t.status?.warnings ?? [],
-    instance_types: it ? { count: it.count, cheapest: it.cheapest, dearest: it.dearest, as_of: it.asOf ?? null } : null,
+    instance_types: instanceTypesView(t),
   };
 }
 

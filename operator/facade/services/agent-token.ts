@@ -67,24 +67,31 @@ function storedHash(secret: V1Secret | undefined): string | undefined {
   return secret?.stringData?.[TOKEN_HASH_KEY];
 }
 
+function hashMatches(expected: string | undefined, token: string): boolean {
+  const actual = sha256Hex(token);
+  return expected !== undefined && expected.length === actual.length && timingSafeEqual(Buffer.from(expected), Buffer.from(actual));
+}
+
+function routeClusterId(params: unknown): unknown {
+  return (params as { id?: unknown } | null)?.id;
+}
+
 /** Verifies an agent token for the cluster in the route's `:id`; 401 for anything else. */
 export function createAgentTokenVerifier(cache: FacadeCache): (token: string, params: unknown) => Promise<AuthContext> {
   return async (token, params) => {
     const parsed = parseAgentToken(token);
-    const routeCluster = (params as { id?: unknown } | null)?.id;
+    const routeCluster = routeClusterId(params);
     const fail = new UnauthorizedError("invalid agent token for this cluster");
     if (!parsed || (routeCluster !== undefined && routeCluster !== parsed.clusterName)) throw fail;
     const cluster = cache.cluster(parsed.namespace, parsed.clusterName);
-    const secretName = cluster?.spec.agentTokenSecretRef?.name ?? agentTokenSecretName(parsed.clusterName);
-    const expected = storedHash(cache.agentTokenSecret(parsed.namespace, secretName));
-    const actual = sha256Hex(token);
-    if (!cluster || !expected || expected.length !== actual.length) throw fail;
-    if (!timingSafeEqual(Buffer.from(expected), Buffer.from(actual))) throw fail;
+    if (!cluster) throw fail;
+    const secretName = cluster.spec.agentTokenSecretRef?.name ?? agentTokenSecretName(parsed.clusterName);
+    if (!hashMatches(storedHash(cache.agentTokenSecret(parsed.namespace, secretName)), token)) throw fail;
     return {
       userId: `agent:${parsed.namespace}/${parsed.clusterName}`,
       email: `system:agent/${parsed.clusterName}`,
       role: "viewer",
-      orgId: cluster.metadata.namespace ?? "",
+      orgId: parsed.namespace,
       namespace: parsed.namespace,
       agentClusterId: parsed.clusterName,
     };

@@ -4,7 +4,8 @@ import { activityPage, costExportCsv, costExportFilename, csvCell, COST_CSV_HEAD
 
 const now = new Date("2026-11-23T12:00:00Z");
 
-function decision(id: string, timestamp: string, oldPrice: number, newPrice: number, extra: Record<string, unknown> = {}): AuditView {
+function decision(id: string, timestamp: string, prices: [number, number], extra: Record<string, unknown> = {}): AuditView {
+  const [oldPrice, newPrice] = prices;
   return {
     id,
     timestamp,
@@ -38,11 +39,11 @@ const userEdit: AuditView = {
 describe("costExportCsv", () => {
   it("lists the last 30 days of decisions newest first with a TOTAL of monthly = hourly × 730", () => {
     const entries = [
-      decision("a", "2026-11-20T10:30:00Z", 0.0416, 0.0312),
-      decision("b", "2026-11-22T08:00:00Z", 0.1, 0.04, { reason: "cheaper, same shape" }),
-      decision("old", "2026-10-01T00:00:00Z", 1, 0.5),
-      decision("future", "2026-11-24T00:00:00Z", 1, 0.5),
-      decision("noprice", "2026-11-21T00:00:00Z", 1, 0.5, { newPriceUsdPerHour: null }),
+      decision("a", "2026-11-20T10:30:00Z", [0.0416, 0.0312]),
+      decision("b", "2026-11-22T08:00:00Z", [0.1, 0.04], { reason: "cheaper, same shape" }),
+      decision("old", "2026-10-01T00:00:00Z", [1, 0.5]),
+      decision("future", "2026-11-24T00:00:00Z", [1, 0.5]),
+      decision("noprice", "2026-11-21T00:00:00Z", [1, 0.5], { newPriceUsdPerHour: null }),
       userEdit,
     ];
     const lines = costExportCsv(entries, now).trimEnd().split("\r\n");
@@ -66,7 +67,7 @@ describe("costExportCsv", () => {
 
 describe("activityPage", () => {
   it("pages newest first with the total and hourly savings of decisions", () => {
-    const entries = [decision("a", "2026-11-20T10:30:00Z", 0.0416, 0.0312), userEdit, decision("b", "2026-11-22T08:00:00Z", 0.1, 0.04)];
+    const entries = [decision("a", "2026-11-20T10:30:00Z", [0.0416, 0.0312]), userEdit, decision("b", "2026-11-22T08:00:00Z", [0.1, 0.04])];
     const page = activityPage(entries, { limit: 2, offset: 0 });
     expect(page.total).toBe(3);
     expect(page.events.map((e) => e.id)).toEqual(["u1", "b"]);

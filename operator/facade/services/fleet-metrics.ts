@@ -119,54 +119,73 @@ function oldest(dates: string[]): string | null {
   return known[0] ?? null;
 }
 
-/** Figures for a cluster whose nodes and pods are in the cache. */
-export function figuresFromUsage(usage: ClusterUsage): ClusterFigures {
-  const nodes = usage.nodes;
-  const n = nodes.length;
-  const spotNodes = nodes.filter((x) => x.capacityType === "spot").length;
-  const onDemandNodes = nodes.filter((x) => x.capacityType === "on-demand").length;
-  const readyNodes = nodes.filter((x) => x.ready).length;
-  const allocCpu = nodes.reduce((a, x) => a + x.allocatableMillicores, 0);
-  const allocMem = nodes.reduce((a, x) => a + x.allocatableMiB, 0);
-  const cpu = allocCpu > 0 ? usage.requestedMillicores / allocCpu : null;
-  const memory = allocMem > 0 ? usage.requestedMiB / allocMem : null;
-  const interruptionRate = n > 0 ? clamp01(usage.interruptions7d / Math.max(1, spotNodes)) : null;
-  const score =
-    n > 0 ? efficiencyScore({ cpu: cpu ?? 0, memory: memory ?? 0 }, spotNodes / n, interruptionRate ?? 0) : null;
-  const cost = sumPrices(nodes, (x) => x.price);
-  const baseline = sumPrices(nodes, (x) => x.onDemandPrice);
+function ratio(part: number, whole: number): number | null {
+  return whole > 0 ? part / whole : null;
+}
+
+function countByFamily(nodes: readonly NodeFacts[]): Record<string, number> {
   const byFamily: Record<string, number> = {};
   for (const node of nodes) {
     const family = node.family ?? "unknown";
     byFamily[family] = (byFamily[family] ?? 0) + 1;
   }
+  return byFamily;
+}
+
+interface Scores {
+  interruptionRate: number | null;
+  efficiencyScore: number | null;
+  fleetHealth: number | null;
+}
+
+function scores(usage: ClusterUsage, counts: { n: number; spot: number; ready: number }, u: { cpu: number | null; memory: number | null }): Scores {
+  if (counts.n === 0) return { interruptionRate: null, efficiencyScore: null, fleetHealth: null };
+  const interruptionRate = clamp01(usage.interruptions7d / Math.max(1, counts.spot));
+  return {
+    interruptionRate,
+    efficiencyScore: efficiencyScore({ cpu: u.cpu ?? 0, memory: u.memory ?? 0 }, counts.spot / counts.n, interruptionRate),
+    fleetHealth: fleetHealth(counts.ready / counts.n, interruptionRate),
+  };
+}
+
+/** Figures for a cluster whose nodes and pods are in the cache. */
+export function figuresFromUsage(usage: ClusterUsage): ClusterFigures {
+  const nodes = usage.nodes;
+  const n = nodes.length;
+  const spotNodes = nodes.filter((x) => x.capacityType === "spot").length;
+  const readyNodes = nodes.filter((x) => x.ready).length;
+  const cpu = ratio(usage.requestedMillicores, nodes.reduce((a, x) => a + x.allocatableMillicores, 0));
+  const memory = ratio(usage.requestedMiB, nodes.reduce((a, x) => a + x.allocatableMiB, 0));
+  const s = scores(usage, { n, spot: spotNodes, ready: readyNodes }, { cpu, memory });
+  const cost = sumPrices(nodes, (x) => x.price);
+  const baseline = sumPrices(nodes, (x) => x.onDemandPrice);
+  const used = [...cost.used, ...baseline.used];
   return {
     source: "nodes",
     nodeCount: n,
     spotNodes,
-    onDemandNodes,
+    onDemandNodes: nodes.filter((x) => x.capacityType === "on-demand").length,
     readyNodes,
     spotPercentage: n > 0 ? Math.round((1000 * spotNodes) / n) / 10 : 0,
     cpuUtilisation: cpu,
     memoryUtilisation: memory,
-    interruptionRate,
-    efficiencyScore: score,
-    efficiencyGrade: efficiencyGrade(score),
-    fleetHealth: n > 0 ? fleetHealth(readyNodes / n, interruptionRate ?? 0) : null,
+    ...s,
+    efficiencyGrade: efficiencyGrade(s.efficiencyScore),
     monthlyCostUsd: cost.usd,
     baselineMonthlyUsd: baseline.usd,
-    priceSources: [...new Set([...cost.used, ...baseline.used].map((p) => p.source))].sort(),
-    pricesAsOf: oldest([...cost.used, ...baseline.used].map((p) => p.asOf)),
-    byFamily,
+    priceSources: [...new Set(used.map((p) => p.source))].sort(),
+    pricesAsOf: oldest(used.map((p) => p.asOf)),
+    byFamily: countByFamily(nodes),
   };
 }
 
 /** Figures for a cluster known only through its ManagedCluster.status (what its agent or controller reported). */
-export function figuresFromStatus(status: ReportedStatus | undefined): ClusterFigures {
-  const nodeCount = status?.nodeCount ?? 0;
-  const spotPercentage = status?.spotPercentage ?? 0;
+export function figuresFromStatus(reported: ReportedStatus | undefined): ClusterFigures {
+  const status: ReportedStatus = reported ?? {};
+  const nodeCount = status.nodeCount ?? 0;
+  const spotPercentage = status.spotPercentage ?? 0;
   const spotNodes = Math.round((nodeCount * spotPercentage) / 100);
-  const score = nodeCount > 0 ? (status?.efficiencyScore ?? null) : null;
+  const score = nodeCount > 0 ? (status.efficiencyScore ?? null) : null;
   return {
     source: "status",
     nodeCount,
@@ -180,7 +199,7 @@ export function figuresFromStatus(status: ReportedStatus | undefined): ClusterFi
     efficiencyScore: score,
     efficiencyGrade: efficiencyGrade(score),
     fleetHealth: null,
-    monthlyCostUsd: status?.monthlyCostUsd ?? (nodeCount === 0 ? 0 : null),
+    monthlyCostUsd: status.monthlyCostUsd ?? (nodeCount === 0 ? 0 : null),
     baselineMonthlyUsd: nodeCount === 0 ? 0 : null,
     priceSources: [],
     pricesAsOf: null,
@@ -210,42 +229,58 @@ function zonePrice(book: PriceBook, instanceType: string, zone: string | undefin
   return { usdPerHour: mean, source: "derived", asOf: oldest(prices.map((p) => p.asOf)) ?? "unknown" };
 }
 
+function firstLabel(labels: Record<string, string>, keys: string[]): string | undefined {
+  for (const key of keys) if (labels[key] !== undefined) return labels[key];
+  return undefined;
+}
+
+function isReady(node: V1Node): boolean {
+  return (node.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+}
+
 /** Reads a Node's labels and allocatable into NodeFacts, priced from the book when one is given. */
 export function nodeFacts(node: V1Node, book?: PriceBook): NodeFacts {
   const labels = node.metadata?.labels ?? {};
-  const instanceType = labels["node.kubernetes.io/instance-type"] ?? labels["beta.kubernetes.io/instance-type"];
-  const zone = labels["topology.kubernetes.io/zone"] ?? labels["failure-domain.beta.kubernetes.io/zone"];
-  // Spot prices are keyed by AZ id (use1-az1), which EKS nodes carry as topology.k8s.aws/zone-id.
-  const zoneId = labels["topology.k8s.aws/zone-id"];
+  const instanceType = firstLabel(labels, ["node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type"]);
+  const zone = firstLabel(labels, ["topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"]);
   const capacityType = capacityTypeOf(labels);
-  const ready = (node.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+  const allocatable = node.status?.allocatable ?? {};
   const facts: NodeFacts = {
-    name: node.metadata?.name ?? "",
+    name: String(node.metadata?.name),
     instanceType,
     family: instanceType?.split(".")[0],
     capacityType,
     zone,
-    ready,
-    allocatableMillicores: cpuMillicores(node.status?.allocatable?.cpu),
-    allocatableMiB: memoryMiB(node.status?.allocatable?.memory),
+    ready: isReady(node),
+    allocatableMillicores: cpuMillicores(allocatable.cpu),
+    allocatableMiB: memoryMiB(allocatable.memory),
   };
-  if (book && instanceType) {
-    facts.onDemandPrice = book.onDemand.get(instanceType);
-    facts.price = capacityType === "spot" ? zonePrice(book, instanceType, zoneId ?? zone) : facts.onDemandPrice;
-  }
-  return facts;
+  return book ? priced(facts, book, labels["topology.k8s.aws/zone-id"] ?? zone) : facts;
+}
+
+/** Adds the node's price and its On-Demand baseline; Spot prices are keyed by AZ id (topology.k8s.aws/zone-id). */
+function priced(facts: NodeFacts, book: PriceBook, zoneKey: string | undefined): NodeFacts {
+  const type = facts.instanceType ?? "";
+  const onDemandPrice = book.onDemand.get(type);
+  const price = facts.capacityType === "spot" ? zonePrice(book, type, zoneKey) : onDemandPrice;
+  return { ...facts, ...(onDemandPrice ? { onDemandPrice } : {}), ...(price ? { price } : {}) };
 }
 
 /** Sum of container requests of the pods that run (or are bound to run) on the given nodes. */
+function holdsResources(pod: V1Pod, nodeNames: ReadonlySet<string>): boolean {
+  const phase = pod.status?.phase;
+  return pod.spec?.nodeName !== undefined && nodeNames.has(pod.spec.nodeName) && phase !== "Succeeded" && phase !== "Failed";
+}
+
 export function requestedOn(pods: readonly V1Pod[], nodeNames: ReadonlySet<string>): { millicores: number; mib: number } {
   let millicores = 0;
   let mib = 0;
   for (const pod of pods) {
-    const phase = pod.status?.phase;
-    if (!pod.spec?.nodeName || !nodeNames.has(pod.spec.nodeName) || phase === "Succeeded" || phase === "Failed") continue;
-    for (const c of pod.spec.containers) {
-      millicores += cpuMillicores(c.resources?.requests?.cpu);
-      mib += memoryMiB(c.resources?.requests?.memory);
+    if (!holdsResources(pod, nodeNames)) continue;
+    for (const c of pod.spec?.containers ?? []) {
+      const requests = c.resources?.requests ?? {};
+      millicores += cpuMillicores(requests.cpu);
+      mib += memoryMiB(requests.memory);
     }
   }
   return { millicores, mib };

@@ -45,22 +45,31 @@ export function familyArchitecture(family: string): Architecture | undefined {
   return ARM_FAMILY.test(family) ? "arm64" : "x86_64";
 }
 
+function checkFamily(raw: string, ctx: { arch: Architecture | undefined; spot: boolean }, errors: string[], notes: string[]): void {
+  const family = raw.trim().toLowerCase();
+  const familyArch = familyArchitecture(family);
+  if (familyArch === undefined) {
+    errors.push(`"${raw}" is not an EC2 instance family name (e.g. m5, c7g)`);
+    return;
+  }
+  if (ctx.arch !== undefined && familyArch !== ctx.arch)
+    errors.push(`Instance type ${family} is incompatible with ${ctx.arch === "arm64" ? "ARM64" : "x86_64"}`);
+  if (ctx.spot && ACCELERATED_FAMILY.test(family))
+    notes.push(`Instance family ${family} is accelerated: Spot capacity for it is scarce and interrupted often`);
+}
+
 function checkFamilies(draft: TemplateDraft, arch: Architecture | undefined, errors: string[], notes: string[]): void {
   const families = draft.families ?? [];
+  const spot = draft.strategy?.toUpperCase() === "SPOT";
   if (families.length === 0) errors.push("families must name at least one instance family");
   const seen = new Set<string>();
   for (const raw of families) {
     const family = raw.trim().toLowerCase();
     if (seen.has(family)) notes.push(`Instance family ${family} is listed twice`);
     seen.add(family);
-    const familyArch = familyArchitecture(family);
-    if (familyArch === undefined) errors.push(`"${raw}" is not an EC2 instance family name (e.g. m5, c7g)`);
-    else if (arch !== undefined && familyArch !== arch)
-      errors.push(`Instance type ${family} is incompatible with ${arch === "arm64" ? "ARM64" : "x86_64"}`);
-    if (familyArch !== undefined && ACCELERATED_FAMILY.test(family) && draft.strategy?.toUpperCase() === "SPOT")
-      notes.push(`Instance family ${family} is accelerated: Spot capacity for it is scarce and interrupted often`);
+    checkFamily(raw, { arch, spot }, errors, notes);
   }
-  if (draft.strategy?.toUpperCase() === "SPOT" && seen.size === 1)
+  if (spot && seen.size === 1)
     notes.push("A single instance family limits Spot pool diversity; add families to lower interruption risk");
 }
 
