@@ -198,18 +198,7 @@ export class ApiCore {
       this.requireLiveNamespace(rt, ctx.namespace!, m.name as string);
     } else delete m.namespace;
     if (this.tryGet(rt, ctx.namespace, m.name as string)) throw alreadyExists(rt, m.name as string);
-    for (const k of ["deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink"]) delete m[k];
-    m.uid = randomUUID();
-    m.creationTimestamp = nowTimestamp();
-    if (rt.tracksGeneration) m.generation = 1;
-    if (rt.resetStatusOnCreate || (rt.crd && hasStatusSubresource(rt, ctx.version))) {
-      const s = initialStatus(rt);
-      if (s === undefined) delete obj.status;
-      else obj.status = s;
-    }
-    prepareCreate(rt, obj);
-    applyBuiltinDefaults(rt, obj);
-    if (rt.group === "" && rt.kind === "Pod") obj.status = { ...(obj.status ?? {}), qosClass: podQosClass(obj.spec) };
+    initNewObject(rt, ctx.version, obj);
     let out = this.validate(ctx, obj, undefined, undefined);
     out = this.withManagedFields(ctx, out, undefined, undefined);
     if (ctx.dryRun) return out;
@@ -245,83 +234,61 @@ export class ApiCore {
   /** Applies the update rules to `incoming` (already merged with `cur` for patches) and commits it. */
   commitUpdate(ctx: WriteContext, cur: KubeObject, incoming: KubeObject, subresource?: string): KubeObject {
     const { rt } = ctx;
-    const name = cur.metadata!.name as string;
     let next = subresource === "status" ? statusUpdate(cur, incoming) : mainUpdate(rt, ctx.version, cur, incoming);
     if (subresource !== "status") applyBuiltinDefaults(rt, next);
-    const cm = cur.metadata!;
-    const nm = meta(next);
-    if (cm.deletionTimestamp) {
-      const had = new Set<string>((cm.finalizers as string[] | undefined) ?? []);
-      const added = ((nm.finalizers as string[] | undefined) ?? []).filter((f) => !had.has(f));
-      if (added.length > 0) {
-        throw invalid(rt, name, [{ reason: "FieldValueForbidden", message: "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers " + JSON.stringify(added), field: "metadata.finalizers" }]);
-      }
-    }
-    if (rt.tracksGeneration) {
-      const withoutStatus = hasStatusSubresource(rt, ctx.version) || !rt.crd;
-      const changed = !deepEqual(specPart(cur, withoutStatus), specPart(next, withoutStatus));
-      nm.generation = ((cm.generation as number | undefined) ?? 1) + (changed ? 1 : 0);
-    }
+    checkNoNewFinalizers(rt, cur, next);
+    if (rt.tracksGeneration) meta(next).generation = nextGeneration(rt, ctx.version, cur, next);
     this.validateMetadata(rt, next);
     next = this.validate(ctx, next, cur, subresource === "status" ? "status" : undefined);
     next = this.withManagedFields(ctx, next, cur, subresource);
-    meta(next).resourceVersion = cm.resourceVersion;
+    meta(next).resourceVersion = cur.metadata!.resourceVersion;
     if (deepEqual(next, cur)) return cur;
     if (ctx.dryRun) return next;
     const rv = this.store.nextRv();
     meta(next).resourceVersion = String(rv);
-    const isNamespace = rt.group === "" && rt.plural === "namespaces";
-    const finalizersGone =
-      ((meta(next).finalizers as string[] | undefined) ?? []).length === 0 &&
-      (!isNamespace || ((next.spec?.finalizers as string[] | undefined) ?? []).length === 0);
-    const graceOver = ((meta(next).deletionGracePeriodSeconds as number | undefined) ?? 0) === 0;
-    const ev = cm.deletionTimestamp && finalizersGone && graceOver
+    const ev = cur.metadata!.deletionTimestamp && deletionComplete(rt, next)
       ? this.store.remove(resourceKey(rt), keyOf(cur), next, rv)!
       : this.store.put(resourceKey(rt), keyOf(cur), next, rv);
     this.emit({ verb: ctx.verb ?? "update", rt, event: ev, origin: ctx.origin });
     return next;
   }
 
-  /** DELETE: sets deletionTimestamp while finalizers remain, else removes the object. */
+  /** DELETE: sets deletionTimestamp while finalizers (or a pod's grace period) remain, else removes the object. */
   delete(ctx: WriteContext, name: string, opts: DeleteOptions): DeleteResult {
     const { rt } = ctx;
     const cur = this.get(rt, ctx.namespace, name);
-    const cm = cur.metadata!;
-    const pre = opts.preconditions;
-    if (pre?.uid && pre.uid !== cm.uid) {
-      throw conflict(rt, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${String(cm.uid)}`);
-    }
-    if (pre?.resourceVersion && pre.resourceVersion !== cm.resourceVersion) {
-      throw conflict(rt, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${String(cm.resourceVersion)}`);
-    }
+    checkDeletePreconditions(rt, cur, opts.preconditions);
     const grace = podGracePeriodSeconds(rt, cur, opts.gracePeriodSeconds);
-    if (cm.deletionTimestamp) {
-      const shortened = grace !== undefined && grace < ((cm.deletionGracePeriodSeconds as number | undefined) ?? 0);
+    if (cur.metadata!.deletionTimestamp) {
+      const shortened = grace !== undefined && grace < ((cur.metadata!.deletionGracePeriodSeconds as number | undefined) ?? 0);
       if (!shortened || opts.dryRun) return { object: cur, deleted: false };
       return { object: this.shortenGrace(ctx, cur, grace), deleted: false };
     }
-    const finalizers = [...((cm.finalizers as string[] | undefined) ?? [])];
-    if (opts.propagationPolicy === "Foreground" && !finalizers.includes("foregroundDeletion")) finalizers.push("foregroundDeletion");
-    if (opts.propagationPolicy === "Orphan" && !finalizers.includes("orphan")) finalizers.push("orphan");
+    const finalizers = finalizersForDelete(cur, opts.propagationPolicy);
     const isNamespace = rt.group === "" && rt.plural === "namespaces";
     const nsFinalizers = isNamespace ? ((cur.spec?.finalizers as string[] | undefined) ?? []) : [];
     if (finalizers.length > 0 || nsFinalizers.length > 0 || (grace ?? 0) > 0) {
-      const next = clone(cur);
-      const nm = meta(next);
-      // Graceful pod deletion: deletionTimestamp is when the grace period ends, as upstream sets it.
-      nm.deletionTimestamp = new Date(Date.now() + (grace ?? 0) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-      nm.deletionGracePeriodSeconds = grace ?? 0;
-      if (finalizers.length > 0) nm.finalizers = finalizers;
-      if (isNamespace) next.status = { ...(next.status ?? {}), phase: "Terminating" };
-      if (opts.dryRun) return { object: next, deleted: false };
-      const rv = this.store.nextRv();
-      nm.resourceVersion = String(rv);
-      const ev = this.store.put(resourceKey(rt), keyOf(cur), next, rv);
-      this.emit({ verb: ctx.verb ?? "delete", rt, event: ev, origin: ctx.origin });
-      return { object: next, deleted: false };
+      return { object: this.markDeleting(ctx, cur, { finalizers, graceSeconds: grace ?? 0, dryRun: opts.dryRun }), deleted: false };
     }
     if (opts.dryRun) return { object: cur, deleted: true };
     return { object: this.removeNow(ctx, cur), deleted: true };
+  }
+
+  /** Sets deletionTimestamp (+ grace period, finalizers; namespaces go Terminating) and commits it. */
+  private markDeleting(ctx: WriteContext, cur: KubeObject, d: { finalizers: string[]; graceSeconds: number; dryRun?: boolean }): KubeObject {
+    const next = clone(cur);
+    const nm = meta(next);
+    // Graceful pod deletion: deletionTimestamp is when the grace period ends, as upstream sets it.
+    nm.deletionTimestamp = new Date(Date.now() + d.graceSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    nm.deletionGracePeriodSeconds = d.graceSeconds;
+    if (d.finalizers.length > 0) nm.finalizers = d.finalizers;
+    if (ctx.rt.group === "" && ctx.rt.plural === "namespaces") next.status = { ...(next.status ?? {}), phase: "Terminating" };
+    if (d.dryRun) return next;
+    const rv = this.store.nextRv();
+    nm.resourceVersion = String(rv);
+    const ev = this.store.put(resourceKey(ctx.rt), keyOf(cur), next, rv);
+    this.emit({ verb: ctx.verb ?? "delete", rt: ctx.rt, event: ev, origin: ctx.origin });
+    return next;
   }
 
   /** Commits `next` as is (controllers' writes that bypass update rules, e.g. namespace finalize). */
@@ -422,6 +389,70 @@ export class ApiCore {
     const manager = ctx.fieldManager;
     return this.updateManagedFields({ rt: ctx.rt, version: ctx.version, manager, operation: "Update", oldObject: old, newObject: obj, subresource });
   }
+}
+
+/** Server-set metadata (uid, timestamps, generation), status reset and defaults of a new object. */
+function initNewObject(rt: ResourceType, version: string, obj: KubeObject): void {
+  const m = meta(obj);
+  for (const k of ["deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink"]) delete m[k];
+  m.uid = randomUUID();
+  m.creationTimestamp = nowTimestamp();
+  if (rt.tracksGeneration) m.generation = 1;
+  if (rt.resetStatusOnCreate || (rt.crd && hasStatusSubresource(rt, version))) {
+    const s = initialStatus(rt);
+    if (s === undefined) delete obj.status;
+    else obj.status = s;
+  }
+  prepareCreate(rt, obj);
+  applyBuiltinDefaults(rt, obj);
+  if (rt.group === "" && rt.kind === "Pod") obj.status = { ...(obj.status ?? {}), qosClass: podQosClass(obj.spec) };
+}
+
+/** Upstream refuses new finalizers on an object that is being deleted (422). */
+function checkNoNewFinalizers(rt: ResourceType, cur: KubeObject, next: KubeObject): void {
+  if (!cur.metadata?.deletionTimestamp) return;
+  const had = new Set<string>((cur.metadata.finalizers as string[] | undefined) ?? []);
+  const added = ((next.metadata?.finalizers as string[] | undefined) ?? []).filter((f) => !had.has(f));
+  if (added.length === 0) return;
+  throw invalid(rt, cur.metadata.name as string, [
+    { reason: "FieldValueForbidden", message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`, field: "metadata.finalizers" },
+  ]);
+}
+
+/** generation + 1 when anything outside metadata (and status, when it is a subresource or a built-in) changed. */
+function nextGeneration(rt: ResourceType, version: string, cur: KubeObject, next: KubeObject): number {
+  const withoutStatus = hasStatusSubresource(rt, version) || !rt.crd;
+  const changed = !deepEqual(specPart(cur, withoutStatus), specPart(next, withoutStatus));
+  return ((cur.metadata?.generation as number | undefined) ?? 1) + (changed ? 1 : 0);
+}
+
+/** A deleting object goes once no finalizers (namespaces: also spec.finalizers) and no grace period remain. */
+function deletionComplete(rt: ResourceType, next: KubeObject): boolean {
+  const isNamespace = rt.group === "" && rt.plural === "namespaces";
+  const finalizersGone =
+    ((next.metadata?.finalizers as string[] | undefined) ?? []).length === 0 &&
+    (!isNamespace || ((next.spec?.finalizers as string[] | undefined) ?? []).length === 0);
+  return finalizersGone && ((next.metadata?.deletionGracePeriodSeconds as number | undefined) ?? 0) === 0;
+}
+
+/** DeleteOptions.preconditions: uid and resourceVersion must match (409 otherwise). */
+function checkDeletePreconditions(rt: ResourceType, cur: KubeObject, pre: DeleteOptions["preconditions"]): void {
+  const cm = cur.metadata!;
+  const name = cm.name as string;
+  if (pre?.uid && pre.uid !== cm.uid) {
+    throw conflict(rt, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${String(cm.uid)}`);
+  }
+  if (pre?.resourceVersion && pre.resourceVersion !== cm.resourceVersion) {
+    throw conflict(rt, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${String(cm.resourceVersion)}`);
+  }
+}
+
+/** The object's finalizers plus the one its propagation policy needs (foregroundDeletion / orphan). */
+function finalizersForDelete(cur: KubeObject, policy: DeleteOptions["propagationPolicy"]): string[] {
+  const finalizers = [...((cur.metadata?.finalizers as string[] | undefined) ?? [])];
+  if (policy === "Foreground" && !finalizers.includes("foregroundDeletion")) finalizers.push("foregroundDeletion");
+  if (policy === "Orphan" && !finalizers.includes("orphan")) finalizers.push("orphan");
+  return finalizers;
 }
 
 /**
