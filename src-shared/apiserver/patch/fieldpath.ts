@@ -34,7 +34,8 @@ interface Walk {
 
 function walkList(list: unknown[], path: FieldPath, typePath: string[], w: Walk): void {
   const info = w.types.list(typePath);
-  if (info.type === "atomic") {
+  // An empty list is owned as a value (like an empty map), so that dropping it from a configuration removes it.
+  if (info.type === "atomic" || list.length === 0) {
     w.out.add(pathKey(path));
     return;
   }

@@ -157,6 +157,19 @@ describe("serverSideApply", () => {
   });
 });
 
+describe("list order", () => {
+  const c = (name: string) => ({ name, image: `${name}:1` });
+  const names = (obj: any): string[] => obj.spec.template.spec.containers.map((x: any) => x.name);
+  const withContainers = (list: object[]) => deployment({ template: { spec: { containers: list } } });
+
+  it("keeps the applied order for applied items and live-only items in place (structured-merge-diff)", () => {
+    const live = apply(undefined, withContainers([c("a"), c("b"), c("c")]), "other");
+    expect(names(apply(live, withContainers([c("c"), c("a")]), "mine"))).toEqual(["b", "c", "a"]);
+    expect(names(apply(live, withContainers([c("x"), c("b")]), "mine"))).toEqual(["a", "x", "b", "c"]);
+    expect(names(apply(live, withContainers([c("c"), c("z")]), "mine"))).toEqual(["a", "b", "c", "z"]);
+  });
+});
+
 describe("no-op writes", () => {
   it("a repeated identical apply returns the live object with unchanged managedFields times", () => {
     const first = apply(undefined, deployment({ replicas: 2 }), "ctl");

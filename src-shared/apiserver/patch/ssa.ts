@@ -78,17 +78,70 @@ function changedAt(before: unknown, after: unknown, path: FieldPath): boolean {
   return canonicalJson(a) !== canonicalJson(b);
 }
 
+interface ListMerge {
+  live: unknown[];
+  applied: unknown[];
+  liveIds: string[];
+  appliedIds: string[];
+  merge: (live: unknown, applied: unknown) => unknown;
+}
+
+/**
+ * structured-merge-diff's list order (typed/merge.go visitListItems): applied items keep the applied order, live-only
+ * items keep their place relative to the items around them, shared items are merged.
+ */
+function orderedMerge(m: ListMerge): unknown[] {
+  const inApplied = new Set(m.appliedIds);
+  const inLive = new Map(m.liveIds.map((id, i) => [id, i]));
+  const shared = m.appliedIds.filter((id) => inLive.has(id));
+  let nextShared = shared.shift();
+  const merged = new Set<string>();
+  const out: unknown[] = [];
+  let l = 0;
+  let r = 0;
+  const takeApplied = (): void => {
+    const id = m.appliedIds[r]!;
+    const li = inLive.get(id);
+    out.push(li === undefined ? structuredClone(m.applied[r]) : m.merge(m.live[li], m.applied[r]));
+    merged.add(id);
+    if (nextShared === id) nextShared = shared.shift();
+    r++;
+  };
+  while (l < m.live.length || r < m.applied.length) {
+    const lid = m.liveIds[l];
+    const step = lid === undefined ? "applied" : listStep(lid, m.appliedIds[r], { inApplied, merged, nextShared });
+    if (step === "skip") l++;
+    else if (step === "live") {
+      out.push(structuredClone(m.live[l]));
+      l++;
+    } else {
+      if (step === "both") l++;
+      takeApplied();
+    }
+  }
+  return out;
+}
+
+/** One step of orderedMerge for the current live item `lid` against the current applied item `rid`. */
+function listStep(lid: string, rid: string | undefined, s: { inApplied: Set<string>; merged: Set<string>; nextShared?: string }): "both" | "skip" | "live" | "applied" {
+  if (lid === rid) return "both";
+  if (!s.inApplied.has(lid)) return "live";
+  // A shared item waits until the applied order reaches it; already merged ones are skipped.
+  if (s.merged.has(lid) || (rid !== undefined && s.nextShared !== undefined && s.nextShared !== lid)) return "skip";
+  return "applied";
+}
+
 function mergeList(live: unknown[], applied: unknown[], typePath: string[], types: TypeInfo): unknown[] {
   const info = types.list(typePath);
   if (info.type === "atomic") return structuredClone(applied);
-  const out = structuredClone(live);
-  for (const item of applied) {
-    const id = info.type === "set" ? canonicalJson(item) : keyElement(item, info.keys ?? []);
-    const i = out.findIndex((o) => (info.type === "set" ? canonicalJson(o) : keyElement(o, info.keys ?? [])) === id);
-    if (i < 0) out.push(structuredClone(item));
-    else if (info.type === "map") out[i] = mergeValue(out[i], item, [...typePath, "*"], types);
-  }
-  return out;
+  const id = (item: unknown): string => (info.type === "set" ? canonicalJson(item) : keyElement(item, info.keys ?? []));
+  return orderedMerge({
+    live,
+    applied,
+    liveIds: live.map(id),
+    appliedIds: applied.map(id),
+    merge: (l, a) => (info.type === "map" ? mergeValue(l, a, [...typePath, "*"], types) : structuredClone(a)),
+  });
 }
 
 /** Applies a configuration onto a live value: maps merge, associative lists merge by key, sets union, else replace. */
@@ -171,12 +224,13 @@ function removeDropped(merged: Obj, previous: Set<string>, applied: Set<string>,
   }
 }
 
-/** Drops maps left empty by a removal unless someone owns the map itself. */
+/** Drops maps and lists left empty by a removal unless someone owns them (or they are still applied). */
 function pruneEmptyParents(obj: Obj, path: FieldPath, owned: (p: FieldPath) => boolean): void {
   for (let n = path.length - 1; n > 0; n--) {
     const parent = path.slice(0, n);
     const value = valueAt(obj, parent);
-    if (!parent[n - 1]!.startsWith("f:") || !isPlainObject(value) || Object.keys(value).length > 0 || owned(parent)) return;
+    const empty = (isPlainObject(value) && Object.keys(value).length === 0) || (Array.isArray(value) && value.length === 0);
+    if (!parent[n - 1]!.startsWith("f:") || !empty || owned(parent)) return;
     removeAt(obj, parent);
   }
 }
