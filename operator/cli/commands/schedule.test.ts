@@ -53,7 +53,7 @@ describe("spotctl schedule eval", () => {
   });
 
   it("reads a JSON manifest", () => {
-    const spec = file("utc.json", JSON.stringify({ kind: "HibernationSchedule", spec: { timezone: "UTC", weekly: [{ days: ["Sat", "Sun"], start: "10:00", end: "12:00" }] } }));
+    const spec = file("utc.json", JSON.stringify({ kind: "HibernationSchedule", spec: { clusterRef: { name: "prod" }, timezone: "UTC", weekly: [{ days: ["Sat", "Sun"], start: "10:00", end: "12:00" }] } }));
     const res = spotctl("schedule", "eval", "--spec", spec, "--at", "2025-01-11T11:00:00Z");
     expect(res.status).toBe(0);
     expect(JSON.parse(res.stdout)).toEqual({ at: "2025-01-11T11:00:00Z", state: "awake", reason: "weekly", nextTransition: "2025-01-11T12:00:00Z" });
@@ -65,6 +65,8 @@ describe("spotctl schedule eval", () => {
     ["a bad time zone", yamlManifest.replace("Europe/Berlin", "Europe/Atlantis"), /spec\.timezone/],
     ["a bad date", yamlManifest.replace("2025-10-27", "2025-02-29"), /spec\.exceptions\[0\]\.date/],
     ["start == end", yamlManifest.replace('end: "19:00"', 'end: "08:00"'), /spec\.weekly\[0\]\.end/],
+    ["a negative grace period (checked like the CRD)", yamlManifest.replace("prewarmMinutes: 15", "prewarmMinutes: 15\n  gracePeriodMinutes: -1"), /^spotctl schedule: spec\.gracePeriodMinutes: /],
+    ["a missing clusterRef", yamlManifest.replace("  clusterRef: {name: prod}\n", ""), /^spotctl schedule: spec\.clusterRef: /],
     ["the wrong kind", yamlManifest.replace("kind: HibernationSchedule", "kind: NodeTemplate"), /^spotctl schedule: kind:/],
     ["broken YAML", "spec: [unclosed", /not valid YAML or JSON/],
   ])("exits 2 with one line naming the field for %s", (_name, text, message) => {

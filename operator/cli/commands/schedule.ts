@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { Temporal } from "@js-temporal/polyfill";
 import { load } from "js-yaml";
 import { UsageError, parseFlags, type CliCommand } from "../command.js";
+import { HibernationScheduleSpec } from "../../../src-shared/crds/hibernationschedule.js";
 import { ScheduleSpecError, compileSchedule, evaluateSchedule, nextTransition, type CompiledSchedule } from "../../../src-shared/schedule/index.js";
 
 const USAGE = `spotctl schedule eval --spec FILE --at T [--at T ...]
@@ -38,12 +39,22 @@ function compileManifest(manifest: unknown): CompiledSchedule {
     throw new UsageError(`kind: must be HibernationSchedule, got ${JSON.stringify(record.kind)}`);
   }
   const hasSpec = record.kind !== undefined || record.spec !== undefined;
+  const spec = hasSpec ? record.spec : record;
+  let compiled: CompiledSchedule;
   try {
-    return compileSchedule(hasSpec ? record.spec : record, "spec");
+    compiled = compileSchedule(spec, "spec");
   } catch (err) {
     if (err instanceof ScheduleSpecError) throw new UsageError(err.message);
     throw err;
   }
+  // The rest of the spec (clusterRef, excludedNamespaces, gracePeriodMinutes, …) as the CRD would check it.
+  const crd = HibernationScheduleSpec.safeParse(spec);
+  if (!crd.success) {
+    const issue = crd.error.issues[0]!;
+    const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
+    throw new UsageError(`spec${path}: ${issue.message}`);
+  }
+  return compiled;
 }
 
 function parseInstant(value: string): Temporal.Instant {
