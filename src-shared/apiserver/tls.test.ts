@@ -1,6 +1,7 @@
 // Unit tests of the self-signed certificate: parses, verifies its own signature, covers 127.0.0.1 and serves TLS.
 import { X509Certificate } from "node:crypto";
 import { createServer, request } from "node:https";
+import { createSecureContext } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { selfSignedCertificate } from "./tls.js";
@@ -15,6 +16,14 @@ describe("selfSignedCertificate", () => {
     expect(cert.checkIP("127.0.0.1")).toBe("127.0.0.1");
     expect(cert.checkHost("localhost")).toBe("localhost");
     expect(cert.subjectAltName).toContain("IP Address:0:0:0:0:0:0:0:1");
+  });
+
+  it("always encodes a minimal positive serial number, which OpenSSL requires", () => {
+    for (let i = 0; i < 64; i++) {
+      const { certPem, keyPem } = selfSignedCertificate({ commonName: "spotopt-local" });
+      expect(new X509Certificate(certPem).serialNumber).toMatch(/^[4-7][0-9A-F]{31}$/);
+      expect(() => createSecureContext({ cert: certPem, key: keyPem })).not.toThrow();
+    }
   });
 
   it("serves HTTPS that a client trusting the certificate accepts", async () => {

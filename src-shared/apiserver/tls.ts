@@ -64,7 +64,8 @@ const pem = (label: string, der: Buffer): string =>
 export function selfSignedCertificate(opts: { commonName: string; dnsNames?: string[]; ipAddresses?: string[] }): { certPem: string; keyPem: string } {
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f;
+  // Positive and minimal DER: the top bit clear (no sign padding), the next bit set (no leading zero byte).
+  serial[0] = (serial[0]! & 0x7f) | 0x40;
   const ecdsaSha256 = seq(oid("1.2.840.10045.4.3.2"));
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(notBefore.getTime() + 3650 * 24 * 3600 * 1000);
