@@ -7,6 +7,7 @@ import type { FacadeDeps } from "../app.js";
 import { resourceDeps, type CachedKind, type FacadeCache } from "../cache.js";
 import type { AuthContext } from "../http.js";
 import { UnauthorizedError } from "../errors.js";
+import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.js";
 import type { PriceBook } from "../services/fleet-metrics.js";
 import { createKubeWriter, type KubeWriter, type ObjectRef } from "../services/k8s-writes.js";
 
@@ -18,8 +19,8 @@ export interface ResourceContext {
   writer: KubeWriter;
   namespace: string;
   now: Date;
-  /** Set by main.ts (app.locals.priceBook) when a pricing engine is configured; absent = no facade-side pricing. */
-  priceBook?: PriceBook;
+  /** The price book for a cluster's region (docs/facade-metrics.md, "Money"); undefined = not priced here. */
+  priceBookFor: (region: string | undefined) => PriceBook | undefined;
   /** The caller's chosen cluster (PATCH /settings/context), if any. */
   activeClusterId?: string;
 }
@@ -35,7 +36,7 @@ export function resourceContext(ctx: { req: express.Request; auth: AuthContext |
     writer = createKubeWriter(deps.kubeConfig);
     writers.set(deps.kubeConfig, writer);
   }
-  const priceBook = (ctx.req.app.locals as { priceBook?: PriceBook }).priceBook;
+  const configured = (ctx.req.app.locals as { priceBook?: PriceBook }).priceBook;
   const activeClusterId = ctx.auth?.activeClusterId;
   return {
     deps,
@@ -43,9 +44,34 @@ export function resourceContext(ctx: { req: express.Request; auth: AuthContext |
     writer,
     namespace,
     now: deps.now(),
-    ...(priceBook ? { priceBook } : {}),
+    priceBookFor: (region) => priceBookFor(configured, region),
     ...(activeClusterId ? { activeClusterId } : {}),
   };
+}
+
+const catalogBooks = new Map<string, PriceBook | undefined>();
+
+/** The shipped offline catalog's book for a region, or undefined where it has none. */
+function catalogBook(region: string): PriceBook | undefined {
+  if (!catalogBooks.has(region)) {
+    let book: PriceBook | undefined;
+    try {
+      book = loadCatalogPriceBook(region);
+    } catch {
+      book = undefined;
+    }
+    catalogBooks.set(region, book);
+  }
+  return catalogBooks.get(region);
+}
+
+/**
+ * app.locals.priceBook (a live pricing engine's book, set by the entrypoint) when it covers the region, else the
+ * shipped offline catalog for the region; nothing for a cluster without a region.
+ */
+export function priceBookFor(configured: PriceBook | undefined, region: string | undefined): PriceBook | undefined {
+  if (configured && (region === undefined || configured.region === undefined || configured.region === region)) return configured;
+  return region === undefined ? undefined : catalogBook(region);
 }
 
 export function crRef(kind: string, namespace: string, name: string): ObjectRef {

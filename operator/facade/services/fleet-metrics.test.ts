@@ -99,6 +99,12 @@ describe("figuresFromUsage", () => {
     expect(f.byFamily).toEqual({ m5: 2, c5: 1 });
   });
 
+  it("takes a zone-independent Spot price as it is (not derived)", () => {
+    const uniform: PriceBook = { onDemand: new Map([["m5.large", price(0.096)]]), spot: new Map([["m5.large", new Map([["z1", price(0.04)], ["z2", price(0.04)]])]]) };
+    const f = nodeFacts(node("a", "m5.large", "spot"), uniform);
+    expect(f.price).toEqual(price(0.04));
+  });
+
   it("gives no cost when any node is unpriced, and nothing invented for an empty cluster", () => {
     const unpriced = figuresFromUsage({ nodes: [nodeFacts(node("x", "z9.huge", "spot"), book())], requestedMillicores: 0, requestedMiB: 0, interruptions7d: 0 });
     expect(unpriced.monthlyCostUsd).toBeNull();

@@ -15,6 +15,7 @@ export interface Price {
 
 /** The part of the pricing engine's `PriceBook` the facade reads: On-Demand by type, Spot by type and zone. */
 export interface PriceBook {
+  region?: string;
   onDemand: ReadonlyMap<string, Price>;
   spot: ReadonlyMap<string, ReadonlyMap<string, Price>>;
 }
@@ -222,9 +223,11 @@ function zonePrice(book: PriceBook, instanceType: string, zone: string | undefin
   if (!byZone || byZone.size === 0) return undefined;
   const exact = zone !== undefined ? byZone.get(zone) : undefined;
   if (exact) return exact;
+  const prices = [...byZone.values()];
+  // One price for every zone (e.g. the offline catalog): the zone does not matter, nothing is derived.
+  if (prices.every((p) => p.usdPerHour === prices[0]!.usdPerHour && p.source === prices[0]!.source)) return prices[0];
   // A node without a zone-id label only has its zone name (us-east-1a), whose AZ id differs per account: the mean over
   // the region's zones is then the honest figure, labelled derived.
-  const prices = [...byZone.values()];
   const mean = prices.reduce((a, p) => a + p.usdPerHour, 0) / prices.length;
   return { usdPerHour: mean, source: "derived", asOf: oldest(prices.map((p) => p.asOf)) ?? "unknown" };
 }

@@ -64,9 +64,14 @@ function interruptions7d(cache: FacadeCache, cluster: ManagedCluster, now: Date)
 }
 
 /** The figures of one cluster: measured from nodes and pods when the facade can see them, else as its status reports. */
-export function clusterFigures(cache: FacadeCache, cluster: ManagedCluster, opts: { now: Date; priceBook?: PriceBook }): ClusterFigures {
+export function clusterFigures(
+  cache: FacadeCache,
+  cluster: ManagedCluster,
+  opts: { now: Date; priceBookFor?: (region: string | undefined) => PriceBook | undefined },
+): ClusterFigures {
   if (!ownsLocalNodes(cache, cluster)) return figuresFromStatus(cluster.status);
-  const nodes = cache.nodes().map((n) => nodeFacts(n, opts.priceBook));
+  const book = opts.priceBookFor?.(cluster.spec.region);
+  const nodes = cache.nodes().map((n) => nodeFacts(n, book));
   const requested = requestedOn(cache.pods(), new Set(nodes.map((n) => n.name)));
   const figures = figuresFromUsage({
     nodes,
