@@ -165,6 +165,8 @@ export class ApiHttpHandler {
   /** The explicit `?fieldManager=` of an apply request (apply has no User-Agent default). */
   private readonly applyManager = new WeakMap<ServerResponse, string>();
 
+  /** Encoded watch lines per stored object (objects are never mutated after commit). */
+  private readonly encodedLines = new WeakMap<KubeObject, Map<string, string>>();
   /** Open watches by storage key, so a resource that stops being served (CRD deleted) ends its watches. */
   private readonly watchesByResource = new Map<() => void, string>();
 
@@ -539,10 +541,22 @@ export class ApiHttpHandler {
     const ns = rt.namespaced ? route.namespace : undefined;
     const pred: ObjectPredicate = (o) => (ns === undefined || o.metadata?.namespace === ns) && match(o);
     const fromRv = parseWatchResourceVersion(q.get("resourceVersion"));
+    const includeObject = q.get("includeObject") ?? undefined;
     const encode = (type: string, obj: KubeObject): string => {
+      // Stored objects are immutable, so the encoded line is shared by every watcher with the same view of it.
+      const key = `${type}|${version}|${w.format}|${includeObject ?? ""}`;
+      let lines = this.encodedLines.get(obj);
+      const cached = lines?.get(key);
+      if (cached !== undefined) return cached;
       const shown = present(obj, rt, version);
-      const object = w.format === "table" ? toTable(rt, version, [shown], { includeObject: q.get("includeObject") ?? undefined }) : shown;
-      return `${JSON.stringify({ type, object })}\n`;
+      const object = w.format === "table" ? toTable(rt, version, [shown], { includeObject }) : shown;
+      const line = `${JSON.stringify({ type, object })}\n`;
+      if (!lines) {
+        lines = new Map();
+        this.encodedLines.set(obj, lines);
+      }
+      lines.set(key, line);
+      return line;
     };
     res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-cache, private", "Transfer-Encoding": "chunked" });
     res.socket?.setNoDelay(true);

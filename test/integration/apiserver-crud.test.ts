@@ -376,6 +376,20 @@ describe("discovery and auth", () => {
     expect((widgets.resources as any[]).map((r) => r.name).sort()).toEqual(["widgets", "widgets/scale", "widgets/status"]);
   });
 
+  it("answers aggregated discovery (apidiscovery.k8s.io/v2) when asked first, as kubectl 1.33 does", async () => {
+    const accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+    const apis = await server.request("GET", "/apis", { headers: { Accept: accept } });
+    expect(apis.headers["content-type"]).toBe("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
+    const appsGroup = (apis.json.items as any[]).find((g) => g.metadata.name === "apps");
+    const deployments = appsGroup.versions[0].resources.find((r: any) => r.resource === "deployments");
+    expect(deployments).toMatchObject({ scope: "Namespaced", responseKind: { group: "apps", version: "v1", kind: "Deployment" }, shortNames: ["deploy"] });
+    expect(deployments.subresources.map((r: any) => r.subresource).sort()).toEqual(["scale", "status"]);
+    const core = await server.request("GET", "/api", { headers: { Accept: accept } });
+    expect((core.json.items as any[]).map((g) => g.metadata.name)).toEqual([""]);
+    const legacy = await server.request("GET", "/apis", { headers: { Accept: "application/json" } });
+    expect(legacy.json.kind).toBe("APIGroupList");
+  });
+
   it("rejects requests without the bearer token (401) except /version", async () => {
     const res = await server.request("GET", "/api/v1/namespaces", { anonymous: true });
     expect(res.status).toBe(401);
