@@ -47,14 +47,17 @@ function compileManifest(manifest: unknown): CompiledSchedule {
     if (err instanceof ScheduleSpecError) throw new UsageError(err.message);
     throw err;
   }
-  // The rest of the spec (clusterRef, excludedNamespaces, gracePeriodMinutes, …) as the CRD would check it.
-  const crd = HibernationScheduleSpec.safeParse(spec);
-  if (!crd.success) {
-    const issue = crd.error.issues[0]!;
-    const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
-    throw new UsageError(`spec${path}: ${issue.message}`);
-  }
+  checkAgainstCrd(spec);
   return compiled;
+}
+
+/** The rest of the spec (clusterRef, excludedNamespaces, gracePeriodMinutes, …) as the CRD would check it. */
+function checkAgainstCrd(spec: unknown): void {
+  const crd = HibernationScheduleSpec.safeParse(spec);
+  if (crd.success) return;
+  const issue = crd.error.issues[0]!;
+  const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
+  throw new UsageError(`spec${path}: ${issue.message}`);
 }
 
 function parseInstant(value: string): Temporal.Instant {
