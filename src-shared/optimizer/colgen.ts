@@ -81,6 +81,8 @@ export interface CgOptions {
   nodeLimit: number;
   /** budget it may grow to when pricing finds no column */
   maxNodeLimit: number;
+  /** after the exact ones, this many more bins get a greedy dive for an improving column */
+  greedyPerIteration?: number;
   /** also bound each bin with Lagrangian multipliers before choosing which to solve exactly */
   lagrangianScreening?: boolean;
   /** when the branch and bound hits its node limit, solve that knapsack exactly with the HiGHS MILP solver */
@@ -203,6 +205,32 @@ export function initialColumns(p: CgProblem, demand: number[]): Column[] {
 }
 
 /**
+ * Knapsack LP relaxation by HiGHS, rounded down and topped up greedily: with ≤ 4 capacity rows at
+ * most 4 items are fractional at an LP vertex, so on big nodes this is within a few pods of optimal.
+ * Returns the packing and the LP optimum (an upper bound, up to solver tolerance).
+ */
+export function knapsackLpRound(highs: Highs, items: KnapsackItem[], cap: readonly number[]): { counts: number[]; value: number; lpBound: number } | undefined {
+  const lines = ["Maximize", " obj:", ...items.map((it, k) => ` + ${fmt(it.value)} n${k}`), "Subject To"];
+  for (let d = 0; d < DIMS; d++) {
+    if (items.every((it) => it.size[d] === 0)) continue;
+    lines.push(` c${d}:`, ...items.flatMap((it, k) => (it.size[d]! > 0 ? [` + ${fmt(it.size[d]!)} n${k}`] : [])), ` <= ${fmt(cap[d]!)}`);
+  }
+  lines.push("Bounds", ...items.map((it, k) => ` 0 <= n${k} <= ${it.maxCount}`), "End");
+  const res = highs.solve(lines.join("\n"), { output_flag: false } as never);
+  if (res.Status !== "Optimal") return undefined;
+  const counts = items.map((_, k) => Math.floor((res.Columns[`n${k}`]?.Primal ?? 0) + 1e-9));
+  const rem = cap.map((c, d) => c - counts.reduce((s, n, k) => s + n * items[k]!.size[d]!, 0));
+  items.forEach((it, k) => {
+    const more = Math.min(it.maxCount - counts[k]!, ...it.size.map((sz, d) => (sz > 0 ? Math.floor(rem[d]! / sz + 1e-9) : Infinity)));
+    if (more <= 0) return;
+    counts[k]! += more;
+    it.size.forEach((sz, d) => (rem[d]! -= sz * more));
+  });
+  if (rem.some((r) => r < -1e-6)) return undefined;
+  return { counts, value: counts.reduce((s, n, k) => s + n * items[k]!.value, 0), lpBound: res.ObjectiveValue };
+}
+
+/**
  * The same knapsack as a MILP for HiGHS (relative gap 0). HiGHS proves optimality up to its absolute
  * gap tolerance, so the upper bound adds that tolerance; returns undefined if HiGHS stops early.
  */
@@ -304,12 +332,17 @@ function price(p: CgProblem, duals: number[], demand: number[], opts: CgOptions)
   let bestExact = 0;
   let maxRatio = 0;
   let k = 0;
-  for (; k < candidates.length && k < opts.exactPerIteration; k++) {
+  // Solve the most promising bins with the full node budget; keep going down the list with cheap
+  // greedy dives while bins may still hold an improving column (loose bounds hide good bins).
+  const greedyLimit = opts.exactPerIteration + (opts.greedyPerIteration ?? 0);
+  for (; k < candidates.length && k < greedyLimit; k++) {
     const { j, ratio } = candidates[k]!;
-    if (ratio <= bestExact) break;
+    if (ratio <= Math.max(bestExact, k >= opts.exactPerIteration ? 1 : 0)) break;
     const { items, ids } = knapsackItems(p, j, duals, demand);
-    let res = solveKnapsack(items, p.bins[j]!.cap, opts.nodeLimit);
-    if (!res.exact && opts.milpFallback) res = solveKnapsackMilp(p.highs, items, p.bins[j]!.cap) ?? res;
+    const exactTurn = k < opts.exactPerIteration;
+    const start = exactTurn ? knapsackLpRound(p.highs, items, p.bins[j]!.cap) : undefined;
+    let res = solveKnapsack(items, p.bins[j]!.cap, exactTurn ? opts.nodeLimit : items.length + 1, start);
+    if (!res.exact && opts.milpFallback && exactTurn) res = solveKnapsackMilp(p.highs, items, p.bins[j]!.cap) ?? res;
     const w = p.bins[j]!.weight;
     bestExact = Math.max(bestExact, res.value / w);
     maxRatio = Math.max(maxRatio, res.upperBound / w);
@@ -318,7 +351,7 @@ function price(p: CgProblem, duals: number[], demand: number[], opts: CgOptions)
       columns.push(topUp(p, { bin: j, items: used.map((u) => u[0]!), counts: used.map((u) => u[1]!) }, demand));
     }
   }
-  // Bins not solved exactly are bounded by their fractional bound, the largest of which is the next candidate's.
+  // Bins not solved are bounded by their upper bound, the largest of which is the next candidate's.
   if (k < candidates.length) maxRatio = Math.max(maxRatio, candidates[k]!.ratio);
   return { columns, maxRatio };
 }

@@ -117,7 +117,13 @@ function coordinateMinimum(items: readonly KnapsackItem[], cap: readonly number[
  * bound (multipliers fixed at the root) and the single-dimension bounds at every node. Stops after `nodeLimit` nodes and then reports the root
  * bound as the (still valid) upper bound.
  */
-export function solveKnapsack(given: readonly KnapsackItem[], cap: readonly number[], nodeLimit = 20_000): KnapsackResult {
+export function solveKnapsack(
+  given: readonly KnapsackItem[],
+  cap: readonly number[],
+  nodeLimit = 20_000,
+  /** a known packing (e.g. the rounded LP) to start from: prunes more and is returned if nothing beats it */
+  start?: { counts: number[]; value: number },
+): KnapsackResult {
   const input = given.map((it) => ({ ...it, maxCount: Math.min(it.maxCount, ...it.size.map((s, d) => (s > 0 ? Math.floor(cap[d]! / s + 1e-9) : Infinity))) }));
   const lambda = lagrangianMultipliers(input, cap);
   const rootBound = Math.min(lagrangianBound(input, cap, lambda), fractionalBound(input, cap));
@@ -126,8 +132,8 @@ export function solveKnapsack(given: readonly KnapsackItem[], cap: readonly numb
   const order = Array.from({ length: DIMS }, (_, d) => sortByDensity(items, d));
   const n = items.length;
   const counts = new Array<number>(n).fill(0);
-  let bestCounts = counts.slice();
-  let best = 0;
+  let bestCounts = start ? start.counts.slice() : counts.slice();
+  let best = start ? start.value : 0;
   let nodes = 0;
   let aborted = false;
   const rem = cap.slice();

@@ -84,6 +84,7 @@ function roundLp(ctx: Ctx, demand: number[], master: MasterLp): PackedNode[] {
       deadlineMs: ctx.deadlineMs,
       maxIterations: 5,
       exactPerIteration: 6,
+      greedyPerIteration: 20,
       nodeLimit: 300,
       maxNodeLimit: 300,
     }).lp;
@@ -191,13 +192,15 @@ export async function pack(items: CgItem[], demand: number[], offers: Offer[], o
   let nodes: PackedNode[];
   try {
     master.add(initialColumns(p, placeable));
-    columnGeneration(p, master, placeable, { deadlineMs: ctx.deadlineMs, maxIterations: 1000, exactPerIteration: 6, nodeLimit: 300, maxNodeLimit: 3000 });
+    const cg = columnGeneration(p, master, placeable, { deadlineMs: ctx.deadlineMs, maxIterations: 1000, exactPerIteration: 6, greedyPerIteration: 60, nodeLimit: 300, maxNodeLimit: 3000 });
     nodes = roundLp(ctx, placeable, master);
+    if (process.env.CG_DEBUG) console.log("cg", cg.iterations, cg.converged, cg.lp.objective, "rounded", nodes.reduce((s, n) => s + bins[n.offer]!.weight, 0), nodes.length);
   } finally {
     master.dispose();
   }
   nodes = emptyEmptiest(ctx, nodes, 40);
   downsize(ctx, nodes);
+  if (process.env.CG_DEBUG) console.log("repaired", nodes.reduce((s, n) => s + bins[n.offer]!.weight, 0), nodes.length);
   return { nodes: nodes.map((n) => ({ ...n, offer: keptOffer[n.offer]! })), unplaceable };
 }
 
@@ -218,7 +221,7 @@ export async function packingLowerBound(items: CgItem[], demand: number[], offer
   const master = new MasterLp(p, placeable);
   try {
     master.add(initialColumns(p, placeable));
-    const opts = { deadlineMs: cpuMs() + budgetMs, maxIterations: 100_000, exactPerIteration: 6, nodeLimit: 300, maxNodeLimit: 30_000, milpFallback: true, lagrangianScreening: true };
+    const opts = { deadlineMs: cpuMs() + budgetMs, maxIterations: 100_000, exactPerIteration: 6, greedyPerIteration: 60, nodeLimit: 300, maxNodeLimit: 30_000, milpFallback: true, lagrangianScreening: true };
     return summary(columnGeneration(p, master, placeable, opts));
   } finally {
     master.dispose();
