@@ -244,6 +244,41 @@ spec:
   });
 });
 
+describe("kubectl typed-client commands (protobuf request bodies)", () => {
+  it("creates a namespace, a configmap and a secret", async () => {
+    expect((await kubectl(["create", "namespace", "typed"])).stdout.trim()).toBe("namespace/typed created");
+    expect((await kubectl(["create", "configmap", "cfg", "-n", "typed", "--from-literal=a=1"])).stdout.trim()).toBe("configmap/cfg created");
+    const secret = await kubectl(["create", "secret", "generic", "sec", "-n", "typed", "--from-literal=pw=s3cret"]);
+    expect(secret.stderr).toBe("");
+    const cm: any = await objects.read({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cfg", namespace: "typed" } });
+    expect(cm.data).toEqual({ a: "1" });
+    const stored: any = await objects.read({ apiVersion: "v1", kind: "Secret", metadata: { name: "sec", namespace: "typed" } });
+    expect(Buffer.from(stored.data.pw, "base64").toString()).toBe("s3cret");
+  });
+
+  it("drains a node through the Eviction API", async () => {
+    const manifests = `apiVersion: v1
+kind: Node
+metadata: {name: drain-me}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: lonely, namespace: typed}
+spec:
+  nodeName: drain-me
+  containers: [{name: c, image: "x:1"}]
+`;
+    expect((await kubectl(["apply", "-f", "-"], manifests)).code).toBe(0);
+    const drained = await kubectl(["drain", "drain-me", "--force", "--ignore-daemonsets", "--timeout=30s"]);
+    expect(drained.code).toBe(0);
+    expect(drained.stdout).toContain("pod/lonely evicted");
+    expect(drained.stdout).toContain("node/drain-me drained");
+    const node: any = await objects.read({ apiVersion: "v1", kind: "Node", metadata: { name: "drain-me" } });
+    expect(node.spec.unschedulable).toBe(true);
+    await expect(objects.read({ apiVersion: "v1", kind: "Pod", metadata: { name: "lonely", namespace: "typed" } })).rejects.toMatchObject({ code: 404 });
+  });
+});
+
 describe("kubectl with Karpenter's real CRDs", () => {
   const karpenterDir = resolve(repoRoot, "../shared/data/karpenter-crds");
   const examples = resolve(repoRoot, "../shared/data/karpenter-examples");
