@@ -1,5 +1,6 @@
 // The in-process controllers a real control plane runs: CRD establishment, garbage collection, namespace deletion, PDB status.
 import type { ApiCore, CommittedWrite, WriteContext } from "./core.js";
+import type { StoreEvent } from "./store.js";
 import { keyOf } from "./core.js";
 import { acceptedNames, resourceTypeFromCrd } from "./crds.js";
 import type { ResourceType } from "./registry.js";
@@ -60,7 +61,8 @@ export class ControlPlane {
     for (const ns of this.core.store.list(NS_RESOURCE)) {
       if (ns.metadata?.deletionTimestamp) this.enqueueNamespace(ns.metadata.name as string);
     }
-    for (const uid of this.uidIndex.keys()) this.enqueueOwner(uid);
+    // Owners referenced by some dependent, present or not (an owner deleted while the server was down is absent).
+    for (const uid of this.dependents.keys()) this.enqueueOwner(uid);
     for (const pod of this.core.store.list("/pods")) if (pod.metadata?.deletionTimestamp) this.terminateLater(pod);
   }
 
@@ -80,18 +82,27 @@ export class ControlPlane {
   private observe(w: CommittedWrite): void {
     const ev = w.event;
     this.index(ev.resource, ev.prev, ev.type === "DELETED" ? undefined : ev.obj);
-    const obj = ev.obj;
     if (ev.resource === CRD_RESOURCE) this.enqueue(`crd:${ev.key}`, () => this.syncCrd(ev.key));
     if (w.rt.crd && ev.type === "DELETED") this.enqueueCrdFor(w.rt);
+    this.observeNamespaces(ev);
+    this.observePods(ev);
+    this.observeOwnership(ev.type, ev.obj, ev.prev);
+  }
+
+  /** A namespace starts terminating, or an object leaves a terminating namespace. */
+  private observeNamespaces(ev: StoreEvent): void {
+    const obj = ev.obj;
     if (ev.resource === NS_RESOURCE && obj.metadata?.deletionTimestamp && ev.type !== "DELETED") this.enqueueNamespace(obj.metadata.name as string);
     const ns = obj.metadata?.namespace as string | undefined;
-    if (ns && ev.type === "DELETED") {
-      const nsObj = this.core.store.get(NS_RESOURCE, `/${ns}`);
-      if (nsObj?.metadata?.deletionTimestamp) this.enqueueNamespace(ns);
-    }
+    if (!ns || ev.type !== "DELETED") return;
+    if (this.core.store.get(NS_RESOURCE, `/${ns}`)?.metadata?.deletionTimestamp) this.enqueueNamespace(ns);
+  }
+
+  /** Pods and PDBs move PDB status; a gracefully deleted pod is finished by the simulated kubelet. */
+  private observePods(ev: StoreEvent): void {
+    const ns = ev.obj.metadata?.namespace as string | undefined;
     if (ns && (ev.resource === "/pods" || ev.resource === "policy/poddisruptionbudgets")) this.enqueue(`pdb:${ns}`, () => this.syncPdbs(ns));
-    if (ev.resource === "/pods" && ev.type === "MODIFIED" && obj.metadata?.deletionTimestamp) this.terminateLater(obj);
-    this.observeOwnership(ev.type, obj, ev.prev);
+    if (ev.resource === "/pods" && ev.type === "MODIFIED" && ev.obj.metadata?.deletionTimestamp) this.terminateLater(ev.obj);
   }
 
   private observeOwnership(type: string, obj: KubeObject, prev: KubeObject | undefined): void {
@@ -109,7 +120,11 @@ export class ControlPlane {
   }
 
   private index(resource: string, prev: KubeObject | undefined, next: KubeObject | undefined): void {
-    for (const r of ownerRefs(prev)) this.dependents.get(r.uid)?.delete(prev!.metadata!.uid as string);
+    for (const r of ownerRefs(prev)) {
+      const set = this.dependents.get(r.uid);
+      set?.delete(prev!.metadata!.uid as string);
+      if (set?.size === 0) this.dependents.delete(r.uid);
+    }
     if (prev?.metadata?.uid && !next) this.uidIndex.delete(prev.metadata.uid as string);
     if (!next?.metadata?.uid) return;
     const uid = next.metadata.uid as string;
@@ -212,15 +227,15 @@ export class ControlPlane {
     const stored = new Set<string>((status.storedVersions as string[] | undefined) ?? []);
     if (storage) stored.add(storage);
     status.storedVersions = [...stored];
-    status.conditions = upsertCondition(status.conditions, "NamesAccepted", "True", "NoConflicts", "no conflicts found");
-    status.conditions = upsertCondition(status.conditions, "Established", "True", "InitialNamesAccepted", "the initial names have been accepted");
+    status.conditions = upsertCondition(status.conditions, { type: "NamesAccepted", status: "True", reason: "NoConflicts", message: "no conflicts found" });
+    status.conditions = upsertCondition(status.conditions, { type: "Established", status: "True", reason: "InitialNamesAccepted", message: "the initial names have been accepted" });
     if (deepEqual(status, crd.status)) return;
     this.core.commitUpdate(this.ctx(crdType), crd, { ...crd, status }, "status");
   }
 
   private cleanupCrd(crd: KubeObject, rt: ResourceType, crdType: ResourceType): void {
     const status = clone((crd.status as Record<string, any> | undefined) ?? {});
-    status.conditions = upsertCondition(status.conditions, "Terminating", "True", "InstanceDeletionInProgress", "CustomResource deletion is in progress");
+    status.conditions = upsertCondition(status.conditions, { type: "Terminating", status: "True", reason: "InstanceDeletionInProgress", message: "CustomResource deletion is in progress" });
     let cur = crd;
     if (!deepEqual(status, crd.status)) cur = this.core.commitUpdate(this.ctx(crdType), crd, { ...crd, status }, "status");
     const remaining = this.core.store.list(resourceKey(rt));
@@ -280,8 +295,7 @@ export class ControlPlane {
   /** An owner changed or vanished: orphan, foreground-wait or collect its dependents. */
   private syncOwner(uid: string): void {
     const deps = [...(this.dependents.get(uid) ?? [])];
-    const ownerRef = this.uidIndex.get(uid);
-    const owner = ownerRef ? this.lookup(ownerRef) : undefined;
+    const owner = this.lookupUid(uid);
     if (!owner) {
       for (const d of deps) this.attemptToDelete(d);
       return;
@@ -293,36 +307,48 @@ export class ControlPlane {
       this.removeFinalizer(owner.rt, owner.obj, "orphan");
       return;
     }
-    if (fins.includes("foregroundDeletion")) {
-      let blocking = 0;
-      for (const d of deps) {
-        const dep = this.uidIndex.get(d);
-        const found = dep ? this.lookup(dep) : undefined;
-        if (!found) continue;
-        if (ownerRefs(found.obj).some((r) => r.uid === uid && r.blockOwnerDeletion)) blocking++;
-        if (!found.obj.metadata?.deletionTimestamp) this.attemptToDelete(d);
-      }
-      if (blocking === 0) this.removeFinalizer(owner.rt, owner.obj, "foregroundDeletion");
-    }
+    if (fins.includes("foregroundDeletion")) this.foregroundStep(owner, uid, deps);
   }
 
-  /** A dependent: deleted when none of its owners is alive, else its dangling references are removed. */
-  private attemptToDelete(depUid: string): void {
-    const ref = this.uidIndex.get(depUid);
-    const found = ref ? this.lookup(ref) : undefined;
-    if (!found) return;
-    const refs = ownerRefs(found.obj);
-    if (refs.length === 0) return;
+  /** Foreground deletion: delete the dependents; the owner goes once none with blockOwnerDeletion is left. */
+  private foregroundStep(owner: { rt: ResourceType; obj: KubeObject }, uid: string, deps: string[]): void {
+    let blocking = 0;
+    for (const d of deps) {
+      const found = this.lookupUid(d);
+      if (!found) continue;
+      if (ownerRefs(found.obj).some((r) => r.uid === uid && r.blockOwnerDeletion)) blocking++;
+      if (!found.obj.metadata?.deletionTimestamp) this.attemptToDelete(d);
+    }
+    if (blocking === 0) this.removeFinalizer(owner.rt, owner.obj, "foregroundDeletion");
+  }
+
+  private lookupUid(uid: string): { rt: ResourceType; obj: KubeObject } | undefined {
+    const ref = this.uidIndex.get(uid);
+    return ref ? this.lookup(ref) : undefined;
+  }
+
+  /** Owners of a dependent: absent (dangling), being deleted in the foreground (waiting), or alive (solid). */
+  private classifyOwners(refs: OwnerRef[]): { dangling: Set<string>; solid: number; waiting: number } {
     const dangling = new Set<string>();
     let solid = 0;
     let waiting = 0;
     for (const r of refs) {
-      const o = this.uidIndex.get(r.uid);
-      const owner = o ? this.lookup(o) : undefined;
+      const owner = this.lookupUid(r.uid);
+      const fins = (owner?.obj.metadata?.finalizers as string[] | undefined) ?? [];
       if (!owner) dangling.add(r.uid);
-      else if (owner.obj.metadata?.deletionTimestamp && ((owner.obj.metadata.finalizers as string[] | undefined) ?? []).includes("foregroundDeletion")) waiting++;
+      else if (owner.obj.metadata?.deletionTimestamp && fins.includes("foregroundDeletion")) waiting++;
       else solid++;
     }
+    return { dangling, solid, waiting };
+  }
+
+  /** A dependent: deleted when none of its owners is alive, else its dangling references are removed. */
+  private attemptToDelete(depUid: string): void {
+    const found = this.lookupUid(depUid);
+    if (!found) return;
+    const refs = ownerRefs(found.obj);
+    if (refs.length === 0) return;
+    const { dangling, solid, waiting } = this.classifyOwners(refs);
     if (solid > 0) {
       if (dangling.size > 0) this.removeOwnerRefs(depUid, dangling);
       return;
@@ -334,8 +360,7 @@ export class ControlPlane {
   }
 
   private removeOwnerRefs(depUid: string, uids: Set<string>): void {
-    const ref = this.uidIndex.get(depUid);
-    const found = ref ? this.lookup(ref) : undefined;
+    const found = this.lookupUid(depUid);
     if (!found) return;
     const next = clone(found.obj);
     next.metadata!.ownerReferences = ownerRefs(found.obj).filter((r) => !uids.has(r.uid));
@@ -358,14 +383,14 @@ export class ControlPlane {
       if (pdb.metadata?.deletionTimestamp) continue;
       const computed = computePdbStatus(pdb, pods);
       const status: Record<string, any> = { ...clone((pdb.status as Record<string, any> | undefined) ?? {}), ...computed.status };
-      status.conditions = upsertCondition(
-        status.conditions,
-        "DisruptionAllowed",
-        computed.status.disruptionsAllowed > 0 ? "True" : "False",
-        computed.status.disruptionsAllowed > 0 ? "SufficientPods" : "InsufficientPods",
-        "",
-        pdb.metadata?.generation as number | undefined,
-      );
+      const allowed = computed.status.disruptionsAllowed > 0;
+      status.conditions = upsertCondition(status.conditions, {
+        type: "DisruptionAllowed",
+        status: allowed ? "True" : "False",
+        reason: allowed ? "SufficientPods" : "InsufficientPods",
+        message: "",
+        observedGeneration: pdb.metadata?.generation as number | undefined,
+      });
       if (deepEqual(status, pdb.status)) continue;
       this.core.commitUpdate(this.ctx(pdbType, ns), pdb, { ...pdb, status }, "status");
     }
@@ -380,12 +405,9 @@ function splitResource(resource: string): [string, string] {
 /** Sets a condition by type, keeping lastTransitionTime when the status did not change. */
 export function upsertCondition(
   conditions: unknown,
-  type: string,
-  status: string,
-  reason: string,
-  message: string,
-  observedGeneration?: number,
+  c: { type: string; status: string; reason: string; message: string; observedGeneration?: number },
 ): Record<string, unknown>[] {
+  const { type, status, reason, message, observedGeneration } = c;
   const list = Array.isArray(conditions) ? (conditions as Record<string, unknown>[]).map((c) => ({ ...c })) : [];
   const existing = list.find((c) => c.type === type);
   const next: Record<string, unknown> = { type, status, reason, message, lastTransitionTime: nowTimestamp() };
