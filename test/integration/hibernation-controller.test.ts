@@ -164,16 +164,21 @@ interface Instance {
   stopped: boolean;
 }
 
+/** Instances not yet stopped, so a failing test still shuts them down before its server. */
+const running = new Set<Instance>();
+
 async function startInstance(server: LocalApiServer): Promise<Instance> {
   const client = new KubeClient(server.kubeConfig);
   const manager = new ControllerManager({ client });
   const instance: Instance = { manager, client, stopped: false };
+  running.add(instance);
   await registerHibernationController({ manager, client, isStopped: () => instance.stopped });
   manager.start();
   return instance;
 }
 
 async function stopInstance(instance: Instance): Promise<void> {
+  running.delete(instance);
   instance.stopped = true;
   await instance.manager.stop();
   instance.client.close();
@@ -202,6 +207,7 @@ const IN_SCOPE_WORKLOADS = fixtures().filter((f) => ![EXCLUDED_BY_SPEC, ...ALWAY
 
 let server: LocalApiServer | undefined;
 afterEach(async () => {
+  for (const instance of [...running]) await stopInstance(instance);
   await server?.stop();
   server = undefined;
 });
@@ -248,7 +254,8 @@ describe("hibernation controller", () => {
     notices.length = 0;
     await stopInstance(instance);
     instance = await startInstance(server);
-    await client.patch({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE }, { spec: { override: null } }, { type: "merge" });
+    // The test's own write meets the injected 409s too: retried like any client would.
+    await eventually(() => client.patch({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE }, { spec: { override: null } }, { type: "merge" }), 10_000, "override removed");
     await eventually(async () => (await scheduleStatus(client))?.state === "awake", 60_000, "state awake");
     await instance.manager.idle();
     expectRestored(before, await snapshot(client));
