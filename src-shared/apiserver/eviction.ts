@@ -59,7 +59,7 @@ export function computePdbStatus(pdb: KubeObject, pods: KubeObject[]): { status:
 
 /**
  * POST pods/{name}/eviction: deletes the pod unless a matching PDB has no disruption left (429).
- * Pods that are not Running are evicted without consulting PDBs, as upstream does for Pending/Succeeded/Failed pods.
+ * Pending, Succeeded, Failed and terminating pods are evicted without consulting PDBs, as upstream does.
  */
 export function evictPod(core: ApiCore, ctx: WriteContext, name: string, body: unknown): StatusObject {
   const podType = ctx.rt;
@@ -69,7 +69,9 @@ export function evictPod(core: ApiCore, ctx: WriteContext, name: string, body: u
   const deleteOptions = ((body as { deleteOptions?: Record<string, any> } | undefined)?.deleteOptions ?? {}) as Record<string, any>;
   const phase = pod.status?.phase as string | undefined;
   const pdbType = core.registry.byGroupPlural("policy", "poddisruptionbudgets")!;
-  if (phase === "Running" && !pod.metadata?.deletionTimestamp) {
+  // Upstream's canIgnorePDB: Pending, Succeeded, Failed and already-deleting pods skip the budget.
+  const ignoresPdb = phase === "Pending" || phase === "Succeeded" || phase === "Failed" || Boolean(pod.metadata?.deletionTimestamp);
+  if (!ignoresPdb) {
     const pods = core.store.list("/pods", ctx.namespace);
     const pdbs = core.store.list("policy/poddisruptionbudgets", ctx.namespace).filter((p) => podsForPdb(p, [pod]).length > 0);
     if (pdbs.length > 1) {
