@@ -33,6 +33,7 @@ describe("templates", () => {
     const nt = await f.client.get<any>({ ...NT, namespace: f.orgA, name: "ai-workloads" });
     expect(nt.spec).toMatchObject({ clusterRef: { name: "prod" }, families: ["g4dn", "p3"], architecture: "x86_64", strategy: "SPOT", diskType: "gp3", diskSize: 500, isDefault: true });
     expect(nt.metadata.annotations["spotoptimizer.io/display-name"]).toBe("AI-Workloads");
+    expect((await f.client.get<any>({ ...MC, namespace: f.orgA, name: "prod" })).spec.defaultTemplate).toBe("ai-workloads");
     const list = await f.call("GET", "/templates", { token: f.token(f.orgA, "viewer") });
     expect(list.body.templates).toEqual([
       expect.objectContaining({ id: "ai-workloads", name: "AI-Workloads", families: ["g4dn", "p3"], architecture: "x86_64", strategy: "SPOT", is_default: true }),
@@ -89,14 +90,18 @@ describe("templates", () => {
     expect((await f.call("GET", "/templates", { token: f.token(f.orgB) })).body.templates).toEqual([]);
   });
 
-  it("deletes a template; deleting the cluster default clears ManagedCluster.spec.defaultTemplate", async () => {
+  it("deletes templates; deleting the default promotes the oldest remaining, deleting the last clears it", async () => {
     const res = await f.call("DELETE", "/templates/production-general", { token: f.token(f.orgA) });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ success: true, message: "Template deleted" });
+    expect(res.body).toMatchObject({ success: true, new_default: "ai-workloads" });
+    expect(res.body.message).toContain("Template deleted");
     await expect(f.client.getIfExists({ ...NT, namespace: f.orgA, name: "production-general" })).resolves.toBeUndefined();
-    const mc = await f.client.get<any>({ ...MC, namespace: f.orgA, name: "prod" });
-    expect(mc.spec.defaultTemplate).toBeUndefined();
-    expect((await f.call("GET", "/templates", { token: f.token(f.orgA) })).body.templates.map((t: any) => t.id)).toEqual(["ai-workloads"]);
+    expect(await defaults(f.orgA)).toEqual(["ai-workloads"]);
+    expect((await f.client.get<any>({ ...MC, namespace: f.orgA, name: "prod" })).spec.defaultTemplate).toBe("ai-workloads");
+    expect((await f.call("GET", "/templates", { token: f.token(f.orgA) })).body.templates.map((t: any) => [t.id, t.is_default])).toEqual([["ai-workloads", true]]);
     expect((await f.call("DELETE", "/templates/production-general", { token: f.token(f.orgA) })).status).toBe(404);
+    const last = await f.call("DELETE", "/templates/ai-workloads", { token: f.token(f.orgA) });
+    expect(last.body).toEqual({ success: true, message: "Template deleted", new_default: null });
+    expect((await f.client.get<any>({ ...MC, namespace: f.orgA, name: "prod" })).spec.defaultTemplate).toBeUndefined();
   });
 });

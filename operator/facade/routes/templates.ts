@@ -109,6 +109,30 @@ async function clearOtherDefaults(rc: ResourceContext, clusterName: string, keep
   return previous;
 }
 
+/** Points ManagedCluster.spec.defaultTemplate at `template` (null clears it), if it does not already. */
+async function setClusterDefault(rc: ResourceContext, clusterName: string, template: string | null): Promise<void> {
+  const cluster = rc.cache.cluster(rc.namespace, clusterName);
+  if (!cluster || (cluster.spec.defaultTemplate ?? null) === template) return;
+  const updated = await rc.writer.mergePatch<ManagedCluster>(crRef("ManagedCluster", rc.namespace, clusterName), {
+    spec: { defaultTemplate: template },
+  });
+  await settle(rc, "ManagedCluster", updated);
+}
+
+/** After the default is deleted, the oldest remaining template of the cluster becomes its default (if any remains). */
+async function promoteSuccessor(rc: ResourceContext, clusterName: string): Promise<string | null> {
+  const successor = [...templatesOfCluster(rc, clusterName)].sort(
+    (a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""),
+  )[0];
+  const name = successor?.metadata.name ?? null;
+  if (successor && name && successor.spec.isDefault !== true) {
+    const updated = await rc.writer.mergePatch<NodeTemplate>(crRef("NodeTemplate", rc.namespace, name), { spec: { isDefault: true } });
+    await settle(rc, "NodeTemplate", updated);
+  }
+  await setClusterDefault(rc, clusterName, name);
+  return name;
+}
+
 const listTemplates = defineRoute({
   method: "get",
   path: "/templates",
@@ -155,7 +179,10 @@ const createTemplate = defineRoute({
       },
     });
     await settle(rc, "NodeTemplate", created);
-    if (isDefault) await clearOtherDefaults(rc, clusterName, id);
+    if (isDefault) {
+      await clearOtherDefaults(rc, clusterName, id);
+      await setClusterDefault(rc, clusterName, id);
+    }
     ctx.audit({ event: "Created node template", resource: `nodetemplate/${id}`, after: specOf(created) });
     return { id, success: true, cluster_id: clusterName, template: view(created) };
   },
@@ -188,13 +215,7 @@ const setDefault = defineRoute({
       await settle(rc, "NodeTemplate", updated);
     }
     const previous = await clearOtherDefaults(rc, clusterName, ctx.params.id);
-    const cluster = rc.cache.cluster(rc.namespace, clusterName);
-    if (cluster && cluster.spec.defaultTemplate !== ctx.params.id) {
-      const updated = await rc.writer.mergePatch<ManagedCluster>(crRef("ManagedCluster", rc.namespace, clusterName), {
-        spec: { defaultTemplate: ctx.params.id },
-      });
-      await settle(rc, "ManagedCluster", updated);
-    }
+    await setClusterDefault(rc, clusterName, ctx.params.id);
     const previousDefault = wasDefault ? ctx.params.id : previous;
     ctx.audit({
       event: "Set default node template",
@@ -242,26 +263,27 @@ const validate = defineRoute({
 const deleteTemplate = defineRoute({
   method: "delete",
   path: "/templates/:id",
-  summary: "Delete a node template (its NodePool is removed by the controller; a cluster default is cleared)",
+  summary: "Delete a node template (the controller removes its NodePool); deleting the default promotes the oldest remaining",
   tags: ["templates"],
   auth: "user",
   params: IdParams,
-  response: z.object({ success: z.boolean(), message: z.string() }),
+  response: z.object({ success: z.boolean(), message: z.string(), new_default: z.string().nullable() }),
   handler: async (ctx) => {
     const rc = resourceContext(ctx);
     const template = rc.cache.template(rc.namespace, ctx.params.id);
     if (!template) throw new NotFoundError(`template ${ctx.params.id} not found`);
     await rc.writer.remove(crRef("NodeTemplate", rc.namespace, ctx.params.id));
     await settle(rc, "NodeTemplate", null, { name: ctx.params.id });
-    const cluster = rc.cache.cluster(rc.namespace, template.spec.clusterRef.name);
-    if (cluster?.spec.defaultTemplate === ctx.params.id) {
-      const updated = await rc.writer.mergePatch<ManagedCluster>(crRef("ManagedCluster", rc.namespace, template.spec.clusterRef.name), {
-        spec: { defaultTemplate: null },
-      });
-      await settle(rc, "ManagedCluster", updated);
-    }
-    ctx.audit({ event: "Deleted node template", resource: `nodetemplate/${ctx.params.id}`, before: specOf(template) });
-    return { success: true, message: "Template deleted" };
+    const clusterName = template.spec.clusterRef.name;
+    const wasDefault = template.spec.isDefault === true || rc.cache.cluster(rc.namespace, clusterName)?.spec.defaultTemplate === ctx.params.id;
+    const newDefault = wasDefault ? await promoteSuccessor(rc, clusterName) : null;
+    ctx.audit({
+      event: "Deleted node template",
+      resource: `nodetemplate/${ctx.params.id}`,
+      before: specOf(template),
+      ...(wasDefault ? { after: { defaultTemplate: newDefault } } : {}),
+    });
+    return { success: true, message: newDefault ? `Template deleted; ${newDefault} is now the default` : "Template deleted", new_default: newDefault };
   },
 });
 
