@@ -29,6 +29,7 @@ import {
 import type { StoreEvent } from "./store.js";
 import { toTable } from "./table.js";
 import { unsupportedPatchType } from "./wiring.js";
+import { decodeKubeProtobuf } from "./protobuf.js";
 
 /** Patch types by Content-Type. */
 export type PatchType = "merge" | "json" | "strategic" | "apply";
@@ -133,7 +134,7 @@ function patchTypeOf(contentType: string): PatchType | undefined {
   return undefined;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -142,12 +143,15 @@ async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY_BYTES) throw new ApiError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728");
     chunks.push(b);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
-function parseBody(raw: string, contentType: string, allowYaml: boolean): unknown {
+function parseBody(body: Buffer, contentType: string, allowYaml: boolean): unknown {
   const t = contentType.split(";")[0]!.trim().toLowerCase();
+  // kubectl's typed clients (create namespace/configmap/secret, drain's evictions) send protobuf (protobuf.ts, A2).
+  if (t === "application/vnd.kubernetes.protobuf") return decodeKubeProtobuf(body);
   if (t.includes("protobuf") || t === "application/cbor") throw unsupportedMediaType(contentType);
+  const raw = body.toString("utf8");
   try {
     if (raw.trim() === "") return undefined;
     if (t === "application/yaml" || (allowYaml && t === "application/apply-patch+yaml")) return yaml.load(raw);
@@ -413,7 +417,7 @@ export class ApiHttpHandler {
     this.send(res, 200, present(updated, route.rt, route.version), format);
   }
 
-  private patch(res: ServerResponse, route: Route, ctx: WriteContext, p: { raw: string; contentType: string; force: boolean; format: Format }): void {
+  private patch(res: ServerResponse, route: Route, ctx: WriteContext, p: { raw: Buffer; contentType: string; force: boolean; format: Format }): void {
     const { format } = p;
     if (!route.name) throw methodNotAllowed();
     const type = patchTypeOf(p.contentType);
