@@ -104,6 +104,9 @@ export interface ListResult {
   remainingItemCount?: number;
 }
 
+/** Namespaces the NamespaceLifecycle admission plugin refuses to delete. */
+const IMMORTAL_NAMESPACES = new Set(["default", "kube-system", "kube-public"]);
+
 const TERMINATING_MESSAGE = (ns: string): string => `unable to create new content in namespace ${ns} because it is being terminated`;
 
 /** Presents a stored object in the requested API version (conversion strategy None: only apiVersion changes). */
@@ -257,6 +260,9 @@ export class ApiCore {
   delete(ctx: WriteContext, name: string, opts: DeleteOptions): DeleteResult {
     const { rt } = ctx;
     const cur = this.get(rt, ctx.namespace, name);
+    if (rt.group === "" && rt.plural === "namespaces" && IMMORTAL_NAMESPACES.has(name)) {
+      throw forbidden(rt, name, `namespaces "${name}" is forbidden: this namespace may not be deleted`);
+    }
     checkDeletePreconditions(rt, cur, opts.preconditions);
     const grace = podGracePeriodSeconds(rt, cur, opts.gracePeriodSeconds);
     if (cur.metadata!.deletionTimestamp) {

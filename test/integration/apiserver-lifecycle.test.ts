@@ -133,6 +133,14 @@ describe("garbage collection", () => {
 });
 
 describe("namespace deletion", () => {
+  it("refuses to delete default, kube-system and kube-public (403)", async () => {
+    for (const name of ["default", "kube-system", "kube-public"]) {
+      const refused = await failure(core.deleteNamespace({ name }));
+      expect(refused).toMatchObject({ code: 403, reason: "Forbidden" });
+    }
+    expect((await core.readNamespace({ name: "default" })).status?.phase).toBe("Active");
+  });
+
   it("goes Terminating, refuses new content, deletes the contents, then disappears", async () => {
     await core.createNamespace({ body: { metadata: { name: "doomed" } } });
     await core.createNamespacedConfigMap({ namespace: "doomed", body: { metadata: { name: "a" } } });
