@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", ".spotopt/**", "crds/**", "charts/**", "coverage/**"] },
+  { ignores: ["node_modules/**", ".spotopt/**", ".scratch-*/**", "crds/**", "charts/**", "coverage/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
