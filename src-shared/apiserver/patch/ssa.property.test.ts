@@ -50,6 +50,21 @@ describe("serverSideApply properties", () => {
     );
   });
 
+  it("after B force-applies and A withdraws everything, the object is exactly B's configuration", () => {
+    fc.assert(
+      fc.property(spec, spec, (a, b) => {
+        const byA = serverSideApply({ applied: config(a), manager: "a", force: false, now: "t", types, statusSubresource: true }).object;
+        const byB = serverSideApply({ live: byA, applied: config(b), manager: "b", force: true, now: "t", types, statusSubresource: true }).object;
+        const withdrawn = serverSideApply({ live: byB, applied: config({}), manager: "a", force: false, now: "t", types, statusSubresource: true }).object;
+        expect(normalize(withdrawn.spec ?? {})).toEqual(normalize(b));
+        // A still owns the empty `spec: {}` it applies, nothing else.
+        const entryA = withdrawn.metadata.managedFields.find((m: { manager: string }) => m.manager === "a");
+        expect(entryA?.fieldsV1 ?? { "f:spec": {} }).toEqual({ "f:spec": {} });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("re-applying the same configuration is a no-op", () => {
     fc.assert(
       fc.property(spec, (s) => {
