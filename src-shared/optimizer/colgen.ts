@@ -316,6 +316,21 @@ function binBound(p: CgProblem, bin: number, { duals, demand, orders }: { duals:
   return best;
 }
 
+/** Best pattern found for one bin: exact turn = rounded LP start + branch and bound (+ MILP if allowed), else a greedy dive. */
+function solveCandidate(
+  p: CgProblem,
+  j: number,
+  { duals, demand, opts, exactTurn }: { duals: number[]; demand: number[]; opts: CgOptions; exactTurn: boolean },
+): KnapsackResult & { column: Column } {
+  const { items, ids } = knapsackItems(p, j, duals, demand);
+  const cap = p.bins[j]!.cap;
+  const start = exactTurn ? knapsackLpRound(p.highs, items, cap) : undefined;
+  let res = solveKnapsack(items, cap, exactTurn ? opts.nodeLimit : items.length + 1, start);
+  if (!res.exact && opts.milpFallback && exactTurn) res = solveKnapsackMilp(p.highs, items, cap) ?? res;
+  const used = ids.flatMap((i, q) => (res.counts[q]! > 0 ? [[i, res.counts[q]!]] : []));
+  return { ...res, column: topUp(p, { bin: j, items: used.map((u) => u[0]!), counts: used.map((u) => u[1]!) }, demand) };
+}
+
 function price(p: CgProblem, duals: number[], demand: number[], opts: CgOptions): Priced {
   const orders = densityOrders(p, duals, demand);
   const candidates = p.bins.map((bin, j) => {
@@ -338,18 +353,11 @@ function price(p: CgProblem, duals: number[], demand: number[], opts: CgOptions)
   for (; k < candidates.length && k < greedyLimit; k++) {
     const { j, ratio } = candidates[k]!;
     if (ratio <= Math.max(bestExact, k >= opts.exactPerIteration ? 1 : 0)) break;
-    const { items, ids } = knapsackItems(p, j, duals, demand);
-    const exactTurn = k < opts.exactPerIteration;
-    const start = exactTurn ? knapsackLpRound(p.highs, items, p.bins[j]!.cap) : undefined;
-    let res = solveKnapsack(items, p.bins[j]!.cap, exactTurn ? opts.nodeLimit : items.length + 1, start);
-    if (!res.exact && opts.milpFallback && exactTurn) res = solveKnapsackMilp(p.highs, items, p.bins[j]!.cap) ?? res;
+    const res = solveCandidate(p, j, { duals, demand, opts, exactTurn: k < opts.exactPerIteration });
     const w = p.bins[j]!.weight;
     bestExact = Math.max(bestExact, res.value / w);
     maxRatio = Math.max(maxRatio, res.upperBound / w);
-    if (res.value / w > 1 + 1e-9) {
-      const used = ids.flatMap((i, q) => (res.counts[q]! > 0 ? [[i, res.counts[q]!]] : []));
-      columns.push(topUp(p, { bin: j, items: used.map((u) => u[0]!), counts: used.map((u) => u[1]!) }, demand));
-    }
+    if (res.value / w > 1 + 1e-9) columns.push(res.column);
   }
   // Bins not solved are bounded by their upper bound, the largest of which is the next candidate's.
   if (k < candidates.length) maxRatio = Math.max(maxRatio, candidates[k]!.ratio);

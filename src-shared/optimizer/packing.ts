@@ -192,15 +192,13 @@ export async function pack(items: CgItem[], demand: number[], offers: Offer[], o
   let nodes: PackedNode[];
   try {
     master.add(initialColumns(p, placeable));
-    const cg = columnGeneration(p, master, placeable, { deadlineMs: ctx.deadlineMs, maxIterations: 1000, exactPerIteration: 6, greedyPerIteration: 60, nodeLimit: 300, maxNodeLimit: 3000 });
+    columnGeneration(p, master, placeable, { deadlineMs: ctx.deadlineMs, maxIterations: 1000, exactPerIteration: 6, greedyPerIteration: 60, nodeLimit: 300, maxNodeLimit: 3000 });
     nodes = roundLp(ctx, placeable, master);
-    if (process.env.CG_DEBUG) console.log("cg", cg.iterations, cg.converged, cg.lp.objective, "rounded", nodes.reduce((s, n) => s + bins[n.offer]!.weight, 0), nodes.length);
   } finally {
     master.dispose();
   }
   nodes = emptyEmptiest(ctx, nodes, 40);
   downsize(ctx, nodes);
-  if (process.env.CG_DEBUG) console.log("repaired", nodes.reduce((s, n) => s + bins[n.offer]!.weight, 0), nodes.length);
   return { nodes: nodes.map((n) => ({ ...n, offer: keptOffer[n.offer]! })), unplaceable };
 }
 

@@ -4,6 +4,7 @@ import {
   DescribeSpotPriceHistoryCommand,
   type EC2Client,
   type InstanceTypeInfo,
+  type SpotPrice,
 } from "@aws-sdk/client-ec2";
 import { eniMaxPods, kubeReservedCpuMillicores } from "../catalog/index.js";
 import type { Allocatable, CpuArch, InstanceShape, Price } from "../types.js";
@@ -25,29 +26,51 @@ function archOf(info: InstanceTypeInfo): CpuArch | undefined {
   return undefined;
 }
 
+function gpuOf(info: InstanceTypeInfo): InstanceShape["gpu"] {
+  const gpus = info.GpuInfo?.Gpus ?? [];
+  const count = gpus.reduce((s, g) => s + (g.Count ?? 0), 0);
+  if (count === 0) return null;
+  return { count, name: (gpus[0]!.Name ?? "gpu").toLowerCase(), memoryMiB: gpus[0]!.MemoryInfo?.SizeInMiB ?? 0 };
+}
+
+interface Basics {
+  name: string;
+  arch: CpuArch;
+  vcpu: number;
+  memoryMiB: number;
+  maxPods: number;
+}
+
+function basicsOf(info: InstanceTypeInfo): Basics | undefined {
+  const basics = {
+    name: info.InstanceType,
+    arch: archOf(info),
+    vcpu: info.VCpuInfo?.DefaultVCpus,
+    memoryMiB: info.MemoryInfo?.SizeInMiB,
+    enis: info.NetworkInfo?.MaximumNetworkInterfaces,
+    ips: info.NetworkInfo?.Ipv4AddressesPerInterface,
+  };
+  if (Object.values(basics).some((v) => !v)) return undefined;
+  const b = basics as { name: string; arch: CpuArch; vcpu: number; memoryMiB: number; enis: number; ips: number };
+  return { name: b.name, arch: b.arch, vcpu: b.vcpu, memoryMiB: b.memoryMiB, maxPods: eniMaxPods(b.enis, b.ips) };
+}
+
 /** Shape of one DescribeInstanceTypes entry, or undefined for types Kubernetes nodes cannot use (e.g. i386, mac). */
 export function shapeFromInstanceTypeInfo(info: InstanceTypeInfo): InstanceShape | undefined {
-  const name = info.InstanceType;
-  const arch = archOf(info);
-  const vcpu = info.VCpuInfo?.DefaultVCpus;
-  const memoryMiB = info.MemoryInfo?.SizeInMiB;
-  const enis = info.NetworkInfo?.MaximumNetworkInterfaces;
-  const ips = info.NetworkInfo?.Ipv4AddressesPerInterface;
-  if (!name || !arch || !vcpu || !memoryMiB || !enis || !ips) return undefined;
-  const [family, size = ""] = name.split(".") as [string, string?];
-  const gpus = info.GpuInfo?.Gpus ?? [];
-  const gpuCount = gpus.reduce((s, g) => s + (g.Count ?? 0), 0);
+  const b = basicsOf(info);
+  if (!b) return undefined;
+  const [family, size = ""] = b.name.split(".") as [string, string?];
   return {
-    name,
+    name: b.name,
     family,
     category: family.replace(/\d.*$/, ""),
     generation: Number(family.match(/\d+/)?.[0] ?? 0),
-    arch,
-    vcpu,
-    memoryMiB,
+    arch: b.arch,
+    vcpu: b.vcpu,
+    memoryMiB: b.memoryMiB,
     bareMetal: info.BareMetal === true || size.startsWith("metal"),
-    gpu: gpuCount > 0 ? { count: gpuCount, name: (gpus[0]!.Name ?? "gpu").toLowerCase(), memoryMiB: gpus[0]!.MemoryInfo?.SizeInMiB ?? 0 } : null,
-    allocatable: karpenterAllocatable(vcpu, memoryMiB, eniMaxPods(enis, ips)),
+    gpu: gpuOf(info),
+    allocatable: karpenterAllocatable(b.vcpu, b.memoryMiB, b.maxPods),
   };
 }
 
@@ -66,27 +89,30 @@ export async function describeInstanceShapes(ec2: EC2Client, retry?: RetryOption
   return shapes;
 }
 
+type Latest = Map<string, Map<string, { usd: number; at: Date }>>;
+
+function keepLatest(latest: Latest, p: SpotPrice): void {
+  const usd = Number(p.SpotPrice);
+  if (!p.InstanceType || !p.AvailabilityZone || !p.Timestamp || !Number.isFinite(usd) || usd <= 0) return;
+  const byZone = latest.get(p.InstanceType) ?? new Map<string, { usd: number; at: Date }>();
+  const seen = byZone.get(p.AvailabilityZone);
+  if (!seen || p.Timestamp > seen.at) byZone.set(p.AvailabilityZone, { usd, at: p.Timestamp });
+  latest.set(p.InstanceType, byZone);
+}
+
 /**
  * Latest Linux/UNIX Spot price per type and AZ. Asking from `now` makes EC2 return, per type and AZ,
  * the price in effect now; if several come back the newest timestamp wins.
  */
 export async function describeLatestSpotPrices(ec2: EC2Client, now: Date, retry?: RetryOptions): Promise<Map<string, Map<string, Price>>> {
-  const latest = new Map<string, Map<string, { usd: number; at: Date }>>();
+  const latest: Latest = new Map();
   let token: string | undefined;
   do {
     const page = await withThrottlingRetry(
       () => ec2.send(new DescribeSpotPriceHistoryCommand({ ProductDescriptions: ["Linux/UNIX"], StartTime: now, NextToken: token, MaxResults: 1000 })),
       retry,
     );
-    for (const p of page.SpotPriceHistory ?? []) {
-      if (!p.InstanceType || !p.AvailabilityZone || !p.SpotPrice || !p.Timestamp) continue;
-      const usd = Number(p.SpotPrice);
-      if (!Number.isFinite(usd) || usd <= 0) continue;
-      const byZone = latest.get(p.InstanceType) ?? new Map<string, { usd: number; at: Date }>();
-      const seen = byZone.get(p.AvailabilityZone);
-      if (!seen || p.Timestamp > seen.at) byZone.set(p.AvailabilityZone, { usd, at: p.Timestamp });
-      latest.set(p.InstanceType, byZone);
-    }
+    for (const p of page.SpotPriceHistory ?? []) keepLatest(latest, p);
     token = page.NextToken || undefined;
   } while (token);
   const prices = new Map<string, Map<string, Price>>();

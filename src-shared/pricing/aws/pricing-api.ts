@@ -35,14 +35,14 @@ export function parsePriceListItem(entry: unknown): { instanceType: string; usdP
   const text = String(entry);
   const item = (text.startsWith("{") ? JSON.parse(text) : entry) as PriceListItem;
   const instanceType = item.product?.attributes?.instanceType;
-  if (!instanceType) return undefined;
-  for (const term of Object.values(item.terms?.OnDemand ?? {})) {
-    for (const dim of Object.values(term.priceDimensions ?? {})) {
-      const usd = Number(dim.pricePerUnit?.USD);
-      if (dim.unit?.startsWith("Hr") && Number.isFinite(usd) && usd > 0) return { instanceType, usdPerHour: usd };
-    }
-  }
-  return undefined;
+  const usdPerHour = hourlyUsd(item);
+  return instanceType && usdPerHour !== undefined ? { instanceType, usdPerHour } : undefined;
+}
+
+function hourlyUsd(item: PriceListItem): number | undefined {
+  const dims = Object.values(item.terms?.OnDemand ?? {}).flatMap((term) => Object.values(term.priceDimensions ?? {}));
+  const hourly = dims.find((dim) => dim.unit?.startsWith("Hr") && Number(dim.pricePerUnit?.USD) > 0);
+  return hourly ? Number(hourly.pricePerUnit!.USD) : undefined;
 }
 
 /** On-Demand prices for every instance type in `region` (follows NextToken to the end). */
