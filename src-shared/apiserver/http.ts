@@ -1,4 +1,5 @@
 // The HTTP face of the local API server: routing, auth, content negotiation, CRUD verbs, watch, subresources.
+import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as yaml from "js-yaml";
 import type { ApiCore, DeleteOptions, WriteContext } from "./core.js";
@@ -150,7 +151,8 @@ function parseBody(body: Buffer, contentType: string, allowYaml: boolean): unkno
   const t = contentType.split(";")[0]!.trim().toLowerCase();
   // kubectl's typed clients (create namespace/configmap/secret, drain's evictions) send protobuf (protobuf.ts, A2).
   if (t === "application/vnd.kubernetes.protobuf") return decodeKubeProtobuf(body);
-  if (t.includes("protobuf") || t === "application/cbor") throw unsupportedMediaType(contentType);
+  const known = t === "" || t === "application/json" || t === "application/yaml" || t.endsWith("+json") || (allowYaml && t === "application/apply-patch+yaml");
+  if (!known) throw unsupportedMediaType(contentType);
   const raw = body.toString("utf8");
   try {
     if (raw.trim() === "") return undefined;
@@ -159,6 +161,13 @@ function parseBody(body: Buffer, contentType: string, allowYaml: boolean): unkno
   } catch (err) {
     throw badRequest(`error decoding request body: ${(err as Error).message}`);
   }
+}
+
+/** Constant-time check of `Authorization: Bearer <token>`. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const got = Buffer.from(header ?? "");
+  const want = Buffer.from(`Bearer ${token}`);
+  return got.length === want.length && timingSafeEqual(got, want);
 }
 
 /** The HTTP handler of the local API server. */
@@ -207,7 +216,7 @@ export class ApiHttpHandler {
       else this.sendText(res, 200, "ok");
       return;
     }
-    if (req.headers.authorization !== `Bearer ${this.hooks.token}`) throw unauthorized();
+    if (!bearerMatches(req.headers.authorization, this.hooks.token)) throw unauthorized();
     if (path.startsWith("/openapi/")) {
       if (this.hooks.openapi && (await this.hooks.openapi(req, res, url))) return;
       throw pageNotFound();

@@ -390,9 +390,20 @@ describe("discovery and auth", () => {
     expect(legacy.json.kind).toBe("APIGroupList");
   });
 
+  it("answers 415 for a body in an unsupported media type and 400 for malformed JSON", async () => {
+    const plain = await server.request("POST", "/api/v1/namespaces/default/configmaps", { body: "name=x", headers: { "Content-Type": "text/plain" } });
+    expect(plain.status).toBe(415);
+    expect(plain.json.reason).toBe("UnsupportedMediaType");
+    const broken = await server.request("POST", "/api/v1/namespaces/default/configmaps", { body: "{not json" });
+    expect(broken.status).toBe(400);
+    expect(broken.json.reason).toBe("BadRequest");
+  });
+
   it("rejects requests without the bearer token (401) except /version", async () => {
     const res = await server.request("GET", "/api/v1/namespaces", { anonymous: true });
     expect(res.status).toBe(401);
+    const wrong = await server.request("GET", "/api/v1/namespaces", { anonymous: true, headers: { Authorization: "Bearer nope" } });
+    expect(wrong.status).toBe(401);
     expect(res.json.reason).toBe("Unauthorized");
     const version = await server.request("GET", "/version", { anonymous: true });
     expect(version.json.minor).toBe("33");
