@@ -64,6 +64,23 @@ describe("templates", () => {
     expect(await defaults(f.orgA)).toEqual(["production-general"]);
   });
 
+  it("ends with exactly one default when default changes and creations race", async () => {
+    await f.client.create({ ...MC, metadata: { name: "race", namespace: f.orgA }, spec: { mode: "remote" } });
+    await eventually(() => f.cache.cluster(f.orgA, "race"));
+    const names = ["r1", "r2", "r3", "r4", "r5"];
+    const created = await Promise.all(names.map((name) => f.call("POST", "/templates", { token: f.token(f.orgA), body: { name, families: ["m5"], cluster_id: "race" } })));
+    expect(created.map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
+    const raceDefaults = async (): Promise<string[]> =>
+      (await f.client.list<any>({ ...NT, namespace: f.orgA })).items.filter((t) => t.spec.clusterRef.name === "race" && t.spec.isDefault).map((t) => t.metadata.name);
+    expect(await raceDefaults()).toHaveLength(1);
+    const moved = await Promise.all(names.map((n) => f.call("PATCH", `/templates/${n}/default`, { token: f.token(f.orgA) })));
+    expect(moved.every((r) => r.status === 200)).toBe(true);
+    const finalDefaults = await raceDefaults();
+    expect(finalDefaults).toHaveLength(1);
+    expect((await f.client.get<any>({ ...MC, namespace: f.orgA, name: "race" })).spec.defaultTemplate).toBe(finalDefaults[0]);
+    for (const n of names) expect((await f.call("DELETE", `/templates/${n}`, { token: f.token(f.orgA) })).status).toBe(200);
+  });
+
   it("validates drafts without writing anything (viewers may validate)", async () => {
     const res = await f.call("POST", "/templates/validate", { token: f.token(f.orgA, "viewer"), body: { families: ["g4dn"], architecture: "ARM64" } });
     expect(res.status).toBe(200);

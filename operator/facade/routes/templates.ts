@@ -109,6 +109,24 @@ async function clearOtherDefaults(rc: ResourceContext, clusterName: string, keep
   return previous;
 }
 
+const clusterLocks = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs default-changing work for one cluster one request at a time (per facade process), so that concurrent requests
+ * each see the previous one's settled writes and the cluster ends with exactly one default.
+ */
+async function withClusterLock<T>(rc: ResourceContext, clusterName: string, work: () => Promise<T>): Promise<T> {
+  const key = `${rc.namespace}/${clusterName}`;
+  const run = (clusterLocks.get(key) ?? Promise.resolve()).then(work);
+  const tail = run.catch(() => undefined);
+  clusterLocks.set(key, tail);
+  try {
+    return await run;
+  } finally {
+    if (clusterLocks.get(key) === tail) clusterLocks.delete(key);
+  }
+}
+
 /** Points ManagedCluster.spec.defaultTemplate at `template` (null clears it), if it does not already. */
 async function setClusterDefault(rc: ResourceContext, clusterName: string, template: string | null): Promise<void> {
   const cluster = rc.cache.cluster(rc.namespace, clusterName);
@@ -162,31 +180,54 @@ const createTemplate = defineRoute({
     const architecture = assertValid(ctx.body);
     const id = templateObjectName(ctx.body.name);
     if (!id) throw new UnprocessableError("body.name: must contain at least one letter or digit");
-    // The first template of a cluster becomes its default, so "exactly one default per cluster" holds from the start.
-    const isDefault = ctx.body.is_default ?? !templatesOfCluster(rc, clusterName).some((t) => t.spec.isDefault === true);
-    const created = await rc.writer.create<NodeTemplate>({
-      apiVersion: API_VERSION,
-      kind: "NodeTemplate",
-      metadata: { name: id, namespace: rc.namespace, annotations: { [DISPLAY_NAME_ANNOTATION]: ctx.body.name } },
-      spec: {
-        clusterRef: { name: clusterName },
-        families: ctx.body.families.map((f) => f.trim().toLowerCase()),
-        architecture,
-        strategy: ctx.body.strategy as NodeTemplate["spec"]["strategy"],
-        diskType: ctx.body.disk_type.toLowerCase() as NodeTemplate["spec"]["diskType"],
-        diskSize: ctx.body.disk_size,
-        isDefault,
-      },
-    });
-    await settle(rc, "NodeTemplate", created);
-    if (isDefault) {
-      await clearOtherDefaults(rc, clusterName, id);
-      await setClusterDefault(rc, clusterName, id);
-    }
+    const created = await withClusterLock(rc, clusterName, () => createLocked(rc, { body: ctx.body, clusterName, architecture, id }));
     ctx.audit({ event: "Created node template", resource: `nodetemplate/${id}`, after: specOf(created) });
     return { id, success: true, cluster_id: clusterName, template: view(created) };
   },
 });
+
+async function createLocked(
+  rc: ResourceContext,
+  input: { body: z.infer<typeof CreateBody>; clusterName: string; architecture: "x86_64" | "arm64"; id: string },
+): Promise<NodeTemplate> {
+  const { body, clusterName, architecture, id } = input;
+  // The first template of a cluster becomes its default, so "exactly one default per cluster" holds from the start.
+  const isDefault = body.is_default ?? !templatesOfCluster(rc, clusterName).some((t) => t.spec.isDefault === true);
+  const created = await rc.writer.create<NodeTemplate>({
+      apiVersion: API_VERSION,
+      kind: "NodeTemplate",
+    metadata: { name: id, namespace: rc.namespace, annotations: { [DISPLAY_NAME_ANNOTATION]: body.name } },
+    spec: {
+      clusterRef: { name: clusterName },
+      families: body.families.map((f) => f.trim().toLowerCase()),
+      architecture,
+      strategy: body.strategy as NodeTemplate["spec"]["strategy"],
+      diskType: body.disk_type.toLowerCase() as NodeTemplate["spec"]["diskType"],
+      diskSize: body.disk_size,
+      isDefault,
+    },
+  });
+  await settle(rc, "NodeTemplate", created);
+  if (isDefault) {
+    await clearOtherDefaults(rc, clusterName, id);
+    await setClusterDefault(rc, clusterName, id);
+  }
+  return created;
+}
+
+/** Returns the previous default (the template itself when it already was the default). */
+async function setDefaultLocked(rc: ResourceContext, id: string, clusterName: string): Promise<string | null> {
+  const current = rc.cache.template(rc.namespace, id);
+  if (!current) throw new NotFoundError(`template ${id} not found`);
+  const wasDefault = current.spec.isDefault === true;
+  if (!wasDefault) {
+    const updated = await rc.writer.mergePatch<NodeTemplate>(crRef("NodeTemplate", rc.namespace, id), { spec: { isDefault: true } });
+    await settle(rc, "NodeTemplate", updated);
+  }
+  const previous = await clearOtherDefaults(rc, clusterName, id);
+  await setClusterDefault(rc, clusterName, id);
+  return wasDefault ? id : previous;
+}
 
 const setDefault = defineRoute({
   method: "patch",
@@ -207,16 +248,7 @@ const setDefault = defineRoute({
     const template = rc.cache.template(rc.namespace, ctx.params.id);
     if (!template) throw new NotFoundError(`template ${ctx.params.id} not found`);
     const clusterName = template.spec.clusterRef.name;
-    const wasDefault = template.spec.isDefault === true;
-    if (!wasDefault) {
-      const updated = await rc.writer.mergePatch<NodeTemplate>(crRef("NodeTemplate", rc.namespace, ctx.params.id), {
-        spec: { isDefault: true },
-      });
-      await settle(rc, "NodeTemplate", updated);
-    }
-    const previous = await clearOtherDefaults(rc, clusterName, ctx.params.id);
-    await setClusterDefault(rc, clusterName, ctx.params.id);
-    const previousDefault = wasDefault ? ctx.params.id : previous;
+    const previousDefault = await withClusterLock(rc, clusterName, () => setDefaultLocked(rc, ctx.params.id, clusterName));
     ctx.audit({
       event: "Set default node template",
       resource: `cluster/${clusterName}`,
@@ -272,11 +304,15 @@ const deleteTemplate = defineRoute({
     const rc = resourceContext(ctx);
     const template = rc.cache.template(rc.namespace, ctx.params.id);
     if (!template) throw new NotFoundError(`template ${ctx.params.id} not found`);
-    await rc.writer.remove(crRef("NodeTemplate", rc.namespace, ctx.params.id));
-    await settle(rc, "NodeTemplate", null, { name: ctx.params.id });
     const clusterName = template.spec.clusterRef.name;
-    const wasDefault = template.spec.isDefault === true || rc.cache.cluster(rc.namespace, clusterName)?.spec.defaultTemplate === ctx.params.id;
-    const newDefault = wasDefault ? await promoteSuccessor(rc, clusterName) : null;
+    const { wasDefault, newDefault } = await withClusterLock(rc, clusterName, async () => {
+      const current = rc.cache.template(rc.namespace, ctx.params.id);
+      if (!current) throw new NotFoundError(`template ${ctx.params.id} not found`);
+      await rc.writer.remove(crRef("NodeTemplate", rc.namespace, ctx.params.id));
+      await settle(rc, "NodeTemplate", null, { name: ctx.params.id });
+      const wasDefault = current.spec.isDefault === true || rc.cache.cluster(rc.namespace, clusterName)?.spec.defaultTemplate === ctx.params.id;
+      return { wasDefault, newDefault: wasDefault ? await promoteSuccessor(rc, clusterName) : null };
+    });
     ctx.audit({
       event: "Deleted node template",
       resource: `nodetemplate/${ctx.params.id}`,
