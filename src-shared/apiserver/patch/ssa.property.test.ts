@@ -1,7 +1,8 @@
 // Property tests of server-side apply: a sole manager's apply makes the object equal its configuration.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { serverSideApply } from "./ssa.js";
+import { canonicalJson, fieldSetOf, keyPath, valueAt } from "./fieldpath.js";
+import { ApplyConflictError, serverSideApply } from "./ssa.js";
 import { schemaTypeInfo } from "./typeinfo.js";
 
 const types = schemaTypeInfo({
@@ -60,6 +61,30 @@ describe("serverSideApply properties", () => {
         // A still owns the empty `spec: {}` it applies, nothing else.
         const entryA = withdrawn.metadata.managedFields.find((m: { manager: string }) => m.manager === "a");
         expect(entryA?.fieldsV1 ?? { "f:spec": {} }).toEqual({ "f:spec": {} });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("without force, another manager's apply either conflicts or leaves every field A set with A's value", () => {
+    fc.assert(
+      fc.property(spec, spec, (a, b) => {
+        const byA = serverSideApply({ applied: config(a), manager: "a", force: false, now: "t", types, statusSubresource: true }).object;
+        let result: Record<string, any>;
+        try {
+          result = serverSideApply({ live: byA, applied: config(b), manager: "b", force: false, now: "t", types, statusSubresource: true }).object;
+        } catch (err) {
+          expect(err).toBeInstanceOf(ApplyConflictError);
+          return;
+        }
+        for (const k of fieldSetOf({ spec: a }, types)) {
+          const path = keyPath(k);
+          const last = path[path.length - 1]!;
+          const mine = valueAt({ spec: a }, path);
+          if (last.startsWith("k:") || last.startsWith("v:")) expect(valueAt(result, path)).toBeDefined();
+          // An empty map/list A set may gain entries from B (structured-merge-diff compares leaves only).
+          else if (typeof mine !== "object" || mine === null) expect(canonicalJson(valueAt(result, path))).toBe(canonicalJson(mine));
+        }
       }),
       { numRuns: 300 },
     );

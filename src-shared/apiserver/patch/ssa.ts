@@ -196,11 +196,40 @@ export interface ServerSideApplyArgs extends WriteScope {
   types: TypeInfo;
 }
 
+/** Every proper prefix of an applied path: the apply writes something below these. */
+function appliedAncestors(appliedSet: Set<string>): Set<string> {
+  const out = new Set<string>();
+  for (const k of appliedSet) {
+    const path = keyPath(k);
+    for (let n = 1; n < path.length; n++) out.add(pathKey(path.slice(0, n)));
+  }
+  return out;
+}
+
+interface ApplyReach {
+  applied: Set<string>;
+  ancestors: Set<string>;
+}
+
+/**
+ * Whether the apply writes this owned field: it sets it, replaces a value above it as a whole, or writes below a
+ * scalar (turning it into a map). Writing into a map or list someone else owns is not a conflict.
+ */
+function touchedByApply(reach: ApplyReach, key: string, live: unknown): boolean {
+  if (reach.applied.has(key)) return true;
+  const path = keyPath(key);
+  for (let n = path.length - 1; n > 0; n--) if (reach.applied.has(pathKey(path.slice(0, n)))) return true;
+  if (!reach.ancestors.has(key)) return false;
+  const value = valueAt(live, path);
+  return value === null || typeof value !== "object";
+}
+
 function findConflicts(args: ServerSideApplyArgs, others: Manager[], appliedSet: Set<string>, merged: Obj): { manager: Manager; path: FieldPath }[] {
   const out: { manager: Manager; path: FieldPath }[] = [];
+  const reach: ApplyReach = { applied: appliedSet, ancestors: appliedAncestors(appliedSet) };
   for (const m of others) {
     for (const k of m.set) {
-      if (appliedSet.has(k) && changedAt(args.live, merged, keyPath(k))) out.push({ manager: m, path: keyPath(k) });
+      if (touchedByApply(reach, k, args.live) && changedAt(args.live, merged, keyPath(k))) out.push({ manager: m, path: keyPath(k) });
     }
   }
   return out;
