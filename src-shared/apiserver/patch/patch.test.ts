@@ -1,4 +1,5 @@
 // Unit tests of JSON merge patch, JSON patch and strategic merge patch.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../status.js";
 import { applyJsonPatch, builtinTypeInfo, defaultFieldManager, jsonMergePatch, strategicMergePatch } from "./index.js";
@@ -105,5 +106,23 @@ describe("defaultFieldManager", () => {
   it("takes the User-Agent up to the first slash, as the apiserver does", () => {
     expect(defaultFieldManager("kubectl-client-side-apply/v1.33.1 (linux/amd64) kubernetes/8adc0f0")).toBe("kubectl-client-side-apply");
     expect(defaultFieldManager(undefined)).toBe("");
+  });
+});
+
+describe("patch properties", () => {
+  const key = fc.constantFrom("a", "b", "c");
+  const scalar = fc.oneof(fc.string({ maxLength: 2 }), fc.integer({ min: 0, max: 3 }));
+  const doc = fc.dictionary(key, fc.oneof(scalar, fc.dictionary(key, scalar, { maxKeys: 2 })), { maxKeys: 3 });
+  const patch = fc.dictionary(key, fc.oneof(scalar, fc.constant(null), fc.dictionary(key, fc.oneof(scalar, fc.constant(null)), { maxKeys: 2 })), { maxKeys: 3 });
+
+  it("merge patches are idempotent, and strategic merge equals merge patch on list-free documents", () => {
+    fc.assert(
+      fc.property(doc, patch, (target, p) => {
+        const once = jsonMergePatch(target, p);
+        expect(jsonMergePatch(once, p)).toEqual(once);
+        expect(strategicMergePatch(target, p, builtinTypeInfo("ConfigMap"))).toEqual(once);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
