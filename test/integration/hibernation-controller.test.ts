@@ -270,6 +270,31 @@ describe("hibernation controller", () => {
     client.close();
   });
 
+  it("wakes by itself at the next transition (requeued for it), with no event in between", async () => {
+    server = await startTestCluster({ crds: "all" });
+    const client = new KubeClient(server.kubeConfig);
+    for (const ns of [TENANT, "team-0"]) await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    await client.create(manifest({ kind: "Deployment", namespace: "team-0", name: "web", value: 3 }));
+    // Asleep by an override that ends 4 s from now (whole seconds, as status shows them).
+    const fromMs = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+    const endMs = Math.floor(Date.now() / 1000) * 1000 + 4_000;
+    const spec = { ...sleepingSpec(), override: { action: "sleep", from: new Date(fromMs).toISOString(), durationHours: (endMs - fromMs) / 3_600_000 } };
+    await client.create({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", metadata: { name: SCHEDULE, namespace: TENANT }, spec });
+    const instance = await startInstance(server);
+    const asleep = await eventually(async () => {
+      const status = await scheduleStatus(client);
+      return status?.state === "asleep" ? status : undefined;
+    }, 20_000, "asleep");
+    expect(asleep.nextTransition).toBe(new Date(endMs).toISOString().replace(/\.\d{3}Z$/, "Z"));
+    const web = { apiVersion: "apps/v1", kind: "Deployment", namespace: "team-0", name: "web" };
+    expect(((await client.get(web)).spec as Record<string, unknown>).replicas).toBe(0);
+    await eventually(async () => (await scheduleStatus(client))?.state === "awake", 20_000, "awake after the override ended");
+    expect(Date.now()).toBeGreaterThanOrEqual(endMs);
+    expect(((await client.get(web)).spec as Record<string, unknown>).replicas).toBe(3);
+    await stopInstance(instance);
+    client.close();
+  });
+
   it("ends exact when the operator is stopped and restarted after every single write of a sleep and of a wake", async () => {
     server = await startTestCluster({ crds: "all" });
     const client = new KubeClient(server.kubeConfig);
