@@ -6,6 +6,7 @@ import { isPlainObject, type Cause, type CauseReason, type JsonSchemaProps, type
 /** Kubernetes CEL library functions the Karpenter CRDs use and cel-js lacks (k8s regex library). */
 function kubernetesEnvironment(): Environment {
   return new Environment({ unlistedVariablesAreDyn: true, homogeneousAggregateLiterals: false })
+    // An invalid regex throws here and is reported as a rule evaluation error (as upstream reports it).
     .registerFunction("string.find(string): string", (s: string, re: string) => new RegExp(re, "u").exec(s)?.[0] ?? "")
     .registerFunction("string.findAll(string): list<string>", (s: string, re: string) => [...s.matchAll(new RegExp(re, "gu"))].map((m) => m[0]));
 }

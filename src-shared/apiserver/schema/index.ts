@@ -10,6 +10,7 @@ export type { Cause, CauseReason, JsonObject, JsonSchemaProps, JsonValue, Valida
 export { aggregateCauses, causeToString, fieldError, invalidMessage, invalidStatus } from "./errors.js";
 export { uncompilableRules, unevaluatedRules } from "./cel.js";
 export { applyDefaults, objectMetaFields, pruneUnknownFields } from "./prune.js";
+export { uncheckedPatterns } from "./validate.js";
 
 export interface AdmitCustomResourceArgs {
   /** The served version's `schema.openAPIV3Schema`. */

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { loadAll } from "js-yaml";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { admitCustomResource, crdVersionSchema, uncompilableRules, fieldValidationOutcome, type JsonObject, type JsonSchemaProps } from "./index.js";
 
@@ -239,7 +240,27 @@ describe("small schemas", () => {
     ]);
   });
 
+  it("does not crash on a pattern JavaScript cannot compile (the value is then not checked against it)", () => {
+    const odd: JsonSchemaProps = { type: "object", properties: { spec: { type: "string", pattern: "(?P<name>x)" } } };
+    expect(admitCustomResource({ schema: odd, object: { spec: "y" }, kind: "T", group: "", name: "t" }).causes).toEqual([]);
+  });
+
   it("drops a non-nullable null and then requires the field", () => {
     expect(lines({ name: null })).toContain("spec.name: Required value");
+  });
+});
+
+describe("robustness", () => {
+  it("never throws on arbitrary JSON, and admitting an admitted valid object changes nothing", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), fc.jsonValue({ maxDepth: 3 }), (spec, disruption) => {
+        const pool = minimalNodePool();
+        (pool as any).spec = { ...(pool.spec as object), ...(typeof spec === "object" && spec && !Array.isArray(spec) ? spec : { x: spec }), disruption };
+        const first = admitNodePool(pool, minimalNodePool());
+        if (first.causes.length === 0) expect(admitNodePool(first.object, first.object)).toEqual({ object: first.object, causes: [], unknownFields: [] });
+        else expect(first.message).toMatch(/^NodePool\.karpenter\.sh "x" is invalid/);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -33,14 +33,27 @@ const cheapFormats: Record<string, RegExp> = {
 };
 
 /** Compiled patterns are cached: the same CRD schema validates many objects. */
-const patternCache = new Map<string, RegExp>();
-function compiledPattern(pattern: string): RegExp {
+const patternCache = new Map<string, RegExp | null>();
+
+/** Patterns are RE2 upstream; a few RE2 forms JS cannot compile (even without the `u` flag) are not checked. */
+export const uncheckedPatterns = new Set<string>();
+
+function compiledPattern(pattern: string): RegExp | null {
   let re = patternCache.get(pattern);
-  if (!re) {
-    re = new RegExp(pattern, "u");
+  if (re === undefined) {
+    re = tryRegExp(pattern, "u") ?? tryRegExp(pattern, "");
+    if (!re) uncheckedPatterns.add(pattern);
     patternCache.set(pattern, re);
   }
   return re;
+}
+
+function tryRegExp(pattern: string, flags: string): RegExp | null {
+  try {
+    return new RegExp(pattern, flags);
+  } catch {
+    return null;
+  }
 }
 
 function validateLength(value: string, schema: JsonSchemaProps, path: string, out: Cause[]): void {
@@ -55,7 +68,7 @@ function validateLength(value: string, schema: JsonSchemaProps, path: string, ou
 
 function validateString(value: string, schema: JsonSchemaProps, path: string, out: Cause[]): void {
   validateLength(value, schema, path, out);
-  if (schema.pattern !== undefined && !compiledPattern(schema.pattern).test(value)) {
+  if (schema.pattern !== undefined && compiledPattern(schema.pattern)?.test(value) === false) {
     out.push(fieldError("FieldValueInvalid", path, value, `${path} in body should match '${schema.pattern}'`));
   }
   const format = schema.format ? cheapFormats[schema.format] : undefined;
