@@ -2,7 +2,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../status.js";
-import { applyJsonPatch, builtinTypeInfo, defaultFieldManager, jsonMergePatch, strategicMergePatch } from "./index.js";
+import { applyJsonPatch, builtinTypeInfo, defaultFieldManager, jsonMergePatch, serverSideApply, strategicMergePatch } from "./index.js";
 
 describe("jsonMergePatch (RFC 7386)", () => {
   it("merges objects, deletes on null and replaces arrays", () => {
@@ -123,6 +123,30 @@ describe("patch properties", () => {
         expect(strategicMergePatch(target, p, builtinTypeInfo("ConfigMap"))).toEqual(once);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("robustness", () => {
+  const onlyApiErrors = (f: () => unknown): void => {
+    try {
+      f();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ApiError);
+    }
+  };
+  const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "a", image: "x" }] } };
+
+  it("arbitrary JSON patches, strategic patches and apply bodies fail with API errors, never crash", () => {
+    const op = fc.record({ op: fc.constantFrom("add", "remove", "replace", "move", "copy", "test", "nope"), path: fc.constantFrom("", "/", "/spec", "/spec/containers/0", "/spec/containers/-", "/a/b", "/metadata/name", "x"), from: fc.constantFrom("/spec", "/nope", "/spec/containers/9"), value: fc.jsonValue({ maxDepth: 2 }) });
+    fc.assert(
+      fc.property(fc.oneof(fc.array(op, { maxLength: 4 }), fc.jsonValue({ maxDepth: 2 })), fc.jsonValue({ maxDepth: 4 }), (jsonPatch, anything) => {
+        onlyApiErrors(() => applyJsonPatch(pod, jsonPatch));
+        onlyApiErrors(() => strategicMergePatch(pod, anything, builtinTypeInfo("Pod")));
+        const applied = { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: anything } as Record<string, unknown>;
+        onlyApiErrors(() => serverSideApply({ live: structuredClone(pod), applied, manager: "m", force: false, now: "t", types: builtinTypeInfo("Pod"), statusSubresource: true }));
+      }),
+      { numRuns: 400 },
     );
   });
 });
