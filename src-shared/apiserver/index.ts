@@ -12,7 +12,7 @@ import { ApiCore, type CommittedWrite } from "./core.js";
 import { resourceTypeFromCrd } from "./crds.js";
 import { ApiHttpHandler } from "./http.js";
 import { kubeconfigYaml, writeKubeconfig } from "./kubeconfig.js";
-import { isObject } from "./objects.js";
+import { clone, isObject } from "./objects.js";
 import { loadState, saveState, type PersistedState } from "./persistence.js";
 import { ResourceRegistry, resourceKey } from "./registry.js";
 import type { KubeObject } from "./selectors.js";
@@ -165,7 +165,8 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
   core.onCommit((w: CommittedWrite) => {
     if (w.origin !== "http" || !writeListener) return;
     const m = w.event.obj.metadata ?? {};
-    writeListener({ verb: w.verb, resource: w.rt.plural, group: w.rt.group, namespace: m.namespace as string | undefined, name: m.name as string, object: w.event.obj });
+    // A copy: stored objects are shared with watchers and must never be mutated by a listener.
+    writeListener({ verb: w.verb, resource: w.rt.plural, group: w.rt.group, namespace: m.namespace as string | undefined, name: m.name as string, object: clone(w.event.obj) });
   });
 
   let address = "127.0.0.1:0";
