@@ -1,7 +1,8 @@
 // Unit tests of the protobuf request decoder with bodies captured from kubectl 1.33 and hand-encoded ones.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeKubeProtobuf } from "./protobuf.js";
-import type { ApiError } from "./status.js";
+import { ApiError } from "./status.js";
 
 // Bodies kubectl 1.33 sent for `create namespace acme`, `create configmap cfg -n acme --from-literal=a=1
 // --from-literal=b=two` and `create secret generic sec -n acme --from-literal=pw=s3cret --type=Opaque`.
@@ -61,5 +62,26 @@ describe("decodeKubeProtobuf", () => {
     expect(unknownField.code).toBe(415);
     expect(failure(Buffer.from("{}")).code).toBe(400);
     expect(failure(Buffer.from(namespaceBody.slice(0, 40), "hex")).code).toBe(400);
+  });
+});
+
+describe("decodeKubeProtobuf robustness", () => {
+  it("answers arbitrary or corrupted bodies with 400/415, never a crash", () => {
+    const captured = Buffer.from(secretBody, "hex");
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), fc.nat(captured.length - 1), fc.nat(255), (random, at, byte) => {
+        const corrupted = Buffer.from(captured);
+        corrupted[at] = byte;
+        for (const body of [Buffer.concat([Buffer.from([0x6b, 0x38, 0x73, 0x00]), random]), corrupted]) {
+          try {
+            decodeKubeProtobuf(body);
+          } catch (err) {
+            expect(err).toBeInstanceOf(ApiError);
+            expect([400, 415]).toContain((err as ApiError).code);
+          }
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
