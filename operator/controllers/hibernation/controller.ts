@@ -6,11 +6,12 @@ import type { KubeClient } from "../../../src-shared/kube/index.js";
 import { EventRecorder, objectKey, type ControllerManager, type Informer } from "../../../src-shared/runtime/index.js";
 import { createHibernationReconciler, type HibernationEvents } from "./reconciler.js";
 import { KIND_REFS, WORKLOAD_KINDS, hibernationWriter, informerReader, type ReadKind } from "./kube.js";
-import type { NodeHourlyPrice } from "./savings.js";
+import { catalogPrices, type NodeHourlyPrice } from "./savings.js";
 
 export interface HibernationControllerOptions {
   manager: ControllerManager;
   client: KubeClient;
+  /** Default: the shipped price catalog (src-shared/pricing/catalog) by the nodes' region label. */
   price?: NodeHourlyPrice;
   /** Default: the facade's hash chain (src-shared/audit), so hibernation entries verify with the rest. */
   audit?: AuditWriter;
@@ -51,7 +52,7 @@ export async function registerHibernationController(options: HibernationControll
       reader: informerReader(informers),
       writer: hibernationWriter(client, options.isStopped),
       nowMs: options.nowMs,
-      price: options.price,
+      price: options.price ?? catalogPrices(),
       audit: options.audit ?? guardedChain(client, options.isStopped),
       events: guardedEvents(client, options.isStopped),
     }),

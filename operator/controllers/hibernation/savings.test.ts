@@ -1,7 +1,7 @@
 // Savings projection: asleep hours from the schedule over four reference weeks × prices of the nodes that go away.
 import { describe, expect, it } from "vitest";
 import { compileSchedule } from "../../../src-shared/schedule/index.js";
-import { asleepHoursPerMonth, priceFromBook, projectSavings, referenceWindowStartMs } from "./savings.js";
+import { asleepHoursPerMonth, catalogPrices, priceFromBook, projectSavings, referenceWindowStartMs } from "./savings.js";
 
 const officeHours = compileSchedule({ timezone: "UTC", weekly: [{ days: ["Mon", "Tue", "Wed", "Thu", "Fri"], start: "08:00", end: "18:00" }] });
 const node = (name: string, labels: Record<string, string>) => ({ metadata: { name, labels } });
@@ -42,6 +42,14 @@ describe("savings", () => {
     expect(projection.projectedMonthlySavingsUsd).toBe(87.68);
     expect(projection.savingsAsOf).toBe("2025-01-02T00:00:00Z");
     expect(projection.savingsBaseline).toMatch(/^3 Karpenter node\(s\).*1 node\(s\) without a known price not counted$/);
+  });
+
+  it("prices from the shipped catalog by the node's region, and leaves other regions unpriced", () => {
+    const price = catalogPrices();
+    // The catalog's m5.large On-Demand price for us-east-1 (src-shared/pricing/catalog/us-east-1.ts).
+    expect(price({ instanceType: "m5.large", capacityType: "on-demand", region: "us-east-1" })).toEqual({ usdPerHour: 0.096, asOf: "2026-07-20" });
+    expect(price({ instanceType: "m5.large", capacityType: "on-demand", region: "eu-west-1" })).toBeUndefined();
+    expect(price({ instanceType: "m5.large", capacityType: "on-demand" })).toBeUndefined();
   });
 
   it("reports 0 with the reason when there is no price source", () => {

@@ -1,9 +1,10 @@
 // Projected monthly savings of a schedule: the hourly prices of the nodes that go away × the hours asleep per month.
 import { asleepMsBetween, type CompiledSchedule } from "../../../src-shared/schedule/index.js";
+import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.js";
 import { NODEPOOL_LABEL, type ObservedObject } from "./desired.js";
 
 /** Price of one node, or undefined when no price is known for it. */
-export type NodeHourlyPrice = (node: { instanceType: string; capacityType: string; zone?: string }) => { usdPerHour: number; asOf: string } | undefined;
+export type NodeHourlyPrice = (node: { instanceType: string; capacityType: string; zone?: string; region?: string }) => { usdPerHour: number; asOf: string } | undefined;
 
 export interface SavingsProjection {
   projectedMonthlySavingsUsd: number;
@@ -48,7 +49,12 @@ export function projectSavings(input: { schedule: CompiledSchedule; nowMs: numbe
   const asOfs: string[] = [];
   for (const node of nodes) {
     const labels = node.metadata.labels ?? {};
-    const price = input.price({ instanceType: labels["node.kubernetes.io/instance-type"] ?? "", capacityType: labels["karpenter.sh/capacity-type"] ?? "on-demand", zone: labels["topology.kubernetes.io/zone"] });
+    const price = input.price({
+      instanceType: labels["node.kubernetes.io/instance-type"] ?? "",
+      capacityType: labels["karpenter.sh/capacity-type"] ?? "on-demand",
+      zone: labels["topology.kubernetes.io/zone"],
+      region: labels["topology.kubernetes.io/region"],
+    });
     if (!price) {
       unpriced += 1;
       continue;
@@ -93,5 +99,24 @@ export function priceFromBook(book: PriceBookLike): NodeHourlyPrice {
     }
     const onDemand = book.onDemand.get(instanceType);
     return onDemand ? { usdPerHour: onDemand.usdPerHour, asOf: onDemand.asOf } : undefined;
+  };
+}
+
+/**
+ * Prices from the pricing engine's shipped catalog, per the node's region label. A node without a region
+ * label, or in a region the catalog does not cover, has no price (and is named as unpriced, not guessed).
+ */
+export function catalogPrices(load: (region: string) => PriceBookLike = loadCatalogPriceBook): NodeHourlyPrice {
+  const books = new Map<string, NodeHourlyPrice | undefined>();
+  return (node) => {
+    if (node.region === undefined) return undefined;
+    if (!books.has(node.region)) {
+      try {
+        books.set(node.region, priceFromBook(load(node.region)));
+      } catch {
+        books.set(node.region, undefined);
+      }
+    }
+    return books.get(node.region)?.(node);
   };
 }
