@@ -12,6 +12,10 @@ const configMapBody =
 const secretBody =
   "6b3873000a0c0a0276311206536563726574122f0a170a0373656312001a0461636d6522002a00320038004200120c0a02707712067333637265741a064f70617175651a002200";
 
+// `kubectl create deployment web --image=nginx`.
+const deploymentBody =
+  "6b3873000a150a07617070732f7631120a4465706c6f796d656e7412ab010a1f0a0377656212001a0022002a003200380042005a0a0a036170701203776562127a0801120c0a0a0a0361707012037765621a600a1c0a0012001a0022002a003200380042005a0a0a036170701203776562124012220a056e67696e7812056e67696e782a0042006a007200800100880100900100a201001a00320042004a0052005800600068008201008a01009a0100c2010022020a00280038001a0c0800100018002000280038001a002200";
+
 const decode = (hex: string): Record<string, unknown> => decodeKubeProtobuf(Buffer.from(hex, "hex"));
 
 /** Minimal protobuf writer for hand-made bodies. */
@@ -42,6 +46,21 @@ describe("decodeKubeProtobuf", () => {
     });
   });
 
+  it("decodes kubectl's Deployment body, dropping Go's zero-valued non-pointer fields", () => {
+    expect(decode(deploymentBody)).toEqual({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", labels: { app: "web" } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "web" } },
+        template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "nginx", image: "nginx", resources: {} }] } },
+        strategy: {},
+      },
+      status: {},
+    });
+  });
+
   it("decodes a policy/v1 Eviction with delete options, labels and a grace period of 0", () => {
     const label = ld(11, Buffer.concat([str(1, "app"), str(2, "web")]));
     const meta = Buffer.concat([str(1, "p1"), str(3, "acme"), label]);
@@ -55,9 +74,9 @@ describe("decodeKubeProtobuf", () => {
   });
 
   it("refuses kinds and fields it does not know with 415 instead of dropping data, and a bad envelope with 400", () => {
-    const deployment = failure(envelope("apps/v1", "Deployment", Buffer.alloc(0)));
-    expect(deployment.code).toBe(415);
-    expect(deployment.status.message).toContain("apps/v1/Deployment");
+    const job = failure(envelope("batch/v1", "Job", Buffer.alloc(0)));
+    expect(job.code).toBe(415);
+    expect(job.status.message).toContain("batch/v1/Job");
     const unknownField = failure(envelope("v1", "ConfigMap", str(9, "x")));
     expect(unknownField.code).toBe(415);
     expect(failure(Buffer.from("{}")).code).toBe(400);

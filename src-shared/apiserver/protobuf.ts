@@ -1,4 +1,4 @@
-// Decodes the Kubernetes protobuf request bodies kubectl's typed clients send (Namespace, ConfigMap, Secret, Eviction).
+// Decodes the Kubernetes protobuf request bodies kubectl's typed clients send (Namespace, ConfigMap, Secret, Eviction, Deployment).
 import { badRequest, ApiError } from "./status.js";
 
 /** How one field of a message is decoded into JSON. */
@@ -48,6 +48,48 @@ const messages: Record<string, Message> = {
     3: { json: "orphanDependents", type: "bool" }, 4: { json: "propagationPolicy", type: "string" }, 5: { json: "dryRun", type: "string", repeated: true },
   },
   Preconditions: { 1: { json: "uid", type: "string" }, 2: { json: "resourceVersion", type: "string" } },
+  // apps/v1 Deployment as `kubectl create deployment NAME --image=... [--replicas] [--port]` sends it.
+  Deployment: {
+    1: { json: "metadata", type: { message: "ObjectMeta" } }, 2: { json: "spec", type: { message: "DeploymentSpec" } },
+    3: { json: "status", type: { message: "DeploymentStatus" } },
+  },
+  DeploymentSpec: {
+    1: { json: "replicas", type: "int64" }, 2: { json: "selector", type: { message: "LabelSelector" } },
+    3: { json: "template", type: { message: "PodTemplateSpec" } }, 4: { json: "strategy", type: { message: "DeploymentStrategy" } },
+    5: { json: "minReadySeconds", type: "int64", omitZero: true }, 6: { json: "revisionHistoryLimit", type: "int64" },
+    7: { json: "paused", type: "bool", omitZero: true }, 9: { json: "progressDeadlineSeconds", type: "int64" },
+  },
+  DeploymentStrategy: { 1: { json: "type", type: "string" } },
+  DeploymentStatus: {
+    1: { json: "observedGeneration", type: "int64", omitZero: true }, 2: { json: "replicas", type: "int64", omitZero: true },
+    3: { json: "updatedReplicas", type: "int64", omitZero: true }, 4: { json: "availableReplicas", type: "int64", omitZero: true },
+    5: { json: "unavailableReplicas", type: "int64", omitZero: true }, 7: { json: "readyReplicas", type: "int64", omitZero: true },
+  },
+  LabelSelector: { 1: { json: "matchLabels", type: { map: "string" } } },
+  PodTemplateSpec: { 1: { json: "metadata", type: { message: "ObjectMeta" } }, 2: { json: "spec", type: { message: "PodSpec" } } },
+  PodSpec: {
+    2: { json: "containers", type: { message: "Container" }, repeated: true }, 3: { json: "restartPolicy", type: "string" },
+    4: { json: "terminationGracePeriodSeconds", type: "int64" }, 6: { json: "dnsPolicy", type: "string" },
+    7: { json: "nodeSelector", type: { map: "string" } }, 8: { json: "serviceAccountName", type: "string" },
+    9: { json: "serviceAccount", type: "string" }, 10: { json: "nodeName", type: "string" },
+    11: { json: "hostNetwork", type: "bool", omitZero: true }, 12: { json: "hostPID", type: "bool", omitZero: true },
+    13: { json: "hostIPC", type: "bool", omitZero: true }, 16: { json: "hostname", type: "string" },
+    17: { json: "subdomain", type: "string" }, 19: { json: "schedulerName", type: "string" },
+    24: { json: "priorityClassName", type: "string" },
+  },
+  Container: {
+    1: { json: "name", type: "string" }, 2: { json: "image", type: "string" }, 3: { json: "command", type: "string", repeated: true },
+    4: { json: "args", type: "string", repeated: true }, 5: { json: "workingDir", type: "string" },
+    6: { json: "ports", type: { message: "ContainerPort" }, repeated: true }, 8: { json: "resources", type: { message: "ResourceRequirements" } },
+    13: { json: "terminationMessagePath", type: "string" }, 14: { json: "imagePullPolicy", type: "string" },
+    16: { json: "stdin", type: "bool", omitZero: true }, 17: { json: "stdinOnce", type: "bool", omitZero: true },
+    18: { json: "tty", type: "bool", omitZero: true }, 20: { json: "terminationMessagePolicy", type: "string" },
+  },
+  ContainerPort: {
+    1: { json: "name", type: "string" }, 2: { json: "hostPort", type: "int64", omitZero: true },
+    3: { json: "containerPort", type: "int64", omitZero: true }, 4: { json: "protocol", type: "string" }, 5: { json: "hostIP", type: "string" },
+  },
+  ResourceRequirements: {},
   MapEntry: { 1: { json: "key", type: "string" }, 2: { json: "value", type: "bytes" } },
   Timestamp: { 1: { json: "seconds", type: "int64" }, 2: { json: "nanos", type: "int64" } },
 };
@@ -58,6 +100,7 @@ const kinds: Record<string, string> = {
   "v1/ConfigMap": "ConfigMap",
   "v1/Secret": "Secret",
   "policy/v1/Eviction": "Eviction",
+  "apps/v1/Deployment": "Deployment",
 };
 
 class Reader {
@@ -112,14 +155,14 @@ function decodeLengthDelimited(b: Uint8Array, type: FieldType): unknown {
 }
 
 function unsupported(what: string): ApiError {
-  return new ApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - this server decodes protobuf only for Namespace, ConfigMap, Secret and Eviction (${what})`);
+  return new ApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - this server decodes protobuf only for Namespace, ConfigMap, Secret, Eviction and Deployment (${what})`);
 }
 
 /** Go always encodes non-pointer scalars; their JSON tags are `omitempty`, so zero values are not part of the object. */
 function omitted(field: Field, value: unknown): boolean {
   if (value === undefined) return true;
   if (field.repeated) return false;
-  return (field.type === "string" && value === "") || (field.omitZero === true && value === 0);
+  return (field.type === "string" && value === "") || (field.omitZero === true && (value === 0 || value === false));
 }
 
 function setField(out: Record<string, unknown>, field: Field, value: unknown): void {
@@ -165,7 +208,7 @@ const MAGIC = [0x6b, 0x38, 0x73, 0x00];
 
 /**
  * Decodes a `application/vnd.kubernetes.protobuf` body (the "k8s\0" envelope around runtime.Unknown) to the JSON
- * object kube-apiserver would have read. Kinds other than Namespace, ConfigMap, Secret and Eviction get 415.
+ * object kube-apiserver would have read. Kinds other than Namespace, ConfigMap, Secret, Eviction and Deployment get 415.
  */
 export function decodeKubeProtobuf(body: Uint8Array): Record<string, unknown> {
   if (body.length < 4 || MAGIC.some((b, i) => body[i] !== b)) throw badRequest("protobuf: missing the k8s envelope prefix");

@@ -256,6 +256,17 @@ describe("kubectl typed-client commands (protobuf request bodies)", () => {
     expect(Buffer.from(stored.data.pw, "base64").toString()).toBe("s3cret");
   });
 
+  it("creates a deployment with replicas and a port", async () => {
+    const out = await kubectl(["create", "deployment", "web", "-n", "typed", "--image=nginx:1.27", "--replicas=3", "--port=8080"]);
+    expect(out.stderr).toBe("");
+    expect(out.stdout.trim()).toBe("deployment.apps/web created");
+    const stored: any = await objects.read({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "typed" } });
+    expect(stored.spec.replicas).toBe(3);
+    expect(stored.spec.selector).toEqual({ matchLabels: { app: "web" } });
+    const [container] = stored.spec.template.spec.containers;
+    expect([container.name, container.image, container.ports]).toEqual(["nginx", "nginx:1.27", [{ containerPort: 8080, protocol: "TCP" }]]);
+  });
+
   it("drains a node through the Eviction API", async () => {
     const manifests = `apiVersion: v1
 kind: Node
