@@ -326,6 +326,8 @@ function solveCandidate(
   const cap = p.bins[j]!.cap;
   const start = exactTurn ? knapsackLpRound(p.highs, items, cap) : undefined;
   let res = solveKnapsack(items, cap, exactTurn ? opts.nodeLimit : items.length + 1, start);
+  // The knapsack's LP optimum bounds it too (with a margin for HiGHS's 1e-7 tolerances) and is usually far tighter.
+  if (!res.exact && start) res = { ...res, upperBound: Math.min(res.upperBound, Math.max(res.value, start.lpBound * (1 + 1e-6) + 1e-12)) };
   if (!res.exact && opts.milpFallback && exactTurn) res = solveKnapsackMilp(p.highs, items, cap) ?? res;
   const used = ids.flatMap((i, q) => (res.counts[q]! > 0 ? [[i, res.counts[q]!]] : []));
   return { ...res, column: topUp(p, { bin: j, items: used.map((u) => u[0]!), counts: used.map((u) => u[1]!) }, demand) };

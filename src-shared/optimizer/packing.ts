@@ -80,14 +80,12 @@ function roundLp(ctx: Ctx, demand: number[], master: MasterLp): PackedNode[] {
   const nodes: PackedNode[] = [];
   const columns = master.columns;
   while (residual.some((r) => r > 0)) {
-    const lp = columnGeneration(ctx.p, master, residual, {
-      deadlineMs: ctx.deadlineMs,
-      maxIterations: 5,
-      exactPerIteration: 6,
-      greedyPerIteration: 20,
-      nodeLimit: 300,
-      maxNodeLimit: 300,
-    }).lp;
+    // Past the budget, rounding only re-solves the LP; before it, a few pricing rounds refine the residual.
+    master.setDemand(residual);
+    const lp =
+      cpuMs() < ctx.deadlineMs
+        ? columnGeneration(ctx.p, master, residual, { deadlineMs: ctx.deadlineMs, maxIterations: 5, exactPerIteration: 6, greedyPerIteration: 20, nodeLimit: 300, maxNodeLimit: 300 }).lp
+        : master.solve();
     let taken = 0;
     lp.x.forEach((x, j) => {
       for (let c = 0; c < Math.floor(x + 1e-7); c++) {
@@ -197,7 +195,7 @@ export async function pack(items: CgItem[], demand: number[], offers: Offer[], o
   } finally {
     master.dispose();
   }
-  nodes = emptyEmptiest(ctx, nodes, 40);
+  nodes = emptyEmptiest(ctx, nodes, 100);
   downsize(ctx, nodes);
   return { nodes: nodes.map((n) => ({ ...n, offer: keptOffer[n.offer]! })), unplaceable };
 }
