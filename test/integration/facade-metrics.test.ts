@@ -17,7 +17,7 @@ const spotPrices = JSON.parse(readFileSync(resolve(DATA, "spot-prices.json"), "u
 const types = JSON.parse(readFileSync(resolve(DATA, "ec2-instance-types.json"), "utf8")).instanceTypes;
 const od = (t: string): number => types[t].onDemandLinuxUSDPerHour["us-east-1"];
 
-function node(name: string, type: string, capacity: string, zoneId: string, ready: boolean, memory: string): Record<string, unknown> {
+function node([name, type, capacity, zoneId, ready, memory]: [string, string, string, string, boolean, string]): Record<string, unknown> {
   return {
     apiVersion: "v1",
     kind: "Node",
@@ -34,7 +34,7 @@ function node(name: string, type: string, capacity: string, zoneId: string, read
   };
 }
 
-function pod(name: string, nodeName: string | undefined, cpu: string, memory: string, phase = "Running"): Record<string, unknown> {
+function pod([name, nodeName, cpu, memory, phase = "Running"]: [string, string | undefined, string, string, string?]): Record<string, unknown> {
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -52,16 +52,16 @@ beforeAll(async () => {
   await f.client.create({ ...MC, metadata: { name: "far", namespace: f.orgB }, spec: { mode: "remote" } });
   await f.client.patch({ ...MC, namespace: f.orgB, name: "far" }, { status: { nodeCount: 5, spotPercentage: 40, monthlyCostUsd: 900, efficiencyScore: 60 } }, { type: "merge", subresource: "status" });
   const nodes = [
-    node("n1", "m7i.large", "spot", "use1-az1", true, "6903Mi"),
-    node("n2", "c7a.large", "spot", "use1-az2", false, "3000Mi"),
-    node("n3", "m7i.large", "on-demand", "use1-az1", true, "6903Mi"),
+    node(["n1", "m7i.large", "spot", "use1-az1", true, "6903Mi"]),
+    node(["n2", "c7a.large", "spot", "use1-az2", false, "3000Mi"]),
+    node(["n3", "m7i.large", "on-demand", "use1-az1", true, "6903Mi"]),
   ];
   for (const n of nodes) {
     const { status, ...rest } = n;
     await f.client.create(rest as never);
     await f.client.patch({ apiVersion: "v1", kind: "Node", name: String((n.metadata as { name: string }).name) }, { status }, { type: "merge", subresource: "status" });
   }
-  for (const p of [pod("a", "n1", "1", "2Gi"), pod("b", "n3", "965m", "1Gi"), pod("done", "n2", "1", "1Gi", "Succeeded"), pod("pending", undefined, "4", "4Gi", "Pending")]) {
+  for (const p of [pod(["a", "n1", "1", "2Gi"]), pod(["b", "n3", "965m", "1Gi"]), pod(["done", "n2", "1", "1Gi", "Succeeded"]), pod(["pending", undefined, "4", "4Gi", "Pending"])]) {
     const { status, ...rest } = p;
     await f.client.create(rest as never);
     await f.client.patch({ apiVersion: "v1", kind: "Pod", namespace: "default", name: String((p.metadata as { name: string }).name) }, { status }, { type: "merge", subresource: "status" });
