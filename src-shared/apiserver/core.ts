@@ -531,25 +531,29 @@ function validateBuiltin(rt: ResourceType, obj: KubeObject): StatusCause[] {
 
 /** The structural checks of a CRD that the real apiextensions-apiserver rejects with 422. */
 function validateCrd(obj: KubeObject): StatusCause[] {
+  const spec = (obj.spec ?? {}) as Record<string, any>;
+  const names = (spec.names ?? {}) as Record<string, any>;
   const causes: StatusCause[] = [];
-  const spec = obj.spec as Record<string, any> | undefined;
-  const req = (field: string): void => void causes.push({ reason: "FieldValueRequired", message: "Required value", field });
-  if (!spec?.group) req("spec.group");
-  if (!spec?.names?.plural) req("spec.names.plural");
-  if (!spec?.names?.kind) req("spec.names.kind");
-  if (spec?.scope !== "Namespaced" && spec?.scope !== "Cluster") {
-    causes.push({ reason: "FieldValueNotSupported", message: `Unsupported value: ${JSON.stringify(spec?.scope ?? "")}: supported values: "Cluster", "Namespaced"`, field: "spec.scope" });
+  for (const [field, value] of [["spec.group", spec.group], ["spec.names.plural", names.plural], ["spec.names.kind", names.kind]] as const) {
+    if (!value) causes.push({ reason: "FieldValueRequired", message: "Required value", field });
   }
-  const versions = spec?.versions as { name?: string; storage?: boolean }[] | undefined;
-  if (!Array.isArray(versions) || versions.length === 0) req("spec.versions");
-  else if (versions.filter((v) => v.storage).length !== 1) {
-    causes.push({ reason: "FieldValueInvalid", message: "Invalid value: must have exactly one version marked as storage version", field: "spec.versions" });
+  if (spec.scope !== "Namespaced" && spec.scope !== "Cluster") {
+    causes.push({ reason: "FieldValueNotSupported", message: `Unsupported value: ${JSON.stringify(spec.scope ?? "")}: supported values: "Cluster", "Namespaced"`, field: "spec.scope" });
   }
-  const expected = `${String(spec?.names?.plural ?? "")}.${String(spec?.group ?? "")}`;
-  if (spec?.group && spec?.names?.plural && obj.metadata?.name !== expected) {
+  causes.push(...validateCrdVersions(spec.versions));
+  const expected = `${String(names.plural ?? "")}.${String(spec.group ?? "")}`;
+  if (spec.group && names.plural && obj.metadata?.name !== expected) {
     causes.push({ reason: "FieldValueInvalid", message: `Invalid value: "${String(obj.metadata?.name)}": must be spec.names.plural+"."+spec.group`, field: "metadata.name" });
   }
   return causes;
+}
+
+function validateCrdVersions(versions: unknown): StatusCause[] {
+  if (!Array.isArray(versions) || versions.length === 0) return [{ reason: "FieldValueRequired", message: "Required value", field: "spec.versions" }];
+  if ((versions as { storage?: boolean }[]).filter((v) => v.storage).length !== 1) {
+    return [{ reason: "FieldValueInvalid", message: "Invalid value: must have exactly one version marked as storage version", field: "spec.versions" }];
+  }
+  return [];
 }
 
 /** Kind-specific defaults on create. */

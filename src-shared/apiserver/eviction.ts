@@ -62,45 +62,44 @@ export function computePdbStatus(pdb: KubeObject, pods: KubeObject[]): { status:
  * Pending, Succeeded, Failed and terminating pods are evicted without consulting PDBs, as upstream does.
  */
 export function evictPod(core: ApiCore, ctx: WriteContext, name: string, body: unknown): StatusObject {
-  const podType = ctx.rt;
-  const pod = core.get(podType, ctx.namespace, name);
+  const pod = core.get(ctx.rt, ctx.namespace, name);
   const evName = (body as { metadata?: { name?: string } } | undefined)?.metadata?.name;
   if (evName !== undefined && evName !== name) throw badRequest(`name in URL does not match name in Eviction object`);
   const deleteOptions = ((body as { deleteOptions?: Record<string, any> } | undefined)?.deleteOptions ?? {}) as Record<string, any>;
   const phase = pod.status?.phase as string | undefined;
-  const pdbType = core.registry.byGroupPlural("policy", "poddisruptionbudgets")!;
   // Upstream's canIgnorePDB: Pending, Succeeded, Failed and already-deleting pods skip the budget.
   const ignoresPdb = phase === "Pending" || phase === "Succeeded" || phase === "Failed" || Boolean(pod.metadata?.deletionTimestamp);
-  if (!ignoresPdb) {
-    const pods = core.store.list("/pods", ctx.namespace);
-    const pdbs = core.store.list("policy/poddisruptionbudgets", ctx.namespace).filter((p) => podsForPdb(p, [pod]).length > 0);
-    if (pdbs.length > 1) {
-      throw new ApiError(500, "InternalError", "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.");
-    }
-    const pdb = pdbs[0];
-    if (pdb) {
-      const { status } = computePdbStatus(pdb, pods);
-      const healthy = isHealthyPod(pod);
-      const unhealthyPolicy = pdb.spec?.unhealthyPodEvictionPolicy as string | undefined;
-      const mayEvictUnhealthy = !healthy && (unhealthyPolicy === "AlwaysAllow" || status.currentHealthy >= status.desiredHealthy);
-      if (!mayEvictUnhealthy && status.disruptionsAllowed <= 0) {
-        throw tooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", [
-          {
-            reason: "DisruptionBudget",
-            message: `The disruption budget ${String(pdb.metadata?.name)} needs ${status.desiredHealthy} healthy pods and has ${status.currentHealthy} currently`,
-          },
-        ]);
-      }
-      if (healthy && !ctx.dryRun) {
-        const next = { ...pdb, status: { ...(pdb.status ?? {}), disruptionsAllowed: status.disruptionsAllowed - 1 } };
-        core.commitUpdate({ rt: pdbType, version: "v1", namespace: ctx.namespace, origin: "internal" }, pdb, next, "status");
-      }
-    }
-  }
+  if (!ignoresPdb) checkDisruptionBudget(core, ctx, pod);
   core.delete({ ...ctx, verb: "delete" }, name, {
     gracePeriodSeconds: typeof deleteOptions.gracePeriodSeconds === "number" ? deleteOptions.gracePeriodSeconds : undefined,
     preconditions: deleteOptions.preconditions as { uid?: string; resourceVersion?: string } | undefined,
     dryRun: ctx.dryRun,
   });
   return successStatus(201);
+}
+
+/** 429 when the pod's PDB has no disruption left; otherwise takes one (status.disruptionsAllowed - 1). */
+function checkDisruptionBudget(core: ApiCore, ctx: WriteContext, pod: KubeObject): void {
+  const pdbs = core.store.list("policy/poddisruptionbudgets", ctx.namespace).filter((p) => podsForPdb(p, [pod]).length > 0);
+  if (pdbs.length > 1) {
+    throw new ApiError(500, "InternalError", "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.");
+  }
+  const pdb = pdbs[0];
+  if (!pdb) return;
+  const { status } = computePdbStatus(pdb, core.store.list("/pods", ctx.namespace));
+  const healthy = isHealthyPod(pod);
+  const unhealthyPolicy = pdb.spec?.unhealthyPodEvictionPolicy as string | undefined;
+  const mayEvictUnhealthy = !healthy && (unhealthyPolicy === "AlwaysAllow" || status.currentHealthy >= status.desiredHealthy);
+  if (!mayEvictUnhealthy && status.disruptionsAllowed <= 0) {
+    throw tooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", [
+      {
+        reason: "DisruptionBudget",
+        message: `The disruption budget ${String(pdb.metadata?.name)} needs ${status.desiredHealthy} healthy pods and has ${status.currentHealthy} currently`,
+      },
+    ]);
+  }
+  if (!healthy || ctx.dryRun) return;
+  const pdbType = core.registry.byGroupPlural("policy", "poddisruptionbudgets")!;
+  const next = { ...pdb, status: { ...(pdb.status ?? {}), disruptionsAllowed: status.disruptionsAllowed - 1 } };
+  core.commitUpdate({ rt: pdbType, version: "v1", namespace: ctx.namespace, origin: "internal" }, pdb, next, "status");
 }

@@ -90,15 +90,24 @@ export interface LabelSelectorObject {
 export function matchesLabelSelectorObject(sel: LabelSelectorObject | null | undefined, labels: Record<string, string>): boolean {
   if (!sel) return false;
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const values = new Set(e.values ?? []);
-    const has = e.key in labels;
-    if (e.operator === "In" && !(has && values.has(labels[e.key]!))) return false;
-    if (e.operator === "NotIn" && has && values.has(labels[e.key]!)) return false;
-    if (e.operator === "Exists" && !has) return false;
-    if (e.operator === "DoesNotExist" && has) return false;
+  return (sel.matchExpressions ?? []).every((e) => matchesExpression(e, labels));
+}
+
+function matchesExpression(e: { key: string; operator: string; values?: string[] }, labels: Record<string, string>): boolean {
+  const has = e.key in labels;
+  const inValues = has && (e.values ?? []).includes(labels[e.key]!);
+  switch (e.operator) {
+    case "In":
+      return inValues;
+    case "NotIn":
+      return !inValues;
+    case "Exists":
+      return has;
+    case "DoesNotExist":
+      return !has;
+    default:
+      return false;
   }
-  return true;
 }
 
 /** The string form of a metav1.LabelSelector (Scale.status.selector). */
