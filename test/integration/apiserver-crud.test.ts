@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
-import { eventually, startTestCluster } from "../support/cluster.js";
+import { eventually, kubectl, startTestCluster } from "../support/cluster.js";
 
 let server: LocalApiServer;
 let core: CoreV1Api;
@@ -407,5 +407,18 @@ describe("discovery and auth", () => {
     expect(res.json.reason).toBe("Unauthorized");
     const version = await server.request("GET", "/version", { anonymous: true });
     expect(version.json.minor).toBe("33");
+  });
+});
+
+describe("kubectl helper", () => {
+  it("runs the real kubectl against the server (get with server-side printing, apply from stdin)", async () => {
+    const applied = await kubectl(server, ["apply", "-f", "-"], "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-kubectl\n  namespace: default\ndata:\n  a: b\n");
+    expect(applied.stderr).toBe("");
+    expect(applied.stdout).toContain("configmap/from-kubectl created");
+    const cm = await core.readNamespacedConfigMap({ name: "from-kubectl", namespace: "default" });
+    expect(cm.data).toEqual({ a: "b" });
+    const missing = await kubectl(server, ["get", "configmap", "nope"]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('configmaps "nope" not found');
   });
 });

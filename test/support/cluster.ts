@@ -1,7 +1,11 @@
 // Test helper: a fresh local API server per suite, optionally with our CRDs and/or Karpenter's real CRDs installed.
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startLocalApiServer, type LocalApiServer, type LocalApiServerOptions } from "../../src-shared/apiserver/index.js";
+import { toolPath } from "./tools.js";
 
 /** The repository root (…/work/main). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -44,4 +48,29 @@ export async function eventually<T>(check: () => T | undefined | false | Promise
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+const kubeconfigFiles = new WeakMap<LocalApiServer, string>();
+
+/**
+ * Runs the real kubectl 1.33 against `server` (asynchronously: a synchronous child process would block the
+ * in-process server and time out). Resolves with the exit code and output; never rejects on a non-zero exit.
+ */
+export function kubectl(server: LocalApiServer, args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  let kubeconfig = server.kubeconfigPath ?? kubeconfigFiles.get(server);
+  if (!kubeconfig) {
+    kubeconfig = join(mkdtempSync(join(tmpdir(), "kubeconfig-")), "config");
+    writeFileSync(kubeconfig, server.kubeconfigYaml, { mode: 0o600 });
+    kubeconfigFiles.set(server, kubeconfig);
+  }
+  const child = spawn(toolPath("kubectl"), ["--kubeconfig", kubeconfig, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+  child.stdin.end(stdin ?? "");
+  return new Promise((resolveRun, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
+  });
 }
