@@ -11,7 +11,7 @@ export interface OptimizeInput {
   policy: OptimizerPolicy;
   /** Also compute a proven lower bound on the optimal hourly cost */
   lowerBound?: boolean;
-  /** CPU-time limit on column generation for the plan (default 700 ms); the plan is complete whatever the budget, only less refined */
+  /** CPU-time limit on column generation for the plan (default 1 s); the plan is complete whatever the budget, only less refined */
   planBudgetMs?: number;
   /** CPU-time budget for the lower bound (default 20 s); a bound stopped early is still valid, only weaker */
   lowerBoundBudgetMs?: number;
@@ -148,7 +148,7 @@ export async function optimize(input: OptimizeInput): Promise<OptimizeResult> {
   const { book, policy } = input;
   const { shapes, demand } = groupShapes(input.pods);
   const pinned = new Set(shapes.flatMap((s) => (s.zone ? [s.zone] : [])));
-  const budgetMs = input.planBudgetMs ?? 700;
+  const budgetMs = input.planBudgetMs ?? 1000;
   const offers = buildOffers(book, policy, capacityTypes(policy), pinned);
   const placed = await place(shapes, demand, offers, budgetMs);
   const warnings: string[] = [];

@@ -15,8 +15,11 @@ const catalog = JSON.parse(readFileSync(join(dataDir, "ec2-instance-types.json")
   { arch: string; family: string; category: string; gpu: { count: number } | null; allocatable: { cpuMillicores: number; memoryMiB: number; pods: number } }
 >;
 
+/** Without AWS credentials in the environment, so runs without --data use the offline catalog. */
+const envWithoutAws = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_")));
+
 function spotctl(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: repo, maxBuffer: 256 * 1024 * 1024 });
+  return spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: repo, env: envWithoutAws, maxBuffer: 256 * 1024 * 1024 });
 }
 
 function csvFile(text: string): string {

@@ -1,6 +1,10 @@
 // `spotctl plan`: reads pod shapes from a CSV and prices, prints the cheapest node plan found as JSON (one entry per node).
 import { readFileSync } from "node:fs";
-import { UsageError, parseFlags, type CliCommand } from "../command.js";
+import { UsageError, parseFlags, type CliCommand, type CliIo } from "../command.js";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { PricingClient } from "@aws-sdk/client-pricing";
+import { AwsPriceBookSource } from "../../../src-shared/pricing/aws/source.js";
+import { pricingEndpointRegion } from "../../../src-shared/pricing/aws/pricing-api.js";
 import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.js";
 import { loadPriceBookFromDataDir, PriceDataError } from "../../../src-shared/pricing/data-dir.js";
 import type { CpuArch, PriceBook } from "../../../src-shared/pricing/types.js";
@@ -24,7 +28,10 @@ with the pods placed on it, so each node can be checked against its allocatable 
   --data DIR          reads DIR/ec2-instance-types.json, DIR/spot-prices.json, DIR/spot-advisor.json;
                       a Spot price missing from spot-prices.json is derived as
                       On-Demand × (1 − savings%/100) from the advisor and labelled "derived".
-                      Without --data: the offline catalog shipped with spotctl (49 common types,
+                      Without --data: live prices from AWS (DescribeInstanceTypes, Spot price
+                      history, Pricing API) when AWS credentials are in the environment
+                      (AWS_ACCESS_KEY_ID, AWS_PROFILE, web identity or container credentials),
+                      otherwise the offline catalog shipped with spotctl (49 common types,
                       us-east-1 only, prices labelled "catalog-snapshot" with their date)
   --region REGION     default us-east-1
   --strategy S        lowest-price (default) | capacity-optimized | price-capacity-optimized
@@ -84,6 +91,25 @@ function loadBook(dir: string | undefined, region: string): PriceBook {
     if (err instanceof PriceDataError || dir === undefined) throw new UsageError((err as Error).message);
     throw err;
   }
+}
+
+function hasAwsCredentials(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI);
+}
+
+/** Live AWS prices when credentials are present (falling back to the catalog, said on stderr), else the offline catalog. */
+async function liveOrCatalog(region: string, io: CliIo): Promise<PriceBook> {
+  if (!hasAwsCredentials(process.env)) return loadBook(undefined, region);
+  const source = new AwsPriceBookSource({
+    region,
+    ec2: new EC2Client({ region, maxAttempts: 1 }),
+    pricing: new PricingClient({ region: pricingEndpointRegion(region), maxAttempts: 1 }),
+  });
+  await source.refreshDue();
+  const book = source.current();
+  if (book) return book;
+  io.stderr(`spotctl plan: AWS prices unavailable (${source.lastError?.message ?? "no data"}); using the offline catalog\n`);
+  return loadBook(undefined, region);
 }
 
 /** The price sources behind the plan's figures and the oldest snapshot date among them. */
@@ -152,7 +178,8 @@ export const planCommand: CliCommand = {
       if (err instanceof PodsCsvError) throw new UsageError(err.message);
       throw err;
     }
-    const book = loadBook(dataDir, single(flags, "region") ?? "us-east-1");
+    const region = single(flags, "region") ?? "us-east-1";
+    const book = dataDir === undefined ? await liveOrCatalog(region, io) : loadBook(dataDir, region);
     const result = await optimize({ pods, book, policy, lowerBound: flags.has("lower-bound") });
     io.stdout(JSON.stringify(render(result), null, 2) + "\n");
     return 0;
