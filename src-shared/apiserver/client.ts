@@ -42,6 +42,8 @@ export function rawRequest(target: RawTarget, method: string, path: string, opts
   const payload = opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
   const headers: Record<string, string> = { Accept: "application/json", ...(payload !== undefined ? { "Content-Type": "application/json" } : {}), ...opts.headers };
   if (!opts.anonymous) headers.Authorization = `Bearer ${target.token}`;
+  // Node frames GET/DELETE bodies only with an explicit length (no chunked encoding for those methods).
+  if (payload !== undefined) headers["Content-Length"] = String(Buffer.byteLength(payload));
   return new Promise((resolve, reject) => {
     const req = httpsRequest(url, { method, headers, agent: agentFor(target.caPem) }, (res) => {
       const chunks: Buffer[] = [];
