@@ -240,6 +240,7 @@ export class ApiCore {
     let next = subresource === "status" ? statusUpdate(cur, incoming) : mainUpdate(rt, ctx.version, cur, incoming);
     if (subresource !== "status") applyBuiltinDefaults(rt, next);
     checkNoNewFinalizers(rt, cur, next);
+    if (subresource !== "status" && rt.group === "" && rt.kind === "Pod") checkPodSpecUpdate(rt, cur, next);
     if (rt.tracksGeneration) meta(next).generation = nextGeneration(rt, ctx.version, cur, next);
     this.validateMetadata(rt, next);
     next = this.validate(ctx, next, cur, subresource === "status" ? "status" : undefined);
@@ -412,6 +413,28 @@ function initNewObject(rt: ResourceType, version: string, obj: KubeObject): void
   prepareCreate(rt, obj);
   applyBuiltinDefaults(rt, obj);
   if (rt.group === "" && rt.kind === "Pod") obj.status = { ...(obj.status ?? {}), qosClass: podQosClass(obj.spec) };
+}
+
+const POD_UPDATE_FORBIDDEN =
+  "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
+
+/** A pod's spec is immutable except container images, activeDeadlineSeconds, added tolerations and removed scheduling gates. */
+function checkPodSpecUpdate(rt: ResourceType, cur: KubeObject, next: KubeObject): void {
+  const oldSpec = (cur.spec ?? {}) as Record<string, any>;
+  const newSpec = clone((next.spec ?? {}) as Record<string, any>);
+  for (const list of ["containers", "initContainers"]) {
+    const olds = (oldSpec[list] as Record<string, any>[] | undefined) ?? [];
+    const news = (newSpec[list] as Record<string, any>[] | undefined) ?? [];
+    if (olds.length === news.length) news.forEach((c, i) => (c.image = olds[i]!.image));
+  }
+  const oldTolerations = (oldSpec.tolerations as unknown[] | undefined) ?? [];
+  const newTolerations = (newSpec.tolerations as unknown[] | undefined) ?? [];
+  if (oldTolerations.every((t) => newTolerations.some((n) => deepEqual(n, t)))) newSpec.tolerations = oldSpec.tolerations;
+  const oldGates = (oldSpec.schedulingGates as unknown[] | undefined) ?? [];
+  if (((newSpec.schedulingGates as unknown[] | undefined) ?? []).every((g) => oldGates.some((o) => deepEqual(o, g)))) newSpec.schedulingGates = oldSpec.schedulingGates;
+  newSpec.activeDeadlineSeconds = oldSpec.activeDeadlineSeconds;
+  if (deepEqual(oldSpec, newSpec)) return;
+  throw invalid(rt, cur.metadata?.name as string, [{ reason: "FieldValueForbidden", message: POD_UPDATE_FORBIDDEN, field: "spec" }]);
 }
 
 /** Upstream refuses new finalizers on an object that is being deleted (422). */

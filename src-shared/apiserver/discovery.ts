@@ -20,6 +20,7 @@ const SUB_VERBS = ["get", "patch", "update"];
 function subresources(t: ResourceType, version: string): { name: string; kind: string; group?: string; version?: string; verbs: string[] }[] {
   const v = versionOf(t, version);
   const out: { name: string; kind: string; group?: string; version?: string; verbs: string[] }[] = [];
+  if (t.extraSubresources.includes("binding")) out.push({ name: "binding", kind: "Binding", verbs: ["create"] });
   if (t.extraSubresources.includes("eviction")) out.push({ name: "eviction", kind: "Eviction", group: "policy", version: "v1", verbs: ["create"] });
   if (v.subresources.scale) out.push({ name: "scale", kind: "Scale", group: "autoscaling", version: "v1", verbs: SUB_VERBS });
   if (v.subresources.status) out.push({ name: "status", kind: t.kind, verbs: SUB_VERBS });

@@ -1,9 +1,9 @@
-// The Eviction subresource and PodDisruptionBudget arithmetic (as the disruption controller computes it).
+// The pod subresources that act on pods (Eviction honouring PodDisruptionBudgets, Binding) and PDB arithmetic.
 import type { ApiCore, WriteContext } from "./core.js";
 import type { KubeObject } from "./selectors.js";
 import { matchesLabelSelectorObject } from "./selectors.js";
 import type { StatusObject } from "./status.js";
-import { ApiError, badRequest, successStatus, tooManyRequests } from "./status.js";
+import { ApiError, badRequest, conflict, successStatus, tooManyRequests } from "./status.js";
 
 /** The computed part of a PDB's status. */
 export interface PdbNumbers {
@@ -102,4 +102,22 @@ function checkDisruptionBudget(core: ApiCore, ctx: WriteContext, pod: KubeObject
   const pdbType = core.registry.byGroupPlural("policy", "poddisruptionbudgets")!;
   const next = { ...pdb, status: { ...(pdb.status ?? {}), disruptionsAllowed: status.disruptionsAllowed - 1 } };
   core.commitUpdate({ rt: pdbType, version: "v1", namespace: ctx.namespace, origin: "internal" }, pdb, next, "status");
+}
+
+/**
+ * POST pods/{name}/binding (what a scheduler does): sets spec.nodeName once and marks PodScheduled;
+ * 409 when the pod is already bound, as upstream.
+ */
+export function bindPod(core: ApiCore, ctx: WriteContext, name: string, body: unknown): StatusObject {
+  const pod = core.get(ctx.rt, ctx.namespace, name);
+  const target = (body as { target?: { kind?: string; name?: string } } | undefined)?.target;
+  if (!target?.name) throw badRequest("Binding target.name is required");
+  if (target.kind !== undefined && target.kind !== "Node") throw badRequest(`Binding target kind must be Node (got ${target.kind})`);
+  if (pod.spec?.nodeName) throw conflict(ctx.rt, name, `pod ${name} is already assigned to node "${String(pod.spec.nodeName)}"`);
+  if (pod.metadata?.deletionTimestamp) throw conflict(ctx.rt, name, `pod ${name} is being deleted, cannot be assigned to a host`);
+  const conditions = ((pod.status?.conditions as Record<string, unknown>[] | undefined) ?? []).filter((c) => c.type !== "PodScheduled");
+  conditions.push({ type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") });
+  const next = { ...pod, spec: { ...pod.spec, nodeName: target.name }, status: { ...(pod.status ?? {}), conditions } };
+  if (!ctx.dryRun) core.commitRaw({ ...ctx, verb: "create" }, pod, next);
+  return successStatus(201);
 }

@@ -5,7 +5,7 @@ import * as yaml from "js-yaml";
 import type { ApiCore, DeleteOptions, WriteContext } from "./core.js";
 import { keyOf, present } from "./core.js";
 import { aggregatedDiscovery, AGGREGATED_DISCOVERY_V2, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from "./discovery.js";
-import { evictPod } from "./eviction.js";
+import { bindPod, evictPod } from "./eviction.js";
 import { getPath, isObject, setPath, clone } from "./objects.js";
 import type { ResourceType } from "./registry.js";
 import { groupVersion, resourceKey, versionOf } from "./registry.js";
@@ -384,7 +384,7 @@ export class ApiHttpHandler {
 
   private readOne(res: ServerResponse, q: URLSearchParams, route: Route, format: Format): void {
     const { rt, version } = route;
-    if (route.subresource === "eviction") throw methodNotAllowed();
+    if (route.subresource === "eviction" || route.subresource === "binding") throw methodNotAllowed();
     const obj = present(this.core.get(rt, route.namespace, route.name!), rt, version);
     if (route.subresource === "scale") {
       this.send(res, 200, toScale(rt, version, obj), format === "yaml" ? "yaml" : "json");
@@ -407,6 +407,10 @@ export class ApiHttpHandler {
     const { res, route, ctx, format } = call;
     if (route.name && route.subresource === "eviction") {
       this.send(res, 201, evictPod(this.core, ctx, route.name, body), format);
+      return;
+    }
+    if (route.name && route.subresource === "binding") {
+      this.send(res, 201, bindPod(this.core, ctx, route.name, body), format);
       return;
     }
     if (route.name) throw methodNotAllowed();

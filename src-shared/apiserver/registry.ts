@@ -90,7 +90,7 @@ interface BuiltinSpec {
 const BUILTINS: BuiltinSpec[] = [
   { group: "", version: "v1", kind: "Namespace", plural: "namespaces", namespaced: false, shortNames: ["ns"], status: true, returnDeleted: true, verbs: ["create", "delete", "get", "list", "patch", "update", "watch"] },
   { group: "", version: "v1", kind: "Node", plural: "nodes", namespaced: false, shortNames: ["no"], status: true, keepStatus: true },
-  { group: "", version: "v1", kind: "Pod", plural: "pods", namespaced: true, shortNames: ["po"], categories: ["all"], status: true, extra: ["eviction"], returnDeleted: true },
+  { group: "", version: "v1", kind: "Pod", plural: "pods", namespaced: true, shortNames: ["po"], categories: ["all"], status: true, extra: ["binding", "eviction"], returnDeleted: true },
   { group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true },
   { group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true, shortNames: ["cm"] },
   { group: "", version: "v1", kind: "Event", plural: "events", namespaced: true, shortNames: ["ev"] },

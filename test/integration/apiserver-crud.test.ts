@@ -169,6 +169,26 @@ describe("built-in resources", () => {
     expect(p.spec?.containers[0]?.imagePullPolicy).toBe("IfNotPresent");
   });
 
+  it("keeps a pod's spec immutable except images, and binds it to a node through the binding subresource", async () => {
+    const p = await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "immutable" }, spec: { containers: [{ name: "c", image: "nginx:1" }] } } });
+    const retagged = await core.replaceNamespacedPod({
+      name: "immutable",
+      namespace: "default",
+      body: { ...p, spec: { ...p.spec!, containers: [{ ...p.spec!.containers[0]!, image: "nginx:2" }] } },
+    });
+    expect(retagged.spec?.containers[0]?.image).toBe("nginx:2");
+    const moved = await failure(core.replaceNamespacedPod({ name: "immutable", namespace: "default", body: { ...retagged, spec: { ...retagged.spec!, nodeName: "node-a" } } }));
+    expect(moved).toMatchObject({ code: 422, reason: "Invalid" });
+    expect(moved.details.causes[0].field).toBe("spec");
+
+    await core.createNamespacedPodBinding({ name: "immutable", namespace: "default", body: { metadata: { name: "immutable" }, target: { apiVersion: "v1", kind: "Node", name: "node-a" } } });
+    const bound = await core.readNamespacedPod({ name: "immutable", namespace: "default" });
+    expect(bound.spec?.nodeName).toBe("node-a");
+    expect(bound.status?.conditions?.find((c) => c.type === "PodScheduled")?.status).toBe("True");
+    const again = await failure(core.createNamespacedPodBinding({ name: "immutable", namespace: "default", body: { metadata: { name: "immutable" }, target: { apiVersion: "v1", kind: "Node", name: "node-b" } } }));
+    expect(again.code).toBe(409);
+  });
+
   it("status subresource changes only status", async () => {
     const cur = await apps.readNamespacedDeployment({ name: "web", namespace: "default" });
     const res = await apps.replaceNamespacedDeploymentStatus({
