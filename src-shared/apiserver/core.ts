@@ -241,6 +241,7 @@ export class ApiCore {
     if (subresource !== "status") applyBuiltinDefaults(rt, next);
     checkNoNewFinalizers(rt, cur, next);
     if (subresource !== "status" && rt.group === "" && rt.kind === "Pod") checkPodSpecUpdate(rt, cur, next);
+    if (subresource !== "status") checkImmutableFields(rt, cur, next);
     if (rt.tracksGeneration) meta(next).generation = nextGeneration(rt, ctx.version, cur, next);
     this.validateMetadata(rt, next);
     next = this.validate(ctx, next, cur, subresource === "status" ? "status" : undefined);
@@ -435,6 +436,41 @@ function checkPodSpecUpdate(rt: ResourceType, cur: KubeObject, next: KubeObject)
   newSpec.activeDeadlineSeconds = oldSpec.activeDeadlineSeconds;
   if (deepEqual(oldSpec, newSpec)) return;
   throw invalid(rt, cur.metadata?.name as string, [{ reason: "FieldValueForbidden", message: POD_UPDATE_FORBIDDEN, field: "spec" }]);
+}
+
+/** Fields upstream's update validation treats as immutable, per kind: [path, message]. */
+const IMMUTABLE_FIELDS: Record<string, string[]> = {
+  "apps/Deployment": ["spec.selector"],
+  "apps/ReplicaSet": ["spec.selector"],
+  "apps/DaemonSet": ["spec.selector"],
+  "apps/StatefulSet": ["spec.selector", "spec.serviceName", "spec.volumeClaimTemplates", "spec.podManagementPolicy"],
+  "batch/Job": ["spec.selector", "spec.completionMode"],
+  "/Service": ["spec.clusterIP"],
+};
+
+function valueAt(obj: KubeObject, path: string): unknown {
+  let cur: any = obj;
+  for (const seg of path.split(".")) cur = cur?.[seg];
+  return cur;
+}
+
+/** 422 `field is immutable` for selectors and the like, and for data of ConfigMaps/Secrets marked immutable. */
+function checkImmutableFields(rt: ResourceType, cur: KubeObject, next: KubeObject): void {
+  if (rt.crd) return;
+  const name = cur.metadata?.name as string;
+  const causes: StatusCause[] = [];
+  for (const path of IMMUTABLE_FIELDS[`${rt.group}/${rt.kind}`] ?? []) {
+    const before = valueAt(cur, path);
+    if (before !== undefined && !deepEqual(before, valueAt(next, path))) {
+      causes.push({ reason: "FieldValueInvalid", message: `Invalid value: ${JSON.stringify(valueAt(next, path))}: field is immutable`, field: path });
+    }
+  }
+  if (rt.group === "" && (rt.kind === "ConfigMap" || rt.kind === "Secret") && cur.immutable === true) {
+    for (const field of ["data", "binaryData", "stringData", "immutable"]) {
+      if (!deepEqual(cur[field], next[field])) causes.push({ reason: "FieldValueForbidden", message: "Forbidden: field is immutable when `immutable` is set", field });
+    }
+  }
+  if (causes.length > 0) throw invalid(rt, name, causes);
 }
 
 /** Upstream refuses new finalizers on an object that is being deleted (422). */

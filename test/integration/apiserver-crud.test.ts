@@ -189,6 +189,18 @@ describe("built-in resources", () => {
     expect(again.code).toBe(409);
   });
 
+  it("refuses changes to immutable fields: a deployment's selector, an immutable ConfigMap's data", async () => {
+    const d = await apps.readNamespacedDeployment({ name: "web", namespace: "default" });
+    const moved = await failure(apps.replaceNamespacedDeployment({ name: "web", namespace: "default", body: { ...d, spec: { ...d.spec!, selector: { matchLabels: { app: "other" } } } } }));
+    expect(moved).toMatchObject({ code: 422, reason: "Invalid" });
+    expect(moved.details.causes[0].field).toBe("spec.selector");
+    const cm = await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "frozen" }, data: { a: "1" }, immutable: true } });
+    const thawed = await failure(core.replaceNamespacedConfigMap({ name: "frozen", namespace: "default", body: { ...cm, data: { a: "2" } } }));
+    expect(thawed.code).toBe(422);
+    const relabelled = await core.replaceNamespacedConfigMap({ name: "frozen", namespace: "default", body: { ...cm, metadata: { ...cm.metadata, labels: { ok: "yes" } } } });
+    expect(relabelled.metadata?.labels).toEqual({ ok: "yes" });
+  });
+
   it("status subresource changes only status", async () => {
     const cur = await apps.readNamespacedDeployment({ name: "web", namespace: "default" });
     const res = await apps.replaceNamespacedDeploymentStatus({
