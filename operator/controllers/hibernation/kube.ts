@@ -1,5 +1,7 @@
 // Kubernetes access for the hibernation controller: reads (informer caches or live lists) and its guarded writes.
+import { jsonMergePatch } from "../../../src-shared/apiserver/patch/merge.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
+import { validateKarpenterObject } from "../../../src-shared/karpenter/validate.js";
 import { KubeApiError, isNotFound, type KubeClient, type KubeObject, type ResourceRef } from "../../../src-shared/kube/index.js";
 import type { Informer } from "../../../src-shared/runtime/index.js";
 import type { ManagedKind, ObservedObject, ObservedWorkload, PlannedPatch, WorkloadKind } from "./desired.js";
@@ -88,6 +90,8 @@ export function hibernationWriter(client: KubeClient, isStopped: () => boolean =
       guard();
       const ref: ResourceRef & { name: string } = { ...KIND_REFS[patch.kind], name: patch.name };
       if (patch.namespace !== undefined) ref.namespace = patch.namespace;
+      // Local mode serves NodePools with an open schema, so check the result against Karpenter's own schema first.
+      if (patch.kind === "NodePool") validateKarpenterObject(jsonMergePatch(await client.get(ref), patch.patch) as Record<string, unknown>);
       await client.patch(ref, patch.patch, { type: "merge", fieldManager: HIBERNATION_FIELD_MANAGER });
     },
     async patchSchedule(namespace, name, patch) {

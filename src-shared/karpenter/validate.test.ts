@@ -1,0 +1,46 @@
+// Unit tests: Karpenter objects are checked against Karpenter's schemas before the operator writes them.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import * as yaml from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { KarpenterValidationError, validateKarpenterObject } from "./validate.js";
+
+const examples = resolve(import.meta.dirname, "../../../shared/data/karpenter-examples/minimal.yaml");
+
+function minimal(kind: string): Record<string, any> {
+  const docs = yaml.loadAll(readFileSync(examples, "utf8")) as Record<string, any>[];
+  const doc = docs.find((d) => d?.kind === kind);
+  if (!doc) throw new Error(`no ${kind} in ${examples}`);
+  return doc;
+}
+
+describe("validateKarpenterObject", () => {
+  it("accepts Karpenter's minimal NodePool, also with hibernation's zero limits and annotation", () => {
+    const pool = minimal("NodePool");
+    expect(() => validateKarpenterObject(pool)).not.toThrow();
+    pool.spec.limits = { cpu: "0", memory: "0" };
+    pool.metadata.annotations = { "spotoptimizer.io/hibernation-saved": "{}" };
+    expect(() => validateKarpenterObject(pool)).not.toThrow();
+  });
+
+  it("rejects a NodePool whose limits or weight break the schema, naming the field", () => {
+    const pool = minimal("NodePool");
+    pool.spec.limits = { cpu: "lots" };
+    expect(() => validateKarpenterObject(pool)).toThrow(/spec\.limits\.cpu/);
+    const heavy = minimal("NodePool");
+    heavy.spec.weight = 1000;
+    expect(() => validateKarpenterObject(heavy)).toThrow(KarpenterValidationError);
+    expect(() => validateKarpenterObject(heavy)).toThrow(/NodePool "default" is invalid: spec\.weight/);
+  });
+
+  it("ignores server-owned status and managedFields", () => {
+    const pool = minimal("NodePool");
+    pool.status = { anything: { goes: true } };
+    pool.metadata.managedFields = [{ manager: 42 }];
+    expect(() => validateKarpenterObject(pool)).not.toThrow();
+  });
+
+  it("rejects kinds that are not Karpenter v1 kinds", () => {
+    expect(() => validateKarpenterObject({ apiVersion: "karpenter.sh/v1beta1", kind: "NodePool", metadata: { name: "x" }, spec: {} })).toThrow(KarpenterValidationError);
+  });
+});

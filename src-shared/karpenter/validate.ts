@@ -1,0 +1,42 @@
+// Validates Karpenter objects the operator writes against Karpenter's own schemas (@kubernetes-models/karpenter), since local mode serves those kinds with an open schema.
+import { EC2NodeClass } from "@kubernetes-models/karpenter/karpenter.k8s.aws/v1/EC2NodeClass";
+import { NodeClaim } from "@kubernetes-models/karpenter/karpenter.sh/v1/NodeClaim";
+import { NodePool } from "@kubernetes-models/karpenter/karpenter.sh/v1/NodePool";
+
+/** Thrown when an object the operator is about to write would not pass Karpenter's schema. */
+export class KarpenterValidationError extends Error {
+  override name = "KarpenterValidationError";
+}
+
+type Model = { validate(): void };
+const MODELS: Record<string, (object: Record<string, unknown>) => Model> = {
+  "karpenter.sh/v1/NodePool": (o) => new NodePool(o as never),
+  "karpenter.sh/v1/NodeClaim": (o) => new NodeClaim(o as never),
+  "karpenter.k8s.aws/v1/EC2NodeClass": (o) => new EC2NodeClass(o as never),
+};
+
+/**
+ * Throws KarpenterValidationError unless `object` is a valid Karpenter v1 NodePool, NodeClaim or EC2NodeClass.
+ * Only what the operator writes is checked (apiVersion, kind, metadata name/labels/annotations, spec): the
+ * server owns `status` and `managedFields`.
+ */
+export function validateKarpenterObject(object: Record<string, unknown>): void {
+  const key = `${String(object.apiVersion)}/${String(object.kind)}`;
+  const build = MODELS[key];
+  if (!build) throw new KarpenterValidationError(`${key} is not a Karpenter v1 kind this operator writes`);
+  const meta = (object.metadata ?? {}) as Record<string, unknown>;
+  const written: Record<string, unknown> = { apiVersion: object.apiVersion, kind: object.kind, metadata: pick(meta, ["name", "labels", "annotations"]), spec: object.spec };
+  try {
+    build(written).validate();
+  } catch (err) {
+    // The model's messages name the field as `data/spec/weight`; say it the apiserver way (`spec.weight`).
+    const detail = err instanceof Error ? err.message.replace(/data\//g, "").replace(/(\w)\/(?=\w)/g, "$1.") : String(err);
+    throw new KarpenterValidationError(`${String(object.kind)} "${String(meta.name ?? "")}" is invalid: ${detail}`);
+  }
+}
+
+function pick(from: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (from[k] !== undefined) out[k] = from[k];
+  return out;
+}

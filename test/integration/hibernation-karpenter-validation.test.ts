@@ -1,0 +1,52 @@
+// Local mode serves NodePools with an open schema: the hibernation writer checks what it writes against Karpenter's schema.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, startTestCluster } from "../support/cluster.js";
+import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import { KarpenterValidationError } from "../../src-shared/karpenter/validate.js";
+import { hibernationWriter } from "../../operator/controllers/hibernation/kube.js";
+import { openKarpenterCrds } from "../../operator/local/karpenter-kinds.js";
+
+const POOL = { apiVersion: "karpenter.sh/v1", kind: "NodePool" };
+const template = { spec: { nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" }, requirements: [] } };
+
+let server: LocalApiServer;
+let client: KubeClient;
+
+beforeAll(async () => {
+  server = await startTestCluster();
+  client = new KubeClient(server.kubeConfig);
+  for (const crd of openKarpenterCrds()) await client.create(crd as KubeObject);
+  await eventually(async () => (await client.getIfExists({ ...POOL, name: "probe" }).then(() => true, () => false)), 5000, "NodePool kind served");
+});
+
+afterAll(async () => {
+  client?.close();
+  await server?.stop();
+});
+
+describe("hibernation writer on open-schema NodePools", () => {
+  it("the open schema itself accepts a NodePool Karpenter would reject (so the operator must check)", async () => {
+    await client.create({ ...POOL, metadata: { name: "heavy" }, spec: { weight: 1000, limits: { cpu: "8" }, template } } as KubeObject);
+    expect((await client.get({ ...POOL, name: "heavy" })).spec).toMatchObject({ weight: 1000 });
+  });
+
+  it("refuses to patch limits onto a NodePool whose result breaks Karpenter's schema; the stored object is unchanged", async () => {
+    const before = await client.get({ ...POOL, name: "heavy" });
+    const writer = hibernationWriter(client);
+    await expect(writer.applyPatch({ kind: "NodePool", name: "heavy", action: "sleep", patch: { spec: { limits: { cpu: "0", memory: "0" } } } })).rejects.toThrow(KarpenterValidationError);
+    await expect(writer.applyPatch({ kind: "NodePool", name: "heavy", action: "sleep", patch: { spec: { limits: { cpu: "0", memory: "0" } } } })).rejects.toThrow(/spec\.weight/);
+    const after = await client.get({ ...POOL, name: "heavy" });
+    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    expect((after.spec as Record<string, unknown>).limits).toEqual({ cpu: "8" });
+  });
+
+  it("refuses a patch whose own values are invalid, and writes a valid one", async () => {
+    await client.create({ ...POOL, metadata: { name: "general" }, spec: { limits: { cpu: "100" }, template } } as KubeObject);
+    const writer = hibernationWriter(client);
+    await expect(writer.applyPatch({ kind: "NodePool", name: "general", action: "sleep", patch: { spec: { limits: { cpu: "zero" } } } })).rejects.toThrow(/spec\.limits\.cpu/);
+    expect(((await client.get({ ...POOL, name: "general" })).spec as Record<string, unknown>).limits).toEqual({ cpu: "100" });
+    await writer.applyPatch({ kind: "NodePool", name: "general", action: "sleep", patch: { spec: { limits: { cpu: "0", memory: "0" } } } });
+    expect(((await client.get({ ...POOL, name: "general" })).spec as Record<string, unknown>).limits).toEqual({ cpu: "0", memory: "0" });
+  });
+});
