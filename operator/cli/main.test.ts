@@ -16,6 +16,14 @@ describe("spotctl", () => {
     expect(JSON.parse(out).spotctl).toMatch(/^\d+\.\d+\.\d+/);
   });
 
+  it("exits 2 with one line when version gets an argument", () => {
+    const res = spawnSync(process.execPath, [bin, "version", "--jsno"], { encoding: "utf8" });
+    expect(res.status).toBe(2);
+    expect(res.stdout).toBe("");
+    expect(res.stderr.trim().split("\n")).toHaveLength(1);
+    expect(res.stderr).toMatch(/version takes no arguments, got "--jsno"/);
+  });
+
   it("exits 2 with one line on an unknown command", () => {
     const res = spawnSync(process.execPath, [bin, "frobnicate"], { encoding: "utf8" });
     expect(res.status).toBe(2);
