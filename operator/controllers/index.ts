@@ -2,6 +2,7 @@
 import type { ControllerManager } from "../../src-shared/runtime/index.js";
 import type { KubeClient } from "../../src-shared/kube/index.js";
 import { registerHibernationController } from "./hibernation/controller.js";
+import { registerManagedClusterController } from "./managedcluster/controller.js";
 
 export interface ControllerDeps {
   client: KubeClient;
@@ -13,4 +14,5 @@ export interface ControllerDeps {
 export const controllerRegistrations: Array<(deps: ControllerDeps) => Promise<void> | void> = [
   ({ client, manager, now }: ControllerDeps): Promise<void> =>
     registerHibernationController({ client, manager, nowMs: () => now().getTime() }),
+  ({ client, manager, now }: ControllerDeps): void => registerManagedClusterController({ client, manager, now }),
 ];
