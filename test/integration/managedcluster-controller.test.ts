@@ -1,0 +1,177 @@
+// ManagedCluster status controller against the local API server: node figures priced from the catalog, no-op reconciles, tenancy.
+import { afterEach, describe, expect, it } from "vitest";
+import { eventually, startTestCluster } from "../support/cluster.js";
+import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import { ControllerManager, type KindRef } from "../../src-shared/runtime/index.js";
+import { loadCatalogPriceBook } from "../../src-shared/pricing/catalog/index.js";
+import { registerManagedClusterController } from "../../operator/controllers/managedcluster/controller.js";
+import { createManagedClusterReconciler } from "../../operator/controllers/managedcluster/reconciler.js";
+import { catalogPrices } from "../../operator/controllers/hibernation/savings.js";
+
+const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" } as const;
+const REGION = "us-east-1";
+
+interface ClusterStatus {
+  nodeCount?: number;
+  spotPercentage?: number;
+  monthlyCostUsd?: number;
+  efficiencyScore?: number;
+  conditions?: Array<{ type: string; status: string; reason: string; message: string; observedGeneration?: number }>;
+}
+type ClusterObject = KubeObject & { status?: ClusterStatus };
+
+let server: LocalApiServer | undefined;
+let manager: ControllerManager | undefined;
+let client: KubeClient | undefined;
+
+afterEach(async () => {
+  await manager?.stop();
+  client?.close();
+  await server?.stop();
+  manager = undefined;
+  client = undefined;
+  server = undefined;
+});
+
+/** [name, instance type, capacity type, allocatable cpu, allocatable memory] */
+type NodeSpec = [string, string, "spot" | "on-demand", string, string];
+
+function node([name, instanceType, capacityType, cpu, memory]: NodeSpec): KubeObject {
+  const quantities = { cpu, memory, pods: "58" };
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name,
+      labels: {
+        "node.kubernetes.io/instance-type": instanceType,
+        "karpenter.sh/capacity-type": capacityType,
+        "topology.kubernetes.io/region": REGION,
+        "topology.k8s.aws/zone-id": "use1-az1",
+      },
+    },
+    status: { capacity: quantities, allocatable: quantities, conditions: [{ type: "Ready", status: "True" }] },
+  };
+}
+
+function pod(name: string, nodeName: string, cpu: string, memory: string): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "apps" },
+    spec: { nodeName, containers: [{ name: "main", image: "registry.example/app:1", resources: { requests: { cpu, memory } } }] },
+    status: { phase: "Running" },
+  };
+}
+
+function managedCluster(namespace: string, name: string, mode: "local" | "remote"): KubeObject {
+  return { ...MC, metadata: { name, namespace }, spec: { mode, region: REGION } };
+}
+
+async function start(objects: KubeObject[]): Promise<{ client: KubeClient; manager: ControllerManager }> {
+  server = await startTestCluster({ crds: "project" });
+  client = new KubeClient(server.kubeConfig);
+  const namespaces = new Set(["apps", ...objects.map((o) => o.metadata?.namespace).filter((n): n is string => n !== undefined)]);
+  for (const name of namespaces) await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  for (const object of objects) await client.create(object);
+  manager = new ControllerManager({ client });
+  registerManagedClusterController({ manager, client });
+  manager.start();
+  await manager.waitForCacheSync();
+  return { client, manager };
+}
+
+async function status(namespace: string, name: string): Promise<ClusterObject> {
+  return client!.get<ClusterObject>({ ...MC, namespace, name });
+}
+
+function condition(object: ClusterObject, type: string): NonNullable<ClusterStatus["conditions"]>[number] | undefined {
+  return object.status?.conditions?.find((c) => c.type === type);
+}
+
+describe("ManagedCluster status controller", () => {
+  it("writes the sole local cluster's figures from its nodes and pods, then makes no write when nothing changed", async () => {
+    const book = loadCatalogPriceBook(REGION);
+    const onDemand = (type: string): number => book.onDemand.get(type)!.usdPerHour;
+    const spot = (type: string): number => book.spot.get(type)!.get("use1-az1")!.usdPerHour;
+    const { client: c, manager: m } = await start([
+      managedCluster("acme", "prod", "local"),
+      managedCluster("globex", "edge", "remote"),
+      node(["n-od", "m5.large", "on-demand", "2", "8Gi"]),
+      node(["n-spot", "c5.large", "spot", "2", "4Gi"]),
+      node(["n-unpriced", "zz9.galactic", "on-demand", "4", "4Gi"]),
+      pod("web-0", "n-od", "1", "2Gi"),
+      pod("web-1", "n-spot", "500m", "1Gi"),
+    ]);
+    const done = await eventually(async () => ((await status("acme", "prod")).status?.nodeCount === 3 ? status("acme", "prod") : undefined), 10_000, "figures");
+    await m.idle();
+    const mc = await status("acme", "prod");
+    expect(mc.status?.nodeCount).toBe(3);
+    expect(mc.status?.spotPercentage).toBeCloseTo(100 / 3, 1);
+    // The unpriced node is left out of the sum and named, never guessed.
+    expect(mc.status?.monthlyCostUsd).toBeCloseTo((onDemand("m5.large") + spot("c5.large")) * 730, 2);
+    expect(condition(mc, "Priced")).toMatchObject({ status: "False", reason: "UnpricedNodes" });
+    expect(condition(mc, "Priced")?.message).toContain("n-unpriced");
+    // efficiency = round(100 × (0.5·U + 0.3·s + 0.2·(1 − I))): requested 1.5 of 8 cores, 3 of 16 GiB, 1 of 3 nodes Spot, no interruptions.
+    const utilisation = (1.5 / 8 + 3 / 16) / 2;
+    expect(mc.status?.efficiencyScore).toBe(Math.round(100 * (0.5 * utilisation + 0.3 * (1 / 3) + 0.2)));
+    expect(condition(mc, "AgentConnected")).toMatchObject({ status: "True", reason: "LocalMode", observedGeneration: mc.metadata?.generation });
+    expect(done.metadata?.name).toBe("prod");
+
+    const remote = await status("globex", "edge");
+    expect(condition(remote, "AgentConnected")).toMatchObject({ status: "Unknown", reason: "NoHeartbeat" });
+    expect(remote.status?.nodeCount).toBeUndefined();
+
+    // A second reconcile with nothing changed writes nothing.
+    const before = [mc.metadata?.resourceVersion, remote.metadata?.resourceVersion];
+    let patchRequests = 0;
+    const countingClient = Object.create(c) as KubeClient;
+    countingClient.patch = ((...args: Parameters<KubeClient["patch"]>) => {
+      patchRequests += 1;
+      return c.patch(...args);
+    }) as KubeClient["patch"];
+    const reconcile = createManagedClusterReconciler({
+      client: countingClient,
+      clusters: m.informer(MC),
+      nodes: m.informer({ apiVersion: "v1", kind: "Node" }),
+      pods: m.informer({ apiVersion: "v1", kind: "Pod" }),
+      auditEntries: m.informer({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "AuditEntry" } as KindRef),
+      price: catalogPrices(),
+    });
+    await reconcile("acme/prod");
+    await reconcile("globex/edge");
+    // The API server skips identical writes itself, so also count the requests: none may be sent.
+    expect(patchRequests).toBe(0);
+    expect([(await status("acme", "prod")).metadata?.resourceVersion, (await status("globex", "edge")).metadata?.resourceVersion]).toEqual(before);
+
+    // A new Spot node moves the figures.
+    await c.create(node(["n-spot-2", "c5.large", "spot", "2", "4Gi"]));
+    const after = await eventually(async () => {
+      const o = await status("acme", "prod");
+      return o.status?.nodeCount === 4 ? o : undefined;
+    }, 10_000, "a fourth node");
+    expect(after.status?.spotPercentage).toBe(50);
+    expect(after.status?.monthlyCostUsd).toBeCloseTo((onDemand("m5.large") + 2 * spot("c5.large")) * 730, 2);
+  }, 20_000);
+
+  it("gives neither of two local clusters in two namespaces any node figures", async () => {
+    const { manager: m } = await start([
+      managedCluster("acme", "one", "local"),
+      managedCluster("globex", "two", "local"),
+      node(["n-od", "m5.large", "on-demand", "2", "8Gi"]),
+    ]);
+    for (const [ns, name] of [["acme", "one"], ["globex", "two"]] as const) {
+      await eventually(async () => condition(await status(ns, name), "Measured"), 10_000, `${name} measured`);
+    }
+    await m.idle();
+    for (const [ns, name] of [["acme", "one"], ["globex", "two"]] as const) {
+      const mc = await status(ns, name);
+      expect(condition(mc, "Measured")).toMatchObject({ status: "False", reason: "AmbiguousLocalCluster" });
+      expect(mc.status?.nodeCount).toBeUndefined();
+      expect(mc.status?.spotPercentage).toBeUndefined();
+      expect(mc.status?.monthlyCostUsd).toBeUndefined();
+      expect(mc.status?.efficiencyScore).toBeUndefined();
+    }
+  }, 20_000);
+});
