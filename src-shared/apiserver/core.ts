@@ -242,9 +242,10 @@ export class ApiCore {
     checkNoNewFinalizers(rt, cur, next);
     if (subresource !== "status" && rt.group === "" && rt.kind === "Pod") checkPodSpecUpdate(rt, cur, next);
     if (subresource !== "status") checkImmutableFields(rt, cur, next);
-    if (rt.tracksGeneration) meta(next).generation = nextGeneration(rt, ctx.version, cur, next);
     this.validateMetadata(rt, next);
     next = this.validate(ctx, next, cur, subresource === "status" ? "status" : undefined);
+    // After defaulting, as upstream: removing a field that defaults back to the same value is no spec change.
+    if (rt.tracksGeneration) meta(next).generation = nextGeneration(rt, ctx.version, cur, next);
     next = this.withManagedFields(ctx, next, cur, subresource);
     meta(next).resourceVersion = cur.metadata!.resourceVersion;
     if (deepEqual(next, cur)) return cur;

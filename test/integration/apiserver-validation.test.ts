@@ -1,7 +1,7 @@
 // CRD validation through @kubernetes/client-node: Karpenter's real CRDs and ours, 422 Invalid with the field path.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
+import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import { loadAll } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
@@ -101,5 +101,17 @@ describe("custom resource validation", () => {
     const extra = { ...base, metadata: { ...base.metadata, name: "extra" }, spec: { clusterRef: { name: "prod" }, families: ["m5"], bogus: true } };
     const created: any = await api.create(extra as KubernetesObject);
     expect(created.spec.bogus).toBeUndefined();
+  });
+
+  it("keeps generation when a patch only removes a field the schema defaults back to the same value", async () => {
+    // Upstream defaults the patched object before comparing specs; kubectl's CSA->SSA upgrade relies on this.
+    const ref = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate", metadata: { namespace: "default", name: "regen" } };
+    const created: any = await api.create({ ...ref, spec: { clusterRef: { name: "prod" }, families: ["m5"] } } as KubernetesObject);
+    expect(created.spec.diskSize).toBe(20);
+    const same: any = await api.patch({ ...ref, spec: { diskSize: null } } as unknown as KubernetesObject, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
+    expect(same.spec.diskSize).toBe(20);
+    expect(same.metadata.generation).toBe(1);
+    const changed: any = await api.patch({ ...ref, spec: { diskSize: 50 } } as KubernetesObject, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
+    expect(changed.metadata.generation).toBe(2);
   });
 });
