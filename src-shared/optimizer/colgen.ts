@@ -83,6 +83,8 @@ export interface CgOptions {
   maxNodeLimit: number;
   /** after the exact ones, this many more bins get a greedy dive for an improving column */
   greedyPerIteration?: number;
+  /** once pricing had to search harder, keep searching that hard (for bounds) */
+  keepEffort?: boolean;
   /** also bound each bin with Lagrangian multipliers before choosing which to solve exactly */
   lagrangianScreening?: boolean;
   /** when the branch and bound hits its node limit, solve that knapsack exactly with the HiGHS MILP solver */
@@ -397,7 +399,8 @@ export function columnGeneration(p: CgProblem, master: MasterLp, demand: number[
     }
     master.add(priced.columns);
     lp = master.solve();
-    effort = { ...opts, milpFallback: false };
+    // Plans go back to cheap pricing after a find; bounds keep the effort that proves more.
+    if (!opts.keepEffort) effort = { ...opts, milpFallback: false };
   }
   return { lp, lowerBound, converged, iterations };
 }

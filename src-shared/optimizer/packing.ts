@@ -217,7 +217,7 @@ export async function packingLowerBound(items: CgItem[], demand: number[], offer
   const master = new MasterLp(p, placeable);
   try {
     master.add(initialColumns(p, placeable));
-    const opts = { deadlineMs: cpuMs() + budgetMs, maxIterations: 100_000, exactPerIteration: 6, greedyPerIteration: 60, nodeLimit: 300, maxNodeLimit: 30_000, milpFallback: true, lagrangianScreening: true };
+    const opts = { deadlineMs: cpuMs() + budgetMs, maxIterations: 100_000, exactPerIteration: 6, nodeLimit: 300, maxNodeLimit: 30_000, milpFallback: true, lagrangianScreening: true, keepEffort: true };
     return summary(columnGeneration(p, master, placeable, opts));
   } finally {
     master.dispose();
