@@ -16,6 +16,13 @@ const secretBody =
 const deploymentBody =
   "6b3873000a150a07617070732f7631120a4465706c6f796d656e7412ab010a1f0a0377656212001a0022002a003200380042005a0a0a036170701203776562127a0801120c0a0a0a0361707012037765621a600a1c0a0012001a0022002a003200380042005a0a0a036170701203776562124012220a056e67696e7812056e67696e782a0042006a007200800100880100900100a201001a00320042004a0052005800600068008201008a01009a0100c2010022020a00280038001a0c0800100018002000280038001a002200";
 
+// `kubectl create pdb web -n acme --selector=app=web --min-available=2` and
+// `kubectl create pdb api -n acme --selector='tier in (api,db)' --max-unavailable=50%`.
+const pdbMinBody =
+  "6b3873000a200a09706f6c6963792f76311213506f6444697372757074696f6e427564676574123d0a170a0377656212001a0461636d6522002a0032003800420012160a06080010021a00120c0a0a0a0361707012037765621a0a080018002000280030001a002200";
+const pdbMaxBody =
+  "6b3873000a200a09706f6c6963792f76311213506f6444697372757074696f6e42756467657412490a170a0361706912001a0461636d6522002a003200380042001222121512130a04746965721202496e1a036170691a0264621a09080110001a033530251a0a080018002000280030001a002200";
+
 const decode = (hex: string): Record<string, unknown> => decodeKubeProtobuf(Buffer.from(hex, "hex"));
 
 /** Minimal protobuf writer for hand-made bodies. */
@@ -57,6 +64,23 @@ describe("decodeKubeProtobuf", () => {
         template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "nginx", image: "nginx", resources: {} }] } },
         strategy: {},
       },
+      status: {},
+    });
+  });
+
+  it("decodes kubectl's PodDisruptionBudget bodies: int-or-string as a number or a string, set-based selectors", () => {
+    expect(decode(pdbMinBody)).toEqual({
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "web", namespace: "acme" },
+      spec: { minAvailable: 2, selector: { matchLabels: { app: "web" } } },
+      status: {},
+    });
+    expect(decode(pdbMaxBody)).toEqual({
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "api", namespace: "acme" },
+      spec: { maxUnavailable: "50%", selector: { matchExpressions: [{ key: "tier", operator: "In", values: ["api", "db"] }] } },
       status: {},
     });
   });

@@ -1,4 +1,4 @@
-// Decodes the Kubernetes protobuf request bodies kubectl's typed clients send (Namespace, ConfigMap, Secret, Eviction, Deployment).
+// Decodes the Kubernetes protobuf request bodies kubectl's typed clients send (Namespace, ConfigMap, Secret, Eviction, Deployment, PodDisruptionBudget).
 import { badRequest, ApiError } from "./status.js";
 
 /** How one field of a message is decoded into JSON. */
@@ -65,7 +65,24 @@ const messages: Record<string, Message> = {
     3: { json: "updatedReplicas", type: "int64", omitZero: true }, 4: { json: "availableReplicas", type: "int64", omitZero: true },
     5: { json: "unavailableReplicas", type: "int64", omitZero: true }, 7: { json: "readyReplicas", type: "int64", omitZero: true },
   },
-  LabelSelector: { 1: { json: "matchLabels", type: { map: "string" } } },
+  LabelSelector: { 1: { json: "matchLabels", type: { map: "string" } }, 2: { json: "matchExpressions", type: { message: "LabelSelectorRequirement" }, repeated: true } },
+  LabelSelectorRequirement: { 1: { json: "key", type: "string" }, 2: { json: "operator", type: "string" }, 3: { json: "values", type: "string", repeated: true } },
+  // policy/v1 PodDisruptionBudget as `kubectl create pdb NAME --selector=... --min-available|--max-unavailable=...` sends it.
+  PodDisruptionBudget: {
+    1: { json: "metadata", type: { message: "ObjectMeta" } }, 2: { json: "spec", type: { message: "PodDisruptionBudgetSpec" } },
+    3: { json: "status", type: { message: "PodDisruptionBudgetStatus" } },
+  },
+  PodDisruptionBudgetSpec: {
+    1: { json: "minAvailable", type: { message: "IntOrString" } }, 2: { json: "selector", type: { message: "LabelSelector" } },
+    3: { json: "maxUnavailable", type: { message: "IntOrString" } }, 4: { json: "unhealthyPodEvictionPolicy", type: "string" },
+  },
+  PodDisruptionBudgetStatus: {
+    1: { json: "observedGeneration", type: "int64", omitZero: true }, 3: { json: "disruptionsAllowed", type: "int64", omitZero: true },
+    4: { json: "currentHealthy", type: "int64", omitZero: true }, 5: { json: "desiredHealthy", type: "int64", omitZero: true },
+    6: { json: "expectedPods", type: "int64", omitZero: true },
+  },
+  // Converted to its JSON form (a number or a string) by intOrString().
+  IntOrString: { 1: { json: "type", type: "int64" }, 2: { json: "intVal", type: "int64" }, 3: { json: "strVal", type: "string" } },
   PodTemplateSpec: { 1: { json: "metadata", type: { message: "ObjectMeta" } }, 2: { json: "spec", type: { message: "PodSpec" } } },
   PodSpec: {
     2: { json: "containers", type: { message: "Container" }, repeated: true }, 3: { json: "restartPolicy", type: "string" },
@@ -101,6 +118,7 @@ const kinds: Record<string, string> = {
   "v1/Secret": "Secret",
   "policy/v1/Eviction": "Eviction",
   "apps/v1/Deployment": "Deployment",
+  "policy/v1/PodDisruptionBudget": "PodDisruptionBudget",
 };
 
 class Reader {
@@ -150,12 +168,20 @@ function decodeLengthDelimited(b: Uint8Array, type: FieldType): unknown {
   if (type === "string") return text(b);
   if (type === "bytes") return b;
   if (type === "time") return decodeTime(b);
-  if (typeof type === "object" && "message" in type) return decodeMessage(b, type.message);
+  if (typeof type === "object" && "message" in type) {
+    const decoded = decodeMessage(b, type.message);
+    return type.message === "IntOrString" ? intOrString(decoded) : decoded;
+  }
   throw unsupported(`length-delimited value for a ${JSON.stringify(type)} field`);
 }
 
+/** intstr.IntOrString's JSON form: type 1 is the string, anything else the integer (0 when absent, as Go encodes it). */
+function intOrString(v: Record<string, unknown>): number | string {
+  return v.type === 1 ? ((v.strVal as string | undefined) ?? "") : ((v.intVal as number | undefined) ?? 0);
+}
+
 function unsupported(what: string): ApiError {
-  return new ApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - this server decodes protobuf only for Namespace, ConfigMap, Secret, Eviction and Deployment (${what})`);
+  return new ApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - this server decodes protobuf only for Namespace, ConfigMap, Secret, Eviction, Deployment and PodDisruptionBudget (${what})`);
 }
 
 /** Go always encodes non-pointer scalars; their JSON tags are `omitempty`, so zero values are not part of the object. */
@@ -208,7 +234,7 @@ const MAGIC = [0x6b, 0x38, 0x73, 0x00];
 
 /**
  * Decodes a `application/vnd.kubernetes.protobuf` body (the "k8s\0" envelope around runtime.Unknown) to the JSON
- * object kube-apiserver would have read. Kinds other than Namespace, ConfigMap, Secret, Eviction and Deployment get 415.
+ * object kube-apiserver would have read. Kinds other than Namespace, ConfigMap, Secret, Eviction, Deployment and PodDisruptionBudget get 415.
  */
 export function decodeKubeProtobuf(body: Uint8Array): Record<string, unknown> {
   if (body.length < 4 || MAGIC.some((b, i) => body[i] !== b)) throw badRequest("protobuf: missing the k8s envelope prefix");

@@ -267,6 +267,14 @@ describe("kubectl typed-client commands (protobuf request bodies)", () => {
     expect([container.name, container.image, container.ports]).toEqual(["nginx", "nginx:1.27", [{ containerPort: 8080, protocol: "TCP" }]]);
   });
 
+  it("creates a PodDisruptionBudget with kubectl create pdb", async () => {
+    const out = await kubectl(["create", "pdb", "web", "-n", "typed", "--selector=app=web", "--max-unavailable=50%"]);
+    expect(out.stderr).toBe("");
+    expect(out.stdout.trim()).toBe("poddisruptionbudget.policy/web created");
+    const stored: any = await objects.read({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "web", namespace: "typed" } });
+    expect(stored.spec).toEqual({ maxUnavailable: "50%", selector: { matchLabels: { app: "web" } } });
+  });
+
   it("drains a node through the Eviction API", async () => {
     const manifests = `apiVersion: v1
 kind: Node
