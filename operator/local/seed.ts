@@ -109,8 +109,25 @@ export async function seedSimulatedCluster(client: KubeClient): Promise<void> {
   for (const name of namespaces) await createIfAbsent(client, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
   for (const [index, workload] of DEMO_WORKLOADS.entries()) {
     await createIfAbsent(client, deploymentObject(workload));
-    for (const pod of podObjects(workload, index)) await createIfAbsent(client, pod);
+    for (const pod of podObjects(workload, index)) {
+      await createIfAbsent(client, pod);
+      await markRunning(client, pod);
+    }
   }
+}
+
+/**
+ * The API server ignores status on create (as upstream) and local mode has no kubelet, so the pods' Running/Ready
+ * status goes through the status subresource; without it they stay Pending, which PDBs do not protect.
+ */
+async function markRunning(client: KubeClient, pod: Record<string, unknown>): Promise<void> {
+  const meta = pod.metadata as { name: string; namespace: string };
+  const ref = { apiVersion: "v1", kind: "Pod", namespace: meta.namespace, name: meta.name };
+  const stored = await client.getIfExists(ref);
+  const phase = (stored?.status as { phase?: string } | undefined)?.phase;
+  // Only a pod that never ran; one the user or a controller moved on (or that is being deleted) is kept.
+  if (!stored || stored.metadata?.deletionTimestamp || (phase !== undefined && phase !== "Pending")) return;
+  await client.patch(ref, { status: pod.status }, { type: "merge", subresource: "status" });
 }
 
 /** The demo organisation's ManagedCluster for this (local) cluster. */
