@@ -98,7 +98,12 @@ function podObjects(w: DemoWorkload, workloadIndex: number): Record<string, unkn
     kind: "Pod",
     metadata: { name: `${w.name}-${i}`, namespace: w.namespace, labels: { app: w.name } },
     spec: { ...deployment.spec.template.spec, nodeName: DEMO_NODES[(workloadIndex + i) % DEMO_NODES.length]!.name },
-    status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
+    status: {
+      phase: "Running",
+      conditions: [{ type: "Ready", status: "True" }],
+      // What kubectl's READY column counts.
+      containerStatuses: [{ name: w.name, image: `registry.example/demo/${w.name}:1.0`, imageID: "", ready: true, started: true, restartCount: 0, state: { running: {} } }],
+    },
   }));
 }
 

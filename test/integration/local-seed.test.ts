@@ -27,6 +27,7 @@ describe("seedSimulatedCluster", () => {
       expect(pod.spec.nodeName).toBeTruthy();
       expect(pod.status.phase).toBe("Running");
       expect(pod.status.conditions).toContainEqual(expect.objectContaining({ type: "Ready", status: "True" }));
+      expect(pod.status.containerStatuses.map((c: { ready: boolean }) => c.ready)).toEqual([true]);
     }
   });
 
