@@ -33,6 +33,18 @@ describe("validateKarpenterObject", () => {
     expect(() => validateKarpenterObject(heavy)).toThrow(/NodePool "default" is invalid: spec\.weight/);
   });
 
+  it("with the previous object, tolerates the errors it already had and refuses only new ones", () => {
+    const previous = minimal("NodePool");
+    previous.spec.weight = 1000;
+    const next = structuredClone(previous);
+    next.spec.limits = { cpu: "0", memory: "0" };
+    expect(() => validateKarpenterObject(next)).toThrow(/spec\.weight/);
+    expect(() => validateKarpenterObject(next, previous)).not.toThrow();
+    next.spec.limits = { cpu: "zero" };
+    expect(() => validateKarpenterObject(next, previous)).toThrow(/is invalid: spec\.limits\.cpu/);
+    expect(() => validateKarpenterObject(next, previous)).not.toThrow(/weight/);
+  });
+
   it("ignores server-owned status and managedFields", () => {
     const pool = minimal("NodePool");
     pool.status = { anything: { goes: true } };

@@ -18,20 +18,31 @@ const MODELS: Record<string, (object: Record<string, unknown>) => Model> = {
 /**
  * Throws KarpenterValidationError unless `object` is a valid Karpenter v1 NodePool, NodeClaim or EC2NodeClass.
  * Only what the operator writes is checked (apiVersion, kind, metadata name/labels/annotations, spec): the
- * server owns `status` and `managedFields`.
+ * server owns `status` and `managedFields`. With `previous` (the object before this write), errors it already had
+ * are tolerated, as the API server's validation ratcheting does on EKS: a write is refused only for what it breaks,
+ * so e.g. waking a NodePool a user left invalid still restores its limits.
  */
-export function validateKarpenterObject(object: Record<string, unknown>): void {
+export function validateKarpenterObject(object: Record<string, unknown>, previous?: Record<string, unknown>): void {
   const key = `${String(object.apiVersion)}/${String(object.kind)}`;
-  const build = MODELS[key];
-  if (!build) throw new KarpenterValidationError(`${key} is not a Karpenter v1 kind this operator writes`);
+  if (!MODELS[key]) throw new KarpenterValidationError(`${key} is not a Karpenter v1 kind this operator writes`);
+  const before = new Set(previous === undefined ? [] : schemaErrors(previous, key));
+  const added = schemaErrors(object, key).filter((e) => !before.has(e));
+  if (added.length === 0) return;
+  const meta = (object.metadata ?? {}) as Record<string, unknown>;
+  throw new KarpenterValidationError(`${String(object.kind)} "${String(meta.name ?? "")}" is invalid: ${added.join(", ")}`);
+}
+
+/** Schema errors as `spec.weight must be <= 100` (the model says `data/spec/weight`; we say it the apiserver way). */
+function schemaErrors(object: Record<string, unknown>, key: string): string[] {
   const meta = (object.metadata ?? {}) as Record<string, unknown>;
   const written: Record<string, unknown> = { apiVersion: object.apiVersion, kind: object.kind, metadata: pick(meta, ["name", "labels", "annotations"]), spec: object.spec };
   try {
-    build(written).validate();
+    MODELS[key]!(written).validate();
+    return [];
   } catch (err) {
-    // The model's messages name the field as `data/spec/weight`; say it the apiserver way (`spec.weight`).
-    const detail = err instanceof Error ? err.message.replace(/data\//g, "").replace(/(\w)\/(?=\w)/g, "$1.") : String(err);
-    throw new KarpenterValidationError(`${String(object.kind)} "${String(meta.name ?? "")}" is invalid: ${detail}`);
+    const errors = (err as { errors?: Array<{ instancePath?: string; message?: string }> }).errors;
+    if (!Array.isArray(errors)) return [err instanceof Error ? err.message : String(err)];
+    return errors.map((e) => `${(e.instancePath ?? "").replace(/^\//, "").replace(/\//g, ".")} ${e.message ?? "is invalid"}`.trim());
   }
 }
 

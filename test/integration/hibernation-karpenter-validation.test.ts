@@ -31,14 +31,22 @@ describe("hibernation writer on open-schema NodePools", () => {
     expect((await client.get({ ...POOL, name: "heavy" })).spec).toMatchObject({ weight: 1000 });
   });
 
-  it("refuses to patch limits onto a NodePool whose result breaks Karpenter's schema; the stored object is unchanged", async () => {
+  it("still patches a NodePool whose invalid field it does not touch (ratcheting, as on EKS), so a wake is never blocked", async () => {
+    const writer = hibernationWriter(client);
+    await writer.applyPatch({ kind: "NodePool", name: "heavy", action: "sleep", patch: { spec: { limits: { cpu: "0", memory: "0" } } } });
+    const after = await client.get({ ...POOL, name: "heavy" });
+    expect(after.spec).toMatchObject({ weight: 1000, limits: { cpu: "0", memory: "0" } });
+  });
+
+  it("refuses a patch that breaks a field of a NodePool that was already invalid elsewhere; the stored object is unchanged", async () => {
     const before = await client.get({ ...POOL, name: "heavy" });
     const writer = hibernationWriter(client);
-    await expect(writer.applyPatch({ kind: "NodePool", name: "heavy", action: "sleep", patch: { spec: { limits: { cpu: "0", memory: "0" } } } })).rejects.toThrow(KarpenterValidationError);
-    await expect(writer.applyPatch({ kind: "NodePool", name: "heavy", action: "sleep", patch: { spec: { limits: { cpu: "0", memory: "0" } } } })).rejects.toThrow(/spec\.weight/);
+    const wake = writer.applyPatch({ kind: "NodePool", name: "heavy", action: "wake", patch: { spec: { limits: { cpu: "eight" } } } });
+    await expect(wake).rejects.toThrow(KarpenterValidationError);
+    await expect(writer.applyPatch({ kind: "NodePool", name: "heavy", action: "wake", patch: { spec: { limits: { cpu: "eight" } } } })).rejects.toThrow(/spec\.limits\.cpu/);
     const after = await client.get({ ...POOL, name: "heavy" });
     expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
-    expect((after.spec as Record<string, unknown>).limits).toEqual({ cpu: "8" });
+    expect((after.spec as Record<string, unknown>).limits).toEqual({ cpu: "0", memory: "0" });
   });
 
   it("refuses a patch whose own values are invalid, and writes a valid one", async () => {

@@ -90,8 +90,12 @@ export function hibernationWriter(client: KubeClient, isStopped: () => boolean =
       guard();
       const ref: ResourceRef & { name: string } = { ...KIND_REFS[patch.kind], name: patch.name };
       if (patch.namespace !== undefined) ref.namespace = patch.namespace;
-      // Local mode serves NodePools with an open schema, so check the result against Karpenter's own schema first.
-      if (patch.kind === "NodePool") validateKarpenterObject(jsonMergePatch(await client.get(ref), patch.patch) as Record<string, unknown>);
+      // Local mode serves NodePools with an open schema, so check the result against Karpenter's own schema first
+      // (errors the live object already had are tolerated, as ratcheting does on EKS, so a wake is never blocked).
+      if (patch.kind === "NodePool") {
+        const live = await client.get(ref);
+        validateKarpenterObject(jsonMergePatch(live, patch.patch) as Record<string, unknown>, live as Record<string, unknown>);
+      }
       await client.patch(ref, patch.patch, { type: "merge", fieldManager: HIBERNATION_FIELD_MANAGER });
     },
     async patchSchedule(namespace, name, patch) {
