@@ -91,7 +91,6 @@ export interface RunningLocalMode {
 /** Starts every local-mode component and returns once the facade is listening. */
 export async function startLocalMode(env: NodeJS.ProcessEnv = process.env): Promise<RunningLocalMode> {
   const settings = localModeSettings(env);
-  const logger = createLogger("local", env);
   mkdirSync(settings.home, { recursive: true });
   const api = await startLocalApiServer({
     port: settings.apiServerPort,
@@ -103,7 +102,7 @@ export async function startLocalMode(env: NodeJS.ProcessEnv = process.env): Prom
   for (const crd of openKarpenterCrds()) await createIfAbsent(client, crd);
   await createIfAbsent(client, { apiVersion: "v1", kind: "Namespace", metadata: { name: SYSTEM_NAMESPACE } });
   await seedSimulatedCluster(client);
-  const operator = await startOperator({ kubeConfig: api.kubeConfig, logger: logger.child({ component: "operator" }), identity: "local-operator" });
+  const operator = await startOperator({ kubeConfig: api.kubeConfig, logger: createLogger("operator", env), identity: "local-operator" });
   const admin = env.SPOTOPT_ADMIN_EMAIL && env.SPOTOPT_ADMIN_PASSWORD
     ? { email: env.SPOTOPT_ADMIN_EMAIL, password: env.SPOTOPT_ADMIN_PASSWORD }
     : generateAdminCredentials();
@@ -112,7 +111,7 @@ export async function startLocalMode(env: NodeJS.ProcessEnv = process.env): Prom
     port: settings.facadePort,
     env,
     admin: { ...admin, resetPassword: true },
-    logger: logger.child({ component: "facade" }),
+    logger: createLogger("facade", env),
   });
   const demo = await ensureDemoOrganisation(client, facade);
   await seedDemoCluster(client, demo.namespace);
