@@ -156,9 +156,13 @@ export async function run(): Promise<void> {
       targets.slice(1).forEach(([name], i) => {
         const r = rest[i]!;
         const s1 = serial[i + 1]!;
-        const ok = s1.p99Ms <= 5 && r.rps >= 0.5 * bareLoaded!.rps && r.errors === 0;
+        const yes = (ok: boolean): string => (ok ? "meets" : "MISSES");
+        const throughputRatio = r.rps / bareLoaded!.rps;
+        // Each target judged on its own: the c=16 p99 is bounded by the machine (bare express's own p99 is printed beside it).
         console.log(
-          `${name}: ${ok ? "meets" : "MISSES"} targets (p99 ${r.p99Ms.toFixed(2)} ms at c=${CONCURRENCY}, ${s1.p99Ms.toFixed(2)} ms at c=1 vs 5 ms; throughput ${(r.rps / bareLoaded!.rps).toFixed(2)} × bare vs ≥ 0.5)`,
+          `${name}: p99 ≤ 5 ms at c=${CONCURRENCY} ${yes(r.p99Ms <= 5)} (${r.p99Ms.toFixed(2)} ms; bare ${bareLoaded!.p99Ms.toFixed(2)} ms); ` +
+            `p99 ≤ 5 ms at c=1 ${yes(s1.p99Ms <= 5)} (${s1.p99Ms.toFixed(2)} ms); ` +
+            `throughput ≥ 0.5 × bare ${yes(throughputRatio >= 0.5 && r.errors === 0)} (${throughputRatio.toFixed(2)})`,
         );
       });
     } finally {
