@@ -54,6 +54,8 @@ export interface CgProblem {
   compat: number[][];
   /** bin -> 1 for items it can hold (same as compat, for fast lookups) */
   compatMask: Uint8Array[];
+  /** persistent per-bin knapsack LPs (faster than knapsackLpRound); the owner disposes them */
+  knapsackLps?: KnapsackLps;
 }
 
 export interface LpSolution {
@@ -220,7 +222,12 @@ export function knapsackLpRound(highs: Highs, items: KnapsackItem[], cap: readon
   lines.push("Bounds", ...items.map((it, k) => ` 0 <= n${k} <= ${it.maxCount}`), "End");
   const res = highs.solve(lines.join("\n"), { output_flag: false } as never);
   if (res.Status !== "Optimal") return undefined;
-  const counts = items.map((_, k) => Math.floor((res.Columns[`n${k}`]?.Primal ?? 0) + 1e-9));
+  return roundLpPacking(items, cap, items.map((_, k) => res.Columns[`n${k}`]?.Primal ?? 0), res.ObjectiveValue);
+}
+
+/** Rounds a knapsack LP solution down, then tops it up greedily; undefined if the LP point was infeasible beyond tolerance. */
+function roundLpPacking(items: KnapsackItem[], cap: readonly number[], primal: number[], lpBound: number): { counts: number[]; value: number; lpBound: number } | undefined {
+  const counts = primal.map((x) => Math.floor(x + 1e-9));
   const rem = cap.map((c, d) => c - counts.reduce((s, n, k) => s + n * items[k]!.size[d]!, 0));
   items.forEach((it, k) => {
     const more = Math.min(it.maxCount - counts[k]!, ...it.size.map((sz, d) => (sz > 0 ? Math.floor(rem[d]! / sz + 1e-9) : Infinity)));
@@ -229,7 +236,65 @@ export function knapsackLpRound(highs: Highs, items: KnapsackItem[], cap: readon
     it.size.forEach((sz, d) => (rem[d]! -= sz * more));
   });
   if (rem.some((r) => r < -1e-6)) return undefined;
-  return { counts, value: counts.reduce((s, n, k) => s + n * items[k]!.value, 0), lpBound: res.ObjectiveValue };
+  return { counts, value: counts.reduce((s, n, k) => s + n * items[k]!.value, 0), lpBound };
+}
+
+/**
+ * One knapsack LP per bin kept alive in HiGHS (columns = the bin's compatible shapes): pricing only
+ * changes the values (duals) and the bounds (demands) and re-solves from the previous basis. Same LP
+ * as knapsackLpRound, without building and parsing LP text for every knapsack, which dominated plan time.
+ */
+export class KnapsackLps {
+  private readonly models = new Map<number, { model: ReturnType<Highs["createModel"]>; pos: Int32Array }>();
+
+  constructor(private readonly p: CgProblem) {}
+
+  private modelFor(bin: number): { model: ReturnType<Highs["createModel"]>; pos: Int32Array } {
+    let m = this.models.get(bin);
+    if (m) return m;
+    const { highs, items } = this.p;
+    const compat = this.p.compat[bin]!;
+    const cap = this.p.bins[bin]!.cap;
+    const model = highs.createModel();
+    model.options.set({ output_flag: false });
+    model.changeObjectiveSense(highs.constants.objectiveSense.maximize);
+    for (let d = 0; d < DIMS; d++) model.addRow(-highs.infinity, cap[d]!, { indices: [], values: [] });
+    const pos = new Int32Array(items.length).fill(-1);
+    compat.forEach((i, c) => {
+      pos[i] = c;
+      const size = items[i]!.size;
+      const rows = [0, 1, 2, 3].filter((d) => size[d]! > 0);
+      model.addCol(0, 0, 0, { indices: rows, values: rows.map((d) => size[d]!) });
+    });
+    m = { model, pos };
+    this.models.set(bin, m);
+    return m;
+  }
+
+  /** The rounded LP of bin `bin`'s knapsack over shapes `ids` (items[q] is shape ids[q]). */
+  solve(bin: number, ids: number[], items: KnapsackItem[]): { counts: number[]; value: number; lpBound: number } | undefined {
+    const n = this.p.compat[bin]!.length;
+    if (n === 0 || ids.length === 0) return undefined;
+    const { model, pos } = this.modelFor(bin);
+    const cost = new Float64Array(n);
+    const upper = new Float64Array(n);
+    ids.forEach((i, q) => {
+      cost[pos[i]!] = items[q]!.value;
+      upper[pos[i]!] = items[q]!.maxCount;
+    });
+    const all = { kind: "range", from: 0, to: n - 1 } as const;
+    model.changeColsCost(all, cost);
+    model.changeColsBounds(all, new Float64Array(n), upper);
+    model.run();
+    if (model.getModelStatus() !== this.p.highs.constants.modelStatus.optimal) return undefined;
+    const x = model.getSolution().colValue;
+    return roundLpPacking(items, this.p.bins[bin]!.cap, ids.map((i) => x[pos[i]!]!), model.getObjectiveValue());
+  }
+
+  dispose(): void {
+    for (const { model } of this.models.values()) model.dispose();
+    this.models.clear();
+  }
 }
 
 /**
@@ -326,7 +391,7 @@ function solveCandidate(
 ): KnapsackResult & { column: Column } {
   const { items, ids } = knapsackItems(p, j, duals, demand);
   const cap = p.bins[j]!.cap;
-  const start = exactTurn ? knapsackLpRound(p.highs, items, cap) : undefined;
+  const start = !exactTurn ? undefined : p.knapsackLps ? p.knapsackLps.solve(j, ids, items) : knapsackLpRound(p.highs, items, cap);
   let res = solveKnapsack(items, cap, exactTurn ? opts.nodeLimit : items.length + 1, start);
   // The knapsack's LP optimum bounds it too (with a margin for HiGHS's 1e-7 tolerances) and is usually far tighter.
   if (!res.exact && start) res = { ...res, upperBound: Math.min(res.upperBound, Math.max(res.value, start.lpBound * (1 + 1e-6) + 1e-12)) };

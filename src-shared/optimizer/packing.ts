@@ -6,6 +6,7 @@ import {
   cpuMs,
   getHighs,
   initialColumns,
+  KnapsackLps,
   MasterLp,
   undominatedBins,
   type CgBin,
@@ -29,9 +30,19 @@ export interface PackingResult {
 }
 
 export interface PackingOptions {
-  /** CPU-time budget for column generation before and during rounding */
+  /** CPU-time budget for the whole packing (setup, column generation, rounding, repair), counted from `startMs` */
   budgetMs: number;
+  /** cpuMs() when the budget started (default: on entry), so a caller's own setup counts too */
+  startMs?: number;
 }
+
+/**
+ * Shares of the budget: column generation stops at 70 %, pricing during rounding at 80 %; the rest
+ * is for rounding's LP re-solves and the local repair (measured: 100–250 ms for 10 000 pods), so
+ * the whole plan stays within the budget.
+ */
+const CG_SHARE = 0.7;
+const ROUNDING_SHARE = 0.8;
 
 export function offerBin(o: Offer): CgBin {
   const a = o.shape.allocatable;
@@ -58,6 +69,7 @@ interface Ctx {
   p: CgProblem;
   /** p.bins[j] is offer keptOffer[j] */
   keptOffer: number[];
+  /** CPU time after which rounding stops pricing new columns */
   deadlineMs: number;
 }
 
@@ -107,10 +119,13 @@ function roundLp(ctx: Ctx, demand: number[], master: MasterLp): PackedNode[] {
 /** Moves every pod of the emptiest nodes into room left on other nodes; drops a node when that works out. */
 function emptyEmptiest(ctx: Ctx, nodes: PackedNode[], tries: number): PackedNode[] {
   const { items, bins } = ctx.p;
-  const fill = (n: PackedNode): number => Math.max(...usage(items, n).map((u, d) => (bins[n.offer]!.cap[d]! > 0 ? u / bins[n.offer]!.cap[d]! : 0)));
-  const order = nodes.map((_, k) => k).sort((a, b) => fill(nodes[a]!) - fill(nodes[b]!));
+  const rem = nodes.map((n) => {
+    const u = usage(items, n);
+    return bins[n.offer]!.cap.map((c, d) => c - u[d]!);
+  });
+  const fill = nodes.map((n, k) => Math.max(...bins[n.offer]!.cap.map((c, d) => (c > 0 ? (c - rem[k]![d]!) / c : 0))));
+  const order = nodes.map((_, k) => k).sort((a, b) => fill[a]! - fill[b]!);
   const removed = new Set<number>();
-  const rem = nodes.map((n) => bins[n.offer]!.cap.map((c, d) => c - usage(items, n)[d]!));
   for (const victim of order.slice(0, tries)) {
     const moves = relocate(ctx, { nodes, rem, removed }, victim);
     if (!moves) continue;
@@ -129,6 +144,13 @@ function addPods(node: PackedNode, item: number, n: number): void {
   }
 }
 
+/** How many pods of `size` (at most `limit`) fit in the free room `room`. */
+function fitCount(size: number[], room: number[], limit: number): number {
+  let n = limit;
+  for (let d = 0; d < size.length; d++) if (size[d]! > 0) n = Math.min(n, Math.floor(room[d]! / size[d]! + 1e-9));
+  return n;
+}
+
 /** First-fit of one node's pods into the others' free room; returns the moves, or undefined (and no change to `rem`) if some pod does not fit. */
 function relocate(
   ctx: Ctx,
@@ -136,23 +158,28 @@ function relocate(
   victim: number,
 ): Array<[number, number, number]> | undefined {
   const { items, bins } = ctx.p;
-  const trial = rem.map((r) => r.slice());
+  // Moves are applied to `rem` as they are found and undone if the node cannot be emptied (cheaper than copying `rem`).
   const moves: Array<[number, number, number]> = [];
+  const undo = (): undefined => {
+    for (const [t, i, n] of moves) items[i]!.size.forEach((s, d) => (rem[t]![d]! += s * n));
+    return undefined;
+  };
   const v = nodes[victim]!;
   for (let k = 0; k < v.items.length; k++) {
     const i = v.items[k]!;
+    const size = items[i]!.size;
     let left = v.counts[k]!;
     for (let t = 0; t < nodes.length && left > 0; t++) {
-      if (t === victim || removed.has(t) || !compatible(items[i]!, bins[nodes[t]!.offer]!)) continue;
-      const n = Math.min(left, ...items[i]!.size.map((s, d) => (s > 0 ? Math.floor(trial[t]![d]! / s + 1e-9) : Infinity)));
-      if (n <= 0) continue;
-      items[i]!.size.forEach((s, d) => (trial[t]![d]! -= s * n));
+      if (t === victim || removed.has(t)) continue;
+      const r = rem[t]!;
+      const n = fitCount(size, r, left);
+      if (n <= 0 || !compatible(items[i]!, bins[nodes[t]!.offer]!)) continue;
+      for (let d = 0; d < size.length; d++) r[d]! -= size[d]! * n;
       moves.push([t, i, n]);
       left -= n;
     }
-    if (left > 0) return undefined;
+    if (left > 0) return undo();
   }
-  trial.forEach((r, t) => (rem[t] = r));
   return moves;
 }
 
@@ -178,6 +205,7 @@ function downsize(ctx: Ctx, nodes: PackedNode[]): void {
  * indices of `offers`; every pod of a placeable shape is on exactly one node.
  */
 export async function pack(items: CgItem[], demand: number[], offers: Offer[], opts: PackingOptions): Promise<PackingResult> {
+  const startMs = opts.startMs ?? cpuMs();
   const allBins = offers.map(offerBin);
   const unplaceable = items.flatMap((it, i) => (demand[i]! > 0 && !allBins.some((b) => compatible(it, b)) ? [i] : []));
   const placeable = demand.map((b, i) => (unplaceable.includes(i) ? 0 : b));
@@ -185,15 +213,17 @@ export async function pack(items: CgItem[], demand: number[], offers: Offer[], o
   const keptOffer = undominatedBins(allBins);
   const bins = keptOffer.map((j) => allBins[j]!);
   const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins) };
-  const ctx: Ctx = { p, keptOffer, deadlineMs: cpuMs() + opts.budgetMs };
+  p.knapsackLps = new KnapsackLps(p);
+  const ctx: Ctx = { p, keptOffer, deadlineMs: startMs + ROUNDING_SHARE * opts.budgetMs };
   const master = new MasterLp(p, placeable);
   let nodes: PackedNode[];
   try {
     master.add(initialColumns(p, placeable));
-    columnGeneration(p, master, placeable, { deadlineMs: ctx.deadlineMs, maxIterations: 1000, exactPerIteration: 6, greedyPerIteration: 60, nodeLimit: 300, maxNodeLimit: 3000 });
+    columnGeneration(p, master, placeable, { deadlineMs: startMs + CG_SHARE * opts.budgetMs, maxIterations: 1000, exactPerIteration: 6, greedyPerIteration: 60, nodeLimit: 300, maxNodeLimit: 3000 });
     nodes = roundLp(ctx, placeable, master);
   } finally {
     master.dispose();
+    p.knapsackLps.dispose();
   }
   nodes = emptyEmptiest(ctx, nodes, 100);
   downsize(ctx, nodes);
@@ -214,6 +244,7 @@ export async function packingLowerBound(items: CgItem[], demand: number[], offer
   if (placeable.every((b) => b <= 0)) return { hourlyUsd: 0, converged: true, iterations: 0 };
   const bins = undominatedBins(allBins).map((j) => allBins[j]!);
   const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins) };
+  p.knapsackLps = new KnapsackLps(p);
   const master = new MasterLp(p, placeable);
   try {
     master.add(initialColumns(p, placeable));
@@ -221,6 +252,7 @@ export async function packingLowerBound(items: CgItem[], demand: number[], offer
     return summary(columnGeneration(p, master, placeable, opts));
   } finally {
     master.dispose();
+    p.knapsackLps.dispose();
   }
 }
 
