@@ -1,14 +1,13 @@
 // Pure ManagedCluster status builder: node figures of the sole local cluster and the AgentConnected condition (no I/O).
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { setCondition, type Condition, type ConditionInput } from "../../../src-shared/runtime/conditions.js";
-import { HOURS_PER_MONTH, figuresFromUsage, nodeFacts, requestedOn } from "../../facade/services/fleet-metrics.js";
+import { HOURS_PER_MONTH, figuresFromUsage, interruptions7d, isLocalCluster as isLocal, nodeFacts, ownsLocalNodes, requestedOn } from "../../facade/services/fleet-metrics.js";
 import type { NodeHourlyPrice } from "../hibernation/savings.js";
 
 /** A heartbeat older than this means the agent is not connected (DESIGN.md: Connected condition from heartbeat age). */
 export const HEARTBEAT_FRESH_MS = 2 * 60_000;
 /** Periodic re-check: heartbeat age and the 7-day interruption window move with time alone. */
 export const RESYNC_MS = 60_000;
-const WEEK_MS = 7 * 86_400_000;
 /** At most this many unpriced nodes are named in a condition message (the count is always given). */
 const NAMED_NODES_MAX = 10;
 
@@ -56,24 +55,8 @@ export interface ClusterStatusPlan {
   requeueAfterMs: number;
 }
 
-function isLocal(cluster: ClusterView): boolean {
-  return (cluster.spec.mode ?? "local") === "local";
-}
-
-/**
- * Whether the Nodes and Pods of the cluster the operator runs in are this cluster's: the same tenancy rule as the
- * facade's `ownsLocalNodes` (operator/facade/services/fleet-view.ts): only a `local` ManagedCluster, and only when it
- * is the sole local one across all namespaces, so no organisation is ever shown nodes that might be another's.
- */
-export function ownsLocalNodes(cluster: ClusterView, allClusters: readonly ClusterView[]): boolean {
-  return isLocal(cluster) && allClusters.filter(isLocal).length === 1;
-}
-
-/** Spot interruptions recorded for the cluster in the last 7 days (the facade's rule, docs/facade-metrics.md). */
-export function interruptions7d(entries: readonly AuditView[], clusterName: string, nowMs: number): number {
-  const since = nowMs - WEEK_MS;
-  return entries.filter((e) => /interrupt/i.test(e.spec.event) && e.spec.resource.includes(clusterName) && Date.parse(e.spec.timestamp ?? "") >= since).length;
-}
+// The tenancy rule for local nodes and the interruption count are the facade's (one definition, docs/facade-metrics.md).
+export { interruptions7d, ownsLocalNodes };
 
 interface NodeCost {
   monthlyCostUsd: number;

@@ -6,6 +6,31 @@ import { cpuMillicores, memoryMiB } from "./quantity.js";
 /** Monthly = hourly × 730 (DESIGN.md, "Money"). */
 export const HOURS_PER_MONTH = 730;
 
+const WEEK_MS = 7 * 86_400_000;
+
+/** A ManagedCluster with no mode is local (the CRD's default). */
+export function isLocalCluster(cluster: { spec: { mode?: string } }): boolean {
+  return (cluster.spec.mode ?? "local") === "local";
+}
+
+/**
+ * Whether a cluster's figures may be measured from the Nodes this installation sees: only a `local` ManagedCluster,
+ * and only when it is the sole local cluster across all organisations, so no tenant sees another tenant's nodes.
+ */
+export function ownsLocalNodes<C extends { spec: { mode?: string } }>(cluster: C, allClusters: readonly C[]): boolean {
+  return isLocalCluster(cluster) && allClusters.filter(isLocalCluster).length === 1;
+}
+
+/** Spot interruptions recorded for a cluster in the last 7 days: AuditEntries whose event says "interrupt" and whose resource names it. */
+export function interruptions7d(
+  entries: readonly { spec: { event: string; resource: string; timestamp?: string } }[],
+  clusterName: string,
+  nowMs: number,
+): number {
+  const since = nowMs - WEEK_MS;
+  return entries.filter((e) => /interrupt/i.test(e.spec.event) && e.spec.resource.includes(clusterName) && Date.parse(e.spec.timestamp ?? "") >= since).length;
+}
+
 /** A price with its provenance; structurally the pricing engine's `Price` (src-shared/pricing). */
 export interface Price {
   usdPerHour: number;

@@ -6,13 +6,14 @@ import { NotFoundError } from "../errors.js";
 import {
   figuresFromStatus,
   figuresFromUsage,
+  interruptions7d,
+  ownsLocalNodes,
   nodeFacts,
   requestedOn,
   type ClusterFigures,
   type PriceBook,
 } from "./fleet-metrics.js";
 
-const WEEK_MS = 7 * 24 * 3600 * 1000;
 
 function createdAt(c: ManagedCluster): string {
   return c.metadata.creationTimestamp ?? "";
@@ -45,22 +46,9 @@ export function clustersInScope(cache: FacadeCache, namespace: string, clusterId
   return clusterId !== undefined ? [resolveCluster(cache, namespace, clusterId)] : cache.clusters(namespace);
 }
 
-/**
- * Whether the cached Nodes are this cluster's: only for a `local` ManagedCluster, and only when it is the sole local
- * cluster across all organisations, so that no tenant ever sees nodes that might be another tenant's.
- */
-export function ownsLocalNodes(cache: FacadeCache, cluster: ManagedCluster): boolean {
-  if ((cluster.spec.mode ?? "local") !== "local") return false;
-  return cache.localClusterCount() === 1;
-}
-
-function interruptions7d(cache: FacadeCache, cluster: ManagedCluster, now: Date): number {
-  const since = now.getTime() - WEEK_MS;
-  const name = cluster.metadata.name ?? "";
-  return cache
-    .auditEntries(cluster.metadata.namespace ?? "")
-    .filter((e) => /interrupt/i.test(e.spec.event) && e.spec.resource.includes(name) && Date.parse(e.spec.timestamp ?? "") >= since)
-    .length;
+/** Whether the cached Nodes are this cluster's (the rule is `ownsLocalNodes` in fleet-metrics.ts). */
+function ownsCachedNodes(cache: FacadeCache, cluster: ManagedCluster): boolean {
+  return ownsLocalNodes(cluster, cache.allClusters());
 }
 
 /** The figures of one cluster: measured from nodes and pods when the facade can see them, else as its status reports. */
@@ -69,7 +57,7 @@ export function clusterFigures(
   cluster: ManagedCluster,
   opts: { now: Date; priceBookFor?: (region: string | undefined) => PriceBook | undefined },
 ): ClusterFigures {
-  if (!ownsLocalNodes(cache, cluster)) return figuresFromStatus(cluster.status);
+  if (!ownsCachedNodes(cache, cluster)) return figuresFromStatus(cluster.status);
   const book = opts.priceBookFor?.(cluster.spec.region);
   const nodes = cache.nodes().map((n) => nodeFacts(n, book));
   const requested = requestedOn(cache.pods(), new Set(nodes.map((n) => n.name)));
@@ -77,7 +65,7 @@ export function clusterFigures(
     nodes,
     requestedMillicores: requested.millicores,
     requestedMiB: requested.mib,
-    interruptions7d: interruptions7d(cache, cluster, opts.now),
+    interruptions7d: interruptions7d(cache.auditEntries(cluster.metadata.namespace ?? ""), cluster.metadata.name ?? "", opts.now.getTime()),
   });
   // Without a price book the facade cannot price nodes itself; the controller's figure (if any) is the honest one.
   if (figures.monthlyCostUsd === null && cluster.status?.monthlyCostUsd !== undefined) {
