@@ -77,11 +77,13 @@ function capacityTypes(policy: OptimizerPolicy): CapacityType[] {
 interface Placed {
   nodes: Array<{ offer: Offer; node: PackedNode }>;
   unplaced: number[];
+  /** column generation's patterns (offer = index into the offers packed onto) */
+  patterns: PackedNode[];
 }
 
 async function place(shapes: Shape[], demand: number[], offers: Offer[], budget: { budgetMs: number; startMs?: number }): Promise<Placed> {
   const res = await pack(shapes.map(toItem), demand, offers, budget);
-  return { nodes: res.nodes.map((node) => ({ offer: offers[node.offer]!, node })), unplaced: res.unplaceable };
+  return { nodes: res.nodes.map((node) => ({ offer: offers[node.offer]!, node })), unplaced: res.unplaceable, patterns: res.patterns ?? [] };
 }
 
 /**
@@ -174,7 +176,8 @@ export async function optimize(input: OptimizeInput): Promise<OptimizeResult> {
     // Bound on the true price (not the strategy's weights), over every offer the plan could use: a relaxation, hence valid.
     const priced = allOffers.map((o) => ({ ...o, weightUsdPerHour: o.price.usdPerHour }));
     const placeableDemand = demand.map((b, i) => (placed.unplaced.includes(i) ? 0 : b));
-    result.lowerBound = await packingLowerBound(shapes.map(toItem), placeableDemand, priced, input.lowerBoundBudgetMs ?? 20_000);
+    // The plan's patterns warm-start the bound (same offer indices: `offers` is the prefix of `allOffers`).
+    result.lowerBound = await packingLowerBound(shapes.map(toItem), placeableDemand, priced, { budgetMs: input.lowerBoundBudgetMs ?? 20_000, seed: placed.patterns });
   }
   return result;
 }

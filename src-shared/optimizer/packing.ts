@@ -27,6 +27,8 @@ export interface PackingResult {
   nodes: PackedNode[];
   /** item indices no allowed offer can hold even one pod of */
   unplaceable: number[];
+  /** the node patterns column generation found (offer = index into `offers`): a warm start for the lower bound */
+  patterns?: PackedNode[];
 }
 
 export interface PackingOptions {
@@ -217,17 +219,19 @@ export async function pack(items: CgItem[], demand: number[], offers: Offer[], o
   const ctx: Ctx = { p, keptOffer, deadlineMs: startMs + ROUNDING_SHARE * opts.budgetMs };
   const master = new MasterLp(p, placeable);
   let nodes: PackedNode[];
+  let patterns: PackedNode[];
   try {
     master.add(initialColumns(p, placeable));
     columnGeneration(p, master, placeable, { deadlineMs: startMs + CG_SHARE * opts.budgetMs, maxIterations: 1000, exactPerIteration: 6, greedyPerIteration: 60, nodeLimit: 300, maxNodeLimit: 3000 });
     nodes = roundLp(ctx, placeable, master);
+    patterns = master.columns.map((c) => ({ offer: keptOffer[c.bin]!, items: c.items, counts: c.counts }));
   } finally {
     master.dispose();
     p.knapsackLps.dispose();
   }
   nodes = emptyEmptiest(ctx, nodes, 100);
   downsize(ctx, nodes);
-  return { nodes: nodes.map((n) => ({ ...n, offer: keptOffer[n.offer]! })), unplaceable };
+  return { nodes: nodes.map((n) => ({ ...n, offer: keptOffer[n.offer]! })), unplaceable, patterns };
 }
 
 export interface LowerBoundResult {
@@ -237,23 +241,45 @@ export interface LowerBoundResult {
   iterations: number;
 }
 
-/** Proven lower bound on Σ weight of any packing of `demand` onto `offers` (configuration LP via column generation, Farley bound). */
-export async function packingLowerBound(items: CgItem[], demand: number[], offers: Offer[], budgetMs: number): Promise<LowerBoundResult> {
+/**
+ * Proven lower bound on Σ weight of any packing of `demand` onto `offers` (configuration LP via column generation, Farley bound).
+ * `seed` (e.g. the plan's patterns, offer = index into `offers`) only warm-starts the master: any feasible pattern may be
+ * a column, and the bound's validity rests on pricing over all patterns, so seeding changes how fast it converges, not what it proves.
+ */
+export async function packingLowerBound(
+  items: CgItem[],
+  demand: number[],
+  offers: Offer[],
+  { budgetMs, seed = [] }: { budgetMs: number; seed?: PackedNode[] },
+): Promise<LowerBoundResult> {
   const allBins = offers.map(offerBin);
   const placeable = demand.map((b, i) => (allBins.some((bin) => compatible(items[i]!, bin)) ? b : 0));
   if (placeable.every((b) => b <= 0)) return { hourlyUsd: 0, converged: true, iterations: 0 };
-  const bins = undominatedBins(allBins).map((j) => allBins[j]!);
+  const kept = undominatedBins(allBins);
+  const bins = kept.map((j) => allBins[j]!);
   const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins) };
   p.knapsackLps = new KnapsackLps(p);
   const master = new MasterLp(p, placeable);
   try {
     master.add(initialColumns(p, placeable));
+    master.add(seedColumns(p, kept, seed, placeable));
     const opts = { deadlineMs: cpuMs() + budgetMs, maxIterations: 100_000, exactPerIteration: 6, nodeLimit: 300, maxNodeLimit: 30_000, milpFallback: true, lagrangianScreening: true, keepEffort: true };
     return summary(columnGeneration(p, master, placeable, opts));
   } finally {
     master.dispose();
     p.knapsackLps.dispose();
   }
+}
+
+/** Seed patterns that are valid columns here: a kept bin, every shape compatible, counts ≤ demand, within capacity. */
+function seedColumns(p: CgProblem, kept: number[], seed: PackedNode[], demand: number[]): Column[] {
+  const binOf = new Map(kept.map((offer, j) => [offer, j]));
+  return seed.flatMap((s) => {
+    const bin = binOf.get(s.offer);
+    if (bin === undefined || s.items.length === 0) return [];
+    const ok = s.items.every((i, k) => p.compatMask[bin]![i] === 1 && s.counts[k]! >= 1 && s.counts[k]! <= demand[i]!);
+    return ok && fits(p.items, s, p.bins[bin]!) ? [{ bin, items: s.items.slice(), counts: s.counts.slice() }] : [];
+  });
 }
 
 function summary(res: { lowerBound: number; converged: boolean; iterations: number }): LowerBoundResult {
