@@ -1,7 +1,7 @@
 // Integration: our generated CRDs installed in the local API server accept the valid samples and reject invalid ones with 422.
-import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalApiServer, type LocalApiServer } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import { startTestCluster } from "../support/cluster.js";
 import { crdKinds, findCrdKind, HibernationScheduleKind, NodeTemplateKind } from "../../src-shared/crds/index.js";
 import { KubeApiError, KubeClient, applyCr, getCr, listCrs, type KubeObject } from "../../src-shared/kube/index.js";
 import { crdSamples, sampleObject } from "../support/crd-samples.js";
@@ -11,8 +11,7 @@ let client: KubeClient;
 const ns = "org-acme";
 
 beforeAll(async () => {
-  server = await startLocalApiServer({ port: 0 });
-  await server.installCrdFiles([resolve(import.meta.dirname, "../../crds")]);
+  server = await startTestCluster({ crds: "project" });
   client = new KubeClient(server.kubeConfig);
   await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
 });

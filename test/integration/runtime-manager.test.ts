@@ -1,7 +1,7 @@
 // Integration: the controller manager — events map to keys (own kind and owned objects), one leader reconciles, hand-over.
-import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalApiServer, type LocalApiServer } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import { startTestCluster } from "../support/cluster.js";
 import { NodeTemplateKind } from "../../src-shared/crds/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { applyObject, ControllerManager, splitKey } from "../../src-shared/runtime/index.js";
@@ -14,8 +14,7 @@ const templateKind = { apiVersion: NodeTemplateKind.apiVersion, kind: NodeTempla
 const configMapKind = { apiVersion: "v1", kind: "ConfigMap" };
 
 beforeAll(async () => {
-  server = await startLocalApiServer({ port: 0 });
-  await server.installCrdFiles([resolve(import.meta.dirname, "../../crds")]);
+  server = await startTestCluster({ crds: "project" });
   client = new KubeClient(server.kubeConfig);
   await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
 });

@@ -1,9 +1,9 @@
 // Shared setup of the runtime apply tests: a local API server with our CRDs, one namespace, and a log of every write.
-import { resolve } from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { startLocalApiServer, type LocalApiServer } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
 import { NodeTemplateKind } from "../../src-shared/crds/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import { startTestCluster } from "./cluster.js";
 
 export interface ApplyFixture {
   /** The client of the running server (set in beforeAll). */
@@ -22,8 +22,7 @@ export function applyFixture(ns: string): ApplyFixture {
   let client: KubeClient | undefined;
   const writes: string[] = [];
   beforeAll(async () => {
-    server = await startLocalApiServer({ port: 0 });
-    await server.installCrdFiles([resolve(import.meta.dirname, "../../crds")]);
+    server = await startTestCluster({ crds: "project" });
     client = new KubeClient(server.kubeConfig);
     await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
     server.faults.onWrite((w) => writes.push(`${w.verb} ${w.resource}/${w.name}`));
