@@ -5,13 +5,13 @@ import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startLocalApiServer, type LocalApiServer } from "../../src-shared/apiserver/index.js";
-import { KubeApiError, KubeClient } from "../../src-shared/kube/index.js";
+import { KubeClient } from "../../src-shared/kube/index.js";
 import { createLogger } from "../../src-shared/log/index.js";
 import { listOrganisations } from "../facade/auth/orgs.js";
 import { generateAdminCredentials, startFacade, type RunningFacade } from "../facade/start.js";
 import { SYSTEM_NAMESPACE, startOperator, type RunningOperator } from "../main.js";
 import { openKarpenterCrds } from "./karpenter-kinds.js";
-import { demoCounts, seedDemoCluster, seedSimulatedCluster } from "./seed.js";
+import { createIfAbsent, demoCounts, seedDemoCluster, seedSimulatedCluster } from "./seed.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const DEMO_ORG_NAME = "Demo";
@@ -38,14 +38,6 @@ export function localModeSettings(env: NodeJS.ProcessEnv = process.env): LocalMo
     facadePort: portFrom(env, "PORT", 8080),
     apiServerPort: portFrom(env, "SPOTOPT_APISERVER_PORT", 6443),
   };
-}
-
-async function createIfAbsent(client: KubeClient, object: Record<string, unknown>): Promise<void> {
-  try {
-    await client.create(object as never);
-  } catch (err) {
-    if (!(err instanceof KubeApiError && err.statusCode === 409)) throw err;
-  }
 }
 
 /** The demo organisation: created with a fresh owner on the first start, found again on later starts. */

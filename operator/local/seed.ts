@@ -1,6 +1,6 @@
 // Local mode: seeds a simulated cluster (nodes, workloads, running pods) and a demo organisation's ManagedCluster,
 // idempotently, so that `npm start` shows real objects on the first run and keeps user edits on later runs.
-import { KubeApiError, type KubeClient } from "../../src-shared/kube/index.js";
+import { isConflict, type KubeClient } from "../../src-shared/kube/index.js";
 
 interface DemoNode {
   name: string;
@@ -35,12 +35,12 @@ const DEMO_WORKLOADS: readonly DemoWorkload[] = [
   { namespace: "analytics", name: "reports", replicas: 1, cpuMillicores: 750, memoryMiB: 4096 },
 ];
 
-async function createIfAbsent(client: KubeClient, object: Record<string, unknown>): Promise<void> {
+/** Creates the object unless one of that name exists already (an existing object, possibly edited by the user, is kept). */
+export async function createIfAbsent(client: KubeClient, object: Record<string, unknown>): Promise<void> {
   try {
     await client.create(object as never);
   } catch (err) {
-    if (err instanceof KubeApiError && err.statusCode === 409) return;
-    throw err;
+    if (!isConflict(err)) throw err;
   }
 }
 
