@@ -11,7 +11,7 @@ export const SYSTEM_NAMESPACE = "spot-optimizer-system";
 export interface StartOperatorOptions {
   kubeConfig: KubeConfig;
   logger?: Logger;
-  /** Lease holder identity; default the pod name or host and pid. */
+  /** Lease holder identity; default POD_NAME, else operator-<pid>. */
   identity?: string;
   now?: () => Date;
 }
