@@ -10,13 +10,15 @@ import { ZodError } from "zod";
 import type { AuditWriter } from "../../src-shared/audit/types.js";
 import type { FacadeConfig } from "./config.js";
 import { HttpError, NotFoundError, UnauthorizedError } from "./errors.js";
-import { describeZodError, mountRoutes, type AuthContext, type RouteDef, type RouteRateLimit } from "./http.js";
+import { describeZodError, mountRoutes, type AuthContext, type ResponseMemo, type RouteDef, type RouteRateLimit } from "./http.js";
 import { createRateLimiter } from "./rate-limit.js";
 import { mountDocs } from "./openapi.js";
 
 /** What the facade needs from the read model (E2's cache.ts implements more). */
 export interface FacadeCacheBase {
   hasSynced(): boolean;
+  /** Changes whenever any cached object changes; without it no response is memoised. */
+  version?(): number;
 }
 
 /** Verifies the per-cluster agent token of an `auth: "agent"` route (implemented with the cluster routes). */
@@ -157,6 +159,19 @@ function errorHandler(logger: Logger): express.ErrorRequestHandler {
   };
 }
 
+const MEMO_MAX_ENTRIES_PER_ROUTE = 2000;
+
+function responseMemo(deps: FacadeDeps): ResponseMemo | undefined {
+  const cache = deps.cache;
+  if (deps.config.responseMemoMs <= 0 || !cache.version) return undefined;
+  return {
+    version: () => cache.version!(),
+    nowMs: () => deps.now().getTime(),
+    maxAgeMs: deps.config.responseMemoMs,
+    maxEntries: MEMO_MAX_ENTRIES_PER_ROUTE,
+  };
+}
+
 /** Builds the app; `routeModules` are the arrays exported by the route modules (auth, audit, clusters, ...). */
 export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): express.Express {
   const logger = deps.logger ?? pino({ level: deps.config.logLevel, redact: REDACT_PATHS });
@@ -201,6 +216,7 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
       metrics.auditFailures.inc({ route: route.path });
       logger.error({ err, route: route.path }, "Audit entry not written");
     },
+    memo: responseMemo(deps),
   });
   app.use(router);
   app.use((_req, _res, next) => next(new NotFoundError("not found")));

@@ -33,6 +33,8 @@ export type CachedKind =
 
 export interface FacadeCache extends FacadeCacheBase {
   hasSynced(): boolean;
+  /** Bumped by every informer event of every kind (memoised responses compare it). */
+  version(): number;
   clusters(namespace: string): ManagedCluster[];
   cluster(namespace: string, name: string): ManagedCluster | undefined;
   /** Every organisation's clusters (for rules that must see across tenants, e.g. who owns the local cluster). */
@@ -122,12 +124,14 @@ export function createFacadeCache(kubeConfig: KubeConfig, opts: { syncTimeoutMs?
   const indexes = new Map<CachedKind, NamespaceIndex>();
   const waiters = new Set<() => void>();
   let localCount: { at: number; count: number } | undefined;
+  let version = 0;
 
   for (const source of SOURCES) {
     const informer = new Informer({ client, apiVersion: source.apiVersion, kind: source.kind, labelSelector: source.labelSelector });
     const index = new NamespaceIndex();
     informer.on((event) => {
       index.apply(event);
+      version++;
       for (const w of [...waiters]) w();
     });
     informers.set(source.kind, informer);
@@ -145,6 +149,7 @@ export function createFacadeCache(kubeConfig: KubeConfig, opts: { syncTimeoutMs?
 
   return {
     hasSynced: () => [...informers.values()].every((i) => i.hasSynced()),
+    version: () => version,
     clusters: (ns) => list<ManagedCluster>("ManagedCluster", ns),
     cluster: (ns, name) => get<ManagedCluster>("ManagedCluster", name, ns),
     allClusters: () => index("ManagedCluster").listAll() as unknown as ManagedCluster[],

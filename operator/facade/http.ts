@@ -82,6 +82,11 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown, R = unknown> {
   audit?: boolean;
   /** Per-IP fixed-window limit, answered with 429 + Retry-After. */
   rateLimit?: RouteRateLimit;
+  /**
+   * GET only: the response is a pure function of the read cache, the caller's organisation and the URL, so its
+   * serialised body may be reused while the cache has not changed (see ResponseMemo).
+   */
+  memo?: boolean;
 }
 
 /** Identity-typed helper so route modules get inference on params/query/body/response. */
@@ -95,6 +100,26 @@ export type Authenticator = (req: express.Request, kind: "user" | "agent", param
 /** Checks a per-IP limit; throws RateLimitError when exceeded. */
 export type RateLimiter = (req: express.Request, limit: RouteRateLimit) => void;
 
+/**
+ * Serialised responses of `memo` routes, reused while the read cache's version is unchanged and for at most
+ * `maxAgeMs` (figures that depend on the clock, e.g. a 7-day window, or on a price book refreshed outside the
+ * cache, are at most that old). Saves the handler, JSON.stringify and the ETag hash on dashboards that poll.
+ */
+export interface ResponseMemo {
+  /** Changes whenever any cached object changes. */
+  version(): number;
+  nowMs(): number;
+  maxAgeMs: number;
+  maxEntries: number;
+}
+
+interface MemoEntry {
+  version: number;
+  atMs: number;
+  body: Buffer;
+  etag: string | undefined;
+}
+
 export interface RouteRuntime {
   authenticate: Authenticator;
   audit: AuditWriter;
@@ -102,6 +127,8 @@ export interface RouteRuntime {
   /** Parse handler results with the response schema (tests/dev); production skips it for speed. */
   validateResponses: boolean;
   onAuditError: (err: unknown, route: RouteDef) => void;
+  /** Absent: `memo` routes run their handler on every request. */
+  memo?: ResponseMemo;
 }
 
 const MUTATING = new Set<HttpMethod>(["post", "patch", "put", "delete"]);
@@ -264,7 +291,59 @@ function parseRequest(route: RouteDef, req: express.Request): { params: unknown;
   return { params, query, body };
 }
 
-async function runRoute(route: RouteDef, runtime: RouteRuntime, req: express.Request, res: express.Response): Promise<void> {
+const JSON_TYPE = "application/json; charset=utf-8";
+
+/** One memo route's remembered bodies; a lookup fixes the key and the cache version the answer will be stored under. */
+class RouteMemo {
+  private readonly entries = new Map<string, MemoEntry>();
+
+  constructor(
+    private readonly route: RouteDef,
+    private readonly settings: ResponseMemo,
+  ) {}
+
+  /** Everything the answer depends on besides the cache: the caller's organisation and context, and the URL. */
+  private key(auth: AuthContext | undefined, req: express.Request): string {
+    return [this.route.path, auth?.namespace ?? "", auth?.role ?? "", auth?.activeClusterId ?? "", req.originalUrl].join("\u0000");
+  }
+
+  /** Sends a remembered body if it is still good; else returns how to remember the body about to be computed. */
+  serve(auth: AuthContext | undefined, req: express.Request, res: express.Response): { key: string; version: number } | undefined {
+    const key = this.key(auth, req);
+    // Read before the handler runs: a change that lands meanwhile leaves the entry already outdated, never too new.
+    const version = this.settings.version();
+    const hit = this.entries.get(key);
+    if (hit && hit.version === version && this.settings.nowMs() - hit.atMs < this.settings.maxAgeMs) {
+      RouteMemo.send(res, hit);
+      return undefined;
+    }
+    return { key, version };
+  }
+
+  store(slot: { key: string; version: number }, req: express.Request, res: express.Response, result: unknown): void {
+    const body = Buffer.from(JSON.stringify(result), "utf8");
+    const etagFn = req.app.get("etag fn") as ((body: Buffer, encoding?: string) => string) | undefined;
+    const entry: MemoEntry = { version: slot.version, atMs: this.settings.nowMs(), body, etag: etagFn?.(body) };
+    this.entries.delete(slot.key);
+    if (this.entries.size >= this.settings.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(slot.key, entry);
+    RouteMemo.send(res, entry);
+  }
+
+  private static send(res: express.Response, entry: MemoEntry): void {
+    // With ETag already set, express does not hash the body again; its If-None-Match -> 304 check still runs.
+    if (entry.etag) res.setHeader("ETag", entry.etag);
+    res.status(200).type(JSON_TYPE).send(entry.body);
+  }
+}
+
+interface MountedRoute {
+  route: RouteDef;
+  runtime: RouteRuntime;
+  memo: RouteMemo | undefined;
+}
+
+async function runRoute({ route, runtime, memo }: MountedRoute, req: express.Request, res: express.Response): Promise<void> {
   res.locals.routeTemplate = route.path;
   if (route.rateLimit) runtime.rateLimit(req, route.rateLimit);
   const auth = route.auth === "public" ? undefined : await runtime.authenticate(req, route.auth, req.params);
@@ -277,6 +356,8 @@ async function runRoute(route: RouteDef, runtime: RouteRuntime, req: express.Req
     state.note = { ...state.note, ...note };
     if (route.audit !== false) state.enabled = true;
   };
+  const memoSlot = memo?.serve(auth, req, res);
+  if (memo && !memoSlot) return;
   let result: unknown;
   try {
     result = await route.handler({ ...parsed, auth, req, res, audit });
@@ -286,14 +367,19 @@ async function runRoute(route: RouteDef, runtime: RouteRuntime, req: express.Req
   }
   if (runtime.validateResponses && route.produces !== "csv") result = validateResponse(route, result);
   await writeAudit(runtime, route, auditCtx, "success");
-  sendResult(route, res, result);
+  if (memo && memoSlot) memo.store(memoSlot, req, res, result);
+  else sendResult(route, res, result);
 }
 
 /** Mounts every route on the router; errors go to next() and so to the one error handler. */
 export function mountRoutes(router: express.Router, routes: RouteDef[], runtime: RouteRuntime): void {
   for (const route of routes) {
+    if (route.memo && route.method !== "get") throw new Error(`${route.method.toUpperCase()} ${route.path}: only GET routes may be memoised`);
+    // Only 200 JSON answers are memoised: a memo route must not declare another status or produce CSV.
+    const memoised = route.memo && runtime.memo && (route.status ?? 200) === 200 && route.produces !== "csv";
+    const mounted: MountedRoute = { route, runtime, memo: memoised ? new RouteMemo(route, runtime.memo!) : undefined };
     router[route.method](route.path, (req: express.Request, res: express.Response, next: express.NextFunction) => {
-      runRoute(route, runtime, req, res).catch(next);
+      runRoute(mounted, req, res).catch(next);
     });
   }
 }

@@ -54,6 +54,18 @@ describe("JWT codec", () => {
     await expect(codec.verify(refresh, "access")).rejects.toMatchObject({ status: 401 });
     await expect(codec.verify((await codec.sign(subject, "access")).token, "refresh")).rejects.toMatchObject({ status: 401 });
   });
+
+  it("a token already verified once still expires, and keeps failing as the other token type", async () => {
+    const { token } = await codec.sign(subject, "access");
+    expect(await codec.verify(token, "access")).toMatchObject(subject);
+    expect(await codec.verify(token, "access")).toMatchObject(subject); // second use: remembered
+    await expect(codec.verify(token, "refresh")).rejects.toMatchObject({ status: 401 });
+    nowMs += 86_400_000; // exactly exp: jose rejects at now >= exp
+    await expect(codec.verify(token, "access")).rejects.toMatchObject({ status: 401, detail: "token expired" });
+    const refresh = (await codec.sign(subject, "refresh")).token;
+    expect(await codec.verify(refresh, "refresh")).toMatchObject(subject);
+    await expect(codec.verify(refresh, "access")).rejects.toMatchObject({ status: 401 });
+  });
 });
 
 describe("password hashing", () => {

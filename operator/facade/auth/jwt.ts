@@ -58,9 +58,23 @@ function subjectFrom(payload: JWTPayload, type: TokenType): VerifiedToken {
   };
 }
 
-/** Signs/verifies with one symmetric key; refresh tokens carry their own audience so neither passes as the other. */
+/** Verified tokens remembered per codec (so per signing key); bounded, oldest forgotten first. */
+const VERIFIED_CACHE_MAX = 10_000;
+
+/**
+ * Signs/verifies with one symmetric key; refresh tokens carry their own audience so neither passes as the other.
+ * A token that verified once is remembered by its exact text until it expires: the signature, issuer and audience
+ * of the same bytes under the same key cannot change, so a dashboard polling with one token pays for the HMAC and
+ * claim checks once instead of on every request. Any other text (a tampered token) misses and is verified in full;
+ * expiry is still checked on every use.
+ */
 export function createTokenCodec(key: Uint8Array, settings: JwtSettings, now: () => Date): TokenCodec {
   const audienceOf = (type: TokenType): string => (type === "access" ? settings.audience : `${settings.audience}:refresh`);
+  const verified = new Map<string, VerifiedToken>();
+  const remember = (cacheKey: string, token: VerifiedToken): void => {
+    if (verified.size >= VERIFIED_CACHE_MAX) verified.delete(verified.keys().next().value!);
+    verified.set(cacheKey, token);
+  };
   return {
     async sign(subject, type, tokenId = randomUUID(), ttlSeconds) {
       const nowSeconds = Math.floor(now().getTime() / 1000);
@@ -84,6 +98,14 @@ export function createTokenCodec(key: Uint8Array, settings: JwtSettings, now: ()
       return { token, tokenId, expiresInSeconds };
     },
     async verify(token, type) {
+      const cacheKey = `${type} ${token}`;
+      const known = verified.get(cacheKey);
+      if (known) {
+        // jose rejects a token once now >= exp (no clock tolerance configured); the same rule here.
+        if (Math.floor(now().getTime() / 1000) < known.expiresAtSeconds) return known;
+        verified.delete(cacheKey);
+        throw new UnauthorizedError("token expired");
+      }
       try {
         const { payload } = await jwtVerify(token, key, {
           algorithms: [JWT_ALGORITHM],
@@ -92,7 +114,9 @@ export function createTokenCodec(key: Uint8Array, settings: JwtSettings, now: ()
           currentDate: now(),
           requiredClaims: ["exp", "iat", "sub", "jti"],
         });
-        return subjectFrom(payload, type);
+        const subject = subjectFrom(payload, type);
+        remember(cacheKey, subject);
+        return subject;
       } catch (err) {
         if (err instanceof UnauthorizedError) throw err;
         const code = (err as { code?: string }).code;

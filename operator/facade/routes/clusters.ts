@@ -152,6 +152,7 @@ const listClusters = defineRoute({
   summary: "List the organisation's managed clusters",
   tags: ["clusters"],
   auth: "user",
+  memo: true,
   response: z.object({ clusters: z.array(ClusterSummary) }),
   handler: async (ctx) => {
     const rc = resourceContext(ctx);
@@ -165,6 +166,7 @@ const getCluster = defineRoute({
   summary: "One cluster with its node groups (templates), health metrics and conditions",
   tags: ["clusters"],
   auth: "user",
+  memo: true,
   params: IdParams,
   response: ClusterDetail,
   handler: async (ctx) => {

@@ -19,6 +19,7 @@ const kpi = defineRoute({
   summary: "KPI cards: monthly spend, net savings (vs the same nodes On-Demand), fleet health, nodes, Spot share, efficiency",
   tags: ["metrics"],
   auth: "user",
+  memo: true,
   query: ScopeQuery,
   response: z.object({
     monthly_spend: z.number(),
@@ -46,6 +47,7 @@ const projectionRoute = defineRoute({
   summary: "Savings projection over a timeframe (e.g. 30d): unoptimised (all On-Demand) vs optimised cost, with breakdown",
   tags: ["metrics"],
   auth: "user",
+  memo: true,
   query: z.object({ cluster_id: ClusterId.optional(), timeframe: z.string().max(8).default("30d") }).strict(),
   response: z.object({
     timeframe: z.string(),
@@ -78,6 +80,7 @@ const compositionRoute = defineRoute({
   summary: "Fleet composition in percent of nodes: by instance family and by lifecycle (Spot / On-Demand)",
   tags: ["metrics"],
   auth: "user",
+  memo: true,
   query: ScopeQuery,
   response: z.object({
     by_family: z.record(z.string(), z.number()),
