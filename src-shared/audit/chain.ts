@@ -81,6 +81,8 @@ export interface ChainProblem {
   index: number;
   id: string;
   reason: string;
+  /** For a problem past the last entry: which part of the export does not match. */
+  at?: "head" | "count" | "checksum";
 }
 
 /** Checks every hash and every link from the anchor on; returns the first problem, or undefined. */
@@ -136,11 +138,11 @@ export function verifyExport(doc: AuditExport): ExportVerdict {
   const last = doc.entries[doc.entries.length - 1];
   const head = last ? { sequence: last.seq, hash: last.hash } : doc.anchor;
   if (head.sequence !== doc.head.sequence || head.hash !== doc.head.hash) {
-    return { ok: false, problem: { ...end, reason: `last entry is not the recorded head ${doc.head.sequence} (entries removed from the end)` } };
+    return { ok: false, problem: { ...end, at: "head", reason: `last entry is not the recorded head ${doc.head.sequence} (entries removed from the end)` } };
   }
-  if (doc.count !== doc.entries.length) return { ok: false, problem: { ...end, reason: `count ${doc.count} but ${doc.entries.length} entries` } };
+  if (doc.count !== doc.entries.length) return { ok: false, problem: { ...end, at: "count", reason: `count ${doc.count} but ${doc.entries.length} entries` } };
   const { checksum, ...rest } = doc;
-  if (exportChecksum(rest) !== checksum) return { ok: false, problem: { ...end, reason: "checksum does not match the export" } };
+  if (exportChecksum(rest) !== checksum) return { ok: false, problem: { ...end, at: "checksum", reason: "checksum does not match the export" } };
   return { ok: true, count: doc.entries.length, head };
 }
 

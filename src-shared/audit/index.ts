@@ -1,4 +1,5 @@
 // Audit chain API for the facade and controllers: `createAuditChainStore({ client }).record({...})` appends an entry.
 export * from "./types.js";
 export * from "./chain.js";
+export * from "./csv.js";
 export { createAuditChainStore, recordFromObject, AUDIT_HEAD_CONFIGMAP, AUDIT_HEAD_LABEL, type AuditChainStore, type ChainHeadState, type AuditWriterOptions } from "./writer.js";

@@ -1,51 +1,83 @@
-// `spotctl audit verify <file>`: re-computes an audit export's hash chain and checksum (exit 0 ok, 1 tampered, 2 unreadable).
+// `spotctl audit verify <file>`: re-computes an audit export's hash chain and checksum, JSON or CSV (exit 0 ok, 1 tampered, 2 unreadable).
 import { readFile } from "node:fs/promises";
-import { parseAuditExport, verifyExport } from "../../../src-shared/audit/chain.js";
+import { verifyExport, type ChainAnchor } from "../../../src-shared/audit/chain.js";
+import { parseAuditExportFile, verifyAuditCsv, type AuditExportFile } from "../../../src-shared/audit/csv.js";
 import { parseFlags, UsageError, type CliCommand } from "../command.js";
 
-const USAGE = `spotctl audit verify <export.json> [--head <sha256-hex>]
+const USAGE = `spotctl audit verify <export.json|export.csv> [--head <sha256-hex>]
 
 Re-computes every entry hash, every prevHash link, the head and the checksum of a file
-downloaded from GET /audit/export (JSON). --head additionally compares the last hash with
-one obtained independently (e.g. an earlier export or the facade's response), which also
-catches a forger who re-computed the whole file.
+downloaded from GET /audit/export, either form: JSON (default) or CSV (?format=csv; the
+checksum is also in its X-Audit-Checksum response header). The form is recognised by the
+content: a file starting with "{" is JSON, one starting with the header row
+"record,seq,id,..." is CSV. A CSV file is converted back to the JSON export it was written
+from (cells starting with ' lose that one protective quote; before/after are JSON) and then
+checked exactly like a JSON file; problems are reported with the CSV row number (the header
+is row 1), as a spreadsheet shows it.
 
-Exit codes: 0 verified; 1 an entry was changed, deleted, inserted or reordered (the first
-bad entry is printed); 2 the file is unreadable or not an audit export.`;
+--head additionally compares the last hash with one obtained independently (an earlier
+export, the head ConfigMap), which also catches a forger who re-computed the whole file.
+
+Prints one JSON line. Exit codes:
+  0  verified
+  1  tampered: an entry was changed, deleted, inserted or reordered, or the head, the
+     checksum or a CSV metadata row (anchor, head, checksum) was changed or removed; the
+     first bad entry (first_bad_entry) and, for CSV, the first bad row (first_bad_row) are
+     printed
+  2  the file is unreadable or not an audit export (not JSON, not the CSV layout, a CSV
+     row with the wrong number of cells or a cell that cannot be decoded)`;
+
+/** Either what to print for a file that does not verify, or the head it verified up to. */
+function check(file: AuditExportFile): { failure: Record<string, unknown> } | { head: ChainAnchor } {
+  if (file.kind === "json") {
+    const verdict = verifyExport(file.doc);
+    if (verdict.ok) return { head: verdict.head };
+    const { index, id, reason } = verdict.problem;
+    return { failure: { ok: false, first_bad_entry: { index, id }, reason } };
+  }
+  const verdict = verifyAuditCsv(file.csv);
+  if (verdict.ok) return { head: verdict.head };
+  const where = verdict.row === null ? "" : `row ${verdict.row}${verdict.entry ? ` (${verdict.entry.id})` : ""}: `;
+  return { failure: { ok: false, first_bad_row: verdict.row, first_bad_entry: verdict.entry, reason: `${where}${verdict.reason}` } };
+}
+
+async function readExport(path: string): Promise<AuditExportFile> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  try {
+    return parseAuditExportFile(text);
+  } catch (err) {
+    throw new UsageError(`${path}: ${(err as Error).message}`);
+  }
+}
 
 async function verify(args: string[], io: Parameters<CliCommand["run"]>[1]): Promise<number> {
   const { flags, positional } = parseFlags(args, { values: ["head"] });
   if (positional.length !== 1) throw new UsageError("audit verify needs exactly one file");
-  let text: string;
-  try {
-    text = await readFile(positional[0]!, "utf8");
-  } catch (err) {
-    throw new UsageError(`cannot read ${positional[0]}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  let doc;
-  try {
-    doc = parseAuditExport(text);
-  } catch (err) {
-    throw new UsageError(`${positional[0]}: ${(err as Error).message}`);
-  }
-  const verdict = verifyExport(doc);
-  if (!verdict.ok) {
-    const { index, id, reason } = verdict.problem;
-    io.stdout(JSON.stringify({ ok: false, first_bad_entry: { index, id }, reason }) + "\n");
+  const file = await readExport(positional[0]!);
+  const result = check(file);
+  if ("failure" in result) {
+    io.stdout(JSON.stringify(result.failure) + "\n");
     return 1;
   }
+  const { head } = result;
   const expectedHead = flags.get("head")?.[0];
-  if (expectedHead !== undefined && expectedHead.replace(/^sha256:/, "") !== verdict.head.hash) {
-    io.stdout(JSON.stringify({ ok: false, first_bad_entry: null, reason: `head ${verdict.head.hash} is not the expected ${expectedHead}` }) + "\n");
+  if (expectedHead !== undefined && expectedHead.replace(/^sha256:/, "") !== head.hash) {
+    io.stdout(JSON.stringify({ ok: false, first_bad_entry: null, reason: `head ${head.hash} is not the expected ${expectedHead}` }) + "\n");
     return 1;
   }
-  io.stdout(JSON.stringify({ ok: true, namespace: doc.namespace, entries: verdict.count, head: verdict.head, checksum: doc.checksum }) + "\n");
+  const doc = file.kind === "json" ? file.doc : file.csv.doc;
+  io.stdout(JSON.stringify({ ok: true, format: file.kind, namespace: doc.namespace, entries: doc.entries.length, head, checksum: doc.checksum }) + "\n");
   return 0;
 }
 
 export const auditCommand: CliCommand = {
   name: "audit",
-  summary: "Verify an audit export (hash chain + checksum)",
+  summary: "Verify an audit export, JSON or CSV (hash chain + checksum)",
   usage: USAGE,
   run: async (args, io) => {
     const [sub, ...rest] = args;
