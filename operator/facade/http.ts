@@ -72,8 +72,13 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown, R = unknown> {
   response: z.ZodType<R>;
   /** Success status, default 200. */
   status?: number;
-  /** csv: the handler returns a string. */
-  produces?: "json" | "csv";
+  /**
+   * csv: the handler returns a string. A function chooses per request from the parsed query (e.g. `?format=csv`);
+   * the handler then returns the string for "csv" requests, which are not parsed with `response`.
+   */
+  produces?: "json" | "csv" | ((query: unknown) => "json" | "csv");
+  /** Longer OpenAPI description (formats, headers, procedures); `summary` stays one line. */
+  description?: string;
   // Method syntax on purpose: keeps RouteDef<{ id: string }> assignable to RouteDef[] (bivariant params).
   handler(ctx: RouteContext<P, Q, B>): Promise<R>;
   /** Default true for "user" routes: needs auth.namespace (an organisation) to be set. */
@@ -247,9 +252,14 @@ function checkTenant(route: RouteDef, auth: AuthContext): void {
   throw new UnauthorizedError("token carries no organisation");
 }
 
-function sendResult(route: RouteDef, res: express.Response, result: unknown): void {
+/** The format of this request's answer: the route's fixed one, or the one its parsed query chose. */
+function producesOf(route: RouteDef, query: unknown): "json" | "csv" {
+  return typeof route.produces === "function" ? route.produces(query) : (route.produces ?? "json");
+}
+
+function sendResult(route: RouteDef, res: express.Response, result: unknown, produces: "json" | "csv"): void {
   const status = route.status ?? 200;
-  if (route.produces === "csv") {
+  if (produces === "csv") {
     res.status(status).type("text/csv; charset=utf-8").send(String(result));
     return;
   }
@@ -365,10 +375,11 @@ async function runRoute({ route, runtime, memo }: MountedRoute, req: express.Req
     await writeAudit(runtime, route, auditCtx, outcomeOf(err));
     throw err;
   }
-  if (runtime.validateResponses && route.produces !== "csv") result = validateResponse(route, result);
+  const produces = producesOf(route, parsed.query);
+  if (runtime.validateResponses && produces !== "csv") result = validateResponse(route, result);
   await writeAudit(runtime, route, auditCtx, "success");
   if (memo && memoSlot) memo.store(memoSlot, req, res, result);
-  else sendResult(route, res, result);
+  else sendResult(route, res, result, produces);
 }
 
 /** Mounts every route on the router; errors go to next() and so to the one error handler. */
@@ -376,7 +387,7 @@ export function mountRoutes(router: express.Router, routes: RouteDef[], runtime:
   for (const route of routes) {
     if (route.memo && route.method !== "get") throw new Error(`${route.method.toUpperCase()} ${route.path}: only GET routes may be memoised`);
     // Only 200 JSON answers are memoised: a memo route must not declare another status or produce CSV.
-    const memoised = route.memo && runtime.memo && (route.status ?? 200) === 200 && route.produces !== "csv";
+    const memoised = route.memo && runtime.memo && (route.status ?? 200) === 200 && (route.produces ?? "json") === "json";
     const mounted: MountedRoute = { route, runtime, memo: memoised ? new RouteMemo(route, runtime.memo!) : undefined };
     router[route.method](route.path, (req: express.Request, res: express.Response, next: express.NextFunction) => {
       runRoute(mounted, req, res).catch(next);

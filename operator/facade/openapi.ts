@@ -35,7 +35,19 @@ function successContent(route: RouteDef): RouteConfig["responses"][string] {
   if (route.produces === "csv") {
     return { description: "CSV", content: { "text/csv": { schema: z.string() } } };
   }
+  if (typeof route.produces === "function") {
+    // The query picks the format (e.g. ?format=csv); the route's description says how.
+    return {
+      description: "JSON, or CSV when the query asks for it",
+      content: { "application/json": { schema: route.response }, "text/csv": { schema: z.string() } },
+    };
+  }
   return { description: "Success", content: { "application/json": { schema: route.response } } };
+}
+
+function describe(route: RouteDef): { description?: string } {
+  const parts = [route.description, isMutating(route) && route.auth === "user" ? "Writes an audit entry." : undefined].filter(Boolean);
+  return parts.length > 0 ? { description: parts.join("\n\n") } : {};
 }
 
 function routeConfig(route: RouteDef): RouteConfig {
@@ -52,7 +64,7 @@ function routeConfig(route: RouteDef): RouteConfig {
     security: route.auth === "public" ? [] : [{ bearerAuth: [] }],
     request,
     responses: { [String(route.status ?? 200)]: successContent(route), ...errorResponses(route) },
-    ...(isMutating(route) && route.auth === "user" ? { description: "Writes an audit entry." } : {}),
+    ...describe(route),
   };
 }
 

@@ -98,7 +98,7 @@ describe("audit log", () => {
 
 describe("audit export", () => {
   it("exports the chain with a checksum that spotctl audit verify accepts, and rejects any change or deletion", async () => {
-    const res = await t.call("GET", "/audit/export?format=csv", { token: owner.accessToken });
+    const res = await t.call("GET", "/audit/export?format=json", { token: owner.accessToken });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), file_url: expect.stringContaining("/audit/export"), expires_in: 3600 });
     expect(res.body.count).toBeGreaterThanOrEqual(4);

@@ -1,6 +1,7 @@
-// Audit routes: GET /audit (filters, pagination), /audit/{id}/diff, /audit/export (checksummed), PATCH /audit/retention.
+// Audit routes: GET /audit (filters, pagination), /audit/{id}/diff, /audit/export (checksummed JSON or CSV), PATCH /audit/retention.
 import { z } from "zod";
 import { buildExport, canonicalJson, EXPORT_FORMAT } from "../../../src-shared/audit/chain.js";
+import { AUDIT_CSV_COLUMNS, auditExportCsv } from "../../../src-shared/audit/csv.js";
 import type { AuditRecord } from "../../../src-shared/audit/types.js";
 import { recordFromObject, type AuditChainStore } from "../../../src-shared/audit/writer.js";
 import type { FacadeCache } from "../cache.js";
@@ -91,6 +92,32 @@ function inRange(r: AuditRecord, range: { fromMs: number; toMs: number }): boole
   return t >= range.fromMs && t <= range.toMs;
 }
 
+const ExportResponse = z
+  .object({
+    format: z.literal(EXPORT_FORMAT),
+    namespace: z.string(),
+    org_id: z.string(),
+    generated_at: z.string(),
+    anchor: z.object({ sequence: z.number().int(), hash: z.string() }),
+    head: z.object({ sequence: z.number().int(), hash: z.string() }),
+    count: z.number().int(),
+    entries: z.array(z.unknown()),
+    checksum: z.string(),
+    file_url: z.string(),
+    expires_in: z.number().int(),
+  })
+  .loose();
+
+const EXPORT_DESCRIPTION = [
+  "`format=json` (default): the export document (entries in chain order, `anchor`, `head`, `count`, `checksum`).",
+  "`format=csv`: the same entries as an RFC 4180 file (`text/csv; charset=utf-8`, `Content-Disposition: attachment`),",
+  `header \`${AUDIT_CSV_COLUMNS.join(",")}\`, one \`anchor\` row, one \`entry\` row per entry, a \`head\` row and a`,
+  "`checksum` row; before/after are canonical JSON, cells starting with = + - @ tab CR or ' get a leading ' (removed",
+  "again when verifying). The checksum is the one the JSON export of the same range carries; both formats also send it as the",
+  "`X-Audit-Checksum` header. `start_date`/`end_date` select the same entries in both formats. Verify either file with",
+  "`spotctl audit verify <file>`; the procedure is in docs/audit.md.",
+].join(" ");
+
 export function createAuditRoutes(deps: AuditRouteDeps): RouteDef[] {
   return [
     defineRoute({
@@ -151,27 +178,16 @@ export function createAuditRoutes(deps: AuditRouteDeps): RouteDef[] {
     defineRoute({
       method: "get",
       path: "/audit/export",
-      summary: "The organisation's audit chain (or a date range of it) with a SHA-256 checksum; verify with `spotctl audit verify`",
+      summary: "The organisation's audit chain (or a date range of it) as JSON or CSV with a SHA-256 checksum; verify with `spotctl audit verify`",
+      description: EXPORT_DESCRIPTION,
       tags: ["audit"],
       auth: "user",
+      produces: (query) => ((query as { format?: string }).format === "csv" ? "csv" : "json"),
       query: z
         .object({ ...DateRange, format: z.enum(["json", "csv"]).default("json"), download: z.enum(["true", "false"]).optional() })
         .strict(),
-      response: z
-        .object({
-          format: z.literal(EXPORT_FORMAT),
-          namespace: z.string(),
-          org_id: z.string(),
-          generated_at: z.string(),
-          anchor: z.object({ sequence: z.number().int(), hash: z.string() }),
-          head: z.object({ sequence: z.number().int(), hash: z.string() }),
-          count: z.number().int(),
-          entries: z.array(z.unknown()),
-          checksum: z.string(),
-          file_url: z.string(),
-          expires_in: z.number().int(),
-        })
-        .loose(),
+      // format=csv answers the CSV text instead (not parsed with this schema; OpenAPI lists text/csv too).
+      response: ExportResponse as z.ZodType<z.infer<typeof ExportResponse> | string>,
       handler: async ({ auth, query, req, res }) => {
         const caller = orgOf(auth);
         const range = dateRangeMs(query);
@@ -181,7 +197,13 @@ export function createAuditRoutes(deps: AuditRouteDeps): RouteDef[] {
         const first = entries[0];
         const anchor = first ? { sequence: first.seq - 1, hash: first.prevHash } : chain.anchor;
         const doc = buildExport(caller.namespace, entries, anchor);
-        if (query.download === "true") res.setHeader("Content-Disposition", `attachment; filename="audit-export-${caller.orgId || caller.namespace}.json"`);
+        const filename = `audit-export-${caller.orgId || caller.namespace}`;
+        res.setHeader("X-Audit-Checksum", doc.checksum);
+        if (query.format === "csv") {
+          res.setHeader("Content-Disposition", `attachment; filename="${filename}.csv"`);
+          return auditExportCsv(doc);
+        }
+        if (query.download === "true") res.setHeader("Content-Disposition", `attachment; filename="${filename}.json"`);
         const params = new URLSearchParams({ ...(query.start_date ? { start_date: query.start_date } : {}), ...(query.end_date ? { end_date: query.end_date } : {}), download: "true" });
         return {
           ...doc,
