@@ -85,6 +85,7 @@ interface AppMetrics {
   registry: Registry;
   durationSeconds: Histogram<"method" | "route" | "status_code">;
   auditFailures: Counter<"route">;
+  memoLookups: Counter<"route" | "result">;
 }
 
 function createMetrics(): AppMetrics {
@@ -103,7 +104,13 @@ function createMetrics(): AppMetrics {
     labelNames: ["route"] as const,
     registers: [registry],
   });
-  return { registry, durationSeconds, auditFailures };
+  const memoLookups = new Counter({
+    name: "spotopt_facade_response_memo_lookups_total",
+    help: "Lookups of memoised GET responses by route template and result (hit: served without recomputing)",
+    labelNames: ["route", "result"] as const,
+    registers: [registry],
+  });
+  return { registry, durationSeconds, auditFailures, memoLookups };
 }
 
 function metricsMiddleware(metrics: AppMetrics): express.RequestHandler {
@@ -161,7 +168,7 @@ function errorHandler(logger: Logger): express.ErrorRequestHandler {
 
 const MEMO_MAX_ENTRIES_PER_ROUTE = 2000;
 
-function responseMemo(deps: FacadeDeps): ResponseMemo | undefined {
+function responseMemo(deps: FacadeDeps, metrics: AppMetrics): ResponseMemo | undefined {
   const cache = deps.cache;
   if (deps.config.responseMemoMs <= 0 || !cache.version) return undefined;
   return {
@@ -169,6 +176,7 @@ function responseMemo(deps: FacadeDeps): ResponseMemo | undefined {
     nowMs: () => deps.now().getTime(),
     maxAgeMs: deps.config.responseMemoMs,
     maxEntries: MEMO_MAX_ENTRIES_PER_ROUTE,
+    record: (route, hit) => metrics.memoLookups.inc({ route, result: hit ? "hit" : "miss" }),
   };
 }
 
@@ -216,7 +224,7 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
       metrics.auditFailures.inc({ route: route.path });
       logger.error({ err, route: route.path }, "Audit entry not written");
     },
-    memo: responseMemo(deps),
+    memo: responseMemo(deps, metrics),
   });
   app.use(router);
   app.use((_req, _res, next) => next(new NotFoundError("not found")));

@@ -116,6 +116,8 @@ export interface ResponseMemo {
   nowMs(): number;
   maxAgeMs: number;
   maxEntries: number;
+  /** Counts lookups (a metric: a low hit rate means the cache changes faster than dashboards poll). */
+  record?(route: string, hit: boolean): void;
 }
 
 interface MemoEntry {
@@ -324,9 +326,11 @@ class RouteMemo {
     const version = this.settings.version();
     const hit = this.entries.get(key);
     if (hit && hit.version === version && this.settings.nowMs() - hit.atMs < this.settings.maxAgeMs) {
+      this.settings.record?.(this.route.path, true);
       RouteMemo.send(res, hit);
       return undefined;
     }
+    this.settings.record?.(this.route.path, false);
     return { key, version };
   }
 

@@ -123,6 +123,17 @@ describe("memoised GET responses", () => {
     expect(status).toBe(304);
   });
 
+  it("counts hits and misses per route template in /metrics", async () => {
+    cacheVersion++;
+    await get("/figures", "a");
+    await get("/figures", "a");
+    const exposition = await (await fetch(`${base}/metrics`)).text();
+    const count = (result: string): number =>
+      Number(new RegExp(`spotopt_facade_response_memo_lookups_total\\{route="/figures",result="${result}"\\} (\\d+)`).exec(exposition)?.[1] ?? -1);
+    expect(count("hit")).toBeGreaterThanOrEqual(1);
+    expect(count("miss")).toBeGreaterThanOrEqual(1);
+  });
+
   it("refuses to memoise a mutating route", () => {
     const post = { ...routes[0]!, method: "post" } as RouteDef;
     expect(() => mountRoutes(express.Router(), [post], {} as never)).toThrow(/only GET routes may be memoised/);

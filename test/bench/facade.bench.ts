@@ -1,12 +1,18 @@
-// Facade benchmark: GET /clusters and GET /metrics/kpi with 100 clusters in the cache (real JWT auth, logging, metrics)
-// vs a bare express handler answering the same JSON document, at fixed concurrency on loopback; prints p50/p99 and ratios.
+// Facade benchmark: GET /clusters and GET /metrics/kpi with 100 clusters in the cache (real JWT auth, request logs,
+// metrics), the facade run as it is deployed (its own process: operator/facade/main.ts), next to a bare express
+// handler answering the same JSON document, also in its own process; the load generator (this process) keeps a fixed
+// number of requests in flight over keep-alive loopback connections and prints p50/p99 and ratios.
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
-import express from "express";
-import { pino } from "pino";
+import net, { type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { startTestCluster } from "../support/cluster.js";
 import { KubeClient } from "../../src-shared/kube/client.js";
-import { startFacade } from "../../operator/facade/start.js";
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 export const title = "Facade: GET /clusters and /metrics/kpi, 100 clusters, concurrency 16 — p99 ≤ 5 ms, throughput ≥ 0.5 × bare express";
 
@@ -20,6 +26,8 @@ interface Result {
   p99Ms: number;
   rps: number;
   errors: number;
+  /** Server process CPU time per request during the measured requests (µs); a figure the machine's load disturbs less. */
+  serverCpuUs?: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -62,9 +70,13 @@ async function load(url: string, headers: Record<string, string>, total: number,
   return { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), rps: total / seconds, errors };
 }
 
-async function measure(url: string, headers: Record<string, string>): Promise<Result> {
+async function measure(url: string, headers: Record<string, string>, server: ServerProcess): Promise<Result> {
   await load(url, headers, WARMUP);
-  return load(url, headers, REQUESTS);
+  const cpuBefore = server.cpuMs();
+  const result = await load(url, headers, REQUESTS);
+  const cpuAfter = server.cpuMs();
+  if (cpuBefore === undefined || cpuAfter === undefined) return result;
+  return { ...result, serverCpuUs: ((cpuAfter - cpuBefore) * 1000) / REQUESTS };
 }
 
 /** Best of the rounds (the machine is shared: the least disturbed round is the closest to the truth). */
@@ -74,48 +86,103 @@ function best(results: Result[]): Result {
     p99Ms: Math.min(...results.map((r) => r.p99Ms)),
     rps: Math.max(...results.map((r) => r.rps)),
     errors: results.reduce((a, r) => a + r.errors, 0),
+    ...(results.every((r) => r.serverCpuUs !== undefined) ? { serverCpuUs: Math.min(...results.map((r) => r.serverCpuUs!)) } : {}),
   };
 }
 
 const ROUNDS = 2;
 const SERIAL_REQUESTS = 500;
 
-/** The baseline: a bare express handler answering the same JSON document with res.json, as the facade's routes do. */
-async function bareServer(document: unknown): Promise<{ url: string; close: () => Promise<void> }> {
-  const app = express();
-  app.get("/bare", (_req, res) => {
-    res.json(document);
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolvePort(port));
+    });
   });
-  const server = await new Promise<http.Server>((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+}
+
+interface ServerProcess {
+  url: string;
+  /** CPU time (user + system) the process has used so far, from /proc; undefined where /proc is absent. */
+  cpuMs: () => number | undefined;
+  stop: () => Promise<void>;
+}
+
+/** Linux's /proc/<pid>/stat: utime and stime (fields 14 and 15) in clock ticks of 10 ms (USER_HZ = 100 on Linux). */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `script` (TypeScript, through tsx) as its own process on a free loopback port; its output goes to `logFile`. */
+async function spawnServer(script: string, env: Record<string, string>, readyPath: string, logFile: string): Promise<ServerProcess> {
+  const port = await freePort();
+  const log = openSync(logFile, "w");
+  // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the servers under load.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--import", "tsx", join(REPO, script)], {
+    cwd: REPO,
+    env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
+    stdio: ["ignore", log, log],
   });
+  closeSync(log);
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}:\n${readFileSync(logFile, "utf8").slice(-2000)}`);
+    const ready = await fetch(`${url}${readyPath}`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`${script} not ready after 60 s:\n${readFileSync(logFile, "utf8").slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/bare`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    url,
+    cpuMs: () => processCpuMs(child.pid),
+    stop: async () => {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
   };
 }
 
 function row(name: string, r: Result, bare: Result): string {
-  return `${name.padEnd(18)} p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ${r.rps.toFixed(0)} req/s  errors ${r.errors}  | throughput ÷ bare ${(r.rps / bare.rps).toFixed(2)}  p99 ÷ bare ${(r.p99Ms / bare.p99Ms).toFixed(2)}`;
+  const cpu = r.serverCpuUs !== undefined && bare.serverCpuUs ? `  server CPU ${r.serverCpuUs.toFixed(0)} µs/req (÷ bare ${(r.serverCpuUs / bare.serverCpuUs).toFixed(2)})` : "";
+  return `${name.padEnd(18)} p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ${r.rps.toFixed(0)} req/s  errors ${r.errors}  | throughput ÷ bare ${(r.rps / bare.rps).toFixed(2)}  p99 ÷ bare ${(r.p99Ms / bare.p99Ms).toFixed(2)}${cpu}`;
 }
 
 export async function run(): Promise<void> {
   const server = await startTestCluster({ crds: "project" });
   const client = new KubeClient(server.kubeConfig);
-  // Production settings: responses not re-validated, info logs written (to /dev/null) as in a pod.
-  const facade = await startFacade({
-    kubeConfig: server.kubeConfig,
-    port: 0,
-    env: { NODE_ENV: "production" },
-    config: { validateResponses: false, rateLimits: { signupPerHour: 100, tokenPerMinute: 100, logoutPerMinute: 100 } },
-    logger: pino({ level: "info" }, pino.destination({ dest: "/dev/null", sync: false })),
-  });
+  const work = mkdtempSync(join(tmpdir(), "facade-bench-"));
+  const kubeconfig = join(work, "kubeconfig");
+  writeFileSync(kubeconfig, server.kubeconfigYaml, { mode: 0o600 });
+  // Production settings: NODE_ENV=production (responses not re-validated), info request logs written (to a file) as in a pod.
+  const facade = await spawnServer(
+    "operator/facade/main.ts",
+    { KUBECONFIG: kubeconfig, NODE_ENV: "production", LOG_LEVEL: "info", SPOTOPT_RATE_SIGNUP_PER_HOUR: "100", SPOTOPT_RATE_TOKEN_PER_MINUTE: "100" },
+    "/readyz",
+    join(work, "facade.log"),
+  );
   try {
     const signup = await fetch(`${facade.url}/api/auth/signup`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ org_name: "Bench Corp", email: "bench@example.com", password: "SecurePass123!" }),
     });
+    if (signup.status !== 201 && signup.status !== 200) throw new Error(`signup answered ${signup.status}: ${await signup.text()}`);
     const { access_token: token, namespace } = (await signup.json()) as { access_token: string; namespace: string };
     for (let i = 0; i < CLUSTERS; i++) {
       const name = `cluster-${String(i).padStart(3, "0")}`;
@@ -123,27 +190,36 @@ export async function run(): Promise<void> {
       await client.create({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name, namespace }, spec: { mode: "remote", region: "us-east-1", k8sVersion: "1.31" } });
       await client.patch(ref, { status: { nodeCount: 10 + (i % 40), spotPercentage: i % 100, monthlyCostUsd: 1000 + i * 13.5, efficiencyScore: 40 + (i % 60) } }, { type: "merge", subresource: "status" });
     }
-    const deadline = Date.now() + 20_000;
-    while (facade.cache.clusters(namespace).filter((c) => c.status?.nodeCount !== undefined).length < CLUSTERS && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
     const auth = { authorization: `Bearer ${token}` };
-    const sample = await fetch(`${facade.url}/clusters`, { headers: auth });
-    const body = Buffer.from(await sample.arrayBuffer());
+    // The facade's cache catches up through its watches: wait until its answer holds every cluster's status.
+    let body = Buffer.alloc(0);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const sample = await fetch(`${facade.url}/clusters`, { headers: auth });
+      body = Buffer.from(await sample.arrayBuffer());
+      const listed = (JSON.parse(body.toString("utf8")) as { clusters: Array<{ node_count: number }> }).clusters;
+      if (listed.length === CLUSTERS && listed.every((c) => c.node_count >= 10)) break;
+      if (Date.now() > deadline) throw new Error(`the facade lists ${listed.length} of ${CLUSTERS} clusters after 30 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const parsed = JSON.parse(body.toString("utf8")) as { clusters: unknown[] };
     console.log(`clusters in cache: ${parsed.clusters.length}; /clusters body ${body.length} bytes; concurrency ${CONCURRENCY}, ${REQUESTS} requests each`);
-    const bare = await bareServer(parsed);
+    console.log("each server in its own process (as deployed), the load generator in this one");
+    const documentFile = join(work, "clusters.json");
+    writeFileSync(documentFile, body);
+    const bareProcess = await spawnServer("test/bench/bare-server.ts", { DOCUMENT: documentFile }, "/bare", join(work, "bare.log"));
+    const bare = { url: `${bareProcess.url}/bare`, close: bareProcess.stop };
     try {
-      const targets: Array<[string, string, Record<string, string>]> = [
-        ["bare express", bare.url, {}],
-        ["GET /clusters", `${facade.url}/clusters`, auth],
-        ["GET /metrics/kpi", `${facade.url}/metrics/kpi`, auth],
+      const targets: Array<[string, string, Record<string, string>, ServerProcess]> = [
+        ["bare express", bare.url, {}, bareProcess],
+        ["GET /clusters", `${facade.url}/clusters`, auth, facade],
+        ["GET /metrics/kpi", `${facade.url}/metrics/kpi`, auth, facade],
       ];
       // Interleaved rounds, the order reversed every other round, so that drift in the machine's load hits all alike.
       const loaded: Result[][] = targets.map(() => []);
       for (let round = 0; round < ROUNDS; round++) {
         const order = round % 2 === 0 ? [0, 1, 2] : [2, 1, 0];
-        for (const i of order) loaded[i]!.push(await measure(targets[i]![1], targets[i]![2]));
+        for (const i of order) loaded[i]!.push(await measure(targets[i]![1], targets[i]![2], targets[i]![3]));
       }
       const serial: Result[] = [];
       for (const [, url, headers] of targets) serial.push(await load(url, headers, SERIAL_REQUESTS, 1));
@@ -151,6 +227,9 @@ export async function run(): Promise<void> {
       console.log(`load average ${(await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" ")} on ${(await import("node:os")).cpus().length} cores (shared machine: read the ratios)`);
       console.log(`-- concurrency ${CONCURRENCY}, best of ${ROUNDS} rounds of ${REQUESTS} --`);
       targets.forEach(([name], i) => console.log(row(name, i === 0 ? bareLoaded! : rest[i - 1]!, bareLoaded!)));
+      const exposition = await (await fetch(`${facade.url}/metrics`)).text();
+      const memoLines = exposition.split("\n").filter((l) => l.startsWith("spotopt_facade_response_memo_lookups_total{"));
+      console.log(`memoised responses (facade /metrics): ${memoLines.map((l) => l.replace("spotopt_facade_response_memo_lookups_total", "")).join("  ") || "none"}`);
       console.log(`-- concurrency 1 (service latency), ${SERIAL_REQUESTS} requests --`);
       targets.forEach(([name], i) => console.log(row(name, serial[i]!, serial[0]!)));
       targets.slice(1).forEach(([name], i) => {
@@ -172,5 +251,6 @@ export async function run(): Promise<void> {
     await facade.stop();
     client.close();
     await server.stop();
+    rmSync(work, { recursive: true, force: true });
   }
 }

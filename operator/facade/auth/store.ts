@@ -53,8 +53,17 @@ function encode(fields: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]));
 }
 
-function decode(secret: { data?: Record<string, string> | undefined }): Record<string, string> {
-  return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+/** Decoded data per Secret object: the watch replaces the object on every change, so identity marks a version. */
+const decodedSecrets = new WeakMap<object, Readonly<Record<string, string>>>();
+
+/** The Secret's data decoded from base64 (every authenticated request reads its user and session this way). */
+function decode(secret: { data?: Record<string, string> | undefined }): Readonly<Record<string, string>> {
+  let decoded = decodedSecrets.get(secret);
+  if (!decoded) {
+    decoded = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+    decodedSecrets.set(secret, decoded);
+  }
+  return decoded;
 }
 
 export function normaliseEmail(email: string): string {
