@@ -99,6 +99,14 @@ describe("GET /audit/export?format=csv", () => {
     expect((await t.call("GET", "/audit/export?format=xml", { token: owner.accessToken })).status).toBe(422);
   });
 
+  it("is described in the OpenAPI document with both content types", async () => {
+    const op = (await t.call("GET", "/openapi.json")).body.paths["/audit/export"].get;
+    expect(Object.keys(op.responses["200"].content).sort()).toEqual(["application/json", "text/csv"]);
+    expect(op.description).toMatch(/format=csv/);
+    expect(op.description).toMatch(/X-Audit-Checksum/);
+    expect(op.parameters.find((p: { name: string }) => p.name === "format").schema.enum).toEqual(["json", "csv"]);
+  });
+
   it("fails verification naming the row when any cell is flipped, any row deleted or the checksum edited", async () => {
     const { rows } = await exportCsv();
     const entryRows = rows.flatMap((r, i) => (r[col("record")] === "entry" ? [i] : []));
