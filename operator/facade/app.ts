@@ -61,6 +61,15 @@ export function bearerToken(req: express.Request): string {
   return match[1]!;
 }
 
+/** What an access-log line says about the request: enough to correlate, never a credential. */
+function accessLogRequest(req: express.Request & { id?: unknown }): Record<string, unknown> {
+  return { id: req.id, method: req.method, url: req.originalUrl ?? req.url, remoteAddress: req.socket?.remoteAddress };
+}
+
+function accessLogResponse(res: express.Response): Record<string, unknown> {
+  return { statusCode: res.statusCode };
+}
+
 function requestId(req: express.Request, res: express.Response): string {
   const incoming = req.headers["x-request-id"];
   const id = typeof incoming === "string" && /^[A-Za-z0-9._-]{1,128}$/.test(incoming) ? incoming : randomUUID();
@@ -197,6 +206,9 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
       logger,
       genReqId: requestId,
       redact: REDACT_PATHS,
+      // Lean access-log records: no request headers at all (nothing to redact, and no per-request header copy).
+      wrapSerializers: false,
+      serializers: { req: accessLogRequest, res: accessLogResponse },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
     }),
   );
