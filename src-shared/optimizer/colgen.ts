@@ -91,6 +91,14 @@ export interface CgOptions {
   lagrangianScreening?: boolean;
   /** when the branch and bound hits its node limit, solve that knapsack exactly with the HiGHS MILP solver */
   milpFallback?: boolean;
+  /** when pricing still finds nothing at the largest node budget, solve up to this many bins exactly per iteration */
+  maxExactPerIteration?: number;
+  /**
+   * Start each exact knapsack from its LP relaxation (default true). Worth it when nodes hold many
+   * pods (the rounded LP is then within a few pods of optimal); with few big pods per node the branch
+   * and bound alone is exact and the per-bin HiGHS solves only cost time.
+   */
+  lpStart?: boolean;
 }
 
 export function compatible(item: CgItem, bin: CgBin): boolean {
@@ -383,6 +391,12 @@ function binBound(p: CgProblem, bin: number, { duals, demand, orders }: { duals:
   return best;
 }
 
+/** The knapsack's LP relaxation, rounded: a start for the branch and bound (unless opts.lpStart is false). */
+function lpStart(p: CgProblem, j: number, { ids, items, opts }: { ids: number[]; items: KnapsackItem[]; opts: CgOptions }): ReturnType<typeof knapsackLpRound> {
+  if (opts.lpStart === false) return undefined;
+  return p.knapsackLps ? p.knapsackLps.solve(j, ids, items) : knapsackLpRound(p.highs, items, p.bins[j]!.cap);
+}
+
 /** Best pattern found for one bin: exact turn = rounded LP start + branch and bound (+ MILP if allowed), else a greedy dive. */
 function solveCandidate(
   p: CgProblem,
@@ -391,13 +405,21 @@ function solveCandidate(
 ): KnapsackResult & { column: Column } {
   const { items, ids } = knapsackItems(p, j, duals, demand);
   const cap = p.bins[j]!.cap;
-  const start = !exactTurn ? undefined : p.knapsackLps ? p.knapsackLps.solve(j, ids, items) : knapsackLpRound(p.highs, items, cap);
+  const start = exactTurn ? lpStart(p, j, { ids, items, opts }) : undefined;
   let res = solveKnapsack(items, cap, exactTurn ? opts.nodeLimit : items.length + 1, start);
   // The knapsack's LP optimum bounds it too (with a margin for HiGHS's 1e-7 tolerances) and is usually far tighter.
   if (!res.exact && start) res = { ...res, upperBound: Math.min(res.upperBound, Math.max(res.value, start.lpBound * (1 + 1e-6) + 1e-12)) };
   if (!res.exact && opts.milpFallback && exactTurn) res = solveKnapsackMilp(p.highs, items, cap) ?? res;
   const used = ids.flatMap((i, q) => (res.counts[q]! > 0 ? [[i, res.counts[q]!]] : []));
   return { ...res, column: topUp(p, { bin: j, items: used.map((u) => u[0]!), counts: used.map((u) => u[1]!) }, demand) };
+}
+
+/**
+ * Many exact knapsacks per iteration (escalated pricing) must not overrun the CPU budget. Checked
+ * every 8 bins; the bins left unsolved are bounded by candidates[k]'s bound, so stopping keeps ρ valid.
+ */
+function pastDeadline(k: number, opts: CgOptions): boolean {
+  return k > 0 && (k & 7) === 0 && cpuMs() > opts.deadlineMs;
 }
 
 function price(p: CgProblem, duals: number[], demand: number[], opts: CgOptions): Priced {
@@ -421,7 +443,7 @@ function price(p: CgProblem, duals: number[], demand: number[], opts: CgOptions)
   const greedyLimit = opts.exactPerIteration + (opts.greedyPerIteration ?? 0);
   for (; k < candidates.length && k < greedyLimit; k++) {
     const { j, ratio } = candidates[k]!;
-    if (ratio <= Math.max(bestExact, k >= opts.exactPerIteration ? 1 : 0)) break;
+    if (ratio <= Math.max(bestExact, k >= opts.exactPerIteration ? 1 : 0) || pastDeadline(k, opts)) break;
     const res = solveCandidate(p, j, { duals, demand, opts, exactTurn: k < opts.exactPerIteration });
     const w = p.bins[j]!.weight;
     bestExact = Math.max(bestExact, res.value / w);
@@ -474,5 +496,10 @@ export function columnGeneration(p: CgProblem, master: MasterLp, demand: number[
 function escalate(effort: CgOptions, opts: CgOptions): CgOptions | undefined {
   if (effort.nodeLimit < opts.maxNodeLimit) return { ...effort, nodeLimit: Math.min(opts.maxNodeLimit, effort.nodeLimit * 10) };
   if (opts.milpFallback && !effort.milpFallback) return { ...effort, milpFallback: true, exactPerIteration: Math.max(effort.exactPerIteration, 40) };
+  if (opts.maxExactPerIteration !== undefined && effort.exactPerIteration < opts.maxExactPerIteration) {
+    return { ...effort, exactPerIteration: Math.min(opts.maxExactPerIteration, effort.exactPerIteration * 4) };
+  }
+  // Last resort: branch and bound alone could not find a column; its LP-relaxation start may.
+  if (effort.lpStart === false) return { ...effort, lpStart: true };
   return undefined;
 }

@@ -11,6 +11,7 @@ import {
   undominatedBins,
   type CgBin,
   type CgItem,
+  type CgOptions,
   type CgProblem,
   type Column,
 } from "./colgen.js";
@@ -73,6 +74,8 @@ interface Ctx {
   keptOffer: number[];
   /** CPU time after which rounding stops pricing new columns */
   deadlineMs: number;
+  /** start exact knapsacks from their LP relaxation (see CgOptions.lpStart) */
+  lpStart: boolean;
 }
 
 function takeColumn(ctx: Ctx, col: Column, residual: number[]): PackedNode | undefined {
@@ -98,7 +101,7 @@ function roundLp(ctx: Ctx, demand: number[], master: MasterLp): PackedNode[] {
     master.setDemand(residual);
     const lp =
       cpuMs() < ctx.deadlineMs
-        ? columnGeneration(ctx.p, master, residual, { deadlineMs: ctx.deadlineMs, maxIterations: 5, exactPerIteration: 6, greedyPerIteration: 20, nodeLimit: 300, maxNodeLimit: 300 }).lp
+        ? columnGeneration(ctx.p, master, residual, { deadlineMs: ctx.deadlineMs, maxIterations: 5, exactPerIteration: 6, greedyPerIteration: 20, nodeLimit: 300, maxNodeLimit: 300, lpStart: ctx.lpStart }).lp
         : master.solve();
     let taken = 0;
     lp.x.forEach((x, j) => {
@@ -116,6 +119,19 @@ function roundLp(ctx: Ctx, demand: number[], master: MasterLp): PackedNode[] {
     nodes.push(node);
   }
   return nodes;
+}
+
+/** Up to this many pods of one shape per node, every knapsack is small enough to solve exactly without its LP start. */
+const FEW_PODS_PER_NODE = 64;
+
+/** No kept bin holds more than FEW_PODS_PER_NODE pods of any one shape (big pods, e.g. the trace's 8–32 vCPU). */
+export function fewPodsPerNode(p: CgProblem, demand: number[]): boolean {
+  return p.bins.every((bin, j) =>
+    p.compat[j]!.every((i) => {
+      const size = p.items[i]!.size;
+      return Math.min(demand[i]!, ...bin.cap.map((c, d) => (size[d]! > 0 ? Math.floor(c / size[d]!) : Infinity))) <= FEW_PODS_PER_NODE;
+    }),
+  );
 }
 
 /** Moves every pod of the emptiest nodes into room left on other nodes; drops a node when that works out. */
@@ -216,13 +232,20 @@ export async function pack(items: CgItem[], demand: number[], offers: Offer[], o
   const bins = keptOffer.map((j) => allBins[j]!);
   const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins) };
   p.knapsackLps = new KnapsackLps(p);
-  const ctx: Ctx = { p, keptOffer, deadlineMs: startMs + ROUNDING_SHARE * opts.budgetMs };
+  const few = fewPodsPerNode(p, placeable);
+  const ctx: Ctx = { p, keptOffer, deadlineMs: startMs + ROUNDING_SHARE * opts.budgetMs, lpStart: !few };
   const master = new MasterLp(p, placeable);
   let nodes: PackedNode[];
   let patterns: PackedNode[];
   try {
     master.add(initialColumns(p, placeable));
-    columnGeneration(p, master, placeable, { deadlineMs: startMs + CG_SHARE * opts.budgetMs, maxIterations: 1000, exactPerIteration: 6, greedyPerIteration: 60, nodeLimit: 300, maxNodeLimit: 3000 });
+    const cheap: CgOptions = { deadlineMs: startMs + CG_SHARE * opts.budgetMs, maxIterations: 1000, exactPerIteration: 6, greedyPerIteration: 60, nodeLimit: 300, maxNodeLimit: 3000 };
+    // With few (big) pods per node the cheap pricing stalls short of the LP optimum (trace / starter /
+    // On-Demand: 3 % above it): the bins its bounds rank first are not the ones holding the improving
+    // patterns. There every knapsack is small, so when it stalls pricing solves more bins exactly, up
+    // to all of them, and keeps doing so. Their branch and bound starts without the per-bin HiGHS LP,
+    // which is what makes it affordable (and, early in a process, spares the solver's wasm warm-up).
+    columnGeneration(p, master, placeable, few ? { ...cheap, lpStart: false, keepEffort: true, maxExactPerIteration: bins.length } : cheap);
     nodes = roundLp(ctx, placeable, master);
     patterns = master.columns.map((c) => ({ offer: keptOffer[c.bin]!, items: c.items, counts: c.counts }));
   } finally {
