@@ -148,10 +148,12 @@ describe("GET /audit/export?format=csv", () => {
     const later = await t.startReplica({ now: () => new Date(Date.now() + 3 * DAY_MS) });
     const token = (await t.call("POST", "/api/auth/token", { body: { email: owner.email, password: owner.password } }, later)).body.access_token;
     await t.call("POST", "/settings/invite", { token, body: { email: "late@example.com", role: "viewer" } }, later);
-    const today = new Date().toISOString().slice(0, 10);
-    const laterDay = new Date(Date.now() + 3 * DAY_MS).toISOString().slice(0, 10);
-
     const all = (await t.call("GET", "/audit/export", { token: owner.accessToken })).body;
+    // Days read from the chain itself, not the wall clock, so that a run across UTC midnight still holds.
+    const days = all.entries.map((e: { timestamp: string }) => e.timestamp.slice(0, 10));
+    const today: string = days[0];
+    const laterDay: string = days[days.length - 1];
+    expect(laterDay > today).toBe(true);
     for (const query of [`&start_date=${laterDay}`, `&end_date=${today}`, `&start_date=${today}&end_date=${today}`]) {
       const csv = await exportCsv(query);
       const json = (await t.call("GET", `/audit/export?format=json${query}`, { token: owner.accessToken })).body;
