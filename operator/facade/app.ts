@@ -11,7 +11,7 @@ import type { AuditWriter } from "../../src-shared/audit/types.js";
 import type { FacadeConfig } from "./config.js";
 import { HttpError, NotFoundError, UnauthorizedError } from "./errors.js";
 import { describeZodError, mountRoutes, type AuthContext, type ResponseMemo, type RouteDef, type RouteRateLimit } from "./http.js";
-import { createRateLimiter } from "./rate-limit.js";
+import { createRateLimiter, type ClientRateLimiter } from "./rate-limit.js";
 import { mountDocs } from "./openapi.js";
 
 /** What the facade needs from the read model (E2's cache.ts implements more). */
@@ -42,6 +42,8 @@ export interface FacadeDeps<C extends FacadeCacheBase = FacadeCacheBase> {
   /** Absent: every "agent" route answers 401. */
   verifyAgentToken?: AgentTokenVerifier;
   logger?: Logger;
+  /** Per-IP limiter of `rateLimit` routes; absent: counted in memory on this replica (start.ts passes the cluster one). */
+  rateLimiter?: ClientRateLimiter;
 }
 
 const REDACT_PATHS = [
@@ -194,7 +196,7 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
   const logger = deps.logger ?? pino({ level: deps.config.logLevel, redact: REDACT_PATHS });
   const metrics = createMetrics();
   const routes = routeModules.flat();
-  const limiter = createRateLimiter(() => deps.now().getTime());
+  const limiter = deps.rateLimiter ?? createRateLimiter(() => deps.now().getTime());
   const app = express();
   // Route modules reach the deps through req.app.locals.facadeDeps (see routes/shared.ts, cache.ts resourceDeps).
   app.locals.facadeDeps = deps;

@@ -25,6 +25,8 @@ export interface FacadeConfig {
   logLevel: string;
   /** How often each replica applies the stored audit retention policies; 0 disables the sweep. */
   retentionSweepSeconds: number;
+  /** How often each replica deletes the cluster rate-limit counters of ended windows; 0 disables the sweep. */
+  rateLimitSweepSeconds: number;
   /** Longest reuse of a memoised GET response while the cache is unchanged (clock-dependent figures); 0 disables. */
   responseMemoMs: number;
 }
@@ -42,6 +44,7 @@ export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
   version: "0.1.0",
   logLevel: "info",
   retentionSweepSeconds: 3600,
+  rateLimitSweepSeconds: 300,
   responseMemoMs: 1000,
 };
 
@@ -81,6 +84,7 @@ export function loadFacadeConfig(env: NodeJS.ProcessEnv = process.env, overrides
     version: d.version,
     logLevel: env.SPOTOPT_LOG_LEVEL || env.LOG_LEVEL || d.logLevel,
     retentionSweepSeconds: env.SPOTOPT_AUDIT_RETENTION_SWEEP_SECONDS === "0" ? 0 : intFromEnv(env, "SPOTOPT_AUDIT_RETENTION_SWEEP_SECONDS", d.retentionSweepSeconds),
+    rateLimitSweepSeconds: env.SPOTOPT_RATE_SWEEP_SECONDS === "0" ? 0 : intFromEnv(env, "SPOTOPT_RATE_SWEEP_SECONDS", d.rateLimitSweepSeconds),
     responseMemoMs: env.SPOTOPT_RESPONSE_MEMO_MS === "0" ? 0 : intFromEnv(env, "SPOTOPT_RESPONSE_MEMO_MS", d.responseMemoMs),
   };
   return { ...config, ...overrides, rateLimits: { ...config.rateLimits, ...overrides.rateLimits } };

@@ -102,8 +102,8 @@ export function defineRoute<P, Q, B, R>(def: RouteDef<P, Q, B, R>): RouteDef<P, 
 /** Resolves the caller of a protected route; throws UnauthorizedError when the credential is missing or bad. */
 export type Authenticator = (req: express.Request, kind: "user" | "agent", params: unknown) => Promise<AuthContext>;
 
-/** Checks a per-IP limit; throws RateLimitError when exceeded. */
-export type RateLimiter = (req: express.Request, limit: RouteRateLimit) => void;
+/** Checks a per-IP limit; throws (or rejects with) RateLimitError when exceeded. */
+export type RateLimiter = (req: express.Request, limit: RouteRateLimit) => void | Promise<void>;
 
 /**
  * Serialised responses of `memo` routes, reused while the read cache's version is unchanged and for at most
@@ -359,7 +359,7 @@ interface MountedRoute {
 
 async function runRoute({ route, runtime, memo }: MountedRoute, req: express.Request, res: express.Response): Promise<void> {
   res.locals.routeTemplate = route.path;
-  if (route.rateLimit) runtime.rateLimit(req, route.rateLimit);
+  if (route.rateLimit) await runtime.rateLimit(req, route.rateLimit);
   const auth = route.auth === "public" ? undefined : await runtime.authenticate(req, route.auth, req.params);
   const state: AuditState = { note: {}, enabled: (route.audit ?? isMutating(route)) && route.auth !== "agent" };
   const auditCtx: AuditCtx = { req, auth, body: req.body as unknown, state };

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type express from "express";
-import type { Logger } from "pino";
+import { pino, type Logger } from "pino";
 import { createAuditChainStore, type AuditChainStore } from "../../src-shared/audit/writer.js";
 import { KubeClient } from "../../src-shared/kube/client.js";
 import { createAdminRoutes } from "./admin/routes.js";
@@ -14,6 +14,7 @@ import { AuthService, generateAdminCredentials } from "./auth/service.js";
 import { createFacadeCache, type FacadeCache } from "./cache.js";
 import { loadFacadeConfig, type FacadeConfig } from "./config.js";
 import type { RouteDef } from "./http.js";
+import { createClusterRateLimiter } from "./rate-limit-cluster.js";
 import { routeModules as resourceRouteModules } from "./routes/index.js";
 import { createAgentTokenVerifier } from "./services/agent-token.js";
 import { createSettingsRoutes } from "./settings/routes.js";
@@ -92,6 +93,14 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
   const admin = options.admin ?? adminFromEnv(env);
   if (admin) await auth.ensureSuperAdmin(admin.email, admin.password, admin.resetPassword ?? false);
   const audit = createAuditChainStore({ client, now });
+  // Counters shared by all replicas; client IPs are hashed under a key derived from the (shared) JWT signing key.
+  const rateLimiter = createClusterRateLimiter({
+    client,
+    namespace: config.systemNamespace,
+    hashKey: await auth.store.signingKey(),
+    now,
+    logger: options.logger ?? pino({ level: config.logLevel }),
+  });
   const deps: FacadeDeps<FacadeCache> = {
     kubeConfig: options.kubeConfig,
     cache,
@@ -100,6 +109,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     now,
     users: auth,
     verifyAgentToken: createAgentTokenVerifier(cache),
+    rateLimiter: rateLimiter.check,
     ...(options.logger ? { logger: options.logger } : {}),
   };
   const modules: RouteDef[][] = [
@@ -118,6 +128,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     throw err;
   }
   const sweep = startRetentionSweep(audit, config.retentionSweepSeconds, options.logger);
+  const stopRateLimitSweep = config.rateLimitSweepSeconds > 0 ? rateLimiter.startSweep(config.rateLimitSweepSeconds * 1000) : (): void => undefined;
   const port = (server.address() as AddressInfo).port;
   const host = options.host && options.host !== "0.0.0.0" ? options.host : "127.0.0.1";
   return {
@@ -130,6 +141,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     config,
     stop: async () => {
       clearInterval(sweep);
+      stopRateLimitSweep();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([auth.stop(), cache.stop()]);
