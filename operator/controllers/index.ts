@@ -3,6 +3,7 @@ import type { ControllerManager } from "../../src-shared/runtime/index.js";
 import type { KubeClient } from "../../src-shared/kube/index.js";
 import { registerHibernationController } from "./hibernation/controller.js";
 import { registerManagedClusterController } from "./managedcluster/controller.js";
+import { registerReplanController } from "./replan/controller.js";
 
 export interface ControllerDeps {
   client: KubeClient;
@@ -15,4 +16,5 @@ export const controllerRegistrations: Array<(deps: ControllerDeps) => Promise<vo
   ({ client, manager, now }: ControllerDeps): Promise<void> =>
     registerHibernationController({ client, manager, nowMs: () => now().getTime() }),
   ({ client, manager, now }: ControllerDeps): void => registerManagedClusterController({ client, manager, now }),
+  ({ client, manager, now }: ControllerDeps): void => registerReplanController({ client, manager, now }),
 ];

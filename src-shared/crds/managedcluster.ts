@@ -54,6 +54,48 @@ export type ManagedClusterSpec = z.infer<typeof ManagedClusterSpec>;
 /** The spec as written (defaults optional), e.g. for building an object to apply. */
 export type ManagedClusterSpecInput = z.input<typeof ManagedClusterSpec>;
 
+/** Set by `POST /clusters/{id}/optimize`: the id of the re-plan job requested (and when). */
+export const REPLAN_ANNOTATION = "spotoptimizer.io/replan-requested";
+export const REPLAN_AT_ANNOTATION = "spotoptimizer.io/replan-requested-at";
+/** The operator's replan controller writes the job id it last completed here, after status.lastPlan. */
+export const REPLAN_DONE_ANNOTATION = "spotoptimizer.io/replan-completed";
+
+export const LastPlan = z
+  .object({
+    jobId: z.string().min(1).describe("The re-plan job this result belongs to (annotation spotoptimizer.io/replan-requested)."),
+    phase: z.enum(["Succeeded", "Failed"]).describe("Outcome of the job."),
+    completedAt: rfc3339("When the job finished."),
+    reason: z.string().optional().describe("CamelCase reason, e.g. Planned, RemoteClusterNotSupported, NoPrices."),
+    message: z.string().max(4096).optional().describe("Human-readable details: what was planned with what, or why it failed."),
+    hourlyCostUsd: z.number().min(0).optional().describe("Hourly price of the planned nodes in USD."),
+    monthlyCostUsd: z.number().min(0).optional().describe("hourlyCostUsd x 730."),
+    baselineHourlyCostUsd: z.number().min(0).optional().describe("Hourly price of the same nodes all On-Demand."),
+    baseline: z.string().optional().describe("What the savings are measured against."),
+    savingsPct: z.number().optional().describe("Savings against the baseline, in percent."),
+    nodes: z
+      .array(
+        z.object({
+          instanceType: z.string().describe("EC2 instance type, e.g. m5.large."),
+          capacityType: z.enum(["spot", "on-demand"]).describe("Karpenter capacity type."),
+          count: z.number().int().min(1).describe("Number of planned nodes of this type and capacity type."),
+        })
+        .describe("Planned nodes of one instance type and capacity type."),
+      )
+      .optional()
+      .describe("Planned nodes, counted by instance type and capacity type."),
+    podsPlanned: z.number().int().min(0).optional().describe("Pods the plan had to place (DaemonSet and finished pods excluded)."),
+    unplacedPods: z.number().int().min(0).optional().describe("Pods no allowed instance type can hold."),
+    prices: z
+      .object({
+        source: z.string().describe("Where the prices came from, e.g. catalog-snapshot."),
+        asOf: z.string().describe("Date of the oldest price snapshot the figures use."),
+      })
+      .optional()
+      .describe("Provenance of the prices behind the figures."),
+  })
+  .describe("Result of the last re-plan job (POST /clusters/{id}/optimize); the plan is not applied to NodePools yet.");
+export type LastPlan = z.infer<typeof LastPlan>;
+
 export const ManagedClusterStatus = z
   .object({
     observedGeneration: ObservedGeneration.optional(),
@@ -86,6 +128,7 @@ export const ManagedClusterStatus = z
       .max(100)
       .optional()
       .describe("0-100 score from requested/allocatable, spot share and interruption rate (formula in docs/)."),
+    lastPlan: LastPlan.optional(),
     conditions: Conditions.optional(),
   })
   .describe("Observed state of a ManagedCluster.");

@@ -4,7 +4,15 @@ import { randomUUID } from "node:crypto";
 import type { V1Secret } from "@kubernetes/client-node";
 import type express from "express";
 import { z } from "zod";
-import { API_VERSION, namespaceName, type ManagedCluster, type NodeTemplate } from "../../../src-shared/crds/index.js";
+import {
+  API_VERSION,
+  REPLAN_ANNOTATION,
+  REPLAN_AT_ANNOTATION,
+  REPLAN_DONE_ANNOTATION,
+  namespaceName,
+  type ManagedCluster,
+  type NodeTemplate,
+} from "../../../src-shared/crds/index.js";
 import { ConflictError, NotFoundError } from "../errors.js";
 import { defineRoute, type RouteDef } from "../http.js";
 import { agentTokenSecret, agentTokenSecretName, newAgentToken } from "../services/agent-token.js";
@@ -12,10 +20,8 @@ import { clusterFigures } from "../services/fleet-view.js";
 import type { ClusterFigures } from "../services/fleet-metrics.js";
 import { ClusterId, IdParams, crRef, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
 
-export const REPLAN_ANNOTATION = "spotoptimizer.io/replan-requested";
-export const REPLAN_AT_ANNOTATION = "spotoptimizer.io/replan-requested-at";
-/** The operator writes the job id it last completed here (annotation on the ManagedCluster). */
-export const REPLAN_DONE_ANNOTATION = "spotoptimizer.io/replan-completed";
+// The annotations are the ManagedCluster's (src-shared/crds), shared with the operator's replan controller.
+export { REPLAN_ANNOTATION, REPLAN_AT_ANNOTATION, REPLAN_DONE_ANNOTATION };
 
 const ClusterSummary = z.object({
   id: z.string(),
@@ -84,7 +90,27 @@ const ClusterDetail = ClusterSummary.extend({
   }),
   conditions: z.array(z.object({ type: z.string(), status: z.string(), reason: z.string(), message: z.string() }).loose()),
   optimization: z
-    .object({ job_id: z.string(), requested_at: z.string().nullable(), status: z.enum(["queued", "completed"]) })
+    .object({
+      job_id: z.string(),
+      requested_at: z.string().nullable(),
+      status: z.enum(["queued", "completed", "failed"]),
+      // The outcome, from status.lastPlan of the same job; null while queued.
+      completed_at: z.string().nullable(),
+      reason: z.string().nullable(),
+      message: z.string().nullable(),
+      hourly_cost: z.number().nullable(),
+      monthly_cost: z.number().nullable(),
+      baseline_hourly_cost: z.number().nullable(),
+      baseline_monthly_cost: z.number().nullable(),
+      baseline: z.string().nullable(),
+      savings_pct: z.number().nullable(),
+      nodes: z.array(z.object({ instance_type: z.string(), capacity_type: z.string(), count: z.number() })).nullable(),
+      pods_planned: z.number().nullable(),
+      unplaced_pods: z.number().nullable(),
+      price_source: z.string().nullable(),
+      prices_as_of: z.string().nullable(),
+      applied: z.boolean().describe("Whether the plan was applied to NodePools (not yet: the NodeTemplate -> NodePool controller is not built)."),
+    })
     .nullable(),
 });
 
@@ -99,14 +125,42 @@ function nodeGroup(t: NodeTemplate): z.infer<typeof ClusterDetail>["node_groups"
   };
 }
 
+type Optimization = NonNullable<z.infer<typeof ClusterDetail>["optimization"]>;
+
+/** The job's outcome: status.lastPlan when it belongs to the job, else (queued, or completed by another writer) nulls. */
+function outcome(cluster: ManagedCluster, jobId: string): Omit<Optimization, "job_id" | "requested_at" | "status" | "applied"> {
+  const p = cluster.status?.lastPlan?.jobId === jobId ? cluster.status.lastPlan : undefined;
+  const baselineHourly = p?.baselineHourlyCostUsd ?? null;
+  return {
+    completed_at: p?.completedAt ?? null,
+    reason: p?.reason ?? null,
+    message: p?.message ?? null,
+    hourly_cost: p?.hourlyCostUsd ?? null,
+    monthly_cost: p?.monthlyCostUsd ?? null,
+    baseline_hourly_cost: baselineHourly,
+    baseline_monthly_cost: baselineHourly === null ? null : Math.round(baselineHourly * 730 * 100) / 100,
+    baseline: p?.baseline ?? null,
+    savings_pct: p?.savingsPct ?? null,
+    nodes: p?.nodes?.map((n) => ({ instance_type: n.instanceType, capacity_type: n.capacityType, count: n.count })) ?? null,
+    pods_planned: p?.podsPlanned ?? null,
+    unplaced_pods: p?.unplacedPods ?? null,
+    price_source: p?.prices?.source ?? null,
+    prices_as_of: p?.prices?.asOf ?? null,
+  };
+}
+
 function optimization(cluster: ManagedCluster): z.infer<typeof ClusterDetail>["optimization"] {
   const annotations = cluster.metadata.annotations ?? {};
   const jobId = annotations[REPLAN_ANNOTATION];
   if (!jobId) return null;
+  const lastPlan = cluster.status?.lastPlan?.jobId === jobId ? cluster.status.lastPlan : undefined;
+  const done = lastPlan !== undefined || annotations[REPLAN_DONE_ANNOTATION] === jobId;
   return {
     job_id: jobId,
     requested_at: annotations[REPLAN_AT_ANNOTATION] ?? null,
-    status: annotations[REPLAN_DONE_ANNOTATION] === jobId ? "completed" : "queued",
+    status: !done ? "queued" : lastPlan?.phase === "Failed" ? "failed" : "completed",
+    ...outcome(cluster, jobId),
+    applied: false,
   };
 }
 
