@@ -218,6 +218,19 @@ describe("replan controller", () => {
     expect(detail.body.optimization).toMatchObject({ reason: "RemoteClusterNotSupported", hourly_cost: null, monthly_cost: null });
   });
 
+  it("after a crash between writing the result and the annotation, the job is finished without planning again", async () => {
+    const ns = owner.namespace;
+    await client.create({ ...MC, metadata: { name: "crashy", namespace: ns }, spec: { mode: "remote", region: REGION } });
+    // The result of job "replan-crash" is already in status (a remote cluster would fail if it were planned again).
+    const written: LastPlan = { jobId: "replan-crash", phase: "Succeeded", completedAt: "2026-11-23T18:00:00Z", reason: "Planned", hourlyCostUsd: 1.2345, monthlyCostUsd: 901.19 };
+    await client.patch({ ...MC, namespace: ns, name: "crashy" }, { status: { lastPlan: written } }, { type: "merge", subresource: "status" });
+    await client.patch({ ...MC, namespace: ns, name: "crashy" }, { metadata: { annotations: { "spotoptimizer.io/replan-requested": "replan-crash" } } }, { type: "merge" });
+    const mc = await completed("crashy", "replan-crash");
+    expect(mc.status?.lastPlan).toEqual(written);
+    const chain = await createAuditChainStore({ client }).readChain(ns);
+    expect(chain.entries.filter((e) => e.actor === AUDIT_ACTOR && (e.after as { jobId?: string }).jobId === "replan-crash")).toHaveLength(1);
+  });
+
   it("a new job in a region without prices fails with the reason, replacing the previous result", async () => {
     await client.patch({ ...MC, namespace: owner.namespace, name: "prod" }, { spec: { region: "eu-west-1" } }, { type: "merge" });
     await eventually(() => (manager.informer(MC as KindRef).get(owner.namespace, "prod") as { spec?: { region?: string } } | undefined)?.spec?.region === "eu-west-1", 5000, "cache sees the region");

@@ -62,12 +62,17 @@ export function podExclusion(pod: V1Pod): "finished" | "terminating" | "per-node
   const phase = pod.status?.phase;
   if (phase === "Succeeded" || phase === "Failed") return "finished";
   if (pod.metadata?.deletionTimestamp) return "terminating";
-  // DaemonSet and static (mirror) pods run once per node whatever the plan: they are per-node overhead, which the
-  // optimizer's allocatable does not model, so they are left out rather than packed as if they were movable.
-  const owners = pod.metadata?.ownerReferences ?? [];
-  if (owners.some((o) => o.kind === "DaemonSet" || o.kind === "Node")) return "per-node";
-  if (pod.metadata?.annotations?.["kubernetes.io/config.mirror"] !== undefined) return "per-node";
-  return undefined;
+  return isPerNodePod(pod) ? "per-node" : undefined;
+}
+
+/**
+ * DaemonSet and static (mirror) pods run once per node whatever the plan: they are per-node overhead, which the
+ * optimizer's allocatable does not model, so they are left out rather than packed as if they were movable.
+ */
+function isPerNodePod(pod: V1Pod): boolean {
+  const metadata = pod.metadata ?? {};
+  if ((metadata.ownerReferences ?? []).some((o) => o.kind === "DaemonSet" || o.kind === "Node")) return true;
+  return metadata.annotations?.["kubernetes.io/config.mirror"] !== undefined;
 }
 
 export interface PodInventory {
@@ -82,6 +87,19 @@ function pinnedArch(pod: V1Pod): CpuArch | undefined {
   return arch === "amd64" || arch === "arm64" ? arch : undefined;
 }
 
+/** One pod as a group of one; `app` is the shape's key (identical requests and pins group together). */
+function podGroup(pod: V1Pod): PodGroup {
+  const r = podRequest(pod);
+  const group: PodGroup = { app: "", cpuMillicores: Math.ceil(r.cpuMillicores), memoryMiB: Math.ceil(r.memoryMiB), count: 1 };
+  if (r.gpus > 0) group.gpus = r.gpus;
+  const arch = pinnedArch(pod);
+  if (arch) group.arch = arch;
+  const zone = pod.spec?.nodeSelector?.["topology.kubernetes.io/zone"];
+  if (zone) group.zone = zone;
+  group.app = `${group.cpuMillicores}m-${group.memoryMiB}Mi-${r.gpus}gpu-${arch ?? "any"}-${zone ?? "any"}`;
+  return group;
+}
+
 /**
  * Groups the pods that need capacity into shapes (identical requests, arch and zone pins from `nodeSelector`).
  * Requests are rounded up (whole millicores, whole MiB) so a shape never asks for less than its pods.
@@ -91,20 +109,14 @@ export function podShapes(pods: readonly V1Pod[]): PodInventory {
   const byKey = new Map<string, PodGroup>();
   for (const pod of pods) {
     const excluded = podExclusion(pod);
-    if (excluded === "per-node") skipped.perNode += 1;
-    else if (excluded) skipped[excluded] += 1;
-    if (excluded) continue;
-    const r = podRequest(pod);
-    const group: PodGroup = { app: "", cpuMillicores: Math.ceil(r.cpuMillicores), memoryMiB: Math.ceil(r.memoryMiB), count: 1 };
-    if (r.gpus > 0) group.gpus = r.gpus;
-    const arch = pinnedArch(pod);
-    if (arch) group.arch = arch;
-    const zone = pod.spec?.nodeSelector?.["topology.kubernetes.io/zone"];
-    if (zone) group.zone = zone;
-    const key = `${group.cpuMillicores}m-${group.memoryMiB}Mi-${group.gpus ?? 0}gpu-${group.arch ?? "any"}-${group.zone ?? "any"}`;
-    const existing = byKey.get(key);
+    if (excluded !== undefined) {
+      skipped[excluded === "per-node" ? "perNode" : excluded] += 1;
+      continue;
+    }
+    const group = podGroup(pod);
+    const existing = byKey.get(group.app);
     if (existing) existing.count += 1;
-    else byKey.set(key, { ...group, app: key });
+    else byKey.set(group.app, group);
   }
   const groups = [...byKey.values()].sort((a, b) => a.app.localeCompare(b.app));
   return { groups, podsPlanned: groups.reduce((s, g) => s + g.count, 0), skipped };
@@ -154,9 +166,7 @@ const allowsSpot = (t: TemplateView): boolean => (t.spec.strategy ?? "HYBRID") !
  */
 export function optimizerInput(input: { templates: readonly TemplateView[]; policy?: PolicyView; book: PriceBook }): PlanInput {
   const templates: TemplateView[] = input.templates.length > 0 ? [...input.templates] : [{ metadata: { name: "(defaults)" }, spec: {} }];
-  const strategies = new Set(templates.map((t) => t.spec.strategy ?? "HYBRID"));
-  const only = strategies.size === 1 ? [...strategies][0] : undefined;
-  const capacity = only === "SPOT" ? "spot" : only === "ON_DEMAND" ? "on-demand" : "mixed";
+  const capacity = capacityOf(templates);
   const strategy = input.policy?.spec.strategy ?? DEFAULT_STRATEGY;
   const spotFallback = input.policy ? input.policy.spec.spotFallback?.enabled === true : DEFAULT_SPOT_FALLBACK;
   const policy: OptimizerPolicy = {
@@ -173,10 +183,20 @@ export function optimizerInput(input: { templates: readonly TemplateView[]; poli
     const shape = input.book.instanceTypes.get(type);
     return shape !== undefined && spotTemplates.some((t) => templateAllows(t, shape));
   }));
+  return { policy, book: { ...input.book, spot }, basis: describeBasis(input, policy) };
+}
+
+function capacityOf(templates: readonly TemplateView[]): OptimizerPolicy["capacity"] {
+  const strategies = new Set(templates.map((t) => t.spec.strategy ?? "HYBRID"));
+  const only = strategies.size === 1 ? [...strategies][0] : undefined;
+  if (only === "SPOT") return "spot";
+  return only === "ON_DEMAND" ? "on-demand" : "mixed";
+}
+
+function describeBasis(input: { templates: readonly TemplateView[]; policy?: PolicyView }, policy: OptimizerPolicy): string {
   const names = input.templates.length > 0 ? input.templates.map((t) => t.metadata.name ?? "").join(", ") : "none (defaults: every family, x86_64, HYBRID)";
   const policyName = input.policy ? `OptimizationPolicy ${input.policy.metadata.name ?? ""}` : "no OptimizationPolicy (defaults)";
-  const basis = `NodeTemplates: ${names}; capacity ${capacity}; ${policyName}: strategy ${strategy}, spotFallback ${spotFallback ? "on" : "off"}`;
-  return { policy, book: { ...input.book, spot }, basis };
+  return `NodeTemplates: ${names}; capacity ${policy.capacity}; ${policyName}: strategy ${policy.strategy}, spotFallback ${policy.spotFallback ? "on" : "off"}`;
 }
 
 // ---- plan -> status.lastPlan ---------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { API_VERSION, REPLAN_ANNOTATION, REPLAN_DONE_ANNOTATION, type LastPlan }
 import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
 import { optimize } from "../../../src-shared/optimizer/optimize.js";
 import type { PriceBook } from "../../../src-shared/pricing/types.js";
-import { applyObject, applyStatus, setCondition, type Condition, type Informer, type ReconcileResult } from "../../../src-shared/runtime/index.js";
+import { applyObject, applyStatus, setCondition, type Condition, type ConditionInput, type Informer, type ReconcileResult } from "../../../src-shared/runtime/index.js";
 import { ownsLocalNodes } from "../../facade/services/fleet-metrics.js";
 import { failedPlan, optimizerInput, podShapes, succeededPlan, type PolicyView, type TemplateView } from "./desired.js";
 
@@ -100,21 +100,15 @@ export function createReplanReconciler(options: ReplanReconcilerOptions): (key: 
   }
 
   async function writeResult(job: Job, lastPlan: LastPlan): Promise<void> {
-    const succeeded = lastPlan.phase === "Succeeded";
-    const conditions = setCondition(
-      (job.cluster.status?.conditions ?? []).filter((c) => c.type === CONDITION_PLANNED),
-      { type: CONDITION_PLANNED, status: succeeded ? "True" : "False", reason: lastPlan.reason ?? lastPlan.phase, message: `Job ${job.jobId}: ${lastPlan.message ?? ""}`.slice(0, 4096), observedGeneration: job.cluster.metadata?.generation },
-      now(),
-    );
+    // Only our condition is sent: the list is a map keyed by type, so the ManagedCluster controller's conditions stay its own.
+    const conditions = setCondition((job.cluster.status?.conditions ?? []).filter((c) => c.type === CONDITION_PLANNED), plannedCondition(job, lastPlan), now());
     await applyStatus(
       options.client,
       { apiVersion: API_VERSION, kind: "ManagedCluster", metadata: { name: job.name, namespace: job.namespace }, status: { lastPlan, conditions } },
       { fieldManager: REPLAN_FIELD_MANAGER, current: job.cluster },
     );
-    if (succeeded) {
-      const summary = `Job ${job.jobId}: ${lastPlan.nodes?.reduce((n, x) => n + x.count, 0) ?? 0} node(s) for ${lastPlan.podsPlanned ?? 0} pod(s), $${lastPlan.hourlyCostUsd}/h ($${lastPlan.monthlyCostUsd}/month), ${lastPlan.savingsPct}% below ${lastPlan.baseline}`;
-      await options.events?.normal(job.cluster, "Replanned", summary);
-    } else await options.events?.warning(job.cluster, lastPlan.reason ?? "ReplanFailed", `Job ${job.jobId}: ${lastPlan.message ?? ""}`);
+    if (lastPlan.phase === "Succeeded") await options.events?.normal(job.cluster, "Replanned", succeededEventMessage(job, lastPlan));
+    else await options.events?.warning(job.cluster, lastPlan.reason ?? "ReplanFailed", `Job ${job.jobId}: ${lastPlan.message ?? ""}`);
   }
 
   async function recordAudit(job: Job, lastPlan: LastPlan): Promise<void> {
@@ -138,14 +132,10 @@ export function createReplanReconciler(options: ReplanReconcilerOptions): (key: 
   }
 
   return async function reconcile(key: string): Promise<ReconcileResult> {
-    const cluster = options.clusters.getByKey(key) as ClusterObject | undefined;
-    const jobId = cluster?.metadata?.annotations?.[REPLAN_ANNOTATION];
-    if (!cluster || !jobId || cluster.metadata?.deletionTimestamp) return {};
-    const job: Job = { cluster, namespace: cluster.metadata?.namespace ?? "", name: cluster.metadata?.name ?? "", jobId };
-    let lastPlan = cluster.status?.lastPlan;
-    const done = lastPlan?.jobId === jobId && cluster.metadata?.annotations?.[REPLAN_DONE_ANNOTATION] === jobId;
-    if (done) return {};
-    if (lastPlan?.jobId !== jobId) {
+    const job = pendingJob(options.clusters.getByKey(key) as ClusterObject | undefined);
+    if (!job) return {};
+    let lastPlan = job.cluster.status?.lastPlan;
+    if (lastPlan?.jobId !== job.jobId) {
       lastPlan = await plan(job);
       await writeResult(job, lastPlan);
     }
@@ -153,4 +143,34 @@ export function createReplanReconciler(options: ReplanReconcilerOptions): (key: 
     await markCompleted(job);
     return {};
   };
+}
+
+/** The job a cluster asks for and has not finished (result in status and completed annotation), if any. */
+function pendingJob(cluster: ClusterObject | undefined): Job | undefined {
+  if (!cluster?.metadata) return undefined;
+  const { metadata } = cluster;
+  const annotations = metadata.annotations ?? {};
+  const jobId = annotations[REPLAN_ANNOTATION];
+  if (!jobId || metadata.deletionTimestamp) return undefined;
+  if (isDone(cluster, jobId)) return undefined;
+  return { cluster, namespace: metadata.namespace ?? "", name: metadata.name ?? "", jobId };
+}
+
+function isDone(cluster: ClusterObject, jobId: string): boolean {
+  return cluster.status?.lastPlan?.jobId === jobId && cluster.metadata?.annotations?.[REPLAN_DONE_ANNOTATION] === jobId;
+}
+
+function plannedCondition(job: Job, lastPlan: LastPlan): ConditionInput {
+  return {
+    type: CONDITION_PLANNED,
+    status: lastPlan.phase === "Succeeded" ? "True" : "False",
+    reason: lastPlan.reason ?? lastPlan.phase,
+    message: `Job ${job.jobId}: ${lastPlan.message ?? ""}`.slice(0, 4096),
+    observedGeneration: job.cluster.metadata?.generation,
+  };
+}
+
+function succeededEventMessage(job: Job, p: LastPlan): string {
+  const nodes = (p.nodes ?? []).reduce((n, x) => n + x.count, 0);
+  return `Job ${job.jobId}: ${nodes} node(s) for ${p.podsPlanned ?? 0} pod(s), $${p.hourlyCostUsd}/h ($${p.monthlyCostUsd}/month), ${p.savingsPct}% below ${p.baseline}`;
 }

@@ -10,6 +10,7 @@ import {
   REPLAN_AT_ANNOTATION,
   REPLAN_DONE_ANNOTATION,
   namespaceName,
+  type LastPlan,
   type ManagedCluster,
   type NodeTemplate,
 } from "../../../src-shared/crds/index.js";
@@ -126,42 +127,58 @@ function nodeGroup(t: NodeTemplate): z.infer<typeof ClusterDetail>["node_groups"
 }
 
 type Optimization = NonNullable<z.infer<typeof ClusterDetail>["optimization"]>;
+type Outcome = Omit<Optimization, "job_id" | "requested_at" | "status" | "applied">;
 
-/** The job's outcome: status.lastPlan when it belongs to the job, else (queued, or completed by another writer) nulls. */
-function outcome(cluster: ManagedCluster, jobId: string): Omit<Optimization, "job_id" | "requested_at" | "status" | "applied"> {
-  const p = cluster.status?.lastPlan?.jobId === jobId ? cluster.status.lastPlan : undefined;
-  const baselineHourly = p?.baselineHourlyCostUsd ?? null;
+const orNull = <T>(value: T | undefined): T | null => (value === undefined ? null : value);
+
+const NO_OUTCOME: Outcome = {
+  completed_at: null,
+  reason: null,
+  message: null,
+  hourly_cost: null,
+  monthly_cost: null,
+  baseline_hourly_cost: null,
+  baseline_monthly_cost: null,
+  baseline: null,
+  savings_pct: null,
+  nodes: null,
+  pods_planned: null,
+  unplaced_pods: null,
+  price_source: null,
+  prices_as_of: null,
+};
+
+/** The outcome from status.lastPlan of the job (null figures when the job failed or is still queued). */
+function outcome(p: LastPlan | undefined): Outcome {
+  if (!p) return NO_OUTCOME;
+  const baselineHourly = orNull(p.baselineHourlyCostUsd);
   return {
-    completed_at: p?.completedAt ?? null,
-    reason: p?.reason ?? null,
-    message: p?.message ?? null,
-    hourly_cost: p?.hourlyCostUsd ?? null,
-    monthly_cost: p?.monthlyCostUsd ?? null,
+    completed_at: p.completedAt,
+    reason: orNull(p.reason),
+    message: orNull(p.message),
+    hourly_cost: orNull(p.hourlyCostUsd),
+    monthly_cost: orNull(p.monthlyCostUsd),
     baseline_hourly_cost: baselineHourly,
     baseline_monthly_cost: baselineHourly === null ? null : Math.round(baselineHourly * 730 * 100) / 100,
-    baseline: p?.baseline ?? null,
-    savings_pct: p?.savingsPct ?? null,
-    nodes: p?.nodes?.map((n) => ({ instance_type: n.instanceType, capacity_type: n.capacityType, count: n.count })) ?? null,
-    pods_planned: p?.podsPlanned ?? null,
-    unplaced_pods: p?.unplacedPods ?? null,
-    price_source: p?.prices?.source ?? null,
-    prices_as_of: p?.prices?.asOf ?? null,
+    baseline: orNull(p.baseline),
+    savings_pct: orNull(p.savingsPct),
+    nodes: p.nodes ? p.nodes.map((n) => ({ instance_type: n.instanceType, capacity_type: n.capacityType, count: n.count })) : null,
+    pods_planned: orNull(p.podsPlanned),
+    unplaced_pods: orNull(p.unplacedPods),
+    price_source: p.prices ? p.prices.source : null,
+    prices_as_of: p.prices ? p.prices.asOf : null,
   };
 }
 
+/** queued until the operator's replan controller has a result for the job (status.lastPlan or the completed annotation). */
 function optimization(cluster: ManagedCluster): z.infer<typeof ClusterDetail>["optimization"] {
   const annotations = cluster.metadata.annotations ?? {};
   const jobId = annotations[REPLAN_ANNOTATION];
   if (!jobId) return null;
   const lastPlan = cluster.status?.lastPlan?.jobId === jobId ? cluster.status.lastPlan : undefined;
-  const done = lastPlan !== undefined || annotations[REPLAN_DONE_ANNOTATION] === jobId;
-  return {
-    job_id: jobId,
-    requested_at: annotations[REPLAN_AT_ANNOTATION] ?? null,
-    status: !done ? "queued" : lastPlan?.phase === "Failed" ? "failed" : "completed",
-    ...outcome(cluster, jobId),
-    applied: false,
-  };
+  let status: Optimization["status"] = lastPlan !== undefined || annotations[REPLAN_DONE_ANNOTATION] === jobId ? "completed" : "queued";
+  if (lastPlan?.phase === "Failed") status = "failed";
+  return { job_id: jobId, requested_at: orNull(annotations[REPLAN_AT_ANNOTATION]), status, ...outcome(lastPlan), applied: false };
 }
 
 function healthMetrics(cluster: ManagedCluster, f: ClusterFigures): z.infer<typeof ClusterDetail>["health_metrics"] {
