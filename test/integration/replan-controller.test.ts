@@ -201,6 +201,22 @@ describe("replan controller", () => {
     await eventually(() => manager.informer(MC as KindRef).get(owner.namespace, "prod")?.metadata?.resourceVersion === before.metadata?.resourceVersion, 5000, "cache caught up");
     await reconcile(`${owner.namespace}/prod`);
     expect(writes).toBe(0);
+    // A cache that lags our own writes (no lastPlan, no completed annotation yet) does not plan the job a second time.
+    const stale = structuredClone(before);
+    delete stale.status!.lastPlan;
+    delete stale.metadata!.annotations!["spotoptimizer.io/replan-completed"];
+    const lagging = { getByKey: () => stale, list: () => [stale] } as unknown as ReturnType<ControllerManager["informer"]>;
+    const staleReconcile = createReplanReconciler({
+      client: counting,
+      clusters: lagging,
+      templates: manager.informer({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" }),
+      policies: manager.informer({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "OptimizationPolicy" }),
+      pods: manager.informer({ apiVersion: "v1", kind: "Pod" }),
+      priceBook: loadCatalogPriceBook,
+      audit: createAuditChainStore({ client: counting }),
+    });
+    await staleReconcile(`${owner.namespace}/prod`);
+    expect(writes).toBe(0);
     expect((await clusterObject("prod")).metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
     expect((await createAuditChainStore({ client }).readChain(owner.namespace)).entries.length).toBe(entriesBefore);
   });

@@ -2,7 +2,8 @@
 //
 // Level-based: the job is done when status.lastPlan.jobId and the replan-completed annotation both name the requested
 // job. Order of writes: status.lastPlan (the result), the audit entry (skipped when the chain already has it), then the
-// annotation, so a restart between any two repeats none of them and never re-plans a job whose result was written.
+// annotation, so a restart between any two repeats none of them and never re-plans a job whose result was written
+// (checked against a live read before planning, since the cache may lag our own status write).
 import type { V1Pod } from "@kubernetes/client-node";
 import type { AuditRecord, AuditWriter } from "../../../src-shared/audit/types.js";
 import { API_VERSION, REPLAN_ANNOTATION, REPLAN_DONE_ANNOTATION, type LastPlan } from "../../../src-shared/crds/index.js";
@@ -131,8 +132,18 @@ export function createReplanReconciler(options: ReplanReconcilerOptions): (key: 
     await applyObject(options.client, desired, { fieldManager: REPLAN_FIELD_MANAGER });
   }
 
+  /**
+   * The pending job as the API server has it now. Planning is the expensive, non-repeatable step, so before it the
+   * cache is checked against a live read: a cache that has not yet seen our own result must not plan the job twice.
+   */
+  async function liveJob(cached: Job): Promise<Job | undefined> {
+    const live = await options.client.getIfExists<ClusterObject>({ apiVersion: API_VERSION, kind: "ManagedCluster", namespace: cached.namespace, name: cached.name });
+    return pendingJob(live);
+  }
+
   return async function reconcile(key: string): Promise<ReconcileResult> {
-    const job = pendingJob(options.clusters.getByKey(key) as ClusterObject | undefined);
+    let job = pendingJob(options.clusters.getByKey(key) as ClusterObject | undefined);
+    if (job && job.cluster.status?.lastPlan?.jobId !== job.jobId) job = await liveJob(job);
     if (!job) return {};
     let lastPlan = job.cluster.status?.lastPlan;
     if (lastPlan?.jobId !== job.jobId) {
