@@ -1,4 +1,4 @@
-// Packs pod shapes onto offers: column generation, LP-guided rounding, then local repair (empty the emptiest nodes, downsize each node).
+// Packs pod shapes onto offers: column generation, LP-guided rounding (and, with few pods per node, an integer program over the patterns), then local repair.
 import {
   columnGeneration,
   compatLists,
@@ -15,6 +15,7 @@ import {
   type CgProblem,
   type Column,
 } from "./colgen.js";
+import { solveMasterMilp } from "./milp.js";
 import type { Offer } from "./types.js";
 
 /** A node in the packing: which offer and how many pods of each shape (sparse). */
@@ -46,6 +47,10 @@ export interface PackingOptions {
  */
 const CG_SHARE = 0.7;
 const ROUNDING_SHARE = 0.8;
+/** With few pods per node, the integer program over the patterns may run until 85 % of the budget; repair takes the rest. */
+const MILP_SHARE = 0.85;
+/** Below this much CPU time left the integer program is not worth starting. */
+const MIN_MILP_MS = 20;
 
 export function offerBin(o: Offer): CgBin {
   const a = o.shape.allocatable;
@@ -74,8 +79,10 @@ interface Ctx {
   keptOffer: number[];
   /** CPU time after which rounding stops pricing new columns */
   deadlineMs: number;
-  /** start exact knapsacks from their LP relaxation (see CgOptions.lpStart) */
-  lpStart: boolean;
+  /** few pods per node (fewPodsPerNode): exact pricing without LP starts, the integer program, node splits */
+  few: boolean;
+  /** CPU time at which the whole packing's budget ends */
+  endMs: number;
 }
 
 function takeColumn(ctx: Ctx, col: Column, residual: number[]): PackedNode | undefined {
@@ -101,7 +108,7 @@ function roundLp(ctx: Ctx, demand: number[], master: MasterLp): PackedNode[] {
     master.setDemand(residual);
     const lp =
       cpuMs() < ctx.deadlineMs
-        ? columnGeneration(ctx.p, master, residual, { deadlineMs: ctx.deadlineMs, maxIterations: 5, exactPerIteration: 6, greedyPerIteration: 20, nodeLimit: 300, maxNodeLimit: 300, lpStart: ctx.lpStart }).lp
+        ? columnGeneration(ctx.p, master, residual, { deadlineMs: ctx.deadlineMs, maxIterations: 5, exactPerIteration: 6, greedyPerIteration: 20, nodeLimit: 300, maxNodeLimit: 300, lpStart: !ctx.few }).lp
         : master.solve();
     let taken = 0;
     lp.x.forEach((x, j) => {
@@ -132,6 +139,125 @@ export function fewPodsPerNode(p: CgProblem, demand: number[]): boolean {
       return Math.min(demand[i]!, ...bin.cap.map((c, d) => (size[d]! > 0 ? Math.floor(c / size[d]!) : Infinity))) <= FEW_PODS_PER_NODE;
     }),
   );
+}
+
+function patternKey(bin: number, items: number[], counts: number[]): string {
+  return `${bin}|${items.map((i, k) => `${i}:${counts[k]}`).sort().join(",")}`;
+}
+
+/**
+ * The cheapest whole number of copies of the known patterns (column generation's columns plus the
+ * rounded nodes, so the rounded plan is a feasible start and the result is never dearer) covering
+ * the demand, within the time left before `deadlineMs`. Returns the improved nodes, or undefined.
+ */
+function improveByMilp(ctx: Ctx, { columns, rounded, demand, deadlineMs }: { columns: Column[]; rounded: PackedNode[]; demand: number[]; deadlineMs: number }): PackedNode[] | undefined {
+  if (deadlineMs - cpuMs() < MIN_MILP_MS) return undefined;
+  const all = columns.slice();
+  const index = new Map(all.map((c, k) => [patternKey(c.bin, c.items, c.counts), k]));
+  const incumbent = new Array<number>(all.length).fill(0);
+  for (const n of rounded) {
+    const key = patternKey(n.offer, n.items, n.counts);
+    let k = index.get(key);
+    if (k === undefined) {
+      k = all.length;
+      index.set(key, k);
+      all.push({ bin: n.offer, items: n.items.slice(), counts: n.counts.slice() });
+      incumbent.push(0);
+    }
+    incumbent[k]!++;
+  }
+  const res = solveMasterMilp(ctx.p, all, demand, { deadlineMs, incumbent });
+  if (!res || res.weight >= totalWeight(ctx, rounded) * (1 - 1e-9)) return undefined;
+  // Patterns may over-cover: take each copy only up to what is still unplaced.
+  const residual = demand.slice();
+  const nodes: PackedNode[] = [];
+  res.copies.forEach((n, k) => {
+    for (let c = 0; c < n; c++) {
+      const node = takeColumn(ctx, all[k]!, residual);
+      if (node) nodes.push(node);
+    }
+  });
+  return residual.every((r) => r <= 0) ? nodes : undefined;
+}
+
+/**
+ * Local repair: empty the emptiest nodes into the others' room, then give each node the cheapest type
+ * that holds its pods; and the same after downsizing first, keeping the cheaper result. Emptying into
+ * a node can stop it from being downsized later (a small node freed at the price of keeping a big one
+ * big); downsizing first keeps that saving, while emptying first has more room to empty nodes into.
+ */
+function repair(ctx: Ctx, nodes: PackedNode[]): PackedNode[] {
+  const copy = (ns: PackedNode[]): PackedNode[] => ns.map((n) => ({ offer: n.offer, items: n.items.slice(), counts: n.counts.slice() }));
+  const emptyFirst = emptyEmptiest(ctx, copy(nodes), 100);
+  downsize(ctx, emptyFirst);
+  // The second order is optional work: skipped once the budget is spent.
+  if (cpuMs() > ctx.endMs) return emptyFirst;
+  const sizedFirst = copy(nodes);
+  downsize(ctx, sizedFirst);
+  let then = emptyEmptiest(ctx, sizedFirst, 100);
+  downsize(ctx, then);
+  if (ctx.few) then = splitNodes(ctx, then);
+  return totalWeight(ctx, then) < totalWeight(ctx, emptyFirst) ? then : emptyFirst;
+}
+
+/** Splitting a node is tried when its pods can be divided in at most this many ways (few pods per node). */
+const MAX_SPLIT_WAYS = 512;
+
+/** The cheapest bin (index) that holds these pods, or -1. `byWeight` = bin indices by increasing weight. */
+function cheapestBin(ctx: Ctx, byWeight: number[], node: { items: number[]; counts: number[] }): number {
+  const { bins, compatMask } = ctx.p;
+  const u = usage(ctx.p.items, node);
+  return byWeight.find((j) => bins[j]!.cap.every((c, d) => u[d]! <= c + 1e-9) && node.items.every((i) => compatMask[j]![i] === 1)) ?? -1;
+}
+
+/** The cheapest two nodes that together hold exactly this node's pods, if cheaper than the node; else undefined. */
+function bestSplit(ctx: Ctx, byWeight: number[], node: PackedNode): PackedNode[] | undefined {
+  if (node.counts.reduce((s, c) => s * (c + 1), 1) > MAX_SPLIT_WAYS) return undefined;
+  let bestUsd = ctx.p.bins[node.offer]!.weight * (1 - 1e-9);
+  let best: PackedNode[] | undefined;
+  const first = node.counts.map(() => 0);
+  // Mixed-radix count over every first part (0 ≤ first ≤ counts); each split is met twice, which is harmless.
+  for (;;) {
+    let k = 0;
+    while (k < first.length && first[k] === node.counts[k]) first[k++] = 0;
+    if (k === first.length) return best;
+    first[k]!++;
+    const rest = node.counts.map((c, q) => c - first[q]!);
+    if (rest.every((c) => c === 0)) continue;
+    const parts = [first, rest].map((counts) => {
+      const items = node.items.filter((_, q) => counts[q]! > 0);
+      const cs = counts.filter((c) => c > 0);
+      return { offer: cheapestBin(ctx, byWeight, { items, counts: cs }), items, counts: cs };
+    });
+    if (parts.some((part) => part.offer < 0)) continue;
+    const usd = parts.reduce((s, part) => s + ctx.p.bins[part.offer]!.weight, 0);
+    if (usd < bestUsd) {
+      bestUsd = usd;
+      best = parts;
+    }
+  }
+}
+
+/**
+ * Replaces each node by the cheapest two nodes that hold its pods when that is cheaper (e.g. two pods
+ * that each fit a small type but sit together on a big one). Worth its time only with few pods per node.
+ */
+function splitNodes(ctx: Ctx, nodes: PackedNode[]): PackedNode[] {
+  const { bins } = ctx.p;
+  if (cpuMs() > ctx.endMs) return nodes;
+  const byWeight = bins.map((_, j) => j).sort((a, b) => bins[a]!.weight - bins[b]!.weight);
+  const cache = new Map<string, PackedNode[] | undefined>();
+  return nodes.flatMap((node) => {
+    const key = patternKey(node.offer, node.items, node.counts);
+    // optional: once the budget is spent, nodes not yet looked at stay as they are
+    if (!cache.has(key)) cache.set(key, cpuMs() > ctx.endMs ? undefined : bestSplit(ctx, byWeight, node));
+    const split = cache.get(key);
+    return split ? split.map((n) => ({ offer: n.offer, items: n.items.slice(), counts: n.counts.slice() })) : [node];
+  });
+}
+
+function totalWeight(ctx: Ctx, nodes: PackedNode[]): number {
+  return nodes.reduce((s, n) => s + ctx.p.bins[n.offer]!.weight, 0);
 }
 
 /** Moves every pod of the emptiest nodes into room left on other nodes; drops a node when that works out. */
@@ -233,7 +359,7 @@ export async function pack(items: CgItem[], demand: number[], offers: Offer[], o
   const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins) };
   p.knapsackLps = new KnapsackLps(p);
   const few = fewPodsPerNode(p, placeable);
-  const ctx: Ctx = { p, keptOffer, deadlineMs: startMs + ROUNDING_SHARE * opts.budgetMs, lpStart: !few };
+  const ctx: Ctx = { p, keptOffer, deadlineMs: startMs + ROUNDING_SHARE * opts.budgetMs, few, endMs: startMs + opts.budgetMs };
   const master = new MasterLp(p, placeable);
   let nodes: PackedNode[];
   let patterns: PackedNode[];
@@ -246,14 +372,19 @@ export async function pack(items: CgItem[], demand: number[], offers: Offer[], o
     // to all of them, and keeps doing so. Their branch and bound starts without the per-bin HiGHS LP,
     // which is what makes it affordable (and, early in a process, spares the solver's wasm warm-up).
     columnGeneration(p, master, placeable, few ? { ...cheap, lpStart: false, keepEffort: true, maxExactPerIteration: bins.length } : cheap);
-    nodes = roundLp(ctx, placeable, master);
+    const rounded = roundLp(ctx, placeable, master);
+    // Rounding loses most where nodes hold few pods; there the integer program over the patterns is small.
+    const improved = few ? improveByMilp(ctx, { columns: master.columns, rounded, demand: placeable, deadlineMs: startMs + MILP_SHARE * opts.budgetMs }) : undefined;
+    nodes = repair(ctx, rounded);
+    if (improved) {
+      const fromMilp = repair(ctx, improved);
+      if (totalWeight(ctx, fromMilp) < totalWeight(ctx, nodes)) nodes = fromMilp;
+    }
     patterns = master.columns.map((c) => ({ offer: keptOffer[c.bin]!, items: c.items, counts: c.counts }));
   } finally {
     master.dispose();
     p.knapsackLps.dispose();
   }
-  nodes = emptyEmptiest(ctx, nodes, 100);
-  downsize(ctx, nodes);
   return { nodes: nodes.map((n) => ({ ...n, offer: keptOffer[n.offer]! })), unplaceable, patterns };
 }
 

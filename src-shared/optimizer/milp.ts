@@ -1,0 +1,74 @@
+// Integer restricted master: the cheapest whole number of copies of known node patterns covering the demand (HiGHS MILP, time-limited).
+import { cpuMs, type CgProblem, type Column } from "./colgen.js";
+
+export interface MasterMilpResult {
+  /** copies of each column (same order as the columns passed in) */
+  copies: number[];
+  /** Σ weight × copies */
+  weight: number;
+  /** HiGHS proved this the cheapest choice over these columns (not over all patterns) */
+  optimal: boolean;
+}
+
+/**
+ * min Σ_p w_p x_p  s.t.  Σ_p a_ip x_p ≥ b_i,  x_p ∈ ℤ≥0  over the given columns only. Rounding the
+ * configuration LP loses a few percent when pods are big and nodes hold few of them; this integer
+ * program over the columns column generation found closes most of that. `incumbent` (copies of each
+ * column, e.g. the rounded plan) is handed to HiGHS as a starting solution to improve on (callers
+ * still keep the cheaper of the two). HiGHS stops at `deadlineMs` of process CPU time (cpuMs; checked from its simplex and
+ * MIP callbacks, as its own time limit is wall time and only checked now and then) and the best
+ * solution found so far is returned. Returns undefined when HiGHS has no feasible solution (or one
+ * that does not check out).
+ */
+export function solveMasterMilp(
+  p: CgProblem,
+  columns: Column[],
+  demand: number[],
+  { deadlineMs, incumbent }: { deadlineMs: number; incumbent?: number[] },
+): MasterMilpResult | undefined {
+  const timeLimitS = (deadlineMs - cpuMs()) / 1000;
+  if (columns.length === 0 || timeLimitS <= 0) return undefined;
+  const { highs } = p;
+  const model = highs.createModel();
+  try {
+    model.options.set({ output_flag: false, time_limit: timeLimitS, mip_rel_gap: 1e-6 } as never);
+    addCoveringProgram(p, model, columns, demand);
+    if (incumbent && covers(columns, incumbent, demand)) model.setSolution({ colValue: Float64Array.from(incumbent) });
+    const stopAtDeadline = (event: { interrupt(): void }): undefined => {
+      if (cpuMs() > deadlineMs) event.interrupt();
+      return undefined;
+    };
+    const { callbackType, modelStatus } = highs.constants;
+    model.run({ [callbackType.simplexInterrupt]: stopAtDeadline, [callbackType.mipInterrupt]: stopAtDeadline });
+    const status = model.getModelStatus();
+    if (status !== modelStatus.optimal && status !== modelStatus.timeLimit && status !== modelStatus.interrupted) return undefined;
+    const copies = Array.from(model.getSolution().colValue, (x) => Math.max(0, Math.round(x)));
+    // Trust but verify: the rounded values must still cover every shape.
+    if (!covers(columns, copies, demand)) return undefined;
+    const weight = copies.reduce((s, n, k) => s + n * p.bins[columns[k]!.bin]!.weight, 0);
+    return { copies, weight, optimal: status === modelStatus.optimal };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Rows Σ_p a_ip x_p ≥ b_i, integer columns x_p with cost w_p. */
+function addCoveringProgram(p: CgProblem, model: ReturnType<CgProblem["highs"]["createModel"]>, columns: Column[], demand: number[]): void {
+  const { highs } = p;
+  for (const b of demand) model.addRow(Math.max(0, b), highs.infinity, { indices: [], values: [] });
+  for (const c of columns) {
+    const order = c.items.map((_, k) => k).sort((a, b) => c.items[a]! - c.items[b]!);
+    // more copies of a pattern than its most demanded shape needs cover nothing more
+    const upper = Math.max(0, ...c.items.map((i, k) => Math.ceil(Math.max(0, demand[i]!) / c.counts[k]!)));
+    model.addCol(p.bins[c.bin]!.weight, 0, upper, { indices: order.map((k) => c.items[k]!), values: order.map((k) => c.counts[k]!) });
+  }
+  model.changeColsIntegrality({ kind: "range", from: 0, to: columns.length - 1 }, new Int32Array(columns.length).fill(highs.constants.variableType.integer));
+}
+
+/** Σ copies × counts ≥ demand for every shape. */
+export function covers(columns: Column[], copies: number[], demand: number[]): boolean {
+  if (copies.length !== columns.length) return false;
+  const got = new Array<number>(demand.length).fill(0);
+  columns.forEach((c, k) => c.items.forEach((i, q) => (got[i]! += c.counts[q]! * copies[k]!)));
+  return demand.every((b, i) => got[i]! >= b);
+}
