@@ -1,7 +1,7 @@
 // Unit tests of the pure ManagedCluster status builder: tenancy rule, figures, pricing, AgentConnected.
 import { describe, expect, it } from "vitest";
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
-import { efficiencyScore } from "../../facade/services/fleet-metrics.js";
+import { efficiencyScore } from "../../../src-shared/fleet/fleet-metrics.js";
 import type { NodeHourlyPrice } from "../hibernation/savings.js";
 import { HEARTBEAT_FRESH_MS, RESYNC_MS, desiredClusterStatus, interruptions7d, ownsLocalNodes, type ClusterView } from "./desired.js";
 

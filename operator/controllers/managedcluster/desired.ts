@@ -1,7 +1,7 @@
 // Pure ManagedCluster status builder: node figures of the sole local cluster and the AgentConnected condition (no I/O).
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { setCondition, type Condition, type ConditionInput } from "../../../src-shared/runtime/conditions.js";
-import { HOURS_PER_MONTH, figuresFromUsage, interruptions7d, isLocalCluster as isLocal, nodeFacts, ownsLocalNodes, requestedOn } from "../../facade/services/fleet-metrics.js";
+import { HOURS_PER_MONTH, figuresFromUsage, interruptions7d, isLocalCluster as isLocal, nodeFacts, ownsLocalNodes, requestedOn } from "../../../src-shared/fleet/fleet-metrics.js";
 import type { NodeHourlyPrice } from "../hibernation/savings.js";
 
 /** A heartbeat older than this means the agent is not connected (DESIGN.md: Connected condition from heartbeat age). */
@@ -140,7 +140,7 @@ interface Figures {
   efficiencyScore?: number;
 }
 
-/** nodeCount, spotPercentage and efficiencyScore with the facade's formulas (operator/facade/services/fleet-metrics.ts). */
+/** nodeCount, spotPercentage and efficiencyScore with the facade's formulas (src-shared/fleet/fleet-metrics.ts). */
 export function nodeFigures(input: Pick<ClusterStatusInput, "nodes" | "pods" | "auditEntries" | "now"> & { clusterName: string }): Figures {
   const facts = input.nodes.map((n) => nodeFacts(n));
   const requested = requestedOn(input.pods, new Set(facts.map((f) => f.name)));

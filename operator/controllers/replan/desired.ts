@@ -4,7 +4,7 @@ import type { LastPlan } from "../../../src-shared/crds/index.js";
 import { kubeTime } from "../../../src-shared/runtime/conditions.js";
 import type { OptimizerPolicy, Plan, PodGroup, Strategy } from "../../../src-shared/optimizer/types.js";
 import { HOURS_PER_MONTH, type CpuArch, type InstanceShape, type PriceBook } from "../../../src-shared/pricing/types.js";
-import { cpuMillicores, memoryMiB, parseQuantity } from "../../facade/services/quantity.js";
+import { cpuMillicores, memoryMiB, parseQuantity } from "../../../src-shared/fleet/quantity.js";
 
 export const BASELINE_LABEL = "all On-Demand, same packing";
 const GPU_RESOURCE = "nvidia.com/gpu";

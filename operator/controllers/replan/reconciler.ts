@@ -11,7 +11,7 @@ import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
 import { optimize } from "../../../src-shared/optimizer/optimize.js";
 import type { PriceBook } from "../../../src-shared/pricing/types.js";
 import { applyObject, applyStatus, setCondition, type Condition, type ConditionInput, type Informer, type ReconcileResult } from "../../../src-shared/runtime/index.js";
-import { ownsLocalNodes } from "../../facade/services/fleet-metrics.js";
+import { ownsLocalNodes } from "../../../src-shared/fleet/fleet-metrics.js";
 import { failedPlan, optimizerInput, podShapes, succeededPlan, type PolicyView, type TemplateView } from "./desired.js";
 
 /** One field manager for everything this controller writes (status.lastPlan, its condition, the completed annotation). */

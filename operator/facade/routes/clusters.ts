@@ -18,7 +18,7 @@ import { ConflictError, NotFoundError } from "../errors.js";
 import { defineRoute, type RouteDef } from "../http.js";
 import { agentTokenSecret, agentTokenSecretName, newAgentToken } from "../services/agent-token.js";
 import { clusterFigures } from "../services/fleet-view.js";
-import type { ClusterFigures } from "../services/fleet-metrics.js";
+import type { ClusterFigures } from "../../../src-shared/fleet/fleet-metrics.js";
 import { ClusterId, IdParams, crRef, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
 
 // The annotations are the ManagedCluster's (src-shared/crds), shared with the operator's replan controller.

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { UnprocessableError } from "../errors.js";
 import { defineRoute, type RouteDef } from "../http.js";
-import { composition, fleetKpi, projection, timeframeDays, type ClusterFigures } from "../services/fleet-metrics.js";
+import { composition, fleetKpi, projection, timeframeDays, type ClusterFigures } from "../../../src-shared/fleet/fleet-metrics.js";
 import { clusterFigures, clustersInScope } from "../services/fleet-view.js";
 import { ClusterId, resourceContext, type ResourceContext } from "./shared.js";
 

@@ -1,6 +1,6 @@
 // Unit tests for the choice of price book: the configured (live) book for its region, else the shipped catalog.
 import { describe, it, expect } from "vitest";
-import type { PriceBook } from "../services/fleet-metrics.js";
+import type { PriceBook } from "../../../src-shared/fleet/fleet-metrics.js";
 import { priceBookFor } from "./shared.js";
 
 const live: PriceBook = { region: "us-west-2", onDemand: new Map(), spot: new Map() };

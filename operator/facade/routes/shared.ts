@@ -8,7 +8,7 @@ import { resourceDeps, type CachedKind, type FacadeCache } from "../cache.js";
 import type { AuthContext } from "../http.js";
 import { UnauthorizedError } from "../errors.js";
 import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.js";
-import type { PriceBook } from "../services/fleet-metrics.js";
+import type { PriceBook } from "../../../src-shared/fleet/fleet-metrics.js";
 import { createKubeWriter, type KubeWriter, type ObjectRef } from "../services/k8s-writes.js";
 
 const writers = new WeakMap<KubeConfig, KubeWriter>();

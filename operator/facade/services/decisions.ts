@@ -4,7 +4,7 @@
 //   { decision: "SWITCH" | "KEEP" | ..., instanceId, instanceType, zone, oldPriceUsdPerHour, newPriceUsdPerHour, reason,
 //     priceSource?, pricesAsOf? }
 // Controllers (actor system:<controller>) write them; only entries with both prices count, as in the seed's query.
-import { HOURS_PER_MONTH } from "./fleet-metrics.js";
+import { HOURS_PER_MONTH } from "../../../src-shared/fleet/fleet-metrics.js";
 
 export interface AuditView {
   id: string;

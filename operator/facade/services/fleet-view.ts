@@ -12,7 +12,7 @@ import {
   requestedOn,
   type ClusterFigures,
   type PriceBook,
-} from "./fleet-metrics.js";
+} from "../../../src-shared/fleet/fleet-metrics.js";
 
 
 function createdAt(c: ManagedCluster): string {

@@ -1,4 +1,4 @@
-// Fleet figures for the dashboard (KPI, projection, composition) computed from cached nodes, pods and CR status.
+// Fleet figures (KPI, projection, composition, efficiency) from nodes, pods and CR status: shared by the facade and the operator.
 // The formulas are documented in docs/facade-metrics.md; keep the two in step.
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { cpuMillicores, memoryMiB } from "./quantity.js";
