@@ -98,7 +98,7 @@ function best(results: Result[]): Result {
 
 const ROUNDS = 2;
 const SERIAL_REQUESTS = 1000;
-/** The fixed concurrency (16) saturates a one-process server; 4 is a dashboard's worth of polling users; 1 is service time. */
+/** 16 (this bench's fixed concurrency since it was written) saturates a one-process server; 4 is a few polling dashboards; 1 is service time. */
 const LEVELS = [CONCURRENCY, 4, 1];
 
 async function freePort(): Promise<number> {
