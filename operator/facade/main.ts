@@ -17,7 +17,11 @@ function kubeconfigPath(env: NodeJS.ProcessEnv): string | undefined {
 
 /** Starts the facade from the environment; resolves once it listens. */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<RunningFacade> {
-  const logger = pino({ level: env.SPOTOPT_LOG_LEVEL ?? env.LOG_LEVEL ?? "info" });
+  // Buffered stdout (written at 4 KiB, at least every second, and synchronously on exit): one access-log line per
+  // request must not cost one write(2) each. A SIGKILL can lose up to a second of lines.
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  setInterval(() => destination.flush(), 1000).unref();
+  const logger = pino({ level: env.SPOTOPT_LOG_LEVEL ?? env.LOG_LEVEL ?? "info" }, destination);
   const path = kubeconfigPath(env);
   const kubeConfig = loadKubeConfig(path ? { kubeconfigPath: path } : {});
   const port = env.PORT ? Number(env.PORT) : 8080;
