@@ -406,7 +406,8 @@ function solveCandidate(
   const { items, ids } = knapsackItems(p, j, duals, demand);
   const cap = p.bins[j]!.cap;
   const start = exactTurn ? lpStart(p, j, { ids, items, opts }) : undefined;
-  let res = solveKnapsack(items, cap, exactTurn ? opts.nodeLimit : items.length + 1, start);
+  // Only packings worth more than the node's cost make a column: the search prunes everything else.
+  let res = solveKnapsack(items, cap, exactTurn ? opts.nodeLimit : items.length + 1, { start, floor: p.bins[j]!.weight });
   // The knapsack's LP optimum bounds it too (with a margin for HiGHS's 1e-7 tolerances) and is usually far tighter.
   if (!res.exact && start) res = { ...res, upperBound: Math.min(res.upperBound, Math.max(res.value, start.lpBound * (1 + 1e-6) + 1e-12)) };
   if (!res.exact && opts.milpFallback && exactTurn) res = solveKnapsackMilp(p.highs, items, cap) ?? res;
@@ -416,10 +417,10 @@ function solveCandidate(
 
 /**
  * Many exact knapsacks per iteration (escalated pricing) must not overrun the CPU budget. Checked
- * every 8 bins; the bins left unsolved are bounded by candidates[k]'s bound, so stopping keeps ρ valid.
+ * every 16 bins; the bins left unsolved are bounded by candidates[k]'s bound, so stopping keeps ρ valid.
  */
 function pastDeadline(k: number, opts: CgOptions): boolean {
-  return k > 0 && (k & 7) === 0 && cpuMs() > opts.deadlineMs;
+  return k > 0 && (k & 15) === 0 && cpuMs() > opts.deadlineMs;
 }
 
 function price(p: CgProblem, duals: number[], demand: number[], opts: CgOptions): Priced {
@@ -443,7 +444,8 @@ function price(p: CgProblem, duals: number[], demand: number[], opts: CgOptions)
   const greedyLimit = opts.exactPerIteration + (opts.greedyPerIteration ?? 0);
   for (; k < candidates.length && k < greedyLimit; k++) {
     const { j, ratio } = candidates[k]!;
-    if (ratio <= Math.max(bestExact, k >= opts.exactPerIteration ? 1 : 0) || pastDeadline(k, opts)) break;
+    // A bin bounded at ≤ 1 holds no improving column, and ρ ≤ 1 from it cannot change max(1, ρ) in the bound.
+    if (ratio <= Math.max(bestExact, 1) || pastDeadline(k, opts)) break;
     const res = solveCandidate(p, j, { duals, demand, opts, exactTurn: k < opts.exactPerIteration });
     const w = p.bins[j]!.weight;
     bestExact = Math.max(bestExact, res.value / w);

@@ -46,6 +46,22 @@ describe("knapsack", () => {
     );
   });
 
+  it("with a floor, finds the optimum when it is above the floor and otherwise proves it is at most the floor (property)", () => {
+    fc.assert(
+      fc.property(fc.array(item, { minLength: 1, maxLength: 5 }), cap, fc.double({ min: 0, max: 1.5, noNaN: true }), (items, c, share) => {
+        const opt = bruteForce(items, c);
+        const floor = opt * share;
+        const res = solveKnapsack(items, c, 20_000, { floor });
+        expect(res.exact).toBe(true);
+        expect(res.upperBound).toBeGreaterThanOrEqual(opt - 1e-9);
+        expect(res.value).toBeLessThanOrEqual(opt + 1e-9);
+        if (opt > floor * (1 + 1e-9) + 1e-9) expect(res.value).toBeCloseTo(opt, 9);
+        else expect(res.upperBound).toBeLessThanOrEqual(floor + 1e-9);
+      }),
+      { numRuns: 300, seed: 5 },
+    );
+  });
+
   it("reports a valid upper bound when it stops at the node limit", () => {
     const items: KnapsackItem[] = Array.from({ length: 12 }, (_, k) => ({ value: 1 + (k % 5) * 0.37, size: [300 + 97 * k, 500 + 131 * k, 1, 0], maxCount: 4 }));
     const c = [8000, 16000, 30, 0];

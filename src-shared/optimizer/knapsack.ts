@@ -15,8 +15,9 @@ export interface KnapsackItem {
 export interface KnapsackResult {
   value: number;
   counts: number[];
-  /** Proven upper bound on the optimum (equals value when exact) */
+  /** Proven upper bound on the optimum (equals value when exact, unless value is below the search's floor) */
   upperBound: number;
+  /** the search ran to completion, so upperBound is the optimum or, when nothing beat the floor, the floor */
   exact: boolean;
 }
 
@@ -116,13 +117,24 @@ function coordinateMinimum(items: readonly KnapsackItem[], cap: readonly number[
  * Exact branch and bound (depth-first, largest counts first) with the smaller of the Lagrangian
  * bound (multipliers fixed at the root) and the single-dimension bounds at every node. Stops after `nodeLimit` nodes and then reports the root
  * bound as the (still valid) upper bound.
+ *
+ * `floor`: only packings worth more than this are of interest (pricing: the node's cost). Subtrees
+ * whose bound is ≤ floor are pruned, so when nothing beats it the search ends sooner, returns the
+ * best packing it met (possibly below the true optimum) and reports `floor` as the upper bound:
+ * the search then proved optimum ≤ floor.
  */
 export function solveKnapsack(
   given: readonly KnapsackItem[],
   cap: readonly number[],
   nodeLimit = 20_000,
-  /** a known packing (e.g. the rounded LP) to start from: prunes more and is returned if nothing beats it */
-  start?: { counts: number[]; value: number },
+  {
+    start,
+    floor = 0,
+  }: {
+    /** a known packing (e.g. the rounded LP) to start from: prunes more and is returned if nothing beats it */
+    start?: { counts: number[]; value: number };
+    floor?: number;
+  } = {},
 ): KnapsackResult {
   const input = given.map((it) => ({ ...it, maxCount: Math.min(it.maxCount, ...it.size.map((s, d) => (s > 0 ? Math.floor(cap[d]! / s + 1e-9) : Infinity))) }));
   const lambda = lagrangianMultipliers(input, cap);
@@ -159,7 +171,8 @@ export function solveKnapsack(
       best = value;
       bestCounts = counts.slice();
     }
-    if (k === n || value + nodeBound(k) <= best * (1 + 1e-12) + 1e-12) return;
+    const target = Math.max(best, floor);
+    if (k === n || value + nodeBound(k) <= target * (1 + 1e-12) + 1e-12) return;
     const it = items[k]!;
     for (let c = maxFit(k); c >= 0 && !aborted; c--) {
       counts[k] = c;
@@ -170,5 +183,7 @@ export function solveKnapsack(
     counts[k] = 0;
   };
   dfs(0, 0);
-  return { value: best, counts: bestCounts, upperBound: aborted ? Math.max(best, rootBound) : best, exact: !aborted };
+  // Exact search: the optimum is best, or at most floor when nothing beat it (those subtrees were pruned at floor).
+  const proven = Math.max(best, Math.min(floor, rootBound));
+  return { value: best, counts: bestCounts, upperBound: aborted ? Math.max(best, rootBound) : proven, exact: !aborted };
 }
