@@ -207,7 +207,6 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
     pinoHttp({
       logger,
       genReqId: requestId,
-      redact: REDACT_PATHS,
       // Lean access-log records: no request headers at all (nothing to redact, and no per-request header copy).
       wrapSerializers: false,
       serializers: { req: accessLogRequest, res: accessLogResponse },
