@@ -391,6 +391,16 @@ function binBound(p: CgProblem, bin: number, { duals, demand, orders }: { duals:
   return best;
 }
 
+/**
+ * A search that stopped at its node limit without an improving column while its upper bound is above
+ * the cost: only then is the MILP worth it. If the search found an improving column, that column is
+ * what pricing needs (and its upper bound stays valid for ρ); an upper bound ≤ the cost already proves
+ * ratio ≤ 1, all the bound needs from that bin.
+ */
+function unsettled(res: KnapsackResult, weight: number): boolean {
+  return !res.exact && res.value <= weight * (1 + 1e-9) && res.upperBound > weight * (1 + 1e-9);
+}
+
 /** The knapsack's LP relaxation, rounded: a start for the branch and bound (unless opts.lpStart is false). */
 function lpStart(p: CgProblem, j: number, { ids, items, opts }: { ids: number[]; items: KnapsackItem[]; opts: CgOptions }): ReturnType<typeof knapsackLpRound> {
   if (opts.lpStart === false) return undefined;
@@ -410,7 +420,7 @@ function solveCandidate(
   let res = solveKnapsack(items, cap, exactTurn ? opts.nodeLimit : items.length + 1, { start, floor: p.bins[j]!.weight });
   // The knapsack's LP optimum bounds it too (with a margin for HiGHS's 1e-7 tolerances) and is usually far tighter.
   if (!res.exact && start) res = { ...res, upperBound: Math.min(res.upperBound, Math.max(res.value, start.lpBound * (1 + 1e-6) + 1e-12)) };
-  if (!res.exact && opts.milpFallback && exactTurn) res = solveKnapsackMilp(p.highs, items, cap) ?? res;
+  if (exactTurn && opts.milpFallback && unsettled(res, p.bins[j]!.weight)) res = solveKnapsackMilp(p.highs, items, cap) ?? res;
   const used = ids.flatMap((i, q) => (res.counts[q]! > 0 ? [[i, res.counts[q]!]] : []));
   return { ...res, column: topUp(p, { bin: j, items: used.map((u) => u[0]!), counts: used.map((u) => u[1]!) }, demand) };
 }
