@@ -263,6 +263,8 @@ export async function run(): Promise<void> {
     await facade.stop();
     client.close();
     await server.stop();
-    rmSync(work, { recursive: true, force: true });
+    // BENCH_KEEP_LOGS=1 keeps the servers' logs (e.g. with BENCH_SERVER_NODE_ARGS=--trace-gc) for a look afterwards.
+    if (process.env.BENCH_KEEP_LOGS === "1") console.log(`server logs kept in ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   }
 }
