@@ -84,6 +84,16 @@ describe("spotctl plan", () => {
     expect(plan.prices.asOf).not.toBe("");
   });
 
+  it("plans every pod with any --budget-ms, and a bound from a tiny --bound-budget-ms stays below the plan", () => {
+    const csv = HEADER + "web,250,512,40\napi,1000,2048,12\ncache,500,8192,6\n";
+    const res = spotctl("plan", "--pods", csvFile(csv), "--data", dataDir, "--budget-ms", "1", "--lower-bound", "--bound-budget-ms", "1");
+    expect(res.status).toBe(0);
+    const plan = JSON.parse(res.stdout) as PlanOut;
+    checkPlan(csv, plan);
+    expect(plan.unplaced).toEqual([]);
+    expect(plan.lowerBoundHourlyUsd!).toBeLessThanOrEqual(plan.hourlyCostUsd + 1e-9);
+  });
+
   it("plans all of ../shared/data/workload-pods.csv (GPU pods included) with every pod accounted for", () => {
     const file = join(dataDir, "workload-pods.csv");
     const res = spotctl("plan", "--pods", file, "--region", "us-east-1", "--data", dataDir, "--capacity", "on-demand");
@@ -146,6 +156,8 @@ describe("spotctl plan", () => {
     [["--data", "DATA"], HEADER, /--pods FILE\.csv is required/],
     [["--pods", "CSV", "--data", "DATA", "--min-types", "two"], HEADER + "web,1,1,1\n", /--min-types must be a non-negative integer/],
     [["--pods", "CSV", "--data", "DATA", "--frobnicate"], HEADER + "web,1,1,1\n", /unknown flag --frobnicate/],
+    [["--pods", "CSV", "--data", "DATA", "--budget-ms", "0"], HEADER + "web,1,1,1\n", /--budget-ms must be a whole number of milliseconds from 1 to 600000, got "0"/],
+    [["--pods", "CSV", "--data", "DATA", "--bound-budget-ms", "1.5s"], HEADER + "web,1,1,1\n", /--bound-budget-ms must be a whole number of milliseconds/],
   ])("exits 2 with one line for %j", (args, csv, message) => {
     const file = csvFile(csv);
     const res = spotctl("plan", ...args.map((a) => (a === "CSV" ? file : a === "DATA" ? dataDir : a)));
@@ -158,7 +170,7 @@ describe("spotctl plan", () => {
   it("documents every flag it accepts in --help", () => {
     const res = spotctl("plan", "--help");
     expect(res.status).toBe(0);
-    for (const flag of ["--pods", "--data", "--region", "--strategy", "--capacity", "--families", "--arch", "--min-types", "--no-spot-fallback", "--lower-bound"]) {
+    for (const flag of ["--pods", "--data", "--region", "--strategy", "--capacity", "--families", "--arch", "--min-types", "--no-spot-fallback", "--lower-bound", "--budget-ms", "--bound-budget-ms"]) {
       expect(res.stdout).toContain(flag);
     }
   });

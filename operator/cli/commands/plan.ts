@@ -19,6 +19,7 @@ const ARCHES: CpuArch[] = ["amd64", "arm64"];
 
 const usage = `spotctl plan --pods FILE.csv [--data DIR] [--region REGION] [--strategy S] [--capacity C]
              [--families a,b] [--arch amd64|arm64] [--min-types N] [--no-spot-fallback] [--lower-bound]
+             [--budget-ms N] [--bound-budget-ms N]
 
 Plans the cheapest set of nodes for the pods in FILE.csv and prints it as JSON, one entry per node
 with the pods placed on it, so each node can be checked against its allocatable CPU, memory and pods.
@@ -43,6 +44,11 @@ with the pods placed on it, so each node can be checked against its allocatable 
                       planning them On-Demand
   --lower-bound       also print lowerBoundHourlyUsd, a proven lower bound on the optimal hourly
                       cost (configuration LP by column generation with HiGHS; docs/optimizer.md)
+  --budget-ms N       CPU time the plan may spend refining (default 1000); the plan is complete with
+                      any budget. A one-shot process spends part of it compiling the optimizer
+                      (JIT), so a bigger budget than a long-running operator needs can pay off here
+  --bound-budget-ms N CPU time for --lower-bound (default 20000); a bound stopped early is valid,
+                      only weaker (lowerBoundIsLpOptimum says whether it reached the LP optimum)
 
 Output: {nodes, hourlyCostUsd, monthlyCostUsd, baselineHourlyCostUsd (same nodes, all On-Demand),
 savingsPct, unplaced (with reason), lowerBoundHourlyUsd?, prices {source, asOf}, warnings}.
@@ -52,6 +58,17 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
   if (value === undefined) return fallback;
   if (!allowed.includes(value as T)) throw new UsageError(`--${flag} must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`);
   return value as T;
+}
+
+const MAX_BUDGET_MS = 600_000;
+
+/** A positive whole number of milliseconds (at most ten minutes), or the default when the flag is absent. */
+function budgetMs(flags: Map<string, string[]>, name: string, fallback: number): number {
+  const raw = single(flags, name);
+  if (raw === undefined) return fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= 1 && value <= MAX_BUDGET_MS)) throw new UsageError(`--${name} must be a whole number of milliseconds from 1 to ${MAX_BUDGET_MS}, got ${JSON.stringify(raw)}`);
+  return value;
 }
 
 function single(flags: Map<string, string[]>, name: string): string | undefined {
@@ -163,7 +180,7 @@ export const planCommand: CliCommand = {
   usage,
   run: async (args, io) => {
     const { flags, positional } = parseFlags(args, {
-      values: ["pods", "data", "region", "strategy", "capacity", "families", "arch", "min-types"],
+      values: ["pods", "data", "region", "strategy", "capacity", "families", "arch", "min-types", "budget-ms", "bound-budget-ms"],
       booleans: ["lower-bound", "no-spot-fallback"],
     });
     if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
@@ -171,6 +188,8 @@ export const planCommand: CliCommand = {
     if (!podsFile) throw new UsageError("--pods FILE.csv is required");
     const dataDir = single(flags, "data");
     const policy = policyFrom(flags);
+    const planBudgetMs = budgetMs(flags, "budget-ms", 1000);
+    const lowerBoundBudgetMs = budgetMs(flags, "bound-budget-ms", 20_000);
     let pods;
     try {
       pods = parsePodsCsv(readText(podsFile), podsFile);
@@ -180,7 +199,7 @@ export const planCommand: CliCommand = {
     }
     const region = single(flags, "region") ?? "us-east-1";
     const book = dataDir === undefined ? await liveOrCatalog(region, io) : loadBook(dataDir, region);
-    const result = await optimize({ pods, book, policy, lowerBound: flags.has("lower-bound") });
+    const result = await optimize({ pods, book, policy, lowerBound: flags.has("lower-bound"), planBudgetMs, lowerBoundBudgetMs });
     io.stdout(JSON.stringify(render(result), null, 2) + "\n");
     return 0;
   },
