@@ -100,6 +100,32 @@ describe("column generation", () => {
     expect(res.lowerBound).toBeLessThanOrEqual(optimum + 1e-9);
   });
 
+  it("with dual smoothing, reaches the same LP optimum and proves it", async () => {
+    const optimum = await lpOptimum();
+    for (const smoothing of [0.3, 0.5, 0.9]) {
+      const res = await generate({ ...narrow, keepEffort: true, maxExactPerIteration: bins.length, smoothing });
+      expect(res.converged).toBe(true);
+      expect(res.objective).toBeCloseTo(optimum, 9);
+      // converged means within 1e-6 of the master's objective (as ρ ≤ 1 + 1e-6 does without smoothing), never above the optimum
+      expect(res.lowerBound).toBeGreaterThanOrEqual(optimum * (1 - 1e-6));
+      expect(res.lowerBound).toBeLessThanOrEqual(optimum * (1 + 1e-9));
+    }
+  });
+
+  it("with dual smoothing, the bound after any number of iterations stays below the LP optimum", async () => {
+    const optimum = await lpOptimum();
+    const bounds: number[] = [];
+    for (const smoothing of [0.5, 0.9]) {
+      for (let maxIterations = 0; maxIterations <= 12; maxIterations++) {
+        const res = await generate({ ...narrow, maxIterations, keepEffort: true, maxExactPerIteration: bins.length, smoothing });
+        expect(res.lowerBound).toBeLessThanOrEqual(optimum * (1 + 1e-9));
+        bounds.push(res.lowerBound);
+      }
+    }
+    // the check above is not vacuous: some cut-short bounds are strictly between 0 and the optimum
+    expect(bounds.some((b) => b > 0 && b < optimum * (1 - 1e-6))).toBe(true);
+  });
+
   it("tells instances with few pods per node from those with many", async () => {
     const p = await problem();
     expect(fewPodsPerNode(p, demand)).toBe(true);
