@@ -80,6 +80,13 @@ describe("figuresFromUsage", () => {
   const nodes = [node("a", "m5.large", "spot"), node("b", "m5.large", "spot", false), node("c", "c5.xlarge", "on-demand")];
   const pods = [pod("a", "965m", "1Gi"), pod("b", "500m", "512Mi"), pod("c", "1", "2Gi", "Succeeded"), pod("zz", "4", "1Gi")];
 
+  it("counts each pod's effective request: the scheduler's reservation, init containers and overhead included", () => {
+    const withInit = pod("a", "500m", "256Mi");
+    withInit.spec!.initContainers = [{ name: "migrate", resources: { requests: { cpu: "2", memory: "1Gi" } } }];
+    withInit.spec!.overhead = { cpu: "100m", memory: "64Mi" };
+    expect(requestedOn([withInit], new Set(["a"]))).toEqual({ millicores: 2100, mib: 1088 });
+  });
+
   it("computes counts, utilisation, health and prices from nodes and pods", () => {
     const facts = nodes.map((n) => nodeFacts(n, book()));
     const req = requestedOn(pods, new Set(facts.map((f) => f.name)));

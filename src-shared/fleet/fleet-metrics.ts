@@ -1,6 +1,7 @@
 // Fleet figures (KPI, projection, composition, efficiency) from nodes, pods and CR status: shared by the facade and the operator.
 // The formulas are documented in docs/facade-metrics.md; keep the two in step.
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import { podRequest } from "./pod-request.js";
 import { cpuMillicores, memoryMiB } from "./quantity.js";
 
 /** Monthly = hourly × 730 (DESIGN.md, "Money"). */
@@ -294,22 +295,20 @@ function priced(facts: NodeFacts, book: PriceBook, zoneKey: string | undefined):
   return { ...facts, ...(onDemandPrice ? { onDemandPrice } : {}), ...(price ? { price } : {}) };
 }
 
-/** Sum of container requests of the pods that run (or are bound to run) on the given nodes. */
 function holdsResources(pod: V1Pod, nodeNames: ReadonlySet<string>): boolean {
   const phase = pod.status?.phase;
   return pod.spec?.nodeName !== undefined && nodeNames.has(pod.spec.nodeName) && phase !== "Succeeded" && phase !== "Failed";
 }
 
+/** Sum of the effective requests (podRequest: what the scheduler reserves) of the pods that run, or are bound to run, on the given nodes. */
 export function requestedOn(pods: readonly V1Pod[], nodeNames: ReadonlySet<string>): { millicores: number; mib: number } {
   let millicores = 0;
   let mib = 0;
   for (const pod of pods) {
     if (!holdsResources(pod, nodeNames)) continue;
-    for (const c of pod.spec?.containers ?? []) {
-      const requests = c.resources?.requests ?? {};
-      millicores += cpuMillicores(requests.cpu);
-      mib += memoryMiB(requests.memory);
-    }
+    const request = podRequest(pod);
+    millicores += request.cpuMillicores;
+    mib += request.memoryMiB;
   }
   return { millicores, mib };
 }

@@ -3,7 +3,8 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.js";
 import type { Plan } from "../../../src-shared/optimizer/types.js";
-import { failedPlan, nodeCounts, optimizerInput, podExclusion, podRequest, podShapes, succeededPlan, type TemplateView } from "./desired.js";
+import { podRequest } from "../../../src-shared/fleet/pod-request.js";
+import { failedPlan, nodeCounts, optimizerInput, podExclusion, podShapes, succeededPlan, type TemplateView } from "./desired.js";
 
 type C = { cpu?: string; memory?: string; gpu?: string; limitsOnly?: boolean; sidecar?: boolean };
 

@@ -1,61 +1,14 @@
 // Pure parts of the replan controller: pods -> pod shapes, NodeTemplates + OptimizationPolicy -> optimizer input, plan -> status.lastPlan.
-import type { V1Container, V1Pod } from "@kubernetes/client-node";
+import type { V1Pod } from "@kubernetes/client-node";
 import type { LastPlan } from "../../../src-shared/crds/index.js";
 import { kubeTime } from "../../../src-shared/runtime/conditions.js";
 import type { OptimizerPolicy, Plan, PodGroup, Strategy } from "../../../src-shared/optimizer/types.js";
 import { HOURS_PER_MONTH, type CpuArch, type InstanceShape, type PriceBook } from "../../../src-shared/pricing/types.js";
-import { cpuMillicores, memoryMiB, parseQuantity } from "../../../src-shared/fleet/quantity.js";
+import { podRequest } from "../../../src-shared/fleet/pod-request.js";
 
 export const BASELINE_LABEL = "all On-Demand, same packing";
-const GPU_RESOURCE = "nvidia.com/gpu";
 
 // ---- pods -> shapes -------------------------------------------------------------------------------------------
-
-/** What one pod asks the scheduler for (the kubelet's effective request). */
-export interface PodRequest {
-  cpuMillicores: number;
-  memoryMiB: number;
-  gpus: number;
-}
-
-type Resources = Record<string, string | number> | undefined;
-
-function containerRequest(c: V1Container): PodRequest {
-  // The API server defaults a missing request to the limit; read it the same way for objects that skipped defaulting.
-  const requests = c.resources?.requests as Resources;
-  const limits = c.resources?.limits as Resources;
-  const pick = (name: string): string | number | undefined => requests?.[name] ?? limits?.[name];
-  return { cpuMillicores: cpuMillicores(pick("cpu")), memoryMiB: memoryMiB(pick("memory")), gpus: Math.ceil(parseQuantity(pick(GPU_RESOURCE)) ?? 0) };
-}
-
-const add = (a: PodRequest, b: PodRequest): PodRequest => ({ cpuMillicores: a.cpuMillicores + b.cpuMillicores, memoryMiB: a.memoryMiB + b.memoryMiB, gpus: a.gpus + b.gpus });
-const max = (a: PodRequest, b: PodRequest): PodRequest => ({
-  cpuMillicores: Math.max(a.cpuMillicores, b.cpuMillicores),
-  memoryMiB: Math.max(a.memoryMiB, b.memoryMiB),
-  gpus: Math.max(a.gpus, b.gpus),
-});
-const ZERO: PodRequest = { cpuMillicores: 0, memoryMiB: 0, gpus: 0 };
-
-/**
- * The scheduler's effective request of a pod, per resource: max(Σ app containers + Σ sidecars, the largest init
- * container plus the sidecars started before it), plus `spec.overhead`. Sidecars are init containers with
- * `restartPolicy: Always` (they keep running next to the app containers).
- */
-export function podRequest(pod: V1Pod): PodRequest {
-  let sidecars = ZERO;
-  let initPeak = ZERO;
-  for (const init of pod.spec?.initContainers ?? []) {
-    const r = containerRequest(init);
-    if (init.restartPolicy === "Always") {
-      sidecars = add(sidecars, r);
-      initPeak = max(initPeak, sidecars);
-    } else initPeak = max(initPeak, add(r, sidecars));
-  }
-  const running = (pod.spec?.containers ?? []).map(containerRequest).reduce(add, sidecars);
-  const overhead = pod.spec?.overhead as Resources;
-  const extra: PodRequest = { cpuMillicores: cpuMillicores(overhead?.cpu), memoryMiB: memoryMiB(overhead?.memory), gpus: 0 };
-  return add(max(running, initPeak), extra);
-}
 
 /** Why a pod is not part of the plan, or undefined when it is. */
 export function podExclusion(pod: V1Pod): "finished" | "terminating" | "per-node" | undefined {
