@@ -1,6 +1,9 @@
 // CSV form of an audit export (RFC 4180, formula-safe cells) that converts back to the JSON export, so one verifier checks both.
 import { canonicalJson, EXPORT_FORMAT, parseAuditExport, verifyExport, type AuditExport, type ChainAnchor } from "./chain.js";
 import type { AuditOutcome, AuditRecord } from "./types.js";
+import { csvField, unescapeCell } from "../csv.js";
+
+export { escapeCell, unescapeCell } from "../csv.js";
 
 /** The header row; it is also how a CSV export is recognised. Order matters. */
 export const AUDIT_CSV_COLUMNS = [
@@ -29,33 +32,8 @@ const METADATA_COLUMNS: Record<Exclude<RecordKind, "entry">, Column[]> = {
   checksum: ["record", "id", "namespace", "hash"],
 };
 
-/**
- * A cell starting with one of these is prefixed with `'` so that spreadsheets show it as text instead of
- * evaluating a formula (OWASP "CSV injection": = + - @ tab CR). `'` itself is in the set so that the prefix
- * can always be taken off again: a cell starting with `'` always carries exactly one added prefix.
- */
-const NEEDS_PREFIX = /^[=+\-@\t\r']/;
-
-/** Formula-safe form of a value (reversible with unescapeCell). */
-export function escapeCell(value: string): string {
-  return NEEDS_PREFIX.test(value) ? `'${value}` : value;
-}
-
-/** Undoes escapeCell; a `'` that escapeCell would not have added is an error (the mapping stays one-to-one). */
-export function unescapeCell(cell: string): string {
-  if (!cell.startsWith("'")) return cell;
-  const value = cell.slice(1);
-  if (!NEEDS_PREFIX.test(value)) throw new Error("a leading ' that does not protect a formula character");
-  return value;
-}
-
-/** RFC 4180: quote a cell holding a comma, quote or line break; double the quotes inside. */
-function quoteCell(cell: string): string {
-  return /[",\r\n]/.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell;
-}
-
 function csvLine(cells: string[]): string {
-  return cells.map((c) => quoteCell(escapeCell(c))).join(",");
+  return cells.map(csvField).join(",");
 }
 
 function metadataRow(kind: RecordKind, values: Partial<Record<Column, string>>): string[] {

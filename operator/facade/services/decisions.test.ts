@@ -1,6 +1,7 @@
 // Unit tests for the activity feed and the 30-day cost CSV built from audit entries.
 import { describe, it, expect } from "vitest";
-import { activityPage, costExportCsv, costExportFilename, csvCell, COST_CSV_HEADER, type AuditView } from "./decisions.js";
+import { csvField } from "../../../src-shared/csv.js";
+import { activityPage, costExportCsv, costExportFilename, COST_CSV_HEADER, type AuditView } from "./decisions.js";
 
 const now = new Date("2026-11-23T12:00:00Z");
 
@@ -59,8 +60,10 @@ describe("costExportCsv", () => {
   });
 
   it("quotes and defuses cells", () => {
-    expect(csvCell('say "hi"')).toBe('"say ""hi"""');
-    expect(csvCell("=SUM(A1)")).toBe("'=SUM(A1)");
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField("=SUM(A1)")).toBe("'=SUM(A1)");
+    // A leading ' is itself guarded, so a spreadsheet (which hides one leading ') still shows the value as written.
+    expect(csvField("'quoted")).toBe("''quoted");
     expect(costExportFilename(now)).toBe("cost_savings_export_2026-11-23.csv");
   });
 });

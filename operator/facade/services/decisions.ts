@@ -5,6 +5,7 @@
 //     priceSource?, pricesAsOf? }
 // Controllers (actor system:<controller>) write them; only entries with both prices count, as in the seed's query.
 import { HOURS_PER_MONTH } from "../../../src-shared/fleet/fleet-metrics.js";
+import { csvField } from "../../../src-shared/csv.js";
 
 export interface AuditView {
   id: string;
@@ -104,11 +105,6 @@ export function activityPage(
 export const COST_CSV_HEADER =
   "Date,Instance ID,Instance Type,Availability Zone,Old Spot Price,New Spot Price,Hourly Savings,Monthly Projected,Decision,Reason";
 
-/** RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula. */
-export function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
 
 function usd(amount: number, decimals: number): string {
   const sign = amount < 0 ? "-" : "";
@@ -139,15 +135,15 @@ export function costExportCsv(entries: readonly AuditView[], now: Date): string 
     rows.push(
       [
         csvDate(d.timestamp),
-        csvCell(d.instanceId),
-        csvCell(d.instanceType),
-        csvCell(d.zone),
+        csvField(d.instanceId),
+        csvField(d.instanceType),
+        csvField(d.zone),
         usd(d.oldPriceUsdPerHour, 4),
         usd(d.newPriceUsdPerHour, 4),
         usd(hourly, 4),
         usd(monthly, 2),
-        csvCell(d.decision),
-        csvCell(d.reason),
+        csvField(d.decision),
+        csvField(d.reason),
       ].join(","),
     );
   }
