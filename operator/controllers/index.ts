@@ -2,8 +2,8 @@
 import type { ControllerManager } from "../../src-shared/runtime/index.js";
 import type { KubeClient } from "../../src-shared/kube/index.js";
 import { registerHibernationController } from "./hibernation/controller.js";
-import { registerManagedClusterController } from "./managedcluster/controller.js";
-import { registerReplanController } from "./replan/controller.js";
+import { registerManagedClusterController } from "./managedcluster/status/controller.js";
+import { registerReplanController } from "./managedcluster/replan/controller.js";
 
 export interface ControllerDeps {
   client: KubeClient;

@@ -15,7 +15,16 @@ const recorded: AuditInput[] = [];
 const audit: AuditWriter = {
   record: async (input) => {
     recorded.push(input);
-    return { ...input, id: "x", seq: 1, timestamp: "", before: null, after: null, prevHash: "", hash: "" } as AuditRecord;
+    return {
+      ...input,
+      id: "x",
+      seq: 1,
+      timestamp: "",
+      before: null,
+      after: null,
+      prevHash: "",
+      hash: "",
+    } as AuditRecord;
   },
 };
 
@@ -98,7 +107,11 @@ afterAll(async () => {
 const json = async (res: Response): Promise<any> => res.json();
 
 const post = (path: string, body: string, who = "owner"): Promise<Response> =>
-  fetch(base + path, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${who}` }, body });
+  fetch(base + path, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${who}` },
+    body,
+  });
 
 describe("facade plumbing", () => {
   it("passes parsed values to the handler and audits the mutation with secrets redacted", async () => {
@@ -107,7 +120,12 @@ describe("facade plumbing", () => {
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({ id: "abc", size: 3 });
     expect(recorded).toHaveLength(1);
-    expect(recorded[0]).toMatchObject({ namespace: "ns-a", actor: "o@a.test", outcome: "success", after: { size: 3, password: "[REDACTED]" } });
+    expect(recorded[0]).toMatchObject({
+      namespace: "ns-a",
+      actor: "o@a.test",
+      outcome: "success",
+      after: { size: 3, password: "[REDACTED]" },
+    });
   });
 
   it("answers 422 naming the field for invalid values and unknown fields", async () => {

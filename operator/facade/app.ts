@@ -10,7 +10,14 @@ import { ZodError } from "zod";
 import type { AuditWriter } from "../../src-shared/audit/types.js";
 import type { FacadeConfig } from "./config.js";
 import { HttpError, NotFoundError, UnauthorizedError } from "./errors.js";
-import { describeZodError, mountRoutes, type AuthContext, type ResponseMemo, type RouteDef, type RouteRateLimit } from "./http.js";
+import {
+  describeZodError,
+  mountRoutes,
+  type AuthContext,
+  type ResponseMemo,
+  type RouteDef,
+  type RouteRateLimit,
+} from "./http.js";
 import { createRateLimiter, type ClientRateLimiter } from "./rate-limit.js";
 import { mountDocs } from "./openapi.js";
 
@@ -86,7 +93,8 @@ export function toHttpError(err: unknown): HttpError {
   const e = err as { type?: string; status?: number; statusCode?: number } | null;
   if (e?.type === "entity.parse.failed") return new HttpError(400, "malformed JSON body");
   if (e?.type === "entity.too.large") return new HttpError(413, "request body too large");
-  if (e?.type === "encoding.unsupported" || e?.type === "charset.unsupported") return new HttpError(415, "unsupported body encoding");
+  if (e?.type === "encoding.unsupported" || e?.type === "charset.unsupported")
+    return new HttpError(415, "unsupported body encoding");
   const status = e?.status ?? e?.statusCode;
   if (typeof status === "number" && status >= 400 && status < 500) return new HttpError(status, "bad request");
   return new HttpError(500, "internal error");
@@ -137,15 +145,28 @@ function metricsMiddleware(metrics: AppMetrics): express.RequestHandler {
 }
 
 function mountSystemRoutes(app: express.Express, deps: FacadeDeps, metrics: AppMetrics): void {
-  const template = (path: string): express.RequestHandler => (_req, res, next) => {
-    res.locals.routeTemplate = path;
-    next();
-  };
+  const template =
+    (path: string): express.RequestHandler =>
+    (_req, res, next) => {
+      res.locals.routeTemplate = path;
+      next();
+    };
   app.get("/", template("/"), (_req, res) => {
-    res.json({ name: "spot-optimizer", version: deps.config.version, docs: "/docs", openapi: "/openapi.json", health: "/health" });
+    res.json({
+      name: "spot-optimizer",
+      version: deps.config.version,
+      docs: "/docs",
+      openapi: "/openapi.json",
+      health: "/health",
+    });
   });
   app.get("/health", template("/health"), (_req, res) => {
-    res.json({ status: "healthy", service: "spot-optimizer-facade", version: deps.config.version, timestamp: deps.now().toISOString() });
+    res.json({
+      status: "healthy",
+      service: "spot-optimizer-facade",
+      version: deps.config.version,
+      timestamp: deps.now().toISOString(),
+    });
   });
   app.get("/healthz", template("/healthz"), (_req, res) => {
     res.json({ status: "ok" });
@@ -210,7 +231,8 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
       // Lean access-log records: no request headers at all (nothing to redact, and no per-request header copy).
       wrapSerializers: false,
       serializers: { req: accessLogRequest, res: accessLogResponse },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info",
     }),
   );
   app.use(metricsMiddleware(metrics));

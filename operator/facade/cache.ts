@@ -54,7 +54,11 @@ export interface FacadeCache extends FacadeCacheBase {
    * Resolves once the cache holds `name` at `resourceVersion` (or, with null, no longer holds it), or after
    * `timeoutMs`: lets a handler answer only when a following GET will see its write.
    */
-  waitFor(kind: CachedKind, ref: { namespace?: string; name: string; resourceVersion: string | null }, timeoutMs?: number): Promise<boolean>;
+  waitFor(
+    kind: CachedKind,
+    ref: { namespace?: string; name: string; resourceVersion: string | null },
+    timeoutMs?: number,
+  ): Promise<boolean>;
   /** Starts every informer; resolves when all have listed once, or after `syncTimeoutMs` (then /readyz stays 503). */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -127,7 +131,12 @@ export function createFacadeCache(kubeConfig: KubeConfig, opts: { syncTimeoutMs?
   let version = 0;
 
   for (const source of SOURCES) {
-    const informer = new Informer({ client, apiVersion: source.apiVersion, kind: source.kind, labelSelector: source.labelSelector });
+    const informer = new Informer({
+      client,
+      apiVersion: source.apiVersion,
+      kind: source.kind,
+      labelSelector: source.labelSelector,
+    });
     const index = new NamespaceIndex();
     informer.on((event) => {
       index.apply(event);
@@ -140,9 +149,13 @@ export function createFacadeCache(kubeConfig: KubeConfig, opts: { syncTimeoutMs?
 
   const index = (kind: CachedKind): NamespaceIndex => indexes.get(kind)!;
   const list = <T>(kind: CachedKind, namespace: string): T[] => index(kind).list(namespace) as unknown as T[];
-  const get = <T>(kind: CachedKind, name: string, namespace?: string): T | undefined => index(kind).get(namespace, name) as T | undefined;
+  const get = <T>(kind: CachedKind, name: string, namespace?: string): T | undefined =>
+    index(kind).get(namespace, name) as T | undefined;
 
-  const holds = (kind: CachedKind, ref: { namespace?: string; name: string; resourceVersion: string | null }): boolean => {
+  const holds = (
+    kind: CachedKind,
+    ref: { namespace?: string; name: string; resourceVersion: string | null },
+  ): boolean => {
     const obj = get<KubeObject>(kind, ref.name, ref.namespace);
     return ref.resourceVersion === null ? obj === undefined : obj?.metadata?.resourceVersion === ref.resourceVersion;
   };

@@ -65,7 +65,10 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): num
 }
 
 /** Reads SPOTOPT_* variables; throws with the variable's name on a bad value. */
-export function loadFacadeConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<FacadeConfig> = {}): FacadeConfig {
+export function loadFacadeConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<FacadeConfig> = {},
+): FacadeConfig {
   const d = DEFAULT_FACADE_CONFIG;
   const config: FacadeConfig = {
     systemNamespace: env.SPOTOPT_SYSTEM_NAMESPACE || d.systemNamespace,
@@ -78,14 +81,23 @@ export function loadFacadeConfig(env: NodeJS.ProcessEnv = process.env, overrides
       tokenPerMinute: intFromEnv(env, "SPOTOPT_RATE_TOKEN_PER_MINUTE", d.rateLimits.tokenPerMinute),
       logoutPerMinute: intFromEnv(env, "SPOTOPT_RATE_LOGOUT_PER_MINUTE", d.rateLimits.logoutPerMinute),
     },
-    validateResponses: env.SPOTOPT_VALIDATE_RESPONSES ? env.SPOTOPT_VALIDATE_RESPONSES === "true" : env.NODE_ENV !== "production",
+    validateResponses: env.SPOTOPT_VALIDATE_RESPONSES
+      ? env.SPOTOPT_VALIDATE_RESPONSES === "true"
+      : env.NODE_ENV !== "production",
     bodyLimitBytes: intFromEnv(env, "SPOTOPT_BODY_LIMIT_BYTES", d.bodyLimitBytes),
     trustProxy: trustProxyValue(env.SPOTOPT_TRUST_PROXY),
     version: d.version,
     logLevel: env.SPOTOPT_LOG_LEVEL || env.LOG_LEVEL || d.logLevel,
-    retentionSweepSeconds: env.SPOTOPT_AUDIT_RETENTION_SWEEP_SECONDS === "0" ? 0 : intFromEnv(env, "SPOTOPT_AUDIT_RETENTION_SWEEP_SECONDS", d.retentionSweepSeconds),
-    rateLimitSweepSeconds: env.SPOTOPT_RATE_SWEEP_SECONDS === "0" ? 0 : intFromEnv(env, "SPOTOPT_RATE_SWEEP_SECONDS", d.rateLimitSweepSeconds),
-    responseMemoMs: env.SPOTOPT_RESPONSE_MEMO_MS === "0" ? 0 : intFromEnv(env, "SPOTOPT_RESPONSE_MEMO_MS", d.responseMemoMs),
+    retentionSweepSeconds:
+      env.SPOTOPT_AUDIT_RETENTION_SWEEP_SECONDS === "0"
+        ? 0
+        : intFromEnv(env, "SPOTOPT_AUDIT_RETENTION_SWEEP_SECONDS", d.retentionSweepSeconds),
+    rateLimitSweepSeconds:
+      env.SPOTOPT_RATE_SWEEP_SECONDS === "0"
+        ? 0
+        : intFromEnv(env, "SPOTOPT_RATE_SWEEP_SECONDS", d.rateLimitSweepSeconds),
+    responseMemoMs:
+      env.SPOTOPT_RESPONSE_MEMO_MS === "0" ? 0 : intFromEnv(env, "SPOTOPT_RESPONSE_MEMO_MS", d.responseMemoMs),
   };
   return { ...config, ...overrides, rateLimits: { ...config.rateLimits, ...overrides.rateLimits } };
 }

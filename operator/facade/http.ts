@@ -220,7 +220,14 @@ function auditInput(route: RouteDef, ctx: AuditCtx, outcome: AuditOutcome): Audi
     ...definedOnly(ctx.state.note),
   };
   if (!ctx.state.enabled || !note.namespace || !note.actor) return undefined;
-  return { ...note, namespace: note.namespace, actor: note.actor, event: note.event!, resource: note.resource!, outcome };
+  return {
+    ...note,
+    namespace: note.namespace,
+    actor: note.actor,
+    event: note.event!,
+    resource: note.resource!,
+    outcome,
+  };
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {
@@ -275,7 +282,9 @@ function sendResult(route: RouteDef, res: express.Response, result: unknown, pro
 function validateResponse(route: RouteDef, result: unknown): unknown {
   const parsed = route.response.safeParse(result);
   if (!parsed.success) {
-    throw new Error(`response of ${route.method.toUpperCase()} ${route.path} broke its schema: ${describeZodError("response", parsed.error)}`);
+    throw new Error(
+      `response of ${route.method.toUpperCase()} ${route.path} broke its schema: ${describeZodError("response", parsed.error)}`,
+    );
   }
   return parsed.data;
 }
@@ -316,11 +325,21 @@ class RouteMemo {
 
   /** Everything the answer depends on besides the cache: the caller's organisation and context, and the URL. */
   private key(auth: AuthContext | undefined, req: express.Request): string {
-    return [this.route.path, auth?.namespace ?? "", auth?.role ?? "", auth?.activeClusterId ?? "", req.originalUrl].join("\u0000");
+    return [
+      this.route.path,
+      auth?.namespace ?? "",
+      auth?.role ?? "",
+      auth?.activeClusterId ?? "",
+      req.originalUrl,
+    ].join("\u0000");
   }
 
   /** Sends a remembered body if it is still good; else returns how to remember the body about to be computed. */
-  serve(auth: AuthContext | undefined, req: express.Request, res: express.Response): { key: string; version: number } | undefined {
+  serve(
+    auth: AuthContext | undefined,
+    req: express.Request,
+    res: express.Response,
+  ): { key: string; version: number } | undefined {
     const key = this.key(auth, req);
     // Read before the handler runs: a change that lands meanwhile leaves the entry already outdated, never too new.
     const version = this.settings.version();
@@ -357,7 +376,11 @@ interface MountedRoute {
   memo: RouteMemo | undefined;
 }
 
-async function runRoute({ route, runtime, memo }: MountedRoute, req: express.Request, res: express.Response): Promise<void> {
+async function runRoute(
+  { route, runtime, memo }: MountedRoute,
+  req: express.Request,
+  res: express.Response,
+): Promise<void> {
   res.locals.routeTemplate = route.path;
   if (route.rateLimit) await runtime.rateLimit(req, route.rateLimit);
   const auth = route.auth === "public" ? undefined : await runtime.authenticate(req, route.auth, req.params);
@@ -389,9 +412,11 @@ async function runRoute({ route, runtime, memo }: MountedRoute, req: express.Req
 /** Mounts every route on the router; errors go to next() and so to the one error handler. */
 export function mountRoutes(router: express.Router, routes: RouteDef[], runtime: RouteRuntime): void {
   for (const route of routes) {
-    if (route.memo && route.method !== "get") throw new Error(`${route.method.toUpperCase()} ${route.path}: only GET routes may be memoised`);
+    if (route.memo && route.method !== "get")
+      throw new Error(`${route.method.toUpperCase()} ${route.path}: only GET routes may be memoised`);
     // Only 200 JSON answers are memoised: a memo route must not declare another status or produce CSV.
-    const memoised = route.memo && runtime.memo && (route.status ?? 200) === 200 && (route.produces ?? "json") === "json";
+    const memoised =
+      route.memo && runtime.memo && (route.status ?? 200) === 200 && (route.produces ?? "json") === "json";
     const mounted: MountedRoute = { route, runtime, memo: memoised ? new RouteMemo(route, runtime.memo!) : undefined };
     router[route.method](route.path, (req: express.Request, res: express.Response, next: express.NextFunction) => {
       runRoute(mounted, req, res).catch(next);

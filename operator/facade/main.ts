@@ -25,7 +25,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<Runnin
   const path = kubeconfigPath(env);
   const kubeConfig = loadKubeConfig(path ? { kubeconfigPath: path } : {});
   const port = env.PORT ? Number(env.PORT) : 8080;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got ${JSON.stringify(env.PORT)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`PORT must be a port number, got ${JSON.stringify(env.PORT)}`);
   const facade = await startFacade({ kubeConfig, port, host: env.HOST ?? "0.0.0.0", env, logger });
   logger.info({ url: facade.url }, "Facade listening");
   const shutdown = (): void => {

@@ -30,7 +30,11 @@ const routes: RouteDef[] = [
     memo: true,
     query: z.object({ scope: z.string().optional() }).strict(),
     response: z.object({ namespace: z.string(), scope: z.string().nullable(), computation: z.number() }),
-    handler: async ({ auth, query }) => ({ namespace: auth!.namespace, scope: query.scope ?? null, computation: ++computed }),
+    handler: async ({ auth, query }) => ({
+      namespace: auth!.namespace,
+      scope: query.scope ?? null,
+      computation: ++computed,
+    }),
   }),
 ];
 
@@ -66,7 +70,14 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-async function get(path: string, who: string): Promise<{ status: number; etag: string | null; body: { namespace: string; scope: string | null; computation: number } | null }> {
+async function get(
+  path: string,
+  who: string,
+): Promise<{
+  status: number;
+  etag: string | null;
+  body: { namespace: string; scope: string | null; computation: number } | null;
+}> {
   const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${who}` } });
   const text = await res.text();
   return { status: res.status, etag: res.headers.get("etag"), body: text ? (JSON.parse(text) as never) : null };
@@ -129,7 +140,11 @@ describe("memoised GET responses", () => {
     await get("/figures", "a");
     const exposition = await (await fetch(`${base}/metrics`)).text();
     const count = (result: string): number =>
-      Number(new RegExp(`spotopt_facade_response_memo_lookups_total\\{route="/figures",result="${result}"\\} (\\d+)`).exec(exposition)?.[1] ?? -1);
+      Number(
+        new RegExp(`spotopt_facade_response_memo_lookups_total\\{route="/figures",result="${result}"\\} (\\d+)`).exec(
+          exposition,
+        )?.[1] ?? -1,
+      );
     expect(count("hit")).toBeGreaterThanOrEqual(1);
     expect(count("miss")).toBeGreaterThanOrEqual(1);
   });

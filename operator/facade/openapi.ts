@@ -15,7 +15,9 @@ function paramsSchema(route: RouteDef): z.ZodObject | undefined {
 }
 
 function errorResponses(route: RouteDef): RouteConfig["responses"] {
-  const err = (description: string): { description: string; content: { "application/json": { schema: typeof ErrorBody } } } => ({
+  const err = (
+    description: string,
+  ): { description: string; content: { "application/json": { schema: typeof ErrorBody } } } => ({
     description,
     content: { "application/json": { schema: ErrorBody } },
   });
@@ -46,7 +48,10 @@ function successContent(route: RouteDef): RouteConfig["responses"][string] {
 }
 
 function describe(route: RouteDef): { description?: string } {
-  const parts = [route.description, isMutating(route) && route.auth === "user" ? "Writes an audit entry." : undefined].filter(Boolean);
+  const parts = [
+    route.description,
+    isMutating(route) && route.auth === "user" ? "Writes an audit entry." : undefined,
+  ].filter(Boolean);
   return parts.length > 0 ? { description: parts.join("\n\n") } : {};
 }
 
@@ -69,7 +74,10 @@ function routeConfig(route: RouteDef): RouteConfig {
 }
 
 /** The OpenAPI 3.1 document for the given routes. */
-export function buildOpenApiDocument(routes: RouteDef[], version: string): ReturnType<OpenApiGeneratorV31["generateDocument"]> {
+export function buildOpenApiDocument(
+  routes: RouteDef[],
+  version: string,
+): ReturnType<OpenApiGeneratorV31["generateDocument"]> {
   const registry = new OpenAPIRegistry();
   registry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
   for (const route of routes) registry.registerPath(routeConfig(route));
@@ -78,7 +86,7 @@ export function buildOpenApiDocument(routes: RouteDef[], version: string): Retur
     info: {
       title: "Spot Optimizer facade",
       version,
-      description: "REST facade of the Spot Optimizer operator. Errors are {\"detail\": string}.",
+      description: 'REST facade of the Spot Optimizer operator. Errors are {"detail": string}.',
     },
     servers: [{ url: "/" }],
   });

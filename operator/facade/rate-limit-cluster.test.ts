@@ -43,7 +43,11 @@ async function listening(server: net.Server): Promise<number> {
 }
 
 /** Outcome of each of `n` checks: "ok", a 429 with its Retry-After, or the unexpected error's message. */
-async function outcomes(check: (ip: string, limit: typeof LIMIT) => void | Promise<void>, ip: string, n: number): Promise<string[]> {
+async function outcomes(
+  check: (ip: string, limit: typeof LIMIT) => void | Promise<void>,
+  ip: string,
+  n: number,
+): Promise<string[]> {
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
     try {
@@ -62,7 +66,12 @@ describe("cluster rate limiter failure policy", () => {
     const port = await listening(probe);
     await closers.pop()!(); // nothing listens on that port any more
     const nowMs = Date.parse("2026-01-01T00:00:00Z");
-    const limiter = createClusterRateLimiter({ client: clientFor(`http://127.0.0.1:${port}`), namespace: "sys", hashKey: Buffer.from("k"), now: () => new Date(nowMs) });
+    const limiter = createClusterRateLimiter({
+      client: clientFor(`http://127.0.0.1:${port}`),
+      namespace: "sys",
+      hashKey: Buffer.from("k"),
+      now: () => new Date(nowMs),
+    });
     expect(await outcomes(limiter.check, "10.0.0.1", 5)).toEqual(["ok", "ok", "ok", "429 60", "429 60"]);
     expect(await outcomes(limiter.check, "10.0.0.2", 1)).toEqual(["ok"]);
   });
@@ -79,14 +88,21 @@ describe("cluster rate limiter failure policy", () => {
       now: () => new Date(),
       apiDeadlineMs: 50,
     });
-    expect(await outcomes(limiter.check, "10.0.0.1", 4)).toEqual(["ok", "ok", "ok", expect.stringMatching(/^429 (59|60)$/)]);
+    expect(await outcomes(limiter.check, "10.0.0.1", 4)).toEqual([
+      "ok",
+      "ok",
+      "ok",
+      expect.stringMatching(/^429 (59|60)$/),
+    ]);
   });
 
   it("after an API error asks the API server again only once the back-off has passed", async () => {
     let received = 0;
     const failing = http.createServer((_req, res) => {
       received += 1;
-      res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", reason: "InternalError", message: "boom" }));
+      res
+        .writeHead(500, { "content-type": "application/json" })
+        .end(JSON.stringify({ kind: "Status", reason: "InternalError", message: "boom" }));
     });
     const port = await listening(failing);
     let monotonicMs = 0;
@@ -117,7 +133,9 @@ describe("counter names and the in-memory counter", () => {
     expect(rateLimitObjectName(Buffer.from("key-2"), "2001:db8::1", LIMIT)).not.toBe(name);
     expect(rateLimitObjectName(Buffer.from("key-1"), "2001:db8::2", LIMIT)).not.toBe(name);
     expect(rateLimitObjectName(Buffer.from("key-1"), "2001:db8::1", { ...LIMIT, limit: 4 })).not.toBe(name);
-    expect(rateLimitObjectName(Buffer.from("key-1"), "x", { ...LIMIT, name: "Weird Bucket_Name!" })).toMatch(/^ratelimit-weird-bucket-name-[0-9a-f]{40}$/);
+    expect(rateLimitObjectName(Buffer.from("key-1"), "x", { ...LIMIT, name: "Weird Bucket_Name!" })).toMatch(
+      /^ratelimit-weird-bucket-name-[0-9a-f]{40}$/,
+    );
   });
 
   it("starts a window at the first request and a new one once it has ended", () => {

@@ -72,14 +72,20 @@ function derivedKey(hashKey: Uint8Array): Buffer {
 
 /** DNS-1123 label part from a bucket name ("token" -> "token"; anything else folded to [a-z0-9-]). */
 function bucketSlug(bucket: string): string {
-  const slug = bucket.toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 20).replace(/^-+|-+$/g, "");
+  const slug = bucket
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .slice(0, 20)
+    .replace(/^-+|-+$/g, "");
   return slug || "bucket";
 }
 
 function objectName(key: Buffer, clientKey: string, limit: RouteRateLimit): string {
   // The window length and the limit are part of the identity: replicas configured alike share one counter, and a
   // changed limit starts fresh counters instead of reading ones counted against another limit.
-  const digest = createHmac("sha256", key).update(`${limit.name}\u0000${limit.windowMs}\u0000${limit.limit}\u0000${clientKey}`).digest("hex");
+  const digest = createHmac("sha256", key)
+    .update(`${limit.name}\u0000${limit.windowMs}\u0000${limit.limit}\u0000${clientKey}`)
+    .digest("hex");
   return `ratelimit-${bucketSlug(limit.name)}-${digest.slice(0, 40)}`;
 }
 
@@ -153,10 +159,18 @@ export function createClusterRateLimiter(options: ClusterRateLimiterOptions): Cl
     const t = monotonic();
     if (t - lastWarnMs < WARN_EVERY_MS) return;
     lastWarnMs = t;
-    options.logger?.warn({ err }, "Rate-limit counters could not be kept in the cluster; counting in memory on this replica");
+    options.logger?.warn(
+      { err },
+      "Rate-limit counters could not be kept in the cluster; counting in memory on this replica",
+    );
   };
 
-  const leaseFor = (name: string, limit: RouteRateLimit, state: CounterState & { nowMs: number }, base?: LeaseObject): LeaseObject => ({
+  const leaseFor = (
+    name: string,
+    limit: RouteRateLimit,
+    state: CounterState & { nowMs: number },
+    base?: LeaseObject,
+  ): LeaseObject => ({
     ...LEASE,
     metadata: {
       ...(base?.metadata ?? {}),
@@ -182,7 +196,12 @@ export function createClusterRateLimiter(options: ClusterRateLimiterOptions): Cl
    * One write attempt: creates the counter (absent) or increments / restarts it (present, with its resourceVersion).
    * Undefined when another writer won (409 Conflict / AlreadyExists, or 404: the sweep removed it): re-read and retry.
    */
-  const tryCount = async (name: string, limit: RouteRateLimit, nowMs: number, current: LeaseObject | undefined): Promise<WindowCount | undefined> => {
+  const tryCount = async (
+    name: string,
+    limit: RouteRateLimit,
+    nowMs: number,
+    current: LeaseObject | undefined,
+  ): Promise<WindowCount | undefined> => {
     const fresh: CounterState = { count: 1, startMs: nowMs, endMs: nowMs + limit.windowMs };
     const state = current ? stateOf(current) : undefined;
     const ended = !state || nowMs >= state.endMs;
@@ -252,7 +271,11 @@ export function createClusterRateLimiter(options: ClusterRateLimiterOptions): Cl
       await client.request({
         method: "DELETE",
         path: await client.path(ref(name)),
-        body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: { resourceVersion: lease.metadata.resourceVersion } },
+        body: {
+          apiVersion: "v1",
+          kind: "DeleteOptions",
+          preconditions: { resourceVersion: lease.metadata.resourceVersion },
+        },
       });
       return true;
     } catch (err) {
@@ -266,7 +289,8 @@ export function createClusterRateLimiter(options: ClusterRateLimiterOptions): Cl
     const nowMs = now().getTime();
     let deleted = 0;
     for (const lease of list.items) {
-      if (lease.metadata?.name && nowMs >= stateOf(lease).endMs) deleted += Number(await deleteEnded(lease as LeaseObject & { metadata: { name: string } }));
+      if (lease.metadata?.name && nowMs >= stateOf(lease).endMs)
+        deleted += Number(await deleteEnded(lease as LeaseObject & { metadata: { name: string } }));
     }
     for (const [name, lease] of seen) if (nowMs >= stateOf(lease).endMs) seen.delete(name);
     return deleted;

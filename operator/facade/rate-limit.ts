@@ -13,7 +13,10 @@ export interface WindowCount {
 
 /** The 429 for a request counted as number `count` in a window that ends at `windowEndMs`. */
 export function rateLimitError(limit: RouteRateLimit, windowEndMs: number, nowMs: number): RateLimitError {
-  return new RateLimitError(`rate limit of ${limit.limit} per ${limit.windowMs / 1000}s exceeded for ${limit.name}`, (windowEndMs - nowMs) / 1000);
+  return new RateLimitError(
+    `rate limit of ${limit.limit} per ${limit.windowMs / 1000}s exceeded for ${limit.name}`,
+    (windowEndMs - nowMs) / 1000,
+  );
 }
 
 /**

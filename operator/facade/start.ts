@@ -72,7 +72,11 @@ function listen(app: express.Express, port: number, host: string): Promise<Serve
  * Applies the stored retention policies periodically. Every replica may run it: removals are idempotent and the
  * anchor only moves forward (resourceVersion-guarded), so two sweeps at once agree.
  */
-function startRetentionSweep(audit: AuditChainStore, everySeconds: number, logger: Logger | undefined): NodeJS.Timeout | undefined {
+function startRetentionSweep(
+  audit: AuditChainStore,
+  everySeconds: number,
+  logger: Logger | undefined,
+): NodeJS.Timeout | undefined {
   if (everySeconds <= 0) return undefined;
   const timer = setInterval(() => {
     audit.sweepRetention().catch((err: unknown) => logger?.warn({ err }, "Audit retention sweep failed"));
@@ -128,7 +132,10 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     throw err;
   }
   const sweep = startRetentionSweep(audit, config.retentionSweepSeconds, options.logger);
-  const stopRateLimitSweep = config.rateLimitSweepSeconds > 0 ? rateLimiter.startSweep(config.rateLimitSweepSeconds * 1000) : (): void => undefined;
+  const stopRateLimitSweep =
+    config.rateLimitSweepSeconds > 0
+      ? rateLimiter.startSweep(config.rateLimitSweepSeconds * 1000)
+      : (): void => undefined;
   const port = (server.address() as AddressInfo).port;
   const host = options.host && options.host !== "0.0.0.0" ? options.host : "127.0.0.1";
   return {

@@ -12,7 +12,13 @@ interface OpenKind {
 const KARPENTER_KINDS: readonly OpenKind[] = [
   { group: "karpenter.sh", kind: "NodePool", plural: "nodepools", scope: "Cluster", shortNames: [] },
   { group: "karpenter.sh", kind: "NodeClaim", plural: "nodeclaims", scope: "Cluster", shortNames: [] },
-  { group: "karpenter.k8s.aws", kind: "EC2NodeClass", plural: "ec2nodeclasses", scope: "Cluster", shortNames: ["ec2nc", "ec2ncs"] },
+  {
+    group: "karpenter.k8s.aws",
+    kind: "EC2NodeClass",
+    plural: "ec2nodeclasses",
+    scope: "Cluster",
+    shortNames: ["ec2nc", "ec2ncs"],
+  },
 ];
 
 /** CustomResourceDefinitions (apiextensions.k8s.io/v1) for Karpenter's v1 kinds with an open, structural schema. */
@@ -22,7 +28,9 @@ export function openKarpenterCrds(): Record<string, unknown>[] {
     kind: "CustomResourceDefinition",
     metadata: {
       name: `${k.plural}.${k.group}`,
-      annotations: { "spotoptimizer.io/local-mode": "open schema; Karpenter's real CRD is installed by its Helm chart on EKS" },
+      annotations: {
+        "spotoptimizer.io/local-mode": "open schema; Karpenter's real CRD is installed by its Helm chart on EKS",
+      },
     },
     spec: {
       group: k.group,

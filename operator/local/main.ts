@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startLocalApiServer, type LocalApiServer } from "../../src-shared/apiserver/index.js";
+import { startLocalApiServer, type LocalApiServer } from "./apiserver/index.js";
 import { KubeClient } from "../../src-shared/kube/index.js";
 import { createLogger } from "../../src-shared/log/index.js";
 import { listOrganisations } from "../facade/auth/orgs.js";
@@ -27,7 +27,8 @@ function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be a port number 0-65535, got "${raw}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`${name} must be a port number 0-65535, got "${raw}"`);
   return port;
 }
 
@@ -41,15 +42,27 @@ export function localModeSettings(env: NodeJS.ProcessEnv = process.env): LocalMo
 }
 
 /** The demo organisation: created with a fresh owner on the first start, found again on later starts. */
-async function ensureDemoOrganisation(client: KubeClient, facade: RunningFacade): Promise<{ namespace: string; ownerPassword?: string }> {
+async function ensureDemoOrganisation(
+  client: KubeClient,
+  facade: RunningFacade,
+): Promise<{ namespace: string; ownerPassword?: string }> {
   const existing = (await listOrganisations(client)).find((o) => o.name === DEMO_ORG_NAME);
   if (existing) return { namespace: existing.namespace };
   const ownerPassword = randomBytes(12).toString("base64url");
-  const { org } = await facade.auth.signup({ orgName: DEMO_ORG_NAME, email: DEMO_OWNER_EMAIL, password: ownerPassword });
+  const { org } = await facade.auth.signup({
+    orgName: DEMO_ORG_NAME,
+    email: DEMO_OWNER_EMAIL,
+    password: ownerPassword,
+  });
   return { namespace: org.namespace, ownerPassword };
 }
 
-function banner(input: { api: LocalApiServer; facade: RunningFacade; admin: { email: string; password: string }; demo: { namespace: string; ownerPassword?: string } }): string {
+function banner(input: {
+  api: LocalApiServer;
+  facade: RunningFacade;
+  admin: { email: string; password: string };
+  demo: { namespace: string; ownerPassword?: string };
+}): string {
   const kubeconfig = input.api.kubeconfigPath ?? "";
   const owner = input.demo.ownerPassword
     ? `  demo owner:   ${DEMO_OWNER_EMAIL} / ${input.demo.ownerPassword}   (shown once: this start created it)`
@@ -94,10 +107,15 @@ export async function startLocalMode(env: NodeJS.ProcessEnv = process.env): Prom
   for (const crd of openKarpenterCrds()) await createIfAbsent(client, crd);
   await createIfAbsent(client, { apiVersion: "v1", kind: "Namespace", metadata: { name: SYSTEM_NAMESPACE } });
   await seedSimulatedCluster(client);
-  const operator = await startOperator({ kubeConfig: api.kubeConfig, logger: createLogger("operator", env), identity: "local-operator" });
-  const admin = env.SPOTOPT_ADMIN_EMAIL && env.SPOTOPT_ADMIN_PASSWORD
-    ? { email: env.SPOTOPT_ADMIN_EMAIL, password: env.SPOTOPT_ADMIN_PASSWORD }
-    : generateAdminCredentials();
+  const operator = await startOperator({
+    kubeConfig: api.kubeConfig,
+    logger: createLogger("operator", env),
+    identity: "local-operator",
+  });
+  const admin =
+    env.SPOTOPT_ADMIN_EMAIL && env.SPOTOPT_ADMIN_PASSWORD
+      ? { email: env.SPOTOPT_ADMIN_EMAIL, password: env.SPOTOPT_ADMIN_PASSWORD }
+      : generateAdminCredentials();
   const facade = await startFacade({
     kubeConfig: api.kubeConfig,
     port: settings.facadePort,
@@ -140,7 +158,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.once("SIGINT", () => shutdown("SIGINT"));
     process.once("SIGTERM", () => shutdown("SIGTERM"));
   } catch (err) {
-    process.stderr.write(`spot-optimizer local mode failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `spot-optimizer local mode failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
     process.exit(1);
   }
 }

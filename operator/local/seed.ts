@@ -22,10 +22,42 @@ interface DemoWorkload {
 
 // Allocatable figures follow Karpenter's published allocatable for these shapes (rounded); they only feed the demo.
 const DEMO_NODES: readonly DemoNode[] = [
-  { name: "ip-10-0-1-11.ec2.internal", instanceType: "m5.xlarge", capacityType: "on-demand", zone: "us-east-1a", arch: "amd64", cpuMillicores: 3920, memoryMiB: 14162 },
-  { name: "ip-10-0-1-12.ec2.internal", instanceType: "m5.xlarge", capacityType: "spot", zone: "us-east-1b", arch: "amd64", cpuMillicores: 3920, memoryMiB: 14162 },
-  { name: "ip-10-0-2-21.ec2.internal", instanceType: "c6g.large", capacityType: "spot", zone: "us-east-1a", arch: "arm64", cpuMillicores: 1930, memoryMiB: 3246 },
-  { name: "ip-10-0-2-22.ec2.internal", instanceType: "r5.large", capacityType: "on-demand", zone: "us-east-1c", arch: "amd64", cpuMillicores: 1930, memoryMiB: 14162 },
+  {
+    name: "ip-10-0-1-11.ec2.internal",
+    instanceType: "m5.xlarge",
+    capacityType: "on-demand",
+    zone: "us-east-1a",
+    arch: "amd64",
+    cpuMillicores: 3920,
+    memoryMiB: 14162,
+  },
+  {
+    name: "ip-10-0-1-12.ec2.internal",
+    instanceType: "m5.xlarge",
+    capacityType: "spot",
+    zone: "us-east-1b",
+    arch: "amd64",
+    cpuMillicores: 3920,
+    memoryMiB: 14162,
+  },
+  {
+    name: "ip-10-0-2-21.ec2.internal",
+    instanceType: "c6g.large",
+    capacityType: "spot",
+    zone: "us-east-1a",
+    arch: "arm64",
+    cpuMillicores: 1930,
+    memoryMiB: 3246,
+  },
+  {
+    name: "ip-10-0-2-22.ec2.internal",
+    instanceType: "r5.large",
+    capacityType: "on-demand",
+    zone: "us-east-1c",
+    arch: "amd64",
+    cpuMillicores: 1930,
+    memoryMiB: 14162,
+  },
 ];
 
 const DEMO_WORKLOADS: readonly DemoWorkload[] = [
@@ -102,7 +134,17 @@ function podObjects(w: DemoWorkload, workloadIndex: number): Record<string, unkn
       phase: "Running",
       conditions: [{ type: "Ready", status: "True" }],
       // What kubectl's READY column counts.
-      containerStatuses: [{ name: w.name, image: `registry.example/demo/${w.name}:1.0`, imageID: "", ready: true, started: true, restartCount: 0, state: { running: {} } }],
+      containerStatuses: [
+        {
+          name: w.name,
+          image: `registry.example/demo/${w.name}:1.0`,
+          imageID: "",
+          ready: true,
+          started: true,
+          restartCount: 0,
+          state: { running: {} },
+        },
+      ],
     },
   }));
 }
@@ -111,7 +153,8 @@ function podObjects(w: DemoWorkload, workloadIndex: number): Record<string, unkn
 export async function seedSimulatedCluster(client: KubeClient): Promise<void> {
   for (const node of DEMO_NODES) await createIfAbsent(client, nodeObject(node));
   const namespaces = [...new Set(DEMO_WORKLOADS.map((w) => w.namespace))];
-  for (const name of namespaces) await createIfAbsent(client, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  for (const name of namespaces)
+    await createIfAbsent(client, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
   for (const [index, workload] of DEMO_WORKLOADS.entries()) {
     await createIfAbsent(client, deploymentObject(workload));
     for (const pod of podObjects(workload, index)) {

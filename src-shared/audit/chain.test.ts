@@ -1,7 +1,16 @@
 // Unit tests of the pure audit chain: canonical JSON, hashing, and tamper detection on exports.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildEntry, buildExport, canonicalJson, GENESIS_ANCHOR, parseAuditExport, sha256Hex, verifyExport, type AuditExport } from "./chain.js";
+import {
+  buildEntry,
+  buildExport,
+  canonicalJson,
+  GENESIS_ANCHOR,
+  parseAuditExport,
+  sha256Hex,
+  verifyExport,
+  type AuditExport,
+} from "./chain.js";
 import type { AuditRecord } from "./types.js";
 
 function chain(n: number, anchor = GENESIS_ANCHOR): AuditRecord[] {
@@ -9,7 +18,15 @@ function chain(n: number, anchor = GENESIS_ANCHOR): AuditRecord[] {
   let prev = anchor;
   for (let i = 0; i < n; i++) {
     const e = buildEntry(
-      { namespace: "org-a", actor: `user${i}@a.test`, event: "PATCH /policies/binpack", resource: "cluster/prod", outcome: "success", before: { v: i }, after: { v: i + 1 } },
+      {
+        namespace: "org-a",
+        actor: `user${i}@a.test`,
+        event: "PATCH /policies/binpack",
+        resource: "cluster/prod",
+        outcome: "success",
+        before: { v: i },
+        after: { v: i + 1 },
+      },
       prev,
       new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
     );
@@ -23,7 +40,9 @@ const clone = (doc: AuditExport): AuditExport => JSON.parse(JSON.stringify(doc))
 
 describe("canonicalJson", () => {
   it("sorts keys at every depth, drops undefined members and has no whitespace", () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: "x" }], c: undefined } })).toBe('{"a":{"d":[1,{"y":"x","z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: "x" }], c: undefined } })).toBe(
+      '{"a":{"d":[1,{"y":"x","z":1}]},"b":1}',
+    );
   });
 
   it("is independent of key insertion order and round-trips through JSON.parse", () => {

@@ -45,7 +45,8 @@ export function entryName(sequence: number): string {
 /** before/after are stored as JSON objects (the CRD's shape): wrap other values, absent becomes null. */
 export function toStoredState(value: unknown): Record<string, unknown> | null {
   if (value === undefined || value === null) return null;
-  if (typeof value === "object" && !Array.isArray(value)) return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+  if (typeof value === "object" && !Array.isArray(value))
+    return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
   return { value: JSON.parse(JSON.stringify(value)) as unknown };
 }
 
@@ -53,7 +54,19 @@ export function toStoredState(value: unknown): Record<string, unknown> | null {
 export function computeEntryHash(entry: Omit<AuditRecord, "hash">): string {
   const { id, namespace, seq, timestamp, actor, event, resource, outcome, before, after, prevHash } = entry;
   return sha256Hex(
-    canonicalJson({ id, namespace, seq, timestamp, actor, event, resource, outcome, before: before ?? null, after: after ?? null, prevHash }),
+    canonicalJson({
+      id,
+      namespace,
+      seq,
+      timestamp,
+      actor,
+      event,
+      resource,
+      outcome,
+      before: before ?? null,
+      after: after ?? null,
+      prevHash,
+    }),
   );
 }
 
@@ -91,7 +104,8 @@ export function verifyChain(entries: AuditRecord[], anchor: ChainAnchor): ChainP
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
     const { hash, ...rest } = entry;
-    if (computeEntryHash(rest) !== hash) return { index: i, id: String(entry.id), reason: "content does not match its hash (entry changed)" };
+    if (computeEntryHash(rest) !== hash)
+      return { index: i, id: String(entry.id), reason: "content does not match its hash (entry changed)" };
     if (entry.seq !== previous.sequence + 1 || entry.prevHash !== previous.hash) {
       return {
         index: i,
@@ -124,7 +138,14 @@ export function exportChecksum(doc: Omit<AuditExport, "checksum">): string {
 export function buildExport(namespace: string, entries: AuditRecord[], anchor: ChainAnchor): AuditExport {
   const last = entries[entries.length - 1];
   const head = last ? { sequence: last.seq, hash: last.hash } : anchor;
-  const doc = { format: EXPORT_FORMAT as typeof EXPORT_FORMAT, namespace, anchor, head, count: entries.length, entries };
+  const doc = {
+    format: EXPORT_FORMAT as typeof EXPORT_FORMAT,
+    namespace,
+    anchor,
+    head,
+    count: entries.length,
+    entries,
+  };
   return { ...doc, checksum: exportChecksum(doc) };
 }
 
@@ -138,11 +159,23 @@ export function verifyExport(doc: AuditExport): ExportVerdict {
   const last = doc.entries[doc.entries.length - 1];
   const head = last ? { sequence: last.seq, hash: last.hash } : doc.anchor;
   if (head.sequence !== doc.head.sequence || head.hash !== doc.head.hash) {
-    return { ok: false, problem: { ...end, at: "head", reason: `last entry is not the recorded head ${doc.head.sequence} (entries removed from the end)` } };
+    return {
+      ok: false,
+      problem: {
+        ...end,
+        at: "head",
+        reason: `last entry is not the recorded head ${doc.head.sequence} (entries removed from the end)`,
+      },
+    };
   }
-  if (doc.count !== doc.entries.length) return { ok: false, problem: { ...end, at: "count", reason: `count ${doc.count} but ${doc.entries.length} entries` } };
+  if (doc.count !== doc.entries.length)
+    return {
+      ok: false,
+      problem: { ...end, at: "count", reason: `count ${doc.count} but ${doc.entries.length} entries` },
+    };
   const { checksum, ...rest } = doc;
-  if (exportChecksum(rest) !== checksum) return { ok: false, problem: { ...end, at: "checksum", reason: "checksum does not match the export" } };
+  if (exportChecksum(rest) !== checksum)
+    return { ok: false, problem: { ...end, at: "checksum", reason: "checksum does not match the export" } };
   return { ok: true, count: doc.entries.length, head };
 }
 

@@ -2,17 +2,45 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildEntry, buildExport, GENESIS_ANCHOR, type AuditExport } from "./chain.js";
-import { AUDIT_CSV_COLUMNS, AuditCsvSyntaxError, auditExportCsv, escapeCell, parseAuditCsv, parseAuditExportFile, parseCsvRecords, unescapeCell, verifyAuditCsv } from "./csv.js";
+import {
+  AUDIT_CSV_COLUMNS,
+  AuditCsvSyntaxError,
+  auditExportCsv,
+  escapeCell,
+  parseAuditCsv,
+  parseAuditExportFile,
+  parseCsvRecords,
+  unescapeCell,
+  verifyAuditCsv,
+} from "./csv.js";
 import type { AuditInput, AuditRecord } from "./types.js";
 
-const NASTY = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "'quoted", 'say "hi", then\r\nleave', "plain, with comma", "", "ünïcödé ✓"];
+const NASTY = [
+  "=1+1",
+  "+SUM(A1)",
+  "-2+3",
+  "@cmd",
+  "\tx",
+  "'quoted",
+  'say "hi", then\r\nleave',
+  "plain, with comma",
+  "",
+  "ünïcödé ✓",
+];
 
 function chain(inputs: Array<Partial<AuditInput>>, anchor = GENESIS_ANCHOR): AuditRecord[] {
   const out: AuditRecord[] = [];
   let prev = anchor;
   inputs.forEach((input, i) => {
     const e = buildEntry(
-      { namespace: "org-a", actor: "a@a.test", event: "PATCH /policies/binpack", resource: "cluster/prod", outcome: "success", ...input },
+      {
+        namespace: "org-a",
+        actor: "a@a.test",
+        event: "PATCH /policies/binpack",
+        resource: "cluster/prod",
+        outcome: "success",
+        ...input,
+      },
       prev,
       new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
     );
@@ -26,7 +54,7 @@ function sample(): AuditExport {
   return buildExport(
     "org-a",
     chain([
-      { before: { v: 1 }, after: { v: 2, note: "=HYPERLINK(\"http://x\")" } },
+      { before: { v: 1 }, after: { v: 2, note: '=HYPERLINK("http://x")' } },
       { actor: "=cmd|' /C calc'!A0", event: "@SUM(1)", resource: "-1+1", after: { list: [1, "a,b", null] } },
       { outcome: "denied" },
       { after: { text: 'multi\nline "quoted"' } },
@@ -42,7 +70,10 @@ function rows(csv: string): string[][] {
 
 /** Writes rows back the way a careful editor would: same quoting rules as the exporter. */
 function unparse(records: string[][]): string {
-  return records.map((r) => r.map((c) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(",")).join("\r\n") + "\r\n";
+  return (
+    records.map((r) => r.map((c) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(",")).join("\r\n") +
+    "\r\n"
+  );
 }
 
 function verifyText(text: string): ReturnType<typeof verifyAuditCsv> {
@@ -87,7 +118,16 @@ describe("CSV audit export", () => {
     const csv = auditExportCsv(doc);
     const records = rows(csv);
     expect(records[0]).toEqual([...AUDIT_CSV_COLUMNS]);
-    expect(records.map((r) => r[0])).toEqual(["record", "anchor", "entry", "entry", "entry", "entry", "head", "checksum"]);
+    expect(records.map((r) => r[0])).toEqual([
+      "record",
+      "anchor",
+      "entry",
+      "entry",
+      "entry",
+      "entry",
+      "head",
+      "checksum",
+    ]);
     expect(records.at(-1)![AUDIT_CSV_COLUMNS.indexOf("hash")]).toBe(doc.checksum);
     for (const cell of records.flat()) expect(/^[=+\-@\t\r]/.test(cell)).toBe(false);
     expect(records[3]![AUDIT_CSV_COLUMNS.indexOf("actor")]).toBe("'=cmd|' /C calc'!A0");
@@ -105,7 +145,15 @@ describe("CSV audit export", () => {
   it("round-trips any strings and JSON states", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ actor: fc.string(), event: fc.string(), resource: fc.string(), after: fc.option(fc.dictionary(fc.string(), fc.jsonValue()), { nil: undefined }) }), { maxLength: 4 }),
+        fc.array(
+          fc.record({
+            actor: fc.string(),
+            event: fc.string(),
+            resource: fc.string(),
+            after: fc.option(fc.dictionary(fc.string(), fc.jsonValue()), { nil: undefined }),
+          }),
+          { maxLength: 4 },
+        ),
         (inputs) => {
           const doc = buildExport("org-a", chain(inputs), GENESIS_ANCHOR);
           const parsed = parseAuditCsv(auditExportCsv(doc));
@@ -120,17 +168,39 @@ describe("CSV audit export", () => {
   it("verifies an empty range and a range that starts at an anchor", () => {
     expect(verifyText(auditExportCsv(buildExport("org-a", [], GENESIS_ANCHOR))).ok).toBe(true);
     const full = chain([{}, {}, {}, {}]);
-    expect(verifyText(auditExportCsv(buildExport("org-a", full.slice(2), { sequence: 1, hash: full[1]!.hash }))).ok).toBe(true);
+    expect(
+      verifyText(auditExportCsv(buildExport("org-a", full.slice(2), { sequence: 1, hash: full[1]!.hash }))).ok,
+    ).toBe(true);
   });
 
   it("names the row of any changed entry cell", () => {
     const records = rows(auditExportCsv(sample()));
     for (let r = 2; r <= 5; r++) {
-      for (const column of ["seq", "id", "namespace", "timestamp", "actor", "event", "resource", "outcome", "before", "after", "prev_hash", "hash"] as const) {
+      for (const column of [
+        "seq",
+        "id",
+        "namespace",
+        "timestamp",
+        "actor",
+        "event",
+        "resource",
+        "outcome",
+        "before",
+        "after",
+        "prev_hash",
+        "hash",
+      ] as const) {
         const c = AUDIT_CSV_COLUMNS.indexOf(column);
         const edited = records.map((row) => [...row]);
         const old = edited[r]![c]!;
-        edited[r]![c] = column === "seq" ? String(Number(old) + 7) : column === "before" || column === "after" ? '{"v":999}' : old === "x" ? "y" : "x";
+        edited[r]![c] =
+          column === "seq"
+            ? String(Number(old) + 7)
+            : column === "before" || column === "after"
+              ? '{"v":999}'
+              : old === "x"
+                ? "y"
+                : "x";
         const verdict = verifyText(unparse(edited));
         expect(verdict.ok, `${column} of row ${r + 1}`).toBe(false);
         if (!verdict.ok) expect(verdict.row, `${column} of row ${r + 1}`).toBe(r + 1);
@@ -162,15 +232,27 @@ describe("CSV audit export", () => {
       edited[r]![AUDIT_CSV_COLUMNS.indexOf(column as (typeof AUDIT_CSV_COLUMNS)[number])] = value;
       return verifyText(unparse(edited));
     };
-    expect(edit(7, "hash", "sha256:" + "0".repeat(64))).toMatchObject({ ok: false, row: 8, reason: expect.stringMatching(/checksum/) });
+    expect(edit(7, "hash", "sha256:" + "0".repeat(64))).toMatchObject({
+      ok: false,
+      row: 8,
+      reason: expect.stringMatching(/checksum/),
+    });
     expect(edit(7, "id", "spotoptimizer.io/audit-export@v2")).toMatchObject({ ok: false, row: 8 });
     expect(edit(7, "namespace", "org-b")).toMatchObject({ ok: false, row: 8 });
     expect(edit(1, "namespace", "org-b")).toMatchObject({ ok: false, row: 2 });
     expect(edit(6, "hash", "0".repeat(64))).toMatchObject({ ok: false, row: 7 });
     expect(edit(6, "seq", "9")).toMatchObject({ ok: false, row: 7 });
     expect(edit(1, "hash", "0".repeat(64))).toMatchObject({ ok: false, row: 3 });
-    expect(edit(6, "actor", "mallory")).toMatchObject({ ok: false, row: 7, reason: expect.stringMatching(/column actor/) });
-    for (const [r, kind] of [[1, "anchor"], [6, "head"], [7, "checksum"]] as const) {
+    expect(edit(6, "actor", "mallory")).toMatchObject({
+      ok: false,
+      row: 7,
+      reason: expect.stringMatching(/column actor/),
+    });
+    for (const [r, kind] of [
+      [1, "anchor"],
+      [6, "head"],
+      [7, "checksum"],
+    ] as const) {
       const verdict = verifyText(unparse(records.filter((_, i) => i !== r)));
       expect(verdict).toMatchObject({ ok: false, row: null, reason: `the ${kind} row is missing` });
     }
@@ -187,10 +269,16 @@ describe("CSV audit export", () => {
     };
     bad("id,seq\r\n", /first row must be record,seq,id/);
     bad(unparse([records[0]!, records[1]!.slice(1)]), /row 2: 12 cells, expected 13/);
-    bad(unparse([records[0]!, ["entry", ...records[2]!.slice(1, 9), "{oops", ...records[2]!.slice(10)]]), /row 2, column before: not JSON/);
+    bad(
+      unparse([records[0]!, ["entry", ...records[2]!.slice(1, 9), "{oops", ...records[2]!.slice(10)]]),
+      /row 2, column before: not JSON/,
+    );
     bad(unparse([records[0]!, ["entry", "01", ...records[2]!.slice(2)]]), /row 2, column seq: not an integer/);
     bad(unparse([records[0]!, ["intry", ...records[2]!.slice(1)]]), /row 2, column record/);
-    bad(unparse([records[0]!, ["entry", ...records[2]!.slice(1, 5), "'mallory", ...records[2]!.slice(6)]]), /row 2, column actor: a leading '/);
+    bad(
+      unparse([records[0]!, ["entry", ...records[2]!.slice(1, 5), "'mallory", ...records[2]!.slice(6)]]),
+      /row 2, column actor: a leading '/,
+    );
   });
 
   it("recognises JSON and CSV files by their content", () => {

@@ -1,5 +1,12 @@
 // CSV form of an audit export (RFC 4180, formula-safe cells) that converts back to the JSON export, so one verifier checks both.
-import { canonicalJson, EXPORT_FORMAT, parseAuditExport, verifyExport, type AuditExport, type ChainAnchor } from "./chain.js";
+import {
+  canonicalJson,
+  EXPORT_FORMAT,
+  parseAuditExport,
+  verifyExport,
+  type AuditExport,
+  type ChainAnchor,
+} from "./chain.js";
 import type { AuditOutcome, AuditRecord } from "./types.js";
 import { csvField, unescapeCell } from "../csv.js";
 
@@ -52,7 +59,9 @@ function stateCell(value: unknown): string {
  */
 export function auditExportCsv(doc: AuditExport): string {
   const rows: string[][] = [[...AUDIT_CSV_COLUMNS]];
-  rows.push(metadataRow("anchor", { seq: String(doc.anchor.sequence), namespace: doc.namespace, hash: doc.anchor.hash }));
+  rows.push(
+    metadataRow("anchor", { seq: String(doc.anchor.sequence), namespace: doc.namespace, hash: doc.anchor.hash }),
+  );
   for (const e of doc.entries) {
     rows.push([
       "entry",
@@ -124,7 +133,8 @@ export function parseCsvRecords(text: string): string[][] {
       if (i === text.length) record.push("");
       continue;
     }
-    if (next !== undefined && next !== "\r" && next !== "\n") throw new AuditCsvSyntaxError(`row ${row}: text after the closing quote of a cell`);
+    if (next !== undefined && next !== "\r" && next !== "\n")
+      throw new AuditCsvSyntaxError(`row ${row}: text after the closing quote of a cell`);
     i += next === "\r" && text[i + 1] === "\n" ? 2 : 1;
     records.push(record);
     record = [];
@@ -224,7 +234,10 @@ class DecodedRow {
 }
 
 /** Missing metadata rows, and the one whose namespace disagrees with the other two (the changed one). */
-function metadataProblems(meta: Partial<Record<MetaKind, DecodedRow>>): { namespace: string; problems: CsvRowProblem[] } {
+function metadataProblems(meta: Partial<Record<MetaKind, DecodedRow>>): {
+  namespace: string;
+  problems: CsvRowProblem[];
+} {
   const problems: CsvRowProblem[] = [];
   for (const kind of META_KINDS) if (!meta[kind]) problems.push({ row: null, reason: `the ${kind} row is missing` });
   const named = META_KINDS.flatMap((k) => (meta[k] ? [meta[k].values.namespace] : []));
@@ -232,7 +245,10 @@ function metadataProblems(meta: Partial<Record<MetaKind, DecodedRow>>): { namesp
   for (const kind of META_KINDS) {
     const m = meta[kind];
     if (m && m.values.namespace !== namespace) {
-      problems.push({ row: m.row, reason: `the ${kind} row names namespace ${JSON.stringify(m.values.namespace)}, not ${JSON.stringify(namespace)}` });
+      problems.push({
+        row: m.row,
+        reason: `the ${kind} row names namespace ${JSON.stringify(m.values.namespace)}, not ${JSON.stringify(namespace)}`,
+      });
     }
   }
   return { namespace, problems };
@@ -247,13 +263,19 @@ function linkOf(m: DecodedRow | undefined): ChainAnchor {
 }
 
 /** Records an anchor/head/checksum row; a repeated one, or one with a value where it has none, is a problem. */
-function addMetadataRow(meta: Partial<Record<MetaKind, DecodedRow>>, kind: MetaKind, decoded: DecodedRow): CsvRowProblem | undefined {
+function addMetadataRow(
+  meta: Partial<Record<MetaKind, DecodedRow>>,
+  kind: MetaKind,
+  decoded: DecodedRow,
+): CsvRowProblem | undefined {
   if (kind !== "checksum") decoded.integer("seq");
   const first = meta[kind];
   if (first) return { row: decoded.row, reason: `a second ${kind} row (the first is row ${first.row})` };
   meta[kind] = decoded;
   const stray = AUDIT_CSV_COLUMNS.find((c) => !METADATA_COLUMNS[kind].includes(c) && decoded.values[c] !== "");
-  return stray ? { row: decoded.row, reason: `the ${kind} row has a value in column ${stray}, which it does not use` } : undefined;
+  return stray
+    ? { row: decoded.row, reason: `the ${kind} row has a value in column ${stray}, which it does not use` }
+    : undefined;
 }
 
 /** Parses an audit CSV export; throws AuditCsvSyntaxError (one line, naming row and column) when it cannot be read. */
@@ -316,7 +338,12 @@ export function verifyAuditCsv(parsed: ParsedAuditCsv): CsvVerdict {
   const missing = parsed.problems.find((p) => p.row === null);
   if (missing) return { ok: false, row: null, entry: null, reason: missing.reason };
   const verdict = verifyExport(parsed.doc);
-  const candidates: Array<Extract<CsvVerdict, { ok: false }>> = parsed.problems.map((p) => ({ ok: false, row: p.row, entry: null, reason: p.reason }));
+  const candidates: Array<Extract<CsvVerdict, { ok: false }>> = parsed.problems.map((p) => ({
+    ok: false,
+    row: p.row,
+    entry: null,
+    reason: p.reason,
+  }));
   if (!verdict.ok) {
     const { index, id, reason, at } = verdict.problem;
     if (index < parsed.entryRows.length) {

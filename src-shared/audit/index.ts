@@ -2,4 +2,12 @@
 export * from "./types.js";
 export * from "./chain.js";
 export * from "./csv.js";
-export { createAuditChainStore, recordFromObject, AUDIT_HEAD_CONFIGMAP, AUDIT_HEAD_LABEL, type AuditChainStore, type ChainHeadState, type AuditWriterOptions } from "./writer.js";
+export {
+  createAuditChainStore,
+  recordFromObject,
+  AUDIT_HEAD_CONFIGMAP,
+  AUDIT_HEAD_LABEL,
+  type AuditChainStore,
+  type ChainHeadState,
+  type AuditWriterOptions,
+} from "./writer.js";

@@ -40,7 +40,16 @@ const CONFIGMAP = { apiVersion: "v1", kind: "ConfigMap" } as const;
 
 /** The chain view of a stored AuditEntry; the hash is re-computed when status has none (status is written second). */
 export function recordFromObject(obj: AuditEntryObject): AuditRecord {
-  const spec = { actor: "", event: "", resource: "", outcome: "success" as AuditOutcome, timestamp: "", sequence: -1, prevHash: "", ...obj.spec };
+  const spec = {
+    actor: "",
+    event: "",
+    resource: "",
+    outcome: "success" as AuditOutcome,
+    timestamp: "",
+    sequence: -1,
+    prevHash: "",
+    ...obj.spec,
+  };
   const base = {
     id: obj.metadata?.name ?? "",
     namespace: obj.metadata?.namespace ?? "",
@@ -72,7 +81,11 @@ function objectFromRecord(record: AuditRecord): AuditEntryObject {
   if (record.after !== null) spec.after = record.after as Record<string, unknown>;
   return {
     ...ENTRY,
-    metadata: { name: record.id, namespace: record.namespace, labels: { "app.kubernetes.io/managed-by": "spot-optimizer" } },
+    metadata: {
+      name: record.id,
+      namespace: record.namespace,
+      labels: { "app.kubernetes.io/managed-by": "spot-optimizer" },
+    },
     spec,
   };
 }
@@ -137,7 +150,10 @@ export function createAuditChainStore(options: AuditWriterOptions): AuditChainSt
   const readHeadObject = (namespace: string): Promise<HeadConfigMap | undefined> =>
     client.getIfExists<HeadConfigMap>({ ...CONFIGMAP, namespace, name: AUDIT_HEAD_CONFIGMAP });
 
-  async function updateHead(namespace: string, change: (state: ChainHeadState) => ChainHeadState): Promise<ChainHeadState> {
+  async function updateHead(
+    namespace: string,
+    change: (state: ChainHeadState) => ChainHeadState,
+  ): Promise<ChainHeadState> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const cm = await readHeadObject(namespace);
       const next = change(headState(cm));
@@ -162,7 +178,9 @@ export function createAuditChainStore(options: AuditWriterOptions): AuditChainSt
       const record = buildEntry(input, previous, now().toISOString());
       try {
         const created = await client.create<AuditEntryObject>(objectFromRecord(record));
-        await client.replace<AuditEntryObject>({ ...created, ...ENTRY, status: { hash: record.hash } }, "status").catch(() => undefined);
+        await client
+          .replace<AuditEntryObject>({ ...created, ...ENTRY, status: { hash: record.hash } }, "status")
+          .catch(() => undefined);
         let current: ChainHeadState | undefined;
         await updateHead(input.namespace, (s) => {
           current = s;
@@ -175,7 +193,11 @@ export function createAuditChainStore(options: AuditWriterOptions): AuditChainSt
         previous = later(current.head, current.anchor);
       } catch (err) {
         if (!isConflict(err)) throw err;
-        const winner = await client.getIfExists<AuditEntryObject>({ ...ENTRY, namespace: input.namespace, name: record.id });
+        const winner = await client.getIfExists<AuditEntryObject>({
+          ...ENTRY,
+          namespace: input.namespace,
+          name: record.id,
+        });
         if (winner) previous = { sequence: record.seq, hash: recordFromObject(winner).hash };
       }
     }
@@ -219,7 +241,9 @@ export function createAuditChainStore(options: AuditWriterOptions): AuditChainSt
       const namespace = cm.metadata?.namespace;
       const { retentionDays } = headState(cm);
       if (!namespace || retentionDays === undefined) continue;
-      removed[namespace] = (await applyRetention(namespace, new Date(now().getTime() - retentionDays * 86_400_000))).removed;
+      removed[namespace] = (
+        await applyRetention(namespace, new Date(now().getTime() - retentionDays * 86_400_000))
+      ).removed;
     }
     return removed;
   }
@@ -230,9 +254,11 @@ export function createAuditChainStore(options: AuditWriterOptions): AuditChainSt
       const prev = queues.get(input.namespace) ?? Promise.resolve();
       const next = prev.catch(() => undefined).then(() => append(input));
       queues.set(input.namespace, next);
-      void next.finally(() => {
-        if (queues.get(input.namespace) === next) queues.delete(input.namespace);
-      }).catch(() => undefined);
+      void next
+        .finally(() => {
+          if (queues.get(input.namespace) === next) queues.delete(input.namespace);
+        })
+        .catch(() => undefined);
       return next;
     },
     readHead: async (namespace) => headState(await readHeadObject(namespace)),

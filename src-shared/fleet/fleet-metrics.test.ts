@@ -26,7 +26,15 @@ function book(): PriceBook {
       ["m5.large", price(0.096)],
       ["c5.xlarge", price(0.17)],
     ]),
-    spot: new Map([["m5.large", new Map([["use1-az1", price(0.04, "spot-history")], ["use1-az2", price(0.05, "spot-history")]])]]),
+    spot: new Map([
+      [
+        "m5.large",
+        new Map([
+          ["use1-az1", price(0.04, "spot-history")],
+          ["use1-az2", price(0.05, "spot-history")],
+        ]),
+      ],
+    ]),
   };
 }
 
@@ -34,7 +42,11 @@ function node(name: string, type: string, capacity: string, ready = true): V1Nod
   return {
     metadata: {
       name,
-      labels: { "node.kubernetes.io/instance-type": type, "karpenter.sh/capacity-type": capacity, "topology.kubernetes.io/zone": "us-east-1a" },
+      labels: {
+        "node.kubernetes.io/instance-type": type,
+        "karpenter.sh/capacity-type": capacity,
+        "topology.kubernetes.io/zone": "us-east-1a",
+      },
     },
     status: {
       allocatable: { cpu: "1930m", memory: "7134Mi" },
@@ -67,7 +79,9 @@ describe("efficiency and health formulas", () => {
   it("scores full utilisation, all Spot, no interruptions as 100 and an idle On-Demand fleet as 20", () => {
     expect(efficiencyScore({ cpu: 1, memory: 1 }, 1, 0)).toBe(100);
     expect(efficiencyScore({ cpu: 0, memory: 0 }, 0, 0)).toBe(20);
-    expect(efficiencyScore({ cpu: 0.5, memory: 0.3 }, 0.5, 0.25)).toBe(Math.round(100 * (0.5 * 0.4 + 0.15 + 0.2 * 0.75)));
+    expect(efficiencyScore({ cpu: 0.5, memory: 0.3 }, 0.5, 0.25)).toBe(
+      Math.round(100 * (0.5 * 0.4 + 0.15 + 0.2 * 0.75)),
+    );
   });
 
   it("grades scores and says N/A without nodes", () => {
@@ -77,8 +91,17 @@ describe("efficiency and health formulas", () => {
 });
 
 describe("figuresFromUsage", () => {
-  const nodes = [node("a", "m5.large", "spot"), node("b", "m5.large", "spot", false), node("c", "c5.xlarge", "on-demand")];
-  const pods = [pod("a", "965m", "1Gi"), pod("b", "500m", "512Mi"), pod("c", "1", "2Gi", "Succeeded"), pod("zz", "4", "1Gi")];
+  const nodes = [
+    node("a", "m5.large", "spot"),
+    node("b", "m5.large", "spot", false),
+    node("c", "c5.xlarge", "on-demand"),
+  ];
+  const pods = [
+    pod("a", "965m", "1Gi"),
+    pod("b", "500m", "512Mi"),
+    pod("c", "1", "2Gi", "Succeeded"),
+    pod("zz", "4", "1Gi"),
+  ];
 
   it("counts each pod's effective request: the scheduler's reservation, init containers and overhead included", () => {
     const withInit = pod("a", "500m", "256Mi");
@@ -91,7 +114,12 @@ describe("figuresFromUsage", () => {
     const facts = nodes.map((n) => nodeFacts(n, book()));
     const req = requestedOn(pods, new Set(facts.map((f) => f.name)));
     expect(req).toEqual({ millicores: 1465, mib: 1536 });
-    const f = figuresFromUsage({ nodes: facts, requestedMillicores: req.millicores, requestedMiB: req.mib, interruptions7d: 1 });
+    const f = figuresFromUsage({
+      nodes: facts,
+      requestedMillicores: req.millicores,
+      requestedMiB: req.mib,
+      interruptions7d: 1,
+    });
     expect(f.nodeCount).toBe(3);
     expect(f.spotNodes).toBe(2);
     expect(f.readyNodes).toBe(2);
@@ -107,22 +135,47 @@ describe("figuresFromUsage", () => {
   });
 
   it("takes a zone-independent Spot price as it is (not derived)", () => {
-    const uniform: PriceBook = { onDemand: new Map([["m5.large", price(0.096)]]), spot: new Map([["m5.large", new Map([["z1", price(0.04)], ["z2", price(0.04)]])]]) };
+    const uniform: PriceBook = {
+      onDemand: new Map([["m5.large", price(0.096)]]),
+      spot: new Map([
+        [
+          "m5.large",
+          new Map([
+            ["z1", price(0.04)],
+            ["z2", price(0.04)],
+          ]),
+        ],
+      ]),
+    };
     const f = nodeFacts(node("a", "m5.large", "spot"), uniform);
     expect(f.price).toEqual(price(0.04));
   });
 
   it("gives no cost when any node is unpriced, and nothing invented for an empty cluster", () => {
-    const unpriced = figuresFromUsage({ nodes: [nodeFacts(node("x", "z9.huge", "spot"), book())], requestedMillicores: 0, requestedMiB: 0, interruptions7d: 0 });
+    const unpriced = figuresFromUsage({
+      nodes: [nodeFacts(node("x", "z9.huge", "spot"), book())],
+      requestedMillicores: 0,
+      requestedMiB: 0,
+      interruptions7d: 0,
+    });
     expect(unpriced.monthlyCostUsd).toBeNull();
     const empty = figuresFromUsage({ nodes: [], requestedMillicores: 0, requestedMiB: 0, interruptions7d: 0 });
-    expect(empty).toMatchObject({ nodeCount: 0, efficiencyScore: null, efficiencyGrade: "N/A", fleetHealth: null, monthlyCostUsd: 0 });
+    expect(empty).toMatchObject({
+      nodeCount: 0,
+      efficiencyScore: null,
+      efficiencyGrade: "N/A",
+      fleetHealth: null,
+      monthlyCostUsd: 0,
+    });
   });
 });
 
 describe("aggregates", () => {
   it("sums KPI over clusters, weighting scores by nodes, and counts a status-only cluster honestly", () => {
-    const facts = [nodeFacts(node("a", "m5.large", "spot"), book()), nodeFacts(node("c", "c5.xlarge", "on-demand"), book())];
+    const facts = [
+      nodeFacts(node("a", "m5.large", "spot"), book()),
+      nodeFacts(node("c", "c5.xlarge", "on-demand"), book()),
+    ];
     const seen = figuresFromUsage({ nodes: facts, requestedMillicores: 1930, requestedMiB: 7134, interruptions7d: 0 });
     const reported = figuresFromStatus({ nodeCount: 4, spotPercentage: 50, monthlyCostUsd: 300, efficiencyScore: 40 });
     const kpi = fleetKpi([seen, reported, figuresFromStatus(undefined)]);
@@ -142,7 +195,11 @@ describe("aggregates", () => {
     const p = projection([f], 50, { label: "30d", days: 30 });
     const factor = (30 * 24) / 730;
     expect(p.unoptimized_cost).toBeCloseTo(0.17 * 730 * factor, 2);
-    expect(p.breakdown).toEqual({ spot_replacement: 0, bin_packing: 0, hibernation: Math.round(50 * factor * 100) / 100 });
+    expect(p.breakdown).toEqual({
+      spot_replacement: 0,
+      bin_packing: 0,
+      hibernation: Math.round(50 * factor * 100) / 100,
+    });
     expect(p.optimized_cost).toBeCloseTo((0.17 * 730 - 50) * factor, 2);
     expect(timeframeDays("7d")).toBe(7);
     expect(timeframeDays("0d")).toBeUndefined();
@@ -150,8 +207,15 @@ describe("aggregates", () => {
   });
 
   it("reports composition in percent with the raw counts", () => {
-    const facts = [node("a", "m5.large", "spot"), node("b", "m5.large", "on-demand"), node("c", "c5.xlarge", "spot"), node("d", "c5.xlarge", "spot")].map((n) => nodeFacts(n));
-    const c = composition([figuresFromUsage({ nodes: facts, requestedMillicores: 0, requestedMiB: 0, interruptions7d: 0 })]);
+    const facts = [
+      node("a", "m5.large", "spot"),
+      node("b", "m5.large", "on-demand"),
+      node("c", "c5.xlarge", "spot"),
+      node("d", "c5.xlarge", "spot"),
+    ].map((n) => nodeFacts(n));
+    const c = composition([
+      figuresFromUsage({ nodes: facts, requestedMillicores: 0, requestedMiB: 0, interruptions7d: 0 }),
+    ]);
     expect(c.by_family).toEqual({ m5: 50, c5: 50 });
     expect(c.by_lifecycle).toEqual({ spot: 75, on_demand: 25 });
     expect(c.node_counts.total).toBe(4);

@@ -29,7 +29,12 @@ export function interruptions7d(
   nowMs: number,
 ): number {
   const since = nowMs - WEEK_MS;
-  return entries.filter((e) => /interrupt/i.test(e.spec.event) && e.spec.resource.includes(clusterName) && Date.parse(e.spec.timestamp ?? "") >= since).length;
+  return entries.filter(
+    (e) =>
+      /interrupt/i.test(e.spec.event) &&
+      e.spec.resource.includes(clusterName) &&
+      Date.parse(e.spec.timestamp ?? "") >= since,
+  ).length;
 }
 
 /** A price with its provenance; structurally the pricing engine's `Price` (src-shared/pricing). */
@@ -124,7 +129,11 @@ function clamp01(x: number): number {
  * allocatable) each clamped to [0,1], S = spot nodes ÷ nodes, I = min(1, interruptions in 7 days ÷ max(1, spot nodes)).
  * null without nodes: there is nothing to score.
  */
-export function efficiencyScore(u: { cpu: number; memory: number }, spotShare: number, interruptionRate: number): number {
+export function efficiencyScore(
+  u: { cpu: number; memory: number },
+  spotShare: number,
+  interruptionRate: number,
+): number {
   const utilisation = (clamp01(u.cpu) + clamp01(u.memory)) / 2;
   return Math.round(100 * (0.5 * utilisation + 0.3 * clamp01(spotShare) + 0.2 * (1 - clamp01(interruptionRate))));
 }
@@ -134,7 +143,10 @@ export function fleetHealth(readyShare: number, interruptionRate: number): numbe
   return Math.round(100 * clamp01(readyShare) * (1 - clamp01(interruptionRate)));
 }
 
-function sumPrices(nodes: NodeFacts[], pick: (n: NodeFacts) => Price | undefined): { usd: number | null; used: Price[] } {
+function sumPrices(
+  nodes: NodeFacts[],
+  pick: (n: NodeFacts) => Price | undefined,
+): { usd: number | null; used: Price[] } {
   const used = nodes.map(pick).filter((p): p is Price => p !== undefined);
   // A partial sum would understate the bill: only a fully priced fleet gets a figure.
   if (nodes.length > 0 && used.length < nodes.length) return { usd: null, used };
@@ -165,12 +177,20 @@ interface Scores {
   fleetHealth: number | null;
 }
 
-function scores(usage: ClusterUsage, counts: { n: number; spot: number; ready: number }, u: { cpu: number | null; memory: number | null }): Scores {
+function scores(
+  usage: ClusterUsage,
+  counts: { n: number; spot: number; ready: number },
+  u: { cpu: number | null; memory: number | null },
+): Scores {
   if (counts.n === 0) return { interruptionRate: null, efficiencyScore: null, fleetHealth: null };
   const interruptionRate = clamp01(usage.interruptions7d / Math.max(1, counts.spot));
   return {
     interruptionRate,
-    efficiencyScore: efficiencyScore({ cpu: u.cpu ?? 0, memory: u.memory ?? 0 }, counts.spot / counts.n, interruptionRate),
+    efficiencyScore: efficiencyScore(
+      { cpu: u.cpu ?? 0, memory: u.memory ?? 0 },
+      counts.spot / counts.n,
+      interruptionRate,
+    ),
     fleetHealth: fleetHealth(counts.ready / counts.n, interruptionRate),
   };
 }
@@ -181,8 +201,14 @@ export function figuresFromUsage(usage: ClusterUsage): ClusterFigures {
   const n = nodes.length;
   const spotNodes = nodes.filter((x) => x.capacityType === "spot").length;
   const readyNodes = nodes.filter((x) => x.ready).length;
-  const cpu = ratio(usage.requestedMillicores, nodes.reduce((a, x) => a + x.allocatableMillicores, 0));
-  const memory = ratio(usage.requestedMiB, nodes.reduce((a, x) => a + x.allocatableMiB, 0));
+  const cpu = ratio(
+    usage.requestedMillicores,
+    nodes.reduce((a, x) => a + x.allocatableMillicores, 0),
+  );
+  const memory = ratio(
+    usage.requestedMiB,
+    nodes.reduce((a, x) => a + x.allocatableMiB, 0),
+  );
   const s = scores(usage, { n, spot: spotNodes, ready: readyNodes }, { cpu, memory });
   const cost = sumPrices(nodes, (x) => x.price);
   const baseline = sumPrices(nodes, (x) => x.onDemandPrice);
@@ -297,11 +323,16 @@ function priced(facts: NodeFacts, book: PriceBook, zoneKey: string | undefined):
 
 function holdsResources(pod: V1Pod, nodeNames: ReadonlySet<string>): boolean {
   const phase = pod.status?.phase;
-  return pod.spec?.nodeName !== undefined && nodeNames.has(pod.spec.nodeName) && phase !== "Succeeded" && phase !== "Failed";
+  return (
+    pod.spec?.nodeName !== undefined && nodeNames.has(pod.spec.nodeName) && phase !== "Succeeded" && phase !== "Failed"
+  );
 }
 
 /** Sum of the effective requests (podRequest: what the scheduler reserves) of the pods that run, or are bound to run, on the given nodes. */
-export function requestedOn(pods: readonly V1Pod[], nodeNames: ReadonlySet<string>): { millicores: number; mib: number } {
+export function requestedOn(
+  pods: readonly V1Pod[],
+  nodeNames: ReadonlySet<string>,
+): { millicores: number; mib: number } {
   let millicores = 0;
   let mib = 0;
   for (const pod of pods) {

@@ -18,10 +18,18 @@ function containerRequest(c: V1Container): PodRequest {
   const requests = c.resources?.requests as Resources;
   const limits = c.resources?.limits as Resources;
   const pick = (name: string): string | number | undefined => requests?.[name] ?? limits?.[name];
-  return { cpuMillicores: cpuMillicores(pick("cpu")), memoryMiB: memoryMiB(pick("memory")), gpus: Math.ceil(parseQuantity(pick(GPU_RESOURCE)) ?? 0) };
+  return {
+    cpuMillicores: cpuMillicores(pick("cpu")),
+    memoryMiB: memoryMiB(pick("memory")),
+    gpus: Math.ceil(parseQuantity(pick(GPU_RESOURCE)) ?? 0),
+  };
 }
 
-const add = (a: PodRequest, b: PodRequest): PodRequest => ({ cpuMillicores: a.cpuMillicores + b.cpuMillicores, memoryMiB: a.memoryMiB + b.memoryMiB, gpus: a.gpus + b.gpus });
+const add = (a: PodRequest, b: PodRequest): PodRequest => ({
+  cpuMillicores: a.cpuMillicores + b.cpuMillicores,
+  memoryMiB: a.memoryMiB + b.memoryMiB,
+  gpus: a.gpus + b.gpus,
+});
 const max = (a: PodRequest, b: PodRequest): PodRequest => ({
   cpuMillicores: Math.max(a.cpuMillicores, b.cpuMillicores),
   memoryMiB: Math.max(a.memoryMiB, b.memoryMiB),
@@ -46,6 +54,10 @@ export function podRequest(pod: V1Pod): PodRequest {
   }
   const running = (pod.spec?.containers ?? []).map(containerRequest).reduce(add, sidecars);
   const overhead = pod.spec?.overhead as Resources;
-  const extra: PodRequest = { cpuMillicores: cpuMillicores(overhead?.cpu), memoryMiB: memoryMiB(overhead?.memory), gpus: 0 };
+  const extra: PodRequest = {
+    cpuMillicores: cpuMillicores(overhead?.cpu),
+    memoryMiB: memoryMiB(overhead?.memory),
+    gpus: 0,
+  };
   return add(max(running, initPeak), extra);
 }

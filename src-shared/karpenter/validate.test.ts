@@ -53,6 +53,13 @@ describe("validateKarpenterObject", () => {
   });
 
   it("rejects kinds that are not Karpenter v1 kinds", () => {
-    expect(() => validateKarpenterObject({ apiVersion: "karpenter.sh/v1beta1", kind: "NodePool", metadata: { name: "x" }, spec: {} })).toThrow(KarpenterValidationError);
+    expect(() =>
+      validateKarpenterObject({
+        apiVersion: "karpenter.sh/v1beta1",
+        kind: "NodePool",
+        metadata: { name: "x" },
+        spec: {},
+      }),
+    ).toThrow(KarpenterValidationError);
   });
 });

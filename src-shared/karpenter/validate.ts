@@ -29,20 +29,29 @@ export function validateKarpenterObject(object: Record<string, unknown>, previou
   const added = schemaErrors(object, key).filter((e) => !before.has(e));
   if (added.length === 0) return;
   const meta = (object.metadata ?? {}) as Record<string, unknown>;
-  throw new KarpenterValidationError(`${String(object.kind)} "${String(meta.name ?? "")}" is invalid: ${added.join(", ")}`);
+  throw new KarpenterValidationError(
+    `${String(object.kind)} "${String(meta.name ?? "")}" is invalid: ${added.join(", ")}`,
+  );
 }
 
 /** Schema errors as `spec.weight must be <= 100` (the model says `data/spec/weight`; we say it the apiserver way). */
 function schemaErrors(object: Record<string, unknown>, key: string): string[] {
   const meta = (object.metadata ?? {}) as Record<string, unknown>;
-  const written: Record<string, unknown> = { apiVersion: object.apiVersion, kind: object.kind, metadata: pick(meta, ["name", "labels", "annotations"]), spec: object.spec };
+  const written: Record<string, unknown> = {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    metadata: pick(meta, ["name", "labels", "annotations"]),
+    spec: object.spec,
+  };
   try {
     MODELS[key]!(written).validate();
     return [];
   } catch (err) {
     const errors = (err as { errors?: Array<{ instancePath?: string; message?: string }> }).errors;
     if (!Array.isArray(errors)) return [err instanceof Error ? err.message : String(err)];
-    return errors.map((e) => `${(e.instancePath ?? "").replace(/^\//, "").replace(/\//g, ".")} ${e.message ?? "is invalid"}`.trim());
+    return errors.map((e) =>
+      `${(e.instancePath ?? "").replace(/^\//, "").replace(/\//g, ".")} ${e.message ?? "is invalid"}`.trim(),
+    );
   }
 }
 

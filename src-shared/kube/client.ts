@@ -156,7 +156,8 @@ export class KubeClient {
     const reqOptions = await this.requestOptions(options, payload);
     const { statusCode, text } = await this.send(url, reqOptions, payload);
     const parsed = parseJson(text);
-    if (statusCode < 200 || statusCode >= 300) throw new KubeApiError(statusCode, parsed, `${options.method} ${options.path}`);
+    if (statusCode < 200 || statusCode >= 300)
+      throw new KubeApiError(statusCode, parsed, `${options.method} ${options.path}`);
     return parsed as T;
   }
 
@@ -197,7 +198,11 @@ export class KubeClient {
   }
 
   async list<T extends KubeObject = KubeObject>(ref: ResourceRef, options: ListOptions = {}): Promise<KubeList<T>> {
-    return this.request<KubeList<T>>({ method: "GET", path: await this.path({ ...ref, name: undefined }), query: { ...options } });
+    return this.request<KubeList<T>>({
+      method: "GET",
+      path: await this.path({ ...ref, name: undefined }),
+      query: { ...options },
+    });
   }
 
   /** Lists every page (limit/continue) and returns all items with the list's resourceVersion. */
@@ -224,7 +229,11 @@ export class KubeClient {
     return this.request<T>({ method: "PUT", path: await this.path(refOf(object), subresource), body: object });
   }
 
-  async patch<T extends KubeObject = KubeObject>(ref: ResourceRef & { name: string }, body: unknown, options: PatchOptions): Promise<T> {
+  async patch<T extends KubeObject = KubeObject>(
+    ref: ResourceRef & { name: string },
+    body: unknown,
+    options: PatchOptions,
+  ): Promise<T> {
     return this.request<T>({
       method: "PATCH",
       path: await this.path(ref, options.subresource),
@@ -237,7 +246,11 @@ export class KubeClient {
   /** Deletes; returns false if it was already gone. */
   async delete(ref: ResourceRef & { name: string }, options: { propagationPolicy?: string } = {}): Promise<boolean> {
     try {
-      await this.request({ method: "DELETE", path: await this.path(ref), query: { propagationPolicy: options.propagationPolicy } });
+      await this.request({
+        method: "DELETE",
+        path: await this.path(ref),
+        query: { propagationPolicy: options.propagationPolicy },
+      });
       return true;
     } catch (error) {
       if (isNotFound(error)) return false;
@@ -266,7 +279,9 @@ export class KubeClient {
         new Promise<void>((resolve, reject) => {
           if (aborted) return resolve();
           const transport = url.protocol === "http:" ? http : https;
-          request = transport.request(url, options, (res) => streamWatch(res, { onEvent, resolve, reject, isAborted: () => aborted }));
+          request = transport.request(url, options, (res) =>
+            streamWatch(res, { onEvent, resolve, reject, isAborted: () => aborted }),
+          );
           request.on("error", (error) => (aborted ? resolve() : reject(error)));
           // A connection that went silent (no events, no bookmarks) is ended like a server timeout: the caller re-watches.
           const { idleTimeoutMs } = watchOptions;
@@ -315,7 +330,11 @@ export class KubeClient {
     return loading;
   }
 
-  private async requestOptions(options: RequestOptions, payload: string | undefined, forWatch = false): Promise<https.RequestOptions> {
+  private async requestOptions(
+    options: RequestOptions,
+    payload: string | undefined,
+    forWatch = false,
+  ): Promise<https.RequestOptions> {
     const reqOptions: https.RequestOptions = { method: options.method, headers: { Accept: "application/json" } };
     await this.kubeConfig.applyToHTTPSOptions(reqOptions);
     // client-node builds a fresh agent per call; keep one agent with the same TLS settings instead.
@@ -341,7 +360,11 @@ export class KubeClient {
     });
   }
 
-  private send(url: URL, options: https.RequestOptions, payload: string | undefined): Promise<{ statusCode: number; text: string }> {
+  private send(
+    url: URL,
+    options: https.RequestOptions,
+    payload: string | undefined,
+  ): Promise<{ statusCode: number; text: string }> {
     const transport = url.protocol === "http:" ? http : https;
     return new Promise((resolve, reject) => {
       const req = transport.request(url, options, (res) => {

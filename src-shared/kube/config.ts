@@ -18,7 +18,8 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): KubeConfig 
     kc.loadFromFile(options.kubeconfigPath);
     return kc;
   }
-  const inCluster = options.inCluster ?? (process.env.KUBERNETES_SERVICE_HOST !== undefined && existsSync(SERVICE_ACCOUNT_TOKEN));
+  const inCluster =
+    options.inCluster ?? (process.env.KUBERNETES_SERVICE_HOST !== undefined && existsSync(SERVICE_ACCOUNT_TOKEN));
   if (inCluster) kc.loadFromCluster();
   else kc.loadFromDefault();
   return kc;

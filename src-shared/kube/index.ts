@@ -1,4 +1,3 @@
 // The Kubernetes client wrapper: KubeConfig loading, the REST client and typed custom-resource helpers.
 export * from "./client.js";
 export * from "./config.js";
-export * from "./typed.js";

@@ -1,6 +1,18 @@
 // Column generation on instances small enough to enumerate every node pattern: escalated pricing reaches the configuration LP optimum, and a bound cut short by its deadline stays below it.
 import { describe, expect, it } from "vitest";
-import { columnGeneration, compatLists, cpuMs, getHighs, initialColumns, MasterLp, type CgBin, type CgItem, type CgOptions, type CgProblem, type Column } from "./colgen.js";
+import {
+  columnGeneration,
+  compatLists,
+  cpuMs,
+  getHighs,
+  initialColumns,
+  MasterLp,
+  type CgBin,
+  type CgItem,
+  type CgOptions,
+  type CgProblem,
+  type Column,
+} from "./colgen.js";
 import { fewPodsPerNode } from "./packing.js";
 
 const items: CgItem[] = [
@@ -61,7 +73,9 @@ async function lpOptimum(): Promise<number> {
   }
 }
 
-async function generate(opts: Omit<CgOptions, "deadlineMs"> & { deadlineMs?: number }): Promise<{ objective: number; lowerBound: number; converged: boolean }> {
+async function generate(
+  opts: Omit<CgOptions, "deadlineMs"> & { deadlineMs?: number },
+): Promise<{ objective: number; lowerBound: number; converged: boolean }> {
   const p = await problem();
   const master = new MasterLp(p, demand);
   try {
@@ -74,7 +88,14 @@ async function generate(opts: Omit<CgOptions, "deadlineMs"> & { deadlineMs?: num
 }
 
 // One exact knapsack per iteration and no greedy dives: pricing that cannot widen its search stops short.
-const narrow = { maxIterations: 1000, exactPerIteration: 1, greedyPerIteration: 0, nodeLimit: 100_000, maxNodeLimit: 100_000, lpStart: false };
+const narrow = {
+  maxIterations: 1000,
+  exactPerIteration: 1,
+  greedyPerIteration: 0,
+  nodeLimit: 100_000,
+  maxNodeLimit: 100_000,
+  lpStart: false,
+};
 
 describe("column generation", () => {
   it("reaches the configuration LP optimum when pricing escalates to exact knapsacks on every bin", async () => {
@@ -117,7 +138,13 @@ describe("column generation", () => {
     const bounds: number[] = [];
     for (const smoothing of [0.5, 0.9]) {
       for (let maxIterations = 0; maxIterations <= 12; maxIterations++) {
-        const res = await generate({ ...narrow, maxIterations, keepEffort: true, maxExactPerIteration: bins.length, smoothing });
+        const res = await generate({
+          ...narrow,
+          maxIterations,
+          keepEffort: true,
+          maxExactPerIteration: bins.length,
+          smoothing,
+        });
         expect(res.lowerBound).toBeLessThanOrEqual(optimum * (1 + 1e-9));
         bounds.push(res.lowerBound);
       }

@@ -1,7 +1,14 @@
 // Column generation over node patterns: the configuration LP (solved with HiGHS), its duals, and the Farley lower bound.
 import highsModule from "highs";
 import type { Highs } from "highs";
-import { DIMS, lagrangianBound, lagrangianMultipliers, solveKnapsack, type KnapsackItem, type KnapsackResult } from "./knapsack.js";
+import {
+  DIMS,
+  lagrangianBound,
+  lagrangianMultipliers,
+  solveKnapsack,
+  type KnapsackItem,
+  type KnapsackResult,
+} from "./knapsack.js";
 
 type HighsLoader = () => Promise<Highs>;
 // The package's types describe a CommonJS module, while Node's ESM resolution loads its ESM build: accept either shape.
@@ -211,7 +218,10 @@ export function initialColumns(p: CgProblem, demand: number[]): Column[] {
     let bestPerPod = Infinity;
     p.bins.forEach((bin, j) => {
       if (!compatible(p.items[i]!, bin)) return;
-      const n = Math.min(b, ...bin.cap.map((c, d) => (p.items[i]!.size[d]! > 0 ? Math.floor(c / p.items[i]!.size[d]!) : Infinity)));
+      const n = Math.min(
+        b,
+        ...bin.cap.map((c, d) => (p.items[i]!.size[d]! > 0 ? Math.floor(c / p.items[i]!.size[d]!) : Infinity)),
+      );
       if (n >= 1 && bin.weight / n < bestPerPod) {
         bestPerPod = bin.weight / n;
         best = { bin: j, items: [i], counts: [n] };
@@ -227,24 +237,45 @@ export function initialColumns(p: CgProblem, demand: number[]): Column[] {
  * most 4 items are fractional at an LP vertex, so on big nodes this is within a few pods of optimal.
  * Returns the packing and the LP optimum (an upper bound, up to solver tolerance).
  */
-export function knapsackLpRound(highs: Highs, items: KnapsackItem[], cap: readonly number[]): { counts: number[]; value: number; lpBound: number } | undefined {
+export function knapsackLpRound(
+  highs: Highs,
+  items: KnapsackItem[],
+  cap: readonly number[],
+): { counts: number[]; value: number; lpBound: number } | undefined {
   const lines = ["Maximize", " obj:", ...items.map((it, k) => ` + ${fmt(it.value)} n${k}`), "Subject To"];
   for (let d = 0; d < DIMS; d++) {
     if (items.every((it) => it.size[d] === 0)) continue;
-    lines.push(` c${d}:`, ...items.flatMap((it, k) => (it.size[d]! > 0 ? [` + ${fmt(it.size[d]!)} n${k}`] : [])), ` <= ${fmt(cap[d]!)}`);
+    lines.push(
+      ` c${d}:`,
+      ...items.flatMap((it, k) => (it.size[d]! > 0 ? [` + ${fmt(it.size[d]!)} n${k}`] : [])),
+      ` <= ${fmt(cap[d]!)}`,
+    );
   }
   lines.push("Bounds", ...items.map((it, k) => ` 0 <= n${k} <= ${it.maxCount}`), "End");
   const res = highs.solve(lines.join("\n"), { output_flag: false } as never);
   if (res.Status !== "Optimal") return undefined;
-  return roundLpPacking(items, cap, items.map((_, k) => res.Columns[`n${k}`]?.Primal ?? 0), res.ObjectiveValue);
+  return roundLpPacking(
+    items,
+    cap,
+    items.map((_, k) => res.Columns[`n${k}`]?.Primal ?? 0),
+    res.ObjectiveValue,
+  );
 }
 
 /** Rounds a knapsack LP solution down, then tops it up greedily; undefined if the LP point was infeasible beyond tolerance. */
-function roundLpPacking(items: KnapsackItem[], cap: readonly number[], primal: number[], lpBound: number): { counts: number[]; value: number; lpBound: number } | undefined {
+function roundLpPacking(
+  items: KnapsackItem[],
+  cap: readonly number[],
+  primal: number[],
+  lpBound: number,
+): { counts: number[]; value: number; lpBound: number } | undefined {
   const counts = primal.map((x) => Math.floor(x + 1e-9));
   const rem = cap.map((c, d) => c - counts.reduce((s, n, k) => s + n * items[k]!.size[d]!, 0));
   items.forEach((it, k) => {
-    const more = Math.min(it.maxCount - counts[k]!, ...it.size.map((sz, d) => (sz > 0 ? Math.floor(rem[d]! / sz + 1e-9) : Infinity)));
+    const more = Math.min(
+      it.maxCount - counts[k]!,
+      ...it.size.map((sz, d) => (sz > 0 ? Math.floor(rem[d]! / sz + 1e-9) : Infinity)),
+    );
     if (more <= 0) return;
     counts[k]! += more;
     it.size.forEach((sz, d) => (rem[d]! -= sz * more));
@@ -286,7 +317,11 @@ export class KnapsackLps {
   }
 
   /** The rounded LP of bin `bin`'s knapsack over shapes `ids` (items[q] is shape ids[q]). */
-  solve(bin: number, ids: number[], items: KnapsackItem[]): { counts: number[]; value: number; lpBound: number } | undefined {
+  solve(
+    bin: number,
+    ids: number[],
+    items: KnapsackItem[],
+  ): { counts: number[]; value: number; lpBound: number } | undefined {
     const n = this.p.compat[bin]!.length;
     if (n === 0 || ids.length === 0) return undefined;
     const { model, pos } = this.modelFor(bin);
@@ -302,7 +337,12 @@ export class KnapsackLps {
     model.run();
     if (model.getModelStatus() !== this.p.highs.constants.modelStatus.optimal) return undefined;
     const x = model.getSolution().colValue;
-    return roundLpPacking(items, this.p.bins[bin]!.cap, ids.map((i) => x[pos[i]!]!), model.getObjectiveValue());
+    return roundLpPacking(
+      items,
+      this.p.bins[bin]!.cap,
+      ids.map((i) => x[pos[i]!]!),
+      model.getObjectiveValue(),
+    );
   }
 
   dispose(): void {
@@ -315,15 +355,34 @@ export class KnapsackLps {
  * The same knapsack as a MILP for HiGHS (relative gap 0). HiGHS proves optimality up to its absolute
  * gap tolerance, so the upper bound adds that tolerance; returns undefined if HiGHS stops early.
  */
-export function solveKnapsackMilp(highs: Highs, items: KnapsackItem[], cap: readonly number[]): KnapsackResult | undefined {
+export function solveKnapsackMilp(
+  highs: Highs,
+  items: KnapsackItem[],
+  cap: readonly number[],
+): KnapsackResult | undefined {
   const lines = ["Maximize", " obj:", ...items.map((it, k) => ` + ${fmt(it.value)} n${k}`), "Subject To"];
   for (let d = 0; d < DIMS; d++) {
     if (items.every((it) => it.size[d] === 0)) continue;
-    lines.push(` c${d}:`, ...items.flatMap((it, k) => (it.size[d]! > 0 ? [` + ${fmt(it.size[d]!)} n${k}`] : [])), ` <= ${fmt(cap[d]!)}`);
+    lines.push(
+      ` c${d}:`,
+      ...items.flatMap((it, k) => (it.size[d]! > 0 ? [` + ${fmt(it.size[d]!)} n${k}`] : [])),
+      ` <= ${fmt(cap[d]!)}`,
+    );
   }
-  lines.push("Bounds", ...items.map((it, k) => ` 0 <= n${k} <= ${it.maxCount}`), "General", ...items.map((_, k) => ` n${k}`), "End");
+  lines.push(
+    "Bounds",
+    ...items.map((it, k) => ` 0 <= n${k} <= ${it.maxCount}`),
+    "General",
+    ...items.map((_, k) => ` n${k}`),
+    "End",
+  );
   const absGap = 1e-9;
-  const res = highs.solve(lines.join("\n"), { output_flag: false, mip_rel_gap: 0, mip_abs_gap: absGap, time_limit: 10 } as never);
+  const res = highs.solve(lines.join("\n"), {
+    output_flag: false,
+    mip_rel_gap: 0,
+    mip_abs_gap: absGap,
+    time_limit: 10,
+  } as never);
   if (res.Status !== "Optimal") return undefined;
   const counts = items.map((_, k) => Math.round(res.Columns[`n${k}`]?.Primal ?? 0));
   const value = counts.reduce((s, c, k) => s + c * items[k]!.value, 0);
@@ -336,7 +395,12 @@ interface Priced {
   maxRatio: number;
 }
 
-function knapsackItems(p: CgProblem, bin: number, duals: number[], demand: number[]): { items: KnapsackItem[]; ids: number[] } {
+function knapsackItems(
+  p: CgProblem,
+  bin: number,
+  duals: number[],
+  demand: number[],
+): { items: KnapsackItem[]; ids: number[] } {
   const ids = p.compat[bin]!.filter((i) => duals[i]! > 1e-12 && demand[i]! > 0);
   const cap = p.bins[bin]!.cap;
   const norm = (i: number): number => p.items[i]!.size.reduce((s, v, d) => s + (cap[d]! > 0 ? v / cap[d]! : 0), 0);
@@ -367,12 +431,19 @@ function densityOrders(p: CgProblem, duals: number[], demand: number[]): number[
   const live = p.items.map((_, i) => i).filter((i) => duals[i]! > 1e-12 && demand[i]! > 0);
   return Array.from({ length: DIMS }, (_, d) => {
     const density = live.map((i) => (p.items[i]!.size[d]! === 0 ? Infinity : duals[i]! / p.items[i]!.size[d]!));
-    return live.map((i, k) => [i, k]).sort((a, b) => density[b[1]!]! - density[a[1]!]!).map((e) => e[0]!);
+    return live
+      .map((i, k) => [i, k])
+      .sort((a, b) => density[b[1]!]! - density[a[1]!]!)
+      .map((e) => e[0]!);
   });
 }
 
 /** Fractional knapsack bound of one bin (min over single-dimension relaxations), see knapsack.ts. */
-function binBound(p: CgProblem, bin: number, { duals, demand, orders }: { duals: number[]; demand: number[]; orders: number[][] }): number {
+function binBound(
+  p: CgProblem,
+  bin: number,
+  { duals, demand, orders }: { duals: number[]; demand: number[]; orders: number[][] },
+): number {
   const mask = p.compatMask[bin]!;
   const cap = p.bins[bin]!.cap;
   let best = Infinity;
@@ -408,7 +479,11 @@ function unsettled(res: KnapsackResult, weight: number): boolean {
 }
 
 /** The knapsack's LP relaxation, rounded: a start for the branch and bound (unless opts.lpStart is false). */
-function lpStart(p: CgProblem, j: number, { ids, items, opts }: { ids: number[]; items: KnapsackItem[]; opts: CgOptions }): ReturnType<typeof knapsackLpRound> {
+function lpStart(
+  p: CgProblem,
+  j: number,
+  { ids, items, opts }: { ids: number[]; items: KnapsackItem[]; opts: CgOptions },
+): ReturnType<typeof knapsackLpRound> {
   if (opts.lpStart === false) return undefined;
   return p.knapsackLps ? p.knapsackLps.solve(j, ids, items) : knapsackLpRound(p.highs, items, p.bins[j]!.cap);
 }
@@ -423,12 +498,20 @@ function solveCandidate(
   const cap = p.bins[j]!.cap;
   const start = exactTurn ? lpStart(p, j, { ids, items, opts }) : undefined;
   // Only packings worth more than the node's cost make a column: the search prunes everything else.
-  let res = solveKnapsack(items, cap, exactTurn ? opts.nodeLimit : items.length + 1, { start, floor: p.bins[j]!.weight });
+  let res = solveKnapsack(items, cap, exactTurn ? opts.nodeLimit : items.length + 1, {
+    start,
+    floor: p.bins[j]!.weight,
+  });
   // The knapsack's LP optimum bounds it too (with a margin for HiGHS's 1e-7 tolerances) and is usually far tighter.
-  if (!res.exact && start) res = { ...res, upperBound: Math.min(res.upperBound, Math.max(res.value, start.lpBound * (1 + 1e-6) + 1e-12)) };
-  if (exactTurn && opts.milpFallback && unsettled(res, p.bins[j]!.weight)) res = solveKnapsackMilp(p.highs, items, cap) ?? res;
+  if (!res.exact && start)
+    res = { ...res, upperBound: Math.min(res.upperBound, Math.max(res.value, start.lpBound * (1 + 1e-6) + 1e-12)) };
+  if (exactTurn && opts.milpFallback && unsettled(res, p.bins[j]!.weight))
+    res = solveKnapsackMilp(p.highs, items, cap) ?? res;
   const used = ids.flatMap((i, q) => (res.counts[q]! > 0 ? [[i, res.counts[q]!]] : []));
-  return { ...res, column: topUp(p, { bin: j, items: used.map((u) => u[0]!), counts: used.map((u) => u[1]!) }, demand) };
+  return {
+    ...res,
+    column: topUp(p, { bin: j, items: used.map((u) => u[0]!), counts: used.map((u) => u[1]!) }, demand),
+  };
 }
 
 /**
@@ -524,8 +607,10 @@ export function columnGeneration(p: CgProblem, master: MasterLp, demand: number[
 
 /** Next search effort after pricing found no column: larger node budgets, then (if allowed) MILP and more bins solved exactly. */
 function escalate(effort: CgOptions, opts: CgOptions): CgOptions | undefined {
-  if (effort.nodeLimit < opts.maxNodeLimit) return { ...effort, nodeLimit: Math.min(opts.maxNodeLimit, effort.nodeLimit * 10) };
-  if (opts.milpFallback && !effort.milpFallback) return { ...effort, milpFallback: true, exactPerIteration: Math.max(effort.exactPerIteration, 40) };
+  if (effort.nodeLimit < opts.maxNodeLimit)
+    return { ...effort, nodeLimit: Math.min(opts.maxNodeLimit, effort.nodeLimit * 10) };
+  if (opts.milpFallback && !effort.milpFallback)
+    return { ...effort, milpFallback: true, exactPerIteration: Math.max(effort.exactPerIteration, 40) };
   if (opts.maxExactPerIteration !== undefined && effort.exactPerIteration < opts.maxExactPerIteration) {
     return { ...effort, exactPerIteration: Math.min(opts.maxExactPerIteration, effort.exactPerIteration * 4) };
   }

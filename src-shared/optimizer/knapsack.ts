@@ -26,7 +26,12 @@ export interface KnapsackResult {
  * — items by value per unit of that dimension, last one split — and the smallest of those bounds.
  * Each single-dimension relaxation drops constraints, so each is a valid upper bound.
  */
-export function fractionalBound(items: readonly KnapsackItem[], cap: readonly number[], order?: number[][], from = 0): number {
+export function fractionalBound(
+  items: readonly KnapsackItem[],
+  cap: readonly number[],
+  order?: number[][],
+  from = 0,
+): number {
   let best = Infinity;
   for (let d = 0; d < DIMS; d++) {
     const ord = order ? order[d]! : sortByDensity(items, d);
@@ -64,7 +69,12 @@ function sortByDensity(items: readonly KnapsackItem[], d: number): number[] {
  * λ·cap + Σ_i maxCount_i · max(0, value_i − λ·size_i) bounds the knapsack from above (it is the LP
  * dual objective with λ and the best item-bound duals). Exact at the LP optimum's λ.
  */
-export function lagrangianBound(items: readonly KnapsackItem[], cap: readonly number[], lambda: readonly number[], from = 0): number {
+export function lagrangianBound(
+  items: readonly KnapsackItem[],
+  cap: readonly number[],
+  lambda: readonly number[],
+  from = 0,
+): number {
   let ub = 0;
   for (let d = 0; d < DIMS; d++) ub += lambda[d]! * cap[d]!;
   for (let j = from; j < items.length; j++) {
@@ -94,7 +104,12 @@ export function lagrangianMultipliers(items: readonly KnapsackItem[], cap: reado
 }
 
 /** Best λ_d with the other multipliers fixed. */
-function coordinateMinimum(items: readonly KnapsackItem[], cap: readonly number[], lambda: readonly number[], d: number): number {
+function coordinateMinimum(
+  items: readonly KnapsackItem[],
+  cap: readonly number[],
+  lambda: readonly number[],
+  d: number,
+): number {
   // break point of each item along λ_d (where its reduced value hits 0) and the room it would take
   const points: Array<[number, number]> = [];
   for (const it of items) {
@@ -136,7 +151,10 @@ export function solveKnapsack(
     floor?: number;
   } = {},
 ): KnapsackResult {
-  const input = given.map((it) => ({ ...it, maxCount: Math.min(it.maxCount, ...it.size.map((s, d) => (s > 0 ? Math.floor(cap[d]! / s + 1e-9) : Infinity))) }));
+  const input = given.map((it) => ({
+    ...it,
+    maxCount: Math.min(it.maxCount, ...it.size.map((s, d) => (s > 0 ? Math.floor(cap[d]! / s + 1e-9) : Infinity))),
+  }));
   const lambda = lagrangianMultipliers(input, cap);
   const rootBound = Math.min(lagrangianBound(input, cap, lambda), fractionalBound(input, cap));
   // Branch in the caller's order (a good greedy order): the first dive is the greedy packing.
@@ -160,7 +178,8 @@ export function solveKnapsack(
     return m;
   };
 
-  const nodeBound = (k: number): number => Math.min(lagrangianBound(items, rem, lambda, k), fractionalBound(items, rem, order, k));
+  const nodeBound = (k: number): number =>
+    Math.min(lagrangianBound(items, rem, lambda, k), fractionalBound(items, rem, order, k));
 
   const dfs = (k: number, value: number): void => {
     if (++nodes > nodeLimit) {

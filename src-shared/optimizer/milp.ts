@@ -41,7 +41,8 @@ export function solveMasterMilp(
     const { callbackType, modelStatus } = highs.constants;
     model.run({ [callbackType.simplexInterrupt]: stopAtDeadline, [callbackType.mipInterrupt]: stopAtDeadline });
     const status = model.getModelStatus();
-    if (status !== modelStatus.optimal && status !== modelStatus.timeLimit && status !== modelStatus.interrupted) return undefined;
+    if (status !== modelStatus.optimal && status !== modelStatus.timeLimit && status !== modelStatus.interrupted)
+      return undefined;
     const copies = Array.from(model.getSolution().colValue, (x) => Math.max(0, Math.round(x)));
     // Trust but verify: the rounded values must still cover every shape.
     if (!covers(columns, copies, demand)) return undefined;
@@ -53,16 +54,27 @@ export function solveMasterMilp(
 }
 
 /** Rows Σ_p a_ip x_p ≥ b_i, integer columns x_p with cost w_p. */
-function addCoveringProgram(p: CgProblem, model: ReturnType<CgProblem["highs"]["createModel"]>, columns: Column[], demand: number[]): void {
+function addCoveringProgram(
+  p: CgProblem,
+  model: ReturnType<CgProblem["highs"]["createModel"]>,
+  columns: Column[],
+  demand: number[],
+): void {
   const { highs } = p;
   for (const b of demand) model.addRow(Math.max(0, b), highs.infinity, { indices: [], values: [] });
   for (const c of columns) {
     const order = c.items.map((_, k) => k).sort((a, b) => c.items[a]! - c.items[b]!);
     // more copies of a pattern than its most demanded shape needs cover nothing more
     const upper = Math.max(0, ...c.items.map((i, k) => Math.ceil(Math.max(0, demand[i]!) / c.counts[k]!)));
-    model.addCol(p.bins[c.bin]!.weight, 0, upper, { indices: order.map((k) => c.items[k]!), values: order.map((k) => c.counts[k]!) });
+    model.addCol(p.bins[c.bin]!.weight, 0, upper, {
+      indices: order.map((k) => c.items[k]!),
+      values: order.map((k) => c.counts[k]!),
+    });
   }
-  model.changeColsIntegrality({ kind: "range", from: 0, to: columns.length - 1 }, new Int32Array(columns.length).fill(highs.constants.variableType.integer));
+  model.changeColsIntegrality(
+    { kind: "range", from: 0, to: columns.length - 1 },
+    new Int32Array(columns.length).fill(highs.constants.variableType.integer),
+  );
 }
 
 /** Σ copies × counts ≥ demand for every shape. */

@@ -23,7 +23,8 @@ export function strategyFactor(strategy: Strategy, bucket: InterruptionBucket): 
 
 /** Family filter entries match a family ("m6i") or a category ("m"). */
 export function typeAllowed(shape: InstanceShape, policy: OptimizerPolicy): boolean {
-  if (policy.families.length > 0 && !policy.families.some((f) => f === shape.family || f === shape.category)) return false;
+  if (policy.families.length > 0 && !policy.families.some((f) => f === shape.family || f === shape.category))
+    return false;
   if (policy.arch.length > 0 && !policy.arch.includes(shape.arch)) return false;
   if (shape.allocatable.pods < 1 || shape.allocatable.cpuMillicores <= 0) return false;
   return policy.allowType ? policy.allowType(shape) : true;
@@ -40,10 +41,23 @@ function onDemandOffers(book: PriceBook, shape: InstanceShape, pinnedZones: Read
   const spot = book.spot.get(shape.name);
   const home = (spot && cheapestZone(spot)) ?? book.zones[0]!;
   const zones = new Set([home, ...[...pinnedZones].filter((z) => book.zones.includes(z))]);
-  return [...zones].map((zone) => ({ shape, capacityType: "on-demand", zone, price: od, onDemand: od, interruptionBucket: null, weightUsdPerHour: od.usdPerHour }));
+  return [...zones].map((zone) => ({
+    shape,
+    capacityType: "on-demand",
+    zone,
+    price: od,
+    onDemand: od,
+    interruptionBucket: null,
+    weightUsdPerHour: od.usdPerHour,
+  }));
 }
 
-function spotOffers(book: PriceBook, shape: InstanceShape, strategy: Strategy, pinnedZones: ReadonlySet<string>): Offer[] {
+function spotOffers(
+  book: PriceBook,
+  shape: InstanceShape,
+  strategy: Strategy,
+  pinnedZones: ReadonlySet<string>,
+): Offer[] {
   const od = book.onDemand.get(shape.name)!;
   const spot = book.spot.get(shape.name);
   if (!spot) return [];
@@ -52,7 +66,15 @@ function spotOffers(book: PriceBook, shape: InstanceShape, strategy: Strategy, p
   const zones = new Set([cheapestZone(spot)!, ...[...pinnedZones].filter((z) => spot.has(z))]);
   return [...zones].map((zone) => {
     const price = spot.get(zone)!;
-    return { shape, capacityType: "spot", zone, price, onDemand: od, interruptionBucket: bucket, weightUsdPerHour: price.usdPerHour * factor };
+    return {
+      shape,
+      capacityType: "spot",
+      zone,
+      price,
+      onDemand: od,
+      interruptionBucket: bucket,
+      weightUsdPerHour: price.usdPerHour * factor,
+    };
   });
 }
 
@@ -61,7 +83,12 @@ function spotOffers(book: PriceBook, shape: InstanceShape, strategy: Strategy, p
  * capacity type there is one offer in the cheapest zone, plus one in each zone some pod is pinned to
  * (when the type is offered there).
  */
-export function buildOffers(book: PriceBook, policy: OptimizerPolicy, capacityTypes: CapacityType[], pinnedZones: ReadonlySet<string>): Offer[] {
+export function buildOffers(
+  book: PriceBook,
+  policy: OptimizerPolicy,
+  capacityTypes: CapacityType[],
+  pinnedZones: ReadonlySet<string>,
+): Offer[] {
   const offers: Offer[] = [];
   for (const [name, shape] of book.instanceTypes) {
     if (!book.onDemand.has(name) || !typeAllowed(shape, policy)) continue;

@@ -6,12 +6,62 @@ import { fixtureBook, type FixtureType } from "./test-fixtures.js";
 import { DEFAULT_POLICY, type OptimizerPolicy, type PodGroup } from "./types.js";
 
 const TYPES: FixtureType[] = [
-  { name: "m5.large", cpuMillicores: 1930, memoryMiB: 7000, pods: 29, onDemandUsd: 0.096, spotUsd: { z1: 0.04, z2: 0.045 }, bucket: 1 },
-  { name: "m5.2xlarge", cpuMillicores: 7910, memoryMiB: 29000, pods: 58, onDemandUsd: 0.384, spotUsd: { z1: 0.17, z2: 0.16 }, bucket: 2 },
-  { name: "c5.xlarge", cpuMillicores: 3920, memoryMiB: 6500, pods: 58, onDemandUsd: 0.17, spotUsd: { z1: 0.07 }, bucket: 3 },
-  { name: "r5.xlarge", cpuMillicores: 3920, memoryMiB: 29000, pods: 58, onDemandUsd: 0.252, spotUsd: { z2: 0.2 }, bucket: 0 },
-  { name: "m6g.xlarge", cpuMillicores: 3920, memoryMiB: 14000, pods: 58, onDemandUsd: 0.154, spotUsd: { z1: 0.06 }, arch: "arm64", bucket: 1 },
-  { name: "g4dn.xlarge", cpuMillicores: 3920, memoryMiB: 14000, pods: 29, onDemandUsd: 0.526, spotUsd: { z1: 0.2 }, gpus: 1, bucket: 2 },
+  {
+    name: "m5.large",
+    cpuMillicores: 1930,
+    memoryMiB: 7000,
+    pods: 29,
+    onDemandUsd: 0.096,
+    spotUsd: { z1: 0.04, z2: 0.045 },
+    bucket: 1,
+  },
+  {
+    name: "m5.2xlarge",
+    cpuMillicores: 7910,
+    memoryMiB: 29000,
+    pods: 58,
+    onDemandUsd: 0.384,
+    spotUsd: { z1: 0.17, z2: 0.16 },
+    bucket: 2,
+  },
+  {
+    name: "c5.xlarge",
+    cpuMillicores: 3920,
+    memoryMiB: 6500,
+    pods: 58,
+    onDemandUsd: 0.17,
+    spotUsd: { z1: 0.07 },
+    bucket: 3,
+  },
+  {
+    name: "r5.xlarge",
+    cpuMillicores: 3920,
+    memoryMiB: 29000,
+    pods: 58,
+    onDemandUsd: 0.252,
+    spotUsd: { z2: 0.2 },
+    bucket: 0,
+  },
+  {
+    name: "m6g.xlarge",
+    cpuMillicores: 3920,
+    memoryMiB: 14000,
+    pods: 58,
+    onDemandUsd: 0.154,
+    spotUsd: { z1: 0.06 },
+    arch: "arm64",
+    bucket: 1,
+  },
+  {
+    name: "g4dn.xlarge",
+    cpuMillicores: 3920,
+    memoryMiB: 14000,
+    pods: 29,
+    onDemandUsd: 0.526,
+    spotUsd: { z1: 0.2 },
+    gpus: 1,
+    bucket: 2,
+  },
   { name: "t3.small", cpuMillicores: 1930, memoryMiB: 1400, pods: 4, onDemandUsd: 0.0208, bucket: 4 },
 ];
 const book = fixtureBook(TYPES);
@@ -30,14 +80,22 @@ function checkPlan(pods: PodGroup[], plan: OptimizeResult): void {
     expect(sum((p) => p.gpus)).toBeLessThanOrEqual(n.allocatable.gpus);
     expect(n.pods.every((p) => p.count > 0)).toBe(true);
   }
-  const key = (p: { app: string; cpuMillicores: number; memoryMiB: number }): string => `${p.app}/${p.cpuMillicores}/${p.memoryMiB}`;
+  const key = (p: { app: string; cpuMillicores: number; memoryMiB: number }): string =>
+    `${p.app}/${p.cpuMillicores}/${p.memoryMiB}`;
   const want = new Map<string, number>();
   for (const p of pods) want.set(key(p), (want.get(key(p)) ?? 0) + p.count);
   const got = new Map<string, number>();
-  for (const p of [...plan.nodes.flatMap((n) => n.pods), ...plan.unplaced]) got.set(key(p), (got.get(key(p)) ?? 0) + p.count);
+  for (const p of [...plan.nodes.flatMap((n) => n.pods), ...plan.unplaced])
+    got.set(key(p), (got.get(key(p)) ?? 0) + p.count);
   expect(got).toEqual(want);
-  expect(plan.hourlyCostUsd).toBeCloseTo(plan.nodes.reduce((s, n) => s + n.hourlyUsd, 0), 9);
-  expect(plan.baselineHourlyCostUsd).toBeCloseTo(plan.nodes.reduce((s, n) => s + n.onDemandHourlyUsd, 0), 9);
+  expect(plan.hourlyCostUsd).toBeCloseTo(
+    plan.nodes.reduce((s, n) => s + n.hourlyUsd, 0),
+    9,
+  );
+  expect(plan.baselineHourlyCostUsd).toBeCloseTo(
+    plan.nodes.reduce((s, n) => s + n.onDemandHourlyUsd, 0),
+    9,
+  );
 }
 
 /**
@@ -81,7 +139,12 @@ describe("optimize", () => {
   it("finds the obvious optimum and proves it with the lower bound", async () => {
     // 4 pods of 900m/3000MiB: two per m5.large (0.096) beat anything else per pod.
     const pods: PodGroup[] = [{ app: "web", cpuMillicores: 900, memoryMiB: 3000, count: 4 }];
-    const plan = await optimize({ pods, book, policy: policy({ capacity: "on-demand", arch: ["amd64"] }), lowerBound: true });
+    const plan = await optimize({
+      pods,
+      book,
+      policy: policy({ capacity: "on-demand", arch: ["amd64"] }),
+      lowerBound: true,
+    });
     checkPlan(pods, plan);
     expect(plan.hourlyCostUsd).toBeCloseTo(0.192, 9);
     expect(plan.lowerBound!.hourlyUsd).toBeLessThanOrEqual(plan.hourlyCostUsd + 1e-9);
@@ -94,7 +157,10 @@ describe("optimize", () => {
     const plan = await optimize({ pods, book, policy: policy({ capacity: "spot" }) });
     checkPlan(pods, plan);
     expect(plan.nodes.every((n) => n.capacityType === "spot" && n.priceSource === "spot-history")).toBe(true);
-    expect(plan.savingsPct).toBeCloseTo((100 * (plan.baselineHourlyCostUsd - plan.hourlyCostUsd)) / plan.baselineHourlyCostUsd, 9);
+    expect(plan.savingsPct).toBeCloseTo(
+      (100 * (plan.baselineHourlyCostUsd - plan.hourlyCostUsd)) / plan.baselineHourlyCostUsd,
+      9,
+    );
     expect(plan.savingsPct).toBeGreaterThan(40);
   });
 
@@ -105,7 +171,9 @@ describe("optimize", () => {
     ];
     const plan = await optimize({ pods, book, policy: policy() });
     checkPlan(pods, plan);
-    expect(plan.unplaced).toEqual([expect.objectContaining({ app: "huge", count: 2, reason: expect.stringMatching(/64000m CPU/) })]);
+    expect(plan.unplaced).toEqual([
+      expect.objectContaining({ app: "huge", count: 2, reason: expect.stringMatching(/64000m CPU/) }),
+    ]);
   });
 
   it("puts GPU pods on GPU types only and reports missing GPUs", async () => {
@@ -115,7 +183,9 @@ describe("optimize", () => {
     ];
     const plan = await optimize({ pods, book, policy: policy() });
     checkPlan(pods, plan);
-    expect(plan.nodes.filter((n) => n.pods.some((p) => p.app === "train")).every((n) => n.instanceType === "g4dn.xlarge")).toBe(true);
+    expect(
+      plan.nodes.filter((n) => n.pods.some((p) => p.app === "train")).every((n) => n.instanceType === "g4dn.xlarge"),
+    ).toBe(true);
     expect(plan.unplaced[0]).toMatchObject({ app: "big-train", reason: expect.stringMatching(/4 GPU/) });
   });
 
@@ -147,7 +217,11 @@ describe("optimize", () => {
   it("capacity-optimized prefers the low interruption bucket that lowest-price passes over", async () => {
     const pods: PodGroup[] = [{ app: "mem", cpuMillicores: 500, memoryMiB: 6000, count: 8 }];
     const cheap = await optimize({ pods, book, policy: policy({ strategy: "lowest-price", families: ["m5", "r5"] }) });
-    const safe = await optimize({ pods, book, policy: policy({ strategy: "capacity-optimized", families: ["m5", "r5"] }) });
+    const safe = await optimize({
+      pods,
+      book,
+      policy: policy({ strategy: "capacity-optimized", families: ["m5", "r5"] }),
+    });
     checkPlan(pods, cheap);
     checkPlan(pods, safe);
     expect(safe.nodes.every((n) => n.instanceType === "r5.xlarge")).toBe(true);
@@ -182,7 +256,13 @@ describe("optimize", () => {
     const pods = fc.array(group, { minLength: 1, maxLength: 3 }).filter((g) => g.reduce((s, p) => s + p.count, 0) <= 7);
     await fc.assert(
       fc.asyncProperty(pods, async (pods) => {
-        const plan = await optimize({ pods, book, policy: policy({ capacity: "on-demand" }), lowerBound: true, lowerBoundBudgetMs: 2000 });
+        const plan = await optimize({
+          pods,
+          book,
+          policy: policy({ capacity: "on-demand" }),
+          lowerBound: true,
+          lowerBoundBudgetMs: 2000,
+        });
         checkPlan(pods, plan);
         const optimum = bruteForceOnDemandUsd(pods);
         expect(plan.hourlyCostUsd).toBeCloseTo(optimum, 9);
@@ -201,11 +281,21 @@ describe("optimize", () => {
       gpus: fc.constantFrom(0, 0, 0, 1),
     });
     await fc.assert(
-      fc.asyncProperty(fc.array(group, { minLength: 1, maxLength: 6 }), fc.constantFrom("spot", "on-demand", "mixed") as fc.Arbitrary<"spot">, async (pods, capacity) => {
-        const plan = await optimize({ pods, book, policy: policy({ capacity }), lowerBound: true, lowerBoundBudgetMs: 2000 });
-        checkPlan(pods, plan);
-        expect(plan.lowerBound!.hourlyUsd).toBeLessThanOrEqual(plan.hourlyCostUsd * (1 + 1e-9) + 1e-12);
-      }),
+      fc.asyncProperty(
+        fc.array(group, { minLength: 1, maxLength: 6 }),
+        fc.constantFrom("spot", "on-demand", "mixed") as fc.Arbitrary<"spot">,
+        async (pods, capacity) => {
+          const plan = await optimize({
+            pods,
+            book,
+            policy: policy({ capacity }),
+            lowerBound: true,
+            lowerBoundBudgetMs: 2000,
+          });
+          checkPlan(pods, plan);
+          expect(plan.lowerBound!.hourlyUsd).toBeLessThanOrEqual(plan.hourlyCostUsd * (1 + 1e-9) + 1e-12);
+        },
+      ),
       { numRuns: 40, seed: 42 },
     );
   });

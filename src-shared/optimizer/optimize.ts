@@ -37,7 +37,14 @@ function groupShapes(pods: PodGroup[]): { shapes: Shape[]; demand: number[] } {
   const demand: number[] = [];
   for (const g of pods) {
     if (g.count <= 0) continue;
-    const s: Shape = { app: g.app, cpuMillicores: g.cpuMillicores, memoryMiB: g.memoryMiB, gpus: g.gpus ?? 0, arch: g.arch, zone: g.zone };
+    const s: Shape = {
+      app: g.app,
+      cpuMillicores: g.cpuMillicores,
+      memoryMiB: g.memoryMiB,
+      gpus: g.gpus ?? 0,
+      arch: g.arch,
+      zone: g.zone,
+    };
     const key = JSON.stringify([s.app, s.cpuMillicores, s.memoryMiB, s.gpus, s.arch ?? "", s.zone ?? ""]);
     const k = index.get(key);
     if (k !== undefined) demand[k]! += g.count;
@@ -81,9 +88,18 @@ interface Placed {
   patterns: PackedNode[];
 }
 
-async function place(shapes: Shape[], demand: number[], offers: Offer[], budget: { budgetMs: number; startMs?: number }): Promise<Placed> {
+async function place(
+  shapes: Shape[],
+  demand: number[],
+  offers: Offer[],
+  budget: { budgetMs: number; startMs?: number },
+): Promise<Placed> {
   const res = await pack(shapes.map(toItem), demand, offers, budget);
-  return { nodes: res.nodes.map((node) => ({ offer: offers[node.offer]!, node })), unplaced: res.unplaceable, patterns: res.patterns ?? [] };
+  return {
+    nodes: res.nodes.map((node) => ({ offer: offers[node.offer]!, node })),
+    unplaced: res.unplaceable,
+    patterns: res.patterns ?? [],
+  };
 }
 
 /**
@@ -103,7 +119,8 @@ function diversify(placed: Placed, shapes: Shape[], spotOffers: Offer[], min: nu
     const alt = spotOffers
       .filter((o) => !byType.has(o.shape.name) && fits(items, victim.node, offerBin(o)))
       .sort((a, b) => a.weightUsdPerHour - b.weightUsdPerHour)[0];
-    if (!alt) return `no further allowed Spot type holds the pods of a ${busiest} node: diversity ${byType.size} < ${min}`;
+    if (!alt)
+      return `no further allowed Spot type holds the pods of a ${busiest} node: diversity ${byType.size} < ${min}`;
     victim.offer = alt;
   }
 }
@@ -118,10 +135,21 @@ function toPlannedNode(shapes: Shape[], { offer, node }: Placed["nodes"][number]
     onDemandHourlyUsd: offer.onDemand.usdPerHour,
     priceSource: offer.price.source,
     priceAsOf: offer.price.asOf,
-    allocatable: { cpuMillicores: a.cpuMillicores, memoryMiB: a.memoryMiB, pods: a.pods, gpus: offer.shape.gpu?.count ?? 0 },
+    allocatable: {
+      cpuMillicores: a.cpuMillicores,
+      memoryMiB: a.memoryMiB,
+      pods: a.pods,
+      gpus: offer.shape.gpu?.count ?? 0,
+    },
     pods: node.items.map((i, k) => {
       const s = shapes[i]!;
-      return { app: s.app, cpuMillicores: s.cpuMillicores, memoryMiB: s.memoryMiB, gpus: s.gpus, count: node.counts[k]! };
+      return {
+        app: s.app,
+        cpuMillicores: s.cpuMillicores,
+        memoryMiB: s.memoryMiB,
+        gpus: s.gpus,
+        count: node.counts[k]!,
+      };
     }),
   };
 }
@@ -139,7 +167,8 @@ async function spotFallback(
   const odOffers = buildOffers(ctx.book, policy, ["on-demand"], ctx.pinned);
   const rest = demand.map((b, i) => (placed.unplaced.includes(i) ? b : 0));
   const fallback = await place(shapes, rest, odOffers, { budgetMs: ctx.budgetMs });
-  if (fallback.nodes.length > 0) warnings.push(`${fallback.nodes.length} node(s) fell back to On-Demand: no allowed Spot type holds their pods`);
+  if (fallback.nodes.length > 0)
+    warnings.push(`${fallback.nodes.length} node(s) fell back to On-Demand: no allowed Spot type holds their pods`);
   placed.nodes.push(...fallback.nodes);
   placed.unplaced = fallback.unplaced;
   return odOffers;
@@ -158,26 +187,45 @@ export async function optimize(input: OptimizeInput): Promise<OptimizeResult> {
   const offers = buildOffers(book, policy, capacityTypes(policy), pinned);
   const placed = await place(shapes, demand, offers, { budgetMs, startMs });
   const warnings: string[] = [];
-  const allOffers = [...offers, ...(await spotFallback({ book, policy, pinned, budgetMs, warnings }, shapes, demand, placed))];
+  const allOffers = [
+    ...offers,
+    ...(await spotFallback({ book, policy, pinned, budgetMs, warnings }, shapes, demand, placed)),
+  ];
   if (policy.minTypeDiversity > 1) {
-    const w = diversify(placed, shapes, offers.filter((o) => o.capacityType === "spot"), policy.minTypeDiversity);
+    const w = diversify(
+      placed,
+      shapes,
+      offers.filter((o) => o.capacityType === "spot"),
+      policy.minTypeDiversity,
+    );
     if (w) warnings.push(w);
   }
   const nodes = placed.nodes.map((n) => toPlannedNode(shapes, n));
   const unplaced: UnplacedPods[] = placed.unplaced.map((i) => {
     const s = shapes[i]!;
-    return { app: s.app, cpuMillicores: s.cpuMillicores, memoryMiB: s.memoryMiB, gpus: s.gpus, count: demand[i]!, reason: unplacedReason(s, allOffers) };
+    return {
+      app: s.app,
+      cpuMillicores: s.cpuMillicores,
+      memoryMiB: s.memoryMiB,
+      gpus: s.gpus,
+      count: demand[i]!,
+      reason: unplacedReason(s, allOffers),
+    };
   });
   const hourlyCostUsd = nodes.reduce((s, n) => s + n.hourlyUsd, 0);
   const baselineHourlyCostUsd = nodes.reduce((s, n) => s + n.onDemandHourlyUsd, 0);
-  const savingsPct = baselineHourlyCostUsd > 0 ? (100 * (baselineHourlyCostUsd - hourlyCostUsd)) / baselineHourlyCostUsd : 0;
+  const savingsPct =
+    baselineHourlyCostUsd > 0 ? (100 * (baselineHourlyCostUsd - hourlyCostUsd)) / baselineHourlyCostUsd : 0;
   const result: OptimizeResult = { nodes, hourlyCostUsd, baselineHourlyCostUsd, savingsPct, unplaced, warnings };
   if (input.lowerBound) {
     // Bound on the true price (not the strategy's weights), over every offer the plan could use: a relaxation, hence valid.
     const priced = allOffers.map((o) => ({ ...o, weightUsdPerHour: o.price.usdPerHour }));
     const placeableDemand = demand.map((b, i) => (placed.unplaced.includes(i) ? 0 : b));
     // The plan's patterns warm-start the bound (same offer indices: `offers` is the prefix of `allOffers`).
-    result.lowerBound = await packingLowerBound(shapes.map(toItem), placeableDemand, priced, { budgetMs: input.lowerBoundBudgetMs ?? 20_000, seed: placed.patterns });
+    result.lowerBound = await packingLowerBound(shapes.map(toItem), placeableDemand, priced, {
+      budgetMs: input.lowerBoundBudgetMs ?? 20_000,
+      seed: placed.patterns,
+    });
   }
   return result;
 }

@@ -116,7 +116,15 @@ function roundLp(ctx: Ctx, demand: number[], master: MasterLp): PackedNode[] {
     master.setDemand(residual);
     const lp =
       cpuMs() < ctx.deadlineMs
-        ? columnGeneration(ctx.p, master, residual, { deadlineMs: ctx.deadlineMs, maxIterations: 5, exactPerIteration: 6, greedyPerIteration: 20, nodeLimit: 300, maxNodeLimit: 300, lpStart: !ctx.few }).lp
+        ? columnGeneration(ctx.p, master, residual, {
+            deadlineMs: ctx.deadlineMs,
+            maxIterations: 5,
+            exactPerIteration: 6,
+            greedyPerIteration: 20,
+            nodeLimit: 300,
+            maxNodeLimit: 300,
+            lpStart: !ctx.few,
+          }).lp
         : master.solve();
     let taken = 0;
     lp.x.forEach((x, j) => {
@@ -144,13 +152,19 @@ export function fewPodsPerNode(p: CgProblem, demand: number[]): boolean {
   return p.bins.every((bin, j) =>
     p.compat[j]!.every((i) => {
       const size = p.items[i]!.size;
-      return Math.min(demand[i]!, ...bin.cap.map((c, d) => (size[d]! > 0 ? Math.floor(c / size[d]!) : Infinity))) <= FEW_PODS_PER_NODE;
+      return (
+        Math.min(demand[i]!, ...bin.cap.map((c, d) => (size[d]! > 0 ? Math.floor(c / size[d]!) : Infinity))) <=
+        FEW_PODS_PER_NODE
+      );
     }),
   );
 }
 
 function patternKey(bin: number, items: number[], counts: number[]): string {
-  return `${bin}|${items.map((i, k) => `${i}:${counts[k]}`).sort().join(",")}`;
+  return `${bin}|${items
+    .map((i, k) => `${i}:${counts[k]}`)
+    .sort()
+    .join(",")}`;
 }
 
 /**
@@ -158,7 +172,15 @@ function patternKey(bin: number, items: number[], counts: number[]): string {
  * rounded nodes, so the rounded plan is a feasible start and the result is never dearer) covering
  * the demand, within the time left before `deadlineMs`. Returns the improved nodes, or undefined.
  */
-function improveByMilp(ctx: Ctx, { columns, rounded, demand, deadlineMs }: { columns: Column[]; rounded: PackedNode[]; demand: number[]; deadlineMs: number }): PackedNode[] | undefined {
+function improveByMilp(
+  ctx: Ctx,
+  {
+    columns,
+    rounded,
+    demand,
+    deadlineMs,
+  }: { columns: Column[]; rounded: PackedNode[]; demand: number[]; deadlineMs: number },
+): PackedNode[] | undefined {
   if (deadlineMs - cpuMs() < MIN_MILP_MS) return undefined;
   const all = columns.slice();
   const index = new Map(all.map((c, k) => [patternKey(c.bin, c.items, c.counts), k]));
@@ -196,7 +218,8 @@ function improveByMilp(ctx: Ctx, { columns, rounded, demand, deadlineMs }: { col
  * big); downsizing first keeps that saving, while emptying first has more room to empty nodes into.
  */
 function repair(ctx: Ctx, nodes: PackedNode[]): PackedNode[] {
-  const copy = (ns: PackedNode[]): PackedNode[] => ns.map((n) => ({ offer: n.offer, items: n.items.slice(), counts: n.counts.slice() }));
+  const copy = (ns: PackedNode[]): PackedNode[] =>
+    ns.map((n) => ({ offer: n.offer, items: n.items.slice(), counts: n.counts.slice() }));
   const emptyFirst = emptyEmptiest(ctx, copy(nodes), 100);
   downsize(ctx, emptyFirst);
   // The second order (and splitting) pays with few pods per node; with many it changed nothing in the
@@ -217,7 +240,11 @@ const MAX_SPLIT_WAYS = 512;
 function cheapestBin(ctx: Ctx, byWeight: number[], node: { items: number[]; counts: number[] }): number {
   const { bins, compatMask } = ctx.p;
   const u = usage(ctx.p.items, node);
-  return byWeight.find((j) => bins[j]!.cap.every((c, d) => u[d]! <= c + 1e-9) && node.items.every((i) => compatMask[j]![i] === 1)) ?? -1;
+  return (
+    byWeight.find(
+      (j) => bins[j]!.cap.every((c, d) => u[d]! <= c + 1e-9) && node.items.every((i) => compatMask[j]![i] === 1),
+    ) ?? -1
+  );
 }
 
 /** The cheapest two nodes that together hold exactly this node's pods, if cheaper than the node; else undefined. */
@@ -343,7 +370,10 @@ function downsize(ctx: Ctx, nodes: PackedNode[]): void {
   const byWeight = bins.map((_, j) => j).sort((a, b) => bins[a]!.weight - bins[b]!.weight);
   const cache = new Map<string, number>();
   for (const node of nodes) {
-    const key = node.items.map((i, k) => `${i}:${node.counts[k]}`).sort().join(",");
+    const key = node.items
+      .map((i, k) => `${i}:${node.counts[k]}`)
+      .sort()
+      .join(",");
     let best = cache.get(key);
     if (best === undefined) {
       best = byWeight.find((j) => fits(items, node, bins[j]!)) ?? node.offer;
@@ -358,7 +388,12 @@ function downsize(ctx: Ctx, nodes: PackedNode[]): void {
  * Packs `demand[i]` pods of each shape onto the offers, minimising Σ weight. Returned nodes refer to
  * indices of `offers`; every pod of a placeable shape is on exactly one node.
  */
-export async function pack(items: CgItem[], demand: number[], offers: Offer[], opts: PackingOptions): Promise<PackingResult> {
+export async function pack(
+  items: CgItem[],
+  demand: number[],
+  offers: Offer[],
+  opts: PackingOptions,
+): Promise<PackingResult> {
   const startMs = opts.startMs ?? cpuMs();
   const allBins = offers.map(offerBin);
   const unplaceable = items.flatMap((it, i) => (demand[i]! > 0 && !allBins.some((b) => compatible(it, b)) ? [i] : []));
@@ -369,25 +404,50 @@ export async function pack(items: CgItem[], demand: number[], offers: Offer[], o
   const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins) };
   p.knapsackLps = new KnapsackLps(p);
   const few = fewPodsPerNode(p, placeable);
-  const ctx: Ctx = { p, keptOffer, deadlineMs: startMs + ROUNDING_SHARE * opts.budgetMs, few, endMs: startMs + opts.budgetMs };
+  const ctx: Ctx = {
+    p,
+    keptOffer,
+    deadlineMs: startMs + ROUNDING_SHARE * opts.budgetMs,
+    few,
+    endMs: startMs + opts.budgetMs,
+  };
   const master = new MasterLp(p, placeable);
   let nodes: PackedNode[];
   let patterns: PackedNode[];
   try {
     master.add(initialColumns(p, placeable));
-    const cheap: CgOptions = { deadlineMs: startMs + CG_SHARE * opts.budgetMs, maxIterations: 1000, exactPerIteration: 6, greedyPerIteration: 60, nodeLimit: 300, maxNodeLimit: 3000 };
+    const cheap: CgOptions = {
+      deadlineMs: startMs + CG_SHARE * opts.budgetMs,
+      maxIterations: 1000,
+      exactPerIteration: 6,
+      greedyPerIteration: 60,
+      nodeLimit: 300,
+      maxNodeLimit: 3000,
+    };
     // With few (big) pods per node the cheap pricing stalls short of the LP optimum (trace / starter /
     // On-Demand: 3 % above it): the bins its bounds rank first are not the ones holding the improving
     // patterns. There every knapsack is small, so when it stalls pricing solves more bins exactly, up
     // to all of them, and keeps doing so. Their branch and bound starts without the per-bin HiGHS LP,
     // which is what makes it affordable (and, early in a process, spares the solver's wasm warm-up).
-    const lp = columnGeneration(p, master, placeable, few ? { ...cheap, lpStart: false, keepEffort: true, maxExactPerIteration: bins.length } : cheap).lp;
+    const lp = columnGeneration(
+      p,
+      master,
+      placeable,
+      few ? { ...cheap, lpStart: false, keepEffort: true, maxExactPerIteration: bins.length } : cheap,
+    ).lp;
     const rounded = roundLp(ctx, placeable, master);
     // Rounding loses most where nodes hold few pods: on small such instances, when it lost more than
     // MILP_MIN_GAP against the LP, the integer program over the patterns looks for what rounding missed.
     const pods = placeable.reduce((s, b) => s + b, 0);
     const worthIt = few && pods <= MILP_MAX_PODS && totalWeight(ctx, rounded) > lp.objective * (1 + MILP_MIN_GAP);
-    const improved = worthIt ? improveByMilp(ctx, { columns: master.columns, rounded, demand: placeable, deadlineMs: startMs + MILP_SHARE * opts.budgetMs }) : undefined;
+    const improved = worthIt
+      ? improveByMilp(ctx, {
+          columns: master.columns,
+          rounded,
+          demand: placeable,
+          deadlineMs: startMs + MILP_SHARE * opts.budgetMs,
+        })
+      : undefined;
     nodes = repair(ctx, rounded);
     if (improved) {
       const fromMilp = repair(ctx, improved);
@@ -437,7 +497,17 @@ export async function packingLowerBound(
   try {
     master.add(initialColumns(p, placeable));
     master.add(seedColumns(p, kept, seed, placeable));
-    const opts = { deadlineMs: cpuMs() + budgetMs, maxIterations: 100_000, exactPerIteration: 6, nodeLimit: 300, maxNodeLimit: 30_000, milpFallback: true, lagrangianScreening: true, keepEffort: true, smoothing: BOUND_SMOOTHING };
+    const opts = {
+      deadlineMs: cpuMs() + budgetMs,
+      maxIterations: 100_000,
+      exactPerIteration: 6,
+      nodeLimit: 300,
+      maxNodeLimit: 30_000,
+      milpFallback: true,
+      lagrangianScreening: true,
+      keepEffort: true,
+      smoothing: BOUND_SMOOTHING,
+    };
     return summary(columnGeneration(p, master, placeable, opts));
   } finally {
     master.dispose();

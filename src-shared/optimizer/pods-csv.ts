@@ -9,7 +9,8 @@ const REQUIRED = ["app", "cpu_millicores", "memory_mib", "count"] as const;
 const OPTIONAL = ["num_gpu", "gpu_milli", "qos"] as const;
 
 function intField(value: string, where: string, min: number): number {
-  if (!/^\d+$/.test(value.trim())) throw new PodsCsvError(`${where}: expected an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value.trim()))
+    throw new PodsCsvError(`${where}: expected an integer ≥ ${min}, got ${JSON.stringify(value)}`);
   const n = Number(value.trim());
   if (n < min) throw new PodsCsvError(`${where}: expected an integer ≥ ${min}, got ${n}`);
   return n;
@@ -18,7 +19,9 @@ function intField(value: string, where: string, min: number): number {
 function checkHeader(header: string[], file: string): void {
   const expected = [...REQUIRED, ...OPTIONAL.slice(0, Math.max(0, header.length - REQUIRED.length))];
   if (header.length > expected.length || header.some((h, k) => h !== expected[k])) {
-    throw new PodsCsvError(`${file} line 1: header must be ${REQUIRED.join(",")} optionally followed by ${OPTIONAL.join(",")} in that order, got ${JSON.stringify(header.join(","))}`);
+    throw new PodsCsvError(
+      `${file} line 1: header must be ${REQUIRED.join(",")} optionally followed by ${OPTIONAL.join(",")} in that order, got ${JSON.stringify(header.join(","))}`,
+    );
   }
 }
 
@@ -41,7 +44,8 @@ function parseRow(fields: string[], header: string[], where: string): PodGroup {
   if (milli !== undefined && milli.trim() !== "" && intField(milli, `${where}: field gpu_milli`, 0) > 1000) {
     throw new PodsCsvError(`${where}: field gpu_milli: must be 0..1000, got ${milli}`);
   }
-  if (group.cpuMillicores === 0 && group.memoryMiB === 0 && !group.gpus) throw new PodsCsvError(`${where}: a pod must request some CPU, memory or GPU`);
+  if (group.cpuMillicores === 0 && group.memoryMiB === 0 && !group.gpus)
+    throw new PodsCsvError(`${where}: a pod must request some CPU, memory or GPU`);
   return group;
 }
 
@@ -58,7 +62,8 @@ export function parsePodsCsv(text: string, file: string): PodGroup[] {
     if (line.trim() === "") return;
     const where = `${file} line ${k + 2}`;
     const fields = line.split(",");
-    if (fields.length !== header.length) throw new PodsCsvError(`${where}: expected ${header.length} fields, got ${fields.length}`);
+    if (fields.length !== header.length)
+      throw new PodsCsvError(`${where}: expected ${header.length} fields, got ${fields.length}`);
     groups.push(parseRow(fields, header, where));
   });
   if (groups.length === 0) throw new PodsCsvError(`${file}: no pod rows`);

@@ -37,7 +37,12 @@ export function fixtureBook(types: FixtureType[]): PriceBook {
     });
     onDemand.set(t.name, { usdPerHour: t.onDemandUsd, source: "pricing-api", asOf });
     if (t.spotUsd) {
-      spot.set(t.name, new Map(Object.entries(t.spotUsd).map(([z, usd]) => [z, { usdPerHour: usd, source: "spot-history", asOf } as Price])));
+      spot.set(
+        t.name,
+        new Map(
+          Object.entries(t.spotUsd).map(([z, usd]) => [z, { usdPerHour: usd, source: "spot-history", asOf } as Price]),
+        ),
+      );
     }
     if (t.bucket !== undefined) advice.set(t.name, { savingsPct: 60, interruptionBucket: t.bucket });
   }

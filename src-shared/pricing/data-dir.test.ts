@@ -36,7 +36,9 @@ describe("loadPriceBookFromDataDir on ../shared/data", () => {
     for (const [zone, usd] of Object.entries(spot["c7a.large"] as Record<string, number>)) {
       expect(c7a.get(zone)).toMatchObject({ usdPerHour: usd, source: "spot-history" });
     }
-    const type = Object.keys(advisor).find((t) => !(t in spot) && types.instanceTypes[t]?.onDemandLinuxUSDPerHour?.["us-east-1"])!;
+    const type = Object.keys(advisor).find(
+      (t) => !(t in spot) && types.instanceTypes[t]?.onDemandLinuxUSDPerHour?.["us-east-1"],
+    )!;
     const od = types.instanceTypes[type].onDemandLinuxUSDPerHour["us-east-1"];
     const derived = book.spot.get(type)!;
     expect(derived.size).toBe(book.zones.length);
@@ -55,12 +57,21 @@ describe("loadPriceBookFromDataDir on ../shared/data", () => {
 describe("bad data files", () => {
   function dirWith(files: Record<string, unknown>): string {
     const dir = mkdtempSync(join(tmpdir(), "pricing-"));
-    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), typeof content === "string" ? content : JSON.stringify(content));
+    for (const [name, content] of Object.entries(files))
+      writeFileSync(join(dir, name), typeof content === "string" ? content : JSON.stringify(content));
     return dir;
   }
   const goodType = {
-    family: "m5", category: "m", generation: 5, arch: "amd64", vcpu: 2, memoryMiB: 8192, bareMetal: false, gpu: null,
-    allocatable: { cpuMillicores: 1930, memoryMiB: 7000, pods: 29 }, onDemandLinuxUSDPerHour: { "us-east-1": 0.096 },
+    family: "m5",
+    category: "m",
+    generation: 5,
+    arch: "amd64",
+    vcpu: 2,
+    memoryMiB: 8192,
+    bareMetal: false,
+    gpu: null,
+    allocatable: { cpuMillicores: 1930, memoryMiB: 7000, pods: 29 },
+    onDemandLinuxUSDPerHour: { "us-east-1": 0.096 },
   };
   const good = {
     "ec2-instance-types.json": { instanceTypes: { "m5.large": goodType } },
@@ -69,7 +80,9 @@ describe("bad data files", () => {
   };
 
   it("accepts a minimal valid directory", () => {
-    expect(loadPriceBookFromDataDir(dirWith(good), "us-east-1").spot.get("m5.large")!.get("use1-az1")!.usdPerHour).toBe(0.04);
+    expect(loadPriceBookFromDataDir(dirWith(good), "us-east-1").spot.get("m5.large")!.get("use1-az1")!.usdPerHour).toBe(
+      0.04,
+    );
   });
 
   it.each([
@@ -77,12 +90,29 @@ describe("bad data files", () => {
     ["invalid JSON", { ...good, "spot-prices.json": "{nope" }, /spot-prices\.json: not valid JSON/],
     [
       "a bad allocatable field",
-      { ...good, "ec2-instance-types.json": { instanceTypes: { "m5.large": { ...goodType, allocatable: { cpuMillicores: "lots", memoryMiB: 1, pods: 1 } } } } },
+      {
+        ...good,
+        "ec2-instance-types.json": {
+          instanceTypes: { "m5.large": { ...goodType, allocatable: { cpuMillicores: "lots", memoryMiB: 1, pods: 1 } } },
+        },
+      },
       /ec2-instance-types\.json: instanceTypes\["m5\.large"\]\.allocatable\.cpuMillicores: expected a non-negative number/,
     ],
-    ["a bad arch", { ...good, "ec2-instance-types.json": { instanceTypes: { "m5.large": { ...goodType, arch: "sparc" } } } }, /\.arch: expected "amd64" or "arm64"/],
-    ["a negative Spot price", { ...good, "spot-prices.json": { "us-east-1": { "m5.large": { "use1-az1": -1 } } } }, /spot-prices\.json: \["us-east-1"\]\["m5\.large"\]\["use1-az1"\]/],
-    ["a bad interruption bucket", { ...good, "spot-advisor.json": { spot_advisor: { "us-east-1": { Linux: { "m5.large": { s: 60, r: 9 } } } } } }, /Linux\["m5\.large"\]: s must be 0\.\.100 and r an integer 0\.\.4/],
+    [
+      "a bad arch",
+      { ...good, "ec2-instance-types.json": { instanceTypes: { "m5.large": { ...goodType, arch: "sparc" } } } },
+      /\.arch: expected "amd64" or "arm64"/,
+    ],
+    [
+      "a negative Spot price",
+      { ...good, "spot-prices.json": { "us-east-1": { "m5.large": { "use1-az1": -1 } } } },
+      /spot-prices\.json: \["us-east-1"\]\["m5\.large"\]\["use1-az1"\]/,
+    ],
+    [
+      "a bad interruption bucket",
+      { ...good, "spot-advisor.json": { spot_advisor: { "us-east-1": { Linux: { "m5.large": { s: 60, r: 9 } } } } } },
+      /Linux\["m5\.large"\]: s must be 0\.\.100 and r an integer 0\.\.4/,
+    ],
   ])("rejects %s naming the file and field", (_name, files, message) => {
     const present = Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined));
     expect(() => loadPriceBookFromDataDir(dirWith(present), "us-east-1")).toThrow(PriceDataError);
@@ -90,6 +120,8 @@ describe("bad data files", () => {
   });
 
   it("rejects a region without On-Demand prices", () => {
-    expect(() => loadPriceBookFromDataDir(dirWith(good), "eu-west-9")).toThrow(/no onDemandLinuxUSDPerHour\["eu-west-9"\]/);
+    expect(() => loadPriceBookFromDataDir(dirWith(good), "eu-west-9")).toThrow(
+      /no onDemandLinuxUSDPerHour\["eu-west-9"\]/,
+    );
   });
 });

@@ -37,23 +37,30 @@ function record(v: Json, where: string): Record<string, Json> {
 }
 
 function num(v: Json, where: string): number {
-  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new PriceDataError(`${where}: expected a non-negative number, got ${JSON.stringify(v)}`);
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0)
+    throw new PriceDataError(`${where}: expected a non-negative number, got ${JSON.stringify(v)}`);
   return v;
 }
 
 function str(v: Json, where: string): string {
-  if (typeof v !== "string" || v === "") throw new PriceDataError(`${where}: expected a non-empty string, got ${JSON.stringify(v)}`);
+  if (typeof v !== "string" || v === "")
+    throw new PriceDataError(`${where}: expected a non-empty string, got ${JSON.stringify(v)}`);
   return v;
 }
 
 function parseGpu(v: Json, where: string): InstanceShape["gpu"] {
   if (v === null || v === undefined) return null;
   const g = record(v, where);
-  return { count: num(g.count, `${where}.count`), name: str(g.name, `${where}.name`), memoryMiB: num(g.memoryMiB ?? 0, `${where}.memoryMiB`) };
+  return {
+    count: num(g.count, `${where}.count`),
+    name: str(g.name, `${where}.name`),
+    memoryMiB: num(g.memoryMiB ?? 0, `${where}.memoryMiB`),
+  };
 }
 
 function parseArch(v: Json, where: string): CpuArch {
-  if (v !== "amd64" && v !== "arm64") throw new PriceDataError(`${where}: expected "amd64" or "arm64", got ${JSON.stringify(v)}`);
+  if (v !== "amd64" && v !== "arm64")
+    throw new PriceDataError(`${where}: expected "amd64" or "arm64", got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -96,7 +103,11 @@ export function readInstanceTypes(
     if (prices === undefined || prices === null) continue;
     const p = record(prices, `${where}.onDemandLinuxUSDPerHour`)[region];
     if (p === undefined || p === null) continue;
-    onDemand.set(name, { usdPerHour: num(p, `${where}.onDemandLinuxUSDPerHour["${region}"]`), source: "pricing-api", asOf });
+    onDemand.set(name, {
+      usdPerHour: num(p, `${where}.onDemandLinuxUSDPerHour["${region}"]`),
+      source: "pricing-api",
+      asOf,
+    });
   }
   return { instanceTypes, onDemand };
 }
@@ -118,7 +129,11 @@ export function readSpotPrices(file: string, region: string): Map<string, Map<st
   for (const [type, zones] of Object.entries(record(regional, `${file}: ["${region}"]`))) {
     const byZone = new Map<string, Price>();
     for (const [zone, usd] of Object.entries(record(zones, `${file}: ["${region}"]["${type}"]`))) {
-      byZone.set(zone, { usdPerHour: num(usd, `${file}: ["${region}"]["${type}"]["${zone}"]`), source: "spot-history", asOf });
+      byZone.set(zone, {
+        usdPerHour: num(usd, `${file}: ["${region}"]["${type}"]["${zone}"]`),
+        source: "spot-history",
+        asOf,
+      });
     }
     if (byZone.size > 0) spot.set(type, byZone);
   }
@@ -132,13 +147,17 @@ export function readSpotAdvisor(file: string, region: string): Map<string, SpotA
   const advice = new Map<string, SpotAdvice>();
   const regional = advisor[region];
   if (regional === undefined) return advice;
-  const linux = record(record(regional, `${file}: spot_advisor["${region}"]`).Linux, `${file}: spot_advisor["${region}"].Linux`);
+  const linux = record(
+    record(regional, `${file}: spot_advisor["${region}"]`).Linux,
+    `${file}: spot_advisor["${region}"].Linux`,
+  );
   for (const [type, v] of Object.entries(linux)) {
     const where = `${file}: spot_advisor["${region}"].Linux["${type}"]`;
     const a = record(v, where);
     const s = num(a.s, `${where}.s`);
     const r = num(a.r, `${where}.r`);
-    if (s > 100 || !Number.isInteger(r) || r > 4) throw new PriceDataError(`${where}: s must be 0..100 and r an integer 0..4`);
+    if (s > 100 || !Number.isInteger(r) || r > 4)
+      throw new PriceDataError(`${where}: s must be 0..100 and r an integer 0..4`);
     advice.set(type, { savingsPct: s, interruptionBucket: r as InterruptionBucket });
   }
   return advice;
@@ -147,7 +166,10 @@ export function readSpotAdvisor(file: string, region: string): Map<string, SpotA
 /** Loads the whole price book for a region from a data directory; Spot prices missing from history are derived from the advisor. */
 export function loadPriceBookFromDataDir(dir: string, region: string): PriceBook {
   const { instanceTypes, onDemand } = readInstanceTypes(join(dir, "ec2-instance-types.json"), region);
-  if (onDemand.size === 0) throw new PriceDataError(`${join(dir, "ec2-instance-types.json")}: no onDemandLinuxUSDPerHour["${region}"] prices for any type`);
+  if (onDemand.size === 0)
+    throw new PriceDataError(
+      `${join(dir, "ec2-instance-types.json")}: no onDemandLinuxUSDPerHour["${region}"] prices for any type`,
+    );
   const spot = readSpotPrices(join(dir, "spot-prices.json"), region);
   const advice = readSpotAdvisor(join(dir, "spot-advisor.json"), region);
   const zoneSet = new Set<string>();

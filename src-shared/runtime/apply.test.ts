@@ -18,7 +18,9 @@ const fieldsV1 = {
   },
 };
 
-function current(overrides: { fields?: Record<string, unknown>; manager?: string; subresource?: string; replicas?: number } = {}): KubeObject {
+function current(
+  overrides: { fields?: Record<string, unknown>; manager?: string; subresource?: string; replicas?: number } = {},
+): KubeObject {
   return {
     ...desired,
     metadata: {
@@ -66,7 +68,11 @@ describe("isApplied", () => {
 
 describe("ownedFieldPaths", () => {
   it("cuts list entries at the list field", () => {
-    expect(ownedFieldPaths(fieldsV1)).toEqual(["metadata.labels.app", "spec.replicas", "spec.template.spec.containers"]);
+    expect(ownedFieldPaths(fieldsV1)).toEqual([
+      "metadata.labels.app",
+      "spec.replicas",
+      "spec.template.spec.containers",
+    ]);
   });
 });
 

@@ -23,7 +23,11 @@ export interface ApplyResult<T extends KubeObject> {
  * and only the fields we own). When the current object already holds every applied value and our
  * manager owns no field we stopped applying, nothing is sent: a second apply makes zero writes.
  */
-export async function applyObject<T extends KubeObject>(client: KubeClient, desired: T, options: ApplyOptions = {}): Promise<ApplyResult<T>> {
+export async function applyObject<T extends KubeObject>(
+  client: KubeClient,
+  desired: T,
+  options: ApplyOptions = {},
+): Promise<ApplyResult<T>> {
   return applyTo(client, desired, options, undefined);
 }
 
@@ -51,12 +55,17 @@ export async function patchStatus<T extends KubeObject>(
 ): Promise<ApplyResult<T>> {
   const ref = refOf(target);
   const current = options.current === undefined ? await client.getIfExists<T>(ref) : (options.current as T | null);
-  if (current !== null && current !== undefined && isSubset(statusPatch, current.status)) return { object: current, changed: false };
-  const object = await client.patch<T>(ref, { status: statusPatch }, {
-    type: "merge",
-    subresource: "status",
-    fieldManager: options.fieldManager ?? FIELD_MANAGER,
-  });
+  if (current !== null && current !== undefined && isSubset(statusPatch, current.status))
+    return { object: current, changed: false };
+  const object = await client.patch<T>(
+    ref,
+    { status: statusPatch },
+    {
+      type: "merge",
+      subresource: "status",
+      fieldManager: options.fieldManager ?? FIELD_MANAGER,
+    },
+  );
   return { object, changed: true };
 }
 
@@ -69,8 +78,14 @@ async function applyTo<T extends KubeObject>(
   const fieldManager = options.fieldManager ?? FIELD_MANAGER;
   const ref = refOf(desired);
   const current = options.current === undefined ? await getOrNull<T>(client, ref) : (options.current as T | null);
-  if (current !== null && isApplied(desired, current, { fieldManager, subresource })) return { object: current, changed: false };
-  const object = await client.patch<T>(ref, desired, { type: "apply", fieldManager, force: options.force ?? true, subresource });
+  if (current !== null && isApplied(desired, current, { fieldManager, subresource }))
+    return { object: current, changed: false };
+  const object = await client.patch<T>(ref, desired, {
+    type: "apply",
+    fieldManager,
+    force: options.force ?? true,
+    subresource,
+  });
   return { object, changed: true };
 }
 
@@ -94,7 +109,8 @@ export function isApplied(
 ): boolean {
   const manager = options.fieldManager ?? FIELD_MANAGER;
   const entry = (current.metadata?.managedFields ?? []).find(
-    (m: ManagedFieldsEntry) => m.manager === manager && m.operation === "Apply" && (m.subresource ?? "") === (options.subresource ?? ""),
+    (m: ManagedFieldsEntry) =>
+      m.manager === manager && m.operation === "Apply" && (m.subresource ?? "") === (options.subresource ?? ""),
   );
   if (entry === undefined) return false;
   const desiredPaths = fieldPaths(stripIdentity(desired));

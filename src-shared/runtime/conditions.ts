@@ -20,7 +20,11 @@ export function kubeTime(date: Date): string {
  * Returns a new list with `input` set by type. lastTransitionTime changes only when the status
  * changes, so re-running a reconcile that finds the same state produces an identical list (no write).
  */
-export function setCondition(conditions: readonly Condition[] | undefined, input: ConditionInput, now: Date = new Date()): Condition[] {
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  input: ConditionInput,
+  now: Date = new Date(),
+): Condition[] {
   const list = [...(conditions ?? [])];
   const index = list.findIndex((c) => c.type === input.type);
   const next = nextCondition(index >= 0 ? list[index] : undefined, input, now);

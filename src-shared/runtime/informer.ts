@@ -123,7 +123,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   list(filter: { namespace?: string; labelSelector?: string | LabelSelector } = {}): T[] {
     const selector =
       typeof filter.labelSelector === "string" ? parseLabelSelector(filter.labelSelector) : filter.labelSelector;
-    const source = filter.namespace === undefined ? this.cache : (this.byNamespace.get(filter.namespace) ?? new Map<string, T>());
+    const source =
+      filter.namespace === undefined ? this.cache : (this.byNamespace.get(filter.namespace) ?? new Map<string, T>());
     const out: T[] = [];
     for (const object of source.values()) {
       if (selector === undefined || matchesLabelSelector(object.metadata?.labels, selector)) out.push(object);
@@ -150,7 +151,6 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (bucket?.size === 0) this.byNamespace.delete(namespace);
   }
 
-
   keys(): string[] {
     return [...this.cache.keys()];
   }
@@ -170,7 +170,9 @@ export class Informer<T extends KubeObject = KubeObject> {
         }
         this.failures++;
         this.safeOnError(error);
-        await this.sleep(backoffDelayMs(this.failures, this.options.baseBackoffMs ?? 200, this.options.maxBackoffMs ?? 30_000));
+        await this.sleep(
+          backoffDelayMs(this.failures, this.options.baseBackoffMs ?? 200, this.options.maxBackoffMs ?? 30_000),
+        );
       }
     }
   }
@@ -181,7 +183,9 @@ export class Informer<T extends KubeObject = KubeObject> {
       { labelSelector: this.options.labelSelector, fieldSelector: this.options.fieldSelector },
     );
     if (this.stopped) return;
-    this.replaceCache(new Map(list.items.map((item) => [objectKey(item), withTypeMeta(item, this.apiVersion, this.kind)])));
+    this.replaceCache(
+      new Map(list.items.map((item) => [objectKey(item), withTypeMeta(item, this.apiVersion, this.kind)])),
+    );
     this.resourceVersion = list.metadata?.resourceVersion ?? "";
     this.relists++;
     this.markSynced();
@@ -198,12 +202,17 @@ export class Informer<T extends KubeObject = KubeObject> {
       const old = this.cache.get(key);
       this.cacheSet(key, object);
       if (old === undefined) this.emit({ type: "add", object });
-      else if (old.metadata?.resourceVersion !== object.metadata?.resourceVersion) this.emit({ type: "update", object, oldObject: old });
+      else if (old.metadata?.resourceVersion !== object.metadata?.resourceVersion)
+        this.emit({ type: "update", object, oldObject: old });
     }
   }
 
   private async watchOnce(): Promise<void> {
-    const path = await this.options.client.path({ apiVersion: this.apiVersion, kind: this.kind, namespace: this.options.namespace });
+    const path = await this.options.client.path({
+      apiVersion: this.apiVersion,
+      kind: this.kind,
+      namespace: this.options.namespace,
+    });
     if (this.stopped) return;
     const handle = this.options.client.watch(
       path,
@@ -232,7 +241,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   private handleWatchEvent(type: string, raw: T): void {
     if (type === "ERROR") throw watchError(raw, this.kind);
     const resourceVersion = raw.metadata?.resourceVersion;
-    if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") this.applyWatchEvent(type, withTypeMeta(raw, this.apiVersion, this.kind));
+    if (type === "ADDED" || type === "MODIFIED" || type === "DELETED")
+      this.applyWatchEvent(type, withTypeMeta(raw, this.apiVersion, this.kind));
     // BOOKMARKs only move the resourceVersion forward.
     if (resourceVersion) this.resourceVersion = resourceVersion;
   }

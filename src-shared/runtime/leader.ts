@@ -65,7 +65,8 @@ export class LeaderElector {
     this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
-    if (this.renewDeadlineMs >= this.leaseDurationMs) throw new Error("renewDeadlineMs must be shorter than leaseDurationMs");
+    if (this.renewDeadlineMs >= this.leaseDurationMs)
+      throw new Error("renewDeadlineMs must be shorter than leaseDurationMs");
   }
 
   isLeader(): boolean {
@@ -132,7 +133,12 @@ export class LeaderElector {
   }
 
   private leaseRef(): { apiVersion: string; kind: string; namespace: string; name: string } {
-    return { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: this.options.namespace, name: this.options.name };
+    return {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      namespace: this.options.namespace,
+      name: this.options.name,
+    };
   }
 
   private heldByOther(spec: LeaseSpec): boolean {

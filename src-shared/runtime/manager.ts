@@ -174,7 +174,8 @@ export class ControllerManager {
         concurrency: spec.concurrency ?? 2,
         baseBackoffMs: spec.baseBackoffMs,
         maxBackoffMs: spec.maxBackoffMs,
-        onError: (key, error, retryInMs) => this.options.logger?.error({ err: error, controller: spec.name, key, retryInMs }, "Reconcile failed"),
+        onError: (key, error, retryInMs) =>
+          this.options.logger?.error({ err: error, controller: spec.name, key, retryInMs }, "Reconcile failed"),
       });
       for (const key of this.informer(spec.forKind).keys()) controller.queue.add(key);
     }

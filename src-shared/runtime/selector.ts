@@ -22,12 +22,19 @@ export function parseLabelSelector(text: string): LabelRequirement[] {
 function parseTerm(term: string): LabelRequirement {
   const setMatch = /^([A-Za-z0-9_./-]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
   if (setMatch) {
-    const values = (setMatch[3] ?? "").split(",").map((v) => v.trim()).filter((v) => v !== "");
+    const values = (setMatch[3] ?? "")
+      .split(",")
+      .map((v) => v.trim())
+      .filter((v) => v !== "");
     return { key: setMatch[1] as string, operator: setMatch[2] === "in" ? "In" : "NotIn", values };
   }
   const eqMatch = /^([A-Za-z0-9_./-]+)\s*(==|=|!=)\s*([A-Za-z0-9_.-]*)$/.exec(term);
   if (eqMatch) {
-    return { key: eqMatch[1] as string, operator: eqMatch[2] === "!=" ? "NotIn" : "In", values: [eqMatch[3] as string] };
+    return {
+      key: eqMatch[1] as string,
+      operator: eqMatch[2] === "!=" ? "NotIn" : "In",
+      values: [eqMatch[3] as string],
+    };
   }
   if (/^![A-Za-z0-9_./-]+$/.test(term)) return { key: term.slice(1), operator: "DoesNotExist", values: [] };
   if (/^[A-Za-z0-9_./-]+$/.test(term)) return { key: term, operator: "Exists", values: [] };

@@ -104,7 +104,11 @@ function zoneTransitionInstants(schedule: CompiledSchedule, fromMs: number, toMs
 function baseCandidates(schedule: CompiledSchedule, fromMs: number, toMs: number): number[] {
   const out: number[] = [];
   const lastDate = zoned(schedule, toMs).toPlainDate().add({ days: 1 });
-  for (let date = zoned(schedule, fromMs).toPlainDate().subtract({ days: 1 }); Temporal.PlainDate.compare(date, lastDate) <= 0; date = date.add({ days: 1 })) {
+  for (
+    let date = zoned(schedule, fromMs).toPlainDate().subtract({ days: 1 });
+    Temporal.PlainDate.compare(date, lastDate) <= 0;
+    date = date.add({ days: 1 })
+  ) {
     out.push(date.toZonedDateTime(schedule.timeZone).epochMilliseconds);
     weeklyBoundaryInstants(schedule, date, out);
   }
@@ -145,7 +149,10 @@ function fixedEventsAfter(schedule: CompiledSchedule, afterMs: number): number[]
   const events: number[] = [];
   for (const date of schedule.exceptions.keys()) {
     const start = Temporal.PlainDate.from(date);
-    events.push(start.toZonedDateTime(schedule.timeZone).epochMilliseconds, start.add({ days: 1 }).toZonedDateTime(schedule.timeZone).epochMilliseconds);
+    events.push(
+      start.toZonedDateTime(schedule.timeZone).epochMilliseconds,
+      start.add({ days: 1 }).toZonedDateTime(schedule.timeZone).epochMilliseconds,
+    );
   }
   if (schedule.override) events.push(schedule.override.fromEpochMs, schedule.override.untilEpochMs);
   return events.filter((ms) => ms > afterMs).sort((a, b) => a - b);
@@ -178,7 +185,8 @@ export function nextTransition(schedule: CompiledSchedule, at: InstantInput): Sc
     const toMs: number = fromMs + WINDOW_MS;
     for (const ms of transitionCandidates(schedule, fromMs, toMs)) {
       const evaluation = evaluateSchedule(schedule, ms);
-      if (evaluation.state !== current) return { ...evaluation, epochMs: ms, at: Temporal.Instant.fromEpochMilliseconds(ms).toString() };
+      if (evaluation.state !== current)
+        return { ...evaluation, epochMs: ms, at: Temporal.Instant.fromEpochMilliseconds(ms).toString() };
     }
     fromMs = nextWindowStart(schedule, toMs);
   }
@@ -201,6 +209,8 @@ export function asleepMsBetween(schedule: CompiledSchedule, fromMs: number, toMs
 
 /** The next UTC-offset change of a time zone after `at` (epoch ms), or undefined if it has none: controllers requeue there too. */
 export function nextZoneTransitionMs(timeZone: string, at: InstantInput): number | undefined {
-  const next = Temporal.Instant.fromEpochMilliseconds(toEpochMs(at)).toZonedDateTimeISO(timeZone).getTimeZoneTransition("next");
+  const next = Temporal.Instant.fromEpochMilliseconds(toEpochMs(at))
+    .toZonedDateTimeISO(timeZone)
+    .getTimeZoneTransition("next");
   return next?.epochMilliseconds;
 }

@@ -85,21 +85,31 @@ function parseClock(value: unknown, field: string, allow24: boolean): number {
 }
 
 function validateTimeZone(value: unknown, field: string): string {
-  if (typeof value !== "string" || value.length === 0) throw new ScheduleSpecError(field, "is required (an IANA time zone such as Europe/Berlin)");
+  if (typeof value !== "string" || value.length === 0)
+    throw new ScheduleSpecError(field, "is required (an IANA time zone such as Europe/Berlin)");
   // Offsets like "+02:00" are valid Temporal zones but not IANA names and would hide DST, so they are refused.
-  if (/^[+-]/.test(value)) throw new ScheduleSpecError(field, `must be an IANA time zone name, got offset ${JSON.stringify(value)}`);
+  if (/^[+-]/.test(value))
+    throw new ScheduleSpecError(field, `must be an IANA time zone name, got offset ${JSON.stringify(value)}`);
   try {
     return Temporal.Instant.fromEpochMilliseconds(0).toZonedDateTimeISO(value).timeZoneId;
   } catch {
-    throw new ScheduleSpecError(field, `unknown time zone ${JSON.stringify(value)} (use an IANA name such as America/New_York)`);
+    throw new ScheduleSpecError(
+      field,
+      `unknown time zone ${JSON.stringify(value)} (use an IANA name such as America/New_York)`,
+    );
   }
 }
 
 function parseDays(value: unknown, field: string): number[] {
-  if (!Array.isArray(value) || value.length === 0) throw new ScheduleSpecError(field, `must be a non-empty list of ${DAY_NAMES.join(", ")}`);
+  if (!Array.isArray(value) || value.length === 0)
+    throw new ScheduleSpecError(field, `must be a non-empty list of ${DAY_NAMES.join(", ")}`);
   return value.map((day, i) => {
     const index = DAY_NAMES.indexOf(day as DayName);
-    if (index === -1) throw new ScheduleSpecError(`${field}[${i}]`, `unknown day ${JSON.stringify(day)} (expected one of ${DAY_NAMES.join(", ")})`);
+    if (index === -1)
+      throw new ScheduleSpecError(
+        `${field}[${i}]`,
+        `unknown day ${JSON.stringify(day)} (expected one of ${DAY_NAMES.join(", ")})`,
+      );
     return index;
   });
 }
@@ -110,7 +120,11 @@ function windowRanges(window: unknown, field: string): Array<[number, number]> {
   const days = parseDays(window.days, `${field}.days`);
   const start = parseClock(window.start, `${field}.start`, false);
   let end = parseClock(window.end, `${field}.end`, true);
-  if (start === end) throw new ScheduleSpecError(`${field}.end`, `must differ from start (${String(window.start)}); an empty window is not allowed`);
+  if (start === end)
+    throw new ScheduleSpecError(
+      `${field}.end`,
+      `must differ from start (${String(window.start)}); an empty window is not allowed`,
+    );
   // R2/R3: an end before the start (including "00:00") runs into the next day and belongs to the start day.
   if (end < start) end += MINUTES_PER_DAY;
   const ranges: Array<[number, number]> = [];
@@ -126,11 +140,15 @@ function windowRanges(window: unknown, field: string): Array<[number, number]> {
 function matrixRanges(value: unknown, field: string): Array<[number, number]> {
   if (!Array.isArray(value) || value.length !== 168) {
     const got = Array.isArray(value) ? `${value.length} entries` : typeof value;
-    throw new ScheduleSpecError(field, `must be a list of 168 integers (7 days × 24 hours, Monday 00:00 first), got ${got}`);
+    throw new ScheduleSpecError(
+      field,
+      `must be a list of 168 integers (7 days × 24 hours, Monday 00:00 first), got ${got}`,
+    );
   }
   const ranges: Array<[number, number]> = [];
   value.forEach((cell, index) => {
-    if (cell !== 0 && cell !== 1) throw new ScheduleSpecError(`${field}[${index}]`, `must be 0 (asleep) or 1 (awake), got ${JSON.stringify(cell)}`);
+    if (cell !== 0 && cell !== 1)
+      throw new ScheduleSpecError(`${field}[${index}]`, `must be 0 (asleep) or 1 (awake), got ${JSON.stringify(cell)}`);
     if (cell === 1) ranges.push([index * 60, (index + 1) * 60]);
   });
   return ranges;
@@ -151,15 +169,19 @@ export function mergeRanges(ranges: Array<[number, number]>): Array<[number, num
 function parseWeekly(spec: Record<string, unknown>, prefix: string): Array<[number, number]> {
   const hasWeekly = spec.weekly !== undefined && spec.weekly !== null;
   const hasMatrix = spec.matrix !== undefined && spec.matrix !== null;
-  if (hasWeekly && hasMatrix) throw new ScheduleSpecError(`${prefix}.matrix`, "cannot be combined with weekly; give one of weekly or matrix");
+  if (hasWeekly && hasMatrix)
+    throw new ScheduleSpecError(`${prefix}.matrix`, "cannot be combined with weekly; give one of weekly or matrix");
   if (hasMatrix) return matrixRanges(spec.matrix, `${prefix}.matrix`);
-  if (!hasWeekly) throw new ScheduleSpecError(`${prefix}.weekly`, "is required (or matrix): the awake windows of the week");
-  if (!Array.isArray(spec.weekly)) throw new ScheduleSpecError(`${prefix}.weekly`, "must be a list of {days, start, end}");
+  if (!hasWeekly)
+    throw new ScheduleSpecError(`${prefix}.weekly`, "is required (or matrix): the awake windows of the week");
+  if (!Array.isArray(spec.weekly))
+    throw new ScheduleSpecError(`${prefix}.weekly`, "must be a list of {days, start, end}");
   return spec.weekly.flatMap((w, i) => windowRanges(w, `${prefix}.weekly[${i}]`));
 }
 
 function parseDate(value: unknown, field: string): string {
-  if (typeof value !== "string" || !ISO_DATE.test(value)) throw new ScheduleSpecError(field, `must be a date "YYYY-MM-DD", got ${JSON.stringify(value)}`);
+  if (typeof value !== "string" || !ISO_DATE.test(value))
+    throw new ScheduleSpecError(field, `must be a date "YYYY-MM-DD", got ${JSON.stringify(value)}`);
   try {
     // "reject" refuses 2025-02-30 instead of clamping it to the 28th.
     return Temporal.PlainDate.from(value, { overflow: "reject" }).toString();
@@ -181,7 +203,8 @@ function parseExceptions(value: unknown, field: string): Map<string, ScheduleExc
       throw new ScheduleSpecError(`${at}.action`, `must be force_sleep or force_awake, got ${JSON.stringify(action)}`);
     }
     const previous = exceptions.get(date);
-    if (previous !== undefined && previous !== action) throw new ScheduleSpecError(`${at}.date`, `${date} already has action ${previous}`);
+    if (previous !== undefined && previous !== action)
+      throw new ScheduleSpecError(`${at}.date`, `${date} already has action ${previous}`);
     exceptions.set(date, action);
   });
   return exceptions;
@@ -192,7 +215,10 @@ function parseInstant(value: unknown, field: string): number {
     if (typeof value !== "string") throw new TypeError("not a string");
     return Temporal.Instant.from(value).epochMilliseconds;
   } catch {
-    throw new ScheduleSpecError(field, `must be an RFC 3339 instant with offset (e.g. 2025-01-31T18:00:00Z), got ${JSON.stringify(value)}`);
+    throw new ScheduleSpecError(
+      field,
+      `must be an RFC 3339 instant with offset (e.g. 2025-01-31T18:00:00Z), got ${JSON.stringify(value)}`,
+    );
   }
 }
 
@@ -205,7 +231,10 @@ function parseOverride(value: unknown, field: string): CompiledSchedule["overrid
   const fromEpochMs = parseInstant(value.from, `${field}.from`);
   const hours = value.durationHours;
   if (typeof hours !== "number" || !Number.isFinite(hours) || hours <= 0 || hours > MAX_OVERRIDE_HOURS) {
-    throw new ScheduleSpecError(`${field}.durationHours`, `must be a number of hours in (0, ${MAX_OVERRIDE_HOURS}], got ${JSON.stringify(hours)}`);
+    throw new ScheduleSpecError(
+      `${field}.durationHours`,
+      `must be a number of hours in (0, ${MAX_OVERRIDE_HOURS}], got ${JSON.stringify(hours)}`,
+    );
   }
   // R7: elapsed time, not wall-clock time, so a DST change inside the override neither shortens nor lengthens it.
   return { action: value.action, fromEpochMs, untilEpochMs: fromEpochMs + Math.round(hours * 3_600_000) };
@@ -214,7 +243,10 @@ function parseOverride(value: unknown, field: string): CompiledSchedule["overrid
 function parsePrewarm(value: unknown, field: string): number {
   if (value === undefined || value === null) return 0;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_PREWARM_MINUTES) {
-    throw new ScheduleSpecError(field, `must be an integer number of minutes in [0, ${MAX_PREWARM_MINUTES}], got ${JSON.stringify(value)}`);
+    throw new ScheduleSpecError(
+      field,
+      `must be an integer number of minutes in [0, ${MAX_PREWARM_MINUTES}], got ${JSON.stringify(value)}`,
+    );
   }
   return value * 60_000;
 }

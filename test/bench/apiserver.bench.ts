@@ -1,7 +1,7 @@
 // Baseline numbers of the local API server: creates/s and updates/s through client-node, watch delivery latency.
 import { performance } from "node:perf_hooks";
 import { CoreV1Api, Watch, type V1ConfigMap } from "@kubernetes/client-node";
-import { startLocalApiServer } from "../../src-shared/apiserver/index.js";
+import { startLocalApiServer } from "../../operator/local/apiserver/index.js";
 
 export const title = "Local API server: creates/s, updates/s, watch delivery latency (10 watchers)";
 
@@ -35,22 +35,33 @@ export async function run(): Promise<void> {
     for (const ns of ["bench-raw", "bench", "watch"]) await core.createNamespace({ body: { metadata: { name: ns } } });
 
     const rawMs = await timed(OBJECTS, CONCURRENCY, (i) =>
-      server.request("POST", "/api/v1/namespaces/bench-raw/configmaps", { body: { metadata: { name: `raw-${i}` }, data: { i: String(i) } } }),
+      server.request("POST", "/api/v1/namespaces/bench-raw/configmaps", {
+        body: { metadata: { name: `raw-${i}` }, data: { i: String(i) } },
+      }),
     );
     const createMs = await timed(OBJECTS, CONCURRENCY, (i) =>
-      core.createNamespacedConfigMap({ namespace: "bench", body: { metadata: { name: `cm-${i}` }, data: { i: String(i) } } }),
+      core.createNamespacedConfigMap({
+        namespace: "bench",
+        body: { metadata: { name: `cm-${i}` }, data: { i: String(i) } },
+      }),
     );
     const items = new Map<string, V1ConfigMap>();
-    for (const cm of (await core.listNamespacedConfigMap({ namespace: "bench" })).items) items.set(cm.metadata!.name!, cm);
+    for (const cm of (await core.listNamespacedConfigMap({ namespace: "bench" })).items)
+      items.set(cm.metadata!.name!, cm);
     const updateMs = await timed(OBJECTS, CONCURRENCY, (i) => {
       const cm = items.get(`cm-${i}`)!;
-      return core.replaceNamespacedConfigMap({ name: `cm-${i}`, namespace: "bench", body: { ...cm, data: { i: String(i), updated: "yes" } } });
+      return core.replaceNamespacedConfigMap({
+        name: `cm-${i}`,
+        namespace: "bench",
+        body: { ...cm, data: { i: String(i), updated: "yes" } },
+      });
     });
 
     // Watch latency: from the server committing a write (onWrite runs synchronously at commit) to each watcher's callback.
     const committedAt = new Map<string, number>();
     server.faults.onWrite((w) => {
-      if (w.namespace === "watch") committedAt.set(String((w.object as V1ConfigMap).metadata?.resourceVersion), performance.now());
+      if (w.namespace === "watch")
+        committedAt.set(String((w.object as V1ConfigMap).metadata?.resourceVersion), performance.now());
     });
     const latenciesMs: number[] = [];
     let delivered = 0;
@@ -84,10 +95,18 @@ export async function run(): Promise<void> {
     const perSec = (ms: number): number => (OBJECTS / ms) * 1000;
     console.log(`objects per phase: ${OBJECTS}, client concurrency: ${CONCURRENCY}`);
     console.log(`raw HTTPS creates/s (baseline):      ${perSec(rawMs).toFixed(0)}`);
-    console.log(`client-node creates/s:               ${perSec(createMs).toFixed(0)}  (${(perSec(createMs) / perSec(rawMs)).toFixed(2)}x raw)`);
-    console.log(`client-node updates/s:               ${perSec(updateMs).toFixed(0)}  (${(perSec(updateMs) / perSec(rawMs)).toFixed(2)}x raw)`);
-    console.log(`watch events delivered:              ${delivered}/${WATCHERS * WATCHED_WRITES} to ${WATCHERS} watchers`);
-    console.log(`watch delivery latency p50 / p99:    ${percentile(latenciesMs, 50).toFixed(2)} ms / ${percentile(latenciesMs, 99).toFixed(2)} ms`);
+    console.log(
+      `client-node creates/s:               ${perSec(createMs).toFixed(0)}  (${(perSec(createMs) / perSec(rawMs)).toFixed(2)}x raw)`,
+    );
+    console.log(
+      `client-node updates/s:               ${perSec(updateMs).toFixed(0)}  (${(perSec(updateMs) / perSec(rawMs)).toFixed(2)}x raw)`,
+    );
+    console.log(
+      `watch events delivered:              ${delivered}/${WATCHERS * WATCHED_WRITES} to ${WATCHERS} watchers`,
+    );
+    console.log(
+      `watch delivery latency p50 / p99:    ${percentile(latenciesMs, 50).toFixed(2)} ms / ${percentile(latenciesMs, 99).toFixed(2)} ms`,
+    );
   } finally {
     await server.stop();
   }

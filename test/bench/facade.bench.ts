@@ -14,7 +14,8 @@ import { KubeClient } from "../../src-shared/kube/client.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
-export const title = "Facade: GET /clusters and /metrics/kpi, 100 clusters, concurrency 16 — p99 ≤ 5 ms, throughput ≥ 0.5 × bare express";
+export const title =
+  "Facade: GET /clusters and /metrics/kpi, 100 clusters, concurrency 16 — p99 ≤ 5 ms, throughput ≥ 0.5 × bare express";
 
 const CONCURRENCY = 16;
 const REQUESTS = 3000;
@@ -35,7 +36,12 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Sends `total` GETs with `concurrency` in flight over keep-alive connections; loopback only. */
-async function load(url: string, headers: Record<string, string>, total: number, concurrency = CONCURRENCY): Promise<Result> {
+async function load(
+  url: string,
+  headers: Record<string, string>,
+  total: number,
+  concurrency = CONCURRENCY,
+): Promise<Result> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
   let errors = 0;
@@ -75,7 +81,12 @@ function requestsAt(concurrency: number): number {
   return concurrency >= 4 ? REQUESTS : SERIAL_REQUESTS;
 }
 
-async function measure(url: string, headers: Record<string, string>, server: ServerProcess, concurrency: number): Promise<Result> {
+async function measure(
+  url: string,
+  headers: Record<string, string>,
+  server: ServerProcess,
+  concurrency: number,
+): Promise<Result> {
   const requests = requestsAt(concurrency);
   await load(url, headers, WARMUP, concurrency);
   const cpuBefore = server.cpuMs();
@@ -92,7 +103,9 @@ function best(results: Result[]): Result {
     p99Ms: Math.min(...results.map((r) => r.p99Ms)),
     rps: Math.max(...results.map((r) => r.rps)),
     errors: results.reduce((a, r) => a + r.errors, 0),
-    ...(results.every((r) => r.serverCpuUs !== undefined) ? { serverCpuUs: Math.min(...results.map((r) => r.serverCpuUs!)) } : {}),
+    ...(results.every((r) => r.serverCpuUs !== undefined)
+      ? { serverCpuUs: Math.min(...results.map((r) => r.serverCpuUs!)) }
+      : {}),
   };
 }
 
@@ -132,7 +145,12 @@ function processCpuMs(pid: number | undefined): number | undefined {
 }
 
 /** Runs `script` (TypeScript, through tsx) as its own process on a free loopback port; its output goes to `logFile`. */
-async function spawnServer(script: string, env: Record<string, string>, readyPath: string, logFile: string): Promise<ServerProcess> {
+async function spawnServer(
+  script: string,
+  env: Record<string, string>,
+  readyPath: string,
+  logFile: string,
+): Promise<ServerProcess> {
   const port = await freePort();
   const log = openSync(logFile, "w");
   // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the servers under load.
@@ -147,8 +165,12 @@ async function spawnServer(script: string, env: Record<string, string>, readyPat
   const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}:\n${readFileSync(logFile, "utf8").slice(-2000)}`);
-    const ready = await fetch(`${url}${readyPath}`).then((r) => r.ok, () => false);
+    if (child.exitCode !== null)
+      throw new Error(`${script} exited with ${child.exitCode}:\n${readFileSync(logFile, "utf8").slice(-2000)}`);
+    const ready = await fetch(`${url}${readyPath}`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
@@ -167,7 +189,10 @@ async function spawnServer(script: string, env: Record<string, string>, readyPat
 }
 
 function row(name: string, r: Result, bare: Result): string {
-  const cpu = r.serverCpuUs !== undefined && bare.serverCpuUs ? `  server CPU ${r.serverCpuUs.toFixed(0)} µs/req (÷ bare ${(r.serverCpuUs / bare.serverCpuUs).toFixed(2)})` : "";
+  const cpu =
+    r.serverCpuUs !== undefined && bare.serverCpuUs
+      ? `  server CPU ${r.serverCpuUs.toFixed(0)} µs/req (÷ bare ${(r.serverCpuUs / bare.serverCpuUs).toFixed(2)})`
+      : "";
   return `${name.padEnd(18)} p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ${r.rps.toFixed(0)} req/s  errors ${r.errors}  | throughput ÷ bare ${(r.rps / bare.rps).toFixed(2)}  p99 ÷ bare ${(r.p99Ms / bare.p99Ms).toFixed(2)}${cpu}`;
 }
 
@@ -180,7 +205,13 @@ export async function run(): Promise<void> {
   // Production settings: NODE_ENV=production (responses not re-validated), info request logs written (to a file) as in a pod.
   const facade = await spawnServer(
     "operator/facade/main.ts",
-    { KUBECONFIG: kubeconfig, NODE_ENV: "production", LOG_LEVEL: "info", SPOTOPT_RATE_SIGNUP_PER_HOUR: "100", SPOTOPT_RATE_TOKEN_PER_MINUTE: "100" },
+    {
+      KUBECONFIG: kubeconfig,
+      NODE_ENV: "production",
+      LOG_LEVEL: "info",
+      SPOTOPT_RATE_SIGNUP_PER_HOUR: "100",
+      SPOTOPT_RATE_TOKEN_PER_MINUTE: "100",
+    },
     "/readyz",
     join(work, "facade.log"),
   );
@@ -190,13 +221,30 @@ export async function run(): Promise<void> {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ org_name: "Bench Corp", email: "bench@example.com", password: "SecurePass123!" }),
     });
-    if (signup.status !== 201 && signup.status !== 200) throw new Error(`signup answered ${signup.status}: ${await signup.text()}`);
+    if (signup.status !== 201 && signup.status !== 200)
+      throw new Error(`signup answered ${signup.status}: ${await signup.text()}`);
     const { access_token: token, namespace } = (await signup.json()) as { access_token: string; namespace: string };
     for (let i = 0; i < CLUSTERS; i++) {
       const name = `cluster-${String(i).padStart(3, "0")}`;
       const ref = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster", namespace, name };
-      await client.create({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name, namespace }, spec: { mode: "remote", region: "us-east-1", k8sVersion: "1.31" } });
-      await client.patch(ref, { status: { nodeCount: 10 + (i % 40), spotPercentage: i % 100, monthlyCostUsd: 1000 + i * 13.5, efficiencyScore: 40 + (i % 60) } }, { type: "merge", subresource: "status" });
+      await client.create({
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        metadata: { name, namespace },
+        spec: { mode: "remote", region: "us-east-1", k8sVersion: "1.31" },
+      });
+      await client.patch(
+        ref,
+        {
+          status: {
+            nodeCount: 10 + (i % 40),
+            spotPercentage: i % 100,
+            monthlyCostUsd: 1000 + i * 13.5,
+            efficiencyScore: 40 + (i % 60),
+          },
+        },
+        { type: "merge", subresource: "status" },
+      );
     }
     const auth = { authorization: `Bearer ${token}` };
     // The facade's cache catches up through its watches: wait until its answer holds every cluster's status.
@@ -207,15 +255,23 @@ export async function run(): Promise<void> {
       body = Buffer.from(await sample.arrayBuffer());
       const listed = (JSON.parse(body.toString("utf8")) as { clusters: Array<{ node_count: number }> }).clusters;
       if (listed.length === CLUSTERS && listed.every((c) => c.node_count >= 10)) break;
-      if (Date.now() > deadline) throw new Error(`the facade lists ${listed.length} of ${CLUSTERS} clusters after 30 s`);
+      if (Date.now() > deadline)
+        throw new Error(`the facade lists ${listed.length} of ${CLUSTERS} clusters after 30 s`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const parsed = JSON.parse(body.toString("utf8")) as { clusters: unknown[] };
-    console.log(`clusters in cache: ${parsed.clusters.length}; /clusters body ${body.length} bytes; concurrency ${LEVELS.join(", ")}`);
+    console.log(
+      `clusters in cache: ${parsed.clusters.length}; /clusters body ${body.length} bytes; concurrency ${LEVELS.join(", ")}`,
+    );
     console.log("each server in its own process (as deployed), the load generator in this one");
     const documentFile = join(work, "clusters.json");
     writeFileSync(documentFile, body);
-    const bareProcess = await spawnServer("test/bench/bare-server.ts", { DOCUMENT: documentFile }, "/bare", join(work, "bare.log"));
+    const bareProcess = await spawnServer(
+      "test/bench/bare-server.ts",
+      { DOCUMENT: documentFile },
+      "/bare",
+      join(work, "bare.log"),
+    );
     const bare = { url: `${bareProcess.url}/bare`, close: bareProcess.stop };
     try {
       const targets: Array<[string, string, Record<string, string>, ServerProcess]> = [
@@ -234,16 +290,27 @@ export async function run(): Promise<void> {
         results.set(level, loaded.map(best));
       }
       const os = await import("node:os");
-      console.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} on ${os.cpus().length} cores (shared machine: read the ratios)`);
+      console.log(
+        `load average ${os
+          .loadavg()
+          .map((l) => l.toFixed(1))
+          .join(" ")} on ${os.cpus().length} cores (shared machine: read the ratios)`,
+      );
       for (const level of LEVELS) {
         const [bareResult, ...facadeResults] = results.get(level)!;
         const note = level === CONCURRENCY ? " (saturates one server process: latency here is mostly queueing)" : "";
         console.log(`-- concurrency ${level}, best of ${ROUNDS} rounds of ${requestsAt(level)}${note} --`);
-        targets.forEach(([name], i) => console.log(row(name, i === 0 ? bareResult! : facadeResults[i - 1]!, bareResult!)));
+        targets.forEach(([name], i) =>
+          console.log(row(name, i === 0 ? bareResult! : facadeResults[i - 1]!, bareResult!)),
+        );
       }
       const exposition = await (await fetch(`${facade.url}/metrics`)).text();
-      const memoLines = exposition.split("\n").filter((l) => l.startsWith("spotopt_facade_response_memo_lookups_total{"));
-      console.log(`memoised responses (facade /metrics): ${memoLines.map((l) => l.replace("spotopt_facade_response_memo_lookups_total", "")).join("  ") || "none"}`);
+      const memoLines = exposition
+        .split("\n")
+        .filter((l) => l.startsWith("spotopt_facade_response_memo_lookups_total{"));
+      console.log(
+        `memoised responses (facade /metrics): ${memoLines.map((l) => l.replace("spotopt_facade_response_memo_lookups_total", "")).join("  ") || "none"}`,
+      );
       const yes = (ok: boolean): string => (ok ? "meets" : "MISSES");
       targets.slice(1).forEach(([name], i) => {
         const p99s = LEVELS.map((level) => {
@@ -254,7 +321,9 @@ export async function run(): Promise<void> {
         const saturated = results.get(CONCURRENCY)!;
         const throughputRatio = saturated[i + 1]!.rps / saturated[0]!.rps;
         // Each target judged on its own; bare express's own p99 is printed beside the facade's (the machine bounds both).
-        console.log(`${name}: p99 ≤ 5 ms: ${p99s.join("; ")}; throughput ≥ 0.5 × bare at c=${CONCURRENCY} ${yes(throughputRatio >= 0.5 && saturated[i + 1]!.errors === 0)} (${throughputRatio.toFixed(2)})`);
+        console.log(
+          `${name}: p99 ≤ 5 ms: ${p99s.join("; ")}; throughput ≥ 0.5 × bare at c=${CONCURRENCY} ${yes(throughputRatio >= 0.5 && saturated[i + 1]!.errors === 0)} (${throughputRatio.toFixed(2)})`,
+        );
       });
     } finally {
       await bare.close();

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
-import { startLocalApiServer, type LocalApiServer, type WriteNotice } from "../../src-shared/apiserver/index.js";
+import { startLocalApiServer, type LocalApiServer, type WriteNotice } from "../../operator/local/apiserver/index.js";
 import { projectCrdDir, startTestCluster } from "../support/cluster.js";
 
 describe("fault injection", () => {
@@ -31,7 +31,13 @@ describe("fault injection", () => {
       } catch (err) {
         const e = err as { code?: number; body?: string };
         expect(e.code).toBe(409);
-        expect(JSON.parse(e.body!)).toMatchObject({ kind: "Status", apiVersion: "v1", status: "Failure", reason: "Conflict", code: 409 });
+        expect(JSON.parse(e.body!)).toMatchObject({
+          kind: "Status",
+          apiVersion: "v1",
+          status: "Failure",
+          reason: "Conflict",
+          code: 409,
+        });
         conflicts++;
       }
     }
@@ -44,8 +50,12 @@ describe("fault injection", () => {
 
   it("rate 1 refuses every write and reads still work", async () => {
     server.faults.setConflictRate(1);
-    await expect(core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "never" } } })).rejects.toMatchObject({ code: 409 });
-    await expect(core.deleteNamespacedConfigMap({ name: "c-0", namespace: "default" })).rejects.toMatchObject({ code: 409 });
+    await expect(
+      core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "never" } } }),
+    ).rejects.toMatchObject({ code: 409 });
+    await expect(core.deleteNamespacedConfigMap({ name: "c-0", namespace: "default" })).rejects.toMatchObject({
+      code: 409,
+    });
     expect((await core.listNamespacedConfigMap({ namespace: "default" })).items.length).toBeGreaterThan(0);
     server.faults.reset();
   });
@@ -56,11 +66,16 @@ describe("fault injection", () => {
     server.faults.onWrite((w) => {
       seen.push({ ...w, beforeResponse: !responded });
     });
-    await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "noticed" } } }).then(() => (responded = true));
+    await core
+      .createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "noticed" } } })
+      .then(() => (responded = true));
     await core.deleteNamespacedConfigMap({ name: "noticed", namespace: "default" });
     server.faults.onWrite(undefined);
     await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "unnoticed" } } });
-    expect(seen.map((w) => `${w.verb}:${w.resource}:${w.namespace}/${w.name}`)).toEqual(["create:configmaps:default/noticed", "delete:configmaps:default/noticed"]);
+    expect(seen.map((w) => `${w.verb}:${w.resource}:${w.namespace}/${w.name}`)).toEqual([
+      "create:configmaps:default/noticed",
+      "delete:configmaps:default/noticed",
+    ]);
     expect(seen[0]!.beforeResponse).toBe(true);
     expect((seen[0]!.object as any).metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -75,14 +90,22 @@ describe("persistence", () => {
     await first.installCrdFiles([projectCrdDir]);
     const core1 = first.kubeConfig.makeApiClient(CoreV1Api);
     await core1.createNamespace({ body: { metadata: { name: "acme" } } });
-    const cm = await core1.createNamespacedConfigMap({ namespace: "acme", body: { metadata: { name: "keep", labels: { a: "b" } }, data: { k: "v" } } });
+    const cm = await core1.createNamespacedConfigMap({
+      namespace: "acme",
+      body: { metadata: { name: "keep", labels: { a: "b" } }, data: { k: "v" } },
+    });
     const custom1 = first.kubeConfig.makeApiClient(CustomObjectsApi);
     await custom1.createNamespacedCustomObject({
       group: "spotoptimizer.io",
       version: "v1alpha1",
       namespace: "acme",
       plural: "managedclusters",
-      body: { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster", metadata: { name: "prod" }, spec: { mode: "local", displayName: "Prod", region: "eu-west-1" } },
+      body: {
+        apiVersion: "spotoptimizer.io/v1alpha1",
+        kind: "ManagedCluster",
+        metadata: { name: "prod" },
+        spec: { mode: "local", displayName: "Prod", region: "eu-west-1" },
+      },
     });
     await first.stop();
 
@@ -95,7 +118,15 @@ describe("persistence", () => {
       expect(again.metadata?.uid).toBe(cm.metadata?.uid);
       expect(again.metadata?.resourceVersion).toBe(cm.metadata?.resourceVersion);
       expect(again.data).toEqual({ k: "v" });
-      const mc = await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: "spotoptimizer.io", version: "v1alpha1", namespace: "acme", plural: "managedclusters", name: "prod" });
+      const mc = await kc
+        .makeApiClient(CustomObjectsApi)
+        .getNamespacedCustomObject({
+          group: "spotoptimizer.io",
+          version: "v1alpha1",
+          namespace: "acme",
+          plural: "managedclusters",
+          name: "prod",
+        });
       expect(mc.spec.displayName).toBe("Prod");
       const next = await core2.createNamespacedConfigMap({ namespace: "acme", body: { metadata: { name: "later" } } });
       expect(Number(next.metadata?.resourceVersion)).toBeGreaterThan(Number(cm.metadata?.resourceVersion));

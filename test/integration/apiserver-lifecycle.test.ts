@@ -1,7 +1,7 @@
 // Object lifecycle on the local API server: finalizers, ownerReference GC, namespace deletion, eviction with PDBs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppsV1Api, CoreV1Api, PolicyV1Api, type V1Pod } from "@kubernetes/client-node";
-import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { eventually, startTestCluster } from "../support/cluster.js";
 
 let server: LocalApiServer;
@@ -57,18 +57,32 @@ afterAll(async () => {
 
 describe("finalizers", () => {
   it("keep a deleted object (with deletionTimestamp) until the last finalizer is removed", async () => {
-    await core.createNamespacedConfigMap({ namespace: "life", body: { metadata: { name: "held", finalizers: ["example.com/cleanup"] } } });
+    await core.createNamespacedConfigMap({
+      namespace: "life",
+      body: { metadata: { name: "held", finalizers: ["example.com/cleanup"] } },
+    });
     await core.deleteNamespacedConfigMap({ name: "held", namespace: "life" });
     const deleting = await core.readNamespacedConfigMap({ name: "held", namespace: "life" });
     expect(deleting.metadata?.deletionTimestamp).toBeInstanceOf(Date);
     expect(deleting.metadata?.finalizers).toEqual(["example.com/cleanup"]);
 
     const added = await failure(
-      core.replaceNamespacedConfigMap({ name: "held", namespace: "life", body: { ...deleting, metadata: { ...deleting.metadata, finalizers: ["example.com/cleanup", "example.com/other"] } } }),
+      core.replaceNamespacedConfigMap({
+        name: "held",
+        namespace: "life",
+        body: {
+          ...deleting,
+          metadata: { ...deleting.metadata, finalizers: ["example.com/cleanup", "example.com/other"] },
+        },
+      }),
     );
     expect(added).toMatchObject({ code: 422, reason: "Invalid" });
 
-    await core.replaceNamespacedConfigMap({ name: "held", namespace: "life", body: { ...deleting, metadata: { ...deleting.metadata, finalizers: [] } } });
+    await core.replaceNamespacedConfigMap({
+      name: "held",
+      namespace: "life",
+      body: { ...deleting, metadata: { ...deleting.metadata, finalizers: [] } },
+    });
     expect(await exists(core.readNamespacedConfigMap({ name: "held", namespace: "life" }))).toBe(false);
   });
 });
@@ -76,16 +90,44 @@ describe("finalizers", () => {
 describe("garbage collection", () => {
   it("deletes dependents in the background once their owner is gone", async () => {
     const owner = await core.createNamespacedConfigMap({ namespace: "life", body: { metadata: { name: "owner" } } });
-    const ref = { apiVersion: "v1", kind: "ConfigMap", name: "owner", uid: owner.metadata!.uid!, controller: true, blockOwnerDeletion: true };
-    await core.createNamespacedSecret({ namespace: "life", body: { metadata: { name: "dep-1", ownerReferences: [ref] } } });
-    await core.createNamespacedSecret({ namespace: "life", body: { metadata: { name: "dep-2", ownerReferences: [ref] } } });
-    const other = await core.createNamespacedConfigMap({ namespace: "life", body: { metadata: { name: "other-owner" } } });
+    const ref = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      name: "owner",
+      uid: owner.metadata!.uid!,
+      controller: true,
+      blockOwnerDeletion: true,
+    };
     await core.createNamespacedSecret({
       namespace: "life",
-      body: { metadata: { name: "shared", ownerReferences: [ref, { apiVersion: "v1", kind: "ConfigMap", name: "other-owner", uid: other.metadata!.uid! }] } },
+      body: { metadata: { name: "dep-1", ownerReferences: [ref] } },
+    });
+    await core.createNamespacedSecret({
+      namespace: "life",
+      body: { metadata: { name: "dep-2", ownerReferences: [ref] } },
+    });
+    const other = await core.createNamespacedConfigMap({
+      namespace: "life",
+      body: { metadata: { name: "other-owner" } },
+    });
+    await core.createNamespacedSecret({
+      namespace: "life",
+      body: {
+        metadata: {
+          name: "shared",
+          ownerReferences: [
+            ref,
+            { apiVersion: "v1", kind: "ConfigMap", name: "other-owner", uid: other.metadata!.uid! },
+          ],
+        },
+      },
     });
     await core.deleteNamespacedConfigMap({ name: "owner", namespace: "life" });
-    await eventually(async () => !(await exists(core.readNamespacedSecret({ name: "dep-1", namespace: "life" }))) && !(await exists(core.readNamespacedSecret({ name: "dep-2", namespace: "life" }))));
+    await eventually(
+      async () =>
+        !(await exists(core.readNamespacedSecret({ name: "dep-1", namespace: "life" }))) &&
+        !(await exists(core.readNamespacedSecret({ name: "dep-2", namespace: "life" }))),
+    );
     const shared = await eventually(async () => {
       const s = await core.readNamespacedSecret({ name: "shared", namespace: "life" });
       return s.metadata?.ownerReferences?.length === 1 ? s : undefined;
@@ -97,10 +139,17 @@ describe("garbage collection", () => {
     const owner = await core.createNamespacedConfigMap({ namespace: "life", body: { metadata: { name: "orphaner" } } });
     await core.createNamespacedSecret({
       namespace: "life",
-      body: { metadata: { name: "orphan", ownerReferences: [{ apiVersion: "v1", kind: "ConfigMap", name: "orphaner", uid: owner.metadata!.uid! }] } },
+      body: {
+        metadata: {
+          name: "orphan",
+          ownerReferences: [{ apiVersion: "v1", kind: "ConfigMap", name: "orphaner", uid: owner.metadata!.uid! }],
+        },
+      },
     });
     await core.deleteNamespacedConfigMap({ name: "orphaner", namespace: "life", propagationPolicy: "Orphan" });
-    await eventually(async () => !(await exists(core.readNamespacedConfigMap({ name: "orphaner", namespace: "life" }))));
+    await eventually(
+      async () => !(await exists(core.readNamespacedConfigMap({ name: "orphaner", namespace: "life" }))),
+    );
     const orphan = await core.readNamespacedSecret({ name: "orphan", namespace: "life" });
     expect(orphan.metadata?.ownerReferences ?? []).toEqual([]);
   });
@@ -108,10 +157,29 @@ describe("garbage collection", () => {
   it("with propagationPolicy=Foreground keeps the owner until blocking dependents are gone", async () => {
     const owner = await apps.createNamespacedDeployment({
       namespace: "life",
-      body: { metadata: { name: "fg" }, spec: { selector: { matchLabels: { a: "fg" } }, template: { metadata: { labels: { a: "fg" } }, spec: { containers: [{ name: "c", image: "x" }] } } } },
+      body: {
+        metadata: { name: "fg" },
+        spec: {
+          selector: { matchLabels: { a: "fg" } },
+          template: { metadata: { labels: { a: "fg" } }, spec: { containers: [{ name: "c", image: "x" }] } },
+        },
+      },
     });
-    const ref = { apiVersion: "apps/v1", kind: "Deployment", name: "fg", uid: owner.metadata!.uid!, controller: true, blockOwnerDeletion: true };
-    await core.createNamespacedPod({ namespace: "life", body: { ...pod("fg-pod", { a: "fg" }), metadata: { name: "fg-pod", finalizers: ["example.com/slow"], ownerReferences: [ref] } } });
+    const ref = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      name: "fg",
+      uid: owner.metadata!.uid!,
+      controller: true,
+      blockOwnerDeletion: true,
+    };
+    await core.createNamespacedPod({
+      namespace: "life",
+      body: {
+        ...pod("fg-pod", { a: "fg" }),
+        metadata: { name: "fg-pod", finalizers: ["example.com/slow"], ownerReferences: [ref] },
+      },
+    });
     await apps.deleteNamespacedDeployment({ name: "fg", namespace: "life", propagationPolicy: "Foreground" });
     const dependent = await eventually(async () => {
       const p = await core.readNamespacedPod({ name: "fg-pod", namespace: "life" });
@@ -119,14 +187,25 @@ describe("garbage collection", () => {
     });
     const held = await apps.readNamespacedDeployment({ name: "fg", namespace: "life" });
     expect(held.metadata?.finalizers).toContain("foregroundDeletion");
-    await core.replaceNamespacedPod({ name: "fg-pod", namespace: "life", body: { ...dependent, metadata: { ...dependent.metadata, finalizers: [] } } });
+    await core.replaceNamespacedPod({
+      name: "fg-pod",
+      namespace: "life",
+      body: { ...dependent, metadata: { ...dependent.metadata, finalizers: [] } },
+    });
     await eventually(async () => !(await exists(apps.readNamespacedDeployment({ name: "fg", namespace: "life" }))));
   });
 
   it("deletes an object whose owner never existed", async () => {
     await core.createNamespacedSecret({
       namespace: "life",
-      body: { metadata: { name: "dangling", ownerReferences: [{ apiVersion: "v1", kind: "ConfigMap", name: "ghost", uid: "00000000-0000-0000-0000-000000000000" }] } },
+      body: {
+        metadata: {
+          name: "dangling",
+          ownerReferences: [
+            { apiVersion: "v1", kind: "ConfigMap", name: "ghost", uid: "00000000-0000-0000-0000-000000000000" },
+          ],
+        },
+      },
     });
     await eventually(async () => !(await exists(core.readNamespacedSecret({ name: "dangling", namespace: "life" }))));
   });
@@ -144,17 +223,26 @@ describe("namespace deletion", () => {
   it("goes Terminating, refuses new content, deletes the contents, then disappears", async () => {
     await core.createNamespace({ body: { metadata: { name: "doomed" } } });
     await core.createNamespacedConfigMap({ namespace: "doomed", body: { metadata: { name: "a" } } });
-    await core.createNamespacedConfigMap({ namespace: "doomed", body: { metadata: { name: "slow", finalizers: ["example.com/x"] } } });
+    await core.createNamespacedConfigMap({
+      namespace: "doomed",
+      body: { metadata: { name: "slow", finalizers: ["example.com/x"] } },
+    });
     await core.deleteNamespace({ name: "doomed" });
     const terminating = await core.readNamespace({ name: "doomed" });
     expect(terminating.status?.phase).toBe("Terminating");
-    const refused = await failure(core.createNamespacedConfigMap({ namespace: "doomed", body: { metadata: { name: "late" } } }));
+    const refused = await failure(
+      core.createNamespacedConfigMap({ namespace: "doomed", body: { metadata: { name: "late" } } }),
+    );
     expect(refused.code).toBe(403);
     expect(refused.message).toContain("because it is being terminated");
     await eventually(async () => !(await exists(core.readNamespacedConfigMap({ name: "a", namespace: "doomed" }))));
     expect(await exists(core.readNamespace({ name: "doomed" }))).toBe(true);
     const slow = await core.readNamespacedConfigMap({ name: "slow", namespace: "doomed" });
-    await core.replaceNamespacedConfigMap({ name: "slow", namespace: "doomed", body: { ...slow, metadata: { ...slow.metadata, finalizers: [] } } });
+    await core.replaceNamespacedConfigMap({
+      name: "slow",
+      namespace: "doomed",
+      body: { ...slow, metadata: { ...slow.metadata, finalizers: [] } },
+    });
     await eventually(async () => !(await exists(core.readNamespace({ name: "doomed" }))));
   });
 });
@@ -166,7 +254,10 @@ describe("eviction", () => {
       await core.createNamespacedPod({ namespace: "evict", body: pod(name, { app: "web" }) });
       await markReady("evict", name);
     }
-    await policy.createNamespacedPodDisruptionBudget({ namespace: "evict", body: { metadata: { name: "web-pdb" }, spec: { minAvailable: 2, selector: { matchLabels: { app: "web" } } } } });
+    await policy.createNamespacedPodDisruptionBudget({
+      namespace: "evict",
+      body: { metadata: { name: "web-pdb" }, spec: { minAvailable: 2, selector: { matchLabels: { app: "web" } } } },
+    });
     const pdb = await eventually(async () => {
       const p = await policy.readNamespacedPodDisruptionBudget({ name: "web-pdb", namespace: "evict" });
       return p.status?.expectedPods === 2 ? p : undefined;
@@ -174,19 +265,39 @@ describe("eviction", () => {
     expect(pdb.status).toMatchObject({ currentHealthy: 2, desiredHealthy: 2, disruptionsAllowed: 0 });
 
     const refused = await failure(
-      core.createNamespacedPodEviction({ name: "web-1", namespace: "evict", body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "web-1", namespace: "evict" } } }),
+      core.createNamespacedPodEviction({
+        name: "web-1",
+        namespace: "evict",
+        body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "web-1", namespace: "evict" } },
+      }),
     );
     expect(refused.code).toBe(429);
     expect(refused.reason).toBe("TooManyRequests");
     expect(refused.message).toContain("disruption budget");
     expect(await exists(core.readNamespacedPod({ name: "web-1", namespace: "evict" }))).toBe(true);
 
-    await policy.patchNamespacedPodDisruptionBudget({ name: "web-pdb", namespace: "evict", body: [{ op: "replace", path: "/spec/minAvailable", value: "50%" }] });
-    await eventually(async () => (await policy.readNamespacedPodDisruptionBudget({ name: "web-pdb", namespace: "evict" })).status?.disruptionsAllowed === 1);
-    await core.createNamespacedPodEviction({ name: "web-1", namespace: "evict", body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "web-1", namespace: "evict" } } });
+    await policy.patchNamespacedPodDisruptionBudget({
+      name: "web-pdb",
+      namespace: "evict",
+      body: [{ op: "replace", path: "/spec/minAvailable", value: "50%" }],
+    });
+    await eventually(
+      async () =>
+        (await policy.readNamespacedPodDisruptionBudget({ name: "web-pdb", namespace: "evict" })).status
+          ?.disruptionsAllowed === 1,
+    );
+    await core.createNamespacedPodEviction({
+      name: "web-1",
+      namespace: "evict",
+      body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "web-1", namespace: "evict" } },
+    });
     await eventually(async () => !(await exists(core.readNamespacedPod({ name: "web-1", namespace: "evict" }))));
     const second = await failure(
-      core.createNamespacedPodEviction({ name: "web-2", namespace: "evict", body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "web-2", namespace: "evict" } } }),
+      core.createNamespacedPodEviction({
+        name: "web-2",
+        namespace: "evict",
+        body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "web-2", namespace: "evict" } },
+      }),
     );
     expect(second.code).toBe(429);
   });
@@ -194,14 +305,21 @@ describe("eviction", () => {
   it("evicts a pod no PDB covers", async () => {
     await core.createNamespacedPod({ namespace: "evict", body: pod("loner", { app: "solo" }) });
     await markReady("evict", "loner");
-    await core.createNamespacedPodEviction({ name: "loner", namespace: "evict", body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "loner", namespace: "evict" } } });
+    await core.createNamespacedPodEviction({
+      name: "loner",
+      namespace: "evict",
+      body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "loner", namespace: "evict" } },
+    });
     await eventually(async () => !(await exists(core.readNamespacedPod({ name: "loner", namespace: "evict" }))));
   });
 });
 
 describe("pod deletion", () => {
   it("is graceful for a scheduled pod (Terminating first, then gone) and immediate with gracePeriodSeconds=0", async () => {
-    await core.createNamespacedPod({ namespace: "life", body: { ...pod("bound", {}), spec: { nodeName: "n1", containers: [{ name: "c", image: "x" }] } } });
+    await core.createNamespacedPod({
+      namespace: "life",
+      body: { ...pod("bound", {}), spec: { nodeName: "n1", containers: [{ name: "c", image: "x" }] } },
+    });
     const deleted = await core.deleteNamespacedPod({ name: "bound", namespace: "life" });
     expect(deleted.metadata?.deletionTimestamp).toBeInstanceOf(Date);
     expect(deleted.metadata?.deletionGracePeriodSeconds).toBe(30);
@@ -209,7 +327,10 @@ describe("pod deletion", () => {
     expect(terminating.metadata?.deletionTimestamp).toBeInstanceOf(Date);
     await eventually(async () => !(await exists(core.readNamespacedPod({ name: "bound", namespace: "life" }))));
 
-    await core.createNamespacedPod({ namespace: "life", body: { ...pod("forced", {}), spec: { nodeName: "n1", containers: [{ name: "c", image: "x" }] } } });
+    await core.createNamespacedPod({
+      namespace: "life",
+      body: { ...pod("forced", {}), spec: { nodeName: "n1", containers: [{ name: "c", image: "x" }] } },
+    });
     await core.deleteNamespacedPod({ name: "forced", namespace: "life", gracePeriodSeconds: 0 });
     expect(await exists(core.readNamespacedPod({ name: "forced", namespace: "life" }))).toBe(false);
 

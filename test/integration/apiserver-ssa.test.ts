@@ -1,7 +1,7 @@
 // Server-side apply through @kubernetes/client-node against the local API server: ownership, removal, conflicts, force.
 import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { startTestCluster } from "../support/cluster.js";
 
 let server: LocalApiServer;
@@ -15,8 +15,17 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function configMap(name: string, data: Record<string, string>, labels?: Record<string, string>): KubernetesObject & { data: Record<string, string> } {
-  return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "default", ...(labels ? { labels } : {}) }, data };
+function configMap(
+  name: string,
+  data: Record<string, string>,
+  labels?: Record<string, string>,
+): KubernetesObject & { data: Record<string, string> } {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name, namespace: "default", ...(labels ? { labels } : {}) },
+    data,
+  };
 }
 
 const apply = <T extends KubernetesObject>(obj: T, manager: string, force = false): Promise<T> =>
@@ -66,7 +75,9 @@ describe("server-side apply", () => {
     expect(failed.code).toBe(409);
     expect(failed.body.reason).toBe("Conflict");
     expect(failed.body.message).toBe('Apply failed with 1 conflict: conflict with "owner": .data.a');
-    expect(failed.body.details.causes).toEqual([{ reason: "FieldManagerConflict", message: 'conflict with "owner"', field: ".data.a" }]);
+    expect(failed.body.details.causes).toEqual([
+      { reason: "FieldManagerConflict", message: 'conflict with "owner"', field: ".data.a" },
+    ]);
     expect((await read("ssa-conflict")).data.a).toBe("1");
 
     await apply(configMap("ssa-conflict", { a: "2" }), "intruder", true);
@@ -82,7 +93,9 @@ describe("server-side apply", () => {
     await api.replace(current, undefined, undefined, "editor");
     const failed = await expectStatus(apply(configMap("ssa-update", { a: "1" }), "ctl"));
     expect(failed.code).toBe(409);
-    expect(failed.body.message).toMatch(/^Apply failed with 1 conflict: conflict with "editor" using v1 at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: \.data\.a$/);
+    expect(failed.body.message).toMatch(
+      /^Apply failed with 1 conflict: conflict with "editor" using v1 at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: \.data\.a$/,
+    );
   });
 
   it("an identical re-apply is a no-op: same resourceVersion and managedFields", async () => {
@@ -96,9 +109,29 @@ describe("server-side apply", () => {
 
   it("removes fields a manager stops applying on a custom resource", async () => {
     const ns = "default";
-    await apply({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster", metadata: { name: "prod", namespace: ns }, spec: { mode: "local", displayName: "Prod", region: "us-east-1" } } as KubernetesObject, "ctl");
-    await apply({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster", metadata: { name: "prod", namespace: ns }, spec: { mode: "local", region: "us-east-1" } } as KubernetesObject, "ctl");
-    const stored: any = await api.read({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster", metadata: { name: "prod", namespace: ns } });
+    await apply(
+      {
+        apiVersion: "spotoptimizer.io/v1alpha1",
+        kind: "ManagedCluster",
+        metadata: { name: "prod", namespace: ns },
+        spec: { mode: "local", displayName: "Prod", region: "us-east-1" },
+      } as KubernetesObject,
+      "ctl",
+    );
+    await apply(
+      {
+        apiVersion: "spotoptimizer.io/v1alpha1",
+        kind: "ManagedCluster",
+        metadata: { name: "prod", namespace: ns },
+        spec: { mode: "local", region: "us-east-1" },
+      } as KubernetesObject,
+      "ctl",
+    );
+    const stored: any = await api.read({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "ManagedCluster",
+      metadata: { name: "prod", namespace: ns },
+    });
     expect(stored.spec.displayName).toBeUndefined();
     expect(stored.spec.region).toBe("us-east-1");
   });

@@ -4,12 +4,13 @@ import { resolve } from "node:path";
 import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import { loadAll } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { repoRoot, startTestCluster } from "../support/cluster.js";
 
 let server: LocalApiServer;
 let api: KubernetesObjectApi;
-const examples = (file: string): any[] => loadAll(readFileSync(resolve(repoRoot, "../shared/data/karpenter-examples", file), "utf8")) as any[];
+const examples = (file: string): any[] =>
+  loadAll(readFileSync(resolve(repoRoot, "../shared/data/karpenter-examples", file), "utf8")) as any[];
 
 beforeAll(async () => {
   server = await startTestCluster({ crds: "all" });
@@ -35,14 +36,21 @@ function nodePool(name: string): any {
 }
 
 describe("custom resource validation", () => {
-  it.each(["minimal.yaml", "typical.yaml"])("accepts the Karpenter objects in %s and stores their defaults", async (file) => {
-    for (const obj of examples(file)) {
-      const created: any = await api.create(obj as KubernetesObject);
-      expect(created.metadata.uid).toBeTruthy();
-    }
-    const stored: any = await api.read({ apiVersion: "karpenter.sh/v1", kind: "NodePool", metadata: { name: file === "minimal.yaml" ? "default" : "general-spot-first" } });
-    expect(stored.spec.template.spec.expireAfter).toBe("720h");
-  });
+  it.each(["minimal.yaml", "typical.yaml"])(
+    "accepts the Karpenter objects in %s and stores their defaults",
+    async (file) => {
+      for (const obj of examples(file)) {
+        const created: any = await api.create(obj as KubernetesObject);
+        expect(created.metadata.uid).toBeTruthy();
+      }
+      const stored: any = await api.read({
+        apiVersion: "karpenter.sh/v1",
+        kind: "NodePool",
+        metadata: { name: file === "minimal.yaml" ? "default" : "general-spot-first" },
+      });
+      expect(stored.spec.template.spec.expireAfter).toBe("720h");
+    },
+  );
 
   it("rejects a NodePool with an unsupported requirement operator: 422 with the field path", async () => {
     const pool = nodePool("bad-operator");
@@ -53,10 +61,13 @@ describe("custom resource validation", () => {
     expect(body.details).toMatchObject({ name: "bad-operator", group: "karpenter.sh", kind: "NodePool" });
     expect(body.details.causes[0]).toEqual({
       reason: "FieldValueNotSupported",
-      message: 'Unsupported value: "Maybe": supported values: "Gte", "Lte", "In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"',
+      message:
+        'Unsupported value: "Maybe": supported values: "Gte", "Lte", "In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"',
       field: "spec.template.spec.requirements[0].operator",
     });
-    expect(body.message).toMatch(/^NodePool\.karpenter\.sh "bad-operator" is invalid: \[spec\.template\.spec\.requirements\[0\]\.operator: Unsupported value/);
+    expect(body.message).toMatch(
+      /^NodePool\.karpenter\.sh "bad-operator" is invalid: \[spec\.template\.spec\.requirements\[0\]\.operator: Unsupported value/,
+    );
   });
 
   it("rejects a missing required field and a bad consolidateAfter pattern", async () => {
@@ -64,7 +75,11 @@ describe("custom resource validation", () => {
     delete missing.spec.template.spec.nodeClassRef;
     const a = await rejection(api.create(missing));
     expect(a.code).toBe(422);
-    expect(a.body.details.causes[0]).toEqual({ reason: "FieldValueRequired", message: "Required value", field: "spec.template.spec.nodeClassRef" });
+    expect(a.body.details.causes[0]).toEqual({
+      reason: "FieldValueRequired",
+      message: "Required value",
+      field: "spec.template.spec.nodeClassRef",
+    });
 
     const pattern = nodePool("bad-duration");
     pattern.spec.disruption = { consolidateAfter: "5 minutes" };
@@ -81,37 +96,73 @@ describe("custom resource validation", () => {
     const a = await rejection(api.create(empty));
     expect(a.code).toBe(422);
     expect(a.body.details.causes).toEqual([
-      { reason: "FieldValueInvalid", message: `Invalid value: "array": requirements with operator 'In' must have a value defined`, field: "spec.template.spec.requirements" },
+      {
+        reason: "FieldValueInvalid",
+        message: `Invalid value: "array": requirements with operator 'In' must have a value defined`,
+        field: "spec.template.spec.requirements",
+      },
     ]);
 
     const created: any = await api.create(nodePool("cel-immutable"));
     created.spec.template.spec.nodeClassRef.kind = "OtherNodeClass";
     const b = await rejection(api.replace(created));
     expect(b.code).toBe(422);
-    expect(b.body.details.causes[0]).toMatchObject({ field: "spec.template.spec.nodeClassRef", message: 'Invalid value: "object": nodeClassRef.kind is immutable' });
+    expect(b.body.details.causes[0]).toMatchObject({
+      field: "spec.template.spec.nodeClassRef",
+      message: 'Invalid value: "object": nodeClassRef.kind is immutable',
+    });
   });
 
   it("rejects an invalid NodeTemplate of ours with the field path and prunes unknown fields", async () => {
     const base = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate", metadata: { namespace: "default" } };
-    const bad = { ...base, metadata: { ...base.metadata, name: "bad" }, spec: { clusterRef: { name: "prod" }, families: ["m5"], strategy: "CHEAP" } };
+    const bad = {
+      ...base,
+      metadata: { ...base.metadata, name: "bad" },
+      spec: { clusterRef: { name: "prod" }, families: ["m5"], strategy: "CHEAP" },
+    };
     const { code, body } = await rejection(api.create(bad as KubernetesObject));
     expect(code).toBe(422);
     expect(body.details.causes.map((c: any) => c.field)).toContain("spec.strategy");
 
-    const extra = { ...base, metadata: { ...base.metadata, name: "extra" }, spec: { clusterRef: { name: "prod" }, families: ["m5"], bogus: true } };
+    const extra = {
+      ...base,
+      metadata: { ...base.metadata, name: "extra" },
+      spec: { clusterRef: { name: "prod" }, families: ["m5"], bogus: true },
+    };
     const created: any = await api.create(extra as KubernetesObject);
     expect(created.spec.bogus).toBeUndefined();
   });
 
   it("keeps generation when a patch only removes a field the schema defaults back to the same value", async () => {
     // Upstream defaults the patched object before comparing specs; kubectl's CSA->SSA upgrade relies on this.
-    const ref = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate", metadata: { namespace: "default", name: "regen" } };
-    const created: any = await api.create({ ...ref, spec: { clusterRef: { name: "prod" }, families: ["m5"] } } as KubernetesObject);
+    const ref = {
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "NodeTemplate",
+      metadata: { namespace: "default", name: "regen" },
+    };
+    const created: any = await api.create({
+      ...ref,
+      spec: { clusterRef: { name: "prod" }, families: ["m5"] },
+    } as KubernetesObject);
     expect(created.spec.diskSize).toBe(20);
-    const same: any = await api.patch({ ...ref, spec: { diskSize: null } } as unknown as KubernetesObject, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
+    const same: any = await api.patch(
+      { ...ref, spec: { diskSize: null } } as unknown as KubernetesObject,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      PatchStrategy.MergePatch,
+    );
     expect(same.spec.diskSize).toBe(20);
     expect(same.metadata.generation).toBe(1);
-    const changed: any = await api.patch({ ...ref, spec: { diskSize: 50 } } as KubernetesObject, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
+    const changed: any = await api.patch(
+      { ...ref, spec: { diskSize: 50 } } as KubernetesObject,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      PatchStrategy.MergePatch,
+    );
     expect(changed.metadata.generation).toBe(2);
   });
 });

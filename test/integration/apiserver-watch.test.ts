@@ -1,7 +1,7 @@
 // Watch semantics of the local API server through client-node's Watch and informers: events, resume, 410, drops.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CoreV1Api, makeInformer, Watch, type V1ConfigMap } from "@kubernetes/client-node";
-import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { eventually, startTestCluster } from "../support/cluster.js";
 
 let server: LocalApiServer;
@@ -15,14 +15,18 @@ interface Seen {
 }
 
 /** Starts a watch and collects its events until stopped. */
-async function collect(path: string, query: Record<string, string | boolean | number>): Promise<{ events: Seen[]; done: Promise<unknown>; abort: () => void }> {
+async function collect(
+  path: string,
+  query: Record<string, string | boolean | number>,
+): Promise<{ events: Seen[]; done: Promise<unknown>; abort: () => void }> {
   const events: Seen[] = [];
   let resolveDone!: (err: unknown) => void;
   const done = new Promise<unknown>((r) => (resolveDone = r));
   const controller = await new Watch(server.kubeConfig).watch(
     path,
     query,
-    (type, obj: any) => events.push({ type, name: obj?.metadata?.name, rv: obj?.metadata?.resourceVersion, code: obj?.code }),
+    (type, obj: any) =>
+      events.push({ type, name: obj?.metadata?.name, rv: obj?.metadata?.resourceVersion, code: obj?.code }),
     (err) => resolveDone(err ?? null),
   );
   return { events, done, abort: () => controller.abort() };
@@ -43,7 +47,11 @@ describe("watch", () => {
     const list = await core.listNamespacedConfigMap({ namespace: "w" });
     const w = await collect("/api/v1/namespaces/w/configmaps", { resourceVersion: list.metadata!.resourceVersion! });
     const created = await core.createNamespacedConfigMap({ namespace: "w", body: { metadata: { name: "a" } } });
-    const updated = await core.replaceNamespacedConfigMap({ name: "a", namespace: "w", body: { ...created, data: { k: "v" } } });
+    const updated = await core.replaceNamespacedConfigMap({
+      name: "a",
+      namespace: "w",
+      body: { ...created, data: { k: "v" } },
+    });
     await core.deleteNamespacedConfigMap({ name: "a", namespace: "w" });
     await eventually(() => w.events.length >= 3);
     w.abort();
@@ -56,8 +64,14 @@ describe("watch", () => {
   it("serves the legacy /watch/ path for one object", async () => {
     const cm = await core.createNamespacedConfigMap({ namespace: "w", body: { metadata: { name: "legacy" } } });
     await core.createNamespacedConfigMap({ namespace: "w", body: { metadata: { name: "legacy-other" } } });
-    const w = await collect("/api/v1/watch/namespaces/w/configmaps/legacy", { resourceVersion: cm.metadata!.resourceVersion! });
-    await core.replaceNamespacedConfigMap({ name: "legacy-other", namespace: "w", body: { metadata: { name: "legacy-other" }, data: { a: "1" } } });
+    const w = await collect("/api/v1/watch/namespaces/w/configmaps/legacy", {
+      resourceVersion: cm.metadata!.resourceVersion!,
+    });
+    await core.replaceNamespacedConfigMap({
+      name: "legacy-other",
+      namespace: "w",
+      body: { metadata: { name: "legacy-other" }, data: { a: "1" } },
+    });
     await core.replaceNamespacedConfigMap({ name: "legacy", namespace: "w", body: { ...cm, data: { a: "1" } } });
     await eventually(() => w.events.length >= 1);
     w.abort();
@@ -65,7 +79,10 @@ describe("watch", () => {
   });
 
   it("starts with synthetic ADDED events for the current state when resourceVersion is unset", async () => {
-    await core.createNamespacedConfigMap({ namespace: "w", body: { metadata: { name: "existing", labels: { keep: "yes" } } } });
+    await core.createNamespacedConfigMap({
+      namespace: "w",
+      body: { metadata: { name: "existing", labels: { keep: "yes" } } },
+    });
     await core.createNamespacedConfigMap({ namespace: "w", body: { metadata: { name: "other" } } });
     const w = await collect("/api/v1/namespaces/w/configmaps", { labelSelector: "keep=yes" });
     await eventually(() => w.events.length >= 1);
@@ -74,9 +91,16 @@ describe("watch", () => {
   });
 
   it("resumes from a resourceVersion and reports objects leaving a label selection as DELETED", async () => {
-    const cm = await core.createNamespacedConfigMap({ namespace: "w", body: { metadata: { name: "sel", labels: { tier: "a" } } } });
+    const cm = await core.createNamespacedConfigMap({
+      namespace: "w",
+      body: { metadata: { name: "sel", labels: { tier: "a" } } },
+    });
     const from = cm.metadata!.resourceVersion!;
-    const relabelled = await core.replaceNamespacedConfigMap({ name: "sel", namespace: "w", body: { ...cm, metadata: { ...cm.metadata, labels: { tier: "b" } } } });
+    const relabelled = await core.replaceNamespacedConfigMap({
+      name: "sel",
+      namespace: "w",
+      body: { ...cm, metadata: { ...cm.metadata, labels: { tier: "b" } } },
+    });
     await core.replaceNamespacedConfigMap({ name: "sel", namespace: "w", body: { ...relabelled, data: { x: "1" } } });
     const w = await collect("/api/v1/namespaces/w/configmaps", { resourceVersion: from, labelSelector: "tier=a" });
     await eventually(() => w.events.length >= 1);
@@ -87,7 +111,8 @@ describe("watch", () => {
 
   it("answers an expired resourceVersion with an ERROR event carrying a 410 Expired Status", async () => {
     const cm = await core.createNamespacedConfigMap({ namespace: "w", body: { metadata: { name: "old" } } });
-    for (let i = 0; i < 5; i++) await core.createNamespacedConfigMap({ namespace: "w", body: { metadata: { name: `filler-${i}` } } });
+    for (let i = 0; i < 5; i++)
+      await core.createNamespacedConfigMap({ namespace: "w", body: { metadata: { name: `filler-${i}` } } });
     server.faults.setWatchWindow(2);
     try {
       const w = await collect("/api/v1/namespaces/w/configmaps", { resourceVersion: cm.metadata!.resourceVersion! });
@@ -104,8 +129,18 @@ describe("watch", () => {
       const events: string[] = [];
       const plain: string[] = [];
       const watch = new Watch(quick.kubeConfig);
-      const a = await watch.watch("/api/v1/namespaces/default/configmaps", { allowWatchBookmarks: true }, (type) => events.push(type), () => undefined);
-      const b = await watch.watch("/api/v1/namespaces/default/configmaps", {}, (type) => plain.push(type), () => undefined);
+      const a = await watch.watch(
+        "/api/v1/namespaces/default/configmaps",
+        { allowWatchBookmarks: true },
+        (type) => events.push(type),
+        () => undefined,
+      );
+      const b = await watch.watch(
+        "/api/v1/namespaces/default/configmaps",
+        {},
+        (type) => plain.push(type),
+        () => undefined,
+      );
       await eventually(() => events.includes("BOOKMARK"));
       a.abort();
       b.abort();
@@ -117,7 +152,10 @@ describe("watch", () => {
 
   it("ends the stream after timeoutSeconds", async () => {
     const list = await core.listNamespacedConfigMap({ namespace: "w" });
-    const t = await collect("/api/v1/namespaces/w/configmaps", { timeoutSeconds: 1, resourceVersion: list.metadata!.resourceVersion! });
+    const t = await collect("/api/v1/namespaces/w/configmaps", {
+      timeoutSeconds: 1,
+      resourceVersion: list.metadata!.resourceVersion!,
+    });
     const started = Date.now();
     await t.done;
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
@@ -130,7 +168,11 @@ describe("watch", () => {
     informer.on("add", (o) => added.push(o.metadata!.name!));
     informer.on("error", () => setTimeout(() => void informer.start(), 50));
     await informer.start();
-    const names = (): string[] => informer.list("w").map((o) => o.metadata!.name!).sort();
+    const names = (): string[] =>
+      informer
+        .list("w")
+        .map((o) => o.metadata!.name!)
+        .sort();
     await core.createNamespacedConfigMap({ namespace: "w", body: { metadata: { name: "inf-1" } } });
     await eventually(() => names().includes("inf-1"));
 
@@ -142,7 +184,11 @@ describe("watch", () => {
     server.faults.dropWatches();
     await core.createNamespacedConfigMap({ namespace: "w", body: { metadata: { name: "inf-3" } } });
     await core.deleteNamespacedConfigMap({ name: "inf-1", namespace: "w" });
-    await eventually(() => names().includes("inf-3") && !names().includes("inf-1"), 5000, "informer to relist after 410");
+    await eventually(
+      () => names().includes("inf-3") && !names().includes("inf-1"),
+      5000,
+      "informer to relist after 410",
+    );
     server.faults.reset();
     await informer.stop();
     const truth = (await core.listNamespacedConfigMap({ namespace: "w" })).items.map((o) => o.metadata!.name!).sort();

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildExport, verifyExport } from "../../src-shared/audit/chain.js";
 import { createAuditChainStore, type AuditChainStore } from "../../src-shared/audit/writer.js";
-import { startLocalApiServer, type LocalApiServer } from "../../src-shared/apiserver/index.js";
+import { startLocalApiServer, type LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient } from "../../src-shared/kube/client.js";
 
 let server: LocalApiServer;
@@ -68,7 +68,11 @@ describe("audit chain in the cluster", () => {
     expect(doc.entries.map((e) => e.seq)).toEqual([3, 4, 5]);
     expect(doc.anchor.sequence).toBe(2);
     expect(verifyExport(doc).ok).toBe(true);
-    const left = await clientA.list({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "AuditEntry", namespace: "org-retention" });
+    const left = await clientA.list({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "AuditEntry",
+      namespace: "org-retention",
+    });
     expect(left.items).toHaveLength(3);
     await store.record(input("org-retention", 9));
     expect(verifyExport(await exportOf(store, "org-retention"))).toMatchObject({ ok: true, count: 4 });
@@ -98,7 +102,12 @@ describe("audit chain in the cluster", () => {
   it("detects an entry edited in the cluster (kubectl edit) in the next export", async () => {
     const store = createAuditChainStore({ client: clientA, now: () => new Date(nowMs) });
     for (let i = 0; i < 3; i++) await store.record(input("org-tamper", i));
-    const ref = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "AuditEntry", namespace: "org-tamper", name: "audit-000000000001" };
+    const ref = {
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "AuditEntry",
+      namespace: "org-tamper",
+      name: "audit-000000000001",
+    };
     const obj = await clientA.get<{ spec: { actor: string } } & Record<string, unknown>>(ref);
     obj.spec.actor = "mallory@evil.test";
     await clientA.replace(obj as never);

@@ -1,9 +1,10 @@
 // Integration: our generated CRDs installed in the local API server accept the valid samples and reject invalid ones with 422.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { startTestCluster } from "../support/cluster.js";
 import { crdKinds, findCrdKind, HibernationScheduleKind, NodeTemplateKind } from "../../src-shared/crds/index.js";
-import { KubeApiError, KubeClient, applyCr, getCr, listCrs, type KubeObject } from "../../src-shared/kube/index.js";
+import { KubeApiError, KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import { applyCr, getCr, listCrs } from "../support/typed.js";
 import { crdSamples, sampleObject } from "../support/crd-samples.js";
 
 let server: LocalApiServer;
@@ -32,48 +33,84 @@ async function createError(object: object): Promise<KubeApiError | undefined> {
 }
 
 describe("generated CRDs in the API server", () => {
-  it.each(crdKinds.map((k) => [k.kind, k] as const))("%s: the valid sample is stored and the resource parses with zod", async (_name, kind) => {
-    const sample = crdSamples[kind.kind]!;
-    const { status: _status, ...withoutStatus } = sample.valid as { status?: unknown };
-    const created = await client.create(sampleObject(kind, withoutStatus, { name: `valid-${kind.plural}`, namespace: ns }) as KubeObject);
-    expect(created.metadata?.uid).toBeTruthy();
-    expect(kind.resource.safeParse(created).success).toBe(true);
-  });
+  it.each(crdKinds.map((k) => [k.kind, k] as const))(
+    "%s: the valid sample is stored and the resource parses with zod",
+    async (_name, kind) => {
+      const sample = crdSamples[kind.kind]!;
+      const { status: _status, ...withoutStatus } = sample.valid as { status?: unknown };
+      const created = await client.create(
+        sampleObject(kind, withoutStatus, { name: `valid-${kind.plural}`, namespace: ns }) as KubeObject,
+      );
+      expect(created.metadata?.uid).toBeTruthy();
+      expect(kind.resource.safeParse(created).success).toBe(true);
+    },
+  );
 
-  it.each(crdKinds.map((k) => [k.kind, k] as const))("%s: every invalid sample is rejected with 422 Invalid", async (_name, kind) => {
-    const sample = crdSamples[kind.kind]!;
-    let index = 0;
-    for (const bad of sample.invalid) {
-      const { status, ...rest } = bad as { status?: unknown };
-      // Status is ignored on create (status subresource), so invalid statuses are written through /status.
-      if (status !== undefined) continue;
-      const error = await createError(sampleObject(kind, rest, { name: `bad-${index++}`, namespace: ns }));
-      expect(error?.statusCode, JSON.stringify(bad)).toBe(422);
-      expect(error?.reason).toBe("Invalid");
-    }
-  });
+  it.each(crdKinds.map((k) => [k.kind, k] as const))(
+    "%s: every invalid sample is rejected with 422 Invalid",
+    async (_name, kind) => {
+      const sample = crdSamples[kind.kind]!;
+      let index = 0;
+      for (const bad of sample.invalid) {
+        const { status, ...rest } = bad as { status?: unknown };
+        // Status is ignored on create (status subresource), so invalid statuses are written through /status.
+        if (status !== undefined) continue;
+        const error = await createError(sampleObject(kind, rest, { name: `bad-${index++}`, namespace: ns }));
+        expect(error?.statusCode, JSON.stringify(bad)).toBe(422);
+        expect(error?.reason).toBe("Invalid");
+      }
+    },
+  );
 
   it("fills schema defaults on create (what kubectl users get without writing them)", async () => {
-    await client.create(sampleObject(NodeTemplateKind, { spec: { clusterRef: { name: "prod" }, families: ["m5"] } }, { name: "defaults", namespace: ns }) as KubeObject);
+    await client.create(
+      sampleObject(
+        NodeTemplateKind,
+        { spec: { clusterRef: { name: "prod" }, families: ["m5"] } },
+        { name: "defaults", namespace: ns },
+      ) as KubeObject,
+    );
     const stored = await getCr(client, NodeTemplateKind, ns, "defaults");
-    expect(stored?.spec).toMatchObject({ architecture: "x86_64", strategy: "HYBRID", diskType: "gp3", diskSize: 20, isDefault: false });
+    expect(stored?.spec).toMatchObject({
+      architecture: "x86_64",
+      strategy: "HYBRID",
+      diskType: "gp3",
+      diskSize: 20,
+      isDefault: false,
+    });
   });
 
   it("enforces the HibernationSchedule CEL rules: weekly xor matrix, start != end", async () => {
     const both = await createError(
-      sampleObject(HibernationScheduleKind, { spec: { clusterRef: { name: "prod" }, weekly: [{ days: ["Mon"], start: "08:00", end: "18:00" }], matrix: new Array(168).fill(1) } }, { name: "both", namespace: ns }),
+      sampleObject(
+        HibernationScheduleKind,
+        {
+          spec: {
+            clusterRef: { name: "prod" },
+            weekly: [{ days: ["Mon"], start: "08:00", end: "18:00" }],
+            matrix: new Array(168).fill(1),
+          },
+        },
+        { name: "both", namespace: ns },
+      ),
     );
     expect(both?.statusCode).toBe(422);
     expect(both?.message).toContain("weekly and matrix are mutually exclusive");
     const empty = await createError(
-      sampleObject(HibernationScheduleKind, { spec: { clusterRef: { name: "prod" }, weekly: [{ days: ["Mon"], start: "08:00", end: "08:00" }] } }, { name: "empty", namespace: ns }),
+      sampleObject(
+        HibernationScheduleKind,
+        { spec: { clusterRef: { name: "prod" }, weekly: [{ days: ["Mon"], start: "08:00", end: "08:00" }] } },
+        { name: "empty", namespace: ns },
+      ),
     );
     expect(empty?.statusCode).toBe(422);
     expect(empty?.message).toContain("start and end must differ");
   });
 
   it("is found by short name and category through discovery", async () => {
-    const list = await client.request<{ resources: Array<{ name: string; shortNames?: string[]; categories?: string[] }> }>({ method: "GET", path: "/apis/spotoptimizer.io/v1alpha1" });
+    const list = await client.request<{
+      resources: Array<{ name: string; shortNames?: string[]; categories?: string[] }>;
+    }>({ method: "GET", path: "/apis/spotoptimizer.io/v1alpha1" });
     const nodeTemplates = list.resources.find((r) => r.name === "nodetemplates");
     expect(nodeTemplates?.shortNames).toEqual(findCrdKind("NodeTemplate")?.shortNames);
     expect(nodeTemplates?.categories).toEqual(["spotoptimizer"]);
@@ -82,7 +119,10 @@ describe("generated CRDs in the API server", () => {
   it("typed helpers: applyCr writes with our field manager, listCrs and getCr return zod-parsed resources", async () => {
     await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "org-other" } });
     for (const namespace of [ns, "org-other"]) {
-      const result = await applyCr(client, NodeTemplateKind, { metadata: { name: "typed", namespace }, spec: { clusterRef: { name: "prod" }, families: ["m5"] } });
+      const result = await applyCr(client, NodeTemplateKind, {
+        metadata: { name: "typed", namespace },
+        spec: { clusterRef: { name: "prod" }, families: ["m5"] },
+      });
       expect(result.changed).toBe(true);
     }
     const everywhere = await listCrs(client, NodeTemplateKind, undefined, { labelSelector: "" });
@@ -91,7 +131,10 @@ describe("generated CRDs in the API server", () => {
     expect(typed.every((t) => t.kind === "NodeTemplate" && t.spec.strategy === "HYBRID")).toBe(true);
     expect((await listCrs(client, NodeTemplateKind, "org-other")).map((t) => t.metadata.name)).toEqual(["typed"]);
     expect(await getCr(client, NodeTemplateKind, "org-other", "missing")).toBeUndefined();
-    const again = await applyCr(client, NodeTemplateKind, { metadata: { name: "typed", namespace: "org-other" }, spec: { clusterRef: { name: "prod" }, families: ["m5"] } });
+    const again = await applyCr(client, NodeTemplateKind, {
+      metadata: { name: "typed", namespace: "org-other" },
+      spec: { clusterRef: { name: "prod" }, families: ["m5"] },
+    });
     expect(again.changed).toBe(false);
   });
 });

@@ -51,8 +51,12 @@ describe("agent tokens", () => {
     expect((await f.call("GET", "/clusters/edge-1/agent-probe")).status).toBe(401);
     // The same cluster name in another organisation has its own token; A's token is not B's.
     const otherToken = await connect(other, "edge-1");
-    await eventually(async () => (await f.call("GET", "/clusters/edge-1/agent-probe", { token: otherToken })).status === 200);
-    expect((await f.call("GET", "/clusters/edge-1/agent-probe", { token: otherToken })).body.namespace).toBe(other.namespace);
+    await eventually(
+      async () => (await f.call("GET", "/clusters/edge-1/agent-probe", { token: otherToken })).status === 200,
+    );
+    expect((await f.call("GET", "/clusters/edge-1/agent-probe", { token: otherToken })).body.namespace).toBe(
+      other.namespace,
+    );
     expect((await f.call("GET", "/clusters/edge-1/agent-probe", { token })).body.namespace).toBe(owner.namespace);
   });
 

@@ -26,13 +26,19 @@ async function verifyText(text: string, name: string): Promise<{ code: number; o
   writeFileSync(path, text);
   let out = "";
   let err = "";
-  const code = await runCli(["audit", "verify", path], commands, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
+  const code = await runCli(["audit", "verify", path], commands, {
+    stdout: (s) => (out += s),
+    stderr: (s) => (err += s),
+  });
   return { code, out, err };
 }
 
 /** Rows back to CSV text with RFC 4180 quoting, as an editor that changed one cell would save them. */
 function unparse(rows: string[][]): string {
-  return rows.map((r) => r.map((c) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(",")).join("\r\n") + "\r\n";
+  return (
+    rows.map((r) => r.map((c) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(",")).join("\r\n") +
+    "\r\n"
+  );
 }
 
 async function exportCsv(query = ""): Promise<{ text: string; rows: string[][]; headers: Headers; status: number }> {
@@ -45,13 +51,23 @@ beforeAll(async () => {
   owner = await t.signup("Csv Org");
   other = await t.signup("Other Csv Org");
   // Mutating requests of the owner and of a member whose email starts with "-".
-  const invite = await t.call("POST", "/settings/invite", { token: owner.accessToken, body: { email: formulaEmail, role: "admin" } });
+  const invite = await t.call("POST", "/settings/invite", {
+    token: owner.accessToken,
+    body: { email: formulaEmail, role: "admin" },
+  });
   expect(invite.status).toBe(201);
-  const accepted = await t.call("POST", "/api/auth/accept-invite", { body: { invite_id: invite.body.invite_id, password: "MemberPass123!" } });
+  const accepted = await t.call("POST", "/api/auth/accept-invite", {
+    body: { invite_id: invite.body.invite_id, password: "MemberPass123!" },
+  });
   expect(accepted.status).toBe(201);
-  await t.call("POST", "/settings/invite", { token: accepted.body.access_token, body: { email: "auditor@example.com", role: "viewer" } });
+  await t.call("POST", "/settings/invite", {
+    token: accepted.body.access_token,
+    body: { email: "auditor@example.com", role: "viewer" },
+  });
   await t.call("PATCH", "/audit/retention", { token: owner.accessToken, body: { retention_days: 365 } });
-  expect((await t.call("PATCH", "/settings/context", { token: owner.accessToken, body: { account_id: "nope" } })).status).toBe(404);
+  expect(
+    (await t.call("PATCH", "/settings/context", { token: owner.accessToken, body: { account_id: "nope" } })).status,
+  ).toBe(404);
   // A controller-style writer records values a spreadsheet would otherwise evaluate.
   const store = createAuditChainStore({ client: t.client });
   await store.record({
@@ -63,7 +79,13 @@ beforeAll(async () => {
     before: { note: "=1+1" },
     after: { lines: 'two\r\nlines, "quoted"', n: -5 },
   });
-  await store.record({ namespace: owner.namespace, actor: "system:test", event: "\tTAB", resource: "'quoted", outcome: "failure" });
+  await store.record({
+    namespace: owner.namespace,
+    actor: "system:test",
+    event: "\tTAB",
+    resource: "'quoted",
+    outcome: "failure",
+  });
 });
 
 afterAll(async () => {
@@ -84,7 +106,12 @@ describe("GET /audit/export?format=csv", () => {
     expect(csv.rows[0]).toEqual([...AUDIT_CSV_COLUMNS]);
     const entryRows = csv.rows.filter((r) => r[col("record")] === "entry");
     expect(entryRows.map((r) => [r[col("id")], r[col("seq")], r[col("prev_hash")], r[col("hash")]])).toEqual(
-      json.body.entries.map((e: { id: string; seq: number; prevHash: string; hash: string }) => [e.id, String(e.seq), e.prevHash, e.hash]),
+      json.body.entries.map((e: { id: string; seq: number; prevHash: string; hash: string }) => [
+        e.id,
+        String(e.seq),
+        e.prevHash,
+        e.hash,
+      ]),
     );
     const checksumRow = csv.rows.find((r) => r[col("record")] === "checksum")!;
     expect(checksumRow[col("hash")]).toBe(json.body.checksum);
@@ -92,9 +119,17 @@ describe("GET /audit/export?format=csv", () => {
 
     const verified = await verifyText(csv.text, "good.csv");
     expect(verified.code).toBe(0);
-    expect(JSON.parse(verified.out)).toMatchObject({ ok: true, format: "csv", namespace: owner.namespace, entries: json.body.count, checksum: json.body.checksum });
+    expect(JSON.parse(verified.out)).toMatchObject({
+      ok: true,
+      format: "csv",
+      namespace: owner.namespace,
+      entries: json.body.count,
+      checksum: json.body.checksum,
+    });
     // Another organisation's CSV holds only its own chain.
-    const theirs = parseCsvRecords((await t.call("GET", "/audit/export?format=csv", { token: other.accessToken })).text);
+    const theirs = parseCsvRecords(
+      (await t.call("GET", "/audit/export?format=csv", { token: other.accessToken })).text,
+    );
     expect(theirs.slice(1).every((r) => r[col("namespace")] === other.namespace)).toBe(true);
     expect((await t.call("GET", "/audit/export?format=xml", { token: owner.accessToken })).status).toBe(422);
   });
@@ -115,7 +150,10 @@ describe("GET /audit/export?format=csv", () => {
       flipped[i]![col("outcome")] = flipped[i]![col("outcome")] === "success" ? "failure" : "success";
       const changed = await verifyText(unparse(flipped), `flipped-${i}.csv`);
       expect(changed.code).toBe(1);
-      expect(JSON.parse(changed.out)).toMatchObject({ first_bad_row: i + 1, first_bad_entry: { id: rows[i]![col("id")] } });
+      expect(JSON.parse(changed.out)).toMatchObject({
+        first_bad_row: i + 1,
+        first_bad_entry: { id: rows[i]![col("id")] },
+      });
       expect(JSON.parse(changed.out).reason).toMatch(new RegExp(`^row ${i + 1} `));
 
       const deleted = await verifyText(unparse(rows.filter((_, j) => j !== i)), `deleted-${i}.csv`);
@@ -133,7 +171,10 @@ describe("GET /audit/export?format=csv", () => {
     badChecksum[checksumAt]![col("hash")] = `sha256:${"0".repeat(64)}`;
     const c = await verifyText(unparse(badChecksum), "checksum.csv");
     expect(c.code).toBe(1);
-    expect(JSON.parse(c.out)).toMatchObject({ first_bad_row: checksumAt + 1, reason: expect.stringMatching(/checksum/) });
+    expect(JSON.parse(c.out)).toMatchObject({
+      first_bad_row: checksumAt + 1,
+      reason: expect.stringMatching(/checksum/),
+    });
     const noChecksum = await verifyText(unparse(rows.filter((_, j) => j !== checksumAt)), "no-checksum.csv");
     expect(noChecksum.code).toBe(1);
     expect(JSON.parse(noChecksum.out).reason).toMatch(/checksum row is missing/);
@@ -146,7 +187,9 @@ describe("GET /audit/export?format=csv", () => {
   it("exports only the entries of start_date..end_date, anchored so the range verifies on its own", async () => {
     // A replica whose clock is 3 days ahead writes entries on a later day.
     const later = await t.startReplica({ now: () => new Date(Date.now() + 3 * DAY_MS) });
-    const token = (await t.call("POST", "/api/auth/token", { body: { email: owner.email, password: owner.password } }, later)).body.access_token;
+    const token = (
+      await t.call("POST", "/api/auth/token", { body: { email: owner.email, password: owner.password } }, later)
+    ).body.access_token;
     await t.call("POST", "/settings/invite", { token, body: { email: "late@example.com", role: "viewer" } }, later);
     const all = (await t.call("GET", "/audit/export", { token: owner.accessToken })).body;
     // Days read from the chain itself, not the wall clock, so that a run across UTC midnight still holds.
@@ -163,8 +206,10 @@ describe("GET /audit/export?format=csv", () => {
       expect(entries.length).toBeLessThan(all.count);
       expect(entries.map((r) => r[col("id")])).toEqual(json.entries.map((e: { id: string }) => e.id));
       const day = (r: string[]): string => r[col("timestamp")]!.slice(0, 10);
-      if (query.includes("start_date")) expect(entries.every((r) => day(r) >= query.match(/start_date=([\d-]+)/)![1]!)).toBe(true);
-      if (query.includes("end_date")) expect(entries.every((r) => day(r) <= query.match(/end_date=([\d-]+)/)![1]!)).toBe(true);
+      if (query.includes("start_date"))
+        expect(entries.every((r) => day(r) >= query.match(/start_date=([\d-]+)/)![1]!)).toBe(true);
+      if (query.includes("end_date"))
+        expect(entries.every((r) => day(r) <= query.match(/end_date=([\d-]+)/)![1]!)).toBe(true);
       expect(csv.headers.get("x-audit-checksum")).toBe(json.checksum);
       const anchor = csv.rows.find((r) => r[col("record")] === "anchor")!;
       expect(anchor[col("hash")]).toBe(json.anchor.hash);
@@ -173,7 +218,13 @@ describe("GET /audit/export?format=csv", () => {
     const empty = await exportCsv("&start_date=2999-01-01");
     expect(empty.rows.filter((r) => r[col("record")] === "entry")).toEqual([]);
     expect((await verifyText(empty.text, "empty.csv")).code).toBe(0);
-    expect((await t.call("GET", `/audit/export?format=csv&start_date=${laterDay}&end_date=${today}`, { token: owner.accessToken })).status).toBe(422);
+    expect(
+      (
+        await t.call("GET", `/audit/export?format=csv&start_date=${laterDay}&end_date=${today}`, {
+          token: owner.accessToken,
+        })
+      ).status,
+    ).toBe(422);
   });
 
   it("writes no cell a spreadsheet would evaluate, and the protected values verify and read back unchanged", async () => {

@@ -18,7 +18,10 @@ async function verifyFile(doc: unknown, name: string): Promise<{ code: number; o
   const path = join(dir, name);
   writeFileSync(path, JSON.stringify(doc, null, 2));
   let out = "";
-  const code = await runCli(["audit", "verify", path], commands, { stdout: (s) => (out += s), stderr: (s) => (out += s) });
+  const code = await runCli(["audit", "verify", path], commands, {
+    stdout: (s) => (out += s),
+    stderr: (s) => (out += s),
+  });
   return { code, out };
 }
 
@@ -46,11 +49,20 @@ describe("audit log", () => {
     expect(res.status).toBe(200);
     const events = res.body.logs.map((l: { event: string }) => l.event);
     expect(events).toEqual(expect.arrayContaining(["organisation.signup", "team.invite", "user.accept_invite"]));
-    expect(res.body.logs[0]).toMatchObject({ id: expect.stringMatching(/^audit-/), timestamp: expect.stringMatching(/Z$/), actor: expect.any(String), event: expect.any(String), resource: expect.any(String), outcome: "success" });
+    expect(res.body.logs[0]).toMatchObject({
+      id: expect.stringMatching(/^audit-/),
+      timestamp: expect.stringMatching(/Z$/),
+      actor: expect.any(String),
+      event: expect.any(String),
+      resource: expect.any(String),
+      outcome: "success",
+    });
     expect(res.body.page).toBe(1);
     const seqs = res.body.logs.map((l: { sequence: number }) => l.sequence);
     expect([...seqs].sort((a, b) => b - a)).toEqual(seqs);
-    const byActor = await t.call("GET", `/audit?actor=${encodeURIComponent(viewer.email)}`, { token: owner.accessToken });
+    const byActor = await t.call("GET", `/audit?actor=${encodeURIComponent(viewer.email)}`, {
+      token: owner.accessToken,
+    });
     expect(byActor.body.logs.length).toBeGreaterThan(0);
     expect(byActor.body.logs.every((l: { actor: string }) => l.actor === viewer.email)).toBe(true);
     const byId = await t.call("GET", `/audit?actor=${viewer.userId}`, { token: owner.accessToken });
@@ -70,15 +82,22 @@ describe("audit log", () => {
 
   it("records a viewer's attempted mutation as denied and returns 403", async () => {
     const before = await auditTotal(owner.accessToken);
-    const res = await t.call("POST", "/settings/invite", { token: viewer.accessToken, body: { email: "x@example.com", role: "viewer" } });
+    const res = await t.call("POST", "/settings/invite", {
+      token: viewer.accessToken,
+      body: { email: "x@example.com", role: "viewer" },
+    });
     expect(res.status).toBe(403);
     const denied = await eventually(async () => {
       const r = await t.call("GET", "/audit?limit=1", { token: owner.accessToken });
       return r.body.total > before ? r.body.logs[0] : undefined;
     });
     expect(denied).toMatchObject({ actor: viewer.email, outcome: "denied" });
-    expect((await t.call("PATCH", "/audit/retention", { token: viewer.accessToken, body: { retention_days: 1 } })).status).toBe(403);
-    expect((await t.call("DELETE", "/settings/accounts", { token: viewer.accessToken, body: { account_id: "x" } })).status).toBe(403);
+    expect(
+      (await t.call("PATCH", "/audit/retention", { token: viewer.accessToken, body: { retention_days: 1 } })).status,
+    ).toBe(403);
+    expect(
+      (await t.call("DELETE", "/settings/accounts", { token: viewer.accessToken, body: { account_id: "x" } })).status,
+    ).toBe(403);
   });
 
   it("GET /audit/{id}/diff returns before, after and a field diff; another org's id is 404", async () => {
@@ -100,7 +119,11 @@ describe("audit export", () => {
   it("exports the chain with a checksum that spotctl audit verify accepts, and rejects any change or deletion", async () => {
     const res = await t.call("GET", "/audit/export?format=json", { token: owner.accessToken });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), file_url: expect.stringContaining("/audit/export"), expires_in: 3600 });
+    expect(res.body).toMatchObject({
+      checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      file_url: expect.stringContaining("/audit/export"),
+      expires_in: 3600,
+    });
     expect(res.body.count).toBeGreaterThanOrEqual(4);
     expect((await verifyFile(res.body, "good.json")).code).toBe(0);
     for (let i = 0; i < res.body.entries.length; i++) {
@@ -125,7 +148,9 @@ describe("audit export", () => {
   it("retention removes the oldest entries and the export still verifies from the recorded anchor", async () => {
     // A replica whose clock is 10 days ahead writes new entries; retention of 5 days then drops everything older.
     const later = await t.startReplica({ now: () => new Date(Date.now() + 10 * 86_400_000) });
-    const token = (await t.call("POST", "/api/auth/token", { body: { email: owner.email, password: owner.password } }, later)).body.access_token;
+    const token = (
+      await t.call("POST", "/api/auth/token", { body: { email: owner.email, password: owner.password } }, later)
+    ).body.access_token;
     await t.call("POST", "/settings/invite", { token, body: { email: "late@example.com", role: "admin" } }, later);
     const before = await t.call("GET", "/audit/export", { token }, later);
     const res = await t.call("PATCH", "/audit/retention", { token, body: { retention_days: 5 } }, later);
@@ -152,13 +177,20 @@ describe("settings", () => {
     expect(members).toContainEqual(expect.objectContaining({ email: owner.email, role: "owner", status: "active" }));
     expect(members).toContainEqual(expect.objectContaining({ email: viewer.email, role: "viewer", status: "active" }));
     expect(members.some((m) => m.email === other.email)).toBe(false);
-    const invite = await t.call("POST", "/settings/invite", { token: owner.accessToken, body: { email: "auditor@acme.com", role: "viewer" } });
+    const invite = await t.call("POST", "/settings/invite", {
+      token: owner.accessToken,
+      body: { email: "auditor@acme.com", role: "viewer" },
+    });
     expect(invite.status).toBe(201);
     expect(invite.body).toMatchObject({ success: true, invite_id: expect.any(String), expires_in: 604_800 });
     const accounts = await t.call("GET", "/settings/accounts", { token: owner.accessToken });
     expect(accounts.body).toEqual({ accounts: [], active_account: null });
-    expect((await t.call("PATCH", "/settings/context", { token: owner.accessToken, body: { account_id: "nope" } })).status).toBe(404);
-    expect((await t.call("DELETE", "/settings/accounts", { token: owner.accessToken, body: { account_id: "nope" } })).status).toBe(404);
+    expect(
+      (await t.call("PATCH", "/settings/context", { token: owner.accessToken, body: { account_id: "nope" } })).status,
+    ).toBe(404);
+    expect(
+      (await t.call("DELETE", "/settings/accounts", { token: owner.accessToken, body: { account_id: "nope" } })).status,
+    ).toBe(404);
   });
 
   it("shows a ManagedCluster as an account, switches context to it, and hides it from other organisations", async () => {
@@ -166,22 +198,49 @@ describe("settings", () => {
       apiVersion: "spotoptimizer.io/v1alpha1",
       kind: "ManagedCluster",
       metadata: { name: "prod-eu", namespace: owner.namespace },
-      spec: { mode: "remote", displayName: "Acme Prod", region: "eu-west-1", aws: { nodeRole: "arn:aws:iam::123456789012:role/nodes" } },
+      spec: {
+        mode: "remote",
+        displayName: "Acme Prod",
+        region: "eu-west-1",
+        aws: { nodeRole: "arn:aws:iam::123456789012:role/nodes" },
+      },
     });
     const accounts = await eventually(async () => {
       const r = await t.call("GET", "/settings/accounts", { token: owner.accessToken });
       return r.body.accounts.length === 1 ? r.body.accounts : undefined;
     });
-    expect(accounts[0]).toEqual({ id: "prod-eu", alias: "Acme Prod", aws_account_id: "123456789012", region: "eu-west-1", status: "pending", connection_method: "agent" });
-    const ctx = await t.call("PATCH", "/settings/context", { token: viewer.accessToken, body: { account_id: "prod-eu" } });
+    expect(accounts[0]).toEqual({
+      id: "prod-eu",
+      alias: "Acme Prod",
+      aws_account_id: "123456789012",
+      region: "eu-west-1",
+      status: "pending",
+      connection_method: "agent",
+    });
+    const ctx = await t.call("PATCH", "/settings/context", {
+      token: viewer.accessToken,
+      body: { account_id: "prod-eu" },
+    });
     expect(ctx.status).toBe(200);
     expect(ctx.body).toMatchObject({ success: true, active_account: "Acme Prod" });
-    await eventually(async () => (await t.call("GET", "/settings/accounts", { token: viewer.accessToken })).body.active_account === "prod-eu");
+    await eventually(
+      async () =>
+        (await t.call("GET", "/settings/accounts", { token: viewer.accessToken })).body.active_account === "prod-eu",
+    );
     expect((await t.call("GET", "/api/auth/me", { token: viewer.accessToken })).body.active_account).toBe("prod-eu");
     expect((await t.call("GET", "/api/auth/me", { token: owner.accessToken })).body.active_account).toBeNull();
-    expect((await t.call("PATCH", "/settings/context", { token: other.accessToken, body: { account_id: "prod-eu" } })).status).toBe(404);
-    expect((await t.call("DELETE", "/settings/accounts", { token: other.accessToken, body: { account_id: "prod-eu" } })).status).toBe(404);
-    const del = await t.call("DELETE", "/settings/accounts", { token: owner.accessToken, body: { account_id: "prod-eu" } });
+    expect(
+      (await t.call("PATCH", "/settings/context", { token: other.accessToken, body: { account_id: "prod-eu" } }))
+        .status,
+    ).toBe(404);
+    expect(
+      (await t.call("DELETE", "/settings/accounts", { token: other.accessToken, body: { account_id: "prod-eu" } }))
+        .status,
+    ).toBe(404);
+    const del = await t.call("DELETE", "/settings/accounts", {
+      token: owner.accessToken,
+      body: { account_id: "prod-eu" },
+    });
     expect(del.status).toBe(200);
     expect((await t.call("GET", "/settings/accounts", { token: owner.accessToken })).body.accounts).toEqual([]);
   });
@@ -192,9 +251,19 @@ describe("settings", () => {
     const team = await t.call("GET", "/settings/team", { token: admin, headers: { "x-org-id": owner.orgId } });
     expect(team.status).toBe(200);
     expect(team.body.members.some((m: { email: string }) => m.email === owner.email)).toBe(true);
-    expect((await t.call("GET", "/settings/team", { token: admin, headers: { "x-org-id": "00000000-0000-4000-8000-000000000000" } })).status).toBe(404);
+    expect(
+      (
+        await t.call("GET", "/settings/team", {
+          token: admin,
+          headers: { "x-org-id": "00000000-0000-4000-8000-000000000000" },
+        })
+      ).status,
+    ).toBe(404);
     // X-Org-Id means nothing for an organisation user.
-    const own = await t.call("GET", "/settings/team", { token: other.accessToken, headers: { "x-org-id": owner.orgId } });
+    const own = await t.call("GET", "/settings/team", {
+      token: other.accessToken,
+      headers: { "x-org-id": owner.orgId },
+    });
     expect(own.body.members.some((m: { email: string }) => m.email === owner.email)).toBe(false);
   });
 });

@@ -20,12 +20,20 @@ function decodePayload(jwt: string): Record<string, unknown> {
 
 describe("POST /api/auth/signup", () => {
   it("creates an organisation namespace and its owner, returning the catalogue fields", async () => {
-    const res = await t.call("POST", "/api/auth/signup", { body: { org_name: "Acme Corp", email: "Admin@Acme.com", password: "SecurePass123!" } });
+    const res = await t.call("POST", "/api/auth/signup", {
+      body: { org_name: "Acme Corp", email: "Admin@Acme.com", password: "SecurePass123!" },
+    });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ user_id: expect.any(String), token: expect.any(String), org_id: expect.any(String) });
+    expect(res.body).toMatchObject({
+      user_id: expect.any(String),
+      token: expect.any(String),
+      org_id: expect.any(String),
+    });
     expect(res.body.access_token).toBe(res.body.token);
     expect(res.body.expires_in).toBe(86_400);
-    const ns = await t.client.get<{ metadata: { labels: Record<string, string>; annotations: Record<string, string> } }>({
+    const ns = await t.client.get<{
+      metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+    }>({
       apiVersion: "v1",
       kind: "Namespace",
       name: res.body.namespace,
@@ -34,19 +42,31 @@ describe("POST /api/auth/signup", () => {
     expect(ns.metadata.labels["spotoptimizer.io/org-id"]).toBe(res.body.org_id);
     expect(ns.metadata.annotations["spotoptimizer.io/org-name"]).toBe("Acme Corp");
     // The password is stored only as an argon2id hash.
-    const secrets = await t.client.list<{ data?: Record<string, string> }>({ apiVersion: "v1", kind: "Secret", namespace: "spot-optimizer-system" });
-    const dump = JSON.stringify(secrets.items.map((s) => Object.values(s.data ?? {}).map((v) => Buffer.from(v, "base64").toString())));
+    const secrets = await t.client.list<{ data?: Record<string, string> }>({
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: "spot-optimizer-system",
+    });
+    const dump = JSON.stringify(
+      secrets.items.map((s) => Object.values(s.data ?? {}).map((v) => Buffer.from(v, "base64").toString())),
+    );
     expect(dump).not.toContain("SecurePass123!");
     expect(dump).toContain("$argon2id$");
-    const again = await t.call("POST", "/api/auth/signup", { body: { org_name: "Acme 2", email: "admin@acme.com", password: "SecurePass123!" } });
+    const again = await t.call("POST", "/api/auth/signup", {
+      body: { org_name: "Acme 2", email: "admin@acme.com", password: "SecurePass123!" },
+    });
     expect(again.status).toBe(409);
   });
 
   it("rejects bad bodies with 422 naming the field", async () => {
-    const res = await t.call("POST", "/api/auth/signup", { body: { org_name: "X", email: "not-an-email", password: "SecurePass123!" } });
+    const res = await t.call("POST", "/api/auth/signup", {
+      body: { org_name: "X", email: "not-an-email", password: "SecurePass123!" },
+    });
     expect(res.status).toBe(422);
     expect(res.body.detail).toMatch(/email/);
-    const short = await t.call("POST", "/api/auth/signup", { body: { org_name: "X", email: "x@y.com", password: "short" } });
+    const short = await t.call("POST", "/api/auth/signup", {
+      body: { org_name: "X", email: "x@y.com", password: "short" },
+    });
     expect(short.status).toBe(422);
     expect(short.body.detail).toMatch(/password/);
   });
@@ -57,17 +77,32 @@ describe("token, login, me, logout", () => {
     const user = await t.signup("Token Org");
     const res = await t.call("POST", "/api/auth/token", { body: { email: user.email, password: user.password } });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ access_token: expect.any(String), token_type: "Bearer", expires_in: 86_400, role: "client", org_role: "owner" });
+    expect(res.body).toMatchObject({
+      access_token: expect.any(String),
+      token_type: "Bearer",
+      expires_in: 86_400,
+      role: "client",
+      org_role: "owner",
+    });
     const claims = decodePayload(res.body.access_token);
     expect((claims.exp as number) - (claims.iat as number)).toBe(86_400);
     const login = await t.call("POST", "/api/auth/login", { body: { username: user.email, password: user.password } });
     expect(login.status).toBe(200);
     const me = await t.call("GET", "/api/auth/me", { token: res.body.access_token });
     expect(me.status).toBe(200);
-    expect(me.body).toMatchObject({ user_id: user.userId, email: user.email, role: "client", org_id: user.orgId, redirect_path: "/dashboard", account_status: "active" });
+    expect(me.body).toMatchObject({
+      user_id: user.userId,
+      email: user.email,
+      role: "client",
+      org_id: user.orgId,
+      redirect_path: "/dashboard",
+      account_status: "active",
+    });
     const wrong = await t.call("POST", "/api/auth/token", { body: { email: user.email, password: "wrong-password" } });
     expect(wrong.status).toBe(401);
-    const unknown = await t.call("POST", "/api/auth/token", { body: { email: "nobody@example.com", password: "wrong-password" } });
+    const unknown = await t.call("POST", "/api/auth/token", {
+      body: { email: "nobody@example.com", password: "wrong-password" },
+    });
     expect(unknown.status).toBe(401);
     expect(unknown.body.detail).toBe(wrong.body.detail);
   });
@@ -78,20 +113,32 @@ describe("token, login, me, logout", () => {
     expect(out.status).toBe(200);
     expect(out.body).toEqual({ success: true, message: "Logged out successfully" });
     expect((await t.call("GET", "/api/auth/me", { token: user.accessToken })).status).toBe(401);
-    expect((await t.call("POST", "/api/auth/refresh", { body: { refresh_token: user.refreshToken } })).status).toBe(401);
+    expect((await t.call("POST", "/api/auth/refresh", { body: { refresh_token: user.refreshToken } })).status).toBe(
+      401,
+    );
     expect((await t.call("POST", "/api/auth/logout")).status).toBe(401);
   });
 
   it("change-password needs the current password, then only the new one logs in and other sessions end", async () => {
     const user = await t.signup();
     const other = await t.call("POST", "/api/auth/token", { body: { email: user.email, password: user.password } });
-    const bad = await t.call("POST", "/api/auth/change-password", { token: user.accessToken, body: { current_password: "nope-nope", new_password: "NewSecret456!" } });
+    const bad = await t.call("POST", "/api/auth/change-password", {
+      token: user.accessToken,
+      body: { current_password: "nope-nope", new_password: "NewSecret456!" },
+    });
     expect(bad.status).toBe(422);
-    const ok = await t.call("POST", "/api/auth/change-password", { token: user.accessToken, body: { current_password: user.password, new_password: "NewSecret456!" } });
+    const ok = await t.call("POST", "/api/auth/change-password", {
+      token: user.accessToken,
+      body: { current_password: user.password, new_password: "NewSecret456!" },
+    });
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ success: true, sessions_revoked: 1 });
-    expect((await t.call("POST", "/api/auth/token", { body: { email: user.email, password: user.password } })).status).toBe(401);
-    expect((await t.call("POST", "/api/auth/token", { body: { email: user.email, password: "NewSecret456!" } })).status).toBe(200);
+    expect(
+      (await t.call("POST", "/api/auth/token", { body: { email: user.email, password: user.password } })).status,
+    ).toBe(401);
+    expect(
+      (await t.call("POST", "/api/auth/token", { body: { email: user.email, password: "NewSecret456!" } })).status,
+    ).toBe(200);
     expect((await t.call("GET", "/api/auth/me", { token: other.body.access_token })).status).toBe(401);
     expect((await t.call("GET", "/api/auth/me", { token: user.accessToken })).status).toBe(200);
   });
@@ -102,13 +149,19 @@ describe("refresh rotation", () => {
     const user = await t.signup();
     const first = await t.call("POST", "/api/auth/refresh", { body: { refresh_token: user.refreshToken } });
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ access_token: expect.any(String), refresh_token: expect.any(String), expires_in: 86_400 });
+    expect(first.body).toMatchObject({
+      access_token: expect.any(String),
+      refresh_token: expect.any(String),
+      expires_in: 86_400,
+    });
     expect(first.body.refresh_token).not.toBe(user.refreshToken);
     // Reuse of the rotated-away token: rejected, and the family (including the new pair) is revoked.
     const reuse = await t.call("POST", "/api/auth/refresh", { body: { refresh_token: user.refreshToken } });
     expect(reuse.status).toBe(401);
     expect(reuse.body.detail).toMatch(/already used/);
-    expect((await t.call("POST", "/api/auth/refresh", { body: { refresh_token: first.body.refresh_token } })).status).toBe(401);
+    expect(
+      (await t.call("POST", "/api/auth/refresh", { body: { refresh_token: first.body.refresh_token } })).status,
+    ).toBe(401);
     expect((await t.call("GET", "/api/auth/me", { token: first.body.access_token })).status).toBe(401);
     // Other sessions of the same user are untouched.
     const fresh = await t.call("POST", "/api/auth/token", { body: { email: user.email, password: user.password } });
@@ -126,9 +179,15 @@ describe("JWT attacks", () => {
     const user = await t.signup();
     const [h, p, s] = user.accessToken.split(".");
     const payload = decodePayload(user.accessToken);
-    const tampered = [h, Buffer.from(JSON.stringify({ ...payload, role: "super_admin" })).toString("base64url"), s].join(".");
+    const tampered = [
+      h,
+      Buffer.from(JSON.stringify({ ...payload, role: "super_admin" })).toString("base64url"),
+      s,
+    ].join(".");
     const none = new UnsecuredJWT(payload).encode();
-    const foreign = await new SignJWT(payload).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode("x".repeat(32)));
+    const foreign = await new SignJWT(payload)
+      .setProtectedHeader({ alg: "HS256" })
+      .sign(new TextEncoder().encode("x".repeat(32)));
     for (const token of [tampered, none, foreign, "garbage", `${h}.${p}.`]) {
       const res = await t.call("GET", "/api/auth/me", { token });
       expect(res.status).toBe(401);
@@ -148,7 +207,9 @@ describe("token lifetimes", () => {
   it("are configurable: a replica with 60 s access and 120 s refresh tokens says so and signs so", async () => {
     const short = await t.startReplica({ config: { accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 120 } });
     const user = await t.signup();
-    const res = await call(short.url, "POST", "/api/auth/token", { body: { email: user.email, password: user.password } });
+    const res = await call(short.url, "POST", "/api/auth/token", {
+      body: { email: user.email, password: user.password },
+    });
     expect(res.body).toMatchObject({ expires_in: 60, refresh_expires_in: 120 });
     const claims = decodePayload(res.body.refresh_token);
     expect((claims.exp as number) - (claims.iat as number)).toBe(120);
@@ -166,24 +227,37 @@ describe("two replicas and restarts", () => {
     // Rotate on A, reuse on B: B detects the reuse.
     const rotated = await t.call("POST", "/api/auth/refresh", { body: { refresh_token: onB.body.refresh_token } });
     expect(rotated.status).toBe(200);
-    expect((await t.call("POST", "/api/auth/refresh", { body: { refresh_token: onB.body.refresh_token } }, b)).status).toBe(401);
+    expect(
+      (await t.call("POST", "/api/auth/refresh", { body: { refresh_token: onB.body.refresh_token } }, b)).status,
+    ).toBe(401);
     // Logout on B is seen by A (through its watch).
     await t.call("POST", "/api/auth/logout", { token: user.accessToken }, b);
-    await eventually(async () => (await t.call("GET", "/api/auth/me", { token: user.accessToken })).status === 401, 5000, "logout seen by replica A");
+    await eventually(
+      async () => (await t.call("GET", "/api/auth/me", { token: user.accessToken })).status === 401,
+      5000,
+      "logout seen by replica A",
+    );
     // A restart (new process state, same cluster): the user and the revocation survive.
     await b.stop();
     t.facades.splice(t.facades.indexOf(b), 1);
     const c = await t.startReplica();
-    expect((await t.call("POST", "/api/auth/token", { body: { email: user.email, password: user.password } }, c)).status).toBe(200);
+    expect(
+      (await t.call("POST", "/api/auth/token", { body: { email: user.email, password: user.password } }, c)).status,
+    ).toBe(200);
     expect((await t.call("GET", "/api/auth/me", { token: user.accessToken }, c)).status).toBe(401);
   });
 
   it("two replicas starting together on an empty system namespace agree on one signing key", async () => {
     const config = { systemNamespace: "spotopt-race-test" };
     const [x, y] = await Promise.all([t.startReplica({ config }), t.startReplica({ config })]);
-    const keys = await t.client.list({ apiVersion: "v1", kind: "Secret", namespace: "spotopt-race-test" }, { labelSelector: "spotoptimizer.io/auth-type=signing-key" });
+    const keys = await t.client.list(
+      { apiVersion: "v1", kind: "Secret", namespace: "spotopt-race-test" },
+      { labelSelector: "spotoptimizer.io/auth-type=signing-key" },
+    );
     expect(keys.items).toHaveLength(1);
-    const signup = await call(x.url, "POST", "/api/auth/signup", { body: { org_name: "Race", email: "race@example.com", password: "SecurePass123!" } });
+    const signup = await call(x.url, "POST", "/api/auth/signup", {
+      body: { org_name: "Race", email: "race@example.com", password: "SecurePass123!" },
+    });
     expect(signup.status).toBe(201);
     expect((await call(y.url, "GET", "/api/auth/me", { token: signup.body.access_token })).status).toBe(200);
   });
@@ -199,7 +273,12 @@ describe("bootstrap super_admin", () => {
     const clients = await t.call("GET", "/admin/clients", { token: admin.body.access_token });
     expect(clients.status).toBe(200);
     expect(clients.body.clients.length).toBeGreaterThan(0);
-    expect(clients.body.clients[0]).toMatchObject({ id: expect.any(String), org_name: expect.any(String), plan: expect.any(String), monthly_spend: expect.any(Number) });
+    expect(clients.body.clients[0]).toMatchObject({
+      id: expect.any(String),
+      org_name: expect.any(String),
+      plan: expect.any(String),
+      monthly_spend: expect.any(Number),
+    });
     const stats = await t.call("GET", "/admin/stats", { token: admin.body.access_token });
     expect(stats.body).toMatchObject({ total_clients: clients.body.clients.length, active_clusters: 0 });
     const health = await t.call("GET", "/admin/health", { token: admin.body.access_token });
@@ -211,20 +290,33 @@ describe("bootstrap super_admin", () => {
 
 describe("rate limits (catalogue defaults)", () => {
   it("answers 429 with Retry-After after 10 token requests a minute and 5 signups an hour", async () => {
-    const limited = await t.startReplica({ config: { rateLimits: { signupPerHour: 5, tokenPerMinute: 10, logoutPerMinute: 100 } } });
+    const limited = await t.startReplica({
+      config: { rateLimits: { signupPerHour: 5, tokenPerMinute: 10, logoutPerMinute: 100 } },
+    });
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++) {
-      statuses.push((await call(limited.url, "POST", "/api/auth/token", { body: { email: "nobody@example.com", password: "whatever1" } })).status);
+      statuses.push(
+        (
+          await call(limited.url, "POST", "/api/auth/token", {
+            body: { email: "nobody@example.com", password: "whatever1" },
+          })
+        ).status,
+      );
     }
     expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
-    const limitedRes = await call(limited.url, "POST", "/api/auth/login", { body: { email: "nobody@example.com", password: "whatever1" } });
+    const limitedRes = await call(limited.url, "POST", "/api/auth/login", {
+      body: { email: "nobody@example.com", password: "whatever1" },
+    });
     expect(limitedRes.status).toBe(429);
     expect(Number(limitedRes.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(Number(limitedRes.headers.get("retry-after"))).toBeLessThanOrEqual(60);
     expect(limitedRes.body.detail).toMatch(/rate limit/);
     const signups: number[] = [];
     for (let i = 0; i < 6; i++) {
-      signups.push((await call(limited.url, "POST", "/api/auth/signup", { body: { org_name: "x", email: "bad", password: "x" } })).status);
+      signups.push(
+        (await call(limited.url, "POST", "/api/auth/signup", { body: { org_name: "x", email: "bad", password: "x" } }))
+          .status,
+      );
     }
     expect(signups.slice(0, 5)).toEqual([422, 422, 422, 422, 422]);
     expect(signups[5]).toBe(429);
@@ -237,7 +329,11 @@ describe("admin actions", () => {
     const owner = await t.signup("Impersonated Org");
     const res = await t.call("POST", "/admin/impersonate", { token: admin, body: { client_id: owner.orgId } });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ temp_token: expect.any(String), expires_in: 3600, client_org: "Impersonated Org" });
+    expect(res.body).toMatchObject({
+      temp_token: expect.any(String),
+      expires_in: 3600,
+      client_org: "Impersonated Org",
+    });
     const claims = decodePayload(res.body.temp_token);
     expect((claims.exp as number) - (claims.iat as number)).toBe(3600);
     const team = await t.call("GET", "/settings/team", { token: res.body.temp_token });
@@ -250,26 +346,50 @@ describe("admin actions", () => {
     expect(log.actor).toBe(ADMIN.email);
     await t.call("POST", "/api/auth/logout", { token: res.body.temp_token });
     expect((await t.call("GET", "/settings/team", { token: res.body.temp_token })).status).toBe(401);
-    expect((await t.call("POST", "/admin/impersonate", { token: owner.accessToken, body: { client_id: owner.orgId } })).status).toBe(403);
-    expect((await t.call("POST", "/admin/impersonate", { token: admin, body: { client_id: "00000000-0000-4000-8000-000000000000" } })).status).toBe(404);
+    expect(
+      (await t.call("POST", "/admin/impersonate", { token: owner.accessToken, body: { client_id: owner.orgId } }))
+        .status,
+    ).toBe(403);
+    expect(
+      (
+        await t.call("POST", "/admin/impersonate", {
+          token: admin,
+          body: { client_id: "00000000-0000-4000-8000-000000000000" },
+        })
+      ).status,
+    ).toBe(404);
   });
 
   it("sets feature flags, answers 501 for password-reset mail, and deletes a client with its users", async () => {
     const admin = (await t.call("POST", "/api/auth/token", { body: ADMIN })).body.access_token;
     const owner = await t.signup("Doomed Org");
-    const flags = await t.call("PATCH", `/clients/${owner.orgId}/flags`, { token: admin, body: { flags: { enable_hibernation: true, enable_multi_account: false } } });
+    const flags = await t.call("PATCH", `/clients/${owner.orgId}/flags`, {
+      token: admin,
+      body: { flags: { enable_hibernation: true, enable_multi_account: false } },
+    });
     expect(flags.status).toBe(200);
-    const again = await t.call("PATCH", `/clients/${owner.orgId}/flags`, { token: admin, body: { flags: { enable_multi_account: true } } });
+    const again = await t.call("PATCH", `/clients/${owner.orgId}/flags`, {
+      token: admin,
+      body: { flags: { enable_multi_account: true } },
+    });
     expect(again.body.flags).toEqual({ enable_hibernation: true, enable_multi_account: true });
-    expect((await t.call("PATCH", `/clients/${owner.orgId}/flags`, { token: admin, body: { flags: { x: "yes" } } })).status).toBe(422);
+    expect(
+      (await t.call("PATCH", `/clients/${owner.orgId}/flags`, { token: admin, body: { flags: { x: "yes" } } })).status,
+    ).toBe(422);
     const reset = await t.call("POST", "/admin/reset-pass", { token: admin, body: { client_id: owner.orgId } });
     expect(reset.status).toBe(501);
     expect(reset.body.detail).toMatch(/mail provider/);
     const del = await t.call("DELETE", `/admin/clients/${owner.orgId}`, { token: admin });
     expect(del.status).toBe(200);
     expect(del.body).toMatchObject({ success: true, deleted_resources: { clusters: 0, templates: 0, users: 1 } });
-    expect((await t.call("POST", "/api/auth/token", { body: { email: owner.email, password: owner.password } })).status).toBe(401);
-    await eventually(async () => (await t.call("GET", "/api/auth/me", { token: owner.accessToken })).status === 401, 5000, "deleted user's session revoked");
+    expect(
+      (await t.call("POST", "/api/auth/token", { body: { email: owner.email, password: owner.password } })).status,
+    ).toBe(401);
+    await eventually(
+      async () => (await t.call("GET", "/api/auth/me", { token: owner.accessToken })).status === 401,
+      5000,
+      "deleted user's session revoked",
+    );
     const clients = await t.call("GET", "/admin/clients", { token: admin });
     expect(clients.body.clients.some((c: { id: string }) => c.id === owner.orgId)).toBe(false);
     expect((await t.call("DELETE", `/admin/clients/${owner.orgId}`, { token: admin })).status).toBe(404);

@@ -17,7 +17,10 @@ afterAll(async () => {
 
 describe("clusters", () => {
   it("connect creates the ManagedCluster, stores only the token's hash and returns the helm command once", async () => {
-    const res = await f.call("POST", "/clusters/connect", { token: f.token(f.orgA), body: { cluster_id: "prod-us-east-1" } });
+    const res = await f.call("POST", "/clusters/connect", {
+      token: f.token(f.orgA),
+      body: { cluster_id: "prod-us-east-1" },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ cluster_id: "prod-us-east-1", created: true });
     expect(res.body.helm_command).toContain("helm upgrade --install");
@@ -25,7 +28,12 @@ describe("clusters", () => {
     expect(res.body.endpoint).toBe(f.url);
     const mc = await f.client.get<any>({ ...MC, namespace: f.orgA, name: "prod-us-east-1" });
     expect(mc.spec).toMatchObject({ mode: "remote", agentTokenSecretRef: { name: "prod-us-east-1-agent-token" } });
-    const secret = await f.client.get<any>({ apiVersion: "v1", kind: "Secret", namespace: f.orgA, name: "prod-us-east-1-agent-token" });
+    const secret = await f.client.get<any>({
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: f.orgA,
+      name: "prod-us-east-1-agent-token",
+    });
     const stored = Buffer.from(secret.data["token-hash"], "base64").toString("utf8");
     expect(stored).toBe(createHash("sha256").update(res.body.api_token).digest("hex"));
     expect(JSON.stringify(secret)).not.toContain(res.body.api_token);
@@ -34,20 +42,37 @@ describe("clusters", () => {
   });
 
   it("install on an existing cluster rotates the token (old hash replaced) and uses the agent namespace", async () => {
-    const first = await f.call("POST", "/clusters/install", { token: f.token(f.orgA), body: { cluster_id: "prod-us-east-1", namespace: "spot-optimizer" } });
+    const first = await f.call("POST", "/clusters/install", {
+      token: f.token(f.orgA),
+      body: { cluster_id: "prod-us-east-1", namespace: "spot-optimizer" },
+    });
     expect(first.status).toBe(200);
     expect(first.body.created).toBe(false);
     expect(first.body.helm_command).toContain("--namespace spot-optimizer");
     expect(first.body).toHaveProperty("manifest_url");
-    const secret = await f.client.get<any>({ apiVersion: "v1", kind: "Secret", namespace: f.orgA, name: "prod-us-east-1-agent-token" });
-    expect(Buffer.from(secret.data["token-hash"], "base64").toString("utf8")).toBe(createHash("sha256").update(first.body.api_token).digest("hex"));
+    const secret = await f.client.get<any>({
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: f.orgA,
+      name: "prod-us-east-1-agent-token",
+    });
+    expect(Buffer.from(secret.data["token-hash"], "base64").toString("utf8")).toBe(
+      createHash("sha256").update(first.body.api_token).digest("hex"),
+    );
   });
 
   it("lists and details clusters from the cache with honest zero figures for a cluster nobody reported on", async () => {
     const list = await f.call("GET", "/clusters", { token: f.token(f.orgA, "viewer") });
     expect(list.status).toBe(200);
     expect(list.body.clusters).toEqual([
-      expect.objectContaining({ id: "prod-us-east-1", name: "prod-us-east-1", node_count: 0, monthly_cost: 0, efficiency_score: "N/A", figures_source: "status" }),
+      expect.objectContaining({
+        id: "prod-us-east-1",
+        name: "prod-us-east-1",
+        node_count: 0,
+        monthly_cost: 0,
+        efficiency_score: "N/A",
+        figures_source: "status",
+      }),
     ]);
     const detail = await f.call("GET", "/clusters/prod-us-east-1", { token: f.token(f.orgA, "viewer") });
     expect(detail.status).toBe(200);
@@ -56,7 +81,11 @@ describe("clusters", () => {
   });
 
   it("shows kubectl-side status and spec edits in GET (same truth)", async () => {
-    await f.client.patch({ ...MC, namespace: f.orgA, name: "prod-us-east-1" }, { spec: { region: "us-east-1", k8sVersion: "1.31", displayName: "Prod" } }, { type: "merge" });
+    await f.client.patch(
+      { ...MC, namespace: f.orgA, name: "prod-us-east-1" },
+      { spec: { region: "us-east-1", k8sVersion: "1.31", displayName: "Prod" } },
+      { type: "merge" },
+    );
     await f.client.patch(
       { ...MC, namespace: f.orgA, name: "prod-us-east-1" },
       { status: { nodeCount: 12, spotPercentage: 50, monthlyCostUsd: 5400, efficiencyScore: 72 } },
@@ -67,19 +96,37 @@ describe("clusters", () => {
       const c = r.body.clusters[0];
       return c.node_count === 12 && c.name === "Prod" ? c : undefined;
     });
-    expect(c).toMatchObject({ region: "us-east-1", k8s_version: "1.31", monthly_cost: 5400, efficiency_score: "B", spot_percentage: 50 });
+    expect(c).toMatchObject({
+      region: "us-east-1",
+      k8s_version: "1.31",
+      monthly_cost: 5400,
+      efficiency_score: "B",
+      spot_percentage: 50,
+    });
     const kpi = await f.call("GET", "/metrics/kpi", { token: f.token(f.orgA) });
-    expect(kpi.body).toMatchObject({ active_nodes: 12, spot_percentage: 50, monthly_spend: 5400, efficiency_score: "B" });
+    expect(kpi.body).toMatchObject({
+      active_nodes: 12,
+      spot_percentage: 50,
+      monthly_spend: 5400,
+      efficiency_score: "B",
+    });
   });
 
   it("keeps serving the same truth after dropped watches and a 410 relist", async () => {
     f.server.faults.dropWatches();
     f.server.faults.setWatchWindow(1);
     for (const nodeCount of [20, 21, 22]) {
-      await f.client.patch({ ...MC, namespace: f.orgA, name: "prod-us-east-1" }, { status: { nodeCount } }, { type: "merge", subresource: "status" });
+      await f.client.patch(
+        { ...MC, namespace: f.orgA, name: "prod-us-east-1" },
+        { status: { nodeCount } },
+        { type: "merge", subresource: "status" },
+      );
     }
     f.server.faults.dropWatches();
-    await eventually(async () => (await f.call("GET", "/clusters/prod-us-east-1", { token: f.token(f.orgA) })).body.node_count === 22, 15_000);
+    await eventually(
+      async () => (await f.call("GET", "/clusters/prod-us-east-1", { token: f.token(f.orgA) })).body.node_count === 22,
+      15_000,
+    );
     f.server.faults.reset();
   });
 
@@ -102,7 +149,10 @@ describe("clusters", () => {
     const res = await f.call("POST", "/clusters/connect", { token: f.token(f.orgA), body: { cluster_id: "edge" } });
     const verify = createAgentTokenVerifier(f.cache);
     await eventually(() => f.cache.agentTokenSecret(f.orgA, "edge-agent-token") !== undefined);
-    await expect(verify(res.body.api_token, { id: "edge" })).resolves.toMatchObject({ namespace: f.orgA, agentClusterId: "edge" });
+    await expect(verify(res.body.api_token, { id: "edge" })).resolves.toMatchObject({
+      namespace: f.orgA,
+      agentClusterId: "edge",
+    });
     await expect(verify(res.body.api_token, { id: "prod-us-east-1" })).rejects.toMatchObject({ status: 401 });
     await expect(verify(`${res.body.api_token.slice(0, -2)}xx`, { id: "edge" })).rejects.toMatchObject({ status: 401 });
   });

@@ -42,7 +42,21 @@ const ENDPOINTS: Array<[string, string, string[]]> = [
 /** Values that stress validators: wrong types, edge numbers, long and odd strings, near-valid shapes. */
 const value = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
-  fc.constantFrom("", "fuzz", "m5", "ARM64", "SPOT", "x86_64", "UTC", "Mars/Olympus", "2025-02-30", "force_sleep", "wake", "../etc", "__proto__"),
+  fc.constantFrom(
+    "",
+    "fuzz",
+    "m5",
+    "ARM64",
+    "SPOT",
+    "x86_64",
+    "UTC",
+    "Mars/Olympus",
+    "2025-02-30",
+    "force_sleep",
+    "wake",
+    "../etc",
+    "__proto__",
+  ),
   fc.integer({ min: -2, max: 200 }),
   fc.double(),
   fc.array(fc.integer({ min: -1, max: 2 }), { minLength: 160, maxLength: 170 }),
@@ -51,7 +65,11 @@ const value = fc.oneof(
 
 function bodyFor(fields: string[]): fc.Arbitrary<unknown> {
   const structured = fc.record(Object.fromEntries(fields.map((k) => [k, value])), { requiredKeys: [] });
-  return fc.oneof(structured, fc.dictionary(fc.string({ maxLength: 12 }), value, { maxKeys: 4 }), fc.jsonValue({ maxDepth: 2 }));
+  return fc.oneof(
+    structured,
+    fc.dictionary(fc.string({ maxLength: 12 }), value, { maxKeys: 4 }),
+    fc.jsonValue({ maxDepth: 2 }),
+  );
 }
 
 describe("fuzzed bodies never cause a 5xx", () => {
@@ -74,7 +92,12 @@ describe("fuzzed bodies never cause a 5xx", () => {
     expect(typeof bad.body.detail).toBe("string");
     await fc.assert(
       fc.asyncProperty(fc.string({ minLength: 1, maxLength: 80 }), async (id) => {
-        for (const [method, path] of [["GET", "/clusters/%s"], ["POST", "/clusters/%s/optimize"], ["PATCH", "/templates/%s/default"], ["DELETE", "/templates/%s"]] as const) {
+        for (const [method, path] of [
+          ["GET", "/clusters/%s"],
+          ["POST", "/clusters/%s/optimize"],
+          ["PATCH", "/templates/%s/default"],
+          ["DELETE", "/templates/%s"],
+        ] as const) {
           const res = await f.call(method, path.replace("%s", encodeURIComponent(id)), { token: f.token(f.orgA) });
           expect([404, 422], `${method} ${id} -> ${res.status} ${res.text}`).toContain(res.status);
         }

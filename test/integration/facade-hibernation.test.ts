@@ -13,14 +13,21 @@ beforeAll(async () => {
   f = await startResourceFacade();
   await f.client.create({ ...MC, metadata: { name: "dev", namespace: f.orgA }, spec: { mode: "remote" } });
   await f.client.create({ ...MC, metadata: { name: "dev", namespace: f.orgB }, spec: { mode: "remote" } });
-  await f.client.patch({ ...MC, namespace: f.orgA, name: "dev" }, { status: { nodeCount: 4, monthlyCostUsd: 1680 } }, { type: "merge", subresource: "status" });
-  await eventually(() => f.cache.cluster(f.orgA, "dev")?.status?.monthlyCostUsd === 1680 && f.cache.cluster(f.orgB, "dev"));
+  await f.client.patch(
+    { ...MC, namespace: f.orgA, name: "dev" },
+    { status: { nodeCount: 4, monthlyCostUsd: 1680 } },
+    { type: "merge", subresource: "status" },
+  );
+  await eventually(
+    () => f.cache.cluster(f.orgA, "dev")?.status?.monthlyCostUsd === 1680 && f.cache.cluster(f.orgB, "dev"),
+  );
 });
 afterAll(async () => {
   await f?.stop();
 });
 
-const schedule = async (ns: string): Promise<any> => (await f.client.getIfExists<any>({ ...HS, namespace: ns, name: "dev" }))?.spec;
+const schedule = async (ns: string): Promise<any> =>
+  (await f.client.getIfExists<any>({ ...HS, namespace: ns, name: "dev" }))?.spec;
 
 function officeHours(): number[] {
   const m = new Array<number>(168).fill(0);
@@ -30,17 +37,28 @@ function officeHours(): number[] {
 
 describe("hibernation", () => {
   it("a viewer cannot create a schedule (403) and nothing is written", async () => {
-    const res = await f.call("PATCH", "/hibernation/tz", { token: f.token(f.orgA, "viewer"), body: { timezone: "Europe/Berlin" } });
+    const res = await f.call("PATCH", "/hibernation/tz", {
+      token: f.token(f.orgA, "viewer"),
+      body: { timezone: "Europe/Berlin" },
+    });
     expect(res.status).toBe(403);
     expect(await schedule(f.orgA)).toBeUndefined();
   });
 
   it("stores schedule_matrix as weekly awake ranges that expand back to the same matrix", async () => {
     const matrix = officeHours();
-    const res = await f.call("POST", "/hibernation/schedule", { token: f.token(f.orgA), body: { cluster_id: "dev", schedule_matrix: matrix, timezone: "America/New_York" } });
+    const res = await f.call("POST", "/hibernation/schedule", {
+      token: f.token(f.orgA),
+      body: { cluster_id: "dev", schedule_matrix: matrix, timezone: "America/New_York" },
+    });
     expect(res.status).toBe(200);
     const asleep = 168 - 60;
-    expect(res.body).toMatchObject({ success: true, cluster_id: "dev", asleep_hours_per_week: asleep, timezone: "America/New_York" });
+    expect(res.body).toMatchObject({
+      success: true,
+      cluster_id: "dev",
+      asleep_hours_per_week: asleep,
+      timezone: "America/New_York",
+    });
     expect(res.body.projected_savings).toBeCloseTo(Math.round(((1680 * asleep) / 168) * 100) / 100, 2);
     const spec = await schedule(f.orgA);
     expect(spec.weekly).toEqual([{ days: ["Mon", "Tue", "Wed", "Thu", "Fri"], start: "08:00", end: "20:00" }]);
@@ -50,10 +68,19 @@ describe("hibernation", () => {
   });
 
   it("adds calendar exceptions (one per date, replaced on repeat)", async () => {
-    let res = await f.call("POST", "/hibernation/exception", { token: f.token(f.orgA), body: { cluster_id: "dev", date: "2025-12-25", mode: "force_sleep" } });
+    let res = await f.call("POST", "/hibernation/exception", {
+      token: f.token(f.orgA),
+      body: { cluster_id: "dev", date: "2025-12-25", mode: "force_sleep" },
+    });
     expect(res.status).toBe(200);
-    res = await f.call("POST", "/hibernation/exception", { token: f.token(f.orgA), body: { cluster_id: "dev", date: "2025-12-24", mode: "force_awake" } });
-    res = await f.call("POST", "/hibernation/exception", { token: f.token(f.orgA), body: { cluster_id: "dev", date: "2025-12-25", mode: "force_awake" } });
+    res = await f.call("POST", "/hibernation/exception", {
+      token: f.token(f.orgA),
+      body: { cluster_id: "dev", date: "2025-12-24", mode: "force_awake" },
+    });
+    res = await f.call("POST", "/hibernation/exception", {
+      token: f.token(f.orgA),
+      body: { cluster_id: "dev", date: "2025-12-25", mode: "force_awake" },
+    });
     expect(res.body.exceptions).toEqual([
       { date: "2025-12-24", action: "force_awake" },
       { date: "2025-12-25", action: "force_awake" },
@@ -63,21 +90,34 @@ describe("hibernation", () => {
 
   it("sets a manual override with its expiry", async () => {
     const before = Date.now();
-    const res = await f.call("POST", "/hibernation/override", { token: f.token(f.orgA), body: { cluster_id: "dev", action: "wake", duration_hours: 2 } });
+    const res = await f.call("POST", "/hibernation/override", {
+      token: f.token(f.orgA),
+      body: { cluster_id: "dev", action: "wake", duration_hours: 2 },
+    });
     expect(res.status).toBe(200);
     const override = (await schedule(f.orgA)).override;
     expect(override).toMatchObject({ action: "wake", durationHours: 2 });
     const fromMs = Date.parse(override.from);
     expect(fromMs).toBeGreaterThanOrEqual(before - 1000);
     expect(fromMs).toBeLessThanOrEqual(Date.now());
-    expect(res.body).toMatchObject({ success: true, action: "wake", expires_at: new Date(fromMs + 2 * 3600 * 1000).toISOString() });
+    expect(res.body).toMatchObject({
+      success: true,
+      action: "wake",
+      expires_at: new Date(fromMs + 2 * 3600 * 1000).toISOString(),
+    });
   });
 
   it("changes time zone and pre-warm without touching the weekly windows", async () => {
-    const tz = await f.call("PATCH", "/hibernation/tz", { token: f.token(f.orgA), body: { timezone: "America/Los_Angeles" } });
+    const tz = await f.call("PATCH", "/hibernation/tz", {
+      token: f.token(f.orgA),
+      body: { timezone: "America/Los_Angeles" },
+    });
     expect(tz.status).toBe(200);
     expect(tz.body).toEqual({ success: true, timezone: "America/Los_Angeles", cluster_id: "dev" });
-    const pw = await f.call("PATCH", "/hibernation/prewarm", { token: f.token(f.orgA), body: { enabled: true, minutes: 30 } });
+    const pw = await f.call("PATCH", "/hibernation/prewarm", {
+      token: f.token(f.orgA),
+      body: { enabled: true, minutes: 30 },
+    });
     expect(pw.body).toEqual({ success: true, enabled: true, prewarm_minutes: 30, cluster_id: "dev" });
     const spec = await schedule(f.orgA);
     expect(spec).toMatchObject({ timezone: "America/Los_Angeles", prewarmMinutes: 30 });
@@ -92,17 +132,25 @@ describe("hibernation", () => {
     const tz = await f.call("PATCH", "/hibernation/tz", { token: f.token(f.orgA), body: { timezone: "Mars/Olympus" } });
     expect(tz.status).toBe(422);
     expect(tz.body.detail).toContain("timezone");
-    const short = await f.call("POST", "/hibernation/schedule", { token: f.token(f.orgA), body: { schedule_matrix: [1, 0, 1] } });
+    const short = await f.call("POST", "/hibernation/schedule", {
+      token: f.token(f.orgA),
+      body: { schedule_matrix: [1, 0, 1] },
+    });
     expect(short.status).toBe(422);
     expect(short.body.detail).toContain("schedule_matrix");
     expect(await schedule(f.orgA)).toEqual(before);
   });
 
   it("a schedule created by a tz change starts awake all week (creating it never sleeps a cluster)", async () => {
-    const res = await f.call("PATCH", "/hibernation/tz", { token: f.token(f.orgB), body: { timezone: "Europe/Berlin" } });
+    const res = await f.call("PATCH", "/hibernation/tz", {
+      token: f.token(f.orgB),
+      body: { timezone: "Europe/Berlin" },
+    });
     expect(res.status).toBe(200);
     const spec = await schedule(f.orgB);
-    expect(spec.weekly).toEqual([{ days: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], start: "00:00", end: "24:00" }]);
+    expect(spec.weekly).toEqual([
+      { days: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], start: "00:00", end: "24:00" },
+    ]);
     expect(spec.timezone).toBe("Europe/Berlin");
     // Organisation A's schedule is untouched by B, and B cannot address A's cluster by id beyond its own namespace.
     expect((await schedule(f.orgA)).timezone).toBe("America/Los_Angeles");

@@ -6,19 +6,34 @@ import { eventually } from "../support/cluster.js";
 import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
 
 const G = "spotoptimizer.io/v1alpha1";
-const KINDS = ["ManagedCluster", "NodeTemplate", "OptimizationPolicy", "HibernationSchedule", "AuditEntry", "LabExperiment"];
+const KINDS = [
+  "ManagedCluster",
+  "NodeTemplate",
+  "OptimizationPolicy",
+  "HibernationSchedule",
+  "AuditEntry",
+  "LabExperiment",
+];
 
 let f: ResourceFacade;
 beforeAll(async () => {
   f = await startResourceFacade();
   const a = f.token(f.orgA);
   // Organisation A: a cluster, a default template, a policy and a schedule, all through the API.
-  expect((await f.call("POST", "/clusters/connect", { token: a, body: { cluster_id: "alpha-prod" } })).status).toBe(200);
-  expect((await f.call("POST", "/templates", { token: a, body: { name: "alpha-general", families: ["m5"] } })).status).toBe(201);
+  expect((await f.call("POST", "/clusters/connect", { token: a, body: { cluster_id: "alpha-prod" } })).status).toBe(
+    200,
+  );
+  expect(
+    (await f.call("POST", "/templates", { token: a, body: { name: "alpha-general", families: ["m5"] } })).status,
+  ).toBe(201);
   expect((await f.call("PATCH", "/policies/binpack", { token: a, body: { aggressiveness: 40 } })).status).toBe(200);
-  expect((await f.call("PATCH", "/hibernation/tz", { token: a, body: { timezone: "Europe/Berlin" } })).status).toBe(200);
+  expect((await f.call("PATCH", "/hibernation/tz", { token: a, body: { timezone: "Europe/Berlin" } })).status).toBe(
+    200,
+  );
   // Organisation B has a cluster of its own so that the active-cluster rule has something to resolve to.
-  expect((await f.call("POST", "/clusters/connect", { token: f.token(f.orgB), body: { cluster_id: "beta-prod" } })).status).toBe(200);
+  expect(
+    (await f.call("POST", "/clusters/connect", { token: f.token(f.orgB), body: { cluster_id: "beta-prod" } })).status,
+  ).toBe(200);
   await eventually(() => f.cache.clusters(f.orgB).length === 1);
 });
 afterAll(async () => {
@@ -29,9 +44,11 @@ afterAll(async () => {
 async function snapshot(namespace: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const kind of KINDS) {
-    for (const o of (await f.client.list({ apiVersion: G, kind, namespace })).items) out[`${kind}/${o.metadata?.name}`] = String(o.metadata?.resourceVersion);
+    for (const o of (await f.client.list({ apiVersion: G, kind, namespace })).items)
+      out[`${kind}/${o.metadata?.name}`] = String(o.metadata?.resourceVersion);
   }
-  for (const o of (await f.client.list({ apiVersion: "v1", kind: "Secret", namespace })).items) out[`Secret/${o.metadata?.name}`] = String(o.metadata?.resourceVersion);
+  for (const o of (await f.client.list({ apiVersion: "v1", kind: "Secret", namespace })).items)
+    out[`Secret/${o.metadata?.name}`] = String(o.metadata?.resourceVersion);
   return out;
 }
 
@@ -65,8 +82,10 @@ describe("IDOR matrix (organisation B × every endpoint with an id of organisati
     for (const role of ["owner", "admin"] as const) {
       for (const [method, path, body] of matrix) {
         const res = await f.call(method, path, { token: f.token(f.orgB, role), body });
-        if (res.status !== 404 || typeof res.body?.detail !== "string") leaks.push(`${role} ${method} ${path} -> ${res.status}`);
-        if (JSON.stringify(res.body ?? "").includes(f.orgA)) leaks.push(`${role} ${method} ${path} names A's namespace`);
+        if (res.status !== 404 || typeof res.body?.detail !== "string")
+          leaks.push(`${role} ${method} ${path} -> ${res.status}`);
+        if (JSON.stringify(res.body ?? "").includes(f.orgA))
+          leaks.push(`${role} ${method} ${path} names A's namespace`);
       }
     }
     expect(leaks).toEqual([]);
@@ -80,16 +99,29 @@ describe("IDOR matrix (organisation B × every endpoint with an id of organisati
       expect(res.status).toBe(200);
     }
     expect(await snapshot(f.orgA)).toEqual(before);
-    const mine = await f.client.get<any>({ apiVersion: G, kind: "ManagedCluster", namespace: f.orgB, name: "alpha-prod" });
+    const mine = await f.client.get<any>({
+      apiVersion: G,
+      kind: "ManagedCluster",
+      namespace: f.orgB,
+      name: "alpha-prod",
+    });
     expect(mine.metadata.namespace).toBe(f.orgB);
     // A's clusters list is unchanged, B's shows its two.
-    expect((await f.call("GET", "/clusters", { token: f.token(f.orgA) })).body.clusters.map((c: any) => c.id)).toEqual(["alpha-prod"]);
-    expect((await f.call("GET", "/clusters", { token: f.token(f.orgB) })).body.clusters.map((c: any) => c.id).sort()).toEqual(["alpha-prod", "beta-prod"]);
+    expect((await f.call("GET", "/clusters", { token: f.token(f.orgA) })).body.clusters.map((c: any) => c.id)).toEqual([
+      "alpha-prod",
+    ]);
+    expect(
+      (await f.call("GET", "/clusters", { token: f.token(f.orgB) })).body.clusters.map((c: any) => c.id).sort(),
+    ).toEqual(["alpha-prod", "beta-prod"]);
   });
 
   it("a viewer of A gets 403 on every mutating endpoint with A's own ids, and A is unchanged", async () => {
     const before = await snapshot(f.orgA);
-    const mutating = [...matrix.filter(([method]) => method !== "GET"), ["POST", "/clusters/connect", { cluster_id: "alpha-prod" }], ["POST", "/clusters/install", { cluster_id: "new" }]] as Array<[string, string, unknown]>;
+    const mutating = [
+      ...matrix.filter(([method]) => method !== "GET"),
+      ["POST", "/clusters/connect", { cluster_id: "alpha-prod" }],
+      ["POST", "/clusters/install", { cluster_id: "new" }],
+    ] as Array<[string, string, unknown]>;
     const wrong: string[] = [];
     for (const [method, path, body] of mutating) {
       const res = await f.call(method, path, { token: f.token(f.orgA, "viewer"), body });
@@ -100,7 +132,9 @@ describe("IDOR matrix (organisation B × every endpoint with an id of organisati
     // Denied attempts are audited (outcome "denied"); nothing else in A changed.
     const changed = Object.keys(after).filter((k) => after[k] !== before[k] && !k.startsWith("AuditEntry/"));
     expect(changed).toEqual([]);
-    expect(Object.keys(after).filter((k) => !k.startsWith("AuditEntry/"))).toEqual(Object.keys(before).filter((k) => !k.startsWith("AuditEntry/")));
+    expect(Object.keys(after).filter((k) => !k.startsWith("AuditEntry/"))).toEqual(
+      Object.keys(before).filter((k) => !k.startsWith("AuditEntry/")),
+    );
   });
 
   it("lists never include the other organisation's objects", async () => {
@@ -108,8 +142,17 @@ describe("IDOR matrix (organisation B × every endpoint with an id of organisati
     expect((await f.call("GET", "/templates", { token: b })).body.templates).toEqual([]);
     const feed = await f.call("GET", "/activity/live?limit=500", { token: b });
     // B's feed is exactly B's entries (its own failed attempts included), none of A's actions.
-    expect(feed.body.events.map((e: any) => e.id).sort()).toEqual(f.cache.auditEntries(f.orgB).map((e) => e.metadata.name).sort());
+    expect(feed.body.events.map((e: any) => e.id).sort()).toEqual(
+      f.cache
+        .auditEntries(f.orgB)
+        .map((e) => e.metadata.name)
+        .sort(),
+    );
     expect(feed.body.events.some((e: any) => e.action.startsWith("Created node template"))).toBe(false);
-    expect(feed.body.events.filter((e: any) => e.resource.includes("alpha-general")).every((e: any) => e.status !== "success")).toBe(true);
+    expect(
+      feed.body.events
+        .filter((e: any) => e.resource.includes("alpha-general"))
+        .every((e: any) => e.status !== "success"),
+    ).toBe(true);
   });
 });

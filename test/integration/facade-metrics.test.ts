@@ -17,7 +17,10 @@ const spotPrices = JSON.parse(readFileSync(resolve(DATA, "spot-prices.json"), "u
 const types = JSON.parse(readFileSync(resolve(DATA, "ec2-instance-types.json"), "utf8")).instanceTypes;
 const od = (t: string): number => types[t].onDemandLinuxUSDPerHour["us-east-1"];
 
-function node([name, type, capacity, zoneId, ready, memory]: [string, string, string, string, boolean, string]): Record<string, unknown> {
+function node([name, type, capacity, zoneId, ready, memory]: [string, string, string, string, boolean, string]): Record<
+  string,
+  unknown
+> {
   return {
     apiVersion: "v1",
     kind: "Node",
@@ -30,16 +33,28 @@ function node([name, type, capacity, zoneId, ready, memory]: [string, string, st
         "topology.kubernetes.io/zone": "us-east-1a",
       },
     },
-    status: { allocatable: { cpu: "1930m", memory, pods: "29" }, conditions: [{ type: "Ready", status: ready ? "True" : "False" }] },
+    status: {
+      allocatable: { cpu: "1930m", memory, pods: "29" },
+      conditions: [{ type: "Ready", status: ready ? "True" : "False" }],
+    },
   };
 }
 
-function pod([name, nodeName, cpu, memory, phase = "Running"]: [string, string | undefined, string, string, string?]): Record<string, unknown> {
+function pod([name, nodeName, cpu, memory, phase = "Running"]: [
+  string,
+  string | undefined,
+  string,
+  string,
+  string?,
+]): Record<string, unknown> {
   return {
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace: "default" },
-    spec: { ...(nodeName ? { nodeName } : {}), containers: [{ name: "app", image: "busybox", resources: { requests: { cpu, memory } } }] },
+    spec: {
+      ...(nodeName ? { nodeName } : {}),
+      containers: [{ name: "app", image: "busybox", resources: { requests: { cpu, memory } } }],
+    },
     status: { phase },
   };
 }
@@ -48,9 +63,17 @@ let f: ResourceFacade;
 beforeAll(async () => {
   f = await startResourceFacade();
   f.facade.facades[0]!.app.locals.priceBook = loadPriceBookFromDataDir(DATA, "us-east-1");
-  await f.client.create({ ...MC, metadata: { name: "home", namespace: f.orgA }, spec: { mode: "local", region: "us-east-1" } });
+  await f.client.create({
+    ...MC,
+    metadata: { name: "home", namespace: f.orgA },
+    spec: { mode: "local", region: "us-east-1" },
+  });
   await f.client.create({ ...MC, metadata: { name: "far", namespace: f.orgB }, spec: { mode: "remote" } });
-  await f.client.patch({ ...MC, namespace: f.orgB, name: "far" }, { status: { nodeCount: 5, spotPercentage: 40, monthlyCostUsd: 900, efficiencyScore: 60 } }, { type: "merge", subresource: "status" });
+  await f.client.patch(
+    { ...MC, namespace: f.orgB, name: "far" },
+    { status: { nodeCount: 5, spotPercentage: 40, monthlyCostUsd: 900, efficiencyScore: 60 } },
+    { type: "merge", subresource: "status" },
+  );
   const nodes = [
     node(["n1", "m7i.large", "spot", "use1-az1", true, "6903Mi"]),
     node(["n2", "c7a.large", "spot", "use1-az2", false, "3000Mi"]),
@@ -59,20 +82,43 @@ beforeAll(async () => {
   for (const n of nodes) {
     const { status, ...rest } = n;
     await f.client.create(rest as never);
-    await f.client.patch({ apiVersion: "v1", kind: "Node", name: String((n.metadata as { name: string }).name) }, { status }, { type: "merge", subresource: "status" });
+    await f.client.patch(
+      { apiVersion: "v1", kind: "Node", name: String((n.metadata as { name: string }).name) },
+      { status },
+      { type: "merge", subresource: "status" },
+    );
   }
-  for (const p of [pod(["a", "n1", "1", "2Gi"]), pod(["b", "n3", "965m", "1Gi"]), pod(["done", "n2", "1", "1Gi", "Succeeded"]), pod(["pending", undefined, "4", "4Gi", "Pending"])]) {
+  for (const p of [
+    pod(["a", "n1", "1", "2Gi"]),
+    pod(["b", "n3", "965m", "1Gi"]),
+    pod(["done", "n2", "1", "1Gi", "Succeeded"]),
+    pod(["pending", undefined, "4", "4Gi", "Pending"]),
+  ]) {
     const { status, ...rest } = p;
     await f.client.create(rest as never);
-    await f.client.patch({ apiVersion: "v1", kind: "Pod", namespace: "default", name: String((p.metadata as { name: string }).name) }, { status }, { type: "merge", subresource: "status" });
+    await f.client.patch(
+      { apiVersion: "v1", kind: "Pod", namespace: "default", name: String((p.metadata as { name: string }).name) },
+      { status },
+      { type: "merge", subresource: "status" },
+    );
   }
-  await f.facade.facades[0]!.audit.record({ namespace: f.orgA, actor: "system:agent", event: "Spot interruption notice", resource: "cluster/home/node/n2", outcome: "success" });
+  await f.facade.facades[0]!.audit.record({
+    namespace: f.orgA,
+    actor: "system:agent",
+    event: "Spot interruption notice",
+    resource: "cluster/home/node/n2",
+    outcome: "success",
+  });
   await f.client.create({
     ...HS,
     metadata: { name: "home", namespace: f.orgA },
     spec: { clusterRef: { name: "home" }, timezone: "UTC", weekly: [{ days: ["Mon"], start: "08:00", end: "18:00" }] },
   });
-  await f.client.patch({ ...HS, namespace: f.orgA, name: "home" }, { status: { projectedMonthlySavingsUsd: 50 } }, { type: "merge", subresource: "status" });
+  await f.client.patch(
+    { ...HS, namespace: f.orgA, name: "home" },
+    { status: { projectedMonthlySavingsUsd: 50 } },
+    { type: "merge", subresource: "status" },
+  );
   await eventually(
     () =>
       f.cache.nodes().filter((n) => n.status?.allocatable).length === 3 &&
@@ -137,12 +183,23 @@ describe("metrics from nodes, pods and prices", () => {
 
   it("GET /clusters/{id} of the local cluster shows measured health", async () => {
     const res = await f.call("GET", "/clusters/home", { token: f.token(f.orgA) });
-    expect(res.body).toMatchObject({ figures_source: "nodes", node_count: 3, health_metrics: { ready_nodes: 2, spot_nodes: 2, interruption_rate: 0.5 } });
+    expect(res.body).toMatchObject({
+      figures_source: "nodes",
+      node_count: 3,
+      health_metrics: { ready_nodes: 2, spot_nodes: 2, interruption_rate: 0.5 },
+    });
   });
 
   it("another organisation sees only its own (status-reported) cluster, never these nodes", async () => {
     const kpi = await f.call("GET", "/metrics/kpi", { token: f.token(f.orgB) });
-    expect(kpi.body).toMatchObject({ active_nodes: 5, spot_percentage: 40, monthly_spend: 900, efficiency_score: "C", fleet_health: null, clusters: 1 });
+    expect(kpi.body).toMatchObject({
+      active_nodes: 5,
+      spot_percentage: 40,
+      monthly_spend: 900,
+      efficiency_score: "C",
+      fleet_health: null,
+      clusters: 1,
+    });
     const comp = await f.call("GET", "/metrics/composition", { token: f.token(f.orgB) });
     expect(comp.body.by_family).toEqual({});
     expect((await f.call("GET", "/metrics/kpi?cluster_id=home", { token: f.token(f.orgB) })).status).toBe(404);
@@ -163,13 +220,35 @@ describe("activity feed and cost export", () => {
 
   it("lists the organisation's entries newest first with total and paging", async () => {
     const audit = f.facade.facades[0]!.audit;
-    await audit.record({ namespace: f.orgA, actor: "system:optimizer", event: "Switched node to Spot", resource: "node/i-0x89", outcome: "success", after: decision("i-0x89", 0.0416, 0.0312) });
-    await audit.record({ namespace: f.orgB, actor: "system:optimizer", event: "Switched node to Spot", resource: "node/i-beta", outcome: "success", after: decision("i-beta", 1, 0.5) });
-    await eventually(() => f.cache.auditEntries(f.orgA).some((e) => e.spec.resource === "node/i-0x89") && f.cache.auditEntries(f.orgB).some((e) => e.spec.resource === "node/i-beta"));
+    await audit.record({
+      namespace: f.orgA,
+      actor: "system:optimizer",
+      event: "Switched node to Spot",
+      resource: "node/i-0x89",
+      outcome: "success",
+      after: decision("i-0x89", 0.0416, 0.0312),
+    });
+    await audit.record({
+      namespace: f.orgB,
+      actor: "system:optimizer",
+      event: "Switched node to Spot",
+      resource: "node/i-beta",
+      outcome: "success",
+      after: decision("i-beta", 1, 0.5),
+    });
+    await eventually(
+      () =>
+        f.cache.auditEntries(f.orgA).some((e) => e.spec.resource === "node/i-0x89") &&
+        f.cache.auditEntries(f.orgB).some((e) => e.spec.resource === "node/i-beta"),
+    );
     const all = await f.call("GET", "/activity/live?limit=50&offset=0", { token: f.token(f.orgA, "viewer") });
     expect(all.status).toBe(200);
     expect(all.body.total).toBe(f.cache.auditEntries(f.orgA).length);
-    expect(all.body.events[0]).toMatchObject({ action: "Switched node to Spot (node/i-0x89)", savings: 0.0104, status: "success" });
+    expect(all.body.events[0]).toMatchObject({
+      action: "Switched node to Spot (node/i-0x89)",
+      savings: 0.0104,
+      status: "success",
+    });
     expect(all.body.events.some((e: any) => e.resource === "node/i-beta")).toBe(false);
     const page = await f.call("GET", "/activity/live?limit=1&offset=1", { token: f.token(f.orgA) });
     expect(page.body.events).toHaveLength(1);
@@ -199,8 +278,14 @@ describe("activity feed and cost export", () => {
     expect(res.headers.get("content-type")).toContain("text/csv");
     expect(res.headers.get("content-disposition")).toMatch(/cost_savings_export_\d{4}-\d{2}-\d{2}\.csv/);
     const lines = res.text.trimEnd().split("\r\n");
-    expect(lines[0]).toBe("Date,Instance ID,Instance Type,Availability Zone,Old Spot Price,New Spot Price,Hourly Savings,Monthly Projected,Decision,Reason");
-    expect(lines.slice(1, -1)).toEqual([expect.stringMatching(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},i-0x89,t3\.medium,us-east-1a,\$0\.0416,\$0\.0312,\$0\.0104,\$7\.59,SWITCH,Cost savings$/)]);
+    expect(lines[0]).toBe(
+      "Date,Instance ID,Instance Type,Availability Zone,Old Spot Price,New Spot Price,Hourly Savings,Monthly Projected,Decision,Reason",
+    );
+    expect(lines.slice(1, -1)).toEqual([
+      expect.stringMatching(
+        /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},i-0x89,t3\.medium,us-east-1a,\$0\.0416,\$0\.0312,\$0\.0104,\$7\.59,SWITCH,Cost savings$/,
+      ),
+    ]);
     expect(lines.at(-1)).toBe("TOTAL,,,,,,,$7.59,,");
     const other = await f.call("GET", "/client/costs/export", { token: f.token(f.orgB) });
     expect(other.text).toContain("i-beta");

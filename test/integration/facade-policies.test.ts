@@ -20,18 +20,27 @@ afterAll(async () => {
   await f?.stop();
 });
 
-const policy = async (ns: string, name: string): Promise<any> => (await f.client.getIfExists<any>({ ...OP, namespace: ns, name }))?.spec;
+const policy = async (ns: string, name: string): Promise<any> =>
+  (await f.client.getIfExists<any>({ ...OP, namespace: ns, name }))?.spec;
 
 describe("policies", () => {
   it("applies the catalogue bodies one by one to the named cluster's OptimizationPolicy", async () => {
     const t = f.token(f.orgA);
     const steps: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
-      ["/policies/karpenter", { enabled: true, strategy: "capacity-optimized" }, { karpenter: { enabled: true }, strategy: "capacity-optimized" }],
+      [
+        "/policies/karpenter",
+        { enabled: true, strategy: "capacity-optimized" },
+        { karpenter: { enabled: true }, strategy: "capacity-optimized" },
+      ],
       ["/policies/strategy", { strategy: "lowest-price" }, { strategy: "lowest-price" }],
       ["/policies/binpack", { aggressiveness: 50 }, { binpack: { aggressiveness: 50 } }],
       ["/policies/fallback", { enabled: true }, { spotFallback: { enabled: true } }],
       ["/policies/spread", { enabled: true }, { azSpread: { enabled: true } }],
-      ["/policies/exclusions", { namespaces: ["kube-system", "monitoring", "vault"] }, { exclusions: { namespaces: ["kube-system", "monitoring", "vault"] } }],
+      [
+        "/policies/exclusions",
+        { namespaces: ["kube-system", "monitoring", "vault"] },
+        { exclusions: { namespaces: ["kube-system", "monitoring", "vault"] } },
+      ],
     ];
     for (const [path, body, expected] of steps) {
       const res = await f.call("PATCH", path, { token: t, body: { ...body, cluster_id: "alpha-second" } });
@@ -56,7 +65,10 @@ describe("policies", () => {
     const entry = await eventually(() =>
       f.cache
         .auditEntries(f.orgA)
-        .filter((e) => e.spec.resource === "optimizationpolicy/alpha-second" && e.spec.event === "Updated namespace exclusions")
+        .filter(
+          (e) =>
+            e.spec.resource === "optimizationpolicy/alpha-second" && e.spec.event === "Updated namespace exclusions",
+        )
         .at(-1),
     );
     expect(entry.spec.outcome).toBe("success");
@@ -76,7 +88,9 @@ describe("policies", () => {
 
   it("without cluster_id follows the caller's context (PATCH /settings/context) once one is chosen", async () => {
     const admin = f.token(f.orgA, "admin");
-    expect((await f.call("PATCH", "/settings/context", { token: admin, body: { account_id: "alpha-second" } })).status).toBe(200);
+    expect(
+      (await f.call("PATCH", "/settings/context", { token: admin, body: { account_id: "alpha-second" } })).status,
+    ).toBe(200);
     const res = await f.call("PATCH", "/policies/binpack", { token: admin, body: { aggressiveness: 65 } });
     expect(res.body.cluster_id).toBe("alpha-second");
     expect((await policy(f.orgA, "alpha-second")).binpack).toEqual({ aggressiveness: 65 });
@@ -88,9 +102,18 @@ describe("policies", () => {
   });
 
   it("keeps a kubectl edit and shows it in the next PATCH response", async () => {
-    await f.client.patch({ ...OP, namespace: f.orgA, name: "alpha-second" }, { spec: { azSpread: { enabled: false } } }, { type: "merge" });
-    await eventually(() => f.cache.policies(f.orgA).find((p) => p.metadata.name === "alpha-second")?.spec.azSpread?.enabled === false);
-    const res = await f.call("PATCH", "/policies/fallback", { token: f.token(f.orgA), body: { enabled: false, cluster_id: "alpha-second" } });
+    await f.client.patch(
+      { ...OP, namespace: f.orgA, name: "alpha-second" },
+      { spec: { azSpread: { enabled: false } } },
+      { type: "merge" },
+    );
+    await eventually(
+      () => f.cache.policies(f.orgA).find((p) => p.metadata.name === "alpha-second")?.spec.azSpread?.enabled === false,
+    );
+    const res = await f.call("PATCH", "/policies/fallback", {
+      token: f.token(f.orgA),
+      body: { enabled: false, cluster_id: "alpha-second" },
+    });
     expect(res.body.policy).toMatchObject({ azSpread: { enabled: false }, spotFallback: { enabled: false } });
   });
 
@@ -98,7 +121,10 @@ describe("policies", () => {
     const res = await f.call("PATCH", "/policies/binpack", { token: f.token(f.orgA), body: { aggressiveness: 101 } });
     expect(res.status).toBe(422);
     expect(res.body.detail).toContain("aggressiveness");
-    const bad = await f.call("PATCH", "/policies/exclusions", { token: f.token(f.orgA), body: { namespaces: ["Not_A_Namespace"] } });
+    const bad = await f.call("PATCH", "/policies/exclusions", {
+      token: f.token(f.orgA),
+      body: { namespaces: ["Not_A_Namespace"] },
+    });
     expect(bad.status).toBe(422);
   });
 
@@ -108,7 +134,14 @@ describe("policies", () => {
       const res = await f.call("PATCH", path, { token: f.token(f.orgA), body: { enabled: false, cluster_id: "beta" } });
       expect(res.status).toBe(404);
     }
-    expect((await f.call("PATCH", "/policies/strategy", { token: f.token(f.orgB, "viewer"), body: { strategy: "lowest-price" } })).status).toBe(403);
+    expect(
+      (
+        await f.call("PATCH", "/policies/strategy", {
+          token: f.token(f.orgB, "viewer"),
+          body: { strategy: "lowest-price" },
+        })
+      ).status,
+    ).toBe(403);
     expect(await policy(f.orgB, "beta")).toEqual(before);
   });
 });

@@ -31,7 +31,12 @@ beforeAll(async () => {
   t = await startTestFacade({ now: clock, config: { trustProxy: true, rateLimits: LIMITS, rateLimitSweepSeconds: 1 } });
   a = t.facades[0]!;
   b = await t.startReplica();
-  const secret = await t.client.get<{ data: { key: string } }>({ apiVersion: "v1", kind: "Secret", namespace: SYSTEM_NS, name: SIGNING_KEY_SECRET });
+  const secret = await t.client.get<{ data: { key: string } }>({
+    apiVersion: "v1",
+    kind: "Secret",
+    namespace: SYSTEM_NS,
+    name: SIGNING_KEY_SECRET,
+  });
   hashKey = Buffer.from(secret.data.key, "base64");
 });
 
@@ -41,7 +46,10 @@ afterAll(async () => {
 });
 
 function token(ip: string, facade: RunningFacade): Promise<CallResult> {
-  return call(facade.url, "POST", "/api/auth/token", { body: { email: "nobody@example.com", password: "whatever1" }, headers: { "x-forwarded-for": ip } });
+  return call(facade.url, "POST", "/api/auth/token", {
+    body: { email: "nobody@example.com", password: "whatever1" },
+    headers: { "x-forwarded-for": ip },
+  });
 }
 
 async function counter(ip: string): Promise<LeaseObject | undefined> {
@@ -128,13 +136,18 @@ describe("rate limits across two replicas", () => {
       },
       spec: { holderIdentity: "spot-optimizer-facade/rate-limit", leaseDurationSeconds: 60 },
     });
-    await eventually(async () => !(await t.client.getIfExists({ ...LEASE, name: leftoverName })), 10_000, "the leftover counter to be swept");
+    await eventually(
+      async () => !(await t.client.getIfExists({ ...LEASE, name: leftoverName })),
+      10_000,
+      "the leftover counter to be swept",
+    );
     await eventually(async () => !(await counter(idleIp)), 10_000, "the idle IP's ended counter to be swept");
     // The sweep that removed the leftover listed the live counters too and kept them.
     expect((await counter(limitedIp))?.metadata?.annotations?.[RATE_LIMIT_COUNT_ANNOTATION]).toBe("2");
     expect((await counter(freshIp))?.metadata?.annotations?.[RATE_LIMIT_COUNT_ANNOTATION]).toBe("1");
     const nowMs = clock().getTime();
-    for (const l of await leases()) expect(Number(l.metadata?.annotations?.[RATE_LIMIT_WINDOW_END_ANNOTATION])).toBeGreaterThan(nowMs);
+    for (const l of await leases())
+      expect(Number(l.metadata?.annotations?.[RATE_LIMIT_WINDOW_END_ANNOTATION])).toBeGreaterThan(nowMs);
   });
 
   it("still limits, in memory per replica, when the API server refuses every write; never a 5xx", async () => {

@@ -26,13 +26,30 @@ afterAll(async () => {
 
 describe("system endpoints", () => {
   it("serves /, /health, /healthz, /readyz once synced, /docs locally and an OpenAPI 3.1 document of every route", async () => {
-    expect((await t.call("GET", "/")).body).toMatchObject({ name: "spot-optimizer", version: expect.any(String), docs: "/docs", health: "/health" });
-    expect((await t.call("GET", "/health")).body).toMatchObject({ status: "healthy", service: expect.any(String), timestamp: expect.stringMatching(/Z$/) });
+    expect((await t.call("GET", "/")).body).toMatchObject({
+      name: "spot-optimizer",
+      version: expect.any(String),
+      docs: "/docs",
+      health: "/health",
+    });
+    expect((await t.call("GET", "/health")).body).toMatchObject({
+      status: "healthy",
+      service: expect.any(String),
+      timestamp: expect.stringMatching(/Z$/),
+    });
     expect((await t.call("GET", "/healthz")).status).toBe(200);
     expect((await t.call("GET", "/readyz")).status).toBe(200);
     const doc = (await t.call("GET", "/openapi.json")).body;
     expect(doc.openapi).toBe("3.1.0");
-    for (const path of ["/api/auth/signup", "/api/auth/token", "/api/auth/refresh", "/audit/{id}/diff", "/audit/export", "/settings/team", "/admin/clients"]) {
+    for (const path of [
+      "/api/auth/signup",
+      "/api/auth/token",
+      "/api/auth/refresh",
+      "/audit/{id}/diff",
+      "/audit/export",
+      "/settings/team",
+      "/admin/clients",
+    ]) {
       expect(Object.keys(doc.paths)).toContain(path);
     }
     expect(doc.paths["/api/auth/signup"].post.requestBody.content["application/json"].schema).toBeDefined();
@@ -77,24 +94,33 @@ describe("fuzzed bodies on E1's mutating routes", () => {
     ["PATCH", "/settings/context", true],
     ["POST", "/settings/invite", true],
   ];
-  const field = fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }));
+  const field = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.string(), { maxLength: 3 }),
+  );
   const bodies = fc.oneof(
     fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
-    fc.record(
-      {
-        email: field,
-        password: field,
-        org_name: field,
-        refresh_token: field,
-        current_password: field,
-        new_password: field,
-        retention_days: field,
-        account_id: field,
-        role: field,
-        invite_id: field,
-      },
-      { requiredKeys: [] },
-    ).map((v) => JSON.stringify(v)),
+    fc
+      .record(
+        {
+          email: field,
+          password: field,
+          org_name: field,
+          refresh_token: field,
+          current_password: field,
+          new_password: field,
+          retention_days: field,
+          account_id: field,
+          role: field,
+          invite_id: field,
+        },
+        { requiredKeys: [] },
+      )
+      .map((v) => JSON.stringify(v)),
     fc.string({ maxLength: 60 }),
   );
 

@@ -10,7 +10,8 @@ const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
 let f: ResourceFacade;
 beforeAll(async () => {
   f = await startResourceFacade();
-  for (const ns of [f.orgA, f.orgB]) await f.client.create({ ...MC, metadata: { name: "prod", namespace: ns }, spec: { mode: "remote" } });
+  for (const ns of [f.orgA, f.orgB])
+    await f.client.create({ ...MC, metadata: { name: "prod", namespace: ns }, spec: { mode: "remote" } });
   await eventually(() => f.cache.cluster(f.orgA, "prod") && f.cache.cluster(f.orgB, "prod"));
 });
 afterAll(async () => {
@@ -26,36 +27,74 @@ describe("templates", () => {
   it("creates a NodeTemplate from the catalogue body; the first of a cluster becomes its default", async () => {
     const res = await f.call("POST", "/templates", {
       token: f.token(f.orgA),
-      body: { name: "AI-Workloads", families: ["g4dn", "p3"], architecture: "x86_64", strategy: "SPOT", disk_type: "gp3", disk_size: 500 },
+      body: {
+        name: "AI-Workloads",
+        families: ["g4dn", "p3"],
+        architecture: "x86_64",
+        strategy: "SPOT",
+        disk_type: "gp3",
+        disk_size: 500,
+      },
     });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ id: "ai-workloads", success: true, cluster_id: "prod" });
     const nt = await f.client.get<any>({ ...NT, namespace: f.orgA, name: "ai-workloads" });
-    expect(nt.spec).toMatchObject({ clusterRef: { name: "prod" }, families: ["g4dn", "p3"], architecture: "x86_64", strategy: "SPOT", diskType: "gp3", diskSize: 500, isDefault: true });
+    expect(nt.spec).toMatchObject({
+      clusterRef: { name: "prod" },
+      families: ["g4dn", "p3"],
+      architecture: "x86_64",
+      strategy: "SPOT",
+      diskType: "gp3",
+      diskSize: 500,
+      isDefault: true,
+    });
     expect(nt.metadata.annotations["spotoptimizer.io/display-name"]).toBe("AI-Workloads");
-    expect((await f.client.get<any>({ ...MC, namespace: f.orgA, name: "prod" })).spec.defaultTemplate).toBe("ai-workloads");
+    expect((await f.client.get<any>({ ...MC, namespace: f.orgA, name: "prod" })).spec.defaultTemplate).toBe(
+      "ai-workloads",
+    );
     const list = await f.call("GET", "/templates", { token: f.token(f.orgA, "viewer") });
     expect(list.body.templates).toEqual([
-      expect.objectContaining({ id: "ai-workloads", name: "AI-Workloads", families: ["g4dn", "p3"], architecture: "x86_64", strategy: "SPOT", is_default: true }),
+      expect.objectContaining({
+        id: "ai-workloads",
+        name: "AI-Workloads",
+        families: ["g4dn", "p3"],
+        architecture: "x86_64",
+        strategy: "SPOT",
+        is_default: true,
+      }),
     ]);
   });
 
   it("rejects an incompatible template with 422 and creates nothing", async () => {
-    const res = await f.call("POST", "/templates", { token: f.token(f.orgA), body: { name: "Bad", families: ["g4dn"], architecture: "ARM64" } });
+    const res = await f.call("POST", "/templates", {
+      token: f.token(f.orgA),
+      body: { name: "Bad", families: ["g4dn"], architecture: "ARM64" },
+    });
     expect(res.status).toBe(422);
     expect(res.body.detail).toContain("g4dn is incompatible with ARM64");
     await expect(f.client.getIfExists({ ...NT, namespace: f.orgA, name: "bad" })).resolves.toBeUndefined();
-    const dup = await f.call("POST", "/templates", { token: f.token(f.orgA), body: { name: "ai workloads", families: ["m5"] } });
+    const dup = await f.call("POST", "/templates", {
+      token: f.token(f.orgA),
+      body: { name: "ai workloads", families: ["m5"] },
+    });
     expect(dup.status).toBe(409);
   });
 
   it("keeps exactly one default per cluster when the default moves", async () => {
-    const second = await f.call("POST", "/templates", { token: f.token(f.orgA), body: { name: "Production-General", families: ["m5", "c5", "r5"], strategy: "SPOT" } });
+    const second = await f.call("POST", "/templates", {
+      token: f.token(f.orgA),
+      body: { name: "Production-General", families: ["m5", "c5", "r5"], strategy: "SPOT" },
+    });
     expect(second.status).toBe(201);
     expect(second.body.template.is_default).toBe(false);
     const res = await f.call("PATCH", "/templates/production-general/default", { token: f.token(f.orgA) });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ success: true, previous_default: "ai-workloads", new_default: "production-general", cluster_id: "prod" });
+    expect(res.body).toEqual({
+      success: true,
+      previous_default: "ai-workloads",
+      new_default: "production-general",
+      cluster_id: "prod",
+    });
     expect(await defaults(f.orgA)).toEqual(["production-general"]);
     const mc = await f.client.get<any>({ ...MC, namespace: f.orgA, name: "prod" });
     expect(mc.spec.defaultTemplate).toBe("production-general");
@@ -68,30 +107,51 @@ describe("templates", () => {
     await f.client.create({ ...MC, metadata: { name: "race", namespace: f.orgA }, spec: { mode: "remote" } });
     await eventually(() => f.cache.cluster(f.orgA, "race"));
     const names = ["r1", "r2", "r3", "r4", "r5"];
-    const created = await Promise.all(names.map((name) => f.call("POST", "/templates", { token: f.token(f.orgA), body: { name, families: ["m5"], cluster_id: "race" } })));
+    const created = await Promise.all(
+      names.map((name) =>
+        f.call("POST", "/templates", { token: f.token(f.orgA), body: { name, families: ["m5"], cluster_id: "race" } }),
+      ),
+    );
     expect(created.map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
     const raceDefaults = async (): Promise<string[]> =>
-      (await f.client.list<any>({ ...NT, namespace: f.orgA })).items.filter((t) => t.spec.clusterRef.name === "race" && t.spec.isDefault).map((t) => t.metadata.name);
+      (await f.client.list<any>({ ...NT, namespace: f.orgA })).items
+        .filter((t) => t.spec.clusterRef.name === "race" && t.spec.isDefault)
+        .map((t) => t.metadata.name);
     expect(await raceDefaults()).toHaveLength(1);
-    const moved = await Promise.all(names.map((n) => f.call("PATCH", `/templates/${n}/default`, { token: f.token(f.orgA) })));
+    const moved = await Promise.all(
+      names.map((n) => f.call("PATCH", `/templates/${n}/default`, { token: f.token(f.orgA) })),
+    );
     expect(moved.every((r) => r.status === 200)).toBe(true);
     const finalDefaults = await raceDefaults();
     expect(finalDefaults).toHaveLength(1);
-    expect((await f.client.get<any>({ ...MC, namespace: f.orgA, name: "race" })).spec.defaultTemplate).toBe(finalDefaults[0]);
-    for (const n of names) expect((await f.call("DELETE", `/templates/${n}`, { token: f.token(f.orgA) })).status).toBe(200);
+    expect((await f.client.get<any>({ ...MC, namespace: f.orgA, name: "race" })).spec.defaultTemplate).toBe(
+      finalDefaults[0],
+    );
+    for (const n of names)
+      expect((await f.call("DELETE", `/templates/${n}`, { token: f.token(f.orgA) })).status).toBe(200);
   });
 
   it("validates drafts without writing anything (viewers may validate)", async () => {
-    const res = await f.call("POST", "/templates/validate", { token: f.token(f.orgA, "viewer"), body: { families: ["g4dn"], architecture: "ARM64" } });
+    const res = await f.call("POST", "/templates/validate", {
+      token: f.token(f.orgA, "viewer"),
+      body: { families: ["g4dn"], architecture: "ARM64" },
+    });
     expect(res.status).toBe(200);
     expect(res.body.valid).toBe(false);
     expect(res.body.warnings).toContain("Instance type g4dn is incompatible with ARM64");
-    const ok = await f.call("POST", "/templates/validate", { token: f.token(f.orgA), body: { families: ["m7g", "c7g"], architecture: "arm64" } });
+    const ok = await f.call("POST", "/templates/validate", {
+      token: f.token(f.orgA),
+      body: { families: ["m7g", "c7g"], architecture: "arm64" },
+    });
     expect(ok.body).toMatchObject({ valid: true, errors: [] });
   });
 
   it("shows a kubectl edit of a template in GET /templates", async () => {
-    await f.client.patch({ ...NT, namespace: f.orgA, name: "ai-workloads" }, { spec: { families: ["g5"] } }, { type: "merge" });
+    await f.client.patch(
+      { ...NT, namespace: f.orgA, name: "ai-workloads" },
+      { spec: { families: ["g5"] } },
+      { type: "merge" },
+    );
     await eventually(async () => {
       const r = await f.call("GET", "/templates", { token: f.token(f.orgA) });
       return r.body.templates.find((t: any) => t.id === "ai-workloads")?.families[0] === "g5";
@@ -102,7 +162,14 @@ describe("templates", () => {
     expect((await f.call("PATCH", "/templates/ai-workloads/default", { token: f.token(f.orgB) })).status).toBe(404);
     expect((await f.call("DELETE", "/templates/ai-workloads", { token: f.token(f.orgB) })).status).toBe(404);
     expect((await f.call("DELETE", "/templates/ai-workloads", { token: f.token(f.orgA, "viewer") })).status).toBe(403);
-    expect((await f.call("POST", "/templates", { token: f.token(f.orgA), body: { name: "X", families: ["m5"], cluster_id: "nope" } })).status).toBe(404);
+    expect(
+      (
+        await f.call("POST", "/templates", {
+          token: f.token(f.orgA),
+          body: { name: "X", families: ["m5"], cluster_id: "nope" },
+        })
+      ).status,
+    ).toBe(404);
     await expect(f.client.getIfExists({ ...NT, namespace: f.orgA, name: "ai-workloads" })).resolves.toBeDefined();
     expect((await f.call("GET", "/templates", { token: f.token(f.orgB) })).body.templates).toEqual([]);
   });
@@ -112,10 +179,19 @@ describe("templates", () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ success: true, new_default: "ai-workloads" });
     expect(res.body.message).toContain("Template deleted");
-    await expect(f.client.getIfExists({ ...NT, namespace: f.orgA, name: "production-general" })).resolves.toBeUndefined();
+    await expect(
+      f.client.getIfExists({ ...NT, namespace: f.orgA, name: "production-general" }),
+    ).resolves.toBeUndefined();
     expect(await defaults(f.orgA)).toEqual(["ai-workloads"]);
-    expect((await f.client.get<any>({ ...MC, namespace: f.orgA, name: "prod" })).spec.defaultTemplate).toBe("ai-workloads");
-    expect((await f.call("GET", "/templates", { token: f.token(f.orgA) })).body.templates.map((t: any) => [t.id, t.is_default])).toEqual([["ai-workloads", true]]);
+    expect((await f.client.get<any>({ ...MC, namespace: f.orgA, name: "prod" })).spec.defaultTemplate).toBe(
+      "ai-workloads",
+    );
+    expect(
+      (await f.call("GET", "/templates", { token: f.token(f.orgA) })).body.templates.map((t: any) => [
+        t.id,
+        t.is_default,
+      ]),
+    ).toEqual([["ai-workloads", true]]);
     expect((await f.call("DELETE", "/templates/production-general", { token: f.token(f.orgA) })).status).toBe(404);
     const last = await f.call("DELETE", "/templates/ai-workloads", { token: f.token(f.orgA) });
     expect(last.body).toEqual({ success: true, message: "Template deleted", new_default: null });

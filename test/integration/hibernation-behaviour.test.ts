@@ -1,7 +1,7 @@
 // Hibernation reconciler behaviour against the local API server: grace period, user changes while asleep, enforce, savings.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestCluster } from "../support/cluster.js";
-import type { LocalApiServer, WriteNotice } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer, WriteNotice } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { EventRecorder } from "../../src-shared/runtime/index.js";
 import { createHibernationReconciler } from "../../operator/controllers/hibernation/reconciler.js";
@@ -23,7 +23,16 @@ let reconciler: ReturnType<typeof createHibernationReconciler>;
 
 function deployment(name: string, replicas: number): KubeObject {
   const labels = { app: name };
-  return { apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace: TEAM }, spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: "c", image: "x" }] } } } };
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: TEAM },
+    spec: {
+      replicas,
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [{ name: "c", image: "x" }] } },
+    },
+  };
 }
 
 /** Reconciles until a run makes no write (what the work queue would do), at most 20 runs. */
@@ -39,7 +48,10 @@ async function settle(): Promise<number> {
 async function replicas(name: string): Promise<{ replicas: unknown; saved: unknown }> {
   const d = await client.get({ apiVersion: "apps/v1", kind: "Deployment", namespace: TEAM, name });
   const raw = d.metadata?.annotations?.[SAVED_ANNOTATION];
-  return { replicas: (d.spec as Record<string, unknown>).replicas, saved: raw === undefined ? undefined : JSON.parse(raw) };
+  return {
+    replicas: (d.spec as Record<string, unknown>).replicas,
+    saved: raw === undefined ? undefined : JSON.parse(raw),
+  };
 }
 
 async function status(): Promise<Record<string, any>> {
@@ -58,13 +70,41 @@ beforeAll(async () => {
     apiVersion: "karpenter.sh/v1",
     kind: "NodePool",
     metadata: { name: "general" },
-    spec: { limits: { cpu: "100" }, template: { spec: { nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" }, requirements: [] } } },
+    spec: {
+      limits: { cpu: "100" },
+      template: {
+        spec: { nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" }, requirements: [] },
+      },
+    },
   });
-  await client.create({ apiVersion: "v1", kind: "Node", metadata: { name: "ip-10-0-0-1", labels: { "karpenter.sh/nodepool": "general", "node.kubernetes.io/instance-type": "m5.large", "karpenter.sh/capacity-type": "on-demand" } } });
-  await client.create({ apiVersion: "v1", kind: "Node", metadata: { name: "ip-10-0-0-2", labels: { "node.kubernetes.io/instance-type": "m5.large" } } });
+  await client.create({
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name: "ip-10-0-0-1",
+      labels: {
+        "karpenter.sh/nodepool": "general",
+        "node.kubernetes.io/instance-type": "m5.large",
+        "karpenter.sh/capacity-type": "on-demand",
+      },
+    },
+  });
+  await client.create({
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name: "ip-10-0-0-2", labels: { "node.kubernetes.io/instance-type": "m5.large" } },
+  });
   // Awake one hour a week, three days from now: asleep now, and asleep 167 of every 168 hours.
   const inThreeDays = DAYS[(new Date(Date.now() + 3 * 86_400_000).getUTCDay() + 6) % 7]!;
-  await client.create({ ...HS, metadata: { name: HS.name, namespace: NS }, spec: { clusterRef: { name: "local" }, timezone: "UTC", weekly: [{ days: [inThreeDays], start: "10:00", end: "11:00" }] } } as KubeObject);
+  await client.create({
+    ...HS,
+    metadata: { name: HS.name, namespace: NS },
+    spec: {
+      clusterRef: { name: "local" },
+      timezone: "UTC",
+      weekly: [{ days: [inThreeDays], start: "10:00", end: "11:00" }],
+    },
+  } as KubeObject);
   server.faults.onWrite((w) => notices.push(w));
   reconciler = createHibernationReconciler({
     reader: liveReader(client),
@@ -91,9 +131,16 @@ describe("hibernation reconciler", () => {
     expect(s.projectedMonthlySavingsUsd).toBe(69.66);
     expect(s.savingsAsOf).toBe("2025-01-01T00:00:00Z");
     expect(s.savingsBaseline).toMatch(/^1 Karpenter node/);
-    expect(s.conditions.find((c: { type: string }) => c.type === "Ready")).toMatchObject({ status: "True", reason: "Asleep" });
-    const events = (await client.listAll({ apiVersion: "v1", kind: "Event", namespace: NS })).items as Array<Record<string, any>>;
-    expect(events.filter((e) => e.involvedObject?.name === HS.name).map((e) => `${e.type} ${e.reason}`)).toEqual(["Normal Asleep"]);
+    expect(s.conditions.find((c: { type: string }) => c.type === "Ready")).toMatchObject({
+      status: "True",
+      reason: "Asleep",
+    });
+    const events = (await client.listAll({ apiVersion: "v1", kind: "Event", namespace: NS })).items as Array<
+      Record<string, any>
+    >;
+    expect(events.filter((e) => e.involvedObject?.name === HS.name).map((e) => `${e.type} ${e.reason}`)).toEqual([
+      "Normal Asleep",
+    ]);
     // Level-based and idempotent: another run writes nothing.
     const before = notices.length;
     await reconcile();
@@ -104,21 +151,31 @@ describe("hibernation reconciler", () => {
     await client.create(deployment("late", 2));
     await settle();
     expect(await replicas("late")).toEqual({ replicas: 2, saved: undefined });
-    expect((await status()).conditions.find((c: { type: string }) => c.type === "Ready").message).toMatch(/1 new workload\(s\) in their grace period/);
+    expect((await status()).conditions.find((c: { type: string }) => c.type === "Ready").message).toMatch(
+      /1 new workload\(s\) in their grace period/,
+    );
     offsetMs += 16 * 60_000;
     await settle();
     expect(await replicas("late")).toEqual({ replicas: 0, saved: { by: `${NS}/${HS.name}`, replicas: 2 } });
   });
 
   it("does not fight a replica count changed while asleep, unless enforce is set", async () => {
-    await client.patch({ apiVersion: "apps/v1", kind: "Deployment", namespace: TEAM, name: "web" }, { spec: { replicas: 5 } }, { type: "merge" });
+    await client.patch(
+      { apiVersion: "apps/v1", kind: "Deployment", namespace: TEAM, name: "web" },
+      { spec: { replicas: 5 } },
+      { type: "merge" },
+    );
     await settle();
     expect(await replicas("web")).toEqual({ replicas: 5, saved: { by: `${NS}/${HS.name}`, replicas: 3 } });
     await patchSpec({ enforce: true });
     await settle();
     expect(await replicas("web")).toEqual({ replicas: 0, saved: { by: `${NS}/${HS.name}`, replicas: 3 } });
     await patchSpec({ enforce: false });
-    await client.patch({ apiVersion: "apps/v1", kind: "Deployment", namespace: TEAM, name: "api" }, { spec: { replicas: 4 } }, { type: "merge" });
+    await client.patch(
+      { apiVersion: "apps/v1", kind: "Deployment", namespace: TEAM, name: "api" },
+      { spec: { replicas: 4 } },
+      { type: "merge" },
+    );
     await settle();
     expect((await replicas("api")).replicas).toBe(4);
   });
@@ -136,16 +193,38 @@ describe("hibernation reconciler", () => {
   });
 
   it("never acts for a remote ManagedCluster: the cluster the operator runs in is not the one to sleep", async () => {
-    await client.create({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster", metadata: { name: "far", namespace: NS }, spec: { mode: "remote" } });
-    await client.create({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", metadata: { name: "far", namespace: NS }, spec: { clusterRef: { name: "far" }, timezone: "UTC", weekly: [] } });
+    await client.create({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "ManagedCluster",
+      metadata: { name: "far", namespace: NS },
+      spec: { mode: "remote" },
+    });
+    await client.create({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "HibernationSchedule",
+      metadata: { name: "far", namespace: NS },
+      spec: { clusterRef: { name: "far" }, timezone: "UTC", weekly: [] },
+    });
     const before = notices.length;
     await reconciler(`${NS}/far`);
     // Only the finalizer, the status and a Warning event: no workload or NodePool write.
-    expect(notices.slice(before).map((n) => `${n.resource} ${n.resource === "events" ? "" : n.name}`)).toEqual(["hibernationschedules far", "hibernationschedules far", "events "]);
-    const events = (await client.listAll({ apiVersion: "v1", kind: "Event", namespace: NS })).items as Array<Record<string, any>>;
-    expect(events.filter((e) => e.involvedObject?.name === "far").map((e) => `${e.type} ${e.reason}`)).toEqual(["Warning RemoteClusterNotSupported"]);
+    expect(notices.slice(before).map((n) => `${n.resource} ${n.resource === "events" ? "" : n.name}`)).toEqual([
+      "hibernationschedules far",
+      "hibernationschedules far",
+      "events ",
+    ]);
+    const events = (await client.listAll({ apiVersion: "v1", kind: "Event", namespace: NS })).items as Array<
+      Record<string, any>
+    >;
+    expect(events.filter((e) => e.involvedObject?.name === "far").map((e) => `${e.type} ${e.reason}`)).toEqual([
+      "Warning RemoteClusterNotSupported",
+    ]);
     const far = await client.get({ ...HS, name: "far" });
-    expect((far.status as any).conditions[0]).toMatchObject({ type: "Ready", status: "False", reason: "RemoteClusterNotSupported" });
+    expect((far.status as any).conditions[0]).toMatchObject({
+      type: "Ready",
+      status: "False",
+      reason: "RemoteClusterNotSupported",
+    });
     expect((far.status as any).state).toBeUndefined();
   });
 

@@ -1,7 +1,7 @@
 // Hibernation controller against the local API server: exact sleep/wake of 50 workloads and NodePools, restarts between writes, 409s.
 import { afterEach, describe, expect, it } from "vitest";
 import { eventually, startTestCluster } from "../support/cluster.js";
-import type { LocalApiServer, WriteNotice } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer, WriteNotice } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
 import { registerHibernationController } from "../../operator/controllers/hibernation/controller.js";
@@ -30,7 +30,8 @@ function fixtures(): Fixture[] {
   const out: Fixture[] = [];
   for (let i = 0; i < 50; i++) {
     const kind = (["Deployment", "StatefulSet", "CronJob"] as const)[i % 3]!;
-    const namespace = i % 10 === 7 ? EXCLUDED_BY_SPEC : i % 10 === 8 ? ALWAYS_EXCLUDED[i % 3]! : TEAM_NAMESPACES[i % 6]!;
+    const namespace =
+      i % 10 === 7 ? EXCLUDED_BY_SPEC : i % 10 === 8 ? ALWAYS_EXCLUDED[i % 3]! : TEAM_NAMESPACES[i % 6]!;
     const value = kind === "CronJob" ? [undefined, true, false, false][i % 4] : i % 7 === 0 ? undefined : i % 5;
     out.push({ kind, namespace, name: `${kind.toLowerCase()}-${i}`, value });
   }
@@ -39,24 +40,57 @@ function fixtures(): Fixture[] {
 
 function manifest(f: Fixture): KubeObject {
   const labels = { app: f.name };
-  const podSpec = { containers: [{ name: "main", image: "registry.example/app:1" }], restartPolicy: f.kind === "CronJob" ? "OnFailure" : "Always" };
+  const podSpec = {
+    containers: [{ name: "main", image: "registry.example/app:1" }],
+    restartPolicy: f.kind === "CronJob" ? "OnFailure" : "Always",
+  };
   if (f.kind === "CronJob") {
-    const spec: Record<string, unknown> = { schedule: "*/5 * * * *", jobTemplate: { spec: { template: { metadata: { labels }, spec: podSpec } } } };
+    const spec: Record<string, unknown> = {
+      schedule: "*/5 * * * *",
+      jobTemplate: { spec: { template: { metadata: { labels }, spec: podSpec } } },
+    };
     if (f.value !== undefined) spec.suspend = f.value;
-    return { apiVersion: "batch/v1", kind: "CronJob", metadata: { name: f.name, namespace: f.namespace, annotations: { "team.example/owner": "alice" } }, spec };
+    return {
+      apiVersion: "batch/v1",
+      kind: "CronJob",
+      metadata: { name: f.name, namespace: f.namespace, annotations: { "team.example/owner": "alice" } },
+      spec,
+    };
   }
-  const spec: Record<string, unknown> = { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec } };
+  const spec: Record<string, unknown> = {
+    selector: { matchLabels: labels },
+    template: { metadata: { labels }, spec: podSpec },
+  };
   if (f.kind === "StatefulSet") spec.serviceName = f.name;
   if (f.value !== undefined) spec.replicas = f.value;
-  return { apiVersion: "apps/v1", kind: f.kind, metadata: { name: f.name, namespace: f.namespace, annotations: { "team.example/owner": "alice" } }, spec };
+  return {
+    apiVersion: "apps/v1",
+    kind: f.kind,
+    metadata: { name: f.name, namespace: f.namespace, annotations: { "team.example/owner": "alice" } },
+    spec,
+  };
 }
 
-function nodePool(name: string, limits?: Record<string, string | number>, annotations?: Record<string, string>): KubeObject {
+function nodePool(
+  name: string,
+  limits?: Record<string, string | number>,
+  annotations?: Record<string, string>,
+): KubeObject {
   const spec: Record<string, unknown> = {
-    template: { spec: { nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" }, requirements: [{ key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"] }] } },
+    template: {
+      spec: {
+        nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" },
+        requirements: [{ key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"] }],
+      },
+    },
   };
   if (limits) spec.limits = limits;
-  return { apiVersion: "karpenter.sh/v1", kind: "NodePool", metadata: { name, ...(annotations ? { annotations } : {}) }, spec };
+  return {
+    apiVersion: "karpenter.sh/v1",
+    kind: "NodePool",
+    metadata: { name, ...(annotations ? { annotations } : {}) },
+    spec,
+  };
 }
 
 function nodeClaim(name: string, pool: string): KubeObject {
@@ -64,12 +98,24 @@ function nodeClaim(name: string, pool: string): KubeObject {
     apiVersion: "karpenter.sh/v1",
     kind: "NodeClaim",
     metadata: { name, labels: { "karpenter.sh/nodepool": pool } },
-    spec: { nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" }, requirements: [{ key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"] }] },
+    spec: {
+      nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" },
+      requirements: [{ key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"] }],
+    },
   };
 }
 
-const POOLS = [nodePool("general", { cpu: "1000", memory: "1000Gi" }), nodePool("burst"), nodePool("system", { cpu: 16 }, { "hibernation.spotoptimizer.io/exclude": "true" })];
-const CLAIMS = [nodeClaim("general-a", "general"), nodeClaim("general-b", "general"), nodeClaim("burst-a", "burst"), nodeClaim("system-a", "system")];
+const POOLS = [
+  nodePool("general", { cpu: "1000", memory: "1000Gi" }),
+  nodePool("burst"),
+  nodePool("system", { cpu: 16 }, { "hibernation.spotoptimizer.io/exclude": "true" }),
+];
+const CLAIMS = [
+  nodeClaim("general-a", "general"),
+  nodeClaim("general-b", "general"),
+  nodeClaim("burst-a", "burst"),
+  nodeClaim("system-a", "system"),
+];
 
 function sleepingSpec(): Record<string, unknown> {
   // Always awake by the week, put to sleep by an override from a minute ago: the real clock decides, no fake time needed.
@@ -77,14 +123,19 @@ function sleepingSpec(): Record<string, unknown> {
     clusterRef: { name: "local" },
     timezone: "Europe/Berlin",
     weekly: [{ days: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], start: "00:00", end: "24:00" }],
-    override: { action: "sleep", from: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, "Z"), durationHours: 48 },
+    override: {
+      action: "sleep",
+      from: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      durationHours: 48,
+    },
     excludedNamespaces: [EXCLUDED_BY_SPEC],
   };
 }
 
 async function seed(client: KubeClient): Promise<void> {
   for (const ns of [TENANT, EXCLUDED_BY_SPEC, ...TEAM_NAMESPACES, ...ALWAYS_EXCLUDED]) {
-    if (!(await client.getIfExists({ apiVersion: "v1", kind: "Namespace", name: ns }))) await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    if (!(await client.getIfExists({ apiVersion: "v1", kind: "Namespace", name: ns })))
+      await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
   }
   for (const f of fixtures()) await client.create(manifest(f));
   for (const p of POOLS) await client.create(p);
@@ -99,18 +150,26 @@ interface Snapshot {
 async function snapshot(client: KubeClient): Promise<Snapshot> {
   const workloads = new Map<string, KubeObject>();
   for (const kind of ["Deployment", "StatefulSet", "CronJob"]) {
-    for (const o of (await client.listAll({ apiVersion: WORKLOAD_API[kind]!, kind })).items) workloads.set(`${kind}/${o.metadata?.namespace}/${o.metadata?.name}`, { ...o, kind });
+    for (const o of (await client.listAll({ apiVersion: WORKLOAD_API[kind]!, kind })).items)
+      workloads.set(`${kind}/${o.metadata?.namespace}/${o.metadata?.name}`, { ...o, kind });
   }
   const pools = new Map<string, KubeObject>();
-  for (const o of (await client.listAll({ apiVersion: "karpenter.sh/v1", kind: "NodePool" })).items) pools.set(o.metadata!.name!, o);
+  for (const o of (await client.listAll({ apiVersion: "karpenter.sh/v1", kind: "NodePool" })).items)
+    pools.set(o.metadata!.name!, o);
   return { workloads, pools };
 }
 
-const valueOf = (o: KubeObject): unknown => (o.kind === "CronJob" ? (o.spec as Record<string, unknown>).suspend : (o.spec as Record<string, unknown>).replicas);
+const valueOf = (o: KubeObject): unknown =>
+  o.kind === "CronJob" ? (o.spec as Record<string, unknown>).suspend : (o.spec as Record<string, unknown>).replicas;
 const ours = (o: KubeObject): string | undefined => o.metadata?.annotations?.[SAVED_ANNOTATION];
 const inScope = (o: KubeObject): boolean => ![EXCLUDED_BY_SPEC, ...ALWAYS_EXCLUDED].includes(o.metadata!.namespace!);
 /** What must survive a sleep/wake round trip unchanged: spec and the user's annotations. */
-const essence = (o: KubeObject): unknown => ({ spec: o.spec, annotations: Object.fromEntries(Object.entries(o.metadata?.annotations ?? {}).filter(([k]) => k !== SAVED_ANNOTATION)) });
+const essence = (o: KubeObject): unknown => ({
+  spec: o.spec,
+  annotations: Object.fromEntries(
+    Object.entries(o.metadata?.annotations ?? {}).filter(([k]) => k !== SAVED_ANNOTATION),
+  ),
+});
 
 function expectAsleep(before: Snapshot, now: Snapshot): void {
   for (const [key, o] of before.workloads) {
@@ -121,13 +180,21 @@ function expectAsleep(before: Snapshot, now: Snapshot): void {
     }
     expect(valueOf(after), key).toBe(o.kind === "CronJob" ? true : 0);
     const saved = JSON.parse(ours(after)!) as Record<string, unknown>;
-    expect(saved, key).toEqual({ by: `${TENANT}/${SCHEDULE}`, [o.kind === "CronJob" ? "suspend" : "replicas"]: valueOf(o) ?? null });
+    expect(saved, key).toEqual({
+      by: `${TENANT}/${SCHEDULE}`,
+      [o.kind === "CronJob" ? "suspend" : "replicas"]: valueOf(o) ?? null,
+    });
   }
   expect((now.pools.get("general")!.spec as Record<string, unknown>).limits).toEqual({ cpu: "0", memory: "0" });
   expect((now.pools.get("burst")!.spec as Record<string, unknown>).limits).toEqual({ cpu: "0", memory: "0" });
-  expect(JSON.parse(ours(now.pools.get("general")!)!)).toEqual({ by: `${TENANT}/${SCHEDULE}`, limits: { cpu: "1000", memory: "1000Gi" } });
+  expect(JSON.parse(ours(now.pools.get("general")!)!)).toEqual({
+    by: `${TENANT}/${SCHEDULE}`,
+    limits: { cpu: "1000", memory: "1000Gi" },
+  });
   expect(JSON.parse(ours(now.pools.get("burst")!)!)).toEqual({ by: `${TENANT}/${SCHEDULE}`, limits: null });
-  expect(now.pools.get("system")!.metadata?.resourceVersion).toBe(before.pools.get("system")!.metadata?.resourceVersion);
+  expect(now.pools.get("system")!.metadata?.resourceVersion).toBe(
+    before.pools.get("system")!.metadata?.resourceVersion,
+  );
 }
 
 function expectRestored(before: Snapshot, now: Snapshot): void {
@@ -144,18 +211,30 @@ function expectRestored(before: Snapshot, now: Snapshot): void {
 
 async function claimNames(client: KubeClient): Promise<string[]> {
   const items = (await client.listAll({ apiVersion: "karpenter.sh/v1", kind: "NodeClaim" })).items;
-  return items.filter((c) => !c.metadata?.deletionTimestamp).map((c) => c.metadata!.name!).sort();
+  return items
+    .filter((c) => !c.metadata?.deletionTimestamp)
+    .map((c) => c.metadata!.name!)
+    .sort();
 }
 
 async function scheduleStatus(client: KubeClient): Promise<Record<string, any> | undefined> {
-  const s = await client.getIfExists({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE });
+  const s = await client.getIfExists({
+    apiVersion: "spotoptimizer.io/v1alpha1",
+    kind: "HibernationSchedule",
+    namespace: TENANT,
+    name: SCHEDULE,
+  });
   return s?.status as Record<string, any> | undefined;
 }
 
 async function auditEvents(client: KubeClient): Promise<string[]> {
-  const items = (await client.listAll({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "AuditEntry", namespace: TENANT })).items;
+  const items = (
+    await client.listAll({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "AuditEntry", namespace: TENANT })
+  ).items;
   // Chain order (sequence), so "sleep then wake" is asserted, not just the set.
-  return items.sort((a, b) => (a.spec as any).sequence - (b.spec as any).sequence).map((e) => `${(e.spec as any).actor} ${(e.spec as any).event}`);
+  return items
+    .sort((a, b) => (a.spec as any).sequence - (b.spec as any).sequence)
+    .map((e) => `${(e.spec as any).actor} ${(e.spec as any).event}`);
 }
 
 interface Instance {
@@ -200,10 +279,13 @@ function patchesPerObject(notices: readonly WriteNotice[]): Map<string, number> 
  * store's own bookkeeping (the entry's status hash, the head ConfigMap), which belongs to the same append.
  */
 function instanceWrites(notices: readonly WriteNotice[]): number {
-  return notices.filter((n) => n.resource !== "configmaps" && !(n.resource === "auditentries" && n.verb !== "create")).length;
+  return notices.filter((n) => n.resource !== "configmaps" && !(n.resource === "auditentries" && n.verb !== "create"))
+    .length;
 }
 
-const IN_SCOPE_WORKLOADS = fixtures().filter((f) => ![EXCLUDED_BY_SPEC, ...ALWAYS_EXCLUDED].includes(f.namespace)).length;
+const IN_SCOPE_WORKLOADS = fixtures().filter(
+  (f) => ![EXCLUDED_BY_SPEC, ...ALWAYS_EXCLUDED].includes(f.namespace),
+).length;
 
 let server: LocalApiServer | undefined;
 afterEach(async () => {
@@ -220,28 +302,50 @@ describe("hibernation controller", () => {
     const before = await snapshot(client);
     expect(before.workloads.size).toBe(50);
     const spec = sleepingSpec() as { override: { from: string } };
-    await client.create({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", metadata: { name: SCHEDULE, namespace: TENANT }, spec });
+    await client.create({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "HibernationSchedule",
+      metadata: { name: SCHEDULE, namespace: TENANT },
+      spec,
+    });
 
     // The injector really answers 409 to writes (checked once at rate 1), then a fifth of them from here on.
     server.faults.setConflictRate(1);
-    await expect(client.patch({ apiVersion: "v1", kind: "Namespace", name: TENANT }, { metadata: { labels: { probe: "1" } } }, { type: "merge" })).rejects.toMatchObject({ statusCode: 409 });
+    await expect(
+      client.patch(
+        { apiVersion: "v1", kind: "Namespace", name: TENANT },
+        { metadata: { labels: { probe: "1" } } },
+        { type: "merge" },
+      ),
+    ).rejects.toMatchObject({ statusCode: 409 });
     server.faults.setConflictRate(0.2);
     const notices: WriteNotice[] = [];
     server.faults.onWrite((w) => notices.push(w));
     let instance = await startInstance(server);
-    const asleep = await eventually(async () => {
-      const status = await scheduleStatus(client);
-      return status?.state === "asleep" ? status : undefined;
-    }, 60_000, "state asleep");
+    const asleep = await eventually(
+      async () => {
+        const status = await scheduleStatus(client);
+        return status?.state === "asleep" ? status : undefined;
+      },
+      60_000,
+      "state asleep",
+    );
     await instance.manager.idle();
     expectAsleep(before, await snapshot(client));
     expect(await claimNames(client)).toEqual(["system-a"]);
     const scoped = fixtures().filter((f) => ![EXCLUDED_BY_SPEC, ...ALWAYS_EXCLUDED].includes(f.namespace));
     const count = (kind: string): number => scoped.filter((f) => f.kind === kind).length;
-    expect(asleep.managed).toEqual({ deployments: count("Deployment"), statefulSets: count("StatefulSet"), cronJobs: count("CronJob"), nodePools: 2 });
+    expect(asleep.managed).toEqual({
+      deployments: count("Deployment"),
+      statefulSets: count("StatefulSet"),
+      cronJobs: count("CronJob"),
+      nodePools: 2,
+    });
     expect(asleep.reason).toBe("override");
     // The week is always awake, so the next change is the override's end: from + 48 h.
-    expect(asleep.nextTransition).toBe(new Date(Date.parse(spec.override.from) + 48 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z"));
+    expect(asleep.nextTransition).toBe(
+      new Date(Date.parse(spec.override.from) + 48 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+    );
     // No Node objects in this cluster: nothing goes away, so nothing is saved (and that is what it says).
     expect(asleep.projectedMonthlySavingsUsd).toBe(0);
     expect(asleep.savingsBaseline).toMatch(/^0 Karpenter node\(s\) of the hibernated NodePools/);
@@ -256,14 +360,26 @@ describe("hibernation controller", () => {
     await stopInstance(instance);
     instance = await startInstance(server);
     // The test's own write meets the injected 409s too: retried like any client would.
-    await eventually(() => client.patch({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE }, { spec: { override: null } }, { type: "merge" }), 10_000, "override removed");
+    await eventually(
+      () =>
+        client.patch(
+          { apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE },
+          { spec: { override: null } },
+          { type: "merge" },
+        ),
+      10_000,
+      "override removed",
+    );
     await eventually(async () => (await scheduleStatus(client))?.state === "awake", 60_000, "state awake");
     await instance.manager.idle();
     expectRestored(before, await snapshot(client));
     const wakeCounts = patchesPerObject(notices);
     expect(wakeCounts.size).toBe(IN_SCOPE_WORKLOADS + 2);
     expect([...wakeCounts.values()].every((n) => n === 1)).toBe(true);
-    expect(await auditEvents(client)).toEqual(["system:hibernation hibernation.sleep", "system:hibernation hibernation.wake"]);
+    expect(await auditEvents(client)).toEqual([
+      "system:hibernation hibernation.sleep",
+      "system:hibernation hibernation.wake",
+    ]);
     // The entries are links of the organisation's hash chain, which verifies.
     const chain = await createAuditChainStore({ client }).readChain(TENANT);
     expect(verifyChain(chain.entries, chain.anchor)).toBeUndefined();
@@ -274,22 +390,39 @@ describe("hibernation controller", () => {
   it("wakes by itself at the next transition (requeued for it), with no event in between", async () => {
     server = await startTestCluster({ crds: "all" });
     const client = new KubeClient(server.kubeConfig);
-    for (const ns of [TENANT, "team-0"]) await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    for (const ns of [TENANT, "team-0"])
+      await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
     await client.create(manifest({ kind: "Deployment", namespace: "team-0", name: "web", value: 3 }));
     // Asleep by an override that ends 4 s from now (whole seconds, as status shows them).
     const fromMs = Math.floor(Date.now() / 1000) * 1000 - 60_000;
     const endMs = Math.floor(Date.now() / 1000) * 1000 + 4_000;
-    const spec = { ...sleepingSpec(), override: { action: "sleep", from: new Date(fromMs).toISOString(), durationHours: (endMs - fromMs) / 3_600_000 } };
-    await client.create({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", metadata: { name: SCHEDULE, namespace: TENANT }, spec });
+    const spec = {
+      ...sleepingSpec(),
+      override: { action: "sleep", from: new Date(fromMs).toISOString(), durationHours: (endMs - fromMs) / 3_600_000 },
+    };
+    await client.create({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "HibernationSchedule",
+      metadata: { name: SCHEDULE, namespace: TENANT },
+      spec,
+    });
     const instance = await startInstance(server);
-    const asleep = await eventually(async () => {
-      const status = await scheduleStatus(client);
-      return status?.state === "asleep" ? status : undefined;
-    }, 20_000, "asleep");
+    const asleep = await eventually(
+      async () => {
+        const status = await scheduleStatus(client);
+        return status?.state === "asleep" ? status : undefined;
+      },
+      20_000,
+      "asleep",
+    );
     expect(asleep.nextTransition).toBe(new Date(endMs).toISOString().replace(/\.\d{3}Z$/, "Z"));
     const web = { apiVersion: "apps/v1", kind: "Deployment", namespace: "team-0", name: "web" };
     expect(((await client.get(web)).spec as Record<string, unknown>).replicas).toBe(0);
-    await eventually(async () => (await scheduleStatus(client))?.state === "awake", 20_000, "awake after the override ended");
+    await eventually(
+      async () => (await scheduleStatus(client))?.state === "awake",
+      20_000,
+      "awake after the override ended",
+    );
     expect(Date.now()).toBeGreaterThanOrEqual(endMs);
     expect(((await client.get(web)).spec as Record<string, unknown>).replicas).toBe(3);
     await stopInstance(instance);
@@ -301,7 +434,12 @@ describe("hibernation controller", () => {
     const client = new KubeClient(server.kubeConfig);
     await seed(client);
     const before = await snapshot(client);
-    await client.create({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", metadata: { name: SCHEDULE, namespace: TENANT }, spec: sleepingSpec() });
+    await client.create({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "HibernationSchedule",
+      metadata: { name: SCHEDULE, namespace: TENANT },
+      spec: sleepingSpec(),
+    });
 
     const notices: WriteNotice[] = [];
     let current: Instance | undefined;
@@ -317,10 +455,14 @@ describe("hibernation controller", () => {
         const writesBefore = notices.length;
         current = await startInstance(server!);
         await current.manager.waitForCacheSync();
-        await eventually(async () => {
-          await current!.manager.idle();
-          return true;
-        }, 20_000, "instance idle");
+        await eventually(
+          async () => {
+            await current!.manager.idle();
+            return true;
+          },
+          20_000,
+          "instance idle",
+        );
         const wrote = notices.length > writesBefore;
         await stopInstance(current);
         current = undefined;
@@ -342,7 +484,11 @@ describe("hibernation controller", () => {
     expect(sleepRestarts).toBeGreaterThanOrEqual(1 + IN_SCOPE_WORKLOADS + 2 + 3 + 2);
 
     notices.length = 0;
-    await client.patch({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE }, { spec: { override: null } }, { type: "merge" });
+    await client.patch(
+      { apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE },
+      { spec: { override: null } },
+      { type: "merge" },
+    );
     notices.length = 0;
     const wakeRestarts = await runUntilQuiet();
     expectRestored(before, await snapshot(client));
@@ -358,17 +504,41 @@ describe("hibernation controller", () => {
       const changes = inScope(o) && valueOf(o) !== asleepValue ? 2 : 0;
       expect(finalState.workloads.get(key)!.metadata?.generation, key).toBe((o.metadata?.generation ?? 1) + changes);
     }
-    expect(await auditEvents(client)).toEqual(["system:hibernation hibernation.sleep", "system:hibernation hibernation.wake"]);
+    expect(await auditEvents(client)).toEqual([
+      "system:hibernation hibernation.sleep",
+      "system:hibernation hibernation.wake",
+    ]);
 
     // Deleting the schedule while asleep wakes everything first (finalizer), then lets it go.
-    await client.patch({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE }, { spec: sleepingSpec() }, { type: "merge" });
+    await client.patch(
+      { apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE },
+      { spec: sleepingSpec() },
+      { type: "merge" },
+    );
     await runUntilQuiet();
     expectAsleep(before, await snapshot(client));
-    const schedule = await client.get({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE });
+    const schedule = await client.get({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "HibernationSchedule",
+      namespace: TENANT,
+      name: SCHEDULE,
+    });
     expect(schedule.metadata?.finalizers).toContain(HIBERNATION_FINALIZER);
-    await client.delete({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE });
+    await client.delete({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "HibernationSchedule",
+      namespace: TENANT,
+      name: SCHEDULE,
+    });
     await runUntilQuiet();
-    expect(await client.getIfExists({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name: SCHEDULE })).toBeUndefined();
+    expect(
+      await client.getIfExists({
+        apiVersion: "spotoptimizer.io/v1alpha1",
+        kind: "HibernationSchedule",
+        namespace: TENANT,
+        name: SCHEDULE,
+      }),
+    ).toBeUndefined();
     const woken = await snapshot(client);
     for (const [key, o] of before.workloads) expect(essence(woken.workloads.get(key)!), key).toEqual(essence(o));
     client.close();

@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { KubernetesObjectApi } from "@kubernetes/client-node";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { projectCrdDir, repoRoot, startTestCluster } from "../support/cluster.js";
 import { toolPath } from "../support/tools.js";
 
@@ -54,7 +54,11 @@ const crd = load(readFileSync(join(projectCrdDir, "nodetemplates.spotoptimizer.i
 const crdVersion = crd.spec.versions[0];
 
 async function readNodeTemplate(): Promise<any> {
-  return objects.read({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate", metadata: { name: "general", namespace: "acme" } });
+  return objects.read({
+    apiVersion: "spotoptimizer.io/v1alpha1",
+    kind: "NodeTemplate",
+    metadata: { name: "general", namespace: "acme" },
+  });
 }
 
 beforeAll(async () => {
@@ -77,8 +81,15 @@ describe("kubectl against the local API server", () => {
     const out = await kubectl(["apply", "-f", projectCrdDir]);
     expect(out.stderr).toBe("");
     expect(out.code).toBe(0);
-    expect(out.stdout).toContain("customresourcedefinition.apiextensions.k8s.io/nodetemplates.spotoptimizer.io created");
-    const wait = await kubectl(["wait", "--for=condition=Established", "crd/nodetemplates.spotoptimizer.io", "--timeout=20s"]);
+    expect(out.stdout).toContain(
+      "customresourcedefinition.apiextensions.k8s.io/nodetemplates.spotoptimizer.io created",
+    );
+    const wait = await kubectl([
+      "wait",
+      "--for=condition=Established",
+      "crd/nodetemplates.spotoptimizer.io",
+      "--timeout=20s",
+    ]);
     expect(wait.code).toBe(0);
   });
 
@@ -89,14 +100,19 @@ describe("kubectl against the local API server", () => {
     const stored = await readNodeTemplate();
     expect(stored.spec.strategy).toBe("SPOT");
     expect(stored.spec.families).toEqual(["m5", "c5"]);
-    expect(stored.metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]).toContain('"strategy":"SPOT"');
+    expect(stored.metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]).toContain(
+      '"strategy":"SPOT"',
+    );
   });
 
   it("lists NodeTemplates with the CRD's printer columns", async () => {
     const out = await kubectl(["get", "nodetemplates", "-n", "acme"]);
     expect(out.code).toBe(0);
     const [header, row] = out.stdout.trim().split("\n");
-    const expectedColumns = ["NAME", ...crdVersion.additionalPrinterColumns.map((c: { name: string }) => c.name.toUpperCase())];
+    const expectedColumns = [
+      "NAME",
+      ...crdVersion.additionalPrinterColumns.map((c: { name: string }) => c.name.toUpperCase()),
+    ];
     expect(header!.split(/\s{2,}/)).toEqual(expectedColumns);
     expect(row).toMatch(/^general\s+prod\s+SPOT\s+\["m5","c5"\]\s+/);
   });
@@ -143,7 +159,15 @@ describe("kubectl against the local API server", () => {
     expect(conflict.stderr).toContain('conflict with "kubectl-client-side-apply"');
     expect(conflict.stderr).toContain(".spec.strategy");
 
-    const forced = await kubectl(["apply", "--server-side", "--field-manager", "ops", "--force-conflicts", "-f", manifest]);
+    const forced = await kubectl([
+      "apply",
+      "--server-side",
+      "--field-manager",
+      "ops",
+      "--force-conflicts",
+      "-f",
+      manifest,
+    ]);
     expect(forced.stderr).toBe("");
     expect(forced.stdout.trim()).toBe("nodetemplate.spotoptimizer.io/general serverside-applied");
     const stored = await readNodeTemplate();
@@ -154,12 +178,32 @@ describe("kubectl against the local API server", () => {
   });
 
   it("refuses a strategic merge patch of a custom resource with 415, like kube-apiserver", async () => {
-    const out = await kubectl(["patch", "nodetemplate", "general", "-n", "acme", "--type", "strategic", "-p", '{"spec":{"diskSize":30}}']);
+    const out = await kubectl([
+      "patch",
+      "nodetemplate",
+      "general",
+      "-n",
+      "acme",
+      "--type",
+      "strategic",
+      "-p",
+      '{"spec":{"diskSize":30}}',
+    ]);
     expect(out.code).not.toBe(0);
     expect(out.stderr).toContain(
       "error: application/strategic-merge-patch+json is not supported by spotoptimizer.io/v1alpha1, Kind=NodeTemplate: the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
     );
-    const merged = await kubectl(["patch", "nodetemplate", "general", "-n", "acme", "--type", "merge", "-p", '{"spec":{"diskSize":30}}']);
+    const merged = await kubectl([
+      "patch",
+      "nodetemplate",
+      "general",
+      "-n",
+      "acme",
+      "--type",
+      "merge",
+      "-p",
+      '{"spec":{"diskSize":30}}',
+    ]);
     expect(merged.stderr).toBe("");
     expect((await readNodeTemplate()).spec.diskSize).toBe(30);
   });
@@ -194,27 +238,75 @@ ${env}`;
 
   it("re-applies a Deployment client-side: kubectl's strategic merge patch removes and updates containers by name", async () => {
     const env = "          env:\n            - {name: A, value: '1'}\n            - {name: B, value: '2'}\n";
-    const first = await kubectl(["apply", "-f", "-"], deployment(container("app", "app:1", env) + container("sidecar", "side:1")));
+    const first = await kubectl(
+      ["apply", "-f", "-"],
+      deployment(container("app", "app:1", env) + container("sidecar", "side:1")),
+    );
     expect(first.stderr).toBe("");
     expect(first.stdout.trim()).toBe("deployment.apps/web created");
-    const second = await kubectl(["apply", "-f", "-"], deployment(container("app", "app:2", "          env:\n            - {name: B, value: '3'}\n")));
+    const second = await kubectl(
+      ["apply", "-f", "-"],
+      deployment(container("app", "app:2", "          env:\n            - {name: B, value: '3'}\n")),
+    );
     expect(second.stderr).toBe("");
     expect(second.stdout.trim()).toBe("deployment.apps/web configured");
-    const stored: any = await objects.read({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "acme" } });
+    const stored: any = await objects.read({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", namespace: "acme" },
+    });
     // Only the fields we set: a real apiserver also defaults imagePullPolicy, terminationMessagePath, ...
-    const containers = stored.spec.template.spec.containers.map((c: any) => ({ name: c.name, image: c.image, env: c.env }));
+    const containers = stored.spec.template.spec.containers.map((c: any) => ({
+      name: c.name,
+      image: c.image,
+      env: c.env,
+    }));
     expect(containers).toEqual([{ name: "app", image: "app:2", env: [{ name: "B", value: "3" }] }]);
   });
 
   it("patches a Deployment with --type strategic and --type json", async () => {
-    const strategic = await kubectl(["patch", "deployment", "web", "-n", "acme", "--type", "strategic", "-p", '{"spec":{"template":{"spec":{"containers":[{"name":"extra","image":"x:1"}]}}}}']);
+    const strategic = await kubectl([
+      "patch",
+      "deployment",
+      "web",
+      "-n",
+      "acme",
+      "--type",
+      "strategic",
+      "-p",
+      '{"spec":{"template":{"spec":{"containers":[{"name":"extra","image":"x:1"}]}}}}',
+    ]);
     expect(strategic.stderr).toBe("");
-    const json = await kubectl(["patch", "deployment", "web", "-n", "acme", "--type", "json", "-p", '[{"op":"test","path":"/spec/replicas","value":2},{"op":"replace","path":"/spec/replicas","value":3}]']);
+    const json = await kubectl([
+      "patch",
+      "deployment",
+      "web",
+      "-n",
+      "acme",
+      "--type",
+      "json",
+      "-p",
+      '[{"op":"test","path":"/spec/replicas","value":2},{"op":"replace","path":"/spec/replicas","value":3}]',
+    ]);
     expect(json.stderr).toBe("");
-    const stored: any = await objects.read({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "acme" } });
+    const stored: any = await objects.read({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", namespace: "acme" },
+    });
     expect(stored.spec.template.spec.containers.map((c: any) => c.name)).toEqual(["app", "extra"]);
     expect(stored.spec.replicas).toBe(3);
-    const failed = await kubectl(["patch", "deployment", "web", "-n", "acme", "--type", "json", "-p", '[{"op":"test","path":"/spec/replicas","value":2}]']);
+    const failed = await kubectl([
+      "patch",
+      "deployment",
+      "web",
+      "-n",
+      "acme",
+      "--type",
+      "json",
+      "-p",
+      '[{"op":"test","path":"/spec/replicas","value":2}]',
+    ]);
     expect(failed.code).not.toBe(0);
     expect(failed.stderr).toContain("The request is invalid");
   });
@@ -235,11 +327,19 @@ spec:
 
   it("records kubectl scale under the scale subresource, and a later apply of replicas conflicts with it", async () => {
     expect((await kubectl(["apply", "--server-side", "-f", "-"], manifest)).code).toBe(0);
-    expect((await kubectl(["scale", "deployment", "api", "-n", "acme", "--replicas", "4"])).stdout.trim()).toBe("deployment.apps/api scaled");
+    expect((await kubectl(["scale", "deployment", "api", "-n", "acme", "--replicas", "4"])).stdout.trim()).toBe(
+      "deployment.apps/api scaled",
+    );
     const conflict = await kubectl(["apply", "--server-side", "-f", "-"], manifest);
     expect(conflict.code).not.toBe(0);
-    expect(conflict.stderr).toMatch(/Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps\/v1 at \S+: \.spec\.replicas/);
-    const stored: any = await objects.read({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "api", namespace: "acme" } });
+    expect(conflict.stderr).toMatch(
+      /Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps\/v1 at \S+: \.spec\.replicas/,
+    );
+    const stored: any = await objects.read({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "api", namespace: "acme" },
+    });
     expect(stored.spec.replicas).toBe(4);
   });
 });
@@ -247,31 +347,62 @@ spec:
 describe("kubectl typed-client commands (protobuf request bodies)", () => {
   it("creates a namespace, a configmap and a secret", async () => {
     expect((await kubectl(["create", "namespace", "typed"])).stdout.trim()).toBe("namespace/typed created");
-    expect((await kubectl(["create", "configmap", "cfg", "-n", "typed", "--from-literal=a=1"])).stdout.trim()).toBe("configmap/cfg created");
+    expect((await kubectl(["create", "configmap", "cfg", "-n", "typed", "--from-literal=a=1"])).stdout.trim()).toBe(
+      "configmap/cfg created",
+    );
     const secret = await kubectl(["create", "secret", "generic", "sec", "-n", "typed", "--from-literal=pw=s3cret"]);
     expect(secret.stderr).toBe("");
-    const cm: any = await objects.read({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cfg", namespace: "typed" } });
+    const cm: any = await objects.read({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "cfg", namespace: "typed" },
+    });
     expect(cm.data).toEqual({ a: "1" });
-    const stored: any = await objects.read({ apiVersion: "v1", kind: "Secret", metadata: { name: "sec", namespace: "typed" } });
+    const stored: any = await objects.read({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "sec", namespace: "typed" },
+    });
     expect(Buffer.from(stored.data.pw, "base64").toString()).toBe("s3cret");
   });
 
   it("creates a deployment with replicas and a port", async () => {
-    const out = await kubectl(["create", "deployment", "web", "-n", "typed", "--image=nginx:1.27", "--replicas=3", "--port=8080"]);
+    const out = await kubectl([
+      "create",
+      "deployment",
+      "web",
+      "-n",
+      "typed",
+      "--image=nginx:1.27",
+      "--replicas=3",
+      "--port=8080",
+    ]);
     expect(out.stderr).toBe("");
     expect(out.stdout.trim()).toBe("deployment.apps/web created");
-    const stored: any = await objects.read({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "typed" } });
+    const stored: any = await objects.read({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", namespace: "typed" },
+    });
     expect(stored.spec.replicas).toBe(3);
     expect(stored.spec.selector).toEqual({ matchLabels: { app: "web" } });
     const [container] = stored.spec.template.spec.containers;
-    expect([container.name, container.image, container.ports]).toEqual(["nginx", "nginx:1.27", [{ containerPort: 8080, protocol: "TCP" }]]);
+    expect([container.name, container.image, container.ports]).toEqual([
+      "nginx",
+      "nginx:1.27",
+      [{ containerPort: 8080, protocol: "TCP" }],
+    ]);
   });
 
   it("creates a PodDisruptionBudget with kubectl create pdb", async () => {
     const out = await kubectl(["create", "pdb", "web", "-n", "typed", "--selector=app=web", "--max-unavailable=50%"]);
     expect(out.stderr).toBe("");
     expect(out.stdout.trim()).toBe("poddisruptionbudget.policy/web created");
-    const stored: any = await objects.read({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "web", namespace: "typed" } });
+    const stored: any = await objects.read({
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "web", namespace: "typed" },
+    });
     expect(stored.spec).toEqual({ maxUnavailable: "50%", selector: { matchLabels: { app: "web" } } });
   });
 
@@ -294,7 +425,9 @@ spec:
     expect(drained.stdout).toContain("node/drain-me drained");
     const node: any = await objects.read({ apiVersion: "v1", kind: "Node", metadata: { name: "drain-me" } });
     expect(node.spec.unschedulable).toBe(true);
-    await expect(objects.read({ apiVersion: "v1", kind: "Pod", metadata: { name: "lonely", namespace: "typed" } })).rejects.toMatchObject({ code: 404 });
+    await expect(
+      objects.read({ apiVersion: "v1", kind: "Pod", metadata: { name: "lonely", namespace: "typed" } }),
+    ).rejects.toMatchObject({ code: 404 });
   });
 });
 
@@ -305,12 +438,22 @@ describe("kubectl with Karpenter's real CRDs", () => {
   it("accepts the minimal NodePool and EC2NodeClass", async () => {
     const crds = await kubectl(["apply", "--server-side", "-f", karpenterDir]);
     expect(crds.code).toBe(0);
-    await kubectl(["wait", "--for=condition=Established", "crd/nodepools.karpenter.sh", "crd/ec2nodeclasses.karpenter.k8s.aws", "--timeout=20s"]);
+    await kubectl([
+      "wait",
+      "--for=condition=Established",
+      "crd/nodepools.karpenter.sh",
+      "crd/ec2nodeclasses.karpenter.k8s.aws",
+      "--timeout=20s",
+    ]);
     const out = await kubectl(["apply", "-f", join(examples, "minimal.yaml")]);
     expect(out.stderr).toBe("");
     expect(out.stdout).toContain("nodepool.karpenter.sh/default created");
     expect(out.stdout).toContain("ec2nodeclass.karpenter.k8s.aws/default created");
-    const pool = (await objects.read({ apiVersion: "karpenter.sh/v1", kind: "NodePool", metadata: { name: "default" } })) as any;
+    const pool = (await objects.read({
+      apiVersion: "karpenter.sh/v1",
+      kind: "NodePool",
+      metadata: { name: "default" },
+    })) as any;
     expect(pool.spec.disruption.consolidateAfter).toBe("0s");
   });
 
@@ -330,6 +473,8 @@ spec:
 `;
     const out = await kubectl(["apply", "-f", "-"], bad);
     expect(out.code).not.toBe(0);
-    expect(out.stderr).toContain('The NodePool "bad" is invalid: spec.disruption.consolidateAfter: Invalid value: "5 minutes"');
+    expect(out.stderr).toContain(
+      'The NodePool "bad" is invalid: spec.disruption.consolidateAfter: Invalid value: "5 minutes"',
+    );
   });
 });

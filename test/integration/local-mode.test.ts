@@ -33,7 +33,13 @@ interface Started {
 async function startLocalMode(ports: { facade: number; api: number }): Promise<Started> {
   const child = spawn(process.execPath, [join(repoRoot, "node_modules/tsx/dist/cli.mjs"), "operator/local/main.ts"], {
     cwd: repoRoot,
-    env: { ...process.env, SPOTOPT_HOME: home, PORT: String(ports.facade), SPOTOPT_APISERVER_PORT: String(ports.api), LOG_LEVEL: "warn" },
+    env: {
+      ...process.env,
+      SPOTOPT_HOME: home,
+      PORT: String(ports.facade),
+      SPOTOPT_APISERVER_PORT: String(ports.api),
+      LOG_LEVEL: "warn",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -94,7 +100,9 @@ describe("npm start (local mode)", () => {
     const second = await startLocalMode(ports);
     const again = new KubeClient(loadKubeConfig({ kubeconfigPath }));
     const clustersAfter = await again.list({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" });
-    expect(clustersAfter.items.map((c) => `${c.metadata?.namespace}/${c.metadata?.name}`)).toEqual([`${demoNamespace}/local`]);
+    expect(clustersAfter.items.map((c) => `${c.metadata?.namespace}/${c.metadata?.name}`)).toEqual([
+      `${demoNamespace}/local`,
+    ]);
     expect(second.output()).toContain("created on the first start");
     again.close();
     expect(await stop(second.child)).toBe(0);

@@ -1,7 +1,7 @@
 // Local mode's simulated cluster: seeded pods are Running and Ready on their nodes, so PDBs protect them as on a cluster.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestCluster } from "../support/cluster.js";
-import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { seedSimulatedCluster } from "../../operator/local/seed.js";
 
@@ -21,7 +21,9 @@ afterAll(async () => {
 
 describe("seedSimulatedCluster", () => {
   it("leaves every seeded pod Running and Ready on a node", async () => {
-    const pods = (await client.listAll({ apiVersion: "v1", kind: "Pod" })).items as Array<KubeObject & { spec: any; status: any }>;
+    const pods = (await client.listAll({ apiVersion: "v1", kind: "Pod" })).items as Array<
+      KubeObject & { spec: any; status: any }
+    >;
     expect(pods.length).toBeGreaterThan(0);
     for (const pod of pods) {
       expect(pod.spec.nodeName).toBeTruthy();
@@ -32,7 +34,12 @@ describe("seedSimulatedCluster", () => {
   });
 
   it("a PodDisruptionBudget over seeded pods blocks their eviction (429)", async () => {
-    await client.create({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "web", namespace: "shop" }, spec: { minAvailable: "100%", selector: { matchLabels: { app: "web" } } } } as KubeObject);
+    await client.create({
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "web", namespace: "shop" },
+      spec: { minAvailable: "100%", selector: { matchLabels: { app: "web" } } },
+    } as KubeObject);
     await server.settled();
     const evict = await server.request("POST", "/api/v1/namespaces/shop/pods/web-0/eviction", {
       body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "web-0", namespace: "shop" } },

@@ -1,12 +1,12 @@
 // ManagedCluster status controller against the local API server: node figures priced from the catalog, no-op reconciles, tenancy.
 import { afterEach, describe, expect, it } from "vitest";
 import { eventually, startTestCluster } from "../support/cluster.js";
-import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { ControllerManager, type KindRef } from "../../src-shared/runtime/index.js";
 import { loadCatalogPriceBook } from "../../src-shared/pricing/catalog/index.js";
-import { registerManagedClusterController } from "../../operator/controllers/managedcluster/controller.js";
-import { createManagedClusterReconciler } from "../../operator/controllers/managedcluster/reconciler.js";
+import { registerManagedClusterController } from "../../operator/controllers/managedcluster/status/controller.js";
+import { createManagedClusterReconciler } from "../../operator/controllers/managedcluster/status/reconciler.js";
 import { catalogPrices } from "../../operator/controllers/hibernation/savings.js";
 
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" } as const;
@@ -60,7 +60,10 @@ function pod(name: string, nodeName: string, cpu: string, memory: string): KubeO
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace: "apps" },
-    spec: { nodeName, containers: [{ name: "main", image: "registry.example/app:1", resources: { requests: { cpu, memory } } }] },
+    spec: {
+      nodeName,
+      containers: [{ name: "main", image: "registry.example/app:1", resources: { requests: { cpu, memory } } }],
+    },
     status: { phase: "Running" },
   };
 }
@@ -72,7 +75,10 @@ function managedCluster(namespace: string, name: string, mode: "local" | "remote
 async function start(objects: KubeObject[]): Promise<{ client: KubeClient; manager: ControllerManager }> {
   server = await startTestCluster({ crds: "project" });
   client = new KubeClient(server.kubeConfig);
-  const namespaces = new Set(["apps", ...objects.map((o) => o.metadata?.namespace).filter((n): n is string => n !== undefined)]);
+  const namespaces = new Set([
+    "apps",
+    ...objects.map((o) => o.metadata?.namespace).filter((n): n is string => n !== undefined),
+  ]);
   for (const name of namespaces) await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
   for (const object of objects) await client.create(object);
   manager = new ControllerManager({ client });
@@ -104,7 +110,11 @@ describe("ManagedCluster status controller", () => {
       pod("web-0", "n-od", "1", "2Gi"),
       pod("web-1", "n-spot", "500m", "1Gi"),
     ]);
-    const done = await eventually(async () => ((await status("acme", "prod")).status?.nodeCount === 3 ? status("acme", "prod") : undefined), 10_000, "figures");
+    const done = await eventually(
+      async () => ((await status("acme", "prod")).status?.nodeCount === 3 ? status("acme", "prod") : undefined),
+      10_000,
+      "figures",
+    );
     await m.idle();
     const mc = await status("acme", "prod");
     expect(mc.status?.nodeCount).toBe(3);
@@ -116,7 +126,11 @@ describe("ManagedCluster status controller", () => {
     // efficiency = round(100 × (0.5·U + 0.3·s + 0.2·(1 − I))): requested 1.5 of 8 cores, 3 of 16 GiB, 1 of 3 nodes Spot, no interruptions.
     const utilisation = (1.5 / 8 + 3 / 16) / 2;
     expect(mc.status?.efficiencyScore).toBe(Math.round(100 * (0.5 * utilisation + 0.3 * (1 / 3) + 0.2)));
-    expect(condition(mc, "AgentConnected")).toMatchObject({ status: "True", reason: "LocalMode", observedGeneration: mc.metadata?.generation });
+    expect(condition(mc, "AgentConnected")).toMatchObject({
+      status: "True",
+      reason: "LocalMode",
+      observedGeneration: mc.metadata?.generation,
+    });
     expect(done.metadata?.name).toBe("prod");
 
     const remote = await status("globex", "edge");
@@ -143,14 +157,21 @@ describe("ManagedCluster status controller", () => {
     await reconcile("globex/edge");
     // The API server skips identical writes itself, so also count the requests: none may be sent.
     expect(patchRequests).toBe(0);
-    expect([(await status("acme", "prod")).metadata?.resourceVersion, (await status("globex", "edge")).metadata?.resourceVersion]).toEqual(before);
+    expect([
+      (await status("acme", "prod")).metadata?.resourceVersion,
+      (await status("globex", "edge")).metadata?.resourceVersion,
+    ]).toEqual(before);
 
     // A new Spot node moves the figures.
     await c.create(node(["n-spot-2", "c5.large", "spot", "2", "4Gi"]));
-    const after = await eventually(async () => {
-      const o = await status("acme", "prod");
-      return o.status?.nodeCount === 4 ? o : undefined;
-    }, 10_000, "a fourth node");
+    const after = await eventually(
+      async () => {
+        const o = await status("acme", "prod");
+        return o.status?.nodeCount === 4 ? o : undefined;
+      },
+      10_000,
+      "a fourth node",
+    );
     expect(after.status?.spotPercentage).toBe(50);
     expect(after.status?.monthlyCostUsd).toBeCloseTo((onDemand("m5.large") + 2 * spot("c5.large")) * 730, 2);
   }, 20_000);
@@ -161,11 +182,17 @@ describe("ManagedCluster status controller", () => {
       managedCluster("globex", "two", "local"),
       node(["n-od", "m5.large", "on-demand", "2", "8Gi"]),
     ]);
-    for (const [ns, name] of [["acme", "one"], ["globex", "two"]] as const) {
+    for (const [ns, name] of [
+      ["acme", "one"],
+      ["globex", "two"],
+    ] as const) {
       await eventually(async () => condition(await status(ns, name), "Measured"), 10_000, `${name} measured`);
     }
     await m.idle();
-    for (const [ns, name] of [["acme", "one"], ["globex", "two"]] as const) {
+    for (const [ns, name] of [
+      ["acme", "one"],
+      ["globex", "two"],
+    ] as const) {
       const mc = await status(ns, name);
       expect(condition(mc, "Measured")).toMatchObject({ status: "False", reason: "AmbiguousLocalCluster" });
       expect(mc.status?.nodeCount).toBeUndefined();

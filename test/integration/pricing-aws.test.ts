@@ -48,11 +48,23 @@ function spotPages(): string[] {
 
 function product(type: string, usd: string): string {
   return JSON.stringify({
-    product: { productFamily: "Compute Instance", attributes: { instanceType: type, operatingSystem: "Linux", tenancy: "Shared", regionCode: "us-east-1" } },
-    terms: { OnDemand: { "ABC.JRTCKXETXF": { priceDimensions: { "ABC.JRTCKXETXF.6YS6EN2CT7": { unit: "Hrs", pricePerUnit: { USD: usd } } } } } },
+    product: {
+      productFamily: "Compute Instance",
+      attributes: { instanceType: type, operatingSystem: "Linux", tenancy: "Shared", regionCode: "us-east-1" },
+    },
+    terms: {
+      OnDemand: {
+        "ABC.JRTCKXETXF": {
+          priceDimensions: { "ABC.JRTCKXETXF.6YS6EN2CT7": { unit: "Hrs", pricePerUnit: { USD: usd } } },
+        },
+      },
+    },
   });
 }
-const PRICE_PAGES = [[product("m5.large", "0.0960000000")], [product("m6g.xlarge", "0.1540000000"), product("g4dn.xlarge", "0.5260000000")]];
+const PRICE_PAGES = [
+  [product("m5.large", "0.0960000000")],
+  [product("m6g.xlarge", "0.1540000000"), product("g4dn.xlarge", "0.5260000000")],
+];
 
 function ec2Xml(action: string, set: string, inner: string, next?: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
@@ -66,7 +78,11 @@ function page(token: string | undefined): number {
 function failFirst(action: string, res: ServerResponse, json: boolean): boolean {
   if (fake.broken.has(action)) {
     res.writeHead(500, { "content-type": json ? "application/x-amz-json-1.1" : "text/xml" });
-    res.end(json ? JSON.stringify({ __type: "InternalErrorException", message: "boom" }) : `<Response><Errors><Error><Code>InternalError</Code><Message>boom</Message></Error></Errors><RequestID>r</RequestID></Response>`);
+    res.end(
+      json
+        ? JSON.stringify({ __type: "InternalErrorException", message: "boom" })
+        : `<Response><Errors><Error><Code>InternalError</Code><Message>boom</Message></Error></Errors><RequestID>r</RequestID></Response>`,
+    );
     return true;
   }
   const left = fake.throttle.get(action) ?? 0;
@@ -77,7 +93,9 @@ function failFirst(action: string, res: ServerResponse, json: boolean): boolean 
     res.end(JSON.stringify({ __type: "ThrottlingException", message: "Rate exceeded" }));
   } else {
     res.writeHead(503, { "content-type": "text/xml" });
-    res.end(`<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>r</RequestID></Response>`);
+    res.end(
+      `<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>r</RequestID></Response>`,
+    );
   }
   return true;
 }
@@ -90,7 +108,13 @@ function handle(req: IncomingMessage, body: string, res: ServerResponse): void {
     if (failFirst("GetProducts", res, true)) return;
     const n = page(input.NextToken);
     res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
-    res.end(JSON.stringify({ FormatVersion: "aws_v1", PriceList: PRICE_PAGES[n], ...(n + 1 < PRICE_PAGES.length ? { NextToken: `page-${n + 1}` } : {}) }));
+    res.end(
+      JSON.stringify({
+        FormatVersion: "aws_v1",
+        PriceList: PRICE_PAGES[n],
+        ...(n + 1 < PRICE_PAGES.length ? { NextToken: `page-${n + 1}` } : {}),
+      }),
+    );
     return;
   }
   const form = new URLSearchParams(body);
@@ -135,7 +159,13 @@ describe("EC2 adapters", () => {
     const shapes = await describeInstanceShapes(clients().ec2, fast);
     expect([...shapes.keys()].sort()).toEqual(["g4dn.xlarge", "m5.large", "m6g.xlarge"]);
     expect(fake.requests.map((r) => r.token)).toEqual([undefined, "page-1"]);
-    expect(shapes.get("m5.large")).toMatchObject({ family: "m5", category: "m", generation: 5, arch: "amd64", allocatable: { cpuMillicores: 1930, memoryMiB: 6903, pods: 29 } });
+    expect(shapes.get("m5.large")).toMatchObject({
+      family: "m5",
+      category: "m",
+      generation: 5,
+      arch: "amd64",
+      allocatable: { cpuMillicores: 1930, memoryMiB: 6903, pods: 29 },
+    });
     expect(shapes.get("m6g.xlarge")!.arch).toBe("arm64");
     expect(shapes.get("g4dn.xlarge")!.gpu).toEqual({ count: 1, name: "t4", memoryMiB: 16384 });
   });
@@ -144,7 +174,11 @@ describe("EC2 adapters", () => {
     const spot = await describeLatestSpotPrices(clients().ec2, new Date("2026-11-23T12:30:00Z"), fast);
     expect(fake.requests[0]!.body).toContain("ProductDescription.1=Linux%2FUNIX");
     expect(fake.requests.map((r) => r.token)).toEqual([undefined, "page-1"]);
-    expect(spot.get("m5.large")!.get("us-east-1a")).toEqual({ usdPerHour: 0.0331, source: "spot-history", asOf: "2026-11-23T12:00:00.000Z" });
+    expect(spot.get("m5.large")!.get("us-east-1a")).toEqual({
+      usdPerHour: 0.0331,
+      source: "spot-history",
+      asOf: "2026-11-23T12:00:00.000Z",
+    });
     expect(spot.get("m5.large")!.get("us-east-1b")!.usdPerHour).toBe(0.035);
     expect(spot.get("m6g.xlarge")!.get("us-east-1a")!.usdPerHour).toBe(0.05);
   });
@@ -167,7 +201,8 @@ describe("Pricing API adapter", () => {
   it("sends the Linux / Shared / no software / capacity Used filters and parses PriceList strings on every page", async () => {
     fake.throttle.set("GetProducts", 1);
     const prices = await getOnDemandPrices(clients().pricing, "us-east-1", new Date("2026-11-23T12:00:00Z"), fast);
-    const filters = (JSON.parse(fake.requests[0]!.body) as { Filters: Array<{ Field: string; Value: string }> }).Filters;
+    const filters = (JSON.parse(fake.requests[0]!.body) as { Filters: Array<{ Field: string; Value: string }> })
+      .Filters;
     expect(Object.fromEntries(filters.map((f) => [f.Field, f.Value]))).toEqual({
       regionCode: "us-east-1",
       operatingSystem: "Linux",
@@ -176,7 +211,11 @@ describe("Pricing API adapter", () => {
       capacitystatus: "Used",
     });
     expect(fake.requests.map((r) => r.token)).toEqual([undefined, undefined, "page-1"]); // throttled once, then two pages
-    expect(prices.get("m5.large")).toEqual({ usdPerHour: 0.096, source: "pricing-api", asOf: "2026-11-23T12:00:00.000Z" });
+    expect(prices.get("m5.large")).toEqual({
+      usdPerHour: 0.096,
+      source: "pricing-api",
+      asOf: "2026-11-23T12:00:00.000Z",
+    });
     expect(prices.get("g4dn.xlarge")!.usdPerHour).toBe(0.526);
   });
 
@@ -221,7 +260,13 @@ describe("AwsPriceBookSource", () => {
     expect(src.current()!.spot.get("m5.large")!.get("us-east-1a")!.usdPerHour).toBe(0.0299);
 
     // A new process starts from the cache before any call succeeds.
-    const restarted = new AwsPriceBookSource({ region: "us-east-1", ...clients(), retry: fast, cacheFile, now: () => now });
+    const restarted = new AwsPriceBookSource({
+      region: "us-east-1",
+      ...clients(),
+      retry: fast,
+      cacheFile,
+      now: () => now,
+    });
     expect(restarted.current()!.spot.get("m5.large")!.get("us-east-1a")!.usdPerHour).toBe(0.0299);
     expect(restarted.current()!.onDemand.get("m6g.xlarge")!.usdPerHour).toBe(0.154);
   });

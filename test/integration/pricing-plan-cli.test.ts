@@ -12,14 +12,25 @@ const bin = join(repo, "bin/spotctl.mjs");
 const dataDir = resolve(repo, "../shared/data");
 const catalog = JSON.parse(readFileSync(join(dataDir, "ec2-instance-types.json"), "utf8")).instanceTypes as Record<
   string,
-  { arch: string; family: string; category: string; gpu: { count: number } | null; allocatable: { cpuMillicores: number; memoryMiB: number; pods: number } }
+  {
+    arch: string;
+    family: string;
+    category: string;
+    gpu: { count: number } | null;
+    allocatable: { cpuMillicores: number; memoryMiB: number; pods: number };
+  }
 >;
 
 /** Without AWS credentials in the environment, so runs without --data use the offline catalog. */
 const envWithoutAws = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_")));
 
 function spotctl(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: repo, env: envWithoutAws, maxBuffer: 256 * 1024 * 1024 });
+  return spawnSync(process.execPath, [bin, ...args], {
+    encoding: "utf8",
+    cwd: repo,
+    env: envWithoutAws,
+    maxBuffer: 256 * 1024 * 1024,
+  });
 }
 
 function csvFile(text: string): string {
@@ -28,7 +39,13 @@ function csvFile(text: string): string {
   return file;
 }
 
-interface PodOut { app: string; cpu_millicores: number; memory_mib: number; num_gpu?: number; count: number }
+interface PodOut {
+  app: string;
+  cpu_millicores: number;
+  memory_mib: number;
+  num_gpu?: number;
+  count: number;
+}
 interface PlanOut {
   nodes: Array<{ instanceType: string; capacityType: string; zone: string; hourlyUsd: number; pods: PodOut[] }>;
   hourlyCostUsd: number;
@@ -62,7 +79,10 @@ function checkPlan(csv: string, plan: PlanOut, types: typeof catalog = catalog):
     got.set(k, (got.get(k) ?? 0) + p.count);
   }
   expect(got).toEqual(want);
-  expect(plan.hourlyCostUsd).toBeCloseTo(plan.nodes.reduce((s, n) => s + n.hourlyUsd, 0), 6);
+  expect(plan.hourlyCostUsd).toBeCloseTo(
+    plan.nodes.reduce((s, n) => s + n.hourlyUsd, 0),
+    6,
+  );
 }
 
 const HEADER = "app,cpu_millicores,memory_mib,count\n";
@@ -86,7 +106,18 @@ describe("spotctl plan", () => {
 
   it("plans every pod with any --budget-ms, and a bound from a tiny --bound-budget-ms stays below the plan", () => {
     const csv = HEADER + "web,250,512,40\napi,1000,2048,12\ncache,500,8192,6\n";
-    const res = spotctl("plan", "--pods", csvFile(csv), "--data", dataDir, "--budget-ms", "1", "--lower-bound", "--bound-budget-ms", "1");
+    const res = spotctl(
+      "plan",
+      "--pods",
+      csvFile(csv),
+      "--data",
+      dataDir,
+      "--budget-ms",
+      "1",
+      "--lower-bound",
+      "--bound-budget-ms",
+      "1",
+    );
     expect(res.status).toBe(0);
     const plan = JSON.parse(res.stdout) as PlanOut;
     checkPlan(csv, plan);
@@ -115,18 +146,28 @@ describe("spotctl plan", () => {
       expect(catalog[n.instanceType]!.arch).toBe("arm64");
       expect(["m", "c"]).toContain(catalog[n.instanceType]!.category);
     }
-    expect(plan.unplaced).toEqual([expect.objectContaining({ app: "monster", count: 2, reason: expect.stringMatching(/500000m CPU/) })]);
+    expect(plan.unplaced).toEqual([
+      expect.objectContaining({ app: "monster", count: 2, reason: expect.stringMatching(/500000m CPU/) }),
+    ]);
   });
 
   it("fits random small workloads (property)", () => {
-    const row = fc.tuple(fc.integer({ min: 1, max: 16000 }), fc.integer({ min: 1, max: 64000 }), fc.integer({ min: 1, max: 30 }));
+    const row = fc.tuple(
+      fc.integer({ min: 1, max: 16000 }),
+      fc.integer({ min: 1, max: 64000 }),
+      fc.integer({ min: 1, max: 30 }),
+    );
     fc.assert(
-      fc.property(fc.array(row, { minLength: 1, maxLength: 5 }), fc.constantFrom("spot", "on-demand", "mixed"), (rows, capacity) => {
-        const csv = HEADER + rows.map(([c, m, n], k) => `app${k},${c},${m},${n}`).join("\n") + "\n";
-        const res = spotctl("plan", "--pods", csvFile(csv), "--data", dataDir, "--capacity", capacity);
-        expect(res.status).toBe(0);
-        checkPlan(csv, JSON.parse(res.stdout) as PlanOut);
-      }),
+      fc.property(
+        fc.array(row, { minLength: 1, maxLength: 5 }),
+        fc.constantFrom("spot", "on-demand", "mixed"),
+        (rows, capacity) => {
+          const csv = HEADER + rows.map(([c, m, n], k) => `app${k},${c},${m},${n}`).join("\n") + "\n";
+          const res = spotctl("plan", "--pods", csvFile(csv), "--data", dataDir, "--capacity", capacity);
+          expect(res.status).toBe(0);
+          checkPlan(csv, JSON.parse(res.stdout) as PlanOut);
+        },
+      ),
       { numRuns: 6, seed: 7 },
     );
   });
@@ -148,16 +189,44 @@ describe("spotctl plan", () => {
   it.each([
     [["--pods", "CSV", "--data", "DATA"], HEADER + "web,250,lots,3\n", /pods\.csv line 2: field memory_mib/],
     [["--pods", "CSV", "--data", "DATA"], "app,cpu\nweb,1\n", /pods\.csv line 1: header must be/],
-    [["--pods", "CSV", "--data", "DATA", "--strategy", "cheapest"], HEADER + "web,1,1,1\n", /--strategy must be one of lowest-price/],
-    [["--pods", "CSV", "--data", "DATA", "--capacity", "reserved"], HEADER + "web,1,1,1\n", /--capacity must be one of spot, on-demand, mixed/],
-    [["--pods", "CSV", "--data", "DATA", "--arch", "x86"], HEADER + "web,1,1,1\n", /--arch must be one of amd64, arm64/],
-    [["--pods", "CSV", "--data", "/nonexistent"], HEADER + "web,1,1,1\n", /\/nonexistent\/ec2-instance-types\.json: file not found/],
+    [
+      ["--pods", "CSV", "--data", "DATA", "--strategy", "cheapest"],
+      HEADER + "web,1,1,1\n",
+      /--strategy must be one of lowest-price/,
+    ],
+    [
+      ["--pods", "CSV", "--data", "DATA", "--capacity", "reserved"],
+      HEADER + "web,1,1,1\n",
+      /--capacity must be one of spot, on-demand, mixed/,
+    ],
+    [
+      ["--pods", "CSV", "--data", "DATA", "--arch", "x86"],
+      HEADER + "web,1,1,1\n",
+      /--arch must be one of amd64, arm64/,
+    ],
+    [
+      ["--pods", "CSV", "--data", "/nonexistent"],
+      HEADER + "web,1,1,1\n",
+      /\/nonexistent\/ec2-instance-types\.json: file not found/,
+    ],
     [["--pods", "/nonexistent.csv", "--data", "DATA"], HEADER, /--pods \/nonexistent\.csv: cannot read \(ENOENT\)/],
     [["--data", "DATA"], HEADER, /--pods FILE\.csv is required/],
-    [["--pods", "CSV", "--data", "DATA", "--min-types", "two"], HEADER + "web,1,1,1\n", /--min-types must be a non-negative integer/],
+    [
+      ["--pods", "CSV", "--data", "DATA", "--min-types", "two"],
+      HEADER + "web,1,1,1\n",
+      /--min-types must be a non-negative integer/,
+    ],
     [["--pods", "CSV", "--data", "DATA", "--frobnicate"], HEADER + "web,1,1,1\n", /unknown flag --frobnicate/],
-    [["--pods", "CSV", "--data", "DATA", "--budget-ms", "0"], HEADER + "web,1,1,1\n", /--budget-ms must be a whole number of milliseconds from 1 to 600000, got "0"/],
-    [["--pods", "CSV", "--data", "DATA", "--bound-budget-ms", "1.5s"], HEADER + "web,1,1,1\n", /--bound-budget-ms must be a whole number of milliseconds/],
+    [
+      ["--pods", "CSV", "--data", "DATA", "--budget-ms", "0"],
+      HEADER + "web,1,1,1\n",
+      /--budget-ms must be a whole number of milliseconds from 1 to 600000, got "0"/,
+    ],
+    [
+      ["--pods", "CSV", "--data", "DATA", "--bound-budget-ms", "1.5s"],
+      HEADER + "web,1,1,1\n",
+      /--bound-budget-ms must be a whole number of milliseconds/,
+    ],
   ])("exits 2 with one line for %j", (args, csv, message) => {
     const file = csvFile(csv);
     const res = spotctl("plan", ...args.map((a) => (a === "CSV" ? file : a === "DATA" ? dataDir : a)));
@@ -170,7 +239,20 @@ describe("spotctl plan", () => {
   it("documents every flag it accepts in --help", () => {
     const res = spotctl("plan", "--help");
     expect(res.status).toBe(0);
-    for (const flag of ["--pods", "--data", "--region", "--strategy", "--capacity", "--families", "--arch", "--min-types", "--no-spot-fallback", "--lower-bound", "--budget-ms", "--bound-budget-ms"]) {
+    for (const flag of [
+      "--pods",
+      "--data",
+      "--region",
+      "--strategy",
+      "--capacity",
+      "--families",
+      "--arch",
+      "--min-types",
+      "--no-spot-fallback",
+      "--lower-bound",
+      "--budget-ms",
+      "--bound-budget-ms",
+    ]) {
       expect(res.stdout).toContain(flag);
     }
   });

@@ -30,7 +30,9 @@ beforeAll(async () => {
     req.on("end", () => {
       if (!pricesUp) {
         res.writeHead(500, { "content-type": "text/xml" });
-        res.end("<Response><Errors><Error><Code>InternalError</Code><Message>down</Message></Error></Errors></Response>");
+        res.end(
+          "<Response><Errors><Error><Code>InternalError</Code><Message>down</Message></Error></Errors></Response>",
+        );
         return;
       }
       if (String(req.headers["x-amz-target"] ?? "").endsWith("GetProducts")) {
@@ -39,9 +41,12 @@ beforeAll(async () => {
         return;
       }
       const action = new URLSearchParams(body).get("Action");
-      const [set, inner] = action === "DescribeInstanceTypes" ? ["instanceTypeSet", TYPES] : ["spotPriceHistorySet", SPOT];
+      const [set, inner] =
+        action === "DescribeInstanceTypes" ? ["instanceTypeSet", TYPES] : ["spotPriceHistorySet", SPOT];
       res.writeHead(200, { "content-type": "text/xml" });
-      res.end(`<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><${set}>${inner}</${set}></${action}Response>`);
+      res.end(
+        `<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><${set}>${inner}</${set}></${action}Response>`,
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -52,7 +57,13 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 async function plan(): Promise<{ stdout: string; stderr: string }> {
   const file = join(mkdtempSync(join(tmpdir(), "plan-live-")), "pods.csv");
   writeFileSync(file, "app,cpu_millicores,memory_mib,count\nweb,500,1024,3\n");
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: "AKIDFAKE", AWS_SECRET_ACCESS_KEY: "fake", AWS_ENDPOINT_URL: endpoint, AWS_REGION: "us-east-1" };
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: "AKIDFAKE",
+    AWS_SECRET_ACCESS_KEY: "fake",
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_REGION: "us-east-1",
+  };
   return run(process.execPath, [bin, "plan", "--pods", file], { env, encoding: "utf8" });
 }
 
@@ -60,7 +71,16 @@ describe("spotctl plan with AWS credentials", () => {
   it("plans with live Spot history and Pricing API prices", async () => {
     pricesUp = true;
     const out = JSON.parse((await plan()).stdout);
-    expect(out.nodes).toEqual([expect.objectContaining({ instanceType: "m5.large", capacityType: "spot", zone: "us-east-1c", hourlyUsd: 0.0371, onDemandHourlyUsd: 0.096, priceSource: "spot-history" })]);
+    expect(out.nodes).toEqual([
+      expect.objectContaining({
+        instanceType: "m5.large",
+        capacityType: "spot",
+        zone: "us-east-1c",
+        hourlyUsd: 0.0371,
+        onDemandHourlyUsd: 0.096,
+        priceSource: "spot-history",
+      }),
+    ]);
     expect(out.prices).toMatchObject({ source: "spot-history", asOf: "2026-11-23T12:00:00.000Z" });
   });
 

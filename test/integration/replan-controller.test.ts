@@ -9,16 +9,21 @@ import { loadCatalogPriceBook } from "../../src-shared/pricing/catalog/index.js"
 import { createAuditChainStore } from "../../src-shared/audit/writer.js";
 import { verifyChain } from "../../src-shared/audit/chain.js";
 import type { LastPlan } from "../../src-shared/crds/index.js";
-import { registerManagedClusterController } from "../../operator/controllers/managedcluster/controller.js";
-import { registerReplanController } from "../../operator/controllers/replan/controller.js";
-import { AUDIT_ACTOR, createReplanReconciler } from "../../operator/controllers/replan/reconciler.js";
+import { registerManagedClusterController } from "../../operator/controllers/managedcluster/status/controller.js";
+import { registerReplanController } from "../../operator/controllers/managedcluster/replan/controller.js";
+import { AUDIT_ACTOR, createReplanReconciler } from "../../operator/controllers/managedcluster/replan/reconciler.js";
 
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" } as const;
 const REGION = "us-east-1";
 const APPS = "apps";
 const FAMILIES = ["m5", "c5"];
 
-type ClusterObject = KubeObject & { status?: { lastPlan?: LastPlan; conditions?: Array<{ type: string; status: string; reason: string; observedGeneration?: number }> } };
+type ClusterObject = KubeObject & {
+  status?: {
+    lastPlan?: LastPlan;
+    conditions?: Array<{ type: string; status: string; reason: string; observedGeneration?: number }>;
+  };
+};
 
 let t: TestFacade;
 let client: KubeClient;
@@ -41,15 +46,31 @@ function pod(p: PodSpecInput): KubeObject {
   const spec: Record<string, unknown> = { containers: p.containers.map((c, i) => container(c, i, "main")) };
   if (p.init) spec.initContainers = [container(p.init, 0, "init")];
   const metadata: Record<string, unknown> = { name: p.name, namespace: APPS };
-  if (p.owner) metadata.ownerReferences = [{ apiVersion: "apps/v1", kind: p.owner.kind, name: p.owner.name, uid: p.owner.uid, controller: true }];
+  if (p.owner)
+    metadata.ownerReferences = [
+      { apiVersion: "apps/v1", kind: p.owner.kind, name: p.owner.name, uid: p.owner.uid, controller: true },
+    ];
   return { apiVersion: "v1", kind: "Pod", metadata, spec, status: { phase: "Running" } } as KubeObject;
 }
 
 /** The workload: web 30 × (500m, 1Gi); api 4 × (1 CPU + init 2 CPU -> 2 CPU effective, 2Gi); worker 3 × two containers. */
 const WORKLOAD: PodSpecInput[] = [
-  ...Array.from({ length: 30 }, (_, i) => ({ name: `web-${i}`, containers: [["500m", "1Gi"]] as Array<[string, string]> })),
-  ...Array.from({ length: 4 }, (_, i) => ({ name: `api-${i}`, containers: [["1", "2Gi"]] as Array<[string, string]>, init: ["2", "1Gi"] as [string, string] })),
-  ...Array.from({ length: 3 }, (_, i) => ({ name: `worker-${i}`, containers: [["250m", "512Mi"], ["250m", "512Mi"]] as Array<[string, string]> })),
+  ...Array.from({ length: 30 }, (_, i) => ({
+    name: `web-${i}`,
+    containers: [["500m", "1Gi"]] as Array<[string, string]>,
+  })),
+  ...Array.from({ length: 4 }, (_, i) => ({
+    name: `api-${i}`,
+    containers: [["1", "2Gi"]] as Array<[string, string]>,
+    init: ["2", "1Gi"] as [string, string],
+  })),
+  ...Array.from({ length: 3 }, (_, i) => ({
+    name: `worker-${i}`,
+    containers: [
+      ["250m", "512Mi"],
+      ["250m", "512Mi"],
+    ] as Array<[string, string]>,
+  })),
 ];
 /** Σ effective requests of WORKLOAD: CPU millicores and MiB. */
 const REQUESTED = { cpuMillicores: 30 * 500 + 4 * 2000 + 3 * 500, memoryMiB: 30 * 1024 + 4 * 2048 + 3 * 1024 };
@@ -63,10 +84,14 @@ async function clusterObject(name: string): Promise<ClusterObject> {
 }
 
 async function completed(name: string, jobId: string): Promise<ClusterObject> {
-  return eventually(async () => {
-    const mc = await clusterObject(name);
-    return mc.metadata?.annotations?.["spotoptimizer.io/replan-completed"] === jobId ? mc : undefined;
-  }, 20_000, `job ${jobId} completed`);
+  return eventually(
+    async () => {
+      const mc = await clusterObject(name);
+      return mc.metadata?.annotations?.["spotoptimizer.io/replan-completed"] === jobId ? mc : undefined;
+    },
+    20_000,
+    `job ${jobId} completed`,
+  );
 }
 
 beforeAll(async () => {
@@ -78,22 +103,53 @@ beforeAll(async () => {
   await createAll([
     { ...MC, metadata: { name: "prod", namespace: ns }, spec: { mode: "local", region: REGION } },
     { ...MC, metadata: { name: "edge", namespace: ns }, spec: { mode: "remote", region: REGION } },
-    { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate", metadata: { name: "general", namespace: ns }, spec: { clusterRef: { name: "prod" }, families: FAMILIES, architecture: "x86_64", strategy: "HYBRID" } },
+    {
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "NodeTemplate",
+      metadata: { name: "general", namespace: ns },
+      spec: { clusterRef: { name: "prod" }, families: FAMILIES, architecture: "x86_64", strategy: "HYBRID" },
+    },
     // A template of another cluster: its families must not widen prod's plan.
-    { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate", metadata: { name: "edge-gpu", namespace: ns }, spec: { clusterRef: { name: "edge" }, families: ["r5"], strategy: "SPOT" } },
-    { apiVersion: "spotoptimizer.io/v1alpha1", kind: "OptimizationPolicy", metadata: { name: "prod", namespace: ns }, spec: { clusterRef: { name: "prod" }, strategy: "lowest-price" } },
+    {
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "NodeTemplate",
+      metadata: { name: "edge-gpu", namespace: ns },
+      spec: { clusterRef: { name: "edge" }, families: ["r5"], strategy: "SPOT" },
+    },
+    {
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "OptimizationPolicy",
+      metadata: { name: "prod", namespace: ns },
+      spec: { clusterRef: { name: "prod" }, strategy: "lowest-price" },
+    },
   ]);
   await createAll(WORKLOAD.map(pod));
   // Not planned: a finished pod, and a DaemonSet's pod (per-node overhead).
   await client.create(pod({ name: "migrate-done", containers: [["4", "8Gi"]] }));
-  await client.patch({ apiVersion: "v1", kind: "Pod", namespace: APPS, name: "migrate-done" }, { status: { phase: "Succeeded" } }, { type: "merge", subresource: "status" });
+  await client.patch(
+    { apiVersion: "v1", kind: "Pod", namespace: APPS, name: "migrate-done" },
+    { status: { phase: "Succeeded" } },
+    { type: "merge", subresource: "status" },
+  );
   const ds = await client.create<KubeObject>({
     apiVersion: "apps/v1",
     kind: "DaemonSet",
     metadata: { name: "node-agent", namespace: APPS },
-    spec: { selector: { matchLabels: { app: "node-agent" } }, template: { metadata: { labels: { app: "node-agent" } }, spec: { containers: [{ name: "a", image: "registry.example/agent:1" }] } } },
+    spec: {
+      selector: { matchLabels: { app: "node-agent" } },
+      template: {
+        metadata: { labels: { app: "node-agent" } },
+        spec: { containers: [{ name: "a", image: "registry.example/agent:1" }] },
+      },
+    },
   });
-  await client.create(pod({ name: "node-agent-x1", containers: [["3", "6Gi"]], owner: { kind: "DaemonSet", name: "node-agent", uid: ds.metadata?.uid ?? "" } }));
+  await client.create(
+    pod({
+      name: "node-agent-x1",
+      containers: [["3", "6Gi"]],
+      owner: { kind: "DaemonSet", name: "node-agent", uid: ds.metadata?.uid ?? "" },
+    }),
+  );
   manager = new ControllerManager({ client });
   registerManagedClusterController({ manager, client });
   registerReplanController({ manager, client, planBudgetMs: 500 });
@@ -113,7 +169,14 @@ describe("replan controller", () => {
     const jobId: string = posted.body.job_id;
     const mc = await completed("prod", jobId);
     const plan = mc.status!.lastPlan!;
-    expect(plan).toMatchObject({ jobId, phase: "Succeeded", reason: "Planned", baseline: "all On-Demand, same packing", podsPlanned: WORKLOAD.length, unplacedPods: 0 });
+    expect(plan).toMatchObject({
+      jobId,
+      phase: "Succeeded",
+      reason: "Planned",
+      baseline: "all On-Demand, same packing",
+      podsPlanned: WORKLOAD.length,
+      unplacedPods: 0,
+    });
     expect(plan.message).toContain("1 DaemonSet/static pod(s)");
     expect(plan.message).toContain("1 finished");
 
@@ -129,7 +192,10 @@ describe("replan controller", () => {
       expect(n.count).toBeGreaterThan(0);
       expect(FAMILIES).toContain(n.instanceType.split(".")[0]);
       const od = book.onDemand.get(n.instanceType)!.usdPerHour;
-      const price = n.capacityType === "spot" ? Math.min(...[...book.spot.get(n.instanceType)!.values()].map((p) => p.usdPerHour)) : od;
+      const price =
+        n.capacityType === "spot"
+          ? Math.min(...[...book.spot.get(n.instanceType)!.values()].map((p) => p.usdPerHour))
+          : od;
       hourly += n.count * price;
       baseline += n.count * od;
       const allocatable = book.instanceTypes.get(n.instanceType)!.allocatable;
@@ -145,13 +211,21 @@ describe("replan controller", () => {
     expect(cpu).toBeGreaterThanOrEqual(REQUESTED.cpuMillicores);
     expect(memory).toBeGreaterThanOrEqual(REQUESTED.memoryMiB);
     expect(plan.prices).toEqual({ source: "catalog-snapshot", asOf: expect.stringMatching(/^\d{4}-\d{2}-\d{2}/) });
-    expect(mc.status?.conditions?.find((c) => c.type === "Planned")).toMatchObject({ status: "True", reason: "Planned", observedGeneration: mc.metadata?.generation });
+    expect(mc.status?.conditions?.find((c) => c.type === "Planned")).toMatchObject({
+      status: "True",
+      reason: "Planned",
+      observedGeneration: mc.metadata?.generation,
+    });
 
     // The facade shows the outcome of the same job.
-    const detail = await eventually(async () => {
-      const r = await t.call("GET", "/clusters/prod", { token: owner.accessToken });
-      return r.body?.optimization?.status === "completed" ? r : undefined;
-    }, 10_000, "GET shows completed");
+    const detail = await eventually(
+      async () => {
+        const r = await t.call("GET", "/clusters/prod", { token: owner.accessToken });
+        return r.body?.optimization?.status === "completed" ? r : undefined;
+      },
+      10_000,
+      "GET shows completed",
+    );
     expect(detail.body.optimization).toMatchObject({
       job_id: jobId,
       status: "completed",
@@ -167,13 +241,21 @@ describe("replan controller", () => {
       unplaced_pods: 0,
       applied: false,
     });
-    expect(detail.body.optimization.nodes.reduce((s: number, n: { count: number }) => s + n.count, 0)).toBe(nodes.reduce((s, n) => s + n.count, 0));
+    expect(detail.body.optimization.nodes.reduce((s: number, n: { count: number }) => s + n.count, 0)).toBe(
+      nodes.reduce((s, n) => s + n.count, 0),
+    );
 
     // One audit entry by system:replan for the job, in a chain that still verifies; an Event for kubectl describe.
     const chain = await createAuditChainStore({ client }).readChain(owner.namespace);
-    expect(chain.entries.filter((e) => e.actor === AUDIT_ACTOR && (e.after as { jobId?: string }).jobId === jobId)).toHaveLength(1);
+    expect(
+      chain.entries.filter((e) => e.actor === AUDIT_ACTOR && (e.after as { jobId?: string }).jobId === jobId),
+    ).toHaveLength(1);
     expect(verifyChain(chain.entries, chain.anchor)).toBeUndefined();
-    const events = await client.list<KubeObject & { reason?: string; involvedObject?: { name?: string } }>({ apiVersion: "v1", kind: "Event", namespace: owner.namespace });
+    const events = await client.list<KubeObject & { reason?: string; involvedObject?: { name?: string } }>({
+      apiVersion: "v1",
+      kind: "Event",
+      namespace: owner.namespace,
+    });
     expect(events.items.some((e) => e.reason === "Replanned" && e.involvedObject?.name === "prod")).toBe(true);
   });
 
@@ -198,14 +280,22 @@ describe("replan controller", () => {
       priceBook: loadCatalogPriceBook,
       audit: createAuditChainStore({ client: counting }),
     });
-    await eventually(() => manager.informer(MC as KindRef).get(owner.namespace, "prod")?.metadata?.resourceVersion === before.metadata?.resourceVersion, 5000, "cache caught up");
+    await eventually(
+      () =>
+        manager.informer(MC as KindRef).get(owner.namespace, "prod")?.metadata?.resourceVersion ===
+        before.metadata?.resourceVersion,
+      5000,
+      "cache caught up",
+    );
     await reconcile(`${owner.namespace}/prod`);
     expect(writes).toBe(0);
     // A cache that lags our own writes (no lastPlan, no completed annotation yet) does not plan the job a second time.
     const stale = structuredClone(before);
     delete stale.status!.lastPlan;
     delete stale.metadata!.annotations!["spotoptimizer.io/replan-completed"];
-    const lagging = { getByKey: () => stale, list: () => [stale] } as unknown as ReturnType<ControllerManager["informer"]>;
+    const lagging = { getByKey: () => stale, list: () => [stale] } as unknown as ReturnType<
+      ControllerManager["informer"]
+    >;
     const staleReconcile = createReplanReconciler({
       client: counting,
       clusters: lagging,
@@ -225,37 +315,83 @@ describe("replan controller", () => {
     const posted = await t.call("POST", "/clusters/edge/optimize", { token: owner.accessToken });
     expect(posted.status).toBe(202);
     const mc = await completed("edge", posted.body.job_id);
-    expect(mc.status?.lastPlan).toMatchObject({ jobId: posted.body.job_id, phase: "Failed", reason: "RemoteClusterNotSupported" });
+    expect(mc.status?.lastPlan).toMatchObject({
+      jobId: posted.body.job_id,
+      phase: "Failed",
+      reason: "RemoteClusterNotSupported",
+    });
     expect(mc.status?.lastPlan?.hourlyCostUsd).toBeUndefined();
-    const detail = await eventually(async () => {
-      const r = await t.call("GET", "/clusters/edge", { token: owner.accessToken });
-      return r.body?.optimization?.status === "failed" ? r : undefined;
-    }, 10_000, "GET shows failed");
-    expect(detail.body.optimization).toMatchObject({ reason: "RemoteClusterNotSupported", hourly_cost: null, monthly_cost: null });
+    const detail = await eventually(
+      async () => {
+        const r = await t.call("GET", "/clusters/edge", { token: owner.accessToken });
+        return r.body?.optimization?.status === "failed" ? r : undefined;
+      },
+      10_000,
+      "GET shows failed",
+    );
+    expect(detail.body.optimization).toMatchObject({
+      reason: "RemoteClusterNotSupported",
+      hourly_cost: null,
+      monthly_cost: null,
+    });
   });
 
   it("after a crash between writing the result and the annotation, the job is finished without planning again", async () => {
     const ns = owner.namespace;
-    await client.create({ ...MC, metadata: { name: "crashy", namespace: ns }, spec: { mode: "remote", region: REGION } });
+    await client.create({
+      ...MC,
+      metadata: { name: "crashy", namespace: ns },
+      spec: { mode: "remote", region: REGION },
+    });
     // The result of job "replan-crash" is already in status (a remote cluster would fail if it were planned again).
-    const written: LastPlan = { jobId: "replan-crash", phase: "Succeeded", completedAt: "2026-11-23T18:00:00Z", reason: "Planned", hourlyCostUsd: 1.2345, monthlyCostUsd: 901.19 };
-    await client.patch({ ...MC, namespace: ns, name: "crashy" }, { status: { lastPlan: written } }, { type: "merge", subresource: "status" });
-    await client.patch({ ...MC, namespace: ns, name: "crashy" }, { metadata: { annotations: { "spotoptimizer.io/replan-requested": "replan-crash" } } }, { type: "merge" });
+    const written: LastPlan = {
+      jobId: "replan-crash",
+      phase: "Succeeded",
+      completedAt: "2026-11-23T18:00:00Z",
+      reason: "Planned",
+      hourlyCostUsd: 1.2345,
+      monthlyCostUsd: 901.19,
+    };
+    await client.patch(
+      { ...MC, namespace: ns, name: "crashy" },
+      { status: { lastPlan: written } },
+      { type: "merge", subresource: "status" },
+    );
+    await client.patch(
+      { ...MC, namespace: ns, name: "crashy" },
+      { metadata: { annotations: { "spotoptimizer.io/replan-requested": "replan-crash" } } },
+      { type: "merge" },
+    );
     const mc = await completed("crashy", "replan-crash");
     expect(mc.status?.lastPlan).toEqual(written);
     const chain = await createAuditChainStore({ client }).readChain(ns);
-    expect(chain.entries.filter((e) => e.actor === AUDIT_ACTOR && (e.after as { jobId?: string }).jobId === "replan-crash")).toHaveLength(1);
+    expect(
+      chain.entries.filter((e) => e.actor === AUDIT_ACTOR && (e.after as { jobId?: string }).jobId === "replan-crash"),
+    ).toHaveLength(1);
   });
 
   it("a new job in a region without prices fails with the reason, replacing the previous result", async () => {
-    await client.patch({ ...MC, namespace: owner.namespace, name: "prod" }, { spec: { region: "eu-west-1" } }, { type: "merge" });
-    await eventually(() => (manager.informer(MC as KindRef).get(owner.namespace, "prod") as { spec?: { region?: string } } | undefined)?.spec?.region === "eu-west-1", 5000, "cache sees the region");
+    await client.patch(
+      { ...MC, namespace: owner.namespace, name: "prod" },
+      { spec: { region: "eu-west-1" } },
+      { type: "merge" },
+    );
+    await eventually(
+      () =>
+        (manager.informer(MC as KindRef).get(owner.namespace, "prod") as { spec?: { region?: string } } | undefined)
+          ?.spec?.region === "eu-west-1",
+      5000,
+      "cache sees the region",
+    );
     const posted = await t.call("POST", "/clusters/prod/optimize", { token: owner.accessToken });
     const mc = await completed("prod", posted.body.job_id);
     expect(mc.status?.lastPlan).toMatchObject({ jobId: posted.body.job_id, phase: "Failed", reason: "NoPrices" });
     expect(mc.status?.lastPlan?.message).toContain("eu-west-1");
     expect(mc.status?.lastPlan?.nodes).toBeUndefined();
-    expect(mc.status?.conditions?.find((c) => c.type === "Planned")).toMatchObject({ status: "False", reason: "NoPrices" });
+    expect(mc.status?.conditions?.find((c) => c.type === "Planned")).toMatchObject({
+      status: "False",
+      reason: "NoPrices",
+    });
     // The ManagedCluster controller's own status fields live beside lastPlan (separate field managers).
     expect(mc.status?.conditions?.some((c) => c.type === "AgentConnected")).toBe(true);
   });

@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { applyFixture } from "../support/apply-fixture.js";
 import { NodeTemplateKind } from "../../src-shared/crds/index.js";
-import { getCr } from "../../src-shared/kube/index.js";
+import { getCr } from "../support/typed.js";
 import { applyObject, applyStatus, setCondition } from "../../src-shared/runtime/index.js";
 
 const fx = applyFixture("apply-ssa-test");
@@ -29,7 +29,12 @@ describe("applyObject and applyStatus with field ownership", () => {
 
   it("applies status through the subresource, leaves spec alone, and skips an unchanged status", async () => {
     const before = await fx.client.get(ref);
-    const conditions = setCondition([], { type: "Valid", status: "True", reason: "FamiliesKnown", observedGeneration: before.metadata?.generation });
+    const conditions = setCondition([], {
+      type: "Valid",
+      status: "True",
+      reason: "FamiliesKnown",
+      observedGeneration: before.metadata?.generation,
+    });
     const status = { observedGeneration: before.metadata?.generation, warnings: [], conditions };
     const applied = await applyStatus(fx.client, { ...template(["ignored"]), status });
     expect(applied.changed).toBe(true);
@@ -39,18 +44,29 @@ describe("applyObject and applyStatus with field ownership", () => {
     expect(after?.metadata.generation).toBe(before.metadata?.generation);
 
     // Re-computing the same condition later keeps lastTransitionTime, so the status is identical: no write.
-    const again = setCondition(after?.status?.conditions, { type: "Valid", status: "True", reason: "FamiliesKnown", observedGeneration: before.metadata?.generation }, new Date(Date.now() + 60_000));
+    const again = setCondition(
+      after?.status?.conditions,
+      { type: "Valid", status: "True", reason: "FamiliesKnown", observedGeneration: before.metadata?.generation },
+      new Date(Date.now() + 60_000),
+    );
     writes.length = 0;
     const second = await applyStatus(fx.client, { ...template(["m5"]), status: { ...status, conditions: again } });
     expect(second.changed).toBe(false);
     expect(writes).toEqual([]);
 
     // A flip moves lastTransitionTime and is written.
-    const flipped = setCondition(again, { type: "Valid", status: "False", reason: "UnknownFamily", message: "x9 unknown" }, new Date(Date.now() + 120_000));
-    expect((await applyStatus(fx.client, { ...template(["m5"]), status: { ...status, conditions: flipped } })).changed).toBe(true);
+    const flipped = setCondition(
+      again,
+      { type: "Valid", status: "False", reason: "UnknownFamily", message: "x9 unknown" },
+      new Date(Date.now() + 120_000),
+    );
+    expect(
+      (await applyStatus(fx.client, { ...template(["m5"]), status: { ...status, conditions: flipped } })).changed,
+    ).toBe(true);
     const final = await getCr(fx.client, NodeTemplateKind, ns, "general");
     expect(final?.status?.conditions?.[0]?.status).toBe("False");
-    expect(final?.status?.conditions?.[0]?.lastTransitionTime).not.toBe(after?.status?.conditions?.[0]?.lastTransitionTime);
+    expect(final?.status?.conditions?.[0]?.lastTransitionTime).not.toBe(
+      after?.status?.conditions?.[0]?.lastTransitionTime,
+    );
   });
-
 });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { applyFixture } from "../support/apply-fixture.js";
 import { NodeTemplateKind } from "../../src-shared/crds/index.js";
-import { getCr } from "../../src-shared/kube/index.js";
+import { getCr } from "../support/typed.js";
 import { applyObject, EventRecorder, FIELD_MANAGER, patchStatus } from "../../src-shared/runtime/index.js";
 
 const fx = applyFixture("apply-test");
@@ -14,7 +14,9 @@ describe("applyObject", () => {
     const first = await applyObject(fx.client, template(["m5", "c5"]));
     expect(first.changed).toBe(true);
     const rv = first.object.metadata?.resourceVersion;
-    expect(first.object.metadata?.managedFields?.some((m) => m.manager === FIELD_MANAGER && m.operation === "Apply")).toBe(true);
+    expect(
+      first.object.metadata?.managedFields?.some((m) => m.manager === FIELD_MANAGER && m.operation === "Apply"),
+    ).toBe(true);
 
     writes.length = 0;
     const second = await applyObject(fx.client, template(["m5", "c5"]));
@@ -59,7 +61,12 @@ describe("EventRecorder", () => {
       ["Normal", "Applied", "Applied NodePool general", 3],
       ["Warning", "InvalidSpec", "family x9 is unknown", 1],
     ]);
-    expect(ours[0]?.involvedObject).toMatchObject({ kind: "NodeTemplate", name: "general", namespace: ns, apiVersion: NodeTemplateKind.apiVersion });
+    expect(ours[0]?.involvedObject).toMatchObject({
+      kind: "NodeTemplate",
+      name: "general",
+      namespace: ns,
+      apiVersion: NodeTemplateKind.apiVersion,
+    });
     expect(ours[0]?.source).toEqual({ component: "spot-optimizer", host: "test" });
   });
 
@@ -67,14 +74,20 @@ describe("EventRecorder", () => {
     const involved = await fx.client.get(ref);
     const events = new EventRecorder({ client: fx.client });
     await events.normal(involved, "Synced", "once");
-    const [first] = (await fx.client.list({ apiVersion: "v1", kind: "Event", namespace: ns })).items.filter((e) => e.reason === "Synced");
+    const [first] = (await fx.client.list({ apiVersion: "v1", kind: "Event", namespace: ns })).items.filter(
+      (e) => e.reason === "Synced",
+    );
     await fx.client.delete({ apiVersion: "v1", kind: "Event", namespace: ns, name: first!.metadata!.name! });
     await events.normal(involved, "Synced", "once");
-    const after = (await fx.client.list({ apiVersion: "v1", kind: "Event", namespace: ns })).items.filter((e) => e.reason === "Synced");
+    const after = (await fx.client.list({ apiVersion: "v1", kind: "Event", namespace: ns })).items.filter(
+      (e) => e.reason === "Synced",
+    );
     expect(after.map((e) => e.count)).toEqual([1]);
     const errors: unknown[] = [];
     const broken = new EventRecorder({ client: fx.client, onError: (e) => errors.push(e) });
-    await expect(broken.normal({ apiVersion: "v1", kind: "Pod", metadata: { name: "p", namespace: "does-not-exist" } }, "X", "y")).resolves.toBeUndefined();
+    await expect(
+      broken.normal({ apiVersion: "v1", kind: "Pod", metadata: { name: "p", namespace: "does-not-exist" } }, "X", "y"),
+    ).resolves.toBeUndefined();
     expect(errors).toHaveLength(1);
   });
 });

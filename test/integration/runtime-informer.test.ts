@@ -1,6 +1,6 @@
 // Integration: the informer against the local API server — add/update/delete, dropped watches, relist after 410 Gone.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalApiServer, type LocalApiServer } from "../../src-shared/apiserver/index.js";
+import { startLocalApiServer, type LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { Informer, type InformerEvent } from "../../src-shared/runtime/index.js";
 import { waitFor } from "./runtime-support.js";
@@ -37,12 +37,23 @@ describe("Informer", () => {
 
     await client.create(configMap("later", { v: "1" }, { app: "b" }));
     await waitFor(() => informer.get("inf", "later") !== undefined);
-    await client.patch({ apiVersion: "v1", kind: "ConfigMap", namespace: "inf", name: "later" }, { data: { v: "2" } }, { type: "merge" });
+    await client.patch(
+      { apiVersion: "v1", kind: "ConfigMap", namespace: "inf", name: "later" },
+      { data: { v: "2" } },
+      { type: "merge" },
+    );
     await waitFor(() => informer.getByKey("inf/later")?.data?.["v" as never] === "2");
     expect(informer.list({ labelSelector: "app=b" }).map((o) => o.metadata?.name)).toEqual(["later"]);
     expect(informer.list({ namespace: "other" })).toEqual([]);
-    expect(informer.list({ namespace: "inf" }).map((o) => o.metadata?.name).sort()).toEqual(["before", "later"]);
-    expect(informer.list({ namespace: "inf", labelSelector: { app: "a" } }).map((o) => o.metadata?.name)).toEqual(["before"]);
+    expect(
+      informer
+        .list({ namespace: "inf" })
+        .map((o) => o.metadata?.name)
+        .sort(),
+    ).toEqual(["before", "later"]);
+    expect(informer.list({ namespace: "inf", labelSelector: { app: "a" } }).map((o) => o.metadata?.name)).toEqual([
+      "before",
+    ]);
 
     await client.delete({ apiVersion: "v1", kind: "ConfigMap", namespace: "inf", name: "later" });
     await waitFor(() => informer.get("inf", "later") === undefined);
@@ -99,13 +110,18 @@ describe("Informer", () => {
     // While the informer is down the server changes and forgets the history.
     server.faults.setWatchWindow(0);
     await client.delete({ apiVersion: "v1", kind: "ConfigMap", namespace: "inf", name: "k1" });
-    await client.patch({ apiVersion: "v1", kind: "ConfigMap", namespace: "inf", name: "k2" }, { data: { v: "9" } }, { type: "merge" });
+    await client.patch(
+      { apiVersion: "v1", kind: "ConfigMap", namespace: "inf", name: "k2" },
+      { data: { v: "9" } },
+      { type: "merge" },
+    );
     await client.create(configMap("k5", { v: "0" }));
 
     informer.start();
     await waitFor(() => informer.listCount === 2, { message: "relist" });
     const onServer = await client.list({ apiVersion: "v1", kind: "ConfigMap", namespace: "inf" });
-    const summary = (items: KubeObject[]): string[] => items.map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`).sort();
+    const summary = (items: KubeObject[]): string[] =>
+      items.map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`).sort();
     expect(summary(informer.list())).toEqual(summary(onServer.items));
     expect(informer.get("inf", "k2")?.data).toEqual({ v: "9" });
     expect(events.sort()).toEqual(["add:k5", "delete:k1", "update:k2"]);
@@ -117,7 +133,12 @@ describe("Informer", () => {
     const path = await client.path({ apiVersion: "v1", kind: "ConfigMap", namespace: "quiet" });
     const list = await client.list({ apiVersion: "v1", kind: "ConfigMap", namespace: "quiet" });
     const events: string[] = [];
-    const handle = client.watch(path, { resourceVersion: list.metadata?.resourceVersion }, (type) => events.push(type), { idleTimeoutMs: 150 });
+    const handle = client.watch(
+      path,
+      { resourceVersion: list.metadata?.resourceVersion },
+      (type) => events.push(type),
+      { idleTimeoutMs: 150 },
+    );
     await expect(handle.done).resolves.toBeUndefined();
     expect(events).toEqual([]);
   });

@@ -1,6 +1,6 @@
 // Integration: Lease leader election — exactly one leader of two, hand-over on clean stop and after a crash.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalApiServer, type LocalApiServer } from "../../src-shared/apiserver/index.js";
+import { startLocalApiServer, type LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { LeaderElector } from "../../src-shared/runtime/index.js";
 import { waitFor } from "./runtime-support.js";
@@ -62,11 +62,19 @@ describe("LeaderElector", () => {
     const stoppedAt = Date.now();
     await leader.stop();
     expect(leader.isLeader()).toBe(false);
-    await waitFor(() => standby.isLeader(), { timeoutMs: timing.leaseDurationMs, message: "standby to lead within the lease duration" });
+    await waitFor(() => standby.isLeader(), {
+      timeoutMs: timing.leaseDurationMs,
+      message: "standby to lead within the lease duration",
+    });
     expect(Date.now() - stoppedAt).toBeLessThanOrEqual(timing.leaseDurationMs);
     expect(await holder("clean")).toBe(standby.identity);
     await standby.stop();
-    expect(log).toEqual([`${leader.identity}:start`, `${leader.identity}:stop`, `${standby.identity}:start`, `${standby.identity}:stop`]);
+    expect(log).toEqual([
+      `${leader.identity}:start`,
+      `${leader.identity}:stop`,
+      `${standby.identity}:start`,
+      `${standby.identity}:stop`,
+    ]);
   });
 
   it("takes over from a leader that died without releasing, once the lease expires", async () => {
@@ -81,7 +89,10 @@ describe("LeaderElector", () => {
 
     await a.stop({ releaseLease: false });
     expect(await holder("crash")).toBe("a");
-    await waitFor(() => b.isLeader(), { timeoutMs: timing.leaseDurationMs + 3 * timing.retryPeriodMs + 2_000, message: "takeover" });
+    await waitFor(() => b.isLeader(), {
+      timeoutMs: timing.leaseDurationMs + 3 * timing.retryPeriodMs + 2_000,
+      message: "takeover",
+    });
     expect(await holder("crash")).toBe("b");
     await b.stop();
   });

@@ -1,6 +1,6 @@
 // Integration: the controller manager — events map to keys (own kind and owned objects), one leader reconciles, hand-over.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { startTestCluster } from "../support/cluster.js";
 import { NodeTemplateKind } from "../../src-shared/crds/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
@@ -28,7 +28,14 @@ afterAll(async () => {
 function makeManager(identity: string, reconciled: string[]): ControllerManager {
   const manager = new ControllerManager({
     client,
-    leaderElection: { namespace: ns, name: "toy-operator", identity, leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 100 },
+    leaderElection: {
+      namespace: ns,
+      name: "toy-operator",
+      identity,
+      leaseDurationMs: 3_000,
+      renewDeadlineMs: 2_000,
+      retryPeriodMs: 100,
+    },
   });
   const templates = manager.informer(templateKind);
   manager.addController({
@@ -48,7 +55,14 @@ function makeManager(identity: string, reconciled: string[]): ControllerManager 
           name: `${name}-families`,
           namespace,
           ownerReferences: [
-            { apiVersion: templateKind.apiVersion, kind: templateKind.kind, name, uid: template.metadata?.uid ?? "", controller: true, blockOwnerDeletion: true },
+            {
+              apiVersion: templateKind.apiVersion,
+              kind: templateKind.kind,
+              name,
+              uid: template.metadata?.uid ?? "",
+              controller: true,
+              blockOwnerDeletion: true,
+            },
           ],
         },
         data: { families: spec.families.join(",") },
@@ -80,7 +94,11 @@ describe("ControllerManager", () => {
     await client.create(template("fresh", ["c5", "r5"]));
     await waitFor(async () => (await familiesOf("fresh")) === "c5,r5", { message: "new object reconciled" });
 
-    await client.patch({ ...templateKind, namespace: ns, name: "fresh" }, { spec: { families: ["c6g"] } }, { type: "merge" });
+    await client.patch(
+      { ...templateKind, namespace: ns, name: "fresh" },
+      { spec: { families: ["c6g"] } },
+      { type: "merge" },
+    );
     await waitFor(async () => (await familiesOf("fresh")) === "c6g", { message: "spec change reconciled" });
 
     // Deleting the owned ConfigMap enqueues its owner (via ownerReferences), which recreates it.
@@ -108,7 +126,11 @@ describe("ControllerManager", () => {
 
     await a.stop();
     // Changed while nobody leads: the new leader must pick it up from its cache on taking over.
-    await client.patch({ ...templateKind, namespace: ns, name: "led" }, { spec: { families: ["m7i"] } }, { type: "merge" });
+    await client.patch(
+      { ...templateKind, namespace: ns, name: "led" },
+      { spec: { families: ["m7i"] } },
+      { type: "merge" },
+    );
     await waitFor(() => b.isActive(), { timeoutMs: 3_000, message: "b takes over within the lease duration" });
     await waitFor(async () => (await familiesOf("led")) === "m7i", { message: "new leader reconciles" });
     expect(reconciledB).toContain(`${ns}/led`);
@@ -118,7 +140,10 @@ describe("ControllerManager", () => {
   it("converges despite injected 409s on writes: failed reconciles back off and retry", async () => {
     const reconciled: string[] = [];
     const failures: string[] = [];
-    const logger = { info: () => undefined, error: (obj: object) => void failures.push(String((obj as { key?: string }).key)) };
+    const logger = {
+      info: () => undefined,
+      error: (obj: object) => void failures.push(String((obj as { key?: string }).key)),
+    };
     const manager = new ControllerManager({ client, logger });
     const templates = manager.informer(templateKind);
     manager.addController({
@@ -150,7 +175,9 @@ describe("ControllerManager", () => {
       await waitFor(() => names.every((n) => failures.includes(`${ns}/${n}`)), { message: "every key failed once" });
       server.faults.setConflictRate(0.3);
       for (const name of names) {
-        await waitFor(async () => (await familiesOf(name).catch(() => undefined)) === `m5,c${names.indexOf(name)}`, { message: name });
+        await waitFor(async () => (await familiesOf(name).catch(() => undefined)) === `m5,c${names.indexOf(name)}`, {
+          message: name,
+        });
       }
     } finally {
       server.faults.setConflictRate(0);

@@ -3,7 +3,11 @@
 /** Polls `check` every `intervalMs` until it is true; fails with `message` after `timeoutMs`. */
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
-  { timeoutMs = 10_000, intervalMs = 20, message = "condition" }: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
+  {
+    timeoutMs = 10_000,
+    intervalMs = 20,
+    message = "condition",
+  }: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

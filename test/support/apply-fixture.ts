@@ -1,6 +1,6 @@
 // Shared setup of the runtime apply tests: a local API server with our CRDs, one namespace, and a log of every write.
 import { afterAll, beforeAll } from "vitest";
-import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { NodeTemplateKind } from "../../src-shared/crds/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { startTestCluster } from "./cluster.js";

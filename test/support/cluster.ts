@@ -4,7 +4,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startLocalApiServer, type LocalApiServer, type LocalApiServerOptions } from "../../src-shared/apiserver/index.js";
+import {
+  startLocalApiServer,
+  type LocalApiServer,
+  type LocalApiServerOptions,
+} from "../../operator/local/apiserver/index.js";
 import { toolPath } from "./tools.js";
 
 /** The repository root (…/work/main). */
@@ -24,7 +28,15 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<L
   const { crds, ...serverOpts } = opts;
   const server = await startLocalApiServer(serverOpts);
   const paths =
-    crds === undefined ? [] : crds === "project" ? [projectCrdDir] : crds === "karpenter" ? [karpenterCrdDir] : crds === "all" ? [projectCrdDir, karpenterCrdDir] : crds;
+    crds === undefined
+      ? []
+      : crds === "project"
+        ? [projectCrdDir]
+        : crds === "karpenter"
+          ? [karpenterCrdDir]
+          : crds === "all"
+            ? [projectCrdDir, karpenterCrdDir]
+            : crds;
   try {
     if (paths.length > 0) await server.installCrdFiles(paths);
   } catch (err) {
@@ -35,7 +47,11 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<L
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000, what = "condition"): Promise<T> {
+export async function eventually<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 5000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -56,7 +72,11 @@ const kubeconfigFiles = new WeakMap<LocalApiServer, string>();
  * Runs the real kubectl 1.33 against `server` (asynchronously: a synchronous child process would block the
  * in-process server and time out). Resolves with the exit code and output; never rejects on a non-zero exit.
  */
-export function kubectl(server: LocalApiServer, args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export function kubectl(
+  server: LocalApiServer,
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let kubeconfig = server.kubeconfigPath ?? kubeconfigFiles.get(server);
   if (!kubeconfig) {
     kubeconfig = join(mkdtempSync(join(tmpdir(), "kubeconfig-")), "config");

@@ -1,6 +1,6 @@
 // Test helper for the facade's resource endpoints, on E1's real facade (test/support/facade.ts: real signup, JWTs,
 // invites, audit chain): two organisations, each with an owner, an admin and a viewer, and a token per (org, role).
-import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import type { KubeClient } from "../../src-shared/kube/client.js";
 import type { FacadeCache } from "../../operator/facade/cache.js";
 import type { Role } from "../../operator/facade/http.js";
@@ -29,7 +29,8 @@ export async function startResourceFacade(): Promise<ResourceFacade> {
     const owner = await facade.signup(name);
     orgs.push(owner.namespace);
     members.set(`${owner.namespace}/owner`, owner);
-    for (const role of ["admin", "viewer"] as const) members.set(`${owner.namespace}/${role}`, await facade.addMember(owner, role));
+    for (const role of ["admin", "viewer"] as const)
+      members.set(`${owner.namespace}/${role}`, await facade.addMember(owner, role));
   }
   const running = facade.facades[0]!;
   return {

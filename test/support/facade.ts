@@ -1,7 +1,7 @@
 // Test helper: local API server + CRDs + one or more real facades (real JWT auth, audit chain), and signup/login helpers.
 import { randomUUID } from "node:crypto";
 import { pino } from "pino";
-import type { LocalApiServer } from "../../src-shared/apiserver/index.js";
+import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient } from "../../src-shared/kube/client.js";
 import type { FacadeConfig } from "../../operator/facade/config.js";
 import { startFacade, type RunningFacade, type StartFacadeOptions } from "../../operator/facade/start.js";
@@ -49,7 +49,11 @@ export interface TestFacade {
 }
 
 /** Limits high enough that suites signing up many organisations from 127.0.0.1 are not throttled. */
-export const RELAXED_RATE_LIMITS: FacadeConfig["rateLimits"] = { signupPerHour: 10_000, tokenPerMinute: 10_000, logoutPerMinute: 10_000 };
+export const RELAXED_RATE_LIMITS: FacadeConfig["rateLimits"] = {
+  signupPerHour: 10_000,
+  tokenPerMinute: 10_000,
+  logoutPerMinute: 10_000,
+};
 
 export const ADMIN = { email: "root@spot-optimizer.test", password: "Root-Password-123" };
 
@@ -88,7 +92,10 @@ export async function startTestFacade(options: Partial<StartFacadeOptions> = {})
       logger: pino({ level: "silent" }),
       admin: ADMIN,
       ...merged,
-      config: { ...(merged.config ?? {}), rateLimits: { ...RELAXED_RATE_LIMITS, ...(merged.config?.rateLimits ?? {}) } },
+      config: {
+        ...(merged.config ?? {}),
+        rateLimits: { ...RELAXED_RATE_LIMITS, ...(merged.config?.rateLimits ?? {}) },
+      },
     });
     facades.push(facade);
     return facade;
@@ -120,7 +127,9 @@ export async function startTestFacade(options: Partial<StartFacadeOptions> = {})
       const password = "MemberPass123!";
       const invite = await t.call("POST", "/settings/invite", { token: owner.accessToken, body: { email, role } });
       if (invite.status !== 201) throw new Error(`invite failed: ${invite.status} ${invite.text}`);
-      const accepted = await t.call("POST", "/api/auth/accept-invite", { body: { invite_id: invite.body.invite_id, password } });
+      const accepted = await t.call("POST", "/api/auth/accept-invite", {
+        body: { invite_id: invite.body.invite_id, password },
+      });
       if (accepted.status !== 201) throw new Error(`accept failed: ${accepted.status} ${accepted.text}`);
       return {
         email,

@@ -22,7 +22,18 @@ function exportDoc(): AuditExport {
   const entries: AuditRecord[] = [];
   let prev = GENESIS_ANCHOR;
   for (let i = 0; i < 4; i++) {
-    const e = buildEntry({ namespace: "org-a", actor: i === 1 ? "=1+1" : "a@a.test", event: `e${i}`, resource: "r", outcome: "success", after: { i } }, prev, "2026-01-01T00:00:00.000Z");
+    const e = buildEntry(
+      {
+        namespace: "org-a",
+        actor: i === 1 ? "=1+1" : "a@a.test",
+        event: `e${i}`,
+        resource: "r",
+        outcome: "success",
+        after: { i },
+      },
+      prev,
+      "2026-01-01T00:00:00.000Z",
+    );
     entries.push(e);
     prev = { sequence: e.seq, hash: e.hash };
   }
@@ -40,7 +51,11 @@ function exportFile(name: string, mutate?: (entries: AuditRecord[]) => void): st
   const entries: AuditRecord[] = [];
   let prev = GENESIS_ANCHOR;
   for (let i = 0; i < 4; i++) {
-    const e = buildEntry({ namespace: "org-a", actor: "a@a.test", event: `e${i}`, resource: "r", outcome: "success", after: { i } }, prev, "2026-01-01T00:00:00.000Z");
+    const e = buildEntry(
+      { namespace: "org-a", actor: "a@a.test", event: `e${i}`, resource: "r", outcome: "success", after: { i } },
+      prev,
+      "2026-01-01T00:00:00.000Z",
+    );
     entries.push(e);
     prev = { sequence: e.seq, hash: e.hash };
   }
@@ -59,10 +74,18 @@ describe("spotctl audit verify", () => {
   });
 
   it("exits 1 naming the first bad entry when an entry was changed or deleted", async () => {
-    const changed = await run("audit", "verify", exportFile("changed.json", (e) => (e[2]!.event = "nothing happened")));
+    const changed = await run(
+      "audit",
+      "verify",
+      exportFile("changed.json", (e) => (e[2]!.event = "nothing happened")),
+    );
     expect(changed.code).toBe(1);
     expect(JSON.parse(changed.out).first_bad_entry).toEqual({ index: 2, id: "audit-000000000002" });
-    const deleted = await run("audit", "verify", exportFile("deleted.json", (e) => e.splice(1, 1)));
+    const deleted = await run(
+      "audit",
+      "verify",
+      exportFile("deleted.json", (e) => e.splice(1, 1)),
+    );
     expect(deleted.code).toBe(1);
     expect(JSON.parse(deleted.out).first_bad_entry.index).toBe(1);
   });
@@ -95,29 +118,63 @@ describe("spotctl audit verify", () => {
 
   it("exits 1 naming the first bad CSV row when a cell, a row or the checksum was changed", async () => {
     // Lines: 0 header, 1 anchor, 2-5 entries, 6 head, 7 checksum.
-    const changed = await run("audit", "verify", csvFile("changed.csv", (l) => l.map((line, i) => (i === 4 ? line.replace(",e2,", ",nothing happened,") : line))));
+    const changed = await run(
+      "audit",
+      "verify",
+      csvFile("changed.csv", (l) => l.map((line, i) => (i === 4 ? line.replace(",e2,", ",nothing happened,") : line))),
+    );
     expect(changed.code).toBe(1);
-    expect(JSON.parse(changed.out)).toMatchObject({ first_bad_row: 5, first_bad_entry: { index: 2, id: "audit-000000000002" }, reason: expect.stringMatching(/^row 5 \(audit-000000000002\): /) });
-    const deleted = await run("audit", "verify", csvFile("deleted.csv", (l) => l.filter((_, i) => i !== 3)));
+    expect(JSON.parse(changed.out)).toMatchObject({
+      first_bad_row: 5,
+      first_bad_entry: { index: 2, id: "audit-000000000002" },
+      reason: expect.stringMatching(/^row 5 \(audit-000000000002\): /),
+    });
+    const deleted = await run(
+      "audit",
+      "verify",
+      csvFile("deleted.csv", (l) => l.filter((_, i) => i !== 3)),
+    );
     expect(deleted.code).toBe(1);
     expect(JSON.parse(deleted.out).first_bad_row).toBe(4);
-    const checksum = await run("audit", "verify", csvFile("checksum.csv", (l) => l.map((line, i) => (i === 7 ? line.replace(/sha256:[0-9a-f]{4}/, "sha256:0000") : line))));
+    const checksum = await run(
+      "audit",
+      "verify",
+      csvFile("checksum.csv", (l) =>
+        l.map((line, i) => (i === 7 ? line.replace(/sha256:[0-9a-f]{4}/, "sha256:0000") : line)),
+      ),
+    );
     expect(checksum.code).toBe(1);
     expect(JSON.parse(checksum.out)).toMatchObject({ first_bad_row: 8, reason: expect.stringMatching(/checksum/) });
-    const noHead = await run("audit", "verify", csvFile("nohead.csv", (l) => l.filter((_, i) => i !== 6)));
+    const noHead = await run(
+      "audit",
+      "verify",
+      csvFile("nohead.csv", (l) => l.filter((_, i) => i !== 6)),
+    );
     expect(noHead.code).toBe(1);
     expect(JSON.parse(noHead.out).reason).toMatch(/head row is missing/);
   });
 
   it("exits 2 with one line on a malformed CSV", async () => {
-    const unclosed = await run("audit", "verify", csvFile("unclosed.csv", (l) => l.map((line, i) => (i === 3 ? line.replace(",e1,", ',"e1,') : line))));
+    const unclosed = await run(
+      "audit",
+      "verify",
+      csvFile("unclosed.csv", (l) => l.map((line, i) => (i === 3 ? line.replace(",e1,", ',"e1,') : line))),
+    );
     expect(unclosed.code).toBe(2);
     // The stray quote pairs with a later one; the row where the quoting went wrong is named.
     expect(unclosed.err).toMatch(/unclosed.csv: row 4: /);
-    const short = await run("audit", "verify", csvFile("short.csv", (l) => l.map((line, i) => (i === 2 ? line.replace(",e0,", ",") : line))));
+    const short = await run(
+      "audit",
+      "verify",
+      csvFile("short.csv", (l) => l.map((line, i) => (i === 2 ? line.replace(",e0,", ",") : line))),
+    );
     expect(short.code).toBe(2);
     expect(short.err).toMatch(/row 3: 12 cells, expected 13/);
-    const header = await run("audit", "verify", csvFile("header.csv", (l) => ["record,seq,id", ...l.slice(1)]));
+    const header = await run(
+      "audit",
+      "verify",
+      csvFile("header.csv", (l) => ["record,seq,id", ...l.slice(1)]),
+    );
     expect(header.code).toBe(2);
     expect(header.err).toMatch(/first row must be/);
     const neither = join(dir, "neither.txt");

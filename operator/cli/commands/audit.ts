@@ -38,7 +38,14 @@ function check(file: AuditExportFile): { failure: Record<string, unknown> } | { 
   const verdict = verifyAuditCsv(file.csv);
   if (verdict.ok) return { head: verdict.head };
   const where = verdict.row === null ? "" : `row ${verdict.row}${verdict.entry ? ` (${verdict.entry.id})` : ""}: `;
-  return { failure: { ok: false, first_bad_row: verdict.row, first_bad_entry: verdict.entry, reason: `${where}${verdict.reason}` } };
+  return {
+    failure: {
+      ok: false,
+      first_bad_row: verdict.row,
+      first_bad_entry: verdict.entry,
+      reason: `${where}${verdict.reason}`,
+    },
+  };
 }
 
 async function readExport(path: string): Promise<AuditExportFile> {
@@ -67,11 +74,26 @@ async function verify(args: string[], io: Parameters<CliCommand["run"]>[1]): Pro
   const { head } = result;
   const expectedHead = flags.get("head")?.[0];
   if (expectedHead !== undefined && expectedHead.replace(/^sha256:/, "") !== head.hash) {
-    io.stdout(JSON.stringify({ ok: false, first_bad_entry: null, reason: `head ${head.hash} is not the expected ${expectedHead}` }) + "\n");
+    io.stdout(
+      JSON.stringify({
+        ok: false,
+        first_bad_entry: null,
+        reason: `head ${head.hash} is not the expected ${expectedHead}`,
+      }) + "\n",
+    );
     return 1;
   }
   const doc = file.kind === "json" ? file.doc : file.csv.doc;
-  io.stdout(JSON.stringify({ ok: true, format: file.kind, namespace: doc.namespace, entries: doc.entries.length, head, checksum: doc.checksum }) + "\n");
+  io.stdout(
+    JSON.stringify({
+      ok: true,
+      format: file.kind,
+      namespace: doc.namespace,
+      entries: doc.entries.length,
+      head,
+      checksum: doc.checksum,
+    }) + "\n",
+  );
   return 0;
 }
 
@@ -81,7 +103,10 @@ export const auditCommand: CliCommand = {
   usage: USAGE,
   run: async (args, io) => {
     const [sub, ...rest] = args;
-    if (sub !== "verify") throw new UsageError(`unknown audit subcommand ${sub === undefined ? "(none)" : JSON.stringify(sub)}; try: spotctl audit verify <file>`);
+    if (sub !== "verify")
+      throw new UsageError(
+        `unknown audit subcommand ${sub === undefined ? "(none)" : JSON.stringify(sub)}; try: spotctl audit verify <file>`,
+      );
     return verify(rest, io);
   },
 };

@@ -11,7 +11,12 @@ import type { CpuArch, PriceBook } from "../../../src-shared/pricing/types.js";
 import { monthlyUsd } from "../../../src-shared/pricing/types.js";
 import { optimize, type OptimizeResult } from "../../../src-shared/optimizer/optimize.js";
 import { parsePodsCsv, PodsCsvError } from "../../../src-shared/optimizer/pods-csv.js";
-import { DEFAULT_POLICY, type CapacityMode, type OptimizerPolicy, type Strategy } from "../../../src-shared/optimizer/types.js";
+import {
+  DEFAULT_POLICY,
+  type CapacityMode,
+  type OptimizerPolicy,
+  type Strategy,
+} from "../../../src-shared/optimizer/types.js";
 
 const STRATEGIES: Strategy[] = ["lowest-price", "capacity-optimized", "price-capacity-optimized"];
 const CAPACITIES: CapacityMode[] = ["spot", "on-demand", "mixed"];
@@ -56,7 +61,8 @@ Exit codes: 0 planned (even with unplaced pods), 2 bad flags or bad input files.
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: T[], fallback: T): T {
   if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) throw new UsageError(`--${flag} must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`);
+  if (!allowed.includes(value as T))
+    throw new UsageError(`--${flag} must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`);
   return value as T;
 }
 
@@ -67,7 +73,10 @@ function budgetMs(flags: Map<string, string[]>, name: string, fallback: number):
   const raw = single(flags, name);
   if (raw === undefined) return fallback;
   const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!(value >= 1 && value <= MAX_BUDGET_MS)) throw new UsageError(`--${name} must be a whole number of milliseconds from 1 to ${MAX_BUDGET_MS}, got ${JSON.stringify(raw)}`);
+  if (!(value >= 1 && value <= MAX_BUDGET_MS))
+    throw new UsageError(
+      `--${name} must be a whole number of milliseconds from 1 to ${MAX_BUDGET_MS}, got ${JSON.stringify(raw)}`,
+    );
   return value;
 }
 
@@ -79,9 +88,13 @@ function single(flags: Map<string, string[]>, name: string): string | undefined 
 
 function policyFrom(flags: Map<string, string[]>): OptimizerPolicy {
   const arch = single(flags, "arch");
-  const families = (single(flags, "families") ?? "").split(",").map((f) => f.trim()).filter((f) => f !== "");
+  const families = (single(flags, "families") ?? "")
+    .split(",")
+    .map((f) => f.trim())
+    .filter((f) => f !== "");
   const minTypes = single(flags, "min-types") ?? "0";
-  if (!/^\d+$/.test(minTypes)) throw new UsageError(`--min-types must be a non-negative integer, got ${JSON.stringify(minTypes)}`);
+  if (!/^\d+$/.test(minTypes))
+    throw new UsageError(`--min-types must be a non-negative integer, got ${JSON.stringify(minTypes)}`);
   return {
     ...DEFAULT_POLICY,
     strategy: oneOf("strategy", single(flags, "strategy"), STRATEGIES, DEFAULT_POLICY.strategy),
@@ -97,7 +110,9 @@ function readText(file: string): string {
   try {
     return readFileSync(file, "utf8");
   } catch (err) {
-    throw new UsageError(`--pods ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new UsageError(
+      `--pods ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
 }
 
@@ -111,7 +126,13 @@ function loadBook(dir: string | undefined, region: string): PriceBook {
 }
 
 function hasAwsCredentials(env: NodeJS.ProcessEnv): boolean {
-  return Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI);
+  return Boolean(
+    env.AWS_ACCESS_KEY_ID ||
+    env.AWS_PROFILE ||
+    env.AWS_WEB_IDENTITY_TOKEN_FILE ||
+    env.AWS_CONTAINER_CREDENTIALS_FULL_URI ||
+    env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
+  );
 }
 
 /** Live AWS prices when credentials are present (falling back to the catalog, said on stderr), else the offline catalog. */
@@ -125,7 +146,9 @@ async function liveOrCatalog(region: string, io: CliIo): Promise<PriceBook> {
   await source.refreshDue();
   const book = source.current();
   if (book) return book;
-  io.stderr(`spotctl plan: AWS prices unavailable (${source.lastError?.message ?? "no data"}); using the offline catalog\n`);
+  io.stderr(
+    `spotctl plan: AWS prices unavailable (${source.lastError?.message ?? "no data"}); using the offline catalog\n`,
+  );
   return loadBook(undefined, region);
 }
 
@@ -141,7 +164,13 @@ function priceProvenance(result: OptimizeResult): { source: string; asOf: string
 }
 
 function render(result: OptimizeResult): unknown {
-  const pods = (p: { app: string; cpuMillicores: number; memoryMiB: number; gpus: number; count: number }): Record<string, unknown> => ({
+  const pods = (p: {
+    app: string;
+    cpuMillicores: number;
+    memoryMiB: number;
+    gpus: number;
+    count: number;
+  }): Record<string, unknown> => ({
     app: p.app,
     cpu_millicores: p.cpuMillicores,
     memory_mib: p.memoryMiB,
@@ -180,7 +209,18 @@ export const planCommand: CliCommand = {
   usage,
   run: async (args, io) => {
     const { flags, positional } = parseFlags(args, {
-      values: ["pods", "data", "region", "strategy", "capacity", "families", "arch", "min-types", "budget-ms", "bound-budget-ms"],
+      values: [
+        "pods",
+        "data",
+        "region",
+        "strategy",
+        "capacity",
+        "families",
+        "arch",
+        "min-types",
+        "budget-ms",
+        "bound-budget-ms",
+      ],
       booleans: ["lower-bound", "no-spot-fallback"],
     });
     if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
@@ -199,7 +239,14 @@ export const planCommand: CliCommand = {
     }
     const region = single(flags, "region") ?? "us-east-1";
     const book = dataDir === undefined ? await liveOrCatalog(region, io) : loadBook(dataDir, region);
-    const result = await optimize({ pods, book, policy, lowerBound: flags.has("lower-bound"), planBudgetMs, lowerBoundBudgetMs });
+    const result = await optimize({
+      pods,
+      book,
+      policy,
+      lowerBound: flags.has("lower-bound"),
+      planBudgetMs,
+      lowerBoundBudgetMs,
+    });
     io.stdout(JSON.stringify(render(result), null, 2) + "\n");
     return 0;
   },

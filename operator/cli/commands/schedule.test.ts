@@ -42,10 +42,26 @@ describe("spotctl schedule eval", () => {
     const spec = file("office.yaml", yamlManifest);
     // 2025-10-24 is a Friday: 08:00 CEST = 06:00Z, pre-warm from 05:45Z; 19:00 CEST = 17:00Z.
     // Monday 2025-10-27 is a force_sleep date (CET now): the next wake is Tue 07:45 CET = 06:45Z.
-    const res = spotctl("schedule", "eval", "--spec", spec, "--at", "2025-10-24T05:45:00Z", "--at", "2025-10-24T17:00:00+00:00", "--at", "2025-10-27T10:00:00+01:00");
+    const res = spotctl(
+      "schedule",
+      "eval",
+      "--spec",
+      spec,
+      "--at",
+      "2025-10-24T05:45:00Z",
+      "--at",
+      "2025-10-24T17:00:00+00:00",
+      "--at",
+      "2025-10-27T10:00:00+01:00",
+    );
     expect(res.stderr).toBe("");
     expect(res.status).toBe(0);
-    expect(res.stdout.trim().split("\n").map((line) => JSON.parse(line))).toEqual([
+    expect(
+      res.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line)),
+    ).toEqual([
       { at: "2025-10-24T05:45:00Z", state: "awake", reason: "prewarm", nextTransition: "2025-10-24T17:00:00Z" },
       { at: "2025-10-24T17:00:00Z", state: "asleep", reason: "default", nextTransition: "2025-10-28T06:45:00Z" },
       { at: "2025-10-27T09:00:00Z", state: "asleep", reason: "exception", nextTransition: "2025-10-28T06:45:00Z" },
@@ -53,10 +69,25 @@ describe("spotctl schedule eval", () => {
   });
 
   it("reads a JSON manifest", () => {
-    const spec = file("utc.json", JSON.stringify({ kind: "HibernationSchedule", spec: { clusterRef: { name: "prod" }, timezone: "UTC", weekly: [{ days: ["Sat", "Sun"], start: "10:00", end: "12:00" }] } }));
+    const spec = file(
+      "utc.json",
+      JSON.stringify({
+        kind: "HibernationSchedule",
+        spec: {
+          clusterRef: { name: "prod" },
+          timezone: "UTC",
+          weekly: [{ days: ["Sat", "Sun"], start: "10:00", end: "12:00" }],
+        },
+      }),
+    );
     const res = spotctl("schedule", "eval", "--spec", spec, "--at", "2025-01-11T11:00:00Z");
     expect(res.status).toBe(0);
-    expect(JSON.parse(res.stdout)).toEqual({ at: "2025-01-11T11:00:00Z", state: "awake", reason: "weekly", nextTransition: "2025-01-11T12:00:00Z" });
+    expect(JSON.parse(res.stdout)).toEqual({
+      at: "2025-01-11T11:00:00Z",
+      state: "awake",
+      reason: "weekly",
+      nextTransition: "2025-01-11T12:00:00Z",
+    });
   });
 
   it.each([
@@ -65,9 +96,21 @@ describe("spotctl schedule eval", () => {
     ["a bad time zone", yamlManifest.replace("Europe/Berlin", "Europe/Atlantis"), /spec\.timezone/],
     ["a bad date", yamlManifest.replace("2025-10-27", "2025-02-29"), /spec\.exceptions\[0\]\.date/],
     ["start == end", yamlManifest.replace('end: "19:00"', 'end: "08:00"'), /spec\.weekly\[0\]\.end/],
-    ["a negative grace period (checked like the CRD)", yamlManifest.replace("prewarmMinutes: 15", "prewarmMinutes: 15\n  gracePeriodMinutes: -1"), /^spotctl schedule: spec\.gracePeriodMinutes: /],
-    ["a missing clusterRef", yamlManifest.replace("  clusterRef: {name: prod}\n", ""), /^spotctl schedule: spec\.clusterRef: /],
-    ["the wrong kind", yamlManifest.replace("kind: HibernationSchedule", "kind: NodeTemplate"), /^spotctl schedule: kind:/],
+    [
+      "a negative grace period (checked like the CRD)",
+      yamlManifest.replace("prewarmMinutes: 15", "prewarmMinutes: 15\n  gracePeriodMinutes: -1"),
+      /^spotctl schedule: spec\.gracePeriodMinutes: /,
+    ],
+    [
+      "a missing clusterRef",
+      yamlManifest.replace("  clusterRef: {name: prod}\n", ""),
+      /^spotctl schedule: spec\.clusterRef: /,
+    ],
+    [
+      "the wrong kind",
+      yamlManifest.replace("kind: HibernationSchedule", "kind: NodeTemplate"),
+      /^spotctl schedule: kind:/,
+    ],
     ["broken YAML", "spec: [unclosed", /not valid YAML or JSON/],
   ])("exits 2 with one line naming the field for %s", (_name, text, message) => {
     const res = spotctl("schedule", "eval", "--spec", file("bad.yaml", text), "--at", "2025-01-01T00:00:00Z");
@@ -82,7 +125,9 @@ describe("spotctl schedule eval", () => {
     expect(spotctl("schedule", "eval", "--spec", spec, "--at", "2025-01-01 10:00").stderr).toMatch(/--at/);
     expect(spotctl("schedule", "eval", "--spec", spec, "--at", "yesterday").status).toBe(2);
     expect(spotctl("schedule", "eval", "--spec", spec).status).toBe(2);
-    expect(spotctl("schedule", "eval", "--spec", join(dir, "missing.yaml"), "--at", "2025-01-01T00:00:00Z").status).toBe(2);
+    expect(
+      spotctl("schedule", "eval", "--spec", join(dir, "missing.yaml"), "--at", "2025-01-01T00:00:00Z").status,
+    ).toBe(2);
     expect(spotctl("schedule", "frob").status).toBe(2);
   });
 });

@@ -4,7 +4,13 @@ import { Temporal } from "@js-temporal/polyfill";
 import { load } from "js-yaml";
 import { UsageError, parseFlags, type CliCommand } from "../command.js";
 import { HibernationScheduleSpec } from "../../../src-shared/crds/hibernationschedule.js";
-import { ScheduleSpecError, compileSchedule, evaluateSchedule, nextTransition, type CompiledSchedule } from "../../../src-shared/schedule/index.js";
+import {
+  ScheduleSpecError,
+  compileSchedule,
+  evaluateSchedule,
+  nextTransition,
+  type CompiledSchedule,
+} from "../../../src-shared/schedule/index.js";
 
 const USAGE = `spotctl schedule eval --spec FILE --at T [--at T ...]
 
@@ -64,7 +70,9 @@ function parseInstant(value: string): Temporal.Instant {
   try {
     return Temporal.Instant.from(value);
   } catch {
-    throw new UsageError(`--at: ${JSON.stringify(value)} is not an RFC 3339 instant with an offset (e.g. 2025-03-30T01:30:00Z)`);
+    throw new UsageError(
+      `--at: ${JSON.stringify(value)} is not an RFC 3339 instant with an offset (e.g. 2025-03-30T01:30:00Z)`,
+    );
   }
 }
 
@@ -91,6 +99,8 @@ export const scheduleCommand: CliCommand = {
   run: async (args, io) => {
     const [sub, ...rest] = args;
     if (sub === "eval") return evalSubcommand(rest, io.stdout);
-    throw new UsageError(sub === undefined ? "missing subcommand (expected: eval)" : `unknown subcommand "${sub}" (expected: eval)`);
+    throw new UsageError(
+      sub === undefined ? "missing subcommand (expected: eval)" : `unknown subcommand "${sub}" (expected: eval)`,
+    );
   },
 };

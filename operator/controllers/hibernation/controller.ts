@@ -42,12 +42,16 @@ export async function registerHibernationController(options: HibernationControll
   };
   const scheduleKeys = (): string[] => informers.HibernationSchedule!.list().map((s) => objectKey(s));
   const watched: ReadKind[] = [...WORKLOAD_KINDS, "Node"];
-  for (const kind of ["NodePool", "NodeClaim"] as const) if (await kindServed(client, KIND_REFS[kind])) watched.push(kind);
+  for (const kind of ["NodePool", "NodeClaim"] as const)
+    if (await kindServed(client, KIND_REFS[kind])) watched.push(kind);
   for (const kind of watched) informers[kind] = manager.informer(KIND_REFS[kind]);
   manager.addController({
     name: "hibernation",
     forKind: KIND_REFS.HibernationSchedule,
-    watches: [...watched.filter((k) => k !== "Node"), "ManagedCluster" as const].map((kind) => ({ ...KIND_REFS[kind], mapToKeys: scheduleKeys })),
+    watches: [...watched.filter((k) => k !== "Node"), "ManagedCluster" as const].map((kind) => ({
+      ...KIND_REFS[kind],
+      mapToKeys: scheduleKeys,
+    })),
     reconcile: createHibernationReconciler({
       reader: informerReader(informers),
       writer: hibernationWriter(client, options.isStopped),
@@ -61,7 +65,10 @@ export async function registerHibernationController(options: HibernationControll
 }
 
 /** The audit chain store, refusing to start an append once the instance is stopped (like every other write). */
-function guardedChain(client: KubeClient, isStopped: () => boolean = () => false): AuditWriter & Pick<ReturnType<typeof createAuditChainStore>, "readChain"> {
+function guardedChain(
+  client: KubeClient,
+  isStopped: () => boolean = () => false,
+): AuditWriter & Pick<ReturnType<typeof createAuditChainStore>, "readChain"> {
   const store = createAuditChainStore({ client });
   return {
     record: async (input) => {

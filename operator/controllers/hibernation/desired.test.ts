@@ -1,38 +1,79 @@
 // The pure hibernation planner: exact round trips, idempotence, exclusions, grace, enforce and NodeClaim deletion.
 import { describe, expect, it } from "vitest";
-import { SAVED_ANNOTATION, applyMergePatch, planHibernation, type ObservedObject, type ObservedWorkload, type PlanInput } from "./desired.js";
+import {
+  SAVED_ANNOTATION,
+  applyMergePatch,
+  planHibernation,
+  type ObservedObject,
+  type ObservedWorkload,
+  type PlanInput,
+} from "./desired.js";
 
 const KEY = "acme/office-hours";
 const NOW = Date.parse("2025-01-06T20:00:00Z");
 const HOUR = 3_600_000;
 
-function workload(kind: ObservedWorkload["kind"], ref: string, spec: Record<string, unknown>, created = "2024-12-01T00:00:00Z"): ObservedWorkload {
+function workload(
+  kind: ObservedWorkload["kind"],
+  ref: string,
+  spec: Record<string, unknown>,
+  created = "2024-12-01T00:00:00Z",
+): ObservedWorkload {
   const [namespace, name] = ref.split("/") as [string, string];
   return { kind, metadata: { name, namespace, resourceVersion: "1", creationTimestamp: created }, spec };
 }
 
-function nodePool(name: string, limits?: Record<string, string | number>, annotations?: Record<string, string>): ObservedObject {
+function nodePool(
+  name: string,
+  limits?: Record<string, string | number>,
+  annotations?: Record<string, string>,
+): ObservedObject {
   const spec: Record<string, unknown> = { template: { spec: { nodeClassRef: { name: "default" } } } };
   if (limits) spec.limits = limits;
   return { metadata: { name, resourceVersion: "1", ...(annotations ? { annotations } : {}) }, spec };
 }
 
 function claim(name: string, pool: string, deleting = false): ObservedObject {
-  return { metadata: { name, labels: { "karpenter.sh/nodepool": pool }, ...(deleting ? { deletionTimestamp: "2025-01-06T19:00:00Z" } : {}) } };
+  return {
+    metadata: {
+      name,
+      labels: { "karpenter.sh/nodepool": pool },
+      ...(deleting ? { deletionTimestamp: "2025-01-06T19:00:00Z" } : {}),
+    },
+  };
 }
 
 function input(over: Partial<PlanInput>): PlanInput {
-  return { desired: "asleep", scheduleKey: KEY, nowMs: NOW, asleepSinceMs: NOW, gracePeriodMs: 15 * 60_000, enforce: false, excludedNamespaces: [], workloads: [], nodePools: [], nodeClaims: [], ...over };
+  return {
+    desired: "asleep",
+    scheduleKey: KEY,
+    nowMs: NOW,
+    asleepSinceMs: NOW,
+    gracePeriodMs: 15 * 60_000,
+    enforce: false,
+    excludedNamespaces: [],
+    workloads: [],
+    nodePools: [],
+    nodeClaims: [],
+    ...over,
+  };
 }
 
 /** Applies a plan's patches to the observed objects, as the API server would (resourceVersion bumped per write). */
-function apply<T extends ObservedObject>(objects: readonly T[], plan: ReturnType<typeof planHibernation>, kindOf: (o: T) => string): T[] {
+function apply<T extends ObservedObject>(
+  objects: readonly T[],
+  plan: ReturnType<typeof planHibernation>,
+  kindOf: (o: T) => string,
+): T[] {
   return objects.map((o) => {
-    const p = plan.patches.find((x) => x.kind === kindOf(o) && x.name === o.metadata.name && (x.namespace ?? "") === (o.metadata.namespace ?? ""));
+    const p = plan.patches.find(
+      (x) => x.kind === kindOf(o) && x.name === o.metadata.name && (x.namespace ?? "") === (o.metadata.namespace ?? ""),
+    );
     if (!p) return o;
     const next = applyMergePatch(o, p.patch);
     next.metadata.resourceVersion = String(Number(o.metadata.resourceVersion) + 1);
-    if (next.metadata.annotations && Object.keys(next.metadata.annotations).length === 0) delete next.metadata.annotations;
+    if (next.metadata.annotations && Object.keys(next.metadata.annotations).length === 0)
+      delete next.metadata.annotations;
     return next;
   });
 }
@@ -50,12 +91,23 @@ const workloads = [
   workload("Deployment", "karpenter/karpenter", { replicas: 2 }),
   workload("Deployment", "spot-optimizer-system/operator", { replicas: 1 }),
 ];
-const pools = [nodePool("general", { cpu: "1000", memory: "1000Gi", "nvidia.com/gpu": 4 }), nodePool("unlimited"), nodePool("system", { cpu: 64 }, { "hibernation.spotoptimizer.io/exclude": "true" })];
+const pools = [
+  nodePool("general", { cpu: "1000", memory: "1000Gi", "nvidia.com/gpu": 4 }),
+  nodePool("unlimited"),
+  nodePool("system", { cpu: 64 }, { "hibernation.spotoptimizer.io/exclude": "true" }),
+];
 const kindOf = (o: ObservedWorkload): string => o.kind;
 
 describe("planHibernation", () => {
   it("sleeps every in-scope workload and NodePool in one patch each, and a wake restores every value exactly", () => {
-    const sleep = planHibernation(input({ workloads, nodePools: pools, excludedNamespaces: ["monitoring"], nodeClaims: [claim("general-a", "general"), claim("system-a", "system"), claim("general-b", "general", true)] }));
+    const sleep = planHibernation(
+      input({
+        workloads,
+        nodePools: pools,
+        excludedNamespaces: ["monitoring"],
+        nodeClaims: [claim("general-a", "general"), claim("system-a", "system"), claim("general-b", "general", true)],
+      }),
+    );
     expect(sleep.patches.map((p) => `${p.action} ${p.kind} ${p.namespace ?? ""}/${p.name}`)).toEqual([
       "sleep CronJob shop/paused",
       "sleep CronJob shop/report",
@@ -76,17 +128,29 @@ describe("planHibernation", () => {
     const web = asleepWorkloads.find((w) => w.metadata.name === "web")!;
     expect(web.spec?.replicas).toBe(0);
     expect(JSON.parse(web.metadata.annotations![SAVED_ANNOTATION]!)).toEqual({ by: KEY, replicas: 3 });
-    expect(asleepWorkloads.find((w) => w.metadata.name === "unset")!.metadata.annotations![SAVED_ANNOTATION]).toBe(JSON.stringify({ by: KEY, replicas: null }));
+    expect(asleepWorkloads.find((w) => w.metadata.name === "unset")!.metadata.annotations![SAVED_ANNOTATION]).toBe(
+      JSON.stringify({ by: KEY, replicas: null }),
+    );
     expect(asleepWorkloads.find((w) => w.metadata.name === "report")!.spec?.suspend).toBe(true);
     expect(asleepPools[0]!.spec?.limits).toEqual({ cpu: "0", memory: "0" });
     expect(asleepPools[1]!.spec?.limits).toEqual({ cpu: "0", memory: "0" });
     expect(asleepPools[2]).toEqual(pools[2]);
 
     // Nothing changed: a second plan writes nothing (idempotent), and deletes only what is still there.
-    const again = planHibernation(input({ workloads: asleepWorkloads, nodePools: asleepPools, excludedNamespaces: ["monitoring"] }));
+    const again = planHibernation(
+      input({ workloads: asleepWorkloads, nodePools: asleepPools, excludedNamespaces: ["monitoring"] }),
+    );
     expect(again.patches).toEqual([]);
 
-    const wake = planHibernation(input({ desired: "awake", workloads: asleepWorkloads, nodePools: asleepPools, excludedNamespaces: ["monitoring"], nodeClaims: [claim("general-c", "general")] }));
+    const wake = planHibernation(
+      input({
+        desired: "awake",
+        workloads: asleepWorkloads,
+        nodePools: asleepPools,
+        excludedNamespaces: ["monitoring"],
+        nodeClaims: [claim("general-c", "general")],
+      }),
+    );
     expect(wake.nodeClaimDeletes).toEqual([]);
     expect(wake.patches.every((p) => p.action === "wake")).toBe(true);
     const awakeWorkloads = apply(asleepWorkloads, wake, kindOf);
@@ -95,11 +159,15 @@ describe("planHibernation", () => {
     const strip = (o: ObservedObject): unknown => ({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
     expect(awakeWorkloads.map(strip)).toEqual(workloads.map(strip));
     expect(awakePools.map(strip)).toEqual(pools.map(strip));
-    expect(planHibernation(input({ desired: "awake", workloads: awakeWorkloads, nodePools: awakePools })).patches).toEqual([]);
+    expect(
+      planHibernation(input({ desired: "awake", workloads: awakeWorkloads, nodePools: awakePools })).patches,
+    ).toEqual([]);
   });
 
   it("guards every patch with the resourceVersion it was computed from", () => {
-    const plan = planHibernation(input({ workloads: [{ ...workloads[0]!, metadata: { ...workloads[0]!.metadata, resourceVersion: "42" } }] }));
+    const plan = planHibernation(
+      input({ workloads: [{ ...workloads[0]!, metadata: { ...workloads[0]!.metadata, resourceVersion: "42" } }] }),
+    );
     expect(plan.patches[0]!.patch).toMatchObject({ metadata: { resourceVersion: "42" } });
   });
 
@@ -112,11 +180,18 @@ describe("planHibernation", () => {
     expect(plan.patches.map((p) => p.name)).toEqual(["before", "old"]);
     expect(plan.inGrace).toBe(1);
     expect(plan.graceEndsAtMs).toBe(NOW - 5 * 60_000 + 15 * 60_000);
-    expect(planHibernation(input({ asleepSinceMs, nowMs: NOW + 10 * 60_000, workloads: [fresh] })).patches.map((p) => p.name)).toEqual(["fresh"]);
+    expect(
+      planHibernation(input({ asleepSinceMs, nowMs: NOW + 10 * 60_000, workloads: [fresh] })).patches.map(
+        (p) => p.name,
+      ),
+    ).toEqual(["fresh"]);
   });
 
   it("leaves a replica count the user changed while asleep alone, and keeps it on wake; enforce reverses both", () => {
-    const slept = applyMergePatch(workloads[0]!, planHibernation(input({ workloads: [workloads[0]!] })).patches[0]!.patch);
+    const slept = applyMergePatch(
+      workloads[0]!,
+      planHibernation(input({ workloads: [workloads[0]!] })).patches[0]!.patch,
+    );
     const userScaled: ObservedWorkload = { ...slept, spec: { ...slept.spec, replicas: 5 } };
     expect(planHibernation(input({ workloads: [userScaled] })).patches).toEqual([]);
     const release = planHibernation(input({ desired: "awake", workloads: [userScaled] })).patches;
@@ -134,10 +209,19 @@ describe("planHibernation", () => {
   });
 
   it("wakes an object whose namespace became excluded while asleep, and never touches another schedule's objects", () => {
-    const slept = applyMergePatch(workloads[0]!, planHibernation(input({ workloads: [workloads[0]!] })).patches[0]!.patch);
+    const slept = applyMergePatch(
+      workloads[0]!,
+      planHibernation(input({ workloads: [workloads[0]!] })).patches[0]!.patch,
+    );
     const plan = planHibernation(input({ excludedNamespaces: ["shop"], workloads: [slept] }));
     expect(plan.patches.map((p) => p.action)).toEqual(["wake"]);
-    const foreign: ObservedWorkload = { ...slept, metadata: { ...slept.metadata, annotations: { [SAVED_ANNOTATION]: JSON.stringify({ by: "other/schedule", replicas: 9 }) } } };
+    const foreign: ObservedWorkload = {
+      ...slept,
+      metadata: {
+        ...slept.metadata,
+        annotations: { [SAVED_ANNOTATION]: JSON.stringify({ by: "other/schedule", replicas: 9 }) },
+      },
+    };
     expect(planHibernation(input({ desired: "awake", workloads: [foreign] })).patches).toEqual([]);
     expect(planHibernation(input({ desired: "asleep", workloads: [foreign] })).patches).toEqual([]);
   });

@@ -99,7 +99,8 @@ export function readSaved(object: ObservedObject): SavedOriginal | undefined {
   if (raw === undefined) return undefined;
   try {
     const parsed = JSON.parse(raw) as unknown;
-    if (typeof parsed === "object" && parsed !== null && typeof (parsed as SavedOriginal).by === "string") return parsed as SavedOriginal;
+    if (typeof parsed === "object" && parsed !== null && typeof (parsed as SavedOriginal).by === "string")
+      return parsed as SavedOriginal;
   } catch {
     // A hand-edited, broken annotation: not ours to interpret.
   }
@@ -115,7 +116,10 @@ function orNull<T>(value: T | undefined): T | null {
   return value === undefined ? null : value;
 }
 
-function workloadValue(workload: ObservedWorkload): { field: "replicas" | "suspend"; value: number | boolean | undefined } {
+function workloadValue(workload: ObservedWorkload): {
+  field: "replicas" | "suspend";
+  value: number | boolean | undefined;
+} {
   if (workload.kind === "CronJob") return { field: "suspend", value: workload.spec?.suspend as boolean | undefined };
   return { field: "replicas", value: workload.spec?.replicas as number | undefined };
 }
@@ -129,7 +133,10 @@ function limitsOf(nodePool: ObservedObject): Record<string, LimitValue> | undefi
   return nodePool.spec?.limits as Record<string, LimitValue> | undefined;
 }
 
-function sameLimits(a: Record<string, LimitValue> | undefined | null, b: Readonly<Record<string, LimitValue>>): boolean {
+function sameLimits(
+  a: Record<string, LimitValue> | undefined | null,
+  b: Readonly<Record<string, LimitValue>>,
+): boolean {
   if (!a) return false;
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((k) => String(a[k]) === String(b[k]));
@@ -137,7 +144,10 @@ function sameLimits(a: Record<string, LimitValue> | undefined | null, b: Readonl
 
 function metadataPatch(object: ObservedObject, saved: SavedOriginal | null): Record<string, unknown> {
   // Key order is fixed (by, then the value) so the annotation is byte-identical on every run.
-  return { resourceVersion: object.metadata.resourceVersion, annotations: { [SAVED_ANNOTATION]: saved === null ? null : JSON.stringify(saved) } };
+  return {
+    resourceVersion: object.metadata.resourceVersion,
+    annotations: { [SAVED_ANNOTATION]: saved === null ? null : JSON.stringify(saved) },
+  };
 }
 
 function target(kind: ManagedKind, object: ObservedObject): Pick<PlannedPatch, "kind" | "namespace" | "name"> {
@@ -150,26 +160,46 @@ function sleepWorkload(workload: ObservedWorkload, scheduleKey: string): Planned
   const { field, value } = workloadValue(workload);
   const saved: SavedOriginal = { by: scheduleKey, [field]: orNull(value) };
   const asleepValue = field === "suspend" ? true : 0;
-  return { ...target(workload.kind, workload), action: "sleep", patch: { metadata: metadataPatch(workload, saved), spec: { [field]: asleepValue } } };
+  return {
+    ...target(workload.kind, workload),
+    action: "sleep",
+    patch: { metadata: metadataPatch(workload, saved), spec: { [field]: asleepValue } },
+  };
 }
 
 function enforceWorkload(workload: ObservedWorkload): PlannedPatch {
   const { field } = workloadValue(workload);
   const asleepValue = field === "suspend" ? true : 0;
-  return { ...target(workload.kind, workload), action: "enforce", patch: { metadata: { resourceVersion: workload.metadata.resourceVersion }, spec: { [field]: asleepValue } } };
+  return {
+    ...target(workload.kind, workload),
+    action: "enforce",
+    patch: { metadata: { resourceVersion: workload.metadata.resourceVersion }, spec: { [field]: asleepValue } },
+  };
 }
 
 /** Restores the saved value and drops the annotation in one write; "release" keeps a value the user set while asleep. */
 function wakeWorkload(workload: ObservedWorkload, saved: SavedOriginal, enforce: boolean): PlannedPatch {
   const { field } = workloadValue(workload);
   const userChanged = !isWorkloadAsleep(workload);
-  if (userChanged && !enforce) return { ...target(workload.kind, workload), action: "release", patch: { metadata: metadataPatch(workload, null) } };
+  if (userChanged && !enforce)
+    return {
+      ...target(workload.kind, workload),
+      action: "release",
+      patch: { metadata: metadataPatch(workload, null) },
+    };
   const original = field === "suspend" ? saved.suspend : saved.replicas;
-  return { ...target(workload.kind, workload), action: "wake", patch: { metadata: metadataPatch(workload, null), spec: { [field]: orNull(original) } } };
+  return {
+    ...target(workload.kind, workload),
+    action: "wake",
+    patch: { metadata: metadataPatch(workload, null), spec: { [field]: orNull(original) } },
+  };
 }
 
 /** Merge patch that turns `current` limits into exactly `wanted` (null = remove spec.limits). */
-function limitsPatch(current: Record<string, LimitValue> | undefined, wanted: Readonly<Record<string, LimitValue>> | null): Record<string, LimitValue | null> | null {
+function limitsPatch(
+  current: Record<string, LimitValue> | undefined,
+  wanted: Readonly<Record<string, LimitValue>> | null,
+): Record<string, LimitValue | null> | null {
   if (wanted === null) return null;
   const patch: Record<string, LimitValue | null> = {};
   for (const key of Object.keys(current ?? {})) patch[key] = null;
@@ -179,7 +209,11 @@ function limitsPatch(current: Record<string, LimitValue> | undefined, wanted: Re
 function sleepNodePool(nodePool: ObservedObject, scheduleKey: string): PlannedPatch {
   const current = limitsOf(nodePool);
   const saved: SavedOriginal = { by: scheduleKey, limits: orNull(current) };
-  return { ...target("NodePool", nodePool), action: "sleep", patch: { metadata: metadataPatch(nodePool, saved), spec: { limits: limitsPatch(current, ASLEEP_NODEPOOL_LIMITS) } } };
+  return {
+    ...target("NodePool", nodePool),
+    action: "sleep",
+    patch: { metadata: metadataPatch(nodePool, saved), spec: { limits: limitsPatch(current, ASLEEP_NODEPOOL_LIMITS) } },
+  };
 }
 
 function wakeNodePool(nodePool: ObservedObject, saved: SavedOriginal, enforce: boolean): PlannedPatch {
@@ -187,7 +221,11 @@ function wakeNodePool(nodePool: ObservedObject, saved: SavedOriginal, enforce: b
   if (!sameLimits(current, ASLEEP_NODEPOOL_LIMITS) && !enforce) {
     return { ...target("NodePool", nodePool), action: "release", patch: { metadata: metadataPatch(nodePool, null) } };
   }
-  return { ...target("NodePool", nodePool), action: "wake", patch: { metadata: metadataPatch(nodePool, null), spec: { limits: limitsPatch(current, orNull(saved.limits)) } } };
+  return {
+    ...target("NodePool", nodePool),
+    action: "wake",
+    patch: { metadata: metadataPatch(nodePool, null), spec: { limits: limitsPatch(current, orNull(saved.limits)) } },
+  };
 }
 
 function isWorkloadExcluded(workload: ObservedWorkload, excluded: ReadonlySet<string>): boolean {
@@ -217,7 +255,12 @@ function graceEndsAt(workload: ObservedWorkload, input: PlanInput): number | und
 }
 
 /** A workload we put to sleep: wake it, re-apply the asleep value (enforce), or leave it. */
-function decideSavedWorkload(workload: ObservedWorkload, saved: SavedOriginal, input: PlanInput, inScope: boolean): WorkloadDecision {
+function decideSavedWorkload(
+  workload: ObservedWorkload,
+  saved: SavedOriginal,
+  input: PlanInput,
+  inScope: boolean,
+): WorkloadDecision {
   if (input.desired === "awake" || !inScope) return { patch: wakeWorkload(workload, saved, input.enforce) };
   if (input.enforce && !isWorkloadAsleep(workload)) return { patch: enforceWorkload(workload) };
   return {};
@@ -240,7 +283,14 @@ function decideNodePool(nodePool: ObservedObject, input: PlanInput): PlannedPatc
   if (saved !== undefined) {
     if (input.desired === "awake" || !inScope) return wakeNodePool(nodePool, saved, input.enforce);
     if (input.enforce && !sameLimits(limitsOf(nodePool), ASLEEP_NODEPOOL_LIMITS)) {
-      return { ...target("NodePool", nodePool), action: "enforce", patch: { metadata: { resourceVersion: nodePool.metadata.resourceVersion }, spec: { limits: limitsPatch(limitsOf(nodePool), ASLEEP_NODEPOOL_LIMITS) } } };
+      return {
+        ...target("NodePool", nodePool),
+        action: "enforce",
+        patch: {
+          metadata: { resourceVersion: nodePool.metadata.resourceVersion },
+          spec: { limits: limitsPatch(limitsOf(nodePool), ASLEEP_NODEPOOL_LIMITS) },
+        },
+      };
     }
     return undefined;
   }
@@ -250,13 +300,20 @@ function decideNodePool(nodePool: ObservedObject, input: PlanInput): PlannedPatc
 
 /** NodeClaims of NodePools that are (or are about to be) asleep under this schedule and still have limits of zero. */
 function isNodePoolAsleepByUs(nodePool: ObservedObject, scheduleKey: string): boolean {
-  return readSaved(nodePool)?.by === scheduleKey && !isNodePoolExcluded(nodePool) && sameLimits(limitsOf(nodePool), ASLEEP_NODEPOOL_LIMITS);
+  return (
+    readSaved(nodePool)?.by === scheduleKey &&
+    !isNodePoolExcluded(nodePool) &&
+    sameLimits(limitsOf(nodePool), ASLEEP_NODEPOOL_LIMITS)
+  );
 }
 
 function nodeClaimsToDelete(input: PlanInput, patches: readonly PlannedPatch[]): string[] {
   if (input.desired !== "asleep") return [];
-  const sleeping = new Set(input.nodePools.filter((p) => isNodePoolAsleepByUs(p, input.scheduleKey)).map((p) => p.metadata.name));
-  for (const p of patches) if (p.kind === "NodePool" && (p.action === "sleep" || p.action === "enforce")) sleeping.add(p.name);
+  const sleeping = new Set(
+    input.nodePools.filter((p) => isNodePoolAsleepByUs(p, input.scheduleKey)).map((p) => p.metadata.name),
+  );
+  for (const p of patches)
+    if (p.kind === "NodePool" && (p.action === "sleep" || p.action === "enforce")) sleeping.add(p.name);
   return input.nodeClaims
     .filter((claim) => !isDeleting(claim) && sleeping.has(claim.metadata.labels?.[NODEPOOL_LABEL] ?? ""))
     .map((claim) => claim.metadata.name)
@@ -264,7 +321,11 @@ function nodeClaimsToDelete(input: PlanInput, patches: readonly PlannedPatch[]):
 }
 
 /** The writes that bring the cluster to `input.desired`, in a deterministic order (kind, namespace, name). */
-function planWorkloads(input: PlanInput, managed: ManagedCounts, patches: PlannedPatch[]): { inGrace: number; graceEndsAtMs?: number } {
+function planWorkloads(
+  input: PlanInput,
+  managed: ManagedCounts,
+  patches: PlannedPatch[],
+): { inGrace: number; graceEndsAtMs?: number } {
   const excluded = new Set([...ALWAYS_EXCLUDED_NAMESPACES, ...input.excludedNamespaces]);
   const graceEnds: number[] = [];
   for (const workload of input.workloads) {
@@ -287,7 +348,9 @@ export function planHibernation(input: PlanInput): HibernationPlan {
     const patch = decideNodePool(nodePool, input);
     if (patch) patches.push(patch);
   }
-  patches.sort((a, b) => `${a.kind}/${a.namespace ?? ""}/${a.name}`.localeCompare(`${b.kind}/${b.namespace ?? ""}/${b.name}`));
+  patches.sort((a, b) =>
+    `${a.kind}/${a.namespace ?? ""}/${a.name}`.localeCompare(`${b.kind}/${b.namespace ?? ""}/${b.name}`),
+  );
   const plan: HibernationPlan = { patches, nodeClaimDeletes: nodeClaimsToDelete(input, patches), managed, inGrace };
   if (graceEndsAtMs !== undefined) plan.graceEndsAtMs = graceEndsAtMs;
   return plan;
@@ -296,7 +359,10 @@ export function planHibernation(input: PlanInput): HibernationPlan {
 /** Applies a planned merge patch to an object locally: what the API server will hold after the write (for tests and dry runs). */
 export function applyMergePatch<T>(target: T, patch: unknown): T {
   if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch as T;
-  const base: Record<string, unknown> = typeof target === "object" && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const base: Record<string, unknown> =
+    typeof target === "object" && target !== null && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
   for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
     if (value === null) delete base[key];
     else base[key] = applyMergePatch(base[key], value);

@@ -1,8 +1,14 @@
 // Kubernetes access for the hibernation controller: reads (informer caches or live lists) and its guarded writes.
-import { jsonMergePatch } from "../../../src-shared/apiserver/patch/merge.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
 import { validateKarpenterObject } from "../../../src-shared/karpenter/validate.js";
-import { KubeApiError, isNotFound, type KubeClient, type KubeObject, type ResourceRef } from "../../../src-shared/kube/index.js";
+import {
+  KubeApiError,
+  isNotFound,
+  type KubeClient,
+  type KubeObject,
+  type ResourceRef,
+} from "../../../src-shared/kube/index.js";
+import { jsonMergePatch } from "../../../src-shared/kube/merge-patch.js";
 import type { Informer } from "../../../src-shared/runtime/index.js";
 import type { ManagedKind, ObservedObject, ObservedWorkload, PlannedPatch, WorkloadKind } from "./desired.js";
 
@@ -56,7 +62,11 @@ export function liveReader(client: KubeClient): HibernationReader {
         return (await client.listAll(KIND_REFS[kind])).items as unknown as ObservedObject[];
       } catch (err) {
         // Karpenter is optional: without its CRDs there is nothing to limit.
-        if (isNotFound(err) || (kind.startsWith("Node") && err instanceof Error && /not found|unknown|no resource/i.test(err.message))) return [];
+        if (
+          isNotFound(err) ||
+          (kind.startsWith("Node") && err instanceof Error && /not found|unknown|no resource/i.test(err.message))
+        )
+          return [];
         throw err;
       }
     },
@@ -65,7 +75,9 @@ export function liveReader(client: KubeClient): HibernationReader {
 
 /** Observed workloads of every kind, tagged with their kind. */
 export async function listWorkloads(reader: HibernationReader): Promise<ObservedWorkload[]> {
-  const lists = await Promise.all(WORKLOAD_KINDS.map(async (kind) => (await reader.list(kind)).map((o) => ({ ...o, kind }))));
+  const lists = await Promise.all(
+    WORKLOAD_KINDS.map(async (kind) => (await reader.list(kind)).map((o) => ({ ...o, kind }))),
+  );
   return lists.flat();
 }
 
@@ -73,7 +85,10 @@ export interface HibernationWriter {
   applyPatch(patch: PlannedPatch): Promise<void>;
   patchSchedule(namespace: string, name: string, patch: Record<string, unknown>): Promise<KubeObject>;
   /** Guarded by `resourceVersion`: a status computed from a stale read answers 409 instead of overwriting newer news. */
-  patchScheduleStatus(ref: { namespace: string; name: string; resourceVersion?: string }, status: Record<string, unknown>): Promise<void>;
+  patchScheduleStatus(
+    ref: { namespace: string; name: string; resourceVersion?: string },
+    status: Record<string, unknown>,
+  ): Promise<void>;
   deleteNodeClaim(name: string): Promise<void>;
   /** Creates an object; false if one with that name already exists (so a retried create is idempotent). */
   createIfAbsent(object: KubeObject): Promise<boolean>;
@@ -84,7 +99,11 @@ export function hibernationWriter(client: KubeClient, isStopped: () => boolean =
   const guard = (): void => {
     if (isStopped()) throw new ControllerStoppedError("hibernation controller was stopped");
   };
-  const scheduleRef = (namespace: string, name: string): ResourceRef & { name: string } => ({ ...KIND_REFS.HibernationSchedule, namespace, name });
+  const scheduleRef = (namespace: string, name: string): ResourceRef & { name: string } => ({
+    ...KIND_REFS.HibernationSchedule,
+    namespace,
+    name,
+  });
   return {
     async applyPatch(patch) {
       guard();
@@ -94,17 +113,27 @@ export function hibernationWriter(client: KubeClient, isStopped: () => boolean =
       // (errors the live object already had are tolerated, as ratcheting does on EKS, so a wake is never blocked).
       if (patch.kind === "NodePool") {
         const live = await client.get(ref);
-        validateKarpenterObject(jsonMergePatch(live, patch.patch) as Record<string, unknown>, live as Record<string, unknown>);
+        validateKarpenterObject(
+          jsonMergePatch(live, patch.patch) as Record<string, unknown>,
+          live as Record<string, unknown>,
+        );
       }
       await client.patch(ref, patch.patch, { type: "merge", fieldManager: HIBERNATION_FIELD_MANAGER });
     },
     async patchSchedule(namespace, name, patch) {
       guard();
-      return client.patch(scheduleRef(namespace, name), patch, { type: "merge", fieldManager: HIBERNATION_FIELD_MANAGER });
+      return client.patch(scheduleRef(namespace, name), patch, {
+        type: "merge",
+        fieldManager: HIBERNATION_FIELD_MANAGER,
+      });
     },
     async patchScheduleStatus({ namespace, name, resourceVersion }, status) {
       guard();
-      await client.patch(scheduleRef(namespace, name), { metadata: { resourceVersion }, status }, { type: "merge", fieldManager: HIBERNATION_FIELD_MANAGER, subresource: "status" });
+      await client.patch(
+        scheduleRef(namespace, name),
+        { metadata: { resourceVersion }, status },
+        { type: "merge", fieldManager: HIBERNATION_FIELD_MANAGER, subresource: "status" },
+      );
     },
     async deleteNodeClaim(name) {
       guard();

@@ -7,7 +7,15 @@ import { createHash } from "node:crypto";
 import { kubeTime, setCondition, type Condition, type ReconcileResult } from "../../../src-shared/runtime/index.js";
 import type { AuditWriter } from "../../../src-shared/audit/types.js";
 import { isConflict, type KubeObject } from "../../../src-shared/kube/index.js";
-import { ScheduleSpecError, compileSchedule, evaluateSchedule, nextTransition, nextZoneTransitionMs, type CompiledSchedule, type ScheduleEvaluation } from "../../../src-shared/schedule/index.js";
+import {
+  ScheduleSpecError,
+  compileSchedule,
+  evaluateSchedule,
+  nextTransition,
+  nextZoneTransitionMs,
+  type CompiledSchedule,
+  type ScheduleEvaluation,
+} from "../../../src-shared/schedule/index.js";
 import { SAVED_ANNOTATION, planHibernation, readSaved, type HibernationPlan, type ObservedObject } from "./desired.js";
 import { KIND_REFS, listWorkloads, type HibernationReader, type HibernationWriter } from "./kube.js";
 import { projectSavings, type NodeHourlyPrice } from "./savings.js";
@@ -84,33 +92,47 @@ function auditEntryName(schedule: ScheduleObject, to: string): string {
 function transitionMessage(evaluation: ScheduleEvaluation, plan: HibernationPlan): string {
   const m = plan.managed;
   const what = `${m.deployments} Deployment(s), ${m.statefulSets} StatefulSet(s), ${m.cronJobs} CronJob(s), ${m.nodePools} NodePool(s)`;
-  return evaluation.state === "asleep" ? `Put ${what} to sleep (${evaluation.reason})` : `Woke ${what} (${evaluation.reason})`;
+  return evaluation.state === "asleep"
+    ? `Put ${what} to sleep (${evaluation.reason})`
+    : `Woke ${what} (${evaluation.reason})`;
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-export function createHibernationReconciler(options: HibernationReconcilerOptions): (key: string) => Promise<ReconcileResult> {
+export function createHibernationReconciler(
+  options: HibernationReconcilerOptions,
+): (key: string) => Promise<ReconcileResult> {
   const { reader, writer } = options;
   const nowMs = options.nowMs ?? Date.now;
 
   async function ensureFinalizer(ctx: RunContext): Promise<ScheduleObject> {
     const finalizers = stringList(ctx.schedule.metadata?.finalizers);
     if (ctx.deleting || finalizers.includes(HIBERNATION_FINALIZER)) return ctx.schedule;
-    const metadata = { resourceVersion: ctx.schedule.metadata?.resourceVersion, finalizers: [...finalizers, HIBERNATION_FINALIZER] };
+    const metadata = {
+      resourceVersion: ctx.schedule.metadata?.resourceVersion,
+      finalizers: [...finalizers, HIBERNATION_FINALIZER],
+    };
     return (await writer.patchSchedule(ctx.namespace, ctx.name, { metadata })) as ScheduleObject;
   }
 
   async function removeFinalizer(ctx: RunContext): Promise<void> {
     const finalizers = stringList(ctx.schedule.metadata?.finalizers).filter((f) => f !== HIBERNATION_FINALIZER);
-    await writer.patchSchedule(ctx.namespace, ctx.name, { metadata: { resourceVersion: ctx.schedule.metadata?.resourceVersion, finalizers } });
+    await writer.patchSchedule(ctx.namespace, ctx.name, {
+      metadata: { resourceVersion: ctx.schedule.metadata?.resourceVersion, finalizers },
+    });
   }
 
   async function observeAndPlan(ctx: RunContext, desired: "awake" | "asleep"): Promise<Observed> {
     const spec = ctx.schedule.spec ?? {};
     const status = ctx.schedule.status ?? {};
-    const [workloads, nodePools, nodeClaims, nodes] = await Promise.all([listWorkloads(reader), reader.list("NodePool"), reader.list("NodeClaim"), reader.list("Node")]);
+    const [workloads, nodePools, nodeClaims, nodes] = await Promise.all([
+      listWorkloads(reader),
+      reader.list("NodePool"),
+      reader.list("NodeClaim"),
+      reader.list("Node"),
+    ]);
     const asleepSince = status.state === "asleep" ? Date.parse(String(status.lastTransitionTime)) : NaN;
     const plan = planHibernation({
       desired,
@@ -154,36 +176,94 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
     const resource = `cluster/${String((ctx.schedule.spec?.clusterRef as { name?: unknown } | undefined)?.name ?? "")}`;
     const before = { state: from };
     const transition = auditEntryName(ctx.schedule, to);
-    const after = { state: to, schedule: `${ctx.namespace}/${ctx.name}`, managed: plan.managed, transition, ...(ctx.deleting ? { cause: "schedule deleted" } : {}) };
+    const after = {
+      state: to,
+      schedule: `${ctx.namespace}/${ctx.name}`,
+      managed: plan.managed,
+      transition,
+      ...(ctx.deleting ? { cause: "schedule deleted" } : {}),
+    };
     if (options.audit) {
       const chain = options.audit.readChain ? (await options.audit.readChain(ctx.namespace)).entries : [];
       if (chain.some((e) => (e.after as { transition?: unknown } | null)?.transition === transition)) return;
-      await options.audit.record({ namespace: ctx.namespace, actor: AUDIT_ACTOR, event, resource, outcome: "success", before, after });
+      await options.audit.record({
+        namespace: ctx.namespace,
+        actor: AUDIT_ACTOR,
+        event,
+        resource,
+        outcome: "success",
+        before,
+        after,
+      });
       return;
     }
     await writer.createIfAbsent({
       ...KIND_REFS.AuditEntry,
-      metadata: { name: transition, namespace: ctx.namespace, labels: { "app.kubernetes.io/managed-by": "spot-optimizer" } },
-      spec: { actor: AUDIT_ACTOR, event, resource, outcome: "success", timestamp: kubeTime(new Date(ctx.nowMs)), before, after, prevHash: "" },
+      metadata: {
+        name: transition,
+        namespace: ctx.namespace,
+        labels: { "app.kubernetes.io/managed-by": "spot-optimizer" },
+      },
+      spec: {
+        actor: AUDIT_ACTOR,
+        event,
+        resource,
+        outcome: "success",
+        timestamp: kubeTime(new Date(ctx.nowMs)),
+        before,
+        after,
+        prevHash: "",
+      },
     });
   }
 
-  function savingsFields(ctx: RunContext, compiled: CompiledSchedule, observed: { nodes: ObservedObject[]; nodePools: ObservedObject[] }, state: string): Record<string, unknown> {
+  function savingsFields(
+    ctx: RunContext,
+    compiled: CompiledSchedule,
+    observed: { nodes: ObservedObject[]; nodePools: ObservedObject[] },
+    state: string,
+  ): Record<string, unknown> {
     const status = ctx.schedule.status ?? {};
     // Asleep, the nodes are gone: keep the figure computed while they were there.
     if (state === "asleep" && status.savingsBaseline !== undefined) {
-      return { projectedMonthlySavingsUsd: status.projectedMonthlySavingsUsd, savingsBaseline: status.savingsBaseline, savingsAsOf: status.savingsAsOf };
+      return {
+        projectedMonthlySavingsUsd: status.projectedMonthlySavingsUsd,
+        savingsBaseline: status.savingsBaseline,
+        savingsAsOf: status.savingsAsOf,
+      };
     }
     const key = `${ctx.namespace}/${ctx.name}`;
-    const sleeping = new Set(observed.nodePools.filter((p) => p.metadata.annotations?.["hibernation.spotoptimizer.io/exclude"] !== "true" && (readSaved(p)?.by ?? key) === key).map((p) => p.metadata.name));
-    return { ...projectSavings({ schedule: compiled, nowMs: ctx.nowMs, nodes: observed.nodes, sleepingNodePools: sleeping, price: options.price }) };
+    const sleeping = new Set(
+      observed.nodePools
+        .filter(
+          (p) =>
+            p.metadata.annotations?.["hibernation.spotoptimizer.io/exclude"] !== "true" &&
+            (readSaved(p)?.by ?? key) === key,
+        )
+        .map((p) => p.metadata.name),
+    );
+    return {
+      ...projectSavings({
+        schedule: compiled,
+        nowMs: ctx.nowMs,
+        nodes: observed.nodes,
+        sleepingNodePools: sleeping,
+        price: options.price,
+      }),
+    };
   }
 
   function readyCondition(ctx: RunContext, evaluation: ScheduleEvaluation, plan: HibernationPlan): Condition[] {
     const waiting = plan.inGrace > 0 ? `; ${plan.inGrace} new workload(s) in their grace period` : "";
     return setCondition(
       ctx.schedule.status?.conditions as Condition[] | undefined,
-      { type: "Ready", status: "True", reason: evaluation.state === "asleep" ? "Asleep" : "Awake", message: `Cluster is ${evaluation.state} (${evaluation.reason})${waiting}`, observedGeneration: ctx.schedule.metadata?.generation },
+      {
+        type: "Ready",
+        status: "True",
+        reason: evaluation.state === "asleep" ? "Asleep" : "Awake",
+        message: `Cluster is ${evaluation.state} (${evaluation.reason})${waiting}`,
+        observedGeneration: ctx.schedule.metadata?.generation,
+      },
       new Date(ctx.nowMs),
     );
   }
@@ -193,14 +273,23 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
     const current = ctx.schedule.status ?? {};
     // null (field to remove) and absent are the same state: no write for that.
     const changed = Object.entries(status).some(([k, v]) => !sameJson(current[k] ?? null, v ?? null));
-    if (changed) await writer.patchScheduleStatus({ namespace: ctx.namespace, name: ctx.name, resourceVersion: ctx.schedule.metadata?.resourceVersion }, status);
+    if (changed)
+      await writer.patchScheduleStatus(
+        { namespace: ctx.namespace, name: ctx.name, resourceVersion: ctx.schedule.metadata?.resourceVersion },
+        status,
+      );
     return changed;
   }
 
   /** A Ready=False that changes nothing in the cluster (bad spec, cluster we cannot act on); Warning event when it is new. */
   async function notReady(ctx: RunContext, reason: string, message: string): Promise<ReconcileResult> {
-    const conditions = setCondition(ctx.schedule.status?.conditions as Condition[] | undefined, { type: "Ready", status: "False", reason, message, observedGeneration: ctx.schedule.metadata?.generation }, new Date(ctx.nowMs));
-    if (await writeStatus(ctx, { observedGeneration: ctx.schedule.metadata?.generation, conditions })) await options.events?.warning(ctx.schedule, reason, message);
+    const conditions = setCondition(
+      ctx.schedule.status?.conditions as Condition[] | undefined,
+      { type: "Ready", status: "False", reason, message, observedGeneration: ctx.schedule.metadata?.generation },
+      new Date(ctx.nowMs),
+    );
+    if (await writeStatus(ctx, { observedGeneration: ctx.schedule.metadata?.generation, conditions }))
+      await options.events?.warning(ctx.schedule, reason, message);
     return {};
   }
 
@@ -212,8 +301,19 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
     return (cluster?.spec as { mode?: unknown } | undefined)?.mode === "remote" ? clusterName : undefined;
   }
 
-
-  function requeueAfter({ ctx, compiled, state, plan, nextMs }: { ctx: RunContext; compiled: CompiledSchedule; state: string; plan: HibernationPlan; nextMs: number | undefined }): ReconcileResult {
+  function requeueAfter({
+    ctx,
+    compiled,
+    state,
+    plan,
+    nextMs,
+  }: {
+    ctx: RunContext;
+    compiled: CompiledSchedule;
+    state: string;
+    plan: HibernationPlan;
+    nextMs: number | undefined;
+  }): ReconcileResult {
     const candidates = [state === "asleep" ? ASLEEP_RESYNC_MS : AWAKE_RESYNC_MS];
     if (nextMs !== undefined) candidates.push(nextMs - ctx.nowMs + TIMER_MARGIN_MS);
     if (plan.graceEndsAtMs !== undefined) candidates.push(plan.graceEndsAtMs - ctx.nowMs + TIMER_MARGIN_MS);
@@ -233,7 +333,13 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
     const { namespace, name } = splitKey(key);
     const found = (await reader.getSchedule(namespace, name)) as ScheduleObject | undefined;
     if (!found) return undefined;
-    const ctx: RunContext = { namespace, name, schedule: found, nowMs: nowMs(), deleting: found.metadata?.deletionTimestamp !== undefined };
+    const ctx: RunContext = {
+      namespace,
+      name,
+      schedule: found,
+      nowMs: nowMs(),
+      deleting: found.metadata?.deletionTimestamp !== undefined,
+    };
     if (ctx.deleting && !stringList(found.metadata?.finalizers).includes(HIBERNATION_FINALIZER)) return undefined;
     ctx.schedule = await ensureFinalizer(ctx);
     return ctx;
@@ -249,7 +355,11 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
     }
   }
 
-  function statusOf(ctx: RunContext, compiled: CompiledSchedule, run: { evaluation: ScheduleEvaluation; observed: Observed; transitioned: boolean }): Record<string, unknown> {
+  function statusOf(
+    ctx: RunContext,
+    compiled: CompiledSchedule,
+    run: { evaluation: ScheduleEvaluation; observed: Observed; transitioned: boolean },
+  ): Record<string, unknown> {
     const { evaluation, observed, transitioned } = run;
     const current = ctx.schedule.status ?? {};
     const next = nextTransition(compiled, ctx.nowMs);
@@ -267,14 +377,24 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
   }
 
   /** The cluster is as desired: record a completed transition (audit, then status) and requeue. */
-  async function record(ctx: RunContext, compiled: CompiledSchedule, evaluation: ScheduleEvaluation, observed: Observed): Promise<ReconcileResult> {
+  async function record(
+    ctx: RunContext,
+    compiled: CompiledSchedule,
+    evaluation: ScheduleEvaluation,
+    observed: Observed,
+  ): Promise<ReconcileResult> {
     const previous = ctx.schedule.status?.state as string | undefined;
     const transitioned = previous !== undefined ? previous !== evaluation.state : evaluation.state === "asleep";
     if (transitioned) await recordAudit(ctx, previous ?? "awake", evaluation.state, observed.plan);
     const status = statusOf(ctx, compiled, { evaluation, observed, transitioned });
     const wrote = await writeStatus(ctx, status);
     // After the status (the commit point): a crash in between loses an Event, never repeats a transition.
-    if (transitioned && wrote) await options.events?.normal(ctx.schedule, evaluation.state === "asleep" ? "Asleep" : "Awake", transitionMessage(evaluation, observed.plan));
+    if (transitioned && wrote)
+      await options.events?.normal(
+        ctx.schedule,
+        evaluation.state === "asleep" ? "Asleep" : "Awake",
+        transitionMessage(evaluation, observed.plan),
+      );
     const nextMs = status.nextTransition === null ? undefined : Date.parse(String(status.nextTransition));
     return requeueAfter({ ctx, compiled, state: evaluation.state, plan: observed.plan, nextMs });
   }
@@ -298,7 +418,12 @@ export function createHibernationReconciler(options: HibernationReconcilerOption
     // Nothing is changed in the cluster on a bad spec: the last applied state stays until the spec is fixed.
     if (compiled instanceof ScheduleSpecError) return notReady(ctx, "InvalidSpec", compiled.message);
     const remote = await remoteCluster(ctx);
-    if (remote !== undefined) return notReady(ctx, "RemoteClusterNotSupported", `ManagedCluster ${remote} is remote; hibernation acts only on the cluster the operator runs in (remote execution through the agent is not implemented)`);
+    if (remote !== undefined)
+      return notReady(
+        ctx,
+        "RemoteClusterNotSupported",
+        `ManagedCluster ${remote} is remote; hibernation acts only on the cluster the operator runs in (remote execution through the agent is not implemented)`,
+      );
     const evaluation = evaluateSchedule(compiled, ctx.nowMs);
     const observed = await observeAndPlan(ctx, evaluation.state);
     return (await applyPlan(observed.plan)) ?? record(ctx, compiled, evaluation, observed);

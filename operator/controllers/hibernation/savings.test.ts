@@ -1,9 +1,18 @@
 // Savings projection: asleep hours from the schedule over four reference weeks × prices of the nodes that go away.
 import { describe, expect, it } from "vitest";
 import { compileSchedule } from "../../../src-shared/schedule/index.js";
-import { asleepHoursPerMonth, catalogPrices, priceFromBook, projectSavings, referenceWindowStartMs } from "./savings.js";
+import {
+  asleepHoursPerMonth,
+  catalogPrices,
+  priceFromBook,
+  projectSavings,
+  referenceWindowStartMs,
+} from "./savings.js";
 
-const officeHours = compileSchedule({ timezone: "UTC", weekly: [{ days: ["Mon", "Tue", "Wed", "Thu", "Fri"], start: "08:00", end: "18:00" }] });
+const officeHours = compileSchedule({
+  timezone: "UTC",
+  weekly: [{ days: ["Mon", "Tue", "Wed", "Thu", "Fri"], start: "08:00", end: "18:00" }],
+});
 const node = (name: string, labels: Record<string, string>) => ({ metadata: { name, labels } });
 
 describe("savings", () => {
@@ -22,7 +31,15 @@ describe("savings", () => {
   it("prices only nodes of hibernated NodePools, names unpriced ones, and reports the oldest snapshot", () => {
     const book = {
       onDemand: new Map([["m5.large", { usdPerHour: 0.096, asOf: "2025-01-02" }]]),
-      spot: new Map([["m5.large", new Map([["use1-az1", { usdPerHour: 0.04, asOf: "2025-01-03T10:00:00Z" }], ["use1-az2", { usdPerHour: 0.035, asOf: "2025-01-03T10:00:00Z" }]])]]),
+      spot: new Map([
+        [
+          "m5.large",
+          new Map([
+            ["use1-az1", { usdPerHour: 0.04, asOf: "2025-01-03T10:00:00Z" }],
+            ["use1-az2", { usdPerHour: 0.035, asOf: "2025-01-03T10:00:00Z" }],
+          ]),
+        ],
+      ]),
     };
     const projection = projectSavings({
       schedule: officeHours,
@@ -30,9 +47,22 @@ describe("savings", () => {
       sleepingNodePools: new Set(["general"]),
       price: priceFromBook(book),
       nodes: [
-        node("od", { "karpenter.sh/nodepool": "general", "node.kubernetes.io/instance-type": "m5.large", "karpenter.sh/capacity-type": "on-demand" }),
-        node("spot-az1", { "karpenter.sh/nodepool": "general", "node.kubernetes.io/instance-type": "m5.large", "karpenter.sh/capacity-type": "spot", "topology.kubernetes.io/zone": "use1-az1" }),
-        node("spot-unknown-zone", { "karpenter.sh/nodepool": "general", "node.kubernetes.io/instance-type": "m5.large", "karpenter.sh/capacity-type": "spot" }),
+        node("od", {
+          "karpenter.sh/nodepool": "general",
+          "node.kubernetes.io/instance-type": "m5.large",
+          "karpenter.sh/capacity-type": "on-demand",
+        }),
+        node("spot-az1", {
+          "karpenter.sh/nodepool": "general",
+          "node.kubernetes.io/instance-type": "m5.large",
+          "karpenter.sh/capacity-type": "spot",
+          "topology.kubernetes.io/zone": "use1-az1",
+        }),
+        node("spot-unknown-zone", {
+          "karpenter.sh/nodepool": "general",
+          "node.kubernetes.io/instance-type": "m5.large",
+          "karpenter.sh/capacity-type": "spot",
+        }),
         node("exotic", { "karpenter.sh/nodepool": "general", "node.kubernetes.io/instance-type": "x9.huge" }),
         node("other-pool", { "karpenter.sh/nodepool": "system", "node.kubernetes.io/instance-type": "m5.large" }),
         node("node-group", { "node.kubernetes.io/instance-type": "m5.large" }),
@@ -41,13 +71,18 @@ describe("savings", () => {
     // (0.096 + 0.04 + 0.035 cheapest zone) × 118/168 × 730 = 0.171 × 512.738… = 87.678… -> 87.68
     expect(projection.projectedMonthlySavingsUsd).toBe(87.68);
     expect(projection.savingsAsOf).toBe("2025-01-02T00:00:00Z");
-    expect(projection.savingsBaseline).toMatch(/^3 Karpenter node\(s\).*1 node\(s\) without a known price not counted$/);
+    expect(projection.savingsBaseline).toMatch(
+      /^3 Karpenter node\(s\).*1 node\(s\) without a known price not counted$/,
+    );
   });
 
   it("prices from the shipped catalog by the node's region, and leaves other regions unpriced", () => {
     const price = catalogPrices();
     // The catalog's m5.large On-Demand price for us-east-1 (src-shared/pricing/catalog/us-east-1.ts).
-    expect(price({ instanceType: "m5.large", capacityType: "on-demand", region: "us-east-1" })).toEqual({ usdPerHour: 0.096, asOf: "2026-07-20" });
+    expect(price({ instanceType: "m5.large", capacityType: "on-demand", region: "us-east-1" })).toEqual({
+      usdPerHour: 0.096,
+      asOf: "2026-07-20",
+    });
     expect(price({ instanceType: "m5.large", capacityType: "on-demand", region: "eu-west-1" })).toBeUndefined();
     expect(price({ instanceType: "m5.large", capacityType: "on-demand" })).toBeUndefined();
   });

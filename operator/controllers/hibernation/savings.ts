@@ -4,7 +4,12 @@ import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.
 import { NODEPOOL_LABEL, type ObservedObject } from "./desired.js";
 
 /** Price of one node, or undefined when no price is known for it. */
-export type NodeHourlyPrice = (node: { instanceType: string; capacityType: string; zone?: string; region?: string }) => { usdPerHour: number; asOf: string } | undefined;
+export type NodeHourlyPrice = (node: {
+  instanceType: string;
+  capacityType: string;
+  zone?: string;
+  region?: string;
+}) => { usdPerHour: number; asOf: string } | undefined;
 
 export interface SavingsProjection {
   projectedMonthlySavingsUsd: number;
@@ -41,8 +46,15 @@ function toRfc3339(asOf: string): string | undefined {
  * Savings against the baseline "these nodes running 24×7 at today's prices". Only nodes of NodePools the
  * schedule puts to sleep count (other nodes keep running). Unpriced nodes are named in the baseline, never guessed.
  */
-export function projectSavings(input: { schedule: CompiledSchedule; nowMs: number; nodes: readonly ObservedObject[]; sleepingNodePools: ReadonlySet<string>; price?: NodeHourlyPrice }): SavingsProjection {
-  if (!input.price) return { projectedMonthlySavingsUsd: 0, savingsBaseline: "no price source configured: savings not computed" };
+export function projectSavings(input: {
+  schedule: CompiledSchedule;
+  nowMs: number;
+  nodes: readonly ObservedObject[];
+  sleepingNodePools: ReadonlySet<string>;
+  price?: NodeHourlyPrice;
+}): SavingsProjection {
+  if (!input.price)
+    return { projectedMonthlySavingsUsd: 0, savingsBaseline: "no price source configured: savings not computed" };
   const nodes = input.nodes.filter((n) => input.sleepingNodePools.has(n.metadata.labels?.[NODEPOOL_LABEL] ?? ""));
   let hourlyUsd = 0;
   let unpriced = 0;

@@ -143,12 +143,22 @@ export function createAdminRoutes(deps: AdminRouteDeps): RouteDef[] {
       path: "/admin/impersonate",
       summary: "A 1-hour token with which the super_admin acts inside one organisation (super_admin)",
       body: z.object({ client_id: ClientId }).strict(),
-      response: z.object({ temp_token: z.string(), expires_in: z.number().int(), client_org: z.string(), org_id: z.string() }),
+      response: z.object({
+        temp_token: z.string(),
+        expires_in: z.number().int(),
+        client_org: z.string(),
+        org_id: z.string(),
+      }),
       handler: async ({ auth, body, audit }) => {
         const admin = caller(auth);
         const { token, expiresInSeconds, org } = await deps.auth.impersonate(admin, body.client_id, 3600);
         // Recorded in the organisation's own chain, so its owners can see who looked.
-        audit({ namespace: org.namespace, event: "admin.impersonate", resource: `organisation/${org.orgId}`, after: { expires_in: expiresInSeconds } });
+        audit({
+          namespace: org.namespace,
+          event: "admin.impersonate",
+          resource: `organisation/${org.orgId}`,
+          after: { expires_in: expiresInSeconds },
+        });
         return { temp_token: token, expires_in: expiresInSeconds, client_org: org.name, org_id: org.orgId };
       },
     }),
@@ -183,11 +193,17 @@ export function createAdminRoutes(deps: AdminRouteDeps): RouteDef[] {
       ...SUPER,
       method: "delete",
       path: "/admin/clients/:id",
-      summary: "Delete an organisation: its namespace (and every object in it), users, sessions and invites (super_admin)",
+      summary:
+        "Delete an organisation: its namespace (and every object in it), users, sessions and invites (super_admin)",
       params: z.object({ id: ClientId }).strict(),
       response: z.object({
         success: z.literal(true),
-        deleted_resources: z.object({ clusters: z.number().int(), instances: z.number().int(), templates: z.number().int(), users: z.number().int() }),
+        deleted_resources: z.object({
+          clusters: z.number().int(),
+          instances: z.number().int(),
+          templates: z.number().int(),
+          users: z.number().int(),
+        }),
       }),
       handler: async ({ params, audit }) => {
         const org = await getOrganisation(deps.client, params.id);
@@ -199,7 +215,12 @@ export function createAdminRoutes(deps: AdminRouteDeps): RouteDef[] {
         };
         const { users } = await deps.auth.deleteOrganisation(org.orgId);
         // The organisation's own chain goes with its namespace: the deletion is kept in the platform chain.
-        audit({ namespace: deps.systemNamespace, event: "admin.delete_client", resource: `organisation/${org.orgId}`, before: { org_name: org.name, ...counts, users } });
+        audit({
+          namespace: deps.systemNamespace,
+          event: "admin.delete_client",
+          resource: `organisation/${org.orgId}`,
+          before: { org_name: org.name, ...counts, users },
+        });
         return { success: true as const, deleted_resources: { ...counts, users } };
       },
     }),

@@ -24,8 +24,13 @@ const DateRange = {
 };
 
 /** Inclusive [start, end] in ms; a date-only end covers its whole day. */
-export function dateRangeMs(query: { start_date?: string | undefined; end_date?: string | undefined }): { fromMs: number; toMs: number } {
-  const fromMs = query.start_date ? Date.parse(query.start_date.length === 10 ? `${query.start_date}T00:00:00Z` : query.start_date) : -Infinity;
+export function dateRangeMs(query: { start_date?: string | undefined; end_date?: string | undefined }): {
+  fromMs: number;
+  toMs: number;
+} {
+  const fromMs = query.start_date
+    ? Date.parse(query.start_date.length === 10 ? `${query.start_date}T00:00:00Z` : query.start_date)
+    : -Infinity;
   const toMs = query.end_date
     ? query.end_date.length === 10
       ? Date.parse(`${query.end_date}T00:00:00Z`) + 86_400_000 - 1
@@ -54,7 +59,8 @@ export interface DiffLine {
 
 function flatten(value: unknown, prefix: string, out: Map<string, unknown>): void {
   if (value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length > 0) {
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>))
+      flatten(v, prefix ? `${prefix}.${k}` : k, out);
     return;
   }
   if (prefix) out.set(prefix, value);
@@ -134,11 +140,18 @@ export function createAuditRoutes(deps: AuditRouteDeps): RouteDef[] {
           offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
         })
         .strict(),
-      response: z.object({ logs: z.array(LogLine), total: z.number().int(), page: z.number().int(), limit: z.number().int(), offset: z.number().int() }),
+      response: z.object({
+        logs: z.array(LogLine),
+        total: z.number().int(),
+        page: z.number().int(),
+        limit: z.number().int(),
+        offset: z.number().int(),
+      }),
       handler: async ({ auth, query }) => {
         const { namespace } = orgOf(auth);
         const range = dateRangeMs(query);
-        const actor = query.actor === undefined ? undefined : (deps.emailOfUser?.(query.actor) ?? query.actor).toLowerCase();
+        const actor =
+          query.actor === undefined ? undefined : (deps.emailOfUser?.(query.actor) ?? query.actor).toLowerCase();
         const matching = cachedRecords(deps, namespace)
           .filter((r) => inRange(r, range) && (actor === undefined || r.actor.toLowerCase() === actor))
           .sort((a, b) => b.seq - a.seq);
@@ -152,7 +165,13 @@ export function createAuditRoutes(deps: AuditRouteDeps): RouteDef[] {
           sequence: r.seq,
           hash: r.hash,
         }));
-        return { logs, total: matching.length, page: Math.floor(query.offset / query.limit) + 1, limit: query.limit, offset: query.offset };
+        return {
+          logs,
+          total: matching.length,
+          page: Math.floor(query.offset / query.limit) + 1,
+          limit: query.limit,
+          offset: query.offset,
+        };
       },
     }),
     defineRoute({
@@ -172,19 +191,29 @@ export function createAuditRoutes(deps: AuditRouteDeps): RouteDef[] {
         const { namespace } = orgOf(auth);
         const record = cachedRecords(deps, namespace).find((r) => r.id === params.id);
         if (!record) throw new NotFoundError(`audit entry ${params.id} not found`);
-        return { id: record.id, before: record.before, after: record.after, diff: diffStates(record.before, record.after) };
+        return {
+          id: record.id,
+          before: record.before,
+          after: record.after,
+          diff: diffStates(record.before, record.after),
+        };
       },
     }),
     defineRoute({
       method: "get",
       path: "/audit/export",
-      summary: "The organisation's audit chain (or a date range of it) as JSON or CSV with a SHA-256 checksum; verify with `spotctl audit verify`",
+      summary:
+        "The organisation's audit chain (or a date range of it) as JSON or CSV with a SHA-256 checksum; verify with `spotctl audit verify`",
       description: EXPORT_DESCRIPTION,
       tags: ["audit"],
       auth: "user",
       produces: (query) => ((query as { format?: string }).format === "csv" ? "csv" : "json"),
       query: z
-        .object({ ...DateRange, format: z.enum(["json", "csv"]).default("json"), download: z.enum(["true", "false"]).optional() })
+        .object({
+          ...DateRange,
+          format: z.enum(["json", "csv"]).default("json"),
+          download: z.enum(["true", "false"]).optional(),
+        })
         .strict(),
       // format=csv answers the CSV text instead (not parsed with this schema; OpenAPI lists text/csv too).
       response: ExportResponse as z.ZodType<z.infer<typeof ExportResponse> | string>,
@@ -204,7 +233,11 @@ export function createAuditRoutes(deps: AuditRouteDeps): RouteDef[] {
           return auditExportCsv(doc);
         }
         if (query.download === "true") res.setHeader("Content-Disposition", `attachment; filename="${filename}.json"`);
-        const params = new URLSearchParams({ ...(query.start_date ? { start_date: query.start_date } : {}), ...(query.end_date ? { end_date: query.end_date } : {}), download: "true" });
+        const params = new URLSearchParams({
+          ...(query.start_date ? { start_date: query.start_date } : {}),
+          ...(query.end_date ? { end_date: query.end_date } : {}),
+          download: "true",
+        });
         return {
           ...doc,
           org_id: caller.orgId,
@@ -218,7 +251,8 @@ export function createAuditRoutes(deps: AuditRouteDeps): RouteDef[] {
     defineRoute({
       method: "patch",
       path: "/audit/retention",
-      summary: "Set the retention in days and remove older entries; the chain stays verifiable from the recorded anchor",
+      summary:
+        "Set the retention in days and remove older entries; the chain stays verifiable from the recorded anchor",
       tags: ["audit"],
       auth: "user",
       roles: ["owner"],
@@ -241,7 +275,12 @@ export function createAuditRoutes(deps: AuditRouteDeps): RouteDef[] {
           before: { retention_days: before.retentionDays ?? null, anchor: before.anchor },
           after: { retention_days: body.retention_days, removed: result.removed, anchor: result.anchor },
         });
-        return { success: true as const, retention_days: body.retention_days, removed: result.removed, anchor: result.anchor };
+        return {
+          success: true as const,
+          retention_days: body.retention_days,
+          removed: result.removed,
+          anchor: result.anchor,
+        };
       },
     }),
   ] as RouteDef[];

@@ -5,8 +5,20 @@ import { describe, expect, it } from "vitest";
 import { createTokenCodec, type TokenSubject } from "./jwt.js";
 import { hashPassword, verifyPassword } from "./password.js";
 
-const settings = { issuer: "spot-optimizer", audience: "spot-optimizer-facade", accessTokenTtlSeconds: 86_400, refreshTokenTtlSeconds: 604_800 };
-const subject: TokenSubject = { userId: "u1", email: "a@a.test", role: "owner", orgId: "o1", namespace: "org-o1", sessionId: "s1" };
+const settings = {
+  issuer: "spot-optimizer",
+  audience: "spot-optimizer-facade",
+  accessTokenTtlSeconds: 86_400,
+  refreshTokenTtlSeconds: 604_800,
+};
+const subject: TokenSubject = {
+  userId: "u1",
+  email: "a@a.test",
+  role: "owner",
+  orgId: "o1",
+  namespace: "org-o1",
+  sessionId: "s1",
+};
 const key = randomBytes(32);
 let nowMs = Date.UTC(2026, 0, 1);
 const codec = createTokenCodec(key, settings, () => new Date(nowMs));
@@ -33,12 +45,38 @@ describe("JWT codec", () => {
   });
 
   it("rejects alg none and other algorithms", async () => {
-    const unsecured = new UnsecuredJWT({ email: "a@a.test", role: "owner", org: "o1", ns: "org-o1", sid: "s1", typ: "access" })
-      .setSubject("u1").setIssuer(settings.issuer).setAudience(settings.audience).setIssuedAt().setExpirationTime("1h").setJti("j").encode();
+    const unsecured = new UnsecuredJWT({
+      email: "a@a.test",
+      role: "owner",
+      org: "o1",
+      ns: "org-o1",
+      sid: "s1",
+      typ: "access",
+    })
+      .setSubject("u1")
+      .setIssuer(settings.issuer)
+      .setAudience(settings.audience)
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .setJti("j")
+      .encode();
     await expect(codec.verify(unsecured, "access")).rejects.toMatchObject({ status: 401 });
-    const hs512 = await new SignJWT({ email: "a@a.test", role: "owner", org: "o1", ns: "org-o1", sid: "s1", typ: "access" })
-      .setProtectedHeader({ alg: "HS512" }).setSubject("u1").setIssuer(settings.issuer).setAudience(settings.audience)
-      .setIssuedAt().setExpirationTime("1h").setJti("j").sign(randomBytes(64));
+    const hs512 = await new SignJWT({
+      email: "a@a.test",
+      role: "owner",
+      org: "o1",
+      ns: "org-o1",
+      sid: "s1",
+      typ: "access",
+    })
+      .setProtectedHeader({ alg: "HS512" })
+      .setSubject("u1")
+      .setIssuer(settings.issuer)
+      .setAudience(settings.audience)
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .setJti("j")
+      .sign(randomBytes(64));
     await expect(codec.verify(hs512, "access")).rejects.toMatchObject({ status: 401 });
   });
 
@@ -47,12 +85,18 @@ describe("JWT codec", () => {
     nowMs += 86_401_000;
     await expect(codec.verify(token, "access")).rejects.toMatchObject({ status: 401, detail: "token expired" });
     const wrongAud = createTokenCodec(key, { ...settings, audience: "someone-else" }, () => new Date(nowMs));
-    await expect(codec.verify((await wrongAud.sign(subject, "access")).token, "access")).rejects.toMatchObject({ status: 401 });
+    await expect(codec.verify((await wrongAud.sign(subject, "access")).token, "access")).rejects.toMatchObject({
+      status: 401,
+    });
     const wrongIss = createTokenCodec(key, { ...settings, issuer: "evil" }, () => new Date(nowMs));
-    await expect(codec.verify((await wrongIss.sign(subject, "access")).token, "access")).rejects.toMatchObject({ status: 401 });
+    await expect(codec.verify((await wrongIss.sign(subject, "access")).token, "access")).rejects.toMatchObject({
+      status: 401,
+    });
     const refresh = (await codec.sign(subject, "refresh")).token;
     await expect(codec.verify(refresh, "access")).rejects.toMatchObject({ status: 401 });
-    await expect(codec.verify((await codec.sign(subject, "access")).token, "refresh")).rejects.toMatchObject({ status: 401 });
+    await expect(codec.verify((await codec.sign(subject, "access")).token, "refresh")).rejects.toMatchObject({
+      status: 401,
+    });
   });
 
   it("a token already verified once still expires, and keeps failing as the other token type", async () => {

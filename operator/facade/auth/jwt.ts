@@ -33,7 +33,12 @@ export type TokenType = "access" | "refresh";
 
 export interface TokenCodec {
   /** `ttlSeconds` overrides the configured lifetime (impersonation tokens are short). */
-  sign(subject: TokenSubject, type: TokenType, tokenId?: string, ttlSeconds?: number): Promise<{ token: string; tokenId: string; expiresInSeconds: number }>;
+  sign(
+    subject: TokenSubject,
+    type: TokenType,
+    tokenId?: string,
+    ttlSeconds?: number,
+  ): Promise<{ token: string; tokenId: string; expiresInSeconds: number }>;
   verify(token: string, type: TokenType): Promise<VerifiedToken>;
 }
 
@@ -69,7 +74,8 @@ const VERIFIED_CACHE_MAX = 10_000;
  * expiry is still checked on every use.
  */
 export function createTokenCodec(key: Uint8Array, settings: JwtSettings, now: () => Date): TokenCodec {
-  const audienceOf = (type: TokenType): string => (type === "access" ? settings.audience : `${settings.audience}:refresh`);
+  const audienceOf = (type: TokenType): string =>
+    type === "access" ? settings.audience : `${settings.audience}:refresh`;
   const verified = new Map<string, VerifiedToken>();
   const remember = (cacheKey: string, token: VerifiedToken): void => {
     if (verified.size >= VERIFIED_CACHE_MAX) verified.delete(verified.keys().next().value!);
@@ -78,7 +84,8 @@ export function createTokenCodec(key: Uint8Array, settings: JwtSettings, now: ()
   return {
     async sign(subject, type, tokenId = randomUUID(), ttlSeconds) {
       const nowSeconds = Math.floor(now().getTime() / 1000);
-      const expiresInSeconds = ttlSeconds ?? (type === "access" ? settings.accessTokenTtlSeconds : settings.refreshTokenTtlSeconds);
+      const expiresInSeconds =
+        ttlSeconds ?? (type === "access" ? settings.accessTokenTtlSeconds : settings.refreshTokenTtlSeconds);
       const token = await new SignJWT({
         email: subject.email,
         role: subject.role,

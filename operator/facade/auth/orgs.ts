@@ -35,7 +35,10 @@ function parseFlags(raw: string | undefined): Record<string, boolean> {
   try {
     const value = JSON.parse(raw ?? "{}") as unknown;
     if (value === null || typeof value !== "object" || Array.isArray(value)) return {};
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v === "boolean")) as Record<string, boolean>;
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v === "boolean")) as Record<
+      string,
+      boolean
+    >;
   } catch {
     return {};
   }
@@ -58,15 +61,30 @@ function fromNamespace(ns: KubeObject): Organisation | undefined {
 export async function createOrganisation(client: KubeClient, name: string, now: Date): Promise<Organisation> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const orgId = randomUUID();
-    const org: Organisation = { orgId, name, namespace: orgNamespace(orgId), plan: "free", createdAt: now.toISOString(), flags: {} };
+    const org: Organisation = {
+      orgId,
+      name,
+      namespace: orgNamespace(orgId),
+      plan: "free",
+      createdAt: now.toISOString(),
+      flags: {},
+    };
     try {
       await client.create({
         apiVersion: "v1",
         kind: "Namespace",
         metadata: {
           name: org.namespace,
-          labels: { [ORGANISATION_LABEL]: "true", [ORG_ID_LABEL]: orgId, "app.kubernetes.io/managed-by": "spot-optimizer" },
-          annotations: { [ORG_NAME_ANNOTATION]: name, [ORG_PLAN_ANNOTATION]: org.plan, [ORG_CREATED_ANNOTATION]: org.createdAt },
+          labels: {
+            [ORGANISATION_LABEL]: "true",
+            [ORG_ID_LABEL]: orgId,
+            "app.kubernetes.io/managed-by": "spot-optimizer",
+          },
+          annotations: {
+            [ORG_NAME_ANNOTATION]: name,
+            [ORG_PLAN_ANNOTATION]: org.plan,
+            [ORG_CREATED_ANNOTATION]: org.createdAt,
+          },
         },
       });
       return org;
@@ -79,7 +97,9 @@ export async function createOrganisation(client: KubeClient, name: string, now: 
 
 /** NotFoundError for an unknown id, a malformed id and a namespace that is not an organisation alike. */
 export async function getOrganisation(client: KubeClient, orgId: string): Promise<Organisation> {
-  const ns = isOrgId(orgId) ? await client.getIfExists({ apiVersion: "v1", kind: "Namespace", name: orgNamespace(orgId) }) : undefined;
+  const ns = isOrgId(orgId)
+    ? await client.getIfExists({ apiVersion: "v1", kind: "Namespace", name: orgNamespace(orgId) })
+    : undefined;
   const org = ns ? fromNamespace(ns) : undefined;
   if (!org || org.orgId !== orgId) throw new NotFoundError(`organisation ${orgId} not found`);
   return org;
@@ -87,7 +107,10 @@ export async function getOrganisation(client: KubeClient, orgId: string): Promis
 
 /** All organisations (super_admin views only; not on a tenant request path). */
 export async function listOrganisations(client: KubeClient): Promise<Organisation[]> {
-  const list = await client.list({ apiVersion: "v1", kind: "Namespace" }, { labelSelector: `${ORGANISATION_LABEL}=true` });
+  const list = await client.list(
+    { apiVersion: "v1", kind: "Namespace" },
+    { labelSelector: `${ORGANISATION_LABEL}=true` },
+  );
   return list.items.map(fromNamespace).filter((o): o is Organisation => o !== undefined);
 }
 

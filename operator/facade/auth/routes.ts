@@ -79,7 +79,13 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
       response: TokenResponse,
       handler: async ({ body, audit }) => {
         const { user, tokens } = await service.login((body.email ?? body.username)!, body.password);
-        audit({ namespace: user.namespace, actor: user.email, event: "user.login", resource: `user/${user.userId}`, after: { session: tokens.sessionId } });
+        audit({
+          namespace: user.namespace,
+          actor: user.email,
+          event: "user.login",
+          resource: `user/${user.userId}`,
+          after: { session: tokens.sessionId },
+        });
         return tokenResponse(user, tokens);
       },
     }) as RouteDef;
@@ -94,9 +100,18 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
       status: 201,
       rateLimit: { name: "signup", windowMs: 3_600_000, limit: limits.signupPerHour },
       body: z.object({ org_name: z.string().trim().min(1).max(100), email: Email, password: Password }).strict(),
-      response: TokenResponse.extend({ user_id: z.string(), token: z.string(), org_id: z.string(), namespace: z.string() }),
+      response: TokenResponse.extend({
+        user_id: z.string(),
+        token: z.string(),
+        org_id: z.string(),
+        namespace: z.string(),
+      }),
       handler: async ({ body, audit }) => {
-        const { user, org, tokens } = await service.signup({ orgName: body.org_name, email: body.email, password: body.password });
+        const { user, org, tokens } = await service.signup({
+          orgName: body.org_name,
+          email: body.email,
+          password: body.password,
+        });
         audit({
           namespace: org.namespace,
           actor: user.email,
@@ -104,7 +119,13 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
           resource: `organisation/${org.orgId}`,
           after: { org_name: org.name, owner: user.email },
         });
-        return { ...tokenResponse(user, tokens), user_id: user.userId, token: tokens.accessToken, org_id: org.orgId, namespace: org.namespace };
+        return {
+          ...tokenResponse(user, tokens),
+          user_id: user.userId,
+          token: tokens.accessToken,
+          org_id: org.orgId,
+          namespace: org.namespace,
+        };
       },
     }),
     login("/api/auth/token", "Exchange email + password for an access and a refresh token"),
@@ -120,7 +141,13 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
       response: TokenResponse,
       handler: async ({ body, audit }) => {
         const { user, tokens } = await service.refresh(body.refresh_token);
-        audit({ namespace: user.namespace, actor: user.email, event: "session.refresh", resource: `user/${user.userId}`, after: { session: tokens.sessionId } });
+        audit({
+          namespace: user.namespace,
+          actor: user.email,
+          event: "session.refresh",
+          resource: `user/${user.userId}`,
+          after: { session: tokens.sessionId },
+        });
         return tokenResponse(user, tokens);
       },
     }),
@@ -138,7 +165,11 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
       handler: async ({ auth, body, audit }) => {
         const caller = requireAuth(auth);
         await service.logout(caller, body.refresh_token);
-        audit({ event: "user.logout", resource: `user/${caller.userId}`, after: { session: caller.sessionId ?? null } });
+        audit({
+          event: "user.logout",
+          resource: `user/${caller.userId}`,
+          after: { session: caller.sessionId ?? null },
+        });
         return { success: true as const, message: "Logged out successfully" };
       },
     }),
@@ -156,7 +187,11 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
       handler: async ({ auth, body, audit }) => {
         const caller = requireAuth(auth);
         const revoked = await service.changePassword(caller, body.current_password, body.new_password);
-        audit({ event: "user.change_password", resource: `user/${caller.userId}`, after: { sessions_revoked: revoked } });
+        audit({
+          event: "user.change_password",
+          resource: `user/${caller.userId}`,
+          after: { sessions_revoked: revoked },
+        });
         return { success: true as const, message: "Password changed", sessions_revoked: revoked };
       },
     }),
@@ -206,7 +241,13 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
       response: TokenResponse,
       handler: async ({ body, audit }) => {
         const { user, tokens } = await service.acceptInvite(body.invite_id, body.password);
-        audit({ namespace: user.namespace, actor: user.email, event: "user.accept_invite", resource: `user/${user.userId}`, after: { role: user.role } });
+        audit({
+          namespace: user.namespace,
+          actor: user.email,
+          event: "user.accept_invite",
+          resource: `user/${user.userId}`,
+          after: { role: user.role },
+        });
         return tokenResponse(user, tokens);
       },
     }),

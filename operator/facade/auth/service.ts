@@ -80,7 +80,14 @@ export class AuthService {
   }
 
   private subjectOf(user: UserRecord, sessionId: string): TokenSubject {
-    return { userId: user.userId, email: user.email, role: user.role, orgId: user.orgId, namespace: user.namespace, sessionId };
+    return {
+      userId: user.userId,
+      email: user.email,
+      role: user.role,
+      orgId: user.orgId,
+      namespace: user.namespace,
+      sessionId,
+    };
   }
 
   /** A new session (refresh-token family) with its first access + refresh token. */
@@ -104,7 +111,11 @@ export class AuthService {
     };
   }
 
-  async signup(input: { orgName: string; email: string; password: string }): Promise<{ user: UserRecord; org: Organisation; tokens: TokenPair }> {
+  async signup(input: {
+    orgName: string;
+    email: string;
+    password: string;
+  }): Promise<{ user: UserRecord; org: Organisation; tokens: TokenPair }> {
     const email = normaliseEmail(input.email);
     if (await this.store.findUserByEmail(email)) throw new ConflictError("an account with this email already exists");
     const passwordHash = await hashPassword(input.password);
@@ -147,7 +158,8 @@ export class AuthService {
     const claims = await this.tokens().verify(refreshToken, "refresh");
     const nextTokenId = randomUUID();
     const result = await this.store.rotateSession(claims.sessionId, claims.tokenId, nextTokenId);
-    if (result === "reused") throw new UnauthorizedError("refresh token was already used: the session has been revoked");
+    if (result === "reused")
+      throw new UnauthorizedError("refresh token was already used: the session has been revoked");
     if (result !== "rotated") throw new UnauthorizedError(`refresh token ${result === "missing" ? "unknown" : result}`);
     const found = await this.store.findUserByEmail(claims.email);
     if (!found || found.user.userId !== claims.userId) {
@@ -160,7 +172,9 @@ export class AuthService {
   async logout(auth: AuthContext, refreshToken?: string): Promise<void> {
     if (auth.sessionId) await this.store.revokeSession(auth.sessionId, "logout");
     if (refreshToken) {
-      const claims = await this.tokens().verify(refreshToken, "refresh").catch(() => undefined);
+      const claims = await this.tokens()
+        .verify(refreshToken, "refresh")
+        .catch(() => undefined);
       if (claims && claims.userId === auth.userId) await this.store.revokeSession(claims.sessionId, "logout");
     }
   }
@@ -169,8 +183,10 @@ export class AuthService {
   async changePassword(auth: AuthContext, currentPassword: string, newPassword: string): Promise<number> {
     const found = await this.store.findUserByEmail(auth.email);
     if (!found || found.user.userId !== auth.userId) throw new UnauthorizedError("user no longer exists");
-    if (!(await verifyPassword(found.user.passwordHash, currentPassword))) throw new UnprocessableError("body.current_password: incorrect password");
-    if (currentPassword === newPassword) throw new UnprocessableError("body.new_password: must differ from the current password");
+    if (!(await verifyPassword(found.user.passwordHash, currentPassword)))
+      throw new UnprocessableError("body.current_password: incorrect password");
+    if (currentPassword === newPassword)
+      throw new UnprocessableError("body.new_password: must differ from the current password");
     const passwordHash = await hashPassword(newPassword);
     await this.store.updateUser(auth.email, (u) => ({ ...u, passwordHash }));
     return this.store.revokeUserSessions(auth.userId, "password changed", auth.sessionId);
@@ -180,7 +196,11 @@ export class AuthService {
    * A short-lived access token with which a super_admin acts inside one organisation (its own session, so
    * logout ends it). The actor in audit entries stays the super_admin's email.
    */
-  async impersonate(admin: AuthContext, orgId: string, ttlSeconds: number): Promise<{ token: string; expiresInSeconds: number; org: Organisation }> {
+  async impersonate(
+    admin: AuthContext,
+    orgId: string,
+    ttlSeconds: number,
+  ): Promise<{ token: string; expiresInSeconds: number; org: Organisation }> {
     const org = await getOrganisation(this.client, orgId);
     const expiresAt = new Date(this.now().getTime() + ttlSeconds * 1000);
     // A session of its own so that logout (any replica) ends it; no refresh token is ever issued for it.
@@ -223,7 +243,8 @@ export class AuthService {
       sessionId: claims.sessionId,
     };
     // A super_admin moves between organisations: a remembered cluster would belong to another one.
-    const active = claims.role === "super_admin" ? undefined : this.store.cachedUserByEmail(claims.email)?.activeAccount;
+    const active =
+      claims.role === "super_admin" ? undefined : this.store.cachedUserByEmail(claims.email)?.activeAccount;
     if (active) auth.activeClusterId = active;
     const orgHeader = req.headers[ORG_HEADER];
     if (claims.role === "super_admin" && typeof orgHeader === "string" && orgHeader !== "") {
@@ -261,7 +282,8 @@ export class AuthService {
   /** Turns an invite into a user of the inviting organisation with the invited role. */
   async acceptInvite(inviteId: string, password: string): Promise<{ user: UserRecord; tokens: TokenPair }> {
     const invite = await this.store.readInvite(inviteId);
-    if (!invite || Date.parse(invite.expiresAt) <= this.now().getTime()) throw new NotFoundError("invite not found or expired");
+    if (!invite || Date.parse(invite.expiresAt) <= this.now().getTime())
+      throw new NotFoundError("invite not found or expired");
     const user: UserRecord = {
       userId: randomUUID(),
       email: invite.email,
@@ -282,7 +304,11 @@ export class AuthService {
    * Ensures the platform super_admin exists. With `resetPassword` (local mode prints fresh
    * credentials each start) an existing account gets the given password.
    */
-  async ensureSuperAdmin(email: string, password: string, resetPassword: boolean): Promise<"created" | "updated" | "unchanged"> {
+  async ensureSuperAdmin(
+    email: string,
+    password: string,
+    resetPassword: boolean,
+  ): Promise<"created" | "updated" | "unchanged"> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const found = await this.store.findUserByEmail(email);
       if (found) {

@@ -1,6 +1,13 @@
 // Users, sessions (refresh-token families), invites and the JWT key, kept as labelled Secrets in the system namespace.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type ObjectCache, type V1Secret } from "@kubernetes/client-node";
+import {
+  makeInformer,
+  type Informer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type ObjectCache,
+  type V1Secret,
+} from "@kubernetes/client-node";
 import { isConflict, isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/client.js";
 import { ConflictError } from "../errors.js";
 import type { Role } from "../http.js";
@@ -60,7 +67,9 @@ const decodedSecrets = new WeakMap<object, Readonly<Record<string, string>>>();
 function decode(secret: { data?: Record<string, string> | undefined }): Readonly<Record<string, string>> {
   let decoded = decodedSecrets.get(secret);
   if (!decoded) {
-    decoded = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+    decoded = Object.fromEntries(
+      Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+    );
     decodedSecrets.set(secret, decoded);
   }
   return decoded;
@@ -117,7 +126,11 @@ function inviteFromSecret(secret: { data?: Record<string, string> | undefined })
 }
 
 function userFields(user: UserRecord): Record<string, string> {
-  return Object.fromEntries(Object.entries(user).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+  return Object.fromEntries(
+    Object.entries(user)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  );
 }
 
 export type RotationResult = "rotated" | "reused" | "revoked" | "expired" | "missing";
@@ -148,7 +161,10 @@ export class AuthStore {
     await this.ensureNamespace();
     const path = `/api/v1/namespaces/${this.namespace}/secrets`;
     const list = async (): Promise<KubernetesListObject<V1Secret>> =>
-      (await this.client.list({ ...SECRET, namespace: this.namespace }, { labelSelector: AUTH_TYPE_LABEL })) as unknown as KubernetesListObject<V1Secret>;
+      (await this.client.list(
+        { ...SECRET, namespace: this.namespace },
+        { labelSelector: AUTH_TYPE_LABEL },
+      )) as unknown as KubernetesListObject<V1Secret>;
     this.informer = makeInformer<V1Secret>(this.kubeConfig, path, list, AUTH_TYPE_LABEL);
     this.informer.on("error", () => {
       // The informer stops on an error; restart it after a pause so the cache keeps following the cluster.
@@ -198,7 +214,8 @@ export class AuthStore {
     } catch (err) {
       if (!isConflict(err)) throw err;
       const winner = await this.client.get<SecretObject>(this.ref(SIGNING_KEY_SECRET));
-      if (!winner.data?.key) throw new Error(`Secret ${this.namespace}/${SIGNING_KEY_SECRET} has no data.key`, { cause: err });
+      if (!winner.data?.key)
+        throw new Error(`Secret ${this.namespace}/${SIGNING_KEY_SECRET} has no data.key`, { cause: err });
       return Buffer.from(winner.data.key, "base64");
     }
   }
@@ -429,6 +446,8 @@ export class AuthStore {
   }
 
   cachedInvites(orgId: string): InviteRecord[] {
-    return this.cached("invite").map(inviteFromSecret).filter((i) => i.orgId === orgId);
+    return this.cached("invite")
+      .map(inviteFromSecret)
+      .filter((i) => i.orgId === orgId);
   }
 }

@@ -89,7 +89,9 @@ const ClusterDetail = ClusterSummary.extend({
     agent_last_seen: z.string().nullable(),
     agent_version: z.string().nullable(),
   }),
-  conditions: z.array(z.object({ type: z.string(), status: z.string(), reason: z.string(), message: z.string() }).loose()),
+  conditions: z.array(
+    z.object({ type: z.string(), status: z.string(), reason: z.string(), message: z.string() }).loose(),
+  ),
   optimization: z
     .object({
       job_id: z.string(),
@@ -110,7 +112,11 @@ const ClusterDetail = ClusterSummary.extend({
       unplaced_pods: z.number().nullable(),
       price_source: z.string().nullable(),
       prices_as_of: z.string().nullable(),
-      applied: z.boolean().describe("Whether the plan was applied to NodePools (not yet: the NodeTemplate -> NodePool controller is not built)."),
+      applied: z
+        .boolean()
+        .describe(
+          "Whether the plan was applied to NodePools (not yet: the NodeTemplate -> NodePool controller is not built).",
+        ),
     })
     .nullable(),
 });
@@ -162,7 +168,9 @@ function outcome(p: LastPlan | undefined): Outcome {
     baseline_monthly_cost: baselineHourly === null ? null : Math.round(baselineHourly * 730 * 100) / 100,
     baseline: orNull(p.baseline),
     savings_pct: orNull(p.savingsPct),
-    nodes: p.nodes ? p.nodes.map((n) => ({ instance_type: n.instanceType, capacity_type: n.capacityType, count: n.count })) : null,
+    nodes: p.nodes
+      ? p.nodes.map((n) => ({ instance_type: n.instanceType, capacity_type: n.capacityType, count: n.count }))
+      : null,
     pods_planned: orNull(p.podsPlanned),
     unplaced_pods: orNull(p.unplacedPods),
     price_source: p.prices ? p.prices.source : null,
@@ -176,9 +184,16 @@ function optimization(cluster: ManagedCluster): z.infer<typeof ClusterDetail>["o
   const jobId = annotations[REPLAN_ANNOTATION];
   if (!jobId) return null;
   const lastPlan = cluster.status?.lastPlan?.jobId === jobId ? cluster.status.lastPlan : undefined;
-  let status: Optimization["status"] = lastPlan !== undefined || annotations[REPLAN_DONE_ANNOTATION] === jobId ? "completed" : "queued";
+  let status: Optimization["status"] =
+    lastPlan !== undefined || annotations[REPLAN_DONE_ANNOTATION] === jobId ? "completed" : "queued";
   if (lastPlan?.phase === "Failed") status = "failed";
-  return { job_id: jobId, requested_at: orNull(annotations[REPLAN_AT_ANNOTATION]), status, ...outcome(lastPlan), applied: false };
+  return {
+    job_id: jobId,
+    requested_at: orNull(annotations[REPLAN_AT_ANNOTATION]),
+    status,
+    ...outcome(lastPlan),
+    applied: false,
+  };
 }
 
 function healthMetrics(cluster: ManagedCluster, f: ClusterFigures): z.infer<typeof ClusterDetail>["health_metrics"] {
@@ -204,7 +219,10 @@ function detail(rc: ResourceContext, cluster: ManagedCluster): z.infer<typeof Cl
     ...summary(cluster, f),
     vpc_id: annotations["spotoptimizer.io/vpc-id"] ?? null,
     api_endpoint: annotations["spotoptimizer.io/api-endpoint"] ?? null,
-    node_groups: rc.cache.templates(rc.namespace).filter((t) => t.spec.clusterRef.name === name).map(nodeGroup),
+    node_groups: rc.cache
+      .templates(rc.namespace)
+      .filter((t) => t.spec.clusterRef.name === name)
+      .map(nodeGroup),
     health_metrics: healthMetrics(cluster, f),
     conditions: (cluster.status?.conditions ?? []).map((c) => ({ ...c })),
     optimization: optimization(cluster),
@@ -249,7 +267,8 @@ const getCluster = defineRoute({
 const optimizeCluster = defineRoute({
   method: "post",
   path: "/clusters/:id/optimize",
-  summary: "Request a re-plan of the cluster's NodePools; poll job_id via GET /clusters/{id} (optimization) or /activity/live",
+  summary:
+    "Request a re-plan of the cluster's NodePools; poll job_id via GET /clusters/{id} (optimization) or /activity/live",
   tags: ["clusters"],
   auth: "user",
   params: IdParams,
@@ -293,7 +312,10 @@ const ConnectBody = z
   .object({
     cluster_id: ClusterId,
     namespace: namespaceName("Namespace the agent is installed into.").optional(),
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/).optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/)
+      .optional(),
     display_name: z.string().min(1).max(253).optional(),
   })
   .strict();
@@ -324,7 +346,10 @@ function helmCommand(opts: { clusterId: string; endpoint: string; token: string;
   ].join(" ");
 }
 
-async function ensureCluster(rc: ResourceContext, body: z.infer<typeof ConnectBody>): Promise<{ cluster: ManagedCluster; created: boolean }> {
+async function ensureCluster(
+  rc: ResourceContext,
+  body: z.infer<typeof ConnectBody>,
+): Promise<{ cluster: ManagedCluster; created: boolean }> {
   const existing = rc.cache.cluster(rc.namespace, body.cluster_id);
   if (existing) return { cluster: existing, created: false };
   const manifest: ManagedCluster = {
@@ -356,9 +381,16 @@ async function storeTokenHash(rc: ResourceContext, cluster: ManagedCluster, toke
     written = await rc.writer.create(secret);
   } catch (err) {
     if (!(err instanceof ConflictError)) throw err;
-    written = await rc.writer.mergePatch<V1Secret>(ref, { metadata: { labels: secret.metadata?.labels }, data: secret.data });
+    written = await rc.writer.mergePatch<V1Secret>(ref, {
+      metadata: { labels: secret.metadata?.labels },
+      data: secret.data,
+    });
   }
-  await rc.cache.waitFor("Secret", { namespace: rc.namespace, name: ref.name, resourceVersion: written.metadata?.resourceVersion ?? null });
+  await rc.cache.waitFor("Secret", {
+    namespace: rc.namespace,
+    name: ref.name,
+    resourceVersion: written.metadata?.resourceVersion ?? null,
+  });
 }
 
 async function connect(

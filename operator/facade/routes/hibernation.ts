@@ -39,7 +39,8 @@ async function changeSchedule(
   change: Change,
 ): Promise<{ before?: HibernationSchedule; after: HibernationSchedule }> {
   const before = rc.cache.hibernationSchedules(rc.namespace).find((s) => s.metadata.name === clusterName);
-  const base: Spec = before?.spec ?? ({ clusterRef: { name: clusterName }, timezone: "UTC", weekly: ALWAYS_AWAKE } as Spec);
+  const base: Spec =
+    before?.spec ?? ({ clusterRef: { name: clusterName }, timezone: "UTC", weekly: ALWAYS_AWAKE } as Spec);
   const patch = change.patch(base);
   const merged: Record<string, unknown> = { ...base, ...patch };
   for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k];
@@ -83,10 +84,16 @@ function hibernationRoute<B extends { cluster_id?: string }, R>(def: {
     response: def.response,
     handler: async (ctx) => {
       const rc = resourceContext(ctx);
-      const clusterName = resolveCluster(rc.cache, rc.namespace, ctx.body.cluster_id, rc.activeClusterId).metadata.name ?? "";
+      const clusterName =
+        resolveCluster(rc.cache, rc.namespace, ctx.body.cluster_id, rc.activeClusterId).metadata.name ?? "";
       const change = def.change(ctx.body, rc);
       const { before, after } = await changeSchedule(rc, clusterName, change);
-      ctx.audit({ event: change.event, resource: `hibernationschedule/${clusterName}`, before: specOf(before), after: specOf(after) });
+      ctx.audit({
+        event: change.event,
+        resource: `hibernationschedule/${clusterName}`,
+        before: specOf(before),
+        after: specOf(after),
+      });
       return def.respond({ body: ctx.body, rc, after, clusterName });
     },
   }) as RouteDef;
@@ -118,7 +125,11 @@ const saveSchedule = hibernationRoute({
   }),
   change: (body) => ({
     event: "Modified hibernation schedule",
-    patch: () => ({ weekly: matrixToWeekly(body.schedule_matrix), matrix: null, ...(body.timezone ? { timezone: body.timezone } : {}) }),
+    patch: () => ({
+      weekly: matrixToWeekly(body.schedule_matrix),
+      matrix: null,
+      ...(body.timezone ? { timezone: body.timezone } : {}),
+    }),
   }),
   respond: ({ body, rc, after, clusterName }) => {
     const cluster = rc.cache.cluster(rc.namespace, clusterName);
@@ -155,12 +166,17 @@ const addException = hibernationRoute({
   change: (body) => ({
     event: "Added hibernation exception",
     patch: (current) => ({
-      exceptions: [...(current.exceptions ?? []).filter((e) => e.date !== body.date), { date: body.date, action: body.mode }].sort((a, b) =>
-        a.date.localeCompare(b.date),
-      ),
+      exceptions: [
+        ...(current.exceptions ?? []).filter((e) => e.date !== body.date),
+        { date: body.date, action: body.mode },
+      ].sort((a, b) => a.date.localeCompare(b.date)),
     }),
   }),
-  respond: ({ after, clusterName }) => ({ success: true, cluster_id: clusterName, exceptions: after.spec.exceptions ?? [] }),
+  respond: ({ after, clusterName }) => ({
+    success: true,
+    cluster_id: clusterName,
+    exceptions: after.spec.exceptions ?? [],
+  }),
 });
 
 const override = hibernationRoute({
@@ -168,12 +184,18 @@ const override = hibernationRoute({
   path: "/hibernation/override",
   summary: "Wake or sleep the cluster now for duration_hours, regardless of the schedule",
   body: z
-    .object({ cluster_id: ClusterId.optional(), action: z.enum(["wake", "sleep"]), duration_hours: z.number().gt(0).max(8760) })
+    .object({
+      cluster_id: ClusterId.optional(),
+      action: z.enum(["wake", "sleep"]),
+      duration_hours: z.number().gt(0).max(8760),
+    })
     .strict(),
   response: z.object({ success: z.boolean(), expires_at: z.string(), cluster_id: z.string(), action: z.string() }),
   change: (body, rc) => ({
     event: body.action === "wake" ? "Manual wake-up" : "Manual sleep",
-    patch: () => ({ override: { action: body.action, from: rc.now.toISOString(), durationHours: body.duration_hours } }),
+    patch: () => ({
+      override: { action: body.action, from: rc.now.toISOString(), durationHours: body.duration_hours },
+    }),
   }),
   respond: ({ after, clusterName }) => {
     const o = after.spec.override;
@@ -189,15 +211,26 @@ const setTimezone = hibernationRoute({
   body: z.object({ timezone: Timezone, ...clusterId }).strict(),
   response: z.object({ success: z.boolean(), timezone: z.string(), cluster_id: z.string() }),
   change: (body) => ({ event: "Changed hibernation time zone", patch: () => ({ timezone: body.timezone }) }),
-  respond: ({ after, clusterName }) => ({ success: true, timezone: after.spec.timezone ?? "UTC", cluster_id: clusterName }),
+  respond: ({ after, clusterName }) => ({
+    success: true,
+    timezone: after.spec.timezone ?? "UTC",
+    cluster_id: clusterName,
+  }),
 });
 
 const setPrewarm = hibernationRoute({
   method: "patch",
   path: "/hibernation/prewarm",
   summary: "Enable (with minutes, default 30) or disable pre-warming before awake windows",
-  body: z.object({ enabled: z.boolean(), minutes: z.number().int().min(1).max(1440).optional(), ...clusterId }).strict(),
-  response: z.object({ success: z.boolean(), enabled: z.boolean(), prewarm_minutes: z.number(), cluster_id: z.string() }),
+  body: z
+    .object({ enabled: z.boolean(), minutes: z.number().int().min(1).max(1440).optional(), ...clusterId })
+    .strict(),
+  response: z.object({
+    success: z.boolean(),
+    enabled: z.boolean(),
+    prewarm_minutes: z.number(),
+    cluster_id: z.string(),
+  }),
   change: (body) => ({
     event: body.enabled ? "Enabled hibernation pre-warm" : "Disabled hibernation pre-warm",
     patch: () => ({ prewarmMinutes: body.enabled ? (body.minutes ?? 30) : 0 }),

@@ -3,7 +3,13 @@
 import { z } from "zod";
 import { UnprocessableError } from "../errors.js";
 import { defineRoute, type RouteDef } from "../http.js";
-import { composition, fleetKpi, projection, timeframeDays, type ClusterFigures } from "../../../src-shared/fleet/fleet-metrics.js";
+import {
+  composition,
+  fleetKpi,
+  projection,
+  timeframeDays,
+  type ClusterFigures,
+} from "../../../src-shared/fleet/fleet-metrics.js";
 import { clusterFigures, clustersInScope } from "../services/fleet-view.js";
 import { ClusterId, resourceContext, type ResourceContext } from "./shared.js";
 
@@ -16,7 +22,8 @@ function figuresInScope(rc: ResourceContext, clusterId: string | undefined): Clu
 const kpi = defineRoute({
   method: "get",
   path: "/metrics/kpi",
-  summary: "KPI cards: monthly spend, net savings (vs the same nodes On-Demand), fleet health, nodes, Spot share, efficiency",
+  summary:
+    "KPI cards: monthly spend, net savings (vs the same nodes On-Demand), fleet health, nodes, Spot share, efficiency",
   tags: ["metrics"],
   auth: "user",
   memo: true,
@@ -44,7 +51,8 @@ const kpi = defineRoute({
 const projectionRoute = defineRoute({
   method: "get",
   path: "/metrics/projection",
-  summary: "Savings projection over a timeframe (e.g. 30d): unoptimised (all On-Demand) vs optimised cost, with breakdown",
+  summary:
+    "Savings projection over a timeframe (e.g. 30d): unoptimised (all On-Demand) vs optimised cost, with breakdown",
   tags: ["metrics"],
   auth: "user",
   memo: true,
@@ -62,7 +70,8 @@ const projectionRoute = defineRoute({
   handler: async (ctx) => {
     const rc = resourceContext(ctx);
     const days = timeframeDays(ctx.query.timeframe);
-    if (days === undefined) throw new UnprocessableError("query.timeframe: must be a number of days like 7d, 30d or 90d (1-366)");
+    if (days === undefined)
+      throw new UnprocessableError("query.timeframe: must be a number of days like 7d, 30d or 90d (1-366)");
     const clusters = clustersInScope(rc.cache, rc.namespace, ctx.query.cluster_id);
     const names = new Set(clusters.map((c) => c.metadata.name));
     const hibernationMonthlyUsd = rc.cache

@@ -16,7 +16,11 @@ const PolicyResponse = z.object({
 
 type SpecPatch = Record<string, unknown>;
 
-async function patchPolicy(rc: ResourceContext, clusterName: string, patch: SpecPatch): Promise<{ before?: OptimizationPolicy; after: OptimizationPolicy }> {
+async function patchPolicy(
+  rc: ResourceContext,
+  clusterName: string,
+  patch: SpecPatch,
+): Promise<{ before?: OptimizationPolicy; after: OptimizationPolicy }> {
   const before = rc.cache.policies(rc.namespace).find((p) => p.metadata.name === clusterName);
   const ref = crRef("OptimizationPolicy", rc.namespace, clusterName);
   let after: OptimizationPolicy;
@@ -62,7 +66,12 @@ function policyRoute<B extends { cluster_id?: string }>(def: PolicyEndpoint<B>):
       const cluster = resolveCluster(rc.cache, rc.namespace, ctx.body.cluster_id, rc.activeClusterId);
       const clusterName = cluster.metadata.name ?? "";
       const { before, after } = await patchPolicy(rc, clusterName, def.toSpec(ctx.body));
-      ctx.audit({ event: def.event, resource: `optimizationpolicy/${clusterName}`, before: specOf(before), after: specOf(after) });
+      ctx.audit({
+        event: def.event,
+        resource: `optimizationpolicy/${clusterName}`,
+        before: specOf(before),
+        after: specOf(after),
+      });
       const reach = cluster.spec.mode === "remote" ? "its agent" : "the local cluster";
       return {
         success: true,
@@ -82,7 +91,11 @@ export const policyRoutes: RouteDef[] = [
     summary: "Turn Karpenter management on or off (and optionally set the Spot allocation strategy)",
     event: "Updated Karpenter policy",
     body: z
-      .object({ enabled: z.boolean(), strategy: z.enum(["lowest-price", "capacity-optimized", "price-capacity-optimized"]).optional(), ...clusterId })
+      .object({
+        enabled: z.boolean(),
+        strategy: z.enum(["lowest-price", "capacity-optimized", "price-capacity-optimized"]).optional(),
+        ...clusterId,
+      })
       .strict(),
     toSpec: (b) => ({ karpenter: { enabled: b.enabled }, ...(b.strategy ? { strategy: b.strategy } : {}) }),
   }),
@@ -90,7 +103,9 @@ export const policyRoutes: RouteDef[] = [
     path: "/policies/strategy",
     summary: "Set the Spot allocation strategy",
     event: "Updated provisioning strategy",
-    body: z.object({ strategy: z.enum(["lowest-price", "capacity-optimized", "price-capacity-optimized"]), ...clusterId }).strict(),
+    body: z
+      .object({ strategy: z.enum(["lowest-price", "capacity-optimized", "price-capacity-optimized"]), ...clusterId })
+      .strict(),
     toSpec: (b) => ({ strategy: b.strategy }),
   }),
   policyRoute({
@@ -119,7 +134,13 @@ export const policyRoutes: RouteDef[] = [
     summary: "Replace the list of namespaces the optimizer never disrupts",
     event: "Updated namespace exclusions",
     body: z
-      .object({ namespaces: z.array(namespaceName("A namespace.")).max(500).refine((a) => new Set(a).size === a.length, "namespaces must be unique"), ...clusterId })
+      .object({
+        namespaces: z
+          .array(namespaceName("A namespace."))
+          .max(500)
+          .refine((a) => new Set(a).size === a.length, "namespaces must be unique"),
+        ...clusterId,
+      })
       .strict(),
     toSpec: (b) => ({ exclusions: { namespaces: b.namespaces } }),
   }),

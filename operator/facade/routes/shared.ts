@@ -25,7 +25,6 @@ export interface ResourceContext {
   activeClusterId?: string;
 }
 
-
 /** Everything a handler needs, for the caller's organisation namespace only. */
 export function resourceContext(ctx: { req: express.Request; auth: AuthContext | undefined }): ResourceContext {
   const deps = resourceDeps(ctx.req);
@@ -70,7 +69,8 @@ function catalogBook(region: string): PriceBook | undefined {
  * shipped offline catalog for the region; nothing for a cluster without a region.
  */
 export function priceBookFor(configured: PriceBook | undefined, region: string | undefined): PriceBook | undefined {
-  if (configured && (region === undefined || configured.region === undefined || configured.region === region)) return configured;
+  if (configured && (region === undefined || configured.region === undefined || configured.region === region))
+    return configured;
   return region === undefined ? undefined : catalogBook(region);
 }
 
@@ -86,7 +86,11 @@ export async function settle(
   ref?: { name: string },
 ): Promise<void> {
   const name = obj?.metadata?.name ?? ref?.name ?? "";
-  await rc.cache.waitFor(kind, { namespace: rc.namespace, name, resourceVersion: obj?.metadata?.resourceVersion ?? null });
+  await rc.cache.waitFor(kind, {
+    namespace: rc.namespace,
+    name,
+    resourceVersion: obj?.metadata?.resourceVersion ?? null,
+  });
 }
 
 /** A cluster id as the API takes it: the ManagedCluster's name. */

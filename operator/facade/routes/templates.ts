@@ -22,7 +22,12 @@ const TemplateView = z.object({
   disk_size: z.number(),
   warnings: z.array(z.string()),
   instance_types: z
-    .object({ count: z.number(), cheapest: z.unknown().optional(), dearest: z.unknown().optional(), as_of: z.string().nullable() })
+    .object({
+      count: z.number(),
+      cheapest: z.unknown().optional(),
+      dearest: z.unknown().optional(),
+      as_of: z.string().nullable(),
+    })
     .nullable(),
 });
 
@@ -93,7 +98,8 @@ function assertValid(body: z.infer<typeof CreateBody>): "x86_64" | "arm64" {
     diskType: body.disk_type,
     diskSizeGiB: body.disk_size,
   });
-  if (!result.valid || !result.architecture) throw new UnprocessableError(`template is not valid: ${result.errors.join("; ")}`);
+  if (!result.valid || !result.architecture)
+    throw new UnprocessableError(`template is not valid: ${result.errors.join("; ")}`);
   return result.architecture;
 }
 
@@ -103,7 +109,9 @@ async function clearOtherDefaults(rc: ResourceContext, clusterName: string, keep
     const name = other.metadata.name ?? "";
     if (name === keep || other.spec.isDefault !== true) continue;
     previous = previous ?? name;
-    const updated = await rc.writer.mergePatch<NodeTemplate>(crRef("NodeTemplate", rc.namespace, name), { spec: { isDefault: false } });
+    const updated = await rc.writer.mergePatch<NodeTemplate>(crRef("NodeTemplate", rc.namespace, name), {
+      spec: { isDefault: false },
+    });
     await settle(rc, "NodeTemplate", updated);
   }
   return previous;
@@ -140,11 +148,15 @@ async function setClusterDefault(rc: ResourceContext, clusterName: string, templ
 /** After the default is deleted, the oldest remaining template of the cluster becomes its default (if any remains). */
 async function promoteSuccessor(rc: ResourceContext, clusterName: string): Promise<string | null> {
   const successor = [...templatesOfCluster(rc, clusterName)].sort(
-    (a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""),
+    (a, b) =>
+      (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") ||
+      (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""),
   )[0];
   const name = successor?.metadata.name ?? null;
   if (successor && name && successor.spec.isDefault !== true) {
-    const updated = await rc.writer.mergePatch<NodeTemplate>(crRef("NodeTemplate", rc.namespace, name), { spec: { isDefault: true } });
+    const updated = await rc.writer.mergePatch<NodeTemplate>(crRef("NodeTemplate", rc.namespace, name), {
+      spec: { isDefault: true },
+    });
     await settle(rc, "NodeTemplate", updated);
   }
   await setClusterDefault(rc, clusterName, name);
@@ -180,7 +192,9 @@ const createTemplate = defineRoute({
     const architecture = assertValid(ctx.body);
     const id = templateObjectName(ctx.body.name);
     if (!id) throw new UnprocessableError("body.name: must contain at least one letter or digit");
-    const created = await withClusterLock(rc, clusterName, () => createLocked(rc, { body: ctx.body, clusterName, architecture, id }));
+    const created = await withClusterLock(rc, clusterName, () =>
+      createLocked(rc, { body: ctx.body, clusterName, architecture, id }),
+    );
     ctx.audit({ event: "Created node template", resource: `nodetemplate/${id}`, after: specOf(created) });
     return { id, success: true, cluster_id: clusterName, template: view(created) };
   },
@@ -194,8 +208,8 @@ async function createLocked(
   // The first template of a cluster becomes its default, so "exactly one default per cluster" holds from the start.
   const isDefault = body.is_default ?? !templatesOfCluster(rc, clusterName).some((t) => t.spec.isDefault === true);
   const created = await rc.writer.create<NodeTemplate>({
-      apiVersion: API_VERSION,
-      kind: "NodeTemplate",
+    apiVersion: API_VERSION,
+    kind: "NodeTemplate",
     metadata: { name: id, namespace: rc.namespace, annotations: { [DISPLAY_NAME_ANNOTATION]: body.name } },
     spec: {
       clusterRef: { name: clusterName },
@@ -221,7 +235,9 @@ async function setDefaultLocked(rc: ResourceContext, id: string, clusterName: st
   if (!current) throw new NotFoundError(`template ${id} not found`);
   const wasDefault = current.spec.isDefault === true;
   if (!wasDefault) {
-    const updated = await rc.writer.mergePatch<NodeTemplate>(crRef("NodeTemplate", rc.namespace, id), { spec: { isDefault: true } });
+    const updated = await rc.writer.mergePatch<NodeTemplate>(crRef("NodeTemplate", rc.namespace, id), {
+      spec: { isDefault: true },
+    });
     await settle(rc, "NodeTemplate", updated);
   }
   const previous = await clearOtherDefaults(rc, clusterName, id);
@@ -248,7 +264,9 @@ const setDefault = defineRoute({
     const template = rc.cache.template(rc.namespace, ctx.params.id);
     if (!template) throw new NotFoundError(`template ${ctx.params.id} not found`);
     const clusterName = template.spec.clusterRef.name;
-    const previousDefault = await withClusterLock(rc, clusterName, () => setDefaultLocked(rc, ctx.params.id, clusterName));
+    const previousDefault = await withClusterLock(rc, clusterName, () =>
+      setDefaultLocked(rc, ctx.params.id, clusterName),
+    );
     ctx.audit({
       event: "Set default node template",
       resource: `cluster/${clusterName}`,
@@ -279,7 +297,12 @@ const validate = defineRoute({
   roles: ORG_ROLES,
   audit: false,
   body: ValidateBody,
-  response: z.object({ valid: z.boolean(), warnings: z.array(z.string()), errors: z.array(z.string()), architecture: z.string().nullable() }),
+  response: z.object({
+    valid: z.boolean(),
+    warnings: z.array(z.string()),
+    errors: z.array(z.string()),
+    architecture: z.string().nullable(),
+  }),
   handler: async (ctx) => {
     const result = validateTemplate({
       families: ctx.body.families,
@@ -288,14 +311,19 @@ const validate = defineRoute({
       diskType: ctx.body.disk_type,
       diskSizeGiB: ctx.body.disk_size,
     });
-    return { ...result, architecture: result.architecture ?? (ctx.body.architecture ? (normaliseArchitecture(ctx.body.architecture) ?? null) : null) };
+    return {
+      ...result,
+      architecture:
+        result.architecture ?? (ctx.body.architecture ? (normaliseArchitecture(ctx.body.architecture) ?? null) : null),
+    };
   },
 });
 
 const deleteTemplate = defineRoute({
   method: "delete",
   path: "/templates/:id",
-  summary: "Delete a node template (the controller removes its NodePool); deleting the default promotes the oldest remaining",
+  summary:
+    "Delete a node template (the controller removes its NodePool); deleting the default promotes the oldest remaining",
   tags: ["templates"],
   auth: "user",
   params: IdParams,
@@ -310,7 +338,9 @@ const deleteTemplate = defineRoute({
       if (!current) throw new NotFoundError(`template ${ctx.params.id} not found`);
       await rc.writer.remove(crRef("NodeTemplate", rc.namespace, ctx.params.id));
       await settle(rc, "NodeTemplate", null, { name: ctx.params.id });
-      const wasDefault = current.spec.isDefault === true || rc.cache.cluster(rc.namespace, clusterName)?.spec.defaultTemplate === ctx.params.id;
+      const wasDefault =
+        current.spec.isDefault === true ||
+        rc.cache.cluster(rc.namespace, clusterName)?.spec.defaultTemplate === ctx.params.id;
       return { wasDefault, newDefault: wasDefault ? await promoteSuccessor(rc, clusterName) : null };
     });
     ctx.audit({
@@ -319,7 +349,11 @@ const deleteTemplate = defineRoute({
       before: specOf(template),
       ...(wasDefault ? { after: { defaultTemplate: newDefault } } : {}),
     });
-    return { success: true, message: newDefault ? `Template deleted; ${newDefault} is now the default` : "Template deleted", new_default: newDefault };
+    return {
+      success: true,
+      message: newDefault ? `Template deleted; ${newDefault} is now the default` : "Template deleted",
+      new_default: newDefault,
+    };
   },
 });
 

@@ -69,7 +69,11 @@ function storedHash(secret: V1Secret | undefined): string | undefined {
 
 function hashMatches(expected: string | undefined, token: string): boolean {
   const actual = sha256Hex(token);
-  return expected !== undefined && expected.length === actual.length && timingSafeEqual(Buffer.from(expected), Buffer.from(actual));
+  return (
+    expected !== undefined &&
+    expected.length === actual.length &&
+    timingSafeEqual(Buffer.from(expected), Buffer.from(actual))
+  );
 }
 
 function routeClusterId(params: unknown): unknown {

@@ -5,7 +5,12 @@ import { activityPage, costExportCsv, costExportFilename, COST_CSV_HEADER, type 
 
 const now = new Date("2026-11-23T12:00:00Z");
 
-function decision(id: string, timestamp: string, prices: [number, number], extra: Record<string, unknown> = {}): AuditView {
+function decision(
+  id: string,
+  timestamp: string,
+  prices: [number, number],
+  extra: Record<string, unknown> = {},
+): AuditView {
   const [oldPrice, newPrice] = prices;
   return {
     id,
@@ -49,8 +54,12 @@ describe("costExportCsv", () => {
     ];
     const lines = costExportCsv(entries, now).trimEnd().split("\r\n");
     expect(lines[0]).toBe(COST_CSV_HEADER);
-    expect(lines[1]).toBe('2026-11-22 08:00:00,i-b,t3.medium,us-east-1a,$0.1000,$0.0400,$0.0600,$43.80,SWITCH,"cheaper, same shape"');
-    expect(lines[2]).toBe("2026-11-20 10:30:00,i-a,t3.medium,us-east-1a,$0.0416,$0.0312,$0.0104,$7.59,SWITCH,Cost savings");
+    expect(lines[1]).toBe(
+      '2026-11-22 08:00:00,i-b,t3.medium,us-east-1a,$0.1000,$0.0400,$0.0600,$43.80,SWITCH,"cheaper, same shape"',
+    );
+    expect(lines[2]).toBe(
+      "2026-11-20 10:30:00,i-a,t3.medium,us-east-1a,$0.0416,$0.0312,$0.0104,$7.59,SWITCH,Cost savings",
+    );
     expect(lines[3]).toBe("TOTAL,,,,,,,$51.39,,");
     expect(lines).toHaveLength(4);
   });
@@ -70,7 +79,11 @@ describe("costExportCsv", () => {
 
 describe("activityPage", () => {
   it("pages newest first with the total and hourly savings of decisions", () => {
-    const entries = [decision("a", "2026-11-20T10:30:00Z", [0.0416, 0.0312]), userEdit, decision("b", "2026-11-22T08:00:00Z", [0.1, 0.04])];
+    const entries = [
+      decision("a", "2026-11-20T10:30:00Z", [0.0416, 0.0312]),
+      userEdit,
+      decision("b", "2026-11-22T08:00:00Z", [0.1, 0.04]),
+    ];
     const page = activityPage(entries, { limit: 2, offset: 0 });
     expect(page.total).toBe(3);
     expect(page.events.map((e) => e.id)).toEqual(["u1", "b"]);

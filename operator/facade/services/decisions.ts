@@ -105,7 +105,6 @@ export function activityPage(
 export const COST_CSV_HEADER =
   "Date,Instance ID,Instance Type,Availability Zone,Old Spot Price,New Spot Price,Hourly Savings,Monthly Projected,Decision,Reason";
 
-
 function usd(amount: number, decimals: number): string {
   const sign = amount < 0 ? "-" : "";
   return `${sign}$${Math.abs(amount).toFixed(decimals)}`;

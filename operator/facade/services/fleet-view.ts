@@ -14,7 +14,6 @@ import {
   type PriceBook,
 } from "../../../src-shared/fleet/fleet-metrics.js";
 
-
 function createdAt(c: ManagedCluster): string {
   return c.metadata.creationTimestamp ?? "";
 }
@@ -25,7 +24,12 @@ function createdAt(c: ManagedCluster): string {
  * the organisation's clusters, else the organisation's only cluster, else its oldest (first created, ties by name).
  * 404 when the organisation has no cluster.
  */
-export function resolveCluster(cache: FacadeCache, namespace: string, clusterId?: string, activeClusterId?: string): ManagedCluster {
+export function resolveCluster(
+  cache: FacadeCache,
+  namespace: string,
+  clusterId?: string,
+  activeClusterId?: string,
+): ManagedCluster {
   if (clusterId !== undefined) {
     const cluster = cache.cluster(namespace, clusterId);
     if (!cluster) throw new NotFoundError(`cluster ${clusterId} not found`);
@@ -65,7 +69,11 @@ export function clusterFigures(
     nodes,
     requestedMillicores: requested.millicores,
     requestedMiB: requested.mib,
-    interruptions7d: interruptions7d(cache.auditEntries(cluster.metadata.namespace ?? ""), cluster.metadata.name ?? "", opts.now.getTime()),
+    interruptions7d: interruptions7d(
+      cache.auditEntries(cluster.metadata.namespace ?? ""),
+      cluster.metadata.name ?? "",
+      opts.now.getTime(),
+    ),
   });
   // Without a price book the facade cannot price nodes itself; the controller's figure (if any) is the honest one.
   if (figures.monthlyCostUsd === null && cluster.status?.monthlyCostUsd !== undefined) {

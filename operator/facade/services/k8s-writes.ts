@@ -1,6 +1,12 @@
 // Writes from the facade to the Kubernetes API (create, merge patch, delete) with field manager
 // `spot-optimizer-facade`, mapping API errors to the facade's typed HTTP errors.
-import { ApiException, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import {
+  ApiException,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubeConfig,
+  type KubernetesObject,
+} from "@kubernetes/client-node";
 import { ConflictError, HttpError, NotFoundError, UnprocessableError } from "../errors.js";
 
 export const FIELD_MANAGER = "spot-optimizer-facade";
@@ -49,7 +55,8 @@ function header(ref: ObjectRef): KubernetesObject {
 
 export function createKubeWriter(kubeConfig: KubeConfig): KubeWriter {
   const api = KubernetesObjectApi.makeApiClient(kubeConfig);
-  const describe = (ref: { kind?: string; metadata?: { name?: string } }): string => `${ref.kind ?? "object"} ${ref.metadata?.name ?? ""}`.trim();
+  const describe = (ref: { kind?: string; metadata?: { name?: string } }): string =>
+    `${ref.kind ?? "object"} ${ref.metadata?.name ?? ""}`.trim();
   return {
     async create(obj) {
       try {
@@ -63,7 +70,14 @@ export function createKubeWriter(kubeConfig: KubeConfig): KubeWriter {
         const head = header(ref);
         const metadata = { ...((patch.metadata as Record<string, unknown> | undefined) ?? {}), ...head.metadata };
         const body = { ...patch, ...head, metadata } as KubernetesObject;
-        return (await api.patch(body, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch)) as never;
+        return (await api.patch(
+          body,
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+          undefined,
+          PatchStrategy.MergePatch,
+        )) as never;
       } catch (err) {
         throw mapKubeError(err, `${ref.kind} ${ref.name}`);
       }

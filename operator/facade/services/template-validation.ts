@@ -45,7 +45,12 @@ export function familyArchitecture(family: string): Architecture | undefined {
   return ARM_FAMILY.test(family) ? "arm64" : "x86_64";
 }
 
-function checkFamily(raw: string, ctx: { arch: Architecture | undefined; spot: boolean }, errors: string[], notes: string[]): void {
+function checkFamily(
+  raw: string,
+  ctx: { arch: Architecture | undefined; spot: boolean },
+  errors: string[],
+  notes: string[],
+): void {
   const family = raw.trim().toLowerCase();
   const familyArch = familyArchitecture(family);
   if (familyArch === undefined) {
@@ -100,5 +105,10 @@ export function validateTemplate(draft: TemplateDraft): TemplateValidation {
     errors.push(`strategy ${draft.strategy} is not one of SPOT, ON_DEMAND, HYBRID`);
   checkFamilies(draft, arch, errors, notes);
   checkDisk(draft, errors, notes);
-  return { valid: errors.length === 0, warnings: [...errors, ...notes], errors, ...(arch ? { architecture: arch } : {}) };
+  return {
+    valid: errors.length === 0,
+    warnings: [...errors, ...notes],
+    errors,
+    ...(arch ? { architecture: arch } : {}),
+  };
 }

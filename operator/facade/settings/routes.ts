@@ -13,7 +13,11 @@ export interface SettingsRouteDeps {
   cache: Pick<FacadeCache, "clusters" | "cluster" | "waitFor">;
 }
 
-const AccountId = z.string().min(1).max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a cluster id (a Kubernetes object name)");
+const AccountId = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a cluster id (a Kubernetes object name)");
 
 const Account = z.object({
   id: z.string(),
@@ -81,9 +85,22 @@ export function createSettingsRoutes(deps: SettingsRouteDeps): RouteDef[] {
         const caller = org(auth);
         const cluster = deps.cache.cluster(caller.namespace, body.account_id);
         if (!cluster) throw new NotFoundError(`account ${body.account_id} not found`);
-        await deps.client.delete({ apiVersion: cluster.apiVersion, kind: cluster.kind, namespace: caller.namespace, name: body.account_id });
-        await deps.cache.waitFor("ManagedCluster", { namespace: caller.namespace, name: body.account_id, resourceVersion: null });
-        audit({ event: "account.disconnect", resource: `managedcluster/${body.account_id}`, before: accountOf(cluster) });
+        await deps.client.delete({
+          apiVersion: cluster.apiVersion,
+          kind: cluster.kind,
+          namespace: caller.namespace,
+          name: body.account_id,
+        });
+        await deps.cache.waitFor("ManagedCluster", {
+          namespace: caller.namespace,
+          name: body.account_id,
+          resourceVersion: null,
+        });
+        audit({
+          event: "account.disconnect",
+          resource: `managedcluster/${body.account_id}`,
+          before: accountOf(cluster),
+        });
         return { success: true as const, account_id: body.account_id };
       },
     }),
@@ -102,7 +119,12 @@ export function createSettingsRoutes(deps: SettingsRouteDeps): RouteDef[] {
         if (!cluster) throw new NotFoundError(`account ${body.account_id} not found`);
         const previous = deps.auth.activeAccountOf(caller);
         await deps.auth.setActiveAccount(caller, body.account_id);
-        audit({ event: "context.switch", resource: `user/${caller.userId}`, before: { account_id: previous ?? null }, after: { account_id: body.account_id } });
+        audit({
+          event: "context.switch",
+          resource: `user/${caller.userId}`,
+          before: { account_id: previous ?? null },
+          after: { account_id: body.account_id },
+        });
         return { success: true as const, active_account: accountOf(cluster).alias, account_id: body.account_id };
       },
     }),
@@ -114,14 +136,26 @@ export function createSettingsRoutes(deps: SettingsRouteDeps): RouteDef[] {
       auth: "user",
       response: z.object({
         members: z.array(
-          z.object({ id: z.string(), email: z.string(), role: z.string(), last_login: z.string().nullable(), status: z.enum(["active", "invited"]) }),
+          z.object({
+            id: z.string(),
+            email: z.string(),
+            role: z.string(),
+            last_login: z.string().nullable(),
+            status: z.enum(["active", "invited"]),
+          }),
         ),
       }),
       handler: async ({ auth }) => {
         const caller = org(auth);
         const users = deps.auth.store
           .cachedUsers((u) => u.namespace === caller.namespace && u.orgId === caller.orgId)
-          .map((u) => ({ id: u.userId, email: u.email, role: u.role, last_login: u.lastLogin || null, status: "active" as const }));
+          .map((u) => ({
+            id: u.userId,
+            email: u.email,
+            role: u.role,
+            last_login: u.lastLogin || null,
+            status: "active" as const,
+          }));
         const invites = deps.auth.store
           .cachedInvites(caller.orgId)
           .map((i) => ({ id: i.inviteId, email: i.email, role: i.role, last_login: null, status: "invited" as const }));
@@ -143,7 +177,11 @@ export function createSettingsRoutes(deps: SettingsRouteDeps): RouteDef[] {
           throw new ForbiddenError("only an owner may invite another owner");
         }
         const invite = await deps.auth.invite(caller, body.email, body.role);
-        audit({ event: "team.invite", resource: `invite/${invite.inviteId}`, after: { email: body.email, role: body.role } });
+        audit({
+          event: "team.invite",
+          resource: `invite/${invite.inviteId}`,
+          after: { email: body.email, role: body.role },
+        });
         return { success: true as const, invite_id: invite.inviteId, expires_in: invite.expiresInSeconds };
       },
     }),

@@ -75,11 +75,17 @@ export function shapeFromInstanceTypeInfo(info: InstanceTypeInfo): InstanceShape
 }
 
 /** Every instance type of the region (follows NextToken to the end). */
-export async function describeInstanceShapes(ec2: EC2Client, retry?: RetryOptions): Promise<Map<string, InstanceShape>> {
+export async function describeInstanceShapes(
+  ec2: EC2Client,
+  retry?: RetryOptions,
+): Promise<Map<string, InstanceShape>> {
   const shapes = new Map<string, InstanceShape>();
   let token: string | undefined;
   do {
-    const page = await withThrottlingRetry(() => ec2.send(new DescribeInstanceTypesCommand({ NextToken: token, MaxResults: 100 })), retry);
+    const page = await withThrottlingRetry(
+      () => ec2.send(new DescribeInstanceTypesCommand({ NextToken: token, MaxResults: 100 })),
+      retry,
+    );
     for (const info of page.InstanceTypes ?? []) {
       const shape = shapeFromInstanceTypeInfo(info);
       if (shape) shapes.set(shape.name, shape);
@@ -104,12 +110,24 @@ function keepLatest(latest: Latest, p: SpotPrice): void {
  * Latest Linux/UNIX Spot price per type and AZ. Asking from `now` makes EC2 return, per type and AZ,
  * the price in effect now; if several come back the newest timestamp wins.
  */
-export async function describeLatestSpotPrices(ec2: EC2Client, now: Date, retry?: RetryOptions): Promise<Map<string, Map<string, Price>>> {
+export async function describeLatestSpotPrices(
+  ec2: EC2Client,
+  now: Date,
+  retry?: RetryOptions,
+): Promise<Map<string, Map<string, Price>>> {
   const latest: Latest = new Map();
   let token: string | undefined;
   do {
     const page = await withThrottlingRetry(
-      () => ec2.send(new DescribeSpotPriceHistoryCommand({ ProductDescriptions: ["Linux/UNIX"], StartTime: now, NextToken: token, MaxResults: 1000 })),
+      () =>
+        ec2.send(
+          new DescribeSpotPriceHistoryCommand({
+            ProductDescriptions: ["Linux/UNIX"],
+            StartTime: now,
+            NextToken: token,
+            MaxResults: 1000,
+          }),
+        ),
       retry,
     );
     for (const p of page.SpotPriceHistory ?? []) keepLatest(latest, p);
@@ -117,7 +135,15 @@ export async function describeLatestSpotPrices(ec2: EC2Client, now: Date, retry?
   } while (token);
   const prices = new Map<string, Map<string, Price>>();
   for (const [type, byZone] of latest) {
-    prices.set(type, new Map([...byZone].map(([zone, v]) => [zone, { usdPerHour: v.usd, source: "spot-history", asOf: v.at.toISOString() } as Price])));
+    prices.set(
+      type,
+      new Map(
+        [...byZone].map(([zone, v]) => [
+          zone,
+          { usdPerHour: v.usd, source: "spot-history", asOf: v.at.toISOString() } as Price,
+        ]),
+      ),
+    );
   }
   return prices;
 }

@@ -24,7 +24,9 @@ export const ON_DEMAND_FILTERS = (region: string): Array<{ Type: "TERM_MATCH"; F
 
 interface PriceListItem {
   product?: { attributes?: { instanceType?: string } };
-  terms?: { OnDemand?: Record<string, { priceDimensions?: Record<string, { unit?: string; pricePerUnit?: { USD?: string } }> }> };
+  terms?: {
+    OnDemand?: Record<string, { priceDimensions?: Record<string, { unit?: string; pricePerUnit?: { USD?: string } }> }>;
+  };
 }
 
 /**
@@ -46,13 +48,27 @@ function hourlyUsd(item: PriceListItem): number | undefined {
 }
 
 /** On-Demand prices for every instance type in `region` (follows NextToken to the end). */
-export async function getOnDemandPrices(pricing: PricingClient, region: string, now: Date, retry?: RetryOptions): Promise<Map<string, Price>> {
+export async function getOnDemandPrices(
+  pricing: PricingClient,
+  region: string,
+  now: Date,
+  retry?: RetryOptions,
+): Promise<Map<string, Price>> {
   const prices = new Map<string, Price>();
   const asOf = now.toISOString();
   let token: string | undefined;
   do {
     const page = await withThrottlingRetry(
-      () => pricing.send(new GetProductsCommand({ ServiceCode: "AmazonEC2", Filters: ON_DEMAND_FILTERS(region), FormatVersion: "aws_v1", NextToken: token, MaxResults: 100 })),
+      () =>
+        pricing.send(
+          new GetProductsCommand({
+            ServiceCode: "AmazonEC2",
+            Filters: ON_DEMAND_FILTERS(region),
+            FormatVersion: "aws_v1",
+            NextToken: token,
+            MaxResults: 100,
+          }),
+        ),
       retry,
     );
     for (const text of page.PriceList ?? []) {

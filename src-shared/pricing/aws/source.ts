@@ -84,7 +84,8 @@ export class AwsPriceBookSource {
         describeInstanceShapes(this.opts.ec2, this.opts.retry),
         getOnDemandPrices(this.opts.pricing, this.opts.region, now, this.opts.retry),
       ]);
-      if (shapes.size === 0 || onDemand.size === 0) throw new Error(`empty answer (${shapes.size} shapes, ${onDemand.size} prices)`);
+      if (shapes.size === 0 || onDemand.size === 0)
+        throw new Error(`empty answer (${shapes.size} shapes, ${onDemand.size} prices)`);
       this.state = { ...this.state, shapes, onDemand, onDemandAt: now.getTime() };
       this.saveCache();
       return true;
@@ -112,8 +113,11 @@ export class AwsPriceBookSource {
   /** Refreshes each part whose age has reached its interval (or that was never loaded). */
   async refreshDue(): Promise<void> {
     const t = this.now().getTime();
-    const odDue = this.state.onDemandAt === undefined || t - this.state.onDemandAt >= (this.opts.onDemandRefreshMs ?? ON_DEMAND_REFRESH_MS);
-    const spotDue = this.state.spotAt === undefined || t - this.state.spotAt >= (this.opts.spotRefreshMs ?? SPOT_REFRESH_MS);
+    const odDue =
+      this.state.onDemandAt === undefined ||
+      t - this.state.onDemandAt >= (this.opts.onDemandRefreshMs ?? ON_DEMAND_REFRESH_MS);
+    const spotDue =
+      this.state.spotAt === undefined || t - this.state.spotAt >= (this.opts.spotRefreshMs ?? SPOT_REFRESH_MS);
     if (odDue) await this.refreshOnDemand();
     if (spotDue) await this.refreshSpot();
   }

@@ -26,7 +26,9 @@ describe("offline catalog", () => {
   });
 
   it("computes allocatable as Karpenter does (checked against ../shared/data/ec2-instance-types.json)", () => {
-    const reference = JSON.parse(readFileSync(resolve(import.meta.dirname, "../../../../shared/data/ec2-instance-types.json"), "utf8")).instanceTypes;
+    const reference = JSON.parse(
+      readFileSync(resolve(import.meta.dirname, "../../../../shared/data/ec2-instance-types.json"), "utf8"),
+    ).instanceTypes;
     for (const [type, s] of book.instanceTypes) {
       const ref = reference[type].allocatable;
       expect(s.allocatable.cpuMillicores, type).toBe(ref.cpuMillicores);

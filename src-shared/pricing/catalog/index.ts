@@ -15,7 +15,12 @@ export function eniMaxPods(enis: number, ipsPerEni: number): number {
 
 /** kube-reserved CPU: 6 % of the first core, 1 % of the second, 0.5 % of cores 3–4, 0.25 % of the rest. */
 export function kubeReservedCpuMillicores(vcpu: number): number {
-  const tiers: Array<[number, number]> = [[1, 60], [1, 10], [2, 5], [Infinity, 2.5]];
+  const tiers: Array<[number, number]> = [
+    [1, 60],
+    [1, 10],
+    [2, 5],
+    [Infinity, 2.5],
+  ];
   let left = vcpu;
   let reserved = 0;
   for (const [cores, perCore] of tiers) {
@@ -30,7 +35,9 @@ export function catalogAllocatable(row: CatalogRow): Allocatable {
   const pods = eniMaxPods(row.enis, row.ipsPerEni);
   const memoryMiB = row.memoryGiB * 1024;
   const kubeReservedMiB = 11 * pods + 255;
-  const usable = Math.floor(memoryMiB * (1 - VM_MEMORY_OVERHEAD) - kubeReservedMiB - EVICTION_THRESHOLD_MIB) - (row.arch === "arm64" ? ARM64_EXTRA_MIB : 0);
+  const usable =
+    Math.floor(memoryMiB * (1 - VM_MEMORY_OVERHEAD) - kubeReservedMiB - EVICTION_THRESHOLD_MIB) -
+    (row.arch === "arm64" ? ARM64_EXTRA_MIB : 0);
   return { cpuMillicores: row.vcpu * 1000 - kubeReservedCpuMillicores(row.vcpu), memoryMiB: usable, pods };
 }
 
@@ -53,7 +60,9 @@ function shape(row: CatalogRow): InstanceShape {
 /** Price book of the offline catalog; every price is labelled "catalog-snapshot" with the snapshot date. */
 export function loadCatalogPriceBook(region: string): PriceBook {
   if (region !== CATALOG_SNAPSHOT.region) {
-    throw new Error(`the offline catalog only covers ${CATALOG_SNAPSHOT.region}; got region ${region} (give AWS credentials or --data DIR)`);
+    throw new Error(
+      `the offline catalog only covers ${CATALOG_SNAPSHOT.region}; got region ${region} (give AWS credentials or --data DIR)`,
+    );
   }
   const instanceTypes = new Map<string, InstanceShape>();
   const onDemand = new Map<string, Price>();
@@ -61,10 +70,17 @@ export function loadCatalogPriceBook(region: string): PriceBook {
   const advice = new Map<string, SpotAdvice>();
   for (const row of CATALOG_ROWS) {
     instanceTypes.set(row.type, shape(row));
-    onDemand.set(row.type, { usdPerHour: row.onDemandUsd, source: "catalog-snapshot", asOf: CATALOG_SNAPSHOT.onDemandAsOf });
+    onDemand.set(row.type, {
+      usdPerHour: row.onDemandUsd,
+      source: "catalog-snapshot",
+      asOf: CATALOG_SNAPSHOT.onDemandAsOf,
+    });
     const price: Price = { usdPerHour: row.spotUsd, source: "catalog-snapshot", asOf: CATALOG_SNAPSHOT.spotAsOf };
     spot.set(row.type, new Map(CATALOG_SNAPSHOT.zones.map((z) => [z, price])));
-    advice.set(row.type, { savingsPct: Math.round(100 * (1 - row.spotUsd / row.onDemandUsd)), interruptionBucket: row.bucket });
+    advice.set(row.type, {
+      savingsPct: Math.round(100 * (1 - row.spotUsd / row.onDemandUsd)),
+      interruptionBucket: row.bucket,
+    });
   }
   return { region, zones: [...CATALOG_SNAPSHOT.zones], instanceTypes, onDemand, spot, advice };
 }

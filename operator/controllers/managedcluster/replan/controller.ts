@@ -1,0 +1,53 @@
+// Wires the replan reconciler into the controller manager: ManagedClusters are the keys; templates, policies and pods are read from caches.
+import { createAuditChainStore } from "../../../../src-shared/audit/writer.js";
+import type { KubeClient } from "../../../../src-shared/kube/index.js";
+import { loadCatalogPriceBook } from "../../../../src-shared/pricing/catalog/index.js";
+import type { PriceBook } from "../../../../src-shared/pricing/types.js";
+import { EventRecorder, type ControllerManager, type KindRef } from "../../../../src-shared/runtime/index.js";
+import { createReplanReconciler, type ReplanReconcilerOptions } from "./reconciler.js";
+
+export interface ReplanControllerOptions {
+  manager: ControllerManager;
+  client: KubeClient;
+  /** Default: the shipped offline price catalog (src-shared/pricing/catalog); throws for a region it does not cover. */
+  priceBook?: (region: string) => PriceBook;
+  /** Default: the org's hash chain (src-shared/audit), so replan entries verify with the rest. */
+  audit?: ReplanReconcilerOptions["audit"];
+  /** CPU-time budget of one plan (default 1 s). */
+  planBudgetMs?: number;
+  now?: () => Date;
+}
+
+const MANAGED_CLUSTER: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
+const NODE_TEMPLATE: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" };
+const OPTIMIZATION_POLICY: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "OptimizationPolicy" };
+const POD: KindRef = { apiVersion: "v1", kind: "Pod" };
+
+/**
+ * Registers the `replan` controller. A job is a one-shot request (the replan-requested annotation), so only the
+ * ManagedCluster itself enqueues: pods, templates and policies are read at the time the job runs, and changing them
+ * later does not re-run a finished job (a new POST /clusters/{id}/optimize does).
+ */
+export function registerReplanController(options: ReplanControllerOptions): void {
+  const { manager, client } = options;
+  const store = createAuditChainStore({ client });
+  const recorder = new EventRecorder({ client, component: "spot-optimizer-replan" });
+  manager.addController({
+    name: "replan",
+    forKind: MANAGED_CLUSTER,
+    reconcile: createReplanReconciler({
+      client,
+      clusters: manager.informer(MANAGED_CLUSTER),
+      templates: manager.informer(NODE_TEMPLATE),
+      policies: manager.informer(OPTIMIZATION_POLICY),
+      pods: manager.informer(POD),
+      priceBook: options.priceBook ?? loadCatalogPriceBook,
+      audit: options.audit ?? store,
+      events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
+      planBudgetMs: options.planBudgetMs,
+      now: options.now,
+    }),
+    // Plans are CPU-bound: one at a time bounds the operator's CPU to one plan budget.
+    concurrency: 1,
+  });
+}

@@ -1,0 +1,284 @@
+// Pure parts of the replan controller: pods -> pod shapes, NodeTemplates + OptimizationPolicy -> optimizer input, plan -> status.lastPlan.
+import type { V1Pod } from "@kubernetes/client-node";
+import type { LastPlan } from "../../../../src-shared/crds/index.js";
+import { kubeTime } from "../../../../src-shared/runtime/conditions.js";
+import type { OptimizerPolicy, Plan, PodGroup, Strategy } from "../../../../src-shared/optimizer/types.js";
+import {
+  HOURS_PER_MONTH,
+  type CpuArch,
+  type InstanceShape,
+  type PriceBook,
+} from "../../../../src-shared/pricing/types.js";
+import { podRequest } from "../../../../src-shared/fleet/pod-request.js";
+
+export const BASELINE_LABEL = "all On-Demand, same packing";
+
+// ---- pods -> shapes -------------------------------------------------------------------------------------------
+
+/** Why a pod is not part of the plan, or undefined when it is. */
+export function podExclusion(pod: V1Pod): "finished" | "terminating" | "per-node" | undefined {
+  const phase = pod.status?.phase;
+  if (phase === "Succeeded" || phase === "Failed") return "finished";
+  if (pod.metadata?.deletionTimestamp) return "terminating";
+  return isPerNodePod(pod) ? "per-node" : undefined;
+}
+
+/**
+ * DaemonSet and static (mirror) pods run once per node whatever the plan: they are per-node overhead, which the
+ * optimizer's allocatable does not model, so they are left out rather than packed as if they were movable.
+ */
+function isPerNodePod(pod: V1Pod): boolean {
+  const metadata = pod.metadata ?? {};
+  if ((metadata.ownerReferences ?? []).some((o) => o.kind === "DaemonSet" || o.kind === "Node")) return true;
+  return metadata.annotations?.["kubernetes.io/config.mirror"] !== undefined;
+}
+
+export interface PodInventory {
+  groups: PodGroup[];
+  /** Pods the plan places (the sum of the groups' counts). */
+  podsPlanned: number;
+  skipped: { finished: number; terminating: number; perNode: number };
+}
+
+function pinnedArch(pod: V1Pod): CpuArch | undefined {
+  const arch = pod.spec?.nodeSelector?.["kubernetes.io/arch"];
+  return arch === "amd64" || arch === "arm64" ? arch : undefined;
+}
+
+/** One pod as a group of one; `app` is the shape's key (identical requests and pins group together). */
+function podGroup(pod: V1Pod): PodGroup {
+  const r = podRequest(pod);
+  const group: PodGroup = {
+    app: "",
+    cpuMillicores: Math.ceil(r.cpuMillicores),
+    memoryMiB: Math.ceil(r.memoryMiB),
+    count: 1,
+  };
+  if (r.gpus > 0) group.gpus = r.gpus;
+  const arch = pinnedArch(pod);
+  if (arch) group.arch = arch;
+  const zone = pod.spec?.nodeSelector?.["topology.kubernetes.io/zone"];
+  if (zone) group.zone = zone;
+  group.app = `${group.cpuMillicores}m-${group.memoryMiB}Mi-${r.gpus}gpu-${arch ?? "any"}-${zone ?? "any"}`;
+  return group;
+}
+
+/**
+ * Groups the pods that need capacity into shapes (identical requests, arch and zone pins from `nodeSelector`).
+ * Requests are rounded up (whole millicores, whole MiB) so a shape never asks for less than its pods.
+ */
+export function podShapes(pods: readonly V1Pod[]): PodInventory {
+  const skipped = { finished: 0, terminating: 0, perNode: 0 };
+  const byKey = new Map<string, PodGroup>();
+  for (const pod of pods) {
+    const excluded = podExclusion(pod);
+    if (excluded !== undefined) {
+      skipped[excluded === "per-node" ? "perNode" : excluded] += 1;
+      continue;
+    }
+    const group = podGroup(pod);
+    const existing = byKey.get(group.app);
+    if (existing) existing.count += 1;
+    else byKey.set(group.app, group);
+  }
+  const groups = [...byKey.values()].sort((a, b) => a.app.localeCompare(b.app));
+  return { groups, podsPlanned: groups.reduce((s, g) => s + g.count, 0), skipped };
+}
+
+// ---- templates + policy -> optimizer input -----------------------------------------------------------------------
+
+/** The parts of a NodeTemplate spec the plan reads (cache objects are not defaulted by us: absent = CRD default). */
+export interface TemplateView {
+  metadata: { name?: string };
+  spec: { families?: string[]; architecture?: "x86_64" | "arm64"; strategy?: "SPOT" | "ON_DEMAND" | "HYBRID" };
+}
+
+/** The parts of an OptimizationPolicy spec the plan reads. */
+export interface PolicyView {
+  metadata: { name?: string };
+  spec: { strategy?: Strategy; spotFallback?: { enabled?: boolean } };
+}
+
+/** Used when the cluster has no OptimizationPolicy: the OptimizationPolicy CRD's own defaults. */
+export const DEFAULT_STRATEGY: Strategy = "price-capacity-optimized";
+export const DEFAULT_SPOT_FALLBACK = false;
+
+export interface PlanInput {
+  policy: OptimizerPolicy;
+  /** The price book restricted to what the templates allow (Spot prices only for types some Spot-capable template allows). */
+  book: PriceBook;
+  /** One line on what the plan was made with, for lastPlan.message. */
+  basis: string;
+}
+
+const ARCH: Record<string, CpuArch> = { x86_64: "amd64", arm64: "arm64" };
+
+function templateAllows(t: TemplateView, shape: InstanceShape): boolean {
+  const families = t.spec.families ?? [];
+  if (families.length > 0 && !families.some((f) => f === shape.family || f === shape.category)) return false;
+  return ARCH[t.spec.architecture ?? "x86_64"] === shape.arch;
+}
+
+const allowsSpot = (t: TemplateView): boolean => (t.spec.strategy ?? "HYBRID") !== "ON_DEMAND";
+
+/**
+ * The optimizer input for the cluster's NodeTemplates and OptimizationPolicy. A type is allowed when some template
+ * allows it (families + architecture); it may be Spot only when a template allowing it is SPOT or HYBRID. All
+ * templates SPOT -> capacity `spot` (the policy's spotFallback decides On-Demand fallback); all ON_DEMAND -> `on-demand`;
+ * otherwise `mixed`. Without templates: the NodeTemplate defaults (x86_64, HYBRID) over every family.
+ */
+export function optimizerInput(input: {
+  templates: readonly TemplateView[];
+  policy?: PolicyView;
+  book: PriceBook;
+}): PlanInput {
+  const templates: TemplateView[] =
+    input.templates.length > 0 ? [...input.templates] : [{ metadata: { name: "(defaults)" }, spec: {} }];
+  const capacity = capacityOf(templates);
+  const strategy = input.policy?.spec.strategy ?? DEFAULT_STRATEGY;
+  const spotFallback = input.policy ? input.policy.spec.spotFallback?.enabled === true : DEFAULT_SPOT_FALLBACK;
+  const policy: OptimizerPolicy = {
+    strategy,
+    capacity,
+    spotFallback,
+    families: [],
+    arch: [],
+    minTypeDiversity: 0,
+    allowType: (shape) => templates.some((t) => templateAllows(t, shape)),
+  };
+  const spotTemplates = templates.filter(allowsSpot);
+  const spot = new Map(
+    [...input.book.spot].filter(([type]) => {
+      const shape = input.book.instanceTypes.get(type);
+      return shape !== undefined && spotTemplates.some((t) => templateAllows(t, shape));
+    }),
+  );
+  return { policy, book: { ...input.book, spot }, basis: describeBasis(input, policy) };
+}
+
+function capacityOf(templates: readonly TemplateView[]): OptimizerPolicy["capacity"] {
+  const strategies = new Set(templates.map((t) => t.spec.strategy ?? "HYBRID"));
+  const only = strategies.size === 1 ? [...strategies][0] : undefined;
+  if (only === "SPOT") return "spot";
+  return only === "ON_DEMAND" ? "on-demand" : "mixed";
+}
+
+function describeBasis(
+  input: { templates: readonly TemplateView[]; policy?: PolicyView },
+  policy: OptimizerPolicy,
+): string {
+  const names =
+    input.templates.length > 0
+      ? input.templates.map((t) => t.metadata.name ?? "").join(", ")
+      : "none (defaults: every family, x86_64, HYBRID)";
+  const policyName = input.policy
+    ? `OptimizationPolicy ${input.policy.metadata.name ?? ""}`
+    : "no OptimizationPolicy (defaults)";
+  return `NodeTemplates: ${names}; capacity ${policy.capacity}; ${policyName}: strategy ${policy.strategy}, spotFallback ${policy.spotFallback ? "on" : "off"}`;
+}
+
+// ---- plan -> status.lastPlan ---------------------------------------------------------------------------------------
+
+const round = (value: number, digits: number): number => {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+};
+
+/** Dates as the snapshot carries them ("2026-07-20" or a date-time); the oldest is what the figures are as of. */
+function oldest(dates: readonly string[]): string | undefined {
+  const parsed = dates
+    .map((d) => ({ d, ms: Date.parse(d.length === 10 ? `${d}T00:00:00Z` : d) }))
+    .filter((x) => Number.isFinite(x.ms));
+  return parsed.sort((a, b) => a.ms - b.ms)[0]?.d;
+}
+
+/** Sources and oldest date of the prices behind the plan (node prices and, for the baseline, their On-Demand prices). */
+export function priceProvenance(plan: Plan, book: PriceBook): { source: string; asOf: string } {
+  const sources = new Set<string>();
+  const dates: string[] = [];
+  for (const node of plan.nodes) {
+    sources.add(node.priceSource);
+    dates.push(node.priceAsOf);
+    const od = book.onDemand.get(node.instanceType);
+    if (od) {
+      sources.add(od.source);
+      dates.push(od.asOf);
+    }
+  }
+  if (sources.size === 0) {
+    // No node planned: name the book the plan would have priced from.
+    const any = book.onDemand.values().next().value;
+    if (any) {
+      sources.add(any.source);
+      dates.push(any.asOf);
+    }
+  }
+  return { source: [...sources].sort().join("+") || "unknown", asOf: oldest(dates) ?? "unknown" };
+}
+
+/** Planned nodes counted by instance type and capacity type, sorted (a compact, stable status field). */
+export function nodeCounts(plan: Plan): NonNullable<LastPlan["nodes"]> {
+  const counts = new Map<string, { instanceType: string; capacityType: "spot" | "on-demand"; count: number }>();
+  for (const n of plan.nodes) {
+    const key = `${n.instanceType}/${n.capacityType}`;
+    const entry = counts.get(key) ?? { instanceType: n.instanceType, capacityType: n.capacityType, count: 0 };
+    entry.count += 1;
+    counts.set(key, entry);
+  }
+  return [...counts.values()].sort(
+    (a, b) => a.instanceType.localeCompare(b.instanceType) || a.capacityType.localeCompare(b.capacityType),
+  );
+}
+
+function planMessage(plan: Plan, inventory: PodInventory, basis: string): string {
+  const s = inventory.skipped;
+  const parts = [`Planned ${plan.nodes.length} node(s) for ${inventory.podsPlanned} pod(s)`, basis];
+  if (s.perNode + s.finished + s.terminating > 0)
+    parts.push(
+      `not planned: ${s.perNode} DaemonSet/static pod(s) (per-node overhead), ${s.finished} finished, ${s.terminating} terminating`,
+    );
+  const unplaced = plan.unplaced.reduce((n, u) => n + u.count, 0);
+  if (unplaced > 0) parts.push(`${unplaced} pod(s) unplaced: ${plan.unplaced[0]!.reason}`);
+  parts.push(...plan.warnings);
+  parts.push("not applied to NodePools (the NodeTemplate -> NodePool controller is not built yet)");
+  return parts.join("; ").slice(0, 4096);
+}
+
+/** status.lastPlan of a successful job. Monthly = hourly x 730; hourly to 1/10 000 USD, monthly to cents. */
+export function succeededPlan(input: {
+  jobId: string;
+  now: Date;
+  plan: Plan;
+  inventory: PodInventory;
+  planInput: PlanInput;
+}): LastPlan {
+  const { plan } = input;
+  const hourlyCostUsd = round(plan.hourlyCostUsd, 4);
+  return {
+    jobId: input.jobId,
+    phase: "Succeeded",
+    completedAt: kubeTime(input.now),
+    reason: "Planned",
+    message: planMessage(plan, input.inventory, input.planInput.basis),
+    hourlyCostUsd,
+    monthlyCostUsd: round(hourlyCostUsd * HOURS_PER_MONTH, 2),
+    baselineHourlyCostUsd: round(plan.baselineHourlyCostUsd, 4),
+    baseline: BASELINE_LABEL,
+    savingsPct: round(plan.savingsPct, 2),
+    nodes: nodeCounts(plan),
+    podsPlanned: input.inventory.podsPlanned,
+    unplacedPods: plan.unplaced.reduce((n, u) => n + u.count, 0),
+    prices: priceProvenance(plan, input.planInput.book),
+  };
+}
+
+/** status.lastPlan of a job that could not be planned (no figures: nothing is guessed). */
+export function failedPlan(input: { jobId: string; now: Date; reason: string; message: string }): LastPlan {
+  return {
+    jobId: input.jobId,
+    phase: "Failed",
+    completedAt: kubeTime(input.now),
+    reason: input.reason,
+    message: input.message.slice(0, 4096),
+  };
+}

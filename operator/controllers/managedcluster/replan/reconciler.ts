@@ -1,0 +1,261 @@
+// Replan reconciler: performs the re-plan job a ManagedCluster's replan-requested annotation asks for, once per job id.
+//
+// Level-based: the job is done when status.lastPlan.jobId and the replan-completed annotation both name the requested
+// job. Order of writes: status.lastPlan (the result), the audit entry (skipped when the chain already has it), then the
+// annotation, so a restart between any two repeats none of them and never re-plans a job whose result was written
+// (checked against a live read before planning, since the cache may lag our own status write).
+import type { V1Pod } from "@kubernetes/client-node";
+import type { AuditRecord, AuditWriter } from "../../../../src-shared/audit/types.js";
+import {
+  API_VERSION,
+  REPLAN_ANNOTATION,
+  REPLAN_DONE_ANNOTATION,
+  type LastPlan,
+} from "../../../../src-shared/crds/index.js";
+import type { KubeClient, KubeObject } from "../../../../src-shared/kube/index.js";
+import { optimize } from "../../../../src-shared/optimizer/optimize.js";
+import type { PriceBook } from "../../../../src-shared/pricing/types.js";
+import {
+  applyObject,
+  applyStatus,
+  setCondition,
+  type Condition,
+  type ConditionInput,
+  type Informer,
+  type ReconcileResult,
+} from "../../../../src-shared/runtime/index.js";
+import { ownsLocalNodes } from "../../../../src-shared/fleet/fleet-metrics.js";
+import { failedPlan, optimizerInput, podShapes, succeededPlan, type PolicyView, type TemplateView } from "./desired.js";
+
+/** One field manager for everything this controller writes (status.lastPlan, its condition, the completed annotation). */
+export const REPLAN_FIELD_MANAGER = "spot-optimizer-replan";
+export const AUDIT_ACTOR = "system:replan";
+export const CONDITION_PLANNED = "Planned";
+/** Default CPU-time budget of one plan: the plan is complete whatever the budget, only less refined. */
+export const DEFAULT_PLAN_BUDGET_MS = 1000;
+
+/** Kubernetes Events for people (`kubectl describe`); the runtime's EventRecorder fits. */
+export interface ReplanEvents {
+  normal(object: KubeObject, reason: string, message: string): Promise<void>;
+  warning(object: KubeObject, reason: string, message: string): Promise<void>;
+}
+
+export interface ReplanReconcilerOptions {
+  client: KubeClient;
+  clusters: Informer;
+  templates: Informer;
+  policies: Informer;
+  pods: Informer;
+  /** Price book of a region; throws when the region has no prices. */
+  priceBook: (region: string) => PriceBook;
+  /** The org's hash-chained audit writer; readChain lets a retried job skip an entry already written. */
+  audit: AuditWriter & { readChain(namespace: string): Promise<{ entries: AuditRecord[] }> };
+  events?: ReplanEvents;
+  planBudgetMs?: number;
+  now?: () => Date;
+}
+
+interface ClusterObject extends KubeObject {
+  spec: { mode?: "local" | "remote"; region?: string };
+  status?: { lastPlan?: LastPlan; conditions?: Condition[] };
+}
+
+interface Job {
+  cluster: ClusterObject;
+  namespace: string;
+  name: string;
+  jobId: string;
+}
+
+const failure = (job: Job, now: Date, reason: string, message: string): LastPlan =>
+  failedPlan({ jobId: job.jobId, now, reason, message });
+
+export function createReplanReconciler(options: ReplanReconcilerOptions): (key: string) => Promise<ReconcileResult> {
+  const now = options.now ?? ((): Date => new Date());
+
+  /** The cluster's own objects in its namespace, by clusterRef. */
+  function owned<T>(informer: Informer, job: Job): T[] {
+    return informer
+      .list({ namespace: job.namespace })
+      .filter((o) => (o as { spec?: { clusterRef?: { name?: string } } }).spec?.clusterRef?.name === job.name)
+      .sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? "")) as unknown as T[];
+  }
+
+  function loadBook(job: Job, at: Date): PriceBook | LastPlan {
+    const region = job.cluster.spec.region;
+    if (!region)
+      return failure(job, at, "NoRegion", `ManagedCluster ${job.name} has no spec.region: no price book to plan with`);
+    try {
+      const book = options.priceBook(region);
+      if (book.onDemand.size > 0) return book;
+      return failure(
+        job,
+        at,
+        "NoPrices",
+        `No On-Demand prices for region ${region}: nothing to plan or compare against`,
+      );
+    } catch (err) {
+      return failure(
+        job,
+        at,
+        "NoPrices",
+        `No prices for region ${region}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+
+  async function plan(job: Job): Promise<LastPlan> {
+    const at = now();
+    if ((job.cluster.spec.mode ?? "local") === "remote") {
+      return failure(
+        job,
+        at,
+        "RemoteClusterNotSupported",
+        `ManagedCluster ${job.name} is remote: its pod inventory does not reach the operator yet (the agent reports no pods), so it cannot be re-planned`,
+      );
+    }
+    const all = options.clusters.list() as unknown as ClusterObject[];
+    if (!ownsLocalNodes(job.cluster, all)) {
+      return failure(
+        job,
+        at,
+        "AmbiguousLocalCluster",
+        "More than one local ManagedCluster exists: the pods of this cluster cannot be attributed to one of them",
+      );
+    }
+    const book = loadBook(job, at);
+    if (!("onDemand" in book)) return book;
+    const inventory = podShapes(options.pods.list() as unknown as V1Pod[]);
+    const planInput = optimizerInput({
+      templates: owned<TemplateView>(options.templates, job),
+      policy: owned<PolicyView>(options.policies, job)[0],
+      book,
+    });
+    try {
+      const result = await optimize({
+        pods: inventory.groups,
+        book: planInput.book,
+        policy: planInput.policy,
+        planBudgetMs: options.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS,
+      });
+      return succeededPlan({ jobId: job.jobId, now: now(), plan: result, inventory, planInput });
+    } catch (err) {
+      return failure(
+        job,
+        now(),
+        "OptimizerError",
+        `The optimizer failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+
+  async function writeResult(job: Job, lastPlan: LastPlan): Promise<void> {
+    // Only our condition is sent: the list is a map keyed by type, so the ManagedCluster controller's conditions stay its own.
+    const conditions = setCondition(
+      (job.cluster.status?.conditions ?? []).filter((c) => c.type === CONDITION_PLANNED),
+      plannedCondition(job, lastPlan),
+      now(),
+    );
+    await applyStatus(
+      options.client,
+      {
+        apiVersion: API_VERSION,
+        kind: "ManagedCluster",
+        metadata: { name: job.name, namespace: job.namespace },
+        status: { lastPlan, conditions },
+      },
+      { fieldManager: REPLAN_FIELD_MANAGER, current: job.cluster },
+    );
+    if (lastPlan.phase === "Succeeded")
+      await options.events?.normal(job.cluster, "Replanned", succeededEventMessage(job, lastPlan));
+    else
+      await options.events?.warning(
+        job.cluster,
+        lastPlan.reason ?? "ReplanFailed",
+        `Job ${job.jobId}: ${lastPlan.message ?? ""}`,
+      );
+  }
+
+  async function recordAudit(job: Job, lastPlan: LastPlan): Promise<void> {
+    const { entries } = await options.audit.readChain(job.namespace);
+    if (entries.some((e) => e.actor === AUDIT_ACTOR && (e.after as { jobId?: unknown } | null)?.jobId === job.jobId))
+      return;
+    const succeeded = lastPlan.phase === "Succeeded";
+    const { message: _message, ...after } = lastPlan;
+    await options.audit.record({
+      namespace: job.namespace,
+      actor: AUDIT_ACTOR,
+      event: succeeded ? "Completed cluster optimization" : "Failed cluster optimization",
+      resource: `cluster/${job.name}`,
+      outcome: succeeded ? "success" : "failure",
+      after,
+    });
+  }
+
+  async function markCompleted(job: Job): Promise<void> {
+    const desired = {
+      apiVersion: API_VERSION,
+      kind: "ManagedCluster",
+      metadata: { name: job.name, namespace: job.namespace, annotations: { [REPLAN_DONE_ANNOTATION]: job.jobId } },
+    };
+    await applyObject(options.client, desired, { fieldManager: REPLAN_FIELD_MANAGER });
+  }
+
+  /**
+   * The pending job as the API server has it now. Planning is the expensive, non-repeatable step, so before it the
+   * cache is checked against a live read: a cache that has not yet seen our own result must not plan the job twice.
+   */
+  async function liveJob(cached: Job): Promise<Job | undefined> {
+    const live = await options.client.getIfExists<ClusterObject>({
+      apiVersion: API_VERSION,
+      kind: "ManagedCluster",
+      namespace: cached.namespace,
+      name: cached.name,
+    });
+    return pendingJob(live);
+  }
+
+  return async function reconcile(key: string): Promise<ReconcileResult> {
+    let job = pendingJob(options.clusters.getByKey(key) as ClusterObject | undefined);
+    if (job && job.cluster.status?.lastPlan?.jobId !== job.jobId) job = await liveJob(job);
+    if (!job) return {};
+    let lastPlan = job.cluster.status?.lastPlan;
+    if (lastPlan?.jobId !== job.jobId) {
+      lastPlan = await plan(job);
+      await writeResult(job, lastPlan);
+    }
+    await recordAudit(job, lastPlan);
+    await markCompleted(job);
+    return {};
+  };
+}
+
+/** The job a cluster asks for and has not finished (result in status and completed annotation), if any. */
+function pendingJob(cluster: ClusterObject | undefined): Job | undefined {
+  if (!cluster?.metadata) return undefined;
+  const { metadata } = cluster;
+  const annotations = metadata.annotations ?? {};
+  const jobId = annotations[REPLAN_ANNOTATION];
+  if (!jobId || metadata.deletionTimestamp) return undefined;
+  if (isDone(cluster, jobId)) return undefined;
+  return { cluster, namespace: metadata.namespace ?? "", name: metadata.name ?? "", jobId };
+}
+
+function isDone(cluster: ClusterObject, jobId: string): boolean {
+  return cluster.status?.lastPlan?.jobId === jobId && cluster.metadata?.annotations?.[REPLAN_DONE_ANNOTATION] === jobId;
+}
+
+function plannedCondition(job: Job, lastPlan: LastPlan): ConditionInput {
+  return {
+    type: CONDITION_PLANNED,
+    status: lastPlan.phase === "Succeeded" ? "True" : "False",
+    reason: lastPlan.reason ?? lastPlan.phase,
+    message: `Job ${job.jobId}: ${lastPlan.message ?? ""}`.slice(0, 4096),
+    observedGeneration: job.cluster.metadata?.generation,
+  };
+}
+
+function succeededEventMessage(job: Job, p: LastPlan): string {
+  const nodes = (p.nodes ?? []).reduce((n, x) => n + x.count, 0);
+  return `Job ${job.jobId}: ${nodes} node(s) for ${p.podsPlanned ?? 0} pod(s), $${p.hourlyCostUsd}/h ($${p.monthlyCostUsd}/month), ${p.savingsPct}% below ${p.baseline}`;
+}

@@ -1,0 +1,54 @@
+// Wires the ManagedCluster status reconciler into the controller manager: clusters, plus the Nodes and Pods it measures.
+import type { KubeClient } from "../../../../src-shared/kube/index.js";
+import { objectKey, type ControllerManager, type KindRef } from "../../../../src-shared/runtime/index.js";
+import { catalogPrices, type NodeHourlyPrice } from "../../hibernation/savings.js";
+import type { ClusterView } from "./desired.js";
+import { createManagedClusterReconciler } from "./reconciler.js";
+
+export interface ManagedClusterControllerOptions {
+  manager: ControllerManager;
+  client: KubeClient;
+  /** Default: the shipped offline price catalog (src-shared/pricing/catalog) by the node's (else the cluster's) region. */
+  price?: NodeHourlyPrice;
+  now?: () => Date;
+}
+
+const MANAGED_CLUSTER: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
+const NODE: KindRef = { apiVersion: "v1", kind: "Node" };
+const POD: KindRef = { apiVersion: "v1", kind: "Pod" };
+const AUDIT_ENTRY: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "AuditEntry" };
+
+/**
+ * Registers the `managedcluster` controller. A Node or Pod change enqueues every local ManagedCluster (normally one):
+ * only those can own the nodes, and the reconcile decides whether one does. Interruptions (AuditEntries) and heartbeat
+ * age are picked up by the periodic requeue.
+ */
+export function registerManagedClusterController(options: ManagedClusterControllerOptions): void {
+  const { manager, client } = options;
+  const clusters = manager.informer(MANAGED_CLUSTER);
+  const localClusterKeys = (): string[] =>
+    clusters
+      .list()
+      .filter((c) => ((c as unknown as ClusterView).spec?.mode ?? "local") === "local")
+      .map((c) => objectKey(c));
+  manager.addController({
+    name: "managedcluster",
+    forKind: MANAGED_CLUSTER,
+    watches: [
+      // A local cluster appearing, going or changing mode changes which one (if any) owns the nodes.
+      { ...MANAGED_CLUSTER, mapToKeys: localClusterKeys },
+      { ...NODE, mapToKeys: localClusterKeys },
+      { ...POD, mapToKeys: localClusterKeys },
+    ],
+    reconcile: createManagedClusterReconciler({
+      client,
+      clusters,
+      nodes: manager.informer(NODE),
+      pods: manager.informer(POD),
+      auditEntries: manager.informer(AUDIT_ENTRY),
+      price: options.price ?? catalogPrices(),
+      now: options.now,
+    }),
+    concurrency: 1,
+  });
+}

@@ -1,0 +1,198 @@
+// Unit tests of the pure ManagedCluster status builder: tenancy rule, figures, pricing, AgentConnected.
+import { describe, expect, it } from "vitest";
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import { efficiencyScore } from "../../../../src-shared/fleet/fleet-metrics.js";
+import type { NodeHourlyPrice } from "../../hibernation/savings.js";
+import {
+  HEARTBEAT_FRESH_MS,
+  RESYNC_MS,
+  desiredClusterStatus,
+  interruptions7d,
+  ownsLocalNodes,
+  type ClusterView,
+} from "./desired.js";
+
+const NOW = new Date("2026-11-23T12:00:00Z");
+/** A made-up price table: the builder must use exactly what the price function says. */
+const HOURLY: Record<string, number> = { "m5.large/on-demand": 0.1, "m5.large/spot": 0.04, "c5.xlarge/spot": 0.07 };
+const price: NodeHourlyPrice = ({ instanceType, capacityType }) => {
+  const usdPerHour = HOURLY[`${instanceType}/${capacityType}`];
+  return usdPerHour === undefined ? undefined : { usdPerHour, asOf: "2026-07-20" };
+};
+
+function cluster(name: string, mode: "local" | "remote", extra: Partial<ClusterView> = {}): ClusterView {
+  return { metadata: { name, namespace: `org-${name}`, generation: 3 }, spec: { mode, region: "us-east-1" }, ...extra };
+}
+
+function node(name: string, instanceType: string, capacityType?: string): V1Node {
+  const labels: Record<string, string> = { "node.kubernetes.io/instance-type": instanceType };
+  if (capacityType) labels["karpenter.sh/capacity-type"] = capacityType;
+  return {
+    metadata: { name, labels },
+    status: { allocatable: { cpu: "2", memory: "8Gi" }, conditions: [{ type: "Ready", status: "True" }] },
+  };
+}
+
+function pod(nodeName: string, cpu: string, memory: string): V1Pod {
+  return {
+    metadata: { name: `p-${nodeName}-${cpu}`, namespace: "default" },
+    spec: { nodeName, containers: [{ name: "c", resources: { requests: { cpu, memory } } }] },
+    status: { phase: "Running" },
+  };
+}
+
+function plan(
+  c: ClusterView,
+  opts: { all?: ClusterView[]; nodes?: V1Node[]; pods?: V1Pod[] } = {},
+): ReturnType<typeof desiredClusterStatus> {
+  return desiredClusterStatus({
+    cluster: c,
+    allClusters: opts.all ?? [c],
+    nodes: opts.nodes ?? [],
+    pods: opts.pods ?? [],
+    auditEntries: [],
+    price,
+    now: NOW,
+  });
+}
+
+describe("ownsLocalNodes", () => {
+  it("holds only for the sole local cluster across namespaces", () => {
+    const a = cluster("a", "local");
+    const b = cluster("b", "local");
+    const r = cluster("r", "remote");
+    expect(ownsLocalNodes(a, [a, r])).toBe(true);
+    expect(ownsLocalNodes(a, [a, b, r])).toBe(false);
+    expect(ownsLocalNodes(r, [r])).toBe(false);
+    expect(ownsLocalNodes({ metadata: { name: "d" }, spec: {} }, [{ metadata: { name: "d" }, spec: {} }])).toBe(true);
+  });
+});
+
+describe("desiredClusterStatus for the sole local cluster", () => {
+  const nodes = [
+    node("n1", "m5.large", "on-demand"),
+    node("n2", "m5.large", "spot"),
+    node("n3", "c5.xlarge", "spot"),
+    node("n4", "m5.large", "on-demand"),
+  ];
+  const pods = [pod("n1", "1", "4Gi"), pod("n2", "500m", "2Gi")];
+
+  it("counts nodes, spot share, cost of every priced node and the facade's efficiency score", () => {
+    const { status, requeueAfterMs } = plan(cluster("a", "local"), { nodes, pods });
+    expect(status.nodeCount).toBe(4);
+    expect(status.spotPercentage).toBe(50);
+    expect(status.monthlyCostUsd).toBeCloseTo((0.1 + 0.04 + 0.07 + 0.1) * 730, 2);
+    // requested 1.5 of 8 cores, 6 of 32 GiB; 2 of 4 nodes Spot; no interruptions
+    expect(status.efficiencyScore).toBe(efficiencyScore({ cpu: 1.5 / 8, memory: 6 / 32 }, 0.5, 0));
+    const byType = Object.fromEntries(status.conditions.map((c) => [c.type, c]));
+    expect(byType.AgentConnected).toMatchObject({ status: "True", reason: "LocalMode", observedGeneration: 3 });
+    expect(byType.Measured).toMatchObject({ status: "True", observedGeneration: 3 });
+    expect(byType.Priced).toMatchObject({ status: "True", reason: "AllNodesPriced" });
+    expect(requeueAfterMs).toBe(RESYNC_MS);
+  });
+
+  it("leaves out and names nodes without a price or capacity type, never guessing one", () => {
+    const { status } = plan(cluster("a", "local"), {
+      nodes: [...nodes, node("odd", "x9.huge", "on-demand"), node("nolabel", "m5.large")],
+    });
+    expect(status.nodeCount).toBe(6);
+    expect(status.monthlyCostUsd).toBeCloseTo((0.1 + 0.04 + 0.07 + 0.1) * 730, 2);
+    const priced = status.conditions.find((c) => c.type === "Priced");
+    expect(priced).toMatchObject({ status: "False", reason: "UnpricedNodes" });
+    expect(priced?.message).toContain("nolabel, odd");
+    expect(priced?.message).toContain("2 of 6");
+  });
+
+  it("has no efficiency score and zero figures without nodes", () => {
+    const { status } = plan(cluster("a", "local"));
+    expect(status).toMatchObject({ nodeCount: 0, spotPercentage: 0, monthlyCostUsd: 0 });
+    expect(status.efficiencyScore).toBeUndefined();
+  });
+
+  it("is stable: planning again from its own output changes nothing", () => {
+    const c = cluster("a", "local");
+    const first = plan(c, { nodes, pods }).status;
+    const again = desiredClusterStatus({
+      cluster: { ...c, status: { conditions: first.conditions } },
+      allClusters: [c],
+      nodes,
+      pods,
+      auditEntries: [],
+      price,
+      now: new Date(NOW.getTime() + 3_600_000),
+    }).status;
+    expect(again).toEqual(first);
+  });
+});
+
+describe("desiredClusterStatus for other clusters", () => {
+  it("gives two local clusters no node figures", () => {
+    const a = cluster("a", "local");
+    const b = cluster("b", "local");
+    const { status } = plan(a, { all: [a, b], nodes: [node("n1", "m5.large", "spot")] });
+    expect(status.nodeCount).toBeUndefined();
+    expect(status.monthlyCostUsd).toBeUndefined();
+    expect(status.conditions.find((c) => c.type === "Measured")).toMatchObject({
+      status: "False",
+      reason: "AmbiguousLocalCluster",
+    });
+  });
+
+  it("judges a remote cluster's agent by heartbeat age and sets only AgentConnected", () => {
+    const at = (ageMs: number): string => new Date(NOW.getTime() - ageMs).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const remote = (lastSeen?: string): ClusterView =>
+      cluster("r", "remote", lastSeen ? { status: { agent: { lastSeen } } } : {});
+    const none = plan(remote(), { nodes: [node("n1", "m5.large", "spot")] });
+    expect(Object.keys(none.status)).toEqual(["conditions"]);
+    expect(none.status.conditions).toHaveLength(1);
+    expect(none.status.conditions[0]).toMatchObject({
+      type: "AgentConnected",
+      status: "Unknown",
+      reason: "NoHeartbeat",
+    });
+    const fresh = plan(remote(at(30_000)));
+    expect(fresh.status.conditions[0]).toMatchObject({ status: "True", reason: "HeartbeatReceived" });
+    // comes back once the heartbeat turns stale
+    expect(fresh.requeueAfterMs).toBeLessThanOrEqual(HEARTBEAT_FRESH_MS - 30_000 + 1000);
+    expect(plan(remote(at(HEARTBEAT_FRESH_MS + 1000))).status.conditions[0]).toMatchObject({
+      status: "False",
+      reason: "HeartbeatMissed",
+    });
+  });
+
+  it("keeps lastTransitionTime while the status holds", () => {
+    const c = cluster("r", "remote", {
+      status: {
+        agent: {},
+        conditions: [
+          {
+            type: "AgentConnected",
+            status: "Unknown",
+            reason: "NoHeartbeat",
+            message: "x",
+            lastTransitionTime: "2026-01-01T00:00:00Z",
+          },
+        ],
+      },
+    });
+    expect(plan(c).status.conditions[0]?.lastTransitionTime).toBe("2026-01-01T00:00:00Z");
+  });
+});
+
+describe("interruptions7d", () => {
+  it("counts interruption entries naming the cluster within 7 days", () => {
+    const e = (
+      event: string,
+      resource: string,
+      timestamp: string,
+    ): { spec: { event: string; resource: string; timestamp: string } } => ({ spec: { event, resource, timestamp } });
+    const entries = [
+      e("Spot interruption", "cluster/a", "2026-11-22T00:00:00Z"),
+      e("Spot Interrupted", "a", "2026-11-20T00:00:00Z"),
+      e("Spot interruption", "cluster/b", "2026-11-22T00:00:00Z"),
+      e("Spot interruption", "cluster/a", "2026-11-01T00:00:00Z"),
+      e("Modified policy", "cluster/a", "2026-11-22T00:00:00Z"),
+    ];
+    expect(interruptions7d(entries, "a", NOW.getTime())).toBe(2);
+  });
+});

@@ -1,0 +1,91 @@
+// ManagedCluster status reconciler: reads the caches, builds the status with desired.ts, applies it only when it changed.
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import type { KubeClient, KubeObject } from "../../../../src-shared/kube/index.js";
+import {
+  isApplied,
+  splitKey,
+  type Condition,
+  type Informer,
+  type ReconcileResult,
+} from "../../../../src-shared/runtime/index.js";
+import type { NodeHourlyPrice } from "../../hibernation/savings.js";
+import {
+  OWNED_CONDITIONS,
+  desiredClusterStatus,
+  type AuditView,
+  type ClusterView,
+  type DesiredClusterStatus,
+} from "./desired.js";
+
+/** One field manager per controller (STYLE.md): what this controller stops sending is removed by the server. */
+export const MANAGEDCLUSTER_FIELD_MANAGER = "spot-optimizer-managedcluster";
+const API_VERSION = "spotoptimizer.io/v1alpha1";
+
+export interface ManagedClusterReconcilerOptions {
+  client: KubeClient;
+  clusters: Informer;
+  nodes: Informer;
+  pods: Informer;
+  auditEntries: Informer;
+  price: NodeHourlyPrice;
+  now?: () => Date;
+}
+
+type ClusterObject = KubeObject & ClusterView;
+
+/**
+ * The conditions as they would be after the apply: ours replaced or added in place, ours that are no longer desired
+ * dropped, everyone else's kept. Comparing this full list keeps the no-op check exact even when other managers own
+ * conditions of the same object.
+ */
+function conditionsAfterApply(current: readonly Condition[] | undefined, desired: readonly Condition[]): Condition[] {
+  const owned = new Set<string>(OWNED_CONDITIONS);
+  const byType = new Map(desired.map((c) => [c.type, c]));
+  const kept = (current ?? [])
+    .filter((c) => !owned.has(c.type) || byType.has(c.type))
+    .map((c) => byType.get(c.type) ?? c);
+  const added = desired.filter((c) => !(current ?? []).some((x) => x.type === c.type));
+  return [...kept, ...added];
+}
+
+function statusBody(cluster: ClusterObject, status: DesiredClusterStatus): KubeObject & { status: unknown } {
+  return {
+    apiVersion: API_VERSION,
+    kind: "ManagedCluster",
+    metadata: { name: cluster.metadata.name, namespace: cluster.metadata.namespace },
+    status,
+  };
+}
+
+/** Returns `reconcile(key)` for the manager; a throw retries the key with backoff. */
+export function createManagedClusterReconciler(
+  options: ManagedClusterReconcilerOptions,
+): (key: string) => Promise<ReconcileResult> {
+  const now = options.now ?? ((): Date => new Date());
+  return async (key) => {
+    const { namespace = "", name } = splitKey(key);
+    const cluster = options.clusters.getByKey(key) as ClusterObject | undefined;
+    if (!cluster) return {};
+    const plan = desiredClusterStatus({
+      cluster,
+      allClusters: options.clusters.list() as unknown as ClusterView[],
+      nodes: options.nodes.list() as unknown as V1Node[],
+      pods: options.pods.list() as unknown as V1Pod[],
+      auditEntries: options.auditEntries.list({ namespace }) as unknown as AuditView[],
+      price: options.price,
+      now: now(),
+    });
+    const expected = statusBody(cluster, {
+      ...plan.status,
+      conditions: conditionsAfterApply(cluster.status?.conditions, plan.status.conditions),
+    });
+    if (!isApplied(expected, cluster, { fieldManager: MANAGEDCLUSTER_FIELD_MANAGER, subresource: "status" })) {
+      await options.client.patch(
+        { apiVersion: API_VERSION, kind: "ManagedCluster", namespace, name },
+        statusBody(cluster, plan.status),
+        { type: "apply", fieldManager: MANAGEDCLUSTER_FIELD_MANAGER, force: true, subresource: "status" },
+      );
+    }
+    return { requeueAfterMs: plan.requeueAfterMs };
+  };
+}

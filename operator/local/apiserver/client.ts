@@ -1,0 +1,76 @@
+// A tiny HTTPS client for the local API server itself (CRD installation, tests' raw requests) that trusts its CA.
+import { Agent, request as httpsRequest } from "node:https";
+
+/** Where and how to reach the server. */
+export interface RawTarget {
+  url: string;
+  token: string;
+  caPem: string;
+}
+
+/** A raw response: status, headers, body text and (when JSON) the parsed body. */
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: any;
+}
+
+/** Options of a raw request. */
+export interface RawRequestOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Send no Authorization header (to see the 401). */
+  anonymous?: boolean;
+}
+
+const agents = new Map<string, Agent>();
+
+/** One keep-alive agent per server certificate, so repeated requests skip the TLS handshake. */
+function agentFor(caPem: string): Agent {
+  let agent = agents.get(caPem);
+  if (!agent) {
+    agent = new Agent({ keepAlive: true, ca: caPem, maxSockets: 16 });
+    agents.set(caPem, agent);
+  }
+  return agent;
+}
+
+/** Sends one request; bodies that are not strings are sent as JSON. */
+export function rawRequest(
+  target: RawTarget,
+  method: string,
+  path: string,
+  opts: RawRequestOptions = {},
+): Promise<RawResponse> {
+  const url = new URL(path, target.url);
+  const payload =
+    opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+  const headers: Record<string, string> = {
+    Accept: "application/json",
+    ...(payload !== undefined ? { "Content-Type": "application/json" } : {}),
+    ...opts.headers,
+  };
+  if (!opts.anonymous) headers.Authorization = `Bearer ${target.token}`;
+  // Node frames GET/DELETE bodies only with an explicit length (no chunked encoding for those methods).
+  if (payload !== undefined) headers["Content-Length"] = String(Buffer.byteLength(payload));
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method, headers, agent: agentFor(target.caPem) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        let json: unknown;
+        try {
+          json = text ? JSON.parse(text) : undefined;
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+      });
+    });
+    req.on("error", reject);
+    req.end(payload);
+  });
+}

@@ -1,0 +1,24 @@
+// Where the public reference data lives (../shared/data beside the repo) and how suites that need it skip without it.
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe } from "vitest";
+
+/** ../shared/data beside the repository root; CI always has it, a plain clone may not. */
+export const sharedDataDir = resolve(dirname(fileURLToPath(import.meta.url)), "../../../shared/data");
+
+/** True when ../shared/data is present. */
+export const hasSharedData = existsSync(sharedDataDir);
+
+/** The one line a suite prints when it skips for want of ../shared/data. */
+export const sharedDataSkipReason = `skipped: needs the public reference data at ${sharedDataDir} (present in CI)`;
+
+/** A describe block that runs only with ../shared/data and otherwise says once why it skipped. */
+export function describeWithSharedData(name: string, fn: () => void): void {
+  if (hasSharedData) {
+    describe(name, fn);
+    return;
+  }
+  console.warn(`${name}: ${sharedDataSkipReason}`);
+  describe.skip(name, fn);
+}
