@@ -16,6 +16,12 @@ describe("spotctl", () => {
     expect(JSON.parse(out).spotctl).toMatch(/^\d+\.\d+\.\d+/);
   });
 
+  it.each(["--version", "-V"])("prints the same version for %s as for the version command", (flag) => {
+    const viaFlag = execFileSync(process.execPath, [bin, flag], { encoding: "utf8" });
+    const viaCommand = execFileSync(process.execPath, [bin, "version"], { encoding: "utf8" });
+    expect(JSON.parse(viaFlag)).toEqual(JSON.parse(viaCommand));
+  });
+
   it("exits 2 with one line when version gets an argument", () => {
     const res = spawnSync(process.execPath, [bin, "version", "--jsno"], { encoding: "utf8" });
     expect(res.status).toBe(2);

@@ -12,7 +12,7 @@ function globalHelp(commands: CliCommand[]): string {
     "Commands:",
     ...lines,
     "",
-    "Run `spotctl <command> --help` for a command's flags.",
+    "Run `spotctl <command> --help` for a command's flags; `spotctl --version` prints the version.",
     "Exit codes: 0 success, 1 failure, 2 usage error or bad input.",
     "",
   ].join("\n");
@@ -25,7 +25,8 @@ export async function runCli(args: string[], commands: CliCommand[], io: CliIo):
     io.stdout(globalHelp(commands));
     return name === undefined ? 2 : 0;
   }
-  const command = commands.find((c) => c.name === name);
+  // `spotctl --version` is what people type first; it is the version command under its usual flag.
+  const command = commands.find((c) => c.name === (name === "--version" || name === "-V" ? "version" : name));
   if (!command) {
     io.stderr(`spotctl: unknown command "${name}" (see spotctl --help)\n`);
     return 2;

@@ -2,27 +2,31 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { hasSharedData, sharedDataDir, sharedDataSkipReason } from "../../test/support/shared-data.js";
 import { parsePodsCsv } from "./pods-csv.js";
 
 describe("parsePodsCsv", () => {
-  it("parses ../shared/data/workload-pods.csv with all its pods", () => {
-    const text = readFileSync(resolve(import.meta.dirname, "../../../shared/data/workload-pods.csv"), "utf8");
-    const groups = parsePodsCsv(text, "workload-pods.csv");
-    const rows = text
-      .trim()
-      .split("\n")
-      .slice(1)
-      .map((l) => l.split(","));
-    expect(groups).toHaveLength(rows.length);
-    expect(groups.reduce((s, g) => s + g.count, 0)).toBe(rows.reduce((s, r) => s + Number(r[3]), 0));
-    expect(groups[0]).toEqual({
-      app: rows[0]![0],
-      cpuMillicores: Number(rows[0]![1]),
-      memoryMiB: Number(rows[0]![2]),
-      count: Number(rows[0]![3]),
-      gpus: Number(rows[0]![4]),
-    });
-  });
+  it.skipIf(!hasSharedData)(
+    `parses ../shared/data/workload-pods.csv with all its pods (${hasSharedData ? "present" : sharedDataSkipReason})`,
+    () => {
+      const text = readFileSync(resolve(sharedDataDir, "workload-pods.csv"), "utf8");
+      const groups = parsePodsCsv(text, "workload-pods.csv");
+      const rows = text
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((l) => l.split(","));
+      expect(groups).toHaveLength(rows.length);
+      expect(groups.reduce((s, g) => s + g.count, 0)).toBe(rows.reduce((s, r) => s + Number(r[3]), 0));
+      expect(groups[0]).toEqual({
+        app: rows[0]![0],
+        cpuMillicores: Number(rows[0]![1]),
+        memoryMiB: Number(rows[0]![2]),
+        count: Number(rows[0]![3]),
+        gpus: Number(rows[0]![4]),
+      });
+    },
+  );
 
   it("accepts the four required columns alone and skips blank lines", () => {
     expect(parsePodsCsv("app,cpu_millicores,memory_mib,count\nweb,250,512,3\n\n", "f.csv")).toEqual([
@@ -42,7 +46,21 @@ describe("parsePodsCsv", () => {
     ],
     ["app,cpu_millicores,memory_mib,count\n,1,1,1", /line 2: field app: must not be empty/],
     ["app,cpu_millicores,memory_mib,count\n", /f\.csv: no pod rows/],
+    [
+      "app,cpu_millicores,memory_mib,count,num_gpu,gpu_milli,qos\nweb,1,1,1,0,0,Premium",
+      /line 2: field qos: must be one of Guaranteed, Burstable, BestEffort/,
+    ],
   ])("rejects %j", (text, message) => {
     expect(() => parsePodsCsv(text, "f.csv")).toThrow(message);
+  });
+
+  it("accepts every known qos class and an empty one", () => {
+    const text = [
+      "app,cpu_millicores,memory_mib,count,num_gpu,gpu_milli,qos",
+      "a,1,1,1,0,0,LS",
+      "b,1,1,1,0,0,Burstable",
+      "c,1,1,1,0,0,",
+    ].join("\n");
+    expect(parsePodsCsv(text, "f.csv").map((g) => g.app)).toEqual(["a", "b", "c"]);
   });
 });

@@ -7,6 +7,8 @@ export class PodsCsvError extends Error {
 
 const REQUIRED = ["app", "cpu_millicores", "memory_mib", "count"] as const;
 const OPTIONAL = ["num_gpu", "gpu_milli", "qos"] as const;
+/** QoS classes a row may name: Kubernetes' own and the Koordinator classes the public trace uses. */
+export const KNOWN_QOS = ["Guaranteed", "Burstable", "BestEffort", "LSE", "LSR", "LS", "BE", "SYSTEM"] as const;
 
 function intField(value: string, where: string, min: number): number {
   if (!/^\d+$/.test(value.trim()))
@@ -44,6 +46,9 @@ function parseRow(fields: string[], header: string[], where: string): PodGroup {
   if (milli !== undefined && milli.trim() !== "" && intField(milli, `${where}: field gpu_milli`, 0) > 1000) {
     throw new PodsCsvError(`${where}: field gpu_milli: must be 0..1000, got ${milli}`);
   }
+  const qos = get("qos")?.trim();
+  if (qos !== undefined && qos !== "" && !(KNOWN_QOS as readonly string[]).includes(qos))
+    throw new PodsCsvError(`${where}: field qos: must be one of ${KNOWN_QOS.join(", ")}, got ${JSON.stringify(qos)}`);
   if (group.cpuMillicores === 0 && group.memoryMiB === 0 && !group.gpus)
     throw new PodsCsvError(`${where}: a pod must request some CPU, memory or GPU`);
   return group;

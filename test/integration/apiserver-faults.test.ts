@@ -118,15 +118,13 @@ describe("persistence", () => {
       expect(again.metadata?.uid).toBe(cm.metadata?.uid);
       expect(again.metadata?.resourceVersion).toBe(cm.metadata?.resourceVersion);
       expect(again.data).toEqual({ k: "v" });
-      const mc = await kc
-        .makeApiClient(CustomObjectsApi)
-        .getNamespacedCustomObject({
-          group: "spotoptimizer.io",
-          version: "v1alpha1",
-          namespace: "acme",
-          plural: "managedclusters",
-          name: "prod",
-        });
+      const mc = await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+        group: "spotoptimizer.io",
+        version: "v1alpha1",
+        namespace: "acme",
+        plural: "managedclusters",
+        name: "prod",
+      });
       expect(mc.spec.displayName).toBe("Prod");
       const next = await core2.createNamespacedConfigMap({ namespace: "acme", body: { metadata: { name: "later" } } });
       expect(Number(next.metadata?.resourceVersion)).toBeGreaterThan(Number(cm.metadata?.resourceVersion));

@@ -6,11 +6,14 @@ import { join, resolve } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadCatalogPriceBook } from "../../src-shared/pricing/catalog/index.js";
+import { describeWithSharedData, hasSharedData, sharedDataDir } from "../support/shared-data.js";
 
 const repo = resolve(import.meta.dirname, "../..");
 const bin = join(repo, "bin/spotctl.mjs");
-const dataDir = resolve(repo, "../shared/data");
-const catalog = JSON.parse(readFileSync(join(dataDir, "ec2-instance-types.json"), "utf8")).instanceTypes as Record<
+const dataDir = sharedDataDir;
+const catalog = (
+  hasSharedData ? JSON.parse(readFileSync(join(dataDir, "ec2-instance-types.json"), "utf8")).instanceTypes : {}
+) as Record<
   string,
   {
     arch: string;
@@ -79,15 +82,18 @@ function checkPlan(csv: string, plan: PlanOut, types: typeof catalog = catalog):
     got.set(k, (got.get(k) ?? 0) + p.count);
   }
   expect(got).toEqual(want);
-  expect(plan.hourlyCostUsd).toBeCloseTo(
-    plan.nodes.reduce((s, n) => s + n.hourlyUsd, 0),
-    6,
-  );
+  // Hourly figures are printed to 4 decimals, so the total matches the sum of the printed node prices to within
+  // half a unit in the last place per figure.
+  const printedSum = plan.nodes.reduce((s, n) => s + n.hourlyUsd, 0);
+  expect(Math.abs(plan.hourlyCostUsd - printedSum)).toBeLessThanOrEqual(0.00005 * (plan.nodes.length + 1) + 1e-12);
+  for (const figure of [plan.hourlyCostUsd, plan.baselineHourlyCostUsd, ...plan.nodes.map((n) => n.hourlyUsd)])
+    expect(Math.round(figure * 1e4) / 1e4).toBe(figure);
+  expect(Math.round(plan.savingsPct * 100) / 100).toBe(plan.savingsPct);
 }
 
 const HEADER = "app,cpu_millicores,memory_mib,count\n";
 
-describe("spotctl plan", () => {
+describeWithSharedData("spotctl plan", () => {
   it("plans a small CSV with a lower bound below the plan cost", () => {
     const csv = HEADER + "web,250,512,40\napi,1000,2048,12\ncache,500,8192,6\n";
     const res = spotctl("plan", "--pods", csvFile(csv), "--region", "us-east-1", "--data", dataDir, "--lower-bound");
@@ -186,6 +192,26 @@ describe("spotctl plan", () => {
     expect(other.stderr).toMatch(/offline catalog only covers us-east-1/);
   });
 
+  it("plans with the families that exist and warns about the ones that name no instance type", () => {
+    const csv = HEADER + "web,250,512,4\n";
+    const res = spotctl("plan", "--pods", csvFile(csv), "--data", dataDir, "--families", "m5,zz9");
+    expect(res.status).toBe(0);
+    expect(res.stderr).toMatch(/warning: --families zz9 match no instance type/);
+    const plan = JSON.parse(res.stdout) as PlanOut;
+    checkPlan(csv, plan);
+    for (const n of plan.nodes) expect(catalog[n.instanceType]!.family).toBe("m5");
+  });
+
+  it("exits 1 with a warning when no pod at all can be placed", () => {
+    const csv = HEADER + "monster,900000,1024,3\n";
+    const res = spotctl("plan", "--pods", csvFile(csv), "--data", dataDir);
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(/warning: 3 of 3 pods could not be placed/);
+    expect((JSON.parse(res.stdout) as PlanOut).unplaced).toEqual([
+      expect.objectContaining({ app: "monster", count: 3 }),
+    ]);
+  });
+
   it.each([
     [["--pods", "CSV", "--data", "DATA"], HEADER + "web,250,lots,3\n", /pods\.csv line 2: field memory_mib/],
     [["--pods", "CSV", "--data", "DATA"], "app,cpu\nweb,1\n", /pods\.csv line 1: header must be/],
@@ -221,6 +247,21 @@ describe("spotctl plan", () => {
       ["--pods", "CSV", "--data", "DATA", "--budget-ms", "0"],
       HEADER + "web,1,1,1\n",
       /--budget-ms must be a whole number of milliseconds from 1 to 600000, got "0"/,
+    ],
+    [
+      ["--pods", "CSV", "--data", "DATA", "--families", "zz9"],
+      HEADER + "web,1,1,1\n",
+      /--families zz9: no instance type in the us-east-1 price book has this family or category/,
+    ],
+    [
+      ["--pods", "CSV", "--data", "DATA", "--families", "g4dn", "--arch", "arm64"],
+      HEADER + "web,1,1,1\n",
+      /--families g4dn with --arch arm64: no instance type matches both/,
+    ],
+    [
+      ["--pods", "CSV", "--data", "DATA"],
+      "app,cpu_millicores,memory_mib,count,num_gpu,gpu_milli,qos\nweb,1,1,1,0,0,Gold\n",
+      /pods\.csv line 2: field qos: must be one of/,
     ],
     [
       ["--pods", "CSV", "--data", "DATA", "--bound-budget-ms", "1.5s"],

@@ -9,12 +9,15 @@ import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.
 import { loadPriceBookFromDataDir, PriceDataError } from "../../../src-shared/pricing/data-dir.js";
 import type { CpuArch, PriceBook } from "../../../src-shared/pricing/types.js";
 import { monthlyUsd } from "../../../src-shared/pricing/types.js";
+import { moneyReplacer } from "../../../src-shared/pricing/rounding.js";
+import { typeAllowed } from "../../../src-shared/optimizer/offers.js";
 import { optimize, type OptimizeResult } from "../../../src-shared/optimizer/optimize.js";
 import { parsePodsCsv, PodsCsvError } from "../../../src-shared/optimizer/pods-csv.js";
 import {
   DEFAULT_POLICY,
   type CapacityMode,
   type OptimizerPolicy,
+  type PodGroup,
   type Strategy,
 } from "../../../src-shared/optimizer/types.js";
 
@@ -57,7 +60,8 @@ with the pods placed on it, so each node can be checked against its allocatable 
 
 Output: {nodes, hourlyCostUsd, monthlyCostUsd, baselineHourlyCostUsd (same nodes, all On-Demand),
 savingsPct, unplaced (with reason), lowerBoundHourlyUsd?, prices {source, asOf}, warnings}.
-Exit codes: 0 planned (even with unplaced pods), 2 bad flags or bad input files.`;
+Exit codes: 0 planned (unplaced pods are listed, and counted in a warning on stderr), 1 no pod could be placed,
+2 bad flags or bad input files (including --families that name no instance type).`;
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: T[], fallback: T): T {
   if (value === undefined) return fallback;
@@ -203,6 +207,31 @@ function render(result: OptimizeResult): unknown {
   };
 }
 
+/** Families that name no type, or filters that leave no type at all, are the user's mistake: say so before planning. */
+function checkTypeFilters(policy: OptimizerPolicy, book: PriceBook, io: CliIo): void {
+  const shapes = [...book.instanceTypes.values()];
+  const unknown = policy.families.filter((f) => !shapes.some((s) => s.family === f || s.category === f));
+  if (unknown.length > 0 && unknown.length === policy.families.length)
+    throw new UsageError(
+      `--families ${unknown.join(",")}: no instance type in the ${book.region} price book has this family or category`,
+    );
+  if (unknown.length > 0)
+    io.stderr(`spotctl plan: warning: --families ${unknown.join(",")} match no instance type; planning without them\n`);
+  if (!shapes.some((s) => typeAllowed(s, policy)))
+    throw new UsageError(
+      `--families ${policy.families.join(",") || "(all)"} with --arch ${policy.arch.join(",") || "(any)"}: no instance type matches both`,
+    );
+}
+
+/** Unplaced pods are never silent: a warning on stderr, and exit 1 when no pod at all could be placed. */
+function reportUnplaced(result: OptimizeResult, pods: PodGroup[], io: CliIo): number {
+  const unplaced = result.unplaced.reduce((n, u) => n + u.count, 0);
+  if (unplaced === 0) return 0;
+  const total = pods.reduce((n, p) => n + p.count, 0);
+  io.stderr(`spotctl plan: warning: ${unplaced} of ${total} pods could not be placed (see "unplaced" for reasons)\n`);
+  return unplaced === total ? 1 : 0;
+}
+
 export const planCommand: CliCommand = {
   name: "plan",
   summary: "Plan the cheapest nodes for a set of pods (JSON, one entry per node)",
@@ -239,6 +268,7 @@ export const planCommand: CliCommand = {
     }
     const region = single(flags, "region") ?? "us-east-1";
     const book = dataDir === undefined ? await liveOrCatalog(region, io) : loadBook(dataDir, region);
+    checkTypeFilters(policy, book, io);
     const result = await optimize({
       pods,
       book,
@@ -247,7 +277,7 @@ export const planCommand: CliCommand = {
       planBudgetMs,
       lowerBoundBudgetMs,
     });
-    io.stdout(JSON.stringify(render(result), null, 2) + "\n");
-    return 0;
+    io.stdout(JSON.stringify(render(result), moneyReplacer, 2) + "\n");
+    return reportUnplaced(result, pods, io);
   },
 };
