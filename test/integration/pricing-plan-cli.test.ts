@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { loadCatalogPriceBook } from "../../src-shared/pricing/catalog/index.js";
 import { describeWithSharedData, hasSharedData, sharedDataDir } from "../support/shared-data.js";
 
