@@ -161,7 +161,8 @@ export const HibernationScheduleKind = defineKind({
     { name: "Cluster", type: "string", jsonPath: ".spec.clusterRef.name" },
     { name: "Timezone", type: "string", jsonPath: ".spec.timezone" },
     { name: "State", type: "string", jsonPath: ".status.state" },
-    { name: "Next", type: "date", jsonPath: ".status.nextTransition" },
+    // A future instant as a "date" column would print as an age (kubectl shows past ages only), so it is shown as text.
+    { name: "Next", type: "string", jsonPath: ".status.nextTransition" },
   ],
 });
 export const HibernationSchedule = HibernationScheduleKind.resource;

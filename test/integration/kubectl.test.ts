@@ -117,6 +117,38 @@ describe("kubectl against the local API server", () => {
     expect(row).toMatch(/^general\s+prod\s+SPOT\s+\["m5","c5"\]\s+/);
   });
 
+  it("shows a HibernationSchedule's next transition hours away as its time, not as an age", async () => {
+    const manifest = `apiVersion: spotoptimizer.io/v1alpha1
+kind: HibernationSchedule
+metadata: { name: office-hours, namespace: acme }
+spec:
+  clusterRef: { name: prod }
+  timezone: Europe/Berlin
+  weekly:
+    - { days: [Mon, Tue, Wed, Thu, Fri], start: "08:00", end: "19:00" }
+`;
+    expect((await kubectl(["apply", "-f", writeManifest("hs.yaml", manifest)])).code).toBe(0);
+    const next = new Date(Date.now() + 5 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const status = JSON.stringify({ status: { state: "awake", nextTransition: next } });
+    const patched = await kubectl([
+      "patch",
+      "hibernationschedule",
+      "office-hours",
+      "-n",
+      "acme",
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      status,
+    ]);
+    expect(patched.stderr).toBe("");
+    const out = await kubectl(["get", "hibernationschedules", "-n", "acme"]);
+    expect(out.code).toBe(0);
+    const [header, row] = out.stdout.trim().split("\n");
+    expect(header).toMatch(/NEXT/);
+    expect(row).toContain(next);
+  });
+
   it("describes a NodeTemplate", async () => {
     const out = await kubectl(["describe", "nodetemplate", "general", "-n", "acme"]);
     expect(out.code).toBe(0);
