@@ -198,6 +198,14 @@ function errorHandler(logger: Logger): express.ErrorRequestHandler {
   };
 }
 
+/** helmet's headers; HSTS and upgrade-insecure-requests only when the facade is really reached over HTTPS. */
+function securityHeaders(servedOverHttps: boolean): express.RequestHandler {
+  return helmet({
+    strictTransportSecurity: servedOverHttps,
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: servedOverHttps ? [] : null } },
+  });
+}
+
 const MEMO_MAX_ENTRIES_PER_ROUTE = 2000;
 
 function responseMemo(deps: FacadeDeps, metrics: AppMetrics): ResponseMemo | undefined {
@@ -223,7 +231,7 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
   app.locals.facadeDeps = deps;
   app.disable("x-powered-by");
   app.set("trust proxy", deps.config.trustProxy);
-  app.use(helmet());
+  app.use(securityHeaders(deps.config.servedOverHttps));
   app.use(
     pinoHttp({
       logger,

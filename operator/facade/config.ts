@@ -29,6 +29,11 @@ export interface FacadeConfig {
   rateLimitSweepSeconds: number;
   /** Longest reuse of a memoised GET response while the cache is unchanged (clock-dependent figures); 0 disables. */
   responseMemoMs: number;
+  /**
+   * The facade is reached over HTTPS (e.g. TLS ends at an Ingress): only then does it send HSTS and ask browsers to
+   * upgrade requests, which would break Swagger UI on a plain-HTTP port-forward.
+   */
+  servedOverHttps: boolean;
 }
 
 export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
@@ -46,6 +51,7 @@ export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
   retentionSweepSeconds: 3600,
   rateLimitSweepSeconds: 300,
   responseMemoMs: 1000,
+  servedOverHttps: false,
 };
 
 const positiveInt = z.coerce.number().int().positive();
@@ -62,6 +68,13 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   const parsed = positiveInt.safeParse(raw);
   if (!parsed.success) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
   return parsed.data;
+}
+
+function booleanFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "true" || raw === "false") return raw === "true";
+  throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`);
 }
 
 /** Reads SPOTOPT_* variables; throws with the variable's name on a bad value. */
@@ -98,6 +111,7 @@ export function loadFacadeConfig(
         : intFromEnv(env, "SPOTOPT_RATE_SWEEP_SECONDS", d.rateLimitSweepSeconds),
     responseMemoMs:
       env.SPOTOPT_RESPONSE_MEMO_MS === "0" ? 0 : intFromEnv(env, "SPOTOPT_RESPONSE_MEMO_MS", d.responseMemoMs),
+    servedOverHttps: booleanFromEnv(env, "SPOTOPT_HTTPS", d.servedOverHttps),
   };
   return { ...config, ...overrides, rateLimits: { ...config.rateLimits, ...overrides.rateLimits } };
 }
