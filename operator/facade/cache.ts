@@ -5,6 +5,7 @@ import type { KubeConfig, V1Node, V1Pod, V1Secret } from "@kubernetes/client-nod
 import type express from "express";
 import {
   API_VERSION,
+  type AgentAction,
   type AuditEntry,
   type HibernationSchedule,
   type LabExperiment,
@@ -27,6 +28,7 @@ export type CachedKind =
   | "HibernationSchedule"
   | "AuditEntry"
   | "LabExperiment"
+  | "AgentAction"
   | "Node"
   | "Pod"
   | "Secret";
@@ -47,6 +49,7 @@ export interface FacadeCache extends FacadeCacheBase {
   hibernationSchedules(namespace: string): HibernationSchedule[];
   auditEntries(namespace: string): AuditEntry[];
   labExperiments(namespace: string): LabExperiment[];
+  agentActions(namespace: string): AgentAction[];
   nodes(): V1Node[];
   pods(): V1Pod[];
   agentTokenSecret(namespace: string, name: string): V1Secret | undefined;
@@ -71,6 +74,7 @@ const SOURCES: Array<{ kind: CachedKind; apiVersion: string; labelSelector?: str
   { kind: "HibernationSchedule", apiVersion: API_VERSION },
   { kind: "AuditEntry", apiVersion: API_VERSION },
   { kind: "LabExperiment", apiVersion: API_VERSION },
+  { kind: "AgentAction", apiVersion: API_VERSION },
   { kind: "Node", apiVersion: "v1" },
   { kind: "Pod", apiVersion: "v1" },
   { kind: "Secret", apiVersion: "v1", labelSelector: `${AGENT_TOKEN_LABEL}=true` },
@@ -180,6 +184,7 @@ export function createFacadeCache(kubeConfig: KubeConfig, opts: { syncTimeoutMs?
     hibernationSchedules: (ns) => list<HibernationSchedule>("HibernationSchedule", ns),
     auditEntries: (ns) => list<AuditEntry>("AuditEntry", ns),
     labExperiments: (ns) => list<LabExperiment>("LabExperiment", ns),
+    agentActions: (ns) => list<AgentAction>("AgentAction", ns),
     nodes: () => index("Node").listAll() as unknown as V1Node[],
     pods: () => index("Pod").listAll() as unknown as V1Pod[],
     agentTokenSecret: (ns, name) => get<V1Secret>("Secret", name, ns),

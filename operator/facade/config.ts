@@ -34,6 +34,10 @@ export interface FacadeConfig {
    * upgrade requests, which would break Swagger UI on a plain-HTTP port-forward.
    */
   servedOverHttps: boolean;
+  /** Agent heartbeats: the cluster's snapshot (and so its status figures) is written at most this often. */
+  agentStatusIntervalSeconds: number;
+  /** Agent heartbeats: the cluster's liveness Lease is renewed at most this often. */
+  agentLeaseRenewSeconds: number;
 }
 
 export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
@@ -52,6 +56,8 @@ export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
   rateLimitSweepSeconds: 300,
   responseMemoMs: 1000,
   servedOverHttps: false,
+  agentStatusIntervalSeconds: 60,
+  agentLeaseRenewSeconds: 5,
 };
 
 const positiveInt = z.coerce.number().int().positive();
@@ -112,6 +118,8 @@ export function loadFacadeConfig(
     responseMemoMs:
       env.SPOTOPT_RESPONSE_MEMO_MS === "0" ? 0 : intFromEnv(env, "SPOTOPT_RESPONSE_MEMO_MS", d.responseMemoMs),
     servedOverHttps: booleanFromEnv(env, "SPOTOPT_HTTPS", d.servedOverHttps),
+    agentStatusIntervalSeconds: intFromEnv(env, "SPOTOPT_AGENT_STATUS_INTERVAL_SECONDS", d.agentStatusIntervalSeconds),
+    agentLeaseRenewSeconds: intFromEnv(env, "SPOTOPT_AGENT_LEASE_RENEW_SECONDS", d.agentLeaseRenewSeconds),
   };
   return { ...config, ...overrides, rateLimits: { ...config.rateLimits, ...overrides.rateLimits } };
 }

@@ -8,7 +8,9 @@ export const AGENT_ACTION_TYPES = [
   "drain",
   "scale",
   "annotate",
+  "label",
   "restore",
+  "delete-node",
   "apply",
   "delete",
   "patch",
@@ -38,6 +40,13 @@ export const AgentActionSpec = z
       .describe("Type-specific parameters (e.g. replicas for scale, a server-side-apply manifest for apply); free-form.")
       .meta({ "x-kubernetes-preserve-unknown-fields": true }),
     deadline: rfc3339("After this instant the agent must not start the action.").optional(),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .optional()
+      .describe("How long the agent may work on one attempt (default by type: drain 300, others 60); the lease covers it."),
   })
   .describe("Desired state of an AgentAction.");
 export type AgentActionSpec = z.infer<typeof AgentActionSpec>;
@@ -50,6 +59,9 @@ export const AgentActionStatus = z
     phase: z.enum(["Pending", "Running", "Succeeded", "Failed"]).optional().describe("Execution phase."),
     attempts: z.number().int().min(0).optional().describe("How many times the agent started the action."),
     startedAt: rfc3339("When the agent first started the action.").optional(),
+    leaseExpiresAt: rfc3339(
+      "End of the current attempt's lease; a Running action whose lease ended is handed out again.",
+    ).optional(),
     completedAt: rfc3339("When the action reached Succeeded or Failed.").optional(),
     result: z
       .object({

@@ -8,6 +8,8 @@ import { WorkQueue, type ReconcileFn } from "./workqueue.js";
 export interface KindRef {
   apiVersion: string;
   kind: string;
+  /** Only objects with these labels (e.g. the ConfigMaps one component writes); a separate informer per selector. */
+  labelSelector?: string;
 }
 
 export interface WatchSpec extends KindRef {
@@ -73,13 +75,14 @@ export class ControllerManager {
 
   /** The shared informer for a kind (created on first use, all namespaces). Read caches through it. */
   informer<T extends KubeObject = KubeObject>(ref: KindRef): Informer<T> {
-    const id = `${ref.apiVersion}/${ref.kind}`;
+    const id = `${ref.apiVersion}/${ref.kind}${ref.labelSelector !== undefined ? `?${ref.labelSelector}` : ""}`;
     let informer = this.informers.get(id);
     if (informer === undefined) {
       informer = new Informer({
         client: this.client,
         apiVersion: ref.apiVersion,
         kind: ref.kind,
+        labelSelector: ref.labelSelector,
         watchTimeoutSeconds: this.options.watchTimeoutSeconds,
         onError: (error) => this.options.logger?.error({ err: error, kind: ref.kind }, "Watch failed"),
       });

@@ -1,0 +1,200 @@
+// The agent endpoints (per-cluster agent token): heartbeat, pending actions with a lease, idempotent results; and the
+// user's GET /clusters/{id}/verify (connected or not, from the liveness Lease the heartbeats renew).
+import { z } from "zod";
+import {
+  ActionResult,
+  ActionResultResponse,
+  Heartbeat,
+  HeartbeatResponse,
+  PendingActionsResponse,
+} from "../../../src-shared/agent/protocol.js";
+import { agentLeaseName, livenessEndsMs, type LeaseView } from "../../../src-shared/agent/snapshot.js";
+import { objectName, type AgentAction, type ManagedCluster } from "../../../src-shared/crds/index.js";
+import { KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
+import type { FacadeDeps } from "../app.js";
+import type { FacadeCache } from "../cache.js";
+import { NotFoundError } from "../errors.js";
+import { defineRoute, type RouteDef } from "../http.js";
+import { createAgentActionQueue, leasableActions, type AgentActionQueue } from "../services/agent-actions.js";
+import { createHeartbeatIngest, type HeartbeatIngest } from "../services/heartbeats.js";
+import { IdParams, resourceContext, type ResourceContext } from "./shared.js";
+
+interface AgentServices {
+  client: KubeClient;
+  ingest: HeartbeatIngest;
+  queue: AgentActionQueue;
+}
+
+const services = new WeakMap<FacadeDeps<FacadeCache>, AgentServices>();
+
+/** One set of agent services per facade (their coalescing state lives as long as the facade). */
+export function agentServices(deps: FacadeDeps<FacadeCache>): AgentServices {
+  let s = services.get(deps);
+  if (!s) {
+    const client = new KubeClient(deps.kubeConfig);
+    s = {
+      client,
+      ingest: createHeartbeatIngest({
+        client,
+        audit: deps.audit,
+        now: deps.now,
+        statusIntervalMs: deps.config.agentStatusIntervalSeconds * 1000,
+        leaseRenewMs: deps.config.agentLeaseRenewSeconds * 1000,
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      }),
+      queue: createAgentActionQueue({ client, now: deps.now }),
+    };
+    services.set(deps, s);
+  }
+  return s;
+}
+
+function clusterOf(rc: ResourceContext, id: string): ManagedCluster {
+  const cluster = rc.cache.cluster(rc.namespace, id);
+  if (!cluster) throw new NotFoundError(`cluster ${id} not found`);
+  return cluster;
+}
+
+function actionsOf(rc: ResourceContext, clusterName: string): AgentAction[] {
+  return rc.cache.agentActions(rc.namespace).filter((a) => a.spec.clusterRef.name === clusterName);
+}
+
+const heartbeat = defineRoute({
+  method: "post",
+  path: "/clusters/:id/heartbeat",
+  summary: "Agent heartbeat: nodes, pod requests and Spot interruptions of the cluster (agent token)",
+  description:
+    "Unknown extra fields are ignored (newer agents); wrong types answer 422; bodies above SPOTOPT_BODY_LIMIT_BYTES 413. " +
+    "Liveness is a Lease renewed at most every SPOTOPT_AGENT_LEASE_RENEW_SECONDS; the snapshot behind " +
+    "ManagedCluster.status is written at most every SPOTOPT_AGENT_STATUS_INTERVAL_SECONDS.",
+  tags: ["agent"],
+  auth: "agent",
+  audit: false,
+  params: IdParams,
+  body: Heartbeat,
+  response: HeartbeatResponse,
+  handler: async (ctx) => {
+    const rc = resourceContext(ctx);
+    const cluster = clusterOf(rc, ctx.params.id);
+    const { receivedAt, intervalS } = await agentServices(rc.deps).ingest.ingest({ cluster, heartbeat: ctx.body });
+    return {
+      received_at: receivedAt.toISOString(),
+      next_heartbeat_seconds: intervalS,
+      pending_actions: leasableActions(actionsOf(rc, ctx.params.id), ctx.params.id, receivedAt.getTime()).length,
+    };
+  },
+});
+
+const pendingActions = defineRoute({
+  method: "get",
+  path: "/clusters/:id/actions/pending",
+  summary: "Hands out the cluster's pending AgentActions, each marked Running with a lease (agent token)",
+  description:
+    "An action whose lease ends without a result is handed out again with the next attempt number. " +
+    "Results must name the attempt they belong to.",
+  tags: ["agent"],
+  auth: "agent",
+  params: IdParams,
+  query: z.object({ limit: z.coerce.number().int().min(1).max(100).optional() }).strict(),
+  response: PendingActionsResponse,
+  handler: async (ctx) => {
+    const rc = resourceContext(ctx);
+    clusterOf(rc, ctx.params.id);
+    const actions = await agentServices(rc.deps).queue.lease({
+      namespace: rc.namespace,
+      cluster: ctx.params.id,
+      actions: actionsOf(rc, ctx.params.id),
+      ...(ctx.query.limit !== undefined ? { limit: ctx.query.limit } : {}),
+    });
+    return { actions };
+  },
+});
+
+const actionResult = defineRoute({
+  method: "post",
+  path: "/clusters/:id/actions/:action_id/result",
+  summary: "Records the result of one attempt of an action; a repeated identical post changes nothing (agent token)",
+  description:
+    "409 when the action was handed out again meanwhile (the result of an older attempt is not recorded) or when it " +
+    "already completed with a different result.",
+  tags: ["agent"],
+  auth: "agent",
+  audit: false,
+  params: z.object({ id: objectName("Cluster id."), action_id: objectName("AgentAction name.") }).strict(),
+  body: ActionResult,
+  response: ActionResultResponse,
+  handler: async (ctx) => {
+    const rc = resourceContext(ctx);
+    clusterOf(rc, ctx.params.id);
+    return agentServices(rc.deps).queue.complete({
+      namespace: rc.namespace,
+      cluster: ctx.params.id,
+      id: ctx.params.action_id,
+      result: ctx.body,
+    });
+  },
+});
+
+const VerifyResponse = z.object({
+  cluster_id: z.string(),
+  mode: z.string(),
+  status: z.enum(["local", "connected", "disconnected", "never_connected"]),
+  connected: z.boolean(),
+  last_heartbeat: z.string().nullable(),
+  seconds_since_heartbeat: z.number().nullable(),
+  disconnected_after_seconds: z.number().nullable(),
+});
+
+const verifyCluster = defineRoute({
+  method: "get",
+  path: "/clusters/:id/verify",
+  summary: "Whether the cluster's agent is connected (heartbeat age against three missed beats)",
+  tags: ["clusters"],
+  auth: "user",
+  params: IdParams,
+  response: VerifyResponse,
+  handler: async (ctx) => {
+    const rc = resourceContext(ctx);
+    const cluster = clusterOf(rc, ctx.params.id);
+    const mode = cluster.spec.mode ?? "local";
+    const base = { cluster_id: ctx.params.id, mode };
+    if (mode === "local")
+      return {
+        ...base,
+        status: "local" as const,
+        connected: true,
+        last_heartbeat: null,
+        seconds_since_heartbeat: null,
+        disconnected_after_seconds: null,
+      };
+    const lease = await agentServices(rc.deps).client.getIfExists<KubeObject & LeaseView>({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      namespace: rc.namespace,
+      name: agentLeaseName(ctx.params.id),
+    });
+    const ends = livenessEndsMs(lease);
+    const renew = lease?.spec?.renewTime;
+    if (ends === undefined || renew === undefined)
+      return {
+        ...base,
+        status: "never_connected" as const,
+        connected: false,
+        last_heartbeat: null,
+        seconds_since_heartbeat: null,
+        disconnected_after_seconds: null,
+      };
+    const renewed = new Date(renew);
+    const connected = rc.now.getTime() < ends;
+    return {
+      ...base,
+      status: connected ? ("connected" as const) : ("disconnected" as const),
+      connected,
+      last_heartbeat: renewed.toISOString(),
+      seconds_since_heartbeat: Math.max(0, Math.round((rc.now.getTime() - renewed.getTime()) / 1000)),
+      disconnected_after_seconds: lease?.spec?.leaseDurationSeconds ?? null,
+    };
+  },
+});
+
+export const agentRoutes: RouteDef[] = [heartbeat, pendingActions, actionResult, verifyCluster] as RouteDef[];

@@ -1,0 +1,208 @@
+// Agent heartbeats with coalesced writes: a Lease per cluster for liveness (renewed at most every few seconds) and a
+// snapshot ConfigMap (nodes, pods, objects) at most once per status interval; the operator turns the snapshot into
+// ManagedCluster.status. Interruptions become audit entries once each.
+import { createHash } from "node:crypto";
+import type { Logger } from "pino";
+import type { AuditWriter } from "../../../src-shared/audit/types.js";
+import type { ManagedCluster } from "../../../src-shared/crds/index.js";
+import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
+import type { Heartbeat, HeartbeatInterruption } from "../../../src-shared/agent/protocol.js";
+import {
+  AGENT_LEASE_LABEL,
+  CLUSTER_LABEL,
+  DEFAULT_HEARTBEAT_INTERVAL_SECONDS,
+  MISSED_BEATS,
+  SNAPSHOT_KEY,
+  SNAPSHOT_LABEL,
+  agentLeaseName,
+  microTime,
+  snapshotConfigMapName,
+  type ClusterSnapshot,
+} from "../../../src-shared/agent/snapshot.js";
+
+export const HEARTBEAT_FIELD_MANAGER = "spot-optimizer-facade-heartbeat";
+/** Remembered interruption keys per cluster (an agent reports each once; this only absorbs retried posts). */
+const SEEN_INTERRUPTIONS_MAX = 1000;
+
+export interface HeartbeatIngestOptions {
+  client: KubeClient;
+  audit: AuditWriter;
+  now: () => Date;
+  statusIntervalMs: number;
+  leaseRenewMs: number;
+  logger?: Logger;
+}
+
+interface ClusterState {
+  leaseRenewedMs: number;
+  snapshotWrittenMs: number;
+  seenInterruptions: Set<string>;
+}
+
+export interface HeartbeatIngest {
+  ingest(input: { cluster: ManagedCluster; heartbeat: Heartbeat }): Promise<{ receivedAt: Date; intervalS: number }>;
+  /** Counts of writes by kind since start (the heartbeat benchmark reports them). */
+  writes(): { leases: number; snapshots: number };
+}
+
+function ownerRef(cluster: ManagedCluster): NonNullable<KubeObject["metadata"]>["ownerReferences"] {
+  return [
+    {
+      apiVersion: cluster.apiVersion,
+      kind: cluster.kind,
+      name: cluster.metadata.name ?? "",
+      uid: cluster.metadata.uid ?? "",
+      controller: true,
+      blockOwnerDeletion: true,
+    },
+  ];
+}
+
+function normalized(heartbeat: Heartbeat, receivedAt: Date): ClusterSnapshot {
+  const byName = <T extends { name: string }>(a: T, b: T): number => a.name.localeCompare(b.name);
+  const snapshot: ClusterSnapshot = {
+    receivedAt: receivedAt.toISOString(),
+    agentVersion: heartbeat.agent_version,
+    k8sVersion: heartbeat.k8s_version,
+    heartbeatIntervalSeconds: heartbeat.heartbeat_interval_seconds ?? DEFAULT_HEARTBEAT_INTERVAL_SECONDS,
+    nodes: [...heartbeat.nodes].sort(byName),
+    pods: [...heartbeat.pods].sort(
+      (a, b) =>
+        a.namespace.localeCompare(b.namespace) || a.cpu_millicores - b.cpu_millicores || a.memory_mib - b.memory_mib,
+    ),
+  };
+  if (heartbeat.objects) snapshot.objects = heartbeat.objects;
+  return snapshot;
+}
+
+/** "v1.31.4-eks-2d5f260" -> "1.31.4"; undefined when no version number is in it. */
+export function k8sVersionOf(reported: string): string | undefined {
+  return /^v?(\d+\.\d+(\.\d+)?)/.exec(reported)?.[1];
+}
+
+function interruptionKey(i: HeartbeatInterruption): string {
+  return `${i.node}|${i.at}|${i.kind}`;
+}
+
+export function createHeartbeatIngest(opts: HeartbeatIngestOptions): HeartbeatIngest {
+  const { client } = opts;
+  const states = new Map<string, ClusterState>();
+  const counts = { leases: 0, snapshots: 0 };
+
+  function stateOf(key: string): ClusterState {
+    let state = states.get(key);
+    if (!state)
+      states.set(
+        key,
+        (state = { leaseRenewedMs: -Infinity, snapshotWrittenMs: -Infinity, seenInterruptions: new Set() }),
+      );
+    return state;
+  }
+
+  async function renewLease(cluster: ManagedCluster, at: Date, intervalS: number): Promise<void> {
+    const name = cluster.metadata.name ?? "";
+    await client.patch(
+      {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        namespace: cluster.metadata.namespace,
+        name: agentLeaseName(name),
+      },
+      {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: {
+          name: agentLeaseName(name),
+          namespace: cluster.metadata.namespace,
+          labels: { [AGENT_LEASE_LABEL]: "true", [CLUSTER_LABEL]: name },
+          ownerReferences: ownerRef(cluster),
+        },
+        spec: {
+          holderIdentity: `agent/${name}`,
+          leaseDurationSeconds: MISSED_BEATS * intervalS,
+          renewTime: microTime(at),
+        },
+      },
+      { type: "apply", fieldManager: HEARTBEAT_FIELD_MANAGER, force: true },
+    );
+    counts.leases++;
+  }
+
+  async function writeSnapshot(cluster: ManagedCluster, snapshot: ClusterSnapshot): Promise<void> {
+    const name = cluster.metadata.name ?? "";
+    const cmName = snapshotConfigMapName(name);
+    await client.patch(
+      { apiVersion: "v1", kind: "ConfigMap", namespace: cluster.metadata.namespace, name: cmName },
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: {
+          name: cmName,
+          namespace: cluster.metadata.namespace,
+          labels: { [SNAPSHOT_LABEL]: "true", [CLUSTER_LABEL]: name },
+          ownerReferences: ownerRef(cluster),
+        },
+        data: { [SNAPSHOT_KEY]: JSON.stringify(snapshot) },
+      },
+      { type: "apply", fieldManager: HEARTBEAT_FIELD_MANAGER, force: true },
+    );
+    counts.snapshots++;
+  }
+
+  async function recordInterruptions(
+    cluster: ManagedCluster,
+    state: ClusterState,
+    list: HeartbeatInterruption[],
+  ): Promise<void> {
+    const name = cluster.metadata.name ?? "";
+    for (const interruption of list) {
+      const key = interruptionKey(interruption);
+      if (state.seenInterruptions.has(key)) continue;
+      await opts.audit.record({
+        namespace: cluster.metadata.namespace ?? "",
+        actor: `system:agent/${name}`,
+        event: "spot.interruption",
+        resource: `cluster/${name}/node/${interruption.node}`,
+        outcome: "success",
+        after: { ...interruption, id: createHash("sha256").update(key).digest("hex").slice(0, 16) },
+      });
+      state.seenInterruptions.add(key);
+      if (state.seenInterruptions.size > SEEN_INTERRUPTIONS_MAX)
+        state.seenInterruptions.delete(state.seenInterruptions.values().next().value!);
+    }
+  }
+
+  return {
+    async ingest({ cluster, heartbeat }) {
+      const at = opts.now();
+      const nowMs = at.getTime();
+      const key = `${cluster.metadata.namespace}/${cluster.metadata.name}`;
+      const state = stateOf(key);
+      const intervalS = heartbeat.heartbeat_interval_seconds ?? DEFAULT_HEARTBEAT_INTERVAL_SECONDS;
+      if (nowMs - state.leaseRenewedMs >= opts.leaseRenewMs) {
+        await renewLease(cluster, at, intervalS);
+        state.leaseRenewedMs = nowMs;
+      }
+      if (nowMs - state.snapshotWrittenMs >= opts.statusIntervalMs) {
+        await writeSnapshot(cluster, normalized(heartbeat, at));
+        state.snapshotWrittenMs = nowMs;
+      }
+      await recordInterruptions(cluster, state, heartbeat.interruptions);
+      const version = k8sVersionOf(heartbeat.k8s_version);
+      // The spec field is "as reported by the agent or the user": a rare write, only when the version changed.
+      if (version !== undefined && cluster.spec.k8sVersion !== version)
+        await client.patch(
+          {
+            apiVersion: cluster.apiVersion,
+            kind: cluster.kind,
+            namespace: cluster.metadata.namespace,
+            name: cluster.metadata.name ?? "",
+          },
+          { spec: { k8sVersion: version } },
+          { type: "merge", fieldManager: HEARTBEAT_FIELD_MANAGER },
+        );
+      return { receivedAt: at, intervalS };
+    },
+    writes: () => ({ ...counts }),
+  };
+}

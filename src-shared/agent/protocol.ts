@@ -1,0 +1,125 @@
+// The agent <-> facade wire protocol (heartbeat, pending actions, results): one zod definition for both sides.
+import { z } from "zod";
+
+/** Newer agents may send fields this facade does not know: objects strip unknown keys instead of refusing them. */
+const quantity = z
+  .union([
+    z
+      .string()
+      .max(64)
+      .regex(/^[+-]?\d+(\.\d+)?([eE][+-]?\d+|[KMGTPE]i?|[mun])?$/),
+    z.number().min(0),
+  ])
+  .describe("A Kubernetes quantity as the Node reports it (e.g. 3920m, 15Gi) or a plain number (cores, bytes, pods).");
+
+const shortText = (max: number): z.ZodString => z.string().min(1).max(max);
+
+export const HeartbeatNode = z.object({
+  name: shortText(253),
+  instance_type: z.string().max(64).nullable().optional(),
+  capacity_type: z.enum(["spot", "on-demand", "unknown"]).default("unknown"),
+  zone: z.string().max(64).nullable().optional(),
+  allocatable: z.object({ cpu: quantity.optional(), memory: quantity.optional(), pods: quantity.optional() }),
+  cordoned: z.boolean().default(false),
+  ready: z.boolean().optional(),
+  node_pool: z.string().max(253).nullable().optional(),
+});
+export type HeartbeatNode = z.infer<typeof HeartbeatNode>;
+
+/** Pods grouped by namespace and request shape (the scheduler's effective request). */
+export const HeartbeatPodGroup = z.object({
+  namespace: shortText(63),
+  cpu_millicores: z.number().int().min(0).max(10_000_000),
+  memory_mib: z.number().int().min(0).max(100_000_000),
+  count: z.number().int().min(1).max(1_000_000),
+  /** How many of these pods are bound to a node (the rest are Pending). */
+  scheduled: z.number().int().min(0).optional(),
+});
+export type HeartbeatPodGroup = z.infer<typeof HeartbeatPodGroup>;
+
+export const HeartbeatInterruption = z.object({
+  node: shortText(253),
+  at: z.iso.datetime({ offset: true }),
+  kind: shortText(64).describe("e.g. spot-itn (instance-action notice), rebalance, karpenter-disruption, nth-taint."),
+});
+export type HeartbeatInterruption = z.infer<typeof HeartbeatInterruption>;
+
+/**
+ * The objects hibernation scales, as the agent saw them (remote clusters only report these, the operator plans with
+ * the same pure planner as for a local cluster). `annotations` carries only spotoptimizer.io keys.
+ */
+export const HeartbeatObject = z.object({
+  kind: z.enum(["Deployment", "StatefulSet", "CronJob", "NodePool", "NodeClaim"]),
+  namespace: z.string().max(63).optional(),
+  name: shortText(253),
+  resource_version: z.string().max(64).optional(),
+  creation_timestamp: z.string().max(64).optional(),
+  deleting: z.boolean().optional(),
+  annotations: z.record(z.string().max(253), z.string().max(8192)).optional(),
+  labels: z.record(z.string().max(253), z.string().max(253)).optional(),
+  /** replicas (Deployment, StatefulSet), suspend (CronJob), limits (NodePool). */
+  replicas: z.number().int().min(0).nullable().optional(),
+  suspend: z.boolean().nullable().optional(),
+  limits: z
+    .record(z.string().max(64), z.union([z.string().max(64), z.number()]))
+    .nullable()
+    .optional(),
+});
+export type HeartbeatObject = z.infer<typeof HeartbeatObject>;
+
+export const HEARTBEAT_LIMITS = { nodes: 10_000, podGroups: 50_000, interruptions: 1_000, objects: 20_000 } as const;
+
+export const Heartbeat = z.object({
+  agent_version: shortText(64),
+  k8s_version: shortText(64),
+  nodes: z.array(HeartbeatNode).max(HEARTBEAT_LIMITS.nodes),
+  pods: z.array(HeartbeatPodGroup).max(HEARTBEAT_LIMITS.podGroups),
+  interruptions: z.array(HeartbeatInterruption).max(HEARTBEAT_LIMITS.interruptions).default([]),
+  /** How often this agent beats; liveness allows three missed beats. */
+  heartbeat_interval_seconds: z.number().int().min(1).max(3600).optional(),
+  objects: z.array(HeartbeatObject).max(HEARTBEAT_LIMITS.objects).optional(),
+});
+export type Heartbeat = z.infer<typeof Heartbeat>;
+export type HeartbeatInput = z.input<typeof Heartbeat>;
+
+export const HeartbeatResponse = z.object({
+  received_at: z.string(),
+  next_heartbeat_seconds: z.number(),
+  pending_actions: z.number().describe("Actions waiting for this cluster's agent (poll GET .../actions/pending)."),
+});
+export type HeartbeatResponse = z.infer<typeof HeartbeatResponse>;
+
+export const PendingAction = z.object({
+  id: z.string(),
+  type: z.string().describe("Action type; an agent that does not know it reports it as failed."),
+  target: z.object({
+    api_version: z.string().nullable(),
+    kind: z.string(),
+    namespace: z.string().nullable(),
+    name: z.string(),
+  }),
+  params: z.record(z.string(), z.unknown()),
+  attempt: z.number().int().min(1).describe("Lease number; the result must name it."),
+  lease_expires_at: z.string().describe("After this instant the action may be handed out again."),
+  deadline: z.string().describe("The agent stops working on the action at this instant (timeout or lease end)."),
+});
+export type PendingAction = z.infer<typeof PendingAction>;
+
+export const PendingActionsResponse = z.object({ actions: z.array(PendingAction) });
+export type PendingActionsResponse = z.infer<typeof PendingActionsResponse>;
+
+export const ActionResult = z.object({
+  attempt: z.number().int().min(1),
+  status: z.enum(["succeeded", "failed"]),
+  message: z.string().max(4096).optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+export type ActionResult = z.infer<typeof ActionResult>;
+
+export const ActionResultResponse = z.object({
+  id: z.string(),
+  phase: z.enum(["Pending", "Running", "Succeeded", "Failed"]),
+  attempt: z.number(),
+  changed: z.boolean().describe("false when the same result had already been recorded."),
+});
+export type ActionResultResponse = z.infer<typeof ActionResultResponse>;

@@ -1,0 +1,90 @@
+// What the facade keeps of a remote cluster's heartbeats (a snapshot ConfigMap and a liveness Lease per cluster) and
+// how the operator reads them back: names, labels, parsing, and the snapshot's nodes as V1Node-shaped objects.
+import type { V1Node } from "@kubernetes/client-node";
+import { z } from "zod";
+import { HeartbeatNode, HeartbeatObject, HeartbeatPodGroup } from "./protocol.js";
+
+/** Label on the snapshot ConfigMaps (the only ConfigMaps the operator watches for this). */
+export const SNAPSHOT_LABEL = "spotoptimizer.io/agent-snapshot";
+export const SNAPSHOT_KEY = "snapshot.json";
+/** Label on the per-cluster liveness Leases. */
+export const AGENT_LEASE_LABEL = "spotoptimizer.io/agent-lease";
+/** The ManagedCluster a snapshot or Lease belongs to. */
+export const CLUSTER_LABEL = "spotoptimizer.io/cluster";
+/** Liveness allows this many missed beats before the agent counts as disconnected. */
+export const MISSED_BEATS = 3;
+export const DEFAULT_HEARTBEAT_INTERVAL_SECONDS = 15;
+
+export function snapshotConfigMapName(clusterName: string): string {
+  return `${clusterName}-agent-snapshot`.slice(0, 253);
+}
+
+export function agentLeaseName(clusterName: string): string {
+  return `${clusterName}-agent`.slice(0, 253);
+}
+
+export const ClusterSnapshot = z.object({
+  receivedAt: z.string(),
+  agentVersion: z.string(),
+  k8sVersion: z.string(),
+  heartbeatIntervalSeconds: z.number(),
+  nodes: z.array(HeartbeatNode),
+  pods: z.array(HeartbeatPodGroup),
+  objects: z.array(HeartbeatObject).optional(),
+});
+export type ClusterSnapshot = z.infer<typeof ClusterSnapshot>;
+
+/** The snapshot a ConfigMap holds; undefined when absent or unreadable. */
+export function parseSnapshot(configMap: { data?: Record<string, string> } | undefined): ClusterSnapshot | undefined {
+  const raw = configMap?.data?.[SNAPSHOT_KEY];
+  if (raw === undefined) return undefined;
+  try {
+    const parsed = ClusterSnapshot.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface LeaseView {
+  spec?: { renewTime?: string; leaseDurationSeconds?: number; holderIdentity?: string };
+}
+
+/** When the agent's liveness ends (epoch ms): last renewal plus the lease duration; undefined without a renewal. */
+export function livenessEndsMs(lease: LeaseView | undefined): number | undefined {
+  const renewed = Date.parse(lease?.spec?.renewTime ?? "");
+  if (!Number.isFinite(renewed)) return undefined;
+  const durationS = lease?.spec?.leaseDurationSeconds ?? MISSED_BEATS * DEFAULT_HEARTBEAT_INTERVAL_SECONDS;
+  return renewed + durationS * 1000;
+}
+
+/** Kubernetes MicroTime (RFC 3339 with microseconds), as Lease.spec.renewTime wants it. */
+export function microTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+/** A reported node in the shape the shared fleet figures read (labels, allocatable, unschedulable, Ready). */
+export function snapshotNodeAsV1(node: HeartbeatNode): V1Node {
+  const labels: Record<string, string> = {};
+  if (node.instance_type) labels["node.kubernetes.io/instance-type"] = node.instance_type;
+  if (node.capacity_type !== "unknown") labels["karpenter.sh/capacity-type"] = node.capacity_type;
+  if (node.zone) labels["topology.kubernetes.io/zone"] = node.zone;
+  if (node.node_pool) labels["karpenter.sh/nodepool"] = node.node_pool;
+  const allocatable: Record<string, string> = {};
+  for (const [k, v] of Object.entries(node.allocatable)) if (v !== undefined) allocatable[k] = String(v);
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name: node.name, labels },
+    spec: { unschedulable: node.cordoned },
+    status: {
+      allocatable,
+      conditions: [
+        {
+          type: "Ready",
+          status: node.ready === false ? "False" : "True",
+        },
+      ],
+    },
+  };
+}

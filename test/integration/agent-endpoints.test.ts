@@ -1,0 +1,238 @@
+// The agent endpoints over HTTP on the real facade: heartbeat validation and coalesced writes (Lease, snapshot),
+// verify from heartbeat age, the action queue's leases (re-handed out after expiry) and idempotent results.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { API_VERSION } from "../../src-shared/crds/index.js";
+import { agentLeaseName, parseSnapshot, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
+import type { HeartbeatInput } from "../../src-shared/agent/protocol.js";
+import { eventually } from "../support/cluster.js";
+import { startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
+
+let f: TestFacade;
+let owner: SignedUp;
+let other: SignedUp;
+let clockMs = Date.parse("2026-06-01T12:00:00Z");
+const now = (): Date => new Date(clockMs);
+
+beforeAll(async () => {
+  f = await startTestFacade({ now, config: { agentStatusIntervalSeconds: 60, agentLeaseRenewSeconds: 5 } });
+  owner = await f.signup("Agent Endpoints Corp");
+  other = await f.signup("Other Endpoints Corp");
+});
+afterAll(async () => {
+  await f?.stop();
+});
+
+async function connect(who: SignedUp, cluster: string): Promise<string> {
+  const res = await f.call("POST", "/clusters/connect", { token: who.accessToken, body: { cluster_id: cluster } });
+  expect(res.status).toBe(200);
+  const token = res.body.api_token as string;
+  await eventually(async () => (await f.call("GET", `/clusters/${cluster}/actions/pending`, { token })).status === 200);
+  return token;
+}
+
+function beat(overrides: Partial<HeartbeatInput> = {}): HeartbeatInput {
+  return {
+    agent_version: "0.1.0",
+    k8s_version: "v1.31.4-eks-2d5f260",
+    nodes: [
+      {
+        name: "ip-10-0-1-1",
+        instance_type: "m5.large",
+        capacity_type: "spot",
+        zone: "us-east-1a",
+        allocatable: { cpu: "1930m", memory: "7220Mi", pods: "29" },
+        cordoned: false,
+      },
+    ],
+    pods: [{ namespace: "shop", cpu_millicores: 250, memory_mib: 256, count: 3 }],
+    interruptions: [],
+    ...overrides,
+  };
+}
+
+async function createAction(namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  await f.client.create({ apiVersion: API_VERSION, kind: "AgentAction", metadata: { name, namespace }, spec } as never);
+}
+
+async function action(namespace: string, name: string): Promise<any> {
+  return f.client.get({ apiVersion: API_VERSION, kind: "AgentAction", namespace, name });
+}
+
+describe("heartbeat", () => {
+  it("renews the Lease, writes the snapshot at most once per interval, tolerates unknown fields, refuses wrong types", async () => {
+    const token = await connect(owner, "hb-1");
+    const first = await f.call("POST", "/clusters/hb-1/heartbeat", {
+      token,
+      body: { ...beat(), some_future_field: { x: 1 }, nodes: [{ ...beat().nodes[0], gpu_driver: "550" }] },
+    });
+    expect(first.status).toBe(200);
+    const cm = await f.client.get({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: owner.namespace,
+      name: snapshotConfigMapName("hb-1"),
+    });
+    const snapshot = parseSnapshot(cm as never)!;
+    expect(snapshot.nodes.map((n) => n.name)).toEqual(["ip-10-0-1-1"]);
+    expect(snapshot.nodes[0]).not.toHaveProperty("gpu_driver");
+    const cluster: any = await f.client.get({
+      apiVersion: API_VERSION,
+      kind: "ManagedCluster",
+      namespace: owner.namespace,
+      name: "hb-1",
+    });
+    expect(cluster.spec.k8sVersion).toBe("1.31.4");
+
+    // 10 s later: the Lease moves, the snapshot (interval 60 s) does not, even though the cluster changed.
+    clockMs += 10_000;
+    const second = await f.call("POST", "/clusters/hb-1/heartbeat", { token, body: beat({ nodes: [] }) });
+    expect(second.status).toBe(200);
+    const lease: any = await f.client.get({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      namespace: owner.namespace,
+      name: agentLeaseName("hb-1"),
+    });
+    expect(Date.parse(lease.spec.renewTime)).toBe(clockMs);
+    const cmAfter: any = await f.client.get({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: owner.namespace,
+      name: snapshotConfigMapName("hb-1"),
+    });
+    expect(cmAfter.metadata.resourceVersion).toBe((cm as any).metadata.resourceVersion);
+    clockMs += 60_000;
+    await f.call("POST", "/clusters/hb-1/heartbeat", { token, body: beat({ nodes: [] }) });
+    const cmLater: any = await f.client.get({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: owner.namespace,
+      name: snapshotConfigMapName("hb-1"),
+    });
+    expect(parseSnapshot(cmLater)!.nodes).toEqual([]);
+
+    const wrong = await f.call("POST", "/clusters/hb-1/heartbeat", { token, body: { ...beat(), nodes: "many" } });
+    expect(wrong.status).toBe(422);
+    expect(wrong.body.detail).toContain("body.nodes");
+    const huge = await f.call("POST", "/clusters/hb-1/heartbeat", {
+      token,
+      raw: JSON.stringify({ ...beat(), pad: "x".repeat(2_000_000) }),
+    });
+    expect(huge.status).toBe(413);
+  });
+
+  it("is refused with another cluster's token, and verify reports connected then disconnected after three missed beats", async () => {
+    const tokenA = await connect(owner, "hb-a");
+    await connect(owner, "hb-b");
+    expect((await f.call("POST", "/clusters/hb-b/heartbeat", { token: tokenA, body: beat() })).status).toBe(401);
+    expect((await f.call("GET", "/clusters/hb-b/actions/pending", { token: tokenA })).status).toBe(401);
+    expect((await f.call("GET", "/clusters/hb-a/verify", { token: owner.accessToken })).body.status).toBe(
+      "never_connected",
+    );
+    expect(
+      (
+        await f.call("POST", "/clusters/hb-a/heartbeat", {
+          token: tokenA,
+          body: beat({ heartbeat_interval_seconds: 15 }),
+        })
+      ).status,
+    ).toBe(200);
+    const live = await f.call("GET", "/clusters/hb-a/verify", { token: owner.accessToken });
+    expect(live.body).toMatchObject({ status: "connected", connected: true, disconnected_after_seconds: 45 });
+    clockMs += 46_000;
+    const gone = await f.call("GET", "/clusters/hb-a/verify", { token: owner.accessToken });
+    expect(gone.body).toMatchObject({ status: "disconnected", connected: false, seconds_since_heartbeat: 46 });
+    // Not the other organisation's business.
+    expect((await f.call("GET", "/clusters/hb-a/verify", { token: other.accessToken })).status).toBe(404);
+  });
+});
+
+describe("action queue", () => {
+  it("leases an action once, hands it out again after the lease ends, and records results idempotently", async () => {
+    const token = await connect(owner, "q-1");
+    await connect(owner, "q-2");
+    await createAction(owner.namespace, "cordon-n1", {
+      clusterRef: { name: "q-1" },
+      type: "cordon",
+      target: { kind: "Node", name: "n1" },
+      timeoutSeconds: 10,
+    });
+    await createAction(owner.namespace, "other-cluster", {
+      clusterRef: { name: "q-2" },
+      type: "cordon",
+      target: { kind: "Node", name: "n9" },
+    });
+    const first = await eventually(async () => {
+      const r = await f.call("GET", "/clusters/q-1/actions/pending", { token });
+      return r.body.actions.length > 0 ? r : undefined;
+    });
+    expect(first.body.actions.map((a: any) => [a.id, a.attempt, a.type])).toEqual([["cordon-n1", 1, "cordon"]]);
+    expect((await action(owner.namespace, "cordon-n1")).status).toMatchObject({ phase: "Running", attempts: 1 });
+    await eventually(
+      async () => (await f.call("GET", "/clusters/q-1/actions/pending", { token })).body.actions.length === 0,
+    );
+
+    // The lease (10 s + margin) ends without a result: the next poll hands it out as attempt 2.
+    clockMs += 41_000;
+    const again = await eventually(async () => {
+      const r = await f.call("GET", "/clusters/q-1/actions/pending", { token });
+      return r.body.actions.length > 0 ? r : undefined;
+    });
+    expect(again.body.actions[0]).toMatchObject({ id: "cordon-n1", attempt: 2 });
+
+    const stale = await f.call("POST", "/clusters/q-1/actions/cordon-n1/result", {
+      token,
+      body: { attempt: 1, status: "succeeded" },
+    });
+    expect(stale.status).toBe(409);
+    expect((await action(owner.namespace, "cordon-n1")).status.phase).toBe("Running");
+    const ok = await f.call("POST", "/clusters/q-1/actions/cordon-n1/result", {
+      token,
+      body: { attempt: 2, status: "succeeded", message: "cordoned", data: { node: "n1" } },
+    });
+    expect(ok.body).toEqual({ id: "cordon-n1", phase: "Succeeded", attempt: 2, changed: true });
+    const before = await action(owner.namespace, "cordon-n1");
+    const repeat = await f.call("POST", "/clusters/q-1/actions/cordon-n1/result", {
+      token,
+      body: { attempt: 2, status: "succeeded", message: "cordoned", data: { node: "n1" } },
+    });
+    expect(repeat.body).toEqual({ id: "cordon-n1", phase: "Succeeded", attempt: 2, changed: false });
+    expect((await action(owner.namespace, "cordon-n1")).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    const different = await f.call("POST", "/clusters/q-1/actions/cordon-n1/result", {
+      token,
+      body: { attempt: 2, status: "failed" },
+    });
+    expect(different.status).toBe(409);
+    expect((await action(owner.namespace, "cordon-n1")).status.result).toEqual({
+      message: "cordoned",
+      data: { node: "n1" },
+    });
+
+    // Another cluster's action is not found for this agent, and never handed out to it.
+    expect(
+      (
+        await f.call("POST", "/clusters/q-1/actions/other-cluster/result", {
+          token,
+          body: { attempt: 1, status: "succeeded" },
+        })
+      ).status,
+    ).toBe(404);
+    expect((await action(owner.namespace, "other-cluster")).status?.phase).toBeUndefined();
+  });
+
+  it("fails an action whose start deadline passed instead of handing it out", async () => {
+    const token = await connect(owner, "q-3");
+    await createAction(owner.namespace, "late", {
+      clusterRef: { name: "q-3" },
+      type: "uncordon",
+      target: { kind: "Node", name: "n1" },
+      deadline: new Date(clockMs - 1000).toISOString(),
+    });
+    await eventually(async () => (await action(owner.namespace, "late")) !== undefined);
+    await eventually(async () => {
+      await f.call("GET", "/clusters/q-3/actions/pending", { token });
+      return (await action(owner.namespace, "late")).status?.phase === "Failed";
+    });
+    expect((await action(owner.namespace, "late")).status.result.message).toContain("Deadline");
+  });
+});
