@@ -54,6 +54,25 @@ export default tseslint.config(
     },
   },
   {
+    // The agent runs alone in workload clusters: it shares code with the operator only through src-shared/.
+    files: ["agent/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/local/apiserver/**", "**/local/apiserver"],
+              message: "production code must not import the local API server",
+            },
+            { group: ["**/operator/**", "**/operator"], message: "the agent may import src-shared/, never operator/" },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["**/*.test.ts", "test/**/*.ts"],
     rules: { "@typescript-eslint/explicit-module-boundary-types": "off", complexity: "off", "max-depth": "off" },
   },

@@ -102,6 +102,8 @@ export const PendingAction = z.object({
   attempt: z.number().int().min(1).describe("Lease number; the result must name it."),
   lease_expires_at: z.string().describe("After this instant the action may be handed out again."),
   deadline: z.string().describe("The agent stops working on the action at this instant (timeout or lease end)."),
+  timeout_seconds: z.number().describe("Working time of this attempt; the agent measures it on its own clock."),
+  lease_seconds: z.number().describe("Length of the lease (working time plus a margin for posting the result)."),
 });
 export type PendingAction = z.infer<typeof PendingAction>;
 

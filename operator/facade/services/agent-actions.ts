@@ -49,7 +49,11 @@ function ref(namespace: string, name: string): { apiVersion: string; kind: strin
   return { apiVersion: API_VERSION, kind: "AgentAction", namespace, name };
 }
 
-function toPending(action: AgentAction, attempt: number, lease: { expires: Date; deadline: Date }): PendingAction {
+function toPending(
+  action: AgentAction,
+  attempt: number,
+  lease: { expires: Date; deadline: Date; timeoutS: number },
+): PendingAction {
   const t = action.spec.target;
   return {
     id: action.metadata.name ?? "",
@@ -64,6 +68,8 @@ function toPending(action: AgentAction, attempt: number, lease: { expires: Date;
     attempt,
     lease_expires_at: lease.expires.toISOString(),
     deadline: lease.deadline.toISOString(),
+    timeout_seconds: lease.timeoutS,
+    lease_seconds: lease.timeoutS + LEASE_MARGIN_S,
   };
 }
 
@@ -136,7 +142,7 @@ export function createAgentActionQueue(opts: { client: KubeClient; now: () => Da
       startedAt: action.status?.startedAt ?? at.toISOString(),
       leaseExpiresAt: expires.toISOString(),
     });
-    return written ? toPending(action, attempt, { expires, deadline }) : undefined;
+    return written ? toPending(action, attempt, { expires, deadline, timeoutS }) : undefined;
   }
 
   return {

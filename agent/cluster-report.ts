@@ -1,0 +1,128 @@
+// Builds the heartbeat from the cluster the agent runs in: nodes, pods grouped by request shape, and the objects
+// hibernation scales (so the operator can plan a remote cluster with the same pure planner as a local one).
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import type { HeartbeatNode, HeartbeatObject, HeartbeatPodGroup } from "../src-shared/agent/protocol.js";
+import { podRequest } from "../src-shared/fleet/pod-request.js";
+import { isNotFound, type KubeClient, type KubeObject } from "../src-shared/kube/index.js";
+
+/** Only our own annotations travel (the saved originals of hibernation and of scale). */
+const OUR_ANNOTATION = /(^|\.)spotoptimizer\.io\//;
+
+const OBJECT_KINDS = [
+  { apiVersion: "apps/v1", kind: "Deployment" },
+  { apiVersion: "apps/v1", kind: "StatefulSet" },
+  { apiVersion: "batch/v1", kind: "CronJob" },
+  { apiVersion: "karpenter.sh/v1", kind: "NodePool" },
+  { apiVersion: "karpenter.sh/v1", kind: "NodeClaim" },
+] as const;
+
+function capacityType(labels: Record<string, string>): HeartbeatNode["capacity_type"] {
+  const raw = labels["karpenter.sh/capacity-type"] ?? labels["eks.amazonaws.com/capacityType"];
+  if (raw === undefined) return "unknown";
+  const v = raw.toLowerCase().replace("_", "-");
+  return v === "spot" ? "spot" : v === "on-demand" ? "on-demand" : "unknown";
+}
+
+export function reportNode(node: V1Node): HeartbeatNode {
+  const labels = node.metadata?.labels ?? {};
+  const allocatable = (node.status?.allocatable ?? {}) as Record<string, string>;
+  const ready = (node.status?.conditions ?? []).find((c) => c.type === "Ready");
+  return {
+    name: node.metadata?.name ?? "",
+    instance_type: labels["node.kubernetes.io/instance-type"] ?? labels["beta.kubernetes.io/instance-type"] ?? null,
+    capacity_type: capacityType(labels),
+    zone: labels["topology.kubernetes.io/zone"] ?? labels["failure-domain.beta.kubernetes.io/zone"] ?? null,
+    allocatable: {
+      ...(allocatable.cpu !== undefined ? { cpu: allocatable.cpu } : {}),
+      ...(allocatable.memory !== undefined ? { memory: allocatable.memory } : {}),
+      ...(allocatable.pods !== undefined ? { pods: allocatable.pods } : {}),
+    },
+    cordoned: node.spec?.unschedulable === true,
+    ...(ready ? { ready: ready.status === "True" } : {}),
+    node_pool: labels["karpenter.sh/nodepool"] ?? null,
+  };
+}
+
+function isFinished(pod: V1Pod): boolean {
+  const phase = pod.status?.phase;
+  return phase === "Succeeded" || phase === "Failed";
+}
+
+/** Running and pending pods grouped by namespace and effective request; DaemonSet pods are counted like any other. */
+export function podGroups(pods: readonly V1Pod[]): HeartbeatPodGroup[] {
+  const groups = new Map<string, HeartbeatPodGroup>();
+  for (const pod of pods) {
+    if (isFinished(pod) || pod.metadata?.deletionTimestamp) continue;
+    const r = podRequest(pod);
+    const namespace = pod.metadata?.namespace ?? "default";
+    const cpu = Math.round(r.cpuMillicores);
+    const mem = Math.round(r.memoryMiB);
+    const key = `${namespace}|${cpu}|${mem}`;
+    const group = groups.get(key) ?? { namespace, cpu_millicores: cpu, memory_mib: mem, count: 0, scheduled: 0 };
+    group.count += 1;
+    if (pod.spec?.nodeName) group.scheduled = (group.scheduled ?? 0) + 1;
+    groups.set(key, group);
+  }
+  return [...groups.values()].sort(
+    (a, b) =>
+      a.namespace.localeCompare(b.namespace) || a.cpu_millicores - b.cpu_millicores || a.memory_mib - b.memory_mib,
+  );
+}
+
+function ours(annotations: Record<string, string> | undefined): Record<string, string> | undefined {
+  const kept = Object.entries(annotations ?? {}).filter(([k]) => OUR_ANNOTATION.test(k));
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
+}
+
+export function reportObject(kind: HeartbeatObject["kind"], o: KubeObject & { spec?: any }): HeartbeatObject {
+  const m = o.metadata ?? {};
+  const out: HeartbeatObject = { kind, name: m.name ?? "" };
+  if (m.namespace) out.namespace = m.namespace;
+  if (m.resourceVersion) out.resource_version = m.resourceVersion;
+  if (m.creationTimestamp) out.creation_timestamp = m.creationTimestamp;
+  if (m.deletionTimestamp) out.deleting = true;
+  const annotations = ours(m.annotations);
+  if (annotations) out.annotations = annotations;
+  if (kind === "NodeClaim" && m.labels?.["karpenter.sh/nodepool"])
+    out.labels = { "karpenter.sh/nodepool": m.labels["karpenter.sh/nodepool"] };
+  if (kind === "Deployment" || kind === "StatefulSet") out.replicas = o.spec?.replicas ?? null;
+  if (kind === "CronJob") out.suspend = o.spec?.suspend ?? null;
+  if (kind === "NodePool") out.limits = o.spec?.limits ?? null;
+  return out;
+}
+
+async function listOptional(client: KubeClient, ref: { apiVersion: string; kind: string }): Promise<KubeObject[]> {
+  try {
+    return (await client.listAll(ref)).items;
+  } catch (err) {
+    // Karpenter is optional: a cluster without its CRDs has no NodePools to report.
+    if (isNotFound(err) || (err instanceof Error && /does not serve/.test(err.message))) return [];
+    throw err;
+  }
+}
+
+export interface ClusterReport {
+  nodes: V1Node[];
+  heartbeat: { nodes: HeartbeatNode[]; pods: HeartbeatPodGroup[]; objects: HeartbeatObject[]; k8s_version: string };
+}
+
+export async function readCluster(client: KubeClient): Promise<ClusterReport> {
+  const [nodes, pods, version, ...objectLists] = await Promise.all([
+    client.listAll<V1Node & KubeObject>({ apiVersion: "v1", kind: "Node" }),
+    client.listAll<V1Pod & KubeObject>({ apiVersion: "v1", kind: "Pod" }),
+    client
+      .request<{ gitVersion?: string }>({ method: "GET", path: "/version" })
+      .catch(() => ({ gitVersion: "unknown" })),
+    ...OBJECT_KINDS.map((ref) => listOptional(client, ref)),
+  ]);
+  const objects = OBJECT_KINDS.flatMap((ref, i) => objectLists[i]!.map((o) => reportObject(ref.kind, o)));
+  return {
+    nodes: nodes.items,
+    heartbeat: {
+      nodes: nodes.items.map(reportNode),
+      pods: podGroups(pods.items),
+      objects,
+      k8s_version: version.gitVersion ?? "unknown",
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// The executor registry: action type -> executor; an unknown type or a thrown error becomes a failed result.
+import { KubeApiError } from "../../src-shared/kube/index.js";
+import { drain } from "./drain.js";
+import { annotate, label, patch } from "./metadata.js";
+import { cordon, deleteNode, uncordon } from "./node.js";
+import { restore, scale } from "./scale.js";
+import { ActionError, type ExecContext, type ExecOutcome, type Executor } from "./types.js";
+
+export const EXECUTORS: Readonly<Record<string, Executor>> = {
+  cordon,
+  uncordon,
+  drain,
+  scale,
+  restore,
+  annotate,
+  label,
+  patch,
+  "delete-node": deleteNode,
+};
+
+function failure(err: unknown): ExecOutcome {
+  if (err instanceof ActionError) return { status: "failed", message: err.message };
+  if (err instanceof KubeApiError) return { status: "failed", message: `Kubernetes API: ${err.message}` };
+  return { status: "failed", message: `executor error: ${err instanceof Error ? err.message : String(err)}` };
+}
+
+/** Runs the action's executor until its deadline; never throws. */
+export async function execute(ctx: ExecContext): Promise<ExecOutcome> {
+  const executor = EXECUTORS[ctx.action.type];
+  if (!executor)
+    return {
+      status: "failed",
+      message: `unknown action type "${ctx.action.type}": this agent knows ${Object.keys(EXECUTORS).sort().join(", ")}`,
+    };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<ExecOutcome>((resolve) => {
+    // Drain watches the deadline itself; the timer catches anything else that hangs (plus a second for drain's last round).
+    timer = setTimeout(
+      () => resolve({ status: "failed", message: `deadline ${new Date(ctx.deadlineMs).toISOString()} reached` }),
+      Math.max(0, ctx.deadlineMs - Date.now()) + 5000,
+    );
+  });
+  try {
+    return await Promise.race([executor(ctx).catch(failure), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

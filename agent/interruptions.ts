@@ -1,0 +1,109 @@
+// Spot interruption notices: Node taints and conditions that Karpenter or the AWS Node Termination Handler set, and
+// (DaemonSet mode) the instance-metadata endpoint's spot/instance-action for the agent's own node.
+import type { V1Node } from "@kubernetes/client-node";
+import type { HeartbeatInterruption } from "../src-shared/agent/protocol.js";
+
+/** Taint key -> the kind reported in the heartbeat. */
+export const INTERRUPTION_TAINTS: Readonly<Record<string, string>> = {
+  "aws-node-termination-handler/spot-itn": "spot-itn",
+  "aws-node-termination-handler/rebalance-recommendation": "rebalance",
+  "aws-node-termination-handler/asg-lifecycle-termination": "asg-termination",
+  "aws-node-termination-handler/scheduled-maintenance": "scheduled-maintenance",
+  "karpenter.sh/disrupted": "karpenter-disruption",
+  "karpenter.sh/disruption": "karpenter-disruption",
+};
+
+/** Node condition types (status True) that announce the node's end. */
+export const INTERRUPTION_CONDITIONS: Readonly<Record<string, string>> = {
+  SpotInterruption: "spot-itn",
+  TerminationNotice: "spot-itn",
+  RebalanceRecommendation: "rebalance",
+};
+
+export interface Notice {
+  node: string;
+  kind: string;
+  at: string;
+}
+
+/** The interruption notices a Node carries now (at most one per kind). */
+export function noticesOnNode(node: V1Node, nowIso: string): Notice[] {
+  const name = node.metadata?.name ?? "";
+  const kinds = new Map<string, string>();
+  for (const taint of node.spec?.taints ?? []) {
+    const kind = INTERRUPTION_TAINTS[taint.key];
+    if (kind !== undefined && !kinds.has(kind)) kinds.set(kind, nowIso);
+  }
+  for (const c of node.status?.conditions ?? []) {
+    const kind = INTERRUPTION_CONDITIONS[c.type];
+    if (kind !== undefined && c.status === "True" && !kinds.has(kind)) {
+      const since = c.lastTransitionTime ? new Date(c.lastTransitionTime as unknown as string) : undefined;
+      kinds.set(kind, since && Number.isFinite(since.getTime()) ? since.toISOString() : nowIso);
+    }
+  }
+  return [...kinds].map(([kind, at]) => ({ node: name, kind, at }));
+}
+
+const IMDS_TIMEOUT_MS = 2000;
+
+/**
+ * GET {base}/latest/meta-data/spot/instance-action with an IMDSv2 session token (falls back to IMDSv1 when the
+ * token PUT fails). 404 = no notice. Returns the notice's time, or undefined.
+ */
+export async function imdsInstanceAction(baseUrl: string): Promise<{ action: string; at: string } | undefined> {
+  let token: string | undefined;
+  try {
+    const res = await fetch(`${baseUrl}/latest/api/token`, {
+      method: "PUT",
+      headers: { "x-aws-ec2-metadata-token-ttl-seconds": "60" },
+      signal: AbortSignal.timeout(IMDS_TIMEOUT_MS),
+    });
+    if (res.ok) token = await res.text();
+  } catch {
+    token = undefined;
+  }
+  const res = await fetch(`${baseUrl}/latest/meta-data/spot/instance-action`, {
+    headers: token ? { "x-aws-ec2-metadata-token": token } : {},
+    signal: AbortSignal.timeout(IMDS_TIMEOUT_MS),
+  });
+  if (res.status === 404) return undefined;
+  if (!res.ok) throw new Error(`instance metadata answered ${res.status}`);
+  const body = (await res.json()) as { action?: unknown; time?: unknown };
+  const at = typeof body.time === "string" && Number.isFinite(Date.parse(body.time)) ? new Date(body.time) : new Date();
+  return { action: typeof body.action === "string" ? body.action : "terminate", at: at.toISOString() };
+}
+
+/** Notices not handled yet; each (node, kind) is handled once while the node exists. */
+export class InterruptionTracker {
+  private readonly handled = new Set<string>();
+  private readonly unreported: HeartbeatInterruption[] = [];
+
+  /** Returns the notices that are new; remembers them for the next heartbeat. */
+  admit(notices: readonly Notice[]): Notice[] {
+    const fresh = notices.filter((n) => !this.handled.has(`${n.node}|${n.kind}`));
+    for (const n of fresh) {
+      this.handled.add(`${n.node}|${n.kind}`);
+      this.unreported.push({ node: n.node, at: n.at, kind: n.kind });
+    }
+    return fresh;
+  }
+
+  /** Forgets nodes that are gone, so a new node with a reused name is watched again. */
+  retain(existingNodes: ReadonlySet<string>): void {
+    for (const key of this.handled) if (!existingNodes.has(key.slice(0, key.indexOf("|")))) this.handled.delete(key);
+  }
+
+  /** What the next heartbeat carries. */
+  pending(): HeartbeatInterruption[] {
+    return [...this.unreported];
+  }
+
+  /** After a heartbeat carrying `sent` succeeded. */
+  reported(sent: readonly HeartbeatInterruption[]): void {
+    const done = new Set(sent.map((i) => `${i.node}|${i.at}|${i.kind}`));
+    for (let i = this.unreported.length - 1; i >= 0; i--) {
+      const u = this.unreported[i]!;
+      if (done.has(`${u.node}|${u.at}|${u.kind}`)) this.unreported.splice(i, 1);
+    }
+  }
+}

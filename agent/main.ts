@@ -1,0 +1,95 @@
+// The agent's entrypoint: configuration from the environment, the loops, /healthz + /metrics, graceful SIGTERM.
+import { pathToFileURL } from "node:url";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { loadKubeConfig } from "../src-shared/kube/config.js";
+import { KubeClient } from "../src-shared/kube/client.js";
+import { createLogger } from "../src-shared/log/index.js";
+import { Agent } from "./agent.js";
+import { AgentConfigError, loadAgentConfig, type AgentConfig } from "./config.js";
+import { createFacadeClient } from "./facade-client.js";
+import { createAgentMetrics } from "./metrics.js";
+import { startAgentServer } from "./server.js";
+
+export interface RunningAgent {
+  agent: Agent;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface StartAgentOptions {
+  env?: NodeJS.ProcessEnv;
+  /** The workload cluster; default from SPOTOPT_KUBECONFIG, in-cluster, or the usual kubeconfig. */
+  kubeConfig?: KubeConfig;
+}
+
+/** Starts the agent with a parsed configuration (tests call this directly). */
+export async function startAgent(config: AgentConfig, opts: StartAgentOptions = {}): Promise<RunningAgent> {
+  const logger = createLogger("agent", opts.env ?? process.env);
+  const kubeConfig =
+    opts.kubeConfig ?? loadKubeConfig(config.kubeconfigPath ? { kubeconfigPath: config.kubeconfigPath } : {});
+  const client = new KubeClient(kubeConfig);
+  const metrics = createAgentMetrics();
+  const agent = new Agent({
+    client,
+    facade: createFacadeClient({ baseUrl: config.facadeUrl, clusterId: config.clusterId, readToken: config.readToken }),
+    heartbeatMs: config.heartbeatMs,
+    pollMs: config.pollMs,
+    backoffMaxMs: config.backoffMaxMs,
+    maxConcurrentActions: config.maxConcurrentActions,
+    interruptionDrainMs: config.interruptionDrainMs,
+    ...(config.mode === "daemonset" && config.nodeName
+      ? { imds: { baseUrl: config.imdsUrl, nodeName: config.nodeName } }
+      : {}),
+    metrics,
+    logger,
+  });
+  const server = await startAgentServer({
+    port: config.port,
+    host: config.host,
+    agent,
+    metrics,
+    staleMs: config.healthStaleMs,
+  });
+  agent.start();
+  logger.info({ cluster: config.clusterId, facade: config.facadeUrl, port: server.port }, "Started agent");
+  return {
+    agent,
+    port: server.port,
+    stop: async () => {
+      await agent.stop();
+      await server.close();
+      client.close();
+      logger.info({ cluster: config.clusterId }, "Stopped agent");
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: AgentConfig;
+  try {
+    config = loadAgentConfig(process.env);
+    config.readToken();
+  } catch (err) {
+    if (err instanceof AgentConfigError) {
+      process.stderr.write(`spot-optimizer agent: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const running = await startAgent(config);
+  const shutdown = (): void => {
+    running.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`spot-optimizer agent: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,510 @@
+// The agent end to end: a local API server as its workload cluster, the real facade over HTTP (through a proxy the
+// test can switch off). Every action kind, duplicate delivery and a crash between execution and result, a drain held
+// by a PodDisruptionBudget, the facade down for a while, and Spot interruption notices (taint and instance metadata).
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAgent, type RunningAgent } from "../../agent/main.js";
+import type { AgentConfig } from "../../agent/config.js";
+import { execute } from "../../agent/executors/index.js";
+import { ORIGINAL_REPLICAS_ANNOTATION } from "../../agent/executors/fields.js";
+import { parseSnapshot, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
+import { PendingActionsResponse } from "../../src-shared/agent/protocol.js";
+import { API_VERSION } from "../../src-shared/crds/index.js";
+import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
+import { eventually, startTestCluster } from "../support/cluster.js";
+import { call, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
+
+const CLUSTER = "edge";
+let f: TestFacade;
+let owner: SignedUp;
+let token: string;
+let workload: LocalApiServer;
+let wl: KubeClient;
+let proxy: { url: string; up: boolean; server: Server };
+let agent: RunningAgent;
+/** The facade's clock runs ahead by this much (to end leases without waiting). */
+let skewMs = 0;
+let seq = 0;
+
+function startProxy(target: string): Promise<typeof proxy> {
+  const state = { url: "", up: true, server: undefined as unknown as Server };
+  const t = new URL(target);
+  state.server = createServer((req, res) => {
+    if (!state.up) {
+      req.socket.destroy();
+      return;
+    }
+    const upstream = request(
+      { host: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    upstream.on("error", () => res.destroy());
+    req.pipe(upstream);
+  });
+  return new Promise((resolve) =>
+    state.server.listen(0, "127.0.0.1", () => {
+      state.url = `http://127.0.0.1:${(state.server.address() as AddressInfo).port}`;
+      resolve(state);
+    }),
+  );
+}
+
+function agentConfig(overrides: Partial<AgentConfig> = {}): AgentConfig {
+  return {
+    facadeUrl: proxy.url,
+    clusterId: CLUSTER,
+    readToken: () => token,
+    heartbeatMs: 300,
+    pollMs: 100,
+    healthStaleMs: 1500,
+    backoffMaxMs: 600,
+    port: 0,
+    host: "127.0.0.1",
+    mode: "deployment",
+    imdsUrl: "http://127.0.0.1:9",
+    interruptionDrainMs: 5000,
+    maxConcurrentActions: 4,
+    ...overrides,
+  };
+}
+
+async function node(name: string, labels: Record<string, string> = {}): Promise<void> {
+  await wl.create({
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name,
+      labels: {
+        "node.kubernetes.io/instance-type": "m5.large",
+        "karpenter.sh/capacity-type": "spot",
+        "topology.kubernetes.io/zone": "us-east-1a",
+        ...labels,
+      },
+    },
+    status: { allocatable: { cpu: "1930m", memory: "7220Mi", pods: "29" } },
+  } as KubeObject);
+}
+
+async function pod(opts: {
+  ns: string;
+  name: string;
+  node: string;
+  labels?: Record<string, string>;
+  owner?: KubeObject;
+}): Promise<void> {
+  const owner = opts.owner;
+  await wl.create({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: opts.name,
+      namespace: opts.ns,
+      labels: opts.labels ?? {},
+      ...(owner
+        ? {
+            ownerReferences: [
+              {
+                apiVersion: owner.apiVersion!,
+                kind: owner.kind!,
+                name: owner.metadata!.name!,
+                uid: owner.metadata!.uid!,
+                controller: true,
+              },
+            ],
+          }
+        : {}),
+    },
+    spec: {
+      nodeName: opts.node,
+      containers: [{ name: "c", image: "nginx", resources: { requests: { cpu: "250m", memory: "256Mi" } } }],
+    },
+  } as KubeObject);
+  await wl.patch(
+    { apiVersion: "v1", kind: "Pod", namespace: opts.ns, name: opts.name },
+    { status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] } },
+    { type: "merge", subresource: "status" },
+  );
+}
+
+async function namespace(name: string): Promise<void> {
+  await wl.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } } as KubeObject);
+}
+
+async function deployment(ns: string, name: string, replicas: number): Promise<void> {
+  await wl.create({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "c", image: "nginx" }] } },
+    },
+  } as KubeObject);
+}
+
+async function action(spec: Record<string, unknown>, name = `a-${++seq}`): Promise<string> {
+  await f.client.create({
+    apiVersion: API_VERSION,
+    kind: "AgentAction",
+    metadata: { name, namespace: owner.namespace },
+    spec: { clusterRef: { name: CLUSTER }, ...spec },
+  } as KubeObject);
+  return name;
+}
+
+async function actionStatus(name: string): Promise<any> {
+  return (
+    (await f.client.get({ apiVersion: API_VERSION, kind: "AgentAction", namespace: owner.namespace, name })) as any
+  ).status;
+}
+
+async function finished(name: string, timeoutMs = 15_000): Promise<any> {
+  return eventually(
+    async () => {
+      const s = await actionStatus(name);
+      return s?.phase === "Succeeded" || s?.phase === "Failed" ? s : undefined;
+    },
+    timeoutMs,
+    `action ${name} to finish`,
+  );
+}
+
+async function get(ref: { apiVersion: string; kind: string; namespace?: string; name: string }): Promise<any> {
+  return wl.getIfExists(ref);
+}
+
+beforeAll(async () => {
+  f = await startTestFacade({
+    now: () => new Date(Date.now() + skewMs),
+    config: { agentStatusIntervalSeconds: 1, agentLeaseRenewSeconds: 1 },
+  });
+  owner = await f.signup("Edge Corp");
+  const res = await f.call("POST", "/clusters/connect", { token: owner.accessToken, body: { cluster_id: CLUSTER } });
+  token = res.body.api_token;
+  proxy = await startProxy(f.url);
+  workload = await startTestCluster();
+  wl = new KubeClient(workload.kubeConfig);
+  for (const n of ["n1", "n2", "n3", "n4"]) await node(n);
+  await node("od-1", { "karpenter.sh/capacity-type": "on-demand" });
+  await namespace("shop");
+  await deployment("shop", "web", 3);
+  await deployment("shop", "api", 2);
+  await pod({ ns: "shop", name: "cart-1", node: "n1" });
+  await eventually(
+    async () => (await call(f.url, "GET", `/clusters/${CLUSTER}/actions/pending`, { token })).status === 200,
+  );
+  agent = await startAgent(agentConfig(), { kubeConfig: workload.kubeConfig, env: { LOG_LEVEL: "silent" } });
+}, 60_000);
+
+afterAll(async () => {
+  await agent?.stop();
+  proxy?.server.close();
+  wl?.close();
+  await workload?.stop();
+  await f?.stop();
+});
+
+describe("heartbeats", () => {
+  it("report the workload cluster's nodes and pods into the snapshot, and the agent is healthy", async () => {
+    const snapshot = await eventually(async () => {
+      const cm = await f.client.getIfExists({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        namespace: owner.namespace,
+        name: snapshotConfigMapName(CLUSTER),
+      });
+      const s = parseSnapshot(cm as never);
+      return s && s.nodes.length === 5 ? s : undefined;
+    }, 10_000);
+    expect(snapshot.nodes.find((n) => n.name === "od-1")).toMatchObject({
+      capacity_type: "on-demand",
+      instance_type: "m5.large",
+    });
+    expect(snapshot.pods).toContainEqual(
+      expect.objectContaining({ namespace: "shop", cpu_millicores: 250, memory_mib: 256, count: 1 }),
+    );
+    expect(snapshot.objects).toContainEqual(expect.objectContaining({ kind: "Deployment", name: "web", replicas: 3 }));
+    const verify = await f.call("GET", `/clusters/${CLUSTER}/verify`, { token: owner.accessToken });
+    expect(verify.body.status).toBe("connected");
+    const health = await fetch(`http://127.0.0.1:${agent.port}/healthz`);
+    expect(health.status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
+    expect(metrics).toMatch(/spotopt_agent_heartbeats_total\{result="ok"\} [1-9]/);
+  });
+});
+
+describe("actions", () => {
+  it("cordon, uncordon, label, annotate, delete-node each change the workload cluster as asked", async () => {
+    const cordon = await action({ type: "cordon", target: { kind: "Node", name: "n1" } });
+    expect((await finished(cordon)).phase).toBe("Succeeded");
+    expect((await get({ apiVersion: "v1", kind: "Node", name: "n1" })).spec.unschedulable).toBe(true);
+    const uncordon = await action({ type: "uncordon", target: { kind: "Node", name: "n1" } });
+    expect((await finished(uncordon)).phase).toBe("Succeeded");
+    expect((await get({ apiVersion: "v1", kind: "Node", name: "n1" })).spec.unschedulable).toBeUndefined();
+
+    const label = await action({
+      type: "label",
+      target: { kind: "Node", name: "n1" },
+      params: { labels: { team: "a" } },
+    });
+    const annotate = await action({
+      type: "annotate",
+      target: { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "api" },
+      params: { annotations: { "karpenter.sh/do-not-disrupt": "true" } },
+    });
+    expect((await finished(label)).phase).toBe("Succeeded");
+    expect((await finished(annotate)).phase).toBe("Succeeded");
+    expect((await get({ apiVersion: "v1", kind: "Node", name: "n1" })).metadata.labels.team).toBe("a");
+    expect(
+      (await get({ apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "api" })).metadata.annotations[
+        "karpenter.sh/do-not-disrupt"
+      ],
+    ).toBe("true");
+
+    const del = await action({ type: "delete-node", target: { kind: "Node", name: "n4" } });
+    expect((await finished(del)).phase).toBe("Succeeded");
+    expect(await get({ apiVersion: "v1", kind: "Node", name: "n4" })).toBeUndefined();
+  });
+
+  it("an action type this agent does not execute fails with a clear message and the loop goes on", async () => {
+    const apply = await action({ type: "apply", target: { kind: "ConfigMap", name: "x" } });
+    const after = await action({ type: "cordon", target: { kind: "Node", name: "n3" } });
+    const failed = await finished(apply);
+    expect(failed.phase).toBe("Failed");
+    expect(failed.result.message).toContain('unknown action type "apply"');
+    expect((await finished(after)).phase).toBe("Succeeded");
+    const missing = await action({ type: "cordon", target: { kind: "Node", name: "no-such-node" } });
+    expect(await finished(missing)).toMatchObject({
+      phase: "Failed",
+      result: { message: "node no-such-node not found" },
+    });
+  });
+
+  it("scale saves the original once (a duplicate delivery keeps it) and restore puts it back exactly", async () => {
+    const target = { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "web" };
+    const first = await action({ type: "scale", target, params: { replicas: 0 } });
+    const duplicate = await action({ type: "scale", target, params: { replicas: 0 } });
+    expect((await finished(first)).phase).toBe("Succeeded");
+    expect((await finished(duplicate)).phase).toBe("Succeeded");
+    const asleep = await get(target);
+    expect(asleep.spec.replicas).toBe(0);
+    expect(asleep.metadata.annotations[ORIGINAL_REPLICAS_ANNOTATION]).toBe("3");
+    const restore = await action({ type: "restore", target });
+    const again = await action({ type: "restore", target });
+    expect((await finished(restore)).phase).toBe("Succeeded");
+    expect((await finished(again)).phase).toBe("Succeeded");
+    const awake = await get(target);
+    expect(awake.spec.replicas).toBe(3);
+    expect(awake.metadata.annotations?.[ORIGINAL_REPLICAS_ANNOTATION]).toBeUndefined();
+  });
+
+  it("a crash between execution and result: the action is handed out again and the cluster ends as after one run", async () => {
+    await agent.stop();
+    const target = { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "api" };
+    const name = await action({ type: "scale", target, params: { replicas: 0 }, timeoutSeconds: 5 });
+    // The "crashed" agent: leases and executes, then dies before posting its result.
+    const leased = await eventually(async () => {
+      const r = await call(f.url, "GET", `/clusters/${CLUSTER}/actions/pending`, { token });
+      const actions = PendingActionsResponse.parse(r.body).actions;
+      return actions.find((a) => a.id === name);
+    });
+    expect((await execute({ client: wl, action: leased, deadlineMs: Date.now() + 5000 })).status).toBe("succeeded");
+    // Its lease ends; the restarted agent gets attempt 2 and runs the scale again.
+    skewMs += 60_000;
+    agent = await startAgent(agentConfig(), { kubeConfig: workload.kubeConfig, env: { LOG_LEVEL: "silent" } });
+    const status = await finished(name);
+    expect(status).toMatchObject({ phase: "Succeeded", attempts: 2 });
+    const live = await get(target);
+    expect(live.spec.replicas).toBe(0);
+    expect(live.metadata.annotations[ORIGINAL_REPLICAS_ANNOTATION]).toBe("2");
+    // The crashed attempt's late result changes nothing.
+    const late = await call(f.url, "POST", `/clusters/${CLUSTER}/actions/${name}/result`, {
+      token,
+      body: { attempt: 1, status: "failed", message: "late" },
+    });
+    expect(late.status).toBe(409);
+    expect((await actionStatus(name)).phase).toBe("Succeeded");
+  });
+});
+
+describe("drain", () => {
+  it("waits while a PodDisruptionBudget allows no eviction, completes once it does, and leaves DaemonSet pods", async () => {
+    await namespace("pay");
+    const ds = (await wl.create({
+      apiVersion: "apps/v1",
+      kind: "DaemonSet",
+      metadata: { name: "logs", namespace: "pay" },
+      spec: {
+        selector: { matchLabels: { app: "logs" } },
+        template: { metadata: { labels: { app: "logs" } }, spec: { containers: [{ name: "c", image: "fluent" }] } },
+      },
+    } as KubeObject)) as KubeObject;
+    await pod({ ns: "pay", name: "pay-1", node: "n2", labels: { app: "pay" } });
+    await pod({ ns: "pay", name: "pay-2", node: "n2", labels: { app: "pay" } });
+    await pod({ ns: "pay", name: "logs-n2", node: "n2", labels: { app: "logs" }, owner: ds });
+    await wl.create({
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "pay", namespace: "pay" },
+      spec: { minAvailable: 2, selector: { matchLabels: { app: "pay" } } },
+    } as KubeObject);
+    await eventually(
+      async () =>
+        (await get({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", namespace: "pay", name: "pay" }))?.status
+          ?.expectedPods === 2,
+    );
+    const name = await action({ type: "drain", target: { kind: "Node", name: "n2" }, timeoutSeconds: 120 });
+    await eventually(async () => (await actionStatus(name))?.phase === "Running");
+    // Held by the budget: cordoned, both pods still there, the action still running after several eviction rounds.
+    await eventually(
+      async () => (await get({ apiVersion: "v1", kind: "Node", name: "n2" })).spec.unschedulable === true,
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await actionStatus(name)).phase).toBe("Running");
+    expect(await get({ apiVersion: "v1", kind: "Pod", namespace: "pay", name: "pay-1" })).toBeDefined();
+    expect(await get({ apiVersion: "v1", kind: "Pod", namespace: "pay", name: "pay-2" })).toBeDefined();
+
+    await wl.patch(
+      { apiVersion: "policy/v1", kind: "PodDisruptionBudget", namespace: "pay", name: "pay" },
+      { spec: { minAvailable: 0 } },
+      { type: "merge" },
+    );
+    const status = await finished(name, 30_000);
+    expect(status.phase).toBe("Succeeded");
+    expect(status.result.data.evicted).toEqual(["pay/pay-1", "pay/pay-2"]);
+    expect(await get({ apiVersion: "v1", kind: "Pod", namespace: "pay", name: "pay-1" })).toBeUndefined();
+    expect(await get({ apiVersion: "v1", kind: "Pod", namespace: "pay", name: "logs-n2" })).toBeDefined();
+  });
+
+  it("at its deadline reports the pods it could not evict, or with force deletes them", async () => {
+    await pod({ ns: "pay", name: "held-1", node: "n3", labels: { app: "held" } });
+    await wl.create({
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "held", namespace: "pay" },
+      spec: { minAvailable: 1, selector: { matchLabels: { app: "held" } } },
+    } as KubeObject);
+    await eventually(
+      async () =>
+        (await get({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", namespace: "pay", name: "held" }))?.status
+          ?.expectedPods === 1,
+    );
+    const plain = await action({ type: "drain", target: { kind: "Node", name: "n3" }, timeoutSeconds: 1 });
+    const failed = await finished(plain);
+    expect(failed.phase).toBe("Failed");
+    expect(failed.result.data.not_evicted).toEqual(["pay/held-1"]);
+    const forced = await action({
+      type: "drain",
+      target: { kind: "Node", name: "n3" },
+      timeoutSeconds: 1,
+      params: { force: true },
+    });
+    const ok = await finished(forced);
+    expect(ok.phase).toBe("Succeeded");
+    expect(ok.result.data.forced).toEqual(["pay/held-1"]);
+    await eventually(
+      async () => (await get({ apiVersion: "v1", kind: "Pod", namespace: "pay", name: "held-1" })) === undefined,
+    );
+  });
+});
+
+describe("facade outage", () => {
+  it("the agent backs off, /healthz fails, and once the facade is back it catches up", async () => {
+    proxy.up = false;
+    await eventually(async () => (await fetch(`http://127.0.0.1:${agent.port}/healthz`)).status === 503, 10_000);
+    const name = await action({
+      type: "label",
+      target: { kind: "Node", name: "n1" },
+      params: { labels: { outage: "1" } },
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await actionStatus(name))?.phase).toBeUndefined();
+    proxy.up = true;
+    expect((await finished(name)).phase).toBe("Succeeded");
+    expect((await get({ apiVersion: "v1", kind: "Node", name: "n1" })).metadata.labels.outage).toBe("1");
+    await eventually(async () => (await fetch(`http://127.0.0.1:${agent.port}/healthz`)).status === 200, 10_000);
+    const metrics = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
+    expect(metrics).toMatch(/spotopt_agent_heartbeats_total\{result="failed"\} [1-9]/);
+  });
+});
+
+describe("Spot interruptions", () => {
+  async function interruptionEntries(): Promise<any[]> {
+    const list = await f.client.listAll({ apiVersion: API_VERSION, kind: "AuditEntry", namespace: owner.namespace });
+    return list.items.filter((e: any) => e.spec.event === "spot.interruption");
+  }
+
+  it("a Node Termination Handler taint gets the node cordoned and drained, and reported in the next heartbeat", async () => {
+    await node("spot-a");
+    await pod({ ns: "shop", name: "on-spot-a", node: "spot-a" });
+    await wl.patch(
+      { apiVersion: "v1", kind: "Node", name: "spot-a" },
+      { spec: { taints: [{ key: "aws-node-termination-handler/spot-itn", value: "x", effect: "NoSchedule" }] } },
+      { type: "merge" },
+    );
+    await eventually(
+      async () => (await get({ apiVersion: "v1", kind: "Node", name: "spot-a" })).spec.unschedulable === true,
+      10_000,
+    );
+    await eventually(async () => {
+      const p = await get({ apiVersion: "v1", kind: "Pod", namespace: "shop", name: "on-spot-a" });
+      return p === undefined;
+    }, 10_000);
+    const entries = await eventually(async () => {
+      const e = await interruptionEntries();
+      return e.some((x) => x.spec.resource === `cluster/${CLUSTER}/node/spot-a`) ? e : undefined;
+    }, 10_000);
+    const ours = entries.filter((x) => x.spec.resource === `cluster/${CLUSTER}/node/spot-a`);
+    expect(ours).toHaveLength(1);
+    expect(ours[0].spec.after).toMatchObject({ node: "spot-a", kind: "spot-itn" });
+  });
+
+  it("in DaemonSet mode the instance-metadata notice for its own node does the same", async () => {
+    await node("spot-b");
+    await pod({ ns: "shop", name: "on-spot-b", node: "spot-b" });
+    let notice = false;
+    const imds = createServer((req, res) => {
+      if (req.method === "PUT" && req.url === "/latest/api/token") return void res.end("tok");
+      if (
+        req.url === "/latest/meta-data/spot/instance-action" &&
+        notice &&
+        req.headers["x-aws-ec2-metadata-token"] === "tok"
+      )
+        return void res.end(JSON.stringify({ action: "terminate", time: "2026-12-03T15:00:00Z" }));
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => imds.listen(0, "127.0.0.1", r));
+    const daemon = await startAgent(
+      agentConfig({
+        mode: "daemonset",
+        nodeName: "spot-b",
+        imdsUrl: `http://127.0.0.1:${(imds.address() as AddressInfo).port}`,
+      }),
+      { kubeConfig: workload.kubeConfig, env: { LOG_LEVEL: "silent" } },
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 600));
+      expect((await get({ apiVersion: "v1", kind: "Node", name: "spot-b" })).spec?.unschedulable).toBeUndefined();
+      notice = true;
+      await eventually(
+        async () => (await get({ apiVersion: "v1", kind: "Pod", namespace: "shop", name: "on-spot-b" })) === undefined,
+        10_000,
+      );
+      expect((await get({ apiVersion: "v1", kind: "Node", name: "spot-b" })).spec.unschedulable).toBe(true);
+      const entry = await eventually(
+        async () => (await interruptionEntries()).find((x) => x.spec.resource === `cluster/${CLUSTER}/node/spot-b`),
+        10_000,
+      );
+      expect(entry.spec.after).toMatchObject({ node: "spot-b", kind: "spot-itn", at: "2026-12-03T15:00:00.000Z" });
+    } finally {
+      await daemon.stop();
+      imds.close();
+    }
+  });
+});
