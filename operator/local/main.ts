@@ -10,7 +10,7 @@ import { createLogger } from "../../src-shared/log/index.js";
 import { listOrganisations } from "../facade/auth/orgs.js";
 import { generateAdminCredentials, startFacade, type RunningFacade } from "../facade/start.js";
 import { SYSTEM_NAMESPACE, startOperator, type RunningOperator } from "../main.js";
-import { openKarpenterCrds } from "./karpenter-kinds.js";
+import { KARPENTER_CRD_FILE } from "./karpenter-crds.js";
 import { createIfAbsent, demoCounts, seedDemoCluster, seedSimulatedCluster } from "./seed.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -103,8 +103,8 @@ export async function startLocalMode(env: NodeJS.ProcessEnv = process.env): Prom
     kubeconfigPath: join(settings.home, "kubeconfig"),
   });
   const client = new KubeClient(api.kubeConfig);
-  await api.installCrdFiles([join(repoRoot, "crds")]);
-  for (const crd of openKarpenterCrds()) await createIfAbsent(client, crd);
+  // Karpenter's real CRDs (generated from upstream), replacing any older copy a previous start installed.
+  await api.installCrdFiles([join(repoRoot, "crds"), KARPENTER_CRD_FILE]);
   await createIfAbsent(client, { apiVersion: "v1", kind: "Namespace", metadata: { name: SYSTEM_NAMESPACE } });
   await seedSimulatedCluster(client);
   const operator = await startOperator({

@@ -1,4 +1,4 @@
-// Validates Karpenter objects the operator writes against Karpenter's own schemas (@kubernetes-models/karpenter), since local mode serves those kinds with an open schema.
+// Validates Karpenter objects the operator writes against Karpenter's own schemas (@kubernetes-models/karpenter), so a bad write is caught even where the cluster serves a looser schema.
 import { EC2NodeClass } from "@kubernetes-models/karpenter/karpenter.k8s.aws/v1/EC2NodeClass";
 import { NodeClaim } from "@kubernetes-models/karpenter/karpenter.sh/v1/NodeClaim";
 import { NodePool } from "@kubernetes-models/karpenter/karpenter.sh/v1/NodePool";

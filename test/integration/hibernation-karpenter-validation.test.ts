@@ -1,11 +1,11 @@
-// Local mode serves NodePools with an open schema: the hibernation writer checks what it writes against Karpenter's schema.
+// With an open NodePool schema (as a cluster without Karpenter's CRDs might serve), the hibernation writer still checks what it writes against Karpenter's schema.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, startTestCluster } from "../support/cluster.js";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { KarpenterValidationError } from "../../src-shared/karpenter/validate.js";
 import { hibernationWriter } from "../../operator/controllers/hibernation/kube.js";
-import { openKarpenterCrds } from "../../operator/local/karpenter-kinds.js";
+import { openKarpenterCrds } from "../support/open-karpenter-crds.js";
 
 const POOL = { apiVersion: "karpenter.sh/v1", kind: "NodePool" };
 const template = {

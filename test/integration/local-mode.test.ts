@@ -94,6 +94,20 @@ describe("npm start (local mode)", () => {
     expect(kubectlOut).toMatch(new RegExp(`${demoNamespace}\\s+local\\s+local\\s+us-east-1`));
     const pools = await client.list({ apiVersion: "karpenter.sh/v1", kind: "NodePool" });
     expect(pools.items).toEqual([]);
+    // Karpenter's real schema is served: a NodePool Karpenter would reject is refused as on EKS.
+    const invalid = client.create({
+      apiVersion: "karpenter.sh/v1",
+      kind: "NodePool",
+      metadata: { name: "too-heavy" },
+      spec: {
+        weight: 1000,
+        template: {
+          spec: { nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "x" }, requirements: [] },
+        },
+      },
+    });
+    await expect(invalid).rejects.toMatchObject({ statusCode: 422 });
+    await expect(invalid).rejects.toThrow(/spec\.weight/);
     client.close();
     expect(await stop(first.child)).toBe(0);
 

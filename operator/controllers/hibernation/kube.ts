@@ -109,7 +109,7 @@ export function hibernationWriter(client: KubeClient, isStopped: () => boolean =
       guard();
       const ref: ResourceRef & { name: string } = { ...KIND_REFS[patch.kind], name: patch.name };
       if (patch.namespace !== undefined) ref.namespace = patch.namespace;
-      // Local mode serves NodePools with an open schema, so check the result against Karpenter's own schema first
+      // A cluster may serve NodePools with a looser schema than Karpenter's, so check the result against Karpenter's first
       // (errors the live object already had are tolerated, as ratcheting does on EKS, so a wake is never blocked).
       if (patch.kind === "NodePool") {
         const live = await client.get(ref);
