@@ -4,6 +4,7 @@ import type { KubeClient } from "../../src-shared/kube/index.js";
 import { registerHibernationController } from "./hibernation/controller.js";
 import { registerManagedClusterController } from "./managedcluster/status/controller.js";
 import { registerReplanController } from "./managedcluster/replan/controller.js";
+import { registerNodeTemplateController } from "./nodetemplate/controller.js";
 
 export interface ControllerDeps {
   client: KubeClient;
@@ -17,4 +18,5 @@ export const controllerRegistrations: Array<(deps: ControllerDeps) => Promise<vo
     registerHibernationController({ client, manager, nowMs: () => now().getTime() }),
   ({ client, manager, now }: ControllerDeps): void => registerManagedClusterController({ client, manager, now }),
   ({ client, manager, now }: ControllerDeps): void => registerReplanController({ client, manager, now }),
+  ({ client, manager, now }: ControllerDeps): Promise<void> => registerNodeTemplateController({ client, manager, now }),
 ];

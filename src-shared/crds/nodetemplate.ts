@@ -1,6 +1,6 @@
 // NodeTemplate: which instance families, architecture and capacity strategy a cluster's nodes may use.
 import { z } from "zod";
-import { ClusterRef, Conditions, ObservedGeneration, defineKind, rfc3339 } from "./common.js";
+import { ClusterRef, Conditions, ObservedGeneration, defineKind } from "./common.js";
 
 const PricedInstanceType = (which: string) =>
   z
@@ -53,7 +53,11 @@ export const NodeTemplateStatus = z
         count: z.number().int().min(0).describe("Number of instance types the template allows in the cluster's region."),
         cheapest: PricedInstanceType("cheapest").optional(),
         dearest: PricedInstanceType("dearest").optional(),
-        asOf: rfc3339("Date of the price snapshot the figures come from.").optional(),
+        asOf: z.string().optional().describe("Date of the oldest price snapshot the figures come from."),
+        source: z
+          .string()
+          .optional()
+          .describe("Where the prices came from (pricing-api, spot-history, catalog-snapshot, derived; comma-separated)."),
       })
       .optional()
       .describe("Instance types the template resolves to, with their price range."),
@@ -78,6 +82,8 @@ export const NodeTemplateKind = defineKind({
     { name: "Strategy", type: "string", jsonPath: ".spec.strategy" },
     { name: "Families", type: "string", jsonPath: ".spec.families" },
     { name: "Default", type: "boolean", jsonPath: ".spec.isDefault" },
+    { name: "Applied", type: "string", jsonPath: '.status.conditions[?(@.type=="Applied")].status' },
+    { name: "Types", type: "integer", jsonPath: ".status.instanceTypes.count" },
   ],
 });
 export const NodeTemplate = NodeTemplateKind.resource;

@@ -27,6 +27,11 @@ export interface ControllerSpec {
   /** Other kinds whose events map to keys of `forKind` (e.g. a ManagedCluster change re-reconciles its templates). */
   watches?: WatchSpec[];
   reconcile: ReconcileFn;
+  /**
+   * Keys to reconcile on becoming leader besides every cached `forKind` object, e.g. keys of deleted objects whose
+   * cluster-scoped children must be swept (read from the caches, which are synced by then).
+   */
+  initialKeys?: () => string[];
   /** Parallel reconciles (different keys). Default 2. */
   concurrency?: number;
   baseBackoffMs?: number;
@@ -181,6 +186,7 @@ export class ControllerManager {
           this.options.logger?.error({ err: error, controller: spec.name, key, retryInMs }, "Reconcile failed"),
       });
       for (const key of this.informer(spec.forKind).keys()) controller.queue.add(key);
+      for (const key of spec.initialKeys?.() ?? []) controller.queue.add(key);
     }
   }
 

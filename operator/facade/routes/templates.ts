@@ -5,7 +5,7 @@ import { API_VERSION, type ManagedCluster, type NodeTemplate } from "../../../sr
 import { NotFoundError, UnprocessableError } from "../errors.js";
 import { ORG_ROLES, defineRoute, type RouteDef } from "../http.js";
 import { resolveCluster } from "../services/fleet-view.js";
-import { normaliseArchitecture, validateTemplate } from "../services/template-validation.js";
+import { normaliseArchitecture, validateTemplate } from "../../../src-shared/nodetemplate/validate.js";
 import { ClusterId, IdParams, crRef, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
 
 export const DISPLAY_NAME_ANNOTATION = "spotoptimizer.io/display-name";

@@ -2,7 +2,7 @@
 import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { validateTemplate, familyArchitecture, normaliseArchitecture } from "./template-validation.js";
+import { validateTemplate, familyArchitecture, normaliseArchitecture } from "./validate.js";
 
 describe("validateTemplate", () => {
   it("reports the catalogue's example conflict (g4dn on ARM64)", () => {

@@ -1,0 +1,98 @@
+// Wires the NodeTemplate reconciler into the controller manager: templates are the keys; clusters, policies, our
+// NodePools / EC2NodeClasses and NodeClaims map to the templates they affect.
+import type { ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
+import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
+import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.js";
+import type { PriceBook } from "../../../src-shared/pricing/types.js";
+import { EventRecorder, objectKey, type ControllerManager, type KindRef } from "../../../src-shared/runtime/index.js";
+import { EC2NODECLASS_API, NODEPOOL_API, TEMPLATE_ANNOTATION, type AwsDefaults } from "./desired.js";
+import { informerCaches } from "./kube.js";
+import { createNodeTemplateReconciler } from "./reconciler.js";
+
+export interface NodeTemplateControllerOptions {
+  manager: ControllerManager;
+  client: KubeClient;
+  /** Default: the shipped offline price catalog (src-shared/pricing/catalog); throws for a region it does not cover. */
+  priceBook?: (region: string) => PriceBook | undefined;
+  /** The chart's AWS values, used where a ManagedCluster's spec.aws leaves a setting out. */
+  awsDefaults?: AwsDefaults;
+  now?: () => Date;
+  concurrency?: number;
+}
+
+export const NODE_TEMPLATE: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" };
+export const MANAGED_CLUSTER: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
+export const OPTIMIZATION_POLICY: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "OptimizationPolicy" };
+export const NODE_CLAIM: KindRef = { apiVersion: "karpenter.sh/v1", kind: "NodeClaim" };
+
+async function served(client: KubeClient, ref: KindRef): Promise<boolean> {
+  try {
+    await client.resourceInfo(ref.apiVersion, ref.kind);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Registers the `nodetemplate` controller; it needs Karpenter's NodePool and EC2NodeClass kinds to be served. */
+export async function registerNodeTemplateController(options: NodeTemplateControllerOptions): Promise<void> {
+  const { manager, client } = options;
+  const templates = manager.informer<NodeTemplate>(NODE_TEMPLATE);
+  const clusters = manager.informer<ManagedCluster>(MANAGED_CLUSTER);
+  const policies = manager.informer<OptimizationPolicy>(OPTIMIZATION_POLICY);
+  const nodePools = manager.informer<KubeObject>(NODEPOOL_API);
+  const nodeClasses = manager.informer<KubeObject>(EC2NODECLASS_API);
+  const nodeClaims = (await served(client, NODE_CLAIM)) ? manager.informer<KubeObject>(NODE_CLAIM) : undefined;
+  const caches = informerCaches({ templates, clusters, policies, nodePools, nodeClasses, nodeClaims });
+  const templatesOfCluster = (namespace: string | undefined, cluster: string): string[] =>
+    templates
+      .list({ namespace: namespace ?? "" })
+      .filter((t) => t.spec.clusterRef.name === cluster)
+      .map((t) => objectKey(t));
+  const named = (o: KubeObject): string[] => {
+    const key = o.metadata?.annotations?.[TEMPLATE_ANNOTATION];
+    return key ? [key] : [];
+  };
+  const recorder = new EventRecorder({ client, component: "spot-optimizer-nodetemplate" });
+  manager.addController({
+    name: "nodetemplate",
+    forKind: NODE_TEMPLATE,
+    watches: [
+      // A sibling's isDefault or deletion moves the cluster's default, and with it every sibling's weight.
+      {
+        ...NODE_TEMPLATE,
+        mapToKeys: (t) => templatesOfCluster(t.metadata?.namespace, (t as NodeTemplate).spec.clusterRef.name),
+      },
+      { ...MANAGED_CLUSTER, mapToKeys: (c) => templatesOfCluster(c.metadata?.namespace, c.metadata?.name ?? "") },
+      {
+        ...OPTIMIZATION_POLICY,
+        mapToKeys: (p) => templatesOfCluster(p.metadata?.namespace, (p as OptimizationPolicy).spec.clusterRef.name),
+      },
+      { ...NODEPOOL_API, mapToKeys: named },
+      { ...EC2NODECLASS_API, mapToKeys: named },
+      ...(nodeClaims
+        ? [
+            {
+              ...NODE_CLAIM,
+              mapToKeys: (c: KubeObject): string[] => {
+                const pool = c.metadata?.labels?.["karpenter.sh/nodepool"];
+                const owner = pool ? nodePools.get(undefined, pool) : undefined;
+                return owner ? named(owner) : [];
+              },
+            },
+          ]
+        : []),
+    ],
+    // Templates deleted while the operator was down: their objects still name them, so sweep those keys.
+    initialKeys: () => caches.templateKeysOfObjects(),
+    reconcile: createNodeTemplateReconciler({
+      client,
+      caches,
+      priceBook: options.priceBook ?? loadCatalogPriceBook,
+      awsDefaults: options.awsDefaults,
+      events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
+      now: options.now,
+    }),
+    concurrency: options.concurrency ?? 4,
+  });
+}

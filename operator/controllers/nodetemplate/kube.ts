@@ -1,0 +1,82 @@
+// What the NodeTemplate reconciler reads, from the manager's informer caches, and the rule for the cluster's default.
+import type { ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
+import type { KubeObject } from "../../../src-shared/kube/index.js";
+import type { Informer } from "../../../src-shared/runtime/index.js";
+import { MANAGED_BY, MANAGED_BY_LABEL, TEMPLATE_ANNOTATION } from "./desired.js";
+
+export interface TemplateCaches {
+  template(namespace: string, name: string): NodeTemplate | undefined;
+  templates(namespace: string): NodeTemplate[];
+  cluster(namespace: string, name: string): ManagedCluster | undefined;
+  policies(namespace: string): OptimizationPolicy[];
+  karpenterObject(kind: string, name: string): KubeObject | undefined;
+  /** Names of our NodePools / EC2NodeClasses whose template annotation is `key`. */
+  objectNamesOf(key: string): string[];
+  /** Template keys named by our NodePools / EC2NodeClasses (for the orphan sweep). */
+  templateKeysOfObjects(): string[];
+  /** Creation times of the pool's NodeClaims that run On-Demand. */
+  onDemandClaimsCreatedMs(poolName: string): number[];
+}
+
+export interface TemplateInformers {
+  templates: Informer<NodeTemplate>;
+  clusters: Informer<ManagedCluster>;
+  policies: Informer<OptimizationPolicy>;
+  nodePools: Informer<KubeObject>;
+  nodeClasses: Informer<KubeObject>;
+  nodeClaims?: Informer<KubeObject>;
+}
+
+function ours(o: KubeObject): boolean {
+  return (
+    o.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY &&
+    o.metadata?.annotations?.[TEMPLATE_ANNOTATION] !== undefined
+  );
+}
+
+export function informerCaches(i: TemplateInformers): TemplateCaches {
+  const managed = (): KubeObject[] => [...i.nodePools.list(), ...i.nodeClasses.list()].filter(ours);
+  return {
+    template: (ns, name) => i.templates.get(ns, name),
+    templates: (ns) => i.templates.list({ namespace: ns }),
+    cluster: (ns, name) => i.clusters.get(ns, name),
+    policies: (ns) => i.policies.list({ namespace: ns }),
+    karpenterObject: (kind, name) => (kind === "NodePool" ? i.nodePools : i.nodeClasses).get(undefined, name),
+    objectNamesOf: (key) =>
+      managed()
+        .filter((o) => o.metadata?.annotations?.[TEMPLATE_ANNOTATION] === key)
+        .map((o) => o.metadata?.name ?? ""),
+    templateKeysOfObjects: () => [...new Set(managed().map((o) => o.metadata!.annotations![TEMPLATE_ANNOTATION]!))],
+    onDemandClaimsCreatedMs: (pool) =>
+      (
+        i.nodeClaims?.list({
+          labelSelector: { "karpenter.sh/nodepool": pool, "karpenter.sh/capacity-type": "on-demand" },
+        }) ?? []
+      )
+        .map((c) => Date.parse(c.metadata?.creationTimestamp ?? ""))
+        .filter((ms) => Number.isFinite(ms)),
+  };
+}
+
+function olderFirst(a: NodeTemplate, b: NodeTemplate): number {
+  return (
+    (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") ||
+    (a.metadata.name ?? "").localeCompare(b.metadata.name ?? "")
+  );
+}
+
+/**
+ * The cluster's default template, decided the same way by every replica from what the API server holds: among the
+ * cluster's templates with isDefault (not being deleted), the one the ManagedCluster's spec.defaultTemplate names,
+ * else the oldest (creationTimestamp, then name). Undefined when none has isDefault.
+ */
+export function effectiveDefault(templates: readonly NodeTemplate[], cluster: ManagedCluster): string | undefined {
+  const candidates = templates
+    .filter(
+      (t) =>
+        t.spec.clusterRef.name === cluster.metadata.name && t.spec.isDefault === true && !t.metadata.deletionTimestamp,
+    )
+    .sort(olderFirst);
+  const named = candidates.find((t) => t.metadata.name === cluster.spec.defaultTemplate);
+  return (named ?? candidates[0])?.metadata.name;
+}

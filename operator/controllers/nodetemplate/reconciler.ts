@@ -1,0 +1,378 @@
+// NodeTemplate reconciler: reads the caches, calls the pure builder, applies the NodePool and EC2NodeClass, holds the
+// cluster's single default, and writes the template's status (Valid, Applied, instance types, warnings).
+import { NodeTemplateSpec } from "../../../src-shared/crds/index.js";
+import type { ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
+import { validateKarpenterObject } from "../../../src-shared/karpenter/validate.js";
+import { isConflict, isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
+import type { PriceBook } from "../../../src-shared/pricing/types.js";
+import {
+  applyObject,
+  applyStatus,
+  findCondition,
+  removeCondition,
+  setCondition,
+  splitKey,
+  type Condition,
+  type ReconcileResult,
+} from "../../../src-shared/runtime/index.js";
+import { effectivePolicy, policyInForce } from "../optimizationpolicy/desired.js";
+import {
+  EC2NODECLASS_API,
+  NODEPOOL_API,
+  desiredTemplate,
+  karpenterName,
+  spotReturn,
+  type AwsDefaults,
+  type DesiredTemplate,
+} from "./desired.js";
+import { effectiveDefault, type TemplateCaches } from "./kube.js";
+
+/** Held on every template: its NodePool and EC2NodeClass are cluster-scoped, so no owner reference can collect them. */
+export const NODETEMPLATE_FINALIZER = "nodetemplate.spotoptimizer.io/karpenter-objects";
+export const NODETEMPLATE_FIELD_MANAGER = "spot-optimizer-nodetemplate";
+/** Level-based resync: prices of a live price book move, so the status figures are recomputed this often. */
+const RESYNC_MS = 10 * 60_000;
+
+export interface NodeTemplateEvents {
+  normal(object: KubeObject, reason: string, message: string): Promise<void>;
+  warning(object: KubeObject, reason: string, message: string): Promise<void>;
+}
+
+export interface NodeTemplateReconcilerOptions {
+  client: KubeClient;
+  caches: TemplateCaches;
+  /** The price book of a region; throws or returns undefined where there is none. */
+  priceBook: (region: string) => PriceBook | undefined;
+  awsDefaults?: AwsDefaults;
+  events?: NodeTemplateEvents;
+  now?: () => Date;
+}
+
+interface Built {
+  desired: DesiredTemplate;
+  poolName: string;
+  policySource?: string;
+  fallbackActive: boolean;
+  fallback: { narrow: boolean; recheckInMs?: number };
+}
+
+interface Ctx {
+  key: string;
+  template: NodeTemplate;
+  now: Date;
+}
+
+function bookFor(
+  options: NodeTemplateReconcilerOptions,
+  region: string | undefined,
+): { catalog?: PriceBook; problem?: string } {
+  if (!region) return { problem: "the ManagedCluster has no spec.region" };
+  try {
+    const catalog = options.priceBook(region);
+    return catalog ? { catalog } : { problem: `no price book for region ${region}` };
+  } catch (err) {
+    return { problem: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+export function createNodeTemplateReconciler(
+  options: NodeTemplateReconcilerOptions,
+): (key: string) => Promise<ReconcileResult> {
+  const { client, caches } = options;
+  const now = options.now ?? ((): Date => new Date());
+
+  async function deleteIfPresent(ref: { apiVersion: string; kind: string; name: string }): Promise<boolean> {
+    try {
+      return await client.delete(ref);
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Deletes the Karpenter objects that name `key` as their template (its own, and any left from a rename). */
+  async function removeObjects(key: string): Promise<number> {
+    const { namespace, name } = splitKey(key);
+    const names = new Set([karpenterName(namespace ?? "", name), ...caches.objectNamesOf(key)]);
+    let removed = 0;
+    for (const n of names) if (await deleteIfPresent({ ...NODEPOOL_API, name: n })) removed++;
+    for (const n of names) if (await deleteIfPresent({ ...EC2NODECLASS_API, name: n })) removed++;
+    return removed;
+  }
+
+  /** A 409 (our cache was behind) or 404 (already gone) ends the run: the watch event of the newer state re-enqueues. */
+  async function setFinalizers(template: NodeTemplate, finalizers: string[]): Promise<void> {
+    try {
+      await client.patch(
+        {
+          apiVersion: template.apiVersion,
+          kind: template.kind,
+          namespace: template.metadata.namespace,
+          name: template.metadata.name ?? "",
+        },
+        { metadata: { resourceVersion: template.metadata.resourceVersion, finalizers } },
+        { type: "merge" },
+      );
+    } catch (err) {
+      if (!isConflict(err) && !isNotFound(err)) throw err;
+    }
+  }
+
+  async function finalize(ctx: Ctx): Promise<ReconcileResult> {
+    await removeObjects(ctx.key);
+    const finalizers = ctx.template.metadata.finalizers ?? [];
+    if (finalizers.includes(NODETEMPLATE_FINALIZER))
+      await setFinalizers(
+        ctx.template,
+        finalizers.filter((f) => f !== NODETEMPLATE_FINALIZER),
+      );
+    return {};
+  }
+
+  async function writeStatus(
+    ctx: Ctx,
+    status: { conditions: Condition[]; warnings?: string[]; instanceTypes?: unknown },
+  ): Promise<void> {
+    const t = ctx.template;
+    const body = {
+      apiVersion: t.apiVersion,
+      kind: t.kind,
+      metadata: { name: t.metadata.name, namespace: t.metadata.namespace },
+      status: { observedGeneration: t.metadata.generation, ...status },
+    };
+    await applyStatus(client, body, {
+      current: t as unknown as KubeObject,
+      fieldManager: NODETEMPLATE_FIELD_MANAGER,
+    });
+  }
+
+  function condition(
+    ctx: Ctx,
+    list: Condition[],
+    c: Omit<Condition, "lastTransitionTime" | "observedGeneration">,
+  ): Condition[] {
+    return setCondition(list, { ...c, observedGeneration: ctx.template.metadata.generation }, ctx.now);
+  }
+
+  /** Records Events for condition changes a person should see in `kubectl describe`. */
+  async function announce(ctx: Ctx, next: Condition[]): Promise<void> {
+    const before = ctx.template.status?.conditions ?? [];
+    const object = ctx.template as unknown as KubeObject;
+    for (const c of next.filter((n) => !sameCondition(findCondition(before, n.type), n))) {
+      if (c.status === "True") await options.events?.normal(object, c.reason, c.message);
+      else await options.events?.warning(object, c.reason, c.message);
+    }
+  }
+
+  async function notApplied(
+    ctx: Ctx,
+    input: { reason: string; message: string; desired?: DesiredTemplate },
+  ): Promise<ReconcileResult> {
+    let conditions = [...(ctx.template.status?.conditions ?? [])];
+    if (input.desired) conditions = validCondition(ctx, conditions, input.desired);
+    conditions = condition(ctx, conditions, {
+      type: "Applied",
+      status: "False",
+      reason: input.reason,
+      message: input.message,
+    });
+    await announce(ctx, conditions);
+    await writeStatus(ctx, {
+      conditions,
+      ...(input.desired ? { warnings: input.desired.warnings } : {}),
+      ...(input.desired?.instanceTypes ? { instanceTypes: input.desired.instanceTypes } : {}),
+    });
+    return { requeueAfterMs: RESYNC_MS };
+  }
+
+  function validCondition(ctx: Ctx, list: Condition[], desired: DesiredTemplate): Condition[] {
+    const v = desired.validation;
+    return condition(ctx, list, {
+      type: "Valid",
+      status: v.valid ? "True" : "False",
+      reason: v.valid ? "Valid" : "InvalidSpec",
+      message: v.valid ? "The template is valid" : v.errors.join("; "),
+    });
+  }
+
+  /** Brings spec.isDefault of this template and the cluster's spec.defaultTemplate in line with the effective default. */
+  async function holdDefault(ctx: Ctx, cluster: ManagedCluster, winner: string | undefined): Promise<boolean> {
+    const t = ctx.template;
+    const name = t.metadata.name ?? "";
+    if (t.spec.isDefault === true && winner !== name) {
+      await client.patch(
+        { apiVersion: t.apiVersion, kind: t.kind, namespace: t.metadata.namespace, name },
+        { metadata: { resourceVersion: t.metadata.resourceVersion }, spec: { isDefault: false } },
+        { type: "merge", fieldManager: NODETEMPLATE_FIELD_MANAGER },
+      );
+      await options.events?.warning(
+        t as unknown as KubeObject,
+        "DefaultConflict",
+        `NodeTemplate ${winner ?? ""} is the default of cluster ${cluster.metadata.name ?? ""}; isDefault of this template was set back to false (use PATCH /templates/${name}/default or set the ManagedCluster's spec.defaultTemplate)`,
+      );
+      // The template's update event brings it back with the new generation.
+      return true;
+    }
+    if (winner === name && cluster.spec.defaultTemplate !== name)
+      await client.patch(
+        {
+          apiVersion: cluster.apiVersion,
+          kind: cluster.kind,
+          namespace: cluster.metadata.namespace,
+          name: cluster.metadata.name ?? "",
+        },
+        { metadata: { resourceVersion: cluster.metadata.resourceVersion }, spec: { defaultTemplate: name } },
+        { type: "merge", fieldManager: NODETEMPLATE_FIELD_MANAGER },
+      );
+    return false;
+  }
+
+  async function applyKarpenter(ctx: Ctx, desired: DesiredTemplate): Promise<boolean> {
+    let changed = false;
+    for (const object of [desired.ec2NodeClass!, desired.nodePool!]) {
+      const current = caches.karpenterObject(object.kind, object.metadata.name);
+      validateKarpenterObject(object as unknown as Record<string, unknown>);
+      const result = await applyObject(client, object as unknown as KubeObject, {
+        current: current ?? null,
+        force: true,
+        fieldManager: NODETEMPLATE_FIELD_MANAGER,
+      });
+      changed ||= result.changed;
+    }
+    return changed;
+  }
+
+  /** Finalizer, cluster and spec checks; a result when the run ends here, else what the build needs. */
+  async function prepare(
+    ctx: Ctx,
+  ): Promise<ReconcileResult | { cluster: ManagedCluster; spec: NodeTemplateSpec; winner?: string }> {
+    const t = ctx.template;
+    const namespace = t.metadata.namespace ?? "";
+    const finalizers = t.metadata.finalizers ?? [];
+    if (!finalizers.includes(NODETEMPLATE_FINALIZER)) {
+      await setFinalizers(t, [...finalizers, NODETEMPLATE_FINALIZER]);
+      return {};
+    }
+    const cluster = caches.cluster(namespace, t.spec.clusterRef.name);
+    if (!cluster)
+      return notApplied(ctx, {
+        reason: "ClusterNotFound",
+        message: `ManagedCluster ${t.spec.clusterRef.name} does not exist in namespace ${namespace}`,
+      });
+    const parsed = NodeTemplateSpec.safeParse(t.spec);
+    if (!parsed.success)
+      return notApplied(ctx, {
+        reason: "InvalidSpec",
+        message: parsed.error.issues.map((i) => `spec.${i.path.join(".")}: ${i.message}`).join("; "),
+      });
+    const winner = effectiveDefault(caches.templates(namespace), cluster);
+    if (await holdDefault(ctx, cluster, winner)) return {};
+    return { cluster, spec: parsed.data, ...(winner ? { winner } : {}) };
+  }
+
+  function build(ctx: Ctx, input: { cluster: ManagedCluster; spec: NodeTemplateSpec; winner?: string }): Built {
+    const t = ctx.template;
+    const namespace = t.metadata.namespace ?? "";
+    const clusterName = input.cluster.metadata.name ?? "";
+    const { inForce } = policyInForce<OptimizationPolicy>(caches.policies(namespace), namespace, clusterName);
+    const policy = effectivePolicy(inForce);
+    const { catalog, problem } = bookFor(options, input.cluster.spec.region);
+    const poolName = karpenterName(namespace, t.metadata.name ?? "");
+    const fallbackActive = policy.spotFallback && input.spec.strategy === "SPOT";
+    const fallback = spotReturn({
+      fallbackActive,
+      onDemandClaimCreatedMs: caches.onDemandClaimsCreatedMs(poolName),
+      spotOffered: catalog !== undefined,
+      nowMs: ctx.now.getTime(),
+    });
+    const desired = desiredTemplate({
+      template: { namespace, name: t.metadata.name ?? "", spec: input.spec },
+      cluster: { name: clusterName, spec: input.cluster.spec },
+      policy,
+      isDefault: input.winner === t.metadata.name,
+      ...(catalog ? { catalog } : { catalogProblem: problem }),
+      awsDefaults: options.awsDefaults,
+      narrowToSpot: fallback.narrow,
+    });
+    return { desired, poolName, policySource: policy.source, fallbackActive, fallback };
+  }
+
+  async function reconcileLive(ctx: Ctx): Promise<ReconcileResult> {
+    const prepared = await prepare(ctx);
+    if (!("cluster" in prepared)) return prepared;
+    const built = build(ctx, prepared);
+    const { desired } = built;
+    if (!desired.validation.valid)
+      return notApplied(ctx, {
+        reason: "InvalidSpec",
+        message: "Not applied: the template is not valid (see Valid)",
+        desired,
+      });
+    if (prepared.cluster.spec.mode === "remote")
+      return notApplied(ctx, {
+        reason: "RemoteClusterNotSupported",
+        message: `ManagedCluster ${prepared.cluster.metadata.name ?? ""} is remote: its NodePools are applied by its agent, which does not take them yet; nothing was written to this cluster`,
+        desired,
+      });
+    await applyKarpenter(ctx, desired);
+    const conditions = appliedConditions(ctx, built);
+    await announce(ctx, conditions);
+    await writeStatus(ctx, {
+      conditions,
+      warnings: desired.warnings,
+      ...(desired.instanceTypes ? { instanceTypes: desired.instanceTypes } : {}),
+    });
+    return { requeueAfterMs: Math.min(RESYNC_MS, built.fallback.recheckInMs ?? RESYNC_MS) };
+  }
+
+  function appliedConditions(ctx: Ctx, built: Built): Condition[] {
+    const { desired } = built;
+    let conditions = validCondition(ctx, [...(ctx.template.status?.conditions ?? [])], desired);
+    const count = desired.instanceTypes?.count;
+    const types = count === undefined ? "" : `, ${count} instance types`;
+    conditions = condition(ctx, conditions, {
+      type: "Applied",
+      status: "True",
+      reason: "Applied",
+      message: `NodePool and EC2NodeClass ${built.poolName} applied (weight ${String(desired.nodePool!.spec.weight)}${types}, ${built.policySource ? `policy ${built.policySource}` : "policy defaults"})`,
+    });
+    return built.fallbackActive
+      ? condition(ctx, conditions, fallbackCondition(built.fallback.narrow))
+      : removeCondition(conditions, "SpotFallback");
+  }
+
+  return async (key: string): Promise<ReconcileResult> => {
+    const { namespace, name } = splitKey(key);
+    const template = caches.template(namespace ?? "", name);
+    // Gone (deleted while the operator was down, or finalizer removed by hand): sweep what still names it.
+    if (!template) {
+      await removeObjects(key);
+      return {};
+    }
+    const ctx: Ctx = { key, template, now: now() };
+    if (template.metadata.deletionTimestamp) return finalize(ctx);
+    return reconcileLive(ctx);
+  };
+}
+
+function sameCondition(a: Condition | undefined, b: Condition): boolean {
+  return a !== undefined && a.status === b.status && a.reason === b.reason && a.message === b.message;
+}
+
+function fallbackCondition(narrow: boolean): Omit<Condition, "lastTransitionTime" | "observedGeneration"> {
+  return narrow
+    ? {
+        type: "SpotFallback",
+        status: "False",
+        reason: "ReturningToSpot",
+        message:
+          "Spot has been healthy since the last On-Demand launch: the NodePool is narrowed to Spot so Karpenter replaces the On-Demand nodes",
+      }
+    : {
+        type: "SpotFallback",
+        status: "True",
+        reason: "FallbackAllowed",
+        message:
+          "The NodePool allows Spot and On-Demand; Karpenter prefers Spot and launches On-Demand only when Spot is short",
+      };
+}
