@@ -82,7 +82,7 @@ describe("generated CRD files", () => {
 
   it("gives NodeTemplate the columns kubectl get shows", () => {
     const names = findCrdKind("nt")?.printerColumns.map((c) => c.name);
-    expect(names).toEqual(["Cluster", "Strategy", "Families", "Default", "Age"]);
+    expect(names).toEqual(["Cluster", "Strategy", "Families", "Default", "Applied", "Types", "Age"]);
   });
 });
 
