@@ -14,10 +14,13 @@ export interface RawResponse {
   headers: Record<string, string | string[] | undefined>;
   text: string;
   json: any;
+  /** The body's bytes (protobuf answers). */
+  bytes: Buffer;
 }
 
 /** Options of a raw request. */
 export interface RawRequestOptions {
+  /** A string or Buffer is sent as is, anything else as JSON. */
   body?: unknown;
   headers?: Record<string, string>;
   /** Send no Authorization header (to see the 401). */
@@ -45,7 +48,11 @@ export function rawRequest(
 ): Promise<RawResponse> {
   const url = new URL(path, target.url);
   const payload =
-    opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+    opts.body === undefined
+      ? undefined
+      : typeof opts.body === "string" || Buffer.isBuffer(opts.body)
+        ? opts.body
+        : JSON.stringify(opts.body);
   const headers: Record<string, string> = {
     Accept: "application/json",
     ...(payload !== undefined ? { "Content-Type": "application/json" } : {}),
@@ -60,14 +67,15 @@ export function rawRequest(
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("error", reject);
       res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
+        const bytes = Buffer.concat(chunks);
+        const text = bytes.toString("utf8");
         let json: unknown;
         try {
           json = text ? JSON.parse(text) : undefined;
         } catch {
           json = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json, bytes });
       });
     });
     req.on("error", reject);

@@ -37,7 +37,7 @@ import {
 import type { StoreEvent } from "./store.js";
 import { toTable } from "./table.js";
 import { unsupportedPatchType } from "./media-types.js";
-import { decodeKubeProtobuf } from "./protobuf.js";
+import { decodeKubeProtobuf, encodeKubeProtobuf } from "./protobuf.js";
 
 /** Patch types by Content-Type. */
 export type PatchType = "merge" | "json" | "strategic" | "apply";
@@ -77,7 +77,7 @@ export interface HttpHooks {
   bookmarkIntervalMs: number;
 }
 
-type Format = "json" | "yaml" | "table" | "partial";
+type Format = "json" | "yaml" | "table" | "partial" | "protobuf";
 
 /** One write request being answered. */
 interface WriteCall {
@@ -136,8 +136,18 @@ export function negotiate(accept: string | undefined): Format | undefined {
       continue;
     }
     if (type === "application/yaml") return "yaml";
+    if (type === "application/vnd.kubernetes.protobuf" && !params.has("as")) return "protobuf";
   }
   return undefined;
+}
+
+/**
+ * A boolean query parameter as kube-apiserver converts it (runtime.Convert_Slice_string_To_bool): absent is false,
+ * "0" and "false" in any case are false, anything else (also "True", "1" or an empty value) is true.
+ */
+export function queryBool(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  return v !== null && v !== "0" && v.toLowerCase() !== "false";
 }
 
 function patchTypeOf(contentType: string): PatchType | undefined {
@@ -335,7 +345,7 @@ export class ApiHttpHandler {
       throw methodNotAllowed(`create not allowed while custom resource definition is terminating`);
     const format = negotiate(req.headers.accept) ?? "json";
     if (verb === "patch") {
-      this.patch(res, route, ctx, { raw, contentType, force: q.get("force") === "true", format });
+      this.patch(res, route, ctx, { raw, contentType, force: queryBool(q, "force"), format });
       return;
     }
     const call: WriteCall = { res, route, ctx, format };
@@ -381,9 +391,9 @@ export class ApiHttpHandler {
     const format = negotiate(req.headers.accept);
     if (!format)
       throw notAcceptable(
-        `only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io`,
+        `only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf, application/json;as=Table;v=v1;g=meta.k8s.io`,
       );
-    if (route.legacyWatch || q.get("watch") === "true" || q.get("watch") === "1") {
+    if (route.legacyWatch || queryBool(q, "watch")) {
       const fieldSelector = route.name
         ? mergeFieldSelector(q.get("fieldSelector"), route.name)
         : q.get("fieldSelector");
@@ -773,7 +783,7 @@ export class ApiHttpHandler {
     res.on("close", close);
     const timeoutSeconds = Number(q.get("timeoutSeconds") ?? "0");
     if (timeoutSeconds > 0) timers.push(setTimeout(close, timeoutSeconds * 1000));
-    if (q.get("allowWatchBookmarks") === "true") {
+    if (queryBool(q, "allowWatchBookmarks")) {
       const interval = setInterval(() => {
         if (closed) return;
         res.write(
@@ -830,6 +840,12 @@ export class ApiHttpHandler {
   }
 
   private send(res: ServerResponse, code: number, body: unknown, format: Format): void {
+    // Built-in kinds answer protobuf when the client prefers it; kinds without an encoding (CRs) fall back to JSON.
+    const proto = format === "protobuf" && isObject(body) ? encodeKubeProtobuf(body) : undefined;
+    if (proto) {
+      this.sendRaw(res, code, proto, "application/vnd.kubernetes.protobuf");
+      return;
+    }
     if (format === "yaml") {
       this.sendRaw(res, code, yaml.dump(body, { noRefs: true }), "application/yaml");
       return;
@@ -837,7 +853,7 @@ export class ApiHttpHandler {
     this.sendRaw(res, code, JSON.stringify(body), "application/json");
   }
 
-  private sendRaw(res: ServerResponse, code: number, text: string, contentType: string): void {
+  private sendRaw(res: ServerResponse, code: number, text: string | Buffer, contentType: string): void {
     const warnings = this.pendingWarnings.get(res);
     if (warnings && warnings.length > 0)
       res.setHeader(

@@ -1,198 +1,70 @@
-// Decodes the Kubernetes protobuf request bodies kubectl's typed clients send (Namespace, ConfigMap, Secret, Eviction, Deployment, PodDisruptionBudget).
+// Decodes and encodes Kubernetes protobuf (the "k8s\0" envelope) for every built-in kind, from generated descriptors.
+import { readFileSync } from "node:fs";
 import { badRequest, ApiError } from "./status.js";
 
-/** How one field of a message is decoded into JSON. */
-type FieldType = "string" | "bytes" | "int64" | "bool" | "time" | { message: string } | { map: "string" | "bytes" };
-interface Field {
-  json: string;
-  type: FieldType;
-  repeated?: boolean;
-  /** A non-pointer number with `omitempty` (0 means absent). */
-  omitZero?: boolean;
+/** [number, JSON name, type, flags: r repeated, p Go pointer, o omitempty, i inlined struct]. */
+type FieldDescriptor = [number, string, string, string];
+interface Descriptors {
+  source: string;
+  apiVersions: Record<string, string>;
+  messages: Record<string, FieldDescriptor[]>;
 }
-type Message = Record<number, Field>;
 
-/** Field numbers from k8s.io/api and k8s.io/apimachinery generated.proto. */
-const messages: Record<string, Message> = {
-  TypeMeta: { 1: { json: "apiVersion", type: "string" }, 2: { json: "kind", type: "string" } },
-  Unknown: {
-    1: { json: "typeMeta", type: { message: "TypeMeta" } },
-    2: { json: "raw", type: "bytes" },
-    3: { json: "contentEncoding", type: "string" },
-    4: { json: "contentType", type: "string" },
-  },
-  ObjectMeta: {
-    1: { json: "name", type: "string" },
-    2: { json: "generateName", type: "string" },
-    3: { json: "namespace", type: "string" },
-    4: { json: "selfLink", type: "string" },
-    5: { json: "uid", type: "string" },
-    6: { json: "resourceVersion", type: "string" },
-    7: { json: "generation", type: "int64", omitZero: true },
-    8: { json: "creationTimestamp", type: "time" },
-    9: { json: "deletionTimestamp", type: "time" },
-    10: { json: "deletionGracePeriodSeconds", type: "int64" },
-    11: { json: "labels", type: { map: "string" } },
-    12: { json: "annotations", type: { map: "string" } },
-    13: { json: "ownerReferences", type: { message: "OwnerReference" }, repeated: true },
-    14: { json: "finalizers", type: "string", repeated: true },
-  },
-  OwnerReference: {
-    1: { json: "kind", type: "string" },
-    3: { json: "name", type: "string" },
-    4: { json: "uid", type: "string" },
-    5: { json: "apiVersion", type: "string" },
-    6: { json: "controller", type: "bool" },
-    7: { json: "blockOwnerDeletion", type: "bool" },
-  },
-  Namespace: {
-    1: { json: "metadata", type: { message: "ObjectMeta" } },
-    2: { json: "spec", type: { message: "NamespaceSpec" } },
-    3: { json: "status", type: { message: "NamespaceStatus" } },
-  },
-  NamespaceSpec: { 1: { json: "finalizers", type: "string", repeated: true } },
-  NamespaceStatus: { 1: { json: "phase", type: "string" } },
-  ConfigMap: {
-    1: { json: "metadata", type: { message: "ObjectMeta" } },
-    2: { json: "data", type: { map: "string" } },
-    3: { json: "binaryData", type: { map: "bytes" } },
-    4: { json: "immutable", type: "bool" },
-  },
-  Secret: {
-    1: { json: "metadata", type: { message: "ObjectMeta" } },
-    2: { json: "data", type: { map: "bytes" } },
-    3: { json: "type", type: "string" },
-    4: { json: "stringData", type: { map: "string" } },
-    5: { json: "immutable", type: "bool" },
-  },
-  Eviction: {
-    1: { json: "metadata", type: { message: "ObjectMeta" } },
-    2: { json: "deleteOptions", type: { message: "DeleteOptions" } },
-  },
-  DeleteOptions: {
-    1: { json: "gracePeriodSeconds", type: "int64" },
-    2: { json: "preconditions", type: { message: "Preconditions" } },
-    3: { json: "orphanDependents", type: "bool" },
-    4: { json: "propagationPolicy", type: "string" },
-    5: { json: "dryRun", type: "string", repeated: true },
-  },
-  Preconditions: { 1: { json: "uid", type: "string" }, 2: { json: "resourceVersion", type: "string" } },
-  // apps/v1 Deployment as `kubectl create deployment NAME --image=... [--replicas] [--port]` sends it.
-  Deployment: {
-    1: { json: "metadata", type: { message: "ObjectMeta" } },
-    2: { json: "spec", type: { message: "DeploymentSpec" } },
-    3: { json: "status", type: { message: "DeploymentStatus" } },
-  },
-  DeploymentSpec: {
-    1: { json: "replicas", type: "int64" },
-    2: { json: "selector", type: { message: "LabelSelector" } },
-    3: { json: "template", type: { message: "PodTemplateSpec" } },
-    4: { json: "strategy", type: { message: "DeploymentStrategy" } },
-    5: { json: "minReadySeconds", type: "int64", omitZero: true },
-    6: { json: "revisionHistoryLimit", type: "int64" },
-    7: { json: "paused", type: "bool", omitZero: true },
-    9: { json: "progressDeadlineSeconds", type: "int64" },
-  },
-  DeploymentStrategy: { 1: { json: "type", type: "string" } },
-  DeploymentStatus: {
-    1: { json: "observedGeneration", type: "int64", omitZero: true },
-    2: { json: "replicas", type: "int64", omitZero: true },
-    3: { json: "updatedReplicas", type: "int64", omitZero: true },
-    4: { json: "availableReplicas", type: "int64", omitZero: true },
-    5: { json: "unavailableReplicas", type: "int64", omitZero: true },
-    7: { json: "readyReplicas", type: "int64", omitZero: true },
-  },
-  LabelSelector: {
-    1: { json: "matchLabels", type: { map: "string" } },
-    2: { json: "matchExpressions", type: { message: "LabelSelectorRequirement" }, repeated: true },
-  },
-  LabelSelectorRequirement: {
-    1: { json: "key", type: "string" },
-    2: { json: "operator", type: "string" },
-    3: { json: "values", type: "string", repeated: true },
-  },
-  // policy/v1 PodDisruptionBudget as `kubectl create pdb NAME --selector=... --min-available|--max-unavailable=...` sends it.
-  PodDisruptionBudget: {
-    1: { json: "metadata", type: { message: "ObjectMeta" } },
-    2: { json: "spec", type: { message: "PodDisruptionBudgetSpec" } },
-    3: { json: "status", type: { message: "PodDisruptionBudgetStatus" } },
-  },
-  PodDisruptionBudgetSpec: {
-    1: { json: "minAvailable", type: { message: "IntOrString" } },
-    2: { json: "selector", type: { message: "LabelSelector" } },
-    3: { json: "maxUnavailable", type: { message: "IntOrString" } },
-    4: { json: "unhealthyPodEvictionPolicy", type: "string" },
-  },
-  PodDisruptionBudgetStatus: {
-    1: { json: "observedGeneration", type: "int64", omitZero: true },
-    3: { json: "disruptionsAllowed", type: "int64", omitZero: true },
-    4: { json: "currentHealthy", type: "int64", omitZero: true },
-    5: { json: "desiredHealthy", type: "int64", omitZero: true },
-    6: { json: "expectedPods", type: "int64", omitZero: true },
-  },
-  // Converted to its JSON form (a number or a string) by intOrString().
-  IntOrString: {
-    1: { json: "type", type: "int64" },
-    2: { json: "intVal", type: "int64" },
-    3: { json: "strVal", type: "string" },
-  },
-  PodTemplateSpec: {
-    1: { json: "metadata", type: { message: "ObjectMeta" } },
-    2: { json: "spec", type: { message: "PodSpec" } },
-  },
-  PodSpec: {
-    2: { json: "containers", type: { message: "Container" }, repeated: true },
-    3: { json: "restartPolicy", type: "string" },
-    4: { json: "terminationGracePeriodSeconds", type: "int64" },
-    6: { json: "dnsPolicy", type: "string" },
-    7: { json: "nodeSelector", type: { map: "string" } },
-    8: { json: "serviceAccountName", type: "string" },
-    9: { json: "serviceAccount", type: "string" },
-    10: { json: "nodeName", type: "string" },
-    11: { json: "hostNetwork", type: "bool", omitZero: true },
-    12: { json: "hostPID", type: "bool", omitZero: true },
-    13: { json: "hostIPC", type: "bool", omitZero: true },
-    16: { json: "hostname", type: "string" },
-    17: { json: "subdomain", type: "string" },
-    19: { json: "schedulerName", type: "string" },
-    24: { json: "priorityClassName", type: "string" },
-  },
-  Container: {
-    1: { json: "name", type: "string" },
-    2: { json: "image", type: "string" },
-    3: { json: "command", type: "string", repeated: true },
-    4: { json: "args", type: "string", repeated: true },
-    5: { json: "workingDir", type: "string" },
-    6: { json: "ports", type: { message: "ContainerPort" }, repeated: true },
-    8: { json: "resources", type: { message: "ResourceRequirements" } },
-    13: { json: "terminationMessagePath", type: "string" },
-    14: { json: "imagePullPolicy", type: "string" },
-    16: { json: "stdin", type: "bool", omitZero: true },
-    17: { json: "stdinOnce", type: "bool", omitZero: true },
-    18: { json: "tty", type: "bool", omitZero: true },
-    20: { json: "terminationMessagePolicy", type: "string" },
-  },
-  ContainerPort: {
-    1: { json: "name", type: "string" },
-    2: { json: "hostPort", type: "int64", omitZero: true },
-    3: { json: "containerPort", type: "int64", omitZero: true },
-    4: { json: "protocol", type: "string" },
-    5: { json: "hostIP", type: "string" },
-  },
-  ResourceRequirements: {},
-  MapEntry: { 1: { json: "key", type: "string" }, 2: { json: "value", type: "bytes" } },
-  Timestamp: { 1: { json: "seconds", type: "int64" }, 2: { json: "nanos", type: "int64" } },
-};
+// Generated by protobuf-gen.ts from k8s.io/api and k8s.io/apimachinery (the file names the release).
+const descriptors = JSON.parse(
+  readFileSync(new URL("./protobuf-descriptors.json", import.meta.url), "utf8"),
+) as Descriptors;
 
-/** Kinds we decode, by `apiVersion/kind` of the envelope. */
-const kinds: Record<string, string> = {
-  "v1/Namespace": "Namespace",
-  "v1/ConfigMap": "ConfigMap",
-  "v1/Secret": "Secret",
-  "policy/v1/Eviction": "Eviction",
-  "apps/v1/Deployment": "Deployment",
-  "policy/v1/PodDisruptionBudget": "PodDisruptionBudget",
-};
+const META = "k8s.io.apimachinery.pkg.apis.meta.v1";
+const TIME = `${META}.Time`;
+const MICRO_TIME = `${META}.MicroTime`;
+const DURATION = `${META}.Duration`;
+const FIELDS_V1 = `${META}.FieldsV1`;
+const QUANTITY = "k8s.io.apimachinery.pkg.api.resource.Quantity";
+const INT_OR_STRING = "k8s.io.apimachinery.pkg.util.intstr.IntOrString";
+const RAW_EXTENSION = "k8s.io.apimachinery.pkg.runtime.RawExtension";
+const UNKNOWN = "k8s.io.apimachinery.pkg.runtime.Unknown";
+
+interface Field {
+  num: number;
+  json: string;
+  type: string;
+  repeated: boolean;
+  pointer: boolean;
+  omitempty: boolean;
+  inline: boolean;
+}
+
+const fieldsByMessage = new Map<string, { byNumber: Map<number, Field>; list: Field[] }>();
+for (const [name, list] of Object.entries(descriptors.messages)) {
+  const fields = list.map(([num, json, type, flags]) => ({
+    num,
+    json,
+    type,
+    repeated: flags.includes("r"),
+    pointer: flags.includes("p"),
+    omitempty: flags.includes("o"),
+    inline: flags.includes("i"),
+  }));
+  fieldsByMessage.set(name, { byNumber: new Map(fields.map((f) => [f.num, f])), list: fields });
+}
+
+/** The message of a top-level object: its apiVersion's package, then meta/v1 (Status, DeleteOptions, WatchEvent…). */
+function messageOf(apiVersion: string, kind: string): string | undefined {
+  for (const [pkg, v] of Object.entries(descriptors.apiVersions)) {
+    if (v === apiVersion && fieldsByMessage.has(`${pkg}.${kind}`)) return `${pkg}.${kind}`;
+  }
+  return fieldsByMessage.has(`${META}.${kind}`) && ["v1", "meta.k8s.io/v1"].includes(apiVersion)
+    ? `${META}.${kind}`
+    : undefined;
+}
+
+/** Whether this server can encode the kind as protobuf (built-ins; never custom resources). */
+export function protobufEncodable(apiVersion: string, kind: string): boolean {
+  return messageOf(apiVersion, kind) !== undefined;
+}
+
+// ---- decoding ----
 
 class Reader {
   pos = 0;
@@ -210,121 +82,306 @@ class Reader {
     }
     throw badRequest("protobuf: varint too long");
   }
-  bytes(): Uint8Array {
-    const n = Number(this.varint());
-    if (this.pos + n > this.buf.length) throw badRequest("protobuf: truncated field");
+  take(n: number): Uint8Array {
+    if (n < 0 || this.pos + n > this.buf.length) throw badRequest("protobuf: truncated field");
     const out = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return out;
+  }
+  bytes(): Uint8Array {
+    return this.take(Number(this.varint()));
+  }
+  /** Skips a field of an unknown number, as Go's generated Unmarshal does. */
+  skip(wire: number): void {
+    if (wire === 0) this.varint();
+    else if (wire === 1) this.take(8);
+    else if (wire === 2) this.bytes();
+    else if (wire === 5) this.take(4);
+    else throw badRequest(`protobuf: unsupported wire type ${wire}`);
   }
 }
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString("utf8");
 
-function toInt64(v: bigint): number {
-  return Number(BigInt.asIntN(64, v));
+function rfc3339(seconds: number, nanos: number, micro: boolean): string {
+  const iso = new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "");
+  return micro ? `${iso}.${String(Math.floor(nanos / 1000)).padStart(6, "0")}Z` : `${iso}Z`;
 }
 
-function decodeTime(b: Uint8Array): string | undefined {
-  const t = decodeMessage(b, "Timestamp");
-  if (t.seconds === undefined) return undefined;
-  return new Date(Number(t.seconds) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+/** Go's time.Duration.String() for whole and fractional seconds (metav1.Duration's JSON form). */
+function goDuration(ns: number): string {
+  if (ns === 0) return "0s";
+  const sign = ns < 0 ? "-" : "";
+  let rest = Math.abs(ns) / 1e9;
+  const h = Math.floor(rest / 3600);
+  rest -= h * 3600;
+  const m = Math.floor(rest / 60);
+  const s = Number((rest - m * 60).toFixed(9));
+  return `${sign}${h ? `${h}h` : ""}${h || m ? `${m}m` : ""}${s}s`;
 }
 
-function decodeMapEntry(b: Uint8Array, valueType: "string" | "bytes"): [string, string] {
-  const e = decodeMessage(b, "MapEntry") as { key?: string; value?: Uint8Array };
-  const value = e.value ?? new Uint8Array();
-  return [e.key ?? "", valueType === "string" ? text(value) : Buffer.from(value).toString("base64")];
-}
-
-function decodeLengthDelimited(b: Uint8Array, type: FieldType): unknown {
-  if (type === "string") return text(b);
-  if (type === "bytes") return b;
-  if (type === "time") return decodeTime(b);
-  if (typeof type === "object" && "message" in type) {
-    const decoded = decodeMessage(b, type.message);
-    return type.message === "IntOrString" ? intOrString(decoded) : decoded;
+function parseJsonBytes(b: Uint8Array, what: string): unknown {
+  if (b.length === 0) return undefined;
+  try {
+    return JSON.parse(text(b)) as unknown;
+  } catch {
+    throw badRequest(`protobuf: ${what} does not hold JSON`);
   }
-  throw unsupported(`length-delimited value for a ${JSON.stringify(type)} field`);
 }
 
-/** intstr.IntOrString's JSON form: type 1 is the string, anything else the integer (0 when absent, as Go encodes it). */
-function intOrString(v: Record<string, unknown>): number | string {
-  return v.type === 1 ? ((v.strVal as string | undefined) ?? "") : ((v.intVal as number | undefined) ?? 0);
+/** The JSON form of the few messages with a custom JSON encoding upstream. */
+function special(type: string, b: Uint8Array): { value: unknown } | undefined {
+  if (type === TIME || type === MICRO_TIME) {
+    const t = decodeMessage(b, type) as { seconds?: number; nanos?: number };
+    return { value: t.seconds === undefined ? undefined : rfc3339(t.seconds, t.nanos ?? 0, type === MICRO_TIME) };
+  }
+  if (type === QUANTITY) return { value: (decodeMessage(b, type) as { string?: string }).string ?? "0" };
+  if (type === DURATION) return { value: goDuration((decodeMessage(b, type) as { duration?: number }).duration ?? 0) };
+  if (type === INT_OR_STRING) {
+    const v = decodeMessage(b, type) as { type?: number; intVal?: number; strVal?: string };
+    return { value: v.type === 1 ? (v.strVal ?? "") : (v.intVal ?? 0) };
+  }
+  if (type === RAW_EXTENSION || type === FIELDS_V1) {
+    const raw = new Reader(b);
+    let bytes: Uint8Array = new Uint8Array();
+    while (!raw.done()) {
+      const tag = Number(raw.varint());
+      if (tag >>> 3 === 1 && (tag & 7) === 2) bytes = raw.bytes();
+      else raw.skip(tag & 7);
+    }
+    return { value: parseJsonBytes(bytes, type.split(".").pop()!) };
+  }
+  return undefined;
 }
+
+function scalarOf(type: string, wire: number, r: Reader): unknown {
+  if (wire === 0) {
+    const v = r.varint();
+    if (type === "bool") return v !== 0n;
+    if (type === "int32") return Number(BigInt.asIntN(32, v));
+    if (type === "int64") return Number(BigInt.asIntN(64, v));
+    if (type === "uint32" || type === "uint64") return Number(v);
+  } else if (wire === 1 && type === "double") {
+    return Buffer.from(r.take(8)).readDoubleLE(0);
+  } else if (wire === 5 && type === "float") {
+    return Buffer.from(r.take(4)).readFloatLE(0);
+  } else if (wire === 2) {
+    const b = r.bytes();
+    if (type === "string") return text(b);
+    if (type === "bytes") return Buffer.from(b).toString("base64");
+  }
+  throw badRequest(`protobuf: wire type ${wire} does not fit a ${type} field`);
+}
+
+function valueOf(field: Field, wire: number, r: Reader): unknown {
+  if (field.type.startsWith("map:")) {
+    if (wire !== 2) throw badRequest(`protobuf: wire type ${wire} does not fit map field ${field.json}`);
+    const [, keyType, valueType] = field.type.split(":") as [string, string, string];
+    const entry = decodeFields(r.bytes(), [
+      { num: 1, json: "key", type: keyType, repeated: false, pointer: true, omitempty: false, inline: false },
+      { num: 2, json: "value", type: valueType, repeated: false, pointer: true, omitempty: false, inline: false },
+    ]);
+    return [entry.key ?? "", entry.value ?? (valueType === "string" || valueType === "bytes" ? "" : {})];
+  }
+  if (fieldsByMessage.has(field.type)) {
+    if (wire !== 2) throw badRequest(`protobuf: wire type ${wire} does not fit message field ${field.json}`);
+    const b = r.bytes();
+    const custom = special(field.type, b);
+    return custom ? custom.value : decodeMessage(b, field.type);
+  }
+  return scalarOf(field.type, wire, r);
+}
+
+/** Go's non-pointer `omitempty` scalars are always on the wire; their zero values are not part of the JSON object. */
+function omitted(field: Field, value: unknown): boolean {
+  if (value === undefined) return true;
+  if (field.repeated || field.pointer || !field.omitempty) return false;
+  return value === "" || value === 0 || value === false;
+}
+
+function store(out: Record<string, unknown>, field: Field, value: unknown): void {
+  if (omitted(field, value)) return;
+  if (field.inline) Object.assign(out, value as Record<string, unknown>);
+  else if (field.type.startsWith("map:")) {
+    const [k, v] = value as [string, unknown];
+    out[field.json] = { ...((out[field.json] as Record<string, unknown> | undefined) ?? {}), [k]: v };
+  } else if (field.repeated) out[field.json] = [...((out[field.json] as unknown[] | undefined) ?? []), value];
+  else out[field.json] = value;
+}
+
+function decodeFields(buf: Uint8Array, fields: Field[]): Record<string, any> {
+  const byNumber = new Map(fields.map((f) => [f.num, f]));
+  return decodeWith(buf, byNumber);
+}
+
+function decodeWith(buf: Uint8Array, byNumber: Map<number, Field>): Record<string, any> {
+  const r = new Reader(buf);
+  const out: Record<string, unknown> = {};
+  while (!r.done()) {
+    const tag = Number(r.varint());
+    const field = byNumber.get(tag >>> 3);
+    if (!field) r.skip(tag & 7);
+    else store(out, field, valueOf(field, tag & 7, r));
+  }
+  return out;
+}
+
+function decodeMessage(buf: Uint8Array, name: string): Record<string, any> {
+  return decodeWith(buf, fieldsByMessage.get(name)!.byNumber);
+}
+
+const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
 function unsupported(what: string): ApiError {
   return new ApiError(
     415,
     "UnsupportedMediaType",
-    `the body of the request was in an unknown format - this server decodes protobuf only for Namespace, ConfigMap, Secret, Eviction, Deployment and PodDisruptionBudget (${what})`,
+    `the body of the request was in an unknown format - protobuf is served for built-in kinds only (${what})`,
   );
 }
 
-/** Go always encodes non-pointer scalars; their JSON tags are `omitempty`, so zero values are not part of the object. */
-function omitted(field: Field, value: unknown): boolean {
-  if (value === undefined) return true;
-  if (field.repeated) return false;
-  return (field.type === "string" && value === "") || (field.omitZero === true && (value === 0 || value === false));
-}
-
-function setField(out: Record<string, unknown>, field: Field, value: unknown): void {
-  if (omitted(field, value)) return;
-  if (typeof field.type === "object" && "map" in field.type) {
-    const [k, v] = value as [string, string];
-    out[field.json] = { ...((out[field.json] as Record<string, string> | undefined) ?? {}), [k]: v };
-  } else if (field.repeated) {
-    out[field.json] = [...((out[field.json] as unknown[] | undefined) ?? []), value];
-  } else {
-    out[field.json] = value;
-  }
-}
-
-function readValue(r: Reader, wire: number, field: Field): unknown {
-  if (wire === 0) {
-    const v = r.varint();
-    if (field.type === "bool") return v !== 0n;
-    if (field.type === "int64") return toInt64(v);
-    throw unsupported(`varint for field ${field.json}`);
-  }
-  if (wire !== 2) throw unsupported(`wire type ${wire} for field ${field.json}`);
-  const b = r.bytes();
-  if (typeof field.type === "object" && "map" in field.type) return decodeMapEntry(b, field.type.map);
-  return decodeLengthDelimited(b, field.type);
-}
-
-/** Decodes one message; an unknown field is refused (415), never silently dropped. */
-function decodeMessage(buf: Uint8Array, name: string): Record<string, any> {
-  const desc = messages[name]!;
-  const r = new Reader(buf);
-  const out: Record<string, unknown> = {};
-  while (!r.done()) {
-    const tag = Number(r.varint());
-    const field = desc[tag >>> 3];
-    if (!field) throw unsupported(`field ${tag >>> 3} of ${name}`);
-    setField(out, field, readValue(r, tag & 7, field));
-  }
-  return out;
-}
-
-const MAGIC = [0x6b, 0x38, 0x73, 0x00];
-
 /**
- * Decodes a `application/vnd.kubernetes.protobuf` body (the "k8s\0" envelope around runtime.Unknown) to the JSON
- * object kube-apiserver would have read. Kinds other than Namespace, ConfigMap, Secret, Eviction, Deployment and PodDisruptionBudget get 415.
+ * Decodes an `application/vnd.kubernetes.protobuf` body (the "k8s\0" envelope around runtime.Unknown) to the JSON
+ * object kube-apiserver would have read. Kinds without a protobuf encoding (custom resources) get 415; unknown field
+ * numbers are skipped as Go's generated code skips them.
  */
 export function decodeKubeProtobuf(body: Uint8Array): Record<string, unknown> {
   if (body.length < 4 || MAGIC.some((b, i) => body[i] !== b))
     throw badRequest("protobuf: missing the k8s envelope prefix");
-  const unknown = decodeMessage(body.subarray(4), "Unknown") as {
-    typeMeta?: { apiVersion?: string; kind?: string };
-    raw?: Uint8Array;
+  // runtime.Unknown inlines its TypeMeta; Raw has no JSON name ("-").
+  const unknown = decodeMessage(body.subarray(4), UNKNOWN) as {
+    apiVersion?: string;
+    kind?: string;
+    "-"?: string;
     contentEncoding?: string;
   };
-  const apiVersion = unknown.typeMeta?.apiVersion ?? "";
-  const kind = unknown.typeMeta?.kind ?? "";
-  const message = kinds[`${apiVersion}/${kind}`];
+  const apiVersion = unknown.apiVersion ?? "";
+  const kind = unknown.kind ?? "";
+  const message = messageOf(apiVersion, kind);
   if (!message) throw unsupported(`${apiVersion}/${kind}`);
   if (unknown.contentEncoding) throw unsupported(`content encoding ${unknown.contentEncoding}`);
-  return { apiVersion, kind, ...decodeMessage(unknown.raw ?? new Uint8Array(), message) };
+  return { apiVersion, kind, ...decodeMessage(Buffer.from(unknown["-"] ?? "", "base64"), message) };
 }
+
+// ---- encoding ----
+
+class Writer {
+  readonly parts: Buffer[] = [];
+  varint(v: bigint): void {
+    const out: number[] = [];
+    let x = BigInt.asUintN(64, v);
+    do {
+      const b = Number(x & 0x7fn);
+      x >>= 7n;
+      out.push(x > 0n ? b | 0x80 : b);
+    } while (x > 0n);
+    this.parts.push(Buffer.from(out));
+  }
+  tag(num: number, wire: number): void {
+    this.varint(BigInt((num << 3) | wire));
+  }
+  bytes(num: number, b: Uint8Array): void {
+    this.tag(num, 2);
+    this.varint(BigInt(b.length));
+    this.parts.push(Buffer.from(b));
+  }
+  done(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+}
+
+function encodeSpecial(type: string, value: unknown): Buffer | undefined {
+  const w = new Writer();
+  if (type === TIME || type === MICRO_TIME) {
+    const ms = Date.parse(String(value));
+    if (Number.isNaN(ms)) return w.done();
+    const frac = /\.(\d+)Z$/.exec(String(value))?.[1] ?? "";
+    w.tag(1, 0);
+    w.varint(BigInt(Math.floor(ms / 1000)));
+    const nanos = Number(frac.padEnd(9, "0").slice(0, 9));
+    if (nanos) {
+      w.tag(2, 0);
+      w.varint(BigInt(nanos));
+    }
+    return w.done();
+  }
+  if (type === QUANTITY) w.bytes(1, Buffer.from(String(value)));
+  else if (type === INT_OR_STRING) {
+    const isString = typeof value === "string";
+    w.tag(1, 0);
+    w.varint(isString ? 1n : 0n);
+    if (isString) w.bytes(3, Buffer.from(value));
+    else {
+      w.tag(2, 0);
+      w.varint(BigInt(Math.trunc(Number(value))));
+    }
+  } else if (type === RAW_EXTENSION || type === FIELDS_V1) w.bytes(1, Buffer.from(JSON.stringify(value)));
+  else return undefined;
+  return w.done();
+}
+
+function encodeScalar(w: Writer, field: { num: number; type: string }, value: unknown): void {
+  const { num, type } = field;
+  if (type === "string") w.bytes(num, Buffer.from(String(value)));
+  else if (type === "bytes") w.bytes(num, Buffer.from(String(value), "base64"));
+  else if (type === "bool") {
+    w.tag(num, 0);
+    w.varint(value ? 1n : 0n);
+  } else if (type === "double") {
+    w.tag(num, 1);
+    const b = Buffer.alloc(8);
+    b.writeDoubleLE(Number(value));
+    w.parts.push(b);
+  } else {
+    w.tag(num, 0);
+    w.varint(BigInt(Math.trunc(Number(value))));
+  }
+}
+
+function encodeValue(w: Writer, field: { num: number; type: string }, value: unknown): void {
+  if (value === undefined || value === null) return;
+  if (field.type.startsWith("map:")) {
+    const [, keyType, valueType] = field.type.split(":") as [string, string, string];
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      const entry = new Writer();
+      encodeValue(entry, { num: 1, type: keyType }, k);
+      encodeValue(entry, { num: 2, type: valueType }, v);
+      w.bytes(field.num, entry.done());
+    }
+  } else if (fieldsByMessage.has(field.type)) {
+    w.bytes(field.num, encodeSpecial(field.type, value) ?? encodeMessage(value, field.type));
+  } else encodeScalar(w, field, value);
+}
+
+function encodeMessage(obj: unknown, name: string): Buffer {
+  const w = new Writer();
+  const o = (obj ?? {}) as Record<string, unknown>;
+  for (const field of fieldsByMessage.get(name)!.list) {
+    const value = field.inline ? o : o[field.json];
+    if (field.repeated && Array.isArray(value)) for (const item of value) encodeValue(w, field, item);
+    else if (!field.repeated) encodeValue(w, field, value);
+  }
+  return w.done();
+}
+
+/** Encodes a built-in object in the "k8s\0" envelope; undefined when its kind has no protobuf encoding. */
+export function encodeKubeProtobuf(
+  obj: Record<string, unknown>,
+  apiVersion?: string,
+  kind?: string,
+): Buffer | undefined {
+  const av = apiVersion ?? String(obj.apiVersion ?? "");
+  const k = kind ?? String(obj.kind ?? "");
+  const message = messageOf(av, k);
+  if (!message) return undefined;
+  const typeMeta = new Writer();
+  typeMeta.bytes(1, Buffer.from(av));
+  typeMeta.bytes(2, Buffer.from(k));
+  const unknown = new Writer();
+  unknown.bytes(1, typeMeta.done());
+  unknown.bytes(2, encodeMessage(obj, message));
+  return Buffer.concat([MAGIC, unknown.done()]);
+}
+
+/** The release the descriptors were generated from. */
+export const protobufSource = descriptors.source;
