@@ -66,6 +66,11 @@ function goFields(dir: string): Map<string, Map<string, GoField>> {
   return out;
 }
 
+function flagsOf(repeated: boolean, gf: GoField | undefined): string {
+  if (!gf) return repeated ? "r" : "";
+  return [repeated && "r", gf.pointer && "p", gf.omitempty && "o", gf.inline && "i"].filter(Boolean).join("");
+}
+
 function resolveType(type: string, pkg: string): string {
   const map = /^map<\s*([\w.]+)\s*,\s*([\w.]+)\s*>$/.exec(type);
   if (map) return `map:${resolveType(map[1]!, pkg)}:${resolveType(map[2]!, pkg)}`;
@@ -86,11 +91,7 @@ function protoMessages(
     const structFields = go.get(m[1]!);
     for (const f of m[2]!.matchAll(/^\s+(optional |repeated )?(map<[^>]+>|[\w.]+) (\w+) = (\d+);/gm)) {
       const gf = structFields?.get(f[3]!);
-      const flags =
-        (f[1] === "repeated " ? "r" : "") +
-        (gf?.pointer ? "p" : "") +
-        (gf?.omitempty ? "o" : "") +
-        (gf?.inline ? "i" : "");
+      const flags = flagsOf(f[1] === "repeated ", gf);
       fields.push([Number(f[4]), gf?.json || f[3]!, resolveType(f[2]!, pkg), flags]);
     }
     out[`${pkg}.${m[1]}`] = fields;

@@ -129,47 +129,51 @@ function parseJsonBytes(b: Uint8Array, what: string): unknown {
   }
 }
 
-/** The JSON form of the few messages with a custom JSON encoding upstream. */
-function special(type: string, b: Uint8Array): { value: unknown } | undefined {
-  if (type === TIME || type === MICRO_TIME) {
-    const t = decodeMessage(b, type) as { seconds?: number; nanos?: number };
-    return { value: t.seconds === undefined ? undefined : rfc3339(t.seconds, t.nanos ?? 0, type === MICRO_TIME) };
-  }
-  if (type === QUANTITY) return { value: (decodeMessage(b, type) as { string?: string }).string ?? "0" };
-  if (type === DURATION) return { value: goDuration((decodeMessage(b, type) as { duration?: number }).duration ?? 0) };
-  if (type === INT_OR_STRING) {
-    const v = decodeMessage(b, type) as { type?: number; intVal?: number; strVal?: string };
-    return { value: v.type === 1 ? (v.strVal ?? "") : (v.intVal ?? 0) };
-  }
-  if (type === RAW_EXTENSION || type === FIELDS_V1) {
-    const raw = new Reader(b);
-    let bytes: Uint8Array = new Uint8Array();
-    while (!raw.done()) {
-      const tag = Number(raw.varint());
-      if (tag >>> 3 === 1 && (tag & 7) === 2) bytes = raw.bytes();
-      else raw.skip(tag & 7);
-    }
-    return { value: parseJsonBytes(bytes, type.split(".").pop()!) };
-  }
-  return undefined;
+function decodeTime(b: Uint8Array, type: string): unknown {
+  const t = decodeMessage(b, type) as { seconds?: number; nanos?: number };
+  return t.seconds === undefined ? undefined : rfc3339(t.seconds, t.nanos ?? 0, type === MICRO_TIME);
 }
 
-function scalarOf(type: string, wire: number, r: Reader): unknown {
-  if (wire === 0) {
-    const v = r.varint();
-    if (type === "bool") return v !== 0n;
-    if (type === "int32") return Number(BigInt.asIntN(32, v));
-    if (type === "int64") return Number(BigInt.asIntN(64, v));
-    if (type === "uint32" || type === "uint64") return Number(v);
-  } else if (wire === 1 && type === "double") {
-    return Buffer.from(r.take(8)).readDoubleLE(0);
-  } else if (wire === 5 && type === "float") {
-    return Buffer.from(r.take(4)).readFloatLE(0);
-  } else if (wire === 2) {
-    const b = r.bytes();
-    if (type === "string") return text(b);
-    if (type === "bytes") return Buffer.from(b).toString("base64");
+/** RawExtension and FieldsV1 carry JSON bytes in field 1. */
+function decodeRawJson(b: Uint8Array, type: string): unknown {
+  const raw = new Reader(b);
+  let bytes: Uint8Array = new Uint8Array();
+  while (!raw.done()) {
+    const tag = Number(raw.varint());
+    if (tag >>> 3 === 1 && (tag & 7) === 2) bytes = raw.bytes();
+    else raw.skip(tag & 7);
   }
+  return parseJsonBytes(bytes, type.split(".").pop()!);
+}
+
+/** The JSON form of the few messages with a custom JSON encoding upstream. */
+const specialDecoders: Record<string, (b: Uint8Array, type: string) => unknown> = {
+  [TIME]: decodeTime,
+  [MICRO_TIME]: decodeTime,
+  [QUANTITY]: (b, type) => (decodeMessage(b, type) as { string?: string }).string ?? "0",
+  [DURATION]: (b, type) => goDuration((decodeMessage(b, type) as { duration?: number }).duration ?? 0),
+  [INT_OR_STRING]: (b, type) => {
+    const v = decodeMessage(b, type) as { type?: number; intVal?: number; strVal?: string };
+    return v.type === 1 ? (v.strVal ?? "") : (v.intVal ?? 0);
+  },
+  [RAW_EXTENSION]: decodeRawJson,
+  [FIELDS_V1]: decodeRawJson,
+};
+
+const varintDecoders: Record<string, (v: bigint) => unknown> = {
+  bool: (v) => v !== 0n,
+  int32: (v) => Number(BigInt.asIntN(32, v)),
+  int64: (v) => Number(BigInt.asIntN(64, v)),
+  uint32: (v) => Number(v),
+  uint64: (v) => Number(v),
+};
+
+function scalarOf(type: string, wire: number, r: Reader): unknown {
+  const varint = varintDecoders[type];
+  if (wire === 0 && varint) return varint(r.varint());
+  if (wire === 1 && type === "double") return Buffer.from(r.take(8)).readDoubleLE(0);
+  if (wire === 2 && type === "string") return text(r.bytes());
+  if (wire === 2 && type === "bytes") return Buffer.from(r.bytes()).toString("base64");
   throw badRequest(`protobuf: wire type ${wire} does not fit a ${type} field`);
 }
 
@@ -186,8 +190,8 @@ function valueOf(field: Field, wire: number, r: Reader): unknown {
   if (fieldsByMessage.has(field.type)) {
     if (wire !== 2) throw badRequest(`protobuf: wire type ${wire} does not fit message field ${field.json}`);
     const b = r.bytes();
-    const custom = special(field.type, b);
-    return custom ? custom.value : decodeMessage(b, field.type);
+    const custom = specialDecoders[field.type];
+    return custom ? custom(b, field.type) : decodeMessage(b, field.type);
   }
   return scalarOf(field.type, wire, r);
 }
@@ -290,33 +294,44 @@ class Writer {
   }
 }
 
-function encodeSpecial(type: string, value: unknown): Buffer | undefined {
-  const w = new Writer();
-  if (type === TIME || type === MICRO_TIME) {
-    const ms = Date.parse(String(value));
-    if (Number.isNaN(ms)) return w.done();
-    const frac = /\.(\d+)Z$/.exec(String(value))?.[1] ?? "";
-    w.tag(1, 0);
-    w.varint(BigInt(Math.floor(ms / 1000)));
-    const nanos = Number(frac.padEnd(9, "0").slice(0, 9));
-    if (nanos) {
-      w.tag(2, 0);
-      w.varint(BigInt(nanos));
-    }
-    return w.done();
+function encodeTime(w: Writer, value: unknown): void {
+  const ms = Date.parse(String(value));
+  if (Number.isNaN(ms)) return;
+  const frac = /\.(\d+)Z$/.exec(String(value))?.[1] ?? "";
+  w.tag(1, 0);
+  w.varint(BigInt(Math.floor(ms / 1000)));
+  const nanos = Number(frac.padEnd(9, "0").slice(0, 9));
+  if (nanos) {
+    w.tag(2, 0);
+    w.varint(BigInt(nanos));
   }
-  if (type === QUANTITY) w.bytes(1, Buffer.from(String(value)));
-  else if (type === INT_OR_STRING) {
-    const isString = typeof value === "string";
-    w.tag(1, 0);
-    w.varint(isString ? 1n : 0n);
-    if (isString) w.bytes(3, Buffer.from(value));
-    else {
-      w.tag(2, 0);
-      w.varint(BigInt(Math.trunc(Number(value))));
-    }
-  } else if (type === RAW_EXTENSION || type === FIELDS_V1) w.bytes(1, Buffer.from(JSON.stringify(value)));
-  else return undefined;
+}
+
+function encodeIntOrString(w: Writer, value: unknown): void {
+  const isString = typeof value === "string";
+  w.tag(1, 0);
+  w.varint(isString ? 1n : 0n);
+  if (isString) w.bytes(3, Buffer.from(value));
+  else {
+    w.tag(2, 0);
+    w.varint(BigInt(Math.trunc(Number(value))));
+  }
+}
+
+const specialEncoders: Record<string, (w: Writer, value: unknown) => void> = {
+  [TIME]: encodeTime,
+  [MICRO_TIME]: encodeTime,
+  [QUANTITY]: (w, value) => w.bytes(1, Buffer.from(String(value))),
+  [INT_OR_STRING]: encodeIntOrString,
+  [RAW_EXTENSION]: (w, value) => w.bytes(1, Buffer.from(JSON.stringify(value))),
+  [FIELDS_V1]: (w, value) => w.bytes(1, Buffer.from(JSON.stringify(value))),
+};
+
+function encodeSpecial(type: string, value: unknown): Buffer | undefined {
+  const encoder = specialEncoders[type];
+  if (!encoder) return undefined;
+  const w = new Writer();
+  encoder(w, value);
   return w.done();
 }
 
