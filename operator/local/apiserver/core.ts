@@ -1,5 +1,7 @@
 // API semantics over the store: create/update/delete with Kubernetes metadata rules, status subresource, finalizers, lists.
 import { randomUUID } from "node:crypto";
+import { admitCreate } from "./admission.js";
+import { decodeBuiltinObject } from "./builtin-decode.js";
 import { applyBuiltinDefaults, podQosClass } from "./defaults.js";
 import type { ResourceRegistry, ResourceType } from "./registry.js";
 import { groupVersion, hasStatusSubresource, resourceKey } from "./registry.js";
@@ -196,7 +198,7 @@ export class ApiCore {
   /** POST: a new object. */
   create(ctx: WriteContext, body: unknown): KubeObject {
     const { rt } = ctx;
-    const obj = this.checkBody(ctx, body);
+    const obj = this.decodeBuiltin(ctx, this.checkBody(ctx, body));
     const m = meta(obj);
     if (!m.name && m.generateName) m.name = `${m.generateName as string}${generatedSuffix()}`;
     this.validateMetadata(rt, obj);
@@ -206,7 +208,10 @@ export class ApiCore {
     } else delete m.namespace;
     if (this.tryGet(rt, ctx.namespace, m.name as string)) throw alreadyExists(rt, m.name as string);
     initNewObject(rt, ctx.version, obj);
-    let out = this.validate(ctx, obj, undefined, undefined);
+    admitCreate(rt, obj, { services: () => this.store.list(resourceKey(this.registry.lookup("", "v1", "services")!)) });
+    // The status create reset is written as Go writes it (non-omitempty zero values included).
+    const filled = rt.crd ? obj : decodeBuiltinObject(obj, groupVersion(rt.group, ctx.version), rt.kind)?.object;
+    let out = this.validate(ctx, (filled as KubeObject | undefined) ?? obj, undefined, undefined);
     out = this.withManagedFields(ctx, out, undefined, undefined);
     if (ctx.dryRun) return out;
     const rv = this.store.nextRv();
@@ -251,7 +256,8 @@ export class ApiCore {
   /** Applies the update rules to `incoming` (already merged with `cur` for patches) and commits it. */
   commitUpdate(ctx: WriteContext, cur: KubeObject, incoming: KubeObject, subresource?: string): KubeObject {
     const { rt } = ctx;
-    let next = subresource === "status" ? statusUpdate(cur, incoming) : mainUpdate(rt, ctx.version, cur, incoming);
+    const decoded = this.decodeBuiltin(ctx, incoming);
+    let next = subresource === "status" ? statusUpdate(cur, decoded) : mainUpdate(rt, ctx.version, cur, decoded);
     if (subresource !== "status") applyBuiltinDefaults(rt, next);
     checkNoNewFinalizers(rt, cur, next);
     if (subresource !== "status" && rt.group === "" && rt.kind === "Pod") checkPodSpecUpdate(rt, cur, next);
@@ -389,6 +395,25 @@ export class ApiCore {
       throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
     }
     return obj;
+  }
+
+  /**
+   * A built-in object as the typed decoder reads it: wrong JSON types and bad base64 are 400 (nothing stored), unknown
+   * fields are dropped (a `Warning` each, 400 under `fieldValidation=Strict`), quantities and times canonical, and a
+   * Secret's write-only `stringData` merged into `data`.
+   */
+  private decodeBuiltin(ctx: WriteContext, obj: KubeObject): KubeObject {
+    const { rt } = ctx;
+    if (rt.crd) return obj;
+    const r = decodeBuiltinObject(obj, groupVersion(rt.group, ctx.version), rt.kind);
+    if (!r) return obj;
+    const unknown = r.unknownFields.map((f) => `unknown field "${f}"`);
+    if (unknown.length > 0 && ctx.fieldValidation === "Strict")
+      throw badRequest(`strict decoding error: ${unknown.join(", ")}`);
+    if (unknown.length > 0 && ctx.fieldValidation !== "Ignore") ctx.warnings?.push(...unknown);
+    const out = r.object as KubeObject;
+    if (rt.group === "" && rt.kind === "Secret") mergeStringData(out);
+    return out;
   }
 
   private validateMetadata(rt: ResourceType, obj: KubeObject): void {
@@ -840,3 +865,13 @@ function decodeContinue(token: string): { rv: number; start: string } {
 }
 
 export { ApiError };
+
+/** Secret `stringData` is write-only: its values replace the same keys of `data` (base64) and it is never stored. */
+function mergeStringData(secret: KubeObject): void {
+  const stringData = secret.stringData as Record<string, string> | undefined;
+  delete secret.stringData;
+  if (!stringData) return;
+  const data = { ...((secret.data as Record<string, string> | undefined) ?? {}) };
+  for (const [k, v] of Object.entries(stringData)) data[k] = Buffer.from(v, "utf8").toString("base64");
+  secret.data = data;
+}

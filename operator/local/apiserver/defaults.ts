@@ -1,6 +1,7 @@
 // Defaulting of built-in objects as kube-apiserver does on every write (so a spec read back looks like on EKS).
 import type { ResourceType } from "./registry.js";
 import type { KubeObject } from "./selectors.js";
+import { defaultServicePorts } from "./admission.js";
 import { isObject } from "./objects.js";
 
 type Obj = Record<string, any>;
@@ -125,6 +126,7 @@ export function applyBuiltinDefaults(rt: ResourceType, obj: KubeObject): void {
     setDefault(obj.spec, "sessionAffinity", "None");
     if (Array.isArray(obj.spec.ports))
       for (const p of obj.spec.ports) if (isObject(p)) setDefault(p, "protocol", "TCP");
+    defaultServicePorts(obj.spec);
   }
   const workload = rt.group === "apps" || rt.group === "batch" ? WORKLOAD[rt.kind] : undefined;
   if (workload && isObject(obj.spec)) workload(obj.spec);

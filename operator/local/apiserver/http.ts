@@ -330,7 +330,7 @@ export class ApiHttpHandler {
       return;
     }
     const verb = verbOf(method, route);
-    if (!verb) throw methodNotAllowed();
+    if (!verb || (route.rt.verbs.length === 1 && !route.rt.verbs.includes(verb))) throw methodNotAllowed();
     const ctx = this.writeContext(req, res, q, route, verb);
     if (route.rt.namespaced && !route.namespace && verb !== "deletecollection") throw methodNotAllowed();
     const contentType = req.headers["content-type"] ?? "application/json";
@@ -388,6 +388,7 @@ export class ApiHttpHandler {
 
   private read(req: IncomingMessage, res: ServerResponse, url: URL, route: Route): void {
     const q = url.searchParams;
+    if (!route.rt.verbs.includes("get") && !route.rt.verbs.includes("list")) throw methodNotAllowed();
     const format = negotiate(req.headers.accept);
     if (!format)
       throw notAcceptable(
@@ -491,6 +492,14 @@ export class ApiHttpHandler {
     }
     if (route.name && route.subresource === "binding") {
       this.send(res, 201, bindPod(this.core, ctx, route.name, body), format);
+      return;
+    }
+    if (route.rt.group === "" && route.rt.plural === "bindings") {
+      const podName = String((body as { metadata?: { name?: string } } | undefined)?.metadata?.name ?? "");
+      if (route.name || !podName)
+        throw badRequest("a Binding needs metadata.name (the pod) and is posted to the collection");
+      const pods = this.core.registry.lookup("", "v1", "pods")!;
+      this.send(res, 201, bindPod(this.core, { ...ctx, rt: pods }, podName, body), format);
       return;
     }
     if (route.name) throw methodNotAllowed();

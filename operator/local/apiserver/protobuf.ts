@@ -25,7 +25,8 @@ const INT_OR_STRING = "k8s.io.apimachinery.pkg.util.intstr.IntOrString";
 const RAW_EXTENSION = "k8s.io.apimachinery.pkg.runtime.RawExtension";
 const UNKNOWN = "k8s.io.apimachinery.pkg.runtime.Unknown";
 
-interface Field {
+/** One field of a generated message. */
+export interface ProtoField {
   num: number;
   json: string;
   type: string;
@@ -34,6 +35,8 @@ interface Field {
   omitempty: boolean;
   inline: boolean;
 }
+
+type Field = ProtoField;
 
 const fieldsByMessage = new Map<string, { byNumber: Map<number, Field>; list: Field[] }>();
 for (const [name, list] of Object.entries(descriptors.messages)) {
@@ -49,8 +52,13 @@ for (const [name, list] of Object.entries(descriptors.messages)) {
   fieldsByMessage.set(name, { byNumber: new Map(fields.map((f) => [f.num, f])), list: fields });
 }
 
+/** The fields of a generated message, or undefined when there is no such message. */
+export function messageFields(name: string): readonly ProtoField[] | undefined {
+  return fieldsByMessage.get(name)?.list;
+}
+
 /** The message of a top-level object: its apiVersion's package, then meta/v1 (Status, DeleteOptions, WatchEvent…). */
-function messageOf(apiVersion: string, kind: string): string | undefined {
+export function messageOf(apiVersion: string, kind: string): string | undefined {
   for (const [pkg, v] of Object.entries(descriptors.apiVersions)) {
     if (v === apiVersion && fieldsByMessage.has(`${pkg}.${kind}`)) return `${pkg}.${kind}`;
   }

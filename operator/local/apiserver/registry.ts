@@ -121,6 +121,8 @@ const BUILTINS: BuiltinSpec[] = [
     extra: ["binding", "eviction"],
     returnDeleted: true,
   },
+  // What a scheduler posts: create only (pods/binding is the same write on the pod's subresource).
+  { group: "", version: "v1", kind: "Binding", plural: "bindings", namespaced: true, verbs: ["create"] },
   { group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true },
   { group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true, shortNames: ["cm"] },
   { group: "", version: "v1", kind: "Event", plural: "events", namespaced: true, shortNames: ["ev"] },

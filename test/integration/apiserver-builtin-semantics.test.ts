@@ -1,0 +1,209 @@
+// Built-in object semantics as kube-apiserver's typed decoder has them: stringData, canonical quantities, unknown fields, decode errors, zero values, no-op updates.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
+import { startTestCluster } from "../support/cluster.js";
+
+let server: LocalApiServer;
+
+beforeAll(async () => {
+  server = await startTestCluster();
+  await server.request("POST", "/api/v1/namespaces", { body: { metadata: { name: "sem" } } });
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+const b64 = (s: string): string => Buffer.from(s).toString("base64");
+const secrets = "/api/v1/namespaces/sem/secrets";
+const MERGE = { "Content-Type": "application/merge-patch+json" };
+
+describe("Secret stringData is write-only and merged into data", () => {
+  it.each([
+    {
+      write: "create",
+      run: () => server.request("POST", secrets, { body: { metadata: { name: "s1" }, stringData: { pw: "a" } } }),
+      name: "s1",
+      data: { pw: b64("a") },
+    },
+    {
+      write: "update",
+      run: async () => {
+        await server.request("POST", secrets, {
+          body: { metadata: { name: "s2" }, data: { pw: b64("a"), u: b64("x") } },
+        });
+        return server.request("PUT", `${secrets}/s2`, {
+          body: { metadata: { name: "s2" }, data: { pw: b64("a"), u: b64("x") }, stringData: { pw: "b" } },
+        });
+      },
+      name: "s2",
+      data: { pw: b64("b"), u: b64("x") },
+    },
+    {
+      write: "merge patch",
+      run: async () => {
+        await server.request("POST", secrets, { body: { metadata: { name: "s3" }, data: { u: b64("x") } } });
+        return server.request("PATCH", `${secrets}/s3`, { body: { stringData: { pw: "c" } }, headers: MERGE });
+      },
+      name: "s3",
+      data: { pw: b64("c"), u: b64("x") },
+    },
+  ])("$write", async ({ run, name, data }) => {
+    const res = await run();
+    expect(res.status).toBeLessThan(300);
+    expect(res.json.stringData).toBeUndefined();
+    const stored = await server.request("GET", `${secrets}/${name}`);
+    expect(stored.json.data).toEqual(data);
+    expect(stored.json.stringData).toBeUndefined();
+  });
+});
+
+describe("quantities are stored in canonical form", () => {
+  it.each([
+    ["1000m", "1"],
+    ["0.5", "500m"],
+    [0.25, "250m"],
+    ["1024Mi", "1Gi"],
+    ["1.5Gi", "1536Mi"],
+    ["2000", "2k"],
+    ["1e3", "1e3"],
+    ["128974848", "128974848"],
+  ])("%s is stored as %s", async (input, canonical) => {
+    const name = `q-${String(input)
+      .replace(/[^a-z0-9]/gi, "")
+      .toLowerCase()}`;
+    const res = await server.request("POST", "/api/v1/namespaces/sem/pods", {
+      body: {
+        metadata: { name },
+        spec: { containers: [{ name: "c", image: "x:1", resources: { requests: { cpu: input, memory: input } } }] },
+      },
+    });
+    expect(res.status).toBe(201);
+    expect(res.json.spec.containers[0].resources.requests).toEqual({ cpu: canonical, memory: canonical });
+  });
+});
+
+describe("unknown fields and decode errors", () => {
+  it("drops unknown fields of built-ins with a Warning header (fieldValidation unset or Warn)", async () => {
+    const res = await server.request("POST", "/api/v1/namespaces/sem/configmaps", {
+      body: { metadata: { name: "cm-unknown" }, data: { a: "1" }, extra: 1, spec: { x: 1 } },
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.warning).toBe('299 - "unknown field \\"extra\\"", 299 - "unknown field \\"spec\\""');
+    const stored = await server.request("GET", "/api/v1/namespaces/sem/configmaps/cm-unknown");
+    expect(stored.json).not.toHaveProperty("extra");
+    expect(stored.json).not.toHaveProperty("spec");
+    expect(stored.json.data).toEqual({ a: "1" });
+  });
+
+  it.each([
+    {
+      what: "an unknown field under fieldValidation=Strict",
+      path: "/api/v1/namespaces/sem/configmaps?fieldValidation=Strict",
+      body: { metadata: { name: "bad-strict" }, datta: { a: "1" } },
+      message: 'strict decoding error: unknown field "datta"',
+      get: "/api/v1/namespaces/sem/configmaps/bad-strict",
+    },
+    {
+      what: "bad base64 in Secret data",
+      path: secrets,
+      body: { metadata: { name: "bad-b64" }, data: { pw: "not base64!" } },
+      message: "illegal base64 data at input byte 3",
+      get: `${secrets}/bad-b64`,
+    },
+    {
+      what: "a string where an int32 belongs",
+      path: "/apis/apps/v1/namespaces/sem/deployments",
+      body: {
+        metadata: { name: "bad-type" },
+        spec: { replicas: "3", selector: { matchLabels: { a: "b" } }, template: {} },
+      },
+      message: "json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32",
+      get: "/apis/apps/v1/namespaces/sem/deployments/bad-type",
+    },
+    {
+      what: "an invalid quantity",
+      path: "/api/v1/namespaces/sem/pods",
+      body: {
+        metadata: { name: "bad-q" },
+        spec: { containers: [{ name: "c", image: "x", resources: { limits: { cpu: "lots" } } }] },
+      },
+      message: "quantities must match the regular expression",
+      get: "/api/v1/namespaces/sem/pods/bad-q",
+    },
+    {
+      what: "a map where a list belongs",
+      path: "/api/v1/namespaces/sem/pods",
+      body: { metadata: { name: "bad-list" }, spec: { containers: { name: "c" } } },
+      message: "json: cannot unmarshal object into Go struct field PodSpec.spec.containers",
+      get: "/api/v1/namespaces/sem/pods/bad-list",
+    },
+  ])("$what is 400 BadRequest and stores nothing", async ({ path, body, message, get }) => {
+    const res = await server.request("POST", path, { body });
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({ kind: "Status", reason: "BadRequest" });
+    expect(res.json.message).toContain(message);
+    expect((await server.request("GET", get)).status).toBe(404);
+  });
+});
+
+describe("status structs carry their non-omitempty zero values", () => {
+  it.each([
+    {
+      path: "/apis/apps/v1/namespaces/sem/replicasets",
+      body: {
+        metadata: { name: "rs" },
+        spec: {
+          selector: { matchLabels: { a: "b" } },
+          template: { metadata: { labels: { a: "b" } }, spec: { containers: [{ name: "c", image: "x" }] } },
+        },
+      },
+      status: { replicas: 0 },
+    },
+    {
+      path: "/apis/apps/v1/namespaces/sem/statefulsets",
+      body: {
+        metadata: { name: "sts" },
+        spec: {
+          selector: { matchLabels: { a: "s" } },
+          template: { metadata: { labels: { a: "s" } }, spec: { containers: [{ name: "c", image: "x" }] } },
+        },
+      },
+      status: { replicas: 0, availableReplicas: 0 },
+    },
+  ])("$path", async ({ path, body, status }) => {
+    const res = await server.request("POST", path, { body });
+    expect(res.status).toBe(201);
+    expect(res.json.status).toEqual(status);
+  });
+});
+
+describe("an update that changes nothing keeps the resourceVersion", () => {
+  it("equal timestamps and quantities written in another form are no change", async () => {
+    const created = await server.request("POST", "/api/v1/namespaces/sem/events", {
+      body: {
+        metadata: { name: "ev1" },
+        involvedObject: { kind: "Pod", name: "p", namespace: "sem" },
+        reason: "Tested",
+        firstTimestamp: "2026-01-02T03:04:05Z",
+        lastTimestamp: "2026-01-02T03:04:05Z",
+        count: 1,
+      },
+    });
+    expect(created.status).toBe(201);
+    const rv = created.json.metadata.resourceVersion;
+    const again = await server.request("PUT", "/api/v1/namespaces/sem/events/ev1", {
+      body: { ...created.json, firstTimestamp: "2026-01-02T04:04:05+01:00", lastTimestamp: "2026-01-02T03:04:05.000Z" },
+    });
+    expect(again.status).toBe(200);
+    expect(again.json.metadata.resourceVersion).toBe(rv);
+    expect(again.json.firstTimestamp).toBe("2026-01-02T03:04:05Z");
+
+    const pod = await server.request("GET", "/api/v1/namespaces/sem/pods/q-1000m");
+    const spec = structuredClone(pod.json.spec);
+    spec.containers[0].resources.requests = { cpu: "1000m", memory: "1000m" };
+    const same = await server.request("PUT", "/api/v1/namespaces/sem/pods/q-1000m", { body: { ...pod.json, spec } });
+    expect(same.status).toBe(200);
+    expect(same.json.metadata.resourceVersion).toBe(pod.json.metadata.resourceVersion);
+  });
+});
