@@ -42,16 +42,21 @@ function allocateClusterIP(spec: Obj, state: AdmissionState): void {
   spec.internalTrafficPolicy ??= "Cluster";
 }
 
+function usedNodePorts(state: AdmissionState): Set<number> {
+  const used = new Set<number>();
+  for (const s of state.services())
+    for (const p of ((s.spec as Obj | undefined)?.ports as Obj[] | undefined) ?? []) used.add(p.nodePort as number);
+  return used;
+}
+
 function allocateNodePorts(spec: Obj, state: AdmissionState): void {
   if (spec.type !== "NodePort" && spec.type !== "LoadBalancer") return;
   spec.externalTrafficPolicy ??= "Cluster";
   if (spec.type === "LoadBalancer") spec.allocateLoadBalancerNodePorts ??= true;
-  if (spec.type === "LoadBalancer" && spec.allocateLoadBalancerNodePorts === false) return;
-  const used = new Set<number>();
-  for (const s of state.services())
-    for (const p of ((s.spec as Obj | undefined)?.ports as Obj[] | undefined) ?? []) used.add(p.nodePort as number);
-  for (const p of (spec.ports as unknown[] | undefined) ?? []) {
-    if (!isObject(p) || p.nodePort) continue;
+  if (spec.allocateLoadBalancerNodePorts === false) return;
+  const used = usedNodePorts(state);
+  const ports = ((spec.ports as unknown[] | undefined) ?? []).filter(isObject);
+  for (const p of ports.filter((port) => !port.nodePort)) {
     p.nodePort = pick(used, () => randomInt(NODE_PORTS.min, NODE_PORTS.max));
     used.add(p.nodePort);
   }
@@ -69,6 +74,16 @@ const tolerates = (tolerations: Obj[], key: string): boolean =>
       (t.key === key || (t.key === undefined && t.operator === "Exists")) && (!t.effect || t.effect === "NoExecute"),
   );
 
+/** DefaultTolerationSeconds admission: pods tolerate a not-ready or unreachable node for 300 s unless they say otherwise. */
+function defaultTolerations(spec: Obj): void {
+  const tolerations = Array.isArray(spec.tolerations) ? (spec.tolerations as Obj[]) : [];
+  for (const key of ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]) {
+    if (!tolerates(tolerations, key))
+      tolerations.push({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: DEFAULT_TOLERATION_SECONDS });
+  }
+  spec.tolerations = tolerations;
+}
+
 function admitPod(pod: KubeObject): void {
   const spec = pod.spec as Obj | undefined;
   if (!isObject(spec)) return;
@@ -78,13 +93,7 @@ function admitPod(pod: KubeObject): void {
   // Priority admission.
   spec.priority ??= SYSTEM_PRIORITIES[spec.priorityClassName as string] ?? 0;
   spec.preemptionPolicy ??= "PreemptLowerPriority";
-  // DefaultTolerationSeconds admission.
-  const tolerations = Array.isArray(spec.tolerations) ? (spec.tolerations as Obj[]) : [];
-  for (const key of ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]) {
-    if (!tolerates(tolerations, key))
-      tolerations.push({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: DEFAULT_TOLERATION_SECONDS });
-  }
-  spec.tolerations = tolerations;
+  defaultTolerations(spec);
 }
 
 /** Runs the create-time admission of `rt` on `obj` (after defaulting, before validation). */

@@ -46,15 +46,17 @@ function integer(v: unknown, bits: 32 | 64): boolean {
   return bits === 64 || (v >= -(2 ** 31) && v < 2 ** 31);
 }
 
+const scalarChecks: Record<string, (v: unknown) => boolean> = {
+  string: (v) => typeof v === "string",
+  bool: (v) => typeof v === "boolean",
+  int32: (v) => integer(v, 32),
+  int64: (v) => integer(v, 64),
+  double: (v) => typeof v === "number",
+};
+
 function scalar(w: Walk, v: unknown, f: { type: string; message: string; path: string }): unknown {
-  const ok =
-    (f.type === "string" && typeof v === "string") ||
-    (f.type === "bool" && typeof v === "boolean") ||
-    (f.type === "int32" && integer(v, 32)) ||
-    (f.type === "int64" && integer(v, 64)) ||
-    (f.type === "double" && typeof v === "number");
   if (f.type === "bytes" && typeof v === "string") return base64(w, v);
-  if (!ok) throw typeError(w, v, f);
+  if (!scalarChecks[f.type]?.(v)) throw typeError(w, v, f);
   return v;
 }
 
@@ -156,12 +158,20 @@ function zeroOf(type: string): unknown {
   return type.startsWith("map:") || messageFields(type) ? {} : undefined;
 }
 
+const fieldPath = (path: string, key: string): string => (path ? `${path}.${key}` : key);
+
+/** Go writes a non-omitempty, non-pointer scalar even when it is zero. */
+function writtenZero(f: ProtoField): unknown {
+  if (f.omitempty || f.pointer || f.repeated) return undefined;
+  const zero = zeroOf(f.type);
+  return typeof zero === "object" ? undefined : zero;
+}
+
 /** Decodes one message's JSON object; Go's zero values of non-omitempty scalars are filled in as Go writes them. */
 function message(w: Walk, obj: Record<string, unknown>, at: { name: string; path: string }): Record<string, unknown> {
-  const fields = messageFields(at.name)!;
   const known = new Set<string>();
   const out: Record<string, unknown> = {};
-  for (const f of fields) {
+  for (const f of messageFields(at.name)!) {
     if (f.inline) {
       Object.assign(out, message(w, obj, { name: f.type, path: at.path }));
       for (const inner of messageFields(f.type) ?? []) known.add(inner.json);
@@ -169,13 +179,14 @@ function message(w: Walk, obj: Record<string, unknown>, at: { name: string; path
     }
     known.add(f.json);
     const decoded = f.json in obj ? field(w, obj[f.json], f, { message: at.name, path: at.path }) : undefined;
-    if (decoded !== undefined) out[f.json] = decoded;
-    else if (!f.omitempty && !f.pointer && !f.repeated && typeof zeroOf(f.type) !== "object") {
-      const zero = zeroOf(f.type);
-      if (zero !== undefined) out[f.json] = zero;
-    }
+    const v = decoded ?? writtenZero(f);
+    if (v !== undefined) out[f.json] = v;
   }
-  for (const k of Object.keys(obj)) if (!known.has(k)) w.unknown.push(at.path ? `${at.path}.${k}` : k);
+  w.unknown.push(
+    ...Object.keys(obj)
+      .filter((k) => !known.has(k))
+      .map((k) => fieldPath(at.path, k)),
+  );
   return out;
 }
 

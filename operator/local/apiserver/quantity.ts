@@ -28,7 +28,8 @@ function removeFactors(v: bigint, f: bigint, max: number): [bigint, number] {
 
 function decimal(n: bigint, exponentForm: boolean): string {
   if (n === 0n) return "0";
-  let [amount, times] = removeFactors(n, 10n, 1000);
+  const [stripped, times] = removeFactors(n, 10n, 1000);
+  let amount = stripped;
   let exponent = times - 9;
   const down = ((exponent % 3) + 3) % 3;
   amount *= 10n ** BigInt(down);
