@@ -13,6 +13,8 @@ import { PendingActionsResponse } from "../../src-shared/agent/protocol.js";
 import { API_VERSION } from "../../src-shared/crds/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
+import { ControllerManager } from "../../src-shared/runtime/index.js";
+import { registerManagedClusterController } from "../../operator/controllers/managedcluster/status/controller.js";
 import { eventually, startTestCluster } from "../support/cluster.js";
 import { call, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
 
@@ -505,6 +507,61 @@ describe("Spot interruptions", () => {
     } finally {
       await daemon.stop();
       imds.close();
+    }
+  });
+});
+
+describe("ManagedCluster status of a remote cluster", () => {
+  it("comes from the agent's heartbeats (priced, with the agent's version); a cluster that never reported has no figures", async () => {
+    const silent = await f.call("POST", "/clusters/connect", {
+      token: owner.accessToken,
+      body: { cluster_id: "silent", region: "us-east-1" },
+    });
+    expect(silent.status).toBe(200);
+    await f.client.patch(
+      { apiVersion: API_VERSION, kind: "ManagedCluster", namespace: owner.namespace, name: CLUSTER },
+      { spec: { region: "us-east-1" } },
+      { type: "merge" },
+    );
+    const manager = new ControllerManager({ client: f.client });
+    registerManagedClusterController({ manager, client: f.client });
+    manager.start();
+    try {
+      const status = await eventually(async () => {
+        const mc: any = await f.client.get({
+          apiVersion: API_VERSION,
+          kind: "ManagedCluster",
+          namespace: owner.namespace,
+          name: CLUSTER,
+        });
+        return mc.status?.nodeCount !== undefined && mc.status?.agent ? mc.status : undefined;
+      }, 15_000);
+      const nodes = (await wl.listAll({ apiVersion: "v1", kind: "Node" })).items;
+      expect(status.nodeCount).toBe(nodes.length);
+      expect(status.agent).toMatchObject({ version: "0.1.0", health: "healthy" });
+      expect(status.monthlyCostUsd).toBeGreaterThan(0);
+      const byType = Object.fromEntries(status.conditions.map((c: any) => [c.type, c]));
+      expect(byType.AgentConnected).toMatchObject({ status: "True", reason: "HeartbeatReceived" });
+      expect(byType.Measured).toMatchObject({ status: "True", reason: "AgentReported" });
+      expect(byType.Priced.message).toMatch(/prices as of \d{4}-\d{2}-\d{2}/);
+
+      const quiet: any = await eventually(async () => {
+        const mc: any = await f.client.get({
+          apiVersion: API_VERSION,
+          kind: "ManagedCluster",
+          namespace: owner.namespace,
+          name: "silent",
+        });
+        return mc.status?.conditions?.some((c: any) => c.type === "Measured") ? mc : undefined;
+      }, 15_000);
+      expect(quiet.status.nodeCount).toBeUndefined();
+      expect(quiet.status.monthlyCostUsd).toBeUndefined();
+      expect(quiet.status.conditions.find((c: any) => c.type === "Measured")).toMatchObject({
+        status: "False",
+        reason: "NotReported",
+      });
+    } finally {
+      await manager.stop();
     }
   });
 });

@@ -1,5 +1,6 @@
 // Wires the ManagedCluster status reconciler into the controller manager: clusters, plus the Nodes and Pods it measures.
-import type { KubeClient } from "../../../../src-shared/kube/index.js";
+import type { KubeClient, KubeObject } from "../../../../src-shared/kube/index.js";
+import { AGENT_LEASE_LABEL, CLUSTER_LABEL, SNAPSHOT_LABEL } from "../../../../src-shared/agent/snapshot.js";
 import { objectKey, type ControllerManager, type KindRef } from "../../../../src-shared/runtime/index.js";
 import { catalogPrices, type NodeHourlyPrice } from "../../hibernation/savings.js";
 import type { ClusterView } from "./desired.js";
@@ -17,6 +18,19 @@ const MANAGED_CLUSTER: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind
 const NODE: KindRef = { apiVersion: "v1", kind: "Node" };
 const POD: KindRef = { apiVersion: "v1", kind: "Pod" };
 const AUDIT_ENTRY: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "AuditEntry" };
+/** Only the facade's heartbeat snapshots and agent Leases, not every ConfigMap and Lease of the cluster. */
+const SNAPSHOT: KindRef = { apiVersion: "v1", kind: "ConfigMap", labelSelector: `${SNAPSHOT_LABEL}=true` };
+const AGENT_LEASE: KindRef = {
+  apiVersion: "coordination.k8s.io/v1",
+  kind: "Lease",
+  labelSelector: `${AGENT_LEASE_LABEL}=true`,
+};
+
+/** A snapshot write (at most once a minute per cluster) re-reconciles its cluster; Lease renewals do not. */
+function snapshotOwnerKeys(object: KubeObject): string[] {
+  const cluster = object.metadata?.labels?.[CLUSTER_LABEL];
+  return cluster ? [`${object.metadata?.namespace ?? ""}/${cluster}`] : [];
+}
 
 /**
  * Registers the `managedcluster` controller. A Node or Pod change enqueues every local ManagedCluster (normally one):
@@ -39,6 +53,7 @@ export function registerManagedClusterController(options: ManagedClusterControll
       { ...MANAGED_CLUSTER, mapToKeys: localClusterKeys },
       { ...NODE, mapToKeys: localClusterKeys },
       { ...POD, mapToKeys: localClusterKeys },
+      { ...SNAPSHOT, mapToKeys: snapshotOwnerKeys },
     ],
     reconcile: createManagedClusterReconciler({
       client,
@@ -48,6 +63,8 @@ export function registerManagedClusterController(options: ManagedClusterControll
       auditEntries: manager.informer(AUDIT_ENTRY),
       price: options.price ?? catalogPrices(),
       now: options.now,
+      snapshots: manager.informer(SNAPSHOT),
+      leases: manager.informer(AGENT_LEASE),
     }),
     concurrency: 1,
   });

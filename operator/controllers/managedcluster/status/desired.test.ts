@@ -138,13 +138,15 @@ describe("desiredClusterStatus for other clusters", () => {
     });
   });
 
-  it("judges a remote cluster's agent by heartbeat age and sets only AgentConnected", () => {
+  it("judges a remote cluster's agent by heartbeat age; without a snapshot it has no figures (NotReported)", () => {
     const at = (ageMs: number): string => new Date(NOW.getTime() - ageMs).toISOString().replace(/\.\d{3}Z$/, "Z");
     const remote = (lastSeen?: string): ClusterView =>
       cluster("r", "remote", lastSeen ? { status: { agent: { lastSeen } } } : {});
     const none = plan(remote(), { nodes: [node("n1", "m5.large", "spot")] });
+    // The local nodes are not a remote cluster's: no figures at all until its agent reports.
     expect(Object.keys(none.status)).toEqual(["conditions"]);
-    expect(none.status.conditions).toHaveLength(1);
+    expect(none.status.conditions).toHaveLength(2);
+    expect(none.status.conditions[1]).toMatchObject({ type: "Measured", status: "False", reason: "NotReported" });
     expect(none.status.conditions[0]).toMatchObject({
       type: "AgentConnected",
       status: "Unknown",

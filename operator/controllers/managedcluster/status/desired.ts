@@ -11,6 +11,8 @@ import {
   requestedOn,
 } from "../../../../src-shared/fleet/fleet-metrics.js";
 import type { NodeHourlyPrice } from "../../hibernation/savings.js";
+import type { ClusterSnapshot, LeaseView } from "../../../../src-shared/agent/snapshot.js";
+import { remoteAgentConnected, remoteFigures } from "./remote.js";
 
 /** A heartbeat older than this means the agent is not connected (DESIGN.md: Connected condition from heartbeat age). */
 export const HEARTBEAT_FRESH_MS = 2 * 60_000;
@@ -47,10 +49,14 @@ export interface ClusterStatusInput {
   auditEntries: readonly AuditView[];
   price: NodeHourlyPrice;
   now: Date;
+  /** Remote clusters: the agent's latest heartbeat snapshot and liveness Lease (written by the facade). */
+  snapshot?: ClusterSnapshot;
+  lease?: LeaseView;
 }
 
 /** The status fields this controller owns, as applied (server-side apply removes the ones it stops sending). */
 export interface DesiredClusterStatus {
+  agent?: { lastSeen: string; version: string; health: "healthy" | "unreachable" };
   nodeCount?: number;
   spotPercentage?: number;
   monthlyCostUsd?: number;
@@ -226,9 +232,9 @@ export function desiredClusterStatus(input: ClusterStatusInput): ClusterStatusPl
     );
     return set.find((x) => x.type === c.type)!;
   };
+  if (!isLocal(cluster)) return remoteStatus(input, condition);
   const agent = agentConnected(cluster, now.getTime());
   const conditions = [condition(agent.condition)];
-  if (!isLocal(cluster)) return { status: { conditions }, requeueAfterMs: agent.requeueAfterMs };
   if (!ownsLocalNodes(cluster, input.allClusters)) {
     const locals = input.allClusters.filter(isLocal).length;
     conditions.push(
@@ -253,4 +259,50 @@ export function desiredClusterStatus(input: ClusterStatusInput): ClusterStatusPl
     condition(pricedCondition(cost, figures.nodeCount)),
   );
   return { status: { ...figures, monthlyCostUsd: cost.monthlyCostUsd, conditions }, requeueAfterMs: RESYNC_MS };
+}
+
+type ConditionOf = (c: Omit<ConditionInput, "observedGeneration">) => Condition;
+
+/**
+ * A remote cluster: AgentConnected from the liveness Lease (else from status.agent.lastSeen), figures from the
+ * agent's latest snapshot. One that has not reported gets Measured=False (NotReported) and no figures: unknown, not 0.
+ */
+function remoteStatus(input: ClusterStatusInput, condition: ConditionOf): ClusterStatusPlan {
+  const nowMs = input.now.getTime();
+  const live = remoteAgentConnected(input.lease, nowMs);
+  const agent = live ?? agentConnected(input.cluster, nowMs);
+  const requeueAfterMs = Math.min(RESYNC_MS, agent.requeueAfterMs ?? RESYNC_MS);
+  const conditions = [condition(agent.condition)];
+  if (!input.snapshot) {
+    conditions.push(
+      condition({
+        type: CONDITION_MEASURED,
+        status: "False",
+        reason: "NotReported",
+        message: "The cluster's agent has not reported yet: node count, Spot share and cost are unknown",
+      }),
+    );
+    return { status: { conditions }, requeueAfterMs };
+  }
+  const figures = remoteFigures({
+    snapshot: input.snapshot,
+    connected: agent.condition.status === "True",
+    clusterName: input.cluster.metadata.name ?? "",
+    auditEntries: input.auditEntries,
+    nowMs,
+  });
+  const cost = nodeCost(figures.nodes, input.price, input.cluster.spec.region);
+  conditions.push(
+    condition({
+      type: CONDITION_MEASURED,
+      status: "True",
+      reason: "AgentReported",
+      message: "Figures from the agent's latest heartbeat snapshot",
+    }),
+    condition(pricedCondition(cost, figures.status.nodeCount)),
+  );
+  return {
+    status: { ...figures.status, monthlyCostUsd: cost.monthlyCostUsd, conditions },
+    requeueAfterMs,
+  };
 }

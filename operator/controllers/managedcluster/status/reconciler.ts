@@ -10,6 +10,13 @@ import {
 } from "../../../../src-shared/runtime/index.js";
 import type { NodeHourlyPrice } from "../../hibernation/savings.js";
 import {
+  agentLeaseName,
+  parseSnapshot,
+  snapshotConfigMapName,
+  type ClusterSnapshot,
+  type LeaseView,
+} from "../../../../src-shared/agent/snapshot.js";
+import {
   OWNED_CONDITIONS,
   desiredClusterStatus,
   type AuditView,
@@ -29,6 +36,9 @@ export interface ManagedClusterReconcilerOptions {
   auditEntries: Informer;
   price: NodeHourlyPrice;
   now?: () => Date;
+  /** The facade's per-cluster heartbeat snapshot ConfigMaps and liveness Leases (remote clusters). */
+  snapshots?: Informer;
+  leases?: Informer;
 }
 
 type ClusterObject = KubeObject & ClusterView;
@@ -57,6 +67,16 @@ function statusBody(cluster: ClusterObject, status: DesiredClusterStatus): KubeO
   };
 }
 
+function remoteInputs(
+  options: ManagedClusterReconcilerOptions,
+  namespace: string,
+  name: string,
+): { snapshot?: ClusterSnapshot; lease?: LeaseView } {
+  const snapshot = parseSnapshot(options.snapshots?.get(namespace, snapshotConfigMapName(name)) as never);
+  const lease = options.leases?.get(namespace, agentLeaseName(name)) as LeaseView | undefined;
+  return { ...(snapshot ? { snapshot } : {}), ...(lease ? { lease } : {}) };
+}
+
 /** Returns `reconcile(key)` for the manager; a throw retries the key with backoff. */
 export function createManagedClusterReconciler(
   options: ManagedClusterReconcilerOptions,
@@ -74,6 +94,7 @@ export function createManagedClusterReconciler(
       auditEntries: options.auditEntries.list({ namespace }) as unknown as AuditView[],
       price: options.price,
       now: now(),
+      ...remoteInputs(options, namespace, name),
     });
     const expected = statusBody(cluster, {
       ...plan.status,
