@@ -1,6 +1,6 @@
 // ManagedCluster: one EKS cluster an organisation optimises (local = this cluster, remote = via its agent).
 import { z } from "zod";
-import { Conditions, ObservedGeneration, defineKind, objectName, rfc3339 } from "./common.js";
+import { Conditions, ObservedGeneration, defineKind, namespaceName, objectName, rfc3339 } from "./common.js";
 
 const TagSelector = (what: string): z.ZodRecord<z.ZodString, z.ZodString> =>
   z
@@ -35,6 +35,13 @@ export const ManagedClusterSpec = z
       .string()
       .optional()
       .describe("Name of the NodeTemplate (same namespace) used when a workload names none."),
+    workloadNamespaces: z
+      .array(namespaceName("A namespace of this cluster that holds the organisation's workloads."))
+      .max(1000)
+      .optional()
+      .describe(
+        "Local cluster only: the namespaces that hold this organisation's workloads; hibernation scales nothing elsewhere. Absent: every namespace except system namespaces and other organisations' namespaces.",
+      ),
     aws: z
       .object({
         subnetSelector: TagSelector("subnets").optional(),

@@ -4,6 +4,7 @@ import { startTestCluster } from "../support/cluster.js";
 import type { LocalApiServer, WriteNotice } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { EventRecorder } from "../../src-shared/runtime/index.js";
+import { designateLocalCluster } from "../support/local-cluster.js";
 import { createHibernationReconciler } from "../../operator/controllers/hibernation/reconciler.js";
 import { hibernationWriter, liveReader } from "../../operator/controllers/hibernation/kube.js";
 import { SAVED_ANNOTATION } from "../../operator/controllers/hibernation/desired.js";
@@ -64,6 +65,7 @@ beforeAll(async () => {
   server = await startTestCluster({ crds: "all" });
   client = new KubeClient(server.kubeConfig);
   for (const name of [NS, TEAM]) await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  await designateLocalCluster(client, { namespace: NS });
   await client.create(deployment("web", 3));
   await client.create(deployment("api", 2));
   await client.create({

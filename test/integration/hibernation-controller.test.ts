@@ -4,6 +4,7 @@ import { eventually, startTestCluster } from "../support/cluster.js";
 import type { LocalApiServer, WriteNotice } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
+import { designateLocalCluster } from "../support/local-cluster.js";
 import { registerHibernationController } from "../../operator/controllers/hibernation/controller.js";
 import { SAVED_ANNOTATION } from "../../operator/controllers/hibernation/desired.js";
 import { HIBERNATION_FINALIZER } from "../../operator/controllers/hibernation/reconciler.js";
@@ -137,6 +138,7 @@ async function seed(client: KubeClient): Promise<void> {
     if (!(await client.getIfExists({ apiVersion: "v1", kind: "Namespace", name: ns })))
       await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
   }
+  await designateLocalCluster(client, { namespace: TENANT });
   for (const f of fixtures()) await client.create(manifest(f));
   for (const p of POOLS) await client.create(p);
   for (const c of CLAIMS) await client.create(c);
@@ -392,6 +394,7 @@ describe("hibernation controller", () => {
     const client = new KubeClient(server.kubeConfig);
     for (const ns of [TENANT, "team-0"])
       await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    await designateLocalCluster(client, { namespace: TENANT });
     await client.create(manifest({ kind: "Deployment", namespace: "team-0", name: "web", value: 3 }));
     // Asleep by an override that ends 4 s from now (whole seconds, as status shows them).
     const fromMs = Math.floor(Date.now() / 1000) * 1000 - 60_000;

@@ -18,6 +18,8 @@ export interface HibernationControllerOptions {
   nowMs?: () => number;
   /** Once true, every write of this controller throws (tests stop an instance mid-reconcile with it). */
   isStopped?: () => boolean;
+  /** Where the local-cluster designation lives (default spot-optimizer-system). */
+  systemNamespace?: string;
 }
 
 async function kindServed(client: KubeClient, ref: { apiVersion: string; kind: string }): Promise<boolean> {
@@ -39,6 +41,8 @@ export async function registerHibernationController(options: HibernationControll
   const informers: Partial<Record<ReadKind, Informer>> = {
     HibernationSchedule: manager.informer(KIND_REFS.HibernationSchedule),
     ManagedCluster: manager.informer(KIND_REFS.ManagedCluster),
+    // Organisation namespaces are never another organisation's to scale (labels read from this cache).
+    Namespace: manager.informer(KIND_REFS.Namespace),
   };
   const scheduleKeys = (): string[] => informers.HibernationSchedule!.list().map((s) => objectKey(s));
   const watched: ReadKind[] = [...WORKLOAD_KINDS, "Node"];
@@ -53,7 +57,7 @@ export async function registerHibernationController(options: HibernationControll
       mapToKeys: scheduleKeys,
     })),
     reconcile: createHibernationReconciler({
-      reader: informerReader(informers),
+      reader: informerReader(informers, { client, systemNamespace: options.systemNamespace }),
       writer: hibernationWriter(client, options.isStopped),
       nowMs: options.nowMs,
       price: options.price ?? catalogPrices(),

@@ -88,6 +88,8 @@ export interface PlanInput {
   /** Re-apply the asleep value when a user changed it while asleep (default: leave the user's value alone). */
   enforce: boolean;
   excludedNamespaces: readonly string[];
+  /** Namespaces the schedule's organisation may scale at all (docs/hibernation.md, "Tenants"); default: every one. */
+  inTenantScope?: (namespace: string) => boolean;
   workloads: readonly ObservedWorkload[];
   nodePools: readonly ObservedObject[];
   nodeClaims: readonly ObservedObject[];
@@ -228,8 +230,8 @@ function wakeNodePool(nodePool: ObservedObject, saved: SavedOriginal, enforce: b
   };
 }
 
-function isWorkloadExcluded(workload: ObservedWorkload, excluded: ReadonlySet<string>): boolean {
-  return excluded.has(workload.metadata.namespace ?? "");
+function isWorkloadExcluded(workload: ObservedWorkload, excluded: (namespace: string) => boolean): boolean {
+  return excluded(workload.metadata.namespace ?? "");
 }
 
 function isNodePoolExcluded(nodePool: ObservedObject): boolean {
@@ -266,7 +268,11 @@ function decideSavedWorkload(
   return {};
 }
 
-function decideWorkload(workload: ObservedWorkload, input: PlanInput, excluded: ReadonlySet<string>): WorkloadDecision {
+function decideWorkload(
+  workload: ObservedWorkload,
+  input: PlanInput,
+  excluded: (namespace: string) => boolean,
+): WorkloadDecision {
   const saved = readSaved(workload);
   if (saved !== undefined && saved.by !== input.scheduleKey) return {};
   const inScope = !isWorkloadExcluded(workload, excluded);
@@ -326,7 +332,9 @@ function planWorkloads(
   managed: ManagedCounts,
   patches: PlannedPatch[],
 ): { inGrace: number; graceEndsAtMs?: number } {
-  const excluded = new Set([...ALWAYS_EXCLUDED_NAMESPACES, ...input.excludedNamespaces]);
+  const excludedSet = new Set([...ALWAYS_EXCLUDED_NAMESPACES, ...input.excludedNamespaces]);
+  const inScope = input.inTenantScope ?? ((): boolean => true);
+  const excluded = (namespace: string): boolean => excludedSet.has(namespace) || !inScope(namespace);
   const graceEnds: number[] = [];
   for (const workload of input.workloads) {
     if (isDeleting(workload)) continue;

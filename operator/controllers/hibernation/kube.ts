@@ -10,12 +10,17 @@ import {
 } from "../../../src-shared/kube/index.js";
 import { jsonMergePatch } from "../../../src-shared/kube/merge-patch.js";
 import type { Informer } from "../../../src-shared/runtime/index.js";
+import {
+  DEFAULT_SYSTEM_NAMESPACE,
+  localClusterFromConfigMap,
+  type LocalClusterRef,
+} from "../../../src-shared/tenancy/cluster-target.js";
 import type { ManagedKind, ObservedObject, ObservedWorkload, PlannedPatch, WorkloadKind } from "./desired.js";
 
 /** Our own field manager, so `managedFields` shows which fields hibernation last wrote. */
 export const HIBERNATION_FIELD_MANAGER = "spot-optimizer-hibernation";
 
-export type ReadKind = ManagedKind | "NodeClaim" | "Node" | "HibernationSchedule" | "ManagedCluster";
+export type ReadKind = ManagedKind | "NodeClaim" | "Node" | "Namespace" | "HibernationSchedule" | "ManagedCluster";
 
 export const KIND_REFS: Record<ReadKind | "AuditEntry", { apiVersion: string; kind: string }> = {
   Deployment: { apiVersion: "apps/v1", kind: "Deployment" },
@@ -24,6 +29,7 @@ export const KIND_REFS: Record<ReadKind | "AuditEntry", { apiVersion: string; ki
   NodePool: { apiVersion: "karpenter.sh/v1", kind: "NodePool" },
   NodeClaim: { apiVersion: "karpenter.sh/v1", kind: "NodeClaim" },
   Node: { apiVersion: "v1", kind: "Node" },
+  Namespace: { apiVersion: "v1", kind: "Namespace" },
   HibernationSchedule: { apiVersion: API_VERSION, kind: "HibernationSchedule" },
   ManagedCluster: { apiVersion: API_VERSION, kind: "ManagedCluster" },
   AuditEntry: { apiVersion: API_VERSION, kind: "AuditEntry" },
@@ -40,23 +46,39 @@ export class ControllerStoppedError extends Error {
 export interface HibernationReader {
   getSchedule(namespace: string, name: string): Promise<KubeObject | undefined>;
   getManagedCluster(namespace: string, name: string): Promise<KubeObject | undefined>;
+  /** Every schedule of a namespace (to find the one in force for a cluster). */
+  listSchedules(namespace: string): Promise<KubeObject[]>;
+  /** The installer's designation of the local cluster (src-shared/tenancy/cluster-target.ts). */
+  localCluster(): Promise<LocalClusterRef | undefined>;
   list(kind: Exclude<ReadKind, "HibernationSchedule" | "ManagedCluster">): Promise<ObservedObject[]>;
 }
 
+/** The designation is read live from the system namespace (one small GET; the requeue picks up a change). */
+function liveLocalCluster(client: KubeClient, systemNamespace: string): () => Promise<LocalClusterRef | undefined> {
+  return localClusterFromConfigMap((ref) => client.getIfExists(ref), systemNamespace);
+}
+
 /** Reads from informer caches; kinds without an informer (Karpenter absent) read as empty. */
-export function informerReader(informers: Partial<Record<ReadKind, Informer>>): HibernationReader {
+export function informerReader(
+  informers: Partial<Record<ReadKind, Informer>>,
+  options: { client: KubeClient; systemNamespace?: string },
+): HibernationReader {
   return {
     getSchedule: async (namespace, name) => informers.HibernationSchedule?.get(namespace, name),
     getManagedCluster: async (namespace, name) => informers.ManagedCluster?.get(namespace, name),
+    listSchedules: async (namespace) => informers.HibernationSchedule?.list({ namespace }) ?? [],
+    localCluster: liveLocalCluster(options.client, options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE),
     list: async (kind) => (informers[kind]?.list() ?? []) as unknown as ObservedObject[],
   };
 }
 
 /** Live reads through the API (used by `spotctl`-style one-shot runs and as a fallback). */
-export function liveReader(client: KubeClient): HibernationReader {
+export function liveReader(client: KubeClient, systemNamespace: string = DEFAULT_SYSTEM_NAMESPACE): HibernationReader {
   return {
     getSchedule: (namespace, name) => client.getIfExists({ ...KIND_REFS.HibernationSchedule, namespace, name }),
     getManagedCluster: (namespace, name) => client.getIfExists({ ...KIND_REFS.ManagedCluster, namespace, name }),
+    listSchedules: async (namespace) => (await client.listAll({ ...KIND_REFS.HibernationSchedule, namespace })).items,
+    localCluster: liveLocalCluster(client, systemNamespace),
     async list(kind) {
       try {
         return (await client.listAll(KIND_REFS[kind])).items as unknown as ObservedObject[];
@@ -90,6 +112,8 @@ export interface HibernationWriter {
     status: Record<string, unknown>,
   ): Promise<void>;
   deleteNodeClaim(name: string): Promise<void>;
+  /** Merge patch of a ManagedCluster's metadata (the wake-before-delete finalizer), resourceVersion-guarded. */
+  patchManagedCluster(namespace: string, name: string, patch: Record<string, unknown>): Promise<void>;
   /** Creates an object; false if one with that name already exists (so a retried create is idempotent). */
   createIfAbsent(object: KubeObject): Promise<boolean>;
 }
@@ -138,6 +162,13 @@ export function hibernationWriter(client: KubeClient, isStopped: () => boolean =
     async deleteNodeClaim(name) {
       guard();
       await client.delete({ ...KIND_REFS.NodeClaim, name });
+    },
+    async patchManagedCluster(namespace, name, patch) {
+      guard();
+      await client.patch({ ...KIND_REFS.ManagedCluster, namespace, name }, patch, {
+        type: "merge",
+        fieldManager: HIBERNATION_FIELD_MANAGER,
+      });
     },
     async createIfAbsent(object) {
       guard();

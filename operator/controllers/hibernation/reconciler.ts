@@ -16,13 +16,26 @@ import {
   type CompiledSchedule,
   type ScheduleEvaluation,
 } from "../../../src-shared/schedule/index.js";
+import {
+  CLUSTER_NOT_FOUND,
+  ORGANISATION_LABEL,
+  resolveClusterTarget,
+  objectInForce,
+  workloadNamespaceScope,
+  type ClusterTarget,
+  type PerClusterObject,
+} from "../../../src-shared/tenancy/cluster-target.js";
 import { SAVED_ANNOTATION, planHibernation, readSaved, type HibernationPlan, type ObservedObject } from "./desired.js";
 import { KIND_REFS, listWorkloads, type HibernationReader, type HibernationWriter } from "./kube.js";
 import { projectSavings, type NodeHourlyPrice } from "./savings.js";
 
 /** Held on every schedule so that deleting it first wakes the cluster. */
 export const HIBERNATION_FINALIZER = "hibernation.spotoptimizer.io/wake-before-delete";
+/** Held on the ManagedCluster a schedule acts on, so that deleting the cluster first wakes what was put to sleep. */
+export const CLUSTER_FINALIZER = "hibernation.spotoptimizer.io/wake-before-delete";
 export const AUDIT_ACTOR = "system:hibernation";
+/** A schedule whose cluster is missing or foreign is looked at again after this (the designation is not watched). */
+const NOT_FOUND_RESYNC_MS = 60_000;
 /** Re-checks while asleep: workloads created meanwhile must be put to sleep after their grace period. */
 const ASLEEP_RESYNC_MS = 60_000;
 const AWAKE_RESYNC_MS = 5 * 60_000;
@@ -124,7 +137,11 @@ export function createHibernationReconciler(
     });
   }
 
-  async function observeAndPlan(ctx: RunContext, desired: "awake" | "asleep"): Promise<Observed> {
+  async function observeAndPlan(
+    ctx: RunContext,
+    desired: "awake" | "asleep",
+    inTenantScope?: (namespace: string) => boolean,
+  ): Promise<Observed> {
     const spec = ctx.schedule.spec ?? {};
     const status = ctx.schedule.status ?? {};
     const [workloads, nodePools, nodeClaims, nodes] = await Promise.all([
@@ -142,6 +159,7 @@ export function createHibernationReconciler(
       gracePeriodMs: numberOr(spec.gracePeriodMinutes, 15) * 60_000,
       enforce: spec.enforce === true,
       excludedNamespaces: stringList(spec.excludedNamespaces),
+      ...(inTenantScope ? { inTenantScope } : {}),
       workloads,
       nodePools,
       nodeClaims,
@@ -171,21 +189,27 @@ export function createHibernationReconciler(
     return { attempted: plan.patches.length + plan.nodeClaimDeletes.length, conflicts };
   }
 
-  async function recordAudit(ctx: RunContext, from: string, to: string, plan: HibernationPlan): Promise<void> {
+  async function recordAudit(
+    ctx: RunContext,
+    transition: { from: string; to: string; cause?: string },
+    plan: HibernationPlan,
+  ): Promise<void> {
+    const { from, to } = transition;
     const event = to === "asleep" ? "hibernation.sleep" : "hibernation.wake";
     const resource = `cluster/${String((ctx.schedule.spec?.clusterRef as { name?: unknown } | undefined)?.name ?? "")}`;
     const before = { state: from };
-    const transition = auditEntryName(ctx.schedule, to);
+    const id = auditEntryName(ctx.schedule, to);
+    const cause = transition.cause ?? (ctx.deleting ? "schedule deleted" : undefined);
     const after = {
       state: to,
       schedule: `${ctx.namespace}/${ctx.name}`,
       managed: plan.managed,
-      transition,
-      ...(ctx.deleting ? { cause: "schedule deleted" } : {}),
+      transition: id,
+      ...(cause ? { cause } : {}),
     };
     if (options.audit) {
       const chain = options.audit.readChain ? (await options.audit.readChain(ctx.namespace)).entries : [];
-      if (chain.some((e) => (e.after as { transition?: unknown } | null)?.transition === transition)) return;
+      if (chain.some((e) => (e.after as { transition?: unknown } | null)?.transition === id)) return;
       await options.audit.record({
         namespace: ctx.namespace,
         actor: AUDIT_ACTOR,
@@ -200,7 +224,7 @@ export function createHibernationReconciler(
     await writer.createIfAbsent({
       ...KIND_REFS.AuditEntry,
       metadata: {
-        name: transition,
+        name: id,
         namespace: ctx.namespace,
         labels: { "app.kubernetes.io/managed-by": "spot-optimizer" },
       },
@@ -282,23 +306,80 @@ export function createHibernationReconciler(
   }
 
   /** A Ready=False that changes nothing in the cluster (bad spec, cluster we cannot act on); Warning event when it is new. */
-  async function notReady(ctx: RunContext, reason: string, message: string): Promise<ReconcileResult> {
+  async function notReady(
+    ctx: RunContext,
+    condition: { reason: string; message: string },
+    extra: Record<string, unknown> = {},
+  ): Promise<ReconcileResult> {
+    const { reason, message } = condition;
     const conditions = setCondition(
       ctx.schedule.status?.conditions as Condition[] | undefined,
       { type: "Ready", status: "False", reason, message, observedGeneration: ctx.schedule.metadata?.generation },
       new Date(ctx.nowMs),
     );
-    if (await writeStatus(ctx, { observedGeneration: ctx.schedule.metadata?.generation, conditions }))
+    if (await writeStatus(ctx, { ...extra, observedGeneration: ctx.schedule.metadata?.generation, conditions }))
       await options.events?.warning(ctx.schedule, reason, message);
-    return {};
+    return reason === CLUSTER_NOT_FOUND ? { requeueAfterMs: NOT_FOUND_RESYNC_MS } : {};
   }
 
-  /** A HibernationSchedule for a remote cluster must never scale the cluster the operator runs in. */
-  async function remoteCluster(ctx: RunContext): Promise<string | undefined> {
-    const clusterName = (ctx.schedule.spec?.clusterRef as { name?: unknown } | undefined)?.name;
-    if (typeof clusterName !== "string") return undefined;
-    const cluster = await reader.getManagedCluster(ctx.namespace, clusterName);
-    return (cluster?.spec as { mode?: unknown } | undefined)?.mode === "remote" ? clusterName : undefined;
+  function clusterName(ctx: RunContext): unknown {
+    return (ctx.schedule.spec?.clusterRef as { name?: unknown } | undefined)?.name;
+  }
+
+  /**
+   * The schedule in force for this one's cluster: the oldest (creationTimestamp, then name) of the namespace's
+   * schedules naming the same cluster that are not being deleted. Every other one is a Duplicate and does nothing.
+   */
+  async function scheduleInForce(ctx: RunContext): Promise<string> {
+    const name = clusterName(ctx);
+    const all = (await reader.listSchedules(ctx.namespace)) as PerClusterObject[];
+    return typeof name === "string" ? (objectInForce(all, name)?.metadata?.name ?? ctx.name) : ctx.name;
+  }
+
+  /** Which namespaces this organisation's schedule may scale on the local cluster. */
+  async function tenantScope(
+    ctx: RunContext,
+    cluster: ClusterTarget & { found: true },
+  ): Promise<(ns: string) => boolean> {
+    const organisations = (await reader.list("Namespace"))
+      .filter((n) => n.metadata.labels?.[ORGANISATION_LABEL] === "true")
+      .map((n) => n.metadata.name);
+    return workloadNamespaceScope({
+      cluster: cluster.cluster,
+      ownerNamespace: ctx.namespace,
+      organisationNamespaces: new Set(organisations),
+    });
+  }
+
+  async function setClusterFinalizer(
+    ctx: RunContext,
+    target: ClusterTarget & { found: true },
+    on: boolean,
+  ): Promise<void> {
+    const finalizers = stringList(target.cluster.metadata?.finalizers);
+    if (finalizers.includes(CLUSTER_FINALIZER) === on) return;
+    const next = on ? [...finalizers, CLUSTER_FINALIZER] : finalizers.filter((f) => f !== CLUSTER_FINALIZER);
+    const resourceVersion = (target.cluster.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
+    await writer.patchManagedCluster(ctx.namespace, target.name, { metadata: { resourceVersion, finalizers: next } });
+  }
+
+  /**
+   * Wakes what this schedule put to sleep (restoring only objects it saved), then reports Ready=False: the cluster
+   * is missing, foreign or being deleted. A deleted cluster's finalizer goes once everything is awake.
+   */
+  async function release(
+    ctx: RunContext,
+    why: { message: string; deletingCluster?: ClusterTarget & { found: true } },
+  ): Promise<ReconcileResult> {
+    const observed = await observeAndPlan(ctx, "awake");
+    const wrote = await applyPlan(observed.plan);
+    if (wrote) return wrote;
+    const wasAsleep = ctx.schedule.status?.state === "asleep";
+    const cause = why.deletingCluster ? "cluster deleted" : "cluster not found";
+    if (wasAsleep) await recordAudit(ctx, { from: "asleep", to: "awake", cause }, observed.plan);
+    if (why.deletingCluster) await setClusterFinalizer(ctx, why.deletingCluster, false);
+    const woke = wasAsleep ? { state: "awake", lastTransitionTime: kubeTime(new Date(ctx.nowMs)) } : {};
+    return notReady(ctx, { reason: CLUSTER_NOT_FOUND, message: why.message }, woke);
   }
 
   function requeueAfter({
@@ -323,9 +404,25 @@ export function createHibernationReconciler(
   }
 
   async function finishDeletion(ctx: RunContext, plan: HibernationPlan): Promise<ReconcileResult> {
-    if (ctx.schedule.status?.state === "asleep") await recordAudit(ctx, "asleep", "awake", plan);
+    if (ctx.schedule.status?.state === "asleep") await recordAudit(ctx, { from: "asleep", to: "awake" }, plan);
+    await releaseClusterIfLast(ctx);
     await removeFinalizer(ctx);
     return {};
+  }
+
+  /** The cluster keeps its wake-before-delete finalizer only while a schedule that is not going away names it. */
+  async function releaseClusterIfLast(ctx: RunContext): Promise<void> {
+    const name = clusterName(ctx);
+    if (typeof name !== "string") return;
+    const others = (await reader.listSchedules(ctx.namespace)).filter(
+      (s) =>
+        s.metadata?.name !== ctx.name &&
+        s.metadata?.deletionTimestamp === undefined &&
+        ((s as ScheduleObject).spec?.clusterRef as { name?: unknown } | undefined)?.name === name,
+    );
+    const cluster = await reader.getManagedCluster(ctx.namespace, name);
+    if (others.length > 0 || !cluster) return;
+    await setClusterFinalizer(ctx, { found: true, name, cluster, mode: "local", deleting: false }, false);
   }
 
   /** The schedule and the run's context, or undefined when there is nothing to do (gone, or deleted and released). */
@@ -385,7 +482,7 @@ export function createHibernationReconciler(
   ): Promise<ReconcileResult> {
     const previous = ctx.schedule.status?.state as string | undefined;
     const transitioned = previous !== undefined ? previous !== evaluation.state : evaluation.state === "asleep";
-    if (transitioned) await recordAudit(ctx, previous ?? "awake", evaluation.state, observed.plan);
+    if (transitioned) await recordAudit(ctx, { from: previous ?? "awake", to: evaluation.state }, observed.plan);
     const status = statusOf(ctx, compiled, { evaluation, observed, transitioned });
     const wrote = await writeStatus(ctx, status);
     // After the status (the commit point): a crash in between loses an Event, never repeats a transition.
@@ -406,6 +503,17 @@ export function createHibernationReconciler(
     return { requeueAfterMs: executed.conflicts > 0 ? CONFLICT_RETRY_MS : 0 };
   }
 
+  /** Brings the cluster to the schedule's state at `now` within the organisation's namespaces, then records it. */
+  async function runSchedule(
+    ctx: RunContext,
+    compiled: CompiledSchedule,
+    target: ClusterTarget & { found: true },
+  ): Promise<ReconcileResult> {
+    const evaluation = evaluateSchedule(compiled, ctx.nowMs);
+    const observed = await observeAndPlan(ctx, evaluation.state, await tenantScope(ctx, target));
+    return (await applyPlan(observed.plan)) ?? record(ctx, compiled, evaluation, observed);
+  }
+
   return async function reconcile(key: string): Promise<ReconcileResult> {
     const ctx = await load(key);
     if (!ctx) return {};
@@ -416,17 +524,28 @@ export function createHibernationReconciler(
     }
     const compiled = compile(ctx);
     // Nothing is changed in the cluster on a bad spec: the last applied state stays until the spec is fixed.
-    if (compiled instanceof ScheduleSpecError) return notReady(ctx, "InvalidSpec", compiled.message);
-    const remote = await remoteCluster(ctx);
-    if (remote !== undefined)
-      return notReady(
-        ctx,
-        "RemoteClusterNotSupported",
-        `ManagedCluster ${remote} is remote; hibernation acts only on the cluster the operator runs in (remote execution through the agent is not implemented)`,
-      );
-    const evaluation = evaluateSchedule(compiled, ctx.nowMs);
-    const observed = await observeAndPlan(ctx, evaluation.state);
-    return (await applyPlan(observed.plan)) ?? record(ctx, compiled, evaluation, observed);
+    if (compiled instanceof ScheduleSpecError)
+      return notReady(ctx, { reason: "InvalidSpec", message: compiled.message });
+    const inForce = await scheduleInForce(ctx);
+    if (inForce !== ctx.name)
+      return notReady(ctx, {
+        reason: "Duplicate",
+        message: `HibernationSchedule ${inForce} is in force for cluster ${String(clusterName(ctx))}; this one does nothing`,
+      });
+    const target = await resolveClusterTarget(
+      { managedCluster: reader.getManagedCluster, localCluster: reader.localCluster },
+      { namespace: ctx.namespace, clusterName: clusterName(ctx) },
+    );
+    if (!target.found) return release(ctx, { message: target.message });
+    if (target.mode === "remote")
+      return notReady(ctx, {
+        reason: "RemoteClusterNotSupported",
+        message: `ManagedCluster ${target.name} is remote; hibernation acts only on the cluster the operator runs in (remote execution through the agent is not implemented)`,
+      });
+    if (target.deleting)
+      return release(ctx, { message: `ManagedCluster ${target.name} is being deleted`, deletingCluster: target });
+    await setClusterFinalizer(ctx, target, true);
+    return runSchedule(ctx, compiled, target);
   };
 }
 

@@ -1,13 +1,16 @@
-// The five hibernation endpoints: each changes the cluster's HibernationSchedule (named after the cluster, created on
-// first use as "always awake" so that creating it never puts anything to sleep); the hibernation controller acts.
+// The five hibernation endpoints: each changes the cluster's HibernationSchedule in force (the oldest naming it; created
+// on first use, named after the cluster and owned by it, as "always awake" so that creating it never puts anything to
+// sleep); the hibernation controller acts.
 import { z } from "zod";
-import { API_VERSION, type HibernationSchedule } from "../../../src-shared/crds/index.js";
+import type { HibernationSchedule, ManagedCluster } from "../../../src-shared/crds/index.js";
+import { objectInForce } from "../../../src-shared/tenancy/cluster-target.js";
 import { compileSchedule, ScheduleSpecError } from "../../../src-shared/schedule/index.js";
-import { ConflictError, UnprocessableError } from "../errors.js";
+import { UnprocessableError } from "../errors.js";
 import { defineRoute, type RouteDef } from "../http.js";
-import { resolveCluster, clusterFigures } from "../services/fleet-view.js";
+import { targetCluster, upsertPerClusterObject } from "../services/cluster-target.js";
+import { clusterFigures } from "../services/fleet-view.js";
 import { asleepHoursPerWeek, matrixToWeekly, MATRIX_SLOTS, WEEKDAYS } from "../services/schedule-matrix.js";
-import { ClusterId, crRef, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
+import { ClusterId, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
 
 type Spec = HibernationSchedule["spec"];
 
@@ -35,34 +38,28 @@ interface Change {
 
 async function changeSchedule(
   rc: ResourceContext,
-  clusterName: string,
+  cluster: ManagedCluster,
   change: Change,
 ): Promise<{ before?: HibernationSchedule; after: HibernationSchedule }> {
-  const before = rc.cache.hibernationSchedules(rc.namespace).find((s) => s.metadata.name === clusterName);
+  const clusterName = cluster.metadata.name ?? "";
+  const schedules = rc.cache.hibernationSchedules(rc.namespace);
+  const current = objectInForce(schedules, clusterName);
   const base: Spec =
-    before?.spec ?? ({ clusterRef: { name: clusterName }, timezone: "UTC", weekly: ALWAYS_AWAKE } as Spec);
+    current?.spec ?? ({ clusterRef: { name: clusterName }, timezone: "UTC", weekly: ALWAYS_AWAKE } as Spec);
   const patch = change.patch(base);
   const merged: Record<string, unknown> = { ...base, ...patch };
   for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k];
   checkSpec(merged);
-  const ref = crRef("HibernationSchedule", rc.namespace, clusterName);
-  let after: HibernationSchedule;
-  if (before) after = await rc.writer.mergePatch<HibernationSchedule>(ref, { spec: patch });
-  else {
-    try {
-      after = await rc.writer.create<HibernationSchedule>({
-        apiVersion: API_VERSION,
-        kind: "HibernationSchedule",
-        metadata: { name: clusterName, namespace: rc.namespace },
-        spec: merged as Spec,
-      });
-    } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-      after = await rc.writer.mergePatch<HibernationSchedule>(ref, { spec: patch });
-    }
-  }
-  await settle(rc, "HibernationSchedule", after);
-  return { before, after };
+  const result = await upsertPerClusterObject({
+    rc,
+    kind: "HibernationSchedule",
+    cluster,
+    existing: schedules,
+    create: merged,
+    patch,
+  });
+  await settle(rc, "HibernationSchedule", result.after);
+  return result;
 }
 
 function hibernationRoute<B extends { cluster_id?: string }, R>(def: {
@@ -84,13 +81,13 @@ function hibernationRoute<B extends { cluster_id?: string }, R>(def: {
     response: def.response,
     handler: async (ctx) => {
       const rc = resourceContext(ctx);
-      const clusterName =
-        resolveCluster(rc.cache, rc.namespace, ctx.body.cluster_id, rc.activeClusterId).metadata.name ?? "";
+      const cluster = await targetCluster(rc, ctx.body.cluster_id);
+      const clusterName = cluster.metadata.name ?? "";
       const change = def.change(ctx.body, rc);
-      const { before, after } = await changeSchedule(rc, clusterName, change);
+      const { before, after } = await changeSchedule(rc, cluster, change);
       ctx.audit({
         event: change.event,
-        resource: `hibernationschedule/${clusterName}`,
+        resource: `hibernationschedule/${after.metadata.name ?? clusterName}`,
         before: specOf(before),
         after: specOf(after),
       });

@@ -1,11 +1,10 @@
-// The six PATCH /policies/* endpoints: each merge-patches one part of the cluster's OptimizationPolicy (named after
-// the cluster, created on first use); the OptimizationPolicy controller applies it to the NodePools.
+// The six PATCH /policies/* endpoints: each merge-patches one part of the cluster's OptimizationPolicy in force (the
+// oldest naming it; created on first use, named after and owned by the cluster); its controller applies it.
 import { z } from "zod";
-import { API_VERSION, namespaceName, type OptimizationPolicy } from "../../../src-shared/crds/index.js";
-import { ConflictError } from "../errors.js";
+import { namespaceName, type ManagedCluster, type OptimizationPolicy } from "../../../src-shared/crds/index.js";
 import { defineRoute, type RouteDef } from "../http.js";
-import { resolveCluster } from "../services/fleet-view.js";
-import { ClusterId, crRef, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
+import { targetCluster, upsertPerClusterObject } from "../services/cluster-target.js";
+import { ClusterId, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
 
 const PolicyResponse = z.object({
   success: z.boolean(),
@@ -18,30 +17,19 @@ type SpecPatch = Record<string, unknown>;
 
 async function patchPolicy(
   rc: ResourceContext,
-  clusterName: string,
+  cluster: ManagedCluster,
   patch: SpecPatch,
 ): Promise<{ before?: OptimizationPolicy; after: OptimizationPolicy }> {
-  const before = rc.cache.policies(rc.namespace).find((p) => p.metadata.name === clusterName);
-  const ref = crRef("OptimizationPolicy", rc.namespace, clusterName);
-  let after: OptimizationPolicy;
-  if (before) {
-    after = await rc.writer.mergePatch<OptimizationPolicy>(ref, { spec: patch });
-  } else {
-    try {
-      after = await rc.writer.create<OptimizationPolicy>({
-        apiVersion: API_VERSION,
-        kind: "OptimizationPolicy",
-        metadata: { name: clusterName, namespace: rc.namespace },
-        spec: { clusterRef: { name: clusterName }, ...patch } as OptimizationPolicy["spec"],
-      });
-    } catch (err) {
-      // Created meanwhile (kubectl, another replica): patch it instead.
-      if (!(err instanceof ConflictError)) throw err;
-      after = await rc.writer.mergePatch<OptimizationPolicy>(ref, { spec: patch });
-    }
-  }
-  await settle(rc, "OptimizationPolicy", after);
-  return { before, after };
+  const result = await upsertPerClusterObject({
+    rc,
+    kind: "OptimizationPolicy",
+    cluster,
+    existing: rc.cache.policies(rc.namespace),
+    create: { clusterRef: { name: cluster.metadata.name }, ...patch },
+    patch,
+  });
+  await settle(rc, "OptimizationPolicy", result.after);
+  return result;
 }
 
 interface PolicyEndpoint<B extends { cluster_id?: string }> {
@@ -63,19 +51,19 @@ function policyRoute<B extends { cluster_id?: string }>(def: PolicyEndpoint<B>):
     response: PolicyResponse,
     handler: async (ctx) => {
       const rc = resourceContext(ctx);
-      const cluster = resolveCluster(rc.cache, rc.namespace, ctx.body.cluster_id, rc.activeClusterId);
+      const cluster = await targetCluster(rc, ctx.body.cluster_id);
       const clusterName = cluster.metadata.name ?? "";
-      const { before, after } = await patchPolicy(rc, clusterName, def.toSpec(ctx.body));
+      const { before, after } = await patchPolicy(rc, cluster, def.toSpec(ctx.body));
       ctx.audit({
         event: def.event,
-        resource: `optimizationpolicy/${clusterName}`,
+        resource: `optimizationpolicy/${after.metadata.name ?? clusterName}`,
         before: specOf(before),
         after: specOf(after),
       });
       const reach = cluster.spec.mode === "remote" ? "its agent" : "the local cluster";
       return {
         success: true,
-        broadcast: `OptimizationPolicy ${clusterName} updated; the operator applies it to ${reach}`,
+        broadcast: `OptimizationPolicy ${after.metadata.name ?? clusterName} updated; the operator applies it to ${reach}`,
         cluster_id: clusterName,
         policy: specOf(after) ?? {},
       };

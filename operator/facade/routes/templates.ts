@@ -4,7 +4,7 @@ import { z } from "zod";
 import { API_VERSION, type ManagedCluster, type NodeTemplate } from "../../../src-shared/crds/index.js";
 import { NotFoundError, UnprocessableError } from "../errors.js";
 import { ORG_ROLES, defineRoute, type RouteDef } from "../http.js";
-import { resolveCluster } from "../services/fleet-view.js";
+import { clusterOwnerReference, targetCluster } from "../services/cluster-target.js";
 import { normaliseArchitecture, validateTemplate } from "../../../src-shared/nodetemplate/validate.js";
 import { ClusterId, IdParams, crRef, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
 
@@ -187,13 +187,13 @@ const createTemplate = defineRoute({
   response: z.object({ id: z.string(), success: z.boolean(), cluster_id: z.string(), template: TemplateView }),
   handler: async (ctx) => {
     const rc = resourceContext(ctx);
-    const cluster: ManagedCluster = resolveCluster(rc.cache, rc.namespace, ctx.body.cluster_id, rc.activeClusterId);
+    const cluster: ManagedCluster = await targetCluster(rc, ctx.body.cluster_id);
     const clusterName = cluster.metadata.name ?? "";
     const architecture = assertValid(ctx.body);
     const id = templateObjectName(ctx.body.name);
     if (!id) throw new UnprocessableError("body.name: must contain at least one letter or digit");
     const created = await withClusterLock(rc, clusterName, () =>
-      createLocked(rc, { body: ctx.body, clusterName, architecture, id }),
+      createLocked(rc, { body: ctx.body, cluster, architecture, id }),
     );
     ctx.audit({ event: "Created node template", resource: `nodetemplate/${id}`, after: specOf(created) });
     return { id, success: true, cluster_id: clusterName, template: view(created) };
@@ -202,15 +202,21 @@ const createTemplate = defineRoute({
 
 async function createLocked(
   rc: ResourceContext,
-  input: { body: z.infer<typeof CreateBody>; clusterName: string; architecture: "x86_64" | "arm64"; id: string },
+  input: { body: z.infer<typeof CreateBody>; cluster: ManagedCluster; architecture: "x86_64" | "arm64"; id: string },
 ): Promise<NodeTemplate> {
-  const { body, clusterName, architecture, id } = input;
+  const { body, cluster, architecture, id } = input;
+  const clusterName = cluster.metadata.name ?? "";
   // The first template of a cluster becomes its default, so "exactly one default per cluster" holds from the start.
   const isDefault = body.is_default ?? !templatesOfCluster(rc, clusterName).some((t) => t.spec.isDefault === true);
   const created = await rc.writer.create<NodeTemplate>({
     apiVersion: API_VERSION,
     kind: "NodeTemplate",
-    metadata: { name: id, namespace: rc.namespace, annotations: { [DISPLAY_NAME_ANNOTATION]: body.name } },
+    metadata: {
+      name: id,
+      namespace: rc.namespace,
+      annotations: { [DISPLAY_NAME_ANNOTATION]: body.name },
+      ownerReferences: [clusterOwnerReference(cluster)],
+    },
     spec: {
       clusterRef: { name: clusterName },
       families: body.families.map((f) => f.trim().toLowerCase()),
