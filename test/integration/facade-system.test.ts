@@ -117,6 +117,7 @@ describe("fuzzed bodies on E1's mutating routes", () => {
           account_id: field,
           role: field,
           invite_id: field,
+          invite_token: field,
         },
         { requiredKeys: [] },
       )

@@ -128,7 +128,7 @@ export async function startTestFacade(options: Partial<StartFacadeOptions> = {})
       const invite = await t.call("POST", "/settings/invite", { token: owner.accessToken, body: { email, role } });
       if (invite.status !== 201) throw new Error(`invite failed: ${invite.status} ${invite.text}`);
       const accepted = await t.call("POST", "/api/auth/accept-invite", {
-        body: { invite_id: invite.body.invite_id, password },
+        body: { invite_token: invite.body.invite_token, password },
       });
       if (accepted.status !== 201) throw new Error(`accept failed: ${accepted.status} ${accepted.text}`);
       return {

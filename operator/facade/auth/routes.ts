@@ -232,15 +232,23 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
     defineRoute({
       method: "post",
       path: "/api/auth/accept-invite",
-      summary: "Join the inviting organisation with the invited role (invite_id from POST /settings/invite)",
+      summary:
+        "Join the inviting organisation with the invited role (invite_token, shown once by POST /settings/invite)",
       tags: ["auth"],
       auth: "public",
       status: 201,
       rateLimit: tokenLimit,
-      body: z.object({ invite_id: z.uuid(), password: Password }).strict(),
+      body: z
+        .object({
+          invite_token: z
+            .string()
+            .regex(/^[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/, "must be the invite_token POST /settings/invite returned"),
+          password: Password,
+        })
+        .strict(),
       response: TokenResponse,
       handler: async ({ body, audit }) => {
-        const { user, tokens } = await service.acceptInvite(body.invite_id, body.password);
+        const { user, tokens } = await service.acceptInvite(body.invite_token, body.password);
         audit({
           namespace: user.namespace,
           actor: user.email,

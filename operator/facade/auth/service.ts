@@ -1,5 +1,5 @@
 // Auth service: signup, login, refresh rotation, logout, password change, invites, bootstrap admin and request authentication.
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import type express from "express";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { KubeClient } from "../../../src-shared/kube/client.js";
@@ -9,7 +9,11 @@ import type { AuthContext, Role } from "../http.js";
 import { createTokenCodec, type TokenCodec, type TokenSubject } from "./jwt.js";
 import { createOrganisation, deleteOrganisation, getOrganisation, type Organisation } from "./orgs.js";
 import { hashPassword, verifyAgainstDummy, verifyPassword } from "./password.js";
-import { AuthStore, normaliseEmail, type UserRecord } from "./store.js";
+import { AuthStore, normaliseEmail, type InviteRecord, type UserRecord } from "./store.js";
+
+function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
 
 export interface TokenPair {
   accessToken: string;
@@ -265,9 +269,18 @@ export class AuthService {
     if (!updated) throw new UnauthorizedError("user no longer exists");
   }
 
-  async invite(auth: AuthContext, email: string, role: Role): Promise<{ inviteId: string; expiresInSeconds: number }> {
+  /**
+   * Creates an invite and its token `<invite id>.<secret>` (returned once, stored only as a hash). Answers alike
+   * whether or not the email has an account anywhere, so inviting cannot probe other organisations' members;
+   * accepting such an invite fails instead.
+   */
+  async invite(
+    auth: AuthContext,
+    email: string,
+    role: Role,
+  ): Promise<{ inviteId: string; inviteToken: string; expiresInSeconds: number }> {
     const expiresInSeconds = 7 * 86_400;
-    if (await this.store.findUserByEmail(email)) throw new ConflictError("an account with this email already exists");
+    const secret = randomBytes(32).toString("base64url");
     const invite = await this.store.createInvite({
       email: normaliseEmail(email),
       role,
@@ -275,15 +288,19 @@ export class AuthService {
       namespace: auth.namespace,
       invitedBy: auth.email,
       expiresAt: new Date(this.now().getTime() + expiresInSeconds * 1000).toISOString(),
+      tokenHash: sha256Hex(secret),
     });
-    return { inviteId: invite.inviteId, expiresInSeconds };
+    return { inviteId: invite.inviteId, inviteToken: `${invite.inviteId}.${secret}`, expiresInSeconds };
   }
 
-  /** Turns an invite into a user of the inviting organisation with the invited role. */
-  async acceptInvite(inviteId: string, password: string): Promise<{ user: UserRecord; tokens: TokenPair }> {
-    const invite = await this.store.readInvite(inviteId);
-    if (!invite || Date.parse(invite.expiresAt) <= this.now().getTime())
-      throw new NotFoundError("invite not found or expired");
+  /**
+   * Turns an invite into a user of the inviting organisation with the invited role. Needs the invite token (the id
+   * alone, which team lists and audit entries show, is not enough); the token works once and expires.
+   */
+  async acceptInvite(inviteToken: string, password: string): Promise<{ user: UserRecord; tokens: TokenPair }> {
+    const invite = await this.claimInvite(inviteToken);
+    if (await this.store.findUserByEmail(invite.email))
+      throw new ConflictError("an account with this email already exists");
     const user: UserRecord = {
       userId: randomUUID(),
       email: invite.email,
@@ -296,8 +313,20 @@ export class AuthService {
       status: "active",
     };
     await this.store.createUser(user);
-    await this.store.deleteInvite(inviteId);
     return { user, tokens: await this.openSession(user) };
+  }
+
+  /** Checks the token against the stored hash, then deletes the invite: only the caller that deletes it may use it. */
+  private async claimInvite(inviteToken: string): Promise<InviteRecord> {
+    const [inviteId = "", secret = ""] = inviteToken.split(".", 2);
+    const invite = await this.store.readInvite(inviteId);
+    const valid =
+      invite !== undefined &&
+      invite.tokenHash.length === 64 &&
+      timingSafeEqual(Buffer.from(invite.tokenHash, "hex"), Buffer.from(sha256Hex(secret), "hex")) &&
+      Date.parse(invite.expiresAt) > this.now().getTime();
+    if (!valid || !(await this.store.deleteInvite(inviteId))) throw new NotFoundError("invite not found or expired");
+    return invite;
   }
 
   /**

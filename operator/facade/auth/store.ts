@@ -50,6 +50,8 @@ export interface InviteRecord {
   namespace: string;
   invitedBy: string;
   expiresAt: string;
+  /** SHA-256 (hex) of the invite token's secret; the token itself is shown once to the inviter, never stored. */
+  tokenHash: string;
 }
 
 const SECRET = { apiVersion: "v1", kind: "Secret" } as const;
@@ -122,6 +124,7 @@ function inviteFromSecret(secret: { data?: Record<string, string> | undefined })
     namespace: d.namespace ?? "",
     invitedBy: d.invitedBy ?? "",
     expiresAt: d.expiresAt ?? "",
+    tokenHash: d.tokenHash ?? "",
   };
 }
 
@@ -437,11 +440,13 @@ export class AuthStore {
     return secret ? inviteFromSecret(secret) : undefined;
   }
 
-  async deleteInvite(inviteId: string): Promise<void> {
+  /** Deletes the invite; false when it was already gone (so of two concurrent accepts only one claims it). */
+  async deleteInvite(inviteId: string): Promise<boolean> {
     try {
-      await this.client.delete(this.ref(`invite-${inviteId}`));
+      return await this.client.delete(this.ref(`invite-${inviteId}`));
     } catch (err) {
       if (!isNotFound(err)) throw err;
+      return false;
     }
   }
 

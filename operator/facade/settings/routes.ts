@@ -170,7 +170,14 @@ export function createSettingsRoutes(deps: SettingsRouteDeps): RouteDef[] {
       auth: "user",
       status: 201,
       body: z.object({ email: z.email().max(254), role: z.enum(["owner", "admin", "viewer"]) }).strict(),
-      response: z.object({ success: z.literal(true), invite_id: z.string(), expires_in: z.number().int() }),
+      response: z.object({
+        success: z.literal(true),
+        invite_id: z.string(),
+        invite_token: z
+          .string()
+          .describe("Shown once: the invitee needs it for POST /api/auth/accept-invite (stored only as a hash)"),
+        expires_in: z.number().int(),
+      }),
       handler: async ({ auth, body, audit }) => {
         const caller = org(auth);
         if (body.role === "owner" && caller.role !== "owner" && caller.role !== "super_admin") {
@@ -182,7 +189,12 @@ export function createSettingsRoutes(deps: SettingsRouteDeps): RouteDef[] {
           resource: `invite/${invite.inviteId}`,
           after: { email: body.email, role: body.role },
         });
-        return { success: true as const, invite_id: invite.inviteId, expires_in: invite.expiresInSeconds };
+        return {
+          success: true as const,
+          invite_id: invite.inviteId,
+          invite_token: invite.inviteToken,
+          expires_in: invite.expiresInSeconds,
+        };
       },
     }),
   ] as RouteDef[];

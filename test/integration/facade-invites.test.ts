@@ -1,0 +1,100 @@
+// Invites through real HTTP: acceptance needs the one-time secret token (ids shown in lists and audit are not
+// secrets), the token works once, and an admin cannot grant a role above its own.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
+
+let t: TestFacade;
+let owner: SignedUp;
+let viewer: SignedUp;
+let admin: SignedUp;
+
+beforeAll(async () => {
+  t = await startTestFacade();
+  owner = await t.signup("Invite Org");
+  viewer = await t.addMember(owner, "viewer");
+  admin = await t.addMember(owner, "admin");
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+describe("invites", () => {
+  it("a viewer who sees a pending owner invite's id cannot accept it", async () => {
+    const invite = await t.call("POST", "/settings/invite", {
+      token: owner.accessToken,
+      body: { email: "new-owner@example.com", role: "owner" },
+    });
+    expect(invite.status).toBe(201);
+    expect(invite.body.invite_token).toMatch(/^[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/);
+    const team = await t.call("GET", "/settings/team", { token: viewer.accessToken });
+    const pending = team.body.members.find((m: { status: string }) => m.status === "invited");
+    expect(pending.id).toBe(invite.body.invite_id);
+    // The id alone (old body shape) is refused; so is the id with a guessed secret.
+    const byId = await t.call("POST", "/api/auth/accept-invite", {
+      body: { invite_id: pending.id, password: "Attacker-Pass-1" },
+    });
+    expect(byId.status).toBe(422);
+    const guessed = await t.call("POST", "/api/auth/accept-invite", {
+      body: { invite_token: `${pending.id}.${"A".repeat(43)}`, password: "Attacker-Pass-1" },
+    });
+    expect(guessed.status).toBe(404);
+    // The invite is still pending and the invited person can still join with the real token, exactly once.
+    const ok = await t.call("POST", "/api/auth/accept-invite", {
+      body: { invite_token: invite.body.invite_token, password: "Invitee-Pass-1" },
+    });
+    expect(ok.status).toBe(201);
+    expect(ok.body.org_role ?? ok.body.role).toBe("owner");
+    const again = await t.call("POST", "/api/auth/accept-invite", {
+      body: { invite_token: invite.body.invite_token, password: "Invitee-Pass-1" },
+    });
+    expect(again.status).toBe(404);
+  });
+
+  it("stores only a hash of the token", async () => {
+    const invite = await t.call("POST", "/settings/invite", {
+      token: owner.accessToken,
+      body: { email: "hash-check@example.com", role: "viewer" },
+    });
+    const secret = await t.client.get({
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: "spot-optimizer-system",
+      name: `invite-${invite.body.invite_id}`,
+    });
+    const stored = Object.values((secret as { data: Record<string, string> }).data)
+      .map((v) => Buffer.from(v, "base64").toString("utf8"))
+      .join("\n");
+    expect(stored).not.toContain(invite.body.invite_token.split(".")[1]);
+  });
+
+  it("an admin cannot invite an owner (a role above its own)", async () => {
+    const res = await t.call("POST", "/settings/invite", {
+      token: admin.accessToken,
+      body: { email: "escalate@example.com", role: "owner" },
+    });
+    expect(res.status).toBe(403);
+  });
+
+  it("answers the same for an email that has an account in another organisation as for a fresh one", async () => {
+    const elsewhere = await t.signup("Elsewhere Org");
+    const existing = await t.call("POST", "/settings/invite", {
+      token: owner.accessToken,
+      body: { email: elsewhere.email, role: "viewer" },
+    });
+    const fresh = await t.call("POST", "/settings/invite", {
+      token: owner.accessToken,
+      body: { email: "fresh-person@example.com", role: "viewer" },
+    });
+    expect(existing.status).toBe(fresh.status);
+    expect(Object.keys(existing.body).sort()).toEqual(Object.keys(fresh.body).sort());
+    // Accepting it cannot hijack the existing account.
+    const accept = await t.call("POST", "/api/auth/accept-invite", {
+      body: { invite_token: existing.body.invite_token, password: "Whatever-Pass-1" },
+    });
+    expect(accept.status).toBe(409);
+    const login = await t.call("POST", "/api/auth/token", {
+      body: { email: elsewhere.email, password: elsewhere.password },
+    });
+    expect(login.status).toBe(200);
+  });
+});
