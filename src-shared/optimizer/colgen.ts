@@ -36,6 +36,8 @@ export interface CgItem {
   size: number[];
   arch?: string;
   zone?: string;
+  /** instance families or categories the pod may run on (node selector); absent = any */
+  families?: string[];
 }
 
 /** A node type one can buy: capacity [cpu, mem, pods, gpus] and its cost in the objective. */
@@ -44,6 +46,46 @@ export interface CgBin {
   weight: number;
   arch: string;
   zone: string;
+  /** instance family ("m6i") and category ("m"), for pods restricted to some families */
+  family?: string;
+  category?: string;
+}
+
+/**
+ * Deterministic measure of the work done (knapsack search nodes, simplex iterations, bounds computed):
+ * budgets are counted in it rather than in time, so the same input always gives the same plan, on any
+ * machine and under any load.
+ */
+/** Work units per operation, in proportion to their measured CPU cost (about 1 unit per microsecond). */
+export const WORK = {
+  /** one branch-and-bound node of a knapsack search */
+  knapsackNode: 2,
+  /** setting up one knapsack search (multipliers, bounds) */
+  knapsackSearch: 20,
+  /** one bin's bound in a pricing round, plus per shape with a positive dual */
+  binBound: 3,
+  binBoundPerShape: 0.05,
+  /** a HiGHS solve call (setup, presolve) */
+  lpSolve: 60,
+  /** one simplex iteration of the master LP */
+  simplexIteration: 25,
+  /** one simplex iteration of a per-bin knapsack LP */
+  knapsackLpIteration: 4,
+  /** a knapsack MILP by HiGHS */
+  knapsackMilp: 3000,
+  /** one simplex iteration inside the integer program over the patterns */
+  milpIteration: 25,
+  /** one progress check of the integer program, per column × row (HiGHS's work between checks grows with both, measured) */
+  milpCheck: 0.5,
+  /** one (node, pod shape) pair looked at by the local repair */
+  repairStep: 0.2,
+};
+
+export class WorkMeter {
+  units = 0;
+  add(n: number): void {
+    this.units += n;
+  }
 }
 
 /** One node filled with `counts[k]` pods of shape `items[k]`. */
@@ -63,11 +105,15 @@ export interface CgProblem {
   compatMask: Uint8Array[];
   /** persistent per-bin knapsack LPs (faster than knapsackLpRound); the owner disposes them */
   knapsackLps?: KnapsackLps;
+  /** work done so far, against which every deadline is set */
+  work: WorkMeter;
 }
 
 export interface LpSolution {
   x: number[];
   duals: number[];
+  /** reduced cost of each column */
+  reducedCosts: number[];
   objective: number;
 }
 
@@ -81,8 +127,8 @@ export interface CgResult {
 }
 
 export interface CgOptions {
-  /** stop when the process CPU time (cpuMs) passes this */
-  deadlineMs: number;
+  /** stop when the work meter (p.work.units) passes this */
+  deadline: number;
   maxIterations: number;
   /** exact knapsacks per iteration at most (bins taken in decreasing bound order) */
   exactPerIteration: number;
@@ -112,26 +158,32 @@ export interface CgOptions {
    * a bound's column generation tail off; 0 (default) prices at the master's duals.
    */
   smoothing?: number;
+  /** stop once the bound reaches this (e.g. close enough to a known plan's cost) */
+  stopAt?: number;
 }
 
 export function compatible(item: CgItem, bin: CgBin): boolean {
   if (item.arch !== undefined && item.arch !== bin.arch) return false;
   if (item.zone !== undefined && item.zone !== bin.zone) return false;
+  if (item.families && !item.families.some((f) => f === bin.family || f === bin.category)) return false;
   for (let d = 0; d < DIMS; d++) if (item.size[d]! > bin.cap[d]!) return false;
   return true;
 }
 
 /**
- * Drops bins that another bin with the same arch and zone beats on every capacity at no more cost:
- * any node pattern on a dropped bin fits the dominating one for less, so neither plans nor bounds get worse.
+ * Drops bins that another bin with the same arch and zone (and family, when some pod is restricted to
+ * families) beats on every capacity at no more cost: any node pattern on a dropped bin fits the
+ * dominating one for less, so neither plans nor bounds get worse.
  */
-export function undominatedBins(bins: CgBin[]): number[] {
+export function undominatedBins(bins: CgBin[], items: CgItem[] = []): number[] {
+  const byFamily = items.some((it) => it.families !== undefined);
   const order = bins.map((_, i) => i).sort((a, b) => bins[a]!.weight - bins[b]!.weight || a - b);
   const kept: number[] = [];
   for (const i of order) {
     const b = bins[i]!;
     const dominated = kept.some((k) => {
       const o = bins[k]!;
+      if (byFamily && o.family !== b.family) return false;
       return o.arch === b.arch && o.zone === b.zone && o.cap.every((c, d) => c >= b.cap[d]!);
     });
     if (!dominated) kept.push(i);
@@ -193,6 +245,7 @@ export class MasterLp {
 
   solve(): LpSolution {
     this.model.run();
+    this.p.work.add(WORK.lpSolve + WORK.simplexIteration * Number(this.model.info.get("simplex_iteration_count")));
     if (this.model.getModelStatus() !== this.p.highs.constants.modelStatus.optimal) {
       throw new Error(`master LP not solved (HiGHS model status ${this.model.getModelStatus()})`);
     }
@@ -200,6 +253,7 @@ export class MasterLp {
     return {
       x: Array.from(sol.colValue),
       duals: Array.from(sol.rowDual, (y) => Math.max(0, y)),
+      reducedCosts: Array.from(sol.colDual ?? []),
       objective: this.model.getObjectiveValue(),
     };
   }
@@ -335,6 +389,7 @@ export class KnapsackLps {
     model.changeColsCost(all, cost);
     model.changeColsBounds(all, new Float64Array(n), upper);
     model.run();
+    this.p.work.add(WORK.lpSolve + WORK.knapsackLpIteration * Number(model.info.get("simplex_iteration_count")));
     if (model.getModelStatus() !== this.p.highs.constants.modelStatus.optimal) return undefined;
     const x = model.getSolution().colValue;
     return roundLpPacking(
@@ -386,7 +441,7 @@ export function solveKnapsackMilp(
   if (res.Status !== "Optimal") return undefined;
   const counts = items.map((_, k) => Math.round(res.Columns[`n${k}`]?.Primal ?? 0));
   const value = counts.reduce((s, c, k) => s + c * items[k]!.value, 0);
-  return { value, counts, upperBound: Math.max(value, res.ObjectiveValue) + 2 * absGap, exact: true };
+  return { value, counts, upperBound: Math.max(value, res.ObjectiveValue) + 2 * absGap, exact: true, nodes: 0 };
 }
 
 interface Priced {
@@ -488,6 +543,9 @@ function lpStart(
   return p.knapsackLps ? p.knapsackLps.solve(j, ids, items) : knapsackLpRound(p.highs, items, p.bins[j]!.cap);
 }
 
+/** Knapsacks over more shapes than this are not handed to the MILP solver: their LP relaxation bounds them instead. */
+const MILP_KNAPSACK_MAX_ITEMS = 40;
+
 /** Best pattern found for one bin: exact turn = rounded LP start + branch and bound (+ MILP if allowed), else a greedy dive. */
 function solveCandidate(
   p: CgProblem,
@@ -502,11 +560,16 @@ function solveCandidate(
     start,
     floor: p.bins[j]!.weight,
   });
+  // a search node's bounds walk the shapes not yet branched on
+  p.work.add(WORK.knapsackSearch + WORK.knapsackNode * res.nodes * (1 + items.length / 32));
   // The knapsack's LP optimum bounds it too (with a margin for HiGHS's 1e-7 tolerances) and is usually far tighter.
   if (!res.exact && start)
     res = { ...res, upperBound: Math.min(res.upperBound, Math.max(res.value, start.lpBound * (1 + 1e-6) + 1e-12)) };
-  if (exactTurn && opts.milpFallback && unsettled(res, p.bins[j]!.weight))
+  // HiGHS's MILP is not metered (it reports no work done), so it only gets knapsacks small enough to be quick.
+  if (exactTurn && opts.milpFallback && items.length <= MILP_KNAPSACK_MAX_ITEMS && unsettled(res, p.bins[j]!.weight)) {
+    p.work.add(WORK.knapsackMilp);
     res = solveKnapsackMilp(p.highs, items, cap) ?? res;
+  }
   const used = ids.flatMap((i, q) => (res.counts[q]! > 0 ? [[i, res.counts[q]!]] : []));
   return {
     ...res,
@@ -515,11 +578,11 @@ function solveCandidate(
 }
 
 /**
- * Many exact knapsacks per iteration (escalated pricing) must not overrun the CPU budget. Checked
+ * Many exact knapsacks per iteration (escalated pricing) must not overrun the work budget. Checked
  * every 16 bins; the bins left unsolved are bounded by candidates[k]'s bound, so stopping keeps ρ valid.
  */
-function pastDeadline(k: number, opts: CgOptions): boolean {
-  return k > 0 && (k & 15) === 0 && cpuMs() > opts.deadlineMs;
+function pastDeadline(p: CgProblem, k: number, opts: CgOptions): boolean {
+  return k > 0 && (k & 15) === 0 && p.work.units > opts.deadline;
 }
 
 function price(p: CgProblem, duals: number[], demand: number[], opts: CgOptions): Priced {
@@ -533,6 +596,10 @@ function price(p: CgProblem, duals: number[], demand: number[], opts: CgOptions)
     }
     return { j, ratio: bound / bin.weight };
   });
+  // each bound walks the live shapes; the Lagrangian screening also sorts them
+  p.work.add(
+    p.bins.length * (WORK.binBound + WORK.binBoundPerShape * orders[0]!.length * (opts.lagrangianScreening ? 6 : 1)),
+  );
   candidates.sort((a, b) => b.ratio - a.ratio);
   const columns: Column[] = [];
   let bestExact = 0;
@@ -544,7 +611,7 @@ function price(p: CgProblem, duals: number[], demand: number[], opts: CgOptions)
   for (; k < candidates.length && k < greedyLimit; k++) {
     const { j, ratio } = candidates[k]!;
     // A bin bounded at ≤ 1 holds no improving column, and ρ ≤ 1 from it cannot change max(1, ρ) in the bound.
-    if (ratio <= Math.max(bestExact, 1) || pastDeadline(k, opts)) break;
+    if (ratio <= Math.max(bestExact, 1) || pastDeadline(p, k, opts)) break;
     const res = solveCandidate(p, j, { duals, demand, opts, exactTurn: k < opts.exactPerIteration });
     const w = p.bins[j]!.weight;
     bestExact = Math.max(bestExact, res.value / w);
@@ -587,7 +654,7 @@ export function columnGeneration(p: CgProblem, master: MasterLp, demand: number[
       converged = true;
       break;
     }
-    if (iterations >= opts.maxIterations || cpuMs() > opts.deadlineMs) break;
+    if (outOfBudget(p, opts, { iterations, lowerBound })) break;
     iterations++;
     if (priced.columns.length === 0) {
       // Smoothed point proven feasible (ρ ≤ 1): the center moved to it, the next point is nearer the master's duals.
@@ -603,6 +670,12 @@ export function columnGeneration(p: CgProblem, master: MasterLp, demand: number[
     if (!opts.keepEffort) effort = { ...opts, milpFallback: false };
   }
   return { lp, lowerBound, converged, iterations };
+}
+
+/** The iteration limit or the work budget is reached, or the bound reached opts.stopAt. */
+function outOfBudget(p: CgProblem, opts: CgOptions, at: { iterations: number; lowerBound: number }): boolean {
+  if (at.iterations >= opts.maxIterations || p.work.units > opts.deadline) return true;
+  return opts.stopAt !== undefined && at.lowerBound >= opts.stopAt;
 }
 
 /** Next search effort after pricing found no column: larger node budgets, then (if allowed) MILP and more bins solved exactly. */

@@ -19,6 +19,8 @@ export interface KnapsackResult {
   upperBound: number;
   /** the search ran to completion, so upperBound is the optimum or, when nothing beat the floor, the floor */
   exact: boolean;
+  /** search nodes visited (the work done) */
+  nodes: number;
 }
 
 /**
@@ -204,5 +206,11 @@ export function solveKnapsack(
   dfs(0, 0);
   // Exact search: the optimum is best, or at most floor when nothing beat it (those subtrees were pruned at floor).
   const proven = Math.max(best, Math.min(floor, rootBound));
-  return { value: best, counts: bestCounts, upperBound: aborted ? Math.max(best, rootBound) : proven, exact: !aborted };
+  return {
+    value: best,
+    counts: bestCounts,
+    upperBound: aborted ? Math.max(best, rootBound) : proven,
+    exact: !aborted,
+    nodes: Math.min(nodes, nodeLimit),
+  };
 }

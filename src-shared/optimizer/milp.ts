@@ -1,5 +1,5 @@
 // Integer restricted master: the cheapest whole number of copies of known node patterns covering the demand (HiGHS MILP, time-limited).
-import { cpuMs, type CgProblem, type Column } from "./colgen.js";
+import { WORK, type CgProblem, type Column } from "./colgen.js";
 
 export interface MasterMilpResult {
   /** copies of each column (same order as the columns passed in) */
@@ -15,34 +15,43 @@ export interface MasterMilpResult {
  * configuration LP loses a few percent when pods are big and nodes hold few of them; this integer
  * program over the columns column generation found closes most of that. `incumbent` (copies of each
  * column, e.g. the rounded plan) is handed to HiGHS as a starting solution to improve on (callers
- * still keep the cheaper of the two). HiGHS stops at `deadlineMs` of process CPU time (cpuMs; checked from its simplex and
- * MIP callbacks, as its own time limit is wall time and only checked now and then) and the best
- * solution found so far is returned. Returns undefined when HiGHS has no feasible solution (or one
- * that does not check out).
+ * still keep the cheaper of the two). HiGHS is interrupted (from its simplex and MIP callbacks) once
+ * the work meter plus its own simplex iterations pass `deadline`, or once its gap is below `gap`:
+ * counted in iterations, not time, so the result is the same on every run. Returns the best solution
+ * found so far, or undefined when HiGHS has none (or one that does not check out).
  */
 export function solveMasterMilp(
   p: CgProblem,
   columns: Column[],
   demand: number[],
-  { deadlineMs, incumbent }: { deadlineMs: number; incumbent?: number[] },
+  { deadline, incumbent, gap = 1e-6 }: { deadline: number; incumbent?: number[]; gap?: number },
 ): MasterMilpResult | undefined {
-  const timeLimitS = (deadlineMs - cpuMs()) / 1000;
-  if (columns.length === 0 || timeLimitS <= 0) return undefined;
+  if (columns.length === 0 || p.work.units >= deadline) return undefined;
   const { highs } = p;
   const model = highs.createModel();
+  const start = p.work.units + WORK.lpSolve;
+  let iterations = 0;
+  let calls = 0;
+  const checkCost = WORK.milpCheck * columns.length * demand.length;
   try {
-    model.options.set({ output_flag: false, time_limit: timeLimitS, mip_rel_gap: 1e-6 } as never);
+    model.options.set({ output_flag: false, mip_rel_gap: gap } as never);
     addCoveringProgram(p, model, columns, demand);
     if (incumbent && covers(columns, incumbent, demand)) model.setSolution({ colValue: Float64Array.from(incumbent) });
-    const stopAtDeadline = (event: { interrupt(): void }): undefined => {
-      if (cpuMs() > deadlineMs) event.interrupt();
+    const stopAtDeadline = (event: {
+      interrupt(): void;
+      data: { simplex_iteration_count?: number; mip_total_lp_iterations?: bigint };
+    }): undefined => {
+      calls++;
+      const lp = event.data.mip_total_lp_iterations;
+      iterations = Math.max(iterations, lp !== undefined ? Number(lp) : (event.data.simplex_iteration_count ?? 0));
+      if (start + WORK.milpIteration * iterations + checkCost * calls > deadline) event.interrupt();
       return undefined;
     };
     const { callbackType, modelStatus } = highs.constants;
-    model.run({ [callbackType.simplexInterrupt]: stopAtDeadline, [callbackType.mipInterrupt]: stopAtDeadline });
+    model.run({ [callbackType.mipInterrupt]: stopAtDeadline });
+    p.work.add(WORK.lpSolve + WORK.milpIteration * iterations + checkCost * calls);
     const status = model.getModelStatus();
-    if (status !== modelStatus.optimal && status !== modelStatus.timeLimit && status !== modelStatus.interrupted)
-      return undefined;
+    if (status !== modelStatus.optimal && status !== modelStatus.interrupted) return undefined;
     const copies = Array.from(model.getSolution().colValue, (x) => Math.max(0, Math.round(x)));
     // Trust but verify: the rounded values must still cover every shape.
     if (!covers(columns, copies, demand)) return undefined;

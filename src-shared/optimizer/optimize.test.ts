@@ -299,4 +299,61 @@ describe("optimize", () => {
       { numRuns: 40, seed: 42 },
     );
   });
+
+  it("plans the same input the same way every time (budgets count work, not time)", async () => {
+    // A mix of small and big pods, arch and family pins: every phase runs (column generation, rounding, integer
+    // program, repair, the bound and the integer program over its columns).
+    const pods: PodGroup[] = Array.from({ length: 24 }, (_, k) => ({
+      app: `app${k}`,
+      cpuMillicores: 100 + ((k * 737) % 3500),
+      memoryMiB: 128 + ((k * 1931) % 12000),
+      count: 1 + (k % 5),
+      ...(k % 4 === 0 ? { arch: "arm64" as const } : {}),
+      ...(k % 7 === 1 ? { families: ["m5", "c5"] } : {}),
+    }));
+    const plans: OptimizeResult[] = [];
+    for (let run = 0; run < 3; run++)
+      plans.push(await optimize({ pods, book, policy: policy({ capacity: "mixed" }), lowerBound: true }));
+    checkPlan(pods, plans[0]!);
+    expect(plans[1]).toEqual(plans[0]);
+    expect(plans[2]).toEqual(plans[0]);
+    expect(plans[0]!.lowerBound!.hourlyUsd).toBeLessThanOrEqual(plans[0]!.hourlyCostUsd * (1 + 1e-9));
+  });
+
+  it("merges identical pods of different apps into one shape and deals the apps back onto the nodes", async () => {
+    // Three apps with the same requests, 13 pods: four t3.small (4 pods each) are the cheapest way to hold them.
+    const pods: PodGroup[] = [
+      { app: "a", cpuMillicores: 150, memoryMiB: 256, count: 3 },
+      { app: "b", cpuMillicores: 150, memoryMiB: 256, count: 4 },
+      { app: "c", cpuMillicores: 150, memoryMiB: 256, count: 5 },
+      { app: "a", cpuMillicores: 150, memoryMiB: 256, count: 1 },
+    ];
+    const plan = await optimize({ pods, book, policy: policy({ capacity: "on-demand" }), lowerBound: true });
+    checkPlan(pods, plan);
+    expect(plan.nodes.map((n) => n.instanceType)).toEqual(["t3.small", "t3.small", "t3.small", "t3.small"]);
+    const perApp = new Map<string, number>();
+    for (const p of plan.nodes.flatMap((n) => n.pods)) perApp.set(p.app, (perApp.get(p.app) ?? 0) + p.count);
+    expect(Object.fromEntries(perApp)).toEqual({ a: 4, b: 4, c: 5 });
+    // the apps are dealt in input order: the first node takes a's four pods
+    expect(plan.nodes[0]!.pods).toEqual([expect.objectContaining({ app: "a", count: 4 })]);
+  });
+
+  it("keeps pods restricted to instance families on those families only", async () => {
+    const pods: PodGroup[] = [
+      { app: "mem", cpuMillicores: 500, memoryMiB: 4000, count: 6, families: ["r5"] },
+      { app: "cpu", cpuMillicores: 900, memoryMiB: 500, count: 6, families: ["c"] },
+      { app: "any", cpuMillicores: 500, memoryMiB: 500, count: 6 },
+      { app: "nowhere", cpuMillicores: 100, memoryMiB: 100, count: 1, families: ["x9"] },
+    ];
+    const plan = await optimize({ pods, book, policy: policy({ capacity: "on-demand" }), lowerBound: true });
+    checkPlan(pods, plan);
+    for (const n of plan.nodes) {
+      if (n.pods.some((p) => p.app === "mem")) expect(n.instanceType).toMatch(/^r5\./);
+      if (n.pods.some((p) => p.app === "cpu")) expect(n.instanceType).toMatch(/^c/);
+    }
+    expect(plan.unplaced).toEqual([
+      expect.objectContaining({ app: "nowhere", reason: expect.stringMatching(/instance families x9/) }),
+    ]);
+    expect(plan.lowerBound!.hourlyUsd).toBeLessThanOrEqual(plan.hourlyCostUsd * (1 + 1e-9));
+  });
 });

@@ -1,6 +1,6 @@
 // The optimizer's entry point: pod groups + price book + policy -> nodes, cost, All-On-Demand baseline, savings, unplaced pods.
 import type { PriceBook } from "../pricing/types.js";
-import { cpuMs, getHighs, type CgItem } from "./colgen.js";
+import { getHighs, WorkMeter, type CgItem } from "./colgen.js";
 import { buildOffers } from "./offers.js";
 import { fits, offerBin, pack, packingLowerBound, type PackedNode } from "./packing.js";
 import type { CapacityType, Offer, OptimizerPolicy, Plan, PlannedNode, PodGroup, UnplacedPods } from "./types.js";
@@ -9,11 +9,14 @@ export interface OptimizeInput {
   pods: PodGroup[];
   book: PriceBook;
   policy: OptimizerPolicy;
-  /** Also compute a proven lower bound on the optimal hourly cost */
+  /** Also compute a proven lower bound on the optimal hourly cost (and use its columns to improve the plan) */
   lowerBound?: boolean;
-  /** CPU-time budget for the whole plan (default 1 s): the plan is complete whatever the budget, only less refined */
+  /**
+   * Work budget of the plan (default 1000), in units of 1 000 WorkMeter units — about 1 ms of CPU each. Counted in work
+   * done, not time, so the same input and budget always give the same plan. The plan is complete whatever the budget.
+   */
   planBudgetMs?: number;
-  /** CPU-time budget for the lower bound (default 20 s); a bound stopped early is still valid, only weaker */
+  /** Work budget of the lower bound (default 2000), same units; a bound stopped early is still valid, only weaker */
   lowerBoundBudgetMs?: number;
 }
 
@@ -21,44 +24,64 @@ export interface OptimizeResult extends Plan {
   lowerBound?: { hourlyUsd: number; converged: boolean; iterations: number };
 }
 
+/** WorkMeter units per nominal millisecond of budget. */
+const WORK_PER_MS = 1000;
+export const DEFAULT_PLAN_BUDGET_MS = 1000;
+export const DEFAULT_BOUND_BUDGET_MS = 2000;
+
 interface Shape {
-  app: string;
   cpuMillicores: number;
   memoryMiB: number;
   gpus: number;
   arch?: PodGroup["arch"];
   zone?: string;
+  families?: string[];
+  /** the apps whose pods have this shape, with their counts (in input order) */
+  apps: Array<{ app: string; count: number }>;
 }
 
-/** Identical pods become one shape with a summed count. */
+function shapeOf(g: PodGroup): Shape {
+  const families = g.families && g.families.length > 0 ? [...new Set(g.families)].sort() : undefined;
+  return {
+    cpuMillicores: g.cpuMillicores,
+    memoryMiB: g.memoryMiB,
+    gpus: g.gpus ?? 0,
+    arch: g.arch,
+    zone: g.zone,
+    families,
+    apps: [],
+  };
+}
+
+/**
+ * Identical pods become one shape with a summed count, whatever their app: the solver works on
+ * requests and placement constraints only, and the apps are dealt back onto the nodes at the end.
+ */
 function groupShapes(pods: PodGroup[]): { shapes: Shape[]; demand: number[] } {
   const index = new Map<string, number>();
   const shapes: Shape[] = [];
   const demand: number[] = [];
   for (const g of pods) {
     if (g.count <= 0) continue;
-    const s: Shape = {
-      app: g.app,
-      cpuMillicores: g.cpuMillicores,
-      memoryMiB: g.memoryMiB,
-      gpus: g.gpus ?? 0,
-      arch: g.arch,
-      zone: g.zone,
-    };
-    const key = JSON.stringify([s.app, s.cpuMillicores, s.memoryMiB, s.gpus, s.arch ?? "", s.zone ?? ""]);
-    const k = index.get(key);
-    if (k !== undefined) demand[k]! += g.count;
-    else {
-      index.set(key, shapes.length);
+    const s = shapeOf(g);
+    const key = JSON.stringify([s.cpuMillicores, s.memoryMiB, s.gpus, s.arch ?? "", s.zone ?? "", s.families ?? []]);
+    let k = index.get(key);
+    if (k === undefined) {
+      k = shapes.length;
+      index.set(key, k);
       shapes.push(s);
-      demand.push(g.count);
+      demand.push(0);
     }
+    demand[k]! += g.count;
+    const member = shapes[k]!.apps.find((a) => a.app === g.app);
+    if (member) member.count += g.count;
+    else shapes[k]!.apps.push({ app: g.app, count: g.count });
   }
   return { shapes, demand };
 }
 
 function toItem(s: Shape): CgItem {
-  return { size: [s.cpuMillicores, s.memoryMiB, 1, s.gpus], arch: s.arch, zone: s.zone };
+  return { size: [s.cpuMillicores, s.memoryMiB, 1, s.gpus], arch: s.arch, zone: s.zone, families: s.families };
 }
 
 function unplacedReason(s: Shape, offers: Offer[]): string {
@@ -68,6 +91,9 @@ function unplacedReason(s: Shape, offers: Offer[]): string {
   if (pool.length === 0) return `requires arch ${s.arch}; no allowed instance type has it`;
   if (s.zone) pool = pool.filter((o) => o.zone === s.zone);
   if (pool.length === 0) return `pinned to zone ${s.zone}; no allowed offer there`;
+  const families = s.families;
+  if (families) pool = pool.filter((o) => families.some((f) => f === o.shape.family || f === o.shape.category));
+  if (pool.length === 0) return `restricted to instance families ${families!.join(", ")}; no allowed offer is one`;
   const maxGpu = Math.max(...pool.map((o) => o.shape.gpu?.count ?? 0));
   if (s.gpus > maxGpu) return `needs ${s.gpus} GPU(s); allowed instance types have at most ${maxGpu}`;
   const a = pool.filter((o) => (o.shape.gpu?.count ?? 0) >= s.gpus).map((o) => o.shape.allocatable);
@@ -92,7 +118,7 @@ async function place(
   shapes: Shape[],
   demand: number[],
   offers: Offer[],
-  budget: { budgetMs: number; startMs?: number },
+  budget: { budget: number; work?: WorkMeter },
 ): Promise<Placed> {
   const res = await pack(shapes.map(toItem), demand, offers, budget);
   return {
@@ -125,7 +151,29 @@ function diversify(placed: Placed, shapes: Shape[], spotOffers: Offer[], min: nu
   }
 }
 
-function toPlannedNode(shapes: Shape[], { offer, node }: Placed["nodes"][number]): PlannedNode {
+/** Deals a merged shape's pods back to its apps, in input order, as nodes take them. */
+class AppDealer {
+  private readonly left: Array<Array<{ app: string; count: number }>>;
+  constructor(shapes: Shape[]) {
+    this.left = shapes.map((s) => s.apps.map((a) => ({ ...a })));
+  }
+
+  take(shape: number, count: number): Array<{ app: string; count: number }> {
+    const out: Array<{ app: string; count: number }> = [];
+    const queue = this.left[shape]!;
+    while (count > 0 && queue.length > 0) {
+      const head = queue[0]!;
+      const n = Math.min(count, head.count);
+      out.push({ app: head.app, count: n });
+      head.count -= n;
+      count -= n;
+      if (head.count === 0) queue.shift();
+    }
+    return out;
+  }
+}
+
+function toPlannedNode(shapes: Shape[], dealer: AppDealer, { offer, node }: Placed["nodes"][number]): PlannedNode {
   const a = offer.shape.allocatable;
   return {
     instanceType: offer.shape.name,
@@ -141,22 +189,22 @@ function toPlannedNode(shapes: Shape[], { offer, node }: Placed["nodes"][number]
       pods: a.pods,
       gpus: offer.shape.gpu?.count ?? 0,
     },
-    pods: node.items.map((i, k) => {
+    pods: node.items.flatMap((i, k) => {
       const s = shapes[i]!;
-      return {
-        app: s.app,
+      return dealer.take(i, node.counts[k]!).map(({ app, count }) => ({
+        app,
         cpuMillicores: s.cpuMillicores,
         memoryMiB: s.memoryMiB,
         gpus: s.gpus,
-        count: node.counts[k]!,
-      };
+        count,
+      }));
     }),
   };
 }
 
 /** With capacity "spot" and fallback on, pods no Spot offer holds are planned On-Demand; returns the extra offers used. */
 async function spotFallback(
-  ctx: { book: PriceBook; policy: OptimizerPolicy; pinned: Set<string>; budgetMs: number; warnings: string[] },
+  ctx: { book: PriceBook; policy: OptimizerPolicy; pinned: Set<string>; budget: number; warnings: string[] },
   shapes: Shape[],
   demand: number[],
   placed: Placed,
@@ -166,7 +214,7 @@ async function spotFallback(
   if (policy.capacity !== "spot" || !policy.spotFallback || placed.unplaced.length === 0) return [];
   const odOffers = buildOffers(ctx.book, policy, ["on-demand"], ctx.pinned);
   const rest = demand.map((b, i) => (placed.unplaced.includes(i) ? b : 0));
-  const fallback = await place(shapes, rest, odOffers, { budgetMs: ctx.budgetMs });
+  const fallback = await place(shapes, rest, odOffers, { budget: ctx.budget });
   if (fallback.nodes.length > 0)
     warnings.push(`${fallback.nodes.length} node(s) fell back to On-Demand: no allowed Spot type holds their pods`);
   placed.nodes.push(...fallback.nodes);
@@ -176,21 +224,21 @@ async function spotFallback(
 
 /** Plans nodes for the pods under the policy; see docs/optimizer.md for the method and the bound. */
 export async function optimize(input: OptimizeInput): Promise<OptimizeResult> {
-  // The plan budget counts from here (after the one-time load of the HiGHS wasm module): grouping and
-  // offer building are part of the plan's time.
   await getHighs();
-  const startMs = cpuMs();
   const { book, policy } = input;
   const { shapes, demand } = groupShapes(input.pods);
   const pinned = new Set(shapes.flatMap((s) => (s.zone ? [s.zone] : [])));
-  const budgetMs = input.planBudgetMs ?? 1000;
+  const budget = (input.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS) * WORK_PER_MS;
   const offers = buildOffers(book, policy, capacityTypes(policy), pinned);
-  const placed = await place(shapes, demand, offers, { budgetMs, startMs });
+  const placed = await place(shapes, demand, offers, { budget });
   const warnings: string[] = [];
   const allOffers = [
     ...offers,
-    ...(await spotFallback({ book, policy, pinned, budgetMs, warnings }, shapes, demand, placed)),
+    ...(await spotFallback({ book, policy, pinned, budget, warnings }, shapes, demand, placed)),
   ];
+  const lowerBound = input.lowerBound
+    ? await boundAndImprove({ shapes, demand, offers, allOffers, placed, budgetMs: input.lowerBoundBudgetMs })
+    : undefined;
   if (policy.minTypeDiversity > 1) {
     const w = diversify(
       placed,
@@ -200,32 +248,64 @@ export async function optimize(input: OptimizeInput): Promise<OptimizeResult> {
     );
     if (w) warnings.push(w);
   }
-  const nodes = placed.nodes.map((n) => toPlannedNode(shapes, n));
-  const unplaced: UnplacedPods[] = placed.unplaced.map((i) => {
+  const result = assemble(shapes, demand, { placed, allOffers, warnings });
+  return lowerBound ? { ...result, lowerBound } : result;
+}
+
+function assemble(
+  shapes: Shape[],
+  demand: number[],
+  { placed, allOffers, warnings }: { placed: Placed; allOffers: Offer[]; warnings: string[] },
+): OptimizeResult {
+  const dealer = new AppDealer(shapes);
+  const nodes = placed.nodes.map((n) => toPlannedNode(shapes, dealer, n));
+  const unplaced: UnplacedPods[] = placed.unplaced.flatMap((i) => {
     const s = shapes[i]!;
-    return {
-      app: s.app,
+    const reason = unplacedReason(s, allOffers);
+    return dealer.take(i, demand[i]!).map(({ app, count }) => ({
+      app,
       cpuMillicores: s.cpuMillicores,
       memoryMiB: s.memoryMiB,
       gpus: s.gpus,
-      count: demand[i]!,
-      reason: unplacedReason(s, allOffers),
-    };
+      count,
+      reason,
+    }));
   });
   const hourlyCostUsd = nodes.reduce((s, n) => s + n.hourlyUsd, 0);
   const baselineHourlyCostUsd = nodes.reduce((s, n) => s + n.onDemandHourlyUsd, 0);
   const savingsPct =
     baselineHourlyCostUsd > 0 ? (100 * (baselineHourlyCostUsd - hourlyCostUsd)) / baselineHourlyCostUsd : 0;
-  const result: OptimizeResult = { nodes, hourlyCostUsd, baselineHourlyCostUsd, savingsPct, unplaced, warnings };
-  if (input.lowerBound) {
-    // Bound on the true price (not the strategy's weights), over every offer the plan could use: a relaxation, hence valid.
-    const priced = allOffers.map((o) => ({ ...o, weightUsdPerHour: o.price.usdPerHour }));
-    const placeableDemand = demand.map((b, i) => (placed.unplaced.includes(i) ? 0 : b));
-    // The plan's patterns warm-start the bound (same offer indices: `offers` is the prefix of `allOffers`).
-    result.lowerBound = await packingLowerBound(shapes.map(toItem), placeableDemand, priced, {
-      budgetMs: input.lowerBoundBudgetMs ?? 20_000,
-      seed: placed.patterns,
-    });
-  }
-  return result;
+  return { nodes, hourlyCostUsd, baselineHourlyCostUsd, savingsPct, unplaced, warnings };
+}
+
+/**
+ * The proven lower bound (over every offer the plan could use, at real prices: a relaxation of the plan's
+ * choices, hence valid). When the plan minimised real prices over those same offers (lowest-price, no
+ * fallback offers), the bound's columns also feed an integer program that may replace the plan's nodes.
+ */
+async function boundAndImprove(ctx: {
+  shapes: Shape[];
+  demand: number[];
+  offers: Offer[];
+  allOffers: Offer[];
+  placed: Placed;
+  budgetMs?: number;
+}): Promise<NonNullable<OptimizeResult["lowerBound"]>> {
+  const { shapes, demand, offers, allOffers, placed } = ctx;
+  const priced = allOffers.map((o) => ({ ...o, weightUsdPerHour: o.price.usdPerHour }));
+  const placeableDemand = demand.map((b, i) => (placed.unplaced.includes(i) ? 0 : b));
+  const sameObjective =
+    allOffers.length === offers.length && offers.every((o) => o.weightUsdPerHour === o.price.usdPerHour);
+  const index = new Map(allOffers.map((o, k) => [o, k]));
+  const plan = sameObjective
+    ? placed.nodes.map((n) => ({ offer: index.get(n.offer)!, items: n.node.items, counts: n.node.counts }))
+    : undefined;
+  // The plan's patterns warm-start the bound (same offer indices: `offers` is the prefix of `allOffers`).
+  const res = await packingLowerBound(shapes.map(toItem), placeableDemand, priced, {
+    budget: (ctx.budgetMs ?? DEFAULT_BOUND_BUDGET_MS) * WORK_PER_MS,
+    seed: placed.patterns,
+    plan,
+  });
+  if (res.improved) placed.nodes = res.improved.map((node) => ({ offer: allOffers[node.offer]!, node }));
+  return { hourlyUsd: res.hourlyUsd, converged: res.converged, iterations: res.iterations };
 }

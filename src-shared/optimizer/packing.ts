@@ -3,12 +3,13 @@ import {
   columnGeneration,
   compatLists,
   compatible,
-  cpuMs,
   getHighs,
   initialColumns,
   KnapsackLps,
   MasterLp,
   undominatedBins,
+  WorkMeter,
+  WORK,
   type CgBin,
   type CgItem,
   type CgOptions,
@@ -34,31 +35,31 @@ export interface PackingResult {
 }
 
 export interface PackingOptions {
-  /** CPU-time budget for the whole packing (setup, column generation, rounding, repair), counted from `startMs` */
-  budgetMs: number;
-  /** cpuMs() when the budget started (default: on entry), so a caller's own setup counts too */
-  startMs?: number;
+  /** work budget (WorkMeter units) for the whole packing: column generation, rounding, integer program, repair */
+  budget: number;
+  /** the meter to count on (default: a new one), so a caller can spend what the packing left */
+  work?: WorkMeter;
 }
 
 /**
- * Shares of the budget: column generation stops at 70 %, pricing during rounding at 80 %; the rest
- * is for rounding's LP re-solves and the local repair (measured: 100–250 ms for 10 000 pods), so
- * the whole plan stays within the budget.
+ * Shares of the work budget: column generation stops at 60 %, pricing during rounding at 70 %, the
+ * integer program over the patterns at 90 %; the rest is for rounding's LP re-solves and the local repair.
  */
-const CG_SHARE = 0.7;
-const ROUNDING_SHARE = 0.8;
-/** With few pods per node, the integer program over the patterns may run until 85 % of the budget; repair takes the rest. */
-const MILP_SHARE = 0.85;
-/** Below this much CPU time left the integer program is not worth starting. */
-const MIN_MILP_MS = 20;
+const CG_SHARE = 0.6;
+const ROUNDING_SHARE = 0.7;
+const MILP_SHARE = 0.9;
+/**
+ * The integer program runs for up to this many pods. On the 10 000-pod microservice mix it improved rounding
+ * by 1.4 % (rounding then repair: 179.33 vs 179.19 $/h) but took 1.0–1.6 s of CPU where HiGHS's progress checks
+ * come too seldom to stop it within the plan's budget.
+ */
+const MILP_MAX_PODS = 2500;
+/** The integer program keeps at most this many columns (those of smallest reduced cost) besides the plan's own. */
+const MILP_MAX_COLUMNS = 300;
+/** Below this much work left the integer program is not worth starting. */
+const MIN_MILP_WORK = 20_000;
 /** The integer program runs only when rounding lost more than this against the LP. */
 const MILP_MIN_GAP = 0.01;
-/**
- * ... and only for up to this many pods. On the bench's 1 088 big pods it never beat local repair by
- * more than 0.07 %, while HiGHS sometimes ran up to 0.3 s past its deadline between two of its
- * interrupt checks; on a few dozen pods it is quick and finds what rounding and repair miss.
- */
-const MILP_MAX_PODS = 200;
 
 export function offerBin(o: Offer): CgBin {
   const a = o.shape.allocatable;
@@ -67,6 +68,8 @@ export function offerBin(o: Offer): CgBin {
     weight: Math.max(o.weightUsdPerHour, 1e-9),
     arch: o.shape.arch,
     zone: o.zone,
+    family: o.shape.family,
+    category: o.shape.category,
   };
 }
 
@@ -85,12 +88,12 @@ interface Ctx {
   p: CgProblem;
   /** p.bins[j] is offer keptOffer[j] */
   keptOffer: number[];
-  /** CPU time after which rounding stops pricing new columns */
-  deadlineMs: number;
+  /** work (p.work.units) after which rounding stops pricing new columns */
+  deadline: number;
   /** few pods per node (fewPodsPerNode): exact pricing without LP starts, the integer program, node splits */
   few: boolean;
-  /** CPU time at which the whole packing's budget ends */
-  endMs: number;
+  /** work at which the whole packing's budget ends */
+  end: number;
 }
 
 function takeColumn(ctx: Ctx, col: Column, residual: number[]): PackedNode | undefined {
@@ -115,9 +118,9 @@ function roundLp(ctx: Ctx, demand: number[], master: MasterLp): PackedNode[] {
     // Past the budget, rounding only re-solves the LP; before it, a few pricing rounds refine the residual.
     master.setDemand(residual);
     const lp =
-      cpuMs() < ctx.deadlineMs
+      ctx.p.work.units < ctx.deadline
         ? columnGeneration(ctx.p, master, residual, {
-            deadlineMs: ctx.deadlineMs,
+            deadline: ctx.deadline,
             maxIterations: 5,
             exactPerIteration: 6,
             greedyPerIteration: 20,
@@ -170,7 +173,7 @@ function patternKey(bin: number, items: number[], counts: number[]): string {
 /**
  * The cheapest whole number of copies of the known patterns (column generation's columns plus the
  * rounded nodes, so the rounded plan is a feasible start and the result is never dearer) covering
- * the demand, within the time left before `deadlineMs`. Returns the improved nodes, or undefined.
+ * the demand, within the work left before `deadline`. Returns the improved nodes, or undefined.
  */
 function improveByMilp(
   ctx: Ctx,
@@ -178,11 +181,17 @@ function improveByMilp(
     columns,
     rounded,
     demand,
-    deadlineMs,
-  }: { columns: Column[]; rounded: PackedNode[]; demand: number[]; deadlineMs: number },
+    deadline,
+    reducedCosts,
+  }: { columns: Column[]; rounded: PackedNode[]; demand: number[]; deadline: number; reducedCosts: number[] },
 ): PackedNode[] | undefined {
-  if (deadlineMs - cpuMs() < MIN_MILP_MS) return undefined;
-  const all = columns.slice();
+  if (deadline - ctx.p.work.units < MIN_MILP_WORK) return undefined;
+  // Price-and-branch keeps the columns an improving solution most likely uses: those with the smallest reduced costs.
+  const all = columns
+    .map((c, k) => ({ c, rc: reducedCosts[k] ?? Infinity, k }))
+    .sort((a, b) => a.rc - b.rc || a.k - b.k)
+    .slice(0, MILP_MAX_COLUMNS)
+    .map((e) => e.c);
   const index = new Map(all.map((c, k) => [patternKey(c.bin, c.items, c.counts), k]));
   const incumbent = new Array<number>(all.length).fill(0);
   for (const n of rounded) {
@@ -196,7 +205,7 @@ function improveByMilp(
     }
     incumbent[k]!++;
   }
-  const res = solveMasterMilp(ctx.p, all, demand, { deadlineMs, incumbent });
+  const res = solveMasterMilp(ctx.p, all, demand, { deadline, incumbent });
   if (!res || res.weight >= totalWeight(ctx, rounded) * (1 - 1e-9)) return undefined;
   // Patterns may over-cover: take each copy only up to what is still unplaced.
   const residual = demand.slice();
@@ -224,7 +233,7 @@ function repair(ctx: Ctx, nodes: PackedNode[]): PackedNode[] {
   downsize(ctx, emptyFirst);
   // The second order (and splitting) pays with few pods per node; with many it changed nothing in the
   // bench but took 40–70 ms of the 10 000-pod plan. It is optional work: skipped once the budget is spent.
-  if (!ctx.few || cpuMs() > ctx.endMs) return emptyFirst;
+  if (!ctx.few || ctx.p.work.units > ctx.end) return emptyFirst;
   const sizedFirst = copy(nodes);
   downsize(ctx, sizedFirst);
   let then = emptyEmptiest(ctx, sizedFirst, 100);
@@ -259,6 +268,7 @@ function bestSplit(ctx: Ctx, byWeight: number[], node: PackedNode): PackedNode[]
     while (k < first.length && first[k] === node.counts[k]) first[k++] = 0;
     if (k === first.length) return best;
     first[k]!++;
+    ctx.p.work.add(WORK.repairStep * byWeight.length);
     const rest = node.counts.map((c, q) => c - first[q]!);
     if (rest.every((c) => c === 0)) continue;
     const parts = [first, rest].map((counts) => {
@@ -281,13 +291,13 @@ function bestSplit(ctx: Ctx, byWeight: number[], node: PackedNode): PackedNode[]
  */
 function splitNodes(ctx: Ctx, nodes: PackedNode[]): PackedNode[] {
   const { bins } = ctx.p;
-  if (cpuMs() > ctx.endMs) return nodes;
+  if (ctx.p.work.units > ctx.end) return nodes;
   const byWeight = bins.map((_, j) => j).sort((a, b) => bins[a]!.weight - bins[b]!.weight);
   const cache = new Map<string, PackedNode[] | undefined>();
   return nodes.flatMap((node) => {
     const key = patternKey(node.offer, node.items, node.counts);
     // optional: once the budget is spent, nodes not yet looked at stay as they are
-    if (!cache.has(key)) cache.set(key, cpuMs() > ctx.endMs ? undefined : bestSplit(ctx, byWeight, node));
+    if (!cache.has(key)) cache.set(key, ctx.p.work.units > ctx.end ? undefined : bestSplit(ctx, byWeight, node));
     const split = cache.get(key);
     return split ? split.map((n) => ({ offer: n.offer, items: n.items.slice(), counts: n.counts.slice() })) : [node];
   });
@@ -350,6 +360,7 @@ function relocate(
     const i = v.items[k]!;
     const size = items[i]!.size;
     let left = v.counts[k]!;
+    ctx.p.work.add(WORK.repairStep * nodes.length);
     for (let t = 0; t < nodes.length && left > 0; t++) {
       if (t === victim || removed.has(t)) continue;
       const r = rem[t]!;
@@ -394,22 +405,23 @@ export async function pack(
   offers: Offer[],
   opts: PackingOptions,
 ): Promise<PackingResult> {
-  const startMs = opts.startMs ?? cpuMs();
+  const work = opts.work ?? new WorkMeter();
+  const start = work.units;
   const allBins = offers.map(offerBin);
   const unplaceable = items.flatMap((it, i) => (demand[i]! > 0 && !allBins.some((b) => compatible(it, b)) ? [i] : []));
   const placeable = demand.map((b, i) => (unplaceable.includes(i) ? 0 : b));
   if (placeable.every((b) => b <= 0)) return { nodes: [], unplaceable };
-  const keptOffer = undominatedBins(allBins);
+  const keptOffer = undominatedBins(allBins, items);
   const bins = keptOffer.map((j) => allBins[j]!);
-  const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins) };
+  const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins), work };
   p.knapsackLps = new KnapsackLps(p);
   const few = fewPodsPerNode(p, placeable);
   const ctx: Ctx = {
     p,
     keptOffer,
-    deadlineMs: startMs + ROUNDING_SHARE * opts.budgetMs,
+    deadline: start + ROUNDING_SHARE * opts.budget,
     few,
-    endMs: startMs + opts.budgetMs,
+    end: start + opts.budget,
   };
   const master = new MasterLp(p, placeable);
   let nodes: PackedNode[];
@@ -417,7 +429,7 @@ export async function pack(
   try {
     master.add(initialColumns(p, placeable));
     const cheap: CgOptions = {
-      deadlineMs: startMs + CG_SHARE * opts.budgetMs,
+      deadline: start + CG_SHARE * opts.budget,
       maxIterations: 1000,
       exactPerIteration: 6,
       greedyPerIteration: 60,
@@ -429,23 +441,24 @@ export async function pack(
     // patterns. There every knapsack is small, so when it stalls pricing solves more bins exactly, up
     // to all of them, and keeps doing so. Their branch and bound starts without the per-bin HiGHS LP,
     // which is what makes it affordable (and, early in a process, spares the solver's wasm warm-up).
-    const lp = columnGeneration(
+    const { lp } = columnGeneration(
       p,
       master,
       placeable,
       few ? { ...cheap, lpStart: false, keepEffort: true, maxExactPerIteration: bins.length } : cheap,
-    ).lp;
+    );
     const rounded = roundLp(ctx, placeable, master);
-    // Rounding loses most where nodes hold few pods: on small such instances, when it lost more than
-    // MILP_MIN_GAP against the LP, the integer program over the patterns looks for what rounding missed.
+    // When rounding lost more than MILP_MIN_GAP against the LP, the integer program over the patterns
+    // (price-and-branch) looks for what rounding missed, within its share of the work budget.
     const pods = placeable.reduce((s, b) => s + b, 0);
-    const worthIt = few && pods <= MILP_MAX_PODS && totalWeight(ctx, rounded) > lp.objective * (1 + MILP_MIN_GAP);
+    const worthIt = pods <= MILP_MAX_PODS && totalWeight(ctx, rounded) > lp.objective * (1 + MILP_MIN_GAP);
     const improved = worthIt
       ? improveByMilp(ctx, {
           columns: master.columns,
           rounded,
           demand: placeable,
-          deadlineMs: startMs + MILP_SHARE * opts.budgetMs,
+          deadline: start + MILP_SHARE * opts.budget,
+          reducedCosts: lp.reducedCosts,
         })
       : undefined;
     nodes = repair(ctx, rounded);
@@ -466,6 +479,8 @@ export interface LowerBoundResult {
   /** LP optimum proven (no improving column left) — then the bound is the configuration LP optimum */
   converged: boolean;
   iterations: number;
+  /** a cheaper plan found by the integer program over the bound's columns (offer = index into `offers`), if any */
+  improved?: PackedNode[];
 }
 
 /**
@@ -474,31 +489,54 @@ export interface LowerBoundResult {
  * instead of stopping at 45 s; 0.3 and 0.8 were slower.
  */
 const BOUND_SMOOTHING = 0.5;
+/** The bound's column generation stops once the plan is within this of it: proving more buys nothing the user sees. */
+const BOUND_STOP_GAP = 0.005;
+/** The integer program over the bound's columns runs when the plan is more than this above the bound. */
+const IMPROVE_GAP = 0.01;
+/** Share of the bound's work budget its column generation may use; the integer program and repair get the rest. */
+const BOUND_CG_SHARE = 0.75;
+
+export interface LowerBoundOptions {
+  /** work budget (WorkMeter units) */
+  budget: number;
+  /** the meter to count on (default: a new one) */
+  work?: WorkMeter;
+  /** patterns that warm-start the master (offer = index into `offers`), e.g. the plan's */
+  seed?: PackedNode[];
+  /**
+   * The plan to beat (offer = index into `offers`, whose weights must be the plan's objective): the bound stops once
+   * within BOUND_STOP_GAP of it, and when still more than IMPROVE_GAP below it, the integer program over the bound's
+   * columns (the plan's nodes as its start) looks for a cheaper plan.
+   */
+  plan?: PackedNode[];
+}
 
 /**
  * Proven lower bound on Σ weight of any packing of `demand` onto `offers` (configuration LP via column generation, Farley bound).
- * `seed` (e.g. the plan's patterns, offer = index into `offers`) only warm-starts the master: any feasible pattern may be
- * a column, and the bound's validity rests on pricing over all patterns, so seeding changes how fast it converges, not what it proves.
+ * `seed` only warm-starts the master: any feasible pattern may be a column, and the bound's validity rests on pricing over all
+ * patterns, so seeding changes how fast it converges, not what it proves.
  */
 export async function packingLowerBound(
   items: CgItem[],
   demand: number[],
   offers: Offer[],
-  { budgetMs, seed = [] }: { budgetMs: number; seed?: PackedNode[] },
+  { budget, work = new WorkMeter(), seed = [], plan }: LowerBoundOptions,
 ): Promise<LowerBoundResult> {
   const allBins = offers.map(offerBin);
   const placeable = demand.map((b, i) => (allBins.some((bin) => compatible(items[i]!, bin)) ? b : 0));
   if (placeable.every((b) => b <= 0)) return { hourlyUsd: 0, converged: true, iterations: 0 };
-  const kept = undominatedBins(allBins);
+  const kept = undominatedBins(allBins, items);
   const bins = kept.map((j) => allBins[j]!);
-  const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins) };
+  const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins), work };
   p.knapsackLps = new KnapsackLps(p);
   const master = new MasterLp(p, placeable);
+  const start = work.units;
+  const planCost = plan?.reduce((s, n) => s + allBins[n.offer]!.weight, 0);
   try {
     master.add(initialColumns(p, placeable));
     master.add(seedColumns(p, kept, seed, placeable));
-    const opts = {
-      deadlineMs: cpuMs() + budgetMs,
+    const opts: CgOptions = {
+      deadline: start + (plan ? BOUND_CG_SHARE : 1) * budget,
       maxIterations: 100_000,
       exactPerIteration: 6,
       nodeLimit: 300,
@@ -507,12 +545,58 @@ export async function packingLowerBound(
       lagrangianScreening: true,
       keepEffort: true,
       smoothing: BOUND_SMOOTHING,
+      ...(planCost !== undefined ? { stopAt: planCost / (1 + BOUND_STOP_GAP) } : {}),
     };
-    return summary(columnGeneration(p, master, placeable, opts));
+    const res = columnGeneration(p, master, placeable, opts);
+    const result: LowerBoundResult = {
+      hourlyUsd: res.lowerBound,
+      converged: res.converged,
+      iterations: res.iterations,
+    };
+    if (plan && planCost! > res.lowerBound * (1 + IMPROVE_GAP)) {
+      const improved = improveOverColumns(p, {
+        kept,
+        master,
+        plan,
+        demand: placeable,
+        end: start + budget,
+        reducedCosts: res.lp.reducedCosts,
+      });
+      if (improved) result.improved = improved;
+    }
+    return result;
   } finally {
     master.dispose();
     p.knapsackLps.dispose();
   }
+}
+
+/**
+ * Price-and-branch over the bound's columns: the integer program over them (the plan's nodes added as columns and as
+ * its start), then the local repair; returns the result (offer indices) when cheaper than the plan.
+ */
+function improveOverColumns(
+  p: CgProblem,
+  {
+    kept,
+    master,
+    plan,
+    demand,
+    end,
+    reducedCosts,
+  }: { kept: number[]; master: MasterLp; plan: PackedNode[]; demand: number[]; end: number; reducedCosts: number[] },
+): PackedNode[] | undefined {
+  const binOf = new Map(kept.map((offer, j) => [offer, j]));
+  if (plan.some((n) => !binOf.has(n.offer))) return undefined;
+  const start = plan.map((n) => ({ offer: binOf.get(n.offer)!, items: n.items.slice(), counts: n.counts.slice() }));
+  const ctx: Ctx = { p, keptOffer: kept, deadline: end, few: fewPodsPerNode(p, demand), end };
+  const before = totalWeight(ctx, start);
+  const deadline = p.work.units + MILP_SHARE * (end - p.work.units);
+  const milp = improveByMilp(ctx, { columns: master.columns, rounded: start, demand, deadline, reducedCosts });
+  if (!milp) return undefined;
+  const nodes = repair(ctx, milp);
+  if (totalWeight(ctx, nodes) >= before * (1 - 1e-9)) return undefined;
+  return nodes.map((n) => ({ ...n, offer: kept[n.offer]! }));
 }
 
 /** Seed patterns that are valid columns here: a kept bin, every shape compatible, counts ≤ demand, within capacity. */
@@ -524,8 +608,4 @@ function seedColumns(p: CgProblem, kept: number[], seed: PackedNode[], demand: n
     const ok = s.items.every((i, k) => p.compatMask[bin]![i] === 1 && s.counts[k]! >= 1 && s.counts[k]! <= demand[i]!);
     return ok && fits(p.items, s, p.bins[bin]!) ? [{ bin, items: s.items.slice(), counts: s.counts.slice() }] : [];
   });
-}
-
-function summary(res: { lowerBound: number; converged: boolean; iterations: number }): LowerBoundResult {
-  return { hourlyUsd: res.lowerBound, converged: res.converged, iterations: res.iterations };
 }

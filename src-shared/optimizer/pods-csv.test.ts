@@ -34,7 +34,18 @@ describe("parsePodsCsv", () => {
     ]);
   });
 
+  it("reads arch and families node selectors, in any order after the required columns", () => {
+    const text = "app,cpu_millicores,memory_mib,count,families,arch\napi,500,1024,2,m7g|c7g,arm64\nweb,250,512,1,,\n";
+    expect(parsePodsCsv(text, "f.csv")).toEqual([
+      { app: "api", cpuMillicores: 500, memoryMiB: 1024, count: 2, arch: "arm64", families: ["m7g", "c7g"] },
+      { app: "web", cpuMillicores: 250, memoryMiB: 512, count: 1 },
+    ]);
+  });
+
   it.each([
+    ["app,cpu_millicores,memory_mib,count,arch\nweb,1,1,1,x86", /line 2: field arch: must be amd64 or arm64/],
+    ["app,cpu_millicores,memory_mib,count,families\nweb,1,1,1,m7g|", /line 2: field families/],
+    ["app,cpu_millicores,memory_mib,count,arch,arch\nweb,1,1,1,arm64,arm64", /line 1: header must be/],
     ["app,cpu,memory_mib,count\nweb,1,1,1", /f\.csv line 1: header must be app,cpu_millicores,memory_mib,count/],
     ["app,cpu_millicores,memory_mib,count\nweb,abc,1,1", /f\.csv line 2: field cpu_millicores: expected an integer/],
     ["app,cpu_millicores,memory_mib,count\nweb,1,1,1\nweb,1,-5,1", /f\.csv line 3: field memory_mib/],

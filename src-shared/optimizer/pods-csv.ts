@@ -6,7 +6,7 @@ export class PodsCsvError extends Error {
 }
 
 const REQUIRED = ["app", "cpu_millicores", "memory_mib", "count"] as const;
-const OPTIONAL = ["num_gpu", "gpu_milli", "qos"] as const;
+const OPTIONAL = ["num_gpu", "gpu_milli", "qos", "arch", "families"] as const;
 /** QoS classes a row may name: Kubernetes' own and the Koordinator classes the public trace uses. */
 export const KNOWN_QOS = ["Guaranteed", "Burstable", "BestEffort", "LSE", "LSR", "LS", "BE", "SYSTEM"] as const;
 
@@ -19,11 +19,36 @@ function intField(value: string, where: string, min: number): number {
 }
 
 function checkHeader(header: string[], file: string): void {
-  const expected = [...REQUIRED, ...OPTIONAL.slice(0, Math.max(0, header.length - REQUIRED.length))];
-  if (header.length > expected.length || header.some((h, k) => h !== expected[k])) {
+  const rest = header.slice(REQUIRED.length);
+  const ok =
+    REQUIRED.every((h, k) => header[k] === h) &&
+    rest.every((h) => (OPTIONAL as readonly string[]).includes(h)) &&
+    new Set(rest).size === rest.length;
+  if (!ok) {
     throw new PodsCsvError(
-      `${file} line 1: header must be ${REQUIRED.join(",")} optionally followed by ${OPTIONAL.join(",")} in that order, got ${JSON.stringify(header.join(","))}`,
+      `${file} line 1: header must be ${REQUIRED.join(",")} optionally followed by some of ${OPTIONAL.join(",")} (each once), got ${JSON.stringify(header.join(","))}`,
     );
+  }
+}
+
+const ARCHES = ["amd64", "arm64"] as const;
+
+/** `arch` (amd64 | arm64) and `families` (instance families or categories separated by |) of a row, when given. */
+function placement(group: PodGroup, get: (name: string) => string | undefined, where: string): void {
+  const arch = get("arch")?.trim();
+  if (arch) {
+    if (!(ARCHES as readonly string[]).includes(arch))
+      throw new PodsCsvError(`${where}: field arch: must be amd64 or arm64, got ${JSON.stringify(arch)}`);
+    group.arch = arch as (typeof ARCHES)[number];
+  }
+  const families = get("families")?.trim();
+  if (families) {
+    const list = families.split("|").map((f) => f.trim());
+    if (list.some((f) => !/^[a-z][a-z0-9-]*$/.test(f)))
+      throw new PodsCsvError(
+        `${where}: field families: instance families or categories separated by |, got ${JSON.stringify(families)}`,
+      );
+    group.families = list;
   }
 }
 
@@ -49,14 +74,16 @@ function parseRow(fields: string[], header: string[], where: string): PodGroup {
   const qos = get("qos")?.trim();
   if (qos !== undefined && qos !== "" && !(KNOWN_QOS as readonly string[]).includes(qos))
     throw new PodsCsvError(`${where}: field qos: must be one of ${KNOWN_QOS.join(", ")}, got ${JSON.stringify(qos)}`);
+  placement(group, get, where);
   if (group.cpuMillicores === 0 && group.memoryMiB === 0 && !group.gpus)
     throw new PodsCsvError(`${where}: a pod must request some CPU, memory or GPU`);
   return group;
 }
 
 /**
- * Rows `app,cpu_millicores,memory_mib,count[,num_gpu,gpu_milli,qos]`; blank lines are skipped; no quoting.
- * GPU pods request `num_gpu` whole devices (gpu_milli, a fractional share in the trace, is validated but not packed).
+ * Rows `app,cpu_millicores,memory_mib,count` then any of `num_gpu,gpu_milli,qos,arch,families`; blank lines are skipped;
+ * no quoting. GPU pods request `num_gpu` whole devices (gpu_milli, a fractional share in the trace, is validated but
+ * not packed); `arch` and `families` (e.g. `m7g|c7g`) are the pod's node selectors.
  */
 export function parsePodsCsv(text: string, file: string): PodGroup[] {
   const lines = text.split(/\r?\n/);

@@ -13,6 +13,8 @@ export interface PodGroup {
   arch?: CpuArch;
   /** AZ the pod is pinned to (e.g. by a volume) */
   zone?: string;
+  /** Instance families ("m6i") or categories ("m") the pod is restricted to (a node selector); absent = any */
+  families?: string[];
 }
 
 export type Strategy = "lowest-price" | "capacity-optimized" | "price-capacity-optimized";

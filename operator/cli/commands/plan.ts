@@ -11,7 +11,12 @@ import type { CpuArch, PriceBook } from "../../../src-shared/pricing/types.js";
 import { monthlyUsd } from "../../../src-shared/pricing/types.js";
 import { moneyReplacer } from "../../../src-shared/pricing/rounding.js";
 import { typeAllowed } from "../../../src-shared/optimizer/offers.js";
-import { optimize, type OptimizeResult } from "../../../src-shared/optimizer/optimize.js";
+import {
+  DEFAULT_BOUND_BUDGET_MS,
+  DEFAULT_PLAN_BUDGET_MS,
+  optimize,
+  type OptimizeResult,
+} from "../../../src-shared/optimizer/optimize.js";
 import { parsePodsCsv, PodsCsvError } from "../../../src-shared/optimizer/pods-csv.js";
 import {
   DEFAULT_POLICY,
@@ -26,14 +31,15 @@ const CAPACITIES: CapacityMode[] = ["spot", "on-demand", "mixed"];
 const ARCHES: CpuArch[] = ["amd64", "arm64"];
 
 const usage = `spotctl plan --pods FILE.csv [--data DIR] [--region REGION] [--strategy S] [--capacity C]
-             [--families a,b] [--arch amd64|arm64] [--min-types N] [--no-spot-fallback] [--lower-bound]
+             [--families a,b] [--arch amd64|arm64] [--min-types N] [--no-spot-fallback] [--no-bound]
              [--budget-ms N] [--bound-budget-ms N]
 
 Plans the cheapest set of nodes for the pods in FILE.csv and prints it as JSON, one entry per node
 with the pods placed on it, so each node can be checked against its allocatable CPU, memory and pods.
 
-  --pods FILE.csv     columns app,cpu_millicores,memory_mib,count[,num_gpu,gpu_milli,qos]
-                      (GPU pods request num_gpu whole GPUs)
+  --pods FILE.csv     columns app,cpu_millicores,memory_mib,count then any of
+                      num_gpu,gpu_milli,qos,arch,families (GPU pods request num_gpu whole GPUs;
+                      arch amd64|arm64 and families such as m7g|c7g are the pods' node selectors)
   --data DIR          reads DIR/ec2-instance-types.json, DIR/spot-prices.json, DIR/spot-advisor.json;
                       a Spot price missing from spot-prices.json is derived as
                       On-Demand × (1 − savings%/100) from the advisor and labelled "derived".
@@ -50,16 +56,19 @@ with the pods placed on it, so each node can be checked against its allocatable 
   --min-types N       Spot nodes span at least N instance types; default 0 (no constraint)
   --no-spot-fallback  with --capacity spot, list pods no Spot type holds as unplaced instead of
                       planning them On-Demand
-  --lower-bound       also print lowerBoundHourlyUsd, a proven lower bound on the optimal hourly
-                      cost (configuration LP by column generation with HiGHS; docs/optimizer.md)
-  --budget-ms N       CPU time the plan may spend refining (default 1000); the plan is complete with
-                      any budget. A one-shot process spends part of it compiling the optimizer
-                      (JIT), so a bigger budget than a long-running operator needs can pay off here
-  --bound-budget-ms N CPU time for --lower-bound (default 20000); a bound stopped early is valid,
-                      only weaker (lowerBoundIsLpOptimum says whether it reached the LP optimum)
+  --no-bound          skip the proven lower bound (by default the plan comes with lowerBoundHourlyUsd,
+                      a proven lower bound on the optimal hourly cost, and gapPct, how far above it
+                      the plan is at most; its columns also improve the plan; docs/optimizer.md)
+  --budget-ms N       work the plan may spend refining (default 1000), in units of about 1 ms of CPU,
+                      counted in work done rather than time: the same input and flags always give the
+                      same plan, on any machine; the plan is complete with any budget
+  --bound-budget-ms N work for the bound and the integer program over its columns (default 2000),
+                      same units; a bound stopped early is valid, only weaker (lowerBoundIsLpOptimum
+                      says whether it reached the LP optimum)
 
 Output: {nodes, hourlyCostUsd, monthlyCostUsd, baselineHourlyCostUsd (same nodes, all On-Demand),
-savingsPct, unplaced (with reason), lowerBoundHourlyUsd?, prices {source, asOf}, warnings}.
+savingsPct, unplaced (with reason), lowerBoundHourlyUsd, lowerBoundIsLpOptimum, gapPct (absent
+with --no-bound), prices {source, asOf}, warnings}.
 Exit codes: 0 planned (unplaced pods are listed, and counted in a warning on stderr), 1 no pod could be placed,
 2 bad flags or bad input files (including --families that name no instance type).`;
 
@@ -167,6 +176,12 @@ function priceProvenance(result: OptimizeResult): { source: string; asOf: string
   return { source: Object.keys(bySource).sort().join(",") || "none", asOf: dates[0] ?? "unknown", bySource };
 }
 
+/** How far the plan is above the proven lower bound, in % of the bound (null when the bound is 0: nothing to place). */
+function gapPct(result: OptimizeResult): number | null {
+  const lb = result.lowerBound?.hourlyUsd ?? 0;
+  return lb > 0 ? (100 * (result.hourlyCostUsd - lb)) / lb : null;
+}
+
 function render(result: OptimizeResult): unknown {
   const pods = (p: {
     app: string;
@@ -200,7 +215,11 @@ function render(result: OptimizeResult): unknown {
     savingsPct: result.savingsPct,
     unplaced: result.unplaced.map((u) => ({ ...pods(u), reason: u.reason })),
     ...(result.lowerBound
-      ? { lowerBoundHourlyUsd: result.lowerBound.hourlyUsd, lowerBoundIsLpOptimum: result.lowerBound.converged }
+      ? {
+          lowerBoundHourlyUsd: result.lowerBound.hourlyUsd,
+          lowerBoundIsLpOptimum: result.lowerBound.converged,
+          gapPct: gapPct(result),
+        }
       : {}),
     prices: priceProvenance(result),
     warnings: result.warnings,
@@ -250,15 +269,18 @@ export const planCommand: CliCommand = {
         "budget-ms",
         "bound-budget-ms",
       ],
-      booleans: ["lower-bound", "no-spot-fallback"],
+      // --lower-bound is the default now; still accepted so existing scripts keep working
+      booleans: ["lower-bound", "no-bound", "no-spot-fallback"],
     });
     if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
     const podsFile = single(flags, "pods");
     if (!podsFile) throw new UsageError("--pods FILE.csv is required");
     const dataDir = single(flags, "data");
     const policy = policyFrom(flags);
-    const planBudgetMs = budgetMs(flags, "budget-ms", 1000);
-    const lowerBoundBudgetMs = budgetMs(flags, "bound-budget-ms", 20_000);
+    const planBudgetMs = budgetMs(flags, "budget-ms", DEFAULT_PLAN_BUDGET_MS);
+    const lowerBoundBudgetMs = budgetMs(flags, "bound-budget-ms", DEFAULT_BOUND_BUDGET_MS);
+    if (flags.has("no-bound") && flags.has("lower-bound"))
+      throw new UsageError("--no-bound and --lower-bound contradict each other");
     let pods;
     try {
       pods = parsePodsCsv(readText(podsFile), podsFile);
@@ -273,7 +295,7 @@ export const planCommand: CliCommand = {
       pods,
       book,
       policy,
-      lowerBound: flags.has("lower-bound"),
+      lowerBound: !flags.has("no-bound"),
       planBudgetMs,
       lowerBoundBudgetMs,
     });

@@ -13,7 +13,7 @@ export interface ReplanControllerOptions {
   priceBook?: (region: string) => PriceBook;
   /** Default: the org's hash chain (src-shared/audit), so replan entries verify with the rest. */
   audit?: ReplanReconcilerOptions["audit"];
-  /** CPU-time budget of one plan (default 1 s). */
+  /** Work budget of one plan (default 1000, about 1 ms of CPU per unit; see OptimizeInput.planBudgetMs). */
   planBudgetMs?: number;
   now?: () => Date;
 }

@@ -177,6 +177,11 @@ function describeBasis(
   return `NodeTemplates: ${names}; capacity ${policy.capacity}; ${policyName}: strategy ${policy.strategy}, spotFallback ${policy.spotFallback ? "on" : "off"}`;
 }
 
+/** A plan with the optimizer's proven lower bound on its cost, when it computed one. */
+export interface BoundedPlan {
+  lowerBound?: { hourlyUsd: number };
+}
+
 // ---- plan -> status.lastPlan ---------------------------------------------------------------------------------------
 
 const round = (value: number, digits: number): number => {
@@ -230,9 +235,14 @@ export function nodeCounts(plan: Plan): NonNullable<LastPlan["nodes"]> {
   );
 }
 
-function planMessage(plan: Plan, inventory: PodInventory, basis: string): string {
+function planMessage(plan: Plan & BoundedPlan, inventory: PodInventory, basis: string): string {
   const s = inventory.skipped;
   const parts = [`Planned ${plan.nodes.length} node(s) for ${inventory.podsPlanned} pod(s)`, basis];
+  const lb = plan.lowerBound?.hourlyUsd ?? 0;
+  if (lb > 0)
+    parts.push(
+      `proven lower bound ${lb.toFixed(4)} $/h: the plan is at most ${((100 * (plan.hourlyCostUsd - lb)) / lb).toFixed(2)} % above the optimum`,
+    );
   if (s.perNode + s.finished + s.terminating > 0)
     parts.push(
       `not planned: ${s.perNode} DaemonSet/static pod(s) (per-node overhead), ${s.finished} finished, ${s.terminating} terminating`,
@@ -248,7 +258,7 @@ function planMessage(plan: Plan, inventory: PodInventory, basis: string): string
 export function succeededPlan(input: {
   jobId: string;
   now: Date;
-  plan: Plan;
+  plan: Plan & BoundedPlan;
   inventory: PodInventory;
   planInput: PlanInput;
 }): LastPlan {

@@ -31,7 +31,7 @@ import { failedPlan, optimizerInput, podShapes, succeededPlan, type PolicyView, 
 export const REPLAN_FIELD_MANAGER = "spot-optimizer-replan";
 export const AUDIT_ACTOR = "system:replan";
 export const CONDITION_PLANNED = "Planned";
-/** Default CPU-time budget of one plan: the plan is complete whatever the budget, only less refined. */
+/** Default work budget of one plan (about 1 ms of CPU per unit, counted in work so the plan is deterministic); complete whatever the budget. */
 export const DEFAULT_PLAN_BUDGET_MS = 1000;
 
 /** Kubernetes Events for people (`kubectl describe`); the runtime's EventRecorder fits. */
@@ -137,6 +137,8 @@ export function createReplanReconciler(options: ReplanReconcilerOptions): (key: 
         book: planInput.book,
         policy: planInput.policy,
         planBudgetMs: options.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS,
+        // as `spotctl plan` does by default: the bound's columns also improve the plan, and the message states the gap
+        lowerBound: true,
       });
       return succeededPlan({ jobId: job.jobId, now: now(), plan: result, inventory, planInput });
     } catch (err) {
