@@ -110,6 +110,30 @@ describeWithSharedData("spotctl plan", () => {
     expect(plan.prices.asOf).not.toBe("");
   });
 
+  it("prints the proven bound and the gap by default, and neither with --no-bound", { timeout: 600_000 }, () => {
+    const csv = HEADER + "web,250,512,40\napi,1000,2048,12\ncache,500,8192,6\n";
+    const plan = JSON.parse(spotctl("plan", "--pods", csvFile(csv), "--data", dataDir).stdout) as PlanOut & {
+      gapPct: number;
+    };
+    checkPlan(csv, plan);
+    expect(plan.lowerBoundHourlyUsd!).toBeGreaterThan(0);
+    expect(plan.lowerBoundHourlyUsd!).toBeLessThanOrEqual(plan.hourlyCostUsd + 1e-9);
+    // printed figures are rounded (money to 1/10 000 $, percentages to 1/100)
+    expect(plan.gapPct).toBeCloseTo(
+      (100 * (plan.hourlyCostUsd - plan.lowerBoundHourlyUsd!)) / plan.lowerBoundHourlyUsd!,
+      1,
+    );
+    const again = JSON.parse(spotctl("plan", "--pods", csvFile(csv), "--data", dataDir).stdout) as PlanOut;
+    // budgets count work, not time: a second process plans exactly the same nodes
+    expect(again).toEqual(plan);
+    const bare = JSON.parse(spotctl("plan", "--pods", csvFile(csv), "--data", dataDir, "--no-bound").stdout) as Record<
+      string,
+      unknown
+    >;
+    expect(bare).not.toHaveProperty("lowerBoundHourlyUsd");
+    expect(bare).not.toHaveProperty("gapPct");
+  });
+
   it("plans every pod with any --budget-ms, and a bound from a tiny --bound-budget-ms stays below the plan", () => {
     const csv = HEADER + "web,250,512,40\napi,1000,2048,12\ncache,500,8192,6\n";
     const res = spotctl(
@@ -131,16 +155,31 @@ describeWithSharedData("spotctl plan", () => {
     expect(plan.lowerBoundHourlyUsd!).toBeLessThanOrEqual(plan.hourlyCostUsd + 1e-9);
   });
 
-  it("plans all of ../shared/data/workload-pods.csv (GPU pods included) with every pod accounted for", () => {
-    const file = join(dataDir, "workload-pods.csv");
-    const res = spotctl("plan", "--pods", file, "--region", "us-east-1", "--data", dataDir, "--capacity", "on-demand");
-    expect(res.status).toBe(0);
-    const plan = JSON.parse(res.stdout) as PlanOut;
-    checkPlan(readFileSync(file, "utf8"), plan);
-    expect(plan.nodes.every((n) => n.capacityType === "on-demand")).toBe(true);
-    expect(plan.baselineHourlyCostUsd).toBeCloseTo(plan.hourlyCostUsd, 6);
-    expect(plan.savingsPct).toBeCloseTo(0, 9);
-  });
+  // Every run also proves its lower bound (the default): slow on a loaded machine, hence the longer timeout.
+  it(
+    "plans all of ../shared/data/workload-pods.csv (GPU pods included) with every pod accounted for",
+    { timeout: 600_000 },
+    () => {
+      const file = join(dataDir, "workload-pods.csv");
+      const res = spotctl(
+        "plan",
+        "--pods",
+        file,
+        "--region",
+        "us-east-1",
+        "--data",
+        dataDir,
+        "--capacity",
+        "on-demand",
+      );
+      expect(res.status).toBe(0);
+      const plan = JSON.parse(res.stdout) as PlanOut;
+      checkPlan(readFileSync(file, "utf8"), plan);
+      expect(plan.nodes.every((n) => n.capacityType === "on-demand")).toBe(true);
+      expect(plan.baselineHourlyCostUsd).toBeCloseTo(plan.hourlyCostUsd, 6);
+      expect(plan.savingsPct).toBeCloseTo(0, 9);
+    },
+  );
 
   it("respects --arch and --families and lists what cannot fit with a reason", () => {
     const csv = HEADER + "svc,500,1024,10\nmonster,500000,1024,2\n";
@@ -157,7 +196,8 @@ describeWithSharedData("spotctl plan", () => {
     ]);
   });
 
-  it("fits random small workloads (property)", () => {
+  // Every run also proves its lower bound (the default): slow on a loaded machine, hence the longer timeout.
+  it("fits random small workloads (property)", { timeout: 600_000 }, () => {
     const row = fc.tuple(
       fc.integer({ min: 1, max: 16000 }),
       fc.integer({ min: 1, max: 64000 }),
@@ -291,6 +331,7 @@ describeWithSharedData("spotctl plan", () => {
       "--min-types",
       "--no-spot-fallback",
       "--lower-bound",
+      "--no-bound",
       "--budget-ms",
       "--bound-budget-ms",
     ]) {

@@ -59,6 +59,7 @@ with the pods placed on it, so each node can be checked against its allocatable 
   --no-bound          skip the proven lower bound (by default the plan comes with lowerBoundHourlyUsd,
                       a proven lower bound on the optimal hourly cost, and gapPct, how far above it
                       the plan is at most; its columns also improve the plan; docs/optimizer.md)
+  --lower-bound       accepted for compatibility: the bound is computed by default
   --budget-ms N       work the plan may spend refining (default 1000), in units of about 1 ms of CPU,
                       counted in work done rather than time: the same input and flags always give the
                       same plan, on any machine; the plan is complete with any budget
