@@ -94,7 +94,7 @@ export const LastPlan = z
     unplacedPods: z.number().int().min(0).optional().describe("Pods no allowed instance type can hold."),
     prices: z
       .object({
-        source: z.string().describe("Where the prices came from, e.g. catalog-snapshot."),
+        source: z.string().describe("Where the prices came from, e.g. snapshot, or derived+snapshot."),
         asOf: z.string().describe("Date of the oldest price snapshot the figures use."),
       })
       .optional()

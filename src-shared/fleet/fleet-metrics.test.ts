@@ -18,7 +18,7 @@ import {
 import { cpuMillicores, memoryMiB } from "./quantity.js";
 
 const asOf = "2026-07-20";
-const price = (usdPerHour: number, source = "catalog-snapshot"): Price => ({ usdPerHour, source, asOf });
+const price = (usdPerHour: number, source = "snapshot"): Price => ({ usdPerHour, source, asOf });
 
 function book(): PriceBook {
   return {
@@ -129,7 +129,7 @@ describe("figuresFromUsage", () => {
     // Spot m5.large: zone name has no AZ-id mapping -> mean of zone prices (0.045), labelled derived.
     expect(f.monthlyCostUsd).toBeCloseTo((0.045 * 2 + 0.17) * 730, 6);
     expect(f.baselineMonthlyUsd).toBeCloseTo((0.096 * 2 + 0.17) * 730, 6);
-    expect(f.priceSources).toEqual(["catalog-snapshot", "derived"]);
+    expect(f.priceSources).toEqual(["derived", "snapshot"]);
     expect(f.pricesAsOf).toBe(asOf);
     expect(f.byFamily).toEqual({ m5: 2, c5: 1 });
   });
@@ -185,7 +185,7 @@ describe("aggregates", () => {
     expect(kpi.net_savings).toBeCloseTo((seen.baselineMonthlyUsd ?? 0) - (seen.monthlyCostUsd ?? 0), 2);
     expect(kpi.efficiency_score_value).toBe(Math.round(((seen.efficiencyScore ?? 0) * 2 + 40 * 4) / 6));
     expect(kpi.fleet_health).toBe(100);
-    expect(kpi.price_source).toBe("catalog-snapshot+derived");
+    expect(kpi.price_source).toBe("derived+snapshot");
     expect(kpi.clusters).toBe(3);
   });
 

@@ -276,7 +276,7 @@ function zonePrice(book: PriceBook, instanceType: string, zone: string | undefin
   const exact = zone !== undefined ? byZone.get(zone) : undefined;
   if (exact) return exact;
   const prices = [...byZone.values()];
-  // One price for every zone (e.g. the offline catalog): the zone does not matter, nothing is derived.
+  // One price for every zone (e.g. a derived Spot price): the zone does not matter, nothing is derived.
   if (prices.every((p) => p.usdPerHour === prices[0]!.usdPerHour && p.source === prices[0]!.source)) return prices[0];
   // A node without a zone-id label only has its zone name (us-east-1a), whose AZ id differs per account: the mean over
   // the region's zones is then the honest figure, labelled derived.

@@ -1,9 +1,12 @@
 // Price-book types: every dollar figure carries where it came from and when, so the UI can show "against what, as of when".
 
-/** Where a price came from: the Pricing API, EC2 Spot price history, the shipped offline catalog, or computed from another price. */
-export type PriceSource = "pricing-api" | "spot-history" | "catalog-snapshot" | "derived";
+/**
+ * Where a price came from: the Pricing API, EC2 Spot price history, the generated snapshot shipped in the repository,
+ * or computed from another price (Spot from On-Demand and the Spot Instance Advisor's savings).
+ */
+export type PriceSource = "pricing-api" | "spot-history" | "snapshot" | "derived";
 
-export const PRICE_SOURCES: readonly PriceSource[] = ["pricing-api", "spot-history", "catalog-snapshot", "derived"];
+export const PRICE_SOURCES: readonly PriceSource[] = ["pricing-api", "spot-history", "snapshot", "derived"];
 
 export interface Price {
   usdPerHour: number;
@@ -67,13 +70,16 @@ export interface PriceBook {
   advice: Map<string, SpotAdvice>;
 }
 
-/** Spot price missing for a type: the honest estimate from the advisor, labelled "derived". */
-export function derivedSpotPrice(onDemand: Price, advice: SpotAdvice): Price {
-  return {
-    usdPerHour: onDemand.usdPerHour * (1 - advice.savingsPct / 100),
-    source: "derived",
-    asOf: onDemand.asOf,
-  };
+/**
+ * Spot price missing for a type: the honest estimate from the advisor, labelled "derived"; dated by the older of the
+ * On-Demand price and the advisor feed when the feed's date is known.
+ */
+export function derivedSpotPrice(onDemand: Price, advice: SpotAdvice, adviceAsOf?: string): Price {
+  const asOf =
+    adviceAsOf !== undefined && adviceAsOf !== "unknown" && (onDemand.asOf === "unknown" || adviceAsOf < onDemand.asOf)
+      ? adviceAsOf
+      : onDemand.asOf;
+  return { usdPerHour: onDemand.usdPerHour * (1 - advice.savingsPct / 100), source: "derived", asOf };
 }
 
 /**

@@ -24,7 +24,7 @@ const catalog = (
   }
 >;
 
-/** Without AWS credentials in the environment, so runs without --data use the offline catalog. */
+/** Without AWS credentials in the environment, so runs without --data use the shipped price snapshot. */
 const envWithoutAws = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_")));
 
 function spotctl(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -218,18 +218,18 @@ describeWithSharedData("spotctl plan", () => {
     );
   });
 
-  it("uses the offline catalog without --data, labelled catalog-snapshot with its date", () => {
+  it("uses the shipped snapshot without --data, labelled snapshot/derived with its date", () => {
     const csv = HEADER + "web,250,512,40\napi,1000,2048,12\n";
     const res = spotctl("plan", "--pods", csvFile(csv), "--capacity", "mixed");
     expect(res.status).toBe(0);
     const plan = JSON.parse(res.stdout) as PlanOut;
     const offline = loadCatalogPriceBook("us-east-1").instanceTypes;
     checkPlan(csv, plan, Object.fromEntries([...offline].map(([k, v]) => [k, { ...v, gpu: v.gpu }])));
-    expect(plan.prices.source).toBe("catalog-snapshot");
-    expect(plan.prices.asOf).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(plan.prices.source).toMatch(/^(snapshot|derived)(\+(snapshot|derived))?$/);
+    expect(plan.prices.asOf).toMatch(/^\d{4}-\d{2}-\d{2}/);
     const other = spotctl("plan", "--pods", csvFile(csv), "--region", "eu-west-1");
     expect(other.status).toBe(2);
-    expect(other.stderr).toMatch(/offline catalog only covers us-east-1/);
+    expect(other.stderr).toMatch(/price snapshot only covers us-east-1/);
   });
 
   it("plans with the families that exist and warns about the ones that name no instance type", () => {

@@ -210,7 +210,10 @@ describe("replan controller", () => {
     // The nodes hold the effective requests (the init container's 2 CPU counts, the DaemonSet and finished pods do not).
     expect(cpu).toBeGreaterThanOrEqual(REQUESTED.cpuMillicores);
     expect(memory).toBeGreaterThanOrEqual(REQUESTED.memoryMiB);
-    expect(plan.prices).toEqual({ source: "catalog-snapshot", asOf: expect.stringMatching(/^\d{4}-\d{2}-\d{2}/) });
+    expect(plan.prices).toEqual({
+      source: expect.stringMatching(/^(derived\+)?snapshot$/),
+      asOf: expect.stringMatching(/^\d{4}-\d{2}-\d{2}/),
+    });
     expect(mc.status?.conditions?.find((c) => c.type === "Planned")).toMatchObject({
       status: "True",
       reason: "Planned",
@@ -234,7 +237,7 @@ describe("replan controller", () => {
       baseline_hourly_cost: plan.baselineHourlyCostUsd,
       baseline: "all On-Demand, same packing",
       savings_pct: plan.savingsPct,
-      price_source: "catalog-snapshot",
+      price_source: plan.prices!.source,
       prices_as_of: plan.prices!.asOf,
       completed_at: plan.completedAt,
       pods_planned: WORKLOAD.length,

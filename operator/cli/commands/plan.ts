@@ -5,7 +5,7 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import { PricingClient } from "@aws-sdk/client-pricing";
 import { AwsPriceBookSource } from "../../../src-shared/pricing/aws/source.js";
 import { pricingEndpointRegion } from "../../../src-shared/pricing/aws/pricing-api.js";
-import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.js";
+import { loadSnapshotPriceBook } from "../../../src-shared/pricing/snapshot/index.js";
 import { loadPriceBookFromDataDir, PriceDataError } from "../../../src-shared/pricing/data-dir.js";
 import type { CpuArch, PriceBook } from "../../../src-shared/pricing/types.js";
 import { monthlyUsd } from "../../../src-shared/pricing/types.js";
@@ -46,8 +46,9 @@ with the pods placed on it, so each node can be checked against its allocatable 
                       Without --data: live prices from AWS (DescribeInstanceTypes, Spot price
                       history, Pricing API) when AWS credentials are in the environment
                       (AWS_ACCESS_KEY_ID, AWS_PROFILE, web identity or container credentials),
-                      otherwise the offline catalog shipped with spotctl (49 common types,
-                      us-east-1 only, prices labelled "catalog-snapshot" with their date)
+                      otherwise the price snapshot shipped with spotctl (every type with
+                      known facts, us-east-1 only; On-Demand and observed Spot labelled
+                      "snapshot", advisor-derived Spot "derived", each with its date)
   --region REGION     default us-east-1
   --strategy S        lowest-price (default) | capacity-optimized | price-capacity-optimized
   --capacity C        spot (default) | on-demand | mixed
@@ -132,7 +133,7 @@ function readText(file: string): string {
 
 function loadBook(dir: string | undefined, region: string): PriceBook {
   try {
-    return dir === undefined ? loadCatalogPriceBook(region) : loadPriceBookFromDataDir(dir, region);
+    return dir === undefined ? loadSnapshotPriceBook(region) : loadPriceBookFromDataDir(dir, region);
   } catch (err) {
     if (err instanceof PriceDataError || dir === undefined) throw new UsageError((err as Error).message);
     throw err;
@@ -149,7 +150,7 @@ function hasAwsCredentials(env: NodeJS.ProcessEnv): boolean {
   );
 }
 
-/** Live AWS prices when credentials are present (falling back to the catalog, said on stderr), else the offline catalog. */
+/** Live AWS prices when credentials are present (falling back to the snapshot, said on stderr), else the shipped snapshot. */
 async function liveOrCatalog(region: string, io: CliIo): Promise<PriceBook> {
   if (!hasAwsCredentials(process.env)) return loadBook(undefined, region);
   const source = new AwsPriceBookSource({
@@ -161,7 +162,7 @@ async function liveOrCatalog(region: string, io: CliIo): Promise<PriceBook> {
   const book = source.current();
   if (book) return book;
   io.stderr(
-    `spotctl plan: AWS prices unavailable (${source.lastError?.message ?? "no data"}); using the offline catalog\n`,
+    `spotctl plan: AWS prices unavailable (${source.lastError?.message ?? "no data"}); using the shipped price snapshot\n`,
   );
   return loadBook(undefined, region);
 }

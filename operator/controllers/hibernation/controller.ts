@@ -11,7 +11,7 @@ import { catalogPrices, type NodeHourlyPrice } from "./savings.js";
 export interface HibernationControllerOptions {
   manager: ControllerManager;
   client: KubeClient;
-  /** Default: the shipped price catalog (src-shared/pricing/catalog) by the nodes' region label. */
+  /** Default: the shipped price snapshot (src-shared/pricing/snapshot) by the nodes' region label. */
   price?: NodeHourlyPrice;
   /** Default: the facade's hash chain (src-shared/audit), so hibernation entries verify with the rest. */
   audit?: AuditWriter;

@@ -1,6 +1,7 @@
 // Savings projection: asleep hours from the schedule over four reference weeks × prices of the nodes that go away.
 import { describe, expect, it } from "vitest";
 import { compileSchedule } from "../../../src-shared/schedule/index.js";
+import { readPriceSnapshot } from "../../../src-shared/pricing/snapshot/index.js";
 import {
   asleepHoursPerMonth,
   catalogPrices,
@@ -76,12 +77,12 @@ describe("savings", () => {
     );
   });
 
-  it("prices from the shipped catalog by the node's region, and leaves other regions unpriced", () => {
+  it("prices from the shipped snapshot by the node's region, and leaves other regions unpriced", () => {
     const price = catalogPrices();
-    // The catalog's m5.large On-Demand price for us-east-1 (src-shared/pricing/catalog/us-east-1.ts).
+    // The snapshot's m5.large On-Demand price for us-east-1 (src-shared/pricing/snapshot/us-east-1.json).
     expect(price({ instanceType: "m5.large", capacityType: "on-demand", region: "us-east-1" })).toEqual({
       usdPerHour: 0.096,
-      asOf: "2026-07-20",
+      asOf: readPriceSnapshot("us-east-1")._meta.onDemand.asOf,
     });
     expect(price({ instanceType: "m5.large", capacityType: "on-demand", region: "eu-west-1" })).toBeUndefined();
     expect(price({ instanceType: "m5.large", capacityType: "on-demand" })).toBeUndefined();

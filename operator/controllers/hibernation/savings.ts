@@ -1,6 +1,6 @@
 // Projected monthly savings of a schedule: the hourly prices of the nodes that go away × the hours asleep per month.
 import { asleepMsBetween, type CompiledSchedule } from "../../../src-shared/schedule/index.js";
-import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.js";
+import { loadSnapshotPriceBook } from "../../../src-shared/pricing/snapshot/index.js";
 import { NODEPOOL_LABEL, type ObservedObject } from "./desired.js";
 
 /** Price of one node, or undefined when no price is known for it. */
@@ -115,10 +115,10 @@ export function priceFromBook(book: PriceBookLike): NodeHourlyPrice {
 }
 
 /**
- * Prices from the pricing engine's shipped catalog, per the node's region label. A node without a region
- * label, or in a region the catalog does not cover, has no price (and is named as unpriced, not guessed).
+ * Prices from the shipped price snapshot, per the node's region label. A node without a region
+ * label, or in a region the snapshot does not cover, has no price (and is named as unpriced, not guessed).
  */
-export function catalogPrices(load: (region: string) => PriceBookLike = loadCatalogPriceBook): NodeHourlyPrice {
+export function catalogPrices(load: (region: string) => PriceBookLike = loadSnapshotPriceBook): NodeHourlyPrice {
   const books = new Map<string, NodeHourlyPrice | undefined>();
   return (node) => {
     if (node.region === undefined) return undefined;

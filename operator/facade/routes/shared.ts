@@ -7,7 +7,7 @@ import type { FacadeDeps } from "../app.js";
 import { resourceDeps, type CachedKind, type FacadeCache } from "../cache.js";
 import type { AuthContext } from "../http.js";
 import { UnauthorizedError } from "../errors.js";
-import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.js";
+import { loadSnapshotPriceBook } from "../../../src-shared/pricing/snapshot/index.js";
 import type { PriceBook } from "../../../src-shared/fleet/fleet-metrics.js";
 import { createKubeWriter, type KubeWriter, type ObjectRef } from "../services/k8s-writes.js";
 
@@ -50,12 +50,12 @@ export function resourceContext(ctx: { req: express.Request; auth: AuthContext |
 
 const catalogBooks = new Map<string, PriceBook | undefined>();
 
-/** The shipped offline catalog's book for a region, or undefined where it has none. */
+/** The shipped price snapshot's book for a region, or undefined where it has none. */
 function catalogBook(region: string): PriceBook | undefined {
   if (!catalogBooks.has(region)) {
     let book: PriceBook | undefined;
     try {
-      book = loadCatalogPriceBook(region);
+      book = loadSnapshotPriceBook(region);
     } catch {
       book = undefined;
     }
@@ -66,7 +66,7 @@ function catalogBook(region: string): PriceBook | undefined {
 
 /**
  * app.locals.priceBook (a live pricing engine's book, set by the entrypoint) when it covers the region, else the
- * shipped offline catalog for the region; nothing for a cluster without a region.
+ * shipped price snapshot for the region; nothing for a cluster without a region.
  */
 export function priceBookFor(configured: PriceBook | undefined, region: string | undefined): PriceBook | undefined {
   if (configured && (region === undefined || configured.region === undefined || configured.region === region))

@@ -6,7 +6,7 @@ import {
   type InstanceTypeInfo,
   type SpotPrice,
 } from "@aws-sdk/client-ec2";
-import { eniMaxPods, kubeReservedCpuMillicores } from "../catalog/index.js";
+import { eniMaxPods, kubeReservedCpuMillicores } from "../allocatable.js";
 import type { Allocatable, CpuArch, InstanceShape, Price } from "../types.js";
 import { withThrottlingRetry, type RetryOptions } from "./retry.js";
 

@@ -1,7 +1,7 @@
 // Wires the replan reconciler into the controller manager: ManagedClusters are the keys; templates, policies and pods are read from caches.
 import { createAuditChainStore } from "../../../../src-shared/audit/writer.js";
 import type { KubeClient } from "../../../../src-shared/kube/index.js";
-import { loadCatalogPriceBook } from "../../../../src-shared/pricing/catalog/index.js";
+import { loadSnapshotPriceBook } from "../../../../src-shared/pricing/snapshot/index.js";
 import type { PriceBook } from "../../../../src-shared/pricing/types.js";
 import { EventRecorder, type ControllerManager, type KindRef } from "../../../../src-shared/runtime/index.js";
 import { createReplanReconciler, type ReplanReconcilerOptions } from "./reconciler.js";
@@ -9,7 +9,7 @@ import { createReplanReconciler, type ReplanReconcilerOptions } from "./reconcil
 export interface ReplanControllerOptions {
   manager: ControllerManager;
   client: KubeClient;
-  /** Default: the shipped offline price catalog (src-shared/pricing/catalog); throws for a region it does not cover. */
+  /** Default: the shipped price snapshot (src-shared/pricing/snapshot); throws for a region it does not cover. */
   priceBook?: (region: string) => PriceBook;
   /** Default: the org's hash chain (src-shared/audit), so replan entries verify with the rest. */
   audit?: ReplanReconcilerOptions["audit"];
@@ -41,7 +41,7 @@ export function registerReplanController(options: ReplanControllerOptions): void
       templates: manager.informer(NODE_TEMPLATE),
       policies: manager.informer(OPTIMIZATION_POLICY),
       pods: manager.informer(POD),
-      priceBook: options.priceBook ?? loadCatalogPriceBook,
+      priceBook: options.priceBook ?? loadSnapshotPriceBook,
       audit: options.audit ?? store,
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       planBudgetMs: options.planBudgetMs,

@@ -231,7 +231,7 @@ describe("lastPlan", () => {
     zone: "use1-az1",
     hourlyUsd,
     onDemandHourlyUsd,
-    priceSource: "catalog-snapshot",
+    priceSource: "snapshot",
     priceAsOf: capacityType === "spot" ? "2025-06-28" : "2026-07-20",
     allocatable: { cpuMillicores: 1930, memoryMiB: 7000, pods: 29, gpus: 0 },
     pods: [],
@@ -268,7 +268,7 @@ describe("lastPlan", () => {
       podsPlanned: 7,
       unplacedPods: 0,
     });
-    expect(last.prices).toEqual({ source: "catalog-snapshot", asOf: "2025-06-28" });
+    expect(last.prices).toEqual({ source: "snapshot", asOf: "2025-06-28" });
     expect(last.message).toContain("2 DaemonSet/static pod(s)");
   });
 

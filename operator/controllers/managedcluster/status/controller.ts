@@ -9,7 +9,7 @@ import { createManagedClusterReconciler } from "./reconciler.js";
 export interface ManagedClusterControllerOptions {
   manager: ControllerManager;
   client: KubeClient;
-  /** Default: the shipped offline price catalog (src-shared/pricing/catalog) by the node's (else the cluster's) region. */
+  /** Default: the shipped price snapshot (src-shared/pricing/snapshot) by the node's (else the cluster's) region. */
   price?: NodeHourlyPrice;
   now?: () => Date;
 }
