@@ -57,7 +57,7 @@ export const NodeTemplateStatus = z
         source: z
           .string()
           .optional()
-          .describe("Where the prices came from (pricing-api, spot-history, catalog-snapshot, derived; comma-separated)."),
+          .describe("Where the prices came from (pricing-api, spot-history, snapshot, derived; comma-separated)."),
       })
       .optional()
       .describe("Instance types the template resolves to, with their price range."),

@@ -166,7 +166,7 @@ describe("desiredTemplate mapping", () => {
       cheapest: { hourlyUsd: prices[0] },
       dearest: { hourlyUsd: prices[prices.length - 1] },
       asOf: book.onDemand.get(m5[0]!.name)!.asOf,
-      source: "catalog-snapshot",
+      source: "snapshot",
     });
   });
 
