@@ -304,7 +304,8 @@ function printFamilyRow(r: FamilyRow): void {
       `cold: plan ${r.cold.planUsd.toFixed(3)} LB ${r.cold.lbUsd.toFixed(3)}${r.cold.lbOpt ? "*" : " "} ÷ ${gap(r.cold.planUsd, r.cold.lbUsd)}`,
       `${(r.cold.wallMs / 1000).toFixed(1)} s wall ${(r.cold.cpuMs / 1000).toFixed(1)} s cpu`.padEnd(24),
       `warm: plan ${r.warm.planUsd.toFixed(3)} LB ${r.warm.lbUsd.toFixed(3)} ÷ ${gap(r.warm.planUsd, r.warm.lbUsd)} ${(r.warm.cpuMs / 1000).toFixed(1)} s cpu`,
-      r.cold.planUsd === r.warm.planUsd ? "same plan" : "PLANS DIFFER",
+      // the CLI prints money rounded to 1/10 000 $
+      Math.abs(r.cold.planUsd - r.warm.planUsd) < 1e-4 ? "same plan" : "PLANS DIFFER",
       `load ${loadavg()[0]!.toFixed(1)}`,
     ].join("  "),
   );
