@@ -1,0 +1,224 @@
+// Agent benchmarks: heartbeats/s the facade ingests for 1 000 simulated clusters (p50/p99, API writes per heartbeat)
+// against GET /healthz of the same facade at the same concurrency, and the agent's idle RSS against an idle node process.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import { startFacade } from "../../operator/facade/start.js";
+import { agentTokenSecret, newAgentToken } from "../../operator/facade/services/agent-token.js";
+import { agentServices } from "../../operator/facade/routes/agent.js";
+import { API_VERSION, type ManagedCluster } from "../../src-shared/crds/index.js";
+import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import type { HeartbeatInput } from "../../src-shared/agent/protocol.js";
+import { startTestCluster, eventually } from "../support/cluster.js";
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const title =
+  "Agent: heartbeats/s for 1 000 clusters (15 s beats simulated, concurrency 32) vs GET /healthz; agent idle RSS (target ≤ 80 MB)";
+
+const CLUSTERS = 1000;
+const ROUNDS = 4;
+const CONCURRENCY = 32;
+const NAMESPACE = "bench-org";
+
+function heartbeat(i: number): HeartbeatInput {
+  const nodes = Array.from({ length: 10 }, (_, n) => ({
+    name: `c${i}-node-${n}`,
+    instance_type: n % 2 ? "m5.large" : "c5.xlarge",
+    capacity_type: n % 3 ? ("spot" as const) : ("on-demand" as const),
+    zone: "us-east-1a",
+    allocatable: { cpu: "1930m", memory: "7220Mi", pods: "29" },
+    cordoned: false,
+  }));
+  const pods = Array.from({ length: 20 }, (_, p) => ({
+    namespace: `ns-${p % 5}`,
+    cpu_millicores: 100 + p * 10,
+    memory_mib: 128 + p,
+    count: 1 + (p % 4),
+  }));
+  return { agent_version: "0.1.0", k8s_version: "v1.31.4", nodes, pods, interruptions: [] };
+}
+
+async function load(
+  jobs: Array<{ path: string; method: string; token?: string; body?: string }>,
+  base: string,
+): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      const t0 = performance.now();
+      const res = await fetch(base + job.path, {
+        method: job.method,
+        headers: {
+          ...(job.token ? { authorization: `Bearer ${job.token}` } : {}),
+          ...(job.body ? { "content-type": "application/json" } : {}),
+        },
+        ...(job.body ? { body: job.body } : {}),
+      });
+      await res.arrayBuffer();
+      if (!res.ok) errors++;
+      latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  return { rps: jobs.length / seconds, p50: q(0.5), p99: q(0.99), errors };
+}
+
+async function heartbeatBench(): Promise<void> {
+  const server = await startTestCluster({ crds: "project" });
+  const client = new KubeClient(server.kubeConfig);
+  let clockMs = Date.now();
+  const facade = await startFacade({
+    kubeConfig: server.kubeConfig,
+    port: 0,
+    env: { NODE_ENV: "production" },
+    logger: pino({ level: "silent" }),
+    now: () => new Date(clockMs),
+  });
+  try {
+    await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE } } as KubeObject);
+    const tokens: string[] = [];
+    for (let i = 0; i < CLUSTERS; i++) {
+      const name = `c${i}`;
+      const cluster = (await client.create({
+        apiVersion: API_VERSION,
+        kind: "ManagedCluster",
+        metadata: { name, namespace: NAMESPACE },
+        spec: { mode: "remote", region: "us-east-1", k8sVersion: "1.31.4" },
+      } as KubeObject)) as unknown as ManagedCluster;
+      const token = newAgentToken(NAMESPACE, name);
+      await client.create(agentTokenSecret(cluster, token) as KubeObject);
+      tokens.push(token);
+    }
+    await eventually(() => facade.cache.clusters(NAMESPACE).length === CLUSTERS, 120_000, "clusters in the cache");
+    await eventually(
+      () => facade.cache.agentTokenSecret(NAMESPACE, `c${CLUSTERS - 1}-agent-token`) !== undefined,
+      120_000,
+      "token secrets in the cache",
+    );
+    const bodies = tokens.map((_, i) => JSON.stringify(heartbeat(i)));
+    const health = await load(
+      tokens.map(() => ({ path: "/healthz", method: "GET" })),
+      facade.url,
+    );
+    let total = { rps: 0, p50: 0, p99: 0, errors: 0 };
+    const rounds: Array<Awaited<ReturnType<typeof load>>> = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      // Each round is one 15 s heartbeat interval of every cluster on the facade's clock.
+      clockMs += 15_000;
+      rounds.push(
+        await load(
+          tokens.map((token, i) => ({ path: `/clusters/c${i}/heartbeat`, method: "POST", token, body: bodies[i]! })),
+          facade.url,
+        ),
+      );
+    }
+    const steady = rounds.slice(1);
+    total = {
+      rps: steady.reduce((s, x) => s + x.rps, 0) / steady.length,
+      p50: Math.max(...steady.map((x) => x.p50)),
+      p99: Math.max(...steady.map((x) => x.p99)),
+      errors: rounds.reduce((s, x) => s + x.errors, 0),
+    };
+    const deps = (facade.app.locals as { facadeDeps: Parameters<typeof agentServices>[0] }).facadeDeps;
+    const writes = agentServices(deps).ingest.writes();
+    const beats = CLUSTERS * ROUNDS;
+    console.log(
+      `GET /healthz (baseline):       ${health.rps.toFixed(0)} req/s, p50 ${health.p50.toFixed(1)} ms, p99 ${health.p99.toFixed(1)} ms`,
+    );
+    console.log(
+      `POST heartbeat, round 1 (first): ${rounds[0]!.rps.toFixed(0)} req/s, p99 ${rounds[0]!.p99.toFixed(1)} ms (Lease + snapshot for every cluster)`,
+    );
+    console.log(
+      `POST heartbeat, rounds 2-${ROUNDS}:      ${total.rps.toFixed(0)} req/s, p50 ${total.p50.toFixed(1)} ms, p99 ${total.p99.toFixed(1)} ms, errors ${total.errors}`,
+    );
+    console.log(`ratio heartbeat/healthz throughput: ${(total.rps / health.rps).toFixed(3)}`);
+    console.log(
+      `API writes: ${writes.leases} Lease renewals + ${writes.snapshots} snapshots for ${beats} heartbeats (${((writes.leases + writes.snapshots) / beats).toFixed(2)} per heartbeat; ` +
+        `1 000 clusters at 15 s = ${(CLUSTERS / 15).toFixed(0)} heartbeats/s needed)`,
+    );
+  } finally {
+    await facade.stop();
+    client.close();
+    await server.stop();
+  }
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+async function idleRss(args: string[], env: NodeJS.ProcessEnv, settleMs: number): Promise<number> {
+  const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  await new Promise((r) => setTimeout(r, settleMs));
+  if (child.exitCode !== null) throw new Error(`process exited: ${stderr}`);
+  const rss = rssMiB(child.pid!);
+  child.kill("SIGTERM");
+  await new Promise((r) => child.once("exit", r));
+  return rss;
+}
+
+async function rssBench(): Promise<void> {
+  const server = await startTestCluster({ crds: "project" });
+  const client = new KubeClient(server.kubeConfig);
+  const facade = await startFacade({
+    kubeConfig: server.kubeConfig,
+    port: 0,
+    env: {},
+    logger: pino({ level: "silent" }),
+  });
+  const dir = mkdtempSync(join(tmpdir(), "agent-bench-"));
+  try {
+    await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE } } as KubeObject);
+    const cluster = (await client.create({
+      apiVersion: API_VERSION,
+      kind: "ManagedCluster",
+      metadata: { name: "idle", namespace: NAMESPACE },
+      spec: { mode: "remote" },
+    } as KubeObject)) as unknown as ManagedCluster;
+    const token = newAgentToken(NAMESPACE, "idle");
+    await client.create(agentTokenSecret(cluster, token) as KubeObject);
+    const kubeconfig = join(dir, "kubeconfig");
+    writeFileSync(kubeconfig, server.kubeconfigYaml, { mode: 0o600 });
+    const tokenFile = join(dir, "token");
+    writeFileSync(tokenFile, token, { mode: 0o600 });
+    const env = {
+      PATH: process.env.PATH,
+      LOG_LEVEL: "warn",
+      SPOTOPT_FACADE_URL: facade.url,
+      SPOTOPT_CLUSTER_ID: "idle",
+      SPOTOPT_AGENT_TOKEN_FILE: tokenFile,
+      SPOTOPT_KUBECONFIG: kubeconfig,
+      SPOTOPT_AGENT_PORT: "0",
+      SPOTOPT_HEARTBEAT_SECONDS: "2",
+    };
+    const baseline = await idleRss(["--import", "tsx", "-e", "setInterval(() => {}, 1000)"], env, 8000);
+    const agent = await idleRss(["--import", "tsx", "agent/main.ts"], env, 8000);
+    console.log(`idle node + tsx (baseline): ${baseline.toFixed(1)} MiB RSS`);
+    console.log(
+      `idle agent (tsx, 8 s, heartbeats every 2 s): ${agent.toFixed(1)} MiB RSS (target ≤ 80 MB; ratio ${(agent / baseline).toFixed(2)})`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await facade.stop();
+    client.close();
+    await server.stop();
+  }
+}
+
+export async function run(): Promise<void> {
+  await heartbeatBench();
+  await rssBench();
+}
