@@ -1,10 +1,10 @@
 // `npm start`: local mode. Runs the embedded Kubernetes API server, installs the CRDs, seeds a simulated cluster
 // and a demo organisation, and starts the operator and the facade, until SIGINT/SIGTERM.
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startLocalApiServer, type LocalApiServer } from "./apiserver/index.js";
+import { ensurePrivateDir, resetState } from "./apiserver/persistence.js";
 import { KubeClient } from "../../src-shared/kube/index.js";
 import { createLogger } from "../../src-shared/log/index.js";
 import { listOrganisations } from "../facade/auth/orgs.js";
@@ -22,6 +22,8 @@ export interface LocalModeSettings {
   home: string;
   facadePort: number;
   apiServerPort: number;
+  /** Move the state files aside and start empty (`--reset-state` or SPOTOPT_RESET_STATE=1). */
+  resetState: boolean;
 }
 
 function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -33,12 +35,22 @@ function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   return port;
 }
 
-/** Settings from the environment: SPOTOPT_HOME (default .spotopt/ in the repo), PORT (8080), SPOTOPT_APISERVER_PORT (6443). */
-export function localModeSettings(env: NodeJS.ProcessEnv = process.env): LocalModeSettings {
+/**
+ * Settings from the environment: SPOTOPT_HOME (default .spotopt/ in the repo), PORT (8080), SPOTOPT_APISERVER_PORT
+ * (6443), SPOTOPT_RESET_STATE=1 or the `--reset-state` argument.
+ */
+export function localModeSettings(
+  env: NodeJS.ProcessEnv = process.env,
+  args: readonly string[] = process.argv.slice(2),
+): LocalModeSettings {
+  const reset = env.SPOTOPT_RESET_STATE ?? "";
+  if (!["", "0", "1", "true", "false"].includes(reset))
+    throw new Error(`SPOTOPT_RESET_STATE must be 1 or 0, got "${reset}"`);
   return {
     home: resolve(env.SPOTOPT_HOME || join(repoRoot, ".spotopt")),
     facadePort: portFrom(env, "PORT", 8080),
     apiServerPort: portFrom(env, "SPOTOPT_APISERVER_PORT", 6443),
+    resetState: args.includes("--reset-state") || reset === "1" || reset === "true",
   };
 }
 
@@ -99,12 +111,21 @@ export interface RunningLocalMode {
 }
 
 /** Starts every local-mode component and returns once the facade is listening. */
-export async function startLocalMode(env: NodeJS.ProcessEnv = process.env): Promise<RunningLocalMode> {
-  const settings = localModeSettings(env);
-  mkdirSync(settings.home, { recursive: true });
+export async function startLocalMode(
+  env: NodeJS.ProcessEnv = process.env,
+  args: readonly string[] = process.argv.slice(2),
+): Promise<RunningLocalMode> {
+  const settings = localModeSettings(env, args);
+  // The home holds the state (Secrets, the API token, the serving key) and the kubeconfig: owner only.
+  ensurePrivateDir(settings.home);
+  const dataFile = join(settings.home, "state.json");
+  if (settings.resetState) {
+    const aside = resetState(dataFile);
+    process.stdout.write(aside ? `Moved the previous state to ${aside}; starting empty\n` : "No state to reset\n");
+  }
   const api = await startLocalApiServer({
     port: settings.apiServerPort,
-    dataFile: join(settings.home, "state.json"),
+    dataFile,
     kubeconfigPath: join(settings.home, "kubeconfig"),
   });
   const client = new KubeClient(api.kubeConfig);
@@ -162,8 +183,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         },
       );
     };
-    process.once("SIGINT", () => shutdown("SIGINT"));
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
+    // "on", not "once": a second signal during shutdown (tsx relays Ctrl-C too) must not kill the process mid-stop.
+    process.on("SIGINT", () => shutdown("SIGINT"));
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
   } catch (err) {
     process.stderr.write(
       `spot-optimizer local mode failed to start: ${err instanceof Error ? err.message : String(err)}\n`,

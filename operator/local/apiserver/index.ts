@@ -1,10 +1,11 @@
 // Public entry point of the local Kubernetes API server: start it, get a KubeConfig, inject faults, install CRDs.
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createSecureContext } from "node:tls";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import * as yaml from "js-yaml";
 import { ControlPlane } from "./controllers.js";
@@ -13,14 +14,14 @@ import { resourceTypeFromCrd } from "./crds.js";
 import { ApiHttpHandler } from "./http.js";
 import { kubeconfigYaml, writeKubeconfig } from "./kubeconfig.js";
 import { clone, isObject } from "./objects.js";
-import { loadState, saveState, type PersistedState } from "./persistence.js";
+import { Journal } from "./journal.js";
+import { ensurePrivateDir, recoverState, type Credentials, type RecoveredState } from "./persistence.js";
 import { ResourceRegistry, resourceKey } from "./registry.js";
 import type { KubeObject } from "./selectors.js";
 import { ObjectStore } from "./store.js";
 import { admitCustomResource, crdVersionSchema, fieldValidationOutcome } from "./schema/index.js";
 import { createOpenApiHandler } from "./openapi/index.js";
 import { wiredApply, wiredManagedFields, wiredPatch } from "./wiring.js";
-import { keyOf } from "./core.js";
 import { rawRequest, type RawRequestOptions, type RawResponse, type RawTarget } from "./client.js";
 import { selfSignedCertificate } from "./tls.js";
 
@@ -31,8 +32,16 @@ export { LOCAL_CONTEXT } from "./kubeconfig.js";
 export interface LocalApiServerOptions {
   /** 0 = ephemeral (default 0); host is always 127.0.0.1. */
   port?: number;
-  /** Optional JSON persistence: loaded on start, saved on writes (debounced) and on stop. */
+  /**
+   * Optional persistence: the snapshot file; the write-ahead log and the previous snapshot sit beside it, in a
+   * directory made private (0700). Every change is logged and fsync'd before a response can reveal it; start-up
+   * replays the log over the snapshot, and a damaged file stops it with a StateError (see persistence.ts).
+   */
   dataFile?: string;
+  /** A snapshot compacts the log once it reaches max(this, the last snapshot's size); default 4 MiB. */
+  compactMinBytes?: number;
+  /** Where recovery warnings go (a torn last log record was dropped); default stderr. */
+  onWarning?: (message: string) => void;
   /** If set, a kubeconfig (cluster/user/context "spotopt-local", bearer token) is written there. */
   kubeconfigPath?: string;
   /** Number of retained events for watch resume (default 5000). */
@@ -94,16 +103,15 @@ export interface LocalApiServer {
 
 const DEFAULT_WINDOW = 5000;
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
-const STATE_FORMAT = "spotopt-apiserver/v1";
 
-function buildCore(state: PersistedState | undefined, window: number): ApiCore {
+function buildCore(state: RecoveredState | undefined, window: number): ApiCore {
   const registry = new ResourceRegistry();
-  const store = new ObjectStore(state?.resourceVersion ?? 1, window);
+  const store = new ObjectStore(state?.rv ?? 1, window);
   if (state) {
-    for (const crd of state.resources["apiextensions.k8s.io/customresourcedefinitions"] ?? [])
+    for (const crd of state.objects.get("apiextensions.k8s.io/customresourcedefinitions")?.values() ?? [])
       registry.upsert(resourceTypeFromCrd(crd));
-    for (const [resource, objects] of Object.entries(state.resources)) {
-      for (const obj of objects) store.load(resource, keyOf(obj), obj);
+    for (const [resource, objects] of state.objects) {
+      for (const [key, obj] of objects) store.load(resource, key, obj);
     }
   }
   const core = new ApiCore(registry, store);
@@ -140,15 +148,6 @@ function ensureSystemNamespaces(core: ApiCore): void {
   }
 }
 
-function snapshot(core: ApiCore, token: string): PersistedState {
-  const resources: Record<string, KubeObject[]> = {};
-  for (const r of core.store.resources()) {
-    const objs = core.store.list(r);
-    if (objs.length > 0) resources[r] = objs;
-  }
-  return { format: STATE_FORMAT, token, resourceVersion: core.store.rv, resources };
-}
-
 /** A self-signed certificate that OpenSSL accepts (a generated one is re-rolled if its DER is rejected). */
 function servingCertificate(): { certPem: string; keyPem: string } {
   let lastError: unknown;
@@ -168,13 +167,44 @@ function servingCertificate(): { certPem: string; keyPem: string } {
   throw lastError;
 }
 
+function warnTo(opts: LocalApiServerOptions): (message: string) => void {
+  return opts.onWarning ?? ((message: string) => void process.stderr.write(`apiserver: ${message}\n`));
+}
+
+/** The persisted state (if any) and the token and serving certificate: kept ones, or new ones. */
+function recoverCredentials(opts: LocalApiServerOptions): { state?: RecoveredState; credentials: Credentials } {
+  if (opts.dataFile) ensurePrivateDir(dirname(opts.dataFile));
+  const state = opts.dataFile ? recoverState(opts.dataFile, warnTo(opts)) : undefined;
+  const saved = state?.credentials;
+  const cert = saved?.certPem && saved.keyPem ? { certPem: saved.certPem, keyPem: saved.keyPem } : servingCertificate();
+  return { state, credentials: { token: saved?.token ?? randomBytes(24).toString("hex"), ...cert } };
+}
+
+function openJournal(
+  opts: LocalApiServerOptions,
+  core: ApiCore,
+  recovered: RecoveredState | undefined,
+  credentials: Credentials,
+): Journal | undefined {
+  if (!opts.dataFile) return undefined;
+  return Journal.open({
+    dataFile: opts.dataFile,
+    store: core.store,
+    credentials,
+    recovered,
+    compactMinBytes: opts.compactMinBytes,
+    warn: warnTo(opts),
+  });
+}
+
 /** Starts the local Kubernetes API server on 127.0.0.1. */
 export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Promise<LocalApiServer> {
-  const state = opts.dataFile ? loadState(opts.dataFile) : undefined;
-  const token = state?.token ?? randomBytes(24).toString("hex");
-  const cert = state?.certPem && state.keyPem ? { certPem: state.certPem, keyPem: state.keyPem } : servingCertificate();
+  const { state, credentials } = recoverCredentials(opts);
   const window = opts.watchWindow ?? DEFAULT_WINDOW;
   const core = buildCore(state, window);
+  const journal = openJournal(opts, core, state, credentials);
+  const { token } = credentials;
+  const cert = { certPem: credentials.certPem, keyPem: credentials.keyPem };
   const control = new ControlPlane(core, opts.podTerminationMs ?? 100);
   if (state) control.resync();
   ensureSystemNamespaces(core);
@@ -206,20 +236,14 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
     bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 10_000,
   });
 
-  let saveTimer: NodeJS.Timeout | undefined;
-  const save = (): void => {
-    if (saveTimer) clearTimeout(saveTimer);
-    saveTimer = undefined;
-    if (opts.dataFile) saveState(opts.dataFile, { ...snapshot(core, token), ...cert });
-  };
-  if (opts.dataFile) {
-    core.onCommit(() => {
-      if (!saveTimer) saveTimer = setTimeout(save, 200);
-    });
-    save();
-  }
-
-  const server = createServer({ cert: cert.certPem, key: cert.keyPem }, handler.handle);
+  // With persistence, a response waits until every change it could reveal is on disk.
+  const handle = journal
+    ? (req: IncomingMessage, res: ServerResponse): void => {
+        journal.gate(res);
+        handler.handle(req, res);
+      }
+    : handler.handle;
+  const server = createServer({ cert: cert.certPem, key: cert.keyPem }, handle);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -272,7 +296,7 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      if (opts.dataFile) save();
+      await journal?.close();
     },
   };
 }

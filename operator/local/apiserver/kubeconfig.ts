@@ -1,5 +1,5 @@
 // The kubeconfig that points kubectl and client-node at the local API server (bearer token auth).
-import { mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import * as yaml from "js-yaml";
 
@@ -21,8 +21,9 @@ export function kubeconfigYaml(server: string, token: string, caPem: string): st
   });
 }
 
-/** Writes the kubeconfig with owner-only permissions (it holds a bearer token). */
+/** Writes the kubeconfig with owner-only permissions (it holds a bearer token), also over an older, wider file. */
 export function writeKubeconfig(path: string, yamlText: string): void {
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   writeFileSync(path, yamlText, { mode: 0o600 });
+  chmodSync(path, 0o600);
 }

@@ -36,6 +36,8 @@ export class ObjectStore {
   private compactedRv: number;
   private currentRv: number;
   windowSize: number;
+  /** Sees every committed change before any watcher does, in revision order (the write-ahead log). */
+  journal?: (ev: StoreEvent) => void;
 
   constructor(startRv: number, windowSize: number) {
     this.currentRv = startRv;
@@ -127,6 +129,13 @@ export class ObjectStore {
     m.set(key, obj);
   }
 
+  /** A copy of every resource's map (objects are shared: they are never mutated after commit), for snapshots. */
+  copyData(): Map<string, Map<string, KubeObject>> {
+    const out = new Map<string, Map<string, KubeObject>>();
+    for (const [resource, m] of this.data) if (m.size > 0) out.set(resource, new Map(m));
+    return out;
+  }
+
   /** Retained events for `resource` with rv > fromRv, or undefined when fromRv is older than the window. */
   eventsSince(resource: string, fromRv: number): StoreEvent[] | undefined {
     if (fromRv < this.compactedRv) return undefined;
@@ -155,6 +164,7 @@ export class ObjectStore {
   }
 
   private record(ev: StoreEvent): StoreEvent {
+    this.journal?.(ev);
     this.events.push(ev);
     this.trim();
     for (const w of this.watchers) {
