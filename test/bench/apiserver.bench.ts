@@ -1,9 +1,21 @@
-// Baseline numbers of the local API server: creates/s and updates/s through client-node, watch delivery latency.
+// Baseline numbers of the local API server: creates/s and updates/s through client-node, watch delivery latency;
+// the cost of durability (creates/s with the fsync'd write-ahead log against none) and of a large store.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { CoreV1Api, Watch, type V1ConfigMap } from "@kubernetes/client-node";
-import { startLocalApiServer } from "../../operator/local/apiserver/index.js";
+import { startLocalApiServer, type LocalApiServer } from "../../operator/local/apiserver/index.js";
+import {
+  recoverState,
+  SNAPSHOT_FORMAT,
+  snapshotChunks,
+  type Credentials,
+  type SnapshotHeader,
+} from "../../operator/local/apiserver/persistence.js";
 
-export const title = "Local API server: creates/s, updates/s, watch delivery latency (10 watchers)";
+export const title =
+  "Local API server: creates/s, updates/s, watch delivery latency (10 watchers); durability on/off; 1 000 vs 50 000 stored objects";
 
 const OBJECTS = 2000;
 const CONCURRENCY = 8;
@@ -28,7 +40,116 @@ function percentile(sortedMs: number[], p: number): number {
   return sortedMs[Math.min(sortedMs.length - 1, Math.floor((p / 100) * sortedMs.length))]!;
 }
 
+/** Creates/s of `count` ConfigMaps in `namespace` (created first) with `concurrency` raw HTTPS clients. */
+async function createRate(
+  server: LocalApiServer,
+  namespace: string,
+  count: number,
+  concurrency: number,
+): Promise<number> {
+  await server.request("POST", "/api/v1/namespaces", { body: { metadata: { name: namespace } } });
+  const ms = await timed(count, concurrency, async (i) => {
+    const res = await server.request("POST", `/api/v1/namespaces/${namespace}/configmaps`, {
+      body: { metadata: { name: `cm-${i}` }, data: { i: String(i) } },
+    });
+    if (res.status !== 201) throw new Error(`create answered ${res.status}: ${res.text}`);
+  });
+  return (count / ms) * 1000;
+}
+
+/** A state directory whose snapshot holds `objects` ConfigMaps (written directly: creating 50 000 over HTTP is slow). */
+async function preloadedState(objects: number): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "apiserver-bench-"));
+  const seed = await startLocalApiServer({ dataFile: join(dir, "seed", "state.json") });
+  await seed.stop();
+  const recovered = recoverState(join(dir, "seed", "state.json"), () => undefined)!;
+  const data = recovered.objects;
+  const at = "2026-01-01T00:00:00Z";
+  let rv = recovered.rv;
+  const ns = {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "stored", uid: "ns-stored", resourceVersion: String(++rv), creationTimestamp: at },
+    spec: { finalizers: ["kubernetes"] },
+    status: { phase: "Active" },
+  };
+  data.get("/namespaces")!.set("/stored", ns);
+  const cms = new Map();
+  for (let i = 0; i < objects; i++) {
+    const name = `stored-${i}`;
+    cms.set(`stored/${name}`, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: {
+        name,
+        namespace: "stored",
+        uid: `uid-${i}`,
+        resourceVersion: String(++rv),
+        creationTimestamp: at,
+        labels: { app: "bench" },
+      },
+      data: { index: String(i), payload: "x".repeat(200) },
+    });
+  }
+  data.set("/configmaps", cms);
+  const header: SnapshotHeader = {
+    format: SNAPSHOT_FORMAT,
+    resourceVersion: rv,
+    ...(recovered.credentials as Credentials),
+  };
+  writeFileSync(join(dir, "state.json"), [...snapshotChunks(header, data)].join(""), { mode: 0o600 });
+  return dir;
+}
+
+async function durabilityBench(): Promise<void> {
+  const COUNT = 2000;
+  const rows: [string, number][] = [];
+  for (const concurrency of [1, CONCURRENCY]) {
+    const memory = await startLocalApiServer();
+    const off = await createRate(memory, "off", COUNT, concurrency);
+    await memory.stop();
+    const dir = mkdtempSync(join(tmpdir(), "apiserver-bench-"));
+    const durable = await startLocalApiServer({ dataFile: join(dir, "state.json") });
+    const on = await createRate(durable, "on", COUNT, concurrency);
+    await durable.stop();
+    rmSync(dir, { recursive: true, force: true });
+    rows.push([`durability off (in memory), ${concurrency} client(s)`, off]);
+    rows.push([`durability on (fsync'd log), ${concurrency} client(s)`, on]);
+  }
+  console.log(`\ncreates/s, ${COUNT} ConfigMaps per row (raw HTTPS):`);
+  for (let i = 0; i < rows.length; i += 2) {
+    const [offLabel, off] = rows[i]!;
+    const [onLabel, on] = rows[i + 1]!;
+    console.log(`  ${offLabel.padEnd(46)} ${off.toFixed(0).padStart(6)}  (baseline)`);
+    console.log(`  ${onLabel.padEnd(46)} ${on.toFixed(0).padStart(6)}  (${(on / off).toFixed(2)}x)`);
+  }
+}
+
+/** Write cost with durability on when the store already holds 1 000 or 50 000 objects. */
+async function storeSizeBench(): Promise<void> {
+  const COUNT = 3000;
+  const results: [number, number, number][] = [];
+  for (const stored of [1000, 50_000]) {
+    const dir = await preloadedState(stored);
+    const startMs = performance.now();
+    const server = await startLocalApiServer({ dataFile: join(dir, "state.json") });
+    const loadMs = performance.now() - startMs;
+    const rate = await createRate(server, "writes", COUNT, CONCURRENCY);
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+    results.push([stored, rate, loadMs]);
+  }
+  const [[, base]] = results as [[number, number, number]];
+  console.log(`\nwrite cost with durability on, ${COUNT} creates, ${CONCURRENCY} clients, by objects already stored:`);
+  for (const [stored, rate, loadMs] of results)
+    console.log(
+      `  ${String(stored).padStart(6)} stored: ${rate.toFixed(0).padStart(6)} creates/s = ${(1000 / rate).toFixed(3)} ms/write  (${(rate / base).toFixed(2)}x the 1 000 row; start-up with replay ${loadMs.toFixed(0)} ms)`,
+    );
+}
+
 export async function run(): Promise<void> {
+  await durabilityBench();
+  await storeSizeBench();
   const server = await startLocalApiServer();
   try {
     const core = server.kubeConfig.makeApiClient(CoreV1Api);
