@@ -131,7 +131,7 @@ export class Journal {
     if (this.closed) return;
     await this.compaction;
     while (this.flushing) await this.flushed;
-    if (!this.failed && this.logBytes > 0) await this.compact();
+    if (!this.failed && this.logBytes > 0) await this.compact().catch((err: unknown) => this.snapshotFailed(err));
     this.closed = true;
     this.opts.store.journal = undefined;
     if (this.fd >= 0) closeSync(this.fd);
@@ -216,13 +216,16 @@ export class Journal {
     if (this.compaction || this.failed || this.closed) return;
     if (this.logBytes < Math.max(this.compactMinBytes, this.snapshotBytes)) return;
     this.compaction = this.compact()
-      .catch((err: unknown) => {
-        rmSync(this.files.tmp, { force: true });
-        this.opts.warn(
-          `${this.files.snapshot}: snapshot failed (${(err as Error).message}); the log still holds every change`,
-        );
-      })
+      .catch((err: unknown) => this.snapshotFailed(err))
       .finally(() => (this.compaction = undefined));
+  }
+
+  /** A failed snapshot loses nothing: the log since the last good one is kept until a later snapshot succeeds. */
+  private snapshotFailed(err: unknown): void {
+    rmSync(this.files.tmp, { force: true });
+    this.opts.warn(
+      `${this.files.snapshot}: snapshot failed (${(err as Error).message}); the log still holds every change`,
+    );
   }
 
   /**
