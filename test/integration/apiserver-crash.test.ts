@@ -2,7 +2,7 @@
 // patches, server-side applies, status writes and deletes, is SIGKILLed at a random point, and the state it
 // leaves is started again and compared with what every client was told.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
@@ -40,6 +40,9 @@ beforeAll(async () => {
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: "error",
   });
+  // Data files the server reads beside its modules (new URL("./x.json", import.meta.url)) must sit beside the bundle.
+  const serverDir = join(repoRoot, "operator/local/apiserver");
+  for (const f of readdirSync(serverDir)) if (f.endsWith(".json")) copyFileSync(join(serverDir, f), join(work, f));
 });
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
