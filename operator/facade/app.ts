@@ -261,6 +261,7 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
       return deps.verifyAgentToken(token, params);
     },
     audit: deps.audit,
+    platformNamespace: deps.config.systemNamespace,
     rateLimit: (req: express.Request, limit: RouteRateLimit) => limiter(req.ip ?? "unknown", limit),
     validateResponses: deps.config.validateResponses,
     onAuditError: (err, route) => {

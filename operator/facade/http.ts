@@ -22,6 +22,15 @@ export interface AuthContext {
   activeClusterId?: string;
   /** Set for `auth: "agent"` routes: the ManagedCluster the agent token was issued for. */
   agentClusterId?: string;
+  /** An impersonation token: `email` is the super_admin's, acting as an owner of this one organisation. */
+  impersonating?: boolean;
+  /** A super_admin chose this organisation with the X-Org-Id header (its reads are audited there too). */
+  viaOrgHeader?: boolean;
+}
+
+/** The audit actor of a caller: an impersonating super_admin is recorded as such in the organisation's chain. */
+export function auditActor(auth: AuthContext): string {
+  return auth.impersonating ? `${auth.email} (admin acting as user)` : auth.email;
 }
 
 /** Details a handler adds to the audit entry the machinery writes for a mutating request. */
@@ -136,6 +145,11 @@ export interface RouteRuntime {
   onAuditError: (err: unknown, route: RouteDef) => void;
   /** Absent: `memo` routes run their handler on every request. */
   memo?: ResponseMemo;
+  /**
+   * The platform chain (the system namespace): entries of callers without an organisation (a super_admin's own
+   * logins, logouts, password changes, failed logins of unknown emails) land here, so none is dropped.
+   */
+  platformNamespace?: string;
 }
 
 const MUTATING = new Set<HttpMethod>(["post", "patch", "put", "delete"]);
@@ -210,19 +224,24 @@ interface AuditCtx {
   state: AuditState;
 }
 
-function auditInput(route: RouteDef, ctx: AuditCtx, outcome: AuditOutcome): AuditInput | undefined {
+function auditInput(
+  route: RouteDef,
+  ctx: AuditCtx & { platformNamespace?: string },
+  outcome: AuditOutcome,
+): AuditInput | undefined {
   const note: AuditNote = {
-    namespace: ctx.auth?.namespace,
-    actor: ctx.auth?.email,
+    namespace: ctx.auth?.namespace || undefined,
+    actor: ctx.auth ? auditActor(ctx.auth) : undefined,
     event: `${route.method.toUpperCase()} ${route.path}`,
     resource: ctx.req.path,
     after: outcome === "success" ? redactSecrets(ctx.body) : undefined,
     ...definedOnly(ctx.state.note),
   };
-  if (!ctx.state.enabled || !note.namespace || !note.actor) return undefined;
+  const namespace = note.namespace || ctx.platformNamespace;
+  if (!ctx.state.enabled || !namespace || !note.actor) return undefined;
   return {
     ...note,
-    namespace: note.namespace,
+    namespace,
     actor: note.actor,
     event: note.event!,
     resource: note.resource!,
@@ -235,7 +254,7 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 }
 
 async function writeAudit(runtime: RouteRuntime, route: RouteDef, ctx: AuditCtx, outcome: AuditOutcome): Promise<void> {
-  const input = auditInput(route, ctx, outcome);
+  const input = auditInput(route, { ...ctx, platformNamespace: runtime.platformNamespace }, outcome);
   if (!input) return;
   try {
     await runtime.audit.record(input);
@@ -243,6 +262,12 @@ async function writeAudit(runtime: RouteRuntime, route: RouteDef, ctx: AuditCtx,
     // The change already happened; a 5xx would invite a retry that repeats it. Count and log instead.
     runtime.onAuditError(err, route);
   }
+}
+
+/** A super_admin reading an organisation (X-Org-Id) leaves an entry in that organisation's chain. */
+async function auditOrgRead(runtime: RouteRuntime, route: RouteDef, ctx: AuditCtx): Promise<void> {
+  const state: AuditState = { enabled: true, note: { event: "admin.read", after: { route: route.path } } };
+  await writeAudit(runtime, route, { ...ctx, body: undefined, state }, "success");
 }
 
 function checkRole(route: RouteDef, auth: AuthContext): void {
@@ -393,6 +418,7 @@ async function runRoute(
     state.note = { ...state.note, ...note };
     if (route.audit !== false) state.enabled = true;
   };
+  if (auth?.viaOrgHeader && !isMutating(route)) await auditOrgRead(runtime, route, auditCtx);
   const memoSlot = memo?.serve(auth, req, res);
   if (memo && !memoSlot) return;
   let result: unknown;

@@ -14,6 +14,8 @@ export interface TokenSubject {
   namespace: string;
   /** Refresh-token family (login session). */
   sessionId: string;
+  /** A super_admin's impersonation token: one organisation, no platform routes, at most an hour. */
+  impersonating?: boolean;
 }
 
 export interface VerifiedToken extends TokenSubject {
@@ -57,6 +59,7 @@ function subjectFrom(payload: JWTPayload, type: TokenType): VerifiedToken {
     orgId: p.org as string,
     namespace: p.ns as string,
     sessionId: p.sid as string,
+    ...(p.imp === true ? { impersonating: true } : {}),
     tokenId: p.jti!,
     issuedAtSeconds: p.iat ?? 0,
     expiresAtSeconds: p.exp ?? 0,
@@ -93,6 +96,7 @@ export function createTokenCodec(key: Uint8Array, settings: JwtSettings, now: ()
         ns: subject.namespace,
         sid: subject.sessionId,
         typ: type,
+        ...(subject.impersonating ? { imp: true } : {}),
       })
         .setProtectedHeader({ alg: JWT_ALGORITHM, typ: "JWT" })
         .setSubject(subject.userId)

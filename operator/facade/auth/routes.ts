@@ -78,9 +78,13 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
         .refine((b) => (b.email ?? b.username) !== undefined, { message: "email is required", path: ["email"] }),
       response: TokenResponse,
       handler: async ({ body, audit }) => {
-        const { user, tokens } = await service.login((body.email ?? body.username)!, body.password);
+        const email = (body.email ?? body.username)!;
+        // Noted before the attempt so that a failed login is recorded too: in the user's organisation, or (a
+        // super_admin, an unknown email) in the platform chain.
+        audit({ namespace: service.namespaceOfEmail(email), actor: email, event: "user.login", resource: "user" });
+        const { user, tokens } = await service.login(email, body.password);
         audit({
-          namespace: user.namespace,
+          namespace: user.namespace || undefined,
           actor: user.email,
           event: "user.login",
           resource: `user/${user.userId}`,

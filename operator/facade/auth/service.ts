@@ -4,9 +4,9 @@ import type express from "express";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { KubeClient } from "../../../src-shared/kube/client.js";
 import type { FacadeConfig } from "../config.js";
-import { ConflictError, NotFoundError, UnauthorizedError, UnprocessableError } from "../errors.js";
+import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, UnprocessableError } from "../errors.js";
 import type { AuthContext, Role } from "../http.js";
-import { createTokenCodec, type TokenCodec, type TokenSubject } from "./jwt.js";
+import { createTokenCodec, type TokenCodec, type TokenSubject, type VerifiedToken } from "./jwt.js";
 import { createOrganisation, deleteOrganisation, getOrganisation, type Organisation } from "./orgs.js";
 import { hashPassword, verifyAgainstDummy, verifyPassword } from "./password.js";
 import { AuthStore, normaliseEmail, type InviteRecord, type UserRecord } from "./store.js";
@@ -38,6 +38,24 @@ function bearer(req: express.Request): string {
   const match = typeof header === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   if (!match) throw new UnauthorizedError("missing or malformed Authorization: Bearer header");
   return match[1]!;
+}
+
+/** Longest life of an impersonation token; a longer one (older key, forged TTL) is refused. */
+export const IMPERSONATION_MAX_SECONDS = 3600;
+
+/** The caller of an impersonation token: the organisation it was issued for, never another (X-Org-Id is ignored). */
+function impersonationContext(claims: VerifiedToken): AuthContext {
+  if (claims.expiresAtSeconds - claims.issuedAtSeconds > IMPERSONATION_MAX_SECONDS)
+    throw new UnauthorizedError("impersonation token lives longer than an hour");
+  return {
+    userId: claims.userId,
+    email: claims.email,
+    role: "owner",
+    orgId: claims.orgId,
+    namespace: claims.namespace,
+    sessionId: claims.sessionId,
+    impersonating: true,
+  };
 }
 
 export class AuthService {
@@ -185,6 +203,7 @@ export class AuthService {
 
   /** Verifies the current password, stores the new hash and signs every other session out. */
   async changePassword(auth: AuthContext, currentPassword: string, newPassword: string): Promise<number> {
+    if (auth.impersonating) throw new ForbiddenError("an impersonation token cannot change a password");
     const found = await this.store.findUserByEmail(auth.email);
     if (!found || found.user.userId !== auth.userId) throw new UnauthorizedError("user no longer exists");
     if (!(await verifyPassword(found.user.passwordHash, currentPassword)))
@@ -197,8 +216,9 @@ export class AuthService {
   }
 
   /**
-   * A short-lived access token with which a super_admin acts inside one organisation (its own session, so
-   * logout ends it). The actor in audit entries stays the super_admin's email.
+   * A short-lived access token (at most an hour) with which a super_admin acts as an owner inside one organisation:
+   * no platform routes, no X-Org-Id switching, its own session (logout ends it, no refresh token). Audit entries
+   * name the super_admin "acting as user" in that organisation's chain.
    */
   async impersonate(
     admin: AuthContext,
@@ -206,18 +226,19 @@ export class AuthService {
     ttlSeconds: number,
   ): Promise<{ token: string; expiresInSeconds: number; org: Organisation }> {
     const org = await getOrganisation(this.client, orgId);
-    const expiresAt = new Date(this.now().getTime() + ttlSeconds * 1000);
-    // A session of its own so that logout (any replica) ends it; no refresh token is ever issued for it.
+    const lifetime = Math.min(ttlSeconds, IMPERSONATION_MAX_SECONDS);
+    const expiresAt = new Date(this.now().getTime() + lifetime * 1000);
     const session = await this.store.createSession(admin.userId, randomUUID(), expiresAt);
     const subject: TokenSubject = {
       userId: admin.userId,
       email: admin.email,
-      role: "super_admin",
+      role: "owner",
       orgId: org.orgId,
       namespace: org.namespace,
       sessionId: session.sessionId,
+      impersonating: true,
     };
-    const access = await this.tokens().sign(subject, "access", undefined, ttlSeconds);
+    const access = await this.tokens().sign(subject, "access", undefined, lifetime);
     return { token: access.token, expiresInSeconds: access.expiresInSeconds, org };
   }
 
@@ -238,6 +259,7 @@ export class AuthService {
   async authenticateUser(req: express.Request): Promise<AuthContext> {
     const claims = await this.tokens().verify(bearer(req), "access");
     if (this.store.isSessionRevoked(claims.sessionId)) throw new UnauthorizedError("session has been logged out");
+    if (claims.impersonating) return impersonationContext(claims);
     const auth: AuthContext = {
       userId: claims.userId,
       email: claims.email,
@@ -255,8 +277,14 @@ export class AuthService {
       const org = await getOrganisation(this.client, orgHeader);
       auth.orgId = org.orgId;
       auth.namespace = org.namespace;
+      auth.viaOrgHeader = true;
     }
     return auth;
+  }
+
+  /** The organisation namespace of a known email (undefined: unknown, or a platform user without one). */
+  namespaceOfEmail(email: string): string | undefined {
+    return this.store.cachedUserByEmail(normaliseEmail(email))?.namespace || undefined;
   }
 
   /** The caller's active account from the watched user record (undefined: none chosen yet). */
