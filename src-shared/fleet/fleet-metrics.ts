@@ -22,6 +22,17 @@ export function ownsLocalNodes<C extends { spec: { mode?: string } }>(cluster: C
   return isLocalCluster(cluster) && allClusters.filter(isLocalCluster).length === 1;
 }
 
+/**
+ * Whether an audit resource names exactly this cluster: `<name>`, `cluster/<name>` or `cluster/<name>/...` (e.g.
+ * `cluster/prod/node/n1`); `cluster/prod-eu/...` is not `prod`.
+ */
+export function resourceNamesCluster(resource: string, clusterName: string): boolean {
+  if (clusterName === "") return false;
+  return (
+    resource === clusterName || resource === `cluster/${clusterName}` || resource.startsWith(`cluster/${clusterName}/`)
+  );
+}
+
 /** Spot interruptions recorded for a cluster in the last 7 days: AuditEntries whose event says "interrupt" and whose resource names it. */
 export function interruptions7d(
   entries: readonly { spec: { event: string; resource: string; timestamp?: string } }[],
@@ -32,7 +43,7 @@ export function interruptions7d(
   return entries.filter(
     (e) =>
       /interrupt/i.test(e.spec.event) &&
-      e.spec.resource.includes(clusterName) &&
+      resourceNamesCluster(e.spec.resource, clusterName) &&
       Date.parse(e.spec.timestamp ?? "") >= since,
   ).length;
 }

@@ -192,9 +192,12 @@ describe("interruptions7d", () => {
       e("Spot interruption", "cluster/a", "2026-11-22T00:00:00Z"),
       e("Spot Interrupted", "a", "2026-11-20T00:00:00Z"),
       e("Spot interruption", "cluster/b", "2026-11-22T00:00:00Z"),
+      // Exact names only: another cluster whose name starts with this one's is not this one.
+      e("Spot interruption", "cluster/ab/node/n1", "2026-11-22T00:00:00Z"),
+      e("Spot interruption", "cluster/a/node/n1", "2026-11-22T00:00:00Z"),
       e("Spot interruption", "cluster/a", "2026-11-01T00:00:00Z"),
       e("Modified policy", "cluster/a", "2026-11-22T00:00:00Z"),
     ];
-    expect(interruptions7d(entries, "a", NOW.getTime())).toBe(2);
+    expect(interruptions7d(entries, "a", NOW.getTime())).toBe(3);
   });
 });
