@@ -10,7 +10,7 @@ import { createLogger } from "../../src-shared/log/index.js";
 import { listOrganisations } from "../facade/auth/orgs.js";
 import { generateAdminCredentials, startFacade, type RunningFacade } from "../facade/start.js";
 import { SYSTEM_NAMESPACE, startOperator, type RunningOperator } from "../main.js";
-import { KARPENTER_CRD_FILE } from "./karpenter-crds.js";
+import { KARPENTER_CRD_FILE } from "../../src-shared/karpenter/crds.js";
 import { localClusterConfigMap } from "../../src-shared/tenancy/cluster-target.js";
 import { createIfAbsent, demoCounts, seedDemoCluster, seedSimulatedCluster } from "./seed.js";
 

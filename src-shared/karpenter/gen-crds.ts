@@ -1,8 +1,8 @@
-// `npm run gen:karpenter [-- SOURCE_DIR]`: renders Karpenter's CRDs into operator/local/karpenter-crds.generated.yaml.
+// `npm run gen:karpenter [-- SOURCE_DIR]`: renders Karpenter's CRDs into src-shared/karpenter/crds.generated.yaml.
 import { writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { KARPENTER_CRD_FILE, renderKarpenterCrds } from "./karpenter-crds.js";
+import { KARPENTER_CRD_FILE, renderKarpenterCrds } from "./crds.js";
 
 const sourceDir =
   process.argv[2] ?? resolve(dirname(fileURLToPath(import.meta.url)), "../../../shared/data/karpenter-crds");

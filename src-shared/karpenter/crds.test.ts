@@ -10,7 +10,7 @@ import {
   PROVENANCE_ANNOTATION,
   renderKarpenterCrds,
   renderedDate,
-} from "./karpenter-crds.js";
+} from "./crds.js";
 
 const committed = readFileSync(KARPENTER_CRD_FILE, "utf8");
 
