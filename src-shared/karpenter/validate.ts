@@ -25,7 +25,10 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv, formats: string[]) 
 
 /** The OpenAPI integer formats Karpenter's schemas use, as ranges. */
 function addIntegerFormats(ajv: Ajv): void {
-  ajv.addFormat("int32", { type: "number", validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
+  ajv.addFormat("int32", {
+    type: "number",
+    validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31,
+  });
   ajv.addFormat("int64", { type: "number", validate: (n: number) => Number.isSafeInteger(n) });
 }
 
