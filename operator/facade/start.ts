@@ -51,6 +51,8 @@ export interface RunningFacade {
   audit: AuditChainStore;
   cache: FacadeCache;
   config: FacadeConfig;
+  /** What bootstrapping the super_admin did: created it, reset its password, or found it as it was. */
+  adminBootstrap?: "created" | "updated" | "unchanged";
   stop(): Promise<void>;
 }
 
@@ -95,7 +97,9 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
   const cache = createFacadeCache(options.kubeConfig);
   await Promise.all([auth.start(), cache.start()]);
   const admin = options.admin ?? adminFromEnv(env);
-  if (admin) await auth.ensureSuperAdmin(admin.email, admin.password, admin.resetPassword ?? false);
+  const adminBootstrap = admin
+    ? await auth.ensureSuperAdmin(admin.email, admin.password, admin.resetPassword ?? false)
+    : undefined;
   const audit = createAuditChainStore({ client, now });
   // Counters shared by all replicas; client IPs are hashed under a key derived from the (shared) JWT signing key.
   const rateLimiter = createClusterRateLimiter({
@@ -146,6 +150,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     audit,
     cache,
     config,
+    ...(adminBootstrap ? { adminBootstrap } : {}),
     stop: async () => {
       clearInterval(sweep);
       stopRateLimitSweep();
