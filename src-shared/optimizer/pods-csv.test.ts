@@ -43,7 +43,10 @@ describe("parsePodsCsv", () => {
   });
 
   it.each([
-    ["app,cpu_millicores,memory_mib,count,arch\nweb,1,1,1,x86", /line 2: field arch: must be amd64 or arm64/],
+    [
+      "app,cpu_millicores,memory_mib,count,arch\nweb,1,1,1,x86",
+      /line 2: field arch: must be x86_64 \(or amd64\) or arm64/,
+    ],
     ["app,cpu_millicores,memory_mib,count,families\nweb,1,1,1,m7g|", /line 2: field families/],
     ["app,cpu_millicores,memory_mib,count,arch,arch\nweb,1,1,1,arm64,arm64", /line 1: header must be/],
     ["app,cpu,memory_mib,count\nweb,1,1,1", /f\.csv line 1: header must be app,cpu_millicores,memory_mib,count/],
@@ -63,6 +66,13 @@ describe("parsePodsCsv", () => {
     ],
   ])("rejects %j", (text, message) => {
     expect(() => parsePodsCsv(text, "f.csv")).toThrow(message);
+  });
+
+  it("reads the CRD's x86_64 and the node label's amd64 as the same architecture", () => {
+    const text = ["app,cpu_millicores,memory_mib,count,arch", "a,1,1,1,x86_64", "b,1,1,1,amd64", "c,1,1,1,arm64"].join(
+      "\n",
+    );
+    expect(parsePodsCsv(text, "f.csv").map((g) => g.arch)).toEqual(["amd64", "amd64", "arm64"]);
   });
 
   it("accepts every known qos class and an empty one", () => {

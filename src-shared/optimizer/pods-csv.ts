@@ -1,4 +1,5 @@
 // Parses pod-shape CSV files (columns of ../shared/data/workload-pods.csv) into pod groups, naming the line and field on bad input.
+import { parseCpuArch } from "../pricing/types.js";
 import type { PodGroup } from "./types.js";
 
 export class PodsCsvError extends Error {
@@ -31,15 +32,14 @@ function checkHeader(header: string[], file: string): void {
   }
 }
 
-const ARCHES = ["amd64", "arm64"] as const;
-
-/** `arch` (amd64 | arm64) and `families` (instance families or categories separated by |) of a row, when given. */
+/** `arch` (x86_64 or amd64 | arm64) and `families` (instance families or categories separated by |) of a row, when given. */
 function placement(group: PodGroup, get: (name: string) => string | undefined, where: string): void {
   const arch = get("arch")?.trim();
   if (arch) {
-    if (!(ARCHES as readonly string[]).includes(arch))
-      throw new PodsCsvError(`${where}: field arch: must be amd64 or arm64, got ${JSON.stringify(arch)}`);
-    group.arch = arch as (typeof ARCHES)[number];
+    const parsed = parseCpuArch(arch);
+    if (!parsed)
+      throw new PodsCsvError(`${where}: field arch: must be x86_64 (or amd64) or arm64, got ${JSON.stringify(arch)}`);
+    group.arch = parsed;
   }
   const families = get("families")?.trim();
   if (families) {

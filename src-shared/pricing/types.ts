@@ -25,6 +25,14 @@ export function monthlyUsd(hourlyUsd: number): number {
 
 export type CpuArch = "amd64" | "arm64";
 
+/** The NodeTemplate CRD spells x86-64 `x86_64`, Kubernetes' node label `amd64`: both are accepted as input. */
+const CPU_ARCH_SPELLINGS: Record<string, CpuArch> = { amd64: "amd64", x86_64: "amd64", arm64: "arm64" };
+
+/** The architecture an input spelling names, or undefined for an unknown one. */
+export function parseCpuArch(value: string): CpuArch | undefined {
+  return Object.hasOwn(CPU_ARCH_SPELLINGS, value) ? CPU_ARCH_SPELLINGS[value] : undefined;
+}
+
 /** What the kubelet can actually schedule on a node of this type (Karpenter's computation), not raw capacity. */
 export interface Allocatable {
   cpuMillicores: number;

@@ -242,6 +242,16 @@ describeWithSharedData("spotctl plan", () => {
     for (const n of plan.nodes) expect(catalog[n.instanceType]!.family).toBe("m5");
   });
 
+  it("takes --arch as the NodeTemplate CRD spells it (x86_64) and plans only x86-64 types", () => {
+    const csv = HEADER + "web,250,512,6\n";
+    const res = spotctl("plan", "--pods", csvFile(csv), "--data", dataDir, "--arch", "x86_64", "--no-bound");
+    expect(res.status).toBe(0);
+    const plan = JSON.parse(res.stdout) as PlanOut;
+    checkPlan(csv, plan);
+    expect(plan.nodes.length).toBeGreaterThan(0);
+    for (const n of plan.nodes) expect(catalog[n.instanceType]!.arch).toBe("amd64");
+  });
+
   it("exits 1 with a warning when no pod at all can be placed", () => {
     const csv = HEADER + "monster,900000,1024,3\n";
     const res = spotctl("plan", "--pods", csvFile(csv), "--data", dataDir);
@@ -268,7 +278,7 @@ describeWithSharedData("spotctl plan", () => {
     [
       ["--pods", "CSV", "--data", "DATA", "--arch", "x86"],
       HEADER + "web,1,1,1\n",
-      /--arch must be one of amd64, arm64/,
+      /--arch must be one of x86_64 \(or amd64\), arm64, got "x86"/,
     ],
     [
       ["--pods", "CSV", "--data", "/nonexistent"],

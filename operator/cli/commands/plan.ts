@@ -8,7 +8,7 @@ import { pricingEndpointRegion } from "../../../src-shared/pricing/aws/pricing-a
 import { loadSnapshotPriceBook } from "../../../src-shared/pricing/snapshot/index.js";
 import { loadPriceBookFromDataDir, PriceDataError } from "../../../src-shared/pricing/data-dir.js";
 import type { CpuArch, PriceBook } from "../../../src-shared/pricing/types.js";
-import { monthlyUsd } from "../../../src-shared/pricing/types.js";
+import { monthlyUsd, parseCpuArch } from "../../../src-shared/pricing/types.js";
 import { moneyReplacer } from "../../../src-shared/pricing/rounding.js";
 import { typeAllowed } from "../../../src-shared/optimizer/offers.js";
 import {
@@ -28,10 +28,14 @@ import {
 
 const STRATEGIES: Strategy[] = ["lowest-price", "capacity-optimized", "price-capacity-optimized"];
 const CAPACITIES: CapacityMode[] = ["spot", "on-demand", "mixed"];
-const ARCHES: CpuArch[] = ["amd64", "arm64"];
+function cpuArch(value: string): CpuArch {
+  const arch = parseCpuArch(value);
+  if (!arch) throw new UsageError(`--arch must be one of x86_64 (or amd64), arm64, got ${JSON.stringify(value)}`);
+  return arch;
+}
 
 const usage = `spotctl plan --pods FILE.csv [--data DIR] [--region REGION] [--strategy S] [--capacity C]
-             [--families a,b] [--arch amd64|arm64] [--min-types N] [--no-spot-fallback] [--no-bound]
+             [--families a,b] [--arch x86_64|arm64] [--min-types N] [--no-spot-fallback] [--no-bound]
              [--budget-ms N] [--bound-budget-ms N]
 
 Plans the cheapest set of nodes for the pods in FILE.csv and prints it as JSON, one entry per node
@@ -53,7 +57,7 @@ with the pods placed on it, so each node can be checked against its allocatable 
   --strategy S        lowest-price (default) | capacity-optimized | price-capacity-optimized
   --capacity C        spot (default) | on-demand | mixed
   --families a,b      allowed instance families (m6i) or categories (m); default all
-  --arch A            amd64 | arm64; default both
+  --arch A            x86_64 (also amd64) | arm64, as the NodeTemplate CRD spells them; default both
   --min-types N       Spot nodes span at least N instance types; default 0 (no constraint)
   --no-spot-fallback  with --capacity spot, list pods no Spot type holds as unplaced instead of
                       planning them On-Demand
@@ -116,7 +120,7 @@ function policyFrom(flags: Map<string, string[]>): OptimizerPolicy {
     capacity: oneOf("capacity", single(flags, "capacity"), CAPACITIES, DEFAULT_POLICY.capacity),
     spotFallback: !flags.has("no-spot-fallback"),
     families,
-    arch: arch === undefined ? [] : [oneOf("arch", arch, ARCHES, "amd64")],
+    arch: arch === undefined ? [] : [cpuArch(arch)],
     minTypeDiversity: Number(minTypes),
   };
 }
