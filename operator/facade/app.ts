@@ -21,7 +21,7 @@ import {
 import { createRateLimiter, type ClientRateLimiter } from "./rate-limit.js";
 import { mountDocs } from "./openapi.js";
 
-/** What the facade needs from the read model (E2's cache.ts implements more). */
+/** What the facade needs from the read model (cache.ts implements more). */
 export interface FacadeCacheBase {
   hasSynced(): boolean;
   /** Changes whenever any cached object changes; without it no response is memoised. */
@@ -245,7 +245,7 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
   );
   app.use(metricsMiddleware(metrics));
   app.use(express.json({ limit: deps.config.bodyLimitBytes, strict: false }));
-  // OAuth2 password form (seed 002's /auth/login) posts urlencoded fields.
+  // The OAuth2 password form of /auth/login posts urlencoded fields.
   app.use(express.urlencoded({ limit: deps.config.bodyLimitBytes, extended: false }));
   mountSystemRoutes(app, deps, metrics);
   mountDocs(app, routes, deps.config.version);

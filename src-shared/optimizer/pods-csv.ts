@@ -1,4 +1,4 @@
-// Parses pod-shape CSV files (columns of ../shared/data/workload-pods.csv) into pod groups, naming the line and field on bad input.
+// Parses pod-shape CSV files (the public workload trace's columns) into pod groups, naming the line and field on bad input.
 import { parseCpuArch } from "../pricing/types.js";
 import type { PodGroup } from "./types.js";
 

@@ -1,4 +1,4 @@
-// Reads a price book from a --data DIR holding ec2-instance-types.json, spot-prices.json and spot-advisor.json (formats of ../shared/data).
+// Reads a price book from a --data DIR holding ec2-instance-types.json, spot-prices.json and spot-advisor.json (the formats of the public reference data set).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {

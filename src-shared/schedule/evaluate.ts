@@ -1,4 +1,4 @@
-// Evaluates a compiled HibernationSchedule at an instant (rules R1–R8 of issue 5) and finds its next transition.
+// Evaluates a compiled HibernationSchedule at an instant (rules R1–R8 of docs/hibernation.md) and finds its next transition.
 import { Temporal } from "@js-temporal/polyfill";
 import { MINUTES_PER_DAY, MINUTES_PER_WEEK, type CompiledSchedule } from "./spec.js";
 

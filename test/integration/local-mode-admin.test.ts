@@ -2,28 +2,16 @@
 // neither print nor replace it, so the first password (and tokens made with it) keep working.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../support/ports.js";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 const home = mkdtempSync(join(tmpdir(), "spotopt-admin-"));
 const envWithoutAdmin = Object.fromEntries(
   Object.entries(process.env).filter(([k]) => k !== "SPOTOPT_ADMIN_EMAIL" && k !== "SPOTOPT_ADMIN_PASSWORD"),
 );
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-    server.once("error", reject);
-  });
-}
 
 async function start(): Promise<{ child: ChildProcess; banner: string; url: string }> {
   const facadePort = await freePort();

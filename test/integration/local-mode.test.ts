@@ -2,27 +2,15 @@
 // kubeconfig, keeps its state across restarts under SPOTOPT_HOME, and stops cleanly on SIGINT.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { KubeClient, loadKubeConfig } from "../../src-shared/kube/index.js";
 import { toolPath } from "../support/tools.js";
+import { freePort } from "../support/ports.js";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 const home = mkdtempSync(join(tmpdir(), "spotopt-local-"));
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-    server.once("error", reject);
-  });
-}
 
 interface Started {
   child: ChildProcess;

@@ -71,7 +71,7 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
       tags: ["auth"],
       auth: "public",
       rateLimit: tokenLimit,
-      // `username` is the OAuth2 password-form name of the same field (seed 002's /auth/login).
+      // `username` is the OAuth2 password-form name of the same field (the dashboard's /auth/login form).
       body: z
         .object({ email: Email.optional(), username: Email.optional(), password: AnyPassword })
         .strict()

@@ -1,4 +1,4 @@
-// Helpers shared by E2's resource routes: deps and writer lookup, CR references, read-your-writes and common schemas.
+// Helpers shared by the resource routes: deps and writer lookup, CR references, read-your-writes and common schemas.
 import type { KubeConfig } from "@kubernetes/client-node";
 import type express from "express";
 import { z } from "zod";

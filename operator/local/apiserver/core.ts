@@ -54,7 +54,7 @@ export interface CommittedWrite {
   origin: WriteOrigin;
 }
 
-/** Validation + defaulting + pruning of a custom resource against its CRD schema (A2's schema module). */
+/** Validation + defaulting + pruning of a custom resource against its CRD schema (the schema/ module). */
 export type CustomResourceValidator = (input: {
   crd: Record<string, unknown>;
   version: string;
@@ -64,7 +64,7 @@ export type CustomResourceValidator = (input: {
   fieldValidation?: string;
 }) => { object: KubeObject; causes: StatusCause[]; message?: string; badRequestMessage?: string; warnings?: string[] };
 
-/** Keeps `metadata.managedFields` for non-apply writes (A2's field manager); identity when absent. */
+/** Keeps `metadata.managedFields` for non-apply writes (the patch/ field manager); identity when absent. */
 export type ManagedFieldsUpdater = (input: {
   rt: ResourceType;
   version: string;

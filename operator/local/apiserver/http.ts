@@ -62,7 +62,7 @@ export type ApplyFn = (input: {
   subresource?: string;
 }) => KubeObject;
 
-/** A request handler mounted under a path prefix (OpenAPI from A2's module). */
+/** A request handler mounted under a path prefix (OpenAPI from the openapi/ module). */
 export type SubHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
 
 /** Hooks the server wires in (fault injection, patch module). */
