@@ -2,7 +2,7 @@
 // hibernation scales (so the operator can plan a remote cluster with the same pure planner as a local one).
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import type { HeartbeatNode, HeartbeatObject, HeartbeatPodGroup } from "../src-shared/agent/protocol.js";
-import { podRequest } from "../src-shared/fleet/pod-request.js";
+import { isPerNodePod, pinnedArch, pinnedZone, podRequest } from "../src-shared/fleet/pod-request.js";
 import { isNotFound, type KubeClient, type KubeObject } from "../src-shared/kube/index.js";
 
 /** Only our own annotations travel (the saved originals of hibernation and of scale). */
@@ -48,25 +48,51 @@ function isFinished(pod: V1Pod): boolean {
   return phase === "Succeeded" || phase === "Failed";
 }
 
-/** Running and pending pods grouped by namespace and effective request; DaemonSet pods are counted like any other. */
+/**
+ * Running and pending pods grouped by namespace, effective request (rounded up, as the replan does) and nodeSelector
+ * pins; DaemonSet and static pods form their own groups (`per_node`), counted by the status figures, left out of plans.
+ */
 export function podGroups(pods: readonly V1Pod[]): HeartbeatPodGroup[] {
   const groups = new Map<string, HeartbeatPodGroup>();
   for (const pod of pods) {
     if (isFinished(pod) || pod.metadata?.deletionTimestamp) continue;
     const r = podRequest(pod);
-    const namespace = pod.metadata?.namespace ?? "default";
-    const cpu = Math.round(r.cpuMillicores);
-    const mem = Math.round(r.memoryMiB);
-    const key = `${namespace}|${cpu}|${mem}`;
-    const group = groups.get(key) ?? { namespace, cpu_millicores: cpu, memory_mib: mem, count: 0, scheduled: 0 };
+    const shape: HeartbeatPodGroup = {
+      namespace: pod.metadata?.namespace ?? "default",
+      cpu_millicores: Math.ceil(r.cpuMillicores),
+      memory_mib: Math.ceil(r.memoryMiB),
+      count: 0,
+      scheduled: 0,
+    };
+    if (r.gpus > 0) shape.gpus = r.gpus;
+    const arch = pinnedArch(pod);
+    if (arch) shape.arch = arch;
+    const zone = pinnedZone(pod);
+    if (zone) shape.zone = zone;
+    if (isPerNodePod(pod)) shape.per_node = true;
+    const key = JSON.stringify([
+      shape.namespace,
+      shape.cpu_millicores,
+      shape.memory_mib,
+      r.gpus,
+      arch,
+      zone,
+      shape.per_node,
+    ]);
+    const group = groups.get(key) ?? shape;
     group.count += 1;
     if (pod.spec?.nodeName) group.scheduled = (group.scheduled ?? 0) + 1;
     groups.set(key, group);
   }
-  return [...groups.values()].sort(
-    (a, b) =>
-      a.namespace.localeCompare(b.namespace) || a.cpu_millicores - b.cpu_millicores || a.memory_mib - b.memory_mib,
-  );
+  return [...groups.entries()]
+    .sort(
+      ([ka, a], [kb, b]) =>
+        a.namespace.localeCompare(b.namespace) ||
+        a.cpu_millicores - b.cpu_millicores ||
+        a.memory_mib - b.memory_mib ||
+        ka.localeCompare(kb),
+    )
+    .map(([, g]) => g);
 }
 
 function ours(annotations: Record<string, string> | undefined): Record<string, string> | undefined {

@@ -34,6 +34,13 @@ export const HeartbeatPodGroup = z.object({
   count: z.number().int().min(1).max(1_000_000),
   /** How many of these pods are bound to a node (the rest are Pending). */
   scheduled: z.number().int().min(0).optional(),
+  /** GPUs each pod asks for (nvidia.com/gpu). */
+  gpus: z.number().int().min(0).max(1024).optional(),
+  /** The pods' `kubernetes.io/arch` and `topology.kubernetes.io/zone` nodeSelector pins, when they have one. */
+  arch: z.string().max(32).optional(),
+  zone: z.string().max(64).optional(),
+  /** DaemonSet or static (mirror) pods: one per node whatever the plan, so the replan leaves them out. */
+  per_node: z.boolean().optional(),
 });
 export type HeartbeatPodGroup = z.infer<typeof HeartbeatPodGroup>;
 

@@ -61,3 +61,24 @@ export function podRequest(pod: V1Pod): PodRequest {
   };
   return add(max(running, initPeak), extra);
 }
+
+/**
+ * DaemonSet and static (mirror) pods run once per node whatever a plan does: per-node overhead, which the optimizer's
+ * allocatable does not model, so plans leave them out rather than pack them as if they were movable.
+ */
+export function isPerNodePod(pod: V1Pod): boolean {
+  const metadata = pod.metadata ?? {};
+  if ((metadata.ownerReferences ?? []).some((o) => o.kind === "DaemonSet" || o.kind === "Node")) return true;
+  return metadata.annotations?.["kubernetes.io/config.mirror"] !== undefined;
+}
+
+/** The pod's `kubernetes.io/arch` pin (amd64 / arm64), if its nodeSelector has one. */
+export function pinnedArch(pod: V1Pod): "amd64" | "arm64" | undefined {
+  const arch = pod.spec?.nodeSelector?.["kubernetes.io/arch"];
+  return arch === "amd64" || arch === "arm64" ? arch : undefined;
+}
+
+/** The pod's `topology.kubernetes.io/zone` pin, if its nodeSelector has one. */
+export function pinnedZone(pod: V1Pod): string | undefined {
+  return pod.spec?.nodeSelector?.["topology.kubernetes.io/zone"] || undefined;
+}

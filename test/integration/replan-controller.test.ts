@@ -314,29 +314,60 @@ describe("replan controller", () => {
     expect((await createAuditChainStore({ client }).readChain(owner.namespace)).entries.length).toBe(entriesBefore);
   });
 
-  it("a remote cluster's job fails honestly with RemoteClusterNotSupported, and GET says failed", async () => {
-    const posted = await t.call("POST", "/clusters/edge/optimize", { token: owner.accessToken });
-    expect(posted.status).toBe(202);
-    const mc = await completed("edge", posted.body.job_id);
-    expect(mc.status?.lastPlan).toMatchObject({
-      jobId: posted.body.job_id,
-      phase: "Failed",
-      reason: "RemoteClusterNotSupported",
+  it("a remote cluster plans the pods of its agent's latest heartbeat; before any report its job fails NotReported", async () => {
+    const connected = await t.call("POST", "/clusters/connect", {
+      token: owner.accessToken,
+      body: { cluster_id: "far", region: REGION },
     });
-    expect(mc.status?.lastPlan?.hourlyCostUsd).toBeUndefined();
+    expect(connected.status).toBe(200);
+    const early = await t.call("POST", "/clusters/far/optimize", { token: owner.accessToken });
+    expect(early.status).toBe(202);
+    const silent = await completed("far", early.body.job_id);
+    expect(silent.status?.lastPlan).toMatchObject({ phase: "Failed", reason: "NotReported" });
+    expect(silent.status?.lastPlan?.hourlyCostUsd).toBeUndefined();
     const detail = await eventually(
       async () => {
-        const r = await t.call("GET", "/clusters/edge", { token: owner.accessToken });
+        const r = await t.call("GET", "/clusters/far", { token: owner.accessToken });
         return r.body?.optimization?.status === "failed" ? r : undefined;
       },
       10_000,
       "GET shows failed",
     );
-    expect(detail.body.optimization).toMatchObject({
-      reason: "RemoteClusterNotSupported",
-      hourly_cost: null,
-      monthly_cost: null,
+    expect(detail.body.optimization).toMatchObject({ reason: "NotReported", hourly_cost: null, monthly_cost: null });
+
+    // The agent reports 12 pods of one shape, 2 pinned to arm64, and a DaemonSet's pods (per node, not planned).
+    const beat = await t.call("POST", "/clusters/far/heartbeat", {
+      token: connected.body.api_token,
+      body: {
+        agent_version: "0.1.0",
+        k8s_version: "v1.31.2",
+        nodes: [],
+        pods: [
+          { namespace: "shop", cpu_millicores: 500, memory_mib: 1024, count: 10, scheduled: 10 },
+          { namespace: "shop", cpu_millicores: 500, memory_mib: 1024, count: 2, arch: "arm64" },
+          { namespace: "kube-system", cpu_millicores: 100, memory_mib: 128, count: 3, per_node: true },
+        ],
+      },
     });
+    expect(beat.status).toBe(200);
+    await eventually(
+      () =>
+        manager
+          .informer({ apiVersion: "v1", kind: "ConfigMap", labelSelector: "spotoptimizer.io/agent-snapshot=true" })
+          .get(owner.namespace, "far-agent-snapshot") !== undefined,
+      10_000,
+      "snapshot in the cache",
+    );
+    const posted = await t.call("POST", "/clusters/far/optimize", { token: owner.accessToken });
+    const mc = await completed("far", posted.body.job_id);
+    const plan = mc.status?.lastPlan;
+    // No NodeTemplate names "far": the defaults allow x86_64 only, so the two arm64-pinned pods (the pin travelled
+    // through the heartbeat) cannot be placed.
+    expect(plan).toMatchObject({ jobId: posted.body.job_id, phase: "Succeeded", podsPlanned: 12, unplacedPods: 2 });
+    expect(plan?.hourlyCostUsd).toBeGreaterThan(0);
+    expect(plan?.monthlyCostUsd).toBeCloseTo((plan?.hourlyCostUsd ?? 0) * 730, 1);
+    expect(plan?.message).toContain("pods as the agent reported them at");
+    expect(plan?.message).toContain("3 DaemonSet/static pod(s)");
   });
 
   it("after a crash between writing the result and the annotation, the job is finished without planning again", async () => {

@@ -1,4 +1,5 @@
 // Wires the replan reconciler into the controller manager: ManagedClusters are the keys; templates, policies and pods are read from caches.
+import { SNAPSHOT_LABEL } from "../../../../src-shared/agent/snapshot.js";
 import { createAuditChainStore } from "../../../../src-shared/audit/writer.js";
 import type { KubeClient } from "../../../../src-shared/kube/index.js";
 import { loadSnapshotPriceBook } from "../../../../src-shared/pricing/snapshot/index.js";
@@ -22,6 +23,8 @@ const MANAGED_CLUSTER: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind
 const NODE_TEMPLATE: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" };
 const OPTIMIZATION_POLICY: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "OptimizationPolicy" };
 const POD: KindRef = { apiVersion: "v1", kind: "Pod" };
+/** Only the facade's heartbeat snapshots (remote clusters' pods), not every ConfigMap. */
+const SNAPSHOT: KindRef = { apiVersion: "v1", kind: "ConfigMap", labelSelector: `${SNAPSHOT_LABEL}=true` };
 
 /**
  * Registers the `replan` controller. A job is a one-shot request (the replan-requested annotation), so only the
@@ -41,6 +44,7 @@ export function registerReplanController(options: ReplanControllerOptions): void
       templates: manager.informer(NODE_TEMPLATE),
       policies: manager.informer(OPTIMIZATION_POLICY),
       pods: manager.informer(POD),
+      snapshots: manager.informer(SNAPSHOT),
       priceBook: options.priceBook ?? loadSnapshotPriceBook,
       audit: options.audit ?? store,
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },

@@ -10,6 +10,7 @@ import {
   optimizerInput,
   podExclusion,
   podShapes,
+  podShapesFromReport,
   succeededPlan,
   type TemplateView,
 } from "./desired.js";
@@ -286,5 +287,31 @@ describe("lastPlan", () => {
       reason: "NoPrices",
       message: "No prices for region eu-west-1",
     });
+  });
+});
+
+describe("podShapesFromReport (a remote cluster's heartbeat)", () => {
+  it("merges namespaces of one shape, keeps GPU, arch and zone pins apart, and leaves out per-node groups", () => {
+    const inventory = podShapesFromReport([
+      { namespace: "a", cpu_millicores: 500, memory_mib: 1024, count: 3 },
+      { namespace: "b", cpu_millicores: 500, memory_mib: 1024, count: 2 },
+      { namespace: "b", cpu_millicores: 500, memory_mib: 1024, count: 1, arch: "arm64" },
+      { namespace: "b", cpu_millicores: 500, memory_mib: 1024, count: 1, zone: "us-east-1a", gpus: 1 },
+      { namespace: "kube-system", cpu_millicores: 100, memory_mib: 128, count: 4, per_node: true },
+    ]);
+    expect(inventory.groups).toEqual([
+      { app: "500m-1024Mi-0gpu-any-any", cpuMillicores: 500, memoryMiB: 1024, count: 5 },
+      { app: "500m-1024Mi-0gpu-arm64-any", cpuMillicores: 500, memoryMiB: 1024, count: 1, arch: "arm64" },
+      {
+        app: "500m-1024Mi-1gpu-any-us-east-1a",
+        cpuMillicores: 500,
+        memoryMiB: 1024,
+        count: 1,
+        gpus: 1,
+        zone: "us-east-1a",
+      },
+    ]);
+    expect(inventory.podsPlanned).toBe(7);
+    expect(inventory.skipped).toEqual({ finished: 0, terminating: 0, perNode: 4 });
   });
 });

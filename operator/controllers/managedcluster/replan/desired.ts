@@ -9,7 +9,8 @@ import {
   type InstanceShape,
   type PriceBook,
 } from "../../../../src-shared/pricing/types.js";
-import { podRequest } from "../../../../src-shared/fleet/pod-request.js";
+import { isPerNodePod, pinnedArch, pinnedZone, podRequest } from "../../../../src-shared/fleet/pod-request.js";
+import type { HeartbeatPodGroup } from "../../../../src-shared/agent/protocol.js";
 
 export const BASELINE_LABEL = "all On-Demand, same packing";
 
@@ -23,16 +24,6 @@ export function podExclusion(pod: V1Pod): "finished" | "terminating" | "per-node
   return isPerNodePod(pod) ? "per-node" : undefined;
 }
 
-/**
- * DaemonSet and static (mirror) pods run once per node whatever the plan: they are per-node overhead, which the
- * optimizer's allocatable does not model, so they are left out rather than packed as if they were movable.
- */
-function isPerNodePod(pod: V1Pod): boolean {
-  const metadata = pod.metadata ?? {};
-  if ((metadata.ownerReferences ?? []).some((o) => o.kind === "DaemonSet" || o.kind === "Node")) return true;
-  return metadata.annotations?.["kubernetes.io/config.mirror"] !== undefined;
-}
-
 export interface PodInventory {
   groups: PodGroup[];
   /** Pods the plan places (the sum of the groups' counts). */
@@ -40,9 +31,8 @@ export interface PodInventory {
   skipped: { finished: number; terminating: number; perNode: number };
 }
 
-function pinnedArch(pod: V1Pod): CpuArch | undefined {
-  const arch = pod.spec?.nodeSelector?.["kubernetes.io/arch"];
-  return arch === "amd64" || arch === "arm64" ? arch : undefined;
+function shapeKey(g: Omit<PodGroup, "app">): string {
+  return `${g.cpuMillicores}m-${g.memoryMiB}Mi-${g.gpus ?? 0}gpu-${g.arch ?? "any"}-${g.zone ?? "any"}`;
 }
 
 /** One pod as a group of one; `app` is the shape's key (identical requests and pins group together). */
@@ -57,9 +47,9 @@ function podGroup(pod: V1Pod): PodGroup {
   if (r.gpus > 0) group.gpus = r.gpus;
   const arch = pinnedArch(pod);
   if (arch) group.arch = arch;
-  const zone = pod.spec?.nodeSelector?.["topology.kubernetes.io/zone"];
+  const zone = pinnedZone(pod);
   if (zone) group.zone = zone;
-  group.app = `${group.cpuMillicores}m-${group.memoryMiB}Mi-${r.gpus}gpu-${arch ?? "any"}-${zone ?? "any"}`;
+  group.app = shapeKey(group);
   return group;
 }
 
@@ -83,6 +73,31 @@ export function podShapes(pods: readonly V1Pod[]): PodInventory {
   }
   const groups = [...byKey.values()].sort((a, b) => a.app.localeCompare(b.app));
   return { groups, podsPlanned: groups.reduce((s, g) => s + g.count, 0), skipped };
+}
+
+/**
+ * The same shapes from a remote cluster's heartbeat, where the agent already grouped its pods (by namespace, request
+ * and pins; finished and terminating pods are not reported, so only per-node groups are skipped here).
+ */
+export function podShapesFromReport(groups: readonly HeartbeatPodGroup[]): PodInventory {
+  const skipped = { finished: 0, terminating: 0, perNode: 0 };
+  const byKey = new Map<string, PodGroup>();
+  for (const g of groups) {
+    if (g.per_node === true) {
+      skipped.perNode += g.count;
+      continue;
+    }
+    const shape: Omit<PodGroup, "app"> = { cpuMillicores: g.cpu_millicores, memoryMiB: g.memory_mib, count: g.count };
+    if (g.gpus) shape.gpus = g.gpus;
+    if (g.arch === "amd64" || g.arch === "arm64") shape.arch = g.arch;
+    if (g.zone) shape.zone = g.zone;
+    const key = shapeKey(shape);
+    const existing = byKey.get(key);
+    if (existing) existing.count += g.count;
+    else byKey.set(key, { app: key, ...shape });
+  }
+  const out = [...byKey.values()].sort((a, b) => a.app.localeCompare(b.app));
+  return { groups: out, podsPlanned: out.reduce((s, g) => s + g.count, 0), skipped };
 }
 
 // ---- templates + policy -> optimizer input -----------------------------------------------------------------------

@@ -25,7 +25,17 @@ import {
   type ReconcileResult,
 } from "../../../../src-shared/runtime/index.js";
 import { ownsLocalNodes } from "../../../../src-shared/fleet/fleet-metrics.js";
-import { failedPlan, optimizerInput, podShapes, succeededPlan, type PolicyView, type TemplateView } from "./desired.js";
+import { parseSnapshot, snapshotConfigMapName } from "../../../../src-shared/agent/snapshot.js";
+import {
+  failedPlan,
+  optimizerInput,
+  podShapes,
+  podShapesFromReport,
+  succeededPlan,
+  type PodInventory,
+  type PolicyView,
+  type TemplateView,
+} from "./desired.js";
 
 /** One field manager for everything this controller writes (status.lastPlan, its condition, the completed annotation). */
 export const REPLAN_FIELD_MANAGER = "spot-optimizer-replan";
@@ -46,6 +56,8 @@ export interface ReplanReconcilerOptions {
   templates: Informer;
   policies: Informer;
   pods: Informer;
+  /** The facade's heartbeat snapshot ConfigMaps: a remote cluster's pods come from its agent's latest report. */
+  snapshots?: Informer;
   /** Price book of a region; throws when the region has no prices. */
   priceBook: (region: string) => PriceBook;
   /** The org's hash-chained audit writer; readChain lets a retried job skip an entry already written. */
@@ -104,15 +116,21 @@ export function createReplanReconciler(options: ReplanReconcilerOptions): (key: 
     }
   }
 
-  async function plan(job: Job): Promise<LastPlan> {
-    const at = now();
+  /** The pods to plan: the local cluster's from the Pod cache, a remote cluster's from its agent's latest heartbeat. */
+  function inventoryOf(job: Job, at: Date): { inventory: PodInventory; source?: string } | LastPlan {
     if ((job.cluster.spec.mode ?? "local") === "remote") {
-      return failure(
-        job,
-        at,
-        "RemoteClusterNotSupported",
-        `ManagedCluster ${job.name} is remote: its pod inventory does not reach the operator yet (the agent reports no pods), so it cannot be re-planned`,
-      );
+      const snapshot = parseSnapshot(options.snapshots?.get(job.namespace, snapshotConfigMapName(job.name)) as never);
+      if (!snapshot)
+        return failure(
+          job,
+          at,
+          "NotReported",
+          `ManagedCluster ${job.name} is remote and its agent has not reported yet: no pods to plan`,
+        );
+      return {
+        inventory: podShapesFromReport(snapshot.pods),
+        source: `pods as the agent reported them at ${snapshot.receivedAt}`,
+      };
     }
     const all = options.clusters.list() as unknown as ClusterObject[];
     if (!ownsLocalNodes(job.cluster, all)) {
@@ -123,14 +141,22 @@ export function createReplanReconciler(options: ReplanReconcilerOptions): (key: 
         "More than one local ManagedCluster exists: the pods of this cluster cannot be attributed to one of them",
       );
     }
+    return { inventory: podShapes(options.pods.list() as unknown as V1Pod[]) };
+  }
+
+  async function plan(job: Job): Promise<LastPlan> {
+    const at = now();
+    const pods = inventoryOf(job, at);
+    if ("phase" in pods) return pods;
+    const { inventory } = pods;
     const book = loadBook(job, at);
     if (!("onDemand" in book)) return book;
-    const inventory = podShapes(options.pods.list() as unknown as V1Pod[]);
-    const planInput = optimizerInput({
+    const input = optimizerInput({
       templates: owned<TemplateView>(options.templates, job),
       policy: owned<PolicyView>(options.policies, job)[0],
       book,
     });
+    const planInput = pods.source ? { ...input, basis: `${input.basis}; ${pods.source}` } : input;
     try {
       const result = await optimize({
         pods: inventory.groups,
