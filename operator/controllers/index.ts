@@ -5,6 +5,7 @@ import { registerHibernationController } from "./hibernation/controller.js";
 import { registerManagedClusterController } from "./managedcluster/status/controller.js";
 import { registerReplanController } from "./managedcluster/replan/controller.js";
 import { registerNodeTemplateController } from "./nodetemplate/controller.js";
+import { registerOptimizationPolicyController } from "./optimizationpolicy/controller.js";
 
 export interface ControllerDeps {
   client: KubeClient;
@@ -19,4 +20,5 @@ export const controllerRegistrations: Array<(deps: ControllerDeps) => Promise<vo
   ({ client, manager, now }: ControllerDeps): void => registerManagedClusterController({ client, manager, now }),
   ({ client, manager, now }: ControllerDeps): void => registerReplanController({ client, manager, now }),
   ({ client, manager, now }: ControllerDeps): Promise<void> => registerNodeTemplateController({ client, manager, now }),
+  ({ client, manager, now }: ControllerDeps): void => registerOptimizationPolicyController({ client, manager, now }),
 ];

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/cluster.js";
 import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
+import { karpenterName } from "../../operator/controllers/nodetemplate/desired.js";
 
 const OP = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "OptimizationPolicy" };
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
@@ -143,5 +144,48 @@ describe("policies", () => {
       ).status,
     ).toBe(403);
     expect(await policy(f.orgB, "beta")).toEqual(before);
+  });
+});
+
+describe("the policy in force", () => {
+  it("edits the cluster's oldest policy, never creates a second, and names the NodePools that change", async () => {
+    const NT = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" };
+    await f.client.create({
+      ...MC,
+      metadata: { name: "gamma", namespace: f.orgA },
+      spec: { mode: "local", region: "us-east-1" },
+    });
+    await f.client.create({
+      ...OP,
+      metadata: { name: "gamma-ops", namespace: f.orgA },
+      spec: { clusterRef: { name: "gamma" }, binpack: { aggressiveness: 10 } },
+    });
+    await f.client.create({
+      ...NT,
+      metadata: { name: "web", namespace: f.orgA },
+      spec: { clusterRef: { name: "gamma" }, families: ["m5"] },
+    });
+    await eventually(
+      () =>
+        f.cache.policies(f.orgA).some((p) => p.metadata.name === "gamma-ops") &&
+        f.cache.templates(f.orgA).some((t) => t.metadata.name === "web"),
+    );
+    const res = await f.call("PATCH", "/policies/binpack", {
+      token: f.token(f.orgA),
+      body: { aggressiveness: 90, cluster_id: "gamma" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.policy_name).toBe("gamma-ops");
+    expect(res.body.node_pools_changed).toEqual([karpenterName(f.orgA, "web")]);
+    expect(res.body.broadcast).toContain(`reshapes 1 NodePool(s): ${karpenterName(f.orgA, "web")}`);
+    expect(await policy(f.orgA, "gamma-ops")).toMatchObject({ binpack: { aggressiveness: 90 } });
+    expect(await policy(f.orgA, "gamma")).toBeUndefined();
+    const same = await f.call("PATCH", "/policies/binpack", {
+      token: f.token(f.orgA),
+      body: { aggressiveness: 95, cluster_id: "gamma" },
+    });
+    // 90 and 95 fall in the same row of the disruption table: nothing to reshape, and the answer says so.
+    expect(same.body.node_pools_changed).toEqual([]);
+    expect(same.body.broadcast).toContain("no NodePool of the cluster changes");
   });
 });

@@ -198,3 +198,26 @@ describe("templates", () => {
     expect((await f.client.get<any>({ ...MC, namespace: f.orgA, name: "prod" })).spec.defaultTemplate).toBeUndefined();
   });
 });
+
+describe("template validation against the instance catalog", () => {
+  it("refuses a family the cluster's region does not offer (m99) in validate and create, with the same finding", async () => {
+    await f.client.create({ ...MC, metadata: { name: "east", namespace: f.orgA }, spec: { region: "us-east-1" } });
+    await eventually(() => f.cache.cluster(f.orgA, "east"));
+    const res = await f.call("POST", "/templates/validate", {
+      token: f.token(f.orgA),
+      body: { families: ["m5", "m99"], cluster_id: "east" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.valid).toBe(false);
+    expect(res.body.errors).toEqual([
+      expect.stringMatching(/^Instance family m99 is not in the instance catalog of us-east-1/),
+    ]);
+    const created = await f.call("POST", "/templates", {
+      token: f.token(f.orgA),
+      body: { name: "typo", families: ["m5", "m99"], cluster_id: "east" },
+    });
+    expect(created.status).toBe(422);
+    expect(created.body.detail).toContain(res.body.errors[0]);
+    await expect(f.client.getIfExists({ ...NT, namespace: f.orgA, name: "typo" })).resolves.toBeUndefined();
+  });
+});

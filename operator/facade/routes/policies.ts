@@ -1,16 +1,27 @@
 // The six PATCH /policies/* endpoints: each merge-patches one part of the cluster's OptimizationPolicy in force (the
-// oldest naming it; created on first use, named after and owned by the cluster); its controller applies it.
+// oldest naming it; created on first use, named after and owned by the cluster); the NodeTemplate controller reshapes
+// the cluster's NodePools from it.
 import { z } from "zod";
-import { namespaceName, type ManagedCluster, type OptimizationPolicy } from "../../../src-shared/crds/index.js";
+import {
+  NodeTemplateSpec,
+  namespaceName,
+  type ManagedCluster,
+  type OptimizationPolicy,
+} from "../../../src-shared/crds/index.js";
 import { defineRoute, type RouteDef } from "../http.js";
 import { targetCluster, upsertPerClusterObject } from "../services/cluster-target.js";
 import { ClusterId, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
+import type { PriceBook } from "../../../src-shared/pricing/types.js";
+import { desiredTemplate, karpenterName } from "../../controllers/nodetemplate/desired.js";
+import { effectivePolicy } from "../../controllers/optimizationpolicy/desired.js";
 
 const PolicyResponse = z.object({
   success: z.boolean(),
   broadcast: z.string(),
   cluster_id: z.string(),
   policy: z.record(z.string(), z.unknown()),
+  policy_name: z.string(),
+  node_pools_changed: z.array(z.string()),
 });
 
 type SpecPatch = Record<string, unknown>;
@@ -30,6 +41,46 @@ async function patchPolicy(
   });
   await settle(rc, "OptimizationPolicy", result.after);
   return result;
+}
+
+function broadcast(cluster: ManagedCluster, policyName: string, changed: string[]): string {
+  const head = `OptimizationPolicy ${policyName} of cluster ${cluster.metadata.name ?? ""} updated`;
+  if (cluster.spec.mode === "remote")
+    return `${head}; cluster ${cluster.metadata.name ?? ""} is remote: the operator writes no NodePools for it yet`;
+  if (changed.length === 0) return `${head}; no NodePool of the cluster changes`;
+  return `${head}; the operator reshapes ${changed.length} NodePool(s): ${changed.join(", ")}`;
+}
+
+/**
+ * The NodePools whose desired spec differs between the policy before and after the edit, from the same pure builder
+ * the NodeTemplate controller applies (the controller then writes them).
+ */
+function changedNodePools(
+  rc: ResourceContext,
+  cluster: ManagedCluster,
+  policies: { before?: OptimizationPolicy; after: OptimizationPolicy },
+): string[] {
+  const clusterName = cluster.metadata.name ?? "";
+  const book = rc.priceBookFor(cluster.spec.region);
+  const catalog = book && "instanceTypes" in book ? (book as unknown as PriceBook) : undefined;
+  const changed: string[] = [];
+  for (const t of rc.cache.templates(rc.namespace).filter((x) => x.spec.clusterRef.name === clusterName)) {
+    const spec = NodeTemplateSpec.safeParse(t.spec);
+    if (!spec.success) continue;
+    const pool = (policy: OptimizationPolicy | undefined): string =>
+      JSON.stringify(
+        desiredTemplate({
+          template: { namespace: rc.namespace, name: t.metadata.name ?? "", spec: spec.data },
+          cluster: { name: clusterName, spec: cluster.spec },
+          policy: effectivePolicy(policy),
+          isDefault: false,
+          ...(catalog ? { catalog } : {}),
+        }).nodePool?.spec ?? null,
+      );
+    if (pool(policies.before) !== pool(policies.after))
+      changed.push(karpenterName(rc.namespace, t.metadata.name ?? ""));
+  }
+  return changed.sort();
 }
 
 interface PolicyEndpoint<B extends { cluster_id?: string }> {
@@ -60,12 +111,15 @@ function policyRoute<B extends { cluster_id?: string }>(def: PolicyEndpoint<B>):
         before: specOf(before),
         after: specOf(after),
       });
-      const reach = cluster.spec.mode === "remote" ? "its agent" : "the local cluster";
+      const policyName = after.metadata.name ?? clusterName;
+      const changed = cluster.spec.mode === "remote" ? [] : changedNodePools(rc, cluster, { before, after });
       return {
         success: true,
-        broadcast: `OptimizationPolicy ${after.metadata.name ?? clusterName} updated; the operator applies it to ${reach}`,
+        broadcast: broadcast(cluster, policyName, changed),
         cluster_id: clusterName,
         policy: specOf(after) ?? {},
+        policy_name: policyName,
+        node_pools_changed: changed,
       };
     },
   }) as RouteDef;

@@ -5,7 +5,12 @@ import { API_VERSION, type ManagedCluster, type NodeTemplate } from "../../../sr
 import { NotFoundError, UnprocessableError } from "../errors.js";
 import { ORG_ROLES, defineRoute, type RouteDef } from "../http.js";
 import { clusterOwnerReference, targetCluster } from "../services/cluster-target.js";
-import { normaliseArchitecture, validateTemplate } from "../../../src-shared/nodetemplate/validate.js";
+import { resolveCluster } from "../services/fleet-view.js";
+import {
+  normaliseArchitecture,
+  validateTemplate,
+  type InstanceCatalog,
+} from "../../../src-shared/nodetemplate/validate.js";
 import { ClusterId, IdParams, crRef, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
 
 export const DISPLAY_NAME_ANNOTATION = "spotoptimizer.io/display-name";
@@ -90,14 +95,23 @@ function templatesOfCluster(rc: ResourceContext, clusterName: string): NodeTempl
   return rc.cache.templates(rc.namespace).filter((t) => t.spec.clusterRef.name === clusterName);
 }
 
-function assertValid(body: z.infer<typeof CreateBody>): "x86_64" | "arm64" {
-  const result = validateTemplate({
-    families: body.families,
-    architecture: body.architecture,
-    strategy: body.strategy,
-    diskType: body.disk_type,
-    diskSizeGiB: body.disk_size,
-  });
+/** The instance catalog of the cluster's region (families are then checked against it), if the facade has one. */
+function catalogOf(rc: ResourceContext, cluster: ManagedCluster | undefined): InstanceCatalog | undefined {
+  const book = rc.priceBookFor(cluster?.spec.region);
+  return book && "instanceTypes" in book ? (book as unknown as InstanceCatalog) : undefined;
+}
+
+function assertValid(body: z.infer<typeof CreateBody>, catalog: InstanceCatalog | undefined): "x86_64" | "arm64" {
+  const result = validateTemplate(
+    {
+      families: body.families,
+      architecture: body.architecture,
+      strategy: body.strategy,
+      diskType: body.disk_type,
+      diskSizeGiB: body.disk_size,
+    },
+    catalog,
+  );
   if (!result.valid || !result.architecture)
     throw new UnprocessableError(`template is not valid: ${result.errors.join("; ")}`);
   return result.architecture;
@@ -189,7 +203,7 @@ const createTemplate = defineRoute({
     const rc = resourceContext(ctx);
     const cluster: ManagedCluster = await targetCluster(rc, ctx.body.cluster_id);
     const clusterName = cluster.metadata.name ?? "";
-    const architecture = assertValid(ctx.body);
+    const architecture = assertValid(ctx.body, catalogOf(rc, cluster));
     const id = templateObjectName(ctx.body.name);
     if (!id) throw new UnprocessableError("body.name: must contain at least one letter or digit");
     const created = await withClusterLock(rc, clusterName, () =>
@@ -291,6 +305,7 @@ const ValidateBody = z
     disk_type: z.string().max(20).optional(),
     disk_size: z.number().optional(),
     name: z.string().max(200).optional(),
+    cluster_id: ClusterId.optional(),
   })
   .strict();
 
@@ -310,13 +325,24 @@ const validate = defineRoute({
     architecture: z.string().nullable(),
   }),
   handler: async (ctx) => {
-    const result = validateTemplate({
-      families: ctx.body.families,
-      architecture: ctx.body.architecture,
-      strategy: ctx.body.strategy,
-      diskType: ctx.body.disk_type,
-      diskSizeGiB: ctx.body.disk_size,
-    });
+    const rc = resourceContext(ctx);
+    // The cluster's region decides the instance catalog; without a cluster, families are checked by name only.
+    let cluster: ManagedCluster | undefined;
+    try {
+      cluster = resolveCluster(rc.cache, rc.namespace, ctx.body.cluster_id, rc.activeClusterId);
+    } catch (err) {
+      if (ctx.body.cluster_id !== undefined) throw err;
+    }
+    const result = validateTemplate(
+      {
+        families: ctx.body.families,
+        architecture: ctx.body.architecture,
+        strategy: ctx.body.strategy,
+        diskType: ctx.body.disk_type,
+        diskSizeGiB: ctx.body.disk_size,
+      },
+      catalogOf(rc, cluster),
+    );
     return {
       ...result,
       architecture:

@@ -1,0 +1,52 @@
+// Wires the OptimizationPolicy reconciler: policies are the keys; a sibling policy, the cluster or one of our NodePools
+// changing re-evaluates every policy of that cluster.
+import type { ManagedCluster, OptimizationPolicy } from "../../../src-shared/crds/index.js";
+import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
+import { EventRecorder, objectKey, type ControllerManager } from "../../../src-shared/runtime/index.js";
+import { MANAGED_CLUSTER, OPTIMIZATION_POLICY } from "../nodetemplate/controller.js";
+import { CLUSTER_LABEL, NODEPOOL_API, TEMPLATE_NAMESPACE_LABEL } from "../nodetemplate/desired.js";
+import { createPolicyReconciler } from "./reconciler.js";
+
+export interface PolicyControllerOptions {
+  manager: ControllerManager;
+  client: KubeClient;
+  now?: () => Date;
+}
+
+export function registerOptimizationPolicyController(options: PolicyControllerOptions): void {
+  const { manager, client } = options;
+  const policies = manager.informer<OptimizationPolicy>(OPTIMIZATION_POLICY);
+  const clusters = manager.informer<ManagedCluster>(MANAGED_CLUSTER);
+  const nodePools = manager.informer<KubeObject>(NODEPOOL_API);
+  const policiesOf = (namespace: string | undefined, cluster: string | undefined): string[] =>
+    policies
+      .list({ namespace: namespace ?? "" })
+      .filter((p) => p.spec.clusterRef.name === cluster)
+      .map((p) => objectKey(p));
+  const recorder = new EventRecorder({ client, component: "spot-optimizer-optimizationpolicy" });
+  manager.addController({
+    name: "optimizationpolicy",
+    forKind: OPTIMIZATION_POLICY,
+    watches: [
+      // The oldest policy's deletion puts the next one in force.
+      {
+        ...OPTIMIZATION_POLICY,
+        mapToKeys: (p) => policiesOf(p.metadata?.namespace, (p as OptimizationPolicy).spec.clusterRef.name),
+      },
+      { ...MANAGED_CLUSTER, mapToKeys: (c) => policiesOf(c.metadata?.namespace, c.metadata?.name) },
+      {
+        ...NODEPOOL_API,
+        mapToKeys: (p) =>
+          policiesOf(p.metadata?.labels?.[TEMPLATE_NAMESPACE_LABEL], p.metadata?.labels?.[CLUSTER_LABEL]),
+      },
+    ],
+    reconcile: createPolicyReconciler({
+      client,
+      policies,
+      clusters,
+      nodePools,
+      events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
+      now: options.now,
+    }),
+  });
+}

@@ -1,0 +1,129 @@
+// OptimizationPolicy reconciler: decides which policy of a cluster is in force (the oldest), marks the others
+// Duplicate, and reports what the in-force policy shapes (the NodeTemplate controller writes the NodePools).
+import type { ManagedCluster, OptimizationPolicy } from "../../../src-shared/crds/index.js";
+import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
+import {
+  applyStatus,
+  findCondition,
+  setCondition,
+  splitKey,
+  type Condition,
+  type Informer,
+  type ReconcileResult,
+} from "../../../src-shared/runtime/index.js";
+import { CLUSTER_LABEL, MANAGED_BY, MANAGED_BY_LABEL, TEMPLATE_NAMESPACE_LABEL } from "../nodetemplate/desired.js";
+import { disruptionFor, effectivePolicy, policyInForce } from "./desired.js";
+
+export const POLICY_FIELD_MANAGER = "spot-optimizer-optimizationpolicy";
+
+export interface PolicyEvents {
+  normal(object: KubeObject, reason: string, message: string): Promise<void>;
+  warning(object: KubeObject, reason: string, message: string): Promise<void>;
+}
+
+export interface PolicyReconcilerOptions {
+  client: KubeClient;
+  policies: Informer<OptimizationPolicy>;
+  clusters: Informer<ManagedCluster>;
+  nodePools: Informer<KubeObject>;
+  events?: PolicyEvents;
+  now?: () => Date;
+}
+
+type Verdict = { status: "True" | "False"; reason: string; message: string; applied?: Record<string, unknown> };
+
+/** The names of the NodePools the operator wrote for the cluster's templates. */
+export function clusterNodePools(nodePools: readonly KubeObject[], namespace: string, cluster: string): string[] {
+  return nodePools
+    .filter((p) => {
+      const l = p.metadata?.labels ?? {};
+      return (
+        l[MANAGED_BY_LABEL] === MANAGED_BY && l[TEMPLATE_NAMESPACE_LABEL] === namespace && l[CLUSTER_LABEL] === cluster
+      );
+    })
+    .map((p) => p.metadata?.name ?? "")
+    .sort();
+}
+
+function verdict(options: PolicyReconcilerOptions, policy: OptimizationPolicy): Verdict {
+  const namespace = policy.metadata.namespace ?? "";
+  const clusterName = policy.spec.clusterRef.name;
+  const cluster = options.clusters.get(namespace, clusterName);
+  if (!cluster)
+    return {
+      status: "False",
+      reason: "ClusterNotFound",
+      message: `ManagedCluster ${clusterName} does not exist in namespace ${namespace}`,
+    };
+  const { inForce } = policyInForce(options.policies.list({ namespace }), namespace, clusterName);
+  if (inForce && inForce.metadata.name !== policy.metadata.name)
+    return {
+      status: "False",
+      reason: "Duplicate",
+      message: `OptimizationPolicy ${inForce.metadata.name ?? ""} is in force for cluster ${clusterName} (the oldest); this one is ignored`,
+    };
+  if (cluster.spec.mode === "remote")
+    return {
+      status: "False",
+      reason: "RemoteClusterNotSupported",
+      message: `ManagedCluster ${clusterName} is remote: its agent does not take NodePools yet, so nothing is applied`,
+    };
+  const effective = effectivePolicy(policy);
+  const disruption = disruptionFor(effective.aggressiveness);
+  const pools = clusterNodePools(options.nodePools.list(), namespace, clusterName);
+  const shaped = pools.filter((name) => {
+    const spec = (options.nodePools.get(undefined, name)?.spec ?? {}) as { disruption?: Record<string, unknown> };
+    return (
+      spec.disruption?.consolidationPolicy === disruption.consolidationPolicy &&
+      spec.disruption?.consolidateAfter === disruption.consolidateAfter
+    );
+  });
+  return {
+    status: "True",
+    reason: "InForce",
+    message: `In force for cluster ${clusterName}: ${shaped.length} of ${pools.length} NodePool(s) carry it`,
+    applied: {
+      nodePools: shaped,
+      consolidationPolicy: disruption.consolidationPolicy,
+      consolidateAfter: disruption.consolidateAfter,
+    },
+  };
+}
+
+export function createPolicyReconciler(options: PolicyReconcilerOptions): (key: string) => Promise<ReconcileResult> {
+  const now = options.now ?? ((): Date => new Date());
+  return async (key) => {
+    const { namespace, name } = splitKey(key);
+    const policy = options.policies.get(namespace, name);
+    if (!policy || policy.metadata.deletionTimestamp) return {};
+    const v = verdict(options, policy);
+    const before = policy.status?.conditions as Condition[] | undefined;
+    const conditions = setCondition(
+      before,
+      {
+        type: "Ready",
+        status: v.status,
+        reason: v.reason,
+        message: v.message,
+        observedGeneration: policy.metadata.generation,
+      },
+      now(),
+    );
+    const old = findCondition(before, "Ready");
+    const status = {
+      observedGeneration: policy.metadata.generation,
+      conditions,
+      ...(v.applied ? { applied: v.applied } : {}),
+    };
+    const { changed } = await applyStatus(
+      options.client,
+      { apiVersion: policy.apiVersion, kind: policy.kind, metadata: { name, namespace }, status },
+      { current: policy as unknown as KubeObject, fieldManager: POLICY_FIELD_MANAGER },
+    );
+    if (changed && (old?.reason !== v.reason || old.message !== v.message)) {
+      if (v.status === "True") await options.events?.normal(policy as unknown as KubeObject, v.reason, v.message);
+      else await options.events?.warning(policy as unknown as KubeObject, v.reason, v.message);
+    }
+    return {};
+  };
+}
