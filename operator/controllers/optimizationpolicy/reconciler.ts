@@ -90,6 +90,12 @@ function verdict(options: PolicyReconcilerOptions, policy: OptimizationPolicy): 
   };
 }
 
+async function announce(options: PolicyReconcilerOptions, policy: OptimizationPolicy, v: Verdict): Promise<void> {
+  const object = policy as unknown as KubeObject;
+  if (v.status === "True") await options.events?.normal(object, v.reason, v.message);
+  else await options.events?.warning(object, v.reason, v.message);
+}
+
 export function createPolicyReconciler(options: PolicyReconcilerOptions): (key: string) => Promise<ReconcileResult> {
   const now = options.now ?? ((): Date => new Date());
   return async (key) => {
@@ -120,10 +126,7 @@ export function createPolicyReconciler(options: PolicyReconcilerOptions): (key: 
       { apiVersion: policy.apiVersion, kind: policy.kind, metadata: { name, namespace }, status },
       { current: policy as unknown as KubeObject, fieldManager: POLICY_FIELD_MANAGER },
     );
-    if (changed && (old?.reason !== v.reason || old.message !== v.message)) {
-      if (v.status === "True") await options.events?.normal(policy as unknown as KubeObject, v.reason, v.message);
-      else await options.events?.warning(policy as unknown as KubeObject, v.reason, v.message);
-    }
+    if (changed && (old?.reason !== v.reason || old.message !== v.message)) await announce(options, policy, v);
     return {};
   };
 }
