@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/cluster.js";
 import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
 import { karpenterName } from "../../operator/controllers/nodetemplate/desired.js";
+import { designateLocalCluster } from "../support/local-cluster.js";
 
 const OP = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "OptimizationPolicy" };
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
@@ -150,11 +151,8 @@ describe("policies", () => {
 describe("the policy in force", () => {
   it("edits the cluster's oldest policy, never creates a second, and names the NodePools that change", async () => {
     const NT = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" };
-    await f.client.create({
-      ...MC,
-      metadata: { name: "gamma", namespace: f.orgA },
-      spec: { mode: "local", region: "us-east-1" },
-    });
+    // The organisation's designated local cluster: only there does the operator write NodePools.
+    await designateLocalCluster(f.client, { namespace: f.orgA, name: "gamma", spec: { region: "us-east-1" } });
     await f.client.create({
       ...OP,
       metadata: { name: "gamma-ops", namespace: f.orgA },

@@ -201,7 +201,11 @@ describe("templates", () => {
 
 describe("template validation against the instance catalog", () => {
   it("refuses a family the cluster's region does not offer (m99) in validate and create, with the same finding", async () => {
-    await f.client.create({ ...MC, metadata: { name: "east", namespace: f.orgA }, spec: { region: "us-east-1" } });
+    await f.client.create({
+      ...MC,
+      metadata: { name: "east", namespace: f.orgA },
+      spec: { mode: "remote", region: "us-east-1" },
+    });
     await eventually(() => f.cache.cluster(f.orgA, "east"));
     const res = await f.call("POST", "/templates/validate", {
       token: f.token(f.orgA),

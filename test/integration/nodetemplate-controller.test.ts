@@ -8,6 +8,7 @@ import { ControllerManager } from "../../src-shared/runtime/index.js";
 import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
 import { karpenterName } from "../../operator/controllers/nodetemplate/desired.js";
 import { NODETEMPLATE_FINALIZER } from "../../operator/controllers/nodetemplate/reconciler.js";
+import { designateLocalCluster } from "../support/local-cluster.js";
 
 const NS = "org-a";
 const NT = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" } as const;
@@ -73,12 +74,8 @@ function requirement(pool: any, key: string): any {
 beforeAll(async () => {
   server = await startTestCluster({ crds: "all" });
   client = new KubeClient(server.kubeConfig);
-  for (const ns of [NS, "org-b"]) await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
-  await client.create({
-    ...MC,
-    metadata: { name: "local", namespace: NS },
-    spec: { mode: "local", region: "us-east-1" },
-  });
+  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "org-b" } });
+  await designateLocalCluster(client, { namespace: NS, name: "local", spec: { region: "us-east-1" } });
   await client.create({
     ...MC,
     metadata: { name: "far", namespace: "org-b" },
@@ -210,6 +207,18 @@ describe("nodetemplate controller", () => {
     });
     expect(remote.status.instanceTypes.count).toBeGreaterThan(0);
     expect(await get(NP, karpenterName("org-b", "remote"))).toBeUndefined();
+  });
+
+  it("writes no NodePool for a `mode: local` cluster that is not the designated local cluster", async () => {
+    await client.create({ ...MC, metadata: { name: "claimed", namespace: "org-b" }, spec: { mode: "local" } });
+    await client.create(template("grab", { clusterRef: { name: "claimed" } }, "org-b"));
+    const grab = await eventually(async () => {
+      const t = await get(NT, "grab", "org-b");
+      return condition(t, "Applied")?.reason === "ClusterNotFound" && t;
+    });
+    expect(condition(grab, "Applied").message).toMatch(/belongs to another organisation or to none/);
+    expect(await get(NP, karpenterName("org-b", "grab"))).toBeUndefined();
+    expect(await get(NC, karpenterName("org-b", "grab"))).toBeUndefined();
   });
 
   it("deletes the objects with the template (finalizer), and sweeps those of a template deleted while it was down", async () => {

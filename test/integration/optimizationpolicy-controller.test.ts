@@ -8,9 +8,9 @@ import { ControllerManager } from "../../src-shared/runtime/index.js";
 import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
 import { registerOptimizationPolicyController } from "../../operator/controllers/optimizationpolicy/controller.js";
 import { karpenterName } from "../../operator/controllers/nodetemplate/desired.js";
+import { designateLocalCluster } from "../support/local-cluster.js";
 
 const NS = "org-p";
-const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" } as const;
 const OP = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "OptimizationPolicy" } as const;
 const NT = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" } as const;
 
@@ -21,12 +21,7 @@ let manager: ControllerManager;
 beforeAll(async () => {
   server = await startTestCluster({ crds: "all" });
   client = new KubeClient(server.kubeConfig);
-  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-  await client.create({
-    ...MC,
-    metadata: { name: "local", namespace: NS },
-    spec: { mode: "local", region: "us-east-1" },
-  });
+  await designateLocalCluster(client, { namespace: NS, name: "local", spec: { region: "us-east-1" } });
   manager = new ControllerManager({ client });
   await registerNodeTemplateController({ manager, client });
   registerOptimizationPolicyController({ manager, client });

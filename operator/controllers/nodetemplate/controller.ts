@@ -4,8 +4,16 @@ import type { ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../
 import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
 import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.js";
 import type { PriceBook } from "../../../src-shared/pricing/types.js";
+import { LOCAL_CLUSTER_CONFIGMAP, localClusterFromConfigMap } from "../../../src-shared/tenancy/cluster-target.js";
 import { EventRecorder, objectKey, type ControllerManager, type KindRef } from "../../../src-shared/runtime/index.js";
-import { EC2NODECLASS_API, NODEPOOL_API, TEMPLATE_ANNOTATION, type AwsDefaults } from "./desired.js";
+import {
+  EC2NODECLASS_API,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  NODEPOOL_API,
+  TEMPLATE_ANNOTATION,
+  type AwsDefaults,
+} from "./desired.js";
 import { informerCaches } from "./kube.js";
 import { createNodeTemplateReconciler } from "./reconciler.js";
 
@@ -16,6 +24,8 @@ export interface NodeTemplateControllerOptions {
   priceBook?: (region: string) => PriceBook | undefined;
   /** The chart's AWS values, used where a ManagedCluster's spec.aws leaves a setting out. */
   awsDefaults?: AwsDefaults;
+  /** Where the installer's local-cluster designation lives (SPOTOPT_SYSTEM_NAMESPACE). */
+  systemNamespace?: string;
   now?: () => Date;
   concurrency?: number;
 }
@@ -24,6 +34,12 @@ export const NODE_TEMPLATE: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1",
 export const MANAGED_CLUSTER: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
 export const OPTIMIZATION_POLICY: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "OptimizationPolicy" };
 export const NODE_CLAIM: KindRef = { apiVersion: "karpenter.sh/v1", kind: "NodeClaim" };
+/** The installer's local-cluster designation (and the other ConfigMaps we label), to follow a change of it. */
+export const OUR_CONFIGMAPS: KindRef = {
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+};
 
 async function served(client: KubeClient, ref: KindRef): Promise<boolean> {
   try {
@@ -68,6 +84,11 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
         ...OPTIMIZATION_POLICY,
         mapToKeys: (p) => templatesOfCluster(p.metadata?.namespace, (p as OptimizationPolicy).spec.clusterRef.name),
       },
+      // A new local-cluster designation decides again which templates get NodePools here.
+      {
+        ...OUR_CONFIGMAPS,
+        mapToKeys: (cm) => (cm.metadata?.name === LOCAL_CLUSTER_CONFIGMAP ? templates.keys() : []),
+      },
       { ...NODEPOOL_API, mapToKeys: named },
       { ...EC2NODECLASS_API, mapToKeys: named },
       ...(nodeClaims
@@ -90,6 +111,7 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
       caches,
       priceBook: options.priceBook ?? loadCatalogPriceBook,
       awsDefaults: options.awsDefaults,
+      localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       now: options.now,
     }),

@@ -15,6 +15,7 @@ import {
   type Condition,
   type ReconcileResult,
 } from "../../../src-shared/runtime/index.js";
+import { resolveClusterTarget, type LocalClusterRef } from "../../../src-shared/tenancy/cluster-target.js";
 import { effectivePolicy, policyInForce } from "../optimizationpolicy/desired.js";
 import {
   EC2NODECLASS_API,
@@ -44,6 +45,8 @@ export interface NodeTemplateReconcilerOptions {
   /** The price book of a region; throws or returns undefined where there is none. */
   priceBook: (region: string) => PriceBook | undefined;
   awsDefaults?: AwsDefaults;
+  /** The installer's designation of the local cluster: only its templates get NodePools on this cluster. */
+  localCluster: () => Promise<LocalClusterRef | undefined>;
   events?: NodeTemplateEvents;
   now?: () => Date;
 }
@@ -253,12 +256,13 @@ export function createNodeTemplateReconciler(
       await setFinalizers(t, [...finalizers, NODETEMPLATE_FINALIZER]);
       return {};
     }
-    const cluster = caches.cluster(namespace, t.spec.clusterRef.name);
-    if (!cluster)
-      return notApplied(ctx, {
-        reason: "ClusterNotFound",
-        message: `ManagedCluster ${t.spec.clusterRef.name} does not exist in namespace ${namespace}`,
-      });
+    // The same rule as every per-cluster kind: a `mode: local` cluster other than the designated one is not found.
+    const target = await resolveClusterTarget(
+      { managedCluster: async (ns, n) => caches.cluster(ns, n), localCluster: options.localCluster },
+      { namespace, clusterName: t.spec.clusterRef.name },
+    );
+    if (!target.found) return notApplied(ctx, { reason: target.reason, message: target.message });
+    const cluster = target.cluster as ManagedCluster;
     const parsed = NodeTemplateSpec.safeParse(t.spec);
     if (!parsed.success)
       return notApplied(ctx, {

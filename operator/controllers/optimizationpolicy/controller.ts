@@ -3,13 +3,16 @@
 import type { ManagedCluster, OptimizationPolicy } from "../../../src-shared/crds/index.js";
 import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
 import { EventRecorder, objectKey, type ControllerManager } from "../../../src-shared/runtime/index.js";
-import { MANAGED_CLUSTER, OPTIMIZATION_POLICY } from "../nodetemplate/controller.js";
+import { MANAGED_CLUSTER, OPTIMIZATION_POLICY, OUR_CONFIGMAPS } from "../nodetemplate/controller.js";
+import { LOCAL_CLUSTER_CONFIGMAP, localClusterFromConfigMap } from "../../../src-shared/tenancy/cluster-target.js";
 import { CLUSTER_LABEL, NODEPOOL_API, TEMPLATE_NAMESPACE_LABEL } from "../nodetemplate/desired.js";
 import { createPolicyReconciler } from "./reconciler.js";
 
 export interface PolicyControllerOptions {
   manager: ControllerManager;
   client: KubeClient;
+  /** Where the installer's local-cluster designation lives (SPOTOPT_SYSTEM_NAMESPACE). */
+  systemNamespace?: string;
   now?: () => Date;
 }
 
@@ -35,6 +38,10 @@ export function registerOptimizationPolicyController(options: PolicyControllerOp
       },
       { ...MANAGED_CLUSTER, mapToKeys: (c) => policiesOf(c.metadata?.namespace, c.metadata?.name) },
       {
+        ...OUR_CONFIGMAPS,
+        mapToKeys: (cm) => (cm.metadata?.name === LOCAL_CLUSTER_CONFIGMAP ? policies.keys() : []),
+      },
+      {
         ...NODEPOOL_API,
         mapToKeys: (p) =>
           policiesOf(p.metadata?.labels?.[TEMPLATE_NAMESPACE_LABEL], p.metadata?.labels?.[CLUSTER_LABEL]),
@@ -45,6 +52,7 @@ export function registerOptimizationPolicyController(options: PolicyControllerOp
       policies,
       clusters,
       nodePools,
+      localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       now: options.now,
     }),

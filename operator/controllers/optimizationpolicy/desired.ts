@@ -1,6 +1,7 @@
 // Pure rules of an OptimizationPolicy: which policy of a cluster is in force, and how it shapes a NodePool
 // (disruption table, instance-type ranking by strategy, capacity types with Spot fallback, zone spread, limits).
 import type { InstanceShape, InterruptionBucket, Price } from "../../../src-shared/pricing/types.js";
+import { objectInForce } from "../../../src-shared/tenancy/cluster-target.js";
 
 export type PolicyStrategy = "lowest-price" | "capacity-optimized" | "price-capacity-optimized";
 
@@ -54,29 +55,21 @@ export function effectivePolicy(policy: PolicyLike | undefined): EffectivePolicy
   };
 }
 
-function olderFirst(a: PolicyLike, b: PolicyLike): number {
-  return (
-    (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") ||
-    (a.metadata.name ?? "").localeCompare(b.metadata.name ?? "")
-  );
-}
-
 /**
  * Exactly one policy per cluster is in force: the oldest (creationTimestamp, then name) of those naming the cluster
- * in the namespace and not being deleted. The rest are duplicates.
+ * in the namespace and not being deleted (the rule every one-per-cluster kind follows). The rest are duplicates.
  */
 export function policyInForce<P extends PolicyLike>(
   policies: readonly P[],
   namespace: string,
   clusterName: string,
 ): { inForce?: P; duplicates: P[] } {
-  const candidates = policies
-    .filter(
-      (p) =>
-        p.metadata.namespace === namespace && p.spec.clusterRef.name === clusterName && !p.metadata.deletionTimestamp,
-    )
-    .sort(olderFirst);
-  return { inForce: candidates[0], duplicates: candidates.slice(1) };
+  const mine = policies.filter((p) => p.metadata.namespace === namespace);
+  const inForce = objectInForce(mine, clusterName);
+  const duplicates = mine.filter(
+    (p) => p !== inForce && p.spec.clusterRef.name === clusterName && !p.metadata.deletionTimestamp,
+  );
+  return { inForce, duplicates };
 }
 
 export interface Disruption {

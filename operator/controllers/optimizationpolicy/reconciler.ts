@@ -11,6 +11,7 @@ import {
   type Informer,
   type ReconcileResult,
 } from "../../../src-shared/runtime/index.js";
+import { resolveClusterTarget, type LocalClusterRef } from "../../../src-shared/tenancy/cluster-target.js";
 import { CLUSTER_LABEL, MANAGED_BY, MANAGED_BY_LABEL, TEMPLATE_NAMESPACE_LABEL } from "../nodetemplate/desired.js";
 import { disruptionFor, effectivePolicy, policyInForce } from "./desired.js";
 
@@ -26,6 +27,8 @@ export interface PolicyReconcilerOptions {
   policies: Informer<OptimizationPolicy>;
   clusters: Informer<ManagedCluster>;
   nodePools: Informer<KubeObject>;
+  /** The installer's designation of the local cluster (src-shared/tenancy/cluster-target.ts). */
+  localCluster: () => Promise<LocalClusterRef | undefined>;
   events?: PolicyEvents;
   now?: () => Date;
 }
@@ -45,16 +48,15 @@ export function clusterNodePools(nodePools: readonly KubeObject[], namespace: st
     .sort();
 }
 
-function verdict(options: PolicyReconcilerOptions, policy: OptimizationPolicy): Verdict {
+async function verdict(options: PolicyReconcilerOptions, policy: OptimizationPolicy): Promise<Verdict> {
   const namespace = policy.metadata.namespace ?? "";
   const clusterName = policy.spec.clusterRef.name;
-  const cluster = options.clusters.get(namespace, clusterName);
-  if (!cluster)
-    return {
-      status: "False",
-      reason: "ClusterNotFound",
-      message: `ManagedCluster ${clusterName} does not exist in namespace ${namespace}`,
-    };
+  const target = await resolveClusterTarget(
+    { managedCluster: async (ns, n) => options.clusters.get(ns, n), localCluster: options.localCluster },
+    { namespace, clusterName },
+  );
+  if (!target.found) return { status: "False", reason: target.reason, message: target.message };
+  const cluster = target.cluster as ManagedCluster;
   const { inForce } = policyInForce(options.policies.list({ namespace }), namespace, clusterName);
   if (inForce && inForce.metadata.name !== policy.metadata.name)
     return {
@@ -102,7 +104,7 @@ export function createPolicyReconciler(options: PolicyReconcilerOptions): (key: 
     const { namespace, name } = splitKey(key);
     const policy = options.policies.get(namespace, name);
     if (!policy || policy.metadata.deletionTimestamp) return {};
-    const v = verdict(options, policy);
+    const v = await verdict(options, policy);
     const before = policy.status?.conditions as Condition[] | undefined;
     const conditions = setCondition(
       before,
