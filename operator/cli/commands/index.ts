@@ -3,6 +3,7 @@ import type { CliCommand } from "../command.js";
 import { auditCommand } from "./audit.js";
 import { scheduleCommand } from "./schedule.js";
 import { planCommand } from "./plan.js";
+import { renderCommand } from "./render.js";
 import { versionCommand } from "./version.js";
 
-export const commands: CliCommand[] = [versionCommand, scheduleCommand, auditCommand, planCommand];
+export const commands: CliCommand[] = [versionCommand, scheduleCommand, auditCommand, planCommand, renderCommand];
