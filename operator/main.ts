@@ -3,16 +3,25 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { KubeClient, loadKubeConfig } from "../src-shared/kube/index.js";
 import { createLogger } from "../src-shared/log/index.js";
-import { ControllerManager } from "../src-shared/runtime/index.js";
+import { ControllerManager, healthPortFromEnv, startHealthServer } from "../src-shared/runtime/index.js";
 import { controllerRegistrations } from "./controllers/index.js";
 
 export const SYSTEM_NAMESPACE = "spot-optimizer-system";
+/** Name of the leader-election Lease (the chart's leader Role names it). */
+export const LEADER_LEASE_NAME = "spot-optimizer-operator";
+
+/** Where the leader Lease lives: SPOTOPT_SYSTEM_NAMESPACE (the chart sets its release namespace), else the default. */
+export function systemNamespace(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SPOTOPT_SYSTEM_NAMESPACE || SYSTEM_NAMESPACE;
+}
 
 export interface StartOperatorOptions {
   kubeConfig: KubeConfig;
   logger?: Logger;
   /** Lease holder identity; default POD_NAME, else operator-<pid>. */
   identity?: string;
+  /** Namespace of the leader Lease; default systemNamespace(). */
+  leaseNamespace?: string;
   now?: () => Date;
 }
 
@@ -29,7 +38,7 @@ export async function startOperator(options: StartOperatorOptions): Promise<Runn
   const manager = new ControllerManager({
     client,
     logger,
-    leaderElection: { namespace: SYSTEM_NAMESPACE, name: "spot-optimizer-operator", identity },
+    leaderElection: { namespace: options.leaseNamespace ?? systemNamespace(), name: LEADER_LEASE_NAME, identity },
   });
   const now = options.now ?? ((): Date => new Date());
   for (const register of controllerRegistrations) await register({ client, manager, now });
@@ -48,8 +57,19 @@ export async function startOperator(options: StartOperatorOptions): Promise<Runn
 
 // Run as a process (in a pod, or against KUBECONFIG) when executed directly.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const running = await startOperator({ kubeConfig: loadKubeConfig({}) });
-  const shutdown = (): void => void running.stop().then(() => process.exit(0));
+  // Probes answer from the start: live at once, ready once the caches have synced (on every replica, leader or not).
+  const started: { operator?: RunningOperator } = {};
+  const health = await startHealthServer({
+    port: healthPortFromEnv(),
+    ready: () => started.operator?.manager.hasSynced() ?? false,
+  });
+  const operator = await startOperator({ kubeConfig: loadKubeConfig({}) });
+  started.operator = operator;
+  const shutdown = (): void =>
+    void operator
+      .stop()
+      .then(() => health.close())
+      .then(() => process.exit(0));
   process.once("SIGINT", shutdown);
   process.once("SIGTERM", shutdown);
 }

@@ -12,6 +12,8 @@ export interface FacadeConfig {
   systemNamespace: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /** Secret (in systemNamespace) holding the JWT signing key as data key `key`; created on first start if absent. */
+  jwtKeySecret: string;
   jwtIssuer: string;
   jwtAudience: string;
   rateLimits: FacadeRateLimits;
@@ -44,6 +46,7 @@ export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
   systemNamespace: "spot-optimizer-system",
   accessTokenTtlSeconds: 86_400,
   refreshTokenTtlSeconds: 7 * 86_400,
+  jwtKeySecret: "spot-optimizer-facade-jwt-key",
   jwtIssuer: "spot-optimizer",
   jwtAudience: "spot-optimizer-facade",
   rateLimits: { signupPerHour: 5, tokenPerMinute: 10, logoutPerMinute: 100 },
@@ -93,6 +96,7 @@ export function loadFacadeConfig(
     systemNamespace: env.SPOTOPT_SYSTEM_NAMESPACE || d.systemNamespace,
     accessTokenTtlSeconds: intFromEnv(env, "SPOTOPT_ACCESS_TOKEN_TTL_SECONDS", d.accessTokenTtlSeconds),
     refreshTokenTtlSeconds: intFromEnv(env, "SPOTOPT_REFRESH_TOKEN_TTL_SECONDS", d.refreshTokenTtlSeconds),
+    jwtKeySecret: env.SPOTOPT_JWT_KEY_SECRET || d.jwtKeySecret,
     jwtIssuer: env.SPOTOPT_JWT_ISSUER || d.jwtIssuer,
     jwtAudience: env.SPOTOPT_JWT_AUDIENCE || d.jwtAudience,
     rateLimits: {

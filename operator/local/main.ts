@@ -9,7 +9,7 @@ import { KubeClient } from "../../src-shared/kube/index.js";
 import { createLogger } from "../../src-shared/log/index.js";
 import { listOrganisations } from "../facade/auth/orgs.js";
 import { generateAdminCredentials, startFacade, type RunningFacade } from "../facade/start.js";
-import { SYSTEM_NAMESPACE, startOperator, type RunningOperator } from "../main.js";
+import { startOperator, systemNamespace, type RunningOperator } from "../main.js";
 import { KARPENTER_CRD_FILE } from "../../src-shared/karpenter/crds.js";
 import { localClusterConfigMap } from "../../src-shared/tenancy/cluster-target.js";
 import { createIfAbsent, demoCounts, seedDemoCluster, seedSimulatedCluster } from "./seed.js";
@@ -149,7 +149,7 @@ export async function startLocalMode(
   const client = new KubeClient(api.kubeConfig);
   // Karpenter's real CRDs (generated from upstream), replacing any older copy a previous start installed.
   await api.installCrdFiles([join(repoRoot, "crds"), KARPENTER_CRD_FILE]);
-  await createIfAbsent(client, { apiVersion: "v1", kind: "Namespace", metadata: { name: SYSTEM_NAMESPACE } });
+  await createIfAbsent(client, { apiVersion: "v1", kind: "Namespace", metadata: { name: systemNamespace() } });
   await seedSimulatedCluster(client);
   const operator = await startOperator({
     kubeConfig: api.kubeConfig,
@@ -171,7 +171,7 @@ export async function startLocalMode(
   });
   const demo = await ensureDemoOrganisation(client, facade);
   // The demo organisation owns the local cluster; an existing designation (an installer's choice) is kept.
-  await createIfAbsent(client, localClusterConfigMap({ namespace: demo.namespace, name: "local" }, SYSTEM_NAMESPACE));
+  await createIfAbsent(client, localClusterConfigMap({ namespace: demo.namespace, name: "local" }, systemNamespace()));
   await seedDemoCluster(client, demo.namespace);
   const source = !adminGenerated ? "env" : facade.adminBootstrap === "created" ? "created-now" : "kept";
   process.stdout.write(banner({ api, facade, admin: { ...admin, source }, demo }));

@@ -8,3 +8,4 @@ export * from "./leader.js";
 export * from "./manager.js";
 export * from "./selector.js";
 export * from "./workqueue.js";
+export * from "./health.js";

@@ -69,7 +69,13 @@ export class AuthService {
     this.client = options.client;
     this.config = options.config;
     this.now = options.now;
-    this.store = new AuthStore(options.client, options.kubeConfig, options.config.systemNamespace, options.now);
+    this.store = new AuthStore(
+      options.client,
+      options.kubeConfig,
+      options.config.systemNamespace,
+      options.now,
+      options.config.jwtKeySecret,
+    );
   }
 
   /** Starts the watch over users/sessions and loads (or creates) the signing key. */

@@ -153,6 +153,8 @@ export class AuthStore {
     private readonly kubeConfig: KubeConfig,
     readonly namespace: string,
     private readonly now: () => Date,
+    /** Name of the Secret holding the JWT signing key (data key `key`); a Helm release may provide its own. */
+    private readonly signingKeySecret: string = SIGNING_KEY_SECRET,
   ) {}
 
   private ref(name: string): { apiVersion: "v1"; kind: "Secret"; namespace: string; name: string } {
@@ -203,22 +205,26 @@ export class AuthStore {
 
   /** The HS256 key; generated on first start. Two replicas racing: the loser's create answers 409 and it reads the winner's. */
   async signingKey(): Promise<Uint8Array> {
-    const existing = await this.client.getIfExists<SecretObject>(this.ref(SIGNING_KEY_SECRET));
+    const existing = await this.client.getIfExists<SecretObject>(this.ref(this.signingKeySecret));
     if (existing?.data?.key) return Buffer.from(existing.data.key, "base64");
     try {
       const key = randomBytes(32);
       await this.client.create<SecretObject>({
-        ...this.ref(SIGNING_KEY_SECRET),
-        metadata: { name: SIGNING_KEY_SECRET, namespace: this.namespace, labels: { [AUTH_TYPE_LABEL]: "signing-key" } },
+        ...this.ref(this.signingKeySecret),
+        metadata: {
+          name: this.signingKeySecret,
+          namespace: this.namespace,
+          labels: { [AUTH_TYPE_LABEL]: "signing-key" },
+        },
         type: "Opaque",
         data: { key: key.toString("base64") },
       });
       return key;
     } catch (err) {
       if (!isConflict(err)) throw err;
-      const winner = await this.client.get<SecretObject>(this.ref(SIGNING_KEY_SECRET));
+      const winner = await this.client.get<SecretObject>(this.ref(this.signingKeySecret));
       if (!winner.data?.key)
-        throw new Error(`Secret ${this.namespace}/${SIGNING_KEY_SECRET} has no data.key`, { cause: err });
+        throw new Error(`Secret ${this.namespace}/${this.signingKeySecret} has no data.key`, { cause: err });
       return Buffer.from(winner.data.key, "base64");
     }
   }

@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# One image, three entrypoints: `docker run IMAGE operator|facade|agent` (see bin/spot-optimizer.mjs).
+
+# Production dependencies only, installed from the lockfile without running install scripts.
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+# Runtime: the sources run through tsx (a production dependency), so there is no build step to drift from the repo.
+FROM node:24-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY bin ./bin
+COPY src-shared ./src-shared
+COPY operator ./operator
+COPY agent ./agent
+COPY crds ./crds
+# The node image's unprivileged user (uid 1000, matching the chart's runAsUser); the root filesystem can be read-only
+# because tsx's compile cache goes to /tmp (an emptyDir in the chart).
+USER 1000:1000
+EXPOSE 8080 8081
+ENTRYPOINT ["node", "/app/bin/spot-optimizer.mjs"]
+CMD ["operator"]

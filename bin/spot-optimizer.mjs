@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Container entrypoint: `spot-optimizer operator|facade|agent` runs that component's main module through tsx.
+import { existsSync } from "node:fs";
+import { fileURLToPath, URL } from "node:url";
+import { register } from "tsx/esm/api";
+
+const entrypoints = {
+  operator: "../operator/main.ts",
+  facade: "../operator/facade/main.ts",
+  agent: "../agent/main.ts",
+};
+
+const component = process.argv[2];
+const relative = component === undefined ? undefined : entrypoints[component];
+if (relative === undefined) {
+  console.error(`usage: spot-optimizer ${Object.keys(entrypoints).join("|")}`);
+  process.exit(2);
+}
+const path = fileURLToPath(new URL(relative, import.meta.url));
+if (!existsSync(path)) {
+  console.error(`spot-optimizer: ${component} is not part of this build (${path} is missing)`);
+  process.exit(2);
+}
+register();
+// Each main module runs itself when it is the script node was started with; make it so.
+process.argv.splice(1, 2, path);
+await import(path);

@@ -1,0 +1,307 @@
+// The chart rendered by the real helm: lint, Kubernetes schemas, least-privilege RBAC, hardened pods, values schema.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { generateCrdFiles } from "../../src-shared/crds/generate.js";
+import { LEADER_LEASE_NAME } from "../../operator/main.js";
+import { AGENT_MODE, ALL_TOGGLES, chartDir, helm, renderChart, setArgs, type RenderedObject } from "./helm.js";
+import { schemaErrors } from "./k8s-schemas.js";
+
+interface PolicyRule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+interface Container {
+  name: string;
+  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: Record<string, unknown> & { capabilities?: { drop?: string[]; add?: string[] } };
+  livenessProbe?: { httpGet?: { path: string } };
+  readinessProbe?: { httpGet?: { path: string } };
+}
+interface PodTemplate {
+  spec: {
+    serviceAccountName: string;
+    securityContext: Record<string, unknown> & { seccompProfile?: { type: string } };
+    containers: Container[];
+  };
+}
+
+const CASES: Record<string, Record<string, string | number | boolean>> = {
+  defaults: {},
+  "every toggle on": ALL_TOGGLES,
+  "agent mode": AGENT_MODE,
+  "agent mode with every toggle": { ...AGENT_MODE, "agent.daemonset.enabled": true },
+};
+
+const rendered = new Map<string, RenderedObject[]>();
+
+function find(objects: RenderedObject[], kind: string, name: string): RenderedObject {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!found) throw new Error(`${kind}/${name} not rendered`);
+  return found;
+}
+
+function podTemplates(objects: RenderedObject[]): Array<{ owner: string; template: PodTemplate }> {
+  return objects
+    .filter((o) => o.kind === "Deployment" || o.kind === "DaemonSet")
+    .map((o) => ({ owner: `${o.kind}/${o.metadata.name}`, template: (o.spec as { template: PodTemplate }).template }));
+}
+
+function envOf(container: Container, name: string): NonNullable<Container["env"]>[number] | undefined {
+  return container.env?.find((e) => e.name === name);
+}
+
+beforeAll(async () => {
+  for (const [name, values] of Object.entries(CASES))
+    rendered.set(name, await renderChart(values, { includeCrds: true }));
+}, 60_000);
+
+describe("helm lint --strict", () => {
+  it.each(Object.entries(CASES))("is clean with %s", async (_name, values) => {
+    const run = await helm(["lint", "--strict", chartDir, ...setArgs(values)]);
+    expect(run.stderr + run.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
+    expect(run.code).toBe(0);
+  });
+});
+
+describe("rendered manifests", () => {
+  it.each(Object.keys(CASES))("validate against the Kubernetes JSON schemas (%s)", async (name) => {
+    const objects = rendered.get(name)!;
+    expect(objects.length).toBeGreaterThan(5);
+    expect(await schemaErrors(objects)).toEqual([]);
+  });
+
+  it("renders every component with every toggle on", () => {
+    const kinds = new Set(rendered.get("every toggle on")!.map((o) => `${o.kind}/${o.metadata.name}`));
+    for (const expected of [
+      "CustomResourceDefinition/nodetemplates.spotoptimizer.io",
+      "Deployment/spot-optimizer-operator",
+      "PodDisruptionBudget/spot-optimizer-operator",
+      "Deployment/spot-optimizer-facade",
+      "Service/spot-optimizer-facade",
+      "Ingress/spot-optimizer-facade",
+      "Deployment/spot-optimizer-agent",
+      "DaemonSet/spot-optimizer-agent-spot-notices",
+      "ServiceMonitor/spot-optimizer-facade",
+      "Secret/spot-optimizer-agent-token",
+      "Secret/spot-optimizer-facade-jwt-key",
+      "ServiceAccount/spot-optimizer-operator",
+      "ServiceAccount/spot-optimizer-facade",
+      "ServiceAccount/spot-optimizer-agent",
+    ])
+      expect(kinds).toContain(expected);
+  });
+
+  it("agent mode renders the agent only", () => {
+    const objects = rendered.get("agent mode")!.filter((o) => o.kind !== "CustomResourceDefinition");
+    const names = objects.map((o) => o.metadata.name);
+    expect(names.some((n) => n.includes("operator") || n.includes("facade"))).toBe(false);
+    const agent = (find(objects, "Deployment", "spot-optimizer-agent").spec as { template: PodTemplate }).template.spec
+      .containers[0]!;
+    expect(envOf(agent, "SPOTOPT_AGENT_ENDPOINT")?.value).toBe(AGENT_MODE["agent.endpoint"]);
+    expect(envOf(agent, "SPOTOPT_AGENT_CLUSTER_ID")?.value).toBe(AGENT_MODE["agent.clusterId"]);
+    const tokenRef = envOf(agent, "SPOTOPT_AGENT_TOKEN")?.valueFrom?.secretKeyRef;
+    const secret = find(objects, "Secret", tokenRef!.name) as RenderedObject & { data: Record<string, string> };
+    expect(Buffer.from(secret.data[tokenRef!.key]!, "base64").toString()).toBe(AGENT_MODE["agent.token"]);
+  });
+
+  it("the default install runs no agent until it has a token, and points a configured one at the facade", () => {
+    expect(rendered.get("defaults")!.some((o) => o.metadata.name === "spot-optimizer-agent")).toBe(false);
+    const agent = (
+      find(rendered.get("every toggle on")!, "Deployment", "spot-optimizer-agent").spec as {
+        template: PodTemplate;
+      }
+    ).template.spec.containers[0]!;
+    expect(envOf(agent, "SPOTOPT_AGENT_ENDPOINT")?.value).toBe("http://spot-optimizer-facade.spot-optimizer.svc:80");
+  });
+
+  it("runs two operator replicas with leader election in the release namespace and a PodDisruptionBudget", () => {
+    const objects = rendered.get("defaults")!;
+    const deployment = find(objects, "Deployment", "spot-optimizer-operator") as RenderedObject & {
+      spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: PodTemplate };
+    };
+    expect(deployment.spec.replicas).toBe(2);
+    const container = deployment.spec.template.spec.containers[0]!;
+    expect(envOf(container, "POD_NAME")).toBeDefined();
+    expect(envOf(container, "SPOTOPT_SYSTEM_NAMESPACE")?.value).toBe("spot-optimizer");
+    const pdb = find(objects, "PodDisruptionBudget", "spot-optimizer-operator") as RenderedObject & {
+      spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } };
+    };
+    expect(pdb.spec.minAvailable).toBe(1);
+    expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+    const leaderRole = find(objects, "Role", "spot-optimizer-operator-leader-election") as RenderedObject & {
+      rules: PolicyRule[];
+    };
+    expect(leaderRole.metadata.namespace).toBe("spot-optimizer");
+    expect(leaderRole.rules.flatMap((r) => r.resourceNames ?? [])).toContain(LEADER_LEASE_NAME);
+  });
+
+  it("puts IRSA annotations on the operator's ServiceAccount", () => {
+    const sa = find(rendered.get("every toggle on")!, "ServiceAccount", "spot-optimizer-operator");
+    expect(sa.metadata.annotations?.["eks.amazonaws.com/role-arn"]).toBe(
+      ALL_TOGGLES["operator.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn"],
+    );
+  });
+});
+
+describe("RBAC", () => {
+  const roles = (objects: RenderedObject[]): Array<RenderedObject & { rules: PolicyRule[] }> =>
+    objects.filter((o) => o.kind === "Role" || o.kind === "ClusterRole") as Array<
+      RenderedObject & { rules: PolicyRule[] }
+    >;
+
+  it.each(Object.keys(CASES))("has no wildcard and no non-resource URL (%s)", (name) => {
+    const all = roles(rendered.get(name)!);
+    expect(all.length).toBeGreaterThan(0);
+    for (const role of all) {
+      for (const rule of role.rules) {
+        const fields = [...(rule.apiGroups ?? []), ...(rule.resources ?? []), ...rule.verbs];
+        expect(
+          fields.filter((f) => f.includes("*")),
+          `${role.kind}/${role.metadata.name}`,
+        ).toEqual([]);
+        expect(rule.nonResourceURLs).toBeUndefined();
+        expect(rule.verbs.length).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it("says above every rule which code path needs it", () => {
+    const files = readdirSync(join(chartDir, "templates")).filter((f) => f.endsWith("rbac.yaml"));
+    expect(files.length).toBe(3);
+    for (const file of files) {
+      const lines = readFileSync(join(chartDir, "templates", file), "utf8").split("\n");
+      lines.forEach((line, i) => {
+        if (/^\s*- apiGroups:/.test(line)) expect(lines[i - 1]!.trim(), `${file}:${i + 1}`).toMatch(/^#/);
+      });
+    }
+  });
+
+  it("lets the agent evict, patch nodes and scale, and nothing more dangerous", () => {
+    const agent = roles(rendered.get("agent mode")!).find((r) => r.metadata.name === "spot-optimizer-agent")!;
+    const grants = new Set(
+      agent.rules.flatMap((r) => (r.resources ?? []).flatMap((res) => r.verbs.map((v) => `${res}:${v}`))),
+    );
+    for (const needed of [
+      "pods/eviction:create",
+      "nodes:patch",
+      "deployments/scale:update",
+      "statefulsets/scale:patch",
+    ])
+      expect(grants).toContain(needed);
+    for (const forbidden of ["pods:delete", "pods:create", "nodes:delete", "secrets:get", "secrets:list"])
+      expect(grants).not.toContain(forbidden);
+  });
+
+  it("lets the operator write Karpenter objects and our CRDs' status", () => {
+    const operator = roles(rendered.get("defaults")!).find((r) => r.metadata.name === "spot-optimizer-operator")!;
+    const grants = new Set(
+      operator.rules.flatMap((r) =>
+        (r.resources ?? []).flatMap((res) => r.verbs.map((v) => `${r.apiGroups?.[0] ?? ""}/${res}:${v}`)),
+      ),
+    );
+    for (const needed of [
+      "karpenter.sh/nodepools:patch",
+      "karpenter.sh/nodepools:create",
+      "karpenter.k8s.aws/ec2nodeclasses:patch",
+      "spotoptimizer.io/managedclusters/status:patch",
+      "spotoptimizer.io/hibernationschedules/status:patch",
+    ])
+      expect(grants).toContain(needed);
+    expect([...grants].filter((g) => g.startsWith("/secrets"))).toEqual([]);
+  });
+});
+
+describe("pods", () => {
+  it.each(Object.keys(CASES))("are hardened, bounded and probed (%s)", (name) => {
+    const pods = podTemplates(rendered.get(name)!);
+    expect(pods.length).toBeGreaterThan(0);
+    for (const { owner, template } of pods) {
+      const pod = template.spec;
+      expect(pod.securityContext.runAsNonRoot, owner).toBe(true);
+      expect(pod.securityContext.seccompProfile?.type, owner).toBe("RuntimeDefault");
+      for (const c of pod.containers) {
+        const sc = c.securityContext!;
+        expect(sc.allowPrivilegeEscalation, owner).toBe(false);
+        expect(sc.readOnlyRootFilesystem, owner).toBe(true);
+        expect(sc.runAsNonRoot, owner).toBe(true);
+        expect(sc.capabilities?.drop, owner).toEqual(["ALL"]);
+        expect(sc.capabilities?.add, owner).toBeUndefined();
+        expect((sc.seccompProfile as { type: string }).type, owner).toBe("RuntimeDefault");
+        for (const kind of ["requests", "limits"] as const)
+          expect(Object.keys(c.resources?.[kind] ?? {}).sort(), `${owner} ${kind}`).toEqual(["cpu", "memory"]);
+        expect(c.livenessProbe?.httpGet?.path, owner).toBe("/healthz");
+        expect(c.readinessProbe?.httpGet?.path, owner).toBe("/readyz");
+      }
+    }
+  });
+});
+
+describe("values.schema.json", () => {
+  const bad: Array<[string, Record<string, string | number | boolean>, RegExp]> = [
+    ["a string replica count", { "operator.replicas": "two" }, /operator\/replicas/],
+    ["an unknown mode", { mode: "both" }, /mode/],
+    ["an unknown pull policy", { "image.pullPolicy": "Sometimes" }, /pullPolicy/],
+    ["a misspelt key", { "operator.replica": 2 }, /replica/],
+    ["a port out of range", { "facade.service.port": 70000 }, /port/],
+    ["an invalid cluster id", { "agent.clusterId": "Prod_1" }, /clusterId/],
+    ["a CPU quantity that is not one", { "operator.resources.requests.cpu": "lots" }, /cpu/],
+    ["a boolean toggle given a string", { "metrics.serviceMonitor.enabled": "yes" }, /enabled/],
+    ["agent mode without a token", { mode: "agent", "agent.endpoint": "https://x.example.com" }, /token/],
+    ["agent mode without an endpoint", { mode: "agent", "agent.token": "t" }, /endpoint/],
+  ];
+  it.each(bad)("rejects %s", async (_what, values, message) => {
+    const run = await helm(["template", "spot-optimizer", chartDir, ...setArgs(values)]);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(message);
+  });
+});
+
+describe("Secrets", () => {
+  it("uses existing Secrets instead of making them", async () => {
+    const objects = await renderChart({
+      ...AGENT_MODE,
+      "agent.token": "",
+      "agent.existingTokenSecret.name": "my-agent-token",
+      "agent.existingTokenSecret.key": "value",
+    });
+    expect(objects.filter((o) => o.kind === "Secret")).toEqual([]);
+    const agent = (find(objects, "Deployment", "spot-optimizer-agent").spec as { template: PodTemplate }).template.spec
+      .containers[0]!;
+    expect(envOf(agent, "SPOTOPT_AGENT_TOKEN")?.valueFrom?.secretKeyRef).toEqual({
+      name: "my-agent-token",
+      key: "value",
+    });
+
+    const full = await renderChart({ "facade.jwtKey.existingSecret": "my-jwt-key" });
+    expect(full.filter((o) => o.kind === "Secret")).toEqual([]);
+    const facade = (find(full, "Deployment", "spot-optimizer-facade").spec as { template: PodTemplate }).template.spec
+      .containers[0]!;
+    expect(envOf(facade, "SPOTOPT_JWT_KEY_SECRET")?.value).toBe("my-jwt-key");
+  });
+
+  it("makes a JWT key the facade reads (data key `key`, its auth-type label)", () => {
+    const objects = rendered.get("defaults")!;
+    const secret = find(objects, "Secret", "spot-optimizer-facade-jwt-key") as RenderedObject & {
+      data: Record<string, string>;
+    };
+    expect(Buffer.from(secret.data.key!, "base64").length).toBeGreaterThanOrEqual(32);
+    expect(secret.metadata.labels?.["spotoptimizer.io/auth-type"]).toBe("signing-key");
+    const facade = (find(objects, "Deployment", "spot-optimizer-facade").spec as { template: PodTemplate }).template
+      .spec.containers[0]!;
+    expect(envOf(facade, "SPOTOPT_JWT_KEY_SECRET")?.value).toBe(secret.metadata.name);
+  });
+});
+
+describe("chart CRDs", () => {
+  it("are the generated ones (run `npm run gen` and commit charts/spot-optimizer/crds if this fails)", () => {
+    const expected = generateCrdFiles();
+    const dir = join(chartDir, "crds");
+    expect(readdirSync(dir).sort()).toEqual([...expected.keys()].sort());
+    for (const [name, content] of expected) expect(readFileSync(join(dir, name), "utf8"), name).toBe(content);
+  });
+});
