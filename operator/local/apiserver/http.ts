@@ -1,5 +1,4 @@
 // The HTTP face of the local API server: routing, auth, content negotiation, CRUD verbs, watch, subresources.
-import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as yaml from "js-yaml";
 import type { ApiCore, DeleteOptions, WriteContext } from "./core.js";
@@ -31,7 +30,6 @@ import {
   notFound,
   pageNotFound,
   successStatus,
-  unauthorized,
   unsupportedMediaType,
 } from "./status.js";
 import type { StoreEvent } from "./store.js";
@@ -67,7 +65,11 @@ export type SubHandler = (req: IncomingMessage, res: ServerResponse, url: URL) =
 
 /** Hooks the server wires in (fault injection, patch module). */
 export interface HttpHooks {
-  token: string;
+  /**
+   * Authentication and authorisation (auth/): throws a 401/403 ApiError, or answers the request itself (TokenRequest)
+   * and resolves true. Runs for every request except the public health and version paths.
+   */
+  gate: (req: IncomingMessage, res: ServerResponse, url: URL, path: string) => Promise<boolean>;
   serverAddress: () => string;
   applyPatch: PatchApplier;
   apply: ApplyFn;
@@ -194,13 +196,6 @@ function parseBody(body: Buffer, contentType: string, allowYaml: boolean): unkno
   }
 }
 
-/** Constant-time check of `Authorization: Bearer <token>`. */
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const got = Buffer.from(header ?? "");
-  const want = Buffer.from(`Bearer ${token}`);
-  return got.length === want.length && timingSafeEqual(got, want);
-}
-
 /** The HTTP handler of the local API server. */
 export class ApiHttpHandler {
   private readonly watches = new Set<() => void>();
@@ -247,7 +242,7 @@ export class ApiHttpHandler {
       else this.sendText(res, 200, "ok");
       return;
     }
-    if (!bearerMatches(req.headers.authorization, this.hooks.token)) throw unauthorized();
+    if (await this.hooks.gate(req, res, url, path)) return;
     if (path.startsWith("/openapi/")) {
       if (this.hooks.openapi && (await this.hooks.openapi(req, res, url))) return;
       throw pageNotFound();

@@ -24,6 +24,7 @@ import { createOpenApiHandler } from "./openapi/index.js";
 import { wiredApply, wiredManagedFields, wiredPatch } from "./wiring.js";
 import { rawRequest, type RawRequestOptions, type RawResponse, type RawTarget } from "./client.js";
 import { selfSignedCertificate } from "./tls.js";
+import { createRequestGate } from "./auth/index.js";
 
 export type { ResourceType, ResourceVersion, PrinterColumn, ScaleSubresource } from "./registry.js";
 export { ResourceRegistry } from "./registry.js";
@@ -94,6 +95,11 @@ export interface LocalApiServer {
   registry: ResourceRegistry;
   /** YAML files or directories of YAML; creates (or updates) the CRDs via the API and waits until Established. */
   installCrdFiles(paths: string[]): Promise<void>;
+  /**
+   * A token of an existing ServiceAccount (what TokenRequest / `kubectl create token` return): requests with it are
+   * authorised by the RBAC objects the server holds. The kubeconfig's admin token is cluster-admin.
+   */
+  serviceAccountToken(namespace: string, name: string, expirationSeconds?: number): string;
   /** A raw HTTPS request with the bearer token (discovery, error bodies, 401 checks). */
   request(method: string, path: string, opts?: RawRequestOptions): Promise<RawResponse>;
   /** Resolves when the in-process controllers (GC, namespaces, CRDs, PDB status) have nothing queued. */
@@ -226,8 +232,9 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
   });
 
   let address = "127.0.0.1:0";
+  const gate = createRequestGate({ core, adminToken: token });
   const handler = new ApiHttpHandler(core, {
-    token,
+    gate: gate.admit,
     serverAddress: () => address,
     applyPatch: wiredPatch,
     apply: wiredApply,
@@ -284,6 +291,7 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
     faults,
     registry: core.registry,
     installCrdFiles: (paths) => installCrds(target, paths),
+    serviceAccountToken: gate.serviceAccountToken,
     request: (method, path, requestOpts) => rawRequest(target, method, path, requestOpts),
     settled: () => control.idle(),
     stop: async () => {

@@ -227,6 +227,17 @@ const BUILTINS: BuiltinSpec[] = [
     namespaced: false,
   },
   { group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", namespaced: true },
+  // Charts commonly ship an Ingress (ours does, optionally); stored and served, no controller acts on it.
+  {
+    group: "networking.k8s.io",
+    version: "v1",
+    kind: "Ingress",
+    plural: "ingresses",
+    namespaced: true,
+    shortNames: ["ing"],
+    status: true,
+    generation: true,
+  },
   {
     group: "apiextensions.k8s.io",
     version: "v1",

@@ -1,0 +1,74 @@
+// What a request asks for, in RBAC terms (verb, API group, resource, subresource, namespace, name), parsed from its
+// method, path and query the way kube-apiserver's RequestInfoFactory does.
+
+export interface ResourceAttributes {
+  kind: "resource";
+  verb: string;
+  apiGroup: string;
+  apiVersion: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}
+
+export interface NonResourceAttributes {
+  kind: "nonResource";
+  verb: string;
+  path: string;
+}
+
+export type RequestAttributes = ResourceAttributes | NonResourceAttributes;
+
+/** Subresources of a namespace that are not the start of a namespaced path (`/namespaces/{ns}/status`). */
+const NAMESPACE_SUBRESOURCES = new Set(["status", "finalize"]);
+
+function httpVerb(method: string): string {
+  const verbs: Record<string, string> = { POST: "post", PUT: "put", PATCH: "patch", DELETE: "delete", HEAD: "head" };
+  return verbs[method] ?? "get";
+}
+
+function resourceVerb(method: string, hasName: boolean, query: URLSearchParams, legacyWatch: boolean): string {
+  if (method === "GET" || method === "HEAD") {
+    if (legacyWatch || query.get("watch") === "true" || query.get("watch") === "1") return "watch";
+    return hasName ? "get" : "list";
+  }
+  if (method === "POST") return "create";
+  if (method === "PUT") return "update";
+  if (method === "PATCH") return "patch";
+  if (method === "DELETE") return hasName ? "delete" : "deletecollection";
+  return method.toLowerCase();
+}
+
+/** Parses `/api/v1/...` and `/apis/{group}/{version}/...`; anything else (discovery roots, /openapi) is non-resource. */
+export function requestAttributes(method: string, path: string, query: URLSearchParams): RequestAttributes {
+  const segs = path.split("/").filter((s) => s !== "");
+  const legacy = segs[0] === "api";
+  const minimum = legacy ? 3 : 4; // prefix + (group) + version + resource
+  if ((segs[0] !== "api" && segs[0] !== "apis") || segs.length < minimum)
+    return { kind: "nonResource", verb: httpVerb(method), path };
+  const apiGroup = legacy ? "" : segs[1]!;
+  const apiVersion = legacy ? segs[1]! : segs[2]!;
+  let rest = segs.slice(legacy ? 2 : 3);
+  let legacyWatch = false;
+  if (rest[0] === "watch") {
+    legacyWatch = true;
+    rest = rest.slice(1);
+  }
+  let namespace: string | undefined;
+  if (rest[0] === "namespaces" && rest.length > 1) {
+    namespace = rest[1];
+    if (rest.length > 2 && !NAMESPACE_SUBRESOURCES.has(rest[2]!)) rest = rest.slice(2);
+  }
+  const [resource = "", name, subresource] = rest;
+  return {
+    kind: "resource",
+    verb: resourceVerb(method, name !== undefined, query, legacyWatch),
+    apiGroup,
+    apiVersion,
+    resource,
+    subresource,
+    namespace,
+    name,
+  };
+}

@@ -1,0 +1,260 @@
+// The rendered chart applied with the real kubectl to the local API server, and the operator, facade and agent
+// running with nothing but their ServiceAccounts' RBAC permissions.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as yaml from "js-yaml";
+import { KubeConfig } from "@kubernetes/client-node";
+import { startOperator, type RunningOperator } from "../../operator/main.js";
+import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
+import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import { eventually, kubectl, startTestCluster } from "../support/cluster.js";
+import { chartDir, helm, setArgs } from "./helm.js";
+
+const NAMESPACE = "spot-optimizer";
+const VALUES = {
+  "agent.token": "test-agent-token",
+  "agent.daemonset.enabled": true,
+  "facade.ingress.enabled": true,
+};
+
+let server: LocalApiServer;
+let admin: KubeClient;
+let rendered: string;
+
+/** A KubeConfig for this server that authenticates with `token` instead of the admin token. */
+function kubeConfigWithToken(token: string): KubeConfig {
+  const doc = yaml.load(server.kubeconfigYaml) as { users: Array<{ user: { token: string } }> };
+  for (const u of doc.users) u.user.token = token;
+  const kc = new KubeConfig();
+  kc.loadFromString(yaml.dump(doc));
+  return kc;
+}
+
+/** A ServiceAccount token as a pod gets one, minted with the real `kubectl create token`. */
+async function tokenOf(serviceAccount: string): Promise<string> {
+  const run = await kubectl(server, ["create", "token", serviceAccount, "-n", NAMESPACE]);
+  expect(run.stderr).toBe("");
+  expect(run.code).toBe(0);
+  return run.stdout.trim();
+}
+
+async function requestAs(token: string, method: string, path: string, body?: unknown): Promise<number> {
+  const res = await server.request(method, path, {
+    anonymous: true,
+    headers: { authorization: `Bearer ${token}` },
+    body,
+  });
+  return res.status;
+}
+
+beforeAll(async () => {
+  server = await startTestCluster();
+  admin = new KubeClient(server.kubeConfig);
+  const run = await helm([
+    "template",
+    "spot-optimizer",
+    chartDir,
+    "-n",
+    NAMESPACE,
+    "--include-crds",
+    ...setArgs(VALUES),
+  ]);
+  expect(run.code).toBe(0);
+  rendered = run.stdout;
+});
+
+afterAll(async () => {
+  admin?.close();
+  await server?.stop();
+});
+
+describe("the rendered chart applied with kubectl", () => {
+  it("is accepted and its CRDs become served", async () => {
+    expect((await kubectl(server, ["create", "namespace", NAMESPACE])).code).toBe(0);
+    const applied = await kubectl(server, ["apply", "--server-side", "-f", "-"], rendered);
+    expect(applied.stderr).toBe("");
+    expect(applied.code).toBe(0);
+    const established = await kubectl(server, [
+      "wait",
+      "--for=condition=Established",
+      "--timeout=30s",
+      "crd/nodetemplates.spotoptimizer.io",
+      "crd/managedclusters.spotoptimizer.io",
+      "crd/hibernationschedules.spotoptimizer.io",
+    ]);
+    expect(established.code).toBe(0);
+    const got = await kubectl(server, ["get", "deploy,sa,clusterrole,pdb,ingress,ds", "-n", NAMESPACE, "-o", "name"]);
+    for (const name of [
+      "deployment.apps/spot-optimizer-operator",
+      "deployment.apps/spot-optimizer-facade",
+      "deployment.apps/spot-optimizer-agent",
+      "serviceaccount/spot-optimizer-operator",
+      "poddisruptionbudget.policy/spot-optimizer-operator",
+      "ingress.networking.k8s.io/spot-optimizer-facade",
+      "daemonset.apps/spot-optimizer-agent-spot-notices",
+    ])
+      expect(got.stdout).toContain(name);
+    expect((await kubectl(server, ["get", "nodetemplates,managedclusters", "-A"])).code).toBe(0);
+  });
+
+  it("authenticates ServiceAccount tokens and authorises them by the chart's RBAC", async () => {
+    const operator = await tokenOf("spot-optimizer-operator");
+    const agent = await tokenOf("spot-optimizer-agent");
+    expect(await requestAs(operator, "GET", "/apis/spotoptimizer.io/v1alpha1/managedclusters")).toBe(200);
+    expect(await requestAs(operator, "GET", "/api/v1/secrets")).toBe(403);
+    expect(await requestAs(operator, "GET", `/api/v1/namespaces/${NAMESPACE}/secrets/spot-optimizer-agent-token`)).toBe(
+      403,
+    );
+    expect(await requestAs(agent, "GET", "/api/v1/nodes")).toBe(200);
+    expect(await requestAs(agent, "DELETE", "/api/v1/namespaces/default/pods/anything")).toBe(403);
+    expect(await requestAs(agent, "GET", "/apis/spotoptimizer.io/v1alpha1/managedclusters")).toBe(403);
+    expect(await requestAs("not-a-token", "GET", "/api/v1/nodes")).toBe(401);
+    // kubectl with the operator's token sees the denial in kube-apiserver's words.
+    const denied = await kubectl(server, ["--token", operator, "get", "secrets", "-A"]);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('User "system:serviceaccount:spot-optimizer:spot-optimizer-operator" cannot list');
+  });
+
+  it("runs an operator with only the operator ServiceAccount's permissions, and it reconciles", async () => {
+    const token = await tokenOf("spot-optimizer-operator");
+    await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "org-a" } });
+    await admin.create({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: {
+        name: "node-1",
+        labels: {
+          "node.kubernetes.io/instance-type": "m5.large",
+          "karpenter.sh/capacity-type": "spot",
+          "topology.kubernetes.io/region": "us-east-1",
+        },
+      },
+      status: {
+        capacity: { cpu: "2", memory: "8Gi", pods: "29" },
+        allocatable: { cpu: "2", memory: "8Gi", pods: "29" },
+        conditions: [{ type: "Ready", status: "True" }],
+      },
+    });
+    await admin.create({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "ManagedCluster",
+      metadata: { name: "local", namespace: "org-a" },
+      spec: { mode: "local", region: "us-east-1" },
+    });
+    await admin.create({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", namespace: "org-a" },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: "web" } },
+        template: {
+          metadata: { labels: { app: "web" } },
+          spec: { containers: [{ name: "web", image: "registry.example/web:1" }] },
+        },
+      },
+    });
+    // Asleep by an override from a minute ago: the hibernation controller scales, records status and audits.
+    await admin.create({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "HibernationSchedule",
+      metadata: { name: "nightly", namespace: "org-a" },
+      spec: {
+        clusterRef: { name: "local" },
+        timezone: "UTC",
+        weekly: [{ days: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], start: "00:00", end: "24:00" }],
+        override: {
+          action: "sleep",
+          from: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+          durationHours: 48,
+        },
+      },
+    });
+    let running: RunningOperator | undefined;
+    try {
+      running = await startOperator({ kubeConfig: kubeConfigWithToken(token), leaseNamespace: NAMESPACE });
+      const cluster = await eventually(
+        async () => {
+          const mc = await admin.get<KubeObject & { status?: { nodeCount?: number } }>({
+            apiVersion: "spotoptimizer.io/v1alpha1",
+            kind: "ManagedCluster",
+            namespace: "org-a",
+            name: "local",
+          });
+          return mc.status?.nodeCount === 1 ? mc : undefined;
+        },
+        30_000,
+        "the ManagedCluster status written by the operator",
+      );
+      expect(cluster.status?.nodeCount).toBe(1);
+      const schedule = await eventually(
+        async () => {
+          const hs = await admin.get<KubeObject & { status?: { state?: string } }>({
+            apiVersion: "spotoptimizer.io/v1alpha1",
+            kind: "HibernationSchedule",
+            namespace: "org-a",
+            name: "nightly",
+          });
+          return hs.status?.state === "asleep" ? hs : undefined;
+        },
+        30_000,
+        "the schedule asleep",
+      );
+      expect(schedule.metadata?.finalizers).toContain("hibernation.spotoptimizer.io/wake-before-delete");
+      const web = await admin.get<KubeObject & { spec: { replicas: number } }>({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        namespace: "org-a",
+        name: "web",
+      });
+      expect(web.spec.replicas).toBe(0);
+      // The hibernation entries are complete links of the chain: each carries its hash (a status write).
+      const audit = await eventually(
+        async () => {
+          const list = await admin.list<KubeObject & { status?: { hash?: string } }>({
+            apiVersion: "spotoptimizer.io/v1alpha1",
+            kind: "AuditEntry",
+            namespace: "org-a",
+          });
+          return list.items.length > 0 && list.items.every((e) => e.status?.hash) ? list.items : undefined;
+        },
+        30_000,
+        "hashed audit entries",
+      );
+      expect(audit.length).toBeGreaterThan(0);
+      const lease = await admin.get<KubeObject & { spec?: { holderIdentity?: string } }>({
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        namespace: NAMESPACE,
+        name: "spot-optimizer-operator",
+      });
+      expect(lease.spec?.holderIdentity).toBeTruthy();
+    } finally {
+      await running?.stop();
+    }
+  });
+
+  it("a rule taken out of the operator's ClusterRole is a denial", async () => {
+    const token = await tokenOf("spot-optimizer-operator");
+    const statusPath = "/apis/spotoptimizer.io/v1alpha1/namespaces/org-a/managedclusters/local/status";
+    const patch = { headers: { "content-type": "application/merge-patch+json" } };
+    const status = async (): Promise<number> =>
+      (
+        await server.request("PATCH", statusPath, {
+          anonymous: true,
+          headers: { ...patch.headers, authorization: `Bearer ${token}` },
+          body: { status: {} },
+        })
+      ).status;
+    expect(await status()).toBe(200);
+    const role = await admin.get<KubeObject & { rules: Array<{ resources?: string[] }> }>({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      name: "spot-optimizer-operator",
+    });
+    await admin.replace({
+      ...role,
+      rules: role.rules.filter((r) => !(r.resources ?? []).includes("managedclusters/status")),
+    });
+    expect(await status()).toBe(403);
+  });
+});
