@@ -102,18 +102,27 @@ function roleRules(objects: RbacObjects, binding: Binding, namespace: string): P
   return role?.rules ?? [];
 }
 
+function clusterBindingsAllow(objects: RbacObjects, user: UserInfo, a: RequestAttributes): boolean {
+  return (objects.clusterRoleBindings() as Binding[]).some(
+    (b) =>
+      b.roleRef?.kind === "ClusterRole" &&
+      bound(b, user) &&
+      clusterRoleRules(objects, b.roleRef.name ?? "").some((r) => ruleAllows(r, a)),
+  );
+}
+
+/** RoleBindings grant only inside their namespace, and never non-resource URLs. */
+function roleBindingsAllow(objects: RbacObjects, user: UserInfo, a: RequestAttributes): boolean {
+  if (a.kind === "nonResource" || a.namespace === undefined) return false;
+  const namespace = a.namespace;
+  return (objects.roleBindings(namespace) as Binding[]).some(
+    (b) => bound(b, user) && roleRules(objects, b, namespace).some((r) => ruleAllows(r, a)),
+  );
+}
+
 /** True when some rule bound to the user allows the request. */
 export function rbacAllows(objects: RbacObjects, user: UserInfo, a: RequestAttributes): boolean {
-  for (const b of objects.clusterRoleBindings() as Binding[]) {
-    if (!bound(b, user) || b.roleRef?.kind !== "ClusterRole") continue;
-    if (clusterRoleRules(objects, b.roleRef.name ?? "").some((r) => ruleAllows(r, a))) return true;
-  }
-  // RoleBindings grant only inside their namespace, and never non-resource URLs.
-  if (a.kind === "nonResource" || a.namespace === undefined) return false;
-  for (const b of objects.roleBindings(a.namespace) as Binding[]) {
-    if (bound(b, user) && roleRules(objects, b, a.namespace).some((r) => ruleAllows(r, a))) return true;
-  }
-  return false;
+  return clusterBindingsAllow(objects, user, a) || roleBindingsAllow(objects, user, a);
 }
 
 /** kube-apiserver's wording of a denial. */

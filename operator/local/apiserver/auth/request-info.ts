@@ -28,16 +28,28 @@ function httpVerb(method: string): string {
   return verbs[method] ?? "get";
 }
 
-function resourceVerb(method: string, hasName: boolean, query: URLSearchParams, legacyWatch: boolean): string {
-  if (method === "GET" || method === "HEAD") {
-    if (legacyWatch || query.get("watch") === "true" || query.get("watch") === "1") return "watch";
-    return hasName ? "get" : "list";
-  }
-  if (method === "POST") return "create";
-  if (method === "PUT") return "update";
-  if (method === "PATCH") return "patch";
+const WRITE_VERBS: Record<string, string> = { POST: "create", PUT: "update", PATCH: "patch" };
+
+function resourceVerb(method: string, hasName: boolean, watching: boolean): string {
+  if (method === "GET" || method === "HEAD") return watching ? "watch" : hasName ? "get" : "list";
   if (method === "DELETE") return hasName ? "delete" : "deletecollection";
-  return method.toLowerCase();
+  return WRITE_VERBS[method] ?? method.toLowerCase();
+}
+
+function isWatch(query: URLSearchParams): boolean {
+  return query.get("watch") === "true" || query.get("watch") === "1";
+}
+
+/** Splits `[watch/][namespaces/{ns}/]{resource}[/{name}[/{subresource}]]`. */
+function splitResourcePath(parts: string[]): { rest: string[]; namespace?: string; legacyWatch: boolean } {
+  const legacyWatch = parts[0] === "watch";
+  let rest = legacyWatch ? parts.slice(1) : parts;
+  let namespace: string | undefined;
+  if (rest[0] === "namespaces" && rest.length > 1) {
+    namespace = rest[1];
+    if (rest.length > 2 && !NAMESPACE_SUBRESOURCES.has(rest[2]!)) rest = rest.slice(2);
+  }
+  return { rest, namespace, legacyWatch };
 }
 
 /** Parses `/api/v1/...` and `/apis/{group}/{version}/...`; anything else (discovery roots, /openapi) is non-resource. */
@@ -49,26 +61,8 @@ export function requestAttributes(method: string, path: string, query: URLSearch
     return { kind: "nonResource", verb: httpVerb(method), path };
   const apiGroup = legacy ? "" : segs[1]!;
   const apiVersion = legacy ? segs[1]! : segs[2]!;
-  let rest = segs.slice(legacy ? 2 : 3);
-  let legacyWatch = false;
-  if (rest[0] === "watch") {
-    legacyWatch = true;
-    rest = rest.slice(1);
-  }
-  let namespace: string | undefined;
-  if (rest[0] === "namespaces" && rest.length > 1) {
-    namespace = rest[1];
-    if (rest.length > 2 && !NAMESPACE_SUBRESOURCES.has(rest[2]!)) rest = rest.slice(2);
-  }
+  const { rest, namespace, legacyWatch } = splitResourcePath(segs.slice(legacy ? 2 : 3));
   const [resource = "", name, subresource] = rest;
-  return {
-    kind: "resource",
-    verb: resourceVerb(method, name !== undefined, query, legacyWatch),
-    apiGroup,
-    apiVersion,
-    resource,
-    subresource,
-    namespace,
-    name,
-  };
+  const verb = resourceVerb(method, name !== undefined, legacyWatch || isWatch(query));
+  return { kind: "resource", verb, apiGroup, apiVersion, resource, subresource, namespace, name };
 }

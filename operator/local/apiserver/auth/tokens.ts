@@ -53,22 +53,31 @@ export class ServiceAccountTokens {
     const expected = Buffer.from(this.sign(`${header}.${payload}`));
     const got = Buffer.from(signature);
     if (got.length !== expected.length || !timingSafeEqual(got, expected)) return undefined;
-    let claims: {
-      exp?: number;
-      "kubernetes.io"?: { namespace?: string; serviceaccount?: { name?: string; uid?: string } };
-    };
-    try {
-      claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as typeof claims;
-    } catch {
-      return undefined;
-    }
-    const k = claims["kubernetes.io"];
-    if (typeof claims.exp !== "number" || claims.exp * 1000 <= nowMs) return undefined;
-    if (!k?.namespace || !k.serviceaccount?.name || !k.serviceaccount.uid) return undefined;
-    return { namespace: k.namespace, name: k.serviceaccount.name, uid: k.serviceaccount.uid, exp: claims.exp };
+    const claims = parseClaims(payload);
+    if (!claims || claims.exp * 1000 <= nowMs) return undefined;
+    return claims;
   }
 
   private sign(input: string): string {
     return createHmac("sha256", this.key).update(input).digest("base64url");
   }
+}
+
+interface RawClaims {
+  exp?: unknown;
+  "kubernetes.io"?: { namespace?: string; serviceaccount?: { name?: string; uid?: string } };
+}
+
+/** The claims we rely on, or undefined when the payload lacks any of them. */
+function parseClaims(payload: string): ServiceAccountClaims | undefined {
+  let raw: RawClaims;
+  try {
+    raw = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as RawClaims;
+  } catch {
+    return undefined;
+  }
+  const k = raw["kubernetes.io"];
+  const sa = k?.serviceaccount;
+  if (typeof raw.exp !== "number" || !k?.namespace || !sa?.name || !sa.uid) return undefined;
+  return { namespace: k.namespace, name: sa.name, uid: sa.uid, exp: raw.exp };
 }
