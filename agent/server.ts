@@ -1,4 +1,4 @@
-// /healthz (fails when no heartbeat succeeded for the configured time) and /metrics for the agent's pod.
+// /healthz and /readyz (fail when no heartbeat succeeded for the configured time) and /metrics for the agent's pod.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { AgentMetrics } from "./metrics.js";
@@ -19,7 +19,8 @@ export async function startAgentServer(opts: {
   const startedMs = opts.startedMs ?? Date.now();
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
-    if (path === "/healthz") {
+    // Readiness is the same fact: an agent the facade does not hear from is neither live nor useful.
+    if (path === "/healthz" || path === "/readyz") {
       // Before the first report the process gets the same grace from its start.
       const since = opts.agent.lastReportMs || startedMs;
       const ageMs = Date.now() - since;

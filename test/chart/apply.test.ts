@@ -7,6 +7,7 @@ import { startOperator, type RunningOperator } from "../../operator/main.js";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { eventually, kubectl, startTestCluster } from "../support/cluster.js";
+import { KARPENTER_CRD_FILE } from "../../operator/local/karpenter-crds.js";
 import { chartDir, helm, setArgs } from "./helm.js";
 
 const NAMESPACE = "spot-optimizer";
@@ -47,7 +48,8 @@ async function requestAs(token: string, method: string, path: string, body?: unk
 }
 
 beforeAll(async () => {
-  server = await startTestCluster();
+  // Karpenter's CRDs (the operator writes NodePools / EC2NodeClasses); ours come from the chart.
+  server = await startTestCluster({ crds: [KARPENTER_CRD_FILE] });
   admin = new KubeClient(server.kubeConfig);
   const run = await helm([
     "template",
@@ -105,7 +107,7 @@ describe("the rendered chart applied with kubectl", () => {
       403,
     );
     expect(await requestAs(agent, "GET", "/api/v1/nodes")).toBe(200);
-    expect(await requestAs(agent, "DELETE", "/api/v1/namespaces/default/pods/anything")).toBe(403);
+    expect(await requestAs(agent, "POST", "/api/v1/namespaces/default/pods", {})).toBe(403);
     expect(await requestAs(agent, "GET", "/apis/spotoptimizer.io/v1alpha1/managedclusters")).toBe(403);
     expect(await requestAs("not-a-token", "GET", "/api/v1/nodes")).toBe(401);
     // kubectl with the operator's token sees the denial in kube-apiserver's words.

@@ -51,6 +51,18 @@ function podTemplates(objects: RenderedObject[]): Array<{ owner: string; templat
     .map((o) => ({ owner: `${o.kind}/${o.metadata.name}`, template: (o.spec as { template: PodTemplate }).template }));
 }
 
+/** The agent token's Secret, key and the file it is mounted as. */
+function agentTokenMount(deployment: RenderedObject): { secretName: string; key: string; file: string } {
+  const spec = (deployment.spec as { template: { spec: Record<string, unknown> } }).template.spec as {
+    volumes: Array<{ name: string; secret?: { secretName: string; items: Array<{ key: string; path: string }> } }>;
+    containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }>;
+  };
+  const volume = spec.volumes.find((v) => v.secret)!;
+  const mount = spec.containers[0]!.volumeMounts.find((m) => m.name === volume.name)!;
+  const item = volume.secret!.items[0]!;
+  return { secretName: volume.secret!.secretName, key: item.key, file: `${mount.mountPath}/${item.path}` };
+}
+
 function envOf(container: Container, name: string): NonNullable<Container["env"]>[number] | undefined {
   return container.env?.find((e) => e.name === name);
 }
@@ -102,11 +114,12 @@ describe("rendered manifests", () => {
     expect(names.some((n) => n.includes("operator") || n.includes("facade"))).toBe(false);
     const agent = (find(objects, "Deployment", "spot-optimizer-agent").spec as { template: PodTemplate }).template.spec
       .containers[0]!;
-    expect(envOf(agent, "SPOTOPT_AGENT_ENDPOINT")?.value).toBe(AGENT_MODE["agent.endpoint"]);
-    expect(envOf(agent, "SPOTOPT_AGENT_CLUSTER_ID")?.value).toBe(AGENT_MODE["agent.clusterId"]);
-    const tokenRef = envOf(agent, "SPOTOPT_AGENT_TOKEN")?.valueFrom?.secretKeyRef;
-    const secret = find(objects, "Secret", tokenRef!.name) as RenderedObject & { data: Record<string, string> };
-    expect(Buffer.from(secret.data[tokenRef!.key]!, "base64").toString()).toBe(AGENT_MODE["agent.token"]);
+    expect(envOf(agent, "SPOTOPT_FACADE_URL")?.value).toBe(AGENT_MODE["agent.endpoint"]);
+    expect(envOf(agent, "SPOTOPT_CLUSTER_ID")?.value).toBe(AGENT_MODE["agent.clusterId"]);
+    const token = agentTokenMount(find(objects, "Deployment", "spot-optimizer-agent"));
+    expect(token.file).toBe(envOf(agent, "SPOTOPT_AGENT_TOKEN_FILE")?.value);
+    const secret = find(objects, "Secret", token.secretName) as RenderedObject & { data: Record<string, string> };
+    expect(Buffer.from(secret.data[token.key]!, "base64").toString()).toBe(AGENT_MODE["agent.token"]);
   });
 
   it("the default install runs no agent until it has a token, and points a configured one at the facade", () => {
@@ -116,7 +129,7 @@ describe("rendered manifests", () => {
         template: PodTemplate;
       }
     ).template.spec.containers[0]!;
-    expect(envOf(agent, "SPOTOPT_AGENT_ENDPOINT")?.value).toBe("http://spot-optimizer-facade.spot-optimizer.svc:80");
+    expect(envOf(agent, "SPOTOPT_FACADE_URL")?.value).toBe("http://spot-optimizer-facade.spot-optimizer.svc:80");
   });
 
   it("runs two operator replicas with leader election in the release namespace and a PodDisruptionBudget", () => {

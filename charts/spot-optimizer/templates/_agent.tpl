@@ -1,4 +1,4 @@
-{{/* The agent container, shared by its Deployment and its DaemonSet: (dict "ctx" $ "mode" "cluster"|"spot-notices"). */}}
+{{/* The agent container, shared by its Deployment and its DaemonSet: (dict "ctx" $ "mode" "deployment"|"daemonset"). */}}
 {{- define "so.agentContainer" -}}
 {{- $v := .ctx.Values -}}
 - name: agent
@@ -6,27 +6,21 @@
   imagePullPolicy: {{ $v.image.pullPolicy }}
   args: ["agent"]
   env:
-    - name: SPOTOPT_AGENT_CLUSTER_ID
+    - name: SPOTOPT_CLUSTER_ID
       value: {{ required "agent.clusterId is required" $v.agent.clusterId | quote }}
-    - name: SPOTOPT_AGENT_ENDPOINT
+    - name: SPOTOPT_FACADE_URL
       value: {{ include "so.agentEndpoint" .ctx | quote }}
-    - name: SPOTOPT_AGENT_TOKEN
-      valueFrom:
-        secretKeyRef:
-          name: {{ include "so.agentTokenSecretName" .ctx }}
-          key: {{ if $v.agent.existingTokenSecret.name }}{{ $v.agent.existingTokenSecret.key }}{{ else }}token{{ end }}
-    # cluster: heartbeats and actions; spot-notices: this node's EC2 instance-metadata interruption notices.
+    # The token is a mounted Secret file, re-read after a 401 so a rotated Secret is picked up.
+    - name: SPOTOPT_AGENT_TOKEN_FILE
+      value: /var/run/secrets/spot-optimizer/agent-token
+    # deployment: heartbeats and actions; daemonset: also this node's EC2 instance-metadata interruption notices.
     - name: SPOTOPT_AGENT_MODE
       value: {{ .mode }}
-    - name: NODE_NAME
+    - name: SPOTOPT_NODE_NAME
       valueFrom:
         fieldRef:
           fieldPath: spec.nodeName
-    - name: POD_NAME
-      valueFrom:
-        fieldRef:
-          fieldPath: metadata.name
-    - name: SPOTOPT_HEALTH_PORT
+    - name: SPOTOPT_AGENT_PORT
       value: {{ $v.agent.healthPort | quote }}
     - name: LOG_LEVEL
       value: {{ $v.logLevel | quote }}
@@ -41,10 +35,28 @@
       protocol: TCP
   {{- include "so.probes" "health" | nindent 2 }}
   resources:
-    {{- toYaml (ternary $v.agent.daemonset.resources $v.agent.resources (eq .mode "spot-notices")) | nindent 4 }}
+    {{- toYaml (ternary $v.agent.daemonset.resources $v.agent.resources (eq .mode "daemonset")) | nindent 4 }}
   securityContext:
     {{- toYaml $v.containerSecurityContext | nindent 4 }}
-  {{- include "so.tmpMount" . | nindent 2 }}
+  volumeMounts:
+    - name: tmp
+      mountPath: /tmp
+    - name: agent-token
+      mountPath: /var/run/secrets/spot-optimizer
+      readOnly: true
+{{- end -}}
+
+{{- define "so.agentVolumes" -}}
+volumes:
+  - name: tmp
+    emptyDir:
+      sizeLimit: 256Mi
+  - name: agent-token
+    secret:
+      secretName: {{ include "so.agentTokenSecretName" . }}
+      items:
+        - key: {{ if .Values.agent.existingTokenSecret.name }}{{ .Values.agent.existingTokenSecret.key }}{{ else }}token{{ end }}
+          path: agent-token
 {{- end -}}
 
 {{- define "so.agentEndpoint" -}}
