@@ -20,7 +20,9 @@ export interface StartOperatorOptions {
   logger?: Logger;
   /** Lease holder identity; default POD_NAME, else operator-<pid>. */
   identity?: string;
-  /** Namespace of the leader Lease; default systemNamespace(). */
+  /** The installer's namespace (leader Lease, local-cluster ConfigMap); default systemNamespace(). */
+  systemNamespace?: string;
+  /** Namespace of the leader Lease; default the system namespace. */
   leaseNamespace?: string;
   now?: () => Date;
 }
@@ -30,18 +32,19 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-/** Starts informers, the leader election on a Lease in spot-optimizer-system, and the controllers once leading. */
+/** Starts informers, the leader election on a Lease in the system namespace, and the controllers once leading. */
 export async function startOperator(options: StartOperatorOptions): Promise<RunningOperator> {
   const logger = options.logger ?? createLogger("operator");
   const client = new KubeClient(options.kubeConfig);
   const identity = options.identity ?? process.env.POD_NAME ?? `operator-${process.pid}`;
+  const namespace = options.systemNamespace ?? systemNamespace();
   const manager = new ControllerManager({
     client,
     logger,
-    leaderElection: { namespace: options.leaseNamespace ?? systemNamespace(), name: LEADER_LEASE_NAME, identity },
+    leaderElection: { namespace: options.leaseNamespace ?? namespace, name: LEADER_LEASE_NAME, identity },
   });
   const now = options.now ?? ((): Date => new Date());
-  for (const register of controllerRegistrations) await register({ client, manager, now });
+  for (const register of controllerRegistrations) await register({ client, manager, now, systemNamespace: namespace });
   manager.start();
   await manager.waitForCacheSync();
   logger.info({ identity, controllers: controllerRegistrations.length }, "Started operator");

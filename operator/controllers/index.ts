@@ -11,12 +11,14 @@ export interface ControllerDeps {
   client: KubeClient;
   manager: ControllerManager;
   now: () => Date;
+  /** The installer's namespace, where the local-cluster ConfigMap lives. */
+  systemNamespace?: string;
 }
 
 /** One function per controller; add a line here when a controller lands. */
 export const controllerRegistrations: Array<(deps: ControllerDeps) => Promise<void> | void> = [
-  ({ client, manager, now }: ControllerDeps): Promise<void> =>
-    registerHibernationController({ client, manager, nowMs: () => now().getTime() }),
+  ({ client, manager, now, systemNamespace }: ControllerDeps): Promise<void> =>
+    registerHibernationController({ client, manager, nowMs: () => now().getTime(), systemNamespace }),
   ({ client, manager, now }: ControllerDeps): void => registerManagedClusterController({ client, manager, now }),
   ({ client, manager, now }: ControllerDeps): void => registerReplanController({ client, manager, now }),
   ({ client, manager, now }: ControllerDeps): Promise<void> => registerNodeTemplateController({ client, manager, now }),

@@ -7,12 +7,15 @@ import { startOperator, type RunningOperator } from "../../operator/main.js";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { eventually, kubectl, startTestCluster } from "../support/cluster.js";
-import { KARPENTER_CRD_FILE } from "../../operator/local/karpenter-crds.js";
+import { KARPENTER_CRD_FILE } from "../../src-shared/karpenter/crds.js";
 import { chartDir, helm, setArgs } from "./helm.js";
 
 const NAMESPACE = "spot-optimizer";
 const VALUES = {
   "agent.token": "test-agent-token",
+  // The chart's designation of the local cluster: the ManagedCluster org-a/local created below.
+  "localCluster.namespace": "org-a",
+  "localCluster.name": "local",
   "agent.daemonset.enabled": true,
   "facade.ingress.enabled": true,
 };
@@ -171,9 +174,32 @@ describe("the rendered chart applied with kubectl", () => {
         },
       },
     });
+    await admin.create({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "NodeTemplate",
+      metadata: { name: "general", namespace: "org-a" },
+      spec: { clusterRef: { name: "local" }, families: ["m5", "c5"], strategy: "SPOT" },
+    });
     let running: RunningOperator | undefined;
     try {
-      running = await startOperator({ kubeConfig: kubeConfigWithToken(token), leaseNamespace: NAMESPACE });
+      // The chart sets SPOTOPT_SYSTEM_NAMESPACE to the release namespace: Lease and local-cluster ConfigMap live there.
+      running = await startOperator({ kubeConfig: kubeConfigWithToken(token), systemNamespace: NAMESPACE });
+      // The NodeTemplate becomes a NodePool and an EC2NodeClass (server-side apply), its status says Applied.
+      const template = await eventually(
+        async () => {
+          const nt = await admin.get<
+            KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }
+          >({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate", namespace: "org-a", name: "general" });
+          return nt.status?.conditions?.some((c) => c.type === "Applied" && c.status === "True") ? nt : undefined;
+        },
+        30_000,
+        "the NodeTemplate Applied",
+      );
+      expect(template.metadata?.finalizers?.length).toBeGreaterThan(0);
+      const pools = await admin.list({ apiVersion: "karpenter.sh/v1", kind: "NodePool" });
+      expect(pools.items.map((p) => p.metadata?.labels?.["spotoptimizer.io/template"])).toContain("general");
+      const classes = await admin.list({ apiVersion: "karpenter.k8s.aws/v1", kind: "EC2NodeClass" });
+      expect(classes.items.length).toBe(1);
       const cluster = await eventually(
         async () => {
           const mc = await admin.get<KubeObject & { status?: { nodeCount?: number } }>({

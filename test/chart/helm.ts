@@ -72,6 +72,8 @@ export const ALL_TOGGLES: Record<string, string | number | boolean> = {
   "metrics.serviceMonitor.enabled": true,
   "operator.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn": "arn:aws:iam::123456789012:role/spot-optimizer",
   "image.digest": `sha256:${"a".repeat(64)}`,
+  "localCluster.namespace": "org-a",
+  "localCluster.name": "local",
 };
 
 /** Agent-only values as POST /clusters/connect hands them out. */

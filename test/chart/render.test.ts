@@ -27,6 +27,7 @@ interface PodTemplate {
     serviceAccountName: string;
     securityContext: Record<string, unknown> & { seccompProfile?: { type: string } };
     containers: Container[];
+    volumes?: Array<{ name: string; secret?: unknown }>;
   };
 }
 
@@ -199,14 +200,27 @@ describe("RBAC", () => {
     const grants = new Set(
       agent.rules.flatMap((r) => (r.resources ?? []).flatMap((res) => r.verbs.map((v) => `${res}:${v}`))),
     );
+    // The executors evict (drain), delete only pods a forced drain leaves, patch nodes and merge-patch replicas.
     for (const needed of [
       "pods/eviction:create",
+      "pods:delete",
       "nodes:patch",
-      "deployments/scale:update",
-      "statefulsets/scale:patch",
+      "deployments:patch",
+      "statefulsets:patch",
+      "cronjobs:patch",
     ])
       expect(grants).toContain(needed);
-    for (const forbidden of ["pods:delete", "pods:create", "nodes:delete", "secrets:get", "secrets:list"])
+    for (const forbidden of [
+      "pods:create",
+      "nodes:create",
+      "deployments:create",
+      "deployments:delete",
+      "deployments/scale:update",
+      "secrets:get",
+      "secrets:list",
+      "configmaps:get",
+      "namespaces:delete",
+    ])
       expect(grants).not.toContain(forbidden);
   });
 
@@ -285,10 +299,11 @@ describe("Secrets", () => {
     expect(objects.filter((o) => o.kind === "Secret")).toEqual([]);
     const agent = (find(objects, "Deployment", "spot-optimizer-agent").spec as { template: PodTemplate }).template.spec
       .containers[0]!;
-    expect(envOf(agent, "SPOTOPT_AGENT_TOKEN")?.valueFrom?.secretKeyRef).toEqual({
-      name: "my-agent-token",
-      key: "value",
-    });
+    // The token is the existing Secret's key, mounted as the file SPOTOPT_AGENT_TOKEN_FILE names.
+    const pod = (find(objects, "Deployment", "spot-optimizer-agent").spec as { template: PodTemplate }).template.spec;
+    const volume = pod.volumes?.find((v) => v.name === "agent-token");
+    expect(volume?.secret).toEqual({ secretName: "my-agent-token", items: [{ key: "value", path: "agent-token" }] });
+    expect(envOf(agent, "SPOTOPT_AGENT_TOKEN_FILE")?.value).toBe("/var/run/secrets/spot-optimizer/agent-token");
 
     const full = await renderChart({ "facade.jwtKey.existingSecret": "my-jwt-key" });
     expect(full.filter((o) => o.kind === "Secret")).toEqual([]);

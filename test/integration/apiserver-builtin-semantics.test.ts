@@ -96,6 +96,54 @@ describe("unknown fields and decode errors", () => {
     expect(stored.json.data).toEqual({ a: "1" });
   });
 
+  it("knows the fields beside an inlined struct (Volume.name, Probe thresholds, IngressRule.host) under Strict", async () => {
+    const res = await server.request("POST", "/apis/apps/v1/namespaces/sem/deployments?fieldValidation=Strict", {
+      body: {
+        metadata: { name: "inline-fields" },
+        spec: {
+          selector: { matchLabels: { app: "i" } },
+          template: {
+            metadata: { labels: { app: "i" } },
+            spec: {
+              containers: [
+                {
+                  name: "c",
+                  image: "x:1",
+                  livenessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 7, failureThreshold: 2 },
+                },
+              ],
+              volumes: [{ name: "tmp", emptyDir: {} }],
+            },
+          },
+        },
+      },
+    });
+    expect(res.status).toBe(201);
+    expect(res.json.spec.template.spec.volumes).toEqual([{ name: "tmp", emptyDir: {} }]);
+    expect(res.json.spec.template.spec.containers[0].livenessProbe).toMatchObject({
+      periodSeconds: 7,
+      failureThreshold: 2,
+    });
+    const ingress = await server.request(
+      "POST",
+      "/apis/networking.k8s.io/v1/namespaces/sem/ingresses?fieldValidation=Strict",
+      {
+        body: { metadata: { name: "inline-host" }, spec: { rules: [{ host: "a.example.com" }] } },
+      },
+    );
+    expect(ingress.status).toBe(201);
+    expect(ingress.json.spec.rules).toEqual([{ host: "a.example.com" }]);
+    // An unknown key next to inlined fields is still one.
+    const bad = await server.request("POST", "/api/v1/namespaces/sem/pods?fieldValidation=Strict", {
+      body: {
+        metadata: { name: "inline-bad" },
+        spec: { containers: [{ name: "c", image: "x:1" }], volumes: [{ name: "v", emptyDir: {}, colour: "red" }] },
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.json.message).toBe('strict decoding error: unknown field "spec.volumes[0].colour"');
+  });
+
   it.each([
     {
       what: "an unknown field under fieldValidation=Strict",

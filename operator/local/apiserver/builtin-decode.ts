@@ -167,21 +167,36 @@ function writtenZero(f: ProtoField): unknown {
   return typeof zero === "object" ? undefined : zero;
 }
 
-/** Decodes one message's JSON object; Go's zero values of non-omitempty scalars are filled in as Go writes them. */
-function message(w: Walk, obj: Record<string, unknown>, at: { name: string; path: string }): Record<string, unknown> {
-  const known = new Set<string>();
+/** The JSON keys of a message, its inlined members' keys included (Volume: name and every VolumeSource key). */
+function jsonKeys(name: string, into = new Set<string>()): Set<string> {
+  for (const f of messageFields(name) ?? []) {
+    if (f.inline) jsonKeys(f.type, into);
+    else into.add(f.json);
+  }
+  return into;
+}
+
+/**
+ * Decodes one message's JSON object; Go's zero values of non-omitempty scalars are filled in as Go writes them. An
+ * inlined member reads the same JSON object as its parent, so only the outermost message reports unknown keys.
+ */
+function message(
+  w: Walk,
+  obj: Record<string, unknown>,
+  at: { name: string; path: string; inlined?: boolean },
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of messageFields(at.name)!) {
     if (f.inline) {
-      Object.assign(out, message(w, obj, { name: f.type, path: at.path }));
-      for (const inner of messageFields(f.type) ?? []) known.add(inner.json);
+      Object.assign(out, message(w, obj, { name: f.type, path: at.path, inlined: true }));
       continue;
     }
-    known.add(f.json);
     const decoded = f.json in obj ? field(w, obj[f.json], f, { message: at.name, path: at.path }) : undefined;
     const v = decoded ?? writtenZero(f);
     if (v !== undefined) out[f.json] = v;
   }
+  if (at.inlined) return out;
+  const known = jsonKeys(at.name);
   w.unknown.push(
     ...Object.keys(obj)
       .filter((k) => !known.has(k))

@@ -18,6 +18,7 @@ const apiPackages = [
   "policy/v1",
   "rbac/v1",
   "coordination/v1",
+  "networking/v1",
   "events/v1",
   "autoscaling/v1",
   "authentication/v1",

@@ -125,9 +125,9 @@ describe("decodeKubeProtobuf", () => {
   });
 
   it("refuses kinds without a protobuf encoding with 415, skips unknown field numbers as Go does, a bad envelope is 400", () => {
-    const ingress = failure(envelope("networking.k8s.io/v1", "Ingress", Buffer.alloc(0)));
-    expect(ingress.code).toBe(415);
-    expect(ingress.status.message).toContain("networking.k8s.io/v1/Ingress");
+    const storageClass = failure(envelope("storage.k8s.io/v1", "StorageClass", Buffer.alloc(0)));
+    expect(storageClass.code).toBe(415);
+    expect(storageClass.status.message).toContain("storage.k8s.io/v1/StorageClass");
     expect(failure(envelope("example.com/v1", "Widget", Buffer.alloc(0))).code).toBe(415);
     // A field number this release does not know (a newer client's field) is skipped, the rest is kept.
     const meta = ld(1, str(1, "cfg"));
