@@ -3,6 +3,7 @@ import type express from "express";
 import { z } from "zod";
 import type { AuditInput, AuditOutcome, AuditWriter } from "../../src-shared/audit/types.js";
 import { ForbiddenError, NotFoundError, UnauthorizedError, UnprocessableError } from "./errors.js";
+import { roundMoneyFields } from "../../src-shared/pricing/rounding.js";
 
 export type Role = "owner" | "admin" | "viewer" | "super_admin";
 
@@ -429,6 +430,8 @@ async function runRoute(
     throw err;
   }
   const produces = producesOf(route, parsed.query);
+  // The one place money in JSON answers is rounded: cents, hourly prices to 4 decimals (src-shared/pricing/rounding.ts).
+  if (produces !== "csv") result = roundMoneyFields(result);
   if (runtime.validateResponses && produces !== "csv") result = validateResponse(route, result);
   await writeAudit(runtime, route, auditCtx, "success");
   if (memo && memoSlot) memo.store(memoSlot, req, res, result);

@@ -139,7 +139,9 @@ export const HibernationScheduleStatus = z
       .number()
       .min(0)
       .optional()
-      .describe("Projected monthly savings in USD: nodes' hourly prices x asleep hours per month (730 h month)."),
+      .describe(
+        "Projected monthly savings in USD: nodes' hourly prices x asleep hours per month (730 h month). Absent while any of those nodes has no known price (savingsBaseline says why).",
+      ),
     savingsBaseline: z
       .string()
       .optional()

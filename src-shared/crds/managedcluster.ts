@@ -128,7 +128,23 @@ export const ManagedClusterStatus = z
       .number()
       .min(0)
       .optional()
-      .describe("Current compute cost per month in USD (hourly price x 730) at the prices of the snapshot in use."),
+      .describe(
+        "Current compute cost per month in USD (hourly price x 730). Absent while any node has no known price (condition Priced says which): never a partial sum.",
+      ),
+    baselineMonthlyCostUsd: z
+      .number()
+      .min(0)
+      .optional()
+      .describe("What the same nodes would cost per month On-Demand (the savings baseline); absent like monthlyCostUsd."),
+    unpricedNodes: z.number().int().min(0).optional().describe("Nodes without a known price."),
+    prices: z
+      .object({
+        source: z.string().describe("Where the prices came from: pricing-api, spot-history, snapshot, derived (joined with +)."),
+        asOf: z.string().describe("Date of the oldest price used (RFC 3339)."),
+        stale: z.boolean().optional().describe("True when the price book is older than the configured maximum age."),
+      })
+      .optional()
+      .describe("Provenance of the prices behind monthlyCostUsd."),
     efficiencyScore: z
       .number()
       .min(0)

@@ -5,6 +5,7 @@ import {
   composition,
   efficiencyGrade,
   efficiencyScore,
+  binPackingSavings,
   figuresFromStatus,
   figuresFromUsage,
   fleetKpi,
@@ -192,15 +193,33 @@ describe("aggregates", () => {
   it("projects over a timeframe with the hibernation savings and no invented bin-packing figure", () => {
     const facts = [nodeFacts(node("c", "c5.xlarge", "on-demand"), book())];
     const f = figuresFromUsage({ nodes: facts, requestedMillicores: 0, requestedMiB: 0, interruptions7d: 0 });
-    const p = projection([f], 50, { label: "30d", days: 30 });
+    const noPlan = binPackingSavings([{ figures: f }]);
+    expect(noPlan).toMatchObject({ monthlyUsd: null, reason: expect.stringContaining("re-plan") });
+    const p = projection(
+      [f],
+      { hibernation: { monthlyUsd: 50, reason: null }, binPacking: noPlan },
+      { label: "30d", days: 30 },
+    );
     const factor = (30 * 24) / 730;
     expect(p.unoptimized_cost).toBeCloseTo(0.17 * 730 * factor, 2);
-    expect(p.breakdown).toEqual({
-      spot_replacement: 0,
-      bin_packing: 0,
-      hibernation: Math.round(50 * factor * 100) / 100,
-    });
+    expect(p.breakdown.spot_replacement).toBe(0);
+    expect(p.breakdown.bin_packing).toBeNull();
+    expect(p.bin_packing.reason).toContain("re-plan");
+    expect(p.breakdown.hibernation).toBeCloseTo(50 * factor, 6);
     expect(p.optimized_cost).toBeCloseTo((0.17 * 730 - 50) * factor, 2);
+    // A successful plan that costs 20 a month less than the current nodes: that is the bin-packing figure.
+    const plan = { phase: "Succeeded", completedAt: "2026-11-01T00:00:00Z", monthlyCostUsd: 0.17 * 730 - 20 };
+    const planned = binPackingSavings([{ figures: f, plan }]);
+    expect(planned).toMatchObject({ asOf: "2026-11-01T00:00:00Z", reason: null });
+    expect(planned.monthlyUsd).toBeCloseTo(20, 6);
+    const withPlan = projection(
+      [f],
+      { hibernation: { monthlyUsd: null, reason: "x" }, binPacking: planned },
+      { label: "30d", days: 30 },
+    );
+    expect(withPlan.breakdown.bin_packing).toBeCloseTo(20 * factor, 6);
+    expect(withPlan.breakdown.hibernation).toBeNull();
+    expect(withPlan.optimized_cost).toBeCloseTo((0.17 * 730 - 20) * factor, 6);
     expect(timeframeDays("7d")).toBe(7);
     expect(timeframeDays("0d")).toBeUndefined();
     expect(timeframeDays("month")).toBeUndefined();

@@ -48,6 +48,27 @@ export function interruptions7d(
   ).length;
 }
 
+/**
+ * Interruptions recorded for a cluster in 7 days, or null while nothing reports them (unknown is not 0): a remote
+ * cluster's agent reports its interruptions with every heartbeat, so the count is known once it has reported; for a
+ * local cluster it is known once some recorder (the agent, the simulator, a node-termination handler) has written an
+ * interruption entry naming it.
+ */
+export function recordedInterruptions(input: {
+  entries: readonly { spec: { event: string; resource: string; timestamp?: string } }[];
+  clusterName: string;
+  nowMs: number;
+  /** Remote clusters: whether the agent has reported (a heartbeat snapshot exists). */
+  agentReported?: boolean;
+}): number | null {
+  const recorded =
+    input.agentReported === true ||
+    input.entries.some(
+      (e) => /interrupt/i.test(e.spec.event) && resourceNamesCluster(e.spec.resource, input.clusterName),
+    );
+  return recorded ? interruptions7d(input.entries, input.clusterName, input.nowMs) : null;
+}
+
 /** A price with its provenance; structurally the pricing engine's `Price` (src-shared/pricing). */
 export interface Price {
   usdPerHour: number;
@@ -84,8 +105,12 @@ export interface ClusterUsage {
   nodes: NodeFacts[];
   requestedMillicores: number;
   requestedMiB: number;
-  /** Spot interruptions recorded in the last 7 days. */
-  interruptions7d: number;
+  /** Spot interruptions recorded in the last 7 days; null while nothing reports them. */
+  interruptions7d: number | null;
+  /** Why no node could be priced (e.g. no prices for the region), when that is the case. */
+  noPricesReason?: string;
+  /** Whether the price book behind the prices is older than the configured age. */
+  pricesStale?: boolean;
 }
 
 /** What ManagedCluster.status reports, for clusters whose nodes the facade cannot see (remote clusters). */
@@ -93,10 +118,16 @@ export interface ReportedStatus {
   nodeCount?: number;
   spotPercentage?: number;
   monthlyCostUsd?: number;
+  baselineMonthlyCostUsd?: number;
+  unpricedNodes?: number;
   efficiencyScore?: number;
+  prices?: { source: string; asOf: string; stale?: boolean };
+  conditions?: ReadonlyArray<{ type: string; status: string; reason?: string; message?: string }>;
 }
 
 export interface ClusterFigures {
+  /** The ManagedCluster's name, when the caller knows it (named in what totals leave out). */
+  clusterId?: string;
   /** "nodes" = computed from the cached Node and Pod objects; "status" = as reported in ManagedCluster.status. */
   source: "nodes" | "status";
   nodeCount: number;
@@ -112,8 +143,15 @@ export interface ClusterFigures {
   fleetHealth: number | null;
   monthlyCostUsd: number | null;
   baselineMonthlyUsd: number | null;
+  /** Nodes without a known price; null when not known (nothing reported). */
+  unpricedNodes: number | null;
+  /** Why monthlyCostUsd is null; null when it is known. */
+  costReason: string | null;
+  interruptions7d: number | null;
   priceSources: string[];
   pricesAsOf: string | null;
+  /** The price book behind the figures is older than the configured age. */
+  pricesStale: boolean;
   byFamily: Record<string, number>;
 }
 
@@ -138,30 +176,44 @@ function clamp01(x: number): number {
 /**
  * efficiency = 100 × (0.5 × U + 0.3 × S + 0.2 × (1 − I)), U = mean(cpu requested ÷ allocatable, memory requested ÷
  * allocatable) each clamped to [0,1], S = spot nodes ÷ nodes, I = min(1, interruptions in 7 days ÷ max(1, spot nodes)).
- * null without nodes: there is nothing to score.
+ * An unknown I (nothing reports interruptions) earns its term no points. null without nodes: nothing to score.
  */
 export function efficiencyScore(
   u: { cpu: number; memory: number },
   spotShare: number,
-  interruptionRate: number,
+  interruptionRate: number | null,
 ): number {
   const utilisation = (clamp01(u.cpu) + clamp01(u.memory)) / 2;
-  return Math.round(100 * (0.5 * utilisation + 0.3 * clamp01(spotShare) + 0.2 * (1 - clamp01(interruptionRate))));
+  const reliability = interruptionRate === null ? 0 : 1 - clamp01(interruptionRate);
+  return Math.round(100 * (0.5 * utilisation + 0.3 * clamp01(spotShare) + 0.2 * reliability));
 }
 
-/** fleet health = 100 × (ready nodes ÷ nodes) × (1 − I). */
-export function fleetHealth(readyShare: number, interruptionRate: number): number {
+/** fleet health = 100 × (ready nodes ÷ nodes) × (1 − I); null while I is unknown. */
+export function fleetHealth(readyShare: number, interruptionRate: number | null): number | null {
+  if (interruptionRate === null) return null;
   return Math.round(100 * clamp01(readyShare) * (1 - clamp01(interruptionRate)));
 }
 
 function sumPrices(
   nodes: NodeFacts[],
   pick: (n: NodeFacts) => Price | undefined,
-): { usd: number | null; used: Price[] } {
+): { usd: number | null; used: Price[]; unpriced: string[] } {
   const used = nodes.map(pick).filter((p): p is Price => p !== undefined);
+  const unpriced = nodes.filter((n) => pick(n) === undefined).map((n) => n.name);
   // A partial sum would understate the bill: only a fully priced fleet gets a figure.
-  if (nodes.length > 0 && used.length < nodes.length) return { usd: null, used };
-  return { usd: used.reduce((acc, p) => acc + p.usdPerHour * HOURS_PER_MONTH, 0), used };
+  if (unpriced.length > 0) return { usd: null, used, unpriced };
+  return { usd: used.reduce((acc, p) => acc + p.usdPerHour * HOURS_PER_MONTH, 0), used, unpriced };
+}
+
+/** At most this many unpriced nodes are named in a reason (the count is always given). */
+const NAMED_NODES_MAX = 10;
+
+/** Why a cluster has no monthly cost: the unpriced nodes, named (up to 10) and counted. */
+export function unpricedReason(unpriced: readonly string[], nodeCount: number, noPricesReason?: string): string {
+  const named = [...unpriced].sort().slice(0, NAMED_NODES_MAX).join(", ");
+  const more = unpriced.length > NAMED_NODES_MAX ? ` and ${unpriced.length - NAMED_NODES_MAX} more` : "";
+  const why = noPricesReason ? ` (${noPricesReason})` : "";
+  return `${unpriced.length} of ${nodeCount} node(s) without a known price${why}: ${named}${more}`;
 }
 
 function oldest(dates: string[]): string | null {
@@ -194,7 +246,8 @@ function scores(
   u: { cpu: number | null; memory: number | null },
 ): Scores {
   if (counts.n === 0) return { interruptionRate: null, efficiencyScore: null, fleetHealth: null };
-  const interruptionRate = clamp01(usage.interruptions7d / Math.max(1, counts.spot));
+  const interruptionRate =
+    usage.interruptions7d === null ? null : clamp01(usage.interruptions7d / Math.max(1, counts.spot));
   return {
     interruptionRate,
     efficiencyScore: efficiencyScore(
@@ -237,13 +290,37 @@ export function figuresFromUsage(usage: ClusterUsage): ClusterFigures {
     efficiencyGrade: efficiencyGrade(s.efficiencyScore),
     monthlyCostUsd: cost.usd,
     baselineMonthlyUsd: baseline.usd,
+    unpricedNodes: cost.unpriced.length,
+    costReason: cost.usd === null ? unpricedReason(cost.unpriced, n, usage.noPricesReason) : null,
+    interruptions7d: usage.interruptions7d,
     priceSources: [...new Set(used.map((p) => p.source))].sort(),
     pricesAsOf: oldest(used.map((p) => p.asOf)),
+    pricesStale: usage.pricesStale === true && used.length > 0,
     byFamily: countByFamily(nodes),
   };
 }
 
-/** Figures for a cluster known only through its ManagedCluster.status (what its agent or controller reported). */
+function conditionOf(status: ReportedStatus, type: string): { status: string; message?: string } | undefined {
+  return status.conditions?.find((c) => c.type === type);
+}
+
+/** Why a status-reported cluster has no monthly cost: not reported yet, or what its Priced condition says. */
+function statusCostReason(status: ReportedStatus): string {
+  if (status.nodeCount === undefined) {
+    const measured = conditionOf(status, "Measured");
+    return measured?.status === "False" && measured.message
+      ? `not reported: ${measured.message}`
+      : "not reported: no figures in the cluster's status yet";
+  }
+  const priced = conditionOf(status, "Priced");
+  if (priced?.status === "False" && priced.message) return priced.message;
+  return "the cluster's status reports no monthly cost";
+}
+
+/**
+ * Figures for a cluster known only through its ManagedCluster.status (what its agent or controller reported). A
+ * cluster that has not reported has no money figures (null with the reason), never 0.
+ */
 export function figuresFromStatus(reported: ReportedStatus | undefined): ClusterFigures {
   const status: ReportedStatus = reported ?? {};
   const nodeCount = status.nodeCount ?? 0;
@@ -263,11 +340,47 @@ export function figuresFromStatus(reported: ReportedStatus | undefined): Cluster
     efficiencyScore: score,
     efficiencyGrade: efficiencyGrade(score),
     fleetHealth: null,
-    monthlyCostUsd: status.monthlyCostUsd ?? (nodeCount === 0 ? 0 : null),
-    baselineMonthlyUsd: nodeCount === 0 ? 0 : null,
-    priceSources: [],
-    pricesAsOf: null,
+    ...statusMoney(status),
+    interruptions7d: null,
     byFamily: {},
+  };
+}
+
+type MoneyFigures = Pick<
+  ClusterFigures,
+  | "monthlyCostUsd"
+  | "baselineMonthlyUsd"
+  | "unpricedNodes"
+  | "costReason"
+  | "priceSources"
+  | "pricesAsOf"
+  | "pricesStale"
+>;
+
+function statusMoney(status: ReportedStatus): MoneyFigures {
+  const prices = status.prices;
+  const provenance = {
+    priceSources: prices ? prices.source.split("+") : [],
+    pricesAsOf: prices && prices.asOf !== "unknown" ? prices.asOf : null,
+    pricesStale: prices?.stale === true,
+  };
+  const monthly = status.monthlyCostUsd;
+  if (monthly === undefined) {
+    const unpriced = status.nodeCount === undefined ? null : (status.unpricedNodes ?? null);
+    return {
+      monthlyCostUsd: null,
+      baselineMonthlyUsd: null,
+      unpricedNodes: unpriced,
+      costReason: statusCostReason(status),
+      ...provenance,
+    };
+  }
+  return {
+    monthlyCostUsd: monthly,
+    baselineMonthlyUsd: status.baselineMonthlyCostUsd ?? null,
+    unpricedNodes: status.unpricedNodes ?? 0,
+    costReason: null,
+    ...provenance,
   };
 }
 
@@ -328,7 +441,13 @@ export function nodeFacts(node: V1Node, book?: PriceBook): NodeFacts {
 function priced(facts: NodeFacts, book: PriceBook, zoneKey: string | undefined): NodeFacts {
   const type = facts.instanceType ?? "";
   const onDemandPrice = book.onDemand.get(type);
-  const price = facts.capacityType === "spot" ? zonePrice(book, type, zoneKey) : onDemandPrice;
+  // A node without a capacity-type label could be either: it stays unpriced rather than guessed On-Demand.
+  const price =
+    facts.capacityType === "spot"
+      ? zonePrice(book, type, zoneKey)
+      : facts.capacityType === "on-demand"
+        ? onDemandPrice
+        : undefined;
   return { ...facts, ...(onDemandPrice ? { onDemandPrice } : {}), ...(price ? { price } : {}) };
 }
 
@@ -357,9 +476,15 @@ export function requestedOn(
 
 // ---- aggregation across an organisation's clusters ----------------------------------------------------------------
 
+/** A cluster a money total leaves out, and why. */
+export interface LeftOut {
+  cluster_id: string;
+  reason: string;
+}
+
 export interface FleetKpi {
-  monthly_spend: number;
-  net_savings: number;
+  monthly_spend: number | null;
+  net_savings: number | null;
   fleet_health: number | null;
   active_nodes: number;
   spot_percentage: number;
@@ -367,9 +492,12 @@ export interface FleetKpi {
   efficiency_score_value: number | null;
   clusters: number;
   unpriced_clusters: number;
+  /** The clusters the money totals leave out, each with why. */
+  not_in_totals: LeftOut[];
   savings_baseline: string;
   price_source: string | null;
   prices_as_of: string | null;
+  prices_stale: boolean;
 }
 
 function weightedMean(pairs: Array<{ value: number | null; weight: number }>): number | null {
@@ -379,48 +507,149 @@ function weightedMean(pairs: Array<{ value: number | null; weight: number }>): n
   return Math.round(known.reduce((a, p) => a + (p.value as number) * p.weight, 0) / weight);
 }
 
-function round2(x: number): number {
-  return Math.round(x * 100) / 100;
-}
-
-function priceProvenance(figures: ClusterFigures[]): { price_source: string | null; prices_as_of: string | null } {
+/** Provenance of the prices behind a set of figures: sources joined, the oldest date, and whether any is stale. */
+export function priceProvenance(figures: readonly ClusterFigures[]): {
+  price_source: string | null;
+  prices_as_of: string | null;
+  prices_stale: boolean;
+} {
   const sources = [...new Set(figures.flatMap((f) => f.priceSources))].sort();
   const asOf = oldest(figures.map((f) => f.pricesAsOf).filter((d): d is string => d !== null));
-  return { price_source: sources.length === 0 ? null : sources.join("+"), prices_as_of: asOf };
+  return {
+    price_source: sources.length === 0 ? null : sources.join("+"),
+    prices_as_of: asOf,
+    prices_stale: figures.some((f) => f.pricesStale),
+  };
 }
 
-/** The dashboard's KPI cards over all of an organisation's clusters. */
+/** Clusters without a monthly cost, named with the reason: what every money total leaves out. */
+export function notInTotals(figures: readonly ClusterFigures[]): LeftOut[] {
+  return figures
+    .filter((f) => f.monthlyCostUsd === null)
+    .map((f) => ({ cluster_id: f.clusterId ?? "", reason: f.costReason ?? "no monthly cost" }));
+}
+
+/** Σ of the known values; null when there are values and none is known (unknown is not 0). */
+export function sumKnown(values: ReadonlyArray<number | null>): number | null {
+  const known = values.filter((v): v is number => v !== null);
+  if (known.length === 0 && values.length > 0) return null;
+  return known.reduce((a, v) => a + v, 0);
+}
+
+/** Monthly savings of a cluster against the same nodes On-Demand; null unless both figures are known. */
+export function netSavingsUsd(f: ClusterFigures): number | null {
+  return f.monthlyCostUsd !== null && f.baselineMonthlyUsd !== null ? f.baselineMonthlyUsd - f.monthlyCostUsd : null;
+}
+
+/**
+ * The dashboard's KPI cards over all of an organisation's clusters. Money totals sum the clusters that have the
+ * figure and name the others in not_in_totals; with none, they are null.
+ */
 export function fleetKpi(figures: ClusterFigures[]): FleetKpi {
   const nodes = figures.reduce((a, f) => a + f.nodeCount, 0);
   const spot = figures.reduce((a, f) => a + f.spotNodes, 0);
-  const spend = figures.reduce((a, f) => a + (f.monthlyCostUsd ?? 0), 0);
-  const withBaseline = figures.filter((f) => f.monthlyCostUsd !== null && f.baselineMonthlyUsd !== null);
-  const savings = withBaseline.reduce((a, f) => a + ((f.baselineMonthlyUsd ?? 0) - (f.monthlyCostUsd ?? 0)), 0);
   const score = weightedMean(figures.map((f) => ({ value: f.efficiencyScore, weight: f.nodeCount })));
+  const priced = figures.filter((f) => f.monthlyCostUsd !== null);
   return {
-    monthly_spend: round2(spend),
-    net_savings: round2(savings),
+    monthly_spend: sumKnown(figures.map((f) => f.monthlyCostUsd)),
+    net_savings: sumKnown(figures.map(netSavingsUsd)),
     fleet_health: weightedMean(figures.map((f) => ({ value: f.fleetHealth, weight: f.nodeCount }))),
     active_nodes: nodes,
     spot_percentage: nodes > 0 ? Math.round((100 * spot) / nodes) : 0,
     efficiency_score: efficiencyGrade(score),
     efficiency_score_value: score,
     clusters: figures.length,
-    unpriced_clusters: figures.filter((f) => f.nodeCount > 0 && f.monthlyCostUsd === null).length,
+    unpriced_clusters: figures.length - priced.length,
+    not_in_totals: notInTotals(figures),
     savings_baseline: SAVINGS_BASELINE,
-    ...priceProvenance(figures),
+    ...priceProvenance(priced),
+  };
+}
+
+/** A savings figure with what it is measured against and when, or null with the reason. */
+export interface SavingsFigure {
+  monthlyUsd: number | null;
+  baseline: string;
+  asOf: string | null;
+  reason: string | null;
+}
+
+/** The last plan of one cluster, as ManagedCluster.status.lastPlan holds it. */
+export interface PlanView {
+  phase: string;
+  completedAt: string;
+  monthlyCostUsd?: number;
+  prices?: { source: string; asOf: string };
+}
+
+export const BIN_PACKING_BASELINE =
+  "the cluster's current nodes at current prices vs the last re-plan of its pods (POST /clusters/{id}/optimize)";
+
+function usablePlan(i: { figures: ClusterFigures; plan?: PlanView }): boolean {
+  return i.plan?.phase === "Succeeded" && i.plan.monthlyCostUsd !== undefined && i.figures.monthlyCostUsd !== null;
+}
+
+/**
+ * Bin-packing savings: Σ over clusters of (current monthly cost − the last successful plan's monthly cost), floored
+ * at 0 (a plan dearer than today saves nothing); null with the reason when no cluster has both a plan and a priced
+ * current cost. asOf is the oldest plan's completion time.
+ */
+export function binPackingSavings(items: ReadonlyArray<{ figures: ClusterFigures; plan?: PlanView }>): SavingsFigure {
+  const usable = items.filter(usablePlan);
+  if (usable.length === 0) {
+    const reason =
+      items.length === 0
+        ? "no cluster in scope"
+        : "no cluster has both a priced current cost and a successful re-plan (POST /clusters/{id}/optimize)";
+    return { monthlyUsd: null, baseline: BIN_PACKING_BASELINE, asOf: null, reason };
+  }
+  const usd = usable.reduce(
+    (a, i) => a + Math.max(0, (i.figures.monthlyCostUsd as number) - (i.plan?.monthlyCostUsd as number)),
+    0,
+  );
+  const left = items.length - usable.length;
+  return {
+    monthlyUsd: usd,
+    baseline: BIN_PACKING_BASELINE,
+    asOf: oldest(usable.map((i) => i.plan?.completedAt ?? "unknown")),
+    reason: left > 0 ? `${left} cluster(s) without a successful re-plan or a priced cost are not included` : null,
+  };
+}
+
+/** The hibernation controller's projected monthly savings over the schedules in scope, or null with the reason. */
+export interface HibernationSavings {
+  monthlyUsd: number | null;
+  reason: string | null;
+}
+
+/** Σ of the schedules' controller-computed savings; schedules without one are named in the reason. */
+export function hibernationSavings(
+  schedules: ReadonlyArray<{ name: string; projectedMonthlySavingsUsd?: number; savingsBaseline?: string }>,
+): HibernationSavings {
+  const known = schedules.filter((s) => s.projectedMonthlySavingsUsd !== undefined);
+  const missing = schedules.filter((s) => s.projectedMonthlySavingsUsd === undefined);
+  const why = missing.map((s) => `${s.name}: ${s.savingsBaseline ?? "not computed by the controller yet"}`).join("; ");
+  if (schedules.length === 0) return { monthlyUsd: 0, reason: null };
+  if (known.length === 0) return { monthlyUsd: null, reason: why };
+  return {
+    monthlyUsd: known.reduce((a, s) => a + (s.projectedMonthlySavingsUsd as number), 0),
+    reason: missing.length > 0 ? `not included: ${why}` : null,
   };
 }
 
 export interface Projection {
   timeframe: string;
-  unoptimized_cost: number;
-  optimized_cost: number;
-  potential_savings: number;
-  breakdown: { spot_replacement: number; bin_packing: number; hibernation: number };
+  unoptimized_cost: number | null;
+  optimized_cost: number | null;
+  potential_savings: number | null;
+  breakdown: { spot_replacement: number | null; bin_packing: number | null; hibernation: number | null };
+  bin_packing: { baseline: string; as_of: string | null; reason: string | null };
+  hibernation: { baseline: string; reason: string | null };
+  not_in_totals: LeftOut[];
   savings_baseline: string;
   price_source: string | null;
   prices_as_of: string | null;
+  prices_stale: boolean;
 }
 
 /** Days covered by a timeframe like "30d" (1–366); undefined when malformed. */
@@ -431,34 +660,55 @@ export function timeframeDays(timeframe: string): number | undefined {
   return days >= 1 && days <= 366 ? days : undefined;
 }
 
+function scaled(x: number | null, factor: number): number | null {
+  return x === null ? null : x * factor;
+}
+
+export const HIBERNATION_BASELINE =
+  "the hibernated NodePools' nodes running 24x7, priced (HibernationSchedule.status.projectedMonthlySavingsUsd)";
+
 /**
- * Savings projection over `days`: unoptimised = the same nodes On-Demand; spot_replacement = what Spot already saves
- * against that; hibernation = the schedules' projected monthly savings; bin_packing = 0 until the optimizer publishes a
- * re-pack plan (no invented figure). optimized = current cost − hibernation.
+ * Savings projection over `days` for the clusters with a priced cost (the others are named in not_in_totals):
+ * unoptimised = the same nodes On-Demand; spot_replacement = what Spot already saves against that; hibernation = the
+ * hibernation controller's projected savings; bin_packing = the last plans' re-pack saving. optimized = current −
+ * the known savings. Each part is null with its reason when unknown.
  */
 export function projection(
   figures: ClusterFigures[],
-  hibernationMonthlyUsd: number,
+  savings: { hibernation: HibernationSavings; binPacking: SavingsFigure },
   timeframe: { label: string; days: number },
 ): Projection {
   const factor = (timeframe.days * 24) / HOURS_PER_MONTH;
-  const current = figures.reduce((a, f) => a + (f.monthlyCostUsd ?? 0), 0);
-  const baseline = figures.reduce((a, f) => a + (f.baselineMonthlyUsd ?? f.monthlyCostUsd ?? 0), 0);
-  const spotReplacement = Math.max(0, baseline - current);
-  const hibernation = Math.min(current, hibernationMonthlyUsd);
-  const optimized = current - hibernation;
+  const priced = figures.filter((f) => f.monthlyCostUsd !== null);
+  const none = priced.length === 0;
+  const current = priced.reduce((a, f) => a + (f.monthlyCostUsd as number), 0);
+  const baseline = priced.reduce((a, f) => a + (f.baselineMonthlyUsd ?? (f.monthlyCostUsd as number)), 0);
+  const hibernation =
+    savings.hibernation.monthlyUsd === null ? null : Math.min(current, savings.hibernation.monthlyUsd);
+  const binPacking =
+    savings.binPacking.monthlyUsd === null
+      ? null
+      : Math.min(current - (hibernation ?? 0), savings.binPacking.monthlyUsd);
+  const optimized = current - (hibernation ?? 0) - (binPacking ?? 0);
   return {
     timeframe: timeframe.label,
-    unoptimized_cost: round2(baseline * factor),
-    optimized_cost: round2(optimized * factor),
-    potential_savings: round2((baseline - optimized) * factor),
+    unoptimized_cost: none ? null : scaled(baseline, factor),
+    optimized_cost: none ? null : scaled(optimized, factor),
+    potential_savings: none ? null : scaled(baseline - optimized, factor),
     breakdown: {
-      spot_replacement: round2(spotReplacement * factor),
-      bin_packing: 0,
-      hibernation: round2(hibernation * factor),
+      spot_replacement: none ? null : scaled(Math.max(0, baseline - current), factor),
+      bin_packing: scaled(binPacking, factor),
+      hibernation: scaled(hibernation, factor),
     },
+    bin_packing: {
+      baseline: savings.binPacking.baseline,
+      as_of: savings.binPacking.asOf,
+      reason: savings.binPacking.reason,
+    },
+    hibernation: { baseline: HIBERNATION_BASELINE, reason: savings.hibernation.reason },
+    not_in_totals: notInTotals(figures),
     savings_baseline: SAVINGS_BASELINE,
-    ...priceProvenance(figures),
+    ...priceProvenance(priced),
   };
 }
 

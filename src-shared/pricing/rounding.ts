@@ -7,11 +7,32 @@ export function roundTo(value: number, decimals: number): number {
   return Number(`${Math.round(Number(`${Math.abs(value)}e${decimals}`))}e-${decimals}`) * Math.sign(value) || 0;
 }
 
-/** Decimals for a money-like field by its name: hourly prices 4, other `…Usd` and `…Pct` fields 2, else none. */
+/** The facade's (snake_case) hourly money fields: 4 decimals. The feed's `savings` is hourly. */
+const HOURLY_FIELDS = /^(hourly_cost|baseline_hourly_cost|savings|price_per_hour|.*_hourly_usd)$/;
+/** The facade's monthly / total money fields: cents. */
+const MONEY_FIELDS =
+  /^(monthly|monthly_cost|baseline_monthly_cost|monthly_spend|net_savings|total_spend|total_savings|unoptimized_cost|optimized_cost|potential_savings|spot_replacement|bin_packing|hibernation|projected_savings|savings_pct)$/;
+
+/**
+ * Decimals for a money-like field by its name: hourly prices 4, other `…Usd` and `…Pct` fields and the facade's money
+ * fields 2, else none. The one rule for every figure people read (CLI JSON and facade JSON).
+ */
 export function moneyDecimals(key: string): number | undefined {
   if (/hourly|perhour/i.test(key) && /usd/i.test(key)) return 4;
-  if (/usd$/i.test(key) || /pct$/i.test(key) || /percent(age)?$/i.test(key)) return 2;
+  if (HOURLY_FIELDS.test(key)) return 4;
+  if (/usd$/i.test(key) || /pct$/i.test(key) || /percent(age)?$/i.test(key) || MONEY_FIELDS.test(key)) return 2;
   return undefined;
+}
+
+/** A copy of a JSON value with its money-like fields rounded (moneyDecimals), for responses sent as JSON. */
+export function roundMoneyFields(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(roundMoneyFields);
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    out[key] = typeof v === "number" ? moneyReplacer(key, v) : roundMoneyFields(v);
+  }
+  return out;
 }
 
 /** A JSON.stringify replacer that rounds money-like numeric fields by name. */

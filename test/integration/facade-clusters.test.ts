@@ -61,7 +61,7 @@ describe("clusters", () => {
     );
   });
 
-  it("lists and details clusters from the cache with honest zero figures for a cluster nobody reported on", async () => {
+  it("lists and details clusters from the cache; a cluster nobody reported on has no cost (null with the reason), not 0", async () => {
     const list = await f.call("GET", "/clusters", { token: f.token(f.orgA, "viewer") });
     expect(list.status).toBe(200);
     expect(list.body.clusters).toEqual([
@@ -69,7 +69,9 @@ describe("clusters", () => {
         id: "prod-us-east-1",
         name: "prod-us-east-1",
         node_count: 0,
-        monthly_cost: 0,
+        monthly_cost: null,
+        monthly_cost_reason: expect.stringMatching(/^not reported/),
+        unpriced_nodes: null,
         efficiency_score: "N/A",
         figures_source: "status",
       }),

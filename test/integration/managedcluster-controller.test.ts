@@ -7,7 +7,7 @@ import { ControllerManager, type KindRef } from "../../src-shared/runtime/index.
 import { loadCatalogPriceBook } from "../../src-shared/pricing/catalog/index.js";
 import { registerManagedClusterController } from "../../operator/controllers/managedcluster/status/controller.js";
 import { createManagedClusterReconciler } from "../../operator/controllers/managedcluster/status/reconciler.js";
-import { catalogPrices } from "../../operator/controllers/hibernation/savings.js";
+import { snapshotRegionPrices } from "../../src-shared/pricing/region-prices.js";
 
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" } as const;
 const REGION = "us-east-1";
@@ -16,6 +16,8 @@ interface ClusterStatus {
   nodeCount?: number;
   spotPercentage?: number;
   monthlyCostUsd?: number;
+  baselineMonthlyCostUsd?: number;
+  unpricedNodes?: number;
   efficiencyScore?: number;
   conditions?: Array<{ type: string; status: string; reason: string; message: string; observedGeneration?: number }>;
 }
@@ -119,13 +121,15 @@ describe("ManagedCluster status controller", () => {
     const mc = await status("acme", "prod");
     expect(mc.status?.nodeCount).toBe(3);
     expect(mc.status?.spotPercentage).toBeCloseTo(100 / 3, 1);
-    // The unpriced node is left out of the sum and named, never guessed.
-    expect(mc.status?.monthlyCostUsd).toBeCloseTo((onDemand("m5.large") + spot("c5.large")) * 730, 2);
+    // One unpriced node: no cost at all (a partial sum would pass for the bill), the node counted and named.
+    expect(mc.status?.monthlyCostUsd).toBeUndefined();
+    expect(mc.status?.unpricedNodes).toBe(1);
     expect(condition(mc, "Priced")).toMatchObject({ status: "False", reason: "UnpricedNodes" });
     expect(condition(mc, "Priced")?.message).toContain("n-unpriced");
-    // efficiency = round(100 × (0.5·U + 0.3·s + 0.2·(1 − I))): requested 1.5 of 8 cores, 3 of 16 GiB, 1 of 3 nodes Spot, no interruptions.
+    // efficiency = round(100 × (0.5·U + 0.3·s + 0.2·(1 − I))): requested 1.5 of 8 cores, 3 of 16 GiB, 1 of 3 nodes
+    // Spot; nothing has recorded interruptions for this cluster, so I is unknown and its term earns no points.
     const utilisation = (1.5 / 8 + 3 / 16) / 2;
-    expect(mc.status?.efficiencyScore).toBe(Math.round(100 * (0.5 * utilisation + 0.3 * (1 / 3) + 0.2)));
+    expect(mc.status?.efficiencyScore).toBe(Math.round(100 * (0.5 * utilisation + 0.3 * (1 / 3))));
     expect(condition(mc, "AgentConnected")).toMatchObject({
       status: "True",
       reason: "LocalMode",
@@ -151,7 +155,7 @@ describe("ManagedCluster status controller", () => {
       nodes: m.informer({ apiVersion: "v1", kind: "Node" }),
       pods: m.informer({ apiVersion: "v1", kind: "Pod" }),
       auditEntries: m.informer({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "AuditEntry" } as KindRef),
-      price: catalogPrices(),
+      prices: snapshotRegionPrices(),
     });
     await reconcile("acme/prod");
     await reconcile("globex/edge");
@@ -162,18 +166,25 @@ describe("ManagedCluster status controller", () => {
       (await status("globex", "edge")).metadata?.resourceVersion,
     ]).toEqual(before);
 
-    // A new Spot node moves the figures.
+    // The unpriced node goes, a new Spot node comes: every node is priced, so the cost appears.
+    await c.delete({ apiVersion: "v1", kind: "Node", name: "n-unpriced" });
     await c.create(node(["n-spot-2", "c5.large", "spot", "2", "4Gi"]));
     const after = await eventually(
       async () => {
         const o = await status("acme", "prod");
-        return o.status?.nodeCount === 4 ? o : undefined;
+        return o.status?.monthlyCostUsd !== undefined && o.status.nodeCount === 3 ? o : undefined;
       },
       10_000,
-      "a fourth node",
+      "every node priced",
     );
-    expect(after.status?.spotPercentage).toBe(50);
+    expect(after.status?.nodeCount).toBe(3);
+    expect(after.status?.unpricedNodes).toBe(0);
     expect(after.status?.monthlyCostUsd).toBeCloseTo((onDemand("m5.large") + 2 * spot("c5.large")) * 730, 2);
+    expect(after.status?.baselineMonthlyCostUsd).toBeCloseTo(
+      (onDemand("m5.large") + 2 * onDemand("c5.large")) * 730,
+      2,
+    );
+    expect(condition(after, "Priced")).toMatchObject({ status: "True", reason: "AllNodesPriced" });
   }, 20_000);
 
   it("gives neither of two local clusters in two namespaces any node figures", async () => {

@@ -55,7 +55,7 @@ export interface HibernationReconcilerOptions {
   writer: HibernationWriter;
   events?: HibernationEvents;
   nowMs?: () => number;
-  /** Node prices for projectedMonthlySavingsUsd; without one the figure is 0 with the reason in savingsBaseline. */
+  /** Node prices for projectedMonthlySavingsUsd; without one there is no figure, only the reason in savingsBaseline. */
   price?: NodeHourlyPrice;
   /**
    * The facade's hash-chained audit writer. With `readChain` (the chain store has it) a transition already in

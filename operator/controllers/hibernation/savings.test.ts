@@ -64,7 +64,6 @@ describe("savings", () => {
           "node.kubernetes.io/instance-type": "m5.large",
           "karpenter.sh/capacity-type": "spot",
         }),
-        node("exotic", { "karpenter.sh/nodepool": "general", "node.kubernetes.io/instance-type": "x9.huge" }),
         node("other-pool", { "karpenter.sh/nodepool": "system", "node.kubernetes.io/instance-type": "m5.large" }),
         node("node-group", { "node.kubernetes.io/instance-type": "m5.large" }),
       ],
@@ -72,9 +71,21 @@ describe("savings", () => {
     // (0.096 + 0.04 + 0.035 cheapest zone) × 118/168 × 730 = 0.171 × 512.738… = 87.678… -> 87.68
     expect(projection.projectedMonthlySavingsUsd).toBe(87.68);
     expect(projection.savingsAsOf).toBe("2025-01-02T00:00:00Z");
-    expect(projection.savingsBaseline).toMatch(
-      /^3 Karpenter node\(s\).*1 node\(s\) without a known price not counted$/,
-    );
+    expect(projection.savingsBaseline).toMatch(/^3 Karpenter node\(s\) of the hibernated NodePools running 24x7/);
+    // One node without a price: no figure at all (a partial sum would pass for the whole), and the reason.
+    const exotic = node("exotic", {
+      "karpenter.sh/nodepool": "general",
+      "node.kubernetes.io/instance-type": "x9.huge",
+    });
+    const partial = projectSavings({
+      schedule: officeHours,
+      nowMs: Date.parse("2025-01-08T12:00:00Z"),
+      sleepingNodePools: new Set(["general"]),
+      price: priceFromBook(book),
+      nodes: [exotic],
+    });
+    expect(partial.projectedMonthlySavingsUsd).toBeUndefined();
+    expect(partial.savingsBaseline).toMatch(/not computed: 1 node\(s\) without a known price$/);
   });
 
   it("prices from the shipped snapshot by the node's region, and leaves other regions unpriced", () => {
@@ -88,9 +99,8 @@ describe("savings", () => {
     expect(price({ instanceType: "m5.large", capacityType: "on-demand" })).toBeUndefined();
   });
 
-  it("reports 0 with the reason when there is no price source", () => {
+  it("reports no figure, only the reason, when there is no price source", () => {
     expect(projectSavings({ schedule: officeHours, nowMs: 0, nodes: [], sleepingNodePools: new Set() })).toEqual({
-      projectedMonthlySavingsUsd: 0,
       savingsBaseline: "no price source configured: savings not computed",
     });
   });

@@ -12,7 +12,8 @@ export type NodeHourlyPrice = (node: {
 }) => { usdPerHour: number; asOf: string } | undefined;
 
 export interface SavingsProjection {
-  projectedMonthlySavingsUsd: number;
+  /** Absent when it cannot be computed (no price source, or a node without a known price): unknown is not 0. */
+  projectedMonthlySavingsUsd?: number;
   savingsBaseline: string;
   /** Oldest price snapshot used (RFC 3339), absent when no price was used. */
   savingsAsOf?: string;
@@ -53,8 +54,7 @@ export function projectSavings(input: {
   sleepingNodePools: ReadonlySet<string>;
   price?: NodeHourlyPrice;
 }): SavingsProjection {
-  if (!input.price)
-    return { projectedMonthlySavingsUsd: 0, savingsBaseline: "no price source configured: savings not computed" };
+  if (!input.price) return { savingsBaseline: "no price source configured: savings not computed" };
   const nodes = input.nodes.filter((n) => input.sleepingNodePools.has(n.metadata.labels?.[NODEPOOL_LABEL] ?? ""));
   let hourlyUsd = 0;
   let unpriced = 0;
@@ -76,11 +76,12 @@ export function projectSavings(input: {
     if (asOf) asOfs.push(asOf);
   }
   const hours = asleepHoursPerMonth(input.schedule, input.nowMs);
-  const usd = Math.round(hourlyUsd * hours * 100) / 100;
-  const unpricedNote = unpriced > 0 ? `; ${unpriced} node(s) without a known price not counted` : "";
+  const baseline = `${nodes.length} Karpenter node(s) of the hibernated NodePools running 24x7; asleep ${hours.toFixed(1)} h of a 730 h month`;
+  // A partial sum would understate the savings as if it were the whole: no figure while a node is unpriced.
+  if (unpriced > 0) return { savingsBaseline: `${baseline}; not computed: ${unpriced} node(s) without a known price` };
   const projection: SavingsProjection = {
-    projectedMonthlySavingsUsd: usd,
-    savingsBaseline: `${nodes.length - unpriced} Karpenter node(s) of the hibernated NodePools running 24x7; asleep ${hours.toFixed(1)} h of a 730 h month${unpricedNote}`,
+    projectedMonthlySavingsUsd: Math.round(hourlyUsd * hours * 100) / 100,
+    savingsBaseline: baseline,
   };
   const oldest = asOfs.sort()[0];
   if (oldest) projection.savingsAsOf = oldest;

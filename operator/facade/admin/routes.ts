@@ -1,6 +1,15 @@
 // Platform routes for super_admin only: client registry, global stats and component health.
 import { z } from "zod";
 import type { ManagedCluster } from "../../../src-shared/crds/index.js";
+import {
+  SAVINGS_BASELINE,
+  binPackingSavings,
+  figuresFromStatus,
+  netSavingsUsd,
+  notInTotals,
+  priceProvenance,
+  sumKnown,
+} from "../../../src-shared/fleet/fleet-metrics.js";
 import type { KubeClient } from "../../../src-shared/kube/client.js";
 import { getOrganisation, listOrganisations, updateOrganisationFlags } from "../auth/orgs.js";
 import type { AuthService } from "../auth/service.js";
@@ -25,10 +34,62 @@ function caller(auth: AuthContext | undefined): AuthContext {
 
 const SUPER = { auth: "user" as const, roles: ["super_admin" as const], tenant: false, tags: ["admin"] };
 
-/** Only what the ManagedCluster status holds: no status yet counts as 0, never an estimate. */
-function monthlyCostUsd(clusters: ManagedCluster[]): number {
-  return Math.round(clusters.reduce((sum, c) => sum + (c.status?.monthlyCostUsd ?? 0), 0) * 100) / 100;
+/**
+ * Money over clusters from what their ManagedCluster status holds (the status controller's figures): sums of the
+ * clusters that have a figure, the others named in not_in_totals, null when none has one; never an estimate.
+ */
+function money(clusters: ManagedCluster[]): {
+  monthly_spend: number | null;
+  net_savings: number | null;
+  unpriced_clusters: number;
+  not_in_totals: Array<{ cluster_id: string; reason: string }>;
+  savings_baseline: string;
+  price_source: string | null;
+  prices_as_of: string | null;
+  prices_stale: boolean;
+} {
+  const figures = clusters.map((c) => ({
+    ...figuresFromStatus(c.status),
+    clusterId: `${c.metadata.namespace ?? ""}/${c.metadata.name ?? ""}`,
+  }));
+  const priced = figures.filter((f) => f.monthlyCostUsd !== null);
+  return {
+    monthly_spend: sumKnown(figures.map((f) => f.monthlyCostUsd)),
+    net_savings: sumKnown(figures.map(netSavingsUsd)),
+    unpriced_clusters: figures.length - priced.length,
+    not_in_totals: notInTotals(figures),
+    savings_baseline: SAVINGS_BASELINE,
+    ...priceProvenance(priced),
+  };
 }
+
+function binPacking(clusters: ManagedCluster[]): {
+  monthly: number | null;
+  baseline: string;
+  as_of: string | null;
+  reason: string | null;
+} {
+  const figure = binPackingSavings(
+    clusters.map((c) => ({
+      figures: figuresFromStatus(c.status),
+      ...(c.status?.lastPlan ? { plan: c.status.lastPlan } : {}),
+    })),
+  );
+  return { monthly: figure.monthlyUsd, baseline: figure.baseline, as_of: figure.asOf, reason: figure.reason };
+}
+
+const LeftOut = z.array(z.object({ cluster_id: z.string(), reason: z.string() }));
+
+const Money = {
+  unpriced_clusters: z.number().int(),
+  not_in_totals: LeftOut.describe(
+    "Clusters (namespace/name) whose cost is unknown and left out of the sums, with why.",
+  ),
+  savings_baseline: z.string(),
+  price_source: z.string().nullable(),
+  prices_as_of: z.string().nullable(),
+  prices_stale: z.boolean(),
+};
 
 function isConnected(c: ManagedCluster): boolean {
   return c.status?.conditions?.some((cond) => cond.type === "AgentConnected" && cond.status === "True") ?? false;
@@ -47,7 +108,8 @@ export function createAdminRoutes(deps: AdminRouteDeps): RouteDef[] {
             id: z.string(),
             org_name: z.string(),
             plan: z.string(),
-            monthly_spend: z.number(),
+            monthly_spend: z.number().nullable(),
+            ...Money,
             created_at: z.string(),
             namespace: z.string(),
             clusters: z.number().int(),
@@ -63,11 +125,12 @@ export function createAdminRoutes(deps: AdminRouteDeps): RouteDef[] {
         return {
           clients: orgs.map((o) => {
             const own = clusters.filter((c) => c.metadata.namespace === o.namespace);
+            const { net_savings: _n, ...spend } = money(own);
             return {
               id: o.orgId,
               org_name: o.name,
               plan: o.plan,
-              monthly_spend: monthlyCostUsd(own),
+              ...spend,
               created_at: o.createdAt,
               namespace: o.namespace,
               clusters: own.length,
@@ -81,26 +144,44 @@ export function createAdminRoutes(deps: AdminRouteDeps): RouteDef[] {
       ...SUPER,
       method: "get",
       path: "/admin/stats",
-      summary: "Platform totals from ManagedCluster status (super_admin)",
+      summary:
+        "Platform totals from ManagedCluster status (super_admin): monthly spend and savings against the same nodes On-Demand, with what they leave out",
       response: z.object({
         total_clients: z.number().int(),
-        total_spend: z.number(),
-        total_savings: z.number(),
+        total_spend: z.number().nullable(),
+        total_savings: z
+          .number()
+          .nullable()
+          .describe("Σ (On-Demand baseline − cost) per month over the priced clusters; null when none is priced."),
         active_clusters: z.number().int(),
         total_clusters: z.number().int(),
         savings_source: z.string(),
+        ...Money,
+        bin_packing_savings: z
+          .object({
+            monthly: z.number().nullable(),
+            baseline: z.string(),
+            as_of: z.string().nullable(),
+            reason: z.string().nullable(),
+          })
+          .describe("What the clusters' last re-plans would save per month against their current nodes (not applied)."),
       }),
       handler: async () => {
         const orgs = await listOrganisations(deps.client);
         const clusters = deps.cache.allClusters();
+        const { monthly_spend, net_savings, ...rest } = money(clusters);
         return {
           total_clients: orgs.length,
-          total_spend: monthlyCostUsd(clusters),
-          // No controller reports realised savings yet; 0 rather than an invented figure.
-          total_savings: 0,
+          total_spend: monthly_spend,
+          total_savings: net_savings,
           active_clusters: clusters.filter(isConnected).length,
           total_clusters: clusters.length,
-          savings_source: "not reported by any controller yet",
+          savings_source:
+            net_savings === null
+              ? "no cluster reports both a monthly cost and its On-Demand baseline yet"
+              : "ManagedCluster.status (monthlyCostUsd, baselineMonthlyCostUsd) written by the operator's status controller",
+          ...rest,
+          bin_packing_savings: binPacking(clusters),
         };
       },
     }),

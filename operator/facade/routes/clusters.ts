@@ -30,7 +30,12 @@ const ClusterSummary = z.object({
   region: z.string().nullable(),
   k8s_version: z.string().nullable(),
   node_count: z.number(),
-  monthly_cost: z.number().nullable(),
+  monthly_cost: z
+    .number()
+    .nullable()
+    .describe("Monthly cost (hourly × 730); null when any node has no known price or the cluster has not reported."),
+  monthly_cost_reason: z.string().nullable().describe("Why monthly_cost is null."),
+  unpriced_nodes: z.number().nullable().describe("Nodes without a known price; null when not reported."),
   efficiency_score: z.string(),
   efficiency_score_value: z.number().nullable(),
   mode: z.string(),
@@ -39,6 +44,7 @@ const ClusterSummary = z.object({
   figures_source: z.enum(["nodes", "status"]),
   price_source: z.string().nullable(),
   prices_as_of: z.string().nullable(),
+  prices_stale: z.boolean(),
 });
 
 function agentStatus(cluster: ManagedCluster): string {
@@ -53,7 +59,9 @@ function summary(cluster: ManagedCluster, f: ClusterFigures): z.infer<typeof Clu
     region: cluster.spec.region ?? null,
     k8s_version: cluster.spec.k8sVersion ?? null,
     node_count: f.nodeCount,
-    monthly_cost: f.monthlyCostUsd === null ? null : Math.round(f.monthlyCostUsd * 100) / 100,
+    monthly_cost: f.monthlyCostUsd,
+    monthly_cost_reason: f.costReason,
+    unpriced_nodes: f.unpricedNodes,
     efficiency_score: f.efficiencyGrade,
     efficiency_score_value: f.efficiencyScore,
     mode: cluster.spec.mode ?? "local",
@@ -62,6 +70,7 @@ function summary(cluster: ManagedCluster, f: ClusterFigures): z.infer<typeof Clu
     figures_source: f.source,
     price_source: f.priceSources.length > 0 ? f.priceSources.join("+") : null,
     prices_as_of: f.pricesAsOf,
+    prices_stale: f.pricesStale,
   };
 }
 

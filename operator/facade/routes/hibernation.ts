@@ -111,8 +111,14 @@ const saveSchedule = hibernationRoute({
   body: ScheduleBody,
   response: z.object({
     success: z.boolean(),
-    projected_savings: z.number(),
+    projected_savings: z
+      .number()
+      .nullable()
+      .describe(
+        "The hibernation controller's projected monthly savings (the nodes that go to sleep, priced); null until it has computed them for this version of the schedule.",
+      ),
     projected_savings_baseline: z.string(),
+    projected_savings_as_of: z.string().nullable(),
     asleep_hours_per_week: z.number(),
     weekly: z.array(z.object({ days: z.array(z.string()), start: z.string(), end: z.string() })),
     timezone: z.string(),
@@ -131,14 +137,10 @@ const saveSchedule = hibernationRoute({
   respond: ({ body, rc, after, clusterName }) => {
     const cluster = rc.cache.cluster(rc.namespace, clusterName);
     const figures = cluster ? clusterFigures(rc.cache, cluster, rc) : undefined;
-    const asleep = asleepHoursPerWeek(body.schedule_matrix);
-    const monthly = figures?.monthlyCostUsd ?? 0;
     return {
       success: true,
-      // Estimate at request time; the controller keeps status.projectedMonthlySavingsUsd from node prices.
-      projected_savings: Math.round(((monthly * asleep) / MATRIX_SLOTS) * 100) / 100,
-      projected_savings_baseline: "the cluster's current monthly cost running 24x7",
-      asleep_hours_per_week: asleep,
+      ...controllerSavings(after),
+      asleep_hours_per_week: asleepHoursPerWeek(body.schedule_matrix),
       weekly: after.spec.weekly ?? [],
       timezone: after.spec.timezone ?? "UTC",
       cluster_id: clusterName,
@@ -147,6 +149,30 @@ const saveSchedule = hibernationRoute({
     };
   },
 });
+
+/**
+ * The one hibernation savings figure: the controller's (HibernationSchedule.status, from the nodes that actually go to
+ * sleep, priced), and only when it was computed for the schedule as just written; else null with the reason.
+ */
+function controllerSavings(schedule: HibernationSchedule): {
+  projected_savings: number | null;
+  projected_savings_baseline: string;
+  projected_savings_as_of: string | null;
+} {
+  const status = schedule.status ?? {};
+  if (status.observedGeneration === undefined || status.observedGeneration !== schedule.metadata.generation)
+    return {
+      projected_savings: null,
+      projected_savings_baseline:
+        "not computed yet: the hibernation controller prices the nodes that go to sleep once it has seen this schedule (GET /metrics/projection shows it then)",
+      projected_savings_as_of: null,
+    };
+  return {
+    projected_savings: status.projectedMonthlySavingsUsd ?? null,
+    projected_savings_baseline: status.savingsBaseline ?? "not computed by the hibernation controller",
+    projected_savings_as_of: status.savingsAsOf ?? null,
+  };
+}
 
 const addException = hibernationRoute({
   method: "post",

@@ -4,8 +4,10 @@ import { z } from "zod";
 import { UnprocessableError } from "../errors.js";
 import { defineRoute, type RouteDef } from "../http.js";
 import {
+  binPackingSavings,
   composition,
   fleetKpi,
+  hibernationSavings,
   projection,
   timeframeDays,
   type ClusterFigures,
@@ -14,6 +16,11 @@ import { clusterFigures, clustersInScope } from "../services/fleet-view.js";
 import { ClusterId, resourceContext, type ResourceContext } from "./shared.js";
 
 const ScopeQuery = z.object({ cluster_id: ClusterId.optional() }).strict();
+
+/** Clusters a money total leaves out (no monthly cost), each with why. */
+export const NotInTotals = z
+  .array(z.object({ cluster_id: z.string(), reason: z.string() }))
+  .describe("Clusters the money totals leave out because their cost is unknown, each with the reason.");
 
 function figuresInScope(rc: ResourceContext, clusterId: string | undefined): ClusterFigures[] {
   return clustersInScope(rc.cache, rc.namespace, clusterId).map((c) => clusterFigures(rc.cache, c, rc));
@@ -29,8 +36,8 @@ const kpi = defineRoute({
   memo: true,
   query: ScopeQuery,
   response: z.object({
-    monthly_spend: z.number(),
-    net_savings: z.number(),
+    monthly_spend: z.number().nullable().describe("Σ monthly cost of the priced clusters; null when none is priced."),
+    net_savings: z.number().nullable(),
     fleet_health: z.number().nullable(),
     active_nodes: z.number(),
     spot_percentage: z.number(),
@@ -38,9 +45,11 @@ const kpi = defineRoute({
     efficiency_score_value: z.number().nullable(),
     clusters: z.number(),
     unpriced_clusters: z.number(),
+    not_in_totals: NotInTotals,
     savings_baseline: z.string(),
     price_source: z.string().nullable(),
     prices_as_of: z.string().nullable(),
+    prices_stale: z.boolean(),
   }),
   handler: async (ctx) => {
     const rc = resourceContext(ctx);
@@ -59,13 +68,21 @@ const projectionRoute = defineRoute({
   query: z.object({ cluster_id: ClusterId.optional(), timeframe: z.string().max(8).default("30d") }).strict(),
   response: z.object({
     timeframe: z.string(),
-    unoptimized_cost: z.number(),
-    optimized_cost: z.number(),
-    potential_savings: z.number(),
-    breakdown: z.object({ spot_replacement: z.number(), bin_packing: z.number(), hibernation: z.number() }),
+    unoptimized_cost: z.number().nullable(),
+    optimized_cost: z.number().nullable(),
+    potential_savings: z.number().nullable(),
+    breakdown: z.object({
+      spot_replacement: z.number().nullable(),
+      bin_packing: z.number().nullable(),
+      hibernation: z.number().nullable(),
+    }),
+    bin_packing: z.object({ baseline: z.string(), as_of: z.string().nullable(), reason: z.string().nullable() }),
+    hibernation: z.object({ baseline: z.string(), reason: z.string().nullable() }),
+    not_in_totals: NotInTotals,
     savings_baseline: z.string(),
     price_source: z.string().nullable(),
     prices_as_of: z.string().nullable(),
+    prices_stale: z.boolean(),
   }),
   handler: async (ctx) => {
     const rc = resourceContext(ctx);
@@ -74,12 +91,19 @@ const projectionRoute = defineRoute({
       throw new UnprocessableError("query.timeframe: must be a number of days like 7d, 30d or 90d (1-366)");
     const clusters = clustersInScope(rc.cache, rc.namespace, ctx.query.cluster_id);
     const names = new Set(clusters.map((c) => c.metadata.name));
-    const hibernationMonthlyUsd = rc.cache
+    const schedules = rc.cache
       .hibernationSchedules(rc.namespace)
       .filter((s) => names.has(s.spec.clusterRef.name))
-      .reduce((a, s) => a + (s.status?.projectedMonthlySavingsUsd ?? 0), 0);
+      .map((s) => ({ name: s.metadata.name ?? "", ...s.status }));
     const figures = clusters.map((c) => clusterFigures(rc.cache, c, rc));
-    return projection(figures, hibernationMonthlyUsd, { label: ctx.query.timeframe, days });
+    const binPacking = binPackingSavings(
+      clusters.map((c, i) => ({ figures: figures[i]!, ...(c.status?.lastPlan ? { plan: c.status.lastPlan } : {}) })),
+    );
+    return projection(
+      figures,
+      { hibernation: hibernationSavings(schedules), binPacking },
+      { label: ctx.query.timeframe, days },
+    );
   },
 });
 

@@ -6,8 +6,8 @@ import { NotFoundError } from "../errors.js";
 import {
   figuresFromStatus,
   figuresFromUsage,
-  interruptions7d,
   ownsLocalNodes,
+  recordedInterruptions,
   nodeFacts,
   requestedOn,
   type ClusterFigures,
@@ -61,7 +61,8 @@ export function clusterFigures(
   cluster: ManagedCluster,
   opts: { now: Date; priceBookFor?: (region: string | undefined) => PriceBook | undefined },
 ): ClusterFigures {
-  if (!ownsCachedNodes(cache, cluster)) return figuresFromStatus(cluster.status);
+  const clusterId = cluster.metadata.name ?? "";
+  if (!ownsCachedNodes(cache, cluster)) return { ...figuresFromStatus(cluster.status), clusterId };
   const book = opts.priceBookFor?.(cluster.spec.region);
   const nodes = cache.nodes().map((n) => nodeFacts(n, book));
   const requested = requestedOn(cache.pods(), new Set(nodes.map((n) => n.name)));
@@ -69,15 +70,31 @@ export function clusterFigures(
     nodes,
     requestedMillicores: requested.millicores,
     requestedMiB: requested.mib,
-    interruptions7d: interruptions7d(
-      cache.auditEntries(cluster.metadata.namespace ?? ""),
-      cluster.metadata.name ?? "",
-      opts.now.getTime(),
-    ),
+    interruptions7d: recordedInterruptions({
+      entries: cache.auditEntries(cluster.metadata.namespace ?? ""),
+      clusterName: clusterId,
+      nowMs: opts.now.getTime(),
+    }),
+    ...(book ? {} : { noPricesReason: noBookReason(cluster.spec.region) }),
   });
   // Without a price book the facade cannot price nodes itself; the controller's figure (if any) is the honest one.
-  if (figures.monthlyCostUsd === null && cluster.status?.monthlyCostUsd !== undefined) {
-    return { ...figures, monthlyCostUsd: cluster.status.monthlyCostUsd, priceSources: ["cluster-status"] };
+  if (figures.monthlyCostUsd === null && !book && cluster.status?.monthlyCostUsd !== undefined) {
+    const reported = figuresFromStatus(cluster.status);
+    return {
+      ...figures,
+      clusterId,
+      monthlyCostUsd: reported.monthlyCostUsd,
+      baselineMonthlyUsd: reported.baselineMonthlyUsd,
+      unpricedNodes: 0,
+      costReason: null,
+      priceSources: reported.priceSources,
+      pricesAsOf: reported.pricesAsOf,
+      pricesStale: reported.pricesStale,
+    };
   }
-  return figures;
+  return { ...figures, clusterId };
+}
+
+function noBookReason(region: string | undefined): string {
+  return region === undefined ? "the cluster has no spec.region" : `no prices for region ${region}`;
 }

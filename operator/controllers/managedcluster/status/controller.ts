@@ -2,15 +2,15 @@
 import type { KubeClient, KubeObject } from "../../../../src-shared/kube/index.js";
 import { AGENT_LEASE_LABEL, CLUSTER_LABEL, SNAPSHOT_LABEL } from "../../../../src-shared/agent/snapshot.js";
 import { objectKey, type ControllerManager, type KindRef } from "../../../../src-shared/runtime/index.js";
-import { catalogPrices, type NodeHourlyPrice } from "../../hibernation/savings.js";
+import { snapshotRegionPrices, type RegionPrices } from "../../../../src-shared/pricing/region-prices.js";
 import type { ClusterView } from "./desired.js";
 import { createManagedClusterReconciler } from "./reconciler.js";
 
 export interface ManagedClusterControllerOptions {
   manager: ControllerManager;
   client: KubeClient;
-  /** Default: the shipped price snapshot (src-shared/pricing/snapshot) by the node's (else the cluster's) region. */
-  price?: NodeHourlyPrice;
+  /** Price books by region; default: the shipped price snapshot (src-shared/pricing/snapshot). */
+  prices?: RegionPrices;
   now?: () => Date;
 }
 
@@ -61,7 +61,7 @@ export function registerManagedClusterController(options: ManagedClusterControll
       nodes: manager.informer(NODE),
       pods: manager.informer(POD),
       auditEntries: manager.informer(AUDIT_ENTRY),
-      price: options.price ?? catalogPrices(),
+      prices: options.prices ?? snapshotRegionPrices(),
       now: options.now,
       snapshots: manager.informer(SNAPSHOT),
       leases: manager.informer(AGENT_LEASE),

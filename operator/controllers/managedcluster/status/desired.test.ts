@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { efficiencyScore } from "../../../../src-shared/fleet/fleet-metrics.js";
-import type { NodeHourlyPrice } from "../../hibernation/savings.js";
+import type { RegionPrices } from "../../../../src-shared/pricing/region-prices.js";
+import type { Price, PriceBook } from "../../../../src-shared/pricing/types.js";
 import {
   HEARTBEAT_FRESH_MS,
   RESYNC_MS,
@@ -13,12 +14,24 @@ import {
 } from "./desired.js";
 
 const NOW = new Date("2026-11-23T12:00:00Z");
-/** A made-up price table: the builder must use exactly what the price function says. */
-const HOURLY: Record<string, number> = { "m5.large/on-demand": 0.1, "m5.large/spot": 0.04, "c5.xlarge/spot": 0.07 };
-const price: NodeHourlyPrice = ({ instanceType, capacityType }) => {
-  const usdPerHour = HOURLY[`${instanceType}/${capacityType}`];
-  return usdPerHour === undefined ? undefined : { usdPerHour, asOf: "2026-07-20" };
+/** A made-up price book for us-east-1 only: the builder must use exactly what it says. */
+const p = (usdPerHour: number): Price => ({ usdPerHour, source: "snapshot", asOf: "2026-07-20" });
+const BOOK: PriceBook = {
+  region: "us-east-1",
+  zones: ["use1-az1"],
+  instanceTypes: new Map(),
+  onDemand: new Map([
+    ["m5.large", p(0.1)],
+    ["c5.xlarge", p(0.2)],
+  ]),
+  spot: new Map([
+    ["m5.large", new Map([["use1-az1", p(0.04)]])],
+    ["c5.xlarge", new Map([["use1-az1", p(0.07)]])],
+  ]),
+  advice: new Map(),
 };
+const prices: RegionPrices = (region) =>
+  region === "us-east-1" ? { book: BOOK, stale: false } : { stale: false, reason: `no prices for region ${region}` };
 
 function cluster(name: string, mode: "local" | "remote", extra: Partial<ClusterView> = {}): ClusterView {
   return { metadata: { name, namespace: `org-${name}`, generation: 3 }, spec: { mode, region: "us-east-1" }, ...extra };
@@ -51,7 +64,7 @@ function plan(
     nodes: opts.nodes ?? [],
     pods: opts.pods ?? [],
     auditEntries: [],
-    price,
+    prices,
     now: NOW,
   });
 }
@@ -82,8 +95,12 @@ describe("desiredClusterStatus for the sole local cluster", () => {
     expect(status.nodeCount).toBe(4);
     expect(status.spotPercentage).toBe(50);
     expect(status.monthlyCostUsd).toBeCloseTo((0.1 + 0.04 + 0.07 + 0.1) * 730, 2);
-    // requested 1.5 of 8 cores, 6 of 32 GiB; 2 of 4 nodes Spot; no interruptions
-    expect(status.efficiencyScore).toBe(efficiencyScore({ cpu: 1.5 / 8, memory: 6 / 32 }, 0.5, 0));
+    expect(status.baselineMonthlyCostUsd).toBeCloseTo((0.1 + 0.1 + 0.2 + 0.1) * 730, 2);
+    expect(status.unpricedNodes).toBe(0);
+    expect(status.prices).toEqual({ source: "snapshot", asOf: "2026-07-20" });
+    // requested 1.5 of 8 cores, 6 of 32 GiB; 2 of 4 nodes Spot; nothing reports interruptions: that term earns nothing
+    expect(status.efficiencyScore).toBe(efficiencyScore({ cpu: 1.5 / 8, memory: 6 / 32 }, 0.5, null));
+    expect(status.efficiencyScore).toBe(Math.round(100 * (0.5 * ((1.5 / 8 + 6 / 32) / 2) + 0.3 * 0.5)));
     const byType = Object.fromEntries(status.conditions.map((c) => [c.type, c]));
     expect(byType.AgentConnected).toMatchObject({ status: "True", reason: "LocalMode", observedGeneration: 3 });
     expect(byType.Measured).toMatchObject({ status: "True", observedGeneration: 3 });
@@ -91,16 +108,26 @@ describe("desiredClusterStatus for the sole local cluster", () => {
     expect(requeueAfterMs).toBe(RESYNC_MS);
   });
 
-  it("leaves out and names nodes without a price or capacity type, never guessing one", () => {
+  it("reports no cost at all (not a partial sum) and names nodes without a price or capacity type", () => {
     const { status } = plan(cluster("a", "local"), {
       nodes: [...nodes, node("odd", "x9.huge", "on-demand"), node("nolabel", "m5.large")],
     });
     expect(status.nodeCount).toBe(6);
-    expect(status.monthlyCostUsd).toBeCloseTo((0.1 + 0.04 + 0.07 + 0.1) * 730, 2);
+    expect(status.monthlyCostUsd).toBeUndefined();
+    expect(status.baselineMonthlyCostUsd).toBeUndefined();
+    expect(status.unpricedNodes).toBe(2);
     const priced = status.conditions.find((c) => c.type === "Priced");
     expect(priced).toMatchObject({ status: "False", reason: "UnpricedNodes" });
     expect(priced?.message).toContain("nolabel, odd");
     expect(priced?.message).toContain("2 of 6");
+  });
+
+  it("reports no cost for a region without prices, and says so", () => {
+    const c = { ...cluster("a", "local"), spec: { mode: "local" as const, region: "ap-south-2" } };
+    const { status } = plan(c, { nodes, pods });
+    expect(status.monthlyCostUsd).toBeUndefined();
+    expect(status.unpricedNodes).toBe(4);
+    expect(status.conditions.find((x) => x.type === "Priced")?.message).toContain("no prices for region ap-south-2");
   });
 
   it("has no efficiency score and zero figures without nodes", () => {
@@ -118,7 +145,7 @@ describe("desiredClusterStatus for the sole local cluster", () => {
       nodes,
       pods,
       auditEntries: [],
-      price,
+      prices,
       now: new Date(NOW.getTime() + 3_600_000),
     }).status;
     expect(again).toEqual(first);

@@ -2,25 +2,24 @@
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { setCondition, type Condition, type ConditionInput } from "../../../../src-shared/runtime/conditions.js";
 import {
-  HOURS_PER_MONTH,
   figuresFromUsage,
   interruptions7d,
   isLocalCluster as isLocal,
   nodeFacts,
   ownsLocalNodes,
+  recordedInterruptions,
   requestedOn,
+  type ClusterFigures,
 } from "../../../../src-shared/fleet/fleet-metrics.js";
-import type { NodeHourlyPrice } from "../../hibernation/savings.js";
+import { roundTo } from "../../../../src-shared/pricing/rounding.js";
+import type { RegionPrices } from "../../../../src-shared/pricing/region-prices.js";
 import type { ClusterSnapshot, LeaseView } from "../../../../src-shared/agent/snapshot.js";
-import { remoteAgentConnected, remoteFigures } from "./remote.js";
+import { remoteAgentConnected, remoteUsage } from "./remote.js";
 
 /** A heartbeat older than this means the agent is not connected (DESIGN.md: Connected condition from heartbeat age). */
 export const HEARTBEAT_FRESH_MS = 2 * 60_000;
 /** Periodic re-check: heartbeat age and the 7-day interruption window move with time alone. */
 export const RESYNC_MS = 60_000;
-/** At most this many unpriced nodes are named in a condition message (the count is always given). */
-const NAMED_NODES_MAX = 10;
-
 export const CONDITION_AGENT_CONNECTED = "AgentConnected";
 export const CONDITION_MEASURED = "Measured";
 export const CONDITION_PRICED = "Priced";
@@ -47,7 +46,8 @@ export interface ClusterStatusInput {
   pods: readonly V1Pod[];
   /** AuditEntries of the cluster's namespace. */
   auditEntries: readonly AuditView[];
-  price: NodeHourlyPrice;
+  /** Price books by region (the cluster's spec.region, else its nodes' region label). */
+  prices: RegionPrices;
   now: Date;
   /** Remote clusters: the agent's latest heartbeat snapshot and liveness Lease (written by the facade). */
   snapshot?: ClusterSnapshot;
@@ -60,7 +60,10 @@ export interface DesiredClusterStatus {
   nodeCount?: number;
   spotPercentage?: number;
   monthlyCostUsd?: number;
+  baselineMonthlyCostUsd?: number;
+  unpricedNodes?: number;
   efficiencyScore?: number;
+  prices?: { source: string; asOf: string; stale?: boolean };
   conditions: Condition[];
 }
 
@@ -72,74 +75,76 @@ export interface ClusterStatusPlan {
 // The tenancy rule for local nodes and the interruption count are the facade's (one definition, docs/facade-metrics.md).
 export { interruptions7d, ownsLocalNodes };
 
-interface NodeCost {
-  monthlyCostUsd: number;
-  unpriced: string[];
-  asOf?: string;
+/** The nodes and pod requests a cluster's figures are measured from: the operator's own cluster, or an agent's report. */
+export interface MeasuredUsage {
+  nodes: readonly V1Node[];
+  requested: { millicores: number; mib: number };
+  /** Remote clusters: the agent has reported (its heartbeats carry interruptions). */
+  agentReported: boolean;
 }
 
-function label(node: V1Node, keys: string[]): string | undefined {
-  const labels = node.metadata?.labels ?? {};
-  for (const key of keys) if (labels[key] !== undefined) return labels[key];
-  return undefined;
+function nodeRegion(nodes: readonly V1Node[]): string | undefined {
+  const regions = new Set(
+    nodes.map((n) => n.metadata?.labels?.["topology.kubernetes.io/region"]).filter((r): r is string => r !== undefined),
+  );
+  return regions.size === 1 ? [...regions][0] : undefined;
 }
 
-/** Monthly cost of the priced nodes; a node without a known price (or capacity type) is listed, never guessed. */
-export function nodeCost(
-  nodes: readonly V1Node[],
-  price: NodeHourlyPrice,
-  clusterRegion: string | undefined,
-): NodeCost {
-  let hourlyUsd = 0;
-  const unpriced: string[] = [];
-  const asOfs: string[] = [];
-  for (const node of nodes) {
-    const facts = nodeFacts(node);
-    const known =
-      facts.instanceType !== undefined && facts.capacityType !== "unknown"
-        ? price({
-            instanceType: facts.instanceType,
-            capacityType: facts.capacityType,
-            zone: label(node, ["topology.k8s.aws/zone-id", "topology.kubernetes.io/zone"]),
-            region:
-              label(node, ["topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region"]) ??
-              clusterRegion,
-          })
-        : undefined;
-    if (!known) {
-      unpriced.push(facts.name);
-      continue;
-    }
-    hourlyUsd += known.usdPerHour;
-    asOfs.push(known.asOf);
-  }
-  const cost: NodeCost = {
-    monthlyCostUsd: Math.round(hourlyUsd * HOURS_PER_MONTH * 100) / 100,
-    unpriced: unpriced.sort(),
-  };
-  const oldest = asOfs.sort()[0];
-  if (oldest !== undefined) cost.asOf = oldest;
-  return cost;
+/** Every figure of the cluster with the shared formulas (src-shared/fleet/fleet-metrics.ts), priced from its region's book. */
+export function measuredFigures(input: ClusterStatusInput, usage: MeasuredUsage): ClusterFigures {
+  const prices = input.prices(input.cluster.spec.region ?? nodeRegion(usage.nodes));
+  const facts = usage.nodes.map((n) => nodeFacts(n, prices.book));
+  return figuresFromUsage({
+    nodes: facts,
+    requestedMillicores: usage.requested.millicores,
+    requestedMiB: usage.requested.mib,
+    interruptions7d: recordedInterruptions({
+      entries: input.auditEntries,
+      clusterName: input.cluster.metadata.name ?? "",
+      nowMs: input.now.getTime(),
+      agentReported: usage.agentReported,
+    }),
+    pricesStale: prices.stale,
+    ...(prices.reason !== undefined ? { noPricesReason: prices.reason } : {}),
+  });
 }
 
-function pricedCondition(cost: NodeCost, nodeCount: number): Omit<ConditionInput, "observedGeneration"> {
-  if (cost.unpriced.length === 0) {
-    const asOf = cost.asOf !== undefined ? ` (prices as of ${cost.asOf})` : "";
+function pricedCondition(f: ClusterFigures): Omit<ConditionInput, "observedGeneration"> {
+  if (f.monthlyCostUsd === null) {
     return {
       type: CONDITION_PRICED,
-      status: "True",
-      reason: "AllNodesPriced",
-      message: `All ${nodeCount} node(s) priced${asOf}`,
+      status: "False",
+      reason: "UnpricedNodes",
+      message: `monthlyCostUsd is not reported: ${f.costReason ?? "unpriced nodes"}`.slice(0, 1024),
     };
   }
-  const named = cost.unpriced.slice(0, NAMED_NODES_MAX).join(", ");
-  const more = cost.unpriced.length > NAMED_NODES_MAX ? ` and ${cost.unpriced.length - NAMED_NODES_MAX} more` : "";
+  const asOf = f.pricesAsOf !== null ? ` (prices as of ${f.pricesAsOf})` : "";
   return {
     type: CONDITION_PRICED,
-    status: "False",
-    reason: "UnpricedNodes",
-    message: `monthlyCostUsd leaves out ${cost.unpriced.length} of ${nodeCount} node(s) without a known price: ${named}${more}`,
+    status: "True",
+    reason: f.pricesStale ? "StalePrices" : "AllNodesPriced",
+    message: `All ${f.nodeCount} node(s) priced${asOf}${f.pricesStale ? "; the price book is older than the configured maximum age" : ""}`,
   };
+}
+
+/** The figures as the status holds them: money rounded to cents, absent when unknown (never 0, never a partial sum). */
+export function statusFigures(f: ClusterFigures): Omit<DesiredClusterStatus, "conditions" | "agent"> {
+  const out: Omit<DesiredClusterStatus, "conditions" | "agent"> = {
+    nodeCount: f.nodeCount,
+    spotPercentage: f.spotPercentage,
+    unpricedNodes: f.unpricedNodes ?? 0,
+  };
+  if (f.monthlyCostUsd !== null) out.monthlyCostUsd = roundTo(f.monthlyCostUsd, 2);
+  if (f.monthlyCostUsd !== null && f.baselineMonthlyUsd !== null)
+    out.baselineMonthlyCostUsd = roundTo(f.baselineMonthlyUsd, 2);
+  if (f.efficiencyScore !== null) out.efficiencyScore = f.efficiencyScore;
+  if (f.priceSources.length > 0)
+    out.prices = {
+      source: f.priceSources.join("+"),
+      asOf: f.pricesAsOf ?? "unknown",
+      ...(f.pricesStale ? { stale: true } : {}),
+    };
+  return out;
 }
 
 /** AgentConnected: local clusters have the operator as their agent; remote ones are judged by heartbeat age. */
@@ -192,29 +197,6 @@ export function agentConnected(
   };
 }
 
-interface Figures {
-  nodeCount: number;
-  spotPercentage: number;
-  efficiencyScore?: number;
-}
-
-/** nodeCount, spotPercentage and efficiencyScore with the facade's formulas (src-shared/fleet/fleet-metrics.ts). */
-export function nodeFigures(
-  input: Pick<ClusterStatusInput, "nodes" | "pods" | "auditEntries" | "now"> & { clusterName: string },
-): Figures {
-  const facts = input.nodes.map((n) => nodeFacts(n));
-  const requested = requestedOn(input.pods, new Set(facts.map((f) => f.name)));
-  const figures = figuresFromUsage({
-    nodes: facts,
-    requestedMillicores: requested.millicores,
-    requestedMiB: requested.mib,
-    interruptions7d: interruptions7d(input.auditEntries, input.clusterName, input.now.getTime()),
-  });
-  const out: Figures = { nodeCount: figures.nodeCount, spotPercentage: figures.spotPercentage };
-  if (figures.efficiencyScore !== null) out.efficiencyScore = figures.efficiencyScore;
-  return out;
-}
-
 /**
  * The status this controller applies. The sole local cluster gets node figures and Measured/Priced conditions; an
  * ambiguous local cluster gets Measured=False and no figures; a remote cluster only AgentConnected (its figures are
@@ -247,8 +229,11 @@ export function desiredClusterStatus(input: ClusterStatusInput): ClusterStatusPl
     );
     return { status: { conditions }, requeueAfterMs: RESYNC_MS };
   }
-  const figures = nodeFigures({ ...input, clusterName: cluster.metadata.name ?? "" });
-  const cost = nodeCost(input.nodes, input.price, cluster.spec.region);
+  const figures = measuredFigures(input, {
+    nodes: input.nodes,
+    requested: requestedOn(input.pods, new Set(input.nodes.map((n) => String(n.metadata?.name)))),
+    agentReported: false,
+  });
   conditions.push(
     condition({
       type: CONDITION_MEASURED,
@@ -256,9 +241,9 @@ export function desiredClusterStatus(input: ClusterStatusInput): ClusterStatusPl
       reason: "NodesMeasured",
       message: "Figures from the Nodes and Pods of the cluster the operator runs in",
     }),
-    condition(pricedCondition(cost, figures.nodeCount)),
+    condition(pricedCondition(figures)),
   );
-  return { status: { ...figures, monthlyCostUsd: cost.monthlyCostUsd, conditions }, requeueAfterMs: RESYNC_MS };
+  return { status: { ...statusFigures(figures), conditions }, requeueAfterMs: RESYNC_MS };
 }
 
 type ConditionOf = (c: Omit<ConditionInput, "observedGeneration">) => Condition;
@@ -284,14 +269,8 @@ function remoteStatus(input: ClusterStatusInput, condition: ConditionOf): Cluste
     );
     return { status: { conditions }, requeueAfterMs };
   }
-  const figures = remoteFigures({
-    snapshot: input.snapshot,
-    connected: agent.condition.status === "True",
-    clusterName: input.cluster.metadata.name ?? "",
-    auditEntries: input.auditEntries,
-    nowMs,
-  });
-  const cost = nodeCost(figures.nodes, input.price, input.cluster.spec.region);
+  const reported = remoteUsage(input.snapshot, agent.condition.status === "True");
+  const figures = measuredFigures(input, reported.usage);
   conditions.push(
     condition({
       type: CONDITION_MEASURED,
@@ -299,10 +278,7 @@ function remoteStatus(input: ClusterStatusInput, condition: ConditionOf): Cluste
       reason: "AgentReported",
       message: "Figures from the agent's latest heartbeat snapshot",
     }),
-    condition(pricedCondition(cost, figures.status.nodeCount)),
+    condition(pricedCondition(figures)),
   );
-  return {
-    status: { ...figures.status, monthlyCostUsd: cost.monthlyCostUsd, conditions },
-    requeueAfterMs,
-  };
+  return { status: { agent: reported.agent, ...statusFigures(figures), conditions }, requeueAfterMs };
 }

@@ -8,7 +8,7 @@ import {
   type Informer,
   type ReconcileResult,
 } from "../../../../src-shared/runtime/index.js";
-import type { NodeHourlyPrice } from "../../hibernation/savings.js";
+import type { RegionPrices } from "../../../../src-shared/pricing/region-prices.js";
 import {
   agentLeaseName,
   parseSnapshot,
@@ -34,7 +34,7 @@ export interface ManagedClusterReconcilerOptions {
   nodes: Informer;
   pods: Informer;
   auditEntries: Informer;
-  price: NodeHourlyPrice;
+  prices: RegionPrices;
   now?: () => Date;
   /** The facade's per-cluster heartbeat snapshot ConfigMaps and liveness Leases (remote clusters). */
   snapshots?: Informer;
@@ -92,7 +92,7 @@ export function createManagedClusterReconciler(
       nodes: options.nodes.list() as unknown as V1Node[],
       pods: options.pods.list() as unknown as V1Pod[],
       auditEntries: options.auditEntries.list({ namespace }) as unknown as AuditView[],
-      price: options.price,
+      prices: options.prices,
       now: now(),
       ...remoteInputs(options, namespace, name),
     });

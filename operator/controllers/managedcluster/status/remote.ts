@@ -6,24 +6,10 @@ import {
   type ClusterSnapshot,
   type LeaseView,
 } from "../../../../src-shared/agent/snapshot.js";
-import { figuresFromUsage, interruptions7d, nodeFacts } from "../../../../src-shared/fleet/fleet-metrics.js";
 import type { ConditionInput } from "../../../../src-shared/runtime/conditions.js";
 import type { V1Node } from "@kubernetes/client-node";
 
-type AuditView = { spec: { event: string; resource: string; timestamp?: string } };
-
 type ConditionBody = Omit<ConditionInput, "observedGeneration">;
-
-export interface RemoteFigures {
-  status: {
-    agent: { lastSeen: string; version: string; health: "healthy" | "unreachable" };
-    nodeCount: number;
-    spotPercentage: number;
-    efficiencyScore?: number;
-  };
-  /** The reported nodes as V1Node-shaped objects, for pricing like local nodes. */
-  nodes: V1Node[];
-}
 
 /** AgentConnected from the Lease: True until its renewal plus duration, then False; requeue when it would flip. */
 export function remoteAgentConnected(
@@ -50,39 +36,27 @@ export function remoteAgentConnected(
   };
 }
 
-/** nodeCount, spot share and efficiency of what the agent last reported (the caller prices the nodes). */
-export function remoteFigures(input: {
-  snapshot: ClusterSnapshot;
-  connected: boolean;
-  clusterName: string;
-  auditEntries: readonly AuditView[];
-  nowMs: number;
-}): RemoteFigures {
-  const nodes = input.snapshot.nodes.map(snapshotNodeAsV1);
+/** What the agent last reported: its liveness for status.agent, and the nodes and pod requests to measure (the caller prices them). */
+export function remoteUsage(
+  snapshot: ClusterSnapshot,
+  connected: boolean,
+): {
+  agent: { lastSeen: string; version: string; health: "healthy" | "unreachable" };
+  usage: { nodes: V1Node[]; requested: { millicores: number; mib: number }; agentReported: true };
+} {
   let millicores = 0;
   let mib = 0;
-  for (const g of input.snapshot.pods) {
+  for (const g of snapshot.pods) {
     const placed = g.scheduled ?? g.count;
     millicores += g.cpu_millicores * placed;
     mib += g.memory_mib * placed;
   }
-  const figures = figuresFromUsage({
-    nodes: nodes.map((n) => nodeFacts(n)),
-    requestedMillicores: millicores,
-    requestedMiB: mib,
-    interruptions7d: interruptions7d(input.auditEntries, input.clusterName, input.nowMs),
-  });
   return {
-    status: {
-      agent: {
-        lastSeen: input.snapshot.receivedAt,
-        version: input.snapshot.agentVersion,
-        health: input.connected ? "healthy" : "unreachable",
-      },
-      nodeCount: figures.nodeCount,
-      spotPercentage: figures.spotPercentage,
-      ...(figures.efficiencyScore !== null ? { efficiencyScore: figures.efficiencyScore } : {}),
+    agent: {
+      lastSeen: snapshot.receivedAt,
+      version: snapshot.agentVersion,
+      health: connected ? "healthy" : "unreachable",
     },
-    nodes,
+    usage: { nodes: snapshot.nodes.map(snapshotNodeAsV1), requested: { millicores, mib }, agentReported: true },
   };
 }

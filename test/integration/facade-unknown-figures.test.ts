@@ -1,0 +1,200 @@
+// Unknown is not zero, over HTTP: an unpriced node, a cluster that has not reported and a partly priced fleet give
+// null money figures with the reason (never 0, never a partial sum passed off as the whole); totals name what they
+// leave out; bin-packing and hibernation savings come from recorded state (the last plan, the controller's figure) or
+// are null with the reason; unknown interruptions earn no points; money in JSON is rounded to cents in one place.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../support/cluster.js";
+import { ADMIN } from "../support/facade.js";
+import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
+import { loadSnapshotPriceBook } from "../../src-shared/pricing/snapshot/index.js";
+
+const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
+const HS = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule" };
+const HOURS = 730;
+
+function node(name: string, type: string, capacity: string): Record<string, unknown> {
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name, labels: { "node.kubernetes.io/instance-type": type, "karpenter.sh/capacity-type": capacity } },
+  };
+}
+
+let f: ResourceFacade;
+const status = async (ns: string, name: string, body: Record<string, unknown>): Promise<void> => {
+  await f.client.patch({ ...MC, namespace: ns, name }, { status: body }, { type: "merge", subresource: "status" });
+};
+
+beforeAll(async () => {
+  f = await startResourceFacade();
+  // orgA: the sole local cluster (its nodes are visible), in us-east-1 whose prices the shipped snapshot has.
+  await f.client.create({ ...MC, metadata: { name: "home", namespace: f.orgA }, spec: { region: "us-east-1" } });
+  for (const [name, type, capacity] of [
+    ["n-od", "m5.large", "on-demand"],
+    ["n-odd", "zz9.galactic", "on-demand"],
+  ] as const) {
+    await f.client.create(node(name, type, capacity) as never);
+    await f.client.patch(
+      { apiVersion: "v1", kind: "Node", name },
+      { status: { allocatable: { cpu: "2", memory: "8Gi" }, conditions: [{ type: "Ready", status: "True" }] } },
+      { type: "merge", subresource: "status" },
+    );
+  }
+  // orgB: two remote clusters, one reported (with float noise in its figures), one never heard from.
+  await f.client.create({ ...MC, metadata: { name: "seen", namespace: f.orgB }, spec: { mode: "remote" } });
+  await f.client.create({ ...MC, metadata: { name: "silent", namespace: f.orgB }, spec: { mode: "remote" } });
+  await status(f.orgB, "seen", {
+    nodeCount: 4,
+    spotPercentage: 50,
+    monthlyCostUsd: 100.47600000000003,
+    baselineMonthlyCostUsd: 160,
+    unpricedNodes: 0,
+    prices: { source: "snapshot", asOf: "2026-07-20T13:44:30Z" },
+  });
+  await eventually(
+    () =>
+      f.cache.nodes().filter((n) => n.status?.allocatable).length === 2 &&
+      f.cache.cluster(f.orgB, "seen")?.status?.nodeCount === 4 &&
+      f.cache.cluster(f.orgB, "silent") !== undefined &&
+      f.cache.cluster(f.orgA, "home") !== undefined,
+    10_000,
+    "seeded state in the cache",
+  );
+});
+afterAll(async () => {
+  await f?.stop();
+});
+
+describe("a cluster with an unpriced node", () => {
+  it("has monthly_cost null with unpriced_nodes and the reason naming the node, never a partial sum", async () => {
+    const res = await f.call("GET", "/clusters/home", { token: f.token(f.orgA) });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ node_count: 2, monthly_cost: null, unpriced_nodes: 1, figures_source: "nodes" });
+    expect(res.body.monthly_cost_reason).toContain("1 of 2 node(s) without a known price");
+    expect(res.body.monthly_cost_reason).toContain("n-odd");
+  });
+
+  it("counts in unpriced_clusters; the KPI money is null and names the cluster it leaves out", async () => {
+    const kpi = await f.call("GET", "/metrics/kpi", { token: f.token(f.orgA) });
+    expect(kpi.body).toMatchObject({ monthly_spend: null, net_savings: null, unpriced_clusters: 1, clusters: 1 });
+    expect(kpi.body.not_in_totals).toEqual([{ cluster_id: "home", reason: expect.stringContaining("n-odd") }]);
+    const projection = await f.call("GET", "/metrics/projection?timeframe=30d", { token: f.token(f.orgA) });
+    expect(projection.body).toMatchObject({ unoptimized_cost: null, optimized_cost: null, potential_savings: null });
+    expect(projection.body.breakdown.spot_replacement).toBeNull();
+  });
+
+  it("shows no interruption rate or fleet health while nothing records interruptions, and scores without that term", async () => {
+    const res = await f.call("GET", "/clusters/home", { token: f.token(f.orgA) });
+    expect(res.body.health_metrics).toMatchObject({ interruption_rate: null, fleet_health: null });
+    // requested nothing on 2 on-demand nodes: U = 0, s = 0, and the unknown interruption term earns no points.
+    expect(res.body.efficiency_score_value).toBe(0);
+  });
+
+  it("gets its cost once every node is priced", async () => {
+    await f.client.delete({ apiVersion: "v1", kind: "Node", name: "n-odd" });
+    const body = await eventually(async () => {
+      const r = await f.call("GET", "/clusters/home", { token: f.token(f.orgA) });
+      return r.body.node_count === 1 ? r.body : undefined;
+    });
+    const od = loadSnapshotPriceBook("us-east-1").onDemand.get("m5.large")!.usdPerHour;
+    expect(body).toMatchObject({ unpriced_nodes: 0, monthly_cost_reason: null, price_source: "snapshot" });
+    expect(body.monthly_cost).toBe(Math.round(od * HOURS * 100) / 100);
+  });
+});
+
+describe("a partly reported fleet", () => {
+  it("sums the reported cluster, names the silent one, and rounds money to cents", async () => {
+    const list = await f.call("GET", "/clusters", { token: f.token(f.orgB) });
+    const byId = Object.fromEntries(list.body.clusters.map((c: any) => [c.id, c]));
+    expect(byId.seen).toMatchObject({ monthly_cost: 100.48, prices_as_of: "2026-07-20T13:44:30Z" });
+    expect(byId.silent).toMatchObject({ monthly_cost: null, unpriced_nodes: null });
+    expect(byId.silent.monthly_cost_reason).toMatch(/^not reported/);
+    const kpi = await f.call("GET", "/metrics/kpi", { token: f.token(f.orgB) });
+    expect(kpi.body).toMatchObject({ monthly_spend: 100.48, net_savings: 59.52, unpriced_clusters: 1, clusters: 2 });
+    expect(kpi.body.not_in_totals).toEqual([{ cluster_id: "silent", reason: expect.stringMatching(/^not reported/) }]);
+    expect(kpi.text).not.toMatch(/\d\.\d{5,}/);
+  });
+
+  it("derives bin_packing from the last successful plan (baseline, as_of) and is null with the reason before one", async () => {
+    const before = await f.call("GET", "/metrics/projection?timeframe=30d", { token: f.token(f.orgB) });
+    expect(before.body.breakdown.bin_packing).toBeNull();
+    expect(before.body.bin_packing.reason).toMatch(/re-plan/);
+    await status(f.orgB, "seen", {
+      lastPlan: {
+        jobId: "job-1",
+        phase: "Succeeded",
+        completedAt: "2026-11-20T10:00:00Z",
+        monthlyCostUsd: 60.476,
+        prices: { source: "snapshot", asOf: "2026-07-20T13:44:30Z" },
+      },
+    });
+    const after = await eventually(async () => {
+      const r = await f.call("GET", "/metrics/projection?timeframe=30d", { token: f.token(f.orgB) });
+      return r.body.breakdown.bin_packing !== null ? r.body : undefined;
+    });
+    const factor = (30 * 24) / HOURS;
+    expect(after.breakdown.bin_packing).toBe(Math.round((100.47600000000003 - 60.476) * factor * 100) / 100);
+    expect(after.bin_packing).toMatchObject({
+      as_of: "2026-11-20T10:00:00Z",
+      baseline: expect.stringContaining("re-plan"),
+    });
+    // The silent cluster is not in the plan figure, and that is said.
+    expect(after.bin_packing.reason).toMatch(/1 cluster\(s\) .* not included/);
+    expect(after.not_in_totals).toEqual([{ cluster_id: "silent", reason: expect.stringMatching(/^not reported/) }]);
+  });
+
+  it("takes hibernation savings from the controller's figure, or null with its reason", async () => {
+    await f.client.create({
+      ...HS,
+      metadata: { name: "seen", namespace: f.orgB },
+      spec: {
+        clusterRef: { name: "seen" },
+        timezone: "UTC",
+        weekly: [{ days: ["Mon"], start: "08:00", end: "18:00" }],
+      },
+    });
+    await f.client.patch(
+      { ...HS, namespace: f.orgB, name: "seen" },
+      { status: { savingsBaseline: "2 Karpenter node(s) ...; not computed: 1 node(s) without a known price" } },
+      { type: "merge", subresource: "status" },
+    );
+    const unknown = await eventually(async () => {
+      const r = await f.call("GET", "/metrics/projection?timeframe=30d", { token: f.token(f.orgB) });
+      return r.body.hibernation.reason !== null ? r.body : undefined;
+    });
+    expect(unknown.breakdown.hibernation).toBeNull();
+    expect(unknown.hibernation.reason).toContain("without a known price");
+    await f.client.patch(
+      { ...HS, namespace: f.orgB, name: "seen" },
+      { status: { projectedMonthlySavingsUsd: 20, savingsBaseline: "2 node(s) of the hibernated NodePools" } },
+      { type: "merge", subresource: "status" },
+    );
+    const known = await eventually(async () => {
+      const r = await f.call("GET", "/metrics/projection?timeframe=30d", { token: f.token(f.orgB) });
+      return r.body.breakdown.hibernation !== null ? r.body : undefined;
+    });
+    expect(known.breakdown.hibernation).toBe(Math.round(20 * ((30 * 24) / HOURS) * 100) / 100);
+    expect(known.hibernation.reason).toBeNull();
+  });
+});
+
+describe("platform totals", () => {
+  it("GET /admin/stats computes total_savings against On-Demand and names every cluster it leaves out", async () => {
+    const login = await f.call("POST", "/api/auth/token", { body: { email: ADMIN.email, password: ADMIN.password } });
+    const token = login.body.access_token as string;
+    const stats = await f.call("GET", "/admin/stats", { token });
+    expect(stats.status).toBe(200);
+    expect(stats.body.total_savings).toBe(59.52);
+    expect(stats.body.savings_baseline).toContain("On-Demand");
+    expect(stats.body.prices_as_of).toBe("2026-07-20T13:44:30Z");
+    // home (its status is written by the operator, which does not run here) and silent have no cost.
+    expect(stats.body.not_in_totals.map((x: any) => x.cluster_id).sort()).toEqual([
+      `${f.orgA}/home`,
+      `${f.orgB}/silent`,
+    ]);
+    expect(stats.body.bin_packing_savings).toMatchObject({ monthly: 40, as_of: "2026-11-20T10:00:00Z" });
+    const clients = await f.call("GET", "/admin/clients", { token });
+    const beta = clients.body.clients.find((c: any) => c.namespace === f.orgB);
+    expect(beta).toMatchObject({ monthly_spend: 100.48, price_source: "snapshot", unpriced_clusters: 1 });
+  });
+});
