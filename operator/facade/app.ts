@@ -20,6 +20,7 @@ import {
 } from "./http.js";
 import { createRateLimiter, type ClientRateLimiter } from "./rate-limit.js";
 import { mountDocs } from "./openapi.js";
+import { RefusalAggregator } from "./audit-denials.js";
 
 /** What the facade needs from the read model (cache.ts implements more). */
 export interface FacadeCacheBase {
@@ -220,6 +221,26 @@ function responseMemo(deps: FacadeDeps, metrics: AppMetrics): ResponseMemo | und
   };
 }
 
+function refusalAggregator(deps: FacadeDeps, metrics: AppMetrics, logger: Logger): RefusalAggregator {
+  return new RefusalAggregator({
+    windowMs: deps.config.auditRefusalWindowMs,
+    nowMs: () => deps.now().getTime(),
+    write: async (input) => {
+      try {
+        await deps.audit.record(input);
+      } catch (err) {
+        metrics.auditFailures.inc({ route: input.event });
+        logger.error({ err, event: input.event }, "Audit entry not written");
+      }
+    },
+  });
+}
+
+/** Writes the counts of refusals still being aggregated (call before the process stops). */
+export async function flushAuditRefusals(app: express.Express): Promise<void> {
+  await (app.locals.auditRefusals as RefusalAggregator | undefined)?.flush();
+}
+
 /** Builds the app; `routeModules` are the arrays exported by the route modules (auth, audit, clusters, ...). */
 export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): express.Express {
   const logger = deps.logger ?? pino({ level: deps.config.logLevel, redact: REDACT_PATHS });
@@ -250,7 +271,10 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
   mountSystemRoutes(app, deps, metrics);
   mountDocs(app, routes, deps.config.version);
   const router = express.Router();
+  const refusals = refusalAggregator(deps, metrics, logger);
+  app.locals.auditRefusals = refusals;
   mountRoutes(router, routes, {
+    refusals,
     authenticate: async (req, kind, params) => {
       if (kind === "user") {
         if (!deps.users) throw new UnauthorizedError("user authentication is not configured");
@@ -262,7 +286,7 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
     },
     audit: deps.audit,
     platformNamespace: deps.config.systemNamespace,
-    rateLimit: (req: express.Request, limit: RouteRateLimit) => limiter(req.ip ?? "unknown", limit),
+    rateLimit: (clientKey: string, limit: RouteRateLimit) => limiter(clientKey, limit),
     validateResponses: deps.config.validateResponses,
     onAuditError: (err, route) => {
       metrics.auditFailures.inc({ route: route.path });

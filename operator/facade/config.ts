@@ -5,6 +5,9 @@ export interface FacadeRateLimits {
   signupPerHour: number;
   tokenPerMinute: number;
   logoutPerMinute: number;
+  /** POST /settings/invite per inviting user and per organisation (each invite can probe one address). */
+  invitePerHourPerUser: number;
+  invitePerHourPerOrganisation: number;
 }
 
 export interface FacadeConfig {
@@ -40,6 +43,13 @@ export interface FacadeConfig {
   agentStatusIntervalSeconds: number;
   /** Agent heartbeats: the cluster's liveness Lease is renewed at most this often. */
   agentLeaseRenewSeconds: number;
+  /**
+   * Base URL handed back to users (agent endpoint, helm command, export links): SPOTOPT_PUBLIC_URL, else the
+   * listen address (startFacade fills it in once listening). Never the request's Host header, which the caller chooses.
+   */
+  publicUrl: string;
+  /** Identical denied requests (and failed logins) of one actor within this window share one audit entry with a count. */
+  auditRefusalWindowMs: number;
 }
 
 export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
@@ -49,7 +59,13 @@ export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
   jwtKeySecret: "spot-optimizer-facade-jwt-key",
   jwtIssuer: "spot-optimizer",
   jwtAudience: "spot-optimizer-facade",
-  rateLimits: { signupPerHour: 5, tokenPerMinute: 10, logoutPerMinute: 100 },
+  rateLimits: {
+    signupPerHour: 5,
+    tokenPerMinute: 10,
+    logoutPerMinute: 100,
+    invitePerHourPerUser: 20,
+    invitePerHourPerOrganisation: 50,
+  },
   validateResponses: true,
   bodyLimitBytes: 1024 * 1024,
   trustProxy: false,
@@ -61,6 +77,8 @@ export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
   servedOverHttps: false,
   agentStatusIntervalSeconds: 60,
   agentLeaseRenewSeconds: 5,
+  publicUrl: "",
+  auditRefusalWindowMs: 60_000,
 };
 
 const positiveInt = z.coerce.number().int().positive();
@@ -86,10 +104,34 @@ function booleanFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean)
   throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`);
 }
 
+/**
+ * SPOTOPT_PUBLIC_URL as a base URL without a trailing slash: http(s) only, no credentials, query or fragment, since
+ * it is pasted into commands and links that other people run.
+ */
+export function parsePublicUrl(raw: string | undefined): string {
+  if (raw === undefined || raw === "") return "";
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`SPOTOPT_PUBLIC_URL must be an absolute http(s) URL, got ${JSON.stringify(raw)}`);
+  }
+  if (!/^https?:$/.test(url.protocol) || url.username || url.password || url.search || url.hash)
+    throw new Error(
+      `SPOTOPT_PUBLIC_URL must be an http(s) URL without credentials, query or fragment, got ${JSON.stringify(raw)}`,
+    );
+  return url.href.replace(/\/+$/, "");
+}
+
+/** Settings given in code on top of the environment (tests, local mode); rate limits may be given one by one. */
+export type FacadeConfigOverrides = Partial<Omit<FacadeConfig, "rateLimits">> & {
+  rateLimits?: Partial<FacadeRateLimits>;
+};
+
 /** Reads SPOTOPT_* variables; throws with the variable's name on a bad value. */
 export function loadFacadeConfig(
   env: NodeJS.ProcessEnv = process.env,
-  overrides: Partial<FacadeConfig> = {},
+  overrides: FacadeConfigOverrides = {},
 ): FacadeConfig {
   const d = DEFAULT_FACADE_CONFIG;
   const config: FacadeConfig = {
@@ -103,6 +145,12 @@ export function loadFacadeConfig(
       signupPerHour: intFromEnv(env, "SPOTOPT_RATE_SIGNUP_PER_HOUR", d.rateLimits.signupPerHour),
       tokenPerMinute: intFromEnv(env, "SPOTOPT_RATE_TOKEN_PER_MINUTE", d.rateLimits.tokenPerMinute),
       logoutPerMinute: intFromEnv(env, "SPOTOPT_RATE_LOGOUT_PER_MINUTE", d.rateLimits.logoutPerMinute),
+      invitePerHourPerUser: intFromEnv(env, "SPOTOPT_RATE_INVITE_PER_HOUR", d.rateLimits.invitePerHourPerUser),
+      invitePerHourPerOrganisation: intFromEnv(
+        env,
+        "SPOTOPT_RATE_INVITE_ORG_PER_HOUR",
+        d.rateLimits.invitePerHourPerOrganisation,
+      ),
     },
     validateResponses: env.SPOTOPT_VALIDATE_RESPONSES
       ? env.SPOTOPT_VALIDATE_RESPONSES === "true"
@@ -124,6 +172,13 @@ export function loadFacadeConfig(
     servedOverHttps: booleanFromEnv(env, "SPOTOPT_HTTPS", d.servedOverHttps),
     agentStatusIntervalSeconds: intFromEnv(env, "SPOTOPT_AGENT_STATUS_INTERVAL_SECONDS", d.agentStatusIntervalSeconds),
     agentLeaseRenewSeconds: intFromEnv(env, "SPOTOPT_AGENT_LEASE_RENEW_SECONDS", d.agentLeaseRenewSeconds),
+    publicUrl: parsePublicUrl(env.SPOTOPT_PUBLIC_URL),
+    auditRefusalWindowMs: d.auditRefusalWindowMs,
   };
-  return { ...config, ...overrides, rateLimits: { ...config.rateLimits, ...overrides.rateLimits } };
+  return {
+    ...config,
+    ...overrides,
+    rateLimits: { ...config.rateLimits, ...overrides.rateLimits },
+    publicUrl: parsePublicUrl(overrides.publicUrl ?? config.publicUrl),
+  };
 }

@@ -64,6 +64,8 @@ export interface RouteRateLimit {
   name: string;
   windowMs: number;
   limit: number;
+  /** Whose requests are counted together: the client IP (default), the caller, or the caller's organisation. */
+  per?: "ip" | "user" | "organisation";
 }
 
 export interface RouteDef<P = unknown, Q = unknown, B = unknown, R = unknown> {
@@ -95,8 +97,10 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown, R = unknown> {
   tenant?: boolean;
   /** Default true for mutating methods; false skips the audit entry (e.g. agent heartbeats). */
   audit?: boolean;
-  /** Per-IP fixed-window limit, answered with 429 + Retry-After. */
-  rateLimit?: RouteRateLimit;
+  /** Fixed-window limits (per IP, user or organisation), answered with 429 + Retry-After. */
+  rateLimit?: RouteRateLimit | RouteRateLimit[];
+  /** The answer carries a credential or an export: `Cache-Control: no-store`, so no browser or proxy keeps it. */
+  noStore?: boolean;
   /**
    * GET only: the response is a pure function of the read cache, the caller's organisation and the URL, so its
    * serialised body may be reused while the cache has not changed (see ResponseMemo).
@@ -112,8 +116,8 @@ export function defineRoute<P, Q, B, R>(def: RouteDef<P, Q, B, R>): RouteDef<P, 
 /** Resolves the caller of a protected route; throws UnauthorizedError when the credential is missing or bad. */
 export type Authenticator = (req: express.Request, kind: "user" | "agent", params: unknown) => Promise<AuthContext>;
 
-/** Checks a per-IP limit; throws (or rejects with) RateLimitError when exceeded. */
-export type RateLimiter = (req: express.Request, limit: RouteRateLimit) => void | Promise<void>;
+/** Checks one request of `clientKey` (an IP, `user:<id>` or `org:<id>`); throws (or rejects with) RateLimitError. */
+export type RateLimiter = (clientKey: string, limit: RouteRateLimit) => void | Promise<void>;
 
 /**
  * Serialised responses of `memo` routes, reused while the read cache's version is unchanged and for at most
@@ -151,6 +155,8 @@ export interface RouteRuntime {
    * logins, logouts, password changes, failed logins of unknown emails) land here, so none is dropped.
    */
   platformNamespace?: string;
+  /** Denied requests and failed public-route attempts: identical ones of an actor are counted into one entry. */
+  refusals?: { record(input: AuditInput): Promise<void> };
 }
 
 const MUTATING = new Set<HttpMethod>(["post", "patch", "put", "delete"]);
@@ -254,11 +260,17 @@ function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/** Refusals that a flood could repeat: a role denial, or a failed attempt at a public route (a wrong password). */
+function isRefusal(route: RouteDef, outcome: AuditOutcome): boolean {
+  return outcome === "denied" || (outcome === "failure" && route.auth === "public");
+}
+
 async function writeAudit(runtime: RouteRuntime, route: RouteDef, ctx: AuditCtx, outcome: AuditOutcome): Promise<void> {
   const input = auditInput(route, { ...ctx, platformNamespace: runtime.platformNamespace }, outcome);
   if (!input) return;
   try {
-    await runtime.audit.record(input);
+    if (runtime.refusals && isRefusal(route, outcome)) await runtime.refusals.record(input);
+    else await runtime.audit.record(input);
   } catch (err) {
     // The change already happened; a 5xx would invite a retry that repeats it. Count and log instead.
     runtime.onAuditError(err, route);
@@ -402,17 +414,52 @@ interface MountedRoute {
   memo: RouteMemo | undefined;
 }
 
+function rateLimitsOf(route: RouteDef): RouteRateLimit[] {
+  if (!route.rateLimit) return [];
+  return Array.isArray(route.rateLimit) ? route.rateLimit : [route.rateLimit];
+}
+
+/** The counter key of one limit: per IP before authentication, per user or organisation once the caller is known. */
+function rateLimitKey(limit: RouteRateLimit, req: express.Request, auth: AuthContext | undefined): string | undefined {
+  const per = limit.per ?? "ip";
+  if (per === "ip") return req.ip ?? "unknown";
+  if (!auth) return undefined;
+  return per === "user" ? `user:${auth.userId}` : `org:${auth.orgId || auth.namespace}`;
+}
+
+async function checkRateLimits(
+  runtime: RouteRuntime,
+  limits: RouteRateLimit[],
+  who: { req: express.Request; auth: AuthContext | undefined },
+): Promise<void> {
+  for (const limit of limits) {
+    const key = rateLimitKey(limit, who.req, who.auth);
+    if (key !== undefined) await runtime.rateLimit(key, limit);
+  }
+}
+
 async function runRoute(
   { route, runtime, memo }: MountedRoute,
   req: express.Request,
   res: express.Response,
 ): Promise<void> {
   res.locals.routeTemplate = route.path;
-  if (route.rateLimit) await runtime.rateLimit(req, route.rateLimit);
+  if (route.noStore) res.setHeader("Cache-Control", "no-store");
+  const limits = rateLimitsOf(route);
+  await checkRateLimits(
+    runtime,
+    limits.filter((l) => (l.per ?? "ip") === "ip"),
+    { req, auth: undefined },
+  );
   const auth = route.auth === "public" ? undefined : await runtime.authenticate(req, route.auth, req.params);
   const state: AuditState = { note: {}, enabled: (route.audit ?? isMutating(route)) && route.auth !== "agent" };
   const auditCtx: AuditCtx = { req, auth, body: req.body as unknown, state };
   await authorize(route, runtime, auditCtx);
+  await checkRateLimits(
+    runtime,
+    limits.filter((l) => (l.per ?? "ip") !== "ip"),
+    { req, auth },
+  );
   const parsed = parseRequest(route, req);
   auditCtx.body = parsed.body;
   const audit = (note: AuditNote): void => {

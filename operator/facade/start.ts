@@ -7,12 +7,12 @@ import { pino, type Logger } from "pino";
 import { createAuditChainStore, type AuditChainStore } from "../../src-shared/audit/writer.js";
 import { KubeClient } from "../../src-shared/kube/client.js";
 import { createAdminRoutes } from "./admin/routes.js";
-import { createFacadeApp, type FacadeDeps } from "./app.js";
+import { createFacadeApp, flushAuditRefusals, type FacadeDeps } from "./app.js";
 import { createAuditRoutes } from "./audit/routes.js";
 import { createAuthRoutes } from "./auth/routes.js";
 import { AuthService, generateAdminCredentials } from "./auth/service.js";
 import { createFacadeCache, type FacadeCache } from "./cache.js";
-import { loadFacadeConfig, type FacadeConfig } from "./config.js";
+import { loadFacadeConfig, type FacadeConfig, type FacadeConfigOverrides } from "./config.js";
 import type { RouteDef } from "./http.js";
 import { createClusterRateLimiter } from "./rate-limit-cluster.js";
 import { routeModules as resourceRouteModules } from "./routes/index.js";
@@ -33,7 +33,7 @@ export interface StartFacadeOptions {
   /** Default 127.0.0.1; main.ts passes 0.0.0.0 inside a pod. */
   host?: string;
   /** Overrides on top of the SPOTOPT_* environment. */
-  config?: Partial<FacadeConfig>;
+  config?: FacadeConfigOverrides;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
   logger?: Logger;
@@ -123,7 +123,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
   const modules: RouteDef[][] = [
     createAuthRoutes(auth, config),
     createAuditRoutes({ audit, cache, emailOfUser: (id) => auth.store.cachedUserById(id)?.email }),
-    createSettingsRoutes({ auth, client, cache }),
+    createSettingsRoutes({ auth, client, cache, inviteLimits: config.rateLimits }),
     createAdminRoutes({ auth, client, cache, systemNamespace: config.systemNamespace }),
     ...(options.resourceRoutes ?? resourceRouteModules),
   ];
@@ -142,8 +142,11 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
       : (): void => undefined;
   const port = (server.address() as AddressInfo).port;
   const host = options.host && options.host !== "0.0.0.0" ? options.host : "127.0.0.1";
+  const url = `http://${host}:${port}`;
+  // Without SPOTOPT_PUBLIC_URL the links handed back name the listen address (known only now, for port 0).
+  if (!config.publicUrl) config.publicUrl = url;
   return {
-    url: `http://${host}:${port}`,
+    url,
     port,
     app,
     auth,
@@ -156,6 +159,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
       stopRateLimitSweep();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await flushAuditRefusals(app);
       await Promise.all([auth.stop(), cache.stop()]);
       client.close();
     },

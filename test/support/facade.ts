@@ -53,6 +53,8 @@ export const RELAXED_RATE_LIMITS: FacadeConfig["rateLimits"] = {
   signupPerHour: 10_000,
   tokenPerMinute: 10_000,
   logoutPerMinute: 10_000,
+  invitePerHourPerUser: 10_000,
+  invitePerHourPerOrganisation: 10_000,
 };
 
 export const ADMIN = { email: "root@spot-optimizer.test", password: "Root-Password-123" };

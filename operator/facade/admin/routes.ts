@@ -222,6 +222,7 @@ export function createAdminRoutes(deps: AdminRouteDeps): RouteDef[] {
       ...SUPER,
       method: "post",
       path: "/admin/impersonate",
+      noStore: true,
       summary: "A 1-hour token with which the super_admin acts inside one organisation (super_admin)",
       body: z.object({ client_id: ClientId }).strict(),
       response: z.object({

@@ -6,6 +6,7 @@ import type { AuditRecord } from "../../../src-shared/audit/types.js";
 import { recordFromObject, type AuditChainStore } from "../../../src-shared/audit/writer.js";
 import type { FacadeCache } from "../cache.js";
 import { NotFoundError, UnprocessableError } from "../errors.js";
+import { publicUrl } from "../public-url.js";
 import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
 
 export interface AuditRouteDeps {
@@ -207,6 +208,7 @@ export function createAuditRoutes(deps: AuditRouteDeps): RouteDef[] {
       description: EXPORT_DESCRIPTION,
       tags: ["audit"],
       auth: "user",
+      noStore: true,
       produces: (query) => ((query as { format?: string }).format === "csv" ? "csv" : "json"),
       query: z
         .object({
@@ -243,7 +245,7 @@ export function createAuditRoutes(deps: AuditRouteDeps): RouteDef[] {
           org_id: caller.orgId,
           generated_at: nowOf(req).toISOString(),
           // The file is this same JSON document (the checksum needs it); fetched with the same Bearer token.
-          file_url: `${req.baseUrl}/audit/export?${params.toString()}`,
+          file_url: publicUrl(req, `/audit/export?${params.toString()}`),
           expires_in: 3600,
         };
       },

@@ -70,6 +70,7 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
       summary,
       tags: ["auth"],
       auth: "public",
+      noStore: true,
       rateLimit: tokenLimit,
       // `username` is the OAuth2 password-form name of the same field (the dashboard's /auth/login form).
       body: z
@@ -102,6 +103,7 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
       tags: ["auth"],
       auth: "public",
       status: 201,
+      noStore: true,
       rateLimit: { name: "signup", windowMs: 3_600_000, limit: limits.signupPerHour },
       body: z.object({ org_name: z.string().trim().min(1).max(100), email: Email, password: Password }).strict(),
       response: TokenResponse.extend({
@@ -140,6 +142,7 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
       summary: "Rotate a refresh token: new pair, old token revoked; reuse revokes the session",
       tags: ["auth"],
       auth: "public",
+      noStore: true,
       rateLimit: { name: "refresh", windowMs: 60_000, limit: limits.tokenPerMinute * 3 },
       body: z.object({ refresh_token: Jwt }).strict(),
       response: TokenResponse,
@@ -241,6 +244,7 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
       tags: ["auth"],
       auth: "public",
       status: 201,
+      noStore: true,
       rateLimit: tokenLimit,
       body: z
         .object({

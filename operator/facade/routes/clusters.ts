@@ -19,7 +19,8 @@ import { defineRoute, type RouteDef } from "../http.js";
 import { agentTokenSecret, agentTokenSecretName, newAgentToken } from "../services/agent-token.js";
 import { clusterFigures } from "../services/fleet-view.js";
 import type { ClusterFigures } from "../../../src-shared/fleet/fleet-metrics.js";
-import { ClusterId, IdParams, crRef, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
+import { helmSetValue, publicBaseUrl, shellQuote } from "../public-url.js";
+import { IdParams, crRef, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
 
 // The annotations are the ManagedCluster's (src-shared/crds), shared with the operator's replan controller.
 export { REPLAN_ANNOTATION, REPLAN_AT_ANNOTATION, REPLAN_DONE_ANNOTATION };
@@ -317,9 +318,20 @@ const optimizeCluster = defineRoute({
 
 // ---- connect / install ------------------------------------------------------------------------------------------
 
+/**
+ * The agent's cluster id: a DNS label (<= 63), because it also names the token Secret, the agent's Lease and snapshot
+ * and is a label value on them; checked before anything is written.
+ */
+const AgentClusterId = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS label: lower-case letters, digits and '-', at most 63")
+  .describe("Cluster id (the ManagedCluster's name), a DNS label.");
+
 const ConnectBody = z
   .object({
-    cluster_id: ClusterId,
+    cluster_id: AgentClusterId,
     namespace: namespaceName("Namespace the agent is installed into.").optional(),
     region: z
       .string()
@@ -338,21 +350,23 @@ const ConnectResponse = z.object({
   manifest_url: z.string().nullable(),
 });
 
-function publicEndpoint(req: express.Request): string {
-  const configured = process.env.SPOTOPT_PUBLIC_URL;
-  if (configured) return configured.replace(/\/$/, "");
-  return `${req.protocol}://${req.get("host") ?? "localhost"}`;
-}
-
+/** The agent's install command; every value is a literal helm value inside one shell word. */
 function helmCommand(opts: { clusterId: string; endpoint: string; token: string; namespace: string }): string {
+  const set = (key: string, value: string): string => `--set ${shellQuote(`${key}=${helmSetValue(value)}`)}`;
   return [
     "helm upgrade --install spot-optimizer-agent charts/spot-optimizer",
-    `--namespace ${opts.namespace} --create-namespace`,
+    `--namespace ${shellQuote(opts.namespace)} --create-namespace`,
     "--set mode=agent",
-    `--set agent.clusterId=${opts.clusterId}`,
-    `--set agent.endpoint=${opts.endpoint}`,
-    `--set agent.token=${opts.token}`,
+    set("agent.clusterId", opts.clusterId),
+    set("agent.endpoint", opts.endpoint),
+    set("agent.token", opts.token),
   ].join(" ");
+}
+
+/** Only a remote cluster runs an agent; the cluster the operator runs in (or a kubectl-made `mode: local` one) never. */
+function assertRemote(cluster: ManagedCluster): void {
+  if (cluster.spec.mode !== "remote")
+    throw new ConflictError(`cluster ${cluster.metadata.name ?? ""} is not a remote cluster: it takes no agent`);
 }
 
 async function ensureCluster(
@@ -360,13 +374,18 @@ async function ensureCluster(
   body: z.infer<typeof ConnectBody>,
 ): Promise<{ cluster: ManagedCluster; created: boolean }> {
   const existing = rc.cache.cluster(rc.namespace, body.cluster_id);
-  if (existing) return { cluster: existing, created: false };
+  if (existing) {
+    assertRemote(existing);
+    return { cluster: existing, created: false };
+  }
   const manifest: ManagedCluster = {
     apiVersion: API_VERSION,
     kind: "ManagedCluster",
     metadata: { name: body.cluster_id, namespace: rc.namespace },
     spec: {
       mode: "remote",
+      // Named now, so a new cluster needs no second write of its own; the Secret follows and is rolled back with it.
+      agentTokenSecretRef: { name: agentTokenSecretName(body.cluster_id), key: "token-hash" },
       ...(body.display_name ? { displayName: body.display_name } : {}),
       ...(body.region ? { region: body.region } : {}),
     },
@@ -378,6 +397,7 @@ async function ensureCluster(
     if (!(err instanceof ConflictError)) throw err;
     const live = await rc.writer.read<ManagedCluster>(crRef("ManagedCluster", rc.namespace, body.cluster_id));
     if (!live) throw err;
+    assertRemote(live);
     return { cluster: live, created: false };
   }
 }
@@ -402,20 +422,51 @@ async function storeTokenHash(rc: ResourceContext, cluster: ManagedCluster, toke
   });
 }
 
+/** The token's Secret and the cluster's reference to it; a cluster this request created goes again on failure. */
+async function issueToken(
+  rc: ResourceContext,
+  issued: { cluster: ManagedCluster; created: boolean },
+): Promise<{
+  current: ManagedCluster;
+  token: string;
+}> {
+  const name = issued.cluster.metadata.name ?? "";
+  const token = newAgentToken(rc.namespace, name);
+  try {
+    await storeTokenHash(rc, issued.cluster, token);
+    const secretName = agentTokenSecretName(name);
+    if (issued.cluster.spec.agentTokenSecretRef?.name === secretName) return { current: issued.cluster, token };
+    const current = await rc.writer.mergePatch<ManagedCluster>(crRef("ManagedCluster", rc.namespace, name), {
+      spec: { agentTokenSecretRef: { name: secretName, key: "token-hash" } },
+    });
+    return { current, token };
+  } catch (err) {
+    if (issued.created) await rollBackCluster(rc, issued.cluster);
+    throw err;
+  }
+}
+
+/** Deletes the cluster a failed connect created (its Secret, if written, is owned by it and goes too). */
+async function rollBackCluster(rc: ResourceContext, cluster: ManagedCluster): Promise<void> {
+  try {
+    await rc.writer.remove(crRef("ManagedCluster", rc.namespace, cluster.metadata.name ?? ""));
+  } catch (err) {
+    rc.deps.logger?.error(
+      { err, namespace: rc.namespace, name: cluster.metadata.name },
+      "Connect failed and its new ManagedCluster could not be deleted",
+    );
+  }
+}
+
 async function connect(
   ctx: { req: express.Request; body: z.infer<typeof ConnectBody>; audit: (n: Record<string, unknown>) => void },
   rc: ResourceContext,
 ): Promise<z.infer<typeof ConnectResponse>> {
-  const { cluster, created } = await ensureCluster(rc, ctx.body);
-  const token = newAgentToken(rc.namespace, ctx.body.cluster_id);
-  await storeTokenHash(rc, cluster, token);
-  const secretName = agentTokenSecretName(ctx.body.cluster_id);
-  let current = cluster;
-  if (cluster.spec.agentTokenSecretRef?.name !== secretName) {
-    current = await rc.writer.mergePatch<ManagedCluster>(crRef("ManagedCluster", rc.namespace, ctx.body.cluster_id), {
-      spec: { agentTokenSecretRef: { name: secretName, key: "token-hash" } },
-    });
-  }
+  // Known before any write: a facade that cannot name its public URL must not create anything first.
+  const endpoint = publicBaseUrl(ctx.req);
+  const issued = await ensureCluster(rc, ctx.body);
+  const { cluster, created } = issued;
+  const { current, token } = await issueToken(rc, issued);
   await settle(rc, "ManagedCluster", current);
   ctx.audit({
     event: created ? "Connected new cluster (agent token issued)" : "Rotated cluster agent token",
@@ -424,7 +475,6 @@ async function connect(
     // Never the token: the audit log keeps only that a token was issued and where its hash lives.
     after: { ...specOf(current), agentToken: "issued (hash stored in Secret)" },
   });
-  const endpoint = publicEndpoint(ctx.req);
   const namespace = ctx.body.namespace ?? "spot-optimizer";
   return {
     helm_command: helmCommand({ clusterId: ctx.body.cluster_id, endpoint, token, namespace }),
@@ -444,6 +494,7 @@ const connectCluster = defineRoute({
   auth: "user",
   body: ConnectBody,
   response: ConnectResponse,
+  noStore: true,
   handler: async (ctx) => connect(ctx, resourceContext(ctx)),
 });
 
@@ -455,6 +506,7 @@ const installCluster = defineRoute({
   auth: "user",
   body: ConnectBody,
   response: ConnectResponse,
+  noStore: true,
   handler: async (ctx) => connect(ctx, resourceContext(ctx)),
 });
 

@@ -4,11 +4,14 @@ import type { ManagedCluster } from "../../../src-shared/crds/index.js";
 import type { KubeClient } from "../../../src-shared/kube/client.js";
 import type { AuthService } from "../auth/service.js";
 import type { FacadeCache } from "../cache.js";
+import type { FacadeRateLimits } from "../config.js";
 import { ForbiddenError, NotFoundError } from "../errors.js";
 import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
 
 export interface SettingsRouteDeps {
   auth: AuthService;
+  /** Invites per inviting user and per organisation per hour. */
+  inviteLimits: Pick<FacadeRateLimits, "invitePerHourPerUser" | "invitePerHourPerOrganisation">;
   client: KubeClient;
   cache: Pick<FacadeCache, "clusters" | "cluster" | "waitFor">;
 }
@@ -169,6 +172,17 @@ export function createSettingsRoutes(deps: SettingsRouteDeps): RouteDef[] {
       tags: ["settings"],
       auth: "user",
       status: 201,
+      noStore: true,
+      // Each invite names one address: limited per inviter and per organisation, not only per IP.
+      rateLimit: [
+        { name: "invite-user", windowMs: 3_600_000, limit: deps.inviteLimits.invitePerHourPerUser, per: "user" },
+        {
+          name: "invite-org",
+          windowMs: 3_600_000,
+          limit: deps.inviteLimits.invitePerHourPerOrganisation,
+          per: "organisation",
+        },
+      ],
       body: z.object({ email: z.email().max(254), role: z.enum(["owner", "admin", "viewer"]) }).strict(),
       response: z.object({
         success: z.literal(true),

@@ -75,6 +75,8 @@ export interface HttpHooks {
   apply: ApplyFn;
   /** true -> answer this write with a 409 Conflict (fault injection). */
   injectConflict: () => boolean;
+  /** A message -> answer this write with a 500 InternalError before it changes anything (targeted fault injection). */
+  injectFailure?: (write: { verb: string; resource: string; namespace?: string; name?: string }) => string | undefined;
   openapi?: SubHandler;
   bookmarkIntervalMs: number;
 }
@@ -330,6 +332,13 @@ export class ApiHttpHandler {
     if (route.rt.namespaced && !route.namespace && verb !== "deletecollection") throw methodNotAllowed();
     const contentType = req.headers["content-type"] ?? "application/json";
     const raw = await readBody(req);
+    const failure = this.hooks.injectFailure?.({
+      verb,
+      resource: route.rt.plural,
+      ...(route.namespace ? { namespace: route.namespace } : {}),
+      ...(route.name ? { name: route.name } : {}),
+    });
+    if (failure !== undefined) throw internalError(failure);
     if (this.hooks.injectConflict())
       throw conflict(
         route.rt,

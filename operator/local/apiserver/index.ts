@@ -68,6 +68,14 @@ export interface WriteNotice {
   object?: unknown;
 }
 
+/** A write request as FaultInjector.failWrites sees it, before it is applied. */
+export interface FailedWriteMatch {
+  verb: string;
+  resource: string;
+  namespace?: string;
+  name?: string;
+}
+
 export interface FaultInjector {
   /** Fraction 0..1 of write requests (create/update/patch/delete) answering 409 Conflict (a real Status object). */
   setConflictRate(rate: number): void;
@@ -75,6 +83,11 @@ export interface FaultInjector {
   dropWatches(): void;
   /** Shrink the retained window so older resourceVersions get 410 Gone. */
   setWatchWindow(events: number): void;
+  /**
+   * Answers the HTTP writes `match` selects with a 500 InternalError that changes nothing (e.g. a facade's second
+   * write of a two-object operation); `match` sees verb, resource plural, namespace and name (absent for a create).
+   */
+  failWrites(match: ((w: FailedWriteMatch) => boolean) | undefined): void;
   /** Called synchronously after each successful HTTP write, BEFORE the HTTP response is sent. */
   onWrite(listener: ((w: WriteNotice) => void) | undefined): void;
   reset(): void;
@@ -216,6 +229,7 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
   ensureSystemNamespaces(core);
 
   let conflictRate = 0;
+  let failMatch: ((w: FailedWriteMatch) => boolean) | undefined;
   let writeListener: ((w: WriteNotice) => void) | undefined;
   core.onCommit((w: CommittedWrite) => {
     if (w.origin !== "http" || !writeListener) return;
@@ -240,6 +254,8 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
     apply: wiredApply,
     openapi: createOpenApiHandler(core.registry),
     injectConflict: () => conflictRate > 0 && Math.random() < conflictRate,
+    injectFailure: (w) =>
+      failMatch?.(w) ? `injected failure of ${w.verb} ${w.resource} (fault injection)` : undefined,
     bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 10_000,
   });
 
@@ -271,11 +287,15 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
     },
     dropWatches: () => handler.dropWatches(),
     setWatchWindow: (events) => core.store.setWindow(events),
+    failWrites: (match) => {
+      failMatch = match;
+    },
     onWrite: (listener) => {
       writeListener = listener;
     },
     reset: () => {
       conflictRate = 0;
+      failMatch = undefined;
       writeListener = undefined;
       core.store.setWindow(window);
     },
