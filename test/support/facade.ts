@@ -5,7 +5,7 @@ import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient } from "../../src-shared/kube/client.js";
 import type { FacadeConfig } from "../../operator/facade/config.js";
 import { startFacade, type RunningFacade, type StartFacadeOptions } from "../../operator/facade/start.js";
-import { startTestCluster } from "./cluster.js";
+import { startTestCluster, type TestClusterOptions } from "./cluster.js";
 
 export interface CallResult {
   status: number;
@@ -81,8 +81,11 @@ export async function call(base: string, method: string, path: string, opts: Cal
  * Starts the API server with our CRDs and one facade (real auth) with relaxed rate limits unless
  * `options.config.rateLimits` says otherwise. A super_admin ADMIN is bootstrapped.
  */
-export async function startTestFacade(options: Partial<StartFacadeOptions> = {}): Promise<TestFacade> {
-  const server = await startTestCluster({ crds: "project" });
+export async function startTestFacade(
+  options: Partial<StartFacadeOptions> = {},
+  cluster: { crds?: TestClusterOptions["crds"] } = {},
+): Promise<TestFacade> {
+  const server = await startTestCluster({ crds: cluster.crds ?? "project" });
   const client = new KubeClient(server.kubeConfig);
   const facades: RunningFacade[] = [];
   const start = async (overrides: Partial<StartFacadeOptions> = {}): Promise<RunningFacade> => {

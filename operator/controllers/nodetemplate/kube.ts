@@ -66,17 +66,15 @@ function olderFirst(a: NodeTemplate, b: NodeTemplate): number {
 }
 
 /**
- * The cluster's default template, decided the same way by every replica from what the API server holds: among the
- * cluster's templates with isDefault (not being deleted), the one the ManagedCluster's spec.defaultTemplate names,
- * else the oldest (creationTimestamp, then name). Undefined when none has isDefault.
+ * The cluster's default template, decided the same way by every replica from what the API server holds: the template
+ * the ManagedCluster's spec.defaultTemplate names, when it is one of the cluster's templates (not being deleted); else
+ * the oldest (creationTimestamp, then name) of the cluster's templates with isDefault. Undefined when neither exists.
+ * spec.defaultTemplate is one field, so moving the default is one write that a conflict serialises; isDefault follows.
  */
 export function effectiveDefault(templates: readonly NodeTemplate[], cluster: ManagedCluster): string | undefined {
-  const candidates = templates
-    .filter(
-      (t) =>
-        t.spec.clusterRef.name === cluster.metadata.name && t.spec.isDefault === true && !t.metadata.deletionTimestamp,
-    )
-    .sort(olderFirst);
-  const named = candidates.find((t) => t.metadata.name === cluster.spec.defaultTemplate);
-  return (named ?? candidates[0])?.metadata.name;
+  const mine = templates.filter(
+    (t) => t.spec.clusterRef.name === cluster.metadata.name && !t.metadata.deletionTimestamp,
+  );
+  const named = mine.find((t) => t.metadata.name === cluster.spec.defaultTemplate);
+  return (named ?? mine.filter((t) => t.spec.isDefault === true).sort(olderFirst)[0])?.metadata.name;
 }

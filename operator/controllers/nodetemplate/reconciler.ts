@@ -198,36 +198,60 @@ export function createNodeTemplateReconciler(
     });
   }
 
-  /** Brings spec.isDefault of this template and the cluster's spec.defaultTemplate in line with the effective default. */
-  async function holdDefault(ctx: Ctx, cluster: ManagedCluster, winner: string | undefined): Promise<boolean> {
-    const t = ctx.template;
-    const name = t.metadata.name ?? "";
-    if (t.spec.isDefault === true && winner !== name) {
-      await client.patch(
-        { apiVersion: t.apiVersion, kind: t.kind, namespace: t.metadata.namespace, name },
-        { metadata: { resourceVersion: t.metadata.resourceVersion }, spec: { isDefault: false } },
-        { type: "merge", fieldManager: NODETEMPLATE_FIELD_MANAGER },
+  async function setIsDefault(t: NodeTemplate, value: boolean): Promise<void> {
+    await client.patch(
+      { apiVersion: t.apiVersion, kind: t.kind, namespace: t.metadata.namespace, name: t.metadata.name ?? "" },
+      { metadata: { resourceVersion: t.metadata.resourceVersion }, spec: { isDefault: value } },
+      { type: "merge", fieldManager: NODETEMPLATE_FIELD_MANAGER },
+    );
+  }
+
+  /** Flips this template's isDefault to what the cluster's default says, with an Event saying why. */
+  async function flipDefault(ctx: Ctx, input: { value: boolean; winner: string; clusterName: string }): Promise<void> {
+    const object = ctx.template as unknown as KubeObject;
+    const how = `(move it with PATCH /templates/{id}/default or the ManagedCluster's spec.defaultTemplate)`;
+    await setIsDefault(ctx.template, input.value);
+    if (input.value)
+      await options.events?.normal(
+        object,
+        "DefaultTemplate",
+        `This template is the default of cluster ${input.clusterName} (its ManagedCluster's spec.defaultTemplate names it); isDefault set to true ${how}`,
       );
+    else
       await options.events?.warning(
-        t as unknown as KubeObject,
+        object,
         "DefaultConflict",
-        `NodeTemplate ${winner ?? ""} is the default of cluster ${cluster.metadata.name ?? ""}; isDefault of this template was set back to false (use PATCH /templates/${name}/default or set the ManagedCluster's spec.defaultTemplate)`,
+        `NodeTemplate ${input.winner} is the default of cluster ${input.clusterName}; isDefault of this template was set back to false ${how}`,
       );
-      // The template's update event brings it back with the new generation.
+  }
+
+  /**
+   * Brings spec.isDefault of this template and the cluster's spec.defaultTemplate in line with the effective default.
+   * True when the template was patched: its update event brings it back with the new generation.
+   */
+  async function holdDefault(ctx: Ctx, cluster: ManagedCluster, winner: string | undefined): Promise<boolean> {
+    const name = ctx.template.metadata.name ?? "";
+    const isWinner = winner === name;
+    if ((ctx.template.spec.isDefault === true) !== isWinner) {
+      await flipDefault(ctx, { value: isWinner, winner: winner ?? "", clusterName: cluster.metadata.name ?? "" });
       return true;
     }
-    if (winner === name && cluster.spec.defaultTemplate !== name)
-      await client.patch(
-        {
-          apiVersion: cluster.apiVersion,
-          kind: cluster.kind,
-          namespace: cluster.metadata.namespace,
-          name: cluster.metadata.name ?? "",
-        },
-        { metadata: { resourceVersion: cluster.metadata.resourceVersion }, spec: { defaultTemplate: name } },
-        { type: "merge", fieldManager: NODETEMPLATE_FIELD_MANAGER },
-      );
+    if (isWinner && cluster.spec.defaultTemplate !== name) await nameDefault(cluster, name);
     return false;
+  }
+
+  /** Points the cluster's spec.defaultTemplate at the template (guarded: a concurrent move makes this a 409). */
+  async function nameDefault(cluster: ManagedCluster, name: string): Promise<void> {
+    await client.patch(
+      {
+        apiVersion: cluster.apiVersion,
+        kind: cluster.kind,
+        namespace: cluster.metadata.namespace,
+        name: cluster.metadata.name ?? "",
+      },
+      { metadata: { resourceVersion: cluster.metadata.resourceVersion }, spec: { defaultTemplate: name } },
+      { type: "merge", fieldManager: NODETEMPLATE_FIELD_MANAGER },
+    );
   }
 
   async function applyKarpenter(ctx: Ctx, desired: DesiredTemplate): Promise<boolean> {

@@ -2,7 +2,7 @@
 // cluster's single default, validate, delete); the NodeTemplate controller turns them into Karpenter objects.
 import { z } from "zod";
 import { API_VERSION, type ManagedCluster, type NodeTemplate } from "../../../src-shared/crds/index.js";
-import { NotFoundError, UnprocessableError } from "../errors.js";
+import { ConflictError, NotFoundError, UnprocessableError } from "../errors.js";
 import { ORG_ROLES, defineRoute, type RouteDef } from "../http.js";
 import { clusterOwnerReference, targetCluster } from "../services/cluster-target.js";
 import { resolveCluster } from "../services/fleet-view.js";
@@ -117,64 +117,99 @@ function assertValid(body: z.infer<typeof CreateBody>, catalog: InstanceCatalog 
   return result.architecture;
 }
 
-async function clearOtherDefaults(rc: ResourceContext, clusterName: string, keep: string): Promise<string | null> {
-  let previous: string | null = null;
-  for (const other of templatesOfCluster(rc, clusterName)) {
-    const name = other.metadata.name ?? "";
-    if (name === keep || other.spec.isDefault !== true) continue;
-    previous = previous ?? name;
-    const updated = await rc.writer.mergePatch<NodeTemplate>(crRef("NodeTemplate", rc.namespace, name), {
-      spec: { isDefault: false },
-    });
-    await settle(rc, "NodeTemplate", updated);
-  }
-  return previous;
+/** The cluster as the API server holds it now: the facade's cache may lag a write of another replica. */
+async function liveCluster(rc: ResourceContext, clusterName: string): Promise<ManagedCluster> {
+  const cluster = await rc.writer.read<ManagedCluster>(crRef("ManagedCluster", rc.namespace, clusterName));
+  if (!cluster) throw new NotFoundError(`cluster ${clusterName} not found`);
+  return cluster;
 }
 
-const clusterLocks = new Map<string, Promise<unknown>>();
+/** The template spec.defaultTemplate names, when it still exists; else the oldest other template with isDefault. */
+function defaultOf(rc: ResourceContext, cluster: ManagedCluster, except?: string): string | null {
+  const mine = templatesOfCluster(rc, cluster.metadata.name ?? "").filter((t) => !t.metadata.deletionTimestamp);
+  const named = mine.find((t) => t.metadata.name === cluster.spec.defaultTemplate);
+  if (named) return named.metadata.name ?? null;
+  const flagged = mine
+    .filter((t) => t.spec.isDefault === true && t.metadata.name !== except)
+    .sort(
+      (a, b) =>
+        (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") ||
+        (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""),
+    );
+  return flagged[0]?.metadata.name ?? null;
+}
+
+const SWAP_ATTEMPTS = 20;
 
 /**
- * Runs default-changing work for one cluster one request at a time (per facade process), so that concurrent requests
- * each see the previous one's settled writes and the cluster ends with exactly one default.
+ * Sets the cluster's spec.defaultTemplate with the resourceVersion just read (compare-and-swap): of requests racing on
+ * any replica, each move lands whole and the next one sees it as its previous default. The NodeTemplate controller
+ * holds the rest (isDefault of every template, NodePool weights) level-based from this one field. `when` skips the
+ * write (answering the default as it is) unless it holds for the default read.
  */
-async function withClusterLock<T>(rc: ResourceContext, clusterName: string, work: () => Promise<T>): Promise<T> {
-  const key = `${rc.namespace}/${clusterName}`;
-  const run = (clusterLocks.get(key) ?? Promise.resolve()).then(work);
-  const tail = run.catch(() => undefined);
-  clusterLocks.set(key, tail);
-  try {
-    return await run;
-  } finally {
-    if (clusterLocks.get(key) === tail) clusterLocks.delete(key);
+async function swapClusterDefault(
+  rc: ResourceContext,
+  input: {
+    clusterName: string;
+    to: string | null;
+    except?: string;
+    when?: (previous: string | null, named: string | null) => boolean;
+  },
+): Promise<{ previous: string | null; moved: boolean }> {
+  for (let attempt = 1; ; attempt++) {
+    const cluster = await liveCluster(rc, input.clusterName);
+    const previous = defaultOf(rc, cluster, input.except);
+    if (input.when && !input.when(previous, cluster.spec.defaultTemplate ?? null)) return { previous, moved: false };
+    if ((cluster.spec.defaultTemplate ?? null) === input.to) return { previous, moved: true };
+    try {
+      const updated = await rc.writer.mergePatch<ManagedCluster>(
+        crRef("ManagedCluster", rc.namespace, input.clusterName),
+        { metadata: { resourceVersion: cluster.metadata.resourceVersion }, spec: { defaultTemplate: input.to } },
+      );
+      await settle(rc, "ManagedCluster", updated);
+      return { previous, moved: true };
+    } catch (err) {
+      if (!(err instanceof ConflictError) || attempt >= SWAP_ATTEMPTS) throw err;
+    }
   }
 }
 
-/** Points ManagedCluster.spec.defaultTemplate at `template` (null clears it), if it does not already. */
-async function setClusterDefault(rc: ResourceContext, clusterName: string, template: string | null): Promise<void> {
-  const cluster = rc.cache.cluster(rc.namespace, clusterName);
-  if (!cluster || (cluster.spec.defaultTemplate ?? null) === template) return;
-  const updated = await rc.writer.mergePatch<ManagedCluster>(crRef("ManagedCluster", rc.namespace, clusterName), {
-    spec: { defaultTemplate: template },
-  });
-  await settle(rc, "ManagedCluster", updated);
+/** Sets one template's isDefault so the facade's answer shows it at once; the controller holds it from then on. */
+async function flagDefault(rc: ResourceContext, name: string, value: boolean): Promise<NodeTemplate | undefined> {
+  const current = rc.cache.template(rc.namespace, name);
+  if (!current || (current.spec.isDefault === true) === value) return current;
+  try {
+    const updated = await rc.writer.mergePatch<NodeTemplate>(crRef("NodeTemplate", rc.namespace, name), {
+      spec: { isDefault: value },
+    });
+    await settle(rc, "NodeTemplate", updated);
+    return updated;
+  } catch (err) {
+    // Deleted meanwhile: nothing to flag.
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
 }
 
 /** After the default is deleted, the oldest remaining template of the cluster becomes its default (if any remains). */
-async function promoteSuccessor(rc: ResourceContext, clusterName: string): Promise<string | null> {
-  const successor = [...templatesOfCluster(rc, clusterName)].sort(
-    (a, b) =>
-      (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") ||
-      (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""),
-  )[0];
+async function promoteSuccessor(rc: ResourceContext, clusterName: string, deleted: string): Promise<string | null> {
+  const successor = [...templatesOfCluster(rc, clusterName)]
+    .filter((t) => t.metadata.name !== deleted)
+    .sort(
+      (a, b) =>
+        (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") ||
+        (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""),
+    )[0];
   const name = successor?.metadata.name ?? null;
-  if (successor && name && successor.spec.isDefault !== true) {
-    const updated = await rc.writer.mergePatch<NodeTemplate>(crRef("NodeTemplate", rc.namespace, name), {
-      spec: { isDefault: true },
-    });
-    await settle(rc, "NodeTemplate", updated);
-  }
-  await setClusterDefault(rc, clusterName, name);
-  return name;
+  if (name) await flagDefault(rc, name, true);
+  // Only while the cluster still names the deleted template (or none): a concurrent move wins.
+  const { moved } = await swapClusterDefault(rc, {
+    clusterName,
+    to: name,
+    except: deleted,
+    when: (_previous, named) => named === null || named === deleted || named === name,
+  });
+  return moved ? name : defaultOf(rc, await liveCluster(rc, clusterName), deleted);
 }
 
 const listTemplates = defineRoute({
@@ -206,22 +241,21 @@ const createTemplate = defineRoute({
     const architecture = assertValid(ctx.body, catalogOf(rc, cluster));
     const id = templateObjectName(ctx.body.name);
     if (!id) throw new UnprocessableError("body.name: must contain at least one letter or digit");
-    const created = await withClusterLock(rc, clusterName, () =>
-      createLocked(rc, { body: ctx.body, cluster, architecture, id }),
-    );
+    const created = await createTemplateObject(rc, { body: ctx.body, cluster, architecture, id });
     ctx.audit({ event: "Created node template", resource: `nodetemplate/${id}`, after: specOf(created) });
     return { id, success: true, cluster_id: clusterName, template: view(created) };
   },
 });
 
-async function createLocked(
+async function createTemplateObject(
   rc: ResourceContext,
   input: { body: z.infer<typeof CreateBody>; cluster: ManagedCluster; architecture: "x86_64" | "arm64"; id: string },
 ): Promise<NodeTemplate> {
   const { body, cluster, architecture, id } = input;
   const clusterName = cluster.metadata.name ?? "";
   // The first template of a cluster becomes its default, so "exactly one default per cluster" holds from the start.
-  const isDefault = body.is_default ?? !templatesOfCluster(rc, clusterName).some((t) => t.spec.isDefault === true);
+  const first = defaultOf(rc, cluster) === null;
+  const isDefault = body.is_default ?? first;
   const created = await rc.writer.create<NodeTemplate>({
     apiVersion: API_VERSION,
     kind: "NodeTemplate",
@@ -242,27 +276,18 @@ async function createLocked(
     },
   });
   await settle(rc, "NodeTemplate", created);
-  if (isDefault) {
-    await clearOtherDefaults(rc, clusterName, id);
-    await setClusterDefault(rc, clusterName, id);
-  }
+  if (!isDefault) return created;
+  // Asked for: move the default here. Implied (first template): only if no other creation got there first.
+  const { moved } = await swapClusterDefault(rc, {
+    clusterName,
+    to: id,
+    except: id,
+    ...(body.is_default === true
+      ? {}
+      : { when: (_previous, named) => named === null || rc.cache.template(rc.namespace, named) === undefined }),
+  });
+  if (!moved) return (await flagDefault(rc, id, false)) ?? created;
   return created;
-}
-
-/** Returns the previous default (the template itself when it already was the default). */
-async function setDefaultLocked(rc: ResourceContext, id: string, clusterName: string): Promise<string | null> {
-  const current = rc.cache.template(rc.namespace, id);
-  if (!current) throw new NotFoundError(`template ${id} not found`);
-  const wasDefault = current.spec.isDefault === true;
-  if (!wasDefault) {
-    const updated = await rc.writer.mergePatch<NodeTemplate>(crRef("NodeTemplate", rc.namespace, id), {
-      spec: { isDefault: true },
-    });
-    await settle(rc, "NodeTemplate", updated);
-  }
-  const previous = await clearOtherDefaults(rc, clusterName, id);
-  await setClusterDefault(rc, clusterName, id);
-  return wasDefault ? id : previous;
 }
 
 const setDefault = defineRoute({
@@ -284,9 +309,14 @@ const setDefault = defineRoute({
     const template = rc.cache.template(rc.namespace, ctx.params.id);
     if (!template) throw new NotFoundError(`template ${ctx.params.id} not found`);
     const clusterName = template.spec.clusterRef.name;
-    const previousDefault = await withClusterLock(rc, clusterName, () =>
-      setDefaultLocked(rc, ctx.params.id, clusterName),
-    );
+    // isDefault first, then the one field that decides: a template named by the cluster is never left unflagged.
+    await flagDefault(rc, ctx.params.id, true);
+    const { previous: previousDefault } = await swapClusterDefault(rc, {
+      clusterName,
+      to: ctx.params.id,
+      except: ctx.params.id,
+    });
+    if (previousDefault && previousDefault !== ctx.params.id) await flagDefault(rc, previousDefault, false);
     ctx.audit({
       event: "Set default node template",
       resource: `cluster/${clusterName}`,
@@ -365,16 +395,12 @@ const deleteTemplate = defineRoute({
     const template = rc.cache.template(rc.namespace, ctx.params.id);
     if (!template) throw new NotFoundError(`template ${ctx.params.id} not found`);
     const clusterName = template.spec.clusterRef.name;
-    const { wasDefault, newDefault } = await withClusterLock(rc, clusterName, async () => {
-      const current = rc.cache.template(rc.namespace, ctx.params.id);
-      if (!current) throw new NotFoundError(`template ${ctx.params.id} not found`);
-      await rc.writer.remove(crRef("NodeTemplate", rc.namespace, ctx.params.id));
-      await settle(rc, "NodeTemplate", null, { name: ctx.params.id });
-      const wasDefault =
-        current.spec.isDefault === true ||
-        rc.cache.cluster(rc.namespace, clusterName)?.spec.defaultTemplate === ctx.params.id;
-      return { wasDefault, newDefault: wasDefault ? await promoteSuccessor(rc, clusterName) : null };
-    });
+    await rc.writer.remove(crRef("NodeTemplate", rc.namespace, ctx.params.id));
+    await settle(rc, "NodeTemplate", null, { name: ctx.params.id });
+    const wasDefault =
+      template.spec.isDefault === true ||
+      rc.cache.cluster(rc.namespace, clusterName)?.spec.defaultTemplate === ctx.params.id;
+    const newDefault = wasDefault ? await promoteSuccessor(rc, clusterName, ctx.params.id) : null;
     ctx.audit({
       event: "Deleted node template",
       resource: `nodetemplate/${ctx.params.id}`,
