@@ -48,6 +48,11 @@ export interface FacadeConfig {
    * listen address (startFacade fills it in once listening). Never the request's Host header, which the caller chooses.
    */
   publicUrl: string;
+  /**
+   * The chart `helm_command` installs (SPOTOPT_AGENT_CHART): a path, a .tgz URL or an oci:// reference of
+   * charts/spot-optimizer. Default: the path inside a checkout of this repository.
+   */
+  agentChart: string;
   /** Identical denied requests (and failed logins) of one actor within this window share one audit entry with a count. */
   auditRefusalWindowMs: number;
 }
@@ -78,6 +83,7 @@ export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
   agentStatusIntervalSeconds: 60,
   agentLeaseRenewSeconds: 5,
   publicUrl: "",
+  agentChart: "charts/spot-optimizer",
   auditRefusalWindowMs: 60_000,
 };
 
@@ -173,6 +179,7 @@ export function loadFacadeConfig(
     agentStatusIntervalSeconds: intFromEnv(env, "SPOTOPT_AGENT_STATUS_INTERVAL_SECONDS", d.agentStatusIntervalSeconds),
     agentLeaseRenewSeconds: intFromEnv(env, "SPOTOPT_AGENT_LEASE_RENEW_SECONDS", d.agentLeaseRenewSeconds),
     publicUrl: parsePublicUrl(env.SPOTOPT_PUBLIC_URL),
+    agentChart: env.SPOTOPT_AGENT_CHART || d.agentChart,
     auditRefusalWindowMs: d.auditRefusalWindowMs,
   };
   return {

@@ -350,11 +350,21 @@ const ConnectResponse = z.object({
   manifest_url: z.string().nullable(),
 });
 
-/** The agent's install command; every value is a literal helm value inside one shell word. */
-function helmCommand(opts: { clusterId: string; endpoint: string; token: string; namespace: string }): string {
-  const set = (key: string, value: string): string => `--set ${shellQuote(`${key}=${helmSetValue(value)}`)}`;
+/**
+ * The agent's install command: the chart in agent mode (release `spot-optimizer`, so its objects are named
+ * spot-optimizer-agent...). Every value is a literal helm string (--set-string: a token of digits stays a string)
+ * inside one shell word.
+ */
+function helmCommand(opts: {
+  chart: string;
+  clusterId: string;
+  endpoint: string;
+  token: string;
+  namespace: string;
+}): string {
+  const set = (key: string, value: string): string => `--set-string ${shellQuote(`${key}=${helmSetValue(value)}`)}`;
   return [
-    "helm upgrade --install spot-optimizer-agent charts/spot-optimizer",
+    `helm upgrade --install spot-optimizer ${shellQuote(opts.chart)}`,
     `--namespace ${shellQuote(opts.namespace)} --create-namespace`,
     "--set mode=agent",
     set("agent.clusterId", opts.clusterId),
@@ -477,7 +487,13 @@ async function connect(
   });
   const namespace = ctx.body.namespace ?? "spot-optimizer";
   return {
-    helm_command: helmCommand({ clusterId: ctx.body.cluster_id, endpoint, token, namespace }),
+    helm_command: helmCommand({
+      chart: rc.deps.config.agentChart,
+      clusterId: ctx.body.cluster_id,
+      endpoint,
+      token,
+      namespace,
+    }),
     api_token: token,
     endpoint,
     cluster_id: ctx.body.cluster_id,
