@@ -1,21 +1,15 @@
 // Unit tests: Karpenter objects are checked against Karpenter's schemas before the operator writes them.
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import * as yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { KarpenterValidationError, validateKarpenterObject } from "./validate.js";
 
-const examples = resolve(import.meta.dirname, "../../../shared/data/karpenter-examples/minimal.yaml");
+import { minimalEC2NodeClass, minimalNodePool } from "../../test/support/karpenter-fixtures.js";
 
-function minimal(kind: string): Record<string, any> {
-  const docs = yaml.loadAll(readFileSync(examples, "utf8")) as Record<string, any>[];
-  const doc = docs.find((d) => d?.kind === kind);
-  if (!doc) throw new Error(`no ${kind} in ${examples}`);
-  return doc;
+function minimal(kind: "NodePool" | "EC2NodeClass"): Record<string, any> {
+  return kind === "NodePool" ? minimalNodePool() : minimalEC2NodeClass();
 }
 
 describe("validateKarpenterObject", () => {
-  it("accepts Karpenter's minimal NodePool, also with hibernation's zero limits and annotation", () => {
+  it("accepts a minimal NodePool, also with hibernation's zero limits and annotation", () => {
     const pool = minimal("NodePool");
     expect(() => validateKarpenterObject(pool)).not.toThrow();
     pool.spec.limits = { cpu: "0", memory: "0" };

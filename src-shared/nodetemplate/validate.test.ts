@@ -3,6 +3,7 @@ import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { validateTemplate, familyArchitecture, normaliseArchitecture } from "./validate.js";
+import { itWithSharedData, sharedDataDir } from "../../test/support/shared-data.js";
 
 describe("validateTemplate", () => {
   it("reports the catalogue's example conflict (g4dn on ARM64)", () => {
@@ -50,8 +51,8 @@ describe("validateTemplate", () => {
 });
 
 describe("familyArchitecture", () => {
-  it("agrees with every family in Karpenter's instance-type table", () => {
-    const path = resolve(process.cwd(), "../shared/data/ec2-instance-types.json");
+  itWithSharedData("agrees with every family in Karpenter's instance-type table", () => {
+    const path = resolve(sharedDataDir, "ec2-instance-types.json");
     const table = JSON.parse(readFileSync(path, "utf8")) as {
       instanceTypes: Record<string, { family: string; arch: string }>;
     };

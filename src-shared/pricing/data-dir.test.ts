@@ -1,15 +1,16 @@
 // Data-dir readers: real ../shared/data parses with sources and dates; bad files fail naming the file and field.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadPriceBookFromDataDir, PriceDataError } from "./data-dir.js";
 import { monthlyUsd } from "./types.js";
+import { describeWithSharedData, sharedDataDir } from "../../test/support/shared-data.js";
 
-const dataDir = resolve(import.meta.dirname, "../../../shared/data");
+const dataDir = sharedDataDir;
 const readJson = (f: string): any => JSON.parse(readFileSync(join(dataDir, f), "utf8"));
 
-describe("loadPriceBookFromDataDir on ../shared/data", () => {
+describeWithSharedData("loadPriceBookFromDataDir on ../shared/data", () => {
   const book = loadPriceBookFromDataDir(dataDir, "us-east-1");
   const types = readJson("ec2-instance-types.json");
   const spot = readJson("spot-prices.json")["us-east-1"];

@@ -5,12 +5,14 @@ import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kube
 import { loadAll } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
-import { repoRoot, startTestCluster } from "../support/cluster.js";
+import { startTestCluster } from "../support/cluster.js";
+import { minimalEC2NodeClass, minimalNodePool } from "../support/karpenter-fixtures.js";
+import { itWithSharedData, sharedDataDir } from "../support/shared-data.js";
 
 let server: LocalApiServer;
 let api: KubernetesObjectApi;
 const examples = (file: string): any[] =>
-  loadAll(readFileSync(resolve(repoRoot, "../shared/data/karpenter-examples", file), "utf8")) as any[];
+  loadAll(readFileSync(resolve(sharedDataDir, "karpenter-examples", file), "utf8")) as any[];
 
 beforeAll(async () => {
   server = await startTestCluster({ crds: "all" });
@@ -30,23 +32,34 @@ async function rejection(promise: Promise<unknown>): Promise<{ code: number; bod
 }
 
 function nodePool(name: string): any {
-  const pool = structuredClone(examples("minimal.yaml").find((o) => o.kind === "NodePool"));
-  pool.metadata.name = name;
-  return pool;
+  return minimalNodePool(name);
 }
 
 describe("custom resource validation", () => {
-  it.each(["minimal.yaml", "typical.yaml"])(
-    "accepts the Karpenter objects in %s and stores their defaults",
-    async (file) => {
-      for (const obj of examples(file)) {
+  it("accepts a minimal NodePool and EC2NodeClass and stores the schema's defaults", async () => {
+    for (const obj of [minimalNodePool("default"), minimalEC2NodeClass("default")]) {
+      const created: any = await api.create(obj as KubernetesObject);
+      expect(created.metadata.uid).toBeTruthy();
+    }
+    const stored: any = await api.read({
+      apiVersion: "karpenter.sh/v1",
+      kind: "NodePool",
+      metadata: { name: "default" },
+    });
+    expect(stored.spec.template.spec.expireAfter).toBe("720h");
+  });
+
+  itWithSharedData(
+    "accepts the Karpenter objects of ../shared/data's typical.yaml and stores their defaults",
+    async () => {
+      for (const obj of examples("typical.yaml")) {
         const created: any = await api.create(obj as KubernetesObject);
         expect(created.metadata.uid).toBeTruthy();
       }
       const stored: any = await api.read({
         apiVersion: "karpenter.sh/v1",
         kind: "NodePool",
-        metadata: { name: file === "minimal.yaml" ? "default" : "general-spot-first" },
+        metadata: { name: "general-spot-first" },
       });
       expect(stored.spec.template.spec.expireAfter).toBe("720h");
     },

@@ -1,5 +1,5 @@
 // Watch semantics of the local API server through client-node's Watch and informers: events, resume, 410, drops.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CoreV1Api, makeInformer, Watch, type V1ConfigMap } from "@kubernetes/client-node";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { eventually, startTestCluster } from "../support/cluster.js";
@@ -41,6 +41,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.stop();
 });
+
+// Fault injection never outlives the test that set it, even when that test fails.
+afterEach(() => server?.faults.reset());
 
 describe("watch", () => {
   it("delivers ADDED, MODIFIED and DELETED in order, with the object's resourceVersion", async () => {

@@ -1,6 +1,6 @@
 // Cluster endpoints through real HTTP against the local API server: list/detail from the cache, connect/install
 // (ManagedCluster + hashed agent token), optimize (re-plan request), kubectl-side edits, tenancy and roles.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { eventually } from "../support/cluster.js";
 import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
@@ -14,6 +14,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await f?.stop();
 });
+
+// Fault injection never outlives the test that set it, even when that test fails.
+afterEach(() => f?.server.faults.reset());
 
 describe("clusters", () => {
   it("connect creates the ManagedCluster, stores only the token's hash and returns the helm command once", async () => {

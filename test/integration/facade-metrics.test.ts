@@ -1,21 +1,18 @@
 // Dashboard figures over HTTP: KPI, projection and composition measured from Node/Pod objects of the (sole) local
-// cluster and priced from ../shared/data, status-only figures for remote clusters, the activity feed and the 30-day
+// cluster and priced from the shipped price snapshot, status-only figures for remote clusters, the activity feed and the 30-day
 // cost CSV from AuditEntries; and no organisation ever sees another's nodes, entries or decisions.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { loadPriceBookFromDataDir } from "../../src-shared/pricing/data-dir.js";
+import { loadCatalogPriceBook } from "../../src-shared/pricing/catalog/index.js";
 import { eventually } from "../support/cluster.js";
 import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
 
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
 const HS = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule" };
-const DATA = resolve(process.cwd(), "../shared/data");
 const HOURS = 730;
 
-const spotPrices = JSON.parse(readFileSync(resolve(DATA, "spot-prices.json"), "utf8"))["us-east-1"];
-const types = JSON.parse(readFileSync(resolve(DATA, "ec2-instance-types.json"), "utf8")).instanceTypes;
-const od = (t: string): number => types[t].onDemandLinuxUSDPerHour["us-east-1"];
+const book = loadCatalogPriceBook("us-east-1");
+const od = (t: string): number => book.onDemand.get(t)!.usdPerHour;
+const spot = (t: string, zoneId: string): number => book.spot.get(t)!.get(zoneId)!.usdPerHour;
 
 function node([name, type, capacity, zoneId, ready, memory]: [string, string, string, string, boolean, string]): Record<
   string,
@@ -62,7 +59,6 @@ function pod([name, nodeName, cpu, memory, phase = "Running"]: [
 let f: ResourceFacade;
 beforeAll(async () => {
   f = await startResourceFacade();
-  f.facade.facades[0]!.app.locals.priceBook = loadPriceBookFromDataDir(DATA, "us-east-1");
   await f.client.create({
     ...MC,
     metadata: { name: "home", namespace: f.orgA },
@@ -134,8 +130,8 @@ afterAll(async () => {
   await f?.stop();
 });
 
-const spotN1 = (): number => spotPrices["m7i.large"]["use1-az1"];
-const spotN2 = (): number => spotPrices["c7a.large"]["use1-az2"];
+const spotN1 = (): number => spot("m7i.large", "use1-az1");
+const spotN2 = (): number => spot("c7a.large", "use1-az2");
 const monthly = (): number => (spotN1() + spotN2() + od("m7i.large")) * HOURS;
 const baseline = (): number => (od("m7i.large") * 2 + od("c7a.large")) * HOURS;
 
@@ -152,7 +148,11 @@ describe("metrics from nodes, pods and prices", () => {
       spot_percentage: 67,
       fleet_health: Math.round(100 * (2 / 3) * (1 - interruption)),
       efficiency_score_value: score,
-      price_source: "pricing-api+spot-history",
+      price_source: [
+        ...new Set([book.spot.get("m7i.large")!.get("use1-az1")!.source, book.onDemand.get("m7i.large")!.source]),
+      ]
+        .sort()
+        .join("+"),
       savings_baseline: expect.stringContaining("On-Demand"),
     });
     expect(res.body.monthly_spend).toBeCloseTo(monthly(), 2);

@@ -2,12 +2,13 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { KubernetesObjectApi } from "@kubernetes/client-node";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
-import { projectCrdDir, repoRoot, startTestCluster } from "../support/cluster.js";
+import { karpenterCrdFile, projectCrdDir, startTestCluster } from "../support/cluster.js";
+import { minimalEC2NodeClass, minimalNodePool } from "../support/karpenter-fixtures.js";
 import { toolPath } from "../support/tools.js";
 
 interface KubectlResult {
@@ -464,11 +465,8 @@ spec:
 });
 
 describe("kubectl with Karpenter's real CRDs", () => {
-  const karpenterDir = resolve(repoRoot, "../shared/data/karpenter-crds");
-  const examples = resolve(repoRoot, "../shared/data/karpenter-examples");
-
-  it("accepts the minimal NodePool and EC2NodeClass", async () => {
-    const crds = await kubectl(["apply", "--server-side", "-f", karpenterDir]);
+  it("accepts a minimal NodePool and EC2NodeClass", async () => {
+    const crds = await kubectl(["apply", "--server-side", "-f", karpenterCrdFile]);
     expect(crds.code).toBe(0);
     await kubectl([
       "wait",
@@ -477,7 +475,8 @@ describe("kubectl with Karpenter's real CRDs", () => {
       "crd/ec2nodeclasses.karpenter.k8s.aws",
       "--timeout=20s",
     ]);
-    const out = await kubectl(["apply", "-f", join(examples, "minimal.yaml")]);
+    const pair = [minimalNodePool("default"), minimalEC2NodeClass("default")];
+    const out = await kubectl(["apply", "-f", "-"], pair.map((o) => JSON.stringify(o)).join("\n---\n"));
     expect(out.stderr).toBe("");
     expect(out.stdout).toContain("nodepool.karpenter.sh/default created");
     expect(out.stdout).toContain("ec2nodeclass.karpenter.k8s.aws/default created");

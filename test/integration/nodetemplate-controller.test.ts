@@ -1,6 +1,6 @@
 // NodeTemplate controller against the local API server with Karpenter's real CRDs: create → NodePool + EC2NodeClass,
 // edit → updated, a second pass writes nothing, delete → gone, one default per cluster, policies reshape, 409s, sweep.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { eventually, startTestCluster } from "../support/cluster.js";
 import type { LocalApiServer, WriteNotice } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
@@ -89,6 +89,9 @@ afterAll(async () => {
   client?.close();
   await server?.stop();
 });
+
+// Fault injection never outlives the test that set it, even when that test fails.
+afterEach(() => server?.faults.reset());
 
 describe("nodetemplate controller", () => {
   it("creates a valid NodePool and EC2NodeClass for a template and reports Applied with the resolved types", async () => {

@@ -86,13 +86,16 @@ describe("Informer", () => {
     await informer.waitForSync();
     expect(informer.listCount).toBe(1);
     server.faults.setWatchWindow(0);
-    // A write to another kind moves the compaction point past the informer's resourceVersion.
-    await client.create({ apiVersion: "v1", kind: "Secret", metadata: { name: "bump", namespace: "inf" } });
-    server.faults.dropWatches();
-    await waitFor(() => informer.listCount === 2, { message: "relist" });
-    await client.create(configMap("after-410", { v: "0" }));
-    await waitFor(() => informer.get("inf", "after-410") !== undefined);
-    server.faults.reset();
+    try {
+      // A write to another kind moves the compaction point past the informer's resourceVersion.
+      await client.create({ apiVersion: "v1", kind: "Secret", metadata: { name: "bump", namespace: "inf" } });
+      server.faults.dropWatches();
+      await waitFor(() => informer.listCount === 2, { message: "relist" });
+      await client.create(configMap("after-410", { v: "0" }));
+      await waitFor(() => informer.get("inf", "after-410") !== undefined);
+    } finally {
+      server.faults.reset();
+    }
     await client.delete({ apiVersion: "v1", kind: "ConfigMap", namespace: "inf", name: "after-410" });
     await informer.stop();
   });
@@ -109,23 +112,26 @@ describe("Informer", () => {
 
     // While the informer is down the server changes and forgets the history.
     server.faults.setWatchWindow(0);
-    await client.delete({ apiVersion: "v1", kind: "ConfigMap", namespace: "inf", name: "k1" });
-    await client.patch(
-      { apiVersion: "v1", kind: "ConfigMap", namespace: "inf", name: "k2" },
-      { data: { v: "9" } },
-      { type: "merge" },
-    );
-    await client.create(configMap("k5", { v: "0" }));
+    try {
+      await client.delete({ apiVersion: "v1", kind: "ConfigMap", namespace: "inf", name: "k1" });
+      await client.patch(
+        { apiVersion: "v1", kind: "ConfigMap", namespace: "inf", name: "k2" },
+        { data: { v: "9" } },
+        { type: "merge" },
+      );
+      await client.create(configMap("k5", { v: "0" }));
 
-    informer.start();
-    await waitFor(() => informer.listCount === 2, { message: "relist" });
-    const onServer = await client.list({ apiVersion: "v1", kind: "ConfigMap", namespace: "inf" });
-    const summary = (items: KubeObject[]): string[] =>
-      items.map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`).sort();
-    expect(summary(informer.list())).toEqual(summary(onServer.items));
-    expect(informer.get("inf", "k2")?.data).toEqual({ v: "9" });
-    expect(events.sort()).toEqual(["add:k5", "delete:k1", "update:k2"]);
-    server.faults.reset();
+      informer.start();
+      await waitFor(() => informer.listCount === 2, { message: "relist" });
+      const onServer = await client.list({ apiVersion: "v1", kind: "ConfigMap", namespace: "inf" });
+      const summary = (items: KubeObject[]): string[] =>
+        items.map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`).sort();
+      expect(summary(informer.list())).toEqual(summary(onServer.items));
+      expect(informer.get("inf", "k2")?.data).toEqual({ v: "9" });
+      expect(events.sort()).toEqual(["add:k5", "delete:k1", "update:k2"]);
+    } finally {
+      server.faults.reset();
+    }
     await informer.stop();
   });
 

@@ -9,17 +9,18 @@ import {
   type LocalApiServer,
   type LocalApiServerOptions,
 } from "../../operator/local/apiserver/index.js";
+import { KARPENTER_CRD_FILE } from "../../src-shared/karpenter/crds.js";
 import { toolPath } from "./tools.js";
 
 /** The repository root (…/work/main). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** Our generated CRDs. */
 export const projectCrdDir = join(repoRoot, "crds");
-/** Karpenter's real CRDs, read in place from ../shared/data (never copied into the repo). */
-export const karpenterCrdDir = resolve(repoRoot, "../shared/data/karpenter-crds");
+/** Karpenter's real CRDs as the repo ships them (generated from the upstream release with provenance). */
+export const karpenterCrdFile = KARPENTER_CRD_FILE;
 
 export interface TestClusterOptions extends LocalApiServerOptions {
-  /** "project" = crds/*.yaml, "karpenter" = ../shared/data/karpenter-crds/*.yaml, "all" = both, or explicit paths. */
+  /** "project" = crds/*.yaml, "karpenter" = Karpenter's generated CRDs, "all" = both, or explicit paths. */
   crds?: "project" | "karpenter" | "all" | string[];
 }
 
@@ -33,9 +34,9 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<L
       : crds === "project"
         ? [projectCrdDir]
         : crds === "karpenter"
-          ? [karpenterCrdDir]
+          ? [karpenterCrdFile]
           : crds === "all"
-            ? [projectCrdDir, karpenterCrdDir]
+            ? [projectCrdDir, karpenterCrdFile]
             : crds;
   try {
     if (paths.length > 0) await server.installCrdFiles(paths);
@@ -46,11 +47,14 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<L
   return server;
 }
 
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+/**
+ * Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs` naming what it waited
+ * for: `what` when given, else the check's own source text, so a timeout never reads "waiting for condition".
+ */
 export async function eventually<T>(
   check: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 5000,
-  what = "condition",
+  what = describeCheck(check),
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -64,6 +68,12 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+/** The check's source on one line, cut to a readable length. */
+export function describeCheck(check: () => unknown): string {
+  const text = check.toString().replace(/\s+/g, " ").trim();
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 
 const kubeconfigFiles = new WeakMap<LocalApiServer, string>();

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe } from "vitest";
+import { describe, it } from "vitest";
 
 /** ../shared/data beside the repository root; CI always has it, a plain clone may not. */
 export const sharedDataDir = resolve(dirname(fileURLToPath(import.meta.url)), "../../../shared/data");
@@ -20,5 +20,18 @@ export function describeWithSharedData(name: string, fn: () => void): void {
     return;
   }
   console.warn(`${name}: ${sharedDataSkipReason}`);
-  describe.skip(name, fn);
+  // The body is not even collected: suites read ../shared/data at collection time.
+  describe(name, () => {
+    it.skip(sharedDataSkipReason, () => undefined);
+  });
+}
+
+/** One test that runs only with ../shared/data and otherwise says why it skipped. */
+export function itWithSharedData(name: string, fn: () => Promise<void> | void, timeoutMs?: number): void {
+  if (hasSharedData) {
+    it(name, fn, timeoutMs);
+    return;
+  }
+  console.warn(`${name}: ${sharedDataSkipReason}`);
+  it.skip(name, fn);
 }

@@ -1,14 +1,11 @@
 // Unit tests of the NodeTemplate builder: every object it produces, across templates × policies, passes Karpenter's
 // real v1.14.1 CRD schemas with their CEL rules, and the mapping of each field is a fact one can check by hand.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import * as yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { admitCustomResource, unevaluatedRules, type JsonSchemaProps } from "../../local/apiserver/schema/index.js";
 import { NodeTemplateSpec, type NodeTemplateSpecInput } from "../../../src-shared/crds/index.js";
 import { validateKarpenterObject } from "../../../src-shared/karpenter/validate.js";
 import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.js";
-import { describeWithSharedData, sharedDataDir } from "../../../test/support/shared-data.js";
+import { karpenterCrd } from "../../../test/support/karpenter-fixtures.js";
 import { effectivePolicy, MIN_FLEXIBLE_TYPES, type PolicyLike } from "../optimizationpolicy/desired.js";
 import {
   DEFAULT_WEIGHT,
@@ -70,10 +67,10 @@ const POLICIES: Array<Partial<PolicyLike["spec"]> | undefined> = [
   },
 ];
 
-describeWithSharedData("builder output against Karpenter's real CRDs (schema + CEL)", () => {
+describe("builder output against Karpenter's real CRDs (schema + CEL)", () => {
   const crds = new Map<string, { group: string; schema: JsonSchemaProps }>();
-  for (const file of ["karpenter.sh_nodepools.yaml", "karpenter.k8s.aws_ec2nodeclasses.yaml"]) {
-    const crd = yaml.load(readFileSync(join(sharedDataDir, "karpenter-crds", file), "utf8")) as any;
+  for (const kind of ["NodePool", "EC2NodeClass"]) {
+    const crd = karpenterCrd(kind);
     const v1 = crd.spec.versions.find((v: any) => v.name === "v1");
     crds.set(crd.spec.names.kind, { group: crd.spec.group, schema: v1.schema.openAPIV3Schema });
   }

@@ -1,19 +1,14 @@
 // Unit tests of the OpenAPI documents and handler built from the resource registry (Karpenter's real NodePool CRD).
-import { sharedDataDir } from "../../../../test/support/shared-data.js";
-import { readFileSync } from "node:fs";
+import { karpenterCrd } from "../../../../test/support/karpenter-fixtures.js";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { resolve } from "node:path";
-import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resourceTypeFromCrd } from "../crds.js";
 import { ResourceRegistry } from "../registry.js";
 import type { KubeObject } from "../selectors.js";
 import { createOpenApiHandler, openApiV2, openApiV3GroupVersion } from "./index.js";
 
-const nodePoolCrd = load(
-  readFileSync(resolve(sharedDataDir, "karpenter-crds/karpenter.sh_nodepools.yaml"), "utf8"),
-) as KubeObject;
+const nodePoolCrd = karpenterCrd("NodePool") as KubeObject;
 
 function registryWithNodePool(): ResourceRegistry {
   const registry = new ResourceRegistry();

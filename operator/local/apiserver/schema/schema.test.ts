@@ -1,8 +1,13 @@
-// Unit tests of CRD admission against Karpenter's real CRDs (read in place from ../shared/data) and small schemas.
-import { sharedDataDir } from "../../../../test/support/shared-data.js";
+// Unit tests of CRD admission against Karpenter's real CRDs (the generated copy the repo ships) and small schemas.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { loadAll } from "js-yaml";
+import {
+  karpenterCrd,
+  minimalEC2NodeClass,
+  minimalNodePool as fixtureNodePool,
+} from "../../../../test/support/karpenter-fixtures.js";
+import { itWithSharedData, sharedDataDir } from "../../../../test/support/shared-data.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -14,10 +19,10 @@ import {
   type JsonSchemaProps,
 } from "./index.js";
 
-const dataDir = sharedDataDir;
-const readYaml = (rel: string): JsonObject[] => loadAll(readFileSync(resolve(dataDir, rel), "utf8")) as JsonObject[];
-const nodePoolSchema = crdVersionSchema(readYaml("karpenter-crds/karpenter.sh_nodepools.yaml")[0], "v1")!;
-const nodeClassSchema = crdVersionSchema(readYaml("karpenter-crds/karpenter.k8s.aws_ec2nodeclasses.yaml")[0], "v1")!;
+const readShared = (rel: string): JsonObject[] =>
+  loadAll(readFileSync(resolve(sharedDataDir, rel), "utf8")) as JsonObject[];
+const nodePoolSchema = crdVersionSchema(karpenterCrd("NodePool") as JsonObject, "v1")!;
+const nodeClassSchema = crdVersionSchema(karpenterCrd("EC2NodeClass") as JsonObject, "v1")!;
 const schemaFor = (kind: unknown): JsonSchemaProps => (kind === "NodePool" ? nodePoolSchema : nodeClassSchema);
 
 function admitNodePool(object: JsonObject, oldObject?: JsonObject): ReturnType<typeof admitCustomResource> {
@@ -32,22 +37,22 @@ function admitNodePool(object: JsonObject, oldObject?: JsonObject): ReturnType<t
 }
 
 function minimalNodePool(): JsonObject {
-  return structuredClone(readYaml("karpenter-examples/minimal.yaml").find((o) => o.kind === "NodePool")!);
+  return fixtureNodePool() as JsonObject;
 }
 
 describe("Karpenter CRDs", () => {
-  it.each([
-    "karpenter.sh_nodepools",
-    "karpenter.sh_nodeclaims",
-    "karpenter.k8s.aws_ec2nodeclasses",
-    "karpenter.sh_nodeoverlays",
-  ])("compiles every CEL rule of %s", (crd) => {
-    const doc = readYaml(`karpenter-crds/${crd}.yaml`)[0] as any;
+  it.each(["NodePool", "NodeClaim", "EC2NodeClass"])("compiles every CEL rule of Karpenter's %s CRD", (kind) => {
+    const doc = karpenterCrd(kind);
     for (const version of doc.spec.versions) expect(uncompilableRules(version.schema.openAPIV3Schema)).toEqual([]);
   });
 
-  it.each(["minimal.yaml", "typical.yaml"])("accepts every object in %s", (file) => {
-    for (const object of readYaml(`karpenter-examples/${file}`)) {
+  itWithSharedData("compiles every CEL rule of Karpenter's NodeOverlay CRD (../shared/data)", () => {
+    const doc = readShared("karpenter-crds/karpenter.sh_nodeoverlays.yaml")[0] as any;
+    for (const version of doc.spec.versions) expect(uncompilableRules(version.schema.openAPIV3Schema)).toEqual([]);
+  });
+
+  function expectAccepted(objects: JsonObject[]): void {
+    for (const object of objects) {
       const group = String(object.apiVersion).split("/")[0]!;
       const result = admitCustomResource({
         schema: schemaFor(object.kind),
@@ -59,6 +64,14 @@ describe("Karpenter CRDs", () => {
       expect(result.causes).toEqual([]);
       expect(result.unknownFields).toEqual([]);
     }
+  }
+
+  it("accepts a minimal NodePool and EC2NodeClass", () => {
+    expectAccepted([fixtureNodePool() as JsonObject, minimalEC2NodeClass() as JsonObject]);
+  });
+
+  itWithSharedData("accepts every object in ../shared/data's Karpenter examples", () => {
+    for (const file of ["minimal.yaml", "typical.yaml"]) expectAccepted(readShared(`karpenter-examples/${file}`));
   });
 
   it("applies the NodePool defaults (consolidateAfter, expireAfter, budgets)", () => {
@@ -185,7 +198,7 @@ describe("Karpenter CRDs", () => {
   });
 
   it("validates EC2NodeClass CEL (exactly one of role/instanceProfile)", () => {
-    const nodeClass = readYaml("karpenter-examples/minimal.yaml").find((o) => o.kind === "EC2NodeClass")!;
+    const nodeClass = minimalEC2NodeClass() as JsonObject;
     (nodeClass.spec as any).instanceProfile = "p";
     const result = admitCustomResource({
       schema: nodeClassSchema,
