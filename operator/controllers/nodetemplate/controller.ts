@@ -4,7 +4,11 @@ import type { ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../
 import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
 import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.js";
 import type { PriceBook } from "../../../src-shared/pricing/types.js";
-import { LOCAL_CLUSTER_CONFIGMAP, localClusterFromConfigMap } from "../../../src-shared/tenancy/cluster-target.js";
+import {
+  LOCAL_CLUSTER_CONFIGMAP,
+  localClusterFromConfigMap,
+  type LocalClusterRef,
+} from "../../../src-shared/tenancy/cluster-target.js";
 import { EventRecorder, objectKey, type ControllerManager, type KindRef } from "../../../src-shared/runtime/index.js";
 import {
   EC2NODECLASS_API,
@@ -26,6 +30,8 @@ export interface NodeTemplateControllerOptions {
   awsDefaults?: AwsDefaults;
   /** Where the installer's local-cluster designation lives (SPOTOPT_SYSTEM_NAMESPACE). */
   systemNamespace?: string;
+  /** Replaces the designation lookup (the benchmark gives each namespace a local cluster); default the ConfigMap. */
+  localCluster?: (namespace: string) => Promise<LocalClusterRef | undefined>;
   now?: () => Date;
   concurrency?: number;
 }
@@ -48,6 +54,16 @@ async function served(client: KubeClient, ref: KindRef): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The shipped snapshot's price book per region, built once: it never changes while the operator runs. */
+function snapshotBooks(): (region: string) => PriceBook {
+  const books = new Map<string, PriceBook>();
+  return (region) => {
+    let book = books.get(region);
+    if (!book) books.set(region, (book = loadCatalogPriceBook(region)));
+    return book;
+  };
 }
 
 /** Registers the `nodetemplate` controller; it needs Karpenter's NodePool and EC2NodeClass kinds to be served. */
@@ -109,9 +125,10 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
     reconcile: createNodeTemplateReconciler({
       client,
       caches,
-      priceBook: options.priceBook ?? loadCatalogPriceBook,
+      priceBook: options.priceBook ?? snapshotBooks(),
       awsDefaults: options.awsDefaults,
-      localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),
+      localCluster:
+        options.localCluster ?? localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       now: options.now,
     }),

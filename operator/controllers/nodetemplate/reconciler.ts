@@ -45,8 +45,11 @@ export interface NodeTemplateReconcilerOptions {
   /** The price book of a region; throws or returns undefined where there is none. */
   priceBook: (region: string) => PriceBook | undefined;
   awsDefaults?: AwsDefaults;
-  /** The installer's designation of the local cluster: only its templates get NodePools on this cluster. */
-  localCluster: () => Promise<LocalClusterRef | undefined>;
+  /**
+   * The installer's designation of the local cluster, asked for a template of `namespace`: only the templates of that
+   * cluster get NodePools on this cluster.
+   */
+  localCluster: (namespace: string) => Promise<LocalClusterRef | undefined>;
   events?: NodeTemplateEvents;
   now?: () => Date;
 }
@@ -282,7 +285,7 @@ export function createNodeTemplateReconciler(
     }
     // The same rule as every per-cluster kind: a `mode: local` cluster other than the designated one is not found.
     const target = await resolveClusterTarget(
-      { managedCluster: async (ns, n) => caches.cluster(ns, n), localCluster: options.localCluster },
+      { managedCluster: async (ns, n) => caches.cluster(ns, n), localCluster: () => options.localCluster(namespace) },
       { namespace, clusterName: t.spec.clusterRef.name },
     );
     if (!target.found) return notApplied(ctx, { reason: target.reason, message: target.message });
