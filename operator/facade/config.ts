@@ -1,5 +1,6 @@
 // Facade configuration from environment variables (documented in docs/facade.md), with defaults.
 import { z } from "zod";
+import { DEFAULT_PRICE_MAX_AGE_HOURS, priceMaxAgeMs } from "../../src-shared/pricing/freshness.js";
 
 export interface FacadeRateLimits {
   signupPerHour: number;
@@ -55,6 +56,8 @@ export interface FacadeConfig {
   agentChart: string;
   /** Identical denied requests (and failed logins) of one actor within this window share one audit entry with a count. */
   auditRefusalWindowMs: number;
+  /** Figures whose prices are older than this say so (`prices_stale`). */
+  priceMaxAgeMs: number;
 }
 
 export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
@@ -85,6 +88,7 @@ export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
   publicUrl: "",
   agentChart: "charts/spot-optimizer",
   auditRefusalWindowMs: 60_000,
+  priceMaxAgeMs: DEFAULT_PRICE_MAX_AGE_HOURS * 3_600_000,
 };
 
 const positiveInt = z.coerce.number().int().positive();
@@ -181,6 +185,7 @@ export function loadFacadeConfig(
     publicUrl: parsePublicUrl(env.SPOTOPT_PUBLIC_URL),
     agentChart: env.SPOTOPT_AGENT_CHART || d.agentChart,
     auditRefusalWindowMs: d.auditRefusalWindowMs,
+    priceMaxAgeMs: priceMaxAgeMs(env),
   };
   return {
     ...config,

@@ -18,6 +18,7 @@ import { createClusterRateLimiter } from "./rate-limit-cluster.js";
 import { routeModules as resourceRouteModules } from "./routes/index.js";
 import { createAgentTokenVerifier } from "./services/agent-token.js";
 import { createSettingsRoutes } from "./settings/routes.js";
+import { isStale } from "../../src-shared/pricing/freshness.js";
 
 export interface BootstrapAdmin {
   email: string;
@@ -124,7 +125,13 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     createAuthRoutes(auth, config),
     createAuditRoutes({ audit, cache, emailOfUser: (id) => auth.store.cachedUserById(id)?.email }),
     createSettingsRoutes({ auth, client, cache, inviteLimits: config.rateLimits }),
-    createAdminRoutes({ auth, client, cache, systemNamespace: config.systemNamespace }),
+    createAdminRoutes({
+      auth,
+      client,
+      cache,
+      systemNamespace: config.systemNamespace,
+      isStale: (asOf) => isStale(asOf, now().getTime(), config.priceMaxAgeMs),
+    }),
     ...(options.resourceRoutes ?? resourceRouteModules),
   ];
   const app = createFacadeApp(deps, modules);

@@ -111,6 +111,8 @@ export interface ClusterUsage {
   noPricesReason?: string;
   /** Whether the price book behind the prices is older than the configured age. */
   pricesStale?: boolean;
+  /** Whether a price of this date is older than the configured age (src-shared/pricing/freshness.ts). */
+  isStale?: (asOf: string) => boolean;
 }
 
 /** What ManagedCluster.status reports, for clusters whose nodes the facade cannot see (remote clusters). */
@@ -295,7 +297,7 @@ export function figuresFromUsage(usage: ClusterUsage): ClusterFigures {
     interruptions7d: usage.interruptions7d,
     priceSources: [...new Set(used.map((p) => p.source))].sort(),
     pricesAsOf: oldest(used.map((p) => p.asOf)),
-    pricesStale: usage.pricesStale === true && used.length > 0,
+    pricesStale: used.length > 0 && (usage.pricesStale === true || used.some((p) => usage.isStale?.(p.asOf) === true)),
     byFamily: countByFamily(nodes),
   };
 }

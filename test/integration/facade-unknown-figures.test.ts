@@ -99,6 +99,8 @@ describe("a cluster with an unpriced node", () => {
     const od = loadSnapshotPriceBook("us-east-1").onDemand.get("m5.large")!.usdPerHour;
     expect(body).toMatchObject({ unpriced_nodes: 0, monthly_cost_reason: null, price_source: "snapshot" });
     expect(body.monthly_cost).toBe(Math.round(od * HOURS * 100) / 100);
+    // The shipped snapshot's date, judged against the default maximum age (168 h).
+    expect(body.prices_stale).toBe(Date.now() - Date.parse(body.prices_as_of) > 168 * 3_600_000);
   });
 });
 
@@ -175,6 +177,28 @@ describe("a partly reported fleet", () => {
     });
     expect(known.breakdown.hibernation).toBe(Math.round(20 * ((30 * 24) / HOURS) * 100) / 100);
     expect(known.hibernation.reason).toBeNull();
+  });
+});
+
+describe("price age", () => {
+  it("flags figures whose prices are older than the configured maximum age, and only those", async () => {
+    const kpi = async (): Promise<any> => (await f.call("GET", "/metrics/kpi", { token: f.token(f.orgB) })).body;
+    const fresh = new Date(Date.now() - 3_600_000).toISOString();
+    await status(f.orgB, "seen", { prices: { source: "pricing-api+spot-history", asOf: fresh } });
+    const young = await eventually(async () => {
+      const body = await kpi();
+      return body.prices_as_of === fresh ? body : undefined;
+    });
+    expect(young.prices_stale).toBe(false);
+    const old = new Date(Date.now() - 8 * 86_400_000).toISOString();
+    await status(f.orgB, "seen", { prices: { source: "pricing-api+spot-history", asOf: old } });
+    const aged = await eventually(async () => {
+      const body = await kpi();
+      return body.prices_as_of === old ? body : undefined;
+    });
+    expect(aged.prices_stale).toBe(true);
+    await status(f.orgB, "seen", { prices: { source: "snapshot", asOf: "2026-07-20T13:44:30Z" } });
+    await eventually(async () => ((await kpi()).prices_as_of === "2026-07-20T13:44:30Z" ? true : undefined));
   });
 });
 

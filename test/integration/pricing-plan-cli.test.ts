@@ -28,10 +28,17 @@ const catalog = (
 const envWithoutAws = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_")));
 
 function spotctl(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return spotctlWith({}, ...args);
+}
+
+function spotctlWith(
+  env: Record<string, string>,
+  ...args: string[]
+): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(process.execPath, [bin, ...args], {
     encoding: "utf8",
     cwd: repo,
-    env: envWithoutAws,
+    env: { ...envWithoutAws, ...env },
     maxBuffer: 256 * 1024 * 1024,
   });
 }
@@ -56,7 +63,7 @@ interface PlanOut {
   savingsPct: number;
   unplaced: Array<PodOut & { reason: string }>;
   lowerBoundHourlyUsd?: number;
-  prices: { source: string; asOf: string };
+  prices: { source: string; asOf: string; bySource: Record<string, string>; stale: boolean };
 }
 
 /** Checks against the data file, not the plan's own numbers: fit per node, and pods in = pods out. */
@@ -227,6 +234,20 @@ describeWithSharedData("spotctl plan", () => {
     checkPlan(csv, plan, Object.fromEntries([...offline].map(([k, v]) => [k, { ...v, gpu: v.gpu }])));
     expect(plan.prices.source).toMatch(/^(snapshot|derived)(\+(snapshot|derived))?$/);
     expect(plan.prices.asOf).toMatch(/^\d{4}-\d{2}-\d{2}/);
+    // Stale = some price older than SPOTOPT_PRICE_MAX_AGE_HOURS (or undated), judged against the dates it prints.
+    const oldestMs = Math.min(...Object.values(plan.prices.bySource).map((d) => Date.parse(d)));
+    const undated = Object.values(plan.prices.bySource).some((d) => !Number.isFinite(Date.parse(d)));
+    expect(plan.prices.stale).toBe(undated || Date.now() - oldestMs > 168 * 3_600_000);
+    const hoursSinceOldest = Math.ceil((Date.now() - oldestMs) / 3_600_000) + 24;
+    const lenient = spotctlWith(
+      { SPOTOPT_PRICE_MAX_AGE_HOURS: String(hoursSinceOldest) },
+      "plan",
+      "--pods",
+      csvFile(csv),
+      "--capacity",
+      "mixed",
+    );
+    expect((JSON.parse(lenient.stdout) as PlanOut).prices.stale).toBe(undated);
     const other = spotctl("plan", "--pods", csvFile(csv), "--region", "eu-west-1");
     expect(other.status).toBe(2);
     expect(other.stderr).toMatch(/price snapshot only covers us-east-1/);

@@ -25,6 +25,7 @@ import {
   type PodGroup,
   type Strategy,
 } from "../../../src-shared/optimizer/types.js";
+import { isStale, priceMaxAgeMs } from "../../../src-shared/pricing/freshness.js";
 
 const STRATEGIES: Strategy[] = ["lowest-price", "capacity-optimized", "price-capacity-optimized"];
 const CAPACITIES: CapacityMode[] = ["spot", "on-demand", "mixed"];
@@ -74,7 +75,8 @@ with the pods placed on it, so each node can be checked against its allocatable 
 
 Output: {nodes, hourlyCostUsd, monthlyCostUsd, baselineHourlyCostUsd (same nodes, all On-Demand),
 savingsPct, unplaced (with reason), lowerBoundHourlyUsd, lowerBoundIsLpOptimum, gapPct (absent
-with --no-bound), prices {source, asOf}, warnings}.
+with --no-bound), prices {source, asOf, bySource, stale}, warnings}; stale is true when a price is
+older than SPOTOPT_PRICE_MAX_AGE_HOURS (default 168) or of unknown date.
 Exit codes: 0 planned (unplaced pods are listed, and counted in a warning on stderr), 1 no pod could be placed,
 2 bad flags or bad input files (including --families that name no instance type).`;
 
@@ -172,14 +174,22 @@ async function liveOrCatalog(region: string, io: CliIo): Promise<PriceBook> {
 }
 
 /** The price sources behind the plan's figures and the oldest snapshot date among them. */
-function priceProvenance(result: OptimizeResult): { source: string; asOf: string; bySource: Record<string, string> } {
+function priceProvenance(result: OptimizeResult): {
+  source: string;
+  asOf: string;
+  bySource: Record<string, string>;
+  stale: boolean;
+} {
   const bySource: Record<string, string> = {};
   for (const n of result.nodes) {
     const seen = bySource[n.priceSource];
     if (seen === undefined || n.priceAsOf < seen) bySource[n.priceSource] = n.priceAsOf;
   }
   const dates = Object.values(bySource).sort();
-  return { source: Object.keys(bySource).sort().join(",") || "none", asOf: dates[0] ?? "unknown", bySource };
+  const maxAgeMs = priceMaxAgeMs();
+  // Older than SPOTOPT_PRICE_MAX_AGE_HOURS (or of unknown date): said in the output, next to the date.
+  const stale = Object.values(bySource).some((asOf) => isStale(asOf, Date.now(), maxAgeMs));
+  return { source: Object.keys(bySource).sort().join(",") || "none", asOf: dates[0] ?? "unknown", bySource, stale };
 }
 
 /** How far the plan is above the proven lower bound, in % of the bound (null when the bound is 0: nothing to place). */

@@ -23,6 +23,8 @@ export interface AdminRouteDeps {
   cache: Pick<FacadeCache, "allClusters" | "hasSynced" | "templates">;
   /** Platform-level audit chain (super_admin actions that outlive an organisation, e.g. its deletion). */
   systemNamespace: string;
+  /** Whether a price of this date is older than the configured maximum age; default: never. */
+  isStale?: (asOf: string) => boolean;
 }
 
 const ClientId = z.uuid();
@@ -38,7 +40,10 @@ const SUPER = { auth: "user" as const, roles: ["super_admin" as const], tenant: 
  * Money over clusters from what their ManagedCluster status holds (the status controller's figures): sums of the
  * clusters that have a figure, the others named in not_in_totals, null when none has one; never an estimate.
  */
-function money(clusters: ManagedCluster[]): {
+function money(
+  clusters: ManagedCluster[],
+  isStale: (asOf: string) => boolean = () => false,
+): {
   monthly_spend: number | null;
   net_savings: number | null;
   unpriced_clusters: number;
@@ -48,10 +53,11 @@ function money(clusters: ManagedCluster[]): {
   prices_as_of: string | null;
   prices_stale: boolean;
 } {
-  const figures = clusters.map((c) => ({
-    ...figuresFromStatus(c.status),
-    clusterId: `${c.metadata.namespace ?? ""}/${c.metadata.name ?? ""}`,
-  }));
+  const figures = clusters.map((c) => {
+    const f = figuresFromStatus(c.status);
+    const stale = f.pricesStale || (f.priceSources.length > 0 && isStale(f.pricesAsOf ?? "unknown"));
+    return { ...f, pricesStale: stale, clusterId: `${c.metadata.namespace ?? ""}/${c.metadata.name ?? ""}` };
+  });
   const priced = figures.filter((f) => f.monthlyCostUsd !== null);
   return {
     monthly_spend: sumKnown(figures.map((f) => f.monthlyCostUsd)),
@@ -125,7 +131,7 @@ export function createAdminRoutes(deps: AdminRouteDeps): RouteDef[] {
         return {
           clients: orgs.map((o) => {
             const own = clusters.filter((c) => c.metadata.namespace === o.namespace);
-            const { net_savings: _n, ...spend } = money(own);
+            const { net_savings: _n, ...spend } = money(own, deps.isStale);
             return {
               id: o.orgId,
               org_name: o.name,
@@ -169,7 +175,7 @@ export function createAdminRoutes(deps: AdminRouteDeps): RouteDef[] {
       handler: async () => {
         const orgs = await listOrganisations(deps.client);
         const clusters = deps.cache.allClusters();
-        const { monthly_spend, net_savings, ...rest } = money(clusters);
+        const { monthly_spend, net_savings, ...rest } = money(clusters, deps.isStale);
         return {
           total_clients: orgs.length,
           total_spend: monthly_spend,

@@ -122,6 +122,7 @@ const ClusterDetail = ClusterSummary.extend({
       unplaced_pods: z.number().nullable(),
       price_source: z.string().nullable(),
       prices_as_of: z.string().nullable(),
+      prices_stale: z.boolean().describe("The plan's prices are older than the configured maximum age."),
       applied: z
         .boolean()
         .describe(
@@ -162,10 +163,11 @@ const NO_OUTCOME: Outcome = {
   unplaced_pods: null,
   price_source: null,
   prices_as_of: null,
+  prices_stale: false,
 };
 
 /** The outcome from status.lastPlan of the job (null figures when the job failed or is still queued). */
-function outcome(p: LastPlan | undefined): Outcome {
+function outcome(p: LastPlan | undefined, isStale: (asOf: string) => boolean): Outcome {
   if (!p) return NO_OUTCOME;
   const baselineHourly = orNull(p.baselineHourlyCostUsd);
   return {
@@ -185,11 +187,15 @@ function outcome(p: LastPlan | undefined): Outcome {
     unplaced_pods: orNull(p.unplacedPods),
     price_source: p.prices ? p.prices.source : null,
     prices_as_of: p.prices ? p.prices.asOf : null,
+    prices_stale: p.prices ? isStale(p.prices.asOf) : false,
   };
 }
 
 /** queued until the operator's replan controller has a result for the job (status.lastPlan or the completed annotation). */
-function optimization(cluster: ManagedCluster): z.infer<typeof ClusterDetail>["optimization"] {
+function optimization(
+  cluster: ManagedCluster,
+  isStale: (asOf: string) => boolean,
+): z.infer<typeof ClusterDetail>["optimization"] {
   const annotations = cluster.metadata.annotations ?? {};
   const jobId = annotations[REPLAN_ANNOTATION];
   if (!jobId) return null;
@@ -201,7 +207,7 @@ function optimization(cluster: ManagedCluster): z.infer<typeof ClusterDetail>["o
     job_id: jobId,
     requested_at: orNull(annotations[REPLAN_AT_ANNOTATION]),
     status,
-    ...outcome(lastPlan),
+    ...outcome(lastPlan, isStale),
     applied: false,
   };
 }
@@ -235,7 +241,7 @@ function detail(rc: ResourceContext, cluster: ManagedCluster): z.infer<typeof Cl
       .map(nodeGroup),
     health_metrics: healthMetrics(cluster, f),
     conditions: (cluster.status?.conditions ?? []).map((c) => ({ ...c })),
-    optimization: optimization(cluster),
+    optimization: optimization(cluster, rc.isStale),
   };
 }
 

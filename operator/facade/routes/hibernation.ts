@@ -125,6 +125,7 @@ const saveSchedule = hibernationRoute({
     cluster_id: z.string(),
     price_source: z.string().nullable(),
     prices_as_of: z.string().nullable(),
+    prices_stale: z.boolean(),
   }),
   change: (body) => ({
     event: "Modified hibernation schedule",
@@ -146,6 +147,7 @@ const saveSchedule = hibernationRoute({
       cluster_id: clusterName,
       price_source: figures && figures.priceSources.length > 0 ? figures.priceSources.join("+") : null,
       prices_as_of: figures?.pricesAsOf ?? null,
+      prices_stale: figures?.pricesStale ?? false,
     };
   },
 });

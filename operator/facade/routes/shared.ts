@@ -7,6 +7,7 @@ import type { FacadeDeps } from "../app.js";
 import { resourceDeps, type CachedKind, type FacadeCache } from "../cache.js";
 import type { AuthContext } from "../http.js";
 import { UnauthorizedError } from "../errors.js";
+import { isStale } from "../../../src-shared/pricing/freshness.js";
 import { loadSnapshotPriceBook } from "../../../src-shared/pricing/snapshot/index.js";
 import type { PriceBook } from "../../../src-shared/fleet/fleet-metrics.js";
 import { createKubeWriter, type KubeWriter, type ObjectRef } from "../services/k8s-writes.js";
@@ -23,6 +24,8 @@ export interface ResourceContext {
   priceBookFor: (region: string | undefined) => PriceBook | undefined;
   /** The caller's chosen cluster (PATCH /settings/context), if any. */
   activeClusterId?: string;
+  /** Whether a price of this date is older than the configured maximum age (SPOTOPT_PRICE_MAX_AGE_HOURS). */
+  isStale: (asOf: string | null | undefined) => boolean;
 }
 
 /** Everything a handler needs, for the caller's organisation namespace only. */
@@ -37,13 +40,15 @@ export function resourceContext(ctx: { req: express.Request; auth: AuthContext |
   }
   const configured = (ctx.req.app.locals as { priceBook?: PriceBook }).priceBook;
   const activeClusterId = ctx.auth?.activeClusterId;
+  const now = deps.now();
   return {
     deps,
     cache: deps.cache,
     writer,
     namespace,
-    now: deps.now(),
+    now,
     priceBookFor: (region) => priceBookFor(configured, region),
+    isStale: (asOf) => isStale(asOf, now.getTime(), deps.config.priceMaxAgeMs),
     ...(activeClusterId ? { activeClusterId } : {}),
   };
 }

@@ -59,7 +59,28 @@ function ownsCachedNodes(cache: FacadeCache, cluster: ManagedCluster): boolean {
 export function clusterFigures(
   cache: FacadeCache,
   cluster: ManagedCluster,
-  opts: { now: Date; priceBookFor?: (region: string | undefined) => PriceBook | undefined },
+  opts: {
+    now: Date;
+    priceBookFor?: (region: string | undefined) => PriceBook | undefined;
+    isStale?: (asOf: string | null | undefined) => boolean;
+  },
+): ClusterFigures {
+  const figures = measured(cache, cluster, opts);
+  // A status written days ago may have been fresh then: staleness is judged now, from the prices' date.
+  const stale =
+    figures.pricesStale ||
+    (figures.priceSources.length > 0 && (opts.isStale?.(figures.pricesAsOf ?? "unknown") ?? false));
+  return { ...figures, pricesStale: stale };
+}
+
+function measured(
+  cache: FacadeCache,
+  cluster: ManagedCluster,
+  opts: {
+    now: Date;
+    priceBookFor?: (region: string | undefined) => PriceBook | undefined;
+    isStale?: (asOf: string | null | undefined) => boolean;
+  },
 ): ClusterFigures {
   const clusterId = cluster.metadata.name ?? "";
   if (!ownsCachedNodes(cache, cluster)) return { ...figuresFromStatus(cluster.status), clusterId };
@@ -76,23 +97,25 @@ export function clusterFigures(
       nowMs: opts.now.getTime(),
     }),
     ...(book ? {} : { noPricesReason: noBookReason(cluster.spec.region) }),
+    ...(opts.isStale ? { isStale: opts.isStale } : {}),
   });
-  // Without a price book the facade cannot price nodes itself; the controller's figure (if any) is the honest one.
-  if (figures.monthlyCostUsd === null && !book && cluster.status?.monthlyCostUsd !== undefined) {
-    const reported = figuresFromStatus(cluster.status);
-    return {
-      ...figures,
-      clusterId,
-      monthlyCostUsd: reported.monthlyCostUsd,
-      baselineMonthlyUsd: reported.baselineMonthlyUsd,
-      unpricedNodes: 0,
-      costReason: null,
-      priceSources: reported.priceSources,
-      pricesAsOf: reported.pricesAsOf,
-      pricesStale: reported.pricesStale,
-    };
-  }
-  return { ...figures, clusterId };
+  return { ...withReportedCost(figures, cluster, book !== undefined), clusterId };
+}
+
+/** Without a price book the facade cannot price nodes itself; the controller's figure (if any) is the honest one. */
+function withReportedCost(figures: ClusterFigures, cluster: ManagedCluster, hasBook: boolean): ClusterFigures {
+  if (figures.monthlyCostUsd !== null || hasBook || cluster.status?.monthlyCostUsd === undefined) return figures;
+  const reported = figuresFromStatus(cluster.status);
+  return {
+    ...figures,
+    monthlyCostUsd: reported.monthlyCostUsd,
+    baselineMonthlyUsd: reported.baselineMonthlyUsd,
+    unpricedNodes: 0,
+    costReason: null,
+    priceSources: reported.priceSources,
+    pricesAsOf: reported.pricesAsOf,
+    pricesStale: reported.pricesStale,
+  };
 }
 
 function noBookReason(region: string | undefined): string {

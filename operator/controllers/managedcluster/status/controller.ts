@@ -2,6 +2,7 @@
 import type { KubeClient, KubeObject } from "../../../../src-shared/kube/index.js";
 import { AGENT_LEASE_LABEL, CLUSTER_LABEL, SNAPSHOT_LABEL } from "../../../../src-shared/agent/snapshot.js";
 import { objectKey, type ControllerManager, type KindRef } from "../../../../src-shared/runtime/index.js";
+import { priceMaxAgeMs } from "../../../../src-shared/pricing/freshness.js";
 import { snapshotRegionPrices, type RegionPrices } from "../../../../src-shared/pricing/region-prices.js";
 import type { ClusterView } from "./desired.js";
 import { createManagedClusterReconciler } from "./reconciler.js";
@@ -11,6 +12,8 @@ export interface ManagedClusterControllerOptions {
   client: KubeClient;
   /** Price books by region; default: the shipped price snapshot (src-shared/pricing/snapshot). */
   prices?: RegionPrices;
+  /** Prices older than this are flagged stale; default SPOTOPT_PRICE_MAX_AGE_HOURS (a week). */
+  priceMaxAgeMs?: number;
   now?: () => Date;
 }
 
@@ -62,6 +65,7 @@ export function registerManagedClusterController(options: ManagedClusterControll
       pods: manager.informer(POD),
       auditEntries: manager.informer(AUDIT_ENTRY),
       prices: options.prices ?? snapshotRegionPrices(),
+      priceMaxAgeMs: options.priceMaxAgeMs ?? priceMaxAgeMs(),
       now: options.now,
       snapshots: manager.informer(SNAPSHOT),
       leases: manager.informer(AGENT_LEASE),

@@ -97,7 +97,22 @@ describe("desiredClusterStatus for the sole local cluster", () => {
     expect(status.monthlyCostUsd).toBeCloseTo((0.1 + 0.04 + 0.07 + 0.1) * 730, 2);
     expect(status.baselineMonthlyCostUsd).toBeCloseTo((0.1 + 0.1 + 0.2 + 0.1) * 730, 2);
     expect(status.unpricedNodes).toBe(0);
-    expect(status.prices).toEqual({ source: "snapshot", asOf: "2026-07-20" });
+    // Prices of 2026-07-20 are four months old on 2026-11-23: older than the default week, so flagged.
+    expect(status.prices).toEqual({ source: "snapshot", asOf: "2026-07-20", stale: true });
+    expect(status.conditions.find((c) => c.type === "Priced")?.message).toContain(
+      "older than the configured maximum age",
+    );
+    const lenient = desiredClusterStatus({
+      cluster: cluster("a", "local"),
+      allClusters: [cluster("a", "local")],
+      nodes,
+      pods,
+      auditEntries: [],
+      prices,
+      priceMaxAgeMs: 200 * 86_400_000,
+      now: NOW,
+    }).status;
+    expect(lenient.prices).toEqual({ source: "snapshot", asOf: "2026-07-20" });
     // requested 1.5 of 8 cores, 6 of 32 GiB; 2 of 4 nodes Spot; nothing reports interruptions: that term earns nothing
     expect(status.efficiencyScore).toBe(efficiencyScore({ cpu: 1.5 / 8, memory: 6 / 32 }, 0.5, null));
     expect(status.efficiencyScore).toBe(Math.round(100 * (0.5 * ((1.5 / 8 + 6 / 32) / 2) + 0.3 * 0.5)));

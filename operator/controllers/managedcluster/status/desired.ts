@@ -13,6 +13,7 @@ import {
 } from "../../../../src-shared/fleet/fleet-metrics.js";
 import { roundTo } from "../../../../src-shared/pricing/rounding.js";
 import type { RegionPrices } from "../../../../src-shared/pricing/region-prices.js";
+import { DEFAULT_PRICE_MAX_AGE_HOURS, isStale } from "../../../../src-shared/pricing/freshness.js";
 import type { ClusterSnapshot, LeaseView } from "../../../../src-shared/agent/snapshot.js";
 import { remoteAgentConnected, remoteUsage } from "./remote.js";
 
@@ -48,6 +49,8 @@ export interface ClusterStatusInput {
   auditEntries: readonly AuditView[];
   /** Price books by region (the cluster's spec.region, else its nodes' region label). */
   prices: RegionPrices;
+  /** Prices older than this are flagged stale (SPOTOPT_PRICE_MAX_AGE_HOURS); default a week. */
+  priceMaxAgeMs?: number;
   now: Date;
   /** Remote clusters: the agent's latest heartbeat snapshot and liveness Lease (written by the facade). */
   snapshot?: ClusterSnapshot;
@@ -105,6 +108,8 @@ export function measuredFigures(input: ClusterStatusInput, usage: MeasuredUsage)
       agentReported: usage.agentReported,
     }),
     pricesStale: prices.stale,
+    isStale: (asOf) =>
+      isStale(asOf, input.now.getTime(), input.priceMaxAgeMs ?? DEFAULT_PRICE_MAX_AGE_HOURS * 3_600_000),
     ...(prices.reason !== undefined ? { noPricesReason: prices.reason } : {}),
   });
 }
@@ -122,7 +127,7 @@ function pricedCondition(f: ClusterFigures): Omit<ConditionInput, "observedGener
   return {
     type: CONDITION_PRICED,
     status: "True",
-    reason: f.pricesStale ? "StalePrices" : "AllNodesPriced",
+    reason: "AllNodesPriced",
     message: `All ${f.nodeCount} node(s) priced${asOf}${f.pricesStale ? "; the price book is older than the configured maximum age" : ""}`,
   };
 }

@@ -35,6 +35,7 @@ export interface ManagedClusterReconcilerOptions {
   pods: Informer;
   auditEntries: Informer;
   prices: RegionPrices;
+  priceMaxAgeMs?: number;
   now?: () => Date;
   /** The facade's per-cluster heartbeat snapshot ConfigMaps and liveness Leases (remote clusters). */
   snapshots?: Informer;
@@ -93,6 +94,7 @@ export function createManagedClusterReconciler(
       pods: options.pods.list() as unknown as V1Pod[],
       auditEntries: options.auditEntries.list({ namespace }) as unknown as AuditView[],
       prices: options.prices,
+      ...(options.priceMaxAgeMs !== undefined ? { priceMaxAgeMs: options.priceMaxAgeMs } : {}),
       now: now(),
       ...remoteInputs(options, namespace, name),
     });
