@@ -48,37 +48,34 @@ function isFinished(pod: V1Pod): boolean {
   return phase === "Succeeded" || phase === "Failed";
 }
 
+/** A pod's group: namespace, effective request rounded up (as the replan does), GPUs, nodeSelector pins, per-node. */
+function groupOf(pod: V1Pod): HeartbeatPodGroup {
+  const r = podRequest(pod);
+  const arch = pinnedArch(pod);
+  const zone = pinnedZone(pod);
+  return {
+    namespace: pod.metadata?.namespace ?? "default",
+    cpu_millicores: Math.ceil(r.cpuMillicores),
+    memory_mib: Math.ceil(r.memoryMiB),
+    count: 0,
+    scheduled: 0,
+    ...(r.gpus > 0 ? { gpus: r.gpus } : {}),
+    ...(arch ? { arch } : {}),
+    ...(zone ? { zone } : {}),
+    ...(isPerNodePod(pod) ? { per_node: true } : {}),
+  };
+}
+
 /**
- * Running and pending pods grouped by namespace, effective request (rounded up, as the replan does) and nodeSelector
- * pins; DaemonSet and static pods form their own groups (`per_node`), counted by the status figures, left out of plans.
+ * Running and pending pods grouped by namespace, request and pins; DaemonSet and static pods form their own groups
+ * (`per_node`): the status figures count them, plans leave them out.
  */
 export function podGroups(pods: readonly V1Pod[]): HeartbeatPodGroup[] {
   const groups = new Map<string, HeartbeatPodGroup>();
   for (const pod of pods) {
     if (isFinished(pod) || pod.metadata?.deletionTimestamp) continue;
-    const r = podRequest(pod);
-    const shape: HeartbeatPodGroup = {
-      namespace: pod.metadata?.namespace ?? "default",
-      cpu_millicores: Math.ceil(r.cpuMillicores),
-      memory_mib: Math.ceil(r.memoryMiB),
-      count: 0,
-      scheduled: 0,
-    };
-    if (r.gpus > 0) shape.gpus = r.gpus;
-    const arch = pinnedArch(pod);
-    if (arch) shape.arch = arch;
-    const zone = pinnedZone(pod);
-    if (zone) shape.zone = zone;
-    if (isPerNodePod(pod)) shape.per_node = true;
-    const key = JSON.stringify([
-      shape.namespace,
-      shape.cpu_millicores,
-      shape.memory_mib,
-      r.gpus,
-      arch,
-      zone,
-      shape.per_node,
-    ]);
+    const shape = groupOf(pod);
+    const key = JSON.stringify(shape);
     const group = groups.get(key) ?? shape;
     group.count += 1;
     if (pod.spec?.nodeName) group.scheduled = (group.scheduled ?? 0) + 1;
@@ -90,6 +87,7 @@ export function podGroups(pods: readonly V1Pod[]): HeartbeatPodGroup[] {
         a.namespace.localeCompare(b.namespace) ||
         a.cpu_millicores - b.cpu_millicores ||
         a.memory_mib - b.memory_mib ||
+        Number(a.per_node === true) - Number(b.per_node === true) ||
         ka.localeCompare(kb),
     )
     .map(([, g]) => g);

@@ -1,7 +1,7 @@
 // The executor registry: action type -> executor; an unknown type or a thrown error becomes a failed result.
 import { KubeApiError } from "../../src-shared/kube/index.js";
 import { drain } from "./drain.js";
-import { annotate, label, patch } from "./metadata.js";
+import { annotate, deleteObject, label, patch } from "./metadata.js";
 import { cordon, deleteNode, uncordon } from "./node.js";
 import { restore, scale } from "./scale.js";
 import { ActionError, type ExecContext, type ExecOutcome, type Executor } from "./types.js";
@@ -16,6 +16,7 @@ export const EXECUTORS: Readonly<Record<string, Executor>> = {
   label,
   patch,
   "delete-node": deleteNode,
+  delete: deleteObject,
 };
 
 function failure(err: unknown): ExecOutcome {

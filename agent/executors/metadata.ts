@@ -1,8 +1,10 @@
-// annotate / label (e.g. karpenter.sh/do-not-disrupt): merge the given keys, null removes one; and patch (a JSON merge
-// patch the operator rendered, e.g. hibernation's, guarded by the resourceVersion it carries).
-import { KubeApiError, isNotFound } from "../../src-shared/kube/index.js";
+// annotate / label (e.g. karpenter.sh/do-not-disrupt): merge the given keys, null removes one; patch (a JSON merge patch
+// the operator rendered, e.g. hibernation's, guarded by expectations on the live object or the resourceVersion it
+// carries); delete (a NodeClaim hibernation removes).
+import { KubeApiError, isNotFound, type KubeObject } from "../../src-shared/kube/index.js";
+import { jsonMergePatch } from "../../src-shared/kube/merge-patch.js";
 import { AGENT_FIELD_MANAGER } from "./fields.js";
-import { ActionError, ok, targetRef, type Executor } from "./types.js";
+import { ActionError, ok, requireKind, targetRef, type ExecOutcome, type Executor } from "./types.js";
 
 function stringMap(value: unknown, what: string): Record<string, string | null> {
   if (typeof value !== "object" || value === null || Array.isArray(value))
@@ -31,19 +33,93 @@ function metadataExecutor(field: "annotations" | "labels"): Executor {
 export const annotate = metadataExecutor("annotations");
 export const label = metadataExecutor("labels");
 
-export const patch: Executor = async ({ client, action }) => {
-  const body = action.params.patch;
+/** One precondition of a patch: the value at a JSON pointer (RFC 6901) of the live object; null = absent. */
+interface Expectation {
+  path: string;
+  value: unknown;
+}
+
+function expectations(value: unknown): Expectation[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((e) => typeof e !== "object" || e === null || typeof e.path !== "string"))
+    throw new ActionError("params.expect must be a list of {path, value} (path a JSON pointer)");
+  return value as Expectation[];
+}
+
+function valueAt(object: unknown, pointer: string): unknown {
+  let at: unknown = object;
+  for (const raw of pointer.split("/").slice(1)) {
+    const key = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+    if (typeof at !== "object" || at === null) return null;
+    at = (at as Record<string, unknown>)[key];
+  }
+  return at === undefined ? null : at;
+}
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+function withoutResourceVersion(body: Record<string, unknown>): Record<string, unknown> {
+  const metadata = body.metadata as Record<string, unknown> | undefined;
+  if (metadata?.resourceVersion === undefined) return body;
+  const { resourceVersion: _rv, ...rest } = metadata;
+  return { ...body, metadata: rest };
+}
+
+/** True when applying the patch would change nothing: an earlier delivery of the same action already did it. */
+function alreadyPatched(live: unknown, body: Record<string, unknown>): boolean {
+  return same(jsonMergePatch(live, withoutResourceVersion(body)), live);
+}
+
+/**
+ * One guarded attempt: nothing to do when the object already is as patched (a repeated delivery); else every
+ * expectation must hold on the live object and the patch goes with that object's resourceVersion, so nothing can
+ * slip in between the check and the write. Without expectations the patch's own resourceVersion (if any) guards it.
+ */
+async function patchOnce(ctx: Parameters<Executor>[0], body: Record<string, unknown>): Promise<ExecOutcome> {
+  const ref = targetRef(ctx.action);
+  const expect = expectations(ctx.action.params.expect);
+  const live = await ctx.client.getIfExists<KubeObject>(ref);
+  if (!live) throw new ActionError(`${ref.kind} ${ref.name} not found`);
+  if (alreadyPatched(live, body)) return ok(`${ref.kind} ${ref.name} already as patched`);
+  for (const e of expect ?? []) {
+    const actual = valueAt(live, e.path);
+    if (!same(actual, e.value ?? null))
+      throw new ActionError(
+        `${ref.kind} ${ref.name} changed since the patch was planned: ${e.path} is ${JSON.stringify(actual)}, expected ${JSON.stringify(e.value)}`,
+      );
+  }
+  const guarded = expect
+    ? {
+        ...body,
+        metadata: { ...((body.metadata as object | undefined) ?? {}), resourceVersion: live.metadata?.resourceVersion },
+      }
+    : body;
+  await ctx.client.patch(ref, guarded, { type: "merge", fieldManager: AGENT_FIELD_MANAGER });
+  return ok(`patched ${ref.kind} ${ref.name}`);
+}
+
+export const patch: Executor = async (ctx) => {
+  const body = ctx.action.params.patch;
   if (typeof body !== "object" || body === null || Array.isArray(body))
     throw new ActionError("patch needs params.patch, a JSON merge patch object");
-  const ref = targetRef(action);
-  try {
-    await client.patch(ref, body, { type: "merge", fieldManager: AGENT_FIELD_MANAGER });
-  } catch (err) {
-    if (isNotFound(err)) throw new ActionError(`${ref.kind} ${ref.name} not found`);
-    // The object changed since the operator read it: fail this action; the operator plans again from fresh state.
-    if (err instanceof KubeApiError && err.statusCode === 409)
-      throw new ActionError(`${ref.kind} ${ref.name} changed since the patch was planned (409)`);
-    throw err;
+  const ref = targetRef(ctx.action);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await patchOnce(ctx, body as Record<string, unknown>);
+    } catch (err) {
+      if (isNotFound(err)) throw new ActionError(`${ref.kind} ${ref.name} not found`);
+      if (!(err instanceof KubeApiError && err.statusCode === 409)) throw err;
+      // With expectations a 409 only means another write came in between: read again and re-check. Without them the
+      // patch's own resourceVersion is stale for good (unless the next read finds it already applied).
+      if (attempt >= 5) throw new ActionError(`${ref.kind} ${ref.name} changed since the patch was planned (409)`);
+    }
   }
-  return ok(`patched ${ref.kind} ${ref.name}`);
+};
+
+/** delete (NodeClaim): hibernation removes the NodeClaims of a NodePool it limited to zero; already gone = success. */
+export const deleteObject: Executor = async ({ client, action }) => {
+  requireKind(action, ["NodeClaim"]);
+  const ref = targetRef(action);
+  const deleted = await client.delete(ref);
+  return ok(deleted ? `deleted ${ref.kind} ${ref.name}` : `${ref.kind} ${ref.name} was already gone`);
 };

@@ -306,6 +306,49 @@ describe("actions", () => {
     expect(awake.metadata.annotations?.[ORIGINAL_REPLICAS_ANNOTATION]).toBeUndefined();
   });
 
+  it("patch checks its expectations on the live object, a repeated delivery finds it applied, a changed object fails", async () => {
+    await deployment("shop", "cart", 4);
+    const target = { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "cart" };
+    const spec = {
+      type: "patch",
+      target,
+      params: {
+        patch: { metadata: { annotations: { "example.com/saved": "4" } }, spec: { replicas: 0 } },
+        expect: [
+          { path: "/spec/replicas", value: 4 },
+          { path: "/metadata/annotations/example.com~1saved", value: null },
+        ],
+      },
+    };
+    const first = await action(spec);
+    expect(await finished(first)).toMatchObject({ phase: "Succeeded", result: { message: "patched Deployment cart" } });
+    const generation = (await get(target)).metadata.generation;
+    const again = await action(spec);
+    expect(await finished(again)).toMatchObject({
+      phase: "Succeeded",
+      result: { message: "Deployment cart already as patched" },
+    });
+    const live = await get(target);
+    expect(live.spec.replicas).toBe(0);
+    expect(live.metadata.annotations["example.com/saved"]).toBe("4");
+    expect(live.metadata.generation).toBe(generation);
+    // Someone scaled it to 2 since: the same plan step no longer holds and changes nothing.
+    await wl.patch(
+      target,
+      { spec: { replicas: 2 }, metadata: { annotations: { "example.com/saved": null } } },
+      {
+        type: "merge",
+      },
+    );
+    const stale = await action(spec);
+    const failed = await finished(stale);
+    expect(failed.phase).toBe("Failed");
+    expect(failed.result.message).toBe(
+      "Deployment cart changed since the patch was planned: /spec/replicas is 2, expected 4",
+    );
+    expect((await get(target)).spec.replicas).toBe(2);
+  });
+
   it("a crash between execution and result: the action is handed out again and the cluster ends as after one run", async () => {
     await agent.stop();
     const target = { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "api" };

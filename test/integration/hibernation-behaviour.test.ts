@@ -194,7 +194,7 @@ describe("hibernation reconciler", () => {
     expect(pool.metadata?.annotations?.[SAVED_ANNOTATION]).toBeUndefined();
   });
 
-  it("never acts for a remote ManagedCluster: the cluster the operator runs in is not the one to sleep", async () => {
+  it("never acts on the operator's own cluster for a remote ManagedCluster; before its agent reports it waits", async () => {
     await client.create({
       apiVersion: "spotoptimizer.io/v1alpha1",
       kind: "ManagedCluster",
@@ -209,9 +209,11 @@ describe("hibernation reconciler", () => {
     });
     const before = notices.length;
     await reconciler(`${NS}/far`);
-    // Only the finalizer, the status and a Warning event: no workload or NodePool write.
+    // Only the schedule's finalizer, the cluster's wake-before-delete finalizer, the status and a Warning event: no
+    // workload, NodePool or AgentAction write (no report of the remote cluster to plan with).
     expect(notices.slice(before).map((n) => `${n.resource} ${n.resource === "events" ? "" : n.name}`)).toEqual([
       "hibernationschedules far",
+      "managedclusters far",
       "hibernationschedules far",
       "events ",
     ]);
@@ -219,13 +221,13 @@ describe("hibernation reconciler", () => {
       Record<string, any>
     >;
     expect(events.filter((e) => e.involvedObject?.name === "far").map((e) => `${e.type} ${e.reason}`)).toEqual([
-      "Warning RemoteClusterNotSupported",
+      "Warning AgentNotReported",
     ]);
     const far = await client.get({ ...HS, name: "far" });
     expect((far.status as any).conditions[0]).toMatchObject({
       type: "Ready",
       status: "False",
-      reason: "RemoteClusterNotSupported",
+      reason: "AgentNotReported",
     });
     expect((far.status as any).state).toBeUndefined();
   });

@@ -2,10 +2,11 @@
 import type { AuditWriter } from "../../../src-shared/audit/types.js";
 import { createAuditChainStore } from "../../../src-shared/audit/writer.js";
 import { ControllerStoppedError } from "./kube.js";
-import type { KubeClient } from "../../../src-shared/kube/index.js";
+import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
 import { EventRecorder, objectKey, type ControllerManager, type Informer } from "../../../src-shared/runtime/index.js";
 import { createHibernationReconciler, type HibernationEvents } from "./reconciler.js";
-import { KIND_REFS, WORKLOAD_KINDS, hibernationWriter, informerReader, type ReadKind } from "./kube.js";
+import { KIND_REFS, SNAPSHOT_REF, WORKLOAD_KINDS, hibernationWriter, informerReader, type ReadKind } from "./kube.js";
+import { SCHEDULE_LABEL } from "./executor.js";
 import { catalogPrices, type NodeHourlyPrice } from "./savings.js";
 
 export interface HibernationControllerOptions {
@@ -38,13 +39,20 @@ async function kindServed(client: KubeClient, ref: { apiVersion: string; kind: s
  */
 export async function registerHibernationController(options: HibernationControllerOptions): Promise<void> {
   const { manager, client } = options;
-  const informers: Partial<Record<ReadKind, Informer>> = {
+  const informers: Partial<Record<ReadKind | "AgentAction" | "Snapshot", Informer>> = {
     HibernationSchedule: manager.informer(KIND_REFS.HibernationSchedule),
     ManagedCluster: manager.informer(KIND_REFS.ManagedCluster),
     // Organisation namespaces are never another organisation's to scale (labels read from this cache).
     Namespace: manager.informer(KIND_REFS.Namespace),
   };
   const scheduleKeys = (): string[] => informers.HibernationSchedule!.list().map((s) => objectKey(s));
+  // A remote cluster's side: its agent's snapshot and the AgentActions hibernation handed it.
+  informers.AgentAction = manager.informer(KIND_REFS.AgentAction);
+  informers.Snapshot = manager.informer(SNAPSHOT_REF);
+  const actionScheduleKeys = (action: KubeObject): string[] => {
+    const schedule = action.metadata?.labels?.[SCHEDULE_LABEL];
+    return schedule ? [`${action.metadata?.namespace ?? ""}/${schedule}`] : [];
+  };
   const watched: ReadKind[] = [...WORKLOAD_KINDS, "Node"];
   for (const kind of ["NodePool", "NodeClaim"] as const)
     if (await kindServed(client, KIND_REFS[kind])) watched.push(kind);
@@ -52,10 +60,14 @@ export async function registerHibernationController(options: HibernationControll
   manager.addController({
     name: "hibernation",
     forKind: KIND_REFS.HibernationSchedule,
-    watches: [...watched.filter((k) => k !== "Node"), "ManagedCluster" as const].map((kind) => ({
-      ...KIND_REFS[kind],
-      mapToKeys: scheduleKeys,
-    })),
+    watches: [
+      ...[...watched.filter((k) => k !== "Node"), "ManagedCluster" as const].map((kind) => ({
+        ...KIND_REFS[kind],
+        mapToKeys: scheduleKeys,
+      })),
+      { ...KIND_REFS.AgentAction, mapToKeys: actionScheduleKeys },
+      { ...SNAPSHOT_REF, mapToKeys: scheduleKeys },
+    ],
     reconcile: createHibernationReconciler({
       reader: informerReader(informers, { client, systemNamespace: options.systemNamespace }),
       writer: hibernationWriter(client, options.isStopped),

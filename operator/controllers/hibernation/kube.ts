@@ -11,6 +11,12 @@ import {
 import { jsonMergePatch } from "../../../src-shared/kube/merge-patch.js";
 import type { Informer } from "../../../src-shared/runtime/index.js";
 import {
+  SNAPSHOT_LABEL,
+  parseSnapshot,
+  snapshotConfigMapName,
+  type ClusterSnapshot,
+} from "../../../src-shared/agent/snapshot.js";
+import {
   DEFAULT_SYSTEM_NAMESPACE,
   localClusterFromConfigMap,
   type LocalClusterRef,
@@ -22,7 +28,7 @@ export const HIBERNATION_FIELD_MANAGER = "spot-optimizer-hibernation";
 
 export type ReadKind = ManagedKind | "NodeClaim" | "Node" | "Namespace" | "HibernationSchedule" | "ManagedCluster";
 
-export const KIND_REFS: Record<ReadKind | "AuditEntry", { apiVersion: string; kind: string }> = {
+export const KIND_REFS: Record<ReadKind | "AuditEntry" | "AgentAction", { apiVersion: string; kind: string }> = {
   Deployment: { apiVersion: "apps/v1", kind: "Deployment" },
   StatefulSet: { apiVersion: "apps/v1", kind: "StatefulSet" },
   CronJob: { apiVersion: "batch/v1", kind: "CronJob" },
@@ -33,7 +39,11 @@ export const KIND_REFS: Record<ReadKind | "AuditEntry", { apiVersion: string; ki
   HibernationSchedule: { apiVersion: API_VERSION, kind: "HibernationSchedule" },
   ManagedCluster: { apiVersion: API_VERSION, kind: "ManagedCluster" },
   AuditEntry: { apiVersion: API_VERSION, kind: "AuditEntry" },
+  AgentAction: { apiVersion: API_VERSION, kind: "AgentAction" },
 };
+
+/** The facade's heartbeat snapshot ConfigMaps only (remote clusters), not every ConfigMap. */
+export const SNAPSHOT_REF = { apiVersion: "v1", kind: "ConfigMap", labelSelector: `${SNAPSHOT_LABEL}=true` } as const;
 
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = ["Deployment", "StatefulSet", "CronJob"];
 
@@ -51,6 +61,10 @@ export interface HibernationReader {
   /** The installer's designation of the local cluster (src-shared/tenancy/cluster-target.ts). */
   localCluster(): Promise<LocalClusterRef | undefined>;
   list(kind: Exclude<ReadKind, "HibernationSchedule" | "ManagedCluster">): Promise<ObservedObject[]>;
+  /** A remote cluster's latest heartbeat snapshot (written by the facade), if it reported. */
+  snapshot(namespace: string, clusterName: string): Promise<ClusterSnapshot | undefined>;
+  /** The AgentActions of a namespace (hibernation's own carry its schedule label). */
+  listAgentActions(namespace: string): Promise<KubeObject[]>;
 }
 
 /** The designation is read live from the system namespace (one small GET; the requeue picks up a change). */
@@ -60,7 +74,7 @@ function liveLocalCluster(client: KubeClient, systemNamespace: string): () => Pr
 
 /** Reads from informer caches; kinds without an informer (Karpenter absent) read as empty. */
 export function informerReader(
-  informers: Partial<Record<ReadKind, Informer>>,
+  informers: Partial<Record<ReadKind | "AgentAction" | "Snapshot", Informer>>,
   options: { client: KubeClient; systemNamespace?: string },
 ): HibernationReader {
   return {
@@ -69,6 +83,9 @@ export function informerReader(
     listSchedules: async (namespace) => informers.HibernationSchedule?.list({ namespace }) ?? [],
     localCluster: liveLocalCluster(options.client, options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE),
     list: async (kind) => (informers[kind]?.list() ?? []) as unknown as ObservedObject[],
+    snapshot: async (namespace, cluster) =>
+      parseSnapshot(informers.Snapshot?.get(namespace, snapshotConfigMapName(cluster)) as never),
+    listAgentActions: async (namespace) => informers.AgentAction?.list({ namespace }) ?? [],
   };
 }
 
@@ -79,6 +96,16 @@ export function liveReader(client: KubeClient, systemNamespace: string = DEFAULT
     getManagedCluster: (namespace, name) => client.getIfExists({ ...KIND_REFS.ManagedCluster, namespace, name }),
     listSchedules: async (namespace) => (await client.listAll({ ...KIND_REFS.HibernationSchedule, namespace })).items,
     localCluster: liveLocalCluster(client, systemNamespace),
+    snapshot: async (namespace, cluster) =>
+      parseSnapshot(
+        (await client.getIfExists({
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          namespace,
+          name: snapshotConfigMapName(cluster),
+        })) as never,
+      ),
+    listAgentActions: async (namespace) => (await client.listAll({ ...KIND_REFS.AgentAction, namespace })).items,
     async list(kind) {
       try {
         return (await client.listAll(KIND_REFS[kind])).items as unknown as ObservedObject[];
@@ -116,6 +143,8 @@ export interface HibernationWriter {
   patchManagedCluster(namespace: string, name: string, patch: Record<string, unknown>): Promise<void>;
   /** Creates an object; false if one with that name already exists (so a retried create is idempotent). */
   createIfAbsent(object: KubeObject): Promise<boolean>;
+  /** Deletes one of hibernation's finished AgentActions (already gone = fine). */
+  deleteAgentAction(namespace: string, name: string): Promise<void>;
 }
 
 /** Writes through the API; every write first checks `isStopped` so a stopped instance cannot act again. */
@@ -169,6 +198,10 @@ export function hibernationWriter(client: KubeClient, isStopped: () => boolean =
         type: "merge",
         fieldManager: HIBERNATION_FIELD_MANAGER,
       });
+    },
+    async deleteAgentAction(namespace, name) {
+      guard();
+      await client.delete({ ...KIND_REFS.AgentAction, namespace, name });
     },
     async createIfAbsent(object) {
       guard();

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { kubeTime, setCondition, type Condition, type ReconcileResult } from "../../../src-shared/runtime/index.js";
 import type { AuditWriter } from "../../../src-shared/audit/types.js";
-import { isConflict, type KubeObject } from "../../../src-shared/kube/index.js";
+import type { KubeObject } from "../../../src-shared/kube/index.js";
 import {
   ScheduleSpecError,
   compileSchedule,
@@ -26,7 +26,15 @@ import {
   type PerClusterObject,
 } from "../../../src-shared/tenancy/cluster-target.js";
 import { SAVED_ANNOTATION, planHibernation, readSaved, type HibernationPlan, type ObservedObject } from "./desired.js";
-import { KIND_REFS, listWorkloads, type HibernationReader, type HibernationWriter } from "./kube.js";
+import { KIND_REFS, type HibernationReader, type HibernationWriter } from "./kube.js";
+import {
+  expiredActions,
+  localExecutor,
+  remoteExecutor,
+  type ClusterObservation,
+  type HibernationExecutor,
+  type UnknownCluster,
+} from "./executor.js";
 import { projectSavings, type NodeHourlyPrice } from "./savings.js";
 
 /** Held on every schedule so that deleting it first wakes the cluster. */
@@ -43,6 +51,14 @@ const AWAKE_RESYNC_MS = 5 * 60_000;
 const TIMER_MARGIN_MS = 5;
 /** Next try after a per-object 409: long enough for the informer to deliver the newer object. */
 const CONFLICT_RETRY_MS = 50;
+/**
+ * A remote cluster's next look while its AgentActions run: the action and snapshot watches usually come first; this
+ * bounds the wait when a report shows nothing new.
+ */
+const REMOTE_WAIT_MS = 15_000;
+/** Condition reasons of a remote cluster the controller cannot act on yet. */
+export const AGENT_NOT_REPORTED = "AgentNotReported";
+export const AGENT_ACTION_FAILED = "AgentActionFailed";
 
 /** Kubernetes Events for people (`kubectl describe`); the runtime's EventRecorder fits. */
 export interface HibernationEvents {
@@ -73,6 +89,7 @@ interface Observed {
   plan: HibernationPlan;
   nodes: ObservedObject[];
   nodePools: ObservedObject[];
+  executor: HibernationExecutor;
 }
 
 interface RunContext {
@@ -110,6 +127,15 @@ function transitionMessage(evaluation: ScheduleEvaluation, plan: HibernationPlan
     : `Woke ${what} (${evaluation.reason})`;
 }
 
+function emptyPlan(): HibernationPlan {
+  return {
+    patches: [],
+    nodeClaimDeletes: [],
+    managed: { deployments: 0, statefulSets: 0, cronJobs: 0, nodePools: 0 },
+    inGrace: 0,
+  };
+}
+
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -139,54 +165,39 @@ export function createHibernationReconciler(
 
   async function observeAndPlan(
     ctx: RunContext,
-    desired: "awake" | "asleep",
-    inTenantScope?: (namespace: string) => boolean,
-  ): Promise<Observed> {
+    run: { desired: "awake" | "asleep"; executor: HibernationExecutor; inTenantScope?: (namespace: string) => boolean },
+  ): Promise<Observed | UnknownCluster> {
     const spec = ctx.schedule.spec ?? {};
     const status = ctx.schedule.status ?? {};
-    const [workloads, nodePools, nodeClaims, nodes] = await Promise.all([
-      listWorkloads(reader),
-      reader.list("NodePool"),
-      reader.list("NodeClaim"),
-      reader.list("Node"),
-    ]);
+    const observation: ClusterObservation | UnknownCluster = await run.executor.observe();
+    if ("unknown" in observation) return observation;
     const asleepSince = status.state === "asleep" ? Date.parse(String(status.lastTransitionTime)) : NaN;
     const plan = planHibernation({
-      desired,
+      desired: run.desired,
       scheduleKey: `${ctx.namespace}/${ctx.name}`,
       nowMs: ctx.nowMs,
       asleepSinceMs: Number.isFinite(asleepSince) ? asleepSince : ctx.nowMs,
       gracePeriodMs: numberOr(spec.gracePeriodMinutes, 15) * 60_000,
       enforce: spec.enforce === true,
       excludedNamespaces: stringList(spec.excludedNamespaces),
-      ...(inTenantScope ? { inTenantScope } : {}),
-      workloads,
-      nodePools,
-      nodeClaims,
+      ...(run.inTenantScope ? { inTenantScope: run.inTenantScope } : {}),
+      workloads: observation.workloads,
+      nodePools: observation.nodePools,
+      nodeClaims: observation.nodeClaims,
     });
-    return { plan, nodes, nodePools };
+    return { plan, nodes: observation.nodes, nodePools: observation.nodePools, executor: run.executor };
   }
 
-  /**
-   * Applies the plan; returns how many writes were attempted (0 = the cluster already is as desired).
-   * A 409 on one object (a stale read: the guard did its job) skips only that object, so one busy object
-   * does not hold up the rest nor push the whole key into exponential backoff; it is re-planned next run.
-   */
-  async function execute(plan: HibernationPlan): Promise<{ attempted: number; conflicts: number }> {
-    let conflicts = 0;
-    let nodePoolConflict = false;
-    for (const patch of plan.patches) {
-      try {
-        await writer.applyPatch(patch);
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-        conflicts += 1;
-        nodePoolConflict ||= patch.kind === "NodePool";
-      }
-    }
-    // NodeClaims go only once their NodePool's zero limit has landed, else Karpenter would replace them.
-    if (!nodePoolConflict) for (const name of plan.nodeClaimDeletes) await writer.deleteNodeClaim(name);
-    return { attempted: plan.patches.length + plan.nodeClaimDeletes.length, conflicts };
+  /** The executor of the cluster a schedule acts on: AgentActions for a remote one, direct writes otherwise. */
+  function executorFor(ctx: RunContext, target: ClusterTarget): HibernationExecutor {
+    if (!target.found || target.mode !== "remote") return localExecutor(reader, writer);
+    const region = target.cluster.spec?.region;
+    return remoteExecutor(reader, writer, {
+      namespace: ctx.namespace,
+      clusterName: target.name,
+      ...(typeof region === "string" && region !== "" ? { region } : {}),
+      schedule: ctx.schedule,
+    });
   }
 
   async function recordAudit(
@@ -336,11 +347,20 @@ export function createHibernationReconciler(
     return typeof name === "string" ? (objectInForce(all, name)?.metadata?.name ?? ctx.name) : ctx.name;
   }
 
-  /** Which namespaces this organisation's schedule may scale on the local cluster. */
+  /**
+   * Which namespaces this organisation's schedule may scale: on the shared local cluster never another organisation's;
+   * a remote cluster is the organisation's own (its namespaces are not the management cluster's organisations).
+   */
   async function tenantScope(
     ctx: RunContext,
     cluster: ClusterTarget & { found: true },
   ): Promise<(ns: string) => boolean> {
+    if (cluster.mode === "remote")
+      return workloadNamespaceScope({
+        cluster: cluster.cluster,
+        ownerNamespace: ctx.namespace,
+        organisationNamespaces: new Set(),
+      });
     const organisations = (await reader.list("Namespace"))
       .filter((n) => n.metadata.labels?.[ORGANISATION_LABEL] === "true")
       .map((n) => n.metadata.name);
@@ -369,14 +389,18 @@ export function createHibernationReconciler(
    */
   async function release(
     ctx: RunContext,
-    why: { message: string; deletingCluster?: ClusterTarget & { found: true } },
+    why: { message: string; target: ClusterTarget; deletingCluster?: ClusterTarget & { found: true } },
   ): Promise<ReconcileResult> {
-    const observed = await observeAndPlan(ctx, "awake");
-    const wrote = await applyPlan(observed.plan);
-    if (wrote) return wrote;
+    const observed = await observeAndPlan(ctx, { desired: "awake", executor: executorFor(ctx, why.target) });
+    if (!("unknown" in observed)) {
+      const wrote = await applyPlan(ctx, observed);
+      if (wrote) return wrote;
+    }
+    // A remote cluster that never reported was never put to sleep by this schedule: nothing to wake there.
+    const plan = "unknown" in observed ? emptyPlan() : observed.plan;
     const wasAsleep = ctx.schedule.status?.state === "asleep";
     const cause = why.deletingCluster ? "cluster deleted" : "cluster not found";
-    if (wasAsleep) await recordAudit(ctx, { from: "asleep", to: "awake", cause }, observed.plan);
+    if (wasAsleep) await recordAudit(ctx, { from: "asleep", to: "awake", cause }, plan);
     if (why.deletingCluster) await setClusterFinalizer(ctx, why.deletingCluster, false);
     const woke = wasAsleep ? { state: "awake", lastTransitionTime: kubeTime(new Date(ctx.nowMs)) } : {};
     return notReady(ctx, { reason: CLUSTER_NOT_FOUND, message: why.message }, woke);
@@ -496,11 +520,28 @@ export function createHibernationReconciler(
     return requeueAfter({ ctx, compiled, state: evaluation.state, plan: observed.plan, nextMs });
   }
 
-  /** Writes the plan; the requeue when it wrote anything (the next run, finding nothing to do, records the result). */
-  async function applyPlan(plan: HibernationPlan): Promise<ReconcileResult | undefined> {
-    const executed = await execute(plan);
+  /**
+   * Carries out the plan; the requeue when anything was written or is under way (the next run, finding nothing to do,
+   * records the result). A remote cluster's failed AgentAction is reported on the schedule while it waits.
+   */
+  async function applyPlan(ctx: RunContext, observed: Observed): Promise<ReconcileResult | undefined> {
+    const executed = await observed.executor.execute(observed.plan);
     if (executed.attempted === 0) return undefined;
-    return { requeueAfterMs: executed.conflicts > 0 ? CONFLICT_RETRY_MS : 0 };
+    if (observed.executor.mode === "local") return { requeueAfterMs: executed.conflicts > 0 ? CONFLICT_RETRY_MS : 0 };
+    if (executed.failed.length > 0) {
+      await notReady(ctx, {
+        reason: AGENT_ACTION_FAILED,
+        message: `${executed.failed.length} AgentAction(s) failed, waiting for a newer report of the cluster: ${executed.failed[0]}`,
+      });
+    }
+    return { requeueAfterMs: REMOTE_WAIT_MS };
+  }
+
+  /** A remote cluster is as desired: its finished AgentActions past their TTL go. */
+  async function pruneActions(ctx: RunContext, observed: Observed): Promise<void> {
+    if (observed.executor.mode !== "remote") return;
+    for (const name of expiredActions(await reader.listAgentActions(ctx.namespace), ctx.name, ctx.nowMs))
+      await writer.deleteAgentAction(ctx.namespace, name);
   }
 
   /** Brings the cluster to the schedule's state at `now` within the organisation's namespaces, then records it. */
@@ -510,18 +551,37 @@ export function createHibernationReconciler(
     target: ClusterTarget & { found: true },
   ): Promise<ReconcileResult> {
     const evaluation = evaluateSchedule(compiled, ctx.nowMs);
-    const observed = await observeAndPlan(ctx, evaluation.state, await tenantScope(ctx, target));
-    return (await applyPlan(observed.plan)) ?? record(ctx, compiled, evaluation, observed);
+    const observed = await observeAndPlan(ctx, {
+      desired: evaluation.state,
+      executor: executorFor(ctx, target),
+      inTenantScope: await tenantScope(ctx, target),
+    });
+    if ("unknown" in observed)
+      return {
+        ...(await notReady(ctx, { reason: AGENT_NOT_REPORTED, message: observed.unknown })),
+        requeueAfterMs: REMOTE_WAIT_MS,
+      };
+    const wrote = await applyPlan(ctx, observed);
+    if (wrote) return wrote;
+    await pruneActions(ctx, observed);
+    return record(ctx, compiled, evaluation, observed);
+  }
+
+  /** Wakes everything this schedule put to sleep before its finalizer lets it go (even if its spec is invalid). */
+  async function wakeBeforeDelete(ctx: RunContext): Promise<ReconcileResult> {
+    const target = await resolveClusterTarget(
+      { managedCluster: reader.getManagedCluster, localCluster: reader.localCluster },
+      { namespace: ctx.namespace, clusterName: clusterName(ctx) },
+    );
+    const observed = await observeAndPlan(ctx, { desired: "awake", executor: executorFor(ctx, target) });
+    if ("unknown" in observed) return finishDeletion(ctx, emptyPlan());
+    return (await applyPlan(ctx, observed)) ?? finishDeletion(ctx, observed.plan);
   }
 
   return async function reconcile(key: string): Promise<ReconcileResult> {
     const ctx = await load(key);
     if (!ctx) return {};
-    if (ctx.deleting) {
-      // Wake everything before the finalizer lets the schedule go (even if its spec is invalid).
-      const observed = await observeAndPlan(ctx, "awake");
-      return (await applyPlan(observed.plan)) ?? finishDeletion(ctx, observed.plan);
-    }
+    if (ctx.deleting) return wakeBeforeDelete(ctx);
     const compiled = compile(ctx);
     // Nothing is changed in the cluster on a bad spec: the last applied state stays until the spec is fixed.
     if (compiled instanceof ScheduleSpecError)
@@ -536,14 +596,13 @@ export function createHibernationReconciler(
       { managedCluster: reader.getManagedCluster, localCluster: reader.localCluster },
       { namespace: ctx.namespace, clusterName: clusterName(ctx) },
     );
-    if (!target.found) return release(ctx, { message: target.message });
-    if (target.mode === "remote")
-      return notReady(ctx, {
-        reason: "RemoteClusterNotSupported",
-        message: `ManagedCluster ${target.name} is remote; hibernation acts only on the cluster the operator runs in (remote execution through the agent is not implemented)`,
-      });
+    if (!target.found) return release(ctx, { message: target.message, target });
     if (target.deleting)
-      return release(ctx, { message: `ManagedCluster ${target.name} is being deleted`, deletingCluster: target });
+      return release(ctx, {
+        message: `ManagedCluster ${target.name} is being deleted`,
+        target,
+        deletingCluster: target,
+      });
     await setClusterFinalizer(ctx, target, true);
     return runSchedule(ctx, compiled, target);
   };

@@ -66,7 +66,8 @@ const heartbeat = defineRoute({
   description:
     "Unknown extra fields are ignored (newer agents); wrong types answer 422; bodies above SPOTOPT_BODY_LIMIT_BYTES 413. " +
     "Liveness is a Lease renewed at most every SPOTOPT_AGENT_LEASE_RENEW_SECONDS; the snapshot behind " +
-    "ManagedCluster.status is written at most every SPOTOPT_AGENT_STATUS_INTERVAL_SECONDS.",
+    "ManagedCluster.status is written at most every SPOTOPT_AGENT_STATUS_INTERVAL_SECONDS (sooner, at most every " +
+    "SPOTOPT_AGENT_LEASE_RENEW_SECONDS, when the reported workloads or NodePools changed).",
   tags: ["agent"],
   auth: "agent",
   audit: false,

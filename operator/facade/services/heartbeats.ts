@@ -36,6 +36,8 @@ export interface HeartbeatIngestOptions {
 interface ClusterState {
   leaseRenewedMs: number;
   snapshotWrittenMs: number;
+  /** Digest of the reported objects in the last snapshot written (what hibernation plans a remote cluster with). */
+  objectsDigest?: string;
   seenInterruptions: Set<string>;
 }
 
@@ -78,6 +80,15 @@ function normalized(heartbeat: Heartbeat, receivedAt: Date): ClusterSnapshot {
 /** "v1.31.4-eks-2d5f260" -> "1.31.4"; undefined when no version number is in it. */
 export function k8sVersionOf(reported: string): string | undefined {
   return /^v?(\d+\.\d+(\.\d+)?)/.exec(reported)?.[1];
+}
+
+/**
+ * The reported objects without their resourceVersions: changes only when a replica count, suspend flag, limit, our
+ * annotation or the set of objects changes, not with every status update of a Deployment.
+ */
+export function objectsDigest(objects: Heartbeat["objects"]): string {
+  const stripped = (objects ?? []).map(({ resource_version: _rv, ...rest }) => rest);
+  return createHash("sha256").update(JSON.stringify(stripped)).digest("hex");
 }
 
 function interruptionKey(i: HeartbeatInterruption): string {
@@ -183,9 +194,17 @@ export function createHeartbeatIngest(opts: HeartbeatIngestOptions): HeartbeatIn
         await renewLease(cluster, at, intervalS);
         state.leaseRenewedMs = nowMs;
       }
-      if (nowMs - state.snapshotWrittenMs >= opts.statusIntervalMs) {
+      // At most once per status interval; sooner (but not more often than the Lease) when the objects changed, so a
+      // remote cluster's hibernation sees the outcome of its AgentActions within a beat or two.
+      const digest = objectsDigest(heartbeat.objects);
+      const sinceWrittenMs = nowMs - state.snapshotWrittenMs;
+      if (
+        sinceWrittenMs >= opts.statusIntervalMs ||
+        (digest !== state.objectsDigest && sinceWrittenMs >= opts.leaseRenewMs)
+      ) {
         await writeSnapshot(cluster, normalized(heartbeat, at));
         state.snapshotWrittenMs = nowMs;
+        state.objectsDigest = digest;
       }
       await recordInterruptions(cluster, state, heartbeat.interruptions);
       const version = k8sVersionOf(heartbeat.k8s_version);
