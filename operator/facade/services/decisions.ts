@@ -3,7 +3,8 @@
 // An optimisation decision is an AuditEntry whose `after` carries (docs/facade-metrics.md, "Decision entries"):
 //   { decision: "SWITCH" | "KEEP" | ..., instanceId, instanceType, zone, oldPriceUsdPerHour, newPriceUsdPerHour, reason,
 //     priceSource?, pricesAsOf? }
-// Controllers (actor system:<controller>) write them; only entries with both prices count, as in the seed's query.
+// No controller writes such entries yet (docs/facade-metrics.md, "Decision entries"); until one does, the feed shows
+// the other audit entries and the CSV only its TOTAL row. Only entries with both prices count.
 import { HOURS_PER_MONTH } from "../../../src-shared/fleet/fleet-metrics.js";
 import { csvField } from "../../../src-shared/csv.js";
 
