@@ -19,8 +19,10 @@ export interface ControllerDeps {
 export const controllerRegistrations: Array<(deps: ControllerDeps) => Promise<void> | void> = [
   ({ client, manager, now, systemNamespace }: ControllerDeps): Promise<void> =>
     registerHibernationController({ client, manager, nowMs: () => now().getTime(), systemNamespace }),
-  ({ client, manager, now }: ControllerDeps): void => registerManagedClusterController({ client, manager, now }),
-  ({ client, manager, now }: ControllerDeps): void => registerReplanController({ client, manager, now }),
+  ({ client, manager, now, systemNamespace }: ControllerDeps): void =>
+    registerManagedClusterController({ client, manager, now, systemNamespace }),
+  ({ client, manager, now, systemNamespace }: ControllerDeps): void =>
+    registerReplanController({ client, manager, now, systemNamespace }),
   ({ client, manager, now, systemNamespace }: ControllerDeps): Promise<void> =>
     registerNodeTemplateController({ client, manager, now, systemNamespace }),
   ({ client, manager, now, systemNamespace }: ControllerDeps): void =>

@@ -17,6 +17,11 @@ import { KubeClient, type KubeObject } from "../../src-shared/kube/client.js";
 import { Informer, type InformerEvent } from "../../src-shared/runtime/informer.js";
 import type { FacadeCacheBase, FacadeDeps } from "./app.js";
 import { NotReadyError } from "./errors.js";
+import {
+  DEFAULT_SYSTEM_NAMESPACE,
+  LOCAL_CLUSTER_CONFIGMAP,
+  type LocalClusterRef,
+} from "../../src-shared/tenancy/cluster-target.js";
 
 /** Label on the Secrets that hold agent-token hashes (the only Secrets the facade caches). */
 export const AGENT_TOKEN_LABEL = "spotoptimizer.io/agent-token";
@@ -31,7 +36,8 @@ export type CachedKind =
   | "AgentAction"
   | "Node"
   | "Pod"
-  | "Secret";
+  | "Secret"
+  | "ConfigMap";
 
 export interface FacadeCache extends FacadeCacheBase {
   hasSynced(): boolean;
@@ -53,6 +59,8 @@ export interface FacadeCache extends FacadeCacheBase {
   nodes(): V1Node[];
   pods(): V1Pod[];
   agentTokenSecret(namespace: string, name: string): V1Secret | undefined;
+  /** The installer's designation of the local cluster (the only ConfigMap the facade caches); undefined: none. */
+  localCluster(): LocalClusterRef | undefined;
   /**
    * Resolves once the cache holds `name` at `resourceVersion` (or, with null, no longer holds it), or after
    * `timeoutMs`: lets a handler answer only when a following GET will see its write.
@@ -67,7 +75,15 @@ export interface FacadeCache extends FacadeCacheBase {
   stop(): Promise<void>;
 }
 
-const SOURCES: Array<{ kind: CachedKind; apiVersion: string; labelSelector?: string }> = [
+interface Source {
+  kind: CachedKind;
+  apiVersion: string;
+  labelSelector?: string;
+  namespace?: string;
+  fieldSelector?: string;
+}
+
+const SOURCES: Source[] = [
   { kind: "ManagedCluster", apiVersion: API_VERSION },
   { kind: "NodeTemplate", apiVersion: API_VERSION },
   { kind: "OptimizationPolicy", apiVersion: API_VERSION },
@@ -79,6 +95,16 @@ const SOURCES: Array<{ kind: CachedKind; apiVersion: string; labelSelector?: str
   { kind: "Pod", apiVersion: "v1" },
   { kind: "Secret", apiVersion: "v1", labelSelector: `${AGENT_TOKEN_LABEL}=true` },
 ];
+
+/** The one ConfigMap the facade watches: which organisation's ManagedCluster is the cluster the operator runs in. */
+function designationSource(systemNamespace: string): Source {
+  return {
+    kind: "ConfigMap",
+    apiVersion: "v1",
+    namespace: systemNamespace,
+    fieldSelector: `metadata.name=${LOCAL_CLUSTER_CONFIGMAP}`,
+  };
+}
 
 const CLUSTER_SCOPE = "";
 
@@ -126,7 +152,10 @@ class NamespaceIndex {
 }
 
 /** Informer-backed FacadeCache over every organisation namespace. */
-export function createFacadeCache(kubeConfig: KubeConfig, opts: { syncTimeoutMs?: number } = {}): FacadeCache {
+export function createFacadeCache(
+  kubeConfig: KubeConfig,
+  opts: { syncTimeoutMs?: number; systemNamespace?: string } = {},
+): FacadeCache {
   const client = new KubeClient(kubeConfig);
   const informers = new Map<CachedKind, Informer>();
   const indexes = new Map<CachedKind, NamespaceIndex>();
@@ -134,12 +163,14 @@ export function createFacadeCache(kubeConfig: KubeConfig, opts: { syncTimeoutMs?
   let localCount: { at: number; count: number } | undefined;
   let version = 0;
 
-  for (const source of SOURCES) {
+  for (const source of [...SOURCES, designationSource(opts.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE)]) {
     const informer = new Informer({
       client,
       apiVersion: source.apiVersion,
       kind: source.kind,
       labelSelector: source.labelSelector,
+      namespace: source.namespace,
+      fieldSelector: source.fieldSelector,
     });
     const index = new NamespaceIndex();
     informer.on((event) => {
@@ -188,6 +219,10 @@ export function createFacadeCache(kubeConfig: KubeConfig, opts: { syncTimeoutMs?
     nodes: () => index("Node").listAll() as unknown as V1Node[],
     pods: () => index("Pod").listAll() as unknown as V1Pod[],
     agentTokenSecret: (ns, name) => get<V1Secret>("Secret", name, ns),
+    localCluster: () => {
+      const data = (index("ConfigMap").listAll()[0] as { data?: Record<string, string> } | undefined)?.data;
+      return data?.namespace && data.name ? { namespace: data.namespace, name: data.name } : undefined;
+    },
     waitFor: async (kind, ref, timeoutMs = 3000) => {
       if (holds(kind, ref)) return true;
       return new Promise<boolean>((resolve) => {

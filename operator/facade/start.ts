@@ -95,7 +95,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
   const now = options.now ?? ((): Date => new Date());
   const client = new KubeClient(options.kubeConfig);
   const auth = new AuthService({ client, kubeConfig: options.kubeConfig, config, now });
-  const cache = createFacadeCache(options.kubeConfig);
+  const cache = createFacadeCache(options.kubeConfig, { systemNamespace: config.systemNamespace });
   await Promise.all([auth.start(), cache.start()]);
   const admin = options.admin ?? adminFromEnv(env);
   const adminBootstrap = admin

@@ -15,11 +15,20 @@ export function isLocalCluster(cluster: { spec: { mode?: string } }): boolean {
 }
 
 /**
- * Whether a cluster's figures may be measured from the Nodes this installation sees: only a `local` ManagedCluster,
- * and only when it is the sole local cluster across all organisations, so no tenant sees another tenant's nodes.
+ * Whether a cluster's figures may be measured from the Nodes this installation sees: only the `local` ManagedCluster
+ * the installer designated (src-shared/tenancy/cluster-target.ts), so no tenant sees the shared cluster's nodes by
+ * declaring a cluster of its own local, and no such declaration hides them from the organisation that owns them.
  */
-export function ownsLocalNodes<C extends { spec: { mode?: string } }>(cluster: C, allClusters: readonly C[]): boolean {
-  return isLocalCluster(cluster) && allClusters.filter(isLocalCluster).length === 1;
+export function ownsLocalNodes(
+  cluster: { metadata: { name?: string; namespace?: string }; spec: { mode?: string } },
+  designated: { namespace: string; name: string } | undefined,
+): boolean {
+  return (
+    isLocalCluster(cluster) &&
+    designated !== undefined &&
+    cluster.metadata.namespace === designated.namespace &&
+    cluster.metadata.name === designated.name
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 // Dashboard figures over HTTP: KPI, projection and composition measured from Node/Pod objects of the (sole) local
 // cluster and priced from the shipped price snapshot, status-only figures for remote clusters, the activity feed and the 30-day
 // cost CSV from AuditEntries; and no organisation ever sees another's nodes, entries or decisions.
+import { designateLocalCluster } from "../support/local-cluster.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCatalogPriceBook } from "../../src-shared/pricing/catalog/index.js";
 import { eventually } from "../support/cluster.js";
@@ -59,11 +60,8 @@ function pod([name, nodeName, cpu, memory, phase = "Running"]: [
 let f: ResourceFacade;
 beforeAll(async () => {
   f = await startResourceFacade();
-  await f.client.create({
-    ...MC,
-    metadata: { name: "home", namespace: f.orgA },
-    spec: { mode: "local", region: "us-east-1" },
-  });
+  // home is the cluster the operator runs in, as the installer designates it.
+  await designateLocalCluster(f.client, { namespace: f.orgA, name: "home", spec: { region: "us-east-1" } });
   await f.client.create({ ...MC, metadata: { name: "far", namespace: f.orgB }, spec: { mode: "remote" } });
   await f.client.patch(
     { ...MC, namespace: f.orgB, name: "far" },
@@ -206,6 +204,19 @@ describe("metrics from nodes, pods and prices", () => {
     expect(comp.body.by_family).toEqual({});
     expect((await f.call("GET", "/metrics/kpi?cluster_id=home", { token: f.token(f.orgB) })).status).toBe(404);
     expect((await f.call("GET", "/metrics/projection?cluster_id=home", { token: f.token(f.orgB) })).status).toBe(404);
+  });
+
+  it("a mode-local cluster another organisation declares shows none of these nodes and hides none from the owner", async () => {
+    await f.client.create({ ...MC, metadata: { name: "mine-too", namespace: f.orgB }, spec: { mode: "local" } });
+    await eventually(() => f.cache.cluster(f.orgB, "mine-too"));
+    const claimed = await f.call("GET", "/clusters/mine-too", { token: f.token(f.orgB) });
+    expect(claimed.status).toBe(200);
+    expect(claimed.body).toMatchObject({ node_count: 0, figures_source: "status" });
+    const comp = await f.call("GET", "/metrics/composition?cluster_id=mine-too", { token: f.token(f.orgB) });
+    expect(comp.body.by_family).toEqual({});
+    const home = await f.call("GET", "/clusters/home", { token: f.token(f.orgA) });
+    expect(home.body).toMatchObject({ node_count: 3, figures_source: "nodes" });
+    await f.client.delete({ ...MC, namespace: f.orgB, name: "mine-too" });
   });
 });
 

@@ -2,6 +2,7 @@
 // null money figures with the reason (never 0, never a partial sum passed off as the whole); totals name what they
 // leave out; bin-packing and hibernation savings come from recorded state (the last plan, the controller's figure) or
 // are null with the reason; unknown interruptions earn no points; money in JSON is rounded to cents in one place.
+import { designateLocalCluster } from "../support/local-cluster.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/cluster.js";
 import { ADMIN } from "../support/facade.js";
@@ -28,7 +29,8 @@ const status = async (ns: string, name: string, body: Record<string, unknown>): 
 beforeAll(async () => {
   f = await startResourceFacade();
   // orgA: the sole local cluster (its nodes are visible), in us-east-1 whose prices the shipped snapshot has.
-  await f.client.create({ ...MC, metadata: { name: "home", namespace: f.orgA }, spec: { region: "us-east-1" } });
+  // home is the cluster the facade runs in, as the installer designates it (only then are these nodes its nodes).
+  await designateLocalCluster(f.client, { namespace: f.orgA, name: "home", spec: { region: "us-east-1" } });
   for (const [name, type, capacity] of [
     ["n-od", "m5.large", "on-demand"],
     ["n-odd", "zz9.galactic", "on-demand"],

@@ -1,4 +1,5 @@
 // ManagedCluster status controller against the local API server: node figures priced from the catalog, no-op reconciles, tenancy.
+import { localClusterConfigMap, localClusterFromConfigMap } from "../../src-shared/tenancy/cluster-target.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { eventually, startTestCluster } from "../support/cluster.js";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
@@ -74,6 +75,11 @@ function managedCluster(namespace: string, name: string, mode: "local" | "remote
   return { ...MC, metadata: { name, namespace }, spec: { mode, region: REGION } };
 }
 
+/** The installer's designation of `namespace/name` as the local cluster (local mode's seed and the chart write it). */
+function designation(namespace: string, name: string): KubeObject {
+  return localClusterConfigMap({ namespace, name }) as KubeObject;
+}
+
 async function start(objects: KubeObject[]): Promise<{ client: KubeClient; manager: ControllerManager }> {
   server = await startTestCluster({ crds: "project" });
   client = new KubeClient(server.kubeConfig);
@@ -105,6 +111,7 @@ describe("ManagedCluster status controller", () => {
     const spot = (type: string): number => book.spot.get(type)!.get("use1-az1")!.usdPerHour;
     const { client: c, manager: m } = await start([
       managedCluster("acme", "prod", "local"),
+      designation("acme", "prod"),
       managedCluster("globex", "edge", "remote"),
       node(["n-od", "m5.large", "on-demand", "2", "8Gi"]),
       node(["n-spot", "c5.large", "spot", "2", "4Gi"]),
@@ -156,6 +163,7 @@ describe("ManagedCluster status controller", () => {
       pods: m.informer({ apiVersion: "v1", kind: "Pod" }),
       auditEntries: m.informer({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "AuditEntry" } as KindRef),
       prices: snapshotRegionPrices(),
+      localCluster: localClusterFromConfigMap((ref) => c.getIfExists(ref)),
     });
     await reconcile("acme/prod");
     await reconcile("globex/edge");
@@ -187,10 +195,11 @@ describe("ManagedCluster status controller", () => {
     expect(condition(after, "Priced")).toMatchObject({ status: "True", reason: "AllNodesPriced" });
   }, 20_000);
 
-  it("gives neither of two local clusters in two namespaces any node figures", async () => {
+  it("measures only the designated local cluster: another organisation's mode-local cluster gets no node figures and takes none away", async () => {
     const { manager: m } = await start([
       managedCluster("acme", "one", "local"),
       managedCluster("globex", "two", "local"),
+      designation("acme", "one"),
       node(["n-od", "m5.large", "on-demand", "2", "8Gi"]),
     ]);
     for (const [ns, name] of [
@@ -200,16 +209,14 @@ describe("ManagedCluster status controller", () => {
       await eventually(async () => condition(await status(ns, name), "Measured"), 10_000, `${name} measured`);
     }
     await m.idle();
-    for (const [ns, name] of [
-      ["acme", "one"],
-      ["globex", "two"],
-    ] as const) {
-      const mc = await status(ns, name);
-      expect(condition(mc, "Measured")).toMatchObject({ status: "False", reason: "AmbiguousLocalCluster" });
-      expect(mc.status?.nodeCount).toBeUndefined();
-      expect(mc.status?.spotPercentage).toBeUndefined();
-      expect(mc.status?.monthlyCostUsd).toBeUndefined();
-      expect(mc.status?.efficiencyScore).toBeUndefined();
-    }
+    const owner = await status("acme", "one");
+    expect(condition(owner, "Measured")).toMatchObject({ status: "True" });
+    expect(owner.status?.nodeCount).toBe(1);
+    const outsider = await status("globex", "two");
+    expect(condition(outsider, "Measured")).toMatchObject({ status: "False", reason: "NotDesignatedLocalCluster" });
+    expect(outsider.status?.nodeCount).toBeUndefined();
+    expect(outsider.status?.spotPercentage).toBeUndefined();
+    expect(outsider.status?.monthlyCostUsd).toBeUndefined();
+    expect(outsider.status?.efficiencyScore).toBeUndefined();
   }, 20_000);
 });

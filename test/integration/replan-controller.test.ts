@@ -1,5 +1,6 @@
 // Replan controller against the local API server and the real facade: POST /clusters/{id}/optimize is performed
 // (status.lastPlan priced from the catalog, completed annotation, audit, GET shows the outcome), once per job id.
+import { localClusterConfigMap, localClusterFromConfigMap } from "../../src-shared/tenancy/cluster-target.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/cluster.js";
 import { startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
@@ -102,6 +103,8 @@ beforeAll(async () => {
   const ns = owner.namespace;
   await createAll([
     { ...MC, metadata: { name: "prod", namespace: ns }, spec: { mode: "local", region: REGION } },
+    // prod is the cluster the operator runs in, as the installer says (only then are the Pods here its pods).
+    localClusterConfigMap({ namespace: ns, name: "prod" }) as KubeObject,
     { ...MC, metadata: { name: "edge", namespace: ns }, spec: { mode: "remote", region: REGION } },
     {
       apiVersion: "spotoptimizer.io/v1alpha1",
@@ -281,6 +284,7 @@ describe("replan controller", () => {
       policies: manager.informer({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "OptimizationPolicy" }),
       pods: manager.informer({ apiVersion: "v1", kind: "Pod" }),
       priceBook: loadCatalogPriceBook,
+      localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref)),
       audit: createAuditChainStore({ client: counting }),
     });
     await eventually(
@@ -306,6 +310,7 @@ describe("replan controller", () => {
       policies: manager.informer({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "OptimizationPolicy" }),
       pods: manager.informer({ apiVersion: "v1", kind: "Pod" }),
       priceBook: loadCatalogPriceBook,
+      localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref)),
       audit: createAuditChainStore({ client: counting }),
     });
     await staleReconcile(`${owner.namespace}/prod`);

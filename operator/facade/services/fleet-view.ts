@@ -52,7 +52,7 @@ export function clustersInScope(cache: FacadeCache, namespace: string, clusterId
 
 /** Whether the cached Nodes are this cluster's (the rule is `ownsLocalNodes` in fleet-metrics.ts). */
 function ownsCachedNodes(cache: FacadeCache, cluster: ManagedCluster): boolean {
-  return ownsLocalNodes(cluster, cache.allClusters());
+  return ownsLocalNodes(cluster, cache.localCluster());
 }
 
 /** The figures of one cluster: measured from nodes and pods when the facade can see them, else as its status reports. */

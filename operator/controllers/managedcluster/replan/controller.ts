@@ -5,6 +5,7 @@ import type { KubeClient } from "../../../../src-shared/kube/index.js";
 import { loadSnapshotPriceBook } from "../../../../src-shared/pricing/snapshot/index.js";
 import type { PriceBook } from "../../../../src-shared/pricing/types.js";
 import { EventRecorder, type ControllerManager, type KindRef } from "../../../../src-shared/runtime/index.js";
+import { localClusterFromConfigMap } from "../../../../src-shared/tenancy/cluster-target.js";
 import { createReplanReconciler, type ReplanReconcilerOptions } from "./reconciler.js";
 
 export interface ReplanControllerOptions {
@@ -16,6 +17,8 @@ export interface ReplanControllerOptions {
   audit?: ReplanReconcilerOptions["audit"];
   /** Work budget of one plan (default 1000, about 1 ms of CPU per unit; see OptimizeInput.planBudgetMs). */
   planBudgetMs?: number;
+  /** Where the installer's local-cluster designation lives (SPOTOPT_SYSTEM_NAMESPACE). */
+  systemNamespace?: string;
   now?: () => Date;
 }
 
@@ -46,6 +49,7 @@ export function registerReplanController(options: ReplanControllerOptions): void
       pods: manager.informer(POD),
       snapshots: manager.informer(SNAPSHOT),
       priceBook: options.priceBook ?? loadSnapshotPriceBook,
+      localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),
       audit: options.audit ?? store,
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       planBudgetMs: options.planBudgetMs,

@@ -25,6 +25,7 @@ import {
   type ReconcileResult,
 } from "../../../../src-shared/runtime/index.js";
 import { ownsLocalNodes } from "../../../../src-shared/fleet/fleet-metrics.js";
+import { CLUSTER_NOT_FOUND, type LocalClusterRef } from "../../../../src-shared/tenancy/cluster-target.js";
 import { parseSnapshot, snapshotConfigMapName } from "../../../../src-shared/agent/snapshot.js";
 import {
   failedPlan,
@@ -60,6 +61,8 @@ export interface ReplanReconcilerOptions {
   snapshots?: Informer;
   /** Price book of a region; throws when the region has no prices. */
   priceBook: (region: string) => PriceBook;
+  /** The installer's designation of the local cluster: only it is planned from the Pods the operator sees. */
+  localCluster: () => Promise<LocalClusterRef | undefined>;
   /** The org's hash-chained audit writer; readChain lets a retried job skip an entry already written. */
   audit: AuditWriter & { readChain(namespace: string): Promise<{ entries: AuditRecord[] }> };
   events?: ReplanEvents;
@@ -117,7 +120,7 @@ export function createReplanReconciler(options: ReplanReconcilerOptions): (key: 
   }
 
   /** The pods to plan: the local cluster's from the Pod cache, a remote cluster's from its agent's latest heartbeat. */
-  function inventoryOf(job: Job, at: Date): { inventory: PodInventory; source?: string } | LastPlan {
+  async function inventoryOf(job: Job, at: Date): Promise<{ inventory: PodInventory; source?: string } | LastPlan> {
     if ((job.cluster.spec.mode ?? "local") === "remote") {
       const snapshot = parseSnapshot(options.snapshots?.get(job.namespace, snapshotConfigMapName(job.name)) as never);
       if (!snapshot)
@@ -132,13 +135,13 @@ export function createReplanReconciler(options: ReplanReconcilerOptions): (key: 
         source: `pods as the agent reported them at ${snapshot.receivedAt}`,
       };
     }
-    const all = options.clusters.list() as unknown as ClusterObject[];
-    if (!ownsLocalNodes(job.cluster, all)) {
+    const cluster = { metadata: { name: job.name, namespace: job.namespace }, spec: job.cluster.spec };
+    if (!ownsLocalNodes(cluster, await options.localCluster())) {
       return failure(
         job,
         at,
-        "AmbiguousLocalCluster",
-        "More than one local ManagedCluster exists: the pods of this cluster cannot be attributed to one of them",
+        CLUSTER_NOT_FOUND,
+        `ManagedCluster ${job.name} says mode local but is not the installer's designated local cluster: the pods the operator sees are not its pods`,
       );
     }
     return { inventory: podShapes(options.pods.list() as unknown as V1Pod[]) };
@@ -146,7 +149,7 @@ export function createReplanReconciler(options: ReplanReconcilerOptions): (key: 
 
   async function plan(job: Job): Promise<LastPlan> {
     const at = now();
-    const pods = inventoryOf(job, at);
+    const pods = await inventoryOf(job, at);
     if ("phase" in pods) return pods;
     const { inventory } = pods;
     const book = loadBook(job, at);

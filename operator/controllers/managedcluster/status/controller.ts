@@ -5,6 +5,7 @@ import { objectKey, type ControllerManager, type KindRef } from "../../../../src
 import { priceMaxAgeMs } from "../../../../src-shared/pricing/freshness.js";
 import { snapshotRegionPrices, type RegionPrices } from "../../../../src-shared/pricing/region-prices.js";
 import type { ClusterView } from "./desired.js";
+import { localClusterFromConfigMap } from "../../../../src-shared/tenancy/cluster-target.js";
 import { createManagedClusterReconciler } from "./reconciler.js";
 
 export interface ManagedClusterControllerOptions {
@@ -14,6 +15,8 @@ export interface ManagedClusterControllerOptions {
   prices?: RegionPrices;
   /** Prices older than this are flagged stale; default SPOTOPT_PRICE_MAX_AGE_HOURS (a week). */
   priceMaxAgeMs?: number;
+  /** Where the installer's local-cluster designation lives (SPOTOPT_SYSTEM_NAMESPACE). */
+  systemNamespace?: string;
   now?: () => Date;
 }
 
@@ -66,6 +69,7 @@ export function registerManagedClusterController(options: ManagedClusterControll
       auditEntries: manager.informer(AUDIT_ENTRY),
       prices: options.prices ?? snapshotRegionPrices(),
       priceMaxAgeMs: options.priceMaxAgeMs ?? priceMaxAgeMs(),
+      localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),
       now: options.now,
       snapshots: manager.informer(SNAPSHOT),
       leases: manager.informer(AGENT_LEASE),

@@ -54,13 +54,19 @@ function pod(nodeName: string, cpu: string, memory: string): V1Pod {
   };
 }
 
+const designated = (c: ClusterView): { namespace: string; name: string } => ({
+  namespace: c.metadata.namespace ?? "",
+  name: c.metadata.name ?? "",
+});
+
+/** Plans `c`, by default as the designated local cluster; `local` names another designation (or none). */
 function plan(
   c: ClusterView,
-  opts: { all?: ClusterView[]; nodes?: V1Node[]; pods?: V1Pod[] } = {},
+  opts: { local?: { namespace: string; name: string } | null; nodes?: V1Node[]; pods?: V1Pod[] } = {},
 ): ReturnType<typeof desiredClusterStatus> {
   return desiredClusterStatus({
     cluster: c,
-    allClusters: opts.all ?? [c],
+    localCluster: opts.local === null ? undefined : (opts.local ?? designated(c)),
     nodes: opts.nodes ?? [],
     pods: opts.pods ?? [],
     auditEntries: [],
@@ -70,14 +76,19 @@ function plan(
 }
 
 describe("ownsLocalNodes", () => {
-  it("holds only for the sole local cluster across namespaces", () => {
+  it("holds only for the mode-local cluster the installer designated", () => {
     const a = cluster("a", "local");
     const b = cluster("b", "local");
     const r = cluster("r", "remote");
-    expect(ownsLocalNodes(a, [a, r])).toBe(true);
-    expect(ownsLocalNodes(a, [a, b, r])).toBe(false);
-    expect(ownsLocalNodes(r, [r])).toBe(false);
-    expect(ownsLocalNodes({ metadata: { name: "d" }, spec: {} }, [{ metadata: { name: "d" }, spec: {} }])).toBe(true);
+    expect(ownsLocalNodes(a, designated(a))).toBe(true);
+    expect(ownsLocalNodes(b, designated(a))).toBe(false);
+    expect(ownsLocalNodes(a, undefined)).toBe(false);
+    expect(ownsLocalNodes(r, designated(r))).toBe(false);
+    // Same name in another organisation's namespace is not the designated one.
+    expect(ownsLocalNodes({ ...a, metadata: { ...a.metadata, namespace: "org-other" } }, designated(a))).toBe(false);
+    expect(ownsLocalNodes({ metadata: { name: "d", namespace: "n" }, spec: {} }, { namespace: "n", name: "d" })).toBe(
+      true,
+    );
   });
 });
 
@@ -156,7 +167,7 @@ describe("desiredClusterStatus for the sole local cluster", () => {
     const first = plan(c, { nodes, pods }).status;
     const again = desiredClusterStatus({
       cluster: { ...c, status: { conditions: first.conditions } },
-      allClusters: [c],
+      localCluster: designated(c),
       nodes,
       pods,
       auditEntries: [],
@@ -168,16 +179,18 @@ describe("desiredClusterStatus for the sole local cluster", () => {
 });
 
 describe("desiredClusterStatus for other clusters", () => {
-  it("gives two local clusters no node figures", () => {
+  it("gives a mode-local cluster that is not the designated one no node figures", () => {
     const a = cluster("a", "local");
     const b = cluster("b", "local");
-    const { status } = plan(a, { all: [a, b], nodes: [node("n1", "m5.large", "spot")] });
-    expect(status.nodeCount).toBeUndefined();
-    expect(status.monthlyCostUsd).toBeUndefined();
-    expect(status.conditions.find((c) => c.type === "Measured")).toMatchObject({
-      status: "False",
-      reason: "AmbiguousLocalCluster",
-    });
+    for (const local of [designated(b), null]) {
+      const { status } = plan(a, { local, nodes: [node("n1", "m5.large", "spot")] });
+      expect(status.nodeCount).toBeUndefined();
+      expect(status.monthlyCostUsd).toBeUndefined();
+      expect(status.conditions.find((c) => c.type === "Measured")).toMatchObject({
+        status: "False",
+        reason: "NotDesignatedLocalCluster",
+      });
+    }
   });
 
   it("judges a remote cluster's agent by heartbeat age; without a snapshot it has no figures (NotReported)", () => {

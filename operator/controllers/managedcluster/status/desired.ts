@@ -41,8 +41,8 @@ export interface AuditView {
 
 export interface ClusterStatusInput {
   cluster: ClusterView;
-  /** Every ManagedCluster in every namespace (for the sole-local-cluster rule). */
-  allClusters: readonly ClusterView[];
+  /** The installer's designation of the local cluster (ConfigMap spot-optimizer-local-cluster); undefined: none. */
+  localCluster: { namespace: string; name: string } | undefined;
   nodes: readonly V1Node[];
   pods: readonly V1Pod[];
   /** AuditEntries of the cluster's namespace. */
@@ -202,9 +202,12 @@ export function agentConnected(
   };
 }
 
+/** Measured=False reason of a `mode: local` ManagedCluster that is not the designated local cluster. */
+export const NOT_DESIGNATED = "NotDesignatedLocalCluster";
+
 /**
- * The status this controller applies. The sole local cluster gets node figures and Measured/Priced conditions; an
- * ambiguous local cluster gets Measured=False and no figures; a remote cluster only AgentConnected (its figures are
+ * The status this controller applies. The designated local cluster gets node figures and Measured/Priced conditions;
+ * any other `mode: local` cluster gets Measured=False and no figures; a remote cluster only AgentConnected (its figures are
  * what its agent reports, written by others). lastTransitionTime is kept while a condition's status holds.
  */
 export function desiredClusterStatus(input: ClusterStatusInput): ClusterStatusPlan {
@@ -222,14 +225,14 @@ export function desiredClusterStatus(input: ClusterStatusInput): ClusterStatusPl
   if (!isLocal(cluster)) return remoteStatus(input, condition);
   const agent = agentConnected(cluster, now.getTime());
   const conditions = [condition(agent.condition)];
-  if (!ownsLocalNodes(cluster, input.allClusters)) {
-    const locals = input.allClusters.filter(isLocal).length;
+  if (!ownsLocalNodes(cluster, input.localCluster)) {
     conditions.push(
       condition({
         type: CONDITION_MEASURED,
         status: "False",
-        reason: "AmbiguousLocalCluster",
-        message: `${locals} ManagedClusters have mode local; this cluster's nodes are attributed only when exactly one does`,
+        reason: NOT_DESIGNATED,
+        message:
+          "This ManagedCluster says mode local but is not the installer's designated local cluster (ConfigMap spot-optimizer-local-cluster): the nodes the operator sees are not attributed to it",
       }),
     );
     return { status: { conditions }, requeueAfterMs: RESYNC_MS };

@@ -16,6 +16,7 @@ import {
   type ClusterSnapshot,
   type LeaseView,
 } from "../../../../src-shared/agent/snapshot.js";
+import type { LocalClusterRef } from "../../../../src-shared/tenancy/cluster-target.js";
 import {
   OWNED_CONDITIONS,
   desiredClusterStatus,
@@ -37,6 +38,8 @@ export interface ManagedClusterReconcilerOptions {
   prices: RegionPrices;
   priceMaxAgeMs?: number;
   now?: () => Date;
+  /** The installer's designation of the local cluster: only it is measured from the Nodes the operator sees. */
+  localCluster: () => Promise<LocalClusterRef | undefined>;
   /** The facade's per-cluster heartbeat snapshot ConfigMaps and liveness Leases (remote clusters). */
   snapshots?: Informer;
   leases?: Informer;
@@ -89,7 +92,8 @@ export function createManagedClusterReconciler(
     if (!cluster) return {};
     const plan = desiredClusterStatus({
       cluster,
-      allClusters: options.clusters.list() as unknown as ClusterView[],
+      // Read live, like the hibernation controller: one small GET, and a changed designation counts at once.
+      localCluster: (cluster.spec?.mode ?? "local") === "local" ? await options.localCluster() : undefined,
       nodes: options.nodes.list() as unknown as V1Node[],
       pods: options.pods.list() as unknown as V1Pod[],
       auditEntries: options.auditEntries.list({ namespace }) as unknown as AuditView[],
