@@ -115,7 +115,7 @@ describe("desiredClusterStatus for the sole local cluster", () => {
     );
     const lenient = desiredClusterStatus({
       cluster: cluster("a", "local"),
-      allClusters: [cluster("a", "local")],
+      localCluster: designated(cluster("a", "local")),
       nodes,
       pods,
       auditEntries: [],
