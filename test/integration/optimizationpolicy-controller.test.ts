@@ -101,4 +101,46 @@ describe("optimizationpolicy controller", () => {
       "pool reshaped",
     );
   });
+
+  it("protects the pods of excluded namespaces with karpenter.sh/do-not-disrupt and releases only its own", async () => {
+    const pod = (namespace: string, name: string, annotations?: Record<string, string>): any => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
+      spec: { containers: [{ name: "app", image: "nginx" }] },
+    });
+    const annotationsOf = async (namespace: string, name: string): Promise<Record<string, string>> =>
+      ((await client.get<any>({ apiVersion: "v1", kind: "Pod", namespace, name })).metadata.annotations ?? {}) as any;
+    await client.create(pod(NS, "db-0"));
+    await client.create(pod(NS, "pinned", { "karpenter.sh/do-not-disrupt": "true" }));
+    await client.create({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "org-other", labels: { "spotoptimizer.io/organisation": "x" } },
+    });
+    await client.create(pod("org-other", "theirs"));
+    const inForce = (await client.list<any>({ ...OP, namespace: NS })).items.find(
+      (p: any) => p.status?.conditions?.find((c: any) => c.type === "Ready")?.status === "True",
+    );
+    await client.patch(
+      { ...OP, namespace: NS, name: inForce.metadata.name },
+      { spec: { exclusions: { namespaces: [NS, "org-other"] } } },
+      { type: "merge" },
+    );
+    await eventually(async () => (await annotationsOf(NS, "db-0"))["karpenter.sh/do-not-disrupt"] === "true");
+    // A pod created later in the namespace is protected too.
+    await client.create(pod(NS, "db-1"));
+    await eventually(async () => (await annotationsOf(NS, "db-1"))["karpenter.sh/do-not-disrupt"] === "true");
+    // Another organisation's namespace is never touched, even when a policy names it.
+    expect(await annotationsOf("org-other", "theirs")).toEqual({});
+    await client.patch(
+      { ...OP, namespace: NS, name: inForce.metadata.name },
+      { spec: { exclusions: { namespaces: [] } } },
+      { type: "merge" },
+    );
+    await eventually(async () => (await annotationsOf(NS, "db-0"))["karpenter.sh/do-not-disrupt"] === undefined);
+    await eventually(async () => (await annotationsOf(NS, "db-1"))["karpenter.sh/do-not-disrupt"] === undefined);
+    // The annotation someone else set stays.
+    expect((await annotationsOf(NS, "pinned"))["karpenter.sh/do-not-disrupt"]).toBe("true");
+  });
 });

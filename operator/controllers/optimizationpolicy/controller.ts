@@ -2,11 +2,15 @@
 // changing re-evaluates every policy of that cluster.
 import type { ManagedCluster, OptimizationPolicy } from "../../../src-shared/crds/index.js";
 import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
-import { EventRecorder, objectKey, type ControllerManager } from "../../../src-shared/runtime/index.js";
+import { EventRecorder, objectKey, type ControllerManager, type KindRef } from "../../../src-shared/runtime/index.js";
+import { PROTECTED_BY } from "./exclusions.js";
 import { MANAGED_CLUSTER, OPTIMIZATION_POLICY, OUR_CONFIGMAPS } from "../nodetemplate/controller.js";
 import { LOCAL_CLUSTER_CONFIGMAP, localClusterFromConfigMap } from "../../../src-shared/tenancy/cluster-target.js";
 import { CLUSTER_LABEL, NODEPOOL_API, TEMPLATE_NAMESPACE_LABEL } from "../nodetemplate/desired.js";
 import { createPolicyReconciler } from "./reconciler.js";
+
+const POD: KindRef = { apiVersion: "v1", kind: "Pod" };
+const NAMESPACE: KindRef = { apiVersion: "v1", kind: "Namespace" };
 
 export interface PolicyControllerOptions {
   manager: ControllerManager;
@@ -21,6 +25,18 @@ export function registerOptimizationPolicyController(options: PolicyControllerOp
   const policies = manager.informer<OptimizationPolicy>(OPTIMIZATION_POLICY);
   const clusters = manager.informer<ManagedCluster>(MANAGED_CLUSTER);
   const nodePools = manager.informer<KubeObject>(NODEPOOL_API);
+  const pods = manager.informer<KubeObject>(POD);
+  const namespaces = manager.informer<KubeObject>(NAMESPACE);
+  // A pod matters to the policies excluding its namespace and to the one that annotated it.
+  const policiesOfPod = (pod: KubeObject): string[] => {
+    const ns = pod.metadata?.namespace ?? "";
+    const marker = pod.metadata?.annotations?.[PROTECTED_BY];
+    const excluding = policies
+      .list()
+      .filter((p) => p.spec.exclusions?.namespaces?.includes(ns))
+      .map((p) => objectKey(p));
+    return [...new Set([...excluding, ...(marker ? [marker] : [])])];
+  };
   const policiesOf = (namespace: string | undefined, cluster: string | undefined): string[] =>
     policies
       .list({ namespace: namespace ?? "" })
@@ -37,6 +53,7 @@ export function registerOptimizationPolicyController(options: PolicyControllerOp
         mapToKeys: (p) => policiesOf(p.metadata?.namespace, (p as OptimizationPolicy).spec.clusterRef.name),
       },
       { ...MANAGED_CLUSTER, mapToKeys: (c) => policiesOf(c.metadata?.namespace, c.metadata?.name) },
+      { ...POD, mapToKeys: policiesOfPod },
       {
         ...OUR_CONFIGMAPS,
         mapToKeys: (cm) => (cm.metadata?.name === LOCAL_CLUSTER_CONFIGMAP ? policies.keys() : []),
@@ -52,6 +69,8 @@ export function registerOptimizationPolicyController(options: PolicyControllerOp
       policies,
       clusters,
       nodePools,
+      pods,
+      namespaces,
       localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       now: options.now,

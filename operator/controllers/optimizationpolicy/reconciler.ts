@@ -11,7 +11,13 @@ import {
   type Informer,
   type ReconcileResult,
 } from "../../../src-shared/runtime/index.js";
-import { resolveClusterTarget, type LocalClusterRef } from "../../../src-shared/tenancy/cluster-target.js";
+import {
+  ORGANISATION_LABEL,
+  resolveClusterTarget,
+  workloadNamespaceScope,
+  type LocalClusterRef,
+} from "../../../src-shared/tenancy/cluster-target.js";
+import { PROTECTED_BY, applyProtection, protectionPatches } from "./exclusions.js";
 import { CLUSTER_LABEL, MANAGED_BY, MANAGED_BY_LABEL, TEMPLATE_NAMESPACE_LABEL } from "../nodetemplate/desired.js";
 import { disruptionFor, effectivePolicy, policyInForce } from "./desired.js";
 
@@ -27,6 +33,9 @@ export interface PolicyReconcilerOptions {
   policies: Informer<OptimizationPolicy>;
   clusters: Informer<ManagedCluster>;
   nodePools: Informer<KubeObject>;
+  /** Pods and Namespaces of the local cluster, for exclusions.namespaces; without them no pod is annotated. */
+  pods?: Informer<KubeObject>;
+  namespaces?: Informer<KubeObject>;
   /** The installer's designation of the local cluster (src-shared/tenancy/cluster-target.ts). */
   localCluster: () => Promise<LocalClusterRef | undefined>;
   events?: PolicyEvents;
@@ -98,13 +107,53 @@ async function announce(options: PolicyReconcilerOptions, policy: OptimizationPo
   else await options.events?.warning(object, v.reason, v.message);
 }
 
+/**
+ * The namespaces whose pods the policy protects: its exclusions when it is in force for the designated local cluster,
+ * limited to namespaces the organisation may act on (its own or its cluster's workloadNamespaces, never another
+ * organisation's); none otherwise, so what it protected before is released.
+ */
+function excludedNamespaces(
+  options: PolicyReconcilerOptions,
+  policy: OptimizationPolicy | undefined,
+  v: Verdict | undefined,
+): Set<string> {
+  if (!policy || v?.status !== "True") return new Set();
+  const namespace = policy.metadata.namespace ?? "";
+  const cluster = options.clusters.get(namespace, policy.spec.clusterRef.name);
+  if (!cluster) return new Set();
+  const organisations = new Set(
+    (options.namespaces?.list() ?? [])
+      .filter((n) => n.metadata?.labels?.[ORGANISATION_LABEL] !== undefined)
+      .map((n) => n.metadata?.name ?? ""),
+  );
+  const allowed = workloadNamespaceScope({ cluster, ownerNamespace: namespace, organisationNamespaces: organisations });
+  return new Set((policy.spec.exclusions?.namespaces ?? []).filter(allowed));
+}
+
+/** Annotates the pods of the excluded namespaces and releases those this policy annotated that are no longer. */
+async function protectPods(
+  options: PolicyReconcilerOptions,
+  input: { key: string; policy?: OptimizationPolicy; verdict?: Verdict },
+): Promise<void> {
+  if (!options.pods) return;
+  const excluded = excludedNamespaces(options, input.policy, input.verdict);
+  const pods = options.pods
+    .list()
+    .filter((p) => excluded.has(p.metadata?.namespace ?? "") || p.metadata?.annotations?.[PROTECTED_BY] === input.key);
+  await applyProtection(options.client, protectionPatches({ pods, excluded, policyKey: input.key }));
+}
+
 export function createPolicyReconciler(options: PolicyReconcilerOptions): (key: string) => Promise<ReconcileResult> {
   const now = options.now ?? ((): Date => new Date());
   return async (key) => {
     const { namespace, name } = splitKey(key);
     const policy = options.policies.get(namespace, name);
-    if (!policy || policy.metadata.deletionTimestamp) return {};
+    if (!policy || policy.metadata.deletionTimestamp) {
+      await protectPods(options, { key });
+      return {};
+    }
     const v = await verdict(options, policy);
+    await protectPods(options, { key, policy, verdict: v });
     const before = policy.status?.conditions as Condition[] | undefined;
     const conditions = setCondition(
       before,
