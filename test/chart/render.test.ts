@@ -208,6 +208,8 @@ describe("RBAC", () => {
       "deployments:patch",
       "statefulsets:patch",
       "cronjobs:patch",
+      "nodepools:patch",
+      "nodeclaims:delete",
     ])
       expect(grants).toContain(needed);
     for (const forbidden of [
