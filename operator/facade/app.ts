@@ -71,9 +71,25 @@ export function bearerToken(req: express.Request): string {
   return match[1]!;
 }
 
+const SECRET_QUERY_KEY = /token|secret|pass|key|auth|sig|code|session|cookie/i;
+
+/** The URL as logged: query values whose name suggests a credential are replaced (none is accepted there anyway). */
+export function loggableUrl(url: string): string {
+  const at = url.indexOf("?");
+  if (at < 0) return url;
+  const params = new URLSearchParams(url.slice(at + 1));
+  for (const key of new Set(params.keys())) if (SECRET_QUERY_KEY.test(key)) params.set(key, "[REDACTED]");
+  return `${url.slice(0, at)}?${params.toString()}`;
+}
+
 /** What an access-log line says about the request: enough to correlate, never a credential. */
 function accessLogRequest(req: express.Request & { id?: unknown }): Record<string, unknown> {
-  return { id: req.id, method: req.method, url: req.originalUrl ?? req.url, remoteAddress: req.socket?.remoteAddress };
+  return {
+    id: req.id,
+    method: req.method,
+    url: loggableUrl(req.originalUrl ?? req.url),
+    remoteAddress: req.socket?.remoteAddress,
+  };
 }
 
 function accessLogResponse(res: express.Response): Record<string, unknown> {

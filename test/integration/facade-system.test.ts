@@ -78,6 +78,17 @@ describe("system endpoints", () => {
     expect(all).not.toContain(owner.accessToken);
     expect(all).not.toContain(owner.refreshToken);
   });
+
+  it("neither accepts nor logs a token in the query string", async () => {
+    const leaked = `${owner.accessToken}`;
+    for (const key of ["access_token", "token", "api_key"]) {
+      const res = await t.call("GET", `/api/auth/me?${key}=${encodeURIComponent(leaked)}&x=1`);
+      expect(res.status).toBe(401);
+    }
+    const all = logLines.join("");
+    expect(all).toContain("/api/auth/me?access_token=%5BREDACTED%5D&x=1");
+    expect(all).not.toContain(leaked);
+  });
 });
 
 describe("fuzzed bodies on E1's mutating routes", () => {
