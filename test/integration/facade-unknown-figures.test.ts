@@ -214,10 +214,9 @@ describe("platform totals", () => {
     expect(stats.body.savings_baseline).toContain("On-Demand");
     expect(stats.body.prices_as_of).toBe("2026-07-20T13:44:30Z");
     // home (its status is written by the operator, which does not run here) and silent have no cost.
-    expect(stats.body.not_in_totals.map((x: any) => x.cluster_id).sort()).toEqual([
-      `${f.orgA}/home`,
-      `${f.orgB}/silent`,
-    ]);
+    expect(stats.body.not_in_totals.map((x: any) => x.cluster_id).sort()).toEqual(
+      [`${f.orgA}/home`, `${f.orgB}/silent`].sort(),
+    );
     expect(stats.body.bin_packing_savings).toMatchObject({ monthly: 40, as_of: "2026-11-20T10:00:00Z" });
     const clients = await f.call("GET", "/admin/clients", { token });
     const beta = clients.body.clients.find((c: any) => c.namespace === f.orgB);
