@@ -1,66 +1,23 @@
 // `npm start` (local mode) as a user runs it: a real process that serves the facade and the API server, writes a
 // kubeconfig, keeps its state across restarts under SPOTOPT_HOME, and stops cleanly on SIGINT.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { KubeClient, loadKubeConfig } from "../../src-shared/kube/index.js";
 import { toolPath } from "../support/tools.js";
+import { startLocalMode } from "../support/local-mode.js";
 import { freePort } from "../support/ports.js";
 
-const repoRoot = resolve(import.meta.dirname, "../..");
 const home = mkdtempSync(join(tmpdir(), "spotopt-local-"));
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  facadeUrl: string;
-}
-
-async function startLocalMode(ports: { facade: number; api: number }): Promise<Started> {
-  const child = spawn(process.execPath, [join(repoRoot, "node_modules/tsx/dist/cli.mjs"), "operator/local/main.ts"], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      SPOTOPT_HOME: home,
-      PORT: String(ports.facade),
-      SPOTOPT_APISERVER_PORT: String(ports.api),
-      LOG_LEVEL: "warn",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  await new Promise<void>((ready, fail) => {
-    const timer = setInterval(() => {
-      if (out.includes("Press Ctrl-C to stop")) {
-        clearInterval(timer);
-        ready();
-      }
-    }, 100);
-    child.once("exit", (code) => {
-      clearInterval(timer);
-      fail(new Error(`local mode exited with ${code}: ${out}`));
-    });
-  });
-  return { child, output: () => out, facadeUrl: `http://127.0.0.1:${ports.facade}` };
-}
-
-function stop(child: ChildProcess): Promise<number | null> {
-  return new Promise((done) => {
-    child.once("exit", (code) => done(code));
-    child.kill("SIGINT");
-  });
-}
 
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 describe("npm start (local mode)", () => {
   it("serves the facade and the API server, seeds a demo organisation, and keeps state across a restart", async () => {
     const ports = { facade: await freePort(), api: await freePort() };
-    const first = await startLocalMode(ports);
+    const first = await startLocalMode(home, { ports });
     const health = await fetch(`${first.facadeUrl}/healthz`);
     expect(health.status).toBe(200);
     expect((await fetch(`${first.facadeUrl}/readyz`)).status).toBe(200);
@@ -97,9 +54,9 @@ describe("npm start (local mode)", () => {
     await expect(invalid).rejects.toMatchObject({ statusCode: 422 });
     await expect(invalid).rejects.toThrow(/spec\.weight/);
     client.close();
-    expect(await stop(first.child)).toBe(0);
+    expect(await first.stop()).toBe(0);
 
-    const second = await startLocalMode(ports);
+    const second = await startLocalMode(home, { ports });
     const again = new KubeClient(loadKubeConfig({ kubeconfigPath }));
     const clustersAfter = await again.list({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" });
     expect(clustersAfter.items.map((c) => `${c.metadata?.namespace}/${c.metadata?.name}`)).toEqual([
@@ -107,6 +64,6 @@ describe("npm start (local mode)", () => {
     ]);
     expect(second.output()).toContain("created on the first start");
     again.close();
-    expect(await stop(second.child)).toBe(0);
+    expect(await second.stop()).toBe(0);
   });
 });

@@ -15,9 +15,17 @@ export interface LocalMode {
   stop: () => Promise<number | null>;
 }
 
+export interface LocalModeOptions {
+  /** Added to (or, with an undefined value, removed from) this process's environment. */
+  env?: NodeJS.ProcessEnv;
+  /** Fixed ports, e.g. to restart on the same ones; free ports otherwise. */
+  ports?: { facade: number; api: number };
+}
+
 /** Starts local mode with SPOTOPT_HOME=`home`; resolves once its banner says it is ready. */
-export async function startLocalMode(home: string, env: NodeJS.ProcessEnv = {}): Promise<LocalMode> {
-  const ports = { facade: await freePort(), api: await freePort() };
+export async function startLocalMode(home: string, opts: LocalModeOptions = {}): Promise<LocalMode> {
+  const { env = {} } = opts;
+  const ports = opts.ports ?? { facade: await freePort(), api: await freePort() };
   const child = spawn(process.execPath, [join(repoRoot, "node_modules/tsx/dist/cli.mjs"), "operator/local/main.ts"], {
     cwd: repoRoot,
     env: {
