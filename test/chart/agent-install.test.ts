@@ -1,7 +1,6 @@
 // The helm_command POST /clusters/connect hands out, run as given with the real helm against a second API server
 // (the workload cluster): it installs the chart's agent with that cluster's id, the facade's URL and the token, and
 // an agent started as that Deployment describes (its ServiceAccount's token, the mounted Secret) connects.
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,10 +11,10 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { loadAgentConfig } from "../../agent/config.js";
 import { startAgent, type RunningAgent } from "../../agent/main.js";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
-import { eventually, repoRoot, startTestCluster } from "../support/cluster.js";
+import { eventually, startTestCluster } from "../support/cluster.js";
 import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
 import { toolPath } from "../support/tools.js";
-import { kubectlAt, type ToolRun } from "./helm.js";
+import { kubectlAt, runTool, type ToolRun } from "./helm.js";
 
 const CLUSTER = "prod-eu-1";
 const AGENT_NS = "agent-ns";
@@ -34,8 +33,7 @@ let kubeconfig: string;
 
 /** Runs a shell command line as a user pastes it: `helm` from PATH, KUBECONFIG naming the workload cluster. */
 function sh(command: string): Promise<ToolRun> {
-  const child = spawn("sh", ["-c", command], {
-    cwd: repoRoot,
+  return runTool("sh", ["-c", command], {
     env: {
       ...process.env,
       PATH: `${join(dir, "bin")}:${process.env.PATH}`,
@@ -43,15 +41,6 @@ function sh(command: string): Promise<ToolRun> {
       HELM_CONFIG_HOME: join(dir, "helm-config"),
       HELM_DATA_HOME: join(dir, "helm-data"),
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
 

@@ -22,21 +22,35 @@ export interface RenderedObject {
   [key: string]: unknown;
 }
 
-/** Runs helm asynchronously (an in-process API server must keep answering while it runs). */
-export function helm(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<ToolRun> {
-  const child = spawn(toolPath("helm"), args, {
+/**
+ * Runs a program asynchronously (an in-process API server must keep answering while it runs) and collects its
+ * output; never rejects on a non-zero exit.
+ */
+export function runTool(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; stdin?: string } = {},
+): Promise<ToolRun> {
+  const child = spawn(command, args, {
     cwd: options.cwd ?? repoRoot,
-    env: { ...process.env, HELM_CACHE_HOME: join(repoRoot, "node_modules/.cache/helm"), ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
+    env: options.env,
+    stdio: ["pipe", "pipe", "pipe"],
   });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+  child.stdin.end(options.stdin ?? "");
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** Runs the real helm. */
+export function helm(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<ToolRun> {
+  const env = { ...process.env, HELM_CACHE_HOME: join(repoRoot, "node_modules/.cache/helm"), ...options.env };
+  return runTool(toolPath("helm"), args, { env, ...(options.cwd ? { cwd: options.cwd } : {}) });
 }
 
 /** `--set` arguments for a flat map of value paths. */
@@ -97,14 +111,5 @@ export function helmAt(kubeconfig: string, args: string[]): Promise<ToolRun> {
 
 /** The real kubectl against the cluster of `kubeconfig` (asynchronously, like helm). */
 export function kubectlAt(kubeconfig: string, args: string[], stdin = ""): Promise<ToolRun> {
-  const child = spawn(toolPath("kubectl"), ["--kubeconfig", kubeconfig, ...args], { stdio: ["pipe", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
-  child.stdin.end(stdin);
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runTool(toolPath("kubectl"), ["--kubeconfig", kubeconfig, ...args], { stdin });
 }
