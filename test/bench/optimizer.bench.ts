@@ -16,7 +16,8 @@ import {
   type OptimizerPolicy,
   type PodGroup,
 } from "../../src-shared/optimizer/types.js";
-import { FAMILIES, rng } from "./workload-families.js";
+import { rng } from "../support/rng.js";
+import { FAMILIES } from "./workload-families.js";
 
 export const title =
   "Optimizer: workload families cold (fresh spotctl plan) and warm, plan ÷ lower bound (≤ 1.03), plan ÷ Karpenter-style provisioning (≤ 0.75), plan time for 10 000 pods (≤ 1 s)";

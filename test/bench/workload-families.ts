@@ -1,17 +1,6 @@
 // Seeded workload families the optimizer was not tuned on, for the optimizer benchmark (and the tests' small instances).
 import type { PodGroup } from "../../src-shared/optimizer/types.js";
-
-/** mulberry32: small seeded PRNG so a generated workload is the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../support/rng.js";
 
 interface Draw {
   r: () => number;

@@ -10,15 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RawTarget } from "../../operator/local/apiserver/client.js";
 import { startLocalApiServer } from "../../operator/local/apiserver/index.js";
 import { repoRoot } from "../support/cluster.js";
-import {
-  CRASH_NAMESPACE,
-  logicalOf,
-  nextOp,
-  rng,
-  send,
-  type Kind,
-  type TrackedObject,
-} from "../support/crash/workload.js";
+import { rng } from "../support/rng.js";
+import { CRASH_NAMESPACE, logicalOf, nextOp, send, type Kind, type TrackedObject } from "../support/crash/workload.js";
 
 const SEEDS = 50;
 const WORKERS = 3;

@@ -3,18 +3,6 @@
 import type { RawResponse, RawTarget } from "../../../operator/local/apiserver/client.js";
 import { rawRequest } from "../../../operator/local/apiserver/client.js";
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export type Kind = "configmap" | "deployment";
 
 /** What the test compares: ConfigMap data, or a Deployment's replicas and status.readyReplicas; undefined = absent. */
