@@ -65,10 +65,57 @@ describe("RBAC authorizer", () => {
     ["PUT", "/api/v1/namespaces/a/configmaps/head", true],
     ["GET", "/api/v1/namespaces/a/configmaps/other", false],
     ["GET", "/api/v1/namespaces/a/configmaps", false],
+    // A list or watch naming one object through its field selector is matched against resourceNames.
+    ["GET", "/api/v1/namespaces/a/configmaps?fieldSelector=metadata.name%3Dhead", false],
+    ["GET", "/api/v1/namespaces/a/configmaps?fieldSelector=metadata.name%3D%3Dhead&watch=true", false],
     ["PUT", "/apis/apps/v1/namespaces/a/deployments/web/scale", true],
     ["PUT", "/apis/apps/v1/namespaces/a/deployments/web", false],
   ])("%s %s -> %s", (method, path, expected) => {
     expect(allowed(operatorRole, method, path)).toBe(expected);
+  });
+
+  describe("list/watch with a metadata.name field selector against resourceNames", () => {
+    const lease = objects({
+      clusterRoles: [
+        clusterRole("one-cm", [
+          { apiGroups: [""], resources: ["configmaps"], resourceNames: ["head"], verbs: ["list", "watch"] },
+        ]),
+      ],
+      clusterRoleBindings: [clusterBinding("one-cm")],
+    });
+    it.each([
+      ["/api/v1/namespaces/a/configmaps?fieldSelector=metadata.name%3Dhead", true],
+      ["/api/v1/namespaces/a/configmaps?fieldSelector=metadata.name%3D%3Dhead", true],
+      ["/api/v1/namespaces/a/configmaps?watch=true&fieldSelector=metadata.name%3Dhead", true],
+      ["/api/v1/namespaces/a/configmaps?watch=True&fieldSelector=metadata.name%3Dhead", true],
+      ["/api/v1/namespaces/a/configmaps?fieldSelector=metadata.namespace%3Da,metadata.name%3Dhead", true],
+      ["/api/v1/configmaps?fieldSelector=metadata.name%3Dhead", true],
+      ["/api/v1/namespaces/a/configmaps?fieldSelector=metadata.name%3Dother", false],
+      ["/api/v1/namespaces/a/configmaps?fieldSelector=metadata.name!%3Dhead", false],
+      ["/api/v1/namespaces/a/configmaps", false],
+      ["/api/v1/namespaces/a/configmaps?labelSelector=name%3Dhead", false],
+      // The legacy /watch/ paths never take the name from the selector (upstream's verb-via-path requests).
+      ["/api/v1/watch/namespaces/a/configmaps?fieldSelector=metadata.name%3Dhead", false],
+    ])("GET %s -> %s", (path, expected) => {
+      expect(allowed(lease, "GET", path)).toBe(expected);
+    });
+
+    it("names the object in the denial, as upstream's attributes carry it", () => {
+      const u = new URL("https://x/api/v1/namespaces/a/configmaps?watch=1&fieldSelector=metadata.name%3Dtail");
+      const a = requestAttributes("GET", u.pathname, u.searchParams);
+      expect(a).toMatchObject({ verb: "watch", name: "tail" });
+      expect(forbiddenMessage(sa, a)).toBe(
+        'configmaps "tail" is forbidden: User "system:serviceaccount:spot:operator" cannot watch resource "configmaps" in API group "" in the namespace "a"',
+      );
+    });
+
+    it("keeps DELETE of a collection a deletecollection without a name", () => {
+      const u = new URL("https://x/api/v1/namespaces/a/configmaps?fieldSelector=metadata.name%3Dhead");
+      expect(requestAttributes("DELETE", u.pathname, u.searchParams)).toMatchObject({
+        verb: "deletecollection",
+        name: undefined,
+      });
+    });
   });
 
   it("grants nothing to a user no binding names", () => {

@@ -36,8 +36,26 @@ function resourceVerb(method: string, hasName: boolean, watching: boolean): stri
   return WRITE_VERBS[method] ?? method.toLowerCase();
 }
 
+/** Any `watch` value but `false`/`0` (any case) is true, as Convert_Slice_string_To_bool reads it. */
 function isWatch(query: URLSearchParams): boolean {
-  return query.get("watch") === "true" || query.get("watch") === "1";
+  const value = query.get("watch");
+  return value !== null && !["false", "0"].includes(value.toLowerCase());
+}
+
+/**
+ * The name a list or watch asks for through `fieldSelector=metadata.name=x` (`==` too; the first such term of the
+ * sorted terms, as fields.Selector.RequiresExactMatch finds it), so that RBAC resourceNames rules can match it.
+ */
+export function nameFromFieldSelector(selector: string | null): string | undefined {
+  const terms = (selector ?? "").split(/(?<!\\),/).sort();
+  for (const term of terms) {
+    const m = /^metadata\.name(==|=)(.*)$/.exec(term);
+    if (!m || m[2]!.startsWith("=")) continue;
+    const name = m[2]!.replace(/\\(.)/g, "$1");
+    // path.IsValidPathSegmentName: a name that could not be a URL segment is not taken as the request's name.
+    return name === "." || name === ".." || /[/%]/.test(name) ? undefined : name;
+  }
+  return undefined;
 }
 
 /** Splits `[watch/][namespaces/{ns}/]{resource}[/{name}[/{subresource}]]`. */
@@ -62,7 +80,10 @@ export function requestAttributes(method: string, path: string, query: URLSearch
   const apiGroup = legacy ? "" : segs[1]!;
   const apiVersion = legacy ? segs[1]! : segs[2]!;
   const { rest, namespace, legacyWatch } = splitResourcePath(segs.slice(legacy ? 2 : 3));
-  const [resource = "", name, subresource] = rest;
-  const verb = resourceVerb(method, name !== undefined, legacyWatch || isWatch(query));
+  const [resource = "", pathName, subresource] = rest;
+  const verb = resourceVerb(method, pathName !== undefined, legacyWatch || isWatch(query));
+  // Upstream reads the name of a list/watch from its field selector, except on the legacy /watch/ paths.
+  const listing = !legacyWatch && (verb === "list" || verb === "watch");
+  const name = listing ? nameFromFieldSelector(query.get("fieldSelector")) : pathName;
   return { kind: "resource", verb, apiGroup, apiVersion, resource, subresource, namespace, name };
 }
