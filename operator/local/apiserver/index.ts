@@ -8,7 +8,7 @@ import { createSecureContext } from "node:tls";
 import { dirname, join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import * as yaml from "js-yaml";
-import { ControlPlane } from "./controllers.js";
+import { ControlPlane } from "./control-plane/index.js";
 import { ApiCore, type CommittedWrite } from "./core.js";
 import { resourceTypeFromCrd } from "./crds.js";
 import { ApiHttpHandler } from "./http.js";
@@ -224,7 +224,7 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
   const journal = openJournal(opts, core, state, credentials);
   const { token } = credentials;
   const cert = { certPem: credentials.certPem, keyPem: credentials.keyPem };
-  const control = new ControlPlane(core, opts.podTerminationMs ?? 100);
+  const control = new ControlPlane(core, { podTerminationMs: opts.podTerminationMs });
   if (state) control.resync();
   ensureSystemNamespaces(core);
 
