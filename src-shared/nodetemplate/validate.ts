@@ -60,9 +60,29 @@ export function familyArchitecture(family: string): Architecture | undefined {
   return ARM_FAMILY.test(family) ? "arm64" : "x86_64";
 }
 
+const familyIndexes = new WeakMap<ReadonlyMap<string, InstanceShape>, Map<string, InstanceShape[]>>();
+
+/**
+ * The catalog's instance types by family, built once per catalog (a price book's type map is never mutated after it is
+ * built): every template check and NodePool build would otherwise scan the whole catalog per family.
+ */
+export function familyIndex(catalog: Pick<InstanceCatalog, "instanceTypes">): ReadonlyMap<string, InstanceShape[]> {
+  let index = familyIndexes.get(catalog.instanceTypes);
+  if (index === undefined) {
+    index = new Map();
+    for (const shape of catalog.instanceTypes.values()) {
+      const list = index.get(shape.family);
+      if (list) list.push(shape);
+      else index.set(shape.family, [shape]);
+    }
+    familyIndexes.set(catalog.instanceTypes, index);
+  }
+  return index;
+}
+
 /** Instance types of the catalog in `family` (all architectures). */
 export function typesOfFamily(catalog: InstanceCatalog, family: string): InstanceShape[] {
-  return [...catalog.instanceTypes.values()].filter((t) => t.family === family);
+  return [...(familyIndex(catalog).get(family) ?? [])];
 }
 
 interface FamilyContext {
@@ -103,7 +123,7 @@ function checkFamilyInCatalog(family: string, ctx: FamilyContext & { catalog: In
 }
 
 function familyCount(catalog: InstanceCatalog): number {
-  return new Set([...catalog.instanceTypes.values()].map((t) => t.family)).size;
+  return familyIndex(catalog).size;
 }
 
 function checkFamily(raw: string, ctx: FamilyContext): void {

@@ -75,6 +75,7 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
   const nodePools = manager.informer<KubeObject>(NODEPOOL_API);
   const nodeClasses = manager.informer<KubeObject>(EC2NODECLASS_API);
   const nodeClaims = (await served(client, NODE_CLAIM)) ? manager.informer<KubeObject>(NODE_CLAIM) : undefined;
+  const configMaps = manager.informer<KubeObject>(OUR_CONFIGMAPS);
   const caches = informerCaches({ templates, clusters, policies, nodePools, nodeClasses, nodeClaims });
   const templatesOfCluster = (namespace: string | undefined, cluster: string): string[] =>
     templates
@@ -127,8 +128,10 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
       caches,
       priceBook: options.priceBook ?? snapshotBooks(),
       awsDefaults: options.awsDefaults,
+      // From the watched ConfigMaps' cache (installers label the designation): no request per reconcile.
       localCluster:
-        options.localCluster ?? localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),
+        options.localCluster ??
+        localClusterFromConfigMap(async (ref) => configMaps.get(ref.namespace, ref.name), options.systemNamespace),
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       now: options.now,
     }),

@@ -2,7 +2,12 @@
 // EC2NodeClass the operator applies, the template's status figures and warnings. No I/O; `spotctl render` uses it too.
 import { createHash } from "node:crypto";
 import type { NodeTemplateSpec, NodeTemplateStatus } from "../../../src-shared/crds/index.js";
-import { kubeArch, validateTemplate, type TemplateValidation } from "../../../src-shared/nodetemplate/validate.js";
+import {
+  familyIndex,
+  kubeArch,
+  validateTemplate,
+  type TemplateValidation,
+} from "../../../src-shared/nodetemplate/validate.js";
 import type { InstanceShape, Price, PriceBook } from "../../../src-shared/pricing/types.js";
 import {
   disruptionFor,
@@ -106,10 +111,11 @@ function cheapestSpot(book: PriceBook, type: string): Price | undefined {
 function candidates(spec: NodeTemplateSpec, book: PriceBook): { priced: RankCandidate[]; unpriced: string[] } {
   const arch = kubeArch(spec.architecture);
   const families = new Set(spec.families.map((f) => f.toLowerCase()));
+  const index = familyIndex(book);
   const priced: RankCandidate[] = [];
   const unpriced: string[] = [];
-  for (const shape of book.instanceTypes.values()) {
-    if (!families.has(shape.family) || shape.arch !== arch) continue;
+  for (const shape of [...families].flatMap((f) => index.get(f) ?? [])) {
+    if (shape.arch !== arch) continue;
     const price = spec.strategy === "ON_DEMAND" ? book.onDemand.get(shape.name) : cheapestSpot(book, shape.name);
     if (!price) {
       // HYBRID can still launch On-Demand where Spot is not offered.

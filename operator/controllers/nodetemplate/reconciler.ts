@@ -9,6 +9,7 @@ import {
   applyObject,
   applyStatus,
   findCondition,
+  isApplied,
   removeCondition,
   setCondition,
   splitKey,
@@ -160,11 +161,15 @@ export function createNodeTemplateReconciler(
     return setCondition(list, { ...c, observedGeneration: ctx.template.metadata.generation }, ctx.now);
   }
 
-  /** Records Events for condition changes a person should see in `kubectl describe`. */
+  /**
+   * Records Events for condition changes a person should see in `kubectl describe`: every change to False, and to
+   * True except Valid (a template that becomes valid is then applied, and the Applied Event says so).
+   */
   async function announce(ctx: Ctx, next: Condition[]): Promise<void> {
     const before = ctx.template.status?.conditions ?? [];
     const object = ctx.template as unknown as KubeObject;
-    for (const c of next.filter((n) => !sameCondition(findCondition(before, n.type), n))) {
+    const changed = next.filter((n) => !sameCondition(findCondition(before, n.type), n));
+    for (const c of changed.filter((n) => !(n.type === "Valid" && n.status === "True"))) {
       if (c.status === "True") await options.events?.normal(object, c.reason, c.message);
       else await options.events?.warning(object, c.reason, c.message);
     }
@@ -261,8 +266,11 @@ export function createNodeTemplateReconciler(
     let changed = false;
     for (const object of [desired.ec2NodeClass!, desired.nodePool!]) {
       const current = caches.karpenterObject(object.kind, object.metadata.name);
+      const apply = object as unknown as KubeObject;
+      // What the cluster already holds passed this check when it was written: only a write is validated.
+      if (current && isApplied(apply, current, { fieldManager: NODETEMPLATE_FIELD_MANAGER })) continue;
       validateKarpenterObject(object as unknown as Record<string, unknown>);
-      const result = await applyObject(client, object as unknown as KubeObject, {
+      const result = await applyObject(client, apply, {
         current: current ?? null,
         force: true,
         fieldManager: NODETEMPLATE_FIELD_MANAGER,

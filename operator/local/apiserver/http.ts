@@ -177,6 +177,21 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/**
+ * YAML, with JSON (which clients such as ours send as apply patches) parsed by JSON.parse: js-yaml takes about ten
+ * times longer for the same document. Input that is not valid JSON goes to js-yaml for its own answer or message.
+ */
+function parseYaml(raw: string): unknown {
+  if (raw.trimStart().startsWith("{")) {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      // Flow-style YAML that is not JSON (unquoted keys, comments): js-yaml decides.
+    }
+  }
+  return yaml.load(raw);
+}
+
 function parseBody(body: Buffer, contentType: string, allowYaml: boolean): unknown {
   const t = contentType.split(";")[0]!.trim().toLowerCase();
   // kubectl's typed clients (create namespace/configmap/secret, drain's evictions) send protobuf (protobuf.ts, A2).
@@ -191,7 +206,7 @@ function parseBody(body: Buffer, contentType: string, allowYaml: boolean): unkno
   const raw = body.toString("utf8");
   try {
     if (raw.trim() === "") return undefined;
-    if (t === "application/yaml" || (allowYaml && t === "application/apply-patch+yaml")) return yaml.load(raw);
+    if (t === "application/yaml" || (allowYaml && t === "application/apply-patch+yaml")) return parseYaml(raw);
     return JSON.parse(raw) as unknown;
   } catch (err) {
     throw badRequest(`error decoding request body: ${(err as Error).message}`);
