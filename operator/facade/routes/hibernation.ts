@@ -8,6 +8,7 @@ import { compileSchedule, ScheduleSpecError } from "../../../src-shared/schedule
 import { UnprocessableError } from "../errors.js";
 import { defineRoute, type RouteDef } from "../http.js";
 import { targetCluster, upsertPerClusterObject } from "../services/cluster-target.js";
+import { facadeField } from "../services/k8s-writes.js";
 import { clusterFigures } from "../services/fleet-view.js";
 import { asleepHoursPerWeek, matrixToWeekly, MATRIX_SLOTS, WEEKDAYS } from "../services/schedule-matrix.js";
 import { ClusterId, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
@@ -25,7 +26,8 @@ function checkSpec(spec: Record<string, unknown>): void {
   try {
     compileSchedule(spec, "spec");
   } catch (err) {
-    if (err instanceof ScheduleSpecError) throw new UnprocessableError(err.message);
+    if (err instanceof ScheduleSpecError)
+      throw new UnprocessableError(`${facadeField("HibernationSchedule", err.field)}: ${err.problem}`);
     throw err;
   }
 }
