@@ -66,15 +66,21 @@ function olderFirst(a: NodeTemplate, b: NodeTemplate): number {
 }
 
 /**
- * The cluster's default template, decided the same way by every replica from what the API server holds: the template
- * the ManagedCluster's spec.defaultTemplate names, when it is one of the cluster's templates (not being deleted); else
- * the oldest (creationTimestamp, then name) of the cluster's templates with isDefault. Undefined when neither exists.
+ * The cluster's default template, decided the same way by every replica from what the API server holds:
+ * 1. the template the ManagedCluster's spec.defaultTemplate names, when it is one of the cluster's templates (not being
+ *    deleted);
+ * 2. else the oldest (creationTimestamp, then name) of the cluster's templates with isDefault;
+ * 3. else, when spec.defaultTemplate names a template that is gone or being deleted (the default was deleted, e.g. with
+ *    kubectl), its successor: the oldest of the cluster's remaining templates, the rule DELETE /templates/{id} uses;
+ * 4. else none (no template was ever made the default, or none is left).
  * spec.defaultTemplate is one field, so moving the default is one write that a conflict serialises; isDefault follows.
  */
 export function effectiveDefault(templates: readonly NodeTemplate[], cluster: ManagedCluster): string | undefined {
-  const mine = templates.filter(
-    (t) => t.spec.clusterRef.name === cluster.metadata.name && !t.metadata.deletionTimestamp,
-  );
+  const mine = templates
+    .filter((t) => t.spec.clusterRef.name === cluster.metadata.name && !t.metadata.deletionTimestamp)
+    .sort(olderFirst);
   const named = mine.find((t) => t.metadata.name === cluster.spec.defaultTemplate);
-  return (named ?? mine.filter((t) => t.spec.isDefault === true).sort(olderFirst)[0])?.metadata.name;
+  const flagged = mine.find((t) => t.spec.isDefault === true);
+  const successor = cluster.spec.defaultTemplate ? mine[0] : undefined;
+  return (named ?? flagged ?? successor)?.metadata.name;
 }

@@ -125,8 +125,22 @@ export function createNodeTemplateReconciler(
     }
   }
 
+  /**
+   * The last template of a cluster named as its default is going: clear spec.defaultTemplate, as DELETE
+   * /templates/{id} does, so the next template created is not taken for the deleted default's successor. Guarded by
+   * the resourceVersion read: a concurrent move of the default (409) wins and this run is retried.
+   */
+  async function releaseDefault(ctx: Ctx): Promise<void> {
+    const namespace = ctx.template.metadata.namespace ?? "";
+    const cluster = caches.cluster(namespace, ctx.template.spec.clusterRef.name);
+    if (!cluster || cluster.spec.defaultTemplate !== ctx.template.metadata.name) return;
+    if (effectiveDefault(caches.templates(namespace), cluster) !== undefined) return;
+    await nameDefault(cluster, null);
+  }
+
   async function finalize(ctx: Ctx): Promise<ReconcileResult> {
     await removeObjects(ctx.key);
+    await releaseDefault(ctx);
     const finalizers = ctx.template.metadata.finalizers ?? [];
     if (finalizers.includes(NODETEMPLATE_FINALIZER))
       await setFinalizers(
@@ -215,21 +229,30 @@ export function createNodeTemplateReconciler(
   }
 
   /** Flips this template's isDefault to what the cluster's default says, with an Event saying why. */
-  async function flipDefault(ctx: Ctx, input: { value: boolean; winner: string; clusterName: string }): Promise<void> {
+  async function flipDefault(
+    ctx: Ctx,
+    input: { value: boolean; winner: string; cluster: ManagedCluster },
+  ): Promise<void> {
     const object = ctx.template as unknown as KubeObject;
     const how = `(move it with PATCH /templates/{id}/default or the ManagedCluster's spec.defaultTemplate)`;
+    const clusterName = input.cluster.metadata.name ?? "";
+    const named = input.cluster.spec.defaultTemplate;
+    const why =
+      named === ctx.template.metadata.name
+        ? "its ManagedCluster's spec.defaultTemplate names it"
+        : `it succeeds the deleted default ${named ?? ""} as the oldest remaining template`;
     await setIsDefault(ctx.template, input.value);
     if (input.value)
       await options.events?.normal(
         object,
         "DefaultTemplate",
-        `This template is the default of cluster ${input.clusterName} (its ManagedCluster's spec.defaultTemplate names it); isDefault set to true ${how}`,
+        `This template is the default of cluster ${clusterName} (${why}); isDefault set to true ${how}`,
       );
     else
       await options.events?.warning(
         object,
         "DefaultConflict",
-        `NodeTemplate ${input.winner} is the default of cluster ${input.clusterName}; isDefault of this template was set back to false ${how}`,
+        `NodeTemplate ${input.winner} is the default of cluster ${clusterName}; isDefault of this template was set back to false ${how}`,
       );
   }
 
@@ -241,7 +264,7 @@ export function createNodeTemplateReconciler(
     const name = ctx.template.metadata.name ?? "";
     const isWinner = winner === name;
     if ((ctx.template.spec.isDefault === true) !== isWinner) {
-      await flipDefault(ctx, { value: isWinner, winner: winner ?? "", clusterName: cluster.metadata.name ?? "" });
+      await flipDefault(ctx, { value: isWinner, winner: winner ?? "", cluster });
       return true;
     }
     if (isWinner && cluster.spec.defaultTemplate !== name) await nameDefault(cluster, name);
@@ -249,7 +272,7 @@ export function createNodeTemplateReconciler(
   }
 
   /** Points the cluster's spec.defaultTemplate at the template (guarded: a concurrent move makes this a 409). */
-  async function nameDefault(cluster: ManagedCluster, name: string): Promise<void> {
+  async function nameDefault(cluster: ManagedCluster, name: string | null): Promise<void> {
     await client.patch(
       {
         apiVersion: cluster.apiVersion,
