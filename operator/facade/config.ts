@@ -58,6 +58,11 @@ export interface FacadeConfig {
   auditRefusalWindowMs: number;
   /** Figures whose prices are older than this say so (`prices_stale`). */
   priceMaxAgeMs: number;
+  /**
+   * File the outbox mail transport appends to (SPOTOPT_MAIL_OUTBOX): signup verification codes and invites. "" = no
+   * mail transport, so signup and invites answer 501.
+   */
+  mailOutbox: string;
 }
 
 export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
@@ -89,6 +94,7 @@ export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
   agentChart: "charts/spot-optimizer",
   auditRefusalWindowMs: 60_000,
   priceMaxAgeMs: DEFAULT_PRICE_MAX_AGE_HOURS * 3_600_000,
+  mailOutbox: "",
 };
 
 const positiveInt = z.coerce.number().int().positive();
@@ -186,6 +192,7 @@ export function loadFacadeConfig(
     agentChart: env.SPOTOPT_AGENT_CHART || d.agentChart,
     auditRefusalWindowMs: d.auditRefusalWindowMs,
     priceMaxAgeMs: priceMaxAgeMs(env),
+    mailOutbox: env.SPOTOPT_MAIL_OUTBOX || d.mailOutbox,
   };
   return {
     ...config,

@@ -14,6 +14,7 @@ import { AuthService, generateAdminCredentials } from "./auth/service.js";
 import { createFacadeCache, type FacadeCache } from "./cache.js";
 import { loadFacadeConfig, type FacadeConfig, type FacadeConfigOverrides } from "./config.js";
 import type { RouteDef } from "./http.js";
+import { createOutboxMailer } from "./mail.js";
 import { createClusterRateLimiter } from "./rate-limit-cluster.js";
 import { routeModules as resourceRouteModules } from "./routes/index.js";
 import { createAgentTokenVerifier } from "./services/agent-token.js";
@@ -94,7 +95,8 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
   const config = loadFacadeConfig(env, options.config ?? {});
   const now = options.now ?? ((): Date => new Date());
   const client = new KubeClient(options.kubeConfig);
-  const auth = new AuthService({ client, kubeConfig: options.kubeConfig, config, now });
+  const mailer = config.mailOutbox ? createOutboxMailer(config.mailOutbox, options.logger, now) : undefined;
+  const auth = new AuthService({ client, kubeConfig: options.kubeConfig, config, now, mailer });
   const cache = createFacadeCache(options.kubeConfig, { systemNamespace: config.systemNamespace });
   await Promise.all([auth.start(), cache.start()]);
   const admin = options.admin ?? adminFromEnv(env);

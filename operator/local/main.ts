@@ -108,6 +108,7 @@ function banner(input: {
     `  API server:   ${input.api.url}   (${demoCounts.nodes} simulated nodes, ${demoCounts.pods} pods)`,
     `  facade:       ${input.facade.url}   (health: ${input.facade.url}/healthz, API docs: ${input.facade.url}/docs)`,
     `  kubeconfig:   ${kubeconfig}`,
+    `  mail outbox:  ${input.facade.config.mailOutbox}   (signup codes and invites; no mail leaves this machine)`,
     `  organisation: ${DEMO_ORG_NAME} (namespace ${input.demo.namespace})`,
     owner,
     superAdminLine(input.admin),
@@ -168,6 +169,8 @@ export async function startLocalMode(
     // and scripts made with it keep working across restarts.
     admin: { ...admin, resetPassword: !adminGenerated },
     logger: createLogger("facade", env),
+    // No mail leaves a laptop: verification codes and invites land in a 0600 file the developer reads.
+    config: { mailOutbox: env.SPOTOPT_MAIL_OUTBOX || join(settings.home, "outbox.jsonl") },
   });
   const demo = await ensureDemoOrganisation(client, facade);
   // The demo organisation owns the local cluster; an existing designation (an installer's choice) is kept.

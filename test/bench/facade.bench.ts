@@ -211,6 +211,7 @@ export async function run(): Promise<void> {
       LOG_LEVEL: "info",
       SPOTOPT_RATE_SIGNUP_PER_HOUR: "100",
       SPOTOPT_RATE_TOKEN_PER_MINUTE: "100",
+      SPOTOPT_MAIL_OUTBOX: join(work, "outbox.jsonl"),
     },
     "/readyz",
     join(work, "facade.log"),
@@ -221,9 +222,15 @@ export async function run(): Promise<void> {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ org_name: "Bench Corp", email: "bench@example.com", password: "SecurePass123!" }),
     });
-    if (signup.status !== 201 && signup.status !== 200)
-      throw new Error(`signup answered ${signup.status}: ${await signup.text()}`);
-    const { access_token: token, namespace } = (await signup.json()) as { access_token: string; namespace: string };
+    if (signup.status !== 202) throw new Error(`signup answered ${signup.status}: ${await signup.text()}`);
+    const code = /code: (\S+)/.exec(readFileSync(join(work, "outbox.jsonl"), "utf8"))?.[1];
+    const verified = await fetch(`${facade.url}/api/auth/verify-email`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token: code }),
+    });
+    if (verified.status !== 201) throw new Error(`verify-email answered ${verified.status}: ${await verified.text()}`);
+    const { access_token: token, namespace } = (await verified.json()) as { access_token: string; namespace: string };
     for (let i = 0; i < CLUSTERS; i++) {
       const name = `cluster-${String(i).padStart(3, "0")}`;
       const ref = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster", namespace, name };

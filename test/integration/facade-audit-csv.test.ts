@@ -57,7 +57,7 @@ beforeAll(async () => {
   });
   expect(invite.status).toBe(201);
   const accepted = await t.call("POST", "/api/auth/accept-invite", {
-    body: { invite_token: invite.body.invite_token, password: "MemberPass123!" },
+    body: { invite_token: t.mailedCode(formulaEmail), password: "MemberPass123!" },
   });
   expect(accepted.status).toBe(201);
   await t.call("POST", "/settings/invite", {

@@ -169,6 +169,7 @@ describe("Cache-Control", () => {
     const signup = await t.call("POST", "/api/auth/signup", {
       body: { org_name: "Cache Org", email, password: "SecurePass123!" },
     });
+    const verify = await t.call("POST", "/api/auth/verify-email", { body: { token: t.mailedCode(email) } });
     const login = await t.call("POST", "/api/auth/token", { body: { email, password: "SecurePass123!" } });
     const refresh = await t.call("POST", "/api/auth/refresh", { body: { refresh_token: login.body.refresh_token } });
     const invite = await t.call("POST", "/settings/invite", {
@@ -176,7 +177,7 @@ describe("Cache-Control", () => {
       body: { email: `m-${email}`, role: "viewer" },
     });
     const accept = await t.call("POST", "/api/auth/accept-invite", {
-      body: { invite_token: invite.body.invite_token, password: "MemberPass123!" },
+      body: { invite_token: t.mailedCode(`m-${email}`), password: "MemberPass123!" },
     });
     const connect = await t.call("POST", "/clusters/connect", {
       token: login.body.access_token,
@@ -184,7 +185,7 @@ describe("Cache-Control", () => {
     });
     const json = await t.call("GET", "/audit/export", { token: login.body.access_token });
     const csv = await t.call("GET", "/audit/export?format=csv", { token: login.body.access_token });
-    const answers = { signup, login, refresh, invite, accept, connect, json, csv };
+    const answers = { signup, verify, login, refresh, invite, accept, connect, json, csv };
     for (const [name, res] of Object.entries(answers)) {
       expect(res.status, name).toBeLessThan(300);
       expect(res.headers.get("cache-control"), name).toBe("no-store");

@@ -98,6 +98,7 @@ describe("fuzzed bodies on E1's mutating routes", () => {
     ["POST", "/api/auth/login", false],
     ["POST", "/api/auth/refresh", false],
     ["POST", "/api/auth/accept-invite", false],
+    ["POST", "/api/auth/verify-email", false],
     ["POST", "/api/auth/logout", true],
     ["POST", "/api/auth/change-password", true],
     ["PATCH", "/audit/retention", true],
@@ -129,6 +130,7 @@ describe("fuzzed bodies on E1's mutating routes", () => {
           role: field,
           invite_id: field,
           invite_token: field,
+          token: field,
         },
         { requiredKeys: [] },
       )

@@ -1,5 +1,8 @@
 // Test helper: local API server + CRDs + one or more real facades (real JWT auth, audit chain), and signup/login helpers.
 import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { pino } from "pino";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient } from "../../src-shared/kube/client.js";
@@ -39,8 +42,14 @@ export interface TestFacade {
   facades: RunningFacade[];
   url: string;
   call(method: string, path: string, opts?: CallOptions, facade?: RunningFacade): Promise<CallResult>;
-  /** POST /api/auth/signup with a fresh org and email; returns the tokens. */
+  /** POST /api/auth/signup with a fresh org and email, then POST /api/auth/verify-email with the mailed code. */
   signup(orgName?: string): Promise<SignedUp>;
+  /** The outbox file every facade of this test writes its mail to. */
+  outbox: string;
+  /** Mails written to the outbox for `to`, oldest first. */
+  mails(to: string): Array<{ to: string; subject: string; text: string }>;
+  /** The one-time code (verification or invite) of the newest mail to `to`; throws when it carries none. */
+  mailedCode(to: string): string;
   /** Invites `role` into the org of `owner` and accepts the invite; returns the new user's tokens. */
   addMember(owner: SignedUp, role: "owner" | "admin" | "viewer"): Promise<SignedUp>;
   /** Starts one more facade against the same API server (a second replica). */
@@ -88,6 +97,15 @@ export async function startTestFacade(
   const server = await startTestCluster({ crds: cluster.crds ?? "project" });
   const client = new KubeClient(server.kubeConfig);
   const facades: RunningFacade[] = [];
+  const outbox = join(tmpdir(), `spotopt-outbox-${randomUUID()}`, "outbox.jsonl");
+  const mails = (to: string): Array<{ to: string; subject: string; text: string }> =>
+    existsSync(outbox)
+      ? readFileSync(outbox, "utf8")
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as { to: string; subject: string; text: string })
+          .filter((m) => m.to === to.trim().toLowerCase())
+      : [];
   const start = async (overrides: Partial<StartFacadeOptions> = {}): Promise<RunningFacade> => {
     const merged = { ...options, ...overrides };
     const facade = await startFacade({
@@ -98,6 +116,7 @@ export async function startTestFacade(
       admin: ADMIN,
       ...merged,
       config: {
+        mailOutbox: outbox,
         ...(merged.config ?? {}),
         rateLimits: { ...RELAXED_RATE_LIMITS, ...(merged.config?.rateLimits ?? {}) },
       },
@@ -112,11 +131,20 @@ export async function startTestFacade(
     facades,
     url: facades[0]!.url,
     call: (method, path, opts, facade) => call((facade ?? facades[0]!).url, method, path, opts),
+    outbox,
+    mails,
+    mailedCode(to) {
+      const code = /code: (\S+)/.exec(mails(to).at(-1)?.text ?? "")?.[1];
+      if (!code) throw new Error(`no mail with a code to ${to}`);
+      return code;
+    },
     async signup(orgName = `Org ${randomUUID().slice(0, 8)}`) {
       const email = `owner-${randomUUID().slice(0, 8)}@example.com`;
       const password = "SecurePass123!";
-      const res = await t.call("POST", "/api/auth/signup", { body: { org_name: orgName, email, password } });
-      if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${res.text}`);
+      const asked = await t.call("POST", "/api/auth/signup", { body: { org_name: orgName, email, password } });
+      if (asked.status !== 202) throw new Error(`signup failed: ${asked.status} ${asked.text}`);
+      const res = await t.call("POST", "/api/auth/verify-email", { body: { token: t.mailedCode(email) } });
+      if (res.status !== 201) throw new Error(`verification failed: ${res.status} ${res.text}`);
       return {
         email,
         password,
@@ -133,7 +161,7 @@ export async function startTestFacade(
       const invite = await t.call("POST", "/settings/invite", { token: owner.accessToken, body: { email, role } });
       if (invite.status !== 201) throw new Error(`invite failed: ${invite.status} ${invite.text}`);
       const accepted = await t.call("POST", "/api/auth/accept-invite", {
-        body: { invite_token: invite.body.invite_token, password },
+        body: { invite_token: t.mailedCode(email), password },
       });
       if (accepted.status !== 201) throw new Error(`accept failed: ${accepted.status} ${accepted.text}`);
       return {
@@ -151,6 +179,7 @@ export async function startTestFacade(
       for (const f of facades.splice(0)) await f.stop();
       client.close();
       await server.stop();
+      rmSync(join(outbox, ".."), { recursive: true, force: true });
     },
   };
   return t;

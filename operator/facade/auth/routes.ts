@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { FacadeConfig } from "../config.js";
 import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password.js";
-import type { AuthService, TokenPair } from "./service.js";
+import { ONE_TIME_CODE, type AuthService, type TokenPair } from "./service.js";
 import type { UserRecord } from "./store.js";
 
 const Email = z.email().max(254);
@@ -99,13 +99,46 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
     defineRoute({
       method: "post",
       path: "/api/auth/signup",
-      summary: "Create an organisation and its owner; returns tokens",
+      summary: "Ask for an organisation and its owner: a verification code is mailed; POST /api/auth/verify-email",
+      description:
+        "Answers 202 with the same body for every address, so it never tells whether an address has an account: a " +
+        "new address receives a one-time code (24 h), an address with an account receives a notice instead.",
+      tags: ["auth"],
+      auth: "public",
+      status: 202,
+      noStore: true,
+      rateLimit: { name: "signup", windowMs: 3_600_000, limit: limits.signupPerHour },
+      body: z.object({ org_name: z.string().trim().min(1).max(100), email: Email, password: Password }).strict(),
+      response: z.object({
+        success: z.literal(true),
+        verification_required: z.literal(true),
+        message: z.string(),
+        expires_in: z.number().int(),
+      }),
+      handler: async ({ body }) => {
+        const { expiresInSeconds } = await service.requestSignup({
+          orgName: body.org_name,
+          email: body.email,
+          password: body.password,
+        });
+        return {
+          success: true as const,
+          verification_required: true as const,
+          message: "Check your mailbox: the code in it completes the signup with POST /api/auth/verify-email",
+          expires_in: expiresInSeconds,
+        };
+      },
+    }),
+    defineRoute({
+      method: "post",
+      path: "/api/auth/verify-email",
+      summary: "Complete a signup with the mailed code: creates the organisation and its owner; returns tokens",
       tags: ["auth"],
       auth: "public",
       status: 201,
       noStore: true,
-      rateLimit: { name: "signup", windowMs: 3_600_000, limit: limits.signupPerHour },
-      body: z.object({ org_name: z.string().trim().min(1).max(100), email: Email, password: Password }).strict(),
+      rateLimit: tokenLimit,
+      body: z.object({ token: z.string().regex(ONE_TIME_CODE, "must be the code the signup mail carried") }).strict(),
       response: TokenResponse.extend({
         user_id: z.string(),
         token: z.string(),
@@ -113,11 +146,7 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
         namespace: z.string(),
       }),
       handler: async ({ body, audit }) => {
-        const { user, org, tokens } = await service.signup({
-          orgName: body.org_name,
-          email: body.email,
-          password: body.password,
-        });
+        const { user, org, tokens } = await service.verifySignup(body.token);
         audit({
           namespace: org.namespace,
           actor: user.email,
@@ -240,7 +269,7 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
       method: "post",
       path: "/api/auth/accept-invite",
       summary:
-        "Join the inviting organisation with the invited role (invite_token, shown once by POST /settings/invite)",
+        "Join the inviting organisation with the invited role (invite_token: the code POST /settings/invite mailed)",
       tags: ["auth"],
       auth: "public",
       status: 201,
@@ -248,9 +277,7 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
       rateLimit: tokenLimit,
       body: z
         .object({
-          invite_token: z
-            .string()
-            .regex(/^[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/, "must be the invite_token POST /settings/invite returned"),
+          invite_token: z.string().regex(ONE_TIME_CODE, "must be the code the invite mail carried"),
           password: Password,
         })
         .strict(),

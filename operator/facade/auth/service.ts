@@ -4,12 +4,21 @@ import type express from "express";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { KubeClient } from "../../../src-shared/kube/client.js";
 import type { FacadeConfig } from "../config.js";
-import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, UnprocessableError } from "../errors.js";
+import {
+  ConflictError,
+  ForbiddenError,
+  HttpError,
+  NotFoundError,
+  UnauthorizedError,
+  UnprocessableError,
+} from "../errors.js";
 import type { AuthContext, Role } from "../http.js";
 import { createTokenCodec, type TokenCodec, type TokenSubject, type VerifiedToken } from "./jwt.js";
 import { createOrganisation, deleteOrganisation, getOrganisation, type Organisation } from "./orgs.js";
 import { hashPassword, verifyAgainstDummy, verifyPassword } from "./password.js";
-import { AuthStore, normaliseEmail, type InviteRecord, type UserRecord } from "./store.js";
+import type { Mailer } from "../mail.js";
+import { accountExistsMail, inviteMail, signupMail } from "./mails.js";
+import { AuthStore, normaliseEmail, type InviteRecord, type PendingSignupRecord, type UserRecord } from "./store.js";
 
 function sha256Hex(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
@@ -28,6 +37,34 @@ export interface AuthServiceOptions {
   kubeConfig: KubeConfig;
   config: FacadeConfig;
   now: () => Date;
+  /** Delivers verification codes and invites; without one, signup and invites answer 501. */
+  mailer?: Mailer | undefined;
+}
+
+/** How long a signup's verification code and an invite stay valid. */
+export const SIGNUP_CODE_TTL_SECONDS = 86_400;
+export const INVITE_TTL_SECONDS = 7 * 86_400;
+
+/** `<record id>.<32 random bytes>`: the id finds the record, the secret (stored only as a hash) proves the mailbox. */
+export const ONE_TIME_CODE = /^[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/;
+
+function newSecret(): { secret: string; hash: string } {
+  const secret = randomBytes(32).toString("base64url");
+  return { secret, hash: sha256Hex(secret) };
+}
+
+/** True when `secret` hashes to the stored hash (constant time) and the record has not expired. */
+function secretMatches(
+  record: { tokenHash: string; expiresAt: string } | undefined,
+  secret: string,
+  now: Date,
+): boolean {
+  return (
+    record !== undefined &&
+    record.tokenHash.length === 64 &&
+    timingSafeEqual(Buffer.from(record.tokenHash, "hex"), Buffer.from(sha256Hex(secret), "hex")) &&
+    Date.parse(record.expiresAt) > now.getTime()
+  );
 }
 
 /** Header a super_admin sends to act on one organisation's tenant routes. */
@@ -64,8 +101,10 @@ export class AuthService {
   private readonly client: KubeClient;
   private readonly config: FacadeConfig;
   private readonly now: () => Date;
+  private readonly mailer: Mailer | undefined;
 
   constructor(options: AuthServiceOptions) {
+    this.mailer = options.mailer;
     this.client = options.client;
     this.config = options.config;
     this.now = options.now;
@@ -139,14 +178,70 @@ export class AuthService {
     };
   }
 
-  async signup(input: {
+  private requireMailer(): Mailer {
+    if (!this.mailer)
+      throw new HttpError(501, "no mail transport is configured (SPOTOPT_MAIL_OUTBOX): addresses cannot be verified");
+    return this.mailer;
+  }
+
+  /**
+   * Self-service signup, step one. Answers alike for every address: the same hashing, one pending record and one
+   * mail each time. A new address receives a one-time code (`verifySignup` creates the organisation); an address
+   * that has an account receives a notice instead, so only the mailbox owner learns that it exists.
+   */
+  async requestSignup(input: {
     orgName: string;
     email: string;
     password: string;
-  }): Promise<{ user: UserRecord; org: Organisation; tokens: TokenPair }> {
+  }): Promise<{ expiresInSeconds: number }> {
+    const mailer = this.requireMailer();
+    const email = normaliseEmail(input.email);
+    const passwordHash = await hashPassword(input.password);
+    const { secret, hash } = newSecret();
+    const expiresAt = new Date(this.now().getTime() + SIGNUP_CODE_TTL_SECONDS * 1000).toISOString();
+    const pending = await this.store.createPendingSignup({
+      email,
+      orgName: input.orgName,
+      passwordHash,
+      expiresAt,
+      tokenHash: hash,
+    });
+    const exists = (await this.store.findUserByEmail(email)) !== undefined;
+    const code = `${pending.signupId}.${secret}`;
+    await mailer.send(
+      exists ? accountExistsMail(email, this.config.publicUrl) : signupMail(email, code, this.config.publicUrl),
+    );
+    await this.store.sweepPendingSignups().catch(() => undefined);
+    return { expiresInSeconds: SIGNUP_CODE_TTL_SECONDS };
+  }
+
+  /** Signup, step two: the mailed code (single use, expiring) creates the organisation and its owner. */
+  async verifySignup(code: string): Promise<{ user: UserRecord; org: Organisation; tokens: TokenPair }> {
+    const pending = await this.claimPendingSignup(code);
+    // Only the mailbox owner holds a code, so saying that the account exists tells no one else anything.
+    if (await this.store.findUserByEmail(pending.email))
+      throw new ConflictError("an account with this email already exists");
+    return this.signup({ orgName: pending.orgName, email: pending.email, passwordHash: pending.passwordHash });
+  }
+
+  private async claimPendingSignup(code: string): Promise<PendingSignupRecord> {
+    const [signupId = "", secret = ""] = code.split(".", 2);
+    const pending = await this.store.readPendingSignup(signupId);
+    if (!secretMatches(pending, secret, this.now()) || !(await this.store.deletePendingSignup(signupId)))
+      throw new NotFoundError("verification code not found or expired");
+    return pending!;
+  }
+
+  /**
+   * Creates an organisation and its owner at once, without mail (verified signups; local mode's demo owner).
+   * Takes a password or an already computed hash.
+   */
+  async signup(
+    input: { orgName: string; email: string } & ({ password: string } | { passwordHash: string }),
+  ): Promise<{ user: UserRecord; org: Organisation; tokens: TokenPair }> {
     const email = normaliseEmail(input.email);
     if (await this.store.findUserByEmail(email)) throw new ConflictError("an account with this email already exists");
-    const passwordHash = await hashPassword(input.password);
+    const passwordHash = "passwordHash" in input ? input.passwordHash : await hashPassword(input.password);
     const org = await createOrganisation(this.client, input.orgName, this.now());
     const user: UserRecord = {
       userId: randomUUID(),
@@ -304,27 +399,36 @@ export class AuthService {
   }
 
   /**
-   * Creates an invite and its token `<invite id>.<secret>` (returned once, stored only as a hash). Answers alike
-   * whether or not the email has an account anywhere, so inviting cannot probe other organisations' members;
-   * accepting such an invite fails instead.
+   * Creates an invite and mails its code `<invite id>.<secret>` (stored only as a hash) to the invited address, so
+   * accepting proves the mailbox. Answers alike whether or not the email has an account anywhere: such an address
+   * gets a notice instead of a code, so inviting cannot probe other organisations' members.
    */
-  async invite(
-    auth: AuthContext,
-    email: string,
-    role: Role,
-  ): Promise<{ inviteId: string; inviteToken: string; expiresInSeconds: number }> {
-    const expiresInSeconds = 7 * 86_400;
-    const secret = randomBytes(32).toString("base64url");
+  async invite(auth: AuthContext, email: string, role: Role): Promise<{ inviteId: string; expiresInSeconds: number }> {
+    const mailer = this.requireMailer();
+    const { secret, hash } = newSecret();
     const invite = await this.store.createInvite({
       email: normaliseEmail(email),
       role,
       orgId: auth.orgId,
       namespace: auth.namespace,
       invitedBy: auth.email,
-      expiresAt: new Date(this.now().getTime() + expiresInSeconds * 1000).toISOString(),
-      tokenHash: sha256Hex(secret),
+      expiresAt: new Date(this.now().getTime() + INVITE_TTL_SECONDS * 1000).toISOString(),
+      tokenHash: hash,
     });
-    return { inviteId: invite.inviteId, inviteToken: `${invite.inviteId}.${secret}`, expiresInSeconds };
+    const exists = (await this.store.findUserByEmail(invite.email)) !== undefined;
+    const org = await getOrganisation(this.client, auth.orgId);
+    await mailer.send(
+      exists
+        ? accountExistsMail(invite.email, this.config.publicUrl)
+        : inviteMail({
+            to: invite.email,
+            code: `${invite.inviteId}.${secret}`,
+            org: org.name,
+            role,
+            publicUrl: this.config.publicUrl,
+          }),
+    );
+    return { inviteId: invite.inviteId, expiresInSeconds: INVITE_TTL_SECONDS };
   }
 
   /**
@@ -333,6 +437,7 @@ export class AuthService {
    */
   async acceptInvite(inviteToken: string, password: string): Promise<{ user: UserRecord; tokens: TokenPair }> {
     const invite = await this.claimInvite(inviteToken);
+    // Only the invited mailbox received the token, so this answer tells no one else that the account exists.
     if (await this.store.findUserByEmail(invite.email))
       throw new ConflictError("an account with this email already exists");
     const user: UserRecord = {
@@ -354,13 +459,9 @@ export class AuthService {
   private async claimInvite(inviteToken: string): Promise<InviteRecord> {
     const [inviteId = "", secret = ""] = inviteToken.split(".", 2);
     const invite = await this.store.readInvite(inviteId);
-    const valid =
-      invite !== undefined &&
-      invite.tokenHash.length === 64 &&
-      timingSafeEqual(Buffer.from(invite.tokenHash, "hex"), Buffer.from(sha256Hex(secret), "hex")) &&
-      Date.parse(invite.expiresAt) > this.now().getTime();
-    if (!valid || !(await this.store.deleteInvite(inviteId))) throw new NotFoundError("invite not found or expired");
-    return invite;
+    if (!secretMatches(invite, secret, this.now()) || !(await this.store.deleteInvite(inviteId)))
+      throw new NotFoundError("invite not found or expired");
+    return invite!;
   }
 
   /**

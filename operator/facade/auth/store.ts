@@ -54,6 +54,17 @@ export interface InviteRecord {
   tokenHash: string;
 }
 
+/** A signup waiting for its email address to be verified: nothing exists until the code comes back. */
+export interface PendingSignupRecord {
+  signupId: string;
+  email: string;
+  orgName: string;
+  passwordHash: string;
+  expiresAt: string;
+  /** SHA-256 (hex) of the verification code's secret; the code itself is only mailed, never stored. */
+  tokenHash: string;
+}
+
 const SECRET = { apiVersion: "v1", kind: "Secret" } as const;
 
 type SecretObject = KubeObject & { data?: Record<string, string>; type?: string };
@@ -123,6 +134,18 @@ function inviteFromSecret(secret: { data?: Record<string, string> | undefined })
     orgId: d.orgId ?? "",
     namespace: d.namespace ?? "",
     invitedBy: d.invitedBy ?? "",
+    expiresAt: d.expiresAt ?? "",
+    tokenHash: d.tokenHash ?? "",
+  };
+}
+
+function pendingSignupFromSecret(secret: { data?: Record<string, string> | undefined }): PendingSignupRecord {
+  const d = decode(secret);
+  return {
+    signupId: d.signupId ?? "",
+    email: d.email ?? "",
+    orgName: d.orgName ?? "",
+    passwordHash: d.passwordHash ?? "",
     expiresAt: d.expiresAt ?? "",
     tokenHash: d.tokenHash ?? "",
   };
@@ -460,5 +483,47 @@ export class AuthStore {
     return this.cached("invite")
       .map(inviteFromSecret)
       .filter((i) => i.orgId === orgId);
+  }
+
+  // --- pending signups ---------------------------------------------------------------------
+
+  async createPendingSignup(signup: Omit<PendingSignupRecord, "signupId">): Promise<PendingSignupRecord> {
+    const record = { ...signup, signupId: randomUUID() };
+    await this.client.create<SecretObject>({
+      ...this.ref(`signup-${record.signupId}`),
+      metadata: {
+        name: `signup-${record.signupId}`,
+        namespace: this.namespace,
+        labels: { [AUTH_TYPE_LABEL]: "signup" },
+      },
+      type: "Opaque",
+      data: encode({ ...record }),
+    });
+    return record;
+  }
+
+  async readPendingSignup(signupId: string): Promise<PendingSignupRecord | undefined> {
+    if (!/^[0-9a-f-]{36}$/.test(signupId)) return undefined;
+    const secret = await this.client.getIfExists<SecretObject>(this.ref(`signup-${signupId}`));
+    return secret ? pendingSignupFromSecret(secret) : undefined;
+  }
+
+  /** Deletes the pending signup; false when it was already gone (of two concurrent verifications one wins). */
+  async deletePendingSignup(signupId: string): Promise<boolean> {
+    try {
+      return await this.client.delete(this.ref(`signup-${signupId}`));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      return false;
+    }
+  }
+
+  /** Removes pending signups whose code has expired (they can never be verified). */
+  async sweepPendingSignups(): Promise<void> {
+    const now = this.now().getTime();
+    for (const secret of this.cached("signup")) {
+      const record = pendingSignupFromSecret(secret);
+      if (Date.parse(record.expiresAt) <= now) await this.deletePendingSignup(record.signupId);
+    }
   }
 }

@@ -168,7 +168,7 @@ export function createSettingsRoutes(deps: SettingsRouteDeps): RouteDef[] {
     defineRoute({
       method: "post",
       path: "/settings/invite",
-      summary: "Invite a member; they join with POST /api/auth/accept-invite",
+      summary: "Invite a member: the invite code is mailed to the address; they join with POST /api/auth/accept-invite",
       tags: ["settings"],
       auth: "user",
       status: 201,
@@ -186,10 +186,7 @@ export function createSettingsRoutes(deps: SettingsRouteDeps): RouteDef[] {
       body: z.object({ email: z.email().max(254), role: z.enum(["owner", "admin", "viewer"]) }).strict(),
       response: z.object({
         success: z.literal(true),
-        invite_id: z.string(),
-        invite_token: z
-          .string()
-          .describe("Shown once: the invitee needs it for POST /api/auth/accept-invite (stored only as a hash)"),
+        invite_id: z.string().describe("Not a secret (team lists show it): the code to join is mailed to the invitee"),
         expires_in: z.number().int(),
       }),
       handler: async ({ auth, body, audit }) => {
@@ -206,7 +203,6 @@ export function createSettingsRoutes(deps: SettingsRouteDeps): RouteDef[] {
         return {
           success: true as const,
           invite_id: invite.inviteId,
-          invite_token: invite.inviteToken,
           expires_in: invite.expiresInSeconds,
         };
       },

@@ -1,0 +1,130 @@
+// No endpoint tells whether an address has an account: signup answers alike and becomes an account only through the
+// code mailed to the address (hashed at rest, single use, expiring); invites mail their code to the invitee.
+import { statSync } from "node:fs";
+import { dirname } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
+
+let t: TestFacade;
+let existing: SignedUp;
+
+beforeAll(async () => {
+  t = await startTestFacade();
+  existing = await t.signup("Existing Org");
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+async function namespaces(): Promise<number> {
+  return (await t.client.list({ apiVersion: "v1", kind: "Namespace" })).items.length;
+}
+
+describe("signup", () => {
+  it("answers the same status, body and headers for an address with an account as for a new one", async () => {
+    const before = await namespaces();
+    const body = (email: string): unknown => ({ org_name: "Probe", email, password: "Probe-Pass-123" });
+    const known = await t.call("POST", "/api/auth/signup", { body: body(existing.email) });
+    const fresh = await t.call("POST", "/api/auth/signup", { body: body("fresh-signup@example.com") });
+    expect(known.status).toBe(202);
+    expect(fresh.status).toBe(202);
+    expect(known.body).toEqual(fresh.body);
+    for (const h of ["content-type", "cache-control", "content-length"])
+      expect(known.headers.get(h), h).toBe(fresh.headers.get(h));
+    expect(JSON.stringify(fresh.body)).not.toMatch(/[0-9a-f-]{36}\./);
+    // Nothing exists before the mailbox answers: no organisation, and the password does not log in.
+    expect(await namespaces()).toBe(before);
+    const login = await t.call("POST", "/api/auth/token", {
+      body: { email: "fresh-signup@example.com", password: "Probe-Pass-123" },
+    });
+    expect(login.status).toBe(401);
+    // The existing account's owner learns of the attempt; the existing password still works.
+    expect(t.mails(existing.email).at(-1)!.subject).toBe("You already have a Spot Optimizer account");
+    expect(() => t.mailedCode(existing.email)).toThrow(/no mail with a code/);
+    const owner = await t.call("POST", "/api/auth/token", {
+      body: { email: existing.email, password: existing.password },
+    });
+    expect(owner.status).toBe(200);
+  });
+
+  it("creates the organisation only with the mailed code, which works once and is stored as a hash", async () => {
+    const email = "verify-me@example.com";
+    expect(
+      (await t.call("POST", "/api/auth/signup", { body: { org_name: "Verified", email, password: "Pass-123456" } }))
+        .status,
+    ).toBe(202);
+    const code = t.mailedCode(email);
+    const [id, secret] = code.split(".") as [string, string];
+    const stored = await t.client.get<{ data: Record<string, string> }>({
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: "spot-optimizer-system",
+      name: `signup-${id}`,
+    });
+    const decoded = Object.values(stored.data)
+      .map((v) => Buffer.from(v, "base64").toString())
+      .join("\n");
+    expect(decoded).not.toContain(secret);
+    expect(decoded).not.toContain("Pass-123456");
+    const guessed = await t.call("POST", "/api/auth/verify-email", { body: { token: `${id}.${"A".repeat(43)}` } });
+    expect(guessed.status).toBe(404);
+    const ok = await t.call("POST", "/api/auth/verify-email", { body: { token: code } });
+    expect(ok.status).toBe(201);
+    expect(ok.body).toMatchObject({
+      user_id: expect.any(String),
+      token: expect.any(String),
+      org_id: expect.any(String),
+    });
+    expect((await t.call("GET", "/api/auth/me", { token: ok.body.access_token })).body.email).toBe(email);
+    expect((await t.call("POST", "/api/auth/verify-email", { body: { token: code } })).status).toBe(404);
+    expect((await t.call("POST", "/api/auth/token", { body: { email, password: "Pass-123456" } })).status).toBe(200);
+  });
+
+  it("refuses a code after 24 hours", async () => {
+    const email = "late@example.com";
+    await t.call("POST", "/api/auth/signup", { body: { org_name: "Late", email, password: "Pass-123456" } });
+    const later = await t.startReplica({ now: () => new Date(Date.now() + 24 * 3_600_000 + 60_000) });
+    const res = await call(later.url, "POST", "/api/auth/verify-email", { body: { token: t.mailedCode(email) } });
+    expect(res.status).toBe(404);
+  });
+
+  it("answers 501 for every address when no mail transport is configured", async () => {
+    const noMail = await t.startReplica({ config: { mailOutbox: "" } });
+    for (const email of [existing.email, "nobody-yet@example.com"]) {
+      const res = await call(noMail.url, "POST", "/api/auth/signup", {
+        body: { org_name: "X", email, password: "Pass-123456" },
+      });
+      expect(res.status).toBe(501);
+      expect(res.body.detail).toMatch(/mail transport/);
+    }
+  });
+
+  it("keeps the outbox readable by the facade's user only", () => {
+    expect(statSync(t.outbox).mode & 0o777).toBe(0o600);
+    expect(statSync(dirname(t.outbox)).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe("invites", () => {
+  it("mail their code to the invitee; the inviter's answer is the same for an existing and a new address", async () => {
+    const inviter = await t.signup("Inviting Org");
+    const known = await t.call("POST", "/settings/invite", {
+      token: inviter.accessToken,
+      body: { email: existing.email, role: "viewer" },
+    });
+    const fresh = await t.call("POST", "/settings/invite", {
+      token: inviter.accessToken,
+      body: { email: "fresh-invitee@example.com", role: "viewer" },
+    });
+    expect(known.status).toBe(201);
+    expect(fresh.status).toBe(201);
+    expect(Object.keys(known.body).sort()).toEqual(["expires_in", "invite_id", "success"]);
+    expect(Object.keys(fresh.body).sort()).toEqual(["expires_in", "invite_id", "success"]);
+    expect(() => t.mailedCode(existing.email)).toThrow(/no mail with a code/);
+    const joined = await t.call("POST", "/api/auth/accept-invite", {
+      body: { invite_token: t.mailedCode("fresh-invitee@example.com"), password: "Invitee-Pass-1" },
+    });
+    expect(joined.status).toBe(201);
+    expect(joined.body.user.org_id).toBe(inviter.orgId);
+  });
+});
