@@ -52,9 +52,12 @@ async function createConfigMaps(server: LocalApiServer, names: string[]): Promis
   }
 }
 
+/** The ConfigMaps a test wrote (not the `kube-root-ca.crt` the control plane publishes in every namespace). */
 async function configMapNames(server: LocalApiServer): Promise<string[]> {
   const res = await server.request("GET", "/api/v1/namespaces/default/configmaps");
-  return (res.json.items as { metadata: { name: string } }[]).map((i) => i.metadata.name);
+  return (res.json.items as { metadata: { name: string } }[])
+    .map((i) => i.metadata.name)
+    .filter((name) => name !== "kube-root-ca.crt");
 }
 
 /** Every file under `dir` with its bytes, to show that a refused start-up changed nothing. */

@@ -224,7 +224,7 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
   const journal = openJournal(opts, core, state, credentials);
   const { token } = credentials;
   const cert = { certPem: credentials.certPem, keyPem: credentials.keyPem };
-  const control = new ControlPlane(core, { podTerminationMs: opts.podTerminationMs });
+  const control = new ControlPlane(core, { podTerminationMs: opts.podTerminationMs, rootCaPem: cert.certPem });
   if (state) control.resync();
   ensureSystemNamespaces(core);
 

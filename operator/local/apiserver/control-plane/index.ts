@@ -5,6 +5,7 @@ import { DisruptionController } from "./disruption.js";
 import { GarbageCollector } from "./garbage-collector.js";
 import { Kubelet } from "./kubelet.js";
 import { NamespaceController } from "./namespaces.js";
+import { NamespaceDefaultsController } from "./namespace-defaults.js";
 import { OwnerIndex } from "./owners.js";
 import { LoopRuntime, type Loop } from "./runtime.js";
 
@@ -13,6 +14,8 @@ export { upsertCondition } from "./conditions.js";
 export interface ControlPlaneOptions {
   /** How long the simulated kubelet takes to finish a graceful pod deletion (capped by the grace period). */
   podTerminationMs?: number;
+  /** The CA bundle published in every namespace's `kube-root-ca.crt` (absent: no ServiceAccount/CA defaults). */
+  rootCaPem?: string;
 }
 
 /** Runs the loops asynchronously after writes, as the control plane does (eventually, in order). */
@@ -31,6 +34,7 @@ export class ControlPlane {
       new Kubelet(this.runtime, opts.podTerminationMs ?? 100),
       new GarbageCollector(this.runtime, this.owners),
     ];
+    if (opts.rootCaPem !== undefined) this.loops.push(new NamespaceDefaultsController(this.runtime, opts.rootCaPem));
     core.onCommit((w) => this.observe(w));
   }
 
