@@ -9,6 +9,7 @@ import {
   type KnapsackItem,
   type KnapsackResult,
 } from "./knapsack.js";
+import { solveKnapsackLp } from "./knapsack-lp.js";
 
 type HighsLoader = () => Promise<Highs>;
 // The package's types describe a CommonJS module, while Node's ESM resolution loads its ESM build: accept either shape.
@@ -69,6 +70,9 @@ export const WORK = {
   lpSolve: 60,
   /** one simplex iteration of the master LP */
   simplexIteration: 25,
+  /** one iteration of the small knapsack simplex (solveKnapsackLp), plus per shape */
+  smallSimplexIteration: 2,
+  smallSimplexPerItem: 0.06,
   /** one simplex iteration of a per-bin knapsack LP */
   knapsackLpIteration: 4,
   /** a knapsack MILP by HiGHS */
@@ -138,6 +142,10 @@ export interface CgOptions {
   maxNodeLimit: number;
   /** after the exact ones, this many more bins get a greedy dive for an improving column */
   greedyPerIteration?: number;
+  /** first solve the knapsack LPs of this many bins (the most promising); the searches below only when that finds no column */
+  lpPerIteration?: number;
+  /** at most this many of those LP columns per round (highest ratio first) */
+  lpColumns?: number;
   /** once pricing had to search harder, keep searching that hard (for bounds) */
   keepEffort?: boolean;
   /** also bound each bin with Lagrangian multipliers before choosing which to solve exactly */
@@ -215,14 +223,33 @@ export class MasterLp {
   private readonly model: ReturnType<Highs["createModel"]>;
   private demand: number[];
 
+  /** exchange columns (dual-optimal inequalities) come first in HiGHS's columns; solutions leave them out */
+  private readonly exchanges: number;
+
   constructor(
     private readonly p: CgProblem,
     demand: number[],
+    exchanges: Array<[number, number]> = [],
   ) {
     this.model = p.highs.createModel();
     this.model.options.set({ output_flag: false });
     this.demand = demand.slice();
     for (const b of demand) this.model.addRow(Math.max(0, b), p.highs.infinity, { indices: [], values: [] });
+    // A pod of shape k's slot may hold a pod of a shape i it dominates: +1 on row i, −1 on row k, at no cost.
+    for (const [i, k] of exchanges) {
+      const [lo, hi] =
+        i < k
+          ? [
+              [i, 1],
+              [k, -1],
+            ]
+          : [
+              [k, -1],
+              [i, 1],
+            ];
+      this.model.addCol(0, 0, p.highs.infinity, { indices: [lo![0]!, hi![0]!], values: [lo![1]!, hi![1]!] });
+    }
+    this.exchanges = exchanges.length;
   }
 
   add(columns: Column[]): void {
@@ -251,9 +278,9 @@ export class MasterLp {
     }
     const sol = this.model.getSolution();
     return {
-      x: Array.from(sol.colValue),
+      x: Array.from(sol.colValue).slice(this.exchanges),
       duals: Array.from(sol.rowDual, (y) => Math.max(0, y)),
-      reducedCosts: Array.from(sol.colDual ?? []),
+      reducedCosts: Array.from(sol.colDual ?? []).slice(this.exchanges),
       objective: this.model.getObjectiveValue(),
     };
   }
@@ -261,6 +288,33 @@ export class MasterLp {
   dispose(): void {
     this.model.dispose();
   }
+}
+
+/**
+ * Pairs [i, k] where shape k dominates shape i: at least as big in every dimension, and every bin that holds k holds i.
+ * Some optimal dual then has y_i ≤ y_k (a k-pod's room always fits an i-pod), and stating that in the master (exchange
+ * columns) stops the duals of near-identical shapes from oscillating. For each i only its `per` least dominating
+ * shapes (smallest total size relative to the largest bin), enough to chain the order.
+ */
+export function dominancePairs(p: CgProblem, per = 3): Array<[number, number]> {
+  const n = p.items.length;
+  const maxCap = [0, 1, 2, 3].map((d) => Math.max(1e-9, ...p.bins.map((b) => b.cap[d]!)));
+  const norm = p.items.map((it) => it.size.reduce((s, v, d) => s + v / maxCap[d]!, 0));
+  const holds = p.items.map((_, i) => p.bins.flatMap((_, j) => (p.compatMask[j]![i] === 1 ? [j] : [])));
+  const pairs: Array<[number, number]> = [];
+  for (let i = 0; i < n; i++) {
+    const si = p.items[i]!.size;
+    const doms: number[] = [];
+    for (let k = 0; k < n; k++) {
+      if (k === i) continue;
+      const sk = p.items[k]!.size;
+      if (!sk.every((v, d) => v >= si[d]!) || sk.every((v, d) => v === si[d]!)) continue;
+      if (holds[k]!.every((j) => p.compatMask[j]![i] === 1)) doms.push(k);
+    }
+    doms.sort((a, b) => norm[a]! - norm[b]! || a - b);
+    for (const k of doms.slice(0, per)) pairs.push([i, k]);
+  }
+  return pairs;
 }
 
 /** The best single-shape node for every shape: a starting set of columns that covers any demand. */
@@ -585,6 +639,37 @@ function pastDeadline(p: CgProblem, k: number, opts: CgOptions): boolean {
   return k > 0 && (k & 15) === 0 && p.work.units > opts.deadline;
 }
 
+/**
+ * The knapsack LP (solveKnapsackLp) of each of the `limit` most promising bins with ratio > 1, rounded: improving
+ * columns from many bins for a small simplex each, best ratio first, and each bin's ratio tightened to its LP bound (the
+ * Lagrangian bound at the LP's duals, a valid upper bound whatever the simplex's rounding errors).
+ */
+function lpPricing(
+  p: CgProblem,
+  candidates: Array<{ j: number; ratio: number }>,
+  { duals, demand, limit }: { duals: number[]; demand: number[]; limit: number },
+): Column[] {
+  const found: Array<{ column: Column; ratio: number }> = [];
+  for (let k = 0; k < candidates.length && k < limit; k++) {
+    const c = candidates[k]!;
+    if (c.ratio <= 1) break;
+    const { items, ids } = knapsackItems(p, c.j, duals, demand);
+    const cap = p.bins[c.j]!.cap;
+    const lp = solveKnapsackLp(items, cap);
+    p.work.add(
+      WORK.knapsackSearch + lp.iterations * (WORK.smallSimplexIteration + WORK.smallSimplexPerItem * items.length),
+    );
+    const w = p.bins[c.j]!.weight;
+    c.ratio = Math.min(c.ratio, lp.upperBound / w);
+    const res = roundLpPacking(items, cap, lp.x, lp.upperBound);
+    if (!res || res.value / w <= 1 + 1e-9) continue;
+    const used = ids.flatMap((i, q) => (res.counts[q]! > 0 ? [[i, res.counts[q]!]] : []));
+    const column = topUp(p, { bin: c.j, items: used.map((u) => u[0]!), counts: used.map((u) => u[1]!) }, demand);
+    found.push({ column, ratio: res.value / w });
+  }
+  return found.sort((a, b) => b.ratio - a.ratio).map((f) => f.column);
+}
+
 function price(p: CgProblem, duals: number[], demand: number[], opts: CgOptions): Priced {
   const orders = densityOrders(p, duals, demand);
   const candidates = p.bins.map((bin, j) => {
@@ -601,6 +686,21 @@ function price(p: CgProblem, duals: number[], demand: number[], opts: CgOptions)
     p.bins.length * (WORK.binBound + WORK.binBoundPerShape * orders[0]!.length * (opts.lagrangianScreening ? 6 : 1)),
   );
   candidates.sort((a, b) => b.ratio - a.ratio);
+  if (opts.lpPerIteration) {
+    const found = lpPricing(p, candidates, { duals, demand, limit: opts.lpPerIteration });
+    candidates.sort((a, b) => b.ratio - a.ratio);
+    // ρ: every bin's bound, LP-tightened where its LP was solved
+    if (found.length > 0) return { columns: found.slice(0, opts.lpColumns), maxRatio: candidates[0]!.ratio };
+  }
+  return searchCandidates(p, candidates, { duals, demand, opts });
+}
+
+/** Exact searches of the first candidates, greedy dives of the next ones, while a bin may still beat the best found. */
+function searchCandidates(
+  p: CgProblem,
+  candidates: Array<{ j: number; ratio: number }>,
+  { duals, demand, opts }: { duals: number[]; demand: number[]; opts: CgOptions },
+): Priced {
   const columns: Column[] = [];
   let bestExact = 0;
   let maxRatio = 0;

@@ -272,6 +272,28 @@ describe("optimize", () => {
     );
   });
 
+  it("with small pods of near-identical shapes, plans the brute-force optimum and bounds below it (40 seeded instances)", async () => {
+    // Up to 7 pods of 0.1–0.9 vCPU and 0.1–1.3 GiB: t3.small's 4 pod slots and 1.4 GiB bind, and many shapes dominate
+    // others (the bound's exchange columns, then rounding its LP with a smaller pod in a bigger one's room).
+    const group = fc.record({
+      app: fc.constantFrom("a", "b", "c", "d", "e"),
+      cpuMillicores: fc.integer({ min: 100, max: 900 }),
+      memoryMiB: fc.integer({ min: 100, max: 1300 }),
+      count: fc.integer({ min: 1, max: 2 }),
+    });
+    const pods = fc.array(group, { minLength: 2, maxLength: 5 }).filter((g) => g.reduce((s, p) => s + p.count, 0) <= 7);
+    await fc.assert(
+      fc.asyncProperty(pods, async (pods) => {
+        const plan = await optimize({ pods, book, policy: policy({ capacity: "on-demand" }), lowerBound: true });
+        checkPlan(pods, plan);
+        const optimum = bruteForceOnDemandUsd(pods);
+        expect(plan.hourlyCostUsd).toBeCloseTo(optimum, 9);
+        expect(plan.lowerBound!.hourlyUsd).toBeLessThanOrEqual(optimum * (1 + 1e-9) + 1e-12);
+      }),
+      { numRuns: 40, seed: 5 },
+    );
+  });
+
   it("places every pod once, within every node's allocatable, never below the lower bound (property)", async () => {
     const group = fc.record({
       app: fc.constantFrom("a", "b", "c"),

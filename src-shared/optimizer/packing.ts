@@ -2,6 +2,7 @@
 import {
   columnGeneration,
   compatLists,
+  dominancePairs,
   compatible,
   getHighs,
   initialColumns,
@@ -489,6 +490,8 @@ export interface LowerBoundResult {
  * instead of stopping at 45 s; 0.3 and 0.8 were slower.
  */
 const BOUND_SMOOTHING = 0.5;
+/** At most this many columns (those of the highest ratio) enter the bound's master per round of knapsack LPs. */
+const BOUND_LP_COLUMNS = 50;
 /** The bound's column generation stops once the plan is within this of it: proving more buys nothing the user sees. */
 const BOUND_STOP_GAP = 0.005;
 /** The integer program over the bound's columns runs when the plan is more than this above the bound. */
@@ -529,7 +532,8 @@ export async function packingLowerBound(
   const bins = kept.map((j) => allBins[j]!);
   const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins), work };
   p.knapsackLps = new KnapsackLps(p);
-  const master = new MasterLp(p, placeable);
+  const pairs = dominancePairs(p);
+  const master = new MasterLp(p, placeable, pairs);
   const start = work.units;
   const planCost = plan?.reduce((s, n) => s + allBins[n.offer]!.weight, 0);
   try {
@@ -546,6 +550,8 @@ export async function packingLowerBound(
       keepEffort: true,
       smoothing: BOUND_SMOOTHING,
       ...(planCost !== undefined ? { stopAt: planCost / (1 + BOUND_STOP_GAP) } : {}),
+      lpPerIteration: bins.length,
+      lpColumns: BOUND_LP_COLUMNS,
     };
     const res = columnGeneration(p, master, placeable, opts);
     const result: LowerBoundResult = {
@@ -557,6 +563,7 @@ export async function packingLowerBound(
       const improved = improveOverColumns(p, {
         kept,
         master,
+        pairs,
         plan,
         demand: placeable,
         end: start + budget,
@@ -572,8 +579,9 @@ export async function packingLowerBound(
 }
 
 /**
- * Price-and-branch over the bound's columns: the integer program over them (the plan's nodes added as columns and as
- * its start), then the local repair; returns the result (offer indices) when cheaper than the plan.
+ * Plans from the bound's columns: its LP rounded (roundDive) and repaired, then the integer program over the columns
+ * (price-and-branch; the best plan so far added as columns and as its start) and repaired; returns the cheapest result
+ * (offer indices) when cheaper than the plan.
  */
 function improveOverColumns(
   p: CgProblem,
@@ -584,19 +592,116 @@ function improveOverColumns(
     demand,
     end,
     reducedCosts,
-  }: { kept: number[]; master: MasterLp; plan: PackedNode[]; demand: number[]; end: number; reducedCosts: number[] },
+    pairs,
+  }: {
+    kept: number[];
+    master: MasterLp;
+    plan: PackedNode[];
+    demand: number[];
+    end: number;
+    reducedCosts: number[];
+    pairs: Array<[number, number]>;
+  },
 ): PackedNode[] | undefined {
   const binOf = new Map(kept.map((offer, j) => [offer, j]));
   if (plan.some((n) => !binOf.has(n.offer))) return undefined;
   const start = plan.map((n) => ({ offer: binOf.get(n.offer)!, items: n.items.slice(), counts: n.counts.slice() }));
   const ctx: Ctx = { p, keptOffer: kept, deadline: end, few: fewPodsPerNode(p, demand), end };
-  const before = totalWeight(ctx, start);
+  let best = start;
+  const roundAt = p.work.units + ROUND_SHARE * (end - p.work.units);
+  const rounded = roundDive(ctx, { master, demand, pairs, deadline: roundAt });
+  if (rounded) best = cheaper(ctx, best, repair(ctx, rounded));
   const deadline = p.work.units + MILP_SHARE * (end - p.work.units);
-  const milp = improveByMilp(ctx, { columns: master.columns, rounded: start, demand, deadline, reducedCosts });
-  if (!milp) return undefined;
-  const nodes = repair(ctx, milp);
-  if (totalWeight(ctx, nodes) >= before * (1 - 1e-9)) return undefined;
-  return nodes.map((n) => ({ ...n, offer: kept[n.offer]! }));
+  const milp = improveByMilp(ctx, { columns: master.columns, rounded: best, demand, deadline, reducedCosts });
+  if (milp) best = cheaper(ctx, best, repair(ctx, milp));
+  if (best === start) return undefined;
+  return best.map((n) => ({ ...n, offer: kept[n.offer]! }));
+}
+
+/** Share of what the bound left for rounding its LP (the integer program gets MILP_SHARE of the rest). */
+const ROUND_SHARE = 0.4;
+/** Rounding takes a pattern's LP value up from this fraction. */
+const ROUND_UP_AT = 0.6;
+
+function cheaper(ctx: Ctx, a: PackedNode[], b: PackedNode[]): PackedNode[] {
+  return totalWeight(ctx, b) < totalWeight(ctx, a) * (1 - 1e-9) ? b : a;
+}
+
+/**
+ * Rounds the bound's LP (whose patterns may hold a dominated shape's pod in a bigger shape's room, see dominancePairs):
+ * takes every pattern whose value rounds up from ROUND_UP_AT, filling each copy with what is still unplaced (a bigger
+ * shape's room with a smaller one where the bigger is used up), re-solves on the rest and repeats.
+ */
+function roundDive(
+  ctx: Ctx,
+  {
+    master,
+    demand,
+    pairs,
+    deadline,
+  }: { master: MasterLp; demand: number[]; pairs: Array<[number, number]>; deadline: number },
+): PackedNode[] | undefined {
+  const smaller = new Map<number, number[]>();
+  for (const [i, k] of pairs) smaller.set(k, [...(smaller.get(k) ?? []), i]);
+  const residual = demand.slice();
+  const nodes: PackedNode[] = [];
+  while (residual.some((r) => r > 0)) {
+    if (ctx.p.work.units > deadline) return undefined;
+    master.setDemand(residual);
+    const lp = master.solve();
+    const order = byValue(lp.x);
+    const take = (j: number): boolean => {
+      const node = takeWithRoom(master.columns[j]!, residual, smaller);
+      if (node) nodes.push(node);
+      return node !== undefined;
+    };
+    let taken = 0;
+    for (const [x, j] of order) for (let c = 0; c < roundedCopies(x) && take(j); c++) taken++;
+    // nothing rounds up: the largest value that still places a pod
+    if (taken > 0 || order.some(([, j]) => take(j))) continue;
+    // What the patterns cannot take (room held through a chain of smaller shapes): one best single-shape node each.
+    nodes.push(...singleShapeNodes(ctx, residual));
+  }
+  return nodes;
+}
+
+/** Columns with a positive LP value, largest first: [value, column]. */
+function byValue(x: number[]): Array<readonly [number, number]> {
+  return x
+    .map((v, j) => [v, j] as const)
+    .filter(([v]) => v > 1e-9)
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+}
+
+/** ⌊x⌋, or ⌈x⌉ when the fraction is at least ROUND_UP_AT. */
+function roundedCopies(x: number): number {
+  return Math.max(Math.floor(x + 1e-7), x - Math.floor(x) >= ROUND_UP_AT ? Math.ceil(x) : 0);
+}
+
+/** Every pod of `residual` on best single-shape nodes (initialColumns), which always exist for placeable shapes. */
+function singleShapeNodes(ctx: Ctx, residual: number[]): PackedNode[] {
+  const nodes: PackedNode[] = [];
+  for (const col of initialColumns(ctx.p, residual))
+    for (let n = takeColumn(ctx, col, residual); n; n = takeColumn(ctx, col, residual)) nodes.push(n);
+  return nodes;
+}
+
+/** One copy of a pattern filled from `residual`: each shape's room with that shape, what is left with shapes it dominates. */
+function takeWithRoom(col: Column, residual: number[], smaller: Map<number, number[]>): PackedNode | undefined {
+  const got = new Map<number, number>();
+  const take = (i: number, n: number): number => {
+    const m = Math.min(n, residual[i]!);
+    if (m <= 0) return 0;
+    residual[i]! -= m;
+    got.set(i, (got.get(i) ?? 0) + m);
+    return m;
+  };
+  col.items.forEach((k, q) => {
+    let room = col.counts[q]! - take(k, col.counts[q]!);
+    for (const i of smaller.get(k) ?? []) if (room > 0) room -= take(i, room);
+  });
+  if (got.size === 0) return undefined;
+  return { offer: col.bin, items: [...got.keys()], counts: [...got.values()] };
 }
 
 /** Seed patterns that are valid columns here: a kept bin, every shape compatible, counts ≤ demand, within capacity. */
