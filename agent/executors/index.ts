@@ -1,5 +1,6 @@
 // The executor registry: action type -> executor; an unknown type or a thrown error becomes a failed result.
 import { KubeApiError } from "../../src-shared/kube/index.js";
+import { apply } from "./apply.js";
 import { drain } from "./drain.js";
 import { annotate, deleteObject, label, patch } from "./metadata.js";
 import { cordon, deleteNode, uncordon } from "./node.js";
@@ -15,6 +16,7 @@ export const EXECUTORS: Readonly<Record<string, Executor>> = {
   annotate,
   label,
   patch,
+  apply,
   "delete-node": deleteNode,
   delete: deleteObject,
 };

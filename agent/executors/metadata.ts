@@ -1,8 +1,9 @@
 // annotate / label (e.g. karpenter.sh/do-not-disrupt): merge the given keys, null removes one; patch (a JSON merge patch
 // the operator rendered, e.g. hibernation's, guarded by expectations on the live object or the resourceVersion it
-// carries); delete (a NodeClaim hibernation removes).
+// carries); delete (a NodeClaim hibernation removes, or a NodePool / EC2NodeClass of ours).
 import { KubeApiError, isNotFound, type KubeObject } from "../../src-shared/kube/index.js";
 import { jsonMergePatch } from "../../src-shared/kube/merge-patch.js";
+import { APPLY_KINDS, OWNED_LABEL } from "./apply.js";
 import { AGENT_FIELD_MANAGER } from "./fields.js";
 import { ActionError, ok, requireKind, targetRef, type ExecOutcome, type Executor } from "./types.js";
 
@@ -116,10 +117,19 @@ export const patch: Executor = async (ctx) => {
   }
 };
 
-/** delete (NodeClaim): hibernation removes the NodeClaims of a NodePool it limited to zero; already gone = success. */
+/**
+ * delete: a NodeClaim (hibernation removes the claims of a NodePool it limited to zero) or a NodePool / EC2NodeClass of
+ * ours (a NodeTemplate removed from a remote cluster; one without our managed-by label is refused). Gone = success.
+ */
 export const deleteObject: Executor = async ({ client, action }) => {
-  requireKind(action, ["NodeClaim"]);
+  requireKind(action, ["NodeClaim", ...APPLY_KINDS]);
   const ref = targetRef(action);
+  if (ref.kind !== "NodeClaim") {
+    const live = await client.getIfExists<KubeObject>(ref);
+    if (!live) return ok(`${ref.kind} ${ref.name} was already gone`);
+    if (live.metadata?.labels?.[OWNED_LABEL.key] !== OWNED_LABEL.value)
+      throw new ActionError(`${ref.kind} ${ref.name} is not managed by spot-optimizer; not deleted`);
+  }
   const deleted = await client.delete(ref);
   return ok(deleted ? `deleted ${ref.kind} ${ref.name}` : `${ref.kind} ${ref.name} was already gone`);
 };

@@ -50,6 +50,7 @@ const DEFAULT_API_VERSIONS: Record<string, string> = {
   CronJob: "batch/v1",
   NodePool: "karpenter.sh/v1",
   NodeClaim: "karpenter.sh/v1",
+  EC2NodeClass: "karpenter.k8s.aws/v1",
 };
 
 export function requireKind(action: PendingAction, kinds: readonly string[]): void {

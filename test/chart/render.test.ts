@@ -210,6 +210,12 @@ describe("RBAC", () => {
       "cronjobs:patch",
       "nodepools:patch",
       "nodeclaims:delete",
+      // A remote cluster's NodeTemplates: server-side apply creates and patches, finalization deletes.
+      "nodepools:create",
+      "nodepools:delete",
+      "ec2nodeclasses:create",
+      "ec2nodeclasses:patch",
+      "ec2nodeclasses:delete",
     ])
       expect(grants).toContain(needed);
     for (const forbidden of [

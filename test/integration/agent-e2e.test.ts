@@ -275,17 +275,49 @@ describe("actions", () => {
   });
 
   it("an action type this agent does not execute fails with a clear message and the loop goes on", async () => {
-    const apply = await action({ type: "apply", target: { kind: "ConfigMap", name: "x" } });
+    const suspend = await action({ type: "suspend", target: { kind: "ConfigMap", name: "x" } });
     const after = await action({ type: "cordon", target: { kind: "Node", name: "n3" } });
-    const failed = await finished(apply);
+    const failed = await finished(suspend);
     expect(failed.phase).toBe("Failed");
-    expect(failed.result.message).toContain('unknown action type "apply"');
+    expect(failed.result.message).toContain('unknown action type "suspend"');
     expect((await finished(after)).phase).toBe("Succeeded");
     const missing = await action({ type: "cordon", target: { kind: "Node", name: "no-such-node" } });
     expect(await finished(missing)).toMatchObject({
       phase: "Failed",
       result: { message: "node no-such-node not found" },
     });
+  });
+
+  it("apply and delete touch only Karpenter objects of ours: other kinds and unlabelled manifests are refused", async () => {
+    const pool = { apiVersion: "karpenter.sh/v1", kind: "NodePool", name: "theirs" };
+    const configMap = await action({
+      type: "apply",
+      target: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "x" },
+      params: { manifest: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "shop" } } },
+    });
+    const unlabelled = await action({
+      type: "apply",
+      target: pool,
+      params: { manifest: { apiVersion: "karpenter.sh/v1", kind: "NodePool", metadata: { name: "theirs" } } },
+    });
+    const otherName = await action({
+      type: "apply",
+      target: pool,
+      params: { manifest: { apiVersion: "karpenter.sh/v1", kind: "NodePool", metadata: { name: "other" } } },
+    });
+    const deleteDeployment = await action({
+      type: "delete",
+      target: { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "api" },
+    });
+    expect(await finished(configMap)).toMatchObject({
+      phase: "Failed",
+      result: { message: "apply acts on NodePool or EC2NodeClass, not ConfigMap" },
+    });
+    expect((await finished(unlabelled)).result.message).toMatch(/must carry the label app.kubernetes.io\/managed-by/);
+    expect((await finished(otherName)).result.message).toMatch(/not the target karpenter.sh\/v1 NodePool theirs/);
+    expect((await finished(deleteDeployment)).result.message).toMatch(/delete acts on NodeClaim or NodePool/);
+    expect(await get({ apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "x" })).toBeUndefined();
+    expect(await get({ apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "api" })).toBeDefined();
   });
 
   it("scale saves the original once (a duplicate delivery keeps it) and restore puts it back exactly", async () => {

@@ -204,12 +204,22 @@ describe("nodetemplate controller", () => {
     await client.create(template("orphan", { clusterRef: { name: "nope" } }));
     await eventually(async () => condition(await get(NT, "orphan", NS), "Applied")?.reason === "ClusterNotFound");
     await client.create({ ...template("remote", { clusterRef: { name: "far" } }, "org-b") });
+    // A remote cluster's objects are handed to its agent (which never reports here): nothing is written locally.
     const remote = await eventually(async () => {
       const t = await get(NT, "remote", "org-b");
-      return condition(t, "Applied")?.reason === "RemoteClusterNotSupported" && t;
+      return condition(t, "Applied")?.reason === "AgentActionPending" && t;
     });
+    expect(condition(remote, "Applied").status).toBe("False");
     expect(remote.status.instanceTypes.count).toBeGreaterThan(0);
     expect(await get(NP, karpenterName("org-b", "remote"))).toBeUndefined();
+    expect(await get(NC, karpenterName("org-b", "remote"))).toBeUndefined();
+    const actions = (
+      await client.listAll({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "AgentAction", namespace: "org-b" })
+    ).items as any[];
+    expect(actions.map((a) => `${a.spec.clusterRef.name} ${a.spec.type} ${a.spec.target.kind}`).sort()).toEqual([
+      "far apply EC2NodeClass",
+      "far apply NodePool",
+    ]);
   });
 
   it("writes no NodePool for a `mode: local` cluster that is not the designated local cluster", async () => {

@@ -1,6 +1,6 @@
 // Wires the NodeTemplate reconciler into the controller manager: templates are the keys; clusters, policies, our
 // NodePools / EC2NodeClasses and NodeClaims map to the templates they affect.
-import type { ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
+import type { AgentAction, ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
 import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
 import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.js";
 import type { PriceBook } from "../../../src-shared/pricing/types.js";
@@ -18,6 +18,7 @@ import {
   TEMPLATE_ANNOTATION,
   type AwsDefaults,
 } from "./desired.js";
+import { TEMPLATE_ACTION_LABEL } from "./executor.js";
 import { informerCaches } from "./kube.js";
 import { createNodeTemplateReconciler } from "./reconciler.js";
 
@@ -40,6 +41,12 @@ export const NODE_TEMPLATE: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1",
 export const MANAGED_CLUSTER: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
 export const OPTIMIZATION_POLICY: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "OptimizationPolicy" };
 export const NODE_CLAIM: KindRef = { apiVersion: "karpenter.sh/v1", kind: "NodeClaim" };
+/** Only the AgentActions this controller created (remote clusters' NodePools and EC2NodeClasses). */
+const TEMPLATE_ACTIONS: KindRef = {
+  apiVersion: "spotoptimizer.io/v1alpha1",
+  kind: "AgentAction",
+  labelSelector: TEMPLATE_ACTION_LABEL,
+};
 /** The installer's local-cluster designation (and the other ConfigMaps we label), to follow a change of it. */
 export const OUR_CONFIGMAPS: KindRef = {
   apiVersion: "v1",
@@ -76,7 +83,8 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
   const nodeClasses = manager.informer<KubeObject>(EC2NODECLASS_API);
   const nodeClaims = (await served(client, NODE_CLAIM)) ? manager.informer<KubeObject>(NODE_CLAIM) : undefined;
   const configMaps = manager.informer<KubeObject>(OUR_CONFIGMAPS);
-  const caches = informerCaches({ templates, clusters, policies, nodePools, nodeClasses, nodeClaims });
+  const actions = manager.informer<AgentAction>(TEMPLATE_ACTIONS);
+  const caches = informerCaches({ templates, clusters, policies, nodePools, nodeClasses, nodeClaims, actions });
   const templatesOfCluster = (namespace: string | undefined, cluster: string): string[] =>
     templates
       .list({ namespace: namespace ?? "" })
@@ -107,6 +115,14 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
         mapToKeys: (cm) => (cm.metadata?.name === LOCAL_CLUSTER_CONFIGMAP ? templates.keys() : []),
       },
       { ...NODEPOOL_API, mapToKeys: named },
+      // A remote cluster's agent finished (or failed) an action: the template's Applied follows it.
+      {
+        ...TEMPLATE_ACTIONS,
+        mapToKeys: (a) => {
+          const name = a.metadata?.labels?.[TEMPLATE_ACTION_LABEL];
+          return name ? [`${a.metadata?.namespace ?? ""}/${name}`] : [];
+        },
+      },
       { ...EC2NODECLASS_API, mapToKeys: named },
       ...(nodeClaims
         ? [

@@ -1,8 +1,9 @@
 // What the NodeTemplate reconciler reads, from the manager's informer caches, and the rule for the cluster's default.
-import type { ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
+import type { AgentAction, ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
 import type { KubeObject } from "../../../src-shared/kube/index.js";
 import type { Informer } from "../../../src-shared/runtime/index.js";
 import { MANAGED_BY, MANAGED_BY_LABEL, TEMPLATE_ANNOTATION } from "./desired.js";
+import { TEMPLATE_ACTION_LABEL } from "./executor.js";
 
 export interface TemplateCaches {
   template(namespace: string, name: string): NodeTemplate | undefined;
@@ -16,6 +17,8 @@ export interface TemplateCaches {
   templateKeysOfObjects(): string[];
   /** Creation times of the pool's NodeClaims that run On-Demand. */
   onDemandClaimsCreatedMs(poolName: string): number[];
+  /** The AgentActions this controller created for a template of a remote cluster. */
+  actionsOf(namespace: string, templateName: string): AgentAction[];
 }
 
 export interface TemplateInformers {
@@ -25,6 +28,7 @@ export interface TemplateInformers {
   nodePools: Informer<KubeObject>;
   nodeClasses: Informer<KubeObject>;
   nodeClaims?: Informer<KubeObject>;
+  actions?: Informer<AgentAction>;
 }
 
 function ours(o: KubeObject): boolean {
@@ -55,6 +59,8 @@ export function informerCaches(i: TemplateInformers): TemplateCaches {
       )
         .map((c) => Date.parse(c.metadata?.creationTimestamp ?? ""))
         .filter((ms) => Number.isFinite(ms)),
+    actionsOf: (namespace, templateName) =>
+      i.actions?.list({ namespace, labelSelector: { [TEMPLATE_ACTION_LABEL]: templateName } }) ?? [],
   };
 }
 

@@ -2,14 +2,11 @@
 // cluster's single default, and writes the template's status (Valid, Applied, instance types, warnings).
 import { NodeTemplateSpec } from "../../../src-shared/crds/index.js";
 import type { ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
-import { validateKarpenterObject } from "../../../src-shared/karpenter/validate.js";
 import { isConflict, isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
 import type { PriceBook } from "../../../src-shared/pricing/types.js";
 import {
-  applyObject,
   applyStatus,
   findCondition,
-  isApplied,
   removeCondition,
   setCondition,
   splitKey,
@@ -27,11 +24,18 @@ import {
   type AwsDefaults,
   type DesiredTemplate,
 } from "./desired.js";
+import {
+  NODETEMPLATE_FIELD_MANAGER,
+  localExecutor,
+  remoteExecutor,
+  type ExecutionState,
+  type KarpenterExecutor,
+} from "./executor.js";
 import { effectiveDefault, type TemplateCaches } from "./kube.js";
 
 /** Held on every template: its NodePool and EC2NodeClass are cluster-scoped, so no owner reference can collect them. */
 export const NODETEMPLATE_FINALIZER = "nodetemplate.spotoptimizer.io/karpenter-objects";
-export const NODETEMPLATE_FIELD_MANAGER = "spot-optimizer-nodetemplate";
+export { NODETEMPLATE_FIELD_MANAGER };
 /** Level-based resync: prices of a live price book move, so the status figures are recomputed this often. */
 const RESYNC_MS = 10 * 60_000;
 
@@ -88,23 +92,35 @@ export function createNodeTemplateReconciler(
   const { client, caches } = options;
   const now = options.now ?? ((): Date => new Date());
 
-  async function deleteIfPresent(ref: { apiVersion: string; kind: string; name: string }): Promise<boolean> {
-    try {
-      return await client.delete(ref);
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
+  /**
+   * Local: server-side apply here. Remote (the template's cluster is a `mode: remote` ManagedCluster): AgentActions
+   * for that cluster's agent.
+   */
+  function executorFor(ctx: Ctx, cluster: ManagedCluster | undefined): KarpenterExecutor {
+    const t = ctx.template;
+    if (cluster?.spec.mode === "remote")
+      return remoteExecutor(client, {
+        namespace: t.metadata.namespace ?? "",
+        clusterName: cluster.metadata.name ?? "",
+        template: t as unknown as KubeObject,
+        actions: caches.actionsOf(t.metadata.namespace ?? "", t.metadata.name ?? ""),
+        nowMs: ctx.now.getTime(),
+      });
+    return localExecutor({
+      client,
+      current: (kind, name) => caches.karpenterObject(kind, name),
+      names: () => caches.objectNamesOf(ctx.key),
+    });
   }
 
   /** Deletes the Karpenter objects that name `key` as their template (its own, and any left from a rename). */
-  async function removeObjects(key: string): Promise<number> {
+  async function removeObjects(key: string, executor: KarpenterExecutor): Promise<ExecutionState> {
     const { namespace, name } = splitKey(key);
-    const names = new Set([karpenterName(namespace ?? "", name), ...caches.objectNamesOf(key)]);
-    let removed = 0;
-    for (const n of names) if (await deleteIfPresent({ ...NODEPOOL_API, name: n })) removed++;
-    for (const n of names) if (await deleteIfPresent({ ...EC2NODECLASS_API, name: n })) removed++;
-    return removed;
+    const names = [...new Set([karpenterName(namespace ?? "", name), ...executor.appliedNames()])];
+    return executor.remove([
+      ...names.map((n) => ({ ...NODEPOOL_API, name: n })),
+      ...names.map((n) => ({ ...EC2NODECLASS_API, name: n })),
+    ]);
   }
 
   /** A 409 (our cache was behind) or 404 (already gone) ends the run: the watch event of the newer state re-enqueues. */
@@ -139,7 +155,11 @@ export function createNodeTemplateReconciler(
   }
 
   async function finalize(ctx: Ctx): Promise<ReconcileResult> {
-    await removeObjects(ctx.key);
+    const namespace = ctx.template.metadata.namespace ?? "";
+    const cluster = caches.cluster(namespace, ctx.template.spec.clusterRef.name);
+    // A remote cluster's objects go through its agent: the finalizer stays until the delete actions succeeded.
+    const removed = await removeObjects(ctx.key, executorFor(ctx, cluster));
+    if (!removed.done) return { requeueAfterMs: removed.recheckInMs ?? RESYNC_MS };
     await releaseDefault(ctx);
     const finalizers = ctx.template.metadata.finalizers ?? [];
     if (finalizers.includes(NODETEMPLATE_FINALIZER))
@@ -285,24 +305,6 @@ export function createNodeTemplateReconciler(
     );
   }
 
-  async function applyKarpenter(ctx: Ctx, desired: DesiredTemplate): Promise<boolean> {
-    let changed = false;
-    for (const object of [desired.ec2NodeClass!, desired.nodePool!]) {
-      const current = caches.karpenterObject(object.kind, object.metadata.name);
-      const apply = object as unknown as KubeObject;
-      // What the cluster already holds passed this check when it was written: only a write is validated.
-      if (current && isApplied(apply, current, { fieldManager: NODETEMPLATE_FIELD_MANAGER })) continue;
-      validateKarpenterObject(object as unknown as Record<string, unknown>);
-      const result = await applyObject(client, apply, {
-        current: current ?? null,
-        force: true,
-        fieldManager: NODETEMPLATE_FIELD_MANAGER,
-      });
-      changed ||= result.changed;
-    }
-    return changed;
-  }
-
   /** Finalizer, cluster and spec checks; a result when the run ends here, else what the build needs. */
   async function prepare(
     ctx: Ctx,
@@ -370,14 +372,10 @@ export function createNodeTemplateReconciler(
         message: "Not applied: the template is not valid (see Valid)",
         desired,
       });
-    if (prepared.cluster.spec.mode === "remote")
-      return notApplied(ctx, {
-        reason: "RemoteClusterNotSupported",
-        message: `ManagedCluster ${prepared.cluster.metadata.name ?? ""} is remote: its NodePools are applied by its agent, which does not take them yet; nothing was written to this cluster`,
-        desired,
-      });
-    await applyKarpenter(ctx, desired);
-    const conditions = appliedConditions(ctx, built);
+    const executor = executorFor(ctx, prepared.cluster);
+    const state = await executor.apply([desired.ec2NodeClass!, desired.nodePool!] as unknown as KubeObject[]);
+    if (!state.done) return notYetApplied(ctx, { state, desired, clusterName: prepared.cluster.metadata.name ?? "" });
+    const conditions = appliedConditions(ctx, built, executor.mode === "remote" ? prepared.cluster : undefined);
     await announce(ctx, conditions);
     await writeStatus(ctx, {
       conditions,
@@ -387,7 +385,23 @@ export function createNodeTemplateReconciler(
     return { requeueAfterMs: Math.min(RESYNC_MS, built.fallback.recheckInMs ?? RESYNC_MS) };
   }
 
-  function appliedConditions(ctx: Ctx, built: Built): Condition[] {
+  /** A remote cluster's agent has not applied the objects yet, or failed to. */
+  async function notYetApplied(
+    ctx: Ctx,
+    input: { state: ExecutionState; desired: DesiredTemplate; clusterName: string },
+  ): Promise<ReconcileResult> {
+    const reason = input.state.failed ? "AgentActionFailed" : "AgentActionPending";
+    const what = input.state.failed ? "could not apply" : "has not applied yet";
+    await notApplied(ctx, {
+      reason,
+      message: `The agent of cluster ${input.clusterName} ${what} the NodePool and EC2NodeClass: ${input.state.message ?? ""}`,
+      desired: input.desired,
+    });
+    // Watch events of the AgentActions bring the template back; a due retry needs a timer.
+    return { requeueAfterMs: Math.min(RESYNC_MS, input.state.recheckInMs ?? RESYNC_MS) };
+  }
+
+  function appliedConditions(ctx: Ctx, built: Built, remote?: ManagedCluster): Condition[] {
     const { desired } = built;
     let conditions = validCondition(ctx, [...(ctx.template.status?.conditions ?? [])], desired);
     const count = desired.instanceTypes?.count;
@@ -396,7 +410,7 @@ export function createNodeTemplateReconciler(
       type: "Applied",
       status: "True",
       reason: "Applied",
-      message: `NodePool and EC2NodeClass ${built.poolName} applied (weight ${String(desired.nodePool!.spec.weight)}${types}, ${built.policySource ? `policy ${built.policySource}` : "policy defaults"})`,
+      message: `NodePool and EC2NodeClass ${built.poolName} applied${remote ? ` in cluster ${remote.metadata.name ?? ""} by its agent` : ""} (weight ${String(desired.nodePool!.spec.weight)}${types}, ${built.policySource ? `policy ${built.policySource}` : "policy defaults"})`,
     });
     return built.fallbackActive
       ? condition(ctx, conditions, fallbackCondition(built.fallback.narrow))
@@ -408,7 +422,10 @@ export function createNodeTemplateReconciler(
     const template = caches.template(namespace ?? "", name);
     // Gone (deleted while the operator was down, or finalizer removed by hand): sweep what still names it.
     if (!template) {
-      await removeObjects(key);
+      await removeObjects(
+        key,
+        localExecutor({ client, current: () => undefined, names: () => caches.objectNamesOf(key) }),
+      );
       return {};
     }
     const ctx: Ctx = { key, template, now: now() };

@@ -1,10 +1,10 @@
 // Wires the OptimizationPolicy reconciler: policies are the keys; a sibling policy, the cluster or one of our NodePools
 // changing re-evaluates every policy of that cluster.
-import type { ManagedCluster, OptimizationPolicy } from "../../../src-shared/crds/index.js";
+import type { ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
 import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
 import { EventRecorder, objectKey, type ControllerManager, type KindRef } from "../../../src-shared/runtime/index.js";
 import { PROTECTED_BY } from "./exclusions.js";
-import { MANAGED_CLUSTER, OPTIMIZATION_POLICY, OUR_CONFIGMAPS } from "../nodetemplate/controller.js";
+import { MANAGED_CLUSTER, NODE_TEMPLATE, OPTIMIZATION_POLICY, OUR_CONFIGMAPS } from "../nodetemplate/controller.js";
 import { LOCAL_CLUSTER_CONFIGMAP, localClusterFromConfigMap } from "../../../src-shared/tenancy/cluster-target.js";
 import { CLUSTER_LABEL, NODEPOOL_API, TEMPLATE_NAMESPACE_LABEL } from "../nodetemplate/desired.js";
 import { createPolicyReconciler } from "./reconciler.js";
@@ -27,6 +27,7 @@ export function registerOptimizationPolicyController(options: PolicyControllerOp
   const nodePools = manager.informer<KubeObject>(NODEPOOL_API);
   const pods = manager.informer<KubeObject>(POD);
   const namespaces = manager.informer<KubeObject>(NAMESPACE);
+  const templates = manager.informer<NodeTemplate>(NODE_TEMPLATE);
   // A pod matters to the policies excluding its namespace and to the one that annotated it.
   const policiesOfPod = (pod: KubeObject): string[] => {
     const ns = pod.metadata?.namespace ?? "";
@@ -58,6 +59,15 @@ export function registerOptimizationPolicyController(options: PolicyControllerOp
         ...OUR_CONFIGMAPS,
         mapToKeys: (cm) => (cm.metadata?.name === LOCAL_CLUSTER_CONFIGMAP ? policies.keys() : []),
       },
+      // A remote cluster's template applied (or not) by its agent changes what the policy reports.
+      {
+        ...NODE_TEMPLATE,
+        mapToKeys: (t) => {
+          const cluster = (t as NodeTemplate).spec.clusterRef.name;
+          const remote = clusters.get(t.metadata?.namespace, cluster)?.spec.mode === "remote";
+          return remote ? policiesOf(t.metadata?.namespace, cluster) : [];
+        },
+      },
       {
         ...NODEPOOL_API,
         mapToKeys: (p) =>
@@ -69,6 +79,7 @@ export function registerOptimizationPolicyController(options: PolicyControllerOp
       policies,
       clusters,
       nodePools,
+      templates,
       pods,
       namespaces,
       localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),

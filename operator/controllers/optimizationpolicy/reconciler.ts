@@ -1,6 +1,6 @@
 // OptimizationPolicy reconciler: decides which policy of a cluster is in force (the oldest), marks the others
 // Duplicate, and reports what the in-force policy shapes (the NodeTemplate controller writes the NodePools).
-import type { ManagedCluster, OptimizationPolicy } from "../../../src-shared/crds/index.js";
+import type { ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
 import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
 import {
   applyStatus,
@@ -18,7 +18,13 @@ import {
   type LocalClusterRef,
 } from "../../../src-shared/tenancy/cluster-target.js";
 import { PROTECTED_BY, applyProtection, protectionPatches } from "./exclusions.js";
-import { CLUSTER_LABEL, MANAGED_BY, MANAGED_BY_LABEL, TEMPLATE_NAMESPACE_LABEL } from "../nodetemplate/desired.js";
+import {
+  CLUSTER_LABEL,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  TEMPLATE_NAMESPACE_LABEL,
+  karpenterName,
+} from "../nodetemplate/desired.js";
 import { disruptionFor, effectivePolicy, policyInForce } from "./desired.js";
 
 export const POLICY_FIELD_MANAGER = "spot-optimizer-optimizationpolicy";
@@ -33,6 +39,8 @@ export interface PolicyReconcilerOptions {
   policies: Informer<OptimizationPolicy>;
   clusters: Informer<ManagedCluster>;
   nodePools: Informer<KubeObject>;
+  /** NodeTemplates: a remote cluster's NodePools are known from its templates' Applied condition. */
+  templates?: Informer<NodeTemplate>;
   /** Pods and Namespaces of the local cluster, for exclusions.namespaces; without them no pod is annotated. */
   pods?: Informer<KubeObject>;
   namespaces?: Informer<KubeObject>;
@@ -73,14 +81,9 @@ async function verdict(options: PolicyReconcilerOptions, policy: OptimizationPol
       reason: "Duplicate",
       message: `OptimizationPolicy ${inForce.metadata.name ?? ""} is in force for cluster ${clusterName} (the oldest); this one is ignored`,
     };
-  if (cluster.spec.mode === "remote")
-    return {
-      status: "False",
-      reason: "RemoteClusterNotSupported",
-      message: `ManagedCluster ${clusterName} is remote: its agent does not take NodePools yet, so nothing is applied`,
-    };
   const effective = effectivePolicy(policy);
   const disruption = disruptionFor(effective.aggressiveness);
+  if (cluster.spec.mode === "remote") return remoteVerdict(options, { namespace, clusterName, disruption });
   const pools = clusterNodePools(options.nodePools.list(), namespace, clusterName);
   const shaped = pools.filter((name) => {
     const spec = (options.nodePools.get(undefined, name)?.spec ?? {}) as { disruption?: Record<string, unknown> };
@@ -97,6 +100,34 @@ async function verdict(options: PolicyReconcilerOptions, policy: OptimizationPol
       nodePools: shaped,
       consolidationPolicy: disruption.consolidationPolicy,
       consolidateAfter: disruption.consolidateAfter,
+    },
+  };
+}
+
+/**
+ * A remote cluster's NodePools are written by its agent: a template re-applied with this policy reports Applied=True
+ * once the agent's apply succeeded, so the pools that carry the policy are those of the templates applied now.
+ */
+function remoteVerdict(
+  options: PolicyReconcilerOptions,
+  input: { namespace: string; clusterName: string; disruption: ReturnType<typeof disruptionFor> },
+): Verdict {
+  const templates = (options.templates?.list({ namespace: input.namespace }) ?? []).filter(
+    (t) => t.spec.clusterRef.name === input.clusterName && !t.metadata.deletionTimestamp,
+  );
+  const current = (t: NodeTemplate): boolean => {
+    const c = findCondition(t.status?.conditions as Condition[] | undefined, "Applied");
+    return c?.status === "True" && c.observedGeneration === t.metadata.generation;
+  };
+  const shaped = templates.filter(current).map((t) => karpenterName(input.namespace, t.metadata.name ?? ""));
+  return {
+    status: "True",
+    reason: "InForce",
+    message: `In force for remote cluster ${input.clusterName}: ${shaped.length} of ${templates.length} NodePool(s) applied by its agent carry it`,
+    applied: {
+      nodePools: shaped.sort(),
+      consolidationPolicy: input.disruption.consolidationPolicy,
+      consolidateAfter: input.disruption.consolidateAfter,
     },
   };
 }

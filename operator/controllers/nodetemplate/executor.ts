@@ -1,0 +1,254 @@
+// Where a NodeTemplate's NodePool and EC2NodeClass are written: the cluster the operator runs in (server-side apply
+// at once) or a remote cluster (AgentActions its agent carries out: `apply` with the rendered manifest, `delete` on
+// finalization). The reconciler is written once against this interface, as hibernation's is.
+import { createHash } from "node:crypto";
+import type { AgentAction } from "../../../src-shared/crds/index.js";
+import { API_VERSION } from "../../../src-shared/crds/common.js";
+import { validateKarpenterObject } from "../../../src-shared/karpenter/validate.js";
+import { KubeApiError, isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
+import { applyObject, isApplied } from "../../../src-shared/runtime/index.js";
+
+/** Where the objects stand after one pass. */
+export interface ExecutionState {
+  /** Everything is in place (applied, or removed). */
+  done: boolean;
+  /** Why not yet: the agent has not finished, or it failed (then `failed` is true). */
+  message?: string;
+  failed?: boolean;
+  /** When to look again without a watch event (a failed action's retry is due). */
+  recheckInMs?: number;
+}
+
+export interface KarpenterRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+}
+
+export interface KarpenterExecutor {
+  readonly mode: "local" | "remote";
+  apply(objects: readonly KubeObject[]): Promise<ExecutionState>;
+  remove(refs: readonly KarpenterRef[]): Promise<ExecutionState>;
+  /** Names of objects this executor applied for the template before (to remove them all on deletion). */
+  appliedNames(): string[];
+}
+
+export const NODETEMPLATE_FIELD_MANAGER = "spot-optimizer-nodetemplate";
+/** Label on the AgentActions the NodeTemplate controller creates, naming the template (same namespace). */
+export const TEMPLATE_ACTION_LABEL = "nodetemplate.spotoptimizer.io/template";
+const ACTION_TIMEOUT_S = 60;
+/** A failed action is tried again after 15 s, 30 s, 60 s, 120 s; then Applied=False names the failure. */
+export const MAX_TRIES = 5;
+const RETRY_BASE_MS = 15_000;
+
+/** The operator's own cluster: server-side apply against the informer's view, deletes at once. */
+export function localExecutor(input: {
+  client: KubeClient;
+  current: (kind: string, name: string) => KubeObject | undefined;
+  names: () => string[];
+}): KarpenterExecutor {
+  const { client } = input;
+  return {
+    mode: "local",
+    async apply(objects) {
+      for (const object of objects) {
+        const current = input.current(object.kind ?? "", object.metadata?.name ?? "");
+        // What the cluster already holds passed this check when it was written: only a write is validated.
+        if (current && isApplied(object, current, { fieldManager: NODETEMPLATE_FIELD_MANAGER })) continue;
+        validateKarpenterObject(object as unknown as Record<string, unknown>);
+        await applyObject(client, object, {
+          current: current ?? null,
+          force: true,
+          fieldManager: NODETEMPLATE_FIELD_MANAGER,
+        });
+      }
+      return { done: true };
+    },
+    async remove(refs) {
+      for (const ref of refs) {
+        try {
+          await client.delete(ref);
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+      }
+      return { done: true };
+    },
+    appliedNames: input.names,
+  };
+}
+
+export interface RemoteTarget {
+  namespace: string;
+  clusterName: string;
+  template: KubeObject;
+  /** This template's AgentActions (by its label). */
+  actions: readonly AgentAction[];
+  nowMs: number;
+}
+
+type Phase = "Pending" | "Running" | "Succeeded" | "Failed";
+
+interface Step {
+  type: "apply" | "delete";
+  ref: KarpenterRef;
+  params: Record<string, unknown>;
+}
+
+const phaseOf = (a: AgentAction): Phase => a.status?.phase ?? "Pending";
+const finished = (a: AgentAction): boolean => phaseOf(a) === "Succeeded" || phaseOf(a) === "Failed";
+const completedMs = (a: AgentAction): number => Date.parse(a.status?.completedAt ?? "") || 0;
+const sameTarget = (a: AgentAction, ref: KarpenterRef): boolean =>
+  a.spec.target.kind === ref.kind && a.spec.target.name === ref.name;
+
+/** Stable per (template, step): the same manifest is one action however often it is planned. */
+function stepBase(templateUid: string, step: Step): string {
+  const digest = createHash("sha256")
+    .update(`${templateUid}\u0000${step.type}\u0000${step.ref.kind}\u0000${step.ref.name}\u0000`)
+    .update(JSON.stringify(step.params))
+    .digest("hex")
+    .slice(0, 24);
+  return `nodetemplate-${digest}`;
+}
+
+function tryIndex(name: string, base: string): number | undefined {
+  if (!name.startsWith(`${base}-`)) return undefined;
+  const n = Number(name.slice(base.length + 1));
+  return Number.isInteger(n) ? n : undefined;
+}
+
+/** What a step needs next: nothing (done), waiting, a new try (its name), or a failure to report. */
+type Next = { done: true } | { wait: string } | { create: string } | { failed: string; recheckInMs?: number };
+
+interface Try {
+  a: AgentAction;
+  n: number;
+}
+
+/** After a failed try: the next one once its backoff passed, up to MAX_TRIES; the failure is reported meanwhile. */
+function afterFailure(latest: Try, base: string, nowMs: number): Next {
+  const message = `AgentAction ${latest.a.metadata.name ?? ""} failed: ${latest.a.status?.result?.message ?? "no message"}`;
+  if (latest.n + 1 >= MAX_TRIES) return { failed: `${message} (tried ${MAX_TRIES} times)` };
+  const dueMs = completedMs(latest.a) + RETRY_BASE_MS * 2 ** latest.n - nowMs;
+  return dueMs <= 0
+    ? { create: `${base}-${latest.n + 1}` }
+    : { failed: `${message} (tried again in ${Math.ceil(dueMs / 1000)} s)`, recheckInMs: dueMs };
+}
+
+/**
+ * The step's next move. Actions of the same object with another manifest run first (so an older version never lands
+ * after a newer one); a success counts only if no other version of the object completed after it; a failure is
+ * retried with backoff up to MAX_TRIES.
+ */
+function nextMove(step: Step, base: string, target: RemoteTarget): Next {
+  const ofObject = target.actions.filter((a) => sameTarget(a, step.ref) && a.spec.type === step.type);
+  const tries = ofObject
+    .map((a) => ({ a, n: tryIndex(a.metadata.name ?? "", base) }))
+    .filter((t): t is Try => t.n !== undefined)
+    .sort((x, y) => y.n - x.n);
+  const others = ofObject.filter((a) => tryIndex(a.metadata.name ?? "", base) === undefined);
+  const busy = others.find((a) => !finished(a));
+  if (busy) return { wait: `AgentAction ${busy.metadata.name ?? ""} (an earlier version) is ${phaseOf(busy)}` };
+  const latest = tries[0];
+  if (!latest) return { create: `${base}-0` };
+  if (!finished(latest.a)) return { wait: `AgentAction ${latest.a.metadata.name ?? ""} is ${phaseOf(latest.a)}` };
+  if (phaseOf(latest.a) === "Failed") return afterFailure(latest, base, target.nowMs);
+  const laterOther = others.some((a) => completedMs(a) > completedMs(latest.a));
+  return laterOther ? { create: `${base}-${latest.n + 1}` } : { done: true };
+}
+
+/**
+ * A remote cluster: each object is handed to the cluster's agent as one AgentAction (server-side apply under the
+ * agent's field manager, or a delete of an object carrying our managed-by label). The template's Applied condition
+ * follows the actions' results; an unchanged template finds its actions done and creates none.
+ */
+export function remoteExecutor(client: KubeClient, target: RemoteTarget): KarpenterExecutor {
+  const templateName = target.template.metadata?.name ?? "";
+  const templateUid = target.template.metadata?.uid ?? "";
+
+  function actionObject(name: string, step: Step): KubeObject {
+    return {
+      apiVersion: API_VERSION,
+      kind: "AgentAction",
+      metadata: {
+        name,
+        namespace: target.namespace,
+        labels: { [TEMPLATE_ACTION_LABEL]: templateName, "app.kubernetes.io/managed-by": "spot-optimizer" },
+        ownerReferences: [{ apiVersion: API_VERSION, kind: "NodeTemplate", name: templateName, uid: templateUid }],
+      },
+      spec: {
+        clusterRef: { name: target.clusterName },
+        type: step.type,
+        target: step.ref,
+        params: step.params,
+        timeoutSeconds: ACTION_TIMEOUT_S,
+      },
+    };
+  }
+
+  async function createIfAbsent(object: KubeObject): Promise<void> {
+    try {
+      await client.create(object, { fieldManager: NODETEMPLATE_FIELD_MANAGER });
+    } catch (err) {
+      // Only AlreadyExists means an earlier attempt landed; any other 409 is retried by the work queue.
+      if (!(err instanceof KubeApiError && err.statusCode === 409 && err.reason === "AlreadyExists")) throw err;
+    }
+  }
+
+  /** Finished actions of the step's object with another manifest are history once a newer one is decided. */
+  async function dropSuperseded(step: Step, base: string): Promise<void> {
+    for (const a of target.actions) {
+      const name = a.metadata.name ?? "";
+      if (!sameTarget(a, step.ref) || tryIndex(name, base) !== undefined || !finished(a)) continue;
+      try {
+        await client.delete({ apiVersion: API_VERSION, kind: "AgentAction", namespace: target.namespace, name });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+  }
+
+  async function run(steps: readonly Step[]): Promise<ExecutionState> {
+    const waiting: string[] = [];
+    const failed: string[] = [];
+    let recheckInMs: number | undefined;
+    for (const step of steps) {
+      const base = stepBase(templateUid, step);
+      const next = nextMove(step, base, target);
+      if ("create" in next) {
+        // Checked against Karpenter's schema only when handed over, as the local executor does before a write.
+        if (step.type === "apply") validateKarpenterObject(step.params.manifest as Record<string, unknown>);
+        await createIfAbsent(actionObject(next.create, step));
+        await dropSuperseded(step, base);
+        waiting.push(`AgentAction ${next.create} was handed to the agent`);
+      } else if ("wait" in next) waiting.push(next.wait);
+      else if ("failed" in next) {
+        failed.push(next.failed);
+        if (next.recheckInMs !== undefined) recheckInMs = Math.min(recheckInMs ?? Infinity, next.recheckInMs);
+      } else await dropSuperseded(step, base);
+    }
+    const recheck = recheckInMs !== undefined ? { recheckInMs } : {};
+    if (failed.length > 0) return { done: false, failed: true, message: failed.join("; "), ...recheck };
+    if (waiting.length > 0) return { done: false, message: waiting.join("; ") };
+    return { done: true };
+  }
+
+  return {
+    mode: "remote",
+    apply(objects) {
+      return run(
+        objects.map((object) => ({
+          type: "apply",
+          ref: { apiVersion: object.apiVersion ?? "", kind: object.kind ?? "", name: object.metadata?.name ?? "" },
+          params: { manifest: object },
+        })),
+      );
+    },
+    remove(refs) {
+      return run(refs.map((ref) => ({ type: "delete", ref, params: {} })));
+    },
+    appliedNames: () => [
+      ...new Set(target.actions.filter((a) => a.spec.type === "apply").map((a) => a.spec.target.name)),
+    ],
+  };
+}

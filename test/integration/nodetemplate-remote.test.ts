@@ -1,0 +1,280 @@
+// NodeTemplates of a remote cluster end to end: the operator and the real facade on one local API server (the
+// management cluster), the real agent against a second one (the workload cluster). A template applied in the
+// management cluster becomes a NodePool + EC2NodeClass in the workload cluster through `apply` AgentActions; edits
+// follow, an unchanged template makes no new action, a failed apply shows in Applied, deletion removes the objects,
+// policies reshape them, and 20 % injected 409s on both API servers still converge.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startAgent, type RunningAgent } from "../../agent/main.js";
+import type { AgentConfig } from "../../agent/config.js";
+import type { LocalApiServer, WriteNotice } from "../../operator/local/apiserver/index.js";
+import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
+import { karpenterName } from "../../operator/controllers/nodetemplate/desired.js";
+import { TEMPLATE_ACTION_LABEL } from "../../operator/controllers/nodetemplate/executor.js";
+import { NODETEMPLATE_FINALIZER } from "../../operator/controllers/nodetemplate/reconciler.js";
+import { registerOptimizationPolicyController } from "../../operator/controllers/optimizationpolicy/controller.js";
+import { API_VERSION } from "../../src-shared/crds/index.js";
+import { KubeClient } from "../../src-shared/kube/index.js";
+import { ControllerManager } from "../../src-shared/runtime/index.js";
+import { eventually, startTestCluster } from "../support/cluster.js";
+import { startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
+
+const CLUSTER = "edge";
+const NT = { apiVersion: API_VERSION, kind: "NodeTemplate" } as const;
+const OP = { apiVersion: API_VERSION, kind: "OptimizationPolicy" } as const;
+const AA = { apiVersion: API_VERSION, kind: "AgentAction" } as const;
+const NP = { apiVersion: "karpenter.sh/v1", kind: "NodePool" } as const;
+const NC = { apiVersion: "karpenter.k8s.aws/v1", kind: "EC2NodeClass" } as const;
+
+let f: TestFacade;
+let owner: SignedUp;
+let token: string;
+let workload: LocalApiServer;
+let wl: KubeClient;
+let agent: RunningAgent;
+let operator: { manager: ControllerManager; client: KubeClient } | undefined;
+
+function agentConfig(): AgentConfig {
+  return {
+    facadeUrl: f.url,
+    clusterId: CLUSTER,
+    readToken: () => token,
+    heartbeatMs: 500,
+    pollMs: 100,
+    healthStaleMs: 5000,
+    backoffMaxMs: 600,
+    port: 0,
+    host: "127.0.0.1",
+    mode: "deployment",
+    imdsUrl: "http://127.0.0.1:9",
+    interruptionDrainMs: 5000,
+    maxConcurrentActions: 8,
+  };
+}
+
+async function startOperator(): Promise<ControllerManager> {
+  const client = new KubeClient(f.server.kubeConfig);
+  const manager = new ControllerManager({ client });
+  await registerNodeTemplateController({ manager, client });
+  registerOptimizationPolicyController({ manager, client });
+  manager.start();
+  await manager.waitForCacheSync();
+  operator = { manager, client };
+  return manager;
+}
+
+async function stopOperator(): Promise<void> {
+  await operator?.manager.stop();
+  operator?.client.close();
+  operator = undefined;
+}
+
+function template(name: string, spec: Record<string, unknown>): Record<string, any> {
+  return {
+    ...NT,
+    metadata: { name, namespace: owner.namespace },
+    spec: { clusterRef: { name: CLUSTER }, families: ["m5"], ...spec },
+  };
+}
+
+async function getTemplate(name: string): Promise<any> {
+  return f.client.getIfExists({ ...NT, namespace: owner.namespace, name });
+}
+
+function condition(t: any, type: string): any {
+  return (t?.status?.conditions ?? []).find((c: any) => c.type === type);
+}
+
+/** Applied=True for the template's current generation. */
+async function applied(name: string, timeoutMs = 30_000): Promise<any> {
+  return eventually(
+    async () => {
+      const t = await getTemplate(name);
+      const c = condition(t, "Applied");
+      return c?.status === "True" && c.observedGeneration === t.metadata.generation ? t : undefined;
+    },
+    timeoutMs,
+    `${name} Applied=True`,
+  );
+}
+
+async function remote(ref: { apiVersion: string; kind: string }, name: string): Promise<any> {
+  return wl.getIfExists({ ...ref, name });
+}
+
+function requirement(pool: any, key: string): any {
+  return pool.spec.template.spec.requirements.find((r: any) => r.key === key);
+}
+
+async function templateActions(name: string): Promise<Array<Record<string, any>>> {
+  const items = (await f.client.listAll({ ...AA, namespace: owner.namespace })).items;
+  return items.filter((a) => a.metadata?.labels?.[TEMPLATE_ACTION_LABEL] === name) as Array<Record<string, any>>;
+}
+
+/** Retried like any client would when the injector answers 409. */
+async function retry<T>(write: () => Promise<T>): Promise<T> {
+  return eventually(() => write(), 10_000, "write accepted");
+}
+
+beforeAll(async () => {
+  f = await startTestFacade({ config: { agentStatusIntervalSeconds: 1, agentLeaseRenewSeconds: 1 } }, { crds: "all" });
+  owner = await f.signup("Remote Templates Corp");
+  const res = await f.call("POST", "/clusters/connect", {
+    token: owner.accessToken,
+    body: { cluster_id: CLUSTER, region: "us-east-1" },
+  });
+  token = res.body.api_token;
+  workload = await startTestCluster({ crds: "all" });
+  wl = new KubeClient(workload.kubeConfig);
+  agent = await startAgent(agentConfig(), { kubeConfig: workload.kubeConfig, env: { LOG_LEVEL: "silent" } });
+  await startOperator();
+}, 60_000);
+
+afterEach(() => {
+  f.server.faults.reset();
+  workload.faults.reset();
+});
+
+afterAll(async () => {
+  await stopOperator();
+  await agent?.stop();
+  wl?.close();
+  await workload?.stop();
+  await f?.stop();
+});
+
+describe("NodeTemplates of a remote cluster through its agent", () => {
+  it("applies a template's NodePool and EC2NodeClass in the remote cluster, never in the operator's", async () => {
+    await f.client.create(template("general", { families: ["m5", "c5"], strategy: "SPOT", diskSize: 40 }));
+    const t = await applied("general");
+    const name = karpenterName(owner.namespace, "general");
+    const pool = await remote(NP, name);
+    const nodeClass = await remote(NC, name);
+    expect(requirement(pool, "karpenter.k8s.aws/instance-family").values).toEqual(["c5", "m5"]);
+    expect(requirement(pool, "karpenter.sh/capacity-type").values).toEqual(["spot"]);
+    expect(nodeClass.spec.blockDeviceMappings[0].ebs).toMatchObject({ volumeSize: "40Gi", volumeType: "gp3" });
+    // Written by the agent under its own field manager, with server-side apply.
+    expect(pool.metadata.managedFields.map((m: any) => `${m.manager}/${m.operation}`)).toContain(
+      "spot-optimizer-agent/Apply",
+    );
+    expect(await f.client.getIfExists({ ...NP, name })).toBeUndefined();
+    expect(await f.client.getIfExists({ ...NC, name })).toBeUndefined();
+    expect(t.metadata.finalizers).toContain(NODETEMPLATE_FINALIZER);
+    expect(condition(t, "Applied").message).toMatch(/in cluster edge by its agent/);
+    expect(t.status.instanceTypes.count).toBe(requirement(pool, "node.kubernetes.io/instance-type").values.length);
+    const actions = await templateActions("general");
+    expect(actions.map((a) => `${a.spec.type} ${a.spec.target.kind} ${a.status?.phase}`).sort()).toEqual([
+      `apply EC2NodeClass Succeeded`,
+      `apply NodePool Succeeded`,
+    ]);
+  });
+
+  it("an unchanged template makes no new action and no write in the remote cluster, also after a restart", async () => {
+    const before = (await templateActions("general")).map((a) => `${a.metadata.name}@${a.metadata.resourceVersion}`);
+    const notices: WriteNotice[] = [];
+    workload.faults.onWrite((w) => notices.push(w));
+    await stopOperator();
+    // A fresh operator reconciles every template once from its initial list.
+    const manager = await startOperator();
+    await manager.idle();
+    const after = (await templateActions("general")).map((a) => `${a.metadata.name}@${a.metadata.resourceVersion}`);
+    expect(after.sort()).toEqual(before.sort());
+    expect(notices.filter((n) => n.resource === "nodepools" || n.resource === "ec2nodeclasses")).toEqual([]);
+    expect(condition(await getTemplate("general"), "Applied").status).toBe("True");
+  });
+
+  it("follows an edit of the template, and an OptimizationPolicy reshapes the remote NodePool", async () => {
+    await f.client.patch(
+      { ...NT, namespace: owner.namespace, name: "general" },
+      { spec: { families: ["m5", "r5"], diskSize: 60 } },
+      { type: "merge" },
+    );
+    await applied("general");
+    const name = karpenterName(owner.namespace, "general");
+    expect(requirement(await remote(NP, name), "karpenter.k8s.aws/instance-family").values).toEqual(["m5", "r5"]);
+    expect((await remote(NC, name)).spec.blockDeviceMappings[0].ebs.volumeSize).toBe("60Gi");
+    // Superseded actions are removed once the newer version is applied: one per object remains.
+    expect((await templateActions("general")).length).toBe(2);
+
+    await f.client.create({
+      ...OP,
+      metadata: { name: "policy", namespace: owner.namespace },
+      spec: { clusterRef: { name: CLUSTER }, binpack: { aggressiveness: 90 } },
+    });
+    await eventually(
+      async () => (await remote(NP, name))?.spec.disruption?.consolidationPolicy === "WhenEmptyOrUnderutilized",
+      30_000,
+      "remote NodePool consolidates when underutilized",
+    );
+    await applied("general");
+    const policy = await eventually(
+      async () => {
+        const p = await f.client.getIfExists({ ...OP, namespace: owner.namespace, name: "policy" });
+        return condition(p, "Ready")?.status === "True" && (p as any).status.applied?.nodePools?.length === 1
+          ? (p as any)
+          : undefined;
+      },
+      30_000,
+      "policy in force for the remote cluster",
+    );
+    expect(policy.status.applied.nodePools).toEqual([name]);
+    await f.client.delete({ ...OP, namespace: owner.namespace, name: "policy" });
+  });
+
+  it("Applied follows a failed apply, and the retry after the failure brings it to True", async () => {
+    workload.faults.failWrites((w) => w.resource === "nodepools");
+    await f.client.patch(
+      { ...NT, namespace: owner.namespace, name: "general" },
+      { spec: { families: ["m5"] } },
+      { type: "merge" },
+    );
+    const failed = await eventually(
+      async () => {
+        const t = await getTemplate("general");
+        const c = condition(t, "Applied");
+        return c?.reason === "AgentActionFailed" && c.observedGeneration === t.metadata.generation ? c : undefined;
+      },
+      30_000,
+      "Applied=False AgentActionFailed",
+    );
+    expect(failed.status).toBe("False");
+    expect(failed.message).toMatch(/failed: Kubernetes API/);
+    workload.faults.failWrites(undefined);
+    await applied("general", 60_000);
+    const name = karpenterName(owner.namespace, "general");
+    expect(requirement(await remote(NP, name), "karpenter.k8s.aws/instance-family").values).toEqual(["m5"]);
+  }, 90_000);
+
+  it("converges under 20 % injected 409s on both API servers: create, edit, delete", async () => {
+    f.server.faults.setConflictRate(0.2);
+    workload.faults.setConflictRate(0.2);
+    await retry(() => f.client.create(template("busy", { families: ["c5"], strategy: "HYBRID" })));
+    await applied("busy", 60_000);
+    const name = karpenterName(owner.namespace, "busy");
+    expect(requirement(await remote(NP, name), "karpenter.sh/capacity-type").values.sort()).toEqual([
+      "on-demand",
+      "spot",
+    ]);
+    await retry(() =>
+      f.client.patch(
+        { ...NT, namespace: owner.namespace, name: "busy" },
+        { spec: { families: ["c5", "m5"] } },
+        { type: "merge" },
+      ),
+    );
+    await applied("busy", 60_000);
+    expect(requirement(await remote(NP, name), "karpenter.k8s.aws/instance-family").values).toEqual(["c5", "m5"]);
+    await retry(() => f.client.delete({ ...NT, namespace: owner.namespace, name: "busy" }));
+    await eventually(async () => (await getTemplate("busy")) === undefined, 60_000, "template busy gone");
+    expect(await remote(NP, name)).toBeUndefined();
+    expect(await remote(NC, name)).toBeUndefined();
+  }, 150_000);
+
+  it("deleting the template removes its objects from the remote cluster before the finalizer is released", async () => {
+    const name = karpenterName(owner.namespace, "general");
+    expect(await remote(NP, name)).toBeDefined();
+    await f.client.delete({ ...NT, namespace: owner.namespace, name: "general" });
+    await eventually(async () => (await getTemplate("general")) === undefined, 30_000, "template gone");
+    expect(await remote(NP, name)).toBeUndefined();
+    expect(await remote(NC, name)).toBeUndefined();
+  });
+});
