@@ -208,28 +208,33 @@ export function remoteExecutor(client: KubeClient, target: RemoteTarget): Karpen
     }
   }
 
-  async function run(steps: readonly Step[]): Promise<ExecutionState> {
-    const waiting: string[] = [];
-    const failed: string[] = [];
-    let recheckInMs: number | undefined;
-    for (const step of steps) {
-      const base = stepBase(templateUid, step);
-      const next = nextMove(step, base, target);
-      if ("create" in next) {
-        // Checked against Karpenter's schema only when handed over, as the local executor does before a write.
-        if (step.type === "apply") validateKarpenterObject(step.params.manifest as Record<string, unknown>);
-        await createIfAbsent(actionObject(next.create, step));
-        await dropSuperseded(step, base);
-        waiting.push(`AgentAction ${next.create} was handed to the agent`);
-      } else if ("wait" in next) waiting.push(next.wait);
-      else if ("failed" in next) {
-        failed.push(next.failed);
-        if (next.recheckInMs !== undefined) recheckInMs = Math.min(recheckInMs ?? Infinity, next.recheckInMs);
-      } else await dropSuperseded(step, base);
+  /** Carries out one step's next move; what it leaves to wait for (or a failure) goes into `into`. */
+  async function advance(
+    step: Step,
+    into: { waiting: string[]; failed: string[]; recheckMs: number[] },
+  ): Promise<void> {
+    const base = stepBase(templateUid, step);
+    const next = nextMove(step, base, target);
+    if ("create" in next) {
+      // Checked against Karpenter's schema only when handed over, as the local executor does before a write.
+      if (step.type === "apply") validateKarpenterObject(step.params.manifest as Record<string, unknown>);
+      await createIfAbsent(actionObject(next.create, step));
+      into.waiting.push(`AgentAction ${next.create} was handed to the agent`);
+    } else if ("wait" in next) return void into.waiting.push(next.wait);
+    else if ("failed" in next) {
+      into.failed.push(next.failed);
+      if (next.recheckInMs !== undefined) into.recheckMs.push(next.recheckInMs);
+      return;
     }
-    const recheck = recheckInMs !== undefined ? { recheckInMs } : {};
-    if (failed.length > 0) return { done: false, failed: true, message: failed.join("; "), ...recheck };
-    if (waiting.length > 0) return { done: false, message: waiting.join("; ") };
+    await dropSuperseded(step, base);
+  }
+
+  async function run(steps: readonly Step[]): Promise<ExecutionState> {
+    const into = { waiting: [] as string[], failed: [] as string[], recheckMs: [] as number[] };
+    for (const step of steps) await advance(step, into);
+    const recheck = into.recheckMs.length > 0 ? { recheckInMs: Math.min(...into.recheckMs) } : {};
+    if (into.failed.length > 0) return { done: false, failed: true, message: into.failed.join("; "), ...recheck };
+    if (into.waiting.length > 0) return { done: false, message: into.waiting.join("; ") };
     return { done: true };
   }
 
