@@ -11,17 +11,21 @@ const DESCRIPTION_ANNOTATION = "kubernetes.io/description";
 const DESCRIPTION =
   "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.";
 
+/** The events of a default object that make the controllers look at its namespace again. */
+const DISTURBING: Record<string, string[]> = {
+  [`/serviceaccounts/${DEFAULT_SERVICE_ACCOUNT}`]: ["DELETED"],
+  [`/configmaps/${ROOT_CA_CONFIGMAP}`]: ["MODIFIED", "DELETED"],
+};
+
 /**
  * The namespace whose defaults an event may have disturbed, as the serviceaccounts controller and the root CA
  * publisher watch: a namespace added or updated, the `default` ServiceAccount deleted, the CA ConfigMap changed or deleted.
  */
 function namespaceToDefault(ev: StoreEvent): string | undefined {
-  const name = ev.obj.metadata?.name as string | undefined;
-  const namespace = ev.obj.metadata?.namespace as string | undefined;
-  if (ev.resource === "/namespaces") return ev.type === "DELETED" ? undefined : name;
-  if (ev.resource === "/serviceaccounts" && name === DEFAULT_SERVICE_ACCOUNT && ev.type === "DELETED") return namespace;
-  if (ev.resource === "/configmaps" && name === ROOT_CA_CONFIGMAP && ev.type !== "ADDED") return namespace;
-  return undefined;
+  const m = ev.obj.metadata ?? {};
+  if (ev.resource === "/namespaces") return ev.type === "DELETED" ? undefined : (m.name as string);
+  const disturbing = DISTURBING[`${ev.resource}/${String(m.name)}`] ?? [];
+  return disturbing.includes(ev.type) ? (m.namespace as string) : undefined;
 }
 
 function rootCaData(caPem: string): Record<string, string> {
