@@ -44,7 +44,9 @@ async function markReady(namespace: string, name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = await startTestCluster();
+  // The simulated kubelet's stop takes 2 s here, not 100 ms, so "Terminating first" is read before the pod goes
+  // even when the machine is slow between the delete and the read.
+  server = await startTestCluster({ podTerminationMs: 2000 });
   core = server.kubeConfig.makeApiClient(CoreV1Api);
   apps = server.kubeConfig.makeApiClient(AppsV1Api);
   policy = server.kubeConfig.makeApiClient(PolicyV1Api);
