@@ -17,6 +17,7 @@ import {
   NODEPOOL_API,
   TEMPLATE_ANNOTATION,
   type AwsDefaults,
+  type SpotReturnTiming,
 } from "./desired.js";
 import { TEMPLATE_ACTION_LABEL } from "./executor.js";
 import { informerCaches } from "./kube.js";
@@ -34,6 +35,8 @@ export interface NodeTemplateControllerOptions {
   /** Replaces the designation lookup (the benchmark gives each namespace a local cluster); default the ConfigMap. */
   localCluster?: (namespace: string) => Promise<LocalClusterRef | undefined>;
   now?: () => Date;
+  /** The return to Spot's settle and re-check intervals (default 30 and 5 minutes; tests shorten them). */
+  spotReturn?: SpotReturnTiming;
   concurrency?: number;
 }
 
@@ -150,6 +153,7 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
         localClusterFromConfigMap(async (ref) => configMaps.get(ref.namespace, ref.name), options.systemNamespace),
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       now: options.now,
+      spotReturn: options.spotReturn,
     }),
     concurrency: options.concurrency ?? 4,
   });

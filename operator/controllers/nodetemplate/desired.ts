@@ -333,10 +333,19 @@ export function spotReturn(input: {
   onDemandClaimCreatedMs: readonly number[];
   spotOffered: boolean;
   nowMs: number;
+  /** Default SPOT_SETTLE_MS and SPOT_RECHECK_MS (the controller's `spotReturn` option overrides both). */
+  timing?: SpotReturnTiming;
 }): { narrow: boolean; recheckInMs?: number } {
   if (!input.fallbackActive || input.onDemandClaimCreatedMs.length === 0) return { narrow: false };
+  const { settleMs = SPOT_SETTLE_MS, recheckMs = SPOT_RECHECK_MS } = input.timing ?? {};
   const newest = Math.max(...input.onDemandClaimCreatedMs);
-  const settledAt = newest + SPOT_SETTLE_MS;
-  if (input.nowMs >= settledAt && input.spotOffered) return { narrow: true, recheckInMs: SPOT_RECHECK_MS };
-  return { narrow: false, recheckInMs: Math.max(SPOT_RECHECK_MS, settledAt - input.nowMs) };
+  const settledAt = newest + settleMs;
+  if (input.nowMs >= settledAt && input.spotOffered) return { narrow: true, recheckInMs: recheckMs };
+  return { narrow: false, recheckInMs: Math.max(recheckMs, settledAt - input.nowMs) };
+}
+
+/** How long Spot must stay healthy before a pool narrows back, and how often a fallen-back pool is re-checked. */
+export interface SpotReturnTiming {
+  settleMs?: number;
+  recheckMs?: number;
 }

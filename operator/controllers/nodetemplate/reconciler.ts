@@ -23,6 +23,7 @@ import {
   spotReturn,
   type AwsDefaults,
   type DesiredTemplate,
+  type SpotReturnTiming,
 } from "./desired.js";
 import {
   NODETEMPLATE_FIELD_MANAGER,
@@ -57,6 +58,8 @@ export interface NodeTemplateReconcilerOptions {
   localCluster: (namespace: string) => Promise<LocalClusterRef | undefined>;
   events?: NodeTemplateEvents;
   now?: () => Date;
+  /** The return to Spot's settle and re-check intervals (default 30 and 5 minutes). */
+  spotReturn?: SpotReturnTiming;
 }
 
 interface Built {
@@ -348,6 +351,7 @@ export function createNodeTemplateReconciler(
       onDemandClaimCreatedMs: caches.onDemandClaimsCreatedMs(poolName),
       spotOffered: catalog !== undefined,
       nowMs: ctx.now.getTime(),
+      timing: options.spotReturn,
     });
     const desired = desiredTemplate({
       template: { namespace, name: t.metadata.name ?? "", spec: input.spec },
