@@ -9,7 +9,7 @@ import { Counter, Histogram, Registry } from "prom-client";
 import { ZodError } from "zod";
 import type { AuditWriter } from "../../src-shared/audit/types.js";
 import type { FacadeConfig } from "./config.js";
-import { HttpError, NotFoundError, UnauthorizedError } from "./errors.js";
+import { ForbiddenError, HttpError, NotFoundError, UnauthorizedError } from "./errors.js";
 import {
   describeZodError,
   mountRoutes,
@@ -52,6 +52,8 @@ export interface FacadeDeps<C extends FacadeCacheBase = FacadeCacheBase> {
   logger?: Logger;
   /** Per-IP limiter of `rateLimit` routes; absent: counted in memory on this replica (start.ts passes the cluster one). */
   rateLimiter?: ClientRateLimiter;
+  /** Registry the app's metrics go to (start.ts serves it on SPOTOPT_METRICS_PORT); absent: a fresh one. */
+  metricsRegistry?: Registry;
 }
 
 const REDACT_PATHS = [
@@ -124,9 +126,7 @@ interface AppMetrics {
   memoLookups: Counter<"route" | "result">;
 }
 
-function createMetrics(): AppMetrics {
-  // A registry per app: two apps in one process (tests, two replicas) must not collide on metric names.
-  const registry = new Registry();
+function createMetrics(registry: Registry): AppMetrics {
   const durationSeconds = new Histogram({
     name: "spotopt_facade_http_request_duration_seconds",
     help: "Facade request duration by route template",
@@ -192,12 +192,21 @@ function mountSystemRoutes(app: express.Express, deps: FacadeDeps, metrics: AppM
     if (deps.cache.hasSynced() && (deps.users?.hasSynced?.() ?? true)) res.json({ status: "ready" });
     else res.status(503).json({ detail: "caches not synced yet" });
   });
-  app.get("/metrics", template("/metrics"), (_req, res, next) => {
-    metrics.registry
-      .metrics()
+  // With its own port configured, /metrics is served there only; here it answers only a super_admin.
+  if (deps.config.metricsPort !== undefined) return;
+  app.get("/metrics", template("/metrics"), (req, res, next) => {
+    metricsCaller(deps, req)
+      .then(() => metrics.registry.metrics())
       .then((text) => res.type(metrics.registry.contentType).send(text))
       .catch(next);
   });
+}
+
+async function metricsCaller(deps: FacadeDeps, req: express.Request): Promise<void> {
+  if (!deps.users) throw new UnauthorizedError("user authentication is not configured");
+  const caller = await deps.users.authenticateUser(req);
+  if (caller.role !== "super_admin" || caller.impersonating)
+    throw new ForbiddenError("metrics are for the platform admin (or set SPOTOPT_METRICS_PORT)");
 }
 
 function errorHandler(logger: Logger): express.ErrorRequestHandler {
@@ -260,7 +269,9 @@ export async function flushAuditRefusals(app: express.Express): Promise<void> {
 /** Builds the app; `routeModules` are the arrays exported by the route modules (auth, audit, clusters, ...). */
 export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): express.Express {
   const logger = deps.logger ?? pino({ level: deps.config.logLevel, redact: REDACT_PATHS });
-  const metrics = createMetrics();
+  // A registry per app (two apps in one process, as in tests, must not collide on names), or the caller's, which
+  // start.ts serves on the metrics port.
+  const metrics = createMetrics(deps.metricsRegistry ?? new Registry());
   const routes = routeModules.flat();
   const limiter = deps.rateLimiter ?? createRateLimiter(() => deps.now().getTime());
   const app = express();

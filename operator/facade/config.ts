@@ -63,6 +63,13 @@ export interface FacadeConfig {
    * mail transport, so signup and invites answer 501.
    */
   mailOutbox: string;
+  /**
+   * SPOTOPT_METRICS_PORT: serve /metrics on its own listener (unauthenticated, on metricsHost) and not on the API
+   * port. Undefined: /metrics stays on the API port and answers only a super_admin's access token.
+   */
+  metricsPort: number | undefined;
+  /** SPOTOPT_METRICS_HOST: address of the metrics listener (default loopback; the chart binds the pod IP). */
+  metricsHost: string;
 }
 
 export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
@@ -95,6 +102,8 @@ export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
   auditRefusalWindowMs: 60_000,
   priceMaxAgeMs: DEFAULT_PRICE_MAX_AGE_HOURS * 3_600_000,
   mailOutbox: "",
+  metricsPort: undefined,
+  metricsHost: "127.0.0.1",
 };
 
 const positiveInt = z.coerce.number().int().positive();
@@ -111,6 +120,15 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   const parsed = positiveInt.safeParse(raw);
   if (!parsed.success) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
   return parsed.data;
+}
+
+/** A port number (0 = any free port); unset = undefined. */
+function portFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port > 65535) throw new Error(`${name} must be a port number, got ${JSON.stringify(raw)}`);
+  return port;
 }
 
 function booleanFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -193,6 +211,8 @@ export function loadFacadeConfig(
     auditRefusalWindowMs: d.auditRefusalWindowMs,
     priceMaxAgeMs: priceMaxAgeMs(env),
     mailOutbox: env.SPOTOPT_MAIL_OUTBOX || d.mailOutbox,
+    metricsPort: portFromEnv(env, "SPOTOPT_METRICS_PORT"),
+    metricsHost: env.SPOTOPT_METRICS_HOST || d.metricsHost,
   };
   return {
     ...config,

@@ -2,7 +2,8 @@
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
-import type express from "express";
+import express from "express";
+import { Registry } from "prom-client";
 import { pino, type Logger } from "pino";
 import { createAuditChainStore, type AuditChainStore } from "../../src-shared/audit/writer.js";
 import { KubeClient } from "../../src-shared/kube/client.js";
@@ -53,6 +54,8 @@ export interface RunningFacade {
   audit: AuditChainStore;
   cache: FacadeCache;
   config: FacadeConfig;
+  /** Where /metrics is served when SPOTOPT_METRICS_PORT is set (else on the API port, for a super_admin). */
+  metricsUrl?: string;
   /** What bootstrapping the super_admin did: created it, reset its password, or found it as it was. */
   adminBootstrap?: "created" | "updated" | "unchanged";
   stop(): Promise<void>;
@@ -89,6 +92,20 @@ function startRetentionSweep(
   return timer;
 }
 
+/** The metrics listener: /metrics only, unauthenticated, for a scraper on a port the Ingress never routes to. */
+function metricsApp(registry: Registry): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.get("/metrics", (_req, res, next) => {
+    registry
+      .metrics()
+      .then((text) => res.type(registry.contentType).send(text))
+      .catch(next);
+  });
+  app.use((_req, res) => res.status(404).json({ detail: "not found" }));
+  return app;
+}
+
 /** Starts everything and listens; `stop()` closes the server and stops the watches. */
 export async function startFacade(options: StartFacadeOptions): Promise<RunningFacade> {
   const env = options.env ?? process.env;
@@ -112,6 +129,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     now,
     logger: options.logger ?? pino({ level: config.logLevel }),
   });
+  const metricsRegistry = new Registry();
   const deps: FacadeDeps<FacadeCache> = {
     kubeConfig: options.kubeConfig,
     cache,
@@ -121,6 +139,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     users: auth,
     verifyAgentToken: createAgentTokenVerifier(cache),
     rateLimiter: rateLimiter.check,
+    metricsRegistry,
     ...(options.logger ? { logger: options.logger } : {}),
   };
   const modules: RouteDef[][] = [
@@ -137,10 +156,14 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     ...(options.resourceRoutes ?? resourceRouteModules),
   ];
   const app = createFacadeApp(deps, modules);
-  let server: Server;
+  let server: Server | undefined;
+  let metricsServer: Server | undefined;
   try {
     server = await listen(app, options.port ?? 8080, options.host ?? "127.0.0.1");
+    if (config.metricsPort !== undefined)
+      metricsServer = await listen(metricsApp(metricsRegistry), config.metricsPort, config.metricsHost);
   } catch (err) {
+    server?.close();
     await Promise.all([auth.stop(), cache.stop()]);
     throw err;
   }
@@ -150,6 +173,9 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
       ? rateLimiter.startSweep(config.rateLimitSweepSeconds * 1000)
       : (): void => undefined;
   const port = (server.address() as AddressInfo).port;
+  const metricsUrl = metricsServer
+    ? `http://${config.metricsHost === "0.0.0.0" ? "127.0.0.1" : config.metricsHost}:${(metricsServer.address() as AddressInfo).port}/metrics`
+    : undefined;
   const host = options.host && options.host !== "0.0.0.0" ? options.host : "127.0.0.1";
   const url = `http://${host}:${port}`;
   // Without SPOTOPT_PUBLIC_URL the links handed back name the listen address (known only now, for port 0).
@@ -163,7 +189,10 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     cache,
     config,
     ...(adminBootstrap ? { adminBootstrap } : {}),
+    ...(metricsUrl ? { metricsUrl } : {}),
     stop: async () => {
+      metricsServer?.closeAllConnections();
+      metricsServer?.close();
       clearInterval(sweep);
       stopRateLimitSweep();
       server.closeAllConnections();

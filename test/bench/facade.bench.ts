@@ -203,6 +203,7 @@ export async function run(): Promise<void> {
   const kubeconfig = join(work, "kubeconfig");
   writeFileSync(kubeconfig, server.kubeconfigYaml, { mode: 0o600 });
   // Production settings: NODE_ENV=production (responses not re-validated), info request logs written (to a file) as in a pod.
+  const metricsPort = await freePort();
   const facade = await spawnServer(
     "operator/facade/main.ts",
     {
@@ -212,6 +213,8 @@ export async function run(): Promise<void> {
       SPOTOPT_RATE_SIGNUP_PER_HOUR: "100",
       SPOTOPT_RATE_TOKEN_PER_MINUTE: "100",
       SPOTOPT_MAIL_OUTBOX: join(work, "outbox.jsonl"),
+      // As the chart deploys it: /metrics on its own port, scraped without a token.
+      SPOTOPT_METRICS_PORT: String(metricsPort),
     },
     "/readyz",
     join(work, "facade.log"),
@@ -311,7 +314,7 @@ export async function run(): Promise<void> {
           console.log(row(name, i === 0 ? bareResult! : facadeResults[i - 1]!, bareResult!)),
         );
       }
-      const exposition = await (await fetch(`${facade.url}/metrics`)).text();
+      const exposition = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       const memoLines = exposition
         .split("\n")
         .filter((l) => l.startsWith("spotopt_facade_response_memo_lookups_total{"));

@@ -79,6 +79,7 @@ describe("helm install into local mode (npm start's kubeconfig)", () => {
       "Secret/spot-optimizer-agent-token",
       "Secret/spot-optimizer-facade-jwt-key",
       "Service/spot-optimizer-facade",
+      "Service/spot-optimizer-facade-metrics",
       "ServiceAccount/spot-optimizer-agent",
       "ServiceAccount/spot-optimizer-facade",
       "ServiceAccount/spot-optimizer-operator",

@@ -109,6 +109,34 @@ describe("rendered manifests", () => {
       expect(kinds).toContain(expected);
   });
 
+  it("serves the facade's /metrics on its own port behind a ClusterIP Service the Ingress never routes to", () => {
+    const objects = rendered.get("every toggle on")!;
+    const facade = (find(objects, "Deployment", "spot-optimizer-facade").spec as { template: PodTemplate }).template;
+    const container = facade.spec.containers[0]! as Container & {
+      ports: Array<{ name: string; containerPort: number }>;
+    };
+    const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
+    const metricsPort = container.ports.find((p) => p.name === "metrics")!.containerPort;
+    expect(env.SPOTOPT_METRICS_PORT).toBe(String(metricsPort));
+    expect(env.SPOTOPT_METRICS_HOST).toBe("0.0.0.0");
+    const service = find(objects, "Service", "spot-optimizer-facade-metrics").spec as {
+      type: string;
+      ports: Array<{ name: string; targetPort: string }>;
+    };
+    expect(service.type).toBe("ClusterIP");
+    expect(service.ports).toEqual([expect.objectContaining({ name: "metrics", targetPort: "metrics" })]);
+    const api = find(objects, "Service", "spot-optimizer-facade").spec as { ports: Array<{ targetPort: string }> };
+    expect(api.ports.map((p) => p.targetPort)).toEqual(["http"]);
+    const monitor = find(objects, "ServiceMonitor", "spot-optimizer-facade").spec as {
+      selector: { matchLabels: Record<string, string> };
+      endpoints: Array<{ port: string; path: string }>;
+    };
+    expect(monitor.endpoints).toEqual([expect.objectContaining({ port: "metrics", path: "/metrics" })]);
+    const metricsLabels = find(objects, "Service", "spot-optimizer-facade-metrics").metadata.labels ?? {};
+    for (const [k, v] of Object.entries(monitor.selector.matchLabels)) expect(metricsLabels[k], k).toBe(v);
+    expect(JSON.stringify(find(objects, "Ingress", "spot-optimizer-facade").spec)).not.toContain("metrics");
+  });
+
   it("agent mode renders the agent only", () => {
     const objects = rendered.get("agent mode")!.filter((o) => o.kind !== "CustomResourceDefinition");
     const names = objects.map((o) => o.metadata.name);

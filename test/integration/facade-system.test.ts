@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { pino } from "pino";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
+import { ADMIN, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
 
 let t: TestFacade;
 let owner: SignedUp;
@@ -63,7 +63,8 @@ describe("system endpoints", () => {
     expect(res.headers.get("x-request-id")).toMatch(/\S+/);
     const echoed = await t.call("GET", "/health", { headers: { "x-request-id": "trace-123" } });
     expect(echoed.headers.get("x-request-id")).toBe("trace-123");
-    const metrics = (await t.call("GET", "/metrics")).text;
+    const admin = (await t.call("POST", "/api/auth/token", { body: ADMIN })).body.access_token;
+    const metrics = (await t.call("GET", "/metrics", { token: admin })).text;
     expect(metrics).toMatch(/spotopt_facade_http_request_duration_seconds_count\{[^}]*route="\/audit\/:id\/diff"/);
     expect(metrics).not.toContain("audit-000000000000");
     expect((await t.call("GET", "/helmet-check")).headers.get("x-content-type-options")).toBe("nosniff");
