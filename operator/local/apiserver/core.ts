@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { admitCreate } from "./admission.js";
 import { decodeBuiltinObject } from "./builtin-decode.js";
 import { applyBuiltinDefaults, podQosClass } from "./defaults.js";
+import { crdSchemaCauses } from "./schema/structural.js";
 import type { ResourceRegistry, ResourceType } from "./registry.js";
 import { groupVersion, hasStatusSubresource, resourceKey } from "./registry.js";
 import type { KubeObject, ObjectPredicate } from "./selectors.js";
@@ -769,7 +770,7 @@ function validateCrd(obj: KubeObject): StatusCause[] {
       field: "spec.scope",
     });
   }
-  causes.push(...validateCrdVersions(spec.versions));
+  causes.push(...validateCrdVersions(spec.versions), ...crdSchemaCauses(spec.versions));
   const expected = `${String(names.plural ?? "")}.${String(spec.group ?? "")}`;
   if (spec.group && names.plural && obj.metadata?.name !== expected) {
     causes.push({
