@@ -146,6 +146,8 @@ export async function startLocalMode(
     port: settings.apiServerPort,
     dataFile,
     kubeconfigPath: join(settings.home, "kubeconfig"),
+    // Deployments (the seed's, a helm-installed chart's) get ReplicaSets and pods scheduled on the simulated nodes.
+    workloads: true,
   });
   const client = new KubeClient(api.kubeConfig);
   // Karpenter's real CRDs (generated from upstream), replacing any older copy a previous start installed.

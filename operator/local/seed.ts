@@ -1,5 +1,6 @@
-// Local mode: seeds a simulated cluster (nodes, workloads, running pods) and a demo organisation's ManagedCluster,
-// idempotently, so that `npm start` shows real objects on the first run and keeps user edits on later runs.
+// Local mode: seeds a simulated cluster (nodes, namespaces, Deployments) and a demo organisation's ManagedCluster,
+// idempotently, so that `npm start` shows real objects on the first run and keeps user edits on later runs. The API
+// server's control loops turn the Deployments into scheduled, Running pods.
 import { isConflict, type KubeClient } from "../../src-shared/kube/index.js";
 
 interface DemoNode {
@@ -94,7 +95,15 @@ function nodeObject(n: DemoNode): Record<string, unknown> {
       },
     },
     spec: { providerID: `aws:///${n.zone}/i-demo${n.name.slice(3, 11).replace(/-/g, "")}` },
-    status: { capacity: quantities, allocatable: quantities, conditions: [{ type: "Ready", status: "True" }] },
+    status: {
+      capacity: quantities,
+      allocatable: quantities,
+      conditions: [{ type: "Ready", status: "True" }],
+      addresses: [
+        { type: "InternalIP", address: n.name.slice(3, n.name.indexOf(".")).replace(/-/g, ".") },
+        { type: "Hostname", address: n.name },
+      ],
+    },
   };
 }
 
@@ -123,59 +132,29 @@ function deploymentObject(w: DemoWorkload): Record<string, unknown> {
   };
 }
 
-function podObjects(w: DemoWorkload, workloadIndex: number): Record<string, unknown>[] {
-  const deployment = deploymentObject(w) as { spec: { template: { spec: Record<string, unknown> } } };
-  return Array.from({ length: w.replicas }, (_, i) => ({
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name: `${w.name}-${i}`, namespace: w.namespace, labels: { app: w.name } },
-    spec: { ...deployment.spec.template.spec, nodeName: DEMO_NODES[(workloadIndex + i) % DEMO_NODES.length]!.name },
-    status: {
-      phase: "Running",
-      conditions: [{ type: "Ready", status: "True" }],
-      // What kubectl's READY column counts.
-      containerStatuses: [
-        {
-          name: w.name,
-          image: `registry.example/demo/${w.name}:1.0`,
-          imageID: "",
-          ready: true,
-          started: true,
-          restartCount: 0,
-          state: { running: {} },
-        },
-      ],
-    },
-  }));
+/**
+ * Earlier versions of this seed wrote each workload's pods by hand (`<name>-<i>`, no owner); the Deployments own their
+ * pods now, so such leftovers in a kept state would double the workloads: they are removed.
+ */
+async function removeHandWrittenPods(client: KubeClient, w: DemoWorkload): Promise<void> {
+  for (let i = 0; i < w.replicas; i++) {
+    const ref = { apiVersion: "v1", kind: "Pod", namespace: w.namespace, name: `${w.name}-${i}` };
+    const pod = await client.getIfExists(ref);
+    if (!pod || (pod.metadata?.ownerReferences ?? []).length > 0 || pod.metadata?.labels?.app !== w.name) continue;
+    await client.delete(ref);
+  }
 }
 
-/** Creates the simulated cluster's nodes, namespaces, Deployments and their Running pods (existing ones are kept). */
+/** Creates the simulated cluster's nodes, namespaces and Deployments (existing ones are kept). */
 export async function seedSimulatedCluster(client: KubeClient): Promise<void> {
   for (const node of DEMO_NODES) await createIfAbsent(client, nodeObject(node));
   const namespaces = [...new Set(DEMO_WORKLOADS.map((w) => w.namespace))];
   for (const name of namespaces)
     await createIfAbsent(client, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
-  for (const [index, workload] of DEMO_WORKLOADS.entries()) {
+  for (const workload of DEMO_WORKLOADS) {
     await createIfAbsent(client, deploymentObject(workload));
-    for (const pod of podObjects(workload, index)) {
-      await createIfAbsent(client, pod);
-      await markRunning(client, pod);
-    }
+    await removeHandWrittenPods(client, workload);
   }
-}
-
-/**
- * The API server ignores status on create (as upstream) and local mode has no kubelet, so the pods' Running/Ready
- * status goes through the status subresource; without it they stay Pending, which PDBs do not protect.
- */
-async function markRunning(client: KubeClient, pod: Record<string, unknown>): Promise<void> {
-  const meta = pod.metadata as { name: string; namespace: string };
-  const ref = { apiVersion: "v1", kind: "Pod", namespace: meta.namespace, name: meta.name };
-  const stored = await client.getIfExists(ref);
-  const phase = (stored?.status as { phase?: string } | undefined)?.phase;
-  // Only a pod that never ran; one the user or a controller moved on (or that is being deleted) is kept.
-  if (!stored || stored.metadata?.deletionTimestamp || (phase !== undefined && phase !== "Pending")) return;
-  await client.patch(ref, { status: pod.status }, { type: "merge", subresource: "status" });
 }
 
 /** The demo organisation's ManagedCluster for this (local) cluster. */

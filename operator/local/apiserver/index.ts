@@ -8,7 +8,7 @@ import { createSecureContext } from "node:tls";
 import { dirname, join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import * as yaml from "js-yaml";
-import { ControlPlane } from "./control-plane/index.js";
+import { ControlPlane, type WorkloadLoopsOptions } from "./control-plane/index.js";
 import { ApiCore, type CommittedWrite } from "./core.js";
 import { resourceTypeFromCrd } from "./crds.js";
 import { ApiHttpHandler } from "./http.js";
@@ -26,6 +26,7 @@ import { rawRequest, type RawRequestOptions, type RawResponse, type RawTarget } 
 import { selfSignedCertificate } from "./tls.js";
 import { createRequestGate } from "./auth/index.js";
 
+export type { WorkloadLoopsOptions } from "./control-plane/index.js";
 export type { ResourceType, ResourceVersion, PrinterColumn, ScaleSubresource } from "./registry.js";
 export { ResourceRegistry } from "./registry.js";
 export { LOCAL_CONTEXT } from "./kubeconfig.js";
@@ -54,6 +55,12 @@ export interface LocalApiServerOptions {
    * grace period). Until then the pod is Terminating, as on a real cluster.
    */
   podTerminationMs?: number;
+  /**
+   * The built-in control loops of a cluster's workloads: Deployment → ReplicaSet → Pods, StatefulSet, Job, CronJob,
+   * a scheduler binding pending pods to nodes that fit, and a kubelet starting bound pods. Off by default (tests
+   * that write pods by hand); local mode turns it on.
+   */
+  workloads?: boolean | WorkloadLoopsOptions;
 }
 
 /** A write as the fault injector's onWrite listener sees it. */
@@ -224,7 +231,11 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
   const journal = openJournal(opts, core, state, credentials);
   const { token } = credentials;
   const cert = { certPem: credentials.certPem, keyPem: credentials.keyPem };
-  const control = new ControlPlane(core, { podTerminationMs: opts.podTerminationMs, rootCaPem: cert.certPem });
+  const control = new ControlPlane(core, {
+    podTerminationMs: opts.podTerminationMs,
+    rootCaPem: cert.certPem,
+    workloads: opts.workloads,
+  });
   if (state) control.resync();
   ensureSystemNamespaces(core);
 

@@ -1,21 +1,36 @@
 // The in-process control plane: the loops a real kube-controller-manager (and kubelet) would run, fed by every write.
 import type { ApiCore, CommittedWrite } from "../core.js";
 import { CrdController } from "./crd-status.js";
+import { DeploymentController } from "./deployments.js";
 import { DisruptionController } from "./disruption.js";
 import { GarbageCollector } from "./garbage-collector.js";
 import { Kubelet } from "./kubelet.js";
 import { NamespaceController } from "./namespaces.js";
 import { NamespaceDefaultsController } from "./namespace-defaults.js";
 import { OwnerIndex } from "./owners.js";
+import { ReplicaSetController } from "./replicasets.js";
 import { LoopRuntime, type Loop } from "./runtime.js";
+import { Scheduler } from "./scheduler.js";
 
 export { upsertCondition } from "./conditions.js";
+
+/** The workload loops, the scheduler and the kubelet's pod start-up (what makes Deployments produce running pods). */
+export interface WorkloadLoopsOptions {
+  /** How long a pod whose restartPolicy is not Always (a Job's) runs before it succeeds; default 1000 ms. */
+  podCompletionMs?: number;
+  /** The CronJob controller's clock (default the system clock), so tests can move time. */
+  now?: () => Date;
+  /** How often the CronJob controller looks at its schedules; default 1000 ms. */
+  cronCheckMs?: number;
+}
 
 export interface ControlPlaneOptions {
   /** How long the simulated kubelet takes to finish a graceful pod deletion (capped by the grace period). */
   podTerminationMs?: number;
   /** The CA bundle published in every namespace's `kube-root-ca.crt` (absent: no ServiceAccount/CA defaults). */
   rootCaPem?: string;
+  /** Off (default): only GC, namespaces, CRDs, PDB status and graceful pod deletion run. */
+  workloads?: boolean | WorkloadLoopsOptions;
 }
 
 /** Runs the loops asynchronously after writes, as the control plane does (eventually, in order). */
@@ -31,10 +46,24 @@ export class ControlPlane {
       new CrdController(this.runtime),
       new NamespaceController(this.runtime),
       new DisruptionController(this.runtime),
-      new Kubelet(this.runtime, opts.podTerminationMs ?? 100),
       new GarbageCollector(this.runtime, this.owners),
     ];
     if (opts.rootCaPem !== undefined) this.loops.push(new NamespaceDefaultsController(this.runtime, opts.rootCaPem));
+    const workloads = opts.workloads === true ? {} : opts.workloads || undefined;
+    this.loops.push(
+      new Kubelet(this.runtime, {
+        podTerminationMs: opts.podTerminationMs ?? 100,
+        runPods: workloads !== undefined,
+        completionMs: workloads?.podCompletionMs ?? 1000,
+      }),
+    );
+    if (workloads) {
+      this.loops.push(
+        new Scheduler(this.runtime),
+        new ReplicaSetController(this.runtime, this.owners),
+        new DeploymentController(this.runtime, this.owners),
+      );
+    }
     core.onCommit((w) => this.observe(w));
   }
 
