@@ -18,10 +18,6 @@ export { upsertCondition } from "./conditions.js";
 export interface WorkloadLoopsOptions {
   /** How long a pod whose restartPolicy is not Always (a Job's) runs before it succeeds; default 1000 ms. */
   podCompletionMs?: number;
-  /** The CronJob controller's clock (default the system clock), so tests can move time. */
-  now?: () => Date;
-  /** How often the CronJob controller looks at its schedules; default 1000 ms. */
-  cronCheckMs?: number;
 }
 
 export interface ControlPlaneOptions {
