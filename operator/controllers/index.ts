@@ -6,6 +6,10 @@ import { registerManagedClusterController } from "./managedcluster/status/contro
 import { registerReplanController } from "./managedcluster/replan/controller.js";
 import { registerNodeTemplateController } from "./nodetemplate/controller.js";
 import { registerOptimizationPolicyController } from "./optimizationpolicy/controller.js";
+import { bookOf, operatorPrices } from "./pricebook/books.js";
+import { registerPriceBookController } from "./pricebook/controller.js";
+import { regionBookPrices } from "./hibernation/savings.js";
+import type { PriceBook } from "../../src-shared/pricing/types.js";
 
 export interface ControllerDeps {
   client: KubeClient;
@@ -15,16 +19,34 @@ export interface ControllerDeps {
   systemNamespace?: string;
 }
 
+/** The operator's price book (the price-book controller's ConfigMaps) as every other controller reads it. */
+const prices = ({ manager, systemNamespace, now }: ControllerDeps): ReturnType<typeof operatorPrices> =>
+  operatorPrices(manager, { systemNamespace, now });
+
+/** A region's book, or an error naming why there is none (the replan reports it on the cluster). */
+const bookOrThrow =
+  (deps: ControllerDeps) =>
+  (region: string): PriceBook => {
+    const found = prices(deps)(region);
+    if (!found.book) throw new Error(found.reason ?? `no prices for region ${region}`);
+    return found.book;
+  };
+
 /** One function per controller; add a line here when a controller lands. */
 export const controllerRegistrations: Array<(deps: ControllerDeps) => Promise<void> | void> = [
-  ({ client, manager, now, systemNamespace }: ControllerDeps): Promise<void> =>
-    registerHibernationController({ client, manager, nowMs: () => now().getTime(), systemNamespace }),
   ({ client, manager, now, systemNamespace }: ControllerDeps): void =>
-    registerManagedClusterController({ client, manager, now, systemNamespace }),
-  ({ client, manager, now, systemNamespace }: ControllerDeps): void =>
-    registerReplanController({ client, manager, now, systemNamespace }),
-  ({ client, manager, now, systemNamespace }: ControllerDeps): Promise<void> =>
-    registerNodeTemplateController({ client, manager, now, systemNamespace }),
+    registerPriceBookController({ client, manager, now, systemNamespace }),
+  (deps: ControllerDeps): Promise<void> =>
+    registerHibernationController({
+      client: deps.client,
+      manager: deps.manager,
+      nowMs: () => deps.now().getTime(),
+      systemNamespace: deps.systemNamespace,
+      price: regionBookPrices(bookOf(prices(deps))),
+    }),
+  (deps: ControllerDeps): void => registerManagedClusterController({ ...deps, prices: prices(deps) }),
+  (deps: ControllerDeps): void => registerReplanController({ ...deps, priceBook: bookOrThrow(deps) }),
+  (deps: ControllerDeps): Promise<void> => registerNodeTemplateController({ ...deps, priceBook: bookOf(prices(deps)) }),
   ({ client, manager, now, systemNamespace }: ControllerDeps): void =>
     registerOptimizationPolicyController({ client, manager, now, systemNamespace }),
 ];

@@ -17,6 +17,7 @@ import { KubeClient, type KubeObject } from "../../src-shared/kube/client.js";
 import { Informer, type InformerEvent } from "../../src-shared/runtime/informer.js";
 import type { FacadeCacheBase, FacadeDeps } from "./app.js";
 import { NotReadyError } from "./errors.js";
+import { PRICE_BOOK_LABEL } from "../../src-shared/pricing/book.js";
 import {
   DEFAULT_SYSTEM_NAMESPACE,
   LOCAL_CLUSTER_CONFIGMAP,
@@ -37,7 +38,8 @@ export type CachedKind =
   | "Node"
   | "Pod"
   | "Secret"
-  | "ConfigMap";
+  | "ConfigMap"
+  | "PriceBookConfigMap";
 
 export interface FacadeCache extends FacadeCacheBase {
   hasSynced(): boolean;
@@ -61,6 +63,8 @@ export interface FacadeCache extends FacadeCacheBase {
   agentTokenSecret(namespace: string, name: string): V1Secret | undefined;
   /** The installer's designation of the local cluster (the only ConfigMap the facade caches); undefined: none. */
   localCluster(): LocalClusterRef | undefined;
+  /** The operator's price-book ConfigMaps (one per region, in the system namespace). */
+  priceBookConfigMaps(): KubeObject[];
   /**
    * Resolves once the cache holds `name` at `resourceVersion` (or, with null, no longer holds it), or after
    * `timeoutMs`: lets a handler answer only when a following GET will see its write.
@@ -77,6 +81,8 @@ export interface FacadeCache extends FacadeCacheBase {
 
 interface Source {
   kind: CachedKind;
+  /** The Kubernetes kind when the cache name differs (two ConfigMap sources). */
+  apiKind?: string;
   apiVersion: string;
   labelSelector?: string;
   namespace?: string;
@@ -103,6 +109,17 @@ function designationSource(systemNamespace: string): Source {
     apiVersion: "v1",
     namespace: systemNamespace,
     fieldSelector: `metadata.name=${LOCAL_CLUSTER_CONFIGMAP}`,
+  };
+}
+
+/** The operator's price books: the prices every figure uses (label-selected ConfigMaps of the system namespace). */
+function priceBookSource(systemNamespace: string): Source {
+  return {
+    kind: "PriceBookConfigMap",
+    apiKind: "ConfigMap",
+    apiVersion: "v1",
+    namespace: systemNamespace,
+    labelSelector: PRICE_BOOK_LABEL,
   };
 }
 
@@ -163,11 +180,12 @@ export function createFacadeCache(
   let localCount: { at: number; count: number } | undefined;
   let version = 0;
 
-  for (const source of [...SOURCES, designationSource(opts.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE)]) {
+  const systemNamespace = opts.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
+  for (const source of [...SOURCES, designationSource(systemNamespace), priceBookSource(systemNamespace)]) {
     const informer = new Informer({
       client,
       apiVersion: source.apiVersion,
-      kind: source.kind,
+      kind: source.apiKind ?? source.kind,
       labelSelector: source.labelSelector,
       namespace: source.namespace,
       fieldSelector: source.fieldSelector,
@@ -223,6 +241,7 @@ export function createFacadeCache(
       const data = (index("ConfigMap").listAll()[0] as { data?: Record<string, string> } | undefined)?.data;
       return data?.namespace && data.name ? { namespace: data.namespace, name: data.name } : undefined;
     },
+    priceBookConfigMaps: () => index("PriceBookConfigMap").listAll(),
     waitFor: async (kind, ref, timeoutMs = 3000) => {
       if (holds(kind, ref)) return true;
       return new Promise<boolean>((resolve) => {

@@ -1,12 +1,40 @@
-// Price books by region for the figures: the one lookup the ManagedCluster status controller (and others) price nodes
-// with, the shipped snapshot by default, a live book where the operator's price book has refreshed one.
-import type { PriceBook } from "./types.js";
-import { loadSnapshotPriceBook, SNAPSHOT_REGIONS } from "./snapshot/index.js";
+// Price books by region for the figures: the one lookup every consumer prices with. The operator's price book
+// (book.ts, ConfigMaps the price-book controller writes) in the running system; the shipped snapshot in tools and tests.
+import type { PriceBook, PriceSource } from "./types.js";
+import { loadSnapshotPriceBook, readPriceSnapshot, SNAPSHOT_REGIONS } from "./snapshot/index.js";
+
+/** Where one part of a book (On-Demand, Spot) came from and how old it is. */
+export interface BookPart {
+  /** pricing-api / spot-history after a successful refresh, else snapshot (the shipped cold-start book). */
+  source: PriceSource;
+  /** The date of the part's prices ("unknown" when the source carries none). */
+  asOf: string;
+  /** When the part was last refreshed from AWS (absent for the snapshot). */
+  refreshedAt?: string;
+  /** The refresh that is failing, since when (the last good prices stay in service). */
+  error?: { message: string; since: string };
+}
+
+export interface BookSources {
+  onDemand: BookPart;
+  spot: BookPart;
+}
+
+/** Where the shipped snapshot's parts came from: what a region's book is before its first refresh. */
+export function snapshotSources(region: string): BookSources {
+  const meta = readPriceSnapshot(region)._meta;
+  return {
+    onDemand: { source: "snapshot", asOf: meta.onDemand.asOf },
+    spot: { source: "snapshot", asOf: meta.spot.asOf },
+  };
+}
 
 /** The book for a region, whether it is older than the configured age, or why there is none. */
 export interface RegionBook {
   book?: PriceBook;
   stale: boolean;
+  /** Where each part of the book came from and when (absent when there is no book). */
+  sources?: BookSources;
   /** Why there is no book (absent when there is one). */
   reason?: string;
 }
@@ -28,6 +56,6 @@ export function snapshotRegionPrices(): RegionPrices {
       book = loadSnapshotPriceBook(region);
       books.set(region, book);
     }
-    return { book, stale: false };
+    return { book, sources: snapshotSources(region), stale: false };
   };
 }

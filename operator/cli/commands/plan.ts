@@ -4,6 +4,7 @@ import { UsageError, parseFlags, type CliCommand, type CliIo } from "../command.
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { PricingClient } from "@aws-sdk/client-pricing";
 import { AwsPriceBookSource } from "../../../src-shared/pricing/aws/source.js";
+import { hasAwsCredentials } from "../../../src-shared/pricing/aws/fetcher.js";
 import { pricingEndpointRegion } from "../../../src-shared/pricing/aws/pricing-api.js";
 import { loadSnapshotPriceBook } from "../../../src-shared/pricing/snapshot/index.js";
 import { loadPriceBookFromDataDir, PriceDataError } from "../../../src-shared/pricing/data-dir.js";
@@ -144,16 +145,6 @@ function loadBook(dir: string | undefined, region: string): PriceBook {
     if (err instanceof PriceDataError || dir === undefined) throw new UsageError((err as Error).message);
     throw err;
   }
-}
-
-function hasAwsCredentials(env: NodeJS.ProcessEnv): boolean {
-  return Boolean(
-    env.AWS_ACCESS_KEY_ID ||
-    env.AWS_PROFILE ||
-    env.AWS_WEB_IDENTITY_TOKEN_FILE ||
-    env.AWS_CONTAINER_CREDENTIALS_FULL_URI ||
-    env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
-  );
 }
 
 /** Live AWS prices when credentials are present (falling back to the snapshot, said on stderr), else the shipped snapshot. */

@@ -115,6 +115,14 @@ export function priceFromBook(book: PriceBookLike): NodeHourlyPrice {
   };
 }
 
+/** Prices from a region lookup (the operator's price book), read at every call so a refreshed book is used at once. */
+export function regionBookPrices(bookOf: (region: string) => PriceBookLike | undefined): NodeHourlyPrice {
+  return (node) => {
+    const book = node.region === undefined ? undefined : bookOf(node.region);
+    return book ? priceFromBook(book)(node) : undefined;
+  };
+}
+
 /**
  * Prices from the shipped price snapshot, per the node's region label. A node without a region
  * label, or in a region the snapshot does not cover, has no price (and is named as unpriced, not guessed).

@@ -22,11 +22,12 @@ import {
 import { TEMPLATE_ACTION_LABEL } from "./executor.js";
 import { informerCaches } from "./kube.js";
 import { createNodeTemplateReconciler } from "./reconciler.js";
+import { PRICE_BOOK_CONFIGMAPS } from "../pricebook/books.js";
 
 export interface NodeTemplateControllerOptions {
   manager: ControllerManager;
   client: KubeClient;
-  /** Default: the shipped offline price catalog (src-shared/pricing/catalog); throws for a region it does not cover. */
+  /** Prices by region (the operator passes its price book); default: the shipped snapshot, which throws for other regions. */
   priceBook?: (region: string) => PriceBook | undefined;
   /** The chart's AWS values, used where a ManagedCluster's spec.aws leaves a setting out. */
   awsDefaults?: AwsDefaults;
@@ -117,6 +118,8 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
         ...OUR_CONFIGMAPS,
         mapToKeys: (cm) => (cm.metadata?.name === LOCAL_CLUSTER_CONFIGMAP ? templates.keys() : []),
       },
+      // Refreshed prices re-rank instance types (the status shows each type's price and its source).
+      { ...PRICE_BOOK_CONFIGMAPS, mapToKeys: () => templates.keys() },
       { ...NODEPOOL_API, mapToKeys: named },
       // A remote cluster's agent finished (or failed) an action: the template's Applied follows it.
       {

@@ -8,7 +8,8 @@ import { resourceDeps, type CachedKind, type FacadeCache } from "../cache.js";
 import type { AuthContext } from "../http.js";
 import { UnauthorizedError } from "../errors.js";
 import { isStale } from "../../../src-shared/pricing/freshness.js";
-import { loadSnapshotPriceBook } from "../../../src-shared/pricing/snapshot/index.js";
+import { storedRegionPrices } from "../../../src-shared/pricing/book.js";
+import type { RegionPrices } from "../../../src-shared/pricing/region-prices.js";
 import type { PriceBook } from "../../../src-shared/fleet/fleet-metrics.js";
 import { createKubeWriter, type KubeWriter, type ObjectRef } from "../services/k8s-writes.js";
 
@@ -38,7 +39,7 @@ export function resourceContext(ctx: { req: express.Request; auth: AuthContext |
     writer = createKubeWriter(deps.kubeConfig);
     writers.set(deps.kubeConfig, writer);
   }
-  const configured = (ctx.req.app.locals as { priceBook?: PriceBook }).priceBook;
+  const prices = facadePrices(deps);
   const activeClusterId = ctx.auth?.activeClusterId;
   const now = deps.now();
   return {
@@ -47,36 +48,32 @@ export function resourceContext(ctx: { req: express.Request; auth: AuthContext |
     writer,
     namespace,
     now,
-    priceBookFor: (region) => priceBookFor(configured, region),
+    priceBookFor: (region) => priceBookFor(prices, region),
     isStale: (asOf) => isStale(asOf, now.getTime(), deps.config.priceMaxAgeMs),
     ...(activeClusterId ? { activeClusterId } : {}),
   };
 }
 
-const catalogBooks = new Map<string, PriceBook | undefined>();
+const readers = new WeakMap<FacadeCache, RegionPrices>();
 
-/** The shipped price snapshot's book for a region, or undefined where it has none. */
-function catalogBook(region: string): PriceBook | undefined {
-  if (!catalogBooks.has(region)) {
-    let book: PriceBook | undefined;
-    try {
-      book = loadSnapshotPriceBook(region);
-    } catch {
-      book = undefined;
-    }
-    catalogBooks.set(region, book);
+/** The operator's price book as this facade's cache holds it (the shipped snapshot until a region's book exists). */
+export function facadePrices(deps: FacadeDeps<FacadeCache>): RegionPrices {
+  let reader = readers.get(deps.cache);
+  if (!reader) {
+    reader = storedRegionPrices({
+      configMaps: () => deps.cache.priceBookConfigMaps(),
+      namespace: deps.config.systemNamespace,
+      maxAgeMs: deps.config.priceMaxAgeMs,
+      now: deps.now,
+    });
+    readers.set(deps.cache, reader);
   }
-  return catalogBooks.get(region);
+  return reader;
 }
 
-/**
- * app.locals.priceBook (a live pricing engine's book, set by the entrypoint) when it covers the region, else the
- * shipped price snapshot for the region; nothing for a cluster without a region.
- */
-export function priceBookFor(configured: PriceBook | undefined, region: string | undefined): PriceBook | undefined {
-  if (configured && (region === undefined || configured.region === undefined || configured.region === region))
-    return configured;
-  return region === undefined ? undefined : catalogBook(region);
+/** A cluster's region's book from the operator's price book; nothing for a cluster without a region or prices. */
+export function priceBookFor(prices: RegionPrices, region: string | undefined): PriceBook | undefined {
+  return prices(region).book;
 }
 
 export function crRef(kind: string, namespace: string, name: string): ObjectRef {

@@ -99,10 +99,12 @@ type Latest = Map<string, Map<string, { usd: number; at: Date }>>;
 
 function keepLatest(latest: Latest, p: SpotPrice): void {
   const usd = Number(p.SpotPrice);
-  if (!p.InstanceType || !p.AvailabilityZone || !p.Timestamp || !Number.isFinite(usd) || usd <= 0) return;
+  // Prices are keyed by AZ id (use1-az1) where EC2 gives it: zone names map to different AZs in each account.
+  const zone = p.AvailabilityZoneId || p.AvailabilityZone;
+  if (!p.InstanceType || !zone || !p.Timestamp || !Number.isFinite(usd) || usd <= 0) return;
   const byZone = latest.get(p.InstanceType) ?? new Map<string, { usd: number; at: Date }>();
-  const seen = byZone.get(p.AvailabilityZone);
-  if (!seen || p.Timestamp > seen.at) byZone.set(p.AvailabilityZone, { usd, at: p.Timestamp });
+  const seen = byZone.get(zone);
+  if (!seen || p.Timestamp > seen.at) byZone.set(zone, { usd, at: p.Timestamp });
   latest.set(p.InstanceType, byZone);
 }
 

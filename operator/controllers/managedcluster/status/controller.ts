@@ -7,11 +7,12 @@ import { snapshotRegionPrices, type RegionPrices } from "../../../../src-shared/
 import type { ClusterView } from "./desired.js";
 import { localClusterFromConfigMap } from "../../../../src-shared/tenancy/cluster-target.js";
 import { createManagedClusterReconciler } from "./reconciler.js";
+import { PRICE_BOOK_CONFIGMAPS } from "../../pricebook/books.js";
 
 export interface ManagedClusterControllerOptions {
   manager: ControllerManager;
   client: KubeClient;
-  /** Price books by region; default: the shipped price snapshot (src-shared/pricing/snapshot). */
+  /** Price books by region (the operator passes its price book); default: the shipped price snapshot. */
   prices?: RegionPrices;
   /** Prices older than this are flagged stale; default SPOTOPT_PRICE_MAX_AGE_HOURS (a week). */
   priceMaxAgeMs?: number;
@@ -60,6 +61,8 @@ export function registerManagedClusterController(options: ManagedClusterControll
       { ...NODE, mapToKeys: localClusterKeys },
       { ...POD, mapToKeys: localClusterKeys },
       { ...SNAPSHOT, mapToKeys: snapshotOwnerKeys },
+      // A refreshed price book re-prices every cluster (PricesFresh, figures) at once, not at the next resync.
+      { ...PRICE_BOOK_CONFIGMAPS, mapToKeys: () => clusters.keys() },
     ],
     reconcile: createManagedClusterReconciler({
       client,

@@ -16,6 +16,7 @@ import type { RegionPrices } from "../../../../src-shared/pricing/region-prices.
 import { DEFAULT_PRICE_MAX_AGE_HOURS, isStale } from "../../../../src-shared/pricing/freshness.js";
 import type { ClusterSnapshot, LeaseView } from "../../../../src-shared/agent/snapshot.js";
 import { remoteAgentConnected, remoteUsage } from "./remote.js";
+import { CONDITION_PRICES_FRESH, pricesFreshCondition } from "../../pricebook/desired.js";
 
 /** A heartbeat older than this means the agent is not connected (DESIGN.md: Connected condition from heartbeat age). */
 export const HEARTBEAT_FRESH_MS = 2 * 60_000;
@@ -25,7 +26,12 @@ export const CONDITION_AGENT_CONNECTED = "AgentConnected";
 export const CONDITION_MEASURED = "Measured";
 export const CONDITION_PRICED = "Priced";
 /** The condition types this controller owns (others' conditions on the same object are left alone). */
-export const OWNED_CONDITIONS = [CONDITION_AGENT_CONNECTED, CONDITION_MEASURED, CONDITION_PRICED] as const;
+export const OWNED_CONDITIONS = [
+  CONDITION_AGENT_CONNECTED,
+  CONDITION_MEASURED,
+  CONDITION_PRICED,
+  CONDITION_PRICES_FRESH,
+] as const;
 
 /** The parts of a ManagedCluster the builder reads. */
 export interface ClusterView {
@@ -91,6 +97,11 @@ function nodeRegion(nodes: readonly V1Node[]): string | undefined {
     nodes.map((n) => n.metadata?.labels?.["topology.kubernetes.io/region"]).filter((r): r is string => r !== undefined),
   );
   return regions.size === 1 ? [...regions][0] : undefined;
+}
+
+/** PricesFresh: how old the book is that prices this cluster (its region's). */
+function pricesFresh(input: ClusterStatusInput, usage: MeasuredUsage): Omit<ConditionInput, "observedGeneration"> {
+  return pricesFreshCondition(input.prices(input.cluster.spec.region ?? nodeRegion(usage.nodes)));
 }
 
 /** Every figure of the cluster with the shared formulas (src-shared/fleet/fleet-metrics.ts), priced from its region's book. */
@@ -237,11 +248,12 @@ export function desiredClusterStatus(input: ClusterStatusInput): ClusterStatusPl
     );
     return { status: { conditions }, requeueAfterMs: RESYNC_MS };
   }
-  const figures = measuredFigures(input, {
+  const usage: MeasuredUsage = {
     nodes: input.nodes,
     requested: requestedOn(input.pods, new Set(input.nodes.map((n) => String(n.metadata?.name)))),
     agentReported: false,
-  });
+  };
+  const figures = measuredFigures(input, usage);
   conditions.push(
     condition({
       type: CONDITION_MEASURED,
@@ -250,6 +262,7 @@ export function desiredClusterStatus(input: ClusterStatusInput): ClusterStatusPl
       message: "Figures from the Nodes and Pods of the cluster the operator runs in",
     }),
     condition(pricedCondition(figures)),
+    condition(pricesFresh(input, usage)),
   );
   return { status: { ...statusFigures(figures), conditions }, requeueAfterMs: RESYNC_MS };
 }
@@ -287,6 +300,7 @@ function remoteStatus(input: ClusterStatusInput, condition: ConditionOf): Cluste
       message: "Figures from the agent's latest heartbeat snapshot",
     }),
     condition(pricedCondition(figures)),
+    condition(pricesFresh(input, reported.usage)),
   );
   return { status: { agent: reported.agent, ...statusFigures(figures), conditions }, requeueAfterMs };
 }
