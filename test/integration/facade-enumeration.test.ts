@@ -20,6 +20,32 @@ async function namespaces(): Promise<number> {
   return (await t.client.list({ apiVersion: "v1", kind: "Namespace" })).items.length;
 }
 
+describe("audit of public account requests", () => {
+  // First in the file: identical refusals within a minute are counted into one entry (see docs/facade.md, Audit).
+  it("a signup request and failed codes each leave one entry in the platform chain", async () => {
+    const platform = async (): Promise<Array<{ actor: string; event: string; outcome: string }>> =>
+      (await t.facades[0]!.audit.readChain("spot-optimizer-system")).entries as never;
+    const before = (await platform()).length;
+    const email = "audited-signup@example.com";
+    await t.call("POST", "/api/auth/signup", { body: { org_name: "Audited", email, password: "Pass-123456" } });
+    const [id] = t.mailedCode(email).split(".");
+    expect(
+      (await t.call("POST", "/api/auth/verify-email", { body: { token: `${id}.${"B".repeat(43)}` } })).status,
+    ).toBe(404);
+    const bogus = `${"0".repeat(8)}-0000-0000-0000-${"0".repeat(12)}.${"C".repeat(43)}`;
+    expect(
+      (await t.call("POST", "/api/auth/accept-invite", { body: { invite_token: bogus, password: "Pass-123456" } }))
+        .status,
+    ).toBe(404);
+    const added = (await platform()).slice(before);
+    expect(added).toEqual([
+      expect.objectContaining({ actor: email, event: "signup.request", outcome: "success" }),
+      expect.objectContaining({ actor: "anonymous", event: "organisation.signup", outcome: "failure" }),
+      expect.objectContaining({ actor: "anonymous", event: "user.accept_invite", outcome: "failure" }),
+    ]);
+  });
+});
+
 describe("signup", () => {
   it("answers the same status, body and headers for an address with an account as for a new one", async () => {
     const before = await namespaces();

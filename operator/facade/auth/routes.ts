@@ -115,7 +115,9 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
         message: z.string(),
         expires_in: z.number().int(),
       }),
-      handler: async ({ body }) => {
+      handler: async ({ body, audit }) => {
+        // Nothing exists yet: the request is recorded in the platform chain, alike for every address.
+        audit({ actor: body.email, event: "signup.request", resource: "signup", after: { org_name: body.org_name } });
         const { expiresInSeconds } = await service.requestSignup({
           orgName: body.org_name,
           email: body.email,
@@ -146,6 +148,8 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
         namespace: z.string(),
       }),
       handler: async ({ body, audit }) => {
+        // A wrong or used code is recorded (platform chain) as a failure; success lands in the new organisation's.
+        audit({ actor: "anonymous", event: "organisation.signup", resource: "signup" });
         const { user, org, tokens } = await service.verifySignup(body.token);
         audit({
           namespace: org.namespace,
@@ -283,6 +287,7 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
         .strict(),
       response: TokenResponse,
       handler: async ({ body, audit }) => {
+        audit({ actor: "anonymous", event: "user.accept_invite", resource: "invite" });
         const { user, tokens } = await service.acceptInvite(body.invite_token, body.password);
         audit({
           namespace: user.namespace,
