@@ -1,5 +1,6 @@
 // Baseline numbers of the local API server: creates/s and updates/s through client-node, watch delivery latency;
 // the cost of durability (creates/s with the fsync'd write-ahead log against none) and of a large store.
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -147,13 +148,87 @@ async function storeSizeBench(): Promise<void> {
     );
 }
 
+const PYTHON = "/usr/bin/python3";
+const PY_WATCHED = 100;
+
+/** Whether Debian's python3-kubernetes is there (the second client); the Python rows are skipped otherwise. */
+function hasPythonClient(): boolean {
+  try {
+    execFileSync(PYTHON, ["-c", "import kubernetes"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface PythonFigures {
+  createSeconds: number;
+  updateSeconds: number;
+  received: [string, number][];
+}
+
+/** The Python client's creates, updates (same count and concurrency as client-node's) and watch receipt times. */
+async function pythonFigures(
+  server: LocalApiServer,
+): Promise<{ figures: PythonFigures; committedAt: Map<string, number> }> {
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), "bench-py-")), "config");
+  writeFileSync(kubeconfig, server.kubeconfigYaml, { mode: 0o600 });
+  const committedAt = new Map<string, number>();
+  server.faults.onWrite((w) => {
+    if (w.namespace === "watch-py")
+      committedAt.set(
+        String((w.object as V1ConfigMap).metadata?.resourceVersion),
+        performance.timeOrigin + performance.now(),
+      );
+  });
+  const script = join(import.meta.dirname, "python_client_bench.py");
+  const args = [script, kubeconfig, "bench-py", String(OBJECTS), String(CONCURRENCY), "watch-py", String(PY_WATCHED)];
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(PYTHON, args, { maxBuffer: 16 * 1024 * 1024 }, (err, out) => (err ? reject(err) : resolve(out))),
+  );
+  server.faults.onWrite(undefined);
+  return { figures: JSON.parse(stdout) as PythonFigures, committedAt };
+}
+
+async function pythonRows(
+  server: LocalApiServer,
+  nodeFigures: { createMs: number; updateMs: number; watchP50Ms: number },
+): Promise<void> {
+  if (!hasPythonClient()) {
+    console.log(
+      `Python client rows skipped: no ${PYTHON} with the kubernetes module (apt-get install python3-kubernetes)`,
+    );
+    return;
+  }
+  const { figures, committedAt } = await pythonFigures(server);
+  const latencies = figures.received
+    .map(([rv, at]) => at - (committedAt.get(rv) ?? Number.NaN))
+    .filter((ms) => Number.isFinite(ms))
+    .sort((a, b) => a - b);
+  const perSec = (ms: number): number => (OBJECTS / ms) * 1000;
+  const pyCreate = perSec(figures.createSeconds * 1000);
+  const pyUpdate = perSec(figures.updateSeconds * 1000);
+  console.log(`second client (Python kubernetes, ${CONCURRENCY} threads), against client-node in this run:`);
+  console.log(
+    `python creates/s:                    ${pyCreate.toFixed(0)}  (${(pyCreate / perSec(nodeFigures.createMs)).toFixed(2)}x client-node)`,
+  );
+  console.log(
+    `python updates/s:                    ${pyUpdate.toFixed(0)}  (${(pyUpdate / perSec(nodeFigures.updateMs)).toFixed(2)}x client-node)`,
+  );
+  const p50 = percentile(latencies, 50);
+  console.log(
+    `python watch latency p50 / p99:      ${p50.toFixed(2)} ms / ${percentile(latencies, 99).toFixed(2)} ms, 1 watcher, ${latencies.length}/${PY_WATCHED} events  (p50 ${(p50 / nodeFigures.watchP50Ms).toFixed(2)}x client-node's)`,
+  );
+}
+
 export async function run(): Promise<void> {
   await durabilityBench();
   await storeSizeBench();
   const server = await startLocalApiServer();
   try {
     const core = server.kubeConfig.makeApiClient(CoreV1Api);
-    for (const ns of ["bench-raw", "bench", "watch"]) await core.createNamespace({ body: { metadata: { name: ns } } });
+    for (const ns of ["bench-raw", "bench", "watch", "bench-py", "watch-py"])
+      await core.createNamespace({ body: { metadata: { name: ns } } });
 
     const rawMs = await timed(OBJECTS, CONCURRENCY, (i) =>
       server.request("POST", "/api/v1/namespaces/bench-raw/configmaps", {
@@ -228,6 +303,7 @@ export async function run(): Promise<void> {
     console.log(
       `watch delivery latency p50 / p99:    ${percentile(latenciesMs, 50).toFixed(2)} ms / ${percentile(latenciesMs, 99).toFixed(2)} ms`,
     );
+    await pythonRows(server, { createMs, updateMs, watchP50Ms: percentile(latenciesMs, 50) });
   } finally {
     await server.stop();
   }
