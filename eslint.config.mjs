@@ -19,9 +19,11 @@ export default tseslint.config(
       "@typescript-eslint/explicit-module-boundary-types": "error",
       "@typescript-eslint/no-explicit-any": "off",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-      complexity: ["warn", 10],
-      "max-depth": ["warn", 3],
-      "max-params": ["warn", 4],
+      // Small functions: a reviewer reads one screen, a test reaches every branch.
+      complexity: ["error", 10],
+      "max-depth": ["error", 3],
+      "max-params": ["error", 4],
+      "max-lines-per-function": ["error", { max: 60, skipBlankLines: true, skipComments: true }],
     },
   },
   {
@@ -72,9 +74,104 @@ export default tseslint.config(
       ],
     },
   },
+  // Known debt, held where it is: each of these files still has one long factory closure (a reconciler, a route
+  // module, a store) whose inner functions are to move to module level. The limit is its size today plus a little for
+  // work in flight; a file leaves this list once split. Anything new meets the 60-line rule.
   {
+    files: ["operator/controllers/hibernation/kube.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 75, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: [
+      "operator/controllers/nodetemplate/controller.ts",
+      "operator/facade/services/agent-actions.ts",
+      "src-shared/optimizer/packing.ts",
+    ],
+    rules: { "max-lines-per-function": ["error", { max: 77, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["src-shared/optimizer/knapsack.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 78, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["operator/controllers/hibernation/executor.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 98, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["operator/facade/cache.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 109, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["src-shared/audit/writer.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 125, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["operator/facade/services/heartbeats.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 132, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["operator/facade/rate-limit-cluster.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 160, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["operator/facade/settings/routes.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 163, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["operator/controllers/managedcluster/replan/reconciler.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 168, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["operator/facade/audit/routes.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 169, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["operator/facade/auth/routes.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 215, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["operator/facade/admin/routes.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 219, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["operator/controllers/nodetemplate/reconciler.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 303, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["operator/controllers/hibernation/reconciler.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 408, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    // The local API server follows kube-apiserver's handlers branch for branch (content negotiation, admission, garbage
+    // collection, watch); the limits sit just above what that needs, so it cannot grow unchecked. Built-in OpenAPI
+    // schemas are data tables, not logic.
+    files: ["operator/local/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: {
+      complexity: ["error", 25],
+      "max-depth": ["error", 4],
+      "max-params": ["error", 5],
+      "max-lines-per-function": ["error", { max: 110, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  { files: ["operator/local/apiserver/openapi/builtins.ts"], rules: { "max-lines-per-function": "off" } },
+  {
+    // Column generation is one loop of the published algorithm (price, solve, add columns, stop tests); its stop tests
+    // read best together.
+    files: ["src-shared/optimizer/colgen.ts"],
+    rules: { complexity: ["error", 15] },
+  },
+  {
+    // A test reads top to bottom as one scenario (a describe body, a fast-check property with one parameter per
+    // arbitrary); splitting it to satisfy a size rule would hide the steps it checks.
     files: ["**/*.test.ts", "test/**/*.ts"],
-    rules: { "@typescript-eslint/explicit-module-boundary-types": "off", complexity: "off", "max-depth": "off" },
+    rules: {
+      "@typescript-eslint/explicit-module-boundary-types": "off",
+      complexity: "off",
+      "max-depth": "off",
+      "max-params": "off",
+      "max-lines-per-function": "off",
+    },
   },
   {
     files: ["bin/**/*.mjs", "*.mjs"],

@@ -38,6 +38,12 @@ interface Running {
   leaseEndsMs: number;
 }
 
+/** A 4xx other than 401/429: the facade will never take this result (stale attempt or already done). */
+function refusedForGood(err: unknown): err is FacadeError {
+  if (!(err instanceof FacadeError)) return false;
+  return err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 429;
+}
+
 export class Agent {
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -206,13 +212,7 @@ export class Agent {
         await this.o.facade.result(id, { attempt: running.attempt, ...outcome });
         return;
       } catch (err) {
-        if (
-          err instanceof FacadeError &&
-          err.status >= 400 &&
-          err.status < 500 &&
-          err.status !== 401 &&
-          err.status !== 429
-        ) {
+        if (refusedForGood(err)) {
           this.o.logger?.info({ action: id, err: err.message }, "Result not recorded");
           return;
         }

@@ -23,23 +23,30 @@ function capacityType(labels: Record<string, string>): HeartbeatNode["capacity_t
   return v === "spot" ? "spot" : v === "on-demand" ? "on-demand" : "unknown";
 }
 
+/** The first of the labels (current name, then its deprecated one) the node carries, else null. */
+function labelOf(labels: Record<string, string>, keys: readonly string[]): string | null {
+  for (const key of keys) if (labels[key] !== undefined) return labels[key];
+  return null;
+}
+
+function allocatableOf(node: V1Node): HeartbeatNode["allocatable"] {
+  const allocatable = (node.status?.allocatable ?? {}) as Record<string, string>;
+  const kept = (["cpu", "memory", "pods"] as const).filter((k) => allocatable[k] !== undefined);
+  return Object.fromEntries(kept.map((k) => [k, allocatable[k]]));
+}
+
 export function reportNode(node: V1Node): HeartbeatNode {
   const labels = node.metadata?.labels ?? {};
-  const allocatable = (node.status?.allocatable ?? {}) as Record<string, string>;
   const ready = (node.status?.conditions ?? []).find((c) => c.type === "Ready");
   return {
     name: node.metadata?.name ?? "",
-    instance_type: labels["node.kubernetes.io/instance-type"] ?? labels["beta.kubernetes.io/instance-type"] ?? null,
+    instance_type: labelOf(labels, ["node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type"]),
     capacity_type: capacityType(labels),
-    zone: labels["topology.kubernetes.io/zone"] ?? labels["failure-domain.beta.kubernetes.io/zone"] ?? null,
-    allocatable: {
-      ...(allocatable.cpu !== undefined ? { cpu: allocatable.cpu } : {}),
-      ...(allocatable.memory !== undefined ? { memory: allocatable.memory } : {}),
-      ...(allocatable.pods !== undefined ? { pods: allocatable.pods } : {}),
-    },
+    zone: labelOf(labels, ["topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"]),
+    allocatable: allocatableOf(node),
     cordoned: node.spec?.unschedulable === true,
     ...(ready ? { ready: ready.status === "True" } : {}),
-    node_pool: labels["karpenter.sh/nodepool"] ?? null,
+    node_pool: labelOf(labels, ["karpenter.sh/nodepool"]),
   };
 }
 
@@ -98,21 +105,40 @@ function ours(annotations: Record<string, string> | undefined): Record<string, s
   return kept.length > 0 ? Object.fromEntries(kept) : undefined;
 }
 
-export function reportObject(kind: HeartbeatObject["kind"], o: KubeObject & { spec?: any }): HeartbeatObject {
-  const m = o.metadata ?? {};
-  const out: HeartbeatObject = { kind, name: m.name ?? "" };
+function reportedMetadata(m: NonNullable<KubeObject["metadata"]>): Partial<HeartbeatObject> {
+  const out: Partial<HeartbeatObject> = {};
   if (m.namespace) out.namespace = m.namespace;
   if (m.resourceVersion) out.resource_version = m.resourceVersion;
   if (m.creationTimestamp) out.creation_timestamp = m.creationTimestamp;
   if (m.deletionTimestamp) out.deleting = true;
   const annotations = ours(m.annotations);
   if (annotations) out.annotations = annotations;
-  if (kind === "NodeClaim" && m.labels?.["karpenter.sh/nodepool"])
-    out.labels = { "karpenter.sh/nodepool": m.labels["karpenter.sh/nodepool"] };
-  if (kind === "Deployment" || kind === "StatefulSet") out.replicas = o.spec?.replicas ?? null;
-  if (kind === "CronJob") out.suspend = o.spec?.suspend ?? null;
-  if (kind === "NodePool") out.limits = o.spec?.limits ?? null;
   return out;
+}
+
+/** The one field of each kind that hibernation changes (and a NodeClaim's pool), as the planner reads it. */
+type SpecReport = (o: KubeObject & { spec?: any }) => Partial<HeartbeatObject>;
+
+function nodePoolLabel(o: KubeObject): Partial<HeartbeatObject> {
+  const pool = o.metadata?.labels?.["karpenter.sh/nodepool"];
+  return pool ? { labels: { "karpenter.sh/nodepool": pool } } : {};
+}
+
+const SPEC_REPORTS: Partial<Record<HeartbeatObject["kind"], SpecReport>> = {
+  NodeClaim: nodePoolLabel,
+  Deployment: (o) => ({ replicas: o.spec?.replicas ?? null }),
+  StatefulSet: (o) => ({ replicas: o.spec?.replicas ?? null }),
+  CronJob: (o) => ({ suspend: o.spec?.suspend ?? null }),
+  NodePool: (o) => ({ limits: o.spec?.limits ?? null }),
+};
+
+function reportedSpec(kind: HeartbeatObject["kind"], o: KubeObject & { spec?: any }): Partial<HeartbeatObject> {
+  return SPEC_REPORTS[kind]?.(o) ?? {};
+}
+
+export function reportObject(kind: HeartbeatObject["kind"], o: KubeObject & { spec?: any }): HeartbeatObject {
+  const m = o.metadata ?? {};
+  return { kind, name: m.name ?? "", ...reportedMetadata(m), ...reportedSpec(kind, o) };
 }
 
 async function listOptional(client: KubeClient, ref: { apiVersion: string; kind: string }): Promise<KubeObject[]> {

@@ -27,20 +27,25 @@ export interface Notice {
 }
 
 /** The interruption notices a Node carries now (at most one per kind). */
+/** When a condition became true, else now (a condition without a valid transition time). */
+function conditionSince(lastTransitionTime: unknown, nowIso: string): string {
+  const since = lastTransitionTime ? new Date(lastTransitionTime as string) : undefined;
+  return since && Number.isFinite(since.getTime()) ? since.toISOString() : nowIso;
+}
+
+/** Each notice kind once, with the first time seen (taints before conditions). */
+function addOnce(kinds: Map<string, string>, kind: string | undefined, at: () => string): void {
+  if (kind !== undefined && !kinds.has(kind)) kinds.set(kind, at());
+}
+
 export function noticesOnNode(node: V1Node, nowIso: string): Notice[] {
-  const name = node.metadata?.name ?? "";
   const kinds = new Map<string, string>();
-  for (const taint of node.spec?.taints ?? []) {
-    const kind = INTERRUPTION_TAINTS[taint.key];
-    if (kind !== undefined && !kinds.has(kind)) kinds.set(kind, nowIso);
-  }
+  for (const taint of node.spec?.taints ?? []) addOnce(kinds, INTERRUPTION_TAINTS[taint.key], () => nowIso);
   for (const c of node.status?.conditions ?? []) {
-    const kind = INTERRUPTION_CONDITIONS[c.type];
-    if (kind !== undefined && c.status === "True" && !kinds.has(kind)) {
-      const since = c.lastTransitionTime ? new Date(c.lastTransitionTime as unknown as string) : undefined;
-      kinds.set(kind, since && Number.isFinite(since.getTime()) ? since.toISOString() : nowIso);
-    }
+    const kind = c.status === "True" ? INTERRUPTION_CONDITIONS[c.type] : undefined;
+    addOnce(kinds, kind, () => conditionSince(c.lastTransitionTime, nowIso));
   }
+  const name = node.metadata?.name ?? "";
   return [...kinds].map(([kind, at]) => ({ node: name, kind, at }));
 }
 

@@ -68,6 +68,24 @@ function notEvicted(node: string, left: V1Pod[], evicted: Set<string>): ExecOutc
   };
 }
 
+/** The deadline passed: drained after all, refused (pods left), or with `force` the rest deleted. */
+async function atDeadline(opts: {
+  client: Parameters<Executor>[0]["client"];
+  node: string;
+  force: boolean;
+  evicted: Set<string>;
+}): Promise<ExecOutcome> {
+  const { client, node, evicted } = opts;
+  const remaining = await podsOn(client, node);
+  if (remaining.length === 0) return ok(`drained node ${node}`, { evicted: [...evicted].sort() });
+  if (!opts.force) return notEvicted(node, remaining, evicted);
+  const forced = await forceDelete(client, remaining);
+  return ok(`drained node ${node}; deleted ${forced.length} pod(s) the deadline left (force)`, {
+    evicted: [...evicted].sort(),
+    forced,
+  });
+}
+
 export const drain: Executor = async ({ client, action, deadlineMs, now = Date.now }) => {
   requireKind(action, ["Node"]);
   const node = action.target.name;
@@ -81,16 +99,7 @@ export const drain: Executor = async ({ client, action, deadlineMs, now = Date.n
       if (pod.metadata?.deletionTimestamp) continue;
       if ((await evict(client, pod)) === "evicted") evicted.add(podName(pod));
     }
-    if (now() >= deadlineMs) {
-      const remaining = await podsOn(client, node);
-      if (remaining.length === 0) return ok(`drained node ${node}`, { evicted: [...evicted].sort() });
-      if (!force) return notEvicted(node, remaining, evicted);
-      const forced = await forceDelete(client, remaining);
-      return ok(`drained node ${node}; deleted ${forced.length} pod(s) the deadline left (force)`, {
-        evicted: [...evicted].sort(),
-        forced,
-      });
-    }
+    if (now() >= deadlineMs) return atDeadline({ client, node, force, evicted });
     await new Promise((r) => setTimeout(r, Math.min(RETRY_MS, Math.max(0, deadlineMs - now()))));
   }
 };

@@ -18,15 +18,18 @@ function globalHelp(commands: CliCommand[]): string {
   ].join("\n");
 }
 
+const HELP_WORDS = new Set(["--help", "-h", "help"]);
+const VERSION_FLAGS = new Set(["--version", "-V"]);
+
 /** Runs spotctl with the given arguments and returns its exit code. */
 export async function runCli(args: string[], commands: CliCommand[], io: CliIo): Promise<number> {
   const [name, ...rest] = args;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  if (name === undefined || HELP_WORDS.has(name)) {
     io.stdout(globalHelp(commands));
     return name === undefined ? 2 : 0;
   }
   // `spotctl --version` is what people type first; it is the version command under its usual flag.
-  const command = commands.find((c) => c.name === (name === "--version" || name === "-V" ? "version" : name));
+  const command = commands.find((c) => c.name === (VERSION_FLAGS.has(name) ? "version" : name));
   if (!command) {
     io.stderr(`spotctl: unknown command "${name}" (see spotctl --help)\n`);
     return 2;
@@ -38,11 +41,7 @@ export async function runCli(args: string[], commands: CliCommand[], io: CliIo):
   try {
     return await command.run(rest, io);
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr(`spotctl ${name}: ${err.message}\n`);
-      return 2;
-    }
     io.stderr(`spotctl ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    return err instanceof UsageError ? 2 : 1;
   }
 }

@@ -105,16 +105,22 @@ function requestId(req: express.Request, res: express.Response): string {
   return id;
 }
 
+/** express.json / urlencoded refusals by their `type`. */
+const BODY_PARSER_ERRORS: Readonly<Record<string, { status: number; detail: string }>> = {
+  "entity.parse.failed": { status: 400, detail: "malformed JSON body" },
+  "entity.too.large": { status: 413, detail: "request body too large" },
+  "encoding.unsupported": { status: 415, detail: "unsupported body encoding" },
+  "charset.unsupported": { status: 415, detail: "unsupported body encoding" },
+};
+
 /** Maps anything thrown to a status and a client-safe detail; unknown errors become a bare 500. */
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof ZodError) return new HttpError(422, describeZodError("body", err));
-  const e = err as { type?: string; status?: number; statusCode?: number } | null;
-  if (e?.type === "entity.parse.failed") return new HttpError(400, "malformed JSON body");
-  if (e?.type === "entity.too.large") return new HttpError(413, "request body too large");
-  if (e?.type === "encoding.unsupported" || e?.type === "charset.unsupported")
-    return new HttpError(415, "unsupported body encoding");
-  const status = e?.status ?? e?.statusCode;
+  const e = (err ?? {}) as { type?: string; status?: number; statusCode?: number };
+  const known = e.type === undefined ? undefined : BODY_PARSER_ERRORS[e.type];
+  if (known) return new HttpError(known.status, known.detail);
+  const status = e.status ?? e.statusCode;
   if (typeof status === "number" && status >= 400 && status < 500) return new HttpError(status, "bad request");
   return new HttpError(500, "internal error");
 }

@@ -162,6 +162,28 @@ export type FacadeConfigOverrides = Partial<Omit<FacadeConfig, "rateLimits">> & 
   rateLimits?: Partial<FacadeRateLimits>;
 };
 
+/** The first of the variables that is set and not empty, else the default. */
+function firstSet(env: NodeJS.ProcessEnv, names: readonly string[], fallback: string): string {
+  for (const name of names) if (env[name]) return env[name];
+  return fallback;
+}
+
+/** A positive integer, or "0" for off. */
+function intOrOffFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  return env[name] === "0" ? 0 : intFromEnv(env, name, fallback);
+}
+
+function rateLimitsFromEnv(env: NodeJS.ProcessEnv): FacadeRateLimits {
+  const d = DEFAULT_FACADE_CONFIG.rateLimits;
+  return {
+    signupPerHour: intFromEnv(env, "SPOTOPT_RATE_SIGNUP_PER_HOUR", d.signupPerHour),
+    tokenPerMinute: intFromEnv(env, "SPOTOPT_RATE_TOKEN_PER_MINUTE", d.tokenPerMinute),
+    logoutPerMinute: intFromEnv(env, "SPOTOPT_RATE_LOGOUT_PER_MINUTE", d.logoutPerMinute),
+    invitePerHourPerUser: intFromEnv(env, "SPOTOPT_RATE_INVITE_PER_HOUR", d.invitePerHourPerUser),
+    invitePerHourPerOrganisation: intFromEnv(env, "SPOTOPT_RATE_INVITE_ORG_PER_HOUR", d.invitePerHourPerOrganisation),
+  };
+}
+
 /** Reads SPOTOPT_* variables; throws with the variable's name on a bad value. */
 export function loadFacadeConfig(
   env: NodeJS.ProcessEnv = process.env,
@@ -169,45 +191,28 @@ export function loadFacadeConfig(
 ): FacadeConfig {
   const d = DEFAULT_FACADE_CONFIG;
   const config: FacadeConfig = {
-    systemNamespace: env.SPOTOPT_SYSTEM_NAMESPACE || d.systemNamespace,
+    systemNamespace: firstSet(env, ["SPOTOPT_SYSTEM_NAMESPACE"], d.systemNamespace),
     accessTokenTtlSeconds: intFromEnv(env, "SPOTOPT_ACCESS_TOKEN_TTL_SECONDS", d.accessTokenTtlSeconds),
     refreshTokenTtlSeconds: intFromEnv(env, "SPOTOPT_REFRESH_TOKEN_TTL_SECONDS", d.refreshTokenTtlSeconds),
-    jwtKeySecret: env.SPOTOPT_JWT_KEY_SECRET || d.jwtKeySecret,
-    jwtIssuer: env.SPOTOPT_JWT_ISSUER || d.jwtIssuer,
-    jwtAudience: env.SPOTOPT_JWT_AUDIENCE || d.jwtAudience,
-    rateLimits: {
-      signupPerHour: intFromEnv(env, "SPOTOPT_RATE_SIGNUP_PER_HOUR", d.rateLimits.signupPerHour),
-      tokenPerMinute: intFromEnv(env, "SPOTOPT_RATE_TOKEN_PER_MINUTE", d.rateLimits.tokenPerMinute),
-      logoutPerMinute: intFromEnv(env, "SPOTOPT_RATE_LOGOUT_PER_MINUTE", d.rateLimits.logoutPerMinute),
-      invitePerHourPerUser: intFromEnv(env, "SPOTOPT_RATE_INVITE_PER_HOUR", d.rateLimits.invitePerHourPerUser),
-      invitePerHourPerOrganisation: intFromEnv(
-        env,
-        "SPOTOPT_RATE_INVITE_ORG_PER_HOUR",
-        d.rateLimits.invitePerHourPerOrganisation,
-      ),
-    },
+    jwtKeySecret: firstSet(env, ["SPOTOPT_JWT_KEY_SECRET"], d.jwtKeySecret),
+    jwtIssuer: firstSet(env, ["SPOTOPT_JWT_ISSUER"], d.jwtIssuer),
+    jwtAudience: firstSet(env, ["SPOTOPT_JWT_AUDIENCE"], d.jwtAudience),
+    rateLimits: rateLimitsFromEnv(env),
     validateResponses: env.SPOTOPT_VALIDATE_RESPONSES
       ? env.SPOTOPT_VALIDATE_RESPONSES === "true"
       : env.NODE_ENV !== "production",
     bodyLimitBytes: intFromEnv(env, "SPOTOPT_BODY_LIMIT_BYTES", d.bodyLimitBytes),
     trustProxy: trustProxyValue(env.SPOTOPT_TRUST_PROXY),
     version: d.version,
-    logLevel: env.SPOTOPT_LOG_LEVEL || env.LOG_LEVEL || d.logLevel,
-    retentionSweepSeconds:
-      env.SPOTOPT_AUDIT_RETENTION_SWEEP_SECONDS === "0"
-        ? 0
-        : intFromEnv(env, "SPOTOPT_AUDIT_RETENTION_SWEEP_SECONDS", d.retentionSweepSeconds),
-    rateLimitSweepSeconds:
-      env.SPOTOPT_RATE_SWEEP_SECONDS === "0"
-        ? 0
-        : intFromEnv(env, "SPOTOPT_RATE_SWEEP_SECONDS", d.rateLimitSweepSeconds),
-    responseMemoMs:
-      env.SPOTOPT_RESPONSE_MEMO_MS === "0" ? 0 : intFromEnv(env, "SPOTOPT_RESPONSE_MEMO_MS", d.responseMemoMs),
+    logLevel: firstSet(env, ["SPOTOPT_LOG_LEVEL", "LOG_LEVEL"], d.logLevel),
+    retentionSweepSeconds: intOrOffFromEnv(env, "SPOTOPT_AUDIT_RETENTION_SWEEP_SECONDS", d.retentionSweepSeconds),
+    rateLimitSweepSeconds: intOrOffFromEnv(env, "SPOTOPT_RATE_SWEEP_SECONDS", d.rateLimitSweepSeconds),
+    responseMemoMs: intOrOffFromEnv(env, "SPOTOPT_RESPONSE_MEMO_MS", d.responseMemoMs),
     servedOverHttps: booleanFromEnv(env, "SPOTOPT_HTTPS", d.servedOverHttps),
     agentStatusIntervalSeconds: intFromEnv(env, "SPOTOPT_AGENT_STATUS_INTERVAL_SECONDS", d.agentStatusIntervalSeconds),
     agentLeaseRenewSeconds: intFromEnv(env, "SPOTOPT_AGENT_LEASE_RENEW_SECONDS", d.agentLeaseRenewSeconds),
     publicUrl: parsePublicUrl(env.SPOTOPT_PUBLIC_URL),
-    agentChart: env.SPOTOPT_AGENT_CHART || d.agentChart,
+    agentChart: firstSet(env, ["SPOTOPT_AGENT_CHART"], d.agentChart),
     auditRefusalWindowMs: d.auditRefusalWindowMs,
     priceMaxAgeMs: priceMaxAgeMs(env),
     mailOutbox: env.SPOTOPT_MAIL_OUTBOX || d.mailOutbox,

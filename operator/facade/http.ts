@@ -438,13 +438,8 @@ async function checkRateLimits(
   }
 }
 
-async function runRoute(
-  { route, runtime, memo }: MountedRoute,
-  req: express.Request,
-  res: express.Response,
-): Promise<void> {
-  res.locals.routeTemplate = route.path;
-  if (route.noStore) res.setHeader("Cache-Control", "no-store");
+/** Rate limits per IP, authentication, roles and tenancy, then the per-caller limits: who may run the route. */
+async function admit({ route, runtime }: MountedRoute, req: express.Request): Promise<AuditCtx> {
   const limits = rateLimitsOf(route);
   await checkRateLimits(
     runtime,
@@ -460,27 +455,59 @@ async function runRoute(
     limits.filter((l) => (l.per ?? "ip") !== "ip"),
     { req, auth },
   );
-  const parsed = parseRequest(route, req);
-  auditCtx.body = parsed.body;
-  const audit = (note: AuditNote): void => {
+  return auditCtx;
+}
+
+/** The handler's result as sent: money rounded and the response schema checked for JSON, the audit entry written. */
+async function finish(
+  { route, runtime }: MountedRoute,
+  call: { auditCtx: AuditCtx; query: unknown; result: unknown },
+): Promise<{ result: unknown; produces: "json" | "csv" }> {
+  let result = call.result;
+  const produces = producesOf(route, call.query);
+  // The one place money in JSON answers is rounded: cents, hourly prices to 4 decimals (src-shared/pricing/rounding.ts).
+  if (produces !== "csv") result = roundMoneyFields(result);
+  if (runtime.validateResponses && produces !== "csv") result = validateResponse(route, result);
+  await writeAudit(runtime, route, call.auditCtx, "success");
+  return { result, produces };
+}
+
+/** The handler's `audit(note)`: adds to the entry and, unless the route opts out, makes it written. */
+function auditNoter(route: RouteDef, state: AuditState): (note: AuditNote) => void {
+  return (note) => {
     state.note = { ...state.note, ...note };
     if (route.audit !== false) state.enabled = true;
   };
-  if (auth?.viaOrgHeader && !isMutating(route)) await auditOrgRead(runtime, route, auditCtx);
-  const memoSlot = memo?.serve(auth, req, res);
-  if (memo && !memoSlot) return;
-  let result: unknown;
+}
+
+/** The route's handler; when it throws, the audit entry records the failure (or denial) before the error goes on. */
+async function callHandler(
+  { route, runtime }: MountedRoute,
+  auditCtx: AuditCtx,
+  args: Parameters<RouteDef["handler"]>[0],
+): Promise<unknown> {
   try {
-    result = await route.handler({ ...parsed, auth, req, res, audit });
+    return await route.handler(args);
   } catch (err) {
     await writeAudit(runtime, route, auditCtx, outcomeOf(err));
     throw err;
   }
-  const produces = producesOf(route, parsed.query);
-  // The one place money in JSON answers is rounded: cents, hourly prices to 4 decimals (src-shared/pricing/rounding.ts).
-  if (produces !== "csv") result = roundMoneyFields(result);
-  if (runtime.validateResponses && produces !== "csv") result = validateResponse(route, result);
-  await writeAudit(runtime, route, auditCtx, "success");
+}
+
+async function runRoute(mounted: MountedRoute, req: express.Request, res: express.Response): Promise<void> {
+  const { route, runtime, memo } = mounted;
+  res.locals.routeTemplate = route.path;
+  if (route.noStore) res.setHeader("Cache-Control", "no-store");
+  const auditCtx = await admit(mounted, req);
+  const auth = auditCtx.auth;
+  const parsed = parseRequest(route, req);
+  auditCtx.body = parsed.body;
+  const audit = auditNoter(route, auditCtx.state);
+  if (auth?.viaOrgHeader === true && !isMutating(route)) await auditOrgRead(runtime, route, auditCtx);
+  const memoSlot = memo?.serve(auth, req, res);
+  if (memo && !memoSlot) return;
+  const handled = await callHandler(mounted, auditCtx, { ...parsed, auth, req, res, audit });
+  const { result, produces } = await finish(mounted, { auditCtx, query: parsed.query, result: handled });
   if (memo && memoSlot) memo.store(memoSlot, req, res, result);
   else sendResult(route, res, result, produces);
 }

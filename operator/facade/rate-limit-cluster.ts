@@ -58,6 +58,17 @@ interface CounterState {
   endMs: number;
 }
 
+/** The counter with this request: a fresh window when the stored one ended; `over` when it was already full. */
+function nextCount(
+  state: CounterState | undefined,
+  limit: RouteRateLimit,
+  nowMs: number,
+): { next: CounterState; over: boolean } {
+  if (!state || nowMs >= state.endMs)
+    return { next: { count: 1, startMs: nowMs, endMs: nowMs + limit.windowMs }, over: false };
+  return { next: { ...state, count: state.count + 1 }, over: state.count >= limit.limit };
+}
+
 /** A request's counter could not be updated because other writers kept winning: count it in memory. */
 class ContendedError extends Error {
   constructor(name: string) {
@@ -202,12 +213,10 @@ export function createClusterRateLimiter(options: ClusterRateLimiterOptions): Cl
     nowMs: number,
     current: LeaseObject | undefined,
   ): Promise<WindowCount | undefined> => {
-    const fresh: CounterState = { count: 1, startMs: nowMs, endMs: nowMs + limit.windowMs };
     const state = current ? stateOf(current) : undefined;
-    const ended = !state || nowMs >= state.endMs;
+    const { next, over } = nextCount(state, limit, nowMs);
     // Over the limit already: refuse without a write (the window's end does not depend on the count).
-    if (state && !ended && state.count >= limit.limit) return { count: state.count + 1, windowEndMs: state.endMs };
-    const next: CounterState = ended ? fresh : { ...state, count: state.count + 1 };
+    if (over) return { count: next.count, windowEndMs: next.endMs };
     const lease = leaseFor(name, limit, { ...next, nowMs }, current);
     try {
       remember(name, await api(current ? client.replace(lease) : client.create(lease)));

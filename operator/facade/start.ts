@@ -16,7 +16,7 @@ import { createFacadeCache, type FacadeCache } from "./cache.js";
 import { loadFacadeConfig, type FacadeConfig, type FacadeConfigOverrides } from "./config.js";
 import type { RouteDef } from "./http.js";
 import { createOutboxMailer } from "./mail.js";
-import { createClusterRateLimiter } from "./rate-limit-cluster.js";
+import { createClusterRateLimiter, type ClusterRateLimiter } from "./rate-limit-cluster.js";
 import { routeModules as resourceRouteModules } from "./routes/index.js";
 import { createAgentTokenVerifier } from "./services/agent-token.js";
 import { createSettingsRoutes } from "./settings/routes.js";
@@ -106,8 +106,38 @@ function metricsApp(registry: Registry): express.Express {
   return app;
 }
 
-/** Starts everything and listens; `stop()` closes the server and stops the watches. */
-export async function startFacade(options: StartFacadeOptions): Promise<RunningFacade> {
+/** The parts every route module is built from. */
+interface FacadeParts {
+  client: KubeClient;
+  auth: AuthService;
+  cache: FacadeCache;
+  audit: AuditChainStore;
+  config: FacadeConfig;
+  now: () => Date;
+}
+
+/** Every route module, each built from the parts it needs. */
+function routeModulesOf(parts: FacadeParts, resourceRoutes: RouteDef[][] | undefined): RouteDef[][] {
+  const { client, auth, cache, audit, config, now } = parts;
+  return [
+    createAuthRoutes(auth, config),
+    createAuditRoutes({ audit, cache, emailOfUser: (id) => auth.store.cachedUserById(id)?.email }),
+    createSettingsRoutes({ auth, client, cache, inviteLimits: config.rateLimits }),
+    createAdminRoutes({
+      auth,
+      client,
+      cache,
+      systemNamespace: config.systemNamespace,
+      isStale: (asOf) => isStale(asOf, now().getTime(), config.priceMaxAgeMs),
+    }),
+    ...(resourceRoutes ?? resourceRouteModules),
+  ];
+}
+
+/** Auth, read model and audit chain, started; the super_admin bootstrapped when one is configured. */
+async function startParts(
+  options: StartFacadeOptions,
+): Promise<FacadeParts & { adminBootstrap: RunningFacade["adminBootstrap"] }> {
   const env = options.env ?? process.env;
   const config = loadFacadeConfig(env, options.config ?? {});
   const now = options.now ?? ((): Date => new Date());
@@ -121,6 +151,60 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     ? await auth.ensureSuperAdmin(admin.email, admin.password, admin.resetPassword ?? false)
     : undefined;
   const audit = createAuditChainStore({ client, now });
+  return { client, auth, cache, audit, config, now, adminBootstrap };
+}
+
+interface Listening {
+  server: Server;
+  metricsServer: Server | undefined;
+}
+
+/** The API listener and, when configured, the metrics listener; on failure neither is left open. */
+async function listenAll(
+  app: express.Express,
+  metricsRegistry: Registry,
+  options: StartFacadeOptions & { config: FacadeConfig },
+): Promise<Listening> {
+  const { config } = options;
+  let server: Server | undefined;
+  try {
+    server = await listen(app, options.port ?? 8080, options.host ?? "127.0.0.1");
+    const metricsServer =
+      config.metricsPort === undefined
+        ? undefined
+        : await listen(metricsApp(metricsRegistry), config.metricsPort, config.metricsHost);
+    return { server, metricsServer };
+  } catch (err) {
+    server?.close();
+    throw err;
+  }
+}
+
+/** Where the metrics listener answers, as a URL a scraper on this host can use. */
+function metricsUrlOf(metricsServer: Server | undefined, config: FacadeConfig): string | undefined {
+  if (!metricsServer) return undefined;
+  const host = config.metricsHost === "0.0.0.0" ? "127.0.0.1" : config.metricsHost;
+  return `http://${host}:${(metricsServer.address() as AddressInfo).port}/metrics`;
+}
+
+/** The periodic sweeps of a running replica; the function returned stops them. */
+function startSweeps(parts: FacadeParts & { rateLimiter: ClusterRateLimiter }, logger: Logger | undefined): () => void {
+  const { config } = parts;
+  const sweep = startRetentionSweep(parts.audit, config.retentionSweepSeconds, logger);
+  const stopRateLimitSweep =
+    config.rateLimitSweepSeconds > 0
+      ? parts.rateLimiter.startSweep(config.rateLimitSweepSeconds * 1000)
+      : (): void => undefined;
+  return () => {
+    clearInterval(sweep);
+    stopRateLimitSweep();
+  };
+}
+
+/** Starts everything and listens; `stop()` closes the server and stops the watches. */
+export async function startFacade(options: StartFacadeOptions): Promise<RunningFacade> {
+  const { adminBootstrap, ...parts } = await startParts(options);
+  const { client, auth, cache, audit, config, now } = parts;
   // Counters shared by all replicas; client IPs are hashed under a key derived from the (shared) JWT signing key.
   const rateLimiter = createClusterRateLimiter({
     client,
@@ -142,40 +226,18 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     metricsRegistry,
     ...(options.logger ? { logger: options.logger } : {}),
   };
-  const modules: RouteDef[][] = [
-    createAuthRoutes(auth, config),
-    createAuditRoutes({ audit, cache, emailOfUser: (id) => auth.store.cachedUserById(id)?.email }),
-    createSettingsRoutes({ auth, client, cache, inviteLimits: config.rateLimits }),
-    createAdminRoutes({
-      auth,
-      client,
-      cache,
-      systemNamespace: config.systemNamespace,
-      isStale: (asOf) => isStale(asOf, now().getTime(), config.priceMaxAgeMs),
-    }),
-    ...(options.resourceRoutes ?? resourceRouteModules),
-  ];
-  const app = createFacadeApp(deps, modules);
-  let server: Server | undefined;
-  let metricsServer: Server | undefined;
+  const app = createFacadeApp(deps, routeModulesOf(parts, options.resourceRoutes));
+  let listening: Listening;
   try {
-    server = await listen(app, options.port ?? 8080, options.host ?? "127.0.0.1");
-    if (config.metricsPort !== undefined)
-      metricsServer = await listen(metricsApp(metricsRegistry), config.metricsPort, config.metricsHost);
+    listening = await listenAll(app, metricsRegistry, { ...options, config });
   } catch (err) {
-    server?.close();
     await Promise.all([auth.stop(), cache.stop()]);
     throw err;
   }
-  const sweep = startRetentionSweep(audit, config.retentionSweepSeconds, options.logger);
-  const stopRateLimitSweep =
-    config.rateLimitSweepSeconds > 0
-      ? rateLimiter.startSweep(config.rateLimitSweepSeconds * 1000)
-      : (): void => undefined;
+  const { server, metricsServer } = listening;
+  const stopSweeps = startSweeps({ ...parts, rateLimiter }, options.logger);
   const port = (server.address() as AddressInfo).port;
-  const metricsUrl = metricsServer
-    ? `http://${config.metricsHost === "0.0.0.0" ? "127.0.0.1" : config.metricsHost}:${(metricsServer.address() as AddressInfo).port}/metrics`
-    : undefined;
+  const metricsUrl = metricsUrlOf(metricsServer, config);
   const host = options.host && options.host !== "0.0.0.0" ? options.host : "127.0.0.1";
   const url = `http://${host}:${port}`;
   // Without SPOTOPT_PUBLIC_URL the links handed back name the listen address (known only now, for port 0).
@@ -193,8 +255,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     stop: async () => {
       metricsServer?.closeAllConnections();
       metricsServer?.close();
-      clearInterval(sweep);
-      stopRateLimitSweep();
+      stopSweeps();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await flushAuditRefusals(app);

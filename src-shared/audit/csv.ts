@@ -113,6 +113,14 @@ function readPlain(text: string, start: number, row: number): { value: string; e
   return { value: text.slice(start, end), end };
 }
 
+/** Where the next record starts after the end of a cell at `i` that is not followed by a comma. */
+function afterLineEnd(text: string, i: number, row: number): number {
+  const next = text[i];
+  if (next !== undefined && next !== "\r" && next !== "\n")
+    throw new AuditCsvSyntaxError(`row ${row}: text after the closing quote of a cell`);
+  return i + (next === "\r" && text[i + 1] === "\n" ? 2 : 1);
+}
+
 /**
  * RFC 4180 records (CRLF, LF or CR line ends; a final line end is optional). Row numbers are 1-based and
  * count every record, blank ones included, so they match the rows a spreadsheet shows.
@@ -133,9 +141,7 @@ export function parseCsvRecords(text: string): string[][] {
       if (i === text.length) record.push("");
       continue;
     }
-    if (next !== undefined && next !== "\r" && next !== "\n")
-      throw new AuditCsvSyntaxError(`row ${row}: text after the closing quote of a cell`);
-    i += next === "\r" && text[i + 1] === "\n" ? 2 : 1;
+    i = afterLineEnd(text, i, row);
     records.push(record);
     record = [];
   }

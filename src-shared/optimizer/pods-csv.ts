@@ -52,6 +52,19 @@ function placement(group: PodGroup, get: (name: string) => string | undefined, w
   }
 }
 
+/** The optional num_gpu (whole devices), gpu_milli (checked, not packed) and qos fields. */
+function gpuAndQos(group: PodGroup, get: (name: string) => string | undefined, where: string): void {
+  const gpu = get("num_gpu") ?? "";
+  if (gpu.trim() !== "") group.gpus = intField(gpu, `${where}: field num_gpu`, 0);
+  const milli = get("gpu_milli") ?? "";
+  if (milli.trim() !== "" && intField(milli, `${where}: field gpu_milli`, 0) > 1000) {
+    throw new PodsCsvError(`${where}: field gpu_milli: must be 0..1000, got ${milli}`);
+  }
+  const qos = get("qos")?.trim() ?? "";
+  if (qos !== "" && !(KNOWN_QOS as readonly string[]).includes(qos))
+    throw new PodsCsvError(`${where}: field qos: must be one of ${KNOWN_QOS.join(", ")}, got ${JSON.stringify(qos)}`);
+}
+
 function parseRow(fields: string[], header: string[], where: string): PodGroup {
   const get = (name: string): string | undefined => {
     const k = header.indexOf(name);
@@ -65,15 +78,7 @@ function parseRow(fields: string[], header: string[], where: string): PodGroup {
     memoryMiB: intField(get("memory_mib")!, `${where}: field memory_mib`, 0),
     count: intField(get("count")!, `${where}: field count`, 1),
   };
-  const gpu = get("num_gpu");
-  if (gpu !== undefined && gpu.trim() !== "") group.gpus = intField(gpu, `${where}: field num_gpu`, 0);
-  const milli = get("gpu_milli");
-  if (milli !== undefined && milli.trim() !== "" && intField(milli, `${where}: field gpu_milli`, 0) > 1000) {
-    throw new PodsCsvError(`${where}: field gpu_milli: must be 0..1000, got ${milli}`);
-  }
-  const qos = get("qos")?.trim();
-  if (qos !== undefined && qos !== "" && !(KNOWN_QOS as readonly string[]).includes(qos))
-    throw new PodsCsvError(`${where}: field qos: must be one of ${KNOWN_QOS.join(", ")}, got ${JSON.stringify(qos)}`);
+  gpuAndQos(group, get, where);
   placement(group, get, where);
   if (group.cpuMillicores === 0 && group.memoryMiB === 0 && !group.gpus)
     throw new PodsCsvError(`${where}: a pod must request some CPU, memory or GPU`);

@@ -158,17 +158,27 @@ function clusterOf(ctx: RenderContext, template: NodeTemplate): ManagedCluster {
   );
 }
 
+/** The cluster's OptimizationPolicy in force; the others that name the cluster are ignored, with a warning each. */
+function policyOf(
+  ctx: RenderContext,
+  where: { namespace: string; clusterName: string },
+  warn: (line: string) => void,
+): ReturnType<typeof policyInForce>["inForce"] {
+  const { inForce, duplicates } = policyInForce(ctx.manifests.policies, where.namespace, where.clusterName);
+  for (const d of duplicates)
+    warn(
+      `OptimizationPolicy ${d.metadata.name ?? ""} ignored: ${inForce?.metadata.name ?? ""} is in force for ${where.clusterName}`,
+    );
+  return inForce;
+}
+
 /** The objects of one template, exactly as the reconciler builds them; throws UsageError when it is not valid. */
 function renderTemplate(ctx: RenderContext, template: NodeTemplate, warn: (line: string) => void): KarpenterObject[] {
   const namespace = template.metadata.namespace ?? "default";
   const name = template.metadata.name ?? "";
   const cluster = clusterOf(ctx, template);
   const clusterName = cluster.metadata.name ?? "";
-  const { inForce, duplicates } = policyInForce(ctx.manifests.policies, namespace, clusterName);
-  for (const d of duplicates)
-    warn(
-      `OptimizationPolicy ${d.metadata.name ?? ""} ignored: ${inForce?.metadata.name ?? ""} is in force for ${clusterName}`,
-    );
+  const inForce = policyOf(ctx, { namespace, clusterName }, warn);
   const desired = desiredTemplate({
     template: { namespace, name, spec: template.spec },
     cluster: { name: clusterName, spec: cluster.spec },

@@ -140,6 +140,30 @@ function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** What the audit entry of a sleep or wake says; its name (`transition`) makes a repeated write recognisable. */
+function transitionEntry(
+  ctx: RunContext,
+  transition: { from: string; to: string; cause?: string },
+  plan: HibernationPlan,
+): { id: string; event: string; resource: string; before: { state: string }; after: Record<string, unknown> } {
+  const { from, to } = transition;
+  const id = auditEntryName(ctx.schedule, to);
+  const cause = transition.cause ?? (ctx.deleting ? "schedule deleted" : undefined);
+  return {
+    id,
+    event: to === "asleep" ? "hibernation.sleep" : "hibernation.wake",
+    resource: `cluster/${String((ctx.schedule.spec?.clusterRef as { name?: unknown } | undefined)?.name ?? "")}`,
+    before: { state: from },
+    after: {
+      state: to,
+      schedule: `${ctx.namespace}/${ctx.name}`,
+      managed: plan.managed,
+      transition: id,
+      ...(cause ? { cause } : {}),
+    },
+  };
+}
+
 export function createHibernationReconciler(
   options: HibernationReconcilerOptions,
 ): (key: string) => Promise<ReconcileResult> {
@@ -205,19 +229,7 @@ export function createHibernationReconciler(
     transition: { from: string; to: string; cause?: string },
     plan: HibernationPlan,
   ): Promise<void> {
-    const { from, to } = transition;
-    const event = to === "asleep" ? "hibernation.sleep" : "hibernation.wake";
-    const resource = `cluster/${String((ctx.schedule.spec?.clusterRef as { name?: unknown } | undefined)?.name ?? "")}`;
-    const before = { state: from };
-    const id = auditEntryName(ctx.schedule, to);
-    const cause = transition.cause ?? (ctx.deleting ? "schedule deleted" : undefined);
-    const after = {
-      state: to,
-      schedule: `${ctx.namespace}/${ctx.name}`,
-      managed: plan.managed,
-      transition: id,
-      ...(cause ? { cause } : {}),
-    };
+    const { id, event, resource, before, after } = transitionEntry(ctx, transition, plan);
     if (options.audit) {
       const chain = options.audit.readChain ? (await options.audit.readChain(ctx.namespace)).entries : [];
       if (chain.some((e) => (e.after as { transition?: unknown } | null)?.transition === id)) return;

@@ -46,15 +46,23 @@ function parseFlags(raw: string | undefined): Record<string, boolean> {
 
 function fromNamespace(ns: KubeObject): Organisation | undefined {
   const meta = ns.metadata ?? {};
-  if (meta.labels?.[ORGANISATION_LABEL] !== "true" || meta.deletionTimestamp) return undefined;
-  const orgId = meta.labels[ORG_ID_LABEL] ?? "";
+  const labels = meta.labels ?? {};
+  if (labels[ORGANISATION_LABEL] !== "true" || meta.deletionTimestamp) return undefined;
+  const orgId = labels[ORG_ID_LABEL] ?? "";
+  return { orgId, namespace: meta.name ?? "", ...described(meta.annotations ?? {}, orgId, meta.creationTimestamp) };
+}
+
+/** What the namespace's annotations say about the organisation, with the defaults of an older namespace. */
+function described(
+  annotations: Record<string, string>,
+  orgId: string,
+  creationTimestamp: string | undefined,
+): Pick<Organisation, "name" | "plan" | "createdAt" | "flags"> {
   return {
-    orgId,
-    name: meta.annotations?.[ORG_NAME_ANNOTATION] ?? orgId,
-    namespace: meta.name ?? "",
-    plan: meta.annotations?.[ORG_PLAN_ANNOTATION] ?? "free",
-    createdAt: meta.annotations?.[ORG_CREATED_ANNOTATION] ?? meta.creationTimestamp ?? "",
-    flags: parseFlags(meta.annotations?.[ORG_FLAGS_ANNOTATION]),
+    name: annotations[ORG_NAME_ANNOTATION] ?? orgId,
+    plan: annotations[ORG_PLAN_ANNOTATION] ?? "free",
+    createdAt: annotations[ORG_CREATED_ANNOTATION] ?? creationTimestamp ?? "",
+    flags: parseFlags(annotations[ORG_FLAGS_ANNOTATION]),
   };
 }
 

@@ -108,13 +108,13 @@ export class AuthService {
     this.client = options.client;
     this.config = options.config;
     this.now = options.now;
-    this.store = new AuthStore(
-      options.client,
-      options.kubeConfig,
-      options.config.systemNamespace,
-      options.now,
-      options.config.jwtKeySecret,
-    );
+    this.store = new AuthStore({
+      client: options.client,
+      kubeConfig: options.kubeConfig,
+      namespace: options.config.systemNamespace,
+      now: options.now,
+      signingKeySecret: options.config.jwtKeySecret,
+    });
   }
 
   /** Starts the watch over users/sessions and loads (or creates) the signing key. */

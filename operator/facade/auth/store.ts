@@ -171,14 +171,26 @@ export class AuthStore {
   /** Sessions this replica revoked, visible before its own watch event arrives. */
   private readonly locallyRevoked = new Set<string>();
 
-  constructor(
-    private readonly client: KubeClient,
-    private readonly kubeConfig: KubeConfig,
-    readonly namespace: string,
-    private readonly now: () => Date,
-    /** Name of the Secret holding the JWT signing key (data key `key`); a Helm release may provide its own. */
-    private readonly signingKeySecret: string = SIGNING_KEY_SECRET,
-  ) {}
+  private readonly client: KubeClient;
+  private readonly kubeConfig: KubeConfig;
+  readonly namespace: string;
+  private readonly now: () => Date;
+  /** Name of the Secret holding the JWT signing key (data key `key`); a Helm release may provide its own. */
+  private readonly signingKeySecret: string;
+
+  constructor(options: {
+    client: KubeClient;
+    kubeConfig: KubeConfig;
+    namespace: string;
+    now: () => Date;
+    signingKeySecret?: string;
+  }) {
+    this.client = options.client;
+    this.kubeConfig = options.kubeConfig;
+    this.namespace = options.namespace;
+    this.now = options.now;
+    this.signingKeySecret = options.signingKeySecret ?? SIGNING_KEY_SECRET;
+  }
 
   private ref(name: string): { apiVersion: "v1"; kind: "Secret"; namespace: string; name: string } {
     return { ...SECRET, namespace: this.namespace, name };

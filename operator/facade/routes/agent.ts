@@ -174,28 +174,34 @@ const verifyCluster = defineRoute({
       namespace: rc.namespace,
       name: agentLeaseName(ctx.params.id),
     });
-    const ends = livenessEndsMs(lease);
-    const renew = lease?.spec?.renewTime;
-    if (ends === undefined || renew === undefined)
-      return {
-        ...base,
-        status: "never_connected" as const,
-        connected: false,
-        last_heartbeat: null,
-        seconds_since_heartbeat: null,
-        disconnected_after_seconds: null,
-      };
-    const renewed = new Date(renew);
-    const connected = rc.now.getTime() < ends;
-    return {
-      ...base,
-      status: connected ? ("connected" as const) : ("disconnected" as const),
-      connected,
-      last_heartbeat: renewed.toISOString(),
-      seconds_since_heartbeat: Math.max(0, Math.round((rc.now.getTime() - renewed.getTime()) / 1000)),
-      disconnected_after_seconds: lease?.spec?.leaseDurationSeconds ?? null,
-    };
+    return { ...base, ...agentLiveness(lease, rc.now) };
   },
 });
+
+/** What the agent's liveness Lease says at `now`: never renewed, or connected until three beats were missed. */
+function agentLiveness(
+  lease: LeaseView | undefined,
+  now: Date,
+): Omit<z.infer<typeof VerifyResponse>, "cluster_id" | "mode"> {
+  const ends = livenessEndsMs(lease);
+  const renew = lease?.spec?.renewTime;
+  if (ends === undefined || renew === undefined)
+    return {
+      status: "never_connected" as const,
+      connected: false,
+      last_heartbeat: null,
+      seconds_since_heartbeat: null,
+      disconnected_after_seconds: null,
+    };
+  const renewed = new Date(renew);
+  const connected = now.getTime() < ends;
+  return {
+    status: connected ? ("connected" as const) : ("disconnected" as const),
+    connected,
+    last_heartbeat: renewed.toISOString(),
+    seconds_since_heartbeat: Math.max(0, Math.round((now.getTime() - renewed.getTime()) / 1000)),
+    disconnected_after_seconds: lease?.spec?.leaseDurationSeconds ?? null,
+  };
+}
 
 export const agentRoutes: RouteDef[] = [heartbeat, pendingActions, actionResult, verifyCluster] as RouteDef[];

@@ -91,13 +91,33 @@ export interface AgentActionQueue {
 }
 
 function sameResult(action: AgentAction, result: ActionResult): boolean {
-  const status = action.status;
   const phase: Phase = result.status === "succeeded" ? "Succeeded" : "Failed";
+  if (action.status?.phase !== phase) return false;
+  const recorded = action.status.result ?? {};
   return (
-    status?.phase === phase &&
-    (status.result?.message ?? "") === (result.message ?? "") &&
-    JSON.stringify(status.result?.data ?? {}) === JSON.stringify(result.data ?? {})
+    (recorded.message ?? "") === (result.message ?? "") &&
+    JSON.stringify(recorded.data ?? {}) === JSON.stringify(result.data ?? {})
   );
+}
+
+function completedStatus(result: ActionResult, at: Date): Record<string, unknown> {
+  return {
+    phase: result.status === "succeeded" ? "Succeeded" : "Failed",
+    completedAt: at.toISOString(),
+    leaseExpiresAt: null,
+    result: { message: result.message ?? "", ...(result.data ? { data: result.data } : {}) },
+  };
+}
+
+/** For a completed action: the answer to a repeat of the post that completed it; any other result is a conflict. */
+function repeatedResult(action: AgentAction, result: ActionResult): ActionResultResponse | undefined {
+  const phase = phaseOf(action);
+  if (phase !== "Succeeded" && phase !== "Failed") return undefined;
+  const id = action.metadata.name ?? "";
+  const attempts = action.status?.attempts ?? 0;
+  if (result.attempt === attempts && sameResult(action, result))
+    return { id, phase, attempt: attempts, changed: false };
+  throw new ConflictError(`action ${id} already completed (${phase}, attempt ${attempts})`);
 }
 
 export function createAgentActionQueue(opts: { client: KubeClient; now: () => Date }): AgentActionQueue {
@@ -161,23 +181,14 @@ export function createAgentActionQueue(opts: { client: KubeClient; now: () => Da
       const action = await client.getIfExists<AgentAction & { metadata: Record<string, unknown> }>(ref(namespace, id));
       // Another cluster's action is as unknown to this agent as a missing one.
       if (!action || action.spec.clusterRef.name !== cluster) throw new NotFoundError(`action ${id} not found`);
-      const phase = phaseOf(action);
       const attempts = action.status?.attempts ?? 0;
-      if (phase === "Succeeded" || phase === "Failed") {
-        if (result.attempt === attempts && sameResult(action, result))
-          return { id, phase, attempt: attempts, changed: false };
-        throw new ConflictError(`action ${id} already completed (${phase}, attempt ${attempts})`);
-      }
+      const repeated = repeatedResult(action, result);
+      if (repeated) return repeated;
       if (result.attempt !== attempts)
         throw new ConflictError(
           `stale result: action ${id} was handed out again as attempt ${attempts}; the result of attempt ${result.attempt} is not recorded`,
         );
-      const written = await writeStatus(action, {
-        phase: result.status === "succeeded" ? "Succeeded" : "Failed",
-        completedAt: now().toISOString(),
-        leaseExpiresAt: null,
-        result: { message: result.message ?? "", ...(result.data ? { data: result.data } : {}) },
-      });
+      const written = await writeStatus(action, completedStatus(result, now()));
       // Changed meanwhile (a repeat of this post, or a re-lease): answer from the object as it is now.
       if (!written) return this.complete({ namespace, cluster, id, result });
       return { id, phase: phaseOf(written), attempt: attempts, changed: true };

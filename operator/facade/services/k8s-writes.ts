@@ -115,6 +115,11 @@ export interface WriteTarget {
   name?: string | undefined;
 }
 
+function conflictError(what: string, reason: unknown): ConflictError {
+  if (reason === "AlreadyExists") return new ConflictError(`${what} already exists`);
+  return new ConflictError(`${what} was changed at the same time; try again`);
+}
+
 /**
  * Kubernetes API errors -> facade errors in the facade's own words: a 422's detail names the request field
  * (`families`, `disk_size`), never a CRD plural, group, Go type or CRD field path.
@@ -126,8 +131,7 @@ export function mapKubeError(err: unknown, target: WriteTarget): Error {
   const what = target.name ? `${noun} "${target.name}"` : noun;
   const status = statusBody(err.body);
   if (err.code === 404) return new NotFoundError(`${what} not found`);
-  if (err.code === 409 && status.reason === "AlreadyExists") return new ConflictError(`${what} already exists`);
-  if (err.code === 409) return new ConflictError(`${what} was changed at the same time; try again`);
+  if (err.code === 409) return conflictError(what, status.reason);
   if (err.code === 422 || err.code === 400) return new UnprocessableError(invalidDetail(kind, status));
   return new HttpError(502, `the cluster's API answered ${err.code} for ${what}`);
 }
