@@ -142,6 +142,14 @@ export default tseslint.config(
     rules: { "max-lines-per-function": ["error", { max: 408, skipBlankLines: true, skipComments: true }] },
   },
   {
+    files: ["operator/controllers/nodetemplate/executor.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 95, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["operator/controllers/optimizationpolicy/controller.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 75, skipBlankLines: true, skipComments: true }] },
+  },
+  {
     // The local API server follows kube-apiserver's handlers branch for branch (content negotiation, admission, garbage
     // collection, watch); the limits sit just above what that needs, so it cannot grow unchecked. Built-in OpenAPI
     // schemas are data tables, not logic.
