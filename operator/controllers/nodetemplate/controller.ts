@@ -150,10 +150,14 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
       caches,
       priceBook: options.priceBook ?? snapshotBooks(),
       awsDefaults: options.awsDefaults,
-      // From the watched ConfigMaps' cache (installers label the designation): no request per reconcile.
+      // From the watched ConfigMaps' cache when our label is on the designation (local mode's seed); Helm rewrites
+      // app.kubernetes.io/managed-by to "Helm" on the chart's copy, so a cache miss reads it by name.
       localCluster:
         options.localCluster ??
-        localClusterFromConfigMap(async (ref) => configMaps.get(ref.namespace, ref.name), options.systemNamespace),
+        localClusterFromConfigMap(
+          async (ref) => configMaps.get(ref.namespace, ref.name) ?? (await client.getIfExists(ref)),
+          options.systemNamespace,
+        ),
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       now: options.now,
       spotReturn: options.spotReturn,
