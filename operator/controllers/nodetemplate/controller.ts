@@ -77,6 +77,21 @@ function snapshotBooks(): (region: string) => PriceBook {
   };
 }
 
+/**
+ * The designation from the watched ConfigMaps' cache when our label is on it (local mode's seed); Helm rewrites
+ * app.kubernetes.io/managed-by to "Helm" on the chart's copy, so a cache miss reads it by name.
+ */
+function designationLookup(
+  configMaps: { get(namespace: string | undefined, name: string): KubeObject | undefined },
+  client: KubeClient,
+  systemNamespace: string | undefined,
+): (namespace: string) => Promise<LocalClusterRef | undefined> {
+  return localClusterFromConfigMap(
+    async (ref) => configMaps.get(ref.namespace, ref.name) ?? (await client.getIfExists(ref)),
+    systemNamespace,
+  );
+}
+
 /** Registers the `nodetemplate` controller; it needs Karpenter's NodePool and EC2NodeClass kinds to be served. */
 export async function registerNodeTemplateController(options: NodeTemplateControllerOptions): Promise<void> {
   const { manager, client } = options;
@@ -150,14 +165,7 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
       caches,
       priceBook: options.priceBook ?? snapshotBooks(),
       awsDefaults: options.awsDefaults,
-      // From the watched ConfigMaps' cache when our label is on the designation (local mode's seed); Helm rewrites
-      // app.kubernetes.io/managed-by to "Helm" on the chart's copy, so a cache miss reads it by name.
-      localCluster:
-        options.localCluster ??
-        localClusterFromConfigMap(
-          async (ref) => configMaps.get(ref.namespace, ref.name) ?? (await client.getIfExists(ref)),
-          options.systemNamespace,
-        ),
+      localCluster: options.localCluster ?? designationLookup(configMaps, client, options.systemNamespace),
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       now: options.now,
       spotReturn: options.spotReturn,
