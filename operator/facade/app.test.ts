@@ -31,6 +31,8 @@ const audit: AuditWriter = {
 const users: Record<string, AuthContext> = {
   owner: { userId: "u1", email: "o@a.test", role: "owner", orgId: "org-a", namespace: "ns-a" },
   viewer: { userId: "u2", email: "v@a.test", role: "viewer", orgId: "org-a", namespace: "ns-a" },
+  // /metrics on the API port answers only the platform admin.
+  platform: { userId: "u0", email: "p@platform.test", role: "super_admin", orgId: "org-a", namespace: "ns-a" },
 };
 
 const Widget = z.object({ id: z.string(), size: z.number() });
@@ -190,7 +192,8 @@ describe("facade plumbing", () => {
     const html = await docs.text();
     expect(html).not.toMatch(/https?:\/\/(cdn|unpkg)/);
     expect((await fetch(base + "/docs/swagger-ui-bundle.js")).status).toBe(200);
-    const metrics = await (await fetch(base + "/metrics")).text();
+    expect((await fetch(base + "/metrics", { headers: { authorization: "Bearer owner" } })).status).toBe(403);
+    const metrics = await (await fetch(base + "/metrics", { headers: { authorization: "Bearer platform" } })).text();
     expect(metrics).toMatch(/spotopt_facade_http_request_duration_seconds_count\{[^}]*route="\/widgets\/:id"/);
     expect(metrics).not.toMatch(/route="\/widgets\/abc"/);
   });

@@ -14,6 +14,8 @@ import { defineRoute, mountRoutes, type AuthContext, type RouteDef } from "./htt
 const users: Record<string, AuthContext> = {
   a: { userId: "u1", email: "o@a.test", role: "owner", orgId: "org-a", namespace: "ns-a" },
   b: { userId: "u2", email: "o@b.test", role: "owner", orgId: "org-b", namespace: "ns-b" },
+  // /metrics on the API port answers only the platform admin.
+  platform: { userId: "u0", email: "p@platform.test", role: "super_admin", orgId: "org-a", namespace: "ns-a" },
 };
 
 let computed = 0;
@@ -138,7 +140,7 @@ describe("memoised GET responses", () => {
     cacheVersion++;
     await get("/figures", "a");
     await get("/figures", "a");
-    const exposition = await (await fetch(`${base}/metrics`)).text();
+    const exposition = await (await fetch(`${base}/metrics`, { headers: { authorization: "Bearer platform" } })).text();
     const count = (result: string): number =>
       Number(
         new RegExp(`spotopt_facade_response_memo_lookups_total\\{route="/figures",result="${result}"\\} (\\d+)`).exec(
