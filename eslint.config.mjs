@@ -5,7 +5,7 @@ import { importX } from "eslint-plugin-import-x";
 import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", ".spotopt/**", ".scratch-*/**", "crds/**", "charts/**", "coverage/**"] },
+  { ignores: ["node_modules/**", ".spotopt/**", ".scratch-*/**", "crds/**", "charts/**", "coverage/**", "dist/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
