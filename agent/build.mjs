@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Compiles the agent (agent/main.ts and what it imports) into one ESM file with esbuild, which the image runs without
 // tsx: a smaller resident set than loading the TypeScript sources at start. `npm run build:agent [-- OUTFILE]`.
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { dirname, join, resolve } from "node:path";
 
@@ -30,5 +31,5 @@ export async function buildAgent(outfile = DEFAULT_OUTFILE) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const out = await buildAgent(process.argv[2] ? resolve(process.argv[2]) : DEFAULT_OUTFILE);
-  console.log(`built ${out}`);
+  process.stdout.write(`built ${out}\n`);
 }
