@@ -1,33 +1,11 @@
 // Pod resource requests and node allocatable as numbers (cpu in millicores, the rest in base units), as the scheduler adds them.
+import { parseQuantity } from "../../../../src-shared/fleet/quantity.js";
 import type { KubeObject } from "../selectors.js";
-
-const SUFFIX: Record<string, number> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  "": 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
 
 /** A quantity's value (0 when absent or unreadable: the API server refuses bad quantities on write). */
 export function quantityValue(q: unknown): number {
-  if (typeof q === "number") return q;
-  if (typeof q !== "string") return 0;
-  const m = /^([+-]?\d*\.?\d+)(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]))?$/.exec(q.trim());
-  if (!m) return 0;
-  if (m[2]) return Number(m[1] + m[2]);
-  return Number(m[1]) * (SUFFIX[m[3] ?? ""] ?? 1);
+  if (typeof q !== "number" && typeof q !== "string") return 0;
+  return parseQuantity(q) ?? 0;
 }
 
 /** Resource amounts by name; cpu in millicores. */
