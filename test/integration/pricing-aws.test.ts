@@ -1,6 +1,4 @@
 // AWS adapters against a local AWS-shaped endpoint, through the real SDK clients: XML/JSON serialisation, NextToken pagination, throttling retries, last-good prices.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,148 +8,56 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { describeInstanceShapes, describeLatestSpotPrices } from "../../src-shared/pricing/aws/ec2.js";
 import { getOnDemandPrices, pricingEndpointRegion } from "../../src-shared/pricing/aws/pricing-api.js";
 import { AwsPriceBookSource } from "../../src-shared/pricing/aws/source.js";
+import { FAKE_CREDENTIALS, startFakeAws, type FakeAws, type FakeSpotPrice } from "../support/fake-aws.js";
 
 const fast = { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 };
 
-interface FakeAws {
-  /** failures still to serve per action before answering */
-  throttle: Map<string, number>;
-  /** actions that fail (non-throttling) while set */
-  broken: Set<string>;
-  requests: Array<{ action: string; token?: string; body: string }>;
-  spotPrice: string;
-}
+let fake: FakeAws;
 
-const fake: FakeAws = { throttle: new Map(), broken: new Set(), requests: [], spotPrice: "0.0331" };
-
-const TYPES_PAGES = [
-  `<item><instanceType>m5.large</instanceType><vCpuInfo><defaultVCpus>2</defaultVCpus></vCpuInfo><memoryInfo><sizeInMiB>8192</sizeInMiB></memoryInfo>
-   <processorInfo><supportedArchitectures><item>x86_64</item></supportedArchitectures></processorInfo>
-   <networkInfo><maximumNetworkInterfaces>3</maximumNetworkInterfaces><ipv4AddressesPerInterface>10</ipv4AddressesPerInterface></networkInfo><bareMetal>false</bareMetal></item>`,
-  `<item><instanceType>m6g.xlarge</instanceType><vCpuInfo><defaultVCpus>4</defaultVCpus></vCpuInfo><memoryInfo><sizeInMiB>16384</sizeInMiB></memoryInfo>
-   <processorInfo><supportedArchitectures><item>arm64</item></supportedArchitectures></processorInfo>
-   <networkInfo><maximumNetworkInterfaces>4</maximumNetworkInterfaces><ipv4AddressesPerInterface>15</ipv4AddressesPerInterface></networkInfo><bareMetal>false</bareMetal></item>
-   <item><instanceType>g4dn.xlarge</instanceType><vCpuInfo><defaultVCpus>4</defaultVCpus></vCpuInfo><memoryInfo><sizeInMiB>16384</sizeInMiB></memoryInfo>
-   <processorInfo><supportedArchitectures><item>x86_64</item></supportedArchitectures></processorInfo>
-   <networkInfo><maximumNetworkInterfaces>3</maximumNetworkInterfaces><ipv4AddressesPerInterface>10</ipv4AddressesPerInterface></networkInfo>
-   <gpuInfo><gpus><item><name>T4</name><manufacturer>NVIDIA</manufacturer><count>1</count><memoryInfo><sizeInMiB>16384</sizeInMiB></memoryInfo></item></gpus></gpuInfo><bareMetal>false</bareMetal></item>`,
+const spotPrices = (): FakeSpotPrice[] => [
+  { zone: "us-east-1a", type: "m5.large", usd: 0.04, timestamp: "2026-11-23T10:00:00.000Z" },
+  { zone: "us-east-1a", type: "m5.large", usd: 0.0331, timestamp: "2026-11-23T12:00:00.000Z" },
+  { zone: "us-east-1b", type: "m5.large", usd: 0.035, timestamp: "2026-11-23T11:00:00.000Z" },
+  { zone: "us-east-1a", type: "m6g.xlarge", usd: 0.05, timestamp: "2026-11-23T11:30:00.000Z" },
 ];
+/** The latest m5.large price in us-east-1a, which the tests move. */
+const setLatestSpot = (usd: number): void => void (fake.spot[1]!.usd = usd);
 
-function spotPages(): string[] {
-  return [
-    `<item><availabilityZone>us-east-1a</availabilityZone><instanceType>m5.large</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>0.0400</spotPrice><timestamp>2026-11-23T10:00:00.000Z</timestamp></item>
-     <item><availabilityZone>us-east-1a</availabilityZone><instanceType>m5.large</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>${fake.spotPrice}</spotPrice><timestamp>2026-11-23T12:00:00.000Z</timestamp></item>`,
-    `<item><availabilityZone>us-east-1b</availabilityZone><instanceType>m5.large</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>0.0350</spotPrice><timestamp>2026-11-23T11:00:00.000Z</timestamp></item>
-     <item><availabilityZone>us-east-1a</availabilityZone><instanceType>m6g.xlarge</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>0.0500</spotPrice><timestamp>2026-11-23T11:30:00.000Z</timestamp></item>`,
-  ];
-}
-
-function product(type: string, usd: string): string {
-  return JSON.stringify({
-    product: {
-      productFamily: "Compute Instance",
-      attributes: { instanceType: type, operatingSystem: "Linux", tenancy: "Shared", regionCode: "us-east-1" },
-    },
-    terms: {
-      OnDemand: {
-        "ABC.JRTCKXETXF": {
-          priceDimensions: { "ABC.JRTCKXETXF.6YS6EN2CT7": { unit: "Hrs", pricePerUnit: { USD: usd } } },
-        },
-      },
-    },
-  });
-}
-const PRICE_PAGES = [
-  [product("m5.large", "0.0960000000")],
-  [product("m6g.xlarge", "0.1540000000"), product("g4dn.xlarge", "0.5260000000")],
-];
-
-function ec2Xml(action: string, set: string, inner: string, next?: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-1</requestId><${set}>${inner}</${set}>${next ? `<nextToken>${next}</nextToken>` : ""}</${action}Response>`;
-}
-
-function page(token: string | undefined): number {
-  return token ? Number(token.replace("page-", "")) : 0;
-}
-
-function failFirst(action: string, res: ServerResponse, json: boolean): boolean {
-  if (fake.broken.has(action)) {
-    res.writeHead(500, { "content-type": json ? "application/x-amz-json-1.1" : "text/xml" });
-    res.end(
-      json
-        ? JSON.stringify({ __type: "InternalErrorException", message: "boom" })
-        : `<Response><Errors><Error><Code>InternalError</Code><Message>boom</Message></Error></Errors><RequestID>r</RequestID></Response>`,
-    );
-    return true;
-  }
-  const left = fake.throttle.get(action) ?? 0;
-  if (left <= 0) return false;
-  fake.throttle.set(action, left - 1);
-  if (json) {
-    res.writeHead(400, { "content-type": "application/x-amz-json-1.1", "x-amzn-errortype": "ThrottlingException" });
-    res.end(JSON.stringify({ __type: "ThrottlingException", message: "Rate exceeded" }));
-  } else {
-    res.writeHead(503, { "content-type": "text/xml" });
-    res.end(
-      `<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>r</RequestID></Response>`,
-    );
-  }
-  return true;
-}
-
-function handle(req: IncomingMessage, body: string, res: ServerResponse): void {
-  const target = req.headers["x-amz-target"];
-  if (typeof target === "string" && target.endsWith(".GetProducts")) {
-    const input = JSON.parse(body) as { NextToken?: string; Filters: Array<{ Field: string; Value: string }> };
-    fake.requests.push({ action: "GetProducts", token: input.NextToken, body });
-    if (failFirst("GetProducts", res, true)) return;
-    const n = page(input.NextToken);
-    res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
-    res.end(
-      JSON.stringify({
-        FormatVersion: "aws_v1",
-        PriceList: PRICE_PAGES[n],
-        ...(n + 1 < PRICE_PAGES.length ? { NextToken: `page-${n + 1}` } : {}),
-      }),
-    );
-    return;
-  }
-  const form = new URLSearchParams(body);
-  const action = form.get("Action") ?? "";
-  const token = form.get("NextToken") ?? undefined;
-  fake.requests.push({ action, token, body });
-  if (failFirst(action, res, false)) return;
-  const n = page(token);
-  const pages = action === "DescribeInstanceTypes" ? TYPES_PAGES : spotPages();
-  const set = action === "DescribeInstanceTypes" ? "instanceTypeSet" : "spotPriceHistorySet";
-  res.writeHead(200, { "content-type": "text/xml" });
-  res.end(ec2Xml(action, set, pages[n]!, n + 1 < pages.length ? `page-${n + 1}` : undefined));
-}
-
-let server: Server;
-let endpoint: string;
-const credentials = { accessKeyId: "AKIDFAKEFAKEFAKE", secretAccessKey: "fake-secret" };
 const clients = (): { ec2: EC2Client; pricing: PricingClient } => ({
-  ec2: new EC2Client({ region: "us-east-1", endpoint, credentials, maxAttempts: 1 }),
-  pricing: new PricingClient({ region: "us-east-1", endpoint, credentials, maxAttempts: 1 }),
+  ec2: new EC2Client({ region: "us-east-1", endpoint: fake.url, credentials: FAKE_CREDENTIALS, maxAttempts: 1 }),
+  pricing: new PricingClient({
+    region: "us-east-1",
+    endpoint: fake.url,
+    credentials: FAKE_CREDENTIALS,
+    maxAttempts: 1,
+  }),
 });
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c: Buffer) => (body += c.toString()));
-    req.on("end", () => handle(req, body, res));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fake = await startFakeAws();
+  // Two pages of each answer.
+  fake.pageSize = { GetProducts: 2, DescribeSpotPriceHistory: 2, DescribeInstanceTypes: 2 };
+  fake.onDemand.set("m5.large", 0.096).set("m6g.xlarge", 0.154).set("g4dn.xlarge", 0.526);
+  fake.instanceTypes.push(
+    { type: "m5.large", vcpus: 2, memoryMiB: 8192, arch: "x86_64", enis: 3, ipsPerEni: 10 },
+    { type: "m6g.xlarge", vcpus: 4, memoryMiB: 16384, arch: "arm64", enis: 4, ipsPerEni: 15 },
+    {
+      type: "g4dn.xlarge",
+      vcpus: 4,
+      memoryMiB: 16384,
+      arch: "x86_64",
+      enis: 3,
+      ipsPerEni: 10,
+      gpu: { name: "T4", manufacturer: "NVIDIA", count: 1, memoryMiB: 16384 },
+    },
+  );
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => fake.close());
 beforeEach(() => {
   fake.throttle.clear();
   fake.broken.clear();
   fake.requests.length = 0;
-  fake.spotPrice = "0.0331";
+  fake.spot = spotPrices();
 });
 
 describe("EC2 adapters", () => {
@@ -245,7 +151,7 @@ describe("AwsPriceBookSource", () => {
     now = new Date("2026-11-23T13:00:00Z");
     await src.refreshDue();
     expect(fake.requests).toHaveLength(0);
-    fake.spotPrice = "0.0299";
+    setLatestSpot(0.0299);
     now = new Date("2026-11-23T13:31:00Z");
     await src.refreshDue();
     expect(new Set(fake.requests.map((r) => r.action))).toEqual(new Set(["DescribeSpotPriceHistory"]));
@@ -253,7 +159,7 @@ describe("AwsPriceBookSource", () => {
 
     // Spot API down: the last good prices stay and the error is recorded.
     fake.broken.add("DescribeSpotPriceHistory");
-    fake.spotPrice = "0.9999";
+    setLatestSpot(0.9999);
     now = new Date("2026-11-23T14:40:00Z");
     await src.refreshDue();
     expect(src.lastError).toMatchObject({ part: "spot" });
