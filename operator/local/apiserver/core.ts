@@ -5,7 +5,8 @@ import { decodeBuiltinObject } from "./builtin-decode.js";
 import { applyBuiltinDefaults, podQosClass } from "./defaults.js";
 import { crdSchemaCauses } from "./schema/structural.js";
 import type { ResourceRegistry, ResourceType } from "./registry.js";
-import { groupVersion, hasStatusSubresource, resourceKey } from "./registry.js";
+import { groupVersion, hasStatusSubresource, resourceKey, storageKey } from "./registry.js";
+import { validateEvent } from "./events.js";
 import type { KubeObject, ObjectPredicate } from "./selectors.js";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.js";
 import type { StatusCause } from "./status.js";
@@ -45,6 +46,8 @@ export interface WriteContext {
   warnings?: string[];
   /** managedFields were already computed (server-side apply): do not record an Update entry. */
   managedFieldsDone?: boolean;
+  /** Set when the write came through a resource stored as another (events.k8s.io/v1): the version the client used. */
+  requestGroupVersion?: string;
 }
 
 /** A committed write as controllers and the fault injector see it. */
@@ -114,7 +117,8 @@ const TERMINATING_MESSAGE = (ns: string): string =>
   `unable to create new content in namespace ${ns} because it is being terminated`;
 
 /** Presents a stored object in the requested API version (conversion strategy None: only apiVersion changes). */
-export function present(obj: KubeObject, rt: ResourceType, version: string): KubeObject {
+export function present(stored: KubeObject, rt: ResourceType, version: string): KubeObject {
+  const obj = rt.storedAs ? rt.storedAs.fromStored(stored) : stored;
   const apiVersion = groupVersion(rt.group, version);
   if (obj.apiVersion === apiVersion && obj.kind === rt.kind) return obj;
   return { ...obj, apiVersion, kind: rt.kind };
@@ -146,13 +150,13 @@ export class ApiCore {
   }
 
   get(rt: ResourceType, namespace: string | undefined, name: string): KubeObject {
-    const obj = this.store.get(resourceKey(rt), objectKey(rt.namespaced ? namespace : undefined, name));
+    const obj = this.store.get(storageKey(rt), objectKey(rt.namespaced ? namespace : undefined, name));
     if (!obj) throw notFound(rt, name);
     return obj;
   }
 
   tryGet(rt: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined {
-    return this.store.get(resourceKey(rt), objectKey(rt.namespaced ? namespace : undefined, name));
+    return this.store.get(storageKey(rt), objectKey(rt.namespaced ? namespace : undefined, name));
   }
 
   /** Filters for a list or watch. */
@@ -177,9 +181,9 @@ export class ApiCore {
       }
       snapshotRv = token.rv;
       startAfter = token.start;
-      all = this.store.listAt(resourceKey(rt), snapshotRv, rt.namespaced ? namespace : undefined);
+      all = this.store.listAt(storageKey(rt), snapshotRv, rt.namespaced ? namespace : undefined);
     } else {
-      all = this.store.list(resourceKey(rt), rt.namespaced ? namespace : undefined);
+      all = this.store.list(storageKey(rt), rt.namespaced ? namespace : undefined);
     }
     const candidates = startAfter === undefined ? all : all.filter((o) => keyOf(o) > startAfter);
     const matching = candidates.filter(match);
@@ -197,9 +201,9 @@ export class ApiCore {
   }
 
   /** POST: a new object. */
-  create(ctx: WriteContext, body: unknown): KubeObject {
+  create(reqCtx: WriteContext, body: unknown): KubeObject {
+    const { ctx, obj } = this.toStorage(reqCtx, this.decodeBuiltin(reqCtx, this.checkBody(reqCtx, body)));
     const { rt } = ctx;
-    const obj = this.decodeBuiltin(ctx, this.checkBody(ctx, body));
     const m = meta(obj);
     if (!m.name && m.generateName) m.name = `${m.generateName as string}${generatedSuffix()}`;
     this.validateMetadata(rt, obj);
@@ -217,7 +221,7 @@ export class ApiCore {
     if (ctx.dryRun) return out;
     const rv = this.store.nextRv();
     meta(out).resourceVersion = String(rv);
-    const ev = this.store.put(resourceKey(rt), keyOf(out), out, rv);
+    const ev = this.store.put(storageKey(rt), keyOf(out), out, rv);
     this.emit({ verb: ctx.verb ?? "create", rt, event: ev, origin: ctx.origin });
     return out;
   }
@@ -255,9 +259,9 @@ export class ApiCore {
   }
 
   /** Applies the update rules to `incoming` (already merged with `cur` for patches) and commits it. */
-  commitUpdate(ctx: WriteContext, cur: KubeObject, incoming: KubeObject, subresource?: string): KubeObject {
+  commitUpdate(reqCtx: WriteContext, cur: KubeObject, incoming: KubeObject, subresource?: string): KubeObject {
+    const { ctx, obj: decoded } = this.toStorage(reqCtx, this.decodeBuiltin(reqCtx, incoming));
     const { rt } = ctx;
-    const decoded = this.decodeBuiltin(ctx, incoming);
     let next = subresource === "status" ? statusUpdate(cur, decoded) : mainUpdate(rt, ctx.version, cur, decoded);
     if (subresource !== "status") applyBuiltinDefaults(rt, next);
     checkNoNewFinalizers(rt, cur, next);
@@ -275,8 +279,8 @@ export class ApiCore {
     meta(next).resourceVersion = String(rv);
     const ev =
       cur.metadata!.deletionTimestamp && deletionComplete(rt, next)
-        ? this.store.remove(resourceKey(rt), keyOf(cur), next, rv)!
-        : this.store.put(resourceKey(rt), keyOf(cur), next, rv);
+        ? this.store.remove(storageKey(rt), keyOf(cur), next, rv)!
+        : this.store.put(storageKey(rt), keyOf(cur), next, rv);
     this.emit({ verb: ctx.verb ?? "update", rt, event: ev, origin: ctx.origin });
     return next;
   }
@@ -326,7 +330,7 @@ export class ApiCore {
     if (d.dryRun) return next;
     const rv = this.store.nextRv();
     nm.resourceVersion = String(rv);
-    const ev = this.store.put(resourceKey(ctx.rt), keyOf(cur), next, rv);
+    const ev = this.store.put(storageKey(ctx.rt), keyOf(cur), next, rv);
     this.emit({ verb: ctx.verb ?? "delete", rt: ctx.rt, event: ev, origin: ctx.origin });
     return next;
   }
@@ -335,7 +339,7 @@ export class ApiCore {
   commitRaw(ctx: WriteContext, cur: KubeObject, next: KubeObject): KubeObject {
     const rv = this.store.nextRv();
     const out: KubeObject = { ...next, metadata: { ...next.metadata, resourceVersion: String(rv) } };
-    const ev = this.store.put(resourceKey(ctx.rt), keyOf(cur), out, rv);
+    const ev = this.store.put(storageKey(ctx.rt), keyOf(cur), out, rv);
     this.emit({ verb: ctx.verb ?? "update", rt: ctx.rt, event: ev, origin: ctx.origin });
     return out;
   }
@@ -351,7 +355,7 @@ export class ApiCore {
   removeNow(ctx: WriteContext, cur: KubeObject): KubeObject {
     const rv = this.store.nextRv();
     const finalObj: KubeObject = { ...cur, metadata: { ...cur.metadata, resourceVersion: String(rv) } };
-    const ev = this.store.remove(resourceKey(ctx.rt), keyOf(cur), finalObj, rv);
+    const ev = this.store.remove(storageKey(ctx.rt), keyOf(cur), finalObj, rv);
     if (ev) this.emit({ verb: ctx.verb ?? "delete", rt: ctx.rt, event: ev, origin: ctx.origin });
     return finalObj;
   }
@@ -369,6 +373,18 @@ export class ApiCore {
         [{ reason: "NamespaceTerminating", message: TERMINATING_MESSAGE(namespace), field: "metadata.namespace" }],
       );
     }
+  }
+
+  /** A write through a resource stored as another (events.k8s.io/v1 Events) continues in the stored form and type. */
+  private toStorage(ctx: WriteContext, obj: KubeObject): { ctx: WriteContext; obj: KubeObject } {
+    const via = ctx.rt.storedAs;
+    const target = via && this.registry.byGroupPlural(via.group, via.plural);
+    if (!via || !target) return { ctx, obj };
+    const requestGroupVersion = groupVersion(ctx.rt.group, ctx.version);
+    return {
+      ctx: { ...ctx, rt: target, version: target.versions[0]!.name, requestGroupVersion },
+      obj: via.toStored(obj),
+    };
   }
 
   private emit(w: CommittedWrite): void {
@@ -464,6 +480,8 @@ export class ApiCore {
       return r.object;
     }
     const causes = validateBuiltin(rt, obj);
+    if (rt.group === "" && rt.kind === "Event")
+      causes.push(...validateEvent(obj, old, ctx.requestGroupVersion ?? "v1"));
     if (causes.length > 0) throw invalid(rt, meta(obj).name as string, causes);
     return obj;
   }

@@ -14,7 +14,7 @@ import {
 import { bindPod, evictPod } from "./eviction.js";
 import { getPath, isObject, setPath, clone } from "./objects.js";
 import type { ResourceType } from "./registry.js";
-import { groupVersion, resourceKey, versionOf } from "./registry.js";
+import { groupVersion, storageKey, versionOf } from "./registry.js";
 import type { KubeObject, ObjectPredicate } from "./selectors.js";
 import { labelSelectorToString } from "./selectors.js";
 import { defaultFieldManager } from "./patch/index.js";
@@ -758,7 +758,7 @@ export class ApiHttpHandler {
     const includeObject = q.get("includeObject") ?? undefined;
     const encode = (type: string, obj: KubeObject): string => {
       // Stored objects are immutable, so the encoded line is shared by every watcher with the same view of it.
-      const key = `${type}|${version}|${w.format}|${includeObject ?? ""}`;
+      const key = `${type}|${rt.group}/${version}|${w.format}|${includeObject ?? ""}`;
       let lines = this.encodedLines.get(obj);
       const cached = lines?.get(key);
       if (cached !== undefined) return cached;
@@ -780,7 +780,7 @@ export class ApiHttpHandler {
     res.socket?.setNoDelay(true);
     // Send the headers now, as kube-apiserver does: clients (client-node Watch) await them before reading events.
     res.flushHeaders();
-    const resource = resourceKey(rt);
+    const resource = storageKey(rt);
     const backlog = this.watchBacklog({ resource, ns, fromRv }, encode, pred);
     if (typeof backlog === "string") {
       res.end(backlog);

@@ -1,4 +1,6 @@
 // The resource registry: every served resource (built-in or from a CRD) with its names, scope, verbs and subresources.
+import { EVENT_STORAGE, eventFromStored, eventToStored } from "./events.js";
+import type { KubeObject } from "./selectors.js";
 
 /** Scale subresource paths (JSONPath-like `.spec.replicas`), as in a CRD's `subresources.scale`. */
 export interface ScaleSubresource {
@@ -56,11 +58,26 @@ export interface ResourceType {
   returnDeletedObject: boolean;
   /** The CRD object that defines this resource (custom resources only). */
   crd?: Record<string, unknown>;
+  /** Objects live in another resource's storage, converted on the way in and out (events.k8s.io/v1 Events). */
+  storedAs?: StoredAs;
+}
+
+/** Another resource's storage and the conversion between its stored form and this resource's form. */
+export interface StoredAs {
+  group: string;
+  plural: string;
+  toStored(obj: KubeObject): KubeObject;
+  fromStored(obj: KubeObject): KubeObject;
 }
 
 /** `group/plural` — the storage key of a resource type. */
 export function resourceKey(r: { group: string; plural: string }): string {
   return `${r.group}/${r.plural}`;
+}
+
+/** The store key of a resource's objects: its own, or the storage it shares with another resource. */
+export function storageKey(r: ResourceType): string {
+  return r.storedAs ? resourceKey(r.storedAs) : resourceKey(r);
 }
 
 /** `apps/v1` or `v1`. */
@@ -85,6 +102,7 @@ interface BuiltinSpec {
   keepStatus?: boolean;
   returnDeleted?: boolean;
   verbs?: string[];
+  storedAs?: StoredAs;
 }
 
 const BUILTINS: BuiltinSpec[] = [
@@ -137,7 +155,15 @@ const BUILTINS: BuiltinSpec[] = [
     status: true,
   },
   { group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts", namespaced: true, shortNames: ["sa"] },
-  { group: "events.k8s.io", version: "v1", kind: "Event", plural: "events", namespaced: true, shortNames: ["ev"] },
+  {
+    group: "events.k8s.io",
+    version: "v1",
+    kind: "Event",
+    plural: "events",
+    namespaced: true,
+    shortNames: ["ev"],
+    storedAs: { ...EVENT_STORAGE, toStored: eventToStored, fromStored: eventFromStored },
+  },
   {
     group: "apps",
     version: "v1",
@@ -274,6 +300,7 @@ function builtinType(b: BuiltinSpec): ResourceType {
     tracksGeneration: b.generation ?? false,
     resetStatusOnCreate: b.status === true && !b.keepStatus,
     returnDeletedObject: b.returnDeleted ?? false,
+    ...(b.storedAs ? { storedAs: b.storedAs } : {}),
   };
 }
 
