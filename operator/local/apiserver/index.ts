@@ -244,14 +244,18 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
   core.onCommit((w: CommittedWrite) => {
     if (w.origin !== "http" || !writeListener) return;
     const m = w.event.obj.metadata ?? {};
-    // A copy: stored objects are shared with watchers and must never be mutated by a listener.
+    // A copy: stored objects are shared with watchers and must never be mutated by a listener. Made when first read,
+    // so a listener that counts writes costs the server no copy.
+    let copy: KubeObject | undefined;
     writeListener({
       verb: w.verb,
       resource: w.rt.plural,
       group: w.rt.group,
       namespace: m.namespace as string | undefined,
       name: m.name as string,
-      object: clone(w.event.obj),
+      get object(): KubeObject {
+        return (copy ??= clone(w.event.obj));
+      },
     });
   });
 

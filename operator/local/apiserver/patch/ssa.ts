@@ -52,14 +52,19 @@ const untrackedMeta = [
   "deletionGracePeriodSeconds",
 ];
 
-/** The part of an object whose fields are tracked for this write scope (a copy). */
+/**
+ * The part of an object whose fields are tracked for this write scope: new top-level and metadata maps, the values
+ * below shared with `obj` (callers only read it; copying whole objects here was a large part of every apply).
+ */
 export function trackedPart(obj: Obj | undefined, scope: WriteScope): Obj {
   if (!obj) return {};
-  if (scope.subresource === "status") return obj.status === undefined ? {} : { status: structuredClone(obj.status) };
-  const { apiVersion: _a, kind: _k, ...rest } = structuredClone(obj);
+  if (scope.subresource === "status") return obj.status === undefined ? {} : { status: obj.status };
+  const { apiVersion: _a, kind: _k, ...rest } = obj;
   if (isPlainObject(rest.metadata)) {
-    for (const f of untrackedMeta) delete rest.metadata[f];
-    if (Object.keys(rest.metadata).length === 0) delete rest.metadata;
+    const metadata: Obj = { ...rest.metadata };
+    for (const f of untrackedMeta) delete metadata[f];
+    if (Object.keys(metadata).length === 0) delete rest.metadata;
+    else rest.metadata = metadata;
   }
   if (scope.statusSubresource) delete rest.status;
   return rest;
@@ -169,14 +174,19 @@ function mergeList(live: unknown[], applied: unknown[], typePath: string[], type
   });
 }
 
-/** Applies a configuration onto a live value: maps merge, associative lists merge by key, sets union, else replace. */
+/**
+ * Applies a configuration onto a live value: maps merge, associative lists merge by key, sets union, else replace.
+ * Neither input is changed and the result shares nothing with them; each live value is copied once (live keys keep
+ * their order, new ones follow).
+ */
 export function mergeValue(live: unknown, applied: unknown, typePath: string[], types: TypeInfo): unknown {
   if (Array.isArray(applied) && Array.isArray(live)) return mergeList(live, applied, typePath, types);
   if (!isPlainObject(applied) || !isPlainObject(live) || types.atomicMap(typePath)) return structuredClone(applied);
-  const out: Obj = structuredClone(live);
+  const out: Obj = { ...live };
+  for (const k of Object.keys(out)) if (!Object.hasOwn(applied, k)) out[k] = structuredClone(out[k]);
   for (const [k, v] of Object.entries(applied)) {
     if (v === null) delete out[k];
-    else out[k] = mergeValue(out[k], v, [...typePath, k], types);
+    else out[k] = mergeValue(live[k], v, [...typePath, k], types);
   }
   return out;
 }
@@ -333,9 +343,8 @@ function withoutManagedFields(obj: Obj | undefined): unknown {
 }
 
 function mergedObject(args: ServerSideApplyArgs, applied: Obj): Obj {
-  const base: Obj = structuredClone(
-    args.live ?? { apiVersion: args.applied.apiVersion, kind: args.applied.kind, metadata: {} },
-  );
+  const base: Obj = args.live ?? { apiVersion: args.applied.apiVersion, kind: args.applied.kind, metadata: {} };
+  // mergeValue copies what it keeps: the stored object is never changed.
   const merged = mergeValue(base, applied, [], args.types) as Obj;
   if (!args.live) mergeIdentity(merged, args.applied);
   merged.apiVersion = args.applied.apiVersion ?? merged.apiVersion;
@@ -365,7 +374,7 @@ export function serverSideApply(args: ServerSideApplyArgs): { object: Obj; manag
 
   removeDropped(merged, previous, appliedSet, others);
   const updated = placeEntry(managers, { entry: me, set: appliedSet });
-  if (isNoop(args.live, merged, sameSets(updated, original))) {
+  if (isNoop(args.live, merged, () => sameSets(updated, original))) {
     return {
       object: structuredClone(args.live!),
       managedFields: args.live!.metadata!.managedFields as ManagedFieldsEntry[],
@@ -394,8 +403,9 @@ function placeEntry(managers: Manager[], mine: Manager): Manager[] {
 }
 
 /** Nothing changed: neither the object nor who owns what (upstream then keeps managedFields and its times). */
-function isNoop(live: Obj | undefined, merged: Obj, setsUnchanged: boolean): boolean {
-  if (!live?.metadata?.managedFields || !setsUnchanged) return false;
+function isNoop(live: Obj | undefined, merged: Obj, setsUnchanged: () => boolean): boolean {
+  // A create has no live entries to compare with.
+  if (!live?.metadata?.managedFields || !setsUnchanged()) return false;
   return canonicalJson(withoutManagedFields(merged)) === canonicalJson(withoutManagedFields(live));
 }
 

@@ -1,5 +1,5 @@
 // Admission of custom resources against a CRD version's openAPIV3Schema: prune, default, validate, CEL.
-import { validateCelRules } from "./cel.js";
+import { hasCelRules, validateCelRules } from "./cel.js";
 import { invalidMessage } from "./errors.js";
 import { applyDefaults, pruneUnknownFields } from "./prune.js";
 import { ratchet } from "./ratchet.js";
@@ -8,7 +8,7 @@ import { validateValue } from "./validate.js";
 
 export type { Cause, CauseReason, JsonObject, JsonSchemaProps, JsonValue, ValidationRule } from "./types.js";
 export { aggregateCauses, causeToString, fieldError, invalidMessage, invalidStatus } from "./errors.js";
-export { uncompilableRules, unevaluatedRules } from "./cel.js";
+export { hasCelRules, uncompilableRules, unevaluatedRules } from "./cel.js";
 export { applyDefaults, objectMetaFields, pruneUnknownFields } from "./prune.js";
 export { uncheckedPatterns } from "./validate.js";
 
@@ -47,26 +47,6 @@ const blockingReasons = new Set([
 
 const celSkippedMessage =
   "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation";
-
-const celRuleCache = new WeakMap<JsonSchemaProps, boolean>();
-
-/** Whether any node of the schema carries x-kubernetes-validations. */
-export function hasCelRules(schema: JsonSchemaProps | undefined): boolean {
-  if (!schema) return false;
-  let found = celRuleCache.get(schema);
-  if (found === undefined) {
-    const additional = isPlainObject(schema.additionalProperties)
-      ? (schema.additionalProperties as JsonSchemaProps)
-      : undefined;
-    found =
-      (schema["x-kubernetes-validations"]?.length ?? 0) > 0 ||
-      Object.values(schema.properties ?? {}).some(hasCelRules) ||
-      hasCelRules(additional) ||
-      hasCelRules(schema.items);
-    celRuleCache.set(schema, found);
-  }
-  return found;
-}
 
 /**
  * Prunes unknown fields, applies defaults, then validates (OpenAPI, list types, CEL) the way

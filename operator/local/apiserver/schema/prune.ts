@@ -34,12 +34,24 @@ function pruneObjectMeta(meta: JsonObject, path: string, unknown: string[]): voi
   }
 }
 
+/** A resource's schema without apiVersion, kind and metadata, made once per schema node. */
+const bodySchemas = new WeakMap<JsonSchemaProps, JsonSchemaProps>();
+
+function bodySchema(schema: JsonSchemaProps): JsonSchemaProps {
+  let body = bodySchemas.get(schema);
+  if (body === undefined) {
+    body = { ...schema, properties: withoutResourceFields(schema.properties) };
+    bodySchemas.set(schema, body);
+  }
+  return body;
+}
+
 function pruneResourceRoot(obj: JsonObject, schema: JsonSchemaProps, path: string, unknown: string[]): void {
   const { apiVersion, kind, metadata, ...rest } = obj;
   if (isPlainObject(metadata)) pruneObjectMeta(metadata, childPath(path, "metadata"), unknown);
   for (const key of Object.keys(obj)) delete obj[key];
   const body = { ...rest };
-  pruneObject(body, { ...schema, properties: withoutResourceFields(schema.properties) }, path, unknown);
+  pruneObject(body, bodySchema(schema), path, unknown);
   if (apiVersion !== undefined) obj.apiVersion = apiVersion;
   if (kind !== undefined) obj.kind = kind;
   if (metadata !== undefined) obj.metadata = metadata;
@@ -89,11 +101,25 @@ export function pruneUnknownFields(object: JsonObject, schema: JsonSchemaProps):
   return unknown;
 }
 
+/** The properties of a schema node that carry a default, listed once per node (most objects have none). */
+const defaultedProps = new WeakMap<Record<string, JsonSchemaProps>, Array<[string, JsonSchemaProps]>>();
+
+function withDefaults(props: Record<string, JsonSchemaProps>): Array<[string, JsonSchemaProps]> {
+  let list = defaultedProps.get(props);
+  if (list === undefined) {
+    list = Object.entries(props).filter(([, sub]) => sub.default !== undefined);
+    defaultedProps.set(props, list);
+  }
+  return list;
+}
+
 function fillDefaults(obj: JsonObject, props: Record<string, JsonSchemaProps>): void {
-  for (const [key, sub] of Object.entries(props)) {
-    // A null in a non-nullable field is dropped, then the default (if any) fills the gap.
-    if (obj[key] === null && !sub.nullable) delete obj[key];
-    if (obj[key] === undefined && sub.default !== undefined) obj[key] = structuredClone(sub.default) as JsonValue;
+  // A null in a non-nullable field is dropped, then the default (if any) fills the gap.
+  for (const key of Object.keys(obj)) {
+    if (obj[key] === null && Object.hasOwn(props, key) && !props[key]!.nullable) delete obj[key];
+  }
+  for (const [key, sub] of withDefaults(props)) {
+    if (obj[key] === undefined) obj[key] = structuredClone(sub.default) as JsonValue;
   }
 }
 

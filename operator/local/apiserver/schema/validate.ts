@@ -56,8 +56,25 @@ function tryRegExp(pattern: string, flags: string): RegExp | null {
   }
 }
 
+/** Unicode code points, as Go counts a string's length: only the surrogate pairs make it differ from .length. */
+function codePoints(value: string): number {
+  let n = value.length;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < value.length) {
+      const d = value.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
 function validateLength(value: string, schema: JsonSchemaProps, path: string, out: Cause[]): void {
-  const length = [...value].length;
+  if (schema.maxLength === undefined && schema.minLength === undefined) return;
+  const length = codePoints(value);
   if (schema.maxLength !== undefined && length > schema.maxLength) {
     out.push(
       fieldError(
@@ -119,10 +136,16 @@ function validateNumber(value: number, schema: JsonSchemaProps, path: string, ou
   if (min) out.push(fieldError("FieldValueInvalid", path, value, `${path} in body should be ${min}`));
 }
 
+function inEnum(value: unknown, allowed: unknown[]): boolean {
+  // JSON equality; for a string, number or boolean that is ===.
+  if (typeof value !== "object" || value === null) return allowed.includes(value);
+  const key = JSON.stringify(value);
+  return allowed.some((a) => JSON.stringify(a) === key);
+}
+
 function validateEnum(value: unknown, schema: JsonSchemaProps, path: string, out: Cause[]): void {
   if (!schema.enum) return;
-  const key = JSON.stringify(value);
-  if (schema.enum.some((allowed) => JSON.stringify(allowed) === key)) return;
+  if (inEnum(value, schema.enum)) return;
   const supported = schema.enum.map((v) => JSON.stringify(typeof v === "string" ? v : JSON.stringify(v)));
   out.push(fieldError("FieldValueNotSupported", path, value, `supported values: ${supported.join(", ")}`));
 }
@@ -203,17 +226,22 @@ function validateObject(value: Record<string, unknown>, schema: JsonSchemaProps,
 
 /** anyOf/oneOf/allOf/not as value validations (structural schemas never add types or properties there). */
 function validateJunctors(value: unknown, schema: JsonSchemaProps, path: string, out: Cause[]): void {
+  if (!schema.allOf && !schema.anyOf && !schema.oneOf && !schema.not) return;
   for (const sub of schema.allOf ?? []) validateValue(value, { ...sub, type: sub.type ?? schema.type }, path, out);
   validateAlternatives(value, schema, path, out);
 }
 
+/** How many of `subs` the value validates against. */
+function matches(value: unknown, subs: JsonSchemaProps[], path: string): number {
+  return subs.filter((s) => collectErrors(value, s, path).length === 0).length;
+}
+
 function validateAlternatives(value: unknown, schema: JsonSchemaProps, path: string, out: Cause[]): void {
-  const matches = (subs: JsonSchemaProps[]): number =>
-    subs.filter((s) => collectErrors(value, s, path).length === 0).length;
-  const anyOfFails = schema.anyOf !== undefined && !schema["x-kubernetes-int-or-string"] && matches(schema.anyOf) === 0;
+  const anyOfFails =
+    schema.anyOf !== undefined && !schema["x-kubernetes-int-or-string"] && matches(value, schema.anyOf, path) === 0;
   if (anyOfFails)
     out.push(fieldError("FieldValueInvalid", path, value, `"${path}" must validate at least one schema (anyOf)`));
-  if (schema.oneOf && matches(schema.oneOf) !== 1) {
+  if (schema.oneOf && matches(value, schema.oneOf, path) !== 1) {
     out.push(fieldError("FieldValueInvalid", path, value, `"${path}" must validate one and only one schema (oneOf)`));
   }
   if (schema.not && collectErrors(value, schema.not, path).length === 0) {
