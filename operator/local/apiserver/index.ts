@@ -165,6 +165,25 @@ function buildCore(state: RecoveredState | undefined, window: number): ApiCore {
   return core;
 }
 
+/**
+ * What a write listener sees of a committed write. The object is a copy (stored objects are shared with watchers and
+ * must never be mutated by a listener), made when first read: a listener that only counts writes costs no copy.
+ */
+function writeNotice(w: CommittedWrite): WriteNotice {
+  const m = w.event.obj.metadata ?? {};
+  let copy: KubeObject | undefined;
+  return {
+    verb: w.verb,
+    resource: w.rt.plural,
+    group: w.rt.group,
+    namespace: m.namespace as string | undefined,
+    name: m.name as string,
+    get object(): KubeObject {
+      return (copy ??= clone(w.event.obj));
+    },
+  };
+}
+
 function ensureSystemNamespaces(core: ApiCore): void {
   const nsType = core.registry.byGroupPlural("", "namespaces")!;
   for (const name of SYSTEM_NAMESPACES) {
@@ -242,21 +261,7 @@ export async function startLocalApiServer(opts: LocalApiServerOptions = {}): Pro
   let failMatch: ((w: FailedWriteMatch) => boolean) | undefined;
   let writeListener: ((w: WriteNotice) => void) | undefined;
   core.onCommit((w: CommittedWrite) => {
-    if (w.origin !== "http" || !writeListener) return;
-    const m = w.event.obj.metadata ?? {};
-    // A copy: stored objects are shared with watchers and must never be mutated by a listener. Made when first read,
-    // so a listener that counts writes costs the server no copy.
-    let copy: KubeObject | undefined;
-    writeListener({
-      verb: w.verb,
-      resource: w.rt.plural,
-      group: w.rt.group,
-      namespace: m.namespace as string | undefined,
-      name: m.name as string,
-      get object(): KubeObject {
-        return (copy ??= clone(w.event.obj));
-      },
-    });
+    if (w.origin === "http" && writeListener) writeListener(writeNotice(w));
   });
 
   let address = "127.0.0.1:0";
