@@ -1,7 +1,7 @@
-// The facade's read model: informers (src-shared/runtime) over our custom resources, nodes, pods and agent-token
-// Secrets, indexed by namespace, so that GET requests never LIST the API server; plus read-your-writes waits for
-// handlers that just changed something.
-import type { KubeConfig, V1Node, V1Pod, V1Secret } from "@kubernetes/client-node";
+// The facade's read model: informers (src-shared/runtime) over our custom resources and agent-token Secrets, indexed
+// by namespace, so that GET requests never LIST the API server; plus read-your-writes waits for handlers that just
+// changed something.
+import type { KubeConfig, V1Secret } from "@kubernetes/client-node";
 import type express from "express";
 import {
   API_VERSION,
@@ -35,8 +35,6 @@ export type CachedKind =
   | "AuditEntry"
   | "LabExperiment"
   | "AgentAction"
-  | "Node"
-  | "Pod"
   | "Secret"
   | "ConfigMap"
   | "PriceBookConfigMap";
@@ -58,8 +56,6 @@ export interface FacadeCache extends FacadeCacheBase {
   auditEntries(namespace: string): AuditEntry[];
   labExperiments(namespace: string): LabExperiment[];
   agentActions(namespace: string): AgentAction[];
-  nodes(): V1Node[];
-  pods(): V1Pod[];
   agentTokenSecret(namespace: string, name: string): V1Secret | undefined;
   /** The installer's designation of the local cluster (the only ConfigMap the facade caches); undefined: none. */
   localCluster(): LocalClusterRef | undefined;
@@ -97,8 +93,6 @@ const SOURCES: Source[] = [
   { kind: "AuditEntry", apiVersion: API_VERSION },
   { kind: "LabExperiment", apiVersion: API_VERSION },
   { kind: "AgentAction", apiVersion: API_VERSION },
-  { kind: "Node", apiVersion: "v1" },
-  { kind: "Pod", apiVersion: "v1" },
   { kind: "Secret", apiVersion: "v1", labelSelector: `${AGENT_TOKEN_LABEL}=true` },
 ];
 
@@ -234,8 +228,6 @@ export function createFacadeCache(
     auditEntries: (ns) => list<AuditEntry>("AuditEntry", ns),
     labExperiments: (ns) => list<LabExperiment>("LabExperiment", ns),
     agentActions: (ns) => list<AgentAction>("AgentAction", ns),
-    nodes: () => index("Node").listAll() as unknown as V1Node[],
-    pods: () => index("Pod").listAll() as unknown as V1Pod[],
     agentTokenSecret: (ns, name) => get<V1Secret>("Secret", name, ns),
     localCluster: () => {
       const data = (index("ConfigMap").listAll()[0] as { data?: Record<string, string> } | undefined)?.data;

@@ -124,6 +124,41 @@ export const ManagedClusterStatus = z
       .max(100)
       .optional()
       .describe("Share of nodes running on Spot capacity, in percent."),
+    spotNodes: z.number().int().min(0).optional().describe("Nodes on Spot capacity (karpenter.sh/capacity-type)."),
+    onDemandNodes: z.number().int().min(0).optional().describe("Nodes on On-Demand capacity."),
+    readyNodes: z.number().int().min(0).optional().describe("Nodes whose Ready condition is True."),
+    nodesByFamily: z
+      .record(z.string(), z.number().int().min(0))
+      .optional()
+      .describe("Nodes by instance family (the instance type before the dot; unknown without an instance type)."),
+    cpuUtilisation: z
+      .number()
+      .min(0)
+      .optional()
+      .describe("Requested CPU of the pods on the nodes / their allocatable CPU (a ratio); absent without allocatable CPU."),
+    memoryUtilisation: z
+      .number()
+      .min(0)
+      .optional()
+      .describe("Requested memory / allocatable memory (a ratio); absent without allocatable memory."),
+    interruptions7d: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("Spot interruptions recorded in the last 7 days; absent while nothing reports them (unknown, not 0)."),
+    interruptionRate: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe("min(1, interruptions7d / max(1, spot nodes)); absent while interruptions are unknown."),
+    fleetHealth: z
+      .number()
+      .min(0)
+      .max(100)
+      .optional()
+      .describe("0-100: ready share x (1 - interruption rate); absent while the interruption rate is unknown."),
     monthlyCostUsd: z
       .number()
       .min(0)

@@ -124,10 +124,19 @@ export interface ClusterUsage {
   isStale?: (asOf: string) => boolean;
 }
 
-/** What ManagedCluster.status reports, for clusters whose nodes the facade cannot see (remote clusters). */
+/** The figures ManagedCluster.status holds (the status controller writes them; the facade only reads them). */
 export interface ReportedStatus {
   nodeCount?: number;
   spotPercentage?: number;
+  spotNodes?: number;
+  onDemandNodes?: number;
+  readyNodes?: number;
+  nodesByFamily?: Record<string, number>;
+  cpuUtilisation?: number;
+  memoryUtilisation?: number;
+  interruptions7d?: number;
+  interruptionRate?: number;
+  fleetHealth?: number;
   monthlyCostUsd?: number;
   baselineMonthlyCostUsd?: number;
   unpricedNodes?: number;
@@ -139,7 +148,10 @@ export interface ReportedStatus {
 export interface ClusterFigures {
   /** The ManagedCluster's name, when the caller knows it (named in what totals leave out). */
   clusterId?: string;
-  /** "nodes" = computed from the cached Node and Pod objects; "status" = as reported in ManagedCluster.status. */
+  /**
+   * Where the status controller measured the figures: "nodes" = the Nodes and Pods of the cluster the operator runs in;
+   * "status" = anything else (the agent's heartbeat snapshot, another writer of the status, or nothing reported yet).
+   */
   source: "nodes" | "status";
   nodeCount: number;
   spotNodes: number;
@@ -311,7 +323,10 @@ export function figuresFromUsage(usage: ClusterUsage): ClusterFigures {
   };
 }
 
-function conditionOf(status: ReportedStatus, type: string): { status: string; message?: string } | undefined {
+function conditionOf(
+  status: ReportedStatus,
+  type: string,
+): { status: string; reason?: string; message?: string } | undefined {
   return status.conditions?.find((c) => c.type === type);
 }
 
@@ -328,32 +343,52 @@ function statusCostReason(status: ReportedStatus): string {
   return "the cluster's status reports no monthly cost";
 }
 
+/** Measured=True with this reason: the status controller measured the Nodes and Pods of the cluster it runs in. */
+export const MEASURED_FROM_NODES = "NodesMeasured";
+
+/** Node counts as the status holds them; a status that gives only a Spot share (older writers) is split by it. */
+function statusCounts(status: ReportedStatus): Pick<ClusterFigures, "nodeCount" | "spotNodes" | "onDemandNodes"> {
+  const nodeCount = status.nodeCount ?? 0;
+  const spotNodes = status.spotNodes ?? Math.round((nodeCount * (status.spotPercentage ?? 0)) / 100);
+  return { nodeCount, spotNodes, onDemandNodes: status.onDemandNodes ?? nodeCount - spotNodes };
+}
+
 /**
- * Figures for a cluster known only through its ManagedCluster.status (what its agent or controller reported). A
- * cluster that has not reported has no money figures (null with the reason), never 0.
+ * A cluster's figures as its ManagedCluster.status holds them: the status controller computes every figure once, and
+ * the facade shows them. What the status does not hold is unknown (null), never 0; a cluster that has not reported
+ * has no money figures (null with the reason).
  */
 export function figuresFromStatus(reported: ReportedStatus | undefined): ClusterFigures {
   const status: ReportedStatus = reported ?? {};
-  const nodeCount = status.nodeCount ?? 0;
-  const spotPercentage = status.spotPercentage ?? 0;
-  const spotNodes = Math.round((nodeCount * spotPercentage) / 100);
-  const score = nodeCount > 0 ? (status.efficiencyScore ?? null) : null;
+  const counts = statusCounts(status);
+  const score = counts.nodeCount > 0 ? (status.efficiencyScore ?? null) : null;
+  const measured = conditionOf(status, "Measured");
   return {
-    source: "status",
-    nodeCount,
-    spotNodes,
-    onDemandNodes: nodeCount - spotNodes,
-    readyNodes: null,
-    spotPercentage,
-    cpuUtilisation: null,
-    memoryUtilisation: null,
-    interruptionRate: null,
+    source: measured?.status === "True" && measured.reason === MEASURED_FROM_NODES ? "nodes" : "status",
+    ...counts,
+    spotPercentage: status.spotPercentage ?? 0,
+    ...statusHealth(status),
     efficiencyScore: score,
     efficiencyGrade: efficiencyGrade(score),
-    fleetHealth: null,
     ...statusMoney(status),
-    interruptions7d: null,
-    byFamily: {},
+    byFamily: { ...(status.nodesByFamily ?? {}) },
+  };
+}
+
+type HealthFigures = Pick<
+  ClusterFigures,
+  "readyNodes" | "cpuUtilisation" | "memoryUtilisation" | "interruptions7d" | "interruptionRate" | "fleetHealth"
+>;
+
+/** The figures the status leaves out while they are unknown: null then. */
+function statusHealth(status: ReportedStatus): HealthFigures {
+  return {
+    readyNodes: status.readyNodes ?? null,
+    cpuUtilisation: status.cpuUtilisation ?? null,
+    memoryUtilisation: status.memoryUtilisation ?? null,
+    interruptions7d: status.interruptions7d ?? null,
+    interruptionRate: status.interruptionRate ?? null,
+    fleetHealth: status.fleetHealth ?? null,
   };
 }
 

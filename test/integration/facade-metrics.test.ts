@@ -1,11 +1,13 @@
-// Dashboard figures over HTTP: KPI, projection and composition measured from Node/Pod objects of the (sole) local
-// cluster and priced from the shipped price snapshot, status-only figures for remote clusters, the activity feed and the 30-day
-// cost CSV from AuditEntries; and no organisation ever sees another's nodes, entries or decisions.
+// Dashboard figures over HTTP: KPI, projection and composition of the (sole) local cluster, which the operator's
+// ManagedCluster status controller measures from its Node/Pod objects and prices from the shipped price snapshot,
+// status-only figures for remote clusters, the activity feed and the 30-day cost CSV from AuditEntries; and no
+// organisation ever sees another's nodes, entries or decisions.
 import { designateLocalCluster } from "../support/local-cluster.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCatalogPriceBook } from "../../src-shared/pricing/catalog/index.js";
 import { eventually } from "../support/cluster.js";
 import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
+import { startStatusController, type RunningStatusController } from "../support/status-controller.js";
 
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
 const HS = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule" };
@@ -58,6 +60,7 @@ function pod([name, nodeName, cpu, memory, phase = "Running"]: [
 }
 
 let f: ResourceFacade;
+let controller: RunningStatusController;
 beforeAll(async () => {
   f = await startResourceFacade();
   // home is the cluster the operator runs in, as the installer designates it.
@@ -113,18 +116,25 @@ beforeAll(async () => {
     { status: { projectedMonthlySavingsUsd: 50 } },
     { type: "merge", subresource: "status" },
   );
+  controller = startStatusController(f.client);
   await eventually(
-    () =>
-      f.cache.nodes().filter((n) => n.status?.allocatable).length === 3 &&
-      f.cache.pods().filter((p) => p.status?.phase).length === 4 &&
-      f.cache.hibernationSchedules(f.orgA)[0]?.status?.projectedMonthlySavingsUsd === 50 &&
-      f.cache.cluster(f.orgB, "far")?.status?.nodeCount === 5 &&
-      f.cache.auditEntries(f.orgA).some((e) => /interruption/.test(e.spec.event)),
+    () => {
+      const home = f.cache.cluster(f.orgA, "home")?.status;
+      return (
+        home?.nodeCount === 3 &&
+        home.readyNodes === 2 &&
+        home.interruptions7d === 1 &&
+        home.cpuUtilisation === (1000 + 965) / (3 * 1930) &&
+        f.cache.hibernationSchedules(f.orgA)[0]?.status?.projectedMonthlySavingsUsd === 50 &&
+        f.cache.cluster(f.orgB, "far")?.status?.nodeCount === 5
+      );
+    },
     10_000,
-    "seeded state in the cache",
+    "the status controller's figures of home (3 nodes, 2 ready, 1 interruption, both pods) and the seeded far and schedule in the facade's cache",
   );
 });
 afterAll(async () => {
+  await controller?.stop();
   await f?.stop();
 });
 
@@ -208,7 +218,11 @@ describe("metrics from nodes, pods and prices", () => {
 
   it("a mode-local cluster another organisation declares shows none of these nodes and hides none from the owner", async () => {
     await f.client.create({ ...MC, metadata: { name: "mine-too", namespace: f.orgB }, spec: { mode: "local" } });
-    await eventually(() => f.cache.cluster(f.orgB, "mine-too"));
+    await eventually(
+      () => f.cache.cluster(f.orgB, "mine-too")?.status?.conditions?.some((c) => c.type === "Measured"),
+      10_000,
+      "the status controller's Measured condition on mine-too in the facade's cache",
+    );
     const claimed = await f.call("GET", "/clusters/mine-too", { token: f.token(f.orgB) });
     expect(claimed.status).toBe(200);
     expect(claimed.body).toMatchObject({ node_count: 0, figures_source: "status" });

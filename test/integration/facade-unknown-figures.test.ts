@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/cluster.js";
 import { ADMIN } from "../support/facade.js";
 import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
+import { startStatusController, type RunningStatusController } from "../support/status-controller.js";
 import { loadSnapshotPriceBook } from "../../src-shared/pricing/snapshot/index.js";
 
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
@@ -22,14 +23,16 @@ function node(name: string, type: string, capacity: string): Record<string, unkn
 }
 
 let f: ResourceFacade;
+let controller: RunningStatusController;
 const status = async (ns: string, name: string, body: Record<string, unknown>): Promise<void> => {
   await f.client.patch({ ...MC, namespace: ns, name }, { status: body }, { type: "merge", subresource: "status" });
 };
 
 beforeAll(async () => {
   f = await startResourceFacade();
-  // orgA: the sole local cluster (its nodes are visible), in us-east-1 whose prices the shipped snapshot has.
-  // home is the cluster the facade runs in, as the installer designates it (only then are these nodes its nodes).
+  // orgA: the sole local cluster (the operator's status controller measures its nodes), in us-east-1 whose prices the
+  // shipped snapshot has. home is the cluster the operator runs in, as the installer designates it (only then are these
+  // nodes its nodes).
   await designateLocalCluster(f.client, { namespace: f.orgA, name: "home", spec: { region: "us-east-1" } });
   for (const [name, type, capacity] of [
     ["n-od", "m5.large", "on-demand"],
@@ -53,17 +56,19 @@ beforeAll(async () => {
     unpricedNodes: 0,
     prices: { source: "snapshot", asOf: "2026-07-20T13:44:30Z" },
   });
+  controller = startStatusController(f.client);
   await eventually(
     () =>
-      f.cache.nodes().filter((n) => n.status?.allocatable).length === 2 &&
+      f.cache.cluster(f.orgA, "home")?.status?.unpricedNodes === 1 &&
+      f.cache.cluster(f.orgA, "home")?.status?.readyNodes === 2 &&
       f.cache.cluster(f.orgB, "seen")?.status?.nodeCount === 4 &&
-      f.cache.cluster(f.orgB, "silent") !== undefined &&
-      f.cache.cluster(f.orgA, "home") !== undefined,
+      f.cache.cluster(f.orgB, "silent") !== undefined,
     10_000,
-    "seeded state in the cache",
+    "the status controller's figures of home (2 ready nodes, 1 unpriced) and the seeded seen and silent in the facade's cache",
   );
 });
 afterAll(async () => {
+  await controller?.stop();
   await f?.stop();
 });
 
@@ -213,10 +218,9 @@ describe("platform totals", () => {
     expect(stats.body.total_savings).toBe(59.52);
     expect(stats.body.savings_baseline).toContain("On-Demand");
     expect(stats.body.prices_as_of).toBe("2026-07-20T13:44:30Z");
-    // home (its status is written by the operator, which does not run here) and silent have no cost.
-    expect(stats.body.not_in_totals.map((x: any) => x.cluster_id).sort()).toEqual(
-      [`${f.orgA}/home`, `${f.orgB}/silent`].sort(),
-    );
+    // home's cost (its one On-Demand node, priced by the status controller) saves nothing against On-Demand; silent
+    // has no cost.
+    expect(stats.body.not_in_totals.map((x: any) => x.cluster_id)).toEqual([`${f.orgB}/silent`]);
     expect(stats.body.bin_packing_savings).toMatchObject({ monthly: 40, as_of: "2026-11-20T10:00:00Z" });
     const clients = await f.call("GET", "/admin/clients", { token });
     const beta = clients.body.clients.find((c: any) => c.namespace === f.orgB);

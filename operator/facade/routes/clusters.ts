@@ -228,7 +228,7 @@ function healthMetrics(cluster: ManagedCluster, f: ClusterFigures): z.infer<type
 }
 
 function detail(rc: ResourceContext, cluster: ManagedCluster): z.infer<typeof ClusterDetail> {
-  const f = clusterFigures(rc.cache, cluster, rc);
+  const f = clusterFigures(cluster, rc);
   const name = cluster.metadata.name ?? "";
   const annotations = cluster.metadata.annotations ?? {};
   return {
@@ -261,7 +261,7 @@ const listClusters = defineRoute({
   response: z.object({ clusters: z.array(ClusterSummary) }),
   handler: async (ctx) => {
     const rc = resourceContext(ctx);
-    return { clusters: rc.cache.clusters(rc.namespace).map((c) => summary(c, clusterFigures(rc.cache, c, rc))) };
+    return { clusters: rc.cache.clusters(rc.namespace).map((c) => summary(c, clusterFigures(c, rc))) };
   },
 });
 

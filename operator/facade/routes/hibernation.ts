@@ -139,7 +139,7 @@ const saveSchedule = hibernationRoute({
   }),
   respond: ({ body, rc, after, clusterName }) => {
     const cluster = rc.cache.cluster(rc.namespace, clusterName);
-    const figures = cluster ? clusterFigures(rc.cache, cluster, rc) : undefined;
+    const figures = cluster ? clusterFigures(cluster, rc) : undefined;
     return {
       success: true,
       ...controllerSavings(after),

@@ -1,5 +1,5 @@
 // Dashboard figures: GET /metrics/kpi, /metrics/projection, /metrics/composition over the organisation's clusters (or
-// one cluster_id), computed from the cache with the formulas of docs/facade-metrics.md.
+// one cluster_id), from the clusters' ManagedCluster.status (the status controller computes every figure once).
 import { z } from "zod";
 import { UnprocessableError } from "../errors.js";
 import { defineRoute, type RouteDef } from "../http.js";
@@ -23,7 +23,7 @@ export const NotInTotals = z
   .describe("Clusters the money totals leave out because their cost is unknown, each with the reason.");
 
 function figuresInScope(rc: ResourceContext, clusterId: string | undefined): ClusterFigures[] {
-  return clustersInScope(rc.cache, rc.namespace, clusterId).map((c) => clusterFigures(rc.cache, c, rc));
+  return clustersInScope(rc.cache, rc.namespace, clusterId).map((c) => clusterFigures(c, rc));
 }
 
 const kpi = defineRoute({
@@ -95,7 +95,7 @@ const projectionRoute = defineRoute({
       .hibernationSchedules(rc.namespace)
       .filter((s) => names.has(s.spec.clusterRef.name))
       .map((s) => ({ name: s.metadata.name ?? "", ...s.status }));
-    const figures = clusters.map((c) => clusterFigures(rc.cache, c, rc));
+    const figures = clusters.map((c) => clusterFigures(c, rc));
     const binPacking = binPackingSavings(
       clusters.map((c, i) => ({ figures: figures[i]!, ...(c.status?.lastPlan ? { plan: c.status.lastPlan } : {}) })),
     );

@@ -1,18 +1,9 @@
-// Reads an organisation's clusters out of the FacadeCache and turns them into fleet figures: which cluster a request
-// means (cluster_id or the active-cluster rule) and which nodes belong to which cluster.
+// Reads an organisation's clusters out of the FacadeCache: which cluster a request means (cluster_id or the
+// active-cluster rule) and each cluster's figures as its ManagedCluster.status holds them.
 import type { ManagedCluster } from "../../../src-shared/crds/index.js";
 import type { FacadeCache } from "../cache.js";
 import { NotFoundError } from "../errors.js";
-import {
-  figuresFromStatus,
-  figuresFromUsage,
-  ownsLocalNodes,
-  recordedInterruptions,
-  nodeFacts,
-  requestedOn,
-  type ClusterFigures,
-  type PriceBook,
-} from "../../../src-shared/fleet/fleet-metrics.js";
+import { figuresFromStatus, type ClusterFigures } from "../../../src-shared/fleet/fleet-metrics.js";
 
 function createdAt(c: ManagedCluster): string {
   return c.metadata.creationTimestamp ?? "";
@@ -50,74 +41,18 @@ export function clustersInScope(cache: FacadeCache, namespace: string, clusterId
   return clusterId !== undefined ? [resolveCluster(cache, namespace, clusterId)] : cache.clusters(namespace);
 }
 
-/** Whether the cached Nodes are this cluster's (the rule is `ownsLocalNodes` in fleet-metrics.ts). */
-function ownsCachedNodes(cache: FacadeCache, cluster: ManagedCluster): boolean {
-  return ownsLocalNodes(cluster, cache.localCluster());
-}
-
-/** The figures of one cluster: measured from nodes and pods when the facade can see them, else as its status reports. */
+/**
+ * The figures of one cluster, as its ManagedCluster.status holds them: the status controller computes every figure once
+ * (docs/controllers.md), the facade only reads them. Price staleness is judged now, from the prices' date: a status
+ * written days ago may have been fresh then.
+ */
 export function clusterFigures(
-  cache: FacadeCache,
   cluster: ManagedCluster,
-  opts: {
-    now: Date;
-    priceBookFor?: (region: string | undefined) => PriceBook | undefined;
-    isStale?: (asOf: string | null | undefined) => boolean;
-  },
+  opts: { isStale?: (asOf: string | null | undefined) => boolean },
 ): ClusterFigures {
-  const figures = measured(cache, cluster, opts);
-  // A status written days ago may have been fresh then: staleness is judged now, from the prices' date.
+  const figures = { ...figuresFromStatus(cluster.status), clusterId: cluster.metadata.name ?? "" };
   const stale =
     figures.pricesStale ||
     (figures.priceSources.length > 0 && (opts.isStale?.(figures.pricesAsOf ?? "unknown") ?? false));
   return { ...figures, pricesStale: stale };
-}
-
-function measured(
-  cache: FacadeCache,
-  cluster: ManagedCluster,
-  opts: {
-    now: Date;
-    priceBookFor?: (region: string | undefined) => PriceBook | undefined;
-    isStale?: (asOf: string | null | undefined) => boolean;
-  },
-): ClusterFigures {
-  const clusterId = cluster.metadata.name ?? "";
-  if (!ownsCachedNodes(cache, cluster)) return { ...figuresFromStatus(cluster.status), clusterId };
-  const book = opts.priceBookFor?.(cluster.spec.region);
-  const nodes = cache.nodes().map((n) => nodeFacts(n, book));
-  const requested = requestedOn(cache.pods(), new Set(nodes.map((n) => n.name)));
-  const figures = figuresFromUsage({
-    nodes,
-    requestedMillicores: requested.millicores,
-    requestedMiB: requested.mib,
-    interruptions7d: recordedInterruptions({
-      entries: cache.auditEntries(cluster.metadata.namespace ?? ""),
-      clusterName: clusterId,
-      nowMs: opts.now.getTime(),
-    }),
-    ...(book ? {} : { noPricesReason: noBookReason(cluster.spec.region) }),
-    ...(opts.isStale ? { isStale: opts.isStale } : {}),
-  });
-  return { ...withReportedCost(figures, cluster, book !== undefined), clusterId };
-}
-
-/** Without a price book the facade cannot price nodes itself; the controller's figure (if any) is the honest one. */
-function withReportedCost(figures: ClusterFigures, cluster: ManagedCluster, hasBook: boolean): ClusterFigures {
-  if (figures.monthlyCostUsd !== null || hasBook || cluster.status?.monthlyCostUsd === undefined) return figures;
-  const reported = figuresFromStatus(cluster.status);
-  return {
-    ...figures,
-    monthlyCostUsd: reported.monthlyCostUsd,
-    baselineMonthlyUsd: reported.baselineMonthlyUsd,
-    unpricedNodes: 0,
-    costReason: null,
-    priceSources: reported.priceSources,
-    pricesAsOf: reported.pricesAsOf,
-    pricesStale: reported.pricesStale,
-  };
-}
-
-function noBookReason(region: string | undefined): string {
-  return region === undefined ? "the cluster has no spec.region" : `no prices for region ${region}`;
 }

@@ -1,7 +1,13 @@
 // Wires the ManagedCluster status reconciler into the controller manager: clusters, plus the Nodes and Pods it measures.
 import type { KubeClient, KubeObject } from "../../../../src-shared/kube/index.js";
 import { AGENT_LEASE_LABEL, CLUSTER_LABEL, SNAPSHOT_LABEL } from "../../../../src-shared/agent/snapshot.js";
-import { objectKey, type ControllerManager, type KindRef } from "../../../../src-shared/runtime/index.js";
+import {
+  objectKey,
+  type ControllerManager,
+  type Informer,
+  type KindRef,
+} from "../../../../src-shared/runtime/index.js";
+import { resourceNamesCluster } from "../../../../src-shared/fleet/fleet-metrics.js";
 import { priceMaxAgeMs } from "../../../../src-shared/pricing/freshness.js";
 import { snapshotRegionPrices, type RegionPrices } from "../../../../src-shared/pricing/region-prices.js";
 import type { ClusterView } from "./desired.js";
@@ -33,6 +39,17 @@ const AGENT_LEASE: KindRef = {
   labelSelector: `${AGENT_LEASE_LABEL}=true`,
 };
 
+/** An interruption entry re-reconciles the clusters of its namespace it names, so the figures follow it at once. */
+function interruptedClusterKeys(clusters: Informer, object: KubeObject): string[] {
+  const entry = object as KubeObject & { spec?: { event?: string; resource?: string } };
+  if (!/interrupt/i.test(entry.spec?.event ?? "")) return [];
+  const namespace = object.metadata?.namespace ?? "";
+  return clusters
+    .list({ namespace })
+    .filter((c) => resourceNamesCluster(entry.spec?.resource ?? "", c.metadata?.name ?? ""))
+    .map((c) => objectKey(c));
+}
+
 /** A snapshot write (at most once a minute per cluster) re-reconciles its cluster; Lease renewals do not. */
 function snapshotOwnerKeys(object: KubeObject): string[] {
   const cluster = object.metadata?.labels?.[CLUSTER_LABEL];
@@ -41,8 +58,8 @@ function snapshotOwnerKeys(object: KubeObject): string[] {
 
 /**
  * Registers the `managedcluster` controller. A Node or Pod change enqueues every local ManagedCluster (normally one):
- * only those can own the nodes, and the reconcile decides whether one does. Interruptions (AuditEntries) and heartbeat
- * age are picked up by the periodic requeue.
+ * only those can own the nodes, and the reconcile decides whether one does. An interruption entry enqueues the cluster
+ * it names; heartbeat age and the 7-day window moving on are picked up by the periodic requeue.
  */
 export function registerManagedClusterController(options: ManagedClusterControllerOptions): void {
   const { manager, client } = options;
@@ -61,6 +78,7 @@ export function registerManagedClusterController(options: ManagedClusterControll
       { ...NODE, mapToKeys: localClusterKeys },
       { ...POD, mapToKeys: localClusterKeys },
       { ...SNAPSHOT, mapToKeys: snapshotOwnerKeys },
+      { ...AUDIT_ENTRY, mapToKeys: (entry) => interruptedClusterKeys(clusters, entry) },
       // A refreshed price book re-prices every cluster (PricesFresh, figures) at once, not at the next resync.
       { ...PRICE_BOOK_CONFIGMAPS, mapToKeys: () => clusters.keys() },
     ],

@@ -1,7 +1,8 @@
 // Unit tests of the pure ManagedCluster status builder: tenancy rule, figures, pricing, AgentConnected.
 import { describe, expect, it } from "vitest";
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
-import { efficiencyScore } from "../../../../src-shared/fleet/fleet-metrics.js";
+import { efficiencyScore, figuresFromStatus } from "../../../../src-shared/fleet/fleet-metrics.js";
+import { roundTo } from "../../../../src-shared/pricing/rounding.js";
 import type { RegionPrices } from "../../../../src-shared/pricing/region-prices.js";
 import type { Price, PriceBook } from "../../../../src-shared/pricing/types.js";
 import {
@@ -9,6 +10,7 @@ import {
   RESYNC_MS,
   desiredClusterStatus,
   interruptions7d,
+  measuredFigures,
   ownsLocalNodes,
   type ClusterView,
 } from "./desired.js";
@@ -132,6 +134,53 @@ describe("desiredClusterStatus for the sole local cluster", () => {
     expect(byType.Measured).toMatchObject({ status: "True", observedGeneration: 3 });
     expect(byType.Priced).toMatchObject({ status: "True", reason: "AllNodesPriced" });
     expect(requeueAfterMs).toBe(RESYNC_MS);
+  });
+
+  it("holds every figure the facade shows, and reading the status back gives the measured figures", () => {
+    const input = {
+      cluster: cluster("a", "local"),
+      localCluster: designated(cluster("a", "local")),
+      nodes,
+      pods,
+      auditEntries: [
+        { spec: { event: "Spot interruption", resource: "cluster/a/node/n2", timestamp: NOW.toISOString() } },
+      ],
+      prices,
+      now: NOW,
+    };
+    const { status } = desiredClusterStatus(input);
+    expect(status).toMatchObject({
+      spotNodes: 2,
+      onDemandNodes: 2,
+      readyNodes: 4,
+      nodesByFamily: { m5: 3, c5: 1 },
+      cpuUtilisation: 1.5 / 8,
+      memoryUtilisation: 6 / 32,
+      interruptions7d: 1,
+      interruptionRate: 0.5,
+      fleetHealth: 50,
+    });
+    const measured = measuredFigures(input, {
+      nodes,
+      requested: { millicores: 1500, mib: 6 * 1024 },
+      agentReported: false,
+    });
+    // Money is held in cents; every other figure exactly as measured.
+    const { monthlyCostUsd, baselineMonthlyUsd, ...rest } = measured;
+    expect(figuresFromStatus(status)).toMatchObject({ ...rest, source: "nodes" });
+    expect(figuresFromStatus(status).monthlyCostUsd).toBe(roundTo(monthlyCostUsd!, 2));
+    expect(figuresFromStatus(status).baselineMonthlyUsd).toBe(roundTo(baselineMonthlyUsd!, 2));
+  });
+
+  it("leaves out what is unknown (interruptions nothing reports), rather than writing 0", () => {
+    const { status } = plan(cluster("a", "local"), { nodes, pods });
+    for (const field of ["interruptions7d", "interruptionRate", "fleetHealth"])
+      expect(status).not.toHaveProperty(field);
+    expect(figuresFromStatus(status)).toMatchObject({
+      interruptions7d: null,
+      interruptionRate: null,
+      fleetHealth: null,
+    });
   });
 
   it("reports no cost at all (not a partial sum) and names nodes without a price or capacity type", () => {

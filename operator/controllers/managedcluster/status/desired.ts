@@ -4,6 +4,7 @@ import { setCondition, type Condition, type ConditionInput } from "../../../../s
 import {
   figuresFromUsage,
   interruptions7d,
+  MEASURED_FROM_NODES,
   isLocalCluster as isLocal,
   nodeFacts,
   ownsLocalNodes,
@@ -68,6 +69,15 @@ export interface DesiredClusterStatus {
   agent?: { lastSeen: string; version: string; health: "healthy" | "unreachable" };
   nodeCount?: number;
   spotPercentage?: number;
+  spotNodes?: number;
+  onDemandNodes?: number;
+  readyNodes?: number;
+  nodesByFamily?: Record<string, number>;
+  cpuUtilisation?: number;
+  memoryUtilisation?: number;
+  interruptions7d?: number;
+  interruptionRate?: number;
+  fleetHealth?: number;
   monthlyCostUsd?: number;
   baselineMonthlyCostUsd?: number;
   unpricedNodes?: number;
@@ -131,7 +141,8 @@ function pricedCondition(f: ClusterFigures): Omit<ConditionInput, "observedGener
       type: CONDITION_PRICED,
       status: "False",
       reason: "UnpricedNodes",
-      message: `monthlyCostUsd is not reported: ${f.costReason ?? "unpriced nodes"}`.slice(0, 1024),
+      // The facade shows this message as the cluster's monthly_cost_reason: it says why, in the user's words.
+      message: (f.costReason ?? "some nodes have no known price").slice(0, 1024),
     };
   }
   const asOf = f.pricesAsOf !== null ? ` (prices as of ${f.pricesAsOf})` : "";
@@ -143,17 +154,39 @@ function pricedCondition(f: ClusterFigures): Omit<ConditionInput, "observedGener
   };
 }
 
-/** The figures as the status holds them: money rounded to cents, absent when unknown (never 0, never a partial sum). */
-export function statusFigures(f: ClusterFigures): Omit<DesiredClusterStatus, "conditions" | "agent"> {
-  const out: Omit<DesiredClusterStatus, "conditions" | "agent"> = {
+type StatusFigures = Omit<DesiredClusterStatus, "conditions" | "agent">;
+
+/** The figures that are null while unknown: present in the status only when known (absent = unknown, never 0). */
+function knownFigures(f: ClusterFigures): StatusFigures {
+  const known = {
+    readyNodes: f.readyNodes,
+    cpuUtilisation: f.cpuUtilisation,
+    memoryUtilisation: f.memoryUtilisation,
+    interruptions7d: f.interruptions7d,
+    interruptionRate: f.interruptionRate,
+    fleetHealth: f.fleetHealth,
+    efficiencyScore: f.efficiencyScore,
+  };
+  return Object.fromEntries(Object.entries(known).filter(([, v]) => v !== null)) as StatusFigures;
+}
+
+/**
+ * Every figure the facade shows for a cluster, as the status holds them: money rounded to cents, absent when unknown
+ * (never 0, never a partial sum).
+ */
+export function statusFigures(f: ClusterFigures): StatusFigures {
+  const out: StatusFigures = {
     nodeCount: f.nodeCount,
     spotPercentage: f.spotPercentage,
+    spotNodes: f.spotNodes,
+    onDemandNodes: f.onDemandNodes,
+    nodesByFamily: f.byFamily,
+    ...knownFigures(f),
     unpricedNodes: f.unpricedNodes ?? 0,
   };
   if (f.monthlyCostUsd !== null) out.monthlyCostUsd = roundTo(f.monthlyCostUsd, 2);
   if (f.monthlyCostUsd !== null && f.baselineMonthlyUsd !== null)
     out.baselineMonthlyCostUsd = roundTo(f.baselineMonthlyUsd, 2);
-  if (f.efficiencyScore !== null) out.efficiencyScore = f.efficiencyScore;
   if (f.priceSources.length > 0)
     out.prices = {
       source: f.priceSources.join("+"),
@@ -258,7 +291,7 @@ export function desiredClusterStatus(input: ClusterStatusInput): ClusterStatusPl
     condition({
       type: CONDITION_MEASURED,
       status: "True",
-      reason: "NodesMeasured",
+      reason: MEASURED_FROM_NODES,
       message: "Figures from the Nodes and Pods of the cluster the operator runs in",
     }),
     condition(pricedCondition(figures)),
