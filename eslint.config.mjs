@@ -142,10 +142,6 @@ export default tseslint.config(
     rules: { "max-lines-per-function": ["error", { max: 408, skipBlankLines: true, skipComments: true }] },
   },
   {
-    files: ["operator/controllers/nodetemplate/executor.ts"],
-    rules: { "max-lines-per-function": ["error", { max: 95, skipBlankLines: true, skipComments: true }] },
-  },
-  {
     files: ["operator/controllers/optimizationpolicy/controller.ts"],
     rules: { "max-lines-per-function": ["error", { max: 75, skipBlankLines: true, skipComments: true }] },
   },

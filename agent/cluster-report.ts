@@ -14,7 +14,11 @@ const OBJECT_KINDS = [
   { apiVersion: "batch/v1", kind: "CronJob" },
   { apiVersion: "karpenter.sh/v1", kind: "NodePool" },
   { apiVersion: "karpenter.sh/v1", kind: "NodeClaim" },
+  { apiVersion: "karpenter.k8s.aws/v1", kind: "EC2NodeClass" },
 ] as const;
+/** Labels that travel: a NodeClaim's pool and capacity type (the return to Spot reads it), and ours on our objects. */
+const REPORTED_LABEL =
+  /^(karpenter\.sh\/nodepool|karpenter\.sh\/capacity-type|app\.kubernetes\.io\/managed-by)$|(^|\.)spotoptimizer\.io\//;
 
 function capacityType(labels: Record<string, string>): HeartbeatNode["capacity_type"] {
   const raw = labels["karpenter.sh/capacity-type"] ?? labels["eks.amazonaws.com/capacityType"];
@@ -109,23 +113,20 @@ function reportedMetadata(m: NonNullable<KubeObject["metadata"]>): Partial<Heart
   const out: Partial<HeartbeatObject> = {};
   if (m.namespace) out.namespace = m.namespace;
   if (m.resourceVersion) out.resource_version = m.resourceVersion;
+  if (typeof m.generation === "number") out.generation = m.generation;
   if (m.creationTimestamp) out.creation_timestamp = m.creationTimestamp;
   if (m.deletionTimestamp) out.deleting = true;
   const annotations = ours(m.annotations);
   if (annotations) out.annotations = annotations;
+  const labels = Object.entries(m.labels ?? {}).filter(([k]) => REPORTED_LABEL.test(k));
+  if (labels.length > 0) out.labels = Object.fromEntries(labels);
   return out;
 }
 
 /** The one field of each kind that hibernation changes (and a NodeClaim's pool), as the planner reads it. */
 type SpecReport = (o: KubeObject & { spec?: any }) => Partial<HeartbeatObject>;
 
-function nodePoolLabel(o: KubeObject): Partial<HeartbeatObject> {
-  const pool = o.metadata?.labels?.["karpenter.sh/nodepool"];
-  return pool ? { labels: { "karpenter.sh/nodepool": pool } } : {};
-}
-
 const SPEC_REPORTS: Partial<Record<HeartbeatObject["kind"], SpecReport>> = {
-  NodeClaim: nodePoolLabel,
   Deployment: (o) => ({ replicas: o.spec?.replicas ?? null }),
   StatefulSet: (o) => ({ replicas: o.spec?.replicas ?? null }),
   CronJob: (o) => ({ suspend: o.spec?.suspend ?? null }),

@@ -36,8 +36,13 @@ export const apply: Executor = async ({ client, action }) => {
   for (let attempt = 1; ; attempt++) {
     try {
       // Nothing is sent when the live object already holds what we applied (a repeated delivery).
-      const { changed } = await applyObject(client, manifest, { fieldManager: AGENT_FIELD_MANAGER, force: true });
-      return ok(changed ? `applied ${ref.kind} ${ref.name}` : `${ref.kind} ${ref.name} already as applied`);
+      const { changed, object } = await applyObject(client, manifest, {
+        fieldManager: AGENT_FIELD_MANAGER,
+        force: true,
+      });
+      // The generation it left: the operator compares the heartbeat's with it to notice edits made by hand.
+      const data = typeof object.metadata?.generation === "number" ? { generation: object.metadata.generation } : {};
+      return ok(changed ? `applied ${ref.kind} ${ref.name}` : `${ref.kind} ${ref.name} already as applied`, data);
     } catch (err) {
       // A forced apply conflicts only with a concurrent write; apply again (it is idempotent).
       if (!(err instanceof KubeApiError && err.statusCode === 409) || attempt >= 5) throw err;

@@ -52,14 +52,16 @@ export const HeartbeatInterruption = z.object({
 export type HeartbeatInterruption = z.infer<typeof HeartbeatInterruption>;
 
 /**
- * The objects hibernation scales, as the agent saw them (remote clusters only report these, the operator plans with
- * the same pure planner as for a local cluster). `annotations` carries only spotoptimizer.io keys.
+ * The objects hibernation scales and the Karpenter objects the NodeTemplate controller writes, as the agent saw them
+ * (the operator plans and checks a remote cluster from these). `annotations` carries only spotoptimizer.io keys.
  */
 export const HeartbeatObject = z.object({
-  kind: z.enum(["Deployment", "StatefulSet", "CronJob", "NodePool", "NodeClaim"]),
+  kind: z.enum(["Deployment", "StatefulSet", "CronJob", "NodePool", "NodeClaim", "EC2NodeClass"]),
   namespace: z.string().max(63).optional(),
   name: shortText(253),
   resource_version: z.string().max(64).optional(),
+  /** metadata.generation: a change of the spec by anyone moves it (how edits of our NodePools are noticed). */
+  generation: z.number().int().min(0).optional(),
   creation_timestamp: z.string().max(64).optional(),
   deleting: z.boolean().optional(),
   annotations: z.record(z.string().max(253), z.string().max(8192)).optional(),

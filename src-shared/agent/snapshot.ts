@@ -7,6 +7,8 @@ import { HeartbeatNode, HeartbeatObject, HeartbeatPodGroup } from "./protocol.js
 /** Label on the snapshot ConfigMaps (the only ConfigMaps the operator watches for this). */
 export const SNAPSHOT_LABEL = "spotoptimizer.io/agent-snapshot";
 export const SNAPSHOT_KEY = "snapshot.json";
+/** The snapshot ConfigMaps as a watch selects them (every controller that reads them shares the one informer). */
+export const SNAPSHOT_REF = { apiVersion: "v1", kind: "ConfigMap", labelSelector: `${SNAPSHOT_LABEL}=true` } as const;
 /** Label on the per-cluster liveness Leases. */
 export const AGENT_LEASE_LABEL = "spotoptimizer.io/agent-lease";
 /** The ManagedCluster a snapshot or Lease belongs to. */

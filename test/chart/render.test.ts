@@ -244,6 +244,11 @@ describe("RBAC", () => {
       "ec2nodeclasses:create",
       "ec2nodeclasses:patch",
       "ec2nodeclasses:delete",
+      // Heartbeats report our EC2NodeClasses (generation), so edits made by hand are noticed.
+      "ec2nodeclasses:list",
+      // Remote exclusions annotate the pods of excluded namespaces.
+      "pods:list",
+      "pods:patch",
     ])
       expect(grants).toContain(needed);
     for (const forbidden of [

@@ -15,6 +15,7 @@ import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
 import { registerManagedClusterController } from "../../operator/controllers/managedcluster/status/controller.js";
+import { testAgentConfig } from "../support/agent.js";
 import { eventually, startTestCluster } from "../support/cluster.js";
 import { call, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
 
@@ -57,22 +58,10 @@ function startProxy(target: string): Promise<typeof proxy> {
 }
 
 function agentConfig(overrides: Partial<AgentConfig> = {}): AgentConfig {
-  return {
-    facadeUrl: proxy.url,
-    clusterId: CLUSTER,
-    readToken: () => token,
-    heartbeatMs: 300,
-    pollMs: 100,
-    healthStaleMs: 1500,
-    backoffMaxMs: 600,
-    port: 0,
-    host: "127.0.0.1",
-    mode: "deployment",
-    imdsUrl: "http://127.0.0.1:9",
-    interruptionDrainMs: 5000,
-    maxConcurrentActions: 4,
-    ...overrides,
-  };
+  return testAgentConfig(
+    { facadeUrl: proxy.url, clusterId: CLUSTER, readToken: () => token },
+    { healthStaleMs: 1500, maxConcurrentActions: 4, ...overrides },
+  );
 }
 
 async function node(name: string, labels: Record<string, string> = {}): Promise<void> {

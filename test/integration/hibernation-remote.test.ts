@@ -15,6 +15,7 @@ import { verifyChain } from "../../src-shared/audit/chain.js";
 import { API_VERSION } from "../../src-shared/crds/index.js";
 import { KubeClient } from "../../src-shared/kube/index.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
+import { testAgentConfig } from "../support/agent.js";
 import { eventually, startTestCluster } from "../support/cluster.js";
 import { startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
 import {
@@ -43,21 +44,7 @@ let agent: RunningAgent;
 let before: Snapshot;
 
 function agentConfig(): AgentConfig {
-  return {
-    facadeUrl: f.url,
-    clusterId: CLUSTER,
-    readToken: () => token,
-    heartbeatMs: 300,
-    pollMs: 100,
-    healthStaleMs: 5000,
-    backoffMaxMs: 600,
-    port: 0,
-    host: "127.0.0.1",
-    mode: "deployment",
-    imdsUrl: "http://127.0.0.1:9",
-    interruptionDrainMs: 5000,
-    maxConcurrentActions: 8,
-  };
+  return testAgentConfig({ facadeUrl: f.url, clusterId: CLUSTER, readToken: () => token });
 }
 
 interface Instance {

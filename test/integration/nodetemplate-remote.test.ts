@@ -2,7 +2,9 @@
 // management cluster), the real agent against a second one (the workload cluster). A template applied in the
 // management cluster becomes a NodePool + EC2NodeClass in the workload cluster through `apply` AgentActions; edits
 // follow, an unchanged template makes no new action, a failed apply shows in Applied, deletion removes the objects,
-// policies reshape them, and 20 % injected 409s on both API servers still converge.
+// policies reshape them, and 20 % injected 409s on both API servers still converge. From the agent's heartbeat
+// reports: objects edited or deleted by hand in the remote cluster are put back, a template deleted while the operator
+// was down has its objects swept, and the timed return to Spot follows the remote pool's On-Demand NodeClaims.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, type RunningAgent } from "../../agent/main.js";
 import type { AgentConfig } from "../../agent/config.js";
@@ -13,8 +15,10 @@ import { TEMPLATE_ACTION_LABEL } from "../../operator/controllers/nodetemplate/e
 import { NODETEMPLATE_FINALIZER } from "../../operator/controllers/nodetemplate/reconciler.js";
 import { registerOptimizationPolicyController } from "../../operator/controllers/optimizationpolicy/controller.js";
 import { API_VERSION } from "../../src-shared/crds/index.js";
+import { parseSnapshot, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
 import { KubeClient } from "../../src-shared/kube/index.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
+import { testAgentConfig } from "../support/agent.js";
 import { eventually, startTestCluster } from "../support/cluster.js";
 import { startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
 
@@ -24,6 +28,9 @@ const OP = { apiVersion: API_VERSION, kind: "OptimizationPolicy" } as const;
 const AA = { apiVersion: API_VERSION, kind: "AgentAction" } as const;
 const NP = { apiVersion: "karpenter.sh/v1", kind: "NodePool" } as const;
 const NC = { apiVersion: "karpenter.k8s.aws/v1", kind: "EC2NodeClass" } as const;
+const NODE_CLAIM = { apiVersion: "karpenter.sh/v1", kind: "NodeClaim" } as const;
+/** The return to Spot's settle time, shortened to seconds. */
+const SETTLE_MS = 2_000;
 
 let f: TestFacade;
 let owner: SignedUp;
@@ -34,27 +41,13 @@ let agent: RunningAgent;
 let operator: { manager: ControllerManager; client: KubeClient } | undefined;
 
 function agentConfig(): AgentConfig {
-  return {
-    facadeUrl: f.url,
-    clusterId: CLUSTER,
-    readToken: () => token,
-    heartbeatMs: 500,
-    pollMs: 100,
-    healthStaleMs: 5000,
-    backoffMaxMs: 600,
-    port: 0,
-    host: "127.0.0.1",
-    mode: "deployment",
-    imdsUrl: "http://127.0.0.1:9",
-    interruptionDrainMs: 5000,
-    maxConcurrentActions: 8,
-  };
+  return testAgentConfig({ facadeUrl: f.url, clusterId: CLUSTER, readToken: () => token }, { heartbeatMs: 500 });
 }
 
 async function startOperator(): Promise<ControllerManager> {
   const client = new KubeClient(f.server.kubeConfig);
   const manager = new ControllerManager({ client });
-  await registerNodeTemplateController({ manager, client });
+  await registerNodeTemplateController({ manager, client, spotReturn: { settleMs: SETTLE_MS, recheckMs: 500 } });
   registerOptimizationPolicyController({ manager, client });
   manager.start();
   await manager.waitForCacheSync();
@@ -108,6 +101,28 @@ function requirement(pool: any, key: string): any {
 async function templateActions(name: string): Promise<Array<Record<string, any>>> {
   const items = (await f.client.listAll({ ...AA, namespace: owner.namespace })).items;
   return items.filter((a) => a.metadata?.labels?.[TEMPLATE_ACTION_LABEL] === name) as Array<Record<string, any>>;
+}
+
+/** Waits until the facade holds a heartbeat report received after `afterMs` (so it shows what is in place now). */
+async function reportAfter(afterMs: number): Promise<void> {
+  await eventually(
+    async () => {
+      const cm = await f.client.getIfExists({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        namespace: owner.namespace,
+        name: snapshotConfigMapName(CLUSTER),
+      });
+      const received = Date.parse(parseSnapshot(cm as never)?.receivedAt ?? "");
+      return received > afterMs;
+    },
+    30_000,
+    "a newer heartbeat report",
+  );
+}
+
+async function actionVersions(name: string): Promise<string[]> {
+  return (await templateActions(name)).map((a) => `${a.metadata.name}@${a.metadata.resourceVersion}`).sort();
 }
 
 /** Retried like any client would when the injector answers 409. */
@@ -219,6 +234,100 @@ describe("NodeTemplates of a remote cluster through its agent", () => {
     expect(policy.status.applied.nodePools).toEqual([name]);
     await f.client.delete({ ...OP, namespace: owner.namespace, name: "policy" });
   });
+
+  it("puts back a NodePool edited by hand and an EC2NodeClass deleted by hand, then stays quiet", async () => {
+    await f.client.create(template("drift", { families: ["c5"] }));
+    await applied("drift");
+    const name = karpenterName(owner.namespace, "drift");
+    const weight = (await remote(NP, name)).spec.weight;
+    await wl.patch({ ...NP, name }, { spec: { weight: 1 } }, { type: "merge" });
+    await eventually(async () => (await remote(NP, name))?.spec.weight === weight, 30_000, "NodePool weight put back");
+    await wl.delete({ ...NC, name });
+    const nodeClass = await eventually(async () => remote(NC, name), 30_000, "EC2NodeClass put back");
+    expect(nodeClass.metadata.labels["app.kubernetes.io/managed-by"]).toBe("spot-optimizer");
+    await applied("drift");
+    const t = await getTemplate("drift");
+    expect(condition(t, "Applied").status).toBe("True");
+
+    // Once in place again, later reports agree with what was applied: no new action, no write in the remote cluster.
+    await reportAfter(Date.now() + 1500);
+    await operator!.manager.idle();
+    const before = await actionVersions("drift");
+    expect(before.length).toBe(2);
+    const notices: WriteNotice[] = [];
+    workload.faults.onWrite((w) => notices.push(w));
+    await reportAfter(Date.now() + 1500);
+    await operator!.manager.idle();
+    expect(await actionVersions("drift")).toEqual(before);
+    expect(notices.filter((n) => n.resource === "nodepools" || n.resource === "ec2nodeclasses")).toEqual([]);
+  }, 90_000);
+
+  it("returns a remote SPOT pool to Spot once its On-Demand NodeClaim has settled, and widens it when none is left", async () => {
+    await f.client.create({
+      ...OP,
+      metadata: { name: "fallback", namespace: owner.namespace },
+      spec: { clusterRef: { name: CLUSTER }, spotFallback: { enabled: true } },
+    });
+    await f.client.create(template("spot", { families: ["m5", "c5"], strategy: "SPOT" }));
+    const pool = karpenterName(owner.namespace, "spot");
+    const capacityTypes = async (): Promise<string | undefined> =>
+      requirement(
+        (await remote(NP, pool)) ?? { spec: { template: { spec: { requirements: [] } } } },
+        "karpenter.sh/capacity-type",
+      )?.values.join();
+    await eventually(async () => (await capacityTypes()) === "spot,on-demand", 30_000, "remote pool widened");
+    // Spot was short in the remote cluster: Karpenter launched an On-Demand NodeClaim there.
+    await wl.create({
+      ...NODE_CLAIM,
+      metadata: { name: "od-1", labels: { "karpenter.sh/nodepool": pool, "karpenter.sh/capacity-type": "on-demand" } },
+      spec: {
+        nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: pool },
+        requirements: [{ key: "karpenter.sh/capacity-type", operator: "In", values: ["spot", "on-demand"] }],
+      },
+    });
+    const createdMs = Date.parse((await wl.get<any>({ ...NODE_CLAIM, name: "od-1" })).metadata.creationTimestamp);
+    const narrowedMs = await eventually(
+      async () => ((await capacityTypes()) === "spot" ? Date.now() : undefined),
+      30_000,
+      "remote pool narrowed back to Spot",
+    );
+    expect(narrowedMs).toBeGreaterThanOrEqual(createdMs + SETTLE_MS);
+    const fallback = await eventually(
+      async () => {
+        const c = condition(await getTemplate("spot"), "SpotFallback");
+        return c?.reason === "ReturningToSpot" ? c : undefined;
+      },
+      30_000,
+      "SpotFallback=False ReturningToSpot",
+    );
+    expect(fallback.status).toBe("False");
+    await wl.delete({ ...NODE_CLAIM, name: "od-1" });
+    await eventually(async () => (await capacityTypes()) === "spot,on-demand", 30_000, "remote pool widened again");
+    await f.client.delete({ ...OP, namespace: owner.namespace, name: "fallback" });
+  }, 90_000);
+
+  it("sweeps the remote objects of a template deleted while the operator was down", async () => {
+    await f.client.create(template("orphan", { families: ["r5"] }));
+    await applied("orphan");
+    const name = karpenterName(owner.namespace, "orphan");
+    await stopOperator();
+    // Gone without the operator: its finalizer removed by hand.
+    await f.client.patch(
+      { ...NT, namespace: owner.namespace, name: "orphan" },
+      { metadata: { finalizers: null } },
+      { type: "merge" },
+    );
+    await f.client.delete({ ...NT, namespace: owner.namespace, name: "orphan" });
+    expect(await getTemplate("orphan")).toBeUndefined();
+    expect(await remote(NP, name)).toBeDefined();
+    await startOperator();
+    await eventually(async () => (await remote(NP, name)) === undefined, 30_000, "orphaned NodePool removed");
+    await eventually(async () => (await remote(NC, name)) === undefined, 30_000, "orphaned EC2NodeClass removed");
+    // The sweep's actions (and the gone template's) are removed once a later report shows the objects gone.
+    await eventually(async () => (await templateActions("orphan")).length === 0, 30_000, "sweep actions removed");
+    // Other templates' objects stay.
+    expect(await remote(NP, karpenterName(owner.namespace, "general"))).toBeDefined();
+  }, 90_000);
 
   it("Applied follows a failed apply, and the retry after the failure brings it to True", async () => {
     workload.faults.failWrites((w) => w.resource === "nodepools");

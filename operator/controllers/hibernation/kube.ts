@@ -11,7 +11,7 @@ import {
 import { jsonMergePatch } from "../../../src-shared/kube/merge-patch.js";
 import type { Informer } from "../../../src-shared/runtime/index.js";
 import {
-  SNAPSHOT_LABEL,
+  SNAPSHOT_REF,
   parseSnapshot,
   snapshotConfigMapName,
   type ClusterSnapshot,
@@ -43,7 +43,7 @@ export const KIND_REFS: Record<ReadKind | "AuditEntry" | "AgentAction", { apiVer
 };
 
 /** The facade's heartbeat snapshot ConfigMaps only (remote clusters), not every ConfigMap. */
-export const SNAPSHOT_REF = { apiVersion: "v1", kind: "ConfigMap", labelSelector: `${SNAPSHOT_LABEL}=true` } as const;
+export { SNAPSHOT_REF };
 
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = ["Deployment", "StatefulSet", "CronJob"];
 

@@ -21,6 +21,8 @@ import {
 } from "./desired.js";
 import { TEMPLATE_ACTION_LABEL } from "./executor.js";
 import { informerCaches } from "./kube.js";
+import { remoteView, templateKeysNamed } from "./remote.js";
+import { CLUSTER_LABEL as SNAPSHOT_CLUSTER_LABEL, SNAPSHOT_REF } from "../../../src-shared/agent/snapshot.js";
 import { createNodeTemplateReconciler } from "./reconciler.js";
 import { PRICE_BOOK_CONFIGMAPS } from "../pricebook/books.js";
 
@@ -92,6 +94,34 @@ function designationLookup(
   );
 }
 
+/**
+ * A remote cluster reported: its templates check their objects against the report, and gone templates it still names
+ * (in its own namespace) are swept.
+ */
+function reportedKeys(cm: KubeObject, templatesOfCluster: (namespace: string, cluster: string) => string[]): string[] {
+  const namespace = cm.metadata?.namespace ?? "";
+  const view = remoteView(cm);
+  return [
+    ...templatesOfCluster(namespace, cm.metadata?.labels?.[SNAPSHOT_CLUSTER_LABEL] ?? ""),
+    ...(view ? templateKeysNamed(view, namespace) : []),
+  ];
+}
+
+/** A NodeClaim maps to the template of its NodePool (the return to Spot reads the pool's On-Demand claims). */
+function claimWatch(
+  nodePools: { get(ns: undefined, name: string): KubeObject | undefined },
+  named: (o: KubeObject) => string[],
+): KindRef & { mapToKeys: (c: KubeObject) => string[] } {
+  return {
+    ...NODE_CLAIM,
+    mapToKeys: (c) => {
+      const pool = c.metadata?.labels?.["karpenter.sh/nodepool"];
+      const owner = pool ? nodePools.get(undefined, pool) : undefined;
+      return owner ? named(owner) : [];
+    },
+  };
+}
+
 /** Registers the `nodetemplate` controller; it needs Karpenter's NodePool and EC2NodeClass kinds to be served. */
 export async function registerNodeTemplateController(options: NodeTemplateControllerOptions): Promise<void> {
   const { manager, client } = options;
@@ -103,7 +133,17 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
   const nodeClaims = (await served(client, NODE_CLAIM)) ? manager.informer<KubeObject>(NODE_CLAIM) : undefined;
   const configMaps = manager.informer<KubeObject>(OUR_CONFIGMAPS);
   const actions = manager.informer<AgentAction>(TEMPLATE_ACTIONS);
-  const caches = informerCaches({ templates, clusters, policies, nodePools, nodeClasses, nodeClaims, actions });
+  const snapshots = manager.informer<KubeObject>(SNAPSHOT_REF);
+  const caches = informerCaches({
+    templates,
+    clusters,
+    policies,
+    nodePools,
+    nodeClasses,
+    nodeClaims,
+    actions,
+    snapshots,
+  });
   const templatesOfCluster = (namespace: string | undefined, cluster: string): string[] =>
     templates
       .list({ namespace: namespace ?? "" })
@@ -145,18 +185,8 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
         },
       },
       { ...EC2NODECLASS_API, mapToKeys: named },
-      ...(nodeClaims
-        ? [
-            {
-              ...NODE_CLAIM,
-              mapToKeys: (c: KubeObject): string[] => {
-                const pool = c.metadata?.labels?.["karpenter.sh/nodepool"];
-                const owner = pool ? nodePools.get(undefined, pool) : undefined;
-                return owner ? named(owner) : [];
-              },
-            },
-          ]
-        : []),
+      { ...SNAPSHOT_REF, mapToKeys: (cm) => reportedKeys(cm, templatesOfCluster) },
+      ...(nodeClaims ? [claimWatch(nodePools, named)] : []),
     ],
     // Templates deleted while the operator was down: their objects still name them, so sweep those keys.
     initialKeys: () => caches.templateKeysOfObjects(),

@@ -7,6 +7,7 @@ import { API_VERSION } from "../../../src-shared/crds/common.js";
 import { validateKarpenterObject } from "../../../src-shared/karpenter/validate.js";
 import { KubeApiError, isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
 import { applyObject, isApplied } from "../../../src-shared/runtime/index.js";
+import { observed, reportAfter, type RemoteView } from "./remote.js";
 
 /** Where the objects stand after one pass. */
 export interface ExecutionState {
@@ -81,9 +82,12 @@ export function localExecutor(input: {
 export interface RemoteTarget {
   namespace: string;
   clusterName: string;
+  /** The template (an orphan sweep passes its name only: no uid, so its actions have no owner). */
   template: KubeObject;
   /** This template's AgentActions (by its label). */
   actions: readonly AgentAction[];
+  /** The cluster's latest heartbeat report, when its agent sent one: finished actions are checked against it. */
+  view?: RemoteView;
   nowMs: number;
 }
 
@@ -97,14 +101,14 @@ interface Step {
 
 const phaseOf = (a: AgentAction): Phase => a.status?.phase ?? "Pending";
 const finished = (a: AgentAction): boolean => phaseOf(a) === "Succeeded" || phaseOf(a) === "Failed";
-const completedMs = (a: AgentAction): number => Date.parse(a.status?.completedAt ?? "") || 0;
+export const completedMs = (a: AgentAction): number => Date.parse(a.status?.completedAt ?? "") || 0;
 const sameTarget = (a: AgentAction, ref: KarpenterRef): boolean =>
   a.spec.target.kind === ref.kind && a.spec.target.name === ref.name;
 
 /** Stable per (template, step): the same manifest is one action however often it is planned. */
-function stepBase(templateUid: string, step: Step): string {
+function stepBase(owner: string, step: Step): string {
   const digest = createHash("sha256")
-    .update(`${templateUid}\u0000${step.type}\u0000${step.ref.kind}\u0000${step.ref.name}\u0000`)
+    .update(`${owner}\u0000${step.type}\u0000${step.ref.kind}\u0000${step.ref.name}\u0000`)
     .update(JSON.stringify(step.params))
     .digest("hex")
     .slice(0, 24);
@@ -117,22 +121,50 @@ function tryIndex(name: string, base: string): number | undefined {
   return Number.isInteger(n) ? n : undefined;
 }
 
-/** What a step needs next: nothing (done), waiting, a new try (its name), or a failure to report. */
-type Next = { done: true } | { wait: string } | { create: string } | { failed: string; recheckInMs?: number };
+/** What a step needs next: nothing (done), waiting, a new try (its name, and why), or a failure to report. */
+type Next =
+  { done: true } | { wait: string } | { create: string; why?: string } | { failed: string; recheckInMs?: number };
 
 interface Try {
   a: AgentAction;
   n: number;
 }
 
+/** Failed tries since the last success (the newest first): what the backoff and MAX_TRIES count. */
+function failuresInARow(tries: readonly Try[]): number {
+  const i = tries.findIndex((t) => phaseOf(t.a) !== "Failed");
+  return i === -1 ? tries.length : i;
+}
+
 /** After a failed try: the next one once its backoff passed, up to MAX_TRIES; the failure is reported meanwhile. */
-function afterFailure(latest: Try, base: string, nowMs: number): Next {
+function afterFailure(tries: readonly Try[], base: string, nowMs: number): Next {
+  const latest = tries[0]!;
+  const failures = failuresInARow(tries);
   const message = `AgentAction ${latest.a.metadata.name ?? ""} failed: ${latest.a.status?.result?.message ?? "no message"}`;
-  if (latest.n + 1 >= MAX_TRIES) return { failed: `${message} (tried ${MAX_TRIES} times)` };
-  const dueMs = completedMs(latest.a) + RETRY_BASE_MS * 2 ** latest.n - nowMs;
+  if (failures >= MAX_TRIES) return { failed: `${message} (tried ${MAX_TRIES} times)` };
+  const dueMs = completedMs(latest.a) + RETRY_BASE_MS * 2 ** (failures - 1) - nowMs;
   return dueMs <= 0
     ? { create: `${base}-${latest.n + 1}` }
     : { failed: `${message} (tried again in ${Math.ceil(dueMs / 1000)} s)`, recheckInMs: dueMs };
+}
+
+/**
+ * A succeeded step the cluster no longer shows (a report read after the action completed says so): an applied object
+ * edited or deleted by hand, or a deleted one that is back. The reason, or undefined when the report agrees.
+ */
+function drift(step: Step, latest: AgentAction, view: RemoteView | undefined): string | undefined {
+  if (!view || !reportAfter(view, completedMs(latest))) return undefined;
+  const what = `${step.ref.kind} ${step.ref.name}`;
+  const seen = observed(view, step.ref.kind, step.ref.name);
+  if (step.type === "delete") return seen ? `${what} is in the cluster again` : undefined;
+  return seen ? changedSince(what, seen.generation, latest) : `${what} was deleted in the cluster`;
+}
+
+/** An applied object whose generation moved past the one the agent's apply left (an agent that reports both). */
+function changedSince(what: string, generation: number | undefined, latest: AgentAction): string | undefined {
+  const applied = latest.status?.result?.data?.generation;
+  if (typeof applied !== "number" || generation === undefined || generation === applied) return undefined;
+  return `${what} was changed in the cluster (generation ${generation}, ${applied} as applied)`;
 }
 
 /**
@@ -152,96 +184,129 @@ function nextMove(step: Step, base: string, target: RemoteTarget): Next {
   const latest = tries[0];
   if (!latest) return { create: `${base}-0` };
   if (!finished(latest.a)) return { wait: `AgentAction ${latest.a.metadata.name ?? ""} is ${phaseOf(latest.a)}` };
-  if (phaseOf(latest.a) === "Failed") return afterFailure(latest, base, target.nowMs);
+  if (phaseOf(latest.a) === "Failed") return afterFailure(tries, base, target.nowMs);
   const laterOther = others.some((a) => completedMs(a) > completedMs(latest.a));
-  return laterOther ? { create: `${base}-${latest.n + 1}` } : { done: true };
+  if (laterOther) return { create: `${base}-${latest.n + 1}` };
+  const why = drift(step, latest.a, target.view);
+  return why ? { create: `${base}-${latest.n + 1}`, why } : { done: true };
+}
+
+/** What the remote executor's steps share: the client, the target, and whom its actions belong to. */
+interface Remote {
+  client: KubeClient;
+  target: RemoteTarget;
+  templateName: string;
+  templateUid: string;
+  /** The template's uid, or for an orphan its key: the same sweep finds its actions again. */
+  owner: string;
+}
+
+interface Progress {
+  waiting: string[];
+  failed: string[];
+  recheckMs: number[];
+}
+
+function actionObject(r: Remote, name: string, step: Step): KubeObject {
+  const { templateName, templateUid } = r;
+  const owned = templateUid
+    ? { ownerReferences: [{ apiVersion: API_VERSION, kind: "NodeTemplate", name: templateName, uid: templateUid }] }
+    : {};
+  return {
+    apiVersion: API_VERSION,
+    kind: "AgentAction",
+    metadata: {
+      name,
+      namespace: r.target.namespace,
+      labels: { [TEMPLATE_ACTION_LABEL]: templateName, "app.kubernetes.io/managed-by": "spot-optimizer" },
+      ...owned,
+    },
+    spec: {
+      clusterRef: { name: r.target.clusterName },
+      type: step.type,
+      target: step.ref,
+      params: step.params,
+      timeoutSeconds: ACTION_TIMEOUT_S,
+    },
+  };
+}
+
+async function createIfAbsent(client: KubeClient, object: KubeObject): Promise<void> {
+  try {
+    await client.create(object, { fieldManager: NODETEMPLATE_FIELD_MANAGER });
+  } catch (err) {
+    // Only AlreadyExists means an earlier attempt landed; any other 409 is retried by the work queue.
+    if (!(err instanceof KubeApiError && err.statusCode === 409 && err.reason === "AlreadyExists")) throw err;
+  }
+}
+
+/**
+ * Finished actions of the step's object are history once a newer one is decided: those with another manifest, and
+ * once the step is done the earlier tries of this one (while it is not, they count the failures in a row).
+ */
+async function dropSuperseded(r: Remote, step: Step, input: { base: string; done: boolean }): Promise<void> {
+  const { actions, namespace } = r.target;
+  const tries = actions.map((a) => tryIndex(a.metadata.name ?? "", input.base) ?? -1);
+  const newest = input.done ? Math.max(...tries) : 0;
+  for (const a of actions) {
+    const name = a.metadata.name ?? "";
+    if (!sameTarget(a, step.ref) || (tryIndex(name, input.base) ?? -1) >= newest || !finished(a)) continue;
+    try {
+      await r.client.delete({ apiVersion: API_VERSION, kind: "AgentAction", namespace, name });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}
+
+async function handOver(r: Remote, step: Step, next: { create: string; why?: string }): Promise<string> {
+  // Checked against Karpenter's schema only when handed over, as the local executor does before a write.
+  if (step.type === "apply") validateKarpenterObject(step.params.manifest as Record<string, unknown>);
+  await createIfAbsent(r.client, actionObject(r, next.create, step));
+  if (!next.why) return `AgentAction ${next.create} was handed to the agent`;
+  return `${next.why}: AgentAction ${next.create} ${step.type === "delete" ? "removes" : "applies"} it again`;
+}
+
+/** Carries out one step's next move; what it leaves to wait for (or a failure) goes into `into`. */
+async function advance(r: Remote, step: Step, into: Progress): Promise<void> {
+  const base = stepBase(r.owner, step);
+  const next = nextMove(step, base, r.target);
+  if ("wait" in next) return void into.waiting.push(next.wait);
+  if ("failed" in next) {
+    into.failed.push(next.failed);
+    if (next.recheckInMs !== undefined) into.recheckMs.push(next.recheckInMs);
+    return;
+  }
+  if ("create" in next) into.waiting.push(await handOver(r, step, next));
+  await dropSuperseded(r, step, { base, done: "done" in next });
+}
+
+async function run(r: Remote, steps: readonly Step[]): Promise<ExecutionState> {
+  const into: Progress = { waiting: [], failed: [], recheckMs: [] };
+  for (const step of steps) await advance(r, step, into);
+  const recheck = into.recheckMs.length > 0 ? { recheckInMs: Math.min(...into.recheckMs) } : {};
+  if (into.failed.length > 0) return { done: false, failed: true, message: into.failed.join("; "), ...recheck };
+  if (into.waiting.length > 0) return { done: false, message: into.waiting.join("; ") };
+  return { done: true };
 }
 
 /**
  * A remote cluster: each object is handed to the cluster's agent as one AgentAction (server-side apply under the
  * agent's field manager, or a delete of an object carrying our managed-by label). The template's Applied condition
- * follows the actions' results; an unchanged template finds its actions done and creates none.
+ * follows the actions' results; an unchanged template finds its actions done and creates none. A report of the
+ * cluster read after an action completed that no longer shows its outcome (an object edited or deleted by hand)
+ * hands the step over again.
  */
 export function remoteExecutor(client: KubeClient, target: RemoteTarget): KarpenterExecutor {
   const templateName = target.template.metadata?.name ?? "";
   const templateUid = target.template.metadata?.uid ?? "";
-
-  function actionObject(name: string, step: Step): KubeObject {
-    return {
-      apiVersion: API_VERSION,
-      kind: "AgentAction",
-      metadata: {
-        name,
-        namespace: target.namespace,
-        labels: { [TEMPLATE_ACTION_LABEL]: templateName, "app.kubernetes.io/managed-by": "spot-optimizer" },
-        ownerReferences: [{ apiVersion: API_VERSION, kind: "NodeTemplate", name: templateName, uid: templateUid }],
-      },
-      spec: {
-        clusterRef: { name: target.clusterName },
-        type: step.type,
-        target: step.ref,
-        params: step.params,
-        timeoutSeconds: ACTION_TIMEOUT_S,
-      },
-    };
-  }
-
-  async function createIfAbsent(object: KubeObject): Promise<void> {
-    try {
-      await client.create(object, { fieldManager: NODETEMPLATE_FIELD_MANAGER });
-    } catch (err) {
-      // Only AlreadyExists means an earlier attempt landed; any other 409 is retried by the work queue.
-      if (!(err instanceof KubeApiError && err.statusCode === 409 && err.reason === "AlreadyExists")) throw err;
-    }
-  }
-
-  /** Finished actions of the step's object with another manifest are history once a newer one is decided. */
-  async function dropSuperseded(step: Step, base: string): Promise<void> {
-    for (const a of target.actions) {
-      const name = a.metadata.name ?? "";
-      if (!sameTarget(a, step.ref) || tryIndex(name, base) !== undefined || !finished(a)) continue;
-      try {
-        await client.delete({ apiVersion: API_VERSION, kind: "AgentAction", namespace: target.namespace, name });
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-    }
-  }
-
-  /** Carries out one step's next move; what it leaves to wait for (or a failure) goes into `into`. */
-  async function advance(
-    step: Step,
-    into: { waiting: string[]; failed: string[]; recheckMs: number[] },
-  ): Promise<void> {
-    const base = stepBase(templateUid, step);
-    const next = nextMove(step, base, target);
-    if ("create" in next) {
-      // Checked against Karpenter's schema only when handed over, as the local executor does before a write.
-      if (step.type === "apply") validateKarpenterObject(step.params.manifest as Record<string, unknown>);
-      await createIfAbsent(actionObject(next.create, step));
-      into.waiting.push(`AgentAction ${next.create} was handed to the agent`);
-    } else if ("wait" in next) return void into.waiting.push(next.wait);
-    else if ("failed" in next) {
-      into.failed.push(next.failed);
-      if (next.recheckInMs !== undefined) into.recheckMs.push(next.recheckInMs);
-      return;
-    }
-    await dropSuperseded(step, base);
-  }
-
-  async function run(steps: readonly Step[]): Promise<ExecutionState> {
-    const into = { waiting: [] as string[], failed: [] as string[], recheckMs: [] as number[] };
-    for (const step of steps) await advance(step, into);
-    const recheck = into.recheckMs.length > 0 ? { recheckInMs: Math.min(...into.recheckMs) } : {};
-    if (into.failed.length > 0) return { done: false, failed: true, message: into.failed.join("; "), ...recheck };
-    if (into.waiting.length > 0) return { done: false, message: into.waiting.join("; ") };
-    return { done: true };
-  }
-
+  const owner = templateUid || `orphan:${target.namespace}/${templateName}`;
+  const r: Remote = { client, target, templateName, templateUid, owner };
   return {
     mode: "remote",
     apply(objects) {
       return run(
+        r,
         objects.map((object) => ({
           type: "apply",
           ref: { apiVersion: object.apiVersion ?? "", kind: object.kind ?? "", name: object.metadata?.name ?? "" },
@@ -250,7 +315,10 @@ export function remoteExecutor(client: KubeClient, target: RemoteTarget): Karpen
       );
     },
     remove(refs) {
-      return run(refs.map((ref) => ({ type: "delete", ref, params: {} })));
+      return run(
+        r,
+        refs.map((ref) => ({ type: "delete", ref, params: {} })),
+      );
     },
     appliedNames: () => [
       ...new Set(target.actions.filter((a) => a.spec.type === "apply").map((a) => a.spec.target.name)),

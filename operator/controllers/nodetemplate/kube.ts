@@ -4,6 +4,8 @@ import type { KubeObject } from "../../../src-shared/kube/index.js";
 import type { Informer } from "../../../src-shared/runtime/index.js";
 import { MANAGED_BY, MANAGED_BY_LABEL, TEMPLATE_ANNOTATION } from "./desired.js";
 import { TEMPLATE_ACTION_LABEL } from "./executor.js";
+import { remoteView, templateKeysNamed, type RemoteView } from "./remote.js";
+import { snapshotConfigMapName } from "../../../src-shared/agent/snapshot.js";
 
 export interface TemplateCaches {
   template(namespace: string, name: string): NodeTemplate | undefined;
@@ -19,6 +21,10 @@ export interface TemplateCaches {
   onDemandClaimsCreatedMs(poolName: string): number[];
   /** The AgentActions this controller created for a template of a remote cluster. */
   actionsOf(namespace: string, templateName: string): AgentAction[];
+  /** A remote cluster's latest heartbeat report (undefined before its agent reported). */
+  remoteView(namespace: string, clusterName: string): RemoteView | undefined;
+  /** The reports of every remote cluster of the namespace (where a deleted template's objects may still be). */
+  remoteViews(namespace: string): RemoteView[];
 }
 
 export interface TemplateInformers {
@@ -29,6 +35,8 @@ export interface TemplateInformers {
   nodeClasses: Informer<KubeObject>;
   nodeClaims?: Informer<KubeObject>;
   actions?: Informer<AgentAction>;
+  /** The facade's heartbeat snapshot ConfigMaps (remote clusters). */
+  snapshots?: Informer<KubeObject>;
 }
 
 function ours(o: KubeObject): boolean {
@@ -40,6 +48,14 @@ function ours(o: KubeObject): boolean {
 
 export function informerCaches(i: TemplateInformers): TemplateCaches {
   const managed = (): KubeObject[] => [...i.nodePools.list(), ...i.nodeClasses.list()].filter(ours);
+  const views = (namespace?: string): RemoteView[] =>
+    (i.snapshots?.list(namespace === undefined ? {} : { namespace }) ?? []).flatMap((cm) => remoteView(cm) ?? []);
+  // Keys named in a report count only within the snapshot's own namespace (the cluster's organisation).
+  const remoteKeys = (): string[] =>
+    (i.snapshots?.list() ?? []).flatMap((cm) => {
+      const view = remoteView(cm);
+      return view ? templateKeysNamed(view, cm.metadata?.namespace ?? "") : [];
+    });
   return {
     template: (ns, name) => i.templates.get(ns, name),
     templates: (ns) => i.templates.list({ namespace: ns }),
@@ -50,7 +66,9 @@ export function informerCaches(i: TemplateInformers): TemplateCaches {
       managed()
         .filter((o) => o.metadata?.annotations?.[TEMPLATE_ANNOTATION] === key)
         .map((o) => o.metadata?.name ?? ""),
-    templateKeysOfObjects: () => [...new Set(managed().map((o) => o.metadata!.annotations![TEMPLATE_ANNOTATION]!))],
+    templateKeysOfObjects: () => [
+      ...new Set([...managed().map((o) => o.metadata!.annotations![TEMPLATE_ANNOTATION]!), ...remoteKeys()]),
+    ],
     onDemandClaimsCreatedMs: (pool) =>
       (
         i.nodeClaims?.list({
@@ -61,6 +79,8 @@ export function informerCaches(i: TemplateInformers): TemplateCaches {
         .filter((ms) => Number.isFinite(ms)),
     actionsOf: (namespace, templateName) =>
       i.actions?.list({ namespace, labelSelector: { [TEMPLATE_ACTION_LABEL]: templateName } }) ?? [],
+    remoteView: (namespace, cluster) => remoteView(i.snapshots?.get(namespace, snapshotConfigMapName(cluster))),
+    remoteViews: (namespace) => views(namespace),
   };
 }
 

@@ -33,6 +33,8 @@ import {
   type KarpenterExecutor,
 } from "./executor.js";
 import { effectiveDefault, type TemplateCaches } from "./kube.js";
+import { onDemandClaimsCreatedMs } from "./remote.js";
+import { sweepRemote } from "./sweep.js";
 
 /** Held on every template: its NodePool and EC2NodeClass are cluster-scoped, so no owner reference can collect them. */
 export const NODETEMPLATE_FINALIZER = "nodetemplate.spotoptimizer.io/karpenter-objects";
@@ -107,6 +109,7 @@ export function createNodeTemplateReconciler(
         clusterName: cluster.metadata.name ?? "",
         template: t as unknown as KubeObject,
         actions: caches.actionsOf(t.metadata.namespace ?? "", t.metadata.name ?? ""),
+        view: caches.remoteView(t.metadata.namespace ?? "", cluster.metadata.name ?? ""),
         nowMs: ctx.now.getTime(),
       });
     return localExecutor({
@@ -348,7 +351,7 @@ export function createNodeTemplateReconciler(
     const fallbackActive = policy.spotFallback && input.spec.strategy === "SPOT";
     const fallback = spotReturn({
       fallbackActive,
-      onDemandClaimCreatedMs: caches.onDemandClaimsCreatedMs(poolName),
+      onDemandClaimCreatedMs: onDemandClaims(caches, input.cluster, poolName),
       spotOffered: catalog !== undefined,
       nowMs: ctx.now.getTime(),
       timing: options.spotReturn,
@@ -430,12 +433,21 @@ export function createNodeTemplateReconciler(
         key,
         localExecutor({ client, current: () => undefined, names: () => caches.objectNamesOf(key) }),
       );
-      return {};
+      return sweepRemote({ client, caches, key, nowMs: now().getTime() });
     }
     const ctx: Ctx = { key, template, now: now() };
     if (template.metadata.deletionTimestamp) return finalize(ctx);
     return reconcileLive(ctx);
   };
+}
+
+/** The pool's On-Demand NodeClaims: a remote pool's from its agent's report, a local one's from the informer. */
+function onDemandClaims(caches: TemplateCaches, cluster: ManagedCluster, pool: string): number[] {
+  if (cluster.spec.mode !== "remote") return caches.onDemandClaimsCreatedMs(pool);
+  return onDemandClaimsCreatedMs(
+    caches.remoteView(cluster.metadata.namespace ?? "", cluster.metadata.name ?? ""),
+    pool,
+  );
 }
 
 function sameCondition(a: Condition | undefined, b: Condition): boolean {

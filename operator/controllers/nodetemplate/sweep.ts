@@ -1,0 +1,77 @@
+// The orphan sweep on remote clusters: a template that is gone (deleted while the operator was down and its finalizer
+// removed by hand) still named by NodePools / EC2NodeClasses in a remote cluster's report gets them deleted through
+// `delete` AgentActions, and the finished actions are removed once a later report shows the objects gone.
+import type { AgentAction } from "../../../src-shared/crds/index.js";
+import { API_VERSION } from "../../../src-shared/crds/common.js";
+import { isNotFound, type KubeClient } from "../../../src-shared/kube/index.js";
+import { splitKey, type ReconcileResult } from "../../../src-shared/runtime/index.js";
+import { EC2NODECLASS_API, NODEPOOL_API } from "./desired.js";
+import { completedMs, remoteExecutor } from "./executor.js";
+import type { TemplateCaches } from "./kube.js";
+import { objectsNaming, reportAfter, type RemoteView } from "./remote.js";
+
+const API_OF: Record<string, string> = { NodePool: NODEPOOL_API.apiVersion, EC2NodeClass: EC2NODECLASS_API.apiVersion };
+/** Looked at again this often while a cluster's objects or finished actions are left (reports may not name it). */
+const RECHECK_MS = 5_000;
+
+async function dropFinished(client: KubeClient, actions: readonly AgentAction[]): Promise<void> {
+  for (const a of actions) {
+    if (a.status?.phase !== "Succeeded" && a.status?.phase !== "Failed") continue;
+    try {
+      await client.delete({
+        apiVersion: API_VERSION,
+        kind: "AgentAction",
+        namespace: a.metadata.namespace,
+        name: a.metadata.name ?? "",
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}
+
+/** One cluster: true while something is left to do or to confirm there. */
+async function sweepCluster(input: {
+  client: KubeClient;
+  namespace: string;
+  name: string;
+  view: RemoteView;
+  actions: readonly AgentAction[];
+  nowMs: number;
+}): Promise<boolean> {
+  const { view, actions } = input;
+  // A report that may predate the last action's outcome decides nothing (see RemoteView.settleMs).
+  if (!reportAfter(view, Math.max(0, ...actions.map(completedMs)))) return true;
+  const objects = objectsNaming(view, `${input.namespace}/${input.name}`);
+  if (objects.length === 0) {
+    await dropFinished(input.client, actions);
+    return actions.some((a) => a.status?.phase !== "Succeeded" && a.status?.phase !== "Failed");
+  }
+  const executor = remoteExecutor(input.client, {
+    namespace: input.namespace,
+    clusterName: view.clusterName,
+    template: { metadata: { name: input.name } },
+    actions,
+    view,
+    nowMs: input.nowMs,
+  });
+  await executor.remove(objects.map((o) => ({ apiVersion: API_OF[o.kind] ?? "", kind: o.kind, name: o.name })));
+  return true;
+}
+
+/** Sweeps every remote cluster of the key's namespace for objects of the gone template `key`. */
+export async function sweepRemote(input: {
+  client: KubeClient;
+  caches: TemplateCaches;
+  key: string;
+  nowMs: number;
+}): Promise<ReconcileResult> {
+  const { namespace = "", name } = splitKey(input.key);
+  const all = input.caches.actionsOf(namespace, name);
+  let left = false;
+  for (const view of input.caches.remoteViews(namespace)) {
+    const actions = all.filter((a) => a.spec.clusterRef.name === view.clusterName);
+    if (await sweepCluster({ client: input.client, namespace, name, view, actions, nowMs: input.nowMs })) left = true;
+  }
+  return left ? { requeueAfterMs: RECHECK_MS } : {};
+}

@@ -1,0 +1,25 @@
+// Test helper: the configuration of a real agent talking to a test facade quickly (short beats, polls and backoff).
+import type { AgentConfig } from "../../agent/config.js";
+
+/** An agent for `clusterId` at `facadeUrl` beating every 300 ms and polling every 100 ms; `overrides` win. */
+export function testAgentConfig(
+  input: { facadeUrl: string; clusterId: string; readToken: () => string },
+  overrides: Partial<AgentConfig> = {},
+): AgentConfig {
+  return {
+    facadeUrl: input.facadeUrl,
+    clusterId: input.clusterId,
+    readToken: input.readToken,
+    heartbeatMs: 300,
+    pollMs: 100,
+    healthStaleMs: 5000,
+    backoffMaxMs: 600,
+    port: 0,
+    host: "127.0.0.1",
+    mode: "deployment",
+    imdsUrl: "http://127.0.0.1:9",
+    interruptionDrainMs: 5000,
+    maxConcurrentActions: 8,
+    ...overrides,
+  };
+}
