@@ -138,6 +138,7 @@ export class KubeClient {
   /** Watches get their own non-pooled connections: long-lived, and their socket timeouts must not leak into the pool. */
   private watchAgent: http.Agent | undefined;
   private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
+  private staticAuth: Promise<https.RequestOptions> | undefined;
 
   constructor(kubeConfig: KubeConfig) {
     this.kubeConfig = kubeConfig;
@@ -335,8 +336,12 @@ export class KubeClient {
     payload: string | undefined,
     forWatch = false,
   ): Promise<https.RequestOptions> {
-    const reqOptions: https.RequestOptions = { method: options.method, headers: { Accept: "application/json" } };
-    await this.kubeConfig.applyToHTTPSOptions(reqOptions);
+    const base = await this.authOptions();
+    const reqOptions: https.RequestOptions = {
+      ...base,
+      method: options.method,
+      headers: { ...(base.headers as Record<string, string>), Accept: "application/json" },
+    };
     // client-node builds a fresh agent per call; keep one agent with the same TLS settings instead.
     if (forWatch) reqOptions.agent = this.watchAgent ??= this.makeAgent(reqOptions, false);
     else reqOptions.agent = this.agent ??= this.makeAgent(reqOptions, true);
@@ -346,6 +351,29 @@ export class KubeClient {
       headers["Content-Length"] = String(Buffer.byteLength(payload));
     }
     return reqOptions;
+  }
+
+  /**
+   * TLS material and Authorization from the KubeConfig. client-node builds them (and a new Agent) on every call; with
+   * a static user (certificate, token, password) they never change, so they are built once. Exec and auth-provider
+   * users refresh their tokens, so they are asked each time.
+   */
+  private authOptions(): Promise<https.RequestOptions> {
+    const user = this.kubeConfig.getCurrentUser();
+    if (user?.exec !== undefined || user?.authProvider !== undefined) return this.resolveAuthOptions();
+    if (this.staticAuth === undefined) {
+      const loading = this.resolveAuthOptions();
+      // A failure is not kept: the next request tries again.
+      loading.catch(() => (this.staticAuth = undefined));
+      this.staticAuth = loading;
+    }
+    return this.staticAuth;
+  }
+
+  private async resolveAuthOptions(): Promise<https.RequestOptions> {
+    const options: https.RequestOptions = { headers: {} };
+    await this.kubeConfig.applyToHTTPSOptions(options);
+    return options;
   }
 
   private makeAgent(tls: https.RequestOptions, keepAlive: boolean): http.Agent {

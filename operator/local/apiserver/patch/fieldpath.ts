@@ -35,39 +35,45 @@ interface Walk {
   maps: boolean;
 }
 
-function walkList(list: unknown[], path: FieldPath, typePath: string[], w: Walk): void {
+/** The key of a child path: paths are walked as their joined keys, not copied element arrays. */
+function childKey(key: string, el: PathElement): string {
+  return key === "" ? el : key + SEP + el;
+}
+
+function walkList(list: unknown[], key: string, typePath: string[], w: Walk): void {
   const info = w.types.list(typePath);
   // An empty list is owned as a value (like an empty map), so that dropping it from a configuration removes it.
   if (info.type === "atomic" || list.length === 0) {
-    w.out.add(pathKey(path));
+    w.out.add(key);
     return;
   }
-  if (w.maps) w.out.add(pathKey(path));
+  if (w.maps) w.out.add(key);
   for (const item of list) {
     if (info.type === "set") {
-      w.out.add(pathKey([...path, `v:${canonicalJson(item)}`]));
+      w.out.add(childKey(key, `v:${canonicalJson(item)}`));
       continue;
     }
-    const itemPath = [...path, keyElement(item, info.keys ?? [])];
-    w.out.add(pathKey(itemPath));
-    if (isPlainObject(item)) walkMap(item, itemPath, [...typePath, "*"], w);
+    const itemKey = childKey(key, keyElement(item, info.keys ?? []));
+    w.out.add(itemKey);
+    if (isPlainObject(item)) walkMap(item, itemKey, [...typePath, "*"], w);
   }
 }
 
-function walkMap(obj: Record<string, unknown>, path: FieldPath, typePath: string[], w: Walk): void {
-  for (const [k, v] of Object.entries(obj)) {
+function walkMap(obj: Record<string, unknown>, key: string, typePath: string[], w: Walk): void {
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
     if (v === undefined) continue;
-    walkValue(v, [...path, `f:${k}`], [...typePath, k], w);
+    walkValue(v, childKey(key, `f:${k}`), [...typePath, k], w);
   }
 }
 
-function walkValue(value: unknown, path: FieldPath, typePath: string[], w: Walk): void {
-  if (Array.isArray(value)) walkList(value, path, typePath, w);
+function walkValue(value: unknown, key: string, typePath: string[], w: Walk): void {
+  if (Array.isArray(value)) walkList(value, key, typePath, w);
   else if (isPlainObject(value) && Object.keys(value).length > 0 && !w.types.atomicMap(typePath)) {
     // metadata itself is never tracked (fieldmanager strips it); its fields are.
-    if (w.maps && pathKey(path) !== "f:metadata") w.out.add(pathKey(path));
-    walkMap(value, path, typePath, w);
-  } else w.out.add(pathKey(path));
+    if (w.maps && key !== "f:metadata") w.out.add(key);
+    walkMap(value, key, typePath, w);
+  } else w.out.add(key);
 }
 
 /**
@@ -76,30 +82,27 @@ function walkValue(value: unknown, path: FieldPath, typePath: string[], w: Walk)
  */
 export function fieldSetOf(obj: Record<string, unknown>, types: TypeInfo, maps = false): Set<string> {
   const w: Walk = { types, out: new Set(), maps };
-  walkMap(obj, [], [], w);
+  walkMap(obj, "", [], w);
   return w.out;
 }
 
 /** Encodes a field set as metadata.managedFields[].fieldsV1 (`{"f:spec":{"f:replicas":{}}}`, "." marks an owned parent). */
 export function toFieldsV1(set: Set<string>): Record<string, unknown> {
   const root: Record<string, any> = {};
-  const keys = [...set].sort();
-  for (const k of keys) {
+  const members: Record<string, any>[] = [];
+  for (const k of set) {
     let node = root;
     for (const el of keyPath(k)) node = node[el] ??= {};
+    members.push(node);
   }
-  for (const k of keys) {
-    let node = root;
-    for (const el of keyPath(k)) node = node[el];
-    if (Object.keys(node).length > 0 && !("." in node)) node["."] = {};
-  }
+  for (const node of members) if (!("." in node) && Object.keys(node).length > 0) node["."] = {};
   return sortTree(root);
 }
 
+/** Keys in code-unit order: "." comes before every `f:`, `k:`, `v:` and `i:` element. */
 function sortTree(node: Record<string, any>): Record<string, any> {
   const out: Record<string, any> = {};
-  const keys = Object.keys(node).sort((a, b) => (a === "." ? -1 : b === "." ? 1 : a < b ? -1 : a > b ? 1 : 0));
-  for (const k of keys) out[k] = sortTree(node[k]);
+  for (const k of Object.keys(node).sort()) out[k] = sortTree(node[k]);
   return out;
 }
 
