@@ -25,6 +25,8 @@ import { remoteView, templateKeysNamed } from "./remote.js";
 import { CLUSTER_LABEL as SNAPSHOT_CLUSTER_LABEL, SNAPSHOT_REF } from "../../../src-shared/agent/snapshot.js";
 import { createNodeTemplateReconciler } from "./reconciler.js";
 import { PRICE_BOOK_CONFIGMAPS } from "../pricebook/books.js";
+import type { DecisionAudit } from "../../../src-shared/audit/decisions.js";
+import { createAuditChainStore } from "../../../src-shared/audit/writer.js";
 
 export interface NodeTemplateControllerOptions {
   manager: ControllerManager;
@@ -41,6 +43,8 @@ export interface NodeTemplateControllerOptions {
   /** The return to Spot's settle and re-check intervals (default 30 and 5 minutes; tests shorten them). */
   spotReturn?: SpotReturnTiming;
   concurrency?: number;
+  /** Where capacity decisions are recorded; default the organisations' audit chains (src-shared/audit). */
+  audit?: DecisionAudit;
 }
 
 export const NODE_TEMPLATE: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" };
@@ -199,6 +203,7 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       now: options.now,
       spotReturn: options.spotReturn,
+      audit: options.audit ?? createAuditChainStore({ client }),
     }),
     concurrency: options.concurrency ?? 4,
   });

@@ -35,6 +35,8 @@ import {
 import { effectiveDefault, type TemplateCaches } from "./kube.js";
 import { onDemandClaimsCreatedMs } from "./remote.js";
 import { sweepRemote } from "./sweep.js";
+import { poolDecision, previousPool, type PreviousPool } from "./decision.js";
+import { recordDecision, type DecisionAudit } from "../../../src-shared/audit/decisions.js";
 
 /** Held on every template: its NodePool and EC2NodeClass are cluster-scoped, so no owner reference can collect them. */
 export const NODETEMPLATE_FINALIZER = "nodetemplate.spotoptimizer.io/karpenter-objects";
@@ -62,6 +64,8 @@ export interface NodeTemplateReconcilerOptions {
   now?: () => Date;
   /** The return to Spot's settle and re-check intervals (default 30 and 5 minutes). */
   spotReturn?: SpotReturnTiming;
+  /** Where a change of a NodePool's instance or capacity types is recorded (the organisation's audit chain). */
+  audit?: DecisionAudit;
 }
 
 interface Built {
@@ -70,6 +74,7 @@ interface Built {
   policySource?: string;
   fallbackActive: boolean;
   fallback: { narrow: boolean; recheckInMs?: number };
+  catalog?: PriceBook;
 }
 
 interface Ctx {
@@ -96,6 +101,7 @@ export function createNodeTemplateReconciler(
 ): (key: string) => Promise<ReconcileResult> {
   const { client, caches } = options;
   const now = options.now ?? ((): Date => new Date());
+  const noter = decisionNoter(caches, options.audit);
 
   /**
    * Local: server-side apply here. Remote (the template's cluster is a `mode: remote` ManagedCluster): AgentActions
@@ -365,7 +371,7 @@ export function createNodeTemplateReconciler(
       awsDefaults: options.awsDefaults,
       narrowToSpot: fallback.narrow,
     });
-    return { desired, poolName, policySource: policy.source, fallbackActive, fallback };
+    return { desired, poolName, policySource: policy.source, fallbackActive, fallback, catalog };
   }
 
   async function reconcileLive(ctx: Ctx): Promise<ReconcileResult> {
@@ -380,7 +386,7 @@ export function createNodeTemplateReconciler(
         desired,
       });
     const executor = executorFor(ctx, prepared.cluster);
-    const state = await executor.apply([desired.ec2NodeClass!, desired.nodePool!] as unknown as KubeObject[]);
+    const state = await noter.apply(executor, { template: ctx.template, built, cluster: prepared.cluster });
     if (!state.done) return notYetApplied(ctx, { state, desired, clusterName: prepared.cluster.metadata.name ?? "" });
     const conditions = appliedConditions(ctx, built, executor.mode === "remote" ? prepared.cluster : undefined);
     await announce(ctx, conditions);
@@ -448,6 +454,50 @@ function onDemandClaims(caches: TemplateCaches, cluster: ManagedCluster, pool: s
     caches.remoteView(cluster.metadata.namespace ?? "", cluster.metadata.name ?? ""),
     pool,
   );
+}
+
+function poolBefore(caches: TemplateCaches, template: NodeTemplate, desired: KubeObject): PreviousPool | undefined {
+  const ns = template.metadata.namespace ?? "";
+  return previousPool({
+    local: caches.karpenterObject("NodePool", desired.metadata?.name ?? ""),
+    actions: caches.actionsOf(ns, template.metadata.name ?? ""),
+    desired,
+  });
+}
+
+/**
+ * Applies a template's objects; once they are in place, a change of the pool's instance or capacity types is one
+ * decision entry (keyed by the pool version it replaced, so a retry or a lagging cache finds it written). A pass that
+ * changed none records nothing.
+ */
+function decisionNoter(
+  caches: TemplateCaches,
+  audit: DecisionAudit | undefined,
+): {
+  apply(
+    executor: KarpenterExecutor,
+    input: { template: NodeTemplate; built: Built; cluster: ManagedCluster },
+  ): Promise<ExecutionState>;
+} {
+  return {
+    async apply(executor, { template, built, cluster }) {
+      const { desired } = built;
+      const previous = poolBefore(caches, template, desired.nodePool as unknown as KubeObject);
+      const state = await executor.apply([desired.ec2NodeClass!, desired.nodePool!] as unknown as KubeObject[]);
+      if (!state.done || !audit) return state;
+      const decision = poolDecision({
+        namespace: template.metadata.namespace ?? "",
+        template: { name: template.metadata.name ?? "", uid: template.metadata.uid ?? "" },
+        cluster: cluster.metadata.name ?? "",
+        previous,
+        desired: desired.nodePool as unknown as KubeObject,
+        book: built.catalog,
+        narrowToSpot: built.fallback.narrow,
+      });
+      if (decision) await recordDecision(audit, decision);
+      return state;
+    },
+  };
 }
 
 function sameCondition(a: Condition | undefined, b: Condition): boolean {

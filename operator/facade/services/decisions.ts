@@ -1,10 +1,10 @@
 // The activity feed and the 30-day cost CSV, both read from the organisation's AuditEntries (the one record of actions).
 //
 // An optimisation decision is an AuditEntry whose `after` carries (docs/facade-metrics.md, "Decision entries"):
-//   { decision: "SWITCH" | "KEEP" | ..., instanceId, instanceType, zone, oldPriceUsdPerHour, newPriceUsdPerHour, reason,
-//     priceSource?, pricesAsOf? }
-// No controller writes such entries yet (docs/facade-metrics.md, "Decision entries"); until one does, the feed shows
-// the other audit entries and the CSV only its TOTAL row. Only entries with both prices count.
+//   { decision: "RESHAPE" | "SWITCH" | "RETURN_TO_SPOT" | ..., instanceId, instanceType, zone, oldPriceUsdPerHour,
+//     newPriceUsdPerHour, reason, priceSource?, pricesAsOf? }
+// The NodeTemplate controller writes one per change of a NodePool's instance or capacity types
+// (src-shared/audit/decisions.ts). Only entries with both prices count in the CSV.
 import { HOURS_PER_MONTH } from "../../../src-shared/fleet/fleet-metrics.js";
 import { csvField } from "../../../src-shared/csv.js";
 
