@@ -81,6 +81,8 @@ export const WORK = {
   milpIteration: 25,
   /** one progress check of the integer program, per column × row (HiGHS's work between checks grows with both, measured) */
   milpCheck: 0.5,
+  /** one simplex iteration of the fluid LP (fluid.ts) */
+  fluidIteration: 100,
   /** one (node, pod shape) pair looked at by the local repair */
   repairStep: 0.2,
 };

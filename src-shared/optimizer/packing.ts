@@ -17,6 +17,7 @@ import {
   type CgProblem,
   type Column,
 } from "./colgen.js";
+import { fluidBound, type FluidBound } from "./fluid.js";
 import { solveMasterMilp } from "./milp.js";
 import type { Offer } from "./types.js";
 
@@ -539,38 +540,24 @@ export async function packingLowerBound(
   try {
     master.add(initialColumns(p, placeable));
     master.add(seedColumns(p, kept, seed, placeable));
-    const opts: CgOptions = {
-      deadline: start + (plan ? BOUND_CG_SHARE : 1) * budget,
-      maxIterations: 100_000,
-      exactPerIteration: 6,
-      nodeLimit: 300,
-      maxNodeLimit: 30_000,
-      milpFallback: true,
-      lagrangianScreening: true,
-      keepEffort: true,
-      smoothing: BOUND_SMOOTHING,
-      ...(planCost !== undefined ? { stopAt: planCost / (1 + BOUND_STOP_GAP) } : {}),
-      lpPerIteration: bins.length,
-      lpColumns: BOUND_LP_COLUMNS,
-    };
-    const res = columnGeneration(p, master, placeable, opts);
+    const res = columnGeneration(p, master, placeable, boundOptions(p, { end: start + budget, planCost }));
     const result: LowerBoundResult = {
       hourlyUsd: res.lowerBound,
       converged: res.converged,
       iterations: res.iterations,
     };
+    // The fluid LP comes after column generation and the plan's improvement, so that it changes neither.
+    const fluid = lazy(() => fluidBound(p, placeable));
     if (plan && planCost! > res.lowerBound * (1 + IMPROVE_GAP)) {
-      const improved = improveOverColumns(p, {
-        kept,
-        master,
-        pairs,
-        plan,
-        demand: placeable,
-        end: start + budget,
-        reducedCosts: res.lp.reducedCosts,
-      });
-      if (improved) result.improved = improved;
+      const fromFluid = (): PackedNode[] | undefined => {
+        const f = fluid();
+        return f ? fluidPlan(p, f, placeable) : undefined;
+      };
+      const ctx = { kept, master, pairs, plan, demand: placeable, end: start + budget, fluid: fromFluid };
+      result.improved = improveOverColumns(p, { ...ctx, reducedCosts: res.lp.reducedCosts });
     }
+    // Both bounds are valid; column generation's is the tighter once it converges, the fluid one while it has not.
+    if (!res.converged) result.hourlyUsd = Math.max(result.hourlyUsd, fluid()?.value ?? 0);
     return result;
   } finally {
     master.dispose();
@@ -593,6 +580,7 @@ function improveOverColumns(
     end,
     reducedCosts,
     pairs,
+    fluid,
   }: {
     kept: number[];
     master: MasterLp;
@@ -601,6 +589,7 @@ function improveOverColumns(
     end: number;
     reducedCosts: number[];
     pairs: Array<[number, number]>;
+    fluid: () => PackedNode[] | undefined;
   },
 ): PackedNode[] | undefined {
   const binOf = new Map(kept.map((offer, j) => [offer, j]));
@@ -614,8 +603,96 @@ function improveOverColumns(
   const deadline = p.work.units + MILP_SHARE * (end - p.work.units);
   const milp = improveByMilp(ctx, { columns: master.columns, rounded: best, demand, deadline, reducedCosts });
   if (milp) best = cheaper(ctx, best, repair(ctx, milp));
+  // last, so that it takes no work from the steps above: they plan the same with or without it
+  const fromFluid = fluid();
+  if (fromFluid) best = cheaper(ctx, best, repair(ctx, fromFluid));
   if (best === start) return undefined;
   return best.map((n) => ({ ...n, offer: kept[n.offer]! }));
+}
+
+/**
+ * A plan from the fluid LP: each shape's pods dealt to the node types in proportion to the LP (largest remainders),
+ * then each type's pods packed first fit, biggest first, onto as many nodes of that type as they need. With many
+ * small pods per node this is within a node or so per type of the fluid bound.
+ */
+export function fluidPlan(p: CgProblem, fluid: FluidBound, demand: number[]): PackedNode[] {
+  const perBin = new Map<number, Map<number, number>>();
+  const byShape = new Map<number, Array<{ bin: number; pods: number }>>();
+  for (const a of fluid.assignment) byShape.set(a.shape, [...(byShape.get(a.shape) ?? []), a]);
+  byShape.forEach((parts, i) => {
+    const counts = parts.map((a) => Math.floor(a.pods + 1e-9));
+    let left = demand[i]! - counts.reduce((s, c) => s + c, 0);
+    const order = parts.map((_, k) => k).sort((a, b) => fracOf(parts[b]!.pods) - fracOf(parts[a]!.pods) || a - b);
+    for (let k = 0; left > 0; k = (k + 1) % order.length, left--) counts[order[k]!]!++;
+    parts.forEach((a, k) => {
+      if (counts[k]! <= 0) return;
+      const m = perBin.get(a.bin) ?? new Map<number, number>();
+      m.set(i, (m.get(i) ?? 0) + Math.min(counts[k]!, demand[i]!));
+      perBin.set(a.bin, m);
+    });
+  });
+  return [...perBin].sort((a, b) => a[0] - b[0]).flatMap(([j, pods]) => firstFit(p, j, pods));
+}
+
+function fracOf(v: number): number {
+  return v - Math.floor(v + 1e-9);
+}
+
+/** Pods (shape -> count) packed onto nodes of bin j, biggest shapes first, each into the first node with room. */
+function firstFit(p: CgProblem, j: number, pods: Map<number, number>): PackedNode[] {
+  const cap = p.bins[j]!.cap;
+  const big = (i: number): number => Math.max(...p.items[i]!.size.map((s, d) => (cap[d]! > 0 ? s / cap[d]! : 0)));
+  const shapes = [...pods.keys()].sort((a, b) => big(b) - big(a) || a - b);
+  const nodes: PackedNode[] = [];
+  const rooms: number[][] = [];
+  for (const i of shapes) {
+    let left = pods.get(i)!;
+    for (let k = 0; left > 0; k++) {
+      if (k === nodes.length) {
+        nodes.push({ offer: j, items: [], counts: [] });
+        rooms.push(cap.slice());
+      }
+      const n = fitCount(p.items[i]!.size, rooms[k]!, left);
+      if (n <= 0) continue;
+      addPods(nodes[k]!, i, n);
+      p.items[i]!.size.forEach((s, d) => (rooms[k]![d]! -= s * n));
+      left -= n;
+    }
+    p.work.add(WORK.repairStep * nodes.length);
+  }
+  return nodes;
+}
+
+/** The bound's column generation: exact pricing escalating to MILP, smoothing, LP pricing first; it stops near the plan's cost. */
+function boundOptions(p: CgProblem, { end, planCost }: { end: number; planCost?: number }): CgOptions {
+  const budget = end - p.work.units;
+  return {
+    deadline: p.work.units + (planCost !== undefined ? BOUND_CG_SHARE : 1) * budget,
+    maxIterations: 100_000,
+    exactPerIteration: 6,
+    nodeLimit: 300,
+    maxNodeLimit: 30_000,
+    milpFallback: true,
+    lagrangianScreening: true,
+    keepEffort: true,
+    smoothing: BOUND_SMOOTHING,
+    ...(planCost !== undefined ? { stopAt: planCost / (1 + BOUND_STOP_GAP) } : {}),
+    lpPerIteration: p.bins.length,
+    lpColumns: BOUND_LP_COLUMNS,
+  };
+}
+
+/** f's result, computed on the first call only. */
+function lazy<T>(f: () => T): () => T {
+  let done = false;
+  let value: T;
+  return () => {
+    if (!done) {
+      value = f();
+      done = true;
+    }
+    return value;
+  };
 }
 
 /** Share of what the bound left for rounding its LP (the integer program gets MILP_SHARE of the rest). */

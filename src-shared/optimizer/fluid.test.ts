@@ -1,0 +1,139 @@
+// The fluid bound on random small instances: below the configuration LP over every pattern (hence below every plan), equal to the fluid LP over every bin, and its plan places every pod within capacity.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  compatLists,
+  getHighs,
+  MasterLp,
+  WorkMeter,
+  type CgBin,
+  type CgItem,
+  type CgProblem,
+  type Column,
+} from "./colgen.js";
+import { fluidBound } from "./fluid.js";
+import { fluidPlan, usage } from "./packing.js";
+
+/** Every pattern of every bin: all count vectors with a_i ≤ demand_i that fit, not all zero. */
+function allPatterns(p: CgProblem, demand: number[]): Column[] {
+  const out: Column[] = [];
+  p.bins.forEach((bin, j) => {
+    const counts = new Array<number>(p.items.length).fill(0);
+    const go = (i: number, used: number[]): void => {
+      if (i === p.items.length) {
+        const nz = counts.flatMap((c, k) => (c > 0 ? [k] : []));
+        if (nz.length > 0) out.push({ bin: j, items: nz, counts: nz.map((k) => counts[k]!) });
+        return;
+      }
+      for (let c = 0; c <= demand[i]!; c++) {
+        const next = used.map((u, d) => u + c * p.items[i]!.size[d]!);
+        if (next.some((u, d) => u > bin.cap[d]!) || (c > 0 && p.compatMask[j]![i] === 0)) break;
+        counts[i] = c;
+        go(i + 1, next);
+      }
+      counts[i] = 0;
+    };
+    go(0, [0, 0, 0, 0]);
+  });
+  return out;
+}
+
+/** The fluid LP over every bin (no bin left out), written out for HiGHS independently of fluid.ts. */
+async function fluidLpObjective(p: CgProblem, demand: number[]): Promise<number> {
+  const highs = await getHighs();
+  const lines = ["Minimize", " obj:", ...p.bins.map((b, j) => ` + ${b.weight} z${j}`), "Subject To"];
+  demand.forEach((b, i) => {
+    const terms = p.bins.flatMap((_, j) => (p.compatMask[j]![i] ? [` + x${i}_${j}`] : []));
+    if (b > 0 && terms.length > 0) lines.push(` d${i}:`, ...terms, ` >= ${b}`);
+  });
+  p.bins.forEach((bin, j) =>
+    bin.cap.forEach((c, d) => {
+      const terms = p.compat[j]!.flatMap((i) =>
+        p.items[i]!.size[d]! > 0 ? [` + ${p.items[i]!.size[d]} x${i}_${j}`] : [],
+      );
+      if (terms.length > 0) lines.push(` c${j}_${d}:`, ...terms, ` - ${c} z${j}`, " <= 0");
+    }),
+  );
+  lines.push("End");
+  const res = highs.solve(lines.join("\n"), { output_flag: false } as never);
+  expect(res.Status).toBe("Optimal");
+  return res.ObjectiveValue;
+}
+
+const itemArb = fc.record({
+  cpu: fc.integer({ min: 100, max: 3000 }),
+  mem: fc.integer({ min: 100, max: 6000 }),
+  arch: fc.constantFrom(undefined, "amd64", "arm64"),
+  count: fc.integer({ min: 1, max: 3 }),
+});
+const binArb = fc.record({
+  cpu: fc.constantFrom(2000, 4000, 8000),
+  mem: fc.constantFrom(4000, 8000, 16000),
+  pods: fc.integer({ min: 2, max: 6 }),
+  arch: fc.constantFrom("amd64", "arm64"),
+  usd: fc.integer({ min: 10, max: 100 }),
+});
+const instance = fc.record({
+  items: fc.array(itemArb, { minLength: 1, maxLength: 4 }),
+  bins: fc.array(binArb, { minLength: 1, maxLength: 5 }),
+});
+
+type Instance = typeof instance extends fc.Arbitrary<infer T> ? T : never;
+
+async function problemOf(inst: Instance): Promise<{ p: CgProblem; demand: number[] }> {
+  const items: CgItem[] = inst.items.map((it) => ({
+    size: [it.cpu, it.mem, 1, 0],
+    ...(it.arch ? { arch: it.arch } : {}),
+  }));
+  const bins: CgBin[] = inst.bins.map((b) => ({
+    cap: [b.cpu, b.mem, b.pods, 0],
+    weight: b.usd / 100,
+    arch: b.arch,
+    zone: "z1",
+  }));
+  const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins), work: new WorkMeter() };
+  // shapes no bin holds are not part of the problem (the packing lists them as unplaced)
+  const demand = inst.items.map((it, i) => (p.compat.some((list) => list.includes(i)) ? it.count : 0));
+  return { p, demand };
+}
+
+describe("fluid bound", () => {
+  it("stays below the configuration LP over every pattern and equals the fluid LP over every bin (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(instance, async (inst) => {
+        const { p, demand } = await problemOf(inst);
+        fc.pre(demand.some((b) => b > 0));
+        const fluid = fluidBound(p, demand)!;
+        const master = new MasterLp(p, demand);
+        try {
+          master.add(allPatterns(p, demand));
+          const lp = master.solve().objective;
+          expect(fluid.value).toBeLessThanOrEqual(lp * (1 + 1e-9) + 1e-12);
+        } finally {
+          master.dispose();
+        }
+        // leaving dominated bins out of the LP and checking its duals lose nothing
+        expect(fluid.value).toBeCloseTo(await fluidLpObjective(p, demand), 6);
+      }),
+      { numRuns: 80, seed: 11 },
+    );
+  });
+
+  it("its plan places every pod once, within each node's capacity (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(instance, async (inst) => {
+        const { p, demand } = await problemOf(inst);
+        fc.pre(demand.some((b) => b > 0));
+        const nodes = fluidPlan(p, fluidBound(p, demand)!, demand);
+        const placed = demand.map(() => 0);
+        for (const n of nodes) {
+          expect(usage(p.items, n).every((u, d) => u <= p.bins[n.offer]!.cap[d]!)).toBe(true);
+          expect(n.items.every((i) => p.compatMask[n.offer]![i] === 1)).toBe(true);
+          n.items.forEach((i, k) => (placed[i]! += n.counts[k]!));
+        }
+        expect(placed).toEqual(demand);
+      }),
+      { numRuns: 80, seed: 12 },
+    );
+  });
+});

@@ -1,0 +1,179 @@
+// The fluid bound: a lower bound from one LP where each node type's capacity is shared fractionally by the pods placed on it.
+import { WORK, type CgProblem } from "./colgen.js";
+import { DIMS, lagrangianBound, type KnapsackItem } from "./knapsack.js";
+
+export interface FluidBound {
+  /** a proven lower bound on the configuration LP optimum, hence on every integer plan */
+  value: number;
+  /** dual values of the shapes, scaled so that no pattern of any bin is worth more than the bin costs */
+  duals: number[];
+  /** the LP's pods of each shape per bin (fractional, > 0 only) */
+  assignment: Array<{ bin: number; shape: number; pods: number }>;
+}
+
+/**
+ * min Σ_j w_j z_j  s.t.  Σ_j x_ij ≥ b_i,  Σ_i s_id x_ij ≤ cap_jd z_j,  x, z ≥ 0 (x_ij only where bin j holds shape i).
+ * Any plan gives a feasible point (z_j = nodes of type j, x_ij = their pods), so its optimum is a lower bound; it is the
+ * configuration LP with each pattern's integrality dropped, hence weaker, but it is one LP instead of column
+ * generation. With hundreds of shapes and many pods per node (where column generation converges slowly) it is within a
+ * few tenths of a percent of the configuration LP. The value is not taken from HiGHS on trust: its shape duals y and
+ * capacity duals π give, for every bin, the Lagrangian bound y·a ≤ π·cap + Σ max(0, y_i − π·s_i)·fit_i over all its
+ * patterns, so y / max(1, ρ) is dual feasible for the configuration LP and y·b / max(1, ρ) a bound whatever the
+ * solver's tolerances.
+ */
+export function fluidBound(p: CgProblem, demand: number[]): FluidBound | undefined {
+  const model = p.highs.createModel();
+  try {
+    model.options.set({ output_flag: false });
+    const { bins, by } = fluidBins(p);
+    const rows = capacityRows(p, bins);
+    const nRows = demand.length + rows.count;
+    model.passModel(fluidModel(p, { demand, bins, rows, nRows }));
+    model.run();
+    p.work.add(WORK.lpSolve + WORK.fluidIteration * Number(model.info.get("simplex_iteration_count")));
+    if (model.getModelStatus() !== p.highs.constants.modelStatus.optimal) return undefined;
+    const { rowDual, colValue } = model.getSolution();
+    const y = demand.map((b, i) => (b > 0 ? Math.max(0, rowDual[i]!) : 0));
+    const rho = Math.max(1, ...p.bins.map((bin, j) => binRatio(p, j, { y, demand, rowDual, rows, at: by[j]! })));
+    const scaled = y.map((v) => v / rho);
+    return {
+      value: scaled.reduce((s, v, i) => s + v * Math.max(0, demand[i]!), 0),
+      duals: scaled,
+      assignment: assignmentOf(p, { demand, bins, x: colValue }),
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Row of bin j's capacity in dimension d (after the demand rows), or -1 where no shape it holds uses d. */
+interface CapacityRows {
+  row: Int32Array;
+  count: number;
+}
+
+/**
+ * The bins worth a variable, and for each bin the kept bin whose capacity duals check it: a bin whose every shape
+ * another bin also holds, with at least its capacity per dollar in every dimension, adds nothing a fractional node of
+ * the other cannot do for the same money (and that bin's duals π satisfy π·cap ≤ weight for it too). On the bench's
+ * instances this keeps 4–10 % of the bins. The final ratio check runs over every bin either way.
+ */
+function fluidBins(p: CgProblem): { bins: number[]; by: Int32Array } {
+  const perUsd = p.bins.map((b) => b.cap.map((c) => c / b.weight));
+  const kept: number[] = [];
+  const by = new Int32Array(p.bins.length).fill(-1);
+  const order = p.bins.map((_, j) => j).sort((a, b) => sumOf(perUsd[b]!) - sumOf(perUsd[a]!) || a - b);
+  for (const j of order) {
+    const k = kept.find((k) => {
+      if (!perUsd[k]!.every((v, d) => v >= perUsd[j]![d]!)) return false;
+      return p.compat[j]!.every((i) => p.compatMask[k]![i] === 1);
+    });
+    if (k === undefined) {
+      kept.push(j);
+      by[j] = j;
+    } else by[j] = k;
+  }
+  return { bins: kept.sort((a, b) => a - b), by };
+}
+
+function sumOf(xs: number[]): number {
+  return xs.reduce((s, v) => s + v, 0);
+}
+
+function capacityRows(p: CgProblem, bins: number[]): CapacityRows {
+  const row = new Int32Array(p.bins.length * DIMS).fill(-1);
+  let count = 0;
+  bins.forEach((j) => {
+    const bin = p.bins[j]!;
+    for (let d = 0; d < DIMS; d++)
+      if (bin.cap[d]! > 0 && p.compat[j]!.some((i) => p.items[i]!.size[d]! > 0)) row[j * DIMS + d] = count++;
+  });
+  return { row, count };
+}
+
+/** The LP in HiGHS's column-wise form: z_j first (one per bin), then x_ij for every compatible pair. */
+function fluidModel(
+  p: CgProblem,
+  { demand, bins, rows, nRows }: { demand: number[]; bins: number[]; rows: CapacityRows; nRows: number },
+): Parameters<ReturnType<CgProblem["highs"]["createModel"]>["passModel"]>[0] {
+  const cost: number[] = [];
+  const starts: number[] = [0];
+  const indices: number[] = [];
+  const values: number[] = [];
+  const capRow = (j: number, d: number): number => rows.row[j * DIMS + d]!;
+  bins.forEach((j) => {
+    const bin = p.bins[j]!;
+    cost.push(bin.weight);
+    for (let d = 0; d < DIMS; d++) {
+      if (capRow(j, d) < 0) continue;
+      indices.push(demand.length + capRow(j, d));
+      values.push(-bin.cap[d]!);
+    }
+    starts.push(indices.length);
+  });
+  bins.forEach((j) => {
+    for (const i of p.compat[j]!) {
+      if (demand[i]! <= 0) continue;
+      cost.push(0);
+      indices.push(i);
+      values.push(1);
+      for (let d = 0; d < DIMS; d++) {
+        if (capRow(j, d) < 0 || p.items[i]!.size[d]! <= 0) continue;
+        indices.push(demand.length + capRow(j, d));
+        values.push(p.items[i]!.size[d]!);
+      }
+      starts.push(indices.length);
+    }
+  });
+  const n = cost.length;
+  const inf = p.highs.infinity;
+  return {
+    numCols: n,
+    numRows: nRows,
+    colCost: Float64Array.from(cost),
+    colLower: new Float64Array(n),
+    colUpper: new Float64Array(n).fill(inf),
+    rowLower: Float64Array.from({ length: nRows }, (_, r) => (r < demand.length ? Math.max(0, demand[r]!) : -inf)),
+    rowUpper: Float64Array.from({ length: nRows }, (_, r) => (r < demand.length ? inf : 0)),
+    matrix: { format: "csc", numRows: nRows, numCols: n, starts, indices, values },
+  };
+}
+
+/** The x_ij > 0 of the solution, in the column order fluidModel builds (after the bins' z_j). */
+function assignmentOf(
+  p: CgProblem,
+  { demand, bins, x }: { demand: number[]; bins: number[]; x: ArrayLike<number> },
+): FluidBound["assignment"] {
+  const out: FluidBound["assignment"] = [];
+  let col = bins.length;
+  for (const j of bins)
+    for (const i of p.compat[j]!) {
+      if (demand[i]! <= 0) continue;
+      const v = x[col++]!;
+      if (v > 1e-9) out.push({ bin: j, shape: i, pods: v });
+    }
+  return out;
+}
+
+/** Upper bound on y·a / w_j over every pattern a of bin j: the Lagrangian bound at the LP's capacity duals. */
+function binRatio(
+  p: CgProblem,
+  j: number,
+  {
+    y,
+    demand,
+    rowDual,
+    rows,
+    at,
+  }: { y: number[]; demand: number[]; rowDual: ArrayLike<number>; rows: CapacityRows; at: number },
+): number {
+  const bin = p.bins[j]!;
+  const items: KnapsackItem[] = p.compat[j]!.flatMap((i) =>
+    y[i]! > 0 && demand[i]! > 0 ? [{ value: y[i]!, size: p.items[i]!.size, maxCount: demand[i]! }] : [],
+  );
+  const lambda = Array.from({ length: DIMS }, (_, d) => {
+    const r = rows.row[at * DIMS + d]!;
+    return r < 0 ? 0 : Math.abs(rowDual[demand.length + r]!);
+  });
+  return lagrangianBound(items, bin.cap, lambda) / bin.weight;
+}
