@@ -56,7 +56,7 @@ export interface LocalApiServerOptions {
    */
   podTerminationMs?: number;
   /**
-   * The built-in control loops of a cluster's workloads: Deployment → ReplicaSet → Pods, a scheduler binding pending pods to nodes that fit, and a kubelet starting bound pods. Off by default (tests
+   * The built-in control loops of a cluster's workloads: Deployment → ReplicaSet → Pods, StatefulSet → Pods, Job → Pods, CronJob → Jobs, a scheduler binding pending pods to nodes that fit, and a kubelet starting bound pods. Off by default (tests
    * that write pods by hand); local mode turns it on.
    */
   workloads?: boolean | WorkloadLoopsOptions;

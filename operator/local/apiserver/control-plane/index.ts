@@ -1,9 +1,11 @@
 // The in-process control plane: the loops a real kube-controller-manager (and kubelet) would run, fed by every write.
 import type { ApiCore, CommittedWrite } from "../core.js";
 import { CrdController } from "./crd-status.js";
+import { CronJobController, type CronJobClock } from "./cronjobs.js";
 import { DeploymentController } from "./deployments.js";
 import { DisruptionController } from "./disruption.js";
 import { GarbageCollector } from "./garbage-collector.js";
+import { JobController } from "./jobs.js";
 import { Kubelet } from "./kubelet.js";
 import { NamespaceController } from "./namespaces.js";
 import { NamespaceDefaultsController } from "./namespace-defaults.js";
@@ -11,13 +13,16 @@ import { OwnerIndex } from "./owners.js";
 import { ReplicaSetController } from "./replicasets.js";
 import { LoopRuntime, type Loop } from "./runtime.js";
 import { Scheduler } from "./scheduler.js";
+import { StatefulSetController } from "./statefulsets.js";
 
 export { upsertCondition } from "./conditions.js";
 
-/** The workload loops, the scheduler and the kubelet's pod start-up (what makes Deployments produce running pods). */
+/** The workload loops, the scheduler and the kubelet's pod start-up (what makes workloads produce running pods). */
 export interface WorkloadLoopsOptions {
   /** How long a pod whose restartPolicy is not Always (a Job's) runs before it succeeds; default 1000 ms. */
   podCompletionMs?: number;
+  /** The CronJob controller's clock and how often it looks at every CronJob. */
+  cronJobs?: CronJobClock;
 }
 
 export interface ControlPlaneOptions {
@@ -58,6 +63,9 @@ export class ControlPlane {
         new Scheduler(this.runtime),
         new ReplicaSetController(this.runtime, this.owners),
         new DeploymentController(this.runtime, this.owners),
+        new StatefulSetController(this.runtime, this.owners),
+        new JobController(this.runtime, this.owners),
+        new CronJobController(this.runtime, this.owners, workloads.cronJobs),
       );
     }
     core.onCommit((w) => this.observe(w));
