@@ -1,7 +1,6 @@
 // Plumbing tests of the facade app over real HTTP with stub routes: validation, error mapping, docs, metrics, roles, audit.
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
-import { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -80,7 +79,6 @@ let base = "";
 beforeAll(async () => {
   const app = createFacadeApp(
     {
-      kubeConfig: new KubeConfig(),
       cache: { hasSynced: () => false },
       audit,
       config: { ...DEFAULT_FACADE_CONFIG, bodyLimitBytes: 1000 },

@@ -1,6 +1,5 @@
 // The facade's express app: security headers, request logs, metrics, system endpoints, route modules, one error handler.
 import { randomUUID } from "node:crypto";
-import type { KubeConfig } from "@kubernetes/client-node";
 import express from "express";
 import helmet from "helmet";
 import { pino, type Logger } from "pino";
@@ -8,6 +7,7 @@ import { pinoHttp } from "pino-http";
 import { Counter, Histogram, Registry } from "prom-client";
 import { ZodError } from "zod";
 import type { AuditWriter } from "../../src-shared/audit/types.js";
+import { KubeApiError } from "../../src-shared/kube/client.js";
 import type { FacadeConfig } from "./config.js";
 import { ForbiddenError, HttpError, NotFoundError, UnauthorizedError } from "./errors.js";
 import {
@@ -21,6 +21,7 @@ import {
 import { createRateLimiter, type ClientRateLimiter } from "./rate-limit.js";
 import { mountDocs } from "./openapi.js";
 import { RefusalAggregator } from "./audit-denials.js";
+import { mapKubeError } from "./services/k8s-writes.js";
 
 /** What the facade needs from the read model (cache.ts implements more). */
 export interface FacadeCacheBase {
@@ -40,7 +41,6 @@ export interface UserAuthenticator {
 }
 
 export interface FacadeDeps<C extends FacadeCacheBase = FacadeCacheBase> {
-  kubeConfig: KubeConfig;
   cache: C;
   audit: AuditWriter;
   config: FacadeConfig;
@@ -116,7 +116,14 @@ const BODY_PARSER_ERRORS: Readonly<Record<string, { status: number; detail: stri
 /** Maps anything thrown to a status and a client-safe detail; unknown errors become a bare 500. */
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
+  // The API server's answers in the facade's words (services/k8s-writes.ts), wherever they were thrown.
+  if (err instanceof KubeApiError) return mapKubeError(err) as HttpError;
   if (err instanceof ZodError) return new HttpError(422, describeZodError("body", err));
+  return fromStatusOf(err);
+}
+
+/** A body-parser refusal by its `type`, another error's 4xx status as a bare "bad request", else a 500. */
+function fromStatusOf(err: unknown): HttpError {
   const e = (err ?? {}) as { type?: string; status?: number; statusCode?: number };
   const known = e.type === undefined ? undefined : BODY_PARSER_ERRORS[e.type];
   if (known) return new HttpError(known.status, known.detail);
@@ -267,13 +274,20 @@ function refusalAggregator(deps: FacadeDeps, metrics: AppMetrics, logger: Logger
   });
 }
 
-/** Writes the counts of refusals still being aggregated (call before the process stops). */
-export async function flushAuditRefusals(app: express.Express): Promise<void> {
-  await (app.locals.auditRefusals as RefusalAggregator | undefined)?.flush();
+/** The app and what to call before the process stops. */
+export interface FacadeApp {
+  app: express.Express;
+  /** Writes the counts of refusals still being aggregated. */
+  flushAuditRefusals(): Promise<void>;
 }
 
-/** Builds the app; `routeModules` are the arrays exported by the route modules (auth, audit, clusters, ...). */
+/** Builds the app; `routeModules` are the route lists the route module factories built (auth, audit, clusters, ...). */
 export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): express.Express {
+  return buildFacadeApp(deps, routeModules).app;
+}
+
+/** Builds the app with its shutdown hook. */
+export function buildFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): FacadeApp {
   const logger = deps.logger ?? pino({ level: deps.config.logLevel, redact: REDACT_PATHS });
   // A registry per app (two apps in one process, as in tests, must not collide on names), or the caller's, which
   // start.ts serves on the metrics port.
@@ -281,8 +295,6 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
   const routes = routeModules.flat();
   const limiter = deps.rateLimiter ?? createRateLimiter(() => deps.now().getTime());
   const app = express();
-  // Route modules reach the deps through req.app.locals.facadeDeps (see routes/shared.ts, cache.ts resourceDeps).
-  app.locals.facadeDeps = deps;
   app.disable("x-powered-by");
   app.set("trust proxy", deps.config.trustProxy);
   app.use(securityHeaders(deps.config.servedOverHttps));
@@ -305,7 +317,6 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
   mountDocs(app, routes, deps.config.version);
   const router = express.Router();
   const refusals = refusalAggregator(deps, metrics, logger);
-  app.locals.auditRefusals = refusals;
   mountRoutes(router, routes, {
     refusals,
     authenticate: async (req, kind, params) => {
@@ -330,5 +341,5 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
   app.use(router);
   app.use((_req, _res, next) => next(new NotFoundError("not found")));
   app.use(errorHandler(logger));
-  return app;
+  return { app, flushAuditRefusals: () => refusals.flush() };
 }

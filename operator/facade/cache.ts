@@ -2,7 +2,6 @@
 // by namespace, so that GET requests never LIST the API server; plus read-your-writes waits for handlers that just
 // changed something.
 import type { KubeConfig, V1Secret } from "@kubernetes/client-node";
-import type express from "express";
 import {
   API_VERSION,
   type AgentAction,
@@ -15,8 +14,7 @@ import {
 } from "../../src-shared/crds/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/client.js";
 import { Informer, type InformerEvent } from "../../src-shared/runtime/informer.js";
-import type { FacadeCacheBase, FacadeDeps } from "./app.js";
-import { NotReadyError } from "./errors.js";
+import type { FacadeCacheBase } from "./app.js";
 import { PRICE_BOOK_LABEL } from "../../src-shared/pricing/book.js";
 import {
   DEFAULT_SYSTEM_NAMESPACE,
@@ -265,12 +263,4 @@ export function createFacadeCache(
       client.close();
     },
   };
-}
-
-/** The facade deps a resource route needs; createFacadeApp puts them in app.locals.facadeDeps. */
-export function resourceDeps(req: express.Request): FacadeDeps<FacadeCache> {
-  const deps = (req.app.locals as { facadeDeps?: FacadeDeps<FacadeCache> }).facadeDeps;
-  if (!deps) throw new NotReadyError("facade dependencies are not wired");
-  if (!deps.cache.hasSynced()) throw new NotReadyError("caches not synced yet");
-  return deps;
 }

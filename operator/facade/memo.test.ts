@@ -3,7 +3,6 @@
 import http, { type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express from "express";
-import { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -46,7 +45,6 @@ let base = "";
 beforeAll(async () => {
   const app = createFacadeApp(
     {
-      kubeConfig: new KubeConfig(),
       cache: { hasSynced: () => true, version: () => cacheVersion },
       audit: { record: async () => Promise.reject(new Error("no audit for GETs")) },
       config: { ...DEFAULT_FACADE_CONFIG, responseMemoMs: 1000 },

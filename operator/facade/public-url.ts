@@ -1,20 +1,18 @@
 // The one place that builds URLs and shell text handed back to users: from the configured public URL, never from the
 // request's Host header (which any caller sets), and quoted so a pasted command runs exactly the values it shows.
-import type express from "express";
-import type { FacadeDeps } from "./app.js";
+import type { FacadeConfig } from "./config.js";
 
 /** The facade's public base URL (SPOTOPT_PUBLIC_URL, else the listen address), without a trailing slash. */
-export function publicBaseUrl(req: express.Request): string {
-  const deps = (req.app.locals as { facadeDeps?: FacadeDeps }).facadeDeps;
-  const base = deps?.config.publicUrl;
+export function publicBaseUrl(config: Pick<FacadeConfig, "publicUrl">): string {
+  const base = config.publicUrl;
   // startFacade fills the listen address in; an app built without it must not guess from the request.
   if (!base) throw new Error("the facade's public URL is not known (set SPOTOPT_PUBLIC_URL)");
   return base;
 }
 
 /** An absolute URL of a facade path (`/audit/export?...`) for users and agents. */
-export function publicUrl(req: express.Request, pathAndQuery: string): string {
-  return publicBaseUrl(req) + (pathAndQuery.startsWith("/") ? pathAndQuery : `/${pathAndQuery}`);
+export function publicUrl(config: Pick<FacadeConfig, "publicUrl">, pathAndQuery: string): string {
+  return publicBaseUrl(config) + (pathAndQuery.startsWith("/") ? pathAndQuery : `/${pathAndQuery}`);
 }
 
 const SHELL_SAFE = /^[A-Za-z0-9@%+=:,./_-]+$/;

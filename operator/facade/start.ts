@@ -8,7 +8,7 @@ import { pino, type Logger } from "pino";
 import { createAuditChainStore, type AuditChainStore } from "../../src-shared/audit/writer.js";
 import { KubeClient } from "../../src-shared/kube/client.js";
 import { createAdminRoutes } from "./admin/routes.js";
-import { createFacadeApp, flushAuditRefusals, type FacadeDeps } from "./app.js";
+import { buildFacadeApp, type FacadeApp, type FacadeDeps } from "./app.js";
 import { createAuditRoutes } from "./audit/routes.js";
 import { createAuthRoutes } from "./auth/routes.js";
 import { AuthService, generateAdminCredentials } from "./auth/service.js";
@@ -17,7 +17,8 @@ import { loadFacadeConfig, type FacadeConfig, type FacadeConfigOverrides } from 
 import type { RouteDef } from "./http.js";
 import { createOutboxMailer } from "./mail.js";
 import { createClusterRateLimiter, type ClusterRateLimiter } from "./rate-limit-cluster.js";
-import { routeModules as resourceRouteModules } from "./routes/index.js";
+import { createResourceRoutes } from "./routes/index.js";
+import { createResourceServices, type ResourceServices } from "./services/index.js";
 import { createAgentTokenVerifier } from "./services/agent-token.js";
 import { createSettingsRoutes } from "./settings/routes.js";
 import { isStale } from "../../src-shared/pricing/freshness.js";
@@ -42,8 +43,8 @@ export interface StartFacadeOptions {
   logger?: Logger;
   /** Default: SPOTOPT_ADMIN_EMAIL / SPOTOPT_ADMIN_PASSWORD when both are set. */
   admin?: BootstrapAdmin;
-  /** Default: every module in routes/index.ts. */
-  resourceRoutes?: RouteDef[][];
+  /** Route modules mounted after the facade's own (tests add probes). */
+  extraRoutes?: RouteDef[][];
 }
 
 export interface RunningFacade {
@@ -54,6 +55,8 @@ export interface RunningFacade {
   audit: AuditChainStore;
   cache: FacadeCache;
   config: FacadeConfig;
+  /** The resource services the routes run on (benchmarks read their counters). */
+  services: ResourceServices;
   /** Where /metrics is served when SPOTOPT_METRICS_PORT is set (else on the API port, for a super_admin). */
   metricsUrl?: string;
   /** What bootstrapping the super_admin did: created it, reset its password, or found it as it was. */
@@ -116,12 +119,12 @@ interface FacadeParts {
   now: () => Date;
 }
 
-/** Every route module, each built from the parts it needs. */
-function routeModulesOf(parts: FacadeParts, resourceRoutes: RouteDef[][] | undefined): RouteDef[][] {
+/** Every route module, each built from the parts and services it needs. */
+function routeModulesOf(parts: FacadeParts, services: ResourceServices): RouteDef[][] {
   const { client, auth, cache, audit, config, now } = parts;
   return [
     createAuthRoutes(auth, config),
-    createAuditRoutes({ audit, cache, emailOfUser: (id) => auth.store.cachedUserById(id)?.email }),
+    createAuditRoutes({ audit, cache, now, config, emailOfUser: (id) => auth.store.cachedUserById(id)?.email }),
     createSettingsRoutes({ auth, client, cache, inviteLimits: config.rateLimits }),
     createAdminRoutes({
       auth,
@@ -130,7 +133,7 @@ function routeModulesOf(parts: FacadeParts, resourceRoutes: RouteDef[][] | undef
       systemNamespace: config.systemNamespace,
       isStale: (asOf) => isStale(asOf, now().getTime(), config.priceMaxAgeMs),
     }),
-    ...(resourceRoutes ?? resourceRouteModules),
+    ...createResourceRoutes(services),
   ];
 }
 
@@ -201,10 +204,13 @@ function startSweeps(parts: FacadeParts & { rateLimiter: ClusterRateLimiter }, l
   };
 }
 
-/** Starts everything and listens; `stop()` closes the server and stops the watches. */
-export async function startFacade(options: StartFacadeOptions): Promise<RunningFacade> {
-  const { adminBootstrap, ...parts } = await startParts(options);
+/** The app over the started parts: the replicas' shared rate limiter, the resource services and every route. */
+async function appOf(
+  parts: FacadeParts,
+  options: StartFacadeOptions,
+): Promise<FacadeApp & { rateLimiter: ClusterRateLimiter; services: ResourceServices; metricsRegistry: Registry }> {
   const { client, auth, cache, audit, config, now } = parts;
+  const logger = options.logger ? { logger: options.logger } : {};
   // Counters shared by all replicas; client IPs are hashed under a key derived from the (shared) JWT signing key.
   const rateLimiter = createClusterRateLimiter({
     client,
@@ -214,8 +220,8 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     logger: options.logger ?? pino({ level: config.logLevel }),
   });
   const metricsRegistry = new Registry();
+  const services = createResourceServices({ ...parts, ...logger });
   const deps: FacadeDeps<FacadeCache> = {
-    kubeConfig: options.kubeConfig,
     cache,
     audit,
     config,
@@ -224,9 +230,17 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     verifyAgentToken: createAgentTokenVerifier(cache),
     rateLimiter: rateLimiter.check,
     metricsRegistry,
-    ...(options.logger ? { logger: options.logger } : {}),
+    ...logger,
   };
-  const app = createFacadeApp(deps, routeModulesOf(parts, options.resourceRoutes));
+  const routes = [...routeModulesOf(parts, services), ...(options.extraRoutes ?? [])];
+  return { ...buildFacadeApp(deps, routes), rateLimiter, services, metricsRegistry };
+}
+
+/** Starts everything and listens; `stop()` closes the server and stops the watches. */
+export async function startFacade(options: StartFacadeOptions): Promise<RunningFacade> {
+  const { adminBootstrap, ...parts } = await startParts(options);
+  const { client, auth, cache, audit, config } = parts;
+  const { app, flushAuditRefusals, rateLimiter, services, metricsRegistry } = await appOf(parts, options);
   let listening: Listening;
   try {
     listening = await listenAll(app, metricsRegistry, { ...options, config });
@@ -250,6 +264,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     audit,
     cache,
     config,
+    services,
     ...(adminBootstrap ? { adminBootstrap } : {}),
     ...(metricsUrl ? { metricsUrl } : {}),
     stop: async () => {
@@ -258,7 +273,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
       stopSweeps();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await flushAuditRefusals(app);
+      await flushAuditRefusals();
       await Promise.all([auth.stop(), cache.stop()]);
       client.close();
     },

@@ -8,7 +8,6 @@ import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { startFacade } from "../../operator/facade/start.js";
 import { agentTokenSecret, newAgentToken } from "../../operator/facade/services/agent-token.js";
-import { agentServices } from "../../operator/facade/routes/agent.js";
 import { API_VERSION, type ManagedCluster } from "../../src-shared/crds/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import type { HeartbeatInput } from "../../src-shared/agent/protocol.js";
@@ -130,8 +129,7 @@ async function heartbeatBench(): Promise<void> {
       p99: Math.max(...steady.map((x) => x.p99)),
       errors: rounds.reduce((s, x) => s + x.errors, 0),
     };
-    const deps = (facade.app.locals as { facadeDeps: Parameters<typeof agentServices>[0] }).facadeDeps;
-    const writes = agentServices(deps).ingest.writes();
+    const writes = facade.services.agent.ingest.writes();
     const beats = CLUSTERS * ROUNDS;
     console.log(
       `GET /healthz (baseline):       ${health.rps.toFixed(0)} req/s, p50 ${health.p50.toFixed(1)} ms, p99 ${health.p99.toFixed(1)} ms`,

@@ -3,7 +3,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { defineRoute, type RouteDef } from "../../operator/facade/http.js";
-import { routeModules } from "../../operator/facade/routes/index.js";
 import { eventually } from "../support/cluster.js";
 import { startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
 
@@ -23,7 +22,7 @@ let f: TestFacade;
 let owner: SignedUp;
 let other: SignedUp;
 beforeAll(async () => {
-  f = await startTestFacade({ resourceRoutes: [...routeModules, [probe]] });
+  f = await startTestFacade({ extraRoutes: [[probe]] });
   owner = await f.signup("Agent Corp");
   other = await f.signup("Other Corp");
 });

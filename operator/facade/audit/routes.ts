@@ -6,12 +6,17 @@ import type { AuditRecord } from "../../../src-shared/audit/types.js";
 import { recordFromObject, type AuditChainStore } from "../../../src-shared/audit/writer.js";
 import type { FacadeCache } from "../cache.js";
 import { NotFoundError, UnprocessableError } from "../errors.js";
+import type { FacadeConfig } from "../config.js";
 import { publicUrl } from "../public-url.js";
 import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
 
 export interface AuditRouteDeps {
   audit: AuditChainStore;
   cache: Pick<FacadeCache, "auditEntries">;
+  /** The facade's clock (retention cut-off, export time). */
+  now: () => Date;
+  /** Where the export's file_url points (the facade's public URL). */
+  config: Pick<FacadeConfig, "publicUrl">;
   /** The catalogue's `actor` filter may be a user id; entries record the email. */
   emailOfUser?: (userId: string) => string | undefined;
 }
@@ -88,12 +93,6 @@ function cachedRecords(deps: AuditRouteDeps, namespace: string): AuditRecord[] {
   return deps.cache.auditEntries(namespace).map((e) => recordFromObject(e as Parameters<typeof recordFromObject>[0]));
 }
 
-/** The facade's clock (injectable in tests), from the deps createFacadeApp puts in app.locals. */
-function nowOf(req: { app: { locals: Record<string, unknown> } }): Date {
-  const deps = req.app.locals.facadeDeps as { now?: () => Date } | undefined;
-  return deps?.now?.() ?? new Date();
-}
-
 function inRange(r: AuditRecord, range: { fromMs: number; toMs: number }): boolean {
   const t = Date.parse(r.timestamp);
   return t >= range.fromMs && t <= range.toMs;
@@ -125,165 +124,179 @@ const EXPORT_DESCRIPTION = [
   "`spotctl audit verify <file>`; the procedure is in docs/audit.md.",
 ].join(" ");
 
+/** GET /audit: the organisation's entries from the cache, filtered and paged. */
+function listRoute(deps: AuditRouteDeps): RouteDef {
+  return defineRoute({
+    method: "get",
+    path: "/audit",
+    summary: "Audit log of the caller's organisation, newest first",
+    tags: ["audit"],
+    auth: "user",
+    query: z
+      .object({
+        ...DateRange,
+        actor: z.string().min(1).max(254).optional(),
+        limit: z.coerce.number().int().min(1).max(500).default(50),
+        offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+      })
+      .strict(),
+    response: z.object({
+      logs: z.array(LogLine),
+      total: z.number().int(),
+      page: z.number().int(),
+      limit: z.number().int(),
+      offset: z.number().int(),
+    }),
+    handler: async ({ auth, query }) => {
+      const { namespace } = orgOf(auth);
+      const range = dateRangeMs(query);
+      const actor =
+        query.actor === undefined ? undefined : (deps.emailOfUser?.(query.actor) ?? query.actor).toLowerCase();
+      const matching = cachedRecords(deps, namespace)
+        .filter((r) => inRange(r, range) && (actor === undefined || r.actor.toLowerCase() === actor))
+        .sort((a, b) => b.seq - a.seq);
+      const logs = matching.slice(query.offset, query.offset + query.limit).map((r) => ({
+        id: r.id,
+        timestamp: r.timestamp,
+        actor: r.actor,
+        event: r.event,
+        resource: r.resource,
+        outcome: r.outcome,
+        sequence: r.seq,
+        hash: r.hash,
+      }));
+      return {
+        logs,
+        total: matching.length,
+        page: Math.floor(query.offset / query.limit) + 1,
+        limit: query.limit,
+        offset: query.offset,
+      };
+    },
+  }) as RouteDef;
+}
+
+/** GET /audit/{id}/diff: one entry's before/after and the fields that changed. */
+function diffRoute(deps: AuditRouteDeps): RouteDef {
+  return defineRoute({
+    method: "get",
+    path: "/audit/:id/diff",
+    summary: "Before/after of one audit entry with a field-level diff",
+    tags: ["audit"],
+    auth: "user",
+    params: z.object({ id: z.string().min(1).max(253) }).strict(),
+    response: z.object({
+      id: z.string(),
+      before: z.unknown(),
+      after: z.unknown(),
+      diff: z.array(z.object({ field: z.string(), old: z.unknown(), new: z.unknown() })),
+    }),
+    handler: async ({ auth, params }) => {
+      const { namespace } = orgOf(auth);
+      const record = cachedRecords(deps, namespace).find((r) => r.id === params.id);
+      if (!record) throw new NotFoundError(`audit entry ${params.id} not found`);
+      return {
+        id: record.id,
+        before: record.before,
+        after: record.after,
+        diff: diffStates(record.before, record.after),
+      };
+    },
+  }) as RouteDef;
+}
+
+/** GET /audit/export: a live read of the chain, as the checksummed JSON document or CSV. */
+function exportRoute(deps: AuditRouteDeps): RouteDef {
+  return defineRoute({
+    method: "get",
+    path: "/audit/export",
+    summary:
+      "The organisation's audit chain (or a date range of it) as JSON or CSV with a SHA-256 checksum; verify with `spotctl audit verify`",
+    description: EXPORT_DESCRIPTION,
+    tags: ["audit"],
+    auth: "user",
+    noStore: true,
+    produces: (query) => ((query as { format?: string }).format === "csv" ? "csv" : "json"),
+    query: z
+      .object({
+        ...DateRange,
+        format: z.enum(["json", "csv"]).default("json"),
+        download: z.enum(["true", "false"]).optional(),
+      })
+      .strict(),
+    // format=csv answers the CSV text instead (not parsed with this schema; OpenAPI lists text/csv too).
+    response: ExportResponse as z.ZodType<z.infer<typeof ExportResponse> | string>,
+    handler: async ({ auth, query, res }) => {
+      const caller = orgOf(auth);
+      const range = dateRangeMs(query);
+      // A live read, not the cache: an export must be complete and consistent with the head.
+      const chain = await deps.audit.readChain(caller.namespace);
+      const entries = chain.entries.filter((r) => inRange(r, range));
+      const first = entries[0];
+      const anchor = first ? { sequence: first.seq - 1, hash: first.prevHash } : chain.anchor;
+      const doc = buildExport(caller.namespace, entries, anchor);
+      const filename = `audit-export-${caller.orgId || caller.namespace}`;
+      res.setHeader("X-Audit-Checksum", doc.checksum);
+      if (query.format === "csv") {
+        res.setHeader("Content-Disposition", `attachment; filename="${filename}.csv"`);
+        return auditExportCsv(doc);
+      }
+      if (query.download === "true") res.setHeader("Content-Disposition", `attachment; filename="${filename}.json"`);
+      const params = new URLSearchParams({
+        ...(query.start_date ? { start_date: query.start_date } : {}),
+        ...(query.end_date ? { end_date: query.end_date } : {}),
+        download: "true",
+      });
+      return {
+        ...doc,
+        org_id: caller.orgId,
+        generated_at: deps.now().toISOString(),
+        // The file is this same JSON document (the checksum needs it); fetched with the same Bearer token.
+        file_url: publicUrl(deps.config, `/audit/export?${params.toString()}`),
+        expires_in: 3600,
+      };
+    },
+  }) as RouteDef;
+}
+
+/** PATCH /audit/retention: the new retention, applied at once. */
+function retentionRoute(deps: AuditRouteDeps): RouteDef {
+  return defineRoute({
+    method: "patch",
+    path: "/audit/retention",
+    summary: "Set the retention in days and remove older entries; the chain stays verifiable from the recorded anchor",
+    tags: ["audit"],
+    auth: "user",
+    roles: ["owner"],
+    body: z.object({ retention_days: z.number().int().min(1).max(3650) }).strict(),
+    response: z.object({
+      success: z.literal(true),
+      retention_days: z.number().int(),
+      removed: z.number().int(),
+      anchor: z.object({ sequence: z.number().int(), hash: z.string() }),
+    }),
+    handler: async ({ auth, body, audit }) => {
+      const { namespace } = orgOf(auth);
+      const before = await deps.audit.readHead(namespace);
+      await deps.audit.updateHead(namespace, (s) => ({ ...s, retentionDays: body.retention_days }));
+      const nowMs = deps.now().getTime();
+      const result = await deps.audit.applyRetention(namespace, new Date(nowMs - body.retention_days * 86_400_000));
+      audit({
+        event: "audit.retention",
+        resource: `audit/${namespace}`,
+        before: { retention_days: before.retentionDays ?? null, anchor: before.anchor },
+        after: { retention_days: body.retention_days, removed: result.removed, anchor: result.anchor },
+      });
+      return {
+        success: true as const,
+        retention_days: body.retention_days,
+        removed: result.removed,
+        anchor: result.anchor,
+      };
+    },
+  }) as RouteDef;
+}
+
 export function createAuditRoutes(deps: AuditRouteDeps): RouteDef[] {
-  return [
-    defineRoute({
-      method: "get",
-      path: "/audit",
-      summary: "Audit log of the caller's organisation, newest first",
-      tags: ["audit"],
-      auth: "user",
-      query: z
-        .object({
-          ...DateRange,
-          actor: z.string().min(1).max(254).optional(),
-          limit: z.coerce.number().int().min(1).max(500).default(50),
-          offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-        })
-        .strict(),
-      response: z.object({
-        logs: z.array(LogLine),
-        total: z.number().int(),
-        page: z.number().int(),
-        limit: z.number().int(),
-        offset: z.number().int(),
-      }),
-      handler: async ({ auth, query }) => {
-        const { namespace } = orgOf(auth);
-        const range = dateRangeMs(query);
-        const actor =
-          query.actor === undefined ? undefined : (deps.emailOfUser?.(query.actor) ?? query.actor).toLowerCase();
-        const matching = cachedRecords(deps, namespace)
-          .filter((r) => inRange(r, range) && (actor === undefined || r.actor.toLowerCase() === actor))
-          .sort((a, b) => b.seq - a.seq);
-        const logs = matching.slice(query.offset, query.offset + query.limit).map((r) => ({
-          id: r.id,
-          timestamp: r.timestamp,
-          actor: r.actor,
-          event: r.event,
-          resource: r.resource,
-          outcome: r.outcome,
-          sequence: r.seq,
-          hash: r.hash,
-        }));
-        return {
-          logs,
-          total: matching.length,
-          page: Math.floor(query.offset / query.limit) + 1,
-          limit: query.limit,
-          offset: query.offset,
-        };
-      },
-    }),
-    defineRoute({
-      method: "get",
-      path: "/audit/:id/diff",
-      summary: "Before/after of one audit entry with a field-level diff",
-      tags: ["audit"],
-      auth: "user",
-      params: z.object({ id: z.string().min(1).max(253) }).strict(),
-      response: z.object({
-        id: z.string(),
-        before: z.unknown(),
-        after: z.unknown(),
-        diff: z.array(z.object({ field: z.string(), old: z.unknown(), new: z.unknown() })),
-      }),
-      handler: async ({ auth, params }) => {
-        const { namespace } = orgOf(auth);
-        const record = cachedRecords(deps, namespace).find((r) => r.id === params.id);
-        if (!record) throw new NotFoundError(`audit entry ${params.id} not found`);
-        return {
-          id: record.id,
-          before: record.before,
-          after: record.after,
-          diff: diffStates(record.before, record.after),
-        };
-      },
-    }),
-    defineRoute({
-      method: "get",
-      path: "/audit/export",
-      summary:
-        "The organisation's audit chain (or a date range of it) as JSON or CSV with a SHA-256 checksum; verify with `spotctl audit verify`",
-      description: EXPORT_DESCRIPTION,
-      tags: ["audit"],
-      auth: "user",
-      noStore: true,
-      produces: (query) => ((query as { format?: string }).format === "csv" ? "csv" : "json"),
-      query: z
-        .object({
-          ...DateRange,
-          format: z.enum(["json", "csv"]).default("json"),
-          download: z.enum(["true", "false"]).optional(),
-        })
-        .strict(),
-      // format=csv answers the CSV text instead (not parsed with this schema; OpenAPI lists text/csv too).
-      response: ExportResponse as z.ZodType<z.infer<typeof ExportResponse> | string>,
-      handler: async ({ auth, query, req, res }) => {
-        const caller = orgOf(auth);
-        const range = dateRangeMs(query);
-        // A live read, not the cache: an export must be complete and consistent with the head.
-        const chain = await deps.audit.readChain(caller.namespace);
-        const entries = chain.entries.filter((r) => inRange(r, range));
-        const first = entries[0];
-        const anchor = first ? { sequence: first.seq - 1, hash: first.prevHash } : chain.anchor;
-        const doc = buildExport(caller.namespace, entries, anchor);
-        const filename = `audit-export-${caller.orgId || caller.namespace}`;
-        res.setHeader("X-Audit-Checksum", doc.checksum);
-        if (query.format === "csv") {
-          res.setHeader("Content-Disposition", `attachment; filename="${filename}.csv"`);
-          return auditExportCsv(doc);
-        }
-        if (query.download === "true") res.setHeader("Content-Disposition", `attachment; filename="${filename}.json"`);
-        const params = new URLSearchParams({
-          ...(query.start_date ? { start_date: query.start_date } : {}),
-          ...(query.end_date ? { end_date: query.end_date } : {}),
-          download: "true",
-        });
-        return {
-          ...doc,
-          org_id: caller.orgId,
-          generated_at: nowOf(req).toISOString(),
-          // The file is this same JSON document (the checksum needs it); fetched with the same Bearer token.
-          file_url: publicUrl(req, `/audit/export?${params.toString()}`),
-          expires_in: 3600,
-        };
-      },
-    }),
-    defineRoute({
-      method: "patch",
-      path: "/audit/retention",
-      summary:
-        "Set the retention in days and remove older entries; the chain stays verifiable from the recorded anchor",
-      tags: ["audit"],
-      auth: "user",
-      roles: ["owner"],
-      body: z.object({ retention_days: z.number().int().min(1).max(3650) }).strict(),
-      response: z.object({
-        success: z.literal(true),
-        retention_days: z.number().int(),
-        removed: z.number().int(),
-        anchor: z.object({ sequence: z.number().int(), hash: z.string() }),
-      }),
-      handler: async ({ auth, body, audit, req }) => {
-        const { namespace } = orgOf(auth);
-        const before = await deps.audit.readHead(namespace);
-        await deps.audit.updateHead(namespace, (s) => ({ ...s, retentionDays: body.retention_days }));
-        const nowMs = nowOf(req).getTime();
-        const result = await deps.audit.applyRetention(namespace, new Date(nowMs - body.retention_days * 86_400_000));
-        audit({
-          event: "audit.retention",
-          resource: `audit/${namespace}`,
-          before: { retention_days: before.retentionDays ?? null, anchor: before.anchor },
-          after: { retention_days: body.retention_days, removed: result.removed, anchor: result.anchor },
-        });
-        return {
-          success: true as const,
-          retention_days: body.retention_days,
-          removed: result.removed,
-          anchor: result.anchor,
-        };
-      },
-    }),
-  ] as RouteDef[];
+  return [listRoute(deps), diffRoute(deps), exportRoute(deps), retentionRoute(deps)];
 }

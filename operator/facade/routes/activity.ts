@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AuditEntry } from "../../../src-shared/crds/index.js";
 import { defineRoute, type RouteDef } from "../http.js";
 import { activityPage, type AuditView } from "../services/decisions.js";
-import { resourceContext } from "./shared.js";
+import type { ResourceScope } from "../services/resource-scope.js";
 
 /** An AuditEntry CR as the decision/activity services read it. */
 export function auditView(e: AuditEntry): AuditView {
@@ -19,38 +19,42 @@ export function auditView(e: AuditEntry): AuditView {
   };
 }
 
-const live = defineRoute({
-  method: "get",
-  path: "/activity/live",
-  summary: "Recent optimisation and user actions, newest first (limit/offset, total)",
-  tags: ["dashboard"],
-  auth: "user",
-  query: z
-    .object({
-      limit: z.coerce.number().int().min(1).max(500).default(50),
-      offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-    })
-    .strict(),
-  response: z.object({
-    events: z.array(
-      z.object({
-        id: z.string(),
-        timestamp: z.string(),
-        action: z.string(),
-        savings: z.number(),
-        status: z.string(),
-        actor: z.string(),
-        resource: z.string(),
-      }),
-    ),
-    total: z.number(),
-    limit: z.number(),
-    offset: z.number(),
-  }),
-  handler: async (ctx) => {
-    const rc = resourceContext(ctx);
-    return activityPage(rc.cache.auditEntries(rc.namespace).map(auditView), ctx.query);
-  },
-});
+const live = (scope: ResourceScope): RouteDef =>
+  defineRoute({
+    method: "get",
+    path: "/activity/live",
+    summary: "Recent optimisation and user actions, newest first (limit/offset, total)",
+    tags: ["dashboard"],
+    auth: "user",
+    query: z
+      .object({
+        limit: z.coerce.number().int().min(1).max(500).default(50),
+        offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+      })
+      .strict(),
+    response: z.object({
+      events: z.array(
+        z.object({
+          id: z.string(),
+          timestamp: z.string(),
+          action: z.string(),
+          savings: z.number(),
+          status: z.string(),
+          actor: z.string(),
+          resource: z.string(),
+        }),
+      ),
+      total: z.number(),
+      limit: z.number(),
+      offset: z.number(),
+    }),
+    handler: async (ctx) => {
+      const rc = scope.context(ctx.auth);
+      return activityPage(rc.cache.auditEntries(rc.namespace).map(auditView), ctx.query);
+    },
+  }) as RouteDef;
 
-export const activityRoutes: RouteDef[] = [live];
+/** The activity routes (reads of the cache only). */
+export function createActivityRoutes(scope: ResourceScope): RouteDef[] {
+  return [live(scope)];
+}

@@ -9,132 +9,103 @@ import {
   PendingActionsResponse,
 } from "../../../src-shared/agent/protocol.js";
 import { agentLeaseName, livenessEndsMs, type LeaseView } from "../../../src-shared/agent/snapshot.js";
-import { objectName, type AgentAction, type ManagedCluster } from "../../../src-shared/crds/index.js";
-import { KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
-import type { FacadeDeps } from "../app.js";
-import type { FacadeCache } from "../cache.js";
-import { NotFoundError } from "../errors.js";
+import { objectName, type AgentAction } from "../../../src-shared/crds/index.js";
+import type { KubeObject } from "../../../src-shared/kube/index.js";
 import { defineRoute, type RouteDef } from "../http.js";
-import { createAgentActionQueue, leasableActions, type AgentActionQueue } from "../services/agent-actions.js";
-import { createHeartbeatIngest, type HeartbeatIngest } from "../services/heartbeats.js";
-import { IdParams, resourceContext, type ResourceContext } from "./shared.js";
+import { leasableActions } from "../services/agent-actions.js";
+import { requireCluster } from "../services/clusters.js";
+import type { ResourceServices } from "../services/index.js";
+import type { ResourceContext, ResourceScope } from "../services/resource-scope.js";
+import { IdParams } from "./shared.js";
 
-interface AgentServices {
-  client: KubeClient;
-  ingest: HeartbeatIngest;
-  queue: AgentActionQueue;
-}
-
-const services = new WeakMap<FacadeDeps<FacadeCache>, AgentServices>();
-
-/** One set of agent services per facade (their coalescing state lives as long as the facade). */
-export function agentServices(deps: FacadeDeps<FacadeCache>): AgentServices {
-  let s = services.get(deps);
-  if (!s) {
-    const client = new KubeClient(deps.kubeConfig);
-    s = {
-      client,
-      ingest: createHeartbeatIngest({
-        client,
-        audit: deps.audit,
-        now: deps.now,
-        statusIntervalMs: deps.config.agentStatusIntervalSeconds * 1000,
-        leaseRenewMs: deps.config.agentLeaseRenewSeconds * 1000,
-        ...(deps.logger ? { logger: deps.logger } : {}),
-      }),
-      queue: createAgentActionQueue({ client, now: deps.now }),
-    };
-    services.set(deps, s);
-  }
-  return s;
-}
-
-function clusterOf(rc: ResourceContext, id: string): ManagedCluster {
-  const cluster = rc.cache.cluster(rc.namespace, id);
-  if (!cluster) throw new NotFoundError(`cluster ${id} not found`);
-  return cluster;
+export interface AgentRouteServices {
+  scope: ResourceScope;
+  agent: ResourceServices["agent"];
 }
 
 function actionsOf(rc: ResourceContext, clusterName: string): AgentAction[] {
   return rc.cache.agentActions(rc.namespace).filter((a) => a.spec.clusterRef.name === clusterName);
 }
 
-const heartbeat = defineRoute({
-  method: "post",
-  path: "/clusters/:id/heartbeat",
-  summary: "Agent heartbeat: nodes, pod requests and Spot interruptions of the cluster (agent token)",
-  description:
-    "Unknown extra fields are ignored (newer agents); wrong types answer 422; bodies above SPOTOPT_BODY_LIMIT_BYTES 413. " +
-    "Liveness is a Lease renewed at most every SPOTOPT_AGENT_LEASE_RENEW_SECONDS; the snapshot behind " +
-    "ManagedCluster.status is written at most every SPOTOPT_AGENT_STATUS_INTERVAL_SECONDS (sooner, at most every " +
-    "SPOTOPT_AGENT_LEASE_RENEW_SECONDS, when the reported workloads or NodePools changed).",
-  tags: ["agent"],
-  auth: "agent",
-  audit: false,
-  params: IdParams,
-  body: Heartbeat,
-  response: HeartbeatResponse,
-  handler: async (ctx) => {
-    const rc = resourceContext(ctx);
-    const cluster = clusterOf(rc, ctx.params.id);
-    const { receivedAt, intervalS } = await agentServices(rc.deps).ingest.ingest({ cluster, heartbeat: ctx.body });
-    return {
-      received_at: receivedAt.toISOString(),
-      next_heartbeat_seconds: intervalS,
-      pending_actions: leasableActions(actionsOf(rc, ctx.params.id), ctx.params.id, receivedAt.getTime()).length,
-    };
-  },
-});
+const heartbeat = ({ scope, agent }: AgentRouteServices): RouteDef =>
+  defineRoute({
+    method: "post",
+    path: "/clusters/:id/heartbeat",
+    summary: "Agent heartbeat: nodes, pod requests and Spot interruptions of the cluster (agent token)",
+    description:
+      "Unknown extra fields are ignored (newer agents); wrong types answer 422; bodies above SPOTOPT_BODY_LIMIT_BYTES 413. " +
+      "Liveness is a Lease renewed at most every SPOTOPT_AGENT_LEASE_RENEW_SECONDS; the snapshot behind " +
+      "ManagedCluster.status is written at most every SPOTOPT_AGENT_STATUS_INTERVAL_SECONDS (sooner, at most every " +
+      "SPOTOPT_AGENT_LEASE_RENEW_SECONDS, when the reported workloads or NodePools changed).",
+    tags: ["agent"],
+    auth: "agent",
+    audit: false,
+    params: IdParams,
+    body: Heartbeat,
+    response: HeartbeatResponse,
+    handler: async (ctx) => {
+      const rc = scope.context(ctx.auth);
+      const cluster = requireCluster(rc, ctx.params.id);
+      const { receivedAt, intervalS } = await agent.ingest.ingest({ cluster, heartbeat: ctx.body });
+      return {
+        received_at: receivedAt.toISOString(),
+        next_heartbeat_seconds: intervalS,
+        pending_actions: leasableActions(actionsOf(rc, ctx.params.id), ctx.params.id, receivedAt.getTime()).length,
+      };
+    },
+  }) as RouteDef;
 
-const pendingActions = defineRoute({
-  method: "get",
-  path: "/clusters/:id/actions/pending",
-  summary: "Hands out the cluster's pending AgentActions, each marked Running with a lease (agent token)",
-  description:
-    "An action whose lease ends without a result is handed out again with the next attempt number. " +
-    "Results must name the attempt they belong to.",
-  tags: ["agent"],
-  auth: "agent",
-  params: IdParams,
-  query: z.object({ limit: z.coerce.number().int().min(1).max(100).optional() }).strict(),
-  response: PendingActionsResponse,
-  handler: async (ctx) => {
-    const rc = resourceContext(ctx);
-    clusterOf(rc, ctx.params.id);
-    const actions = await agentServices(rc.deps).queue.lease({
-      namespace: rc.namespace,
-      cluster: ctx.params.id,
-      actions: actionsOf(rc, ctx.params.id),
-      ...(ctx.query.limit !== undefined ? { limit: ctx.query.limit } : {}),
-    });
-    return { actions };
-  },
-});
+const pendingActions = ({ scope, agent }: AgentRouteServices): RouteDef =>
+  defineRoute({
+    method: "get",
+    path: "/clusters/:id/actions/pending",
+    summary: "Hands out the cluster's pending AgentActions, each marked Running with a lease (agent token)",
+    description:
+      "An action whose lease ends without a result is handed out again with the next attempt number. " +
+      "Results must name the attempt they belong to.",
+    tags: ["agent"],
+    auth: "agent",
+    params: IdParams,
+    query: z.object({ limit: z.coerce.number().int().min(1).max(100).optional() }).strict(),
+    response: PendingActionsResponse,
+    handler: async (ctx) => {
+      const rc = scope.context(ctx.auth);
+      requireCluster(rc, ctx.params.id);
+      const actions = await agent.queue.lease({
+        namespace: rc.namespace,
+        cluster: ctx.params.id,
+        actions: actionsOf(rc, ctx.params.id),
+        ...(ctx.query.limit !== undefined ? { limit: ctx.query.limit } : {}),
+      });
+      return { actions };
+    },
+  }) as RouteDef;
 
-const actionResult = defineRoute({
-  method: "post",
-  path: "/clusters/:id/actions/:action_id/result",
-  summary: "Records the result of one attempt of an action; a repeated identical post changes nothing (agent token)",
-  description:
-    "409 when the action was handed out again meanwhile (the result of an older attempt is not recorded) or when it " +
-    "already completed with a different result.",
-  tags: ["agent"],
-  auth: "agent",
-  audit: false,
-  params: z.object({ id: objectName("Cluster id."), action_id: objectName("AgentAction name.") }).strict(),
-  body: ActionResult,
-  response: ActionResultResponse,
-  handler: async (ctx) => {
-    const rc = resourceContext(ctx);
-    clusterOf(rc, ctx.params.id);
-    return agentServices(rc.deps).queue.complete({
-      namespace: rc.namespace,
-      cluster: ctx.params.id,
-      id: ctx.params.action_id,
-      result: ctx.body,
-    });
-  },
-});
+const actionResult = ({ scope, agent }: AgentRouteServices): RouteDef =>
+  defineRoute({
+    method: "post",
+    path: "/clusters/:id/actions/:action_id/result",
+    summary: "Records the result of one attempt of an action; a repeated identical post changes nothing (agent token)",
+    description:
+      "409 when the action was handed out again meanwhile (the result of an older attempt is not recorded) or when it " +
+      "already completed with a different result.",
+    tags: ["agent"],
+    auth: "agent",
+    audit: false,
+    params: z.object({ id: objectName("Cluster id."), action_id: objectName("AgentAction name.") }).strict(),
+    body: ActionResult,
+    response: ActionResultResponse,
+    handler: async (ctx) => {
+      const rc = scope.context(ctx.auth);
+      requireCluster(rc, ctx.params.id);
+      return agent.queue.complete({
+        namespace: rc.namespace,
+        cluster: ctx.params.id,
+        id: ctx.params.action_id,
+        result: ctx.body,
+      });
+    },
+  }) as RouteDef;
 
 const VerifyResponse = z.object({
   cluster_id: z.string(),
@@ -146,37 +117,38 @@ const VerifyResponse = z.object({
   disconnected_after_seconds: z.number().nullable(),
 });
 
-const verifyCluster = defineRoute({
-  method: "get",
-  path: "/clusters/:id/verify",
-  summary: "Whether the cluster's agent is connected (heartbeat age against three missed beats)",
-  tags: ["clusters"],
-  auth: "user",
-  params: IdParams,
-  response: VerifyResponse,
-  handler: async (ctx) => {
-    const rc = resourceContext(ctx);
-    const cluster = clusterOf(rc, ctx.params.id);
-    const mode = cluster.spec.mode ?? "local";
-    const base = { cluster_id: ctx.params.id, mode };
-    if (mode === "local")
-      return {
-        ...base,
-        status: "local" as const,
-        connected: true,
-        last_heartbeat: null,
-        seconds_since_heartbeat: null,
-        disconnected_after_seconds: null,
-      };
-    const lease = await agentServices(rc.deps).client.getIfExists<KubeObject & LeaseView>({
-      apiVersion: "coordination.k8s.io/v1",
-      kind: "Lease",
-      namespace: rc.namespace,
-      name: agentLeaseName(ctx.params.id),
-    });
-    return { ...base, ...agentLiveness(lease, rc.now) };
-  },
-});
+const verifyCluster = ({ scope, agent }: AgentRouteServices): RouteDef =>
+  defineRoute({
+    method: "get",
+    path: "/clusters/:id/verify",
+    summary: "Whether the cluster's agent is connected (heartbeat age against three missed beats)",
+    tags: ["clusters"],
+    auth: "user",
+    params: IdParams,
+    response: VerifyResponse,
+    handler: async (ctx) => {
+      const rc = scope.context(ctx.auth);
+      const cluster = requireCluster(rc, ctx.params.id);
+      const mode = cluster.spec.mode ?? "local";
+      const base = { cluster_id: ctx.params.id, mode };
+      if (mode === "local")
+        return {
+          ...base,
+          status: "local" as const,
+          connected: true,
+          last_heartbeat: null,
+          seconds_since_heartbeat: null,
+          disconnected_after_seconds: null,
+        };
+      const lease = await agent.client.getIfExists<KubeObject & LeaseView>({
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        namespace: rc.namespace,
+        name: agentLeaseName(ctx.params.id),
+      });
+      return { ...base, ...agentLiveness(lease, rc.now) };
+    },
+  }) as RouteDef;
 
 /** What the agent's liveness Lease says at `now`: never renewed, or connected until three beats were missed. */
 function agentLiveness(
@@ -204,4 +176,7 @@ function agentLiveness(
   };
 }
 
-export const agentRoutes: RouteDef[] = [heartbeat, pendingActions, actionResult, verifyCluster] as RouteDef[];
+/** The agent routes (and the user's verify) over the agent services. */
+export function createAgentRoutes(services: AgentRouteServices): RouteDef[] {
+  return [heartbeat(services), pendingActions(services), actionResult(services), verifyCluster(services)];
+}

@@ -1,11 +1,7 @@
 // Cluster endpoints: list and detail from the cache, optimise (a re-plan request on the ManagedCluster), and
 // connect/install (create the ManagedCluster if needed and issue its agent token, stored only as a hash).
-import { randomUUID } from "node:crypto";
-import type { V1Secret } from "@kubernetes/client-node";
-import type express from "express";
 import { z } from "zod";
 import {
-  API_VERSION,
   REPLAN_ANNOTATION,
   REPLAN_AT_ANNOTATION,
   REPLAN_DONE_ANNOTATION,
@@ -14,13 +10,13 @@ import {
   type ManagedCluster,
   type NodeTemplate,
 } from "../../../src-shared/crds/index.js";
-import { ConflictError, NotFoundError } from "../errors.js";
 import { defineRoute, type RouteDef } from "../http.js";
-import { agentTokenSecret, agentTokenSecretName, newAgentToken } from "../services/agent-token.js";
 import { clusterFigures } from "../services/fleet-view.js";
 import type { ClusterFigures } from "../../../src-shared/fleet/fleet-metrics.js";
 import { helmSetValue, publicBaseUrl, shellQuote } from "../public-url.js";
-import { IdParams, crRef, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
+import { requireCluster, type ClusterService } from "../services/clusters.js";
+import { specOf, type ResourceContext, type ResourceScope } from "../services/resource-scope.js";
+import { IdParams } from "./shared.js";
 
 // The annotations are the ManagedCluster's (src-shared/crds), shared with the operator's replan controller.
 export { REPLAN_ANNOTATION, REPLAN_AT_ANNOTATION, REPLAN_DONE_ANNOTATION };
@@ -245,82 +241,75 @@ function detail(rc: ResourceContext, cluster: ManagedCluster): z.infer<typeof Cl
   };
 }
 
-function requireCluster(rc: ResourceContext, id: string): ManagedCluster {
-  const cluster = rc.cache.cluster(rc.namespace, id);
-  if (!cluster) throw new NotFoundError(`cluster ${id} not found`);
-  return cluster;
-}
+const listClusters = (scope: ResourceScope): RouteDef =>
+  defineRoute({
+    method: "get",
+    path: "/clusters",
+    summary: "List the organisation's managed clusters",
+    tags: ["clusters"],
+    auth: "user",
+    memo: true,
+    response: z.object({ clusters: z.array(ClusterSummary) }),
+    handler: async (ctx) => {
+      const rc = scope.context(ctx.auth);
+      return { clusters: rc.cache.clusters(rc.namespace).map((c) => summary(c, clusterFigures(c, rc))) };
+    },
+  });
 
-const listClusters = defineRoute({
-  method: "get",
-  path: "/clusters",
-  summary: "List the organisation's managed clusters",
-  tags: ["clusters"],
-  auth: "user",
-  memo: true,
-  response: z.object({ clusters: z.array(ClusterSummary) }),
-  handler: async (ctx) => {
-    const rc = resourceContext(ctx);
-    return { clusters: rc.cache.clusters(rc.namespace).map((c) => summary(c, clusterFigures(c, rc))) };
-  },
-});
+const getCluster = (scope: ResourceScope): RouteDef =>
+  defineRoute({
+    method: "get",
+    path: "/clusters/:id",
+    summary: "One cluster with its node groups (templates), health metrics and conditions",
+    tags: ["clusters"],
+    auth: "user",
+    memo: true,
+    params: IdParams,
+    response: ClusterDetail,
+    handler: async (ctx) => {
+      const rc = scope.context(ctx.auth);
+      return detail(rc, requireCluster(rc, ctx.params.id));
+    },
+  }) as RouteDef;
 
-const getCluster = defineRoute({
-  method: "get",
-  path: "/clusters/:id",
-  summary: "One cluster with its node groups (templates), health metrics and conditions",
-  tags: ["clusters"],
-  auth: "user",
-  memo: true,
-  params: IdParams,
-  response: ClusterDetail,
-  handler: async (ctx) => {
-    const rc = resourceContext(ctx);
-    return detail(rc, requireCluster(rc, ctx.params.id));
-  },
-});
-
-const optimizeCluster = defineRoute({
-  method: "post",
-  path: "/clusters/:id/optimize",
-  summary:
-    "Request a re-plan of the cluster's NodePools; poll job_id via GET /clusters/{id} (optimization) or /activity/live",
-  tags: ["clusters"],
-  auth: "user",
-  params: IdParams,
-  body: z.object({}).strict().optional(),
-  status: 202,
-  response: z.object({
-    job_id: z.string(),
-    status: z.literal("queued"),
-    estimated_time: z.string(),
-    cluster_id: z.string(),
-    poll: z.string(),
-  }),
-  handler: async (ctx) => {
-    const rc = resourceContext(ctx);
-    const cluster = requireCluster(rc, ctx.params.id);
-    const jobId = `replan-${randomUUID()}`;
-    const requestedAt = rc.now.toISOString();
-    const updated = await rc.writer.mergePatch<ManagedCluster>(crRef("ManagedCluster", rc.namespace, ctx.params.id), {
-      metadata: { annotations: { [REPLAN_ANNOTATION]: jobId, [REPLAN_AT_ANNOTATION]: requestedAt } },
-    });
-    ctx.audit({
-      event: "Requested cluster optimization",
-      resource: `cluster/${ctx.params.id}`,
-      before: { replanRequested: cluster.metadata.annotations?.[REPLAN_ANNOTATION] ?? null },
-      after: { replanRequested: jobId, requestedAt },
-    });
-    await settle(rc, "ManagedCluster", updated);
-    return {
-      job_id: jobId,
-      status: "queued" as const,
-      estimated_time: "at the operator's next reconcile of the cluster",
-      cluster_id: ctx.params.id,
-      poll: `/clusters/${ctx.params.id}`,
-    };
-  },
-});
+const optimizeCluster = (scope: ResourceScope, clusters: ClusterService): RouteDef =>
+  defineRoute({
+    method: "post",
+    path: "/clusters/:id/optimize",
+    summary:
+      "Request a re-plan of the cluster's NodePools; poll job_id via GET /clusters/{id} (optimization) or /activity/live",
+    tags: ["clusters"],
+    auth: "user",
+    params: IdParams,
+    body: z.object({}).strict().optional(),
+    status: 202,
+    response: z.object({
+      job_id: z.string(),
+      status: z.literal("queued"),
+      estimated_time: z.string(),
+      cluster_id: z.string(),
+      poll: z.string(),
+    }),
+    handler: async (ctx) => {
+      const { jobId, requestedAt, previousJobId } = await clusters.requestReplan(
+        scope.context(ctx.auth),
+        ctx.params.id,
+      );
+      ctx.audit({
+        event: "Requested cluster optimization",
+        resource: `cluster/${ctx.params.id}`,
+        before: { replanRequested: previousJobId },
+        after: { replanRequested: jobId, requestedAt },
+      });
+      return {
+        job_id: jobId,
+        status: "queued" as const,
+        estimated_time: "at the operator's next reconcile of the cluster",
+        cluster_id: ctx.params.id,
+        poll: `/clusters/${ctx.params.id}`,
+      };
+    },
+  }) as RouteDef;
 
 // ---- connect / install ------------------------------------------------------------------------------------------
 
@@ -379,111 +368,19 @@ function helmCommand(opts: {
   ].join(" ");
 }
 
-/** Only a remote cluster runs an agent; the cluster the operator runs in (or a kubectl-made `mode: local` one) never. */
-function assertRemote(cluster: ManagedCluster): void {
-  if (cluster.spec.mode !== "remote")
-    throw new ConflictError(`cluster ${cluster.metadata.name ?? ""} is not a remote cluster: it takes no agent`);
-}
-
-async function ensureCluster(
-  rc: ResourceContext,
-  body: z.infer<typeof ConnectBody>,
-): Promise<{ cluster: ManagedCluster; created: boolean }> {
-  const existing = rc.cache.cluster(rc.namespace, body.cluster_id);
-  if (existing) {
-    assertRemote(existing);
-    return { cluster: existing, created: false };
-  }
-  const manifest: ManagedCluster = {
-    apiVersion: API_VERSION,
-    kind: "ManagedCluster",
-    metadata: { name: body.cluster_id, namespace: rc.namespace },
-    spec: {
-      mode: "remote",
-      // Named now, so a new cluster needs no second write of its own; the Secret follows and is rolled back with it.
-      agentTokenSecretRef: { name: agentTokenSecretName(body.cluster_id), key: "token-hash" },
-      ...(body.display_name ? { displayName: body.display_name } : {}),
-      ...(body.region ? { region: body.region } : {}),
-    },
-  };
-  try {
-    return { cluster: await rc.writer.create(manifest), created: true };
-  } catch (err) {
-    // Created meanwhile (another replica, kubectl): connect to it instead.
-    if (!(err instanceof ConflictError)) throw err;
-    const live = await rc.writer.read<ManagedCluster>(crRef("ManagedCluster", rc.namespace, body.cluster_id));
-    if (!live) throw err;
-    assertRemote(live);
-    return { cluster: live, created: false };
-  }
-}
-
-async function storeTokenHash(rc: ResourceContext, cluster: ManagedCluster, token: string): Promise<void> {
-  const secret = agentTokenSecret(cluster, token);
-  const ref = { apiVersion: "v1", kind: "Secret", namespace: rc.namespace, name: secret.metadata?.name ?? "" };
-  let written: V1Secret;
-  try {
-    written = await rc.writer.create(secret);
-  } catch (err) {
-    if (!(err instanceof ConflictError)) throw err;
-    written = await rc.writer.mergePatch<V1Secret>(ref, {
-      metadata: { labels: secret.metadata?.labels },
-      data: secret.data,
-    });
-  }
-  await rc.cache.waitFor("Secret", {
-    namespace: rc.namespace,
-    name: ref.name,
-    resourceVersion: written.metadata?.resourceVersion ?? null,
-  });
-}
-
-/** The token's Secret and the cluster's reference to it; a cluster this request created goes again on failure. */
-async function issueToken(
-  rc: ResourceContext,
-  issued: { cluster: ManagedCluster; created: boolean },
-): Promise<{
-  current: ManagedCluster;
-  token: string;
-}> {
-  const name = issued.cluster.metadata.name ?? "";
-  const token = newAgentToken(rc.namespace, name);
-  try {
-    await storeTokenHash(rc, issued.cluster, token);
-    const secretName = agentTokenSecretName(name);
-    if (issued.cluster.spec.agentTokenSecretRef?.name === secretName) return { current: issued.cluster, token };
-    const current = await rc.writer.mergePatch<ManagedCluster>(crRef("ManagedCluster", rc.namespace, name), {
-      spec: { agentTokenSecretRef: { name: secretName, key: "token-hash" } },
-    });
-    return { current, token };
-  } catch (err) {
-    if (issued.created) await rollBackCluster(rc, issued.cluster);
-    throw err;
-  }
-}
-
-/** Deletes the cluster a failed connect created (its Secret, if written, is owned by it and goes too). */
-async function rollBackCluster(rc: ResourceContext, cluster: ManagedCluster): Promise<void> {
-  try {
-    await rc.writer.remove(crRef("ManagedCluster", rc.namespace, cluster.metadata.name ?? ""));
-  } catch (err) {
-    rc.deps.logger?.error(
-      { err, namespace: rc.namespace, name: cluster.metadata.name },
-      "Connect failed and its new ManagedCluster could not be deleted",
-    );
-  }
+interface ConnectDeps {
+  scope: ResourceScope;
+  clusters: ClusterService;
 }
 
 async function connect(
-  ctx: { req: express.Request; body: z.infer<typeof ConnectBody>; audit: (n: Record<string, unknown>) => void },
-  rc: ResourceContext,
+  { scope, clusters }: ConnectDeps,
+  ctx: { auth: Parameters<ResourceScope["context"]>[0]; body: z.infer<typeof ConnectBody>; audit: (n: object) => void },
 ): Promise<z.infer<typeof ConnectResponse>> {
+  const rc = scope.context(ctx.auth);
   // Known before any write: a facade that cannot name its public URL must not create anything first.
-  const endpoint = publicBaseUrl(ctx.req);
-  const issued = await ensureCluster(rc, ctx.body);
-  const { cluster, created } = issued;
-  const { current, token } = await issueToken(rc, issued);
-  await settle(rc, "ManagedCluster", current);
+  const endpoint = publicBaseUrl(rc.config);
+  const { created, cluster, current, token } = await clusters.connect(rc, ctx.body);
   ctx.audit({
     event: created ? "Connected new cluster (agent token issued)" : "Rotated cluster agent token",
     resource: `cluster/${ctx.body.cluster_id}`,
@@ -494,7 +391,7 @@ async function connect(
   const namespace = ctx.body.namespace ?? "spot-optimizer";
   return {
     helm_command: helmCommand({
-      chart: rc.deps.config.agentChart,
+      chart: rc.config.agentChart,
       clusterId: ctx.body.cluster_id,
       endpoint,
       token,
@@ -508,28 +405,40 @@ async function connect(
   };
 }
 
-const connectCluster = defineRoute({
-  method: "post",
-  path: "/clusters/connect",
-  summary: "Create the ManagedCluster if needed and issue its agent token (shown once; stored only as a hash)",
-  tags: ["clusters"],
-  auth: "user",
-  body: ConnectBody,
-  response: ConnectResponse,
-  noStore: true,
-  handler: async (ctx) => connect(ctx, resourceContext(ctx)),
-});
+const connectCluster = (deps: ConnectDeps): RouteDef =>
+  defineRoute({
+    method: "post",
+    path: "/clusters/connect",
+    summary: "Create the ManagedCluster if needed and issue its agent token (shown once; stored only as a hash)",
+    tags: ["clusters"],
+    auth: "user",
+    body: ConnectBody,
+    response: ConnectResponse,
+    noStore: true,
+    handler: async (ctx) => connect(deps, ctx),
+  }) as RouteDef;
 
-const installCluster = defineRoute({
-  method: "post",
-  path: "/clusters/install",
-  summary: "Helm install command for the cluster's agent (same as connect; namespace selects the agent's namespace)",
-  tags: ["clusters"],
-  auth: "user",
-  body: ConnectBody,
-  response: ConnectResponse,
-  noStore: true,
-  handler: async (ctx) => connect(ctx, resourceContext(ctx)),
-});
+const installCluster = (deps: ConnectDeps): RouteDef =>
+  defineRoute({
+    method: "post",
+    path: "/clusters/install",
+    summary: "Helm install command for the cluster's agent (same as connect; namespace selects the agent's namespace)",
+    tags: ["clusters"],
+    auth: "user",
+    body: ConnectBody,
+    response: ConnectResponse,
+    noStore: true,
+    handler: async (ctx) => connect(deps, ctx),
+  }) as RouteDef;
 
-export const clusterRoutes: RouteDef[] = [listClusters, connectCluster, installCluster, getCluster, optimizeCluster];
+/** The cluster routes over their service. */
+export function createClusterRoutes(deps: ConnectDeps): RouteDef[] {
+  const { scope, clusters } = deps;
+  return [
+    listClusters(scope),
+    connectCluster(deps),
+    installCluster(deps),
+    getCluster(scope),
+    optimizeCluster(scope, clusters),
+  ];
+}

@@ -2,69 +2,24 @@
 // on first use, named after the cluster and owned by it, as "always awake" so that creating it never puts anything to
 // sleep); the hibernation controller acts.
 import { z } from "zod";
-import type { HibernationSchedule, ManagedCluster } from "../../../src-shared/crds/index.js";
-import { objectInForce } from "../../../src-shared/tenancy/cluster-target.js";
-import { compileSchedule, ScheduleSpecError } from "../../../src-shared/schedule/index.js";
-import { UnprocessableError } from "../errors.js";
+import type { HibernationSchedule } from "../../../src-shared/crds/index.js";
 import { defineRoute, type RouteDef } from "../http.js";
-import { targetCluster, upsertPerClusterObject } from "../services/cluster-target.js";
-import { facadeField } from "../services/k8s-writes.js";
 import { clusterFigures } from "../services/fleet-view.js";
-import { asleepHoursPerWeek, matrixToWeekly, MATRIX_SLOTS, WEEKDAYS } from "../services/schedule-matrix.js";
-import { ClusterId, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
-
-type Spec = HibernationSchedule["spec"];
-
-/** What a schedule created implicitly (by tz/prewarm/exception/override) starts with: awake all week. */
-export const ALWAYS_AWAKE: Spec["weekly"] = [{ days: [...WEEKDAYS], start: "00:00", end: "24:00" }];
+import { specOf, type ResourceContext, type ResourceScope } from "../services/resource-scope.js";
+import { asleepHoursPerWeek, matrixToWeekly, MATRIX_SLOTS } from "../services/schedule-matrix.js";
+import type { ScheduleService, ScheduleSpec } from "../services/schedules.js";
+import { ClusterId } from "./shared.js";
 
 const Timezone = z.string().min(1).max(64);
 const clusterId = { cluster_id: ClusterId.optional() };
 
-/** Validates the resulting spec with the schedule engine so a bad value is a 422 naming the field, not a bad CR. */
-function checkSpec(spec: Record<string, unknown>): void {
-  try {
-    compileSchedule(spec, "spec");
-  } catch (err) {
-    if (err instanceof ScheduleSpecError)
-      throw new UnprocessableError(`${facadeField("HibernationSchedule", err.field)}: ${err.problem}`);
-    throw err;
-  }
-}
-
 interface Change {
-  /** Merge patch for an existing schedule's spec. */
-  patch: (current: Spec) => Record<string, unknown>;
+  /** Merge patch for the schedule's spec as it is now. */
+  patch: (current: ScheduleSpec) => Record<string, unknown>;
   event: string;
 }
 
-async function changeSchedule(
-  rc: ResourceContext,
-  cluster: ManagedCluster,
-  change: Change,
-): Promise<{ before?: HibernationSchedule; after: HibernationSchedule }> {
-  const clusterName = cluster.metadata.name ?? "";
-  const schedules = rc.cache.hibernationSchedules(rc.namespace);
-  const current = objectInForce(schedules, clusterName);
-  const base: Spec =
-    current?.spec ?? ({ clusterRef: { name: clusterName }, timezone: "UTC", weekly: ALWAYS_AWAKE } as Spec);
-  const patch = change.patch(base);
-  const merged: Record<string, unknown> = { ...base, ...patch };
-  for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k];
-  checkSpec(merged);
-  const result = await upsertPerClusterObject({
-    rc,
-    kind: "HibernationSchedule",
-    cluster,
-    existing: schedules,
-    create: merged,
-    patch,
-  });
-  await settle(rc, "HibernationSchedule", result.after);
-  return result;
-}
-
-function hibernationRoute<B extends { cluster_id?: string }, R>(def: {
+interface HibernationEndpoint<B extends { cluster_id?: string }, R> {
   method: "post" | "patch";
   path: string;
   summary: string;
@@ -72,7 +27,18 @@ function hibernationRoute<B extends { cluster_id?: string }, R>(def: {
   response: z.ZodType<R>;
   change: (body: B, rc: ResourceContext) => Change;
   respond: (ctx: { body: B; rc: ResourceContext; after: HibernationSchedule; clusterName: string }) => R;
-}): RouteDef {
+}
+
+export interface HibernationRouteServices {
+  scope: ResourceScope;
+  schedules: ScheduleService;
+}
+
+/** A hibernation endpoint: the request turned into one change of the cluster's schedule, audited, then answered. */
+function hibernationRoute<B extends { cluster_id?: string }, R>(
+  { scope, schedules }: HibernationRouteServices,
+  def: HibernationEndpoint<B, R>,
+): RouteDef {
   return defineRoute({
     method: def.method,
     path: def.path,
@@ -82,11 +48,13 @@ function hibernationRoute<B extends { cluster_id?: string }, R>(def: {
     body: def.body,
     response: def.response,
     handler: async (ctx) => {
-      const rc = resourceContext(ctx);
-      const cluster = await targetCluster(rc, ctx.body.cluster_id);
-      const clusterName = cluster.metadata.name ?? "";
+      const rc = scope.context(ctx.auth);
       const change = def.change(ctx.body, rc);
-      const { before, after } = await changeSchedule(rc, cluster, change);
+      const { cluster, before, after } = await schedules.change(rc, {
+        clusterId: ctx.body.cluster_id,
+        patch: change.patch,
+      });
+      const clusterName = cluster.metadata.name ?? "";
       ctx.audit({
         event: change.event,
         resource: `hibernationschedule/${after.metadata.name ?? clusterName}`,
@@ -98,6 +66,13 @@ function hibernationRoute<B extends { cluster_id?: string }, R>(def: {
   }) as RouteDef;
 }
 
+/** Keeps the endpoint's body and response types while it waits for its services. */
+function endpoint<B extends { cluster_id?: string }, R>(
+  def: HibernationEndpoint<B, R>,
+): (services: HibernationRouteServices) => RouteDef {
+  return (services) => hibernationRoute(services, def);
+}
+
 const ScheduleBody = z
   .object({
     cluster_id: ClusterId.optional(),
@@ -106,7 +81,7 @@ const ScheduleBody = z
   })
   .strict();
 
-const saveSchedule = hibernationRoute({
+const saveSchedule = endpoint({
   method: "post",
   path: "/hibernation/schedule",
   summary: "Save the weekly schedule (168 slots, index day*24+hour, Monday = 0, 1 = awake) as weekly awake windows",
@@ -178,7 +153,7 @@ function controllerSavings(schedule: HibernationSchedule): {
   };
 }
 
-const addException = hibernationRoute({
+const addException = endpoint({
   method: "post",
   path: "/hibernation/exception",
   summary: "Add (or replace) a whole-date exception: force_sleep or force_awake",
@@ -206,7 +181,7 @@ const addException = hibernationRoute({
   }),
 });
 
-const override = hibernationRoute({
+const override = endpoint({
   method: "post",
   path: "/hibernation/override",
   summary: "Wake or sleep the cluster now for duration_hours, regardless of the schedule",
@@ -231,7 +206,7 @@ const override = hibernationRoute({
   },
 });
 
-const setTimezone = hibernationRoute({
+const setTimezone = endpoint({
   method: "patch",
   path: "/hibernation/tz",
   summary: "Set the IANA time zone the schedule is evaluated in",
@@ -245,7 +220,7 @@ const setTimezone = hibernationRoute({
   }),
 });
 
-const setPrewarm = hibernationRoute({
+const setPrewarm = endpoint({
   method: "patch",
   path: "/hibernation/prewarm",
   summary: "Enable (with minutes, default 30) or disable pre-warming before awake windows",
@@ -268,4 +243,7 @@ const setPrewarm = hibernationRoute({
   },
 });
 
-export const hibernationRoutes: RouteDef[] = [saveSchedule, addException, override, setTimezone, setPrewarm];
+/** The five hibernation routes over the schedule service. */
+export function createHibernationRoutes(services: HibernationRouteServices): RouteDef[] {
+  return [saveSchedule, addException, override, setTimezone, setPrewarm].map((route) => route(services));
+}

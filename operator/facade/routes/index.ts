@@ -1,21 +1,26 @@
-// Every route module the facade mounts; main.ts passes `routeModules` to createFacadeApp (one line per module).
+// Every resource route module the facade mounts, each built from the services it uses (start.ts passes the result to
+// createFacadeApp).
 import type { RouteDef } from "../http.js";
-import { activityRoutes } from "./activity.js";
-import { agentRoutes } from "./agent.js";
-import { clusterRoutes } from "./clusters.js";
-import { exportRoutes } from "./exports.js";
-import { hibernationRoutes } from "./hibernation.js";
-import { metricsRoutes } from "./metrics.js";
-import { policyRoutes } from "./policies.js";
-import { templateRoutes } from "./templates.js";
+import type { ResourceServices } from "../services/index.js";
+import { createActivityRoutes } from "./activity.js";
+import { createAgentRoutes } from "./agent.js";
+import { createClusterRoutes } from "./clusters.js";
+import { createExportRoutes } from "./exports.js";
+import { createHibernationRoutes } from "./hibernation.js";
+import { createMetricsRoutes } from "./metrics.js";
+import { createPolicyRoutes } from "./policies.js";
+import { createTemplateRoutes } from "./templates.js";
 
-export const routeModules: RouteDef[][] = [
-  clusterRoutes,
-  agentRoutes,
-  templateRoutes,
-  policyRoutes,
-  hibernationRoutes,
-  metricsRoutes,
-  activityRoutes,
-  exportRoutes,
-];
+export function createResourceRoutes(services: ResourceServices): RouteDef[][] {
+  const { scope } = services;
+  return [
+    createClusterRoutes(services),
+    createAgentRoutes(services),
+    createTemplateRoutes(services),
+    createPolicyRoutes(services),
+    createHibernationRoutes(services),
+    createMetricsRoutes(scope),
+    createActivityRoutes(scope),
+    createExportRoutes(scope),
+  ];
+}

@@ -13,7 +13,8 @@ import {
   type ClusterFigures,
 } from "../../../src-shared/fleet/fleet-metrics.js";
 import { clusterFigures, clustersInScope } from "../services/fleet-view.js";
-import { ClusterId, resourceContext, type ResourceContext } from "./shared.js";
+import type { ResourceContext, ResourceScope } from "../services/resource-scope.js";
+import { ClusterId } from "./shared.js";
 
 const ScopeQuery = z.object({ cluster_id: ClusterId.optional() }).strict();
 
@@ -26,110 +27,116 @@ function figuresInScope(rc: ResourceContext, clusterId: string | undefined): Clu
   return clustersInScope(rc.cache, rc.namespace, clusterId).map((c) => clusterFigures(c, rc));
 }
 
-const kpi = defineRoute({
-  method: "get",
-  path: "/metrics/kpi",
-  summary:
-    "KPI cards: monthly spend, net savings (vs the same nodes On-Demand), fleet health, nodes, Spot share, efficiency",
-  tags: ["metrics"],
-  auth: "user",
-  memo: true,
-  query: ScopeQuery,
-  response: z.object({
-    monthly_spend: z.number().nullable().describe("Σ monthly cost of the priced clusters; null when none is priced."),
-    net_savings: z.number().nullable(),
-    fleet_health: z.number().nullable(),
-    active_nodes: z.number(),
-    spot_percentage: z.number(),
-    efficiency_score: z.string(),
-    efficiency_score_value: z.number().nullable(),
-    clusters: z.number(),
-    unpriced_clusters: z.number(),
-    not_in_totals: NotInTotals,
-    savings_baseline: z.string(),
-    price_source: z.string().nullable(),
-    prices_as_of: z.string().nullable(),
-    prices_stale: z.boolean(),
-  }),
-  handler: async (ctx) => {
-    const rc = resourceContext(ctx);
-    return fleetKpi(figuresInScope(rc, ctx.query.cluster_id));
-  },
-});
-
-const projectionRoute = defineRoute({
-  method: "get",
-  path: "/metrics/projection",
-  summary:
-    "Savings projection over a timeframe (e.g. 30d): unoptimised (all On-Demand) vs optimised cost, with breakdown",
-  tags: ["metrics"],
-  auth: "user",
-  memo: true,
-  query: z.object({ cluster_id: ClusterId.optional(), timeframe: z.string().max(8).default("30d") }).strict(),
-  response: z.object({
-    timeframe: z.string(),
-    unoptimized_cost: z.number().nullable(),
-    optimized_cost: z.number().nullable(),
-    potential_savings: z.number().nullable(),
-    breakdown: z.object({
-      spot_replacement: z.number().nullable(),
-      bin_packing: z.number().nullable(),
-      hibernation: z.number().nullable(),
+const kpi = (scope: ResourceScope): RouteDef =>
+  defineRoute({
+    method: "get",
+    path: "/metrics/kpi",
+    summary:
+      "KPI cards: monthly spend, net savings (vs the same nodes On-Demand), fleet health, nodes, Spot share, efficiency",
+    tags: ["metrics"],
+    auth: "user",
+    memo: true,
+    query: ScopeQuery,
+    response: z.object({
+      monthly_spend: z.number().nullable().describe("Σ monthly cost of the priced clusters; null when none is priced."),
+      net_savings: z.number().nullable(),
+      fleet_health: z.number().nullable(),
+      active_nodes: z.number(),
+      spot_percentage: z.number(),
+      efficiency_score: z.string(),
+      efficiency_score_value: z.number().nullable(),
+      clusters: z.number(),
+      unpriced_clusters: z.number(),
+      not_in_totals: NotInTotals,
+      savings_baseline: z.string(),
+      price_source: z.string().nullable(),
+      prices_as_of: z.string().nullable(),
+      prices_stale: z.boolean(),
     }),
-    bin_packing: z.object({ baseline: z.string(), as_of: z.string().nullable(), reason: z.string().nullable() }),
-    hibernation: z.object({ baseline: z.string(), reason: z.string().nullable() }),
-    not_in_totals: NotInTotals,
-    savings_baseline: z.string(),
-    price_source: z.string().nullable(),
-    prices_as_of: z.string().nullable(),
-    prices_stale: z.boolean(),
-  }),
-  handler: async (ctx) => {
-    const rc = resourceContext(ctx);
-    const days = timeframeDays(ctx.query.timeframe);
-    if (days === undefined)
-      throw new UnprocessableError("query.timeframe: must be a number of days like 7d, 30d or 90d (1-366)");
-    const clusters = clustersInScope(rc.cache, rc.namespace, ctx.query.cluster_id);
-    const names = new Set(clusters.map((c) => c.metadata.name));
-    const schedules = rc.cache
-      .hibernationSchedules(rc.namespace)
-      .filter((s) => names.has(s.spec.clusterRef.name))
-      .map((s) => ({ name: s.metadata.name ?? "", ...s.status }));
-    const figures = clusters.map((c) => clusterFigures(c, rc));
-    const binPacking = binPackingSavings(
-      clusters.map((c, i) => ({ figures: figures[i]!, ...(c.status?.lastPlan ? { plan: c.status.lastPlan } : {}) })),
-    );
-    return projection(
-      figures,
-      { hibernation: hibernationSavings(schedules), binPacking },
-      { label: ctx.query.timeframe, days },
-    );
-  },
-});
+    handler: async (ctx) => {
+      const rc = scope.context(ctx.auth);
+      return fleetKpi(figuresInScope(rc, ctx.query.cluster_id));
+    },
+  }) as RouteDef;
 
-const compositionRoute = defineRoute({
-  method: "get",
-  path: "/metrics/composition",
-  summary: "Fleet composition in percent of nodes: by instance family and by lifecycle (Spot / On-Demand)",
-  tags: ["metrics"],
-  auth: "user",
-  memo: true,
-  query: ScopeQuery,
-  response: z.object({
-    by_family: z.record(z.string(), z.number()),
-    by_lifecycle: z.object({ spot: z.number(), on_demand: z.number() }),
-    node_counts: z.object({
-      total: z.number(),
+const projectionRoute = (scope: ResourceScope): RouteDef =>
+  defineRoute({
+    method: "get",
+    path: "/metrics/projection",
+    summary:
+      "Savings projection over a timeframe (e.g. 30d): unoptimised (all On-Demand) vs optimised cost, with breakdown",
+    tags: ["metrics"],
+    auth: "user",
+    memo: true,
+    query: z.object({ cluster_id: ClusterId.optional(), timeframe: z.string().max(8).default("30d") }).strict(),
+    response: z.object({
+      timeframe: z.string(),
+      unoptimized_cost: z.number().nullable(),
+      optimized_cost: z.number().nullable(),
+      potential_savings: z.number().nullable(),
+      breakdown: z.object({
+        spot_replacement: z.number().nullable(),
+        bin_packing: z.number().nullable(),
+        hibernation: z.number().nullable(),
+      }),
+      bin_packing: z.object({ baseline: z.string(), as_of: z.string().nullable(), reason: z.string().nullable() }),
+      hibernation: z.object({ baseline: z.string(), reason: z.string().nullable() }),
+      not_in_totals: NotInTotals,
+      savings_baseline: z.string(),
+      price_source: z.string().nullable(),
+      prices_as_of: z.string().nullable(),
+      prices_stale: z.boolean(),
+    }),
+    handler: async (ctx) => {
+      const rc = scope.context(ctx.auth);
+      const days = timeframeDays(ctx.query.timeframe);
+      if (days === undefined)
+        throw new UnprocessableError("query.timeframe: must be a number of days like 7d, 30d or 90d (1-366)");
+      const clusters = clustersInScope(rc.cache, rc.namespace, ctx.query.cluster_id);
+      const names = new Set(clusters.map((c) => c.metadata.name));
+      const schedules = rc.cache
+        .hibernationSchedules(rc.namespace)
+        .filter((s) => names.has(s.spec.clusterRef.name))
+        .map((s) => ({ name: s.metadata.name ?? "", ...s.status }));
+      const figures = clusters.map((c) => clusterFigures(c, rc));
+      const binPacking = binPackingSavings(
+        clusters.map((c, i) => ({ figures: figures[i]!, ...(c.status?.lastPlan ? { plan: c.status.lastPlan } : {}) })),
+      );
+      return projection(
+        figures,
+        { hibernation: hibernationSavings(schedules), binPacking },
+        { label: ctx.query.timeframe, days },
+      );
+    },
+  }) as RouteDef;
+
+const compositionRoute = (scope: ResourceScope): RouteDef =>
+  defineRoute({
+    method: "get",
+    path: "/metrics/composition",
+    summary: "Fleet composition in percent of nodes: by instance family and by lifecycle (Spot / On-Demand)",
+    tags: ["metrics"],
+    auth: "user",
+    memo: true,
+    query: ScopeQuery,
+    response: z.object({
       by_family: z.record(z.string(), z.number()),
-      spot: z.number(),
-      on_demand: z.number(),
-      unknown: z.number(),
+      by_lifecycle: z.object({ spot: z.number(), on_demand: z.number() }),
+      node_counts: z.object({
+        total: z.number(),
+        by_family: z.record(z.string(), z.number()),
+        spot: z.number(),
+        on_demand: z.number(),
+        unknown: z.number(),
+      }),
     }),
-  }),
-  handler: async (ctx) => {
-    const rc = resourceContext(ctx);
-    return composition(figuresInScope(rc, ctx.query.cluster_id));
-  },
-});
+    handler: async (ctx) => {
+      const rc = scope.context(ctx.auth);
+      return composition(figuresInScope(rc, ctx.query.cluster_id));
+    },
+  }) as RouteDef;
 
-export const metricsRoutes: RouteDef[] = [kpi, projectionRoute, compositionRoute];
+/** The metrics routes (reads of the cache only). */
+export function createMetricsRoutes(scope: ResourceScope): RouteDef[] {
+  return [kpi(scope), projectionRoute(scope), compositionRoute(scope)];
+}

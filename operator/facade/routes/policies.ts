@@ -2,18 +2,11 @@
 // oldest naming it; created on first use, named after and owned by the cluster); the NodeTemplate controller reshapes
 // the cluster's NodePools from it.
 import { z } from "zod";
-import {
-  NodeTemplateSpec,
-  namespaceName,
-  type ManagedCluster,
-  type OptimizationPolicy,
-} from "../../../src-shared/crds/index.js";
+import { namespaceName, type ManagedCluster } from "../../../src-shared/crds/index.js";
 import { defineRoute, type RouteDef } from "../http.js";
-import { targetCluster, upsertPerClusterObject } from "../services/cluster-target.js";
-import { ClusterId, resourceContext, settle, specOf, type ResourceContext } from "./shared.js";
-import type { PriceBook } from "../../../src-shared/pricing/types.js";
-import { desiredTemplate, karpenterName } from "../../controllers/nodetemplate/desired.js";
-import { effectivePolicy } from "../../controllers/optimizationpolicy/desired.js";
+import type { PolicyPatch, PolicyService } from "../services/policies.js";
+import { specOf, type ResourceScope } from "../services/resource-scope.js";
+import { ClusterId } from "./shared.js";
 
 const PolicyResponse = z.object({
   success: z.boolean(),
@@ -24,25 +17,6 @@ const PolicyResponse = z.object({
   node_pools_changed: z.array(z.string()),
 });
 
-type SpecPatch = Record<string, unknown>;
-
-async function patchPolicy(
-  rc: ResourceContext,
-  cluster: ManagedCluster,
-  patch: SpecPatch,
-): Promise<{ before?: OptimizationPolicy; after: OptimizationPolicy }> {
-  const result = await upsertPerClusterObject({
-    rc,
-    kind: "OptimizationPolicy",
-    cluster,
-    existing: rc.cache.policies(rc.namespace),
-    create: { clusterRef: { name: cluster.metadata.name }, ...patch },
-    patch,
-  });
-  await settle(rc, "OptimizationPolicy", result.after);
-  return result;
-}
-
 function broadcast(cluster: ManagedCluster, policyName: string, changed: string[]): string {
   const head = `OptimizationPolicy ${policyName} of cluster ${cluster.metadata.name ?? ""} updated`;
   if (cluster.spec.mode === "remote")
@@ -51,36 +25,9 @@ function broadcast(cluster: ManagedCluster, policyName: string, changed: string[
   return `${head}; the operator reshapes ${changed.length} NodePool(s): ${changed.join(", ")}`;
 }
 
-/**
- * The NodePools whose desired spec differs between the policy before and after the edit, from the same pure builder
- * the NodeTemplate controller applies (the controller then writes them).
- */
-function changedNodePools(
-  rc: ResourceContext,
-  cluster: ManagedCluster,
-  policies: { before?: OptimizationPolicy; after: OptimizationPolicy },
-): string[] {
-  const clusterName = cluster.metadata.name ?? "";
-  const book = rc.priceBookFor(cluster.spec.region);
-  const catalog = book && "instanceTypes" in book ? (book as unknown as PriceBook) : undefined;
-  const changed: string[] = [];
-  for (const t of rc.cache.templates(rc.namespace).filter((x) => x.spec.clusterRef.name === clusterName)) {
-    const spec = NodeTemplateSpec.safeParse(t.spec);
-    if (!spec.success) continue;
-    const pool = (policy: OptimizationPolicy | undefined): string =>
-      JSON.stringify(
-        desiredTemplate({
-          template: { namespace: rc.namespace, name: t.metadata.name ?? "", spec: spec.data },
-          cluster: { name: clusterName, spec: cluster.spec },
-          policy: effectivePolicy(policy),
-          isDefault: false,
-          ...(catalog ? { catalog } : {}),
-        }).nodePool?.spec ?? null,
-      );
-    if (pool(policies.before) !== pool(policies.after))
-      changed.push(karpenterName(rc.namespace, t.metadata.name ?? ""));
-  }
-  return changed.sort();
+export interface PolicyRouteServices {
+  scope: ResourceScope;
+  policies: PolicyService;
 }
 
 interface PolicyEndpoint<B extends { cluster_id?: string }> {
@@ -88,46 +35,51 @@ interface PolicyEndpoint<B extends { cluster_id?: string }> {
   summary: string;
   event: string;
   body: z.ZodType<B>;
-  toSpec: (body: B) => SpecPatch;
+  toSpec: (body: B) => PolicyPatch;
 }
 
-function policyRoute<B extends { cluster_id?: string }>(def: PolicyEndpoint<B>): RouteDef {
-  return defineRoute({
-    method: "patch",
-    path: def.path,
-    summary: `${def.summary} (cluster_id, or the organisation's active cluster)`,
-    tags: ["policies"],
-    auth: "user",
-    body: def.body,
-    response: PolicyResponse,
-    handler: async (ctx) => {
-      const rc = resourceContext(ctx);
-      const cluster = await targetCluster(rc, ctx.body.cluster_id);
-      const clusterName = cluster.metadata.name ?? "";
-      const { before, after } = await patchPolicy(rc, cluster, def.toSpec(ctx.body));
-      ctx.audit({
-        event: def.event,
-        resource: `optimizationpolicy/${after.metadata.name ?? clusterName}`,
-        before: specOf(before),
-        after: specOf(after),
-      });
-      const policyName = after.metadata.name ?? clusterName;
-      const changed = cluster.spec.mode === "remote" ? [] : changedNodePools(rc, cluster, { before, after });
-      return {
-        success: true,
-        broadcast: broadcast(cluster, policyName, changed),
-        cluster_id: clusterName,
-        policy: specOf(after) ?? {},
-        policy_name: policyName,
-        node_pools_changed: changed,
-      };
-    },
-  }) as RouteDef;
+/** A policy endpoint: the request turned into one patch of the cluster's policy, audited, then answered. */
+function policyRoute<B extends { cluster_id?: string }>(
+  def: PolicyEndpoint<B>,
+): (services: PolicyRouteServices) => RouteDef {
+  return ({ scope, policies }) =>
+    defineRoute({
+      method: "patch",
+      path: def.path,
+      summary: `${def.summary} (cluster_id, or the organisation's active cluster)`,
+      tags: ["policies"],
+      auth: "user",
+      body: def.body,
+      response: PolicyResponse,
+      handler: async (ctx) => {
+        const rc = scope.context(ctx.auth);
+        const { cluster, before, after, nodePoolsChanged } = await policies.patch(rc, {
+          clusterId: ctx.body.cluster_id,
+          patch: def.toSpec(ctx.body),
+        });
+        const clusterName = cluster.metadata.name ?? "";
+        const policyName = after.metadata.name ?? clusterName;
+        ctx.audit({
+          event: def.event,
+          resource: `optimizationpolicy/${policyName}`,
+          before: specOf(before),
+          after: specOf(after),
+        });
+        return {
+          success: true,
+          broadcast: broadcast(cluster, policyName, nodePoolsChanged),
+          cluster_id: clusterName,
+          policy: specOf(after) ?? {},
+          policy_name: policyName,
+          node_pools_changed: nodePoolsChanged,
+        };
+      },
+    }) as RouteDef;
 }
 
 const clusterId = { cluster_id: ClusterId.optional() };
 
-export const policyRoutes: RouteDef[] = [
+const POLICY_ROUTES = [
   policyRoute({
     path: "/policies/karpenter",
     summary: "Turn Karpenter management on or off (and optionally set the Spot allocation strategy)",
@@ -187,3 +139,8 @@ export const policyRoutes: RouteDef[] = [
     toSpec: (b) => ({ exclusions: { namespaces: b.namespaces } }),
   }),
 ];
+
+/** The six policy routes over the policy service. */
+export function createPolicyRoutes(services: PolicyRouteServices): RouteDef[] {
+  return POLICY_ROUTES.map((route) => route(services));
+}

@@ -9,8 +9,8 @@ import {
   type PerClusterObject,
 } from "../../../src-shared/tenancy/cluster-target.js";
 import { ConflictError, NotFoundError } from "../errors.js";
-import type { ResourceContext } from "../routes/shared.js";
-import { crRef } from "../routes/shared.js";
+import { jsonMergePatch } from "../../../src-shared/kube/merge-patch.js";
+import { crRef, type ResourceContext } from "./resource-scope.js";
 import { resolveCluster } from "./fleet-view.js";
 
 /**
@@ -23,7 +23,7 @@ export async function targetCluster(rc: ResourceContext, clusterId?: string): Pr
   const target = await resolveClusterTarget(
     {
       managedCluster: async (namespace, n) => rc.cache.cluster(namespace, n),
-      localCluster: localClusterFromConfigMap((ref) => rc.writer.read(ref), rc.deps.config.systemNamespace),
+      localCluster: localClusterFromConfigMap((ref) => rc.writer.read(ref), rc.config.systemNamespace),
     },
     { namespace: rc.namespace, clusterName: name },
   );
@@ -50,41 +50,64 @@ export function clusterOwnerReference(cluster: ManagedCluster): {
 }
 
 interface Owned {
-  metadata: { name?: string; ownerReferences?: Array<{ uid?: string }> };
+  metadata: { name?: string; resourceVersion?: string; ownerReferences?: Array<{ uid?: string }> };
 }
 
-interface UpsertInput<T> {
+type Spec = Record<string, unknown>;
+
+/** An edit of the one object of `kind` in force for a cluster (a HibernationSchedule or an OptimizationPolicy). */
+export interface PerClusterEdit {
   rc: ResourceContext;
   kind: "HibernationSchedule" | "OptimizationPolicy";
   cluster: ManagedCluster;
-  existing: readonly T[];
-  create: Record<string, unknown>;
-  patch: Record<string, unknown>;
+  /** The spec a new object starts from (the patch then applies to it). */
+  initial: Spec;
+  /** RFC 7386 merge patch of the spec, from the spec as the API server holds it now (`null` removes a field). */
+  patch: (current: Spec) => Spec;
+  /** Checks the spec about to be written (throws a 422 to refuse it). */
+  check?: (spec: Spec) => void;
 }
 
-/** Patches the object in force; a kubectl-made one without the cluster's owner reference gains it. */
-async function editInForce<T extends PerClusterObject & Owned>(input: UpsertInput<T>, current: T): Promise<T> {
-  const { rc, kind, cluster, patch } = input;
-  const refs = current.metadata.ownerReferences ?? [];
-  const owned = refs.some((r) => r.uid === cluster.metadata.uid);
-  const metadata = owned ? {} : { metadata: { ownerReferences: [...refs, clusterOwnerReference(cluster)] } };
-  return rc.writer.mergePatch<T>(crRef(kind, rc.namespace, current.metadata.name ?? ""), { ...metadata, spec: patch });
-}
-
-/**
- * Edits the one object of `kind` in force for the cluster (oldest naming it), or creates it (named after the
- * cluster, or `<cluster>-<random>` when that name is taken by an object for another cluster), owned by the cluster.
- * Never creates a second object for a cluster that has one.
- */
-export async function upsertPerClusterObject<T extends PerClusterObject & Owned>(
-  input: UpsertInput<T>,
-): Promise<{ before?: T; after: T }> {
-  const { rc, kind, cluster, existing } = input;
+/** The cluster's object as the API server holds it now: the one in force in the cache, else one named after it. */
+async function liveInForce<T extends PerClusterObject & Owned>(
+  edit: PerClusterEdit,
+  cached: readonly T[],
+): Promise<{ live: T | undefined; nameTaken: boolean }> {
+  const { rc, kind, cluster } = edit;
   const clusterName = cluster.metadata.name ?? "";
-  const before = objectInForce(existing, clusterName);
-  if (before) return { before, after: await editInForce(input, before) };
-  const nameTaken = existing.some((o) => o.metadata.name === clusterName);
-  const manifest = {
+  const name = objectInForce(cached, clusterName)?.metadata.name ?? clusterName;
+  const live = await rc.writer.read<T>(crRef(kind, rc.namespace, name));
+  if (live?.spec?.clusterRef?.name === clusterName) return { live, nameTaken: false };
+  return { live: undefined, nameTaken: live !== undefined || cached.some((o) => o.metadata.name === clusterName) };
+}
+
+/** Merge-patches the live object's spec, only if it is still at the resourceVersion just read. */
+async function patchLive<T extends PerClusterObject & Owned>(edit: PerClusterEdit, live: T): Promise<T> {
+  const { rc, kind, cluster } = edit;
+  const current = (live.spec ?? {}) as Spec;
+  const patch = edit.patch(current);
+  edit.check?.(jsonMergePatch(current, patch) as Spec);
+  const refs = live.metadata.ownerReferences ?? [];
+  const owned = refs.some((r) => r.uid === cluster.metadata.uid);
+  // A kubectl-made object gains the cluster's owner reference.
+  const metadata = owned ? {} : { metadata: { ownerReferences: [...refs, clusterOwnerReference(cluster)] } };
+  return rc.writer.swap<T>({
+    ref: crRef(kind, rc.namespace, live.metadata.name ?? ""),
+    resourceVersion: live.metadata.resourceVersion,
+    patch: { ...metadata, spec: patch },
+  });
+}
+
+/** Creates the cluster's object: named after the cluster, or `<cluster>-<random>` when another cluster's has the name. */
+async function createForCluster<T extends PerClusterObject & Owned>(
+  edit: PerClusterEdit,
+  nameTaken: boolean,
+): Promise<T> {
+  const { rc, kind, cluster } = edit;
+  const clusterName = cluster.metadata.name ?? "";
+  const spec = jsonMergePatch(edit.initial, edit.patch(edit.initial)) as Spec;
+  edit.check?.(spec);
+  return rc.writer.create({
     apiVersion: cluster.apiVersion,
     kind,
     metadata: {
@@ -92,15 +115,29 @@ export async function upsertPerClusterObject<T extends PerClusterObject & Owned>
       namespace: rc.namespace,
       ownerReferences: [clusterOwnerReference(cluster)],
     },
-    spec: input.create,
-  };
-  try {
-    return { after: await rc.writer.create(manifest as unknown as T) };
-  } catch (err) {
-    // Created meanwhile by another replica or kubectl: edit it if it is this cluster's, else report the clash.
-    if (!(err instanceof ConflictError)) throw err;
-    const live = await rc.writer.read<T>(crRef(kind, rc.namespace, clusterName));
-    if (live?.spec?.clusterRef?.name !== clusterName) throw err;
-    return { before: live, after: await editInForce(input, live) };
+    spec,
+  } as unknown as T);
+}
+
+const EDIT_ATTEMPTS = 20;
+
+/**
+ * Edits the one object of `kind` in force for the cluster (oldest naming it), or creates it, owned by the cluster.
+ * Read-modify-write against the API server: a write made meanwhile by another replica (a create of the same name, an
+ * edit since the read) answers 409 and the edit is made again on top of it, so concurrent edits all land and a
+ * cluster that has an object never gets a second one.
+ */
+export async function editPerClusterObject<T extends PerClusterObject & Owned>(
+  edit: PerClusterEdit,
+  cached: () => readonly T[],
+): Promise<{ before?: T; after: T }> {
+  for (let attempt = 1; ; attempt++) {
+    const { live, nameTaken } = await liveInForce(edit, cached());
+    try {
+      if (live) return { before: live, after: await patchLive(edit, live) };
+      return { after: await createForCluster(edit, nameTaken) };
+    } catch (err) {
+      if (!(err instanceof ConflictError) || attempt >= EDIT_ATTEMPTS) throw err;
+    }
   }
 }

@@ -1,15 +1,21 @@
-// Writes from the facade to the Kubernetes API (create, merge patch, delete) with field manager
-// `spot-optimizer-facade`, mapping API errors to the facade's typed HTTP errors.
-import {
-  ApiException,
-  KubernetesObjectApi,
-  PatchStrategy,
-  type KubeConfig,
-  type KubernetesObject,
-} from "@kubernetes/client-node";
+// The facade's one way to write to the Kubernetes API over the shared KubeClient (create, server-side apply with one
+// field manager per service, delete, read), and the one place Kubernetes API errors become HTTP errors.
+import { KubeApiError, isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/client.js";
 import { ConflictError, HttpError, NotFoundError, UnprocessableError } from "../errors.js";
 
 export const FIELD_MANAGER = "spot-optimizer-facade";
+
+/**
+ * Server-side apply managers, one per facade service: an apply owns exactly the fields it names, so each service
+ * keeps its own set (the replan request's annotations never drop the default template the template service set).
+ */
+export const APPLY_MANAGERS = {
+  connect: "spot-optimizer-facade-connect",
+  replan: "spot-optimizer-facade-replan",
+  templates: "spot-optimizer-facade-templates",
+} as const;
+
+export type ApplyManager = (typeof APPLY_MANAGERS)[keyof typeof APPLY_MANAGERS];
 
 export interface ObjectRef {
   apiVersion: string;
@@ -115,6 +121,12 @@ export interface WriteTarget {
   name?: string | undefined;
 }
 
+/** `template "web"`, or the bare noun when the name is not known. */
+function described(target: WriteTarget): string {
+  const noun = wordsOf(target.kind ?? "").noun;
+  return target.name ? `${noun} "${target.name}"` : noun;
+}
+
 function conflictError(what: string, reason: unknown): ConflictError {
   if (reason === "AlreadyExists") return new ConflictError(`${what} already exists`);
   return new ConflictError(`${what} was changed at the same time; try again`);
@@ -122,76 +134,98 @@ function conflictError(what: string, reason: unknown): ConflictError {
 
 /**
  * Kubernetes API errors -> facade errors in the facade's own words: a 422's detail names the request field
- * (`families`, `disk_size`), never a CRD plural, group, Go type or CRD field path.
+ * (`families`, `disk_size`), never a CRD plural, group, Go type or CRD field path. Anything else passes unchanged.
  */
-export function mapKubeError(err: unknown, target: WriteTarget): Error {
-  if (!(err instanceof ApiException)) return err instanceof Error ? err : new Error(String(err));
+export function mapKubeError(err: unknown, target: WriteTarget = {}): Error {
+  if (!(err instanceof KubeApiError)) return err instanceof Error ? err : new Error(String(err));
   const kind = target.kind ?? "";
-  const noun = wordsOf(kind).noun;
-  const what = target.name ? `${noun} "${target.name}"` : noun;
+  const what = described(target);
   const status = statusBody(err.body);
-  if (err.code === 404) return new NotFoundError(`${what} not found`);
-  if (err.code === 409) return conflictError(what, status.reason);
-  if (err.code === 422 || err.code === 400) return new UnprocessableError(invalidDetail(kind, status));
-  return new HttpError(502, `the cluster's API answered ${err.code} for ${what}`);
+  if (err.statusCode === 404) return new NotFoundError(`${what} not found`);
+  if (err.statusCode === 409) return conflictError(what, status.reason);
+  if (err.statusCode === 422 || err.statusCode === 400) return new UnprocessableError(invalidDetail(kind, status));
+  return new HttpError(502, `the cluster's API answered ${err.statusCode} for ${what}`);
+}
+
+/** A server-side apply: the fields this configuration names are the manager's; `null` removes a field. */
+export interface ApplyInput {
+  ref: ObjectRef;
+  manager: ApplyManager;
+  /** The configuration's body besides apiVersion, kind, name and namespace (spec, metadata.annotations, data...). */
+  body: Record<string, unknown>;
+}
+
+/** A compare-and-swap: the change lands only on the object at `resourceVersion`, else ConflictError. */
+export interface SwapInput {
+  ref: ObjectRef;
+  resourceVersion: string | undefined;
+  /** RFC 7386 merge patch of the object as read (`null` removes a field). */
+  patch: Record<string, unknown>;
 }
 
 export interface KubeWriter {
+  /** Creates; an object of that name that exists already answers ConflictError ("... already exists"). */
   create<T extends object>(obj: T): Promise<T>;
-  /** JSON merge patch (RFC 7386) of the given fields; `null` removes a field. */
-  mergePatch<T extends object>(ref: ObjectRef, patch: Record<string, unknown>): Promise<T>;
+  /** Server-side apply (force) as the input's manager: creates the object or sets the fields it names. */
+  apply<T extends object>(input: ApplyInput): Promise<T>;
+  /**
+   * Read-modify-write of an invariant that spans concurrent writers (one default per cluster, one schedule per
+   * cluster): the caller retries a ConflictError on a fresh read. Never creates.
+   */
+  swap<T extends object>(input: SwapInput): Promise<T>;
   remove(ref: ObjectRef): Promise<void>;
+  /** The object as the API server holds it now; undefined when it does not exist. */
   read<T extends object>(ref: ObjectRef): Promise<T | undefined>;
 }
 
-function header(ref: ObjectRef): KubernetesObject {
-  return { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } };
+function applyBody(input: ApplyInput): KubeObject {
+  const { ref, body } = input;
+  const metadata = {
+    ...((body.metadata as Record<string, unknown> | undefined) ?? {}),
+    name: ref.name,
+    namespace: ref.namespace,
+  };
+  return { ...body, apiVersion: ref.apiVersion, kind: ref.kind, metadata } as KubeObject;
 }
 
-export function createKubeWriter(kubeConfig: KubeConfig): KubeWriter {
-  const api = KubernetesObjectApi.makeApiClient(kubeConfig);
-  const describe = (ref: { kind?: string; metadata?: { name?: string } }): WriteTarget => ({
-    kind: ref.kind,
-    name: ref.metadata?.name,
-  });
+/** The patch with the precondition: a merge patch naming metadata.resourceVersion fails with 409 when it moved. */
+function swapBody(input: SwapInput): Record<string, unknown> {
+  const metadata = { ...((input.patch.metadata as Record<string, unknown> | undefined) ?? {}) };
+  return { ...input.patch, metadata: { ...metadata, resourceVersion: input.resourceVersion } };
+}
+
+/** The facade's writer over the shared client; every failure leaves as a facade error (mapKubeError). */
+export function createKubeWriter(client: KubeClient): KubeWriter {
+  const fail = (err: unknown, target: WriteTarget): never => {
+    throw mapKubeError(err, target);
+  };
   return {
     async create(obj) {
-      try {
-        return (await api.create(obj as KubernetesObject, undefined, undefined, FIELD_MANAGER)) as never;
-      } catch (err) {
-        throw mapKubeError(err, describe(obj as KubernetesObject));
-      }
+      const object = obj as KubeObject;
+      return (await client
+        .create(object, { fieldManager: FIELD_MANAGER })
+        .catch((err: unknown) => fail(err, { kind: object.kind, name: object.metadata?.name }))) as never;
     },
-    async mergePatch(ref, patch) {
-      try {
-        const head = header(ref);
-        const metadata = { ...((patch.metadata as Record<string, unknown> | undefined) ?? {}), ...head.metadata };
-        const body = { ...patch, ...head, metadata } as KubernetesObject;
-        return (await api.patch(
-          body,
-          undefined,
-          undefined,
-          FIELD_MANAGER,
-          undefined,
-          PatchStrategy.MergePatch,
-        )) as never;
-      } catch (err) {
-        throw mapKubeError(err, ref);
-      }
+    async apply(input) {
+      return (await client
+        .patch(input.ref, applyBody(input), { type: "apply", fieldManager: input.manager, force: true })
+        .catch((err: unknown) => fail(err, input.ref))) as never;
+    },
+    async swap(input) {
+      return (await client
+        .patch(input.ref, swapBody(input), { type: "merge", fieldManager: FIELD_MANAGER })
+        .catch((err: unknown) => fail(err, input.ref))) as never;
     },
     async remove(ref) {
-      try {
-        await api.delete(header(ref));
-      } catch (err) {
-        throw mapKubeError(err, ref);
-      }
+      const deleted = await client.delete(ref).catch((err: unknown) => fail(err, ref));
+      if (!deleted) throw new NotFoundError(`${described(ref)} not found`);
     },
     async read(ref) {
       try {
-        return (await api.read(header(ref) as never)) as never;
+        return (await client.get(ref)) as never;
       } catch (err) {
-        if (err instanceof ApiException && err.code === 404) return undefined;
-        throw mapKubeError(err, ref);
+        if (isNotFound(err)) return undefined;
+        return fail(err, ref);
       }
     },
   };

@@ -3,7 +3,7 @@ import { describe, it, expect } from "vitest";
 import { encodeBook, PRICE_BOOK_DATA_KEY, storedRegionPrices } from "../../../src-shared/pricing/book.js";
 import { snapshotSources } from "../../../src-shared/pricing/region-prices.js";
 import { loadSnapshotPriceBook } from "../../../src-shared/pricing/snapshot/index.js";
-import { priceBookFor } from "./shared.js";
+import { priceBookFor } from "./resource-scope.js";
 
 const NS = "spot-optimizer-system";
 

@@ -1,0 +1,253 @@
+// The node template service: creates NodeTemplates and keeps exactly one default per cluster (the cluster's
+// spec.defaultTemplate, moved by compare-and-swap so that requests racing on any replica each land whole).
+import { API_VERSION, type ManagedCluster, type NodeTemplate } from "../../../src-shared/crds/index.js";
+import { validateTemplate, type InstanceCatalog } from "../../../src-shared/nodetemplate/validate.js";
+import { ConflictError, NotFoundError, UnprocessableError } from "../errors.js";
+import { clusterOwnerReference, targetCluster } from "./cluster-target.js";
+import { APPLY_MANAGERS } from "./k8s-writes.js";
+import { crRef, settle, type ResourceContext } from "./resource-scope.js";
+
+export const DISPLAY_NAME_ANNOTATION = "spotoptimizer.io/display-name";
+
+/** A template as the API takes it (defaults already applied by the request schema). */
+export interface TemplateDraft {
+  name: string;
+  families: string[];
+  architecture: string;
+  strategy: string;
+  disk_type: string;
+  disk_size: number;
+  cluster_id?: string | undefined;
+  is_default?: boolean | undefined;
+}
+
+/** "AI-Workloads" -> "ai-workloads": the NodeTemplate's object name. */
+export function templateObjectName(displayName: string): string {
+  return displayName
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 63)
+    .replace(/-+$/g, "");
+}
+
+function templatesOfCluster(rc: ResourceContext, clusterName: string): NodeTemplate[] {
+  return rc.cache.templates(rc.namespace).filter((t) => t.spec.clusterRef.name === clusterName);
+}
+
+/** The instance catalog of the cluster's region (families are then checked against it), if the facade has one. */
+export function catalogOf(rc: ResourceContext, cluster: ManagedCluster | undefined): InstanceCatalog | undefined {
+  const book = rc.priceBookFor(cluster?.spec.region);
+  return book && "instanceTypes" in book ? (book as unknown as InstanceCatalog) : undefined;
+}
+
+function assertValid(draft: TemplateDraft, catalog: InstanceCatalog | undefined): "x86_64" | "arm64" {
+  const result = validateTemplate(
+    {
+      families: draft.families,
+      architecture: draft.architecture,
+      strategy: draft.strategy,
+      diskType: draft.disk_type,
+      diskSizeGiB: draft.disk_size,
+    },
+    catalog,
+  );
+  if (!result.valid || !result.architecture)
+    throw new UnprocessableError(`template is not valid: ${result.errors.join("; ")}`);
+  return result.architecture;
+}
+
+/** The cluster as the API server holds it now: the facade's cache may lag a write of another replica. */
+async function liveCluster(rc: ResourceContext, clusterName: string): Promise<ManagedCluster> {
+  const cluster = await rc.writer.read<ManagedCluster>(crRef("ManagedCluster", rc.namespace, clusterName));
+  if (!cluster) throw new NotFoundError(`cluster ${clusterName} not found`);
+  return cluster;
+}
+
+const byAge = (a: NodeTemplate, b: NodeTemplate): number =>
+  (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") ||
+  (a.metadata.name ?? "").localeCompare(b.metadata.name ?? "");
+
+/** The template spec.defaultTemplate names, when it still exists; else the oldest other template with isDefault. */
+function defaultOf(rc: ResourceContext, cluster: ManagedCluster, except?: string): string | null {
+  const mine = templatesOfCluster(rc, cluster.metadata.name ?? "").filter((t) => !t.metadata.deletionTimestamp);
+  const named = mine.find((t) => t.metadata.name === cluster.spec.defaultTemplate);
+  if (named) return named.metadata.name ?? null;
+  const flagged = mine.filter((t) => t.spec.isDefault === true && t.metadata.name !== except).sort(byAge);
+  return flagged[0]?.metadata.name ?? null;
+}
+
+const SWAP_ATTEMPTS = 20;
+
+interface Swap {
+  clusterName: string;
+  to: string | null;
+  except?: string;
+  /** Moves the default only if this holds for the default read (else answers the default as it is). */
+  when?: (previous: string | null, named: string | null) => boolean;
+}
+
+/**
+ * Sets the cluster's spec.defaultTemplate with the resourceVersion just read (compare-and-swap): of requests racing on
+ * any replica, each move lands whole and the next one sees it as its previous default. The NodeTemplate controller
+ * holds the rest (isDefault of every template, NodePool weights) level-based from this one field.
+ */
+async function swapClusterDefault(
+  rc: ResourceContext,
+  swap: Swap,
+): Promise<{ previous: string | null; moved: boolean }> {
+  for (let attempt = 1; ; attempt++) {
+    const cluster = await liveCluster(rc, swap.clusterName);
+    const previous = defaultOf(rc, cluster, swap.except);
+    const named = cluster.spec.defaultTemplate ?? null;
+    if (swap.when && !swap.when(previous, named)) return { previous, moved: false };
+    if (named === swap.to) return { previous, moved: true };
+    try {
+      const updated = await rc.writer.swap<ManagedCluster>({
+        ref: crRef("ManagedCluster", rc.namespace, swap.clusterName),
+        resourceVersion: cluster.metadata.resourceVersion,
+        patch: { spec: { defaultTemplate: swap.to } },
+      });
+      await settle(rc, "ManagedCluster", updated);
+      return { previous, moved: true };
+    } catch (err) {
+      if (!(err instanceof ConflictError) || attempt >= SWAP_ATTEMPTS) throw err;
+    }
+  }
+}
+
+/** Sets one template's isDefault so the facade's answer shows it at once; the controller holds it from then on. */
+async function flagDefault(rc: ResourceContext, name: string, value: boolean): Promise<NodeTemplate | undefined> {
+  const current = rc.cache.template(rc.namespace, name);
+  if (!current || (current.spec.isDefault === true) === value) return current;
+  const ref = crRef("NodeTemplate", rc.namespace, name);
+  try {
+    const updated = await rc.writer.apply<NodeTemplate>({
+      ref,
+      manager: APPLY_MANAGERS.templates,
+      body: { spec: { isDefault: value } },
+    });
+    await settle(rc, "NodeTemplate", updated);
+    return updated;
+  } catch (err) {
+    // Deleted meanwhile (the apply would have created a template without a spec): nothing to flag.
+    if ((await rc.writer.read<NodeTemplate>(ref)) === undefined) return undefined;
+    throw err;
+  }
+}
+
+/** After the default is deleted, the oldest remaining template of the cluster becomes its default (if any remains). */
+async function promoteSuccessor(rc: ResourceContext, clusterName: string, deleted: string): Promise<string | null> {
+  const successor = templatesOfCluster(rc, clusterName)
+    .filter((t) => t.metadata.name !== deleted)
+    .sort(byAge)[0];
+  const name = successor?.metadata.name ?? null;
+  if (name) await flagDefault(rc, name, true);
+  // Only while the cluster still names the deleted template (or none): a concurrent move wins.
+  const { moved } = await swapClusterDefault(rc, {
+    clusterName,
+    to: name,
+    except: deleted,
+    when: (_previous, named) => named === null || named === deleted || named === name,
+  });
+  return moved ? name : defaultOf(rc, await liveCluster(rc, clusterName), deleted);
+}
+
+function templateManifest(
+  rc: ResourceContext,
+  input: { draft: TemplateDraft; cluster: ManagedCluster; architecture: "x86_64" | "arm64"; id: string },
+  isDefault: boolean,
+): NodeTemplate {
+  const { draft, cluster, architecture, id } = input;
+  return {
+    apiVersion: API_VERSION,
+    kind: "NodeTemplate",
+    metadata: {
+      name: id,
+      namespace: rc.namespace,
+      annotations: { [DISPLAY_NAME_ANNOTATION]: draft.name },
+      ownerReferences: [clusterOwnerReference(cluster)],
+    },
+    spec: {
+      clusterRef: { name: cluster.metadata.name ?? "" },
+      families: draft.families.map((f) => f.trim().toLowerCase()),
+      architecture,
+      strategy: draft.strategy as NodeTemplate["spec"]["strategy"],
+      diskType: draft.disk_type.toLowerCase() as NodeTemplate["spec"]["diskType"],
+      diskSize: draft.disk_size,
+      isDefault,
+    },
+  };
+}
+
+/** Creates the template; the first of a cluster (or one asked to be) becomes the cluster's default. */
+async function createTemplate(
+  rc: ResourceContext,
+  draft: TemplateDraft,
+): Promise<{ id: string; clusterName: string; template: NodeTemplate }> {
+  const cluster = await targetCluster(rc, draft.cluster_id);
+  const clusterName = cluster.metadata.name ?? "";
+  const architecture = assertValid(draft, catalogOf(rc, cluster));
+  const id = templateObjectName(draft.name);
+  if (!id) throw new UnprocessableError("body.name: must contain at least one letter or digit");
+  // The first template of a cluster becomes its default, so "exactly one default per cluster" holds from the start.
+  const isDefault = draft.is_default ?? defaultOf(rc, cluster) === null;
+  const created = await rc.writer.create(templateManifest(rc, { draft, cluster, architecture, id }, isDefault));
+  await settle(rc, "NodeTemplate", created);
+  if (!isDefault) return { id, clusterName, template: created };
+  // Asked for: move the default here. Implied (first template): only if no other creation got there first.
+  const { moved } = await swapClusterDefault(rc, {
+    clusterName,
+    to: id,
+    except: id,
+    ...(draft.is_default === true
+      ? {}
+      : { when: (_previous, named) => named === null || rc.cache.template(rc.namespace, named) === undefined }),
+  });
+  const template = moved ? created : ((await flagDefault(rc, id, false)) ?? created);
+  return { id, clusterName, template };
+}
+
+function requireTemplate(rc: ResourceContext, id: string): NodeTemplate {
+  const template = rc.cache.template(rc.namespace, id);
+  if (!template) throw new NotFoundError(`template ${id} not found`);
+  return template;
+}
+
+/** Makes the template its cluster's default; answers the default it replaced. */
+async function setDefault(
+  rc: ResourceContext,
+  id: string,
+): Promise<{ clusterName: string; previousDefault: string | null }> {
+  const clusterName = requireTemplate(rc, id).spec.clusterRef.name;
+  // isDefault first, then the one field that decides: a template named by the cluster is never left unflagged.
+  await flagDefault(rc, id, true);
+  const { previous } = await swapClusterDefault(rc, { clusterName, to: id, except: id });
+  if (previous && previous !== id) await flagDefault(rc, previous, false);
+  return { clusterName, previousDefault: previous };
+}
+
+/** Deletes the template; deleting the default promotes the oldest remaining template of its cluster. */
+async function removeTemplate(
+  rc: ResourceContext,
+  id: string,
+): Promise<{ template: NodeTemplate; wasDefault: boolean; newDefault: string | null }> {
+  const template = requireTemplate(rc, id);
+  const clusterName = template.spec.clusterRef.name;
+  await rc.writer.remove(crRef("NodeTemplate", rc.namespace, id));
+  await settle(rc, "NodeTemplate", null, { name: id });
+  const wasDefault =
+    template.spec.isDefault === true || rc.cache.cluster(rc.namespace, clusterName)?.spec.defaultTemplate === id;
+  const newDefault = wasDefault ? await promoteSuccessor(rc, clusterName, id) : null;
+  return { template, wasDefault, newDefault };
+}
+
+export interface TemplateService {
+  create: typeof createTemplate;
+  setDefault: typeof setDefault;
+  remove: typeof removeTemplate;
+}
+
+export function createTemplateService(): TemplateService {
+  return { create: createTemplate, setDefault, remove: removeTemplate };
+}
