@@ -3,7 +3,7 @@
 // ends), and interruption handling (cordon + drain, reported in the next heartbeat).
 import type { Logger } from "pino";
 import type { PendingAction } from "../src-shared/agent/protocol.js";
-import type { KubeClient } from "../src-shared/kube/index.js";
+import type { KubeClient } from "../src-shared/kube/client.js";
 import { readCluster } from "./cluster-report.js";
 import { execute } from "./executors/index.js";
 import type { ExecOutcome } from "./executors/types.js";

@@ -10,10 +10,9 @@ export const DEFAULT_OUTFILE = join(repo, "dist", "agent.mjs");
 /** V8 flags the image starts the bundle with (a small young generation and heap cap keep idle RSS low). */
 export const AGENT_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=64"];
 
-/** Builds the bundle; returns its path. */
-export async function buildAgent(outfile = DEFAULT_OUTFILE) {
-  const { build } = await import("esbuild");
-  await build({
+/** esbuild's options for the bundle (the benchmark and a test add `metafile: true` to see what it holds). */
+export function agentBuildOptions(outfile = DEFAULT_OUTFILE) {
+  return {
     entryPoints: [join(repo, "agent", "main.ts")],
     bundle: true,
     platform: "node",
@@ -25,7 +24,13 @@ export async function buildAgent(outfile = DEFAULT_OUTFILE) {
     logLevel: "error",
     // CommonJS dependencies bundled into ESM still call require for Node built-ins.
     banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
-  });
+  };
+}
+
+/** Builds the bundle; returns its path. */
+export async function buildAgent(outfile = DEFAULT_OUTFILE) {
+  const { build } = await import("esbuild");
+  await build(agentBuildOptions(outfile));
   return outfile;
 }
 

@@ -3,7 +3,7 @@
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import type { HeartbeatNode, HeartbeatObject, HeartbeatPodGroup } from "../src-shared/agent/protocol.js";
 import { isPerNodePod, pinnedArch, pinnedZone, podRequest } from "../src-shared/fleet/pod-request.js";
-import { isNotFound, type KubeClient, type KubeObject } from "../src-shared/kube/index.js";
+import { isNotFound, type KubeClient, type KubeObject } from "../src-shared/kube/client.js";
 
 /** Only our own annotations travel (the saved originals of hibernation and of scale). */
 const OUR_ANNOTATION = /(^|\.)spotoptimizer\.io\//;

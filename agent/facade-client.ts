@@ -1,13 +1,13 @@
 // HTTP client for the facade's agent endpoints, with the per-cluster bearer token.
-import {
+import * as z from "zod/mini";
+import type {
+  ActionResult,
   ActionResultResponse,
+  HeartbeatInput,
   HeartbeatResponse,
-  PendingActionsResponse,
-  type ActionResult,
-  type HeartbeatInput,
-  type PendingAction,
+  PendingAction,
 } from "../src-shared/agent/protocol.js";
-import type { z } from "zod";
+import { httpRequest } from "./http.js";
 
 /** A non-2xx answer (status kept: 401 re-reads the token, 409 drops a stale result) or a network failure (status 0). */
 export class FacadeError extends Error {
@@ -23,10 +23,61 @@ export class FacadeError extends Error {
 export interface FacadeClient {
   heartbeat(body: HeartbeatInput): Promise<HeartbeatResponse>;
   pending(): Promise<PendingAction[]>;
-  result(actionId: string, result: ActionResult): Promise<z.infer<typeof ActionResultResponse>>;
+  result(actionId: string, result: ActionResult): Promise<ActionResultResponse>;
 }
 
+// The facade's answers (src-shared/agent/protocol.ts) checked again with zod/mini: the classic-zod schemas there
+// would load all of zod into the agent. Fields a newer facade adds pass through.
+const HeartbeatAnswer = z.looseObject({
+  received_at: z.string(),
+  next_heartbeat_seconds: z.number(),
+  pending_actions: z.number(),
+});
+const PendingAnswer = z.object({
+  actions: z.array(
+    z.looseObject({
+      id: z.string(),
+      type: z.string(),
+      target: z.object({
+        api_version: z.nullable(z.string()),
+        kind: z.string(),
+        namespace: z.nullable(z.string()),
+        name: z.string(),
+      }),
+      params: z.record(z.string(), z.unknown()),
+      attempt: z.int().check(z.minimum(1)),
+      lease_expires_at: z.string(),
+      deadline: z.string(),
+      timeout_seconds: z.number(),
+      lease_seconds: z.number(),
+    }),
+  ),
+});
+const ResultAnswer = z.looseObject({
+  id: z.string(),
+  phase: z.enum(["Pending", "Running", "Succeeded", "Failed"]),
+  attempt: z.number(),
+  changed: z.boolean(),
+});
+
 const REQUEST_TIMEOUT_MS = 10_000;
+
+function parsed<T>(schema: z.ZodMiniType, body: unknown, what: string): T {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new FacadeError(0, `unexpected answer to ${what}: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return result.data as T;
+}
+
+function errorDetail(text: string): string {
+  try {
+    return String((JSON.parse(text) as { detail?: unknown }).detail ?? text.slice(0, 300));
+  } catch {
+    return text.slice(0, 300);
+  }
+}
 
 export function createFacadeClient(opts: {
   baseUrl: string;
@@ -36,39 +87,38 @@ export function createFacadeClient(opts: {
   const base = `${opts.baseUrl}/clusters/${encodeURIComponent(opts.clusterId)}`;
   let token = opts.readToken();
 
-  async function send(method: string, path: string, body?: unknown): Promise<unknown> {
-    let res: Response;
+  async function send(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
+    let res: { status: number; text: string };
     try {
-      res = await fetch(base + path, {
+      res = await httpRequest({
+        url: base + path,
         method,
         headers: {
           authorization: `Bearer ${token}`,
           ...(body !== undefined ? { "content-type": "application/json" } : {}),
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        timeoutMs: REQUEST_TIMEOUT_MS,
       });
     } catch (err) {
       throw new FacadeError(0, `facade unreachable: ${(err as Error).message}`);
     }
-    const text = await res.text();
     if (res.status === 401) token = opts.readToken();
-    if (!res.ok) {
-      let detail = text.slice(0, 300);
-      try {
-        detail = String((JSON.parse(text) as { detail?: unknown }).detail ?? detail);
-      } catch {
-        // not JSON: keep the text
-      }
-      throw new FacadeError(res.status, `${method} ${path} answered ${res.status}: ${detail}`);
+    if (res.status < 200 || res.status >= 300)
+      throw new FacadeError(res.status, `${method} ${path} answered ${res.status}: ${errorDetail(res.text)}`);
+    try {
+      return JSON.parse(res.text) as unknown;
+    } catch {
+      throw new FacadeError(0, `${method} ${path} answered ${res.status} with a body that is not JSON`);
     }
-    return JSON.parse(text) as unknown;
   }
 
   return {
-    heartbeat: async (body) => HeartbeatResponse.parse(await send("POST", "/heartbeat", body)),
-    pending: async () => PendingActionsResponse.parse(await send("GET", "/actions/pending")).actions,
+    heartbeat: async (body) => parsed(HeartbeatAnswer, await send("POST", "/heartbeat", body), "heartbeat"),
+    pending: async () =>
+      parsed<{ actions: PendingAction[] }>(PendingAnswer, await send("GET", "/actions/pending"), "pending actions")
+        .actions,
     result: async (id, result) =>
-      ActionResultResponse.parse(await send("POST", `/actions/${encodeURIComponent(id)}/result`, result)),
+      parsed(ResultAnswer, await send("POST", `/actions/${encodeURIComponent(id)}/result`, result), "result"),
   };
 }

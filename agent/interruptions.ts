@@ -2,6 +2,7 @@
 // (DaemonSet mode) the instance-metadata endpoint's spot/instance-action for the agent's own node.
 import type { V1Node } from "@kubernetes/client-node";
 import type { HeartbeatInterruption } from "../src-shared/agent/protocol.js";
+import { httpRequest } from "./http.js";
 
 /** Taint key -> the kind reported in the heartbeat. */
 export const INTERRUPTION_TAINTS: Readonly<Record<string, string>> = {
@@ -26,7 +27,6 @@ export interface Notice {
   at: string;
 }
 
-/** The interruption notices a Node carries now (at most one per kind). */
 /** When a condition became true, else now (a condition without a valid transition time). */
 function conditionSince(lastTransitionTime: unknown, nowIso: string): string {
   const since = lastTransitionTime ? new Date(lastTransitionTime as string) : undefined;
@@ -38,6 +38,7 @@ function addOnce(kinds: Map<string, string>, kind: string | undefined, at: () =>
   if (kind !== undefined && !kinds.has(kind)) kinds.set(kind, at());
 }
 
+/** The interruption notices a Node carries now (at most one per kind). */
 export function noticesOnNode(node: V1Node, nowIso: string): Notice[] {
   const kinds = new Map<string, string>();
   for (const taint of node.spec?.taints ?? []) addOnce(kinds, INTERRUPTION_TAINTS[taint.key], () => nowIso);
@@ -51,29 +52,36 @@ export function noticesOnNode(node: V1Node, nowIso: string): Notice[] {
 
 const IMDS_TIMEOUT_MS = 2000;
 
+/** An IMDSv2 session token, or undefined when the PUT fails (then IMDSv1 is asked without one). */
+async function imdsToken(baseUrl: string): Promise<string | undefined> {
+  try {
+    const res = await httpRequest({
+      url: `${baseUrl}/latest/api/token`,
+      method: "PUT",
+      headers: { "x-aws-ec2-metadata-token-ttl-seconds": "60" },
+      timeoutMs: IMDS_TIMEOUT_MS,
+    });
+    return res.status >= 200 && res.status < 300 ? res.text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * GET {base}/latest/meta-data/spot/instance-action with an IMDSv2 session token (falls back to IMDSv1 when the
  * token PUT fails). 404 = no notice. Returns the notice's time, or undefined.
  */
 export async function imdsInstanceAction(baseUrl: string): Promise<{ action: string; at: string } | undefined> {
-  let token: string | undefined;
-  try {
-    const res = await fetch(`${baseUrl}/latest/api/token`, {
-      method: "PUT",
-      headers: { "x-aws-ec2-metadata-token-ttl-seconds": "60" },
-      signal: AbortSignal.timeout(IMDS_TIMEOUT_MS),
-    });
-    if (res.ok) token = await res.text();
-  } catch {
-    token = undefined;
-  }
-  const res = await fetch(`${baseUrl}/latest/meta-data/spot/instance-action`, {
+  const token = await imdsToken(baseUrl);
+  const res = await httpRequest({
+    url: `${baseUrl}/latest/meta-data/spot/instance-action`,
+    method: "GET",
     headers: token ? { "x-aws-ec2-metadata-token": token } : {},
-    signal: AbortSignal.timeout(IMDS_TIMEOUT_MS),
+    timeoutMs: IMDS_TIMEOUT_MS,
   });
   if (res.status === 404) return undefined;
-  if (!res.ok) throw new Error(`instance metadata answered ${res.status}`);
-  const body = (await res.json()) as { action?: unknown; time?: unknown };
+  if (res.status < 200 || res.status >= 300) throw new Error(`instance metadata answered ${res.status}`);
+  const body = JSON.parse(res.text) as { action?: unknown; time?: unknown };
   const at = typeof body.time === "string" && Number.isFinite(Date.parse(body.time)) ? new Date(body.time) : new Date();
   return { action: typeof body.action === "string" ? body.action : "terminate", at: at.toISOString() };
 }

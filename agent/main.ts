@@ -1,12 +1,11 @@
 // The agent's entrypoint: configuration from the environment, the loops, /healthz + /metrics, graceful SIGTERM.
 import { pathToFileURL } from "node:url";
-import type { KubeConfig } from "@kubernetes/client-node";
-import { loadKubeConfig } from "../src-shared/kube/config.js";
-import { KubeClient } from "../src-shared/kube/client.js";
+import { KubeClient, type KubeAccess } from "../src-shared/kube/client.js";
 import { createLogger } from "../src-shared/log/index.js";
 import { Agent } from "./agent.js";
 import { AgentConfigError, loadAgentConfig, type AgentConfig } from "./config.js";
 import { createFacadeClient } from "./facade-client.js";
+import { loadKubeAccess } from "./kube-access.js";
 import { createAgentMetrics } from "./metrics.js";
 import { startAgentServer } from "./server.js";
 
@@ -18,15 +17,19 @@ export interface RunningAgent {
 
 export interface StartAgentOptions {
   env?: NodeJS.ProcessEnv;
-  /** The workload cluster; default from SPOTOPT_KUBECONFIG, in-cluster, or the usual kubeconfig. */
-  kubeConfig?: KubeConfig;
+  /** The workload cluster (a client-node KubeConfig will do); default from SPOTOPT_KUBECONFIG, in-cluster, or the usual kubeconfig. */
+  kubeConfig?: KubeAccess;
 }
 
 /** Starts the agent with a parsed configuration (tests call this directly). */
 export async function startAgent(config: AgentConfig, opts: StartAgentOptions = {}): Promise<RunningAgent> {
   const logger = createLogger("agent", opts.env ?? process.env);
   const kubeConfig =
-    opts.kubeConfig ?? loadKubeConfig(config.kubeconfigPath ? { kubeconfigPath: config.kubeconfigPath } : {});
+    opts.kubeConfig ??
+    (await loadKubeAccess({
+      ...(config.kubeconfigPath !== undefined ? { kubeconfigPath: config.kubeconfigPath } : {}),
+      ...(opts.env !== undefined ? { env: opts.env } : {}),
+    }));
   const client = new KubeClient(kubeConfig);
   const metrics = createAgentMetrics();
   const agent = new Agent({
@@ -64,19 +67,22 @@ export async function startAgent(config: AgentConfig, opts: StartAgentOptions = 
   };
 }
 
+/** Bad configuration (environment, kubeconfig): one line and exit code 2. */
+function exitOnConfigError(err: unknown): never {
+  if (!(err instanceof AgentConfigError)) throw err;
+  process.stderr.write(`spot-optimizer agent: ${err.message}\n`);
+  process.exit(2);
+}
+
 async function main(): Promise<void> {
-  let config: AgentConfig;
+  let running: RunningAgent;
   try {
-    config = loadAgentConfig(process.env);
+    const config = loadAgentConfig(process.env);
     config.readToken();
+    running = await startAgent(config);
   } catch (err) {
-    if (err instanceof AgentConfigError) {
-      process.stderr.write(`spot-optimizer agent: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
+    exitOnConfigError(err);
   }
-  const running = await startAgent(config);
   const shutdown = (): void => {
     running.stop().then(
       () => process.exit(0),

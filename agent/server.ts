@@ -36,15 +36,8 @@ export async function startAgentServer(opts: {
       return;
     }
     if (path === "/metrics") {
-      opts.metrics.registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { "content-type": opts.metrics.registry.contentType });
-          res.end(text);
-        },
-        () => {
-          res.writeHead(500).end();
-        },
-      );
+      res.writeHead(200, { "content-type": opts.metrics.registry.contentType });
+      res.end(opts.metrics.registry.metrics());
       return;
     }
     res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ detail: "not found" }));

@@ -1,6 +1,6 @@
 // apply: server-side apply of a manifest the operator rendered (a NodeTemplate's NodePool / EC2NodeClass on a remote
 // cluster), under the agent's own field manager; only the kinds the operator renders are accepted.
-import { KubeApiError, type KubeObject } from "../../src-shared/kube/index.js";
+import { KubeApiError, type KubeObject } from "../../src-shared/kube/client.js";
 import { applyObject } from "../../src-shared/runtime/apply.js";
 import { AGENT_FIELD_MANAGER } from "./fields.js";
 import { ActionError, ok, requireKind, targetRef, type Executor } from "./types.js";

@@ -2,7 +2,7 @@
 // the deadline; DaemonSet, mirror and finished pods stay. At the deadline `force: true` deletes what is left, else the
 // action fails naming the pods that could not be evicted.
 import type { V1Pod } from "@kubernetes/client-node";
-import { KubeApiError, isNotFound, type KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import { KubeApiError, isNotFound, type KubeClient, type KubeObject } from "../../src-shared/kube/client.js";
 import { cordonNode } from "./node.js";
 import { ok, requireKind, type ExecOutcome, type Executor } from "./types.js";
 

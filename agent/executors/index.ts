@@ -1,5 +1,5 @@
 // The executor registry: action type -> executor; an unknown type or a thrown error becomes a failed result.
-import { KubeApiError } from "../../src-shared/kube/index.js";
+import { KubeApiError } from "../../src-shared/kube/client.js";
 import { apply } from "./apply.js";
 import { drain } from "./drain.js";
 import { annotate, deleteObject, label, patch } from "./metadata.js";

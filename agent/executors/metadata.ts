@@ -1,7 +1,7 @@
 // annotate / label (e.g. karpenter.sh/do-not-disrupt): merge the given keys, null removes one; patch (a JSON merge patch
 // the operator rendered, e.g. hibernation's, guarded by expectations on the live object or the resourceVersion it
 // carries); delete (a NodeClaim hibernation removes, or a NodePool / EC2NodeClass of ours).
-import { KubeApiError, isNotFound, type KubeObject } from "../../src-shared/kube/index.js";
+import { KubeApiError, isNotFound, type KubeObject } from "../../src-shared/kube/client.js";
 import { jsonMergePatch } from "../../src-shared/kube/merge-patch.js";
 import { APPLY_KINDS, OWNED_LABEL } from "./apply.js";
 import { AGENT_FIELD_MANAGER } from "./fields.js";

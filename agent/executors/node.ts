@@ -1,6 +1,6 @@
 // Node executors: cordon, uncordon, delete-node (each a no-op when the node already is as asked).
 import type { V1Node } from "@kubernetes/client-node";
-import type { KubeClient, KubeObject } from "../../src-shared/kube/index.js";
+import type { KubeClient, KubeObject } from "../../src-shared/kube/client.js";
 import { ActionError, ok, requireKind, type Executor } from "./types.js";
 import { AGENT_FIELD_MANAGER } from "./fields.js";
 

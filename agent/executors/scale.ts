@@ -1,5 +1,5 @@
 // scale (Deployment / StatefulSet, the replica count it replaces saved on the object) and restore (puts it back).
-import { isConflict, isNotFound, type KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import { isConflict, isNotFound, type KubeClient, type KubeObject } from "../../src-shared/kube/client.js";
 import { AGENT_FIELD_MANAGER, ORIGINAL_REPLICAS_ANNOTATION } from "./fields.js";
 import { ActionError, ok, requireKind, targetRef, type Executor } from "./types.js";
 

@@ -1,6 +1,6 @@
 // What an executor gets and returns: the leased action, a kube client for the agent's cluster, and a deadline.
 import type { PendingAction } from "../../src-shared/agent/protocol.js";
-import type { KubeClient } from "../../src-shared/kube/index.js";
+import type { KubeClient } from "../../src-shared/kube/client.js";
 
 export interface ExecContext {
   client: KubeClient;

@@ -1,7 +1,18 @@
-// A small typed REST client over KubeConfig (auth/TLS from @kubernetes/client-node): CRUD, patches, SSA, subresources, discovery.
+// A small typed REST client over a KubeConfig (auth/TLS from @kubernetes/client-node, or any KubeAccess): CRUD, patches,
+// SSA, subresources, discovery.
 import http from "node:http";
 import https from "node:https";
-import type { KubeConfig } from "@kubernetes/client-node";
+
+/**
+ * What the client needs from a configuration: the API server's URL and how to authenticate a request (CA, client
+ * certificate, bearer token). client-node's KubeConfig has both; the agent brings a lighter loader of its own.
+ */
+export interface KubeAccess {
+  getCurrentCluster(): { server: string } | null;
+  applyToHTTPSOptions(options: https.RequestOptions): Promise<void>;
+  /** client-node's: tells a static user from one whose credentials refresh. Without it, every request asks. */
+  getCurrentUser?(): { exec?: unknown; authProvider?: unknown } | null;
+}
 
 /** The parts of ObjectMeta the runtime reads. */
 export interface KubeMeta {
@@ -129,10 +140,10 @@ export function apiPrefix(apiVersion: string): string {
 
 /**
  * REST access to the API server. Auth, CA and client certificates come from the KubeConfig
- * (client-node); requests reuse one keep-alive agent. Resource names come from discovery, cached.
+ * (client-node) or another KubeAccess; requests reuse one keep-alive agent. Resource names come from discovery, cached.
  */
 export class KubeClient {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: KubeAccess;
   private readonly server: URL;
   private agent: http.Agent | undefined;
   /** Watches get their own non-pooled connections: long-lived, and their socket timeouts must not leak into the pool. */
@@ -140,7 +151,7 @@ export class KubeClient {
   private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
   private staticAuth: Promise<https.RequestOptions> | undefined;
 
-  constructor(kubeConfig: KubeConfig) {
+  constructor(kubeConfig: KubeAccess) {
     this.kubeConfig = kubeConfig;
     const cluster = kubeConfig.getCurrentCluster();
     if (cluster === null) throw new Error("KubeConfig has no current cluster");
@@ -356,11 +367,13 @@ export class KubeClient {
   /**
    * TLS material and Authorization from the KubeConfig. client-node builds them (and a new Agent) on every call; with
    * a static user (certificate, token, password) they never change, so they are built once. Exec and auth-provider
-   * users refresh their tokens, so they are asked each time.
+   * users refresh their tokens, so they are asked each time, as is a KubeAccess that does not say (the agent's caches
+   * its own).
    */
   private authOptions(): Promise<https.RequestOptions> {
-    const user = this.kubeConfig.getCurrentUser();
-    if (user?.exec !== undefined || user?.authProvider !== undefined) return this.resolveAuthOptions();
+    const user = this.kubeConfig.getCurrentUser?.();
+    if (user === undefined || user?.exec !== undefined || user?.authProvider !== undefined)
+      return this.resolveAuthOptions();
     if (this.staticAuth === undefined) {
       const loading = this.resolveAuthOptions();
       // A failure is not kept: the next request tries again.

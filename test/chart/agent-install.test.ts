@@ -7,7 +7,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as yaml from "js-yaml";
-import { KubeConfig } from "@kubernetes/client-node";
 import { loadAgentConfig } from "../../agent/config.js";
 import { startAgent, type RunningAgent } from "../../agent/main.js";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
@@ -125,18 +124,19 @@ describe("the helm_command of POST /clusters/connect", () => {
     expect(saToken.code).toBe(0);
     const doc = yaml.load(workload.kubeconfigYaml) as { users: Array<{ user: { token: string } }> };
     for (const u of doc.users) u.user.token = saToken.stdout.trim();
-    const kc = new KubeConfig();
-    kc.loadFromString(yaml.dump(doc));
+    const agentKubeconfig = join(dir, "agent-kubeconfig");
+    writeFileSync(agentKubeconfig, yaml.dump(doc), { mode: 0o600 });
     const config = loadAgentConfig({
       ...env,
       SPOTOPT_AGENT_TOKEN_FILE: tokenFile,
       SPOTOPT_AGENT_PORT: "0",
       SPOTOPT_AGENT_HOST: "127.0.0.1",
       SPOTOPT_HEARTBEAT_SECONDS: "1",
+      SPOTOPT_KUBECONFIG: agentKubeconfig,
     });
     let agent: RunningAgent | undefined;
     try {
-      agent = await startAgent(config, { kubeConfig: kc, env: { LOG_LEVEL: "silent" } });
+      agent = await startAgent(config, { env: { LOG_LEVEL: "silent" } });
       const verified = await eventually(
         async () => {
           const res = await f.call("GET", `/clusters/${CLUSTER}/verify`, { token: f.token(f.orgA) });

@@ -1,0 +1,38 @@
+// One HTTP(S) request with node:http, for the facade and the instance metadata: global fetch would load undici
+// (≈ 12 MB of resident memory) into a process that sends a few small JSON requests a minute.
+import http from "node:http";
+import https from "node:https";
+
+export interface HttpRequest {
+  url: string;
+  method: "GET" | "POST" | "PUT";
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  text: string;
+}
+
+/** Sends the request on a fresh connection (no idle sockets to race a server's keep-alive timeout) and reads the body. */
+export function httpRequest(req: HttpRequest): Promise<HttpResponse> {
+  const url = new URL(req.url);
+  const transport = url.protocol === "https:" ? https : http;
+  const headers: Record<string, string> = { ...req.headers };
+  if (req.body !== undefined) headers["content-length"] = String(Buffer.byteLength(req.body));
+  return new Promise((resolve, reject) => {
+    const request = transport.request(url, { method: req.method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    // A deadline for the whole exchange, like fetch's AbortSignal.timeout (a socket timeout would only bound silence).
+    const timer = setTimeout(() => request.destroy(new Error(`timed out after ${req.timeoutMs} ms`)), req.timeoutMs);
+    request.on("close", () => clearTimeout(timer));
+    request.on("error", reject);
+    request.end(req.body);
+  });
+}
