@@ -46,6 +46,8 @@ export interface WriteContext {
   warnings?: string[];
   /** managedFields were already computed (server-side apply): do not record an Update entry. */
   managedFieldsDone?: boolean;
+  /** The body is the request's own decoded copy (HTTP): it is stored as it is, without another copy. */
+  ownedBody?: boolean;
   /** Set when the write came through a resource stored as another (events.k8s.io/v1): the version the client used. */
   requestGroupVersion?: string;
 }
@@ -394,7 +396,7 @@ export class ApiCore {
   /** Common body checks: a JSON object whose apiVersion/kind/namespace agree with the URL. */
   private checkBody(ctx: WriteContext, body: unknown): KubeObject {
     if (!isObject(body)) throw badRequest("the body of the request must be a JSON object");
-    const obj = clone(body) as KubeObject;
+    const obj = (ctx.ownedBody ? body : clone(body)) as KubeObject;
     const { rt } = ctx;
     const gv = groupVersion(rt.group, ctx.version);
     if (obj.kind !== undefined && obj.kind !== rt.kind) {

@@ -391,6 +391,7 @@ export class ApiHttpHandler {
       dryRun: q.getAll("dryRun").includes("All"),
       fieldManager: explicitManager ?? (defaultFieldManager(req.headers["user-agent"]) || undefined),
       origin: "http",
+      ownedBody: true,
       fieldValidation: q.get("fieldValidation") ?? undefined,
       warnings: [],
       verb,
