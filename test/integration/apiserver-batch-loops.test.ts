@@ -306,7 +306,13 @@ describe("CronJob → Jobs", () => {
       const first = advance();
       await eventually(async () => (await jobNames(ns)).join() === `c-${first}`);
       const second = advance();
-      await eventually(async () => (await get(`${cronjobs(ns)}/c`)).status?.active?.length === after);
+      // Replace keeps one active Job before and after the schedule, so wait for the active list to name the new one.
+      const activeAfter = policy === "Replace" ? [`c-${second}`] : policy === "Forbid" ? [`c-${first}`] : undefined;
+      await eventually(async () => {
+        const active = ((await get(`${cronjobs(ns)}/c`)).status?.active ?? []) as { name: string }[];
+        if (active.length !== after) return false;
+        return activeAfter === undefined || active.map((a) => a.name).join() === activeAfter.join();
+      });
       await server.settled();
       const names = await jobNames(ns);
       if (policy === "Allow") expect(names).toEqual([`c-${first}`, `c-${second}`]);

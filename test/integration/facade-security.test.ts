@@ -53,7 +53,8 @@ describe("POST /clusters/connect", () => {
 
   it("leaves nothing behind when the API server fails the token Secret, and a retry then succeeds", async () => {
     t.server.faults.failWrites(
-      (w) => w.verb === "create" && w.resource === "secrets" && w.namespace === owner.namespace,
+      // Any write of the Secret: the facade applies it (a PATCH that creates), and a create would fail the same way.
+      (w) => w.resource === "secrets" && w.namespace === owner.namespace,
     );
     try {
       const res = await t.call("POST", "/clusters/connect", {
