@@ -182,6 +182,105 @@ function objectKey(kind: string, namespace: string | undefined, name: string): s
   return `${kind}/${namespace ?? ""}/${name}`;
 }
 
+/** What one remote run knows: the target, and the objects and report time of the snapshot it observed. */
+interface RemoteRun {
+  target: RemoteTarget;
+  scheduleName: string;
+  scheduleUid: string;
+  observedByKey: Map<string, ObservedObject>;
+  reportedAtMs: number;
+}
+
+function actionObject(run: RemoteRun, name: string, spec: Record<string, unknown>): KubeObject {
+  return {
+    ...KIND_REFS.AgentAction,
+    metadata: {
+      name,
+      namespace: run.target.namespace,
+      labels: { [SCHEDULE_LABEL]: run.scheduleName, "app.kubernetes.io/managed-by": "spot-optimizer" },
+      ownerReferences: [
+        {
+          apiVersion: API_VERSION,
+          kind: "HibernationSchedule",
+          name: run.scheduleName,
+          uid: run.scheduleUid,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: { clusterRef: { name: run.target.clusterName }, ...spec, timeoutSeconds: ACTION_TIMEOUT_S },
+  };
+}
+
+function patchStep(run: RemoteRun, patch: PlannedPatch): Step {
+  const observed = run.observedByKey.get(objectKey(patch.kind, patch.namespace, patch.name));
+  const params: Record<string, unknown> = { patch: withoutResourceVersion(patch.patch) };
+  if (observed) params.expect = expectationsOf(patch, observed);
+  const spec = {
+    type: "patch",
+    target: {
+      apiVersion: KIND_REFS[patch.kind].apiVersion,
+      kind: patch.kind,
+      ...(patch.namespace !== undefined ? { namespace: patch.namespace } : {}),
+      name: patch.name,
+    },
+    params,
+  };
+  return {
+    spec,
+    ...(observed?.metadata.resourceVersion ? { resourceVersion: observed.metadata.resourceVersion } : {}),
+  };
+}
+
+function deleteStep(run: RemoteRun, nodeClaim: string): Step {
+  const observed = run.observedByKey.get(objectKey("NodeClaim", undefined, nodeClaim));
+  const spec = { type: "delete", target: { ...KIND_REFS.NodeClaim, name: nodeClaim }, params: {} };
+  return {
+    spec,
+    ...(observed?.metadata.resourceVersion ? { resourceVersion: observed.metadata.resourceVersion } : {}),
+  };
+}
+
+/** The cluster as the agent's latest snapshot shows it; remembers each object and the report time for execute. */
+async function observeRemote(reader: HibernationReader, run: RemoteRun): Promise<ClusterObservation | UnknownCluster> {
+  const snapshot = await reader.snapshot(run.target.namespace, run.target.clusterName);
+  if (!snapshot?.objects)
+    return {
+      unknown: `ManagedCluster ${run.target.clusterName}'s agent has not reported the cluster's workloads yet`,
+    };
+  const observation = observationFromSnapshot(snapshot, run.target.region);
+  run.reportedAtMs = Date.parse(snapshot.receivedAt);
+  for (const o of observation.workloads)
+    run.observedByKey.set(objectKey(o.kind, o.metadata.namespace, o.metadata.name), o);
+  for (const o of observation.nodePools) run.observedByKey.set(objectKey("NodePool", undefined, o.metadata.name), o);
+  for (const o of observation.nodeClaims) run.observedByKey.set(objectKey("NodeClaim", undefined, o.metadata.name), o);
+  return observation;
+}
+
+/** Hands the plan's steps to the agent as AgentActions (one per step and try), collecting the ones that failed. */
+async function executeRemote(
+  io: { reader: HibernationReader; writer: HibernationWriter },
+  run: RemoteRun,
+  plan: HibernationPlan,
+): Promise<ExecutionOutcome> {
+  // NodeClaims go only once a report shows their NodePool's zero limit (else Karpenter would replace them).
+  const holdClaims = plan.patches.some((p) => p.kind === "NodePool");
+  const steps = [
+    ...plan.patches.map((p) => patchStep(run, p)),
+    ...(holdClaims ? [] : plan.nodeClaimDeletes.map((c) => deleteStep(run, c))),
+  ];
+  const existing = new Map(
+    (await io.reader.listAgentActions(run.target.namespace)).map((a) => [a.metadata?.name ?? "", a as ActionView]),
+  );
+  const failed: string[] = [];
+  for (const step of steps) {
+    const next = nextTry(existing, actionName(run.scheduleUid, step), run.reportedAtMs);
+    if (typeof next === "string") await io.writer.createIfAbsent(actionObject(run, next, step.spec));
+    else if (next.failed) failed.push(next.failed);
+  }
+  return { attempted: plan.patches.length + plan.nodeClaimDeletes.length, conflicts: 0, failed };
+}
+
 /**
  * A remote cluster: observes its agent's latest heartbeat snapshot and hands each planned write to the agent as an
  * AgentAction (`patch` with expectations, `delete` for NodeClaims). An action of this plan that exists already is
@@ -193,92 +292,17 @@ export function remoteExecutor(
   writer: HibernationWriter,
   target: RemoteTarget,
 ): HibernationExecutor {
-  const observedByKey = new Map<string, ObservedObject>();
-  let reportedAtMs = 0;
-  const scheduleName = target.schedule.metadata?.name ?? "";
-  const scheduleUid = target.schedule.metadata?.uid ?? "";
-
-  function actionObject(name: string, spec: Record<string, unknown>): KubeObject {
-    return {
-      ...KIND_REFS.AgentAction,
-      metadata: {
-        name,
-        namespace: target.namespace,
-        labels: { [SCHEDULE_LABEL]: scheduleName, "app.kubernetes.io/managed-by": "spot-optimizer" },
-        ownerReferences: [
-          {
-            apiVersion: API_VERSION,
-            kind: "HibernationSchedule",
-            name: scheduleName,
-            uid: scheduleUid,
-            blockOwnerDeletion: true,
-          },
-        ],
-      },
-      spec: { clusterRef: { name: target.clusterName }, ...spec, timeoutSeconds: ACTION_TIMEOUT_S },
-    };
-  }
-
-  function patchStep(patch: PlannedPatch): Step {
-    const observed = observedByKey.get(objectKey(patch.kind, patch.namespace, patch.name));
-    const params: Record<string, unknown> = { patch: withoutResourceVersion(patch.patch) };
-    if (observed) params.expect = expectationsOf(patch, observed);
-    const spec = {
-      type: "patch",
-      target: {
-        apiVersion: KIND_REFS[patch.kind].apiVersion,
-        kind: patch.kind,
-        ...(patch.namespace !== undefined ? { namespace: patch.namespace } : {}),
-        name: patch.name,
-      },
-      params,
-    };
-    return {
-      spec,
-      ...(observed?.metadata.resourceVersion ? { resourceVersion: observed.metadata.resourceVersion } : {}),
-    };
-  }
-
-  function deleteStep(nodeClaim: string): Step {
-    const observed = observedByKey.get(objectKey("NodeClaim", undefined, nodeClaim));
-    const spec = { type: "delete", target: { ...KIND_REFS.NodeClaim, name: nodeClaim }, params: {} };
-    return {
-      spec,
-      ...(observed?.metadata.resourceVersion ? { resourceVersion: observed.metadata.resourceVersion } : {}),
-    };
-  }
-
+  const run: RemoteRun = {
+    target,
+    scheduleName: target.schedule.metadata?.name ?? "",
+    scheduleUid: target.schedule.metadata?.uid ?? "",
+    observedByKey: new Map(),
+    reportedAtMs: 0,
+  };
   return {
     mode: "remote",
-    async observe() {
-      const snapshot = await reader.snapshot(target.namespace, target.clusterName);
-      if (!snapshot?.objects)
-        return {
-          unknown: `ManagedCluster ${target.clusterName}'s agent has not reported the cluster's workloads yet`,
-        };
-      const observation = observationFromSnapshot(snapshot, target.region);
-      reportedAtMs = Date.parse(snapshot.receivedAt);
-      for (const o of observation.workloads)
-        observedByKey.set(objectKey(o.kind, o.metadata.namespace, o.metadata.name), o);
-      for (const o of observation.nodePools) observedByKey.set(objectKey("NodePool", undefined, o.metadata.name), o);
-      for (const o of observation.nodeClaims) observedByKey.set(objectKey("NodeClaim", undefined, o.metadata.name), o);
-      return observation;
-    },
-    async execute(plan) {
-      // NodeClaims go only once a report shows their NodePool's zero limit (else Karpenter would replace them).
-      const holdClaims = plan.patches.some((p) => p.kind === "NodePool");
-      const steps = [...plan.patches.map(patchStep), ...(holdClaims ? [] : plan.nodeClaimDeletes.map(deleteStep))];
-      const existing = new Map(
-        (await reader.listAgentActions(target.namespace)).map((a) => [a.metadata?.name ?? "", a as ActionView]),
-      );
-      const failed: string[] = [];
-      for (const step of steps) {
-        const next = nextTry(existing, actionName(scheduleUid, step), reportedAtMs);
-        if (typeof next === "string") await writer.createIfAbsent(actionObject(next, step.spec));
-        else if (next.failed) failed.push(next.failed);
-      }
-      return { attempted: plan.patches.length + plan.nodeClaimDeletes.length, conflicts: 0, failed };
-    },
+    observe: () => observeRemote(reader, run),
+    execute: (plan) => executeRemote({ reader, writer }, run, plan),
   };
 }
 

@@ -106,20 +106,26 @@ export function liveReader(client: KubeClient, systemNamespace: string = DEFAULT
         })) as never,
       ),
     listAgentActions: async (namespace) => (await client.listAll({ ...KIND_REFS.AgentAction, namespace })).items,
-    async list(kind) {
-      try {
-        return (await client.listAll(KIND_REFS[kind])).items as unknown as ObservedObject[];
-      } catch (err) {
-        // Karpenter is optional: without its CRDs there is nothing to limit.
-        if (
-          isNotFound(err) ||
-          (kind.startsWith("Node") && err instanceof Error && /not found|unknown|no resource/i.test(err.message))
-        )
-          return [];
-        throw err;
-      }
-    },
+    list: (kind) => listLive(client, kind),
   };
+}
+
+/** A live list of one kind; Karpenter's kinds read as empty where its CRDs are not installed. */
+async function listLive(
+  client: KubeClient,
+  kind: Exclude<ReadKind, "HibernationSchedule" | "ManagedCluster">,
+): Promise<ObservedObject[]> {
+  try {
+    return (await client.listAll(KIND_REFS[kind])).items as unknown as ObservedObject[];
+  } catch (err) {
+    // Karpenter is optional: without its CRDs there is nothing to limit.
+    if (
+      isNotFound(err) ||
+      (kind.startsWith("Node") && err instanceof Error && /not found|unknown|no resource/i.test(err.message))
+    )
+      return [];
+    throw err;
+  }
 }
 
 /** Observed workloads of every kind, tagged with their kind. */
@@ -160,18 +166,7 @@ export function hibernationWriter(client: KubeClient, isStopped: () => boolean =
   return {
     async applyPatch(patch) {
       guard();
-      const ref: ResourceRef & { name: string } = { ...KIND_REFS[patch.kind], name: patch.name };
-      if (patch.namespace !== undefined) ref.namespace = patch.namespace;
-      // A cluster may serve NodePools with a looser schema than Karpenter's, so check the result against Karpenter's first
-      // (errors the live object already had are tolerated, as ratcheting does on EKS, so a wake is never blocked).
-      if (patch.kind === "NodePool") {
-        const live = await client.get(ref);
-        validateKarpenterObject(
-          jsonMergePatch(live, patch.patch) as Record<string, unknown>,
-          live as Record<string, unknown>,
-        );
-      }
-      await client.patch(ref, patch.patch, { type: "merge", fieldManager: HIBERNATION_FIELD_MANAGER });
+      await applyPlannedPatch(client, patch);
     },
     async patchSchedule(namespace, name, patch) {
       guard();
@@ -205,14 +200,35 @@ export function hibernationWriter(client: KubeClient, isStopped: () => boolean =
     },
     async createIfAbsent(object) {
       guard();
-      try {
-        await client.create(object, { fieldManager: HIBERNATION_FIELD_MANAGER });
-        return true;
-      } catch (err) {
-        // Only AlreadyExists means an earlier attempt landed; any other 409 (e.g. an injected Conflict) is retried.
-        if (err instanceof KubeApiError && err.statusCode === 409 && err.reason === "AlreadyExists") return false;
-        throw err;
-      }
+      return createUnlessExists(client, object);
     },
   };
+}
+
+/** One planned merge patch; a NodePool's result is checked against Karpenter's schema first. */
+async function applyPlannedPatch(client: KubeClient, patch: PlannedPatch): Promise<void> {
+  const ref: ResourceRef & { name: string } = { ...KIND_REFS[patch.kind], name: patch.name };
+  if (patch.namespace !== undefined) ref.namespace = patch.namespace;
+  // A cluster may serve NodePools with a looser schema than Karpenter's, so check the result against Karpenter's first
+  // (errors the live object already had are tolerated, as ratcheting does on EKS, so a wake is never blocked).
+  if (patch.kind === "NodePool") {
+    const live = await client.get(ref);
+    validateKarpenterObject(
+      jsonMergePatch(live, patch.patch) as Record<string, unknown>,
+      live as Record<string, unknown>,
+    );
+  }
+  await client.patch(ref, patch.patch, { type: "merge", fieldManager: HIBERNATION_FIELD_MANAGER });
+}
+
+/** Creates `object`; false when an earlier attempt already created it. */
+async function createUnlessExists(client: KubeClient, object: KubeObject): Promise<boolean> {
+  try {
+    await client.create(object, { fieldManager: HIBERNATION_FIELD_MANAGER });
+    return true;
+  } catch (err) {
+    // Only AlreadyExists means an earlier attempt landed; any other 409 (e.g. an injected Conflict) is retried.
+    if (err instanceof KubeApiError && err.statusCode === 409 && err.reason === "AlreadyExists") return false;
+    throw err;
+  }
 }

@@ -93,6 +93,8 @@ interface Observed {
 }
 
 interface RunContext {
+  /** The reconciler's dependencies (reader, writer, events, prices, audit). */
+  opts: HibernationReconcilerOptions;
   namespace: string;
   name: string;
   schedule: ScheduleObject;
@@ -164,460 +166,462 @@ function transitionEntry(
   };
 }
 
-export function createHibernationReconciler(
-  options: HibernationReconcilerOptions,
-): (key: string) => Promise<ReconcileResult> {
-  const { reader, writer } = options;
-  const nowMs = options.nowMs ?? Date.now;
+async function ensureFinalizer(ctx: RunContext): Promise<ScheduleObject> {
+  const finalizers = stringList(ctx.schedule.metadata?.finalizers);
+  if (ctx.deleting || finalizers.includes(HIBERNATION_FINALIZER)) return ctx.schedule;
+  const metadata = {
+    resourceVersion: ctx.schedule.metadata?.resourceVersion,
+    finalizers: [...finalizers, HIBERNATION_FINALIZER],
+  };
+  return (await ctx.opts.writer.patchSchedule(ctx.namespace, ctx.name, { metadata })) as ScheduleObject;
+}
 
-  async function ensureFinalizer(ctx: RunContext): Promise<ScheduleObject> {
-    const finalizers = stringList(ctx.schedule.metadata?.finalizers);
-    if (ctx.deleting || finalizers.includes(HIBERNATION_FINALIZER)) return ctx.schedule;
-    const metadata = {
-      resourceVersion: ctx.schedule.metadata?.resourceVersion,
-      finalizers: [...finalizers, HIBERNATION_FINALIZER],
-    };
-    return (await writer.patchSchedule(ctx.namespace, ctx.name, { metadata })) as ScheduleObject;
-  }
+async function removeFinalizer(ctx: RunContext): Promise<void> {
+  const finalizers = stringList(ctx.schedule.metadata?.finalizers).filter((f) => f !== HIBERNATION_FINALIZER);
+  await ctx.opts.writer.patchSchedule(ctx.namespace, ctx.name, {
+    metadata: { resourceVersion: ctx.schedule.metadata?.resourceVersion, finalizers },
+  });
+}
 
-  async function removeFinalizer(ctx: RunContext): Promise<void> {
-    const finalizers = stringList(ctx.schedule.metadata?.finalizers).filter((f) => f !== HIBERNATION_FINALIZER);
-    await writer.patchSchedule(ctx.namespace, ctx.name, {
-      metadata: { resourceVersion: ctx.schedule.metadata?.resourceVersion, finalizers },
-    });
-  }
+async function observeAndPlan(
+  ctx: RunContext,
+  run: { desired: "awake" | "asleep"; executor: HibernationExecutor; inTenantScope?: (namespace: string) => boolean },
+): Promise<Observed | UnknownCluster> {
+  const spec = ctx.schedule.spec ?? {};
+  const status = ctx.schedule.status ?? {};
+  const observation: ClusterObservation | UnknownCluster = await run.executor.observe();
+  if ("unknown" in observation) return observation;
+  const asleepSince = status.state === "asleep" ? Date.parse(String(status.lastTransitionTime)) : NaN;
+  const plan = planHibernation({
+    desired: run.desired,
+    scheduleKey: `${ctx.namespace}/${ctx.name}`,
+    nowMs: ctx.nowMs,
+    asleepSinceMs: Number.isFinite(asleepSince) ? asleepSince : ctx.nowMs,
+    gracePeriodMs: numberOr(spec.gracePeriodMinutes, 15) * 60_000,
+    enforce: spec.enforce === true,
+    excludedNamespaces: stringList(spec.excludedNamespaces),
+    ...(run.inTenantScope ? { inTenantScope: run.inTenantScope } : {}),
+    workloads: observation.workloads,
+    nodePools: observation.nodePools,
+    nodeClaims: observation.nodeClaims,
+  });
+  return { plan, nodes: observation.nodes, nodePools: observation.nodePools, executor: run.executor };
+}
 
-  async function observeAndPlan(
-    ctx: RunContext,
-    run: { desired: "awake" | "asleep"; executor: HibernationExecutor; inTenantScope?: (namespace: string) => boolean },
-  ): Promise<Observed | UnknownCluster> {
-    const spec = ctx.schedule.spec ?? {};
-    const status = ctx.schedule.status ?? {};
-    const observation: ClusterObservation | UnknownCluster = await run.executor.observe();
-    if ("unknown" in observation) return observation;
-    const asleepSince = status.state === "asleep" ? Date.parse(String(status.lastTransitionTime)) : NaN;
-    const plan = planHibernation({
-      desired: run.desired,
-      scheduleKey: `${ctx.namespace}/${ctx.name}`,
-      nowMs: ctx.nowMs,
-      asleepSinceMs: Number.isFinite(asleepSince) ? asleepSince : ctx.nowMs,
-      gracePeriodMs: numberOr(spec.gracePeriodMinutes, 15) * 60_000,
-      enforce: spec.enforce === true,
-      excludedNamespaces: stringList(spec.excludedNamespaces),
-      ...(run.inTenantScope ? { inTenantScope: run.inTenantScope } : {}),
-      workloads: observation.workloads,
-      nodePools: observation.nodePools,
-      nodeClaims: observation.nodeClaims,
-    });
-    return { plan, nodes: observation.nodes, nodePools: observation.nodePools, executor: run.executor };
-  }
+/** The executor of the cluster a schedule acts on: AgentActions for a remote one, direct writes otherwise. */
+function executorFor(ctx: RunContext, target: ClusterTarget): HibernationExecutor {
+  if (!target.found || target.mode !== "remote") return localExecutor(ctx.opts.reader, ctx.opts.writer);
+  const region = target.cluster.spec?.region;
+  return remoteExecutor(ctx.opts.reader, ctx.opts.writer, {
+    namespace: ctx.namespace,
+    clusterName: target.name,
+    ...(typeof region === "string" && region !== "" ? { region } : {}),
+    schedule: ctx.schedule,
+  });
+}
 
-  /** The executor of the cluster a schedule acts on: AgentActions for a remote one, direct writes otherwise. */
-  function executorFor(ctx: RunContext, target: ClusterTarget): HibernationExecutor {
-    if (!target.found || target.mode !== "remote") return localExecutor(reader, writer);
-    const region = target.cluster.spec?.region;
-    return remoteExecutor(reader, writer, {
+async function recordAudit(
+  ctx: RunContext,
+  transition: { from: string; to: string; cause?: string },
+  plan: HibernationPlan,
+): Promise<void> {
+  const { id, event, resource, before, after } = transitionEntry(ctx, transition, plan);
+  if (ctx.opts.audit) {
+    const chain = ctx.opts.audit.readChain ? (await ctx.opts.audit.readChain(ctx.namespace)).entries : [];
+    if (chain.some((e) => (e.after as { transition?: unknown } | null)?.transition === id)) return;
+    await ctx.opts.audit.record({
       namespace: ctx.namespace,
-      clusterName: target.name,
-      ...(typeof region === "string" && region !== "" ? { region } : {}),
-      schedule: ctx.schedule,
+      actor: AUDIT_ACTOR,
+      event,
+      resource,
+      outcome: "success",
+      before,
+      after,
     });
+    return;
   }
+  await ctx.opts.writer.createIfAbsent({
+    ...KIND_REFS.AuditEntry,
+    metadata: {
+      name: id,
+      namespace: ctx.namespace,
+      labels: { "app.kubernetes.io/managed-by": "spot-optimizer" },
+    },
+    spec: {
+      actor: AUDIT_ACTOR,
+      event,
+      resource,
+      outcome: "success",
+      timestamp: kubeTime(new Date(ctx.nowMs)),
+      before,
+      after,
+      prevHash: "",
+    },
+  });
+}
 
-  async function recordAudit(
-    ctx: RunContext,
-    transition: { from: string; to: string; cause?: string },
-    plan: HibernationPlan,
-  ): Promise<void> {
-    const { id, event, resource, before, after } = transitionEntry(ctx, transition, plan);
-    if (options.audit) {
-      const chain = options.audit.readChain ? (await options.audit.readChain(ctx.namespace)).entries : [];
-      if (chain.some((e) => (e.after as { transition?: unknown } | null)?.transition === id)) return;
-      await options.audit.record({
-        namespace: ctx.namespace,
-        actor: AUDIT_ACTOR,
-        event,
-        resource,
-        outcome: "success",
-        before,
-        after,
-      });
-      return;
-    }
-    await writer.createIfAbsent({
-      ...KIND_REFS.AuditEntry,
-      metadata: {
-        name: id,
-        namespace: ctx.namespace,
-        labels: { "app.kubernetes.io/managed-by": "spot-optimizer" },
-      },
-      spec: {
-        actor: AUDIT_ACTOR,
-        event,
-        resource,
-        outcome: "success",
-        timestamp: kubeTime(new Date(ctx.nowMs)),
-        before,
-        after,
-        prevHash: "",
-      },
-    });
-  }
-
-  function savingsFields(
-    ctx: RunContext,
-    compiled: CompiledSchedule,
-    observed: { nodes: ObservedObject[]; nodePools: ObservedObject[] },
-    state: string,
-  ): Record<string, unknown> {
-    const status = ctx.schedule.status ?? {};
-    // Asleep, the nodes are gone: keep the figure computed while they were there.
-    if (state === "asleep" && status.savingsBaseline !== undefined) {
-      return {
-        projectedMonthlySavingsUsd: status.projectedMonthlySavingsUsd,
-        savingsBaseline: status.savingsBaseline,
-        savingsAsOf: status.savingsAsOf,
-      };
-    }
-    const key = `${ctx.namespace}/${ctx.name}`;
-    const sleeping = new Set(
-      observed.nodePools
-        .filter(
-          (p) =>
-            p.metadata.annotations?.["hibernation.spotoptimizer.io/exclude"] !== "true" &&
-            (readSaved(p)?.by ?? key) === key,
-        )
-        .map((p) => p.metadata.name),
-    );
+function savingsFields(
+  ctx: RunContext,
+  compiled: CompiledSchedule,
+  observed: { nodes: ObservedObject[]; nodePools: ObservedObject[] },
+  state: string,
+): Record<string, unknown> {
+  const status = ctx.schedule.status ?? {};
+  // Asleep, the nodes are gone: keep the figure computed while they were there.
+  if (state === "asleep" && status.savingsBaseline !== undefined) {
     return {
-      ...projectSavings({
-        schedule: compiled,
-        nowMs: ctx.nowMs,
-        nodes: observed.nodes,
-        sleepingNodePools: sleeping,
-        price: options.price,
-      }),
+      projectedMonthlySavingsUsd: status.projectedMonthlySavingsUsd,
+      savingsBaseline: status.savingsBaseline,
+      savingsAsOf: status.savingsAsOf,
     };
   }
+  const key = `${ctx.namespace}/${ctx.name}`;
+  const sleeping = new Set(
+    observed.nodePools
+      .filter(
+        (p) =>
+          p.metadata.annotations?.["hibernation.spotoptimizer.io/exclude"] !== "true" &&
+          (readSaved(p)?.by ?? key) === key,
+      )
+      .map((p) => p.metadata.name),
+  );
+  return {
+    ...projectSavings({
+      schedule: compiled,
+      nowMs: ctx.nowMs,
+      nodes: observed.nodes,
+      sleepingNodePools: sleeping,
+      price: ctx.opts.price,
+    }),
+  };
+}
 
-  function readyCondition(ctx: RunContext, evaluation: ScheduleEvaluation, plan: HibernationPlan): Condition[] {
-    const waiting = plan.inGrace > 0 ? `; ${plan.inGrace} new workload(s) in their grace period` : "";
-    return setCondition(
-      ctx.schedule.status?.conditions as Condition[] | undefined,
-      {
-        type: "Ready",
-        status: "True",
-        reason: evaluation.state === "asleep" ? "Asleep" : "Awake",
-        message: `Cluster is ${evaluation.state} (${evaluation.reason})${waiting}`,
-        observedGeneration: ctx.schedule.metadata?.generation,
-      },
-      new Date(ctx.nowMs),
+function readyCondition(ctx: RunContext, evaluation: ScheduleEvaluation, plan: HibernationPlan): Condition[] {
+  const waiting = plan.inGrace > 0 ? `; ${plan.inGrace} new workload(s) in their grace period` : "";
+  return setCondition(
+    ctx.schedule.status?.conditions as Condition[] | undefined,
+    {
+      type: "Ready",
+      status: "True",
+      reason: evaluation.state === "asleep" ? "Asleep" : "Awake",
+      message: `Cluster is ${evaluation.state} (${evaluation.reason})${waiting}`,
+      observedGeneration: ctx.schedule.metadata?.generation,
+    },
+    new Date(ctx.nowMs),
+  );
+}
+
+/** Writes status fields that differ; true if it wrote. */
+async function writeStatus(ctx: RunContext, status: Record<string, unknown>): Promise<boolean> {
+  const current = ctx.schedule.status ?? {};
+  // null (field to remove) and absent are the same state: no write for that.
+  const changed = Object.entries(status).some(([k, v]) => !sameJson(current[k] ?? null, v ?? null));
+  if (changed)
+    await ctx.opts.writer.patchScheduleStatus(
+      { namespace: ctx.namespace, name: ctx.name, resourceVersion: ctx.schedule.metadata?.resourceVersion },
+      status,
     );
-  }
+  return changed;
+}
 
-  /** Writes status fields that differ; true if it wrote. */
-  async function writeStatus(ctx: RunContext, status: Record<string, unknown>): Promise<boolean> {
-    const current = ctx.schedule.status ?? {};
-    // null (field to remove) and absent are the same state: no write for that.
-    const changed = Object.entries(status).some(([k, v]) => !sameJson(current[k] ?? null, v ?? null));
-    if (changed)
-      await writer.patchScheduleStatus(
-        { namespace: ctx.namespace, name: ctx.name, resourceVersion: ctx.schedule.metadata?.resourceVersion },
-        status,
-      );
-    return changed;
-  }
+/** A Ready=False that changes nothing in the cluster (bad spec, cluster we cannot act on); Warning event when it is new. */
+async function notReady(
+  ctx: RunContext,
+  condition: { reason: string; message: string },
+  extra: Record<string, unknown> = {},
+): Promise<ReconcileResult> {
+  const { reason, message } = condition;
+  const conditions = setCondition(
+    ctx.schedule.status?.conditions as Condition[] | undefined,
+    { type: "Ready", status: "False", reason, message, observedGeneration: ctx.schedule.metadata?.generation },
+    new Date(ctx.nowMs),
+  );
+  if (await writeStatus(ctx, { ...extra, observedGeneration: ctx.schedule.metadata?.generation, conditions }))
+    await ctx.opts.events?.warning(ctx.schedule, reason, message);
+  return reason === CLUSTER_NOT_FOUND ? { requeueAfterMs: NOT_FOUND_RESYNC_MS } : {};
+}
 
-  /** A Ready=False that changes nothing in the cluster (bad spec, cluster we cannot act on); Warning event when it is new. */
-  async function notReady(
-    ctx: RunContext,
-    condition: { reason: string; message: string },
-    extra: Record<string, unknown> = {},
-  ): Promise<ReconcileResult> {
-    const { reason, message } = condition;
-    const conditions = setCondition(
-      ctx.schedule.status?.conditions as Condition[] | undefined,
-      { type: "Ready", status: "False", reason, message, observedGeneration: ctx.schedule.metadata?.generation },
-      new Date(ctx.nowMs),
-    );
-    if (await writeStatus(ctx, { ...extra, observedGeneration: ctx.schedule.metadata?.generation, conditions }))
-      await options.events?.warning(ctx.schedule, reason, message);
-    return reason === CLUSTER_NOT_FOUND ? { requeueAfterMs: NOT_FOUND_RESYNC_MS } : {};
-  }
+function clusterName(ctx: RunContext): unknown {
+  return (ctx.schedule.spec?.clusterRef as { name?: unknown } | undefined)?.name;
+}
 
-  function clusterName(ctx: RunContext): unknown {
-    return (ctx.schedule.spec?.clusterRef as { name?: unknown } | undefined)?.name;
-  }
+/**
+ * The schedule in force for this one's cluster: the oldest (creationTimestamp, then name) of the namespace's
+ * schedules naming the same cluster that are not being deleted. Every other one is a Duplicate and does nothing.
+ */
+async function scheduleInForce(ctx: RunContext): Promise<string> {
+  const name = clusterName(ctx);
+  const all = (await ctx.opts.reader.listSchedules(ctx.namespace)) as PerClusterObject[];
+  return typeof name === "string" ? (objectInForce(all, name)?.metadata?.name ?? ctx.name) : ctx.name;
+}
 
-  /**
-   * The schedule in force for this one's cluster: the oldest (creationTimestamp, then name) of the namespace's
-   * schedules naming the same cluster that are not being deleted. Every other one is a Duplicate and does nothing.
-   */
-  async function scheduleInForce(ctx: RunContext): Promise<string> {
-    const name = clusterName(ctx);
-    const all = (await reader.listSchedules(ctx.namespace)) as PerClusterObject[];
-    return typeof name === "string" ? (objectInForce(all, name)?.metadata?.name ?? ctx.name) : ctx.name;
-  }
-
-  /**
-   * Which namespaces this organisation's schedule may scale: on the shared local cluster never another organisation's;
-   * a remote cluster is the organisation's own (its namespaces are not the management cluster's organisations).
-   */
-  async function tenantScope(
-    ctx: RunContext,
-    cluster: ClusterTarget & { found: true },
-  ): Promise<(ns: string) => boolean> {
-    if (cluster.mode === "remote")
-      return workloadNamespaceScope({
-        cluster: cluster.cluster,
-        ownerNamespace: ctx.namespace,
-        organisationNamespaces: new Set(),
-      });
-    const organisations = (await reader.list("Namespace"))
-      .filter((n) => n.metadata.labels?.[ORGANISATION_LABEL] === "true")
-      .map((n) => n.metadata.name);
+/**
+ * Which namespaces this organisation's schedule may scale: on the shared local cluster never another organisation's;
+ * a remote cluster is the organisation's own (its namespaces are not the management cluster's organisations).
+ */
+async function tenantScope(
+  ctx: RunContext,
+  cluster: ClusterTarget & { found: true },
+): Promise<(ns: string) => boolean> {
+  if (cluster.mode === "remote")
     return workloadNamespaceScope({
       cluster: cluster.cluster,
       ownerNamespace: ctx.namespace,
-      organisationNamespaces: new Set(organisations),
+      organisationNamespaces: new Set(),
     });
-  }
+  const organisations = (await ctx.opts.reader.list("Namespace"))
+    .filter((n) => n.metadata.labels?.[ORGANISATION_LABEL] === "true")
+    .map((n) => n.metadata.name);
+  return workloadNamespaceScope({
+    cluster: cluster.cluster,
+    ownerNamespace: ctx.namespace,
+    organisationNamespaces: new Set(organisations),
+  });
+}
 
-  async function setClusterFinalizer(
-    ctx: RunContext,
-    target: ClusterTarget & { found: true },
-    on: boolean,
-  ): Promise<void> {
-    const finalizers = stringList(target.cluster.metadata?.finalizers);
-    if (finalizers.includes(CLUSTER_FINALIZER) === on) return;
-    const next = on ? [...finalizers, CLUSTER_FINALIZER] : finalizers.filter((f) => f !== CLUSTER_FINALIZER);
-    const resourceVersion = (target.cluster.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
-    await writer.patchManagedCluster(ctx.namespace, target.name, { metadata: { resourceVersion, finalizers: next } });
-  }
+async function setClusterFinalizer(
+  ctx: RunContext,
+  target: ClusterTarget & { found: true },
+  on: boolean,
+): Promise<void> {
+  const finalizers = stringList(target.cluster.metadata?.finalizers);
+  if (finalizers.includes(CLUSTER_FINALIZER) === on) return;
+  const next = on ? [...finalizers, CLUSTER_FINALIZER] : finalizers.filter((f) => f !== CLUSTER_FINALIZER);
+  const resourceVersion = (target.cluster.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
+  await ctx.opts.writer.patchManagedCluster(ctx.namespace, target.name, {
+    metadata: { resourceVersion, finalizers: next },
+  });
+}
 
-  /**
-   * Wakes what this schedule put to sleep (restoring only objects it saved), then reports Ready=False: the cluster
-   * is missing, foreign or being deleted. A deleted cluster's finalizer goes once everything is awake.
-   */
-  async function release(
-    ctx: RunContext,
-    why: { message: string; target: ClusterTarget; deletingCluster?: ClusterTarget & { found: true } },
-  ): Promise<ReconcileResult> {
-    const observed = await observeAndPlan(ctx, { desired: "awake", executor: executorFor(ctx, why.target) });
-    if (!("unknown" in observed)) {
-      const wrote = await applyPlan(ctx, observed);
-      if (wrote) return wrote;
-    }
-    // A remote cluster that never reported was never put to sleep by this schedule: nothing to wake there.
-    const plan = "unknown" in observed ? emptyPlan() : observed.plan;
-    const wasAsleep = ctx.schedule.status?.state === "asleep";
-    const cause = why.deletingCluster ? "cluster deleted" : "cluster not found";
-    if (wasAsleep) await recordAudit(ctx, { from: "asleep", to: "awake", cause }, plan);
-    if (why.deletingCluster) await setClusterFinalizer(ctx, why.deletingCluster, false);
-    const woke = wasAsleep ? { state: "awake", lastTransitionTime: kubeTime(new Date(ctx.nowMs)) } : {};
-    return notReady(ctx, { reason: CLUSTER_NOT_FOUND, message: why.message }, woke);
-  }
-
-  function requeueAfter({
-    ctx,
-    compiled,
-    state,
-    plan,
-    nextMs,
-  }: {
-    ctx: RunContext;
-    compiled: CompiledSchedule;
-    state: string;
-    plan: HibernationPlan;
-    nextMs: number | undefined;
-  }): ReconcileResult {
-    const candidates = [state === "asleep" ? ASLEEP_RESYNC_MS : AWAKE_RESYNC_MS];
-    if (nextMs !== undefined) candidates.push(nextMs - ctx.nowMs + TIMER_MARGIN_MS);
-    if (plan.graceEndsAtMs !== undefined) candidates.push(plan.graceEndsAtMs - ctx.nowMs + TIMER_MARGIN_MS);
-    const zoneChange = nextZoneTransitionMs(compiled.timeZone, ctx.nowMs);
-    if (zoneChange !== undefined) candidates.push(zoneChange - ctx.nowMs + TIMER_MARGIN_MS);
-    return { requeueAfterMs: Math.max(TIMER_MARGIN_MS, Math.min(...candidates)) };
-  }
-
-  async function finishDeletion(ctx: RunContext, plan: HibernationPlan): Promise<ReconcileResult> {
-    if (ctx.schedule.status?.state === "asleep") await recordAudit(ctx, { from: "asleep", to: "awake" }, plan);
-    await releaseClusterIfLast(ctx);
-    await removeFinalizer(ctx);
-    return {};
-  }
-
-  /** The cluster keeps its wake-before-delete finalizer only while a schedule that is not going away names it. */
-  async function releaseClusterIfLast(ctx: RunContext): Promise<void> {
-    const name = clusterName(ctx);
-    if (typeof name !== "string") return;
-    const others = (await reader.listSchedules(ctx.namespace)).filter(
-      (s) =>
-        s.metadata?.name !== ctx.name &&
-        s.metadata?.deletionTimestamp === undefined &&
-        ((s as ScheduleObject).spec?.clusterRef as { name?: unknown } | undefined)?.name === name,
-    );
-    const cluster = await reader.getManagedCluster(ctx.namespace, name);
-    if (others.length > 0 || !cluster) return;
-    await setClusterFinalizer(ctx, { found: true, name, cluster, mode: "local", deleting: false }, false);
-  }
-
-  /** The schedule and the run's context, or undefined when there is nothing to do (gone, or deleted and released). */
-  async function load(key: string): Promise<RunContext | undefined> {
-    const { namespace, name } = splitKey(key);
-    const found = (await reader.getSchedule(namespace, name)) as ScheduleObject | undefined;
-    if (!found) return undefined;
-    const ctx: RunContext = {
-      namespace,
-      name,
-      schedule: found,
-      nowMs: nowMs(),
-      deleting: found.metadata?.deletionTimestamp !== undefined,
-    };
-    if (ctx.deleting && !stringList(found.metadata?.finalizers).includes(HIBERNATION_FINALIZER)) return undefined;
-    ctx.schedule = await ensureFinalizer(ctx);
-    return ctx;
-  }
-
-  /** The compiled spec; a ScheduleSpecError is returned, not thrown (it is reported, not retried). */
-  function compile(ctx: RunContext): CompiledSchedule | ScheduleSpecError {
-    try {
-      return compileSchedule(ctx.schedule.spec);
-    } catch (err) {
-      if (err instanceof ScheduleSpecError) return err;
-      throw err;
-    }
-  }
-
-  function statusOf(
-    ctx: RunContext,
-    compiled: CompiledSchedule,
-    run: { evaluation: ScheduleEvaluation; observed: Observed; transitioned: boolean },
-  ): Record<string, unknown> {
-    const { evaluation, observed, transitioned } = run;
-    const current = ctx.schedule.status ?? {};
-    const next = nextTransition(compiled, ctx.nowMs);
-    const keepTime = !transitioned && current.lastTransitionTime !== undefined;
-    return {
-      observedGeneration: ctx.schedule.metadata?.generation,
-      state: evaluation.state,
-      reason: evaluation.reason,
-      lastTransitionTime: keepTime ? current.lastTransitionTime : kubeTime(new Date(ctx.nowMs)),
-      nextTransition: next ? kubeTime(new Date(next.epochMs)) : null,
-      managed: observed.plan.managed,
-      ...savingsFields(ctx, compiled, observed, evaluation.state),
-      conditions: readyCondition(ctx, evaluation, observed.plan),
-    };
-  }
-
-  /** The cluster is as desired: record a completed transition (audit, then status) and requeue. */
-  async function record(
-    ctx: RunContext,
-    compiled: CompiledSchedule,
-    evaluation: ScheduleEvaluation,
-    observed: Observed,
-  ): Promise<ReconcileResult> {
-    const previous = ctx.schedule.status?.state as string | undefined;
-    const transitioned = previous !== undefined ? previous !== evaluation.state : evaluation.state === "asleep";
-    if (transitioned) await recordAudit(ctx, { from: previous ?? "awake", to: evaluation.state }, observed.plan);
-    const status = statusOf(ctx, compiled, { evaluation, observed, transitioned });
-    const wrote = await writeStatus(ctx, status);
-    // After the status (the commit point): a crash in between loses an Event, never repeats a transition.
-    if (transitioned && wrote)
-      await options.events?.normal(
-        ctx.schedule,
-        evaluation.state === "asleep" ? "Asleep" : "Awake",
-        transitionMessage(evaluation, observed.plan),
-      );
-    const nextMs = status.nextTransition === null ? undefined : Date.parse(String(status.nextTransition));
-    return requeueAfter({ ctx, compiled, state: evaluation.state, plan: observed.plan, nextMs });
-  }
-
-  /**
-   * Carries out the plan; the requeue when anything was written or is under way (the next run, finding nothing to do,
-   * records the result). A remote cluster's failed AgentAction is reported on the schedule while it waits.
-   */
-  async function applyPlan(ctx: RunContext, observed: Observed): Promise<ReconcileResult | undefined> {
-    const executed = await observed.executor.execute(observed.plan);
-    if (executed.attempted === 0) return undefined;
-    if (observed.executor.mode === "local") return { requeueAfterMs: executed.conflicts > 0 ? CONFLICT_RETRY_MS : 0 };
-    if (executed.failed.length > 0) {
-      await notReady(ctx, {
-        reason: AGENT_ACTION_FAILED,
-        message: `${executed.failed.length} AgentAction(s) failed, waiting for a newer report of the cluster: ${executed.failed[0]}`,
-      });
-    }
-    return { requeueAfterMs: REMOTE_WAIT_MS };
-  }
-
-  /** A remote cluster is as desired: its finished AgentActions past their TTL go. */
-  async function pruneActions(ctx: RunContext, observed: Observed): Promise<void> {
-    if (observed.executor.mode !== "remote") return;
-    for (const name of expiredActions(await reader.listAgentActions(ctx.namespace), ctx.name, ctx.nowMs))
-      await writer.deleteAgentAction(ctx.namespace, name);
-  }
-
-  /** Brings the cluster to the schedule's state at `now` within the organisation's namespaces, then records it. */
-  async function runSchedule(
-    ctx: RunContext,
-    compiled: CompiledSchedule,
-    target: ClusterTarget & { found: true },
-  ): Promise<ReconcileResult> {
-    const evaluation = evaluateSchedule(compiled, ctx.nowMs);
-    const observed = await observeAndPlan(ctx, {
-      desired: evaluation.state,
-      executor: executorFor(ctx, target),
-      inTenantScope: await tenantScope(ctx, target),
-    });
-    if ("unknown" in observed)
-      return {
-        ...(await notReady(ctx, { reason: AGENT_NOT_REPORTED, message: observed.unknown })),
-        requeueAfterMs: REMOTE_WAIT_MS,
-      };
+/**
+ * Wakes what this schedule put to sleep (restoring only objects it saved), then reports Ready=False: the cluster
+ * is missing, foreign or being deleted. A deleted cluster's finalizer goes once everything is awake.
+ */
+async function release(
+  ctx: RunContext,
+  why: { message: string; target: ClusterTarget; deletingCluster?: ClusterTarget & { found: true } },
+): Promise<ReconcileResult> {
+  const observed = await observeAndPlan(ctx, { desired: "awake", executor: executorFor(ctx, why.target) });
+  if (!("unknown" in observed)) {
     const wrote = await applyPlan(ctx, observed);
     if (wrote) return wrote;
-    await pruneActions(ctx, observed);
-    return record(ctx, compiled, evaluation, observed);
   }
+  // A remote cluster that never reported was never put to sleep by this schedule: nothing to wake there.
+  const plan = "unknown" in observed ? emptyPlan() : observed.plan;
+  const wasAsleep = ctx.schedule.status?.state === "asleep";
+  const cause = why.deletingCluster ? "cluster deleted" : "cluster not found";
+  if (wasAsleep) await recordAudit(ctx, { from: "asleep", to: "awake", cause }, plan);
+  if (why.deletingCluster) await setClusterFinalizer(ctx, why.deletingCluster, false);
+  const woke = wasAsleep ? { state: "awake", lastTransitionTime: kubeTime(new Date(ctx.nowMs)) } : {};
+  return notReady(ctx, { reason: CLUSTER_NOT_FOUND, message: why.message }, woke);
+}
 
-  /** Wakes everything this schedule put to sleep before its finalizer lets it go (even if its spec is invalid). */
-  async function wakeBeforeDelete(ctx: RunContext): Promise<ReconcileResult> {
-    const target = await resolveClusterTarget(
-      { managedCluster: reader.getManagedCluster, localCluster: reader.localCluster },
-      { namespace: ctx.namespace, clusterName: clusterName(ctx) },
-    );
-    const observed = await observeAndPlan(ctx, { desired: "awake", executor: executorFor(ctx, target) });
-    if ("unknown" in observed) return finishDeletion(ctx, emptyPlan());
-    return (await applyPlan(ctx, observed)) ?? finishDeletion(ctx, observed.plan);
-  }
+function requeueAfter({
+  ctx,
+  compiled,
+  state,
+  plan,
+  nextMs,
+}: {
+  ctx: RunContext;
+  compiled: CompiledSchedule;
+  state: string;
+  plan: HibernationPlan;
+  nextMs: number | undefined;
+}): ReconcileResult {
+  const candidates = [state === "asleep" ? ASLEEP_RESYNC_MS : AWAKE_RESYNC_MS];
+  if (nextMs !== undefined) candidates.push(nextMs - ctx.nowMs + TIMER_MARGIN_MS);
+  if (plan.graceEndsAtMs !== undefined) candidates.push(plan.graceEndsAtMs - ctx.nowMs + TIMER_MARGIN_MS);
+  const zoneChange = nextZoneTransitionMs(compiled.timeZone, ctx.nowMs);
+  if (zoneChange !== undefined) candidates.push(zoneChange - ctx.nowMs + TIMER_MARGIN_MS);
+  return { requeueAfterMs: Math.max(TIMER_MARGIN_MS, Math.min(...candidates)) };
+}
 
-  return async function reconcile(key: string): Promise<ReconcileResult> {
-    const ctx = await load(key);
-    if (!ctx) return {};
-    if (ctx.deleting) return wakeBeforeDelete(ctx);
-    const compiled = compile(ctx);
-    // Nothing is changed in the cluster on a bad spec: the last applied state stays until the spec is fixed.
-    if (compiled instanceof ScheduleSpecError)
-      return notReady(ctx, { reason: "InvalidSpec", message: compiled.message });
-    const inForce = await scheduleInForce(ctx);
-    if (inForce !== ctx.name)
-      return notReady(ctx, {
-        reason: "Duplicate",
-        message: `HibernationSchedule ${inForce} is in force for cluster ${String(clusterName(ctx))}; this one does nothing`,
-      });
-    const target = await resolveClusterTarget(
-      { managedCluster: reader.getManagedCluster, localCluster: reader.localCluster },
-      { namespace: ctx.namespace, clusterName: clusterName(ctx) },
-    );
-    if (!target.found) return release(ctx, { message: target.message, target });
-    if (target.deleting)
-      return release(ctx, {
-        message: `ManagedCluster ${target.name} is being deleted`,
-        target,
-        deletingCluster: target,
-      });
-    await setClusterFinalizer(ctx, target, true);
-    return runSchedule(ctx, compiled, target);
+async function finishDeletion(ctx: RunContext, plan: HibernationPlan): Promise<ReconcileResult> {
+  if (ctx.schedule.status?.state === "asleep") await recordAudit(ctx, { from: "asleep", to: "awake" }, plan);
+  await releaseClusterIfLast(ctx);
+  await removeFinalizer(ctx);
+  return {};
+}
+
+/** The cluster keeps its wake-before-delete finalizer only while a schedule that is not going away names it. */
+async function releaseClusterIfLast(ctx: RunContext): Promise<void> {
+  const name = clusterName(ctx);
+  if (typeof name !== "string") return;
+  const others = (await ctx.opts.reader.listSchedules(ctx.namespace)).filter(
+    (s) =>
+      s.metadata?.name !== ctx.name &&
+      s.metadata?.deletionTimestamp === undefined &&
+      ((s as ScheduleObject).spec?.clusterRef as { name?: unknown } | undefined)?.name === name,
+  );
+  const cluster = await ctx.opts.reader.getManagedCluster(ctx.namespace, name);
+  if (others.length > 0 || !cluster) return;
+  await setClusterFinalizer(ctx, { found: true, name, cluster, mode: "local", deleting: false }, false);
+}
+
+/** The schedule and the run's context, or undefined when there is nothing to do (gone, or deleted and released). */
+async function load(opts: HibernationReconcilerOptions, key: string): Promise<RunContext | undefined> {
+  const { namespace, name } = splitKey(key);
+  const found = (await opts.reader.getSchedule(namespace, name)) as ScheduleObject | undefined;
+  if (!found) return undefined;
+  const ctx: RunContext = {
+    opts,
+    namespace,
+    name,
+    schedule: found,
+    nowMs: (opts.nowMs ?? Date.now)(),
+    deleting: found.metadata?.deletionTimestamp !== undefined,
   };
+  if (ctx.deleting && !stringList(found.metadata?.finalizers).includes(HIBERNATION_FINALIZER)) return undefined;
+  ctx.schedule = await ensureFinalizer(ctx);
+  return ctx;
+}
+
+/** The compiled spec; a ScheduleSpecError is returned, not thrown (it is reported, not retried). */
+function compile(ctx: RunContext): CompiledSchedule | ScheduleSpecError {
+  try {
+    return compileSchedule(ctx.schedule.spec);
+  } catch (err) {
+    if (err instanceof ScheduleSpecError) return err;
+    throw err;
+  }
+}
+
+function statusOf(
+  ctx: RunContext,
+  compiled: CompiledSchedule,
+  run: { evaluation: ScheduleEvaluation; observed: Observed; transitioned: boolean },
+): Record<string, unknown> {
+  const { evaluation, observed, transitioned } = run;
+  const current = ctx.schedule.status ?? {};
+  const next = nextTransition(compiled, ctx.nowMs);
+  const keepTime = !transitioned && current.lastTransitionTime !== undefined;
+  return {
+    observedGeneration: ctx.schedule.metadata?.generation,
+    state: evaluation.state,
+    reason: evaluation.reason,
+    lastTransitionTime: keepTime ? current.lastTransitionTime : kubeTime(new Date(ctx.nowMs)),
+    nextTransition: next ? kubeTime(new Date(next.epochMs)) : null,
+    managed: observed.plan.managed,
+    ...savingsFields(ctx, compiled, observed, evaluation.state),
+    conditions: readyCondition(ctx, evaluation, observed.plan),
+  };
+}
+
+/** The cluster is as desired: record a completed transition (audit, then status) and requeue. */
+async function record(
+  ctx: RunContext,
+  compiled: CompiledSchedule,
+  evaluation: ScheduleEvaluation,
+  observed: Observed,
+): Promise<ReconcileResult> {
+  const previous = ctx.schedule.status?.state as string | undefined;
+  const transitioned = previous !== undefined ? previous !== evaluation.state : evaluation.state === "asleep";
+  if (transitioned) await recordAudit(ctx, { from: previous ?? "awake", to: evaluation.state }, observed.plan);
+  const status = statusOf(ctx, compiled, { evaluation, observed, transitioned });
+  const wrote = await writeStatus(ctx, status);
+  // After the status (the commit point): a crash in between loses an Event, never repeats a transition.
+  if (transitioned && wrote)
+    await ctx.opts.events?.normal(
+      ctx.schedule,
+      evaluation.state === "asleep" ? "Asleep" : "Awake",
+      transitionMessage(evaluation, observed.plan),
+    );
+  const nextMs = status.nextTransition === null ? undefined : Date.parse(String(status.nextTransition));
+  return requeueAfter({ ctx, compiled, state: evaluation.state, plan: observed.plan, nextMs });
+}
+
+/**
+ * Carries out the plan; the requeue when anything was written or is under way (the next run, finding nothing to do,
+ * records the result). A remote cluster's failed AgentAction is reported on the schedule while it waits.
+ */
+async function applyPlan(ctx: RunContext, observed: Observed): Promise<ReconcileResult | undefined> {
+  const executed = await observed.executor.execute(observed.plan);
+  if (executed.attempted === 0) return undefined;
+  if (observed.executor.mode === "local") return { requeueAfterMs: executed.conflicts > 0 ? CONFLICT_RETRY_MS : 0 };
+  if (executed.failed.length > 0) {
+    await notReady(ctx, {
+      reason: AGENT_ACTION_FAILED,
+      message: `${executed.failed.length} AgentAction(s) failed, waiting for a newer report of the cluster: ${executed.failed[0]}`,
+    });
+  }
+  return { requeueAfterMs: REMOTE_WAIT_MS };
+}
+
+/** A remote cluster is as desired: its finished AgentActions past their TTL go. */
+async function pruneActions(ctx: RunContext, observed: Observed): Promise<void> {
+  if (observed.executor.mode !== "remote") return;
+  for (const name of expiredActions(await ctx.opts.reader.listAgentActions(ctx.namespace), ctx.name, ctx.nowMs))
+    await ctx.opts.writer.deleteAgentAction(ctx.namespace, name);
+}
+
+/** Brings the cluster to the schedule's state at `now` within the organisation's namespaces, then records it. */
+async function runSchedule(
+  ctx: RunContext,
+  compiled: CompiledSchedule,
+  target: ClusterTarget & { found: true },
+): Promise<ReconcileResult> {
+  const evaluation = evaluateSchedule(compiled, ctx.nowMs);
+  const observed = await observeAndPlan(ctx, {
+    desired: evaluation.state,
+    executor: executorFor(ctx, target),
+    inTenantScope: await tenantScope(ctx, target),
+  });
+  if ("unknown" in observed)
+    return {
+      ...(await notReady(ctx, { reason: AGENT_NOT_REPORTED, message: observed.unknown })),
+      requeueAfterMs: REMOTE_WAIT_MS,
+    };
+  const wrote = await applyPlan(ctx, observed);
+  if (wrote) return wrote;
+  await pruneActions(ctx, observed);
+  return record(ctx, compiled, evaluation, observed);
+}
+
+/** Wakes everything this schedule put to sleep before its finalizer lets it go (even if its spec is invalid). */
+async function wakeBeforeDelete(ctx: RunContext): Promise<ReconcileResult> {
+  const target = await resolveClusterTarget(
+    { managedCluster: ctx.opts.reader.getManagedCluster, localCluster: ctx.opts.reader.localCluster },
+    { namespace: ctx.namespace, clusterName: clusterName(ctx) },
+  );
+  const observed = await observeAndPlan(ctx, { desired: "awake", executor: executorFor(ctx, target) });
+  if ("unknown" in observed) return finishDeletion(ctx, emptyPlan());
+  return (await applyPlan(ctx, observed)) ?? finishDeletion(ctx, observed.plan);
+}
+
+/** One level-based run for the schedule `key`: wake before delete, report a bad or duplicate spec, else act. */
+async function reconcileSchedule(options: HibernationReconcilerOptions, key: string): Promise<ReconcileResult> {
+  const ctx = await load(options, key);
+  if (!ctx) return {};
+  if (ctx.deleting) return wakeBeforeDelete(ctx);
+  const compiled = compile(ctx);
+  // Nothing is changed in the cluster on a bad spec: the last applied state stays until the spec is fixed.
+  if (compiled instanceof ScheduleSpecError) return notReady(ctx, { reason: "InvalidSpec", message: compiled.message });
+  const inForce = await scheduleInForce(ctx);
+  if (inForce !== ctx.name)
+    return notReady(ctx, {
+      reason: "Duplicate",
+      message: `HibernationSchedule ${inForce} is in force for cluster ${String(clusterName(ctx))}; this one does nothing`,
+    });
+  const target = await resolveClusterTarget(
+    { managedCluster: options.reader.getManagedCluster, localCluster: options.reader.localCluster },
+    { namespace: ctx.namespace, clusterName: clusterName(ctx) },
+  );
+  if (!target.found) return release(ctx, { message: target.message, target });
+  if (target.deleting)
+    return release(ctx, {
+      message: `ManagedCluster ${target.name} is being deleted`,
+      target,
+      deletingCluster: target,
+    });
+  await setClusterFinalizer(ctx, target, true);
+  return runSchedule(ctx, compiled, target);
+}
+
+export function createHibernationReconciler(
+  options: HibernationReconcilerOptions,
+): (key: string) => Promise<ReconcileResult> {
+  return (key) => reconcileSchedule(options, key);
 }
 
 /** True when an object carries a hibernation annotation (any schedule's). */

@@ -85,180 +85,185 @@ interface Job {
 const failure = (job: Job, now: Date, reason: string, message: string): LastPlan =>
   failedPlan({ jobId: job.jobId, now, reason, message });
 
-export function createReplanReconciler(options: ReplanReconcilerOptions): (key: string) => Promise<ReconcileResult> {
-  const now = options.now ?? ((): Date => new Date());
+/** What time it is for this controller (injectable in tests). */
+function nowOf(options: ReplanReconcilerOptions): Date {
+  return options.now?.() ?? new Date();
+}
 
-  /** The cluster's own objects in its namespace, by clusterRef. */
-  function owned<T>(informer: Informer, job: Job): T[] {
-    return informer
-      .list({ namespace: job.namespace })
-      .filter((o) => (o as { spec?: { clusterRef?: { name?: string } } }).spec?.clusterRef?.name === job.name)
-      .sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? "")) as unknown as T[];
-  }
+/** The cluster's own objects in its namespace, by clusterRef. */
+function owned<T>(informer: Informer, job: Job): T[] {
+  return informer
+    .list({ namespace: job.namespace })
+    .filter((o) => (o as { spec?: { clusterRef?: { name?: string } } }).spec?.clusterRef?.name === job.name)
+    .sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? "")) as unknown as T[];
+}
 
-  function loadBook(job: Job, at: Date): PriceBook | LastPlan {
-    const region = job.cluster.spec.region;
-    if (!region)
-      return failure(job, at, "NoRegion", `ManagedCluster ${job.name} has no spec.region: no price book to plan with`);
-    try {
-      const book = options.priceBook(region);
-      if (book.onDemand.size > 0) return book;
-      return failure(
-        job,
-        at,
-        "NoPrices",
-        `No On-Demand prices for region ${region}: nothing to plan or compare against`,
-      );
-    } catch (err) {
-      return failure(
-        job,
-        at,
-        "NoPrices",
-        `No prices for region ${region}: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    }
-  }
-
-  /** The pods to plan: the local cluster's from the Pod cache, a remote cluster's from its agent's latest heartbeat. */
-  async function inventoryOf(job: Job, at: Date): Promise<{ inventory: PodInventory; source?: string } | LastPlan> {
-    if ((job.cluster.spec.mode ?? "local") === "remote") {
-      const snapshot = parseSnapshot(options.snapshots?.get(job.namespace, snapshotConfigMapName(job.name)) as never);
-      if (!snapshot)
-        return failure(
-          job,
-          at,
-          "NotReported",
-          `ManagedCluster ${job.name} is remote and its agent has not reported yet: no pods to plan`,
-        );
-      return {
-        inventory: podShapesFromReport(snapshot.pods),
-        source: `pods as the agent reported them at ${snapshot.receivedAt}`,
-      };
-    }
-    const cluster = { metadata: { name: job.name, namespace: job.namespace }, spec: job.cluster.spec };
-    if (!ownsLocalNodes(cluster, await options.localCluster())) {
-      return failure(
-        job,
-        at,
-        CLUSTER_NOT_FOUND,
-        `ManagedCluster ${job.name} says mode local but is not the installer's designated local cluster: the pods the operator sees are not its pods`,
-      );
-    }
-    return { inventory: podShapes(options.pods.list() as unknown as V1Pod[]) };
-  }
-
-  async function plan(job: Job): Promise<LastPlan> {
-    const at = now();
-    const pods = await inventoryOf(job, at);
-    if ("phase" in pods) return pods;
-    const { inventory } = pods;
-    const book = loadBook(job, at);
-    if (!("onDemand" in book)) return book;
-    const input = optimizerInput({
-      templates: owned<TemplateView>(options.templates, job),
-      policy: owned<PolicyView>(options.policies, job)[0],
-      book,
-    });
-    const planInput = pods.source ? { ...input, basis: `${input.basis}; ${pods.source}` } : input;
-    try {
-      const result = await optimize({
-        pods: inventory.groups,
-        book: planInput.book,
-        policy: planInput.policy,
-        planBudgetMs: options.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS,
-        // as `spotctl plan` does by default: the bound's columns also improve the plan, and the message states the gap
-        lowerBound: true,
-      });
-      return succeededPlan({ jobId: job.jobId, now: now(), plan: result, inventory, planInput });
-    } catch (err) {
-      return failure(
-        job,
-        now(),
-        "OptimizerError",
-        `The optimizer failed: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    }
-  }
-
-  async function writeResult(job: Job, lastPlan: LastPlan): Promise<void> {
-    // Only our condition is sent: the list is a map keyed by type, so the ManagedCluster controller's conditions stay its own.
-    const conditions = setCondition(
-      (job.cluster.status?.conditions ?? []).filter((c) => c.type === CONDITION_PLANNED),
-      plannedCondition(job, lastPlan),
-      now(),
+function loadBook(options: ReplanReconcilerOptions, job: Job, at: Date): PriceBook | LastPlan {
+  const region = job.cluster.spec.region;
+  if (!region)
+    return failure(job, at, "NoRegion", `ManagedCluster ${job.name} has no spec.region: no price book to plan with`);
+  try {
+    const book = options.priceBook(region);
+    if (book.onDemand.size > 0) return book;
+    return failure(job, at, "NoPrices", `No On-Demand prices for region ${region}: nothing to plan or compare against`);
+  } catch (err) {
+    return failure(
+      job,
+      at,
+      "NoPrices",
+      `No prices for region ${region}: ${err instanceof Error ? err.message : String(err)}`,
     );
-    await applyStatus(
-      options.client,
-      {
-        apiVersion: API_VERSION,
-        kind: "ManagedCluster",
-        metadata: { name: job.name, namespace: job.namespace },
-        status: { lastPlan, conditions },
-      },
-      { fieldManager: REPLAN_FIELD_MANAGER, current: job.cluster },
-    );
-    if (lastPlan.phase === "Succeeded")
-      await options.events?.normal(job.cluster, "Replanned", succeededEventMessage(job, lastPlan));
-    else
-      await options.events?.warning(
-        job.cluster,
-        lastPlan.reason ?? "ReplanFailed",
-        `Job ${job.jobId}: ${lastPlan.message ?? ""}`,
+  }
+}
+
+/** The pods to plan: the local cluster's from the Pod cache, a remote cluster's from its agent's latest heartbeat. */
+async function inventoryOf(
+  options: ReplanReconcilerOptions,
+  job: Job,
+  at: Date,
+): Promise<{ inventory: PodInventory; source?: string } | LastPlan> {
+  if ((job.cluster.spec.mode ?? "local") === "remote") {
+    const snapshot = parseSnapshot(options.snapshots?.get(job.namespace, snapshotConfigMapName(job.name)) as never);
+    if (!snapshot)
+      return failure(
+        job,
+        at,
+        "NotReported",
+        `ManagedCluster ${job.name} is remote and its agent has not reported yet: no pods to plan`,
       );
-  }
-
-  async function recordAudit(job: Job, lastPlan: LastPlan): Promise<void> {
-    const { entries } = await options.audit.readChain(job.namespace);
-    if (entries.some((e) => e.actor === AUDIT_ACTOR && (e.after as { jobId?: unknown } | null)?.jobId === job.jobId))
-      return;
-    const succeeded = lastPlan.phase === "Succeeded";
-    const { message: _message, ...after } = lastPlan;
-    await options.audit.record({
-      namespace: job.namespace,
-      actor: AUDIT_ACTOR,
-      event: succeeded ? "Completed cluster optimization" : "Failed cluster optimization",
-      resource: `cluster/${job.name}`,
-      outcome: succeeded ? "success" : "failure",
-      after,
-    });
-  }
-
-  async function markCompleted(job: Job): Promise<void> {
-    const desired = {
-      apiVersion: API_VERSION,
-      kind: "ManagedCluster",
-      metadata: { name: job.name, namespace: job.namespace, annotations: { [REPLAN_DONE_ANNOTATION]: job.jobId } },
+    return {
+      inventory: podShapesFromReport(snapshot.pods),
+      source: `pods as the agent reported them at ${snapshot.receivedAt}`,
     };
-    await applyObject(options.client, desired, { fieldManager: REPLAN_FIELD_MANAGER });
   }
+  const cluster = { metadata: { name: job.name, namespace: job.namespace }, spec: job.cluster.spec };
+  if (!ownsLocalNodes(cluster, await options.localCluster())) {
+    return failure(
+      job,
+      at,
+      CLUSTER_NOT_FOUND,
+      `ManagedCluster ${job.name} says mode local but is not the installer's designated local cluster: the pods the operator sees are not its pods`,
+    );
+  }
+  return { inventory: podShapes(options.pods.list() as unknown as V1Pod[]) };
+}
 
-  /**
-   * The pending job as the API server has it now. Planning is the expensive, non-repeatable step, so before it the
-   * cache is checked against a live read: a cache that has not yet seen our own result must not plan the job twice.
-   */
-  async function liveJob(cached: Job): Promise<Job | undefined> {
-    const live = await options.client.getIfExists<ClusterObject>({
+async function plan(options: ReplanReconcilerOptions, job: Job): Promise<LastPlan> {
+  const at = nowOf(options);
+  const pods = await inventoryOf(options, job, at);
+  if ("phase" in pods) return pods;
+  const { inventory } = pods;
+  const book = loadBook(options, job, at);
+  if (!("onDemand" in book)) return book;
+  const input = optimizerInput({
+    templates: owned<TemplateView>(options.templates, job),
+    policy: owned<PolicyView>(options.policies, job)[0],
+    book,
+  });
+  const planInput = pods.source ? { ...input, basis: `${input.basis}; ${pods.source}` } : input;
+  try {
+    const result = await optimize({
+      pods: inventory.groups,
+      book: planInput.book,
+      policy: planInput.policy,
+      planBudgetMs: options.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS,
+      // as `spotctl plan` does by default: the bound's columns also improve the plan, and the message states the gap
+      lowerBound: true,
+    });
+    return succeededPlan({ jobId: job.jobId, now: nowOf(options), plan: result, inventory, planInput });
+  } catch (err) {
+    return failure(
+      job,
+      nowOf(options),
+      "OptimizerError",
+      `The optimizer failed: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+async function writeResult(options: ReplanReconcilerOptions, job: Job, lastPlan: LastPlan): Promise<void> {
+  // Only our condition is sent: the list is a map keyed by type, so the ManagedCluster controller's conditions stay its own.
+  const conditions = setCondition(
+    (job.cluster.status?.conditions ?? []).filter((c) => c.type === CONDITION_PLANNED),
+    plannedCondition(job, lastPlan),
+    nowOf(options),
+  );
+  await applyStatus(
+    options.client,
+    {
       apiVersion: API_VERSION,
       kind: "ManagedCluster",
-      namespace: cached.namespace,
-      name: cached.name,
-    });
-    return pendingJob(live);
-  }
+      metadata: { name: job.name, namespace: job.namespace },
+      status: { lastPlan, conditions },
+    },
+    { fieldManager: REPLAN_FIELD_MANAGER, current: job.cluster },
+  );
+  if (lastPlan.phase === "Succeeded")
+    await options.events?.normal(job.cluster, "Replanned", succeededEventMessage(job, lastPlan));
+  else
+    await options.events?.warning(
+      job.cluster,
+      lastPlan.reason ?? "ReplanFailed",
+      `Job ${job.jobId}: ${lastPlan.message ?? ""}`,
+    );
+}
 
-  return async function reconcile(key: string): Promise<ReconcileResult> {
-    let job = pendingJob(options.clusters.getByKey(key) as ClusterObject | undefined);
-    if (job && job.cluster.status?.lastPlan?.jobId !== job.jobId) job = await liveJob(job);
-    if (!job) return {};
-    let lastPlan = job.cluster.status?.lastPlan;
-    if (lastPlan?.jobId !== job.jobId) {
-      lastPlan = await plan(job);
-      await writeResult(job, lastPlan);
-    }
-    await recordAudit(job, lastPlan);
-    await markCompleted(job);
-    return {};
+async function recordAudit(options: ReplanReconcilerOptions, job: Job, lastPlan: LastPlan): Promise<void> {
+  const { entries } = await options.audit.readChain(job.namespace);
+  if (entries.some((e) => e.actor === AUDIT_ACTOR && (e.after as { jobId?: unknown } | null)?.jobId === job.jobId))
+    return;
+  const succeeded = lastPlan.phase === "Succeeded";
+  const { message: _message, ...after } = lastPlan;
+  await options.audit.record({
+    namespace: job.namespace,
+    actor: AUDIT_ACTOR,
+    event: succeeded ? "Completed cluster optimization" : "Failed cluster optimization",
+    resource: `cluster/${job.name}`,
+    outcome: succeeded ? "success" : "failure",
+    after,
+  });
+}
+
+async function markCompleted(options: ReplanReconcilerOptions, job: Job): Promise<void> {
+  const desired = {
+    apiVersion: API_VERSION,
+    kind: "ManagedCluster",
+    metadata: { name: job.name, namespace: job.namespace, annotations: { [REPLAN_DONE_ANNOTATION]: job.jobId } },
   };
+  await applyObject(options.client, desired, { fieldManager: REPLAN_FIELD_MANAGER });
+}
+
+/**
+ * The pending job as the API server has it now. Planning is the expensive, non-repeatable step, so before it the
+ * cache is checked against a live read: a cache that has not yet seen our own result must not plan the job twice.
+ */
+async function liveJob(options: ReplanReconcilerOptions, cached: Job): Promise<Job | undefined> {
+  const live = await options.client.getIfExists<ClusterObject>({
+    apiVersion: API_VERSION,
+    kind: "ManagedCluster",
+    namespace: cached.namespace,
+    name: cached.name,
+  });
+  return pendingJob(live);
+}
+
+/** One level-based run: plan the pending job once, then its audit entry and the completed annotation. */
+async function reconcileJob(options: ReplanReconcilerOptions, key: string): Promise<ReconcileResult> {
+  let job = pendingJob(options.clusters.getByKey(key) as ClusterObject | undefined);
+  if (job && job.cluster.status?.lastPlan?.jobId !== job.jobId) job = await liveJob(options, job);
+  if (!job) return {};
+  let lastPlan = job.cluster.status?.lastPlan;
+  if (lastPlan?.jobId !== job.jobId) {
+    lastPlan = await plan(options, job);
+    await writeResult(options, job, lastPlan);
+  }
+  await recordAudit(options, job, lastPlan);
+  await markCompleted(options, job);
+  return {};
+}
+
+export function createReplanReconciler(options: ReplanReconcilerOptions): (key: string) => Promise<ReconcileResult> {
+  return (key) => reconcileJob(options, key);
 }
 
 /** The job a cluster asks for and has not finished (result in status and completed annotation), if any. */
