@@ -78,7 +78,7 @@ export class RateLimitError extends HttpError {
   }
 }
 
-/** The feature needs a provider (payments, AWS, ...) that is not configured. */
+/** 501: the feature is not built (password-reset e-mail). */
 export class NotImplementedError extends HttpError {
   constructor(detail: string) {
     super(501, detail);

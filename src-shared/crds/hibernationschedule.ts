@@ -146,7 +146,7 @@ export const HibernationScheduleStatus = z
       .string()
       .optional()
       .describe("What the savings are measured against, e.g. the current nodes running 24x7."),
-    savingsAsOf: rfc3339("Date of the price snapshot the savings figure uses.").optional(),
+    savingsAsOf: rfc3339("Date of the oldest price the savings figure uses.").optional(),
     conditions: Conditions.optional(),
   })
   .describe("Observed state of a HibernationSchedule.");

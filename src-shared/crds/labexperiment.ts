@@ -1,4 +1,4 @@
-// LabExperiment: compares optimisation models on real nodes (parallel A/B or a live switch) and picks a winner.
+// LabExperiment: the schema of an experiment comparing optimisation models; no controller runs it (not built).
 import { z } from "zod";
 import { ClusterRef, Conditions, ObservedGeneration, defineKind, rfc3339 } from "./common.js";
 
@@ -60,7 +60,8 @@ export const LabExperimentKind = defineKind({
   kind: "LabExperiment",
   plural: "labexperiments",
   shortNames: ["lab", "labx"],
-  description: "An experiment comparing optimisation models on real nodes; graduating it makes the winner the default.",
+  description:
+    "An experiment comparing optimisation models on real nodes. Not built: no controller runs it, so spec is stored and status stays empty.",
   spec: LabExperimentSpec,
   status: LabExperimentStatus,
   printerColumns: [

@@ -18,7 +18,7 @@ export const ManagedClusterSpec = z
       .string()
       .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/)
       .optional()
-      .describe("AWS region of the cluster, e.g. us-east-1; selects the price catalogue."),
+      .describe("AWS region of the cluster, e.g. us-east-1; selects the price book (without it, the nodes' region label)."),
     k8sVersion: z
       .string()
       .regex(/^v?\d+\.\d+(\.\d+)?$/)
@@ -34,7 +34,7 @@ export const ManagedClusterSpec = z
     defaultTemplate: z
       .string()
       .optional()
-      .describe("Name of the NodeTemplate (same namespace) used when a workload names none."),
+      .describe("The cluster's default NodeTemplate (same namespace): its NodePool gets the highest Karpenter weight, so it is tried first."),
     workloadNamespaces: z
       .array(namespaceName("A namespace of this cluster that holds the organisation's workloads."))
       .max(1000)
@@ -72,7 +72,7 @@ export const LastPlan = z
     jobId: z.string().min(1).describe("The re-plan job this result belongs to (annotation spotoptimizer.io/replan-requested)."),
     phase: z.enum(["Succeeded", "Failed"]).describe("Outcome of the job."),
     completedAt: rfc3339("When the job finished."),
-    reason: z.string().optional().describe("CamelCase reason, e.g. Planned, RemoteClusterNotSupported, NoPrices."),
+    reason: z.string().optional().describe("CamelCase reason, e.g. Planned, NoPrices, NotReported."),
     message: z.string().max(4096).optional().describe("Human-readable details: what was planned with what, or why it failed."),
     hourlyCostUsd: z.number().min(0).optional().describe("Hourly price of the planned nodes in USD."),
     monthlyCostUsd: z.number().min(0).optional().describe("hourlyCostUsd x 730."),
@@ -90,17 +90,17 @@ export const LastPlan = z
       )
       .optional()
       .describe("Planned nodes, counted by instance type and capacity type."),
-    podsPlanned: z.number().int().min(0).optional().describe("Pods the plan had to place (DaemonSet and finished pods excluded)."),
+    podsPlanned: z.number().int().min(0).optional().describe("Pods the plan had to place (DaemonSet, static, finished and terminating pods excluded)."),
     unplacedPods: z.number().int().min(0).optional().describe("Pods no allowed instance type can hold."),
     prices: z
       .object({
         source: z.string().describe("Where the prices came from, e.g. snapshot, or derived+snapshot."),
-        asOf: z.string().describe("Date of the oldest price snapshot the figures use."),
+        asOf: z.string().describe("Date of the oldest price the plan uses (unknown when undated)."),
       })
       .optional()
       .describe("Provenance of the prices behind the figures."),
   })
-  .describe("Result of the last re-plan job (POST /clusters/{id}/optimize); the plan is not applied to NodePools yet.");
+  .describe("Result of the last re-plan job (POST /clusters/{id}/optimize); a plan is shown, never applied to NodePools (not built).");
 export type LastPlan = z.infer<typeof LastPlan>;
 
 export const ManagedClusterStatus = z
@@ -113,7 +113,7 @@ export const ManagedClusterStatus = z
         health: z
           .enum(["healthy", "degraded", "unreachable", "unknown"])
           .optional()
-          .describe("Agent health derived from heartbeat age and reported errors."),
+          .describe("Agent health from the liveness Lease's (else the last heartbeat's) age: healthy or unreachable."),
       })
       .optional()
       .describe("What the cluster's agent last reported."),
@@ -175,7 +175,7 @@ export const ManagedClusterStatus = z
     prices: z
       .object({
         source: z.string().describe("Where the prices came from: pricing-api, spot-history, snapshot, derived (joined with +)."),
-        asOf: z.string().describe("Date of the oldest price used (RFC 3339)."),
+        asOf: z.string().describe("Date of the oldest price used (RFC 3339 or YYYY-MM-DD; unknown when undated)."),
         stale: z.boolean().optional().describe("True when the price book is older than the configured maximum age."),
       })
       .optional()

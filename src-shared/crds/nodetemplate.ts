@@ -53,7 +53,7 @@ export const NodeTemplateStatus = z
         count: z.number().int().min(0).describe("Number of instance types the template allows in the cluster's region."),
         cheapest: PricedInstanceType("cheapest").optional(),
         dearest: PricedInstanceType("dearest").optional(),
-        asOf: z.string().optional().describe("Date of the oldest price snapshot the figures come from."),
+        asOf: z.string().optional().describe("Date of the oldest price the figures use."),
         source: z
           .string()
           .optional()

@@ -63,8 +63,8 @@ export const OptimizationPolicyStatus = z
         excludedNamespaces: z
           .array(z.string().describe("A namespace."))
           .optional()
-          .describe("Namespaces protected with do-not-disrupt."),
-        appliedAt: rfc3339("When the policy was last applied.").optional(),
+          .describe("Not written by the operator (the exclusions in force are spec.exclusions)."),
+        appliedAt: rfc3339("Not written by the operator (the Ready condition's lastTransitionTime says when it last changed).").optional(),
       })
       .optional()
       .describe("What was last applied to the cluster."),

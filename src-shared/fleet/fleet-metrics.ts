@@ -4,7 +4,7 @@ import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { podRequest } from "./pod-request.js";
 import { cpuMillicores, memoryMiB } from "./quantity.js";
 
-/** Monthly = hourly × 730 (DESIGN.md, "Money"). */
+/** Monthly = hourly × 730 (docs/pricing.md). */
 export const HOURS_PER_MONTH = 730;
 
 const WEEK_MS = 7 * 86_400_000;
@@ -60,8 +60,8 @@ export function interruptions7d(
 /**
  * Interruptions recorded for a cluster in 7 days, or null while nothing reports them (unknown is not 0): a remote
  * cluster's agent reports its interruptions with every heartbeat, so the count is known once it has reported; for a
- * local cluster it is known once some recorder (the agent, the simulator, a node-termination handler) has written an
- * interruption entry naming it.
+ * local cluster it is known once an interruption entry names it (nothing in this repository writes one for a local
+ * cluster yet).
  */
 export function recordedInterruptions(input: {
   entries: readonly { spec: { event: string; resource: string; timestamp?: string } }[];

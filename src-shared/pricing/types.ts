@@ -18,7 +18,7 @@ export interface Price {
 /** Hours in the month that AWS uses for monthly estimates (365 × 24 / 12). */
 export const HOURS_PER_MONTH = 730;
 
-/** Monthly = hourly × 730 (DESIGN.md, "Money"). */
+/** Monthly = hourly × 730 (docs/pricing.md), the month every money figure uses. */
 export function monthlyUsd(hourlyUsd: number): number {
   return hourlyUsd * HOURS_PER_MONTH;
 }

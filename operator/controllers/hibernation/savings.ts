@@ -19,7 +19,7 @@ export interface SavingsProjection {
   savingsAsOf?: string;
 }
 
-/** Monthly = hourly × 730 (DESIGN.md, "Money"). */
+/** Monthly = hourly × 730 (docs/pricing.md). */
 export const HOURS_PER_MONTH = 730;
 const WEEK_MS = 7 * 86_400_000;
 /** Four whole weeks: every weekday weighs the same, and the figure only moves once a week. */

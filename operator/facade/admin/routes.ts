@@ -269,12 +269,14 @@ export function createAdminRoutes(deps: AdminRouteDeps): RouteDef[] {
       ...SUPER,
       method: "post",
       path: "/admin/reset-pass",
-      summary: "Password-reset e-mail (needs a mail provider: 501 until one is configured)",
+      summary: "Password-reset e-mail: not built, always answers 501 (with or without a mail transport)",
       body: z.object({ client_id: ClientId }).strict(),
       response: z.object({ success: z.literal(true) }),
       handler: async ({ body }) => {
         await getOrganisation(deps.client, body.client_id);
-        throw new NotImplementedError("password-reset e-mails need a mail provider, and none is configured");
+        throw new NotImplementedError(
+          "password-reset e-mails are not built: this endpoint answers 501 whatever mail provider is configured",
+        );
       },
     }),
     defineRoute({

@@ -121,9 +121,7 @@ const ClusterDetail = ClusterSummary.extend({
       prices_stale: z.boolean().describe("The plan's prices are older than the configured maximum age."),
       applied: z
         .boolean()
-        .describe(
-          "Whether the plan was applied to NodePools (not yet: the NodeTemplate -> NodePool controller is not built).",
-        ),
+        .describe("Always false: a plan is computed and shown, never written to NodePools (that is not built)."),
     })
     .nullable(),
 });
@@ -277,7 +275,7 @@ const optimizeCluster = (scope: ResourceScope, clusters: ClusterService): RouteD
     method: "post",
     path: "/clusters/:id/optimize",
     summary:
-      "Request a re-plan of the cluster's NodePools; poll job_id via GET /clusters/{id} (optimization) or /activity/live",
+      "Request a re-plan of the cluster's pods into status.lastPlan (shown, not applied to NodePools); poll job_id via GET /clusters/{id} (optimization) or /activity/live",
     tags: ["clusters"],
     auth: "user",
     params: IdParams,

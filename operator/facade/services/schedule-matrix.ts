@@ -1,6 +1,6 @@
 // Converts the dashboard's 168-slot schedule_matrix into HibernationSchedule weekly awake windows and back.
 //
-// Matrix layout (API.md): index = day * 24 + hour, day 0 = Monday, 1 = awake, 0 = asleep.
+// Matrix layout (the dashboard's, docs/facade-metrics.md): index = day * 24 + hour, day 0 = Monday, 1 = awake, 0 = asleep.
 // Windows use the HibernationSchedule shape {days: ["Mon", …], start: "HH:MM", end: "HH:MM"}, start inclusive,
 // end exclusive, "24:00" = end of day. Compilation never crosses midnight: a run of awake hours is cut at the end
 // of each day, so the compiled windows are exact and the round trip matrix -> weekly -> matrix is the identity.

@@ -265,7 +265,9 @@ function planMessage(plan: Plan & BoundedPlan, inventory: PodInventory, basis: s
   const unplaced = plan.unplaced.reduce((n, u) => n + u.count, 0);
   if (unplaced > 0) parts.push(`${unplaced} pod(s) unplaced: ${plan.unplaced[0]!.reason}`);
   parts.push(...plan.warnings);
-  parts.push("not applied to NodePools (the NodeTemplate -> NodePool controller is not built yet)");
+  parts.push(
+    "not applied to NodePools (applying a plan is not built: the NodeTemplate controller writes them from the templates)",
+  );
   return parts.join("; ").slice(0, 4096);
 }
 

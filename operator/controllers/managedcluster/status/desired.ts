@@ -19,7 +19,7 @@ import type { ClusterSnapshot, LeaseView } from "../../../../src-shared/agent/sn
 import { remoteAgentConnected, remoteUsage } from "./remote.js";
 import { CONDITION_PRICES_FRESH, pricesFreshCondition } from "../../pricebook/desired.js";
 
-/** A heartbeat older than this means the agent is not connected (DESIGN.md: Connected condition from heartbeat age). */
+/** A heartbeat older than this means the agent is not connected (AgentConnected=False, HeartbeatMissed). */
 export const HEARTBEAT_FRESH_MS = 2 * 60_000;
 /** Periodic re-check: heartbeat age and the 7-day interruption window move with time alone. */
 export const RESYNC_MS = 60_000;

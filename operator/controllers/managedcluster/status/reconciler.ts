@@ -25,7 +25,7 @@ import {
   type DesiredClusterStatus,
 } from "./desired.js";
 
-/** One field manager per controller (STYLE.md): what this controller stops sending is removed by the server. */
+/** This controller's own field manager: what it stops sending is removed by the server, and no one else's fields. */
 export const MANAGEDCLUSTER_FIELD_MANAGER = "spot-optimizer-managedcluster";
 const API_VERSION = "spotoptimizer.io/v1alpha1";
 
