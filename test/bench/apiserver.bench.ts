@@ -7,16 +7,13 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { CoreV1Api, Watch, type V1ConfigMap } from "@kubernetes/client-node";
 import { startLocalApiServer, type LocalApiServer } from "../../operator/local/apiserver/index.js";
-import {
-  recoverState,
-  SNAPSHOT_FORMAT,
-  snapshotChunks,
-  type Credentials,
-  type SnapshotHeader,
-} from "../../operator/local/apiserver/persistence.js";
+import type { StoredObjects } from "../../operator/local/apiserver/persistence.js";
+import type { KubeObject } from "../../operator/local/apiserver/selectors.js";
+import { preloadedState, STORED_AT, storedNamespace } from "./preloaded-state.js";
+import { schedulerBench } from "./scheduler-binds.js";
 
 export const title =
-  "Local API server: creates/s, updates/s, watch delivery latency (10 watchers); durability on/off; 1 000 vs 50 000 stored objects";
+  "Local API server: creates/s, updates/s, watch delivery latency (10 watchers); durability on/off; 1 000 vs 50 000 stored objects; scheduler binds/s";
 
 const OBJECTS = 2000;
 const CONCURRENCY = 8;
@@ -58,48 +55,30 @@ async function createRate(
   return (count / ms) * 1000;
 }
 
-/** A state directory whose snapshot holds `objects` ConfigMaps (written directly: creating 50 000 over HTTP is slow). */
-async function preloadedState(objects: number): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), "apiserver-bench-"));
-  const seed = await startLocalApiServer({ dataFile: join(dir, "seed", "state.json") });
-  await seed.stop();
-  const recovered = recoverState(join(dir, "seed", "state.json"), () => undefined)!;
-  const data = recovered.objects;
-  const at = "2026-01-01T00:00:00Z";
-  let rv = recovered.rv;
-  const ns = {
-    apiVersion: "v1",
-    kind: "Namespace",
-    metadata: { name: "stored", uid: "ns-stored", resourceVersion: String(++rv), creationTimestamp: at },
-    spec: { finalizers: ["kubernetes"] },
-    status: { phase: "Active" },
+/** `objects` ConfigMaps in namespace "stored". */
+function storedConfigMaps(objects: number): (data: StoredObjects, rv: number) => number {
+  return (data, first) => {
+    let rv = storedNamespace(data, "stored", first);
+    const cms = new Map<string, KubeObject>();
+    for (let i = 0; i < objects; i++) {
+      const name = `stored-${i}`;
+      cms.set(`stored/${name}`, {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: {
+          name,
+          namespace: "stored",
+          uid: `uid-${i}`,
+          resourceVersion: String(++rv),
+          creationTimestamp: STORED_AT,
+          labels: { app: "bench" },
+        },
+        data: { index: String(i), payload: "x".repeat(200) },
+      });
+    }
+    data.set("/configmaps", cms);
+    return rv;
   };
-  data.get("/namespaces")!.set("/stored", ns);
-  const cms = new Map();
-  for (let i = 0; i < objects; i++) {
-    const name = `stored-${i}`;
-    cms.set(`stored/${name}`, {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: {
-        name,
-        namespace: "stored",
-        uid: `uid-${i}`,
-        resourceVersion: String(++rv),
-        creationTimestamp: at,
-        labels: { app: "bench" },
-      },
-      data: { index: String(i), payload: "x".repeat(200) },
-    });
-  }
-  data.set("/configmaps", cms);
-  const header: SnapshotHeader = {
-    format: SNAPSHOT_FORMAT,
-    resourceVersion: rv,
-    ...(recovered.credentials as Credentials),
-  };
-  writeFileSync(join(dir, "state.json"), [...snapshotChunks(header, data)].join(""), { mode: 0o600 });
-  return dir;
 }
 
 async function durabilityBench(): Promise<void> {
@@ -131,7 +110,7 @@ async function storeSizeBench(): Promise<void> {
   const COUNT = 3000;
   const results: [number, number, number][] = [];
   for (const stored of [1000, 50_000]) {
-    const dir = await preloadedState(stored);
+    const dir = await preloadedState(storedConfigMaps(stored));
     const startMs = performance.now();
     const server = await startLocalApiServer({ dataFile: join(dir, "state.json") });
     const loadMs = performance.now() - startMs;
@@ -224,6 +203,7 @@ async function pythonRows(
 export async function run(): Promise<void> {
   await durabilityBench();
   await storeSizeBench();
+  await schedulerBench();
   const server = await startLocalApiServer();
   try {
     const core = server.kubeConfig.makeApiClient(CoreV1Api);
