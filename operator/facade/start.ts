@@ -124,7 +124,14 @@ function routeModulesOf(parts: FacadeParts, services: ResourceServices): RouteDe
   const { client, auth, cache, audit, config, now } = parts;
   return [
     createAuthRoutes(auth, config),
-    createAuditRoutes({ audit, cache, now, config, emailOfUser: (id) => auth.store.cachedUserById(id)?.email }),
+    createAuditRoutes({
+      audit,
+      cache,
+      now,
+      config,
+      emailOfUser: (id) => auth.store.cachedUserById(id)?.email,
+      signingKey: () => auth.store.signingKey(),
+    }),
     createSettingsRoutes({ auth, client, cache, inviteLimits: config.rateLimits }),
     createAdminRoutes({
       auth,

@@ -1,4 +1,4 @@
-// GET /audit/export?format=csv through real HTTP: same entries and checksum as JSON, spotctl verify, tamper, date range, formula safety.
+// GET /audit/export?format=csv&download=true through real HTTP: same entries and checksum as JSON, spotctl verify, tamper, date range, formula safety.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,7 +42,7 @@ function unparse(rows: string[][]): string {
 }
 
 async function exportCsv(query = ""): Promise<{ text: string; rows: string[][]; headers: Headers; status: number }> {
-  const res = await t.call("GET", `/audit/export?format=csv${query}`, { token: owner.accessToken });
+  const res = await t.call("GET", `/audit/export?format=csv&download=true${query}`, { token: owner.accessToken });
   return { text: res.text, rows: parseCsvRecords(res.text), headers: res.headers, status: res.status };
 }
 
@@ -128,7 +128,7 @@ describe("GET /audit/export?format=csv", () => {
     });
     // Another organisation's CSV holds only its own chain.
     const theirs = parseCsvRecords(
-      (await t.call("GET", "/audit/export?format=csv", { token: other.accessToken })).text,
+      (await t.call("GET", "/audit/export?format=csv&download=true", { token: other.accessToken })).text,
     );
     expect(theirs.slice(1).every((r) => r[col("namespace")] === other.namespace)).toBe(true);
     expect((await t.call("GET", "/audit/export?format=xml", { token: owner.accessToken })).status).toBe(422);
@@ -220,7 +220,7 @@ describe("GET /audit/export?format=csv", () => {
     expect((await verifyText(empty.text, "empty.csv")).code).toBe(0);
     expect(
       (
-        await t.call("GET", `/audit/export?format=csv&start_date=${laterDay}&end_date=${today}`, {
+        await t.call("GET", `/audit/export?format=csv&download=true&start_date=${laterDay}&end_date=${today}`, {
           token: owner.accessToken,
         })
       ).status,

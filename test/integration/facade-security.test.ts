@@ -124,7 +124,7 @@ describe("URLs handed back", () => {
       token: owner.accessToken,
       headers: { host: "attacker.example" },
     });
-    expect(exported.body.file_url).toMatch(new RegExp(`^${t.url}/audit/export\\?`));
+    expect(exported.body.file_url).toMatch(new RegExp(`^${t.url}/audit/export/file\\?`));
   });
 
   it("come from SPOTOPT_PUBLIC_URL, and the helm command runs exactly the values it shows", async () => {
@@ -139,7 +139,7 @@ describe("URLs handed back", () => {
     expect(res.status).toBe(200);
     expect(res.body.endpoint).toBe(publicUrl);
     const exported = await call(replica.url, "GET", "/audit/export", { token: owner.accessToken });
-    expect(exported.body.file_url.startsWith(`${publicUrl}/audit/export?`)).toBe(true);
+    expect(exported.body.file_url.startsWith(`${publicUrl}/audit/export/file?`)).toBe(true);
 
     // A stand-in helm prints the words it received; the command must not run anything else.
     const dir = mkdtempSync(join(tmpdir(), "helm-quote-"));
@@ -185,7 +185,7 @@ describe("Cache-Control", () => {
       body: { cluster_id: "cache-check" },
     });
     const json = await t.call("GET", "/audit/export", { token: login.body.access_token });
-    const csv = await t.call("GET", "/audit/export?format=csv", { token: login.body.access_token });
+    const csv = await t.call("GET", "/audit/export?format=csv&download=true", { token: login.body.access_token });
     const answers = { signup, verify, login, refresh, invite, accept, connect, json, csv };
     for (const [name, res] of Object.entries(answers)) {
       expect(res.status, name).toBeLessThan(300);

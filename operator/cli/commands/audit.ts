@@ -7,8 +7,9 @@ import { parseFlags, UsageError, type CliCommand } from "../command.js";
 const USAGE = `spotctl audit verify <export.json|export.csv> [--head <sha256-hex>]
 
 Re-computes every entry hash, every prevHash link, the head and the checksum of a file
-downloaded from GET /audit/export, either form: JSON (default) or CSV (?format=csv; the
-checksum is also in its X-Audit-Checksum response header). The form is recognised by the
+downloaded from GET /audit/export (its file_url, or ?download=true), either form: JSON
+(default) or CSV (?format=csv; the checksum is also in its X-Audit-Checksum response
+header). The form is recognised by the
 content: a file starting with "{" is JSON, one starting with the header row
 "record,seq,id,..." is CSV. A CSV file is converted back to the JSON export it was written
 from (cells starting with ' lose that one protective quote; before/after are JSON) and then

@@ -1,4 +1,5 @@
-// Audit routes: GET /audit (filters, pagination), /audit/{id}/diff, /audit/export (checksummed JSON or CSV), PATCH /audit/retention.
+// Audit routes: GET /audit (filters, pagination), /audit/{id}/diff, /audit/export (checksummed JSON or CSV) and its
+// signed download link /audit/export/file, PATCH /audit/retention.
 import { z } from "zod";
 import { buildExport, canonicalJson, EXPORT_FORMAT } from "../../../src-shared/audit/chain.js";
 import { AUDIT_CSV_COLUMNS, auditExportCsv } from "../../../src-shared/audit/csv.js";
@@ -9,6 +10,13 @@ import { NotFoundError, UnprocessableError } from "../errors.js";
 import type { FacadeConfig } from "../config.js";
 import { publicUrl } from "../public-url.js";
 import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
+import {
+  EXPORT_URL_TTL_SECONDS,
+  lazyExportUrlKey,
+  signedQuery,
+  verifiedGrant,
+  type ExportGrant,
+} from "./signed-url.js";
 
 export interface AuditRouteDeps {
   audit: AuditChainStore;
@@ -19,7 +27,12 @@ export interface AuditRouteDeps {
   config: Pick<FacadeConfig, "publicUrl">;
   /** The catalogue's `actor` filter may be a user id; entries record the email. */
   emailOfUser?: (userId: string) => string | undefined;
+  /** The facade's JWT signing key, from which the export links' signing key is derived. */
+  signingKey: () => Promise<Uint8Array>;
 }
+
+/** The deps with the export links' key, derived once per facade. */
+type AuditContext = AuditRouteDeps & { urlKey: () => Promise<Buffer> };
 
 /** `2025-12-01` (whole UTC day) or a full ISO-8601 timestamp. */
 const DateParam = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
@@ -115,12 +128,14 @@ const ExportResponse = z
   .loose();
 
 const EXPORT_DESCRIPTION = [
-  "`format=json` (default): the export document (entries in chain order, `anchor`, `head`, `count`, `checksum`).",
-  "`format=csv`: the same entries as an RFC 4180 file (`text/csv; charset=utf-8`, `Content-Disposition: attachment`),",
+  "Answers the export document (entries in chain order, `anchor`, `head`, `count`, `checksum`) with `file_url`: a signed",
+  "link to the file in the requested `format` (GET /audit/export/file, no token needed, this organisation and date range",
+  "only, expires after `expires_in` seconds). `download=true` answers the file itself instead.",
+  "The `format=csv` file holds the same entries as RFC 4180 (`text/csv; charset=utf-8`, `Content-Disposition: attachment`),",
   `header \`${AUDIT_CSV_COLUMNS.join(",")}\`, one \`anchor\` row, one \`entry\` row per entry, a \`head\` row and a`,
   "`checksum` row; before/after are canonical JSON, cells starting with = + - @ tab CR or ' get a leading ' (removed",
-  "again when verifying). The checksum is the one the JSON export of the same range carries; both formats also send it as the",
-  "`X-Audit-Checksum` header. `start_date`/`end_date` select the same entries in both formats. Verify either file with",
+  "again when verifying). The checksum is the one the JSON export of the same range carries; every answer also sends it as",
+  "the `X-Audit-Checksum` header. `start_date`/`end_date` select the same entries in both formats. Verify either file with",
   "`spotctl audit verify <file>`; the procedure is in docs/audit.md.",
 ].join(" ");
 
@@ -205,8 +220,47 @@ function diffRoute(deps: AuditRouteDeps): RouteDef {
   }) as RouteDef;
 }
 
-/** GET /audit/export: a live read of the chain, as the checksummed JSON document or CSV. */
-function exportRoute(deps: AuditRouteDeps): RouteDef {
+/** The export document of an organisation's chain (or a date range of it), read live: an export must be complete. */
+async function exportDocument(
+  deps: AuditContext,
+  namespace: string,
+  query: { start_date?: string | undefined; end_date?: string | undefined; upto?: number },
+): Promise<ReturnType<typeof buildExport>> {
+  const range = dateRangeMs(query);
+  const upto = query.upto ?? Infinity;
+  const chain = await deps.audit.readChain(namespace);
+  const entries = chain.entries.filter((r) => inRange(r, range) && r.seq <= upto);
+  const first = entries[0];
+  const anchor = first ? { sequence: first.seq - 1, hash: first.prevHash } : chain.anchor;
+  return buildExport(namespace, entries, anchor);
+}
+
+/** A signed link to one organisation's export in one format and date range, valid for EXPORT_URL_TTL_SECONDS. */
+async function signedFileUrl(deps: AuditContext, grant: Omit<ExportGrant, "exp">): Promise<string> {
+  const exp = Math.floor(deps.now().getTime() / 1000) + EXPORT_URL_TTL_SECONDS;
+  return publicUrl(deps.config, `/audit/export/file?${signedQuery(await deps.urlKey(), { ...grant, exp })}`);
+}
+
+/** The file itself: JSON or CSV, with the checksum header and as an attachment. */
+function sendFile(
+  deps: AuditContext,
+  doc: ReturnType<typeof buildExport>,
+  file: { format: "json" | "csv"; name: string; orgId: string; res: { setHeader(k: string, v: string): unknown } },
+): unknown {
+  file.res.setHeader("X-Audit-Checksum", doc.checksum);
+  file.res.setHeader("Content-Disposition", `attachment; filename="${file.name}.${file.format}"`);
+  if (file.format === "csv") return auditExportCsv(doc);
+  return { ...doc, org_id: file.orgId, generated_at: deps.now().toISOString() };
+}
+
+/** The organisation id of an organisation's namespace (`org-<id>`); another namespace stands for itself. */
+const orgIdOf = (namespace: string): string => (namespace.startsWith("org-") ? namespace.slice(4) : namespace);
+
+const isFile = (query: unknown): boolean => (query as { download?: string }).download === "true";
+const formatOf = (query: unknown): "json" | "csv" => ((query as { format?: string }).format === "csv" ? "csv" : "json");
+
+/** GET /audit/export: a live read of the chain, as the checksummed JSON document (with a signed file_url) or the file. */
+function exportRoute(deps: AuditContext): RouteDef {
   return defineRoute({
     method: "get",
     path: "/audit/export",
@@ -216,7 +270,7 @@ function exportRoute(deps: AuditRouteDeps): RouteDef {
     tags: ["audit"],
     auth: "user",
     noStore: true,
-    produces: (query) => ((query as { format?: string }).format === "csv" ? "csv" : "json"),
+    produces: (query) => (isFile(query) ? formatOf(query) : "json"),
     query: z
       .object({
         ...DateRange,
@@ -224,37 +278,60 @@ function exportRoute(deps: AuditRouteDeps): RouteDef {
         download: z.enum(["true", "false"]).optional(),
       })
       .strict(),
-    // format=csv answers the CSV text instead (not parsed with this schema; OpenAPI lists text/csv too).
+    // download=true with format=csv answers the CSV text instead (not parsed with this schema; OpenAPI lists text/csv too).
     response: ExportResponse as z.ZodType<z.infer<typeof ExportResponse> | string>,
     handler: async ({ auth, query, res }) => {
       const caller = orgOf(auth);
-      const range = dateRangeMs(query);
-      // A live read, not the cache: an export must be complete and consistent with the head.
-      const chain = await deps.audit.readChain(caller.namespace);
-      const entries = chain.entries.filter((r) => inRange(r, range));
-      const first = entries[0];
-      const anchor = first ? { sequence: first.seq - 1, hash: first.prevHash } : chain.anchor;
-      const doc = buildExport(caller.namespace, entries, anchor);
-      const filename = `audit-export-${caller.orgId || caller.namespace}`;
+      const doc = await exportDocument(deps, caller.namespace, query);
+      const name = `audit-export-${caller.orgId || caller.namespace}`;
+      if (query.download === "true")
+        return sendFile(deps, doc, { format: query.format, name, orgId: caller.orgId, res });
       res.setHeader("X-Audit-Checksum", doc.checksum);
-      if (query.format === "csv") {
-        res.setHeader("Content-Disposition", `attachment; filename="${filename}.csv"`);
-        return auditExportCsv(doc);
-      }
-      if (query.download === "true") res.setHeader("Content-Disposition", `attachment; filename="${filename}.json"`);
-      const params = new URLSearchParams({
-        ...(query.start_date ? { start_date: query.start_date } : {}),
-        ...(query.end_date ? { end_date: query.end_date } : {}),
-        download: "true",
-      });
+      const range = { start_date: query.start_date, end_date: query.end_date };
       return {
         ...doc,
         org_id: caller.orgId,
         generated_at: deps.now().toISOString(),
-        // The file is this same JSON document (the checksum needs it); fetched with the same Bearer token.
-        file_url: publicUrl(deps.config, `/audit/export?${params.toString()}`),
-        expires_in: 3600,
+        // A signed link to the file of this same range (the checksum is this document's), for this organisation only.
+        file_url: await signedFileUrl(deps, {
+          namespace: caller.namespace,
+          format: query.format,
+          ...range,
+          upto: doc.head.sequence,
+        }),
+        expires_in: EXPORT_URL_TTL_SECONDS,
       };
+    },
+  }) as RouteDef;
+}
+
+/** GET /audit/export/file: the download behind a signed link; no Bearer token, the link's signature is the grant. */
+function exportFileRoute(deps: AuditContext): RouteDef {
+  return defineRoute({
+    method: "get",
+    path: "/audit/export/file",
+    summary:
+      "Download behind GET /audit/export's signed file_url (JSON or CSV with X-Audit-Checksum); 403 once expired or altered",
+    tags: ["audit"],
+    auth: "public",
+    noStore: true,
+    produces: formatOf,
+    query: z
+      .object({
+        org: z.string().min(1).max(100),
+        format: z.enum(["json", "csv"]),
+        ...DateRange,
+        upto: z.coerce.number().int().min(-1),
+        exp: z.coerce.number().int().min(0),
+        sig: z.string().min(1).max(100),
+      })
+      .strict(),
+    response: ExportResponse.omit({ file_url: true, expires_in: true }) as z.ZodType<unknown>,
+    handler: async ({ query, res }) => {
+      const grant = verifiedGrant(await deps.urlKey(), { ...query, namespace: query.org }, deps.now().getTime());
+      const doc = await exportDocument(deps, grant.namespace, grant);
+      const orgId = orgIdOf(grant.namespace);
+      return sendFile(deps, doc, { format: grant.format, name: `audit-export-${orgId}`, orgId, res });
     },
   }) as RouteDef;
 }
@@ -298,5 +375,6 @@ function retentionRoute(deps: AuditRouteDeps): RouteDef {
 }
 
 export function createAuditRoutes(deps: AuditRouteDeps): RouteDef[] {
-  return [listRoute(deps), diffRoute(deps), exportRoute(deps), retentionRoute(deps)];
+  const ctx: AuditContext = { ...deps, urlKey: lazyExportUrlKey(deps.signingKey) };
+  return [listRoute(ctx), diffRoute(ctx), exportRoute(ctx), exportFileRoute(ctx), retentionRoute(ctx)];
 }
