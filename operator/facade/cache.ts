@@ -55,7 +55,7 @@ export interface FacadeCache extends FacadeCacheBase {
   labExperiments(namespace: string): LabExperiment[];
   agentActions(namespace: string): AgentAction[];
   agentTokenSecret(namespace: string, name: string): V1Secret | undefined;
-  /** The installer's designation of the local cluster (the only ConfigMap the facade caches); undefined: none. */
+  /** The installer's designation of the local cluster (ConfigMap spot-optimizer-local-cluster); undefined: none. */
   localCluster(): LocalClusterRef | undefined;
   /** The operator's price-book ConfigMaps (one per region, in the system namespace). */
   priceBookConfigMaps(): KubeObject[];
