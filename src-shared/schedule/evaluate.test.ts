@@ -1,4 +1,4 @@
-// Table of schedule cases for R1–R8 (issue 5); every expected instant is derived by hand from the rule, in the comment beside it.
+// Table of schedule cases for R1–R8 (docs/hibernation.md); every expected instant is derived by hand from the rule, in the comment beside it.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import {

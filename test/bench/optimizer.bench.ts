@@ -64,7 +64,7 @@ interface Claim {
 }
 
 /**
- * Karpenter-style provisioning, as the issue describes it: pods largest first (CPU, then memory);
+ * A first-fit model of Karpenter's provisioning: pods largest first (CPU, then memory);
  * each pod joins the first open node claim for which some instance type still holds all of its
  * pods, else opens a new claim; each claim launches the cheapest type that holds its pods.
  */

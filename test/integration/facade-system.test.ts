@@ -1,4 +1,4 @@
-// The assembled facade: system endpoints, OpenAPI of every mounted route, metrics, log redaction, and fuzzed bodies on E1's mutating routes.
+// The assembled facade: system endpoints, OpenAPI of every mounted route, metrics, log redaction, and fuzzed bodies on the auth, audit and settings mutating routes.
 import fc from "fast-check";
 import { pino } from "pino";
 import { Writable } from "node:stream";
@@ -92,7 +92,7 @@ describe("system endpoints", () => {
   });
 });
 
-describe("fuzzed bodies on E1's mutating routes", () => {
+describe("fuzzed bodies on the auth, audit and settings mutating routes", () => {
   const routes: Array<[string, string, boolean]> = [
     ["POST", "/api/auth/signup", false],
     ["POST", "/api/auth/token", false],

@@ -1,4 +1,4 @@
-// Test helper for the facade's resource endpoints, on E1's real facade (test/support/facade.ts: real signup, JWTs,
+// Test helper for the facade's resource endpoints, on the real facade (test/support/facade.ts: real signup, JWTs,
 // invites, audit chain): two organisations, each with an owner, an admin and a viewer, and a token per (org, role).
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import type { KubeClient } from "../../src-shared/kube/client.js";
