@@ -110,18 +110,6 @@ export default tseslint.config(
     rules: { "max-lines-per-function": ["error", { max: 163, skipBlankLines: true, skipComments: true }] },
   },
   {
-    files: ["operator/facade/audit/routes.ts"],
-    rules: { "max-lines-per-function": ["error", { max: 169, skipBlankLines: true, skipComments: true }] },
-  },
-  {
-    files: ["operator/facade/auth/routes.ts"],
-    rules: { "max-lines-per-function": ["error", { max: 245, skipBlankLines: true, skipComments: true }] },
-  },
-  {
-    files: ["operator/facade/admin/routes.ts"],
-    rules: { "max-lines-per-function": ["error", { max: 219, skipBlankLines: true, skipComments: true }] },
-  },
-  {
     files: ["operator/controllers/nodetemplate/reconciler.ts"],
     rules: { "max-lines-per-function": ["error", { max: 303, skipBlankLines: true, skipComments: true }] },
   },

@@ -16,6 +16,7 @@ import type { AuthService } from "../auth/service.js";
 import type { FacadeCache } from "../cache.js";
 import { NotImplementedError } from "../errors.js";
 import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
+import { clusterFigures } from "../services/fleet-view.js";
 
 export interface AdminRouteDeps {
   auth: AuthService;
@@ -53,11 +54,10 @@ function money(
   prices_as_of: string | null;
   prices_stale: boolean;
 } {
-  const figures = clusters.map((c) => {
-    const f = figuresFromStatus(c.status);
-    const stale = f.pricesStale || (f.priceSources.length > 0 && isStale(f.pricesAsOf ?? "unknown"));
-    return { ...f, pricesStale: stale, clusterId: `${c.metadata.namespace ?? ""}/${c.metadata.name ?? ""}` };
-  });
+  const figures = clusters.map((c) => ({
+    ...clusterFigures(c, { isStale }),
+    clusterId: `${c.metadata.namespace ?? ""}/${c.metadata.name ?? ""}`,
+  }));
   const priced = figures.filter((f) => f.monthlyCostUsd !== null);
   return {
     monthly_spend: sumKnown(figures.map((f) => f.monthlyCostUsd)),
@@ -101,218 +101,253 @@ function isConnected(c: ManagedCluster): boolean {
   return c.status?.conditions?.some((cond) => cond.type === "AgentConnected" && cond.status === "True") ?? false;
 }
 
+/** /admin/clients: every organisation with its spend and counts. */
+function listClientsRoute(deps: AdminRouteDeps): RouteDef {
+  return defineRoute({
+    ...SUPER,
+    method: "get",
+    path: "/admin/clients",
+    summary: "All client organisations (super_admin)",
+    response: z.object({
+      clients: z.array(
+        z.object({
+          id: z.string(),
+          org_name: z.string(),
+          plan: z.string(),
+          monthly_spend: z.number().nullable(),
+          ...Money,
+          created_at: z.string(),
+          namespace: z.string(),
+          clusters: z.number().int(),
+          members: z.number().int(),
+        }),
+      ),
+    }),
+    handler: async () => {
+      // A live LIST of namespaces: super_admin only and rare, never on a tenant's request path.
+      const orgs = await listOrganisations(deps.client);
+      const clusters = deps.cache.allClusters();
+      const users = deps.auth.store.cachedUsers();
+      return {
+        clients: orgs.map((o) => {
+          const own = clusters.filter((c) => c.metadata.namespace === o.namespace);
+          const { net_savings: _n, ...spend } = money(own, deps.isStale);
+          return {
+            id: o.orgId,
+            org_name: o.name,
+            plan: o.plan,
+            ...spend,
+            created_at: o.createdAt,
+            namespace: o.namespace,
+            clusters: own.length,
+            members: users.filter((u) => u.orgId === o.orgId).length,
+          };
+        }),
+      };
+    },
+  }) as RouteDef;
+}
+
+/** /admin/stats: platform totals. */
+function statsRoute(deps: AdminRouteDeps): RouteDef {
+  return defineRoute({
+    ...SUPER,
+    method: "get",
+    path: "/admin/stats",
+    summary:
+      "Platform totals from ManagedCluster status (super_admin): monthly spend and savings against the same nodes On-Demand, with what they leave out",
+    response: z.object({
+      total_clients: z.number().int(),
+      total_spend: z.number().nullable(),
+      total_savings: z
+        .number()
+        .nullable()
+        .describe("Σ (On-Demand baseline − cost) per month over the priced clusters; null when none is priced."),
+      active_clusters: z.number().int(),
+      total_clusters: z.number().int(),
+      savings_source: z.string(),
+      ...Money,
+      bin_packing_savings: z
+        .object({
+          monthly: z.number().nullable(),
+          baseline: z.string(),
+          as_of: z.string().nullable(),
+          reason: z.string().nullable(),
+        })
+        .describe("What the clusters' last re-plans would save per month against their current nodes (not applied)."),
+    }),
+    handler: async () => {
+      const orgs = await listOrganisations(deps.client);
+      const clusters = deps.cache.allClusters();
+      const { monthly_spend, net_savings, ...rest } = money(clusters, deps.isStale);
+      return {
+        total_clients: orgs.length,
+        total_spend: monthly_spend,
+        total_savings: net_savings,
+        active_clusters: clusters.filter(isConnected).length,
+        total_clusters: clusters.length,
+        savings_source:
+          net_savings === null
+            ? "no cluster reports both a monthly cost and its On-Demand baseline yet"
+            : "ManagedCluster.status (monthlyCostUsd, baselineMonthlyCostUsd) written by the operator's status controller",
+        ...rest,
+        bin_packing_savings: binPacking(clusters),
+      };
+    },
+  }) as RouteDef;
+}
+
+/** /admin/health: component health. */
+function healthRoute(deps: AdminRouteDeps): RouteDef {
+  return defineRoute({
+    ...SUPER,
+    method: "get",
+    path: "/admin/health",
+    summary: "Component health (super_admin)",
+    response: z.object({
+      database: z.string(),
+      api_server: z.string(),
+      cache: z.string(),
+      auth: z.string(),
+      redis: z.string(),
+      celery_workers: z.string(),
+      scraper_health: z.string(),
+    }),
+    handler: async () => {
+      let apiServer = "healthy";
+      try {
+        await deps.client.request({ method: "GET", path: "/version" });
+      } catch {
+        apiServer = "unhealthy";
+      }
+      return {
+        // The Kubernetes API (etcd) is our database.
+        database: apiServer,
+        api_server: apiServer,
+        cache: deps.cache.hasSynced() ? "healthy" : "syncing",
+        auth: deps.auth.hasSynced() ? "healthy" : "syncing",
+        redis: "not_used",
+        celery_workers: "not_used",
+        scraper_health: "not_used",
+      };
+    },
+  }) as RouteDef;
+}
+
+/** /admin/impersonate: a scoped token inside one organisation. */
+function impersonateRoute(deps: AdminRouteDeps): RouteDef {
+  return defineRoute({
+    ...SUPER,
+    method: "post",
+    path: "/admin/impersonate",
+    noStore: true,
+    summary: "A 1-hour token with which the super_admin acts inside one organisation (super_admin)",
+    body: z.object({ client_id: ClientId }).strict(),
+    response: z.object({
+      temp_token: z.string(),
+      expires_in: z.number().int(),
+      client_org: z.string(),
+      org_id: z.string(),
+    }),
+    handler: async ({ auth, body, audit }) => {
+      const admin = caller(auth);
+      const { token, expiresInSeconds, org } = await deps.auth.impersonate(admin, body.client_id, 3600);
+      // Recorded in the organisation's own chain, so its owners can see who looked.
+      audit({
+        namespace: org.namespace,
+        event: "admin.impersonate",
+        resource: `organisation/${org.orgId}`,
+        after: { expires_in: expiresInSeconds },
+      });
+      return { temp_token: token, expires_in: expiresInSeconds, client_org: org.name, org_id: org.orgId };
+    },
+  }) as RouteDef;
+}
+
+/** /clients/:id/flags: feature flags of one organisation. */
+function flagsRoute(deps: AdminRouteDeps): RouteDef {
+  return defineRoute({
+    ...SUPER,
+    method: "patch",
+    path: "/clients/:id/flags",
+    summary: "Set feature flags of one organisation (super_admin)",
+    params: z.object({ id: ClientId }).strict(),
+    body: z.object({ flags: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/), z.boolean()) }).strict(),
+    response: z.object({ success: z.literal(true), client_id: z.string(), flags: z.record(z.string(), z.boolean()) }),
+    handler: async ({ params, body, audit }) => {
+      const org = await getOrganisation(deps.client, params.id);
+      const { before, after } = await updateOrganisationFlags(deps.client, params.id, body.flags);
+      audit({ namespace: org.namespace, event: "admin.flags", resource: `organisation/${org.orgId}`, before, after });
+      return { success: true as const, client_id: params.id, flags: after };
+    },
+  }) as RouteDef;
+}
+
+/** /admin/reset-pass: not built, answers 501. */
+function resetPasswordRoute(deps: AdminRouteDeps): RouteDef {
+  return defineRoute({
+    ...SUPER,
+    method: "post",
+    path: "/admin/reset-pass",
+    summary: "Password-reset e-mail: not built, always answers 501 (with or without a mail transport)",
+    body: z.object({ client_id: ClientId }).strict(),
+    response: z.object({ success: z.literal(true) }),
+    handler: async ({ body }) => {
+      await getOrganisation(deps.client, body.client_id);
+      throw new NotImplementedError(
+        "password-reset e-mails are not built: this endpoint answers 501 whatever mail provider is configured",
+      );
+    },
+  }) as RouteDef;
+}
+
+/** /admin/clients/:id: deletes an organisation. */
+function deleteClientRoute(deps: AdminRouteDeps): RouteDef {
+  return defineRoute({
+    ...SUPER,
+    method: "delete",
+    path: "/admin/clients/:id",
+    summary:
+      "Delete an organisation: its namespace (and every object in it), users, sessions and invites (super_admin)",
+    params: z.object({ id: ClientId }).strict(),
+    response: z.object({
+      success: z.literal(true),
+      deleted_resources: z.object({
+        clusters: z.number().int(),
+        instances: z.number().int(),
+        templates: z.number().int(),
+        users: z.number().int(),
+      }),
+    }),
+    handler: async ({ params, audit }) => {
+      const org = await getOrganisation(deps.client, params.id);
+      const clusters = deps.cache.allClusters().filter((c) => c.metadata.namespace === org.namespace);
+      const counts = {
+        clusters: clusters.length,
+        instances: clusters.reduce((n, c) => n + (c.status?.nodeCount ?? 0), 0),
+        templates: deps.cache.templates(org.namespace).length,
+      };
+      const { users } = await deps.auth.deleteOrganisation(org.orgId);
+      // The organisation's own chain goes with its namespace: the deletion is kept in the platform chain.
+      audit({
+        namespace: deps.systemNamespace,
+        event: "admin.delete_client",
+        resource: `organisation/${org.orgId}`,
+        before: { org_name: org.name, ...counts, users },
+      });
+      return { success: true as const, deleted_resources: { ...counts, users } };
+    },
+  }) as RouteDef;
+}
+
 export function createAdminRoutes(deps: AdminRouteDeps): RouteDef[] {
   return [
-    defineRoute({
-      ...SUPER,
-      method: "get",
-      path: "/admin/clients",
-      summary: "All client organisations (super_admin)",
-      response: z.object({
-        clients: z.array(
-          z.object({
-            id: z.string(),
-            org_name: z.string(),
-            plan: z.string(),
-            monthly_spend: z.number().nullable(),
-            ...Money,
-            created_at: z.string(),
-            namespace: z.string(),
-            clusters: z.number().int(),
-            members: z.number().int(),
-          }),
-        ),
-      }),
-      handler: async () => {
-        // A live LIST of namespaces: super_admin only and rare, never on a tenant's request path.
-        const orgs = await listOrganisations(deps.client);
-        const clusters = deps.cache.allClusters();
-        const users = deps.auth.store.cachedUsers();
-        return {
-          clients: orgs.map((o) => {
-            const own = clusters.filter((c) => c.metadata.namespace === o.namespace);
-            const { net_savings: _n, ...spend } = money(own, deps.isStale);
-            return {
-              id: o.orgId,
-              org_name: o.name,
-              plan: o.plan,
-              ...spend,
-              created_at: o.createdAt,
-              namespace: o.namespace,
-              clusters: own.length,
-              members: users.filter((u) => u.orgId === o.orgId).length,
-            };
-          }),
-        };
-      },
-    }),
-    defineRoute({
-      ...SUPER,
-      method: "get",
-      path: "/admin/stats",
-      summary:
-        "Platform totals from ManagedCluster status (super_admin): monthly spend and savings against the same nodes On-Demand, with what they leave out",
-      response: z.object({
-        total_clients: z.number().int(),
-        total_spend: z.number().nullable(),
-        total_savings: z
-          .number()
-          .nullable()
-          .describe("Σ (On-Demand baseline − cost) per month over the priced clusters; null when none is priced."),
-        active_clusters: z.number().int(),
-        total_clusters: z.number().int(),
-        savings_source: z.string(),
-        ...Money,
-        bin_packing_savings: z
-          .object({
-            monthly: z.number().nullable(),
-            baseline: z.string(),
-            as_of: z.string().nullable(),
-            reason: z.string().nullable(),
-          })
-          .describe("What the clusters' last re-plans would save per month against their current nodes (not applied)."),
-      }),
-      handler: async () => {
-        const orgs = await listOrganisations(deps.client);
-        const clusters = deps.cache.allClusters();
-        const { monthly_spend, net_savings, ...rest } = money(clusters, deps.isStale);
-        return {
-          total_clients: orgs.length,
-          total_spend: monthly_spend,
-          total_savings: net_savings,
-          active_clusters: clusters.filter(isConnected).length,
-          total_clusters: clusters.length,
-          savings_source:
-            net_savings === null
-              ? "no cluster reports both a monthly cost and its On-Demand baseline yet"
-              : "ManagedCluster.status (monthlyCostUsd, baselineMonthlyCostUsd) written by the operator's status controller",
-          ...rest,
-          bin_packing_savings: binPacking(clusters),
-        };
-      },
-    }),
-    defineRoute({
-      ...SUPER,
-      method: "get",
-      path: "/admin/health",
-      summary: "Component health (super_admin)",
-      response: z.object({
-        database: z.string(),
-        api_server: z.string(),
-        cache: z.string(),
-        auth: z.string(),
-        redis: z.string(),
-        celery_workers: z.string(),
-        scraper_health: z.string(),
-      }),
-      handler: async () => {
-        let apiServer = "healthy";
-        try {
-          await deps.client.request({ method: "GET", path: "/version" });
-        } catch {
-          apiServer = "unhealthy";
-        }
-        return {
-          // The Kubernetes API (etcd) is our database.
-          database: apiServer,
-          api_server: apiServer,
-          cache: deps.cache.hasSynced() ? "healthy" : "syncing",
-          auth: deps.auth.hasSynced() ? "healthy" : "syncing",
-          redis: "not_used",
-          celery_workers: "not_used",
-          scraper_health: "not_used",
-        };
-      },
-    }),
-    defineRoute({
-      ...SUPER,
-      method: "post",
-      path: "/admin/impersonate",
-      noStore: true,
-      summary: "A 1-hour token with which the super_admin acts inside one organisation (super_admin)",
-      body: z.object({ client_id: ClientId }).strict(),
-      response: z.object({
-        temp_token: z.string(),
-        expires_in: z.number().int(),
-        client_org: z.string(),
-        org_id: z.string(),
-      }),
-      handler: async ({ auth, body, audit }) => {
-        const admin = caller(auth);
-        const { token, expiresInSeconds, org } = await deps.auth.impersonate(admin, body.client_id, 3600);
-        // Recorded in the organisation's own chain, so its owners can see who looked.
-        audit({
-          namespace: org.namespace,
-          event: "admin.impersonate",
-          resource: `organisation/${org.orgId}`,
-          after: { expires_in: expiresInSeconds },
-        });
-        return { temp_token: token, expires_in: expiresInSeconds, client_org: org.name, org_id: org.orgId };
-      },
-    }),
-    defineRoute({
-      ...SUPER,
-      method: "patch",
-      path: "/clients/:id/flags",
-      summary: "Set feature flags of one organisation (super_admin)",
-      params: z.object({ id: ClientId }).strict(),
-      body: z.object({ flags: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/), z.boolean()) }).strict(),
-      response: z.object({ success: z.literal(true), client_id: z.string(), flags: z.record(z.string(), z.boolean()) }),
-      handler: async ({ params, body, audit }) => {
-        const org = await getOrganisation(deps.client, params.id);
-        const { before, after } = await updateOrganisationFlags(deps.client, params.id, body.flags);
-        audit({ namespace: org.namespace, event: "admin.flags", resource: `organisation/${org.orgId}`, before, after });
-        return { success: true as const, client_id: params.id, flags: after };
-      },
-    }),
-    defineRoute({
-      ...SUPER,
-      method: "post",
-      path: "/admin/reset-pass",
-      summary: "Password-reset e-mail: not built, always answers 501 (with or without a mail transport)",
-      body: z.object({ client_id: ClientId }).strict(),
-      response: z.object({ success: z.literal(true) }),
-      handler: async ({ body }) => {
-        await getOrganisation(deps.client, body.client_id);
-        throw new NotImplementedError(
-          "password-reset e-mails are not built: this endpoint answers 501 whatever mail provider is configured",
-        );
-      },
-    }),
-    defineRoute({
-      ...SUPER,
-      method: "delete",
-      path: "/admin/clients/:id",
-      summary:
-        "Delete an organisation: its namespace (and every object in it), users, sessions and invites (super_admin)",
-      params: z.object({ id: ClientId }).strict(),
-      response: z.object({
-        success: z.literal(true),
-        deleted_resources: z.object({
-          clusters: z.number().int(),
-          instances: z.number().int(),
-          templates: z.number().int(),
-          users: z.number().int(),
-        }),
-      }),
-      handler: async ({ params, audit }) => {
-        const org = await getOrganisation(deps.client, params.id);
-        const clusters = deps.cache.allClusters().filter((c) => c.metadata.namespace === org.namespace);
-        const counts = {
-          clusters: clusters.length,
-          instances: clusters.reduce((n, c) => n + (c.status?.nodeCount ?? 0), 0),
-          templates: deps.cache.templates(org.namespace).length,
-        };
-        const { users } = await deps.auth.deleteOrganisation(org.orgId);
-        // The organisation's own chain goes with its namespace: the deletion is kept in the platform chain.
-        audit({
-          namespace: deps.systemNamespace,
-          event: "admin.delete_client",
-          resource: `organisation/${org.orgId}`,
-          before: { org_name: org.name, ...counts, users },
-        });
-        return { success: true as const, deleted_resources: { ...counts, users } };
-      },
-    }),
-  ] as RouteDef[];
+    listClientsRoute(deps),
+    statsRoute(deps),
+    healthRoute(deps),
+    impersonateRoute(deps),
+    flagsRoute(deps),
+    resetPasswordRoute(deps),
+    deleteClientRoute(deps),
+  ];
 }

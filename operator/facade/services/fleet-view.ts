@@ -46,10 +46,7 @@ export function clustersInScope(cache: FacadeCache, namespace: string, clusterId
  * (docs/controllers.md), the facade only reads them. Price staleness is judged now, from the prices' date: a status
  * written days ago may have been fresh then.
  */
-export function clusterFigures(
-  cluster: ManagedCluster,
-  opts: { isStale?: (asOf: string | null | undefined) => boolean },
-): ClusterFigures {
+export function clusterFigures(cluster: ManagedCluster, opts: { isStale?: (asOf: string) => boolean }): ClusterFigures {
   const figures = { ...figuresFromStatus(cluster.status), clusterId: cluster.metadata.name ?? "" };
   const stale =
     figures.pricesStale ||
