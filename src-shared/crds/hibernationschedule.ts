@@ -147,6 +147,32 @@ export const HibernationScheduleStatus = z
       .optional()
       .describe("What the savings are measured against, e.g. the current nodes running 24x7."),
     savingsAsOf: rfc3339("Date of the oldest price the savings figure uses.").optional(),
+    sleepingCapacity: z
+      .object({
+        nodePools: z.array(z.string().describe("A NodePool's name.")).describe("The NodePools the schedule puts to sleep."),
+        nodes: z
+          .array(
+            z.object({
+              instanceType: z.string().describe("The nodes' instance type (node.kubernetes.io/instance-type)."),
+              capacityType: z.string().describe("spot or on-demand (karpenter.sh/capacity-type)."),
+              zone: z.string().optional().describe("The nodes' zone, when labelled."),
+              count: z.number().int().min(0).describe("How many such nodes."),
+              usdPerHour: z.number().min(0).optional().describe("Price of one node; absent when unknown."),
+              source: z.string().optional().describe("pricing-api, spot-history, snapshot or derived."),
+              asOf: z.string().optional().describe("Date of that price."),
+            }).describe("Nodes of one instance type, capacity type and zone."),
+          )
+          .describe("Their nodes counted by instance type, capacity type and zone, each priced from the price book."),
+        usdPerHour: z
+          .number()
+          .min(0)
+          .optional()
+          .describe("Hourly price of all those nodes; absent while any of them has no known price."),
+      })
+      .optional()
+      .describe(
+        "The nodes of the NodePools this schedule puts to sleep, as last seen awake: what goes at a sleep and returns at the wake after it (the sleep and wake audit entries carry it).",
+      ),
     conditions: Conditions.optional(),
   })
   .describe("Observed state of a HibernationSchedule.");

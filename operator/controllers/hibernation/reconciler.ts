@@ -36,6 +36,7 @@ import {
   type UnknownCluster,
 } from "./executor.js";
 import { projectSavings, type NodeHourlyPrice } from "./savings.js";
+import { sleepingCapacity, transitionDecision, type SleepingCapacity } from "./decision.js";
 
 /** Held on every schedule so that deleting it first wakes the cluster. */
 export const HIBERNATION_FINALIZER = "hibernation.spotoptimizer.io/wake-before-delete";
@@ -142,26 +143,50 @@ function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** What the audit entry of a sleep or wake says; its name (`transition`) makes a repeated write recognisable. */
+/** A sleep or wake: the states, why (when not the schedule), and the capacity that went or returns. */
+interface Transition {
+  from: string;
+  to: string;
+  cause?: string;
+  /** The nodes of the schedule's NodePools as last seen awake; absent when never seen. */
+  capacity?: SleepingCapacity | undefined;
+  /** The scheduled wake after a sleep (epoch ms), for the sleep's projected saving. */
+  wakeMs?: number | undefined;
+}
+
+/**
+ * What the audit entry of a sleep or wake says, with the decision fields the activity feed and the cost CSV read; its
+ * name (`transition`) makes a repeated write recognisable.
+ */
 function transitionEntry(
   ctx: RunContext,
-  transition: { from: string; to: string; cause?: string },
+  transition: Transition,
   plan: HibernationPlan,
 ): { id: string; event: string; resource: string; before: { state: string }; after: Record<string, unknown> } {
   const { from, to } = transition;
   const id = auditEntryName(ctx.schedule, to);
   const cause = transition.cause ?? (ctx.deleting ? "schedule deleted" : undefined);
+  const cluster = String(clusterName(ctx) ?? "");
+  const schedule = `${ctx.namespace}/${ctx.name}`;
   return {
     id,
     event: to === "asleep" ? "hibernation.sleep" : "hibernation.wake",
-    resource: `cluster/${String((ctx.schedule.spec?.clusterRef as { name?: unknown } | undefined)?.name ?? "")}`,
+    resource: `cluster/${cluster}`,
     before: { state: from },
     after: {
       state: to,
-      schedule: `${ctx.namespace}/${ctx.name}`,
+      schedule,
       managed: plan.managed,
       transition: id,
       ...(cause ? { cause } : {}),
+      ...transitionDecision({
+        to,
+        cluster,
+        schedule,
+        capacity: transition.capacity,
+        nowMs: ctx.nowMs,
+        wakeMs: transition.wakeMs,
+      }),
     },
   };
 }
@@ -220,11 +245,7 @@ function executorFor(ctx: RunContext, target: ClusterTarget): HibernationExecuto
   });
 }
 
-async function recordAudit(
-  ctx: RunContext,
-  transition: { from: string; to: string; cause?: string },
-  plan: HibernationPlan,
-): Promise<void> {
+async function recordAudit(ctx: RunContext, transition: Transition, plan: HibernationPlan): Promise<void> {
   const { id, event, resource, before, after } = transitionEntry(ctx, transition, plan);
   if (ctx.opts.audit) {
     const chain = ctx.opts.audit.readChain ? (await ctx.opts.audit.readChain(ctx.namespace)).entries : [];
@@ -273,6 +294,7 @@ function savingsFields(
       projectedMonthlySavingsUsd: status.projectedMonthlySavingsUsd,
       savingsBaseline: status.savingsBaseline,
       savingsAsOf: status.savingsAsOf,
+      sleepingCapacity: status.sleepingCapacity,
     };
   }
   const key = `${ctx.namespace}/${ctx.name}`;
@@ -293,6 +315,7 @@ function savingsFields(
       sleepingNodePools: sleeping,
       price: ctx.opts.price,
     }),
+    sleepingCapacity: sleepingCapacity({ nodes: observed.nodes, pools: sleeping, price: ctx.opts.price }),
   };
 }
 
@@ -410,7 +433,8 @@ async function release(
   const plan = "unknown" in observed ? emptyPlan() : observed.plan;
   const wasAsleep = ctx.schedule.status?.state === "asleep";
   const cause = why.deletingCluster ? "cluster deleted" : "cluster not found";
-  if (wasAsleep) await recordAudit(ctx, { from: "asleep", to: "awake", cause }, plan);
+  const capacity = ctx.schedule.status?.sleepingCapacity as SleepingCapacity | undefined;
+  if (wasAsleep) await recordAudit(ctx, { from: "asleep", to: "awake", cause, capacity }, plan);
   if (why.deletingCluster) await setClusterFinalizer(ctx, why.deletingCluster, false);
   const woke = wasAsleep ? { state: "awake", lastTransitionTime: kubeTime(new Date(ctx.nowMs)) } : {};
   return notReady(ctx, { reason: CLUSTER_NOT_FOUND, message: why.message }, woke);
@@ -438,7 +462,8 @@ function requeueAfter({
 }
 
 async function finishDeletion(ctx: RunContext, plan: HibernationPlan): Promise<ReconcileResult> {
-  if (ctx.schedule.status?.state === "asleep") await recordAudit(ctx, { from: "asleep", to: "awake" }, plan);
+  const capacity = ctx.schedule.status?.sleepingCapacity as SleepingCapacity | undefined;
+  if (ctx.schedule.status?.state === "asleep") await recordAudit(ctx, { from: "asleep", to: "awake", capacity }, plan);
   await releaseClusterIfLast(ctx);
   await removeFinalizer(ctx);
   return {};
@@ -508,6 +533,25 @@ function statusOf(
   };
 }
 
+/**
+ * The transition a run completes. Asleep, the capacity is the one last seen awake (kept in the status, as the savings
+ * figure is): by now the nodes may be gone. Awake, it is what the sleep took, i.e. the status from before this run.
+ */
+function transitionOf(
+  ctx: RunContext,
+  run: {
+    previous: string | undefined;
+    evaluation: ScheduleEvaluation;
+    status: Record<string, unknown>;
+    nextMs?: number;
+  },
+): Transition {
+  const to = run.evaluation.state;
+  const before = ctx.schedule.status?.sleepingCapacity as SleepingCapacity | undefined;
+  const capacity = to === "asleep" ? (run.status.sleepingCapacity as SleepingCapacity | undefined) : before;
+  return { from: run.previous ?? "awake", to, capacity, wakeMs: to === "asleep" ? run.nextMs : undefined };
+}
+
 /** The cluster is as desired: record a completed transition (audit, then status) and requeue. */
 async function record(
   ctx: RunContext,
@@ -517,8 +561,9 @@ async function record(
 ): Promise<ReconcileResult> {
   const previous = ctx.schedule.status?.state as string | undefined;
   const transitioned = previous !== undefined ? previous !== evaluation.state : evaluation.state === "asleep";
-  if (transitioned) await recordAudit(ctx, { from: previous ?? "awake", to: evaluation.state }, observed.plan);
   const status = statusOf(ctx, compiled, { evaluation, observed, transitioned });
+  const nextMs = status.nextTransition === null ? undefined : Date.parse(String(status.nextTransition));
+  if (transitioned) await recordAudit(ctx, transitionOf(ctx, { previous, evaluation, status, nextMs }), observed.plan);
   const wrote = await writeStatus(ctx, status);
   // After the status (the commit point): a crash in between loses an Event, never repeats a transition.
   if (transitioned && wrote)
@@ -527,7 +572,6 @@ async function record(
       evaluation.state === "asleep" ? "Asleep" : "Awake",
       transitionMessage(evaluation, observed.plan),
     );
-  const nextMs = status.nextTransition === null ? undefined : Date.parse(String(status.nextTransition));
   return requeueAfter({ ctx, compiled, state: evaluation.state, plan: observed.plan, nextMs });
 }
 

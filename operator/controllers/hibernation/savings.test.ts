@@ -94,6 +94,7 @@ describe("savings", () => {
     expect(price({ instanceType: "m5.large", capacityType: "on-demand", region: "us-east-1" })).toEqual({
       usdPerHour: 0.096,
       asOf: readPriceSnapshot("us-east-1")._meta.onDemand.asOf,
+      source: "snapshot",
     });
     expect(price({ instanceType: "m5.large", capacityType: "on-demand", region: "eu-west-1" })).toBeUndefined();
     expect(price({ instanceType: "m5.large", capacityType: "on-demand" })).toBeUndefined();

@@ -9,7 +9,7 @@ export type NodeHourlyPrice = (node: {
   capacityType: string;
   zone?: string;
   region?: string;
-}) => { usdPerHour: number; asOf: string } | undefined;
+}) => { usdPerHour: number; asOf: string; source?: string } | undefined;
 
 export interface SavingsProjection {
   /** Absent when it cannot be computed (no price source, or a node without a known price): unknown is not 0. */
@@ -91,6 +91,13 @@ export function projectSavings(input: {
 interface BookPrice {
   usdPerHour: number;
   asOf: string;
+  /** pricing-api, spot-history, snapshot or derived (src-shared/pricing). */
+  source?: string;
+}
+
+/** A book price as a node's price, with its source when the book names one. */
+function nodePrice(p: BookPrice): { usdPerHour: number; asOf: string; source?: string } {
+  return { usdPerHour: p.usdPerHour, asOf: p.asOf, ...(p.source ? { source: p.source } : {}) };
 }
 
 /** The part of the pricing engine's PriceBook (src-shared/pricing) this needs, structurally. */
@@ -108,10 +115,10 @@ export function priceFromBook(book: PriceBookLike): NodeHourlyPrice {
       const inZone = zone ? zones?.get(zone) : undefined;
       const cheapest = zones ? [...zones.values()].sort((a, b) => a.usdPerHour - b.usdPerHour)[0] : undefined;
       const spot = inZone ?? cheapest;
-      if (spot) return { usdPerHour: spot.usdPerHour, asOf: spot.asOf };
+      if (spot) return nodePrice(spot);
     }
     const onDemand = book.onDemand.get(instanceType);
-    return onDemand ? { usdPerHour: onDemand.usdPerHour, asOf: onDemand.asOf } : undefined;
+    return onDemand ? nodePrice(onDemand) : undefined;
   };
 }
 

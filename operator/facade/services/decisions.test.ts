@@ -64,6 +64,21 @@ describe("costExportCsv", () => {
     expect(lines).toHaveLength(4);
   });
 
+  it("takes a sleep's own projected saving instead of hourly × 730, and leaves out one without that figure", () => {
+    const sleep = { decision: "SLEEP", instanceId: "cluster/home", periodSavingsBaseline: "until the wake" };
+    const entries = [
+      decision("s", "2026-11-22T20:00:00Z", [0.5, 0], { ...sleep, periodSavingsUsd: 6 }),
+      decision("w", "2026-11-23T08:00:00Z", [0, 0.5], { ...sleep, decision: "WAKE", periodSavingsUsd: 0 }),
+      decision("nowake", "2026-11-21T20:00:00Z", [0.5, 0], sleep),
+    ];
+    const lines = costExportCsv(entries, now).trimEnd().split("\r\n");
+    expect(lines.slice(1)).toEqual([
+      "2026-11-23 08:00:00,cluster/home,t3.medium,us-east-1a,$0.0000,$0.5000,-$0.5000,$0.00,WAKE,Cost savings",
+      "2026-11-22 20:00:00,cluster/home,t3.medium,us-east-1a,$0.5000,$0.0000,$0.5000,$6.00,SLEEP,Cost savings",
+      "TOTAL,,,,,,,$6.00,,",
+    ]);
+  });
+
   it("is a header and a zero TOTAL when there were no decisions", () => {
     expect(costExportCsv([userEdit], now)).toBe(`${COST_CSV_HEADER}\r\nTOTAL,,,,,,,$0.00,,\r\n`);
   });

@@ -4,7 +4,9 @@
 //   { decision: "RESHAPE" | "SWITCH" | "RETURN_TO_SPOT" | ..., instanceId, instanceType, zone, oldPriceUsdPerHour,
 //     newPriceUsdPerHour, reason, priceSource?, pricesAsOf? }
 // The NodeTemplate controller writes one per change of a NodePool's instance or capacity types
-// (src-shared/audit/decisions.ts). Only entries with both prices count in the CSV.
+// (src-shared/audit/decisions.ts); the hibernation controller's sleep and wake entries are SLEEP / WAKE decisions whose
+// CSV figure is the sleep's own projected saving (`periodSavingsUsd`), not hourly × 730. Only entries with both prices
+// (and, for those, that figure) count in the CSV.
 import { HOURS_PER_MONTH } from "../../../src-shared/fleet/fleet-metrics.js";
 import { csvField } from "../../../src-shared/csv.js";
 
@@ -28,6 +30,8 @@ export interface Decision {
   newPriceUsdPerHour: number;
   decision: string;
   reason: string;
+  /** The CSV's projected figure: hourly × 730, or an entry's own `periodSavingsUsd`; undefined when unknown. */
+  projectedUsd: number | undefined;
 }
 
 function text(v: unknown): string {
@@ -46,6 +50,7 @@ export function decisionOf(entry: AuditView): Decision | undefined {
   const oldPrice = finiteNumber(a.oldPriceUsdPerHour);
   const newPrice = finiteNumber(a.newPriceUsdPerHour);
   if (typeof a.decision !== "string" || oldPrice === undefined || newPrice === undefined) return undefined;
+  const ownFigure = typeof a.periodSavingsBaseline === "string";
   return {
     timestamp: entry.timestamp,
     instanceId: text(a.instanceId),
@@ -55,6 +60,7 @@ export function decisionOf(entry: AuditView): Decision | undefined {
     newPriceUsdPerHour: newPrice,
     decision: a.decision,
     reason: text(a.reason),
+    projectedUsd: ownFigure ? finiteNumber(a.periodSavingsUsd) : (oldPrice - newPrice) * HOURS_PER_MONTH,
   };
 }
 
@@ -128,9 +134,9 @@ export function costExportCsv(entries: readonly AuditView[], now: Date): string 
     const t = Date.parse(entry.timestamp);
     if (!(t >= fromMs && t <= now.getTime())) continue;
     const d = decisionOf(entry);
-    if (!d) continue;
+    if (!d || d.projectedUsd === undefined) continue;
     const hourly = d.oldPriceUsdPerHour - d.newPriceUsdPerHour;
-    const monthly = hourly * HOURS_PER_MONTH;
+    const monthly = d.projectedUsd;
     totalMonthlyUsd += Math.round(monthly * 100) / 100;
     rows.push(
       [
