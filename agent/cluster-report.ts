@@ -1,7 +1,13 @@
 // Builds the heartbeat from the cluster the agent runs in: nodes, pods grouped by request shape, and the objects
 // hibernation scales (so the operator can plan a remote cluster with the same pure planner as a local one).
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
-import type { HeartbeatNode, HeartbeatObject, HeartbeatPodGroup } from "../src-shared/agent/protocol.js";
+import {
+  DO_NOT_DISRUPT,
+  PROTECTED_BY,
+  type HeartbeatNode,
+  type HeartbeatObject,
+  type HeartbeatPodGroup,
+} from "../src-shared/agent/protocol.js";
 import { isPerNodePod, pinnedArch, pinnedZone, podRequest } from "../src-shared/fleet/pod-request.js";
 import { isNotFound, type KubeClient, type KubeObject } from "../src-shared/kube/client.js";
 
@@ -74,6 +80,17 @@ function groupOf(pod: V1Pod): HeartbeatPodGroup {
     ...(arch ? { arch } : {}),
     ...(zone ? { zone } : {}),
     ...(isPerNodePod(pod) ? { per_node: true } : {}),
+    ...protection(pod),
+  };
+}
+
+/** Whether the pod is protected from voluntary disruption, and by which policy (exclusions on remote clusters). */
+function protection(pod: V1Pod): Pick<HeartbeatPodGroup, "do_not_disrupt" | "protected_by"> {
+  const annotations = pod.metadata?.annotations ?? {};
+  const by = annotations[PROTECTED_BY];
+  return {
+    ...(annotations[DO_NOT_DISRUPT] !== undefined ? { do_not_disrupt: true } : {}),
+    ...(by ? { protected_by: by.slice(0, 317) } : {}),
   };
 }
 

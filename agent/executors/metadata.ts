@@ -1,10 +1,12 @@
-// annotate / label (e.g. karpenter.sh/do-not-disrupt): merge the given keys, null removes one; patch (a JSON merge patch
+// annotate / label (e.g. karpenter.sh/do-not-disrupt): merge the given keys, null removes one (annotate with
+// `params.pods`: the matching pods of a Namespace, pods.ts); patch (a JSON merge patch
 // the operator rendered, e.g. hibernation's, guarded by expectations on the live object or the resourceVersion it
 // carries); delete (a NodeClaim hibernation removes, or a NodePool / EC2NodeClass of ours).
 import { KubeApiError, isNotFound, type KubeObject } from "../../src-shared/kube/client.js";
 import { jsonMergePatch } from "../../src-shared/kube/merge-patch.js";
 import { APPLY_KINDS, OWNED_LABEL } from "./apply.js";
 import { AGENT_FIELD_MANAGER } from "./fields.js";
+import { annotatePods } from "./pods.js";
 import { ActionError, ok, requireKind, targetRef, type ExecOutcome, type Executor } from "./types.js";
 
 function stringMap(value: unknown, what: string): Record<string, string | null> {
@@ -16,8 +18,10 @@ function stringMap(value: unknown, what: string): Record<string, string | null> 
 }
 
 function metadataExecutor(field: "annotations" | "labels"): Executor {
-  return async ({ client, action }) => {
+  return async (ctx) => {
+    const { client, action } = ctx;
     const values = stringMap(action.params[field], field);
+    if (field === "annotations" && action.params.pods !== undefined) return annotatePods(ctx, values);
     const ref = targetRef(action);
     try {
       await client.patch(ref, { metadata: { [field]: values } }, { type: "merge", fieldManager: AGENT_FIELD_MANAGER });

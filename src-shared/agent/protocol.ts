@@ -26,6 +26,11 @@ export const HeartbeatNode = z.object({
 });
 export type HeartbeatNode = z.infer<typeof HeartbeatNode>;
 
+/** Karpenter never disrupts a node voluntarily while a pod on it carries this annotation set to "true". */
+export const DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt";
+/** `namespace/name` of the OptimizationPolicy that set DO_NOT_DISRUPT; a pod without it had it from someone else. */
+export const PROTECTED_BY = "spotoptimizer.io/do-not-disrupt-by";
+
 /** Pods grouped by namespace and request shape (the scheduler's effective request). */
 export const HeartbeatPodGroup = z.object({
   namespace: shortText(63),
@@ -41,6 +46,10 @@ export const HeartbeatPodGroup = z.object({
   zone: z.string().max(64).optional(),
   /** DaemonSet or static (mirror) pods: one per node whatever the plan, so the replan leaves them out. */
   per_node: z.boolean().optional(),
+  /** The pods carry `karpenter.sh/do-not-disrupt` (whatever its value: exclusions leave such a pod alone). */
+  do_not_disrupt: z.boolean().optional(),
+  /** The OptimizationPolicy (`namespace/name`) that protected them (`spotoptimizer.io/do-not-disrupt-by`). */
+  protected_by: z.string().max(317).optional(),
 });
 export type HeartbeatPodGroup = z.infer<typeof HeartbeatPodGroup>;
 

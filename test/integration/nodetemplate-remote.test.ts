@@ -4,7 +4,8 @@
 // follow, an unchanged template makes no new action, a failed apply shows in Applied, deletion removes the objects,
 // policies reshape them, and 20 % injected 409s on both API servers still converge. From the agent's heartbeat
 // reports: objects edited or deleted by hand in the remote cluster are put back, a template deleted while the operator
-// was down has its objects swept, and the timed return to Spot follows the remote pool's On-Demand NodeClaims.
+// was down has its objects swept, the timed return to Spot follows the remote pool's On-Demand NodeClaims, and a
+// policy's exclusions.namespaces protect that cluster's pods through `annotate` actions.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, type RunningAgent } from "../../agent/main.js";
 import type { AgentConfig } from "../../agent/config.js";
@@ -329,6 +330,79 @@ describe("NodeTemplates of a remote cluster through its agent", () => {
     expect(await remote(NP, karpenterName(owner.namespace, "general"))).toBeDefined();
   }, 90_000);
 
+  it("exclusions.namespaces protect the pods of a remote cluster through its agent, and release only its own", async () => {
+    const pod = (namespace: string, name: string, annotations?: Record<string, string>): Record<string, any> => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
+      spec: { containers: [{ name: "app", image: "app:1", resources: { requests: { cpu: "100m" } } }] },
+    });
+    const annotationsOf = async (namespace: string, name: string): Promise<Record<string, string>> =>
+      ((await wl.get<any>({ apiVersion: "v1", kind: "Pod", namespace, name })).metadata.annotations ?? {}) as Record<
+        string,
+        string
+      >;
+    const marker = `${owner.namespace}/guard`;
+    const isProtected = async (namespace: string, name: string): Promise<boolean> => {
+      const a = await annotationsOf(namespace, name);
+      return a["karpenter.sh/do-not-disrupt"] === "true" && a["spotoptimizer.io/do-not-disrupt-by"] === marker;
+    };
+    const isBare = async (namespace: string, name: string): Promise<boolean> => {
+      const a = await annotationsOf(namespace, name);
+      return a["karpenter.sh/do-not-disrupt"] === undefined && a["spotoptimizer.io/do-not-disrupt-by"] === undefined;
+    };
+    for (const ns of ["payments", "batch"])
+      await wl.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    await wl.create(pod("payments", "p1"));
+    // Someone else's choice: never touched, neither protected nor released by the policy.
+    await wl.create(pod("payments", "p2", { "karpenter.sh/do-not-disrupt": "false" }));
+    await wl.create(pod("batch", "b1"));
+
+    await f.client.create({
+      ...OP,
+      metadata: { name: "guard", namespace: owner.namespace },
+      spec: { clusterRef: { name: CLUSTER }, exclusions: { namespaces: ["payments"] } },
+    });
+    await eventually(() => isProtected("payments", "p1"), 30_000, "payments/p1 protected");
+    // A pod created later in an excluded namespace is protected from a later report.
+    await wl.create(pod("payments", "p3"));
+    await eventually(() => isProtected("payments", "p3"), 30_000, "payments/p3 protected");
+    expect(await annotationsOf("payments", "p2")).toEqual({ "karpenter.sh/do-not-disrupt": "false" });
+    expect(await isBare("batch", "b1")).toBe(true);
+
+    // The list moves to batch, under 20 % injected 409s on both API servers.
+    f.server.faults.setConflictRate(0.2);
+    workload.faults.setConflictRate(0.2);
+    await retry(() =>
+      f.client.patch(
+        { ...OP, namespace: owner.namespace, name: "guard" },
+        { spec: { exclusions: { namespaces: ["batch"] } } },
+        { type: "merge" },
+      ),
+    );
+    await eventually(() => isProtected("batch", "b1"), 60_000, "batch/b1 protected");
+    await eventually(
+      async () => (await isBare("payments", "p1")) && (await isBare("payments", "p3")),
+      60_000,
+      "payments released",
+    );
+    expect(await annotationsOf("payments", "p2")).toEqual({ "karpenter.sh/do-not-disrupt": "false" });
+    f.server.faults.reset();
+    workload.faults.reset();
+
+    // The policy goes: what it protected is released, and its actions are removed once a report agrees.
+    await f.client.delete({ ...OP, namespace: owner.namespace, name: "guard" });
+    await eventually(() => isBare("batch", "b1"), 30_000, "batch released");
+    await eventually(
+      async () =>
+        (await f.client.listAll({ ...AA, namespace: owner.namespace })).items.filter(
+          (a) => a.metadata?.labels?.["optimizationpolicy.spotoptimizer.io/policy"] === "guard",
+        ).length === 0,
+      30_000,
+      "exclusion actions removed",
+    );
+  }, 150_000);
+
   it("Applied follows a failed apply, and the retry after the failure brings it to True", async () => {
     workload.faults.failWrites((w) => w.resource === "nodepools");
     await f.client.patch(
@@ -372,6 +446,32 @@ describe("NodeTemplates of a remote cluster through its agent", () => {
     );
     await applied("busy", 60_000);
     expect(requirement(await remote(NP, name), "karpenter.k8s.aws/instance-family").values).toEqual(["c5", "m5"]);
+    // A policy created and then edited reshapes the remote NodePool.
+    await retry(() =>
+      f.client.create({
+        ...OP,
+        metadata: { name: "busy-policy", namespace: owner.namespace },
+        spec: { clusterRef: { name: CLUSTER }, binpack: { aggressiveness: 0 } },
+      }),
+    );
+    await eventually(
+      async () => (await remote(NP, name))?.spec.disruption?.consolidateAfter === "Never",
+      60_000,
+      "remote NodePool never consolidates",
+    );
+    await retry(() =>
+      f.client.patch(
+        { ...OP, namespace: owner.namespace, name: "busy-policy" },
+        { spec: { binpack: { aggressiveness: 100 } } },
+        { type: "merge" },
+      ),
+    );
+    await eventually(
+      async () => (await remote(NP, name))?.spec.disruption?.consolidateAfter === "0s",
+      60_000,
+      "remote NodePool consolidates at once",
+    );
+    await retry(() => f.client.delete({ ...OP, namespace: owner.namespace, name: "busy-policy" }));
     await retry(() => f.client.delete({ ...NT, namespace: owner.namespace, name: "busy" }));
     await eventually(async () => (await getTemplate("busy")) === undefined, 60_000, "template busy gone");
     expect(await remote(NP, name)).toBeUndefined();

@@ -1,7 +1,7 @@
 // What a remote cluster's latest heartbeat snapshot says about the Karpenter objects the NodeTemplate controller
 // handed its agent: whether they are still as applied (drift), whose template they name (orphans), and the pools'
-// On-Demand NodeClaims (the return to Spot).
-import type { HeartbeatObject } from "../../../src-shared/agent/protocol.js";
+// On-Demand NodeClaims (the return to Spot); the OptimizationPolicy controller reads its pod groups the same way.
+import type { HeartbeatObject, HeartbeatPodGroup } from "../../../src-shared/agent/protocol.js";
 import { CLUSTER_LABEL, parseSnapshot } from "../../../src-shared/agent/snapshot.js";
 import type { KubeObject } from "../../../src-shared/kube/index.js";
 import { TEMPLATE_ANNOTATION } from "./desired.js";
@@ -17,6 +17,8 @@ export interface RemoteView {
    */
   settleMs: number;
   objects: readonly HeartbeatObject[];
+  /** Pod groups (the OptimizationPolicy controller reads which namespaces' pods are protected). */
+  pods: readonly HeartbeatPodGroup[];
 }
 
 const KARPENTER_KINDS = new Set(["NodePool", "EC2NodeClass"]);
@@ -42,6 +44,7 @@ function parseView(configMap: KubeObject): RemoteView | undefined {
     receivedAtMs,
     settleMs: snapshot.heartbeatIntervalSeconds * 1000,
     objects: snapshot.objects ?? [],
+    pods: snapshot.pods,
   };
 }
 

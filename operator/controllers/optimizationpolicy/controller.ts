@@ -1,6 +1,6 @@
 // Wires the OptimizationPolicy reconciler: policies are the keys; a sibling policy, the cluster or one of our NodePools
 // changing re-evaluates every policy of that cluster.
-import type { ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
+import type { AgentAction, ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
 import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
 import { EventRecorder, objectKey, type ControllerManager, type KindRef } from "../../../src-shared/runtime/index.js";
 import { PROTECTED_BY } from "./exclusions.js";
@@ -8,6 +8,10 @@ import { MANAGED_CLUSTER, NODE_TEMPLATE, OPTIMIZATION_POLICY, OUR_CONFIGMAPS } f
 import { LOCAL_CLUSTER_CONFIGMAP, localClusterFromConfigMap } from "../../../src-shared/tenancy/cluster-target.js";
 import { CLUSTER_LABEL, NODEPOOL_API, TEMPLATE_NAMESPACE_LABEL } from "../nodetemplate/desired.js";
 import { createPolicyReconciler } from "./reconciler.js";
+import { POLICY_ACTION_LABEL } from "./remote-exclusions.js";
+import { remoteView } from "../nodetemplate/remote.js";
+import { API_VERSION } from "../../../src-shared/crds/common.js";
+import { CLUSTER_LABEL as SNAPSHOT_CLUSTER_LABEL, SNAPSHOT_REF } from "../../../src-shared/agent/snapshot.js";
 
 const POD: KindRef = { apiVersion: "v1", kind: "Pod" };
 const NAMESPACE: KindRef = { apiVersion: "v1", kind: "Namespace" };
@@ -18,6 +22,33 @@ export interface PolicyControllerOptions {
   /** Where the installer's local-cluster designation lives (SPOTOPT_SYSTEM_NAMESPACE). */
   systemNamespace?: string;
   now?: () => Date;
+}
+
+/** Only the AgentActions of remote exclusions. */
+const POLICY_ACTIONS: KindRef = { apiVersion: API_VERSION, kind: "AgentAction", labelSelector: POLICY_ACTION_LABEL };
+
+/**
+ * A remote cluster reported (its policies check the protected pods, and policies it still names as protectors are
+ * released), or an exclusion action finished.
+ */
+function remoteWatches(
+  policiesOf: (namespace: string | undefined, cluster: string | undefined) => string[],
+): Array<KindRef & { mapToKeys: (o: KubeObject) => string[] }> {
+  const reported = (cm: KubeObject): string[] => {
+    const namespace = cm.metadata?.namespace ?? "";
+    const protectors = (remoteView(cm)?.pods ?? [])
+      .map((g) => g.protected_by ?? "")
+      .filter((key) => key.startsWith(`${namespace}/`));
+    return [...new Set([...policiesOf(namespace, cm.metadata?.labels?.[SNAPSHOT_CLUSTER_LABEL]), ...protectors])];
+  };
+  const named = (a: KubeObject): string[] => {
+    const name = a.metadata?.labels?.[POLICY_ACTION_LABEL];
+    return name ? [`${a.metadata?.namespace ?? ""}/${name}`] : [];
+  };
+  return [
+    { ...SNAPSHOT_REF, mapToKeys: reported },
+    { ...POLICY_ACTIONS, mapToKeys: named },
+  ];
 }
 
 export function registerOptimizationPolicyController(options: PolicyControllerOptions): void {
@@ -73,6 +104,7 @@ export function registerOptimizationPolicyController(options: PolicyControllerOp
         mapToKeys: (p) =>
           policiesOf(p.metadata?.labels?.[TEMPLATE_NAMESPACE_LABEL], p.metadata?.labels?.[CLUSTER_LABEL]),
       },
+      ...remoteWatches(policiesOf),
     ],
     reconcile: createPolicyReconciler({
       client,
@@ -83,6 +115,8 @@ export function registerOptimizationPolicyController(options: PolicyControllerOp
       pods,
       namespaces,
       localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),
+      snapshots: manager.informer<KubeObject>(SNAPSHOT_REF),
+      actions: manager.informer<AgentAction>(POLICY_ACTIONS),
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       now: options.now,
     }),

@@ -1,10 +1,9 @@
 // exclusions.namespaces of the policy in force → pods there get `karpenter.sh/do-not-disrupt: "true"` on the local
 // cluster; a marker annotation records which policy added it, so only those are removed when a namespace leaves the list.
 import { isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
+import { DO_NOT_DISRUPT, PROTECTED_BY } from "../../../src-shared/agent/protocol.js";
 
-export const DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt";
-/** `namespace/name` of the policy that set DO_NOT_DISRUPT; a pod without it had the annotation from someone else. */
-export const PROTECTED_BY = "spotoptimizer.io/do-not-disrupt-by";
+export { DO_NOT_DISRUPT, PROTECTED_BY };
 
 export interface PodPatch {
   namespace: string;

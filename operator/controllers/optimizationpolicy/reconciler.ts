@@ -1,6 +1,6 @@
 // OptimizationPolicy reconciler: decides which policy of a cluster is in force (the oldest), marks the others
 // Duplicate, and reports what the in-force policy shapes (the NodeTemplate controller writes the NodePools).
-import type { ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
+import type { AgentAction, ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
 import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
 import {
   applyStatus,
@@ -26,6 +26,8 @@ import {
   karpenterName,
 } from "../nodetemplate/desired.js";
 import { disruptionFor, effectivePolicy, policyInForce } from "./desired.js";
+import { remoteView } from "../nodetemplate/remote.js";
+import { POLICY_ACTION_LABEL, syncClusterExclusions } from "./remote-exclusions.js";
 
 export const POLICY_FIELD_MANAGER = "spot-optimizer-optimizationpolicy";
 
@@ -46,6 +48,9 @@ export interface PolicyReconcilerOptions {
   namespaces?: Informer<KubeObject>;
   /** The installer's designation of the local cluster (src-shared/tenancy/cluster-target.ts). */
   localCluster: () => Promise<LocalClusterRef | undefined>;
+  /** Remote clusters' heartbeat snapshots and this controller's AgentActions: exclusions there go through the agent. */
+  snapshots?: Informer<KubeObject>;
+  actions?: Informer<AgentAction>;
   events?: PolicyEvents;
   now?: () => Date;
 }
@@ -174,6 +179,49 @@ async function protectPods(
   await applyProtection(options.client, protectionPatches({ pods, excluded, policyKey: input.key }));
 }
 
+/** Looked at again this often while a remote cluster's exclusion actions are outstanding. */
+const REMOTE_RECHECK_MS = 5_000;
+
+/** What a remote cluster's pods should be protected for: the policy's exclusions while it is in force there. */
+function remoteExcluded(
+  options: PolicyReconcilerOptions,
+  input: { policy?: OptimizationPolicy; verdict?: Verdict },
+  clusterName: string,
+): Set<string> {
+  const { policy, verdict } = input;
+  if (!policy || verdict?.status !== "True" || policy.spec.clusterRef.name !== clusterName) return new Set();
+  const cluster = options.clusters.get(policy.metadata.namespace, clusterName);
+  return cluster?.spec.mode === "remote" ? new Set(policy.spec.exclusions?.namespaces ?? []) : new Set();
+}
+
+/**
+ * Every remote cluster of the policy's namespace (the whole cluster is the organisation's): pods of the excluded
+ * namespaces protected through the agent where the policy is in force, this policy's protection released elsewhere.
+ */
+async function protectRemotePods(
+  options: PolicyReconcilerOptions,
+  input: { key: string; policy?: OptimizationPolicy; verdict?: Verdict },
+): Promise<ReconcileResult> {
+  const { namespace = "", name } = splitKey(input.key);
+  const mine = options.actions?.list({ namespace, labelSelector: { [POLICY_ACTION_LABEL]: name } }) ?? [];
+  let left = false;
+  for (const cm of options.snapshots?.list({ namespace }) ?? []) {
+    const view = remoteView(cm);
+    if (!view) continue;
+    const outstanding = await syncClusterExclusions({
+      client: options.client,
+      namespace,
+      policyKey: input.key,
+      policyName: name,
+      view,
+      excluded: remoteExcluded(options, input, view.clusterName),
+      actions: mine.filter((a) => a.spec.clusterRef.name === view.clusterName),
+    });
+    left ||= outstanding;
+  }
+  return left ? { requeueAfterMs: REMOTE_RECHECK_MS } : {};
+}
+
 export function createPolicyReconciler(options: PolicyReconcilerOptions): (key: string) => Promise<ReconcileResult> {
   const now = options.now ?? ((): Date => new Date());
   return async (key) => {
@@ -181,10 +229,11 @@ export function createPolicyReconciler(options: PolicyReconcilerOptions): (key: 
     const policy = options.policies.get(namespace, name);
     if (!policy || policy.metadata.deletionTimestamp) {
       await protectPods(options, { key });
-      return {};
+      return protectRemotePods(options, { key });
     }
     const v = await verdict(options, policy);
     await protectPods(options, { key, policy, verdict: v });
+    const remote = await protectRemotePods(options, { key, policy, verdict: v });
     const before = policy.status?.conditions as Condition[] | undefined;
     const conditions = setCondition(
       before,
@@ -209,6 +258,6 @@ export function createPolicyReconciler(options: PolicyReconcilerOptions): (key: 
       { current: policy as unknown as KubeObject, fieldManager: POLICY_FIELD_MANAGER },
     );
     if (changed && (old?.reason !== v.reason || old.message !== v.message)) await announce(options, policy, v);
-    return {};
+    return remote;
   };
 }
