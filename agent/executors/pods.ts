@@ -26,10 +26,7 @@ function matches(pod: V1Pod, when: When): boolean {
 }
 
 /** Annotates the namespace's matching pods; a pod gone meanwhile is skipped. `data.pods` counts those written. */
-export async function annotatePods(
-  ctx: ExecContext,
-  annotations: Record<string, string | null>,
-): Promise<ExecOutcome> {
+export async function annotatePods(ctx: ExecContext, annotations: Record<string, string | null>): Promise<ExecOutcome> {
   const { client, action } = ctx;
   if (action.target.kind !== "Namespace") throw new ActionError("params.pods needs a Namespace target");
   const namespace = action.target.name;
