@@ -1,13 +1,8 @@
 // Builds the heartbeat from the cluster the agent runs in: nodes, pods grouped by request shape, and the objects
 // hibernation scales (so the operator can plan a remote cluster with the same pure planner as a local one).
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
-import {
-  DO_NOT_DISRUPT,
-  PROTECTED_BY,
-  type HeartbeatNode,
-  type HeartbeatObject,
-  type HeartbeatPodGroup,
-} from "../src-shared/agent/protocol.js";
+import { DO_NOT_DISRUPT, PROTECTED_BY } from "../src-shared/agent/annotations.js";
+import type { HeartbeatNode, HeartbeatObject, HeartbeatPodGroup } from "../src-shared/agent/protocol.js";
 import { isPerNodePod, pinnedArch, pinnedZone, podRequest } from "../src-shared/fleet/pod-request.js";
 import { isNotFound, type KubeClient, type KubeObject } from "../src-shared/kube/client.js";
 

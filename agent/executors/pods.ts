@@ -1,10 +1,12 @@
 // annotate with `params.pods`: the pods of the target Namespace whose annotations match `params.pods.when` get
 // `params.annotations` (null removes one). How an OptimizationPolicy's exclusions reach a remote cluster: the operator
 // knows namespaces from the heartbeat, not pod names, so the agent resolves them.
-import type { V1Pod } from "@kubernetes/client-node";
-import { isNotFound, type KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import { isNotFound, type KubeClient, type KubeObject } from "../../src-shared/kube/client.js";
 import { AGENT_FIELD_MANAGER } from "./fields.js";
 import { ActionError, ok, type ExecContext, type ExecOutcome } from "./types.js";
+
+/** What the executor reads of a pod. */
+type Pod = KubeObject & { status?: { phase?: string } };
 
 /** Required values of a pod's annotations: a string must be equal, null means the key is absent. */
 type When = Record<string, string | null>;
@@ -18,7 +20,7 @@ function whenOf(value: unknown): When {
   return when as When;
 }
 
-function matches(pod: V1Pod, when: When): boolean {
+function matches(pod: Pod, when: When): boolean {
   if (pod.metadata?.deletionTimestamp) return false;
   if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return false;
   const annotations = pod.metadata?.annotations ?? {};
@@ -31,7 +33,7 @@ export async function annotatePods(ctx: ExecContext, annotations: Record<string,
   if (action.target.kind !== "Namespace") throw new ActionError("params.pods needs a Namespace target");
   const namespace = action.target.name;
   const when = whenOf(action.params.pods);
-  const pods = await client.listAll<KubeObject & V1Pod>({ apiVersion: "v1", kind: "Pod", namespace });
+  const pods = await client.listAll<Pod>({ apiVersion: "v1", kind: "Pod", namespace });
   let written = 0;
   for (const pod of pods.items.filter((p) => matches(p, when))) written += await annotateOne(client, pod, annotations);
   return ok(`set ${Object.keys(annotations).length} annotation(s) on ${written} pod(s) of namespace ${namespace}`, {
@@ -39,11 +41,7 @@ export async function annotatePods(ctx: ExecContext, annotations: Record<string,
   });
 }
 
-async function annotateOne(
-  client: KubeClient,
-  pod: V1Pod,
-  annotations: Record<string, string | null>,
-): Promise<number> {
+async function annotateOne(client: KubeClient, pod: Pod, annotations: Record<string, string | null>): Promise<number> {
   try {
     await client.patch(
       { apiVersion: "v1", kind: "Pod", namespace: pod.metadata?.namespace, name: pod.metadata?.name ?? "" },

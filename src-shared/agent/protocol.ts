@@ -26,11 +26,6 @@ export const HeartbeatNode = z.object({
 });
 export type HeartbeatNode = z.infer<typeof HeartbeatNode>;
 
-/** Karpenter never disrupts a node voluntarily while a pod on it carries this annotation set to "true". */
-export const DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt";
-/** `namespace/name` of the OptimizationPolicy that set DO_NOT_DISRUPT; a pod without it had it from someone else. */
-export const PROTECTED_BY = "spotoptimizer.io/do-not-disrupt-by";
-
 /** Pods grouped by namespace and request shape (the scheduler's effective request). */
 export const HeartbeatPodGroup = z.object({
   namespace: shortText(63),

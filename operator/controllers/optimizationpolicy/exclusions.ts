@@ -1,7 +1,7 @@
 // exclusions.namespaces of the policy in force → pods there get `karpenter.sh/do-not-disrupt: "true"` on the local
 // cluster; a marker annotation records which policy added it, so only those are removed when a namespace leaves the list.
 import { isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
-import { DO_NOT_DISRUPT, PROTECTED_BY } from "../../../src-shared/agent/protocol.js";
+import { DO_NOT_DISRUPT, PROTECTED_BY } from "../../../src-shared/agent/annotations.js";
 
 export { DO_NOT_DISRUPT, PROTECTED_BY };
 

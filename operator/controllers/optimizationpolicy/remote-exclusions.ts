@@ -4,7 +4,8 @@
 // protected, only pods with this policy's marker are released). Level-based: a report read after the action completed
 // that still shows the need (new pods, a failure) hands it over again; a need that is gone retires its actions.
 import { createHash } from "node:crypto";
-import { DO_NOT_DISRUPT, PROTECTED_BY, type HeartbeatPodGroup } from "../../../src-shared/agent/protocol.js";
+import { DO_NOT_DISRUPT, PROTECTED_BY } from "../../../src-shared/agent/annotations.js";
+import type { HeartbeatPodGroup } from "../../../src-shared/agent/protocol.js";
 import type { AgentAction } from "../../../src-shared/crds/index.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
 import { KubeApiError, isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
