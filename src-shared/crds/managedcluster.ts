@@ -124,7 +124,7 @@ export const ManagedClusterStatus = z
       .max(100)
       .optional()
       .describe("Share of nodes running on Spot capacity, in percent."),
-    spotNodes: z.number().int().min(0).optional().describe("Nodes on Spot capacity (karpenter.sh/capacity-type)."),
+    spotNodes: z.number().int().min(0).optional().describe("Nodes on Spot capacity (label karpenter.sh/capacity-type, else eks.amazonaws.com/capacityType)."),
     onDemandNodes: z.number().int().min(0).optional().describe("Nodes on On-Demand capacity."),
     readyNodes: z.number().int().min(0).optional().describe("Nodes whose Ready condition is True."),
     nodesByFamily: z
@@ -146,7 +146,7 @@ export const ManagedClusterStatus = z
       .int()
       .min(0)
       .optional()
-      .describe("Spot interruptions recorded in the last 7 days; absent while nothing reports them (unknown, not 0)."),
+      .describe("Interruption notices recorded in the last 7 days (every kind the agent reports, Karpenter disruptions included); absent while nothing reports them (unknown, not 0)."),
     interruptionRate: z
       .number()
       .min(0)

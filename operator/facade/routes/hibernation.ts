@@ -100,8 +100,14 @@ const saveSchedule = endpoint({
     weekly: z.array(z.object({ days: z.array(z.string()), start: z.string(), end: z.string() })),
     timezone: z.string(),
     cluster_id: z.string(),
-    price_source: z.string().nullable(),
-    prices_as_of: z.string().nullable(),
+    price_source: z
+      .string()
+      .nullable()
+      .describe("Sources of the prices behind the cluster's cost (ManagedCluster.status), not of projected_savings."),
+    prices_as_of: z
+      .string()
+      .nullable()
+      .describe("Oldest date of those prices; the savings' own is projected_savings_as_of."),
     prices_stale: z.boolean(),
   }),
   change: (body) => ({
