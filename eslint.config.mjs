@@ -102,10 +102,6 @@ export default tseslint.config(
     rules: { "max-lines-per-function": ["error", { max: 132, skipBlankLines: true, skipComments: true }] },
   },
   {
-    files: ["operator/facade/rate-limit-cluster.ts"],
-    rules: { "max-lines-per-function": ["error", { max: 160, skipBlankLines: true, skipComments: true }] },
-  },
-  {
     files: ["operator/facade/settings/routes.ts"],
     rules: { "max-lines-per-function": ["error", { max: 163, skipBlankLines: true, skipComments: true }] },
   },

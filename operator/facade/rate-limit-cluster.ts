@@ -137,57 +137,65 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-/**
- * Fixed windows that start at a client's first request, counted in a Lease per (bucket, limit, HMAC of the client IP)
- * in the system namespace with optimistic concurrency, so two replicas enforce one limit together. Requests of one
- * client on one replica are serialised (no self-inflicted 409s). When the API server errors or is slow, the request is
- * decided by this replica's own in-memory count (which counts every request, so it is current when needed) and a
- * warning is logged at most once a minute; the limiter never turns an API failure into a 5xx.
- */
-export function createClusterRateLimiter(options: ClusterRateLimiterOptions): ClusterRateLimiter {
-  const { client, namespace, now } = options;
-  const key = derivedKey(options.hashKey);
-  const deadlineMs = options.apiDeadlineMs ?? 2000;
-  const retryAfterMs = options.retryClusterAfterMs ?? 10_000;
-  const monotonic = options.monotonicMs ?? ((): number => performance.now());
-  const memory = new MemoryRateCounter();
+/** One limiter's dependencies and the state its requests share (module-level functions take it). */
+interface LimiterContext {
+  client: KubeClient;
+  namespace: string;
+  now: () => Date;
+  logger?: Pick<Logger, "warn">;
+  key: Buffer;
+  deadlineMs: number;
+  retryAfterMs: number;
+  monotonic: () => number;
+  memory: MemoryRateCounter;
   /** Last object seen per name: lets the common case be a single PUT, and lets a client over its limit cost nothing. */
-  const seen = new Map<string, LeaseObject>();
-  const queues = new Map<string, Promise<unknown>>();
-  let clusterRetryAtMs = Number.NEGATIVE_INFINITY;
-  let lastWarnMs = Number.NEGATIVE_INFINITY;
+  seen: Map<string, LeaseObject>;
+  queues: Map<string, Promise<unknown>>;
+  clusterRetryAtMs: number;
+  lastWarnMs: number;
+}
 
-  const ref = (name: string): typeof LEASE & { namespace: string; name: string } => ({ ...LEASE, namespace, name });
-  const api = <T>(call: Promise<T>): Promise<T> => withDeadline(call, deadlineMs);
+/** One request's counter: which object, under which limit, at which time. */
+interface CountRequest {
+  name: string;
+  limit: RouteRateLimit;
+  nowMs: number;
+}
 
-  const remember = (name: string, lease: LeaseObject): void => {
-    seen.delete(name);
-    if (seen.size >= MAX_CACHED_OBJECTS) seen.delete(seen.keys().next().value!);
-    seen.set(name, lease);
-  };
+function leaseRef(ctx: LimiterContext, name: string): typeof LEASE & { namespace: string; name: string } {
+  return { ...LEASE, namespace: ctx.namespace, name };
+}
 
-  const warn = (err: unknown): void => {
-    const t = monotonic();
-    if (t - lastWarnMs < WARN_EVERY_MS) return;
-    lastWarnMs = t;
-    options.logger?.warn(
-      { err },
-      "Rate-limit counters could not be kept in the cluster; counting in memory on this replica",
-    );
-  };
+function api<T>(ctx: LimiterContext, call: Promise<T>): Promise<T> {
+  return withDeadline(call, ctx.deadlineMs);
+}
 
-  const leaseFor = (
-    name: string,
-    limit: RouteRateLimit,
-    state: CounterState & { nowMs: number },
-    base?: LeaseObject,
-  ): LeaseObject => ({
+function remember(ctx: LimiterContext, name: string, lease: LeaseObject): void {
+  ctx.seen.delete(name);
+  if (ctx.seen.size >= MAX_CACHED_OBJECTS) ctx.seen.delete(ctx.seen.keys().next().value!);
+  ctx.seen.set(name, lease);
+}
+
+function warn(ctx: LimiterContext, err: unknown): void {
+  const t = ctx.monotonic();
+  if (t - ctx.lastWarnMs < WARN_EVERY_MS) return;
+  ctx.lastWarnMs = t;
+  ctx.logger?.warn({ err }, "Rate-limit counters could not be kept in the cluster; counting in memory on this replica");
+}
+
+function leaseFor(
+  ctx: LimiterContext,
+  req: CountRequest,
+  state: CounterState,
+  base: LeaseObject | undefined,
+): LeaseObject {
+  return {
     ...LEASE,
     metadata: {
       ...(base?.metadata ?? {}),
-      name,
-      namespace,
-      labels: { ...(base?.metadata?.labels ?? {}), [RATE_LIMIT_BUCKET_LABEL]: bucketSlug(limit.name) },
+      name: req.name,
+      namespace: ctx.namespace,
+      labels: { ...(base?.metadata?.labels ?? {}), [RATE_LIMIT_BUCKET_LABEL]: bucketSlug(req.limit.name) },
       annotations: {
         ...(base?.metadata?.annotations ?? {}),
         [RATE_LIMIT_COUNT_ANNOTATION]: String(state.count),
@@ -197,120 +205,147 @@ export function createClusterRateLimiter(options: ClusterRateLimiterOptions): Cl
     },
     spec: {
       holderIdentity: HOLDER,
-      leaseDurationSeconds: Math.max(1, Math.ceil(limit.windowMs / 1000)),
+      leaseDurationSeconds: Math.max(1, Math.ceil(req.limit.windowMs / 1000)),
       acquireTime: microTime(state.startMs),
-      renewTime: microTime(state.nowMs),
+      renewTime: microTime(req.nowMs),
     },
+  };
+}
+
+/**
+ * One write attempt: creates the counter (absent) or increments / restarts it (present, with its resourceVersion).
+ * Undefined when another writer won (409 Conflict / AlreadyExists, or 404: the sweep removed it): re-read and retry.
+ */
+async function tryCount(
+  ctx: LimiterContext,
+  req: CountRequest,
+  current: LeaseObject | undefined,
+): Promise<WindowCount | undefined> {
+  const state = current ? stateOf(current) : undefined;
+  const { next, over } = nextCount(state, req.limit, req.nowMs);
+  // Over the limit already: refuse without a write (the window's end does not depend on the count).
+  if (over) return { count: next.count, windowEndMs: next.endMs };
+  const lease = leaseFor(ctx, req, next, current);
+  try {
+    remember(ctx, req.name, await api(ctx, current ? ctx.client.replace(lease) : ctx.client.create(lease)));
+    return { count: next.count, windowEndMs: next.endMs };
+  } catch (err) {
+    ctx.seen.delete(req.name);
+    if (isConflict(err) || (current && isNotFound(err))) return undefined;
+    throw err;
+  }
+}
+
+/** Optimistic-concurrency increment; resolves with the count including this request. */
+async function countInCluster(ctx: LimiterContext, req: CountRequest): Promise<WindowCount> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const current =
+      ctx.seen.get(req.name) ?? (await api(ctx, ctx.client.getIfExists<LeaseObject>(leaseRef(ctx, req.name))));
+    const counted = await tryCount(ctx, req, current);
+    if (counted) return counted;
+  }
+  throw new ContendedError(req.name);
+}
+
+/** Runs `fn` after the previous operation on `name` in this replica has finished. */
+function serialised<T>(queues: Map<string, Promise<unknown>>, name: string, fn: () => Promise<T>): Promise<T> {
+  const run = (queues.get(name) ?? Promise.resolve()).then(fn, fn);
+  const tail = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  queues.set(name, tail);
+  void tail.then(() => {
+    if (queues.get(name) === tail) queues.delete(name);
   });
+  return run;
+}
 
-  /**
-   * One write attempt: creates the counter (absent) or increments / restarts it (present, with its resourceVersion).
-   * Undefined when another writer won (409 Conflict / AlreadyExists, or 404: the sweep removed it): re-read and retry.
-   */
-  const tryCount = async (
-    name: string,
-    limit: RouteRateLimit,
-    nowMs: number,
-    current: LeaseObject | undefined,
-  ): Promise<WindowCount | undefined> => {
-    const state = current ? stateOf(current) : undefined;
-    const { next, over } = nextCount(state, limit, nowMs);
-    // Over the limit already: refuse without a write (the window's end does not depend on the count).
-    if (over) return { count: next.count, windowEndMs: next.endMs };
-    const lease = leaseFor(name, limit, { ...next, nowMs }, current);
+async function check(ctx: LimiterContext, clientKey: string, limit: RouteRateLimit): Promise<void> {
+  const nowMs = ctx.now().getTime();
+  // Every request is counted in memory too, so a fallback in the middle of a window starts from this replica's share.
+  const local = ctx.memory.hit(clientKey, limit, nowMs);
+  let result: WindowCount = local;
+  if (ctx.monotonic() >= ctx.clusterRetryAtMs) {
+    const req = { name: objectName(ctx.key, clientKey, limit), limit, nowMs };
     try {
-      remember(name, await api(current ? client.replace(lease) : client.create(lease)));
-      return { count: next.count, windowEndMs: next.endMs };
+      result = await serialised(ctx.queues, req.name, () => countInCluster(ctx, req));
     } catch (err) {
-      seen.delete(name);
-      if (isConflict(err) || (current && isNotFound(err))) return undefined;
-      throw err;
+      // Contention is about one counter; an API failure is about all of them: stop asking for a while.
+      if (!(err instanceof ContendedError)) ctx.clusterRetryAtMs = ctx.monotonic() + ctx.retryAfterMs;
+      warn(ctx, err);
+      result = local;
     }
-  };
+  }
+  if (result.count > limit.limit) throw rateLimitError(limit, result.windowEndMs, nowMs);
+}
 
-  /** Optimistic-concurrency increment; resolves with the count including this request. */
-  const countInCluster = async (name: string, limit: RouteRateLimit, nowMs: number): Promise<WindowCount> => {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const current = seen.get(name) ?? (await api(client.getIfExists<LeaseObject>(ref(name))));
-      const counted = await tryCount(name, limit, nowMs, current);
-      if (counted) return counted;
-    }
-    throw new ContendedError(name);
-  };
-
-  /** Runs `fn` after the previous operation on `name` in this replica has finished. */
-  const serialised = <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const run = (queues.get(name) ?? Promise.resolve()).then(fn, fn);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    queues.set(name, tail);
-    void tail.then(() => {
-      if (queues.get(name) === tail) queues.delete(name);
+/** Deletes one ended counter; false when it was gone or another replica has just restarted its window. */
+async function deleteEnded(ctx: LimiterContext, lease: LeaseObject & { metadata: { name: string } }): Promise<boolean> {
+  const name = lease.metadata.name;
+  ctx.seen.delete(name);
+  try {
+    // The precondition keeps a window another replica restarted in the same object since our list.
+    await ctx.client.request({
+      method: "DELETE",
+      path: await ctx.client.path(leaseRef(ctx, name)),
+      body: {
+        apiVersion: "v1",
+        kind: "DeleteOptions",
+        preconditions: { resourceVersion: lease.metadata.resourceVersion },
+      },
     });
-    return run;
-  };
+    return true;
+  } catch (err) {
+    if (isNotFound(err) || isConflict(err)) return false;
+    throw err;
+  }
+}
 
-  const check = async (clientKey: string, limit: RouteRateLimit): Promise<void> => {
-    const nowMs = now().getTime();
-    // Every request is counted in memory too, so a fallback in the middle of a window starts from this replica's share.
-    const local = memory.hit(clientKey, limit, nowMs);
-    let result: WindowCount = local;
-    if (monotonic() >= clusterRetryAtMs) {
-      const name = objectName(key, clientKey, limit);
-      try {
-        result = await serialised(name, () => countInCluster(name, limit, nowMs));
-      } catch (err) {
-        // Contention is about one counter; an API failure is about all of them: stop asking for a while.
-        if (!(err instanceof ContendedError)) clusterRetryAtMs = monotonic() + retryAfterMs;
-        warn(err);
-        result = local;
-      }
-    }
-    if (result.count > limit.limit) throw rateLimitError(limit, result.windowEndMs, nowMs);
-  };
+async function sweep(ctx: LimiterContext): Promise<number> {
+  const list = await ctx.client.listAll<LeaseObject>(
+    { ...LEASE, namespace: ctx.namespace },
+    { labelSelector: RATE_LIMIT_BUCKET_LABEL },
+  );
+  const nowMs = ctx.now().getTime();
+  let deleted = 0;
+  for (const lease of list.items) {
+    if (lease.metadata?.name && nowMs >= stateOf(lease).endMs)
+      deleted += Number(await deleteEnded(ctx, lease as LeaseObject & { metadata: { name: string } }));
+  }
+  for (const [name, lease] of ctx.seen) if (nowMs >= stateOf(lease).endMs) ctx.seen.delete(name);
+  return deleted;
+}
 
-  /** Deletes one ended counter; false when it was gone or another replica has just restarted its window. */
-  const deleteEnded = async (lease: LeaseObject & { metadata: { name: string } }): Promise<boolean> => {
-    const name = lease.metadata.name;
-    seen.delete(name);
-    try {
-      // The precondition keeps a window another replica restarted in the same object since our list.
-      await client.request({
-        method: "DELETE",
-        path: await client.path(ref(name)),
-        body: {
-          apiVersion: "v1",
-          kind: "DeleteOptions",
-          preconditions: { resourceVersion: lease.metadata.resourceVersion },
-        },
-      });
-      return true;
-    } catch (err) {
-      if (isNotFound(err) || isConflict(err)) return false;
-      throw err;
-    }
+/**
+ * Fixed windows that start at a client's first request, counted in a Lease per (bucket, limit, HMAC of the client IP)
+ * in the system namespace with optimistic concurrency, so two replicas enforce one limit together. Requests of one
+ * client on one replica are serialised (no self-inflicted 409s). When the API server errors or is slow, the request is
+ * decided by this replica's own in-memory count (which counts every request, so it is current when needed) and a
+ * warning is logged at most once a minute; the limiter never turns an API failure into a 5xx.
+ */
+export function createClusterRateLimiter(options: ClusterRateLimiterOptions): ClusterRateLimiter {
+  const ctx: LimiterContext = {
+    client: options.client,
+    namespace: options.namespace,
+    now: options.now,
+    ...(options.logger ? { logger: options.logger } : {}),
+    key: derivedKey(options.hashKey),
+    deadlineMs: options.apiDeadlineMs ?? 2000,
+    retryAfterMs: options.retryClusterAfterMs ?? 10_000,
+    monotonic: options.monotonicMs ?? ((): number => performance.now()),
+    memory: new MemoryRateCounter(),
+    seen: new Map(),
+    queues: new Map(),
+    clusterRetryAtMs: Number.NEGATIVE_INFINITY,
+    lastWarnMs: Number.NEGATIVE_INFINITY,
   };
-
-  const sweep = async (): Promise<number> => {
-    const list = await client.listAll<LeaseObject>({ ...LEASE, namespace }, { labelSelector: RATE_LIMIT_BUCKET_LABEL });
-    const nowMs = now().getTime();
-    let deleted = 0;
-    for (const lease of list.items) {
-      if (lease.metadata?.name && nowMs >= stateOf(lease).endMs)
-        deleted += Number(await deleteEnded(lease as LeaseObject & { metadata: { name: string } }));
-    }
-    for (const [name, lease] of seen) if (nowMs >= stateOf(lease).endMs) seen.delete(name);
-    return deleted;
-  };
-
   return {
-    check,
-    sweep,
+    check: (clientKey, limit) => check(ctx, clientKey, limit),
+    sweep: () => sweep(ctx),
     startSweep(everyMs: number): () => void {
       const timer = setInterval(() => {
-        sweep().catch((err: unknown) => warn(err));
+        sweep(ctx).catch((err: unknown) => warn(ctx, err));
       }, everyMs);
       timer.unref();
       return () => clearInterval(timer);
