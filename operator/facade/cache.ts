@@ -160,22 +160,20 @@ class NamespaceIndex {
   }
 }
 
-/** Informer-backed FacadeCache over every organisation namespace. */
-export function createFacadeCache(
-  kubeConfig: KubeConfig,
-  opts: { syncTimeoutMs?: number; systemNamespace?: string } = {},
-): FacadeCache {
-  const client = new KubeClient(kubeConfig);
-  const informers = new Map<CachedKind, Informer>();
-  const indexes = new Map<CachedKind, NamespaceIndex>();
-  const waiters = new Set<() => void>();
-  let localCount: { at: number; count: number } | undefined;
-  let version = 0;
+/** The informers of one FacadeCache, their indexes and who waits for a change. */
+interface CacheState {
+  client: KubeClient;
+  informers: Map<CachedKind, Informer>;
+  indexes: Map<CachedKind, NamespaceIndex>;
+  waiters: Set<() => void>;
+  version: number;
+  localCount: { at: number; count: number } | undefined;
+}
 
-  const systemNamespace = opts.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
+function addInformers(state: CacheState, systemNamespace: string): void {
   for (const source of [...SOURCES, designationSource(systemNamespace), priceBookSource(systemNamespace)]) {
     const informer = new Informer({
-      client,
+      client: state.client,
       apiVersion: source.apiVersion,
       kind: source.apiKind ?? source.kind,
       labelSelector: source.labelSelector,
@@ -185,40 +183,96 @@ export function createFacadeCache(
     const index = new NamespaceIndex();
     informer.on((event) => {
       index.apply(event);
-      version++;
-      for (const w of [...waiters]) w();
+      state.version++;
+      for (const w of [...state.waiters]) w();
     });
-    informers.set(source.kind, informer);
-    indexes.set(source.kind, index);
+    state.informers.set(source.kind, informer);
+    state.indexes.set(source.kind, index);
   }
+}
 
-  const index = (kind: CachedKind): NamespaceIndex => indexes.get(kind)!;
-  const list = <T>(kind: CachedKind, namespace: string): T[] => index(kind).list(namespace) as unknown as T[];
-  const get = <T>(kind: CachedKind, name: string, namespace?: string): T | undefined =>
-    index(kind).get(namespace, name) as T | undefined;
+function indexOf(state: CacheState, kind: CachedKind): NamespaceIndex {
+  return state.indexes.get(kind)!;
+}
 
-  const holds = (
-    kind: CachedKind,
-    ref: { namespace?: string; name: string; resourceVersion: string | null },
-  ): boolean => {
-    const obj = get<KubeObject>(kind, ref.name, ref.namespace);
-    return ref.resourceVersion === null ? obj === undefined : obj?.metadata?.resourceVersion === ref.resourceVersion;
+function getObject<T>(state: CacheState, kind: CachedKind, name: string, namespace?: string): T | undefined {
+  return indexOf(state, kind).get(namespace, name) as T | undefined;
+}
+
+function listObjects<T>(state: CacheState, kind: CachedKind, namespace: string): T[] {
+  return indexOf(state, kind).list(namespace) as unknown as T[];
+}
+
+type CacheRef = { namespace?: string; name: string; resourceVersion: string | null };
+
+function holds(state: CacheState, kind: CachedKind, ref: CacheRef): boolean {
+  const obj = getObject<KubeObject>(state, kind, ref.name, ref.namespace);
+  return ref.resourceVersion === null ? obj === undefined : obj?.metadata?.resourceVersion === ref.resourceVersion;
+}
+
+async function waitFor(state: CacheState, kind: CachedKind, ref: CacheRef, timeoutMs: number): Promise<boolean> {
+  if (holds(state, kind, ref)) return true;
+  return new Promise<boolean>((resolve) => {
+    const check = (): void => {
+      if (holds(state, kind, ref)) finish(true);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    const finish = (ok: boolean): void => {
+      clearTimeout(timer);
+      state.waiters.delete(check);
+      resolve(ok);
+    };
+    state.waiters.add(check);
+  });
+}
+
+function localClusterCount(state: CacheState): number {
+  const at = indexOf(state, "ManagedCluster").version;
+  if (state.localCount?.at !== at) {
+    const all = indexOf(state, "ManagedCluster").listAll() as unknown as ManagedCluster[];
+    state.localCount = { at, count: all.filter((c) => (c.spec?.mode ?? "local") === "local").length };
+  }
+  return state.localCount.count;
+}
+
+/** Starts every informer and waits for all to sync, or for `syncTimeoutMs`, whichever comes first. */
+async function startInformers(state: CacheState, syncTimeoutMs: number): Promise<void> {
+  for (const informer of state.informers.values()) informer.start();
+  const synced = Promise.all([...state.informers.values()].map((i) => i.waitForSync()));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, syncTimeoutMs);
+    timer.unref();
+  });
+  await Promise.race([synced, timeout]);
+  clearTimeout(timer);
+}
+
+/** Informer-backed FacadeCache over every organisation namespace. */
+export function createFacadeCache(
+  kubeConfig: KubeConfig,
+  opts: { syncTimeoutMs?: number; systemNamespace?: string } = {},
+): FacadeCache {
+  const state: CacheState = {
+    client: new KubeClient(kubeConfig),
+    informers: new Map(),
+    indexes: new Map(),
+    waiters: new Set(),
+    version: 0,
+    localCount: undefined,
   };
+  addInformers(state, opts.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE);
+  const list = <T>(kind: CachedKind, namespace: string): T[] => listObjects<T>(state, kind, namespace);
+  const get = <T>(kind: CachedKind, name: string, namespace?: string): T | undefined =>
+    getObject<T>(state, kind, name, namespace);
 
   return {
-    hasSynced: () => [...informers.values()].every((i) => i.hasSynced()),
-    version: () => version,
+    hasSynced: () => [...state.informers.values()].every((i) => i.hasSynced()),
+    version: () => state.version,
     clusters: (ns) => list<ManagedCluster>("ManagedCluster", ns),
     cluster: (ns, name) => get<ManagedCluster>("ManagedCluster", name, ns),
-    allClusters: () => index("ManagedCluster").listAll() as unknown as ManagedCluster[],
-    localClusterCount: () => {
-      const at = index("ManagedCluster").version;
-      if (localCount?.at !== at) {
-        const all = index("ManagedCluster").listAll() as unknown as ManagedCluster[];
-        localCount = { at, count: all.filter((c) => (c.spec?.mode ?? "local") === "local").length };
-      }
-      return localCount.count;
-    },
+    allClusters: () => indexOf(state, "ManagedCluster").listAll() as unknown as ManagedCluster[],
+    localClusterCount: () => localClusterCount(state),
     templates: (ns) => list<NodeTemplate>("NodeTemplate", ns),
     template: (ns, name) => get<NodeTemplate>("NodeTemplate", name, ns),
     policies: (ns) => list<OptimizationPolicy>("OptimizationPolicy", ns),
@@ -228,39 +282,15 @@ export function createFacadeCache(
     agentActions: (ns) => list<AgentAction>("AgentAction", ns),
     agentTokenSecret: (ns, name) => get<V1Secret>("Secret", name, ns),
     localCluster: () => {
-      const data = (index("ConfigMap").listAll()[0] as { data?: Record<string, string> } | undefined)?.data;
+      const data = (indexOf(state, "ConfigMap").listAll()[0] as { data?: Record<string, string> } | undefined)?.data;
       return data?.namespace && data.name ? { namespace: data.namespace, name: data.name } : undefined;
     },
-    priceBookConfigMaps: () => index("PriceBookConfigMap").listAll(),
-    waitFor: async (kind, ref, timeoutMs = 3000) => {
-      if (holds(kind, ref)) return true;
-      return new Promise<boolean>((resolve) => {
-        const check = (): void => {
-          if (holds(kind, ref)) finish(true);
-        };
-        const timer = setTimeout(() => finish(false), timeoutMs);
-        const finish = (ok: boolean): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve(ok);
-        };
-        waiters.add(check);
-      });
-    },
-    start: async () => {
-      for (const informer of informers.values()) informer.start();
-      const synced = Promise.all([...informers.values()].map((i) => i.waitForSync()));
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, opts.syncTimeoutMs ?? 30_000);
-        timer.unref();
-      });
-      await Promise.race([synced, timeout]);
-      clearTimeout(timer);
-    },
+    priceBookConfigMaps: () => indexOf(state, "PriceBookConfigMap").listAll(),
+    waitFor: (kind, ref, timeoutMs = 3000) => waitFor(state, kind, ref, timeoutMs),
+    start: () => startInformers(state, opts.syncTimeoutMs ?? 30_000),
     stop: async () => {
-      await Promise.all([...informers.values()].map((i) => i.stop()));
-      client.close();
+      await Promise.all([...state.informers.values()].map((i) => i.stop()));
+      state.client.close();
     },
   };
 }

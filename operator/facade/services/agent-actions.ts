@@ -120,78 +120,92 @@ function repeatedResult(action: AgentAction, result: ActionResult): ActionResult
   throw new ConflictError(`action ${id} already completed (${phase}, attempt ${attempts})`);
 }
 
+/** What the queue's functions reach Kubernetes and the clock through. */
+interface QueueContext {
+  client: KubeClient;
+  now: () => Date;
+}
+
+async function writeStatus(
+  q: QueueContext,
+  action: AgentAction,
+  status: Record<string, unknown>,
+): Promise<AgentAction | undefined> {
+  try {
+    return await q.client.patch<AgentAction & { metadata: Record<string, unknown> }>(
+      ref(action.metadata.namespace ?? "", action.metadata.name ?? ""),
+      { metadata: { resourceVersion: action.metadata.resourceVersion }, status },
+      { type: "merge", subresource: "status", fieldManager: FIELD_MANAGER },
+    );
+  } catch (err) {
+    if (isConflict(err) || isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** A start deadline that passed fails the action instead of handing it out. */
+async function expire(q: QueueContext, action: AgentAction, at: Date): Promise<void> {
+  await writeStatus(q, action, {
+    phase: "Failed",
+    completedAt: at.toISOString(),
+    leaseExpiresAt: null,
+    result: { message: `Deadline ${action.spec.deadline} passed before the agent started the action` },
+  });
+}
+
+async function leaseOne(q: QueueContext, action: AgentAction, at: Date): Promise<PendingAction | undefined> {
+  if (action.spec.deadline !== undefined && Date.parse(action.spec.deadline) <= at.getTime()) {
+    await expire(q, action, at);
+    return undefined;
+  }
+  const attempt = (action.status?.attempts ?? 0) + 1;
+  const timeoutS = timeoutSecondsOf(action);
+  const deadline = new Date(at.getTime() + timeoutS * 1000);
+  const expires = new Date(deadline.getTime() + LEASE_MARGIN_S * 1000);
+  const written = await writeStatus(q, action, {
+    observedGeneration: action.metadata.generation,
+    phase: "Running",
+    attempts: attempt,
+    startedAt: action.status?.startedAt ?? at.toISOString(),
+    leaseExpiresAt: expires.toISOString(),
+  });
+  return written ? toPending(action, attempt, { expires, deadline, timeoutS }) : undefined;
+}
+
+async function lease(q: QueueContext, input: Parameters<AgentActionQueue["lease"]>[0]): Promise<PendingAction[]> {
+  const { cluster, actions, limit = MAX_ACTIONS_PER_POLL } = input;
+  const at = q.now();
+  const out: PendingAction[] = [];
+  for (const action of leasableActions(actions, cluster, at.getTime())) {
+    if (out.length >= limit) break;
+    const leased = await leaseOne(q, action, at);
+    if (leased) out.push(leased);
+  }
+  return out;
+}
+
+async function complete(
+  q: QueueContext,
+  input: Parameters<AgentActionQueue["complete"]>[0],
+): Promise<ActionResultResponse> {
+  const { namespace, cluster, id, result } = input;
+  const action = await q.client.getIfExists<AgentAction & { metadata: Record<string, unknown> }>(ref(namespace, id));
+  // Another cluster's action is as unknown to this agent as a missing one.
+  if (!action || action.spec.clusterRef.name !== cluster) throw new NotFoundError(`action ${id} not found`);
+  const attempts = action.status?.attempts ?? 0;
+  const repeated = repeatedResult(action, result);
+  if (repeated) return repeated;
+  if (result.attempt !== attempts)
+    throw new ConflictError(
+      `stale result: action ${id} was handed out again as attempt ${attempts}; the result of attempt ${result.attempt} is not recorded`,
+    );
+  const written = await writeStatus(q, action, completedStatus(result, q.now()));
+  // Changed meanwhile (a repeat of this post, or a re-lease): answer from the object as it is now.
+  if (!written) return complete(q, input);
+  return { id, phase: phaseOf(written), attempt: attempts, changed: true };
+}
+
 export function createAgentActionQueue(opts: { client: KubeClient; now: () => Date }): AgentActionQueue {
-  const { client, now } = opts;
-
-  async function writeStatus(action: AgentAction, status: Record<string, unknown>): Promise<AgentAction | undefined> {
-    try {
-      return await client.patch<AgentAction & { metadata: Record<string, unknown> }>(
-        ref(action.metadata.namespace ?? "", action.metadata.name ?? ""),
-        { metadata: { resourceVersion: action.metadata.resourceVersion }, status },
-        { type: "merge", subresource: "status", fieldManager: FIELD_MANAGER },
-      );
-    } catch (err) {
-      if (isConflict(err) || isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
-  /** A start deadline that passed fails the action instead of handing it out. */
-  async function expire(action: AgentAction, at: Date): Promise<void> {
-    await writeStatus(action, {
-      phase: "Failed",
-      completedAt: at.toISOString(),
-      leaseExpiresAt: null,
-      result: { message: `Deadline ${action.spec.deadline} passed before the agent started the action` },
-    });
-  }
-
-  async function leaseOne(action: AgentAction, at: Date): Promise<PendingAction | undefined> {
-    if (action.spec.deadline !== undefined && Date.parse(action.spec.deadline) <= at.getTime()) {
-      await expire(action, at);
-      return undefined;
-    }
-    const attempt = (action.status?.attempts ?? 0) + 1;
-    const timeoutS = timeoutSecondsOf(action);
-    const deadline = new Date(at.getTime() + timeoutS * 1000);
-    const expires = new Date(deadline.getTime() + LEASE_MARGIN_S * 1000);
-    const written = await writeStatus(action, {
-      observedGeneration: action.metadata.generation,
-      phase: "Running",
-      attempts: attempt,
-      startedAt: action.status?.startedAt ?? at.toISOString(),
-      leaseExpiresAt: expires.toISOString(),
-    });
-    return written ? toPending(action, attempt, { expires, deadline, timeoutS }) : undefined;
-  }
-
-  return {
-    async lease({ cluster, actions, limit = MAX_ACTIONS_PER_POLL }) {
-      const at = now();
-      const out: PendingAction[] = [];
-      for (const action of leasableActions(actions, cluster, at.getTime())) {
-        if (out.length >= limit) break;
-        const leased = await leaseOne(action, at);
-        if (leased) out.push(leased);
-      }
-      return out;
-    },
-
-    async complete({ namespace, cluster, id, result }) {
-      const action = await client.getIfExists<AgentAction & { metadata: Record<string, unknown> }>(ref(namespace, id));
-      // Another cluster's action is as unknown to this agent as a missing one.
-      if (!action || action.spec.clusterRef.name !== cluster) throw new NotFoundError(`action ${id} not found`);
-      const attempts = action.status?.attempts ?? 0;
-      const repeated = repeatedResult(action, result);
-      if (repeated) return repeated;
-      if (result.attempt !== attempts)
-        throw new ConflictError(
-          `stale result: action ${id} was handed out again as attempt ${attempts}; the result of attempt ${result.attempt} is not recorded`,
-        );
-      const written = await writeStatus(action, completedStatus(result, now()));
-      // Changed meanwhile (a repeat of this post, or a re-lease): answer from the object as it is now.
-      if (!written) return this.complete({ namespace, cluster, id, result });
-      return { id, phase: phaseOf(written), attempt: attempts, changed: true };
-    },
-  };
+  const q: QueueContext = { client: opts.client, now: opts.now };
+  return { lease: (input) => lease(q, input), complete: (input) => complete(q, input) };
 }

@@ -95,133 +95,158 @@ function interruptionKey(i: HeartbeatInterruption): string {
   return `${i.node}|${i.at}|${i.kind}`;
 }
 
-export function createHeartbeatIngest(opts: HeartbeatIngestOptions): HeartbeatIngest {
-  const { client } = opts;
-  const states = new Map<string, ClusterState>();
-  const counts = { leases: 0, snapshots: 0 };
+/** One ingest's options and what it remembers per cluster between beats. */
+interface IngestContext {
+  opts: HeartbeatIngestOptions;
+  states: Map<string, ClusterState>;
+  counts: { leases: number; snapshots: number };
+}
 
-  function stateOf(key: string): ClusterState {
-    let state = states.get(key);
-    if (!state)
-      states.set(
-        key,
-        (state = { leaseRenewedMs: -Infinity, snapshotWrittenMs: -Infinity, seenInterruptions: new Set() }),
-      );
-    return state;
-  }
+type IngestInput = Parameters<HeartbeatIngest["ingest"]>[0];
 
-  async function renewLease(cluster: ManagedCluster, at: Date, intervalS: number): Promise<void> {
-    const name = cluster.metadata.name ?? "";
-    await client.patch(
-      {
-        apiVersion: "coordination.k8s.io/v1",
-        kind: "Lease",
-        namespace: cluster.metadata.namespace,
-        name: agentLeaseName(name),
-      },
-      {
-        apiVersion: "coordination.k8s.io/v1",
-        kind: "Lease",
-        metadata: {
-          name: agentLeaseName(name),
-          namespace: cluster.metadata.namespace,
-          labels: { [AGENT_LEASE_LABEL]: "true", [CLUSTER_LABEL]: name },
-          ownerReferences: ownerRef(cluster),
-        },
-        spec: {
-          holderIdentity: `agent/${name}`,
-          leaseDurationSeconds: MISSED_BEATS * intervalS,
-          renewTime: microTime(at),
-        },
-      },
-      { type: "apply", fieldManager: HEARTBEAT_FIELD_MANAGER, force: true },
+function stateOf(ctx: IngestContext, key: string): ClusterState {
+  let state = ctx.states.get(key);
+  if (!state)
+    ctx.states.set(
+      key,
+      (state = { leaseRenewedMs: -Infinity, snapshotWrittenMs: -Infinity, seenInterruptions: new Set() }),
     );
-    counts.leases++;
-  }
+  return state;
+}
 
-  async function writeSnapshot(cluster: ManagedCluster, snapshot: ClusterSnapshot): Promise<void> {
-    const name = cluster.metadata.name ?? "";
-    const cmName = snapshotConfigMapName(name);
-    await client.patch(
-      { apiVersion: "v1", kind: "ConfigMap", namespace: cluster.metadata.namespace, name: cmName },
-      {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: {
-          name: cmName,
-          namespace: cluster.metadata.namespace,
-          labels: { [SNAPSHOT_LABEL]: "true", [CLUSTER_LABEL]: name },
-          ownerReferences: ownerRef(cluster),
-        },
-        data: { [SNAPSHOT_KEY]: JSON.stringify(snapshot) },
-      },
-      { type: "apply", fieldManager: HEARTBEAT_FIELD_MANAGER, force: true },
-    );
-    counts.snapshots++;
-  }
-
-  async function recordInterruptions(
-    cluster: ManagedCluster,
-    state: ClusterState,
-    list: HeartbeatInterruption[],
-  ): Promise<void> {
-    const name = cluster.metadata.name ?? "";
-    for (const interruption of list) {
-      const key = interruptionKey(interruption);
-      if (state.seenInterruptions.has(key)) continue;
-      await opts.audit.record({
-        namespace: cluster.metadata.namespace ?? "",
-        actor: `system:agent/${name}`,
-        event: "spot.interruption",
-        resource: `cluster/${name}/node/${interruption.node}`,
-        outcome: "success",
-        after: { ...interruption, id: createHash("sha256").update(key).digest("hex").slice(0, 16) },
-      });
-      state.seenInterruptions.add(key);
-      if (state.seenInterruptions.size > SEEN_INTERRUPTIONS_MAX)
-        state.seenInterruptions.delete(state.seenInterruptions.values().next().value!);
-    }
-  }
-
-  return {
-    async ingest({ cluster, heartbeat }) {
-      const at = opts.now();
-      const nowMs = at.getTime();
-      const key = `${cluster.metadata.namespace}/${cluster.metadata.name}`;
-      const state = stateOf(key);
-      const intervalS = heartbeat.heartbeat_interval_seconds ?? DEFAULT_HEARTBEAT_INTERVAL_SECONDS;
-      if (nowMs - state.leaseRenewedMs >= opts.leaseRenewMs) {
-        await renewLease(cluster, at, intervalS);
-        state.leaseRenewedMs = nowMs;
-      }
-      // At most once per status interval; sooner (but not more often than the Lease) when the objects changed, so a
-      // remote cluster's hibernation sees the outcome of its AgentActions within a beat or two.
-      const digest = objectsDigest(heartbeat.objects);
-      const sinceWrittenMs = nowMs - state.snapshotWrittenMs;
-      if (
-        sinceWrittenMs >= opts.statusIntervalMs ||
-        (digest !== state.objectsDigest && sinceWrittenMs >= opts.leaseRenewMs)
-      ) {
-        await writeSnapshot(cluster, normalized(heartbeat, at));
-        state.snapshotWrittenMs = nowMs;
-        state.objectsDigest = digest;
-      }
-      await recordInterruptions(cluster, state, heartbeat.interruptions);
-      const version = k8sVersionOf(heartbeat.k8s_version);
-      // The spec field is "as reported by the agent or the user": a rare write, only when the version changed.
-      if (version !== undefined && cluster.spec.k8sVersion !== version)
-        await client.patch(
-          {
-            apiVersion: cluster.apiVersion,
-            kind: cluster.kind,
-            namespace: cluster.metadata.namespace,
-            name: cluster.metadata.name ?? "",
-          },
-          { spec: { k8sVersion: version } },
-          { type: "merge", fieldManager: HEARTBEAT_FIELD_MANAGER },
-        );
-      return { receivedAt: at, intervalS };
+async function renewLease(ctx: IngestContext, cluster: ManagedCluster, at: Date, intervalS: number): Promise<void> {
+  const name = cluster.metadata.name ?? "";
+  await ctx.opts.client.patch(
+    {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      namespace: cluster.metadata.namespace,
+      name: agentLeaseName(name),
     },
-    writes: () => ({ ...counts }),
+    {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: {
+        name: agentLeaseName(name),
+        namespace: cluster.metadata.namespace,
+        labels: { [AGENT_LEASE_LABEL]: "true", [CLUSTER_LABEL]: name },
+        ownerReferences: ownerRef(cluster),
+      },
+      spec: {
+        holderIdentity: `agent/${name}`,
+        leaseDurationSeconds: MISSED_BEATS * intervalS,
+        renewTime: microTime(at),
+      },
+    },
+    { type: "apply", fieldManager: HEARTBEAT_FIELD_MANAGER, force: true },
+  );
+  ctx.counts.leases++;
+}
+
+async function writeSnapshot(ctx: IngestContext, cluster: ManagedCluster, snapshot: ClusterSnapshot): Promise<void> {
+  const name = cluster.metadata.name ?? "";
+  const cmName = snapshotConfigMapName(name);
+  await ctx.opts.client.patch(
+    { apiVersion: "v1", kind: "ConfigMap", namespace: cluster.metadata.namespace, name: cmName },
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: {
+        name: cmName,
+        namespace: cluster.metadata.namespace,
+        labels: { [SNAPSHOT_LABEL]: "true", [CLUSTER_LABEL]: name },
+        ownerReferences: ownerRef(cluster),
+      },
+      data: { [SNAPSHOT_KEY]: JSON.stringify(snapshot) },
+    },
+    { type: "apply", fieldManager: HEARTBEAT_FIELD_MANAGER, force: true },
+  );
+  ctx.counts.snapshots++;
+}
+
+/**
+ * At most once per status interval; sooner (but not more often than the Lease) when the objects changed, so a remote
+ * cluster's hibernation sees the outcome of its AgentActions within a beat or two.
+ */
+async function maybeWriteSnapshot(
+  ctx: IngestContext,
+  input: IngestInput,
+  state: ClusterState,
+  at: Date,
+): Promise<void> {
+  const nowMs = at.getTime();
+  const digest = objectsDigest(input.heartbeat.objects);
+  const sinceWrittenMs = nowMs - state.snapshotWrittenMs;
+  if (
+    sinceWrittenMs >= ctx.opts.statusIntervalMs ||
+    (digest !== state.objectsDigest && sinceWrittenMs >= ctx.opts.leaseRenewMs)
+  ) {
+    await writeSnapshot(ctx, input.cluster, normalized(input.heartbeat, at));
+    state.snapshotWrittenMs = nowMs;
+    state.objectsDigest = digest;
+  }
+}
+
+async function recordInterruptions(
+  ctx: IngestContext,
+  cluster: ManagedCluster,
+  state: ClusterState,
+  list: HeartbeatInterruption[],
+): Promise<void> {
+  const name = cluster.metadata.name ?? "";
+  for (const interruption of list) {
+    const key = interruptionKey(interruption);
+    if (state.seenInterruptions.has(key)) continue;
+    await ctx.opts.audit.record({
+      namespace: cluster.metadata.namespace ?? "",
+      actor: `system:agent/${name}`,
+      event: "spot.interruption",
+      resource: `cluster/${name}/node/${interruption.node}`,
+      outcome: "success",
+      after: { ...interruption, id: createHash("sha256").update(key).digest("hex").slice(0, 16) },
+    });
+    state.seenInterruptions.add(key);
+    if (state.seenInterruptions.size > SEEN_INTERRUPTIONS_MAX)
+      state.seenInterruptions.delete(state.seenInterruptions.values().next().value!);
+  }
+}
+
+/** The spec field is "as reported by the agent or the user": a rare write, only when the version changed. */
+async function recordK8sVersion(ctx: IngestContext, cluster: ManagedCluster, reported: string): Promise<void> {
+  const version = k8sVersionOf(reported);
+  if (version === undefined || cluster.spec.k8sVersion === version) return;
+  await ctx.opts.client.patch(
+    {
+      apiVersion: cluster.apiVersion,
+      kind: cluster.kind,
+      namespace: cluster.metadata.namespace,
+      name: cluster.metadata.name ?? "",
+    },
+    { spec: { k8sVersion: version } },
+    { type: "merge", fieldManager: HEARTBEAT_FIELD_MANAGER },
+  );
+}
+
+async function ingest(ctx: IngestContext, input: IngestInput): Promise<{ receivedAt: Date; intervalS: number }> {
+  const { cluster, heartbeat } = input;
+  const at = ctx.opts.now();
+  const nowMs = at.getTime();
+  const state = stateOf(ctx, `${cluster.metadata.namespace}/${cluster.metadata.name}`);
+  const intervalS = heartbeat.heartbeat_interval_seconds ?? DEFAULT_HEARTBEAT_INTERVAL_SECONDS;
+  if (nowMs - state.leaseRenewedMs >= ctx.opts.leaseRenewMs) {
+    await renewLease(ctx, cluster, at, intervalS);
+    state.leaseRenewedMs = nowMs;
+  }
+  await maybeWriteSnapshot(ctx, input, state, at);
+  await recordInterruptions(ctx, cluster, state, heartbeat.interruptions);
+  await recordK8sVersion(ctx, cluster, heartbeat.k8s_version);
+  return { receivedAt: at, intervalS };
+}
+
+export function createHeartbeatIngest(opts: HeartbeatIngestOptions): HeartbeatIngest {
+  const ctx: IngestContext = { opts, states: new Map(), counts: { leases: 0, snapshots: 0 } };
+  return {
+    ingest: (input) => ingest(ctx, input),
+    writes: () => ({ ...ctx.counts }),
   };
 }

@@ -59,153 +59,172 @@ function org(auth: AuthContext | undefined): AuthContext {
   return auth;
 }
 
+/** GET /settings/accounts: the organisation's clusters as accounts. */
+function listAccountsRoute(deps: SettingsRouteDeps): RouteDef {
+  return defineRoute({
+    method: "get",
+    path: "/settings/accounts",
+    summary: "Connected accounts: one per ManagedCluster of the organisation",
+    tags: ["settings"],
+    auth: "user",
+    response: z.object({ accounts: z.array(Account), active_account: z.string().nullable() }),
+    handler: async ({ auth }) => {
+      const caller = org(auth);
+      const accounts = deps.cache.clusters(caller.namespace).map(accountOf);
+      const active = deps.auth.activeAccountOf(caller);
+      return { accounts, active_account: active && accounts.some((a) => a.id === active) ? active : null };
+    },
+  }) as RouteDef;
+}
+
+/** DELETE /settings/accounts: disconnects an account (deletes its ManagedCluster). */
+function removeAccountRoute(deps: SettingsRouteDeps): RouteDef {
+  return defineRoute({
+    method: "delete",
+    path: "/settings/accounts",
+    summary: "Disconnect an account: deletes its ManagedCluster (the agent token goes with it)",
+    tags: ["settings"],
+    auth: "user",
+    roles: ["owner"],
+    body: z.object({ account_id: AccountId }).strict(),
+    response: z.object({ success: z.literal(true), account_id: z.string() }),
+    handler: async ({ auth, body, audit }) => {
+      const caller = org(auth);
+      const cluster = deps.cache.cluster(caller.namespace, body.account_id);
+      if (!cluster) throw new NotFoundError(`account ${body.account_id} not found`);
+      await deps.client.delete({
+        apiVersion: cluster.apiVersion,
+        kind: cluster.kind,
+        namespace: caller.namespace,
+        name: body.account_id,
+      });
+      await deps.cache.waitFor("ManagedCluster", {
+        namespace: caller.namespace,
+        name: body.account_id,
+        resourceVersion: null,
+      });
+      audit({
+        event: "account.disconnect",
+        resource: `managedcluster/${body.account_id}`,
+        before: accountOf(cluster),
+      });
+      return { success: true as const, account_id: body.account_id };
+    },
+  }) as RouteDef;
+}
+
+/** PATCH /settings/context: the caller's active cluster. */
+function contextRoute(deps: SettingsRouteDeps): RouteDef {
+  return defineRoute({
+    method: "patch",
+    path: "/settings/context",
+    summary: "Switch the caller's active account (cluster)",
+    tags: ["settings"],
+    auth: "user",
+    roles: ["owner", "admin", "viewer"],
+    body: z.object({ account_id: AccountId }).strict(),
+    response: z.object({ success: z.literal(true), active_account: z.string(), account_id: z.string() }),
+    handler: async ({ auth, body, audit }) => {
+      const caller = org(auth);
+      const cluster = deps.cache.cluster(caller.namespace, body.account_id);
+      if (!cluster) throw new NotFoundError(`account ${body.account_id} not found`);
+      const previous = deps.auth.activeAccountOf(caller);
+      await deps.auth.setActiveAccount(caller, body.account_id);
+      audit({
+        event: "context.switch",
+        resource: `user/${caller.userId}`,
+        before: { account_id: previous ?? null },
+        after: { account_id: body.account_id },
+      });
+      return { success: true as const, active_account: accountOf(cluster).alias, account_id: body.account_id };
+    },
+  }) as RouteDef;
+}
+
+/** GET /settings/team: members and open invites. */
+function teamRoute(deps: SettingsRouteDeps): RouteDef {
+  return defineRoute({
+    method: "get",
+    path: "/settings/team",
+    summary: "Members of the organisation and pending invites",
+    tags: ["settings"],
+    auth: "user",
+    response: z.object({
+      members: z.array(
+        z.object({
+          id: z.string(),
+          email: z.string(),
+          role: z.string(),
+          last_login: z.string().nullable(),
+          status: z.enum(["active", "invited"]),
+        }),
+      ),
+    }),
+    handler: async ({ auth }) => {
+      const caller = org(auth);
+      const users = deps.auth.store
+        .cachedUsers((u) => u.namespace === caller.namespace && u.orgId === caller.orgId)
+        .map((u) => ({
+          id: u.userId,
+          email: u.email,
+          role: u.role,
+          last_login: u.lastLogin || null,
+          status: "active" as const,
+        }));
+      const invites = deps.auth.store
+        .cachedInvites(caller.orgId)
+        .map((i) => ({ id: i.inviteId, email: i.email, role: i.role, last_login: null, status: "invited" as const }));
+      return { members: [...users, ...invites].sort((a, b) => a.email.localeCompare(b.email)) };
+    },
+  }) as RouteDef;
+}
+
+/** POST /settings/invite: invites a member. */
+function inviteRoute(deps: SettingsRouteDeps): RouteDef {
+  return defineRoute({
+    method: "post",
+    path: "/settings/invite",
+    summary: "Invite a member: the invite code is mailed to the address; they join with POST /api/auth/accept-invite",
+    tags: ["settings"],
+    auth: "user",
+    status: 201,
+    noStore: true,
+    // Each invite names one address: limited per inviter and per organisation, not only per IP.
+    rateLimit: [
+      { name: "invite-user", windowMs: 3_600_000, limit: deps.inviteLimits.invitePerHourPerUser, per: "user" },
+      {
+        name: "invite-org",
+        windowMs: 3_600_000,
+        limit: deps.inviteLimits.invitePerHourPerOrganisation,
+        per: "organisation",
+      },
+    ],
+    body: z.object({ email: z.email().max(254), role: z.enum(["owner", "admin", "viewer"]) }).strict(),
+    response: z.object({
+      success: z.literal(true),
+      invite_id: z.string().describe("Not a secret (team lists show it): the code to join is mailed to the invitee"),
+      expires_in: z.number().int(),
+    }),
+    handler: async ({ auth, body, audit }) => {
+      const caller = org(auth);
+      if (body.role === "owner" && caller.role !== "owner" && caller.role !== "super_admin") {
+        throw new ForbiddenError("only an owner may invite another owner");
+      }
+      const invite = await deps.auth.invite(caller, body.email, body.role);
+      audit({
+        event: "team.invite",
+        resource: `invite/${invite.inviteId}`,
+        after: { email: body.email, role: body.role },
+      });
+      return {
+        success: true as const,
+        invite_id: invite.inviteId,
+        expires_in: invite.expiresInSeconds,
+      };
+    },
+  }) as RouteDef;
+}
+
 export function createSettingsRoutes(deps: SettingsRouteDeps): RouteDef[] {
-  return [
-    defineRoute({
-      method: "get",
-      path: "/settings/accounts",
-      summary: "Connected accounts: one per ManagedCluster of the organisation",
-      tags: ["settings"],
-      auth: "user",
-      response: z.object({ accounts: z.array(Account), active_account: z.string().nullable() }),
-      handler: async ({ auth }) => {
-        const caller = org(auth);
-        const accounts = deps.cache.clusters(caller.namespace).map(accountOf);
-        const active = deps.auth.activeAccountOf(caller);
-        return { accounts, active_account: active && accounts.some((a) => a.id === active) ? active : null };
-      },
-    }),
-    defineRoute({
-      method: "delete",
-      path: "/settings/accounts",
-      summary: "Disconnect an account: deletes its ManagedCluster (the agent token goes with it)",
-      tags: ["settings"],
-      auth: "user",
-      roles: ["owner"],
-      body: z.object({ account_id: AccountId }).strict(),
-      response: z.object({ success: z.literal(true), account_id: z.string() }),
-      handler: async ({ auth, body, audit }) => {
-        const caller = org(auth);
-        const cluster = deps.cache.cluster(caller.namespace, body.account_id);
-        if (!cluster) throw new NotFoundError(`account ${body.account_id} not found`);
-        await deps.client.delete({
-          apiVersion: cluster.apiVersion,
-          kind: cluster.kind,
-          namespace: caller.namespace,
-          name: body.account_id,
-        });
-        await deps.cache.waitFor("ManagedCluster", {
-          namespace: caller.namespace,
-          name: body.account_id,
-          resourceVersion: null,
-        });
-        audit({
-          event: "account.disconnect",
-          resource: `managedcluster/${body.account_id}`,
-          before: accountOf(cluster),
-        });
-        return { success: true as const, account_id: body.account_id };
-      },
-    }),
-    defineRoute({
-      method: "patch",
-      path: "/settings/context",
-      summary: "Switch the caller's active account (cluster)",
-      tags: ["settings"],
-      auth: "user",
-      roles: ["owner", "admin", "viewer"],
-      body: z.object({ account_id: AccountId }).strict(),
-      response: z.object({ success: z.literal(true), active_account: z.string(), account_id: z.string() }),
-      handler: async ({ auth, body, audit }) => {
-        const caller = org(auth);
-        const cluster = deps.cache.cluster(caller.namespace, body.account_id);
-        if (!cluster) throw new NotFoundError(`account ${body.account_id} not found`);
-        const previous = deps.auth.activeAccountOf(caller);
-        await deps.auth.setActiveAccount(caller, body.account_id);
-        audit({
-          event: "context.switch",
-          resource: `user/${caller.userId}`,
-          before: { account_id: previous ?? null },
-          after: { account_id: body.account_id },
-        });
-        return { success: true as const, active_account: accountOf(cluster).alias, account_id: body.account_id };
-      },
-    }),
-    defineRoute({
-      method: "get",
-      path: "/settings/team",
-      summary: "Members of the organisation and pending invites",
-      tags: ["settings"],
-      auth: "user",
-      response: z.object({
-        members: z.array(
-          z.object({
-            id: z.string(),
-            email: z.string(),
-            role: z.string(),
-            last_login: z.string().nullable(),
-            status: z.enum(["active", "invited"]),
-          }),
-        ),
-      }),
-      handler: async ({ auth }) => {
-        const caller = org(auth);
-        const users = deps.auth.store
-          .cachedUsers((u) => u.namespace === caller.namespace && u.orgId === caller.orgId)
-          .map((u) => ({
-            id: u.userId,
-            email: u.email,
-            role: u.role,
-            last_login: u.lastLogin || null,
-            status: "active" as const,
-          }));
-        const invites = deps.auth.store
-          .cachedInvites(caller.orgId)
-          .map((i) => ({ id: i.inviteId, email: i.email, role: i.role, last_login: null, status: "invited" as const }));
-        return { members: [...users, ...invites].sort((a, b) => a.email.localeCompare(b.email)) };
-      },
-    }),
-    defineRoute({
-      method: "post",
-      path: "/settings/invite",
-      summary: "Invite a member: the invite code is mailed to the address; they join with POST /api/auth/accept-invite",
-      tags: ["settings"],
-      auth: "user",
-      status: 201,
-      noStore: true,
-      // Each invite names one address: limited per inviter and per organisation, not only per IP.
-      rateLimit: [
-        { name: "invite-user", windowMs: 3_600_000, limit: deps.inviteLimits.invitePerHourPerUser, per: "user" },
-        {
-          name: "invite-org",
-          windowMs: 3_600_000,
-          limit: deps.inviteLimits.invitePerHourPerOrganisation,
-          per: "organisation",
-        },
-      ],
-      body: z.object({ email: z.email().max(254), role: z.enum(["owner", "admin", "viewer"]) }).strict(),
-      response: z.object({
-        success: z.literal(true),
-        invite_id: z.string().describe("Not a secret (team lists show it): the code to join is mailed to the invitee"),
-        expires_in: z.number().int(),
-      }),
-      handler: async ({ auth, body, audit }) => {
-        const caller = org(auth);
-        if (body.role === "owner" && caller.role !== "owner" && caller.role !== "super_admin") {
-          throw new ForbiddenError("only an owner may invite another owner");
-        }
-        const invite = await deps.auth.invite(caller, body.email, body.role);
-        audit({
-          event: "team.invite",
-          resource: `invite/${invite.inviteId}`,
-          after: { email: body.email, role: body.role },
-        });
-        return {
-          success: true as const,
-          invite_id: invite.inviteId,
-          expires_in: invite.expiresInSeconds,
-        };
-      },
-    }),
-  ] as RouteDef[];
+  return [listAccountsRoute(deps), removeAccountRoute(deps), contextRoute(deps), teamRoute(deps), inviteRoute(deps)];
 }
