@@ -151,7 +151,7 @@ describe("policies", () => {
 describe("the policy in force", () => {
   it("edits the cluster's oldest policy, never creates a second, and names the NodePools that change", async () => {
     const NT = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" };
-    // The organisation's designated local cluster: only there does the operator write NodePools.
+    // The organisation's designated local cluster: the operator writes its NodePools itself.
     await designateLocalCluster(f.client, { namespace: f.orgA, name: "gamma", spec: { region: "us-east-1" } });
     await f.client.create({
       ...OP,

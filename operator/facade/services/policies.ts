@@ -13,7 +13,7 @@ export interface PolicyChanged {
   cluster: ManagedCluster;
   before?: OptimizationPolicy;
   after: OptimizationPolicy;
-  /** The NodePools whose desired spec changes (none for a remote cluster: the operator writes none for it yet). */
+  /** The NodePools whose desired spec changes; not computed (empty) for a remote cluster, whose agent writes them. */
   nodePoolsChanged: string[];
 }
 
