@@ -2,6 +2,7 @@
 // idempotently, so that `npm start` shows real objects on the first run and keeps user edits on later runs. The API
 // server's control loops turn the Deployments into scheduled, Running pods.
 import { isConflict, type KubeClient } from "../../src-shared/kube/index.js";
+import { SERVER_VERSION } from "./apiserver/http.js";
 
 interface DemoNode {
   name: string;
@@ -99,6 +100,15 @@ function nodeObject(n: DemoNode): Record<string, unknown> {
       capacity: quantities,
       allocatable: quantities,
       conditions: [{ type: "Ready", status: "True" }],
+      // What kubectl get nodes -o wide shows; the version is the local API server's own.
+      nodeInfo: {
+        kubeletVersion: SERVER_VERSION,
+        kubeProxyVersion: SERVER_VERSION,
+        operatingSystem: "linux",
+        architecture: n.arch,
+        osImage: "simulated node (local mode)",
+        containerRuntimeVersion: "simulated://1",
+      },
       addresses: [
         { type: "InternalIP", address: n.name.slice(3, n.name.indexOf(".")).replace(/-/g, ".") },
         { type: "Hostname", address: n.name },

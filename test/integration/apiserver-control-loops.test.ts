@@ -226,6 +226,19 @@ describe("scheduler", () => {
     await eventually(async () => (await pod(ns, "second")).spec.nodeName === "node-small");
   });
 
+  it("pods without requests spread over equal nodes (scored as 100m / 200 MiB each, as kube-scheduler does)", async () => {
+    const ns = await namespace();
+    for (const i of [1, 2, 3]) await createNode(nodeObject(`${ns}-node-${i}`, { labels: { pool: ns } }));
+    const noRequests = { nodeSelector: { pool: ns }, containers: [{ name: "c", image: "registry.example/app:1" }] };
+    expect((await server.request("POST", deployPath(ns), { body: deployment("spread", 6, noRequests) })).status).toBe(
+      201,
+    );
+    const pods = await runningPods(ns, "app=spread", 6);
+    const perNode = new Map<string, number>();
+    for (const p of pods) perNode.set(p.spec.nodeName, (perNode.get(p.spec.nodeName) ?? 0) + 1);
+    expect(Object.fromEntries(perNode)).toEqual({ [`${ns}-node-1`]: 2, [`${ns}-node-2`]: 2, [`${ns}-node-3`]: 2 });
+  });
+
   it("taints need tolerations; nodeSelector and required node affinity pick the node", async () => {
     const ns = await namespace();
     const taints = [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }];

@@ -56,6 +56,20 @@ describe("seedSimulatedCluster", () => {
     expect(out).toMatch(/analytics\s+reports\s+1\/1\s/);
   });
 
+  it("kubectl get nodes shows each simulated node Ready with the API server's version, arch and OS", async () => {
+    const r = await kubectl(server, ["get", "nodes", "-o", "wide", "--no-headers"]);
+    const version = (await server.request("GET", "/version")).json.gitVersion as string;
+    const rows = r.stdout.trim().split("\n");
+    expect(rows).toHaveLength(demoCounts.nodes);
+    for (const row of rows) expect(row).toMatch(new RegExp(`\\sReady\\s.*\\s${version.replace(/\./g, "\\.")}\\s`));
+    const nodes = (await client.listAll({ apiVersion: "v1", kind: "Node" })).items as Pod[];
+    for (const n of nodes)
+      expect(n.status.nodeInfo).toMatchObject({
+        architecture: n.metadata?.labels?.["kubernetes.io/arch"],
+        operatingSystem: n.metadata?.labels?.["kubernetes.io/os"],
+      });
+  });
+
   it("a PodDisruptionBudget over seeded pods blocks their eviction (429)", async () => {
     const [web] = (await runningPods()).filter((p) => p.metadata?.labels?.app === "web");
     const name = web!.metadata!.name!;

@@ -112,10 +112,13 @@ interface Route {
 const PUBLIC_PATHS = new Set(["/version", "/healthz", "/readyz", "/livez"]);
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
+/** The version /version reports (local mode's simulated nodes report it as their kubelet's). */
+export const SERVER_VERSION = "v1.33.0-spotopt";
+
 const VERSION_INFO = {
   major: "1",
   minor: "33",
-  gitVersion: "v1.33.0-spotopt",
+  gitVersion: SERVER_VERSION,
   gitCommit: "0000000000000000000000000000000000000000",
   gitTreeState: "clean",
   buildDate: "2026-01-01T00:00:00Z",

@@ -29,16 +29,40 @@ function addInto(into: Resources, add: Resources, sign = 1): void {
 
 type Container = { resources?: { requests?: unknown } };
 
-/** What a pod asks for: the sum of its containers, at least each init container, plus overhead (as upstream). */
-export function podRequests(pod: KubeObject): Resources {
+// kube-scheduler scores a container that sets no cpu or memory request as asking 100m / 200 MiB, so that pods
+// without requests still spread over nodes (the fit check uses the real requests).
+const SCORING_DEFAULTS: [string, number][] = [
+  ["cpu", 100],
+  ["memory", 200 * 1024 * 1024],
+];
+
+function containerRequests(c: Container, nonZero: boolean): Resources {
+  const requests = resourceList(c.resources?.requests);
+  if (!nonZero) return requests;
+  const set = (c.resources?.requests ?? {}) as Record<string, unknown>;
+  for (const [name, value] of SCORING_DEFAULTS) if (!(name in set)) requests.set(name, value);
+  return requests;
+}
+
+function sumRequests(pod: KubeObject, nonZero: boolean): Resources {
   const spec = (pod.spec ?? {}) as { containers?: Container[]; initContainers?: Container[]; overhead?: unknown };
   const total: Resources = new Map();
-  for (const c of spec.containers ?? []) addInto(total, resourceList(c.resources?.requests));
+  for (const c of spec.containers ?? []) addInto(total, containerRequests(c, nonZero));
   for (const c of spec.initContainers ?? []) {
-    for (const [k, v] of resourceList(c.resources?.requests)) if (v > (total.get(k) ?? 0)) total.set(k, v);
+    for (const [k, v] of containerRequests(c, nonZero)) if (v > (total.get(k) ?? 0)) total.set(k, v);
   }
   addInto(total, resourceList(spec.overhead));
   return total;
+}
+
+/** What a pod asks for: the sum of its containers, at least each init container, plus overhead (as upstream). */
+export function podRequests(pod: KubeObject): Resources {
+  return sumRequests(pod, false);
+}
+
+/** The requests kube-scheduler scores with: as podRequests, with unset cpu/memory container requests defaulted. */
+export function podScoringRequests(pod: KubeObject): Resources {
+  return sumRequests(pod, true);
 }
 
 export function addResources(into: Resources, add: Resources): void {

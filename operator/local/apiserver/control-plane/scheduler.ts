@@ -6,7 +6,14 @@ import { clone, deepEqual } from "../objects.js";
 import type { KubeObject } from "../selectors.js";
 import { upsertCondition } from "./conditions.js";
 import { nodeAffinityMatches, untoleratedTaint, tolerates } from "./node-filters.js";
-import { addResources, podRequests, resourceList, subtractResources, type Resources } from "./resources.js";
+import {
+  addResources,
+  podRequests,
+  podScoringRequests,
+  resourceList,
+  subtractResources,
+  type Resources,
+} from "./resources.js";
 import type { Loop, LoopRuntime } from "./runtime.js";
 
 const SCHEDULER_NAME = "default-scheduler";
@@ -17,6 +24,8 @@ interface NodeInfo {
   obj: KubeObject;
   allocatable: Resources;
   requested: Resources;
+  /** What bound pods request as the scorer counts it (unset cpu/memory requests defaulted). */
+  scored: Resources;
   pods: number;
 }
 
@@ -24,6 +33,7 @@ interface NodeInfo {
 interface Usage {
   node: string;
   requests: Resources;
+  scored: Resources;
 }
 
 function isTerminal(pod: KubeObject): boolean {
@@ -81,6 +91,7 @@ export class Scheduler implements Loop {
       obj: node,
       allocatable: resourceList(node.status?.allocatable),
       requested: existing?.requested ?? new Map(),
+      scored: existing?.scored ?? new Map(),
       pods: existing?.pods ?? 0,
     });
   }
@@ -89,7 +100,7 @@ export class Scheduler implements Loop {
     let info = this.nodes.get(name);
     if (!info) {
       // A pod bound to a node not (yet) known: its usage waits there for the node to appear.
-      info = { obj: { metadata: { name } }, allocatable: new Map(), requested: new Map(), pods: 0 };
+      info = { obj: { metadata: { name } }, allocatable: new Map(), requested: new Map(), scored: new Map(), pods: 0 };
       this.nodes.set(name, info);
     }
     return info;
@@ -103,15 +114,18 @@ export class Scheduler implements Loop {
     if (before && (!counts || before.node !== node)) {
       const info = this.nodeFor(before.node);
       subtractResources(info.requested, before.requests);
+      subtractResources(info.scored, before.scored);
       info.pods--;
       this.usage.delete(key);
     }
     if (counts && !this.usage.has(key)) {
       const requests = podRequests(pod);
+      const scored = podScoringRequests(pod);
       const info = this.nodeFor(node);
       addResources(info.requested, requests);
+      addResources(info.scored, scored);
       info.pods++;
-      this.usage.set(key, { node, requests });
+      this.usage.set(key, { node, requests, scored });
     }
     if (pod && awaitsScheduling(pod)) {
       if (!this.unschedulable.has(key)) this.active.add(key);
@@ -158,6 +172,7 @@ export class Scheduler implements Loop {
 
   private scheduleOne(key: string, pod: KubeObject): void {
     const requests = podRequests(pod);
+    const scoring = podScoringRequests(pod);
     const failures = new Map<string, number>();
     let best: { name: string; score: number } | undefined;
     for (const [name, info] of this.nodes) {
@@ -167,7 +182,7 @@ export class Scheduler implements Loop {
         for (const r of reasons) failures.set(r, (failures.get(r) ?? 0) + 1);
         continue;
       }
-      const score = leastAllocated(requests, info);
+      const score = leastAllocated(scoring, info);
       if (!best || score > best.score) best = { name, score };
     }
     if (best) {
@@ -242,7 +257,7 @@ function leastAllocated(requests: Resources, info: NodeInfo): number {
   for (const name of ["cpu", "memory"]) {
     const alloc = info.allocatable.get(name) ?? 0;
     if (alloc <= 0) continue;
-    const used = (info.requested.get(name) ?? 0) + (requests.get(name) ?? 0);
+    const used = (info.scored.get(name) ?? 0) + (requests.get(name) ?? 0);
     score += Math.max(0, alloc - used) / alloc;
   }
   return score;
