@@ -27,7 +27,7 @@ describe("audit of public account requests", () => {
       (await t.facades[0]!.audit.readChain("spot-optimizer-system")).entries as never;
     const before = (await platform()).length;
     const email = "audited-signup@example.com";
-    await t.call("POST", "/api/auth/signup", { body: { org_name: "Audited", email, password: "Pass-123456" } });
+    await t.requestSignup(email, { orgName: "Audited" });
     const [id] = t.mailedCode(email).split(".");
     expect(
       (await t.call("POST", "/api/auth/verify-email", { body: { token: `${id}.${"B".repeat(43)}` } })).status,
@@ -49,9 +49,9 @@ describe("audit of public account requests", () => {
 describe("signup", () => {
   it("answers the same status, body and headers for an address with an account as for a new one", async () => {
     const before = await namespaces();
-    const body = (email: string): unknown => ({ org_name: "Probe", email, password: "Probe-Pass-123" });
-    const known = await t.call("POST", "/api/auth/signup", { body: body(existing.email) });
-    const fresh = await t.call("POST", "/api/auth/signup", { body: body("fresh-signup@example.com") });
+    const probe = { orgName: "Probe", password: "Probe-Pass-123" };
+    const known = await t.requestSignup(existing.email, probe);
+    const fresh = await t.requestSignup("fresh-signup@example.com", probe);
     expect(known.status).toBe(202);
     expect(fresh.status).toBe(202);
     expect(known.body).toEqual(fresh.body);
@@ -75,21 +75,10 @@ describe("signup", () => {
 
   it("creates the organisation only with the mailed code, which works once and is stored as a hash", async () => {
     const email = "verify-me@example.com";
-    expect(
-      (await t.call("POST", "/api/auth/signup", { body: { org_name: "Verified", email, password: "Pass-123456" } }))
-        .status,
-    ).toBe(202);
+    expect((await t.requestSignup(email, { orgName: "Verified" })).status).toBe(202);
     const code = t.mailedCode(email);
     const [id, secret] = code.split(".") as [string, string];
-    const stored = await t.client.get<{ data: Record<string, string> }>({
-      apiVersion: "v1",
-      kind: "Secret",
-      namespace: "spot-optimizer-system",
-      name: `signup-${id}`,
-    });
-    const decoded = Object.values(stored.data)
-      .map((v) => Buffer.from(v, "base64").toString())
-      .join("\n");
+    const decoded = await t.storedSecretText(`signup-${id}`);
     expect(decoded).not.toContain(secret);
     expect(decoded).not.toContain("Pass-123456");
     const guessed = await t.call("POST", "/api/auth/verify-email", { body: { token: `${id}.${"A".repeat(43)}` } });
@@ -108,7 +97,7 @@ describe("signup", () => {
 
   it("refuses a code after 24 hours", async () => {
     const email = "late@example.com";
-    await t.call("POST", "/api/auth/signup", { body: { org_name: "Late", email, password: "Pass-123456" } });
+    await t.requestSignup(email, { orgName: "Late" });
     const later = await t.startReplica({ now: () => new Date(Date.now() + 24 * 3_600_000 + 60_000) });
     const res = await call(later.url, "POST", "/api/auth/verify-email", { body: { token: t.mailedCode(email) } });
     expect(res.status).toBe(404);
@@ -134,14 +123,8 @@ describe("signup", () => {
 describe("invites", () => {
   it("mail their code to the invitee; the inviter's answer is the same for an existing and a new address", async () => {
     const inviter = await t.signup("Inviting Org");
-    const known = await t.call("POST", "/settings/invite", {
-      token: inviter.accessToken,
-      body: { email: existing.email, role: "viewer" },
-    });
-    const fresh = await t.call("POST", "/settings/invite", {
-      token: inviter.accessToken,
-      body: { email: "fresh-invitee@example.com", role: "viewer" },
-    });
+    const known = await t.invite(inviter, existing.email, "viewer");
+    const fresh = await t.invite(inviter, "fresh-invitee@example.com", "viewer");
     expect(known.status).toBe(201);
     expect(fresh.status).toBe(201);
     expect(Object.keys(known.body).sort()).toEqual(["expires_in", "invite_id", "success"]);

@@ -20,10 +20,7 @@ afterAll(async () => {
 
 describe("invites", () => {
   it("a viewer who sees a pending owner invite's id cannot accept it", async () => {
-    const invite = await t.call("POST", "/settings/invite", {
-      token: owner.accessToken,
-      body: { email: "new-owner@example.com", role: "owner" },
-    });
+    const invite = await t.invite(owner, "new-owner@example.com", "owner");
     expect(invite.status).toBe(201);
     const code = t.mailedCode("new-owner@example.com");
     expect(code).toMatch(/^[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/);
@@ -54,40 +51,20 @@ describe("invites", () => {
   });
 
   it("stores only a hash of the token", async () => {
-    const invite = await t.call("POST", "/settings/invite", {
-      token: owner.accessToken,
-      body: { email: "hash-check@example.com", role: "viewer" },
-    });
-    const secret = await t.client.get({
-      apiVersion: "v1",
-      kind: "Secret",
-      namespace: "spot-optimizer-system",
-      name: `invite-${invite.body.invite_id}`,
-    });
-    const stored = Object.values((secret as { data: Record<string, string> }).data)
-      .map((v) => Buffer.from(v, "base64").toString("utf8"))
-      .join("\n");
+    const invite = await t.invite(owner, "hash-check@example.com", "viewer");
+    const stored = await t.storedSecretText(`invite-${invite.body.invite_id}`);
     expect(stored).not.toContain(t.mailedCode("hash-check@example.com").split(".")[1]);
   });
 
   it("an admin cannot invite an owner (a role above its own)", async () => {
-    const res = await t.call("POST", "/settings/invite", {
-      token: admin.accessToken,
-      body: { email: "escalate@example.com", role: "owner" },
-    });
+    const res = await t.invite(admin, "escalate@example.com", "owner");
     expect(res.status).toBe(403);
   });
 
   it("answers the same for an email that has an account in another organisation as for a fresh one", async () => {
     const elsewhere = await t.signup("Elsewhere Org");
-    const existing = await t.call("POST", "/settings/invite", {
-      token: owner.accessToken,
-      body: { email: elsewhere.email, role: "viewer" },
-    });
-    const fresh = await t.call("POST", "/settings/invite", {
-      token: owner.accessToken,
-      body: { email: "fresh-person@example.com", role: "viewer" },
-    });
+    const existing = await t.invite(owner, elsewhere.email, "viewer");
+    const fresh = await t.invite(owner, "fresh-person@example.com", "viewer");
     expect(existing.status).toBe(fresh.status);
     expect(Object.keys(existing.body).sort()).toEqual(Object.keys(fresh.body).sort());
     // The existing account's mailbox is told, without a code, so nobody can accept it and learn from the answer.

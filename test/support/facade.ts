@@ -44,6 +44,12 @@ export interface TestFacade {
   call(method: string, path: string, opts?: CallOptions, facade?: RunningFacade): Promise<CallResult>;
   /** POST /api/auth/signup with a fresh org and email, then POST /api/auth/verify-email with the mailed code. */
   signup(orgName?: string): Promise<SignedUp>;
+  /** POST /api/auth/signup alone (the code stays in the outbox); the answer as it came. */
+  requestSignup(email: string, opts?: { orgName?: string; password?: string }): Promise<CallResult>;
+  /** POST /settings/invite as `by`; the answer as it came (the code goes to the outbox). */
+  invite(by: SignedUp, email: string, role: "owner" | "admin" | "viewer"): Promise<CallResult>;
+  /** Every value of a Secret in the system namespace (signup-<id>, invite-<id>), decoded and joined by newlines. */
+  storedSecretText(name: string): Promise<string>;
   /** The outbox file every facade of this test writes its mail to. */
   outbox: string;
   /** Mails written to the outbox for `to`, oldest first. */
@@ -138,10 +144,27 @@ export async function startTestFacade(
       if (!code) throw new Error(`no mail with a code to ${to}`);
       return code;
     },
+    requestSignup(email, { orgName = `Org ${randomUUID().slice(0, 8)}`, password = "Pass-123456" } = {}) {
+      return t.call("POST", "/api/auth/signup", { body: { org_name: orgName, email, password } });
+    },
+    invite(by, email, role) {
+      return t.call("POST", "/settings/invite", { token: by.accessToken, body: { email, role } });
+    },
+    async storedSecretText(name) {
+      const secret = await client.get<{ data?: Record<string, string> }>({
+        apiVersion: "v1",
+        kind: "Secret",
+        namespace: "spot-optimizer-system",
+        name,
+      });
+      return Object.values(secret.data ?? {})
+        .map((v) => Buffer.from(v, "base64").toString("utf8"))
+        .join("\n");
+    },
     async signup(orgName = `Org ${randomUUID().slice(0, 8)}`) {
       const email = `owner-${randomUUID().slice(0, 8)}@example.com`;
       const password = "SecurePass123!";
-      const asked = await t.call("POST", "/api/auth/signup", { body: { org_name: orgName, email, password } });
+      const asked = await t.requestSignup(email, { orgName, password });
       if (asked.status !== 202) throw new Error(`signup failed: ${asked.status} ${asked.text}`);
       const res = await t.call("POST", "/api/auth/verify-email", { body: { token: t.mailedCode(email) } });
       if (res.status !== 201) throw new Error(`verification failed: ${res.status} ${res.text}`);
@@ -158,7 +181,7 @@ export async function startTestFacade(
     async addMember(owner, role) {
       const email = `${role}-${randomUUID().slice(0, 8)}@example.com`;
       const password = "MemberPass123!";
-      const invite = await t.call("POST", "/settings/invite", { token: owner.accessToken, body: { email, role } });
+      const invite = await t.invite(owner, email, role);
       if (invite.status !== 201) throw new Error(`invite failed: ${invite.status} ${invite.text}`);
       const accepted = await t.call("POST", "/api/auth/accept-invite", {
         body: { invite_token: t.mailedCode(email), password },
