@@ -24,24 +24,27 @@ describe("fault injection", () => {
     server.faults.setConflictRate(0.5);
     let conflicts = 0;
     let created = 0;
-    for (let i = 0; i < 60; i++) {
-      try {
-        await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: `c-${i}` } } });
-        created++;
-      } catch (err) {
-        const e = err as { code?: number; body?: string };
-        expect(e.code).toBe(409);
-        expect(JSON.parse(e.body!)).toMatchObject({
-          kind: "Status",
-          apiVersion: "v1",
-          status: "Failure",
-          reason: "Conflict",
-          code: 409,
-        });
-        conflicts++;
+    try {
+      for (let i = 0; i < 60; i++) {
+        try {
+          await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: `c-${i}` } } });
+          created++;
+        } catch (err) {
+          const e = err as { code?: number; body?: string };
+          expect(e.code).toBe(409);
+          expect(JSON.parse(e.body!)).toMatchObject({
+            kind: "Status",
+            apiVersion: "v1",
+            status: "Failure",
+            reason: "Conflict",
+            code: 409,
+          });
+          conflicts++;
+        }
       }
+    } finally {
+      server.faults.reset();
     }
-    server.faults.reset();
     expect(conflicts).toBeGreaterThan(5);
     expect(created).toBeGreaterThan(5);
     const list = await core.listNamespacedConfigMap({ namespace: "default" });
@@ -50,14 +53,17 @@ describe("fault injection", () => {
 
   it("rate 1 refuses every write and reads still work", async () => {
     server.faults.setConflictRate(1);
-    await expect(
-      core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "never" } } }),
-    ).rejects.toMatchObject({ code: 409 });
-    await expect(core.deleteNamespacedConfigMap({ name: "c-0", namespace: "default" })).rejects.toMatchObject({
-      code: 409,
-    });
-    expect((await core.listNamespacedConfigMap({ namespace: "default" })).items.length).toBeGreaterThan(0);
-    server.faults.reset();
+    try {
+      await expect(
+        core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "never" } } }),
+      ).rejects.toMatchObject({ code: 409 });
+      await expect(core.deleteNamespacedConfigMap({ name: "c-0", namespace: "default" })).rejects.toMatchObject({
+        code: 409,
+      });
+      expect((await core.listNamespacedConfigMap({ namespace: "default" })).items.length).toBeGreaterThan(0);
+    } finally {
+      server.faults.reset();
+    }
   });
 
   it("reports each successful write to onWrite before the response is sent", async () => {
@@ -66,11 +72,14 @@ describe("fault injection", () => {
     server.faults.onWrite((w) => {
       seen.push({ ...w, beforeResponse: !responded });
     });
-    await core
-      .createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "noticed" } } })
-      .then(() => (responded = true));
-    await core.deleteNamespacedConfigMap({ name: "noticed", namespace: "default" });
-    server.faults.onWrite(undefined);
+    try {
+      await core
+        .createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "noticed" } } })
+        .then(() => (responded = true));
+      await core.deleteNamespacedConfigMap({ name: "noticed", namespace: "default" });
+    } finally {
+      server.faults.onWrite(undefined);
+    }
     await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "unnoticed" } } });
     expect(seen.map((w) => `${w.verb}:${w.resource}:${w.namespace}/${w.name}`)).toEqual([
       "create:configmaps:default/noticed",
