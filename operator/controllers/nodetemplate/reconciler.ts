@@ -511,7 +511,7 @@ function fallbackCondition(narrow: boolean): Omit<Condition, "lastTransitionTime
         status: "False",
         reason: "ReturningToSpot",
         message:
-          "Spot has been healthy since the last On-Demand launch: the NodePool is narrowed to Spot so Karpenter replaces the On-Demand nodes",
+          "No On-Demand launch for the settle time (30 min by default) and the price book offers Spot: the NodePool is narrowed to Spot so Karpenter replaces the On-Demand nodes",
       }
     : {
         type: "SpotFallback",
