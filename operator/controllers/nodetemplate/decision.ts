@@ -96,14 +96,15 @@ function side(shape: PoolShape, book: PriceBook | undefined): DecisionSide {
   return best ?? { instanceType: shape.instanceTypes[0] ?? `families ${shape.families.join(",")}`, usdPerHour: null };
 }
 
-function reasonOf(kind: string, from: PoolShape, to: PoolShape, template: string): string {
+function reasonOf(kind: string, from: PoolShape, to: PoolShape, by: { template: string; policy?: string }): string {
+  const policy = by.policy ? `OptimizationPolicy ${by.policy}` : "no OptimizationPolicy (defaults)";
   if (kind === "RETURN_TO_SPOT")
-    return "Spot has been healthy since the pool's last On-Demand launch: the NodePool is narrowed to Spot";
+    return `Spot has been healthy since the pool's last On-Demand launch: the NodePool is narrowed to Spot (spotFallback of ${policy})`;
   if (kind === "SWITCH")
-    return `Capacity types ${from.capacityTypes.join(",")} → ${to.capacityTypes.join(",")} (NodeTemplate ${template} and its policy)`;
+    return `Capacity types ${from.capacityTypes.join(",")} → ${to.capacityTypes.join(",")} (NodeTemplate ${by.template}, ${policy})`;
   const added = to.instanceTypes.filter((t) => !from.instanceTypes.includes(t)).length;
   const removed = from.instanceTypes.filter((t) => !to.instanceTypes.includes(t)).length;
-  return `Instance types ${from.instanceTypes.length} → ${to.instanceTypes.length} (+${added}, −${removed}) to follow NodeTemplate ${template}, its policy and prices`;
+  return `Instance types ${from.instanceTypes.length} → ${to.instanceTypes.length} (+${added}, −${removed}) to follow NodeTemplate ${by.template}, ${policy} and prices`;
 }
 
 /** The decision of replacing `previous` by `desired`, or undefined when its instance and capacity types are unchanged. */
@@ -115,6 +116,8 @@ export function poolDecision(input: {
   desired: KubeObject;
   book: PriceBook | undefined;
   narrowToSpot: boolean;
+  /** `namespace/name` of the OptimizationPolicy in force, which shaped the pool with the template. */
+  policy?: string | undefined;
 }): CapacityDecision | undefined {
   if (!input.previous) return undefined;
   const from = shapeOf(input.previous.pool);
@@ -134,7 +137,7 @@ export function poolDecision(input: {
     resource: `cluster/${input.cluster}/nodepool/${pool}`,
     decision: kind,
     instanceId: `nodepool/${pool}`,
-    reason: reasonOf(kind, from, to, `${input.namespace}/${input.template.name}`),
+    reason: reasonOf(kind, from, to, { template: `${input.namespace}/${input.template.name}`, policy: input.policy }),
     old: side(from, input.book),
     new: side(to, input.book),
     change: { template: input.template.uid, pool, from: input.previous.version, to },

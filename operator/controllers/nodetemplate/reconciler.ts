@@ -493,6 +493,7 @@ function decisionNoter(
         desired: desired.nodePool as unknown as KubeObject,
         book: built.catalog,
         narrowToSpot: built.fallback.narrow,
+        policy: built.policySource,
       });
       if (decision) await recordDecision(audit, decision);
       return state;
