@@ -329,6 +329,19 @@ describe("values.schema.json", () => {
   });
 });
 
+describe("helm_command's chart", () => {
+  it("facade.agentChart becomes the facade's SPOTOPT_AGENT_CHART; unset, the facade keeps its default", async () => {
+    const facadeOf = (objects: RenderedObject[]): Container =>
+      (find(objects, "Deployment", "spot-optimizer-facade").spec as { template: PodTemplate }).template.spec
+        .containers[0]!;
+    const ref = "oci://registry.example.com/charts/spot-optimizer";
+    expect(envOf(facadeOf(await renderChart({ "facade.agentChart": ref })), "SPOTOPT_AGENT_CHART")?.value).toBe(ref);
+    expect(envOf(facadeOf(rendered.get("defaults")!), "SPOTOPT_AGENT_CHART")).toBeUndefined();
+    // A reference with a space would split the pasted command: the schema refuses it.
+    await expect(renderChart({ "facade.agentChart": "a b" })).rejects.toThrow(/agentChart/);
+  });
+});
+
 describe("Secrets", () => {
   it("uses existing Secrets instead of making them", async () => {
     const objects = await renderChart({
