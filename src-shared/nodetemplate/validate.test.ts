@@ -6,7 +6,7 @@ import { validateTemplate, familyArchitecture, normaliseArchitecture } from "./v
 import { itWithSharedData, sharedDataDir } from "../../test/support/shared-data.js";
 
 describe("validateTemplate", () => {
-  it("reports the catalogue's example conflict (g4dn on ARM64)", () => {
+  it("reports the dashboard's example conflict (g4dn on ARM64)", () => {
     const result = validateTemplate({ families: ["g4dn"], architecture: "ARM64" });
     expect(result.valid).toBe(false);
     expect(result.warnings).toContain("Instance type g4dn is incompatible with ARM64");

@@ -22,7 +22,7 @@ export interface InstanceCatalog {
 
 export interface TemplateValidation {
   valid: boolean;
-  /** Every finding, blocking or not, in the catalogue's `warnings` field. */
+  /** Every finding, blocking or not, in the `warnings` field the dashboard shows. */
   warnings: string[];
   /** The blocking subset of `warnings`; valid === (errors.length === 0). */
   errors: string[];
@@ -110,7 +110,7 @@ function checkFamilyInCatalog(family: string, ctx: FamilyContext & { catalog: In
   const ofArch =
     ctx.arch === undefined ? types : types.filter((t) => t.arch === (ctx.arch === "arm64" ? "arm64" : "amd64"));
   if (ofArch.length === 0) {
-    // The API catalogue's own wording for this conflict, kept as is.
+    // The wording the dashboard shows for this conflict, kept as is.
     ctx.errors.push(`Instance type ${family} is incompatible with ${archName(ctx.arch!)}`);
     return;
   }

@@ -170,7 +170,7 @@ describe("audit export", () => {
 });
 
 describe("settings", () => {
-  it("lists the team with roles, invites with the catalogue answer, and answers empty accounts honestly", async () => {
+  it("lists the team with roles, invites with the documented answer, and answers empty accounts honestly", async () => {
     const team = await t.call("GET", "/settings/team", { token: viewer.accessToken });
     expect(team.status).toBe(200);
     const members = team.body.members as Array<{ email: string; role: string; status: string }>;

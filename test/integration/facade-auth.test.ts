@@ -1,4 +1,4 @@
-// Auth endpoints through real HTTP against the local API server: catalogue bodies, rotation/reuse, replicas, restart, JWT attacks.
+// Auth endpoints through real HTTP against the local API server: the dashboard's bodies, rotation/reuse, replicas, restart, JWT attacks.
 import { SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/cluster.js";
@@ -19,7 +19,7 @@ function decodePayload(jwt: string): Record<string, unknown> {
 }
 
 describe("POST /api/auth/signup", () => {
-  it("creates an organisation namespace and its owner, returning the catalogue fields", async () => {
+  it("creates an organisation namespace and its owner, returning the fields the dashboard reads", async () => {
     const asked = await t.call("POST", "/api/auth/signup", {
       body: { org_name: "Acme Corp", email: "Admin@Acme.com", password: "SecurePass123!" },
     });
@@ -78,7 +78,7 @@ describe("POST /api/auth/signup", () => {
 });
 
 describe("token, login, me, logout", () => {
-  it("POST /api/auth/token answers the catalogue fields; login is an alias; /me identifies the caller", async () => {
+  it("POST /api/auth/token answers the fields the dashboard reads; login is an alias; /me identifies the caller", async () => {
     const user = await t.signup("Token Org");
     const res = await t.call("POST", "/api/auth/token", { body: { email: user.email, password: user.password } });
     expect(res.status).toBe(200);
@@ -297,7 +297,7 @@ describe("bootstrap super_admin", () => {
   });
 });
 
-describe("rate limits (catalogue defaults)", () => {
+describe("rate limits (documented defaults)", () => {
   it("answers 429 with Retry-After after 10 token requests a minute and 5 signups an hour", async () => {
     const limited = await t.startReplica({
       config: { rateLimits: { signupPerHour: 5, tokenPerMinute: 10, logoutPerMinute: 100 } },

@@ -17,7 +17,7 @@ afterAll(async () => {
   await f?.stop();
 });
 
-/** method, path, and the body's field names from the catalogue (fuzzed values go into these and random keys). */
+/** method, path, and the body's field names the dashboard sends (fuzzed values go into these and random keys). */
 const ENDPOINTS: Array<[string, string, string[]]> = [
   ["POST", "/clusters/connect", ["cluster_id", "namespace", "region"]],
   ["POST", "/clusters/install", ["cluster_id", "namespace"]],

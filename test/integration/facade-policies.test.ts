@@ -26,7 +26,7 @@ const policy = async (ns: string, name: string): Promise<any> =>
   (await f.client.getIfExists<any>({ ...OP, namespace: ns, name }))?.spec;
 
 describe("policies", () => {
-  it("applies the catalogue bodies one by one to the named cluster's OptimizationPolicy", async () => {
+  it("applies the dashboard's bodies one by one to the named cluster's OptimizationPolicy", async () => {
     const t = f.token(f.orgA);
     const steps: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
       [

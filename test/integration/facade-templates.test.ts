@@ -24,7 +24,7 @@ async function defaults(ns: string): Promise<string[]> {
 }
 
 describe("templates", () => {
-  it("creates a NodeTemplate from the catalogue body; the first of a cluster becomes its default", async () => {
+  it("creates a NodeTemplate from the dashboard's body; the first of a cluster becomes its default", async () => {
     const res = await f.call("POST", "/templates", {
       token: f.token(f.orgA),
       body: {

@@ -25,7 +25,7 @@ export interface AuditRouteDeps {
   now: () => Date;
   /** Where the export's file_url points (the facade's public URL). */
   config: Pick<FacadeConfig, "publicUrl">;
-  /** The catalogue's `actor` filter may be a user id; entries record the email. */
+  /** The dashboard's `actor` filter may be a user id; entries record the email. */
   emailOfUser?: (userId: string) => string | undefined;
   /** The facade's JWT signing key, from which the export links' signing key is derived. */
   signingKey: () => Promise<Uint8Array>;

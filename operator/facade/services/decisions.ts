@@ -157,7 +157,7 @@ export function costExportCsv(entries: readonly AuditView[], now: Date): string 
   return `${rows.join("\r\n")}\r\n`;
 }
 
-/** `cost_savings_export_YYYY-MM-DD.csv` as in the seed. */
+/** `cost_savings_export_YYYY-MM-DD.csv`: the file name the dashboard saves the export under. */
 export function costExportFilename(now: Date): string {
   return `cost_savings_export_${now.toISOString().slice(0, 10)}.csv`;
 }
