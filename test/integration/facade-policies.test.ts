@@ -186,4 +186,50 @@ describe("the policy in force", () => {
     expect(same.body.node_pools_changed).toEqual([]);
     expect(same.body.broadcast).toContain("no NodePool of the cluster changes");
   });
+
+  it("names a remote cluster's NodePools too, and leaves out a pool already narrowed back to Spot", async () => {
+    const NT = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" };
+    for (const name of ["api", "api-narrowed"])
+      await f.client.create({
+        ...NT,
+        metadata: { name, namespace: f.orgA },
+        spec: { clusterRef: { name: "alpha-first" }, families: ["m5"], strategy: "SPOT" },
+      });
+    await eventually(
+      () => f.cache.templates(f.orgA).filter((t) => t.spec.clusterRef.name === "alpha-first").length === 2,
+    );
+    const on = await f.call("PATCH", "/policies/fallback", {
+      token: f.token(f.orgA),
+      body: { enabled: true, cluster_id: "alpha-first" },
+    });
+    expect(on.status).toBe(200);
+    expect(on.body.node_pools_changed).toEqual([karpenterName(f.orgA, "api"), karpenterName(f.orgA, "api-narrowed")]);
+    expect(on.body.broadcast).toContain("reshapes 2 NodePool(s) through the agent of cluster alpha-first");
+
+    // The controller's return to Spot: this pool allows Spot only again, so turning fallback off leaves it as it is.
+    const condition = {
+      type: "SpotFallback",
+      status: "False",
+      reason: "ReturningToSpot",
+      message: "narrowed to Spot",
+      lastTransitionTime: new Date().toISOString(),
+      observedGeneration: 1,
+    };
+    await f.client.patch(
+      { ...NT, namespace: f.orgA, name: "api-narrowed" },
+      { status: { conditions: [condition] } },
+      { type: "merge", subresource: "status" },
+    );
+    await eventually(() =>
+      f.cache
+        .templates(f.orgA)
+        .some((t) => t.metadata.name === "api-narrowed" && (t.status?.conditions ?? []).length === 1),
+    );
+    const off = await f.call("PATCH", "/policies/fallback", {
+      token: f.token(f.orgA),
+      body: { enabled: false, cluster_id: "alpha-first" },
+    });
+    expect(off.status).toBe(200);
+    expect(off.body.node_pools_changed).toEqual([karpenterName(f.orgA, "api")]);
+  });
 });

@@ -19,11 +19,9 @@ const PolicyResponse = z.object({
 
 function broadcast(cluster: ManagedCluster, policyName: string, changed: string[]): string {
   const head = `OptimizationPolicy ${policyName} of cluster ${cluster.metadata.name ?? ""} updated`;
-  // A remote cluster's NodePools are written by its agent, from the apply actions the operator hands it.
-  if (cluster.spec.mode === "remote")
-    return `${head}; cluster ${cluster.metadata.name ?? ""} is remote: its agent applies the NodePools the operator reshapes (which ones is not computed here)`;
   if (changed.length === 0) return `${head}; no NodePool of the cluster changes`;
-  return `${head}; the operator reshapes ${changed.length} NodePool(s): ${changed.join(", ")}`;
+  const by = cluster.spec.mode === "remote" ? ` through the agent of cluster ${cluster.metadata.name ?? ""}` : "";
+  return `${head}; the operator reshapes ${changed.length} NodePool(s)${by}: ${changed.join(", ")}`;
 }
 
 export interface PolicyRouteServices {

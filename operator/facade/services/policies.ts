@@ -1,6 +1,11 @@
 // The optimisation policy service: each change edits the cluster's one OptimizationPolicy in force (created on first
 // use, named after and owned by the cluster) and names the NodePools the NodeTemplate controller will reshape.
-import { NodeTemplateSpec, type ManagedCluster, type OptimizationPolicy } from "../../../src-shared/crds/index.js";
+import {
+  NodeTemplateSpec,
+  type ManagedCluster,
+  type NodeTemplate,
+  type OptimizationPolicy,
+} from "../../../src-shared/crds/index.js";
 import type { PriceBook } from "../../../src-shared/pricing/types.js";
 import { desiredTemplate, karpenterName } from "../../controllers/nodetemplate/desired.js";
 import { effectivePolicy } from "../../controllers/optimizationpolicy/desired.js";
@@ -13,13 +18,19 @@ export interface PolicyChanged {
   cluster: ManagedCluster;
   before?: OptimizationPolicy;
   after: OptimizationPolicy;
-  /** The NodePools whose desired spec changes; not computed (empty) for a remote cluster, whose agent writes them. */
+  /** The NodePools whose desired spec changes (a remote cluster's too: its agent applies them). */
   nodePoolsChanged: string[];
+}
+
+/** The NodeTemplate controller has narrowed the template's pool back to Spot (its SpotFallback condition says so). */
+function narrowedToSpot(t: NodeTemplate): boolean {
+  return (t.status?.conditions ?? []).some((c) => c.type === "SpotFallback" && c.reason === "ReturningToSpot");
 }
 
 /**
  * The NodePools whose desired spec differs between the policy before and after the edit, from the same pure builder
- * the NodeTemplate controller applies (the controller then writes them).
+ * the NodeTemplate controller applies (the controller then writes them). The inputs the policy does not touch are held
+ * as the controller last saw them: a pool narrowed back to Spot stays narrowed while Spot fallback remains on.
  */
 function changedNodePools(
   rc: ResourceContext,
@@ -41,6 +52,7 @@ function changedNodePools(
           policy: effectivePolicy(policy),
           isDefault: false,
           ...(catalog ? { catalog } : {}),
+          narrowToSpot: narrowedToSpot(t),
         }).nodePool?.spec ?? null,
       );
     if (pool(policies.before) !== pool(policies.after))
@@ -66,8 +78,7 @@ async function patchPolicy(
     () => rc.cache.policies(rc.namespace),
   );
   await settle(rc, "OptimizationPolicy", result.after);
-  const nodePoolsChanged = cluster.spec.mode === "remote" ? [] : changedNodePools(rc, cluster, result);
-  return { cluster, ...result, nodePoolsChanged };
+  return { cluster, ...result, nodePoolsChanged: changedNodePools(rc, cluster, result) };
 }
 
 export interface PolicyService {
