@@ -6,7 +6,7 @@ import { registerManagedClusterController } from "./managedcluster/status/contro
 import { registerReplanController } from "./managedcluster/replan/controller.js";
 import { registerNodeTemplateController } from "./nodetemplate/controller.js";
 import { registerOptimizationPolicyController } from "./optimizationpolicy/controller.js";
-import { bookOf, operatorPrices } from "./pricebook/books.js";
+import { bookOf, operatorPrices } from "../../src-shared/pricing/operator-prices.js";
 import { registerPriceBookController } from "./pricebook/controller.js";
 import { regionBookPrices } from "./hibernation/savings.js";
 import type { PriceBook } from "../../src-shared/pricing/types.js";

@@ -16,6 +16,7 @@ export * from "./hibernationschedule.js";
 export * from "./labexperiment.js";
 export * from "./agentaction.js";
 export * from "./auditentry.js";
+export * from "./refs.js";
 
 /** Every kind, in the order the CRDs are generated and installed. */
 export const crdKinds: readonly CrdKind[] = [

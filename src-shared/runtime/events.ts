@@ -31,12 +31,18 @@ interface Recorded {
   count: number;
 }
 
+/** Kubernetes Events for people (`kubectl describe`), as a reconciler sends them; EventRecorder is the one in use. */
+export interface EventSink {
+  normal(object: KubeObject, reason: string, message: string): Promise<void>;
+  warning(object: KubeObject, reason: string, message: string): Promise<void>;
+}
+
 /**
  * Records Events about our objects. The same (object, type, reason, message) seen again bumps the
  * existing Event's count and lastTimestamp instead of creating a new one. Recording never throws:
  * an Event is a courtesy to people, not part of reconciliation.
  */
-export class EventRecorder {
+export class EventRecorder implements EventSink {
   private readonly client: KubeClient;
   private readonly component: string;
   private readonly instance: string;

@@ -4,7 +4,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { PRICE_BOOK_CONFIGMAPS } from "../../operator/controllers/pricebook/books.js";
+import { PRICE_BOOK_CONFIGMAPS } from "../../src-shared/pricing/operator-prices.js";
 import { createPriceBookReconciler } from "../../operator/controllers/pricebook/reconciler.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { awsPriceFetcher } from "../../src-shared/pricing/aws/fetcher.js";

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerManagedClusterController } from "../../operator/controllers/managedcluster/status/controller.js";
 import { createManagedClusterReconciler } from "../../operator/controllers/managedcluster/status/reconciler.js";
-import { operatorPrices, PRICE_BOOK_CONFIGMAPS } from "../../operator/controllers/pricebook/books.js";
+import { operatorPrices, PRICE_BOOK_CONFIGMAPS } from "../../src-shared/pricing/operator-prices.js";
 import { registerPriceBookController } from "../../operator/controllers/pricebook/controller.js";
 import { createPriceBookReconciler, type RefreshSchedule } from "../../operator/controllers/pricebook/reconciler.js";
 import type { KubeClient, KubeObject } from "../../src-shared/kube/index.js";

@@ -3,8 +3,14 @@ import type { AuditWriter } from "../../../src-shared/audit/types.js";
 import { createAuditChainStore } from "../../../src-shared/audit/writer.js";
 import { ControllerStoppedError } from "./kube.js";
 import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
-import { EventRecorder, objectKey, type ControllerManager, type Informer } from "../../../src-shared/runtime/index.js";
-import { createHibernationReconciler, type HibernationEvents } from "./reconciler.js";
+import {
+  EventRecorder,
+  objectKey,
+  type ControllerManager,
+  type EventSink,
+  type Informer,
+} from "../../../src-shared/runtime/index.js";
+import { createHibernationReconciler } from "./reconciler.js";
 import { KIND_REFS, SNAPSHOT_REF, WORKLOAD_KINDS, hibernationWriter, informerReader, type ReadKind } from "./kube.js";
 import { SCHEDULE_LABEL } from "./executor.js";
 import { catalogPrices, type NodeHourlyPrice } from "./savings.js";
@@ -96,7 +102,7 @@ function guardedChain(
 }
 
 /** Events of a stopped instance are dropped like its other writes (Events are a courtesy, never retried). */
-function guardedEvents(client: KubeClient, isStopped: () => boolean = () => false): HibernationEvents {
+function guardedEvents(client: KubeClient, isStopped: () => boolean = () => false): EventSink {
   const recorder = new EventRecorder({ client, component: "spot-optimizer-hibernation" });
   return {
     normal: async (object, reason, message) => (isStopped() ? undefined : recorder.normal(object, reason, message)),

@@ -1,5 +1,5 @@
 // Kubernetes access for the hibernation controller: reads (informer caches or live lists) and its guarded writes.
-import { API_VERSION } from "../../../src-shared/crds/common.js";
+import { AGENT_ACTION, AUDIT_ENTRY, HIBERNATION_SCHEDULE, MANAGED_CLUSTER } from "../../../src-shared/crds/refs.js";
 import { validateKarpenterObject } from "../../../src-shared/karpenter/validate.js";
 import {
   KubeApiError,
@@ -36,10 +36,10 @@ export const KIND_REFS: Record<ReadKind | "AuditEntry" | "AgentAction", { apiVer
   NodeClaim: { apiVersion: "karpenter.sh/v1", kind: "NodeClaim" },
   Node: { apiVersion: "v1", kind: "Node" },
   Namespace: { apiVersion: "v1", kind: "Namespace" },
-  HibernationSchedule: { apiVersion: API_VERSION, kind: "HibernationSchedule" },
-  ManagedCluster: { apiVersion: API_VERSION, kind: "ManagedCluster" },
-  AuditEntry: { apiVersion: API_VERSION, kind: "AuditEntry" },
-  AgentAction: { apiVersion: API_VERSION, kind: "AgentAction" },
+  HibernationSchedule: HIBERNATION_SCHEDULE,
+  ManagedCluster: MANAGED_CLUSTER,
+  AuditEntry: AUDIT_ENTRY,
+  AgentAction: AGENT_ACTION,
 };
 
 /** The facade's heartbeat snapshot ConfigMaps only (remote clusters), not every ConfigMap. */

@@ -4,7 +4,13 @@
 // the writes with the pure planner. Writes are applied first; only a run that finds nothing left to do
 // records the transition (audit entry, then status), so a restart at any point repeats no write.
 import { createHash } from "node:crypto";
-import { kubeTime, setCondition, type Condition, type ReconcileResult } from "../../../src-shared/runtime/index.js";
+import {
+  kubeTime,
+  setCondition,
+  type Condition,
+  type EventSink,
+  type ReconcileResult,
+} from "../../../src-shared/runtime/index.js";
 import type { AuditWriter } from "../../../src-shared/audit/types.js";
 import type { KubeObject } from "../../../src-shared/kube/index.js";
 import {
@@ -61,16 +67,10 @@ const REMOTE_WAIT_MS = 15_000;
 export const AGENT_NOT_REPORTED = "AgentNotReported";
 export const AGENT_ACTION_FAILED = "AgentActionFailed";
 
-/** Kubernetes Events for people (`kubectl describe`); the runtime's EventRecorder fits. */
-export interface HibernationEvents {
-  normal(object: KubeObject, reason: string, message: string): Promise<void>;
-  warning(object: KubeObject, reason: string, message: string): Promise<void>;
-}
-
 export interface HibernationReconcilerOptions {
   reader: HibernationReader;
   writer: HibernationWriter;
-  events?: HibernationEvents;
+  events?: EventSink;
   nowMs?: () => number;
   /** Node prices for projectedMonthlySavingsUsd; without one there is no figure, only the reason in savingsBaseline. */
   price?: NodeHourlyPrice;

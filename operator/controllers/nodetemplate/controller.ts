@@ -24,9 +24,10 @@ import { informerCaches } from "./kube.js";
 import { remoteView, templateKeysNamed } from "./remote.js";
 import { CLUSTER_LABEL as SNAPSHOT_CLUSTER_LABEL, SNAPSHOT_REF } from "../../../src-shared/agent/snapshot.js";
 import { createNodeTemplateReconciler } from "./reconciler.js";
-import { PRICE_BOOK_CONFIGMAPS } from "../pricebook/books.js";
+import { PRICE_BOOK_CONFIGMAPS } from "../../../src-shared/pricing/operator-prices.js";
 import type { DecisionAudit } from "../../../src-shared/audit/decisions.js";
 import { createAuditChainStore } from "../../../src-shared/audit/writer.js";
+import { MANAGED_CLUSTER, NODE_TEMPLATE, OPTIMIZATION_POLICY } from "../../../src-shared/crds/refs.js";
 
 export interface NodeTemplateControllerOptions {
   manager: ControllerManager;
@@ -47,9 +48,6 @@ export interface NodeTemplateControllerOptions {
   audit?: DecisionAudit;
 }
 
-export const NODE_TEMPLATE: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" };
-export const MANAGED_CLUSTER: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
-export const OPTIMIZATION_POLICY: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "OptimizationPolicy" };
 export const NODE_CLAIM: KindRef = { apiVersion: "karpenter.sh/v1", kind: "NodeClaim" };
 /** Only the AgentActions this controller created (remote clusters' NodePools and EC2NodeClasses). */
 const TEMPLATE_ACTIONS: KindRef = {

@@ -12,6 +12,7 @@ import {
   splitKey,
   type Condition,
   type ReconcileResult,
+  type EventSink,
 } from "../../../src-shared/runtime/index.js";
 import { resolveClusterTarget, type LocalClusterRef } from "../../../src-shared/tenancy/cluster-target.js";
 import { effectivePolicy, policyInForce } from "../optimizationpolicy/desired.js";
@@ -44,11 +45,6 @@ export { NODETEMPLATE_FIELD_MANAGER };
 /** Level-based resync: prices of a live price book move, so the status figures are recomputed this often. */
 const RESYNC_MS = 10 * 60_000;
 
-export interface NodeTemplateEvents {
-  normal(object: KubeObject, reason: string, message: string): Promise<void>;
-  warning(object: KubeObject, reason: string, message: string): Promise<void>;
-}
-
 export interface NodeTemplateReconcilerOptions {
   client: KubeClient;
   caches: TemplateCaches;
@@ -60,7 +56,7 @@ export interface NodeTemplateReconcilerOptions {
    * cluster get NodePools on this cluster.
    */
   localCluster: (namespace: string) => Promise<LocalClusterRef | undefined>;
-  events?: NodeTemplateEvents;
+  events?: EventSink;
   now?: () => Date;
   /** The return to Spot's settle and re-check intervals (default 30 and 5 minutes). */
   spotReturn?: SpotReturnTiming;

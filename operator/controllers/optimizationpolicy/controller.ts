@@ -4,7 +4,8 @@ import type { AgentAction, ManagedCluster, NodeTemplate, OptimizationPolicy } fr
 import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
 import { EventRecorder, objectKey, type ControllerManager, type KindRef } from "../../../src-shared/runtime/index.js";
 import { PROTECTED_BY } from "./exclusions.js";
-import { MANAGED_CLUSTER, NODE_TEMPLATE, OPTIMIZATION_POLICY, OUR_CONFIGMAPS } from "../nodetemplate/controller.js";
+import { MANAGED_CLUSTER, NODE_TEMPLATE, OPTIMIZATION_POLICY } from "../../../src-shared/crds/refs.js";
+import { OUR_CONFIGMAPS } from "../nodetemplate/controller.js";
 import { LOCAL_CLUSTER_CONFIGMAP, localClusterFromConfigMap } from "../../../src-shared/tenancy/cluster-target.js";
 import { CLUSTER_LABEL, NODEPOOL_API, TEMPLATE_NAMESPACE_LABEL } from "../nodetemplate/desired.js";
 import { createPolicyReconciler } from "./reconciler.js";

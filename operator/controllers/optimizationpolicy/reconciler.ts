@@ -10,6 +10,7 @@ import {
   type Condition,
   type Informer,
   type ReconcileResult,
+  type EventSink,
 } from "../../../src-shared/runtime/index.js";
 import {
   ORGANISATION_LABEL,
@@ -31,11 +32,6 @@ import { POLICY_ACTION_LABEL, syncClusterExclusions } from "./remote-exclusions.
 
 export const POLICY_FIELD_MANAGER = "spot-optimizer-optimizationpolicy";
 
-export interface PolicyEvents {
-  normal(object: KubeObject, reason: string, message: string): Promise<void>;
-  warning(object: KubeObject, reason: string, message: string): Promise<void>;
-}
-
 export interface PolicyReconcilerOptions {
   client: KubeClient;
   policies: Informer<OptimizationPolicy>;
@@ -51,7 +47,7 @@ export interface PolicyReconcilerOptions {
   /** Remote clusters' heartbeat snapshots and this controller's AgentActions: exclusions there go through the agent. */
   snapshots?: Informer<KubeObject>;
   actions?: Informer<AgentAction>;
-  events?: PolicyEvents;
+  events?: EventSink;
   now?: () => Date;
 }
 

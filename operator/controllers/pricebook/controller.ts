@@ -6,10 +6,10 @@ import { awsPriceFetcher, hasAwsCredentials } from "../../../src-shared/pricing/
 import { priceBookConfigMapName } from "../../../src-shared/pricing/book.js";
 import { keyOf, type ControllerManager, type KindRef } from "../../../src-shared/runtime/index.js";
 import { DEFAULT_SYSTEM_NAMESPACE } from "../../../src-shared/tenancy/cluster-target.js";
-import { PRICE_BOOK_CONFIGMAPS } from "./books.js";
+import { PRICE_BOOK_CONFIGMAPS } from "../../../src-shared/pricing/operator-prices.js";
 import { createPriceBookReconciler, type PriceFetcher, type RefreshSchedule } from "./reconciler.js";
+import { MANAGED_CLUSTER } from "../../../src-shared/crds/refs.js";
 
-const MANAGED_CLUSTER: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
 const NODE: KindRef = { apiVersion: "v1", kind: "Node" };
 const REGION_LABEL = "topology.kubernetes.io/region";
 

@@ -1,5 +1,5 @@
-// Pure price-book builder: the shipped snapshot overlaid with the prices last read from AWS, the ConfigMap that
-// stores it, and the PricesFresh condition that says how old it is (no I/O).
+// Pure price-book builder: the shipped snapshot overlaid with the prices last read from AWS and the ConfigMap that
+// stores it (no I/O).
 import {
   bookAdvice,
   bookShapes,
@@ -7,14 +7,11 @@ import {
   PRICE_BOOK_DATA_KEY,
   PRICE_BOOK_LABEL,
 } from "../../../src-shared/pricing/book.js";
-import type { BookPart, BookSources, RegionBook } from "../../../src-shared/pricing/region-prices.js";
+import type { BookPart, BookSources } from "../../../src-shared/pricing/region-prices.js";
 import { snapshotSources } from "../../../src-shared/pricing/region-prices.js";
 import { loadSnapshotPriceBook, SNAPSHOT_REGIONS } from "../../../src-shared/pricing/snapshot/index.js";
 import { derivedSpotPrice, type Price, type PriceBook } from "../../../src-shared/pricing/types.js";
-import type { ConditionInput } from "../../../src-shared/runtime/index.js";
 import type { KubeObject } from "../../../src-shared/kube/index.js";
-
-export const CONDITION_PRICES_FRESH = "PricesFresh";
 
 /** Prices read from AWS by the last successful refresh of each part, dated by that refresh. */
 export interface LiveParts {
@@ -110,25 +107,4 @@ export function desiredConfigMap(input: {
     },
     data: { [PRICE_BOOK_DATA_KEY]: JSON.stringify(encodeBook(input.book, input.sources)) },
   };
-}
-
-function partText(label: string, p: BookPart): string {
-  const error = p.error ? ` — refresh failing since ${p.error.since}: ${p.error.message}` : "";
-  return `${label}: ${p.source} as of ${p.asOf}${error}`;
-}
-
-/**
- * PricesFresh of a cluster: True while its region's book is within the configured age. The message names each part's
- * source and date (it changes only when the book does, so a re-check writes nothing).
- */
-export function pricesFreshCondition(prices: RegionBook): Omit<ConditionInput, "observedGeneration"> {
-  const type = CONDITION_PRICES_FRESH;
-  if (!prices.book || !prices.sources)
-    return { type, status: "False", reason: "NoPrices", message: prices.reason ?? "no price book for the region" };
-  const { onDemand, spot } = prices.sources;
-  const failing = onDemand.error !== undefined || spot.error !== undefined;
-  const message = `${partText("On-Demand", onDemand)}; ${partText("Spot", spot)}; Spot without a price: derived from On-Demand and the Spot Instance Advisor`;
-  const live = onDemand.source === "pricing-api" && spot.source === "spot-history";
-  const reason = prices.stale ? "Stale" : failing ? "RefreshFailing" : live ? "Refreshed" : "Snapshot";
-  return { type, status: prices.stale ? "False" : "True", reason, message: message.slice(0, 1024) };
 }

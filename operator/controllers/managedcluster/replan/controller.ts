@@ -7,6 +7,7 @@ import type { PriceBook } from "../../../../src-shared/pricing/types.js";
 import { EventRecorder, type ControllerManager, type KindRef } from "../../../../src-shared/runtime/index.js";
 import { localClusterFromConfigMap } from "../../../../src-shared/tenancy/cluster-target.js";
 import { createReplanReconciler, type ReplanReconcilerOptions } from "./reconciler.js";
+import { MANAGED_CLUSTER, NODE_TEMPLATE, OPTIMIZATION_POLICY } from "../../../../src-shared/crds/refs.js";
 
 export interface ReplanControllerOptions {
   manager: ControllerManager;
@@ -22,9 +23,6 @@ export interface ReplanControllerOptions {
   now?: () => Date;
 }
 
-const MANAGED_CLUSTER: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
-const NODE_TEMPLATE: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" };
-const OPTIMIZATION_POLICY: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "OptimizationPolicy" };
 const POD: KindRef = { apiVersion: "v1", kind: "Pod" };
 /** Only the facade's heartbeat snapshots (remote clusters' pods), not every ConfigMap. */
 const SNAPSHOT: KindRef = { apiVersion: "v1", kind: "ConfigMap", labelSelector: `${SNAPSHOT_LABEL}=true` };

@@ -23,6 +23,7 @@ import {
   type ConditionInput,
   type Informer,
   type ReconcileResult,
+  type EventSink,
 } from "../../../../src-shared/runtime/index.js";
 import { ownsLocalNodes } from "../../../../src-shared/fleet/fleet-metrics.js";
 import { CLUSTER_NOT_FOUND, type LocalClusterRef } from "../../../../src-shared/tenancy/cluster-target.js";
@@ -45,12 +46,6 @@ export const CONDITION_PLANNED = "Planned";
 /** Default work budget of one plan (about 1 ms of CPU per unit, counted in work so the plan is deterministic); complete whatever the budget. */
 export const DEFAULT_PLAN_BUDGET_MS = 1000;
 
-/** Kubernetes Events for people (`kubectl describe`); the runtime's EventRecorder fits. */
-export interface ReplanEvents {
-  normal(object: KubeObject, reason: string, message: string): Promise<void>;
-  warning(object: KubeObject, reason: string, message: string): Promise<void>;
-}
-
 export interface ReplanReconcilerOptions {
   client: KubeClient;
   clusters: Informer;
@@ -65,7 +60,7 @@ export interface ReplanReconcilerOptions {
   localCluster: () => Promise<LocalClusterRef | undefined>;
   /** The org's hash-chained audit writer; readChain lets a retried job skip an entry already written. */
   audit: AuditWriter & { readChain(namespace: string): Promise<{ entries: AuditRecord[] }> };
-  events?: ReplanEvents;
+  events?: EventSink;
   planBudgetMs?: number;
   now?: () => Date;
 }

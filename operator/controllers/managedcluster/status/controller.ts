@@ -13,7 +13,8 @@ import { snapshotRegionPrices, type RegionPrices } from "../../../../src-shared/
 import type { ClusterView } from "./desired.js";
 import { localClusterFromConfigMap } from "../../../../src-shared/tenancy/cluster-target.js";
 import { createManagedClusterReconciler } from "./reconciler.js";
-import { PRICE_BOOK_CONFIGMAPS } from "../../pricebook/books.js";
+import { PRICE_BOOK_CONFIGMAPS } from "../../../../src-shared/pricing/operator-prices.js";
+import { AUDIT_ENTRY, MANAGED_CLUSTER } from "../../../../src-shared/crds/refs.js";
 
 export interface ManagedClusterControllerOptions {
   manager: ControllerManager;
@@ -27,10 +28,8 @@ export interface ManagedClusterControllerOptions {
   now?: () => Date;
 }
 
-const MANAGED_CLUSTER: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
 const NODE: KindRef = { apiVersion: "v1", kind: "Node" };
 const POD: KindRef = { apiVersion: "v1", kind: "Pod" };
-const AUDIT_ENTRY: KindRef = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "AuditEntry" };
 /** Only the facade's heartbeat snapshots and agent Leases, not every ConfigMap and Lease of the cluster. */
 const SNAPSHOT: KindRef = { apiVersion: "v1", kind: "ConfigMap", labelSelector: `${SNAPSHOT_LABEL}=true` };
 const AGENT_LEASE: KindRef = {

@@ -17,7 +17,7 @@ import type { RegionPrices } from "../../../../src-shared/pricing/region-prices.
 import { DEFAULT_PRICE_MAX_AGE_HOURS, isStale } from "../../../../src-shared/pricing/freshness.js";
 import type { ClusterSnapshot, LeaseView } from "../../../../src-shared/agent/snapshot.js";
 import { remoteAgentConnected, remoteUsage } from "./remote.js";
-import { CONDITION_PRICES_FRESH, pricesFreshCondition } from "../../pricebook/desired.js";
+import { CONDITION_PRICES_FRESH, pricesFreshCondition } from "../../../../src-shared/pricing/prices-fresh.js";
 
 /** A heartbeat older than this means the agent is not connected (AgentConnected=False, HeartbeatMissed). */
 export const HEARTBEAT_FRESH_MS = 2 * 60_000;

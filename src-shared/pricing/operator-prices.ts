@@ -1,11 +1,11 @@
 // The operator's one price book as its controllers read it: the price-book ConfigMaps from the manager's shared
 // informer (the shipped snapshot until a region's book is written), one reader per manager.
-import { PRICE_BOOK_LABEL, storedRegionPrices } from "../../../src-shared/pricing/book.js";
-import { priceMaxAgeMs } from "../../../src-shared/pricing/freshness.js";
-import type { RegionPrices } from "../../../src-shared/pricing/region-prices.js";
-import type { PriceBook } from "../../../src-shared/pricing/types.js";
-import type { ControllerManager, KindRef } from "../../../src-shared/runtime/index.js";
-import { DEFAULT_SYSTEM_NAMESPACE } from "../../../src-shared/tenancy/cluster-target.js";
+import { PRICE_BOOK_LABEL, storedRegionPrices } from "./book.js";
+import { priceMaxAgeMs } from "./freshness.js";
+import type { RegionPrices } from "./region-prices.js";
+import type { PriceBook } from "./types.js";
+import type { ControllerManager, KindRef } from "../runtime/index.js";
+import { DEFAULT_SYSTEM_NAMESPACE } from "../tenancy/cluster-target.js";
 
 /** The price-book ConfigMaps (label-selected: not every ConfigMap of the cluster). */
 export const PRICE_BOOK_CONFIGMAPS: KindRef = { apiVersion: "v1", kind: "ConfigMap", labelSelector: PRICE_BOOK_LABEL };
