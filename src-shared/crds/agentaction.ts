@@ -51,7 +51,6 @@ export const AgentActionSpec = z
   .describe("Desired state of an AgentAction.");
 export type AgentActionSpec = z.infer<typeof AgentActionSpec>;
 /** The spec as written (defaults optional), e.g. for building an object to apply. */
-export type AgentActionSpecInput = z.input<typeof AgentActionSpec>;
 
 export const AgentActionStatus = z
   .object({

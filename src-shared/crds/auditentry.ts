@@ -27,7 +27,6 @@ export const AuditEntrySpec = z
   .describe("The audited event (immutable once written).");
 export type AuditEntrySpec = z.infer<typeof AuditEntrySpec>;
 /** The spec as written (defaults optional), e.g. for building an object to apply. */
-export type AuditEntrySpecInput = z.input<typeof AuditEntrySpec>;
 
 export const AuditEntryStatus = z
   .object({

@@ -112,7 +112,6 @@ export const HibernationScheduleSpec = z
   });
 export type HibernationScheduleSpec = z.infer<typeof HibernationScheduleSpec>;
 /** The spec as written (defaults optional), e.g. for building an object to apply. */
-export type HibernationScheduleSpecInput = z.input<typeof HibernationScheduleSpec>;
 
 const ManagedCount = (what: string) => z.number().int().min(0).describe(`Number of ${what} the schedule manages.`);
 

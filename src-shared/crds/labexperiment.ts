@@ -25,7 +25,6 @@ export const LabExperimentSpec = z
   .describe("Desired state of a LabExperiment.");
 export type LabExperimentSpec = z.infer<typeof LabExperimentSpec>;
 /** The spec as written (defaults optional), e.g. for building an object to apply. */
-export type LabExperimentSpecInput = z.input<typeof LabExperimentSpec>;
 
 export const LabArmResult = z
   .object({

@@ -59,7 +59,6 @@ export const ManagedClusterSpec = z
   .describe("Desired state of a ManagedCluster.");
 export type ManagedClusterSpec = z.infer<typeof ManagedClusterSpec>;
 /** The spec as written (defaults optional), e.g. for building an object to apply. */
-export type ManagedClusterSpecInput = z.input<typeof ManagedClusterSpec>;
 
 /** Set by `POST /clusters/{id}/optimize`: the id of the re-plan job requested (and when). */
 export const REPLAN_ANNOTATION = "spotoptimizer.io/replan-requested";

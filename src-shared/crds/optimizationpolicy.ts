@@ -47,7 +47,6 @@ export const OptimizationPolicySpec = z
   .describe("Desired state of an OptimizationPolicy (one per cluster).");
 export type OptimizationPolicySpec = z.infer<typeof OptimizationPolicySpec>;
 /** The spec as written (defaults optional), e.g. for building an object to apply. */
-export type OptimizationPolicySpecInput = z.input<typeof OptimizationPolicySpec>;
 
 export const OptimizationPolicyStatus = z
   .object({

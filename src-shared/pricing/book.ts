@@ -95,12 +95,6 @@ export function decodeBook(s: StoredBook): PriceBook {
   };
 }
 
-/** The older of two dates; "unknown" wins (nothing shows it is recent). */
-export function olderDate(a: string, b: string): string {
-  if (a === "unknown" || b === "unknown") return "unknown";
-  return a < b ? a : b;
-}
-
 /**
  * Whether a book is older than the configured age: its On-Demand part (every figure's baseline) or a dated Spot part.
  * An undated Spot price is flagged where a figure uses it (the figures check each price's date as well).

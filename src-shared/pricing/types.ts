@@ -6,8 +6,6 @@
  */
 export type PriceSource = "pricing-api" | "spot-history" | "snapshot" | "derived";
 
-export const PRICE_SOURCES: readonly PriceSource[] = ["pricing-api", "spot-history", "snapshot", "derived"];
-
 export interface Price {
   usdPerHour: number;
   source: PriceSource;

@@ -31,7 +31,7 @@ import {
   type ClusterTarget,
   type PerClusterObject,
 } from "../../../src-shared/tenancy/cluster-target.js";
-import { SAVED_ANNOTATION, planHibernation, readSaved, type HibernationPlan, type ObservedObject } from "./desired.js";
+import { planHibernation, readSaved, type HibernationPlan, type ObservedObject } from "./desired.js";
 import { KIND_REFS, type HibernationReader, type HibernationWriter } from "./kube.js";
 import {
   expiredActions,
@@ -666,9 +666,4 @@ export function createHibernationReconciler(
   options: HibernationReconcilerOptions,
 ): (key: string) => Promise<ReconcileResult> {
   return (key) => reconcileSchedule(options, key);
-}
-
-/** True when an object carries a hibernation annotation (any schedule's). */
-export function isHibernated(object: ObservedObject): boolean {
-  return object.metadata.annotations?.[SAVED_ANNOTATION] !== undefined;
 }

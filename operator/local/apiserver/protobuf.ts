@@ -67,11 +67,6 @@ export function messageOf(apiVersion: string, kind: string): string | undefined 
     : undefined;
 }
 
-/** Whether this server can encode the kind as protobuf (built-ins; never custom resources). */
-export function protobufEncodable(apiVersion: string, kind: string): boolean {
-  return messageOf(apiVersion, kind) !== undefined;
-}
-
 // ---- decoding ----
 
 class Reader {
@@ -405,6 +400,3 @@ export function encodeKubeProtobuf(
   unknown.bytes(2, encodeMessage(obj, message));
   return Buffer.concat([MAGIC, unknown.done()]);
 }
-
-/** The release the descriptors were generated from. */
-export const protobufSource = descriptors.source;

@@ -5,7 +5,6 @@ export const OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 export const LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta";
 export const LABEL_SELECTOR = "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector";
 export const POD_TEMPLATE_SPEC = "io.k8s.api.core.v1.PodTemplateSpec";
-export const CONDITION = "io.k8s.apimachinery.pkg.apis.meta.v1.Condition";
 
 const s = (description: string, extra: Schema = {}): Schema => ({ type: "string", description, ...extra });
 const i = (description: string, format = "int32"): Schema => ({ type: "integer", format, description });
