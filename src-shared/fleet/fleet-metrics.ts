@@ -714,6 +714,15 @@ export const HIBERNATION_BASELINE =
   "the hibernated NodePools' nodes running 24x7, priced (HibernationSchedule.status.projectedMonthlySavingsUsd)";
 
 /**
+ * Savings cannot exceed the cost they come out of; with no cluster's cost known that bound is unknown too, and the
+ * controller's figure (its own priced nodes) stands as it is rather than capped to 0.
+ */
+function cappedHibernation(monthlyUsd: number | null, current: number | undefined): number | null {
+  if (monthlyUsd === null) return null;
+  return current === undefined ? monthlyUsd : Math.min(current, monthlyUsd);
+}
+
+/**
  * Savings projection over `days` for the clusters with a priced cost (the others are named in not_in_totals):
  * unoptimised = the same nodes On-Demand; spot_replacement = what Spot already saves against that; hibernation = the
  * hibernation controller's projected savings; bin_packing = the last plans' re-pack saving. optimized = current −
@@ -729,8 +738,7 @@ export function projection(
   const none = priced.length === 0;
   const current = priced.reduce((a, f) => a + (f.monthlyCostUsd as number), 0);
   const baseline = priced.reduce((a, f) => a + (f.baselineMonthlyUsd ?? (f.monthlyCostUsd as number)), 0);
-  const hibernation =
-    savings.hibernation.monthlyUsd === null ? null : Math.min(current, savings.hibernation.monthlyUsd);
+  const hibernation = cappedHibernation(savings.hibernation.monthlyUsd, none ? undefined : current);
   const binPacking =
     savings.binPacking.monthlyUsd === null
       ? null

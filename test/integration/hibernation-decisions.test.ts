@@ -190,6 +190,25 @@ describe("hibernation decision entries", () => {
     expect(rows.at(-1)).toBe(`TOTAL,,,,,,,${period},,`);
   }, 30_000);
 
+  it("the facade's hibernation savings are the controller's one figure, from the same priced nodes", async () => {
+    const schedule = await f.client.get<any>({ ...HS, namespace: owner.namespace, name: "nights" });
+    const monthly = schedule.status.projectedMonthlySavingsUsd as number;
+    expect(monthly).toBeGreaterThan(0);
+    expect(schedule.status.sleepingCapacity.usdPerHour).toBe(hourly);
+    // The 48 h override: its asleep share of the four reference weeks, as the controller computes it.
+    expect(schedule.status.savingsBaseline).toMatch(/^3 Karpenter node\(s\) .*; asleep \d+\.\d h of a 730 h month$/);
+    const expected = Math.round(monthly * ((30 * 24) / 730) * 100) / 100;
+    const projection = await eventually(
+      async () => {
+        const r = await f.call("GET", "/metrics/projection?timeframe=30d", { token: owner.accessToken });
+        return r.body.breakdown.hibernation === expected ? r.body : undefined;
+      },
+      10_000,
+      "the facade's projection showing the controller's figure",
+    );
+    expect(projection.hibernation.reason).toBeNull();
+  }, 30_000);
+
   it("a pass that changes nothing, and a restarted controller, add no entry", async () => {
     await manager!.idle();
     await manager!.stop();

@@ -1,7 +1,8 @@
 // The capacity a schedule puts to sleep (its NodePools' nodes, counted by type, capacity type and zone, each priced with
 // source and date) and the decision fields of its sleep and wake entries, so the activity feed and the cost CSV show them.
 import { NODEPOOL_LABEL, type ObservedObject } from "./desired.js";
-import type { NodeHourlyPrice } from "./savings.js";
+import type { CompiledSchedule } from "../../../src-shared/schedule/index.js";
+import { asleepHoursPerMonth, toRfc3339, type NodeHourlyPrice, type SavingsProjection } from "./savings.js";
 
 /** Nodes of one instance type, capacity type and zone, and the price of one of them (absent when unknown). */
 export interface CapacityGroup {
@@ -139,5 +140,32 @@ export function transitionDecision(input: {
     ...period,
     ...provenance(c),
     reason,
+  };
+}
+
+/**
+ * The savings figure while asleep: the nodes are gone, so it is priced from the capacity last seen awake, with the
+ * schedule as it is now (an override or edit made while asleep changes the asleep hours, not the nodes).
+ */
+export function projectFromCapacity(input: {
+  schedule: CompiledSchedule;
+  nowMs: number;
+  capacity: SleepingCapacity;
+}): SavingsProjection {
+  const { capacity } = input;
+  const nodes = capacity.nodes.reduce((n, g) => n + g.count, 0);
+  const hours = asleepHoursPerMonth(input.schedule, input.nowMs);
+  const baseline = `${nodes} Karpenter node(s) of the hibernated NodePools (as last seen awake) running 24x7; asleep ${hours.toFixed(1)} h of a 730 h month`;
+  const unpriced = capacity.nodes.filter((g) => g.usdPerHour === undefined).reduce((n, g) => n + g.count, 0);
+  if (capacity.usdPerHour === undefined || unpriced > 0)
+    return { savingsBaseline: `${baseline}; not computed: ${unpriced} node(s) without a known price` };
+  const oldest = capacity.nodes
+    .map((g) => (g.asOf ? toRfc3339(g.asOf) : undefined))
+    .filter((s): s is string => s !== undefined)
+    .sort()[0];
+  return {
+    projectedMonthlySavingsUsd: Math.round(capacity.usdPerHour * hours * 100) / 100,
+    savingsBaseline: baseline,
+    ...(oldest ? { savingsAsOf: oldest } : {}),
   };
 }

@@ -42,7 +42,7 @@ import {
   type UnknownCluster,
 } from "./executor.js";
 import { projectSavings, type NodeHourlyPrice } from "./savings.js";
-import { sleepingCapacity, transitionDecision, type SleepingCapacity } from "./decision.js";
+import { projectFromCapacity, sleepingCapacity, transitionDecision, type SleepingCapacity } from "./decision.js";
 
 /** Held on every schedule so that deleting it first wakes the cluster. */
 export const HIBERNATION_FINALIZER = "hibernation.spotoptimizer.io/wake-before-delete";
@@ -288,7 +288,12 @@ function savingsFields(
   state: string,
 ): Record<string, unknown> {
   const status = ctx.schedule.status ?? {};
-  // Asleep, the nodes are gone: keep the figure computed while they were there.
+  // Asleep, the nodes are gone: price the capacity last seen awake under the schedule as it is now.
+  const kept = status.sleepingCapacity as SleepingCapacity | undefined;
+  if (state === "asleep" && kept && ctx.opts.price) {
+    const projection = projectFromCapacity({ schedule: compiled, nowMs: ctx.nowMs, capacity: kept });
+    return { projectedMonthlySavingsUsd: null, savingsAsOf: null, ...projection, sleepingCapacity: kept };
+  }
   if (state === "asleep" && status.savingsBaseline !== undefined) {
     return {
       projectedMonthlySavingsUsd: status.projectedMonthlySavingsUsd,

@@ -38,7 +38,7 @@ export function asleepHoursPerMonth(schedule: CompiledSchedule, nowMs: number): 
   return (asleepMsBetween(schedule, startMs, startMs + REFERENCE_MS) / REFERENCE_MS) * HOURS_PER_MONTH;
 }
 
-function toRfc3339(asOf: string): string | undefined {
+export function toRfc3339(asOf: string): string | undefined {
   const ms = Date.parse(asOf.length === 10 ? `${asOf}T00:00:00Z` : asOf);
   return Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z") : undefined;
 }
