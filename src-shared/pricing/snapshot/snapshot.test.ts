@@ -21,6 +21,23 @@ describe("price snapshot (us-east-1)", () => {
     expect(meta.counts.types).toBe(Object.keys(snapshot.types).length);
   });
 
+  it("is described by the README's NOTICE as its _meta records it: generator, commits, dates and counts", () => {
+    const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
+    const notice = readme.slice(readme.indexOf("## NOTICE: price data"));
+    const meta = snapshot._meta;
+    expect(notice).toContain("npm run gen:prices -- --data DIR");
+    for (const part of [meta.shapes, meta.spot]) {
+      const commit = /@ ([0-9a-f]{8})/.exec(part.from)?.[1];
+      expect(commit, part.from).toBeDefined();
+      expect(notice).toContain(commit!);
+    }
+    expect(notice).toContain(meta.onDemand.asOf.slice(0, 10));
+    expect(notice).toContain(meta.advisor.asOf);
+    expect(notice).toContain(`${meta.counts.spotObserved} types`);
+    expect(notice).toContain(`${meta.counts.spotDerived} types`);
+    expect(notice).toContain(meta.spot.asOf === "unknown" ? '`asOf: "unknown"`' : meta.spot.asOf.slice(0, 10));
+  });
+
   it("has every shape field of every type, and prices only where they are known", () => {
     const types = Object.entries(snapshot.types);
     expect(types.length).toBeGreaterThan(1000);
