@@ -130,6 +130,57 @@ function coordinateMinimum(
   return 0;
 }
 
+/** The state of one branch-and-bound search (the counts and remaining capacity move as it dives). */
+interface Search {
+  items: readonly KnapsackItem[];
+  lambda: ReturnType<typeof lagrangianMultipliers>;
+  order: Array<ReturnType<typeof sortByDensity>>;
+  nodeLimit: number;
+  floor: number;
+  rem: number[];
+  counts: number[];
+  best: number;
+  bestCounts: number[];
+  nodes: number;
+  aborted: boolean;
+}
+
+/** How many of item k still fit the remaining capacity. */
+function maxFit(s: Search, k: number): number {
+  const it = s.items[k]!;
+  let m = it.maxCount;
+  for (let d = 0; d < DIMS; d++) {
+    const size = it.size[d]!;
+    if (size > 0) m = Math.min(m, Math.floor(s.rem[d]! / size + 1e-9));
+  }
+  return m;
+}
+
+function nodeBound(s: Search, k: number): number {
+  return Math.min(lagrangianBound(s.items, s.rem, s.lambda, k), fractionalBound(s.items, s.rem, s.order, k));
+}
+
+function dfs(s: Search, k: number, value: number): void {
+  if (++s.nodes > s.nodeLimit) {
+    s.aborted = true;
+    return;
+  }
+  if (value > s.best) {
+    s.best = value;
+    s.bestCounts = s.counts.slice();
+  }
+  const target = Math.max(s.best, s.floor);
+  if (k === s.items.length || value + nodeBound(s, k) <= target * (1 + 1e-12) + 1e-12) return;
+  const it = s.items[k]!;
+  for (let c = maxFit(s, k); c >= 0 && !s.aborted; c--) {
+    s.counts[k] = c;
+    for (let d = 0; d < DIMS; d++) s.rem[d]! -= c * it.size[d]!;
+    dfs(s, k + 1, value + c * it.value);
+    for (let d = 0; d < DIMS; d++) s.rem[d]! += c * it.size[d]!;
+  }
+  s.counts[k] = 0;
+}
+
 /**
  * Exact branch and bound (depth-first, largest counts first) with the smaller of the Lagrangian
  * bound (multipliers fixed at the root) and the single-dimension bounds at every node. Stops after `nodeLimit` nodes and then reports the root
@@ -160,50 +211,22 @@ export function solveKnapsack(
   const lambda = lagrangianMultipliers(input, cap);
   const rootBound = Math.min(lagrangianBound(input, cap, lambda), fractionalBound(input, cap));
   // Branch in the caller's order (a good greedy order): the first dive is the greedy packing.
-  const items = input;
-  const order = Array.from({ length: DIMS }, (_, d) => sortByDensity(items, d));
-  const n = items.length;
-  const counts = new Array<number>(n).fill(0);
-  let bestCounts = start ? start.counts.slice() : counts.slice();
-  let best = start ? start.value : 0;
-  let nodes = 0;
-  let aborted = false;
-  const rem = cap.slice();
-
-  const maxFit = (k: number): number => {
-    const it = items[k]!;
-    let m = it.maxCount;
-    for (let d = 0; d < DIMS; d++) {
-      const s = it.size[d]!;
-      if (s > 0) m = Math.min(m, Math.floor(rem[d]! / s + 1e-9));
-    }
-    return m;
+  const counts = new Array<number>(input.length).fill(0);
+  const search: Search = {
+    items: input,
+    lambda,
+    order: Array.from({ length: DIMS }, (_, d) => sortByDensity(input, d)),
+    nodeLimit,
+    floor,
+    rem: cap.slice(),
+    counts,
+    best: start ? start.value : 0,
+    bestCounts: start ? start.counts.slice() : counts.slice(),
+    nodes: 0,
+    aborted: false,
   };
-
-  const nodeBound = (k: number): number =>
-    Math.min(lagrangianBound(items, rem, lambda, k), fractionalBound(items, rem, order, k));
-
-  const dfs = (k: number, value: number): void => {
-    if (++nodes > nodeLimit) {
-      aborted = true;
-      return;
-    }
-    if (value > best) {
-      best = value;
-      bestCounts = counts.slice();
-    }
-    const target = Math.max(best, floor);
-    if (k === n || value + nodeBound(k) <= target * (1 + 1e-12) + 1e-12) return;
-    const it = items[k]!;
-    for (let c = maxFit(k); c >= 0 && !aborted; c--) {
-      counts[k] = c;
-      for (let d = 0; d < DIMS; d++) rem[d]! -= c * it.size[d]!;
-      dfs(k + 1, value + c * it.value);
-      for (let d = 0; d < DIMS; d++) rem[d]! += c * it.size[d]!;
-    }
-    counts[k] = 0;
-  };
-  dfs(0, 0);
+  dfs(search, 0, 0);
+  const { best, bestCounts, aborted, nodes } = search;
   // Exact search: the optimum is best, or at most floor when nothing beat it (those subtrees were pruned at floor).
   const proven = Math.max(best, Math.min(floor, rootBound));
   return {

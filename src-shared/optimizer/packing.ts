@@ -398,6 +398,62 @@ function downsize(ctx: Ctx, nodes: PackedNode[]): void {
 }
 
 /**
+ * Column generation, rounding and, where rounding lost too much, the integer program over the patterns: the nodes
+ * (indices of kept bins) and every pattern the master LP holds. `budget`: work units from `start`.
+ */
+function solvePacking(
+  ctx: Ctx,
+  master: MasterLp,
+  placeable: number[],
+  budget: { start: number; units: number },
+): { nodes: PackedNode[]; patterns: PackedNode[] } {
+  const { p } = ctx;
+  master.add(initialColumns(p, placeable));
+  const cheap: CgOptions = {
+    deadline: budget.start + CG_SHARE * budget.units,
+    maxIterations: 1000,
+    exactPerIteration: 6,
+    greedyPerIteration: 60,
+    nodeLimit: 300,
+    maxNodeLimit: 3000,
+  };
+  // With few (big) pods per node the cheap pricing stalls short of the LP optimum (trace / starter /
+  // On-Demand: 3 % above it): the bins its bounds rank first are not the ones holding the improving
+  // patterns. There every knapsack is small, so when it stalls pricing solves more bins exactly, up
+  // to all of them, and keeps doing so. Their branch and bound starts without the per-bin HiGHS LP,
+  // which is what makes it affordable (and, early in a process, spares the solver's wasm warm-up).
+  const { lp } = columnGeneration(
+    p,
+    master,
+    placeable,
+    ctx.few ? { ...cheap, lpStart: false, keepEffort: true, maxExactPerIteration: p.bins.length } : cheap,
+  );
+  const rounded = roundLp(ctx, placeable, master);
+  // When rounding lost more than MILP_MIN_GAP against the LP, the integer program over the patterns
+  // (price-and-branch) looks for what rounding missed, within its share of the work budget.
+  const pods = placeable.reduce((s, b) => s + b, 0);
+  const worthIt = pods <= MILP_MAX_PODS && totalWeight(ctx, rounded) > lp.objective * (1 + MILP_MIN_GAP);
+  const improved = worthIt
+    ? improveByMilp(ctx, {
+        columns: master.columns,
+        rounded,
+        demand: placeable,
+        deadline: budget.start + MILP_SHARE * budget.units,
+        reducedCosts: lp.reducedCosts,
+      })
+    : undefined;
+  let nodes = repair(ctx, rounded);
+  if (improved) {
+    const fromMilp = repair(ctx, improved);
+    if (totalWeight(ctx, fromMilp) < totalWeight(ctx, nodes)) nodes = fromMilp;
+  }
+  return {
+    nodes,
+    patterns: master.columns.map((c) => ({ offer: ctx.keptOffer[c.bin]!, items: c.items, counts: c.counts })),
+  };
+}
+
+/**
  * Packs `demand[i]` pods of each shape onto the offers, minimising Σ weight. Returned nodes refer to
  * indices of `offers`; every pod of a placeable shape is on exactly one node.
  */
@@ -426,53 +482,14 @@ export async function pack(
     end: start + opts.budget,
   };
   const master = new MasterLp(p, placeable);
-  let nodes: PackedNode[];
-  let patterns: PackedNode[];
+  let solved: { nodes: PackedNode[]; patterns: PackedNode[] };
   try {
-    master.add(initialColumns(p, placeable));
-    const cheap: CgOptions = {
-      deadline: start + CG_SHARE * opts.budget,
-      maxIterations: 1000,
-      exactPerIteration: 6,
-      greedyPerIteration: 60,
-      nodeLimit: 300,
-      maxNodeLimit: 3000,
-    };
-    // With few (big) pods per node the cheap pricing stalls short of the LP optimum (trace / starter /
-    // On-Demand: 3 % above it): the bins its bounds rank first are not the ones holding the improving
-    // patterns. There every knapsack is small, so when it stalls pricing solves more bins exactly, up
-    // to all of them, and keeps doing so. Their branch and bound starts without the per-bin HiGHS LP,
-    // which is what makes it affordable (and, early in a process, spares the solver's wasm warm-up).
-    const { lp } = columnGeneration(
-      p,
-      master,
-      placeable,
-      few ? { ...cheap, lpStart: false, keepEffort: true, maxExactPerIteration: bins.length } : cheap,
-    );
-    const rounded = roundLp(ctx, placeable, master);
-    // When rounding lost more than MILP_MIN_GAP against the LP, the integer program over the patterns
-    // (price-and-branch) looks for what rounding missed, within its share of the work budget.
-    const pods = placeable.reduce((s, b) => s + b, 0);
-    const worthIt = pods <= MILP_MAX_PODS && totalWeight(ctx, rounded) > lp.objective * (1 + MILP_MIN_GAP);
-    const improved = worthIt
-      ? improveByMilp(ctx, {
-          columns: master.columns,
-          rounded,
-          demand: placeable,
-          deadline: start + MILP_SHARE * opts.budget,
-          reducedCosts: lp.reducedCosts,
-        })
-      : undefined;
-    nodes = repair(ctx, rounded);
-    if (improved) {
-      const fromMilp = repair(ctx, improved);
-      if (totalWeight(ctx, fromMilp) < totalWeight(ctx, nodes)) nodes = fromMilp;
-    }
-    patterns = master.columns.map((c) => ({ offer: keptOffer[c.bin]!, items: c.items, counts: c.counts }));
+    solved = solvePacking(ctx, master, placeable, { start, units: opts.budget });
   } finally {
     master.dispose();
     p.knapsackLps.dispose();
   }
+  const { nodes, patterns } = solved;
   return { nodes: nodes.map((n) => ({ ...n, offer: keptOffer[n.offer]! })), unplaceable, patterns };
 }
 
