@@ -74,28 +74,19 @@ export default tseslint.config(
       ],
     },
   },
-  // Known debt, held where it is: each of these files still has one long factory closure (a reconciler, a route
-  // module, a store) whose inner functions are to move to module level. The limit is its size today plus a little for
-  // work in flight; a file leaves this list once split. Anything new meets the 60-line rule.
+  // Known debt, each held at its size today; a file leaves this list once split. Anything new meets the 60-line rule.
   {
-    files: ["operator/controllers/nodetemplate/controller.ts"],
+    // registerNodeTemplateController and registerOptimizationPolicyController each declare, in one place, the nine
+    // (six) informers their controller reads and the watch that maps each kind's events to the keys to reconcile.
+    files: ["operator/controllers/nodetemplate/controller.ts", "operator/controllers/optimizationpolicy/controller.ts"],
     rules: { "max-lines-per-function": ["error", { max: 77, skipBlankLines: true, skipComments: true }] },
   },
   {
-    files: ["src-shared/audit/writer.ts"],
-    rules: { "max-lines-per-function": ["error", { max: 125, skipBlankLines: true, skipComments: true }] },
-  },
-  {
+    // createNodeTemplateReconciler's steps (executor choice, removal, apply, default succession, return to Spot,
+    // decision entries) still share its closure; they are to move to module level over a run context, as the
+    // hibernation reconciler's did.
     files: ["operator/controllers/nodetemplate/reconciler.ts"],
     rules: { "max-lines-per-function": ["error", { max: 303, skipBlankLines: true, skipComments: true }] },
-  },
-  {
-    files: ["operator/controllers/optimizationpolicy/controller.ts"],
-    rules: { "max-lines-per-function": ["error", { max: 75, skipBlankLines: true, skipComments: true }] },
-  },
-  {
-    files: ["operator/controllers/pricebook/reconciler.ts"],
-    rules: { "max-lines-per-function": ["error", { max: 100, skipBlankLines: true, skipComments: true }] },
   },
   {
     // The local API server follows kube-apiserver's handlers branch for branch (content negotiation, admission, garbage

@@ -136,6 +136,126 @@ export interface AuditWriterOptions {
   now?: () => Date;
 }
 
+/** What the chain store's functions reach Kubernetes and the clock through. */
+interface ChainStore {
+  client: AuditWriterOptions["client"];
+  now: () => Date;
+}
+
+function readHeadObject(store: ChainStore, namespace: string): Promise<HeadConfigMap | undefined> {
+  return store.client.getIfExists<HeadConfigMap>({ ...CONFIGMAP, namespace, name: AUDIT_HEAD_CONFIGMAP });
+}
+
+async function updateHead(
+  store: ChainStore,
+  namespace: string,
+  change: (state: ChainHeadState) => ChainHeadState,
+): Promise<ChainHeadState> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const cm = await readHeadObject(store, namespace);
+    const next = change(headState(cm));
+    try {
+      if (cm) await store.client.replace<HeadConfigMap>({ ...cm, ...CONFIGMAP, data: headData(next) });
+      else {
+        const metadata = { name: AUDIT_HEAD_CONFIGMAP, namespace, labels: { [AUDIT_HEAD_LABEL]: "true" } };
+        await store.client.create<HeadConfigMap>({ ...CONFIGMAP, metadata, data: headData(next) });
+      }
+      return next;
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+  throw new Error(`audit head of ${namespace} kept changing under us`);
+}
+
+async function append(store: ChainStore, input: AuditInput): Promise<AuditRecord> {
+  const state = headState(await readHeadObject(store, input.namespace));
+  let previous = later(state.head, state.anchor);
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const record = buildEntry(input, previous, store.now().toISOString());
+    try {
+      const created = await store.client.create<AuditEntryObject>(objectFromRecord(record));
+      await store.client
+        .replace<AuditEntryObject>({ ...created, ...ENTRY, status: { hash: record.hash } }, "status")
+        .catch(() => undefined);
+      let current: ChainHeadState | undefined;
+      await updateHead(store, input.namespace, (s) => {
+        current = s;
+        return { ...s, head: later(s.head, { sequence: record.seq, hash: record.hash }) };
+      }).catch(() => undefined);
+      if (!current || current.anchor.sequence < record.seq) return record;
+      // Retention moved the anchor past us while we walked a stale hint: our entry sits where readers no longer
+      // look. Take it back and append after the real head instead.
+      await store.client.delete({ ...ENTRY, namespace: input.namespace, name: record.id });
+      previous = later(current.head, current.anchor);
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      const winner = await store.client.getIfExists<AuditEntryObject>({
+        ...ENTRY,
+        namespace: input.namespace,
+        name: record.id,
+      });
+      if (winner) previous = { sequence: record.seq, hash: recordFromObject(winner).hash };
+    }
+  }
+  throw new Error(`could not append to the audit chain of ${input.namespace}`);
+}
+
+async function readChain(
+  store: ChainStore,
+  namespace: string,
+): Promise<{ anchor: ChainAnchor; entries: AuditRecord[] }> {
+  const { anchor } = headState(await readHeadObject(store, namespace));
+  const list = await store.client.listAll<AuditEntryObject>({ ...ENTRY, namespace });
+  const entries = list.items
+    .map(recordFromObject)
+    .filter((r) => r.seq > anchor.sequence)
+    .sort((a, b) => a.seq - b.seq);
+  return { anchor, entries };
+}
+
+async function applyRetention(
+  store: ChainStore,
+  namespace: string,
+  cutoff: Date,
+): Promise<{ removed: number; anchor: ChainAnchor }> {
+  const { anchor, entries } = await readChain(store, namespace);
+  const cutoffMs = cutoff.getTime();
+  let keepFrom = 0;
+  // Only a contiguous prefix, and never the newest entry: writers chain onto it.
+  while (keepFrom < entries.length - 1 && Date.parse(entries[keepFrom]!.timestamp) < cutoffMs) keepFrom++;
+  if (keepFrom === 0) return { removed: 0, anchor };
+  const last = entries[keepFrom - 1]!;
+  const newAnchor = { sequence: last.seq, hash: last.hash };
+  await updateHead(store, namespace, (s) => ({
+    ...s,
+    anchor: later(s.anchor, newAnchor),
+    head: later(s.head, newAnchor),
+  }));
+  for (const entry of entries.slice(0, keepFrom)) {
+    try {
+      await store.client.delete({ ...ENTRY, namespace, name: entry.id });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return { removed: keepFrom, anchor: newAnchor };
+}
+
+async function sweepRetention(store: ChainStore): Promise<Record<string, number>> {
+  const heads = await store.client.list<HeadConfigMap>({ ...CONFIGMAP }, { labelSelector: `${AUDIT_HEAD_LABEL}=true` });
+  const removed: Record<string, number> = {};
+  for (const cm of heads.items) {
+    const namespace = cm.metadata?.namespace;
+    const { retentionDays } = headState(cm);
+    if (!namespace || retentionDays === undefined) continue;
+    removed[namespace] = (
+      await applyRetention(store, namespace, new Date(store.now().getTime() - retentionDays * 86_400_000))
+    ).removed;
+  }
+  return removed;
+}
+
 /**
  * Concurrency: the entry's object name is derived from its sequence number, so the API server's
  * AlreadyExists (409) on create is the lock. A writer that loses reads the winner, chains onto it and
@@ -143,116 +263,14 @@ export interface AuditWriterOptions {
  * a crash between creating an entry and updating the head never leaves a gap.
  */
 export function createAuditChainStore(options: AuditWriterOptions): AuditChainStore {
-  const { client } = options;
-  const now = options.now ?? ((): Date => new Date());
+  const store: ChainStore = { client: options.client, now: options.now ?? ((): Date => new Date()) };
   const queues = new Map<string, Promise<unknown>>();
-
-  const readHeadObject = (namespace: string): Promise<HeadConfigMap | undefined> =>
-    client.getIfExists<HeadConfigMap>({ ...CONFIGMAP, namespace, name: AUDIT_HEAD_CONFIGMAP });
-
-  async function updateHead(
-    namespace: string,
-    change: (state: ChainHeadState) => ChainHeadState,
-  ): Promise<ChainHeadState> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const cm = await readHeadObject(namespace);
-      const next = change(headState(cm));
-      try {
-        if (cm) await client.replace<HeadConfigMap>({ ...cm, ...CONFIGMAP, data: headData(next) });
-        else {
-          const metadata = { name: AUDIT_HEAD_CONFIGMAP, namespace, labels: { [AUDIT_HEAD_LABEL]: "true" } };
-          await client.create<HeadConfigMap>({ ...CONFIGMAP, metadata, data: headData(next) });
-        }
-        return next;
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-      }
-    }
-    throw new Error(`audit head of ${namespace} kept changing under us`);
-  }
-
-  async function append(input: AuditInput): Promise<AuditRecord> {
-    const state = headState(await readHeadObject(input.namespace));
-    let previous = later(state.head, state.anchor);
-    for (let attempt = 0; attempt < 1000; attempt++) {
-      const record = buildEntry(input, previous, now().toISOString());
-      try {
-        const created = await client.create<AuditEntryObject>(objectFromRecord(record));
-        await client
-          .replace<AuditEntryObject>({ ...created, ...ENTRY, status: { hash: record.hash } }, "status")
-          .catch(() => undefined);
-        let current: ChainHeadState | undefined;
-        await updateHead(input.namespace, (s) => {
-          current = s;
-          return { ...s, head: later(s.head, { sequence: record.seq, hash: record.hash }) };
-        }).catch(() => undefined);
-        if (!current || current.anchor.sequence < record.seq) return record;
-        // Retention moved the anchor past us while we walked a stale hint: our entry sits where readers no longer
-        // look. Take it back and append after the real head instead.
-        await client.delete({ ...ENTRY, namespace: input.namespace, name: record.id });
-        previous = later(current.head, current.anchor);
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-        const winner = await client.getIfExists<AuditEntryObject>({
-          ...ENTRY,
-          namespace: input.namespace,
-          name: record.id,
-        });
-        if (winner) previous = { sequence: record.seq, hash: recordFromObject(winner).hash };
-      }
-    }
-    throw new Error(`could not append to the audit chain of ${input.namespace}`);
-  }
-
-  async function readChain(namespace: string): Promise<{ anchor: ChainAnchor; entries: AuditRecord[] }> {
-    const { anchor } = headState(await readHeadObject(namespace));
-    const list = await client.listAll<AuditEntryObject>({ ...ENTRY, namespace });
-    const entries = list.items
-      .map(recordFromObject)
-      .filter((r) => r.seq > anchor.sequence)
-      .sort((a, b) => a.seq - b.seq);
-    return { anchor, entries };
-  }
-
-  async function applyRetention(namespace: string, cutoff: Date): Promise<{ removed: number; anchor: ChainAnchor }> {
-    const { anchor, entries } = await readChain(namespace);
-    const cutoffMs = cutoff.getTime();
-    let keepFrom = 0;
-    // Only a contiguous prefix, and never the newest entry: writers chain onto it.
-    while (keepFrom < entries.length - 1 && Date.parse(entries[keepFrom]!.timestamp) < cutoffMs) keepFrom++;
-    if (keepFrom === 0) return { removed: 0, anchor };
-    const last = entries[keepFrom - 1]!;
-    const newAnchor = { sequence: last.seq, hash: last.hash };
-    await updateHead(namespace, (s) => ({ ...s, anchor: later(s.anchor, newAnchor), head: later(s.head, newAnchor) }));
-    for (const entry of entries.slice(0, keepFrom)) {
-      try {
-        await client.delete({ ...ENTRY, namespace, name: entry.id });
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-    }
-    return { removed: keepFrom, anchor: newAnchor };
-  }
-
-  async function sweepRetention(): Promise<Record<string, number>> {
-    const heads = await client.list<HeadConfigMap>({ ...CONFIGMAP }, { labelSelector: `${AUDIT_HEAD_LABEL}=true` });
-    const removed: Record<string, number> = {};
-    for (const cm of heads.items) {
-      const namespace = cm.metadata?.namespace;
-      const { retentionDays } = headState(cm);
-      if (!namespace || retentionDays === undefined) continue;
-      removed[namespace] = (
-        await applyRetention(namespace, new Date(now().getTime() - retentionDays * 86_400_000))
-      ).removed;
-    }
-    return removed;
-  }
 
   return {
     record(input) {
       // Serialise this process's writes per namespace; other processes are handled by the name lock.
       const prev = queues.get(input.namespace) ?? Promise.resolve();
-      const next = prev.catch(() => undefined).then(() => append(input));
+      const next = prev.catch(() => undefined).then(() => append(store, input));
       queues.set(input.namespace, next);
       void next
         .finally(() => {
@@ -261,11 +279,11 @@ export function createAuditChainStore(options: AuditWriterOptions): AuditChainSt
         .catch(() => undefined);
       return next;
     },
-    readHead: async (namespace) => headState(await readHeadObject(namespace)),
-    readChain,
-    updateHead,
-    applyRetention,
-    sweepRetention,
+    readHead: async (namespace) => headState(await readHeadObject(store, namespace)),
+    readChain: (namespace) => readChain(store, namespace),
+    updateHead: (namespace, change) => updateHead(store, namespace, change),
+    applyRetention: (namespace, cutoff) => applyRetention(store, namespace, cutoff),
+    sweepRetention: () => sweepRetention(store),
   };
 }
 

@@ -108,106 +108,134 @@ async function fetchPart(
   job.live.spot = { prices: dated(prices, at), at };
 }
 
+/** One reconciler's options, clocks and per-region refresh state. */
+interface BookContext {
+  options: PriceBookReconcilerOptions;
+  now: () => Date;
+  random: () => number;
+  states: Map<string, RegionState>;
+}
+
+/** One pass over one region's book. */
+interface RegionJob {
+  region: string;
+  name: string;
+  state: RegionState;
+  acc: Acc;
+}
+
+function spread(ctx: BookContext, ms: number): number {
+  const { jitter } = ctx.options.schedule;
+  return Math.round(ms * (1 - jitter + 2 * jitter * ctx.random()));
+}
+
+function interval(ctx: BookContext, part: Part): number {
+  return part === "onDemand" ? ctx.options.schedule.onDemandMs : ctx.options.schedule.spotMs;
+}
+
+async function refresh(ctx: BookContext, job: RegionJob, part: Part): Promise<void> {
+  const { region, state, acc } = job;
+  const at = ctx.now();
+  try {
+    await fetchPart(ctx.options.fetcher!, { region, part, at, live: acc.live });
+    delete acc.errors[part];
+    state.failures[part] = 0;
+    state.nextAt[part] = at.getTime() + spread(ctx, interval(ctx, part));
+  } catch (err) {
+    const message = (err as Error).message.slice(0, 300);
+    const seen = acc.errors[part];
+    acc.errors[part] = { message, since: seen?.message === message ? seen.since : at.toISOString() };
+    state.failures[part]++;
+    const backoff = Math.min(interval(ctx, part), ctx.options.schedule.backoffBaseMs * 2 ** (state.failures[part] - 1));
+    state.nextAt[part] = at.getTime() + spread(ctx, backoff);
+  }
+}
+
+/** When a part is due: as scheduled in this process, else from the stored book's refresh time. */
+function dueAt(ctx: BookContext, part: Part, state: RegionState, live: LiveParts): number {
+  const scheduled = state.nextAt[part];
+  if (scheduled !== undefined) return scheduled;
+  const at = live[part]?.at;
+  return at === undefined ? 0 : Date.parse(at) + interval(ctx, part);
+}
+
+/** Applies the merged book (zero writes when the ConfigMap already holds it); deletes it when nothing prices the region. */
+async function write(ctx: BookContext, job: RegionJob, current?: KubeObject): Promise<KubeObject | undefined> {
+  const { client, namespace } = ctx.options;
+  const { region, name, state, acc } = job;
+  const book = mergedBook(region, acc.live);
+  if (!book) {
+    if (current) await client.delete({ apiVersion: "v1", kind: "ConfigMap", namespace, name });
+    return undefined;
+  }
+  const desired = desiredConfigMap({
+    namespace,
+    name,
+    region,
+    book,
+    sources: bookSources(region, acc.live, acc.errors),
+  });
+  const applied = await applyObject(client, desired, {
+    fieldManager: PRICEBOOK_FIELD_MANAGER,
+    current: current ?? null,
+  });
+  state.checkedVersion = applied.object.metadata?.resourceVersion;
+  return applied.object;
+}
+
+/** A region no cluster uses any more: its book goes. */
+async function forget(ctx: BookContext, region: string, current: KubeObject | undefined): Promise<void> {
+  ctx.states.delete(region);
+  if (current)
+    await ctx.options.client.delete({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: ctx.options.namespace,
+      name: current.metadata!.name!,
+    });
+}
+
+/** Refreshes the parts that are due; the number refreshed (or failed). */
+async function refreshDue(ctx: BookContext, job: RegionJob): Promise<number> {
+  if (!ctx.options.fetcher) return 0;
+  const nowMs = ctx.now().getTime();
+  const due = PARTS.filter((part) => dueAt(ctx, part, job.state, job.acc.live) <= nowMs);
+  for (const part of due) await refresh(ctx, job, part);
+  return due.length;
+}
+
+/** Come back when the next part is due (nothing to wait for without AWS). */
+function nextCheck(ctx: BookContext, job: RegionJob): ReconcileResult | undefined {
+  if (!ctx.options.fetcher) return undefined;
+  const next = Math.min(...PARTS.map((p) => dueAt(ctx, p, job.state, job.acc.live)));
+  return { requeueAfterMs: Math.max(1000, next - ctx.now().getTime()) };
+}
+
+async function reconcileBook(ctx: BookContext, key: string): Promise<ReconcileResult | void> {
+  const { namespace, configMaps } = ctx.options;
+  const { namespace: ns, name } = splitKey(key);
+  if (ns !== namespace || !name.startsWith(PREFIX)) return;
+  const region = name.slice(PREFIX.length);
+  let current = configMaps.get(namespace, name);
+  if (!ctx.options.regionsInUse().has(region)) return void (await forget(ctx, region, current));
+  const state = ctx.states.get(region) ?? { nextAt: {}, failures: { onDemand: 0, spot: 0 } };
+  ctx.states.set(region, state);
+  const job: RegionJob = { region, name, state, acc: storedLive(current) };
+  // The snapshot serves at once; AWS answers (or throttling backoff) come after.
+  if (!current) current = await write(ctx, job);
+  const due = await refreshDue(ctx, job);
+  if (due > 0 || current?.metadata?.resourceVersion !== state.checkedVersion) await write(ctx, job, current);
+  return nextCheck(ctx, job);
+}
+
 export function createPriceBookReconciler(
   options: PriceBookReconcilerOptions,
 ): (key: string) => Promise<ReconcileResult | void> {
-  const { client, configMaps, namespace, schedule } = options;
-  const now = options.now ?? ((): Date => new Date());
-  const random = options.random ?? Math.random;
-  const states = new Map<string, RegionState>();
-  const spread = (ms: number): number => Math.round(ms * (1 - schedule.jitter + 2 * schedule.jitter * random()));
-  const interval = (part: Part): number => (part === "onDemand" ? schedule.onDemandMs : schedule.spotMs);
-
-  const refresh = async (region: string, part: Part, state: RegionState, acc: Acc): Promise<void> => {
-    const at = now();
-    try {
-      await fetchPart(options.fetcher!, { region, part, at, live: acc.live });
-      delete acc.errors[part];
-      state.failures[part] = 0;
-      state.nextAt[part] = at.getTime() + spread(interval(part));
-    } catch (err) {
-      const message = (err as Error).message.slice(0, 300);
-      const seen = acc.errors[part];
-      acc.errors[part] = { message, since: seen?.message === message ? seen.since : at.toISOString() };
-      state.failures[part]++;
-      const backoff = Math.min(interval(part), schedule.backoffBaseMs * 2 ** (state.failures[part] - 1));
-      state.nextAt[part] = at.getTime() + spread(backoff);
-    }
+  const ctx: BookContext = {
+    options,
+    now: options.now ?? ((): Date => new Date()),
+    random: options.random ?? Math.random,
+    states: new Map(),
   };
-
-  /** When a part is due: as scheduled in this process, else from the stored book's refresh time. */
-  const dueAt = (part: Part, state: RegionState, live: LiveParts): number => {
-    const scheduled = state.nextAt[part];
-    if (scheduled !== undefined) return scheduled;
-    const at = live[part]?.at;
-    return at === undefined ? 0 : Date.parse(at) + interval(part);
-  };
-
-  /** Applies the merged book (zero writes when the ConfigMap already holds it); deletes it when nothing prices the region. */
-  const write = async (job: {
-    region: string;
-    name: string;
-    state: RegionState;
-    acc: Acc;
-    current?: KubeObject;
-  }): Promise<KubeObject | undefined> => {
-    const { region, name, state, acc } = job;
-    const book = mergedBook(region, acc.live);
-    if (!book) {
-      if (job.current) await client.delete({ apiVersion: "v1", kind: "ConfigMap", namespace, name });
-      return undefined;
-    }
-    const desired = desiredConfigMap({
-      namespace,
-      name,
-      region,
-      book,
-      sources: bookSources(region, acc.live, acc.errors),
-    });
-    const applied = await applyObject(client, desired, {
-      fieldManager: PRICEBOOK_FIELD_MANAGER,
-      current: job.current ?? null,
-    });
-    state.checkedVersion = applied.object.metadata?.resourceVersion;
-    return applied.object;
-  };
-
-  /** A region no cluster uses any more: its book goes. */
-  const forget = async (region: string, current: KubeObject | undefined): Promise<void> => {
-    states.delete(region);
-    if (current) await client.delete({ apiVersion: "v1", kind: "ConfigMap", namespace, name: current.metadata!.name! });
-  };
-
-  /** Refreshes the parts that are due; the number refreshed (or failed). */
-  const refreshDue = async (region: string, state: RegionState, acc: Acc): Promise<number> => {
-    if (!options.fetcher) return 0;
-    const nowMs = now().getTime();
-    const due = PARTS.filter((part) => dueAt(part, state, acc.live) <= nowMs);
-    for (const part of due) await refresh(region, part, state, acc);
-    return due.length;
-  };
-
-  /** Come back when the next part is due (nothing to wait for without AWS). */
-  const nextCheck = (state: RegionState, acc: Acc): ReconcileResult | undefined => {
-    if (!options.fetcher) return undefined;
-    const next = Math.min(...PARTS.map((p) => dueAt(p, state, acc.live)));
-    return { requeueAfterMs: Math.max(1000, next - now().getTime()) };
-  };
-
-  return async (key) => {
-    const { namespace: ns, name } = splitKey(key);
-    if (ns !== namespace || !name.startsWith(PREFIX)) return;
-    const region = name.slice(PREFIX.length);
-    let current = configMaps.get(namespace, name);
-    if (!options.regionsInUse().has(region)) return void (await forget(region, current));
-    const state = states.get(region) ?? { nextAt: {}, failures: { onDemand: 0, spot: 0 } };
-    states.set(region, state);
-    const acc = storedLive(current);
-    // The snapshot serves at once; AWS answers (or throttling backoff) come after.
-    if (!current) current = await write({ region, name, state, acc });
-    const due = await refreshDue(region, state, acc);
-    if (due > 0 || current?.metadata?.resourceVersion !== state.checkedVersion)
-      await write({ region, name, state, acc, current });
-    return nextCheck(state, acc);
-  };
+  return (key) => reconcileBook(ctx, key);
 }
