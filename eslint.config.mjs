@@ -76,9 +76,9 @@ export default tseslint.config(
   },
   // Known debt, each held at its size today; a file leaves this list once split. Anything new meets the 60-line rule.
   {
-    // registerNodeTemplateController and registerOptimizationPolicyController each declare, in one place, the nine
-    // (six) informers their controller reads and the watch that maps each kind's events to the keys to reconcile.
-    files: ["operator/controllers/nodetemplate/controller.ts", "operator/controllers/optimizationpolicy/controller.ts"],
+    // registerNodeTemplateController declares, in one place, the nine informers its controller reads and the watch
+    // that maps each kind's events to the keys to reconcile.
+    files: ["operator/controllers/nodetemplate/controller.ts"],
     rules: { "max-lines-per-function": ["error", { max: 77, skipBlankLines: true, skipComments: true }] },
   },
   {

@@ -2,7 +2,13 @@
 // changing re-evaluates every policy of that cluster.
 import type { AgentAction, ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
 import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
-import { EventRecorder, objectKey, type ControllerManager, type KindRef } from "../../../src-shared/runtime/index.js";
+import {
+  EventRecorder,
+  objectKey,
+  type ControllerManager,
+  type Informer,
+  type KindRef,
+} from "../../../src-shared/runtime/index.js";
 import { PROTECTED_BY } from "./exclusions.js";
 import { MANAGED_CLUSTER, NODE_TEMPLATE, OPTIMIZATION_POLICY } from "../../../src-shared/crds/refs.js";
 import { OUR_CONFIGMAPS } from "../nodetemplate/controller.js";
@@ -52,6 +58,29 @@ function remoteWatches(
   ];
 }
 
+/** A pod matters to the policies excluding its namespace and to the one that annotated it. */
+function policyKeysOfPod(policies: Informer<OptimizationPolicy>, pod: KubeObject): string[] {
+  const ns = pod.metadata?.namespace ?? "";
+  const marker = pod.metadata?.annotations?.[PROTECTED_BY];
+  const excluding = policies
+    .list()
+    .filter((p) => p.spec.exclusions?.namespaces?.includes(ns))
+    .map((p) => objectKey(p));
+  return [...new Set([...excluding, ...(marker ? [marker] : [])])];
+}
+
+/** The policies of one cluster (namespace and name). */
+function policyKeysOf(
+  policies: Informer<OptimizationPolicy>,
+  namespace: string | undefined,
+  cluster: string | undefined,
+): string[] {
+  return policies
+    .list({ namespace: namespace ?? "" })
+    .filter((p) => p.spec.clusterRef.name === cluster)
+    .map((p) => objectKey(p));
+}
+
 export function registerOptimizationPolicyController(options: PolicyControllerOptions): void {
   const { manager, client } = options;
   const policies = manager.informer<OptimizationPolicy>(OPTIMIZATION_POLICY);
@@ -60,21 +89,9 @@ export function registerOptimizationPolicyController(options: PolicyControllerOp
   const pods = manager.informer<KubeObject>(POD);
   const namespaces = manager.informer<KubeObject>(NAMESPACE);
   const templates = manager.informer<NodeTemplate>(NODE_TEMPLATE);
-  // A pod matters to the policies excluding its namespace and to the one that annotated it.
-  const policiesOfPod = (pod: KubeObject): string[] => {
-    const ns = pod.metadata?.namespace ?? "";
-    const marker = pod.metadata?.annotations?.[PROTECTED_BY];
-    const excluding = policies
-      .list()
-      .filter((p) => p.spec.exclusions?.namespaces?.includes(ns))
-      .map((p) => objectKey(p));
-    return [...new Set([...excluding, ...(marker ? [marker] : [])])];
-  };
+  const policiesOfPod = (pod: KubeObject): string[] => policyKeysOfPod(policies, pod);
   const policiesOf = (namespace: string | undefined, cluster: string | undefined): string[] =>
-    policies
-      .list({ namespace: namespace ?? "" })
-      .filter((p) => p.spec.clusterRef.name === cluster)
-      .map((p) => objectKey(p));
+    policyKeysOf(policies, namespace, cluster);
   const recorder = new EventRecorder({ client, component: "spot-optimizer-optimizationpolicy" });
   manager.addController({
     name: "optimizationpolicy",
