@@ -9,7 +9,13 @@ import {
   localClusterFromConfigMap,
   type LocalClusterRef,
 } from "../../../src-shared/tenancy/cluster-target.js";
-import { EventRecorder, objectKey, type ControllerManager, type KindRef } from "../../../src-shared/runtime/index.js";
+import {
+  EventRecorder,
+  objectKey,
+  type ControllerManager,
+  type Informer,
+  type KindRef,
+} from "../../../src-shared/runtime/index.js";
 import {
   EC2NODECLASS_API,
   MANAGED_BY,
@@ -124,6 +130,48 @@ function claimWatch(
   };
 }
 
+/** The templates of one cluster (namespace and name). */
+function templateKeysOf(templates: Informer<NodeTemplate>, namespace: string | undefined, cluster: string): string[] {
+  return templates
+    .list({ namespace: namespace ?? "" })
+    .filter((t) => t.spec.clusterRef.name === cluster)
+    .map((t) => objectKey(t));
+}
+
+/** A Karpenter object maps to the template its annotation names. */
+function named(o: KubeObject): string[] {
+  const key = o.metadata?.annotations?.[TEMPLATE_ANNOTATION];
+  return key ? [key] : [];
+}
+
+/** An AgentAction maps to the template its label names. */
+function actionKeys(a: KubeObject): string[] {
+  const name = a.metadata?.labels?.[TEMPLATE_ACTION_LABEL];
+  return name ? [`${a.metadata?.namespace ?? ""}/${name}`] : [];
+}
+
+/** Watches of the objects whose specs decide a template's NodePool: siblings, cluster, policy, designation, prices. */
+function specWatches(templates: Informer<NodeTemplate>): Array<KindRef & { mapToKeys: (o: KubeObject) => string[] }> {
+  const ofCluster = (namespace: string | undefined, cluster: string): string[] =>
+    templateKeysOf(templates, namespace, cluster);
+  return [
+    // A sibling's isDefault or deletion moves the cluster's default, and with it every sibling's weight.
+    { ...NODE_TEMPLATE, mapToKeys: (t) => ofCluster(t.metadata?.namespace, (t as NodeTemplate).spec.clusterRef.name) },
+    { ...MANAGED_CLUSTER, mapToKeys: (c) => ofCluster(c.metadata?.namespace, c.metadata?.name ?? "") },
+    {
+      ...OPTIMIZATION_POLICY,
+      mapToKeys: (p) => ofCluster(p.metadata?.namespace, (p as OptimizationPolicy).spec.clusterRef.name),
+    },
+    // A new local-cluster designation decides again which templates get NodePools here.
+    {
+      ...OUR_CONFIGMAPS,
+      mapToKeys: (cm) => (cm.metadata?.name === LOCAL_CLUSTER_CONFIGMAP ? templates.keys() : []),
+    },
+    // Refreshed prices re-rank instance types (the status shows each type's price and its source).
+    { ...PRICE_BOOK_CONFIGMAPS, mapToKeys: () => templates.keys() },
+  ];
+}
+
 /** Registers the `nodetemplate` controller; it needs Karpenter's NodePool and EC2NodeClass kinds to be served. */
 export async function registerNodeTemplateController(options: NodeTemplateControllerOptions): Promise<void> {
   const { manager, client } = options;
@@ -147,45 +195,16 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
     snapshots,
   });
   const templatesOfCluster = (namespace: string | undefined, cluster: string): string[] =>
-    templates
-      .list({ namespace: namespace ?? "" })
-      .filter((t) => t.spec.clusterRef.name === cluster)
-      .map((t) => objectKey(t));
-  const named = (o: KubeObject): string[] => {
-    const key = o.metadata?.annotations?.[TEMPLATE_ANNOTATION];
-    return key ? [key] : [];
-  };
+    templateKeysOf(templates, namespace, cluster);
   const recorder = new EventRecorder({ client, component: "spot-optimizer-nodetemplate" });
   manager.addController({
     name: "nodetemplate",
     forKind: NODE_TEMPLATE,
     watches: [
-      // A sibling's isDefault or deletion moves the cluster's default, and with it every sibling's weight.
-      {
-        ...NODE_TEMPLATE,
-        mapToKeys: (t) => templatesOfCluster(t.metadata?.namespace, (t as NodeTemplate).spec.clusterRef.name),
-      },
-      { ...MANAGED_CLUSTER, mapToKeys: (c) => templatesOfCluster(c.metadata?.namespace, c.metadata?.name ?? "") },
-      {
-        ...OPTIMIZATION_POLICY,
-        mapToKeys: (p) => templatesOfCluster(p.metadata?.namespace, (p as OptimizationPolicy).spec.clusterRef.name),
-      },
-      // A new local-cluster designation decides again which templates get NodePools here.
-      {
-        ...OUR_CONFIGMAPS,
-        mapToKeys: (cm) => (cm.metadata?.name === LOCAL_CLUSTER_CONFIGMAP ? templates.keys() : []),
-      },
-      // Refreshed prices re-rank instance types (the status shows each type's price and its source).
-      { ...PRICE_BOOK_CONFIGMAPS, mapToKeys: () => templates.keys() },
+      ...specWatches(templates),
       { ...NODEPOOL_API, mapToKeys: named },
       // A remote cluster's agent finished (or failed) an action: the template's Applied follows it.
-      {
-        ...TEMPLATE_ACTIONS,
-        mapToKeys: (a) => {
-          const name = a.metadata?.labels?.[TEMPLATE_ACTION_LABEL];
-          return name ? [`${a.metadata?.namespace ?? ""}/${name}`] : [];
-        },
-      },
+      { ...TEMPLATE_ACTIONS, mapToKeys: actionKeys },
       { ...EC2NODECLASS_API, mapToKeys: named },
       { ...SNAPSHOT_REF, mapToKeys: (cm) => reportedKeys(cm, templatesOfCluster) },
       ...(nodeClaims ? [claimWatch(nodePools, named)] : []),
