@@ -463,37 +463,58 @@ function isReady(node: V1Node): boolean {
   return (node.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 }
 
-/** Reads a Node's labels and allocatable into NodeFacts, priced from the book when one is given. */
-export function nodeFacts(node: V1Node, book?: PriceBook): NodeFacts {
-  const labels = node.metadata?.labels ?? {};
+/** What a node is priced by, read from its labels: type, capacity type (unknown without a label) and zone. */
+export interface NodePriceKey {
+  instanceType?: string;
+  capacityType: CapacityType;
+  /** Zone name (us-east-1a). */
+  zone?: string;
+  /** AZ id (use1-az1, label topology.k8s.aws/zone-id): what Spot prices are keyed by. */
+  zoneId?: string;
+  region?: string;
+}
+
+/** The price key of a node's labels; every node price in the operator and facade is looked up through it. */
+export function nodePriceKey(labels: Record<string, string>): NodePriceKey {
+  const key: NodePriceKey = { capacityType: capacityTypeOf(labels) };
   const instanceType = firstLabel(labels, ["node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type"]);
   const zone = firstLabel(labels, ["topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"]);
-  const capacityType = capacityTypeOf(labels);
+  const zoneId = labels["topology.k8s.aws/zone-id"];
+  const region = firstLabel(labels, ["topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region"]);
+  if (instanceType !== undefined) key.instanceType = instanceType;
+  if (zone !== undefined) key.zone = zone;
+  if (zoneId !== undefined) key.zoneId = zoneId;
+  if (region !== undefined) key.region = region;
+  return key;
+}
+
+/**
+ * A node's hourly price at its capacity type: Spot by AZ id (else zone name), On-Demand by type. A node without a
+ * capacity-type label, or a Spot node without a Spot price, stays unpriced rather than guessed On-Demand.
+ */
+export function nodePrice(book: PriceBook, key: NodePriceKey): Price | undefined {
+  const type = key.instanceType ?? "";
+  if (key.capacityType === "spot") return zonePrice(book, type, key.zoneId ?? key.zone);
+  return key.capacityType === "on-demand" ? book.onDemand.get(type) : undefined;
+}
+
+/** Reads a Node's labels and allocatable into NodeFacts, priced from the book when one is given. */
+export function nodeFacts(node: V1Node, book?: PriceBook): NodeFacts {
+  const key = nodePriceKey(node.metadata?.labels ?? {});
   const allocatable = node.status?.allocatable ?? {};
   const facts: NodeFacts = {
     name: String(node.metadata?.name),
-    instanceType,
-    family: instanceType?.split(".")[0],
-    capacityType,
-    zone,
+    instanceType: key.instanceType,
+    family: key.instanceType?.split(".")[0],
+    capacityType: key.capacityType,
+    zone: key.zone,
     ready: isReady(node),
     allocatableMillicores: cpuMillicores(allocatable.cpu),
     allocatableMiB: memoryMiB(allocatable.memory),
   };
-  return book ? priced(facts, book, labels["topology.k8s.aws/zone-id"] ?? zone) : facts;
-}
-
-/** Adds the node's price and its On-Demand baseline; Spot prices are keyed by AZ id (topology.k8s.aws/zone-id). */
-function priced(facts: NodeFacts, book: PriceBook, zoneKey: string | undefined): NodeFacts {
-  const type = facts.instanceType ?? "";
-  const onDemandPrice = book.onDemand.get(type);
-  // A node without a capacity-type label could be either: it stays unpriced rather than guessed On-Demand.
-  const price =
-    facts.capacityType === "spot"
-      ? zonePrice(book, type, zoneKey)
-      : facts.capacityType === "on-demand"
-        ? onDemandPrice
-        : undefined;
+  if (!book) return facts;
+  const onDemandPrice = book.onDemand.get(key.instanceType ?? "");
+  const price = nodePrice(book, key);
   return { ...facts, ...(onDemandPrice ? { onDemandPrice } : {}), ...(price ? { price } : {}) };
 }
 

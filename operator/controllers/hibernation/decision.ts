@@ -2,6 +2,7 @@
 // source and date) and the decision fields of its sleep and wake entries, so the activity feed and the cost CSV show them.
 import { NODEPOOL_LABEL, type ObservedObject } from "./desired.js";
 import type { CompiledSchedule } from "../../../src-shared/schedule/index.js";
+import { nodePriceKey } from "../../../src-shared/fleet/fleet-metrics.js";
 import { asleepHoursPerMonth, toRfc3339, type NodeHourlyPrice, type SavingsProjection } from "./savings.js";
 
 /** Nodes of one instance type, capacity type and zone, and the price of one of them (absent when unknown). */
@@ -28,15 +29,14 @@ function groupKey(g: Omit<CapacityGroup, "count">): string {
 
 /** One node as a group of one, priced when the price source knows its type. */
 function nodeGroup(node: ObservedObject, price: NodeHourlyPrice | undefined): CapacityGroup {
-  const labels = node.metadata.labels ?? {};
-  const zone = labels["topology.kubernetes.io/zone"];
+  const key = nodePriceKey(node.metadata.labels ?? {});
   const group: CapacityGroup = {
-    instanceType: labels["node.kubernetes.io/instance-type"] ?? "",
-    capacityType: labels["karpenter.sh/capacity-type"] ?? "on-demand",
-    ...(zone ? { zone } : {}),
+    instanceType: key.instanceType ?? "",
+    capacityType: key.capacityType,
+    ...(key.zone ? { zone: key.zone } : {}),
     count: 1,
   };
-  const p = price?.({ ...group, region: labels["topology.kubernetes.io/region"] });
+  const p = price?.(key);
   return p ? { ...group, usdPerHour: p.usdPerHour, asOf: p.asOf, ...(p.source ? { source: p.source } : {}) } : group;
 }
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { compileSchedule } from "../../../src-shared/schedule/index.js";
 import { readPriceSnapshot } from "../../../src-shared/pricing/snapshot/index.js";
+import { nodeFacts } from "../../../src-shared/fleet/fleet-metrics.js";
 import {
   asleepHoursPerMonth,
   catalogPrices,
@@ -31,13 +32,13 @@ describe("savings", () => {
 
   it("prices only nodes of hibernated NodePools, names unpriced ones, and reports the oldest snapshot", () => {
     const book = {
-      onDemand: new Map([["m5.large", { usdPerHour: 0.096, asOf: "2025-01-02" }]]),
+      onDemand: new Map([["m5.large", { usdPerHour: 0.096, asOf: "2025-01-02", source: "snapshot" }]]),
       spot: new Map([
         [
           "m5.large",
           new Map([
-            ["use1-az1", { usdPerHour: 0.04, asOf: "2025-01-03T10:00:00Z" }],
-            ["use1-az2", { usdPerHour: 0.035, asOf: "2025-01-03T10:00:00Z" }],
+            ["use1-az1", { usdPerHour: 0.04, asOf: "2025-01-03T10:00:00Z", source: "spot-history" }],
+            ["use1-az2", { usdPerHour: 0.035, asOf: "2025-01-03T10:00:00Z", source: "spot-history" }],
           ]),
         ],
       ]),
@@ -68,8 +69,9 @@ describe("savings", () => {
         node("node-group", { "node.kubernetes.io/instance-type": "m5.large" }),
       ],
     });
-    // (0.096 + 0.04 + 0.035 cheapest zone) × 118/168 × 730 = 0.171 × 512.738… = 87.678… -> 87.68
-    expect(projection.projectedMonthlySavingsUsd).toBe(87.68);
+    // (0.096 + 0.04 + 0.0375 mean of the zones, as the cluster status prices a Spot node without a zone) × 118/168 × 730
+    // = 0.1735 × 512.738… = 88.96…
+    expect(projection.projectedMonthlySavingsUsd).toBe(88.96);
     expect(projection.savingsAsOf).toBe("2025-01-02T00:00:00Z");
     expect(projection.savingsBaseline).toMatch(/^3 Karpenter node\(s\) of the hibernated NodePools running 24x7/);
     // One node without a price: no figure at all (a partial sum would pass for the whole), and the reason.
@@ -86,6 +88,55 @@ describe("savings", () => {
     });
     expect(partial.projectedMonthlySavingsUsd).toBeUndefined();
     expect(partial.savingsBaseline).toMatch(/not computed: 1 node\(s\) without a known price$/);
+  });
+
+  it("prices a node as the ManagedCluster status does, and leaves guesses out", () => {
+    const asOf = "2025-01-03T10:00:00Z";
+    const book = {
+      onDemand: new Map([
+        ["m5.large", { usdPerHour: 0.096, asOf, source: "snapshot" }],
+        ["c5.large", { usdPerHour: 0.085, asOf, source: "snapshot" }],
+      ]),
+      spot: new Map([
+        [
+          "m5.large",
+          new Map([
+            ["use1-az1", { usdPerHour: 0.03, asOf, source: "spot-history" }],
+            ["use1-az2", { usdPerHour: 0.05, asOf, source: "spot-history" }],
+          ]),
+        ],
+      ]),
+    };
+    const nowMs = Date.parse("2025-01-08T12:00:00Z");
+    const project = (labels: Record<string, string>) =>
+      projectSavings({
+        schedule: officeHours,
+        nowMs,
+        sleepingNodePools: new Set(["general"]),
+        price: priceFromBook(book),
+        nodes: [node("n", { "karpenter.sh/nodepool": "general", ...labels })],
+      });
+    // A Spot node in us-east-1a, whose AZ id is use1-az2: the Spot book is keyed by AZ id.
+    const spotNode = {
+      "node.kubernetes.io/instance-type": "m5.large",
+      "eks.amazonaws.com/capacityType": "SPOT",
+      "topology.kubernetes.io/zone": "us-east-1a",
+      "topology.k8s.aws/zone-id": "use1-az2",
+    };
+    const statusPrice = nodeFacts({ metadata: { name: "n", labels: spotNode } }, book).price;
+    expect(statusPrice?.usdPerHour).toBe(0.05);
+    const hours = asleepHoursPerMonth(officeHours, nowMs);
+    expect(project(spotNode).projectedMonthlySavingsUsd).toBe(Math.round(statusPrice!.usdPerHour * hours * 100) / 100);
+    // A Spot node of a type without a Spot price is not priced On-Demand, and neither is a node without a capacity type.
+    const unpricedNodes: Record<string, string>[] = [
+      { "node.kubernetes.io/instance-type": "c5.large", "karpenter.sh/capacity-type": "spot" },
+      { "node.kubernetes.io/instance-type": "c5.large" },
+    ];
+    for (const labels of unpricedNodes) {
+      const unpriced = project(labels);
+      expect(unpriced.projectedMonthlySavingsUsd).toBeUndefined();
+      expect(unpriced.savingsBaseline).toMatch(/not computed: 1 node\(s\) without a known price$/);
+    }
   });
 
   it("prices from the shipped snapshot by the node's region, and leaves other regions unpriced", () => {

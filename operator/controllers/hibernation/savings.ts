@@ -1,15 +1,11 @@
 // Projected monthly savings of a schedule: the hourly prices of the nodes that go away × the hours asleep per month.
 import { asleepMsBetween, type CompiledSchedule } from "../../../src-shared/schedule/index.js";
 import { loadSnapshotPriceBook } from "../../../src-shared/pricing/snapshot/index.js";
+import { nodePrice, nodePriceKey, type NodePriceKey, type PriceBook } from "../../../src-shared/fleet/fleet-metrics.js";
 import { NODEPOOL_LABEL, type ObservedObject } from "./desired.js";
 
-/** Price of one node, or undefined when no price is known for it. */
-export type NodeHourlyPrice = (node: {
-  instanceType: string;
-  capacityType: string;
-  zone?: string;
-  region?: string;
-}) => { usdPerHour: number; asOf: string; source?: string } | undefined;
+/** Price of one node (by its labels' price key, as the cluster status reads them), or undefined when unknown. */
+export type NodeHourlyPrice = (node: NodePriceKey) => { usdPerHour: number; asOf: string; source?: string } | undefined;
 
 export interface SavingsProjection {
   /** Absent when it cannot be computed (no price source, or a node without a known price): unknown is not 0. */
@@ -60,13 +56,7 @@ export function projectSavings(input: {
   let unpriced = 0;
   const asOfs: string[] = [];
   for (const node of nodes) {
-    const labels = node.metadata.labels ?? {};
-    const price = input.price({
-      instanceType: labels["node.kubernetes.io/instance-type"] ?? "",
-      capacityType: labels["karpenter.sh/capacity-type"] ?? "on-demand",
-      zone: labels["topology.kubernetes.io/zone"],
-      region: labels["topology.kubernetes.io/region"],
-    });
+    const price = input.price(nodePriceKey(node.metadata.labels ?? {}));
     if (!price) {
       unpriced += 1;
       continue;
@@ -88,38 +78,12 @@ export function projectSavings(input: {
   return projection;
 }
 
-interface BookPrice {
-  usdPerHour: number;
-  asOf: string;
-  /** pricing-api, spot-history, snapshot or derived (src-shared/pricing). */
-  source?: string;
-}
+/** The price book a node is priced from (src-shared/pricing's PriceBook, structurally). */
+export type PriceBookLike = PriceBook;
 
-/** A book price as a node's price, with its source when the book names one. */
-function nodePrice(p: BookPrice): { usdPerHour: number; asOf: string; source?: string } {
-  return { usdPerHour: p.usdPerHour, asOf: p.asOf, ...(p.source ? { source: p.source } : {}) };
-}
-
-/** The part of the pricing engine's PriceBook (src-shared/pricing) this needs, structurally. */
-export interface PriceBookLike {
-  onDemand: ReadonlyMap<string, BookPrice>;
-  /** type -> zone -> price */
-  spot: ReadonlyMap<string, ReadonlyMap<string, BookPrice>>;
-}
-
-/** A NodeHourlyPrice over a price book: Spot price of the node's zone (or the cheapest zone), else On-Demand. */
+/** A NodeHourlyPrice over a price book: the same lookup the ManagedCluster status prices nodes with. */
 export function priceFromBook(book: PriceBookLike): NodeHourlyPrice {
-  return ({ instanceType, capacityType, zone }) => {
-    if (capacityType === "spot") {
-      const zones = book.spot.get(instanceType);
-      const inZone = zone ? zones?.get(zone) : undefined;
-      const cheapest = zones ? [...zones.values()].sort((a, b) => a.usdPerHour - b.usdPerHour)[0] : undefined;
-      const spot = inZone ?? cheapest;
-      if (spot) return nodePrice(spot);
-    }
-    const onDemand = book.onDemand.get(instanceType);
-    return onDemand ? nodePrice(onDemand) : undefined;
-  };
+  return (node) => nodePrice(book, node);
 }
 
 /** Prices from a region lookup (the operator's price book), read at every call so a refreshed book is used at once. */
