@@ -512,7 +512,11 @@ export function nodeFacts(node: V1Node, book?: PriceBook): NodeFacts {
     allocatableMillicores: cpuMillicores(allocatable.cpu),
     allocatableMiB: memoryMiB(allocatable.memory),
   };
-  if (!book) return facts;
+  return book ? priced(facts, book, key) : facts;
+}
+
+/** Adds the node's price and its On-Demand baseline. */
+function priced(facts: NodeFacts, book: PriceBook, key: NodePriceKey): NodeFacts {
   const onDemandPrice = book.onDemand.get(key.instanceType ?? "");
   const price = nodePrice(book, key);
   return { ...facts, ...(onDemandPrice ? { onDemandPrice } : {}), ...(price ? { price } : {}) };
