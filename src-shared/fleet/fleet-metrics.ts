@@ -714,6 +714,7 @@ export interface Projection {
   optimized_cost: number | null;
   potential_savings: number | null;
   breakdown: { spot_replacement: number | null; bin_packing: number | null; hibernation: number | null };
+  spot_replacement: { baseline: string; reason: string | null };
   bin_packing: { baseline: string; as_of: string | null; reason: string | null };
   hibernation: { baseline: string; reason: string | null };
   not_in_totals: LeftOut[];
@@ -747,11 +748,33 @@ function cappedHibernation(monthlyUsd: number | null, current: number | undefine
   return current === undefined ? monthlyUsd : Math.min(current, monthlyUsd);
 }
 
+/** Spot saving of the priced clusters against their On-Demand baseline; those without one are left out and named. */
+function spotReplacement(priced: readonly ClusterFigures[]): {
+  usd: number | null;
+  baselineUsd: number | null;
+  reason: string | null;
+} {
+  const based = priced.filter((f) => f.baselineMonthlyUsd !== null);
+  const missing = priced.filter((f) => f.baselineMonthlyUsd === null).map((f) => f.clusterId ?? "");
+  const why = `no On-Demand baseline for: ${missing.join(", ")}`;
+  if (based.length === 0)
+    return { usd: null, baselineUsd: null, reason: priced.length === 0 ? "no priced cluster" : why };
+  const usd = based.reduce(
+    (a, f) => a + Math.max(0, (f.baselineMonthlyUsd as number) - (f.monthlyCostUsd as number)),
+    0,
+  );
+  const whole = missing.length === 0;
+  const baselineUsd = whole ? based.reduce((a, f) => a + (f.baselineMonthlyUsd as number), 0) : null;
+  return { usd, baselineUsd, reason: whole ? null : `not included: ${why}` };
+}
+
 /**
- * Savings projection over `days` for the clusters with a priced cost (the others are named in not_in_totals):
- * unoptimised = the same nodes On-Demand; spot_replacement = what Spot already saves against that; hibernation = the
- * hibernation controller's projected savings; bin_packing = the last plans' re-pack saving. optimized = current −
- * the known savings. Each part is null with its reason when unknown.
+ * Savings projection over `days` for the clusters with a priced cost (the others are named in not_in_totals, and
+ * their hibernation savings are left out by the caller): unoptimised = the same nodes On-Demand (null unless every
+ * priced cluster has that baseline); spot_replacement = what Spot already saves against it, over the clusters that
+ * have one; hibernation = the hibernation controller's projected savings; bin_packing = the last plans' re-pack
+ * saving. optimized = current − the known savings; potential = the sum of the known savings. Each part is null with
+ * its reason when unknown.
  */
 export function projection(
   figures: ClusterFigures[],
@@ -762,7 +785,7 @@ export function projection(
   const priced = figures.filter((f) => f.monthlyCostUsd !== null);
   const none = priced.length === 0;
   const current = priced.reduce((a, f) => a + (f.monthlyCostUsd as number), 0);
-  const baseline = priced.reduce((a, f) => a + (f.baselineMonthlyUsd ?? (f.monthlyCostUsd as number)), 0);
+  const spot = spotReplacement(priced);
   const hibernation = cappedHibernation(savings.hibernation.monthlyUsd, none ? undefined : current);
   const binPacking =
     savings.binPacking.monthlyUsd === null
@@ -771,14 +794,15 @@ export function projection(
   const optimized = current - (hibernation ?? 0) - (binPacking ?? 0);
   return {
     timeframe: timeframe.label,
-    unoptimized_cost: none ? null : scaled(baseline, factor),
+    unoptimized_cost: scaled(spot.baselineUsd, factor),
     optimized_cost: none ? null : scaled(optimized, factor),
-    potential_savings: none ? null : scaled(baseline - optimized, factor),
+    potential_savings: none ? null : scaled(sumKnown([spot.usd, hibernation, binPacking]), factor),
     breakdown: {
-      spot_replacement: none ? null : scaled(Math.max(0, baseline - current), factor),
+      spot_replacement: scaled(spot.usd, factor),
       bin_packing: scaled(binPacking, factor),
       hibernation: scaled(hibernation, factor),
     },
+    spot_replacement: { baseline: SAVINGS_BASELINE, reason: spot.reason },
     bin_packing: {
       baseline: savings.binPacking.baseline,
       as_of: savings.binPacking.asOf,

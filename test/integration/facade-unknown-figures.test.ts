@@ -227,3 +227,59 @@ describe("platform totals", () => {
     expect(beta).toMatchObject({ monthly_spend: 100.48, price_source: "snapshot", unpriced_clusters: 1 });
   });
 });
+
+describe("projection over a partly known fleet", () => {
+  const projectionOf = async (query = ""): Promise<any> =>
+    (await f.call("GET", `/metrics/projection?timeframe=30d${query}`, { token: f.token(f.orgB) })).body;
+
+  it("takes no hibernation savings from a cluster whose cost is unknown, and names its schedule", async () => {
+    const before = await projectionOf();
+    await f.client.create({
+      ...HS,
+      metadata: { name: "silent-nights", namespace: f.orgB },
+      spec: {
+        clusterRef: { name: "silent" },
+        timezone: "UTC",
+        weekly: [{ days: ["Tue"], start: "08:00", end: "18:00" }],
+      },
+    });
+    await f.client.patch(
+      { ...HS, namespace: f.orgB, name: "silent-nights" },
+      { status: { projectedMonthlySavingsUsd: 50, savingsBaseline: "3 node(s) of the hibernated NodePools" } },
+      { type: "merge", subresource: "status" },
+    );
+    const after = await eventually(async () => {
+      const body = await projectionOf();
+      return body.hibernation.reason !== null ? body : undefined;
+    });
+    expect(after.hibernation.reason).toContain("silent-nights on silent");
+    expect(after.breakdown.hibernation).toBe(before.breakdown.hibernation);
+    expect(after.optimized_cost).toBe(before.optimized_cost);
+    expect(after.not_in_totals.map((x: any) => x.cluster_id)).toEqual(["silent"]);
+  });
+
+  it("leaves a priced cluster without an On-Demand baseline out of the Spot saving and names it", async () => {
+    await f.client.create({ ...MC, metadata: { name: "nobase", namespace: f.orgB }, spec: { mode: "remote" } });
+    await status(f.orgB, "nobase", {
+      nodeCount: 1,
+      spotPercentage: 100,
+      monthlyCostUsd: 50,
+      unpricedNodes: 0,
+      prices: { source: "snapshot", asOf: "2026-07-20T13:44:30Z" },
+    });
+    const alone = await eventually(async () => {
+      const body = await projectionOf("&cluster_id=nobase");
+      return body.optimized_cost !== null ? body : undefined;
+    });
+    expect(alone.breakdown.spot_replacement).toBeNull();
+    expect(alone.unoptimized_cost).toBeNull();
+    expect(alone.spot_replacement.reason).toContain("nobase");
+    const fleet = await projectionOf();
+    const factor = (30 * 24) / HOURS;
+    // seen's saving against its baseline (160 − 100.476) stands; nobase adds nothing and is named.
+    expect(fleet.breakdown.spot_replacement).toBe(Math.round((160 - 100.47600000000003) * factor * 100) / 100);
+    expect(fleet.spot_replacement.reason).toMatch(/not included: .*nobase/);
+    expect(fleet.unoptimized_cost).toBeNull();
+    expect(fleet.spot_replacement.baseline).toContain("On-Demand");
+  });
+});

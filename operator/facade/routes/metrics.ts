@@ -11,6 +11,7 @@ import {
   projection,
   timeframeDays,
   type ClusterFigures,
+  type HibernationSavings,
 } from "../../../src-shared/fleet/fleet-metrics.js";
 import { clusterFigures, clustersInScope } from "../services/fleet-view.js";
 import type { ResourceContext, ResourceScope } from "../services/resource-scope.js";
@@ -25,6 +26,22 @@ export const NotInTotals = z
 
 function figuresInScope(rc: ResourceContext, clusterId: string | undefined): ClusterFigures[] {
   return clustersInScope(rc.cache, rc.namespace, clusterId).map((c) => clusterFigures(c, rc));
+}
+
+/**
+ * The hibernation savings of the schedules whose cluster has a priced cost: a cluster left out of the cost totals
+ * contributes no savings to them either, and the reason names its schedules.
+ */
+function pricedHibernation(rc: ResourceContext, figures: readonly ClusterFigures[]): HibernationSavings {
+  const priced = new Set(figures.filter((f) => f.monthlyCostUsd !== null).map((f) => f.clusterId));
+  const inScope = new Set(figures.map((f) => f.clusterId));
+  const schedules = rc.cache.hibernationSchedules(rc.namespace).filter((s) => inScope.has(s.spec.clusterRef.name));
+  const kept = schedules.filter((s) => priced.has(s.spec.clusterRef.name));
+  const left = schedules.filter((s) => !priced.has(s.spec.clusterRef.name));
+  const savings = hibernationSavings(kept.map((s) => ({ name: s.metadata.name ?? "", ...s.status })));
+  if (left.length === 0) return savings;
+  const why = `not included (cluster cost unknown): ${left.map((s) => `${s.metadata.name ?? ""} on ${s.spec.clusterRef.name}`).join(", ")}`;
+  return { ...savings, reason: savings.reason === null ? why : `${savings.reason}; ${why}` };
 }
 
 const kpi = (scope: ResourceScope): RouteDef =>
@@ -79,6 +96,7 @@ const projectionRoute = (scope: ResourceScope): RouteDef =>
         bin_packing: z.number().nullable(),
         hibernation: z.number().nullable(),
       }),
+      spot_replacement: z.object({ baseline: z.string(), reason: z.string().nullable() }),
       bin_packing: z.object({ baseline: z.string(), as_of: z.string().nullable(), reason: z.string().nullable() }),
       hibernation: z.object({ baseline: z.string(), reason: z.string().nullable() }),
       not_in_totals: NotInTotals,
@@ -93,18 +111,13 @@ const projectionRoute = (scope: ResourceScope): RouteDef =>
       if (days === undefined)
         throw new UnprocessableError("query.timeframe: must be a number of days like 7d, 30d or 90d (1-366)");
       const clusters = clustersInScope(rc.cache, rc.namespace, ctx.query.cluster_id);
-      const names = new Set(clusters.map((c) => c.metadata.name));
-      const schedules = rc.cache
-        .hibernationSchedules(rc.namespace)
-        .filter((s) => names.has(s.spec.clusterRef.name))
-        .map((s) => ({ name: s.metadata.name ?? "", ...s.status }));
       const figures = clusters.map((c) => clusterFigures(c, rc));
       const binPacking = binPackingSavings(
         clusters.map((c, i) => ({ figures: figures[i]!, ...(c.status?.lastPlan ? { plan: c.status.lastPlan } : {}) })),
       );
       return projection(
         figures,
-        { hibernation: hibernationSavings(schedules), binPacking },
+        { hibernation: pricedHibernation(rc, figures), binPacking },
         { label: ctx.query.timeframe, days },
       );
     },
