@@ -8,6 +8,7 @@ import { readCluster } from "./cluster-report.js";
 import { execute } from "./executors/index.js";
 import type { ExecOutcome } from "./executors/types.js";
 import { FacadeError, type FacadeClient } from "./facade-client.js";
+import { SPOT_INTERRUPTION_KIND } from "../src-shared/agent/notice-kinds.js";
 import { InterruptionTracker, imdsInstanceAction, noticesOnNode, type Notice } from "./interruptions.js";
 import type { AgentMetrics } from "./metrics.js";
 
@@ -122,7 +123,7 @@ export class Agent {
     if (this.o.imds) {
       try {
         const notice = await imdsInstanceAction(this.o.imds.baseUrl);
-        if (notice) notices.push({ node: this.o.imds.nodeName, kind: "spot-itn", at: notice.at });
+        if (notice) notices.push({ node: this.o.imds.nodeName, kind: SPOT_INTERRUPTION_KIND, at: notice.at });
       } catch (err) {
         this.o.logger?.warn({ err: (err as Error).message }, "Instance metadata check failed");
       }

@@ -2,11 +2,12 @@
 // (DaemonSet mode) the instance-metadata endpoint's spot/instance-action for the agent's own node.
 import type { V1Node } from "@kubernetes/client-node";
 import type { HeartbeatInterruption } from "../src-shared/agent/protocol.js";
+import { SPOT_INTERRUPTION_KIND } from "../src-shared/agent/notice-kinds.js";
 import { httpRequest } from "./http.js";
 
-/** Taint key -> the kind reported in the heartbeat. */
+/** Taint key -> the kind reported in the heartbeat; only SPOT_INTERRUPTION_KIND counts as an interruption. */
 export const INTERRUPTION_TAINTS: Readonly<Record<string, string>> = {
-  "aws-node-termination-handler/spot-itn": "spot-itn",
+  "aws-node-termination-handler/spot-itn": SPOT_INTERRUPTION_KIND,
   "aws-node-termination-handler/rebalance-recommendation": "rebalance",
   "aws-node-termination-handler/asg-lifecycle-termination": "asg-termination",
   "aws-node-termination-handler/scheduled-maintenance": "scheduled-maintenance",
@@ -16,8 +17,8 @@ export const INTERRUPTION_TAINTS: Readonly<Record<string, string>> = {
 
 /** Node condition types (status True) that announce the node's end. */
 export const INTERRUPTION_CONDITIONS: Readonly<Record<string, string>> = {
-  SpotInterruption: "spot-itn",
-  TerminationNotice: "spot-itn",
+  SpotInterruption: SPOT_INTERRUPTION_KIND,
+  TerminationNotice: SPOT_INTERRUPTION_KIND,
   RebalanceRecommendation: "rebalance",
 };
 

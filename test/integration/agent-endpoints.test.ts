@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_VERSION } from "../../src-shared/crds/index.js";
 import { agentLeaseName, parseSnapshot, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
 import type { HeartbeatInput } from "../../src-shared/agent/protocol.js";
+import { interruptions7d } from "../../src-shared/fleet/fleet-metrics.js";
 import { eventually } from "../support/cluster.js";
 import { startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
 
@@ -144,6 +145,41 @@ describe("heartbeat", () => {
     expect(gone.body).toMatchObject({ status: "disconnected", connected: false, seconds_since_heartbeat: 46 });
     // Not the other organisation's business.
     expect((await f.call("GET", "/clusters/hb-a/verify", { token: other.accessToken })).status).toBe(404);
+  });
+});
+
+describe("interruption notices", () => {
+  // What the ManagedCluster status counts: the cluster's audit entries the API server holds, over 7 days.
+  async function counted(cluster: string): Promise<{ interruptions: number; events: string[] }> {
+    const list: any = await f.client.listAll({
+      apiVersion: API_VERSION,
+      kind: "AuditEntry",
+      namespace: owner.namespace,
+    });
+    const entries = list.items.filter((e: any) => e.spec.resource.startsWith(`cluster/${cluster}/`));
+    return {
+      interruptions: interruptions7d(entries, cluster, clockMs),
+      events: entries.map((e: any) => `${e.spec.event} ${e.spec.after?.kind}`).sort(),
+    };
+  }
+
+  it("records rebalance and consolidation notices without counting them; a Spot interruption counts", async () => {
+    const token = await connect(owner, "hb-notices");
+    const at = new Date(clockMs).toISOString();
+    const notices = beat({
+      interruptions: [
+        { node: "ip-10-0-1-1", at, kind: "rebalance" },
+        { node: "ip-10-0-1-2", at, kind: "karpenter-disruption" },
+      ],
+    });
+    expect((await f.call("POST", "/clusters/hb-notices/heartbeat", { token, body: notices })).status).toBe(200);
+    expect(await counted("hb-notices")).toEqual({
+      interruptions: 0,
+      events: ["node.notice karpenter-disruption", "node.notice rebalance"],
+    });
+    const itn = beat({ interruptions: [{ node: "ip-10-0-1-1", at, kind: "spot-itn" }] });
+    expect((await f.call("POST", "/clusters/hb-notices/heartbeat", { token, body: itn })).status).toBe(200);
+    expect((await counted("hb-notices")).interruptions).toBe(1);
   });
 });
 

@@ -1,6 +1,11 @@
 // Agent heartbeats with coalesced writes: a Lease per cluster for liveness (renewed at most every few seconds) and a
 // snapshot ConfigMap (nodes, pods, objects) at most once per status interval; the operator turns the snapshot into
 // ManagedCluster.status. Interruptions become audit entries once each.
+import {
+  isSpotInterruption,
+  NODE_NOTICE_EVENT,
+  SPOT_INTERRUPTION_EVENT,
+} from "../../../src-shared/agent/notice-kinds.js";
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { AuditWriter } from "../../../src-shared/audit/types.js";
@@ -200,7 +205,8 @@ async function recordInterruptions(
     await ctx.opts.audit.record({
       namespace: cluster.metadata.namespace ?? "",
       actor: `system:agent/${name}`,
-      event: "spot.interruption",
+      // Only Spot interruptions count; rebalance, maintenance and Karpenter disruption notices are kept as notices.
+      event: isSpotInterruption(interruption.kind) ? SPOT_INTERRUPTION_EVENT : NODE_NOTICE_EVENT,
       resource: `cluster/${name}/node/${interruption.node}`,
       outcome: "success",
       after: { ...interruption, id: createHash("sha256").update(key).digest("hex").slice(0, 16) },
