@@ -5,7 +5,7 @@
 // GET /client/costs/export, and a restarted operator adds none.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
-import { karpenterName } from "../../operator/controllers/nodetemplate/desired.js";
+import { karpenterName } from "../../src-shared/karpenter/labels.js";
 import { registerOptimizationPolicyController } from "../../operator/controllers/optimizationpolicy/controller.js";
 import type { KubeObject } from "../../src-shared/kube/index.js";
 import { loadSnapshotPriceBook } from "../../src-shared/pricing/snapshot/index.js";

@@ -4,7 +4,7 @@
 // GET /activity/live and GET /client/costs/export show; a pass or a restarted controller that changes nothing adds none.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
-import { karpenterName } from "../../operator/controllers/nodetemplate/desired.js";
+import { karpenterName } from "../../src-shared/karpenter/labels.js";
 import { recordDecision } from "../../src-shared/audit/decisions.js";
 import { createAuditChainStore } from "../../src-shared/audit/writer.js";
 import type { KubeObject } from "../../src-shared/kube/index.js";

@@ -11,7 +11,7 @@ import { startAgent, type RunningAgent } from "../../agent/main.js";
 import type { AgentConfig } from "../../agent/config.js";
 import type { LocalApiServer, WriteNotice } from "../../operator/local/apiserver/index.js";
 import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
-import { karpenterName } from "../../operator/controllers/nodetemplate/desired.js";
+import { karpenterName } from "../../src-shared/karpenter/labels.js";
 import { TEMPLATE_ACTION_LABEL } from "../../operator/controllers/nodetemplate/executor.js";
 import { NODETEMPLATE_FINALIZER } from "../../operator/controllers/nodetemplate/reconciler.js";
 import { registerOptimizationPolicyController } from "../../operator/controllers/optimizationpolicy/controller.js";

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
-import { SPOT_SETTLE_MS, karpenterName } from "../../operator/controllers/nodetemplate/desired.js";
+import { SPOT_SETTLE_MS } from "../../operator/controllers/nodetemplate/desired.js";
+import { karpenterName } from "../../src-shared/karpenter/labels.js";
 import { KubeClient } from "../../src-shared/kube/index.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
 import { eventually, startTestCluster } from "../support/cluster.js";

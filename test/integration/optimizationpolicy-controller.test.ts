@@ -7,7 +7,7 @@ import { KubeClient } from "../../src-shared/kube/index.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
 import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
 import { registerOptimizationPolicyController } from "../../operator/controllers/optimizationpolicy/controller.js";
-import { karpenterName } from "../../operator/controllers/nodetemplate/desired.js";
+import { karpenterName } from "../../src-shared/karpenter/labels.js";
 import { designateLocalCluster } from "../support/local-cluster.js";
 
 const NS = "org-p";

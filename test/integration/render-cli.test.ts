@@ -12,7 +12,7 @@ import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient } from "../../src-shared/kube/index.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
 import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
-import { karpenterName } from "../../operator/controllers/nodetemplate/desired.js";
+import { karpenterName } from "../../src-shared/karpenter/labels.js";
 import { validateKarpenterObject } from "../../src-shared/karpenter/validate.js";
 
 const repo = resolve(import.meta.dirname, "../..");

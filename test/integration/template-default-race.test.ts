@@ -8,7 +8,8 @@ import { call, startTestFacade, type SignedUp, type TestFacade } from "../suppor
 import { designateLocalCluster } from "../support/local-cluster.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
 import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
-import { DEFAULT_WEIGHT, OTHER_WEIGHT, karpenterName } from "../../operator/controllers/nodetemplate/desired.js";
+import { DEFAULT_WEIGHT, OTHER_WEIGHT } from "../../operator/controllers/nodetemplate/desired.js";
+import { karpenterName } from "../../src-shared/karpenter/labels.js";
 
 const NT = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" };
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };

@@ -16,7 +16,7 @@ import { loadSnapshotPriceBook } from "../../../src-shared/pricing/snapshot/inde
 import type { PriceBook } from "../../../src-shared/pricing/types.js";
 import { desiredTemplate, type KarpenterObject } from "../../controllers/nodetemplate/desired.js";
 import { effectiveDefault } from "../../controllers/nodetemplate/kube.js";
-import { effectivePolicy, policyInForce, type PolicyLike } from "../../controllers/optimizationpolicy/desired.js";
+import { effectivePolicy, policyInForce, type PolicyLike } from "../../../src-shared/karpenter/policy.js";
 
 const USAGE = `spotctl render -f FILE [-f FILE ...] [--data DIR] [--region REGION]
 

@@ -16,18 +16,16 @@ import {
   type Informer,
   type KindRef,
 } from "../../../src-shared/runtime/index.js";
+import { type AwsDefaults, type SpotReturnTiming } from "./desired.js";
 import {
   EC2NODECLASS_API,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
   NODEPOOL_API,
   TEMPLATE_ANNOTATION,
-  type AwsDefaults,
-  type SpotReturnTiming,
-} from "./desired.js";
+  OUR_CONFIGMAPS,
+} from "../../../src-shared/karpenter/labels.js";
 import { TEMPLATE_ACTION_LABEL } from "./executor.js";
 import { informerCaches } from "./kube.js";
-import { remoteView, templateKeysNamed } from "./remote.js";
+import { remoteView, templateKeysNamed } from "../../../src-shared/agent/remote-view.js";
 import { CLUSTER_LABEL as SNAPSHOT_CLUSTER_LABEL, SNAPSHOT_REF } from "../../../src-shared/agent/snapshot.js";
 import { createNodeTemplateReconciler } from "./reconciler.js";
 import { PRICE_BOOK_CONFIGMAPS } from "../../../src-shared/pricing/operator-prices.js";
@@ -60,12 +58,6 @@ const TEMPLATE_ACTIONS: KindRef = {
   apiVersion: "spotoptimizer.io/v1alpha1",
   kind: "AgentAction",
   labelSelector: TEMPLATE_ACTION_LABEL,
-};
-/** The installer's local-cluster designation (and the other ConfigMaps we label), to follow a change of it. */
-export const OUR_CONFIGMAPS: KindRef = {
-  apiVersion: "v1",
-  kind: "ConfigMap",
-  labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
 };
 
 async function served(client: KubeClient, ref: KindRef): Promise<boolean> {

@@ -6,17 +6,17 @@ import { NodeTemplateSpec, type NodeTemplateSpecInput } from "../../../src-share
 import { validateKarpenterObject } from "../../../src-shared/karpenter/validate.js";
 import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.js";
 import { karpenterCrd } from "../../../test/support/karpenter-fixtures.js";
-import { effectivePolicy, MIN_FLEXIBLE_TYPES, type PolicyLike } from "../optimizationpolicy/desired.js";
+import { effectivePolicy, MIN_FLEXIBLE_TYPES, type PolicyLike } from "../../../src-shared/karpenter/policy.js";
 import {
   DEFAULT_WEIGHT,
   OTHER_WEIGHT,
   SPOT_SETTLE_MS,
   desiredTemplate,
-  karpenterName,
   spotReturn,
   type DesiredTemplateInput,
   type KarpenterObject,
 } from "./desired.js";
+import { karpenterName } from "../../../src-shared/karpenter/labels.js";
 
 const book = loadCatalogPriceBook("us-east-1");
 

@@ -1,6 +1,5 @@
 // Pure builder: a NodeTemplate (+ its cluster, the policy in force, the price book) → the Karpenter v1 NodePool and
 // EC2NodeClass the operator applies, the template's status figures and warnings. No I/O; `spotctl render` uses it too.
-import { createHash } from "node:crypto";
 import type { NodeTemplateSpec, NodeTemplateStatus } from "../../../src-shared/crds/index.js";
 import {
   familyIndex,
@@ -14,17 +13,19 @@ import {
   rankInstanceTypes,
   type EffectivePolicy,
   type RankCandidate,
-} from "../optimizationpolicy/desired.js";
+} from "../../../src-shared/karpenter/policy.js";
+import {
+  CLUSTER_LABEL,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  NODEPOOL_API,
+  EC2NODECLASS_API,
+  TEMPLATE_ANNOTATION,
+  TEMPLATE_NAME_LABEL,
+  TEMPLATE_NAMESPACE_LABEL,
+  karpenterName,
+} from "../../../src-shared/karpenter/labels.js";
 
-export const NODEPOOL_API = { apiVersion: "karpenter.sh/v1", kind: "NodePool" } as const;
-export const EC2NODECLASS_API = { apiVersion: "karpenter.k8s.aws/v1", kind: "EC2NodeClass" } as const;
-export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-export const MANAGED_BY = "spot-optimizer";
-export const TEMPLATE_NAMESPACE_LABEL = "spotoptimizer.io/template-namespace";
-export const TEMPLATE_NAME_LABEL = "spotoptimizer.io/template";
-export const CLUSTER_LABEL = "spotoptimizer.io/cluster";
-/** `namespace/name` of the template, in full (labels cap values at 63 characters). */
-export const TEMPLATE_ANNOTATION = "spotoptimizer.io/nodetemplate";
 /** Karpenter weights: the cluster's default template is tried first. */
 export const DEFAULT_WEIGHT = 100;
 export const OTHER_WEIGHT = 10;
@@ -71,23 +72,6 @@ export interface DesiredTemplate {
   instanceTypes?: NonNullable<NodeTemplateStatus["instanceTypes"]>;
   /** Findings of validation plus what the builder had to decide (defaults used, unpriced types). */
   warnings: string[];
-}
-
-function slug(value: string): string {
-  return value
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "");
-}
-
-/**
- * The cluster-unique name of the template's NodePool and EC2NodeClass: readable `namespace-name`, cut to fit the
- * 63-character `karpenter.sh/nodepool` label, plus a hash of `namespace/name` so that `a-b/c` and `a/b-c` differ.
- */
-export function karpenterName(namespace: string, name: string): string {
-  const hash = createHash("sha256").update(`${namespace}/${name}`).digest("hex").slice(0, 8);
-  const readable = slug(`${namespace}-${name}`).slice(0, 54).replace(/-+$/g, "");
-  return `${readable}-${hash}`;
 }
 
 function labels(input: DesiredTemplateInput): Record<string, string> {

@@ -7,7 +7,7 @@ import { API_VERSION } from "../../../src-shared/crds/common.js";
 import { validateKarpenterObject } from "../../../src-shared/karpenter/validate.js";
 import { KubeApiError, isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
 import { applyObject, isApplied } from "../../../src-shared/runtime/index.js";
-import { observed, reportAfter, type RemoteView } from "./remote.js";
+import { observed, reportAfter, type RemoteView } from "../../../src-shared/agent/remote-view.js";
 
 /** Where the objects stand after one pass. */
 export interface ExecutionState {

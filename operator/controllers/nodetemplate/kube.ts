@@ -2,9 +2,9 @@
 import type { AgentAction, ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
 import type { KubeObject } from "../../../src-shared/kube/index.js";
 import type { Informer } from "../../../src-shared/runtime/index.js";
-import { MANAGED_BY, MANAGED_BY_LABEL, TEMPLATE_ANNOTATION } from "./desired.js";
+import { MANAGED_BY, MANAGED_BY_LABEL, TEMPLATE_ANNOTATION } from "../../../src-shared/karpenter/labels.js";
 import { TEMPLATE_ACTION_LABEL } from "./executor.js";
-import { remoteView, templateKeysNamed, type RemoteView } from "./remote.js";
+import { remoteView, templateKeysNamed, type RemoteView } from "../../../src-shared/agent/remote-view.js";
 import { snapshotConfigMapName } from "../../../src-shared/agent/snapshot.js";
 
 export interface TemplateCaches {

@@ -15,17 +15,15 @@ import {
   type EventSink,
 } from "../../../src-shared/runtime/index.js";
 import { resolveClusterTarget, type LocalClusterRef } from "../../../src-shared/tenancy/cluster-target.js";
-import { effectivePolicy, policyInForce } from "../optimizationpolicy/desired.js";
+import { effectivePolicy, policyInForce } from "../../../src-shared/karpenter/policy.js";
 import {
-  EC2NODECLASS_API,
-  NODEPOOL_API,
   desiredTemplate,
-  karpenterName,
   spotReturn,
   type AwsDefaults,
   type DesiredTemplate,
   type SpotReturnTiming,
 } from "./desired.js";
+import { EC2NODECLASS_API, NODEPOOL_API, karpenterName } from "../../../src-shared/karpenter/labels.js";
 import {
   NODETEMPLATE_FIELD_MANAGER,
   localExecutor,
@@ -34,7 +32,7 @@ import {
   type KarpenterExecutor,
 } from "./executor.js";
 import { effectiveDefault, type TemplateCaches } from "./kube.js";
-import { onDemandClaimsCreatedMs } from "./remote.js";
+import { onDemandClaimsCreatedMs } from "../../../src-shared/agent/remote-view.js";
 import { sweepRemote } from "./sweep.js";
 import { poolDecision, previousPool, type PreviousPool } from "./decision.js";
 import { recordDecision, type DecisionAudit } from "../../../src-shared/audit/decisions.js";

@@ -5,10 +5,10 @@ import type { AgentAction } from "../../../src-shared/crds/index.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
 import { isNotFound, type KubeClient } from "../../../src-shared/kube/index.js";
 import { splitKey, type ReconcileResult } from "../../../src-shared/runtime/index.js";
-import { EC2NODECLASS_API, NODEPOOL_API } from "./desired.js";
+import { EC2NODECLASS_API, NODEPOOL_API } from "../../../src-shared/karpenter/labels.js";
 import { completedMs, remoteExecutor } from "./executor.js";
 import type { TemplateCaches } from "./kube.js";
-import { objectsNaming, reportAfter, type RemoteView } from "./remote.js";
+import { objectsNaming, reportAfter, type RemoteView } from "../../../src-shared/agent/remote-view.js";
 
 const API_OF: Record<string, string> = { NodePool: NODEPOOL_API.apiVersion, EC2NodeClass: EC2NODECLASS_API.apiVersion };
 /** Looked at again this often while a cluster's objects or finished actions are left (reports may not name it). */

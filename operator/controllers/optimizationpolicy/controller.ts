@@ -11,12 +11,16 @@ import {
 } from "../../../src-shared/runtime/index.js";
 import { PROTECTED_BY } from "./exclusions.js";
 import { MANAGED_CLUSTER, NODE_TEMPLATE, OPTIMIZATION_POLICY } from "../../../src-shared/crds/refs.js";
-import { OUR_CONFIGMAPS } from "../nodetemplate/controller.js";
 import { LOCAL_CLUSTER_CONFIGMAP, localClusterFromConfigMap } from "../../../src-shared/tenancy/cluster-target.js";
-import { CLUSTER_LABEL, NODEPOOL_API, TEMPLATE_NAMESPACE_LABEL } from "../nodetemplate/desired.js";
+import {
+  CLUSTER_LABEL,
+  NODEPOOL_API,
+  OUR_CONFIGMAPS,
+  TEMPLATE_NAMESPACE_LABEL,
+} from "../../../src-shared/karpenter/labels.js";
 import { createPolicyReconciler } from "./reconciler.js";
 import { POLICY_ACTION_LABEL } from "./remote-exclusions.js";
-import { remoteView } from "../nodetemplate/remote.js";
+import { remoteView } from "../../../src-shared/agent/remote-view.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
 import { CLUSTER_LABEL as SNAPSHOT_CLUSTER_LABEL, SNAPSHOT_REF } from "../../../src-shared/agent/snapshot.js";
 

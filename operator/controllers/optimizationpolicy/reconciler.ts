@@ -25,9 +25,9 @@ import {
   MANAGED_BY_LABEL,
   TEMPLATE_NAMESPACE_LABEL,
   karpenterName,
-} from "../nodetemplate/desired.js";
-import { disruptionFor, effectivePolicy, policyInForce } from "./desired.js";
-import { remoteView } from "../nodetemplate/remote.js";
+} from "../../../src-shared/karpenter/labels.js";
+import { disruptionFor, effectivePolicy, policyInForce } from "../../../src-shared/karpenter/policy.js";
+import { remoteView } from "../../../src-shared/agent/remote-view.js";
 import { POLICY_ACTION_LABEL, syncClusterExclusions } from "./remote-exclusions.js";
 
 export const POLICY_FIELD_MANAGER = "spot-optimizer-optimizationpolicy";

@@ -9,7 +9,7 @@ import type { HeartbeatPodGroup } from "../../../src-shared/agent/protocol.js";
 import type { AgentAction } from "../../../src-shared/crds/index.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
 import { KubeApiError, isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
-import { reportAfter, type RemoteView } from "../nodetemplate/remote.js";
+import { reportAfter, type RemoteView } from "../../../src-shared/agent/remote-view.js";
 
 /** Label on the AgentActions of a policy's remote exclusions, naming the policy (same namespace). */
 export const POLICY_ACTION_LABEL = "optimizationpolicy.spotoptimizer.io/policy";

@@ -7,8 +7,9 @@ import {
   type OptimizationPolicy,
 } from "../../../src-shared/crds/index.js";
 import type { PriceBook } from "../../../src-shared/pricing/types.js";
-import { desiredTemplate, karpenterName } from "../../controllers/nodetemplate/desired.js";
-import { effectivePolicy } from "../../controllers/optimizationpolicy/desired.js";
+import { desiredTemplate } from "../../controllers/nodetemplate/desired.js";
+import { karpenterName } from "../../../src-shared/karpenter/labels.js";
+import { effectivePolicy } from "../../../src-shared/karpenter/policy.js";
 import { editPerClusterObject, targetCluster } from "./cluster-target.js";
 import { settle, type ResourceContext } from "./resource-scope.js";
 

@@ -1,7 +1,7 @@
 // Pure rules of an OptimizationPolicy: which policy of a cluster is in force, and how it shapes a NodePool
 // (disruption table, instance-type ranking by strategy, capacity types with Spot fallback, zone spread, limits).
-import type { InstanceShape, InterruptionBucket, Price } from "../../../src-shared/pricing/types.js";
-import { objectInForce } from "../../../src-shared/tenancy/cluster-target.js";
+import type { InstanceShape, InterruptionBucket, Price } from "../pricing/types.js";
+import { objectInForce } from "../tenancy/cluster-target.js";
 
 export type PolicyStrategy = "lowest-price" | "capacity-optimized" | "price-capacity-optimized";
 

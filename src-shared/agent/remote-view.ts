@@ -1,10 +1,10 @@
 // What a remote cluster's latest heartbeat snapshot says about the Karpenter objects the NodeTemplate controller
 // handed its agent: whether they are still as applied (drift), whose template they name (orphans), and the pools'
 // On-Demand NodeClaims (the return to Spot); the OptimizationPolicy controller reads its pod groups the same way.
-import type { HeartbeatObject, HeartbeatPodGroup } from "../../../src-shared/agent/protocol.js";
-import { CLUSTER_LABEL, parseSnapshot } from "../../../src-shared/agent/snapshot.js";
-import type { KubeObject } from "../../../src-shared/kube/index.js";
-import { TEMPLATE_ANNOTATION } from "./desired.js";
+import type { HeartbeatObject, HeartbeatPodGroup } from "./protocol.js";
+import { CLUSTER_LABEL, parseSnapshot } from "./snapshot.js";
+import type { KubeObject } from "../kube/index.js";
+import { TEMPLATE_ANNOTATION } from "../karpenter/labels.js";
 
 /** One remote cluster's report, as the reconciler reads it. */
 export interface RemoteView {
