@@ -283,6 +283,24 @@ describe("activity feed and cost export", () => {
     expect((await f.call("GET", "/activity/live?limit=0", { token: f.token(f.orgA) })).status).toBe(422);
   });
 
+  it("shows a decision recorded without a price as savings null with the reason, not 0", async () => {
+    const audit = f.facade.facades[0]!.audit;
+    const { oldPriceUsdPerHour: _old, newPriceUsdPerHour: _new, ...unpriced } = decision("i-unpriced", 1, 0.5);
+    await audit.record({
+      namespace: f.orgA,
+      actor: "system:optimizer",
+      event: "Switched node to Spot",
+      resource: "node/i-unpriced",
+      outcome: "success",
+      after: unpriced,
+    });
+    const line = await eventually(async () => {
+      const r = await f.call("GET", "/activity/live?limit=500", { token: f.token(f.orgA) });
+      return r.body.events.find((e: any) => e.resource === "node/i-unpriced");
+    });
+    expect(line).toMatchObject({ savings: null, savings_reason: expect.stringContaining("without") });
+  });
+
   it("exports the last 30 days of decisions as CSV with a TOTAL row (monthly = hourly × 730)", async () => {
     // An entry from 40 days ago, as an operator would have written it then: outside the window.
     await f.client.create({

@@ -38,7 +38,11 @@ const live = (scope: ResourceScope): RouteDef =>
           id: z.string(),
           timestamp: z.string(),
           action: z.string(),
-          savings: z.number(),
+          savings: z
+            .number()
+            .nullable()
+            .describe("Hourly USD saved against the replaced capacity's price; null when a decision lacks a price"),
+          savings_reason: z.string().nullable(),
           status: z.string(),
           actor: z.string(),
           resource: z.string(),

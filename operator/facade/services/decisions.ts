@@ -73,21 +73,35 @@ export interface ActivityEvent {
   id: string;
   timestamp: string;
   action: string;
-  savings: number;
+  savings: number | null;
+  savings_reason: string | null;
   status: string;
   actor: string;
   resource: string;
 }
 
-/** One feed line per audit entry; `savings` = hourly USD saved by a decision, 0 for other actions. */
-export function activityEvent(entry: AuditView): ActivityEvent {
+/** The hourly USD a feed line's entry saved: a priced decision's price difference, 0 for an action that is no
+ * decision, null with the reason for a decision recorded without both prices (unknown is not 0). */
+function hourlySavings(entry: AuditView): { savings: number | null; savings_reason: string | null } {
   const decision = decisionOf(entry);
-  const savings = decision ? decision.oldPriceUsdPerHour - decision.newPriceUsdPerHour : 0;
+  if (decision) {
+    const usd = decision.oldPriceUsdPerHour - decision.newPriceUsdPerHour;
+    return { savings: Math.round(usd * 10_000) / 10_000, savings_reason: null };
+  }
+  const after = entry.after as Record<string, unknown> | null;
+  const isDecision = after !== null && typeof after === "object" && typeof after.decision === "string";
+  return isDecision
+    ? { savings: null, savings_reason: "the decision was recorded without its old and new hourly prices" }
+    : { savings: 0, savings_reason: null };
+}
+
+/** One feed line per audit entry; `savings` = hourly USD saved against the replaced capacity's price. */
+export function activityEvent(entry: AuditView): ActivityEvent {
   return {
     id: entry.id,
     timestamp: entry.timestamp,
     action: entry.resource ? `${entry.event} (${entry.resource})` : entry.event,
-    savings: Math.round(savings * 10_000) / 10_000,
+    ...hourlySavings(entry),
     status: entry.outcome,
     actor: entry.actor,
     resource: entry.resource,
