@@ -198,6 +198,14 @@ describe("hibernation decision entries", () => {
     // The 48 h override: its asleep share of the four reference weeks, as the controller computes it.
     expect(schedule.status.savingsBaseline).toMatch(/^3 Karpenter node\(s\) .*; asleep \d+\.\d h of a 730 h month$/);
     const expected = Math.round(monthly * ((30 * 24) / 730) * 100) / 100;
+    // Hibernation savings count only for a cluster whose cost is known: home's status reports the three nodes' cost.
+    await f.client.patch(
+      { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster", namespace: owner.namespace, name: "home" },
+      {
+        status: { nodeCount: 3, monthlyCostUsd: hourly * 730, baselineMonthlyCostUsd: hourly * 730, unpricedNodes: 0 },
+      },
+      { type: "merge", subresource: "status" },
+    );
     const projection = await eventually(
       async () => {
         const r = await f.call("GET", "/metrics/projection?timeframe=30d", { token: owner.accessToken });

@@ -59,6 +59,12 @@ function round6(x: number): number {
   return Math.round(x * 1e6) / 1e6;
 }
 
+/** The generator's own account of the observed Spot prices: copied per AZ from the source at its commit. */
+function spotNote(asOf: string): string {
+  const when = asOf === "unknown" ? "the source records no collection date, so asOf is unknown" : `collected ${asOf}`;
+  return `latest Spot price per AZ as the source file holds it at that commit, copied unchanged; ${when}`;
+}
+
 function sources(opts: BuildOptions, onDemandAsOf: string, spotAsOf: string): Omit<PriceSnapshot["_meta"], "counts"> {
   const types = readMeta(join(opts.dir, "ec2-instance-types.json"));
   const spot = readMeta(join(opts.dir, "spot-prices.meta.json"));
@@ -75,7 +81,7 @@ function sources(opts: BuildOptions, onDemandAsOf: string, spotAsOf: string): Om
     spot: {
       from: `${text(spotSource.repo, "unknown")} ${text(spotSource.path, "")} @ ${text(spotSource.indexedVersionCommit, "?")}: ${text(spotSource.upstreamOrigin, "EC2 Spot price history")}`,
       asOf: spotAsOf,
-      note: text(spot.snapshotDate, "no collection date recorded"),
+      note: spotNote(spotAsOf),
     },
     advisor: { from: "AWS Spot Instance Advisor feed (spot-advisor.json)", asOf: opts.advisorAsOf ?? "unknown" },
     derivedSpot: "types without an observed Spot price: onDemand x (1 - advisor savings / 100), labelled derived",

@@ -19,6 +19,8 @@ describe("price snapshot (us-east-1)", () => {
     }
     expect(meta.onDemand.asOf).toMatch(DATE);
     expect(meta.counts.types).toBe(Object.keys(snapshot.types).length);
+    // The generator writes its own note on the observed Spot prices rather than copying the input's.
+    expect(meta.spot.note).toMatch(/^latest Spot price per AZ as the source file holds it/);
   });
 
   it("is described by the README's NOTICE as its _meta records it: generator, commits, dates and counts", () => {
