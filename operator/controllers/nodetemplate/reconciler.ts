@@ -71,10 +71,13 @@ interface Built {
   catalog?: PriceBook;
 }
 
+/** One run of the reconciler: the key and template it is for, its clock reading, and what every step reads. */
 interface Ctx {
   key: string;
   template: NodeTemplate;
   now: Date;
+  options: NodeTemplateReconcilerOptions;
+  noter: ReturnType<typeof decisionNoter>;
 }
 
 function bookFor(
@@ -90,340 +93,348 @@ function bookFor(
   }
 }
 
+/**
+ * Local: server-side apply here. Remote (the template's cluster is a `mode: remote` ManagedCluster): AgentActions
+ * for that cluster's agent.
+ */
+function executorFor(ctx: Ctx, cluster: ManagedCluster | undefined): KarpenterExecutor {
+  const { client, caches } = ctx.options;
+  const t = ctx.template;
+  if (cluster?.spec.mode === "remote")
+    return remoteExecutor(client, {
+      namespace: t.metadata.namespace ?? "",
+      clusterName: cluster.metadata.name ?? "",
+      template: t as unknown as KubeObject,
+      actions: caches.actionsOf(t.metadata.namespace ?? "", t.metadata.name ?? ""),
+      view: caches.remoteView(t.metadata.namespace ?? "", cluster.metadata.name ?? ""),
+      nowMs: ctx.now.getTime(),
+    });
+  return localExecutor({
+    client,
+    current: (kind, name) => caches.karpenterObject(kind, name),
+    names: () => caches.objectNamesOf(ctx.key),
+  });
+}
+
+/** Deletes the Karpenter objects that name `key` as their template (its own, and any left from a rename). */
+async function removeObjects(key: string, executor: KarpenterExecutor): Promise<ExecutionState> {
+  const { namespace, name } = splitKey(key);
+  const names = [...new Set([karpenterName(namespace ?? "", name), ...executor.appliedNames()])];
+  return executor.remove([
+    ...names.map((n) => ({ ...NODEPOOL_API, name: n })),
+    ...names.map((n) => ({ ...EC2NODECLASS_API, name: n })),
+  ]);
+}
+
+/** A 409 (our cache was behind) or 404 (already gone) ends the run: the watch event of the newer state re-enqueues. */
+async function setFinalizers(client: KubeClient, template: NodeTemplate, finalizers: string[]): Promise<void> {
+  try {
+    await client.patch(
+      {
+        apiVersion: template.apiVersion,
+        kind: template.kind,
+        namespace: template.metadata.namespace,
+        name: template.metadata.name ?? "",
+      },
+      { metadata: { resourceVersion: template.metadata.resourceVersion, finalizers } },
+      { type: "merge" },
+    );
+  } catch (err) {
+    if (!isConflict(err) && !isNotFound(err)) throw err;
+  }
+}
+
+/**
+ * The last template of a cluster named as its default is going: clear spec.defaultTemplate, as DELETE
+ * /templates/{id} does, so the next template created is not taken for the deleted default's successor. Guarded by
+ * the resourceVersion read: a concurrent move of the default (409) wins and this run is retried.
+ */
+async function releaseDefault(ctx: Ctx): Promise<void> {
+  const { client, caches } = ctx.options;
+  const namespace = ctx.template.metadata.namespace ?? "";
+  const cluster = caches.cluster(namespace, ctx.template.spec.clusterRef.name);
+  if (!cluster || cluster.spec.defaultTemplate !== ctx.template.metadata.name) return;
+  if (effectiveDefault(caches.templates(namespace), cluster) !== undefined) return;
+  await nameDefault(client, cluster, null);
+}
+
+async function finalize(ctx: Ctx): Promise<ReconcileResult> {
+  const { client, caches } = ctx.options;
+  const namespace = ctx.template.metadata.namespace ?? "";
+  const cluster = caches.cluster(namespace, ctx.template.spec.clusterRef.name);
+  // A remote cluster's objects go through its agent: the finalizer stays until the delete actions succeeded.
+  const removed = await removeObjects(ctx.key, executorFor(ctx, cluster));
+  if (!removed.done) return { requeueAfterMs: removed.recheckInMs ?? RESYNC_MS };
+  await releaseDefault(ctx);
+  const finalizers = ctx.template.metadata.finalizers ?? [];
+  if (finalizers.includes(NODETEMPLATE_FINALIZER))
+    await setFinalizers(
+      client,
+      ctx.template,
+      finalizers.filter((f) => f !== NODETEMPLATE_FINALIZER),
+    );
+  return {};
+}
+
+async function writeStatus(
+  ctx: Ctx,
+  status: { conditions: Condition[]; warnings?: string[]; instanceTypes?: unknown },
+): Promise<void> {
+  const { client } = ctx.options;
+  const t = ctx.template;
+  const body = {
+    apiVersion: t.apiVersion,
+    kind: t.kind,
+    metadata: { name: t.metadata.name, namespace: t.metadata.namespace },
+    status: { observedGeneration: t.metadata.generation, ...status },
+  };
+  await applyStatus(client, body, {
+    current: t as unknown as KubeObject,
+    fieldManager: NODETEMPLATE_FIELD_MANAGER,
+  });
+}
+
+function condition(
+  ctx: Ctx,
+  list: Condition[],
+  c: Omit<Condition, "lastTransitionTime" | "observedGeneration">,
+): Condition[] {
+  return setCondition(list, { ...c, observedGeneration: ctx.template.metadata.generation }, ctx.now);
+}
+
+/**
+ * Records Events for condition changes a person should see in `kubectl describe`: every change to False, and to
+ * True except Valid (a template that becomes valid is then applied, and the Applied Event says so).
+ */
+async function announce(ctx: Ctx, next: Condition[]): Promise<void> {
+  const before = ctx.template.status?.conditions ?? [];
+  const object = ctx.template as unknown as KubeObject;
+  const changed = next.filter((n) => !sameCondition(findCondition(before, n.type), n));
+  for (const c of changed.filter((n) => !(n.type === "Valid" && n.status === "True"))) {
+    if (c.status === "True") await ctx.options.events?.normal(object, c.reason, c.message);
+    else await ctx.options.events?.warning(object, c.reason, c.message);
+  }
+}
+
+async function notApplied(
+  ctx: Ctx,
+  input: { reason: string; message: string; desired?: DesiredTemplate },
+): Promise<ReconcileResult> {
+  let conditions = [...(ctx.template.status?.conditions ?? [])];
+  if (input.desired) conditions = validCondition(ctx, conditions, input.desired);
+  conditions = condition(ctx, conditions, {
+    type: "Applied",
+    status: "False",
+    reason: input.reason,
+    message: input.message,
+  });
+  await announce(ctx, conditions);
+  await writeStatus(ctx, {
+    conditions,
+    ...(input.desired ? { warnings: input.desired.warnings } : {}),
+    ...(input.desired?.instanceTypes ? { instanceTypes: input.desired.instanceTypes } : {}),
+  });
+  return { requeueAfterMs: RESYNC_MS };
+}
+
+function validCondition(ctx: Ctx, list: Condition[], desired: DesiredTemplate): Condition[] {
+  const v = desired.validation;
+  return condition(ctx, list, {
+    type: "Valid",
+    status: v.valid ? "True" : "False",
+    reason: v.valid ? "Valid" : "InvalidSpec",
+    message: v.valid ? "The template is valid" : v.errors.join("; "),
+  });
+}
+
+async function setIsDefault(client: KubeClient, t: NodeTemplate, value: boolean): Promise<void> {
+  await client.patch(
+    { apiVersion: t.apiVersion, kind: t.kind, namespace: t.metadata.namespace, name: t.metadata.name ?? "" },
+    { metadata: { resourceVersion: t.metadata.resourceVersion }, spec: { isDefault: value } },
+    { type: "merge", fieldManager: NODETEMPLATE_FIELD_MANAGER },
+  );
+}
+
+/** Flips this template's isDefault to what the cluster's default says, with an Event saying why. */
+async function flipDefault(
+  ctx: Ctx,
+  input: { value: boolean; winner: string; cluster: ManagedCluster },
+): Promise<void> {
+  const { client } = ctx.options;
+  const object = ctx.template as unknown as KubeObject;
+  const how = `(move it with PATCH /templates/{id}/default or the ManagedCluster's spec.defaultTemplate)`;
+  const clusterName = input.cluster.metadata.name ?? "";
+  const named = input.cluster.spec.defaultTemplate;
+  const why =
+    named === ctx.template.metadata.name
+      ? "its ManagedCluster's spec.defaultTemplate names it"
+      : `it succeeds the deleted default ${named ?? ""} as the oldest remaining template`;
+  await setIsDefault(client, ctx.template, input.value);
+  if (input.value)
+    await ctx.options.events?.normal(
+      object,
+      "DefaultTemplate",
+      `This template is the default of cluster ${clusterName} (${why}); isDefault set to true ${how}`,
+    );
+  else
+    await ctx.options.events?.warning(
+      object,
+      "DefaultConflict",
+      `NodeTemplate ${input.winner} is the default of cluster ${clusterName}; isDefault of this template was set back to false ${how}`,
+    );
+}
+
+/**
+ * Brings spec.isDefault of this template and the cluster's spec.defaultTemplate in line with the effective default.
+ * True when the template was patched: its update event brings it back with the new generation.
+ */
+async function holdDefault(ctx: Ctx, cluster: ManagedCluster, winner: string | undefined): Promise<boolean> {
+  const { client } = ctx.options;
+  const name = ctx.template.metadata.name ?? "";
+  const isWinner = winner === name;
+  if ((ctx.template.spec.isDefault === true) !== isWinner) {
+    await flipDefault(ctx, { value: isWinner, winner: winner ?? "", cluster });
+    return true;
+  }
+  if (isWinner && cluster.spec.defaultTemplate !== name) await nameDefault(client, cluster, name);
+  return false;
+}
+
+/** Points the cluster's spec.defaultTemplate at the template (guarded: a concurrent move makes this a 409). */
+async function nameDefault(client: KubeClient, cluster: ManagedCluster, name: string | null): Promise<void> {
+  await client.patch(
+    {
+      apiVersion: cluster.apiVersion,
+      kind: cluster.kind,
+      namespace: cluster.metadata.namespace,
+      name: cluster.metadata.name ?? "",
+    },
+    { metadata: { resourceVersion: cluster.metadata.resourceVersion }, spec: { defaultTemplate: name } },
+    { type: "merge", fieldManager: NODETEMPLATE_FIELD_MANAGER },
+  );
+}
+
+/** Finalizer, cluster and spec checks; a result when the run ends here, else what the build needs. */
+async function prepare(
+  ctx: Ctx,
+): Promise<ReconcileResult | { cluster: ManagedCluster; spec: NodeTemplateSpec; winner?: string }> {
+  const { client, caches } = ctx.options;
+  const t = ctx.template;
+  const namespace = t.metadata.namespace ?? "";
+  const finalizers = t.metadata.finalizers ?? [];
+  if (!finalizers.includes(NODETEMPLATE_FINALIZER)) {
+    await setFinalizers(client, t, [...finalizers, NODETEMPLATE_FINALIZER]);
+    return {};
+  }
+  // The same rule as every per-cluster kind: a `mode: local` cluster other than the designated one is not found.
+  const target = await resolveClusterTarget(
+    { managedCluster: async (ns, n) => caches.cluster(ns, n), localCluster: () => ctx.options.localCluster(namespace) },
+    { namespace, clusterName: t.spec.clusterRef.name },
+  );
+  if (!target.found) return notApplied(ctx, { reason: target.reason, message: target.message });
+  const cluster = target.cluster as ManagedCluster;
+  const parsed = NodeTemplateSpec.safeParse(t.spec);
+  if (!parsed.success)
+    return notApplied(ctx, {
+      reason: "InvalidSpec",
+      message: parsed.error.issues.map((i) => `spec.${i.path.join(".")}: ${i.message}`).join("; "),
+    });
+  const winner = effectiveDefault(caches.templates(namespace), cluster);
+  if (await holdDefault(ctx, cluster, winner)) return {};
+  return { cluster, spec: parsed.data, ...(winner ? { winner } : {}) };
+}
+
+function build(ctx: Ctx, input: { cluster: ManagedCluster; spec: NodeTemplateSpec; winner?: string }): Built {
+  const { caches } = ctx.options;
+  const t = ctx.template;
+  const namespace = t.metadata.namespace ?? "";
+  const clusterName = input.cluster.metadata.name ?? "";
+  const { inForce } = policyInForce<OptimizationPolicy>(caches.policies(namespace), namespace, clusterName);
+  const policy = effectivePolicy(inForce);
+  const { catalog, problem } = bookFor(ctx.options, input.cluster.spec.region);
+  const poolName = karpenterName(namespace, t.metadata.name ?? "");
+  const fallbackActive = policy.spotFallback && input.spec.strategy === "SPOT";
+  const fallback = spotReturn({
+    fallbackActive,
+    onDemandClaimCreatedMs: onDemandClaims(caches, input.cluster, poolName),
+    spotOffered: catalog !== undefined,
+    nowMs: ctx.now.getTime(),
+    timing: ctx.options.spotReturn,
+  });
+  const desired = desiredTemplate({
+    template: { namespace, name: t.metadata.name ?? "", spec: input.spec },
+    cluster: { name: clusterName, spec: input.cluster.spec },
+    policy,
+    isDefault: input.winner === t.metadata.name,
+    ...(catalog ? { catalog } : { catalogProblem: problem }),
+    awsDefaults: ctx.options.awsDefaults,
+    narrowToSpot: fallback.narrow,
+  });
+  return { desired, poolName, policySource: policy.source, fallbackActive, fallback, catalog };
+}
+
+async function reconcileLive(ctx: Ctx): Promise<ReconcileResult> {
+  const prepared = await prepare(ctx);
+  if (!("cluster" in prepared)) return prepared;
+  const built = build(ctx, prepared);
+  const { desired } = built;
+  if (!desired.validation.valid)
+    return notApplied(ctx, {
+      reason: "InvalidSpec",
+      message: "Not applied: the template is not valid (see Valid)",
+      desired,
+    });
+  const executor = executorFor(ctx, prepared.cluster);
+  const state = await ctx.noter.apply(executor, { template: ctx.template, built, cluster: prepared.cluster });
+  if (!state.done) return notYetApplied(ctx, { state, desired, clusterName: prepared.cluster.metadata.name ?? "" });
+  const conditions = appliedConditions(ctx, built, executor.mode === "remote" ? prepared.cluster : undefined);
+  await announce(ctx, conditions);
+  await writeStatus(ctx, {
+    conditions,
+    warnings: desired.warnings,
+    ...(desired.instanceTypes ? { instanceTypes: desired.instanceTypes } : {}),
+  });
+  return { requeueAfterMs: Math.min(RESYNC_MS, built.fallback.recheckInMs ?? RESYNC_MS) };
+}
+
+/** A remote cluster's agent has not applied the objects yet, or failed to. */
+async function notYetApplied(
+  ctx: Ctx,
+  input: { state: ExecutionState; desired: DesiredTemplate; clusterName: string },
+): Promise<ReconcileResult> {
+  const reason = input.state.failed ? "AgentActionFailed" : "AgentActionPending";
+  const what = input.state.failed ? "could not apply" : "has not applied yet";
+  await notApplied(ctx, {
+    reason,
+    message: `The agent of cluster ${input.clusterName} ${what} the NodePool and EC2NodeClass: ${input.state.message ?? ""}`,
+    desired: input.desired,
+  });
+  // Watch events of the AgentActions bring the template back; a due retry needs a timer.
+  return { requeueAfterMs: Math.min(RESYNC_MS, input.state.recheckInMs ?? RESYNC_MS) };
+}
+
+function appliedConditions(ctx: Ctx, built: Built, remote?: ManagedCluster): Condition[] {
+  const { desired } = built;
+  let conditions = validCondition(ctx, [...(ctx.template.status?.conditions ?? [])], desired);
+  const count = desired.instanceTypes?.count;
+  const types = count === undefined ? "" : `, ${count} instance types`;
+  conditions = condition(ctx, conditions, {
+    type: "Applied",
+    status: "True",
+    reason: "Applied",
+    message: `NodePool and EC2NodeClass ${built.poolName} applied${remote ? ` in cluster ${remote.metadata.name ?? ""} by its agent` : ""} (weight ${String(desired.nodePool!.spec.weight)}${types}, ${built.policySource ? `policy ${built.policySource}` : "policy defaults"})`,
+  });
+  return built.fallbackActive
+    ? condition(ctx, conditions, fallbackCondition(built.fallback.narrow))
+    : removeCondition(conditions, "SpotFallback");
+}
+
 export function createNodeTemplateReconciler(
   options: NodeTemplateReconcilerOptions,
 ): (key: string) => Promise<ReconcileResult> {
   const { client, caches } = options;
   const now = options.now ?? ((): Date => new Date());
   const noter = decisionNoter(caches, options.audit);
-
-  /**
-   * Local: server-side apply here. Remote (the template's cluster is a `mode: remote` ManagedCluster): AgentActions
-   * for that cluster's agent.
-   */
-  function executorFor(ctx: Ctx, cluster: ManagedCluster | undefined): KarpenterExecutor {
-    const t = ctx.template;
-    if (cluster?.spec.mode === "remote")
-      return remoteExecutor(client, {
-        namespace: t.metadata.namespace ?? "",
-        clusterName: cluster.metadata.name ?? "",
-        template: t as unknown as KubeObject,
-        actions: caches.actionsOf(t.metadata.namespace ?? "", t.metadata.name ?? ""),
-        view: caches.remoteView(t.metadata.namespace ?? "", cluster.metadata.name ?? ""),
-        nowMs: ctx.now.getTime(),
-      });
-    return localExecutor({
-      client,
-      current: (kind, name) => caches.karpenterObject(kind, name),
-      names: () => caches.objectNamesOf(ctx.key),
-    });
-  }
-
-  /** Deletes the Karpenter objects that name `key` as their template (its own, and any left from a rename). */
-  async function removeObjects(key: string, executor: KarpenterExecutor): Promise<ExecutionState> {
-    const { namespace, name } = splitKey(key);
-    const names = [...new Set([karpenterName(namespace ?? "", name), ...executor.appliedNames()])];
-    return executor.remove([
-      ...names.map((n) => ({ ...NODEPOOL_API, name: n })),
-      ...names.map((n) => ({ ...EC2NODECLASS_API, name: n })),
-    ]);
-  }
-
-  /** A 409 (our cache was behind) or 404 (already gone) ends the run: the watch event of the newer state re-enqueues. */
-  async function setFinalizers(template: NodeTemplate, finalizers: string[]): Promise<void> {
-    try {
-      await client.patch(
-        {
-          apiVersion: template.apiVersion,
-          kind: template.kind,
-          namespace: template.metadata.namespace,
-          name: template.metadata.name ?? "",
-        },
-        { metadata: { resourceVersion: template.metadata.resourceVersion, finalizers } },
-        { type: "merge" },
-      );
-    } catch (err) {
-      if (!isConflict(err) && !isNotFound(err)) throw err;
-    }
-  }
-
-  /**
-   * The last template of a cluster named as its default is going: clear spec.defaultTemplate, as DELETE
-   * /templates/{id} does, so the next template created is not taken for the deleted default's successor. Guarded by
-   * the resourceVersion read: a concurrent move of the default (409) wins and this run is retried.
-   */
-  async function releaseDefault(ctx: Ctx): Promise<void> {
-    const namespace = ctx.template.metadata.namespace ?? "";
-    const cluster = caches.cluster(namespace, ctx.template.spec.clusterRef.name);
-    if (!cluster || cluster.spec.defaultTemplate !== ctx.template.metadata.name) return;
-    if (effectiveDefault(caches.templates(namespace), cluster) !== undefined) return;
-    await nameDefault(cluster, null);
-  }
-
-  async function finalize(ctx: Ctx): Promise<ReconcileResult> {
-    const namespace = ctx.template.metadata.namespace ?? "";
-    const cluster = caches.cluster(namespace, ctx.template.spec.clusterRef.name);
-    // A remote cluster's objects go through its agent: the finalizer stays until the delete actions succeeded.
-    const removed = await removeObjects(ctx.key, executorFor(ctx, cluster));
-    if (!removed.done) return { requeueAfterMs: removed.recheckInMs ?? RESYNC_MS };
-    await releaseDefault(ctx);
-    const finalizers = ctx.template.metadata.finalizers ?? [];
-    if (finalizers.includes(NODETEMPLATE_FINALIZER))
-      await setFinalizers(
-        ctx.template,
-        finalizers.filter((f) => f !== NODETEMPLATE_FINALIZER),
-      );
-    return {};
-  }
-
-  async function writeStatus(
-    ctx: Ctx,
-    status: { conditions: Condition[]; warnings?: string[]; instanceTypes?: unknown },
-  ): Promise<void> {
-    const t = ctx.template;
-    const body = {
-      apiVersion: t.apiVersion,
-      kind: t.kind,
-      metadata: { name: t.metadata.name, namespace: t.metadata.namespace },
-      status: { observedGeneration: t.metadata.generation, ...status },
-    };
-    await applyStatus(client, body, {
-      current: t as unknown as KubeObject,
-      fieldManager: NODETEMPLATE_FIELD_MANAGER,
-    });
-  }
-
-  function condition(
-    ctx: Ctx,
-    list: Condition[],
-    c: Omit<Condition, "lastTransitionTime" | "observedGeneration">,
-  ): Condition[] {
-    return setCondition(list, { ...c, observedGeneration: ctx.template.metadata.generation }, ctx.now);
-  }
-
-  /**
-   * Records Events for condition changes a person should see in `kubectl describe`: every change to False, and to
-   * True except Valid (a template that becomes valid is then applied, and the Applied Event says so).
-   */
-  async function announce(ctx: Ctx, next: Condition[]): Promise<void> {
-    const before = ctx.template.status?.conditions ?? [];
-    const object = ctx.template as unknown as KubeObject;
-    const changed = next.filter((n) => !sameCondition(findCondition(before, n.type), n));
-    for (const c of changed.filter((n) => !(n.type === "Valid" && n.status === "True"))) {
-      if (c.status === "True") await options.events?.normal(object, c.reason, c.message);
-      else await options.events?.warning(object, c.reason, c.message);
-    }
-  }
-
-  async function notApplied(
-    ctx: Ctx,
-    input: { reason: string; message: string; desired?: DesiredTemplate },
-  ): Promise<ReconcileResult> {
-    let conditions = [...(ctx.template.status?.conditions ?? [])];
-    if (input.desired) conditions = validCondition(ctx, conditions, input.desired);
-    conditions = condition(ctx, conditions, {
-      type: "Applied",
-      status: "False",
-      reason: input.reason,
-      message: input.message,
-    });
-    await announce(ctx, conditions);
-    await writeStatus(ctx, {
-      conditions,
-      ...(input.desired ? { warnings: input.desired.warnings } : {}),
-      ...(input.desired?.instanceTypes ? { instanceTypes: input.desired.instanceTypes } : {}),
-    });
-    return { requeueAfterMs: RESYNC_MS };
-  }
-
-  function validCondition(ctx: Ctx, list: Condition[], desired: DesiredTemplate): Condition[] {
-    const v = desired.validation;
-    return condition(ctx, list, {
-      type: "Valid",
-      status: v.valid ? "True" : "False",
-      reason: v.valid ? "Valid" : "InvalidSpec",
-      message: v.valid ? "The template is valid" : v.errors.join("; "),
-    });
-  }
-
-  async function setIsDefault(t: NodeTemplate, value: boolean): Promise<void> {
-    await client.patch(
-      { apiVersion: t.apiVersion, kind: t.kind, namespace: t.metadata.namespace, name: t.metadata.name ?? "" },
-      { metadata: { resourceVersion: t.metadata.resourceVersion }, spec: { isDefault: value } },
-      { type: "merge", fieldManager: NODETEMPLATE_FIELD_MANAGER },
-    );
-  }
-
-  /** Flips this template's isDefault to what the cluster's default says, with an Event saying why. */
-  async function flipDefault(
-    ctx: Ctx,
-    input: { value: boolean; winner: string; cluster: ManagedCluster },
-  ): Promise<void> {
-    const object = ctx.template as unknown as KubeObject;
-    const how = `(move it with PATCH /templates/{id}/default or the ManagedCluster's spec.defaultTemplate)`;
-    const clusterName = input.cluster.metadata.name ?? "";
-    const named = input.cluster.spec.defaultTemplate;
-    const why =
-      named === ctx.template.metadata.name
-        ? "its ManagedCluster's spec.defaultTemplate names it"
-        : `it succeeds the deleted default ${named ?? ""} as the oldest remaining template`;
-    await setIsDefault(ctx.template, input.value);
-    if (input.value)
-      await options.events?.normal(
-        object,
-        "DefaultTemplate",
-        `This template is the default of cluster ${clusterName} (${why}); isDefault set to true ${how}`,
-      );
-    else
-      await options.events?.warning(
-        object,
-        "DefaultConflict",
-        `NodeTemplate ${input.winner} is the default of cluster ${clusterName}; isDefault of this template was set back to false ${how}`,
-      );
-  }
-
-  /**
-   * Brings spec.isDefault of this template and the cluster's spec.defaultTemplate in line with the effective default.
-   * True when the template was patched: its update event brings it back with the new generation.
-   */
-  async function holdDefault(ctx: Ctx, cluster: ManagedCluster, winner: string | undefined): Promise<boolean> {
-    const name = ctx.template.metadata.name ?? "";
-    const isWinner = winner === name;
-    if ((ctx.template.spec.isDefault === true) !== isWinner) {
-      await flipDefault(ctx, { value: isWinner, winner: winner ?? "", cluster });
-      return true;
-    }
-    if (isWinner && cluster.spec.defaultTemplate !== name) await nameDefault(cluster, name);
-    return false;
-  }
-
-  /** Points the cluster's spec.defaultTemplate at the template (guarded: a concurrent move makes this a 409). */
-  async function nameDefault(cluster: ManagedCluster, name: string | null): Promise<void> {
-    await client.patch(
-      {
-        apiVersion: cluster.apiVersion,
-        kind: cluster.kind,
-        namespace: cluster.metadata.namespace,
-        name: cluster.metadata.name ?? "",
-      },
-      { metadata: { resourceVersion: cluster.metadata.resourceVersion }, spec: { defaultTemplate: name } },
-      { type: "merge", fieldManager: NODETEMPLATE_FIELD_MANAGER },
-    );
-  }
-
-  /** Finalizer, cluster and spec checks; a result when the run ends here, else what the build needs. */
-  async function prepare(
-    ctx: Ctx,
-  ): Promise<ReconcileResult | { cluster: ManagedCluster; spec: NodeTemplateSpec; winner?: string }> {
-    const t = ctx.template;
-    const namespace = t.metadata.namespace ?? "";
-    const finalizers = t.metadata.finalizers ?? [];
-    if (!finalizers.includes(NODETEMPLATE_FINALIZER)) {
-      await setFinalizers(t, [...finalizers, NODETEMPLATE_FINALIZER]);
-      return {};
-    }
-    // The same rule as every per-cluster kind: a `mode: local` cluster other than the designated one is not found.
-    const target = await resolveClusterTarget(
-      { managedCluster: async (ns, n) => caches.cluster(ns, n), localCluster: () => options.localCluster(namespace) },
-      { namespace, clusterName: t.spec.clusterRef.name },
-    );
-    if (!target.found) return notApplied(ctx, { reason: target.reason, message: target.message });
-    const cluster = target.cluster as ManagedCluster;
-    const parsed = NodeTemplateSpec.safeParse(t.spec);
-    if (!parsed.success)
-      return notApplied(ctx, {
-        reason: "InvalidSpec",
-        message: parsed.error.issues.map((i) => `spec.${i.path.join(".")}: ${i.message}`).join("; "),
-      });
-    const winner = effectiveDefault(caches.templates(namespace), cluster);
-    if (await holdDefault(ctx, cluster, winner)) return {};
-    return { cluster, spec: parsed.data, ...(winner ? { winner } : {}) };
-  }
-
-  function build(ctx: Ctx, input: { cluster: ManagedCluster; spec: NodeTemplateSpec; winner?: string }): Built {
-    const t = ctx.template;
-    const namespace = t.metadata.namespace ?? "";
-    const clusterName = input.cluster.metadata.name ?? "";
-    const { inForce } = policyInForce<OptimizationPolicy>(caches.policies(namespace), namespace, clusterName);
-    const policy = effectivePolicy(inForce);
-    const { catalog, problem } = bookFor(options, input.cluster.spec.region);
-    const poolName = karpenterName(namespace, t.metadata.name ?? "");
-    const fallbackActive = policy.spotFallback && input.spec.strategy === "SPOT";
-    const fallback = spotReturn({
-      fallbackActive,
-      onDemandClaimCreatedMs: onDemandClaims(caches, input.cluster, poolName),
-      spotOffered: catalog !== undefined,
-      nowMs: ctx.now.getTime(),
-      timing: options.spotReturn,
-    });
-    const desired = desiredTemplate({
-      template: { namespace, name: t.metadata.name ?? "", spec: input.spec },
-      cluster: { name: clusterName, spec: input.cluster.spec },
-      policy,
-      isDefault: input.winner === t.metadata.name,
-      ...(catalog ? { catalog } : { catalogProblem: problem }),
-      awsDefaults: options.awsDefaults,
-      narrowToSpot: fallback.narrow,
-    });
-    return { desired, poolName, policySource: policy.source, fallbackActive, fallback, catalog };
-  }
-
-  async function reconcileLive(ctx: Ctx): Promise<ReconcileResult> {
-    const prepared = await prepare(ctx);
-    if (!("cluster" in prepared)) return prepared;
-    const built = build(ctx, prepared);
-    const { desired } = built;
-    if (!desired.validation.valid)
-      return notApplied(ctx, {
-        reason: "InvalidSpec",
-        message: "Not applied: the template is not valid (see Valid)",
-        desired,
-      });
-    const executor = executorFor(ctx, prepared.cluster);
-    const state = await noter.apply(executor, { template: ctx.template, built, cluster: prepared.cluster });
-    if (!state.done) return notYetApplied(ctx, { state, desired, clusterName: prepared.cluster.metadata.name ?? "" });
-    const conditions = appliedConditions(ctx, built, executor.mode === "remote" ? prepared.cluster : undefined);
-    await announce(ctx, conditions);
-    await writeStatus(ctx, {
-      conditions,
-      warnings: desired.warnings,
-      ...(desired.instanceTypes ? { instanceTypes: desired.instanceTypes } : {}),
-    });
-    return { requeueAfterMs: Math.min(RESYNC_MS, built.fallback.recheckInMs ?? RESYNC_MS) };
-  }
-
-  /** A remote cluster's agent has not applied the objects yet, or failed to. */
-  async function notYetApplied(
-    ctx: Ctx,
-    input: { state: ExecutionState; desired: DesiredTemplate; clusterName: string },
-  ): Promise<ReconcileResult> {
-    const reason = input.state.failed ? "AgentActionFailed" : "AgentActionPending";
-    const what = input.state.failed ? "could not apply" : "has not applied yet";
-    await notApplied(ctx, {
-      reason,
-      message: `The agent of cluster ${input.clusterName} ${what} the NodePool and EC2NodeClass: ${input.state.message ?? ""}`,
-      desired: input.desired,
-    });
-    // Watch events of the AgentActions bring the template back; a due retry needs a timer.
-    return { requeueAfterMs: Math.min(RESYNC_MS, input.state.recheckInMs ?? RESYNC_MS) };
-  }
-
-  function appliedConditions(ctx: Ctx, built: Built, remote?: ManagedCluster): Condition[] {
-    const { desired } = built;
-    let conditions = validCondition(ctx, [...(ctx.template.status?.conditions ?? [])], desired);
-    const count = desired.instanceTypes?.count;
-    const types = count === undefined ? "" : `, ${count} instance types`;
-    conditions = condition(ctx, conditions, {
-      type: "Applied",
-      status: "True",
-      reason: "Applied",
-      message: `NodePool and EC2NodeClass ${built.poolName} applied${remote ? ` in cluster ${remote.metadata.name ?? ""} by its agent` : ""} (weight ${String(desired.nodePool!.spec.weight)}${types}, ${built.policySource ? `policy ${built.policySource}` : "policy defaults"})`,
-    });
-    return built.fallbackActive
-      ? condition(ctx, conditions, fallbackCondition(built.fallback.narrow))
-      : removeCondition(conditions, "SpotFallback");
-  }
-
   return async (key: string): Promise<ReconcileResult> => {
     const { namespace, name } = splitKey(key);
     const template = caches.template(namespace ?? "", name);
@@ -435,7 +446,7 @@ export function createNodeTemplateReconciler(
       );
       return sweepRemote({ client, caches, key, nowMs: now().getTime() });
     }
-    const ctx: Ctx = { key, template, now: now() };
+    const ctx: Ctx = { key, template, now: now(), options, noter };
     if (template.metadata.deletionTimestamp) return finalize(ctx);
     return reconcileLive(ctx);
   };
