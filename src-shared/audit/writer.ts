@@ -1,6 +1,6 @@
 // Appends AuditEntry CRs to a namespace's hash chain (safe with concurrent writers), reads the chain back, applies retention.
 import { API_VERSION } from "../crds/common.js";
-import { isConflict, isNotFound, type KubeClient, type KubeObject } from "../kube/client.js";
+import { isConflict, type KubeClient, type KubeObject } from "../kube/client.js";
 import { buildEntry, computeEntryHash, entryName, GENESIS_ANCHOR, type ChainAnchor } from "./chain.js";
 import type { AuditInput, AuditOutcome, AuditRecord, AuditWriter } from "./types.js";
 
@@ -233,11 +233,7 @@ async function applyRetention(
     head: later(s.head, newAnchor),
   }));
   for (const entry of entries.slice(0, keepFrom)) {
-    try {
-      await store.client.delete({ ...ENTRY, namespace, name: entry.id });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await store.client.delete({ ...ENTRY, namespace, name: entry.id });
   }
   return { removed: keepFrom, anchor: newAnchor };
 }

@@ -3,7 +3,7 @@
 // `delete` AgentActions, and the finished actions are removed once a later report shows the objects gone.
 import type { AgentAction } from "../../../src-shared/crds/index.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
-import { isNotFound, type KubeClient } from "../../../src-shared/kube/index.js";
+import { type KubeClient } from "../../../src-shared/kube/index.js";
 import { splitKey, type ReconcileResult } from "../../../src-shared/runtime/index.js";
 import { EC2NODECLASS_API, NODEPOOL_API } from "../../../src-shared/karpenter/labels.js";
 import { completedMs, remoteExecutor } from "./executor.js";
@@ -17,16 +17,12 @@ const RECHECK_MS = 5_000;
 async function dropFinished(client: KubeClient, actions: readonly AgentAction[]): Promise<void> {
   for (const a of actions) {
     if (a.status?.phase !== "Succeeded" && a.status?.phase !== "Failed") continue;
-    try {
-      await client.delete({
-        apiVersion: API_VERSION,
-        kind: "AgentAction",
-        namespace: a.metadata.namespace,
-        name: a.metadata.name ?? "",
-      });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await client.delete({
+      apiVersion: API_VERSION,
+      kind: "AgentAction",
+      namespace: a.metadata.namespace,
+      name: a.metadata.name ?? "",
+    });
   }
 }
 

@@ -8,7 +8,7 @@ import { DO_NOT_DISRUPT, PROTECTED_BY } from "../../../src-shared/agent/annotati
 import type { HeartbeatPodGroup } from "../../../src-shared/agent/protocol.js";
 import type { AgentAction } from "../../../src-shared/crds/index.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
-import { KubeApiError, isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
+import { KubeApiError, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
 import { reportAfter, type RemoteView } from "../../../src-shared/agent/remote-view.js";
 
 /** Label on the AgentActions of a policy's remote exclusions, naming the policy (same namespace). */
@@ -109,16 +109,12 @@ async function create(client: KubeClient, object: KubeObject): Promise<void> {
 }
 
 async function drop(client: KubeClient, a: AgentAction): Promise<void> {
-  try {
-    await client.delete({
-      apiVersion: API_VERSION,
-      kind: "AgentAction",
-      namespace: a.metadata.namespace,
-      name: a.metadata.name ?? "",
-    });
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
+  await client.delete({
+    apiVersion: API_VERSION,
+    kind: "AgentAction",
+    namespace: a.metadata.namespace,
+    name: a.metadata.name ?? "",
+  });
 }
 
 /** One need: its first action, or the next once the report read after the last one still shows the need. */

@@ -8,7 +8,7 @@ import {
   type ObjectCache,
   type V1Secret,
 } from "@kubernetes/client-node";
-import { isConflict, isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/client.js";
+import { isConflict, type KubeClient, type KubeObject } from "../../../src-shared/kube/client.js";
 import { ConflictError } from "../errors.js";
 import type { Role } from "../http.js";
 
@@ -433,11 +433,7 @@ export class AuthStore {
     for (const secret of this.cached("session")) {
       const session = sessionFromSecret(secret);
       if (session.userId !== userId || Date.parse(session.expiresAt) > cutoff) continue;
-      try {
-        await this.client.delete(this.ref(`session-${session.sessionId}`));
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
+      await this.client.delete(this.ref(`session-${session.sessionId}`));
     }
   }
 
@@ -483,12 +479,7 @@ export class AuthStore {
 
   /** Deletes the invite; false when it was already gone (so of two concurrent accepts only one claims it). */
   async deleteInvite(inviteId: string): Promise<boolean> {
-    try {
-      return await this.client.delete(this.ref(`invite-${inviteId}`));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      return false;
-    }
+    return await this.client.delete(this.ref(`invite-${inviteId}`));
   }
 
   cachedInvites(orgId: string): InviteRecord[] {
@@ -522,12 +513,7 @@ export class AuthStore {
 
   /** Deletes the pending signup; false when it was already gone (of two concurrent verifications one wins). */
   async deletePendingSignup(signupId: string): Promise<boolean> {
-    try {
-      return await this.client.delete(this.ref(`signup-${signupId}`));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      return false;
-    }
+    return await this.client.delete(this.ref(`signup-${signupId}`));
   }
 
   /** Removes pending signups whose code has expired (they can never be verified). */
