@@ -10,15 +10,21 @@ export interface CliIo {
   stderr: (text: string) => void;
 }
 
+/** A subcommand's behaviour, in its own module so that a run loads only the command it runs. */
 export interface CliCommand {
-  /** First word after `spotctl`, e.g. `plan` or `schedule`. */
-  name: string;
-  /** One line for `spotctl --help`. */
-  summary: string;
   /** Full usage text for `spotctl <name> --help`. */
   usage: string;
   /** Returns the process exit code; throws UsageError for bad input. */
   run: (args: string[], io: CliIo) => Promise<number>;
+}
+
+/** A subcommand as the dispatcher lists it: known without loading its module. */
+export interface CliCommandEntry {
+  /** First word after `spotctl`, e.g. `plan` or `schedule`. */
+  name: string;
+  /** One line for `spotctl --help`. */
+  summary: string;
+  load: () => Promise<CliCommand>;
 }
 
 /** Reads `--flag value` / `--flag=value` pairs and bare booleans; repeated flags accumulate. */

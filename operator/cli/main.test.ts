@@ -11,6 +11,17 @@ describe("spotctl", () => {
     expect(out).toMatch(/version/);
   });
 
+  // Each command's module is imported only when it runs: every command the help lists must still load.
+  it("prints the usage of every command it lists", () => {
+    const help = execFileSync(process.execPath, [bin, "--help"], { encoding: "utf8" });
+    const names = [...help.matchAll(/^ {2}(\w+) {2,}/gm)].map((m) => m[1]!);
+    expect(names).toEqual(expect.arrayContaining(["version", "schedule", "audit", "plan", "render"]));
+    for (const name of names) {
+      const usage = execFileSync(process.execPath, [bin, name, "--help"], { encoding: "utf8" });
+      expect(usage.startsWith(`spotctl ${name}`)).toBe(true);
+    }
+  });
+
   it("prints its version as JSON", () => {
     const out = execFileSync(process.execPath, [bin, "version"], { encoding: "utf8" });
     expect(JSON.parse(out).spotctl).toMatch(/^\d+\.\d+\.\d+/);

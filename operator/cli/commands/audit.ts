@@ -99,8 +99,6 @@ async function verify(args: string[], io: Parameters<CliCommand["run"]>[1]): Pro
 }
 
 export const auditCommand: CliCommand = {
-  name: "audit",
-  summary: "Verify an audit export, JSON or CSV (hash chain + checksum)",
   usage: USAGE,
   run: async (args, io) => {
     const [sub, ...rest] = args;

@@ -1,11 +1,7 @@
 // `spotctl plan`: reads pod shapes from a CSV and prices, prints the cheapest node plan found as JSON (one entry per node).
 import { readFileSync } from "node:fs";
 import { UsageError, parseFlags, type CliCommand, type CliIo } from "../command.js";
-import { EC2Client } from "@aws-sdk/client-ec2";
-import { PricingClient } from "@aws-sdk/client-pricing";
-import { AwsPriceBookSource } from "../../../src-shared/pricing/aws/source.js";
-import { hasAwsCredentials } from "../../../src-shared/pricing/aws/fetcher.js";
-import { pricingEndpointRegion } from "../../../src-shared/pricing/aws/pricing-api.js";
+import { hasAwsCredentials } from "../../../src-shared/pricing/aws/credentials.js";
 import { loadSnapshotPriceBook } from "../../../src-shared/pricing/snapshot/index.js";
 import { loadPriceBookFromDataDir, PriceDataError } from "../../../src-shared/pricing/data-dir.js";
 import type { CpuArch, PriceBook } from "../../../src-shared/pricing/types.js";
@@ -150,17 +146,11 @@ function loadBook(dir: string | undefined, region: string): PriceBook {
 /** Live AWS prices when credentials are present (falling back to the snapshot, said on stderr), else the shipped snapshot. */
 async function liveOrCatalog(region: string, io: CliIo): Promise<PriceBook> {
   if (!hasAwsCredentials(process.env)) return loadBook(undefined, region);
-  const source = new AwsPriceBookSource({
-    region,
-    ec2: new EC2Client({ region, maxAttempts: 1 }),
-    pricing: new PricingClient({ region: pricingEndpointRegion(region), maxAttempts: 1 }),
-  });
-  await source.refreshDue();
-  const book = source.current();
-  if (book) return book;
-  io.stderr(
-    `spotctl plan: AWS prices unavailable (${source.lastError?.message ?? "no data"}); using the shipped price snapshot\n`,
-  );
+  // Loaded here only: the AWS SDK is most of a cold start's module loading, and plans from files never need it.
+  const { livePriceBook } = await import("./plan-live.js");
+  const live = await livePriceBook(region);
+  if ("book" in live) return live.book;
+  io.stderr(`spotctl plan: AWS prices unavailable (${live.error}); using the shipped price snapshot\n`);
   return loadBook(undefined, region);
 }
 
@@ -259,8 +249,6 @@ function reportUnplaced(result: OptimizeResult, pods: PodGroup[], io: CliIo): nu
 }
 
 export const planCommand: CliCommand = {
-  name: "plan",
-  summary: "Plan the cheapest nodes for a set of pods (JSON, one entry per node)",
   usage,
   run: async (args, io) => {
     const { flags, positional } = parseFlags(args, {

@@ -211,8 +211,6 @@ function priceBooks(dataDir: string | undefined): (region: string) => PriceBook 
 }
 
 export const renderCommand: CliCommand = {
-  name: "render",
-  summary: "Print the NodePools and EC2NodeClasses the operator would apply for NodeTemplate manifests",
   usage: USAGE,
   run: async (args, io) => {
     const { flags, positional } = parseFlags(longFlags(args), { values: ["filename", "data", "region"] });

@@ -93,8 +93,6 @@ async function evalSubcommand(args: string[], stdout: (text: string) => void): P
 }
 
 export const scheduleCommand: CliCommand = {
-  name: "schedule",
-  summary: "Evaluate a HibernationSchedule at given instants",
   usage: USAGE,
   run: async (args, io) => {
     const [sub, ...rest] = args;

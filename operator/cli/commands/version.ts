@@ -10,8 +10,6 @@ function packageVersion(): string {
 }
 
 export const versionCommand: CliCommand = {
-  name: "version",
-  summary: "Print the spotctl version",
   usage: "spotctl version\n\nPrints the version of spotctl and of Node.js as JSON.",
   run: async (args, io) => {
     // A typo such as `spotctl version --jsno` is a usage error, not silently ignored.

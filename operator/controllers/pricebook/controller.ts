@@ -2,7 +2,8 @@
 // region label); the key is the region's ConfigMap in the operator's namespace.
 import type { ManagedCluster } from "../../../src-shared/crds/index.js";
 import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
-import { awsPriceFetcher, hasAwsCredentials } from "../../../src-shared/pricing/aws/fetcher.js";
+import { hasAwsCredentials } from "../../../src-shared/pricing/aws/credentials.js";
+import { awsPriceFetcher } from "../../../src-shared/pricing/aws/fetcher.js";
 import { priceBookConfigMapName } from "../../../src-shared/pricing/book.js";
 import { keyOf, type ControllerManager, type KindRef } from "../../../src-shared/runtime/index.js";
 import { DEFAULT_SYSTEM_NAMESPACE } from "../../../src-shared/tenancy/cluster-target.js";

@@ -7,17 +7,6 @@ import { describeLatestSpotPrices } from "./ec2.js";
 import { getOnDemandPrices, pricingEndpointRegion } from "./pricing-api.js";
 import type { RetryOptions } from "./retry.js";
 
-/** Whether the environment names AWS credentials the SDK's default chain can use. */
-export function hasAwsCredentials(env: NodeJS.ProcessEnv = process.env): boolean {
-  return Boolean(
-    env.AWS_ACCESS_KEY_ID ||
-    env.AWS_PROFILE ||
-    env.AWS_WEB_IDENTITY_TOKEN_FILE ||
-    env.AWS_CONTAINER_CREDENTIALS_FULL_URI ||
-    env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
-  );
-}
-
 export interface AwsPriceFetcher {
   onDemand(region: string, now: Date): Promise<Map<string, Price>>;
   spot(region: string, now: Date): Promise<Map<string, Map<string, Price>>>;
