@@ -83,6 +83,9 @@ export const WORK = {
   milpCheck: 0.5,
   /** one simplex iteration of the fluid LP (fluid.ts) */
   fluidIteration: 100,
+  /** one simplex iteration inside the fluid MILP (fluid.ts), plus per column of the model */
+  fluidMilpIteration: 100,
+  fluidMilpPerColumn: 0.015,
   /** one (node, pod shape) pair looked at by the local repair */
   repairStep: 0.2,
 };

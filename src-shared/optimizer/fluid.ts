@@ -177,3 +177,85 @@ function binRatio(
   });
   return lagrangianBound(items, bin.cap, lambda) / bin.weight;
 }
+
+export interface FluidMilp {
+  /** HiGHS's proven bound on the fluid model with whole nodes per type (a lower bound on every plan), or 0 */
+  bound: number;
+  /** the best solution found, if any: nodes per bin and the (fractional) pods of each shape per bin */
+  solution?: { nodes: Map<number, number>; assignment: FluidBound["assignment"] };
+}
+
+/**
+ * The fluid LP with a whole number of nodes per type (z_j ∈ ℤ≥0; pods stay fractional). Every plan is still a feasible
+ * point, so HiGHS's dual bound is a lower bound on every plan; it is taken with a relative margin for the solver's
+ * tolerances, like the knapsack MILP's. Where a plan needs only a few nodes of the cheapest types (Spot, pods small
+ * against the biggest nodes) whole nodes are what the LPs miss: the configuration LP buys 0.6 of a node the plan
+ * must buy whole. Interrupted once its simplex work passes `deadline` (counted, so the same on every run).
+ */
+export function fluidMilp(p: CgProblem, demand: number[], { deadline }: { deadline: number }): FluidMilp {
+  const model = p.highs.createModel();
+  try {
+    model.options.set({ output_flag: false, mip_rel_gap: FLUID_MILP_GAP } as never);
+    const bins = p.bins.map((_, j) => j);
+    const rows = capacityRows(p, bins);
+    const lp = fluidModel(p, { demand, bins, rows, nRows: demand.length + rows.count });
+    model.passModel(lp);
+    model.changeColsIntegrality(
+      { kind: "range", from: 0, to: bins.length - 1 },
+      new Int32Array(bins.length).fill(p.highs.constants.variableType.integer),
+    );
+    const perIteration = WORK.fluidMilpIteration + WORK.fluidMilpPerColumn * lp.numCols;
+    const iterations = runUntil(p, model, { deadline: p.work.units + WORK.lpSolve, perIteration, end: deadline });
+    p.work.add(WORK.lpSolve + perIteration * iterations);
+    const bound = Number(model.info.get("mip_dual_bound" as never));
+    const out: FluidMilp = { bound: Number.isFinite(bound) && bound > 0 ? bound * (1 - FLUID_MILP_MARGIN) : 0 };
+    const { modelStatus } = p.highs.constants;
+    const status = model.getModelStatus();
+    if (status !== modelStatus.optimal && status !== modelStatus.interrupted) return out;
+    const { colValue } = model.getSolution();
+    const nodes = new Map<number, number>();
+    bins.forEach((j, k) => {
+      const n = Math.round(colValue[k] ?? 0);
+      if (n > 0) nodes.set(j, n);
+    });
+    if (nodes.size > 0) out.solution = { nodes, assignment: assignmentOf(p, { demand, bins, x: colValue }) };
+    return out;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The MILP stops once within this of its own bound: closer buys nothing a plan keeps after packing real nodes. */
+const FLUID_MILP_GAP = 2e-3;
+/** HiGHS's dual bound is taken this much lower (relative), for its feasibility and optimality tolerances. */
+const FLUID_MILP_MARGIN = 1e-5;
+
+/**
+ * Runs the MILP, interrupting it once `start + perIteration × simplex iterations` passes `end`: from its MIP callback
+ * and from the simplex one, as the root LP of a big model alone can take longer than the budget.
+ */
+function runUntil(
+  p: CgProblem,
+  model: ReturnType<CgProblem["highs"]["createModel"]>,
+  { deadline: start, perIteration, end }: { deadline: number; perIteration: number; end: number },
+): number {
+  let mip = 0;
+  let lp = 0;
+  const check = (event: { interrupt(): void }): undefined => {
+    if (start + perIteration * (mip + lp) > end) event.interrupt();
+    return undefined;
+  };
+  const { callbackType } = p.highs.constants;
+  model.run({
+    [callbackType.simplexInterrupt]: (event: { interrupt(): void; data: { simplex_iteration_count?: number } }) => {
+      lp = event.data.simplex_iteration_count ?? lp;
+      return check(event);
+    },
+    [callbackType.mipInterrupt]: (event: { interrupt(): void; data: { mip_total_lp_iterations?: bigint } }) => {
+      const total = event.data.mip_total_lp_iterations;
+      if (total !== undefined) [mip, lp] = [Math.max(mip, Number(total)), 0];
+      return check(event);
+    },
+  });
+  return mip + lp;
+}

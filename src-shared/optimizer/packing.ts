@@ -17,7 +17,7 @@ import {
   type CgProblem,
   type Column,
 } from "./colgen.js";
-import { fluidBound, type FluidBound } from "./fluid.js";
+import { fluidBound, fluidMilp, type FluidBound, type FluidMilp } from "./fluid.js";
 import { solveMasterMilp } from "./milp.js";
 import type { Offer } from "./types.js";
 
@@ -514,6 +514,15 @@ const BOUND_LP_COLUMNS = 50;
 const BOUND_STOP_GAP = 0.005;
 /** The integer program over the bound's columns runs when the plan is more than this above the bound. */
 const IMPROVE_GAP = 0.01;
+/** The whole-node fluid MILP runs while the plan is more than this above the bound (the target gap). */
+const WHOLE_GAP = 0.03;
+/**
+ * The whole-node fluid MILP runs on models of at most this many (bin, shape) pairs: HiGHS reports no progress before its
+ * root LP is solved, and on bigger models that alone took 2–20 times its budget (many-small and mixed-arch families).
+ */
+const WHOLE_MAX_COLUMNS = 25_000;
+/** Work for the whole-node fluid MILP, as a share of the bound's budget, on top of it. */
+const WHOLE_SHARE = 0.5;
 /** Share of the bound's work budget its column generation may use; the integer program and repair get the rest. */
 const BOUND_CG_SHARE = 0.75;
 
@@ -558,28 +567,44 @@ export async function packingLowerBound(
     master.add(initialColumns(p, placeable));
     master.add(seedColumns(p, kept, seed, placeable));
     const res = columnGeneration(p, master, placeable, boundOptions(p, { end: start + budget, planCost }));
-    const result: LowerBoundResult = {
-      hourlyUsd: res.lowerBound,
-      converged: res.converged,
-      iterations: res.iterations,
-    };
-    // The fluid LP comes after column generation and the plan's improvement, so that it changes neither.
-    const fluid = lazy(() => fluidBound(p, placeable));
-    if (plan && planCost! > res.lowerBound * (1 + IMPROVE_GAP)) {
-      const fromFluid = (): PackedNode[] | undefined => {
-        const f = fluid();
-        return f ? fluidPlan(p, f, placeable) : undefined;
-      };
-      const ctx = { kept, master, pairs, plan, demand: placeable, end: start + budget, fluid: fromFluid };
-      result.improved = improveOverColumns(p, { ...ctx, reducedCosts: res.lp.reducedCosts });
-    }
-    // Both bounds are valid; column generation's is the tighter once it converges, the fluid one while it has not.
-    if (!res.converged) result.hourlyUsd = Math.max(result.hourlyUsd, fluid()?.value ?? 0);
-    return result;
+    return beyondTheLp(p, { kept, master, pairs, plan, planCost, demand: placeable, cg: res, start, budget });
   } finally {
     master.dispose();
     p.knapsackLps.dispose();
   }
+}
+
+/**
+ * After column generation: the whole-node bound and plan where the plan is still far from the bound, the plan's
+ * improvement over the bound's columns, and the fluid LP's bound while column generation has not converged.
+ */
+function beyondTheLp(
+  p: CgProblem,
+  ctx: {
+    kept: number[];
+    master: MasterLp;
+    pairs: Array<[number, number]>;
+    plan?: PackedNode[];
+    planCost?: number;
+    demand: number[];
+    cg: ReturnType<typeof columnGeneration>;
+    start: number;
+    budget: number;
+  },
+): LowerBoundResult {
+  const { plan, planCost, demand, cg } = ctx;
+  const result: LowerBoundResult = { hourlyUsd: cg.lowerBound, converged: cg.converged, iterations: cg.iterations };
+  // Whole nodes per type, where the plan is still far from the bound: its own share of the budget, on top.
+  const whole = wholeNodes(p, { demand, planCost, bound: cg.lowerBound, budget: WHOLE_SHARE * ctx.budget });
+  result.hourlyUsd = Math.max(result.hourlyUsd, whole?.bound ?? 0);
+  const end = ctx.start + ctx.budget + (whole?.work ?? 0);
+  // The fluid LP comes after column generation and the plan's improvement, so that it changes neither.
+  const fluid = lazy(() => fluidBound(p, demand));
+  if (plan && planCost! > result.hourlyUsd * (1 + IMPROVE_GAP))
+    result.improved = improveOverColumns(p, { ...ctx, plan, end, fluid, whole, reducedCosts: cg.lp.reducedCosts });
+  // Both bounds are valid; column generation's is the tighter once it converges, the fluid one while it has not.
+  if (!cg.converged) result.hourlyUsd = Math.max(result.hourlyUsd, fluid()?.value ?? 0);
+  return result;
 }
 
 /**
@@ -598,6 +623,7 @@ function improveOverColumns(
     reducedCosts,
     pairs,
     fluid,
+    whole,
   }: {
     kept: number[];
     master: MasterLp;
@@ -606,7 +632,8 @@ function improveOverColumns(
     end: number;
     reducedCosts: number[];
     pairs: Array<[number, number]>;
-    fluid: () => PackedNode[] | undefined;
+    fluid: () => FluidBound | undefined;
+    whole?: FluidMilp;
   },
 ): PackedNode[] | undefined {
   const binOf = new Map(kept.map((offer, j) => [offer, j]));
@@ -614,6 +641,8 @@ function improveOverColumns(
   const start = plan.map((n) => ({ offer: binOf.get(n.offer)!, items: n.items.slice(), counts: n.counts.slice() }));
   const ctx: Ctx = { p, keptOffer: kept, deadline: end, few: fewPodsPerNode(p, demand), end };
   let best = start;
+  // the whole-node plan first, so that the integer program over the columns starts from it when it is cheaper
+  if (whole?.solution) best = cheaper(ctx, best, repair(ctx, wholeNodePlan(p, whole.solution, demand)));
   const roundAt = p.work.units + ROUND_SHARE * (end - p.work.units);
   const rounded = roundDive(ctx, { master, demand, pairs, deadline: roundAt });
   if (rounded) best = cheaper(ctx, best, repair(ctx, rounded));
@@ -622,20 +651,91 @@ function improveOverColumns(
   if (milp) best = cheaper(ctx, best, repair(ctx, milp));
   // last, so that it takes no work from the steps above: they plan the same with or without it
   const fromFluid = fluid();
-  if (fromFluid) best = cheaper(ctx, best, repair(ctx, fromFluid));
+  if (fromFluid) best = cheaper(ctx, best, repair(ctx, fluidPlan(p, fromFluid, demand)));
   if (best === start) return undefined;
   return best.map((n) => ({ ...n, offer: kept[n.offer]! }));
 }
 
 /**
- * A plan from the fluid LP: each shape's pods dealt to the node types in proportion to the LP (largest remainders),
- * then each type's pods packed first fit, biggest first, onto as many nodes of that type as they need. With many
- * small pods per node this is within a node or so per type of the fluid bound.
+ * The whole-node fluid MILP (bound and solution) and the work it took, when the plan (if any) is more than WHOLE_GAP
+ * above the bound so far; else undefined.
  */
-export function fluidPlan(p: CgProblem, fluid: FluidBound, demand: number[]): PackedNode[] {
+function wholeNodes(
+  p: CgProblem,
+  { demand, planCost, bound, budget }: { demand: number[]; planCost?: number; bound: number; budget: number },
+): (FluidMilp & { work: number }) | undefined {
+  if (planCost !== undefined && planCost <= bound * (1 + WHOLE_GAP)) return undefined;
+  const columns = p.compat.reduce((s, c) => s + c.filter((i) => demand[i]! > 0).length, 0);
+  if (columns > WHOLE_MAX_COLUMNS) return undefined;
+  const before = p.work.units;
+  const res = fluidMilp(p, demand, { deadline: before + budget });
+  return { ...res, work: p.work.units - before };
+}
+
+/**
+ * A plan from a solution with whole nodes per type: each shape's pods dealt to the types as the solution has them, each
+ * type's pods packed biggest first into its nodes, what does not fit there into any node with room, else onto a new
+ * node of the cheapest type that holds it (the local repair then shrinks what that over-bought).
+ */
+export function wholeNodePlan(p: CgProblem, sol: NonNullable<FluidMilp["solution"]>, demand: number[]): PackedNode[] {
+  const nodes: PackedNode[] = [];
+  const rooms: number[][] = [];
+  const open = (j: number): number => {
+    nodes.push({ offer: j, items: [], counts: [] });
+    rooms.push(p.bins[j]!.cap.slice());
+    return nodes.length - 1;
+  };
+  const left: Array<[number, number]> = [];
+  for (const [j, pods] of [...dealPods(sol.assignment, demand)].sort((a, b) => a[0] - b[0])) {
+    const first = nodes.length;
+    for (let n = 0; n < (sol.nodes.get(j) ?? 0); n++) open(j);
+    const ks = nodes.map((_, k) => k).slice(first);
+    for (const i of biggestFirst(p, p.bins[j]!.cap, [...pods.keys()])) {
+      const rest = placeInto(p, { nodes, rooms, ks }, i, pods.get(i)!);
+      if (rest > 0) left.push([i, rest]);
+    }
+  }
+  const cheapest = p.bins.map((_, j) => j).sort((a, b) => p.bins[a]!.weight - p.bins[b]!.weight || a - b);
+  const all = (): number[] => nodes.map((_, k) => k);
+  for (const [i, n] of left) {
+    let rest = placeInto(p, { nodes, rooms, ks: all() }, i, n);
+    const j = cheapest.find((b) => p.compatMask[b]![i] === 1)!;
+    while (rest > 0) rest = placeInto(p, { nodes, rooms, ks: [open(j)] }, i, rest);
+  }
+  return nodes.filter((n) => n.items.length > 0);
+}
+
+/** Shapes by their largest share of `cap`, biggest first. */
+function biggestFirst(p: CgProblem, cap: number[], shapes: number[]): number[] {
+  const big = (i: number): number => Math.max(...p.items[i]!.size.map((s, d) => (cap[d]! > 0 ? s / cap[d]! : 0)));
+  return shapes.sort((a, b) => big(b) - big(a) || a - b);
+}
+
+/** First fit of n pods of shape i into the nodes `ks` that can hold it; returns how many did not fit. */
+function placeInto(
+  p: CgProblem,
+  { nodes, rooms, ks }: { nodes: PackedNode[]; rooms: number[][]; ks: number[] },
+  i: number,
+  n: number,
+): number {
+  const size = p.items[i]!.size;
+  p.work.add(WORK.repairStep * ks.length);
+  for (const k of ks) {
+    if (n <= 0) break;
+    const m = p.compatMask[nodes[k]!.offer]![i] === 1 ? fitCount(size, rooms[k]!, n) : 0;
+    if (m <= 0) continue;
+    addPods(nodes[k]!, i, m);
+    size.forEach((s, d) => (rooms[k]![d]! -= s * m));
+    n -= m;
+  }
+  return n;
+}
+
+/** Each shape's pods dealt to the bins in proportion to a fractional assignment (largest remainders): bin → shape → pods. */
+function dealPods(assignment: FluidBound["assignment"], demand: number[]): Map<number, Map<number, number>> {
   const perBin = new Map<number, Map<number, number>>();
   const byShape = new Map<number, Array<{ bin: number; pods: number }>>();
-  for (const a of fluid.assignment) byShape.set(a.shape, [...(byShape.get(a.shape) ?? []), a]);
+  for (const a of assignment) byShape.set(a.shape, [...(byShape.get(a.shape) ?? []), a]);
   byShape.forEach((parts, i) => {
     const counts = parts.map((a) => Math.floor(a.pods + 1e-9));
     let left = demand[i]! - counts.reduce((s, c) => s + c, 0);
@@ -648,7 +748,18 @@ export function fluidPlan(p: CgProblem, fluid: FluidBound, demand: number[]): Pa
       perBin.set(a.bin, m);
     });
   });
-  return [...perBin].sort((a, b) => a[0] - b[0]).flatMap(([j, pods]) => firstFit(p, j, pods));
+  return perBin;
+}
+
+/**
+ * A plan from the fluid LP: each shape's pods dealt to the node types in proportion to the LP (largest remainders),
+ * then each type's pods packed first fit, biggest first, onto as many nodes of that type as they need. With many
+ * small pods per node this is within a node or so per type of the fluid bound.
+ */
+export function fluidPlan(p: CgProblem, fluid: FluidBound, demand: number[]): PackedNode[] {
+  return [...dealPods(fluid.assignment, demand)]
+    .sort((a, b) => a[0] - b[0])
+    .flatMap(([j, pods]) => firstFit(p, j, pods));
 }
 
 function fracOf(v: number): number {
@@ -658,8 +769,7 @@ function fracOf(v: number): number {
 /** Pods (shape -> count) packed onto nodes of bin j, biggest shapes first, each into the first node with room. */
 function firstFit(p: CgProblem, j: number, pods: Map<number, number>): PackedNode[] {
   const cap = p.bins[j]!.cap;
-  const big = (i: number): number => Math.max(...p.items[i]!.size.map((s, d) => (cap[d]! > 0 ? s / cap[d]! : 0)));
-  const shapes = [...pods.keys()].sort((a, b) => big(b) - big(a) || a - b);
+  const shapes = biggestFirst(p, cap, [...pods.keys()]);
   const nodes: PackedNode[] = [];
   const rooms: number[][] = [];
   for (const i of shapes) {
