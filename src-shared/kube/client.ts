@@ -255,7 +255,7 @@ export class KubeClient {
     });
   }
 
-  /** Deletes; returns false if it was already gone. */
+  /** Deletes without preconditions; returns false if it was already gone (404), throws every other refusal. */
   async delete(ref: ResourceRef & { name: string }, options: { propagationPolicy?: string } = {}): Promise<boolean> {
     try {
       await this.request({

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import type { AgentAction } from "../../../src-shared/crds/index.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
 import { validateKarpenterObject } from "../../../src-shared/karpenter/validate.js";
-import { KubeApiError, isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
+import { KubeApiError, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
 import { applyObject, isApplied } from "../../../src-shared/runtime/index.js";
 import { observed, reportAfter, type RemoteView } from "../../../src-shared/agent/remote-view.js";
 
@@ -66,12 +66,9 @@ export function localExecutor(input: {
       return { done: true };
     },
     async remove(refs) {
+      // An object already gone answers false; any other refusal (a 409 too) throws, so the work queue retries.
       for (const ref of refs) {
-        try {
-          await client.delete(ref);
-        } catch (err) {
-          if (!isNotFound(err)) throw err;
-        }
+        await client.delete(ref);
       }
       return { done: true };
     },
@@ -251,11 +248,7 @@ async function dropSuperseded(r: Remote, step: Step, input: { base: string; done
   for (const a of actions) {
     const name = a.metadata.name ?? "";
     if (!sameTarget(a, step.ref) || (tryIndex(name, input.base) ?? -1) >= newest || !finished(a)) continue;
-    try {
-      await r.client.delete({ apiVersion: API_VERSION, kind: "AgentAction", namespace, name });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await r.client.delete({ apiVersion: API_VERSION, kind: "AgentAction", namespace, name });
   }
 }
 
