@@ -403,24 +403,12 @@ async function connect(
   };
 }
 
-const connectCluster = (deps: ConnectDeps): RouteDef =>
+/** POST /clusters/connect and /clusters/install: one operation under two paths, each with its own summary. */
+const connectRoute = (deps: ConnectDeps, route: { path: string; summary: string }): RouteDef =>
   defineRoute({
     method: "post",
-    path: "/clusters/connect",
-    summary: "Create the ManagedCluster if needed and issue its agent token (shown once; stored only as a hash)",
-    tags: ["clusters"],
-    auth: "user",
-    body: ConnectBody,
-    response: ConnectResponse,
-    noStore: true,
-    handler: async (ctx) => connect(deps, ctx),
-  }) as RouteDef;
-
-const installCluster = (deps: ConnectDeps): RouteDef =>
-  defineRoute({
-    method: "post",
-    path: "/clusters/install",
-    summary: "Helm install command for the cluster's agent (same as connect; namespace selects the agent's namespace)",
+    path: route.path,
+    summary: route.summary,
     tags: ["clusters"],
     auth: "user",
     body: ConnectBody,
@@ -434,8 +422,15 @@ export function createClusterRoutes(deps: ConnectDeps): RouteDef[] {
   const { scope, clusters } = deps;
   return [
     listClusters(scope),
-    connectCluster(deps),
-    installCluster(deps),
+    connectRoute(deps, {
+      path: "/clusters/connect",
+      summary: "Create the ManagedCluster if needed and issue its agent token (shown once; stored only as a hash)",
+    }),
+    connectRoute(deps, {
+      path: "/clusters/install",
+      summary:
+        "Helm install command for the cluster's agent (same as connect; namespace selects the agent's namespace)",
+    }),
     getCluster(scope),
     optimizeCluster(scope, clusters),
   ];
