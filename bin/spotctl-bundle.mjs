@@ -1,0 +1,122 @@
+// spotctl's cached bundle: its TypeScript compiled by esbuild into node_modules/.cache, used only while every file it
+// was built from is byte-identical, rebuilt otherwise; a run then needs neither tsx's loader thread nor its transforms.
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, extname, join, relative, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+/** Bumped when the build options below change, so that a bundle built with the old ones is not used. */
+const FORMAT = 1;
+const SELF = fileURLToPath(import.meta.url);
+const REPO = resolve(dirname(SELF), "..");
+/** Besides the sources: the files that shape how they compile, this one included. */
+const buildFiles = (root) => [join(root, "package.json"), join(root, "tsconfig.json"), SELF];
+const LOADERS = { ".ts": "ts", ".mts": "ts", ".js": "js", ".mjs": "js", ".json": "json" };
+/** Build directories other runs may still be reading are kept this long. */
+const KEEP_OLD_MS = 60 * 60 * 1000;
+
+function digest(content) {
+  return createHash("sha256").update(content).digest("hex");
+}
+
+/** The entry of the bundle named by the manifest when every file it was built from still hashes the same, else undefined. */
+function freshEntry(cacheDir, root) {
+  let manifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(cacheDir, "manifest.json"), "utf8"));
+  } catch {
+    return undefined;
+  }
+  if (manifest.format !== FORMAT || manifest.root !== root) return undefined;
+  for (const [file, hash] of Object.entries(manifest.inputs)) {
+    try {
+      if (digest(readFileSync(join(root, file))) !== hash) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return join(cacheDir, manifest.dir, manifest.entry);
+}
+
+/**
+ * Loads each source itself, so the hash recorded is of exactly what was compiled; import.meta.url, .dirname and
+ * .filename become the source's own (the bundle lives elsewhere); any other use of import.meta, or a kind of file
+ * it does not know, fails the build rather than risk a bundle that behaves differently.
+ */
+function recordingLoader(root, inputs) {
+  return {
+    name: "spotctl-sources",
+    setup(build) {
+      build.onLoad({ filter: /.*/ }, (args) => {
+        const loader = LOADERS[extname(args.path)];
+        if (!loader) throw new Error(`${args.path}: not a kind of source the bundle knows`);
+        const bytes = readFileSync(args.path);
+        inputs[relative(root, args.path)] = digest(bytes);
+        const text = bytes.toString("utf8");
+        if (/import\.meta(?!\.(url|dirname|filename)\b)/.test(text))
+          throw new Error(`${args.path}: import.meta used in a way the bundle cannot reproduce`);
+        const contents = text
+          .replaceAll("import.meta.url", JSON.stringify(pathToFileURL(args.path).href))
+          .replaceAll("import.meta.dirname", JSON.stringify(dirname(args.path)))
+          .replaceAll("import.meta.filename", JSON.stringify(args.path));
+        return { contents, loader };
+      });
+    },
+  };
+}
+
+/** Removes build directories the manifest no longer names, once no run can still be reading them. */
+function removeOldBuilds(cacheDir, keep) {
+  for (const name of readdirSync(cacheDir)) {
+    const path = join(cacheDir, name);
+    if (name.startsWith("b-") && name !== keep && Date.now() - statSync(path).mtimeMs > KEEP_OLD_MS)
+      rmSync(path, { recursive: true, force: true });
+  }
+}
+
+/** Builds the bundle into a new directory, then names it in the manifest (written whole, by rename). */
+async function build(cacheDir, root, entry) {
+  const { build: esbuild } = await import("esbuild");
+  const inputs = {};
+  for (const file of buildFiles(root)) inputs[relative(root, file)] = digest(readFileSync(file));
+  const dir = `b-${process.pid}-${Date.now().toString(36)}`;
+  const outdir = join(cacheDir, dir);
+  await esbuild({
+    entryPoints: [entry],
+    absWorkingDir: root,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    packages: "external",
+    keepNames: true,
+    outdir,
+    entryNames: "[name]",
+    logLevel: "silent",
+    plugins: [recordingLoader(root, inputs)],
+  });
+  const manifest = { format: FORMAT, root, dir, entry: `${basename(entry, extname(entry))}.js`, inputs };
+  const tmp = join(cacheDir, `manifest.${process.pid}.tmp`);
+  writeFileSync(tmp, JSON.stringify(manifest));
+  renameSync(tmp, join(cacheDir, "manifest.json"));
+  removeOldBuilds(cacheDir, dir);
+  return join(outdir, manifest.entry);
+}
+
+/**
+ * The path of a bundle of `entry` (relative to the repository) built from the sources as they are now: the cached one,
+ * or a new build; undefined when it cannot be built (no esbuild, a read-only node_modules), and the caller runs the
+ * sources through tsx instead.
+ */
+export async function spotctlBundle({ entry = "operator/cli/spotctl.ts", root = REPO, cacheDir } = {}) {
+  const dir = cacheDir ?? join(root, "node_modules", ".cache", "spotctl");
+  const cached = freshEntry(dir, root);
+  if (cached) return cached;
+  try {
+    mkdirSync(dir, { recursive: true });
+    return await build(dir, root, entry);
+  } catch {
+    return undefined;
+  }
+}
