@@ -145,6 +145,10 @@ describe("fluid bound", () => {
         expect(whole.bound).toBeGreaterThanOrEqual(lp * (1 - 1e-4));
         if (whole.bound > lp * 1.01) above++;
         expectPlacesAll(p, wholeNodePlan(p, whole.solution!, demand), demand);
+        // over the types the fluid LP keeps: a plan, and no bound (the types left out are not modelled)
+        const cheap = fluidMilp(p, demand, { deadline: Infinity, cheapBins: true });
+        expect(cheap.bound).toBe(0);
+        expectPlacesAll(p, wholeNodePlan(p, cheap.solution!, demand), demand);
       }),
       { numRuns: 80, seed: 13 },
     );

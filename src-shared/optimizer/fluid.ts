@@ -191,12 +191,18 @@ export interface FluidMilp {
  * tolerances, like the knapsack MILP's. Where a plan needs only a few nodes of the cheapest types (Spot, pods small
  * against the biggest nodes) whole nodes are what the LPs miss: the configuration LP buys 0.6 of a node the plan
  * must buy whole. Interrupted once its simplex work passes `deadline` (counted, so the same on every run).
+ * `cheapBins`: only the types the fluid LP keeps (a much smaller model, for a solution); then there is no bound (0),
+ * as the types left out could only be replaced fractionally.
  */
-export function fluidMilp(p: CgProblem, demand: number[], { deadline }: { deadline: number }): FluidMilp {
+export function fluidMilp(
+  p: CgProblem,
+  demand: number[],
+  { deadline, cheapBins = false }: { deadline: number; cheapBins?: boolean },
+): FluidMilp {
   const model = p.highs.createModel();
   try {
     model.options.set({ output_flag: false, mip_rel_gap: FLUID_MILP_GAP } as never);
-    const bins = p.bins.map((_, j) => j);
+    const bins = cheapBins ? fluidBins(p).bins : p.bins.map((_, j) => j);
     const rows = capacityRows(p, bins);
     const lp = fluidModel(p, { demand, bins, rows, nRows: demand.length + rows.count });
     model.passModel(lp);
@@ -207,7 +213,7 @@ export function fluidMilp(p: CgProblem, demand: number[], { deadline }: { deadli
     const perIteration = WORK.fluidMilpIteration + WORK.fluidMilpPerColumn * lp.numCols;
     const iterations = runUntil(p, model, { deadline: p.work.units + WORK.lpSolve, perIteration, end: deadline });
     p.work.add(WORK.lpSolve + perIteration * iterations);
-    const bound = Number(model.info.get("mip_dual_bound" as never));
+    const bound = cheapBins ? 0 : Number(model.info.get("mip_dual_bound" as never));
     const out: FluidMilp = { bound: Number.isFinite(bound) && bound > 0 ? bound * (1 - FLUID_MILP_MARGIN) : 0 };
     const { modelStatus } = p.highs.constants;
     const status = model.getModelStatus();
