@@ -110,7 +110,8 @@ async function build(cacheDir, root, entry) {
  * sources through tsx instead.
  */
 export async function spotctlBundle({ entry = "operator/cli/spotctl.ts", root = REPO, cacheDir } = {}) {
-  const dir = cacheDir ?? join(root, "node_modules", ".cache", "spotctl");
+  // One cache per checkout: checkouts sharing a node_modules (a symlink) would otherwise rebuild over each other.
+  const dir = cacheDir ?? join(root, "node_modules", ".cache", "spotctl", digest(root).slice(0, 12));
   const cached = freshEntry(dir, root);
   if (cached) return cached;
   try {
