@@ -17,6 +17,7 @@ import type { FacadeCache } from "../cache.js";
 import { NotImplementedError } from "../errors.js";
 import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
 import { clusterFigures } from "../services/fleet-view.js";
+import { NotInTotals, TotalsBasis } from "../routes/shared.js";
 
 export interface AdminRouteDeps {
   auth: AuthService;
@@ -84,17 +85,13 @@ function binPacking(clusters: ManagedCluster[]): {
   return { monthly: figure.monthlyUsd, baseline: figure.baseline, as_of: figure.asOf, reason: figure.reason };
 }
 
-const LeftOut = z.array(z.object({ cluster_id: z.string(), reason: z.string() }));
-
 const Money = {
   unpriced_clusters: z.number().int(),
-  not_in_totals: LeftOut.describe(
+  ...TotalsBasis,
+  // Across organisations a cluster is named namespace/name (the key keeps its place in the spread).
+  not_in_totals: NotInTotals.describe(
     "Clusters (namespace/name) whose cost is unknown and left out of the sums, with why.",
   ),
-  savings_baseline: z.string(),
-  price_source: z.string().nullable(),
-  prices_as_of: z.string().nullable(),
-  prices_stale: z.boolean(),
 };
 
 function isConnected(c: ManagedCluster): boolean {

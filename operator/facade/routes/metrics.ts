@@ -15,14 +15,9 @@ import {
 } from "../../../src-shared/fleet/fleet-metrics.js";
 import { clusterFigures, clustersInScope } from "../services/fleet-view.js";
 import type { ResourceContext, ResourceScope } from "../services/resource-scope.js";
-import { ClusterId } from "./shared.js";
+import { ClusterId, TotalsBasis } from "./shared.js";
 
 const ScopeQuery = z.object({ cluster_id: ClusterId.optional() }).strict();
-
-/** Clusters a money total leaves out (no monthly cost), each with why. */
-export const NotInTotals = z
-  .array(z.object({ cluster_id: z.string(), reason: z.string() }))
-  .describe("Clusters the money totals leave out because their cost is unknown, each with the reason.");
 
 function figuresInScope(rc: ResourceContext, clusterId: string | undefined): ClusterFigures[] {
   return clustersInScope(rc.cache, rc.namespace, clusterId).map((c) => clusterFigures(c, rc));
@@ -64,11 +59,7 @@ const kpi = (scope: ResourceScope): RouteDef =>
       efficiency_score_value: z.number().nullable(),
       clusters: z.number(),
       unpriced_clusters: z.number(),
-      not_in_totals: NotInTotals,
-      savings_baseline: z.string(),
-      price_source: z.string().nullable(),
-      prices_as_of: z.string().nullable(),
-      prices_stale: z.boolean(),
+      ...TotalsBasis,
     }),
     handler: async (ctx) => {
       const rc = scope.context(ctx.auth);
@@ -99,11 +90,7 @@ const projectionRoute = (scope: ResourceScope): RouteDef =>
       spot_replacement: z.object({ baseline: z.string(), reason: z.string().nullable() }),
       bin_packing: z.object({ baseline: z.string(), as_of: z.string().nullable(), reason: z.string().nullable() }),
       hibernation: z.object({ baseline: z.string(), reason: z.string().nullable() }),
-      not_in_totals: NotInTotals,
-      savings_baseline: z.string(),
-      price_source: z.string().nullable(),
-      prices_as_of: z.string().nullable(),
-      prices_stale: z.boolean(),
+      ...TotalsBasis,
     }),
     handler: async (ctx) => {
       const rc = scope.context(ctx.auth);

@@ -1,4 +1,4 @@
-// Request schemas the resource routes share (ids, success answers).
+// Schemas the resource routes share (ids, success answers, what a money total rests on).
 import { z } from "zod";
 import { objectName } from "../../../src-shared/crds/index.js";
 
@@ -8,3 +8,17 @@ export const ClusterId = objectName("Cluster id (the ManagedCluster's name).");
 export const IdParams = z.object({ id: objectName("Object id (its name).") }).strict();
 
 export const Success = z.object({ success: z.boolean() });
+
+/** Clusters a money total leaves out (no monthly cost), each with why. */
+export const NotInTotals = z
+  .array(z.object({ cluster_id: z.string(), reason: z.string() }))
+  .describe("Clusters the money totals leave out because their cost is unknown, each with the reason.");
+
+/** What a response's money totals rest on: the clusters left out, the savings baseline, the prices' source and age. */
+export const TotalsBasis = {
+  not_in_totals: NotInTotals,
+  savings_baseline: z.string(),
+  price_source: z.string().nullable(),
+  prices_as_of: z.string().nullable(),
+  prices_stale: z.boolean(),
+};
