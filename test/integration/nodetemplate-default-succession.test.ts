@@ -6,24 +6,17 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
-import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
 import { DEFAULT_WEIGHT, OTHER_WEIGHT } from "../../operator/controllers/nodetemplate/desired.js";
 import { karpenterName } from "../../src-shared/karpenter/labels.js";
-import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
-import { ControllerManager } from "../../src-shared/runtime/index.js";
-import { eventually, startTestCluster } from "../support/cluster.js";
-import { designateLocalCluster } from "../support/local-cluster.js";
+import type { KubeObject } from "../../src-shared/kube/index.js";
+import { eventually } from "../support/cluster.js";
+import { NODE_POOL as NP, NODE_TEMPLATE as NT, useTemplateCluster } from "../support/template-cluster.js";
 import { toolPath } from "../support/tools.js";
 
 const NS = "org-s";
-const NT = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" } as const;
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" } as const;
-const NP = { apiVersion: "karpenter.sh/v1", kind: "NodePool" } as const;
 
-let server: LocalApiServer;
-let client: KubeClient;
-let manager: ControllerManager;
+const env = useTemplateCluster({ namespace: NS });
 let workDir: string;
 
 function kubectl(args: string[]): Promise<{ code: number; stderr: string }> {
@@ -46,41 +39,31 @@ function template(name: string, isDefault = false): KubeObject {
 }
 
 async function cluster(): Promise<any> {
-  return client.get({ ...MC, namespace: NS, name: "local" });
+  return env.client.get({ ...MC, namespace: NS, name: "local" });
 }
 
 async function weight(name: string): Promise<number | undefined> {
-  return ((await client.getIfExists<any>({ ...NP, name: karpenterName(NS, name) })) as any)?.spec.weight;
+  return ((await env.client.getIfExists<any>({ ...NP, name: karpenterName(NS, name) })) as any)?.spec.weight;
 }
 
 async function isDefault(name: string): Promise<boolean | undefined> {
-  return ((await client.getIfExists<any>({ ...NT, namespace: NS, name })) as any)?.spec.isDefault;
+  return ((await env.client.getIfExists<any>({ ...NT, namespace: NS, name })) as any)?.spec.isDefault;
 }
 
-beforeAll(async () => {
+beforeAll(() => {
   workDir = mkdtempSync(join(tmpdir(), "spotopt-succession-"));
-  server = await startTestCluster({ crds: "all" });
-  writeFileSync(join(workDir, "kubeconfig"), server.kubeconfigYaml);
-  client = new KubeClient(server.kubeConfig);
-  await designateLocalCluster(client, { namespace: NS, name: "local", spec: { region: "us-east-1" } });
-  manager = new ControllerManager({ client });
-  await registerNodeTemplateController({ manager, client });
-  manager.start();
-  await manager.waitForCacheSync();
-}, 30_000);
+  writeFileSync(join(workDir, "kubeconfig"), env.server.kubeconfigYaml);
+});
 
-afterAll(async () => {
-  await manager?.stop();
-  client?.close();
-  await server?.stop();
+afterAll(() => {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 
 it("makes the oldest remaining template the default when the default is deleted with kubectl", async () => {
   // Created in this order: a is the oldest (creationTimestamp, then name break a tie within a second).
-  await client.create(template("a"));
-  await client.create(template("b", true));
-  await client.create(template("c"));
+  await env.client.create(template("a"));
+  await env.client.create(template("b", true));
+  await env.client.create(template("c"));
   await eventually(async () => (await cluster()).spec.defaultTemplate === "b", 15_000, "b named the default");
   await eventually(async () => (await weight("b")) === DEFAULT_WEIGHT, 15_000, "b's NodePool weighted");
 
@@ -93,7 +76,7 @@ it("makes the oldest remaining template the default when the default is deleted 
   expect(await weight("b")).toBeUndefined();
   expect(await weight("c")).toBe(OTHER_WEIGHT);
   expect(await isDefault("c")).toBe(false);
-  const events = await client.list<any>({ apiVersion: "v1", kind: "Event", namespace: NS });
+  const events = await env.client.list<any>({ apiVersion: "v1", kind: "Event", namespace: NS });
   expect(
     events.items.some(
       (e) =>
@@ -110,9 +93,9 @@ it("clears spec.defaultTemplate when the last template goes, so a new template i
   expect((await kubectl(["delete", "nodetemplate", "c", "-n", NS])).code).toBe(0);
   await eventually(async () => (await cluster()).spec.defaultTemplate === undefined, 15_000, "default cleared");
 
-  await client.create(template("d"));
+  await env.client.create(template("d"));
   await eventually(async () => (await weight("d")) === OTHER_WEIGHT, 15_000, "d applied");
-  await manager.idle();
+  await env.manager.idle();
   expect(await isDefault("d")).toBe(false);
   expect((await cluster()).spec.defaultTemplate).toBeUndefined();
 }, 60_000);

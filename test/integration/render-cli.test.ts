@@ -5,13 +5,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadAll } from "js-yaml";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, startTestCluster } from "../support/cluster.js";
-import { designateLocalCluster } from "../support/local-cluster.js";
-import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
-import { KubeClient } from "../../src-shared/kube/index.js";
-import { ControllerManager } from "../../src-shared/runtime/index.js";
-import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
+import { describe, expect, it } from "vitest";
+import { eventually } from "../support/cluster.js";
+import { useTemplateCluster } from "../support/template-cluster.js";
 import { karpenterName } from "../../src-shared/karpenter/labels.js";
 import { validateKarpenterObject } from "../../src-shared/karpenter/validate.js";
 
@@ -65,30 +61,12 @@ function matches(actual: unknown, expected: unknown): boolean {
   }
 }
 
-let server: LocalApiServer;
-let client: KubeClient;
-let manager: ControllerManager;
-
-beforeAll(async () => {
-  server = await startTestCluster({ crds: "all" });
-  client = new KubeClient(server.kubeConfig);
-  await designateLocalCluster(client, { namespace: NS, name: "local", spec: { region: "us-east-1" } });
-  manager = new ControllerManager({ client });
-  await registerNodeTemplateController({ manager, client });
-  manager.start();
-  await manager.waitForCacheSync();
-}, 30_000);
-
-afterAll(async () => {
-  await manager?.stop();
-  client?.close();
-  await server?.stop();
-});
+const env = useTemplateCluster({ namespace: NS });
 
 describe("spotctl render", () => {
   it("prints the objects the controller applies for the same manifests, valid against Karpenter's CRDs", async () => {
     for (const doc of [...loadAll(templates), ...loadAll(policy)] as any[])
-      await client.create({ ...doc, metadata: { ...doc.metadata } });
+      await env.client.create({ ...doc, metadata: { ...doc.metadata } });
     const out = spotctl("render", "-f", file("t.yaml", templates), "-f", file("p.yaml", policy + "---\n" + cluster));
     expect(out.stderr).not.toMatch(/error/i);
     expect(out.status).toBe(0);
@@ -105,12 +83,12 @@ describe("spotctl render", () => {
       // The controller may apply the template before it sees the policy: wait for the level it settles on.
       const live = await eventually(
         async () => {
-          const current = await client.getIfExists<any>(ref);
+          const current = await env.client.getIfExists<any>(ref);
           return current && matches(current.spec, object.spec) ? current : undefined;
         },
         15_000,
         `${object.kind} ${object.metadata.name} as rendered`,
-      ).catch(async () => client.getIfExists<any>(ref));
+      ).catch(async () => env.client.getIfExists<any>(ref));
       // The API server adds the CRD's defaults (e.g. metadataOptions); everything rendered is there as rendered.
       expect(live?.spec).toMatchObject(object.spec);
       expect(live.metadata.labels).toMatchObject(object.metadata.labels);
