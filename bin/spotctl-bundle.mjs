@@ -1,7 +1,7 @@
 // spotctl's cached bundle: its TypeScript compiled by esbuild into node_modules/.cache, used only while every file it
 // was built from is byte-identical, rebuilt otherwise; a run then needs neither tsx's loader thread nor its transforms.
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -35,7 +35,8 @@ function freshEntry(cacheDir, root) {
       return undefined;
     }
   }
-  return join(cacheDir, manifest.dir, manifest.entry);
+  const entry = join(cacheDir, manifest.dir, manifest.entry);
+  return existsSync(entry) ? entry : undefined;
 }
 
 /**

@@ -4,7 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { spotctlBundle } from "../../bin/spotctl-bundle.mjs";
@@ -49,7 +49,11 @@ describe.skipIf(!hasEsbuild)(title, () => {
     expect(run(second).word).toBe("second");
 
     writeFileSync(join(p.root, "tsconfig.json"), `{ "compilerOptions": {} }`);
-    expect(await spotctlBundle(options)).not.toBe(second);
+    const third = await spotctlBundle(options);
+    expect(third).not.toBe(second);
+
+    rmSync(dirname(third!), { recursive: true });
+    expect(run(await spotctlBundle(options)).word).toBe("second");
   });
 
   it("gives no bundle when the cache cannot be written or a source uses import.meta otherwise", async () => {
