@@ -7,9 +7,8 @@ import { karpenterName } from "../../src-shared/karpenter/labels.js";
 import { eventually } from "../support/cluster.js";
 import {
   capacityTypes,
+  createSpotFallbackTemplate,
   NODE_CLAIM,
-  NODE_TEMPLATE,
-  OPTIMIZATION_POLICY,
   onDemandClaim,
   useTemplateCluster,
 } from "../support/template-cluster.js";
@@ -37,21 +36,7 @@ async function touchClaim(value: string): Promise<void> {
 }
 
 it("keeps the pool wide until the On-Demand claim is 30 minutes old, then narrows it to Spot", async () => {
-  await env.client.create({
-    ...OPTIMIZATION_POLICY,
-    metadata: { name: "policy", namespace: NS },
-    spec: { clusterRef: { name: "local" }, spotFallback: { enabled: true } },
-  });
-  await env.client.create({
-    ...NODE_TEMPLATE,
-    metadata: { name: "spot", namespace: NS },
-    spec: { clusterRef: { name: "local" }, families: ["m5", "c5"], strategy: "SPOT" },
-  });
-  await eventually(
-    async () => (await capacityTypes(env.client, POOL))?.join() === "spot,on-demand",
-    15_000,
-    "pool widened",
-  );
+  await createSpotFallbackTemplate(env.client, NS);
   await env.client.create(onDemandClaim("od-1", POOL));
   await env.manager.idle();
   const createdMs = Date.parse(

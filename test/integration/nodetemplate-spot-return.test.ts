@@ -7,6 +7,7 @@ import { karpenterName } from "../../src-shared/karpenter/labels.js";
 import { eventually } from "../support/cluster.js";
 import {
   capacityTypes,
+  createSpotFallbackTemplate,
   NODE_CLAIM,
   NODE_TEMPLATE as NT,
   OPTIMIZATION_POLICY as OP,
@@ -29,21 +30,7 @@ async function fallbackCondition(): Promise<any> {
 }
 
 it("widens a SPOT pool to Spot + On-Demand under spotFallback, narrows it back once Spot has settled, widens again", async () => {
-  await env.client.create({
-    ...OP,
-    metadata: { name: "policy", namespace: NS },
-    spec: { clusterRef: { name: "local" }, spotFallback: { enabled: true } },
-  });
-  await env.client.create({
-    ...NT,
-    metadata: { name: "spot", namespace: NS },
-    spec: { clusterRef: { name: "local" }, families: ["m5", "c5"], strategy: "SPOT" },
-  });
-  await eventually(
-    async () => (await capacityTypes(env.client, POOL))?.join() === "spot,on-demand",
-    15_000,
-    "pool widened",
-  );
+  await createSpotFallbackTemplate(env.client, NS);
   await eventually(async () => (await fallbackCondition())?.reason === "FallbackAllowed", 15_000, "SpotFallback=True");
 
   // Spot was short: Karpenter launched On-Demand capacity in the pool. Until the claim has settled, the pool stays wide.

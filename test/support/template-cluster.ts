@@ -7,9 +7,10 @@ import {
   type NodeTemplateControllerOptions,
 } from "../../operator/controllers/nodetemplate/controller.js";
 import { registerOptimizationPolicyController } from "../../operator/controllers/optimizationpolicy/controller.js";
+import { karpenterName } from "../../src-shared/karpenter/labels.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
-import { startTestCluster } from "./cluster.js";
+import { eventually, startTestCluster } from "./cluster.js";
 import { designateLocalCluster } from "./local-cluster.js";
 
 export const NODE_TEMPLATE = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" } as const;
@@ -85,4 +86,27 @@ export function onDemandClaim(name: string, pool: string): KubeObject {
       requirements: [{ key: "karpenter.sh/capacity-type", operator: "In", values: ["spot", "on-demand"] }],
     },
   };
+}
+
+/**
+ * A SPOT template `spot` (m5, c5) on the local cluster under a policy `policy` with spotFallback: resolves once the
+ * template's NodePool allows Spot and On-Demand, the state where a return to Spot can start.
+ */
+export async function createSpotFallbackTemplate(client: KubeClient, namespace: string): Promise<void> {
+  await client.create({
+    ...OPTIMIZATION_POLICY,
+    metadata: { name: "policy", namespace },
+    spec: { clusterRef: { name: "local" }, spotFallback: { enabled: true } },
+  });
+  await client.create({
+    ...NODE_TEMPLATE,
+    metadata: { name: "spot", namespace },
+    spec: { clusterRef: { name: "local" }, families: ["m5", "c5"], strategy: "SPOT" },
+  });
+  const pool = karpenterName(namespace, "spot");
+  await eventually(
+    async () => (await capacityTypes(client, pool))?.join() === "spot,on-demand",
+    15_000,
+    "pool widened",
+  );
 }
