@@ -464,33 +464,52 @@ export async function pack(
   opts: PackingOptions,
 ): Promise<PackingResult> {
   const work = opts.work ?? new WorkMeter();
-  const start = work.units;
   const allBins = offers.map(offerBin);
   const unplaceable = items.flatMap((it, i) => (demand[i]! > 0 && !allBins.some((b) => compatible(it, b)) ? [i] : []));
   const placeable = demand.map((b, i) => (unplaceable.includes(i) ? 0 : b));
   if (placeable.every((b) => b <= 0)) return { nodes: [], unplaceable };
+  const { nodes, patterns } = packBins(await getHighs(), {
+    items,
+    demand: placeable,
+    allBins,
+    work,
+    budget: opts.budget,
+  });
+  return { nodes, unplaceable, patterns };
+}
+
+/** pack() once HiGHS is loaded and every shape is placeable: nodes and patterns refer to indices of `allBins`. */
+function packBins(
+  highs: CgProblem["highs"],
+  {
+    items,
+    demand,
+    allBins,
+    work,
+    budget,
+  }: { items: CgItem[]; demand: number[]; allBins: CgBin[]; work: WorkMeter; budget: number },
+): { nodes: PackedNode[]; patterns: PackedNode[] } {
+  const start = work.units;
   const keptOffer = undominatedBins(allBins, items);
   const bins = keptOffer.map((j) => allBins[j]!);
-  const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins), work };
+  const p: CgProblem = { highs, items, bins, ...compatLists(items, bins), work };
   p.knapsackLps = new KnapsackLps(p);
-  const few = fewPodsPerNode(p, placeable);
   const ctx: Ctx = {
     p,
     keptOffer,
-    deadline: start + ROUNDING_SHARE * opts.budget,
-    few,
-    end: start + opts.budget,
+    deadline: start + ROUNDING_SHARE * budget,
+    few: fewPodsPerNode(p, demand),
+    end: start + budget,
   };
-  const master = new MasterLp(p, placeable);
-  let solved: { nodes: PackedNode[]; patterns: PackedNode[] };
+  const master = new MasterLp(p, demand);
   try {
-    solved = solvePacking(ctx, master, placeable, { start, units: opts.budget });
+    const { nodes, patterns } = solvePacking(ctx, master, demand, { start, units: budget });
+    // solvePacking's patterns already name offers (allBins indices); its nodes name kept bins
+    return { nodes: nodes.map((n) => ({ ...n, offer: keptOffer[n.offer]! })), patterns };
   } finally {
     master.dispose();
     p.knapsackLps.dispose();
   }
-  const { nodes, patterns } = solved;
-  return { nodes: nodes.map((n) => ({ ...n, offer: keptOffer[n.offer]! })), unplaceable, patterns };
 }
 
 export interface LowerBoundResult {
@@ -697,15 +716,24 @@ export function wholeNodePlan(p: CgProblem, sol: NonNullable<FluidMilp["solution
       if (rest > 0) left.push([i, rest]);
     }
   }
-  const cheapest = p.bins.map((_, j) => j).sort((a, b) => p.bins[a]!.weight - p.bins[b]!.weight || a - b);
-  const all = (): number[] => nodes.map((_, k) => k);
-  for (const [i, n] of left) {
-    let rest = placeInto(p, { nodes, rooms, ks: all() }, i, n);
-    const j = cheapest.find((b) => p.compatMask[b]![i] === 1)!;
-    while (rest > 0) rest = placeInto(p, { nodes, rooms, ks: [open(j)] }, i, rest);
-  }
-  return nodes.filter((n) => n.items.length > 0);
+  const all = nodes.map((_, k) => k);
+  const residual = demand.map(() => 0);
+  for (const [i, n] of left) residual[i]! += placeInto(p, { nodes, rooms, ks: all }, i, n);
+  const placed = nodes.filter((n) => n.items.length > 0);
+  if (residual.every((r) => r <= 0)) return placed;
+  // What fits nowhere is packed on its own (few pods), on whatever types suit it best.
+  const rest = packBins(p.highs, {
+    items: p.items,
+    demand: residual,
+    allBins: p.bins,
+    work: p.work,
+    budget: RESIDUAL_WORK,
+  });
+  return [...placed, ...rest.nodes];
 }
+
+/** Work for packing what a whole-node solution's nodes do not hold. */
+const RESIDUAL_WORK = 100_000;
 
 /** Shapes by their largest share of `cap`, biggest first. */
 function biggestFirst(p: CgProblem, cap: number[], shapes: number[]): number[] {
