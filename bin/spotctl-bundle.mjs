@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-/** Bumped when the build options below change, so that a bundle built with the old ones is not used. */
+/** The manifest's layout: one of another layout is ignored (a change of the build options changes this file's hash). */
 const FORMAT = 1;
 const SELF = fileURLToPath(import.meta.url);
 const REPO = resolve(dirname(SELF), "..");
