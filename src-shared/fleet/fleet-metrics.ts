@@ -1,6 +1,7 @@
 // Fleet figures (KPI, projection, composition, efficiency) from nodes, pods and CR status: shared by the facade and the operator.
 // The formulas are documented in docs/facade-metrics.md; keep the two in step.
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import type { ManagedClusterStatus } from "../crds/managedcluster.js";
 import { podRequest } from "./pod-request.js";
 import { cpuMillicores, memoryMiB } from "./quantity.js";
 
@@ -124,24 +125,11 @@ export interface ClusterUsage {
   isStale?: (asOf: string) => boolean;
 }
 
-/** The figures ManagedCluster.status holds (the status controller writes them; the facade only reads them). */
-export interface ReportedStatus {
-  nodeCount?: number;
-  spotPercentage?: number;
-  spotNodes?: number;
-  onDemandNodes?: number;
-  readyNodes?: number;
-  nodesByFamily?: Record<string, number>;
-  cpuUtilisation?: number;
-  memoryUtilisation?: number;
-  interruptions7d?: number;
-  interruptionRate?: number;
-  fleetHealth?: number;
-  monthlyCostUsd?: number;
-  baselineMonthlyCostUsd?: number;
-  unpricedNodes?: number;
-  efficiencyScore?: number;
-  prices?: { source: string; asOf: string; stale?: boolean };
+/** The figures of ManagedCluster.status (the status controller writes them; the facade only reads them). */
+export type StatusFigures = Omit<ManagedClusterStatus, "observedGeneration" | "agent" | "lastPlan" | "conditions">;
+
+/** The figures ManagedCluster.status holds, with the conditions that say why one is absent. */
+export interface ReportedStatus extends StatusFigures {
   conditions?: ReadonlyArray<{ type: string; status: string; reason?: string; message?: string }>;
 }
 

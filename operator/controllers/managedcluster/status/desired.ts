@@ -11,6 +11,7 @@ import {
   recordedInterruptions,
   requestedOn,
   type ClusterFigures,
+  type StatusFigures,
 } from "../../../../src-shared/fleet/fleet-metrics.js";
 import { roundTo } from "../../../../src-shared/pricing/rounding.js";
 import type { RegionPrices } from "../../../../src-shared/pricing/region-prices.js";
@@ -65,24 +66,8 @@ export interface ClusterStatusInput {
 }
 
 /** The status fields this controller owns, as applied (server-side apply removes the ones it stops sending). */
-export interface DesiredClusterStatus {
+export interface DesiredClusterStatus extends StatusFigures {
   agent?: { lastSeen: string; version: string; health: "healthy" | "unreachable" };
-  nodeCount?: number;
-  spotPercentage?: number;
-  spotNodes?: number;
-  onDemandNodes?: number;
-  readyNodes?: number;
-  nodesByFamily?: Record<string, number>;
-  cpuUtilisation?: number;
-  memoryUtilisation?: number;
-  interruptions7d?: number;
-  interruptionRate?: number;
-  fleetHealth?: number;
-  monthlyCostUsd?: number;
-  baselineMonthlyCostUsd?: number;
-  unpricedNodes?: number;
-  efficiencyScore?: number;
-  prices?: { source: string; asOf: string; stale?: boolean };
   conditions: Condition[];
 }
 
@@ -153,8 +138,6 @@ function pricedCondition(f: ClusterFigures): Omit<ConditionInput, "observedGener
     message: `All ${f.nodeCount} node(s) priced${asOf}${f.pricesStale ? "; the price book is older than the configured maximum age" : ""}`,
   };
 }
-
-type StatusFigures = Omit<DesiredClusterStatus, "conditions" | "agent">;
 
 /** The figures that are null while unknown: present in the status only when known (absent = unknown, never 0). */
 function knownFigures(f: ClusterFigures): StatusFigures {
