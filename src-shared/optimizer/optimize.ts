@@ -2,7 +2,7 @@
 import type { PriceBook } from "../pricing/types.js";
 import { getHighs, WorkMeter, type CgItem } from "./colgen.js";
 import { buildOffers } from "./offers.js";
-import { fits, offerBin, pack, packingLowerBound, type PackedNode } from "./packing.js";
+import { fits, offerBin, pack, packingLowerBound, type BoundMethod, type PackedNode } from "./packing.js";
 import type { CapacityType, Offer, OptimizerPolicy, Plan, PlannedNode, PodGroup, UnplacedPods } from "./types.js";
 
 export interface OptimizeInput {
@@ -21,7 +21,7 @@ export interface OptimizeInput {
 }
 
 export interface OptimizeResult extends Plan {
-  lowerBound?: { hourlyUsd: number; converged: boolean; iterations: number };
+  lowerBound?: { hourlyUsd: number; converged: boolean; iterations: number; method: BoundMethod };
 }
 
 /** WorkMeter units per nominal millisecond of budget. */
@@ -307,5 +307,5 @@ async function boundAndImprove(ctx: {
     plan,
   });
   if (res.improved) placed.nodes = res.improved.map((node) => ({ offer: allOffers[node.offer]!, node }));
-  return { hourlyUsd: res.hourlyUsd, converged: res.converged, iterations: res.iterations };
+  return { hourlyUsd: res.hourlyUsd, converged: res.converged, iterations: res.iterations, method: res.method };
 }

@@ -512,10 +512,14 @@ function packBins(
   }
 }
 
+/** Which bound the value is: the configuration LP's (Farley), the whole-node fluid MILP's, or the fluid LP's. */
+export type BoundMethod = "configuration-lp" | "whole-nodes" | "fluid-lp";
+
 export interface LowerBoundResult {
   hourlyUsd: number;
-  /** LP optimum proven (no improving column left) — then the bound is the configuration LP optimum */
+  /** the configuration LP's optimum was proven (no improving column left); the bound is then at least that */
   converged: boolean;
+  method: BoundMethod;
   iterations: number;
   /** a cheaper plan found by the integer program over the bound's columns (offer = index into `offers`), if any */
   improved?: PackedNode[];
@@ -573,7 +577,8 @@ export async function packingLowerBound(
 ): Promise<LowerBoundResult> {
   const allBins = offers.map(offerBin);
   const placeable = demand.map((b, i) => (allBins.some((bin) => compatible(items[i]!, bin)) ? b : 0));
-  if (placeable.every((b) => b <= 0)) return { hourlyUsd: 0, converged: true, iterations: 0 };
+  if (placeable.every((b) => b <= 0))
+    return { hourlyUsd: 0, converged: true, iterations: 0, method: "configuration-lp" };
   const kept = undominatedBins(allBins, items);
   const bins = kept.map((j) => allBins[j]!);
   const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins), work };
@@ -612,17 +617,25 @@ function beyondTheLp(
   },
 ): LowerBoundResult {
   const { plan, planCost, demand, cg } = ctx;
-  const result: LowerBoundResult = { hourlyUsd: cg.lowerBound, converged: cg.converged, iterations: cg.iterations };
+  const result: LowerBoundResult = {
+    hourlyUsd: cg.lowerBound,
+    converged: cg.converged,
+    iterations: cg.iterations,
+    method: "configuration-lp",
+  };
+  const raise = (value: number, method: BoundMethod): void => {
+    if (value > result.hourlyUsd) Object.assign(result, { hourlyUsd: value, method });
+  };
   // Whole nodes per type, where the plan is still far from the bound: its own share of the budget, on top.
   const whole = wholeNodes(p, { demand, planCost, bound: cg.lowerBound, budget: WHOLE_SHARE * ctx.budget });
-  result.hourlyUsd = Math.max(result.hourlyUsd, whole?.bound ?? 0);
+  raise(whole?.bound ?? 0, "whole-nodes");
   const end = ctx.start + ctx.budget + (whole?.work ?? 0);
   // The fluid LP comes after column generation and the plan's improvement, so that it changes neither.
   const fluid = lazy(() => fluidBound(p, demand));
   if (plan && planCost! > result.hourlyUsd * (1 + IMPROVE_GAP))
     result.improved = improveOverColumns(p, { ...ctx, plan, end, fluid, whole, reducedCosts: cg.lp.reducedCosts });
   // Both bounds are valid; column generation's is the tighter once it converges, the fluid one while it has not.
-  if (!cg.converged) result.hourlyUsd = Math.max(result.hourlyUsd, fluid()?.value ?? 0);
+  if (!cg.converged) raise(fluid()?.value ?? 0, "fluid-lp");
   return result;
 }
 

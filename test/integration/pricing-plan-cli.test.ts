@@ -121,8 +121,13 @@ describeWithSharedData("spotctl plan", () => {
     const csv = HEADER + "web,250,512,40\napi,1000,2048,12\ncache,500,8192,6\n";
     const plan = JSON.parse(spotctl("plan", "--pods", csvFile(csv), "--data", dataDir).stdout) as PlanOut & {
       gapPct: number;
+      lowerBoundMethod: string;
+      lowerBoundIsLpOptimum: boolean;
     };
     checkPlan(csv, plan);
+    expect(["configuration-lp", "whole-nodes", "fluid-lp"]).toContain(plan.lowerBoundMethod);
+    // only the configuration LP's own bound can be its optimum
+    if (plan.lowerBoundIsLpOptimum) expect(plan.lowerBoundMethod).toBe("configuration-lp");
     expect(plan.lowerBoundHourlyUsd!).toBeGreaterThan(0);
     expect(plan.lowerBoundHourlyUsd!).toBeLessThanOrEqual(plan.hourlyCostUsd + 1e-9);
     // printed figures are rounded (money to 1/10 000 $, percentages to 1/100)
@@ -139,6 +144,7 @@ describeWithSharedData("spotctl plan", () => {
     >;
     expect(bare).not.toHaveProperty("lowerBoundHourlyUsd");
     expect(bare).not.toHaveProperty("gapPct");
+    expect(bare).not.toHaveProperty("lowerBoundMethod");
   });
 
   it("plans every pod with any --budget-ms, and a bound from a tiny --bound-budget-ms stays below the plan", () => {

@@ -68,10 +68,11 @@ with the pods placed on it, so each node can be checked against its allocatable 
                       same plan, on any machine; the plan is complete with any budget
   --bound-budget-ms N work for the bound and the integer program over its columns (default 2000),
                       same units; a bound stopped early is valid, only weaker (lowerBoundIsLpOptimum
-                      says whether it reached the LP optimum)
+                      says whether it is the configuration LP's optimum; lowerBoundMethod names the
+                      bound: configuration-lp, whole-nodes or fluid-lp)
 
 Output: {nodes, hourlyCostUsd, monthlyCostUsd, baselineHourlyCostUsd (same nodes, all On-Demand),
-savingsPct, unplaced (with reason), lowerBoundHourlyUsd, lowerBoundIsLpOptimum, gapPct (absent
+savingsPct, unplaced (with reason), lowerBoundHourlyUsd, lowerBoundMethod, lowerBoundIsLpOptimum, gapPct (absent
 with --no-bound), prices {source, asOf, bySource, stale}, warnings}; stale is true when a price is
 older than SPOTOPT_PRICE_MAX_AGE_HOURS (default 168) or of unknown date.
 Exit codes: 0 planned (unplaced pods are listed, and counted in a warning on stderr), 1 no pod could be placed,
@@ -214,7 +215,8 @@ function render(result: OptimizeResult): unknown {
     ...(result.lowerBound
       ? {
           lowerBoundHourlyUsd: result.lowerBound.hourlyUsd,
-          lowerBoundIsLpOptimum: result.lowerBound.converged,
+          lowerBoundMethod: result.lowerBound.method,
+          lowerBoundIsLpOptimum: result.lowerBound.converged && result.lowerBound.method === "configuration-lp",
           gapPct: gapPct(result),
         }
       : {}),
