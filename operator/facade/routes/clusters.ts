@@ -8,7 +8,6 @@ import {
   namespaceName,
   type LastPlan,
   type ManagedCluster,
-  type NodeTemplate,
 } from "../../../src-shared/crds/index.js";
 import { defineRoute, type RouteDef } from "../http.js";
 import { clusterFigures } from "../services/fleet-view.js";
@@ -17,6 +16,7 @@ import { helmSetValue, publicBaseUrl, shellQuote } from "../public-url.js";
 import { requireCluster, type ClusterService } from "../services/clusters.js";
 import { specOf, type ResourceContext, type ResourceScope } from "../services/resource-scope.js";
 import { IdParams } from "./shared.js";
+import { TemplateSummary, templateSummary } from "./templates.js";
 
 // The annotations are the ManagedCluster's (src-shared/crds), shared with the operator's replan controller.
 export { REPLAN_ANNOTATION, REPLAN_AT_ANNOTATION, REPLAN_DONE_ANNOTATION };
@@ -74,16 +74,7 @@ function summary(cluster: ManagedCluster, f: ClusterFigures): z.infer<typeof Clu
 const ClusterDetail = ClusterSummary.extend({
   vpc_id: z.string().nullable(),
   api_endpoint: z.string().nullable(),
-  node_groups: z.array(
-    z.object({
-      id: z.string(),
-      name: z.string(),
-      families: z.array(z.string()),
-      architecture: z.string(),
-      strategy: z.string(),
-      is_default: z.boolean(),
-    }),
-  ),
+  node_groups: z.array(TemplateSummary),
   health_metrics: z.object({
     fleet_health: z.number().nullable(),
     ready_nodes: z.number().nullable(),
@@ -125,17 +116,6 @@ const ClusterDetail = ClusterSummary.extend({
     })
     .nullable(),
 });
-
-function nodeGroup(t: NodeTemplate): z.infer<typeof ClusterDetail>["node_groups"][number] {
-  return {
-    id: t.metadata.name ?? "",
-    name: t.metadata.annotations?.["spotoptimizer.io/display-name"] ?? t.metadata.name ?? "",
-    families: t.spec.families,
-    architecture: t.spec.architecture ?? "x86_64",
-    strategy: t.spec.strategy ?? "HYBRID",
-    is_default: t.spec.isDefault === true,
-  };
-}
 
 type Optimization = NonNullable<z.infer<typeof ClusterDetail>["optimization"]>;
 type Outcome = Omit<Optimization, "job_id" | "requested_at" | "status" | "applied">;
@@ -232,7 +212,7 @@ function detail(rc: ResourceContext, cluster: ManagedCluster): z.infer<typeof Cl
     node_groups: rc.cache
       .templates(rc.namespace)
       .filter((t) => t.spec.clusterRef.name === name)
-      .map(nodeGroup),
+      .map(templateSummary),
     health_metrics: healthMetrics(cluster, f),
     conditions: (cluster.status?.conditions ?? []).map((c) => ({ ...c })),
     optimization: optimization(cluster, rc.isStale),

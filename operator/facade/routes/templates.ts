@@ -11,13 +11,17 @@ import { specOf } from "../services/resource-scope.js";
 import { DISPLAY_NAME_ANNOTATION, catalogOf, type TemplateService } from "../services/templates.js";
 import { ClusterId, IdParams } from "./shared.js";
 
-const TemplateView = z.object({
+/** A template at a glance: GET /clusters/{id} lists these as node_groups; the template endpoints add the rest. */
+export const TemplateSummary = z.object({
   id: z.string(),
   name: z.string(),
   families: z.array(z.string()),
   architecture: z.string(),
   strategy: z.string(),
   is_default: z.boolean(),
+});
+
+const TemplateView = TemplateSummary.extend({
   cluster_id: z.string(),
   disk_type: z.string(),
   disk_size: z.number(),
@@ -37,17 +41,23 @@ function instanceTypesView(t: NodeTemplate): z.infer<typeof TemplateView>["insta
   return it ? { count: it.count, cheapest: it.cheapest, dearest: it.dearest, as_of: it.asOf ?? null } : null;
 }
 
-function view(t: NodeTemplate): z.infer<typeof TemplateView> {
+export function templateSummary(t: NodeTemplate): z.infer<typeof TemplateSummary> {
   // The API server applies the CRD defaults (x86_64, HYBRID, gp3, 20 GiB), so these fields are present when stored.
-  const spec = t.spec;
   const name = t.metadata.name ?? "";
   return {
     id: name,
     name: t.metadata.annotations?.[DISPLAY_NAME_ANNOTATION] ?? name,
-    families: spec.families,
-    architecture: spec.architecture,
-    strategy: spec.strategy,
-    is_default: spec.isDefault === true,
+    families: t.spec.families,
+    architecture: t.spec.architecture,
+    strategy: t.spec.strategy,
+    is_default: t.spec.isDefault === true,
+  };
+}
+
+function view(t: NodeTemplate): z.infer<typeof TemplateView> {
+  const spec = t.spec;
+  return {
+    ...templateSummary(t),
     cluster_id: spec.clusterRef.name,
     disk_type: spec.diskType,
     disk_size: spec.diskSize,
