@@ -40,6 +40,17 @@ describe("clusters", () => {
     const stored = Buffer.from(secret.data["token-hash"], "base64").toString("utf8");
     expect(stored).toBe(createHash("sha256").update(res.body.api_token).digest("hex"));
     expect(JSON.stringify(secret)).not.toContain(res.body.api_token);
+    // The cluster controls its token Secret: deleting the cluster collects it.
+    expect(secret.metadata.ownerReferences).toEqual([
+      {
+        apiVersion: MC.apiVersion,
+        kind: "ManagedCluster",
+        name: "prod-us-east-1",
+        uid: mc.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
     // Another organisation never sees it.
     await expect(f.client.getIfExists({ ...MC, namespace: f.orgB, name: "prod-us-east-1" })).resolves.toBeUndefined();
   });

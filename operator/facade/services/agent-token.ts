@@ -6,6 +6,7 @@ import type { ManagedCluster } from "../../../src-shared/crds/index.js";
 import type { AuthContext } from "../http.js";
 import { AGENT_TOKEN_LABEL, type FacadeCache } from "../cache.js";
 import { UnauthorizedError } from "../errors.js";
+import { clusterOwnerReference } from "./cluster-target.js";
 
 export const TOKEN_HASH_KEY = "token-hash";
 const PREFIX = "soa";
@@ -44,16 +45,7 @@ export function agentTokenSecret(cluster: ManagedCluster, token: string): V1Secr
       name: agentTokenSecretName(cluster.metadata.name ?? ""),
       namespace: cluster.metadata.namespace,
       labels: { [AGENT_TOKEN_LABEL]: "true", "spotoptimizer.io/cluster": cluster.metadata.name ?? "" },
-      ownerReferences: [
-        {
-          apiVersion: cluster.apiVersion,
-          kind: cluster.kind,
-          name: cluster.metadata.name ?? "",
-          uid: cluster.metadata.uid ?? "",
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [clusterOwnerReference(cluster, { controller: true })],
     },
     type: "Opaque",
     // data (base64), not stringData: every API server stores it the same way.

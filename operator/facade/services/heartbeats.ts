@@ -10,8 +10,9 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { AuditWriter } from "../../../src-shared/audit/types.js";
 import type { ManagedCluster } from "../../../src-shared/crds/index.js";
-import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
+import type { KubeClient } from "../../../src-shared/kube/index.js";
 import type { Heartbeat, HeartbeatInterruption } from "../../../src-shared/agent/protocol.js";
+import { clusterOwnerReference } from "./cluster-target.js";
 import {
   AGENT_LEASE_LABEL,
   CLUSTER_LABEL,
@@ -50,19 +51,6 @@ export interface HeartbeatIngest {
   ingest(input: { cluster: ManagedCluster; heartbeat: Heartbeat }): Promise<{ receivedAt: Date; intervalS: number }>;
   /** Counts of writes by kind since start (the heartbeat benchmark reports them). */
   writes(): { leases: number; snapshots: number };
-}
-
-function ownerRef(cluster: ManagedCluster): NonNullable<KubeObject["metadata"]>["ownerReferences"] {
-  return [
-    {
-      apiVersion: cluster.apiVersion,
-      kind: cluster.kind,
-      name: cluster.metadata.name ?? "",
-      uid: cluster.metadata.uid ?? "",
-      controller: true,
-      blockOwnerDeletion: true,
-    },
-  ];
 }
 
 function normalized(heartbeat: Heartbeat, receivedAt: Date): ClusterSnapshot {
@@ -135,7 +123,7 @@ async function renewLease(ctx: IngestContext, cluster: ManagedCluster, at: Date,
         name: agentLeaseName(name),
         namespace: cluster.metadata.namespace,
         labels: { [AGENT_LEASE_LABEL]: "true", [CLUSTER_LABEL]: name },
-        ownerReferences: ownerRef(cluster),
+        ownerReferences: [clusterOwnerReference(cluster, { controller: true })],
       },
       spec: {
         holderIdentity: `agent/${name}`,
@@ -160,7 +148,7 @@ async function writeSnapshot(ctx: IngestContext, cluster: ManagedCluster, snapsh
         name: cmName,
         namespace: cluster.metadata.namespace,
         labels: { [SNAPSHOT_LABEL]: "true", [CLUSTER_LABEL]: name },
-        ownerReferences: ownerRef(cluster),
+        ownerReferences: [clusterOwnerReference(cluster, { controller: true })],
       },
       data: { [SNAPSHOT_KEY]: JSON.stringify(snapshot) },
     },
