@@ -16,7 +16,7 @@ export interface OptimizeInput {
    * done, not time, so the same input and budget always give the same plan. The plan is complete whatever the budget.
    */
   planBudgetMs?: number;
-  /** Work budget of the lower bound (default 2000), same units; a bound stopped early is still valid, only weaker */
+  /** Work budget of the lower bound (default 1000), same units; a bound stopped early is still valid, only weaker */
   lowerBoundBudgetMs?: number;
 }
 
@@ -27,7 +27,7 @@ export interface OptimizeResult extends Plan {
 /** WorkMeter units per nominal millisecond of budget. */
 const WORK_PER_MS = 1000;
 export const DEFAULT_PLAN_BUDGET_MS = 1000;
-export const DEFAULT_BOUND_BUDGET_MS = 2000;
+export const DEFAULT_BOUND_BUDGET_MS = 1000;
 
 interface Shape {
   cpuMillicores: number;

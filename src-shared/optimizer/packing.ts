@@ -544,8 +544,8 @@ const WHOLE_GAP = 0.03;
  * root LP is solved, and on bigger models that alone took 2–20 times its budget (many-small and mixed-arch families).
  */
 const WHOLE_MAX_COLUMNS = 25_000;
-/** Work for the whole-node fluid MILP, as a share of the bound's budget, on top of it. */
-const WHOLE_SHARE = 0.5;
+/** Work for each whole-node fluid MILP, as a share of the bound's budget, on top of it. */
+const WHOLE_SHARE = 1;
 /** Share of the bound's work budget its column generation may use; the integer program and repair get the rest. */
 const BOUND_CG_SHARE = 0.75;
 

@@ -66,14 +66,15 @@ with the pods placed on it, so each node can be checked against its allocatable 
   --budget-ms N       work the plan may spend refining (default 1000), in units of about 1 ms of CPU,
                       counted in work done rather than time: the same input and flags always give the
                       same plan, on any machine; the plan is complete with any budget
-  --bound-budget-ms N work for the bound and the integer program over its columns (default 2000),
-                      same units; a bound stopped early is valid, only weaker (lowerBoundIsLpOptimum
-                      says whether it is the configuration LP's optimum; lowerBoundMethod names the
-                      bound: configuration-lp, whole-nodes or fluid-lp)
+  --bound-budget-ms N work for the bound and the integer program over its columns (default 1000),
+                      same units, and as much again for each whole-node MILP where the plan is still
+                      over 3 % above the bound; a bound stopped early is valid, only weaker
+                      (lowerBoundIsLpOptimum says whether it is the configuration LP's optimum;
+                      lowerBoundMethod names the bound: configuration-lp, whole-nodes or fluid-lp)
 
 Output: {nodes, hourlyCostUsd, monthlyCostUsd, baselineHourlyCostUsd (same nodes, all On-Demand),
-savingsPct, unplaced (with reason), lowerBoundHourlyUsd, lowerBoundMethod, lowerBoundIsLpOptimum, gapPct (absent
-with --no-bound), prices {source, asOf, bySource, stale}, warnings}; stale is true when a price is
+savingsPct, unplaced (with reason), lowerBoundHourlyUsd, lowerBoundMethod, lowerBoundIsLpOptimum, gapPct
+(absent with --no-bound), prices {source, asOf, bySource, stale}, warnings}; stale is true when a price is
 older than SPOTOPT_PRICE_MAX_AGE_HOURS (default 168) or of unknown date.
 Exit codes: 0 planned (unplaced pods are listed, and counted in a warning on stderr), 1 no pod could be placed,
 2 bad flags or bad input files (including --families that name no instance type).`;
