@@ -230,7 +230,7 @@ interface FamilyRow {
   capacity: string;
   pods: number;
   shapes: number;
-  cold: { planUsd: number; lbUsd: number; lbOpt: boolean; wallMs: number; cpuMs: number };
+  cold: { planUsd: number; lbUsd: number; lbOpt: boolean; method: string; wallMs: number; cpuMs: number };
   warm: { planUsd: number; lbUsd: number; cpuMs: number };
 }
 
@@ -250,11 +250,13 @@ function coldPlan(args: string[]): FamilyRow["cold"] {
     hourlyCostUsd: number;
     lowerBoundHourlyUsd: number;
     lowerBoundIsLpOptimum: boolean;
+    lowerBoundMethod: string;
   };
   return {
     planUsd: out.hourlyCostUsd,
     lbUsd: out.lowerBoundHourlyUsd,
     lbOpt: out.lowerBoundIsLpOptimum,
+    method: out.lowerBoundMethod,
     wallMs,
     cpuMs: 1000 * (user! + sys!),
   };
@@ -304,7 +306,7 @@ function printFamilyRow(r: FamilyRow): void {
     [
       `${r.family}/${r.types}/${r.capacity}`.padEnd(34),
       `${r.pods} pods ${r.shapes} shapes`.padEnd(20),
-      `cold: plan ${r.cold.planUsd.toFixed(3)} LB ${r.cold.lbUsd.toFixed(3)}${r.cold.lbOpt ? "*" : " "} ÷ ${gap(r.cold.planUsd, r.cold.lbUsd)}`,
+      `cold: plan ${r.cold.planUsd.toFixed(3)} LB ${r.cold.lbUsd.toFixed(3)}${r.cold.lbOpt ? "*" : " "} (${r.cold.method}) ÷ ${gap(r.cold.planUsd, r.cold.lbUsd)}`,
       `${(r.cold.wallMs / 1000).toFixed(1)} s wall ${(r.cold.cpuMs / 1000).toFixed(1)} s cpu`.padEnd(24),
       `warm: plan ${r.warm.planUsd.toFixed(3)} LB ${r.warm.lbUsd.toFixed(3)} ÷ ${gap(r.warm.planUsd, r.warm.lbUsd)} ${(r.warm.cpuMs / 1000).toFixed(1)} s cpu`,
       // the CLI prints money rounded to 1/10 000 $
