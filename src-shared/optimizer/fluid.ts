@@ -1,4 +1,4 @@
-// The fluid bound: a lower bound from one LP where each node type's capacity is shared fractionally by the pods placed on it.
+// The fluid bounds: one LP where each node type's capacity is shared fractionally by the pods placed on it, and the same with whole nodes per type (a MILP).
 import { WORK, type CgProblem } from "./colgen.js";
 import { DIMS, lagrangianBound, type KnapsackItem } from "./knapsack.js";
 

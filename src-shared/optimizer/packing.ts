@@ -708,8 +708,8 @@ function wholeNodes(
 
 /**
  * A plan from a solution with whole nodes per type: each shape's pods dealt to the types as the solution has them, each
- * type's pods packed biggest first into its nodes, what does not fit there into any node with room, else onto a new
- * node of the cheapest type that holds it (the local repair then shrinks what that over-bought).
+ * type's pods packed biggest first into its nodes, what does not fit there into any node with room, and what fits
+ * nowhere (the solution's pods were fractional) packed on its own by packBins.
  */
 export function wholeNodePlan(p: CgProblem, sol: NonNullable<FluidMilp["solution"]>, demand: number[]): PackedNode[] {
   const nodes: PackedNode[] = [];
