@@ -237,31 +237,22 @@ const FLUID_MILP_GAP = 2e-3;
 const FLUID_MILP_MARGIN = 1e-5;
 
 /**
- * Runs the MILP, interrupting it once `start + perIteration × simplex iterations` passes `end`: from its MIP callback
- * and from the simplex one, as the root LP of a big model alone can take longer than the budget.
+ * Runs the MILP, interrupting it from its MIP callback once `start + perIteration × LP iterations` passes `end`. HiGHS
+ * calls it only between MIP steps (its simplex callback does not fire inside a MIP), so the root LP runs to its end
+ * whatever the budget: callers keep the model small enough for that.
  */
 function runUntil(
   p: CgProblem,
   model: ReturnType<CgProblem["highs"]["createModel"]>,
   { deadline: start, perIteration, end }: { deadline: number; perIteration: number; end: number },
 ): number {
-  let mip = 0;
-  let lp = 0;
-  const check = (event: { interrupt(): void }): undefined => {
-    if (start + perIteration * (mip + lp) > end) event.interrupt();
+  let iterations = 0;
+  const stop = (event: { interrupt(): void; data: { mip_total_lp_iterations?: bigint } }): undefined => {
+    const lp = event.data.mip_total_lp_iterations;
+    if (lp !== undefined) iterations = Math.max(iterations, Number(lp));
+    if (start + perIteration * iterations > end) event.interrupt();
     return undefined;
   };
-  const { callbackType } = p.highs.constants;
-  model.run({
-    [callbackType.simplexInterrupt]: (event: { interrupt(): void; data: { simplex_iteration_count?: number } }) => {
-      lp = event.data.simplex_iteration_count ?? lp;
-      return check(event);
-    },
-    [callbackType.mipInterrupt]: (event: { interrupt(): void; data: { mip_total_lp_iterations?: bigint } }) => {
-      const total = event.data.mip_total_lp_iterations;
-      if (total !== undefined) [mip, lp] = [Math.max(mip, Number(total)), 0];
-      return check(event);
-    },
-  });
-  return mip + lp;
+  model.run({ [p.highs.constants.callbackType.mipInterrupt]: stop });
+  return iterations;
 }
