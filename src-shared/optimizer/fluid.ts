@@ -1,6 +1,7 @@
 // The fluid bounds: one LP where each node type's capacity is shared fractionally by the pods placed on it, and the same with whole nodes per type (a MILP).
 import { WORK, type CgProblem } from "./colgen.js";
 import { DIMS, lagrangianBound, type KnapsackItem } from "./knapsack.js";
+import { runCounted } from "./milp.js";
 
 export interface FluidBound {
   /** a proven lower bound on the configuration LP optimum, hence on every integer plan */
@@ -211,7 +212,12 @@ export function fluidMilp(
       new Int32Array(bins.length).fill(p.highs.constants.variableType.integer),
     );
     const perIteration = WORK.fluidMilpIteration + WORK.fluidMilpPerColumn * lp.numCols;
-    const iterations = runUntil(p, model, { deadline: p.work.units + WORK.lpSolve, perIteration, end: deadline });
+    const { iterations } = runCounted(p, model, {
+      start: p.work.units + WORK.lpSolve,
+      perIteration,
+      perCall: 0,
+      end: deadline,
+    });
     p.work.add(WORK.lpSolve + perIteration * iterations);
     const bound = cheapBins ? 0 : Number(model.info.get("mip_dual_bound" as never));
     const out: FluidMilp = { bound: Number.isFinite(bound) && bound > 0 ? bound * (1 - FLUID_MILP_MARGIN) : 0 };
@@ -235,24 +241,3 @@ export function fluidMilp(
 const FLUID_MILP_GAP = 2e-3;
 /** HiGHS's dual bound is taken this much lower (relative), for its feasibility and optimality tolerances. */
 const FLUID_MILP_MARGIN = 1e-5;
-
-/**
- * Runs the MILP, interrupting it from its MIP callback once `start + perIteration × LP iterations` passes `end`. HiGHS
- * calls it only between MIP steps (its simplex callback does not fire inside a MIP), so the root LP runs to its end
- * whatever the budget: callers keep the model small enough for that.
- */
-function runUntil(
-  p: CgProblem,
-  model: ReturnType<CgProblem["highs"]["createModel"]>,
-  { deadline: start, perIteration, end }: { deadline: number; perIteration: number; end: number },
-): number {
-  let iterations = 0;
-  const stop = (event: { interrupt(): void; data: { mip_total_lp_iterations?: bigint } }): undefined => {
-    const lp = event.data.mip_total_lp_iterations;
-    if (lp !== undefined) iterations = Math.max(iterations, Number(lp));
-    if (start + perIteration * iterations > end) event.interrupt();
-    return undefined;
-  };
-  model.run({ [p.highs.constants.callbackType.mipInterrupt]: stop });
-  return iterations;
-}

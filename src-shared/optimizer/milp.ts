@@ -15,7 +15,7 @@ export interface MasterMilpResult {
  * configuration LP loses a few percent when pods are big and nodes hold few of them; this integer
  * program over the columns column generation found closes most of that. `incumbent` (copies of each
  * column, e.g. the rounded plan) is handed to HiGHS as a starting solution to improve on (callers
- * still keep the cheaper of the two). HiGHS is interrupted (from its simplex and MIP callbacks) once
+ * still keep the cheaper of the two). HiGHS is interrupted (runCounted) once
  * the work meter plus its own simplex iterations pass `deadline`, or once its gap is below `gap`:
  * counted in iterations, not time, so the result is the same on every run. Returns the best solution
  * found so far, or undefined when HiGHS has none (or one that does not check out).
@@ -29,27 +29,19 @@ export function solveMasterMilp(
   if (columns.length === 0 || p.work.units >= deadline) return undefined;
   const { highs } = p;
   const model = highs.createModel();
-  const start = p.work.units + WORK.lpSolve;
-  let iterations = 0;
-  let calls = 0;
   const checkCost = WORK.milpCheck * columns.length * demand.length;
   try {
     model.options.set({ output_flag: false, mip_rel_gap: gap } as never);
     addCoveringProgram(p, model, columns, demand);
     if (incumbent && covers(columns, incumbent, demand)) model.setSolution({ colValue: Float64Array.from(incumbent) });
-    const stopAtDeadline = (event: {
-      interrupt(): void;
-      data: { simplex_iteration_count?: number; mip_total_lp_iterations?: bigint };
-    }): undefined => {
-      calls++;
-      const lp = event.data.mip_total_lp_iterations;
-      iterations = Math.max(iterations, lp !== undefined ? Number(lp) : (event.data.simplex_iteration_count ?? 0));
-      if (start + WORK.milpIteration * iterations + checkCost * calls > deadline) event.interrupt();
-      return undefined;
-    };
-    const { callbackType, modelStatus } = highs.constants;
-    model.run({ [callbackType.mipInterrupt]: stopAtDeadline });
+    const { iterations, calls } = runCounted(p, model, {
+      start: p.work.units + WORK.lpSolve,
+      perIteration: WORK.milpIteration,
+      perCall: checkCost,
+      end: deadline,
+    });
     p.work.add(WORK.lpSolve + WORK.milpIteration * iterations + checkCost * calls);
+    const { modelStatus } = highs.constants;
     const status = model.getModelStatus();
     if (status !== modelStatus.optimal && status !== modelStatus.interrupted) return undefined;
     const copies = Array.from(model.getSolution().colValue, (x) => Math.max(0, Math.round(x)));
@@ -60,6 +52,32 @@ export function solveMasterMilp(
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * Runs a MILP, interrupting it from its MIP callback once `start + perIteration × LP iterations + perCall × calls`
+ * passes `end`: counted, not timed, so the result is the same on every run. HiGHS calls back only between MIP steps
+ * (its simplex callback does not fire inside a MIP), so the root LP runs to its end whatever the budget.
+ */
+export function runCounted(
+  p: CgProblem,
+  model: ReturnType<CgProblem["highs"]["createModel"]>,
+  { start, perIteration, perCall, end }: { start: number; perIteration: number; perCall: number; end: number },
+): { iterations: number; calls: number } {
+  let iterations = 0;
+  let calls = 0;
+  const stop = (event: {
+    interrupt(): void;
+    data: { simplex_iteration_count?: number; mip_total_lp_iterations?: bigint };
+  }): undefined => {
+    calls++;
+    const lp = event.data.mip_total_lp_iterations;
+    iterations = Math.max(iterations, lp !== undefined ? Number(lp) : (event.data.simplex_iteration_count ?? 0));
+    if (start + perIteration * iterations + perCall * calls > end) event.interrupt();
+    return undefined;
+  };
+  model.run({ [p.highs.constants.callbackType.mipInterrupt]: stop });
+  return { iterations, calls };
 }
 
 /** Rows Σ_p a_ip x_p ≥ b_i, integer columns x_p with cost w_p. */
