@@ -712,27 +712,23 @@ function wholeNodes(
  * nowhere (the solution's pods were fractional) packed on its own by packBins.
  */
 export function wholeNodePlan(p: CgProblem, sol: NonNullable<FluidMilp["solution"]>, demand: number[]): PackedNode[] {
-  const nodes: PackedNode[] = [];
-  const rooms: number[][] = [];
-  const open = (j: number): number => {
-    nodes.push({ offer: j, items: [], counts: [] });
-    rooms.push(p.bins[j]!.cap.slice());
-    return nodes.length - 1;
-  };
+  const set = openNodes(p);
   const left: Array<[number, number]> = [];
   for (const [j, pods] of [...dealPods(sol.assignment, demand)].sort((a, b) => a[0] - b[0])) {
-    const first = nodes.length;
-    for (let n = 0; n < (sol.nodes.get(j) ?? 0); n++) open(j);
-    const ks = nodes.map((_, k) => k).slice(first);
+    const ks = Array.from({ length: sol.nodes.get(j) ?? 0 }, () => set.open(j));
     for (const i of biggestFirst(p, p.bins[j]!.cap, [...pods.keys()])) {
-      const rest = placeInto(p, { nodes, rooms, ks }, i, pods.get(i)!);
+      const rest = set.place(i, pods.get(i)!, ks);
+      p.work.add(WORK.repairStep * ks.length);
       if (rest > 0) left.push([i, rest]);
     }
   }
-  const all = nodes.map((_, k) => k);
+  const all = set.all();
   const residual = demand.map(() => 0);
-  for (const [i, n] of left) residual[i]! += placeInto(p, { nodes, rooms, ks: all }, i, n);
-  const placed = nodes.filter((n) => n.items.length > 0);
+  for (const [i, n] of left) {
+    residual[i]! += set.place(i, n, all);
+    p.work.add(WORK.repairStep * all.length);
+  }
+  const placed = set.nodes.filter((n) => n.items.length > 0);
   if (residual.every((r) => r <= 0)) return placed;
   // What fits nowhere is packed on its own (few pods), on whatever types suit it best.
   const rest = packBins(p.highs, {
@@ -754,24 +750,41 @@ function biggestFirst(p: CgProblem, cap: number[], shapes: number[]): number[] {
   return shapes.sort((a, b) => big(b) - big(a) || a - b);
 }
 
-/** First fit of n pods of shape i into the nodes `ks` that can hold it; returns how many did not fit. */
-function placeInto(
-  p: CgProblem,
-  { nodes, rooms, ks }: { nodes: PackedNode[]; rooms: number[][]; ks: number[] },
-  i: number,
-  n: number,
-): number {
-  const size = p.items[i]!.size;
-  p.work.add(WORK.repairStep * ks.length);
-  for (const k of ks) {
-    if (n <= 0) break;
-    const m = p.compatMask[nodes[k]!.offer]![i] === 1 ? fitCount(size, rooms[k]!, n) : 0;
-    if (m <= 0) continue;
-    addPods(nodes[k]!, i, m);
-    size.forEach((s, d) => (rooms[k]![d]! -= s * m));
-    n -= m;
-  }
-  return n;
+/** Nodes being filled, with their free room: open one of a bin, first-fit pods into some of them. */
+interface OpenNodes {
+  nodes: PackedNode[];
+  /** index of a new, empty node of bin j */
+  open(j: number): number;
+  /** every node's index, in order */
+  all(): number[];
+  /** first fit of n pods of shape i into the nodes `ks` that can hold it; returns how many did not fit */
+  place(i: number, n: number, ks: number[]): number;
+}
+
+function openNodes(p: CgProblem): OpenNodes {
+  const nodes: PackedNode[] = [];
+  const rooms: number[][] = [];
+  return {
+    nodes,
+    open(j) {
+      nodes.push({ offer: j, items: [], counts: [] });
+      rooms.push(p.bins[j]!.cap.slice());
+      return nodes.length - 1;
+    },
+    all: () => nodes.map((_, k) => k),
+    place(i, n, ks) {
+      const size = p.items[i]!.size;
+      for (const k of ks) {
+        if (n <= 0) break;
+        const m = p.compatMask[nodes[k]!.offer]![i] === 1 ? fitCount(size, rooms[k]!, n) : 0;
+        if (m <= 0) continue;
+        addPods(nodes[k]!, i, m);
+        size.forEach((s, d) => (rooms[k]![d]! -= s * m));
+        n -= m;
+      }
+      return n;
+    },
+  };
 }
 
 /** Each shape's pods dealt to the bins in proportion to a fractional assignment (largest remainders): bin → shape → pods. */
@@ -811,26 +824,13 @@ function fracOf(v: number): number {
 
 /** Pods (shape -> count) packed onto nodes of bin j, biggest shapes first, each into the first node with room. */
 function firstFit(p: CgProblem, j: number, pods: Map<number, number>): PackedNode[] {
-  const cap = p.bins[j]!.cap;
-  const shapes = biggestFirst(p, cap, [...pods.keys()]);
-  const nodes: PackedNode[] = [];
-  const rooms: number[][] = [];
-  for (const i of shapes) {
-    let left = pods.get(i)!;
-    for (let k = 0; left > 0; k++) {
-      if (k === nodes.length) {
-        nodes.push({ offer: j, items: [], counts: [] });
-        rooms.push(cap.slice());
-      }
-      const n = fitCount(p.items[i]!.size, rooms[k]!, left);
-      if (n <= 0) continue;
-      addPods(nodes[k]!, i, n);
-      p.items[i]!.size.forEach((s, d) => (rooms[k]![d]! -= s * n));
-      left -= n;
-    }
-    p.work.add(WORK.repairStep * nodes.length);
+  const set = openNodes(p);
+  for (const i of biggestFirst(p, p.bins[j]!.cap, [...pods.keys()])) {
+    let left = set.place(i, pods.get(i)!, set.all());
+    while (left > 0) left = set.place(i, left, [set.open(j)]);
+    p.work.add(WORK.repairStep * set.nodes.length);
   }
-  return nodes;
+  return set.nodes;
 }
 
 /** The bound's column generation: exact pricing escalating to MILP, smoothing, LP pricing first; it stops near the plan's cost. */
