@@ -11,7 +11,15 @@ import {
   type CgProblem,
   type Column,
 } from "./colgen.js";
-import { fluidBound, fluidMilp } from "./fluid.js";
+import {
+  fluidBound,
+  fluidLpBins,
+  fluidMilp,
+  resourceRows,
+  surrogateMilp,
+  wholeNodeBins,
+  wholeNodeBound,
+} from "./fluid.js";
 import { solveMasterMilp } from "./milp.js";
 import { fluidPlan, usage, wholeNodePlan, type PackedNode } from "./packing.js";
 
@@ -137,7 +145,8 @@ describe("fluid bound", () => {
       fc.asyncProperty(instance, async (inst) => {
         const { p, demand } = await problemOf(inst);
         fc.pre(demand.some((b) => b > 0));
-        const whole = fluidMilp(p, demand, { deadline: Infinity });
+        const every = p.bins.map((_, j) => j);
+        const whole = fluidMilp(p, demand, { deadline: Infinity, bins: every });
         const optimum = solveMasterMilp(p, allPatterns(p, demand), demand, { deadline: Infinity })!;
         expect(optimum.optimal).toBe(true);
         expect(whole.bound).toBeLessThanOrEqual(optimum.weight * (1 + 1e-9));
@@ -145,15 +154,59 @@ describe("fluid bound", () => {
         expect(whole.bound).toBeGreaterThanOrEqual(lp * (1 - 1e-4));
         if (whole.bound > lp * 1.01) above++;
         expectPlacesAll(p, wholeNodePlan(p, whole.solution!, demand), demand);
-        // over the types the fluid LP keeps: a plan, and no bound (the types left out are not modelled)
-        const cheap = fluidMilp(p, demand, { deadline: Infinity, cheapBins: true });
-        expect(cheap.bound).toBe(0);
+        // over the types the fluid LP keeps: a plan
+        const cheap = fluidMilp(p, demand, { deadline: Infinity, bins: fluidLpBins(p) });
         expectPlacesAll(p, wholeNodePlan(p, cheap.solution!, demand), demand);
       }),
       { numRuns: 80, seed: 13 },
     );
     // whole nodes are what the fluid LP misses: on these small instances the bound is often well above it
     expect(above).toBeGreaterThan(10);
+  });
+
+  it("a node of bin j is worth at most its weight less the bin's reduced cost, at the fluid duals, for every pattern (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(instance, async (inst) => {
+        const { p, demand } = await problemOf(inst);
+        fc.pre(demand.some((b) => b > 0));
+        const fluid = fluidBound(p, demand)!;
+        for (const col of allPatterns(p, demand)) {
+          const worth = col.items.reduce((s, i, k) => s + fluid.duals[i]! * col.counts[k]!, 0);
+          expect(worth).toBeLessThanOrEqual(p.bins[col.bin]!.weight - fluid.reducedCosts[col.bin]! + 1e-9);
+          expect(worth).toBeLessThanOrEqual(fluid.row.cap[col.bin]! + 1e-9);
+        }
+      }),
+      { numRuns: 80, seed: 14 },
+    );
+  });
+
+  it("over the bins of lowest reduced cost, or over a few rows of whole nodes: at most the integer optimum (property)", async () => {
+    let restricted = 0;
+    let rounded = 0;
+    await fc.assert(
+      fc.asyncProperty(instance, fc.integer({ min: 1, max: 12 }), async (inst, maxPairs) => {
+        const { p, demand } = await problemOf(inst);
+        fc.pre(demand.some((b) => b > 0));
+        const fluid = fluidBound(p, demand)!;
+        const optimum = solveMasterMilp(p, allPatterns(p, demand), demand, { deadline: Infinity })!;
+        const chosen = wholeNodeBins(p, fluid, { demand, maxPairs });
+        if (chosen.bins.length < p.bins.length) restricted++;
+        const bound = wholeNodeBound(fluidMilp(p, demand, { deadline: Infinity, bins: chosen.bins }), chosen.others);
+        expect(bound).toBeLessThanOrEqual(optimum.weight * (1 + 1e-9));
+        // a cutoff at the optimum leaves out only bins no cheaper plan uses
+        const cut = wholeNodeBins(p, fluid, { demand, maxPairs: Infinity, cutoff: optimum.weight });
+        const cutBound = wholeNodeBound(fluidMilp(p, demand, { deadline: Infinity, bins: cut.bins }), cut.others);
+        expect(cutBound).toBeLessThanOrEqual(optimum.weight * (1 + 1e-9));
+        const rows = surrogateMilp(p, [...resourceRows(p, demand), fluid.row], { deadline: Infinity });
+        expect(rows).toBeLessThanOrEqual(optimum.weight * (1 + 1e-9));
+        expect(rows).toBeGreaterThanOrEqual(fluid.value * (1 - 1e-4));
+        if (rows > fluid.value * 1.01) rounded++;
+      }),
+      { numRuns: 80, seed: 15 },
+    );
+    // the properties above are not vacuous: types were left out, and whole nodes raised the rows' bound
+    expect(restricted).toBeGreaterThan(10);
+    expect(rounded).toBeGreaterThan(10);
   });
 });
 

@@ -10,6 +10,12 @@ export interface FluidBound {
   duals: number[];
   /** the LP's pods of each shape per bin (fractional, > 0 only) */
   assignment: Array<{ bin: number; shape: number; pods: number }>;
+  /**
+   * Per bin, a lower bound on what each of its nodes adds to a plan's cost above `value`: weight − (the most its
+   * patterns are worth at `duals`), ≥ 0. A plan with a node of bin j costs at least value + reducedCosts[j].
+   */
+  reducedCosts: number[];
+  row: SurrogateRow;
 }
 
 /**
@@ -35,12 +41,18 @@ export function fluidBound(p: CgProblem, demand: number[]): FluidBound | undefin
     if (model.getModelStatus() !== p.highs.constants.modelStatus.optimal) return undefined;
     const { rowDual, colValue } = model.getSolution();
     const y = demand.map((b, i) => (b > 0 ? Math.max(0, rowDual[i]!) : 0));
-    const rho = Math.max(1, ...p.bins.map((bin, j) => binRatio(p, j, { y, demand, rowDual, rows, at: by[j]! })));
+    const ratios = p.bins.map((_, j) => binRatio(p, j, { y, demand, rowDual, rows, at: by[j]! }));
+    const rho = Math.max(1, ...ratios);
     const scaled = y.map((v) => v / rho);
     return {
       value: scaled.reduce((s, v, i) => s + v * Math.max(0, demand[i]!), 0),
       duals: scaled,
       assignment: assignmentOf(p, { demand, bins, x: colValue }),
+      reducedCosts: p.bins.map((bin, j) => Math.max(0, bin.weight * (1 - ratios[j]! / rho))),
+      row: {
+        need: scaled.reduce((s, v, i) => s + v * Math.max(0, demand[i]!), 0),
+        cap: p.bins.map((bin, j) => (bin.weight * ratios[j]!) / rho),
+      },
     };
   } finally {
     model.dispose();
@@ -180,30 +192,34 @@ function binRatio(
 }
 
 export interface FluidMilp {
-  /** HiGHS's proven bound on the fluid model with whole nodes per type (a lower bound on every plan), or 0 */
+  /**
+   * HiGHS's proven bound on the fluid model with whole nodes of `bins` only (0 if none yet, Infinity when some shape
+   * has no holder among them): a lower bound on every plan whose nodes are all of those bins (wholeNodeBound: every plan)
+   */
   bound: number;
   /** the best solution found, if any: nodes per bin and the (fractional) pods of each shape per bin */
   solution?: { nodes: Map<number, number>; assignment: FluidBound["assignment"] };
 }
 
 /**
- * The fluid LP with a whole number of nodes per type (z_j ∈ ℤ≥0; pods stay fractional). Every plan is still a feasible
- * point, so HiGHS's dual bound is a lower bound on every plan; it is taken with a relative margin for the solver's
- * tolerances, like the knapsack MILP's. Where a plan needs only a few nodes of the cheapest types (Spot, pods small
- * against the biggest nodes) whole nodes are what the LPs miss: the configuration LP buys 0.6 of a node the plan
+ * The fluid LP over `bins` with a whole number of nodes per type (z_j ∈ ℤ≥0; pods stay fractional). Every plan over
+ * those bins is still a feasible point, so HiGHS's dual bound bounds them; it is taken with a relative margin for the
+ * solver's tolerances, like the knapsack MILP's. Where a plan needs only a few nodes of the cheapest types (Spot, pods
+ * small against the biggest nodes) whole nodes are what the LPs miss: the configuration LP buys 0.6 of a node the plan
  * must buy whole. Interrupted once its simplex work passes `deadline` (counted, so the same on every run).
- * `cheapBins`: only the types the fluid LP keeps (a much smaller model, for a solution); then there is no bound (0),
- * as the types left out could only be replaced fractionally.
  */
 export function fluidMilp(
   p: CgProblem,
   demand: number[],
-  { deadline, cheapBins = false }: { deadline: number; cheapBins?: boolean },
+  { deadline, bins }: { deadline: number; bins: number[] },
 ): FluidMilp {
+  // no plan over these bins at all when a shape has no holder among them
+  const held = new Uint8Array(demand.length);
+  bins.forEach((j) => p.compat[j]!.forEach((i) => (held[i] = 1)));
+  if (demand.some((b, i) => b > 0 && held[i] === 0)) return { bound: Infinity };
   const model = p.highs.createModel();
   try {
     model.options.set({ output_flag: false, mip_rel_gap: FLUID_MILP_GAP } as never);
-    const bins = cheapBins ? fluidBins(p).bins : p.bins.map((_, j) => j);
     const rows = capacityRows(p, bins);
     const lp = fluidModel(p, { demand, bins, rows, nRows: demand.length + rows.count });
     model.passModel(lp);
@@ -219,7 +235,7 @@ export function fluidMilp(
       end: deadline,
     });
     p.work.add(WORK.lpSolve + perIteration * iterations);
-    const bound = cheapBins ? 0 : Number(model.info.get("mip_dual_bound" as never));
+    const bound = Number(model.info.get("mip_dual_bound" as never));
     const out: FluidMilp = { bound: Number.isFinite(bound) && bound > 0 ? bound * (1 - FLUID_MILP_MARGIN) : 0 };
     const { modelStatus } = p.highs.constants;
     const status = model.getModelStatus();
@@ -237,7 +253,126 @@ export function fluidMilp(
   }
 }
 
+/** The bins the fluid LP keeps (the others are dominated per dollar): a small whole-node model that plans well. */
+export function fluidLpBins(p: CgProblem): number[] {
+  return fluidBins(p).bins;
+}
+
+/**
+ * The bins worth a whole-node model, cheapest reduced cost first, up to `maxPairs` (bin, shape) pairs and only those
+ * that could beat `cutoff` (a plan's cost): a plan with a node of any other bin costs at least `others`.
+ */
+export function wholeNodeBins(
+  p: CgProblem,
+  fluid: FluidBound,
+  { demand, maxPairs, cutoff = Infinity }: { demand: number[]; maxPairs: number; cutoff?: number },
+): { bins: number[]; others: number } {
+  const order = p.bins.map((_, j) => j).sort((a, b) => fluid.reducedCosts[a]! - fluid.reducedCosts[b]! || a - b);
+  const bins: number[] = [];
+  let pairs = 0;
+  for (const j of order) {
+    const pairsOf = p.compat[j]!.filter((i) => demand[i]! > 0).length;
+    const floor = fluid.value + fluid.reducedCosts[j]!;
+    if (floor >= cutoff || pairs + pairsOf > maxPairs) return { bins: bins.sort((a, b) => a - b), others: floor };
+    bins.push(j);
+    pairs += pairsOf;
+  }
+  return { bins: bins.sort((a, b) => a - b), others: Infinity };
+}
+
+/**
+ * A lower bound on every plan from a whole-node model over some bins: a plan with nodes of those bins only costs at
+ * least its bound; one with a node of any other bin at least `others` (fluid value + that bin's reduced cost).
+ */
+export function wholeNodeBound(milp: FluidMilp, others: number): number {
+  return Math.min(milp.bound, others);
+}
+
 /** The MILP stops once within this of its own bound: closer buys nothing a plan keeps after packing real nodes. */
 const FLUID_MILP_GAP = 2e-3;
 /** HiGHS's dual bound is taken this much lower (relative), for its feasibility and optimality tolerances. */
 const FLUID_MILP_MARGIN = 1e-5;
+
+/** A valid inequality Σ_j cap_j z_j ≥ need on the nodes z_j of each bin of any plan. */
+export interface SurrogateRow {
+  /** per bin: at least the most one node of it can contribute */
+  cap: number[];
+  need: number;
+}
+
+/**
+ * Rows from resources, per dimension: the nodes of the bins that hold some shape of a set must have room for all of its
+ * pods. For every shape's set of holding bins C, the set is every shape held only by bins of C (and all shapes).
+ */
+export function resourceRows(p: CgProblem, demand: number[]): SurrogateRow[] {
+  const holders: number[][] = demand.map(() => []);
+  p.compat.forEach((c, j) => c.forEach((i) => holders[i]!.push(j)));
+  const live = demand.flatMap((b, i) => (b > 0 ? [i] : []));
+  const signatures = new Map<string, Uint8Array>();
+  for (const i of live) {
+    const key = holders[i]!.join(",");
+    if (signatures.has(key)) continue;
+    const mask = new Uint8Array(p.bins.length);
+    holders[i]!.forEach((j) => (mask[j] = 1));
+    signatures.set(key, mask);
+  }
+  const out: SurrogateRow[] = [];
+  for (const inC of signatures.values()) {
+    const set = live.filter((i) => holders[i]!.every((j) => inC[j] === 1));
+    for (let d = 0; d < DIMS; d++) {
+      const need = set.reduce((s, i) => s + demand[i]! * p.items[i]!.size[d]!, 0);
+      if (need > 0) out.push({ need, cap: p.bins.map((bin, j) => (inC[j] === 1 ? bin.cap[d]! : 0)) });
+    }
+  }
+  return out;
+}
+
+/**
+ * min Σ w_j z_j over whole nodes z ∈ ℤ≥0 meeting every row: every plan's nodes meet them, so HiGHS's dual bound (with
+ * the margin for its tolerances) is a lower bound on every plan. A few rows over the bins only, so it is small; its LP
+ * relaxation is at least the best single row's bound (the fluid LP's value, with that LP's row), and whole nodes add
+ * what rounding up the few nodes of the cheapest types costs. Interrupted at `deadline` (counted work).
+ */
+export function surrogateMilp(p: CgProblem, rows: SurrogateRow[], { deadline }: { deadline: number }): number {
+  const model = p.highs.createModel();
+  try {
+    model.options.set({ output_flag: false, mip_rel_gap: FLUID_MILP_GAP } as never);
+    const n = p.bins.length;
+    const starts = [0];
+    const indices: number[] = [];
+    const values: number[] = [];
+    for (let j = 0; j < n; j++) {
+      rows.forEach((r, k) => {
+        if (r.cap[j]! > 0) {
+          indices.push(k);
+          values.push(r.cap[j]!);
+        }
+      });
+      starts.push(indices.length);
+    }
+    const inf = p.highs.infinity;
+    model.passModel({
+      numCols: n,
+      numRows: rows.length,
+      colCost: Float64Array.from(p.bins.map((b) => b.weight)),
+      colLower: new Float64Array(n),
+      colUpper: new Float64Array(n).fill(inf),
+      rowLower: Float64Array.from(rows.map((r) => r.need)),
+      rowUpper: new Float64Array(rows.length).fill(inf),
+      integrality: new Int32Array(n).fill(p.highs.constants.variableType.integer),
+      matrix: { format: "csc", numRows: rows.length, numCols: n, starts, indices, values },
+    });
+    const perCall = WORK.milpCheck * indices.length;
+    const { iterations, calls } = runCounted(p, model, {
+      start: p.work.units + WORK.lpSolve,
+      perIteration: WORK.milpIteration,
+      perCall,
+      end: deadline,
+    });
+    p.work.add(WORK.lpSolve + WORK.milpIteration * iterations + perCall * calls);
+    const bound = Number(model.info.get("mip_dual_bound" as never));
+    return Number.isFinite(bound) && bound > 0 ? bound * (1 - FLUID_MILP_MARGIN) : 0;
+  } finally {
+    model.dispose();
+  }
+}

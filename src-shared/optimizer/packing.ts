@@ -17,7 +17,17 @@ import {
   type CgProblem,
   type Column,
 } from "./colgen.js";
-import { fluidBound, fluidMilp, type FluidBound, type FluidMilp } from "./fluid.js";
+import {
+  resourceRows,
+  surrogateMilp,
+  fluidBound,
+  fluidLpBins,
+  fluidMilp,
+  wholeNodeBins,
+  wholeNodeBound,
+  type FluidBound,
+  type FluidMilp,
+} from "./fluid.js";
 import { solveMasterMilp } from "./milp.js";
 import type { Offer } from "./types.js";
 
@@ -546,6 +556,8 @@ const WHOLE_GAP = 0.03;
 const WHOLE_MAX_COLUMNS = 25_000;
 /** Work for each whole-node fluid MILP, as a share of the bound's budget, on top of it. */
 const WHOLE_SHARE = 1;
+/** Work for the whole-node MILP over a few rows (resources, the fluid LP's), as a share of the bound's budget. */
+const SURROGATE_SHARE = 0.25;
 /** Share of the bound's work budget its column generation may use; the integer program and repair get the rest. */
 const BOUND_CG_SHARE = 0.75;
 
@@ -627,11 +639,10 @@ function beyondTheLp(
     if (value > result.hourlyUsd) Object.assign(result, { hourlyUsd: value, method });
   };
   // Whole nodes per type, where the plan is still far from the bound: its own share of the budget, on top.
-  const whole = wholeNodes(p, { demand, planCost, bound: cg.lowerBound, budget: WHOLE_SHARE * ctx.budget });
+  const fluid = lazy(() => fluidBound(p, demand));
+  const whole = wholeNodes(p, { demand, planCost, bound: cg.lowerBound, budget: WHOLE_SHARE * ctx.budget, fluid });
   raise(whole?.bound ?? 0, "whole-nodes");
   const end = ctx.start + ctx.budget + (whole?.work ?? 0);
-  // The fluid LP comes after column generation and the plan's improvement, so that it changes neither.
-  const fluid = lazy(() => fluidBound(p, demand));
   if (plan && planCost! > result.hourlyUsd * (1 + IMPROVE_GAP))
     result.improved = improveOverColumns(p, { ...ctx, plan, end, fluid, whole, reducedCosts: cg.lp.reducedCosts });
   // Both bounds are valid; column generation's is the tighter once it converges, the fluid one while it has not.
@@ -695,15 +706,27 @@ function improveOverColumns(
  */
 function wholeNodes(
   p: CgProblem,
-  { demand, planCost, bound, budget }: { demand: number[]; planCost?: number; bound: number; budget: number },
+  {
+    demand,
+    planCost,
+    bound,
+    budget,
+    fluid,
+  }: { demand: number[]; planCost?: number; bound: number; budget: number; fluid: () => FluidBound | undefined },
 ): { bound: number; solutions: Array<NonNullable<FluidMilp["solution"]>>; work: number } | undefined {
   if (planCost !== undefined && planCost <= bound * (1 + WHOLE_GAP)) return undefined;
   const before = p.work.units;
-  const columns = p.compat.reduce((s, c) => s + c.filter((i) => demand[i]! > 0).length, 0);
-  const full = columns <= WHOLE_MAX_COLUMNS ? fluidMilp(p, demand, { deadline: p.work.units + budget }) : undefined;
-  const cheap = fluidMilp(p, demand, { deadline: p.work.units + budget, cheapBins: true });
+  const lp = fluid();
+  const rows = [...resourceRows(p, demand), ...(lp ? [lp.row] : [])];
+  const surrogate = surrogateMilp(p, rows, { deadline: p.work.units + SURROGATE_SHARE * budget });
+  if (planCost !== undefined && planCost <= Math.max(bound, surrogate) * (1 + WHOLE_GAP))
+    return { bound: surrogate, solutions: [], work: p.work.units - before };
+  const chosen = lp && wholeNodeBins(p, lp, { demand, maxPairs: WHOLE_MAX_COLUMNS, cutoff: planCost });
+  const full = chosen && fluidMilp(p, demand, { deadline: p.work.units + budget, bins: chosen.bins });
+  const cheap = fluidMilp(p, demand, { deadline: p.work.units + budget, bins: fluidLpBins(p) });
   const solutions = [full?.solution, cheap.solution].filter((s) => s !== undefined);
-  return { bound: full?.bound ?? 0, solutions, work: p.work.units - before };
+  const restricted = full ? wholeNodeBound(full, chosen.others) : 0;
+  return { bound: Math.max(surrogate, restricted), solutions, work: p.work.units - before };
 }
 
 /**
@@ -797,10 +820,16 @@ function dealPods(assignment: FluidBound["assignment"], demand: number[]): Map<n
     let left = demand[i]! - counts.reduce((s, c) => s + c, 0);
     const order = parts.map((_, k) => k).sort((a, b) => fracOf(parts[b]!.pods) - fracOf(parts[a]!.pods) || a - b);
     for (let k = 0; left > 0; k = (k + 1) % order.length, left--) counts[order[k]!]!++;
+    // the covering rows are ≥: a solution may hold more pods than there are; take the surplus from the parts of smallest fraction
+    for (let k = order.length - 1; left < 0; k = (k + order.length - 1) % order.length) {
+      if (counts[order[k]!]! <= 0) continue;
+      counts[order[k]!]!--;
+      left++;
+    }
     parts.forEach((a, k) => {
       if (counts[k]! <= 0) return;
       const m = perBin.get(a.bin) ?? new Map<number, number>();
-      m.set(i, (m.get(i) ?? 0) + Math.min(counts[k]!, demand[i]!));
+      m.set(i, (m.get(i) ?? 0) + counts[k]!);
       perBin.set(a.bin, m);
     });
   });
