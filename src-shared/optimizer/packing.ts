@@ -550,8 +550,8 @@ const IMPROVE_GAP = 0.01;
 /** The whole-node fluid MILP runs while the plan is more than this above the bound (the target gap). */
 const WHOLE_GAP = 0.03;
 /**
- * The whole-node fluid MILP runs on models of at most this many (bin, shape) pairs: HiGHS reports no progress before its
- * root LP is solved, and on bigger models that alone took 2–20 times its budget (many-small and mixed-arch families).
+ * The whole-node fluid MILP for a bound takes types up to this many (bin, shape) pairs: HiGHS reports no progress before
+ * its root LP is solved, and on bigger models that alone took 2–20 times its budget (many-small and mixed-arch families).
  */
 const WHOLE_MAX_COLUMNS = 25_000;
 /** Work for each whole-node fluid MILP, as a share of the bound's budget, on top of it. */
@@ -699,10 +699,11 @@ function improveOverColumns(
 }
 
 /**
- * The whole-node fluid MILPs and the work they took, when the plan (if any) is more than WHOLE_GAP above the bound so
- * far: over every type for a bound (and a solution) where the model is small enough, and over the types the fluid LP
- * keeps for a solution (a plan, no bound: types are left out), which stays small and solves within the budget where
- * the full model does not (many-small / starter / Spot: 1.64 $/h before repair vs 2.01 from the full model).
+ * The whole-node bounds and solutions and the work they took, when the plan (if any) is more than WHOLE_GAP above the
+ * bound so far: first the MILP over a few rows (one column per type, cheap); if the plan is still that far above, the
+ * fluid MILP over the types of lowest reduced cost (a bound with the others' reduced costs, and a solution) and over the
+ * types the fluid LP keeps (a solution only), which stays small and plans well (many-small / starter / Spot: 1.64 $/h
+ * before repair vs 2.01 from every type's model).
  */
 function wholeNodes(
   p: CgProblem,
