@@ -15,6 +15,7 @@ import {
   fluidBound,
   fluidLpBins,
   fluidMilp,
+  knapsackRow,
   resourceRows,
   surrogateMilp,
   wholeNodeBins,
@@ -164,17 +165,20 @@ describe("fluid bound", () => {
     expect(above).toBeGreaterThan(10);
   });
 
-  it("a node of bin j is worth at most its weight less the bin's reduced cost, at the fluid duals, for every pattern (property)", async () => {
+  it("a node of bin j is worth at most its weight less its reduced cost, and at most its cap in both rows, at the fluid duals, for every pattern (property)", async () => {
     await fc.assert(
       fc.asyncProperty(instance, async (inst) => {
         const { p, demand } = await problemOf(inst);
         fc.pre(demand.some((b) => b > 0));
         const fluid = fluidBound(p, demand)!;
+        const whole = knapsackRow(p, { duals: fluid.duals, upper: fluid.row.cap, demand, nodeLimit: 3 });
         for (const col of allPatterns(p, demand)) {
           const worth = col.items.reduce((s, i, k) => s + fluid.duals[i]! * col.counts[k]!, 0);
           expect(worth).toBeLessThanOrEqual(p.bins[col.bin]!.weight - fluid.reducedCosts[col.bin]! + 1e-9);
           expect(worth).toBeLessThanOrEqual(fluid.row.cap[col.bin]! + 1e-9);
+          expect(worth).toBeLessThanOrEqual(whole.cap[col.bin]! + 1e-9);
         }
+        whole.cap.forEach((c, j) => expect(c).toBeLessThanOrEqual(fluid.row.cap[j]!));
       }),
       { numRuns: 80, seed: 14 },
     );
@@ -197,7 +201,8 @@ describe("fluid bound", () => {
         const cut = wholeNodeBins(p, fluid, { demand, maxPairs: Infinity, cutoff: optimum.weight });
         const cutBound = wholeNodeBound(fluidMilp(p, demand, { deadline: Infinity, bins: cut.bins }), cut.others);
         expect(cutBound).toBeLessThanOrEqual(optimum.weight * (1 + 1e-9));
-        const rows = surrogateMilp(p, [...resourceRows(p, demand), fluid.row], { deadline: Infinity });
+        const row = knapsackRow(p, { duals: fluid.duals, upper: fluid.row.cap, demand, nodeLimit: 50 });
+        const rows = surrogateMilp(p, [...resourceRows(p, demand), row], { deadline: Infinity });
         expect(rows).toBeLessThanOrEqual(optimum.weight * (1 + 1e-9));
         expect(rows).toBeGreaterThanOrEqual(fluid.value * (1 - 1e-4));
         if (rows > fluid.value * 1.01) rounded++;

@@ -1,6 +1,6 @@
 // The fluid bounds: one LP where each node type's capacity is shared fractionally by the pods placed on it, and the same with whole nodes per type (a MILP).
 import { WORK, type CgProblem } from "./colgen.js";
-import { DIMS, lagrangianBound, type KnapsackItem } from "./knapsack.js";
+import { DIMS, lagrangianBound, solveKnapsack, type KnapsackItem } from "./knapsack.js";
 import { runCounted } from "./milp.js";
 
 export interface FluidBound {
@@ -375,4 +375,25 @@ export function surrogateMilp(p: CgProblem, rows: SurrogateRow[], { deadline }: 
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * A row at dual values y that are feasible for the configuration LP (no pattern of bin j worth more than `upper[j]` ≤
+ * its cost): each bin's cap is the optimum of its integer knapsack at y (or the search's upper bound where its node
+ * limit stops it), at most `upper[j]`. Whole pods per node, which the fluid LP splits.
+ */
+export function knapsackRow(
+  p: CgProblem,
+  { duals, upper, demand, nodeLimit }: { duals: number[]; upper: number[]; demand: number[]; nodeLimit: number },
+): SurrogateRow {
+  const cap = p.bins.map((bin, j) => {
+    const items: KnapsackItem[] = p.compat[j]!.flatMap((i) =>
+      duals[i]! > 0 && demand[i]! > 0 ? [{ value: duals[i]!, size: p.items[i]!.size, maxCount: demand[i]! }] : [],
+    );
+    if (items.length === 0) return 0;
+    const res = solveKnapsack(items, bin.cap, nodeLimit);
+    p.work.add(WORK.knapsackSearch + WORK.knapsackNode * res.nodes * (1 + items.length / 32));
+    return Math.min(upper[j]!, res.upperBound * (1 + 1e-9));
+  });
+  return { need: duals.reduce((s, v, i) => s + v * Math.max(0, demand[i]!), 0), cap };
 }

@@ -19,6 +19,7 @@ import {
 } from "./colgen.js";
 import {
   resourceRows,
+  knapsackRow,
   surrogateMilp,
   fluidBound,
   fluidLpBins,
@@ -558,6 +559,11 @@ const WHOLE_MAX_COLUMNS = 25_000;
 const WHOLE_SHARE = 1;
 /** Work for the whole-node MILP over a few rows (resources, the fluid LP's), as a share of the bound's budget. */
 const SURROGATE_SHARE = 0.25;
+/**
+ * Search nodes per bin for the few-row MILP's row at the fluid LP's duals: enough to close the knapsacks of big pods
+ * (where whole pods per node matter), few enough to cost little where hundreds of shapes keep it from closing.
+ */
+const ROW_KNAPSACK_NODES = 200;
 /** Share of the bound's work budget its column generation may use; the integer program and repair get the rest. */
 const BOUND_CG_SHARE = 0.75;
 
@@ -718,7 +724,8 @@ function wholeNodes(
   if (planCost !== undefined && planCost <= bound * (1 + WHOLE_GAP)) return undefined;
   const before = p.work.units;
   const lp = fluid();
-  const rows = [...resourceRows(p, demand), ...(lp ? [lp.row] : [])];
+  const rows = resourceRows(p, demand);
+  if (lp) rows.push(knapsackRow(p, { duals: lp.duals, upper: lp.row.cap, demand, nodeLimit: ROW_KNAPSACK_NODES }));
   const surrogate = surrogateMilp(p, rows, { deadline: p.work.units + SURROGATE_SHARE * budget });
   if (planCost !== undefined && planCost <= Math.max(bound, surrogate) * (1 + WHOLE_GAP))
     return { bound: surrogate, solutions: [], work: p.work.units - before };
