@@ -29,6 +29,7 @@ import {
   type FluidBound,
   type FluidMilp,
 } from "./fluid.js";
+import { DIMS } from "./knapsack.js";
 import { solveMasterMilp } from "./milp.js";
 import type { Offer } from "./types.js";
 
@@ -97,7 +98,7 @@ export function fits(items: CgItem[], node: { items: number[]; counts: number[] 
   return u.every((v, d) => v <= bin.cap[d]! + 1e-9) && node.items.every((i) => compatible(items[i]!, bin));
 }
 
-interface Ctx {
+export interface Ctx {
   p: CgProblem;
   /** p.bins[j] is offer keptOffer[j] */
   keptOffer: number[];
@@ -234,16 +235,17 @@ function improveByMilp(
 
 /**
  * Local repair: empty the emptiest nodes into the others' room, then give each node the cheapest type
- * that holds its pods. With few pods per node, also the same after downsizing first, then splitting
- * nodes in two where cheaper, keeping the cheaper result. Emptying into
+ * that holds its pods, then merge pairs of nodes where one node holds both for less. With few pods per node, also
+ * the same after downsizing first, then splitting nodes in two where cheaper, keeping the cheaper result. Emptying into
  * a node can stop it from being downsized later (a small node freed at the price of keeping a big one
  * big); downsizing first keeps that saving, while emptying first has more room to empty nodes into.
  */
 function repair(ctx: Ctx, nodes: PackedNode[]): PackedNode[] {
   const copy = (ns: PackedNode[]): PackedNode[] =>
     ns.map((n) => ({ offer: n.offer, items: n.items.slice(), counts: n.counts.slice() }));
-  const emptyFirst = emptyEmptiest(ctx, copy(nodes), 100);
-  downsize(ctx, emptyFirst);
+  const emptied = emptyEmptiest(ctx, copy(nodes), 100);
+  downsize(ctx, emptied);
+  const emptyFirst = mergePairs(ctx, emptied);
   // The second order (and splitting) pays with few pods per node; with many it changed nothing in the
   // bench but took 40–70 ms of the 10 000-pod plan. It is optional work: skipped once the budget is spent.
   if (!ctx.few || ctx.p.work.units > ctx.end) return emptyFirst;
@@ -253,6 +255,88 @@ function repair(ctx: Ctx, nodes: PackedNode[]): PackedNode[] {
   downsize(ctx, then);
   then = splitNodes(ctx, then);
   return totalWeight(ctx, then) < totalWeight(ctx, emptyFirst) ? then : emptyFirst;
+}
+
+/**
+ * Replaces two nodes by one of the cheapest type that holds both's pods, where that costs less than the two, best saving
+ * first: two nodes each full in one dimension and half empty in another (pods pinned to some families) fit one node of
+ * a type with the other balance. Optional work: stops once the budget is spent.
+ */
+export function mergePairs(ctx: Ctx, nodes: PackedNode[]): PackedNode[] {
+  const { bins } = ctx.p;
+  if (nodes.length > MERGE_MAX_NODES) return nodes;
+  const byWeight = bins.map((_, j) => j).sort((a, b) => bins[a]!.weight - bins[b]!.weight);
+  let current = nodes;
+  for (let pass = 0; pass < MERGE_PASSES; pass++) {
+    const found = mergeCandidates(ctx, current, byWeight);
+    if (found.length === 0) return current;
+    const taken = new Set<number>();
+    const merged: PackedNode[] = [];
+    for (const m of found) {
+      if (taken.has(m.a) || taken.has(m.b)) continue;
+      taken.add(m.a).add(m.b);
+      merged.push({ offer: m.offer, ...mergedPods(current[m.a]!, current[m.b]!) });
+    }
+    current = [...current.filter((_, k) => !taken.has(k)), ...merged];
+  }
+  return current;
+}
+
+/** Every pair of nodes one cheaper node can hold, with that node's type, best saving first (none once out of budget). */
+function mergeCandidates(
+  ctx: Ctx,
+  nodes: PackedNode[],
+  byWeight: number[],
+): Array<{ a: number; b: number; offer: number; saving: number }> {
+  const { bins, items } = ctx.p;
+  const maxCap = Array.from({ length: DIMS }, (_, d) => Math.max(...bins.map((b) => b.cap[d]!)));
+  const use = nodes.map((n) => usage(items, n));
+  const found: Array<{ a: number; b: number; offer: number; saving: number }> = [];
+  for (let a = 0; a < nodes.length; a++) {
+    for (let b = a + 1; b < nodes.length; b++) {
+      const both = use[a]!.map((u, d) => u + use[b]![d]!);
+      if (both.some((u, d) => u > maxCap[d]! + 1e-9)) continue;
+      if (ctx.p.work.units > ctx.end) return [];
+      const pair = bins[nodes[a]!.offer]!.weight + bins[nodes[b]!.offer]!.weight;
+      const offer = cheapestBelow(ctx, byWeight, { use: both, shapes: [...nodes[a]!.items, ...nodes[b]!.items], pair });
+      if (offer >= 0) found.push({ a, b, offer, saving: pair - bins[offer]!.weight });
+    }
+  }
+  return found.sort((x, y) => y.saving - x.saving || x.a - y.a || x.b - y.b);
+}
+
+/** The cheapest bin costing less than `pair` that holds `use` and every shape, or -1 (only cheaper bins are looked at). */
+function cheapestBelow(
+  ctx: Ctx,
+  byWeight: number[],
+  { use, shapes, pair }: { use: number[]; shapes: number[]; pair: number },
+): number {
+  const { bins, compatMask } = ctx.p;
+  for (const j of byWeight) {
+    ctx.p.work.add(WORK.repairStep);
+    if (bins[j]!.weight >= pair * (1 - 1e-9)) return -1;
+    if (bins[j]!.cap.every((c, d) => use[d]! <= c + 1e-9) && shapes.every((i) => compatMask[j]![i] === 1)) return j;
+  }
+  return -1;
+}
+
+/** Rounds of pair merging (each merges disjoint pairs, best saving first). */
+const MERGE_PASSES = 3;
+/** Pair merging is tried on plans of at most this many nodes (pairs grow with its square). */
+const MERGE_MAX_NODES = 400;
+
+function mergedPods(a: PackedNode, b: PackedNode): { items: number[]; counts: number[] } {
+  const items = a.items.slice();
+  const counts = a.counts.slice();
+  b.items.forEach((i, k) => {
+    const at = items.indexOf(i);
+    if (at >= 0) counts[at]! += b.counts[k]!;
+    else {
+      items.push(i);
+      counts.push(b.counts[k]!);
+    }
+  });
+  return { items, counts };
 }
 
 /** Splitting a node is tried when its pods can be divided in at most this many ways (few pods per node). */
