@@ -6,8 +6,9 @@ import { pathToFileURL } from "node:url";
 import { spotctlBundle } from "./spotctl-bundle.mjs";
 
 // A one-shot run is over before V8's optimising tier pays for itself on the HiGHS solver's wasm (3.5 MB): compiling
-// its hot functions again costs more CPU than they save, and exit waits for those compile jobs. Baseline code only;
-// set before the module is compiled. Plans do not change: the solver's budgets count work, not time.
+// its hot functions again costs more CPU than they save, and exit waits for those compile jobs. Baseline code only
+// (`spotctl plan` turns tiering back on for inputs big enough to solve for seconds); set before the module is compiled.
+// Plans do not change: the solver's budgets count work, not time.
 setFlagsFromString("--no-wasm-dynamic-tiering");
 setFlagsFromString("--no-wasm-tier-up");
 // SPOTCTL_NO_BUNDLE=1 runs the sources through tsx (stack traces then name the .ts files).
