@@ -15,6 +15,7 @@ export interface FluidBound {
    * patterns are worth at `duals`), ≥ 0. A plan with a node of bin j costs at least value + reducedCosts[j].
    */
   reducedCosts: number[];
+  /** Σ_j cap_j z_j ≥ value for every plan's nodes z_j per bin: cap_j bounds what a node of bin j is worth at `duals` */
   row: SurrogateRow;
 }
 
@@ -44,15 +45,13 @@ export function fluidBound(p: CgProblem, demand: number[]): FluidBound | undefin
     const ratios = p.bins.map((_, j) => binRatio(p, j, { y, demand, rowDual, rows, at: by[j]! }));
     const rho = Math.max(1, ...ratios);
     const scaled = y.map((v) => v / rho);
+    const value = scaled.reduce((s, v, i) => s + v * Math.max(0, demand[i]!), 0);
     return {
-      value: scaled.reduce((s, v, i) => s + v * Math.max(0, demand[i]!), 0),
+      value,
       duals: scaled,
       assignment: assignmentOf(p, { demand, bins, x: colValue }),
       reducedCosts: p.bins.map((bin, j) => Math.max(0, bin.weight * (1 - ratios[j]! / rho))),
-      row: {
-        need: scaled.reduce((s, v, i) => s + v * Math.max(0, demand[i]!), 0),
-        cap: p.bins.map((bin, j) => (bin.weight * ratios[j]!) / rho),
-      },
+      row: { need: value, cap: p.bins.map((bin, j) => (bin.weight * ratios[j]!) / rho) },
     };
   } finally {
     model.dispose();
@@ -285,7 +284,9 @@ export function wholeNodeBins(
  * least its bound; one with a node of any other bin at least `others` (fluid value + that bin's reduced cost).
  */
 export function wholeNodeBound(milp: FluidMilp, others: number): number {
-  return Math.min(milp.bound, others);
+  const bound = Math.min(milp.bound, others);
+  // infinite only when no plan exists at all (no bin holds some shape), which callers rule out: report nothing then
+  return Number.isFinite(bound) ? bound : 0;
 }
 
 /** The MILP stops once within this of its own bound: closer buys nothing a plan keeps after packing real nodes. */

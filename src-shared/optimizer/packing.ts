@@ -18,12 +18,12 @@ import {
   type Column,
 } from "./colgen.js";
 import {
-  resourceRows,
-  knapsackRow,
-  surrogateMilp,
   fluidBound,
   fluidLpBins,
   fluidMilp,
+  knapsackRow,
+  resourceRows,
+  surrogateMilp,
   wholeNodeBins,
   wholeNodeBound,
   type FluidBound,
@@ -638,7 +638,7 @@ const WHOLE_GAP = 0.03;
  * The whole-node fluid MILP for a bound takes types up to this many (bin, shape) pairs: HiGHS reports no progress before
  * its root LP is solved, and on bigger models that alone took 2–20 times its budget (many-small and mixed-arch families).
  */
-const WHOLE_MAX_COLUMNS = 25_000;
+const WHOLE_MAX_PAIRS = 25_000;
 /** Work for each whole-node fluid MILP, as a share of the bound's budget, on top of it. */
 const WHOLE_SHARE = 1;
 /** Work for the whole-node MILP over a few rows (resources, the fluid LP's), as a share of the bound's budget. */
@@ -813,7 +813,7 @@ function wholeNodes(
   const surrogate = surrogateMilp(p, rows, { deadline: p.work.units + SURROGATE_SHARE * budget });
   if (planCost !== undefined && planCost <= Math.max(bound, surrogate) * (1 + WHOLE_GAP))
     return { bound: surrogate, solutions: [], work: p.work.units - before };
-  const chosen = lp && wholeNodeBins(p, lp, { demand, maxPairs: WHOLE_MAX_COLUMNS, cutoff: planCost });
+  const chosen = lp && wholeNodeBins(p, lp, { demand, maxPairs: WHOLE_MAX_PAIRS, cutoff: planCost });
   const full = chosen && fluidMilp(p, demand, { deadline: p.work.units + budget, bins: chosen.bins });
   const cheap = fluidMilp(p, demand, { deadline: p.work.units + budget, bins: fluidLpBins(p) });
   const solutions = [full?.solution, cheap.solution].filter((s) => s !== undefined);
