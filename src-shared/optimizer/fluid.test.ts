@@ -107,81 +107,76 @@ async function problemOf(inst: Instance): Promise<{ p: CgProblem; demand: number
   return { p, demand };
 }
 
+/** Checks `check` on random small instances with some placeable pod (seeded, 80 runs). */
+async function onInstances(
+  seed: number,
+  check: (p: CgProblem, demand: number[]) => Promise<void> | void,
+): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(instance, async (inst) => {
+      const { p, demand } = await problemOf(inst);
+      fc.pre(demand.some((b) => b > 0));
+      await check(p, demand);
+    }),
+    { numRuns: 80, seed },
+  );
+}
+
 describe("fluid bound", () => {
   it("stays below the configuration LP over every pattern and equals the fluid LP over every bin (property)", async () => {
-    await fc.assert(
-      fc.asyncProperty(instance, async (inst) => {
-        const { p, demand } = await problemOf(inst);
-        fc.pre(demand.some((b) => b > 0));
-        const fluid = fluidBound(p, demand)!;
-        const master = new MasterLp(p, demand);
-        try {
-          master.add(allPatterns(p, demand));
-          const lp = master.solve().objective;
-          expect(fluid.value).toBeLessThanOrEqual(lp * (1 + 1e-9) + 1e-12);
-        } finally {
-          master.dispose();
-        }
-        // leaving dominated bins out of the LP and checking its duals lose nothing
-        expect(fluid.value).toBeCloseTo(await fluidLpObjective(p, demand), 6);
-      }),
-      { numRuns: 80, seed: 11 },
-    );
+    await onInstances(11, async (p, demand) => {
+      const fluid = fluidBound(p, demand)!;
+      const master = new MasterLp(p, demand);
+      try {
+        master.add(allPatterns(p, demand));
+        const lp = master.solve().objective;
+        expect(fluid.value).toBeLessThanOrEqual(lp * (1 + 1e-9) + 1e-12);
+      } finally {
+        master.dispose();
+      }
+      // leaving dominated bins out of the LP and checking its duals lose nothing
+      expect(fluid.value).toBeCloseTo(await fluidLpObjective(p, demand), 6);
+    });
   });
 
   it("its plan places every pod once, within each node's capacity (property)", async () => {
-    await fc.assert(
-      fc.asyncProperty(instance, async (inst) => {
-        const { p, demand } = await problemOf(inst);
-        fc.pre(demand.some((b) => b > 0));
-        expectPlacesAll(p, fluidPlan(p, fluidBound(p, demand)!, demand), demand);
-      }),
-      { numRuns: 80, seed: 12 },
-    );
+    await onInstances(12, async (p, demand) => {
+      expectPlacesAll(p, fluidPlan(p, fluidBound(p, demand)!, demand), demand);
+    });
   });
 
   it("with whole nodes per type: at least the fluid LP and at most the integer optimum over every pattern (property)", async () => {
     let above = 0;
-    await fc.assert(
-      fc.asyncProperty(instance, async (inst) => {
-        const { p, demand } = await problemOf(inst);
-        fc.pre(demand.some((b) => b > 0));
-        const every = p.bins.map((_, j) => j);
-        const whole = fluidMilp(p, demand, { deadline: Infinity, bins: every });
-        const optimum = solveMasterMilp(p, allPatterns(p, demand), demand, { deadline: Infinity })!;
-        expect(optimum.optimal).toBe(true);
-        expect(whole.bound).toBeLessThanOrEqual(optimum.weight * (1 + 1e-9));
-        const lp = fluidBound(p, demand)!.value;
-        expect(whole.bound).toBeGreaterThanOrEqual(lp * (1 - 1e-4));
-        if (whole.bound > lp * 1.01) above++;
-        expectPlacesAll(p, wholeNodePlan(p, whole.solution!, demand), demand);
-        // over the types the fluid LP keeps: a plan
-        const cheap = fluidMilp(p, demand, { deadline: Infinity, bins: fluidLpBins(p) });
-        expectPlacesAll(p, wholeNodePlan(p, cheap.solution!, demand), demand);
-      }),
-      { numRuns: 80, seed: 13 },
-    );
+    await onInstances(13, async (p, demand) => {
+      const every = p.bins.map((_, j) => j);
+      const whole = fluidMilp(p, demand, { deadline: Infinity, bins: every });
+      const optimum = solveMasterMilp(p, allPatterns(p, demand), demand, { deadline: Infinity })!;
+      expect(optimum.optimal).toBe(true);
+      expect(whole.bound).toBeLessThanOrEqual(optimum.weight * (1 + 1e-9));
+      const lp = fluidBound(p, demand)!.value;
+      expect(whole.bound).toBeGreaterThanOrEqual(lp * (1 - 1e-4));
+      if (whole.bound > lp * 1.01) above++;
+      expectPlacesAll(p, wholeNodePlan(p, whole.solution!, demand), demand);
+      // over the types the fluid LP keeps: a plan
+      const cheap = fluidMilp(p, demand, { deadline: Infinity, bins: fluidLpBins(p) });
+      expectPlacesAll(p, wholeNodePlan(p, cheap.solution!, demand), demand);
+    });
     // whole nodes are what the fluid LP misses: on these small instances the bound is often well above it
     expect(above).toBeGreaterThan(10);
   });
 
   it("a node of bin j is worth at most its weight less its reduced cost, and at most its cap in both rows, at the fluid duals, for every pattern (property)", async () => {
-    await fc.assert(
-      fc.asyncProperty(instance, async (inst) => {
-        const { p, demand } = await problemOf(inst);
-        fc.pre(demand.some((b) => b > 0));
-        const fluid = fluidBound(p, demand)!;
-        const whole = knapsackRow(p, { duals: fluid.duals, upper: fluid.row.cap, demand, nodeLimit: 3 });
-        for (const col of allPatterns(p, demand)) {
-          const worth = col.items.reduce((s, i, k) => s + fluid.duals[i]! * col.counts[k]!, 0);
-          expect(worth).toBeLessThanOrEqual(p.bins[col.bin]!.weight - fluid.reducedCosts[col.bin]! + 1e-9);
-          expect(worth).toBeLessThanOrEqual(fluid.row.cap[col.bin]! + 1e-9);
-          expect(worth).toBeLessThanOrEqual(whole.cap[col.bin]! + 1e-9);
-        }
-        whole.cap.forEach((c, j) => expect(c).toBeLessThanOrEqual(fluid.row.cap[j]!));
-      }),
-      { numRuns: 80, seed: 14 },
-    );
+    await onInstances(14, async (p, demand) => {
+      const fluid = fluidBound(p, demand)!;
+      const whole = knapsackRow(p, { duals: fluid.duals, upper: fluid.row.cap, demand, nodeLimit: 3 });
+      for (const col of allPatterns(p, demand)) {
+        const worth = col.items.reduce((s, i, k) => s + fluid.duals[i]! * col.counts[k]!, 0);
+        expect(worth).toBeLessThanOrEqual(p.bins[col.bin]!.weight - fluid.reducedCosts[col.bin]! + 1e-9);
+        expect(worth).toBeLessThanOrEqual(fluid.row.cap[col.bin]! + 1e-9);
+        expect(worth).toBeLessThanOrEqual(whole.cap[col.bin]! + 1e-9);
+      }
+      whole.cap.forEach((c, j) => expect(c).toBeLessThanOrEqual(fluid.row.cap[j]!));
+    });
   });
 
   it("over the bins of lowest reduced cost, or over a few rows of whole nodes: at most the integer optimum (property)", async () => {
