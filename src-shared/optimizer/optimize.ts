@@ -229,13 +229,17 @@ async function spotFallback(
  */
 export async function optimize(input: OptimizeInput): Promise<OptimizeResult> {
   const first = await planOnce(input);
-  const pods = input.pods.reduce((s, p) => s + p.count, 0);
-  if (!first.lowerBound || pods > RETRY_MAX_PODS) return first;
+  if (!first.lowerBound || podCount(input.pods) > RETRY_MAX_PODS) return first;
   if (first.hourlyCostUsd <= first.lowerBound.hourlyUsd * (1 + RETRY_GAP)) return first;
   const second = await planOnce({ ...input, planBudgetMs: 2 * (input.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS) });
   const plan = second.hourlyCostUsd < first.hourlyCostUsd ? second : first;
   const bound = second.lowerBound!.hourlyUsd > first.lowerBound.hourlyUsd ? second.lowerBound! : first.lowerBound;
   return { ...plan, lowerBound: bound };
+}
+
+/** Pods in the groups (each group counts its replicas). */
+export function podCount(pods: ReadonlyArray<{ count: number }>): number {
+  return pods.reduce((s, p) => s + p.count, 0);
 }
 
 /** Inputs of at most this many pods are planned again when far from their bound (small inputs plan quickly). */

@@ -265,7 +265,7 @@ function repair(ctx: Ctx, nodes: PackedNode[]): PackedNode[] {
 export function mergePairs(ctx: Ctx, nodes: PackedNode[]): PackedNode[] {
   const { bins } = ctx.p;
   if (nodes.length > MERGE_MAX_NODES) return nodes;
-  const byWeight = bins.map((_, j) => j).sort((a, b) => bins[a]!.weight - bins[b]!.weight);
+  const byWeight = binsByWeight(bins);
   let current = nodes;
   for (let pass = 0; pass < MERGE_PASSES; pass++) {
     const found = mergeCandidates(ctx, current, byWeight);
@@ -298,26 +298,38 @@ function mergeCandidates(
       if (both.some((u, d) => u > maxCap[d]! + 1e-9)) continue;
       if (ctx.p.work.units > ctx.end) return [];
       const pair = bins[nodes[a]!.offer]!.weight + bins[nodes[b]!.offer]!.weight;
-      const offer = cheapestBelow(ctx, byWeight, { use: both, shapes: [...nodes[a]!.items, ...nodes[b]!.items], pair });
+      // only types cheaper than the two are looked at
+      const shapes = [...nodes[a]!.items, ...nodes[b]!.items];
+      const { bin: offer, looked } = firstHolding(ctx, byWeight, { use: both, shapes, below: pair });
+      ctx.p.work.add(WORK.repairStep * looked);
       if (offer >= 0) found.push({ a, b, offer, saving: pair - bins[offer]!.weight });
     }
   }
   return found.sort((x, y) => y.saving - x.saving || x.a - y.a || x.b - y.b);
 }
 
-/** The cheapest bin costing less than `pair` that holds `use` and every shape, or -1 (only cheaper bins are looked at). */
-function cheapestBelow(
+/**
+ * The first bin of `byWeight` that holds `use` and every shape, looking only at bins costing less than `below`; -1 if
+ * none. `looked`: how many bins it checked (the work).
+ */
+function firstHolding(
   ctx: Ctx,
   byWeight: number[],
-  { use, shapes, pair }: { use: number[]; shapes: number[]; pair: number },
-): number {
+  { use, shapes, below = Infinity }: { use: number[]; shapes: number[]; below?: number },
+): { bin: number; looked: number } {
   const { bins, compatMask } = ctx.p;
-  for (const j of byWeight) {
-    ctx.p.work.add(WORK.repairStep);
-    if (bins[j]!.weight >= pair * (1 - 1e-9)) return -1;
-    if (bins[j]!.cap.every((c, d) => use[d]! <= c + 1e-9) && shapes.every((i) => compatMask[j]![i] === 1)) return j;
+  for (let k = 0; k < byWeight.length; k++) {
+    const j = byWeight[k]!;
+    if (bins[j]!.weight >= below * (1 - 1e-9)) return { bin: -1, looked: k + 1 };
+    if (bins[j]!.cap.every((c, d) => use[d]! <= c + 1e-9) && shapes.every((i) => compatMask[j]![i] === 1))
+      return { bin: j, looked: k + 1 };
   }
-  return -1;
+  return { bin: -1, looked: byWeight.length };
+}
+
+/** Bin indices by increasing weight. */
+function binsByWeight(bins: CgBin[]): number[] {
+  return bins.map((_, j) => j).sort((a, b) => bins[a]!.weight - bins[b]!.weight);
 }
 
 /** Rounds of pair merging (each merges disjoint pairs, best saving first). */
@@ -326,17 +338,9 @@ const MERGE_PASSES = 3;
 const MERGE_MAX_NODES = 400;
 
 function mergedPods(a: PackedNode, b: PackedNode): { items: number[]; counts: number[] } {
-  const items = a.items.slice();
-  const counts = a.counts.slice();
-  b.items.forEach((i, k) => {
-    const at = items.indexOf(i);
-    if (at >= 0) counts[at]! += b.counts[k]!;
-    else {
-      items.push(i);
-      counts.push(b.counts[k]!);
-    }
-  });
-  return { items, counts };
+  const merged = { offer: a.offer, items: a.items.slice(), counts: a.counts.slice() };
+  b.items.forEach((i, k) => addPods(merged, i, b.counts[k]!));
+  return { items: merged.items, counts: merged.counts };
 }
 
 /** Splitting a node is tried when its pods can be divided in at most this many ways (few pods per node). */
@@ -344,13 +348,7 @@ const MAX_SPLIT_WAYS = 512;
 
 /** The cheapest bin (index) that holds these pods, or -1. `byWeight` = bin indices by increasing weight. */
 function cheapestBin(ctx: Ctx, byWeight: number[], node: { items: number[]; counts: number[] }): number {
-  const { bins, compatMask } = ctx.p;
-  const u = usage(ctx.p.items, node);
-  return (
-    byWeight.find(
-      (j) => bins[j]!.cap.every((c, d) => u[d]! <= c + 1e-9) && node.items.every((i) => compatMask[j]![i] === 1),
-    ) ?? -1
-  );
+  return firstHolding(ctx, byWeight, { use: usage(ctx.p.items, node), shapes: node.items }).bin;
 }
 
 /** The cheapest two nodes that together hold exactly this node's pods, if cheaper than the node; else undefined. */
@@ -389,7 +387,7 @@ function bestSplit(ctx: Ctx, byWeight: number[], node: PackedNode): PackedNode[]
 function splitNodes(ctx: Ctx, nodes: PackedNode[]): PackedNode[] {
   const { bins } = ctx.p;
   if (ctx.p.work.units > ctx.end) return nodes;
-  const byWeight = bins.map((_, j) => j).sort((a, b) => bins[a]!.weight - bins[b]!.weight);
+  const byWeight = binsByWeight(bins);
   const cache = new Map<string, PackedNode[] | undefined>();
   return nodes.flatMap((node) => {
     const key = patternKey(node.offer, node.items, node.counts);
@@ -475,7 +473,7 @@ function relocate(
 /** Replaces each node's type by the cheapest kept bin that still holds its pods. */
 function downsize(ctx: Ctx, nodes: PackedNode[]): void {
   const { items, bins } = ctx.p;
-  const byWeight = bins.map((_, j) => j).sort((a, b) => bins[a]!.weight - bins[b]!.weight);
+  const byWeight = binsByWeight(bins);
   const cache = new Map<string, number>();
   for (const node of nodes) {
     const key = node.items

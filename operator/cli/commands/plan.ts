@@ -13,6 +13,7 @@ import {
   DEFAULT_BOUND_BUDGET_MS,
   DEFAULT_PLAN_BUDGET_MS,
   optimize,
+  podCount,
   type OptimizeResult,
 } from "../../../src-shared/optimizer/optimize.js";
 import { parsePodsCsv, PodsCsvError } from "../../../src-shared/optimizer/pods-csv.js";
@@ -305,16 +306,16 @@ export const planCommand: CliCommand = {
 };
 
 /**
- * bin/spotctl.mjs keeps the HiGHS solver's wasm on V8's baseline tier: a short run is over before optimising its hot
- * functions pays. A plan of this many pods solves for seconds: there the optimising tier (compiling on another core)
- * shortened 13 of 16 cold plans of the bench's workload families (116–1 160 pods), the longest by 1–2 s wall, and
- * lengthened the shortest (≈ 2.5 s) by 0.2–0.3 s; on a handful of pods it doubled a 0.5 s plan.
+ * The spotctl launcher keeps the HiGHS solver's wasm on V8's baseline tier: a short run is over before optimising its
+ * hot functions pays. A plan of this many pods solves for seconds: there the optimising tier (compiling on another
+ * core) shortened cold plans of 116–1 160 pods, the longest by 1–2 s wall, and lengthened those of about 2.5 s by
+ * 0.2–0.3 s; on a handful of pods it doubled a 0.5 s plan.
  */
 const OPTIMISING_TIER_PODS = 100;
 
 /** Lets V8 tier HiGHS's wasm up for a big input; set before the solver's module is compiled (on the first plan). */
 function optimisingTierFor(pods: Array<{ count: number }>): void {
-  if (pods.reduce((s, p) => s + p.count, 0) < OPTIMISING_TIER_PODS) return;
+  if (podCount(pods) < OPTIMISING_TIER_PODS) return;
   setFlagsFromString("--wasm-dynamic-tiering");
   setFlagsFromString("--wasm-tier-up");
 }
