@@ -13,6 +13,7 @@ import {
 } from "./colgen.js";
 import {
   fluidBound,
+  type FluidBound,
   fluidLpBins,
   fluidMilp,
   knapsackRow,
@@ -163,6 +164,24 @@ describe("fluid bound", () => {
     });
     // whole nodes are what the fluid LP misses: on these small instances the bound is often well above it
     expect(above).toBeGreaterThan(10);
+  });
+
+  it("a whole-node solution's pods fill its own nodes where a balanced packing exists", async () => {
+    // Two nodes of 4 vCPU / 8 GiB, two 2 vCPU / 2 GiB pods and four 1 vCPU / 3 GiB pods: each node holds one of the
+    // first and two of the second exactly. Filling one node with both big pods first would strand two small ones.
+    const items: CgItem[] = [{ size: [2000, 2048, 1, 0] }, { size: [1000, 3072, 1, 0] }];
+    const bins: CgBin[] = [{ cap: [4000, 8192, 110, 0], weight: 1, arch: "amd64", zone: "z1" }];
+    const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins), work: new WorkMeter() };
+    const demand = [2, 4];
+    const assignment = [
+      { bin: 0, shape: 0, pods: 2 },
+      { bin: 0, shape: 1, pods: 4 },
+    ];
+    const plan = wholeNodePlan(p, { nodes: new Map([[0, 2]]), assignment }, demand);
+    expectPlacesAll(p, plan, demand);
+    expect(plan).toHaveLength(2);
+    // the fluid LP's plan opens as many nodes as the pods' load needs and spreads them the same way
+    expect(fluidPlan(p, { assignment } as FluidBound, demand)).toHaveLength(2);
   });
 
   it("a node of bin j is worth at most its weight less its reduced cost, and at most its cap in both rows, at the fluid duals, for every pattern (property)", async () => {

@@ -821,8 +821,9 @@ function wholeNodes(
 
 /**
  * A plan from a solution with whole nodes per type: each shape's pods dealt to the types as the solution has them, each
- * type's pods packed biggest first into its nodes, what does not fit there into any node with room, and what fits
- * nowhere (the solution's pods were fractional) packed on its own by packBins.
+ * type's pods spread biggest first over its nodes (OpenNodes.spread: first fit would fill a node's CPU with big pods and
+ * strand pods the aggregate room holds), what does not fit there into any node with room, and what fits nowhere (the
+ * solution's pods were fractional) packed on its own by packBins.
  */
 export function wholeNodePlan(p: CgProblem, sol: NonNullable<FluidMilp["solution"]>, demand: number[]): PackedNode[] {
   const set = openNodes(p);
@@ -830,16 +831,16 @@ export function wholeNodePlan(p: CgProblem, sol: NonNullable<FluidMilp["solution
   for (const [j, pods] of [...dealPods(sol.assignment, demand)].sort((a, b) => a[0] - b[0])) {
     const ks = Array.from({ length: sol.nodes.get(j) ?? 0 }, () => set.open(j));
     for (const i of biggestFirst(p, p.bins[j]!.cap, [...pods.keys()])) {
-      const rest = set.place(i, pods.get(i)!, ks);
-      p.work.add(WORK.repairStep * ks.length);
+      const rest = set.spread(i, pods.get(i)!, ks);
+      p.work.add(WORK.repairStep * ks.length * pods.get(i)!);
       if (rest > 0) left.push([i, rest]);
     }
   }
   const all = set.all();
   const residual = demand.map(() => 0);
   for (const [i, n] of left) {
-    residual[i]! += set.place(i, n, all);
-    p.work.add(WORK.repairStep * all.length);
+    residual[i]! += set.spread(i, n, all);
+    p.work.add(WORK.repairStep * all.length * n);
   }
   const placed = set.nodes.filter((n) => n.items.length > 0);
   if (residual.every((r) => r <= 0)) return placed;
@@ -872,6 +873,11 @@ interface OpenNodes {
   all(): number[];
   /** first fit of n pods of shape i into the nodes `ks` that can hold it; returns how many did not fit */
   place(i: number, n: number, ks: number[]): number;
+  /**
+   * n pods of shape i, one at a time, each into the node of `ks` with room whose free room lines up best with the pod
+   * (largest Σ_d share of the pod × share left free); returns how many did not fit
+   */
+  spread(i: number, n: number, ks: number[]): number;
 }
 
 function openNodes(p: CgProblem): OpenNodes {
@@ -897,7 +903,36 @@ function openNodes(p: CgProblem): OpenNodes {
       }
       return n;
     },
+    spread(i, n, ks) {
+      const size = p.items[i]!.size;
+      for (; n > 0; n--) {
+        const k = bestRoom(
+          p,
+          i,
+          ks.map((k) => ({ bin: nodes[k]!.offer, room: rooms[k]! })),
+        );
+        if (k < 0) return n;
+        addPods(nodes[ks[k]!]!, i, 1);
+        size.forEach((s, d) => (rooms[ks[k]!]![d]! -= s));
+      }
+      return 0;
+    },
   };
+}
+
+/** Which of the nodes (bin, free room) holding a pod of shape i has the most room where the pod needs it, or -1. */
+function bestRoom(p: CgProblem, i: number, nodes: Array<{ bin: number; room: number[] }>): number {
+  const size = p.items[i]!.size;
+  let best = -1;
+  let bestScore = -Infinity;
+  nodes.forEach(({ bin, room }, k) => {
+    if (p.compatMask[bin]![i] !== 1 || fitCount(size, room, 1) < 1) return;
+    const cap = p.bins[bin]!.cap;
+    let score = 0;
+    for (let d = 0; d < size.length; d++) if (cap[d]! > 0) score += (size[d]! / cap[d]!) * (room[d]! / cap[d]!);
+    if (score > bestScore) [best, bestScore] = [k, score];
+  });
+  return best;
 }
 
 /** Each shape's pods dealt to the bins in proportion to a fractional assignment (largest remainders): bin → shape → pods. */
@@ -928,28 +963,35 @@ function dealPods(assignment: FluidBound["assignment"], demand: number[]): Map<n
 
 /**
  * A plan from the fluid LP: each shape's pods dealt to the node types in proportion to the LP (largest remainders),
- * then each type's pods packed first fit, biggest first, onto as many nodes of that type as they need. With many
+ * then each type's pods packed biggest first onto as many nodes of that type as they need (typeNodes). With many
  * small pods per node this is within a node or so per type of the fluid bound.
  */
 export function fluidPlan(p: CgProblem, fluid: FluidBound, demand: number[]): PackedNode[] {
   return [...dealPods(fluid.assignment, demand)]
     .sort((a, b) => a[0] - b[0])
-    .flatMap(([j, pods]) => firstFit(p, j, pods));
+    .flatMap(([j, pods]) => typeNodes(p, j, pods));
 }
 
 function fracOf(v: number): number {
   return v - Math.floor(v + 1e-9);
 }
 
-/** Pods (shape -> count) packed onto nodes of bin j, biggest shapes first, each into the first node with room. */
-function firstFit(p: CgProblem, j: number, pods: Map<number, number>): PackedNode[] {
+/**
+ * Pods (shape -> count) packed onto nodes of bin j, biggest shapes first: spread over as many nodes as their load needs
+ * at least (see OpenNodes.spread), what does not fit there first fit onto more nodes.
+ */
+function typeNodes(p: CgProblem, j: number, pods: Map<number, number>): PackedNode[] {
   const set = openNodes(p);
-  for (const i of biggestFirst(p, p.bins[j]!.cap, [...pods.keys()])) {
-    let left = set.place(i, pods.get(i)!, set.all());
+  const cap = p.bins[j]!.cap;
+  const load = cap.map((_, d) => [...pods].reduce((s, [i, n]) => s + p.items[i]!.size[d]! * n, 0));
+  const need = Math.max(1, ...load.map((l, d) => (cap[d]! > 0 ? Math.ceil(l / cap[d]! - 1e-9) : 0)));
+  const ks = Array.from({ length: need }, () => set.open(j));
+  for (const i of biggestFirst(p, cap, [...pods.keys()])) {
+    let left = set.place(i, set.spread(i, pods.get(i)!, ks), set.all());
     while (left > 0) left = set.place(i, left, [set.open(j)]);
-    p.work.add(WORK.repairStep * set.nodes.length);
+    p.work.add(WORK.repairStep * set.nodes.length * pods.get(i)!);
   }
-  return set.nodes;
+  return set.nodes.filter((n) => n.items.length > 0);
 }
 
 /** The bound's column generation: exact pricing escalating to MILP, smoothing, LP pricing first; it stops near the plan's cost. */
