@@ -2,7 +2,7 @@
 // cluster's single default, and writes the template's status (Valid, Applied, instance types, warnings).
 import { NodeTemplateSpec } from "../../../src-shared/crds/index.js";
 import type { ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../src-shared/crds/index.js";
-import { isConflict, isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
+import { isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
 import type { PriceBook } from "../../../src-shared/pricing/types.js";
 import {
   applyStatus,
@@ -126,7 +126,10 @@ async function removeObjects(key: string, executor: KarpenterExecutor): Promise<
   ]);
 }
 
-/** A 409 (our cache was behind) or 404 (already gone) ends the run: the watch event of the newer state re-enqueues. */
+/**
+ * A 404 (already gone) ends the run. A 409 throws, so the work queue retries the key with backoff instead of waiting
+ * for a watch event of a newer state, which need not come.
+ */
 async function setFinalizers(client: KubeClient, template: NodeTemplate, finalizers: string[]): Promise<void> {
   try {
     await client.patch(
@@ -140,7 +143,7 @@ async function setFinalizers(client: KubeClient, template: NodeTemplate, finaliz
       { type: "merge" },
     );
   } catch (err) {
-    if (!isConflict(err) && !isNotFound(err)) throw err;
+    if (!isNotFound(err)) throw err;
   }
 }
 
