@@ -270,13 +270,18 @@ export function wholeNodeBins(
   const bins: number[] = [];
   let pairs = 0;
   for (const j of order) {
-    const pairsOf = p.compat[j]!.filter((i) => demand[i]! > 0).length;
+    const pairsOf = pairCount(p, [j], demand);
     const floor = fluid.value + fluid.reducedCosts[j]!;
     if (floor >= cutoff || pairs + pairsOf > maxPairs) return { bins: bins.sort((a, b) => a - b), others: floor };
     bins.push(j);
     pairs += pairsOf;
   }
   return { bins: bins.sort((a, b) => a - b), others: Infinity };
+}
+
+/** The (bin, shape) pairs of `bins` with pods to place: the size of a fluid model over them. */
+export function pairCount(p: CgProblem, bins: number[], demand: number[]): number {
+  return bins.reduce((s, j) => s + p.compat[j]!.filter((i) => demand[i]! > 0).length, 0);
 }
 
 /**

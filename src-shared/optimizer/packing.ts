@@ -22,6 +22,7 @@ import {
   fluidLpBins,
   fluidMilp,
   knapsackRow,
+  pairCount,
   resourceRows,
   surrogateMilp,
   wholeNodeBins,
@@ -633,10 +634,11 @@ const IMPROVE_GAP = 0.01;
 /** The whole-node fluid MILP runs while the plan is more than this above the bound (the target gap). */
 const WHOLE_GAP = 0.03;
 /**
- * The whole-node fluid MILP for a bound takes types up to this many (bin, shape) pairs: HiGHS reports no progress before
- * its root LP is solved, and on bigger models that alone took 2–20 times its budget (many-small and mixed-arch families).
+ * The whole-node fluid MILP for a bound runs where the types it needs hold at most this many (bin, shape) pairs: on
+ * bigger models (many-small and mixed-arch families, 20 000+ pairs) its root LP alone took its budget, and its bound
+ * never beat the few-row MILP's.
  */
-const WHOLE_MAX_PAIRS = 25_000;
+const WHOLE_MAX_PAIRS = 15_000;
 /** Work for each whole-node fluid MILP, as a share of the bound's budget, on top of it. */
 const WHOLE_SHARE = 1;
 /** Work for the whole-node MILP over a few rows (resources, the fluid LP's), as a share of the bound's budget. */
@@ -811,12 +813,29 @@ function wholeNodes(
   const surrogate = surrogateMilp(p, rows, { deadline: p.work.units + SURROGATE_SHARE * budget });
   if (planCost !== undefined && planCost <= Math.max(bound, surrogate) * (1 + WHOLE_GAP))
     return { bound: surrogate, solutions: [], work: p.work.units - before };
-  const chosen = lp && wholeNodeBins(p, lp, { demand, maxPairs: WHOLE_MAX_PAIRS, cutoff: planCost });
-  const full = chosen && fluidMilp(p, demand, { deadline: p.work.units + budget, bins: chosen.bins });
-  const cheap = fluidMilp(p, demand, { deadline: p.work.units + budget, bins: fluidLpBins(p) });
-  const solutions = [full?.solution, cheap.solution].filter((s) => s !== undefined);
-  const restricted = full ? wholeNodeBound(full, chosen.others) : 0;
+  const { restricted, solutions } = wholeNodeMilps(p, lp, { demand, planCost, budget });
   return { bound: Math.max(surrogate, restricted), solutions, work: p.work.units - before };
+}
+
+/**
+ * The fluid MILP over the types of lowest reduced cost (a bound and a solution; where small enough to get past its root
+ * LP) and over the types the fluid LP keeps (a solution only), each with `budget` work.
+ */
+function wholeNodeMilps(
+  p: CgProblem,
+  lp: FluidBound | undefined,
+  { demand, planCost, budget }: { demand: number[]; planCost?: number; budget: number },
+): { restricted: number; solutions: Array<NonNullable<FluidMilp["solution"]>> } {
+  const chosen = lp && wholeNodeBins(p, lp, { demand, maxPairs: Infinity, cutoff: planCost });
+  const full =
+    chosen && pairCount(p, chosen.bins, demand) <= WHOLE_MAX_PAIRS
+      ? fluidMilp(p, demand, { deadline: p.work.units + budget, bins: chosen.bins })
+      : undefined;
+  const cheap = fluidMilp(p, demand, { deadline: p.work.units + budget, bins: fluidLpBins(p) });
+  return {
+    restricted: full ? wholeNodeBound(full, chosen!.others) : 0,
+    solutions: [full?.solution, cheap.solution].filter((s) => s !== undefined),
+  };
 }
 
 /**
