@@ -2,7 +2,7 @@
 // `params.pods`: the matching pods of a Namespace, pods.ts); patch (a JSON merge patch
 // the operator rendered, e.g. hibernation's, guarded by expectations on the live object or the resourceVersion it
 // carries); delete (a NodeClaim hibernation removes, or a NodePool / EC2NodeClass of ours).
-import { KubeApiError, isNotFound, type KubeObject } from "../../src-shared/kube/client.js";
+import { KubeApiError, isNotFound, type KubeClient, type KubeObject } from "../../src-shared/kube/client.js";
 import { jsonMergePatch } from "../../src-shared/kube/merge-patch.js";
 import { APPLY_KINDS, OWNED_LABEL } from "./apply.js";
 import { AGENT_FIELD_MANAGER } from "./fields.js";
@@ -128,6 +128,19 @@ export const patch: Executor = async (ctx) => {
 export const deleteObject: Executor = async ({ client, action }) => {
   requireKind(action, ["NodeClaim", ...APPLY_KINDS]);
   const ref = targetRef(action);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deleteOnce(client, ref);
+    } catch (err) {
+      // A 409 only means a write of the object got in between: read it again and delete again (as apply retries),
+      // rather than fail the action and leave the next try to the operator's backoff of 15 s and more.
+      if (!(err instanceof KubeApiError && err.statusCode === 409) || attempt >= 5) throw err;
+    }
+  }
+};
+
+/** One attempt: a NodePool / EC2NodeClass must still carry our label when read just before its DELETE. */
+async function deleteOnce(client: KubeClient, ref: ReturnType<typeof targetRef>): Promise<ExecOutcome> {
   if (ref.kind !== "NodeClaim") {
     const live = await client.getIfExists<KubeObject>(ref);
     if (!live) return ok(`${ref.kind} ${ref.name} was already gone`);
@@ -136,4 +149,4 @@ export const deleteObject: Executor = async ({ client, action }) => {
   }
   const deleted = await client.delete(ref);
   return ok(deleted ? `deleted ${ref.kind} ${ref.name}` : `${ref.kind} ${ref.name} was already gone`);
-};
+}
