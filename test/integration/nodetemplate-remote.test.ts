@@ -1,14 +1,16 @@
 // NodeTemplates of a remote cluster end to end: the operator and the real facade on one local API server (the
 // management cluster), the real agent against a second one (the workload cluster). A template applied in the
 // management cluster becomes a NodePool + EC2NodeClass in the workload cluster through `apply` AgentActions; edits
-// follow, an unchanged template makes no new action, a failed apply shows in Applied, deletion removes the objects,
-// policies reshape them, and 20 % injected 409s on both API servers still converge. From the agent's heartbeat
-// reports: objects edited or deleted by hand in the remote cluster are put back, a template deleted while the operator
-// was down has its objects swept, the timed return to Spot follows the remote pool's On-Demand NodeClaims, and a
-// policy's exclusions.namespaces protect that cluster's pods through `annotate` actions.
+// follow, an unchanged template makes no new action, a failed apply shows in Applied, deletion removes the objects
+// (after an apply of them still in flight), policies reshape them, and 20 % injected 409s on both API servers still
+// converge. From the agent's heartbeat reports: objects edited or deleted by hand in the remote cluster are put back,
+// a template deleted while the operator was down has its objects swept, the timed return to Spot follows the remote
+// pool's On-Demand NodeClaims, and a policy's exclusions.namespaces protect that cluster's pods through `annotate`
+// actions.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, type RunningAgent } from "../../agent/main.js";
 import type { AgentConfig } from "../../agent/config.js";
+import { execute } from "../../agent/executors/index.js";
 import type { LocalApiServer, WriteNotice } from "../../operator/local/apiserver/index.js";
 import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
 import { karpenterName } from "../../src-shared/karpenter/labels.js";
@@ -17,6 +19,7 @@ import { NODETEMPLATE_FINALIZER } from "../../operator/controllers/nodetemplate/
 import { registerOptimizationPolicyController } from "../../operator/controllers/optimizationpolicy/controller.js";
 import { API_VERSION } from "../../src-shared/crds/index.js";
 import { parseSnapshot, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
+import { PendingActionsResponse, type PendingAction } from "../../src-shared/agent/protocol.js";
 import { KubeClient } from "../../src-shared/kube/index.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
 import { testAgentConfig } from "../support/agent.js";
@@ -124,6 +127,16 @@ async function reportAfter(afterMs: number): Promise<void> {
 
 async function actionVersions(name: string): Promise<string[]> {
   return (await templateActions(name)).map((a) => `${a.metadata.name}@${a.metadata.resourceVersion}`).sort();
+}
+
+/** A stand-in for the agent: runs a leased action against the remote cluster and posts its result. */
+async function standIn(action: PendingAction): Promise<string> {
+  const outcome = await execute({ client: wl, action, deadlineMs: Date.now() + 10_000 });
+  await f.call("POST", `/clusters/${CLUSTER}/actions/${action.id}/result`, {
+    token,
+    body: { attempt: action.attempt, ...outcome },
+  });
+  return outcome.status;
 }
 
 /** Retried like any client would when the injector answers 409. */
@@ -486,4 +499,51 @@ describe("NodeTemplates of a remote cluster through its agent", () => {
     expect(await remote(NP, name)).toBeUndefined();
     expect(await remote(NC, name)).toBeUndefined();
   });
+
+  it("deleting a template whose NodePool apply is still in flight deletes the NodePool only after that apply", async () => {
+    await f.client.create(template("inflight", { families: ["m5"] }));
+    await applied("inflight");
+    const name = karpenterName(owner.namespace, "inflight");
+    // An edit while the agent is away: its apply of the NodePool is taken by a stand-in agent that holds it (Running).
+    await agent.stop();
+    await f.client.patch(
+      { ...NT, namespace: owner.namespace, name: "inflight" },
+      { spec: { families: ["m5", "c5"] } },
+      { type: "merge" },
+    );
+    const edit = await eventually(
+      async () =>
+        (await templateActions("inflight")).find(
+          (a) => a.spec.type === "apply" && a.spec.target.kind === "NodePool" && a.status?.phase !== "Succeeded",
+        ),
+      30_000,
+      "the edit's apply of the NodePool",
+    );
+    // Whatever else it is handed (other templates' actions) it carries out at once, as the agent would.
+    const held = await eventually(
+      async () => {
+        const r = await f.call("GET", `/clusters/${CLUSTER}/actions/pending`, { token });
+        const leased = PendingActionsResponse.parse(r.body).actions;
+        for (const other of leased.filter((a) => a.id !== edit.metadata.name)) await standIn(other);
+        return leased.find((a) => a.id === edit.metadata.name);
+      },
+      10_000,
+      "the edit's apply leased",
+    );
+    await f.client.delete({ ...NT, namespace: owner.namespace, name: "inflight" });
+    agent = await startAgent(agentConfig(), { kubeConfig: workload.kubeConfig, env: { LOG_LEVEL: "silent" } });
+    // The EC2NodeClass goes meanwhile; a delete of the NodePool, if one was handed over with it, has finished too.
+    await eventually(
+      async () =>
+        (await remote(NC, name)) === undefined &&
+        (await templateActions("inflight")).every((a) => a.spec.type !== "delete" || a.status?.phase === "Succeeded"),
+      30_000,
+      "the EC2NodeClass deleted",
+    );
+    // The held apply lands only now, as from an agent slow to run it.
+    expect(await standIn(held)).toBe("succeeded");
+    await eventually(async () => (await getTemplate("inflight")) === undefined, 30_000, "template gone");
+    expect(await remote(NP, name)).toBeUndefined();
+    expect(await remote(NC, name)).toBeUndefined();
+  }, 90_000);
 });

@@ -165,19 +165,20 @@ function changedSince(what: string, generation: number | undefined, latest: Agen
 }
 
 /**
- * The step's next move. Actions of the same object with another manifest run first (so an older version never lands
- * after a newer one); a success counts only if no other version of the object completed after it; a failure is
- * retried with backoff up to MAX_TRIES.
+ * The step's next move. Other actions of the same object (another manifest, or an apply before a delete) run first, so
+ * an older one never lands after a newer one (an apply still in flight would put a deleted object back); a success
+ * counts only if no other action of the object completed after it; a failure is retried with backoff up to MAX_TRIES.
  */
 function nextMove(step: Step, base: string, target: RemoteTarget): Next {
-  const ofObject = target.actions.filter((a) => sameTarget(a, step.ref) && a.spec.type === step.type);
+  const ofObject = target.actions.filter((a) => sameTarget(a, step.ref));
   const tries = ofObject
     .map((a) => ({ a, n: tryIndex(a.metadata.name ?? "", base) }))
     .filter((t): t is Try => t.n !== undefined)
     .sort((x, y) => y.n - x.n);
   const others = ofObject.filter((a) => tryIndex(a.metadata.name ?? "", base) === undefined);
   const busy = others.find((a) => !finished(a));
-  if (busy) return { wait: `AgentAction ${busy.metadata.name ?? ""} (an earlier version) is ${phaseOf(busy)}` };
+  if (busy)
+    return { wait: `AgentAction ${busy.metadata.name ?? ""} (an earlier ${busy.spec.type}) is ${phaseOf(busy)}` };
   const latest = tries[0];
   if (!latest) return { create: `${base}-0` };
   if (!finished(latest.a)) return { wait: `AgentAction ${latest.a.metadata.name ?? ""} is ${phaseOf(latest.a)}` };
