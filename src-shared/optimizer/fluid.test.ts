@@ -157,10 +157,12 @@ describe("fluid bound", () => {
       const lp = fluidBound(p, demand)!.value;
       expect(whole.bound).toBeGreaterThanOrEqual(lp * (1 - 1e-4));
       if (whole.bound > lp * 1.01) above++;
-      expectPlacesAll(p, wholeNodePlan(p, whole.solution!, demand), demand);
       // over the types the fluid LP keeps: a plan
       const cheap = fluidMilp(p, demand, { deadline: Infinity, bins: fluidLpBins(p) });
-      expectPlacesAll(p, wholeNodePlan(p, cheap.solution!, demand), demand);
+      for (const fit of ["aligned", "evened"] as const) {
+        expectPlacesAll(p, wholeNodePlan(p, whole.solution!, demand, fit), demand);
+        expectPlacesAll(p, wholeNodePlan(p, cheap.solution!, demand, fit), demand);
+      }
     });
     // whole nodes are what the fluid LP misses: on these small instances the bound is often well above it
     expect(above).toBeGreaterThan(10);
@@ -177,9 +179,11 @@ describe("fluid bound", () => {
       { bin: 0, shape: 0, pods: 2 },
       { bin: 0, shape: 1, pods: 4 },
     ];
-    const plan = wholeNodePlan(p, { nodes: new Map([[0, 2]]), assignment }, demand);
-    expectPlacesAll(p, plan, demand);
-    expect(plan).toHaveLength(2);
+    for (const fit of ["aligned", "evened"] as const) {
+      const plan = wholeNodePlan(p, { nodes: new Map([[0, 2]]), assignment }, demand, fit);
+      expectPlacesAll(p, plan, demand);
+      expect(plan).toHaveLength(2);
+    }
     // the fluid LP's plan opens as many nodes as the pods' load needs and spreads them the same way
     expect(fluidPlan(p, { assignment } as FluidBound, demand)).toHaveLength(2);
   });
