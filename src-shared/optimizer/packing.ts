@@ -899,8 +899,8 @@ interface OpenNodes {
   /** first fit of n pods of shape i into the nodes `ks` that can hold it; returns how many did not fit */
   place(i: number, n: number, ks: number[]): number;
   /**
-   * n pods of shape i, one at a time, each into the node of `ks` with room whose free room lines up best with the pod
-   * (largest Σ_d share of the pod × share left free); returns how many did not fit
+   * n pods of shape i, one at a time, each into the node of `ks` with room that `fit` scores best for it (by default
+   * the one whose free room lines up best with the pod, see Fit); returns how many did not fit
    */
   spread(i: number, n: number, ks: number[], fit?: Fit): number;
 }
@@ -946,7 +946,7 @@ function openNodes(p: CgProblem): OpenNodes {
   };
 }
 
-/** Which of the nodes (bin, free room) holding a pod of shape i has the most room where the pod needs it, or -1. */
+/** Which of the nodes (bin, free room) with room for a pod of shape i `fit` scores best for it, or -1. */
 function bestRoom(p: CgProblem, i: number, nodes: Array<{ bin: number; room: number[] }>, fit: Fit): number {
   const size = p.items[i]!.size;
   let best = -1;
