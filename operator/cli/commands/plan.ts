@@ -306,10 +306,9 @@ export const planCommand: CliCommand = {
 };
 
 /**
- * The spotctl launcher keeps the HiGHS solver's wasm on V8's baseline tier: a short run is over before optimising its
- * hot functions pays. A plan of this many pods solves for seconds: there the optimising tier (compiling on another
- * core) shortened cold plans of 116–1 160 pods, the longest by 1–2 s wall, and lengthened those of about 2.5 s by
- * 0.2–0.3 s; on a handful of pods it doubled a 0.5 s plan.
+ * From this many pods a plan solves for seconds, long enough for V8's optimising tier (compiling the solver's hot wasm
+ * functions on another core) to save more than it costs; a smaller plan is over before it pays, so it stays on the
+ * baseline tier the launcher starts with.
  */
 const OPTIMISING_TIER_PODS = 100;
 
