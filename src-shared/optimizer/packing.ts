@@ -931,31 +931,31 @@ function openNodes(p: CgProblem): OpenNodes {
     spread(i, n, ks, fit = "aligned") {
       const size = p.items[i]!.size;
       for (; n > 0; n--) {
-        const k = bestRoom(
-          p,
-          i,
-          ks.map((k) => ({ bin: nodes[k]!.offer, room: rooms[k]! })),
-          fit,
-        );
+        const k = bestRoom(p, i, { ks, nodes, rooms, fit });
         if (k < 0) return n;
-        addPods(nodes[ks[k]!]!, i, 1);
-        size.forEach((s, d) => (rooms[ks[k]!]![d]! -= s));
+        addPods(nodes[k]!, i, 1);
+        size.forEach((s, d) => (rooms[k]![d]! -= s));
       }
       return 0;
     },
   };
 }
 
-/** Which of the nodes (bin, free room) with room for a pod of shape i `fit` scores best for it, or -1. */
-function bestRoom(p: CgProblem, i: number, nodes: Array<{ bin: number; room: number[] }>, fit: Fit): number {
+/** Which node of `ks` (free room `rooms[k]`) with room for a pod of shape i `fit` scores best for it, or -1. */
+function bestRoom(
+  p: CgProblem,
+  i: number,
+  { ks, nodes, rooms, fit }: { ks: number[]; nodes: PackedNode[]; rooms: number[][]; fit: Fit },
+): number {
   const size = p.items[i]!.size;
   let best = -1;
   let bestScore = -Infinity;
-  nodes.forEach(({ bin, room }, k) => {
-    if (p.compatMask[bin]![i] !== 1 || fitCount(size, room, 1) < 1) return;
-    const score = FIT_SCORES[fit](size, room, p.bins[bin]!.cap);
+  for (const k of ks) {
+    const bin = nodes[k]!.offer;
+    if (p.compatMask[bin]![i] !== 1 || fitCount(size, rooms[k]!, 1) < 1) continue;
+    const score = FIT_SCORES[fit](size, rooms[k]!, p.bins[bin]!.cap);
     if (score > bestScore) [best, bestScore] = [k, score];
-  });
+  }
   return best;
 }
 
