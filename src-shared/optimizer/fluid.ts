@@ -45,7 +45,7 @@ export function fluidBound(p: CgProblem, demand: number[]): FluidBound | undefin
     const ratios = p.bins.map((_, j) => binRatio(p, j, { y, demand, rowDual, rows, at: by[j]! }));
     const rho = Math.max(1, ...ratios);
     const scaled = y.map((v) => v / rho);
-    const value = scaled.reduce((s, v, i) => s + v * Math.max(0, demand[i]!), 0);
+    const value = dualWorth(scaled, demand);
     return {
       value,
       duals: scaled,
@@ -401,5 +401,10 @@ export function knapsackRow(
     p.work.add(WORK.knapsackSearch + WORK.knapsackNode * res.nodes * (1 + items.length / 32));
     return Math.min(upper[j]!, res.upperBound * (1 + 1e-9));
   });
-  return { need: duals.reduce((s, v, i) => s + v * Math.max(0, demand[i]!), 0), cap };
+  return { need: dualWorth(duals, demand), cap };
+}
+
+/** y·b: what the demand is worth at dual values y (a lower bound on every plan when y is dual feasible). */
+function dualWorth(duals: number[], demand: number[]): number {
+  return duals.reduce((s, v, i) => s + v * Math.max(0, demand[i]!), 0);
 }
