@@ -112,6 +112,8 @@ interface Placed {
   unplaced: number[];
   /** column generation's patterns (offer = index into the offers packed onto) */
   patterns: PackedNode[];
+  /** the packing met no deadline of its budget: a bigger budget packs the same */
+  settled: boolean;
 }
 
 async function place(
@@ -125,6 +127,7 @@ async function place(
     nodes: res.nodes.map((node) => ({ offer: offers[node.offer]!, node })),
     unplaced: res.unplaceable,
     patterns: res.patterns ?? [],
+    settled: res.settled,
   };
 }
 
@@ -219,17 +222,19 @@ async function spotFallback(
     warnings.push(`${fallback.nodes.length} node(s) fell back to On-Demand: no allowed Spot type holds their pods`);
   placed.nodes.push(...fallback.nodes);
   placed.unplaced = fallback.unplaced;
+  placed.settled &&= fallback.settled;
   return odOffers;
 }
 
 /**
  * Plans nodes for the pods under the policy; see docs/optimizer.md for the method and the bound. A small input whose
  * plan is still more than RETRY_GAP above its proven bound is planned again with twice the plan's budget: the cheaper
- * plan is kept, with the higher of the two bounds (each is a bound on every plan).
+ * plan is kept, with the higher of the two bounds (each is a bound on every plan). Not when the first packing settled
+ * within its budget: the second pass would pack, bound and plan exactly the same.
  */
 export async function optimize(input: OptimizeInput): Promise<OptimizeResult> {
-  const first = await planOnce(input);
-  if (!first.lowerBound || podCount(input.pods) > RETRY_MAX_PODS) return first;
+  const { result: first, settled } = await onePass(input);
+  if (!first.lowerBound || settled || podCount(input.pods) > RETRY_MAX_PODS) return first;
   if (first.hourlyCostUsd <= first.lowerBound.hourlyUsd * (1 + RETRY_GAP)) return first;
   const second = await planOnce({ ...input, planBudgetMs: 2 * (input.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS) });
   const plan = second.hourlyCostUsd < first.hourlyCostUsd ? second : first;
@@ -249,6 +254,11 @@ const RETRY_GAP = 0.03;
 
 /** One pass of the planner (optimize without the second pass for small inputs far from their bound). */
 export async function planOnce(input: OptimizeInput): Promise<OptimizeResult> {
+  return (await onePass(input)).result;
+}
+
+/** One pass, and whether its packing settled within the plan's budget. */
+async function onePass(input: OptimizeInput): Promise<{ result: OptimizeResult; settled: boolean }> {
   await getHighs();
   const { book, policy } = input;
   const { shapes, demand } = groupShapes(input.pods);
@@ -274,7 +284,7 @@ export async function planOnce(input: OptimizeInput): Promise<OptimizeResult> {
     if (w) warnings.push(w);
   }
   const result = assemble(shapes, demand, { placed, allOffers, warnings });
-  return lowerBound ? { ...result, lowerBound } : result;
+  return { result: lowerBound ? { ...result, lowerBound } : result, settled: placed.settled };
 }
 
 function assemble(

@@ -47,6 +47,11 @@ export interface PackingResult {
   unplaceable: number[];
   /** the node patterns column generation found (offer = index into `offers`): a warm start for the lower bound */
   patterns?: PackedNode[];
+  /**
+   * The packing stopped short of every deadline its budget sets (it used less than CG_SHARE of it, with room for the
+   * integer program): any bigger budget gives the same nodes.
+   */
+  settled: boolean;
 }
 
 export interface PackingOptions {
@@ -561,7 +566,8 @@ export async function pack(
   const allBins = offers.map(offerBin);
   const unplaceable = items.flatMap((it, i) => (demand[i]! > 0 && !allBins.some((b) => compatible(it, b)) ? [i] : []));
   const placeable = demand.map((b, i) => (unplaceable.includes(i) ? 0 : b));
-  if (placeable.every((b) => b <= 0)) return { nodes: [], unplaceable };
+  if (placeable.every((b) => b <= 0)) return { nodes: [], unplaceable, settled: true };
+  const start = work.units;
   const { nodes, patterns } = packBins(await getHighs(), {
     items,
     demand: placeable,
@@ -569,7 +575,16 @@ export async function pack(
     work,
     budget: opts.budget,
   });
-  return { nodes, unplaceable, patterns };
+  return { nodes, unplaceable, patterns, settled: settledWithin(opts.budget, work.units - start) };
+}
+
+/**
+ * Whether a packing that used `used` of `budget` met none of the budget's deadlines: every step stops on a deadline
+ * (column generation at CG_SHARE, the others later) or, for the integer program, when less than MIN_MILP_WORK is left
+ * before MILP_SHARE; below CG_SHARE with that much room, no step saw either, so a bigger budget changes nothing.
+ */
+function settledWithin(budget: number, used: number): boolean {
+  return used < CG_SHARE * budget && (MILP_SHARE - CG_SHARE) * budget >= MIN_MILP_WORK;
 }
 
 /** pack() once HiGHS is loaded and every shape is placeable: nodes and patterns refer to indices of `allBins`. */
