@@ -168,6 +168,37 @@ describe("fluid bound", () => {
     expect(above).toBeGreaterThan(10);
   });
 
+  it("told a bound to beat, stops once a solution costs less: less work, a bound no higher (property)", async () => {
+    let stoppedSooner = 0;
+    // more shapes and types than the other properties use, so that HiGHS searches past its root
+    const bigger = fc.record({
+      items: fc.array(itemArb, { minLength: 5, maxLength: 9 }),
+      bins: fc.array(binArb, { minLength: 4, maxLength: 7 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(bigger, async (inst) => {
+        const { p, demand } = await problemOf(inst);
+        fc.pre(demand.some((b) => b > 0));
+        const every = p.bins.map((_, j) => j);
+        const work = (beat?: number): { milp: ReturnType<typeof fluidMilp>; units: number } => {
+          const before = p.work.units;
+          const milp = fluidMilp(p, demand, { deadline: Infinity, bins: every, beat });
+          return { milp, units: p.work.units - before };
+        };
+        const full = work();
+        const cost = [...full.milp.solution!.nodes].reduce((s, [j, n]) => s + n * p.bins[j]!.weight, 0);
+        // a bound to beat above the optimum: the first solution under it ends the search
+        const early = work(cost * 1.5);
+        expect(early.units).toBeLessThanOrEqual(full.units);
+        expect(early.milp.bound).toBeLessThanOrEqual(full.milp.bound * (1 + 1e-9));
+        expect(early.milp.solution).toBeDefined();
+        if (early.units < full.units) stoppedSooner++;
+      }),
+      { numRuns: 60, seed: 16 },
+    );
+    expect(stoppedSooner).toBeGreaterThan(10);
+  });
+
   it("a whole-node solution's pods fill its own nodes where a balanced packing exists", async () => {
     // Two nodes of 4 vCPU / 8 GiB, two 2 vCPU / 2 GiB pods and four 1 vCPU / 3 GiB pods: each node holds one of the
     // first and two of the second exactly. Filling one node with both big pods first would strand two small ones.

@@ -205,12 +205,13 @@ export interface FluidMilp {
  * those bins is still a feasible point, so HiGHS's dual bound bounds them; it is taken with a relative margin for the
  * solver's tolerances, like the knapsack MILP's. Where a plan needs only a few nodes of the cheapest types (Spot, pods
  * small against the biggest nodes) whole nodes are what the LPs miss: the configuration LP buys 0.6 of a node the plan
- * must buy whole. Interrupted once its simplex work passes `deadline` (counted, so the same on every run).
+ * must buy whole. Interrupted once its simplex work passes `deadline` (counted, so the same on every run), or once a
+ * solution costs less than `beat` (a bound already proven, which this one then cannot pass).
  */
 export function fluidMilp(
   p: CgProblem,
   demand: number[],
-  { deadline, bins }: { deadline: number; bins: number[] },
+  { deadline, bins, beat }: { deadline: number; bins: number[]; beat?: number },
 ): FluidMilp {
   // no plan over these bins at all when a shape has no holder among them
   const held = new Uint8Array(demand.length);
@@ -232,6 +233,7 @@ export function fluidMilp(
       perIteration,
       perCall: 0,
       end: deadline,
+      below: beat,
     });
     p.work.add(WORK.lpSolve + perIteration * iterations);
     const bound = Number(model.info.get("mip_dual_bound" as never));

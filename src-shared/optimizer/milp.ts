@@ -57,23 +57,31 @@ export function solveMasterMilp(
 /**
  * Runs a MILP, interrupting it from its MIP callback once `start + perIteration × LP iterations + perCall × calls`
  * passes `end`: counted, not timed, so the result is the same on every run. HiGHS calls back only between MIP steps
- * (its simplex callback does not fire inside a MIP), so the root LP runs to its end whatever the budget.
+ * (its simplex callback does not fire inside a MIP), so the root LP runs to its end whatever the budget. Also
+ * interrupted once a solution costs less than `below`: the optimum, hence every bound the MILP can prove, is then under it.
  */
 export function runCounted(
   p: CgProblem,
   model: ReturnType<CgProblem["highs"]["createModel"]>,
-  { start, perIteration, perCall, end }: { start: number; perIteration: number; perCall: number; end: number },
+  {
+    start,
+    perIteration,
+    perCall,
+    end,
+    below = -Infinity,
+  }: { start: number; perIteration: number; perCall: number; end: number; below?: number },
 ): { iterations: number; calls: number } {
   let iterations = 0;
   let calls = 0;
   const stop = (event: {
     interrupt(): void;
-    data: { simplex_iteration_count?: number; mip_total_lp_iterations?: bigint };
+    data: { simplex_iteration_count?: number; mip_total_lp_iterations?: bigint; mip_primal_bound?: number };
   }): undefined => {
     calls++;
     const lp = event.data.mip_total_lp_iterations;
     iterations = Math.max(iterations, lp !== undefined ? Number(lp) : (event.data.simplex_iteration_count ?? 0));
-    if (start + perIteration * iterations + perCall * calls > end) event.interrupt();
+    const spent = start + perIteration * iterations + perCall * calls > end;
+    if (spent || (event.data.mip_primal_bound ?? Infinity) < below) event.interrupt();
     return undefined;
   };
   model.run({ [p.highs.constants.callbackType.mipInterrupt]: stop });

@@ -829,23 +829,29 @@ function wholeNodes(
   const surrogate = surrogateMilp(p, rows, { deadline: p.work.units + SURROGATE_SHARE * budget });
   if (planCost !== undefined && planCost <= Math.max(bound, surrogate) * (1 + WHOLE_GAP))
     return { bound: surrogate, solutions: [], work: p.work.units - before };
-  const { restricted, solutions } = wholeNodeMilps(p, lp, { demand, planCost, budget });
+  const { restricted, solutions } = wholeNodeMilps(p, lp, {
+    demand,
+    planCost,
+    budget,
+    beat: Math.max(bound, surrogate),
+  });
   return { bound: Math.max(surrogate, restricted), solutions, work: p.work.units - before };
 }
 
 /**
  * The fluid MILP over the types of lowest reduced cost (a bound and a solution; where small enough to get past its root
- * LP) and over the types the fluid LP keeps (a solution only), each with `budget` work.
+ * LP) and over the types the fluid LP keeps (a solution only), each with `budget` work. The first stops once its
+ * solution costs less than `beat`, the bound so far: it runs for its bound, which could then not pass `beat`.
  */
 function wholeNodeMilps(
   p: CgProblem,
   lp: FluidBound | undefined,
-  { demand, planCost, budget }: { demand: number[]; planCost?: number; budget: number },
+  { demand, planCost, budget, beat }: { demand: number[]; planCost?: number; budget: number; beat: number },
 ): { restricted: number; solutions: Array<NonNullable<FluidMilp["solution"]>> } {
   const chosen = lp && wholeNodeBins(p, lp, { demand, maxPairs: Infinity, cutoff: planCost });
   const full =
     chosen && pairCount(p, chosen.bins, demand) <= WHOLE_MAX_PAIRS
-      ? fluidMilp(p, demand, { deadline: p.work.units + budget, bins: chosen.bins })
+      ? fluidMilp(p, demand, { deadline: p.work.units + budget, bins: chosen.bins, beat })
       : undefined;
   const cheap = fluidMilp(p, demand, { deadline: p.work.units + budget, bins: fluidLpBins(p) });
   return {
