@@ -1,6 +1,6 @@
 // The optimizer's entry point: pod groups + price book + policy -> nodes, cost, All-On-Demand baseline, savings, unplaced pods.
 import type { PriceBook } from "../pricing/types.js";
-import { getHighs, WorkMeter, type CgItem } from "./colgen.js";
+import { compatible, getHighs, type CgItem } from "./colgen.js";
 import { buildOffers } from "./offers.js";
 import { fits, offerBin, pack, packingLowerBound, type BoundMethod, type PackedNode } from "./packing.js";
 import type { CapacityType, Offer, OptimizerPolicy, Plan, PlannedNode, PodGroup, UnplacedPods } from "./types.js";
@@ -120,9 +120,9 @@ async function place(
   shapes: Shape[],
   demand: number[],
   offers: Offer[],
-  budget: { budget: number; work?: WorkMeter },
+  opts: { budget: number; integerProgram?: boolean },
 ): Promise<Placed> {
-  const res = await pack(shapes.map(toItem), demand, offers, budget);
+  const res = await pack(shapes.map(toItem), demand, offers, opts);
   return {
     nodes: res.nodes.map((node) => ({ offer: offers[node.offer]!, node })),
     unplaced: res.unplaceable,
@@ -265,7 +265,11 @@ async function onePass(input: OptimizeInput): Promise<{ result: OptimizeResult; 
   const pinned = new Set(shapes.flatMap((s) => (s.zone ? [s.zone] : [])));
   const budget = (input.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS) * WORK_PER_MS;
   const offers = buildOffers(book, policy, capacityTypes(policy), pinned);
-  const placed = await place(shapes, demand, offers, { budget });
+  // Where the bound's integer program follows (over the packing's patterns and the bound's own), it takes the place of
+  // the packing's: both searched the same patterns, and the plans came out the same or cheaper for less time.
+  const improvedLater =
+    input.lowerBound === true && sameObjective(offers, fallbackOffersNeeded(policy, shapes, offers));
+  const placed = await place(shapes, demand, offers, { budget, integerProgram: !improvedLater });
   const warnings: string[] = [];
   const allOffers = [
     ...offers,
@@ -314,6 +318,21 @@ function assemble(
 }
 
 /**
+ * Whether the bound's integer program may replace the plan's nodes: the plan minimised real prices over the same offers
+ * as the bound (none added for Spot's fallback, whose On-Demand nodes hold only what no Spot type does).
+ */
+function sameObjective(offers: Offer[], fallbackOffers: boolean): boolean {
+  return !fallbackOffers && offers.every((o) => o.weightUsdPerHour === o.price.usdPerHour);
+}
+
+/** Whether spotFallback will add On-Demand offers: capacity Spot with fallback, and some shape no Spot offer holds. */
+function fallbackOffersNeeded(policy: OptimizerPolicy, shapes: Shape[], offers: Offer[]): boolean {
+  if (policy.capacity !== "spot" || !policy.spotFallback) return false;
+  const bins = offers.map(offerBin);
+  return shapes.some((s) => !bins.some((bin) => compatible(toItem(s), bin)));
+}
+
+/**
  * The proven lower bound (over every offer the plan could use, at real prices: a relaxation of the plan's
  * choices, hence valid). When the plan minimised real prices over those same offers (lowest-price, no
  * fallback offers), the bound's columns also feed an integer program that may replace the plan's nodes.
@@ -329,10 +348,8 @@ async function boundAndImprove(ctx: {
   const { shapes, demand, offers, allOffers, placed } = ctx;
   const priced = allOffers.map((o) => ({ ...o, weightUsdPerHour: o.price.usdPerHour }));
   const placeableDemand = demand.map((b, i) => (placed.unplaced.includes(i) ? 0 : b));
-  const sameObjective =
-    allOffers.length === offers.length && offers.every((o) => o.weightUsdPerHour === o.price.usdPerHour);
   const index = new Map(allOffers.map((o, k) => [o, k]));
-  const plan = sameObjective
+  const plan = sameObjective(offers, allOffers.length > offers.length)
     ? placed.nodes.map((n) => ({ offer: index.get(n.offer)!, items: n.node.items, counts: n.node.counts }))
     : undefined;
   // The plan's patterns warm-start the bound (same offer indices: `offers` is the prefix of `allOffers`).

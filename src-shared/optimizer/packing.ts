@@ -59,6 +59,11 @@ export interface PackingOptions {
   budget: number;
   /** the meter to count on (default: a new one), so a caller can spend what the packing left */
   work?: WorkMeter;
+  /**
+   * Run the integer program over the patterns where rounding lost too much (default true). A caller whose own integer
+   * program over a superset of the patterns follows (the lower bound's) leaves it out.
+   */
+  integerProgram?: boolean;
 }
 
 /**
@@ -504,7 +509,7 @@ function solvePacking(
   ctx: Ctx,
   master: MasterLp,
   placeable: number[],
-  budget: { start: number; units: number },
+  budget: { start: number; units: number; integerProgram: boolean },
 ): { nodes: PackedNode[]; patterns: PackedNode[] } {
   const { p } = ctx;
   master.add(initialColumns(p, placeable));
@@ -531,7 +536,8 @@ function solvePacking(
   // When rounding lost more than MILP_MIN_GAP against the LP, the integer program over the patterns
   // (price-and-branch) looks for what rounding missed, within its share of the work budget.
   const pods = placeable.reduce((s, b) => s + b, 0);
-  const worthIt = pods <= MILP_MAX_PODS && totalWeight(ctx, rounded) > lp.objective * (1 + MILP_MIN_GAP);
+  const worthIt =
+    budget.integerProgram && pods <= MILP_MAX_PODS && totalWeight(ctx, rounded) > lp.objective * (1 + MILP_MIN_GAP);
   const improved = worthIt
     ? improveByMilp(ctx, {
         columns: master.columns,
@@ -574,6 +580,7 @@ export async function pack(
     allBins,
     work,
     budget: opts.budget,
+    integerProgram: opts.integerProgram ?? true,
   });
   return { nodes, unplaceable, patterns, settled: settledWithin(opts.budget, work.units - start) };
 }
@@ -596,7 +603,8 @@ function packBins(
     allBins,
     work,
     budget,
-  }: { items: CgItem[]; demand: number[]; allBins: CgBin[]; work: WorkMeter; budget: number },
+    integerProgram = true,
+  }: { items: CgItem[]; demand: number[]; allBins: CgBin[]; work: WorkMeter; budget: number; integerProgram?: boolean },
 ): { nodes: PackedNode[]; patterns: PackedNode[] } {
   const start = work.units;
   const keptOffer = undominatedBins(allBins, items);
@@ -612,7 +620,7 @@ function packBins(
   };
   const master = new MasterLp(p, demand);
   try {
-    const { nodes, patterns } = solvePacking(ctx, master, demand, { start, units: budget });
+    const { nodes, patterns } = solvePacking(ctx, master, demand, { start, units: budget, integerProgram });
     // solvePacking's patterns already name offers (allBins indices); its nodes name kept bins
     return { nodes: nodes.map((n) => ({ ...n, offer: keptOffer[n.offer]! })), patterns };
   } finally {
@@ -644,8 +652,12 @@ const BOUND_SMOOTHING = 0.5;
 const BOUND_LP_COLUMNS = 50;
 /** The bound's column generation stops once the plan is within this of it: proving more buys nothing the user sees. */
 const BOUND_STOP_GAP = 0.005;
-/** The integer program over the bound's columns runs when the plan is more than this above the bound. */
-const IMPROVE_GAP = 0.01;
+/**
+ * The integer program over the bound's columns runs when the plan is more than this above the bound: wherever the bound
+ * stopped short of the plan. It takes the place of the packing's own (left out when the bound follows), which also ran
+ * on plans less than 1 % above their LP.
+ */
+const IMPROVE_GAP = BOUND_STOP_GAP;
 /** The whole-node fluid MILP runs while the plan is more than this above the bound (the target gap). */
 const WHOLE_GAP = 0.03;
 /**
