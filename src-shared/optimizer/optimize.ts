@@ -265,8 +265,8 @@ async function onePass(input: OptimizeInput): Promise<{ result: OptimizeResult; 
   const pinned = new Set(shapes.flatMap((s) => (s.zone ? [s.zone] : [])));
   const budget = (input.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS) * WORK_PER_MS;
   const offers = buildOffers(book, policy, capacityTypes(policy), pinned);
-  // Where the bound's integer program follows (over the packing's patterns and the bound's own), it takes the place of
-  // the packing's: both searched the same patterns, and the plans came out the same or cheaper for less time.
+  // Where the bound's integer program follows, it takes the place of the packing's: it searches the packing's patterns
+  // and the bound's own, starting from the plan, so running both mostly repeated the same search.
   const improvedLater =
     input.lowerBound === true && sameObjective(offers, fallbackOffersNeeded(policy, shapes, offers));
   const placed = await place(shapes, demand, offers, { budget, integerProgram: !improvedLater });
