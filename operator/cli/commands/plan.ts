@@ -306,13 +306,13 @@ export const planCommand: CliCommand = {
 };
 
 /**
- * From this many pods a plan solves for seconds, long enough for V8's optimising tier (compiling the solver's hot wasm
- * functions on another core) to save more than it costs; a smaller plan is over before it pays, so it stays on the
- * baseline tier the launcher starts with.
+ * From this many pods a plan solves for seconds, long enough for the engine's optimising wasm compiler (recompiling the
+ * solver's hot functions on another core) to save more than it costs; a smaller plan is over before it pays, so it
+ * stays on the baseline code the launcher starts with.
  */
 const OPTIMISING_TIER_PODS = 100;
 
-/** Lets V8 tier HiGHS's wasm up for a big input; set before the solver's module is compiled (on the first plan). */
+/** Lets the engine optimise HiGHS's wasm for a big input; set before the solver's module is compiled (on the first plan). */
 function optimisingTierFor(pods: Array<{ count: number }>): void {
   if (podCount(pods) < OPTIMISING_TIER_PODS) return;
   setFlagsFromString("--wasm-dynamic-tiering");
