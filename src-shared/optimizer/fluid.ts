@@ -261,29 +261,31 @@ export function fluidLpBins(p: CgProblem): number[] {
 
 /**
  * The bins worth a whole-node model, cheapest reduced cost first, up to `maxPairs` (bin, shape) pairs and only those
- * that could beat `cutoff` (a plan's cost): a plan with a node of any other bin costs at least `others`.
+ * that could beat `cutoff` (a plan's cost): a plan with a node of any other bin costs at least `others`. `pairs`: the
+ * (bin, shape) pairs of those bins with pods to place, the size of a fluid model over them.
  */
 export function wholeNodeBins(
   p: CgProblem,
   fluid: FluidBound,
   { demand, maxPairs, cutoff = Infinity }: { demand: number[]; maxPairs: number; cutoff?: number },
-): { bins: number[]; others: number } {
+): { bins: number[]; others: number; pairs: number } {
   const order = p.bins.map((_, j) => j).sort((a, b) => fluid.reducedCosts[a]! - fluid.reducedCosts[b]! || a - b);
   const bins: number[] = [];
   let pairs = 0;
   for (const j of order) {
-    const pairsOf = pairCount(p, [j], demand);
+    const pairsOf = pairCount(p, j, demand);
     const floor = fluid.value + fluid.reducedCosts[j]!;
-    if (floor >= cutoff || pairs + pairsOf > maxPairs) return { bins: bins.sort((a, b) => a - b), others: floor };
+    if (floor >= cutoff || pairs + pairsOf > maxPairs)
+      return { bins: bins.sort((a, b) => a - b), others: floor, pairs };
     bins.push(j);
     pairs += pairsOf;
   }
-  return { bins: bins.sort((a, b) => a - b), others: Infinity };
+  return { bins: bins.sort((a, b) => a - b), others: Infinity, pairs };
 }
 
-/** The (bin, shape) pairs of `bins` with pods to place: the size of a fluid model over them. */
-export function pairCount(p: CgProblem, bins: number[], demand: number[]): number {
-  return bins.reduce((s, j) => s + p.compat[j]!.filter((i) => demand[i]! > 0).length, 0);
+/** The (bin, shape) pairs of bin j with pods to place. */
+function pairCount(p: CgProblem, j: number, demand: number[]): number {
+  return p.compat[j]!.filter((i) => demand[i]! > 0).length;
 }
 
 /**

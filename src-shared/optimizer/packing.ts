@@ -22,7 +22,6 @@ import {
   fluidLpBins,
   fluidMilp,
   knapsackRow,
-  pairCount,
   resourceRows,
   surrogateMilp,
   wholeNodeBins,
@@ -580,7 +579,7 @@ export async function pack(
     allBins,
     work,
     budget: opts.budget,
-    integerProgram: opts.integerProgram ?? true,
+    integerProgram: opts.integerProgram,
   });
   return { nodes, unplaceable, patterns, settled: settledWithin(opts.budget, work.units - start) };
 }
@@ -654,8 +653,8 @@ const BOUND_LP_COLUMNS = 50;
 const BOUND_STOP_GAP = 0.005;
 /**
  * The integer program over the bound's columns runs when the plan is more than this above the bound: wherever the bound
- * stopped short of the plan. It takes the place of the packing's own (left out when the bound follows), which also ran
- * on plans less than 1 % above their LP.
+ * stopped short of the plan. It takes the place of the packing's own (left out when the bound follows), which ran
+ * whenever rounding lost more than 1 % against the packing's LP, even where repair then left the plan closer than 1 %.
  */
 const IMPROVE_GAP = BOUND_STOP_GAP;
 /** The whole-node fluid MILP runs while the plan is more than this above the bound (the target gap). */
@@ -862,7 +861,7 @@ function wholeNodeMilps(
 ): { restricted: number; solutions: Array<NonNullable<FluidMilp["solution"]>> } {
   const chosen = lp && wholeNodeBins(p, lp, { demand, maxPairs: Infinity, cutoff: planCost });
   const full =
-    chosen && pairCount(p, chosen.bins, demand) <= WHOLE_MAX_PAIRS
+    chosen && chosen.pairs <= WHOLE_MAX_PAIRS
       ? fluidMilp(p, demand, { deadline: p.work.units + budget, bins: chosen.bins, beat })
       : undefined;
   const cheap = fluidMilp(p, demand, { deadline: p.work.units + budget, bins: fluidLpBins(p) });
