@@ -2,7 +2,13 @@
 // the deadline; DaemonSet, mirror and finished pods stay. At the deadline `force: true` deletes what is left, else the
 // action fails naming the pods that could not be evicted.
 import type { V1Pod } from "@kubernetes/client-node";
-import { KubeApiError, isNotFound, type KubeClient, type KubeObject } from "../../src-shared/kube/client.js";
+import {
+  KubeApiError,
+  isConflict,
+  isNotFound,
+  type KubeClient,
+  type KubeObject,
+} from "../../src-shared/kube/client.js";
 import { cordonNode } from "./node.js";
 import { ok, requireKind, type ExecOutcome, type Executor } from "./types.js";
 
@@ -29,16 +35,31 @@ async function podsOn(client: KubeClient, node: string): Promise<V1Pod[]> {
   return list.items.filter(mustEvict);
 }
 
-/** One eviction; "blocked" when a PDB (429) or a conflict (409) says not now. */
+/** The pod's ref and uid (a precondition: the pod listed on the node, not a namesake recreated elsewhere since). */
+function podRef(pod: V1Pod): {
+  ref: { apiVersion: string; kind: string; namespace: string; name: string };
+  uid?: string;
+} {
+  const meta = pod.metadata ?? {};
+  return {
+    ref: { apiVersion: "v1", kind: "Pod", namespace: meta.namespace ?? "default", name: meta.name ?? "" },
+    uid: meta.uid,
+  };
+}
+
+/** One eviction; "blocked" when a PDB (429) or a conflict (409, also a replaced pod's uid) says not now. */
 async function evict(client: KubeClient, pod: V1Pod): Promise<"evicted" | "blocked"> {
-  const namespace = pod.metadata?.namespace ?? "default";
-  const name = pod.metadata?.name ?? "";
-  const path = `${await client.path({ apiVersion: "v1", kind: "Pod", namespace, name })}/eviction`;
+  const { ref, uid } = podRef(pod);
   try {
     await client.request({
       method: "POST",
-      path,
-      body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace } },
+      path: `${await client.path(ref)}/eviction`,
+      body: {
+        apiVersion: "policy/v1",
+        kind: "Eviction",
+        metadata: { name: ref.name, namespace: ref.namespace },
+        deleteOptions: { preconditions: { uid } },
+      },
     });
     return "evicted";
   } catch (err) {
@@ -48,15 +69,18 @@ async function evict(client: KubeClient, pod: V1Pod): Promise<"evicted" | "block
   }
 }
 
+/** Deletes the pods listed on the node; one replaced since (409 on its uid) is another pod, left alone. */
 async function forceDelete(client: KubeClient, pods: V1Pod[]): Promise<string[]> {
-  for (const pod of pods)
-    await client.delete({
-      apiVersion: "v1",
-      kind: "Pod",
-      namespace: pod.metadata?.namespace ?? "default",
-      name: pod.metadata?.name ?? "",
-    });
-  return pods.map(podName).sort();
+  const forced: string[] = [];
+  for (const pod of pods) {
+    const { ref, uid } = podRef(pod);
+    try {
+      if (await client.delete(ref, { preconditions: { uid } })) forced.push(podName(pod));
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+  return forced.sort();
 }
 
 function notEvicted(node: string, left: V1Pod[], evicted: Set<string>): ExecOutcome {

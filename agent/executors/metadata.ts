@@ -139,14 +139,19 @@ export const deleteObject: Executor = async ({ client, action }) => {
   }
 };
 
-/** One attempt: a NodePool / EC2NodeClass must still carry our label when read just before its DELETE. */
+/**
+ * One attempt: a NodePool / EC2NodeClass must still carry our label when read just before its DELETE, and the DELETE
+ * holds to that read (uid and resourceVersion), so an object replaced or relabelled in between is not the one deleted.
+ */
 async function deleteOnce(client: KubeClient, ref: ReturnType<typeof targetRef>): Promise<ExecOutcome> {
+  let preconditions: { uid?: string; resourceVersion?: string } | undefined;
   if (ref.kind !== "NodeClaim") {
     const live = await client.getIfExists<KubeObject>(ref);
     if (!live) return ok(`${ref.kind} ${ref.name} was already gone`);
     if (live.metadata?.labels?.[OWNED_LABEL.key] !== OWNED_LABEL.value)
       throw new ActionError(`${ref.kind} ${ref.name} is not managed by spot-optimizer; not deleted`);
+    preconditions = { uid: live.metadata?.uid, resourceVersion: live.metadata?.resourceVersion };
   }
-  const deleted = await client.delete(ref);
+  const deleted = await client.delete(ref, { preconditions });
   return ok(deleted ? `deleted ${ref.kind} ${ref.name}` : `${ref.kind} ${ref.name} was already gone`);
 }

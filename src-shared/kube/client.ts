@@ -255,13 +255,22 @@ export class KubeClient {
     });
   }
 
-  /** Deletes without preconditions; returns false if it was already gone (404), throws every other refusal. */
-  async delete(ref: ResourceRef & { name: string }, options: { propagationPolicy?: string } = {}): Promise<boolean> {
+  /**
+   * Deletes; returns false if it was already gone (404), throws every other refusal. With `preconditions` the server
+   * deletes only the object of that uid / resourceVersion (409 otherwise): one read earlier, not one recreated since.
+   */
+  async delete(
+    ref: ResourceRef & { name: string },
+    options: { propagationPolicy?: string; preconditions?: { uid?: string; resourceVersion?: string } } = {},
+  ): Promise<boolean> {
     try {
       await this.request({
         method: "DELETE",
         path: await this.path(ref),
         query: { propagationPolicy: options.propagationPolicy },
+        body: options.preconditions
+          ? { apiVersion: "v1", kind: "DeleteOptions", preconditions: options.preconditions }
+          : undefined,
       });
       return true;
     } catch (error) {
