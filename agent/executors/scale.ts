@@ -23,10 +23,6 @@ function replicasParam(params: Record<string, unknown>): number {
   return r;
 }
 
-/**
- * One merge patch sets the replicas and, the first time only, saves the original next to them: a repeated delivery
- * never overwrites the saved original with the scaled value, and a crash can never leave one without the other.
- */
 /** Retries a read-modify-write whose resourceVersion guard answered 409 (another writer got in between). */
 async function withConflictRetry<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -41,14 +37,32 @@ async function withConflictRetry<T>(fn: () => Promise<T>): Promise<T> {
 export const scale: Executor = (ctx) => withConflictRetry(() => scaleOnce(ctx));
 export const restore: Executor = (ctx) => withConflictRetry(() => restoreOnce(ctx));
 
+/**
+ * The replica count saved on the object; one edited into something else is refused rather than restored as null
+ * (which a merge patch would turn into the default of one replica).
+ */
+function savedReplicas(ref: ReturnType<typeof targetRef>, live: Scalable): number | undefined {
+  const saved = live.metadata?.annotations?.[ORIGINAL_REPLICAS_ANNOTATION];
+  if (saved === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(saved))
+    throw new ActionError(
+      `${ref.kind} ${ref.name}: annotation ${ORIGINAL_REPLICAS_ANNOTATION} is ${JSON.stringify(saved)}, not a replica count`,
+    );
+  return Number(saved);
+}
+
+/**
+ * One merge patch sets the replicas and, the first time only, saves the original next to them: a repeated delivery
+ * never overwrites the saved original with the scaled value, and a crash can never leave one without the other.
+ */
 const scaleOnce: Executor = async ({ client, action }) => {
   requireKind(action, SCALABLE);
   const replicas = replicasParam(action.params);
   const ref = targetRef(action);
   const live = await read(client, ref);
   const current = live.spec?.replicas ?? 1;
-  const saved = live.metadata?.annotations?.[ORIGINAL_REPLICAS_ANNOTATION];
-  const original = saved !== undefined ? Number(saved) : current;
+  const saved = savedReplicas(ref, live);
+  const original = saved ?? current;
   if (current === replicas && saved !== undefined)
     return ok(`${ref.kind} ${ref.name} already at ${replicas} replica(s)`, { original_replicas: original });
   await client.patch(
@@ -73,9 +87,8 @@ const restoreOnce: Executor = async ({ client, action }) => {
   requireKind(action, SCALABLE);
   const ref = targetRef(action);
   const live = await read(client, ref);
-  const saved = live.metadata?.annotations?.[ORIGINAL_REPLICAS_ANNOTATION];
-  if (saved === undefined) return ok(`${ref.kind} ${ref.name} has nothing saved to restore`);
-  const original = Number(saved);
+  const original = savedReplicas(ref, live);
+  if (original === undefined) return ok(`${ref.kind} ${ref.name} has nothing saved to restore`);
   await client.patch(
     ref,
     {
