@@ -7,7 +7,8 @@ const quantity = z
     z
       .string()
       .max(64)
-      .regex(/^[+-]?\d+(\.\d+)?([eE][+-]?\d+|[KMGTPE]i?|[mun])?$/),
+      // no sign: what a node can hold is never negative (a negative number is refused the same way)
+      .regex(/^\+?\d+(\.\d+)?([eE][+-]?\d+|[KMGTPE]i?|[mun])?$/),
     z.number().min(0),
   ])
   .describe("A Kubernetes quantity as the Node reports it (e.g. 3920m, 15Gi) or a plain number (cores, bytes, pods).");

@@ -115,6 +115,14 @@ describe("heartbeat", () => {
     const wrong = await f.call("POST", "/clusters/hb-1/heartbeat", { token, body: { ...beat(), nodes: "many" } });
     expect(wrong.status).toBe(422);
     expect(wrong.body.detail).toContain("body.nodes");
+    for (const cpu of ["-4", -4]) {
+      const negative = await f.call("POST", "/clusters/hb-1/heartbeat", {
+        token,
+        body: beat({ nodes: [{ ...beat().nodes[0]!, allocatable: { cpu, memory: "7220Mi", pods: "29" } }] }),
+      });
+      expect(negative.status).toBe(422);
+      expect(negative.body.detail).toContain("body.nodes.0.allocatable.cpu");
+    }
     const huge = await f.call("POST", "/clusters/hb-1/heartbeat", {
       token,
       raw: JSON.stringify({ ...beat(), pad: "x".repeat(2_000_000) }),
@@ -167,6 +175,7 @@ describe("interruption notices", () => {
     const token = await connect(owner, "hb-notices");
     const at = new Date(clockMs).toISOString();
     const notices = beat({
+      nodes: [beat().nodes[0]!, { ...beat().nodes[0]!, name: "ip-10-0-1-2" }],
       interruptions: [
         { node: "ip-10-0-1-1", at, kind: "rebalance" },
         { node: "ip-10-0-1-2", at, kind: "karpenter-disruption" },
@@ -180,6 +189,35 @@ describe("interruption notices", () => {
     const itn = beat({ interruptions: [{ node: "ip-10-0-1-1", at, kind: "spot-itn" }] });
     expect((await f.call("POST", "/clusters/hb-notices/heartbeat", { token, body: itn })).status).toBe(200);
     expect((await counted("hb-notices")).interruptions).toBe(1);
+  });
+
+  it("records a node's notice once, of reported nodes only, not dated far ahead; a node gone since its notice still counts", async () => {
+    const token = await connect(owner, "hb-flood");
+    const at = (offsetMs: number): string => new Date(clockMs + offsetMs).toISOString();
+    const node = (name: string) => ({ ...beat().nodes[0]!, name });
+    const first = beat({
+      nodes: [node("n-1"), node("n-2")],
+      interruptions: [
+        { node: "n-1", at: at(0), kind: "spot-itn" },
+        // the same notice with other times (a retried or replayed post), a node never reported, a time far ahead
+        ...Array.from({ length: 50 }, (_, k) => ({ node: "n-1", at: at(-k * 1000 - 1000), kind: "spot-itn" })),
+        ...Array.from({ length: 50 }, (_, k) => ({ node: `ghost-${k}`, at: at(0), kind: "spot-itn" })),
+        { node: "n-2", at: at(24 * 3600_000), kind: "spot-itn" },
+        // a Spot notice names the termination two minutes out
+        { node: "n-2", at: at(120_000), kind: "rebalance" },
+      ],
+    });
+    expect((await f.call("POST", "/clusters/hb-flood/heartbeat", { token, body: first })).status).toBe(200);
+    expect((await f.call("POST", "/clusters/hb-flood/heartbeat", { token, body: first })).status).toBe(200);
+    expect(await counted("hb-flood")).toEqual({
+      interruptions: 1,
+      events: ["node.notice rebalance", "spot.interruption spot-itn"],
+    });
+    // n-2 is gone by the next beat (an outage kept its notice at the agent): the last snapshot still names it
+    clockMs += 1000;
+    const later = beat({ nodes: [node("n-1")], interruptions: [{ node: "n-2", at: at(-500), kind: "spot-itn" }] });
+    expect((await f.call("POST", "/clusters/hb-flood/heartbeat", { token, body: later })).status).toBe(200);
+    expect((await counted("hb-flood")).interruptions).toBe(2);
   });
 });
 

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { AuditWriter } from "../../../src-shared/audit/types.js";
 import type { ManagedCluster } from "../../../src-shared/crds/index.js";
-import type { KubeClient } from "../../../src-shared/kube/index.js";
+import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
 import type { Heartbeat, HeartbeatInterruption } from "../../../src-shared/agent/protocol.js";
 import { clusterOwnerReference } from "./cluster-target.js";
 import {
@@ -22,13 +22,16 @@ import {
   SNAPSHOT_LABEL,
   agentLeaseName,
   microTime,
+  parseSnapshot,
   snapshotConfigMapName,
   type ClusterSnapshot,
 } from "../../../src-shared/agent/snapshot.js";
 
 export const HEARTBEAT_FIELD_MANAGER = "spot-optimizer-facade-heartbeat";
-/** Remembered interruption keys per cluster (an agent reports each once; this only absorbs retried posts). */
-const SEEN_INTERRUPTIONS_MAX = 1000;
+/** A notice's time may lie ahead: a Spot instance-action notice names the termination, two minutes out. */
+const NOTICE_MAX_AHEAD_MS = 15 * 60_000;
+/** Kinds of notice recorded per node while it is reported (an agent sends each kind once; there are a handful). */
+const NOTICE_KINDS_PER_NODE = 8;
 
 export interface HeartbeatIngestOptions {
   client: KubeClient;
@@ -44,7 +47,8 @@ interface ClusterState {
   snapshotWrittenMs: number;
   /** Digest of the reported objects in the last snapshot written (what hibernation plans a remote cluster with). */
   objectsDigest?: string;
-  seenInterruptions: Set<string>;
+  /** Notice kinds recorded per node (an agent reports each once while the node exists; this absorbs retried posts). */
+  noticed: Map<string, Set<string>>;
 }
 
 export interface HeartbeatIngest {
@@ -100,10 +104,7 @@ type IngestInput = Parameters<HeartbeatIngest["ingest"]>[0];
 function stateOf(ctx: IngestContext, key: string): ClusterState {
   let state = ctx.states.get(key);
   if (!state)
-    ctx.states.set(
-      key,
-      (state = { leaseRenewedMs: -Infinity, snapshotWrittenMs: -Infinity, seenInterruptions: new Set() }),
-    );
+    ctx.states.set(key, (state = { leaseRenewedMs: -Infinity, snapshotWrittenMs: -Infinity, noticed: new Map() }));
   return state;
 }
 
@@ -180,29 +181,82 @@ async function maybeWriteSnapshot(
   }
 }
 
-async function recordInterruptions(
+/**
+ * The nodes a notice may name: this heartbeat's, or the last snapshot's (a notice the agent kept through an outage may
+ * name a node gone since). Read lazily: most notices name a node still reported.
+ */
+function knownNodes(
   ctx: IngestContext,
   cluster: ManagedCluster,
+  heartbeat: Heartbeat,
+): (node: string) => Promise<boolean> {
+  const current = new Set(heartbeat.nodes.map((n) => n.name));
+  let previous: Promise<Set<string>> | undefined;
+  return async (node) => {
+    if (current.has(node)) return true;
+    previous ??= ctx.opts.client
+      .getIfExists<KubeObject & { data?: Record<string, string> }>({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        namespace: cluster.metadata.namespace,
+        name: snapshotConfigMapName(cluster.metadata.name ?? ""),
+      })
+      .then((cm) => new Set(parseSnapshot(cm)?.nodes.map((n) => n.name) ?? []));
+    return (await previous).has(node);
+  };
+}
+
+/** A notice not recorded yet for its node, of a node with room for another kind, and not dated too far ahead. */
+function isNew(state: ClusterState, interruption: HeartbeatInterruption, receivedAt: Date): boolean {
+  const kinds = state.noticed.get(interruption.node);
+  if (kinds && (kinds.has(interruption.kind) || kinds.size >= NOTICE_KINDS_PER_NODE)) return false;
+  return Date.parse(interruption.at) <= receivedAt.getTime() + NOTICE_MAX_AHEAD_MS;
+}
+
+/**
+ * Each new notice becomes one audit entry. Only notices of a node the agent reports (or reported last), not dated more
+ * than NOTICE_MAX_AHEAD_MS ahead, once per (node, kind) and at most NOTICE_KINDS_PER_NODE kinds per node: a heartbeat
+ * cannot fill the audit chain with notices of made-up nodes or times. A node no longer reported is forgotten, so a
+ * new node of the same name is heard again.
+ */
+async function recordInterruptions(
+  ctx: IngestContext,
+  input: IngestInput,
   state: ClusterState,
-  list: HeartbeatInterruption[],
+  receivedAt: Date,
+): Promise<void> {
+  const { cluster, heartbeat } = input;
+  const known = knownNodes(ctx, cluster, heartbeat);
+  const recorded = new Set<string>();
+  for (const interruption of heartbeat.interruptions) {
+    if (!isNew(state, interruption, receivedAt) || !(await known(interruption.node))) continue;
+    await recordNotice(ctx, cluster, interruption);
+    state.noticed.set(interruption.node, (state.noticed.get(interruption.node) ?? new Set()).add(interruption.kind));
+    recorded.add(interruption.node);
+  }
+  // Kept: reported nodes, and those just noticed (a retried post of this heartbeat must not record them again).
+  const reported = new Set(heartbeat.nodes.map((n) => n.name));
+  for (const node of state.noticed.keys()) if (!reported.has(node) && !recorded.has(node)) state.noticed.delete(node);
+}
+
+async function recordNotice(
+  ctx: IngestContext,
+  cluster: ManagedCluster,
+  interruption: HeartbeatInterruption,
 ): Promise<void> {
   const name = cluster.metadata.name ?? "";
-  for (const interruption of list) {
-    const key = interruptionKey(interruption);
-    if (state.seenInterruptions.has(key)) continue;
-    await ctx.opts.audit.record({
-      namespace: cluster.metadata.namespace ?? "",
-      actor: `system:agent/${name}`,
-      // Only Spot interruptions count; rebalance, maintenance and Karpenter disruption notices are kept as notices.
-      event: isSpotInterruption(interruption.kind) ? SPOT_INTERRUPTION_EVENT : NODE_NOTICE_EVENT,
-      resource: `cluster/${name}/node/${interruption.node}`,
-      outcome: "success",
-      after: { ...interruption, id: createHash("sha256").update(key).digest("hex").slice(0, 16) },
-    });
-    state.seenInterruptions.add(key);
-    if (state.seenInterruptions.size > SEEN_INTERRUPTIONS_MAX)
-      state.seenInterruptions.delete(state.seenInterruptions.values().next().value!);
-  }
+  await ctx.opts.audit.record({
+    namespace: cluster.metadata.namespace ?? "",
+    actor: `system:agent/${name}`,
+    // Only Spot interruptions count; rebalance, maintenance and Karpenter disruption notices are kept as notices.
+    event: isSpotInterruption(interruption.kind) ? SPOT_INTERRUPTION_EVENT : NODE_NOTICE_EVENT,
+    resource: `cluster/${name}/node/${interruption.node}`,
+    outcome: "success",
+    after: {
+      ...interruption,
+      id: createHash("sha256").update(interruptionKey(interruption)).digest("hex").slice(0, 16),
+    },
+  });
 }
 
 /** The spec field is "as reported by the agent or the user": a rare write, only when the version changed. */
@@ -231,8 +285,9 @@ async function ingest(ctx: IngestContext, input: IngestInput): Promise<{ receive
     await renewLease(ctx, cluster, at, intervalS);
     state.leaseRenewedMs = nowMs;
   }
+  // Before the snapshot is written: a notice may name a node only the previous snapshot holds.
+  await recordInterruptions(ctx, input, state, at);
   await maybeWriteSnapshot(ctx, input, state, at);
-  await recordInterruptions(ctx, cluster, state, heartbeat.interruptions);
   await recordK8sVersion(ctx, cluster, heartbeat.k8s_version);
   return { receivedAt: at, intervalS };
 }
