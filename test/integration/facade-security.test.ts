@@ -110,6 +110,41 @@ describe("POST /clusters/connect", () => {
   });
 });
 
+describe("names a person types", () => {
+  it("refuse control characters and unpaired surrogates with 422 and write nothing; other Unicode is kept as sent", async () => {
+    const bad = ["nul\u0000name", "bell\u0007", "half \ud800 pair", "\udc00tail"];
+    for (const name of bad) {
+      const connect = await t.call("POST", "/clusters/connect", {
+        token: owner.accessToken,
+        body: { cluster_id: "named", display_name: name },
+      });
+      expect(connect.status).toBe(422);
+      expect(connect.body.detail).toMatch(
+        /^body\.display_name: must (not contain control characters|be valid Unicode)/,
+      );
+      const template = await t.call("POST", "/templates", {
+        token: owner.accessToken,
+        body: { name, families: ["m5"], cluster_id: "named" },
+      });
+      expect(template.status).toBe(422);
+      expect(template.body.detail).toMatch(/^body\.name: /);
+      const signup = await t.call("POST", "/api/auth/signup", {
+        body: { org_name: name, email: `named-${bad.indexOf(name)}@example.com`, password: "SecurePass123!" },
+      });
+      expect(signup.status).toBe(422);
+      expect(signup.body.detail).toMatch(/^body\.org_name: /);
+    }
+    expect(await clusterAndSecret(owner.namespace, "named")).toEqual({ cluster: undefined, secret: undefined });
+    const kept = await t.call("POST", "/clusters/connect", {
+      token: owner.accessToken,
+      body: { cluster_id: "named", display_name: "Prod 🚀 — Zürich" },
+    });
+    expect(kept.status).toBe(200);
+    const cluster: any = await t.client.get({ ...MC, namespace: owner.namespace, name: "named" });
+    expect(cluster.spec.displayName).toBe("Prod 🚀 — Zürich");
+  });
+});
+
 describe("URLs handed back", () => {
   it("name the listen address by default and never the request's Host header", async () => {
     const res = await t.call("POST", "/clusters/connect", {

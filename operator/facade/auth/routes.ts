@@ -5,6 +5,7 @@ import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password.js";
 import { ONE_TIME_CODE, type AuthService, type TokenPair } from "./service.js";
 import type { UserRecord } from "./store.js";
+import { plainText } from "../text.js";
 
 const Email = z.email().max(254);
 const Password = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH);
@@ -115,7 +116,9 @@ function signupRoute(ctx: AuthRouteContext): RouteDef {
     status: 202,
     noStore: true,
     rateLimit: { name: "signup", windowMs: 3_600_000, limit: ctx.limits.signupPerHour },
-    body: z.object({ org_name: z.string().trim().min(1).max(100), email: Email, password: Password }).strict(),
+    body: z
+      .object({ org_name: plainText(z.string().trim().min(1).max(100)), email: Email, password: Password })
+      .strict(),
     response: z.object({
       success: z.literal(true),
       verification_required: z.literal(true),

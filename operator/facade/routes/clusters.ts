@@ -17,6 +17,7 @@ import { requireCluster, type ClusterService } from "../services/clusters.js";
 import { specOf, type ResourceContext, type ResourceScope } from "../services/resource-scope.js";
 import { IdParams } from "./shared.js";
 import { TemplateSummary, templateSummary } from "./templates.js";
+import { plainText } from "../text.js";
 
 // The annotations are the ManagedCluster's (src-shared/crds), shared with the operator's replan controller.
 export { REPLAN_ANNOTATION, REPLAN_AT_ANNOTATION, REPLAN_DONE_ANNOTATION };
@@ -310,7 +311,7 @@ const ConnectBody = z
       .string()
       .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/)
       .optional(),
-    display_name: z.string().min(1).max(253).optional(),
+    display_name: plainText(z.string().min(1).max(253)).optional(),
   })
   .strict();
 

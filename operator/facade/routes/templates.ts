@@ -10,6 +10,7 @@ import type { ResourceScope } from "../services/resource-scope.js";
 import { specOf } from "../services/resource-scope.js";
 import { DISPLAY_NAME_ANNOTATION, catalogOf, type TemplateService } from "../services/templates.js";
 import { ClusterId, IdParams } from "./shared.js";
+import { plainText } from "../text.js";
 
 /** A template at a glance: GET /clusters/{id} lists these as node_groups; the template endpoints add the rest. */
 export const TemplateSummary = z.object({
@@ -75,7 +76,7 @@ const Strategy = z.string().transform((s, ctx) => {
 
 const CreateBody = z
   .object({
-    name: z.string().min(1).max(200),
+    name: plainText(z.string().min(1).max(200)),
     families: z.array(z.string().min(1).max(40)).min(1).max(50),
     architecture: z.string().min(1).max(20).default("x86_64"),
     strategy: Strategy.default("HYBRID"),
@@ -168,7 +169,7 @@ const ValidateBody = z
     strategy: z.string().max(20).optional(),
     disk_type: z.string().max(20).optional(),
     disk_size: z.number().optional(),
-    name: z.string().max(200).optional(),
+    name: plainText(z.string().max(200)).optional(),
     cluster_id: ClusterId.optional(),
   })
   .strict();

@@ -1,0 +1,15 @@
+// Free text a person types and the dashboard shows back (names): control characters and unpaired surrogates are
+// refused with 422 — the first cannot be shown safely, the second cannot be stored as sent (JSON decoders, the API
+// server's included, replace them, so the name kept would differ from the one given).
+import type { z } from "zod";
+
+const CONTROL = /\p{Cc}/u;
+/** With the u flag a surrogate pair is one code point, so only an unpaired half is of category Cs. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** The string schema, refusing control characters and unpaired surrogates. */
+export function plainText(schema: z.ZodString): z.ZodString {
+  return schema
+    .refine((s) => !CONTROL.test(s), { message: "must not contain control characters" })
+    .refine((s) => !LONE_SURROGATE.test(s), { message: "must be valid Unicode (an unpaired surrogate is not)" });
+}
