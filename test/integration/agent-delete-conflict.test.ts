@@ -6,6 +6,7 @@ import { execute } from "../../agent/executors/index.js";
 import type { PendingAction } from "../../src-shared/agent/protocol.js";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeApiError, KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import { pendingAction } from "../support/agent.js";
 import { startTestCluster } from "../support/cluster.js";
 import { minimalNodePool } from "../support/karpenter-fixtures.js";
 
@@ -42,18 +43,7 @@ let client: KubeClient;
 let agentClient: DeleteConflictClient;
 
 function deleteAction(name: string): PendingAction {
-  const now = Date.now();
-  return {
-    id: `delete-${name}`,
-    type: "delete",
-    target: { api_version: NP.apiVersion, kind: NP.kind, namespace: null, name },
-    params: {},
-    attempt: 1,
-    lease_expires_at: new Date(now + 90_000).toISOString(),
-    deadline: new Date(now + 60_000).toISOString(),
-    timeout_seconds: 60,
-    lease_seconds: 90,
-  };
+  return pendingAction("delete", { api_version: NP.apiVersion, kind: NP.kind, namespace: null, name });
 }
 
 async function ourPool(name: string): Promise<void> {

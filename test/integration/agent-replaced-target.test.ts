@@ -3,9 +3,9 @@
 // forced delete, stays. The agent's client replaces the object just before passing the agent's request on.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execute } from "../../agent/executors/index.js";
-import type { PendingAction } from "../../src-shared/agent/protocol.js";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject, type RequestOptions } from "../../src-shared/kube/index.js";
+import { pendingAction as action } from "../support/agent.js";
 import { eventually, startTestCluster } from "../support/cluster.js";
 import { minimalNodePool } from "../support/karpenter-fixtures.js";
 
@@ -34,21 +34,6 @@ class ReplacingClient extends KubeClient {
 let server: LocalApiServer;
 let client: KubeClient;
 let agentClient: ReplacingClient;
-
-function action(type: string, target: PendingAction["target"], params: Record<string, unknown> = {}): PendingAction {
-  const now = Date.now();
-  return {
-    id: `${type}-${target.name}`,
-    type,
-    target,
-    params,
-    attempt: 1,
-    lease_expires_at: new Date(now + 90_000).toISOString(),
-    deadline: new Date(now + 60_000).toISOString(),
-    timeout_seconds: 60,
-    lease_seconds: 90,
-  } as PendingAction;
-}
 
 async function runningPod(name: string, node: string, labels: Record<string, string> = {}): Promise<KubeObject> {
   const created = await client.create<KubeObject>({

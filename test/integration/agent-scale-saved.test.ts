@@ -6,6 +6,7 @@ import { ORIGINAL_REPLICAS_ANNOTATION } from "../../agent/executors/fields.js";
 import type { PendingAction } from "../../src-shared/agent/protocol.js";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import { pendingAction } from "../support/agent.js";
 import { startTestCluster } from "../support/cluster.js";
 
 const NS = "shop";
@@ -14,18 +15,7 @@ let server: LocalApiServer;
 let client: KubeClient;
 
 function action(type: string, name: string, params: Record<string, unknown> = {}): PendingAction {
-  const now = Date.now();
-  return {
-    id: `${type}-${name}`,
-    type,
-    target: { api_version: "apps/v1", kind: "Deployment", namespace: NS, name },
-    params,
-    attempt: 1,
-    lease_expires_at: new Date(now + 90_000).toISOString(),
-    deadline: new Date(now + 60_000).toISOString(),
-    timeout_seconds: 60,
-    lease_seconds: 90,
-  } as PendingAction;
+  return pendingAction(type, { api_version: "apps/v1", kind: "Deployment", namespace: NS, name }, params);
 }
 
 async function deployment(name: string, replicas: number, saved?: string): Promise<void> {

@@ -1,5 +1,6 @@
 // Test helper: the configuration of a real agent talking to a test facade quickly (short beats, polls and backoff).
 import type { AgentConfig } from "../../agent/config.js";
+import type { PendingAction } from "../../src-shared/agent/protocol.js";
 
 /** An agent for `clusterId` at `facadeUrl` beating every 300 ms and polling every 100 ms; `overrides` win. */
 export function testAgentConfig(
@@ -21,5 +22,25 @@ export function testAgentConfig(
     interruptionDrainMs: 5000,
     maxConcurrentActions: 8,
     ...overrides,
+  };
+}
+
+/** One pending action as the facade hands it out (attempt 1, a 60 s deadline), for running an executor directly. */
+export function pendingAction(
+  type: string,
+  target: PendingAction["target"],
+  params: Record<string, unknown> = {},
+): PendingAction {
+  const now = Date.now();
+  return {
+    id: `${type}-${target.name}`,
+    type,
+    target,
+    params,
+    attempt: 1,
+    lease_expires_at: new Date(now + 90_000).toISOString(),
+    deadline: new Date(now + 60_000).toISOString(),
+    timeout_seconds: 60,
+    lease_seconds: 90,
   };
 }
