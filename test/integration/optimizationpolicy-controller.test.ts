@@ -118,4 +118,29 @@ describe("optimizationpolicy controller", () => {
     // The annotation someone else set stays.
     expect((await annotationsOf(NS, "pinned"))["karpenter.sh/do-not-disrupt"]).toBe("true");
   });
+
+  it("leaves this cluster's pods alone for a policy of a remote cluster, whatever namespaces it excludes", async () => {
+    await env.client.create({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "ManagedCluster",
+      metadata: { name: "edge", namespace: NS },
+      spec: { mode: "remote" },
+    } as never);
+    await env.client.create({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "api-0", namespace: NS },
+      spec: { containers: [{ name: "app", image: "nginx" }] },
+    } as never);
+    await env.client.create({
+      ...OP,
+      metadata: { name: "edge-policy", namespace: NS },
+      spec: { clusterRef: { name: "edge" }, exclusions: { namespaces: [NS, "kube-system", "default"] } },
+    } as never);
+    // the reconciler annotates pods before it writes the status, so by Ready=True it would have
+    await eventually(async () => (await ready("edge-policy"))?.status === "True");
+    const annotations = (await env.client.get<any>({ apiVersion: "v1", kind: "Pod", namespace: NS, name: "api-0" }))
+      .metadata.annotations;
+    expect(annotations?.["karpenter.sh/do-not-disrupt"]).toBeUndefined();
+  });
 });

@@ -152,14 +152,23 @@ function excludedNamespaces(
   if (!policy || v?.status !== "True") return new Set();
   const namespace = policy.metadata.namespace ?? "";
   const cluster = options.clusters.get(namespace, policy.spec.clusterRef.name);
-  if (!cluster) return new Set();
-  const organisations = new Set(
+  // A remote cluster's pods are its agent's to annotate (protectRemotePods); the pods here are another cluster's.
+  if (!cluster || cluster.spec.mode === "remote") return new Set();
+  const allowed = workloadNamespaceScope({
+    cluster,
+    ownerNamespace: namespace,
+    organisationNamespaces: organisationNamespaces(options),
+  });
+  return new Set((policy.spec.exclusions?.namespaces ?? []).filter(allowed));
+}
+
+/** The namespaces of every organisation (labelled so), which a policy of another never touches. */
+function organisationNamespaces(options: PolicyReconcilerOptions): Set<string> {
+  return new Set(
     (options.namespaces?.list() ?? [])
       .filter((n) => n.metadata?.labels?.[ORGANISATION_LABEL] !== undefined)
       .map((n) => n.metadata?.name ?? ""),
   );
-  const allowed = workloadNamespaceScope({ cluster, ownerNamespace: namespace, organisationNamespaces: organisations });
-  return new Set((policy.spec.exclusions?.namespaces ?? []).filter(allowed));
 }
 
 /** Annotates the pods of the excluded namespaces and releases those this policy annotated that are no longer. */
