@@ -32,7 +32,14 @@ export const ClusterRef = z
   .object({
     name: objectName("Name of the ManagedCluster in the same namespace."),
   })
-  .describe("Reference to the ManagedCluster (same namespace) this object applies to.");
+  .describe("Reference to the ManagedCluster (same namespace) this object applies to.")
+  // What an object did on its old cluster (workloads put to sleep, NodePools written, finalizers held) is undone only
+  // while it names that cluster: pointing it elsewhere would strand all of it.
+  .meta({
+    "x-kubernetes-validations": [
+      { rule: "self == oldSelf", message: "clusterRef is immutable: create a new object for another cluster" },
+    ],
+  });
 export type ClusterRef = z.infer<typeof ClusterRef>;
 
 export const ConditionStatus = z.enum(["True", "False", "Unknown"]);

@@ -107,6 +107,29 @@ describe("generated CRDs in the API server", () => {
     expect(empty?.message).toContain("start and end must differ");
   });
 
+  it.each(crdKinds.filter((k) => (crdSamples[k.kind]!.valid as { spec?: { clusterRef?: unknown } }).spec?.clusterRef))(
+    "$kind: clusterRef cannot change once set (422); other edits still go through",
+    async (kind) => {
+      const { status: _status, ...sample } = crdSamples[kind.kind]!.valid as {
+        status?: unknown;
+        spec: { clusterRef: { name: string } };
+      };
+      const created = await client.create(
+        sampleObject(kind, sample, { name: `moved-${kind.plural}`, namespace: ns }) as KubeObject,
+      );
+      const ref = { apiVersion: created.apiVersion!, kind: kind.kind, namespace: ns, name: `moved-${kind.plural}` };
+      const moved = await client
+        .patch(ref, { spec: { clusterRef: { name: "elsewhere" } } }, { type: "merge" })
+        .then(() => undefined)
+        .catch((e: unknown) => e as KubeApiError);
+      expect(moved?.statusCode).toBe(422);
+      expect(moved?.message).toContain("clusterRef is immutable");
+      expect((await client.get<any>(ref)).spec.clusterRef).toEqual(sample.spec.clusterRef);
+      await client.patch(ref, { metadata: { labels: { edited: "yes" } } }, { type: "merge" });
+      await client.patch(ref, { spec: { clusterRef: { ...sample.spec.clusterRef } } }, { type: "merge" });
+    },
+  );
+
   it("is found by short name and category through discovery", async () => {
     const list = await client.request<{
       resources: Array<{ name: string; shortNames?: string[]; categories?: string[] }>;
