@@ -199,4 +199,42 @@ describe("hibernation tenancy", () => {
     const chain = await t.facades[0]!.audit.readChain(a.namespace);
     expect(chain.entries.map((e) => e.event)).toContain("hibernation.wake");
   });
+
+  it("a schedule whose spec went bad while asleep still wakes its workloads and lets a deleted cluster go", async () => {
+    await designateLocalCluster(t.client, { namespace: a.namespace, name: "local" });
+    await eventually(() => t.facades[0]!.cache.cluster(a.namespace, "local"), 5000, "cluster in the facade cache");
+    const res = await t.call("POST", "/hibernation/schedule", {
+      token: a.accessToken,
+      body: { cluster_id: "local", schedule_matrix: ASLEEP_ALL_WEEK },
+    });
+    expect(res.status).toBe(200);
+    await eventually(
+      async () =>
+        (
+          (await t.client.get({ ...HS, namespace: a.namespace, name: "local" })).status as
+            { state?: string } | undefined
+        )?.state === "asleep",
+      15_000,
+      "asleep",
+    );
+    expect(await workloads()).toEqual({ web: "0 saved", "a-app": "0 saved", "b-app": "2", "c-app": "4" });
+    // a time zone the API server takes but the schedule engine cannot read
+    await t.client.patch(
+      { ...HS, namespace: a.namespace, name: "local" },
+      { spec: { timezone: "Europe/Berln" } },
+      {
+        type: "merge",
+      },
+    );
+    await eventually(async () => (await condition(a.namespace, "local"))?.reason === "InvalidSpec", 10_000, "invalid");
+    expect(await workloads()).toEqual({ web: "0 saved", "a-app": "0 saved", "b-app": "2", "c-app": "4" });
+    const del = await kubectl(t.server, ["delete", "managedcluster", "local", "-n", a.namespace, "--wait=false"]);
+    expect(del.code, del.stderr).toBe(0);
+    await eventually(
+      async () => !(await t.client.getIfExists({ ...MC, namespace: a.namespace, name: "local" })),
+      20_000,
+      "cluster gone",
+    );
+    expect(await workloads()).toEqual(UNTOUCHED);
+  });
 });

@@ -644,18 +644,21 @@ async function reconcileSchedule(options: HibernationReconcilerOptions, key: str
   if (!ctx) return {};
   if (ctx.deleting) return wakeBeforeDelete(ctx);
   const compiled = compile(ctx);
-  // Nothing is changed in the cluster on a bad spec: the last applied state stays until the spec is fixed.
-  if (compiled instanceof ScheduleSpecError) return notReady(ctx, { reason: "InvalidSpec", message: compiled.message });
+  const invalid = compiled instanceof ScheduleSpecError ? { reason: "InvalidSpec", message: compiled.message } : null;
   const inForce = await scheduleInForce(ctx);
   if (inForce !== ctx.name)
-    return notReady(ctx, {
-      reason: "Duplicate",
-      message: `HibernationSchedule ${inForce} is in force for cluster ${String(clusterName(ctx))}; this one does nothing`,
-    });
+    return notReady(
+      ctx,
+      invalid ?? {
+        reason: "Duplicate",
+        message: `HibernationSchedule ${inForce} is in force for cluster ${String(clusterName(ctx))}; this one does nothing`,
+      },
+    );
   const target = await resolveClusterTarget(
     { managedCluster: options.reader.getManagedCluster, localCluster: options.reader.localCluster },
     { namespace: ctx.namespace, clusterName: clusterName(ctx) },
   );
+  // Even with a bad spec: waking what it put to sleep and letting a deleted cluster go need no schedule.
   if (!target.found) return release(ctx, { message: target.message, target });
   if (target.deleting)
     return release(ctx, {
@@ -663,6 +666,8 @@ async function reconcileSchedule(options: HibernationReconcilerOptions, key: str
       target,
       deletingCluster: target,
     });
+  // Nothing is changed in the cluster on a bad spec: the last applied state stays until the spec is fixed.
+  if (compiled instanceof ScheduleSpecError) return notReady(ctx, invalid!);
   await setClusterFinalizer(ctx, target, true);
   return runSchedule(ctx, compiled, target);
 }
