@@ -2,6 +2,8 @@
 // a second is Ready=False Duplicate naming it, with an Event; deleting the first puts the second in force.
 import { describe, expect, it } from "vitest";
 import { eventually } from "../support/cluster.js";
+import { registerOptimizationPolicyController } from "../../operator/controllers/optimizationpolicy/controller.js";
+import { ControllerManager } from "../../src-shared/runtime/index.js";
 import { karpenterName } from "../../src-shared/karpenter/labels.js";
 import { NODE_TEMPLATE as NT, OPTIMIZATION_POLICY as OP, useTemplateCluster } from "../support/template-cluster.js";
 
@@ -142,5 +144,38 @@ describe("optimizationpolicy controller", () => {
     const annotations = (await env.client.get<any>({ apiVersion: "v1", kind: "Pod", namespace: NS, name: "api-0" }))
       .metadata.annotations;
     expect(annotations?.["karpenter.sh/do-not-disrupt"]).toBeUndefined();
+  });
+
+  it("releases the pods of a policy deleted while no operator ran, once one starts", async () => {
+    await env.client.create({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "cache-0", namespace: NS },
+      spec: { containers: [{ name: "app", image: "nginx" }] },
+    } as never);
+    const protectedBy = async (): Promise<string | undefined> =>
+      (await env.client.get<any>({ apiVersion: "v1", kind: "Pod", namespace: NS, name: "cache-0" })).metadata
+        .annotations?.["karpenter.sh/do-not-disrupt"];
+    const inForce = (await env.client.list<any>({ ...OP, namespace: NS })).items.find(
+      (p: any) =>
+        p.spec.clusterRef.name === "local" &&
+        p.status?.conditions?.find((c: any) => c.type === "Ready")?.status === "True",
+    );
+    await env.client.patch(
+      { ...OP, namespace: NS, name: inForce.metadata.name },
+      { spec: { exclusions: { namespaces: [NS] } } },
+      { type: "merge" },
+    );
+    await eventually(async () => (await protectedBy()) === "true");
+    await env.manager.stop();
+    await env.client.delete({ ...OP, namespace: NS, name: inForce.metadata.name });
+    const manager = new ControllerManager({ client: env.client });
+    registerOptimizationPolicyController({ manager, client: env.client });
+    manager.start();
+    try {
+      await eventually(async () => (await protectedBy()) === undefined, 10_000, "released");
+    } finally {
+      await manager.stop();
+    }
   });
 });

@@ -128,6 +128,8 @@ export function registerOptimizationPolicyController(options: PolicyControllerOp
       },
       ...remoteWatches(policiesOf),
     ],
+    // Policies deleted while no operator led: the pods they protected still name them, so release those keys too.
+    initialKeys: () => [...new Set(pods.list().flatMap((p) => p.metadata?.annotations?.[PROTECTED_BY] ?? []))],
     reconcile: createPolicyReconciler({
       client,
       policies,
