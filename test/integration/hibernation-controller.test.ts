@@ -26,6 +26,7 @@ import {
 import { HIBERNATION_FINALIZER } from "../../operator/controllers/hibernation/reconciler.js";
 import { createAuditChainStore } from "../../src-shared/audit/writer.js";
 import { verifyChain } from "../../src-shared/audit/chain.js";
+import { CLUSTER_LABEL, SNAPSHOT_KEY, SNAPSHOT_LABEL, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
 
 const TENANT = "acme";
 const SCHEDULE = "office-hours";
@@ -113,6 +114,62 @@ afterEach(async () => {
 });
 
 describe("hibernation controller", () => {
+  it("plans a remote cluster's schedule as soon as its agent's first report lands (the report enqueues it)", async () => {
+    server = await startTestCluster({ crds: "all" });
+    const client = new KubeClient(server.kubeConfig);
+    await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: TENANT } });
+    for (const name of ["far", "near"])
+      await client.create({
+        apiVersion: "spotoptimizer.io/v1alpha1",
+        kind: "ManagedCluster",
+        metadata: { name, namespace: TENANT },
+        spec: { mode: "remote" },
+      });
+    for (const name of ["far", "near"])
+      await client.create({
+        apiVersion: "spotoptimizer.io/v1alpha1",
+        kind: "HibernationSchedule",
+        metadata: { name, namespace: TENANT },
+        spec: { clusterRef: { name }, timezone: "UTC", weekly: [] },
+      });
+    const instance = await startInstance(server);
+    const reason = async (name: string): Promise<string | undefined> => {
+      const s = await client.get({
+        apiVersion: "spotoptimizer.io/v1alpha1",
+        kind: "HibernationSchedule",
+        namespace: TENANT,
+        name,
+      });
+      return (s.status as { conditions?: Array<{ reason: string }> } | undefined)?.conditions?.[0]?.reason;
+    };
+    await eventually(async () => (await reason("far")) === "AgentNotReported", 10_000, "far waits for its agent");
+    await eventually(async () => (await reason("near")) === "AgentNotReported", 10_000, "near waits for its agent");
+    const report = {
+      receivedAt: new Date().toISOString(),
+      agentVersion: "1",
+      k8sVersion: "1.33",
+      heartbeatIntervalSeconds: 15,
+      nodes: [],
+      pods: [],
+      objects: [],
+    };
+    await client.create({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: {
+        name: snapshotConfigMapName("far"),
+        namespace: TENANT,
+        labels: { [SNAPSHOT_LABEL]: "true", [CLUSTER_LABEL]: "far" },
+      },
+      data: { [SNAPSHOT_KEY]: JSON.stringify(report) },
+    });
+    // well before any resync: the report's own event
+    await eventually(async () => (await reason("far")) !== "AgentNotReported", 5_000, "far planned from its report");
+    expect(await reason("near")).toBe("AgentNotReported");
+    await stopInstance(instance);
+    client.close();
+  });
+
   it("sleeps and wakes 50 workloads and two NodePools exactly, under 20 % injected 409s", async () => {
     server = await startTestCluster({ crds: "all" });
     const client = new KubeClient(server.kubeConfig);

@@ -13,6 +13,7 @@ import {
 import { createHibernationReconciler } from "./reconciler.js";
 import { KIND_REFS, SNAPSHOT_REF, WORKLOAD_KINDS, hibernationWriter, informerReader, type ReadKind } from "./kube.js";
 import { SCHEDULE_LABEL } from "./executor.js";
+import { CLUSTER_LABEL as SNAPSHOT_CLUSTER_LABEL } from "../../../src-shared/agent/snapshot.js";
 import { catalogPrices, type NodeHourlyPrice } from "./savings.js";
 
 export interface HibernationControllerOptions {
@@ -52,6 +53,13 @@ export async function registerHibernationController(options: HibernationControll
     Namespace: manager.informer(KIND_REFS.Namespace),
   };
   const scheduleKeys = (): string[] => informers.HibernationSchedule!.list().map((s) => objectKey(s));
+  // A cluster's own changes (its ManagedCluster, its agent's snapshot) concern only the schedules naming it: with many
+  // remote clusters reporting every minute, enqueuing every schedule would re-plan them all on each report.
+  const schedulesOf = (namespace: string | undefined, cluster: string | undefined): string[] =>
+    informers
+      .HibernationSchedule!.list({ namespace: namespace ?? "" })
+      .filter((s) => (s.spec as { clusterRef?: { name?: string } } | undefined)?.clusterRef?.name === cluster)
+      .map((s) => objectKey(s));
   // A remote cluster's side: its agent's snapshot and the AgentActions hibernation handed it.
   informers.AgentAction = manager.informer(KIND_REFS.AgentAction);
   informers.Snapshot = manager.informer(SNAPSHOT_REF);
@@ -67,12 +75,13 @@ export async function registerHibernationController(options: HibernationControll
     name: "hibernation",
     forKind: KIND_REFS.HibernationSchedule,
     watches: [
-      ...[...watched.filter((k) => k !== "Node"), "ManagedCluster" as const].map((kind) => ({
-        ...KIND_REFS[kind],
-        mapToKeys: scheduleKeys,
-      })),
+      ...watched.filter((k) => k !== "Node").map((kind) => ({ ...KIND_REFS[kind], mapToKeys: scheduleKeys })),
+      { ...KIND_REFS.ManagedCluster, mapToKeys: (c) => schedulesOf(c.metadata?.namespace, c.metadata?.name) },
       { ...KIND_REFS.AgentAction, mapToKeys: actionScheduleKeys },
-      { ...SNAPSHOT_REF, mapToKeys: scheduleKeys },
+      {
+        ...SNAPSHOT_REF,
+        mapToKeys: (cm) => schedulesOf(cm.metadata?.namespace, cm.metadata?.labels?.[SNAPSHOT_CLUSTER_LABEL]),
+      },
     ],
     reconcile: createHibernationReconciler({
       reader: informerReader(informers, { client, systemNamespace: options.systemNamespace }),
