@@ -261,6 +261,26 @@ describe("the rendered chart applied with kubectl", () => {
     }
   });
 
+  it("grants the facade's retention sweep and the operator's audit take-back (both 403 without their rules)", async () => {
+    const as = async (account: string, method: string, path: string): Promise<number> => {
+      const token = await tokenOf(account);
+      return (await server.request(method, path, { anonymous: true, headers: { authorization: `Bearer ${token}` } }))
+        .status;
+    };
+    // the sweep lists every organisation's chain head by label, across namespaces
+    expect(
+      await as("spot-optimizer-facade", "GET", "/api/v1/configmaps?labelSelector=spotoptimizer.io%2Faudit-head%3Dtrue"),
+    ).toBe(200);
+    // allowed, so the API server answers for the object itself: gone
+    expect(
+      await as(
+        "spot-optimizer-operator",
+        "DELETE",
+        "/apis/spotoptimizer.io/v1alpha1/namespaces/org-a/auditentries/no-such-entry",
+      ),
+    ).toBe(404);
+  });
+
   it("a rule taken out of the operator's ClusterRole is a denial", async () => {
     const token = await tokenOf("spot-optimizer-operator");
     const statusPath = "/apis/spotoptimizer.io/v1alpha1/namespaces/org-a/managedclusters/local/status";
