@@ -213,7 +213,7 @@ describe("interruption notices", () => {
       interruptions: 1,
       events: ["node.notice rebalance", "spot.interruption spot-itn"],
     });
-    // n-2 is gone by the next beat (an outage kept its notice at the agent): the last snapshot still names it
+    // n-2 is gone by the next beat (an outage kept its notice at the agent): the previous heartbeat named it
     clockMs += 1000;
     const later = beat({ nodes: [node("n-1")], interruptions: [{ node: "n-2", at: at(-500), kind: "spot-itn" }] });
     expect((await f.call("POST", "/clusters/hb-flood/heartbeat", { token, body: later })).status).toBe(200);

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { AuditWriter } from "../../../src-shared/audit/types.js";
 import type { ManagedCluster } from "../../../src-shared/crds/index.js";
-import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
+import type { KubeClient } from "../../../src-shared/kube/index.js";
 import type { Heartbeat, HeartbeatInterruption } from "../../../src-shared/agent/protocol.js";
 import { clusterOwnerReference } from "./cluster-target.js";
 import {
@@ -22,7 +22,6 @@ import {
   SNAPSHOT_LABEL,
   agentLeaseName,
   microTime,
-  parseSnapshot,
   snapshotConfigMapName,
   type ClusterSnapshot,
 } from "../../../src-shared/agent/snapshot.js";
@@ -49,6 +48,8 @@ interface ClusterState {
   objectsDigest?: string;
   /** Notice kinds recorded per node (an agent reports each once while the node exists; this absorbs retried posts). */
   noticed: Map<string, Set<string>>;
+  /** The node names of the last heartbeat (a notice may name a node gone since). */
+  lastNodes: string[];
 }
 
 export interface HeartbeatIngest {
@@ -104,7 +105,10 @@ type IngestInput = Parameters<HeartbeatIngest["ingest"]>[0];
 function stateOf(ctx: IngestContext, key: string): ClusterState {
   let state = ctx.states.get(key);
   if (!state)
-    ctx.states.set(key, (state = { leaseRenewedMs: -Infinity, snapshotWrittenMs: -Infinity, noticed: new Map() }));
+    ctx.states.set(
+      key,
+      (state = { leaseRenewedMs: -Infinity, snapshotWrittenMs: -Infinity, noticed: new Map(), lastNodes: [] }),
+    );
   return state;
 }
 
@@ -182,28 +186,11 @@ async function maybeWriteSnapshot(
 }
 
 /**
- * The nodes a notice may name: this heartbeat's, or the last snapshot's (a notice the agent kept through an outage may
- * name a node gone since). Read lazily: most notices name a node still reported.
+ * The nodes a notice may name: this heartbeat's, or the previous one's (a notice the agent kept through an outage may
+ * name a node gone since). Remembered in memory, so with no API read (or permission for one) on the heartbeat path.
  */
-function knownNodes(
-  ctx: IngestContext,
-  cluster: ManagedCluster,
-  heartbeat: Heartbeat,
-): (node: string) => Promise<boolean> {
-  const current = new Set(heartbeat.nodes.map((n) => n.name));
-  let previous: Promise<Set<string>> | undefined;
-  return async (node) => {
-    if (current.has(node)) return true;
-    previous ??= ctx.opts.client
-      .getIfExists<KubeObject & { data?: Record<string, string> }>({
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        namespace: cluster.metadata.namespace,
-        name: snapshotConfigMapName(cluster.metadata.name ?? ""),
-      })
-      .then((cm) => new Set(parseSnapshot(cm)?.nodes.map((n) => n.name) ?? []));
-    return (await previous).has(node);
-  };
+function knownNodes(state: ClusterState, heartbeat: Heartbeat): Set<string> {
+  return new Set([...heartbeat.nodes.map((n) => n.name), ...state.lastNodes]);
 }
 
 /** A notice not recorded yet for its node, of a node with room for another kind, and not dated too far ahead. */
@@ -226,10 +213,10 @@ async function recordInterruptions(
   receivedAt: Date,
 ): Promise<void> {
   const { cluster, heartbeat } = input;
-  const known = knownNodes(ctx, cluster, heartbeat);
+  const known = knownNodes(state, heartbeat);
   const recorded = new Set<string>();
   for (const interruption of heartbeat.interruptions) {
-    if (!isNew(state, interruption, receivedAt) || !(await known(interruption.node))) continue;
+    if (!isNew(state, interruption, receivedAt) || !known.has(interruption.node)) continue;
     await recordNotice(ctx, cluster, interruption);
     state.noticed.set(interruption.node, (state.noticed.get(interruption.node) ?? new Set()).add(interruption.kind));
     recorded.add(interruption.node);
@@ -237,6 +224,7 @@ async function recordInterruptions(
   // Kept: reported nodes, and those just noticed (a retried post of this heartbeat must not record them again).
   const reported = new Set(heartbeat.nodes.map((n) => n.name));
   for (const node of state.noticed.keys()) if (!reported.has(node) && !recorded.has(node)) state.noticed.delete(node);
+  state.lastNodes = [...reported];
 }
 
 async function recordNotice(
@@ -285,9 +273,8 @@ async function ingest(ctx: IngestContext, input: IngestInput): Promise<{ receive
     await renewLease(ctx, cluster, at, intervalS);
     state.leaseRenewedMs = nowMs;
   }
-  // Before the snapshot is written: a notice may name a node only the previous snapshot holds.
-  await recordInterruptions(ctx, input, state, at);
   await maybeWriteSnapshot(ctx, input, state, at);
+  await recordInterruptions(ctx, input, state, at);
   await recordK8sVersion(ctx, cluster, heartbeat.k8s_version);
   return { receivedAt: at, intervalS };
 }
