@@ -61,8 +61,21 @@ export function rawRequest(
   if (!opts.anonymous) headers.Authorization = `Bearer ${target.token}`;
   // Node frames GET/DELETE bodies only with an explicit length (no chunked encoding for those methods).
   if (payload !== undefined) headers["Content-Length"] = String(Buffer.byteLength(payload));
+  return send(url, { method, headers, payload, caPem: target.caPem }, true);
+}
+
+/**
+ * One attempt; `retry` allows one more when a pooled keep-alive socket turns out closed before any answer (Node's
+ * documented race: the peer closed it while it sat idle, or it belonged to a server since stopped on that port), which
+ * the server never read.
+ */
+function send(
+  url: URL,
+  r: { method: string; headers: Record<string, string>; payload: string | Buffer | undefined; caPem: string },
+  retry: boolean,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { method, headers, agent: agentFor(target.caPem) }, (res) => {
+    const req = httpsRequest(url, { method: r.method, headers: r.headers, agent: agentFor(r.caPem) }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("error", reject);
@@ -78,7 +91,10 @@ export function rawRequest(
         resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json, bytes });
       });
     });
-    req.on("error", reject);
-    req.end(payload);
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      if (retry && req.reusedSocket && err.code === "ECONNRESET") send(url, r, false).then(resolve, reject);
+      else reject(err);
+    });
+    req.end(r.payload);
   });
 }
