@@ -59,6 +59,23 @@ async function condition(namespace: string, name: string): Promise<Record<string
   return conditions?.find((x) => x.type === "Ready");
 }
 
+/** The owner puts the local cluster to sleep all week through the facade: only its own namespaces sleep. */
+async function sleepLocalAsOwner(): Promise<void> {
+  const res = await t.call("POST", "/hibernation/schedule", {
+    token: a.accessToken,
+    body: { cluster_id: "local", schedule_matrix: ASLEEP_ALL_WEEK },
+  });
+  expect(res.status).toBe(200);
+  await eventually(
+    async () =>
+      ((await t.client.get({ ...HS, namespace: a.namespace, name: "local" })).status as { state?: string } | undefined)
+        ?.state === "asleep",
+    15_000,
+    "asleep",
+  );
+  expect(await workloads()).toEqual({ web: "0 saved", "a-app": "0 saved", "b-app": "2", "c-app": "4" });
+}
+
 async function apply(manifest: object): Promise<void> {
   const res = await kubectl(t.server, ["apply", "-f", "-"], JSON.stringify(manifest));
   expect(res.code, res.stderr).toBe(0);
@@ -139,21 +156,7 @@ describe("hibernation tenancy", () => {
   });
 
   it("the owner's schedule sleeps its own namespaces only, never another organisation's", async () => {
-    const res = await t.call("POST", "/hibernation/schedule", {
-      token: a.accessToken,
-      body: { cluster_id: "local", schedule_matrix: ASLEEP_ALL_WEEK },
-    });
-    expect(res.status).toBe(200);
-    await eventually(
-      async () =>
-        (
-          (await t.client.get({ ...HS, namespace: a.namespace, name: "local" })).status as
-            { state?: string } | undefined
-        )?.state === "asleep",
-      15_000,
-      "asleep",
-    );
-    expect(await workloads()).toEqual({ web: "0 saved", "a-app": "0 saved", "b-app": "2", "c-app": "4" });
+    await sleepLocalAsOwner();
     const cluster = await t.client.get({ ...MC, namespace: a.namespace, name: "local" });
     expect(cluster.metadata?.finalizers).toContain("hibernation.spotoptimizer.io/wake-before-delete");
   });
@@ -203,21 +206,7 @@ describe("hibernation tenancy", () => {
   it("a schedule whose spec went bad while asleep still wakes its workloads and lets a deleted cluster go", async () => {
     await designateLocalCluster(t.client, { namespace: a.namespace, name: "local" });
     await eventually(() => t.facades[0]!.cache.cluster(a.namespace, "local"), 5000, "cluster in the facade cache");
-    const res = await t.call("POST", "/hibernation/schedule", {
-      token: a.accessToken,
-      body: { cluster_id: "local", schedule_matrix: ASLEEP_ALL_WEEK },
-    });
-    expect(res.status).toBe(200);
-    await eventually(
-      async () =>
-        (
-          (await t.client.get({ ...HS, namespace: a.namespace, name: "local" })).status as
-            { state?: string } | undefined
-        )?.state === "asleep",
-      15_000,
-      "asleep",
-    );
-    expect(await workloads()).toEqual({ web: "0 saved", "a-app": "0 saved", "b-app": "2", "c-app": "4" });
+    await sleepLocalAsOwner();
     // a time zone the API server takes but the schedule engine cannot read
     await t.client.patch(
       { ...HS, namespace: a.namespace, name: "local" },

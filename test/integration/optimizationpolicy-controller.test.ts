@@ -16,6 +16,20 @@ async function ready(name: string): Promise<any> {
   return p?.status?.conditions?.find((c: any) => c.type === "Ready");
 }
 
+function pod(namespace: string, name: string, annotations?: Record<string, string>): any {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
+    spec: { containers: [{ name: "app", image: "nginx" }] },
+  };
+}
+
+async function annotationsOf(namespace: string, name: string): Promise<Record<string, string>> {
+  return ((await env.client.get<any>({ apiVersion: "v1", kind: "Pod", namespace, name })).metadata.annotations ??
+    {}) as Record<string, string>;
+}
+
 describe("optimizationpolicy controller", () => {
   it("keeps the oldest policy in force and marks a second Duplicate naming it, with an Event", async () => {
     await env.client.create({
@@ -79,15 +93,6 @@ describe("optimizationpolicy controller", () => {
   });
 
   it("protects the pods of excluded namespaces with karpenter.sh/do-not-disrupt and releases only its own", async () => {
-    const pod = (namespace: string, name: string, annotations?: Record<string, string>): any => ({
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
-      spec: { containers: [{ name: "app", image: "nginx" }] },
-    });
-    const annotationsOf = async (namespace: string, name: string): Promise<Record<string, string>> =>
-      ((await env.client.get<any>({ apiVersion: "v1", kind: "Pod", namespace, name })).metadata.annotations ??
-        {}) as any;
     await env.client.create(pod(NS, "db-0"));
     await env.client.create(pod(NS, "pinned", { "karpenter.sh/do-not-disrupt": "true" }));
     await env.client.create({
@@ -128,12 +133,7 @@ describe("optimizationpolicy controller", () => {
       metadata: { name: "edge", namespace: NS },
       spec: { mode: "remote" },
     } as never);
-    await env.client.create({
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name: "api-0", namespace: NS },
-      spec: { containers: [{ name: "app", image: "nginx" }] },
-    } as never);
+    await env.client.create(pod(NS, "api-0"));
     await env.client.create({
       ...OP,
       metadata: { name: "edge-policy", namespace: NS },
@@ -141,21 +141,13 @@ describe("optimizationpolicy controller", () => {
     } as never);
     // the reconciler annotates pods before it writes the status, so by Ready=True it would have
     await eventually(async () => (await ready("edge-policy"))?.status === "True");
-    const annotations = (await env.client.get<any>({ apiVersion: "v1", kind: "Pod", namespace: NS, name: "api-0" }))
-      .metadata.annotations;
-    expect(annotations?.["karpenter.sh/do-not-disrupt"]).toBeUndefined();
+    expect((await annotationsOf(NS, "api-0"))["karpenter.sh/do-not-disrupt"]).toBeUndefined();
   });
 
   it("releases the pods of a policy deleted while no operator ran, once one starts", async () => {
-    await env.client.create({
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name: "cache-0", namespace: NS },
-      spec: { containers: [{ name: "app", image: "nginx" }] },
-    } as never);
+    await env.client.create(pod(NS, "cache-0"));
     const protectedBy = async (): Promise<string | undefined> =>
-      (await env.client.get<any>({ apiVersion: "v1", kind: "Pod", namespace: NS, name: "cache-0" })).metadata
-        .annotations?.["karpenter.sh/do-not-disrupt"];
+      (await annotationsOf(NS, "cache-0"))["karpenter.sh/do-not-disrupt"];
     const inForce = (await env.client.list<any>({ ...OP, namespace: NS })).items.find(
       (p: any) =>
         p.spec.clusterRef.name === "local" &&
