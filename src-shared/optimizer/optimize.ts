@@ -1,8 +1,16 @@
 // The optimizer's entry point: pod groups + price book + policy -> nodes, cost, All-On-Demand baseline, savings, unplaced pods.
 import type { PriceBook } from "../pricing/types.js";
-import { compatible, getHighs, type CgItem } from "./colgen.js";
+import { getHighs, type CgItem } from "./colgen.js";
 import { buildOffers } from "./offers.js";
-import { fits, offerBin, pack, packingLowerBound, type BoundMethod, type PackedNode } from "./packing.js";
+import {
+  fits,
+  offerBin,
+  pack,
+  packingLowerBound,
+  unplaceableShapes,
+  type BoundMethod,
+  type PackedNode,
+} from "./packing.js";
 import type { CapacityType, Offer, OptimizerPolicy, Plan, PlannedNode, PodGroup, UnplacedPods } from "./types.js";
 
 export interface OptimizeInput {
@@ -268,7 +276,7 @@ async function onePass(input: OptimizeInput): Promise<{ result: OptimizeResult; 
   // Where the bound's integer program follows, it takes the place of the packing's: it searches the packing's patterns
   // and the bound's own, starting from the plan, so running both mostly repeated the same search.
   const improvedLater =
-    input.lowerBound === true && sameObjective(offers, fallbackOffersNeeded(policy, shapes, offers));
+    input.lowerBound === true && sameObjective(offers, fallbackOffersNeeded(policy, shapes, demand, offers));
   const placed = await place(shapes, demand, offers, { budget, integerProgram: !improvedLater });
   const warnings: string[] = [];
   const allOffers = [
@@ -325,11 +333,10 @@ function sameObjective(offers: Offer[], fallbackOffers: boolean): boolean {
   return !fallbackOffers && offers.every((o) => o.weightUsdPerHour === o.price.usdPerHour);
 }
 
-/** Whether spotFallback will add On-Demand offers: capacity Spot with fallback, and some shape no Spot offer holds. */
-function fallbackOffersNeeded(policy: OptimizerPolicy, shapes: Shape[], offers: Offer[]): boolean {
+/** Whether spotFallback will add On-Demand offers: capacity Spot with fallback, and a shape pack leaves unplaced. */
+function fallbackOffersNeeded(policy: OptimizerPolicy, shapes: Shape[], demand: number[], offers: Offer[]): boolean {
   if (policy.capacity !== "spot" || !policy.spotFallback) return false;
-  const bins = offers.map(offerBin);
-  return shapes.some((s) => !bins.some((bin) => compatible(toItem(s), bin)));
+  return unplaceableShapes(shapes.map(toItem), demand, offers.map(offerBin)).length > 0;
 }
 
 /**

@@ -557,6 +557,11 @@ function solvePacking(
   };
 }
 
+/** The shapes with pods to place that no bin can hold (no type allowed for them, or none big enough). */
+export function unplaceableShapes(items: CgItem[], demand: number[], bins: CgBin[]): number[] {
+  return items.flatMap((it, i) => (demand[i]! > 0 && !bins.some((b) => compatible(it, b)) ? [i] : []));
+}
+
 /**
  * Packs `demand[i]` pods of each shape onto the offers, minimising Σ weight. Returned nodes refer to
  * indices of `offers`; every pod of a placeable shape is on exactly one node.
@@ -569,7 +574,7 @@ export async function pack(
 ): Promise<PackingResult> {
   const work = opts.work ?? new WorkMeter();
   const allBins = offers.map(offerBin);
-  const unplaceable = items.flatMap((it, i) => (demand[i]! > 0 && !allBins.some((b) => compatible(it, b)) ? [i] : []));
+  const unplaceable = unplaceableShapes(items, demand, allBins);
   const placeable = demand.map((b, i) => (unplaceable.includes(i) ? 0 : b));
   if (placeable.every((b) => b <= 0)) return { nodes: [], unplaceable, settled: true };
   const start = work.units;
@@ -704,7 +709,8 @@ export async function packingLowerBound(
   { budget, work = new WorkMeter(), seed = [], plan }: LowerBoundOptions,
 ): Promise<LowerBoundResult> {
   const allBins = offers.map(offerBin);
-  const placeable = demand.map((b, i) => (allBins.some((bin) => compatible(items[i]!, bin)) ? b : 0));
+  const unplaceable = unplaceableShapes(items, demand, allBins);
+  const placeable = demand.map((b, i) => (unplaceable.includes(i) ? 0 : b));
   if (placeable.every((b) => b <= 0))
     return { hourlyUsd: 0, converged: true, iterations: 0, method: "configuration-lp" };
   const kept = undominatedBins(allBins, items);
