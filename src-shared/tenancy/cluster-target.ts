@@ -7,6 +7,9 @@
 // `spot-optimizer-local-cluster` (keys `namespace`, `name`), is that cluster. Any other `mode: local` object is
 // foreign: a tenant cannot claim the shared cluster by creating one.
 
+import type { KubeObject } from "../kube/client.js";
+import { objectKey } from "../runtime/keys.js";
+
 /** The ConfigMap in the system namespace naming the one ManagedCluster that is the local cluster. */
 export const LOCAL_CLUSTER_CONFIGMAP = "spot-optimizer-local-cluster";
 /** The namespace of the operator, the facade's users and the installer's settings (SPOTOPT_SYSTEM_NAMESPACE). */
@@ -137,4 +140,15 @@ export function objectInForce<T extends PerClusterObject>(objects: readonly T[],
   return objects
     .filter((o) => o.metadata?.deletionTimestamp === undefined && o.spec?.clusterRef?.name === clusterName)
     .sort((a, b) => order(a).localeCompare(order(b)))[0];
+}
+
+/**
+ * The work-queue keys of those of `objects` (one kind, read from one namespace) that name `clusterName`: what a change
+ * of that cluster, or of something reported for it, re-queues.
+ */
+export function keysNamingCluster(
+  objects: ReadonlyArray<KubeObject & PerClusterObject>,
+  clusterName: string | undefined,
+): string[] {
+  return objects.filter((o) => o.spec?.clusterRef?.name === clusterName).map((o) => objectKey(o));
 }

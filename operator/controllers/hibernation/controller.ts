@@ -14,6 +14,7 @@ import { createHibernationReconciler } from "./reconciler.js";
 import { KIND_REFS, SNAPSHOT_REF, WORKLOAD_KINDS, hibernationWriter, informerReader, type ReadKind } from "./kube.js";
 import { SCHEDULE_LABEL } from "./executor.js";
 import { CLUSTER_LABEL as SNAPSHOT_CLUSTER_LABEL } from "../../../src-shared/agent/snapshot.js";
+import { keysNamingCluster } from "../../../src-shared/tenancy/cluster-target.js";
 import { catalogPrices, type NodeHourlyPrice } from "./savings.js";
 
 export interface HibernationControllerOptions {
@@ -56,10 +57,7 @@ export async function registerHibernationController(options: HibernationControll
   // A cluster's own changes (its ManagedCluster, its agent's snapshot) concern only the schedules naming it: with many
   // remote clusters reporting every minute, enqueuing every schedule would re-plan them all on each report.
   const schedulesOf = (namespace: string | undefined, cluster: string | undefined): string[] =>
-    informers
-      .HibernationSchedule!.list({ namespace: namespace ?? "" })
-      .filter((s) => (s.spec as { clusterRef?: { name?: string } } | undefined)?.clusterRef?.name === cluster)
-      .map((s) => objectKey(s));
+    keysNamingCluster(informers.HibernationSchedule!.list({ namespace: namespace ?? "" }), cluster);
   // A remote cluster's side: its agent's snapshot and the AgentActions hibernation handed it.
   informers.AgentAction = manager.informer(KIND_REFS.AgentAction);
   informers.Snapshot = manager.informer(SNAPSHOT_REF);

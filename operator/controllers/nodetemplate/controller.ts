@@ -6,12 +6,12 @@ import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.
 import type { PriceBook } from "../../../src-shared/pricing/types.js";
 import {
   LOCAL_CLUSTER_CONFIGMAP,
+  keysNamingCluster,
   localClusterFromConfigMap,
   type LocalClusterRef,
 } from "../../../src-shared/tenancy/cluster-target.js";
 import {
   EventRecorder,
-  objectKey,
   type ControllerManager,
   type Informer,
   type KindRef,
@@ -124,10 +124,7 @@ function claimWatch(
 
 /** The templates of one cluster (namespace and name). */
 function templateKeysOf(templates: Informer<NodeTemplate>, namespace: string | undefined, cluster: string): string[] {
-  return templates
-    .list({ namespace: namespace ?? "" })
-    .filter((t) => t.spec.clusterRef.name === cluster)
-    .map((t) => objectKey(t));
+  return keysNamingCluster(templates.list({ namespace: namespace ?? "" }), cluster);
 }
 
 /** A Karpenter object maps to the template its annotation names. */

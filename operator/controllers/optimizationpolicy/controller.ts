@@ -11,7 +11,11 @@ import {
 } from "../../../src-shared/runtime/index.js";
 import { PROTECTED_BY } from "./exclusions.js";
 import { MANAGED_CLUSTER, NODE_TEMPLATE, OPTIMIZATION_POLICY } from "../../../src-shared/crds/refs.js";
-import { LOCAL_CLUSTER_CONFIGMAP, localClusterFromConfigMap } from "../../../src-shared/tenancy/cluster-target.js";
+import {
+  LOCAL_CLUSTER_CONFIGMAP,
+  keysNamingCluster,
+  localClusterFromConfigMap,
+} from "../../../src-shared/tenancy/cluster-target.js";
 import {
   CLUSTER_LABEL,
   NODEPOOL_API,
@@ -79,10 +83,7 @@ function policyKeysOf(
   namespace: string | undefined,
   cluster: string | undefined,
 ): string[] {
-  return policies
-    .list({ namespace: namespace ?? "" })
-    .filter((p) => p.spec.clusterRef.name === cluster)
-    .map((p) => objectKey(p));
+  return keysNamingCluster(policies.list({ namespace: namespace ?? "" }), cluster);
 }
 
 export function registerOptimizationPolicyController(options: PolicyControllerOptions): void {
