@@ -286,18 +286,11 @@ async function deleteEnded(ctx: LimiterContext, lease: LeaseObject & { metadata:
   ctx.seen.delete(name);
   try {
     // The precondition keeps a window another replica restarted in the same object since our list.
-    await ctx.client.request({
-      method: "DELETE",
-      path: await ctx.client.path(leaseRef(ctx, name)),
-      body: {
-        apiVersion: "v1",
-        kind: "DeleteOptions",
-        preconditions: { resourceVersion: lease.metadata.resourceVersion },
-      },
+    return await ctx.client.delete(leaseRef(ctx, name), {
+      preconditions: { resourceVersion: lease.metadata.resourceVersion },
     });
-    return true;
   } catch (err) {
-    if (isNotFound(err) || isConflict(err)) return false;
+    if (isConflict(err)) return false;
     throw err;
   }
 }

@@ -638,21 +638,26 @@ async function wakeBeforeDelete(ctx: RunContext): Promise<ReconcileResult> {
   return (await applyPlan(ctx, observed)) ?? finishDeletion(ctx, observed.plan);
 }
 
+function invalidSpec(error: ScheduleSpecError): { reason: string; message: string } {
+  return { reason: "InvalidSpec", message: error.message };
+}
+
 /** One level-based run for the schedule `key`: wake before delete, report a bad or duplicate spec, else act. */
 async function reconcileSchedule(options: HibernationReconcilerOptions, key: string): Promise<ReconcileResult> {
   const ctx = await load(options, key);
   if (!ctx) return {};
   if (ctx.deleting) return wakeBeforeDelete(ctx);
   const compiled = compile(ctx);
-  const invalid = compiled instanceof ScheduleSpecError ? { reason: "InvalidSpec", message: compiled.message } : null;
   const inForce = await scheduleInForce(ctx);
   if (inForce !== ctx.name)
     return notReady(
       ctx,
-      invalid ?? {
-        reason: "Duplicate",
-        message: `HibernationSchedule ${inForce} is in force for cluster ${String(clusterName(ctx))}; this one does nothing`,
-      },
+      compiled instanceof ScheduleSpecError
+        ? invalidSpec(compiled)
+        : {
+            reason: "Duplicate",
+            message: `HibernationSchedule ${inForce} is in force for cluster ${String(clusterName(ctx))}; this one does nothing`,
+          },
     );
   const target = await resolveClusterTarget(
     { managedCluster: options.reader.getManagedCluster, localCluster: options.reader.localCluster },
@@ -667,7 +672,7 @@ async function reconcileSchedule(options: HibernationReconcilerOptions, key: str
       deletingCluster: target,
     });
   // Nothing is changed in the cluster on a bad spec: the last applied state stays until the spec is fixed.
-  if (compiled instanceof ScheduleSpecError) return notReady(ctx, invalid!);
+  if (compiled instanceof ScheduleSpecError) return notReady(ctx, invalidSpec(compiled));
   await setClusterFinalizer(ctx, target, true);
   return runSchedule(ctx, compiled, target);
 }

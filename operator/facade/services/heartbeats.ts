@@ -185,14 +185,6 @@ async function maybeWriteSnapshot(
   }
 }
 
-/**
- * The nodes a notice may name: this heartbeat's, or the previous one's (a notice the agent kept through an outage may
- * name a node gone since). Remembered in memory, so with no API read (or permission for one) on the heartbeat path.
- */
-function knownNodes(state: ClusterState, heartbeat: Heartbeat): Set<string> {
-  return new Set([...heartbeat.nodes.map((n) => n.name), ...state.lastNodes]);
-}
-
 /** A notice not recorded yet for its node, of a node with room for another kind, and not dated too far ahead. */
 function isNew(state: ClusterState, interruption: HeartbeatInterruption, receivedAt: Date): boolean {
   const kinds = state.noticed.get(interruption.node);
@@ -213,7 +205,10 @@ async function recordInterruptions(
   receivedAt: Date,
 ): Promise<void> {
   const { cluster, heartbeat } = input;
-  const known = knownNodes(state, heartbeat);
+  const reported = new Set(heartbeat.nodes.map((n) => n.name));
+  // A notice may also name a node of the previous heartbeat: one the agent kept through an outage, gone since. Kept in
+  // memory, so the heartbeat path reads nothing from the API server.
+  const known = new Set([...reported, ...state.lastNodes]);
   const recorded = new Set<string>();
   for (const interruption of heartbeat.interruptions) {
     if (!isNew(state, interruption, receivedAt) || !known.has(interruption.node)) continue;
@@ -222,7 +217,6 @@ async function recordInterruptions(
     recorded.add(interruption.node);
   }
   // Kept: reported nodes, and those just noticed (a retried post of this heartbeat must not record them again).
-  const reported = new Set(heartbeat.nodes.map((n) => n.name));
   for (const node of state.noticed.keys()) if (!reported.has(node) && !recorded.has(node)) state.noticed.delete(node);
   state.lastNodes = [...reported];
 }
