@@ -76,6 +76,17 @@ async function sleepLocalAsOwner(): Promise<void> {
   expect(await workloads()).toEqual({ web: "0 saved", "a-app": "0 saved", "b-app": "2", "c-app": "4" });
 }
 
+/** `kubectl delete` of the owner's local cluster, waited for until the cluster is gone. */
+async function deleteLocalWithKubectl(): Promise<void> {
+  const res = await kubectl(t.server, ["delete", "managedcluster", "local", "-n", a.namespace, "--wait=false"]);
+  expect(res.code, res.stderr).toBe(0);
+  await eventually(
+    async () => !(await t.client.getIfExists({ ...MC, namespace: a.namespace, name: "local" })),
+    20_000,
+    "cluster gone",
+  );
+}
+
 async function apply(manifest: object): Promise<void> {
   const res = await kubectl(t.server, ["apply", "-f", "-"], JSON.stringify(manifest));
   expect(res.code, res.stderr).toBe(0);
@@ -186,13 +197,7 @@ describe("hibernation tenancy", () => {
   });
 
   it("deleting the cluster (kubectl) wakes what its schedule put to sleep, then the cluster and schedule go", async () => {
-    const res = await kubectl(t.server, ["delete", "managedcluster", "local", "-n", a.namespace, "--wait=false"]);
-    expect(res.code, res.stderr).toBe(0);
-    await eventually(
-      async () => !(await t.client.getIfExists({ ...MC, namespace: a.namespace, name: "local" })),
-      20_000,
-      "cluster gone",
-    );
+    await deleteLocalWithKubectl();
     expect(await workloads()).toEqual(UNTOUCHED);
     await eventually(
       async () => !(await t.client.getIfExists({ ...HS, namespace: a.namespace, name: "local" })),
@@ -211,19 +216,11 @@ describe("hibernation tenancy", () => {
     await t.client.patch(
       { ...HS, namespace: a.namespace, name: "local" },
       { spec: { timezone: "Europe/Berln" } },
-      {
-        type: "merge",
-      },
+      { type: "merge" },
     );
     await eventually(async () => (await condition(a.namespace, "local"))?.reason === "InvalidSpec", 10_000, "invalid");
     expect(await workloads()).toEqual({ web: "0 saved", "a-app": "0 saved", "b-app": "2", "c-app": "4" });
-    const del = await kubectl(t.server, ["delete", "managedcluster", "local", "-n", a.namespace, "--wait=false"]);
-    expect(del.code, del.stderr).toBe(0);
-    await eventually(
-      async () => !(await t.client.getIfExists({ ...MC, namespace: a.namespace, name: "local" })),
-      20_000,
-      "cluster gone",
-    );
+    await deleteLocalWithKubectl();
     expect(await workloads()).toEqual(UNTOUCHED);
   });
 });
