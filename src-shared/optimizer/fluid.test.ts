@@ -12,6 +12,7 @@ import {
   type Column,
 } from "./colgen.js";
 import {
+  cutLoop,
   fluidBound,
   type FluidBound,
   fluidLpBins,
@@ -71,12 +72,12 @@ async function fluidLpObjective(p: CgProblem, demand: number[]): Promise<number>
   return res.ObjectiveValue;
 }
 
-const itemArb = fc.record({
+const itemFields = {
   cpu: fc.integer({ min: 100, max: 3000 }),
   mem: fc.integer({ min: 100, max: 6000 }),
   arch: fc.constantFrom(undefined, "amd64", "arm64"),
-  count: fc.integer({ min: 1, max: 3 }),
-});
+};
+const itemArb = fc.record({ ...itemFields, count: fc.integer({ min: 1, max: 3 }) });
 const binArb = fc.record({
   cpu: fc.constantFrom(2000, 4000, 8000),
   mem: fc.constantFrom(4000, 8000, 16000),
@@ -112,9 +113,10 @@ async function problemOf(inst: Instance): Promise<{ p: CgProblem; demand: number
 async function onInstances(
   seed: number,
   check: (p: CgProblem, demand: number[]) => Promise<void> | void,
+  instances: fc.Arbitrary<Instance> = instance,
 ): Promise<void> {
   await fc.assert(
-    fc.asyncProperty(instance, async (inst) => {
+    fc.asyncProperty(instances, async (inst) => {
       const { p, demand } = await problemOf(inst);
       fc.pre(demand.some((b) => b > 0));
       await check(p, demand);
@@ -251,7 +253,7 @@ describe("fluid bound", () => {
         const cutBound = wholeNodeBound(fluidMilp(p, demand, { deadline: Infinity, bins: cut.bins }), cut.others);
         expect(cutBound).toBeLessThanOrEqual(optimum.weight * (1 + 1e-9));
         const row = knapsackRow(p, { duals: fluid.duals, upper: fluid.row.cap, demand, nodeLimit: 50 });
-        const rows = surrogateMilp(p, [...resourceRows(p, demand), row], { deadline: Infinity });
+        const rows = surrogateMilp(p, [...resourceRows(p, demand), row], { deadline: Infinity }).bound;
         expect(rows).toBeLessThanOrEqual(optimum.weight * (1 + 1e-9));
         expect(rows).toBeGreaterThanOrEqual(fluid.value * (1 - 1e-4));
         if (rows > fluid.value * 1.01) rounded++;
@@ -261,6 +263,64 @@ describe("fluid bound", () => {
     // the properties above are not vacuous: types were left out, and whole nodes raised the rows' bound
     expect(restricted).toBeGreaterThan(10);
     expect(rounded).toBeGreaterThan(10);
+  });
+
+  it("with rows added until its nodes hold every pod: at most the integer optimum, at least the whole-node fluid MILP over every bin (property)", async () => {
+    let raised = 0;
+    let solved = 0;
+    // more pods per shape than the other properties use, so that the first MILP's nodes often cannot hold them
+    const busier = fc.record({
+      items: fc.array(fc.record({ ...itemFields, count: fc.integer({ min: 1, max: 6 }) }), {
+        minLength: 2,
+        maxLength: 4,
+      }),
+      bins: fc.array(binArb, { minLength: 2, maxLength: 5 }),
+    });
+    await onInstances(
+      17,
+      async (p, demand) => {
+        // from the resource rows alone, so that the loop's rows do what the fluid LP's row would
+        const rows = resourceRows(p, demand);
+        const first = surrogateMilp(p, rows, { deadline: Infinity }).bound;
+        const loop = cutLoop(p, demand, {
+          rows,
+          deadline: Infinity,
+          masterWork: Infinity,
+          enough: Infinity,
+          nodeLimit: 3,
+        });
+        const optimum = solveMasterMilp(p, allPatterns(p, demand), demand, { deadline: Infinity })!;
+        expect(loop.bound).toBeLessThanOrEqual(optimum.weight * (1 + 1e-9));
+        expect(loop.bound).toBeGreaterThanOrEqual(first * (1 - 1e-9));
+        if (loop.bound > first * 1.01) raised++;
+        if (!loop.solution) return;
+        solved++;
+        // the solution's nodes hold every pod, fractionally, within each bin's capacity: a point of the whole-node fluid
+        // MILP, whose optimum the loop's bound then reaches (within the MILPs' gap)
+        const { nodes, assignment } = loop.solution;
+        const pods = demand.map(() => 0);
+        const used = new Map<number, number[]>();
+        for (const a of assignment) {
+          expect(nodes.has(a.bin)).toBe(true);
+          pods[a.shape]! += a.pods;
+          const u = used.get(a.bin) ?? [0, 0, 0, 0];
+          p.items[a.shape]!.size.forEach((s, d) => (u[d]! += s * a.pods));
+          used.set(a.bin, u);
+        }
+        pods.forEach((n, i) => expect(n).toBeGreaterThanOrEqual(demand[i]! - 1e-6));
+        used.forEach((u, j) =>
+          u.forEach((v, d) => expect(v).toBeLessThanOrEqual(p.bins[j]!.cap[d]! * nodes.get(j)! + 1e-6)),
+        );
+        const whole = fluidMilp(p, demand, { deadline: Infinity, bins: p.bins.map((_, j) => j) });
+        expect(loop.bound).toBeGreaterThanOrEqual(whole.bound * (1 - 5e-3));
+        for (const fit of ["aligned", "evened"] as const)
+          expectPlacesAll(p, wholeNodePlan(p, loop.solution, demand, fit), demand);
+      },
+      busier,
+    );
+    // not vacuous: the rows raised the first MILP's bound, and the loop ended with nodes holding every pod
+    expect(raised).toBeGreaterThan(8);
+    expect(solved).toBeGreaterThan(70);
   });
 });
 

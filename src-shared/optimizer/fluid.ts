@@ -343,7 +343,11 @@ export function resourceRows(p: CgProblem, demand: number[]): SurrogateRow[] {
  * relaxation is at least the best single row's bound (the fluid LP's value, with that LP's row), and whole nodes add
  * what rounding up the few nodes of the cheapest types costs. Interrupted at `deadline` (counted work).
  */
-export function surrogateMilp(p: CgProblem, rows: SurrogateRow[], { deadline }: { deadline: number }): number {
+export function surrogateMilp(
+  p: CgProblem,
+  rows: SurrogateRow[],
+  { deadline }: { deadline: number },
+): { bound: number; nodes?: Map<number, number> } {
   const model = p.highs.createModel();
   try {
     model.options.set({ output_flag: false, mip_rel_gap: FLUID_MILP_GAP } as never);
@@ -380,8 +384,18 @@ export function surrogateMilp(p: CgProblem, rows: SurrogateRow[], { deadline }: 
       end: deadline,
     });
     p.work.add(WORK.lpSolve + WORK.milpIteration * iterations + perCall * calls);
-    const bound = Number(model.info.get("mip_dual_bound" as never));
-    return Number.isFinite(bound) && bound > 0 ? bound * (1 - FLUID_MILP_MARGIN) : 0;
+    const raw = Number(model.info.get("mip_dual_bound" as never));
+    const bound = Number.isFinite(raw) && raw > 0 ? raw * (1 - FLUID_MILP_MARGIN) : 0;
+    const { modelStatus } = p.highs.constants;
+    const status = model.getModelStatus();
+    if (status !== modelStatus.optimal && status !== modelStatus.interrupted) return { bound };
+    const { colValue } = model.getSolution();
+    const nodes = new Map<number, number>();
+    for (let j = 0; j < n; j++) {
+      const v = Math.round(colValue[j] ?? 0);
+      if (v > 0) nodes.set(j, v);
+    }
+    return { bound, nodes: nodes.size > 0 ? nodes : undefined };
   } finally {
     model.dispose();
   }
@@ -411,4 +425,219 @@ export function knapsackRow(
 /** y·b: what the demand is worth at dual values y (a lower bound on every plan when y is dual feasible). */
 function dualWorth(duals: number[], demand: number[]): number {
   return duals.reduce((s, v, i) => s + v * Math.max(0, demand[i]!), 0);
+}
+
+export interface CutLoop {
+  /** the best of the few-row MILPs' bounds: a lower bound on every plan */
+  bound: number;
+  /** nodes per bin whose capacity holds every pod (fractionally), when the loop found one */
+  solution?: NonNullable<FluidMilp["solution"]>;
+}
+
+/**
+ * The few-row MILP, then, while it is below `enough` and work is left: its nodes per bin are checked by the fluid LP
+ * that must buy at least those nodes (Completion). Where that LP must buy more, its shape duals y give a new row at y (each bin's integer knapsack at y, at most the Lagrangian bound with the LP's capacity
+ * duals), which the MILP's nodes break by at least that cost, and the MILP runs again with it. Every row holds for every
+ * plan whatever y is, so each MILP's bound is a lower bound. It ends when the nodes hold every pod (the solution), when a
+ * row no longer cuts them off, when one MILP uses its whole `masterWork` (more rows would only slow it), or at
+ * `deadline` (counted work).
+ */
+export function cutLoop(
+  p: CgProblem,
+  demand: number[],
+  {
+    rows,
+    deadline,
+    masterWork,
+    enough,
+    nodeLimit,
+  }: { rows: SurrogateRow[]; deadline: number; masterWork: number; enough: number; nodeLimit: number },
+): CutLoop {
+  const all = rows.slice();
+  const out: CutLoop = { bound: 0 };
+  const completion = lazyCompletion(p, demand, fluidBins(p));
+  try {
+    for (;;) {
+      const stop = Math.min(deadline, p.work.units + masterWork);
+      const master = surrogateMilp(p, all, { deadline: stop });
+      out.bound = Math.max(out.bound, master.bound);
+      if (!master.nodes || out.bound >= enough || p.work.units >= stop) return out;
+      const next = cutOff(p, demand, { nodes: master.nodes, completion: completion.get(), nodeLimit });
+      if (next.solution) return { ...out, solution: next.solution };
+      if (!next.row) return out;
+      all.push(next.row);
+    }
+  } finally {
+    completion.dispose();
+  }
+}
+
+/** The MILP's nodes as a solution when they hold every pod, else a row at the completion LP's duals that they break. */
+function cutOff(
+  p: CgProblem,
+  demand: number[],
+  { nodes, completion, nodeLimit }: { nodes: Map<number, number>; completion: Completion; nodeLimit: number },
+): { solution?: NonNullable<FluidMilp["solution"]>; row?: SurrogateRow } {
+  const check = completion.check(nodes);
+  if (!check) return {};
+  let cost = 0;
+  nodes.forEach((count, j) => (cost += count * p.bins[j]!.weight));
+  if (check.cost <= COMPLETION_TOLERANCE * cost) return { solution: { nodes, assignment: check.assignment } };
+  const row = knapsackRow(p, { duals: check.duals, upper: check.upper, demand, nodeLimit });
+  let held = 0;
+  nodes.forEach((count, j) => (held += count * row.cap[j]!));
+  return held < row.need * (1 - 1e-7) ? { row } : {};
+}
+
+/** A completion cost this small (relative to the nodes' cost) counts as none: the nodes hold every pod. */
+const COMPLETION_TOLERANCE = 1e-7;
+
+interface CompletionCheck {
+  /** what completing the nodes costs at least (0: they hold every pod, fractionally) */
+  cost: number;
+  /** the LP's shape duals */
+  duals: number[];
+  /** per bin, at most what one node of it is worth at `duals` (Infinity where the LP gives no bound) */
+  upper: number[];
+  assignment: FluidBound["assignment"];
+}
+
+/**
+ * The fluid LP over the kept bins and every bin some MILP solution used, with at least that solution's nodes: what
+ * completing those nodes costs at least, buying more fractionally (0 when they hold every pod). One model for the whole
+ * loop, re-solved from its last basis: a new solution changes the nodes' lower bounds (and adds a bin's variables the
+ * first time it is used). Its shape duals, and per bin the Lagrangian bound at them with the LP's capacity duals (of its
+ * dominating kept bin where it has no variable), are what a row at those duals needs.
+ */
+class Completion {
+  private readonly model: ReturnType<CgProblem["highs"]["createModel"]>;
+  private readonly rows: CapacityRows;
+  /** the model's z column of each bin in it */
+  private readonly zCol = new Map<number, number>();
+  /** the x columns, in order after the bins' z columns of the initial model, then per added bin */
+  private readonly xCols: Array<{ col: number; bin: number; shape: number }> = [];
+  private numCols = 0;
+  private numRows: number;
+
+  constructor(
+    private readonly p: CgProblem,
+    private readonly demand: number[],
+    private readonly fluid: { bins: number[]; by: Int32Array },
+  ) {
+    this.rows = capacityRows(p, fluid.bins);
+    this.numRows = demand.length + this.rows.count;
+    this.model = p.highs.createModel();
+    this.model.options.set({ output_flag: false });
+    const lp = fluidModel(p, { demand, bins: fluid.bins, rows: this.rows, nRows: this.numRows });
+    this.model.passModel(lp);
+    fluid.bins.forEach((j, k) => this.zCol.set(j, k));
+    let col = fluid.bins.length;
+    for (const j of fluid.bins)
+      for (const i of p.compat[j]!) if (demand[i]! > 0) this.xCols.push({ col: col++, bin: j, shape: i });
+    this.numCols = col;
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+
+  check(nodes: Map<number, number>): CompletionCheck | undefined {
+    const { p, demand, model } = this;
+    for (const j of nodes.keys()) if (!this.zCol.has(j)) this.addBin(j);
+    const cols = [...this.zCol].sort((a, b) => a[1] - b[1]);
+    model.changeColsBounds(
+      { kind: "set", indices: Int32Array.from(cols.map(([, c]) => c)) },
+      Float64Array.from(cols.map(([j]) => nodes.get(j) ?? 0)),
+      new Float64Array(cols.length).fill(p.highs.infinity),
+    );
+    model.run();
+    p.work.add(WORK.lpSolve + WORK.fluidIteration * Number(model.info.get("simplex_iteration_count")));
+    if (model.getModelStatus() !== p.highs.constants.modelStatus.optimal) return undefined;
+    const { rowDual, colValue } = model.getSolution();
+    const y = demand.map((b, i) => (b > 0 ? Math.max(0, rowDual[i]!) : 0));
+    const upper = p.bins.map((bin, j) => {
+      const at = this.zCol.has(j) ? j : this.fluid.by[j]!;
+      if (at < 0 || !this.zCol.has(at)) return Infinity;
+      return bin.weight * binRatio(p, j, { y, demand, rowDual, rows: this.rows, at }) * (1 + 1e-9);
+    });
+    const assignment: FluidBound["assignment"] = [];
+    for (const { col, bin, shape } of this.xCols) {
+      const v = colValue[col]!;
+      if (v > 1e-9) assignment.push({ bin, shape, pods: v });
+    }
+    let fixed = 0;
+    nodes.forEach((count, j) => (fixed += count * p.bins[j]!.weight));
+    return { cost: Number(model.info.get("objective_function_value")) - fixed, duals: y, upper, assignment };
+  }
+
+  /** Bin j's z column, its capacity rows and its x columns, appended to the model. */
+  private addBin(j: number): void {
+    const { p, demand, model } = this;
+    const bin = p.bins[j]!;
+    const inf = p.highs.infinity;
+    const z = this.numCols++;
+    model.addCols({
+      cost: Float64Array.of(bin.weight),
+      lower: Float64Array.of(0),
+      upper: Float64Array.of(inf),
+      matrix: {
+        format: "csc",
+        numRows: this.numRows,
+        numCols: 1,
+        starts: Int32Array.of(0, 0),
+        indices: new Int32Array(0),
+        values: new Float64Array(0),
+      },
+    });
+    this.zCol.set(j, z);
+    const shapes = p.compat[j]!.filter((i) => demand[i]! > 0);
+    for (let d = 0; d < DIMS; d++) {
+      if (bin.cap[d]! <= 0 || !shapes.some((i) => p.items[i]!.size[d]! > 0)) continue;
+      model.addRow(-inf, 0, { indices: [z], values: [-bin.cap[d]!] });
+      this.rows.row[j * DIMS + d] = this.rows.count++;
+      this.numRows++;
+    }
+    const starts = [0];
+    const indices: number[] = [];
+    const values: number[] = [];
+    for (const i of shapes) {
+      indices.push(i);
+      values.push(1);
+      for (let d = 0; d < DIMS; d++) {
+        const r = this.rows.row[j * DIMS + d]!;
+        if (r < 0 || p.items[i]!.size[d]! <= 0) continue;
+        indices.push(demand.length + r);
+        values.push(p.items[i]!.size[d]!);
+      }
+      starts.push(indices.length);
+      this.xCols.push({ col: this.numCols++, bin: j, shape: i });
+    }
+    const n = shapes.length;
+    model.addCols({
+      cost: new Float64Array(n),
+      lower: new Float64Array(n),
+      upper: new Float64Array(n).fill(inf),
+      matrix: {
+        format: "csc",
+        numRows: this.numRows,
+        numCols: n,
+        starts: Int32Array.from(starts),
+        indices: Int32Array.from(indices),
+        values: Float64Array.from(values),
+      },
+    });
+  }
+}
+
+/** The completion LP, built on first use (a loop whose first MILP settles it needs none). */
+function lazyCompletion(
+  p: CgProblem,
+  demand: number[],
+  fluid: { bins: number[]; by: Int32Array },
+): { get(): Completion; dispose(): void } {
+  let made: Completion | undefined;
+  return {
+    get: () => (made ??= new Completion(p, demand, fluid)),
+    dispose: () => made?.dispose(),
+  };
 }

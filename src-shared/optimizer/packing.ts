@@ -23,7 +23,7 @@ import {
   fluidMilp,
   knapsackRow,
   resourceRows,
-  surrogateMilp,
+  cutLoop,
   wholeNodeBins,
   wholeNodeBound,
   type FluidBound,
@@ -672,8 +672,12 @@ const WHOLE_GAP = 0.03;
 const WHOLE_MAX_PAIRS = 15_000;
 /** Work for each whole-node fluid MILP, as a share of the bound's budget, on top of it. */
 const WHOLE_SHARE = 1;
-/** Work for the whole-node MILP over a few rows (resources, the fluid LP's), as a share of the bound's budget. */
-const SURROGATE_SHARE = 0.25;
+/** Work for the whole-node MILPs over a few rows and the rows they gain (cutLoop), as a share of the bound's budget. */
+const CUT_SHARE = 4;
+/** Work for each of those MILPs, as a share of the bound's budget: one that needs more ends the loop. */
+const MASTER_SHARE = 0.25;
+/** Search nodes per bin for the rows the loop adds: their Lagrangian bounds at the check's duals do most of the work. */
+const CUT_ROW_NODES = 10;
 /**
  * Search nodes per bin for the few-row MILP's row at the fluid LP's duals: enough to close the knapsacks of big pods
  * (where whole pods per node matter), few enough to cost little where hundreds of shapes keep it from closing.
@@ -823,10 +827,12 @@ function improveOverColumns(
 
 /**
  * The whole-node bounds and solutions and the work they took, when the plan (if any) is more than WHOLE_GAP above the
- * bound so far: first the MILP over a few rows (one column per type, cheap); if the plan is still that far above, the
- * fluid MILP over the types of lowest reduced cost (a bound with the others' reduced costs, and a solution) and over the
- * types the fluid LP keeps (a solution only), which stays small and plans well (many-small / starter / Spot: 1.64 $/h
- * before repair vs 2.01 from every type's model).
+ * bound so far: first the MILP over a few rows (one column per type, cheap), with rows added while its nodes cannot hold
+ * the pods and the plan is still that far above (cutLoop: a bound, and a solution once its nodes hold every pod); if the
+ * plan is still that far above, the fluid MILP over the types of lowest reduced cost (a bound with the others' reduced
+ * costs, and a solution; not where the loop's nodes held every pod, which proves that bound over every type) and over
+ * the types the fluid LP keeps (a solution only), which stays small and plans well (many-small / starter / Spot: 1.64
+ * $/h before repair vs 2.01 from every type's model).
  */
 function wholeNodes(
   p: CgProblem,
@@ -843,29 +849,46 @@ function wholeNodes(
   const lp = fluid();
   const rows = resourceRows(p, demand);
   if (lp) rows.push(knapsackRow(p, { duals: lp.duals, upper: lp.row.cap, demand, nodeLimit: ROW_KNAPSACK_NODES }));
-  const surrogate = surrogateMilp(p, rows, { deadline: p.work.units + SURROGATE_SHARE * budget });
+  const enough = planCost === undefined ? 0 : planCost / (1 + WHOLE_GAP);
+  const cuts = cutLoop(p, demand, {
+    rows,
+    deadline: p.work.units + CUT_SHARE * budget,
+    enough: Math.max(enough, bound),
+    masterWork: MASTER_SHARE * budget,
+    nodeLimit: CUT_ROW_NODES,
+  });
+  const surrogate = cuts.bound;
+  const found = cuts.solution ? [cuts.solution] : [];
   if (planCost !== undefined && planCost <= Math.max(bound, surrogate) * (1 + WHOLE_GAP))
-    return { bound: surrogate, solutions: [], work: p.work.units - before };
+    return { bound: surrogate, solutions: found, work: p.work.units - before };
   const { restricted, solutions } = wholeNodeMilps(p, lp, {
     demand,
     planCost,
     budget,
     beat: Math.max(bound, surrogate),
+    // nodes that hold every pod solve the whole-node fluid MILP over every type: its bound over fewer is no higher
+    forBound: !cuts.solution,
   });
-  return { bound: Math.max(surrogate, restricted), solutions, work: p.work.units - before };
+  return { bound: Math.max(surrogate, restricted), solutions: [...found, ...solutions], work: p.work.units - before };
 }
 
 /**
- * The fluid MILP over the types of lowest reduced cost (a bound and a solution; where small enough to get past its root
- * LP) and over the types the fluid LP keeps (a solution only), each with `budget` work. The first stops once its
+ * The fluid MILP over the types of lowest reduced cost (a bound and a solution; `forBound`, and where small enough to get
+ * past its root LP) and over the types the fluid LP keeps (a solution only), each with `budget` work. The first stops once its
  * solution costs less than `beat`, the bound so far: it runs for its bound, which could then not pass `beat`.
  */
 function wholeNodeMilps(
   p: CgProblem,
   lp: FluidBound | undefined,
-  { demand, planCost, budget, beat }: { demand: number[]; planCost?: number; budget: number; beat: number },
+  {
+    demand,
+    planCost,
+    budget,
+    beat,
+    forBound,
+  }: { demand: number[]; planCost?: number; budget: number; beat: number; forBound: boolean },
 ): { restricted: number; solutions: Array<NonNullable<FluidMilp["solution"]>> } {
-  const chosen = lp && wholeNodeBins(p, lp, { demand, maxPairs: Infinity, cutoff: planCost });
+  const chosen = forBound && lp ? wholeNodeBins(p, lp, { demand, maxPairs: Infinity, cutoff: planCost }) : undefined;
   const full =
     chosen && chosen.pairs <= WHOLE_MAX_PAIRS
       ? fluidMilp(p, demand, { deadline: p.work.units + budget, bins: chosen.bins, beat })
