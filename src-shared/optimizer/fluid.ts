@@ -436,11 +436,11 @@ export interface CutLoop {
 
 /**
  * The few-row MILP, then, while it is below `enough` and work is left: its nodes per bin are checked by the fluid LP
- * that must buy at least those nodes (Completion). Where that LP must buy more, its shape duals y give a new row at y (each bin's integer knapsack at y, at most the Lagrangian bound with the LP's capacity
- * duals), which the MILP's nodes break by at least that cost, and the MILP runs again with it. Every row holds for every
- * plan whatever y is, so each MILP's bound is a lower bound. It ends when the nodes hold every pod (the solution), when a
- * row no longer cuts them off, when one MILP uses its whole `masterWork` (more rows would only slow it), or at
- * `deadline` (counted work).
+ * that must buy at least those nodes (Completion). Where that LP must buy more, its shape duals y give a new row at y
+ * (each bin's integer knapsack at y, at most the Lagrangian bound with the LP's capacity duals), which the MILP's nodes
+ * break by at least that cost, and the MILP runs again with it. Every row holds for every plan whatever y is, so each
+ * MILP's bound is a lower bound. It ends when the nodes hold every pod (the solution), when a row no longer cuts them
+ * off, when one MILP uses its whole `masterWork` (more rows would only slow it), or at `deadline` (counted work).
  */
 export function cutLoop(
   p: CgProblem,

@@ -859,7 +859,12 @@ function wholeNodes(
   });
   const surrogate = cuts.bound;
   const found = cuts.solution ? [cuts.solution] : [];
-  if (planCost !== undefined && planCost <= Math.max(bound, surrogate) * (1 + WHOLE_GAP))
+  // the loop's nodes, spread, may already be the plan within the gap: the MILPs below would look for a better one
+  const best = Math.min(
+    planCost ?? Infinity,
+    ...found.flatMap((sol) => FITS.map((fit) => spreadCost(p, sol, demand, fit))),
+  );
+  if (best <= Math.max(bound, surrogate) * (1 + WHOLE_GAP))
     return { bound: surrogate, solutions: found, work: p.work.units - before };
   const { restricted, solutions } = wholeNodeMilps(p, lp, {
     demand,
@@ -939,6 +944,11 @@ export function wholeNodePlan(
     budget: RESIDUAL_WORK,
   });
   return [...placed, ...rest.nodes];
+}
+
+/** What wholeNodePlan's nodes for a solution cost (before repair). */
+function spreadCost(p: CgProblem, sol: NonNullable<FluidMilp["solution"]>, demand: number[], fit: Fit): number {
+  return wholeNodePlan(p, sol, demand, fit).reduce((sum, n) => sum + p.bins[n.offer]!.weight, 0);
 }
 
 /** Work for packing what a whole-node solution's nodes do not hold. */
