@@ -322,6 +322,40 @@ describe("fluid bound", () => {
     expect(raised).toBeGreaterThan(8);
     expect(solved).toBeGreaterThan(70);
   });
+
+  it("checks nodes of a type the fluid LP leaves out (dominated per dollar) and takes them when they hold the pods", async () => {
+    // The small type has no more of anything per dollar than the big one, so the fluid LP keeps only the big one; one
+    // small pod needs one small node, which the rows' MILP buys and the check must add to its LP.
+    const items: CgItem[] = [{ size: [500, 1000, 1, 0] }, { size: [6000, 12000, 1, 0] }];
+    const bins: CgBin[] = [
+      { cap: [8000, 16000, 10, 0], weight: 1, arch: "amd64", zone: "z1" },
+      { cap: [1000, 2000, 2, 0], weight: 0.2, arch: "amd64", zone: "z1" },
+    ];
+    const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins), work: new WorkMeter() };
+    expect(fluidLpBins(p)).toEqual([0]);
+    for (const [demand, nodes, cost] of [
+      [[1, 0], [[1, 1]], 0.2],
+      [
+        [5, 1],
+        [
+          [0, 1],
+          [1, 1],
+        ],
+        1.2,
+      ],
+    ] as const) {
+      const loop = cutLoop(p, [...demand], {
+        rows: resourceRows(p, [...demand]),
+        deadline: Infinity,
+        masterWork: Infinity,
+        enough: Infinity,
+        nodeLimit: 3,
+      });
+      expect([...loop.solution!.nodes].sort()).toEqual(nodes);
+      expect(loop.bound).toBeCloseTo(cost, 4);
+      expectPlacesAll(p, wholeNodePlan(p, loop.solution!, [...demand]), [...demand]);
+    }
+  });
 });
 
 /** Every pod placed exactly once, on a node that may hold it, within every node's capacity. */
