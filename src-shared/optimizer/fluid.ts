@@ -341,7 +341,8 @@ export function resourceRows(p: CgProblem, demand: number[]): SurrogateRow[] {
  * min Σ w_j z_j over whole nodes z ∈ ℤ≥0 meeting every row: every plan's nodes meet them, so HiGHS's dual bound (with
  * the margin for its tolerances) is a lower bound on every plan. A few rows over the bins only, so it is small; its LP
  * relaxation is at least the best single row's bound (the fluid LP's value, with that LP's row), and whole nodes add
- * what rounding up the few nodes of the cheapest types costs. Interrupted at `deadline` (counted work).
+ * what rounding up the few nodes of the cheapest types costs. Interrupted at `deadline` (counted work). Also returns
+ * its nodes per bin (the best solution found), which cutLoop checks.
  */
 export function surrogateMilp(
   p: CgProblem,
