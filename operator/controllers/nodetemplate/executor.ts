@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import type { AgentAction } from "../../../src-shared/crds/index.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
 import { validateKarpenterObject } from "../../../src-shared/karpenter/validate.js";
+import { MANAGED_BY, MANAGED_BY_LABEL, TEMPLATE_ANNOTATION } from "../../../src-shared/karpenter/labels.js";
 import { KubeApiError, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
 import { applyObject, isApplied } from "../../../src-shared/runtime/index.js";
 import { observed, reportAfter, type RemoteView } from "../../../src-shared/agent/remote-view.js";
@@ -42,9 +43,18 @@ const ACTION_TIMEOUT_S = 60;
 export const MAX_TRIES = 5;
 const RETRY_BASE_MS = 15_000;
 
+/** A NodePool / EC2NodeClass we wrote for the template `key` (namespace/name). */
+export function ofTemplate(o: KubeObject, key: string): boolean {
+  return (
+    o.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY && o.metadata?.annotations?.[TEMPLATE_ANNOTATION] === key
+  );
+}
+
 /** The operator's own cluster: server-side apply against the informer's view, deletes at once. */
 export function localExecutor(input: {
   client: KubeClient;
+  /** the template's key (namespace/name): what its objects are marked with */
+  key: string;
   current: (kind: string, name: string) => KubeObject | undefined;
   names: () => string[];
 }): KarpenterExecutor {
@@ -66,9 +76,13 @@ export function localExecutor(input: {
       return { done: true };
     },
     async remove(refs) {
-      // An object already gone answers false; any other refusal (a 409 too) throws, so the work queue retries.
       for (const ref of refs) {
-        await client.delete(ref);
+        // The name may have been taken over since we wrote it: only an object still marked as this template's goes,
+        // and only the one read (a replacement in between answers 409, which throws, so the work queue retries).
+        const live = await client.getIfExists(ref);
+        if (!live || !ofTemplate(live, input.key)) continue;
+        const { uid, resourceVersion } = live.metadata ?? {};
+        await client.delete(ref, { preconditions: { uid, resourceVersion } });
       }
       return { done: true };
     },

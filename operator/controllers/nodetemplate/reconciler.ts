@@ -111,6 +111,7 @@ function executorFor(ctx: Ctx, cluster: ManagedCluster | undefined): KarpenterEx
     });
   return localExecutor({
     client,
+    key: ctx.key,
     current: (kind, name) => caches.karpenterObject(kind, name),
     names: () => caches.objectNamesOf(ctx.key),
   });
@@ -445,7 +446,7 @@ export function createNodeTemplateReconciler(
     if (!template) {
       await removeObjects(
         key,
-        localExecutor({ client, current: () => undefined, names: () => caches.objectNamesOf(key) }),
+        localExecutor({ client, key, current: () => undefined, names: () => caches.objectNamesOf(key) }),
       );
       return sweepRemote({ client, caches, key, nowMs: now().getTime() });
     }
