@@ -457,12 +457,17 @@ export function cutLoop(
   const all = rows.slice();
   const out: CutLoop = { bound: 0 };
   const completion = lazyCompletion(p, demand, fluidBins(p));
+  // nodes the MILP gave before: within its tolerances a row may not move it, and the same nodes give the same row
+  const seen = new Set<string>();
   try {
     for (;;) {
       const stop = Math.min(deadline, p.work.units + masterWork);
       const master = surrogateMilp(p, all, { deadline: stop });
       out.bound = Math.max(out.bound, master.bound);
       if (!master.nodes || out.bound >= enough || p.work.units >= stop) return out;
+      const key = [...master.nodes].join(";");
+      if (seen.has(key)) return out;
+      seen.add(key);
       const next = cutOff(p, demand, { nodes: master.nodes, completion: completion.get(), nodeLimit });
       if (next.solution) return { ...out, solution: next.solution };
       if (!next.row) return out;
@@ -487,8 +492,12 @@ function cutOff(
   const row = knapsackRow(p, { duals: check.duals, upper: check.upper, demand, nodeLimit });
   let held = 0;
   nodes.forEach((count, j) => (held += count * row.cap[j]!));
-  return held < row.need * (1 - 1e-7) ? { row } : {};
+  // broken by more than the MILP's feasibility tolerance, or the MILP could keep the same nodes
+  return held < row.need - ROW_MARGIN * Math.max(1, row.need) ? { row } : {};
 }
+
+/** How much a new row must be broken by (relative, at least absolute for small rows) to be added. */
+const ROW_MARGIN = 1e-6;
 
 /** A completion cost this small (relative to the nodes' cost) counts as none: the nodes hold every pod. */
 const COMPLETION_TOLERANCE = 1e-7;
@@ -561,10 +570,11 @@ class Completion {
       if (at < 0 || !this.zCol.has(at)) return Infinity;
       return bin.weight * binRatio(p, j, { y, demand, rowDual, rows: this.rows, at }) * (1 + 1e-9);
     });
+    // only the nodes' pods: where they hold every pod, another bin gets no more than the LP's tolerances
     const assignment: FluidBound["assignment"] = [];
     for (const { col, bin, shape } of this.xCols) {
       const v = colValue[col]!;
-      if (v > 1e-9) assignment.push({ bin, shape, pods: v });
+      if (v > 1e-9 && nodes.has(bin)) assignment.push({ bin, shape, pods: v });
     }
     let fixed = 0;
     nodes.forEach((count, j) => (fixed += count * p.bins[j]!.weight));
