@@ -849,11 +849,12 @@ function wholeNodes(
   const lp = fluid();
   const rows = resourceRows(p, demand);
   if (lp) rows.push(knapsackRow(p, { duals: lp.duals, upper: lp.row.cap, demand, nodeLimit: ROW_KNAPSACK_NODES }));
+  // rows until the plan is within the gap; a bound asked for without a plan gets the first MILP's alone
   const enough = planCost === undefined ? 0 : planCost / (1 + WHOLE_GAP);
   const cuts = cutLoop(p, demand, {
     rows,
     deadline: p.work.units + CUT_SHARE * budget,
-    enough: Math.max(enough, bound),
+    enough,
     masterWork: MASTER_SHARE * budget,
     nodeLimit: CUT_ROW_NODES,
   });
