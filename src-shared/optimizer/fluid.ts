@@ -236,18 +236,9 @@ export function fluidMilp(
       below: beat,
     });
     p.work.add(WORK.lpSolve + perIteration * iterations);
-    const bound = Number(model.info.get("mip_dual_bound" as never));
-    const out: FluidMilp = { bound: Number.isFinite(bound) && bound > 0 ? bound * (1 - FLUID_MILP_MARGIN) : 0 };
-    const { modelStatus } = p.highs.constants;
-    const status = model.getModelStatus();
-    if (status !== modelStatus.optimal && status !== modelStatus.interrupted) return out;
-    const { colValue } = model.getSolution();
-    const nodes = new Map<number, number>();
-    bins.forEach((j, k) => {
-      const n = Math.round(colValue[k] ?? 0);
-      if (n > 0) nodes.set(j, n);
-    });
-    if (nodes.size > 0) out.solution = { nodes, assignment: assignmentOf(p, { demand, bins, x: colValue }) };
+    const { bound, nodes, colValue } = wholeNodeResult(p, model, bins);
+    const out: FluidMilp = { bound };
+    if (nodes) out.solution = { nodes, assignment: assignmentOf(p, { demand, bins, x: colValue! }) };
     return out;
   } finally {
     model.dispose();
@@ -302,6 +293,30 @@ export function wholeNodeBound(milp: FluidMilp, others: number): number {
 const FLUID_MILP_GAP = 2e-3;
 /** HiGHS's dual bound is taken this much lower (relative), for its feasibility and optimality tolerances. */
 const FLUID_MILP_MARGIN = 1e-5;
+
+/**
+ * What a whole-node MILP solved (or interrupted) proved and found: HiGHS's dual bound with the margin (0 if none), and,
+ * where it has a solution, its nodes per bin (its first columns are the whole nodes of `bins`, in that order) and the
+ * column values.
+ */
+function wholeNodeResult(
+  p: CgProblem,
+  model: ReturnType<CgProblem["highs"]["createModel"]>,
+  bins: number[],
+): { bound: number; nodes?: Map<number, number>; colValue?: ArrayLike<number> } {
+  const raw = Number(model.info.get("mip_dual_bound" as never));
+  const bound = Number.isFinite(raw) && raw > 0 ? raw * (1 - FLUID_MILP_MARGIN) : 0;
+  const { modelStatus } = p.highs.constants;
+  const status = model.getModelStatus();
+  if (status !== modelStatus.optimal && status !== modelStatus.interrupted) return { bound };
+  const { colValue } = model.getSolution();
+  const nodes = new Map<number, number>();
+  bins.forEach((j, k) => {
+    const n = Math.round(colValue[k] ?? 0);
+    if (n > 0) nodes.set(j, n);
+  });
+  return nodes.size > 0 ? { bound, nodes, colValue } : { bound };
+}
 
 /** A valid inequality Σ_j cap_j z_j ≥ need on the nodes z_j of each bin of any plan. */
 export interface SurrogateRow {
@@ -385,18 +400,9 @@ export function surrogateMilp(
       end: deadline,
     });
     p.work.add(WORK.lpSolve + WORK.milpIteration * iterations + perCall * calls);
-    const raw = Number(model.info.get("mip_dual_bound" as never));
-    const bound = Number.isFinite(raw) && raw > 0 ? raw * (1 - FLUID_MILP_MARGIN) : 0;
-    const { modelStatus } = p.highs.constants;
-    const status = model.getModelStatus();
-    if (status !== modelStatus.optimal && status !== modelStatus.interrupted) return { bound };
-    const { colValue } = model.getSolution();
-    const nodes = new Map<number, number>();
-    for (let j = 0; j < n; j++) {
-      const v = Math.round(colValue[j] ?? 0);
-      if (v > 0) nodes.set(j, v);
-    }
-    return { bound, nodes: nodes.size > 0 ? nodes : undefined };
+    const everyBin = p.bins.map((_, j) => j);
+    const { bound, nodes } = wholeNodeResult(p, model, everyBin);
+    return { bound, nodes };
   } finally {
     model.dispose();
   }
@@ -488,7 +494,7 @@ function cutOff(
   if (!check) return {};
   let cost = 0;
   nodes.forEach((count, j) => (cost += count * p.bins[j]!.weight));
-  if (check.cost <= COMPLETION_TOLERANCE * cost) return { solution: { nodes, assignment: check.assignment } };
+  if (check.cost - cost <= COMPLETION_TOLERANCE * cost) return { solution: { nodes, assignment: check.assignment } };
   const row = knapsackRow(p, { duals: check.duals, upper: check.upper, demand, nodeLimit });
   let held = 0;
   nodes.forEach((count, j) => (held += count * row.cap[j]!));
@@ -503,7 +509,7 @@ const ROW_MARGIN = 1e-6;
 const COMPLETION_TOLERANCE = 1e-7;
 
 interface CompletionCheck {
-  /** what completing the nodes costs at least (0: they hold every pod, fractionally) */
+  /** what the nodes and their completion cost at least (the nodes' own cost: they hold every pod, fractionally) */
   cost: number;
   /** the LP's shape duals */
   duals: number[];
@@ -514,7 +520,8 @@ interface CompletionCheck {
 
 /**
  * The fluid LP over the kept bins and every bin some MILP solution used, with at least that solution's nodes: what
- * completing those nodes costs at least, buying more fractionally (0 when they hold every pod). One model for the whole
+ * those nodes and their completion cost at least, buying more fractionally (the nodes' own cost when they hold every
+ * pod). One model for the whole
  * loop, re-solved from its last basis: a new solution changes the nodes' lower bounds (and adds a bin's variables the
  * first time it is used). Its shape duals, and per bin the Lagrangian bound at them with the LP's capacity duals (of its
  * dominating kept bin where it has no variable), are what a row at those duals needs.
@@ -576,9 +583,7 @@ class Completion {
       const v = colValue[col]!;
       if (v > 1e-9 && nodes.has(bin)) assignment.push({ bin, shape, pods: v });
     }
-    let fixed = 0;
-    nodes.forEach((count, j) => (fixed += count * p.bins[j]!.weight));
-    return { cost: Number(model.info.get("objective_function_value")) - fixed, duals: y, upper, assignment };
+    return { cost: Number(model.info.get("objective_function_value")), duals: y, upper, assignment };
   }
 
   /** Bin j's z column, its capacity rows and its x columns, appended to the model. */
