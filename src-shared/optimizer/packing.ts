@@ -230,7 +230,7 @@ function improveByMilp(
     incumbent[k]!++;
   }
   const res = solveMasterMilp(ctx.p, all, demand, { deadline, incumbent });
-  if (!res || res.weight >= totalWeight(ctx, rounded) * (1 - 1e-9)) return undefined;
+  if (!res || res.weight >= totalWeight(ctx.p, rounded) * (1 - 1e-9)) return undefined;
   // Patterns may over-cover: take each copy only up to what is still unplaced.
   const residual = demand.slice();
   const nodes: PackedNode[] = [];
@@ -264,7 +264,7 @@ function repair(ctx: Ctx, nodes: PackedNode[]): PackedNode[] {
   let then = emptyEmptiest(ctx, sizedFirst, 100);
   downsize(ctx, then);
   then = splitNodes(ctx, then);
-  return totalWeight(ctx, then) < totalWeight(ctx, emptyFirst) ? then : emptyFirst;
+  return totalWeight(ctx.p, then) < totalWeight(ctx.p, emptyFirst) ? then : emptyFirst;
 }
 
 /**
@@ -408,8 +408,8 @@ function splitNodes(ctx: Ctx, nodes: PackedNode[]): PackedNode[] {
   });
 }
 
-function totalWeight(ctx: Ctx, nodes: PackedNode[]): number {
-  return nodes.reduce((s, n) => s + ctx.p.bins[n.offer]!.weight, 0);
+function totalWeight(p: CgProblem, nodes: PackedNode[]): number {
+  return nodes.reduce((s, n) => s + p.bins[n.offer]!.weight, 0);
 }
 
 /** Moves every pod of the emptiest nodes into room left on other nodes; drops a node when that works out. */
@@ -536,7 +536,7 @@ function solvePacking(
   // (price-and-branch) looks for what rounding missed, within its share of the work budget.
   const pods = placeable.reduce((s, b) => s + b, 0);
   const worthIt =
-    budget.integerProgram && pods <= MILP_MAX_PODS && totalWeight(ctx, rounded) > lp.objective * (1 + MILP_MIN_GAP);
+    budget.integerProgram && pods <= MILP_MAX_PODS && totalWeight(ctx.p, rounded) > lp.objective * (1 + MILP_MIN_GAP);
   const improved = worthIt
     ? improveByMilp(ctx, {
         columns: master.columns,
@@ -549,7 +549,7 @@ function solvePacking(
   let nodes = repair(ctx, rounded);
   if (improved) {
     const fromMilp = repair(ctx, improved);
-    if (totalWeight(ctx, fromMilp) < totalWeight(ctx, nodes)) nodes = fromMilp;
+    if (totalWeight(ctx.p, fromMilp) < totalWeight(ctx.p, nodes)) nodes = fromMilp;
   }
   return {
     nodes,
@@ -802,7 +802,7 @@ function improveOverColumns(
     reducedCosts: number[];
     pairs: Array<[number, number]>;
     fluid: () => FluidBound | undefined;
-    whole?: { solutions: Array<NonNullable<FluidMilp["solution"]>> };
+    whole?: { plans: PackedNode[][]; solutions: Array<NonNullable<FluidMilp["solution"]>> };
   },
 ): PackedNode[] | undefined {
   const binOf = new Map(kept.map((offer, j) => [offer, j]));
@@ -819,20 +819,30 @@ function improveOverColumns(
   // last, so that it takes no work from the steps above: they plan the same with or without it
   const fromFluid = fluid();
   if (fromFluid) best = cheaper(ctx, best, repair(ctx, fluidPlan(p, fromFluid, demand)));
-  for (const sol of whole?.solutions ?? [])
-    for (const fit of FITS) best = cheaper(ctx, best, repair(ctx, wholeNodePlan(p, sol, demand, fit)));
+  for (const nodes of wholeNodeCandidates(p, whole, demand)) best = cheaper(ctx, best, repair(ctx, nodes));
   if (best === start) return undefined;
   return best.map((n) => ({ ...n, offer: kept[n.offer]! }));
 }
 
+/** The whole-node plans: the row loop's, then each fluid MILP solution's spread both ways, one at a time. */
+function* wholeNodeCandidates(
+  p: CgProblem,
+  whole: { plans: PackedNode[][]; solutions: Array<NonNullable<FluidMilp["solution"]>> } | undefined,
+  demand: number[],
+): Generator<PackedNode[]> {
+  yield* whole?.plans ?? [];
+  for (const sol of whole?.solutions ?? []) for (const fit of FITS) yield wholeNodePlan(p, sol, demand, fit);
+}
+
 /**
- * The whole-node bounds and solutions and the work they took, when the plan (if any) is more than WHOLE_GAP above the
- * bound so far: first the MILP over a few rows (one column per type, cheap), with rows added while its nodes cannot hold
- * the pods and the plan is still that far above (cutLoop: a bound, and a solution once its nodes hold every pod); if the
- * plan is still that far above, the fluid MILP over the types of lowest reduced cost (a bound with the others' reduced
- * costs, and a solution; not where the loop's nodes held every pod, which proves that bound over every type) and over
- * the types the fluid LP keeps (a solution only), which stays small and plans well (many-small / starter / Spot: 1.64
- * $/h before repair vs 2.01 from every type's model).
+ * The whole-node bounds, plans (the row loop's nodes, spread both ways) and solutions (the fluid MILPs', spread later)
+ * and the work they took, when the plan (if any) is more than WHOLE_GAP above the bound so far: first the MILP over a
+ * few rows (one column per type, cheap), with rows added while its nodes cannot hold the pods and the plan is still that
+ * far above (cutLoop: a bound, and nodes that hold every pod once it finds them); if the plan — or the loop's nodes,
+ * spread — is still that far above, the fluid MILP over the types of lowest reduced cost (a bound with the others'
+ * reduced costs, and a solution; not where the loop's nodes held every pod, which proves that bound over every type)
+ * and over the types the fluid LP keeps (a solution only), which stays small and plans well (many-small / starter /
+ * Spot: 1.64 $/h before repair vs 2.01 from every type's model).
  */
 function wholeNodes(
   p: CgProblem,
@@ -843,7 +853,9 @@ function wholeNodes(
     budget,
     fluid,
   }: { demand: number[]; planCost?: number; bound: number; budget: number; fluid: () => FluidBound | undefined },
-): { bound: number; solutions: Array<NonNullable<FluidMilp["solution"]>>; work: number } | undefined {
+):
+  | { bound: number; plans: PackedNode[][]; solutions: Array<NonNullable<FluidMilp["solution"]>>; work: number }
+  | undefined {
   if (planCost !== undefined && planCost <= bound * (1 + WHOLE_GAP)) return undefined;
   const before = p.work.units;
   const lp = fluid();
@@ -859,29 +871,28 @@ function wholeNodes(
     nodeLimit: CUT_ROW_NODES,
   });
   const surrogate = cuts.bound;
-  const found = cuts.solution ? [cuts.solution] : [];
+  const loop = cuts.solution;
+  const plans = loop ? FITS.map((fit) => wholeNodePlan(p, loop, demand, fit)) : [];
   // the loop's nodes, spread, may already be the plan within the gap: the MILPs below would look for a better one
-  const best = Math.min(
-    planCost ?? Infinity,
-    ...found.flatMap((sol) => FITS.map((fit) => spreadCost(p, sol, demand, fit))),
-  );
+  const best = Math.min(planCost ?? Infinity, ...plans.map((nodes) => totalWeight(p, nodes)));
   if (best <= Math.max(bound, surrogate) * (1 + WHOLE_GAP))
-    return { bound: surrogate, solutions: found, work: p.work.units - before };
+    return { bound: surrogate, plans, solutions: [], work: p.work.units - before };
   const { restricted, solutions } = wholeNodeMilps(p, lp, {
     demand,
     planCost,
     budget,
     beat: Math.max(bound, surrogate),
     // nodes that hold every pod solve the whole-node fluid MILP over every type: its bound over fewer is no higher
-    forBound: !cuts.solution,
+    forBound: !loop,
   });
-  return { bound: Math.max(surrogate, restricted), solutions: [...found, ...solutions], work: p.work.units - before };
+  return { bound: Math.max(surrogate, restricted), plans, solutions, work: p.work.units - before };
 }
 
 /**
- * The fluid MILP over the types of lowest reduced cost (a bound and a solution; `forBound`, and where small enough to get
- * past its root LP) and over the types the fluid LP keeps (a solution only), each with `budget` work. The first stops once its
- * solution costs less than `beat`, the bound so far: it runs for its bound, which could then not pass `beat`.
+ * The fluid MILP over the types of lowest reduced cost (a bound and a solution; with `forBound`, and where small enough
+ * to get past its root LP) and over the types the fluid LP keeps (a solution only), each with `budget` work. The first
+ * stops once its solution costs less than `beat`, the bound so far: it runs for its bound, which could then not pass
+ * `beat`.
  */
 function wholeNodeMilps(
   p: CgProblem,
@@ -945,11 +956,6 @@ export function wholeNodePlan(
     budget: RESIDUAL_WORK,
   });
   return [...placed, ...rest.nodes];
-}
-
-/** What wholeNodePlan's nodes for a solution cost (before repair). */
-function spreadCost(p: CgProblem, sol: NonNullable<FluidMilp["solution"]>, demand: number[], fit: Fit): number {
-  return wholeNodePlan(p, sol, demand, fit).reduce((sum, n) => sum + p.bins[n.offer]!.weight, 0);
 }
 
 /** Work for packing what a whole-node solution's nodes do not hold. */
@@ -1148,7 +1154,7 @@ const ROUND_SHARE = 0.4;
 const ROUND_UP_AT = 0.6;
 
 function cheaper(ctx: Ctx, a: PackedNode[], b: PackedNode[]): PackedNode[] {
-  return totalWeight(ctx, b) < totalWeight(ctx, a) * (1 - 1e-9) ? b : a;
+  return totalWeight(ctx.p, b) < totalWeight(ctx.p, a) * (1 - 1e-9) ? b : a;
 }
 
 /**
