@@ -3,7 +3,7 @@ import type { AgentAction, ManagedCluster, NodeTemplate, OptimizationPolicy } fr
 import type { KubeObject } from "../../../src-shared/kube/index.js";
 import type { Informer } from "../../../src-shared/runtime/index.js";
 import { MANAGED_BY, MANAGED_BY_LABEL, TEMPLATE_ANNOTATION } from "../../../src-shared/karpenter/labels.js";
-import { ofTemplate, TEMPLATE_ACTION_LABEL } from "./executor.js";
+import { TEMPLATE_ACTION_LABEL } from "./executor.js";
 import { remoteView, templateKeysNamed, type RemoteView } from "../../../src-shared/agent/remote-view.js";
 import { snapshotConfigMapName } from "../../../src-shared/agent/snapshot.js";
 
@@ -64,7 +64,7 @@ export function informerCaches(i: TemplateInformers): TemplateCaches {
     karpenterObject: (kind, name) => (kind === "NodePool" ? i.nodePools : i.nodeClasses).get(undefined, name),
     objectNamesOf: (key) =>
       managed()
-        .filter((o) => ofTemplate(o, key))
+        .filter((o) => o.metadata?.annotations?.[TEMPLATE_ANNOTATION] === key)
         .map((o) => o.metadata?.name ?? ""),
     templateKeysOfObjects: () => [
       ...new Set([...managed().map((o) => o.metadata!.annotations![TEMPLATE_ANNOTATION]!), ...remoteKeys()]),
