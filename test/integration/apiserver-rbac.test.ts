@@ -1,5 +1,6 @@
 // RBAC of ServiceAccount requests through the local API server: a list/watch naming one object with a
-// `metadata.name` field selector is authorised by `resourceNames`, as kube-apiserver's RequestInfo does it.
+// `metadata.name` field selector is authorised by `resourceNames`, as kube-apiserver's RequestInfo does it, and a
+// server-side apply that creates its object needs `create` of that name besides `patch`, as kube-apiserver checks it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { startTestCluster } from "../support/cluster.js";
@@ -72,5 +73,63 @@ describe("resourceNames rules and list/watch by metadata.name", () => {
     expect(r.json.message).toBe(
       'configmaps "other" is forbidden: User "system:serviceaccount:spot:facade" cannot list resource "configmaps" in API group "" in the namespace "spot"',
     );
+  });
+});
+
+describe("a server-side apply that creates its object is authorised as create as well", () => {
+  let applier: string;
+  const apply = (name: string, type = "application/apply-patch+yaml"): Promise<{ status: number; json: any }> =>
+    server.request("PATCH", `/api/v1/namespaces/spot/configmaps/${name}?fieldManager=test&force=true`, {
+      anonymous: true,
+      headers: { Authorization: `Bearer ${applier}`, "content-type": type },
+      body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data: { k: "applied" } },
+    });
+
+  beforeAll(async () => {
+    const post = async (path: string, body: object): Promise<void> => {
+      const r = await server.request("POST", path, { body });
+      expect(r.status, r.text).toBe(201);
+    };
+    await post("/api/v1/namespaces/spot/serviceaccounts", { metadata: { name: "applier" } });
+    // patch of any ConfigMap, create of one name only (which only a request naming its object can match)
+    await post("/apis/rbac.authorization.k8s.io/v1/namespaces/spot/roles", {
+      metadata: { name: "applier" },
+      rules: [
+        { apiGroups: [""], resources: ["configmaps"], verbs: ["patch"] },
+        { apiGroups: [""], resources: ["configmaps"], resourceNames: ["may-create"], verbs: ["create"] },
+      ],
+    });
+    await post("/apis/rbac.authorization.k8s.io/v1/namespaces/spot/rolebindings", {
+      metadata: { name: "applier" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "applier" },
+      subjects: [{ kind: "ServiceAccount", name: "applier", namespace: "spot" }],
+    });
+    applier = server.serviceAccountToken("spot", "applier");
+  });
+
+  it("applies to an existing object with patch alone", async () => {
+    expect((await apply("other")).status).toBe(200);
+  });
+
+  it("denies an apply that would create without create, in the create check's words, and creates nothing", async () => {
+    const r = await apply("fresh");
+    expect(r.status).toBe(403);
+    expect(r.json).toMatchObject({ reason: "Forbidden", details: { name: "fresh", kind: "configmaps" } });
+    expect(r.json.message).toBe('configmaps "fresh" is forbidden: ');
+    expect((await server.request("GET", "/api/v1/namespaces/spot/configmaps/fresh")).status).toBe(404);
+  });
+
+  it("creates by apply where create is granted for that name; a POST of the name is still denied", async () => {
+    expect((await apply("may-create")).status).toBe(201);
+    const post = await server.request("POST", "/api/v1/namespaces/spot/configmaps", {
+      anonymous: true,
+      headers: { Authorization: `Bearer ${applier}` },
+      body: { metadata: { name: "may-create-2" } },
+    });
+    expect(post.status).toBe(403);
+  });
+
+  it("a merge patch of a missing object is not a create: patch alone lets it through to its 404", async () => {
+    expect((await apply("missing", "application/merge-patch+json")).status).toBe(404);
   });
 });

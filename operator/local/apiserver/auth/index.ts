@@ -106,6 +106,19 @@ async function readJson(req: IncomingMessage): Promise<{ spec?: { expirationSeco
   }
 }
 
+/** A server-side apply (not of a subresource) of an object that does not exist yet: the apply will create it. */
+function createsByApply(
+  core: ApiCore,
+  req: IncomingMessage,
+  a: RequestAttributes,
+): a is RequestAttributes & { kind: "resource"; name: string } {
+  if (a.kind !== "resource" || a.verb !== "patch" || a.subresource || !a.name) return false;
+  const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+  if (!type.startsWith("application/apply-patch+")) return false;
+  const rt = core.registry.byGroupPlural(a.apiGroup, a.resource);
+  return rt !== undefined && core.tryGet(rt, a.namespace, a.name) === undefined;
+}
+
 /** Creates the gate the HTTP handler calls for every non-public request. */
 export function createRequestGate(options: RequestGateOptions): RequestGate {
   const { core, adminToken } = options;
@@ -139,6 +152,19 @@ export function createRequestGate(options: RequestGateOptions): RequestGate {
     throw new ApiError(403, "Forbidden", forbiddenMessage(user, a), details);
   };
 
+  // kube-apiserver authorises an apply that creates its object a second time, as `create` of that name (patch.go's
+  // createAuthorizerAttributes); its denial carries the authoriser's reason, which RBAC leaves empty.
+  const authorizeCreate = (user: UserInfo, a: RequestAttributes & { kind: "resource" }): void => {
+    const create = { ...a, verb: "create" };
+    if (user.groups.includes("system:masters") || rbacAllows(objects, user, create)) return;
+    const resource = a.apiGroup ? `${a.resource}.${a.apiGroup}` : a.resource;
+    throw new ApiError(403, "Forbidden", `${resource} "${a.name ?? ""}" is forbidden: `, {
+      name: a.name ?? "",
+      ...(a.apiGroup ? { group: a.apiGroup } : {}),
+      kind: a.resource,
+    });
+  };
+
   const mint = (namespace: string, name: string, expirationSeconds?: number): string => {
     const sa = serviceAccount(namespace, name);
     if (!sa) throw notFound({ group: "", plural: "serviceaccounts" }, name);
@@ -168,6 +194,7 @@ export function createRequestGate(options: RequestGateOptions): RequestGate {
       const user = authenticate(req);
       const a = requestAttributes(req.method ?? "GET", path, url.searchParams);
       authorize(user, a);
+      if (createsByApply(core, req, a)) authorizeCreate(user, a);
       if (!isTokenRequest(a)) return false;
       await answerTokenRequest(req, res, a);
       return true;
