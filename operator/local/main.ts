@@ -12,7 +12,7 @@ import { generateAdminCredentials, startFacade, type RunningFacade } from "../fa
 import { startOperator, systemNamespace, type RunningOperator } from "../main.js";
 import { KARPENTER_CRD_FILE } from "../../src-shared/karpenter/crds.js";
 import { localClusterConfigMap } from "../../src-shared/tenancy/cluster-target.js";
-import { createIfAbsent, demoCounts, seedDemoCluster, seedSimulatedCluster } from "./seed.js";
+import { createIfAbsent, markSeeded, seedDemoCluster, seededBefore, seedSimulatedCluster } from "./seed.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const DEMO_ORG_NAME = "Demo";
@@ -90,6 +90,7 @@ function banner(input: {
   facade: RunningFacade;
   admin: SuperAdminShown;
   demo: { namespace: string; ownerPassword?: string };
+  cluster: { nodes: number; deployments: number };
 }): string {
   // A password is printed only when this start generated it; one the operator chose stays off the terminal.
   const shownPassword =
@@ -105,7 +106,7 @@ function banner(input: {
   return [
     "",
     "Spot Optimizer is running in local mode.",
-    `  API server:   ${input.api.url}   (${demoCounts.nodes} simulated nodes, ${demoCounts.pods} pods)`,
+    `  API server:   ${input.api.url}   (${input.cluster.nodes} simulated nodes, ${input.cluster.deployments} Deployments)`,
     `  facade:       ${input.facade.url}   (health: ${input.facade.url}/healthz, API docs: ${input.facade.url}/docs)`,
     `  kubeconfig:   ${kubeconfig}`,
     `  mail outbox:  ${input.facade.config.mailOutbox}   (signup codes and invites; no mail leaves this machine)`,
@@ -153,7 +154,9 @@ export async function startLocalMode(
   // Karpenter's real CRDs (generated from upstream), replacing any older copy a previous start installed.
   await api.installCrdFiles([join(repoRoot, "crds"), KARPENTER_CRD_FILE]);
   await createIfAbsent(client, { apiVersion: "v1", kind: "Namespace", metadata: { name: systemNamespace() } });
-  await seedSimulatedCluster(client);
+  // Seeded on the first start of a state only: a demo object the user deleted is not brought back by a restart.
+  const seeded = await seededBefore(client, systemNamespace());
+  if (!seeded) await seedSimulatedCluster(client);
   const operator = await startOperator({
     kubeConfig: api.kubeConfig,
     logger: createLogger("operator", env),
@@ -175,11 +178,22 @@ export async function startLocalMode(
     config: { mailOutbox: env.SPOTOPT_MAIL_OUTBOX || join(settings.home, "outbox.jsonl") },
   });
   const demo = await ensureDemoOrganisation(client, facade);
-  // The demo organisation owns the local cluster; an existing designation (an installer's choice) is kept.
-  await createIfAbsent(client, localClusterConfigMap({ namespace: demo.namespace, name: "local" }, systemNamespace()));
-  await seedDemoCluster(client, demo.namespace);
+  if (!seeded) {
+    // The demo organisation owns the local cluster; an existing designation (an installer's choice) is kept.
+    await createIfAbsent(
+      client,
+      localClusterConfigMap({ namespace: demo.namespace, name: "local" }, systemNamespace()),
+    );
+    await seedDemoCluster(client, demo.namespace);
+    await markSeeded(client, systemNamespace(), demo.namespace);
+  }
   const source = !adminGenerated ? "env" : facade.adminBootstrap === "created" ? "created-now" : "kept";
-  process.stdout.write(banner({ api, facade, admin: { ...admin, source }, demo }));
+  // What the simulated cluster holds now (the seed, less what the user deleted, plus what they added).
+  const cluster = {
+    nodes: (await client.list({ apiVersion: "v1", kind: "Node" })).items.length,
+    deployments: (await client.list({ apiVersion: "apps/v1", kind: "Deployment" })).items.length,
+  };
+  process.stdout.write(banner({ api, facade, admin: { ...admin, source }, demo, cluster }));
   return {
     api,
     facade,

@@ -177,4 +177,23 @@ export async function seedDemoCluster(client: KubeClient, namespace: string): Pr
   });
 }
 
+/** The ConfigMap (system namespace) that says this state was seeded: later starts leave its demo objects to the user. */
+export const SEED_MARKER = "spot-optimizer-local-seed";
+
+/** Whether an earlier start seeded this state (then what the user deleted since stays deleted). */
+export async function seededBefore(client: KubeClient, namespace: string): Promise<boolean> {
+  const marker = await client.getIfExists({ apiVersion: "v1", kind: "ConfigMap", namespace, name: SEED_MARKER });
+  return marker !== undefined;
+}
+
+/** Records that this state is seeded; written last, so a start interrupted while seeding seeds again (idempotent). */
+export async function markSeeded(client: KubeClient, namespace: string, demoNamespace: string): Promise<void> {
+  await createIfAbsent(client, {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: SEED_MARKER, namespace },
+    data: { seededAt: new Date().toISOString(), demoNamespace },
+  });
+}
+
 export const demoCounts = { nodes: DEMO_NODES.length, pods: DEMO_WORKLOADS.reduce((n, w) => n + w.replicas, 0) };

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { KubeClient, loadKubeConfig } from "../../src-shared/kube/index.js";
 import { toolPath } from "../support/tools.js";
 import { startLocalMode } from "../support/local-mode.js";
+import { eventually } from "../support/cluster.js";
 import { freePort } from "../support/ports.js";
 
 const home = mkdtempSync(join(tmpdir(), "spotopt-local-"));
@@ -63,7 +64,24 @@ describe("npm start (local mode)", () => {
       `${demoNamespace}/local`,
     ]);
     expect(second.output()).toContain("created on the first start");
+    // What the user deletes from the seed stays deleted: a restart does not bring the demo objects back.
+    const demoCluster = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster", namespace: demoNamespace };
+    await again.delete({ ...demoCluster, name: "local" });
+    await again.delete({ apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "web" });
+    await eventually(async () => (await again.getIfExists({ ...demoCluster, name: "local" })) === undefined);
     again.close();
     expect(await second.stop()).toBe(0);
+
+    const third = await startLocalMode(home, { ports });
+    const after = new KubeClient(loadKubeConfig({ kubeconfigPath }));
+    expect((await after.list({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" })).items).toEqual([]);
+    const deployments = await after.list({ apiVersion: "apps/v1", kind: "Deployment" });
+    expect(deployments.items.map((d) => `${d.metadata?.namespace}/${d.metadata?.name}`)).not.toContain("shop/web");
+    // The banner counts what the simulated cluster holds now.
+    expect(third.output()).toContain(
+      `(${nodes.items.length} simulated nodes, ${deployments.items.length} Deployments)`,
+    );
+    after.close();
+    expect(await third.stop()).toBe(0);
   });
 });
