@@ -562,6 +562,16 @@ export function unplaceableShapes(items: CgItem[], demand: number[], bins: CgBin
   return items.flatMap((it, i) => (demand[i]! > 0 && !bins.some((b) => compatible(it, b)) ? [i] : []));
 }
 
+/** The shapes no bin holds, and the demand without them (what a packing and its bound are about). */
+function placeableDemand(
+  items: CgItem[],
+  demand: number[],
+  bins: CgBin[],
+): { unplaceable: number[]; placeable: number[] } {
+  const unplaceable = unplaceableShapes(items, demand, bins);
+  return { unplaceable, placeable: demand.map((b, i) => (unplaceable.includes(i) ? 0 : b)) };
+}
+
 /**
  * Packs `demand[i]` pods of each shape onto the offers, minimising Σ weight. Returned nodes refer to
  * indices of `offers`; every pod of a placeable shape is on exactly one node.
@@ -574,8 +584,7 @@ export async function pack(
 ): Promise<PackingResult> {
   const work = opts.work ?? new WorkMeter();
   const allBins = offers.map(offerBin);
-  const unplaceable = unplaceableShapes(items, demand, allBins);
-  const placeable = demand.map((b, i) => (unplaceable.includes(i) ? 0 : b));
+  const { unplaceable, placeable } = placeableDemand(items, demand, allBins);
   if (placeable.every((b) => b <= 0)) return { nodes: [], unplaceable, settled: true };
   const start = work.units;
   const { nodes, patterns } = packBins(await getHighs(), {
@@ -713,8 +722,7 @@ export async function packingLowerBound(
   { budget, work = new WorkMeter(), seed = [], plan }: LowerBoundOptions,
 ): Promise<LowerBoundResult> {
   const allBins = offers.map(offerBin);
-  const unplaceable = unplaceableShapes(items, demand, allBins);
-  const placeable = demand.map((b, i) => (unplaceable.includes(i) ? 0 : b));
+  const { placeable } = placeableDemand(items, demand, allBins);
   if (placeable.every((b) => b <= 0))
     return { hourlyUsd: 0, converged: true, iterations: 0, method: "configuration-lp" };
   const kept = undominatedBins(allBins, items);
