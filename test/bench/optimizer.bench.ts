@@ -325,6 +325,10 @@ export async function run(): Promise<void> {
     console.log(
       `cold rows above 1.03 × their proven bound: ${miss.map((r) => `${r.family}/${r.types}/${r.capacity} (proven gap ≤ ${(100 * (r.cold.planUsd / r.cold.lbUsd - 1)).toFixed(1)} %)`).join(", ") || "none"}`,
     );
+    const slow = fam.filter((r) => r.pods <= 2_000 && r.cold.wallMs > 5_000);
+    console.log(
+      `cold rows of up to 2 000 pods over 5 s wall: ${slow.length} of ${fam.length}${slow.map((r, k) => `${k ? "," : ":"} ${r.family}/${r.types}/${r.capacity} ${(r.cold.wallMs / 1000).toFixed(1)} s`).join("")}`,
+    );
   }
   const mix = microserviceMix(10_000);
   if (process.env.OPTIMIZER_BENCH === "families") {
