@@ -47,6 +47,6 @@ export const controllerRegistrations: Array<(deps: ControllerDeps) => Promise<vo
   (deps: ControllerDeps): void => registerManagedClusterController({ ...deps, prices: prices(deps) }),
   (deps: ControllerDeps): void => registerReplanController({ ...deps, priceBook: bookOrThrow(deps) }),
   (deps: ControllerDeps): Promise<void> => registerNodeTemplateController({ ...deps, priceBook: bookOf(prices(deps)) }),
-  ({ client, manager, now, systemNamespace }: ControllerDeps): void =>
+  ({ client, manager, now, systemNamespace }: ControllerDeps): Promise<void> =>
     registerOptimizationPolicyController({ client, manager, now, systemNamespace }),
 ];

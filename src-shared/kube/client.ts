@@ -184,6 +184,16 @@ export class KubeClient {
     return info;
   }
 
+  /** Whether the server serves this kind (by discovery); a discovery that fails counts as not served. */
+  async serves(ref: { apiVersion: string; kind: string }): Promise<boolean> {
+    try {
+      await this.resourceInfo(ref.apiVersion, ref.kind);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** URL path of a collection (no name) or an object (with name), optionally a subresource. */
   async path(ref: ResourceRef, subresource?: string): Promise<string> {
     const info = await this.resourceInfo(ref.apiVersion, ref.kind);

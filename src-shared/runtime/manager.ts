@@ -97,6 +97,18 @@ export class ControllerManager {
     return informer as unknown as Informer<T>;
   }
 
+  /**
+   * The informer of a kind the cluster may not serve (Karpenter's, where it is not installed): the shared one when the
+   * server serves the kind, else one never started, whose cache stays empty and whose sync nothing waits for.
+   * Discovery is asked once, here: a kind the cluster starts serving later is watched after a restart.
+   */
+  async optionalInformer<T extends KubeObject = KubeObject>(
+    ref: KindRef,
+  ): Promise<{ informer: Informer<T>; served: boolean }> {
+    if (await this.client.serves(ref)) return { informer: this.informer<T>(ref), served: true };
+    return { informer: new Informer<T>({ client: this.client, ...ref }), served: false };
+  }
+
   /** Registers a controller; call before start(). */
   addController(spec: ControllerSpec): void {
     const controller: Controller = { spec, queue: undefined };

@@ -32,7 +32,7 @@ async function startOperator(): Promise<void> {
     client: f.client,
     spotReturn: { settleMs: 2_000, recheckMs: 500 },
   });
-  registerOptimizationPolicyController({ manager, client: f.client });
+  await registerOptimizationPolicyController({ manager, client: f.client });
   manager.start();
   await manager.waitForCacheSync();
 }

@@ -52,7 +52,7 @@ async function startOperator(): Promise<ControllerManager> {
   const client = new KubeClient(f.server.kubeConfig);
   const manager = new ControllerManager({ client });
   await registerNodeTemplateController({ manager, client, spotReturn: { settleMs: SETTLE_MS, recheckMs: 500 } });
-  registerOptimizationPolicyController({ manager, client });
+  await registerOptimizationPolicyController({ manager, client });
   manager.start();
   await manager.waitForCacheSync();
   operator = { manager, client };

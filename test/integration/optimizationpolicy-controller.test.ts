@@ -162,7 +162,7 @@ describe("optimizationpolicy controller", () => {
     await env.manager.stop();
     await env.client.delete({ ...OP, namespace: NS, name: inForce.metadata.name });
     const manager = new ControllerManager({ client: env.client });
-    registerOptimizationPolicyController({ manager, client: env.client });
+    await registerOptimizationPolicyController({ manager, client: env.client });
     manager.start();
     try {
       await eventually(async () => (await protectedBy()) === undefined, 10_000, "released");

@@ -40,7 +40,7 @@ export async function startTemplateCluster(input: {
   await designateLocalCluster(client, { namespace: input.namespace, name: "local", spec: { region: "us-east-1" } });
   const manager = new ControllerManager({ client });
   await registerNodeTemplateController({ manager, client, ...input.nodeTemplate });
-  if (input.policies) registerOptimizationPolicyController({ manager, client });
+  if (input.policies) await registerOptimizationPolicyController({ manager, client });
   manager.start();
   await manager.waitForCacheSync();
   return {

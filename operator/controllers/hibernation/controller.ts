@@ -31,15 +31,6 @@ export interface HibernationControllerOptions {
   systemNamespace?: string;
 }
 
-async function kindServed(client: KubeClient, ref: { apiVersion: string; kind: string }): Promise<boolean> {
-  try {
-    await client.resourceInfo(ref.apiVersion, ref.kind);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Registers the `hibernation` controller. Any change to a workload, NodePool or NodeClaim enqueues every
  * schedule (one per cluster, so that is one key): the reconcile is level-based and cheap when nothing changed.
@@ -66,8 +57,7 @@ export async function registerHibernationController(options: HibernationControll
     return schedule ? [`${action.metadata?.namespace ?? ""}/${schedule}`] : [];
   };
   const watched: ReadKind[] = [...WORKLOAD_KINDS, "Node"];
-  for (const kind of ["NodePool", "NodeClaim"] as const)
-    if (await kindServed(client, KIND_REFS[kind])) watched.push(kind);
+  for (const kind of ["NodePool", "NodeClaim"] as const) if (await client.serves(KIND_REFS[kind])) watched.push(kind);
   for (const kind of watched) informers[kind] = manager.informer(KIND_REFS[kind]);
   manager.addController({
     name: "hibernation",

@@ -60,15 +60,6 @@ const TEMPLATE_ACTIONS: KindRef = {
   labelSelector: TEMPLATE_ACTION_LABEL,
 };
 
-async function served(client: KubeClient, ref: KindRef): Promise<boolean> {
-  try {
-    await client.resourceInfo(ref.apiVersion, ref.kind);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The shipped snapshot's price book per region, built once: it never changes while the operator runs. */
 function snapshotBooks(): (region: string) => PriceBook {
   const books = new Map<string, PriceBook>();
@@ -161,15 +152,20 @@ function specWatches(templates: Informer<NodeTemplate>): Array<KindRef & { mapTo
   ];
 }
 
-/** Registers the `nodetemplate` controller; it needs Karpenter's NodePool and EC2NodeClass kinds to be served. */
+/**
+ * Registers the `nodetemplate` controller. Where this cluster serves no Karpenter NodePool and EC2NodeClass, the
+ * templates of the local cluster say so (remote clusters' go through their agents all the same).
+ */
 export async function registerNodeTemplateController(options: NodeTemplateControllerOptions): Promise<void> {
   const { manager, client } = options;
   const templates = manager.informer<NodeTemplate>(NODE_TEMPLATE);
   const clusters = manager.informer<ManagedCluster>(MANAGED_CLUSTER);
   const policies = manager.informer<OptimizationPolicy>(OPTIMIZATION_POLICY);
-  const nodePools = manager.informer<KubeObject>(NODEPOOL_API);
-  const nodeClasses = manager.informer<KubeObject>(EC2NODECLASS_API);
-  const nodeClaims = (await served(client, NODE_CLAIM)) ? manager.informer<KubeObject>(NODE_CLAIM) : undefined;
+  const pools = await manager.optionalInformer<KubeObject>(NODEPOOL_API);
+  const classes = await manager.optionalInformer<KubeObject>(EC2NODECLASS_API);
+  const [nodePools, nodeClasses] = [pools.informer, classes.informer];
+  const karpenter = pools.served && classes.served;
+  const nodeClaims = (await client.serves(NODE_CLAIM)) ? manager.informer<KubeObject>(NODE_CLAIM) : undefined;
   const configMaps = manager.informer<KubeObject>(OUR_CONFIGMAPS);
   const actions = manager.informer<AgentAction>(TEMPLATE_ACTIONS);
   const snapshots = manager.informer<KubeObject>(SNAPSHOT_REF);
@@ -191,10 +187,14 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
     forKind: NODE_TEMPLATE,
     watches: [
       ...specWatches(templates),
-      { ...NODEPOOL_API, mapToKeys: named },
+      ...(karpenter
+        ? [
+            { ...NODEPOOL_API, mapToKeys: named },
+            { ...EC2NODECLASS_API, mapToKeys: named },
+          ]
+        : []),
       // A remote cluster's agent finished (or failed) an action: the template's Applied follows it.
       { ...TEMPLATE_ACTIONS, mapToKeys: actionKeys },
-      { ...EC2NODECLASS_API, mapToKeys: named },
       { ...SNAPSHOT_REF, mapToKeys: (cm) => reportedKeys(cm, templatesOfCluster) },
       ...(nodeClaims ? [claimWatch(nodePools, named)] : []),
     ],
@@ -210,6 +210,7 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
       now: options.now,
       spotReturn: options.spotReturn,
       audit: options.audit ?? createAuditChainStore({ client }),
+      karpenter,
     }),
     concurrency: options.concurrency ?? 4,
   });

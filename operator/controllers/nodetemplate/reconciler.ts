@@ -60,7 +60,15 @@ export interface NodeTemplateReconcilerOptions {
   spotReturn?: SpotReturnTiming;
   /** Where a change of a NodePool's instance or capacity types is recorded (the organisation's audit chain). */
   audit?: DecisionAudit;
+  /**
+   * Whether this cluster serves Karpenter's NodePool and EC2NodeClass (default true). Where it does not, the local
+   * cluster's templates are not applied and say why (deleting one finds nothing to remove: its reads answer 404).
+   */
+  karpenter?: boolean;
 }
+
+const NO_KARPENTER =
+  "This cluster serves no Karpenter v1 NodePool (karpenter.sh/v1) and EC2NodeClass (karpenter.k8s.aws/v1): install Karpenter v1 with its AWS provider, then restart the operator";
 
 interface Built {
   desired: DesiredTemplate;
@@ -388,6 +396,8 @@ async function reconcileLive(ctx: Ctx): Promise<ReconcileResult> {
       message: "Not applied: the template is not valid (see Valid)",
       desired,
     });
+  if (prepared.cluster.spec.mode !== "remote" && ctx.options.karpenter === false)
+    return notApplied(ctx, { reason: "KarpenterNotServed", message: NO_KARPENTER, desired });
   const executor = executorFor(ctx, prepared.cluster);
   const state = await ctx.noter.apply(executor, { template: ctx.template, built, cluster: prepared.cluster });
   if (!state.done) return notYetApplied(ctx, { state, desired, clusterName: prepared.cluster.metadata.name ?? "" });

@@ -66,6 +66,15 @@ function remoteWatches(
   ];
 }
 
+/** A local NodePool of ours matters to the policies of its template's cluster. */
+function nodePoolWatch(policiesOf: (namespace: string | undefined, cluster: string | undefined) => string[]) {
+  return {
+    ...NODEPOOL_API,
+    mapToKeys: (p: KubeObject) =>
+      policiesOf(p.metadata?.labels?.[TEMPLATE_NAMESPACE_LABEL], p.metadata?.labels?.[CLUSTER_LABEL]),
+  };
+}
+
 /** A pod matters to the policies excluding its namespace and to the one that annotated it. */
 function policyKeysOfPod(policies: Informer<OptimizationPolicy>, pod: KubeObject): string[] {
   const ns = pod.metadata?.namespace ?? "";
@@ -86,11 +95,12 @@ function policyKeysOf(
   return keysNamingCluster(policies.list({ namespace: namespace ?? "" }), cluster);
 }
 
-export function registerOptimizationPolicyController(options: PolicyControllerOptions): void {
+/** Registers the `optimizationpolicy` controller; the local cluster's NodePools are watched where Karpenter is served. */
+export async function registerOptimizationPolicyController(options: PolicyControllerOptions): Promise<void> {
   const { manager, client } = options;
   const policies = manager.informer<OptimizationPolicy>(OPTIMIZATION_POLICY);
   const clusters = manager.informer<ManagedCluster>(MANAGED_CLUSTER);
-  const nodePools = manager.informer<KubeObject>(NODEPOOL_API);
+  const { informer: nodePools, served: poolsServed } = await manager.optionalInformer<KubeObject>(NODEPOOL_API);
   const pods = manager.informer<KubeObject>(POD);
   const namespaces = manager.informer<KubeObject>(NAMESPACE);
   const templates = manager.informer<NodeTemplate>(NODE_TEMPLATE);
@@ -122,11 +132,7 @@ export function registerOptimizationPolicyController(options: PolicyControllerOp
           return remote ? policiesOf(t.metadata?.namespace, cluster) : [];
         },
       },
-      {
-        ...NODEPOOL_API,
-        mapToKeys: (p) =>
-          policiesOf(p.metadata?.labels?.[TEMPLATE_NAMESPACE_LABEL], p.metadata?.labels?.[CLUSTER_LABEL]),
-      },
+      ...(poolsServed ? [nodePoolWatch(policiesOf)] : []),
       ...remoteWatches(policiesOf),
     ],
     // Policies deleted while no operator led: the pods they protected still name them, so release those keys too.
