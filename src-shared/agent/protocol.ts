@@ -81,18 +81,30 @@ export const HeartbeatObject = z.object({
 });
 export type HeartbeatObject = z.infer<typeof HeartbeatObject>;
 
-export const HEARTBEAT_LIMITS = { nodes: 10_000, podGroups: 50_000, interruptions: 1_000, objects: 20_000 } as const;
+export const HEARTBEAT_LIMITS = {
+  nodes: 10_000,
+  podGroups: 50_000,
+  /** pods in all groups together: above Kubernetes' own 150 000 a cluster, at the planner's limit */
+  pods: 200_000,
+  interruptions: 1_000,
+  objects: 20_000,
+} as const;
 
-export const Heartbeat = z.object({
-  agent_version: shortText(64),
-  k8s_version: shortText(64),
-  nodes: z.array(HeartbeatNode).max(HEARTBEAT_LIMITS.nodes),
-  pods: z.array(HeartbeatPodGroup).max(HEARTBEAT_LIMITS.podGroups),
-  interruptions: z.array(HeartbeatInterruption).max(HEARTBEAT_LIMITS.interruptions).default([]),
-  /** How often this agent beats; liveness allows three missed beats. */
-  heartbeat_interval_seconds: z.number().int().min(1).max(3600).optional(),
-  objects: z.array(HeartbeatObject).max(HEARTBEAT_LIMITS.objects).optional(),
-});
+export const Heartbeat = z
+  .object({
+    agent_version: shortText(64),
+    k8s_version: shortText(64),
+    nodes: z.array(HeartbeatNode).max(HEARTBEAT_LIMITS.nodes),
+    pods: z.array(HeartbeatPodGroup).max(HEARTBEAT_LIMITS.podGroups),
+    interruptions: z.array(HeartbeatInterruption).max(HEARTBEAT_LIMITS.interruptions).default([]),
+    /** How often this agent beats; liveness allows three missed beats. */
+    heartbeat_interval_seconds: z.number().int().min(1).max(3600).optional(),
+    objects: z.array(HeartbeatObject).max(HEARTBEAT_LIMITS.objects).optional(),
+  })
+  .refine((h) => h.pods.reduce((n, g) => n + g.count, 0) <= HEARTBEAT_LIMITS.pods, {
+    path: ["pods"],
+    message: `more than ${HEARTBEAT_LIMITS.pods} pods in all groups together`,
+  });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 export type HeartbeatInput = z.input<typeof Heartbeat>;
 

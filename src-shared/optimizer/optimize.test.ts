@@ -1,7 +1,7 @@
 // Optimizer behaviour on hand-made price books: fit in every dimension, constraints, policies, baseline and the lower bound.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { optimize, type OptimizeResult } from "./optimize.js";
+import { optimize, PLAN_LIMITS, PlanInputError, type OptimizeResult } from "./optimize.js";
 import { fixtureBook, type FixtureType } from "./test-fixtures.js";
 import { DEFAULT_POLICY, type OptimizerPolicy, type PodGroup } from "./types.js";
 
@@ -129,6 +129,22 @@ function bruteForceOnDemandUsd(pods: PodGroup[]): number {
 }
 
 describe("optimize", () => {
+  it("refuses an input bigger than one plan takes (pods, distinct shapes) before planning it", async () => {
+    const crowd: PodGroup[] = [{ app: "web", cpuMillicores: 100, memoryMiB: 100, count: PLAN_LIMITS.pods + 1 }];
+    await expect(optimize({ pods: crowd, book, policy: policy({}) })).rejects.toThrow(PlanInputError);
+    const varied: PodGroup[] = Array.from({ length: PLAN_LIMITS.shapes + 1 }, (_, k) => ({
+      app: `app-${k}`,
+      cpuMillicores: k + 1,
+      memoryMiB: 100,
+      count: 1,
+    }));
+    await expect(optimize({ pods: varied, book, policy: policy({}) })).rejects.toThrow(/distinct pod shapes/);
+    // at the limit it plans (one shape of many pods)
+    const atLimit: PodGroup[] = [{ app: "web", cpuMillicores: 100, memoryMiB: 100, count: PLAN_LIMITS.pods }];
+    const plan = await optimize({ pods: atLimit, book, policy: policy({ families: ["m5"] }) });
+    expect(plan.nodes.reduce((n, node) => n + node.pods.reduce((m, p) => m + p.count, 0), 0)).toBe(PLAN_LIMITS.pods);
+  });
+
   it("packs by max pods per node, not only cpu and memory", async () => {
     const pods: PodGroup[] = [{ app: "tiny", cpuMillicores: 10, memoryMiB: 10, count: 40 }];
     const plan = await optimize({ pods, book, policy: policy({ capacity: "on-demand", families: ["t3"] }) });

@@ -37,6 +37,27 @@ const WORK_PER_MS = 1000;
 export const DEFAULT_PLAN_BUDGET_MS = 1000;
 export const DEFAULT_BOUND_BUDGET_MS = 1000;
 
+/**
+ * The most pods and distinct pod shapes one plan takes: above Kubernetes' own scale (150 000 pods a cluster), and within
+ * what the planner packs in bounded memory (a plan of the limit's pods takes 30–80 s; tens of thousands of shapes
+ * overran the knapsack search's stack).
+ */
+export const PLAN_LIMITS = { pods: 200_000, shapes: 5_000 } as const;
+
+/** An input the planner does not take (too big): callers answer it as the caller's error, not a failure of theirs. */
+export class PlanInputError extends Error {
+  override name = "PlanInputError";
+}
+
+function checkPlanSize(pods: number, shapes: number): void {
+  if (pods > PLAN_LIMITS.pods)
+    throw new PlanInputError(`${pods} pods to plan: more than the ${PLAN_LIMITS.pods} one plan takes`);
+  if (shapes > PLAN_LIMITS.shapes)
+    throw new PlanInputError(
+      `${shapes} distinct pod shapes (requests, architecture, families, zone) to plan: more than the ${PLAN_LIMITS.shapes} one plan takes`,
+    );
+}
+
 interface Shape {
   cpuMillicores: number;
   memoryMiB: number;
@@ -69,6 +90,8 @@ function groupShapes(pods: PodGroup[]): { shapes: Shape[]; demand: number[] } {
   const index = new Map<string, number>();
   const shapes: Shape[] = [];
   const demand: number[] = [];
+  // each shape's apps by name: many groups of one shape must not be a quadratic scan
+  const members: Array<Map<string, Shape["apps"][number]>> = [];
   for (const g of pods) {
     if (g.count <= 0) continue;
     const s = shapeOf(g);
@@ -79,11 +102,16 @@ function groupShapes(pods: PodGroup[]): { shapes: Shape[]; demand: number[] } {
       index.set(key, k);
       shapes.push(s);
       demand.push(0);
+      members.push(new Map());
     }
     demand[k]! += g.count;
-    const member = shapes[k]!.apps.find((a) => a.app === g.app);
+    const member = members[k]!.get(g.app);
     if (member) member.count += g.count;
-    else shapes[k]!.apps.push({ app: g.app, count: g.count });
+    else {
+      const added = { app: g.app, count: g.count };
+      shapes[k]!.apps.push(added);
+      members[k]!.set(g.app, added);
+    }
   }
   return { shapes, demand };
 }
@@ -270,6 +298,7 @@ async function onePass(input: OptimizeInput): Promise<{ result: OptimizeResult; 
   await getHighs();
   const { book, policy } = input;
   const { shapes, demand } = groupShapes(input.pods);
+  checkPlanSize(podCount(input.pods), shapes.length);
   const pinned = new Set(shapes.flatMap((s) => (s.zone ? [s.zone] : [])));
   const budget = (input.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS) * WORK_PER_MS;
   const offers = buildOffers(book, policy, capacityTypes(policy), pinned);

@@ -128,6 +128,23 @@ describe("heartbeat", () => {
       raw: JSON.stringify({ ...beat(), pad: "x".repeat(2_000_000) }),
     });
     expect(huge.status).toBe(413);
+    // A small body may still claim more pods than a cluster holds (and a plan takes): refused, not stored.
+    const crowd = Array.from({ length: 3 }, (_, k) => ({
+      namespace: "a",
+      cpu_millicores: 100 + k,
+      memory_mib: 100,
+      count: 100_000,
+    }));
+    const crowded = await f.call("POST", "/clusters/hb-1/heartbeat", { token, body: beat({ pods: crowd }) });
+    expect(crowded.status).toBe(422);
+    expect(crowded.body.detail).toContain("more than 200000 pods");
+    const stored: any = await f.client.get({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: owner.namespace,
+      name: snapshotConfigMapName("hb-1"),
+    });
+    expect(parseSnapshot(stored)!.pods.every((g) => g.count < 100_000)).toBe(true);
   });
 
   it("is refused with another cluster's token, and verify reports connected then disconnected after three missed beats", async () => {

@@ -354,6 +354,21 @@ describeWithSharedData("spotctl plan", () => {
     expect(res.stderr).toMatch(message);
   });
 
+  it("refuses an input bigger than one plan takes, before planning it: exit 2, one line", () => {
+    const tooMany = csvFile(HEADER + "web,100,100,250000\n");
+    const tooVaried = csvFile(HEADER + Array.from({ length: 5_001 }, (_, k) => `app-${k},${k + 1},100,1\n`).join(""));
+    for (const [file, message] of [
+      [tooMany, /250000 pods to plan: more than the 200000 one plan takes/],
+      [tooVaried, /5001 distinct pod shapes .* more than the 5000 one plan takes/],
+    ] as const) {
+      const res = spotctl("plan", "--pods", file, "--data", dataDir);
+      expect(res.status).toBe(2);
+      expect(res.stdout).toBe("");
+      expect(res.stderr.trim().split("\n")).toHaveLength(1);
+      expect(res.stderr).toMatch(message);
+    }
+  });
+
   it("documents every flag it accepts in --help", () => {
     const res = spotctl("plan", "--help");
     expect(res.status).toBe(0);

@@ -13,6 +13,7 @@ import {
   DEFAULT_BOUND_BUDGET_MS,
   DEFAULT_PLAN_BUDGET_MS,
   optimize,
+  PlanInputError,
   podCount,
   type OptimizeResult,
 } from "../../../src-shared/optimizer/optimize.js";
@@ -299,6 +300,8 @@ export const planCommand: CliCommand = {
       lowerBound: !flags.has("no-bound"),
       planBudgetMs,
       lowerBoundBudgetMs,
+    }).catch((err: unknown) => {
+      throw err instanceof PlanInputError ? new UsageError(err.message) : err;
     });
     io.stdout(JSON.stringify(render(result), moneyReplacer, 2) + "\n");
     return reportUnplaced(result, pods, io);
