@@ -282,12 +282,13 @@ describe("refusals in the audit chain", () => {
     });
   });
 
-  it("failed logins of one email are aggregated the same way", async () => {
+  it("failed logins of one email are aggregated the same way, however its case is written", async () => {
     const replica = await t.startReplica();
     const before = (await t.facades[0]!.audit.readChain(owner.namespace)).entries.length;
+    const spellings = [owner.email, owner.email.toUpperCase(), owner.email[0]!.toUpperCase() + owner.email.slice(1)];
     for (let i = 0; i < 12; i++) {
       const res = await call(replica.url, "POST", "/api/auth/token", {
-        body: { email: owner.email, password: `wrong-${i}` },
+        body: { email: spellings[i % spellings.length], password: `wrong-${i}` },
       });
       expect(res.status).toBe(401);
     }
@@ -297,5 +298,6 @@ describe("refusals in the audit chain", () => {
       ["user.login", "failure", 1],
       ["user.login", "failure", 11],
     ]);
+    expect(new Set(entries.map((e) => e.actor))).toEqual(new Set([owner.email.toLowerCase()]));
   });
 });

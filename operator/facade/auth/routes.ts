@@ -4,7 +4,7 @@ import type { FacadeConfig } from "../config.js";
 import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password.js";
 import { ONE_TIME_CODE, type AuthService, type TokenPair } from "./service.js";
-import type { UserRecord } from "./store.js";
+import { normaliseEmail, type UserRecord } from "./store.js";
 import { plainText } from "../text.js";
 
 const Email = z.email().max(254);
@@ -87,8 +87,10 @@ function loginRoute(ctx: AuthRouteContext, path: string, summary: string): Route
     handler: async ({ body, audit }) => {
       const email = (body.email ?? body.username)!;
       // Noted before the attempt so that a failed login is recorded too: in the user's organisation, or (a
-      // super_admin, an unknown email) in the platform chain.
-      audit({ namespace: ctx.service.namespaceOfEmail(email), actor: email, event: "user.login", resource: "user" });
+      // super_admin, an unknown email) in the platform chain; as the address is matched (case aside), so that failures
+      // of one account aggregate into one entry however its case is written.
+      const actor = normaliseEmail(email);
+      audit({ namespace: ctx.service.namespaceOfEmail(email), actor, event: "user.login", resource: "user" });
       const { user, tokens } = await ctx.service.login(email, body.password);
       audit({
         namespace: user.namespace || undefined,
