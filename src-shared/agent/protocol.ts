@@ -136,11 +136,32 @@ export type PendingAction = z.infer<typeof PendingAction>;
 export const PendingActionsResponse = z.object({ actions: z.array(PendingAction) });
 export type PendingActionsResponse = z.infer<typeof PendingActionsResponse>;
 
+/** How deep an action result's `data` may nest: it is stored in the AgentAction's status and read back as JSON. */
+export const RESULT_DATA_MAX_DEPTH = 32;
+
+/** Levels of arrays and objects in a JSON value, counted without recursion (a hostile value may nest 100 000 deep). */
+export function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    deepest = Math.max(deepest, depth + 1);
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 export const ActionResult = z.object({
   attempt: z.number().int().min(1),
   status: z.enum(["succeeded", "failed"]),
   message: z.string().max(4096).optional(),
-  data: z.record(z.string(), z.unknown()).optional(),
+  data: z
+    .record(z.string(), z.unknown())
+    .refine((d) => nestingDepth(d) <= RESULT_DATA_MAX_DEPTH, {
+      message: `nested more than ${RESULT_DATA_MAX_DEPTH} levels deep`,
+    })
+    .optional(),
 });
 export type ActionResult = z.infer<typeof ActionResult>;
 

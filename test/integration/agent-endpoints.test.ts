@@ -277,6 +277,14 @@ describe("action queue", () => {
     });
     expect(stale.status).toBe(409);
     expect((await action(owner.namespace, "cordon-n1")).status.phase).toBe("Running");
+    // A result nested past any real one (its JSON cannot be stored and read back safely) is refused, nothing recorded.
+    const deep = await f.call("POST", "/clusters/q-1/actions/cordon-n1/result", {
+      token,
+      raw: `{"attempt":2,"status":"failed","data":{"a":${"[".repeat(100_000)}${"]".repeat(100_000)}}}`,
+    });
+    expect(deep.status).toBe(422);
+    expect(deep.body.detail).toContain("nested more than 32 levels deep");
+    expect((await action(owner.namespace, "cordon-n1")).status.phase).toBe("Running");
     const ok = await f.call("POST", "/clusters/q-1/actions/cordon-n1/result", {
       token,
       body: { attempt: 2, status: "succeeded", message: "cordoned", data: { node: "n1" } },
