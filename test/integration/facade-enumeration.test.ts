@@ -95,6 +95,26 @@ describe("signup", () => {
     expect((await t.call("POST", "/api/auth/token", { body: { email, password: "Pass-123456" } })).status).toBe(200);
   });
 
+  it("creates nothing from a code while another signup of the same address is pending: nobody's password wins", async () => {
+    // Someone asks first with a password of their own, the mailbox owner asks next: two codes reach the mailbox.
+    const email = "asked-twice@example.com";
+    await t.requestSignup(email, { orgName: "Totally Victim", password: "Attacker-Pass-1" });
+    const first = t.mailedCode(email);
+    await t.requestSignup(email, { orgName: "Victim", password: "Victim-Pass-12" });
+    // Each mail names the organisation it would create.
+    expect(t.mails(email).map((m) => /"([^"]+)"/.exec(m.text)?.[1])).toEqual(["Totally Victim", "Victim"]);
+    const refused = await t.call("POST", "/api/auth/verify-email", { body: { token: first } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toMatch(/more than one signup/);
+    // Neither code creates anything now; the address signs up again, once.
+    const second = t.mailedCode(email);
+    expect((await t.call("POST", "/api/auth/verify-email", { body: { token: second } })).status).toBe(404);
+    for (const password of ["Attacker-Pass-1", "Victim-Pass-12"])
+      expect((await t.call("POST", "/api/auth/token", { body: { email, password } })).status).toBe(401);
+    await t.requestSignup(email, { orgName: "Victim", password: "Victim-Pass-12" });
+    expect((await t.call("POST", "/api/auth/verify-email", { body: { token: t.mailedCode(email) } })).status).toBe(201);
+  });
+
   it("refuses a code after 24 hours", async () => {
     const email = "late@example.com";
     await t.requestSignup(email, { orgName: "Late" });

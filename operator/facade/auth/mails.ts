@@ -1,12 +1,17 @@
 // The texts of the mails the auth service sends: a signup's verification code, an invite, an "account exists" notice.
 import type { MailMessage } from "../mail.js";
 
-export function signupMail(to: string, code: string, publicUrl: string): MailMessage {
+export function signupMail(
+  to: string,
+  code: string,
+  publicUrl: string,
+  asked: { orgName: string; at: string },
+): MailMessage {
   return {
     to,
     subject: "Verify your email address for Spot Optimizer",
     text: [
-      "Someone (hopefully you) signed up for Spot Optimizer with this address.",
+      `Someone (hopefully you) signed up for Spot Optimizer with this address, for the organisation "${asked.orgName}", at ${asked.at}.`,
       `Your verification code: ${code}`,
       `It works once, within 24 hours: POST {"token": "<code>"} to ${publicUrl}/api/auth/verify-email.`,
       "If this was not you, ignore this mail: nothing is created without the code.",

@@ -209,7 +209,9 @@ export class AuthService {
     const exists = (await this.store.findUserByEmail(email)) !== undefined;
     const code = `${pending.signupId}.${secret}`;
     await mailer.send(
-      exists ? accountExistsMail(email, this.config.publicUrl) : signupMail(email, code, this.config.publicUrl),
+      exists
+        ? accountExistsMail(email, this.config.publicUrl)
+        : signupMail(email, code, this.config.publicUrl, { orgName: input.orgName, at: this.now().toISOString() }),
     );
     await this.store.sweepPendingSignups().catch(() => undefined);
     return { expiresInSeconds: SIGNUP_CODE_TTL_SECONDS };
@@ -218,6 +220,15 @@ export class AuthService {
   /** Signup, step two: the mailed code (single use, expiring) creates the organisation and its owner. */
   async verifySignup(code: string): Promise<{ user: UserRecord; org: Organisation; tokens: TokenPair }> {
     const pending = await this.claimPendingSignup(code);
+    // Two signups of one address reach one mailbox, and the codes do not say whose password each carries (anyone can
+    // ask for any address): none is created then, and the address asks again, once.
+    const others = this.store.pendingSignupsOf(pending.email).filter((p) => p.signupId !== pending.signupId);
+    if (others.length > 0) {
+      for (const other of others) await this.store.deletePendingSignup(other.signupId);
+      throw new ConflictError(
+        "more than one signup was asked for with this address: none is created; sign up again, once",
+      );
+    }
     // Only the mailbox owner holds a code, so saying that the account exists tells no one else anything.
     if (await this.store.findUserByEmail(pending.email))
       throw new ConflictError("an account with this email already exists");

@@ -516,6 +516,14 @@ export class AuthStore {
     return await this.client.delete(this.ref(`signup-${signupId}`));
   }
 
+  /** The pending signups of an address whose code has not expired (the cache's view). */
+  pendingSignupsOf(email: string): PendingSignupRecord[] {
+    const now = this.now().getTime();
+    return this.cached("signup")
+      .map(pendingSignupFromSecret)
+      .filter((r) => r.email === normaliseEmail(email) && Date.parse(r.expiresAt) > now);
+  }
+
   /** Removes pending signups whose code has expired (they can never be verified). */
   async sweepPendingSignups(): Promise<void> {
     const now = this.now().getTime();
