@@ -1,6 +1,7 @@
 // What the facade keeps of a remote cluster's heartbeats (a snapshot ConfigMap and a liveness Lease per cluster) and
 // how the operator reads them back: names, labels, parsing, and the snapshot's nodes as V1Node-shaped objects.
 import type { V1Node } from "@kubernetes/client-node";
+import { gunzipSync, gzipSync, strFromU8, strToU8 } from "fflate";
 import { z } from "zod";
 import { HeartbeatNode, HeartbeatObject, HeartbeatPodGroup } from "./protocol.js";
 
@@ -36,11 +37,29 @@ export const ClusterSnapshot = z.object({
 });
 export type ClusterSnapshot = z.infer<typeof ClusterSnapshot>;
 
-/** The snapshot a ConfigMap holds; undefined when absent or unreadable. */
-export function parseSnapshot(configMap: { data?: Record<string, string> } | undefined): ClusterSnapshot | undefined {
-  const raw = configMap?.data?.[SNAPSHOT_KEY];
-  if (raw === undefined) return undefined;
+/** The binaryData key of a snapshot: its JSON gzip'd (a big cluster's report is several MiB of JSON). */
+export const SNAPSHOT_GZ_KEY = "snapshot.json.gz";
+/** What one ConfigMap holds at most (its keys and values together), as the API server counts it. */
+export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
+
+/** A snapshot as a ConfigMap stores it, and its size as the API server counts it. */
+export function snapshotBinaryData(snapshot: ClusterSnapshot): { binaryData: Record<string, string>; bytes: number } {
+  // mtime 0: the same snapshot gives the same bytes, so an unchanged one is an unchanged apply
+  const gz = gzipSync(strToU8(JSON.stringify(snapshot)), { mtime: 0 });
+  return {
+    binaryData: { [SNAPSHOT_GZ_KEY]: Buffer.from(gz).toString("base64") },
+    bytes: SNAPSHOT_GZ_KEY.length + gz.length,
+  };
+}
+
+/** The snapshot a ConfigMap holds (gzip'd in binaryData, or as JSON in data as it was first stored); undefined when absent or unreadable. */
+export function parseSnapshot(
+  configMap: { data?: Record<string, string>; binaryData?: Record<string, string> } | undefined,
+): ClusterSnapshot | undefined {
   try {
+    const gz = configMap?.binaryData?.[SNAPSHOT_GZ_KEY];
+    const raw = gz !== undefined ? strFromU8(gunzipSync(Buffer.from(gz, "base64"))) : configMap?.data?.[SNAPSHOT_KEY];
+    if (raw === undefined) return undefined;
     const parsed = ClusterSnapshot.safeParse(JSON.parse(raw));
     return parsed.success ? parsed.data : undefined;
   } catch {

@@ -6,7 +6,7 @@ import { agentLeaseName, parseSnapshot, snapshotConfigMapName } from "../../src-
 import type { HeartbeatInput } from "../../src-shared/agent/protocol.js";
 import { interruptions7d } from "../../src-shared/fleet/fleet-metrics.js";
 import { eventually } from "../support/cluster.js";
-import { startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
+import { call, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
 
 let f: TestFacade;
 let owner: SignedUp;
@@ -145,6 +145,33 @@ describe("heartbeat", () => {
       name: snapshotConfigMapName("hb-1"),
     });
     expect(parseSnapshot(stored)!.pods.every((g) => g.count < 100_000)).toBe(true);
+  });
+
+  it("stores a big cluster's report, whose JSON is more than a ConfigMap holds, gzip'd; the operator reads it back", async () => {
+    const token = await connect(owner, "hb-big");
+    const nodes = Array.from({ length: 8_000 }, (_, k) => ({
+      ...beat().nodes[0]!,
+      name: `ip-10-${k >> 8}-${k & 255}-1.ec2.internal`,
+    }));
+    const pods = Array.from({ length: 6_000 }, (_, k) => ({
+      namespace: `team-${k % 40}`,
+      cpu_millicores: 100 + k,
+      memory_mib: 128 + (k % 97),
+      count: 2,
+    }));
+    // A cluster this big needs a body limit above the default 1 MiB (SPOTOPT_BODY_LIMIT_BYTES).
+    const roomy = await f.startReplica({ config: { bodyLimitBytes: 4 * 1024 * 1024 } });
+    const res = await call(roomy.url, "POST", "/clusters/hb-big/heartbeat", { token, body: beat({ nodes, pods }) });
+    expect(res.status).toBe(200);
+    const cm: any = await f.client.get({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: owner.namespace,
+      name: snapshotConfigMapName("hb-big"),
+    });
+    expect(JSON.stringify(parseSnapshot(cm)!).length).toBeGreaterThan(1024 * 1024);
+    expect(parseSnapshot(cm)!.nodes).toHaveLength(8_000);
+    expect(parseSnapshot(cm)!.pods).toHaveLength(6_000);
   });
 
   it("is refused with another cluster's token, and verify reports connected then disconnected after three missed beats", async () => {

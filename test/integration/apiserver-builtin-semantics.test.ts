@@ -255,3 +255,33 @@ describe("an update that changes nothing keeps the resourceVersion", () => {
     expect(same.json.metadata.resourceVersion).toBe(pod.json.metadata.resourceVersion);
   });
 });
+
+describe("ConfigMaps and Secrets hold at most 1 MiB of values (core.MaxSecretSize)", () => {
+  const MiB = 1024 * 1024;
+  const configMaps = "/api/v1/namespaces/sem/configmaps";
+
+  it("takes a ConfigMap of exactly 1 MiB of values (data and binaryData together) and refuses one byte more", async () => {
+    const half = "x".repeat(MiB / 2);
+    const fits = await server.request("POST", configMaps, {
+      body: { metadata: { name: "full" }, data: { a: half }, binaryData: { b: b64(half) } },
+    });
+    expect(fits.status).toBe(201);
+    const over = await server.request("POST", configMaps, {
+      body: { metadata: { name: "over" }, data: { a: half, c: "y" }, binaryData: { b: b64(half) } },
+    });
+    expect(over.status).toBe(422);
+    expect(over.json.message).toBe('ConfigMap "over" is invalid: []: Too long: may not be more than 1048576 bytes');
+    // a patch that grows one past the limit is refused as well, and changes nothing
+    const grow = await server.request("PATCH", `${configMaps}/full`, { headers: MERGE, body: { data: { c: "y" } } });
+    expect(grow.status).toBe(422);
+    expect((await server.request("GET", `${configMaps}/full`)).json.data).toEqual({ a: half });
+  });
+
+  it("refuses a Secret whose data (stringData merged in) passes 1 MiB, naming data", async () => {
+    const over = await server.request("POST", secrets, {
+      body: { metadata: { name: "big" }, data: { a: b64("x".repeat(MiB)) }, stringData: { b: "y" } },
+    });
+    expect(over.status).toBe(422);
+    expect(over.json.message).toBe('Secret "big" is invalid: data: Too long: may not be more than 1048576 bytes');
+  });
+});

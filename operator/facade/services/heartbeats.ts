@@ -12,13 +12,15 @@ import type { AuditWriter } from "../../../src-shared/audit/types.js";
 import type { ManagedCluster } from "../../../src-shared/crds/index.js";
 import type { KubeClient } from "../../../src-shared/kube/index.js";
 import type { Heartbeat, HeartbeatInterruption } from "../../../src-shared/agent/protocol.js";
+import { PayloadTooLargeError } from "../errors.js";
 import { clusterOwnerReference } from "./cluster-target.js";
 import {
   AGENT_LEASE_LABEL,
   CLUSTER_LABEL,
   DEFAULT_HEARTBEAT_INTERVAL_SECONDS,
   MISSED_BEATS,
-  SNAPSHOT_KEY,
+  CONFIGMAP_MAX_BYTES,
+  snapshotBinaryData,
   SNAPSHOT_LABEL,
   agentLeaseName,
   microTime,
@@ -141,7 +143,11 @@ async function renewLease(ctx: IngestContext, cluster: ManagedCluster, at: Date,
   ctx.counts.leases++;
 }
 
-async function writeSnapshot(ctx: IngestContext, cluster: ManagedCluster, snapshot: ClusterSnapshot): Promise<void> {
+async function writeSnapshot(
+  ctx: IngestContext,
+  cluster: ManagedCluster,
+  stored: ReturnType<typeof snapshotBinaryData>,
+): Promise<void> {
   const name = cluster.metadata.name ?? "";
   const cmName = snapshotConfigMapName(name);
   await ctx.opts.client.patch(
@@ -155,7 +161,7 @@ async function writeSnapshot(ctx: IngestContext, cluster: ManagedCluster, snapsh
         labels: { [SNAPSHOT_LABEL]: "true", [CLUSTER_LABEL]: name },
         ownerReferences: [clusterOwnerReference(cluster, { controller: true })],
       },
-      data: { [SNAPSHOT_KEY]: JSON.stringify(snapshot) },
+      binaryData: stored.binaryData,
     },
     { type: "apply", fieldManager: HEARTBEAT_FIELD_MANAGER, force: true },
   );
@@ -179,7 +185,7 @@ async function maybeWriteSnapshot(
     sinceWrittenMs >= ctx.opts.statusIntervalMs ||
     (digest !== state.objectsDigest && sinceWrittenMs >= ctx.opts.leaseRenewMs)
   ) {
-    await writeSnapshot(ctx, input.cluster, normalized(input.heartbeat, at));
+    await writeSnapshot(ctx, input.cluster, storable(normalized(input.heartbeat, at)));
     state.snapshotWrittenMs = nowMs;
     state.objectsDigest = digest;
   }
@@ -257,9 +263,25 @@ async function recordK8sVersion(ctx: IngestContext, cluster: ManagedCluster, rep
   );
 }
 
+/** The snapshot as stored, or 413 when even gzip'd it is more than a ConfigMap holds (nothing is written then). */
+function storable(snapshot: ClusterSnapshot): ReturnType<typeof snapshotBinaryData> {
+  const stored = snapshotBinaryData(snapshot);
+  if (stored.bytes > STORED_MAX_BYTES)
+    throw new PayloadTooLargeError(
+      `the report is ${stored.bytes} bytes gzip'd, more than the ${STORED_MAX_BYTES} its snapshot ConfigMap can hold`,
+    );
+  return stored;
+}
+
+/** Room left in the snapshot ConfigMap besides the snapshot (its metadata is counted apart; a margin all the same). */
+const STORED_MAX_BYTES = CONFIGMAP_MAX_BYTES - 1024;
+
 async function ingest(ctx: IngestContext, input: IngestInput): Promise<{ receivedAt: Date; intervalS: number }> {
   const { cluster, heartbeat } = input;
   const at = ctx.opts.now();
+  // Every beat, not only those due to be stored: a report that cannot be stored is refused at once. Only a report
+  // whose JSON passes a ConfigMap's size needs compressing to tell.
+  if (JSON.stringify(heartbeat).length > STORED_MAX_BYTES) storable(normalized(heartbeat, at));
   const nowMs = at.getTime();
   const state = stateOf(ctx, `${cluster.metadata.namespace}/${cluster.metadata.name}`);
   const intervalS = heartbeat.heartbeat_interval_seconds ?? DEFAULT_HEARTBEAT_INTERVAL_SECONDS;

@@ -757,6 +757,7 @@ function validateBuiltin(rt: ResourceType, obj: KubeObject): StatusCause[] {
     });
   }
   if (rt.group === "apiextensions.k8s.io") causes.push(...validateCrd(obj));
+  if (rt.group === "" && (rt.kind === "ConfigMap" || rt.kind === "Secret")) causes.push(...validateDataSize(rt, obj));
   if (
     rt.group === "coordination.k8s.io" &&
     obj.spec?.leaseDurationSeconds !== undefined &&
@@ -769,6 +770,28 @@ function validateBuiltin(rt: ResourceType, obj: KubeObject): StatusCause[] {
     });
   }
   return causes;
+}
+
+/** Upstream's limit on a ConfigMap's or Secret's values together (core.MaxSecretSize). */
+const MAX_DATA_BYTES = 1024 * 1024;
+
+/**
+ * ValidateConfigMap / ValidateSecret: the values of data (and binaryData, decoded) together at most 1 MiB, in the
+ * words of Kubernetes 1.32 and later; a Secret's stringData is merged into data before.
+ */
+function validateDataSize(rt: ResourceType, obj: KubeObject): StatusCause[] {
+  const text = (v: unknown): number => (typeof v === "string" ? Buffer.byteLength(v, "utf8") : 0);
+  const binary = (v: unknown): number => (typeof v === "string" ? Buffer.from(v, "base64").length : 0);
+  const values = (m: unknown, size: (v: unknown) => number): number =>
+    m && typeof m === "object" ? Object.values(m).reduce((n: number, v) => n + size(v), 0) : 0;
+  const total =
+    rt.kind === "ConfigMap"
+      ? values(obj.data, text) + values(obj.binaryData, binary)
+      : values(obj.data, binary) + values(obj.stringData, text);
+  if (total <= MAX_DATA_BYTES) return [];
+  const message = `Too long: may not be more than ${MAX_DATA_BYTES} bytes`;
+  // the ConfigMap's error is of the whole object: upstream prints its (empty) path as `[]`
+  return [{ reason: "FieldValueTooLong", message, field: rt.kind === "ConfigMap" ? "[]" : "data" }];
 }
 
 /** The structural checks of a CRD that the real apiextensions-apiserver rejects with 422. */
