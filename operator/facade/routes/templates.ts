@@ -230,16 +230,19 @@ const deleteTemplate = (scope: ResourceScope, templates: TemplateService): Route
     response: z.object({ success: z.boolean(), message: z.string(), new_default: z.string().nullable() }),
     handler: async (ctx) => {
       const id = ctx.params.id;
-      const { template, wasDefault, newDefault } = await templates.remove(scope.context(ctx.auth), id);
+      const { template, wasDefault, newDefault, pending } = await templates.remove(scope.context(ctx.auth), id);
       ctx.audit({
         event: "Deleted node template",
         resource: `nodetemplate/${id}`,
         before: specOf(template),
         ...(wasDefault ? { after: { defaultTemplate: newDefault } } : {}),
       });
+      const deleted = pending
+        ? "Template deletion started: its NodePool and EC2NodeClass are removed first"
+        : "Template deleted";
       return {
         success: true,
-        message: newDefault ? `Template deleted; ${newDefault} is now the default` : "Template deleted",
+        message: newDefault ? `${deleted}; ${newDefault} is now the default` : deleted,
         new_default: newDefault,
       };
     },

@@ -227,19 +227,27 @@ async function setDefault(
   return { clusterName, previousDefault: previous };
 }
 
-/** Deletes the template; deleting the default promotes the oldest remaining template of its cluster. */
+/**
+ * Deletes the template; deleting the default promotes the oldest remaining template of its cluster. `pending`: the
+ * template is still there, held by a finalizer (its NodePool and EC2NodeClass go first). One already being deleted is
+ * 409: deleting it again would change nothing.
+ */
 async function removeTemplate(
   rc: ResourceContext,
   id: string,
-): Promise<{ template: NodeTemplate; wasDefault: boolean; newDefault: string | null }> {
+): Promise<{ template: NodeTemplate; wasDefault: boolean; newDefault: string | null; pending: boolean }> {
   const template = requireTemplate(rc, id);
+  if (template.metadata.deletionTimestamp)
+    throw new ConflictError(
+      `template ${id} is already being deleted: its NodePool and EC2NodeClass are removed first (see its status)`,
+    );
   const clusterName = template.spec.clusterRef.name;
   await rc.writer.remove(crRef("NodeTemplate", rc.namespace, id));
   await settle(rc, "NodeTemplate", null, { name: id });
   const wasDefault =
     template.spec.isDefault === true || rc.cache.cluster(rc.namespace, clusterName)?.spec.defaultTemplate === id;
   const newDefault = wasDefault ? await promoteSuccessor(rc, clusterName, id) : null;
-  return { template, wasDefault, newDefault };
+  return { template, wasDefault, newDefault, pending: rc.cache.template(rc.namespace, id) !== undefined };
 }
 
 export interface TemplateService {
