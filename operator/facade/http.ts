@@ -494,10 +494,15 @@ async function callHandler(
   }
 }
 
+/** A credential, an export, or any signed-in answer (one tenant's data): no browser or shared cache keeps a copy. */
+function keepsNoCopy(route: RouteDef): boolean {
+  return route.noStore === true || route.auth !== "public";
+}
+
 async function runRoute(mounted: MountedRoute, req: express.Request, res: express.Response): Promise<void> {
   const { route, runtime, memo } = mounted;
   res.locals.routeTemplate = route.path;
-  if (route.noStore) res.setHeader("Cache-Control", "no-store");
+  if (keepsNoCopy(route)) res.setHeader("Cache-Control", "no-store");
   const auditCtx = await admit(mounted, req);
   const auth = auditCtx.auth;
   const parsed = parseRequest(route, req);

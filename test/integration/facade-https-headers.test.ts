@@ -24,6 +24,16 @@ describe("security headers by transport", () => {
     }
   });
 
+  it("keeps no signed-in answer in a browser or proxy cache (no-store); public answers may be cached", async () => {
+    const owner = await t.signup();
+    for (const path of ["/templates", "/clusters", "/api/auth/me"]) {
+      const res = await t.call("GET", path, { token: owner.accessToken });
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get("cache-control"), path).toBe("no-store");
+    }
+    expect((await t.call("GET", "/healthz")).headers.get("cache-control")).toBeNull();
+  });
+
   it("sends both when configured as served over HTTPS", async () => {
     const replica = await t.startReplica({ config: loadFacadeConfig({ SPOTOPT_HTTPS: "true" }) });
     const res = await call(replica.url, "GET", "/healthz");
