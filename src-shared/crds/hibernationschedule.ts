@@ -2,6 +2,9 @@
 import { z } from "zod";
 import { ClusterRef, Conditions, ObservedGeneration, defineKind, namespaceName, rfc3339 } from "./common.js";
 
+/** Date exceptions one schedule holds at most: a year's worth. */
+export const MAX_SCHEDULE_EXCEPTIONS = 366;
+
 export const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] as const;
 export const Weekday = z.enum(WEEKDAYS).describe("Day of the week in the schedule's time zone.");
 export type Weekday = z.infer<typeof Weekday>;
@@ -68,8 +71,9 @@ export const HibernationScheduleSpec = z
       .describe("168 hourly values, index day*24+hour, Monday = 0, 1 = awake; mutually exclusive with weekly."),
     exceptions: z
       .array(ScheduleException)
+      .max(MAX_SCHEDULE_EXCEPTIONS)
       .optional()
-      .describe("Whole-date exceptions (holidays, launch days)."),
+      .describe("Whole-date exceptions (holidays, launch days); at most 366."),
     override: ScheduleOverride.optional(),
     prewarmMinutes: z
       .number()

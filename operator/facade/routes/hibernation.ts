@@ -2,7 +2,8 @@
 // on first use, named after the cluster and owned by it, as "always awake" so that creating it never puts anything to
 // sleep); the hibernation controller acts.
 import { z } from "zod";
-import type { HibernationSchedule } from "../../../src-shared/crds/index.js";
+import { MAX_SCHEDULE_EXCEPTIONS, type HibernationSchedule } from "../../../src-shared/crds/index.js";
+import { UnprocessableError } from "../errors.js";
 import { defineRoute, type RouteDef } from "../http.js";
 import { clusterFigures } from "../services/fleet-view.js";
 import { specOf, type ResourceContext, type ResourceScope } from "../services/resource-scope.js";
@@ -159,6 +160,16 @@ function controllerSavings(schedule: HibernationSchedule): {
   };
 }
 
+/** The exceptions with `added` (replacing one of its date), sorted; more than the CRD's limit is 422. */
+function withException<E extends { date: string; action: string }>(current: E[], added: E): E[] {
+  const kept = current.filter((e) => e.date !== added.date);
+  if (kept.length >= MAX_SCHEDULE_EXCEPTIONS)
+    throw new UnprocessableError(
+      `a schedule holds at most ${MAX_SCHEDULE_EXCEPTIONS} date exceptions: remove some (kubectl edit hibernationschedule) first`,
+    );
+  return [...kept, added].sort((a, b) => a.date.localeCompare(b.date));
+}
+
 const addException = endpoint({
   method: "post",
   path: "/hibernation/exception",
@@ -174,10 +185,7 @@ const addException = endpoint({
   change: (body) => ({
     event: "Added hibernation exception",
     patch: (current) => ({
-      exceptions: [
-        ...(current.exceptions ?? []).filter((e) => e.date !== body.date),
-        { date: body.date, action: body.mode },
-      ].sort((a, b) => a.date.localeCompare(b.date)),
+      exceptions: withException(current.exceptions ?? [], { date: body.date, action: body.mode }),
     }),
   }),
   respond: ({ after, clusterName }) => ({
