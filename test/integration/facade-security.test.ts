@@ -111,8 +111,8 @@ describe("POST /clusters/connect", () => {
 });
 
 describe("names a person types", () => {
-  it("refuse control characters and unpaired surrogates with 422 and write nothing; other Unicode is kept as sent", async () => {
-    const bad = ["nul\u0000name", "bell\u0007", "half \ud800 pair", "\udc00tail"];
+  it("refuse control characters, bidirectional overrides and unpaired surrogates with 422 and write nothing; other Unicode is kept as sent", async () => {
+    const bad = ["nul\u0000name", "bell\u0007", "half \ud800 pair", "\udc00tail", "invoice\u202Efdp.exe", "a\u2066b"];
     for (const name of bad) {
       const connect = await t.call("POST", "/clusters/connect", {
         token: owner.accessToken,
@@ -120,7 +120,7 @@ describe("names a person types", () => {
       });
       expect(connect.status).toBe(422);
       expect(connect.body.detail).toMatch(
-        /^body\.display_name: must (not contain control characters|be valid Unicode)/,
+        /^body\.display_name: must (not contain control characters|be valid Unicode|not contain bidirectional)/,
       );
       const template = await t.call("POST", "/templates", {
         token: owner.accessToken,
