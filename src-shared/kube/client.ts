@@ -180,17 +180,24 @@ export class KubeClient {
     if (hit !== undefined) return hit;
     const fresh = await this.discover(apiVersion, true);
     const info = fresh.get(kind);
-    if (info === undefined) throw new Error(`The server does not serve ${kind} in ${apiVersion}`);
+    // a 404 as the API server would answer for the kind's paths: no object of a kind not served exists
+    if (info === undefined)
+      throw new KubeApiError(
+        404,
+        { reason: "NotFound", message: `The server does not serve ${kind} in ${apiVersion}` },
+        "discovery",
+      );
     return info;
   }
 
-  /** Whether the server serves this kind (by discovery); a discovery that fails counts as not served. */
+  /** Whether the server serves this kind (by discovery); any other failure than its 404 throws. */
   async serves(ref: { apiVersion: string; kind: string }): Promise<boolean> {
     try {
       await this.resourceInfo(ref.apiVersion, ref.kind);
       return true;
-    } catch {
-      return false;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
     }
   }
 
