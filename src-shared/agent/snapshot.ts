@@ -39,26 +39,40 @@ export type ClusterSnapshot = z.infer<typeof ClusterSnapshot>;
 
 /** The binaryData key of a snapshot: its JSON gzip'd (a big cluster's report is several MiB of JSON). */
 export const SNAPSHOT_GZ_KEY = "snapshot.json.gz";
-/** What one ConfigMap holds at most (its keys and values together), as the API server counts it. */
+/** What one ConfigMap's values hold at most together, as the API server counts them. */
 export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 
-/** A snapshot as a ConfigMap stores it, and its size as the API server counts it. */
+/** A snapshot as a ConfigMap stores it, and the bytes it takes there. */
 export function snapshotBinaryData(snapshot: ClusterSnapshot): { binaryData: Record<string, string>; bytes: number } {
-  // mtime 0: the same snapshot gives the same bytes, so an unchanged one is an unchanged apply
-  const gz = gzipSync(strToU8(JSON.stringify(snapshot)), { mtime: 0 });
-  return {
-    binaryData: { [SNAPSHOT_GZ_KEY]: Buffer.from(gz).toString("base64") },
-    bytes: SNAPSHOT_GZ_KEY.length + gz.length,
-  };
+  const gz = gzipSync(strToU8(JSON.stringify(snapshot)));
+  return { binaryData: { [SNAPSHOT_GZ_KEY]: Buffer.from(gz).toString("base64") }, bytes: gz.length };
 }
 
-/** The snapshot a ConfigMap holds (gzip'd in binaryData, or as JSON in data as it was first stored); undefined when absent or unreadable. */
+/** Parsed snapshots by ConfigMap object: an informer replaces the object on every change, so identity marks a version. */
+const parsedSnapshots = new WeakMap<object, ClusterSnapshot | null>();
+
+/**
+ * The snapshot a ConfigMap holds (gzip'd in binaryData, or as JSON in data as it was first stored); undefined when
+ * absent or unreadable. Each object is read once: several controllers read the same one at every reconcile.
+ */
 export function parseSnapshot(
   configMap: { data?: Record<string, string>; binaryData?: Record<string, string> } | undefined,
 ): ClusterSnapshot | undefined {
+  if (configMap === undefined) return undefined;
+  const known = parsedSnapshots.get(configMap);
+  if (known !== undefined) return known ?? undefined;
+  const parsed = readSnapshot(configMap);
+  parsedSnapshots.set(configMap, parsed ?? null);
+  return parsed;
+}
+
+function readSnapshot(configMap: {
+  data?: Record<string, string>;
+  binaryData?: Record<string, string>;
+}): ClusterSnapshot | undefined {
   try {
-    const gz = configMap?.binaryData?.[SNAPSHOT_GZ_KEY];
-    const raw = gz !== undefined ? strFromU8(gunzipSync(Buffer.from(gz, "base64"))) : configMap?.data?.[SNAPSHOT_KEY];
+    const gz = configMap.binaryData?.[SNAPSHOT_GZ_KEY];
+    const raw = gz !== undefined ? strFromU8(gunzipSync(Buffer.from(gz, "base64"))) : configMap.data?.[SNAPSHOT_KEY];
     if (raw === undefined) return undefined;
     const parsed = ClusterSnapshot.safeParse(JSON.parse(raw));
     return parsed.success ? parsed.data : undefined;

@@ -174,7 +174,7 @@ async function writeSnapshot(
  */
 async function maybeWriteSnapshot(
   ctx: IngestContext,
-  input: IngestInput,
+  input: IngestInput & { stored: () => ReturnType<typeof snapshotBinaryData> },
   state: ClusterState,
   at: Date,
 ): Promise<void> {
@@ -185,7 +185,7 @@ async function maybeWriteSnapshot(
     sinceWrittenMs >= ctx.opts.statusIntervalMs ||
     (digest !== state.objectsDigest && sinceWrittenMs >= ctx.opts.leaseRenewMs)
   ) {
-    await writeSnapshot(ctx, input.cluster, storable(normalized(input.heartbeat, at)));
+    await writeSnapshot(ctx, input.cluster, input.stored());
     state.snapshotWrittenMs = nowMs;
     state.objectsDigest = digest;
   }
@@ -273,15 +273,16 @@ function storable(snapshot: ClusterSnapshot): ReturnType<typeof snapshotBinaryDa
   return stored;
 }
 
-/** Room left in the snapshot ConfigMap besides the snapshot (its metadata is counted apart; a margin all the same). */
+/** What the snapshot may take of its ConfigMap's 1 MiB of values (a margin below the API server's limit). */
 const STORED_MAX_BYTES = CONFIGMAP_MAX_BYTES - 1024;
 
 async function ingest(ctx: IngestContext, input: IngestInput): Promise<{ receivedAt: Date; intervalS: number }> {
   const { cluster, heartbeat } = input;
   const at = ctx.opts.now();
-  // Every beat, not only those due to be stored: a report that cannot be stored is refused at once. Only a report
-  // whose JSON passes a ConfigMap's size needs compressing to tell.
-  if (JSON.stringify(heartbeat).length > STORED_MAX_BYTES) storable(normalized(heartbeat, at));
+  // Every beat, before anything is written, not only those due to be stored: a report that cannot be stored is
+  // refused at once. Only one whose JSON passes a ConfigMap's size needs compressing to tell (once a beat).
+  const snapshot = normalized(heartbeat, at);
+  let stored = Buffer.byteLength(JSON.stringify(snapshot)) > STORED_MAX_BYTES ? storable(snapshot) : undefined;
   const nowMs = at.getTime();
   const state = stateOf(ctx, `${cluster.metadata.namespace}/${cluster.metadata.name}`);
   const intervalS = heartbeat.heartbeat_interval_seconds ?? DEFAULT_HEARTBEAT_INTERVAL_SECONDS;
@@ -289,7 +290,7 @@ async function ingest(ctx: IngestContext, input: IngestInput): Promise<{ receive
     await renewLease(ctx, cluster, at, intervalS);
     state.leaseRenewedMs = nowMs;
   }
-  await maybeWriteSnapshot(ctx, input, state, at);
+  await maybeWriteSnapshot(ctx, { ...input, stored: () => (stored ??= storable(snapshot)) }, state, at);
   await recordInterruptions(ctx, input, state, at);
   await recordK8sVersion(ctx, cluster, heartbeat.k8s_version);
   return { receivedAt: at, intervalS };
