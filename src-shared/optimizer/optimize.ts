@@ -39,8 +39,7 @@ export const DEFAULT_BOUND_BUDGET_MS = 1000;
 
 /**
  * The most pods and distinct pod shapes one plan takes: above Kubernetes' own scale (150 000 pods a cluster), and within
- * what the planner packs in bounded memory (a plan of the limit's pods takes 30–80 s; tens of thousands of shapes
- * overran the knapsack search's stack).
+ * what the planner packs in bounded memory (tens of thousands of shapes overran the knapsack search's stack).
  */
 export const PLAN_LIMITS = { pods: 200_000, shapes: 5_000 } as const;
 

@@ -777,7 +777,7 @@ const MAX_DATA_BYTES = 1024 * 1024;
 
 /**
  * ValidateConfigMap / ValidateSecret: the values of data (and binaryData, decoded) together at most 1 MiB, in the
- * words of Kubernetes 1.32 and later; a Secret's stringData is merged into data before.
+ * words of Kubernetes 1.32 and later (a Secret's stringData is merged into its data before validation).
  */
 function validateDataSize(rt: ResourceType, obj: KubeObject): StatusCause[] {
   const text = (v: unknown): number => (typeof v === "string" ? Buffer.byteLength(v, "utf8") : 0);
@@ -785,9 +785,7 @@ function validateDataSize(rt: ResourceType, obj: KubeObject): StatusCause[] {
   const values = (m: unknown, size: (v: unknown) => number): number =>
     m && typeof m === "object" ? Object.values(m).reduce((n: number, v) => n + size(v), 0) : 0;
   const total =
-    rt.kind === "ConfigMap"
-      ? values(obj.data, text) + values(obj.binaryData, binary)
-      : values(obj.data, binary) + values(obj.stringData, text);
+    rt.kind === "ConfigMap" ? values(obj.data, text) + values(obj.binaryData, binary) : values(obj.data, binary);
   if (total <= MAX_DATA_BYTES) return [];
   const message = `Too long: may not be more than ${MAX_DATA_BYTES} bytes`;
   // the ConfigMap's error is of the whole object: upstream prints its (empty) path as `[]`

@@ -114,7 +114,7 @@ function createsByApply(
 ): a is RequestAttributes & { kind: "resource"; name: string } {
   if (a.kind !== "resource" || a.verb !== "patch" || a.subresource || !a.name) return false;
   const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-  if (!type.startsWith("application/apply-patch+")) return false;
+  if (type !== "application/apply-patch+yaml") return false;
   const rt = core.registry.byGroupPlural(a.apiGroup, a.resource);
   return rt !== undefined && core.tryGet(rt, a.namespace, a.name) === undefined;
 }
