@@ -72,54 +72,72 @@ describe("hibernation", () => {
   it("adds calendar exceptions (one per date, replaced on repeat)", async () => {
     let res = await f.call("POST", "/hibernation/exception", {
       token: f.token(f.orgA),
-      body: { cluster_id: "dev", date: "2025-12-25", mode: "force_sleep" },
+      body: { cluster_id: "dev", date: "2030-12-25", mode: "force_sleep" },
     });
     expect(res.status).toBe(200);
     res = await f.call("POST", "/hibernation/exception", {
       token: f.token(f.orgA),
-      body: { cluster_id: "dev", date: "2025-12-24", mode: "force_awake" },
+      body: { cluster_id: "dev", date: "2030-12-24", mode: "force_awake" },
     });
     res = await f.call("POST", "/hibernation/exception", {
       token: f.token(f.orgA),
-      body: { cluster_id: "dev", date: "2025-12-25", mode: "force_awake" },
+      body: { cluster_id: "dev", date: "2030-12-25", mode: "force_awake" },
     });
     expect(res.body.exceptions).toEqual([
-      { date: "2025-12-24", action: "force_awake" },
-      { date: "2025-12-25", action: "force_awake" },
+      { date: "2030-12-24", action: "force_awake" },
+      { date: "2030-12-25", action: "force_awake" },
     ]);
     expect((await schedule(f.orgA)).exceptions).toEqual(res.body.exceptions);
   });
 
   it("holds at most 366 date exceptions: one more is 422 at the facade and at the API server, replacing one still works", async () => {
     const ref = { ...HS, namespace: f.orgA, name: "dev" };
-    const day = (k: number): string => new Date(Date.UTC(2030, 0, 1) + k * 86_400_000).toISOString().slice(0, 10);
-    const full = Array.from({ length: 366 }, (_, k) => ({ date: day(k), action: "force_sleep" }));
-    await f.client.patch(ref, { spec: { exceptions: full } }, { type: "merge" });
-    await eventually(
-      () =>
-        f.cache.hibernationSchedules(f.orgA).find((h) => h.metadata.name === "dev")?.spec.exceptions?.length === 366,
-    );
-    const more = await f.call("POST", "/hibernation/exception", {
-      token: f.token(f.orgA),
-      body: { cluster_id: "dev", date: day(400), mode: "force_awake" },
-    });
-    expect(more.status).toBe(422);
-    expect(more.body.detail).toMatch(/at most 366 date exceptions/);
-    await expect(
-      f.client.patch(
-        ref,
-        { spec: { exceptions: [...full, { date: day(400), action: "force_sleep" }] } },
-        { type: "merge" },
-      ),
-    ).rejects.toMatchObject({ statusCode: 422 });
-    const replaced = await f.call("POST", "/hibernation/exception", {
-      token: f.token(f.orgA),
-      body: { cluster_id: "dev", date: day(0), mode: "force_awake" },
-    });
-    expect(replaced.status).toBe(200);
-    expect(replaced.body.exceptions).toHaveLength(366);
-    expect(replaced.body.exceptions[0]).toEqual({ date: day(0), action: "force_awake" });
-    await f.client.patch(ref, { spec: { exceptions: [] } }, { type: "merge" });
+    try {
+      const day = (k: number): string => new Date(Date.UTC(2030, 0, 1) + k * 86_400_000).toISOString().slice(0, 10);
+      const full = Array.from({ length: 366 }, (_, k) => ({ date: day(k), action: "force_sleep" }));
+      await f.client.patch(ref, { spec: { exceptions: full } }, { type: "merge" });
+      await eventually(
+        () =>
+          f.cache.hibernationSchedules(f.orgA).find((h) => h.metadata.name === "dev")?.spec.exceptions?.length === 366,
+      );
+      const more = await f.call("POST", "/hibernation/exception", {
+        token: f.token(f.orgA),
+        body: { cluster_id: "dev", date: day(400), mode: "force_awake" },
+      });
+      expect(more.status).toBe(422);
+      expect(more.body.detail).toMatch(/at most 366 date exceptions/);
+      await expect(
+        f.client.patch(
+          ref,
+          { spec: { exceptions: [...full, { date: day(400), action: "force_sleep" }] } },
+          { type: "merge" },
+        ),
+      ).rejects.toMatchObject({ statusCode: 422 });
+      const replaced = await f.call("POST", "/hibernation/exception", {
+        token: f.token(f.orgA),
+        body: { cluster_id: "dev", date: day(0), mode: "force_awake" },
+      });
+      expect(replaced.status).toBe(200);
+      expect(replaced.body.exceptions).toHaveLength(366);
+      expect(replaced.body.exceptions[0]).toEqual({ date: day(0), action: "force_awake" });
+      // Dates long past go when one is added: they can never apply again, so a full schedule is not stuck.
+      const past = [{ date: "2020-01-01", action: "force_sleep" }, ...full.slice(1)];
+      await f.client.patch(ref, { spec: { exceptions: past } }, { type: "merge" });
+      await eventually(
+        () =>
+          f.cache.hibernationSchedules(f.orgA).find((h) => h.metadata.name === "dev")?.spec.exceptions?.[0]?.date ===
+          "2020-01-01",
+      );
+      const freed = await f.call("POST", "/hibernation/exception", {
+        token: f.token(f.orgA),
+        body: { cluster_id: "dev", date: day(400), mode: "force_awake" },
+      });
+      expect(freed.status).toBe(200);
+      expect(freed.body.exceptions.map((e: { date: string }) => e.date)).not.toContain("2020-01-01");
+      expect(freed.body.exceptions).toHaveLength(366);
+    } finally {
+      await f.client.patch(ref, { spec: { exceptions: [] } }, { type: "merge" });
+    }
   });
 
   it("sets a manual override with its expiry", async () => {

@@ -204,33 +204,36 @@ describe("a template whose deletion waits for its finalizer", () => {
     const token = f.token(f.orgB);
     const created = await f.call("POST", "/templates", { token, body: { name: "held", families: ["m5"] } });
     expect(created.status).toBe(201);
-    // Something else holds it (as the controller does until a remote cluster's agent removed its NodePool).
-    await f.client.patch(
-      { ...NT, namespace: f.orgB, name: "held" },
-      { metadata: { finalizers: ["example.com/hold"] } },
-      {
-        type: "merge",
-      },
-    );
-    const first = await f.call("DELETE", "/templates/held", { token });
-    expect(first.status).toBe(200);
-    expect(first.body.message).toMatch(/deletion started/);
-    expect(
-      (await f.client.get<any>({ ...NT, namespace: f.orgB, name: "held" })).metadata.deletionTimestamp,
-    ).toBeDefined();
-    const again = await f.call("DELETE", "/templates/held", { token });
-    expect(again.status).toBe(409);
-    expect(again.body.detail).toMatch(/already being deleted/);
-    const audit = await f.call("GET", "/audit?limit=50", { token });
-    const deletions = audit.body.logs.filter(
-      (e: any) => e.event === "Deleted node template" && e.resource === "nodetemplate/held",
-    );
-    expect(deletions).toHaveLength(1);
-    await f.client.patch(
-      { ...NT, namespace: f.orgB, name: "held" },
-      { metadata: { finalizers: null } },
-      { type: "merge" },
-    );
+    try {
+      // Something else holds it (as the controller does until a remote cluster's agent removed its NodePool).
+      await f.client.patch(
+        { ...NT, namespace: f.orgB, name: "held" },
+        { metadata: { finalizers: ["example.com/hold"] } },
+        {
+          type: "merge",
+        },
+      );
+      const first = await f.call("DELETE", "/templates/held", { token });
+      expect(first.status).toBe(200);
+      expect(first.body.message).toMatch(/deletion started/);
+      expect(
+        (await f.client.get<any>({ ...NT, namespace: f.orgB, name: "held" })).metadata.deletionTimestamp,
+      ).toBeDefined();
+      const again = await f.call("DELETE", "/templates/held", { token });
+      expect(again.status).toBe(409);
+      expect(again.body.detail).toMatch(/already being deleted/);
+      const audit = await f.call("GET", "/audit?limit=50", { token });
+      const deletions = audit.body.logs.filter(
+        (e: any) => e.event === "Deleted node template" && e.resource === "nodetemplate/held",
+      );
+      expect(deletions).toHaveLength(1);
+    } finally {
+      await f.client.patch(
+        { ...NT, namespace: f.orgB, name: "held" },
+        { metadata: { finalizers: null } },
+        { type: "merge" },
+      );
+    }
   });
 });
 

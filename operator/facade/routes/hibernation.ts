@@ -160,12 +160,17 @@ function controllerSavings(schedule: HibernationSchedule): {
   };
 }
 
-/** The exceptions with `added` (replacing one of its date), sorted; more than the CRD's limit is 422. */
-function withException<E extends { date: string; action: string }>(current: E[], added: E): E[] {
-  const kept = current.filter((e) => e.date !== added.date);
+/**
+ * The exceptions with `added` (replacing one of its date), sorted. Those dated more than two days ago go: no time zone
+ * is that far behind UTC, so they can never apply again, and a schedule is not left full of them. More than the CRD's
+ * limit left is 422.
+ */
+function withException<E extends { date: string; action: string }>(current: E[], added: E, now: Date): E[] {
+  const oldest = new Date(now.getTime() - 2 * 86_400_000).toISOString().slice(0, 10);
+  const kept = current.filter((e) => e.date !== added.date && e.date >= oldest);
   if (kept.length >= MAX_SCHEDULE_EXCEPTIONS)
     throw new UnprocessableError(
-      `a schedule holds at most ${MAX_SCHEDULE_EXCEPTIONS} date exceptions: remove some (kubectl edit hibernationschedule) first`,
+      `a schedule holds at most ${MAX_SCHEDULE_EXCEPTIONS} date exceptions from two days ago on`,
     );
   return [...kept, added].sort((a, b) => a.date.localeCompare(b.date));
 }
@@ -185,7 +190,7 @@ const addException = endpoint({
   change: (body) => ({
     event: "Added hibernation exception",
     patch: (current) => ({
-      exceptions: withException(current.exceptions ?? [], { date: body.date, action: body.mode }),
+      exceptions: withException(current.exceptions ?? [], { date: body.date, action: body.mode }, new Date()),
     }),
   }),
   respond: ({ after, clusterName }) => ({
