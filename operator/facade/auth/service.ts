@@ -222,7 +222,7 @@ export class AuthService {
     const pending = await this.claimPendingSignup(code);
     // Two signups of one address reach one mailbox, and the codes do not say whose password each carries (anyone can
     // ask for any address): none is created then, and the address asks again, once.
-    const others = this.store.pendingSignupsOf(pending.email).filter((p) => p.signupId !== pending.signupId);
+    const others = (await this.store.pendingSignupsOf(pending.email)).filter((p) => p.signupId !== pending.signupId);
     if (others.length > 0) {
       for (const other of others) await this.store.deletePendingSignup(other.signupId);
       throw new ConflictError(

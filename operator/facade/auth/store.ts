@@ -516,10 +516,17 @@ export class AuthStore {
     return await this.client.delete(this.ref(`signup-${signupId}`));
   }
 
-  /** The pending signups of an address whose code has not expired (the cache's view). */
-  pendingSignupsOf(email: string): PendingSignupRecord[] {
+  /**
+   * The pending signups of an address whose code has not expired, read from the API server (not the cache, which may
+   * not have seen one made a moment ago on another replica): a verification is rare, and decides who owns an address.
+   */
+  async pendingSignupsOf(email: string): Promise<PendingSignupRecord[]> {
     const now = this.now().getTime();
-    return this.cached("signup")
+    const list = await this.client.list<SecretObject>(
+      { ...SECRET, namespace: this.namespace },
+      { labelSelector: `${AUTH_TYPE_LABEL}=signup` },
+    );
+    return list.items
       .map(pendingSignupFromSecret)
       .filter((r) => r.email === normaliseEmail(email) && Date.parse(r.expiresAt) > now);
   }
