@@ -54,13 +54,18 @@ export function localModeSettings(
   };
 }
 
-/** The demo organisation: created with a fresh owner on the first start, found again on later starts. */
+/**
+ * The demo organisation: created with a fresh owner on the first start, found again on later starts; once the state is
+ * seeded, one the user deleted stays deleted (undefined).
+ */
 async function ensureDemoOrganisation(
   client: KubeClient,
   facade: RunningFacade,
-): Promise<{ namespace: string; ownerPassword?: string }> {
+  seeded: boolean,
+): Promise<{ namespace: string; ownerPassword?: string } | undefined> {
   const existing = (await listOrganisations(client)).find((o) => o.name === DEMO_ORG_NAME);
   if (existing) return { namespace: existing.namespace };
+  if (seeded) return undefined;
   const ownerPassword = randomBytes(12).toString("base64url");
   const { org } = await facade.auth.signup({
     orgName: DEMO_ORG_NAME,
@@ -89,7 +94,7 @@ function banner(input: {
   api: LocalApiServer;
   facade: RunningFacade;
   admin: SuperAdminShown;
-  demo: { namespace: string; ownerPassword?: string };
+  demo?: { namespace: string; ownerPassword?: string };
   cluster: { nodes: number; deployments: number };
 }): string {
   // A password is printed only when this start generated it; one the operator chose stays off the terminal.
@@ -100,9 +105,14 @@ function banner(input: {
         ? "<password shown on the first start>"
         : "<SPOTOPT_ADMIN_PASSWORD>";
   const kubeconfig = input.api.kubeconfigPath ?? "";
-  const owner = input.demo.ownerPassword
-    ? `  demo owner:   ${DEMO_OWNER_EMAIL} / ${input.demo.ownerPassword}   (shown once: this start created it)`
-    : `  demo owner:   ${DEMO_OWNER_EMAIL} (created on the first start; its password was shown then)`;
+  const demo = input.demo
+    ? [
+        `  organisation: ${DEMO_ORG_NAME} (namespace ${input.demo.namespace})`,
+        input.demo.ownerPassword
+          ? `  demo owner:   ${DEMO_OWNER_EMAIL} / ${input.demo.ownerPassword}   (shown once: this start created it)`
+          : `  demo owner:   ${DEMO_OWNER_EMAIL} (created on the first start; its password was shown then)`,
+      ]
+    : [`  organisation: none (the demo organisation was deleted; --reset-state seeds it again)`];
   return [
     "",
     "Spot Optimizer is running in local mode.",
@@ -110,8 +120,7 @@ function banner(input: {
     `  facade:       ${input.facade.url}   (health: ${input.facade.url}/healthz, API docs: ${input.facade.url}/docs)`,
     `  kubeconfig:   ${kubeconfig}`,
     `  mail outbox:  ${input.facade.config.mailOutbox}   (signup codes and invites; no mail leaves this machine)`,
-    `  organisation: ${DEMO_ORG_NAME} (namespace ${input.demo.namespace})`,
-    owner,
+    ...demo,
     superAdminLine(input.admin),
     "",
     "Try:",
@@ -177,15 +186,15 @@ export async function startLocalMode(
     // No mail leaves a laptop: verification codes and invites land in a 0600 file the developer reads.
     config: { mailOutbox: env.SPOTOPT_MAIL_OUTBOX || join(settings.home, "outbox.jsonl") },
   });
-  const demo = await ensureDemoOrganisation(client, facade);
-  if (!seeded) {
+  const demo = await ensureDemoOrganisation(client, facade, seeded);
+  if (!seeded && demo) {
     // The demo organisation owns the local cluster; an existing designation (an installer's choice) is kept.
     await createIfAbsent(
       client,
       localClusterConfigMap({ namespace: demo.namespace, name: "local" }, systemNamespace()),
     );
     await seedDemoCluster(client, demo.namespace);
-    await markSeeded(client, systemNamespace(), demo.namespace);
+    await markSeeded(client, systemNamespace());
   }
   const source = !adminGenerated ? "env" : facade.adminBootstrap === "created" ? "created-now" : "kept";
   // What the simulated cluster holds now (the seed, less what the user deleted, plus what they added).

@@ -187,12 +187,12 @@ export async function seededBefore(client: KubeClient, namespace: string): Promi
 }
 
 /** Records that this state is seeded; written last, so a start interrupted while seeding seeds again (idempotent). */
-export async function markSeeded(client: KubeClient, namespace: string, demoNamespace: string): Promise<void> {
+export async function markSeeded(client: KubeClient, namespace: string): Promise<void> {
   await createIfAbsent(client, {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: { name: SEED_MARKER, namespace },
-    data: { seededAt: new Date().toISOString(), demoNamespace },
+    data: { seededAt: new Date().toISOString() },
   });
 }
 

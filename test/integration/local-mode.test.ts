@@ -81,7 +81,19 @@ describe("npm start (local mode)", () => {
     expect(third.output()).toContain(
       `(${nodes.items.length} simulated nodes, ${deployments.items.length} Deployments)`,
     );
+    // So does the demo organisation itself: the next start does not make it again.
+    await after.delete({ apiVersion: "v1", kind: "Namespace", name: demoNamespace! });
+    await eventually(
+      async () =>
+        (await after.getIfExists({ apiVersion: "v1", kind: "Namespace", name: demoNamespace! })) === undefined,
+    );
     after.close();
     expect(await third.stop()).toBe(0);
+    const fourth = await startLocalMode(home, { ports });
+    expect(fourth.output()).toContain("organisation: none (the demo organisation was deleted");
+    const last = new KubeClient(loadKubeConfig({ kubeconfigPath }));
+    expect(await last.getIfExists({ apiVersion: "v1", kind: "Namespace", name: demoNamespace! })).toBeUndefined();
+    last.close();
+    expect(await fourth.stop()).toBe(0);
   });
 });
