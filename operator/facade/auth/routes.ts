@@ -129,7 +129,8 @@ function signupRoute(ctx: AuthRouteContext): RouteDef {
     }),
     handler: async ({ body, audit }) => {
       // Nothing exists yet: the request is recorded in the platform chain, alike for every address.
-      audit({ actor: body.email, event: "signup.request", resource: "signup", after: { org_name: body.org_name } });
+      const actor = normaliseEmail(body.email);
+      audit({ actor, event: "signup.request", resource: "signup", after: { org_name: body.org_name } });
       const { expiresInSeconds } = await ctx.service.requestSignup({
         orgName: body.org_name,
         email: body.email,
