@@ -2,7 +2,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { repoRoot } from "./cluster.js";
+import { afterAll } from "vitest";
 import { freePort } from "./ports.js";
+
+/** Instances not stopped yet: a test that fails between a start and its stop must not leave one running. */
+const running = new Set<() => Promise<number | null>>();
+afterAll(async () => {
+  for (const stop of [...running]) await stop();
+});
 
 export interface LocalMode {
   child: ChildProcess;
@@ -53,13 +60,16 @@ export async function startLocalMode(home: string, opts: LocalModeOptions = {}):
       fail(new Error(`local mode exited with ${code}: ${out}`));
     });
   });
-  const stop = (): Promise<number | null> =>
-    child.exitCode !== null
+  const stop = (): Promise<number | null> => {
+    running.delete(stop);
+    return child.exitCode !== null
       ? Promise.resolve(child.exitCode)
       : new Promise((done) => {
           child.once("exit", (code) => done(code));
           child.kill("SIGINT");
         });
+  };
+  running.add(stop);
   return {
     child,
     output: () => out,
