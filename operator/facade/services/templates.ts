@@ -242,12 +242,15 @@ async function removeTemplate(
       `template ${id} is already being deleted: its NodePool and EC2NodeClass are removed first (see its status)`,
     );
   const clusterName = template.spec.clusterRef.name;
-  await rc.writer.remove(crRef("NodeTemplate", rc.namespace, id));
-  await settle(rc, "NodeTemplate", null, { name: id });
+  const ref = crRef("NodeTemplate", rc.namespace, id);
+  await rc.writer.remove(ref);
+  // One its finalizer holds is still there, marked: settle on that version rather than wait for it to go.
+  const held = await rc.writer.read<NodeTemplate>(ref);
+  await settle(rc, "NodeTemplate", held ?? null, { name: id });
   const wasDefault =
     template.spec.isDefault === true || rc.cache.cluster(rc.namespace, clusterName)?.spec.defaultTemplate === id;
   const newDefault = wasDefault ? await promoteSuccessor(rc, clusterName, id) : null;
-  return { template, wasDefault, newDefault, pending: rc.cache.template(rc.namespace, id) !== undefined };
+  return { template, wasDefault, newDefault, pending: held !== undefined };
 }
 
 export interface TemplateService {
