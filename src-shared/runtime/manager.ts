@@ -62,10 +62,17 @@ interface Controller {
  * caches), and only the leader runs work queues. On becoming leader every cached object of each
  * controller's kind is enqueued, so nothing that happened while standing by is missed.
  */
+/** One shared informer per kind and label selector. */
+function informerId(ref: KindRef): string {
+  return `${ref.apiVersion}/${ref.kind}${ref.labelSelector !== undefined ? `?${ref.labelSelector}` : ""}`;
+}
+
 export class ControllerManager {
   readonly client: KubeClient;
   private readonly options: ManagerOptions;
   private readonly informers = new Map<string, Informer>();
+  /** Never started: kinds optionalInformer found not served. */
+  private readonly unserved = new Map<string, Informer>();
   private readonly controllers: Controller[] = [];
   private elector: LeaderElector | undefined;
   private started = false;
@@ -80,7 +87,9 @@ export class ControllerManager {
 
   /** The shared informer for a kind (created on first use, all namespaces). Read caches through it. */
   informer<T extends KubeObject = KubeObject>(ref: KindRef): Informer<T> {
-    const id = `${ref.apiVersion}/${ref.kind}${ref.labelSelector !== undefined ? `?${ref.labelSelector}` : ""}`;
+    const id = informerId(ref);
+    const unserved = this.unserved.get(id);
+    if (unserved !== undefined) return unserved as unknown as Informer<T>;
     let informer = this.informers.get(id);
     if (informer === undefined) {
       informer = new Informer({
@@ -99,14 +108,17 @@ export class ControllerManager {
 
   /**
    * The informer of a kind the cluster may not serve (Karpenter's, where it is not installed): the shared one when the
-   * server serves the kind, else one never started, whose cache stays empty and whose sync nothing waits for.
+   * server serves the kind, else one never started, whose cache stays empty and whose sync nothing waits for — and
+   * which every later `informer()` and controller watch of that kind gets too, so a watch of it is simply quiet.
    * Discovery is asked once, here: a kind the cluster starts serving later is watched after a restart.
    */
   async optionalInformer<T extends KubeObject = KubeObject>(
     ref: KindRef,
   ): Promise<{ informer: Informer<T>; served: boolean }> {
     if (await this.client.serves(ref)) return { informer: this.informer<T>(ref), served: true };
-    return { informer: new Informer<T>({ client: this.client, ...ref }), served: false };
+    const id = informerId(ref);
+    if (!this.unserved.has(id)) this.unserved.set(id, new Informer({ client: this.client, ...ref }));
+    return { informer: this.unserved.get(id) as unknown as Informer<T>, served: false };
   }
 
   /** Registers a controller; call before start(). */

@@ -187,12 +187,8 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
     forKind: NODE_TEMPLATE,
     watches: [
       ...specWatches(templates),
-      ...(karpenter
-        ? [
-            { ...NODEPOOL_API, mapToKeys: named },
-            { ...EC2NODECLASS_API, mapToKeys: named },
-          ]
-        : []),
+      { ...NODEPOOL_API, mapToKeys: named },
+      { ...EC2NODECLASS_API, mapToKeys: named },
       // A remote cluster's agent finished (or failed) an action: the template's Applied follows it.
       { ...TEMPLATE_ACTIONS, mapToKeys: actionKeys },
       { ...SNAPSHOT_REF, mapToKeys: (cm) => reportedKeys(cm, templatesOfCluster) },

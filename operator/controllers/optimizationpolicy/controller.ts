@@ -66,15 +66,6 @@ function remoteWatches(
   ];
 }
 
-/** A local NodePool of ours matters to the policies of its template's cluster. */
-function nodePoolWatch(policiesOf: (namespace: string | undefined, cluster: string | undefined) => string[]) {
-  return {
-    ...NODEPOOL_API,
-    mapToKeys: (p: KubeObject) =>
-      policiesOf(p.metadata?.labels?.[TEMPLATE_NAMESPACE_LABEL], p.metadata?.labels?.[CLUSTER_LABEL]),
-  };
-}
-
 /** A pod matters to the policies excluding its namespace and to the one that annotated it. */
 function policyKeysOfPod(policies: Informer<OptimizationPolicy>, pod: KubeObject): string[] {
   const ns = pod.metadata?.namespace ?? "";
@@ -100,7 +91,7 @@ export async function registerOptimizationPolicyController(options: PolicyContro
   const { manager, client } = options;
   const policies = manager.informer<OptimizationPolicy>(OPTIMIZATION_POLICY);
   const clusters = manager.informer<ManagedCluster>(MANAGED_CLUSTER);
-  const { informer: nodePools, served: poolsServed } = await manager.optionalInformer<KubeObject>(NODEPOOL_API);
+  const { informer: nodePools } = await manager.optionalInformer<KubeObject>(NODEPOOL_API);
   const pods = manager.informer<KubeObject>(POD);
   const namespaces = manager.informer<KubeObject>(NAMESPACE);
   const templates = manager.informer<NodeTemplate>(NODE_TEMPLATE);
@@ -132,7 +123,11 @@ export async function registerOptimizationPolicyController(options: PolicyContro
           return remote ? policiesOf(t.metadata?.namespace, cluster) : [];
         },
       },
-      ...(poolsServed ? [nodePoolWatch(policiesOf)] : []),
+      {
+        ...NODEPOOL_API,
+        mapToKeys: (p) =>
+          policiesOf(p.metadata?.labels?.[TEMPLATE_NAMESPACE_LABEL], p.metadata?.labels?.[CLUSTER_LABEL]),
+      },
       ...remoteWatches(policiesOf),
     ],
     // Policies deleted while no operator led: the pods they protected still name them, so release those keys too.
