@@ -234,4 +234,55 @@ describe("planHibernation", () => {
     const awake = applyMergePatch(asleep, wake.patches[0]!.patch);
     expect(awake.spec).toEqual(pools[1]!.spec);
   });
+
+  it("puts a NodeTemplate's pool to sleep by its annotation alone and deletes its claims once its controller holds it at zero", () => {
+    const template = nodePool("acme-web", undefined, { "spotoptimizer.io/nodetemplate": "acme/web" });
+    const sleep = planHibernation(input({ nodePools: [template], nodeClaims: [claim("c1", "acme-web")] }));
+    expect(sleep.patches.map((p) => [p.action, p.patch.spec])).toEqual([["hold", undefined]]);
+    expect(sleep.nodeClaimDeletes).toEqual([]);
+    const marked = applyMergePatch(template, sleep.patches[0]!.patch);
+    expect(JSON.parse(marked.metadata.annotations![SAVED_ANNOTATION]!)).toEqual({ by: KEY, heldByTemplate: true });
+    // The NodeTemplate controller applied the zero limits: nothing left to write, the claims go.
+    const held = { ...marked, spec: { ...marked.spec, limits: { cpu: "0", memory: "0" } } };
+    const asleep = planHibernation(input({ enforce: true, nodePools: [held], nodeClaims: [claim("c1", "acme-web")] }));
+    expect(asleep.patches).toEqual([]);
+    expect(asleep.nodeClaimDeletes).toEqual(["c1"]);
+    // The wake takes only the annotation away: the limits are the template controller's to change.
+    const wake = planHibernation(input({ desired: "awake", nodePools: [held] }));
+    expect(applyMergePatch(held, wake.patches[0]!.patch)).toEqual({ ...held, metadata: template.metadata });
+  });
+
+  it("wakes a template's pool slept with written limits by removing them, whatever was saved", () => {
+    const saved = JSON.stringify({ by: KEY, limits: { cpu: "0", memory: "0" } });
+    const asleep = nodePool(
+      "acme-web",
+      { cpu: "0", memory: "0" },
+      { "spotoptimizer.io/nodetemplate": "acme/web", [SAVED_ANNOTATION]: saved },
+    );
+    const wake = planHibernation(input({ desired: "awake", nodePools: [asleep] }));
+    expect(applyMergePatch(asleep, wake.patches[0]!.patch).spec?.limits).toBeUndefined();
+  });
+
+  it("leaves an object whose annotation it cannot read as it is, and names it", () => {
+    const broken = (name: string, value: string): ObservedWorkload => ({
+      ...workload("Deployment", `shop/${name}`, { replicas: 0 }),
+      metadata: { ...workload("Deployment", `shop/${name}`, {}).metadata, annotations: { [SAVED_ANNOTATION]: value } },
+    });
+    const objects = [
+      broken("not-json", "{replicas: 3"),
+      broken("negative", JSON.stringify({ by: KEY, replicas: -5 })),
+      broken("fraction", JSON.stringify({ by: KEY, replicas: 1.5 })),
+    ];
+    for (const desired of ["awake", "asleep"] as const) {
+      const plan = planHibernation(input({ desired, enforce: true, workloads: objects }));
+      expect(plan.patches).toEqual([]);
+      expect(plan.unreadable).toEqual([
+        "Deployment shop/fraction",
+        "Deployment shop/negative",
+        "Deployment shop/not-json",
+      ]);
+    }
+    const excluded = planHibernation(input({ desired: "awake", excludedNamespaces: ["shop"], workloads: objects }));
+    expect(excluded.unreadable).toEqual([]);
+  });
 });

@@ -6,7 +6,11 @@
 // carrying our annotation is never scaled again: the plan is idempotent, a second run with nothing changed
 // plans zero writes.
 
-export const SAVED_ANNOTATION = "hibernation.spotoptimizer.io/saved";
+import { TEMPLATE_ANNOTATION } from "../../../src-shared/karpenter/labels.js";
+import { SAVED_ANNOTATION, readSaved, savedState, type SavedOriginal } from "../../../src-shared/hibernation/saved.js";
+
+export { SAVED_ANNOTATION, readSaved };
+
 /** Set to "true" on a NodePool to keep it (and its nodes) out of hibernation, e.g. for the nodes excluded namespaces run on. */
 export const NODEPOOL_EXCLUDE_ANNOTATION = "hibernation.spotoptimizer.io/exclude";
 /** Karpenter's label on NodeClaims and Nodes naming their NodePool. */
@@ -39,15 +43,8 @@ export interface ObservedWorkload extends ObservedObject {
   kind: WorkloadKind;
 }
 
-/** What the annotation holds: who saved it and the original value; `null` means the field was absent. */
-export interface SavedOriginal {
-  by: string;
-  replicas?: number | null;
-  suspend?: boolean | null;
-  limits?: Record<string, LimitValue> | null;
-}
-
-export type PatchAction = "sleep" | "wake" | "enforce" | "release";
+/** "hold": our annotation alone on a NodeTemplate's NodePool, whose controller then applies the zero limits. */
+export type PatchAction = "sleep" | "hold" | "wake" | "enforce" | "release";
 
 export interface PlannedPatch {
   kind: ManagedKind;
@@ -75,6 +72,8 @@ export interface HibernationPlan {
   graceEndsAtMs?: number;
   /** Workloads left awake because their grace period runs. */
   inGrace: number;
+  /** In-scope objects left alone because our annotation on them is unreadable ("Kind namespace/name"). */
+  unreadable: string[];
 }
 
 export interface PlanInput {
@@ -95,18 +94,9 @@ export interface PlanInput {
   nodeClaims: readonly ObservedObject[];
 }
 
-/** Reads our annotation; undefined when absent or unreadable (then the object is treated as not managed yet). */
-export function readSaved(object: ObservedObject): SavedOriginal | undefined {
-  const raw = object.metadata.annotations?.[SAVED_ANNOTATION];
-  if (raw === undefined) return undefined;
-  try {
-    const parsed = JSON.parse(raw) as unknown;
-    if (typeof parsed === "object" && parsed !== null && typeof (parsed as SavedOriginal).by === "string")
-      return parsed as SavedOriginal;
-  } catch {
-    // A hand-edited, broken annotation: not ours to interpret.
-  }
-  return undefined;
+/** A NodePool a NodeTemplate generated (its spec is that controller's to write). */
+export function isTemplatePool(nodePool: ObservedObject): boolean {
+  return nodePool.metadata.annotations?.[TEMPLATE_ANNOTATION] !== undefined;
 }
 
 function isDeleting(object: ObservedObject): boolean {
@@ -150,6 +140,11 @@ function metadataPatch(object: ObservedObject, saved: SavedOriginal | null): Rec
     resourceVersion: object.metadata.resourceVersion,
     annotations: { [SAVED_ANNOTATION]: saved === null ? null : JSON.stringify(saved) },
   };
+}
+
+function describe(kind: ManagedKind, object: ObservedObject): string {
+  const { namespace, name } = object.metadata;
+  return `${kind} ${namespace === undefined ? "" : `${namespace}/`}${name}`;
 }
 
 function target(kind: ManagedKind, object: ObservedObject): Pick<PlannedPatch, "kind" | "namespace" | "name"> {
@@ -210,6 +205,10 @@ function limitsPatch(
 
 function sleepNodePool(nodePool: ObservedObject, scheduleKey: string): PlannedPatch {
   const current = limitsOf(nodePool);
+  if (isTemplatePool(nodePool)) {
+    const held: SavedOriginal = { by: scheduleKey, heldByTemplate: true };
+    return { ...target("NodePool", nodePool), action: "hold", patch: { metadata: metadataPatch(nodePool, held) } };
+  }
   const saved: SavedOriginal = { by: scheduleKey, limits: orNull(current) };
   return {
     ...target("NodePool", nodePool),
@@ -220,6 +219,18 @@ function sleepNodePool(nodePool: ObservedObject, scheduleKey: string): PlannedPa
 
 function wakeNodePool(nodePool: ObservedObject, saved: SavedOriginal, enforce: boolean): PlannedPatch {
   const current = limitsOf(nodePool);
+  if (saved.heldByTemplate) {
+    return { ...target("NodePool", nodePool), action: "wake", patch: { metadata: metadataPatch(nodePool, null) } };
+  }
+  // Put to sleep before pools of templates were held by their controller: the limits written then are dropped, and
+  // the NodeTemplate controller applies its own (what was saved may be a policy's since changed).
+  if (isTemplatePool(nodePool)) {
+    return {
+      ...target("NodePool", nodePool),
+      action: "wake",
+      patch: { metadata: metadataPatch(nodePool, null), spec: { limits: null } },
+    };
+  }
   if (!sameLimits(current, ASLEEP_NODEPOOL_LIMITS) && !enforce) {
     return { ...target("NodePool", nodePool), action: "release", patch: { metadata: metadataPatch(nodePool, null) } };
   }
@@ -282,23 +293,26 @@ function decideWorkload(
   return graceEndsAtMs === undefined ? { patch: sleepWorkload(workload, input.scheduleKey) } : { graceEndsAtMs };
 }
 
+/** Re-applies the zero limits a user changed while asleep; a held pool's are its NodeTemplate controller's to keep. */
+function enforceNodePool(nodePool: ObservedObject, saved: SavedOriginal): PlannedPatch | undefined {
+  if (saved.heldByTemplate || sameLimits(limitsOf(nodePool), ASLEEP_NODEPOOL_LIMITS)) return undefined;
+  return {
+    ...target("NodePool", nodePool),
+    action: "enforce",
+    patch: {
+      metadata: { resourceVersion: nodePool.metadata.resourceVersion },
+      spec: { limits: limitsPatch(limitsOf(nodePool), ASLEEP_NODEPOOL_LIMITS) },
+    },
+  };
+}
+
 function decideNodePool(nodePool: ObservedObject, input: PlanInput): PlannedPatch | undefined {
   const saved = readSaved(nodePool);
   if (saved !== undefined && saved.by !== input.scheduleKey) return undefined;
   const inScope = !isNodePoolExcluded(nodePool);
   if (saved !== undefined) {
     if (input.desired === "awake" || !inScope) return wakeNodePool(nodePool, saved, input.enforce);
-    if (input.enforce && !sameLimits(limitsOf(nodePool), ASLEEP_NODEPOOL_LIMITS)) {
-      return {
-        ...target("NodePool", nodePool),
-        action: "enforce",
-        patch: {
-          metadata: { resourceVersion: nodePool.metadata.resourceVersion },
-          spec: { limits: limitsPatch(limitsOf(nodePool), ASLEEP_NODEPOOL_LIMITS) },
-        },
-      };
-    }
-    return undefined;
+    return input.enforce ? enforceNodePool(nodePool, saved) : undefined;
   }
   if (input.desired === "awake" || !inScope) return undefined;
   return sleepNodePool(nodePool, input.scheduleKey);
@@ -331,6 +345,7 @@ function planWorkloads(
   input: PlanInput,
   managed: ManagedCounts,
   patches: PlannedPatch[],
+  unreadable: string[],
 ): { inGrace: number; graceEndsAtMs?: number } {
   const excludedSet = new Set([...ALWAYS_EXCLUDED_NAMESPACES, ...input.excludedNamespaces]);
   const inScope = input.inTenantScope ?? ((): boolean => true);
@@ -339,6 +354,10 @@ function planWorkloads(
   for (const workload of input.workloads) {
     if (isDeleting(workload)) continue;
     if (!isWorkloadExcluded(workload, excluded)) managed[countKey(workload.kind)] += 1;
+    if (savedState(workload) === "unreadable") {
+      if (!isWorkloadExcluded(workload, excluded)) unreadable.push(describe(workload.kind, workload));
+      continue;
+    }
     const decision = decideWorkload(workload, input, excluded);
     if (decision.patch) patches.push(decision.patch);
     if (decision.graceEndsAtMs !== undefined) graceEnds.push(decision.graceEndsAtMs);
@@ -349,17 +368,23 @@ function planWorkloads(
 export function planHibernation(input: PlanInput): HibernationPlan {
   const managed: ManagedCounts = { deployments: 0, statefulSets: 0, cronJobs: 0, nodePools: 0 };
   const patches: PlannedPatch[] = [];
-  const { inGrace, graceEndsAtMs } = planWorkloads(input, managed, patches);
+  const unreadable: string[] = [];
+  const { inGrace, graceEndsAtMs } = planWorkloads(input, managed, patches, unreadable);
   for (const nodePool of input.nodePools) {
     if (isDeleting(nodePool)) continue;
     if (!isNodePoolExcluded(nodePool)) managed.nodePools += 1;
+    if (savedState(nodePool) === "unreadable") {
+      if (!isNodePoolExcluded(nodePool)) unreadable.push(describe("NodePool", nodePool));
+      continue;
+    }
     const patch = decideNodePool(nodePool, input);
     if (patch) patches.push(patch);
   }
   patches.sort((a, b) =>
     `${a.kind}/${a.namespace ?? ""}/${a.name}`.localeCompare(`${b.kind}/${b.namespace ?? ""}/${b.name}`),
   );
-  const plan: HibernationPlan = { patches, nodeClaimDeletes: nodeClaimsToDelete(input, patches), managed, inGrace };
+  const nodeClaimDeletes = nodeClaimsToDelete(input, patches);
+  const plan: HibernationPlan = { patches, nodeClaimDeletes, managed, inGrace, unreadable: unreadable.sort() };
   if (graceEndsAtMs !== undefined) plan.graceEndsAtMs = graceEndsAtMs;
   return plan;
 }

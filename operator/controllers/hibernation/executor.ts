@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { snapshotNodeAsV1, type ClusterSnapshot } from "../../../src-shared/agent/snapshot.js";
 import type { HeartbeatObject } from "../../../src-shared/agent/protocol.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
-import { isConflict, type KubeObject } from "../../../src-shared/kube/index.js";
+import { KubeApiError, isConflict, type KubeObject } from "../../../src-shared/kube/index.js";
 import {
   SAVED_ANNOTATION,
   type HibernationPlan,
@@ -33,7 +33,10 @@ export interface ExecutionOutcome {
   attempted: number;
   /** Per-object 409s of direct writes (retried soon). */
   conflicts: number;
-  /** AgentActions of this plan that failed (their messages), while no fresher report shows the cluster changed. */
+  /**
+   * Writes the cluster refused, one message each: a direct write's per-object refusal, or an AgentAction of this plan
+   * that failed while no fresher report shows the cluster changed.
+   */
   failed: string[];
 }
 
@@ -62,21 +65,35 @@ export function localExecutor(reader: HibernationReader, writer: HibernationWrit
      */
     async execute(plan) {
       let conflicts = 0;
-      let nodePoolConflict = false;
+      let nodePoolMissed = false;
+      const failed: string[] = [];
       for (const patch of plan.patches) {
         try {
           await writer.applyPatch(patch);
         } catch (err) {
-          if (!isConflict(err)) throw err;
-          conflicts += 1;
-          nodePoolConflict ||= patch.kind === "NodePool";
+          if (isConflict(err)) conflicts += 1;
+          else if (isObjectRefusal(err)) failed.push(`${patch.kind} ${refText(patch)}: ${(err as Error).message}`);
+          else throw err;
+          nodePoolMissed ||= patch.kind === "NodePool";
         }
       }
       // NodeClaims go only once their NodePool's zero limit has landed, else Karpenter would replace them.
-      if (!nodePoolConflict) for (const name of plan.nodeClaimDeletes) await writer.deleteNodeClaim(name);
-      return { attempted: plan.patches.length + plan.nodeClaimDeletes.length, conflicts, failed: [] };
+      if (!nodePoolMissed) for (const name of plan.nodeClaimDeletes) await writer.deleteNodeClaim(name);
+      return { attempted: plan.patches.length + plan.nodeClaimDeletes.length, conflicts, failed };
     },
   };
+}
+
+/**
+ * The API server refused this one object (invalid value, admission denial, gone meanwhile): it is reported and the
+ * rest of the plan still runs, so one object cannot hold a whole cluster asleep. Anything else is retried as a whole.
+ */
+function isObjectRefusal(err: unknown): boolean {
+  return err instanceof KubeApiError && [400, 403, 404, 422].includes(err.statusCode);
+}
+
+function refText(patch: PlannedPatch): string {
+  return patch.namespace === undefined ? patch.name : `${patch.namespace}/${patch.name}`;
 }
 
 /** Label on the AgentActions hibernation creates, naming the schedule (in the same namespace). */

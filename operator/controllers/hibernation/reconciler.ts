@@ -31,13 +31,14 @@ import {
   type ClusterTarget,
   type PerClusterObject,
 } from "../../../src-shared/tenancy/cluster-target.js";
-import { planHibernation, readSaved, type HibernationPlan, type ObservedObject } from "./desired.js";
+import { SAVED_ANNOTATION, planHibernation, readSaved, type HibernationPlan, type ObservedObject } from "./desired.js";
 import { KIND_REFS, type HibernationReader, type HibernationWriter } from "./kube.js";
 import {
   expiredActions,
   localExecutor,
   remoteExecutor,
   type ClusterObservation,
+  type ExecutionOutcome,
   type HibernationExecutor,
   type UnknownCluster,
 } from "./executor.js";
@@ -63,6 +64,10 @@ const CONFLICT_RETRY_MS = 50;
  * bounds the wait when a report shows nothing new.
  */
 const REMOTE_WAIT_MS = 15_000;
+/** Next try after the API server refused an object's write (it needs a change by someone else first). */
+const REFUSED_RETRY_MS = 30_000;
+/** Condition reason of a plan the API server refused part of (one object's write each). */
+export const WRITE_REFUSED = "WriteRefused";
 /** Condition reasons of a remote cluster the controller cannot act on yet. */
 export const AGENT_NOT_REPORTED = "AgentNotReported";
 export const AGENT_ACTION_FAILED = "AgentActionFailed";
@@ -136,6 +141,7 @@ function emptyPlan(): HibernationPlan {
     nodeClaimDeletes: [],
     managed: { deployments: 0, statefulSets: 0, cronJobs: 0, nodePools: 0 },
     inGrace: 0,
+    unreadable: [],
   };
 }
 
@@ -326,13 +332,19 @@ function savingsFields(
 
 function readyCondition(ctx: RunContext, evaluation: ScheduleEvaluation, plan: HibernationPlan): Condition[] {
   const waiting = plan.inGrace > 0 ? `; ${plan.inGrace} new workload(s) in their grace period` : "";
+  const left = plan.unreadable.length;
+  const unreadable =
+    left > 0
+      ? `; ${left} object(s) left as they are, their ${SAVED_ANNOTATION} annotation is not one hibernation wrote ` +
+        `(fix or remove it): ${plan.unreadable.slice(0, 5).join(", ")}${left > 5 ? ", …" : ""}`
+      : "";
   return setCondition(
     ctx.schedule.status?.conditions as Condition[] | undefined,
     {
       type: "Ready",
       status: "True",
       reason: evaluation.state === "asleep" ? "Asleep" : "Awake",
-      message: `Cluster is ${evaluation.state} (${evaluation.reason})${waiting}`,
+      message: `Cluster is ${evaluation.state} (${evaluation.reason})${waiting}${unreadable}`,
       observedGeneration: ctx.schedule.metadata?.generation,
     },
     new Date(ctx.nowMs),
@@ -581,13 +593,27 @@ async function record(
 }
 
 /**
+ * A direct write's outcome: refused objects are named on the schedule (the transition is not recorded while any is
+ * left) and tried again later; the rest of the plan was written regardless.
+ */
+async function localOutcome(ctx: RunContext, executed: ExecutionOutcome): Promise<ReconcileResult> {
+  if (executed.failed.length === 0) return { requeueAfterMs: executed.conflicts > 0 ? CONFLICT_RETRY_MS : 0 };
+  const n = executed.failed.length;
+  await notReady(ctx, {
+    reason: WRITE_REFUSED,
+    message: `The API server refused ${n} write(s), the rest was done; retrying: ${executed.failed[0]}`,
+  });
+  return { requeueAfterMs: REFUSED_RETRY_MS };
+}
+
+/**
  * Carries out the plan; the requeue when anything was written or is under way (the next run, finding nothing to do,
  * records the result). A remote cluster's failed AgentAction is reported on the schedule while it waits.
  */
 async function applyPlan(ctx: RunContext, observed: Observed): Promise<ReconcileResult | undefined> {
   const executed = await observed.executor.execute(observed.plan);
   if (executed.attempted === 0) return undefined;
-  if (observed.executor.mode === "local") return { requeueAfterMs: executed.conflicts > 0 ? CONFLICT_RETRY_MS : 0 };
+  if (observed.executor.mode === "local") return localOutcome(ctx, executed);
   if (executed.failed.length > 0) {
     await notReady(ctx, {
       reason: AGENT_ACTION_FAILED,

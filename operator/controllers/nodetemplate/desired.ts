@@ -62,6 +62,8 @@ export interface DesiredTemplateInput {
   awsDefaults?: AwsDefaults;
   /** True while Spot fallback is narrowed back to Spot only (see spotReturn). */
   narrowToSpot?: boolean;
+  /** True while a HibernationSchedule has put the pool to sleep: this controller holds it at zero limits then. */
+  hibernating?: boolean;
 }
 
 export interface DesiredTemplate {
@@ -188,8 +190,9 @@ function nodePool(
       },
     },
   };
-  // karpenter.enabled=false: no new capacity (existing nodes stay until they are disrupted).
-  if (!policy.karpenterEnabled) spec.limits = { cpu: "0", memory: "0" };
+  // karpenter.enabled=false: no new capacity (existing nodes stay until they are disrupted). Asleep, the same: this
+  // controller alone writes the pool's limits, so a policy edit during the night neither wakes it nor outlasts the wake.
+  if (!policy.karpenterEnabled || input.hibernating === true) spec.limits = { cpu: "0", memory: "0" };
   return {
     ...NODEPOOL_API,
     metadata: { name, labels: labels(input), annotations: { [TEMPLATE_ANNOTATION]: templateKey(input) } },

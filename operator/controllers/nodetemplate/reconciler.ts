@@ -33,6 +33,7 @@ import {
 } from "./executor.js";
 import { effectiveDefault, type TemplateCaches } from "./kube.js";
 import { onDemandClaimsCreatedMs } from "../../../src-shared/agent/remote-view.js";
+import { hibernationHolds } from "../../../src-shared/hibernation/saved.js";
 import { sweepRemote } from "./sweep.js";
 import { poolDecision, previousPool, type PreviousPool } from "./decision.js";
 import { recordDecision, type DecisionAudit } from "../../../src-shared/audit/decisions.js";
@@ -381,6 +382,7 @@ function build(ctx: Ctx, input: { cluster: ManagedCluster; spec: NodeTemplateSpe
     ...(catalog ? { catalog } : { catalogProblem: problem }),
     awsDefaults: ctx.options.awsDefaults,
     narrowToSpot: fallback.narrow,
+    hibernating: hibernationHolds(poolAnnotations(caches, input.cluster, poolName)),
   });
   return { desired, poolName, policySource: policy.source, fallbackActive, fallback, catalog };
 }
@@ -473,6 +475,17 @@ function onDemandClaims(caches: TemplateCaches, cluster: ManagedCluster, pool: s
     caches.remoteView(cluster.metadata.namespace ?? "", cluster.metadata.name ?? ""),
     pool,
   );
+}
+
+/** The annotations of the pool as the cluster holds it (a remote one: as its agent last reported it). */
+function poolAnnotations(
+  caches: TemplateCaches,
+  cluster: ManagedCluster,
+  pool: string,
+): Record<string, string> | undefined {
+  if (cluster.spec.mode !== "remote") return caches.karpenterObject("NodePool", pool)?.metadata?.annotations;
+  const view = caches.remoteView(cluster.metadata.namespace ?? "", cluster.metadata.name ?? "");
+  return view?.objects.find((o) => o.kind === "NodePool" && o.name === pool)?.annotations;
 }
 
 function poolBefore(caches: TemplateCaches, template: NodeTemplate, desired: KubeObject): PreviousPool | undefined {
