@@ -170,6 +170,26 @@ describe("hibernation controller", () => {
     client.close();
   });
 
+  it("a Duplicate schedule takes over as soon as the one in force is gone, with nothing else changing", async () => {
+    server = await startTestCluster({ crds: "all" });
+    const client = new KubeClient(server.kubeConfig);
+    await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: TENANT } });
+    await designateLocalCluster(client, { namespace: TENANT });
+    const ref = (name: string) =>
+      ({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: TENANT, name }) as const;
+    const reason = async (name: string): Promise<string | undefined> =>
+      ((await client.get(ref(name))).status as { conditions?: Array<{ reason: string }> } | undefined)?.conditions?.[0]
+        ?.reason;
+    await startInstance(server);
+    const spec = { clusterRef: { name: "local" }, timezone: "UTC", weekly: [] };
+    await client.create({ ...ref("first"), metadata: { name: "first", namespace: TENANT }, spec });
+    await eventually(async () => (await reason("first")) === "Asleep", 10_000, "first in force");
+    await client.create({ ...ref("second"), metadata: { name: "second", namespace: TENANT }, spec });
+    await eventually(async () => (await reason("second")) === "Duplicate", 10_000, "second a duplicate");
+    await client.delete(ref("first"));
+    await eventually(async () => (await reason("second")) === "Asleep", 10_000, "second in force");
+  });
+
   it("sleeps and wakes 50 workloads and two NodePools exactly, under 20 % injected 409s", async () => {
     server = await startTestCluster({ crds: "all" });
     const client = new KubeClient(server.kubeConfig);

@@ -65,6 +65,11 @@ export async function registerHibernationController(options: HibernationControll
     watches: [
       ...watched.filter((k) => k !== "Node").map((kind) => ({ ...KIND_REFS[kind], mapToKeys: scheduleKeys })),
       { ...KIND_REFS.ManagedCluster, mapToKeys: (c) => schedulesOf(c.metadata?.namespace, c.metadata?.name) },
+      // One schedule per cluster is in force: when it goes (or a sibling changes), a Duplicate may take over.
+      {
+        ...KIND_REFS.HibernationSchedule,
+        mapToKeys: (s) => schedulesOf(s.metadata?.namespace, clusterRefName(s)),
+      },
       { ...KIND_REFS.AgentAction, mapToKeys: actionScheduleKeys },
       {
         ...SNAPSHOT_REF,
@@ -81,6 +86,11 @@ export async function registerHibernationController(options: HibernationControll
     }),
     concurrency: 1,
   });
+}
+
+function clusterRefName(schedule: KubeObject): string | undefined {
+  const name = (schedule as { spec?: { clusterRef?: { name?: unknown } } }).spec?.clusterRef?.name;
+  return typeof name === "string" ? name : undefined;
 }
 
 /** The audit chain store, refusing to start an append once the instance is stopped (like every other write). */

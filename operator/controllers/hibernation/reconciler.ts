@@ -68,6 +68,8 @@ const REMOTE_WAIT_MS = 15_000;
 const REFUSED_RETRY_MS = 30_000;
 /** Condition reason of a plan the API server refused part of (one object's write each). */
 export const WRITE_REFUSED = "WriteRefused";
+/** Condition reason of a schedule another one in force for the same cluster overrules. */
+const DUPLICATE = "Duplicate";
 /** Condition reasons of a remote cluster the controller cannot act on yet. */
 export const AGENT_NOT_REPORTED = "AgentNotReported";
 export const AGENT_ACTION_FAILED = "AgentActionFailed";
@@ -378,7 +380,9 @@ async function notReady(
   );
   if (await writeStatus(ctx, { ...extra, observedGeneration: ctx.schedule.metadata?.generation, conditions }))
     await ctx.opts.events?.warning(ctx.schedule, reason, message);
-  return reason === CLUSTER_NOT_FOUND ? { requeueAfterMs: NOT_FOUND_RESYNC_MS } : {};
+  if (reason === CLUSTER_NOT_FOUND) return { requeueAfterMs: NOT_FOUND_RESYNC_MS };
+  // A sibling's change enqueues a Duplicate; this look bounds what no event tells (the one in force moved cluster).
+  return reason === DUPLICATE ? { requeueAfterMs: AWAKE_RESYNC_MS } : {};
 }
 
 function clusterName(ctx: RunContext): unknown {
@@ -681,7 +685,7 @@ async function reconcileSchedule(options: HibernationReconcilerOptions, key: str
       compiled instanceof ScheduleSpecError
         ? invalidSpec(compiled)
         : {
-            reason: "Duplicate",
+            reason: DUPLICATE,
             message: `HibernationSchedule ${inForce} is in force for cluster ${String(clusterName(ctx))}; this one does nothing`,
           },
     );
