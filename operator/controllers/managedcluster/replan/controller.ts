@@ -7,6 +7,7 @@ import type { PriceBook } from "../../../../src-shared/pricing/types.js";
 import { EventRecorder, type ControllerManager, type KindRef } from "../../../../src-shared/runtime/index.js";
 import { localClusterFromConfigMap } from "../../../../src-shared/tenancy/cluster-target.js";
 import { createReplanReconciler, type ReplanReconcilerOptions } from "./reconciler.js";
+import { OptimizerWorker } from "../../../../src-shared/optimizer/in-worker.js";
 import { MANAGED_CLUSTER, NODE_TEMPLATE, OPTIMIZATION_POLICY } from "../../../../src-shared/crds/refs.js";
 
 export interface ReplanControllerOptions {
@@ -36,6 +37,7 @@ export function registerReplanController(options: ReplanControllerOptions): void
   const { manager, client } = options;
   const store = createAuditChainStore({ client });
   const recorder = new EventRecorder({ client, component: "spot-optimizer-replan" });
+  const planner = new OptimizerWorker();
   manager.addController({
     name: "replan",
     forKind: MANAGED_CLUSTER,
@@ -52,6 +54,8 @@ export function registerReplanController(options: ReplanControllerOptions): void
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       planBudgetMs: options.planBudgetMs,
       now: options.now,
+      // In a thread of its own: a plan of seconds must not stall Lease renewal, watches and the other controllers.
+      optimize: (input) => planner.optimize(input),
     }),
     // Plans are CPU-bound: one at a time bounds the operator's CPU to one plan budget.
     concurrency: 1,

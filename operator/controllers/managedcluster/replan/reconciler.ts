@@ -13,7 +13,7 @@ import {
   type LastPlan,
 } from "../../../../src-shared/crds/index.js";
 import type { KubeClient, KubeObject } from "../../../../src-shared/kube/index.js";
-import { optimize } from "../../../../src-shared/optimizer/optimize.js";
+import { optimize, type OptimizeInput, type OptimizeResult } from "../../../../src-shared/optimizer/optimize.js";
 import type { PriceBook } from "../../../../src-shared/pricing/types.js";
 import {
   applyObject,
@@ -63,6 +63,8 @@ export interface ReplanReconcilerOptions {
   events?: EventSink;
   planBudgetMs?: number;
   now?: () => Date;
+  /** Where plans run (default: optimize() in this thread); the controller runs them in a worker thread. */
+  optimize?: (input: OptimizeInput) => Promise<OptimizeResult>;
 }
 
 interface ClusterObject extends KubeObject {
@@ -157,7 +159,7 @@ async function plan(options: ReplanReconcilerOptions, job: Job): Promise<LastPla
   });
   const planInput = pods.source ? { ...input, basis: `${input.basis}; ${pods.source}` } : input;
   try {
-    const result = await optimize({
+    const result = await (options.optimize ?? optimize)({
       pods: inventory.groups,
       book: planInput.book,
       policy: planInput.policy,
