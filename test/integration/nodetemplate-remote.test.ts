@@ -5,8 +5,8 @@
 // (after an apply of them still in flight), policies reshape them, and 20 % injected 409s on both API servers still
 // converge. From the agent's heartbeat reports: objects edited or deleted by hand in the remote cluster are put back,
 // a template deleted while the operator was down has its objects swept, the timed return to Spot follows the remote
-// pool's On-Demand NodeClaims, and a policy's exclusions.namespaces protect that cluster's pods through `annotate`
-// actions.
+// pool's On-Demand NodeClaims, a policy's exclusions.namespaces protect that cluster's pods through `annotate`
+// actions, and a pool a HibernationSchedule puts to sleep is held at zero limits by its template's own applies.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, type RunningAgent } from "../../agent/main.js";
 import type { AgentConfig } from "../../agent/config.js";
@@ -17,6 +17,9 @@ import { karpenterName } from "../../src-shared/karpenter/labels.js";
 import { TEMPLATE_ACTION_LABEL } from "../../operator/controllers/nodetemplate/executor.js";
 import { NODETEMPLATE_FINALIZER } from "../../operator/controllers/nodetemplate/reconciler.js";
 import { registerOptimizationPolicyController } from "../../operator/controllers/optimizationpolicy/controller.js";
+import { registerHibernationController } from "../../operator/controllers/hibernation/controller.js";
+import { SAVED_ANNOTATION } from "../../operator/controllers/hibernation/desired.js";
+import { sleepingSpec } from "../support/hibernation-fixtures.js";
 import { API_VERSION } from "../../src-shared/crds/index.js";
 import { parseSnapshot, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
 import { PendingActionsResponse, type PendingAction } from "../../src-shared/agent/protocol.js";
@@ -53,6 +56,7 @@ async function startOperator(): Promise<ControllerManager> {
   const manager = new ControllerManager({ client });
   await registerNodeTemplateController({ manager, client, spotReturn: { settleMs: SETTLE_MS, recheckMs: 500 } });
   await registerOptimizationPolicyController({ manager, client });
+  await registerHibernationController({ manager, client });
   manager.start();
   await manager.waitForCacheSync();
   operator = { manager, client };
@@ -545,5 +549,42 @@ describe("NodeTemplates of a remote cluster through its agent", () => {
     await eventually(async () => (await getTemplate("inflight")) === undefined, 30_000, "template gone");
     expect(await remote(NP, name)).toBeUndefined();
     expect(await remote(NC, name)).toBeUndefined();
+  }, 90_000);
+
+  it("a hibernated remote template pool is held at zero by its template's applies, and woken to the template's limits", async () => {
+    await f.client.create(template("sleepy", {}));
+    await applied("sleepy");
+    const name = karpenterName(owner.namespace, "sleepy");
+    const awakeLimits = (await remote(NP, name))?.spec.limits;
+    const HS = { apiVersion: API_VERSION, kind: "HibernationSchedule", namespace: owner.namespace } as const;
+    await f.client.create({
+      ...HS,
+      metadata: { name: "night", namespace: owner.namespace },
+      spec: sleepingSpec(CLUSTER),
+    });
+    await eventually(
+      async () => {
+        const pool = await remote(NP, name);
+        return pool?.metadata.annotations?.[SAVED_ANNOTATION] !== undefined && pool.spec.limits?.cpu === "0";
+      },
+      30_000,
+      "the remote pool marked asleep and held at zero limits by its template",
+    );
+    expect(JSON.parse((await remote(NP, name)).metadata.annotations[SAVED_ANNOTATION])).toMatchObject({
+      heldByTemplate: true,
+    });
+    await f.client.patch({ ...HS, name: "night" }, { spec: { override: null } }, { type: "merge" });
+    await eventually(
+      async () => {
+        const pool = await remote(NP, name);
+        return (
+          pool?.metadata.annotations?.[SAVED_ANNOTATION] === undefined &&
+          JSON.stringify(pool?.spec.limits) === JSON.stringify(awakeLimits)
+        );
+      },
+      30_000,
+      "the remote pool woken to its template's limits",
+    );
+    await f.client.delete({ ...HS, name: "night" });
   }, 90_000);
 });
