@@ -190,6 +190,28 @@ describe("hibernation controller", () => {
     await eventually(async () => (await reason("second")) === "Asleep", 10_000, "second in force");
   });
 
+  it("a status edited by hand to say another state makes no sleep or wake in the audit chain", async () => {
+    server = await startTestCluster({ crds: "all" });
+    const client = new KubeClient(server.kubeConfig);
+    await seed(client);
+    const ref = {
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "HibernationSchedule",
+      namespace: TENANT,
+      name: SCHEDULE,
+    } as const;
+    await client.create({ ...ref, metadata: { name: SCHEDULE, namespace: TENANT }, spec: sleepingSpec() });
+    await startInstance(server);
+    await eventually(async () => (await scheduleStatus(client))?.state === "asleep", 15_000, "asleep");
+    const recorded = await auditEvents(client);
+    expect(recorded).toEqual(["system:hibernation hibernation.sleep"]);
+    for (const forged of ["awake", "asleep", "awake"]) {
+      await client.patch(ref, { status: { state: forged } }, { type: "merge", subresource: "status" });
+      await eventually(async () => (await scheduleStatus(client))?.state === "asleep", 15_000, "asleep again");
+    }
+    expect(await auditEvents(client)).toEqual(recorded);
+  });
+
   it("sleeps and wakes 50 workloads and two NodePools exactly, under 20 % injected 409s", async () => {
     server = await startTestCluster({ crds: "all" });
     const client = new KubeClient(server.kubeConfig);

@@ -85,7 +85,12 @@ export interface HibernationReconcilerOptions {
    * The facade's hash-chained audit writer. With `readChain` (the chain store has it) a transition already in
    * the chain is not appended again after a crash. Without a writer, AuditEntry CRs are created directly (unchained).
    */
-  audit?: AuditWriter & { readChain?: (namespace: string) => Promise<{ entries: Array<{ after: unknown }> }> };
+  audit?: AuditWriter & {
+    readChain?: (namespace: string) => Promise<{
+      anchor?: { sequence: number };
+      entries: Array<{ actor: string; event: string; after: unknown }>;
+    }>;
+  };
 }
 
 interface ScheduleObject extends KubeObject {
@@ -253,11 +258,30 @@ function executorFor(ctx: RunContext, target: ClusterTarget): HibernationExecuto
   });
 }
 
-async function recordAudit(ctx: RunContext, transition: Transition, plan: HibernationPlan): Promise<void> {
+/**
+ * The state of this schedule's last sleep or wake in the chain (undefined when retention removed them all, or there was
+ * none). Only the operator appends these, so a status edited by hand (`state` set to what the cluster is not) cannot
+ * make a transition that did not happen.
+ */
+function chainedState(entries: ReadonlyArray<{ actor: string; event: string; after: unknown }>, schedule: string) {
+  let state: string | undefined;
+  for (const e of entries) {
+    if (e.actor !== AUDIT_ACTOR || !e.event.startsWith("hibernation.")) continue;
+    const after = e.after as { schedule?: unknown; state?: unknown } | null;
+    if (after?.schedule === schedule && typeof after.state === "string") state = after.state;
+  }
+  return state;
+}
+
+/** Appends the transition's audit entry; false when the chain shows it already (a retry, or no real transition). */
+async function recordAudit(ctx: RunContext, transition: Transition, plan: HibernationPlan): Promise<boolean> {
   const { id, event, resource, before, after } = transitionEntry(ctx, transition, plan);
   if (ctx.opts.audit) {
-    const chain = ctx.opts.audit.readChain ? (await ctx.opts.audit.readChain(ctx.namespace)).entries : [];
-    if (chain.some((e) => (e.after as { transition?: unknown } | null)?.transition === id)) return;
+    const chain = ctx.opts.audit.readChain ? await ctx.opts.audit.readChain(ctx.namespace) : undefined;
+    // Before any sleep the cluster was awake; once retention has removed entries, what it held is not known.
+    const pruned = (chain?.anchor?.sequence ?? 0) > 0;
+    const last = chain && (chainedState(chain.entries, String(after.schedule)) ?? (pruned ? undefined : "awake"));
+    if (last === transition.to) return false;
     await ctx.opts.audit.record({
       namespace: ctx.namespace,
       actor: AUDIT_ACTOR,
@@ -267,7 +291,7 @@ async function recordAudit(ctx: RunContext, transition: Transition, plan: Hibern
       before,
       after,
     });
-    return;
+    return true;
   }
   await ctx.opts.writer.createIfAbsent({
     ...KIND_REFS.AuditEntry,
@@ -287,6 +311,7 @@ async function recordAudit(ctx: RunContext, transition: Transition, plan: Hibern
       prevHash: "",
     },
   });
+  return true;
 }
 
 function savingsFields(
@@ -584,10 +609,12 @@ async function record(
   const transitioned = previous !== undefined ? previous !== evaluation.state : evaluation.state === "asleep";
   const status = statusOf(ctx, compiled, { evaluation, observed, transitioned });
   const nextMs = status.nextTransition === null ? undefined : Date.parse(String(status.nextTransition));
-  if (transitioned) await recordAudit(ctx, transitionOf(ctx, { previous, evaluation, status, nextMs }), observed.plan);
+  const appended =
+    transitioned &&
+    (await recordAudit(ctx, transitionOf(ctx, { previous, evaluation, status, nextMs }), observed.plan));
   const wrote = await writeStatus(ctx, status);
   // After the status (the commit point): a crash in between loses an Event, never repeats a transition.
-  if (transitioned && wrote)
+  if (appended && wrote)
     await ctx.opts.events?.normal(
       ctx.schedule,
       evaluation.state === "asleep" ? "Asleep" : "Awake",
