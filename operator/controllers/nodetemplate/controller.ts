@@ -12,6 +12,7 @@ import {
 } from "../../../src-shared/tenancy/cluster-target.js";
 import {
   EventRecorder,
+  objectKey,
   type ControllerManager,
   type Informer,
   type KindRef,
@@ -118,6 +119,12 @@ function templateKeysOf(templates: Informer<NodeTemplate>, namespace: string | u
   return keysNamingCluster(templates.list({ namespace: namespace ?? "" }), cluster);
 }
 
+/** The other templates of the template's cluster. */
+function siblingKeys(templates: Informer<NodeTemplate>, t: NodeTemplate): string[] {
+  const own = objectKey(t);
+  return templateKeysOf(templates, t.metadata.namespace, t.spec.clusterRef.name).filter((k) => k !== own);
+}
+
 /** A Karpenter object maps to the template its annotation names. */
 function named(o: KubeObject): string[] {
   const key = o.metadata?.annotations?.[TEMPLATE_ANNOTATION];
@@ -135,8 +142,9 @@ function specWatches(templates: Informer<NodeTemplate>): Array<KindRef & { mapTo
   const ofCluster = (namespace: string | undefined, cluster: string): string[] =>
     templateKeysOf(templates, namespace, cluster);
   return [
-    // A sibling's isDefault or deletion moves the cluster's default, and with it every sibling's weight.
-    { ...NODE_TEMPLATE, mapToKeys: (t) => ofCluster(t.metadata?.namespace, (t as NodeTemplate).spec.clusterRef.name) },
+    // A sibling's isDefault or deletion moves the cluster's default, and with it every sibling's weight. The template
+    // itself is left out: its own watch queues it, and a second run would read a cache behind the first one's writes.
+    { ...NODE_TEMPLATE, mapToKeys: (t) => siblingKeys(templates, t as NodeTemplate) },
     { ...MANAGED_CLUSTER, mapToKeys: (c) => ofCluster(c.metadata?.namespace, c.metadata?.name ?? "") },
     {
       ...OPTIMIZATION_POLICY,

@@ -136,8 +136,27 @@ async function removeObjects(key: string, executor: KarpenterExecutor): Promise<
 }
 
 /**
- * A 404 (already gone) ends the run. A 409 throws, so the work queue retries the key with backoff instead of waiting
- * for a watch event of a newer state, which need not come.
+ * Server-side applies only this finalizer: with no resourceVersion to be stale, a run that reads a cache not yet
+ * showing an earlier run's write does not conflict, and the API server keeps other finalizers (the list is a set).
+ * A template deleted meanwhile is not made again: an apply without its required spec is refused.
+ */
+async function addFinalizer(client: KubeClient, template: NodeTemplate): Promise<void> {
+  const { name, namespace } = template.metadata;
+  await client.patch(
+    { apiVersion: template.apiVersion, kind: template.kind, namespace, name: name ?? "" },
+    {
+      apiVersion: template.apiVersion,
+      kind: template.kind,
+      metadata: { name, namespace, finalizers: [NODETEMPLATE_FINALIZER] },
+    },
+    { type: "apply", fieldManager: NODETEMPLATE_FIELD_MANAGER, force: true },
+  );
+}
+
+/**
+ * Removal writes the whole list, so it is guarded by the resourceVersion read. A 404 (already gone) ends the run. A
+ * 409 throws, so the work queue retries the key with backoff instead of waiting for a watch event of a newer state,
+ * which need not come.
  */
 async function setFinalizers(client: KubeClient, template: NodeTemplate, finalizers: string[]): Promise<void> {
   try {
@@ -335,7 +354,7 @@ async function prepare(
   const namespace = t.metadata.namespace ?? "";
   const finalizers = t.metadata.finalizers ?? [];
   if (!finalizers.includes(NODETEMPLATE_FINALIZER)) {
-    await setFinalizers(client, t, [...finalizers, NODETEMPLATE_FINALIZER]);
+    await addFinalizer(client, t);
     return {};
   }
   // The same rule as every per-cluster kind: a `mode: local` cluster other than the designated one is not found.
