@@ -14,7 +14,11 @@ import {
   type ReconcileResult,
   type EventSink,
 } from "../../../src-shared/runtime/index.js";
-import { resolveClusterTarget, type LocalClusterRef } from "../../../src-shared/tenancy/cluster-target.js";
+import {
+  CLUSTER_NOT_FOUND,
+  resolveClusterTarget,
+  type LocalClusterRef,
+} from "../../../src-shared/tenancy/cluster-target.js";
 import { effectivePolicy, policyInForce } from "../../../src-shared/karpenter/policy.js";
 import {
   desiredTemplate,
@@ -345,6 +349,36 @@ async function nameDefault(client: KubeClient, cluster: ManagedCluster, name: st
   );
 }
 
+/**
+ * The template's cluster is missing, foreign or being deleted: the objects it applied go, as they do with a template
+ * the facade made (owned by its ManagedCluster, so collected with it), and Applied=False says why. The template stays
+ * and applies again once its cluster is back.
+ */
+async function withdraw(ctx: Ctx, input: { cluster?: ManagedCluster; message: string }): Promise<ReconcileResult> {
+  const removed = await removeObjects(ctx.key, executorFor(ctx, input.cluster));
+  const message = `${input.message}: nothing is applied for this template, and what it applied is removed`;
+  const pending = removed.done ? "" : ` (${removed.message ?? "removal pending"})`;
+  const result = await notApplied(ctx, { reason: CLUSTER_NOT_FOUND, message: `${message}${pending}` });
+  return removed.done ? result : { requeueAfterMs: Math.min(RESYNC_MS, removed.recheckInMs ?? RESYNC_MS) };
+}
+
+/** The template's cluster, or the result of a run that ends because there is none to apply to. */
+async function clusterOf(ctx: Ctx): Promise<ManagedCluster | ReconcileResult> {
+  const namespace = ctx.template.metadata.namespace ?? "";
+  // The same rule as every per-cluster kind: a `mode: local` cluster other than the designated one is not found.
+  const target = await resolveClusterTarget(
+    {
+      managedCluster: async (ns, n) => ctx.options.caches.cluster(ns, n),
+      localCluster: () => ctx.options.localCluster(namespace),
+    },
+    { namespace, clusterName: ctx.template.spec.clusterRef.name },
+  );
+  if (!target.found) return withdraw(ctx, { message: target.message });
+  const cluster = target.cluster as ManagedCluster;
+  if (target.deleting) return withdraw(ctx, { cluster, message: `ManagedCluster ${target.name} is being deleted` });
+  return cluster;
+}
+
 /** Finalizer, cluster and spec checks; a result when the run ends here, else what the build needs. */
 async function prepare(
   ctx: Ctx,
@@ -357,13 +391,8 @@ async function prepare(
     await addFinalizer(client, t);
     return {};
   }
-  // The same rule as every per-cluster kind: a `mode: local` cluster other than the designated one is not found.
-  const target = await resolveClusterTarget(
-    { managedCluster: async (ns, n) => caches.cluster(ns, n), localCluster: () => ctx.options.localCluster(namespace) },
-    { namespace, clusterName: t.spec.clusterRef.name },
-  );
-  if (!target.found) return notApplied(ctx, { reason: target.reason, message: target.message });
-  const cluster = target.cluster as ManagedCluster;
+  const cluster = await clusterOf(ctx);
+  if (!("metadata" in cluster)) return cluster;
   const parsed = NodeTemplateSpec.safeParse(t.spec);
   if (!parsed.success)
     return notApplied(ctx, {
