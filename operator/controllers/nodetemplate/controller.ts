@@ -13,6 +13,7 @@ import {
 import {
   EventRecorder,
   objectKey,
+  splitKey,
   type ControllerManager,
   type Informer,
   type KindRef,
@@ -23,6 +24,7 @@ import {
   NODEPOOL_API,
   TEMPLATE_ANNOTATION,
   OUR_CONFIGMAPS,
+  karpenterName,
 } from "../../../src-shared/karpenter/labels.js";
 import { TEMPLATE_ACTION_LABEL } from "./executor.js";
 import { informerCaches } from "./kube.js";
@@ -131,6 +133,30 @@ function named(o: KubeObject): string[] {
   return key ? [key] : [];
 }
 
+/**
+ * A Karpenter object maps to the template its annotation names; one without it (someone else's) to the template whose
+ * generated name it holds, so that template applies as soon as the object that blocked it goes.
+ */
+function karpenterKeys(templates: Informer<NodeTemplate>): (o: KubeObject) => string[] {
+  const generated = new Map<string, string>();
+  const nameOf = (key: string): string => {
+    let name = generated.get(key);
+    if (name === undefined) {
+      const { namespace, name: template } = splitKey(key);
+      generated.set(key, (name = karpenterName(namespace ?? "", template)));
+    }
+    return name;
+  };
+  return (o) => {
+    const marked = named(o);
+    if (marked.length > 0) return marked;
+    const keys = templates.keys();
+    // Names of deleted templates are dropped now and then rather than tracked.
+    if (generated.size > 2 * keys.length + 100) generated.clear();
+    return keys.filter((key) => nameOf(key) === o.metadata?.name);
+  };
+}
+
 /** An AgentAction maps to the template its label names. */
 function actionKeys(a: KubeObject): string[] {
   const name = a.metadata?.labels?.[TEMPLATE_ACTION_LABEL];
@@ -195,8 +221,8 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
     forKind: NODE_TEMPLATE,
     watches: [
       ...specWatches(templates),
-      { ...NODEPOOL_API, mapToKeys: named },
-      { ...EC2NODECLASS_API, mapToKeys: named },
+      { ...NODEPOOL_API, mapToKeys: karpenterKeys(templates) },
+      { ...EC2NODECLASS_API, mapToKeys: karpenterKeys(templates) },
       // A remote cluster's agent finished (or failed) an action: the template's Applied follows it.
       { ...TEMPLATE_ACTIONS, mapToKeys: actionKeys },
       { ...SNAPSHOT_REF, mapToKeys: (cm) => reportedKeys(cm, templatesOfCluster) },

@@ -459,11 +459,14 @@ async function reconcileLive(ctx: Ctx): Promise<ReconcileResult> {
   return { requeueAfterMs: Math.min(RESYNC_MS, built.fallback.recheckInMs ?? RESYNC_MS) };
 }
 
-/** A remote cluster's agent has not applied the objects yet, or failed to. */
+/** The objects are not in place: a name is someone else's, or a remote cluster's agent has not applied them yet. */
 async function notYetApplied(
   ctx: Ctx,
   input: { state: ExecutionState; desired: DesiredTemplate; clusterName: string },
 ): Promise<ReconcileResult> {
+  // A NameConflict waits for the other object to go: the NodePool and EC2NodeClass watches map it to this template.
+  if (input.state.reason)
+    return notApplied(ctx, { reason: input.state.reason, message: input.state.message ?? "", desired: input.desired });
   const reason = input.state.failed ? "AgentActionFailed" : "AgentActionPending";
   const what = input.state.failed ? "could not apply" : "has not applied yet";
   await notApplied(ctx, {
