@@ -1,6 +1,7 @@
 // apply: server-side apply of a manifest the operator rendered (a NodeTemplate's NodePool / EC2NodeClass on a remote
 // cluster), under the agent's own field manager; only the kinds the operator renders are accepted.
-import { KubeApiError, type KubeObject } from "../../src-shared/kube/client.js";
+import { KubeApiError, type KubeClient, type KubeObject } from "../../src-shared/kube/client.js";
+import { TEMPLATE_ANNOTATION } from "../../src-shared/karpenter/labels.js";
 import { applyObject } from "../../src-shared/runtime/apply.js";
 import { AGENT_FIELD_MANAGER } from "./fields.js";
 import { ActionError, ok, requireKind, targetRef, type Executor } from "./types.js";
@@ -28,6 +29,26 @@ function checkIdentity(manifest: KubeObject, ref: ReturnType<typeof targetRef>):
     throw new ActionError(`params.manifest must carry the label ${OWNED_LABEL.key}=${OWNED_LABEL.value}`);
 }
 
+/**
+ * The object under the target's name, refused when someone else made it: a forced apply would take it over, and a
+ * later delete action would then remove it. Ours carries our label and the manifest's template annotation.
+ */
+async function liveTarget(
+  client: KubeClient,
+  ref: ReturnType<typeof targetRef>,
+  manifest: KubeObject,
+): Promise<KubeObject | null> {
+  const live = await client.getIfExists<KubeObject>(ref);
+  if (!live) return null;
+  const template = manifest.metadata?.annotations?.[TEMPLATE_ANNOTATION];
+  const mark = live.metadata;
+  if (mark?.labels?.[OWNED_LABEL.key] !== OWNED_LABEL.value || mark.annotations?.[TEMPLATE_ANNOTATION] !== template)
+    throw new ActionError(
+      `${ref.kind} ${ref.name} exists but was not created by spot-optimizer for NodeTemplate ${template ?? "(none)"}; left untouched: delete or rename it to let the template apply`,
+    );
+  return live;
+}
+
 export const apply: Executor = async ({ client, action }) => {
   requireKind(action, APPLY_KINDS);
   const ref = targetRef(action);
@@ -39,6 +60,7 @@ export const apply: Executor = async ({ client, action }) => {
       const { changed, object } = await applyObject(client, manifest, {
         fieldManager: AGENT_FIELD_MANAGER,
         force: true,
+        current: await liveTarget(client, ref, manifest),
       });
       // The generation it left: the operator compares the heartbeat's with it to notice edits made by hand.
       const data = typeof object.metadata?.generation === "number" ? { generation: object.metadata.generation } : {};

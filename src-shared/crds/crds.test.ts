@@ -118,7 +118,12 @@ describe("rules the OpenAPI schema cannot express (zod refinements, CEL in the C
     const result = kind.spec.safeParse({ ...spec, weekly: [{ days: ["Mon"], start: "08:00", end: "08:00" }] });
     expect(result.success).toBe(false);
   });
+  it("rejects a schedule with neither weekly nor matrix (it would have no awake hours)", () => {
+    const result = kind.spec.safeParse(spec);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]).toMatchObject({ path: ["weekly"], message: "one of weekly or matrix is required" });
+  });
   it("fills defaults (timezone UTC, grace period 15 min, enforce false)", () => {
-    expect(kind.spec.parse(spec)).toMatchObject({ timezone: "UTC", gracePeriodMinutes: 15, enforce: false, prewarmMinutes: 0 });
+    expect(kind.spec.parse({ ...spec, matrix: new Array(168).fill(1) })).toMatchObject({ timezone: "UTC", gracePeriodMinutes: 15, enforce: false, prewarmMinutes: 0 });
   });
 });

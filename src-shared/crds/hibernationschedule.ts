@@ -102,11 +102,16 @@ export const HibernationScheduleSpec = z
   .meta({
     "x-kubernetes-validations": [
       { rule: "!(has(self.weekly) && has(self.matrix))", message: "weekly and matrix are mutually exclusive" },
+      // Without either the schedule has no awake hours to evaluate: refuse it at the API, not later in status.
+      { rule: "has(self.weekly) || has(self.matrix)", message: "one of weekly or matrix is required" },
     ],
   })
   .superRefine((spec, ctx) => {
     if (spec.weekly !== undefined && spec.matrix !== undefined) {
       ctx.addIssue({ code: "custom", message: "weekly and matrix are mutually exclusive", path: ["matrix"] });
+    }
+    if (spec.weekly === undefined && spec.matrix === undefined) {
+      ctx.addIssue({ code: "custom", message: "one of weekly or matrix is required", path: ["weekly"] });
     }
     spec.weekly?.forEach((window, index) => {
       if (window.start === window.end) {

@@ -10,6 +10,13 @@ const PricedInstanceType = (which: string) =>
     })
     .describe(`The ${which} instance type the template allows.`);
 
+/**
+ * Limits of spec.families, shared with the facade's request schemas: Karpenter knows under 200 families, and every
+ * entry is checked and may add a status warning, so an unbounded list would make an unbounded status.
+ */
+export const MAX_TEMPLATE_FAMILIES = 50;
+export const MAX_FAMILY_NAME_LENGTH = 40;
+
 export const NodeTemplateSpec = z
   .object({
     clusterRef: ClusterRef,
@@ -17,11 +24,13 @@ export const NodeTemplateSpec = z
       .array(
         z
           .string()
+          .max(MAX_FAMILY_NAME_LENGTH)
           .regex(/^[a-z][a-z0-9-]*$/)
           .describe("EC2 instance family, e.g. m5, c6g, r7i."),
       )
       .min(1)
-      .describe("Instance families nodes may be launched from, e.g. [m5, c5]."),
+      .max(MAX_TEMPLATE_FAMILIES)
+      .describe(`Instance families nodes may be launched from, e.g. [m5, c5]; at most ${MAX_TEMPLATE_FAMILIES}.`),
     architecture: z
       .enum(["x86_64", "arm64"])
       .default("x86_64")

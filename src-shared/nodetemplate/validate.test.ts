@@ -43,6 +43,17 @@ describe("validateTemplate", () => {
     expect(small.warnings.some((w) => w.includes("8 GiB"))).toBe(true);
   });
 
+  it("reports a repeated family once, however often it is listed", () => {
+    const result = validateTemplate({
+      families: [...new Array<string>(20_000).fill("m6g"), "c7g", "c7g", "g4dn", "g4dn", "g4dn"],
+      architecture: "arm64",
+    });
+    expect(result.warnings.filter((w) => w.includes("m6g"))).toEqual(["Instance family m6g is listed 20000 times"]);
+    expect(result.warnings).toContain("Instance family c7g is listed twice");
+    expect(result.errors).toEqual(["Instance type g4dn is incompatible with ARM64"]);
+    expect(result.warnings).toHaveLength(4);
+  });
+
   it("normalises architecture spellings", () => {
     expect(normaliseArchitecture("AMD64")).toBe("x86_64");
     expect(normaliseArchitecture("aarch64")).toBe("arm64");

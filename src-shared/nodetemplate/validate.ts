@@ -143,17 +143,28 @@ function checkFamily(raw: string, ctx: FamilyContext): void {
     );
 }
 
+/** Each family once (as first written) with how often it is listed. */
+function countFamilies(families: readonly string[]): Map<string, { raw: string; count: number }> {
+  const counted = new Map<string, { raw: string; count: number }>();
+  for (const raw of families) {
+    const family = raw.trim().toLowerCase();
+    const entry = counted.get(family);
+    if (entry) entry.count += 1;
+    else counted.set(family, { raw, count: 1 });
+  }
+  return counted;
+}
+
 function checkFamilies(draft: TemplateDraft, ctx: FamilyContext): void {
   const families = draft.families ?? [];
   if (families.length === 0) ctx.errors.push("families must name at least one instance family");
-  const seen = new Set<string>();
-  for (const raw of families) {
-    const family = raw.trim().toLowerCase();
-    if (seen.has(family)) ctx.notes.push(`Instance family ${family} is listed twice`);
-    seen.add(family);
+  // Checked once per distinct family: a repeated entry adds one note, not a copy of every finding per repetition.
+  const counted = countFamilies(families);
+  for (const [family, { raw, count }] of counted) {
+    if (count > 1) ctx.notes.push(`Instance family ${family} is listed ${count === 2 ? "twice" : `${count} times`}`);
     checkFamily(raw, ctx);
   }
-  if (ctx.spotOnly && seen.size === 1)
+  if (ctx.spotOnly && counted.size === 1)
     ctx.notes.push("A single instance family limits Spot pool diversity; add families to lower interruption risk");
 }
 

@@ -80,7 +80,7 @@ describe("generated CRDs in the API server", () => {
     });
   });
 
-  it("enforces the HibernationSchedule CEL rules: weekly xor matrix, start != end", async () => {
+  it("enforces the HibernationSchedule CEL rules: exactly one of weekly and matrix, start != end", async () => {
     const both = await createError(
       sampleObject(
         HibernationScheduleKind,
@@ -105,6 +105,16 @@ describe("generated CRDs in the API server", () => {
     );
     expect(empty?.statusCode).toBe(422);
     expect(empty?.message).toContain("start and end must differ");
+    const neither = await createError(
+      sampleObject(
+        HibernationScheduleKind,
+        { spec: { clusterRef: { name: "prod" }, timezone: "UTC" } },
+        { name: "neither", namespace: ns },
+      ),
+    );
+    expect(neither?.statusCode).toBe(422);
+    expect(neither?.message).toContain("one of weekly or matrix is required");
+    expect(await getCr(client, HibernationScheduleKind, ns, "neither")).toBeUndefined();
   });
 
   it.each(crdKinds.filter((k) => (crdSamples[k.kind]!.valid as { spec?: { clusterRef?: unknown } }).spec?.clusterRef))(

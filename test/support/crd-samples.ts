@@ -55,6 +55,9 @@ export const crdSamples: Record<string, { valid: object; invalid: object[] }> = 
       { spec: { clusterRef: { name: "prod" }, families: ["m5"], strategy: "spot" } },
       { spec: { families: ["m5"] } },
       { spec: { clusterRef: { name: "prod" }, families: ["m5"], diskSize: "20" } },
+      // Bounded lists: every family is checked and may add a status warning.
+      { spec: { clusterRef: { name: "prod" }, families: new Array(51).fill("m5") } },
+      { spec: { clusterRef: { name: "prod" }, families: ["m".repeat(41)] } },
     ],
   },
   OptimizationPolicy: {

@@ -12,6 +12,8 @@ import {
 } from "../../../src-shared/tenancy/cluster-target.js";
 import {
   EventRecorder,
+  objectKey,
+  splitKey,
   type ControllerManager,
   type Informer,
   type KindRef,
@@ -22,6 +24,7 @@ import {
   NODEPOOL_API,
   TEMPLATE_ANNOTATION,
   OUR_CONFIGMAPS,
+  karpenterName,
 } from "../../../src-shared/karpenter/labels.js";
 import { TEMPLATE_ACTION_LABEL } from "./executor.js";
 import { informerCaches } from "./kube.js";
@@ -118,10 +121,40 @@ function templateKeysOf(templates: Informer<NodeTemplate>, namespace: string | u
   return keysNamingCluster(templates.list({ namespace: namespace ?? "" }), cluster);
 }
 
+/** The other templates of the template's cluster. */
+function siblingKeys(templates: Informer<NodeTemplate>, t: NodeTemplate): string[] {
+  const own = objectKey(t);
+  return templateKeysOf(templates, t.metadata.namespace, t.spec.clusterRef.name).filter((k) => k !== own);
+}
+
 /** A Karpenter object maps to the template its annotation names. */
 function named(o: KubeObject): string[] {
   const key = o.metadata?.annotations?.[TEMPLATE_ANNOTATION];
   return key ? [key] : [];
+}
+
+/**
+ * A Karpenter object maps to the template its annotation names; one without it (someone else's) to the template whose
+ * generated name it holds, so that template applies as soon as the object that blocked it goes.
+ */
+function karpenterKeys(templates: Informer<NodeTemplate>): (o: KubeObject) => string[] {
+  const generated = new Map<string, string>();
+  const nameOf = (key: string): string => {
+    let name = generated.get(key);
+    if (name === undefined) {
+      const { namespace, name: template } = splitKey(key);
+      generated.set(key, (name = karpenterName(namespace ?? "", template)));
+    }
+    return name;
+  };
+  return (o) => {
+    const marked = named(o);
+    if (marked.length > 0) return marked;
+    const keys = templates.keys();
+    // Names of deleted templates are dropped now and then rather than tracked.
+    if (generated.size > 2 * keys.length + 100) generated.clear();
+    return keys.filter((key) => nameOf(key) === o.metadata?.name);
+  };
 }
 
 /** An AgentAction maps to the template its label names. */
@@ -135,8 +168,9 @@ function specWatches(templates: Informer<NodeTemplate>): Array<KindRef & { mapTo
   const ofCluster = (namespace: string | undefined, cluster: string): string[] =>
     templateKeysOf(templates, namespace, cluster);
   return [
-    // A sibling's isDefault or deletion moves the cluster's default, and with it every sibling's weight.
-    { ...NODE_TEMPLATE, mapToKeys: (t) => ofCluster(t.metadata?.namespace, (t as NodeTemplate).spec.clusterRef.name) },
+    // A sibling's isDefault or deletion moves the cluster's default, and with it every sibling's weight. The template
+    // itself is left out: its own watch queues it, and a second run would read a cache behind the first one's writes.
+    { ...NODE_TEMPLATE, mapToKeys: (t) => siblingKeys(templates, t as NodeTemplate) },
     { ...MANAGED_CLUSTER, mapToKeys: (c) => ofCluster(c.metadata?.namespace, c.metadata?.name ?? "") },
     {
       ...OPTIMIZATION_POLICY,
@@ -187,8 +221,8 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
     forKind: NODE_TEMPLATE,
     watches: [
       ...specWatches(templates),
-      { ...NODEPOOL_API, mapToKeys: named },
-      { ...EC2NODECLASS_API, mapToKeys: named },
+      { ...NODEPOOL_API, mapToKeys: karpenterKeys(templates) },
+      { ...EC2NODECLASS_API, mapToKeys: karpenterKeys(templates) },
       // A remote cluster's agent finished (or failed) an action: the template's Applied follows it.
       { ...TEMPLATE_ACTIONS, mapToKeys: actionKeys },
       { ...SNAPSHOT_REF, mapToKeys: (cm) => reportedKeys(cm, templatesOfCluster) },

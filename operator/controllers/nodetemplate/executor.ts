@@ -19,6 +19,8 @@ export interface ExecutionState {
   failed?: boolean;
   /** When to look again without a watch event (a failed action's retry is due). */
   recheckInMs?: number;
+  /** The condition reason when it is not the executor's usual one (NameConflict: a name is someone else's). */
+  reason?: string;
 }
 
 export interface KarpenterRef {
@@ -50,6 +52,36 @@ export function ofTemplate(o: KubeObject, key: string): boolean {
   );
 }
 
+/** Why an object already under the name blocks the apply, or undefined when it is absent or ours. */
+function foreignObject(live: KubeObject | undefined, key: string): string | undefined {
+  if (!live || ofTemplate(live, key)) return undefined;
+  return (
+    `${live.kind ?? ""} ${live.metadata?.name ?? ""} exists but was not created by spot-optimizer for NodeTemplate ` +
+    `${key} (it lacks the label ${MANAGED_BY_LABEL}=${MANAGED_BY} and the annotation ${TEMPLATE_ANNOTATION}=${key}); ` +
+    `it is left untouched: delete or rename it to let this template apply`
+  );
+}
+
+/**
+ * The objects as they stand: the informer's view, and a live read where it shows none (an object made a moment ago
+ * by someone else must not be taken over because the cache has not seen it yet).
+ */
+async function liveObjects(
+  client: KubeClient,
+  objects: readonly KubeObject[],
+  current: (kind: string, name: string) => KubeObject | undefined,
+): Promise<Array<KubeObject | undefined>> {
+  const out: Array<KubeObject | undefined> = [];
+  for (const object of objects) {
+    const name = object.metadata?.name ?? "";
+    const cached = current(object.kind ?? "", name);
+    out.push(
+      cached ?? (await client.getIfExists({ apiVersion: object.apiVersion ?? "", kind: object.kind ?? "", name })),
+    );
+  }
+  return out;
+}
+
 /** The operator's own cluster: server-side apply against the informer's view, deletes at once. */
 export function localExecutor(input: {
   client: KubeClient;
@@ -62,8 +94,13 @@ export function localExecutor(input: {
   return {
     mode: "local",
     async apply(objects) {
-      for (const object of objects) {
-        const current = input.current(object.kind ?? "", object.metadata?.name ?? "");
+      // Nothing is written while any name is someone else's: a NodePool without its EC2NodeClass is no use either.
+      const live = await liveObjects(client, objects, input.current);
+      const conflicts = live.flatMap((o) => foreignObject(o, input.key) ?? []);
+      if (conflicts.length > 0)
+        return { done: false, failed: true, reason: "NameConflict", message: conflicts.join("; ") };
+      for (const [i, object] of objects.entries()) {
+        const current = live[i];
         // What the cluster already holds passed this check when it was written: only a write is validated.
         if (current && isApplied(object, current, { fieldManager: NODETEMPLATE_FIELD_MANAGER })) continue;
         validateKarpenterObject(object as unknown as Record<string, unknown>);

@@ -14,7 +14,11 @@ import {
   type ReconcileResult,
   type EventSink,
 } from "../../../src-shared/runtime/index.js";
-import { resolveClusterTarget, type LocalClusterRef } from "../../../src-shared/tenancy/cluster-target.js";
+import {
+  CLUSTER_NOT_FOUND,
+  resolveClusterTarget,
+  type LocalClusterRef,
+} from "../../../src-shared/tenancy/cluster-target.js";
 import { effectivePolicy, policyInForce } from "../../../src-shared/karpenter/policy.js";
 import {
   desiredTemplate,
@@ -137,8 +141,27 @@ async function removeObjects(key: string, executor: KarpenterExecutor): Promise<
 }
 
 /**
- * A 404 (already gone) ends the run. A 409 throws, so the work queue retries the key with backoff instead of waiting
- * for a watch event of a newer state, which need not come.
+ * Server-side applies only this finalizer: with no resourceVersion to be stale, a run that reads a cache not yet
+ * showing an earlier run's write does not conflict, and the API server keeps other finalizers (the list is a set).
+ * A template deleted meanwhile is not made again: an apply without its required spec is refused.
+ */
+async function addFinalizer(client: KubeClient, template: NodeTemplate): Promise<void> {
+  const { name, namespace } = template.metadata;
+  await client.patch(
+    { apiVersion: template.apiVersion, kind: template.kind, namespace, name: name ?? "" },
+    {
+      apiVersion: template.apiVersion,
+      kind: template.kind,
+      metadata: { name, namespace, finalizers: [NODETEMPLATE_FINALIZER] },
+    },
+    { type: "apply", fieldManager: NODETEMPLATE_FIELD_MANAGER, force: true },
+  );
+}
+
+/**
+ * Removal writes the whole list, so it is guarded by the resourceVersion read. A 404 (already gone) ends the run. A
+ * 409 throws, so the work queue retries the key with backoff instead of waiting for a watch event of a newer state,
+ * which need not come.
  */
 async function setFinalizers(client: KubeClient, template: NodeTemplate, finalizers: string[]): Promise<void> {
   try {
@@ -327,6 +350,36 @@ async function nameDefault(client: KubeClient, cluster: ManagedCluster, name: st
   );
 }
 
+/**
+ * The template's cluster is missing, foreign or being deleted: the objects it applied go, as they do with a template
+ * the facade made (owned by its ManagedCluster, so collected with it), and Applied=False says why. The template stays
+ * and applies again once its cluster is back.
+ */
+async function withdraw(ctx: Ctx, input: { cluster?: ManagedCluster; message: string }): Promise<ReconcileResult> {
+  const removed = await removeObjects(ctx.key, executorFor(ctx, input.cluster));
+  const message = `${input.message}: nothing is applied for this template, and what it applied is removed`;
+  const pending = removed.done ? "" : ` (${removed.message ?? "removal pending"})`;
+  const result = await notApplied(ctx, { reason: CLUSTER_NOT_FOUND, message: `${message}${pending}` });
+  return removed.done ? result : { requeueAfterMs: Math.min(RESYNC_MS, removed.recheckInMs ?? RESYNC_MS) };
+}
+
+/** The template's cluster, or the result of a run that ends because there is none to apply to. */
+async function clusterOf(ctx: Ctx): Promise<ManagedCluster | ReconcileResult> {
+  const namespace = ctx.template.metadata.namespace ?? "";
+  // The same rule as every per-cluster kind: a `mode: local` cluster other than the designated one is not found.
+  const target = await resolveClusterTarget(
+    {
+      managedCluster: async (ns, n) => ctx.options.caches.cluster(ns, n),
+      localCluster: () => ctx.options.localCluster(namespace),
+    },
+    { namespace, clusterName: ctx.template.spec.clusterRef.name },
+  );
+  if (!target.found) return withdraw(ctx, { message: target.message });
+  const cluster = target.cluster as ManagedCluster;
+  if (target.deleting) return withdraw(ctx, { cluster, message: `ManagedCluster ${target.name} is being deleted` });
+  return cluster;
+}
+
 /** Finalizer, cluster and spec checks; a result when the run ends here, else what the build needs. */
 async function prepare(
   ctx: Ctx,
@@ -336,16 +389,11 @@ async function prepare(
   const namespace = t.metadata.namespace ?? "";
   const finalizers = t.metadata.finalizers ?? [];
   if (!finalizers.includes(NODETEMPLATE_FINALIZER)) {
-    await setFinalizers(client, t, [...finalizers, NODETEMPLATE_FINALIZER]);
+    await addFinalizer(client, t);
     return {};
   }
-  // The same rule as every per-cluster kind: a `mode: local` cluster other than the designated one is not found.
-  const target = await resolveClusterTarget(
-    { managedCluster: async (ns, n) => caches.cluster(ns, n), localCluster: () => ctx.options.localCluster(namespace) },
-    { namespace, clusterName: t.spec.clusterRef.name },
-  );
-  if (!target.found) return notApplied(ctx, { reason: target.reason, message: target.message });
-  const cluster = target.cluster as ManagedCluster;
+  const cluster = await clusterOf(ctx);
+  if (!("metadata" in cluster)) return cluster;
   const parsed = NodeTemplateSpec.safeParse(t.spec);
   if (!parsed.success)
     return notApplied(ctx, {
@@ -413,11 +461,14 @@ async function reconcileLive(ctx: Ctx): Promise<ReconcileResult> {
   return { requeueAfterMs: Math.min(RESYNC_MS, built.fallback.recheckInMs ?? RESYNC_MS) };
 }
 
-/** A remote cluster's agent has not applied the objects yet, or failed to. */
+/** The objects are not in place: a name is someone else's, or a remote cluster's agent has not applied them yet. */
 async function notYetApplied(
   ctx: Ctx,
   input: { state: ExecutionState; desired: DesiredTemplate; clusterName: string },
 ): Promise<ReconcileResult> {
+  // A NameConflict waits for the other object to go: the NodePool and EC2NodeClass watches map it to this template.
+  if (input.state.reason)
+    return notApplied(ctx, { reason: input.state.reason, message: input.state.message ?? "", desired: input.desired });
   const reason = input.state.failed ? "AgentActionFailed" : "AgentActionPending";
   const what = input.state.failed ? "could not apply" : "has not applied yet";
   await notApplied(ctx, {

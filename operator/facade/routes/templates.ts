@@ -2,7 +2,12 @@
 // cluster's single default, validate, delete) over the template service; the NodeTemplate controller turns them into
 // Karpenter objects.
 import { z } from "zod";
-import type { ManagedCluster, NodeTemplate } from "../../../src-shared/crds/index.js";
+import {
+  MAX_FAMILY_NAME_LENGTH,
+  MAX_TEMPLATE_FAMILIES,
+  type ManagedCluster,
+  type NodeTemplate,
+} from "../../../src-shared/crds/index.js";
 import { ORG_ROLES, defineRoute, type RouteDef } from "../http.js";
 import { resolveCluster } from "../services/fleet-view.js";
 import { normaliseArchitecture, validateTemplate } from "../../../src-shared/nodetemplate/validate.js";
@@ -77,7 +82,7 @@ const Strategy = z.string().transform((s, ctx) => {
 const CreateBody = z
   .object({
     name: plainText(z.string().min(1).max(200)),
-    families: z.array(z.string().min(1).max(40)).min(1).max(50),
+    families: z.array(z.string().min(1).max(MAX_FAMILY_NAME_LENGTH)).min(1).max(MAX_TEMPLATE_FAMILIES),
     architecture: z.string().min(1).max(20).default("x86_64"),
     strategy: Strategy.default("HYBRID"),
     disk_type: z.string().min(1).max(20).default("gp3"),
@@ -164,7 +169,7 @@ const setDefault = (scope: ResourceScope, templates: TemplateService): RouteDef 
 
 const ValidateBody = z
   .object({
-    families: z.array(z.string().max(40)).max(50),
+    families: z.array(z.string().max(MAX_FAMILY_NAME_LENGTH)).max(MAX_TEMPLATE_FAMILIES),
     architecture: z.string().max(20).optional(),
     strategy: z.string().max(20).optional(),
     disk_type: z.string().max(20).optional(),
