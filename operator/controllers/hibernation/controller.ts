@@ -65,10 +65,11 @@ export async function registerHibernationController(options: HibernationControll
     watches: [
       ...watched.filter((k) => k !== "Node").map((kind) => ({ ...KIND_REFS[kind], mapToKeys: scheduleKeys })),
       { ...KIND_REFS.ManagedCluster, mapToKeys: (c) => schedulesOf(c.metadata?.namespace, c.metadata?.name) },
-      // One schedule per cluster is in force: when it goes (or a sibling changes), a Duplicate may take over.
+      // One schedule per cluster is in force: when it goes (or a sibling changes), a Duplicate may take over. The
+      // schedule itself is left out: its own watch queues it, and a second run would read a cache behind its writes.
       {
         ...KIND_REFS.HibernationSchedule,
-        mapToKeys: (s) => schedulesOf(s.metadata?.namespace, clusterRefName(s)),
+        mapToKeys: (s) => schedulesOf(s.metadata?.namespace, clusterRefName(s)).filter((key) => key !== objectKey(s)),
       },
       { ...KIND_REFS.AgentAction, mapToKeys: actionScheduleKeys },
       {
