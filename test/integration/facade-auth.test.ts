@@ -24,7 +24,9 @@ describe("POST /api/auth/signup", () => {
       body: { org_name: "Acme Corp", email: "Admin@Acme.com", password: "SecurePass123!" },
     });
     expect(asked.status).toBe(202);
-    const res = await t.call("POST", "/api/auth/verify-email", { body: { token: t.mailedCode("admin@acme.com") } });
+    const res = await t.call("POST", "/api/auth/verify-email", {
+      body: { token: t.mailedCode("admin@acme.com"), password: "SecurePass123!" },
+    });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
       user_id: expect.any(String),
@@ -265,7 +267,7 @@ describe("two replicas and restarts", () => {
     });
     expect(asked.status).toBe(202);
     const signup = await call(y.url, "POST", "/api/auth/verify-email", {
-      body: { token: t.mailedCode("race@example.com") },
+      body: { token: t.mailedCode("race@example.com"), password: "SecurePass123!" },
     });
     expect(signup.status).toBe(201);
     expect((await call(y.url, "GET", "/api/auth/me", { token: signup.body.access_token })).status).toBe(200);

@@ -30,7 +30,11 @@ describe("audit of public account requests", () => {
     await t.requestSignup(email, { orgName: "Audited" });
     const [id] = t.mailedCode(email).split(".");
     expect(
-      (await t.call("POST", "/api/auth/verify-email", { body: { token: `${id}.${"B".repeat(43)}` } })).status,
+      (
+        await t.call("POST", "/api/auth/verify-email", {
+          body: { token: `${id}.${"B".repeat(43)}`, password: "Pass-123456" },
+        })
+      ).status,
     ).toBe(404);
     const bogus = `${"0".repeat(8)}-0000-0000-0000-${"0".repeat(12)}.${"C".repeat(43)}`;
     expect(
@@ -81,9 +85,11 @@ describe("signup", () => {
     const decoded = await t.storedSecretText(`signup-${id}`);
     expect(decoded).not.toContain(secret);
     expect(decoded).not.toContain("Pass-123456");
-    const guessed = await t.call("POST", "/api/auth/verify-email", { body: { token: `${id}.${"A".repeat(43)}` } });
+    const guessed = await t.call("POST", "/api/auth/verify-email", {
+      body: { token: `${id}.${"A".repeat(43)}`, password: "Pass-123456" },
+    });
     expect(guessed.status).toBe(404);
-    const ok = await t.call("POST", "/api/auth/verify-email", { body: { token: code } });
+    const ok = await t.call("POST", "/api/auth/verify-email", { body: { token: code, password: "Pass-123456" } });
     expect(ok.status).toBe(201);
     expect(ok.body).toMatchObject({
       user_id: expect.any(String),
@@ -91,35 +97,63 @@ describe("signup", () => {
       org_id: expect.any(String),
     });
     expect((await t.call("GET", "/api/auth/me", { token: ok.body.access_token })).body.email).toBe(email);
-    expect((await t.call("POST", "/api/auth/verify-email", { body: { token: code } })).status).toBe(404);
+    const again = { token: code, password: "Pass-123456" };
+    expect((await t.call("POST", "/api/auth/verify-email", { body: again })).status).toBe(404);
     expect((await t.call("POST", "/api/auth/token", { body: { email, password: "Pass-123456" } })).status).toBe(200);
   });
 
-  it("creates nothing from a code while another signup of the same address is pending: nobody's password wins", async () => {
+  it("a code creates nothing without the password it was asked with: a code someone else asked for is no takeover", async () => {
     // Someone asks first with a password of their own, the mailbox owner asks next: two codes reach the mailbox.
     const email = "asked-twice@example.com";
     await t.requestSignup(email, { orgName: "Totally Victim", password: "Attacker-Pass-1" });
-    const first = t.mailedCode(email);
+    const foreign = t.mailedCode(email);
     await t.requestSignup(email, { orgName: "Victim", password: "Victim-Pass-12" });
+    const own = t.mailedCode(email);
     // Each mail names the organisation it would create.
     expect(t.mails(email).map((m) => /"([^"]+)"/.exec(m.text)?.[1])).toEqual(["Totally Victim", "Victim"]);
-    const refused = await t.call("POST", "/api/auth/verify-email", { body: { token: first } });
-    expect(refused.status).toBe(409);
-    expect(refused.body.detail).toMatch(/more than one signup/);
-    // Neither code creates anything now; the address signs up again, once.
-    const second = t.mailedCode(email);
-    expect((await t.call("POST", "/api/auth/verify-email", { body: { token: second } })).status).toBe(404);
-    for (const password of ["Attacker-Pass-1", "Victim-Pass-12"])
-      expect((await t.call("POST", "/api/auth/token", { body: { email, password } })).status).toBe(401);
-    await t.requestSignup(email, { orgName: "Victim", password: "Victim-Pass-12" });
-    expect((await t.call("POST", "/api/auth/verify-email", { body: { token: t.mailedCode(email) } })).status).toBe(201);
+    // The mailbox owner tries the code they never asked for with their own password: nothing, and it says why.
+    const refused = await t.call("POST", "/api/auth/verify-email", {
+      body: { token: foreign, password: "Victim-Pass-12" },
+    });
+    expect(refused.status).toBe(401);
+    expect(refused.body.detail).toMatch(/not the one this signup was asked with/);
+    expect((await t.call("POST", "/api/auth/token", { body: { email, password: "Attacker-Pass-1" } })).status).toBe(
+      401,
+    );
+    // Their own code, with their password, works although the other request is still pending.
+    const created = await t.call("POST", "/api/auth/verify-email", {
+      body: { token: own, password: "Victim-Pass-12" },
+    });
+    expect(created.status).toBe(201);
+    expect((await t.call("POST", "/api/auth/token", { body: { email, password: "Victim-Pass-12" } })).status).toBe(200);
+    // The other code, even with its own password, now meets the account.
+    const late = await t.call("POST", "/api/auth/verify-email", {
+      body: { token: foreign, password: "Attacker-Pass-1" },
+    });
+    expect(late.status).toBe(409);
+    expect((await t.call("POST", "/api/auth/token", { body: { email, password: "Attacker-Pass-1" } })).status).toBe(
+      401,
+    );
+  });
+
+  it("refuses a verification without a password, or with a wrong one, and keeps the code for the right one", async () => {
+    const email = "no-password@example.com";
+    await t.requestSignup(email, { orgName: "Careful", password: "Careful-Pass-1" });
+    const token = t.mailedCode(email);
+    expect((await t.call("POST", "/api/auth/verify-email", { body: { token } })).status).toBe(422);
+    const wrong = { token, password: "Careful-Pass-2" };
+    expect((await t.call("POST", "/api/auth/verify-email", { body: wrong })).status).toBe(401);
+    const right = { token, password: "Careful-Pass-1" };
+    expect((await t.call("POST", "/api/auth/verify-email", { body: right })).status).toBe(201);
   });
 
   it("refuses a code after 24 hours", async () => {
     const email = "late@example.com";
     await t.requestSignup(email, { orgName: "Late" });
     const later = await t.startReplica({ now: () => new Date(Date.now() + 24 * 3_600_000 + 60_000) });
-    const res = await call(later.url, "POST", "/api/auth/verify-email", { body: { token: t.mailedCode(email) } });
+    const res = await call(later.url, "POST", "/api/auth/verify-email", {
+      body: { token: t.mailedCode(email), password: "Pass-123456" },
+    });
     expect(res.status).toBe(404);
   });
 

@@ -205,7 +205,9 @@ describe("Cache-Control", () => {
     const signup = await t.call("POST", "/api/auth/signup", {
       body: { org_name: "Cache Org", email, password: "SecurePass123!" },
     });
-    const verify = await t.call("POST", "/api/auth/verify-email", { body: { token: t.mailedCode(email) } });
+    const verify = await t.call("POST", "/api/auth/verify-email", {
+      body: { token: t.mailedCode(email), password: "SecurePass123!" },
+    });
     const login = await t.call("POST", "/api/auth/token", { body: { email, password: "SecurePass123!" } });
     const refresh = await t.call("POST", "/api/auth/refresh", { body: { refresh_token: login.body.refresh_token } });
     const invite = await t.call("POST", "/settings/invite", {

@@ -166,7 +166,7 @@ export async function startTestFacade(
       const password = "SecurePass123!";
       const asked = await t.requestSignup(email, { orgName, password });
       if (asked.status !== 202) throw new Error(`signup failed: ${asked.status} ${asked.text}`);
-      const res = await t.call("POST", "/api/auth/verify-email", { body: { token: t.mailedCode(email) } });
+      const res = await t.call("POST", "/api/auth/verify-email", { body: { token: t.mailedCode(email), password } });
       if (res.status !== 201) throw new Error(`verification failed: ${res.status} ${res.text}`);
       return {
         email,

@@ -13,8 +13,8 @@ export function signupMail(
     text: [
       `Someone (hopefully you) signed up for Spot Optimizer with this address, for the organisation "${asked.orgName}", at ${asked.at}.`,
       `Your verification code: ${code}`,
-      `It works once, within 24 hours: POST {"token": "<code>"} to ${publicUrl}/api/auth/verify-email.`,
-      "If this was not you, ignore this mail: nothing is created without the code.",
+      `It works once, within 24 hours, with the password chosen at signup: POST {"token": "<code>", "password": "<password>"} to ${publicUrl}/api/auth/verify-email.`,
+      "If this was not you, ignore this mail: nothing is created without the code and that password.",
     ].join("\n"),
   };
 }

@@ -151,13 +151,20 @@ function verifyEmailRoute(ctx: AuthRouteContext): RouteDef {
   return defineRoute({
     method: "post",
     path: "/api/auth/verify-email",
-    summary: "Complete a signup with the mailed code: creates the organisation and its owner; returns tokens",
+    summary:
+      "Complete a signup with the mailed code and the password it was asked with: creates the organisation and its " +
+      "owner; returns tokens",
     tags: ["auth"],
     auth: "public",
     status: 201,
     noStore: true,
     rateLimit: ctx.tokenLimit,
-    body: z.object({ token: z.string().regex(ONE_TIME_CODE, "must be the code the signup mail carried") }).strict(),
+    body: z
+      .object({
+        token: z.string().regex(ONE_TIME_CODE, "must be the code the signup mail carried"),
+        password: z.string().min(1).max(1024).describe("The password the signup was asked with."),
+      })
+      .strict(),
     response: TokenResponse.extend({
       user_id: z.string(),
       token: z.string(),
@@ -167,7 +174,7 @@ function verifyEmailRoute(ctx: AuthRouteContext): RouteDef {
     handler: async ({ body, audit }) => {
       // A wrong or used code is recorded (platform chain) as a failure; success lands in the new organisation's.
       audit({ actor: "anonymous", event: "organisation.signup", resource: "signup" });
-      const { user, org, tokens } = await ctx.service.verifySignup(body.token);
+      const { user, org, tokens } = await ctx.service.verifySignup(body.token, body.password);
       audit({
         namespace: org.namespace,
         actor: user.email,

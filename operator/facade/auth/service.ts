@@ -18,7 +18,7 @@ import { createOrganisation, deleteOrganisation, getOrganisation, type Organisat
 import { hashPassword, verifyAgainstDummy, verifyPassword } from "./password.js";
 import type { Mailer } from "../mail.js";
 import { accountExistsMail, inviteMail, signupMail } from "./mails.js";
-import { AuthStore, normaliseEmail, type InviteRecord, type PendingSignupRecord, type UserRecord } from "./store.js";
+import { AuthStore, normaliseEmail, type InviteRecord, type UserRecord } from "./store.js";
 
 function sha256Hex(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
@@ -217,30 +217,26 @@ export class AuthService {
     return { expiresInSeconds: SIGNUP_CODE_TTL_SECONDS };
   }
 
-  /** Signup, step two: the mailed code (single use, expiring) creates the organisation and its owner. */
-  async verifySignup(code: string): Promise<{ user: UserRecord; org: Organisation; tokens: TokenPair }> {
-    const pending = await this.claimPendingSignup(code);
-    // Two signups of one address reach one mailbox, and the codes do not say whose password each carries (anyone can
-    // ask for any address): none is created then, and the address asks again, once.
-    const others = (await this.store.pendingSignupsOf(pending.email)).filter((p) => p.signupId !== pending.signupId);
-    if (others.length > 0) {
-      for (const other of others) await this.store.deletePendingSignup(other.signupId);
-      throw new ConflictError(
-        "more than one signup was asked for with this address: none is created; sign up again, once",
-      );
-    }
-    // Only the mailbox owner holds a code, so saying that the account exists tells no one else anything.
-    if (await this.store.findUserByEmail(pending.email))
-      throw new ConflictError("an account with this email already exists");
-    return this.signup({ orgName: pending.orgName, email: pending.email, passwordHash: pending.passwordHash });
-  }
-
-  private async claimPendingSignup(code: string): Promise<PendingSignupRecord> {
+  /**
+   * Signup, step two: the mailed code (single use, expiring) and the password it was asked with create the
+   * organisation and its owner. Anyone can ask for any address, so the code alone must not decide whose password the
+   * account gets: a mailbox owner who uses a code they never asked for, not knowing its password, creates nothing.
+   */
+  async verifySignup(
+    code: string,
+    password: string,
+  ): Promise<{ user: UserRecord; org: Organisation; tokens: TokenPair }> {
     const [signupId = "", secret = ""] = code.split(".", 2);
     const pending = await this.store.readPendingSignup(signupId);
-    if (!secretMatches(pending, secret, this.now()) || !(await this.store.deletePendingSignup(signupId)))
+    if (!secretMatches(pending, secret, this.now())) throw new NotFoundError("verification code not found or expired");
+    // Only the mailbox owner holds a code, so what this answer tells goes to no one else; the code stays usable.
+    if (!(await verifyPassword(pending!.passwordHash, password)))
+      throw new UnauthorizedError("the password is not the one this signup was asked with");
+    if (!(await this.store.deletePendingSignup(signupId)))
       throw new NotFoundError("verification code not found or expired");
-    return pending!;
+    if (await this.store.findUserByEmail(pending!.email))
+      throw new ConflictError("an account with this email already exists");
+    return this.signup({ orgName: pending!.orgName, email: pending!.email, passwordHash: pending!.passwordHash });
   }
 
   /**

@@ -516,21 +516,6 @@ export class AuthStore {
     return await this.client.delete(this.ref(`signup-${signupId}`));
   }
 
-  /**
-   * The pending signups of an address whose code has not expired, read from the API server (not the cache, which may
-   * not have seen one made a moment ago on another replica): a verification is rare, and decides who owns an address.
-   */
-  async pendingSignupsOf(email: string): Promise<PendingSignupRecord[]> {
-    const now = this.now().getTime();
-    const list = await this.client.list<SecretObject>(
-      { ...SECRET, namespace: this.namespace },
-      { labelSelector: `${AUTH_TYPE_LABEL}=signup` },
-    );
-    return list.items
-      .map(pendingSignupFromSecret)
-      .filter((r) => r.email === normaliseEmail(email) && Date.parse(r.expiresAt) > now);
-  }
-
   /** Removes pending signups whose code has expired (they can never be verified). */
   async sweepPendingSignups(): Promise<void> {
     const now = this.now().getTime();
