@@ -42,9 +42,12 @@ export const SNAPSHOT_GZ_KEY = "snapshot.json.gz";
 /** What one ConfigMap's values hold at most together, as the API server counts them. */
 export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 
-/** A snapshot as a ConfigMap stores it, and the bytes it takes there. */
-export function snapshotBinaryData(snapshot: ClusterSnapshot): { binaryData: Record<string, string>; bytes: number } {
-  const gz = gzipSync(strToU8(JSON.stringify(snapshot)));
+/** A snapshot as a ConfigMap stores it, and the bytes it takes there (`json`: its JSON, when the caller has it). */
+export function snapshotBinaryData(
+  snapshot: ClusterSnapshot,
+  json: string = JSON.stringify(snapshot),
+): { binaryData: Record<string, string>; bytes: number } {
+  const gz = gzipSync(strToU8(json));
   return { binaryData: { [SNAPSHOT_GZ_KEY]: Buffer.from(gz).toString("base64") }, bytes: gz.length };
 }
 

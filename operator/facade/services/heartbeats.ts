@@ -264,8 +264,8 @@ async function recordK8sVersion(ctx: IngestContext, cluster: ManagedCluster, rep
 }
 
 /** The snapshot as stored, or 413 when even gzip'd it is more than a ConfigMap holds (nothing is written then). */
-function storable(snapshot: ClusterSnapshot): ReturnType<typeof snapshotBinaryData> {
-  const stored = snapshotBinaryData(snapshot);
+function storable(snapshot: ClusterSnapshot, json: string): ReturnType<typeof snapshotBinaryData> {
+  const stored = snapshotBinaryData(snapshot, json);
   if (stored.bytes > STORED_MAX_BYTES)
     throw new PayloadTooLargeError(
       `the report is ${stored.bytes} bytes gzip'd, more than the ${STORED_MAX_BYTES} its snapshot ConfigMap can hold`,
@@ -282,7 +282,8 @@ async function ingest(ctx: IngestContext, input: IngestInput): Promise<{ receive
   // Every beat, before anything is written, not only those due to be stored: a report that cannot be stored is
   // refused at once. Only one whose JSON passes a ConfigMap's size needs compressing to tell (once a beat).
   const snapshot = normalized(heartbeat, at);
-  let stored = Buffer.byteLength(JSON.stringify(snapshot)) > STORED_MAX_BYTES ? storable(snapshot) : undefined;
+  const json = JSON.stringify(snapshot);
+  let stored = Buffer.byteLength(json) > STORED_MAX_BYTES ? storable(snapshot, json) : undefined;
   const nowMs = at.getTime();
   const state = stateOf(ctx, `${cluster.metadata.namespace}/${cluster.metadata.name}`);
   const intervalS = heartbeat.heartbeat_interval_seconds ?? DEFAULT_HEARTBEAT_INTERVAL_SECONDS;
@@ -290,7 +291,7 @@ async function ingest(ctx: IngestContext, input: IngestInput): Promise<{ receive
     await renewLease(ctx, cluster, at, intervalS);
     state.leaseRenewedMs = nowMs;
   }
-  await maybeWriteSnapshot(ctx, { ...input, stored: () => (stored ??= storable(snapshot)) }, state, at);
+  await maybeWriteSnapshot(ctx, { ...input, stored: () => (stored ??= storable(snapshot, json)) }, state, at);
   await recordInterruptions(ctx, input, state, at);
   await recordK8sVersion(ctx, cluster, heartbeat.k8s_version);
   return { receivedAt: at, intervalS };
