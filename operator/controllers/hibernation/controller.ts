@@ -34,7 +34,7 @@ export interface HibernationControllerOptions {
 /**
  * Registers the `hibernation` controller. Any change to a workload, NodePool or NodeClaim enqueues every
  * schedule (one per cluster, so that is one key): the reconcile is level-based and cheap when nothing changed.
- * Karpenter's kinds are watched only when the cluster serves them.
+ * Karpenter's kinds are read as empty where the cluster does not serve them (their informers never start).
  */
 export async function registerHibernationController(options: HibernationControllerOptions): Promise<void> {
   const { manager, client } = options;
@@ -56,9 +56,11 @@ export async function registerHibernationController(options: HibernationControll
     const schedule = action.metadata?.labels?.[SCHEDULE_LABEL];
     return schedule ? [`${action.metadata?.namespace ?? ""}/${schedule}`] : [];
   };
-  const watched: ReadKind[] = [...WORKLOAD_KINDS, "Node"];
-  for (const kind of ["NodePool", "NodeClaim"] as const) if (await client.serves(KIND_REFS[kind])) watched.push(kind);
-  for (const kind of watched) informers[kind] = manager.informer(KIND_REFS[kind]);
+  const watched: ReadKind[] = [...WORKLOAD_KINDS, "Node", "NodePool", "NodeClaim"];
+  for (const kind of [...WORKLOAD_KINDS, "Node"] as const) informers[kind] = manager.informer(KIND_REFS[kind]);
+  // Where Karpenter is not installed these never list, and read as empty.
+  for (const kind of ["NodePool", "NodeClaim"] as const)
+    informers[kind] = (await manager.optionalInformer(KIND_REFS[kind])).informer;
   manager.addController({
     name: "hibernation",
     forKind: KIND_REFS.HibernationSchedule,
