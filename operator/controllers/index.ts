@@ -4,6 +4,7 @@ import type { KubeClient } from "../../src-shared/kube/index.js";
 import { registerHibernationController } from "./hibernation/controller.js";
 import { registerManagedClusterController } from "./managedcluster/status/controller.js";
 import { registerReplanController } from "./managedcluster/replan/controller.js";
+import { registerRemoteCleanupController } from "./managedcluster/remote-cleanup/controller.js";
 import { registerNodeTemplateController } from "./nodetemplate/controller.js";
 import { registerOptimizationPolicyController } from "./optimizationpolicy/controller.js";
 import { bookOf, operatorPrices } from "../../src-shared/pricing/operator-prices.js";
@@ -47,6 +48,7 @@ export const controllerRegistrations: Array<(deps: ControllerDeps) => Promise<vo
   (deps: ControllerDeps): void => registerManagedClusterController({ ...deps, prices: prices(deps) }),
   (deps: ControllerDeps): void => registerReplanController({ ...deps, priceBook: bookOrThrow(deps) }),
   (deps: ControllerDeps): Promise<void> => registerNodeTemplateController({ ...deps, priceBook: bookOf(prices(deps)) }),
+  ({ client, manager, now }: ControllerDeps): void => registerRemoteCleanupController({ client, manager, now }),
   ({ client, manager, now, systemNamespace }: ControllerDeps): Promise<void> =>
     registerOptimizationPolicyController({ client, manager, now, systemNamespace }),
 ];

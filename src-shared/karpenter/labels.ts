@@ -11,6 +11,8 @@ export const TEMPLATE_NAME_LABEL = "spotoptimizer.io/template";
 export const CLUSTER_LABEL = "spotoptimizer.io/cluster";
 /** `namespace/name` of the template, in full (labels cap values at 63 characters). */
 export const TEMPLATE_ANNOTATION = "spotoptimizer.io/nodetemplate";
+/** Label on the AgentActions a NodeTemplate's objects are handed to a remote cluster's agent by (the template's name). */
+export const TEMPLATE_ACTION_LABEL = "nodetemplate.spotoptimizer.io/template";
 /** The installer's local-cluster designation (and the other ConfigMaps we label), to follow a change of it. */
 export const OUR_CONFIGMAPS = {
   apiVersion: "v1",

@@ -18,6 +18,7 @@ import { TEMPLATE_ACTION_LABEL } from "../../operator/controllers/nodetemplate/e
 import { NODETEMPLATE_FINALIZER } from "../../operator/controllers/nodetemplate/reconciler.js";
 import { registerOptimizationPolicyController } from "../../operator/controllers/optimizationpolicy/controller.js";
 import { registerHibernationController } from "../../operator/controllers/hibernation/controller.js";
+import { registerRemoteCleanupController } from "../../operator/controllers/managedcluster/remote-cleanup/controller.js";
 import { SAVED_ANNOTATION } from "../../operator/controllers/hibernation/desired.js";
 import { sleepingSpec } from "../support/hibernation-fixtures.js";
 import { API_VERSION } from "../../src-shared/crds/index.js";
@@ -57,6 +58,7 @@ async function startOperator(): Promise<ControllerManager> {
   await registerNodeTemplateController({ manager, client, spotReturn: { settleMs: SETTLE_MS, recheckMs: 500 } });
   await registerOptimizationPolicyController({ manager, client });
   await registerHibernationController({ manager, client });
+  registerRemoteCleanupController({ manager, client });
   manager.start();
   await manager.waitForCacheSync();
   operator = { manager, client };
@@ -586,5 +588,26 @@ describe("NodeTemplates of a remote cluster through its agent", () => {
       "the remote pool woken to its template's limits",
     );
     await f.client.delete({ ...HS, name: "night" });
+  }, 90_000);
+
+  it("deleting a cluster from the dashboard has its agent remove what its templates applied there first", async () => {
+    await f.client.create(template("last", {}));
+    await applied("last");
+    const names = ["last", "sleepy"].map((t) => karpenterName(owner.namespace, t));
+    expect(await remote(NP, names[0]!)).toBeDefined();
+    const gone = await f.call("DELETE", "/settings/accounts", {
+      token: owner.accessToken,
+      body: { account_id: CLUSTER },
+    });
+    expect(gone.status).toBe(200);
+    const MC = { apiVersion: API_VERSION, kind: "ManagedCluster", namespace: owner.namespace, name: CLUSTER } as const;
+    await eventually(async () => !(await f.client.getIfExists(MC)), 60_000, "the ManagedCluster gone");
+    for (const name of names) {
+      expect(await remote(NP, name)).toBeUndefined();
+      expect(await remote(NC, name)).toBeUndefined();
+    }
+    expect((await wl.listAll(NP)).items.filter((p) => p.metadata?.labels?.["app.kubernetes.io/managed-by"])).toEqual(
+      [],
+    );
   }, 90_000);
 });

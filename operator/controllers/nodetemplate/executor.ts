@@ -5,7 +5,12 @@ import { createHash } from "node:crypto";
 import type { AgentAction } from "../../../src-shared/crds/index.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
 import { validateKarpenterObject } from "../../../src-shared/karpenter/validate.js";
-import { MANAGED_BY, MANAGED_BY_LABEL, TEMPLATE_ANNOTATION } from "../../../src-shared/karpenter/labels.js";
+import {
+  TEMPLATE_ACTION_LABEL,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  TEMPLATE_ANNOTATION,
+} from "../../../src-shared/karpenter/labels.js";
 import { KubeApiError, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
 import { applyObject, isApplied } from "../../../src-shared/runtime/index.js";
 import { observed, reportAfter, type RemoteView } from "../../../src-shared/agent/remote-view.js";
@@ -38,8 +43,7 @@ export interface KarpenterExecutor {
 }
 
 export const NODETEMPLATE_FIELD_MANAGER = "spot-optimizer-nodetemplate";
-/** Label on the AgentActions the NodeTemplate controller creates, naming the template (same namespace). */
-export const TEMPLATE_ACTION_LABEL = "nodetemplate.spotoptimizer.io/template";
+export { TEMPLATE_ACTION_LABEL };
 const ACTION_TIMEOUT_S = 60;
 /** A failed action is tried again after 15 s, 30 s, 60 s, 120 s; then Applied=False names the failure. */
 export const MAX_TRIES = 5;
