@@ -139,7 +139,8 @@ function signupRoute(ctx: AuthRouteContext): RouteDef {
       return {
         success: true as const,
         verification_required: true as const,
-        message: "Check your mailbox: the code in it completes the signup with POST /api/auth/verify-email",
+        message:
+          "Check your mailbox: its code, with this password, completes the signup with POST /api/auth/verify-email",
         expires_in: expiresInSeconds,
       };
     },
