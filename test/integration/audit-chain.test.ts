@@ -1,7 +1,8 @@
 // The audit chain against the local API server: concurrent writers, export verification, retention and in-cluster tampering.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildExport, verifyExport } from "../../src-shared/audit/chain.js";
-import { createAuditChainStore, type AuditChainStore } from "../../src-shared/audit/writer.js";
+import { buildEntry, buildExport, GENESIS_ANCHOR, verifyExport } from "../../src-shared/audit/chain.js";
+import type { AuditRecord } from "../../src-shared/audit/types.js";
+import { AUDIT_HEAD_CONFIGMAP, createAuditChainStore, type AuditChainStore } from "../../src-shared/audit/writer.js";
 import { startLocalApiServer, type LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient } from "../../src-shared/kube/client.js";
 
@@ -35,6 +36,47 @@ const input = (namespace: string, i: number) => ({
   before: { aggressiveness: i },
   after: { aggressiveness: i + 1 },
 });
+
+const HEAD_REF = (namespace: string) => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  namespace,
+  name: AUDIT_HEAD_CONFIGMAP,
+});
+
+/** Stores a long valid chain straight through the API (as the writer would have, minus the head), many at a time. */
+async function seedChain(namespace: string, count: number, dayMs = 0): Promise<AuditRecord[]> {
+  const records: AuditRecord[] = [];
+  let previous = GENESIS_ANCHOR;
+  for (let i = 0; i < count; i++) {
+    const record = buildEntry(input(namespace, i), previous, new Date(nowMs + i * dayMs).toISOString());
+    records.push(record);
+    previous = { sequence: record.seq, hash: record.hash };
+  }
+  for (let i = 0; i < count; i += 50) {
+    await Promise.all(
+      records.slice(i, i + 50).map((r) =>
+        clientA.create({
+          apiVersion: "spotoptimizer.io/v1alpha1",
+          kind: "AuditEntry",
+          metadata: { name: r.id, namespace },
+          spec: {
+            actor: r.actor,
+            event: r.event,
+            resource: r.resource,
+            outcome: r.outcome,
+            timestamp: r.timestamp,
+            sequence: r.seq,
+            before: r.before,
+            after: r.after,
+            prevHash: r.prevHash,
+          },
+        } as never),
+      ),
+    );
+  }
+  return records;
+}
 
 async function exportOf(store: AuditChainStore, namespace: string) {
   const { anchor, entries } = await store.readChain(namespace);
@@ -114,5 +156,61 @@ describe("audit chain in the cluster", () => {
     const verdict = verifyExport(await exportOf(store, "org-tamper"));
     expect(verdict.ok).toBe(false);
     if (!verdict.ok) expect(verdict.problem.id).toBe("audit-000000000001");
+  });
+});
+
+describe("audit chain whose head ConfigMap is lost", () => {
+  it("rebuilds the head from the entries: a 1500-entry chain takes the next append at 1500 and verifies", async () => {
+    const ns = "org-lost-head";
+    await clientA.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    const seeded = await seedChain(ns, 1500);
+    expect(await clientA.getIfExists(HEAD_REF(ns))).toBeUndefined();
+    const store = createAuditChainStore({ client: clientA, now: () => new Date(nowMs) });
+    const appended = await store.record(input(ns, 1500));
+    expect(appended.seq).toBe(1500);
+    expect(appended.prevHash).toBe(seeded[1499]!.hash);
+    const cm = await clientA.get<{ data: Record<string, string> }>(HEAD_REF(ns) as never);
+    expect(cm.data).toMatchObject({
+      headSequence: "1500",
+      headHash: appended.hash,
+      anchorSequence: "-1",
+      anchorHash: "",
+    });
+    // The other replica, with no hint of its own, appends next without a walk of 409s either.
+    expect((await createAuditChainStore({ client: clientB }).record(input(ns, 1501))).seq).toBe(1501);
+    expect(verifyExport(await exportOf(store, ns))).toMatchObject({ ok: true, count: 1502 });
+    // A hint far behind (a head update that kept failing) costs one LIST, not a walk either.
+    await store.updateHead(ns, (s) => ({ ...s, head: { sequence: 0, hash: seeded[0]!.hash } }));
+    expect((await store.record(input(ns, 1502))).seq).toBe(1502);
+    expect(verifyExport(await exportOf(store, ns))).toMatchObject({ ok: true, count: 1503 });
+  }, 120_000);
+
+  it("recovers the retention anchor of a trimmed chain from its oldest entry", async () => {
+    const ns = "org-lost-anchor";
+    await clientA.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    const seeded = await seedChain(ns, 30, 86_400_000);
+    const store = createAuditChainStore({ client: clientA, now: () => new Date(nowMs + 30 * 86_400_000) });
+    const trimmed = await store.applyRetention(ns, new Date(nowMs + 10.5 * 86_400_000));
+    expect(trimmed.anchor).toEqual({ sequence: 10, hash: seeded[10]!.hash });
+    await clientA.delete(HEAD_REF(ns) as never);
+    // Read before any append: the export starts from the recovered anchor and still verifies.
+    const read = await exportOf(store, ns);
+    expect(read.anchor).toEqual(trimmed.anchor);
+    expect(verifyExport(read)).toMatchObject({ ok: true, count: 19 });
+    const appended = await store.record(input(ns, 30));
+    expect(appended.seq).toBe(30);
+    const cm = await clientA.get<{ data: Record<string, string> }>(HEAD_REF(ns) as never);
+    expect(cm.data).toMatchObject({ headSequence: "30", anchorSequence: "10", anchorHash: seeded[10]!.hash });
+    expect(
+      await clientA.getIfExists({
+        ...HEAD_REF(ns),
+        kind: "AuditEntry",
+        apiVersion: "spotoptimizer.io/v1alpha1",
+        name: "audit-000000000000",
+      }),
+    ).toBeUndefined();
+    const doc = await exportOf(store, ns);
+    expect(doc.entries.map((e) => e.seq)).toEqual([...Array(20).keys()].map((i) => i + 11));
+    expect(verifyExport(doc)).toMatchObject({ ok: true, count: 20 });
   });
 });

@@ -165,6 +165,21 @@ describe("audit export", () => {
     const dropped = structuredClone(after.body);
     dropped.entries.shift();
     expect((await verifyFile(dropped, "retained-dropped.json")).code).toBe(1);
+    // The head ConfigMap is lost: the next audited request still lands after the newest entry, the ConfigMap comes
+    // back with the anchor recovered from the oldest entry kept, and the export still verifies.
+    const head = { apiVersion: "v1", kind: "ConfigMap", namespace: owner.namespace, name: "spot-optimizer-audit-head" };
+    await t.client.delete(head);
+    const invite = { email: "later@example.com", role: "viewer" };
+    expect((await t.call("POST", "/settings/invite", { token, body: invite }, later)).status).toBe(201);
+    const recovered = await eventually(async () => {
+      const r = await t.call("GET", "/audit/export", { token }, later);
+      return r.body.head.sequence > after.body.head.sequence ? r : undefined;
+    });
+    expect(recovered.body.anchor).toEqual(after.body.anchor);
+    expect(recovered.body.entries.at(-1)).toMatchObject({ seq: after.body.head.sequence + 1, event: "team.invite" });
+    expect((await verifyFile(recovered.body, "recovered.json")).code).toBe(0);
+    const cm = await t.client.get<{ data: Record<string, string> }>(head as never);
+    expect(cm.data).toMatchObject({ anchorSequence: String(after.body.anchor.sequence) });
     expect((await t.call("PATCH", "/audit/retention", { token, body: { retention_days: 0 } }, later)).status).toBe(422);
   });
 });
