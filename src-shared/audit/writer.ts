@@ -8,6 +8,8 @@ import type { AuditInput, AuditOutcome, AuditRecord, AuditWriter } from "./types
 export const AUDIT_HEAD_CONFIGMAP = "spot-optimizer-audit-head";
 /** Label on every head ConfigMap, so the retention sweep finds the chains with one LIST. */
 export const AUDIT_HEAD_LABEL = "spotoptimizer.io/audit-head";
+/** Annotation holding an entry's hash, written in the same create as its spec. */
+export const AUDIT_HASH_ANNOTATION = "spotoptimizer.io/hash";
 
 export interface ChainHeadState {
   head: ChainAnchor;
@@ -38,7 +40,16 @@ interface HeadConfigMap extends KubeObject {
 const ENTRY = { apiVersion: API_VERSION, kind: "AuditEntry" } as const;
 const CONFIGMAP = { apiVersion: "v1", kind: "ConfigMap" } as const;
 
-/** The chain view of a stored AuditEntry; the hash is re-computed when status has none (status is written second). */
+/**
+ * The entry's stored hash, or "" when it has none. It is never re-computed from the spec here: that would accept any
+ * edit whose author also removed the hash. The writer stores it with the spec in one create, so no crash leaves an
+ * entry of ours without one; status.hash is where entries written before that kept it.
+ */
+function storedHash(obj: AuditEntryObject): string {
+  return obj.metadata?.annotations?.[AUDIT_HASH_ANNOTATION] || obj.status?.hash || "";
+}
+
+/** The chain view of a stored AuditEntry; `hash` is "" when it has none stored (verification reports it). */
 export function recordFromObject(obj: AuditEntryObject): AuditRecord {
   const spec = {
     actor: "",
@@ -63,7 +74,7 @@ export function recordFromObject(obj: AuditEntryObject): AuditRecord {
     after: spec.after ?? null,
     prevHash: spec.prevHash,
   };
-  return { ...base, hash: obj.status?.hash || computeEntryHash(base) };
+  return { ...base, hash: storedHash(obj) };
 }
 
 function objectFromRecord(record: AuditRecord): AuditEntryObject {
@@ -85,6 +96,7 @@ function objectFromRecord(record: AuditRecord): AuditEntryObject {
       name: record.id,
       namespace: record.namespace,
       labels: { "app.kubernetes.io/managed-by": "spot-optimizer" },
+      annotations: { [AUDIT_HASH_ANNOTATION]: record.hash },
     },
     spec,
   };
@@ -118,11 +130,18 @@ function headData(state: ChainHeadState): Record<string, string> {
 
 const later = (a: ChainAnchor, b: ChainAnchor): ChainAnchor => (b.sequence > a.sequence ? b : a);
 
+/** A namespace's chain as stored, with the head ConfigMap's recorded head when the ConfigMap exists. */
+export interface StoredChain {
+  anchor: ChainAnchor;
+  entries: AuditRecord[];
+  recordedHead?: ChainAnchor;
+}
+
 export interface AuditChainStore extends AuditWriter {
   /** The head ConfigMap's view (may lag the newest entry by one failed best-effort update). */
   readHead(namespace: string): Promise<ChainHeadState>;
   /** Every entry after the retention anchor, ascending; one live LIST (exports must be complete). */
-  readChain(namespace: string): Promise<{ anchor: ChainAnchor; entries: AuditRecord[] }>;
+  readChain(namespace: string): Promise<StoredChain>;
   /** Read-modify-write of the head ConfigMap with resourceVersion (retried on 409). */
   updateHead(namespace: string, change: (state: ChainHeadState) => ChainHeadState): Promise<ChainHeadState>;
   /** Removes entries older than `cutoff` (never the newest), moving the anchor first so the rest still verifies. */
@@ -152,7 +171,11 @@ async function listRecords(store: ChainStore, namespace: string): Promise<AuditR
   return list.items.map(recordFromObject).sort((a, b) => a.seq - b.seq);
 }
 
-const linkOf = (record: AuditRecord): ChainAnchor => ({ sequence: record.seq, hash: record.hash });
+/** The link a new entry chains onto; an entry whose hash was removed is chained by its content (it stays reported). */
+const linkOf = (record: AuditRecord): ChainAnchor => ({
+  sequence: record.seq,
+  hash: record.hash || computeEntryHash(record),
+});
 
 /**
  * The head state as the entries themselves show it, for a namespace whose head ConfigMap is gone: the newest entry
@@ -239,18 +262,14 @@ async function append(store: ChainStore, input: AuditInput): Promise<AuditRecord
   let conflicts = 0;
   for (let attempt = 0; attempt < 50; attempt++) {
     const record = buildEntry(input, previous, store.now().toISOString());
-    let created: AuditEntryObject;
     try {
-      created = await store.client.create<AuditEntryObject>(objectFromRecord(record));
+      await store.client.create<AuditEntryObject>(objectFromRecord(record));
     } catch (err) {
       if (!isConflict(err)) throw err;
       conflicts++;
       previous = await afterConflict(store, record, { conflicts, anchor: state.anchor });
       continue;
     }
-    await store.client
-      .replace<AuditEntryObject>({ ...created, ...ENTRY, status: { hash: record.hash } }, "status")
-      .catch(() => undefined);
     const found = await advanceHead(store, record);
     if (!found || found.anchor.sequence < record.seq) return record;
     // Retention moved the anchor past us while we walked a stale hint: our entry sits where readers no longer
@@ -261,15 +280,16 @@ async function append(store: ChainStore, input: AuditInput): Promise<AuditRecord
   throw new Error(`could not append to the audit chain of ${input.namespace}`);
 }
 
-async function readChain(
-  store: ChainStore,
-  namespace: string,
-): Promise<{ anchor: ChainAnchor; entries: AuditRecord[] }> {
+async function readChain(store: ChainStore, namespace: string): Promise<StoredChain> {
   // LIST before reading the anchor: retention moves the anchor before it deletes, so this order never sees a gap.
   const records = await listRecords(store, namespace);
   const cm = await readHeadObject(store, namespace);
-  const { anchor } = cm ? headState(cm) : stateFromRecords(records);
-  return { anchor, entries: records.filter((r) => r.seq > anchor.sequence) };
+  if (!cm) {
+    const { anchor } = stateFromRecords(records);
+    return { anchor, entries: records.filter((r) => r.seq > anchor.sequence) };
+  }
+  const { anchor, head } = headState(cm);
+  return { anchor, entries: records.filter((r) => r.seq > anchor.sequence), recordedHead: head };
 }
 
 async function applyRetention(

@@ -1,8 +1,19 @@
 // The audit chain against the local API server: concurrent writers, export verification, retention and in-cluster tampering.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildEntry, buildExport, GENESIS_ANCHOR, verifyExport } from "../../src-shared/audit/chain.js";
+import {
+  buildEntry,
+  buildExport,
+  computeEntryHash,
+  GENESIS_ANCHOR,
+  verifyExport,
+} from "../../src-shared/audit/chain.js";
 import type { AuditRecord } from "../../src-shared/audit/types.js";
-import { AUDIT_HEAD_CONFIGMAP, createAuditChainStore, type AuditChainStore } from "../../src-shared/audit/writer.js";
+import {
+  AUDIT_HASH_ANNOTATION,
+  AUDIT_HEAD_CONFIGMAP,
+  createAuditChainStore,
+  type AuditChainStore,
+} from "../../src-shared/audit/writer.js";
 import { startLocalApiServer, type LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient } from "../../src-shared/kube/client.js";
 
@@ -16,7 +27,7 @@ beforeAll(async () => {
   await server.installCrdFiles([new URL("../../crds", import.meta.url).pathname]);
   clientA = new KubeClient(server.kubeConfig);
   clientB = new KubeClient(server.kubeConfig);
-  for (const name of ["org-chain", "org-retention", "org-tamper"]) {
+  for (const name of ["org-chain", "org-retention", "org-tamper", "org-newest"]) {
     await clientA.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
   }
 });
@@ -59,7 +70,7 @@ async function seedChain(namespace: string, count: number, dayMs = 0): Promise<A
         clientA.create({
           apiVersion: "spotoptimizer.io/v1alpha1",
           kind: "AuditEntry",
-          metadata: { name: r.id, namespace },
+          metadata: { name: r.id, namespace, annotations: { [AUDIT_HASH_ANNOTATION]: r.hash } },
           spec: {
             actor: r.actor,
             event: r.event,
@@ -79,8 +90,9 @@ async function seedChain(namespace: string, count: number, dayMs = 0): Promise<A
 }
 
 async function exportOf(store: AuditChainStore, namespace: string) {
-  const { anchor, entries } = await store.readChain(namespace);
-  return buildExport(namespace, entries, anchor);
+  const { anchor, entries, recordedHead } = await store.readChain(namespace);
+  const doc = buildExport(namespace, entries, anchor);
+  return recordedHead ? { ...doc, recorded_head: recordedHead } : doc;
 }
 
 describe("audit chain in the cluster", () => {
@@ -156,6 +168,72 @@ describe("audit chain in the cluster", () => {
     const verdict = verifyExport(await exportOf(store, "org-tamper"));
     expect(verdict.ok).toBe(false);
     if (!verdict.ok) expect(verdict.problem.id).toBe("audit-000000000001");
+  });
+});
+
+const entryRef = (namespace: string, seq: number) => ({
+  apiVersion: "spotoptimizer.io/v1alpha1",
+  kind: "AuditEntry",
+  namespace,
+  name: `audit-${String(seq).padStart(12, "0")}`,
+});
+
+describe("tampering with the newest entry", () => {
+  it("stores each entry's hash in the create itself, so no crash leaves one of ours without it", async () => {
+    const store = createAuditChainStore({ client: clientA, now: () => new Date(nowMs) });
+    const written = await store.record(input("org-newest", 0));
+    const obj = await clientA.get<{ metadata: { annotations?: Record<string, string> } }>(
+      entryRef("org-newest", 0) as never,
+    );
+    expect(obj.metadata.annotations?.[AUDIT_HASH_ANNOTATION]).toBe(written.hash);
+  });
+
+  it("reports an edited newest entry whose hash was removed, instead of re-computing one", async () => {
+    const store = createAuditChainStore({ client: clientA, now: () => new Date(nowMs) });
+    for (let i = 1; i < 4; i++) await store.record(input("org-newest", i));
+    await clientA.patch(
+      entryRef("org-newest", 3),
+      { metadata: { annotations: { [AUDIT_HASH_ANNOTATION]: null } }, spec: { actor: "mallory@evil.test" } },
+      { type: "merge" },
+    );
+    await clientA.patch(entryRef("org-newest", 3), { status: { hash: "" } }, { type: "merge", subresource: "status" });
+    const verdict = verifyExport(await exportOf(store, "org-newest"));
+    expect(verdict).toMatchObject({ ok: false, problem: { id: "audit-000000000003", reason: /no stored hash/ } });
+    // The next append chains on; the blame stays on the edited entry, not on the innocent one after it.
+    await store.record(input("org-newest", 4));
+    const after = verifyExport(await exportOf(store, "org-newest"));
+    expect(after).toMatchObject({ ok: false, problem: { id: "audit-000000000003" } });
+  });
+
+  it("reports an edited newest entry whose hash was re-computed, by the head ConfigMap's recorded hash", async () => {
+    const ns = "org-rehashed";
+    await clientA.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    const store = createAuditChainStore({ client: clientA, now: () => new Date(nowMs) });
+    const written = [];
+    for (let i = 0; i < 3; i++) written.push(await store.record(input(ns, i)));
+    const { hash: _hash, ...content } = { ...written[2]!, actor: "mallory@evil.test" };
+    const rehash = { [AUDIT_HASH_ANNOTATION]: computeEntryHash(content) };
+    await clientA.patch(
+      entryRef(ns, 2),
+      { metadata: { annotations: rehash }, spec: { actor: content.actor } },
+      { type: "merge" },
+    );
+    const verdict = verifyExport(await exportOf(store, ns));
+    expect(verdict).toMatchObject({ ok: false, problem: { id: "audit-000000000002", reason: /head hash/ } });
+  });
+
+  it("still trusts an entry written before hashes moved into the create (its hash in status)", async () => {
+    const ns = "org-legacy";
+    await clientA.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    const [record] = await seedChain(ns, 1);
+    const obj = await clientA.get<Record<string, unknown> & { metadata: { annotations?: Record<string, string> } }>(
+      entryRef(ns, 0) as never,
+    );
+    delete obj.metadata.annotations;
+    const stored = await clientA.replace<{ metadata: { annotations?: Record<string, string> } }>(obj as never);
+    expect(stored.metadata.annotations).toBeUndefined();
+    await clientA.replace({ ...(stored as object), status: { hash: record!.hash } } as never, "status");
+    expect(verifyExport(await exportOf(createAuditChainStore({ client: clientA }), ns))).toMatchObject({ ok: true });
   });
 });
 
