@@ -5,6 +5,7 @@ import {
   buildEntry,
   buildExport,
   canonicalJson,
+  computeEntryHash,
   GENESIS_ANCHOR,
   parseAuditExport,
   sha256Hex,
@@ -116,6 +117,30 @@ describe("audit chain", () => {
     const anchor = { sequence: full[2]!.seq, hash: full[2]!.hash };
     expect(verifyExport(buildExport("org-a", full.slice(3), anchor)).ok).toBe(true);
     expect(verifyExport(buildExport("org-a", full.slice(4), anchor)).ok).toBe(false);
+  });
+
+  it("does not trust an entry without a hash, even when its content was re-hashed into a new export", () => {
+    const entries = chain(4);
+    const edited = { ...entries[3]!, actor: "mallory@evil.test", hash: "" };
+    const verdict = verifyExport(buildExport("org-a", [...entries.slice(0, 3), edited], GENESIS_ANCHOR));
+    expect(verdict).toMatchObject({ ok: false, problem: { index: 3, id: edited.id, reason: /no stored hash/ } });
+  });
+
+  it("checks the entry at the recorded head against the head ConfigMap's hash, when the export carries it", () => {
+    const entries = chain(4);
+    const { hash: _old, ...content } = { ...entries[3]!, actor: "mallory@evil.test" };
+    const rehashed = [...entries.slice(0, 3), { ...content, hash: computeEntryHash(content) }];
+    const recorded = { sequence: 3, hash: entries[3]!.hash };
+    // Internally consistent: only the recorded head shows the newest entry was changed.
+    expect(verifyExport(buildExport("org-a", rehashed, GENESIS_ANCHOR)).ok).toBe(true);
+    const verdict = verifyExport({ ...buildExport("org-a", rehashed, GENESIS_ANCHOR), recorded_head: recorded });
+    expect(verdict).toMatchObject({ ok: false, problem: { index: 3, id: entries[3]!.id, reason: /head hash/ } });
+    const untouched = buildExport("org-a", entries, GENESIS_ANCHOR);
+    expect(verifyExport({ ...untouched, recorded_head: recorded }).ok).toBe(true);
+    // A head hint one behind (its update failed) still pins the entry it names; one beyond the export pins nothing.
+    expect(verifyExport({ ...untouched, recorded_head: { sequence: 2, hash: entries[2]!.hash } }).ok).toBe(true);
+    expect(verifyExport({ ...untouched, recorded_head: { sequence: 2, hash: entries[3]!.hash } }).ok).toBe(false);
+    expect(verifyExport({ ...untouched, recorded_head: { sequence: 9, hash: "x" } }).ok).toBe(true);
   });
 
   it("rejects files that are not exports with a reason", () => {

@@ -104,6 +104,9 @@ export function verifyChain(entries: AuditRecord[], anchor: ChainAnchor): ChainP
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
     const { hash, ...rest } = entry;
+    // Without a stored hash nothing pins the entry's content: re-computing one would bless any edit.
+    if (!hash)
+      return { index: i, id: String(entry.id), reason: "has no stored hash (hash removed; entry not trusted)" };
     if (computeEntryHash(rest) !== hash)
       return { index: i, id: String(entry.id), reason: "content does not match its hash (entry changed)" };
     if (entry.seq !== previous.sequence + 1 || entry.prevHash !== previous.hash) {
@@ -118,6 +121,22 @@ export function verifyChain(entries: AuditRecord[], anchor: ChainAnchor): ChainP
   return undefined;
 }
 
+/**
+ * The head ConfigMap's recorded head was written by the appender from the hash it computed, so the entry at that
+ * sequence must still carry it; this catches the newest entry edited and re-hashed, which no later link pins.
+ * An entry outside `entries` (a date range, or a head behind the anchor) is not checked.
+ */
+export function verifyRecordedHead(entries: AuditRecord[], recorded: ChainAnchor): ChainProblem | undefined {
+  const index = entries.findIndex((e) => e.seq === recorded.sequence);
+  const entry = entries[index];
+  if (!entry || entry.hash === recorded.hash) return undefined;
+  return {
+    index,
+    id: String(entry.id),
+    reason: `hash is not the head hash ${recorded.hash || '""'} recorded when it was written (entry changed)`,
+  };
+}
+
 /** The export document a client downloads; `checksum` covers every other field that matters. */
 export interface AuditExport {
   format: typeof EXPORT_FORMAT;
@@ -127,6 +146,8 @@ export interface AuditExport {
   count: number;
   entries: AuditRecord[];
   checksum: string;
+  /** The head ConfigMap's head at export time (informational, not covered by the checksum). */
+  recorded_head?: ChainAnchor;
 }
 
 export function exportChecksum(doc: Omit<AuditExport, "checksum">): string {
@@ -153,7 +174,9 @@ export type ExportVerdict = { ok: true; count: number; head: ChainAnchor } | { o
 
 /** Re-computes every entry hash, every link, the head and the checksum of an export. */
 export function verifyExport(doc: AuditExport): ExportVerdict {
-  const problem = verifyChain(doc.entries, doc.anchor);
+  const problem =
+    verifyChain(doc.entries, doc.anchor) ??
+    (doc.recorded_head ? verifyRecordedHead(doc.entries, doc.recorded_head) : undefined);
   if (problem) return { ok: false, problem };
   const end = { index: doc.entries.length, id: "(end of export)" };
   const last = doc.entries[doc.entries.length - 1];
@@ -203,6 +226,7 @@ export const AuditExportSchema = z.object({
   count: z.number().int().min(0),
   entries: z.array(RecordSchema),
   checksum: z.string(),
+  recorded_head: AnchorSchema.optional(),
 });
 
 /** Parses an export file's text; throws an Error with a one-line reason when it is not one. */

@@ -7,7 +7,9 @@ export {
   recordFromObject,
   AUDIT_HEAD_CONFIGMAP,
   AUDIT_HEAD_LABEL,
+  AUDIT_HASH_ANNOTATION,
   type AuditChainStore,
   type ChainHeadState,
   type AuditWriterOptions,
+  type StoredChain,
 } from "./writer.js";

@@ -8,6 +8,8 @@ import type { AuditInput, AuditOutcome, AuditRecord, AuditWriter } from "./types
 export const AUDIT_HEAD_CONFIGMAP = "spot-optimizer-audit-head";
 /** Label on every head ConfigMap, so the retention sweep finds the chains with one LIST. */
 export const AUDIT_HEAD_LABEL = "spotoptimizer.io/audit-head";
+/** Annotation holding an entry's hash, written in the same create as its spec. */
+export const AUDIT_HASH_ANNOTATION = "spotoptimizer.io/hash";
 
 export interface ChainHeadState {
   head: ChainAnchor;
@@ -38,7 +40,16 @@ interface HeadConfigMap extends KubeObject {
 const ENTRY = { apiVersion: API_VERSION, kind: "AuditEntry" } as const;
 const CONFIGMAP = { apiVersion: "v1", kind: "ConfigMap" } as const;
 
-/** The chain view of a stored AuditEntry; the hash is re-computed when status has none (status is written second). */
+/**
+ * The entry's stored hash, or "" when it has none. It is never re-computed from the spec here: that would accept any
+ * edit whose author also removed the hash. The writer stores it with the spec in one create, so no crash leaves an
+ * entry of ours without one; status.hash is where entries written before that kept it.
+ */
+function storedHash(obj: AuditEntryObject): string {
+  return obj.metadata?.annotations?.[AUDIT_HASH_ANNOTATION] || obj.status?.hash || "";
+}
+
+/** The chain view of a stored AuditEntry; `hash` is "" when it has none stored (verification reports it). */
 export function recordFromObject(obj: AuditEntryObject): AuditRecord {
   const spec = {
     actor: "",
@@ -63,7 +74,7 @@ export function recordFromObject(obj: AuditEntryObject): AuditRecord {
     after: spec.after ?? null,
     prevHash: spec.prevHash,
   };
-  return { ...base, hash: obj.status?.hash || computeEntryHash(base) };
+  return { ...base, hash: storedHash(obj) };
 }
 
 function objectFromRecord(record: AuditRecord): AuditEntryObject {
@@ -85,6 +96,7 @@ function objectFromRecord(record: AuditRecord): AuditEntryObject {
       name: record.id,
       namespace: record.namespace,
       labels: { "app.kubernetes.io/managed-by": "spot-optimizer" },
+      annotations: { [AUDIT_HASH_ANNOTATION]: record.hash },
     },
     spec,
   };
@@ -118,11 +130,18 @@ function headData(state: ChainHeadState): Record<string, string> {
 
 const later = (a: ChainAnchor, b: ChainAnchor): ChainAnchor => (b.sequence > a.sequence ? b : a);
 
+/** A namespace's chain as stored, with the head ConfigMap's recorded head when the ConfigMap exists. */
+export interface StoredChain {
+  anchor: ChainAnchor;
+  entries: AuditRecord[];
+  recordedHead?: ChainAnchor;
+}
+
 export interface AuditChainStore extends AuditWriter {
   /** The head ConfigMap's view (may lag the newest entry by one failed best-effort update). */
   readHead(namespace: string): Promise<ChainHeadState>;
   /** Every entry after the retention anchor, ascending; one live LIST (exports must be complete). */
-  readChain(namespace: string): Promise<{ anchor: ChainAnchor; entries: AuditRecord[] }>;
+  readChain(namespace: string): Promise<StoredChain>;
   /** Read-modify-write of the head ConfigMap with resourceVersion (retried on 409). */
   updateHead(namespace: string, change: (state: ChainHeadState) => ChainHeadState): Promise<ChainHeadState>;
   /** Removes entries older than `cutoff` (never the newest), moving the anchor first so the rest still verifies. */
@@ -146,6 +165,43 @@ function readHeadObject(store: ChainStore, namespace: string): Promise<HeadConfi
   return store.client.getIfExists<HeadConfigMap>({ ...CONFIGMAP, namespace, name: AUDIT_HEAD_CONFIGMAP });
 }
 
+/** Every stored entry of the namespace (including any retention left at or below its anchor), ascending. */
+async function listRecords(store: ChainStore, namespace: string): Promise<AuditRecord[]> {
+  const list = await store.client.listAll<AuditEntryObject>({ ...ENTRY, namespace });
+  return list.items.map(recordFromObject).sort((a, b) => a.seq - b.seq);
+}
+
+/** The link a new entry chains onto; an entry whose hash was removed is chained by its content (it stays reported). */
+const linkOf = (record: AuditRecord): ChainAnchor => ({
+  sequence: record.seq,
+  hash: record.hash || computeEntryHash(record),
+});
+
+/**
+ * The head state as the entries themselves show it, for a namespace whose head ConfigMap is gone: the newest entry
+ * is the head, and the oldest one kept names the anchor it chains onto (its sequence - 1 and its prevHash). The
+ * retention policy lived only in the ConfigMap and is not recovered.
+ */
+function stateFromRecords(records: AuditRecord[]): ChainHeadState {
+  const lowest = records[0];
+  const highest = records[records.length - 1];
+  if (!lowest || !highest) return { head: GENESIS_ANCHOR, anchor: GENESIS_ANCHOR, retentionDays: undefined };
+  return {
+    head: linkOf(highest),
+    anchor: { sequence: lowest.seq - 1, hash: lowest.prevHash },
+    retentionDays: undefined,
+  };
+}
+
+/** The head ConfigMap's state, or the state rebuilt from a LIST of the entries when the ConfigMap is gone. */
+async function currentState(
+  store: ChainStore,
+  namespace: string,
+  cm: HeadConfigMap | undefined,
+): Promise<ChainHeadState> {
+  return cm ? headState(cm) : stateFromRecords(await listRecords(store, namespace));
+}
+
 async function updateHead(
   store: ChainStore,
   namespace: string,
@@ -153,7 +209,8 @@ async function updateHead(
 ): Promise<ChainHeadState> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const cm = await readHeadObject(store, namespace);
-    const next = change(headState(cm));
+    // A lost ConfigMap is recreated from the entries, so the anchor of a trimmed chain is not reset to genesis.
+    const next = change(await currentState(store, namespace, cm));
     try {
       if (cm) await store.client.replace<HeadConfigMap>({ ...cm, ...CONFIGMAP, data: headData(next) });
       else {
@@ -168,50 +225,71 @@ async function updateHead(
   throw new Error(`audit head of ${namespace} kept changing under us`);
 }
 
+/** Moves the head past `record`; answers the state it found (undefined when the best-effort update failed). */
+async function advanceHead(store: ChainStore, record: AuditRecord): Promise<ChainHeadState | undefined> {
+  let found: ChainHeadState | undefined;
+  await updateHead(store, record.namespace, (s) => {
+    found = s;
+    return { ...s, head: later(s.head, linkOf(record)) };
+  }).catch(() => undefined);
+  return found;
+}
+
+/**
+ * Where to chain after another writer took `lost`'s sequence number. The first loss of an append is the ordinary
+ * race of two writers: chain onto the winner. A second one means the head hint is behind by more than one entry
+ * (a lost or stale ConfigMap), so the newest entry is looked up with one LIST instead of walking one 409 at a time.
+ */
+async function afterConflict(
+  store: ChainStore,
+  lost: AuditRecord,
+  context: { conflicts: number; anchor: ChainAnchor },
+): Promise<ChainAnchor> {
+  if (context.conflicts > 1) {
+    return later(stateFromRecords(await listRecords(store, lost.namespace)).head, context.anchor);
+  }
+  const winner = await store.client.getIfExists<AuditEntryObject>({
+    ...ENTRY,
+    namespace: lost.namespace,
+    name: lost.id,
+  });
+  return winner ? linkOf(recordFromObject(winner)) : { sequence: lost.seq - 1, hash: lost.prevHash };
+}
+
 async function append(store: ChainStore, input: AuditInput): Promise<AuditRecord> {
-  const state = headState(await readHeadObject(store, input.namespace));
+  const state = await currentState(store, input.namespace, await readHeadObject(store, input.namespace));
   let previous = later(state.head, state.anchor);
-  for (let attempt = 0; attempt < 1000; attempt++) {
+  let conflicts = 0;
+  for (let attempt = 0; attempt < 50; attempt++) {
     const record = buildEntry(input, previous, store.now().toISOString());
     try {
-      const created = await store.client.create<AuditEntryObject>(objectFromRecord(record));
-      await store.client
-        .replace<AuditEntryObject>({ ...created, ...ENTRY, status: { hash: record.hash } }, "status")
-        .catch(() => undefined);
-      let current: ChainHeadState | undefined;
-      await updateHead(store, input.namespace, (s) => {
-        current = s;
-        return { ...s, head: later(s.head, { sequence: record.seq, hash: record.hash }) };
-      }).catch(() => undefined);
-      if (!current || current.anchor.sequence < record.seq) return record;
-      // Retention moved the anchor past us while we walked a stale hint: our entry sits where readers no longer
-      // look. Take it back and append after the real head instead.
-      await store.client.delete({ ...ENTRY, namespace: input.namespace, name: record.id });
-      previous = later(current.head, current.anchor);
+      await store.client.create<AuditEntryObject>(objectFromRecord(record));
     } catch (err) {
       if (!isConflict(err)) throw err;
-      const winner = await store.client.getIfExists<AuditEntryObject>({
-        ...ENTRY,
-        namespace: input.namespace,
-        name: record.id,
-      });
-      if (winner) previous = { sequence: record.seq, hash: recordFromObject(winner).hash };
+      conflicts++;
+      previous = await afterConflict(store, record, { conflicts, anchor: state.anchor });
+      continue;
     }
+    const found = await advanceHead(store, record);
+    if (!found || found.anchor.sequence < record.seq) return record;
+    // Retention moved the anchor past us while we walked a stale hint: our entry sits where readers no longer
+    // look. Take it back and append after the real head instead.
+    await store.client.delete({ ...ENTRY, namespace: input.namespace, name: record.id });
+    previous = later(found.head, found.anchor);
   }
   throw new Error(`could not append to the audit chain of ${input.namespace}`);
 }
 
-async function readChain(
-  store: ChainStore,
-  namespace: string,
-): Promise<{ anchor: ChainAnchor; entries: AuditRecord[] }> {
-  const { anchor } = headState(await readHeadObject(store, namespace));
-  const list = await store.client.listAll<AuditEntryObject>({ ...ENTRY, namespace });
-  const entries = list.items
-    .map(recordFromObject)
-    .filter((r) => r.seq > anchor.sequence)
-    .sort((a, b) => a.seq - b.seq);
-  return { anchor, entries };
+async function readChain(store: ChainStore, namespace: string): Promise<StoredChain> {
+  // LIST before reading the anchor: retention moves the anchor before it deletes, so this order never sees a gap.
+  const records = await listRecords(store, namespace);
+  const cm = await readHeadObject(store, namespace);
+  if (!cm) {
+    const { anchor } = stateFromRecords(records);
+    return { anchor, entries: records.filter((r) => r.seq > anchor.sequence) };
+  }
+  const { anchor, head } = headState(cm);
+  return { anchor, entries: records.filter((r) => r.seq > anchor.sequence), recordedHead: head };
 }
 
 async function applyRetention(

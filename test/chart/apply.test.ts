@@ -235,15 +235,16 @@ describe("the rendered chart applied with kubectl", () => {
         name: "web",
       });
       expect(web.spec.replicas).toBe(0);
-      // The hibernation entries are complete links of the chain: each carries its hash (a status write).
+      // The hibernation entries are complete links of the chain: each carries its hash (written with the entry).
       const audit = await eventually(
         async () => {
-          const list = await admin.list<KubeObject & { status?: { hash?: string } }>({
+          const list = await admin.list<KubeObject>({
             apiVersion: "spotoptimizer.io/v1alpha1",
             kind: "AuditEntry",
             namespace: "org-a",
           });
-          return list.items.length > 0 && list.items.every((e) => e.status?.hash) ? list.items : undefined;
+          const hashed = list.items.every((e) => e.metadata?.annotations?.["spotoptimizer.io/hash"]);
+          return list.items.length > 0 && hashed ? list.items : undefined;
         },
         30_000,
         "hashed audit entries",

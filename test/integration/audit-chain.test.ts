@@ -1,7 +1,19 @@
 // The audit chain against the local API server: concurrent writers, export verification, retention and in-cluster tampering.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildExport, verifyExport } from "../../src-shared/audit/chain.js";
-import { createAuditChainStore, type AuditChainStore } from "../../src-shared/audit/writer.js";
+import {
+  buildEntry,
+  buildExport,
+  computeEntryHash,
+  GENESIS_ANCHOR,
+  verifyExport,
+} from "../../src-shared/audit/chain.js";
+import type { AuditRecord } from "../../src-shared/audit/types.js";
+import {
+  AUDIT_HASH_ANNOTATION,
+  AUDIT_HEAD_CONFIGMAP,
+  createAuditChainStore,
+  type AuditChainStore,
+} from "../../src-shared/audit/writer.js";
 import { startLocalApiServer, type LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient } from "../../src-shared/kube/client.js";
 
@@ -15,7 +27,7 @@ beforeAll(async () => {
   await server.installCrdFiles([new URL("../../crds", import.meta.url).pathname]);
   clientA = new KubeClient(server.kubeConfig);
   clientB = new KubeClient(server.kubeConfig);
-  for (const name of ["org-chain", "org-retention", "org-tamper"]) {
+  for (const name of ["org-chain", "org-retention", "org-tamper", "org-newest"]) {
     await clientA.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
   }
 });
@@ -36,9 +48,51 @@ const input = (namespace: string, i: number) => ({
   after: { aggressiveness: i + 1 },
 });
 
+const HEAD_REF = (namespace: string) => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  namespace,
+  name: AUDIT_HEAD_CONFIGMAP,
+});
+
+/** Stores a long valid chain straight through the API (as the writer would have, minus the head), many at a time. */
+async function seedChain(namespace: string, count: number, dayMs = 0): Promise<AuditRecord[]> {
+  const records: AuditRecord[] = [];
+  let previous = GENESIS_ANCHOR;
+  for (let i = 0; i < count; i++) {
+    const record = buildEntry(input(namespace, i), previous, new Date(nowMs + i * dayMs).toISOString());
+    records.push(record);
+    previous = { sequence: record.seq, hash: record.hash };
+  }
+  for (let i = 0; i < count; i += 50) {
+    await Promise.all(
+      records.slice(i, i + 50).map((r) =>
+        clientA.create({
+          apiVersion: "spotoptimizer.io/v1alpha1",
+          kind: "AuditEntry",
+          metadata: { name: r.id, namespace, annotations: { [AUDIT_HASH_ANNOTATION]: r.hash } },
+          spec: {
+            actor: r.actor,
+            event: r.event,
+            resource: r.resource,
+            outcome: r.outcome,
+            timestamp: r.timestamp,
+            sequence: r.seq,
+            before: r.before,
+            after: r.after,
+            prevHash: r.prevHash,
+          },
+        } as never),
+      ),
+    );
+  }
+  return records;
+}
+
 async function exportOf(store: AuditChainStore, namespace: string) {
-  const { anchor, entries } = await store.readChain(namespace);
-  return buildExport(namespace, entries, anchor);
+  const { anchor, entries, recordedHead } = await store.readChain(namespace);
+  const doc = buildExport(namespace, entries, anchor);
+  return recordedHead ? { ...doc, recorded_head: recordedHead } : doc;
 }
 
 describe("audit chain in the cluster", () => {
@@ -114,5 +168,127 @@ describe("audit chain in the cluster", () => {
     const verdict = verifyExport(await exportOf(store, "org-tamper"));
     expect(verdict.ok).toBe(false);
     if (!verdict.ok) expect(verdict.problem.id).toBe("audit-000000000001");
+  });
+});
+
+const entryRef = (namespace: string, seq: number) => ({
+  apiVersion: "spotoptimizer.io/v1alpha1",
+  kind: "AuditEntry",
+  namespace,
+  name: `audit-${String(seq).padStart(12, "0")}`,
+});
+
+describe("tampering with the newest entry", () => {
+  it("stores each entry's hash in the create itself, so no crash leaves one of ours without it", async () => {
+    const store = createAuditChainStore({ client: clientA, now: () => new Date(nowMs) });
+    const written = await store.record(input("org-newest", 0));
+    const obj = await clientA.get<{ metadata: { annotations?: Record<string, string> } }>(
+      entryRef("org-newest", 0) as never,
+    );
+    expect(obj.metadata.annotations?.[AUDIT_HASH_ANNOTATION]).toBe(written.hash);
+  });
+
+  it("reports an edited newest entry whose hash was removed, instead of re-computing one", async () => {
+    const store = createAuditChainStore({ client: clientA, now: () => new Date(nowMs) });
+    for (let i = 1; i < 4; i++) await store.record(input("org-newest", i));
+    await clientA.patch(
+      entryRef("org-newest", 3),
+      { metadata: { annotations: { [AUDIT_HASH_ANNOTATION]: null } }, spec: { actor: "mallory@evil.test" } },
+      { type: "merge" },
+    );
+    await clientA.patch(entryRef("org-newest", 3), { status: { hash: "" } }, { type: "merge", subresource: "status" });
+    const verdict = verifyExport(await exportOf(store, "org-newest"));
+    expect(verdict).toMatchObject({ ok: false, problem: { id: "audit-000000000003", reason: /no stored hash/ } });
+    // The next append chains on; the blame stays on the edited entry, not on the innocent one after it.
+    await store.record(input("org-newest", 4));
+    const after = verifyExport(await exportOf(store, "org-newest"));
+    expect(after).toMatchObject({ ok: false, problem: { id: "audit-000000000003" } });
+  });
+
+  it("reports an edited newest entry whose hash was re-computed, by the head ConfigMap's recorded hash", async () => {
+    const ns = "org-rehashed";
+    await clientA.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    const store = createAuditChainStore({ client: clientA, now: () => new Date(nowMs) });
+    const written = [];
+    for (let i = 0; i < 3; i++) written.push(await store.record(input(ns, i)));
+    const { hash: _hash, ...content } = { ...written[2]!, actor: "mallory@evil.test" };
+    const rehash = { [AUDIT_HASH_ANNOTATION]: computeEntryHash(content) };
+    await clientA.patch(
+      entryRef(ns, 2),
+      { metadata: { annotations: rehash }, spec: { actor: content.actor } },
+      { type: "merge" },
+    );
+    const verdict = verifyExport(await exportOf(store, ns));
+    expect(verdict).toMatchObject({ ok: false, problem: { id: "audit-000000000002", reason: /head hash/ } });
+  });
+
+  it("still trusts an entry written before hashes moved into the create (its hash in status)", async () => {
+    const ns = "org-legacy";
+    await clientA.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    const [record] = await seedChain(ns, 1);
+    const obj = await clientA.get<Record<string, unknown> & { metadata: { annotations?: Record<string, string> } }>(
+      entryRef(ns, 0) as never,
+    );
+    delete obj.metadata.annotations;
+    const stored = await clientA.replace<{ metadata: { annotations?: Record<string, string> } }>(obj as never);
+    expect(stored.metadata.annotations).toBeUndefined();
+    await clientA.replace({ ...(stored as object), status: { hash: record!.hash } } as never, "status");
+    expect(verifyExport(await exportOf(createAuditChainStore({ client: clientA }), ns))).toMatchObject({ ok: true });
+  });
+});
+
+describe("audit chain whose head ConfigMap is lost", () => {
+  it("rebuilds the head from the entries: a 1500-entry chain takes the next append at 1500 and verifies", async () => {
+    const ns = "org-lost-head";
+    await clientA.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    const seeded = await seedChain(ns, 1500);
+    expect(await clientA.getIfExists(HEAD_REF(ns))).toBeUndefined();
+    const store = createAuditChainStore({ client: clientA, now: () => new Date(nowMs) });
+    const appended = await store.record(input(ns, 1500));
+    expect(appended.seq).toBe(1500);
+    expect(appended.prevHash).toBe(seeded[1499]!.hash);
+    const cm = await clientA.get<{ data: Record<string, string> }>(HEAD_REF(ns) as never);
+    expect(cm.data).toMatchObject({
+      headSequence: "1500",
+      headHash: appended.hash,
+      anchorSequence: "-1",
+      anchorHash: "",
+    });
+    // The other replica, with no hint of its own, appends next without a walk of 409s either.
+    expect((await createAuditChainStore({ client: clientB }).record(input(ns, 1501))).seq).toBe(1501);
+    expect(verifyExport(await exportOf(store, ns))).toMatchObject({ ok: true, count: 1502 });
+    // A hint far behind (a head update that kept failing) costs one LIST, not a walk either.
+    await store.updateHead(ns, (s) => ({ ...s, head: { sequence: 0, hash: seeded[0]!.hash } }));
+    expect((await store.record(input(ns, 1502))).seq).toBe(1502);
+    expect(verifyExport(await exportOf(store, ns))).toMatchObject({ ok: true, count: 1503 });
+  }, 120_000);
+
+  it("recovers the retention anchor of a trimmed chain from its oldest entry", async () => {
+    const ns = "org-lost-anchor";
+    await clientA.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    const seeded = await seedChain(ns, 30, 86_400_000);
+    const store = createAuditChainStore({ client: clientA, now: () => new Date(nowMs + 30 * 86_400_000) });
+    const trimmed = await store.applyRetention(ns, new Date(nowMs + 10.5 * 86_400_000));
+    expect(trimmed.anchor).toEqual({ sequence: 10, hash: seeded[10]!.hash });
+    await clientA.delete(HEAD_REF(ns) as never);
+    // Read before any append: the export starts from the recovered anchor and still verifies.
+    const read = await exportOf(store, ns);
+    expect(read.anchor).toEqual(trimmed.anchor);
+    expect(verifyExport(read)).toMatchObject({ ok: true, count: 19 });
+    const appended = await store.record(input(ns, 30));
+    expect(appended.seq).toBe(30);
+    const cm = await clientA.get<{ data: Record<string, string> }>(HEAD_REF(ns) as never);
+    expect(cm.data).toMatchObject({ headSequence: "30", anchorSequence: "10", anchorHash: seeded[10]!.hash });
+    expect(
+      await clientA.getIfExists({
+        ...HEAD_REF(ns),
+        kind: "AuditEntry",
+        apiVersion: "spotoptimizer.io/v1alpha1",
+        name: "audit-000000000000",
+      }),
+    ).toBeUndefined();
+    const doc = await exportOf(store, ns);
+    expect(doc.entries.map((e) => e.seq)).toEqual([...Array(20).keys()].map((i) => i + 11));
+    expect(verifyExport(doc)).toMatchObject({ ok: true, count: 20 });
   });
 });

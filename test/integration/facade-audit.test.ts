@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../operator/cli/main.js";
+import { computeEntryHash } from "../../src-shared/audit/chain.js";
+import type { AuditRecord } from "../../src-shared/audit/types.js";
 import { commands } from "../../operator/cli/commands/index.js";
 import { eventually } from "../support/cluster.js";
 import { ADMIN, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
@@ -165,7 +167,79 @@ describe("audit export", () => {
     const dropped = structuredClone(after.body);
     dropped.entries.shift();
     expect((await verifyFile(dropped, "retained-dropped.json")).code).toBe(1);
+    // The head ConfigMap is lost: the next audited request still lands after the newest entry, the ConfigMap comes
+    // back with the anchor recovered from the oldest entry kept, and the export still verifies.
+    const head = { apiVersion: "v1", kind: "ConfigMap", namespace: owner.namespace, name: "spot-optimizer-audit-head" };
+    await t.client.delete(head);
+    const invite = { email: "later@example.com", role: "viewer" };
+    expect((await t.call("POST", "/settings/invite", { token, body: invite }, later)).status).toBe(201);
+    const recovered = await eventually(async () => {
+      const r = await t.call("GET", "/audit/export", { token }, later);
+      return r.body.head.sequence > after.body.head.sequence ? r : undefined;
+    });
+    expect(recovered.body.anchor).toEqual(after.body.anchor);
+    expect(recovered.body.entries.at(-1)).toMatchObject({ seq: after.body.head.sequence + 1, event: "team.invite" });
+    expect((await verifyFile(recovered.body, "recovered.json")).code).toBe(0);
+    const cm = await t.client.get<{ data: Record<string, string> }>(head as never);
+    expect(cm.data).toMatchObject({ anchorSequence: String(after.body.anchor.sequence) });
     expect((await t.call("PATCH", "/audit/retention", { token, body: { retention_days: 0 } }, later)).status).toBe(422);
+  });
+});
+
+/** The newest entry of an organisation's chain, as an object reference for kubectl-like edits. */
+async function newestEntry(
+  token: string,
+): Promise<{ ref: { apiVersion: string; kind: string; namespace: string; name: string }; entry: AuditRecord }> {
+  const doc = (await t.call("GET", "/audit/export", { token })).body;
+  const entry = doc.entries.at(-1);
+  const ref = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "AuditEntry", namespace: doc.namespace, name: entry.id };
+  return { ref, entry };
+}
+
+describe("audit export of a tampered newest entry", () => {
+  it("names the newest entry when its spec was edited and its hash removed", async () => {
+    const { ref } = await newestEntry(owner.accessToken);
+    await t.client.patch(
+      ref,
+      { metadata: { annotations: { "spotoptimizer.io/hash": null } }, spec: { actor: "mallory@evil.test" } },
+      { type: "merge" },
+    );
+    await t.client.patch(ref, { status: { hash: "" } }, { type: "merge", subresource: "status" });
+    const res = await t.call("GET", "/audit/export", { token: owner.accessToken });
+    expect(res.status).toBe(200);
+    expect(res.body.verification).toMatchObject({
+      ok: false,
+      first_bad_entry: { id: ref.name },
+      reason: expect.stringMatching(/no stored hash/),
+    });
+    expect(res.headers.get("x-audit-verification")).toBe(`tampered ${ref.name}`);
+    const cli = await verifyFile(res.body, "hash-removed.json");
+    expect(cli.code).toBe(1);
+    expect(JSON.parse(cli.out).first_bad_entry.id).toBe(ref.name);
+  });
+
+  it("names the newest entry when its spec was edited and its hash re-computed (the head ConfigMap disagrees)", async () => {
+    const good = await t.call("GET", "/audit/export", { token: other.accessToken });
+    expect(good.body.verification).toEqual({ ok: true });
+    expect(good.headers.get("x-audit-verification")).toBe("ok");
+    const { ref, entry } = await newestEntry(other.accessToken);
+    const { hash: _hash, ...content } = { ...entry, actor: "mallory@evil.test" };
+    const rehash = { "spotoptimizer.io/hash": computeEntryHash(content) };
+    await t.client.patch(
+      ref,
+      { metadata: { annotations: rehash }, spec: { actor: "mallory@evil.test" } },
+      { type: "merge" },
+    );
+    const res = await t.call("GET", "/audit/export", { token: other.accessToken });
+    expect(res.body.recorded_head).toEqual({ sequence: entry.seq, hash: entry.hash });
+    expect(res.body.verification).toMatchObject({
+      ok: false,
+      first_bad_entry: { id: ref.name },
+      reason: expect.stringMatching(/head hash/),
+    });
+    const cli = await verifyFile(res.body, "rehashed.json");
+    expect(cli.code).toBe(1);
+    expect(JSON.parse(cli.out).first_bad_entry.id).toBe(ref.name);
   });
 });
 

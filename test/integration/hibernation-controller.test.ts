@@ -99,7 +99,7 @@ function patchesPerObject(notices: readonly WriteNotice[]): Map<string, number> 
 
 /**
  * Writes that each end an instance. An audit append is one create of the entry followed by the chain
- * store's own bookkeeping (the entry's status hash, the head ConfigMap), which belongs to the same append.
+ * store's own bookkeeping (the head ConfigMap, or taking back an entry behind a moved anchor), part of that append.
  */
 function instanceWrites(notices: readonly WriteNotice[]): number {
   return notices.filter((n) => n.resource !== "configmaps" && !(n.resource === "auditentries" && n.verb !== "create"))

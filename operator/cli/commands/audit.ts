@@ -16,6 +16,10 @@ from (cells starting with ' lose that one protective quote; before/after are JSO
 checked exactly like a JSON file; problems are reported with the CSV row number (the header
 is row 1), as a spreadsheet shows it.
 
+An entry with an empty hash is reported as tampered (its hash was removed). A JSON export
+also carries the head ConfigMap's recorded head (recorded_head); the entry at that
+sequence must still have that hash, which catches a newest entry edited and re-hashed.
+
 --head additionally compares the last hash with one obtained independently (an earlier
 export, the head ConfigMap), which also catches a forger who re-computed the whole file.
 

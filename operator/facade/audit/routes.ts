@@ -1,7 +1,13 @@
 // Audit routes: GET /audit (filters, pagination), /audit/{id}/diff, /audit/export (checksummed JSON or CSV) and its
 // signed download link /audit/export/file, PATCH /audit/retention.
 import { z } from "zod";
-import { buildExport, canonicalJson, EXPORT_FORMAT } from "../../../src-shared/audit/chain.js";
+import {
+  buildExport,
+  canonicalJson,
+  EXPORT_FORMAT,
+  verifyExport,
+  type AuditExport,
+} from "../../../src-shared/audit/chain.js";
 import { AUDIT_CSV_COLUMNS, auditExportCsv } from "../../../src-shared/audit/csv.js";
 import type { AuditRecord } from "../../../src-shared/audit/types.js";
 import { recordFromObject, type AuditChainStore } from "../../../src-shared/audit/writer.js";
@@ -122,6 +128,12 @@ const ExportResponse = z
     count: z.number().int(),
     entries: z.array(z.unknown()),
     checksum: z.string(),
+    recorded_head: z.object({ sequence: z.number().int(), hash: z.string() }).optional(),
+    verification: z.object({
+      ok: z.boolean(),
+      first_bad_entry: z.object({ index: z.number().int(), id: z.string() }).optional(),
+      reason: z.string().optional(),
+    }),
     file_url: z.string(),
     expires_in: z.number().int(),
   })
@@ -136,7 +148,9 @@ const EXPORT_DESCRIPTION = [
   "`checksum` row; before/after are canonical JSON, cells starting with = + - @ tab CR or ' get a leading ' (removed",
   "again when verifying). The checksum is the one the JSON export of the same range carries; every answer also sends it as",
   "the `X-Audit-Checksum` header. `start_date`/`end_date` select the same entries in both formats. Verify either file with",
-  "`spotctl audit verify <file>`; the procedure is in docs/audit.md.",
+  "`spotctl audit verify <file>`; the procedure is in docs/audit.md. The facade runs the same check when it answers:",
+  "`verification` (`ok`, and else `first_bad_entry` and `reason`) and the `X-Audit-Verification` header (`ok` or",
+  "`tampered <entry id>`); it also compares the entry at the head ConfigMap's recorded head (`recorded_head`) with it.",
 ].join(" ");
 
 /** GET /audit: the organisation's entries from the cache, filtered and paged. */
@@ -225,14 +239,34 @@ async function exportDocument(
   deps: AuditContext,
   namespace: string,
   query: { start_date?: string | undefined; end_date?: string | undefined; upto?: number },
-): Promise<ReturnType<typeof buildExport>> {
+): Promise<AuditExport> {
   const range = dateRangeMs(query);
   const upto = query.upto ?? Infinity;
   const chain = await deps.audit.readChain(namespace);
   const entries = chain.entries.filter((r) => inRange(r, range) && r.seq <= upto);
   const first = entries[0];
   const anchor = first ? { sequence: first.seq - 1, hash: first.prevHash } : chain.anchor;
-  return buildExport(namespace, entries, anchor);
+  const doc = buildExport(namespace, entries, anchor);
+  // The head ConfigMap's head goes along, so spotctl can also catch a re-hashed newest entry from the file alone.
+  return chain.recordedHead ? { ...doc, recorded_head: chain.recordedHead } : doc;
+}
+
+interface Verification {
+  ok: boolean;
+  first_bad_entry?: { index: number; id: string };
+  reason?: string;
+}
+
+/** The facade's own check of an export (spotctl's, including the recorded head), also sent as X-Audit-Verification. */
+function verifyAndTell(res: { setHeader(k: string, v: string): unknown }, doc: AuditExport): Verification {
+  const verdict = verifyExport(doc);
+  if (verdict.ok) {
+    res.setHeader("X-Audit-Verification", "ok");
+    return { ok: true };
+  }
+  const { index, id, reason } = verdict.problem;
+  res.setHeader("X-Audit-Verification", `tampered ${id}`);
+  return { ok: false, first_bad_entry: { index, id }, reason };
 }
 
 /** A signed link to one organisation's export in one format and date range, valid for EXPORT_URL_TTL_SECONDS. */
@@ -244,10 +278,11 @@ async function signedFileUrl(deps: AuditContext, grant: Omit<ExportGrant, "exp">
 /** The file itself: JSON or CSV, with the checksum header and as an attachment. */
 function sendFile(
   deps: AuditContext,
-  doc: ReturnType<typeof buildExport>,
+  doc: AuditExport,
   file: { format: "json" | "csv"; name: string; orgId: string; res: { setHeader(k: string, v: string): unknown } },
 ): unknown {
   file.res.setHeader("X-Audit-Checksum", doc.checksum);
+  verifyAndTell(file.res, doc);
   file.res.setHeader("Content-Disposition", `attachment; filename="${file.name}.${file.format}"`);
   if (file.format === "csv") return auditExportCsv(doc);
   return { ...doc, org_id: file.orgId, generated_at: deps.now().toISOString() };
@@ -287,9 +322,11 @@ function exportRoute(deps: AuditContext): RouteDef {
       if (query.download === "true")
         return sendFile(deps, doc, { format: query.format, name, orgId: caller.orgId, res });
       res.setHeader("X-Audit-Checksum", doc.checksum);
+      const verification = verifyAndTell(res, doc);
       const range = { start_date: query.start_date, end_date: query.end_date };
       return {
         ...doc,
+        verification,
         org_id: caller.orgId,
         generated_at: deps.now().toISOString(),
         // A signed link to the file of this same range (the checksum is this document's), for this organisation only.
@@ -326,7 +363,7 @@ function exportFileRoute(deps: AuditContext): RouteDef {
         sig: z.string().min(1).max(100),
       })
       .strict(),
-    response: ExportResponse.omit({ file_url: true, expires_in: true }) as z.ZodType<unknown>,
+    response: ExportResponse.omit({ file_url: true, expires_in: true, verification: true }) as z.ZodType<unknown>,
     handler: async ({ query, res }) => {
       const grant = verifiedGrant(await deps.urlKey(), { ...query, namespace: query.org }, deps.now().getTime());
       const doc = await exportDocument(deps, grant.namespace, grant);
