@@ -16,6 +16,7 @@ const home = mkdtempSync(join(tmpdir(), "spotopt-local-"));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 describe("npm start (local mode)", () => {
+  // Four starts of a real process: on a loaded 2-core machine they take most of the default minute.
   it("serves the facade and the API server, seeds a demo organisation, and keeps state across a restart", async () => {
     const ports = { facade: await freePort(), api: await freePort() };
     const first = await startLocalMode(home, { ports });
@@ -95,5 +96,5 @@ describe("npm start (local mode)", () => {
     expect(await last.getIfExists({ apiVersion: "v1", kind: "Namespace", name: demoNamespace! })).toBeUndefined();
     last.close();
     expect(await fourth.stop()).toBe(0);
-  });
+  }, 180_000);
 });
