@@ -241,6 +241,34 @@ spec:
     expect((await readNodeTemplate()).spec.diskSize).toBe(30);
   });
 
+  it("lists an OptimizationPolicy that omits karpenter and binpack with the settings in force, not empty columns", async () => {
+    const manifest = `apiVersion: spotoptimizer.io/v1alpha1
+kind: OptimizationPolicy
+metadata: { name: bare, namespace: acme }
+spec:
+  clusterRef: { name: prod }
+`;
+    expect((await kubectl(["apply", "-f", writeManifest("op.yaml", manifest)])).code).toBe(0);
+    const out = await kubectl(["get", "op", "bare", "-n", "acme"]);
+    expect(out.code).toBe(0);
+    const [header, row] = out.stdout.trim().split("\n");
+    expect(header!.split(/\s{2,}/)).toEqual(["NAME", "CLUSTER", "STRATEGY", "BINPACK", "KARPENTER", "AGE"]);
+    expect(row!.split(/\s+/).slice(0, 5)).toEqual(["bare", "prod", "price-capacity-optimized", "50", "true"]);
+  });
+
+  it("refuses an OptimizationPolicy that excludes a namespace twice", async () => {
+    const manifest = `apiVersion: spotoptimizer.io/v1alpha1
+kind: OptimizationPolicy
+metadata: { name: twice, namespace: acme }
+spec:
+  clusterRef: { name: prod }
+  exclusions: { namespaces: [payments, payments] }
+`;
+    const out = await kubectl(["apply", "-f", writeManifest("op-twice.yaml", manifest)]);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain('spec.exclusions.namespaces[1]: Duplicate value: "payments"');
+  });
+
   it("deletes the NodeTemplate", async () => {
     const out = await kubectl(["delete", "nodetemplate", "general", "-n", "acme"]);
     expect(out.stdout.trim()).toBe('nodetemplate.spotoptimizer.io "general" deleted');
