@@ -105,6 +105,24 @@ describe("sample objects", () => {
   });
 });
 
+describe("LabExperiment rules (zod refinements; list-map keys and CEL in the CRD)", () => {
+  const kind = findCrdKind("LabExperiment")!;
+  const arm = (name: string) => ({ name, target: `i-${name}`, model: "m" });
+  it.each([
+    ["two arms of one name", { mode: "parallel", arms: [arm("a"), arm("a")] }, "duplicate arm name a"],
+    ["a parallel experiment of one arm", { mode: "parallel", arms: [arm("a")] }, "mode parallel needs at least two arms"],
+    ["a live switch of two arms", { mode: "live-switch", arms: [arm("a"), arm("b")] }, "mode live-switch takes exactly one arm"],
+  ])("rejects %s", (_what, spec, message) => {
+    const result = kind.spec.safeParse(spec);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((i) => i.message)).toContain(message);
+  });
+  it("accepts a parallel A/B test and a live switch", () => {
+    expect(kind.spec.safeParse({ mode: "parallel", arms: [arm("a"), arm("b")] }).success).toBe(true);
+    expect(kind.spec.safeParse({ mode: "live-switch", arms: [arm("a")], durationHours: 1 }).success).toBe(true);
+  });
+});
+
 describe("rules the OpenAPI schema cannot express (zod refinements, CEL in the CRD)", () => {
   const kind = findCrdKind("HibernationSchedule")!;
   const spec = { clusterRef: { name: "prod" } };

@@ -19,10 +19,40 @@ export const LabExperimentSpec = z
   .object({
     clusterRef: ClusterRef.optional(),
     mode: z.enum(["parallel", "live-switch"]).describe("parallel: arms run side by side; live-switch: the target is replaced live."),
-    arms: z.array(LabArm).min(1).max(8).describe("The arms compared (one for live-switch, usually two for parallel)."),
-    durationHours: z.number().gt(0).max(720).default(24).describe("How long the experiment runs, in hours."),
+    arms: z
+      .array(LabArm)
+      .min(1)
+      // maxItems also bounds the cost the API server estimates for the rules below.
+      .max(8)
+      // Keyed by name: results (status.arms) and the winner name an arm, so two arms of one name are refused.
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
+      .describe("The arms compared: exactly one for live-switch, at least two for parallel; names are unique."),
+    durationHours: z
+      .number()
+      // Under an hour a run sees no interruptions or savings worth comparing; it also refuses near-zero typos.
+      .min(1)
+      .max(720)
+      .default(24)
+      .describe("How long the experiment runs, in hours (1-720)."),
   })
-  .describe("Desired state of a LabExperiment.");
+  .describe("Desired state of a LabExperiment.")
+  .meta({
+    "x-kubernetes-validations": [
+      // A comparison side by side needs two sides; a live switch replaces one target with one model.
+      { rule: "self.mode != 'parallel' || size(self.arms) >= 2", message: "mode parallel needs at least two arms" },
+      { rule: "self.mode != 'live-switch' || size(self.arms) == 1", message: "mode live-switch takes exactly one arm" },
+    ],
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.mode === "parallel" && spec.arms.length < 2)
+      ctx.addIssue({ code: "custom", message: "mode parallel needs at least two arms", path: ["arms"] });
+    if (spec.mode === "live-switch" && spec.arms.length !== 1)
+      ctx.addIssue({ code: "custom", message: "mode live-switch takes exactly one arm", path: ["arms"] });
+    spec.arms.forEach((arm, index) => {
+      if (spec.arms.findIndex((a) => a.name === arm.name) !== index)
+        ctx.addIssue({ code: "custom", message: `duplicate arm name ${arm.name}`, path: ["arms", index, "name"] });
+    });
+  });
 export type LabExperimentSpec = z.infer<typeof LabExperimentSpec>;
 /** The spec as written (defaults optional), e.g. for building an object to apply. */
 

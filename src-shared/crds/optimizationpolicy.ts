@@ -14,7 +14,9 @@ export const OptimizationPolicySpec = z
       .object({
         enabled: z.boolean().default(true).describe("Whether the operator manages Karpenter NodePools for the cluster."),
       })
-      .optional()
+      // The whole default, not {}: the API server then fills it when the object is absent, so `kubectl get` shows the
+      // setting in force (src-shared/karpenter/policy.ts effectivePolicy applies the same).
+      .default({ enabled: true })
       .describe("Karpenter management."),
     strategy: z
       .enum(["lowest-price", "capacity-optimized", "price-capacity-optimized"])
@@ -30,7 +32,7 @@ export const OptimizationPolicySpec = z
           .default(50)
           .describe("0 = never consolidate, 100 = consolidate as soon as nodes are underutilised."),
       })
-      .optional()
+      .default({ aggressiveness: 50 })
       .describe("Bin-packing (consolidation) settings."),
     spotFallback: Toggle("falling back to On-Demand when Spot capacity is unavailable").optional(),
     azSpread: Toggle("spreading nodes across availability zones").optional(),
@@ -38,6 +40,8 @@ export const OptimizationPolicySpec = z
       .object({
         namespaces: z
           .array(namespaceName("A namespace."))
+          // A set: a namespace listed twice is a mistake the API server refuses ("Duplicate value"), as the facade does.
+          .meta({ "x-kubernetes-list-type": "set" })
           .optional()
           .describe("Namespaces whose pods the optimizer never disrupts (they get karpenter.sh/do-not-disrupt)."),
       })

@@ -82,7 +82,8 @@ describe("clusters", () => {
       expect.objectContaining({
         id: "prod-us-east-1",
         name: "prod-us-east-1",
-        node_count: 0,
+        node_count: null,
+        node_count_reason: expect.stringMatching(/^not reported/),
         monthly_cost: null,
         monthly_cost_reason: expect.stringMatching(/^not reported/),
         unpriced_nodes: null,
@@ -93,7 +94,7 @@ describe("clusters", () => {
     const detail = await f.call("GET", "/clusters/prod-us-east-1", { token: f.token(f.orgA, "viewer") });
     expect(detail.status).toBe(200);
     expect(detail.body).toMatchObject({ id: "prod-us-east-1", vpc_id: null, node_groups: [], optimization: null });
-    expect(detail.body.health_metrics).toMatchObject({ spot_nodes: 0, fleet_health: null });
+    expect(detail.body.health_metrics).toMatchObject({ spot_nodes: null, fleet_health: null });
   });
 
   it("shows kubectl-side status and spec edits in GET (same truth)", async () => {

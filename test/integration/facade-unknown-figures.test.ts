@@ -1,7 +1,9 @@
 // Unknown is not zero, over HTTP: an unpriced node, a cluster that has not reported and a partly priced fleet give
 // null money figures with the reason (never 0, never a partial sum passed off as the whole); totals name what they
 // leave out; bin-packing and hibernation savings come from recorded state (the last plan, the controller's figure) or
-// are null with the reason; unknown interruptions earn no points; money in JSON is rounded to cents in one place.
+// are null with the reason; unknown interruptions earn no points; money in JSON is rounded to cents in one place; node
+// counts and Spot shares of clusters that have not reported are null with the reason, and node totals leave them out;
+// feed lines that are no decision have no saving (null with the reason).
 import { designateLocalCluster } from "../support/local-cluster.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/cluster.js";
@@ -122,6 +124,28 @@ describe("a partly reported fleet", () => {
     expect(kpi.body).toMatchObject({ monthly_spend: 100.48, net_savings: 59.52, unpriced_clusters: 1, clusters: 2 });
     expect(kpi.body.not_in_totals).toEqual([{ cluster_id: "silent", reason: expect.stringMatching(/^not reported/) }]);
     expect(kpi.text).not.toMatch(/\d\.\d{5,}/);
+  });
+
+  it("shows the silent cluster's node counts and Spot share as null with the reason, never 0", async () => {
+    const res = await f.call("GET", "/clusters/silent", { token: f.token(f.orgB) });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ node_count: null, spot_percentage: null });
+    expect(res.body.node_count_reason).toMatch(/^not reported/);
+    expect(res.body.spot_percentage_reason).toMatch(/^not reported/);
+    expect(res.body.health_metrics).toMatchObject({ spot_nodes: null, on_demand_nodes: null });
+    const seen = await f.call("GET", "/clusters/seen", { token: f.token(f.orgB) });
+    expect(seen.body).toMatchObject({ node_count: 4, node_count_reason: null, spot_percentage: 50 });
+    expect(seen.body.health_metrics).toMatchObject({ spot_nodes: 2, on_demand_nodes: 2 });
+  });
+
+  it("counts nodes over the clusters that reported and names the one left out", async () => {
+    const kpi = await f.call("GET", "/metrics/kpi", { token: f.token(f.orgB) });
+    expect(kpi.body).toMatchObject({ active_nodes: 4, spot_percentage: 50 });
+    expect(kpi.body.active_nodes_reason).toBe("not included (not reported): silent");
+    const comp = await f.call("GET", "/metrics/composition", { token: f.token(f.orgB) });
+    expect(comp.body.by_lifecycle).toEqual({ spot: 50, on_demand: 50 });
+    expect(comp.body.node_counts).toMatchObject({ total: 4, spot: 2, on_demand: 2, unknown: 0 });
+    expect(comp.body.node_counts_reason).toBe("not included (not reported): silent");
   });
 
   it("derives bin_packing from the last successful plan (baseline, as_of) and is null with the reason before one", async () => {
@@ -281,5 +305,60 @@ describe("projection over a partly known fleet", () => {
     expect(fleet.spot_replacement.reason).toMatch(/not included: .*nobase/);
     expect(fleet.unoptimized_cost).toBeNull();
     expect(fleet.spot_replacement.baseline).toContain("On-Demand");
+  });
+});
+
+// Last: a third organisation would show in the platform totals above.
+describe("an organisation whose only cluster has not reported", () => {
+  let token: string;
+  beforeAll(async () => {
+    const owner = await f.facade.signup("Gamma Corp");
+    token = owner.accessToken;
+    await f.client.create({ ...MC, metadata: { name: "quiet", namespace: owner.namespace }, spec: { mode: "remote" } });
+    await f.facade.facades[0]!.audit.record({
+      namespace: owner.namespace,
+      actor: "system:agent",
+      event: "spot.interruption",
+      resource: "cluster/quiet/node/n1",
+      outcome: "success",
+    });
+    await eventually(
+      () =>
+        f.cache.cluster(owner.namespace, "quiet") !== undefined &&
+        f.cache.auditEntries(owner.namespace).some((e) => e.spec.event === "spot.interruption"),
+      10_000,
+      "quiet and its interruption entry in the facade's cache",
+    );
+  });
+
+  it("has no node count or Spot share on its KPI cards (null with the reason), not 0", async () => {
+    const kpi = await f.call("GET", "/metrics/kpi", { token });
+    expect(kpi.status).toBe(200);
+    expect(kpi.body).toMatchObject({ active_nodes: null, spot_percentage: null, monthly_spend: null, clusters: 1 });
+    expect(kpi.body.active_nodes_reason).toBe("not reported: quiet");
+    expect(kpi.body.spot_percentage_reason).toBe("not reported: quiet");
+    expect(kpi.body.not_in_totals).toEqual([{ cluster_id: "quiet", reason: expect.stringMatching(/^not reported/) }]);
+  });
+
+  it("has no composition by lifecycle or node counts (null with the reason)", async () => {
+    const comp = await f.call("GET", "/metrics/composition", { token });
+    expect(comp.status).toBe(200);
+    expect(comp.body.by_lifecycle).toEqual({ spot: null, on_demand: null });
+    expect(comp.body.by_lifecycle_reason).toBe("not reported: quiet");
+    expect(comp.body.node_counts).toEqual({ total: null, by_family: {}, spot: null, on_demand: null, unknown: null });
+    expect(comp.body.node_counts_reason).toBe("not reported: quiet");
+  });
+
+  it("shows no saving for feed lines that are no decision (its signup, an interruption): null with the reason", async () => {
+    const feed = await f.call("GET", "/activity/live?limit=500", { token });
+    expect(feed.status).toBe(200);
+    const events = feed.body.events as Array<{ action: string; savings: unknown; savings_reason: unknown }>;
+    expect(events.some((e) => e.action.startsWith("spot.interruption"))).toBe(true);
+    expect(events.length).toBeGreaterThan(1);
+    for (const e of events)
+      expect(e).toMatchObject({
+        savings: null,
+        savings_reason: expect.stringContaining("not an optimisation decision"),
+      });
   });
 });

@@ -241,6 +241,69 @@ spec:
     expect((await readNodeTemplate()).spec.diskSize).toBe(30);
   });
 
+  it("lists an OptimizationPolicy that omits karpenter and binpack with the settings in force, not empty columns", async () => {
+    const manifest = `apiVersion: spotoptimizer.io/v1alpha1
+kind: OptimizationPolicy
+metadata: { name: bare, namespace: acme }
+spec:
+  clusterRef: { name: prod }
+`;
+    expect((await kubectl(["apply", "-f", writeManifest("op.yaml", manifest)])).code).toBe(0);
+    const out = await kubectl(["get", "op", "bare", "-n", "acme"]);
+    expect(out.code).toBe(0);
+    const [header, row] = out.stdout.trim().split("\n");
+    expect(header!.split(/\s{2,}/)).toEqual(["NAME", "CLUSTER", "STRATEGY", "BINPACK", "KARPENTER", "AGE"]);
+    expect(row!.split(/\s+/).slice(0, 5)).toEqual(["bare", "prod", "price-capacity-optimized", "50", "true"]);
+  });
+
+  it("refuses an OptimizationPolicy that excludes a namespace twice", async () => {
+    const manifest = `apiVersion: spotoptimizer.io/v1alpha1
+kind: OptimizationPolicy
+metadata: { name: twice, namespace: acme }
+spec:
+  clusterRef: { name: prod }
+  exclusions: { namespaces: [payments, payments] }
+`;
+    const out = await kubectl(["apply", "-f", writeManifest("op-twice.yaml", manifest)]);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain('spec.exclusions.namespaces[1]: Duplicate value: "payments"');
+  });
+
+  it.each([
+    {
+      what: "two arms of one name",
+      spec: "mode: parallel\n  arms: [{ name: a, target: i-1, model: m1 }, { name: a, target: i-2, model: m2 }]",
+      error: 'spec.arms[1]: Duplicate value: map[string]interface {}{"name":"a"}',
+    },
+    {
+      what: "a parallel experiment of one arm",
+      spec: "mode: parallel\n  arms: [{ name: a, target: i-1, model: m1 }]",
+      error: "mode parallel needs at least two arms",
+    },
+    {
+      what: "a live switch of two arms",
+      spec: "mode: live-switch\n  arms: [{ name: a, target: i-1, model: m1 }, { name: b, target: i-2, model: m2 }]",
+      error: "mode live-switch takes exactly one arm",
+    },
+    {
+      what: "a duration of a few nanoseconds",
+      spec: "mode: live-switch\n  arms: [{ name: a, target: i-1, model: m1 }]\n  durationHours: 1e-9",
+      // Not the value: kube-apiserver prints it as Go does (1e-09).
+      error: "spec.durationHours in body should be greater than or equal to 1",
+    },
+  ])("refuses a LabExperiment with $what", async ({ spec, error }) => {
+    const manifest = `apiVersion: spotoptimizer.io/v1alpha1
+kind: LabExperiment
+metadata: { name: inconsistent, namespace: acme }
+spec:
+  ${spec}
+`;
+    const out = await kubectl(["apply", "-f", writeManifest("lab.yaml", manifest)]);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain(error);
+    expect((await kubectl(["get", "labexperiments", "-n", "acme", "-o", "name"])).stdout).toBe("");
+  });
+
   it("deletes the NodeTemplate", async () => {
     const out = await kubectl(["delete", "nodetemplate", "general", "-n", "acme"]);
     expect(out.stdout.trim()).toBe('nodetemplate.spotoptimizer.io "general" deleted');

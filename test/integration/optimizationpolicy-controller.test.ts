@@ -1,5 +1,6 @@
 // OptimizationPolicy controller against the local API server: exactly one policy per cluster is in force (the oldest);
-// a second is Ready=False Duplicate naming it, with an Event; deleting the first puts the second in force.
+// a second is Ready=False Duplicate naming it, with an Event; deleting the first puts the second in force; excluded
+// namespaces the organisation may not act on are named in the status, not dropped silently.
 import { describe, expect, it } from "vitest";
 import { eventually } from "../support/cluster.js";
 import { registerOptimizationPolicyController } from "../../operator/controllers/optimizationpolicy/controller.js";
@@ -113,8 +114,19 @@ describe("optimizationpolicy controller", () => {
     // A pod created later in the namespace is protected too.
     await env.client.create(pod(NS, "db-1"));
     await eventually(async () => (await annotationsOf(NS, "db-1"))["karpenter.sh/do-not-disrupt"] === "true");
-    // Another organisation's namespace is never touched, even when a policy names it.
+    // Another organisation's namespace is never touched, even when a policy names it, and the status says so.
     expect(await annotationsOf("org-other", "theirs")).toEqual({});
+    const refused = await eventually(async () => {
+      const p: any = await env.client.get({ ...OP, namespace: NS, name: inForce.metadata.name });
+      return p.status?.conditions?.find((c: any) => c.type === "ExclusionsApplied" && c.status === "False");
+    });
+    expect(refused).toMatchObject({
+      reason: "NamespacesNotAllowed",
+      message: "exclusions.namespaces not protected: org-other (another organisation's)",
+    });
+    const readyNow = await ready(inForce.metadata.name);
+    expect(readyNow).toMatchObject({ status: "True", reason: "InForce" });
+    expect(readyNow.message).toContain("not protected: org-other");
     await env.client.patch(
       { ...OP, namespace: NS, name: inForce.metadata.name },
       { spec: { exclusions: { namespaces: [] } } },
@@ -122,6 +134,10 @@ describe("optimizationpolicy controller", () => {
     );
     await eventually(async () => (await annotationsOf(NS, "db-0"))["karpenter.sh/do-not-disrupt"] === undefined);
     await eventually(async () => (await annotationsOf(NS, "db-1"))["karpenter.sh/do-not-disrupt"] === undefined);
+    expect(await ready(inForce.metadata.name)).toMatchObject({ message: expect.not.stringContaining("not protected") });
+    const applied = (await env.client.get<any>({ ...OP, namespace: NS, name: inForce.metadata.name })).status
+      .conditions;
+    expect(applied.find((c: any) => c.type === "ExclusionsApplied")).toMatchObject({ status: "True" });
     // The annotation someone else set stays.
     expect((await annotationsOf(NS, "pinned"))["karpenter.sh/do-not-disrupt"]).toBe("true");
   });

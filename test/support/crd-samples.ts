@@ -132,6 +132,7 @@ export const crdSamples: Record<string, { valid: object; invalid: object[] }> = 
     invalid: [
       { spec: { mode: "serial", arms: [{ name: "a", target: "x", model: "m" }] } },
       { spec: { mode: "parallel", arms: [] } },
+      { spec: { mode: "live-switch", arms: [{ name: "a", target: "x", model: "m" }], durationHours: 1e-9 } },
     ],
   },
   AgentAction: {

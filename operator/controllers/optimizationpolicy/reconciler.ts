@@ -5,6 +5,7 @@ import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
 import {
   applyStatus,
   findCondition,
+  removeCondition,
   setCondition,
   splitKey,
   type Condition,
@@ -139,27 +140,50 @@ async function announce(options: PolicyReconcilerOptions, policy: OptimizationPo
   else await options.events?.warning(object, v.reason, v.message);
 }
 
+/** What a policy's exclusions.namespaces come to on the local cluster: the namespaces protected and those refused. */
+interface ExclusionScope {
+  /** Namespaces whose pods the policy protects. */
+  protect: Set<string>;
+  /** Whether the policy acts on this cluster's pods at all (in force for the designated local cluster). */
+  local: boolean;
+  /** Why listed namespaces are not protected, naming them; undefined when none is refused. */
+  refused?: string;
+}
+
 /**
  * The namespaces whose pods the policy protects: its exclusions when it is in force for the designated local cluster,
  * limited to namespaces the organisation may act on (its own or its cluster's workloadNamespaces, never another
- * organisation's); none otherwise, so what it protected before is released.
+ * organisation's); none otherwise, so what it protected before is released. The rest are named, since dropping them
+ * silently would leave a user believing those pods are protected.
  */
-function excludedNamespaces(
+function exclusionScope(
   options: PolicyReconcilerOptions,
   policy: OptimizationPolicy | undefined,
   v: Verdict | undefined,
-): Set<string> {
-  if (!policy || v?.status !== "True") return new Set();
+): ExclusionScope {
+  if (!policy || v?.status !== "True") return { protect: new Set(), local: false };
   const namespace = policy.metadata.namespace ?? "";
   const cluster = options.clusters.get(namespace, policy.spec.clusterRef.name);
   // A remote cluster's pods are its agent's to annotate (protectRemotePods); the pods here are another cluster's.
-  if (!cluster || cluster.spec.mode === "remote") return new Set();
-  const allowed = workloadNamespaceScope({
-    cluster,
-    ownerNamespace: namespace,
-    organisationNamespaces: organisationNamespaces(options),
-  });
-  return new Set((policy.spec.exclusions?.namespaces ?? []).filter(allowed));
+  if (!cluster || cluster.spec.mode === "remote") return { protect: new Set(), local: false };
+  const organisations = organisationNamespaces(options);
+  const allowed = workloadNamespaceScope({ cluster, ownerNamespace: namespace, organisationNamespaces: organisations });
+  const listed = policy.spec.exclusions?.namespaces ?? [];
+  const foreign = (ns: string): boolean => ns !== namespace && organisations.has(ns);
+  const refused = listed.filter((ns) => !allowed(ns));
+  return { protect: new Set(listed.filter(allowed)), local: true, refused: refusedMessage(refused, foreign) };
+}
+
+/** Names the refused namespaces by why: another organisation's, or outside the cluster's workloadNamespaces. */
+function refusedMessage(refused: readonly string[], foreign: (ns: string) => boolean): string | undefined {
+  if (refused.length === 0) return undefined;
+  const theirs = refused.filter(foreign);
+  const undeclared = refused.filter((ns) => !foreign(ns));
+  const parts = [
+    ...(theirs.length > 0 ? [`${theirs.join(", ")} (another organisation's)`] : []),
+    ...(undeclared.length > 0 ? [`${undeclared.join(", ")} (not in the cluster's workloadNamespaces)`] : []),
+  ];
+  return `exclusions.namespaces not protected: ${parts.join("; ")}`;
 }
 
 /** The namespaces of every organisation (labelled so), which a policy of another never touches. */
@@ -174,10 +198,10 @@ function organisationNamespaces(options: PolicyReconcilerOptions): Set<string> {
 /** Annotates the pods of the excluded namespaces and releases those this policy annotated that are no longer. */
 async function protectPods(
   options: PolicyReconcilerOptions,
-  input: { key: string; policy?: OptimizationPolicy; verdict?: Verdict },
+  input: { key: string; excluded: Set<string> },
 ): Promise<void> {
   if (!options.pods) return;
-  const excluded = excludedNamespaces(options, input.policy, input.verdict);
+  const excluded = input.excluded;
   const pods = options.pods
     .list()
     .filter((p) => excluded.has(p.metadata?.namespace ?? "") || p.metadata?.annotations?.[PROTECTED_BY] === input.key);
@@ -227,42 +251,81 @@ async function protectRemotePods(
   return left ? { requeueAfterMs: REMOTE_RECHECK_MS } : {};
 }
 
+/** Whether every listed namespace is protected; set only while the policy acts on this cluster's pods. */
+export const EXCLUSIONS_CONDITION = "ExclusionsApplied";
+
+function exclusionsCondition(
+  conditions: Condition[],
+  input: { scope: ExclusionScope; generation?: number; now: Date },
+): Condition[] {
+  const { scope } = input;
+  if (!scope.local) return removeCondition(conditions, EXCLUSIONS_CONDITION);
+  const condition = scope.refused
+    ? { status: "False" as const, reason: "NamespacesNotAllowed", message: scope.refused }
+    : { status: "True" as const, reason: "AllAllowed", message: `${scope.protect.size} namespace(s) protected` };
+  return setCondition(
+    conditions,
+    { type: EXCLUSIONS_CONDITION, ...condition, observedGeneration: input.generation },
+    input.now,
+  );
+}
+
+/** The status to write: Ready from the verdict (naming refused exclusions), ExclusionsApplied, what was applied. */
+function desiredStatus(
+  policy: OptimizationPolicy,
+  input: { verdict: Verdict; scope: ExclusionScope; now: Date },
+): { observedGeneration?: number; conditions: Condition[]; applied?: Record<string, unknown> } {
+  const { verdict: v, scope, now } = input;
+  const generation = policy.metadata.generation;
+  const message = scope.refused ? `${v.message}; ${scope.refused}` : v.message;
+  const ready = setCondition(
+    policy.status?.conditions as Condition[] | undefined,
+    { type: "Ready", status: v.status, reason: v.reason, message, observedGeneration: generation },
+    now,
+  );
+  return {
+    observedGeneration: generation,
+    conditions: exclusionsCondition(ready, { scope, generation, now }),
+    ...(v.applied ? { applied: v.applied } : {}),
+  };
+}
+
+/** Events for what changed: the Ready verdict, and a Warning when exclusions are newly refused. */
+async function announceChanges(
+  options: PolicyReconcilerOptions,
+  policy: OptimizationPolicy,
+  input: { verdict: Verdict; scope: ExclusionScope },
+): Promise<void> {
+  const before = policy.status?.conditions as Condition[] | undefined;
+  const old = findCondition(before, "Ready");
+  if (old?.reason !== input.verdict.reason || old.message !== input.verdict.message)
+    await announce(options, policy, input.verdict);
+  const refused = input.scope.refused;
+  if (refused && findCondition(before, EXCLUSIONS_CONDITION)?.message !== refused)
+    await options.events?.warning(policy as unknown as KubeObject, "NamespacesNotAllowed", refused);
+}
+
 export function createPolicyReconciler(options: PolicyReconcilerOptions): (key: string) => Promise<ReconcileResult> {
   const now = options.now ?? ((): Date => new Date());
   return async (key) => {
     const { namespace, name } = splitKey(key);
     const policy = options.policies.get(namespace, name);
     if (!policy || policy.metadata.deletionTimestamp) {
-      await protectPods(options, { key });
+      await protectPods(options, { key, excluded: new Set() });
       return protectRemotePods(options, { key });
     }
     const v = await verdict(options, policy);
-    await protectPods(options, { key, policy, verdict: v });
+    const scope = exclusionScope(options, policy, v);
+    await protectPods(options, { key, excluded: scope.protect });
     const remote = await protectRemotePods(options, { key, policy, verdict: v });
-    const before = policy.status?.conditions as Condition[] | undefined;
-    const conditions = setCondition(
-      before,
-      {
-        type: "Ready",
-        status: v.status,
-        reason: v.reason,
-        message: v.message,
-        observedGeneration: policy.metadata.generation,
-      },
-      now(),
-    );
-    const old = findCondition(before, "Ready");
-    const status = {
-      observedGeneration: policy.metadata.generation,
-      conditions,
-      ...(v.applied ? { applied: v.applied } : {}),
-    };
+    const status = desiredStatus(policy, { verdict: v, scope, now: now() });
     const { changed } = await applyStatus(
       options.client,
       { apiVersion: policy.apiVersion, kind: policy.kind, metadata: { name, namespace }, status },
       { current: policy as unknown as KubeObject, fieldManager: POLICY_FIELD_MANAGER },
     );
-    if (changed && (old?.reason !== v.reason || old.message !== v.message)) await announce(options, policy, v);
+    const message = findCondition(status.conditions, "Ready")?.message ?? v.message;
+    if (changed) await announceChanges(options, policy, { verdict: { ...v, message }, scope });
     return remote;
   };
 }

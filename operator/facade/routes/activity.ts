@@ -41,8 +41,10 @@ const live = (scope: ResourceScope): RouteDef =>
           savings: z
             .number()
             .nullable()
-            .describe("Hourly USD saved against the replaced capacity's price; null when a decision lacks a price"),
-          savings_reason: z.string().nullable(),
+            .describe(
+              "Hourly USD saved against the replaced capacity's price; null when a decision lacks a price or the entry is no decision",
+            ),
+          savings_reason: z.string().nullable().describe("Why savings is null."),
           status: z.string(),
           actor: z.string(),
           resource: z.string(),

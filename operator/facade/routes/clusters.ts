@@ -10,8 +10,7 @@ import {
   type ManagedCluster,
 } from "../../../src-shared/crds/index.js";
 import { defineRoute, type RouteDef } from "../http.js";
-import { clusterFigures } from "../services/fleet-view.js";
-import type { ClusterFigures } from "../../../src-shared/fleet/fleet-metrics.js";
+import { clusterFigures, nodeFigures, type ClusterView } from "../services/fleet-view.js";
 import { helmSetValue, publicBaseUrl, shellQuote } from "../public-url.js";
 import { requireCluster, type ClusterService } from "../services/clusters.js";
 import { specOf, type ResourceContext, type ResourceScope } from "../services/resource-scope.js";
@@ -27,7 +26,11 @@ const ClusterSummary = z.object({
   name: z.string(),
   region: z.string().nullable(),
   k8s_version: z.string().nullable(),
-  node_count: z.number(),
+  node_count: z.number().nullable().describe("Nodes the cluster's status reports; null when it has not reported."),
+  node_count_reason: z
+    .string()
+    .nullable()
+    .describe("Why node_count (and health_metrics.spot_nodes / on_demand_nodes) is null."),
   monthly_cost: z
     .number()
     .nullable()
@@ -37,7 +40,8 @@ const ClusterSummary = z.object({
   efficiency_score: z.string(),
   efficiency_score_value: z.number().nullable(),
   mode: z.string(),
-  spot_percentage: z.number(),
+  spot_percentage: z.number().nullable().describe("Spot share of the nodes; null when not reported or no nodes."),
+  spot_percentage_reason: z.string().nullable().describe("Why spot_percentage is null."),
   agent_status: z.string(),
   figures_source: z.enum(["nodes", "status"]),
   price_source: z.string().nullable(),
@@ -50,20 +54,23 @@ function agentStatus(cluster: ManagedCluster): string {
   return cluster.status?.agent?.health ?? (cluster.status?.agent?.lastSeen ? "unknown" : "not_connected");
 }
 
-function summary(cluster: ManagedCluster, f: ClusterFigures): z.infer<typeof ClusterSummary> {
+function summary(cluster: ManagedCluster, f: ClusterView): z.infer<typeof ClusterSummary> {
+  const nodes = nodeFigures(f);
   return {
     id: cluster.metadata.name ?? "",
     name: cluster.spec.displayName ?? cluster.metadata.name ?? "",
     region: cluster.spec.region ?? null,
     k8s_version: cluster.spec.k8sVersion ?? null,
-    node_count: f.nodeCount,
+    node_count: nodes.nodeCount,
+    node_count_reason: nodes.nodesReason,
     monthly_cost: f.monthlyCostUsd,
     monthly_cost_reason: f.costReason,
     unpriced_nodes: f.unpricedNodes,
     efficiency_score: f.efficiencyGrade,
     efficiency_score_value: f.efficiencyScore,
     mode: cluster.spec.mode ?? "local",
-    spot_percentage: f.spotPercentage,
+    spot_percentage: nodes.spotPercentage,
+    spot_percentage_reason: nodes.spotPercentageReason,
     agent_status: agentStatus(cluster),
     figures_source: f.source,
     price_source: f.priceSources.length > 0 ? f.priceSources.join("+") : null,
@@ -79,8 +86,8 @@ const ClusterDetail = ClusterSummary.extend({
   health_metrics: z.object({
     fleet_health: z.number().nullable(),
     ready_nodes: z.number().nullable(),
-    spot_nodes: z.number(),
-    on_demand_nodes: z.number(),
+    spot_nodes: z.number().nullable().describe("null while node_count is (node_count_reason)."),
+    on_demand_nodes: z.number().nullable().describe("null while node_count is (node_count_reason)."),
     cpu_utilisation: z.number().nullable(),
     memory_utilisation: z.number().nullable(),
     interruption_rate: z.number().nullable(),
@@ -187,13 +194,14 @@ function optimization(
   };
 }
 
-function healthMetrics(cluster: ManagedCluster, f: ClusterFigures): z.infer<typeof ClusterDetail>["health_metrics"] {
+function healthMetrics(cluster: ManagedCluster, f: ClusterView): z.infer<typeof ClusterDetail>["health_metrics"] {
   const agent = cluster.status?.agent ?? {};
+  const nodes = nodeFigures(f);
   return {
     fleet_health: f.fleetHealth,
     ready_nodes: f.readyNodes,
-    spot_nodes: f.spotNodes,
-    on_demand_nodes: f.onDemandNodes,
+    spot_nodes: nodes.spotNodes,
+    on_demand_nodes: nodes.onDemandNodes,
     cpu_utilisation: f.cpuUtilisation,
     memory_utilisation: f.memoryUtilisation,
     interruption_rate: f.interruptionRate,

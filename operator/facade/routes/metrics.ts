@@ -5,21 +5,20 @@ import { UnprocessableError } from "../errors.js";
 import { defineRoute, type RouteDef } from "../http.js";
 import {
   binPackingSavings,
-  composition,
-  fleetKpi,
   hibernationSavings,
   projection,
   timeframeDays,
   type ClusterFigures,
   type HibernationSavings,
 } from "../../../src-shared/fleet/fleet-metrics.js";
-import { clusterFigures, clustersInScope } from "../services/fleet-view.js";
+import { clusterFigures, clustersInScope, type ClusterView } from "../services/fleet-view.js";
+import { nodeComposition, nodeKpi } from "../services/node-totals.js";
 import type { ResourceContext, ResourceScope } from "../services/resource-scope.js";
 import { ClusterId, TotalsBasis } from "./shared.js";
 
 const ScopeQuery = z.object({ cluster_id: ClusterId.optional() }).strict();
 
-function figuresInScope(rc: ResourceContext, clusterId: string | undefined): ClusterFigures[] {
+function figuresInScope(rc: ResourceContext, clusterId: string | undefined): ClusterView[] {
   return clustersInScope(rc.cache, rc.namespace, clusterId).map((c) => clusterFigures(c, rc));
 }
 
@@ -53,8 +52,16 @@ const kpi = (scope: ResourceScope): RouteDef =>
       monthly_spend: z.number().nullable().describe("Σ monthly cost of the priced clusters; null when none is priced."),
       net_savings: z.number().nullable(),
       fleet_health: z.number().nullable(),
-      active_nodes: z.number(),
-      spot_percentage: z.number(),
+      active_nodes: z
+        .number()
+        .nullable()
+        .describe("Σ nodes of the clusters that reported them; null when none in scope has."),
+      active_nodes_reason: z
+        .string()
+        .nullable()
+        .describe("Why active_nodes is null, or which clusters it leaves out (not reported)."),
+      spot_percentage: z.number().nullable().describe("Spot share of active_nodes; null when they are unknown or 0."),
+      spot_percentage_reason: z.string().nullable().describe("Why spot_percentage is null, or what it leaves out."),
       efficiency_score: z.string(),
       efficiency_score_value: z.number().nullable(),
       clusters: z.number(),
@@ -63,7 +70,7 @@ const kpi = (scope: ResourceScope): RouteDef =>
     }),
     handler: async (ctx) => {
       const rc = scope.context(ctx.auth);
-      return fleetKpi(figuresInScope(rc, ctx.query.cluster_id));
+      return nodeKpi(figuresInScope(rc, ctx.query.cluster_id));
     },
   }) as RouteDef;
 
@@ -121,18 +128,27 @@ const compositionRoute = (scope: ResourceScope): RouteDef =>
     query: ScopeQuery,
     response: z.object({
       by_family: z.record(z.string(), z.number()),
-      by_lifecycle: z.object({ spot: z.number(), on_demand: z.number() }),
-      node_counts: z.object({
-        total: z.number(),
-        by_family: z.record(z.string(), z.number()),
-        spot: z.number(),
-        on_demand: z.number(),
-        unknown: z.number(),
-      }),
+      by_lifecycle: z
+        .object({ spot: z.number().nullable(), on_demand: z.number().nullable() })
+        .describe("Percent of the reported nodes; null when no cluster in scope reported or there are no nodes."),
+      by_lifecycle_reason: z.string().nullable().describe("Why by_lifecycle is null, or what it leaves out."),
+      node_counts: z
+        .object({
+          total: z.number().nullable(),
+          by_family: z.record(z.string(), z.number()),
+          spot: z.number().nullable(),
+          on_demand: z.number().nullable(),
+          unknown: z.number().nullable(),
+        })
+        .describe("Nodes of the clusters that reported them; null when none in scope has."),
+      node_counts_reason: z
+        .string()
+        .nullable()
+        .describe("Why node_counts are null, or which clusters they leave out (not reported)."),
     }),
     handler: async (ctx) => {
       const rc = scope.context(ctx.auth);
-      return composition(figuresInScope(rc, ctx.query.cluster_id));
+      return nodeComposition(figuresInScope(rc, ctx.query.cluster_id));
     },
   }) as RouteDef;
 

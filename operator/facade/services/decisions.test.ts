@@ -103,7 +103,11 @@ describe("activityPage", () => {
     expect(page.total).toBe(3);
     expect(page.events.map((e) => e.id)).toEqual(["u1", "b"]);
     expect(page.events[1]).toMatchObject({ savings: 0.06, status: "success", timestamp: "2026-11-22T08:00:00Z" });
-    expect(page.events[0]!.savings).toBe(0);
+    // A user's edit saves nothing it could be credited with: unknown, not 0.
+    expect(page.events[0]).toMatchObject({
+      savings: null,
+      savings_reason: expect.stringContaining("not an optimisation decision"),
+    });
     expect(activityPage(entries, { limit: 2, offset: 2 }).events.map((e) => e.id)).toEqual(["a"]);
   });
 });

@@ -80,8 +80,10 @@ export interface ActivityEvent {
   resource: string;
 }
 
-/** The hourly USD a feed line's entry saved: a priced decision's price difference, 0 for an action that is no
- * decision, null with the reason for a decision recorded without both prices (unknown is not 0). */
+export const NOT_A_DECISION = "not an optimisation decision: only decisions (switches, reshapes, sleeps, wakes) save";
+
+/** The hourly USD a feed line's entry saved: a priced decision's price difference; null with the reason for a decision
+ * recorded without both prices (unknown is not 0) and for an action that is no decision (a saving it has none of). */
 function hourlySavings(entry: AuditView): { savings: number | null; savings_reason: string | null } {
   const decision = decisionOf(entry);
   if (decision) {
@@ -92,7 +94,7 @@ function hourlySavings(entry: AuditView): { savings: number | null; savings_reas
   const isDecision = after !== null && typeof after === "object" && typeof after.decision === "string";
   return isDecision
     ? { savings: null, savings_reason: "the decision was recorded without its old and new hourly prices" }
-    : { savings: 0, savings_reason: null };
+    : { savings: null, savings_reason: NOT_A_DECISION };
 }
 
 /** One feed line per audit entry; `savings` = hourly USD saved against the replaced capacity's price. */

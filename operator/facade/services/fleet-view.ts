@@ -41,15 +41,65 @@ export function clustersInScope(cache: FacadeCache, namespace: string, clusterId
   return clusterId !== undefined ? [resolveCluster(cache, namespace, clusterId)] : cache.clusters(namespace);
 }
 
+/** A cluster's figures with why its node counts are unknown (null while they are known). */
+export type ClusterView = ClusterFigures & { nodesReason: string | null };
+
+/**
+ * Why a cluster's node counts are unknown, or null when its status holds them: figuresFromStatus fills an absent count
+ * with 0, which must not reach a user as a count.
+ */
+function nodesReason(cluster: ManagedCluster, figures: ClusterFigures): string | null {
+  if (cluster.status?.nodeCount !== undefined) return null;
+  // With no count the cost is unknown too, and its reason already says why nothing was reported.
+  return figures.costReason ?? "not reported: the cluster's status holds no node count";
+}
+
 /**
  * The figures of one cluster, as its ManagedCluster.status holds them: the status controller computes every figure once
  * (docs/controllers.md), the facade only reads them. Price staleness is judged now, from the prices' date: a status
  * written days ago may have been fresh then.
  */
-export function clusterFigures(cluster: ManagedCluster, opts: { isStale?: (asOf: string) => boolean }): ClusterFigures {
+export function clusterFigures(cluster: ManagedCluster, opts: { isStale?: (asOf: string) => boolean }): ClusterView {
   const figures = { ...figuresFromStatus(cluster.status), clusterId: cluster.metadata.name ?? "" };
   const stale =
     figures.pricesStale ||
     (figures.priceSources.length > 0 && (opts.isStale?.(figures.pricesAsOf ?? "unknown") ?? false));
-  return { ...figures, pricesStale: stale };
+  return { ...figures, pricesStale: stale, nodesReason: nodesReason(cluster, figures) };
+}
+
+/** A cluster's node figures as a user sees them: null with the reason while unknown, never 0. */
+export interface NodeFigures {
+  nodeCount: number | null;
+  spotNodes: number | null;
+  onDemandNodes: number | null;
+  nodesReason: string | null;
+  spotPercentage: number | null;
+  spotPercentageReason: string | null;
+}
+
+/** A Spot share of no nodes is no share at all. */
+export const NO_NODES = "no nodes";
+
+/** The node figures of a cluster view (clusterFigures). */
+export function nodeFigures(f: ClusterView): NodeFigures {
+  if (f.nodesReason !== null) {
+    const reason = f.nodesReason;
+    return {
+      nodeCount: null,
+      spotNodes: null,
+      onDemandNodes: null,
+      nodesReason: reason,
+      spotPercentage: null,
+      spotPercentageReason: reason,
+    };
+  }
+  const empty = f.nodeCount === 0;
+  return {
+    nodeCount: f.nodeCount,
+    spotNodes: f.spotNodes,
+    onDemandNodes: f.onDemandNodes,
+    nodesReason: null,
+    spotPercentage: empty ? null : f.spotPercentage,
+    spotPercentageReason: empty ? NO_NODES : null,
+  };
 }
