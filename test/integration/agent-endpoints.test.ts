@@ -346,6 +346,26 @@ describe("action queue", () => {
     expect((await action(owner.namespace, "other-cluster")).status?.phase).toBeUndefined();
   });
 
+  it("refuses the result of an attempt never handed out, saying so, and records nothing", async () => {
+    const token = await connect(owner, "q-4");
+    await createAction(owner.namespace, "unleased", {
+      clusterRef: { name: "q-4" },
+      type: "cordon",
+      target: { kind: "Node", name: "n1" },
+    });
+    await eventually(async () => (await action(owner.namespace, "unleased")) !== undefined);
+    const early = await f.call("POST", "/clusters/q-4/actions/unleased/result", {
+      token,
+      body: { attempt: 1, status: "succeeded" },
+    });
+    expect(early.status).toBe(409);
+    expect(early.body.detail).toContain(
+      "attempt 1 of action unleased was never handed out; the action is at attempt 0",
+    );
+    expect(early.body.detail).not.toContain("handed out again");
+    expect((await action(owner.namespace, "unleased")).status?.phase).toBeUndefined();
+  });
+
   it("fails an action whose start deadline passed instead of handing it out", async () => {
     const token = await connect(owner, "q-3");
     await createAction(owner.namespace, "late", {

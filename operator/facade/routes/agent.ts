@@ -87,8 +87,8 @@ const actionResult = ({ scope, agent }: AgentRouteServices): RouteDef =>
     path: "/clusters/:id/actions/:action_id/result",
     summary: "Records the result of one attempt of an action; a repeated identical post changes nothing (agent token)",
     description:
-      "409 when the action was handed out again meanwhile (the result of an older attempt is not recorded) or when it " +
-      "already completed with a different result.",
+      "409 when the action was handed out again meanwhile (the result of an older attempt is not recorded), when the " +
+      "attempt named was never handed out, or when it already completed with a different result.",
     tags: ["agent"],
     auth: "agent",
     audit: false,

@@ -120,6 +120,13 @@ function repeatedResult(action: AgentAction, result: ActionResult): ActionResult
   throw new ConflictError(`action ${id} already completed (${phase}, attempt ${attempts})`);
 }
 
+/** Why a result naming another attempt than the current one is not recorded: an older one, or one never handed out. */
+function attemptMismatch(id: string, posted: number, current: number): string {
+  if (posted > current)
+    return `attempt ${posted} of action ${id} was never handed out; the action is at attempt ${current}, whose result is the one recorded`;
+  return `stale result: action ${id} was handed out again as attempt ${current}; the result of attempt ${posted} is not recorded`;
+}
+
 /** What the queue's functions reach Kubernetes and the clock through. */
 interface QueueContext {
   client: KubeClient;
@@ -195,10 +202,7 @@ async function complete(
   const attempts = action.status?.attempts ?? 0;
   const repeated = repeatedResult(action, result);
   if (repeated) return repeated;
-  if (result.attempt !== attempts)
-    throw new ConflictError(
-      `stale result: action ${id} was handed out again as attempt ${attempts}; the result of attempt ${result.attempt} is not recorded`,
-    );
+  if (result.attempt !== attempts) throw new ConflictError(attemptMismatch(id, result.attempt, attempts));
   const written = await writeStatus(q, action, completedStatus(result, q.now()));
   // Changed meanwhile (a repeat of this post, or a re-lease): answer from the object as it is now.
   if (!written) return complete(q, input);
