@@ -235,6 +235,27 @@ describe("interruption notices", () => {
     expect((await counted("hb-notices")).interruptions).toBe(1);
   });
 
+  it("refuses text the API server would store changed (an unpaired surrogate) in names and notices: 422, nothing recorded", async () => {
+    const token = await connect(owner, "hb-unicode");
+    const at = new Date(clockMs).toISOString();
+    const lone = "ip-10-0-1-1\ud800";
+    const cases: Array<[HeartbeatInput, string]> = [
+      [beat({ nodes: [{ ...beat().nodes[0]!, name: lone }] }), "body.nodes.0.name"],
+      [beat({ interruptions: [{ node: lone, at, kind: "spot-itn" }] }), "body.interruptions.0.node"],
+      [beat({ interruptions: [{ node: "ip-10-0-1-1", at, kind: "spot-itn\udc00" }] }), "body.interruptions.0.kind"],
+    ];
+    for (const [body, field] of cases) {
+      const res = await f.call("POST", "/clusters/hb-unicode/heartbeat", { token, body });
+      expect(res.status).toBe(422);
+      expect(res.body.detail).toContain(field);
+      expect(res.body.detail).toContain("must be valid Unicode (an unpaired surrogate is not)");
+    }
+    // A surrogate pair (an emoji) is valid text and accepted.
+    const pair = beat({ nodes: [{ ...beat().nodes[0]!, name: "node-\ud83d\ude80" }] });
+    expect((await f.call("POST", "/clusters/hb-unicode/heartbeat", { token, body: pair })).status).toBe(200);
+    expect((await counted("hb-unicode")).events).toEqual([]);
+  });
+
   it("records a node's notice once, of reported nodes only, not dated far ahead; a node gone since its notice still counts", async () => {
     const token = await connect(owner, "hb-flood");
     const at = (offsetMs: number): string => new Date(clockMs + offsetMs).toISOString();
