@@ -145,7 +145,7 @@ export const ManagedClusterStatus = z
       .int()
       .min(0)
       .optional()
-      .describe("Interruption notices recorded in the last 7 days (every kind the agent reports, Karpenter disruptions included); absent while nothing reports them (unknown, not 0)."),
+      .describe("Spot interruptions (notice kind spot-itn) of the last 7 days, by the notice's own time; absent while nothing reports them (unknown, not 0)."),
     interruptionRate: z
       .number()
       .min(0)

@@ -2,13 +2,12 @@
 // The formulas are documented in docs/facade-metrics.md; keep the two in step.
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import type { ManagedClusterStatus } from "../crds/managedcluster.js";
+import { NOTICE_MAX_AHEAD_MS, NOTICE_WINDOW_MS, noticeTimeMs } from "../agent/notice-kinds.js";
 import { podRequest } from "./pod-request.js";
 import { cpuMillicores, memoryMiB } from "./quantity.js";
 
 /** Monthly = hourly × 730 (docs/pricing.md). */
 export const HOURS_PER_MONTH = 730;
-
-const WEEK_MS = 7 * 86_400_000;
 
 /** A ManagedCluster with no mode is local (the CRD's default). */
 export function isLocalCluster(cluster: { spec: { mode?: string } }): boolean {
@@ -43,19 +42,24 @@ export function resourceNamesCluster(resource: string, clusterName: string): boo
   );
 }
 
-/** Spot interruptions recorded for a cluster in the last 7 days: AuditEntries whose event says "interrupt" and whose resource names it. */
-export function interruptions7d(
-  entries: readonly { spec: { event: string; resource: string; timestamp?: string } }[],
-  clusterName: string,
-  nowMs: number,
-): number {
-  const since = nowMs - WEEK_MS;
-  return entries.filter(
-    (e) =>
-      /interrupt/i.test(e.spec.event) &&
-      resourceNamesCluster(e.spec.resource, clusterName) &&
-      Date.parse(e.spec.timestamp ?? "") >= since,
-  ).length;
+/** An AuditEntry as the interruption count reads it (`after.at` is the notice's own time). */
+export interface InterruptionEntryView {
+  spec: { event: string; resource: string; timestamp?: string; after?: unknown };
+}
+
+/**
+ * Spot interruptions of a cluster in the last 7 days: AuditEntries whose event says "interrupt" and whose resource
+ * names it, by when the interruption happened (the notice's `at`), not when it was recorded: a replayed old notice
+ * is not a recent interruption. One dated further ahead than a notice can be is not counted either.
+ */
+export function interruptions7d(entries: readonly InterruptionEntryView[], clusterName: string, nowMs: number): number {
+  const since = nowMs - NOTICE_WINDOW_MS;
+  const until = nowMs + NOTICE_MAX_AHEAD_MS;
+  return entries.filter((e) => {
+    if (!/interrupt/i.test(e.spec.event) || !resourceNamesCluster(e.spec.resource, clusterName)) return false;
+    const atMs = noticeTimeMs(e);
+    return atMs >= since && atMs <= until;
+  }).length;
 }
 
 /**
@@ -65,7 +69,7 @@ export function interruptions7d(
  * cluster yet).
  */
 export function recordedInterruptions(input: {
-  entries: readonly { spec: { event: string; resource: string; timestamp?: string } }[];
+  entries: readonly InterruptionEntryView[];
   clusterName: string;
   nowMs: number;
   /** Remote clusters: whether the agent has reported (a heartbeat snapshot exists). */

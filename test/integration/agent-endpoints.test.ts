@@ -202,13 +202,17 @@ describe("heartbeat", () => {
 
 describe("interruption notices", () => {
   // What the ManagedCluster status counts: the cluster's audit entries the API server holds, over 7 days.
-  async function counted(cluster: string): Promise<{ interruptions: number; events: string[] }> {
+  async function clusterEntries(cluster: string): Promise<any[]> {
     const list: any = await f.client.listAll({
       apiVersion: API_VERSION,
       kind: "AuditEntry",
       namespace: owner.namespace,
     });
-    const entries = list.items.filter((e: any) => e.spec.resource.startsWith(`cluster/${cluster}/`));
+    return list.items.filter((e: any) => e.spec.resource.startsWith(`cluster/${cluster}/`));
+  }
+
+  async function counted(cluster: string): Promise<{ interruptions: number; events: string[] }> {
+    const entries = await clusterEntries(cluster);
     return {
       interruptions: interruptions7d(entries, cluster, clockMs),
       events: entries.map((e: any) => `${e.spec.event} ${e.spec.after?.kind}`).sort(),
@@ -233,6 +237,26 @@ describe("interruption notices", () => {
     const itn = beat({ interruptions: [{ node: "ip-10-0-1-1", at, kind: "spot-itn" }] });
     expect((await f.call("POST", "/clusters/hb-notices/heartbeat", { token, body: itn })).status).toBe(200);
     expect((await counted("hb-notices")).interruptions).toBe(1);
+  });
+
+  it("records only notices dated within the counting window: not an old replayed one, not one far ahead", async () => {
+    const token = await connect(owner, "hb-dated");
+    const at = (offsetMs: number): string => new Date(clockMs + offsetMs).toISOString();
+    const nodes = ["n-old", "n-week", "n-ahead", "n-soon"].map((name) => ({ ...beat().nodes[0]!, name }));
+    const body = beat({
+      nodes,
+      interruptions: [
+        { node: "n-old", at: "2019-03-01T00:00:00Z", kind: "spot-itn" },
+        { node: "n-week", at: at(-8 * 86_400_000), kind: "spot-itn" },
+        { node: "n-ahead", at: at(10 * 60_000), kind: "spot-itn" },
+        // a Spot notice names the termination two minutes out
+        { node: "n-soon", at: at(2 * 60_000), kind: "spot-itn" },
+      ],
+    });
+    expect((await f.call("POST", "/clusters/hb-dated/heartbeat", { token, body })).status).toBe(200);
+    const entries = await clusterEntries("hb-dated");
+    expect(entries.map((e: any) => e.spec.resource)).toEqual(["cluster/hb-dated/node/n-soon"]);
+    expect((await counted("hb-dated")).interruptions).toBe(1);
   });
 
   it("refuses text the API server would store changed (an unpaired surrogate) in names and notices: 422, nothing recorded", async () => {

@@ -4,6 +4,8 @@
 import {
   isSpotInterruption,
   NODE_NOTICE_EVENT,
+  NOTICE_MAX_AHEAD_MS,
+  NOTICE_WINDOW_MS,
   SPOT_INTERRUPTION_EVENT,
 } from "../../../src-shared/agent/notice-kinds.js";
 import { createHash } from "node:crypto";
@@ -29,8 +31,6 @@ import {
 } from "../../../src-shared/agent/snapshot.js";
 
 export const HEARTBEAT_FIELD_MANAGER = "spot-optimizer-facade-heartbeat";
-/** A notice's time may lie ahead: a Spot instance-action notice names the termination, two minutes out. */
-const NOTICE_MAX_AHEAD_MS = 15 * 60_000;
 /** Kinds of notice recorded per node while it is reported (an agent sends each kind once; there are a handful). */
 const NOTICE_KINDS_PER_NODE = 8;
 
@@ -191,16 +191,25 @@ async function maybeWriteSnapshot(
   }
 }
 
-/** A notice not recorded yet for its node, of a node with room for another kind, and not dated too far ahead. */
+/**
+ * Whether a notice's own time lies in the counting window, up to NOTICE_MAX_AHEAD_MS ahead. Others are dropped, not
+ * refused: the agent re-sends a notice until a heartbeat carrying it succeeds, so a 422 would stop its heartbeats.
+ */
+function isCountable(interruption: HeartbeatInterruption, receivedAt: Date): boolean {
+  const atMs = Date.parse(interruption.at);
+  return atMs >= receivedAt.getTime() - NOTICE_WINDOW_MS && atMs <= receivedAt.getTime() + NOTICE_MAX_AHEAD_MS;
+}
+
+/** A notice not recorded yet for its node, of a node with room for another kind, and dated in the counting window. */
 function isNew(state: ClusterState, interruption: HeartbeatInterruption, receivedAt: Date): boolean {
   const kinds = state.noticed.get(interruption.node);
   if (kinds && (kinds.has(interruption.kind) || kinds.size >= NOTICE_KINDS_PER_NODE)) return false;
-  return Date.parse(interruption.at) <= receivedAt.getTime() + NOTICE_MAX_AHEAD_MS;
+  return isCountable(interruption, receivedAt);
 }
 
 /**
- * Each new notice becomes one audit entry. Only notices of a node the agent reports (or reported last), not dated more
- * than NOTICE_MAX_AHEAD_MS ahead, once per (node, kind) and at most NOTICE_KINDS_PER_NODE kinds per node: a heartbeat
+ * Each new notice becomes one audit entry. Only notices of a node the agent reports (or reported last), dated within
+ * the counting window (not older, not more than NOTICE_MAX_AHEAD_MS ahead), once per (node, kind) and at most NOTICE_KINDS_PER_NODE kinds per node: a heartbeat
  * cannot fill the audit chain with notices of made-up nodes or times. A node no longer reported is forgotten, so a
  * new node of the same name is heard again.
  */

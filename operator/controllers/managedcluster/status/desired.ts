@@ -44,7 +44,7 @@ export interface ClusterView {
 
 /** The parts of an AuditEntry the interruption count reads. */
 export interface AuditView {
-  spec: { event: string; resource: string; timestamp?: string };
+  spec: { event: string; resource: string; timestamp?: string; after?: unknown };
 }
 
 export interface ClusterStatusInput {
