@@ -239,6 +239,26 @@ describe("interruption notices", () => {
     expect((await counted("hb-notices")).interruptions).toBe(1);
   });
 
+  it("records a notice once when its heartbeat is retried at another replica", async () => {
+    const token = await connect(owner, "hb-replicas");
+    const second = await f.startReplica();
+    const at = new Date(clockMs).toISOString();
+    const nodes = ["n-1", "n-2"].map((name) => ({ ...beat().nodes[0]!, name }));
+    const body = beat({ nodes, interruptions: [{ node: "n-1", at, kind: "spot-itn" }] });
+    expect((await f.call("POST", "/clusters/hb-replicas/heartbeat", { token, body })).status).toBe(200);
+    // The agent retries (its answer was lost) a moment later, by which time the second replica has heard of the entry.
+    await eventually(async () => {
+      const audit = await call(second.url, "GET", "/audit?limit=500", { token: owner.accessToken });
+      return audit.body.logs.some((l: any) => l.resource === "cluster/hb-replicas/node/n-1");
+    });
+    expect((await call(second.url, "POST", "/clusters/hb-replicas/heartbeat", { token, body })).status).toBe(200);
+    expect(await counted("hb-replicas")).toEqual({ interruptions: 1, events: ["spot.interruption spot-itn"] });
+    // A notice new to both is still recorded by the second replica.
+    const next = beat({ nodes, interruptions: [...body.interruptions!, { node: "n-2", at, kind: "spot-itn" }] });
+    expect((await call(second.url, "POST", "/clusters/hb-replicas/heartbeat", { token, body: next })).status).toBe(200);
+    expect((await counted("hb-replicas")).interruptions).toBe(2);
+  });
+
   it("records only notices dated within the counting window: not an old replayed one, not one far ahead", async () => {
     const token = await connect(owner, "hb-dated");
     const at = (offsetMs: number): string => new Date(clockMs + offsetMs).toISOString();

@@ -1,6 +1,6 @@
 // Agent heartbeats with coalesced writes: a Lease per cluster for liveness (renewed at most every few seconds) and a
 // snapshot ConfigMap (nodes, pods, objects) at most once per status interval; the operator turns the snapshot into
-// ManagedCluster.status. Interruptions become audit entries once each.
+// ManagedCluster.status. Interruptions become audit entries once each, whichever replica a heartbeat reaches.
 import {
   isSpotInterruption,
   NODE_NOTICE_EVENT,
@@ -40,7 +40,17 @@ export interface HeartbeatIngestOptions {
   now: () => Date;
   statusIntervalMs: number;
   leaseRenewMs: number;
+  /**
+   * The AuditEntries of a namespace as this replica's cache holds them: notices other replicas recorded (a retried
+   * heartbeat may reach any replica). Without it (unit tests) only this replica's memory dedupes.
+   */
+  recordedEntries?: (namespace: string) => readonly RecordedEntryView[];
   logger?: Logger;
+}
+
+/** The parts of an AuditEntry the notice dedupe reads. */
+export interface RecordedEntryView {
+  spec: { resource: string; after?: unknown };
 }
 
 interface ClusterState {
@@ -93,6 +103,25 @@ export function objectsDigest(objects: Heartbeat["objects"]): string {
 
 function interruptionKey(i: HeartbeatInterruption): string {
   return `${i.node}|${i.at}|${i.kind}`;
+}
+
+/** A notice's identity, recorded as the entry's `after.id`: the same notice re-sent has the same one. */
+function noticeId(i: HeartbeatInterruption): string {
+  return createHash("sha256").update(interruptionKey(i)).digest("hex").slice(0, 16);
+}
+
+/**
+ * The identities of the notices already recorded for a cluster's nodes, by any replica. Read from the cache, and only
+ * once a heartbeat brings a notice this replica has not seen, so a beat without news scans nothing.
+ */
+function recordedNoticeIds(ctx: IngestContext, cluster: ManagedCluster): Set<string> {
+  const prefix = `cluster/${cluster.metadata.name ?? ""}/node/`;
+  const ids = new Set<string>();
+  for (const entry of ctx.opts.recordedEntries?.(cluster.metadata.namespace ?? "") ?? []) {
+    const id = (entry.spec.after as { id?: unknown } | undefined)?.id;
+    if (entry.spec.resource.startsWith(prefix) && typeof id === "string") ids.add(id);
+  }
+  return ids;
 }
 
 /** One ingest's options and what it remembers per cluster between beats. */
@@ -225,9 +254,12 @@ async function recordInterruptions(
   // memory, so the heartbeat path reads nothing from the API server.
   const known = new Set([...reported, ...state.lastNodes]);
   const recorded = new Set<string>();
+  let elsewhere: Set<string> | undefined;
   for (const interruption of heartbeat.interruptions) {
     if (!isNew(state, interruption, receivedAt) || !known.has(interruption.node)) continue;
-    await recordNotice(ctx, cluster, interruption);
+    elsewhere ??= recordedNoticeIds(ctx, cluster);
+    // Remembered either way, so the next beat carrying it does not look again.
+    if (!elsewhere.has(noticeId(interruption))) await recordNotice(ctx, cluster, interruption);
     state.noticed.set(interruption.node, (state.noticed.get(interruption.node) ?? new Set()).add(interruption.kind));
     recorded.add(interruption.node);
   }
@@ -249,10 +281,7 @@ async function recordNotice(
     event: isSpotInterruption(interruption.kind) ? SPOT_INTERRUPTION_EVENT : NODE_NOTICE_EVENT,
     resource: `cluster/${name}/node/${interruption.node}`,
     outcome: "success",
-    after: {
-      ...interruption,
-      id: createHash("sha256").update(interruptionKey(interruption)).digest("hex").slice(0, 16),
-    },
+    after: { ...interruption, id: noticeId(interruption) },
   });
 }
 
