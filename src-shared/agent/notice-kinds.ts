@@ -34,3 +34,10 @@ export function noticeTimeMs(entry: { spec: { timestamp?: string; after?: unknow
   const at = (entry.spec.after as { at?: unknown } | undefined)?.at;
   return Date.parse(typeof at === "string" ? at : (entry.spec.timestamp ?? ""));
 }
+
+/**
+ * Notices one heartbeat may carry. Each becomes an audit entry written in the heartbeat's request, so a beat with
+ * hundreds would hold it for tens of seconds; an agent with more (a mass interruption, an outage) sends the rest with
+ * the next beats, a few seconds apart.
+ */
+export const MAX_NOTICES_PER_HEARTBEAT = 100;

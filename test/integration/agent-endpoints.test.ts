@@ -259,6 +259,34 @@ describe("interruption notices", () => {
     expect((await counted("hb-replicas")).interruptions).toBe(2);
   });
 
+  it("refuses a heartbeat carrying more notices than one may, and records at most three notices an hour per node", async () => {
+    const token = await connect(owner, "hb-budget");
+    const at = (): string => new Date(clockMs).toISOString();
+    const node = (name: string) => ({ ...beat().nodes[0]!, name });
+    const madeUp = Array.from({ length: 1000 }, (_, k) => `made-up-${k}`);
+    const flood = beat({
+      nodes: madeUp.map(node),
+      interruptions: madeUp.map((name) => ({ node: name, at: at(), kind: "spot-itn" })),
+    });
+    const refused = await f.call("POST", "/clusters/hb-budget/heartbeat", { token, body: flood });
+    expect(refused.status).toBe(422);
+    expect(refused.body.detail).toContain("more than 100 interruption notices in one heartbeat");
+    expect(await clusterEntries("hb-budget")).toEqual([]);
+
+    // One node: three notices this hour, whatever names the next beats make up.
+    const kinds = ["rebalance", "spot-itn", "karpenter-disruption", "scheduled-maintenance"];
+    const one = beat({ nodes: [node("n-1")], interruptions: kinds.map((kind) => ({ node: "n-1", at: at(), kind })) });
+    expect((await f.call("POST", "/clusters/hb-budget/heartbeat", { token, body: one })).status).toBe(200);
+    const other = beat({ nodes: [node("n-2")], interruptions: [{ node: "n-2", at: at(), kind: "spot-itn" }] });
+    expect((await f.call("POST", "/clusters/hb-budget/heartbeat", { token, body: other })).status).toBe(200);
+    expect(await clusterEntries("hb-budget")).toHaveLength(3);
+    // An hour on, the budget is back: a notice re-sent (its first post was dropped) is recorded now.
+    clockMs += 3_600_000;
+    const again = beat({ nodes: [node("n-2")], interruptions: [{ node: "n-2", at: at(), kind: "spot-itn" }] });
+    expect((await f.call("POST", "/clusters/hb-budget/heartbeat", { token, body: again })).status).toBe(200);
+    expect(await clusterEntries("hb-budget")).toHaveLength(4);
+  });
+
   it("records only notices dated within the counting window: not an old replayed one, not one far ahead", async () => {
     const token = await connect(owner, "hb-dated");
     const at = (offsetMs: number): string => new Date(clockMs + offsetMs).toISOString();
@@ -309,8 +337,8 @@ describe("interruption notices", () => {
       interruptions: [
         { node: "n-1", at: at(0), kind: "spot-itn" },
         // the same notice with other times (a retried or replayed post), a node never reported, a time far ahead
-        ...Array.from({ length: 50 }, (_, k) => ({ node: "n-1", at: at(-k * 1000 - 1000), kind: "spot-itn" })),
-        ...Array.from({ length: 50 }, (_, k) => ({ node: `ghost-${k}`, at: at(0), kind: "spot-itn" })),
+        ...Array.from({ length: 45 }, (_, k) => ({ node: "n-1", at: at(-k * 1000 - 1000), kind: "spot-itn" })),
+        ...Array.from({ length: 45 }, (_, k) => ({ node: `ghost-${k}`, at: at(0), kind: "spot-itn" })),
         { node: "n-2", at: at(24 * 3600_000), kind: "spot-itn" },
         // a Spot notice names the termination two minutes out
         { node: "n-2", at: at(120_000), kind: "rebalance" },

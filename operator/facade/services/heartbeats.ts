@@ -33,6 +33,13 @@ import {
 export const HEARTBEAT_FIELD_MANAGER = "spot-optimizer-facade-heartbeat";
 /** Kinds of notice recorded per node while it is reported (an agent sends each kind once; there are a handful). */
 const NOTICE_KINDS_PER_NODE = 8;
+/**
+ * A cluster's notices are recorded at most NOTICES_PER_NODE_HOURLY an hour per node it reports: even losing its whole
+ * fleet within the hour, each node's end brings a rebalance recommendation, the interruption and Karpenter's
+ * disruption taint, while a report of made-up nodes could otherwise fill the audit chain beat after beat.
+ */
+const NOTICE_BUDGET_WINDOW_MS = 3_600_000;
+const NOTICES_PER_NODE_HOURLY = 3;
 
 export interface HeartbeatIngestOptions {
   client: KubeClient;
@@ -62,6 +69,8 @@ interface ClusterState {
   noticed: Map<string, Set<string>>;
   /** The node names of the last heartbeat (a notice may name a node gone since). */
   lastNodes: string[];
+  /** Notices recorded in the current hour's window (NOTICE_BUDGET_WINDOW_MS) and when the window started. */
+  noticeWindow: { startMs: number; recorded: number };
 }
 
 export interface HeartbeatIngest {
@@ -138,7 +147,13 @@ function stateOf(ctx: IngestContext, key: string): ClusterState {
   if (!state)
     ctx.states.set(
       key,
-      (state = { leaseRenewedMs: -Infinity, snapshotWrittenMs: -Infinity, noticed: new Map(), lastNodes: [] }),
+      (state = {
+        leaseRenewedMs: -Infinity,
+        snapshotWrittenMs: -Infinity,
+        noticed: new Map(),
+        lastNodes: [],
+        noticeWindow: { startMs: -Infinity, recorded: 0 },
+      }),
     );
   return state;
 }
@@ -236,11 +251,47 @@ function isNew(state: ClusterState, interruption: HeartbeatInterruption, receive
   return isCountable(interruption, receivedAt);
 }
 
+/** One heartbeat's notices: the cluster, the nodes they may name, and (once needed) what other replicas recorded. */
+interface BeatNotices {
+  cluster: ManagedCluster;
+  state: ClusterState;
+  receivedAt: Date;
+  known: Set<string>;
+  /** The cluster's size for the hourly budget: this beat's nodes, or the last beat's when more (a fleet just lost). */
+  nodeCount: number;
+  elsewhere?: Set<string>;
+}
+
+/**
+ * A notice is skipped (not new to this replica, or of a node not reported), only remembered (another replica recorded
+ * it), recorded, or dropped (the cluster's hourly budget is spent).
+ */
+function decide(
+  ctx: IngestContext,
+  beat: BeatNotices,
+  interruption: HeartbeatInterruption,
+): "skip" | "remember" | "record" | "drop" {
+  if (!isNew(beat.state, interruption, beat.receivedAt) || !beat.known.has(interruption.node)) return "skip";
+  beat.elsewhere ??= recordedNoticeIds(ctx, beat.cluster);
+  if (beat.elsewhere.has(noticeId(interruption))) return "remember";
+  return withinBudget(beat.state, beat.nodeCount, beat.receivedAt.getTime()) ? "record" : "drop";
+}
+
+/** Takes one notice from the cluster's hourly budget (by its node count); false when the hour's is spent. */
+function withinBudget(state: ClusterState, nodeCount: number, nowMs: number): boolean {
+  if (nowMs - state.noticeWindow.startMs >= NOTICE_BUDGET_WINDOW_MS)
+    state.noticeWindow = { startMs: nowMs, recorded: 0 };
+  if (state.noticeWindow.recorded >= NOTICES_PER_NODE_HOURLY * Math.max(1, nodeCount)) return false;
+  state.noticeWindow.recorded++;
+  return true;
+}
+
 /**
  * Each new notice becomes one audit entry. Only notices of a node the agent reports (or reported last), dated within
- * the counting window (not older, not more than NOTICE_MAX_AHEAD_MS ahead), once per (node, kind) and at most NOTICE_KINDS_PER_NODE kinds per node: a heartbeat
- * cannot fill the audit chain with notices of made-up nodes or times. A node no longer reported is forgotten, so a
- * new node of the same name is heard again.
+ * the counting window (not older, not more than NOTICE_MAX_AHEAD_MS ahead), once per (node, kind), at most
+ * NOTICE_KINDS_PER_NODE kinds per node and within the cluster's hourly budget (what it drops is logged): a heartbeat
+ * cannot fill the audit chain with notices of made-up nodes or times. A node no longer reported is forgotten, so a new
+ * node of the same name is heard again.
  */
 async function recordInterruptions(
   ctx: IngestContext,
@@ -252,18 +303,34 @@ async function recordInterruptions(
   const reported = new Set(heartbeat.nodes.map((n) => n.name));
   // A notice may also name a node of the previous heartbeat: one the agent kept through an outage, gone since. Kept in
   // memory, so the heartbeat path reads nothing from the API server.
-  const known = new Set([...reported, ...state.lastNodes]);
+  const beat: BeatNotices = {
+    cluster,
+    state,
+    receivedAt,
+    known: new Set([...reported, ...state.lastNodes]),
+    nodeCount: Math.max(reported.size, state.lastNodes.length),
+  };
   const recorded = new Set<string>();
-  let elsewhere: Set<string> | undefined;
+  let dropped = 0;
   for (const interruption of heartbeat.interruptions) {
-    if (!isNew(state, interruption, receivedAt) || !known.has(interruption.node)) continue;
-    elsewhere ??= recordedNoticeIds(ctx, cluster);
+    const decision = decide(ctx, beat, interruption);
+    if (decision === "drop") dropped++;
+    if (decision === "skip" || decision === "drop") continue;
     // Remembered either way, so the next beat carrying it does not look again.
-    if (!elsewhere.has(noticeId(interruption))) await recordNotice(ctx, cluster, interruption);
+    if (decision === "record") await recordNotice(ctx, cluster, interruption);
     state.noticed.set(interruption.node, (state.noticed.get(interruption.node) ?? new Set()).add(interruption.kind));
     recorded.add(interruption.node);
   }
-  // Kept: reported nodes, and those just noticed (a retried post of this heartbeat must not record them again).
+  if (dropped > 0)
+    ctx.opts.logger?.warn(
+      { cluster: cluster.metadata.name, namespace: cluster.metadata.namespace, dropped },
+      "Dropped interruption notices over the cluster's hourly budget",
+    );
+  forgetGoneNodes(state, reported, recorded);
+}
+
+/** Kept: reported nodes, and those just noticed (a retried post of this heartbeat must not record them again). */
+function forgetGoneNodes(state: ClusterState, reported: ReadonlySet<string>, recorded: ReadonlySet<string>): void {
   for (const node of state.noticed.keys()) if (!reported.has(node) && !recorded.has(node)) state.noticed.delete(node);
   state.lastNodes = [...reported];
 }
