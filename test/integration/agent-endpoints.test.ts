@@ -459,6 +459,45 @@ describe("action queue", () => {
     expect((await action(owner.namespace, "unleased")).status?.phase).toBeUndefined();
   });
 
+  it("fails an action after five attempts without a result, instead of handing it out forever", async () => {
+    const token = await connect(owner, "q-5");
+    await createAction(owner.namespace, "silent", {
+      clusterRef: { name: "q-5" },
+      type: "cordon",
+      target: { kind: "Node", name: "n1" },
+      timeoutSeconds: 5,
+    });
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const leased = await eventually(async () => {
+        const r = await f.call("GET", "/clusters/q-5/actions/pending", { token });
+        return r.body.actions.length > 0 ? r : undefined;
+      });
+      expect(leased.body.actions[0]).toMatchObject({ id: "silent", attempt });
+      // Wait for the cache to see this lease, then let it end (5 s + the 30 s margin) without a result.
+      await eventually(async () => (await action(owner.namespace, "silent")).status?.attempts === attempt);
+      await eventually(
+        async () => (await f.call("GET", "/clusters/q-5/actions/pending", { token })).body.actions.length === 0,
+      );
+      clockMs += 36_000;
+    }
+    await eventually(async () => {
+      const r = await f.call("GET", "/clusters/q-5/actions/pending", { token });
+      expect(r.body.actions).toEqual([]);
+      return (await action(owner.namespace, "silent")).status?.phase === "Failed";
+    });
+    const failed = await action(owner.namespace, "silent");
+    expect(failed.status).toMatchObject({ phase: "Failed", attempts: 5 });
+    expect(failed.status.result.message).toBe(
+      "No result from the agent after 5 attempts: each lease (35 s) ended without one",
+    );
+    // A late result of the last attempt finds the action already decided.
+    const late = await f.call("POST", "/clusters/q-5/actions/silent/result", {
+      token,
+      body: { attempt: 5, status: "succeeded" },
+    });
+    expect(late.status).toBe(409);
+  });
+
   it("fails an action whose start deadline passed instead of handing it out", async () => {
     const token = await connect(owner, "q-3");
     await createAction(owner.namespace, "late", {

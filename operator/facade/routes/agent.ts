@@ -61,7 +61,8 @@ const pendingActions = ({ scope, agent }: AgentRouteServices): RouteDef =>
     path: "/clusters/:id/actions/pending",
     summary: "Hands out the cluster's pending AgentActions, each marked Running with a lease (agent token)",
     description:
-      "An action whose lease ends without a result is handed out again with the next attempt number. " +
+      "An action whose lease ends without a result is handed out again with the next attempt number, up to 5 " +
+      "attempts; after the fifth it is marked Failed instead. " +
       "Results must name the attempt they belong to.",
     tags: ["agent"],
     auth: "agent",

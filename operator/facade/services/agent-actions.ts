@@ -14,6 +14,11 @@ const FALLBACK_TIMEOUT_S = 60;
 export const LEASE_MARGIN_S = 30;
 /** At most this many actions per poll. */
 export const MAX_ACTIONS_PER_POLL = 20;
+/**
+ * Leases an action gets before it fails: one whose attempts all end without a result (an agent that crashes on it, or
+ * never gets to post) would otherwise be handed out forever, and whatever waits on it would never hear.
+ */
+export const MAX_ATTEMPTS = 5;
 
 type Phase = NonNullable<NonNullable<AgentAction["status"]>["phase"]>;
 
@@ -160,11 +165,33 @@ async function expire(q: QueueContext, action: AgentAction, at: Date): Promise<v
   });
 }
 
-async function leaseOne(q: QueueContext, action: AgentAction, at: Date): Promise<PendingAction | undefined> {
+/** The last lease ended without a result and there is no attempt left: the action fails, saying so. */
+async function exhaust(q: QueueContext, action: AgentAction, at: Date): Promise<void> {
+  await writeStatus(q, action, {
+    phase: "Failed",
+    completedAt: at.toISOString(),
+    leaseExpiresAt: null,
+    result: {
+      message: `No result from the agent after ${MAX_ATTEMPTS} attempts: each lease (${timeoutSecondsOf(action) + LEASE_MARGIN_S} s) ended without one`,
+    },
+  });
+}
+
+/** Fails an action that may not be handed out again (start deadline passed, attempts spent); true when it did. */
+async function failedInstead(q: QueueContext, action: AgentAction, at: Date): Promise<boolean> {
   if (action.spec.deadline !== undefined && Date.parse(action.spec.deadline) <= at.getTime()) {
     await expire(q, action, at);
-    return undefined;
+    return true;
   }
+  if ((action.status?.attempts ?? 0) >= MAX_ATTEMPTS) {
+    await exhaust(q, action, at);
+    return true;
+  }
+  return false;
+}
+
+async function leaseOne(q: QueueContext, action: AgentAction, at: Date): Promise<PendingAction | undefined> {
+  if (await failedInstead(q, action, at)) return undefined;
   const attempt = (action.status?.attempts ?? 0) + 1;
   const timeoutS = timeoutSecondsOf(action);
   const deadline = new Date(at.getTime() + timeoutS * 1000);
