@@ -140,6 +140,10 @@ export const ManagedClusterStatus = z
       .min(0)
       .optional()
       .describe("Requested memory / allocatable memory (a ratio); absent without allocatable memory."),
+    utilisationReason: z
+      .string()
+      .optional()
+      .describe("Why cpuUtilisation or memoryUtilisation (and efficiencyScore) is absent although the cluster has nodes: the pods' requests exceed the nodes' allocatable, which cannot be right."),
     interruptions7d: z
       .number()
       .int()

@@ -7,6 +7,9 @@ import type { HeartbeatInput } from "../../src-shared/agent/protocol.js";
 import { interruptions7d } from "../../src-shared/fleet/fleet-metrics.js";
 import { eventually } from "../support/cluster.js";
 import { call, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
+import { startStatusController } from "../support/status-controller.js";
+
+const MC = { apiVersion: API_VERSION, kind: "ManagedCluster" };
 
 let f: TestFacade;
 let owner: SignedUp;
@@ -145,6 +148,40 @@ describe("heartbeat", () => {
       name: snapshotConfigMapName("hb-1"),
     });
     expect(parseSnapshot(stored)!.pods.every((g) => g.count < 100_000)).toBe(true);
+  });
+
+  it("shows no utilisation or score, but the reason, when the reported requests exceed the nodes' allocatable", async () => {
+    const token = await connect(owner, "hb-overbooked");
+    // 1 000 cores of pods on a node with 2 allocatable: a report that cannot be right
+    const body = beat({
+      nodes: [{ ...beat().nodes[0]!, allocatable: { cpu: "2", memory: "8Gi", pods: "110" } }],
+      pods: [{ namespace: "shop", cpu_millicores: 100_000, memory_mib: 256, count: 10 }],
+    });
+    expect((await f.call("POST", "/clusters/hb-overbooked/heartbeat", { token, body })).status).toBe(200);
+    const controller = startStatusController(f.client);
+    try {
+      const status = await eventually(async () => {
+        const mc: any = await f.client.get({ ...MC, namespace: owner.namespace, name: "hb-overbooked" });
+        return mc.status?.nodeCount === 1 ? mc.status : undefined;
+      });
+      expect(status.cpuUtilisation).toBeUndefined();
+      expect(status.efficiencyScore).toBeUndefined();
+      expect(status.memoryUtilisation).toBeCloseTo(2560 / 8192);
+      expect(status.utilisationReason).toBe(
+        "reported requests exceed allocatable: 1000000m CPU requested of 2000m allocatable",
+      );
+      const shown = await eventually(async () => {
+        const r = await f.call("GET", "/clusters/hb-overbooked", { token: owner.accessToken });
+        return r.body.health_metrics?.utilisation_reason ? r.body : undefined;
+      });
+      expect(shown.health_metrics).toMatchObject({
+        cpu_utilisation: null,
+        utilisation_reason: status.utilisationReason,
+      });
+      expect(shown).toMatchObject({ efficiency_score: "N/A", efficiency_score_value: null });
+    } finally {
+      await controller.stop();
+    }
   });
 
   it("stores a big cluster's report, whose JSON is more than a ConfigMap holds, gzip'd; the operator reads it back", async () => {

@@ -83,6 +83,12 @@ const ClusterDetail = ClusterSummary.extend({
     on_demand_nodes: z.number(),
     cpu_utilisation: z.number().nullable(),
     memory_utilisation: z.number().nullable(),
+    utilisation_reason: z
+      .string()
+      .nullable()
+      .describe(
+        "Why a utilisation and the efficiency score are null although the cluster has nodes (requests above allocatable).",
+      ),
     interruption_rate: z.number().nullable(),
     agent_last_seen: z.string().nullable(),
     agent_version: z.string().nullable(),
@@ -196,6 +202,7 @@ function healthMetrics(cluster: ManagedCluster, f: ClusterFigures): z.infer<type
     on_demand_nodes: f.onDemandNodes,
     cpu_utilisation: f.cpuUtilisation,
     memory_utilisation: f.memoryUtilisation,
+    utilisation_reason: f.utilisationReason,
     interruption_rate: f.interruptionRate,
     agent_last_seen: agent.lastSeen ?? null,
     agent_version: agent.version ?? null,

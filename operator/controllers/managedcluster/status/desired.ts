@@ -145,6 +145,7 @@ function knownFigures(f: ClusterFigures): StatusFigures {
     readyNodes: f.readyNodes,
     cpuUtilisation: f.cpuUtilisation,
     memoryUtilisation: f.memoryUtilisation,
+    utilisationReason: f.utilisationReason,
     interruptions7d: f.interruptions7d,
     interruptionRate: f.interruptionRate,
     fleetHealth: f.fleetHealth,
