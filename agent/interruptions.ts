@@ -2,7 +2,7 @@
 // (DaemonSet mode) the instance-metadata endpoint's spot/instance-action for the agent's own node.
 import type { V1Node } from "@kubernetes/client-node";
 import type { HeartbeatInterruption } from "../src-shared/agent/protocol.js";
-import { SPOT_INTERRUPTION_KIND } from "../src-shared/agent/notice-kinds.js";
+import { MAX_NOTICES_PER_HEARTBEAT, SPOT_INTERRUPTION_KIND } from "../src-shared/agent/notice-kinds.js";
 import { httpRequest } from "./http.js";
 
 /** Taint key -> the kind reported in the heartbeat; only SPOT_INTERRUPTION_KIND counts as an interruption. */
@@ -107,9 +107,9 @@ export class InterruptionTracker {
     for (const key of this.handled) if (!existingNodes.has(key.slice(0, key.indexOf("|")))) this.handled.delete(key);
   }
 
-  /** What the next heartbeat carries. */
+  /** What the next heartbeat carries: the oldest notices, as many as the facade takes a beat (the rest go next). */
   pending(): HeartbeatInterruption[] {
-    return [...this.unreported];
+    return this.unreported.slice(0, MAX_NOTICES_PER_HEARTBEAT);
   }
 
   /** After a heartbeat carrying `sent` succeeded. */

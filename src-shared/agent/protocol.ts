@@ -1,5 +1,7 @@
 // The agent <-> facade wire protocol (heartbeat, pending actions, results): one zod definition for both sides.
 import { z } from "zod";
+import { hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from "../unicode.js";
+import { MAX_NOTICES_PER_HEARTBEAT } from "./notice-kinds.js";
 
 /** Newer agents may send fields this facade does not know: objects strip unknown keys instead of refusing them. */
 const quantity = z
@@ -13,17 +15,24 @@ const quantity = z
   ])
   .describe("A Kubernetes quantity as the Node reports it (e.g. 3920m, 15Gi) or a plain number (cores, bytes, pods).");
 
-const shortText = (max: number): z.ZodString => z.string().min(1).max(max);
+/**
+ * Names and kinds end up in audit entries and status: one the API server would store changed (an unpaired surrogate
+ * becomes U+FFFD) would break the organisation's hash chain, so it is refused.
+ */
+const storableText = (schema: z.ZodString): z.ZodString =>
+  schema.refine((s) => !hasLoneSurrogate(s), { message: LONE_SURROGATE_MESSAGE });
+
+const shortText = (max: number): z.ZodString => storableText(z.string().min(1).max(max));
 
 export const HeartbeatNode = z.object({
   name: shortText(253),
-  instance_type: z.string().max(64).nullable().optional(),
+  instance_type: storableText(z.string().max(64)).nullable().optional(),
   capacity_type: z.enum(["spot", "on-demand", "unknown"]).default("unknown"),
-  zone: z.string().max(64).nullable().optional(),
+  zone: storableText(z.string().max(64)).nullable().optional(),
   allocatable: z.object({ cpu: quantity.optional(), memory: quantity.optional(), pods: quantity.optional() }),
   cordoned: z.boolean().default(false),
   ready: z.boolean().optional(),
-  node_pool: z.string().max(253).nullable().optional(),
+  node_pool: storableText(z.string().max(253)).nullable().optional(),
 });
 export type HeartbeatNode = z.infer<typeof HeartbeatNode>;
 
@@ -86,7 +95,7 @@ export const HEARTBEAT_LIMITS = {
   podGroups: 50_000,
   /** pods in all groups together: above Kubernetes' own 150 000 a cluster, at the planner's limit */
   pods: 200_000,
-  interruptions: 1_000,
+  interruptions: MAX_NOTICES_PER_HEARTBEAT,
   objects: 20_000,
 } as const;
 
@@ -96,7 +105,12 @@ export const Heartbeat = z
     k8s_version: shortText(64),
     nodes: z.array(HeartbeatNode).max(HEARTBEAT_LIMITS.nodes),
     pods: z.array(HeartbeatPodGroup).max(HEARTBEAT_LIMITS.podGroups),
-    interruptions: z.array(HeartbeatInterruption).max(HEARTBEAT_LIMITS.interruptions).default([]),
+    interruptions: z
+      .array(HeartbeatInterruption)
+      .max(HEARTBEAT_LIMITS.interruptions, {
+        message: `more than ${HEARTBEAT_LIMITS.interruptions} interruption notices in one heartbeat (send the rest with the next)`,
+      })
+      .default([]),
     /** How often this agent beats; liveness allows three missed beats. */
     heartbeat_interval_seconds: z.number().int().min(1).max(3600).optional(),
     objects: z.array(HeartbeatObject).max(HEARTBEAT_LIMITS.objects).optional(),

@@ -140,12 +140,16 @@ export const ManagedClusterStatus = z
       .min(0)
       .optional()
       .describe("Requested memory / allocatable memory (a ratio); absent without allocatable memory."),
+    utilisationReason: z
+      .string()
+      .optional()
+      .describe("Why cpuUtilisation or memoryUtilisation (and efficiencyScore) is absent although the cluster has nodes: the pods' requests exceed the nodes' allocatable, which cannot be right."),
     interruptions7d: z
       .number()
       .int()
       .min(0)
       .optional()
-      .describe("Interruption notices recorded in the last 7 days (every kind the agent reports, Karpenter disruptions included); absent while nothing reports them (unknown, not 0)."),
+      .describe("Spot interruptions (notice kind spot-itn) of the last 7 days, by the notice's own time; absent while nothing reports them (unknown, not 0)."),
     interruptionRate: z
       .number()
       .min(0)

@@ -111,6 +111,36 @@ describe("figuresFromUsage", () => {
     expect(requestedOn([withInit], new Set(["a"]))).toEqual({ millicores: 2100, mib: 1088 });
   });
 
+  it("shows no utilisation above 1, nor a score built on it, but says which requests exceed allocatable", () => {
+    const facts = nodes.map((n) => nodeFacts(n, book()));
+    const allocatable = facts.reduce((a, x) => a + x.allocatableMillicores, 0);
+    const f = figuresFromUsage({
+      nodes: facts,
+      requestedMillicores: 1_000_000,
+      requestedMiB: 1024,
+      interruptions7d: 0,
+    });
+    expect(f).toMatchObject({ cpuUtilisation: null, efficiencyScore: null, efficiencyGrade: "N/A" });
+    expect(f.memoryUtilisation).toBeGreaterThan(0);
+    expect(f.utilisationReason).toBe(
+      `reported requests exceed allocatable: 1000000m CPU requested of ${allocatable}m allocatable`,
+    );
+    // Exactly full is a figure, not an error.
+    const full = figuresFromUsage({
+      nodes: facts,
+      requestedMillicores: allocatable,
+      requestedMiB: 0,
+      interruptions7d: 0,
+    });
+    expect(full).toMatchObject({ cpuUtilisation: 1, utilisationReason: null });
+    expect(full.efficiencyScore).not.toBeNull();
+    expect(figuresFromStatus({ nodeCount: 3, utilisationReason: f.utilisationReason! })).toMatchObject({
+      cpuUtilisation: null,
+      efficiencyScore: null,
+      utilisationReason: f.utilisationReason,
+    });
+  });
+
   it("computes counts, utilisation, health and prices from nodes and pods", () => {
     const facts = nodes.map((n) => nodeFacts(n, book()));
     const req = requestedOn(pods, new Set(facts.map((f) => f.name)));

@@ -2,13 +2,12 @@
 // The formulas are documented in docs/facade-metrics.md; keep the two in step.
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import type { ManagedClusterStatus } from "../crds/managedcluster.js";
+import { NOTICE_MAX_AHEAD_MS, NOTICE_WINDOW_MS, noticeTimeMs } from "../agent/notice-kinds.js";
 import { podRequest } from "./pod-request.js";
 import { cpuMillicores, memoryMiB } from "./quantity.js";
 
 /** Monthly = hourly × 730 (docs/pricing.md). */
 export const HOURS_PER_MONTH = 730;
-
-const WEEK_MS = 7 * 86_400_000;
 
 /** A ManagedCluster with no mode is local (the CRD's default). */
 export function isLocalCluster(cluster: { spec: { mode?: string } }): boolean {
@@ -43,19 +42,24 @@ export function resourceNamesCluster(resource: string, clusterName: string): boo
   );
 }
 
-/** Spot interruptions recorded for a cluster in the last 7 days: AuditEntries whose event says "interrupt" and whose resource names it. */
-export function interruptions7d(
-  entries: readonly { spec: { event: string; resource: string; timestamp?: string } }[],
-  clusterName: string,
-  nowMs: number,
-): number {
-  const since = nowMs - WEEK_MS;
-  return entries.filter(
-    (e) =>
-      /interrupt/i.test(e.spec.event) &&
-      resourceNamesCluster(e.spec.resource, clusterName) &&
-      Date.parse(e.spec.timestamp ?? "") >= since,
-  ).length;
+/** An AuditEntry as the interruption count reads it (`after.at` is the notice's own time). */
+export interface InterruptionEntryView {
+  spec: { event: string; resource: string; timestamp?: string; after?: unknown };
+}
+
+/**
+ * Spot interruptions of a cluster in the last 7 days: AuditEntries whose event says "interrupt" and whose resource
+ * names it, by when the interruption happened (the notice's `at`), not when it was recorded: a replayed old notice
+ * is not a recent interruption. One dated further ahead than a notice can be is not counted either.
+ */
+export function interruptions7d(entries: readonly InterruptionEntryView[], clusterName: string, nowMs: number): number {
+  const since = nowMs - NOTICE_WINDOW_MS;
+  const until = nowMs + NOTICE_MAX_AHEAD_MS;
+  return entries.filter((e) => {
+    if (!/interrupt/i.test(e.spec.event) || !resourceNamesCluster(e.spec.resource, clusterName)) return false;
+    const atMs = noticeTimeMs(e);
+    return atMs >= since && atMs <= until;
+  }).length;
 }
 
 /**
@@ -65,7 +69,7 @@ export function interruptions7d(
  * cluster yet).
  */
 export function recordedInterruptions(input: {
-  entries: readonly { spec: { event: string; resource: string; timestamp?: string } }[];
+  entries: readonly InterruptionEntryView[];
   clusterName: string;
   nowMs: number;
   /** Remote clusters: whether the agent has reported (a heartbeat snapshot exists). */
@@ -148,6 +152,8 @@ export interface ClusterFigures {
   spotPercentage: number;
   cpuUtilisation: number | null;
   memoryUtilisation: number | null;
+  /** Why a utilisation (and so the efficiency score) is null although the cluster has nodes; null otherwise. */
+  utilisationReason: string | null;
   interruptionRate: number | null;
   efficiencyScore: number | null;
   efficiencyGrade: string;
@@ -236,6 +242,36 @@ function ratio(part: number, whole: number): number | null {
   return whole > 0 ? part / whole : null;
 }
 
+/** requested ÷ allocatable per resource, each null when there is nothing allocatable or the figures disagree. */
+interface Utilisation {
+  cpu: number | null;
+  memory: number | null;
+  /** Set when a ratio is above 1: why it and the efficiency score are null. */
+  reason: string | null;
+}
+
+/**
+ * Pods bound to nodes cannot request more than the nodes can allocate (the scheduler admits them against it), so a
+ * ratio above 1 means the requests or the allocatable are wrong (e.g. an agent's report): neither the ratio nor a
+ * score built on it is shown, and the reason says what disagreed. Clamping it to 1 would show a full cluster instead.
+ */
+export function utilisationOf(usage: ClusterUsage): Utilisation {
+  const allocatableMillicores = usage.nodes.reduce((a, x) => a + x.allocatableMillicores, 0);
+  const allocatableMiB = usage.nodes.reduce((a, x) => a + x.allocatableMiB, 0);
+  const cpu = ratio(usage.requestedMillicores, allocatableMillicores);
+  const memory = ratio(usage.requestedMiB, allocatableMiB);
+  const why: string[] = [];
+  if (cpu !== null && cpu > 1)
+    why.push(`${usage.requestedMillicores}m CPU requested of ${allocatableMillicores}m allocatable`);
+  if (memory !== null && memory > 1)
+    why.push(`${usage.requestedMiB} MiB memory requested of ${allocatableMiB} MiB allocatable`);
+  return {
+    cpu: cpu !== null && cpu > 1 ? null : cpu,
+    memory: memory !== null && memory > 1 ? null : memory,
+    reason: why.length > 0 ? `reported requests exceed allocatable: ${why.join("; ")}` : null,
+  };
+}
+
 function countByFamily(nodes: readonly NodeFacts[]): Record<string, number> {
   const byFamily: Record<string, number> = {};
   for (const node of nodes) {
@@ -251,21 +287,17 @@ interface Scores {
   fleetHealth: number | null;
 }
 
-function scores(
-  usage: ClusterUsage,
-  counts: { n: number; spot: number; ready: number },
-  u: { cpu: number | null; memory: number | null },
-): Scores {
+function scores(usage: ClusterUsage, counts: { n: number; spot: number; ready: number }, u: Utilisation): Scores {
   if (counts.n === 0) return { interruptionRate: null, efficiencyScore: null, fleetHealth: null };
   const interruptionRate =
     usage.interruptions7d === null ? null : clamp01(usage.interruptions7d / Math.max(1, counts.spot));
   return {
     interruptionRate,
-    efficiencyScore: efficiencyScore(
-      { cpu: u.cpu ?? 0, memory: u.memory ?? 0 },
-      counts.spot / counts.n,
-      interruptionRate,
-    ),
+    // No score from figures that disagree (u.reason): its largest term would be made up.
+    efficiencyScore:
+      u.reason !== null
+        ? null
+        : efficiencyScore({ cpu: u.cpu ?? 0, memory: u.memory ?? 0 }, counts.spot / counts.n, interruptionRate),
     fleetHealth: fleetHealth(counts.ready / counts.n, interruptionRate),
   };
 }
@@ -276,15 +308,8 @@ export function figuresFromUsage(usage: ClusterUsage): ClusterFigures {
   const n = nodes.length;
   const spotNodes = nodes.filter((x) => x.capacityType === "spot").length;
   const readyNodes = nodes.filter((x) => x.ready).length;
-  const cpu = ratio(
-    usage.requestedMillicores,
-    nodes.reduce((a, x) => a + x.allocatableMillicores, 0),
-  );
-  const memory = ratio(
-    usage.requestedMiB,
-    nodes.reduce((a, x) => a + x.allocatableMiB, 0),
-  );
-  const s = scores(usage, { n, spot: spotNodes, ready: readyNodes }, { cpu, memory });
+  const u = utilisationOf(usage);
+  const s = scores(usage, { n, spot: spotNodes, ready: readyNodes }, u);
   const cost = sumPrices(nodes, (x) => x.price);
   const baseline = sumPrices(nodes, (x) => x.onDemandPrice);
   const used = [...cost.used, ...baseline.used];
@@ -295,8 +320,9 @@ export function figuresFromUsage(usage: ClusterUsage): ClusterFigures {
     onDemandNodes: nodes.filter((x) => x.capacityType === "on-demand").length,
     readyNodes,
     spotPercentage: n > 0 ? Math.round((1000 * spotNodes) / n) / 10 : 0,
-    cpuUtilisation: cpu,
-    memoryUtilisation: memory,
+    cpuUtilisation: u.cpu,
+    memoryUtilisation: u.memory,
+    utilisationReason: u.reason,
     ...s,
     efficiencyGrade: efficiencyGrade(s.efficiencyScore),
     monthlyCostUsd: cost.usd,
@@ -365,7 +391,13 @@ export function figuresFromStatus(reported: ReportedStatus | undefined): Cluster
 
 type HealthFigures = Pick<
   ClusterFigures,
-  "readyNodes" | "cpuUtilisation" | "memoryUtilisation" | "interruptions7d" | "interruptionRate" | "fleetHealth"
+  | "readyNodes"
+  | "cpuUtilisation"
+  | "memoryUtilisation"
+  | "utilisationReason"
+  | "interruptions7d"
+  | "interruptionRate"
+  | "fleetHealth"
 >;
 
 /** The figures the status leaves out while they are unknown: null then. */
@@ -374,6 +406,7 @@ function statusHealth(status: ReportedStatus): HealthFigures {
     readyNodes: status.readyNodes ?? null,
     cpuUtilisation: status.cpuUtilisation ?? null,
     memoryUtilisation: status.memoryUtilisation ?? null,
+    utilisationReason: status.utilisationReason ?? null,
     interruptions7d: status.interruptions7d ?? null,
     interruptionRate: status.interruptionRate ?? null,
     fleetHealth: status.fleetHealth ?? null,

@@ -7,6 +7,9 @@ import type { HeartbeatInput } from "../../src-shared/agent/protocol.js";
 import { interruptions7d } from "../../src-shared/fleet/fleet-metrics.js";
 import { eventually } from "../support/cluster.js";
 import { call, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
+import { startStatusController } from "../support/status-controller.js";
+
+const MC = { apiVersion: API_VERSION, kind: "ManagedCluster" };
 
 let f: TestFacade;
 let owner: SignedUp;
@@ -147,6 +150,40 @@ describe("heartbeat", () => {
     expect(parseSnapshot(stored)!.pods.every((g) => g.count < 100_000)).toBe(true);
   });
 
+  it("shows no utilisation or score, but the reason, when the reported requests exceed the nodes' allocatable", async () => {
+    const token = await connect(owner, "hb-overbooked");
+    // 1 000 cores of pods on a node with 2 allocatable: a report that cannot be right
+    const body = beat({
+      nodes: [{ ...beat().nodes[0]!, allocatable: { cpu: "2", memory: "8Gi", pods: "110" } }],
+      pods: [{ namespace: "shop", cpu_millicores: 100_000, memory_mib: 256, count: 10 }],
+    });
+    expect((await f.call("POST", "/clusters/hb-overbooked/heartbeat", { token, body })).status).toBe(200);
+    const controller = startStatusController(f.client);
+    try {
+      const status = await eventually(async () => {
+        const mc: any = await f.client.get({ ...MC, namespace: owner.namespace, name: "hb-overbooked" });
+        return mc.status?.nodeCount === 1 ? mc.status : undefined;
+      });
+      expect(status.cpuUtilisation).toBeUndefined();
+      expect(status.efficiencyScore).toBeUndefined();
+      expect(status.memoryUtilisation).toBeCloseTo(2560 / 8192);
+      expect(status.utilisationReason).toBe(
+        "reported requests exceed allocatable: 1000000m CPU requested of 2000m allocatable",
+      );
+      const shown = await eventually(async () => {
+        const r = await f.call("GET", "/clusters/hb-overbooked", { token: owner.accessToken });
+        return r.body.health_metrics?.utilisation_reason ? r.body : undefined;
+      });
+      expect(shown.health_metrics).toMatchObject({
+        cpu_utilisation: null,
+        utilisation_reason: status.utilisationReason,
+      });
+      expect(shown).toMatchObject({ efficiency_score: "N/A", efficiency_score_value: null });
+    } finally {
+      await controller.stop();
+    }
+  });
+
   it("stores a big cluster's report, whose JSON is more than a ConfigMap holds, gzip'd; the operator reads it back", async () => {
     const token = await connect(owner, "hb-big");
     const nodes = Array.from({ length: 8_000 }, (_, k) => ({
@@ -202,13 +239,17 @@ describe("heartbeat", () => {
 
 describe("interruption notices", () => {
   // What the ManagedCluster status counts: the cluster's audit entries the API server holds, over 7 days.
-  async function counted(cluster: string): Promise<{ interruptions: number; events: string[] }> {
+  async function clusterEntries(cluster: string): Promise<any[]> {
     const list: any = await f.client.listAll({
       apiVersion: API_VERSION,
       kind: "AuditEntry",
       namespace: owner.namespace,
     });
-    const entries = list.items.filter((e: any) => e.spec.resource.startsWith(`cluster/${cluster}/`));
+    return list.items.filter((e: any) => e.spec.resource.startsWith(`cluster/${cluster}/`));
+  }
+
+  async function counted(cluster: string): Promise<{ interruptions: number; events: string[] }> {
+    const entries = await clusterEntries(cluster);
     return {
       interruptions: interruptions7d(entries, cluster, clockMs),
       events: entries.map((e: any) => `${e.spec.event} ${e.spec.after?.kind}`).sort(),
@@ -235,6 +276,95 @@ describe("interruption notices", () => {
     expect((await counted("hb-notices")).interruptions).toBe(1);
   });
 
+  it("records a notice once when its heartbeat is retried at another replica", async () => {
+    const token = await connect(owner, "hb-replicas");
+    const second = await f.startReplica();
+    const at = new Date(clockMs).toISOString();
+    const nodes = ["n-1", "n-2"].map((name) => ({ ...beat().nodes[0]!, name }));
+    const body = beat({ nodes, interruptions: [{ node: "n-1", at, kind: "spot-itn" }] });
+    expect((await f.call("POST", "/clusters/hb-replicas/heartbeat", { token, body })).status).toBe(200);
+    // The agent retries (its answer was lost) a moment later, by which time the second replica has heard of the entry.
+    await eventually(async () => {
+      const audit = await call(second.url, "GET", "/audit?limit=500", { token: owner.accessToken });
+      return audit.body.logs.some((l: any) => l.resource === "cluster/hb-replicas/node/n-1");
+    });
+    expect((await call(second.url, "POST", "/clusters/hb-replicas/heartbeat", { token, body })).status).toBe(200);
+    expect(await counted("hb-replicas")).toEqual({ interruptions: 1, events: ["spot.interruption spot-itn"] });
+    // A notice new to both is still recorded by the second replica.
+    const next = beat({ nodes, interruptions: [...body.interruptions!, { node: "n-2", at, kind: "spot-itn" }] });
+    expect((await call(second.url, "POST", "/clusters/hb-replicas/heartbeat", { token, body: next })).status).toBe(200);
+    expect((await counted("hb-replicas")).interruptions).toBe(2);
+  });
+
+  it("refuses a heartbeat carrying more notices than one may, and records at most three notices an hour per node", async () => {
+    const token = await connect(owner, "hb-budget");
+    const at = (): string => new Date(clockMs).toISOString();
+    const node = (name: string) => ({ ...beat().nodes[0]!, name });
+    const madeUp = Array.from({ length: 1000 }, (_, k) => `made-up-${k}`);
+    const flood = beat({
+      nodes: madeUp.map(node),
+      interruptions: madeUp.map((name) => ({ node: name, at: at(), kind: "spot-itn" })),
+    });
+    const refused = await f.call("POST", "/clusters/hb-budget/heartbeat", { token, body: flood });
+    expect(refused.status).toBe(422);
+    expect(refused.body.detail).toContain("more than 100 interruption notices in one heartbeat");
+    expect(await clusterEntries("hb-budget")).toEqual([]);
+
+    // One node: three notices this hour, whatever names the next beats make up.
+    const kinds = ["rebalance", "spot-itn", "karpenter-disruption", "scheduled-maintenance"];
+    const one = beat({ nodes: [node("n-1")], interruptions: kinds.map((kind) => ({ node: "n-1", at: at(), kind })) });
+    expect((await f.call("POST", "/clusters/hb-budget/heartbeat", { token, body: one })).status).toBe(200);
+    const other = beat({ nodes: [node("n-2")], interruptions: [{ node: "n-2", at: at(), kind: "spot-itn" }] });
+    expect((await f.call("POST", "/clusters/hb-budget/heartbeat", { token, body: other })).status).toBe(200);
+    expect(await clusterEntries("hb-budget")).toHaveLength(3);
+    // An hour on, the budget is back: a notice re-sent (its first post was dropped) is recorded now.
+    clockMs += 3_600_000;
+    const again = beat({ nodes: [node("n-2")], interruptions: [{ node: "n-2", at: at(), kind: "spot-itn" }] });
+    expect((await f.call("POST", "/clusters/hb-budget/heartbeat", { token, body: again })).status).toBe(200);
+    expect(await clusterEntries("hb-budget")).toHaveLength(4);
+  });
+
+  it("records only notices dated within the counting window: not an old replayed one, not one far ahead", async () => {
+    const token = await connect(owner, "hb-dated");
+    const at = (offsetMs: number): string => new Date(clockMs + offsetMs).toISOString();
+    const nodes = ["n-old", "n-week", "n-ahead", "n-soon"].map((name) => ({ ...beat().nodes[0]!, name }));
+    const body = beat({
+      nodes,
+      interruptions: [
+        { node: "n-old", at: "2019-03-01T00:00:00Z", kind: "spot-itn" },
+        { node: "n-week", at: at(-8 * 86_400_000), kind: "spot-itn" },
+        { node: "n-ahead", at: at(10 * 60_000), kind: "spot-itn" },
+        // a Spot notice names the termination two minutes out
+        { node: "n-soon", at: at(2 * 60_000), kind: "spot-itn" },
+      ],
+    });
+    expect((await f.call("POST", "/clusters/hb-dated/heartbeat", { token, body })).status).toBe(200);
+    const entries = await clusterEntries("hb-dated");
+    expect(entries.map((e: any) => e.spec.resource)).toEqual(["cluster/hb-dated/node/n-soon"]);
+    expect((await counted("hb-dated")).interruptions).toBe(1);
+  });
+
+  it("refuses text the API server would store changed (an unpaired surrogate) in names and notices: 422, nothing recorded", async () => {
+    const token = await connect(owner, "hb-unicode");
+    const at = new Date(clockMs).toISOString();
+    const lone = "ip-10-0-1-1\ud800";
+    const cases: Array<[HeartbeatInput, string]> = [
+      [beat({ nodes: [{ ...beat().nodes[0]!, name: lone }] }), "body.nodes.0.name"],
+      [beat({ interruptions: [{ node: lone, at, kind: "spot-itn" }] }), "body.interruptions.0.node"],
+      [beat({ interruptions: [{ node: "ip-10-0-1-1", at, kind: "spot-itn\udc00" }] }), "body.interruptions.0.kind"],
+    ];
+    for (const [body, field] of cases) {
+      const res = await f.call("POST", "/clusters/hb-unicode/heartbeat", { token, body });
+      expect(res.status).toBe(422);
+      expect(res.body.detail).toContain(field);
+      expect(res.body.detail).toContain("must be valid Unicode (an unpaired surrogate is not)");
+    }
+    // A surrogate pair (an emoji) is valid text and accepted.
+    const pair = beat({ nodes: [{ ...beat().nodes[0]!, name: "node-\ud83d\ude80" }] });
+    expect((await f.call("POST", "/clusters/hb-unicode/heartbeat", { token, body: pair })).status).toBe(200);
+    expect((await counted("hb-unicode")).events).toEqual([]);
+  });
+
   it("records a node's notice once, of reported nodes only, not dated far ahead; a node gone since its notice still counts", async () => {
     const token = await connect(owner, "hb-flood");
     const at = (offsetMs: number): string => new Date(clockMs + offsetMs).toISOString();
@@ -244,8 +374,8 @@ describe("interruption notices", () => {
       interruptions: [
         { node: "n-1", at: at(0), kind: "spot-itn" },
         // the same notice with other times (a retried or replayed post), a node never reported, a time far ahead
-        ...Array.from({ length: 50 }, (_, k) => ({ node: "n-1", at: at(-k * 1000 - 1000), kind: "spot-itn" })),
-        ...Array.from({ length: 50 }, (_, k) => ({ node: `ghost-${k}`, at: at(0), kind: "spot-itn" })),
+        ...Array.from({ length: 45 }, (_, k) => ({ node: "n-1", at: at(-k * 1000 - 1000), kind: "spot-itn" })),
+        ...Array.from({ length: 45 }, (_, k) => ({ node: `ghost-${k}`, at: at(0), kind: "spot-itn" })),
         { node: "n-2", at: at(24 * 3600_000), kind: "spot-itn" },
         // a Spot notice names the termination two minutes out
         { node: "n-2", at: at(120_000), kind: "rebalance" },
@@ -344,6 +474,65 @@ describe("action queue", () => {
       ).status,
     ).toBe(404);
     expect((await action(owner.namespace, "other-cluster")).status?.phase).toBeUndefined();
+  });
+
+  it("refuses the result of an attempt never handed out, saying so, and records nothing", async () => {
+    const token = await connect(owner, "q-4");
+    await createAction(owner.namespace, "unleased", {
+      clusterRef: { name: "q-4" },
+      type: "cordon",
+      target: { kind: "Node", name: "n1" },
+    });
+    await eventually(async () => (await action(owner.namespace, "unleased")) !== undefined);
+    const early = await f.call("POST", "/clusters/q-4/actions/unleased/result", {
+      token,
+      body: { attempt: 1, status: "succeeded" },
+    });
+    expect(early.status).toBe(409);
+    expect(early.body.detail).toContain(
+      "attempt 1 of action unleased was never handed out; the action is at attempt 0",
+    );
+    expect(early.body.detail).not.toContain("handed out again");
+    expect((await action(owner.namespace, "unleased")).status?.phase).toBeUndefined();
+  });
+
+  it("fails an action after five attempts without a result, instead of handing it out forever", async () => {
+    const token = await connect(owner, "q-5");
+    await createAction(owner.namespace, "silent", {
+      clusterRef: { name: "q-5" },
+      type: "cordon",
+      target: { kind: "Node", name: "n1" },
+      timeoutSeconds: 5,
+    });
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const leased = await eventually(async () => {
+        const r = await f.call("GET", "/clusters/q-5/actions/pending", { token });
+        return r.body.actions.length > 0 ? r : undefined;
+      });
+      expect(leased.body.actions[0]).toMatchObject({ id: "silent", attempt });
+      // Wait for the cache to see this lease, then let it end (5 s + the 30 s margin) without a result.
+      await eventually(async () => (await action(owner.namespace, "silent")).status?.attempts === attempt);
+      await eventually(
+        async () => (await f.call("GET", "/clusters/q-5/actions/pending", { token })).body.actions.length === 0,
+      );
+      clockMs += 36_000;
+    }
+    await eventually(async () => {
+      const r = await f.call("GET", "/clusters/q-5/actions/pending", { token });
+      expect(r.body.actions).toEqual([]);
+      return (await action(owner.namespace, "silent")).status?.phase === "Failed";
+    });
+    const failed = await action(owner.namespace, "silent");
+    expect(failed.status).toMatchObject({ phase: "Failed", attempts: 5 });
+    expect(failed.status.result.message).toBe(
+      "No result from the agent after 5 attempts: each lease (35 s) ended without one",
+    );
+    // A late result of the last attempt finds the action already decided.
+    const late = await f.call("POST", "/clusters/q-5/actions/silent/result", {
+      token,
+      body: { attempt: 5, status: "succeeded" },
+    });
+    expect(late.status).toBe(409);
   });
 
   it("fails an action whose start deadline passed instead of handing it out", async () => {

@@ -61,7 +61,8 @@ const pendingActions = ({ scope, agent }: AgentRouteServices): RouteDef =>
     path: "/clusters/:id/actions/pending",
     summary: "Hands out the cluster's pending AgentActions, each marked Running with a lease (agent token)",
     description:
-      "An action whose lease ends without a result is handed out again with the next attempt number. " +
+      "An action whose lease ends without a result is handed out again with the next attempt number, up to 5 " +
+      "attempts; after the fifth it is marked Failed instead. " +
       "Results must name the attempt they belong to.",
     tags: ["agent"],
     auth: "agent",
@@ -87,8 +88,8 @@ const actionResult = ({ scope, agent }: AgentRouteServices): RouteDef =>
     path: "/clusters/:id/actions/:action_id/result",
     summary: "Records the result of one attempt of an action; a repeated identical post changes nothing (agent token)",
     description:
-      "409 when the action was handed out again meanwhile (the result of an older attempt is not recorded) or when it " +
-      "already completed with a different result.",
+      "409 when the action was handed out again meanwhile (the result of an older attempt is not recorded), when the " +
+      "attempt named was never handed out, or when it already completed with a different result.",
     tags: ["agent"],
     auth: "agent",
     audit: false,

@@ -90,6 +90,12 @@ const ClusterDetail = ClusterSummary.extend({
     on_demand_nodes: z.number().nullable().describe("null while node_count is (node_count_reason)."),
     cpu_utilisation: z.number().nullable(),
     memory_utilisation: z.number().nullable(),
+    utilisation_reason: z
+      .string()
+      .nullable()
+      .describe(
+        "Why a utilisation and the efficiency score are null although the cluster has nodes (requests above allocatable).",
+      ),
     interruption_rate: z.number().nullable(),
     agent_last_seen: z.string().nullable(),
     agent_version: z.string().nullable(),
@@ -204,6 +210,7 @@ function healthMetrics(cluster: ManagedCluster, f: ClusterView): z.infer<typeof 
     on_demand_nodes: nodes.onDemandNodes,
     cpu_utilisation: f.cpuUtilisation,
     memory_utilisation: f.memoryUtilisation,
+    utilisation_reason: f.utilisationReason,
     interruption_rate: f.interruptionRate,
     agent_last_seen: agent.lastSeen ?? null,
     agent_version: agent.version ?? null,

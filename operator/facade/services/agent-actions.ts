@@ -14,6 +14,11 @@ const FALLBACK_TIMEOUT_S = 60;
 export const LEASE_MARGIN_S = 30;
 /** At most this many actions per poll. */
 export const MAX_ACTIONS_PER_POLL = 20;
+/**
+ * Leases an action gets before it fails: one whose attempts all end without a result (an agent that crashes on it, or
+ * never gets to post) would otherwise be handed out forever, and whatever waits on it would never hear.
+ */
+export const MAX_ATTEMPTS = 5;
 
 type Phase = NonNullable<NonNullable<AgentAction["status"]>["phase"]>;
 
@@ -120,6 +125,13 @@ function repeatedResult(action: AgentAction, result: ActionResult): ActionResult
   throw new ConflictError(`action ${id} already completed (${phase}, attempt ${attempts})`);
 }
 
+/** Why a result naming another attempt than the current one is not recorded: an older one, or one never handed out. */
+function attemptMismatch(id: string, posted: number, current: number): string {
+  if (posted > current)
+    return `attempt ${posted} of action ${id} was never handed out; the action is at attempt ${current}, whose result is the one recorded`;
+  return `stale result: action ${id} was handed out again as attempt ${current}; the result of attempt ${posted} is not recorded`;
+}
+
 /** What the queue's functions reach Kubernetes and the clock through. */
 interface QueueContext {
   client: KubeClient;
@@ -153,11 +165,33 @@ async function expire(q: QueueContext, action: AgentAction, at: Date): Promise<v
   });
 }
 
-async function leaseOne(q: QueueContext, action: AgentAction, at: Date): Promise<PendingAction | undefined> {
+/** The last lease ended without a result and there is no attempt left: the action fails, saying so. */
+async function exhaust(q: QueueContext, action: AgentAction, at: Date): Promise<void> {
+  await writeStatus(q, action, {
+    phase: "Failed",
+    completedAt: at.toISOString(),
+    leaseExpiresAt: null,
+    result: {
+      message: `No result from the agent after ${MAX_ATTEMPTS} attempts: each lease (${timeoutSecondsOf(action) + LEASE_MARGIN_S} s) ended without one`,
+    },
+  });
+}
+
+/** Fails an action that may not be handed out again (start deadline passed, attempts spent); true when it did. */
+async function failedInstead(q: QueueContext, action: AgentAction, at: Date): Promise<boolean> {
   if (action.spec.deadline !== undefined && Date.parse(action.spec.deadline) <= at.getTime()) {
     await expire(q, action, at);
-    return undefined;
+    return true;
   }
+  if ((action.status?.attempts ?? 0) >= MAX_ATTEMPTS) {
+    await exhaust(q, action, at);
+    return true;
+  }
+  return false;
+}
+
+async function leaseOne(q: QueueContext, action: AgentAction, at: Date): Promise<PendingAction | undefined> {
+  if (await failedInstead(q, action, at)) return undefined;
   const attempt = (action.status?.attempts ?? 0) + 1;
   const timeoutS = timeoutSecondsOf(action);
   const deadline = new Date(at.getTime() + timeoutS * 1000);
@@ -195,10 +229,7 @@ async function complete(
   const attempts = action.status?.attempts ?? 0;
   const repeated = repeatedResult(action, result);
   if (repeated) return repeated;
-  if (result.attempt !== attempts)
-    throw new ConflictError(
-      `stale result: action ${id} was handed out again as attempt ${attempts}; the result of attempt ${result.attempt} is not recorded`,
-    );
+  if (result.attempt !== attempts) throw new ConflictError(attemptMismatch(id, result.attempt, attempts));
   const written = await writeStatus(q, action, completedStatus(result, q.now()));
   // Changed meanwhile (a repeat of this post, or a re-lease): answer from the object as it is now.
   if (!written) return complete(q, input);

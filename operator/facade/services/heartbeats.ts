@@ -1,9 +1,11 @@
 // Agent heartbeats with coalesced writes: a Lease per cluster for liveness (renewed at most every few seconds) and a
 // snapshot ConfigMap (nodes, pods, objects) at most once per status interval; the operator turns the snapshot into
-// ManagedCluster.status. Interruptions become audit entries once each.
+// ManagedCluster.status. Interruptions become audit entries once each, whichever replica a heartbeat reaches.
 import {
   isSpotInterruption,
   NODE_NOTICE_EVENT,
+  NOTICE_MAX_AHEAD_MS,
+  NOTICE_WINDOW_MS,
   SPOT_INTERRUPTION_EVENT,
 } from "../../../src-shared/agent/notice-kinds.js";
 import { createHash } from "node:crypto";
@@ -29,10 +31,15 @@ import {
 } from "../../../src-shared/agent/snapshot.js";
 
 export const HEARTBEAT_FIELD_MANAGER = "spot-optimizer-facade-heartbeat";
-/** A notice's time may lie ahead: a Spot instance-action notice names the termination, two minutes out. */
-const NOTICE_MAX_AHEAD_MS = 15 * 60_000;
 /** Kinds of notice recorded per node while it is reported (an agent sends each kind once; there are a handful). */
 const NOTICE_KINDS_PER_NODE = 8;
+/**
+ * A cluster's notices are recorded at most NOTICES_PER_NODE_HOURLY an hour per node it reports: even losing its whole
+ * fleet within the hour, each node's end brings a rebalance recommendation, the interruption and Karpenter's
+ * disruption taint, while a report of made-up nodes could otherwise fill the audit chain beat after beat.
+ */
+const NOTICE_BUDGET_WINDOW_MS = 3_600_000;
+const NOTICES_PER_NODE_HOURLY = 3;
 
 export interface HeartbeatIngestOptions {
   client: KubeClient;
@@ -40,7 +47,17 @@ export interface HeartbeatIngestOptions {
   now: () => Date;
   statusIntervalMs: number;
   leaseRenewMs: number;
+  /**
+   * The AuditEntries of a namespace as this replica's cache holds them: notices other replicas recorded (a retried
+   * heartbeat may reach any replica). Without it (unit tests) only this replica's memory dedupes.
+   */
+  recordedEntries?: (namespace: string) => readonly RecordedEntryView[];
   logger?: Logger;
+}
+
+/** The parts of an AuditEntry the notice dedupe reads. */
+export interface RecordedEntryView {
+  spec: { resource: string; after?: unknown };
 }
 
 interface ClusterState {
@@ -52,6 +69,8 @@ interface ClusterState {
   noticed: Map<string, Set<string>>;
   /** The node names of the last heartbeat (a notice may name a node gone since). */
   lastNodes: string[];
+  /** Notices recorded in the current hour's window (NOTICE_BUDGET_WINDOW_MS) and when the window started. */
+  noticeWindow: { startMs: number; recorded: number };
 }
 
 export interface HeartbeatIngest {
@@ -95,6 +114,25 @@ function interruptionKey(i: HeartbeatInterruption): string {
   return `${i.node}|${i.at}|${i.kind}`;
 }
 
+/** A notice's identity, recorded as the entry's `after.id`: the same notice re-sent has the same one. */
+function noticeId(i: HeartbeatInterruption): string {
+  return createHash("sha256").update(interruptionKey(i)).digest("hex").slice(0, 16);
+}
+
+/**
+ * The identities of the notices already recorded for a cluster's nodes, by any replica. Read from the cache, and only
+ * once a heartbeat brings a notice this replica has not seen, so a beat without news scans nothing.
+ */
+function recordedNoticeIds(ctx: IngestContext, cluster: ManagedCluster): Set<string> {
+  const prefix = `cluster/${cluster.metadata.name ?? ""}/node/`;
+  const ids = new Set<string>();
+  for (const entry of ctx.opts.recordedEntries?.(cluster.metadata.namespace ?? "") ?? []) {
+    const id = (entry.spec.after as { id?: unknown } | undefined)?.id;
+    if (entry.spec.resource.startsWith(prefix) && typeof id === "string") ids.add(id);
+  }
+  return ids;
+}
+
 /** One ingest's options and what it remembers per cluster between beats. */
 interface IngestContext {
   opts: HeartbeatIngestOptions;
@@ -109,7 +147,13 @@ function stateOf(ctx: IngestContext, key: string): ClusterState {
   if (!state)
     ctx.states.set(
       key,
-      (state = { leaseRenewedMs: -Infinity, snapshotWrittenMs: -Infinity, noticed: new Map(), lastNodes: [] }),
+      (state = {
+        leaseRenewedMs: -Infinity,
+        snapshotWrittenMs: -Infinity,
+        noticed: new Map(),
+        lastNodes: [],
+        noticeWindow: { startMs: -Infinity, recorded: 0 },
+      }),
     );
   return state;
 }
@@ -191,18 +235,63 @@ async function maybeWriteSnapshot(
   }
 }
 
-/** A notice not recorded yet for its node, of a node with room for another kind, and not dated too far ahead. */
+/**
+ * Whether a notice's own time lies in the counting window, up to NOTICE_MAX_AHEAD_MS ahead. Others are dropped, not
+ * refused: the agent re-sends a notice until a heartbeat carrying it succeeds, so a 422 would stop its heartbeats.
+ */
+function isCountable(interruption: HeartbeatInterruption, receivedAt: Date): boolean {
+  const atMs = Date.parse(interruption.at);
+  return atMs >= receivedAt.getTime() - NOTICE_WINDOW_MS && atMs <= receivedAt.getTime() + NOTICE_MAX_AHEAD_MS;
+}
+
+/** A notice not recorded yet for its node, of a node with room for another kind, and dated in the counting window. */
 function isNew(state: ClusterState, interruption: HeartbeatInterruption, receivedAt: Date): boolean {
   const kinds = state.noticed.get(interruption.node);
   if (kinds && (kinds.has(interruption.kind) || kinds.size >= NOTICE_KINDS_PER_NODE)) return false;
-  return Date.parse(interruption.at) <= receivedAt.getTime() + NOTICE_MAX_AHEAD_MS;
+  return isCountable(interruption, receivedAt);
+}
+
+/** One heartbeat's notices: the cluster, the nodes they may name, and (once needed) what other replicas recorded. */
+interface BeatNotices {
+  cluster: ManagedCluster;
+  state: ClusterState;
+  receivedAt: Date;
+  known: Set<string>;
+  /** The cluster's size for the hourly budget: this beat's nodes, or the last beat's when more (a fleet just lost). */
+  nodeCount: number;
+  elsewhere?: Set<string>;
 }
 
 /**
- * Each new notice becomes one audit entry. Only notices of a node the agent reports (or reported last), not dated more
- * than NOTICE_MAX_AHEAD_MS ahead, once per (node, kind) and at most NOTICE_KINDS_PER_NODE kinds per node: a heartbeat
- * cannot fill the audit chain with notices of made-up nodes or times. A node no longer reported is forgotten, so a
- * new node of the same name is heard again.
+ * A notice is skipped (not new to this replica, or of a node not reported), only remembered (another replica recorded
+ * it), recorded, or dropped (the cluster's hourly budget is spent).
+ */
+function decide(
+  ctx: IngestContext,
+  beat: BeatNotices,
+  interruption: HeartbeatInterruption,
+): "skip" | "remember" | "record" | "drop" {
+  if (!isNew(beat.state, interruption, beat.receivedAt) || !beat.known.has(interruption.node)) return "skip";
+  beat.elsewhere ??= recordedNoticeIds(ctx, beat.cluster);
+  if (beat.elsewhere.has(noticeId(interruption))) return "remember";
+  return withinBudget(beat.state, beat.nodeCount, beat.receivedAt.getTime()) ? "record" : "drop";
+}
+
+/** Takes one notice from the cluster's hourly budget (by its node count); false when the hour's is spent. */
+function withinBudget(state: ClusterState, nodeCount: number, nowMs: number): boolean {
+  if (nowMs - state.noticeWindow.startMs >= NOTICE_BUDGET_WINDOW_MS)
+    state.noticeWindow = { startMs: nowMs, recorded: 0 };
+  if (state.noticeWindow.recorded >= NOTICES_PER_NODE_HOURLY * Math.max(1, nodeCount)) return false;
+  state.noticeWindow.recorded++;
+  return true;
+}
+
+/**
+ * Each new notice becomes one audit entry. Only notices of a node the agent reports (or reported last), dated within
+ * the counting window (not older, not more than NOTICE_MAX_AHEAD_MS ahead), once per (node, kind), at most
+ * NOTICE_KINDS_PER_NODE kinds per node and within the cluster's hourly budget (what it drops is logged): a heartbeat
+ * cannot fill the audit chain with notices of made-up nodes or times. A node no longer reported is forgotten, so a new
+ * node of the same name is heard again.
  */
 async function recordInterruptions(
   ctx: IngestContext,
@@ -214,15 +303,34 @@ async function recordInterruptions(
   const reported = new Set(heartbeat.nodes.map((n) => n.name));
   // A notice may also name a node of the previous heartbeat: one the agent kept through an outage, gone since. Kept in
   // memory, so the heartbeat path reads nothing from the API server.
-  const known = new Set([...reported, ...state.lastNodes]);
+  const beat: BeatNotices = {
+    cluster,
+    state,
+    receivedAt,
+    known: new Set([...reported, ...state.lastNodes]),
+    nodeCount: Math.max(reported.size, state.lastNodes.length),
+  };
   const recorded = new Set<string>();
+  let dropped = 0;
   for (const interruption of heartbeat.interruptions) {
-    if (!isNew(state, interruption, receivedAt) || !known.has(interruption.node)) continue;
-    await recordNotice(ctx, cluster, interruption);
+    const decision = decide(ctx, beat, interruption);
+    if (decision === "drop") dropped++;
+    if (decision === "skip" || decision === "drop") continue;
+    // Remembered either way, so the next beat carrying it does not look again.
+    if (decision === "record") await recordNotice(ctx, cluster, interruption);
     state.noticed.set(interruption.node, (state.noticed.get(interruption.node) ?? new Set()).add(interruption.kind));
     recorded.add(interruption.node);
   }
-  // Kept: reported nodes, and those just noticed (a retried post of this heartbeat must not record them again).
+  if (dropped > 0)
+    ctx.opts.logger?.warn(
+      { cluster: cluster.metadata.name, namespace: cluster.metadata.namespace, dropped },
+      "Dropped interruption notices over the cluster's hourly budget",
+    );
+  forgetGoneNodes(state, reported, recorded);
+}
+
+/** Kept: reported nodes, and those just noticed (a retried post of this heartbeat must not record them again). */
+function forgetGoneNodes(state: ClusterState, reported: ReadonlySet<string>, recorded: ReadonlySet<string>): void {
   for (const node of state.noticed.keys()) if (!reported.has(node) && !recorded.has(node)) state.noticed.delete(node);
   state.lastNodes = [...reported];
 }
@@ -240,10 +348,7 @@ async function recordNotice(
     event: isSpotInterruption(interruption.kind) ? SPOT_INTERRUPTION_EVENT : NODE_NOTICE_EVENT,
     resource: `cluster/${name}/node/${interruption.node}`,
     outcome: "success",
-    after: {
-      ...interruption,
-      id: createHash("sha256").update(interruptionKey(interruption)).digest("hex").slice(0, 16),
-    },
+    after: { ...interruption, id: noticeId(interruption) },
   });
 }
 

@@ -304,4 +304,18 @@ describe("interruptions7d", () => {
     ];
     expect(interruptions7d(entries, "a", NOW.getTime())).toBe(3);
   });
+
+  it("counts a notice by its own time (after.at), not by when it was recorded", () => {
+    const recordedNow = NOW.toISOString();
+    const notice = (at: string, timestamp = recordedNow) => ({
+      spec: { event: "spot.interruption", resource: "cluster/a/node/n1", timestamp, after: { at } },
+    });
+    const minutes = (m: number): string => new Date(NOW.getTime() + m * 60_000).toISOString();
+    // recorded just now, but the interruption happened in 2019: not one of the last 7 days
+    expect(interruptions7d([notice("2019-03-01T00:00:00Z")], "a", NOW.getTime())).toBe(0);
+    // recorded 8 days ago (an entry's time), dated 2 days ago by the notice: counted by the latter
+    expect(interruptions7d([notice(minutes(-2 * 1440), minutes(-8 * 1440))], "a", NOW.getTime())).toBe(1);
+    // a termination two minutes out counts; one dated an hour ahead is not believed
+    expect(interruptions7d([notice(minutes(2)), notice(minutes(60))], "a", NOW.getTime())).toBe(1);
+  });
 });

@@ -44,7 +44,7 @@ export interface ClusterView {
 
 /** The parts of an AuditEntry the interruption count reads. */
 export interface AuditView {
-  spec: { event: string; resource: string; timestamp?: string };
+  spec: { event: string; resource: string; timestamp?: string; after?: unknown };
 }
 
 export interface ClusterStatusInput {
@@ -145,6 +145,7 @@ function knownFigures(f: ClusterFigures): StatusFigures {
     readyNodes: f.readyNodes,
     cpuUtilisation: f.cpuUtilisation,
     memoryUtilisation: f.memoryUtilisation,
+    utilisationReason: f.utilisationReason,
     interruptions7d: f.interruptions7d,
     interruptionRate: f.interruptionRate,
     fleetHealth: f.fleetHealth,
