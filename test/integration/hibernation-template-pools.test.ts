@@ -1,43 +1,22 @@
 // Hibernation of a NodeTemplate's NodePool with the NodeTemplate, policy and hibernation controllers running together:
 // a policy edit during the night neither wakes the pool nor leaves it without capacity after the wake.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
-import { registerHibernationController } from "../../operator/controllers/hibernation/controller.js";
+import { describe, expect, it } from "vitest";
 import { SAVED_ANNOTATION } from "../../operator/controllers/hibernation/desired.js";
-import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
-import { registerOptimizationPolicyController } from "../../operator/controllers/optimizationpolicy/controller.js";
 import { karpenterName } from "../../src-shared/karpenter/labels.js";
-import { KubeClient } from "../../src-shared/kube/index.js";
-import { ControllerManager } from "../../src-shared/runtime/index.js";
-import { eventually, startTestCluster } from "../support/cluster.js";
+import { eventually } from "../support/cluster.js";
 import { sleepingSpec } from "../support/hibernation-fixtures.js";
-import { designateLocalCluster } from "../support/local-cluster.js";
-import { NODE_CLAIM, NODE_POOL, NODE_TEMPLATE, OPTIMIZATION_POLICY } from "../support/template-cluster.js";
+import {
+  NODE_CLAIM,
+  NODE_POOL,
+  NODE_TEMPLATE,
+  OPTIMIZATION_POLICY,
+  useTemplateCluster,
+} from "../support/template-cluster.js";
 
 const NS = "acme";
 const SCHEDULE = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule", namespace: NS } as const;
 
-let server: LocalApiServer;
-let client: KubeClient;
-let manager: ControllerManager;
-
-beforeAll(async () => {
-  server = await startTestCluster({ crds: "all" });
-  client = new KubeClient(server.kubeConfig);
-  await designateLocalCluster(client, { namespace: NS, name: "local", spec: { region: "us-east-1" } });
-  manager = new ControllerManager({ client });
-  await registerNodeTemplateController({ manager, client });
-  await registerOptimizationPolicyController({ manager, client });
-  await registerHibernationController({ manager, client });
-  manager.start();
-  await manager.waitForCacheSync();
-}, 30_000);
-
-afterAll(async () => {
-  await manager?.stop();
-  client?.close();
-  await server?.stop();
-});
+const env = useTemplateCluster({ namespace: NS, policies: true, hibernation: true });
 
 interface PoolView {
   limits: unknown;
@@ -46,7 +25,7 @@ interface PoolView {
 }
 
 async function pool(name: string): Promise<PoolView | undefined> {
-  const found = (await client.getIfExists({ ...NODE_POOL, name })) as any;
+  const found = (await env.client.getIfExists({ ...NODE_POOL, name })) as any;
   if (!found) return undefined;
   const raw = found.metadata.annotations?.[SAVED_ANNOTATION];
   return {
@@ -57,17 +36,17 @@ async function pool(name: string): Promise<PoolView | undefined> {
 }
 
 async function state(name: string): Promise<unknown> {
-  return ((await client.get({ ...SCHEDULE, name })).status as any)?.state;
+  return ((await env.client.get({ ...SCHEDULE, name })).status as any)?.state;
 }
 
 /** A template and its policy on the local cluster; resolves once the template's NodePool is there. */
 async function templateWithPolicy(name: string, karpenterEnabled: boolean): Promise<string> {
-  await client.create({
+  await env.client.create({
     ...OPTIMIZATION_POLICY,
     metadata: { name: `${name}-policy`, namespace: NS },
     spec: { clusterRef: { name: "local" }, karpenter: { enabled: karpenterEnabled }, binpack: { aggressiveness: 10 } },
   });
-  await client.create({
+  await env.client.create({
     ...NODE_TEMPLATE,
     metadata: { name, namespace: NS },
     spec: { clusterRef: { name: "local" }, families: ["m5"], strategy: "ON_DEMAND" },
@@ -82,7 +61,7 @@ const ZERO = { cpu: "0", memory: "0" };
 /** Changes the policy and waits until the template's pool shows it (its consolidation changed), i.e. it reconciled. */
 async function editPolicy(policy: string, poolName: string, karpenterEnabled: boolean): Promise<void> {
   const before = (await pool(poolName))?.consolidateAfter;
-  await client.patch(
+  await env.client.patch(
     { ...OPTIMIZATION_POLICY, namespace: NS, name: policy },
     { spec: { karpenter: { enabled: karpenterEnabled }, binpack: { aggressiveness: 90 } } },
     { type: "merge" },
@@ -98,25 +77,25 @@ describe("hibernation of a NodeTemplate's NodePool", () => {
   it("a policy turned on while asleep keeps the pool asleep, and the wake gives it the policy's limits (none)", async () => {
     const poolName = await templateWithPolicy("night", false);
     await eventually(async () => JSON.stringify((await pool(poolName))?.limits) === JSON.stringify(ZERO), 15_000);
-    await client.create({
+    await env.client.create({
       ...NODE_CLAIM,
       metadata: { name: "night-claim", labels: { "karpenter.sh/nodepool": poolName } },
       spec: { nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: poolName }, requirements: [] },
     });
-    await client.create({ ...SCHEDULE, metadata: { name: "nightly", namespace: NS }, spec: sleepingSpec("local") });
+    await env.client.create({ ...SCHEDULE, metadata: { name: "nightly", namespace: NS }, spec: sleepingSpec("local") });
     await eventually(async () => (await state("nightly")) === "asleep", 15_000, "asleep");
     expect((await pool(poolName))?.saved).toMatchObject({ by: `${NS}/nightly` });
     await eventually(
-      async () => !(await client.getIfExists({ ...NODE_CLAIM, name: "night-claim" })),
+      async () => !(await env.client.getIfExists({ ...NODE_CLAIM, name: "night-claim" })),
       15_000,
       "the pool's NodeClaim deleted",
     );
 
-    await client.patch({ ...SCHEDULE, name: "nightly" }, { spec: { enforce: true } }, { type: "merge" });
+    await env.client.patch({ ...SCHEDULE, name: "nightly" }, { spec: { enforce: true } }, { type: "merge" });
     await editPolicy("night-policy", poolName, true);
     expect((await pool(poolName))?.limits).toEqual(ZERO);
 
-    await client.patch({ ...SCHEDULE, name: "nightly" }, { spec: { override: null } }, { type: "merge" });
+    await env.client.patch({ ...SCHEDULE, name: "nightly" }, { spec: { override: null } }, { type: "merge" });
     await eventually(async () => (await state("nightly")) === "awake", 15_000, "awake");
     await eventually(
       async () => {
@@ -127,25 +106,25 @@ describe("hibernation of a NodeTemplate's NodePool", () => {
       "the pool has no limits after the wake (the policy is on)",
     );
     // One policy and one schedule per cluster are in force: the next test brings its own.
-    await client.delete({ ...SCHEDULE, name: "nightly" });
-    await client.delete({ ...OPTIMIZATION_POLICY, namespace: NS, name: "night-policy" });
-    await eventually(async () => !(await client.getIfExists({ ...SCHEDULE, name: "nightly" })), 15_000);
+    await env.client.delete({ ...SCHEDULE, name: "nightly" });
+    await env.client.delete({ ...OPTIMIZATION_POLICY, namespace: NS, name: "night-policy" });
+    await eventually(async () => !(await env.client.getIfExists({ ...SCHEDULE, name: "nightly" })), 15_000);
   });
 
   it("a policy turned off while asleep keeps the pool at zero after the wake, and turned on again frees it", async () => {
     const poolName = await templateWithPolicy("day", true);
     expect((await pool(poolName))?.limits).toBeUndefined();
-    await client.create({ ...SCHEDULE, metadata: { name: "daily", namespace: NS }, spec: sleepingSpec("local") });
+    await env.client.create({ ...SCHEDULE, metadata: { name: "daily", namespace: NS }, spec: sleepingSpec("local") });
     await eventually(async () => (await state("daily")) === "asleep", 15_000, "asleep");
     await eventually(async () => JSON.stringify((await pool(poolName))?.limits) === JSON.stringify(ZERO), 15_000);
 
     await editPolicy("day-policy", poolName, false);
-    await client.patch({ ...SCHEDULE, name: "daily" }, { spec: { override: null } }, { type: "merge" });
+    await env.client.patch({ ...SCHEDULE, name: "daily" }, { spec: { override: null } }, { type: "merge" });
     await eventually(async () => (await state("daily")) === "awake", 15_000, "awake");
     await eventually(async () => (await pool(poolName))?.saved === undefined, 15_000, "annotation gone");
     expect((await pool(poolName))?.limits).toEqual(ZERO);
 
-    await client.patch(
+    await env.client.patch(
       { ...OPTIMIZATION_POLICY, namespace: NS, name: "day-policy" },
       { spec: { karpenter: { enabled: true } } },
       { type: "merge" },

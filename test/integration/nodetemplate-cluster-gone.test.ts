@@ -1,14 +1,11 @@
 // A NodeTemplate made with kubectl (no ownerReference to its ManagedCluster, so garbage collection leaves it) whose
 // cluster is deleted or being deleted has its NodePool and EC2NodeClass removed and says why; the template itself
 // stays, and applies again when the cluster is back.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, startTestCluster } from "../support/cluster.js";
-import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
-import { KubeClient } from "../../src-shared/kube/index.js";
-import { ControllerManager } from "../../src-shared/runtime/index.js";
-import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
-import { karpenterName } from "../../src-shared/karpenter/labels.js";
+import { describe, expect, it } from "vitest";
+import { eventually } from "../support/cluster.js";
+import { useTemplateCluster } from "../support/template-cluster.js";
 import { designateLocalCluster } from "../support/local-cluster.js";
+import { karpenterName } from "../../src-shared/karpenter/labels.js";
 
 const NS = "org-a";
 const NT = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" } as const;
@@ -17,19 +14,17 @@ const NP = { apiVersion: "karpenter.sh/v1", kind: "NodePool" } as const;
 const NC = { apiVersion: "karpenter.k8s.aws/v1", kind: "EC2NodeClass" } as const;
 const HOLD = "example.com/hold";
 
-let server: LocalApiServer;
-let client: KubeClient;
-let manager: ControllerManager;
+const env = useTemplateCluster({ namespace: NS });
 
 async function applied(name: string): Promise<any> {
-  const t = await client.getIfExists<any>({ ...NT, namespace: NS, name });
+  const t = await env.client.getIfExists<any>({ ...NT, namespace: NS, name });
   const c = (t?.status?.conditions ?? []).find((x: any) => x.type === "Applied");
   return c?.observedGeneration === t?.metadata.generation ? c : undefined;
 }
 
 async function objectsOf(name: string): Promise<unknown[]> {
-  const pool = await client.getIfExists({ ...NP, name: karpenterName(NS, name) });
-  const nodeClass = await client.getIfExists({ ...NC, name: karpenterName(NS, name) });
+  const pool = await env.client.getIfExists({ ...NP, name: karpenterName(NS, name) });
+  const nodeClass = await env.client.getIfExists({ ...NC, name: karpenterName(NS, name) });
   return [pool, nodeClass].filter((o) => o !== undefined);
 }
 
@@ -38,32 +33,16 @@ async function appliedWithObjects(name: string): Promise<void> {
   expect(await objectsOf(name)).toHaveLength(2);
 }
 
-beforeAll(async () => {
-  server = await startTestCluster({ crds: "all" });
-  client = new KubeClient(server.kubeConfig);
-  await designateLocalCluster(client, { namespace: NS, name: "local", spec: { region: "us-east-1" } });
-  manager = new ControllerManager({ client });
-  await registerNodeTemplateController({ manager, client });
-  manager.start();
-  await manager.waitForCacheSync();
-}, 30_000);
-
-afterAll(async () => {
-  await manager?.stop();
-  client?.close();
-  await server?.stop();
-});
-
 describe("nodetemplate controller: the template's ManagedCluster goes", () => {
   it("removes a kubectl template's objects when its cluster is deleted, keeps the template, and applies it again when the cluster is back", async () => {
-    await client.create({
+    await env.client.create({
       ...NT,
       metadata: { name: "web", namespace: NS },
       spec: { clusterRef: { name: "local" }, families: ["m5"] },
     });
     await appliedWithObjects("web");
 
-    await client.delete({ ...MC, namespace: NS, name: "local" });
+    await env.client.delete({ ...MC, namespace: NS, name: "local" });
     const gone = await eventually(
       async () => {
         const c = await applied("web");
@@ -74,26 +53,26 @@ describe("nodetemplate controller: the template's ManagedCluster goes", () => {
     );
     expect(gone.reason).toBe("ClusterNotFound");
     expect(gone.message).toContain("ManagedCluster local does not exist");
-    expect(await client.getIfExists({ ...NT, namespace: NS, name: "web" })).toBeDefined();
+    expect(await env.client.getIfExists({ ...NT, namespace: NS, name: "web" })).toBeDefined();
 
-    await designateLocalCluster(client, { namespace: NS, name: "local", spec: { region: "us-east-1" } });
+    await designateLocalCluster(env.client, { namespace: NS, name: "local", spec: { region: "us-east-1" } });
     await appliedWithObjects("web");
   });
 
   it("removes them already while the cluster is being deleted", async () => {
-    await client.create({
+    await env.client.create({
       ...NT,
       metadata: { name: "api", namespace: NS },
       spec: { clusterRef: { name: "local" }, families: ["c5"] },
     });
     await appliedWithObjects("api");
     // Another component's finalizer holds the cluster in deletion.
-    await client.patch(
+    await env.client.patch(
       { ...MC, namespace: NS, name: "local" },
       { metadata: { finalizers: [HOLD] } },
       { type: "merge" },
     );
-    await client.delete({ ...MC, namespace: NS, name: "local" });
+    await env.client.delete({ ...MC, namespace: NS, name: "local" });
     try {
       const deleting = await eventually(
         async () => {
@@ -105,9 +84,9 @@ describe("nodetemplate controller: the template's ManagedCluster goes", () => {
       );
       expect(deleting).toMatchObject({ reason: "ClusterNotFound" });
       expect(deleting.message).toContain("ManagedCluster local is being deleted");
-      expect(await client.getIfExists({ ...NT, namespace: NS, name: "api" })).toBeDefined();
+      expect(await env.client.getIfExists({ ...NT, namespace: NS, name: "api" })).toBeDefined();
     } finally {
-      await client.patch(
+      await env.client.patch(
         { ...MC, namespace: NS, name: "local" },
         { metadata: { finalizers: null } },
         { type: "merge" },

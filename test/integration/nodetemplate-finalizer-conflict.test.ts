@@ -1,15 +1,12 @@
 // 409s on the NodeTemplate controller's finalizer patch, with no newer template state behind them (so no watch event
 // follows), are retried by the work queue: the finalizer is still added to a new template and released from a deleted
 // one. The operator's client answers those patches 409 itself, so the API server never sees them.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, startTestCluster } from "../support/cluster.js";
-import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
+import { describe, expect, it } from "vitest";
+import { eventually } from "../support/cluster.js";
+import { useTemplateCluster } from "../support/template-cluster.js";
 import { KubeApiError, KubeClient, type KubeObject, type PatchOptions } from "../../src-shared/kube/index.js";
-import { ControllerManager } from "../../src-shared/runtime/index.js";
-import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
 import { NODETEMPLATE_FINALIZER } from "../../operator/controllers/nodetemplate/reconciler.js";
 import { karpenterName } from "../../src-shared/karpenter/labels.js";
-import { designateLocalCluster } from "../support/local-cluster.js";
 
 const NS = "org-a";
 const NT = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" } as const;
@@ -52,45 +49,28 @@ class FinalizerConflictClient extends KubeClient {
   }
 }
 
-let server: LocalApiServer;
-let client: KubeClient;
 let operatorClient: FinalizerConflictClient;
-let manager: ControllerManager;
+const env = useTemplateCluster({
+  namespace: NS,
+  operatorClient: (kubeConfig) => (operatorClient = new FinalizerConflictClient(kubeConfig)),
+});
 
 function template(name: string, cluster: string): KubeObject {
   return { ...NT, metadata: { name, namespace: NS }, spec: { clusterRef: { name: cluster }, families: ["m5"] } };
 }
 
 async function getTemplate(name: string): Promise<any> {
-  return client.getIfExists({ ...NT, namespace: NS, name });
+  return env.client.getIfExists({ ...NT, namespace: NS, name });
 }
 
 function condition(t: any, type: string): any {
   return (t?.status?.conditions ?? []).find((c: any) => c.type === type);
 }
 
-beforeAll(async () => {
-  server = await startTestCluster({ crds: "all" });
-  client = new KubeClient(server.kubeConfig);
-  operatorClient = new FinalizerConflictClient(server.kubeConfig);
-  await designateLocalCluster(client, { namespace: NS, name: "local", spec: { region: "us-east-1" } });
-  manager = new ControllerManager({ client: operatorClient });
-  await registerNodeTemplateController({ manager, client: operatorClient });
-  manager.start();
-  await manager.waitForCacheSync();
-}, 30_000);
-
-afterAll(async () => {
-  await manager?.stop();
-  operatorClient?.close();
-  client?.close();
-  await server?.stop();
-});
-
 describe("nodetemplate controller: a 409 on the finalizer patch", () => {
   it("is retried when adding the finalizer: the template is still finalized and applied", async () => {
     operatorClient.arm("first");
-    await client.create(template("first", "local"));
+    await env.client.create(template("first", "local"));
     const t = await eventually(
       async () => {
         const current = await getTemplate("first");
@@ -102,21 +82,21 @@ describe("nodetemplate controller: a 409 on the finalizer patch", () => {
     );
     expect(operatorClient.pending("first")).toBe(0);
     expect(t.metadata.finalizers).toContain(NODETEMPLATE_FINALIZER);
-    expect(await client.getIfExists({ ...NP, name: karpenterName(NS, "first") })).toBeDefined();
+    expect(await env.client.getIfExists({ ...NP, name: karpenterName(NS, "first") })).toBeDefined();
   });
 
   it("is retried when releasing the finalizer: a deleted template with nothing left to remove goes", async () => {
     // A template of an unknown cluster has no NodePool, so its deletion removes nothing whose watch event could
     // bring it back: only the retries of the refused finalizer patch let it go.
-    await client.create(template("orphaned", "unknown"));
+    await env.client.create(template("orphaned", "unknown"));
     await eventually(
       async () => (await getTemplate("orphaned"))?.metadata.finalizers?.includes(NODETEMPLATE_FINALIZER),
       15_000,
       "orphaned finalized",
     );
-    await manager.idle();
+    await env.manager.idle();
     operatorClient.arm("orphaned");
-    await client.delete({ ...NT, namespace: NS, name: "orphaned" });
+    await env.client.delete({ ...NT, namespace: NS, name: "orphaned" });
     await eventually(async () => (await getTemplate("orphaned")) === undefined, 15_000, "orphaned gone");
     expect(operatorClient.pending("orphaned")).toBe(0);
   });

@@ -1,5 +1,6 @@
-// Test support: a local API server with the NodeTemplate controller (and, when asked, the OptimizationPolicy
-// controller) running over one organisation's designated local cluster, as the NodeTemplate integration tests need.
+// Test support: a local API server with the NodeTemplate controller (and, when asked, the OptimizationPolicy and
+// hibernation controllers) running over one organisation's designated local cluster, as the NodeTemplate integration
+// tests need.
 import { afterAll, beforeAll } from "vitest";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import {
@@ -7,6 +8,7 @@ import {
   type NodeTemplateControllerOptions,
 } from "../../operator/controllers/nodetemplate/controller.js";
 import { registerOptimizationPolicyController } from "../../operator/controllers/optimizationpolicy/controller.js";
+import { registerHibernationController } from "../../operator/controllers/hibernation/controller.js";
 import { karpenterName } from "../../src-shared/karpenter/labels.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
@@ -34,13 +36,19 @@ export async function startTemplateCluster(input: {
   namespace: string;
   nodeTemplate?: Omit<NodeTemplateControllerOptions, "manager" | "client">;
   policies?: boolean;
+  /** Also run the hibernation controller. */
+  hibernation?: boolean;
+  /** The controllers' own client (a test's wrapper that delays or fails some requests); default: `client`. */
+  operatorClient?: (kubeConfig: LocalApiServer["kubeConfig"]) => KubeClient;
 }): Promise<TemplateCluster> {
   const server = await startTestCluster({ crds: "all" });
   const client = new KubeClient(server.kubeConfig);
+  const operator = input.operatorClient?.(server.kubeConfig) ?? client;
   await designateLocalCluster(client, { namespace: input.namespace, name: "local", spec: { region: "us-east-1" } });
-  const manager = new ControllerManager({ client });
-  await registerNodeTemplateController({ manager, client, ...input.nodeTemplate });
-  if (input.policies) await registerOptimizationPolicyController({ manager, client });
+  const manager = new ControllerManager({ client: operator });
+  await registerNodeTemplateController({ manager, client: operator, ...input.nodeTemplate });
+  if (input.policies) await registerOptimizationPolicyController({ manager, client: operator });
+  if (input.hibernation) await registerHibernationController({ manager, client: operator });
   manager.start();
   await manager.waitForCacheSync();
   return {
@@ -49,6 +57,7 @@ export async function startTemplateCluster(input: {
     manager,
     stop: async () => {
       await manager.stop();
+      if (operator !== client) operator.close();
       client.close();
       await server.stop();
     },
