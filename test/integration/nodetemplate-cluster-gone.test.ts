@@ -93,4 +93,24 @@ describe("nodetemplate controller: the template's ManagedCluster goes", () => {
       );
     }
   });
+
+  it("keeps what was applied when the cluster is there but not designated the local one (a configuration slip)", async () => {
+    await designateLocalCluster(env.client, { namespace: NS, name: "local", spec: { region: "us-east-1" } });
+    await env.client.create({
+      ...NT,
+      metadata: { name: "batch", namespace: NS },
+      spec: { clusterRef: { name: "local" }, families: ["r5"] },
+    });
+    await appliedWithObjects("batch");
+    const designation = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: "spot-optimizer-system",
+      name: "spot-optimizer-local-cluster",
+    } as const;
+    await env.client.delete(designation);
+    await eventually(async () => (await applied("batch"))?.status === "False", 15_000, "batch Applied=False");
+    expect((await applied("batch")).message).toContain("the local cluster belongs to another organisation or to none");
+    expect(await objectsOf("batch")).toHaveLength(2);
+  });
 });

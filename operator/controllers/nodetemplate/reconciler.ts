@@ -351,13 +351,15 @@ async function nameDefault(client: KubeClient, cluster: ManagedCluster, name: st
 }
 
 /**
- * The template's cluster is missing, foreign or being deleted: the objects it applied go, as they do with a template
- * the facade made (owned by its ManagedCluster, so collected with it), and Applied=False says why. The template stays
- * and applies again once its cluster is back.
+ * The template's cluster is gone or being deleted: the objects it applied go, as they do with a template the facade
+ * made (owned by its ManagedCluster, so collected with it), and Applied=False says why. The template stays and applies
+ * again once its cluster is back.
  */
 async function withdraw(ctx: Ctx, input: { cluster?: ManagedCluster; message: string }): Promise<ReconcileResult> {
   const removed = await removeObjects(ctx.key, executorFor(ctx, input.cluster));
-  const message = `${input.message}: nothing is applied for this template, and what it applied is removed`;
+  // Without its ManagedCluster there is no agent to reach: a remote cluster's objects can only be removed before.
+  const where = input.cluster ? "what it applied is removed" : "what it applied in this cluster is removed";
+  const message = `${input.message}: nothing is applied for this template, and ${where}`;
   const pending = removed.done ? "" : ` (${removed.message ?? "removal pending"})`;
   const result = await notApplied(ctx, { reason: CLUSTER_NOT_FOUND, message: `${message}${pending}` });
   return removed.done ? result : { requeueAfterMs: Math.min(RESYNC_MS, removed.recheckInMs ?? RESYNC_MS) };
@@ -374,6 +376,10 @@ async function clusterOf(ctx: Ctx): Promise<ManagedCluster | ReconcileResult> {
     },
     { namespace, clusterName: ctx.template.spec.clusterRef.name },
   );
+  // A cluster that exists but is not this organisation's local one (e.g. the installer's designation missing or
+  // edited) keeps what was applied: removing it would drain every node of those NodePools on a configuration slip.
+  if (!target.found && ctx.options.caches.cluster(namespace, ctx.template.spec.clusterRef.name))
+    return notApplied(ctx, { reason: target.reason, message: target.message });
   if (!target.found) return withdraw(ctx, { message: target.message });
   const cluster = target.cluster as ManagedCluster;
   if (target.deleting) return withdraw(ctx, { cluster, message: `ManagedCluster ${target.name} is being deleted` });
