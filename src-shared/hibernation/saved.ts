@@ -60,7 +60,7 @@ export function readSaved(object: Annotated): SavedOriginal | undefined {
   return typeof state === "object" ? state : undefined;
 }
 
-/** Whether a NodeTemplate's pool is asleep under a schedule, so its controller holds it at zero limits. */
+/** Whether a schedule put a NodeTemplate's pool to sleep for its controller to hold at zero limits (it says so). */
 export function hibernationHolds(annotations: Record<string, string> | undefined): boolean {
-  return readSaved({ metadata: { annotations } }) !== undefined;
+  return readSaved({ metadata: { annotations } })?.heldByTemplate === true;
 }

@@ -240,13 +240,18 @@ describe("planHibernation", () => {
     const sleep = planHibernation(input({ nodePools: [template], nodeClaims: [claim("c1", "acme-web")] }));
     expect(sleep.patches.map((p) => [p.action, p.patch.spec])).toEqual([["hold", undefined]]);
     expect(sleep.nodeClaimDeletes).toEqual([]);
+    expect(sleep.awaitingTemplate).toEqual(["acme-web"]);
     const marked = applyMergePatch(template, sleep.patches[0]!.patch);
+    // Marked but not yet held at zero: nothing to write, and not asleep yet.
+    const waiting = planHibernation(input({ nodePools: [marked], nodeClaims: [claim("c1", "acme-web")] }));
+    expect([waiting.patches, waiting.nodeClaimDeletes, waiting.awaitingTemplate]).toEqual([[], [], ["acme-web"]]);
     expect(JSON.parse(marked.metadata.annotations![SAVED_ANNOTATION]!)).toEqual({ by: KEY, heldByTemplate: true });
     // The NodeTemplate controller applied the zero limits: nothing left to write, the claims go.
     const held = { ...marked, spec: { ...marked.spec, limits: { cpu: "0", memory: "0" } } };
     const asleep = planHibernation(input({ enforce: true, nodePools: [held], nodeClaims: [claim("c1", "acme-web")] }));
     expect(asleep.patches).toEqual([]);
     expect(asleep.nodeClaimDeletes).toEqual(["c1"]);
+    expect(asleep.awaitingTemplate).toEqual([]);
     // The wake takes only the annotation away: the limits are the template controller's to change.
     const wake = planHibernation(input({ desired: "awake", nodePools: [held] }));
     expect(applyMergePatch(held, wake.patches[0]!.patch)).toEqual({ ...held, metadata: template.metadata });

@@ -74,6 +74,8 @@ export interface HibernationPlan {
   inGrace: number;
   /** In-scope objects left alone because our annotation on them is unreadable ("Kind namespace/name"). */
   unreadable: string[];
+  /** NodeTemplate pools put to sleep whose controller has not held them at zero limits yet: not asleep until it has. */
+  awaitingTemplate: string[];
 }
 
 export interface PlanInput {
@@ -340,6 +342,22 @@ function nodeClaimsToDelete(input: PlanInput, patches: readonly PlannedPatch[]):
     .sort();
 }
 
+/** Held pools of this schedule (or held by this run) still above zero limits, while the cluster is to be asleep. */
+function awaitingTemplates(input: PlanInput, patches: readonly PlannedPatch[]): string[] {
+  if (input.desired !== "asleep") return [];
+  const holding = new Set(patches.filter((p) => p.action === "hold").map((p) => p.name));
+  return input.nodePools
+    .filter((p) => !isDeleting(p) && !isNodePoolExcluded(p) && !sameLimits(limitsOf(p), ASLEEP_NODEPOOL_LIMITS))
+    .filter((p) => holding.has(p.metadata.name) || isHeldBy(p, input.scheduleKey))
+    .map((p) => p.metadata.name)
+    .sort();
+}
+
+function isHeldBy(nodePool: ObservedObject, scheduleKey: string): boolean {
+  const saved = readSaved(nodePool);
+  return saved?.by === scheduleKey && saved.heldByTemplate === true;
+}
+
 /** The writes that bring the cluster to `input.desired`, in a deterministic order (kind, namespace, name). */
 function planWorkloads(
   input: PlanInput,
@@ -384,7 +402,15 @@ export function planHibernation(input: PlanInput): HibernationPlan {
     `${a.kind}/${a.namespace ?? ""}/${a.name}`.localeCompare(`${b.kind}/${b.namespace ?? ""}/${b.name}`),
   );
   const nodeClaimDeletes = nodeClaimsToDelete(input, patches);
-  const plan: HibernationPlan = { patches, nodeClaimDeletes, managed, inGrace, unreadable: unreadable.sort() };
+  const awaitingTemplate = awaitingTemplates(input, patches);
+  const plan: HibernationPlan = {
+    patches,
+    nodeClaimDeletes,
+    managed,
+    inGrace,
+    unreadable: unreadable.sort(),
+    awaitingTemplate,
+  };
   if (graceEndsAtMs !== undefined) plan.graceEndsAtMs = graceEndsAtMs;
   return plan;
 }

@@ -68,6 +68,9 @@ const REMOTE_WAIT_MS = 15_000;
 const REFUSED_RETRY_MS = 30_000;
 /** Condition reason of a plan the API server refused part of (one object's write each). */
 export const WRITE_REFUSED = "WriteRefused";
+/** Condition reason while NodeTemplate pools are marked asleep but not yet held at zero by their controller. */
+const WAITING_FOR_TEMPLATE = "WaitingForNodeTemplate";
+const TEMPLATE_WAIT_MS = 15_000;
 /** Condition reason of a schedule another one in force for the same cluster overrules. */
 const DUPLICATE = "Duplicate";
 /** Condition reasons of a remote cluster the controller cannot act on yet. */
@@ -149,6 +152,7 @@ function emptyPlan(): HibernationPlan {
     managed: { deployments: 0, statefulSets: 0, cronJobs: 0, nodePools: 0 },
     inGrace: 0,
     unreadable: [],
+    awaitingTemplate: [],
   };
 }
 
@@ -396,6 +400,7 @@ async function notReady(
   ctx: RunContext,
   condition: { reason: string; message: string },
   extra: Record<string, unknown> = {},
+  eventType: "normal" | "warning" = "warning",
 ): Promise<ReconcileResult> {
   const { reason, message } = condition;
   const conditions = setCondition(
@@ -404,7 +409,7 @@ async function notReady(
     new Date(ctx.nowMs),
   );
   if (await writeStatus(ctx, { ...extra, observedGeneration: ctx.schedule.metadata?.generation, conditions }))
-    await ctx.opts.events?.warning(ctx.schedule, reason, message);
+    await ctx.opts.events?.[eventType](ctx.schedule, reason, message);
   if (reason === CLUSTER_NOT_FOUND) return { requeueAfterMs: NOT_FOUND_RESYNC_MS };
   // A sibling's change enqueues a Duplicate; this look bounds what no event tells (the one in force moved cluster).
   return reason === DUPLICATE ? { requeueAfterMs: AWAKE_RESYNC_MS } : {};
@@ -680,6 +685,21 @@ async function runSchedule(
     };
   const wrote = await applyPlan(ctx, observed);
   if (wrote) return wrote;
+  const held = observed.plan.awaitingTemplate;
+  // Asleep only once the NodeTemplate controller holds its pools at zero (a NodePool event brings the next run).
+  if (held.length > 0)
+    return {
+      ...(await notReady(
+        ctx,
+        {
+          reason: WAITING_FOR_TEMPLATE,
+          message: `Going to sleep: NodePool(s) ${held.join(", ")} wait for their NodeTemplate controller to hold them at zero limits (see the NodeTemplate's Applied condition if this lasts)`,
+        },
+        {},
+        "normal",
+      )),
+      requeueAfterMs: TEMPLATE_WAIT_MS,
+    };
   await pruneActions(ctx, observed);
   return record(ctx, compiled, evaluation, observed);
 }
