@@ -41,3 +41,10 @@ export function noticeTimeMs(entry: { spec: { timestamp?: string; after?: unknow
  * the next beats, a few seconds apart.
  */
 export const MAX_NOTICES_PER_HEARTBEAT = 100;
+
+/**
+ * What a heartbeat may carry at all: agents before the limit above sent every pending notice (up to this many). Refusing
+ * them would stop such an agent's heartbeats for good, so they are taken and only the first MAX_NOTICES_PER_HEARTBEAT
+ * are looked at.
+ */
+export const NOTICES_ACCEPTED_PER_HEARTBEAT = 1000;

@@ -1,7 +1,7 @@
 // The agent <-> facade wire protocol (heartbeat, pending actions, results): one zod definition for both sides.
 import { z } from "zod";
 import { hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from "../unicode.js";
-import { MAX_NOTICES_PER_HEARTBEAT } from "./notice-kinds.js";
+import { NOTICES_ACCEPTED_PER_HEARTBEAT } from "./notice-kinds.js";
 
 /** Newer agents may send fields this facade does not know: objects strip unknown keys instead of refusing them. */
 const quantity = z
@@ -95,7 +95,7 @@ export const HEARTBEAT_LIMITS = {
   podGroups: 50_000,
   /** pods in all groups together: above Kubernetes' own 150 000 a cluster, at the planner's limit */
   pods: 200_000,
-  interruptions: MAX_NOTICES_PER_HEARTBEAT,
+  interruptions: NOTICES_ACCEPTED_PER_HEARTBEAT,
   objects: 20_000,
 } as const;
 
@@ -108,7 +108,7 @@ export const Heartbeat = z
     interruptions: z
       .array(HeartbeatInterruption)
       .max(HEARTBEAT_LIMITS.interruptions, {
-        message: `more than ${HEARTBEAT_LIMITS.interruptions} interruption notices in one heartbeat (send the rest with the next)`,
+        message: `more than ${HEARTBEAT_LIMITS.interruptions} interruption notices in one heartbeat`,
       })
       .default([]),
     /** How often this agent beats; liveness allows three missed beats. */

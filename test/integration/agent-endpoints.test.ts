@@ -296,19 +296,26 @@ describe("interruption notices", () => {
     expect((await counted("hb-replicas")).interruptions).toBe(2);
   });
 
-  it("refuses a heartbeat carrying more notices than one may, and records at most three notices an hour per node", async () => {
+  it("looks at 100 notices of a heartbeat, refuses more than 1000, and records at most three an hour per node", async () => {
     const token = await connect(owner, "hb-budget");
     const at = (): string => new Date(clockMs).toISOString();
     const node = (name: string) => ({ ...beat().nodes[0]!, name });
-    const madeUp = Array.from({ length: 1000 }, (_, k) => `made-up-${k}`);
-    const flood = beat({
-      nodes: madeUp.map(node),
-      interruptions: madeUp.map((name) => ({ node: name, at: at(), kind: "spot-itn" })),
-    });
-    const refused = await f.call("POST", "/clusters/hb-budget/heartbeat", { token, body: flood });
+    const flood = (n: number) => {
+      const madeUp = Array.from({ length: n }, (_, k) => `made-up-${k}`);
+      return beat({
+        nodes: madeUp.map(node),
+        interruptions: madeUp.map((name) => ({ node: name, at: at(), kind: "spot-itn" })),
+      });
+    };
+    const flooded = await connect(owner, "hb-oldagent");
+    const refused = await f.call("POST", "/clusters/hb-oldagent/heartbeat", { token: flooded, body: flood(1001) });
     expect(refused.status).toBe(422);
-    expect(refused.body.detail).toContain("more than 100 interruption notices in one heartbeat");
-    expect(await clusterEntries("hb-budget")).toEqual([]);
+    expect(refused.body.detail).toContain("more than 1000 interruption notices in one heartbeat");
+    expect(await clusterEntries("hb-oldagent")).toEqual([]);
+    // An agent older than the limit sends all it has: its heartbeat is taken, and only 100 notices are looked at.
+    const taken = await f.call("POST", "/clusters/hb-oldagent/heartbeat", { token: flooded, body: flood(1000) });
+    expect(taken.status).toBe(200);
+    expect(await clusterEntries("hb-oldagent")).toHaveLength(100);
 
     // One node: three notices this hour, whatever names the next beats make up.
     const kinds = ["rebalance", "spot-itn", "karpenter-disruption", "scheduled-maintenance"];

@@ -5,6 +5,7 @@ import {
   isSpotInterruption,
   NODE_NOTICE_EVENT,
   NOTICE_MAX_AHEAD_MS,
+  MAX_NOTICES_PER_HEARTBEAT,
   NOTICE_WINDOW_MS,
   SPOT_INTERRUPTION_EVENT,
 } from "../../../src-shared/agent/notice-kinds.js";
@@ -311,8 +312,10 @@ async function recordInterruptions(
     nodeCount: Math.max(reported.size, state.lastNodes.length),
   };
   const recorded = new Set<string>();
-  let dropped = 0;
-  for (const interruption of heartbeat.interruptions) {
+  // An agent sends its oldest notices first; one that sends more (an older agent) has the rest dropped.
+  const looked = heartbeat.interruptions.slice(0, MAX_NOTICES_PER_HEARTBEAT);
+  let dropped = heartbeat.interruptions.length - looked.length;
+  for (const interruption of looked) {
     const decision = decide(ctx, beat, interruption);
     if (decision === "drop") dropped++;
     if (decision === "skip" || decision === "drop") continue;
@@ -324,7 +327,7 @@ async function recordInterruptions(
   if (dropped > 0)
     ctx.opts.logger?.warn(
       { cluster: cluster.metadata.name, namespace: cluster.metadata.namespace, dropped },
-      "Dropped interruption notices over the cluster's hourly budget",
+      "Dropped interruption notices over one heartbeat's or the cluster's hourly budget",
     );
   forgetGoneNodes(state, reported, recorded);
 }
