@@ -122,7 +122,9 @@ describe("optimizationpolicy controller", () => {
     });
     expect(refused).toMatchObject({
       reason: "NamespacesNotAllowed",
-      message: "exclusions.namespaces not protected: org-other (another organisation's)",
+      message:
+        "exclusions.namespaces not protected: org-other (not a namespace this organisation may act on: its own, or " +
+        "one of its cluster's workloadNamespaces)",
     });
     const readyNow = await ready(inForce.metadata.name);
     expect(readyNow).toMatchObject({ status: "True", reason: "InForce" });

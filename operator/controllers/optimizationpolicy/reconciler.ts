@@ -169,21 +169,20 @@ function exclusionScope(
   const organisations = organisationNamespaces(options);
   const allowed = workloadNamespaceScope({ cluster, ownerNamespace: namespace, organisationNamespaces: organisations });
   const listed = policy.spec.exclusions?.namespaces ?? [];
-  const foreign = (ns: string): boolean => ns !== namespace && organisations.has(ns);
   const refused = listed.filter((ns) => !allowed(ns));
-  return { protect: new Set(listed.filter(allowed)), local: true, refused: refusedMessage(refused, foreign) };
+  return { protect: new Set(listed.filter(allowed)), local: true, refused: refusedMessage(refused) };
 }
 
-/** Names the refused namespaces by why: another organisation's, or outside the cluster's workloadNamespaces. */
-function refusedMessage(refused: readonly string[], foreign: (ns: string) => boolean): string | undefined {
+/**
+ * Names the refused namespaces with one reason for all: telling another organisation's namespace apart from any other
+ * would tell this organisation which namespace names other organisations have.
+ */
+function refusedMessage(refused: readonly string[]): string | undefined {
   if (refused.length === 0) return undefined;
-  const theirs = refused.filter(foreign);
-  const undeclared = refused.filter((ns) => !foreign(ns));
-  const parts = [
-    ...(theirs.length > 0 ? [`${theirs.join(", ")} (another organisation's)`] : []),
-    ...(undeclared.length > 0 ? [`${undeclared.join(", ")} (not in the cluster's workloadNamespaces)`] : []),
-  ];
-  return `exclusions.namespaces not protected: ${parts.join("; ")}`;
+  return (
+    `exclusions.namespaces not protected: ${refused.join(", ")} (not a namespace this organisation may act on: ` +
+    `its own, or one of its cluster's workloadNamespaces)`
+  );
 }
 
 /** The namespaces of every organisation (labelled so), which a policy of another never touches. */
