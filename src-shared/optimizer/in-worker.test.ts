@@ -52,6 +52,12 @@ describe("OptimizerWorker", () => {
     expect(turns).toBeGreaterThan(1);
   });
 
+  it("rejects an input that cannot cross to the thread, and keeps planning", async () => {
+    const uncloneable = { ...input, book: { ...book, extra: () => 1 } } as unknown as OptimizeInput;
+    await expect(worker.optimize(uncloneable)).rejects.toThrow(/could not be cloned/);
+    expect((await worker.optimize(input)).nodes.length).toBeGreaterThan(0);
+  });
+
   it("rejects an input the planner refuses with a PlanInputError, and plans again after it is closed", async () => {
     const crowd: PodGroup[] = [{ app: "web", cpuMillicores: 100, memoryMiB: 100, count: PLAN_LIMITS.pods + 1 }];
     const refused = worker.optimize({ ...input, pods: crowd });

@@ -50,9 +50,15 @@ export class OptimizerWorker {
     const worker = this.ensure();
     const id = this.nextId++;
     return new Promise<OptimizeResult>((resolve, reject) => {
+      try {
+        worker.postMessage({ id, ...portable(input) });
+      } catch (err) {
+        // Not cloneable (a value no thread can take): nothing was sent, so nothing waits for an answer.
+        reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
       this.pending.set(id, { resolve, reject });
       worker.ref();
-      worker.postMessage({ id, ...portable(input) });
     });
   }
 

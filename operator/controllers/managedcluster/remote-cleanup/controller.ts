@@ -77,7 +77,7 @@ async function carryOut(
     await ctx.events.warning(
       cluster,
       "RemoteObjectsLeft",
-      `The cluster's agent has not reported for a while: the NodePools and EC2NodeClasses of NodeTemplates ` +
+      `The cluster's agent stopped reporting or did not remove them within ten minutes: the NodePools and EC2NodeClasses of NodeTemplates ` +
         `${decision.left.join(", ")} may still be in that cluster; delete them there`,
     );
   await setFinalizer(ctx.client, cluster, decision.action === "add");

@@ -61,5 +61,8 @@ describe("decideCleanup", () => {
       left: ["acme/web"],
     });
     expect(decideCleanup(input({ ...deleting, templates: 3 }))).toEqual({ action: "remove" });
+    // An agent that keeps reporting objects it fails to delete: the wait ends once the deletion is that old.
+    const stuck = { hasFinalizer: true, deletionMs: NOW - 700_000, openActions: 1, view: view(NOW, ["acme/web"]) };
+    expect(decideCleanup(input(stuck))).toEqual({ action: "remove", left: ["acme/web"] });
   });
 });

@@ -16,7 +16,7 @@ export interface CleanupInput {
   /** Template AgentActions of this cluster not yet Succeeded or Failed. */
   openActions: number;
   nowMs: number;
-  /** No report for this long while deleting: the agent is taken as gone, and what it holds is left. */
+  /** No report for this long while deleting, or a deletion this old: what the agent still holds is left, and named. */
   giveUpMs: number;
 }
 
@@ -45,6 +45,8 @@ export function decideCleanup(input: CleanupInput): CleanupDecision {
   // A report read after the deletion began and after the agent's last action shows what is really left.
   const settled = view.receivedAtMs > input.deletionMs + view.settleMs && input.openActions === 0;
   if (settled && left.length === 0) return { action: "remove" };
-  if (input.nowMs - view.receivedAtMs > input.giveUpMs) return { action: "remove", left };
+  // A silent agent, or removals that do not finish (failing deletes), end the wait too: with what may be left named.
+  if (input.nowMs - view.receivedAtMs > input.giveUpMs || input.nowMs - input.deletionMs > input.giveUpMs)
+    return { action: "remove", left };
   return { action: "none", recheckMs: 15_000 };
 }
