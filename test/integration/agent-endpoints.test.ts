@@ -331,6 +331,21 @@ describe("interruption notices", () => {
     expect(await clusterEntries("hb-budget")).toHaveLength(4);
   });
 
+  it("other notices cannot crowd out the Spot interruption the figures count", async () => {
+    const token = await connect(owner, "hb-churn");
+    const at = (): string => new Date(clockMs).toISOString();
+    const churn = ["rebalance", "karpenter-disruption", "scheduled-maintenance", "asg-termination"];
+    const kinds = [...churn, "spot-itn"];
+    const body = beat({
+      nodes: [{ ...beat().nodes[0]!, name: "n-1" }],
+      interruptions: kinds.map((kind) => ({ node: "n-1", at: at(), kind })),
+    });
+    expect((await f.call("POST", "/clusters/hb-churn/heartbeat", { token, body })).status).toBe(200);
+    const events = (await clusterEntries("hb-churn")).map((e: any) => e.spec.event);
+    expect(events.filter((e: string) => e === "spot.interruption")).toHaveLength(1);
+    expect(events).toHaveLength(3);
+  });
+
   it("records only notices dated within the counting window: not an old replayed one, not one far ahead", async () => {
     const token = await connect(owner, "hb-dated");
     const at = (offsetMs: number): string => new Date(clockMs + offsetMs).toISOString();

@@ -35,12 +35,14 @@ export const HEARTBEAT_FIELD_MANAGER = "spot-optimizer-facade-heartbeat";
 /** Kinds of notice recorded per node while it is reported (an agent sends each kind once; there are a handful). */
 const NOTICE_KINDS_PER_NODE = 8;
 /**
- * A cluster's notices are recorded at most NOTICES_PER_NODE_HOURLY an hour per node it reports: even losing its whole
- * fleet within the hour, each node's end brings a rebalance recommendation, the interruption and Karpenter's
- * disruption taint, while a report of made-up nodes could otherwise fill the audit chain beat after beat.
+ * A cluster's notices are recorded at most so many an hour per node it reports: even losing its whole fleet within the
+ * hour, each node's end brings one Spot interruption and about two other notices (a rebalance recommendation,
+ * Karpenter's disruption taint), while a report of made-up nodes could otherwise fill the audit chain beat after beat.
+ * Spot interruptions have a budget of their own, so other notices (consolidation churn) cannot crowd out the ones the
+ * interruption figures count.
  */
 const NOTICE_BUDGET_WINDOW_MS = 3_600_000;
-const NOTICES_PER_NODE_HOURLY = 3;
+const NOTICES_PER_NODE_HOURLY = { spot: 1, other: 2 } as const;
 
 export interface HeartbeatIngestOptions {
   client: KubeClient;
@@ -71,7 +73,7 @@ interface ClusterState {
   /** The node names of the last heartbeat (a notice may name a node gone since). */
   lastNodes: string[];
   /** Notices recorded in the current hour's window (NOTICE_BUDGET_WINDOW_MS) and when the window started. */
-  noticeWindow: { startMs: number; recorded: number };
+  noticeWindow: { startMs: number; spot: number; other: number };
 }
 
 export interface HeartbeatIngest {
@@ -153,7 +155,7 @@ function stateOf(ctx: IngestContext, key: string): ClusterState {
         snapshotWrittenMs: -Infinity,
         noticed: new Map(),
         lastNodes: [],
-        noticeWindow: { startMs: -Infinity, recorded: 0 },
+        noticeWindow: { startMs: -Infinity, spot: 0, other: 0 },
       }),
     );
   return state;
@@ -275,15 +277,21 @@ function decide(
   if (!isNew(beat.state, interruption, beat.receivedAt) || !beat.known.has(interruption.node)) return "skip";
   beat.elsewhere ??= recordedNoticeIds(ctx, beat.cluster);
   if (beat.elsewhere.has(noticeId(interruption))) return "remember";
-  return withinBudget(beat.state, beat.nodeCount, beat.receivedAt.getTime()) ? "record" : "drop";
+  const kind = isSpotInterruption(interruption.kind) ? "spot" : "other";
+  return withinBudget(beat.state, { kind, nodeCount: beat.nodeCount, nowMs: beat.receivedAt.getTime() })
+    ? "record"
+    : "drop";
 }
 
-/** Takes one notice from the cluster's hourly budget (by its node count); false when the hour's is spent. */
-function withinBudget(state: ClusterState, nodeCount: number, nowMs: number): boolean {
-  if (nowMs - state.noticeWindow.startMs >= NOTICE_BUDGET_WINDOW_MS)
-    state.noticeWindow = { startMs: nowMs, recorded: 0 };
-  if (state.noticeWindow.recorded >= NOTICES_PER_NODE_HOURLY * Math.max(1, nodeCount)) return false;
-  state.noticeWindow.recorded++;
+/** Takes one notice from the cluster's hourly budget of its kind (by node count); false when the hour's is spent. */
+function withinBudget(
+  state: ClusterState,
+  beat: { kind: "spot" | "other"; nodeCount: number; nowMs: number },
+): boolean {
+  if (beat.nowMs - state.noticeWindow.startMs >= NOTICE_BUDGET_WINDOW_MS)
+    state.noticeWindow = { startMs: beat.nowMs, spot: 0, other: 0 };
+  if (state.noticeWindow[beat.kind] >= NOTICES_PER_NODE_HOURLY[beat.kind] * Math.max(1, beat.nodeCount)) return false;
+  state.noticeWindow[beat.kind]++;
   return true;
 }
 
