@@ -142,6 +142,12 @@ export function objectInForce<T extends PerClusterObject>(objects: readonly T[],
     .sort((a, b) => order(a).localeCompare(order(b)))[0];
 }
 
+/** The cluster a per-cluster object names (`spec.clusterRef.name`), when it names one. */
+export function clusterRefName(object: unknown): string | undefined {
+  const name = (object as { spec?: { clusterRef?: { name?: unknown } } } | undefined)?.spec?.clusterRef?.name;
+  return typeof name === "string" ? name : undefined;
+}
+
 /**
  * The work-queue keys of those of `objects` (one kind, read from one namespace) that name `clusterName`: what a change
  * of that cluster, or of something reported for it, re-queues.

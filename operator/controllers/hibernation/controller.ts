@@ -14,7 +14,7 @@ import { createHibernationReconciler } from "./reconciler.js";
 import { KIND_REFS, SNAPSHOT_REF, WORKLOAD_KINDS, hibernationWriter, informerReader, type ReadKind } from "./kube.js";
 import { SCHEDULE_LABEL } from "./executor.js";
 import { CLUSTER_LABEL as SNAPSHOT_CLUSTER_LABEL } from "../../../src-shared/agent/snapshot.js";
-import { keysNamingCluster } from "../../../src-shared/tenancy/cluster-target.js";
+import { clusterRefName, keysNamingCluster } from "../../../src-shared/tenancy/cluster-target.js";
 import { catalogPrices, type NodeHourlyPrice } from "./savings.js";
 
 export interface HibernationControllerOptions {
@@ -89,11 +89,6 @@ export async function registerHibernationController(options: HibernationControll
     }),
     concurrency: 1,
   });
-}
-
-function clusterRefName(schedule: KubeObject): string | undefined {
-  const name = (schedule as { spec?: { clusterRef?: { name?: unknown } } }).spec?.clusterRef?.name;
-  return typeof name === "string" ? name : undefined;
 }
 
 /** The audit chain store, refusing to start an append once the instance is stopped (like every other write). */

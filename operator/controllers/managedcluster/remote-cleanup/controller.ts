@@ -5,6 +5,7 @@ import { remoteView, type RemoteView } from "../../../../src-shared/agent/remote
 import { CLUSTER_LABEL, SNAPSHOT_REF } from "../../../../src-shared/agent/snapshot.js";
 import { AGENT_ACTION, MANAGED_CLUSTER, NODE_TEMPLATE } from "../../../../src-shared/crds/refs.js";
 import { TEMPLATE_ACTION_LABEL } from "../../../../src-shared/karpenter/labels.js";
+import { clusterRefName } from "../../../../src-shared/tenancy/cluster-target.js";
 import type { KubeClient, KubeObject } from "../../../../src-shared/kube/index.js";
 import {
   EventRecorder,
@@ -31,10 +32,6 @@ interface Caches {
   templates: Informer;
   actions: Informer;
   snapshots: Informer;
-}
-
-function clusterRefName(o: KubeObject): string | undefined {
-  return (o as { spec?: { clusterRef?: { name?: string } } }).spec?.clusterRef?.name;
 }
 
 function keyOf(namespace: string | undefined, name: string | undefined): string[] {
