@@ -14,9 +14,11 @@ interface Reply {
   error?: { name: string; message: string };
 }
 
-/** The worker's entry: from TypeScript sources (tsx) through a boot file that registers tsx in the new thread first. */
+/**
+ * The worker's entry, from TypeScript sources like the rest of the operator: a boot file registers tsx's loader in the
+ * new thread first (module hooks are per thread).
+ */
 function startWorker(): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./worker-entry.js", import.meta.url));
   const entry = new URL("./worker-entry.ts", import.meta.url).href;
   return new Worker(new URL("./worker-boot.mjs", import.meta.url), { workerData: { entry } });
 }

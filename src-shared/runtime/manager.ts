@@ -36,6 +36,8 @@ export interface ControllerSpec {
   concurrency?: number;
   baseBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Releases what the controller holds beyond its queue (a worker thread), once the manager has stopped reconciling. */
+  close?: () => Promise<void>;
 }
 
 export interface ManagerLogger {
@@ -186,6 +188,7 @@ export class ControllerManager {
     await this.elector?.stop(options);
     await this.transition;
     await Promise.all([...this.informers.values()].map((i) => i.stop()));
+    await Promise.all(this.controllers.map((c) => c.spec.close?.()));
   }
 
   private setActive(active: boolean): void {

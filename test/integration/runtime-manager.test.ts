@@ -185,4 +185,29 @@ describe("ControllerManager", () => {
     expect(reconciled.length).toBeGreaterThanOrEqual(names.length);
     await manager.stop();
   });
+
+  it("releases what a controller holds (close) when it stops, after the reconcile in flight has finished", async () => {
+    const events: string[] = [];
+    let release: () => void = () => undefined;
+    const manager = new ControllerManager({ client });
+    manager.addController({
+      name: "holds-a-worker",
+      forKind: templateKind,
+      reconcile: async (key) => {
+        if (key !== `${ns}/held`) return {};
+        events.push("reconcile started");
+        await new Promise<void>((resolve) => (release = resolve));
+        events.push("reconcile ended");
+        return {};
+      },
+      close: async () => void events.push("closed"),
+    });
+    await client.create(template("held", ["m5"]));
+    manager.start();
+    await waitFor(() => events.includes("reconcile started"), { message: "a reconcile is in flight" });
+    const stopped = manager.stop();
+    setTimeout(() => release(), 50);
+    await stopped;
+    expect(events.slice(events.indexOf("reconcile ended"))).toEqual(["reconcile ended", "closed"]);
+  });
 });

@@ -59,5 +59,6 @@ export function registerReplanController(options: ReplanControllerOptions): void
     }),
     // Plans are CPU-bound: one at a time bounds the operator's CPU to one plan budget.
     concurrency: 1,
+    close: () => planner.close(),
   });
 }
