@@ -362,3 +362,24 @@ describe("an organisation whose only cluster has not reported", () => {
       });
   });
 });
+
+describe("deleting an organisation whose clusters did not all report", () => {
+  it("counts the reported cluster's nodes and names the silent one, not 0 for it", async () => {
+    const login = await f.call("POST", "/api/auth/token", { body: { email: ADMIN.email, password: ADMIN.password } });
+    const token = login.body.access_token as string;
+    const clients = await f.call("GET", "/admin/clients", { token });
+    const beta = clients.body.clients.find((c: any) => c.namespace === f.orgB);
+    // What the API server holds: the clusters that reported a node count, and the one that never did.
+    const held = (await f.client.list({ ...MC, namespace: f.orgB })).items as any[];
+    const reported = held.filter((c) => c.status?.nodeCount !== undefined);
+    expect(held.filter((c) => c.status?.nodeCount === undefined).map((c) => c.metadata.name)).toEqual(["silent"]);
+    const del = await f.call("DELETE", `/admin/clients/${beta.id}`, { token });
+    expect(del.status).toBe(200);
+    expect(del.body.deleted_resources).toMatchObject({
+      clusters: held.length,
+      instances: reported.reduce((n, c) => n + c.status.nodeCount, 0),
+      instances_reason: "not included (not reported): silent",
+    });
+    expect(del.body.deleted_resources.instances).toBeGreaterThan(0);
+  });
+});

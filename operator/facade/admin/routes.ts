@@ -17,6 +17,7 @@ import type { FacadeCache } from "../cache.js";
 import { NotImplementedError } from "../errors.js";
 import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
 import { clusterFigures } from "../services/fleet-view.js";
+import { nodeKpi } from "../services/node-totals.js";
 import { NotInTotals, TotalsBasis } from "../routes/shared.js";
 
 export interface AdminRouteDeps {
@@ -311,7 +312,15 @@ function deleteClientRoute(deps: AdminRouteDeps): RouteDef {
       success: z.literal(true),
       deleted_resources: z.object({
         clusters: z.number().int(),
-        instances: z.number().int(),
+        instances: z
+          .number()
+          .int()
+          .nullable()
+          .describe("Nodes of the clusters that reported them; null when none of them did."),
+        instances_reason: z
+          .string()
+          .nullable()
+          .describe("The clusters whose nodes are not counted (never reported), or null when every one is."),
         templates: z.number().int(),
         users: z.number().int(),
       }),
@@ -319,9 +328,12 @@ function deleteClientRoute(deps: AdminRouteDeps): RouteDef {
     handler: async ({ params, audit }) => {
       const org = await getOrganisation(deps.client, params.id);
       const clusters = deps.cache.allClusters().filter((c) => c.metadata.namespace === org.namespace);
+      // A cluster that never reported has no node count: it is named, not counted as 0.
+      const nodes = nodeKpi(clusters.map((c) => clusterFigures(c, {})));
       const counts = {
         clusters: clusters.length,
-        instances: clusters.reduce((n, c) => n + (c.status?.nodeCount ?? 0), 0),
+        instances: nodes.active_nodes,
+        instances_reason: nodes.active_nodes_reason,
         templates: deps.cache.templates(org.namespace).length,
       };
       const { users } = await deps.auth.deleteOrganisation(org.orgId);
