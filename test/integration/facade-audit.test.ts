@@ -290,6 +290,7 @@ describe("settings", () => {
       region: "eu-west-1",
       status: "pending",
       connection_method: "agent",
+      removing: false,
     });
     const ctx = await t.call("PATCH", "/settings/context", {
       token: viewer.accessToken,

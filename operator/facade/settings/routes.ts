@@ -5,7 +5,7 @@ import type { KubeClient } from "../../../src-shared/kube/client.js";
 import type { AuthService } from "../auth/service.js";
 import type { FacadeCache } from "../cache.js";
 import type { FacadeRateLimits } from "../config.js";
-import { ForbiddenError, NotFoundError } from "../errors.js";
+import { ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
 import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
 
 export interface SettingsRouteDeps {
@@ -29,6 +29,9 @@ const Account = z.object({
   region: z.string().nullable(),
   status: z.enum(["active", "pending", "disconnected"]),
   connection_method: z.enum(["in-cluster", "agent"]),
+  removing: z
+    .boolean()
+    .describe("Being disconnected: the cluster stays until what its templates applied there has been removed."),
 });
 
 /** The 12-digit account of an IAM role ARN (`arn:aws:iam::123456789012:role/x`), when the node role is given as one. */
@@ -51,6 +54,7 @@ function accountOf(cluster: ManagedCluster): z.infer<typeof Account> {
     region: cluster.spec.region ?? null,
     status: accountStatus(cluster),
     connection_method: (cluster.spec.mode ?? "local") === "local" ? "in-cluster" : "agent",
+    removing: cluster.metadata.deletionTimestamp !== undefined,
   };
 }
 
@@ -82,33 +86,49 @@ function removeAccountRoute(deps: SettingsRouteDeps): RouteDef {
   return defineRoute({
     method: "delete",
     path: "/settings/accounts",
-    summary: "Disconnect an account: deletes its ManagedCluster (the agent token goes with it)",
+    summary:
+      "Disconnect an account: deletes its ManagedCluster (the agent token goes with it); a remote cluster stays until its agent has removed what its templates applied there (pending)",
     tags: ["settings"],
     auth: "user",
     roles: ["owner"],
     body: z.object({ account_id: AccountId }).strict(),
-    response: z.object({ success: z.literal(true), account_id: z.string() }),
+    response: z.object({
+      success: z.literal(true),
+      account_id: z.string(),
+      pending: z.boolean().describe("The cluster is still there, held until its NodePools and EC2NodeClasses are gone"),
+      message: z.string(),
+    }),
     handler: async ({ auth, body, audit }) => {
       const caller = org(auth);
       const cluster = deps.cache.cluster(caller.namespace, body.account_id);
       if (!cluster) throw new NotFoundError(`account ${body.account_id} not found`);
-      await deps.client.delete({
+      if (cluster.metadata.deletionTimestamp)
+        throw new ConflictError(
+          `account ${body.account_id} is already being disconnected (see GET /settings/accounts)`,
+        );
+      const ref = {
         apiVersion: cluster.apiVersion,
         kind: cluster.kind,
         namespace: caller.namespace,
         name: body.account_id,
-      });
+      };
+      await deps.client.delete(ref);
+      // One a finalizer holds is still there, marked: settle on that version rather than wait for it to go.
+      const held = await deps.client.getIfExists(ref);
       await deps.cache.waitFor("ManagedCluster", {
         namespace: caller.namespace,
         name: body.account_id,
-        resourceVersion: null,
+        resourceVersion: held?.metadata?.resourceVersion ?? null,
       });
       audit({
         event: "account.disconnect",
         resource: `managedcluster/${body.account_id}`,
         before: accountOf(cluster),
       });
-      return { success: true as const, account_id: body.account_id };
+      const message = held
+        ? "Disconnect started: the cluster's NodePools and EC2NodeClasses are removed through its agent first"
+        : "Account disconnected";
+      return { success: true as const, account_id: body.account_id, pending: held !== undefined, message };
     },
   }) as RouteDef;
 }
