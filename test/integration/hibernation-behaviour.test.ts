@@ -5,6 +5,7 @@ import type { LocalApiServer, WriteNotice } from "../../operator/local/apiserver
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { EventRecorder } from "../../src-shared/runtime/index.js";
 import { designateLocalCluster } from "../support/local-cluster.js";
+import { deployment as teamDeployment, generalPool, settleWrites } from "../support/hibernation-fixtures.js";
 import { createHibernationReconciler } from "../../operator/controllers/hibernation/reconciler.js";
 import { hibernationWriter, liveReader } from "../../operator/controllers/hibernation/kube.js";
 import { SAVED_ANNOTATION } from "../../operator/controllers/hibernation/desired.js";
@@ -22,29 +23,8 @@ let offsetMs = 0;
 const reconcile = (): ReturnType<ReturnType<typeof createHibernationReconciler>> => reconciler(`${NS}/${HS.name}`);
 let reconciler: ReturnType<typeof createHibernationReconciler>;
 
-function deployment(name: string, replicas: number): KubeObject {
-  const labels = { app: name };
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name, namespace: TEAM },
-    spec: {
-      replicas,
-      selector: { matchLabels: labels },
-      template: { metadata: { labels }, spec: { containers: [{ name: "c", image: "x" }] } },
-    },
-  };
-}
-
-/** Reconciles until a run makes no write (what the work queue would do), at most 20 runs. */
-async function settle(): Promise<number> {
-  for (let run = 0; run < 20; run++) {
-    const before = notices.length;
-    await reconcile();
-    if (notices.length === before) return run;
-  }
-  throw new Error("reconcile kept writing");
-}
+const deployment = (name: string, replicas: number): KubeObject => teamDeployment(TEAM, name, replicas);
+const settle = (): Promise<number> => settleWrites(reconcile, () => notices.length);
 
 async function replicas(name: string): Promise<{ replicas: unknown; saved: unknown }> {
   const d = await client.get({ apiVersion: "apps/v1", kind: "Deployment", namespace: TEAM, name });
@@ -68,17 +48,7 @@ beforeAll(async () => {
   await designateLocalCluster(client, { namespace: NS });
   await client.create(deployment("web", 3));
   await client.create(deployment("api", 2));
-  await client.create({
-    apiVersion: "karpenter.sh/v1",
-    kind: "NodePool",
-    metadata: { name: "general" },
-    spec: {
-      limits: { cpu: "100" },
-      template: {
-        spec: { nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" }, requirements: [] },
-      },
-    },
-  });
+  await client.create(generalPool());
   await client.create({
     apiVersion: "v1",
     kind: "Node",

@@ -5,7 +5,12 @@ import { startTestCluster } from "../support/cluster.js";
 import type { LocalApiServer, WriteNotice } from "../../operator/local/apiserver/index.js";
 import { KubeApiError, KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { designateLocalCluster } from "../support/local-cluster.js";
-import { sleepingSpec } from "../support/hibernation-fixtures.js";
+import {
+  deployment as teamDeployment,
+  generalPool,
+  settleWrites,
+  sleepingSpec,
+} from "../support/hibernation-fixtures.js";
 import { createHibernationReconciler } from "../../operator/controllers/hibernation/reconciler.js";
 import { hibernationWriter, liveReader, type HibernationWriter } from "../../operator/controllers/hibernation/kube.js";
 import { SAVED_ANNOTATION } from "../../operator/controllers/hibernation/desired.js";
@@ -23,19 +28,8 @@ const notices: WriteNotice[] = [];
 const denied = new Set<string>();
 let reconcile: ReturnType<typeof createHibernationReconciler>;
 
-function deployment(name: string, replicas: number, annotations?: Record<string, string>): KubeObject {
-  const labels = { app: name };
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name, namespace: TEAM, ...(annotations ? { annotations } : {}) },
-    spec: {
-      replicas,
-      selector: { matchLabels: labels },
-      template: { metadata: { labels }, spec: { containers: [{ name: "c", image: "x" }] } },
-    },
-  };
-}
+const deployment = (name: string, replicas: number, annotations?: Record<string, string>): KubeObject =>
+  teamDeployment(TEAM, name, replicas, annotations);
 
 /** The real writer, except that a denied Deployment's patch gets the answer an admission webhook's denial gives. */
 function refusingWriter(): HibernationWriter {
@@ -58,15 +52,11 @@ function refusingWriter(): HibernationWriter {
   };
 }
 
-/** Reconciles until a run makes no write, at most 20 runs. */
-async function settle(): Promise<void> {
-  for (let run = 0; run < 20; run++) {
-    const before = notices.length;
-    await reconcile(KEY);
-    if (notices.length === before) return;
-  }
-  throw new Error("reconcile kept writing");
-}
+const settle = (): Promise<number> =>
+  settleWrites(
+    () => reconcile(KEY),
+    () => notices.length,
+  );
 
 async function deploymentState(name: string): Promise<{ replicas: unknown; saved: string | undefined }> {
   const d = await client.get({ apiVersion: "apps/v1", kind: "Deployment", namespace: TEAM, name });
@@ -86,17 +76,7 @@ beforeAll(async () => {
   await client.create(deployment("web", 3));
   await client.create(deployment("api", 2));
   await client.create(deployment("odd", 0, { [SAVED_ANNOTATION]: ODD_ANNOTATION }));
-  await client.create({
-    apiVersion: "karpenter.sh/v1",
-    kind: "NodePool",
-    metadata: { name: "general" },
-    spec: {
-      limits: { cpu: "100" },
-      template: {
-        spec: { nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" }, requirements: [] },
-      },
-    },
-  });
+  await client.create(generalPool());
   await client.create({ ...HS, metadata: { name: HS.name, namespace: NS }, spec: sleepingSpec("local") } as KubeObject);
   server.faults.onWrite((w) => notices.push(w));
   reconcile = createHibernationReconciler({ reader: liveReader(client), writer: refusingWriter() });

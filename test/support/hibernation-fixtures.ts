@@ -63,6 +63,54 @@ export function manifest(f: Fixture): KubeObject {
   };
 }
 
+/** A Deployment of `replicas` (a one-container pod template), with annotations when given. */
+export function deployment(
+  namespace: string,
+  name: string,
+  replicas: number,
+  annotations?: Record<string, string>,
+): KubeObject {
+  const labels = { app: name };
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
+    spec: {
+      replicas,
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [{ name: "c", image: "x" }] } },
+    },
+  };
+}
+
+/** A NodePool of 100 CPUs and no requirements, as a cluster without our templates has. */
+export function generalPool(name = "general"): KubeObject {
+  return {
+    apiVersion: "karpenter.sh/v1",
+    kind: "NodePool",
+    metadata: { name },
+    spec: {
+      limits: { cpu: "100" },
+      template: {
+        spec: { nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" }, requirements: [] },
+      },
+    },
+  };
+}
+
+/**
+ * Reconciles until a run makes no write (what the work queue would do), at most 20 runs; `writes` counts the writes the
+ * API server saw so far. Returns the runs that wrote.
+ */
+export async function settleWrites(reconcile: () => Promise<unknown>, writes: () => number): Promise<number> {
+  for (let run = 0; run < 20; run++) {
+    const before = writes();
+    await reconcile();
+    if (writes() === before) return run;
+  }
+  throw new Error("reconcile kept writing");
+}
+
 function nodePool(
   name: string,
   limits?: Record<string, string | number>,
