@@ -281,7 +281,9 @@ async function updateHead(
   for (let attempt = 0; attempt < 20; attempt++) {
     const cm = await readHeadObject(store, namespace);
     // A lost ConfigMap is recreated from the entries, so the anchor of a trimmed chain is not reset to genesis.
-    const next = change(await currentState(store, namespace, { cm, missing }));
+    const state = await currentState(store, namespace, { cm, missing });
+    // The rebuild mark outlives every change: a chain once rebuilt must never read as intact again.
+    const next = state.rebuilt ? { ...change(state), rebuilt: state.rebuilt } : change(state);
     try {
       if (cm) await store.client.replace<HeadConfigMap>({ ...cm, ...CONFIGMAP, data: headData(next) });
       else {

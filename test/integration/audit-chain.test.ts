@@ -352,6 +352,8 @@ describe("a rebuilt head is never taken for an intact one", () => {
     });
     for (let i = 7; i < 10; i++) await createAuditChainStore({ client: clientB }).record(input(ns, i));
     await store.updateHead(ns, (s) => ({ ...s, retentionDays: 500 }));
+    // Not even a change that leaves the mark out removes it.
+    await store.updateHead(ns, ({ rebuilt: _mark, ...rest }) => rest);
     const later = await exportOf(store, ns);
     expect(verifyExport(later)).toMatchObject({ ok: true, count: 8 });
     expect(exportStatus(later)).toMatchObject({
