@@ -54,7 +54,8 @@ export interface HeartbeatIngestOptions {
   noticeNamespace: string;
   /**
    * The AuditEntries of a namespace as this replica's cache holds them: notices other replicas recorded (a retried
-   * heartbeat may reach any replica). Without it (unit tests) only this replica's memory dedupes.
+   * heartbeat may reach any replica), so a notice recorded long ago costs no API call. Without it, the notice claims
+   * of the shared budget (kept an hour) and this replica's memory dedupe.
    */
   recordedEntries?: (namespace: string) => readonly RecordedEntryView[];
   logger?: Logger;
