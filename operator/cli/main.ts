@@ -1,4 +1,4 @@
-// spotctl's dispatcher: global help, subcommand lookup, and the exit-code contract (0 ok, 1 failure, 2 usage).
+// spotctl's dispatcher: global help, subcommand lookup, the exit codes (0 ok, 1 failure, 2 usage, 3 audit chain rebuilt).
 import { UsageError, type CliCommandEntry, type CliIo } from "./command.js";
 
 function globalHelp(commands: CliCommandEntry[]): string {

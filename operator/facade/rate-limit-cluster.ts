@@ -69,12 +69,44 @@ function nextCount(
   return { next: { ...state, count: state.count + 1 }, over: state.count >= limit.limit };
 }
 
-/** A request's counter could not be updated because other writers kept winning: count it in memory. */
-class ContendedError extends Error {
+/** A Lease could not be updated because other writers kept winning (a rate-limit request is then counted in memory). */
+export class ContendedError extends Error {
   constructor(name: string) {
-    super(`rate-limit counter ${name} kept changing under us`);
+    super(`Lease ${name} kept changing under us`);
     this.name = "ContendedError";
   }
+}
+
+/** One optimistic read-modify-write of a Lease kept as shared state by the facade replicas. */
+export interface LeaseUpdate<T> {
+  /** For the error when other writers keep winning. */
+  name: string;
+  attempts: number;
+  /** The object as it is now (undefined: there is none). */
+  read(): Promise<LeaseObject | undefined>;
+  /** What to answer, and what to write instead of `current` (none: nothing changed, so nothing is written). */
+  change(current: LeaseObject | undefined): { result: T; lease?: LeaseObject };
+  /** Creates `lease` (no current) or replaces current with it (the resourceVersion it carries is the precondition). */
+  write(lease: LeaseObject, current: LeaseObject | undefined): Promise<LeaseObject>;
+}
+
+/**
+ * Reads, changes and writes with the read object's resourceVersion; when another writer won (409 Conflict or
+ * AlreadyExists, or 404: the object was deleted since), reads again and retries, at most `attempts` times.
+ */
+export async function updateLeaseOptimistically<T>(update: LeaseUpdate<T>): Promise<T> {
+  for (let attempt = 0; attempt < update.attempts; attempt++) {
+    const current = await update.read();
+    const { result, lease } = update.change(current);
+    if (!lease) return result;
+    try {
+      await update.write(lease, current);
+      return result;
+    } catch (err) {
+      if (!isConflict(err) && !(current && isNotFound(err))) throw err;
+    }
+  }
+  throw new ContendedError(update.name);
 }
 
 function derivedKey(hashKey: Uint8Array): Buffer {
@@ -213,38 +245,33 @@ function leaseFor(
 }
 
 /**
- * One write attempt: creates the counter (absent) or increments / restarts it (present, with its resourceVersion).
- * Undefined when another writer won (409 Conflict / AlreadyExists, or 404: the sweep removed it): re-read and retry.
+ * Optimistic-concurrency increment: creates the counter (absent) or increments / restarts it (present, with its
+ * resourceVersion); resolves with the count including this request.
  */
-async function tryCount(
-  ctx: LimiterContext,
-  req: CountRequest,
-  current: LeaseObject | undefined,
-): Promise<WindowCount | undefined> {
-  const state = current ? stateOf(current) : undefined;
-  const { next, over } = nextCount(state, req.limit, req.nowMs);
-  // Over the limit already: refuse without a write (the window's end does not depend on the count).
-  if (over) return { count: next.count, windowEndMs: next.endMs };
-  const lease = leaseFor(ctx, req, next, current);
-  try {
-    remember(ctx, req.name, await api(ctx, current ? ctx.client.replace(lease) : ctx.client.create(lease)));
-    return { count: next.count, windowEndMs: next.endMs };
-  } catch (err) {
-    ctx.seen.delete(req.name);
-    if (isConflict(err) || (current && isNotFound(err))) return undefined;
-    throw err;
-  }
-}
-
-/** Optimistic-concurrency increment; resolves with the count including this request. */
-async function countInCluster(ctx: LimiterContext, req: CountRequest): Promise<WindowCount> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const current =
-      ctx.seen.get(req.name) ?? (await api(ctx, ctx.client.getIfExists<LeaseObject>(leaseRef(ctx, req.name))));
-    const counted = await tryCount(ctx, req, current);
-    if (counted) return counted;
-  }
-  throw new ContendedError(req.name);
+function countInCluster(ctx: LimiterContext, req: CountRequest): Promise<WindowCount> {
+  return updateLeaseOptimistically<WindowCount>({
+    name: req.name,
+    attempts: MAX_ATTEMPTS,
+    read: async () =>
+      ctx.seen.get(req.name) ?? (await api(ctx, ctx.client.getIfExists<LeaseObject>(leaseRef(ctx, req.name)))),
+    change: (current) => {
+      const { next, over } = nextCount(current ? stateOf(current) : undefined, req.limit, req.nowMs);
+      const result = { count: next.count, windowEndMs: next.endMs };
+      // Over the limit already: refuse without a write (the window's end does not depend on the count).
+      return over ? { result } : { result, lease: leaseFor(ctx, req, next, current) };
+    },
+    write: async (lease, current) => {
+      try {
+        const stored = await api(ctx, current ? ctx.client.replace(lease) : ctx.client.create(lease));
+        remember(ctx, req.name, stored);
+        return stored;
+      } catch (err) {
+        // A lost race or a failure: the remembered object is stale either way, so the next round reads it.
+        ctx.seen.delete(req.name);
+        throw err;
+      }
+    },
+  });
 }
 
 /** Runs `fn` after the previous operation on `name` in this replica has finished. */

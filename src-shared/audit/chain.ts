@@ -137,6 +137,21 @@ export function verifyRecordedHead(entries: AuditRecord[], recorded: ChainAnchor
   };
 }
 
+/**
+ * The head ConfigMap was lost and rebuilt from the entries alone (or, `at: null`, is missing right now). Nothing kept
+ * outside the entries then pins them: someone able to edit entries and delete the ConfigMap could have trimmed or
+ * re-hashed the chain up to `sequence` without any check noticing, so such a chain is never reported intact.
+ */
+export interface HeadRebuild {
+  /** When the ConfigMap was rebuilt; null when it is missing at the time of the read. */
+  at: string | null;
+  /** The newest entry the rebuild found (the head it rebuilt from). */
+  sequence: number;
+  hash: string;
+  /** How many entries the rebuild's LIST held. */
+  entries: number;
+}
+
 /** The export document a client downloads; `checksum` covers every other field that matters. */
 export interface AuditExport {
   format: typeof EXPORT_FORMAT;
@@ -148,6 +163,8 @@ export interface AuditExport {
   checksum: string;
   /** The head ConfigMap's head at export time (informational, not covered by the checksum). */
   recorded_head?: ChainAnchor;
+  /** Present when the head ConfigMap was rebuilt or is missing (informational, not covered by the checksum). */
+  head_rebuilt?: HeadRebuild;
 }
 
 export function exportChecksum(doc: Omit<AuditExport, "checksum">): string {
@@ -202,7 +219,40 @@ export function verifyExport(doc: AuditExport): ExportVerdict {
   return { ok: true, count: doc.entries.length, head };
 }
 
+/** What an auditor is told of a chain whose head was rebuilt: which entries nothing outside them pins. */
+export function rebuiltReason(rebuilt: HeadRebuild): string {
+  const what = rebuilt.at
+    ? `was lost and rebuilt at ${rebuilt.at} from the ${rebuilt.entries} entries then stored`
+    : `is missing; this read rests on the ${rebuilt.entries} entries alone`;
+  return (
+    `the head ConfigMap ${what} (head ${rebuilt.sequence} ${rebuilt.hash || '""'}): entries up to sequence ` +
+    `${rebuilt.sequence} may have been trimmed or re-hashed before that without any check noticing`
+  );
+}
+
+export type ChainStatus =
+  | { status: "intact"; head: ChainAnchor }
+  | { status: "rebuilt"; head: ChainAnchor; rebuilt: HeadRebuild; reason: string }
+  | { status: "tampered"; problem: ChainProblem };
+
+/**
+ * The verdict on an export: tampered when it does not verify, else rebuilt when its head was rebuilt (from then on,
+ * for every range: the entries after a rebuild chain onto ones nothing pinned), else intact.
+ */
+export function exportStatus(doc: AuditExport): ChainStatus {
+  const verdict = verifyExport(doc);
+  if (!verdict.ok) return { status: "tampered", problem: verdict.problem };
+  if (!doc.head_rebuilt) return { status: "intact", head: verdict.head };
+  return { status: "rebuilt", head: verdict.head, rebuilt: doc.head_rebuilt, reason: rebuiltReason(doc.head_rebuilt) };
+}
+
 const AnchorSchema = z.object({ sequence: z.number().int().min(-1), hash: z.string() });
+export const HeadRebuildSchema = z.object({
+  at: z.string().nullable(),
+  sequence: z.number().int().min(-1),
+  hash: z.string(),
+  entries: z.number().int().min(0),
+});
 const RecordSchema = z.object({
   id: z.string(),
   namespace: z.string(),
@@ -227,6 +277,7 @@ export const AuditExportSchema = z.object({
   entries: z.array(RecordSchema),
   checksum: z.string(),
   recorded_head: AnchorSchema.optional(),
+  head_rebuilt: HeadRebuildSchema.optional(),
 });
 
 /** Parses an export file's text; throws an Error with a one-line reason when it is not one. */

@@ -2,10 +2,12 @@
 import {
   canonicalJson,
   EXPORT_FORMAT,
+  HeadRebuildSchema,
   parseAuditExport,
   verifyExport,
   type AuditExport,
   type ChainAnchor,
+  type HeadRebuild,
 } from "./chain.js";
 import type { AuditOutcome, AuditRecord } from "./types.js";
 import { csvField, unescapeCell } from "../csv.js";
@@ -30,13 +32,15 @@ export const AUDIT_CSV_COLUMNS = [
 ] as const;
 
 type Column = (typeof AUDIT_CSV_COLUMNS)[number];
-type RecordKind = "anchor" | "entry" | "head" | "checksum";
+type RecordKind = "anchor" | "entry" | "head" | "checksum" | "rebuilt";
 
 /** Columns a metadata row fills; every other cell of it must be empty. Entry rows fill every column. */
 const METADATA_COLUMNS: Record<Exclude<RecordKind, "entry">, Column[]> = {
   anchor: ["record", "seq", "namespace", "hash"],
   head: ["record", "seq", "namespace", "hash"],
   checksum: ["record", "id", "namespace", "hash"],
+  // Only when the head ConfigMap was rebuilt: the JSON export's head_rebuilt, as canonical JSON.
+  rebuilt: ["record", "namespace", "after"],
 };
 
 function csvLine(cells: string[]): string {
@@ -80,6 +84,8 @@ export function auditExportCsv(doc: AuditExport): string {
     ]);
   }
   rows.push(metadataRow("head", { seq: String(doc.head.sequence), namespace: doc.namespace, hash: doc.head.hash }));
+  if (doc.head_rebuilt)
+    rows.push(metadataRow("rebuilt", { namespace: doc.namespace, after: canonicalJson(doc.head_rebuilt) }));
   rows.push(metadataRow("checksum", { id: doc.format, namespace: doc.namespace, hash: doc.checksum }));
   return rows.map(csvLine).join("\r\n") + "\r\n";
 }
@@ -171,6 +177,7 @@ export interface ParsedAuditCsv {
 const INTEGER = /^(0|-?[1-9][0-9]*)$/;
 
 type MetaKind = Exclude<RecordKind, "entry">;
+/** The metadata rows every export has; `rebuilt` is there only for a chain whose head ConfigMap was rebuilt. */
 const META_KINDS: MetaKind[] = ["anchor", "head", "checksum"];
 
 /** One data row after unescaping, with helpers that decode typed cells or throw naming row and column. */
@@ -215,8 +222,9 @@ class DecodedRow {
 
   kind(): RecordKind {
     const kind = this.values.record;
-    if (kind === "entry" || kind === "anchor" || kind === "head" || kind === "checksum") return kind;
-    throw this.error("record", `${JSON.stringify(kind)} is not anchor, entry, head or checksum`);
+    if (kind === "entry" || kind === "anchor" || kind === "head" || kind === "checksum" || kind === "rebuilt")
+      return kind;
+    throw this.error("record", `${JSON.stringify(kind)} is not anchor, entry, head, rebuilt or checksum`);
   }
 
   entry(): AuditRecord {
@@ -248,7 +256,7 @@ function metadataProblems(meta: Partial<Record<MetaKind, DecodedRow>>): {
   for (const kind of META_KINDS) if (!meta[kind]) problems.push({ row: null, reason: `the ${kind} row is missing` });
   const named = META_KINDS.flatMap((k) => (meta[k] ? [meta[k].values.namespace] : []));
   const namespace = named.find((n, i) => named.indexOf(n) !== i) ?? named[0] ?? "";
-  for (const kind of META_KINDS) {
+  for (const kind of [...META_KINDS, "rebuilt" as const]) {
     const m = meta[kind];
     if (m && m.values.namespace !== namespace) {
       problems.push({
@@ -274,7 +282,7 @@ function addMetadataRow(
   kind: MetaKind,
   decoded: DecodedRow,
 ): CsvRowProblem | undefined {
-  if (kind !== "checksum") decoded.integer("seq");
+  if (kind === "anchor" || kind === "head") decoded.integer("seq");
   const first = meta[kind];
   if (first) return { row: decoded.row, reason: `a second ${kind} row (the first is row ${first.row})` };
   meta[kind] = decoded;
@@ -282,6 +290,13 @@ function addMetadataRow(
   return stray
     ? { row: decoded.row, reason: `the ${kind} row has a value in column ${stray}, which it does not use` }
     : undefined;
+}
+
+/** The `rebuilt` row's record; a cell that is not one is unreadable (the row says the chain's head was rebuilt). */
+function rebuiltOf(row: DecodedRow): HeadRebuild {
+  const parsed = HeadRebuildSchema.safeParse(row.state("after"));
+  if (!parsed.success) throw row.error("after", "not a head rebuild record");
+  return parsed.data;
 }
 
 /** Parses an audit CSV export; throws AuditCsvSyntaxError (one line, naming row and column) when it cannot be read. */
@@ -308,6 +323,7 @@ export function parseAuditCsv(text: string): ParsedAuditCsv {
     if (problem) problems.push(problem);
   });
   const checked = metadataProblems(meta);
+  const rebuilt = meta.rebuilt ? rebuiltOf(meta.rebuilt) : undefined;
   const doc: AuditExport = {
     // Cast: a changed format cell is not rejected here but fails the checksum, which covers it.
     format: (meta.checksum?.values.id ?? "") as typeof EXPORT_FORMAT,
@@ -317,6 +333,7 @@ export function parseAuditCsv(text: string): ParsedAuditCsv {
     count: entries.length,
     entries,
     checksum: meta.checksum?.values.hash ?? "",
+    ...(rebuilt ? { head_rebuilt: rebuilt } : {}),
   };
   return {
     doc,

@@ -8,6 +8,8 @@ export {
   AUDIT_HEAD_CONFIGMAP,
   AUDIT_HEAD_LABEL,
   AUDIT_HASH_ANNOTATION,
+  AUDIT_RETENTION_ANNOTATION,
+  type RetentionPolicy,
   type AuditChainStore,
   type ChainHeadState,
   type AuditWriterOptions,

@@ -1,7 +1,14 @@
 // Appends AuditEntry CRs to a namespace's hash chain (safe with concurrent writers), reads the chain back, applies retention.
 import { API_VERSION } from "../crds/common.js";
 import { isConflict, type KubeClient, type KubeObject } from "../kube/client.js";
-import { buildEntry, computeEntryHash, entryName, GENESIS_ANCHOR, type ChainAnchor } from "./chain.js";
+import {
+  buildEntry,
+  computeEntryHash,
+  entryName,
+  GENESIS_ANCHOR,
+  type ChainAnchor,
+  type HeadRebuild,
+} from "./chain.js";
 import type { AuditInput, AuditOutcome, AuditRecord, AuditWriter } from "./types.js";
 
 /** Per-namespace ConfigMap caching the chain head and holding the retention anchor and policy. */
@@ -10,12 +17,22 @@ export const AUDIT_HEAD_CONFIGMAP = "spot-optimizer-audit-head";
 export const AUDIT_HEAD_LABEL = "spotoptimizer.io/audit-head";
 /** Annotation holding an entry's hash, written in the same create as its spec. */
 export const AUDIT_HASH_ANNOTATION = "spotoptimizer.io/hash";
+/**
+ * Annotation with the retention policy in force when the entry was written (days, or "none"), so a head ConfigMap
+ * rebuilt from the entries gets it back from the newest one instead of silently keeping everything.
+ */
+export const AUDIT_RETENTION_ANNOTATION = "spotoptimizer.io/retention-days";
+
+/** Days; undefined when no policy is set (entries are kept); "unknown" when a rebuilt head could not recover it. */
+export type RetentionPolicy = number | "unknown" | undefined;
 
 export interface ChainHeadState {
   head: ChainAnchor;
   /** The last entry removed by retention ({-1, ""} when none was). Entries at or below it are not part of the chain. */
   anchor: ChainAnchor;
-  retentionDays: number | undefined;
+  retentionDays: RetentionPolicy;
+  /** Set when the ConfigMap was rebuilt from the entries; kept by every later update, so it is never forgotten. */
+  rebuilt?: HeadRebuild;
 }
 
 interface AuditEntryObject extends KubeObject {
@@ -77,7 +94,18 @@ export function recordFromObject(obj: AuditEntryObject): AuditRecord {
   return { ...base, hash: storedHash(obj) };
 }
 
-function objectFromRecord(record: AuditRecord): AuditEntryObject {
+function retentionText(policy: RetentionPolicy): string {
+  return policy === undefined ? "none" : String(policy);
+}
+
+/** The policy an annotation (or a ConfigMap value) names; "unknown" for anything absent or unreadable. */
+function parseRetention(text: string | undefined): RetentionPolicy {
+  if (text === "none") return undefined;
+  const days = Number(text);
+  return text !== undefined && /^\d+$/.test(text) && days > 0 ? days : "unknown";
+}
+
+function objectFromRecord(record: AuditRecord, retention: RetentionPolicy): AuditEntryObject {
   const spec: AuditEntryObject["spec"] = {
     actor: record.actor,
     event: record.event,
@@ -96,7 +124,7 @@ function objectFromRecord(record: AuditRecord): AuditEntryObject {
       name: record.id,
       namespace: record.namespace,
       labels: { "app.kubernetes.io/managed-by": "spot-optimizer" },
-      annotations: { [AUDIT_HASH_ANNOTATION]: record.hash },
+      annotations: { [AUDIT_HASH_ANNOTATION]: record.hash, [AUDIT_RETENTION_ANNOTATION]: retentionText(retention) },
     },
     spec,
   };
@@ -107,13 +135,22 @@ function anchorFrom(data: Record<string, string>, prefix: string): ChainAnchor {
   return Number.isInteger(sequence) ? { sequence, hash: data[`${prefix}Hash`] ?? "" } : GENESIS_ANCHOR;
 }
 
+function rebuiltFrom(data: Record<string, string>): HeadRebuild | undefined {
+  if (data.rebuiltAt === undefined) return undefined;
+  const entries = Number(data.rebuiltEntries);
+  // A mark whose details were damaged still marks the chain rebuilt: -1 / "" say the head it came from is not known.
+  const { sequence, hash } = anchorFrom(data, "rebuilt");
+  return { at: data.rebuiltAt, sequence, hash, entries: Number.isInteger(entries) ? entries : 0 };
+}
+
 function headState(cm: HeadConfigMap | undefined): ChainHeadState {
   const data = cm?.data ?? {};
-  const retention = Number(data.retentionDays);
+  const rebuilt = rebuiltFrom(data);
   return {
     head: anchorFrom(data, "head"),
     anchor: anchorFrom(data, "anchor"),
-    retentionDays: Number.isInteger(retention) && retention > 0 ? retention : undefined,
+    retentionDays: data.retentionDays === undefined ? undefined : parseRetention(data.retentionDays),
+    ...(rebuilt ? { rebuilt } : {}),
   };
 }
 
@@ -125,6 +162,12 @@ function headData(state: ChainHeadState): Record<string, string> {
     anchorHash: state.anchor.hash,
   };
   if (state.retentionDays !== undefined) data.retentionDays = String(state.retentionDays);
+  if (state.rebuilt) {
+    data.rebuiltAt = state.rebuilt.at ?? "";
+    data.rebuiltSequence = String(state.rebuilt.sequence);
+    data.rebuiltHash = state.rebuilt.hash;
+    data.rebuiltEntries = String(state.rebuilt.entries);
+  }
   return data;
 }
 
@@ -135,6 +178,10 @@ export interface StoredChain {
   anchor: ChainAnchor;
   entries: AuditRecord[];
   recordedHead?: ChainAnchor;
+  /** The head ConfigMap was rebuilt (its mark), or is missing now (`at: null`); absent for a head never lost. */
+  rebuilt?: HeadRebuild;
+  /** The stored retention policy (for a missing ConfigMap, the one the newest entry was written under). */
+  retentionDays: RetentionPolicy;
 }
 
 export interface AuditChainStore extends AuditWriter {
@@ -165,10 +212,21 @@ function readHeadObject(store: ChainStore, namespace: string): Promise<HeadConfi
   return store.client.getIfExists<HeadConfigMap>({ ...CONFIGMAP, namespace, name: AUDIT_HEAD_CONFIGMAP });
 }
 
+/** The namespace's stored entries, and the retention policy the newest one was written under. */
+interface ListedEntries {
+  records: AuditRecord[];
+  newestRetention: RetentionPolicy;
+}
+
 /** Every stored entry of the namespace (including any retention left at or below its anchor), ascending. */
-async function listRecords(store: ChainStore, namespace: string): Promise<AuditRecord[]> {
+async function listRecords(store: ChainStore, namespace: string): Promise<ListedEntries> {
   const list = await store.client.listAll<AuditEntryObject>({ ...ENTRY, namespace });
-  return list.items.map(recordFromObject).sort((a, b) => a.seq - b.seq);
+  const items = list.items.sort((a, b) => (a.spec?.sequence ?? -1) - (b.spec?.sequence ?? -1));
+  const newest = items[items.length - 1];
+  return {
+    records: items.map(recordFromObject),
+    newestRetention: newest ? parseRetention(newest.metadata?.annotations?.[AUDIT_RETENTION_ANNOTATION]) : undefined,
+  };
 }
 
 /** The link a new entry chains onto; an entry whose hash was removed is chained by its content (it stays reported). */
@@ -179,38 +237,53 @@ const linkOf = (record: AuditRecord): ChainAnchor => ({
 
 /**
  * The head state as the entries themselves show it, for a namespace whose head ConfigMap is gone: the newest entry
- * is the head, and the oldest one kept names the anchor it chains onto (its sequence - 1 and its prevHash). The
- * retention policy lived only in the ConfigMap and is not recovered.
+ * is the head, the oldest one kept names the anchor it chains onto (its sequence - 1 and its prevHash), and the
+ * newest one's annotation the retention policy. A chain with entries is marked rebuilt (`at`: now, or null for a
+ * read that writes nothing): nothing outside the entries vouches for them any more. An empty one is a new chain.
  */
-function stateFromRecords(records: AuditRecord[]): ChainHeadState {
+function stateFromRecords(listed: ListedEntries, at: string | null): ChainHeadState {
+  const { records } = listed;
   const lowest = records[0];
   const highest = records[records.length - 1];
   if (!lowest || !highest) return { head: GENESIS_ANCHOR, anchor: GENESIS_ANCHOR, retentionDays: undefined };
+  const head = linkOf(highest);
   return {
-    head: linkOf(highest),
+    head,
     anchor: { sequence: lowest.seq - 1, hash: lowest.prevHash },
-    retentionDays: undefined,
+    retentionDays: listed.newestRetention,
+    rebuilt: { at, sequence: head.sequence, hash: head.hash, entries: records.length },
   };
 }
 
-/** The head ConfigMap's state, or the state rebuilt from a LIST of the entries when the ConfigMap is gone. */
+/**
+ * The head ConfigMap's state, or the state rebuilt from a LIST of the entries when the ConfigMap is gone. `missing`:
+ * what the caller itself found when it began without a ConfigMap (an append); its rebuild mark (none for an empty
+ * chain: its first entry is ours) is the one to record, not one taken after our own entry was added.
+ */
 async function currentState(
   store: ChainStore,
   namespace: string,
-  cm: HeadConfigMap | undefined,
+  found: { cm: HeadConfigMap | undefined; missing?: ChainHeadState | undefined },
 ): Promise<ChainHeadState> {
-  return cm ? headState(cm) : stateFromRecords(await listRecords(store, namespace));
+  if (found.cm) return headState(found.cm);
+  const listed = stateFromRecords(await listRecords(store, namespace), store.now().toISOString());
+  if (!found.missing) return listed;
+  const { rebuilt: _ours, ...rest } = listed;
+  return found.missing.rebuilt ? { ...rest, rebuilt: found.missing.rebuilt } : rest;
 }
 
 async function updateHead(
   store: ChainStore,
   namespace: string,
   change: (state: ChainHeadState) => ChainHeadState,
+  missing?: ChainHeadState,
 ): Promise<ChainHeadState> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const cm = await readHeadObject(store, namespace);
     // A lost ConfigMap is recreated from the entries, so the anchor of a trimmed chain is not reset to genesis.
-    const next = change(await currentState(store, namespace, cm));
+    const state = await currentState(store, namespace, { cm, missing });
+    // The rebuild mark outlives every change: a chain once rebuilt must never read as intact again.
+    const next = state.rebuilt ? { ...change(state), rebuilt: state.rebuilt } : change(state);
     try {
       if (cm) await store.client.replace<HeadConfigMap>({ ...cm, ...CONFIGMAP, data: headData(next) });
       else {
@@ -225,13 +298,25 @@ async function updateHead(
   throw new Error(`audit head of ${namespace} kept changing under us`);
 }
 
-/** Moves the head past `record`; answers the state it found (undefined when the best-effort update failed). */
-async function advanceHead(store: ChainStore, record: AuditRecord): Promise<ChainHeadState | undefined> {
+/**
+ * Moves the head past `record`; answers the state it found (undefined when the best-effort update failed).
+ * `missing`: the state the append rebuilt when it found no ConfigMap (see currentState).
+ */
+async function advanceHead(
+  store: ChainStore,
+  record: AuditRecord,
+  missing: ChainHeadState | undefined,
+): Promise<ChainHeadState | undefined> {
   let found: ChainHeadState | undefined;
-  await updateHead(store, record.namespace, (s) => {
-    found = s;
-    return { ...s, head: later(s.head, linkOf(record)) };
-  }).catch(() => undefined);
+  await updateHead(
+    store,
+    record.namespace,
+    (s) => {
+      found = s;
+      return { ...s, head: later(s.head, linkOf(record)) };
+    },
+    missing,
+  ).catch(() => undefined);
   return found;
 }
 
@@ -246,7 +331,7 @@ async function afterConflict(
   context: { conflicts: number; anchor: ChainAnchor },
 ): Promise<ChainAnchor> {
   if (context.conflicts > 1) {
-    return later(stateFromRecords(await listRecords(store, lost.namespace)).head, context.anchor);
+    return later(stateFromRecords(await listRecords(store, lost.namespace), null).head, context.anchor);
   }
   const winner = await store.client.getIfExists<AuditEntryObject>({
     ...ENTRY,
@@ -257,20 +342,22 @@ async function afterConflict(
 }
 
 async function append(store: ChainStore, input: AuditInput): Promise<AuditRecord> {
-  const state = await currentState(store, input.namespace, await readHeadObject(store, input.namespace));
+  const cm = await readHeadObject(store, input.namespace);
+  const state = await currentState(store, input.namespace, { cm });
+  const missing = cm ? undefined : state;
   let previous = later(state.head, state.anchor);
   let conflicts = 0;
   for (let attempt = 0; attempt < 50; attempt++) {
     const record = buildEntry(input, previous, store.now().toISOString());
     try {
-      await store.client.create<AuditEntryObject>(objectFromRecord(record));
+      await store.client.create<AuditEntryObject>(objectFromRecord(record, state.retentionDays));
     } catch (err) {
       if (!isConflict(err)) throw err;
       conflicts++;
       previous = await afterConflict(store, record, { conflicts, anchor: state.anchor });
       continue;
     }
-    const found = await advanceHead(store, record);
+    const found = await advanceHead(store, record, missing);
     if (!found || found.anchor.sequence < record.seq) return record;
     // Retention moved the anchor past us while we walked a stale hint: our entry sits where readers no longer
     // look. Take it back and append after the real head instead.
@@ -282,14 +369,16 @@ async function append(store: ChainStore, input: AuditInput): Promise<AuditRecord
 
 async function readChain(store: ChainStore, namespace: string): Promise<StoredChain> {
   // LIST before reading the anchor: retention moves the anchor before it deletes, so this order never sees a gap.
-  const records = await listRecords(store, namespace);
+  const listed = await listRecords(store, namespace);
   const cm = await readHeadObject(store, namespace);
   if (!cm) {
-    const { anchor } = stateFromRecords(records);
-    return { anchor, entries: records.filter((r) => r.seq > anchor.sequence) };
+    const { anchor, rebuilt, retentionDays } = stateFromRecords(listed, null);
+    const entries = listed.records.filter((r) => r.seq > anchor.sequence);
+    return { anchor, entries, retentionDays, ...(rebuilt ? { rebuilt } : {}) };
   }
-  const { anchor, head } = headState(cm);
-  return { anchor, entries: records.filter((r) => r.seq > anchor.sequence), recordedHead: head };
+  const { anchor, head, rebuilt, retentionDays } = headState(cm);
+  const entries = listed.records.filter((r) => r.seq > anchor.sequence);
+  return { anchor, entries, recordedHead: head, retentionDays, ...(rebuilt ? { rebuilt } : {}) };
 }
 
 async function applyRetention(
@@ -322,7 +411,8 @@ async function sweepRetention(store: ChainStore): Promise<Record<string, number>
   for (const cm of heads.items) {
     const namespace = cm.metadata?.namespace;
     const { retentionDays } = headState(cm);
-    if (!namespace || retentionDays === undefined) continue;
+    // An unknown policy (a rebuilt head) removes nothing: guessing one could delete what was meant to be kept.
+    if (!namespace || typeof retentionDays !== "number") continue;
     removed[namespace] = (
       await applyRetention(store, namespace, new Date(store.now().getTime() - retentionDays * 86_400_000))
     ).removed;

@@ -296,6 +296,60 @@ describe("interruption notices", () => {
     expect((await counted("hb-replicas")).interruptions).toBe(2);
   });
 
+  it("holds the hourly budget across two replicas: a node's notices sent to both are recorded within one budget", async () => {
+    const token = await connect(owner, "hb-shared-budget");
+    const second = await f.startReplica();
+    const at = (offsetMs: number): string => new Date(clockMs + offsetMs).toISOString();
+    const nodes = [{ ...beat().nodes[0]!, name: "n-1" }];
+    const post = (url: string | undefined, interruptions: HeartbeatInput["interruptions"]) => {
+      const body = beat({ nodes, interruptions });
+      return url
+        ? call(url, "POST", "/clusters/hb-shared-budget/heartbeat", { token, body })
+        : f.call("POST", "/clusters/hb-shared-budget/heartbeat", { token, body });
+    };
+    // One Spot interruption and two other notices an hour for the one node, whichever replica hears them.
+    expect((await post(undefined, [{ node: "n-1", at: at(0), kind: "spot-itn" }])).status).toBe(200);
+    expect((await post(second.url, [{ node: "n-1", at: at(-1000), kind: "spot-itn" }])).status).toBe(200);
+    const others = ["rebalance", "karpenter-disruption", "scheduled-maintenance", "asg-termination"];
+    for (const [k, kind] of others.entries()) {
+      expect((await post(k % 2 ? second.url : undefined, [{ node: "n-1", at: at(0), kind }])).status).toBe(200);
+    }
+    const events = (await clusterEntries("hb-shared-budget")).map((e: any) => e.spec.event);
+    expect(events.filter((e: string) => e === "spot.interruption")).toHaveLength(1);
+    expect(events).toHaveLength(3);
+    // The budget is one Lease in the facade's namespace, written only when a notice is claimed.
+    const leases = async () =>
+      (
+        await f.client.listAll<any>(
+          { apiVersion: "coordination.k8s.io/v1", kind: "Lease" },
+          { labelSelector: "spotoptimizer.io/rate-limit-bucket=notice-budget" },
+        )
+      ).items.map((l: any) => `${l.metadata.name} ${l.metadata.resourceVersion}`);
+    const before = await leases();
+    expect((await post(undefined, [{ node: "n-1", at: at(0), kind: "spot-itn" }])).status).toBe(200);
+    expect((await post(second.url, [{ node: "n-1", at: at(0), kind: "rebalance" }])).status).toBe(200);
+    expect(await leases()).toEqual(before);
+  });
+
+  it("records a notice sent to both replicas at once a single time", async () => {
+    const token = await connect(owner, "hb-shared-dedupe");
+    const second = await f.startReplica();
+    const at = new Date(clockMs).toISOString();
+    const nodes = ["n-1", "n-2", "n-3", "n-4", "n-5"].map((name) => ({ ...beat().nodes[0]!, name }));
+    for (const node of nodes) {
+      // The agent's retry of a heartbeat whose answer was lost reaches the other replica while the first still works.
+      const body = beat({ nodes, interruptions: [{ node: node.name, at, kind: "spot-itn" }] });
+      const answers = await Promise.all([
+        f.call("POST", "/clusters/hb-shared-dedupe/heartbeat", { token, body }),
+        call(second.url, "POST", "/clusters/hb-shared-dedupe/heartbeat", { token, body }),
+      ]);
+      expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    }
+    const recorded = (await clusterEntries("hb-shared-dedupe")).map((e: any) => e.spec.resource).sort();
+    expect(recorded).toEqual(nodes.map((n) => `cluster/hb-shared-dedupe/node/${n.name}`));
+    expect((await counted("hb-shared-dedupe")).interruptions).toBe(5);
+  });
+
   it("looks at 100 notices of a heartbeat, refuses more than 1000, and records at most three an hour per node", async () => {
     const token = await connect(owner, "hb-budget");
     const at = (): string => new Date(clockMs).toISOString();

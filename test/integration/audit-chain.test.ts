@@ -4,6 +4,7 @@ import {
   buildEntry,
   buildExport,
   computeEntryHash,
+  exportStatus,
   GENESIS_ANCHOR,
   verifyExport,
 } from "../../src-shared/audit/chain.js";
@@ -90,9 +91,13 @@ async function seedChain(namespace: string, count: number, dayMs = 0): Promise<A
 }
 
 async function exportOf(store: AuditChainStore, namespace: string) {
-  const { anchor, entries, recordedHead } = await store.readChain(namespace);
+  const { anchor, entries, recordedHead, rebuilt } = await store.readChain(namespace);
   const doc = buildExport(namespace, entries, anchor);
-  return recordedHead ? { ...doc, recorded_head: recordedHead } : doc;
+  return {
+    ...doc,
+    ...(recordedHead ? { recorded_head: recordedHead } : {}),
+    ...(rebuilt ? { head_rebuilt: rebuilt } : {}),
+  };
 }
 
 describe("audit chain in the cluster", () => {
@@ -290,5 +295,108 @@ describe("audit chain whose head ConfigMap is lost", () => {
     const doc = await exportOf(store, ns);
     expect(doc.entries.map((e) => e.seq)).toEqual([...Array(20).keys()].map((i) => i + 11));
     expect(verifyExport(doc)).toMatchObject({ ok: true, count: 20 });
+  });
+});
+
+describe("a rebuilt head is never taken for an intact one", () => {
+  const entryObject = (ns: string, seq: number) => ({
+    apiVersion: "spotoptimizer.io/v1alpha1",
+    kind: "AuditEntry",
+    namespace: ns,
+    name: `audit-${String(seq).padStart(12, "0")}`,
+  });
+
+  it("marks a chain trimmed and re-hashed behind a deleted ConfigMap as rebuilt, from the read on and for good", async () => {
+    const ns = "org-rebuilt";
+    await clientA.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    const store = createAuditChainStore({ client: clientA, now: () => new Date(nowMs) });
+    await store.updateHead(ns, (s) => ({ ...s, retentionDays: 400 }));
+    const written: AuditRecord[] = [];
+    for (let i = 0; i < 6; i++) written.push(await store.record(input(ns, i)));
+    expect(exportStatus(await exportOf(store, ns))).toMatchObject({ status: "intact" });
+    // The attacker edits entry 3, re-hashes it and everything after it, drops the two oldest and deletes the head.
+    let previous = { sequence: 2, hash: written[2]!.hash };
+    for (const original of written.slice(3)) {
+      const { hash: _h, ...content } = { ...original, prevHash: previous.hash, actor: "mallory@evil.test" };
+      const hash = computeEntryHash(content);
+      await clientA.patch(
+        entryObject(ns, original.seq),
+        {
+          metadata: { annotations: { [AUDIT_HASH_ANNOTATION]: hash } },
+          spec: { actor: content.actor, prevHash: content.prevHash },
+        },
+        { type: "merge" },
+      );
+      previous = { sequence: original.seq, hash };
+    }
+    for (const seq of [0, 1]) await clientA.delete(entryObject(ns, seq) as never);
+    await clientA.delete(HEAD_REF(ns) as never);
+    // Each link still checks out: only the missing head tells, and it is told.
+    const missing = await exportOf(store, ns);
+    expect(verifyExport(missing)).toMatchObject({ ok: true, count: 4 });
+    expect(exportStatus(missing)).toMatchObject({
+      status: "rebuilt",
+      rebuilt: { at: null, sequence: 5, hash: previous.hash, entries: 4 },
+      reason: expect.stringMatching(/missing.*up to sequence 5/),
+    });
+    // The next append rebuilds the ConfigMap, which records when and from what, and keeps saying so afterwards.
+    nowMs += 60_000;
+    await store.record(input(ns, 6));
+    const cm = await clientA.get<{ data: Record<string, string> }>(HEAD_REF(ns) as never);
+    expect(cm.data).toMatchObject({
+      rebuiltAt: new Date(nowMs).toISOString(),
+      rebuiltSequence: "5",
+      rebuiltHash: previous.hash,
+      rebuiltEntries: "4",
+      headSequence: "6",
+    });
+    for (let i = 7; i < 10; i++) await createAuditChainStore({ client: clientB }).record(input(ns, i));
+    await store.updateHead(ns, (s) => ({ ...s, retentionDays: 500 }));
+    // Not even a change that leaves the mark out removes it.
+    await store.updateHead(ns, ({ rebuilt: _mark, ...rest }) => rest);
+    const later = await exportOf(store, ns);
+    expect(verifyExport(later)).toMatchObject({ ok: true, count: 8 });
+    expect(exportStatus(later)).toMatchObject({
+      status: "rebuilt",
+      rebuilt: { at: new Date(nowMs).toISOString(), sequence: 5, entries: 4 },
+    });
+  });
+
+  it("gets the retention policy back from the newest entry, and says unknown when no entry recorded it", async () => {
+    const ns = "org-rebuilt-retention";
+    await clientA.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    const store = createAuditChainStore({ client: clientA, now: () => new Date(nowMs) });
+    await store.updateHead(ns, (s) => ({ ...s, retentionDays: 30 }));
+    await store.record(input(ns, 0));
+    await clientA.delete(HEAD_REF(ns) as never);
+    expect((await store.readChain(ns)).retentionDays).toBe(30);
+    await store.record(input(ns, 1));
+    expect((await store.readHead(ns)).retentionDays).toBe(30);
+
+    // Entries written before the policy was recorded on them (seeded as an earlier version wrote them).
+    const old = "org-rebuilt-unknown";
+    await clientA.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: old } });
+    await seedChain(old, 3, 86_400_000);
+    const later = createAuditChainStore({ client: clientA, now: () => new Date(nowMs + 400 * 86_400_000) });
+    await later.record(input(old, 3));
+    const head = await later.readHead(old);
+    expect(head.retentionDays).toBe("unknown");
+    expect(head.rebuilt).toMatchObject({ sequence: 2, entries: 3 });
+    const cm = await clientA.get<{ data: Record<string, string> }>(HEAD_REF(old) as never);
+    expect(cm.data.retentionDays).toBe("unknown");
+    // An unknown policy removes nothing, and the entry written under it says so too (a second loss stays unknown).
+    expect(await later.sweepRetention()).not.toHaveProperty(old);
+    expect((await exportOf(later, old)).count).toBe(4);
+    await clientA.delete(HEAD_REF(old) as never);
+    expect((await later.readChain(old)).retentionDays).toBe("unknown");
+  });
+
+  it("does not mark a new chain, whose ConfigMap is created with its first entry", async () => {
+    const ns = "org-fresh";
+    await clientA.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    const store = createAuditChainStore({ client: clientA, now: () => new Date(nowMs) });
+    await store.record(input(ns, 0));
+    expect((await store.readHead(ns)).rebuilt).toBeUndefined();
+    expect(exportStatus(await exportOf(store, ns))).toMatchObject({ status: "intact" });
   });
 });

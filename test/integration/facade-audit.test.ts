@@ -168,7 +168,8 @@ describe("audit export", () => {
     dropped.entries.shift();
     expect((await verifyFile(dropped, "retained-dropped.json")).code).toBe(1);
     // The head ConfigMap is lost: the next audited request still lands after the newest entry, the ConfigMap comes
-    // back with the anchor recovered from the oldest entry kept, and the export still verifies.
+    // back with the anchor recovered from the oldest entry kept, and the chain still verifies, but as rebuilt: nothing
+    // outside the entries pins the ones before the loss any more.
     const head = { apiVersion: "v1", kind: "ConfigMap", namespace: owner.namespace, name: "spot-optimizer-audit-head" };
     await t.client.delete(head);
     const invite = { email: "later@example.com", role: "viewer" };
@@ -179,7 +180,9 @@ describe("audit export", () => {
     });
     expect(recovered.body.anchor).toEqual(after.body.anchor);
     expect(recovered.body.entries.at(-1)).toMatchObject({ seq: after.body.head.sequence + 1, event: "team.invite" });
-    expect((await verifyFile(recovered.body, "recovered.json")).code).toBe(0);
+    expect(recovered.body.verification).toMatchObject({ ok: false, status: "rebuilt" });
+    expect(recovered.body.retention).toEqual({ days: 5 });
+    expect((await verifyFile(recovered.body, "recovered.json")).code).toBe(3);
     const cm = await t.client.get<{ data: Record<string, string> }>(head as never);
     expect(cm.data).toMatchObject({ anchorSequence: String(after.body.anchor.sequence) });
     expect((await t.call("PATCH", "/audit/retention", { token, body: { retention_days: 0 } }, later)).status).toBe(422);
@@ -220,7 +223,7 @@ describe("audit export of a tampered newest entry", () => {
 
   it("names the newest entry when its spec was edited and its hash re-computed (the head ConfigMap disagrees)", async () => {
     const good = await t.call("GET", "/audit/export", { token: other.accessToken });
-    expect(good.body.verification).toEqual({ ok: true });
+    expect(good.body.verification).toEqual({ ok: true, status: "intact" });
     expect(good.headers.get("x-audit-verification")).toBe("ok");
     const { ref, entry } = await newestEntry(other.accessToken);
     const { hash: _hash, ...content } = { ...entry, actor: "mallory@evil.test" };
@@ -240,6 +243,59 @@ describe("audit export of a tampered newest entry", () => {
     const cli = await verifyFile(res.body, "rehashed.json");
     expect(cli.code).toBe(1);
     expect(JSON.parse(cli.out).first_bad_entry.id).toBe(ref.name);
+  });
+});
+
+describe("audit export of a chain whose head ConfigMap was deleted", () => {
+  it("reports a trimmed chain as rebuilt, not intact, in the answer, the headers, both files and spotctl", async () => {
+    const org = await t.signup("Rebuilt Org");
+    const token = org.accessToken;
+    expect((await t.call("PATCH", "/audit/retention", { token, body: { retention_days: 400 } })).status).toBe(200);
+    await t.call("POST", "/settings/invite", { token, body: { email: "r1@example.com", role: "viewer" } });
+    const intact = await t.call("GET", "/audit/export", { token });
+    expect(intact.body.verification).toEqual({ ok: true, status: "intact" });
+    expect(intact.body.retention).toEqual({ days: 400 });
+    expect(intact.body.head_rebuilt).toBeUndefined();
+    // Someone who may edit entries and delete the ConfigMap removes the oldest entry (the signup) and the head.
+    const first = intact.body.entries[0];
+    const entry = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "AuditEntry", namespace: org.namespace };
+    await t.client.delete({ ...entry, name: first.id });
+    const head = { apiVersion: "v1", kind: "ConfigMap", namespace: org.namespace, name: "spot-optimizer-audit-head" };
+    await t.client.delete(head);
+    const missing = await t.call("GET", "/audit/export", { token });
+    expect(missing.body.verification).toMatchObject({ ok: false, status: "rebuilt", reason: /missing/ });
+    expect(missing.body.head_rebuilt).toMatchObject({ at: null, sequence: intact.body.head.sequence });
+    expect(missing.headers.get("x-audit-verification")).toBe(`rebuilt ${intact.body.entries.at(-1).id}`);
+    // The next audited request rebuilds the ConfigMap; every later export still says so, with when and from what.
+    await t.call("POST", "/settings/invite", { token, body: { email: "r2@example.com", role: "viewer" } });
+    const res = await eventually(async () => {
+      const r = await t.call("GET", "/audit/export", { token });
+      return r.body.head.sequence > intact.body.head.sequence && r.body.head_rebuilt?.at ? r : undefined;
+    });
+    expect(res.body.head_rebuilt).toMatchObject({
+      at: expect.stringMatching(/Z$/),
+      sequence: intact.body.head.sequence,
+      hash: intact.body.head.hash,
+      entries: intact.body.count - 1,
+    });
+    expect(res.body.verification).toMatchObject({ ok: false, status: "rebuilt" });
+    expect(res.headers.get("x-audit-verification")).toBe(`rebuilt ${intact.body.entries.at(-1).id}`);
+    // The policy came back from the newest entry instead of silently becoming "keep everything".
+    expect(res.body.retention).toEqual({ days: 400 });
+    const cli = await verifyFile(res.body, "rebuilt.json");
+    expect(cli.code).toBe(3);
+    expect(JSON.parse(cli.out)).toMatchObject({ ok: false, status: "rebuilt", head_rebuilt: res.body.head_rebuilt });
+    const csv = await t.call("GET", "/audit/export?format=csv&download=true", { token });
+    expect(csv.headers.get("x-audit-verification")).toBe(`rebuilt ${intact.body.entries.at(-1).id}`);
+    const csvPath = join(dir, "rebuilt.csv");
+    writeFileSync(csvPath, csv.text);
+    let out = "";
+    const io = { stdout: (x: string) => (out += x), stderr: (x: string) => (out += x) };
+    expect(await runCli(["audit", "verify", csvPath], commands, io)).toBe(3);
+    expect(JSON.parse(out)).toMatchObject({ status: "rebuilt", head_rebuilt: res.body.head_rebuilt });
+    const file = await t.call("GET", "/audit/export?download=true", { token });
+    expect(file.headers.get("x-audit-verification")).toBe(`rebuilt ${intact.body.entries.at(-1).id}`);
+    expect(file.body.head_rebuilt).toEqual(res.body.head_rebuilt);
   });
 });
 

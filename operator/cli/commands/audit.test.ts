@@ -181,4 +181,30 @@ describe("spotctl audit verify", () => {
     writeFileSync(neither, "hello");
     expect((await run("audit", "verify", neither)).code).toBe(2);
   });
+
+  it("exits 3 for a consistent export of a chain whose head was rebuilt, JSON or CSV, and 2 for a broken rebuilt row", async () => {
+    const rebuilt = { at: "2026-01-02T00:00:00.000Z", sequence: 1, hash: "ab", entries: 2 };
+    const doc = { ...exportDoc(), head_rebuilt: rebuilt };
+    const json = join(dir, "rebuilt.json");
+    writeFileSync(json, JSON.stringify(doc));
+    const fromJson = await run("audit", "verify", json);
+    expect(fromJson.code).toBe(3);
+    expect(JSON.parse(fromJson.out)).toMatchObject({ ok: false, status: "rebuilt", head_rebuilt: rebuilt });
+    const csv = join(dir, "rebuilt.csv");
+    writeFileSync(csv, auditExportCsv(doc));
+    const fromCsv = await run("audit", "verify", csv);
+    expect(fromCsv.code).toBe(3);
+    expect(JSON.parse(fromCsv.out)).toMatchObject({ status: "rebuilt", head_rebuilt: rebuilt });
+    // Tampering still wins over the rebuild; a repeated rebuilt row is a problem (1), an unreadable one unreadable (2).
+    const tampered = structuredClone(doc);
+    tampered.entries[2]!.actor = "mallory@evil.test";
+    writeFileSync(json, JSON.stringify(tampered));
+    expect((await run("audit", "verify", json)).code).toBe(1);
+    const lines = auditExportCsv(doc).split("\r\n");
+    const at = lines.findIndex((l) => l.startsWith("rebuilt,"));
+    writeFileSync(csv, [...lines.slice(0, at + 1), lines[at], ...lines.slice(at + 1)].join("\r\n"));
+    expect((await run("audit", "verify", csv)).code).toBe(1);
+    writeFileSync(csv, lines.map((l, i) => (i === at ? l.replace('"entries"', '"count"') : l)).join("\r\n"));
+    expect((await run("audit", "verify", csv)).code).toBe(2);
+  });
 });

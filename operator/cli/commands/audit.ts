@@ -1,6 +1,6 @@
 // `spotctl audit verify <file>`: re-computes an audit export's hash chain and checksum, JSON or CSV (exit 0 ok, 1 tampered, 2 unreadable).
 import { readFile } from "node:fs/promises";
-import { verifyExport, type ChainAnchor } from "../../../src-shared/audit/chain.js";
+import { rebuiltReason, verifyExport, type ChainAnchor } from "../../../src-shared/audit/chain.js";
 import { parseAuditExportFile, verifyAuditCsv, type AuditExportFile } from "../../../src-shared/audit/csv.js";
 import { parseFlags, UsageError, type CliCommand } from "../command.js";
 
@@ -20,6 +20,11 @@ An entry with an empty hash is reported as tampered (its hash was removed). A JS
 also carries the head ConfigMap's recorded head (recorded_head); the entry at that
 sequence must still have that hash, which catches a newest entry edited and re-hashed.
 
+An export of a chain whose head ConfigMap was lost and rebuilt from the entries (its
+head_rebuilt field, or the CSV "rebuilt" row) is never reported verified: nothing kept
+outside the entries pinned the ones before the rebuild, so someone able to edit entries
+and delete the ConfigMap could have trimmed or re-hashed them unnoticed (exit 3).
+
 --head additionally compares the last hash with one obtained independently (an earlier
 export, the head ConfigMap), which also catches a forger who re-computed the whole file.
 
@@ -30,7 +35,9 @@ Prints one JSON line. Exit codes:
      first bad entry (first_bad_entry) and, for CSV, the first bad row (first_bad_row) are
      printed
   2  the file is unreadable or not an audit export (not JSON, not the CSV layout, a CSV
-     row with the wrong number of cells or a cell that cannot be decoded)`;
+     row with the wrong number of cells or a cell that cannot be decoded)
+  3  consistent, but the chain's head ConfigMap was rebuilt (or missing) when it was
+     exported: status "rebuilt", with when and from which head`;
 
 /** Either what to print for a file that does not verify, or the head it verified up to. */
 function check(file: AuditExportFile): { failure: Record<string, unknown> } | { head: ChainAnchor } {
@@ -89,9 +96,18 @@ async function verify(args: string[], io: Parameters<CliCommand["run"]>[1]): Pro
     return 1;
   }
   const doc = file.kind === "json" ? file.doc : file.csv.doc;
+  if (doc.head_rebuilt) {
+    const rebuilt = doc.head_rebuilt;
+    io.stdout(
+      JSON.stringify({ ok: false, status: "rebuilt", head, head_rebuilt: rebuilt, reason: rebuiltReason(rebuilt) }) +
+        "\n",
+    );
+    return 3;
+  }
   io.stdout(
     JSON.stringify({
       ok: true,
+      status: "intact",
       format: file.kind,
       namespace: doc.namespace,
       entries: doc.entries.length,

@@ -4,13 +4,15 @@ import { z } from "zod";
 import {
   buildExport,
   canonicalJson,
+  entryName,
   EXPORT_FORMAT,
-  verifyExport,
+  exportStatus,
+  HeadRebuildSchema,
   type AuditExport,
 } from "../../../src-shared/audit/chain.js";
 import { AUDIT_CSV_COLUMNS, auditExportCsv } from "../../../src-shared/audit/csv.js";
 import type { AuditRecord } from "../../../src-shared/audit/types.js";
-import { recordFromObject, type AuditChainStore } from "../../../src-shared/audit/writer.js";
+import { recordFromObject, type AuditChainStore, type RetentionPolicy } from "../../../src-shared/audit/writer.js";
 import type { FacadeCache } from "../cache.js";
 import { NotFoundError, UnprocessableError } from "../errors.js";
 import type { FacadeConfig } from "../config.js";
@@ -129,8 +131,11 @@ const ExportResponse = z
     entries: z.array(z.unknown()),
     checksum: z.string(),
     recorded_head: z.object({ sequence: z.number().int(), hash: z.string() }).optional(),
+    head_rebuilt: HeadRebuildSchema.optional(),
+    retention: z.object({ days: z.number().int().nullable(), reason: z.string().optional() }),
     verification: z.object({
       ok: z.boolean(),
+      status: z.enum(["intact", "rebuilt", "tampered"]),
       first_bad_entry: z.object({ index: z.number().int(), id: z.string() }).optional(),
       reason: z.string().optional(),
     }),
@@ -138,6 +143,9 @@ const ExportResponse = z
     expires_in: z.number().int(),
   })
   .loose();
+
+/** The JSON file (download=true, or the signed link): the document without the link and the facade's verdict. */
+const ExportFile = ExportResponse.omit({ file_url: true, expires_in: true, verification: true });
 
 const EXPORT_DESCRIPTION = [
   "Answers the export document (entries in chain order, `anchor`, `head`, `count`, `checksum`) with `file_url`: a signed",
@@ -151,6 +159,10 @@ const EXPORT_DESCRIPTION = [
   "`spotctl audit verify <file>`; the procedure is in docs/audit.md. The facade runs the same check when it answers:",
   "`verification` (`ok`, and else `first_bad_entry` and `reason`) and the `X-Audit-Verification` header (`ok` or",
   "`tampered <entry id>`); it also compares the entry at the head ConfigMap's recorded head (`recorded_head`) with it.",
+  "When the head ConfigMap was lost and rebuilt from the entries (or is missing), `head_rebuilt` says when and from which",
+  "head, and a chain that verifies is reported `status: rebuilt` (`ok: false`, header `rebuilt <entry id of that head>`),",
+  "never intact: nothing kept outside the entries pins the ones before the rebuild. `retention` is the stored policy",
+  "(`days`, null with a `reason` when none is set or it is unknown after a rebuild).",
 ].join(" ");
 
 /** GET /audit: the organisation's entries from the cache, filtered and paged. */
@@ -239,7 +251,7 @@ async function exportDocument(
   deps: AuditContext,
   namespace: string,
   query: { start_date?: string | undefined; end_date?: string | undefined; upto?: number },
-): Promise<AuditExport> {
+): Promise<AuditExport & { retention: RetentionReport }> {
   const range = dateRangeMs(query);
   const upto = query.upto ?? Infinity;
   const chain = await deps.audit.readChain(namespace);
@@ -247,26 +259,54 @@ async function exportDocument(
   const first = entries[0];
   const anchor = first ? { sequence: first.seq - 1, hash: first.prevHash } : chain.anchor;
   const doc = buildExport(namespace, entries, anchor);
-  // The head ConfigMap's head goes along, so spotctl can also catch a re-hashed newest entry from the file alone.
-  return chain.recordedHead ? { ...doc, recorded_head: chain.recordedHead } : doc;
+  // The head ConfigMap's head goes along, so spotctl can also catch a re-hashed newest entry from the file alone, and
+  // so does a rebuild's mark, so spotctl can tell a rebuilt chain from an intact one from the file too.
+  return {
+    ...doc,
+    ...(chain.recordedHead ? { recorded_head: chain.recordedHead } : {}),
+    ...(chain.rebuilt ? { head_rebuilt: chain.rebuilt } : {}),
+    retention: retentionOf(chain.retentionDays),
+  };
+}
+
+interface RetentionReport {
+  days: number | null;
+  reason?: string;
+}
+
+/** The stored retention policy as the API reports it: days, or null with why. */
+function retentionOf(policy: RetentionPolicy): RetentionReport {
+  if (typeof policy === "number") return { days: policy };
+  if (policy === undefined) return { days: null, reason: "no retention policy is set: every entry is kept" };
+  return {
+    days: null,
+    reason:
+      "unknown: the head ConfigMap was rebuilt and the newest entry does not record the policy; nothing is removed " +
+      "until it is set again with PATCH /audit/retention",
+  };
 }
 
 interface Verification {
   ok: boolean;
+  status: "intact" | "rebuilt" | "tampered";
   first_bad_entry?: { index: number; id: string };
   reason?: string;
 }
 
 /** The facade's own check of an export (spotctl's, including the recorded head), also sent as X-Audit-Verification. */
 function verifyAndTell(res: { setHeader(k: string, v: string): unknown }, doc: AuditExport): Verification {
-  const verdict = verifyExport(doc);
-  if (verdict.ok) {
+  const verdict = exportStatus(doc);
+  if (verdict.status === "intact") {
     res.setHeader("X-Audit-Verification", "ok");
-    return { ok: true };
+    return { ok: true, status: "intact" };
+  }
+  if (verdict.status === "rebuilt") {
+    res.setHeader("X-Audit-Verification", `rebuilt ${entryName(verdict.rebuilt.sequence)}`);
+    return { ok: false, status: "rebuilt", reason: verdict.reason };
   }
   const { index, id, reason } = verdict.problem;
   res.setHeader("X-Audit-Verification", `tampered ${id}`);
-  return { ok: false, first_bad_entry: { index, id }, reason };
+  return { ok: false, status: "tampered", first_bad_entry: { index, id }, reason };
 }
 
 /** A signed link to one organisation's export in one format and date range, valid for EXPORT_URL_TTL_SECONDS. */
@@ -314,7 +354,10 @@ function exportRoute(deps: AuditContext): RouteDef {
       })
       .strict(),
     // download=true with format=csv answers the CSV text instead (not parsed with this schema; OpenAPI lists text/csv too).
-    response: ExportResponse as z.ZodType<z.infer<typeof ExportResponse> | string>,
+    // download=true with format=json answers the JSON file (ExportFile).
+    response: z.union([ExportResponse, ExportFile]) as z.ZodType<
+      z.infer<typeof ExportResponse> | z.infer<typeof ExportFile> | string
+    >,
     handler: async ({ auth, query, res }) => {
       const caller = orgOf(auth);
       const doc = await exportDocument(deps, caller.namespace, query);
@@ -363,7 +406,7 @@ function exportFileRoute(deps: AuditContext): RouteDef {
         sig: z.string().min(1).max(100),
       })
       .strict(),
-    response: ExportResponse.omit({ file_url: true, expires_in: true, verification: true }) as z.ZodType<unknown>,
+    response: ExportFile as z.ZodType<unknown>,
     handler: async ({ query, res }) => {
       const grant = verifiedGrant(await deps.urlKey(), { ...query, namespace: query.org }, deps.now().getTime());
       const doc = await exportDocument(deps, grant.namespace, grant);

@@ -17,6 +17,7 @@ import type { KubeClient } from "../../../src-shared/kube/index.js";
 import type { Heartbeat, HeartbeatInterruption } from "../../../src-shared/agent/protocol.js";
 import { PayloadTooLargeError } from "../errors.js";
 import { clusterOwnerReference } from "./cluster-target.js";
+import { createNoticeBudget, type NoticeBudget, type NoticeCandidate } from "./notice-budget.js";
 import {
   AGENT_LEASE_LABEL,
   CLUSTER_LABEL,
@@ -34,15 +35,14 @@ import {
 export const HEARTBEAT_FIELD_MANAGER = "spot-optimizer-facade-heartbeat";
 /** Kinds of notice recorded per node while it is reported (an agent sends each kind once; there are a handful). */
 const NOTICE_KINDS_PER_NODE = 8;
-/**
- * A cluster's notices are recorded at most so many an hour per node it reports: even losing its whole fleet within the
- * hour, each node's end brings one Spot interruption and about two other notices (a rebalance recommendation,
- * Karpenter's disruption taint), while a report of made-up nodes could otherwise fill the audit chain beat after beat.
- * Spot interruptions have a budget of their own, so other notices (consolidation churn) cannot crowd out the ones the
- * interruption figures count.
+/*
+ * A cluster's notices are recorded at most so many an hour per node it reports (notice-budget.ts): even losing its
+ * whole fleet within the hour, each node's end brings one Spot interruption and about two other notices (a rebalance
+ * recommendation, Karpenter's disruption taint), while a report of made-up nodes could otherwise fill the audit chain
+ * beat after beat. Spot interruptions have a budget of their own, so other notices (consolidation churn) cannot crowd
+ * out the ones the interruption figures count. The budget and the claim on each notice live in the API server, so N
+ * replicas allow the budget once, not N times, and a retry reaching another replica is recorded once.
  */
-const NOTICE_BUDGET_WINDOW_MS = 3_600_000;
-const NOTICES_PER_NODE_HOURLY = { spot: 1, other: 2 } as const;
 
 export interface HeartbeatIngestOptions {
   client: KubeClient;
@@ -50,9 +50,12 @@ export interface HeartbeatIngestOptions {
   now: () => Date;
   statusIntervalMs: number;
   leaseRenewMs: number;
+  /** Where the clusters' notice budgets are kept (the facade's own namespace); shared by all replicas. */
+  noticeNamespace: string;
   /**
    * The AuditEntries of a namespace as this replica's cache holds them: notices other replicas recorded (a retried
-   * heartbeat may reach any replica). Without it (unit tests) only this replica's memory dedupes.
+   * heartbeat may reach any replica), so a notice recorded long ago costs no API call. Without it, the notice claims
+   * of the shared budget (kept an hour) and this replica's memory dedupe.
    */
   recordedEntries?: (namespace: string) => readonly RecordedEntryView[];
   logger?: Logger;
@@ -72,8 +75,6 @@ interface ClusterState {
   noticed: Map<string, Set<string>>;
   /** The node names of the last heartbeat (a notice may name a node gone since). */
   lastNodes: string[];
-  /** Notices recorded in the current hour's window (NOTICE_BUDGET_WINDOW_MS) and when the window started. */
-  noticeWindow: { startMs: number; spot: number; other: number };
 }
 
 export interface HeartbeatIngest {
@@ -141,6 +142,7 @@ interface IngestContext {
   opts: HeartbeatIngestOptions;
   states: Map<string, ClusterState>;
   counts: { leases: number; snapshots: number };
+  budget: NoticeBudget;
 }
 
 type IngestInput = Parameters<HeartbeatIngest["ingest"]>[0];
@@ -155,7 +157,6 @@ function stateOf(ctx: IngestContext, key: string): ClusterState {
         snapshotWrittenMs: -Infinity,
         noticed: new Map(),
         lastNodes: [],
-        noticeWindow: { startMs: -Infinity, spot: 0, other: 0 },
       }),
     );
   return state;
@@ -262,37 +263,71 @@ interface BeatNotices {
   known: Set<string>;
   /** The cluster's size for the hourly budget: this beat's nodes, or the last beat's when more (a fleet just lost). */
   nodeCount: number;
+  /** `node|kind` of the notices decided in this beat: one per node and kind, as the replica's memory keeps them. */
+  decided: Set<string>;
   elsewhere?: Set<string>;
 }
 
 /**
- * A notice is skipped (not new to this replica, or of a node not reported), only remembered (another replica recorded
- * it), recorded, or dropped (the cluster's hourly budget is spent).
+ * A notice is skipped (not new to this replica, or of a node not reported), only remembered (its entry is in this
+ * replica's cache already), or a candidate: the shared budget decides whether it is recorded.
  */
 function decide(
   ctx: IngestContext,
   beat: BeatNotices,
   interruption: HeartbeatInterruption,
-): "skip" | "remember" | "record" | "drop" {
+): "skip" | "remember" | "candidate" {
   if (!isNew(beat.state, interruption, beat.receivedAt) || !beat.known.has(interruption.node)) return "skip";
+  const nodeKind = `${interruption.node}|${interruption.kind}`;
+  if (beat.decided.has(nodeKind)) return "skip";
+  beat.decided.add(nodeKind);
   beat.elsewhere ??= recordedNoticeIds(ctx, beat.cluster);
-  if (beat.elsewhere.has(noticeId(interruption))) return "remember";
-  const kind = isSpotInterruption(interruption.kind) ? "spot" : "other";
-  return withinBudget(beat.state, { kind, nodeCount: beat.nodeCount, nowMs: beat.receivedAt.getTime() })
-    ? "record"
-    : "drop";
+  return beat.elsewhere.has(noticeId(interruption)) ? "remember" : "candidate";
 }
 
-/** Takes one notice from the cluster's hourly budget of its kind (by node count); false when the hour's is spent. */
-function withinBudget(
-  state: ClusterState,
-  beat: { kind: "spot" | "other"; nodeCount: number; nowMs: number },
-): boolean {
-  if (beat.nowMs - state.noticeWindow.startMs >= NOTICE_BUDGET_WINDOW_MS)
-    state.noticeWindow = { startMs: beat.nowMs, spot: 0, other: 0 };
-  if (state.noticeWindow[beat.kind] >= NOTICES_PER_NODE_HOURLY[beat.kind] * Math.max(1, beat.nodeCount)) return false;
-  state.noticeWindow[beat.kind]++;
-  return true;
+const candidateOf = (i: HeartbeatInterruption): NoticeCandidate => ({
+  id: noticeId(i),
+  kind: isSpotInterruption(i.kind) ? "spot" : "other",
+});
+
+/**
+ * Records the claimed notices in order. When one cannot be written, its claim and those of the ones after it are
+ * given back (best effort) so the agent's retry of this heartbeat records them; the error is the heartbeat's.
+ */
+async function recordClaimed(ctx: IngestContext, beat: BeatNotices, claimed: HeartbeatInterruption[]): Promise<void> {
+  for (let i = 0; i < claimed.length; i++) {
+    try {
+      await recordNotice(ctx, beat.cluster, claimed[i]!);
+    } catch (err) {
+      await ctx.budget.release(clusterKey(beat.cluster), claimed.slice(i).map(candidateOf)).catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+const clusterKey = (cluster: ManagedCluster): string => `${cluster.metadata.namespace}/${cluster.metadata.name}`;
+
+/**
+ * The candidates against the cluster's shared budget (one read, and one write when any is claimed): the claimed are
+ * recorded, those another replica claimed are only remembered; answers the notices remembered and how many were over.
+ */
+async function claimAndRecord(
+  ctx: IngestContext,
+  beat: BeatNotices,
+  candidates: HeartbeatInterruption[],
+): Promise<{ remembered: HeartbeatInterruption[]; over: number }> {
+  if (candidates.length === 0) return { remembered: [], over: 0 };
+  const claims = await ctx.budget.claim(clusterKey(beat.cluster), {
+    candidates: candidates.map(candidateOf),
+    nodeCount: beat.nodeCount,
+    nowMs: beat.receivedAt.getTime(),
+  });
+  const claimed = candidates.filter((_, i) => claims[i] === "claimed");
+  await recordClaimed(ctx, beat, claimed);
+  return {
+    remembered: candidates.filter((_, i) => claims[i] !== "over"),
+    over: claims.filter((c) => c === "over").length,
+  };
 }
 
 /**
@@ -318,17 +353,20 @@ async function recordInterruptions(
     receivedAt,
     known: new Set([...reported, ...state.lastNodes]),
     nodeCount: Math.max(reported.size, state.lastNodes.length),
+    decided: new Set(),
   };
-  const recorded = new Set<string>();
   // An agent sends its oldest notices first; one that sends more (an older agent) has the rest dropped.
   const looked = heartbeat.interruptions.slice(0, MAX_NOTICES_PER_HEARTBEAT);
-  let dropped = heartbeat.interruptions.length - looked.length;
-  for (const interruption of looked) {
-    const decision = decide(ctx, beat, interruption);
-    if (decision === "drop") dropped++;
-    if (decision === "skip" || decision === "drop") continue;
-    // Remembered either way, so the next beat carrying it does not look again.
-    if (decision === "record") await recordNotice(ctx, cluster, interruption);
+  const decisions = looked.map((interruption) => decide(ctx, beat, interruption));
+  const outcome = await claimAndRecord(
+    ctx,
+    beat,
+    looked.filter((_, i) => decisions[i] === "candidate"),
+  );
+  const dropped = heartbeat.interruptions.length - looked.length + outcome.over;
+  // Remembered, recorded here or elsewhere, so the next beat carrying it does not look again.
+  const recorded = new Set<string>();
+  for (const interruption of [...looked.filter((_, i) => decisions[i] === "remember"), ...outcome.remembered]) {
     state.noticed.set(interruption.node, (state.noticed.get(interruption.node) ?? new Set()).add(interruption.kind));
     recorded.add(interruption.node);
   }
@@ -414,7 +452,12 @@ async function ingest(ctx: IngestContext, input: IngestInput): Promise<{ receive
 }
 
 export function createHeartbeatIngest(opts: HeartbeatIngestOptions): HeartbeatIngest {
-  const ctx: IngestContext = { opts, states: new Map(), counts: { leases: 0, snapshots: 0 } };
+  const ctx: IngestContext = {
+    opts,
+    states: new Map(),
+    counts: { leases: 0, snapshots: 0 },
+    budget: createNoticeBudget({ client: opts.client, namespace: opts.noticeNamespace }),
+  };
   return {
     ingest: (input) => ingest(ctx, input),
     writes: () => ({ ...ctx.counts }),

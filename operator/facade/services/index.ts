@@ -34,6 +34,7 @@ export function createResourceServices(parts: ResourceParts & { audit: AuditWrit
         now,
         statusIntervalMs: config.agentStatusIntervalSeconds * 1000,
         leaseRenewMs: config.agentLeaseRenewSeconds * 1000,
+        noticeNamespace: config.systemNamespace,
         recordedEntries: (namespace) => parts.cache.auditEntries(namespace),
         ...(logger ? { logger } : {}),
       }),

@@ -1,0 +1,60 @@
+// The shared notice budget's decisions: one claim per notice, budgets per kind and node count, a new window each hour.
+import { describe, expect, it } from "vitest";
+import {
+  budgetStateOf,
+  claimNotices,
+  NOTICE_BUDGET_WINDOW_MS,
+  releaseNotices,
+  type BudgetState,
+} from "./notice-budget.js";
+
+const empty: BudgetState = { startMs: Number.NEGATIVE_INFINITY, spot: 0, other: 0, claims: {} };
+const spot = (id: string) => ({ id, kind: "spot" as const });
+const other = (id: string) => ({ id, kind: "other" as const });
+
+describe("claimNotices", () => {
+  it("claims within the kind's budget (per node), refuses the rest, and takes a claimed notice only once", () => {
+    const first = claimNotices(empty, {
+      candidates: [spot("a"), spot("b"), other("c"), other("d"), other("e")],
+      nodeCount: 1,
+      nowMs: 1000,
+    });
+    expect(first.claims).toEqual(["claimed", "over", "claimed", "claimed", "over"]);
+    expect(first.next).toMatchObject({ startMs: 1000, spot: 1, other: 2, claims: { a: 1000, c: 1000, d: 1000 } });
+    // Another replica, later in the hour: the claimed notice is taken, nothing new fits, so nothing is written.
+    const again = claimNotices(first.next!, { candidates: [spot("a"), spot("b")], nodeCount: 1, nowMs: 2000 });
+    expect(again).toEqual({ claims: ["taken", "over"] });
+    // Two nodes: twice the budget; the same notice twice in one heartbeat is claimed once.
+    expect(claimNotices(first.next!, { candidates: [spot("b"), spot("b")], nodeCount: 2, nowMs: 2000 }).claims).toEqual(
+      ["claimed", "taken"],
+    );
+  });
+
+  it("starts a new window an hour after the last began, keeping the claims of the last hour", () => {
+    const { next } = claimNotices(empty, { candidates: [spot("a")], nodeCount: 1, nowMs: 0 });
+    const hourOn = claimNotices(next!, {
+      candidates: [spot("a"), spot("b")],
+      nodeCount: 1,
+      nowMs: NOTICE_BUDGET_WINDOW_MS - 1,
+    });
+    expect(hourOn.claims).toEqual(["taken", "over"]);
+    const later = claimNotices(next!, { candidates: [spot("b")], nodeCount: 1, nowMs: NOTICE_BUDGET_WINDOW_MS });
+    expect(later).toMatchObject({
+      claims: ["claimed"],
+      next: { startMs: NOTICE_BUDGET_WINDOW_MS, spot: 1, claims: { b: NOTICE_BUDGET_WINDOW_MS } },
+    });
+  });
+
+  it("gives back a claim whose notice could not be recorded, so the retry claims it again", () => {
+    const { next } = claimNotices(empty, { candidates: [spot("a")], nodeCount: 1, nowMs: 0 });
+    const released = releaseNotices(next!, [spot("a")]);
+    expect(released).toMatchObject({ spot: 0, claims: {} });
+    expect(releaseNotices(released!, [spot("a")])).toBeUndefined();
+    expect(claimNotices(released!, { candidates: [spot("a")], nodeCount: 1, nowMs: 10 }).claims).toEqual(["claimed"]);
+  });
+
+  it("reads an unreadable Lease as an ended window without claims", () => {
+    expect(budgetStateOf(undefined)).toEqual(empty);
+    expect(budgetStateOf({ metadata: { annotations: { "spotoptimizer.io/notice-budget": "{" } } })).toEqual(empty);
+  });
+});
