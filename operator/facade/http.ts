@@ -106,6 +106,11 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown, R = unknown> {
    * serialised body may be reused while the cache has not changed (see ResponseMemo).
    */
   memo?: boolean;
+  /**
+   * The answer carries audit records as they were stored and hashed: money rounding would change the values an export
+   * verifies against and a diff shows.
+   */
+  asRecorded?: boolean;
 }
 
 /** Identity-typed helper so route modules get inference on params/query/body/response. */
@@ -466,7 +471,7 @@ async function finish(
   let result = call.result;
   const produces = producesOf(route, call.query);
   // The one place money in JSON answers is rounded: cents, hourly prices to 4 decimals (src-shared/pricing/rounding.ts).
-  if (produces !== "csv") result = roundMoneyFields(result);
+  if (produces !== "csv" && route.asRecorded !== true) result = roundMoneyFields(result);
   if (runtime.validateResponses && produces !== "csv") result = validateResponse(route, result);
   await writeAudit(runtime, route, call.auditCtx, "success");
   return { result, produces };

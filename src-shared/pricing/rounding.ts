@@ -4,6 +4,11 @@
 /** Rounds a number to `decimals` places (half away from zero on the decimal representation). */
 export function roundTo(value: number, decimals: number): number {
   if (!Number.isFinite(value)) return value;
+  // Past 2^53 units of the last decimal a double has no such decimals to round, and the exponent form the string below
+  // would then hold reads as NaN (which turned 1e19 into 0).
+  if (Math.abs(value) * 10 ** decimals >= Number.MAX_SAFE_INTEGER) return value;
+  // Below a millionth, JavaScript prints an exponent too: such a value rounds to 0 at any of our decimals.
+  if (Math.abs(value) < 1e-6) return 0;
   return Number(`${Math.round(Number(`${Math.abs(value)}e${decimals}`))}e-${decimals}`) * Math.sign(value) || 0;
 }
 

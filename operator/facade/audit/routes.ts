@@ -170,6 +170,7 @@ function listRoute(deps: AuditRouteDeps): RouteDef {
   return defineRoute({
     method: "get",
     path: "/audit",
+    asRecorded: true,
     summary: "Audit log of the caller's organisation, newest first",
     tags: ["audit"],
     auth: "user",
@@ -222,6 +223,7 @@ function diffRoute(deps: AuditRouteDeps): RouteDef {
   return defineRoute({
     method: "get",
     path: "/audit/:id/diff",
+    asRecorded: true,
     summary: "Before/after of one audit entry with a field-level diff",
     tags: ["audit"],
     auth: "user",
@@ -339,6 +341,7 @@ function exportRoute(deps: AuditContext): RouteDef {
   return defineRoute({
     method: "get",
     path: "/audit/export",
+    asRecorded: true,
     summary:
       "The organisation's audit chain (or a date range of it) as JSON or CSV with a SHA-256 checksum; verify with `spotctl audit verify`",
     description: EXPORT_DESCRIPTION,
@@ -390,6 +393,7 @@ function exportFileRoute(deps: AuditContext): RouteDef {
   return defineRoute({
     method: "get",
     path: "/audit/export/file",
+    asRecorded: true,
     summary:
       "Download behind GET /audit/export's signed file_url (JSON or CSV with X-Audit-Checksum); 403 once expired or altered",
     tags: ["audit"],
