@@ -111,3 +111,36 @@ describe("activityPage", () => {
     expect(activityPage(entries, { limit: 2, offset: 2 }).events.map((e) => e.id)).toEqual(["a"]);
   });
 });
+
+describe("figures that are no price", () => {
+  it("leaves out decisions whose prices are negative, huge or not numbers, with the reason, and never totals Infinity", () => {
+    const entries = [
+      decision("big", "2026-11-22T10:00:00Z", [1e308, -1e308]),
+      decision("neg", "2026-11-22T11:00:00Z", [0.1, -0.2]),
+      decision("inf", "2026-11-22T12:00:00Z", [0.2, 0.1], {
+        periodSavingsBaseline: "until the wake",
+        periodSavingsUsd: 1e308,
+      }),
+      decision("ok", "2026-11-22T13:00:00Z", [0.1, 0.04]),
+    ];
+    const lines = costExportCsv(entries, now).trimEnd().split("\r\n");
+    expect(lines.slice(1)).toEqual([
+      "2026-11-22 13:00:00,i-ok,t3.medium,us-east-1a,$0.1000,$0.0400,$0.0600,$43.80,SWITCH,Cost savings",
+      "TOTAL,,,,,,,$43.80,,",
+    ]);
+    const events = activityPage(entries, { limit: 10, offset: 0 }).events;
+    for (const id of ["big", "neg"])
+      expect(events.find((e) => e.id === id)).toMatchObject({
+        savings: null,
+        savings_reason: expect.stringContaining("no hourly prices"),
+      });
+    expect(events.find((e) => e.id === "inf")).toMatchObject({ savings: 0.1 });
+  });
+
+  it("shows an hourly saving that, times 730, is the monthly figure beside it", () => {
+    const lines = costExportCsv([decision("tiny", "2026-11-22T10:00:00Z", [0.00004, 0])], now).split("\r\n");
+    expect(lines[1]).toBe(
+      "2026-11-22 10:00:00,i-tiny,t3.medium,us-east-1a,$0.0000,$0.0000,$0.0000,$0.00,SWITCH,Cost savings",
+    );
+  });
+});

@@ -9,6 +9,7 @@
 // (and, for those, that figure) count in the CSV.
 import { HOURS_PER_MONTH } from "../../../src-shared/fleet/fleet-metrics.js";
 import { csvField } from "../../../src-shared/csv.js";
+import { roundTo } from "../../../src-shared/pricing/rounding.js";
 
 export interface AuditView {
   id: string;
@@ -30,6 +31,8 @@ export interface Decision {
   newPriceUsdPerHour: number;
   decision: string;
   reason: string;
+  /** old − new, to the 4 decimals people see: the monthly figure is this × 730, so the two columns agree. */
+  hourlySavingsUsd: number;
   /** The CSV's projected figure: hourly × 730, or an entry's own `periodSavingsUsd`; undefined when unknown. */
   projectedUsd: number | undefined;
 }
@@ -38,19 +41,32 @@ function text(v: unknown): string {
   return typeof v === "string" ? v : "";
 }
 
-function finiteNumber(v: unknown): number | undefined {
-  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+/**
+ * No instance is priced near this per hour, nor a sleep's saving near the other bound: a recorded figure beyond them (an
+ * entry written by hand, a broken feed) is no price, and would turn totals into Infinity or into nonsense.
+ */
+export const MAX_HOURLY_USD = 10_000;
+const MAX_PERIOD_USD = 1_000_000_000;
+
+function within(v: unknown, min: number, max: number): number | undefined {
+  return typeof v === "number" && v >= min && v <= max ? v : undefined;
 }
 
-/** The decision an entry records, or undefined when it records none (or lacks either price). */
+function recordOf(after: unknown): Record<string, unknown> | undefined {
+  return after !== null && typeof after === "object" && !Array.isArray(after)
+    ? (after as Record<string, unknown>)
+    : undefined;
+}
+
+/** The decision an entry records, or undefined when it records none (or lacks either price, or one is no price). */
 export function decisionOf(entry: AuditView): Decision | undefined {
-  const after = entry.after;
-  if (after === null || typeof after !== "object" || Array.isArray(after)) return undefined;
-  const a = after as Record<string, unknown>;
-  const oldPrice = finiteNumber(a.oldPriceUsdPerHour);
-  const newPrice = finiteNumber(a.newPriceUsdPerHour);
+  const a = recordOf(entry.after);
+  if (!a) return undefined;
+  const oldPrice = within(a.oldPriceUsdPerHour, 0, MAX_HOURLY_USD);
+  const newPrice = within(a.newPriceUsdPerHour, 0, MAX_HOURLY_USD);
   if (typeof a.decision !== "string" || oldPrice === undefined || newPrice === undefined) return undefined;
   const ownFigure = typeof a.periodSavingsBaseline === "string";
+  const hourly = roundTo(oldPrice - newPrice, 4);
   return {
     timestamp: entry.timestamp,
     instanceId: text(a.instanceId),
@@ -60,7 +76,8 @@ export function decisionOf(entry: AuditView): Decision | undefined {
     newPriceUsdPerHour: newPrice,
     decision: a.decision,
     reason: text(a.reason),
-    projectedUsd: ownFigure ? finiteNumber(a.periodSavingsUsd) : (oldPrice - newPrice) * HOURS_PER_MONTH,
+    hourlySavingsUsd: hourly,
+    projectedUsd: ownFigure ? within(a.periodSavingsUsd, -MAX_PERIOD_USD, MAX_PERIOD_USD) : hourly * HOURS_PER_MONTH,
   };
 }
 
@@ -86,15 +103,16 @@ export const NOT_A_DECISION = "not an optimisation decision: only decisions (swi
  * recorded without both prices (unknown is not 0) and for an action that is no decision (a saving it has none of). */
 function hourlySavings(entry: AuditView): { savings: number | null; savings_reason: string | null } {
   const decision = decisionOf(entry);
-  if (decision) {
-    const usd = decision.oldPriceUsdPerHour - decision.newPriceUsdPerHour;
-    return { savings: Math.round(usd * 10_000) / 10_000, savings_reason: null };
-  }
-  const after = entry.after as Record<string, unknown> | null;
-  const isDecision = after !== null && typeof after === "object" && typeof after.decision === "string";
-  return isDecision
-    ? { savings: null, savings_reason: "the decision was recorded without its old and new hourly prices" }
-    : { savings: null, savings_reason: NOT_A_DECISION };
+  if (decision) return { savings: decision.hourlySavingsUsd, savings_reason: null };
+  const a = recordOf(entry.after);
+  if (typeof a?.decision !== "string") return { savings: null, savings_reason: NOT_A_DECISION };
+  const recorded = typeof a.oldPriceUsdPerHour === "number" && typeof a.newPriceUsdPerHour === "number";
+  return {
+    savings: null,
+    savings_reason: recorded
+      ? `the decision's recorded prices are no hourly prices (each must be 0 to ${MAX_HOURLY_USD} USD/h)`
+      : "the decision was recorded without its old and new hourly prices",
+  };
 }
 
 /** One feed line per audit entry; `savings` = hourly USD saved against the replaced capacity's price. */
@@ -151,7 +169,7 @@ export function costExportCsv(entries: readonly AuditView[], now: Date): string 
     if (!(t >= fromMs && t <= now.getTime())) continue;
     const d = decisionOf(entry);
     if (!d || d.projectedUsd === undefined) continue;
-    const hourly = d.oldPriceUsdPerHour - d.newPriceUsdPerHour;
+    const hourly = d.hourlySavingsUsd;
     const monthly = d.projectedUsd;
     totalMonthlyUsd += Math.round(monthly * 100) / 100;
     rows.push(
