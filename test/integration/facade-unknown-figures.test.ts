@@ -278,6 +278,10 @@ describe("projection over a partly known fleet", () => {
     });
     expect(after.hibernation.reason).toContain("silent-nights on silent");
     expect(after.breakdown.hibernation).toBe(before.breakdown.hibernation);
+    // The silent cluster alone: its only schedule left out, the saving is unknown (null), not the 0 of no schedule.
+    const silentOnly = await projectionOf("&cluster_id=silent");
+    expect(silentOnly.breakdown.hibernation).toBeNull();
+    expect(silentOnly.hibernation.reason).toBe("not known (cluster cost unknown): silent-nights on silent");
     expect(after.optimized_cost).toBe(before.optimized_cost);
     expect(after.not_in_totals.map((x: any) => x.cluster_id)).toEqual(["silent"]);
   });

@@ -34,7 +34,10 @@ function pricedHibernation(rc: ResourceContext, figures: readonly ClusterFigures
   const left = schedules.filter((s) => !priced.has(s.spec.clusterRef.name));
   const savings = hibernationSavings(kept.map((s) => ({ name: s.metadata.name ?? "", ...s.status })));
   if (left.length === 0) return savings;
-  const why = `not included (cluster cost unknown): ${left.map((s) => `${s.metadata.name ?? ""} on ${s.spec.clusterRef.name}`).join(", ")}`;
+  const names = left.map((s) => `${s.metadata.name ?? ""} on ${s.spec.clusterRef.name}`).join(", ");
+  // Every schedule left out: the saving is unknown, not the 0 of having no schedule.
+  if (kept.length === 0) return { monthlyUsd: null, reason: `not known (cluster cost unknown): ${names}` };
+  const why = `not included (cluster cost unknown): ${names}`;
   return { ...savings, reason: savings.reason === null ? why : `${savings.reason}; ${why}` };
 }
 
