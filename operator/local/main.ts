@@ -24,6 +24,25 @@ export interface LocalModeSettings {
   apiServerPort: number;
   /** Move the state files aside and start empty (`--reset-state` or SPOTOPT_RESET_STATE=1). */
   resetState: boolean;
+  /** The super_admin the environment chooses; undefined: one generated on the first start and kept. */
+  admin?: { email: string; password: string };
+}
+
+/**
+ * SPOTOPT_ADMIN_PASSWORD (with SPOTOPT_ADMIN_EMAIL, else the generated admin's address) chooses the super_admin; an
+ * address alone is refused rather than ignored, since it names an admin nobody could sign in as.
+ */
+function adminFrom(env: NodeJS.ProcessEnv): LocalModeSettings["admin"] {
+  const email = env.SPOTOPT_ADMIN_EMAIL || undefined;
+  const password = env.SPOTOPT_ADMIN_PASSWORD || undefined;
+  if (password === undefined) {
+    if (email !== undefined)
+      throw new Error(
+        "SPOTOPT_ADMIN_EMAIL is set without SPOTOPT_ADMIN_PASSWORD: set both, or neither for a generated one",
+      );
+    return undefined;
+  }
+  return { email: email ?? generateAdminCredentials().email, password };
 }
 
 function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -51,6 +70,7 @@ export function localModeSettings(
     facadePort: portFrom(env, "PORT", 8080),
     apiServerPort: portFrom(env, "SPOTOPT_APISERVER_PORT", 6443),
     resetState: args.includes("--reset-state") || reset === "1" || reset === "true",
+    admin: adminFrom(env),
   };
 }
 
@@ -171,10 +191,8 @@ export async function startLocalMode(
     logger: createLogger("operator", env),
     identity: "local-operator",
   });
-  const adminGenerated = !(env.SPOTOPT_ADMIN_EMAIL && env.SPOTOPT_ADMIN_PASSWORD);
-  const admin = adminGenerated
-    ? generateAdminCredentials()
-    : { email: env.SPOTOPT_ADMIN_EMAIL!, password: env.SPOTOPT_ADMIN_PASSWORD! };
+  const adminGenerated = settings.admin === undefined;
+  const admin = settings.admin ?? generateAdminCredentials();
   const facade = await startFacade({
     kubeConfig: api.kubeConfig,
     port: settings.facadePort,

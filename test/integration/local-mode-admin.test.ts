@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { startLocalMode, type LocalMode } from "../support/local-mode.js";
+import { localModeSettings } from "../../operator/local/main.js";
 
 const home = mkdtempSync(join(tmpdir(), "spotopt-admin-"));
 
@@ -40,5 +41,28 @@ describe("local mode's generated super_admin", () => {
     } finally {
       await second.stop();
     }
+
+    // SPOTOPT_ADMIN_PASSWORD alone replaces the generated admin's password, as the banner says.
+    const chosen = "chosen-Password-1234";
+    const third = await startLocalMode(home, {
+      env: { SPOTOPT_ADMIN_EMAIL: undefined, SPOTOPT_ADMIN_PASSWORD: chosen },
+    });
+    try {
+      expect(third.output()).toMatch(/password from SPOTOPT_ADMIN_PASSWORD, not shown/);
+      expect(await login(third.facadeUrl, email!, chosen)).toBe(200);
+      expect(await login(third.facadeUrl, email!, password!)).toBe(401);
+    } finally {
+      await third.stop();
+    }
+  });
+
+  it("refuses an admin address without a password instead of ignoring it", () => {
+    expect(() => localModeSettings({ SPOTOPT_ADMIN_EMAIL: "root@example.com" }, [])).toThrow(
+      /SPOTOPT_ADMIN_EMAIL is set without SPOTOPT_ADMIN_PASSWORD/,
+    );
+    expect(localModeSettings({ SPOTOPT_ADMIN_PASSWORD: "pw-123456789012" }, []).admin).toEqual({
+      email: "admin@spot-optimizer.local",
+      password: "pw-123456789012",
+    });
   });
 });
