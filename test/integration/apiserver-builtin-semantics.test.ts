@@ -285,3 +285,30 @@ describe("ConfigMaps and Secrets hold at most 1 MiB of values (core.MaxSecretSiz
     expect(over.json.message).toBe('Secret "big" is invalid: data: Too long: may not be more than 1048576 bytes');
   });
 });
+
+describe("an object's annotations hold at most 256 KiB, keys and values together (TotalAnnotationSizeLimitB)", () => {
+  const configMaps = "/api/v1/namespaces/sem/configmaps";
+
+  it("takes exactly 256 KiB and refuses one byte more, on create and on a patch, changing nothing", async () => {
+    const limit = 256 * 1024;
+    const fits = await server.request("POST", configMaps, {
+      body: { metadata: { name: "noted", annotations: { a: "x".repeat(limit - 1) } } },
+    });
+    expect(fits.status).toBe(201);
+    const over = await server.request("POST", configMaps, {
+      body: { metadata: { name: "overnoted", annotations: { a: "x".repeat(limit - 1), b: "" } } },
+    });
+    expect(over.status).toBe(422);
+    expect(over.json.message).toBe(
+      'ConfigMap "overnoted" is invalid: metadata.annotations: Too long: may not be more than 262144 bytes',
+    );
+    const grow = await server.request("PATCH", `${configMaps}/noted`, {
+      headers: MERGE,
+      body: { metadata: { annotations: { b: "y" } } },
+    });
+    expect(grow.status).toBe(422);
+    expect((await server.request("GET", `${configMaps}/noted`)).json.metadata.annotations).toEqual({
+      a: "x".repeat(limit - 1),
+    });
+  });
+});

@@ -714,7 +714,8 @@ function validateLabelsAndAnnotations(m: Record<string, any>): StatusCause[] {
       });
     }
   }
-  for (const [k, v] of Object.entries((m.annotations as Record<string, unknown> | undefined) ?? {})) {
+  const annotations = Object.entries((m.annotations as Record<string, unknown> | undefined) ?? {});
+  for (const [k, v] of annotations) {
     if (typeof v !== "string")
       causes.push({
         reason: "FieldValueInvalid",
@@ -722,8 +723,18 @@ function validateLabelsAndAnnotations(m: Record<string, any>): StatusCause[] {
         field: `metadata.annotations.${k}`,
       });
   }
+  const bytes = annotations.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(String(v)), 0);
+  if (bytes > MAX_ANNOTATION_BYTES)
+    causes.push({
+      reason: "FieldValueTooLong",
+      message: `Too long: may not be more than ${MAX_ANNOTATION_BYTES} bytes`,
+      field: "metadata.annotations",
+    });
   return causes;
 }
+
+/** Upstream's limit on an object's annotations, keys and values together (TotalAnnotationSizeLimitB). */
+const MAX_ANNOTATION_BYTES = 256 * 1024;
 
 /** Light validation of built-in objects: the fields whose absence the real server rejects and our code relies on. */
 function validateBuiltin(rt: ResourceType, obj: KubeObject): StatusCause[] {
