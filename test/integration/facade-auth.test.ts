@@ -387,6 +387,28 @@ describe("admin actions", () => {
     expect(
       (await t.call("PATCH", `/clients/${owner.orgId}/flags`, { token: admin, body: { flags: { x: "yes" } } })).status,
     ).toBe(422);
+    // Bounded: one body of more than 100 flags, and a change that would make the organisation hold more than 100.
+    const many = (n: number, prefix: string): Record<string, boolean> =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}_${i}`, true]));
+    const tooMany = await t.call("PATCH", `/clients/${owner.orgId}/flags`, {
+      token: admin,
+      body: { flags: many(101, "f") },
+    });
+    expect(tooMany.status).toBe(422);
+    expect(
+      (await t.call("PATCH", `/clients/${owner.orgId}/flags`, { token: admin, body: { flags: many(98, "f") } })).status,
+    ).toBe(200);
+    const past = await t.call("PATCH", `/clients/${owner.orgId}/flags`, {
+      token: admin,
+      body: { flags: many(2, "g") },
+    });
+    expect(past.status).toBe(422);
+    expect(past.body.detail).toBe("an organisation holds at most 100 feature flags; this change makes 102");
+    const held = await t.call("PATCH", `/clients/${owner.orgId}/flags`, {
+      token: admin,
+      body: { flags: { f_0: false } },
+    });
+    expect(Object.keys(held.body.flags)).toHaveLength(100);
     const reset = await t.call("POST", "/admin/reset-pass", { token: admin, body: { client_id: owner.orgId } });
     expect(reset.status).toBe(501);
     expect(reset.body.detail).toMatch(/not built/);

@@ -14,7 +14,7 @@ import type { KubeClient } from "../../../src-shared/kube/client.js";
 import { getOrganisation, listOrganisations, updateOrganisationFlags } from "../auth/orgs.js";
 import type { AuthService } from "../auth/service.js";
 import type { FacadeCache } from "../cache.js";
-import { NotImplementedError } from "../errors.js";
+import { NotImplementedError, UnprocessableError } from "../errors.js";
 import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
 import { clusterFigures } from "../services/fleet-view.js";
 import { nodeKpi } from "../services/node-totals.js";
@@ -262,6 +262,12 @@ function impersonateRoute(deps: AdminRouteDeps): RouteDef {
   }) as RouteDef;
 }
 
+/**
+ * Feature flags one organisation may hold: they live in one annotation of its namespace and every change copies them
+ * into the audit chain, so their number is bounded (a real API server refuses 256 KiB of annotations).
+ */
+const MAX_FLAGS = 100;
+
 /** /clients/:id/flags: feature flags of one organisation. */
 function flagsRoute(deps: AdminRouteDeps): RouteDef {
   return defineRoute({
@@ -270,10 +276,21 @@ function flagsRoute(deps: AdminRouteDeps): RouteDef {
     path: "/clients/:id/flags",
     summary: "Set feature flags of one organisation (super_admin)",
     params: z.object({ id: ClientId }).strict(),
-    body: z.object({ flags: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/), z.boolean()) }).strict(),
+    body: z
+      .object({
+        flags: z
+          .record(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/), z.boolean())
+          .refine((f) => Object.keys(f).length <= MAX_FLAGS, `at most ${MAX_FLAGS} flags`),
+      })
+      .strict(),
     response: z.object({ success: z.literal(true), client_id: z.string(), flags: z.record(z.string(), z.boolean()) }),
     handler: async ({ params, body, audit }) => {
       const org = await getOrganisation(deps.client, params.id);
+      const held = new Set([...Object.keys(org.flags), ...Object.keys(body.flags)]).size;
+      if (held > MAX_FLAGS)
+        throw new UnprocessableError(
+          `an organisation holds at most ${MAX_FLAGS} feature flags; this change makes ${held}`,
+        );
       const { before, after } = await updateOrganisationFlags(deps.client, params.id, body.flags);
       audit({ namespace: org.namespace, event: "admin.flags", resource: `organisation/${org.orgId}`, before, after });
       return { success: true as const, client_id: params.id, flags: after };
