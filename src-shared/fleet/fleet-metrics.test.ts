@@ -141,6 +141,20 @@ describe("figuresFromUsage", () => {
     });
   });
 
+  it("says why utilisation is null when the nodes report nothing allocatable", () => {
+    const facts = nodes.map((n) => ({ ...nodeFacts(n, book()), allocatableMillicores: 0 }));
+    const f = figuresFromUsage({ nodes: facts, requestedMillicores: 100, requestedMiB: 1024, interruptions7d: 0 });
+    expect(f.cpuUtilisation).toBeNull();
+    expect(f.memoryUtilisation).toBeGreaterThan(0);
+    expect(f.utilisationReason).toBe("no allocatable CPU reported");
+    const none = figuresFromUsage({ nodes: [], requestedMillicores: 0, requestedMiB: 0, interruptions7d: 0 });
+    expect(none).toMatchObject({
+      cpuUtilisation: null,
+      memoryUtilisation: null,
+      utilisationReason: "no allocatable CPU or memory reported",
+    });
+  });
+
   it("computes counts, utilisation, health and prices from nodes and pods", () => {
     const facts = nodes.map((n) => nodeFacts(n, book()));
     const req = requestedOn(pods, new Set(facts.map((f) => f.name)));

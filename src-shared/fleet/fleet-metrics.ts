@@ -260,16 +260,30 @@ export function utilisationOf(usage: ClusterUsage): Utilisation {
   const allocatableMiB = usage.nodes.reduce((a, x) => a + x.allocatableMiB, 0);
   const cpu = ratio(usage.requestedMillicores, allocatableMillicores);
   const memory = ratio(usage.requestedMiB, allocatableMiB);
-  const why: string[] = [];
-  if (cpu !== null && cpu > 1)
-    why.push(`${usage.requestedMillicores}m CPU requested of ${allocatableMillicores}m allocatable`);
-  if (memory !== null && memory > 1)
-    why.push(`${usage.requestedMiB} MiB memory requested of ${allocatableMiB} MiB allocatable`);
-  return {
-    cpu: cpu !== null && cpu > 1 ? null : cpu,
-    memory: memory !== null && memory > 1 ? null : memory,
-    reason: why.length > 0 ? `reported requests exceed allocatable: ${why.join("; ")}` : null,
-  };
+  const over = [
+    ...(cpu !== null && cpu > 1
+      ? [`${usage.requestedMillicores}m CPU requested of ${allocatableMillicores}m allocatable`]
+      : []),
+    ...(memory !== null && memory > 1
+      ? [`${usage.requestedMiB} MiB memory requested of ${allocatableMiB} MiB allocatable`]
+      : []),
+  ];
+  const why = [
+    unreported(cpu, memory),
+    over.length > 0 ? `reported requests exceed allocatable: ${over.join("; ")}` : "",
+  ];
+  return { cpu: withinOne(cpu), memory: withinOne(memory), reason: why.filter((w) => w !== "").join("; ") || null };
+}
+
+/** A share above 1 is no share (see utilisationOf). */
+function withinOne(share: number | null): number | null {
+  return share !== null && share > 1 ? null : share;
+}
+
+/** Nothing allocatable (no nodes, or nodes reporting none): the share is unknown, and says so ("" when both are known). */
+function unreported(cpu: number | null, memory: number | null): string {
+  const none = [cpu === null ? "CPU" : "", memory === null ? "memory" : ""].filter((r) => r !== "");
+  return none.length > 0 ? `no allocatable ${none.join(" or ")} reported` : "";
 }
 
 function countByFamily(nodes: readonly NodeFacts[]): Record<string, number> {
