@@ -2,6 +2,10 @@
 import { z } from "zod";
 import { hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from "../unicode.js";
 import { NOTICES_ACCEPTED_PER_HEARTBEAT } from "./notice-kinds.js";
+import { parseQuantity } from "../fleet/quantity.js";
+
+/** What a Kubernetes quantity's int64 holds: a node reporting more (or an exponent past a double, 9e999) is no node. */
+const MAX_QUANTITY = 2 ** 63;
 
 /** Newer agents may send fields this facade does not know: objects strip unknown keys instead of refusing them. */
 const quantity = z
@@ -10,8 +14,9 @@ const quantity = z
       .string()
       .max(64)
       // no sign: what a node can hold is never negative (a negative number is refused the same way)
-      .regex(/^\+?\d+(\.\d+)?([eE][+-]?\d+|[KMGTPE]i?|[mun])?$/),
-    z.number().min(0),
+      .regex(/^\+?\d+(\.\d+)?([eE][+-]?\d+|[KMGTPE]i?|[mun])?$/)
+      .refine((q) => (parseQuantity(q) ?? Infinity) <= MAX_QUANTITY, { message: `must be at most ${MAX_QUANTITY}` }),
+    z.number().min(0).max(MAX_QUANTITY),
   ])
   .describe("A Kubernetes quantity as the Node reports it (e.g. 3920m, 15Gi) or a plain number (cores, bytes, pods).");
 
@@ -37,25 +42,30 @@ export const HeartbeatNode = z.object({
 export type HeartbeatNode = z.infer<typeof HeartbeatNode>;
 
 /** Pods grouped by namespace and request shape (the scheduler's effective request). */
-export const HeartbeatPodGroup = z.object({
-  namespace: shortText(63),
-  cpu_millicores: z.number().int().min(0).max(10_000_000),
-  memory_mib: z.number().int().min(0).max(100_000_000),
-  count: z.number().int().min(1).max(1_000_000),
-  /** How many of these pods are bound to a node (the rest are Pending). */
-  scheduled: z.number().int().min(0).optional(),
-  /** GPUs each pod asks for (nvidia.com/gpu). */
-  gpus: z.number().int().min(0).max(1024).optional(),
-  /** The pods' `kubernetes.io/arch` and `topology.kubernetes.io/zone` nodeSelector pins, when they have one. */
-  arch: z.string().max(32).optional(),
-  zone: z.string().max(64).optional(),
-  /** DaemonSet or static (mirror) pods: one per node whatever the plan, so the replan leaves them out. */
-  per_node: z.boolean().optional(),
-  /** The pods carry `karpenter.sh/do-not-disrupt` (whatever its value: exclusions leave such a pod alone). */
-  do_not_disrupt: z.boolean().optional(),
-  /** The OptimizationPolicy (`namespace/name`) that protected them (`spotoptimizer.io/do-not-disrupt-by`). */
-  protected_by: z.string().max(317).optional(),
-});
+export const HeartbeatPodGroup = z
+  .object({
+    namespace: shortText(63),
+    cpu_millicores: z.number().int().min(0).max(10_000_000),
+    memory_mib: z.number().int().min(0).max(100_000_000),
+    count: z.number().int().min(1).max(1_000_000),
+    /** How many of these pods are bound to a node (the rest are Pending). */
+    scheduled: z.number().int().min(0).optional(),
+    /** GPUs each pod asks for (nvidia.com/gpu). */
+    gpus: z.number().int().min(0).max(1024).optional(),
+    /** The pods' `kubernetes.io/arch` and `topology.kubernetes.io/zone` nodeSelector pins, when they have one. */
+    arch: z.string().max(32).optional(),
+    zone: z.string().max(64).optional(),
+    /** DaemonSet or static (mirror) pods: one per node whatever the plan, so the replan leaves them out. */
+    per_node: z.boolean().optional(),
+    /** The pods carry `karpenter.sh/do-not-disrupt` (whatever its value: exclusions leave such a pod alone). */
+    do_not_disrupt: z.boolean().optional(),
+    /** The OptimizationPolicy (`namespace/name`) that protected them (`spotoptimizer.io/do-not-disrupt-by`). */
+    protected_by: z.string().max(317).optional(),
+  })
+  .refine((g) => g.scheduled === undefined || g.scheduled <= g.count, {
+    path: ["scheduled"],
+    message: "more pods scheduled than the group has (count)",
+  });
 export type HeartbeatPodGroup = z.infer<typeof HeartbeatPodGroup>;
 
 export const HeartbeatInterruption = z.object({
@@ -118,6 +128,11 @@ export const Heartbeat = z
   .refine((h) => h.pods.reduce((n, g) => n + g.count, 0) <= HEARTBEAT_LIMITS.pods, {
     path: ["pods"],
     message: `more than ${HEARTBEAT_LIMITS.pods} pods in all groups together`,
+  })
+  // A node counted twice would count twice in every figure made of the nodes.
+  .refine((h) => new Set(h.nodes.map((n) => n.name)).size === h.nodes.length, {
+    path: ["nodes"],
+    message: "node names must be unique (a node is reported once)",
   });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 export type HeartbeatInput = z.input<typeof Heartbeat>;

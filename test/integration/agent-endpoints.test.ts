@@ -441,6 +441,33 @@ describe("interruption notices", () => {
     expect((await counted("hb-unicode")).events).toEqual([]);
   });
 
+  it("refuses reports no cluster can make: a quantity past int64, a node twice, more pods scheduled than exist", async () => {
+    const token = await connect(owner, "hb-odd");
+    const node = beat().nodes[0]!;
+    const cases: Array<[HeartbeatInput, string]> = [
+      [
+        beat({ nodes: [{ ...node, allocatable: { ...node.allocatable, cpu: "9e999" } }] }),
+        "body.nodes.0.allocatable.cpu",
+      ],
+      [
+        beat({ nodes: [{ ...node, allocatable: { ...node.allocatable, memory: 1e300 } }] }),
+        "body.nodes.0.allocatable.memory",
+      ],
+      [beat({ nodes: [node, { ...node }] }), "node names must be unique"],
+      [
+        beat({ pods: [{ namespace: "shop", cpu_millicores: 250, memory_mib: 256, count: 3, scheduled: 4 }] }),
+        "body.pods.0.scheduled",
+      ],
+    ];
+    for (const [body, detail] of cases) {
+      const res = await f.call("POST", "/clusters/hb-odd/heartbeat", { token, body });
+      expect(res.status, detail).toBe(422);
+      expect(res.body.detail).toContain(detail);
+    }
+    const fine = beat({ pods: [{ namespace: "shop", cpu_millicores: 250, memory_mib: 256, count: 3, scheduled: 3 }] });
+    expect((await f.call("POST", "/clusters/hb-odd/heartbeat", { token, body: fine })).status).toBe(200);
+  });
+
   it("records a node's notice once, of reported nodes only, not dated far ahead; a node gone since its notice still counts", async () => {
     const token = await connect(owner, "hb-flood");
     const at = (offsetMs: number): string => new Date(clockMs + offsetMs).toISOString();
