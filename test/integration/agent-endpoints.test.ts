@@ -235,6 +235,32 @@ describe("heartbeat", () => {
     // Not the other organisation's business.
     expect((await f.call("GET", "/clusters/hb-a/verify", { token: other.accessToken })).status).toBe(404);
   });
+
+  it("reports a mode-local cluster connected only when the operator says it acts as its agent", async () => {
+    const ref = { apiVersion: API_VERSION, kind: "ManagedCluster", namespace: owner.namespace, name: "home" };
+    await f.client.create({
+      ...ref,
+      metadata: { name: "home", namespace: owner.namespace },
+      spec: { mode: "local" },
+    } as never);
+    const setAgent = async (status: "True" | "False", reason: string): Promise<void> => {
+      const condition = {
+        type: "AgentConnected",
+        status,
+        reason,
+        message: reason,
+        lastTransitionTime: new Date().toISOString(),
+      };
+      await f.client.patch(ref, { status: { conditions: [condition] } }, { type: "merge", subresource: "status" });
+    };
+    const verify = async (): Promise<any> =>
+      (await f.call("GET", "/clusters/home/verify", { token: owner.accessToken })).body;
+    await setAgent("False", "NotDesignatedLocalCluster");
+    await eventually(async () => (await verify()).status === "local", 5000, "home cached");
+    await eventually(async () => (await verify()).connected === false, 5000, "not connected while not designated");
+    await setAgent("True", "LocalMode");
+    await eventually(async () => (await verify()).connected === true, 5000, "connected once the operator acts for it");
+  });
 });
 
 describe("interruption notices", () => {

@@ -214,6 +214,12 @@ describe("ManagedCluster status controller", () => {
     expect(owner.status?.nodeCount).toBe(1);
     const outsider = await status("globex", "two");
     expect(condition(outsider, "Measured")).toMatchObject({ status: "False", reason: "NotDesignatedLocalCluster" });
+    // The operator is the agent of the designated cluster only: no agent acts for this one.
+    expect(condition(outsider, "AgentConnected")).toMatchObject({
+      status: "False",
+      reason: "NotDesignatedLocalCluster",
+    });
+    expect(condition(owner, "AgentConnected")).toMatchObject({ status: "True", reason: "LocalMode" });
     expect(outsider.status?.nodeCount).toBeUndefined();
     expect(outsider.status?.spotPercentage).toBeUndefined();
     expect(outsider.status?.monthlyCostUsd).toBeUndefined();

@@ -132,11 +132,13 @@ const verifyCluster = ({ scope, agent }: AgentRouteServices): RouteDef =>
       const cluster = requireCluster(rc, ctx.params.id);
       const mode = cluster.spec.mode ?? "local";
       const base = { cluster_id: ctx.params.id, mode };
+      // The operator acts as the agent of the designated local cluster only; its status controller says which.
       if (mode === "local")
         return {
           ...base,
           status: "local" as const,
-          connected: true,
+          connected:
+            cluster.status?.conditions?.some((c) => c.type === "AgentConnected" && c.status === "True") ?? false,
           last_heartbeat: null,
           seconds_since_heartbeat: null,
           disconnected_after_seconds: null,

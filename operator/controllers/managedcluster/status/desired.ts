@@ -251,10 +251,15 @@ export function desiredClusterStatus(input: ClusterStatusInput): ClusterStatusPl
     return set.find((x) => x.type === c.type)!;
   };
   if (!isLocal(cluster)) return remoteStatus(input, condition);
-  const agent = agentConnected(cluster, now.getTime());
-  const conditions = [condition(agent.condition)];
   if (!ownsLocalNodes(cluster, input.localCluster)) {
-    conditions.push(
+    const conditions = [
+      // The operator is the agent of the designated local cluster only: no agent acts for this one.
+      condition({
+        type: CONDITION_AGENT_CONNECTED,
+        status: "False",
+        reason: NOT_DESIGNATED,
+        message: "No agent acts for this cluster: the operator is the agent of the designated local cluster only",
+      }),
       condition({
         type: CONDITION_MEASURED,
         status: "False",
@@ -262,9 +267,11 @@ export function desiredClusterStatus(input: ClusterStatusInput): ClusterStatusPl
         message:
           "This ManagedCluster says mode local but is not the installer's designated local cluster (ConfigMap spot-optimizer-local-cluster): the nodes the operator sees are not attributed to it",
       }),
-    );
+    ];
     return { status: { conditions }, requeueAfterMs: RESYNC_MS };
   }
+  const agent = agentConnected(cluster, now.getTime());
+  const conditions = [condition(agent.condition)];
   const usage: MeasuredUsage = {
     nodes: input.nodes,
     requested: requestedOn(input.pods, new Set(input.nodes.map((n) => String(n.metadata?.name)))),
