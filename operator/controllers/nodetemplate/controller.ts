@@ -29,7 +29,8 @@ import {
 import { TEMPLATE_ACTION_LABEL } from "./executor.js";
 import { informerCaches } from "./kube.js";
 import { remoteView, templateKeysNamed } from "../../../src-shared/agent/remote-view.js";
-import { CLUSTER_LABEL as SNAPSHOT_CLUSTER_LABEL, SNAPSHOT_REF } from "../../../src-shared/agent/snapshot.js";
+import { snapshotRef } from "../../../src-shared/agent/snapshot.js";
+import { agentObjectOwner } from "../../../src-shared/agent/placement.js";
 import { createNodeTemplateReconciler } from "./reconciler.js";
 import { PRICE_BOOK_CONFIGMAPS } from "../../../src-shared/pricing/operator-prices.js";
 import type { DecisionAudit } from "../../../src-shared/audit/decisions.js";
@@ -93,11 +94,13 @@ function designationLookup(
  * (in its own namespace) are swept.
  */
 function reportedKeys(cm: KubeObject, templatesOfCluster: (namespace: string, cluster: string) => string[]): string[] {
-  const namespace = cm.metadata?.namespace ?? "";
+  // The snapshot lives in the release namespace: its labels say which organisation and cluster it reports.
+  const owner = agentObjectOwner(cm);
+  if (!owner) return [];
   const view = remoteView(cm);
   return [
-    ...templatesOfCluster(namespace, cm.metadata?.labels?.[SNAPSHOT_CLUSTER_LABEL] ?? ""),
-    ...(view ? templateKeysNamed(view, namespace) : []),
+    ...templatesOfCluster(owner.namespace, owner.cluster),
+    ...(view ? templateKeysNamed(view, owner.namespace) : []),
   ];
 }
 
@@ -202,7 +205,8 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
   const nodeClaims = (await client.serves(NODE_CLAIM)) ? manager.informer<KubeObject>(NODE_CLAIM) : undefined;
   const configMaps = manager.informer<KubeObject>(OUR_CONFIGMAPS);
   const actions = manager.informer<AgentAction>(TEMPLATE_ACTIONS);
-  const snapshots = manager.informer<KubeObject>(SNAPSHOT_REF);
+  const snapshotsRef = snapshotRef(options.systemNamespace);
+  const snapshots = manager.informer<KubeObject>(snapshotsRef);
   const caches = informerCaches({
     templates,
     clusters,
@@ -212,6 +216,7 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
     nodeClaims,
     actions,
     snapshots,
+    releaseNamespace: options.systemNamespace,
   });
   const templatesOfCluster = (namespace: string | undefined, cluster: string): string[] =>
     templateKeysOf(templates, namespace, cluster);
@@ -225,7 +230,7 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
       { ...EC2NODECLASS_API, mapToKeys: karpenterKeys(templates) },
       // A remote cluster's agent finished (or failed) an action: the template's Applied follows it.
       { ...TEMPLATE_ACTIONS, mapToKeys: actionKeys },
-      { ...SNAPSHOT_REF, mapToKeys: (cm) => reportedKeys(cm, templatesOfCluster) },
+      { ...snapshotsRef, mapToKeys: (cm) => reportedKeys(cm, templatesOfCluster) },
       ...(nodeClaims ? [claimWatch(nodePools, named)] : []),
     ],
     // Templates deleted while the operator was down: their objects still name them, so sweep those keys.

@@ -10,9 +10,9 @@ import {
 } from "../../../../src-shared/runtime/index.js";
 import type { RegionPrices } from "../../../../src-shared/pricing/region-prices.js";
 import {
-  agentLeaseName,
+  agentLeaseOf,
   parseSnapshot,
-  snapshotConfigMapName,
+  snapshotOf,
   type ClusterSnapshot,
   type LeaseView,
 } from "../../../../src-shared/agent/snapshot.js";
@@ -43,6 +43,8 @@ export interface ManagedClusterReconcilerOptions {
   /** The facade's per-cluster heartbeat snapshot ConfigMaps and liveness Leases (remote clusters). */
   snapshots?: Informer;
   leases?: Informer;
+  /** Where those live (the release namespace); default DEFAULT_SYSTEM_NAMESPACE. */
+  releaseNamespace?: string | undefined;
 }
 
 type ClusterObject = KubeObject & ClusterView;
@@ -76,8 +78,9 @@ function remoteInputs(
   namespace: string,
   name: string,
 ): { snapshot?: ClusterSnapshot; lease?: LeaseView } {
-  const snapshot = parseSnapshot(options.snapshots?.get(namespace, snapshotConfigMapName(name)) as never);
-  const lease = options.leases?.get(namespace, agentLeaseName(name)) as LeaseView | undefined;
+  const where = { releaseNamespace: options.releaseNamespace, namespace, cluster: name };
+  const snapshot = parseSnapshot(snapshotOf(options.snapshots, where) as never);
+  const lease = agentLeaseOf(options.leases, where) as LeaseView | undefined;
   return { ...(snapshot ? { snapshot } : {}), ...(lease ? { lease } : {}) };
 }
 
