@@ -14,7 +14,7 @@ import { snapshotRegionPrices, type RegionPrices } from "../../../../src-shared/
 import type { ClusterView } from "./desired.js";
 import { localClusterFromConfigMap } from "../../../../src-shared/tenancy/cluster-target.js";
 import { createManagedClusterReconciler } from "./reconciler.js";
-import { PRICE_BOOK_CONFIGMAPS } from "../../../../src-shared/pricing/operator-prices.js";
+import { priceBookConfigMaps } from "../../../../src-shared/pricing/operator-prices.js";
 import { AUDIT_ENTRY, MANAGED_CLUSTER } from "../../../../src-shared/crds/refs.js";
 
 export interface ManagedClusterControllerOptions {
@@ -70,7 +70,7 @@ export function registerManagedClusterController(options: ManagedClusterControll
       { ...snapshots, mapToKeys: agentObjectClusterKeys },
       { ...AUDIT_ENTRY, mapToKeys: (entry) => interruptedClusterKeys(clusters, entry) },
       // A refreshed price book re-prices every cluster (PricesFresh, figures) at once, not at the next resync.
-      { ...PRICE_BOOK_CONFIGMAPS, mapToKeys: () => clusters.keys() },
+      { ...priceBookConfigMaps(options.systemNamespace), mapToKeys: () => clusters.keys() },
     ],
     reconcile: createManagedClusterReconciler({
       client,
