@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { startOperator, type RunningOperator } from "../../operator/main.js";
 import { startFacade } from "../../operator/facade/start.js";
+import { migrateAgentObjects } from "../../operator/cli/commands/migrate.js";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { eventually, kubectl, startTestCluster } from "../support/cluster.js";
@@ -342,6 +343,75 @@ describe("the rendered chart applied with kubectl", () => {
       await facade.stop();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("runs the upgrade's migration with only the hook ServiceAccount's permissions", async () => {
+    const token = await tokenOf("spot-optimizer-migrate");
+    const mc = await admin.create<KubeObject>({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "ManagedCluster",
+      metadata: { name: "moved", namespace: "org-a" },
+      spec: { mode: "remote" },
+    } as KubeObject);
+    const owner = [
+      { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster", name: "moved", uid: mc.metadata?.uid ?? "" },
+    ];
+    const labels = { "spotoptimizer.io/cluster": "moved" };
+    const hash = Buffer.from("0".repeat(64)).toString("base64");
+    // As the previous release left them in the organisation namespace.
+    await admin.create({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: {
+        name: "moved-agent-token",
+        namespace: "org-a",
+        labels: { ...labels, "spotoptimizer.io/agent-token": "true" },
+        ownerReferences: owner,
+      },
+      data: { "token-hash": hash },
+    } as KubeObject);
+    await admin.create({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: {
+        name: "moved-agent-snapshot",
+        namespace: "org-a",
+        labels: { ...labels, "spotoptimizer.io/agent-snapshot": "true" },
+      },
+    } as KubeObject);
+    await admin.create({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: {
+        name: "moved-agent",
+        namespace: "org-a",
+        labels: { ...labels, "spotoptimizer.io/agent-lease": "true" },
+      },
+      spec: {},
+    } as KubeObject);
+    const client = new KubeClient(kubeConfigWithToken(token));
+    try {
+      const summary = await migrateAgentObjects(client, NAMESPACE);
+      expect(summary).toMatchObject({
+        tokens_copied: 1,
+        old_tokens_deleted: 1,
+        snapshots_deleted: 1,
+        leases_deleted: 1,
+      });
+    } finally {
+      client.close();
+    }
+    const copy = await admin.get<KubeObject & { data: Record<string, string> }>({
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: NAMESPACE,
+      name: "org-a.moved-agent-token",
+    });
+    expect(copy.data["token-hash"]).toBe(hash);
+    expect(copy.metadata?.labels?.["spotoptimizer.io/cluster-uid"]).toBe(mc.metadata?.uid);
+    expect(
+      await admin.getIfExists({ apiVersion: "v1", kind: "Secret", namespace: "org-a", name: "moved-agent-token" }),
+    ).toBeUndefined();
   });
 
   it("grants the facade's retention sweep and the operator's audit take-back (both 403 without their rules)", async () => {
