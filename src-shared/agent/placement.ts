@@ -68,14 +68,17 @@ export function belongsTo(object: Labelled | undefined, namespace: string, clust
 
 /**
  * The agent object of (namespace, cluster) from a cache of the release namespace: looked up by its derived name, and
- * returned only when its labels name that organisation and cluster.
+ * returned only when its labels name that organisation and cluster (and, given `uid`, not an earlier cluster of the
+ * same name: one labelled with another uid is left for the facade's sweep).
  */
 export function agentObjectOf<T extends Labelled>(
   cache: { get(namespace: string | undefined, name: string): T | undefined },
-  where: { releaseNamespace: string; namespace: string; cluster: string; suffix: string },
+  where: { releaseNamespace: string; namespace: string; cluster: string; suffix: string; uid?: string | undefined },
 ): T | undefined {
   const object = cache.get(where.releaseNamespace, agentObjectName(where.namespace, where.cluster, where.suffix));
-  return belongsTo(object, where.namespace, where.cluster) ? object : undefined;
+  if (!belongsTo(object, where.namespace, where.cluster)) return undefined;
+  const labelled = object?.metadata?.labels?.[CLUSTER_UID_LABEL];
+  return where.uid !== undefined && labelled !== undefined && labelled !== where.uid ? undefined : object;
 }
 
 /** The objects of one organisation namespace (by label) among a list of the release namespace's. */

@@ -59,7 +59,7 @@ export function agentLeaseName(namespace: string, clusterName: string): string {
 /** A cluster's snapshot ConfigMap from a cache of the release namespace, only when its labels name that cluster. */
 export function snapshotOf<T extends KubeObjectLike>(
   cache: { get(namespace: string | undefined, name: string): T | undefined } | undefined,
-  where: { releaseNamespace?: string | undefined; namespace: string; cluster: string },
+  where: { releaseNamespace?: string | undefined; namespace: string; cluster: string; uid?: string | undefined },
 ): T | undefined {
   if (!cache) return undefined;
   const releaseNamespace = where.releaseNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
@@ -69,7 +69,7 @@ export function snapshotOf<T extends KubeObjectLike>(
 /** A cluster's agent Lease from a cache of the release namespace, only when its labels name that cluster. */
 export function agentLeaseOf<T extends KubeObjectLike>(
   cache: { get(namespace: string | undefined, name: string): T | undefined } | undefined,
-  where: { releaseNamespace?: string | undefined; namespace: string; cluster: string },
+  where: { releaseNamespace?: string | undefined; namespace: string; cluster: string; uid?: string | undefined },
 ): T | undefined {
   if (!cache) return undefined;
   const releaseNamespace = where.releaseNamespace ?? DEFAULT_SYSTEM_NAMESPACE;

@@ -122,7 +122,12 @@ async function inventoryOf(
   at: Date,
 ): Promise<{ inventory: PodInventory; source?: string } | LastPlan> {
   if ((job.cluster.spec.mode ?? "local") === "remote") {
-    const where = { releaseNamespace: options.releaseNamespace, namespace: job.namespace, cluster: job.name };
+    const where = {
+      releaseNamespace: options.releaseNamespace,
+      namespace: job.namespace,
+      cluster: job.name,
+      uid: job.cluster.metadata?.uid,
+    };
     const snapshot = parseSnapshot(snapshotOf(options.snapshots, where) as never);
     if (!snapshot)
       return failure(

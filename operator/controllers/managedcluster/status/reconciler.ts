@@ -75,10 +75,10 @@ function statusBody(cluster: ClusterObject, status: DesiredClusterStatus): KubeO
 
 function remoteInputs(
   options: ManagedClusterReconcilerOptions,
-  namespace: string,
-  name: string,
+  cluster: ClusterObject,
 ): { snapshot?: ClusterSnapshot; lease?: LeaseView } {
-  const where = { releaseNamespace: options.releaseNamespace, namespace, cluster: name };
+  const { namespace = "", name = "", uid } = cluster.metadata ?? {};
+  const where = { releaseNamespace: options.releaseNamespace, namespace, cluster: name, uid };
   const snapshot = parseSnapshot(snapshotOf(options.snapshots, where) as never);
   const lease = agentLeaseOf(options.leases, where) as LeaseView | undefined;
   return { ...(snapshot ? { snapshot } : {}), ...(lease ? { lease } : {}) };
@@ -103,7 +103,7 @@ export function createManagedClusterReconciler(
       prices: options.prices,
       ...(options.priceMaxAgeMs !== undefined ? { priceMaxAgeMs: options.priceMaxAgeMs } : {}),
       now: now(),
-      ...remoteInputs(options, namespace, name),
+      ...remoteInputs(options, cluster),
     });
     const expected = statusBody(cluster, {
       ...plan.status,
