@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Container entrypoint: `spot-optimizer operator|facade|agent` runs that component's main module (the agent from its
-// compiled bundle when the image has one, else every component's sources through tsx).
+// Container entrypoint: `spot-optimizer operator|facade|agent|spotctl` runs that component's main module (the agent
+// from its compiled bundle when the image has one, else every component's sources through tsx).
 import { existsSync } from "node:fs";
 import { fileURLToPath, URL } from "node:url";
 
@@ -8,6 +8,8 @@ const entrypoints = {
   operator: "../operator/main.ts",
   facade: "../operator/facade/main.ts",
   agent: "../agent/main.ts",
+  // One-shot commands run by the chart's hooks (e.g. `spotctl migrate agent-objects` before an upgrade).
+  spotctl: "../operator/cli/spotctl.ts",
 };
 
 const component = process.argv[2];

@@ -48,7 +48,8 @@ export const controllerRegistrations: Array<(deps: ControllerDeps) => Promise<vo
   (deps: ControllerDeps): void => registerManagedClusterController({ ...deps, prices: prices(deps) }),
   (deps: ControllerDeps): void => registerReplanController({ ...deps, priceBook: bookOrThrow(deps) }),
   (deps: ControllerDeps): Promise<void> => registerNodeTemplateController({ ...deps, priceBook: bookOf(prices(deps)) }),
-  ({ client, manager, now }: ControllerDeps): void => registerRemoteCleanupController({ client, manager, now }),
+  ({ client, manager, now, systemNamespace }: ControllerDeps): void =>
+    registerRemoteCleanupController({ client, manager, now, systemNamespace }),
   ({ client, manager, now, systemNamespace }: ControllerDeps): Promise<void> =>
     registerOptimizationPolicyController({ client, manager, now, systemNamespace }),
 ];

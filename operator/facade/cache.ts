@@ -1,6 +1,6 @@
-// The facade's read model: informers (src-shared/runtime) over our custom resources and agent-token Secrets, indexed
-// by namespace, so that GET requests never LIST the API server; plus read-your-writes waits for handlers that just
-// changed something.
+// The facade's read model: informers (src-shared/runtime) over our custom resources and (in the release namespace) the
+// agent-token Secrets, indexed by namespace, so that GET requests never LIST the API server; plus read-your-writes
+// waits for handlers that just changed something.
 import type { KubeConfig, V1Secret } from "@kubernetes/client-node";
 import {
   API_VERSION,
@@ -16,6 +16,7 @@ import { KubeClient, type KubeObject } from "../../src-shared/kube/client.js";
 import { Informer, type InformerEvent } from "../../src-shared/runtime/informer.js";
 import type { FacadeCacheBase } from "./app.js";
 import { PRICE_BOOK_LABEL } from "../../src-shared/pricing/book.js";
+import { AGENT_TOKEN_SUFFIX, agentObjectOf } from "../../src-shared/agent/placement.js";
 import {
   DEFAULT_SYSTEM_NAMESPACE,
   LOCAL_CLUSTER_CONFIGMAP,
@@ -54,7 +55,8 @@ export interface FacadeCache extends FacadeCacheBase {
   auditEntries(namespace: string): AuditEntry[];
   labExperiments(namespace: string): LabExperiment[];
   agentActions(namespace: string): AgentAction[];
-  agentTokenSecret(namespace: string, name: string): V1Secret | undefined;
+  /** The agent-token Secret of a cluster (in the release namespace), only when labelled for that namespace and cluster. */
+  agentTokenSecret(namespace: string, clusterName: string): V1Secret | undefined;
   /** The installer's designation of the local cluster (ConfigMap spot-optimizer-local-cluster); undefined: none. */
   localCluster(): LocalClusterRef | undefined;
   /** The operator's price-book ConfigMaps (one per region, in the system namespace). */
@@ -91,8 +93,12 @@ const SOURCES: Source[] = [
   { kind: "AuditEntry", apiVersion: API_VERSION },
   { kind: "LabExperiment", apiVersion: API_VERSION },
   { kind: "AgentAction", apiVersion: API_VERSION },
-  { kind: "Secret", apiVersion: "v1", labelSelector: `${AGENT_TOKEN_LABEL}=true` },
 ];
+
+/** The agent-token Secrets: label-selected, in the release namespace only (the facade reads no other Secrets here). */
+function agentTokenSource(systemNamespace: string): Source {
+  return { kind: "Secret", apiVersion: "v1", namespace: systemNamespace, labelSelector: `${AGENT_TOKEN_LABEL}=true` };
+}
 
 /** The one ConfigMap the facade watches: which organisation's ManagedCluster is the cluster the operator runs in. */
 function designationSource(systemNamespace: string): Source {
@@ -171,7 +177,13 @@ interface CacheState {
 }
 
 function addInformers(state: CacheState, systemNamespace: string): void {
-  for (const source of [...SOURCES, designationSource(systemNamespace), priceBookSource(systemNamespace)]) {
+  const sources = [
+    ...SOURCES,
+    agentTokenSource(systemNamespace),
+    designationSource(systemNamespace),
+    priceBookSource(systemNamespace),
+  ];
+  for (const source of sources) {
     const informer = new Informer({
       client: state.client,
       apiVersion: source.apiVersion,
@@ -261,7 +273,8 @@ export function createFacadeCache(
     version: 0,
     localCount: undefined,
   };
-  addInformers(state, opts.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE);
+  const systemNamespace = opts.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
+  addInformers(state, systemNamespace);
   const list = <T>(kind: CachedKind, namespace: string): T[] => listObjects<T>(state, kind, namespace);
   const get = <T>(kind: CachedKind, name: string, namespace?: string): T | undefined =>
     getObject<T>(state, kind, name, namespace);
@@ -280,7 +293,11 @@ export function createFacadeCache(
     auditEntries: (ns) => list<AuditEntry>("AuditEntry", ns),
     labExperiments: (ns) => list<LabExperiment>("LabExperiment", ns),
     agentActions: (ns) => list<AgentAction>("AgentAction", ns),
-    agentTokenSecret: (ns, name) => get<V1Secret>("Secret", name, ns),
+    agentTokenSecret: (namespace, cluster) =>
+      agentObjectOf<V1Secret>(
+        { get: (ns, name) => get<V1Secret>("Secret", name, ns) },
+        { releaseNamespace: systemNamespace, namespace, cluster, suffix: AGENT_TOKEN_SUFFIX },
+      ),
     localCluster: () => {
       const data = (indexOf(state, "ConfigMap").listAll()[0] as { data?: Record<string, string> } | undefined)?.data;
       return data?.namespace && data.name ? { namespace: data.namespace, name: data.name } : undefined;

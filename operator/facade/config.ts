@@ -33,6 +33,8 @@ export interface FacadeConfig {
   retentionSweepSeconds: number;
   /** How often each replica deletes the cluster rate-limit counters of ended windows; 0 disables the sweep. */
   rateLimitSweepSeconds: number;
+  /** How often each replica deletes the agent objects (token, snapshot, Lease) of clusters gone; 0 disables. */
+  agentObjectSweepSeconds: number;
   /** Longest reuse of a memoised GET response while the cache is unchanged (clock-dependent figures); 0 disables. */
   responseMemoMs: number;
   /**
@@ -93,6 +95,7 @@ export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
   logLevel: "info",
   retentionSweepSeconds: 3600,
   rateLimitSweepSeconds: 300,
+  agentObjectSweepSeconds: 600,
   responseMemoMs: 1000,
   servedOverHttps: false,
   agentStatusIntervalSeconds: 60,
@@ -207,6 +210,7 @@ export function loadFacadeConfig(
     logLevel: firstSet(env, ["SPOTOPT_LOG_LEVEL", "LOG_LEVEL"], d.logLevel),
     retentionSweepSeconds: intOrOffFromEnv(env, "SPOTOPT_AUDIT_RETENTION_SWEEP_SECONDS", d.retentionSweepSeconds),
     rateLimitSweepSeconds: intOrOffFromEnv(env, "SPOTOPT_RATE_SWEEP_SECONDS", d.rateLimitSweepSeconds),
+    agentObjectSweepSeconds: intOrOffFromEnv(env, "SPOTOPT_AGENT_OBJECT_SWEEP_SECONDS", d.agentObjectSweepSeconds),
     responseMemoMs: intOrOffFromEnv(env, "SPOTOPT_RESPONSE_MEMO_MS", d.responseMemoMs),
     servedOverHttps: booleanFromEnv(env, "SPOTOPT_HTTPS", d.servedOverHttps),
     agentStatusIntervalSeconds: intFromEnv(env, "SPOTOPT_AGENT_STATUS_INTERVAL_SECONDS", d.agentStatusIntervalSeconds),

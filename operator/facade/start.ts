@@ -22,6 +22,7 @@ import { createResourceServices, type ResourceServices } from "./services/index.
 import { createAgentTokenVerifier } from "./services/agent-token.js";
 import { createSettingsRoutes } from "./settings/routes.js";
 import { isStale } from "../../src-shared/pricing/freshness.js";
+import { sweepAgentObjects } from "./services/agent-objects-sweep.js";
 
 export interface BootstrapAdmin {
   email: string;
@@ -197,16 +198,36 @@ function metricsUrlOf(metricsServer: Server | undefined, config: FacadeConfig): 
   return `http://${host}:${(metricsServer.address() as AddressInfo).port}/metrics`;
 }
 
+/**
+ * Deletes the agent objects of clusters gone, periodically. Every replica may run it: each deletion is confirmed with a
+ * live read of the cluster and guarded by the resourceVersion listed.
+ */
+function startAgentObjectSweep(parts: FacadeParts, logger: Logger | undefined): NodeJS.Timeout | undefined {
+  const { client, cache, config, now } = parts;
+  if (config.agentObjectSweepSeconds <= 0) return undefined;
+  const timer = setInterval(() => {
+    sweepAgentObjects({ client, cache, releaseNamespace: config.systemNamespace, now })
+      .then((deleted) => {
+        if (deleted > 0) logger?.info({ deleted }, "Deleted agent objects of clusters gone");
+      })
+      .catch((err: unknown) => logger?.warn({ err }, "Agent object sweep failed"));
+  }, config.agentObjectSweepSeconds * 1000);
+  timer.unref();
+  return timer;
+}
+
 /** The periodic sweeps of a running replica; the function returned stops them. */
 function startSweeps(parts: FacadeParts & { rateLimiter: ClusterRateLimiter }, logger: Logger | undefined): () => void {
   const { config } = parts;
   const sweep = startRetentionSweep(parts.audit, config.retentionSweepSeconds, logger);
+  const agentObjectSweep = startAgentObjectSweep(parts, logger);
   const stopRateLimitSweep =
     config.rateLimitSweepSeconds > 0
       ? parts.rateLimiter.startSweep(config.rateLimitSweepSeconds * 1000)
       : (): void => undefined;
   return () => {
     clearInterval(sweep);
+    clearInterval(agentObjectSweep);
     stopRateLimitSweep();
   };
 }

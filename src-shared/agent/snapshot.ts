@@ -1,29 +1,91 @@
-// What the facade keeps of a remote cluster's heartbeats (a snapshot ConfigMap and a liveness Lease per cluster) and
-// how the operator reads them back: names, labels, parsing, and the snapshot's nodes as V1Node-shaped objects.
+// What the facade keeps of a remote cluster's heartbeats (a snapshot ConfigMap and a liveness Lease per cluster, in the
+// release namespace) and how the operator reads them back: names, labels, parsing, and the nodes as V1Node-shaped objects.
 import type { V1Node } from "@kubernetes/client-node";
 import { gunzipSync, gzipSync, strFromU8, strToU8 } from "fflate";
 import { z } from "zod";
 import { HeartbeatNode, HeartbeatObject, HeartbeatPodGroup } from "./protocol.js";
+import { agentObjectName, agentObjectOf, agentObjectsOf } from "./placement.js";
+import { DEFAULT_SYSTEM_NAMESPACE } from "../tenancy/cluster-target.js";
 
 /** Label on the snapshot ConfigMaps (the only ConfigMaps the operator watches for this). */
 export const SNAPSHOT_LABEL = "spotoptimizer.io/agent-snapshot";
 export const SNAPSHOT_KEY = "snapshot.json";
-/** The snapshot ConfigMaps as a watch selects them (every controller that reads them shares the one informer). */
-export const SNAPSHOT_REF = { apiVersion: "v1", kind: "ConfigMap", labelSelector: `${SNAPSHOT_LABEL}=true` } as const;
 /** Label on the per-cluster liveness Leases. */
 export const AGENT_LEASE_LABEL = "spotoptimizer.io/agent-lease";
-/** The ManagedCluster a snapshot or Lease belongs to. */
-export const CLUSTER_LABEL = "spotoptimizer.io/cluster";
+/** The ManagedCluster a snapshot or Lease belongs to (with ORGANISATION_LABEL, its namespace). */
+export { CLUSTER_LABEL, ORGANISATION_LABEL } from "./placement.js";
 /** Liveness allows this many missed beats before the agent counts as disconnected. */
 export const MISSED_BEATS = 3;
 export const DEFAULT_HEARTBEAT_INTERVAL_SECONDS = 15;
 
-export function snapshotConfigMapName(clusterName: string): string {
-  return `${clusterName}-agent-snapshot`.slice(0, 253);
+const SNAPSHOT_SUFFIX = "agent-snapshot";
+const LEASE_SUFFIX = "agent";
+
+/** The snapshot ConfigMaps as a watch selects them: label-selected, in the release namespace only. */
+export function snapshotRef(releaseNamespace: string = DEFAULT_SYSTEM_NAMESPACE): {
+  apiVersion: "v1";
+  kind: "ConfigMap";
+  labelSelector: string;
+  namespace: string;
+} {
+  return { apiVersion: "v1", kind: "ConfigMap", labelSelector: `${SNAPSHOT_LABEL}=true`, namespace: releaseNamespace };
 }
 
-export function agentLeaseName(clusterName: string): string {
-  return `${clusterName}-agent`.slice(0, 253);
+/** The agent Leases as a watch selects them: label-selected, in the release namespace only. */
+export function agentLeaseRef(releaseNamespace: string = DEFAULT_SYSTEM_NAMESPACE): {
+  apiVersion: "coordination.k8s.io/v1";
+  kind: "Lease";
+  labelSelector: string;
+  namespace: string;
+} {
+  return {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    labelSelector: `${AGENT_LEASE_LABEL}=true`,
+    namespace: releaseNamespace,
+  };
+}
+
+/** The name of a cluster's snapshot ConfigMap in the release namespace. */
+export function snapshotConfigMapName(namespace: string, clusterName: string): string {
+  return agentObjectName(namespace, clusterName, SNAPSHOT_SUFFIX);
+}
+
+/** The name of a cluster's liveness Lease in the release namespace. */
+export function agentLeaseName(namespace: string, clusterName: string): string {
+  return agentObjectName(namespace, clusterName, LEASE_SUFFIX);
+}
+
+/** A cluster's snapshot ConfigMap from a cache of the release namespace, only when its labels name that cluster. */
+export function snapshotOf<T extends KubeObjectLike>(
+  cache: { get(namespace: string | undefined, name: string): T | undefined } | undefined,
+  where: { releaseNamespace?: string | undefined; namespace: string; cluster: string; uid?: string | undefined },
+): T | undefined {
+  if (!cache) return undefined;
+  const releaseNamespace = where.releaseNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
+  return agentObjectOf(cache, { ...where, releaseNamespace, suffix: SNAPSHOT_SUFFIX });
+}
+
+/** A cluster's agent Lease from a cache of the release namespace, only when its labels name that cluster. */
+export function agentLeaseOf<T extends KubeObjectLike>(
+  cache: { get(namespace: string | undefined, name: string): T | undefined } | undefined,
+  where: { releaseNamespace?: string | undefined; namespace: string; cluster: string; uid?: string | undefined },
+): T | undefined {
+  if (!cache) return undefined;
+  const releaseNamespace = where.releaseNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
+  return agentObjectOf(cache, { ...where, releaseNamespace, suffix: LEASE_SUFFIX });
+}
+
+/** The snapshot ConfigMaps of one organisation namespace (every one without it) from a release-namespace cache. */
+export function snapshotsOf<T extends KubeObjectLike>(
+  cache: { list(): T[] } | undefined,
+  namespace?: string | undefined,
+): T[] {
+  return agentObjectsOf(cache?.list() ?? [], namespace);
+}
+
+interface KubeObjectLike {
+  metadata?: { labels?: Record<string, string> | undefined; name?: string | undefined } | undefined;
 }
 
 export const ClusterSnapshot = z.object({

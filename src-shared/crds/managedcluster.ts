@@ -26,7 +26,9 @@ export const ManagedClusterSpec = z
       .describe("Kubernetes version of the cluster as reported by the agent or the user, e.g. 1.31."),
     agentTokenSecretRef: z
       .object({
-        name: objectName("Name of the Secret in the same namespace."),
+        name: objectName(
+          "Name of the Secret in the installation's release namespace (the facade's, <namespace>.<cluster>-agent-token).",
+        ),
         key: z.string().default("token-hash").describe("Key in the Secret that holds the token's hash."),
       })
       .optional()

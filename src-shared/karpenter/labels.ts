@@ -1,6 +1,7 @@
 // The labels, annotations and names by which the operator marks the Karpenter objects and ConfigMaps it owns; the
 // NodeTemplate and OptimizationPolicy controllers, the facade and `spotctl render` all read them from here.
 import { createHash } from "node:crypto";
+import { DEFAULT_SYSTEM_NAMESPACE } from "../tenancy/cluster-target.js";
 
 export const NODEPOOL_API = { apiVersion: "karpenter.sh/v1", kind: "NodePool" } as const;
 export const EC2NODECLASS_API = { apiVersion: "karpenter.k8s.aws/v1", kind: "EC2NodeClass" } as const;
@@ -13,12 +14,23 @@ export const CLUSTER_LABEL = "spotoptimizer.io/cluster";
 export const TEMPLATE_ANNOTATION = "spotoptimizer.io/nodetemplate";
 /** Label on the AgentActions a NodeTemplate's objects are handed to a remote cluster's agent by (the template's name). */
 export const TEMPLATE_ACTION_LABEL = "nodetemplate.spotoptimizer.io/template";
-/** The installer's local-cluster designation (and the other ConfigMaps we label), to follow a change of it. */
-export const OUR_CONFIGMAPS = {
-  apiVersion: "v1",
-  kind: "ConfigMap",
-  labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
-} as const;
+/**
+ * The installer's local-cluster designation (and the other ConfigMaps we label) in the system namespace, to follow a
+ * change of it; not every namespace's ConfigMaps.
+ */
+export function ourConfigMaps(systemNamespace: string = DEFAULT_SYSTEM_NAMESPACE): {
+  apiVersion: "v1";
+  kind: "ConfigMap";
+  labelSelector: string;
+  namespace: string;
+} {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+    namespace: systemNamespace,
+  };
+}
 
 function slug(value: string): string {
   return value

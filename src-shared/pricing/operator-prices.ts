@@ -7,8 +7,10 @@ import type { PriceBook } from "./types.js";
 import type { ControllerManager, KindRef } from "../runtime/index.js";
 import { DEFAULT_SYSTEM_NAMESPACE } from "../tenancy/cluster-target.js";
 
-/** The price-book ConfigMaps (label-selected: not every ConfigMap of the cluster). */
-export const PRICE_BOOK_CONFIGMAPS: KindRef = { apiVersion: "v1", kind: "ConfigMap", labelSelector: PRICE_BOOK_LABEL };
+/** The price-book ConfigMaps: label-selected, of the system namespace only (not every ConfigMap of the cluster). */
+export function priceBookConfigMaps(systemNamespace: string = DEFAULT_SYSTEM_NAMESPACE): KindRef {
+  return { apiVersion: "v1", kind: "ConfigMap", labelSelector: PRICE_BOOK_LABEL, namespace: systemNamespace };
+}
 
 const readers = new WeakMap<ControllerManager, RegionPrices>();
 
@@ -19,7 +21,7 @@ export function operatorPrices(
 ): RegionPrices {
   let reader = readers.get(manager);
   if (!reader) {
-    const informer = manager.informer(PRICE_BOOK_CONFIGMAPS);
+    const informer = manager.informer(priceBookConfigMaps(opts.systemNamespace));
     reader = storedRegionPrices({
       configMaps: () => informer.list(),
       namespace: opts.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE,

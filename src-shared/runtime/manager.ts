@@ -10,6 +10,8 @@ export interface KindRef {
   kind: string;
   /** Only objects with these labels (e.g. the ConfigMaps one component writes); a separate informer per selector. */
   labelSelector?: string;
+  /** Only this namespace (e.g. the release namespace's objects), so RBAC need grant list/watch there only. */
+  namespace?: string;
 }
 
 export interface WatchSpec extends KindRef {
@@ -64,9 +66,10 @@ interface Controller {
  * caches), and only the leader runs work queues. On becoming leader every cached object of each
  * controller's kind is enqueued, so nothing that happened while standing by is missed.
  */
-/** One shared informer per kind and label selector. */
+/** One shared informer per kind, label selector and namespace. */
 function informerId(ref: KindRef): string {
-  return `${ref.apiVersion}/${ref.kind}${ref.labelSelector !== undefined ? `?${ref.labelSelector}` : ""}`;
+  const selector = ref.labelSelector !== undefined ? `?${ref.labelSelector}` : "";
+  return `${ref.apiVersion}/${ref.kind}${selector}${ref.namespace !== undefined ? `@${ref.namespace}` : ""}`;
 }
 
 export class ControllerManager {
@@ -87,7 +90,7 @@ export class ControllerManager {
     this.options = options;
   }
 
-  /** The shared informer for a kind (created on first use, all namespaces). Read caches through it. */
+  /** The shared informer for a kind (created on first use; all namespaces unless the ref names one). Read caches through it. */
   informer<T extends KubeObject = KubeObject>(ref: KindRef): Informer<T> {
     const id = informerId(ref);
     const unserved = this.unserved.get(id);
@@ -99,6 +102,7 @@ export class ControllerManager {
         apiVersion: ref.apiVersion,
         kind: ref.kind,
         labelSelector: ref.labelSelector,
+        namespace: ref.namespace,
         watchTimeoutSeconds: this.options.watchTimeoutSeconds,
         onError: (error) => this.options.logger?.error({ err: error, kind: ref.kind }, "Watch failed"),
       });

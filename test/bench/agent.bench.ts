@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { startFacade } from "../../operator/facade/start.js";
 import { agentTokenSecret, newAgentToken } from "../../operator/facade/services/agent-token.js";
+import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-target.js";
 import { API_VERSION, type ManagedCluster } from "../../src-shared/crds/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import type { HeartbeatInput } from "../../src-shared/agent/protocol.js";
@@ -98,12 +99,12 @@ async function heartbeatBench(): Promise<void> {
         spec: { mode: "remote", region: "us-east-1", k8sVersion: "1.31.4" },
       } as KubeObject)) as unknown as ManagedCluster;
       const token = newAgentToken(NAMESPACE, name);
-      await client.create(agentTokenSecret(cluster, token) as KubeObject);
+      await client.create(agentTokenSecret(cluster, token, DEFAULT_SYSTEM_NAMESPACE) as KubeObject);
       tokens.push(token);
     }
     await eventually(() => facade.cache.clusters(NAMESPACE).length === CLUSTERS, 120_000, "clusters in the cache");
     await eventually(
-      () => facade.cache.agentTokenSecret(NAMESPACE, `c${CLUSTERS - 1}-agent-token`) !== undefined,
+      () => facade.cache.agentTokenSecret(NAMESPACE, `c${CLUSTERS - 1}`) !== undefined,
       120_000,
       "token secrets in the cache",
     );
@@ -266,7 +267,7 @@ export async function rssBench(): Promise<void> {
       spec: { mode: "remote" },
     } as KubeObject)) as unknown as ManagedCluster;
     const token = newAgentToken(NAMESPACE, "idle");
-    await client.create(agentTokenSecret(cluster, token) as KubeObject);
+    await client.create(agentTokenSecret(cluster, token, DEFAULT_SYSTEM_NAMESPACE) as KubeObject);
     const kubeconfig = join(dir, "kubeconfig");
     writeFileSync(kubeconfig, server.kubeconfigYaml, { mode: 0o600 });
     const tokenFile = join(dir, "token");

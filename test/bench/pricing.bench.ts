@@ -4,7 +4,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { PRICE_BOOK_CONFIGMAPS } from "../../src-shared/pricing/operator-prices.js";
+import { priceBookConfigMaps } from "../../src-shared/pricing/operator-prices.js";
 import { createPriceBookReconciler } from "../../operator/controllers/pricebook/reconciler.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { awsPriceFetcher } from "../../src-shared/pricing/aws/fetcher.js";
@@ -79,7 +79,7 @@ async function refreshes(
   aws: FakeAws,
 ): Promise<{ ms: number[]; fetch: { onDemand: number[]; spot: number[] }; requests: number }> {
   const manager = new ControllerManager({ client });
-  const configMaps = manager.informer<BookMap>(PRICE_BOOK_CONFIGMAPS);
+  const configMaps = manager.informer<BookMap>(priceBookConfigMaps());
   manager.start();
   await manager.waitForCacheSync();
   const fetcher = awsPriceFetcher({ endpoint: aws.url, credentials: FAKE_CREDENTIALS });
@@ -116,7 +116,7 @@ async function refreshes(
       // The first run also warms the SDK clients and writes the snapshot book first: not counted.
       if (i > 0) ms.push(performance.now() - start);
       const written = await client.get<BookMap>({
-        ...PRICE_BOOK_CONFIGMAPS,
+        ...priceBookConfigMaps(),
         namespace: DEFAULT_SYSTEM_NAMESPACE,
         name: NAME,
       });
@@ -145,7 +145,7 @@ export async function run(): Promise<void> {
       .create({ apiVersion: "v1", kind: "Namespace", metadata: { name: DEFAULT_SYSTEM_NAMESPACE } })
       .catch(() => undefined);
     const r = await refreshes(client, aws);
-    const cm = await client.get<BookMap>({ ...PRICE_BOOK_CONFIGMAPS, namespace: DEFAULT_SYSTEM_NAMESPACE, name: NAME });
+    const cm = await client.get<BookMap>({ ...priceBookConfigMaps(), namespace: DEFAULT_SYSTEM_NAMESPACE, name: NAME });
     const text = cm.data![PRICE_BOOK_DATA_KEY]!;
     const stored = JSON.parse(text) as StoredBook;
     const held = heldBytes(() => decodeBook(JSON.parse(text) as StoredBook));

@@ -14,6 +14,7 @@ import { eventually, startTestCluster } from "../support/cluster.js";
 import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
 import { toolPath } from "../support/tools.js";
 import { kubectlAt, runTool, type ToolRun } from "./helm.js";
+import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-target.js";
 
 const CLUSTER = "prod-eu-1";
 const AGENT_NS = "agent-ns";
@@ -99,12 +100,12 @@ describe("the helm_command of POST /clusters/connect", () => {
     ]);
     const installed = Buffer.from(secret.data.token!, "base64").toString("utf8");
     expect(installed).toBe(token);
-    // The facade keeps only the hash; the installed token is the one it will accept for this cluster.
+    // The facade keeps only the hash (in its own namespace); the installed token is the one it will accept.
     const stored = await f.client.get<{ data: Record<string, string> }>({
       apiVersion: "v1",
       kind: "Secret",
-      namespace: f.orgA,
-      name: `${CLUSTER}-agent-token`,
+      namespace: DEFAULT_SYSTEM_NAMESPACE,
+      name: `${f.orgA}.${CLUSTER}-agent-token`,
     });
     expect(Buffer.from(stored.data["token-hash"]!, "base64").toString("utf8")).toBe(
       createHash("sha256").update(installed).digest("hex"),

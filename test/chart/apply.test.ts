@@ -3,7 +3,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as yaml from "js-yaml";
 import { KubeConfig } from "@kubernetes/client-node";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
 import { startOperator, type RunningOperator } from "../../operator/main.js";
+import { startFacade } from "../../operator/facade/start.js";
+import { migrateAgentObjects } from "../../operator/cli/commands/migrate.js";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { eventually, kubectl, startTestCluster } from "../support/cluster.js";
@@ -260,6 +266,152 @@ describe("the rendered chart applied with kubectl", () => {
     } finally {
       await running?.stop();
     }
+  });
+
+  it("denies the facade every Secret outside the release namespace and writes to other components' ConfigMaps and Leases", async () => {
+    const facade = await tokenOf("spot-optimizer-facade");
+    const merge = { "content-type": "application/merge-patch+json", authorization: `Bearer ${facade}` };
+    const patchAs = async (path: string): Promise<number> =>
+      (await server.request("PATCH", path, { anonymous: true, headers: merge, body: { metadata: {} } })).status;
+    expect(await requestAs(facade, "GET", "/api/v1/secrets")).toBe(403);
+    expect(await requestAs(facade, "GET", "/api/v1/namespaces/kube-system/secrets")).toBe(403);
+    expect(await requestAs(facade, "GET", "/api/v1/namespaces/org-a/secrets")).toBe(403);
+    expect(await requestAs(facade, "GET", "/api/v1/namespaces/kube-system/secrets/anything")).toBe(403);
+    // kube-system/aws-auth maps IAM roles to cluster-admin on EKS; another component's leader Lease.
+    expect(await patchAs("/api/v1/namespaces/kube-system/configmaps/aws-auth")).toBe(403);
+    expect(await patchAs("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler")).toBe(403);
+    expect(await requestAs(facade, "GET", "/apis/coordination.k8s.io/v1/namespaces/org-a/leases")).toBe(403);
+    // Its own namespace it may use (users, sessions, agent tokens).
+    expect(await requestAs(facade, "GET", `/api/v1/namespaces/${NAMESPACE}/secrets`)).toBe(200);
+  });
+
+  it("runs a facade with only the facade ServiceAccount's permissions: connect, heartbeat and the agent's token work", async () => {
+    const token = await tokenOf("spot-optimizer-facade");
+    const dir = mkdtempSync(join(tmpdir(), "spotopt-facade-rbac-"));
+    const outbox = join(dir, "outbox.jsonl");
+    const facade = await startFacade({
+      kubeConfig: kubeConfigWithToken(token),
+      port: 0,
+      env: {},
+      logger: pino({ level: "silent" }),
+      config: { systemNamespace: NAMESPACE, mailOutbox: outbox },
+    });
+    try {
+      const post = async (path: string, body: unknown, bearer?: string): Promise<{ status: number; body: any }> => {
+        const res = await fetch(`${facade.url}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+          body: JSON.stringify(body),
+        });
+        return { status: res.status, body: await res.json().catch(() => undefined) };
+      };
+      const email = "rbac-owner@example.com";
+      const password = "Rbac-Pass-123456";
+      expect((await post("/api/auth/signup", { org_name: "RBAC Org", email, password })).status).toBe(202);
+      const mails = readFileSync(outbox, "utf8").split("\n").filter(Boolean);
+      const code = /code: (\S+)/.exec((JSON.parse(mails.at(-1)!) as { text: string }).text)?.[1];
+      const verified = await post("/api/auth/verify-email", { token: code, password });
+      expect(verified.status).toBe(201);
+      const owner = verified.body as { access_token: string; namespace: string };
+      const connected = await post("/clusters/connect", { cluster_id: "edge" }, owner.access_token);
+      expect(connected.status).toBe(200);
+      const agentToken = connected.body.api_token as string;
+      const beat = { agent_version: "0.1.0", k8s_version: "v1.31.4", nodes: [], pods: [], interruptions: [] };
+      const heartbeat = await eventually(
+        async () => {
+          const res = await post("/clusters/edge/heartbeat", beat, agentToken);
+          return res.status === 200 ? res : undefined;
+        },
+        10_000,
+        "a heartbeat accepted with the agent's token",
+      );
+      expect(heartbeat.status).toBe(200);
+      // What the API server holds: the hash, snapshot and Lease in the release namespace, none in the organisation's.
+      const named = (items: KubeObject[]): string[] => items.map((o) => o.metadata?.name ?? "").sort();
+      const inRelease = async (apiVersion: string, kind: string, label: string): Promise<string[]> =>
+        named((await admin.list({ apiVersion, kind, namespace: NAMESPACE }, { labelSelector: label })).items);
+      const prefix = `${owner.namespace}.edge`;
+      expect(await inRelease("v1", "Secret", "spotoptimizer.io/agent-token=true")).toEqual([`${prefix}-agent-token`]);
+      expect(await inRelease("v1", "ConfigMap", "spotoptimizer.io/agent-snapshot=true")).toEqual([
+        `${prefix}-agent-snapshot`,
+      ]);
+      expect(await inRelease("coordination.k8s.io/v1", "Lease", "spotoptimizer.io/agent-lease=true")).toEqual([
+        `${prefix}-agent`,
+      ]);
+      expect((await admin.list({ apiVersion: "v1", kind: "Secret", namespace: owner.namespace })).items).toEqual([]);
+    } finally {
+      await facade.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("runs the upgrade's migration with only the hook ServiceAccount's permissions", async () => {
+    const token = await tokenOf("spot-optimizer-migrate");
+    const mc = await admin.create<KubeObject>({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "ManagedCluster",
+      metadata: { name: "moved", namespace: "org-a" },
+      spec: { mode: "remote" },
+    } as KubeObject);
+    const owner = [
+      { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster", name: "moved", uid: mc.metadata?.uid ?? "" },
+    ];
+    const labels = { "spotoptimizer.io/cluster": "moved" };
+    const hash = Buffer.from("0".repeat(64)).toString("base64");
+    // As the previous release left them in the organisation namespace.
+    await admin.create({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: {
+        name: "moved-agent-token",
+        namespace: "org-a",
+        labels: { ...labels, "spotoptimizer.io/agent-token": "true" },
+        ownerReferences: owner,
+      },
+      data: { "token-hash": hash },
+    } as KubeObject);
+    await admin.create({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: {
+        name: "moved-agent-snapshot",
+        namespace: "org-a",
+        labels: { ...labels, "spotoptimizer.io/agent-snapshot": "true" },
+      },
+    } as KubeObject);
+    await admin.create({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: {
+        name: "moved-agent",
+        namespace: "org-a",
+        labels: { ...labels, "spotoptimizer.io/agent-lease": "true" },
+      },
+      spec: {},
+    } as KubeObject);
+    const client = new KubeClient(kubeConfigWithToken(token));
+    try {
+      const summary = await migrateAgentObjects(client, NAMESPACE);
+      expect(summary).toMatchObject({
+        tokens_copied: 1,
+        old_tokens_deleted: 1,
+        snapshots_deleted: 1,
+        leases_deleted: 1,
+      });
+    } finally {
+      client.close();
+    }
+    const copy = await admin.get<KubeObject & { data: Record<string, string> }>({
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: NAMESPACE,
+      name: "org-a.moved-agent-token",
+    });
+    expect(copy.data["token-hash"]).toBe(hash);
+    expect(copy.metadata?.labels?.["spotoptimizer.io/cluster-uid"]).toBe(mc.metadata?.uid);
+    expect(
+      await admin.getIfExists({ apiVersion: "v1", kind: "Secret", namespace: "org-a", name: "moved-agent-token" }),
+    ).toBeUndefined();
   });
 
   it("grants the facade's retention sweep and the operator's audit take-back (both 403 without their rules)", async () => {

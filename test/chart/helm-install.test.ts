@@ -17,6 +17,7 @@ import { chartDir, helmAt, kubectlAt, type ToolRun } from "./helm.js";
 const RELEASE = "spot-optimizer";
 const NS = "spot-optimizer";
 const INSTANCE = `app.kubernetes.io/instance=${RELEASE}`;
+const MIGRATE_HOOK = `${INSTANCE},app.kubernetes.io/component=migrate`;
 
 function ok(run: ToolRun): ToolRun {
   expect(run.stderr.replace(/^.*level=WARN.*\n/gm, ""), run.stderr).toBe("");
@@ -124,6 +125,20 @@ describe("helm install into local mode (npm start's kubeconfig)", () => {
     );
     const upgraded = await getJson<{ spec: { replicas: number } }>(kc, ["deploy/spot-optimizer-operator", "-n", NS]);
     expect(upgraded.spec.replicas).toBe(3);
+    // The pre-upgrade hook's Job completed (local mode's kubelet simulates its container) and helm deleted it, its
+    // ServiceAccount and its RBAC.
+    const hook = ok(
+      await kubectlAt(kc, [
+        "get",
+        "job,sa,role,rolebinding,clusterrole,clusterrolebinding",
+        "-A",
+        "-l",
+        MIGRATE_HOOK,
+        "-o",
+        "name",
+      ]),
+    );
+    expect(hook.stdout.trim()).toBe("");
     expect(await releaseObjects(kc, "ingress,ds")).toEqual([
       "DaemonSet/spot-optimizer-agent-spot-notices",
       "Ingress/spot-optimizer-facade",

@@ -215,12 +215,84 @@ describe("RBAC", () => {
   it("says above every rule which code path needs it", () => {
     const files = readdirSync(join(chartDir, "templates")).filter((f) => f.endsWith("rbac.yaml"));
     expect(files.length).toBe(3);
+    files.push("migrate-hook.yaml");
     for (const file of files) {
       const lines = readFileSync(join(chartDir, "templates", file), "utf8").split("\n");
       lines.forEach((line, i) => {
         if (/^\s*- apiGroups:/.test(line)) expect(lines[i - 1]!.trim(), `${file}:${i + 1}`).toMatch(/^#/);
       });
     }
+  });
+
+  /** `resource:verb` of every rule of a role, with `@name` appended for rules limited to named objects. */
+  const grantsOf = (role: { rules: PolicyRule[] }): string[] =>
+    role.rules.flatMap((r) =>
+      (r.resources ?? []).flatMap((res) =>
+        r.verbs.map((v) => `${res}:${v}${r.resourceNames ? `@${r.resourceNames.join(",")}` : ""}`),
+      ),
+    );
+  const isHook = (o: RenderedObject): boolean => o.metadata.annotations?.["helm.sh/hook"] !== undefined;
+
+  it.each(Object.keys(CASES))("grants no lasting ClusterRole any verb on Secrets (%s)", (name) => {
+    for (const role of roles(rendered.get(name)!).filter((r) => r.kind === "ClusterRole" && !isHook(r)))
+      expect(
+        grantsOf(role).filter((g) => g.startsWith("secrets:")),
+        role.metadata.name,
+      ).toEqual([]);
+  });
+
+  it("grants the facade cluster-wide no Lease and no ConfigMap write beyond the audit head, Secrets only in its namespace", () => {
+    const all = roles(rendered.get("defaults")!);
+    const cluster = all.find((r) => r.kind === "ClusterRole" && r.metadata.name === "spot-optimizer-facade")!;
+    const grants = grantsOf(cluster);
+    expect(grants.filter((g) => g.startsWith("leases:"))).toEqual([]);
+    expect(grants.filter((g) => /^configmaps:(patch|update|delete)/.test(g))).toEqual([
+      "configmaps:update@spot-optimizer-audit-head",
+    ]);
+    const role = all.find((r) => r.kind === "Role" && r.metadata.name === "spot-optimizer-facade")!;
+    expect(role.metadata.namespace).toBe("spot-optimizer");
+    for (const needed of ["secrets:list", "secrets:watch", "secrets:patch", "configmaps:patch", "leases:patch"])
+      expect(grantsOf(role)).toContain(needed);
+  });
+
+  it("watches ConfigMaps and Leases for the operator in its namespace only", () => {
+    const all = roles(rendered.get("defaults")!);
+    const cluster = all.find((r) => r.kind === "ClusterRole" && r.metadata.name === "spot-optimizer-operator")!;
+    expect(grantsOf(cluster).filter((g) => /^(configmaps:(list|watch)|leases:)/.test(g))).toEqual([]);
+    const role = all.find((r) => r.kind === "Role" && r.metadata.name === "spot-optimizer-operator-leader-election")!;
+    for (const needed of ["configmaps:list", "configmaps:watch", "leases:list", "leases:watch"])
+      expect(grantsOf(role)).toContain(needed);
+  });
+
+  it("migrates agent tokens before an upgrade with permissions helm deletes afterwards", () => {
+    const hooks = rendered.get("defaults")!.filter(isHook);
+    expect(hooks.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      "ClusterRole/spot-optimizer-migrate",
+      "ClusterRoleBinding/spot-optimizer-migrate",
+      "Job/spot-optimizer-migrate",
+      "Role/spot-optimizer-migrate",
+      "RoleBinding/spot-optimizer-migrate",
+      "ServiceAccount/spot-optimizer-migrate",
+    ]);
+    for (const hook of hooks) {
+      expect(hook.metadata.annotations?.["helm.sh/hook"], hook.kind).toBe("pre-upgrade");
+      expect(hook.metadata.annotations?.["helm.sh/hook-delete-policy"], hook.kind).toContain("hook-succeeded");
+      // The grants go even when the hook fails; only the failed Job stays, for its logs.
+      if (hook.kind !== "Job")
+        expect(hook.metadata.annotations?.["helm.sh/hook-delete-policy"], hook.kind).toContain("hook-failed");
+    }
+    const job = hooks.find((o) => o.kind === "Job")!;
+    const pod = (job.spec as { template: PodTemplate }).template.spec;
+    expect(pod.serviceAccountName).toBe("spot-optimizer-migrate");
+    expect((pod.containers[0] as Container & { args: string[] }).args).toEqual([
+      "spotctl",
+      "migrate",
+      "agent-objects",
+      "--release-namespace",
+      "spot-optimizer",
+    ]);
+    // Agent mode has no facade and nothing to migrate.
+    expect(rendered.get("agent mode")!.filter(isHook)).toEqual([]);
   });
 
   it("lets the agent evict, patch nodes and scale, and nothing more dangerous", () => {

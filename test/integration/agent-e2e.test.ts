@@ -9,6 +9,7 @@ import type { AgentConfig } from "../../agent/config.js";
 import { execute } from "../../agent/executors/index.js";
 import { ORIGINAL_REPLICAS_ANNOTATION } from "../../agent/executors/fields.js";
 import { parseSnapshot, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
+import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-target.js";
 import { PendingActionsResponse } from "../../src-shared/agent/protocol.js";
 import { API_VERSION } from "../../src-shared/crds/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
@@ -207,8 +208,8 @@ describe("heartbeats", () => {
       const cm = await f.client.getIfExists({
         apiVersion: "v1",
         kind: "ConfigMap",
-        namespace: owner.namespace,
-        name: snapshotConfigMapName(CLUSTER),
+        namespace: DEFAULT_SYSTEM_NAMESPACE,
+        name: snapshotConfigMapName(owner.namespace, CLUSTER),
       });
       const s = parseSnapshot(cm as never);
       return s && s.nodes.length === 5 ? s : undefined;

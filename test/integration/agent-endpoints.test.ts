@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_VERSION } from "../../src-shared/crds/index.js";
 import { agentLeaseName, parseSnapshot, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
+import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-target.js";
 import type { HeartbeatInput } from "../../src-shared/agent/protocol.js";
 import { interruptions7d } from "../../src-shared/fleet/fleet-metrics.js";
 import { eventually } from "../support/cluster.js";
@@ -73,8 +74,8 @@ describe("heartbeat", () => {
     const cm = await f.client.get({
       apiVersion: "v1",
       kind: "ConfigMap",
-      namespace: owner.namespace,
-      name: snapshotConfigMapName("hb-1"),
+      namespace: DEFAULT_SYSTEM_NAMESPACE,
+      name: snapshotConfigMapName(owner.namespace, "hb-1"),
     });
     const snapshot = parseSnapshot(cm as never)!;
     expect(snapshot.nodes.map((n) => n.name)).toEqual(["ip-10-0-1-1"]);
@@ -94,15 +95,15 @@ describe("heartbeat", () => {
     const lease: any = await f.client.get({
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
-      namespace: owner.namespace,
-      name: agentLeaseName("hb-1"),
+      namespace: DEFAULT_SYSTEM_NAMESPACE,
+      name: agentLeaseName(owner.namespace, "hb-1"),
     });
     expect(Date.parse(lease.spec.renewTime)).toBe(clockMs);
     const cmAfter: any = await f.client.get({
       apiVersion: "v1",
       kind: "ConfigMap",
-      namespace: owner.namespace,
-      name: snapshotConfigMapName("hb-1"),
+      namespace: DEFAULT_SYSTEM_NAMESPACE,
+      name: snapshotConfigMapName(owner.namespace, "hb-1"),
     });
     expect(cmAfter.metadata.resourceVersion).toBe((cm as any).metadata.resourceVersion);
     clockMs += 60_000;
@@ -110,8 +111,8 @@ describe("heartbeat", () => {
     const cmLater: any = await f.client.get({
       apiVersion: "v1",
       kind: "ConfigMap",
-      namespace: owner.namespace,
-      name: snapshotConfigMapName("hb-1"),
+      namespace: DEFAULT_SYSTEM_NAMESPACE,
+      name: snapshotConfigMapName(owner.namespace, "hb-1"),
     });
     expect(parseSnapshot(cmLater)!.nodes).toEqual([]);
 
@@ -144,8 +145,8 @@ describe("heartbeat", () => {
     const stored: any = await f.client.get({
       apiVersion: "v1",
       kind: "ConfigMap",
-      namespace: owner.namespace,
-      name: snapshotConfigMapName("hb-1"),
+      namespace: DEFAULT_SYSTEM_NAMESPACE,
+      name: snapshotConfigMapName(owner.namespace, "hb-1"),
     });
     expect(parseSnapshot(stored)!.pods.every((g) => g.count < 100_000)).toBe(true);
   });
@@ -203,8 +204,8 @@ describe("heartbeat", () => {
     const cm: any = await f.client.get({
       apiVersion: "v1",
       kind: "ConfigMap",
-      namespace: owner.namespace,
-      name: snapshotConfigMapName("hb-big"),
+      namespace: DEFAULT_SYSTEM_NAMESPACE,
+      name: snapshotConfigMapName(owner.namespace, "hb-big"),
     });
     expect(JSON.stringify(parseSnapshot(cm)!).length).toBeGreaterThan(1024 * 1024);
     expect(parseSnapshot(cm)!.nodes).toHaveLength(8_000);

@@ -126,6 +126,44 @@ describe("watch", () => {
     }
   });
 
+  it("answers a watch-list request (sendInitialEvents) with the current state, then a bookmark marking its end", async () => {
+    await core.createNamespacedConfigMap({
+      namespace: "w",
+      body: { metadata: { name: "listed", labels: { wl: "1" } } },
+    });
+    // Even from a resourceVersion after the object was made: the initial events are the state, not the changes since.
+    const after = (await core.listNamespacedConfigMap({ namespace: "w" })).metadata?.resourceVersion ?? "";
+    const ends: Array<Record<string, string> | undefined> = [];
+    const w = await collect("/api/v1/namespaces/w/configmaps", {
+      labelSelector: "wl=1",
+      sendInitialEvents: true,
+      resourceVersionMatch: "NotOlderThan",
+      resourceVersion: after,
+      allowWatchBookmarks: true,
+    });
+    const marker = await new Watch(server.kubeConfig).watch(
+      "/api/v1/namespaces/w/configmaps",
+      {
+        labelSelector: "wl=1",
+        sendInitialEvents: true,
+        resourceVersionMatch: "NotOlderThan",
+        allowWatchBookmarks: true,
+      },
+      (type, obj: any) => {
+        if (type === "BOOKMARK") ends.push(obj?.metadata?.annotations);
+      },
+      () => undefined,
+    );
+    await eventually(() => w.events.length >= 2 && ends.length >= 1);
+    w.abort();
+    marker.abort();
+    expect(w.events.slice(0, 2)).toEqual([
+      expect.objectContaining({ type: "ADDED", name: "listed" }),
+      expect.objectContaining({ type: "BOOKMARK" }),
+    ]);
+    expect(ends[0]).toEqual({ "k8s.io/initial-events-end": "true" });
+  });
+
   it("sends BOOKMARK events only when allowed", async () => {
     const quick = await startTestCluster({ bookmarkIntervalMs: 50 });
     try {

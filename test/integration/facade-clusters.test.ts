@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { eventually } from "../support/cluster.js";
 import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
+import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-target.js";
 
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
 
@@ -30,27 +31,27 @@ describe("clusters", () => {
     expect(res.body.helm_command).toContain(res.body.api_token);
     expect(res.body.endpoint).toBe(f.url);
     const mc = await f.client.get<any>({ ...MC, namespace: f.orgA, name: "prod-us-east-1" });
-    expect(mc.spec).toMatchObject({ mode: "remote", agentTokenSecretRef: { name: "prod-us-east-1-agent-token" } });
+    const secretName = `${f.orgA}.prod-us-east-1-agent-token`;
+    expect(mc.spec).toMatchObject({ mode: "remote", agentTokenSecretRef: { name: secretName } });
+    // The hash lives in the release namespace, labelled with the organisation, the cluster and the cluster's uid.
     const secret = await f.client.get<any>({
       apiVersion: "v1",
       kind: "Secret",
-      namespace: f.orgA,
-      name: "prod-us-east-1-agent-token",
+      namespace: DEFAULT_SYSTEM_NAMESPACE,
+      name: secretName,
     });
     const stored = Buffer.from(secret.data["token-hash"], "base64").toString("utf8");
     expect(stored).toBe(createHash("sha256").update(res.body.api_token).digest("hex"));
     expect(JSON.stringify(secret)).not.toContain(res.body.api_token);
-    // The cluster controls its token Secret: deleting the cluster collects it.
-    expect(secret.metadata.ownerReferences).toEqual([
-      {
-        apiVersion: MC.apiVersion,
-        kind: "ManagedCluster",
-        name: "prod-us-east-1",
-        uid: mc.metadata.uid,
-        controller: true,
-        blockOwnerDeletion: true,
-      },
-    ]);
+    expect(secret.metadata.labels).toEqual({
+      "spotoptimizer.io/agent-token": "true",
+      "spotoptimizer.io/organisation-namespace": f.orgA,
+      "spotoptimizer.io/cluster": "prod-us-east-1",
+      "spotoptimizer.io/cluster-uid": mc.metadata.uid,
+    });
+    expect(secret.metadata.ownerReferences).toBeUndefined();
+    // Nothing of it in the organisation's own namespace.
+    expect((await f.client.list({ apiVersion: "v1", kind: "Secret", namespace: f.orgA })).items).toEqual([]);
     // Another organisation never sees it.
     await expect(f.client.getIfExists({ ...MC, namespace: f.orgB, name: "prod-us-east-1" })).resolves.toBeUndefined();
   });
@@ -67,8 +68,8 @@ describe("clusters", () => {
     const secret = await f.client.get<any>({
       apiVersion: "v1",
       kind: "Secret",
-      namespace: f.orgA,
-      name: "prod-us-east-1-agent-token",
+      namespace: DEFAULT_SYSTEM_NAMESPACE,
+      name: `${f.orgA}.prod-us-east-1-agent-token`,
     });
     expect(Buffer.from(secret.data["token-hash"], "base64").toString("utf8")).toBe(
       createHash("sha256").update(first.body.api_token).digest("hex"),
@@ -165,7 +166,7 @@ describe("clusters", () => {
     const { createAgentTokenVerifier } = await import("../../operator/facade/services/agent-token.js");
     const res = await f.call("POST", "/clusters/connect", { token: f.token(f.orgA), body: { cluster_id: "edge" } });
     const verify = createAgentTokenVerifier(f.cache);
-    await eventually(() => f.cache.agentTokenSecret(f.orgA, "edge-agent-token") !== undefined);
+    await eventually(() => f.cache.agentTokenSecret(f.orgA, "edge") !== undefined);
     await expect(verify(res.body.api_token, { id: "edge" })).resolves.toMatchObject({
       namespace: f.orgA,
       agentClusterId: "edge",

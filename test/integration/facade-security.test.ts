@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/cluster.js";
 import type { RunningFacade } from "../../operator/facade/start.js";
 import { call, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
+import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-target.js";
 
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
 
@@ -35,8 +36,8 @@ async function clusterAndSecret(namespace: string, name: string): Promise<{ clus
   const secret = await t.client.getIfExists({
     apiVersion: "v1",
     kind: "Secret",
-    namespace,
-    name: `${name}-agent-token`,
+    namespace: DEFAULT_SYSTEM_NAMESPACE,
+    name: `${namespace}.${name}-agent-token`,
   });
   return { cluster, secret };
 }
@@ -54,7 +55,7 @@ describe("POST /clusters/connect", () => {
   it("leaves nothing behind when the API server fails the token Secret, and a retry then succeeds", async () => {
     t.server.faults.failWrites(
       // Any write of the Secret: the facade applies it (a PATCH that creates), and a create would fail the same way.
-      (w) => w.resource === "secrets" && w.namespace === owner.namespace,
+      (w) => w.resource === "secrets" && w.namespace === DEFAULT_SYSTEM_NAMESPACE,
     );
     try {
       const res = await t.call("POST", "/clusters/connect", {

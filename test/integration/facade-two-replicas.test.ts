@@ -7,6 +7,7 @@ import { sha256Hex } from "../../operator/facade/services/agent-token.js";
 import { eventually } from "../support/cluster.js";
 import { call, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
 import { designateLocalCluster } from "../support/local-cluster.js";
+import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-target.js";
 
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
 const HS = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule" };
@@ -52,14 +53,15 @@ describe("two facade replicas", () => {
     const edge = clusters.filter((c) => c.metadata.name === "edge-1");
     expect(edge).toHaveLength(1);
     expect(edge[0].spec.mode).toBe("remote");
-    expect(edge[0].spec.agentTokenSecretRef).toEqual({ name: "edge-1-agent-token", key: "token-hash" });
+    const secretName = `${owner.namespace}.edge-1-agent-token`;
+    expect(edge[0].spec.agentTokenSecretRef).toEqual({ name: secretName, key: "token-hash" });
     const secret = await t.client.get<any>({
       apiVersion: "v1",
       kind: "Secret",
-      namespace: owner.namespace,
-      name: "edge-1-agent-token",
+      namespace: DEFAULT_SYSTEM_NAMESPACE,
+      name: secretName,
     });
-    expect(secret.metadata.ownerReferences[0].uid).toBe(edge[0].metadata.uid);
+    expect(secret.metadata.labels["spotoptimizer.io/cluster-uid"]).toBe(edge[0].metadata.uid);
     const hash = Buffer.from(secret.data["token-hash"], "base64").toString("utf8");
     const tokens = answers.map((r) => r.body.api_token as string);
     expect(tokens.filter((token) => sha256Hex(token) === hash)).toHaveLength(1);

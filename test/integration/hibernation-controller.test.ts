@@ -26,7 +26,14 @@ import {
 import { HIBERNATION_FINALIZER } from "../../operator/controllers/hibernation/reconciler.js";
 import { createAuditChainStore } from "../../src-shared/audit/writer.js";
 import { verifyChain } from "../../src-shared/audit/chain.js";
-import { CLUSTER_LABEL, SNAPSHOT_KEY, SNAPSHOT_LABEL, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
+import {
+  CLUSTER_LABEL,
+  ORGANISATION_LABEL,
+  SNAPSHOT_KEY,
+  SNAPSHOT_LABEL,
+  snapshotConfigMapName,
+} from "../../src-shared/agent/snapshot.js";
+import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-target.js";
 
 const TENANT = "acme";
 const SCHEDULE = "office-hours";
@@ -153,13 +160,15 @@ describe("hibernation controller", () => {
       pods: [],
       objects: [],
     };
+    // The facade keeps every cluster's snapshot in the release namespace.
+    await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: DEFAULT_SYSTEM_NAMESPACE } });
     await client.create({
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: {
-        name: snapshotConfigMapName("far"),
-        namespace: TENANT,
-        labels: { [SNAPSHOT_LABEL]: "true", [CLUSTER_LABEL]: "far" },
+        name: snapshotConfigMapName(TENANT, "far"),
+        namespace: DEFAULT_SYSTEM_NAMESPACE,
+        labels: { [SNAPSHOT_LABEL]: "true", [ORGANISATION_LABEL]: TENANT, [CLUSTER_LABEL]: "far" },
       },
       data: { [SNAPSHOT_KEY]: JSON.stringify(report) },
     });

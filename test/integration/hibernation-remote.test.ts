@@ -10,6 +10,7 @@ import { registerHibernationController } from "../../operator/controllers/hibern
 import { SCHEDULE_LABEL } from "../../operator/controllers/hibernation/executor.js";
 import { HIBERNATION_FINALIZER } from "../../operator/controllers/hibernation/reconciler.js";
 import { parseSnapshot, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
+import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-target.js";
 import { createAuditChainStore } from "../../src-shared/audit/writer.js";
 import { verifyChain } from "../../src-shared/audit/chain.js";
 import { API_VERSION } from "../../src-shared/crds/index.js";
@@ -171,8 +172,8 @@ beforeAll(async () => {
       const cm = await f.client.getIfExists({
         apiVersion: "v1",
         kind: "ConfigMap",
-        namespace: owner.namespace,
-        name: snapshotConfigMapName(CLUSTER),
+        namespace: DEFAULT_SYSTEM_NAMESPACE,
+        name: snapshotConfigMapName(owner.namespace, CLUSTER),
       });
       return (parseSnapshot(cm as never)?.objects?.length ?? 0) >= 50;
     },

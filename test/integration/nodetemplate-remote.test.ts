@@ -23,6 +23,7 @@ import { SAVED_ANNOTATION } from "../../operator/controllers/hibernation/desired
 import { sleepingSpec } from "../support/hibernation-fixtures.js";
 import { API_VERSION } from "../../src-shared/crds/index.js";
 import { parseSnapshot, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
+import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-target.js";
 import { PendingActionsResponse, type PendingAction } from "../../src-shared/agent/protocol.js";
 import { KubeClient } from "../../src-shared/kube/index.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
@@ -120,8 +121,8 @@ async function reportAfter(afterMs: number): Promise<void> {
       const cm = await f.client.getIfExists({
         apiVersion: "v1",
         kind: "ConfigMap",
-        namespace: owner.namespace,
-        name: snapshotConfigMapName(CLUSTER),
+        namespace: DEFAULT_SYSTEM_NAMESPACE,
+        name: snapshotConfigMapName(owner.namespace, CLUSTER),
       });
       const received = Date.parse(parseSnapshot(cm as never)?.receivedAt ?? "");
       return received > afterMs;

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerManagedClusterController } from "../../operator/controllers/managedcluster/status/controller.js";
 import { createManagedClusterReconciler } from "../../operator/controllers/managedcluster/status/reconciler.js";
-import { operatorPrices, PRICE_BOOK_CONFIGMAPS } from "../../src-shared/pricing/operator-prices.js";
+import { operatorPrices, priceBookConfigMaps } from "../../src-shared/pricing/operator-prices.js";
 import { registerPriceBookController } from "../../operator/controllers/pricebook/controller.js";
 import { createPriceBookReconciler, type RefreshSchedule } from "../../operator/controllers/pricebook/reconciler.js";
 import type { KubeClient, KubeObject } from "../../src-shared/kube/index.js";
@@ -180,7 +180,7 @@ describe("the operator's price book", () => {
     const counting = countingClient(f.client);
     const reconcile = createPriceBookReconciler({
       client: counting.client,
-      configMaps: manager.informer(PRICE_BOOK_CONFIGMAPS),
+      configMaps: manager.informer(priceBookConfigMaps()),
       namespace: DEFAULT_SYSTEM_NAMESPACE,
       regionsInUse: () => new Set(["us-east-1"]),
       fetcher: awsPriceFetcher({ endpoint: aws.url, credentials: FAKE_CREDENTIALS, retry: fast }),
@@ -200,7 +200,7 @@ describe("the operator's price book", () => {
     const due: RefreshSchedule = { ...LONG, onDemandMs: 1 };
     const reconcile = createPriceBookReconciler({
       client: f.client,
-      configMaps: manager.informer(PRICE_BOOK_CONFIGMAPS),
+      configMaps: manager.informer(priceBookConfigMaps()),
       namespace: DEFAULT_SYSTEM_NAMESPACE,
       regionsInUse: () => new Set(["us-east-1"]),
       fetcher: awsPriceFetcher({ endpoint: aws.url, credentials: FAKE_CREDENTIALS, retry: fast }),
@@ -227,7 +227,7 @@ describe("the operator's price book", () => {
   it("flags a book older than the configured age as stale in the figures that use it", async () => {
     await manager.stop();
     const later = new Date(Date.now() + 9 * 24 * 3_600_000);
-    const informer = manager.informer(PRICE_BOOK_CONFIGMAPS);
+    const informer = manager.informer(priceBookConfigMaps());
     const prices = storedRegionPrices({
       configMaps: () => informer.list(),
       namespace: DEFAULT_SYSTEM_NAMESPACE,

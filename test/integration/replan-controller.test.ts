@@ -1,6 +1,11 @@
 // Replan controller against the local API server and the real facade: POST /clusters/{id}/optimize is performed
 // (status.lastPlan priced from the catalog, completed annotation, audit, GET shows the outcome), once per job id.
-import { localClusterConfigMap, localClusterFromConfigMap } from "../../src-shared/tenancy/cluster-target.js";
+import {
+  DEFAULT_SYSTEM_NAMESPACE,
+  localClusterConfigMap,
+  localClusterFromConfigMap,
+} from "../../src-shared/tenancy/cluster-target.js";
+import { snapshotRef } from "../../src-shared/agent/snapshot.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/cluster.js";
 import { startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
@@ -357,9 +362,8 @@ describe("replan controller", () => {
     expect(beat.status).toBe(200);
     await eventually(
       () =>
-        manager
-          .informer({ apiVersion: "v1", kind: "ConfigMap", labelSelector: "spotoptimizer.io/agent-snapshot=true" })
-          .get(owner.namespace, "far-agent-snapshot") !== undefined,
+        manager.informer(snapshotRef()).get(DEFAULT_SYSTEM_NAMESPACE, `${owner.namespace}.far-agent-snapshot`) !==
+        undefined,
       10_000,
       "snapshot in the cache",
     );

@@ -24,6 +24,11 @@ export const commands: CliCommandEntry[] = [
     load: async () => (await import("./plan.js")).planCommand,
   },
   {
+    name: "migrate",
+    summary: "Move the agent tokens, snapshots and Leases of an earlier release into the release namespace",
+    load: async () => (await import("./migrate.js")).migrateCommand,
+  },
+  {
     name: "render",
     summary: "Print the NodePools and EC2NodeClasses the operator would apply for NodeTemplate manifests",
     load: async () => (await import("./render.js")).renderCommand,

@@ -11,9 +11,9 @@ import {
   type Informer,
 } from "../../../src-shared/runtime/index.js";
 import { createHibernationReconciler } from "./reconciler.js";
-import { KIND_REFS, SNAPSHOT_REF, WORKLOAD_KINDS, hibernationWriter, informerReader, type ReadKind } from "./kube.js";
+import { KIND_REFS, WORKLOAD_KINDS, snapshotRef, hibernationWriter, informerReader, type ReadKind } from "./kube.js";
 import { SCHEDULE_LABEL } from "./executor.js";
-import { CLUSTER_LABEL as SNAPSHOT_CLUSTER_LABEL } from "../../../src-shared/agent/snapshot.js";
+import { agentObjectOwner } from "../../../src-shared/agent/placement.js";
 import { clusterRefName, keysNamingCluster } from "../../../src-shared/tenancy/cluster-target.js";
 import { catalogPrices, type NodeHourlyPrice } from "./savings.js";
 
@@ -51,7 +51,8 @@ export async function registerHibernationController(options: HibernationControll
     keysNamingCluster(informers.HibernationSchedule!.list({ namespace: namespace ?? "" }), cluster);
   // A remote cluster's side: its agent's snapshot and the AgentActions hibernation handed it.
   informers.AgentAction = manager.informer(KIND_REFS.AgentAction);
-  informers.Snapshot = manager.informer(SNAPSHOT_REF);
+  const snapshots = snapshotRef(options.systemNamespace);
+  informers.Snapshot = manager.informer(snapshots);
   const actionScheduleKeys = (action: KubeObject): string[] => {
     const schedule = action.metadata?.labels?.[SCHEDULE_LABEL];
     return schedule ? [`${action.metadata?.namespace ?? ""}/${schedule}`] : [];
@@ -74,10 +75,8 @@ export async function registerHibernationController(options: HibernationControll
         mapToKeys: (s) => schedulesOf(s.metadata?.namespace, clusterRefName(s)).filter((key) => key !== objectKey(s)),
       },
       { ...KIND_REFS.AgentAction, mapToKeys: actionScheduleKeys },
-      {
-        ...SNAPSHOT_REF,
-        mapToKeys: (cm) => schedulesOf(cm.metadata?.namespace, cm.metadata?.labels?.[SNAPSHOT_CLUSTER_LABEL]),
-      },
+      // In the release namespace: its labels say which organisation and cluster the snapshot reports.
+      { ...snapshots, mapToKeys: (cm) => schedulesOf(agentObjectOwner(cm)?.namespace, agentObjectOwner(cm)?.cluster) },
     ],
     reconcile: createHibernationReconciler({
       reader: informerReader(informers, { client, systemNamespace: options.systemNamespace }),

@@ -11,11 +11,13 @@ import {
 import { jsonMergePatch } from "../../../src-shared/kube/merge-patch.js";
 import type { Informer } from "../../../src-shared/runtime/index.js";
 import {
-  SNAPSHOT_REF,
   parseSnapshot,
   snapshotConfigMapName,
+  snapshotOf,
+  snapshotRef,
   type ClusterSnapshot,
 } from "../../../src-shared/agent/snapshot.js";
+import { belongsTo } from "../../../src-shared/agent/placement.js";
 import {
   DEFAULT_SYSTEM_NAMESPACE,
   localClusterFromConfigMap,
@@ -42,8 +44,8 @@ export const KIND_REFS: Record<ReadKind | "AuditEntry" | "AgentAction", { apiVer
   AgentAction: AGENT_ACTION,
 };
 
-/** The facade's heartbeat snapshot ConfigMaps only (remote clusters), not every ConfigMap. */
-export { SNAPSHOT_REF };
+/** The facade's heartbeat snapshot ConfigMaps only (remote clusters, in the release namespace), not every ConfigMap. */
+export { snapshotRef };
 
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = ["Deployment", "StatefulSet", "CronJob"];
 
@@ -84,7 +86,9 @@ export function informerReader(
     localCluster: liveLocalCluster(options.client, options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE),
     list: async (kind) => (informers[kind]?.list() ?? []) as unknown as ObservedObject[],
     snapshot: async (namespace, cluster) =>
-      parseSnapshot(informers.Snapshot?.get(namespace, snapshotConfigMapName(cluster)) as never),
+      parseSnapshot(
+        snapshotOf(informers.Snapshot, { releaseNamespace: options.systemNamespace, namespace, cluster }) as never,
+      ),
     listAgentActions: async (namespace) => informers.AgentAction?.list({ namespace }) ?? [],
   };
 }
@@ -96,15 +100,15 @@ export function liveReader(client: KubeClient, systemNamespace: string = DEFAULT
     getManagedCluster: (namespace, name) => client.getIfExists({ ...KIND_REFS.ManagedCluster, namespace, name }),
     listSchedules: async (namespace) => (await client.listAll({ ...KIND_REFS.HibernationSchedule, namespace })).items,
     localCluster: liveLocalCluster(client, systemNamespace),
-    snapshot: async (namespace, cluster) =>
-      parseSnapshot(
-        (await client.getIfExists({
-          apiVersion: "v1",
-          kind: "ConfigMap",
-          namespace,
-          name: snapshotConfigMapName(cluster),
-        })) as never,
-      ),
+    snapshot: async (namespace, cluster) => {
+      const found = await client.getIfExists({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        namespace: systemNamespace,
+        name: snapshotConfigMapName(namespace, cluster),
+      });
+      return belongsTo(found, namespace, cluster) ? parseSnapshot(found as never) : undefined;
+    },
     listAgentActions: async (namespace) => (await client.listAll({ ...KIND_REFS.AgentAction, namespace })).items,
     list: (kind) => listLive(client, kind),
   };

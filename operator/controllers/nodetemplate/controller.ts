@@ -23,15 +23,16 @@ import {
   EC2NODECLASS_API,
   NODEPOOL_API,
   TEMPLATE_ANNOTATION,
-  OUR_CONFIGMAPS,
+  ourConfigMaps,
   karpenterName,
 } from "../../../src-shared/karpenter/labels.js";
 import { TEMPLATE_ACTION_LABEL } from "./executor.js";
 import { informerCaches } from "./kube.js";
 import { remoteView, templateKeysNamed } from "../../../src-shared/agent/remote-view.js";
-import { CLUSTER_LABEL as SNAPSHOT_CLUSTER_LABEL, SNAPSHOT_REF } from "../../../src-shared/agent/snapshot.js";
+import { snapshotRef } from "../../../src-shared/agent/snapshot.js";
+import { agentObjectOwner } from "../../../src-shared/agent/placement.js";
 import { createNodeTemplateReconciler } from "./reconciler.js";
-import { PRICE_BOOK_CONFIGMAPS } from "../../../src-shared/pricing/operator-prices.js";
+import { priceBookConfigMaps } from "../../../src-shared/pricing/operator-prices.js";
 import type { DecisionAudit } from "../../../src-shared/audit/decisions.js";
 import { createAuditChainStore } from "../../../src-shared/audit/writer.js";
 import { MANAGED_CLUSTER, NODE_TEMPLATE, OPTIMIZATION_POLICY } from "../../../src-shared/crds/refs.js";
@@ -93,11 +94,13 @@ function designationLookup(
  * (in its own namespace) are swept.
  */
 function reportedKeys(cm: KubeObject, templatesOfCluster: (namespace: string, cluster: string) => string[]): string[] {
-  const namespace = cm.metadata?.namespace ?? "";
+  // The snapshot lives in the release namespace: its labels say which organisation and cluster it reports.
+  const owner = agentObjectOwner(cm);
+  if (!owner) return [];
   const view = remoteView(cm);
   return [
-    ...templatesOfCluster(namespace, cm.metadata?.labels?.[SNAPSHOT_CLUSTER_LABEL] ?? ""),
-    ...(view ? templateKeysNamed(view, namespace) : []),
+    ...templatesOfCluster(owner.namespace, owner.cluster),
+    ...(view ? templateKeysNamed(view, owner.namespace) : []),
   ];
 }
 
@@ -164,7 +167,10 @@ function actionKeys(a: KubeObject): string[] {
 }
 
 /** Watches of the objects whose specs decide a template's NodePool: siblings, cluster, policy, designation, prices. */
-function specWatches(templates: Informer<NodeTemplate>): Array<KindRef & { mapToKeys: (o: KubeObject) => string[] }> {
+function specWatches(
+  templates: Informer<NodeTemplate>,
+  systemNamespace: string | undefined,
+): Array<KindRef & { mapToKeys: (o: KubeObject) => string[] }> {
   const ofCluster = (namespace: string | undefined, cluster: string): string[] =>
     templateKeysOf(templates, namespace, cluster);
   return [
@@ -178,11 +184,11 @@ function specWatches(templates: Informer<NodeTemplate>): Array<KindRef & { mapTo
     },
     // A new local-cluster designation decides again which templates get NodePools here.
     {
-      ...OUR_CONFIGMAPS,
+      ...ourConfigMaps(systemNamespace),
       mapToKeys: (cm) => (cm.metadata?.name === LOCAL_CLUSTER_CONFIGMAP ? templates.keys() : []),
     },
     // Refreshed prices re-rank instance types (the status shows each type's price and its source).
-    { ...PRICE_BOOK_CONFIGMAPS, mapToKeys: () => templates.keys() },
+    { ...priceBookConfigMaps(systemNamespace), mapToKeys: () => templates.keys() },
   ];
 }
 
@@ -200,9 +206,10 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
   const [nodePools, nodeClasses] = [pools.informer, classes.informer];
   const karpenter = pools.served && classes.served;
   const nodeClaims = (await client.serves(NODE_CLAIM)) ? manager.informer<KubeObject>(NODE_CLAIM) : undefined;
-  const configMaps = manager.informer<KubeObject>(OUR_CONFIGMAPS);
+  const configMaps = manager.informer<KubeObject>(ourConfigMaps(options.systemNamespace));
   const actions = manager.informer<AgentAction>(TEMPLATE_ACTIONS);
-  const snapshots = manager.informer<KubeObject>(SNAPSHOT_REF);
+  const snapshotsRef = snapshotRef(options.systemNamespace);
+  const snapshots = manager.informer<KubeObject>(snapshotsRef);
   const caches = informerCaches({
     templates,
     clusters,
@@ -212,6 +219,7 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
     nodeClaims,
     actions,
     snapshots,
+    releaseNamespace: options.systemNamespace,
   });
   const templatesOfCluster = (namespace: string | undefined, cluster: string): string[] =>
     templateKeysOf(templates, namespace, cluster);
@@ -220,12 +228,12 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
     name: "nodetemplate",
     forKind: NODE_TEMPLATE,
     watches: [
-      ...specWatches(templates),
+      ...specWatches(templates, options.systemNamespace),
       { ...NODEPOOL_API, mapToKeys: karpenterKeys(templates) },
       { ...EC2NODECLASS_API, mapToKeys: karpenterKeys(templates) },
       // A remote cluster's agent finished (or failed) an action: the template's Applied follows it.
       { ...TEMPLATE_ACTIONS, mapToKeys: actionKeys },
-      { ...SNAPSHOT_REF, mapToKeys: (cm) => reportedKeys(cm, templatesOfCluster) },
+      { ...snapshotsRef, mapToKeys: (cm) => reportedKeys(cm, templatesOfCluster) },
       ...(nodeClaims ? [claimWatch(nodePools, named)] : []),
     ],
     // Templates deleted while the operator was down: their objects still name them, so sweep those keys.

@@ -5,7 +5,8 @@ import type { Informer } from "../../../src-shared/runtime/index.js";
 import { MANAGED_BY, MANAGED_BY_LABEL, TEMPLATE_ANNOTATION } from "../../../src-shared/karpenter/labels.js";
 import { TEMPLATE_ACTION_LABEL } from "./executor.js";
 import { remoteView, templateKeysNamed, type RemoteView } from "../../../src-shared/agent/remote-view.js";
-import { snapshotConfigMapName } from "../../../src-shared/agent/snapshot.js";
+import { snapshotOf, snapshotsOf } from "../../../src-shared/agent/snapshot.js";
+import { agentObjectOwner } from "../../../src-shared/agent/placement.js";
 
 export interface TemplateCaches {
   template(namespace: string, name: string): NodeTemplate | undefined;
@@ -35,8 +36,10 @@ export interface TemplateInformers {
   nodeClasses: Informer<KubeObject>;
   nodeClaims?: Informer<KubeObject>;
   actions?: Informer<AgentAction>;
-  /** The facade's heartbeat snapshot ConfigMaps (remote clusters). */
+  /** The facade's heartbeat snapshot ConfigMaps (remote clusters), in the release namespace. */
   snapshots?: Informer<KubeObject>;
+  /** That namespace; default DEFAULT_SYSTEM_NAMESPACE. */
+  releaseNamespace?: string | undefined;
 }
 
 function ours(o: KubeObject): boolean {
@@ -49,12 +52,13 @@ function ours(o: KubeObject): boolean {
 export function informerCaches(i: TemplateInformers): TemplateCaches {
   const managed = (): KubeObject[] => [...i.nodePools.list(), ...i.nodeClasses.list()].filter(ours);
   const views = (namespace?: string): RemoteView[] =>
-    (i.snapshots?.list(namespace === undefined ? {} : { namespace }) ?? []).flatMap((cm) => remoteView(cm) ?? []);
-  // Keys named in a report count only within the snapshot's own namespace (the cluster's organisation).
+    snapshotsOf(i.snapshots, namespace).flatMap((cm) => remoteView(cm) ?? []);
+  // Keys named in a report count only within the organisation its labels name (the cluster's).
   const remoteKeys = (): string[] =>
-    (i.snapshots?.list() ?? []).flatMap((cm) => {
+    snapshotsOf(i.snapshots).flatMap((cm) => {
       const view = remoteView(cm);
-      return view ? templateKeysNamed(view, cm.metadata?.namespace ?? "") : [];
+      const owner = agentObjectOwner(cm);
+      return view && owner ? templateKeysNamed(view, owner.namespace) : [];
     });
   return {
     template: (ns, name) => i.templates.get(ns, name),
@@ -79,7 +83,8 @@ export function informerCaches(i: TemplateInformers): TemplateCaches {
         .filter((ms) => Number.isFinite(ms)),
     actionsOf: (namespace, templateName) =>
       i.actions?.list({ namespace, labelSelector: { [TEMPLATE_ACTION_LABEL]: templateName } }) ?? [],
-    remoteView: (namespace, cluster) => remoteView(i.snapshots?.get(namespace, snapshotConfigMapName(cluster))),
+    remoteView: (namespace, cluster) =>
+      remoteView(snapshotOf(i.snapshots, { releaseNamespace: i.releaseNamespace, namespace, cluster })),
     remoteViews: (namespace) => views(namespace),
   };
 }

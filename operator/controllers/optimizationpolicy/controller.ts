@@ -19,14 +19,15 @@ import {
 import {
   CLUSTER_LABEL,
   NODEPOOL_API,
-  OUR_CONFIGMAPS,
+  ourConfigMaps,
   TEMPLATE_NAMESPACE_LABEL,
 } from "../../../src-shared/karpenter/labels.js";
 import { createPolicyReconciler } from "./reconciler.js";
 import { POLICY_ACTION_LABEL } from "./remote-exclusions.js";
 import { remoteView } from "../../../src-shared/agent/remote-view.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
-import { CLUSTER_LABEL as SNAPSHOT_CLUSTER_LABEL, SNAPSHOT_REF } from "../../../src-shared/agent/snapshot.js";
+import { snapshotRef } from "../../../src-shared/agent/snapshot.js";
+import { agentObjectOwner } from "../../../src-shared/agent/placement.js";
 
 const POD: KindRef = { apiVersion: "v1", kind: "Pod" };
 const NAMESPACE: KindRef = { apiVersion: "v1", kind: "Namespace" };
@@ -48,20 +49,23 @@ const POLICY_ACTIONS: KindRef = { apiVersion: API_VERSION, kind: "AgentAction", 
  */
 function remoteWatches(
   policiesOf: (namespace: string | undefined, cluster: string | undefined) => string[],
+  systemNamespace: string | undefined,
 ): Array<KindRef & { mapToKeys: (o: KubeObject) => string[] }> {
   const reported = (cm: KubeObject): string[] => {
-    const namespace = cm.metadata?.namespace ?? "";
+    // The snapshot lives in the release namespace: its labels say which organisation and cluster it reports.
+    const owner = agentObjectOwner(cm);
+    if (!owner) return [];
     const protectors = (remoteView(cm)?.pods ?? [])
       .map((g) => g.protected_by ?? "")
-      .filter((key) => key.startsWith(`${namespace}/`));
-    return [...new Set([...policiesOf(namespace, cm.metadata?.labels?.[SNAPSHOT_CLUSTER_LABEL]), ...protectors])];
+      .filter((key) => key.startsWith(`${owner.namespace}/`));
+    return [...new Set([...policiesOf(owner.namespace, owner.cluster), ...protectors])];
   };
   const named = (a: KubeObject): string[] => {
     const name = a.metadata?.labels?.[POLICY_ACTION_LABEL];
     return name ? [`${a.metadata?.namespace ?? ""}/${name}`] : [];
   };
   return [
-    { ...SNAPSHOT_REF, mapToKeys: reported },
+    { ...snapshotRef(systemNamespace), mapToKeys: reported },
     { ...POLICY_ACTIONS, mapToKeys: named },
   ];
 }
@@ -111,7 +115,7 @@ export async function registerOptimizationPolicyController(options: PolicyContro
       { ...MANAGED_CLUSTER, mapToKeys: (c) => policiesOf(c.metadata?.namespace, c.metadata?.name) },
       { ...POD, mapToKeys: policiesOfPod },
       {
-        ...OUR_CONFIGMAPS,
+        ...ourConfigMaps(options.systemNamespace),
         mapToKeys: (cm) => (cm.metadata?.name === LOCAL_CLUSTER_CONFIGMAP ? policies.keys() : []),
       },
       // A remote cluster's template applied (or not) by its agent changes what the policy reports.
@@ -128,7 +132,7 @@ export async function registerOptimizationPolicyController(options: PolicyContro
         mapToKeys: (p) =>
           policiesOf(p.metadata?.labels?.[TEMPLATE_NAMESPACE_LABEL], p.metadata?.labels?.[CLUSTER_LABEL]),
       },
-      ...remoteWatches(policiesOf),
+      ...remoteWatches(policiesOf, options.systemNamespace),
     ],
     // Policies deleted while no operator led: the pods they protected still name them, so release those keys too.
     initialKeys: () => [...new Set(pods.list().flatMap((p) => p.metadata?.annotations?.[PROTECTED_BY] ?? []))],
@@ -141,7 +145,7 @@ export async function registerOptimizationPolicyController(options: PolicyContro
       pods,
       namespaces,
       localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),
-      snapshots: manager.informer<KubeObject>(SNAPSHOT_REF),
+      snapshots: manager.informer<KubeObject>(snapshotRef(options.systemNamespace)),
       actions: manager.informer<AgentAction>(POLICY_ACTIONS),
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       now: options.now,

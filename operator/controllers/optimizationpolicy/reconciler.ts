@@ -29,6 +29,7 @@ import {
 } from "../../../src-shared/karpenter/labels.js";
 import { disruptionFor, effectivePolicy, policyInForce } from "../../../src-shared/karpenter/policy.js";
 import { remoteView } from "../../../src-shared/agent/remote-view.js";
+import { snapshotsOf } from "../../../src-shared/agent/snapshot.js";
 import { POLICY_ACTION_LABEL, syncClusterExclusions } from "./remote-exclusions.js";
 
 export const POLICY_FIELD_MANAGER = "spot-optimizer-optimizationpolicy";
@@ -233,7 +234,7 @@ async function protectRemotePods(
   const { namespace = "", name } = splitKey(input.key);
   const mine = options.actions?.list({ namespace, labelSelector: { [POLICY_ACTION_LABEL]: name } }) ?? [];
   let left = false;
-  for (const cm of options.snapshots?.list({ namespace }) ?? []) {
+  for (const cm of snapshotsOf(options.snapshots, namespace)) {
     const view = remoteView(cm);
     if (!view) continue;
     const outstanding = await syncClusterExclusions({

@@ -7,7 +7,7 @@ import { awsPriceFetcher } from "../../../src-shared/pricing/aws/fetcher.js";
 import { priceBookConfigMapName } from "../../../src-shared/pricing/book.js";
 import { keyOf, type ControllerManager, type KindRef } from "../../../src-shared/runtime/index.js";
 import { DEFAULT_SYSTEM_NAMESPACE } from "../../../src-shared/tenancy/cluster-target.js";
-import { PRICE_BOOK_CONFIGMAPS } from "../../../src-shared/pricing/operator-prices.js";
+import { priceBookConfigMaps } from "../../../src-shared/pricing/operator-prices.js";
 import { createPriceBookReconciler, type PriceFetcher, type RefreshSchedule } from "./reconciler.js";
 import { MANAGED_CLUSTER } from "../../../src-shared/crds/refs.js";
 
@@ -49,7 +49,7 @@ export function registerPriceBookController(options: PriceBookControllerOptions)
   const namespace = options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
   const clusters = manager.informer<ManagedCluster>(MANAGED_CLUSTER);
   const nodes = manager.informer(NODE);
-  const configMaps = manager.informer(PRICE_BOOK_CONFIGMAPS);
+  const configMaps = manager.informer(priceBookConfigMaps(namespace));
   const regionKey = (region: string | undefined): string[] =>
     region ? [keyOf(namespace, priceBookConfigMapName(region))] : [];
   const regionsInUse = (): Set<string> => {
@@ -69,7 +69,7 @@ export function registerPriceBookController(options: PriceBookControllerOptions)
       : (options.fetcher ?? undefined);
   manager.addController({
     name: "pricebook",
-    forKind: PRICE_BOOK_CONFIGMAPS,
+    forKind: priceBookConfigMaps(namespace),
     watches: [
       { ...MANAGED_CLUSTER, mapToKeys: (c) => regionKey((c as ManagedCluster).spec?.region) },
       { ...NODE, mapToKeys: (n: KubeObject) => regionKey(n.metadata?.labels?.[REGION_LABEL]) },

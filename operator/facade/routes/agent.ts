@@ -9,6 +9,7 @@ import {
   PendingActionsResponse,
 } from "../../../src-shared/agent/protocol.js";
 import { agentLeaseName, livenessEndsMs, type LeaseView } from "../../../src-shared/agent/snapshot.js";
+import { belongsTo } from "../../../src-shared/agent/placement.js";
 import { objectName, type AgentAction } from "../../../src-shared/crds/index.js";
 import type { KubeObject } from "../../../src-shared/kube/index.js";
 import { defineRoute, type RouteDef } from "../http.js";
@@ -143,12 +144,14 @@ const verifyCluster = ({ scope, agent }: AgentRouteServices): RouteDef =>
           seconds_since_heartbeat: null,
           disconnected_after_seconds: null,
         };
-      const lease = await agent.client.getIfExists<KubeObject & LeaseView>({
+      const found = await agent.client.getIfExists<KubeObject & LeaseView>({
         apiVersion: "coordination.k8s.io/v1",
         kind: "Lease",
-        namespace: rc.namespace,
-        name: agentLeaseName(ctx.params.id),
+        namespace: rc.config.systemNamespace,
+        name: agentLeaseName(rc.namespace, ctx.params.id),
       });
+      // Only a Lease whose labels name this organisation and cluster says anything about this cluster.
+      const lease = belongsTo(found, rc.namespace, ctx.params.id) ? found : undefined;
       return { ...base, ...agentLiveness(lease, rc.now) };
     },
   }) as RouteDef;

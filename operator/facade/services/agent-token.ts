@@ -1,18 +1,24 @@
 // Per-cluster agent tokens: issued once by POST /clusters/connect|install, stored only as a SHA-256 hash in a labelled
-// Secret, verified against the cached Secret on agent routes (FacadeDeps.verifyAgentToken).
+// Secret of the release namespace, verified against the cached Secret on agent routes (FacadeDeps.verifyAgentToken).
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { V1Secret } from "@kubernetes/client-node";
 import type { ManagedCluster } from "../../../src-shared/crds/index.js";
 import type { AuthContext } from "../http.js";
+import {
+  AGENT_TOKEN_SUFFIX,
+  agentObjectLabels,
+  agentObjectName,
+  CLUSTER_UID_LABEL,
+} from "../../../src-shared/agent/placement.js";
 import { AGENT_TOKEN_LABEL, type FacadeCache } from "../cache.js";
 import { UnauthorizedError } from "../errors.js";
-import { clusterOwnerReference } from "./cluster-target.js";
 
 export const TOKEN_HASH_KEY = "token-hash";
 const PREFIX = "soa";
 
-export function agentTokenSecretName(clusterName: string): string {
-  return `${clusterName}-agent-token`.slice(0, 253);
+/** The name of a cluster's token Secret in the release namespace (organisation namespace and cluster in it). */
+export function agentTokenSecretName(namespace: string, clusterName: string): string {
+  return agentObjectName(namespace, clusterName, AGENT_TOKEN_SUFFIX);
 }
 
 function b64url(s: string): string {
@@ -36,16 +42,23 @@ export function parseAgentToken(token: string): { namespace: string; clusterName
   return namespace && clusterName ? { namespace, clusterName } : undefined;
 }
 
-/** The Secret holding the token's hash, owned by the ManagedCluster so it goes when the cluster goes. */
-export function agentTokenSecret(cluster: ManagedCluster, token: string): V1Secret {
+/**
+ * The Secret holding the token's hash, in the release namespace. No owner reference (one cannot cross namespaces): its
+ * labels name the organisation, the cluster and the cluster's uid, and the facade's sweep deletes it once that is gone.
+ */
+export function agentTokenSecret(cluster: ManagedCluster, token: string, releaseNamespace: string): V1Secret {
+  const namespace = cluster.metadata.namespace ?? "";
+  const name = cluster.metadata.name ?? "";
   return {
     apiVersion: "v1",
     kind: "Secret",
     metadata: {
-      name: agentTokenSecretName(cluster.metadata.name ?? ""),
-      namespace: cluster.metadata.namespace,
-      labels: { [AGENT_TOKEN_LABEL]: "true", "spotoptimizer.io/cluster": cluster.metadata.name ?? "" },
-      ownerReferences: [clusterOwnerReference(cluster, { controller: true })],
+      name: agentTokenSecretName(namespace, name),
+      namespace: releaseNamespace,
+      labels: {
+        [AGENT_TOKEN_LABEL]: "true",
+        ...agentObjectLabels({ namespace, cluster: name, uid: cluster.metadata.uid }),
+      },
     },
     type: "Opaque",
     // data (base64), not stringData: every API server stores it the same way.
@@ -81,8 +94,11 @@ export function createAgentTokenVerifier(cache: FacadeCache): (token: string, pa
     if (!parsed || (routeCluster !== undefined && routeCluster !== parsed.clusterName)) throw fail;
     const cluster = cache.cluster(parsed.namespace, parsed.clusterName);
     if (!cluster) throw fail;
-    const secretName = cluster.spec.agentTokenSecretRef?.name ?? agentTokenSecretName(parsed.clusterName);
-    if (!hashMatches(storedHash(cache.agentTokenSecret(parsed.namespace, secretName)), token)) throw fail;
+    // The cache hands out only a Secret labelled for this organisation and cluster; the uid rules out a token issued
+    // to an earlier cluster of the same name.
+    const secret = cache.agentTokenSecret(parsed.namespace, parsed.clusterName);
+    if (!secret || secret.metadata?.labels?.[CLUSTER_UID_LABEL] !== cluster.metadata.uid) throw fail;
+    if (!hashMatches(storedHash(secret), token)) throw fail;
     return {
       userId: `agent:${parsed.namespace}/${parsed.clusterName}`,
       email: `system:agent/${parsed.clusterName}`,

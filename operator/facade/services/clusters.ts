@@ -51,7 +51,7 @@ function newClusterManifest(rc: ResourceContext, request: ConnectRequest): Manag
     spec: {
       mode: "remote",
       // Named now, so a new cluster needs no second write of its own; the Secret follows and is rolled back with it.
-      agentTokenSecretRef: { name: agentTokenSecretName(request.cluster_id), key: "token-hash" },
+      agentTokenSecretRef: { name: agentTokenSecretName(rc.namespace, request.cluster_id), key: "token-hash" },
       ...(request.display_name ? { displayName: request.display_name } : {}),
       ...(request.region ? { region: request.region } : {}),
     },
@@ -80,33 +80,39 @@ async function ensureCluster(
   }
 }
 
-/** Writes the token's hash (one apply whether or not the Secret exists) and waits until the verifier sees it. */
+/**
+ * Writes the token's hash into the release namespace (one apply whether or not the Secret exists) and waits until the
+ * verifier sees it.
+ */
 async function storeTokenHash(rc: ResourceContext, cluster: ManagedCluster, token: string): Promise<void> {
-  const secret = agentTokenSecret(cluster, token);
+  const secret = agentTokenSecret(cluster, token, rc.config.systemNamespace);
   const name = secret.metadata?.name ?? "";
   const { apiVersion: _apiVersion, kind: _kind, ...body } = secret;
   const written = await rc.writer.apply<V1Secret>({
-    ref: { apiVersion: "v1", kind: "Secret", namespace: rc.namespace, name },
+    ref: { apiVersion: "v1", kind: "Secret", namespace: rc.config.systemNamespace, name },
     manager: APPLY_MANAGERS.connect,
     body,
   });
   await rc.cache.waitFor("Secret", {
-    namespace: rc.namespace,
+    namespace: rc.config.systemNamespace,
     name,
     resourceVersion: written.metadata?.resourceVersion ?? null,
   });
 }
 
-/** Deletes the cluster a failed connect created (its Secret, if written, is owned by it and goes too). */
+/** Deletes the cluster a failed connect created, and its token Secret if written (it lives apart, unowned). */
 async function rollBackCluster(rc: ResourceContext, cluster: ManagedCluster): Promise<void> {
-  try {
-    await rc.writer.remove(crRef("ManagedCluster", rc.namespace, cluster.metadata.name ?? ""));
-  } catch (err) {
-    rc.logger?.error(
-      { err, namespace: rc.namespace, name: cluster.metadata.name },
-      "Connect failed and its new ManagedCluster could not be deleted",
-    );
-  }
+  const name = cluster.metadata.name ?? "";
+  const secretName = agentTokenSecretName(rc.namespace, name);
+  const secret = { apiVersion: "v1", kind: "Secret", namespace: rc.config.systemNamespace, name: secretName };
+  for (const ref of [crRef("ManagedCluster", rc.namespace, name), secret])
+    await rc.writer.remove(ref).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return;
+      rc.logger?.error(
+        { err, namespace: rc.namespace, name, kind: ref.kind },
+        "Connect failed and what it created could not be deleted",
+      );
+    });
 }
 
 const REFER_ATTEMPTS = 5;
@@ -138,7 +144,7 @@ async function issueToken(
   const token = newAgentToken(rc.namespace, name);
   try {
     await storeTokenHash(rc, issued.cluster, token);
-    const secretName = agentTokenSecretName(name);
+    const secretName = agentTokenSecretName(rc.namespace, name);
     if (issued.cluster.spec.agentTokenSecretRef?.name === secretName) return { current: issued.cluster, token };
     return { current: await referToken(rc, name, secretName), token };
   } catch (err) {

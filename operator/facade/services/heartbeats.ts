@@ -1,6 +1,6 @@
 // Agent heartbeats with coalesced writes: a Lease per cluster for liveness (renewed at most every few seconds) and a
-// snapshot ConfigMap (nodes, pods, objects) at most once per status interval; the operator turns the snapshot into
-// ManagedCluster.status. Interruptions become audit entries once each, whichever replica a heartbeat reaches.
+// snapshot ConfigMap (nodes, pods, objects) at most once per status interval, both in the release namespace; the
+// operator turns the snapshot into ManagedCluster.status. Interruptions become audit entries once each, whichever replica a heartbeat reaches.
 import {
   isSpotInterruption,
   NODE_NOTICE_EVENT,
@@ -16,11 +16,10 @@ import type { ManagedCluster } from "../../../src-shared/crds/index.js";
 import type { KubeClient } from "../../../src-shared/kube/index.js";
 import type { Heartbeat, HeartbeatInterruption } from "../../../src-shared/agent/protocol.js";
 import { PayloadTooLargeError } from "../errors.js";
-import { clusterOwnerReference } from "./cluster-target.js";
 import { createNoticeBudget, type NoticeBudget, type NoticeCandidate } from "./notice-budget.js";
+import { agentObjectLabels } from "../../../src-shared/agent/placement.js";
 import {
   AGENT_LEASE_LABEL,
-  CLUSTER_LABEL,
   DEFAULT_HEARTBEAT_INTERVAL_SECONDS,
   MISSED_BEATS,
   CONFIGMAP_MAX_BYTES,
@@ -47,6 +46,8 @@ const NOTICE_KINDS_PER_NODE = 8;
 export interface HeartbeatIngestOptions {
   client: KubeClient;
   audit: AuditWriter;
+  /** Where the Leases and snapshots go (the release namespace: the facade writes nothing in organisation namespaces). */
+  releaseNamespace: string;
   now: () => Date;
   statusIntervalMs: number;
   leaseRenewMs: number;
@@ -162,24 +163,32 @@ function stateOf(ctx: IngestContext, key: string): ClusterState {
   return state;
 }
 
+/**
+ * The metadata of a cluster's Lease or snapshot: in the release namespace, labelled with its organisation, cluster and
+ * the cluster's uid (no owner reference can cross namespaces; the facade's sweep removes those of a cluster gone).
+ */
+function agentObjectMetadata(
+  ctx: IngestContext,
+  cluster: ManagedCluster,
+  object: { name: string; label: string },
+): { name: string; namespace: string; labels: Record<string, string> } {
+  const owner = { namespace: cluster.metadata.namespace ?? "", cluster: cluster.metadata.name ?? "" };
+  return {
+    name: object.name,
+    namespace: ctx.opts.releaseNamespace,
+    labels: { [object.label]: "true", ...agentObjectLabels({ ...owner, uid: cluster.metadata.uid }) },
+  };
+}
+
 async function renewLease(ctx: IngestContext, cluster: ManagedCluster, at: Date, intervalS: number): Promise<void> {
   const name = cluster.metadata.name ?? "";
+  const leaseName = agentLeaseName(cluster.metadata.namespace ?? "", name);
   await ctx.opts.client.patch(
+    { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: ctx.opts.releaseNamespace, name: leaseName },
     {
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
-      namespace: cluster.metadata.namespace,
-      name: agentLeaseName(name),
-    },
-    {
-      apiVersion: "coordination.k8s.io/v1",
-      kind: "Lease",
-      metadata: {
-        name: agentLeaseName(name),
-        namespace: cluster.metadata.namespace,
-        labels: { [AGENT_LEASE_LABEL]: "true", [CLUSTER_LABEL]: name },
-        ownerReferences: [clusterOwnerReference(cluster, { controller: true })],
-      },
+      metadata: agentObjectMetadata(ctx, cluster, { name: leaseName, label: AGENT_LEASE_LABEL }),
       spec: {
         holderIdentity: `agent/${name}`,
         leaseDurationSeconds: MISSED_BEATS * intervalS,
@@ -196,19 +205,13 @@ async function writeSnapshot(
   cluster: ManagedCluster,
   stored: ReturnType<typeof snapshotBinaryData>,
 ): Promise<void> {
-  const name = cluster.metadata.name ?? "";
-  const cmName = snapshotConfigMapName(name);
+  const cmName = snapshotConfigMapName(cluster.metadata.namespace ?? "", cluster.metadata.name ?? "");
   await ctx.opts.client.patch(
-    { apiVersion: "v1", kind: "ConfigMap", namespace: cluster.metadata.namespace, name: cmName },
+    { apiVersion: "v1", kind: "ConfigMap", namespace: ctx.opts.releaseNamespace, name: cmName },
     {
       apiVersion: "v1",
       kind: "ConfigMap",
-      metadata: {
-        name: cmName,
-        namespace: cluster.metadata.namespace,
-        labels: { [SNAPSHOT_LABEL]: "true", [CLUSTER_LABEL]: name },
-        ownerReferences: [clusterOwnerReference(cluster, { controller: true })],
-      },
+      metadata: agentObjectMetadata(ctx, cluster, { name: cmName, label: SNAPSHOT_LABEL }),
       binaryData: stored.binaryData,
     },
     { type: "apply", fieldManager: HEARTBEAT_FIELD_MANAGER, force: true },

@@ -31,6 +31,7 @@ export function createResourceServices(parts: ResourceParts & { audit: AuditWrit
       ingest: createHeartbeatIngest({
         client,
         audit: parts.audit,
+        releaseNamespace: config.systemNamespace,
         now,
         statusIntervalMs: config.agentStatusIntervalSeconds * 1000,
         leaseRenewMs: config.agentLeaseRenewSeconds * 1000,

@@ -785,12 +785,16 @@ export class ApiHttpHandler {
     // Send the headers now, as kube-apiserver does: clients (client-node Watch) await them before reading events.
     res.flushHeaders();
     const resource = storageKey(rt);
-    const backlog = this.watchBacklog({ resource, ns, fromRv }, encode, pred);
+    // A watch-list request (client-go's reflector, helm's status waiters): the current state as ADDED events, then a
+    // bookmark that marks their end, as kube-apiserver sends for sendInitialEvents=true.
+    const initialEvents = queryBool(q, "sendInitialEvents");
+    const backlog = this.watchBacklog({ resource, ns, fromRv: initialEvents ? undefined : fromRv }, encode, pred);
     if (typeof backlog === "string") {
       res.end(backlog);
       return;
     }
     if (backlog.length > 0) res.write(backlog.join(""));
+    if (initialEvents) res.write(this.bookmarkLine(rt, version, { "k8s.io/initial-events-end": "true" }));
     let closed = false;
     const timers: NodeJS.Timeout[] = [];
     const close = (): void => {
@@ -818,12 +822,20 @@ export class ApiHttpHandler {
     if (queryBool(q, "allowWatchBookmarks")) {
       const interval = setInterval(() => {
         if (closed) return;
-        res.write(
-          `${JSON.stringify({ type: "BOOKMARK", object: { kind: rt.kind, apiVersion: groupVersion(rt.group, version), metadata: { resourceVersion: String(this.core.store.rv) } } })}\n`,
-        );
+        res.write(this.bookmarkLine(rt, version));
       }, this.hooks.bookmarkIntervalMs);
       timers.push(interval);
     }
+  }
+
+  /** A BOOKMARK event at the store's current resourceVersion, with `annotations` when given. */
+  private bookmarkLine(
+    rt: { kind: string; group: string },
+    version: string,
+    annotations?: Record<string, string>,
+  ): string {
+    const metadata = { resourceVersion: String(this.core.store.rv), ...(annotations ? { annotations } : {}) };
+    return `${JSON.stringify({ type: "BOOKMARK", object: { kind: rt.kind, apiVersion: groupVersion(rt.group, version), metadata } })}\n`;
   }
 
   /**

@@ -2,7 +2,8 @@
 // NodePools / EC2NodeClasses through its agent, so deleting the cluster (e.g. from the dashboard) first has the agent
 // remove them — otherwise Karpenter would keep launching nodes from objects nothing manages any more.
 import { remoteView, type RemoteView } from "../../../../src-shared/agent/remote-view.js";
-import { CLUSTER_LABEL, SNAPSHOT_REF } from "../../../../src-shared/agent/snapshot.js";
+import { snapshotOf, snapshotRef } from "../../../../src-shared/agent/snapshot.js";
+import { agentObjectClusterKeys } from "../../../../src-shared/agent/placement.js";
 import { AGENT_ACTION, MANAGED_CLUSTER, NODE_TEMPLATE } from "../../../../src-shared/crds/refs.js";
 import { TEMPLATE_ACTION_LABEL } from "../../../../src-shared/karpenter/labels.js";
 import { clusterRefName } from "../../../../src-shared/tenancy/cluster-target.js";
@@ -20,6 +21,8 @@ export interface RemoteCleanupControllerOptions {
   manager: ControllerManager;
   client: KubeClient;
   now?: () => Date;
+  /** Where the facade keeps the agents' snapshots (SPOTOPT_SYSTEM_NAMESPACE, the release namespace). */
+  systemNamespace?: string | undefined;
   /** No report for this long while deleting: the objects are left and said so (default 10 minutes). */
   giveUpMs?: number;
 }
@@ -32,6 +35,7 @@ interface Caches {
   templates: Informer;
   actions: Informer;
   snapshots: Informer;
+  releaseNamespace: string | undefined;
 }
 
 function keyOf(namespace: string | undefined, name: string | undefined): string[] {
@@ -39,8 +43,9 @@ function keyOf(namespace: string | undefined, name: string | undefined): string[
 }
 
 function viewOf(caches: Caches, namespace: string, name: string): RemoteView | undefined {
-  const cm = caches.snapshots.list({ namespace }).find((c) => c.metadata?.labels?.[CLUSTER_LABEL] === name);
-  return remoteView(cm);
+  return remoteView(
+    snapshotOf(caches.snapshots, { releaseNamespace: caches.releaseNamespace, namespace, cluster: name }),
+  );
 }
 
 function openActions(caches: Caches, namespace: string, name: string): number {
@@ -132,7 +137,8 @@ export function registerRemoteCleanupController(options: RemoteCleanupController
     clusters: manager.informer(MANAGED_CLUSTER),
     templates: manager.informer(NODE_TEMPLATE),
     actions: manager.informer(TEMPLATE_ACTIONS),
-    snapshots: manager.informer(SNAPSHOT_REF),
+    snapshots: manager.informer(snapshotRef(options.systemNamespace)),
+    releaseNamespace: options.systemNamespace,
   };
   manager.addController({
     name: "remote-cleanup",
@@ -140,7 +146,7 @@ export function registerRemoteCleanupController(options: RemoteCleanupController
     watches: [
       { ...NODE_TEMPLATE, mapToKeys: (t) => keyOf(t.metadata?.namespace, clusterRefName(t)) },
       { ...TEMPLATE_ACTIONS, mapToKeys: (a) => keyOf(a.metadata?.namespace, clusterRefName(a)) },
-      { ...SNAPSHOT_REF, mapToKeys: (cm) => keyOf(cm.metadata?.namespace, cm.metadata?.labels?.[CLUSTER_LABEL]) },
+      { ...snapshotRef(options.systemNamespace), mapToKeys: agentObjectClusterKeys },
     ],
     reconcile: reconciler(options, caches),
     concurrency: 1,

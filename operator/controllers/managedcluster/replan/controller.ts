@@ -1,5 +1,5 @@
 // Wires the replan reconciler into the controller manager: ManagedClusters are the keys; templates, policies and pods are read from caches.
-import { SNAPSHOT_LABEL } from "../../../../src-shared/agent/snapshot.js";
+import { snapshotRef } from "../../../../src-shared/agent/snapshot.js";
 import { createAuditChainStore } from "../../../../src-shared/audit/writer.js";
 import type { KubeClient } from "../../../../src-shared/kube/index.js";
 import { loadSnapshotPriceBook } from "../../../../src-shared/pricing/snapshot/index.js";
@@ -25,8 +25,6 @@ export interface ReplanControllerOptions {
 }
 
 const POD: KindRef = { apiVersion: "v1", kind: "Pod" };
-/** Only the facade's heartbeat snapshots (remote clusters' pods), not every ConfigMap. */
-const SNAPSHOT: KindRef = { apiVersion: "v1", kind: "ConfigMap", labelSelector: `${SNAPSHOT_LABEL}=true` };
 
 /**
  * Registers the `replan` controller. A job is a one-shot request (the replan-requested annotation), so only the
@@ -47,7 +45,9 @@ export function registerReplanController(options: ReplanControllerOptions): void
       templates: manager.informer(NODE_TEMPLATE),
       policies: manager.informer(OPTIMIZATION_POLICY),
       pods: manager.informer(POD),
-      snapshots: manager.informer(SNAPSHOT),
+      // Only the facade's heartbeat snapshots (remote clusters' pods) in the release namespace, not every ConfigMap.
+      snapshots: manager.informer(snapshotRef(options.systemNamespace)),
+      releaseNamespace: options.systemNamespace,
       priceBook: options.priceBook ?? loadSnapshotPriceBook,
       localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),
       audit: options.audit ?? store,

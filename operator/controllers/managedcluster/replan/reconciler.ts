@@ -27,7 +27,7 @@ import {
 } from "../../../../src-shared/runtime/index.js";
 import { ownsLocalNodes } from "../../../../src-shared/fleet/fleet-metrics.js";
 import { CLUSTER_NOT_FOUND, type LocalClusterRef } from "../../../../src-shared/tenancy/cluster-target.js";
-import { parseSnapshot, snapshotConfigMapName } from "../../../../src-shared/agent/snapshot.js";
+import { parseSnapshot, snapshotOf } from "../../../../src-shared/agent/snapshot.js";
 import {
   failedPlan,
   optimizerInput,
@@ -54,6 +54,8 @@ export interface ReplanReconcilerOptions {
   pods: Informer;
   /** The facade's heartbeat snapshot ConfigMaps: a remote cluster's pods come from its agent's latest report. */
   snapshots?: Informer;
+  /** Where those live (the release namespace); default DEFAULT_SYSTEM_NAMESPACE. */
+  releaseNamespace?: string | undefined;
   /** Price book of a region; throws when the region has no prices. */
   priceBook: (region: string) => PriceBook;
   /** The installer's designation of the local cluster: only it is planned from the Pods the operator sees. */
@@ -120,7 +122,13 @@ async function inventoryOf(
   at: Date,
 ): Promise<{ inventory: PodInventory; source?: string } | LastPlan> {
   if ((job.cluster.spec.mode ?? "local") === "remote") {
-    const snapshot = parseSnapshot(options.snapshots?.get(job.namespace, snapshotConfigMapName(job.name)) as never);
+    const where = {
+      releaseNamespace: options.releaseNamespace,
+      namespace: job.namespace,
+      cluster: job.name,
+      uid: job.cluster.metadata?.uid,
+    };
+    const snapshot = parseSnapshot(snapshotOf(options.snapshots, where) as never);
     if (!snapshot)
       return failure(
         job,

@@ -1,6 +1,7 @@
 // Wires the ManagedCluster status reconciler into the controller manager: clusters, plus the Nodes and Pods it measures.
 import type { KubeClient, KubeObject } from "../../../../src-shared/kube/index.js";
-import { AGENT_LEASE_LABEL, CLUSTER_LABEL, SNAPSHOT_LABEL } from "../../../../src-shared/agent/snapshot.js";
+import { agentLeaseRef, snapshotRef } from "../../../../src-shared/agent/snapshot.js";
+import { agentObjectClusterKeys } from "../../../../src-shared/agent/placement.js";
 import {
   objectKey,
   type ControllerManager,
@@ -13,7 +14,7 @@ import { snapshotRegionPrices, type RegionPrices } from "../../../../src-shared/
 import type { ClusterView } from "./desired.js";
 import { localClusterFromConfigMap } from "../../../../src-shared/tenancy/cluster-target.js";
 import { createManagedClusterReconciler } from "./reconciler.js";
-import { PRICE_BOOK_CONFIGMAPS } from "../../../../src-shared/pricing/operator-prices.js";
+import { priceBookConfigMaps } from "../../../../src-shared/pricing/operator-prices.js";
 import { AUDIT_ENTRY, MANAGED_CLUSTER } from "../../../../src-shared/crds/refs.js";
 
 export interface ManagedClusterControllerOptions {
@@ -30,13 +31,6 @@ export interface ManagedClusterControllerOptions {
 
 const NODE: KindRef = { apiVersion: "v1", kind: "Node" };
 const POD: KindRef = { apiVersion: "v1", kind: "Pod" };
-/** Only the facade's heartbeat snapshots and agent Leases, not every ConfigMap and Lease of the cluster. */
-const SNAPSHOT: KindRef = { apiVersion: "v1", kind: "ConfigMap", labelSelector: `${SNAPSHOT_LABEL}=true` };
-const AGENT_LEASE: KindRef = {
-  apiVersion: "coordination.k8s.io/v1",
-  kind: "Lease",
-  labelSelector: `${AGENT_LEASE_LABEL}=true`,
-};
 
 /** An interruption entry re-reconciles the clusters of its namespace it names, so the figures follow it at once. */
 function interruptedClusterKeys(clusters: Informer, object: KubeObject): string[] {
@@ -49,12 +43,6 @@ function interruptedClusterKeys(clusters: Informer, object: KubeObject): string[
     .map((c) => objectKey(c));
 }
 
-/** A snapshot write (at most once a minute per cluster) re-reconciles its cluster; Lease renewals do not. */
-function snapshotOwnerKeys(object: KubeObject): string[] {
-  const cluster = object.metadata?.labels?.[CLUSTER_LABEL];
-  return cluster ? [`${object.metadata?.namespace ?? ""}/${cluster}`] : [];
-}
-
 /**
  * Registers the `managedcluster` controller. A Node or Pod change enqueues every local ManagedCluster (normally one):
  * only those can own the nodes, and the reconcile decides whether one does. An interruption entry enqueues the cluster
@@ -63,6 +51,8 @@ function snapshotOwnerKeys(object: KubeObject): string[] {
 export function registerManagedClusterController(options: ManagedClusterControllerOptions): void {
   const { manager, client } = options;
   const clusters = manager.informer(MANAGED_CLUSTER);
+  // Only the facade's heartbeat snapshots and agent Leases, in the release namespace: not every ConfigMap and Lease.
+  const snapshots: KindRef = snapshotRef(options.systemNamespace);
   const localClusterKeys = (): string[] =>
     clusters
       .list()
@@ -76,10 +66,11 @@ export function registerManagedClusterController(options: ManagedClusterControll
       { ...MANAGED_CLUSTER, mapToKeys: localClusterKeys },
       { ...NODE, mapToKeys: localClusterKeys },
       { ...POD, mapToKeys: localClusterKeys },
-      { ...SNAPSHOT, mapToKeys: snapshotOwnerKeys },
+      // A snapshot write (at most once a minute per cluster) re-reconciles its cluster; Lease renewals do not.
+      { ...snapshots, mapToKeys: agentObjectClusterKeys },
       { ...AUDIT_ENTRY, mapToKeys: (entry) => interruptedClusterKeys(clusters, entry) },
       // A refreshed price book re-prices every cluster (PricesFresh, figures) at once, not at the next resync.
-      { ...PRICE_BOOK_CONFIGMAPS, mapToKeys: () => clusters.keys() },
+      { ...priceBookConfigMaps(options.systemNamespace), mapToKeys: () => clusters.keys() },
     ],
     reconcile: createManagedClusterReconciler({
       client,
@@ -91,8 +82,9 @@ export function registerManagedClusterController(options: ManagedClusterControll
       priceMaxAgeMs: options.priceMaxAgeMs ?? priceMaxAgeMs(),
       localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),
       now: options.now,
-      snapshots: manager.informer(SNAPSHOT),
-      leases: manager.informer(AGENT_LEASE),
+      snapshots: manager.informer(snapshots),
+      leases: manager.informer(agentLeaseRef(options.systemNamespace)),
+      releaseNamespace: options.systemNamespace,
     }),
     concurrency: 1,
   });

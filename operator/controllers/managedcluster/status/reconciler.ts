@@ -10,9 +10,9 @@ import {
 } from "../../../../src-shared/runtime/index.js";
 import type { RegionPrices } from "../../../../src-shared/pricing/region-prices.js";
 import {
-  agentLeaseName,
+  agentLeaseOf,
   parseSnapshot,
-  snapshotConfigMapName,
+  snapshotOf,
   type ClusterSnapshot,
   type LeaseView,
 } from "../../../../src-shared/agent/snapshot.js";
@@ -43,6 +43,8 @@ export interface ManagedClusterReconcilerOptions {
   /** The facade's per-cluster heartbeat snapshot ConfigMaps and liveness Leases (remote clusters). */
   snapshots?: Informer;
   leases?: Informer;
+  /** Where those live (the release namespace); default DEFAULT_SYSTEM_NAMESPACE. */
+  releaseNamespace?: string | undefined;
 }
 
 type ClusterObject = KubeObject & ClusterView;
@@ -73,11 +75,12 @@ function statusBody(cluster: ClusterObject, status: DesiredClusterStatus): KubeO
 
 function remoteInputs(
   options: ManagedClusterReconcilerOptions,
-  namespace: string,
-  name: string,
+  cluster: ClusterObject,
 ): { snapshot?: ClusterSnapshot; lease?: LeaseView } {
-  const snapshot = parseSnapshot(options.snapshots?.get(namespace, snapshotConfigMapName(name)) as never);
-  const lease = options.leases?.get(namespace, agentLeaseName(name)) as LeaseView | undefined;
+  const { namespace = "", name = "", uid } = cluster.metadata ?? {};
+  const where = { releaseNamespace: options.releaseNamespace, namespace, cluster: name, uid };
+  const snapshot = parseSnapshot(snapshotOf(options.snapshots, where) as never);
+  const lease = agentLeaseOf(options.leases, where) as LeaseView | undefined;
   return { ...(snapshot ? { snapshot } : {}), ...(lease ? { lease } : {}) };
 }
 
@@ -100,7 +103,7 @@ export function createManagedClusterReconciler(
       prices: options.prices,
       ...(options.priceMaxAgeMs !== undefined ? { priceMaxAgeMs: options.priceMaxAgeMs } : {}),
       now: now(),
-      ...remoteInputs(options, namespace, name),
+      ...remoteInputs(options, cluster),
     });
     const expected = statusBody(cluster, {
       ...plan.status,
