@@ -14,6 +14,7 @@ import { createHibernationReconciler } from "./reconciler.js";
 import { KIND_REFS, SNAPSHOT_REF, WORKLOAD_KINDS, hibernationWriter, informerReader, type ReadKind } from "./kube.js";
 import { SCHEDULE_LABEL } from "./executor.js";
 import { CLUSTER_LABEL as SNAPSHOT_CLUSTER_LABEL } from "../../../src-shared/agent/snapshot.js";
+import { actionOwner } from "../../../src-shared/agent/action-owner.js";
 import { clusterRefName, keysNamingCluster } from "../../../src-shared/tenancy/cluster-target.js";
 import { catalogPrices, type NodeHourlyPrice } from "./savings.js";
 
@@ -53,7 +54,7 @@ export async function registerHibernationController(options: HibernationControll
   informers.AgentAction = manager.informer(KIND_REFS.AgentAction);
   informers.Snapshot = manager.informer(SNAPSHOT_REF);
   const actionScheduleKeys = (action: KubeObject): string[] => {
-    const schedule = action.metadata?.labels?.[SCHEDULE_LABEL];
+    const schedule = actionOwner(action, SCHEDULE_LABEL);
     return schedule ? [`${action.metadata?.namespace ?? ""}/${schedule}`] : [];
   };
   const watched: ReadKind[] = [...WORKLOAD_KINDS, "Node", "NodePool", "NodeClaim"];

@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { snapshotNodeAsV1, type ClusterSnapshot } from "../../../src-shared/agent/snapshot.js";
 import type { HeartbeatObject } from "../../../src-shared/agent/protocol.js";
+import { isOwnedBy, ownerMarks } from "../../../src-shared/agent/action-owner.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
 import { KubeApiError, isConflict, type KubeObject } from "../../../src-shared/kube/index.js";
 import {
@@ -96,7 +97,7 @@ function refText(patch: PlannedPatch): string {
   return patch.namespace === undefined ? patch.name : `${patch.namespace}/${patch.name}`;
 }
 
-/** Label on the AgentActions hibernation creates, naming the schedule (in the same namespace). */
+/** Label (and annotation, with the full name) on the AgentActions hibernation creates, naming the schedule. */
 export const SCHEDULE_LABEL = "hibernation.spotoptimizer.io/schedule";
 /** Finished actions are kept this long for `kubectl get agentactions`, then deleted by the schedule's reconcile. */
 export const FINISHED_ACTION_TTL_MS = 3_600_000;
@@ -209,12 +210,14 @@ interface RemoteRun {
 }
 
 function actionObject(run: RemoteRun, name: string, spec: Record<string, unknown>): KubeObject {
+  const marks = ownerMarks(SCHEDULE_LABEL, run.scheduleName);
   return {
     ...KIND_REFS.AgentAction,
     metadata: {
       name,
       namespace: run.target.namespace,
-      labels: { [SCHEDULE_LABEL]: run.scheduleName, "app.kubernetes.io/managed-by": "spot-optimizer" },
+      labels: { ...marks.labels, "app.kubernetes.io/managed-by": "spot-optimizer" },
+      annotations: marks.annotations,
       ownerReferences: [
         {
           apiVersion: API_VERSION,
@@ -355,7 +358,7 @@ function nextTry(
 /** This schedule's AgentActions that finished more than the TTL ago (deleted once the cluster is as desired). */
 export function expiredActions(actions: readonly KubeObject[], scheduleName: string, nowMs: number): string[] {
   return (actions as ActionView[])
-    .filter((a) => a.metadata?.labels?.[SCHEDULE_LABEL] === scheduleName)
+    .filter((a) => isOwnedBy(a, SCHEDULE_LABEL, scheduleName))
     .filter((a) => a.status?.phase === "Succeeded" || a.status?.phase === "Failed")
     .filter((a) => {
       const done = Date.parse(a.status?.completedAt ?? "");

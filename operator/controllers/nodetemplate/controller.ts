@@ -31,6 +31,7 @@ import { informerCaches } from "./kube.js";
 import { remoteView, templateKeysNamed } from "../../../src-shared/agent/remote-view.js";
 import { CLUSTER_LABEL as SNAPSHOT_CLUSTER_LABEL, SNAPSHOT_REF } from "../../../src-shared/agent/snapshot.js";
 import { createNodeTemplateReconciler } from "./reconciler.js";
+import { actionOwner } from "../../../src-shared/agent/action-owner.js";
 import { PRICE_BOOK_CONFIGMAPS } from "../../../src-shared/pricing/operator-prices.js";
 import type { DecisionAudit } from "../../../src-shared/audit/decisions.js";
 import { createAuditChainStore } from "../../../src-shared/audit/writer.js";
@@ -157,9 +158,9 @@ function karpenterKeys(templates: Informer<NodeTemplate>): (o: KubeObject) => st
   };
 }
 
-/** An AgentAction maps to the template its label names. */
+/** An AgentAction maps to the template it names. */
 function actionKeys(a: KubeObject): string[] {
-  const name = a.metadata?.labels?.[TEMPLATE_ACTION_LABEL];
+  const name = actionOwner(a, TEMPLATE_ACTION_LABEL);
   return name ? [`${a.metadata?.namespace ?? ""}/${name}`] : [];
 }
 

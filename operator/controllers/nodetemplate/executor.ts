@@ -14,6 +14,7 @@ import {
 import { KubeApiError, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
 import { applyObject, isApplied } from "../../../src-shared/runtime/index.js";
 import { observed, reportAfter, type RemoteView } from "../../../src-shared/agent/remote-view.js";
+import { ownerMarks } from "../../../src-shared/agent/action-owner.js";
 
 /** Where the objects stand after one pass. */
 export interface ExecutionState {
@@ -265,13 +266,15 @@ function actionObject(r: Remote, name: string, step: Step): KubeObject {
   const owned = templateUid
     ? { ownerReferences: [{ apiVersion: API_VERSION, kind: "NodeTemplate", name: templateName, uid: templateUid }] }
     : {};
+  const marks = ownerMarks(TEMPLATE_ACTION_LABEL, templateName);
   return {
     apiVersion: API_VERSION,
     kind: "AgentAction",
     metadata: {
       name,
       namespace: r.target.namespace,
-      labels: { [TEMPLATE_ACTION_LABEL]: templateName, "app.kubernetes.io/managed-by": "spot-optimizer" },
+      labels: { ...marks.labels, "app.kubernetes.io/managed-by": "spot-optimizer" },
+      annotations: marks.annotations,
       ...owned,
     },
     spec: {

@@ -6,6 +6,7 @@ import { MANAGED_BY, MANAGED_BY_LABEL, TEMPLATE_ANNOTATION } from "../../../src-
 import { TEMPLATE_ACTION_LABEL } from "./executor.js";
 import { remoteView, templateKeysNamed, type RemoteView } from "../../../src-shared/agent/remote-view.js";
 import { snapshotConfigMapName } from "../../../src-shared/agent/snapshot.js";
+import { isOwnedBy, ownerSelector } from "../../../src-shared/agent/action-owner.js";
 
 export interface TemplateCaches {
   template(namespace: string, name: string): NodeTemplate | undefined;
@@ -78,7 +79,9 @@ export function informerCaches(i: TemplateInformers): TemplateCaches {
         .map((c) => Date.parse(c.metadata?.creationTimestamp ?? ""))
         .filter((ms) => Number.isFinite(ms)),
     actionsOf: (namespace, templateName) =>
-      i.actions?.list({ namespace, labelSelector: { [TEMPLATE_ACTION_LABEL]: templateName } }) ?? [],
+      (i.actions?.list({ namespace, labelSelector: ownerSelector(TEMPLATE_ACTION_LABEL, templateName) }) ?? []).filter(
+        (a) => isOwnedBy(a, TEMPLATE_ACTION_LABEL, templateName),
+      ),
     remoteView: (namespace, cluster) => remoteView(i.snapshots?.get(namespace, snapshotConfigMapName(cluster))),
     remoteViews: (namespace) => views(namespace),
   };

@@ -25,6 +25,7 @@ import {
 import { createPolicyReconciler } from "./reconciler.js";
 import { POLICY_ACTION_LABEL } from "./remote-exclusions.js";
 import { remoteView } from "../../../src-shared/agent/remote-view.js";
+import { actionOwner } from "../../../src-shared/agent/action-owner.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
 import { CLUSTER_LABEL as SNAPSHOT_CLUSTER_LABEL, SNAPSHOT_REF } from "../../../src-shared/agent/snapshot.js";
 
@@ -57,7 +58,7 @@ function remoteWatches(
     return [...new Set([...policiesOf(namespace, cm.metadata?.labels?.[SNAPSHOT_CLUSTER_LABEL]), ...protectors])];
   };
   const named = (a: KubeObject): string[] => {
-    const name = a.metadata?.labels?.[POLICY_ACTION_LABEL];
+    const name = actionOwner(a, POLICY_ACTION_LABEL);
     return name ? [`${a.metadata?.namespace ?? ""}/${name}`] : [];
   };
   return [

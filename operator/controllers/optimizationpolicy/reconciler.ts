@@ -29,6 +29,7 @@ import {
 } from "../../../src-shared/karpenter/labels.js";
 import { disruptionFor, effectivePolicy, policyInForce } from "../../../src-shared/karpenter/policy.js";
 import { remoteView } from "../../../src-shared/agent/remote-view.js";
+import { isOwnedBy, ownerSelector } from "../../../src-shared/agent/action-owner.js";
 import { POLICY_ACTION_LABEL, syncClusterExclusions } from "./remote-exclusions.js";
 
 export const POLICY_FIELD_MANAGER = "spot-optimizer-optimizationpolicy";
@@ -231,7 +232,9 @@ async function protectRemotePods(
   input: { key: string; policy?: OptimizationPolicy; verdict?: Verdict },
 ): Promise<ReconcileResult> {
   const { namespace = "", name } = splitKey(input.key);
-  const mine = options.actions?.list({ namespace, labelSelector: { [POLICY_ACTION_LABEL]: name } }) ?? [];
+  const mine = (
+    options.actions?.list({ namespace, labelSelector: ownerSelector(POLICY_ACTION_LABEL, name) }) ?? []
+  ).filter((a) => isOwnedBy(a, POLICY_ACTION_LABEL, name));
   let left = false;
   for (const cm of options.snapshots?.list({ namespace }) ?? []) {
     const view = remoteView(cm);
