@@ -6,7 +6,8 @@ import { snapshotNodeAsV1, type ClusterSnapshot } from "../../../src-shared/agen
 import type { HeartbeatObject } from "../../../src-shared/agent/protocol.js";
 import { isOwnedBy, ownerMarks } from "../../../src-shared/agent/action-owner.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
-import { KubeApiError, isConflict, type KubeObject } from "../../../src-shared/kube/index.js";
+import { isConflict, type KubeObject } from "../../../src-shared/kube/index.js";
+import { isWriteRefused } from "../../../src-shared/runtime/index.js";
 import {
   SAVED_ANNOTATION,
   type HibernationPlan,
@@ -73,7 +74,9 @@ export function localExecutor(reader: HibernationReader, writer: HibernationWrit
           await writer.applyPatch(patch);
         } catch (err) {
           if (isConflict(err)) conflicts += 1;
-          else if (isObjectRefusal(err)) failed.push(`${patch.kind} ${refText(patch)}: ${(err as Error).message}`);
+          // One refused object (invalid value, admission denial, gone meanwhile) is reported and the rest of the plan
+          // still runs, so it cannot hold a whole cluster asleep. Anything else is retried as a whole.
+          else if (isWriteRefused(err)) failed.push(`${patch.kind} ${refText(patch)}: ${(err as Error).message}`);
           else throw err;
           nodePoolMissed ||= patch.kind === "NodePool";
         }
@@ -83,14 +86,6 @@ export function localExecutor(reader: HibernationReader, writer: HibernationWrit
       return { attempted: plan.patches.length + plan.nodeClaimDeletes.length, conflicts, failed };
     },
   };
-}
-
-/**
- * The API server refused this one object (invalid value, admission denial, gone meanwhile): it is reported and the
- * rest of the plan still runs, so one object cannot hold a whole cluster asleep. Anything else is retried as a whole.
- */
-function isObjectRefusal(err: unknown): boolean {
-  return err instanceof KubeApiError && [400, 403, 404, 422].includes(err.statusCode);
 }
 
 function refText(patch: PlannedPatch): string {
