@@ -389,7 +389,11 @@ async function advance(r: Remote, step: Step, into: Progress): Promise<void> {
 
 async function run(r: Remote, steps: readonly Step[]): Promise<ExecutionState> {
   const into: Progress = { waiting: [], failed: [], recheckMs: [], refused: [] };
-  for (const step of steps) await advance(r, step, into);
+  for (const step of steps) {
+    await advance(r, step, into);
+    // As the local executor: no NodePool is handed over while its EC2NodeClass is refused.
+    if (into.refused.length > 0) break;
+  }
   if (into.refused.length > 0)
     return {
       done: false,
