@@ -145,3 +145,21 @@ describe("rules the OpenAPI schema cannot express (zod refinements, CEL in the C
     expect(kind.spec.parse({ ...spec, matrix: new Array(168).fill(1) })).toMatchObject({ timezone: "UTC", gracePeriodMinutes: 15, enforce: false, prewarmMinutes: 0 });
   });
 });
+
+describe("ManagedCluster spec.aws: what Karpenter's EC2NodeClass would refuse is refused here", () => {
+  const kind = findCrdKind("ManagedCluster")!;
+  const aws = (value: object): boolean => kind.spec.safeParse({ aws: value }).success;
+  it("accepts a role, selectors of 1 to 20 non-empty tags, and '*' as a value", () => {
+    expect(aws({ nodeRole: "KarpenterNodeRole-prod", subnetSelector: { "karpenter.sh/discovery": "*" } })).toBe(true);
+  });
+  it.each([
+    ["an empty role", { nodeRole: "" }],
+    ["an empty tag key", { securityGroupSelector: { "": "x" } }],
+    ["an empty tag value", { securityGroupSelector: { "a b": "" } }],
+    ["an empty selector", { subnetSelector: {} }],
+    ["a tag key over 128 characters", { subnetSelector: { ["k".repeat(129)]: "x" } }],
+    ["21 tags", { subnetSelector: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, "v"])) }],
+  ])("refuses %s", (_what, value) => {
+    expect(aws(value)).toBe(false);
+  });
+});

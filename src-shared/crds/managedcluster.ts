@@ -2,10 +2,42 @@
 import { z } from "zod";
 import { Conditions, ObservedGeneration, defineKind, namespaceName, objectName, rfc3339 } from "./common.js";
 
-const TagSelector = (what: string): z.ZodRecord<z.ZodString, z.ZodString> =>
+/** AWS's limits on a tag key and value; Karpenter's EC2NodeClass also refuses empty ones and more than 20 per term. */
+const TAG_KEY_MAX = 128;
+const TAG_VALUE_MAX = 256;
+const TAGS_MAX = 20;
+
+/**
+ * Karpenter's EC2NodeClass refuses empty tag keys and values (its CEL rules) and more than 20 tags per selector term, so
+ * such a selector is refused here, at `kubectl apply`, rather than on every write of the cluster's EC2NodeClasses. An
+ * empty selector would select every subnet or security group of the account: leave it out to get the defaults.
+ */
+const TagSelector = (what: string): z.ZodType<Record<string, string>> =>
   z
-    .record(z.string(), z.string())
-    .describe(`AWS tags (key: value) that select the ${what} Karpenter's EC2NodeClass uses.`);
+    .record(z.string(), z.string().min(1).max(TAG_VALUE_MAX))
+    .describe(`AWS tags (key: value) that select the ${what} Karpenter's EC2NodeClass uses ('*' as a value: any value).`)
+    .meta({
+      minProperties: 1,
+      maxProperties: TAGS_MAX,
+      "x-kubernetes-validations": [
+        {
+          rule: `self.all(k, k != '' && size(k) <= ${TAG_KEY_MAX})`,
+          message: `tag keys must be 1 to ${TAG_KEY_MAX} characters (Karpenter refuses empty ones)`,
+        },
+      ],
+    })
+    .superRefine((tags, ctx) => {
+      const count = Object.keys(tags).length;
+      if (count === 0 || count > TAGS_MAX)
+        ctx.addIssue({ code: "custom", message: `must hold 1 to ${TAGS_MAX} tags (leave it out to use the defaults)` });
+      for (const key of Object.keys(tags))
+        if (key === "" || key.length > TAG_KEY_MAX)
+          ctx.addIssue({
+            code: "custom",
+            message: `tag keys must be 1 to ${TAG_KEY_MAX} characters (Karpenter refuses empty ones)`,
+            path: [key],
+          });
+    });
 
 export const ManagedClusterSpec = z
   .object({
@@ -48,7 +80,12 @@ export const ManagedClusterSpec = z
       .object({
         subnetSelector: TagSelector("subnets").optional(),
         securityGroupSelector: TagSelector("security groups").optional(),
-        nodeRole: z.string().optional().describe("IAM role name for nodes Karpenter launches."),
+        nodeRole: z
+          .string()
+          // Karpenter's EC2NodeClass refuses an empty role; leave the field out to get the defaults.
+          .min(1)
+          .optional()
+          .describe("IAM role for nodes Karpenter launches (leave it out to use the chart's or Karpenter's default)."),
         amiAlias: z
           .string()
           .regex(/^[a-z0-9]+@[a-zA-Z0-9.-]+$/)

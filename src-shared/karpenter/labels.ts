@@ -12,7 +12,10 @@ export const TEMPLATE_NAME_LABEL = "spotoptimizer.io/template";
 export const CLUSTER_LABEL = "spotoptimizer.io/cluster";
 /** `namespace/name` of the template, in full (labels cap values at 63 characters). */
 export const TEMPLATE_ANNOTATION = "spotoptimizer.io/nodetemplate";
-/** Label on the AgentActions a NodeTemplate's objects are handed to a remote cluster's agent by (the template's name). */
+/**
+ * Label on the AgentActions a NodeTemplate's objects are handed to a remote cluster's agent by: the template's name as a
+ * label value (`labelValue`), with the full name in the annotation of the same key (src-shared/agent/action-owner.ts).
+ */
 export const TEMPLATE_ACTION_LABEL = "nodetemplate.spotoptimizer.io/template";
 /**
  * The installer's local-cluster designation (and the other ConfigMaps we label) in the system namespace, to follow a
@@ -39,12 +42,28 @@ function slug(value: string): string {
     .replace(/^-+|-+$/g, "");
 }
 
+/** `readable` slugged and cut so that it and 8 hex of sha256(`hashed`) fit a 63-character label value or DNS label. */
+function withHash(readable: string, hashed: string): string {
+  const hash = createHash("sha256").update(hashed).digest("hex").slice(0, 8);
+  const cut = slug(readable).slice(0, 54).replace(/-+$/g, "");
+  return cut ? `${cut}-${hash}` : hash;
+}
+
 /**
  * The cluster-unique name of the template's NodePool and EC2NodeClass: readable `namespace-name`, cut to fit the
  * 63-character `karpenter.sh/nodepool` label, plus a hash of `namespace/name` so that `a-b/c` and `a/b-c` differ.
  */
 export function karpenterName(namespace: string, name: string): string {
-  const hash = createHash("sha256").update(`${namespace}/${name}`).digest("hex").slice(0, 8);
-  const readable = slug(`${namespace}-${name}`).slice(0, 54).replace(/-+$/g, "");
-  return `${readable}-${hash}`;
+  return withHash(`${namespace}-${name}`, `${namespace}/${name}`);
+}
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/**
+ * A label value standing for `value`: itself when it is a valid label value (so labels written before this existed
+ * still match), else its readable start plus a hash. Object names reach 253 characters and labels only 63, so two
+ * values may share a label: select by it, then compare the full value kept beside it.
+ */
+export function labelValue(value: string): string {
+  return value.length <= 63 && LABEL_VALUE.test(value) ? value : withHash(value, value);
 }

@@ -110,7 +110,10 @@ export class EventRecorder implements EventSink {
   private async create(involved: KubeObject, event: EventInput, now: string): Promise<Recorded> {
     const meta = involved.metadata ?? {};
     const namespace = meta.namespace ?? "default";
-    const name = `${meta.name ?? "object"}.${Date.now().toString(16)}${randomBytes(3).toString("hex")}`;
+    const suffix = `${Date.now().toString(16)}${randomBytes(3).toString("hex")}`;
+    // An object's name may use all 253 characters a name allows: the suffix must still fit.
+    const base = (meta.name ?? "object").slice(0, 252 - suffix.length).replace(/[-.]+$/, "");
+    const name = `${base}.${suffix}`;
     await this.client.create({
       apiVersion: "v1",
       kind: "Event",

@@ -9,3 +9,4 @@ export * from "./manager.js";
 export * from "./selector.js";
 export * from "./workqueue.js";
 export * from "./health.js";
+export * from "./refused.js";

@@ -140,6 +140,28 @@ describe("generated CRDs in the API server", () => {
     },
   );
 
+  it("refuses a ManagedCluster spec.aws that Karpenter's EC2NodeClass would refuse, naming each field", async () => {
+    const ref = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster", namespace: ns, name: "careless" };
+    await client.create({ ...ref, metadata: { name: ref.name, namespace: ns }, spec: { mode: "local" } } as KubeObject);
+    let refused: KubeApiError | undefined;
+    try {
+      await client.patch(
+        ref,
+        { spec: { aws: { nodeRole: "", securityGroupSelector: { "": "x", "a b": "" }, subnetSelector: {} } } },
+        { type: "merge" },
+      );
+    } catch (error) {
+      if (!(error instanceof KubeApiError)) throw error;
+      refused = error;
+    }
+    expect(refused?.statusCode).toBe(422);
+    expect(refused?.message).toContain("spec.aws.nodeRole");
+    expect(refused?.message).toContain("spec.aws.securityGroupSelector");
+    expect(refused?.message).toContain("spec.aws.subnetSelector");
+    expect(refused?.message).toContain("tag keys must be 1 to 128 characters");
+    expect(((await client.get(ref)) as { spec: { aws?: unknown } }).spec.aws).toBeUndefined();
+  });
+
   it("is found by short name and category through discovery", async () => {
     const list = await client.request<{
       resources: Array<{ name: string; shortNames?: string[]; categories?: string[] }>;

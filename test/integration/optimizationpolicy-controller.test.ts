@@ -5,7 +5,11 @@ import { describe, expect, it } from "vitest";
 import { eventually } from "../support/cluster.js";
 import { registerOptimizationPolicyController } from "../../operator/controllers/optimizationpolicy/controller.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
-import { karpenterName } from "../../src-shared/karpenter/labels.js";
+import { karpenterName, labelValue } from "../../src-shared/karpenter/labels.js";
+import { POLICY_ACTION_LABEL } from "../../operator/controllers/optimizationpolicy/remote-exclusions.js";
+import { SNAPSHOT_KEY, SNAPSHOT_LABEL, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
+import { agentObjectLabels } from "../../src-shared/agent/placement.js";
+import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-target.js";
 import { NODE_TEMPLATE as NT, OPTIMIZATION_POLICY as OP, useTemplateCluster } from "../support/template-cluster.js";
 
 const NS = "org-p";
@@ -160,6 +164,53 @@ describe("optimizationpolicy controller", () => {
     // the reconciler annotates pods before it writes the status, so by Ready=True it would have
     await eventually(async () => (await ready("edge-policy"))?.status === "True");
     expect((await annotationsOf(NS, "api-0"))["karpenter.sh/do-not-disrupt"]).toBeUndefined();
+  });
+
+  it("hands a remote cluster's exclusions to its agent for a policy whose name outgrows a label value", async () => {
+    // Object names reach 253 characters, label values 63: the action names the policy in full beside its label.
+    const LONG = `p${"o".repeat(251)}l`;
+    await env.client.create({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "ManagedCluster",
+      metadata: { name: "yonder", namespace: NS },
+      spec: { mode: "remote" },
+    } as never);
+    const report = {
+      receivedAt: new Date().toISOString(),
+      agentVersion: "0.1.0",
+      k8sVersion: "v1.31.2",
+      heartbeatIntervalSeconds: 15,
+      nodes: [],
+      pods: [{ namespace: "shop", cpu_millicores: 100, memory_mib: 128, count: 1 }],
+      objects: [],
+    };
+    await env.client.create({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: {
+        name: snapshotConfigMapName(NS, "yonder"),
+        namespace: DEFAULT_SYSTEM_NAMESPACE,
+        labels: { [SNAPSHOT_LABEL]: "true", ...agentObjectLabels({ namespace: NS, cluster: "yonder" }) },
+      },
+      data: { [SNAPSHOT_KEY]: JSON.stringify(report) },
+    } as never);
+    await env.client.create({
+      ...OP,
+      metadata: { name: LONG, namespace: NS },
+      spec: { clusterRef: { name: "yonder" }, exclusions: { namespaces: ["shop"] } },
+    } as never);
+    const action = await eventually(
+      async () => {
+        const items = (
+          await env.client.listAll({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "AgentAction", namespace: NS })
+        ).items as any[];
+        return items.find((a) => a.metadata.annotations?.[POLICY_ACTION_LABEL] === LONG);
+      },
+      15_000,
+      "the policy's annotate action",
+    );
+    expect(action.metadata.labels[POLICY_ACTION_LABEL]).toBe(labelValue(LONG));
+    expect(action.spec).toMatchObject({ type: "annotate", target: { kind: "Namespace", name: "shop" } });
   });
 
   it("releases the pods of a policy deleted while no operator ran, once one starts", async () => {

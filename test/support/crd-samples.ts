@@ -36,6 +36,11 @@ export const crdSamples: Record<string, { valid: object; invalid: object[] }> = 
       { spec: { mode: "hybrid" } },
       { spec: { region: "Mars" } },
       { spec: {}, status: { spotPercentage: 120 } },
+      // What Karpenter's EC2NodeClass would refuse on every write of the cluster's templates (tag keys: a CEL rule,
+      // tested in crds-admission.test.ts).
+      { spec: { aws: { nodeRole: "" } } },
+      { spec: { aws: { securityGroupSelector: { "a b": "" } } } },
+      { spec: { aws: { subnetSelector: {} } } },
     ],
   },
   NodeTemplate: {

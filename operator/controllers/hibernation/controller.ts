@@ -14,6 +14,7 @@ import { createHibernationReconciler } from "./reconciler.js";
 import { KIND_REFS, WORKLOAD_KINDS, snapshotRef, hibernationWriter, informerReader, type ReadKind } from "./kube.js";
 import { SCHEDULE_LABEL } from "./executor.js";
 import { agentObjectOwner } from "../../../src-shared/agent/placement.js";
+import { actionOwner } from "../../../src-shared/agent/action-owner.js";
 import { clusterRefName, keysNamingCluster } from "../../../src-shared/tenancy/cluster-target.js";
 import { catalogPrices, type NodeHourlyPrice } from "./savings.js";
 
@@ -54,7 +55,7 @@ export async function registerHibernationController(options: HibernationControll
   const snapshots = snapshotRef(options.systemNamespace);
   informers.Snapshot = manager.informer(snapshots);
   const actionScheduleKeys = (action: KubeObject): string[] => {
-    const schedule = action.metadata?.labels?.[SCHEDULE_LABEL];
+    const schedule = actionOwner(action, SCHEDULE_LABEL);
     return schedule ? [`${action.metadata?.namespace ?? ""}/${schedule}`] : [];
   };
   const watched: ReadKind[] = [...WORKLOAD_KINDS, "Node", "NodePool", "NodeClaim"];

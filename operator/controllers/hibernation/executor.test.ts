@@ -2,7 +2,17 @@
 import { describe, expect, it } from "vitest";
 import type { ClusterSnapshot } from "../../../src-shared/agent/snapshot.js";
 import { SAVED_ANNOTATION, planHibernation } from "./desired.js";
-import { expectationsOf, observationFromSnapshot } from "./executor.js";
+import {
+  FINISHED_ACTION_TTL_MS,
+  SCHEDULE_LABEL,
+  expectationsOf,
+  expiredActions,
+  observationFromSnapshot,
+  remoteExecutor,
+} from "./executor.js";
+import type { HibernationReader, HibernationWriter } from "./kube.js";
+import type { KubeObject } from "../../../src-shared/kube/index.js";
+import { labelValue } from "../../../src-shared/karpenter/labels.js";
 
 const SNAPSHOT: ClusterSnapshot = {
   receivedAt: "2026-12-03T18:00:00.000Z",
@@ -83,5 +93,66 @@ describe("observationFromSnapshot", () => {
     expect(expectationsOf(bare, o.workloads[1]!)[0]).toEqual({ path: "/spec/replicas", value: null });
     // The NodeClaim of the pool being limited to zero is planned for deletion.
     expect(plan.nodeClaimDeletes).toEqual(["general-a"]);
+  });
+});
+
+describe("a schedule whose name is longer than a label value", () => {
+  // Object names reach 253 characters, label values 63: the API server refuses an action labelled with the full name.
+  const LONG = `n${"i".repeat(251)}t`;
+  const NAMESAKE = labelValue(LONG);
+
+  async function actionsMadeFor(name: string): Promise<KubeObject[]> {
+    const created: KubeObject[] = [];
+    const reader = {
+      snapshot: () => Promise.resolve(SNAPSHOT),
+      listAgentActions: () => Promise.resolve([]),
+    } as unknown as HibernationReader;
+    const writer = {
+      createIfAbsent: (o: KubeObject) => Promise.resolve(created.push(o) > 0),
+    } as unknown as HibernationWriter;
+    const executor = remoteExecutor(reader, writer, {
+      namespace: "acme",
+      clusterName: "far",
+      schedule: { metadata: { name, namespace: "acme", uid: `uid-${name.length}` } },
+    });
+    const o = await executor.observe();
+    if ("unknown" in o) throw new Error(o.unknown);
+    const plan = planHibernation({
+      desired: "asleep",
+      scheduleKey: `acme/${name}`,
+      nowMs: Date.parse("2026-12-03T18:00:00Z"),
+      asleepSinceMs: Date.parse("2026-12-03T18:00:00Z"),
+      gracePeriodMs: 0,
+      enforce: false,
+      excludedNamespaces: [],
+      workloads: o.workloads,
+      nodePools: o.nodePools,
+      nodeClaims: o.nodeClaims,
+    });
+    await executor.execute(plan);
+    return created;
+  }
+
+  it("labels its AgentActions with a value that fits and keeps the full name beside it", async () => {
+    const created = await actionsMadeFor(LONG);
+    expect(created.length).toBeGreaterThan(0);
+    for (const a of created) {
+      expect(a.metadata?.labels?.[SCHEDULE_LABEL]).toBe(NAMESAKE);
+      expect(a.metadata?.labels?.[SCHEDULE_LABEL]?.length).toBeLessThanOrEqual(63);
+      expect(a.metadata?.annotations?.[SCHEDULE_LABEL]).toBe(LONG);
+    }
+  });
+
+  it("prunes only its own finished actions, not those of a schedule named like its label value", async () => {
+    const done = (a: KubeObject): KubeObject => ({
+      ...a,
+      status: { phase: "Succeeded", completedAt: "2026-12-03T18:00:00Z" },
+    });
+    const longs = (await actionsMadeFor(LONG)).map(done);
+    const namesakes = (await actionsMadeFor(NAMESAKE)).map(done);
+    const nowMs = Date.parse("2026-12-03T18:00:00Z") + FINISHED_ACTION_TTL_MS;
+    const all = [...longs, ...namesakes];
+    expect(expiredActions(all, LONG, nowMs)).toEqual(longs.map((a) => a.metadata?.name).sort());
+    expect(expiredActions(all, NAMESAKE, nowMs)).toEqual(namesakes.map((a) => a.metadata?.name).sort());
   });
 });

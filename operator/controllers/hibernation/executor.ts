@@ -4,8 +4,10 @@
 import { createHash } from "node:crypto";
 import { snapshotNodeAsV1, type ClusterSnapshot } from "../../../src-shared/agent/snapshot.js";
 import type { HeartbeatObject } from "../../../src-shared/agent/protocol.js";
+import { isOwnedBy, ownerMarks } from "../../../src-shared/agent/action-owner.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
-import { KubeApiError, isConflict, type KubeObject } from "../../../src-shared/kube/index.js";
+import { isConflict, type KubeObject } from "../../../src-shared/kube/index.js";
+import { isWriteRefused } from "../../../src-shared/runtime/index.js";
 import {
   SAVED_ANNOTATION,
   type HibernationPlan,
@@ -72,7 +74,9 @@ export function localExecutor(reader: HibernationReader, writer: HibernationWrit
           await writer.applyPatch(patch);
         } catch (err) {
           if (isConflict(err)) conflicts += 1;
-          else if (isObjectRefusal(err)) failed.push(`${patch.kind} ${refText(patch)}: ${(err as Error).message}`);
+          // One refused object (invalid value, admission denial, gone meanwhile) is reported and the rest of the plan
+          // still runs, so it cannot hold a whole cluster asleep. Anything else is retried as a whole.
+          else if (isWriteRefused(err)) failed.push(`${patch.kind} ${refText(patch)}: ${(err as Error).message}`);
           else throw err;
           nodePoolMissed ||= patch.kind === "NodePool";
         }
@@ -84,19 +88,11 @@ export function localExecutor(reader: HibernationReader, writer: HibernationWrit
   };
 }
 
-/**
- * The API server refused this one object (invalid value, admission denial, gone meanwhile): it is reported and the
- * rest of the plan still runs, so one object cannot hold a whole cluster asleep. Anything else is retried as a whole.
- */
-function isObjectRefusal(err: unknown): boolean {
-  return err instanceof KubeApiError && [400, 403, 404, 422].includes(err.statusCode);
-}
-
 function refText(patch: PlannedPatch): string {
   return patch.namespace === undefined ? patch.name : `${patch.namespace}/${patch.name}`;
 }
 
-/** Label on the AgentActions hibernation creates, naming the schedule (in the same namespace). */
+/** Label (and annotation, with the full name) on the AgentActions hibernation creates, naming the schedule. */
 export const SCHEDULE_LABEL = "hibernation.spotoptimizer.io/schedule";
 /** Finished actions are kept this long for `kubectl get agentactions`, then deleted by the schedule's reconcile. */
 export const FINISHED_ACTION_TTL_MS = 3_600_000;
@@ -209,12 +205,14 @@ interface RemoteRun {
 }
 
 function actionObject(run: RemoteRun, name: string, spec: Record<string, unknown>): KubeObject {
+  const marks = ownerMarks(SCHEDULE_LABEL, run.scheduleName);
   return {
     ...KIND_REFS.AgentAction,
     metadata: {
       name,
       namespace: run.target.namespace,
-      labels: { [SCHEDULE_LABEL]: run.scheduleName, "app.kubernetes.io/managed-by": "spot-optimizer" },
+      labels: { ...marks.labels, "app.kubernetes.io/managed-by": "spot-optimizer" },
+      annotations: marks.annotations,
       ownerReferences: [
         {
           apiVersion: API_VERSION,
@@ -355,7 +353,7 @@ function nextTry(
 /** This schedule's AgentActions that finished more than the TTL ago (deleted once the cluster is as desired). */
 export function expiredActions(actions: readonly KubeObject[], scheduleName: string, nowMs: number): string[] {
   return (actions as ActionView[])
-    .filter((a) => a.metadata?.labels?.[SCHEDULE_LABEL] === scheduleName)
+    .filter((a) => isOwnedBy(a, SCHEDULE_LABEL, scheduleName))
     .filter((a) => a.status?.phase === "Succeeded" || a.status?.phase === "Failed")
     .filter((a) => {
       const done = Date.parse(a.status?.completedAt ?? "");

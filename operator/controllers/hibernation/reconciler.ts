@@ -5,6 +5,8 @@
 // records the transition (audit entry, then status), so a restart at any point repeats no write.
 import { createHash } from "node:crypto";
 import {
+  REFUSED_RETRY_MS,
+  WRITE_REFUSED,
   kubeTime,
   setCondition,
   type Condition,
@@ -64,10 +66,6 @@ const CONFLICT_RETRY_MS = 50;
  * bounds the wait when a report shows nothing new.
  */
 const REMOTE_WAIT_MS = 15_000;
-/** Next try after the API server refused an object's write (it needs a change by someone else first). */
-const REFUSED_RETRY_MS = 30_000;
-/** Condition reason of a plan the API server refused part of (one object's write each). */
-export const WRITE_REFUSED = "WriteRefused";
 /** Condition reason while NodeTemplate pools are marked asleep but not yet held at zero by their controller. */
 const WAITING_FOR_TEMPLATE = "WaitingForNodeTemplate";
 const TEMPLATE_WAIT_MS = 15_000;

@@ -32,6 +32,7 @@ import { remoteView, templateKeysNamed } from "../../../src-shared/agent/remote-
 import { snapshotRef } from "../../../src-shared/agent/snapshot.js";
 import { agentObjectOwner } from "../../../src-shared/agent/placement.js";
 import { createNodeTemplateReconciler } from "./reconciler.js";
+import { actionOwner } from "../../../src-shared/agent/action-owner.js";
 import { priceBookConfigMaps } from "../../../src-shared/pricing/operator-prices.js";
 import type { DecisionAudit } from "../../../src-shared/audit/decisions.js";
 import { createAuditChainStore } from "../../../src-shared/audit/writer.js";
@@ -160,9 +161,9 @@ function karpenterKeys(templates: Informer<NodeTemplate>): (o: KubeObject) => st
   };
 }
 
-/** An AgentAction maps to the template its label names. */
+/** An AgentAction maps to the template it names. */
 function actionKeys(a: KubeObject): string[] {
-  const name = a.metadata?.labels?.[TEMPLATE_ACTION_LABEL];
+  const name = actionOwner(a, TEMPLATE_ACTION_LABEL);
   return name ? [`${a.metadata?.namespace ?? ""}/${name}`] : [];
 }
 

@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import type { AgentAction } from "../../../src-shared/crds/index.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
-import { validateKarpenterObject } from "../../../src-shared/karpenter/validate.js";
+import { KarpenterValidationError, validateKarpenterObject } from "../../../src-shared/karpenter/validate.js";
 import {
   TEMPLATE_ACTION_LABEL,
   MANAGED_BY,
@@ -12,8 +12,16 @@ import {
   TEMPLATE_ANNOTATION,
 } from "../../../src-shared/karpenter/labels.js";
 import { KubeApiError, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
-import { applyObject, isApplied } from "../../../src-shared/runtime/index.js";
+import {
+  REFUSED_RETRY_MS,
+  WRITE_REFUSED,
+  applyObject,
+  isApplied,
+  isWriteRefused,
+  refusalMessage,
+} from "../../../src-shared/runtime/index.js";
 import { observed, reportAfter, type RemoteView } from "../../../src-shared/agent/remote-view.js";
+import { ownerMarks } from "../../../src-shared/agent/action-owner.js";
 
 /** Where the objects stand after one pass. */
 export interface ExecutionState {
@@ -86,6 +94,34 @@ async function liveObjects(
   return out;
 }
 
+/**
+ * Writes one object; a refusal of it (by Karpenter's schema checked here, or the API server's 400/403/404/422) comes
+ * back as the state to report, looked at again on a slow period since only a change of the input can help. Anything
+ * else (409, 5xx, timeouts) throws, so the work queue retries with backoff.
+ */
+async function writeOrRefusal(
+  client: KubeClient,
+  object: KubeObject,
+  current: KubeObject | undefined,
+): Promise<ExecutionState | undefined> {
+  const what = `${object.kind ?? ""} ${object.metadata?.name ?? ""}`;
+  try {
+    validateKarpenterObject(object as unknown as Record<string, unknown>);
+    await applyObject(client, object, {
+      current: current ?? null,
+      force: true,
+      fieldManager: NODETEMPLATE_FIELD_MANAGER,
+    });
+    return undefined;
+  } catch (err) {
+    let message: string;
+    if (err instanceof KarpenterValidationError) message = `${what} does not pass Karpenter's schema: ${err.message}`;
+    else if (isWriteRefused(err)) message = `the API server refused ${what}: ${refusalMessage(err)}`;
+    else throw err;
+    return { done: false, failed: true, reason: WRITE_REFUSED, message, recheckInMs: REFUSED_RETRY_MS };
+  }
+}
+
 /** The operator's own cluster: server-side apply against the informer's view, deletes at once. */
 export function localExecutor(input: {
   client: KubeClient;
@@ -107,12 +143,9 @@ export function localExecutor(input: {
         const current = live[i];
         // What the cluster already holds passed this check when it was written: only a write is validated.
         if (current && isApplied(object, current, { fieldManager: NODETEMPLATE_FIELD_MANAGER })) continue;
-        validateKarpenterObject(object as unknown as Record<string, unknown>);
-        await applyObject(client, object, {
-          current: current ?? null,
-          force: true,
-          fieldManager: NODETEMPLATE_FIELD_MANAGER,
-        });
+        const refused = await writeOrRefusal(client, object, current);
+        // The EC2NodeClass goes first: a NodePool is not written against a class that was refused.
+        if (refused) return refused;
       }
       return { done: true };
     },
@@ -258,6 +291,8 @@ interface Progress {
   waiting: string[];
   failed: string[];
   recheckMs: number[];
+  /** Hand-overs refused (the manifest fails Karpenter's schema, or the API server refused the AgentAction). */
+  refused: string[];
 }
 
 function actionObject(r: Remote, name: string, step: Step): KubeObject {
@@ -265,13 +300,15 @@ function actionObject(r: Remote, name: string, step: Step): KubeObject {
   const owned = templateUid
     ? { ownerReferences: [{ apiVersion: API_VERSION, kind: "NodeTemplate", name: templateName, uid: templateUid }] }
     : {};
+  const marks = ownerMarks(TEMPLATE_ACTION_LABEL, templateName);
   return {
     apiVersion: API_VERSION,
     kind: "AgentAction",
     metadata: {
       name,
       namespace: r.target.namespace,
-      labels: { [TEMPLATE_ACTION_LABEL]: templateName, "app.kubernetes.io/managed-by": "spot-optimizer" },
+      labels: { ...marks.labels, "app.kubernetes.io/managed-by": "spot-optimizer" },
+      annotations: marks.annotations,
       ...owned,
     },
     spec: {
@@ -316,6 +353,26 @@ async function handOver(r: Remote, step: Step, next: { create: string; why?: str
   return `${next.why}: AgentAction ${next.create} ${step.type === "delete" ? "removes" : "applies"} it again`;
 }
 
+/** Hands the step over; a refusal of it goes into `refused` (retrying at once would be refused the same way). */
+async function handOverOrRefusal(
+  r: Remote,
+  step: Step,
+  input: { next: { create: string; why?: string }; into: Progress },
+): Promise<boolean> {
+  const what = `${step.ref.kind} ${step.ref.name}`;
+  try {
+    input.into.waiting.push(await handOver(r, step, input.next));
+    return true;
+  } catch (err) {
+    if (err instanceof KarpenterValidationError)
+      input.into.refused.push(`${what} does not pass Karpenter's schema: ${err.message}`);
+    else if (isWriteRefused(err))
+      input.into.refused.push(`the API server refused the AgentAction for ${what}: ${refusalMessage(err)}`);
+    else throw err;
+    return false;
+  }
+}
+
 /** Carries out one step's next move; what it leaves to wait for (or a failure) goes into `into`. */
 async function advance(r: Remote, step: Step, into: Progress): Promise<void> {
   const base = stepBase(r.owner, step);
@@ -326,13 +383,25 @@ async function advance(r: Remote, step: Step, into: Progress): Promise<void> {
     if (next.recheckInMs !== undefined) into.recheckMs.push(next.recheckInMs);
     return;
   }
-  if ("create" in next) into.waiting.push(await handOver(r, step, next));
+  if ("create" in next && !(await handOverOrRefusal(r, step, { next, into }))) return;
   await dropSuperseded(r, step, { base, done: "done" in next });
 }
 
 async function run(r: Remote, steps: readonly Step[]): Promise<ExecutionState> {
-  const into: Progress = { waiting: [], failed: [], recheckMs: [] };
-  for (const step of steps) await advance(r, step, into);
+  const into: Progress = { waiting: [], failed: [], recheckMs: [], refused: [] };
+  for (const step of steps) {
+    await advance(r, step, into);
+    // As the local executor: no NodePool is handed over while its EC2NodeClass is refused.
+    if (into.refused.length > 0) break;
+  }
+  if (into.refused.length > 0)
+    return {
+      done: false,
+      failed: true,
+      reason: WRITE_REFUSED,
+      message: into.refused.join("; "),
+      recheckInMs: REFUSED_RETRY_MS,
+    };
   const recheck = into.recheckMs.length > 0 ? { recheckInMs: Math.min(...into.recheckMs) } : {};
   if (into.failed.length > 0) return { done: false, failed: true, message: into.failed.join("; "), ...recheck };
   if (into.waiting.length > 0) return { done: false, message: into.waiting.join("; ") };

@@ -7,6 +7,7 @@ import { TEMPLATE_ACTION_LABEL } from "./executor.js";
 import { remoteView, templateKeysNamed, type RemoteView } from "../../../src-shared/agent/remote-view.js";
 import { snapshotOf, snapshotsOf } from "../../../src-shared/agent/snapshot.js";
 import { agentObjectOwner } from "../../../src-shared/agent/placement.js";
+import { isOwnedBy, ownerSelector } from "../../../src-shared/agent/action-owner.js";
 
 export interface TemplateCaches {
   template(namespace: string, name: string): NodeTemplate | undefined;
@@ -82,7 +83,9 @@ export function informerCaches(i: TemplateInformers): TemplateCaches {
         .map((c) => Date.parse(c.metadata?.creationTimestamp ?? ""))
         .filter((ms) => Number.isFinite(ms)),
     actionsOf: (namespace, templateName) =>
-      i.actions?.list({ namespace, labelSelector: { [TEMPLATE_ACTION_LABEL]: templateName } }) ?? [],
+      (i.actions?.list({ namespace, labelSelector: ownerSelector(TEMPLATE_ACTION_LABEL, templateName) }) ?? []).filter(
+        (a) => isOwnedBy(a, TEMPLATE_ACTION_LABEL, templateName),
+      ),
     remoteView: (namespace, cluster) =>
       remoteView(snapshotOf(i.snapshots, { releaseNamespace: i.releaseNamespace, namespace, cluster })),
     remoteViews: (namespace) => views(namespace),

@@ -473,8 +473,15 @@ async function notYetApplied(
   input: { state: ExecutionState; desired: DesiredTemplate; clusterName: string },
 ): Promise<ReconcileResult> {
   // A NameConflict waits for the other object to go: the NodePool and EC2NodeClass watches map it to this template.
-  if (input.state.reason)
-    return notApplied(ctx, { reason: input.state.reason, message: input.state.message ?? "", desired: input.desired });
+  // A refused write is looked at again on the executor's slow period (a change of the input brings it back sooner).
+  if (input.state.reason) {
+    const done = await notApplied(ctx, {
+      reason: input.state.reason,
+      message: input.state.message ?? "",
+      desired: input.desired,
+    });
+    return { requeueAfterMs: Math.min(done.requeueAfterMs ?? RESYNC_MS, input.state.recheckInMs ?? RESYNC_MS) };
+  }
   const reason = input.state.failed ? "AgentActionFailed" : "AgentActionPending";
   const what = input.state.failed ? "could not apply" : "has not applied yet";
   await notApplied(ctx, {

@@ -25,6 +25,7 @@ import {
 import { createPolicyReconciler } from "./reconciler.js";
 import { POLICY_ACTION_LABEL } from "./remote-exclusions.js";
 import { remoteView } from "../../../src-shared/agent/remote-view.js";
+import { actionOwner } from "../../../src-shared/agent/action-owner.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
 import { snapshotRef } from "../../../src-shared/agent/snapshot.js";
 import { agentObjectOwner } from "../../../src-shared/agent/placement.js";
@@ -61,7 +62,7 @@ function remoteWatches(
     return [...new Set([...policiesOf(owner.namespace, owner.cluster), ...protectors])];
   };
   const named = (a: KubeObject): string[] => {
-    const name = a.metadata?.labels?.[POLICY_ACTION_LABEL];
+    const name = actionOwner(a, POLICY_ACTION_LABEL);
     return name ? [`${a.metadata?.namespace ?? ""}/${name}`] : [];
   };
   return [

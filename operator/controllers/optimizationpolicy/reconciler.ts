@@ -30,6 +30,7 @@ import {
 import { disruptionFor, effectivePolicy, policyInForce } from "../../../src-shared/karpenter/policy.js";
 import { remoteView } from "../../../src-shared/agent/remote-view.js";
 import { snapshotsOf } from "../../../src-shared/agent/snapshot.js";
+import { isOwnedBy, ownerSelector } from "../../../src-shared/agent/action-owner.js";
 import { POLICY_ACTION_LABEL, syncClusterExclusions } from "./remote-exclusions.js";
 
 export const POLICY_FIELD_MANAGER = "spot-optimizer-optimizationpolicy";
@@ -232,7 +233,9 @@ async function protectRemotePods(
   input: { key: string; policy?: OptimizationPolicy; verdict?: Verdict },
 ): Promise<ReconcileResult> {
   const { namespace = "", name } = splitKey(input.key);
-  const mine = options.actions?.list({ namespace, labelSelector: { [POLICY_ACTION_LABEL]: name } }) ?? [];
+  const mine = (
+    options.actions?.list({ namespace, labelSelector: ownerSelector(POLICY_ACTION_LABEL, name) }) ?? []
+  ).filter((a) => isOwnedBy(a, POLICY_ACTION_LABEL, name));
   let left = false;
   for (const cm of snapshotsOf(options.snapshots, namespace)) {
     const view = remoteView(cm);

@@ -6,12 +6,13 @@
 import { createHash } from "node:crypto";
 import { DO_NOT_DISRUPT, PROTECTED_BY } from "../../../src-shared/agent/annotations.js";
 import type { HeartbeatPodGroup } from "../../../src-shared/agent/protocol.js";
+import { ownerMarks } from "../../../src-shared/agent/action-owner.js";
 import type { AgentAction } from "../../../src-shared/crds/index.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
 import { KubeApiError, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
 import { reportAfter, type RemoteView } from "../../../src-shared/agent/remote-view.js";
 
-/** Label on the AgentActions of a policy's remote exclusions, naming the policy (same namespace). */
+/** Label (and annotation, with the full name) on the AgentActions of a policy's remote exclusions, naming the policy. */
 export const POLICY_ACTION_LABEL = "optimizationpolicy.spotoptimizer.io/policy";
 const FIELD_MANAGER = "spot-optimizer-optimizationpolicy";
 /** A failed action is handed over again no sooner than this after it failed. */
@@ -83,13 +84,15 @@ export interface ClusterExclusions {
 }
 
 function actionObject(c: ClusterExclusions, name: string, need: ExclusionNeed): KubeObject {
+  const marks = ownerMarks(POLICY_ACTION_LABEL, c.policyName);
   return {
     apiVersion: API_VERSION,
     kind: "AgentAction",
     metadata: {
       name,
       namespace: c.namespace,
-      labels: { [POLICY_ACTION_LABEL]: c.policyName, "app.kubernetes.io/managed-by": "spot-optimizer" },
+      labels: { ...marks.labels, "app.kubernetes.io/managed-by": "spot-optimizer" },
+      annotations: marks.annotations,
     },
     spec: {
       clusterRef: { name: c.view.clusterName },
