@@ -126,7 +126,8 @@ const createTemplate = (scope: ResourceScope, templates: TemplateService): Route
   defineRoute({
     method: "post",
     path: "/templates",
-    summary: "Create a node template (for cluster_id, or the active cluster); validated first",
+    summary:
+      "Create a node template (for cluster_id, or the caller's active account, else the only cluster); validated first",
     tags: ["templates"],
     auth: "user",
     body: CreateBody,
