@@ -124,7 +124,7 @@ interface FacadeParts {
 function routeModulesOf(parts: FacadeParts, services: ResourceServices): RouteDef[][] {
   const { client, auth, cache, audit, config, now } = parts;
   return [
-    createAuthRoutes(auth, config),
+    createAuthRoutes(auth, config, cache),
     createAuditRoutes({
       audit,
       cache,

@@ -1,5 +1,6 @@
 // Agent tokens end to end: a token issued by POST /clusters/connect authenticates an `auth: "agent"` route of the real
-// app for its own cluster only; rotation (connect again) revokes the old token; user JWTs are not agent tokens.
+// app for its own cluster only; rotation (connect again) revokes the old token; user JWTs are not agent tokens;
+// concurrent connects never answer a dead token; a reconnect keeps the region and takes a new display name.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { defineRoute, type RouteDef } from "../../operator/facade/http.js";
@@ -66,5 +67,59 @@ describe("agent tokens", () => {
     expect(fresh).not.toBe(old);
     expect((await f.call("GET", "/clusters/edge-3/agent-probe", { token: old })).status).toBe(401);
     expect((await f.call("GET", "/clusters/edge-3/agent-probe", { token: fresh })).status).toBe(200);
+  });
+
+  it("of concurrent connects of one cluster, each 200 hands out a working token; the others answer 409", async () => {
+    for (const cluster of ["edge-4", "edge-5"]) {
+      // edge-4 exists before the race (its token is rotated); edge-5 is created by it.
+      if (cluster === "edge-4") await connect(owner, cluster);
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          f.call("POST", "/clusters/connect", { token: owner.accessToken, body: { cluster_id: cluster } }),
+        ),
+      );
+      const ok = answers.filter((r) => r.status === 200);
+      expect(ok.length, cluster).toBeGreaterThanOrEqual(1);
+      for (const r of answers.filter((a) => a.status !== 200)) {
+        expect(r.status, cluster).toBe(409);
+        expect(r.body.detail).toBe(`the agent token of cluster ${cluster} was changed at the same time; try again`);
+      }
+      for (const r of ok) {
+        const probe = await f.call("GET", `/clusters/${cluster}/agent-probe`, { token: r.body.api_token });
+        expect(probe.status, cluster).toBe(200);
+      }
+    }
+    // The cluster a losing creator made is the winner's cluster too: it stays.
+    expect((await f.call("GET", "/clusters/edge-5", { token: owner.accessToken })).status).toBe(200);
+  });
+});
+
+describe("reconnecting an existing cluster", () => {
+  const connectWith = (body: Record<string, unknown>): ReturnType<TestFacade["call"]> =>
+    f.call("POST", "/clusters/connect", { token: owner.accessToken, body: { cluster_id: "moved", ...body } });
+
+  it("refuses another region with 409 and keeps the cluster and its token as they were", async () => {
+    const first = await connectWith({ region: "us-east-1", display_name: "Moved" });
+    expect(first.status).toBe(200);
+    const token = first.body.api_token as string;
+    const res = await connectWith({ region: "eu-west-1" });
+    expect(res.status).toBe(409);
+    expect(res.body.detail).toBe(
+      "cluster moved is in region us-east-1: a reconnect cannot change its region (it decides the cluster's prices " +
+        "and NodePools); leave region out, or connect it under a new cluster_id",
+    );
+    const cluster = await f.call("GET", "/clusters/moved", { token: owner.accessToken });
+    expect(cluster.body).toMatchObject({ region: "us-east-1", name: "Moved" });
+    expect((await f.call("GET", "/clusters/moved/agent-probe", { token })).status).toBe(200);
+    // The same region is no change.
+    expect((await connectWith({ region: "us-east-1" })).status).toBe(200);
+  });
+
+  it("applies a new display name", async () => {
+    const res = await connectWith({ display_name: "Renamed" });
+    expect(res.status).toBe(200);
+    expect(res.body.created).toBe(false);
+    const cluster = await f.call("GET", "/clusters/moved", { token: owner.accessToken });
+    expect(cluster.body).toMatchObject({ name: "Renamed", region: "us-east-1" });
   });
 });

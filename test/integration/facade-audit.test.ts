@@ -314,7 +314,7 @@ describe("settings", () => {
     expect(invite.status).toBe(201);
     expect(invite.body).toMatchObject({ success: true, invite_id: expect.any(String), expires_in: 604_800 });
     const accounts = await t.call("GET", "/settings/accounts", { token: owner.accessToken });
-    expect(accounts.body).toEqual({ accounts: [], active_account: null });
+    expect(accounts.body).toEqual({ accounts: [], active_account: null, active_account_reason: null });
     expect(
       (await t.call("PATCH", "/settings/context", { token: owner.accessToken, body: { account_id: "nope" } })).status,
     ).toBe(404);

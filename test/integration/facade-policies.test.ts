@@ -1,5 +1,6 @@
 // The six PATCH /policies/* over HTTP: each writes its part of the cluster's OptimizationPolicy (created on first use),
-// keeps the other parts, follows the active-cluster rule without cluster_id, and never touches another organisation.
+// keeps the other parts, follows the caller's chosen cluster without cluster_id (never a guess among several), and
+// never touches another organisation.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/cluster.js";
 import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
@@ -80,12 +81,22 @@ describe("policies", () => {
     expect(entry.spec.actor).toMatch(/@/);
   });
 
-  it("without cluster_id applies to the organisation's oldest cluster", async () => {
+  it("without cluster_id and no chosen cluster refuses to guess among several clusters: 409 naming them", async () => {
+    const before = [await policy(f.orgA, "alpha-first"), await policy(f.orgA, "alpha-second")];
     const res = await f.call("PATCH", "/policies/binpack", { token: f.token(f.orgA), body: { aggressiveness: 80 } });
+    expect(res.status).toBe(409);
+    expect(res.body.detail).toBe(
+      "this organisation has 2 clusters (alpha-first, alpha-second) and you have chosen none: " +
+        "choose one with PATCH /settings/context or pass cluster_id",
+    );
+    expect([await policy(f.orgA, "alpha-first"), await policy(f.orgA, "alpha-second")]).toEqual(before);
+  });
+
+  it("without cluster_id applies to the organisation's only cluster", async () => {
+    const res = await f.call("PATCH", "/policies/binpack", { token: f.token(f.orgB), body: { aggressiveness: 40 } });
     expect(res.status).toBe(200);
-    expect(res.body.cluster_id).toBe("alpha-first");
-    expect((await policy(f.orgA, "alpha-first")).binpack).toEqual({ aggressiveness: 80 });
-    expect((await policy(f.orgA, "alpha-second")).binpack).toEqual({ aggressiveness: 50 });
+    expect(res.body.cluster_id).toBe("beta");
+    expect((await policy(f.orgB, "beta")).binpack).toEqual({ aggressiveness: 40 });
   });
 
   it("without cluster_id follows the caller's context (PATCH /settings/context) once one is chosen", async () => {
@@ -96,9 +107,9 @@ describe("policies", () => {
     const res = await f.call("PATCH", "/policies/binpack", { token: admin, body: { aggressiveness: 65 } });
     expect(res.body.cluster_id).toBe("alpha-second");
     expect((await policy(f.orgA, "alpha-second")).binpack).toEqual({ aggressiveness: 65 });
-    // The owner has chosen no context: still the oldest cluster.
+    // The owner has chosen no context: still no guess.
     const owner = await f.call("PATCH", "/policies/binpack", { token: f.token(f.orgA), body: { aggressiveness: 81 } });
-    expect(owner.body.cluster_id).toBe("alpha-first");
+    expect(owner.status).toBe(409);
     // Restore for the tests below.
     await f.call("PATCH", "/policies/binpack", { token: admin, body: { aggressiveness: 50 } });
   });

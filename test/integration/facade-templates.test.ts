@@ -237,6 +237,94 @@ describe("a template whose deletion waits for its finalizer", () => {
   });
 });
 
+describe("one default per cluster while templates are deleted and defaults race", () => {
+  const HOLD = "example.com/hold";
+  const token = (): string => f.token(f.orgA);
+  const listed = async (cluster: string): Promise<any[]> =>
+    (await f.call("GET", "/templates", { token: token() })).body.templates.filter((t: any) => t.cluster_id === cluster);
+  const flagged = async (cluster: string): Promise<string[]> =>
+    (await f.client.list<any>({ ...NT, namespace: f.orgA })).items
+      .filter((t) => t.spec.clusterRef.name === cluster && t.spec.isDefault)
+      .map((t) => t.metadata.name);
+  const named = async (cluster: string): Promise<string | undefined> =>
+    (await f.client.get<any>({ ...MC, namespace: f.orgA, name: cluster })).spec.defaultTemplate;
+
+  beforeAll(async () => {
+    for (const name of ["held-cluster", "many"])
+      await f.client.create({ ...MC, metadata: { name, namespace: f.orgA }, spec: { mode: "remote" } });
+    await eventually(() => f.cache.cluster(f.orgA, "held-cluster") && f.cache.cluster(f.orgA, "many"));
+  });
+
+  it("a default being deleted hands over to a live successor, is listed as deleting and cannot become default", async () => {
+    for (const name of ["cmd", "next"]) {
+      const res = await f.call("POST", "/templates", {
+        token: token(),
+        body: { name, families: ["m5"], cluster_id: "held-cluster" },
+      });
+      expect(res.status).toBe(201);
+    }
+    const ref = { ...NT, namespace: f.orgA, name: "cmd" };
+    await f.client.patch(ref, { metadata: { finalizers: [HOLD] } }, { type: "merge" });
+    try {
+      const del = await f.call("DELETE", "/templates/cmd", { token: token() });
+      expect(del.status).toBe(200);
+      expect(del.body).toMatchObject({ new_default: "next" });
+      expect((await f.client.get<any>(ref)).metadata.deletionTimestamp).toBeDefined();
+      expect(await flagged("held-cluster")).toEqual(["next"]);
+      expect(await named("held-cluster")).toBe("next");
+      const again = await f.call("PATCH", "/templates/cmd/default", { token: token() });
+      expect(again.status).toBe(409);
+      expect(again.body.detail).toBe(
+        "template cmd is being deleted: it cannot become the default; choose another template",
+      );
+      expect(await named("held-cluster")).toBe("next");
+      expect(await flagged("held-cluster")).toEqual(["next"]);
+      // Even flagged by hand, a template being deleted is not listed as the default.
+      await f.client.patch(ref, { spec: { isDefault: true } }, { type: "merge" });
+      await eventually(() => f.cache.template(f.orgA, "cmd")?.spec.isDefault === true);
+      expect((await listed("held-cluster")).map((t) => [t.id, t.is_default, t.deleting])).toEqual([
+        ["cmd", false, true],
+        ["next", true, false],
+      ]);
+      const detail = await f.call("GET", "/clusters/held-cluster", { token: token() });
+      expect(detail.body.node_groups.filter((t: any) => t.is_default).map((t: any) => t.id)).toEqual(["next"]);
+      // The next default move reports the live default it replaced, not the deleting one.
+      await f.call("POST", "/templates", {
+        token: token(),
+        body: { name: "x", families: ["m5"], cluster_id: "held-cluster" },
+      });
+      const moved = await f.call("PATCH", "/templates/x/default", { token: token() });
+      expect(moved.body).toMatchObject({ previous_default: "next", new_default: "x" });
+    } finally {
+      await f.client.patch(ref, { metadata: { finalizers: null } }, { type: "merge" });
+    }
+  });
+
+  it("concurrent moves end with one default, and each answer names the default it replaced", async () => {
+    const names = ["m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8"];
+    for (const name of names) {
+      const res = await f.call("POST", "/templates", {
+        token: token(),
+        body: { name, families: ["m5"], cluster_id: "many" },
+      });
+      expect(res.status).toBe(201);
+    }
+    expect(await named("many")).toBe("m0");
+    const targets = names.slice(1);
+    const moved = await Promise.all(targets.map((n) => f.call("PATCH", `/templates/${n}/default`, { token: token() })));
+    expect(moved.map((r) => r.status)).toEqual(targets.map(() => 200));
+    // Moves land one after another: the previous defaults are the first default and every target but the last.
+    const previous = moved.map((r) => r.body.previous_default as string);
+    expect(new Set(previous).size).toBe(targets.length);
+    const last = targets.filter((n) => !previous.includes(n));
+    expect(last).toHaveLength(1);
+    expect([...previous].sort()).toEqual(["m0", ...targets.filter((n) => n !== last[0])].sort());
+    expect(await named("many")).toBe(last[0]);
+    expect(await flagged("many")).toEqual(last);
+    expect((await listed("many")).filter((t) => t.is_default).map((t) => t.id)).toEqual(last);
+  });
+});
+
 describe("template validation against the instance catalog", () => {
   it("refuses a family the cluster's region does not offer (m99) in validate and create, with the same finding", async () => {
     await f.client.create({

@@ -6,6 +6,7 @@ import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password.js";
 import { ONE_TIME_CODE, type AuthService, type TokenPair } from "./service.js";
 import { normaliseEmail, type UserRecord } from "./store.js";
 import { plainText } from "../text.js";
+import { activeAccountView, type ActiveAccountClusters } from "../settings/active-account.js";
 
 const Email = z.email().max(254);
 const Password = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH);
@@ -273,7 +274,7 @@ function changePasswordRoute(ctx: AuthRouteContext): RouteDef {
 }
 
 /** GET /api/auth/me: the caller's identity. */
-function meRoute(): RouteDef {
+function meRoute(clusters: ActiveAccountClusters): RouteDef {
   return defineRoute({
     method: "get",
     path: "/api/auth/me",
@@ -291,7 +292,14 @@ function meRoute(): RouteDef {
       namespace: z.string().nullable(),
       redirect_path: z.string(),
       account_status: z.literal("active"),
-      active_account: z.string().nullable(),
+      active_account: z
+        .string()
+        .nullable()
+        .describe("The active account (cluster id); null when none is chosen or it is gone"),
+      active_account_reason: z
+        .string()
+        .nullable()
+        .describe("Why active_account is null although one was chosen: the chosen cluster no longer exists"),
     }),
     handler: async ({ auth }) => {
       const caller = requireAuth(auth);
@@ -304,7 +312,7 @@ function meRoute(): RouteDef {
         namespace: caller.namespace || null,
         redirect_path: redirectPath(caller),
         account_status: "active" as const,
-        active_account: caller.activeClusterId ?? null,
+        ...activeAccountView(caller, clusters),
       };
     },
   }) as RouteDef;
@@ -344,7 +352,12 @@ function acceptInviteRoute(ctx: AuthRouteContext): RouteDef {
   }) as RouteDef;
 }
 
-export function createAuthRoutes(service: AuthService, config: FacadeConfig): RouteDef[] {
+/** `clusters`: the organisations' clusters, so /me reports an active account only while its cluster exists. */
+export function createAuthRoutes(
+  service: AuthService,
+  config: FacadeConfig,
+  clusters: ActiveAccountClusters,
+): RouteDef[] {
   const limits = config.rateLimits;
   const ctx: AuthRouteContext = {
     service,
@@ -360,7 +373,7 @@ export function createAuthRoutes(service: AuthService, config: FacadeConfig): Ro
     refreshRoute(ctx),
     logoutRoute(ctx),
     changePasswordRoute(ctx),
-    meRoute(),
+    meRoute(clusters),
     acceptInviteRoute(ctx),
   ];
 }

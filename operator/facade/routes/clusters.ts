@@ -16,6 +16,7 @@ import { requireCluster, type ClusterService } from "../services/clusters.js";
 import { specOf, type ResourceContext, type ResourceScope } from "../services/resource-scope.js";
 import { IdParams } from "./shared.js";
 import { TemplateSummary, templateSummary } from "./templates.js";
+import { defaultOf } from "../services/templates.js";
 import { plainText } from "../text.js";
 
 // The annotations are the ManagedCluster's (src-shared/crds), shared with the operator's replan controller.
@@ -221,6 +222,7 @@ function detail(rc: ResourceContext, cluster: ManagedCluster): z.infer<typeof Cl
   const f = clusterFigures(cluster, rc);
   const name = cluster.metadata.name ?? "";
   const annotations = cluster.metadata.annotations ?? {};
+  const clusterDefault = defaultOf(rc, cluster);
   return {
     ...summary(cluster, f),
     vpc_id: annotations["spotoptimizer.io/vpc-id"] ?? null,
@@ -228,7 +230,7 @@ function detail(rc: ResourceContext, cluster: ManagedCluster): z.infer<typeof Cl
     node_groups: rc.cache
       .templates(rc.namespace)
       .filter((t) => t.spec.clusterRef.name === name)
-      .map(templateSummary),
+      .map((t) => templateSummary(t, clusterDefault)),
     health_metrics: healthMetrics(cluster, f),
     conditions: (cluster.status?.conditions ?? []).map((c) => ({ ...c })),
     optimization: optimization(cluster, rc.isStale),

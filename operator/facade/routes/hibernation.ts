@@ -43,7 +43,7 @@ function hibernationRoute<B extends { cluster_id?: string }, R>(
   return defineRoute({
     method: def.method,
     path: def.path,
-    summary: `${def.summary} (cluster_id, or the organisation's active cluster)`,
+    summary: `${def.summary} (cluster_id, or the caller's active account, else the only cluster; 409 rather than a guess)`,
     tags: ["hibernation"],
     auth: "user",
     body: def.body,

@@ -45,7 +45,7 @@ function policyRoute<B extends { cluster_id?: string }>(
     defineRoute({
       method: "patch",
       path: def.path,
-      summary: `${def.summary} (cluster_id, or the organisation's active cluster)`,
+      summary: `${def.summary} (cluster_id, or the caller's active account, else the only cluster; 409 rather than a guess)`,
       tags: ["policies"],
       auth: "user",
       body: def.body,

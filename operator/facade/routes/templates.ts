@@ -11,9 +11,9 @@ import {
 import { ORG_ROLES, defineRoute, type RouteDef } from "../http.js";
 import { resolveCluster } from "../services/fleet-view.js";
 import { normaliseArchitecture, validateTemplate } from "../../../src-shared/nodetemplate/validate.js";
-import type { ResourceScope } from "../services/resource-scope.js";
+import type { ResourceContext, ResourceScope } from "../services/resource-scope.js";
 import { specOf } from "../services/resource-scope.js";
-import { DISPLAY_NAME_ANNOTATION, catalogOf, type TemplateService } from "../services/templates.js";
+import { DISPLAY_NAME_ANNOTATION, catalogOf, defaultOf, type TemplateService } from "../services/templates.js";
 import { ClusterId, IdParams } from "./shared.js";
 import { plainText } from "../text.js";
 
@@ -24,7 +24,12 @@ export const TemplateSummary = z.object({
   families: z.array(z.string()),
   architecture: z.string(),
   strategy: z.string(),
-  is_default: z.boolean(),
+  is_default: z
+    .boolean()
+    .describe("The cluster's default: the one its ManagedCluster names, never a template being deleted"),
+  deleting: z
+    .boolean()
+    .describe("Being deleted: it stays listed until its NodePool and EC2NodeClass are gone, and cannot become default"),
 });
 
 const TemplateView = TemplateSummary.extend({
@@ -47,29 +52,48 @@ function instanceTypesView(t: NodeTemplate): z.infer<typeof TemplateView>["insta
   return it ? { count: it.count, cheapest: it.cheapest, dearest: it.dearest, as_of: it.asOf ?? null } : null;
 }
 
-export function templateSummary(t: NodeTemplate): z.infer<typeof TemplateSummary> {
+/**
+ * `clusterDefault`: the template's cluster's default (defaultOf), so a list shows one default per cluster even while a
+ * stale isDefault waits for the controller; undefined when the cluster is unknown (then the live isDefault flag).
+ */
+export function templateSummary(t: NodeTemplate, clusterDefault?: string | null): z.infer<typeof TemplateSummary> {
   // The API server applies the CRD defaults (x86_64, HYBRID, gp3, 20 GiB), so these fields are present when stored.
   const name = t.metadata.name ?? "";
+  const deleting = t.metadata.deletionTimestamp !== undefined;
   return {
     id: name,
     name: t.metadata.annotations?.[DISPLAY_NAME_ANNOTATION] ?? name,
     families: t.spec.families,
     architecture: t.spec.architecture,
     strategy: t.spec.strategy,
-    is_default: t.spec.isDefault === true,
+    is_default: clusterDefault === undefined ? t.spec.isDefault === true && !deleting : clusterDefault === name,
+    deleting,
   };
 }
 
-function view(t: NodeTemplate): z.infer<typeof TemplateView> {
+function view(t: NodeTemplate, clusterDefault?: string | null): z.infer<typeof TemplateView> {
   const spec = t.spec;
   return {
-    ...templateSummary(t),
+    ...templateSummary(t, clusterDefault),
     cluster_id: spec.clusterRef.name,
     disk_type: spec.diskType,
     disk_size: spec.diskSize,
     warnings: t.status?.warnings ?? [],
     instance_types: instanceTypesView(t),
   };
+}
+
+/** Each template with its cluster's default decided once per cluster. */
+function listView(rc: ResourceContext): Array<z.infer<typeof TemplateView>> {
+  const defaults = new Map<string, string | null | undefined>();
+  const defaultFor = (clusterName: string): string | null | undefined => {
+    if (!defaults.has(clusterName)) {
+      const cluster = rc.cache.cluster(rc.namespace, clusterName);
+      defaults.set(clusterName, cluster ? defaultOf(rc, cluster) : undefined);
+    }
+    return defaults.get(clusterName);
+  };
+  return rc.cache.templates(rc.namespace).map((t) => view(t, defaultFor(t.spec.clusterRef.name)));
 }
 
 const Strategy = z.string().transform((s, ctx) => {
@@ -118,7 +142,7 @@ const listTemplates = (scope: ResourceScope): RouteDef =>
     response: z.object({ templates: z.array(TemplateView) }),
     handler: async (ctx) => {
       const rc = scope.context(ctx.auth);
-      return { templates: rc.cache.templates(rc.namespace).map(view) };
+      return { templates: listView(rc) };
     },
   }) as RouteDef;
 
@@ -126,7 +150,8 @@ const createTemplate = (scope: ResourceScope, templates: TemplateService): Route
   defineRoute({
     method: "post",
     path: "/templates",
-    summary: "Create a node template (for cluster_id, or the active cluster); validated first",
+    summary:
+      "Create a node template (for cluster_id, or the caller's active account, else the only cluster); validated first",
     tags: ["templates"],
     auth: "user",
     body: CreateBody,

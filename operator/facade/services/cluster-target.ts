@@ -11,14 +11,41 @@ import {
 import { ConflictError, NotFoundError } from "../errors.js";
 import { jsonMergePatch } from "../../../src-shared/kube/merge-patch.js";
 import { crRef, type ResourceContext } from "./resource-scope.js";
-import { resolveCluster } from "./fleet-view.js";
+import { resolveCluster, clustersByAge } from "./fleet-view.js";
+import { staleActiveAccountDetail } from "../settings/active-account.js";
+
+const NAMED_CLUSTERS = 10;
 
 /**
- * The cluster a mutating request acts on (cluster_id, or the active-cluster rule), checked like the controllers
- * check it: 404 when it is missing or not the organisation's to act on, 409 while it is being deleted.
+ * The cluster a write without cluster_id means: the caller's active account, else the organisation's only cluster.
+ * Never a guess: a write changes a cluster, so a chosen cluster that is gone, or several clusters and none chosen, is
+ * 409 rather than the oldest cluster (reads may still fall back, see resolveCluster).
+ */
+function chosenCluster(rc: ResourceContext): ManagedCluster {
+  const active = rc.activeClusterId;
+  if (active !== undefined) {
+    const cluster = rc.cache.cluster(rc.namespace, active);
+    if (!cluster) throw new ConflictError(staleActiveAccountDetail(active));
+    return cluster;
+  }
+  const clusters = clustersByAge(rc.cache.clusters(rc.namespace));
+  if (clusters.length === 1) return clusters[0]!;
+  if (clusters.length === 0)
+    throw new NotFoundError("this organisation has no cluster yet: connect one with POST /clusters/connect");
+  const names = clusters.slice(0, NAMED_CLUSTERS).map((c) => c.metadata.name ?? "");
+  const more = clusters.length > NAMED_CLUSTERS ? ` and ${clusters.length - NAMED_CLUSTERS} more` : "";
+  throw new ConflictError(
+    `this organisation has ${clusters.length} clusters (${names.join(", ")}${more}) and you have chosen none: ` +
+      "choose one with PATCH /settings/context or pass cluster_id",
+  );
+}
+
+/**
+ * The cluster a mutating request acts on (cluster_id, or the caller's choice: chosenCluster), checked like the
+ * controllers check it: 404 when it is missing or not the organisation's to act on, 409 while it is being deleted.
  */
 export async function targetCluster(rc: ResourceContext, clusterId?: string): Promise<ManagedCluster> {
-  const cluster = resolveCluster(rc.cache, rc.namespace, clusterId, rc.activeClusterId);
+  const cluster = clusterId !== undefined ? resolveCluster(rc.cache, rc.namespace, clusterId) : chosenCluster(rc);
   const name = cluster.metadata.name ?? "";
   const target = await resolveClusterTarget(
     {

@@ -1,6 +1,8 @@
 // The cluster service: connect (the ManagedCluster created if absent, its agent token issued and only the hash
-// stored) and re-plan requests. Each write names what it sets by server-side apply, so racing replicas converge.
+// stored) and re-plan requests. Re-plans name what they set by server-side apply, so racing replicas converge; the
+// token Secret is written only over the state just read, so racing connects never answer a token already replaced.
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { V1Secret } from "@kubernetes/client-node";
 import {
   API_VERSION,
@@ -9,8 +11,8 @@ import {
   type ManagedCluster,
 } from "../../../src-shared/crds/index.js";
 import { ConflictError, NotFoundError } from "../errors.js";
-import { agentTokenSecret, agentTokenSecretName, newAgentToken } from "./agent-token.js";
-import { APPLY_MANAGERS } from "./k8s-writes.js";
+import { TOKEN_HASH_KEY, agentTokenSecret, agentTokenSecretName, newAgentToken } from "./agent-token.js";
+import { APPLY_MANAGERS, type ObjectRef } from "./k8s-writes.js";
 import { crRef, settle, type ResourceContext } from "./resource-scope.js";
 
 /** What a connect asks for: the cluster's id and, for a new cluster, its name and region. */
@@ -37,10 +39,20 @@ export function requireCluster(rc: ResourceContext, id: string): ManagedCluster 
   return cluster;
 }
 
-/** Only a remote cluster runs an agent; the cluster the operator runs in (or a kubectl-made `mode: local` one) never. */
-function assertRemote(cluster: ManagedCluster): void {
+/**
+ * Only a remote cluster runs an agent; the cluster the operator runs in (or a kubectl-made `mode: local` one) never.
+ * A reconnect keeps the cluster's region: it picks the price book and shapes the NodePools already applied, so a
+ * different one is refused (409) rather than ignored or applied behind the user's back.
+ */
+function assertReconnectable(cluster: ManagedCluster, request: ConnectRequest): void {
+  const name = cluster.metadata.name ?? "";
   if (cluster.spec.mode !== "remote")
-    throw new ConflictError(`cluster ${cluster.metadata.name ?? ""} is not a remote cluster: it takes no agent`);
+    throw new ConflictError(`cluster ${name} is not a remote cluster: it takes no agent`);
+  if (request.region !== undefined && request.region !== cluster.spec.region)
+    throw new ConflictError(
+      `cluster ${name} is in region ${cluster.spec.region ?? "(none set)"}: a reconnect cannot change its region ` +
+        "(it decides the cluster's prices and NodePools); leave region out, or connect it under a new cluster_id",
+    );
 }
 
 function newClusterManifest(rc: ResourceContext, request: ConnectRequest): ManagedCluster {
@@ -65,7 +77,7 @@ async function ensureCluster(
 ): Promise<{ cluster: ManagedCluster; created: boolean }> {
   const existing = rc.cache.cluster(rc.namespace, request.cluster_id);
   if (existing) {
-    assertRemote(existing);
+    assertReconnectable(existing, request);
     return { cluster: existing, created: false };
   }
   try {
@@ -75,29 +87,78 @@ async function ensureCluster(
     if (!(err instanceof ConflictError)) throw err;
     const live = await rc.writer.read<ManagedCluster>(crRef("ManagedCluster", rc.namespace, request.cluster_id));
     if (!live) throw err;
-    assertRemote(live);
+    assertReconnectable(live, request);
     return { cluster: live, created: false };
   }
 }
 
+/** Another connect of the same cluster wrote its token first: this one's would be dead on arrival. */
+class TokenRaceError extends ConflictError {
+  constructor(clusterName: string) {
+    super(`the agent token of cluster ${clusterName} was changed at the same time; try again`);
+  }
+}
+
 /**
- * Writes the token's hash into the release namespace (one apply whether or not the Secret exists) and waits until the
- * verifier sees it.
+ * Writes the token Secret only over the state just read: created if absent, else its hash replaced at that
+ * resourceVersion. Of connects racing on one cluster one lands; the others get 409 rather than a token a later write
+ * has already replaced (a server-side apply let the last writer win).
+ */
+async function writeTokenSecret(
+  rc: ResourceContext,
+  input: { ref: ObjectRef; secret: V1Secret; clusterName: string },
+): Promise<V1Secret> {
+  const { ref, secret } = input;
+  const current = await rc.writer.read<V1Secret>(ref);
+  try {
+    if (!current) return await rc.writer.create<V1Secret>(secret);
+    return await rc.writer.swap<V1Secret>({
+      ref,
+      resourceVersion: current.metadata?.resourceVersion,
+      patch: tokenSecretPatch(secret),
+    });
+  } catch (err) {
+    if (err instanceof ConflictError) throw new TokenRaceError(input.clusterName);
+    throw err;
+  }
+}
+
+/** The new hash and labels (the cluster's uid among them) over the Secret there. */
+function tokenSecretPatch(secret: V1Secret): Record<string, unknown> {
+  return { metadata: { labels: secret.metadata?.labels }, data: secret.data };
+}
+
+/**
+ * Writes the token's hash into the release namespace and waits until the verifier sees it; 409 when another connect's
+ * token replaced it.
  */
 async function storeTokenHash(rc: ResourceContext, cluster: ManagedCluster, token: string): Promise<void> {
   const secret = agentTokenSecret(cluster, token, rc.config.systemNamespace);
   const name = secret.metadata?.name ?? "";
-  const { apiVersion: _apiVersion, kind: _kind, ...body } = secret;
-  const written = await rc.writer.apply<V1Secret>({
-    ref: { apiVersion: "v1", kind: "Secret", namespace: rc.config.systemNamespace, name },
-    manager: APPLY_MANAGERS.connect,
-    body,
-  });
+  const ref = { apiVersion: "v1", kind: "Secret", namespace: rc.config.systemNamespace, name };
+  const written = await writeTokenSecret(rc, { ref, secret, clusterName: cluster.metadata.name ?? "" });
   await rc.cache.waitFor("Secret", {
     namespace: rc.config.systemNamespace,
     name,
     resourceVersion: written.metadata?.resourceVersion ?? null,
   });
+  // Connects a moment apart (a double click, a retrying installer) need not overlap on the API server, so the
+  // resourceVersion check alone lets each replace the last: a token is answered once it has stayed current a while.
+  await sleep(TOKEN_SETTLE_MS);
+  await assertStillCurrent(rc, { ref, secret, clusterName: cluster.metadata.name ?? "" });
+}
+
+/** How long a new token must stay the cluster's token before it is answered (other connects meanwhile: 409). */
+const TOKEN_SETTLE_MS = 500;
+
+/** A connect that read after this write may have replaced it meanwhile: answer only a token that is still the one. */
+async function assertStillCurrent(
+  rc: ResourceContext,
+  input: { ref: ObjectRef; secret: V1Secret; clusterName: string },
+): Promise<void> {
+  const now = await rc.writer.read<V1Secret>(input.ref);
+  const hash = (s: V1Secret | undefined): string | undefined => s?.data?.[TOKEN_HASH_KEY];
+  if (hash(now) !== hash(input.secret)) throw new TokenRaceError(input.clusterName);
 }
 
 /** Deletes the cluster a failed connect created, and its token Secret if written (it lives apart, unowned). */
@@ -117,8 +178,20 @@ async function rollBackCluster(rc: ResourceContext, cluster: ManagedCluster): Pr
 
 const REFER_ATTEMPTS = 5;
 
-/** Points the live cluster at its token Secret; never makes a cluster deleted meanwhile again (resourceVersion). */
-async function referToken(rc: ResourceContext, name: string, secretName: string): Promise<ManagedCluster> {
+/** What the cluster's spec must change to: the reference to its token Secret, and a new display name if asked for. */
+function specChanges(cluster: ManagedCluster, request: ConnectRequest, secretName: string): Record<string, unknown> {
+  return {
+    ...(cluster.spec.agentTokenSecretRef?.name === secretName
+      ? {}
+      : { agentTokenSecretRef: { name: secretName, key: "token-hash" } }),
+    ...(request.display_name !== undefined && request.display_name !== cluster.spec.displayName
+      ? { displayName: request.display_name }
+      : {}),
+  };
+}
+
+/** Merge-patches the live cluster's spec; never makes a cluster deleted meanwhile again (resourceVersion). */
+async function updateSpec(rc: ResourceContext, name: string, spec: Record<string, unknown>): Promise<ManagedCluster> {
   const ref = crRef("ManagedCluster", rc.namespace, name);
   for (let attempt = 1; ; attempt++) {
     const live = await rc.writer.read<ManagedCluster>(ref);
@@ -127,7 +200,7 @@ async function referToken(rc: ResourceContext, name: string, secretName: string)
       return await rc.writer.swap<ManagedCluster>({
         ref,
         resourceVersion: live.metadata.resourceVersion,
-        patch: { spec: { agentTokenSecretRef: { name: secretName, key: "token-hash" } } },
+        patch: { spec },
       });
     } catch (err) {
       if (!(err instanceof ConflictError) || attempt >= REFER_ATTEMPTS) throw err;
@@ -135,20 +208,25 @@ async function referToken(rc: ResourceContext, name: string, secretName: string)
   }
 }
 
-/** The token's Secret and the cluster's reference to it; a cluster this request created goes again on failure. */
+/**
+ * The token's Secret and the cluster's reference to it (and a reconnect's new display name); a cluster this request
+ * created goes again on failure.
+ */
 async function issueToken(
   rc: ResourceContext,
   issued: { cluster: ManagedCluster; created: boolean },
+  request: ConnectRequest,
 ): Promise<{ current: ManagedCluster; token: string }> {
   const name = issued.cluster.metadata.name ?? "";
   const token = newAgentToken(rc.namespace, name);
   try {
     await storeTokenHash(rc, issued.cluster, token);
-    const secretName = agentTokenSecretName(rc.namespace, name);
-    if (issued.cluster.spec.agentTokenSecretRef?.name === secretName) return { current: issued.cluster, token };
-    return { current: await referToken(rc, name, secretName), token };
+    const changes = specChanges(issued.cluster, request, agentTokenSecretName(rc.namespace, name));
+    if (Object.keys(changes).length === 0) return { current: issued.cluster, token };
+    return { current: await updateSpec(rc, name, changes), token };
   } catch (err) {
-    if (issued.created) await rollBackCluster(rc, issued.cluster);
+    // Lost a token race: another connect's token is in use for this cluster, which must stay.
+    if (issued.created && !(err instanceof TokenRaceError)) await rollBackCluster(rc, issued.cluster);
     throw err;
   }
 }
@@ -156,7 +234,7 @@ async function issueToken(
 /** Connects a remote cluster: creates its ManagedCluster if needed and issues a new agent token (the old one stops). */
 async function connect(rc: ResourceContext, request: ConnectRequest): Promise<Connected> {
   const issued = await ensureCluster(rc, request);
-  const { current, token } = await issueToken(rc, issued);
+  const { current, token } = await issueToken(rc, issued, request);
   await settle(rc, "ManagedCluster", current);
   return { ...issued, current, token };
 }

@@ -9,11 +9,18 @@ function createdAt(c: ManagedCluster): string {
   return c.metadata.creationTimestamp ?? "";
 }
 
+/** Oldest first (creationTimestamp, ties by name). */
+export function clustersByAge(clusters: readonly ManagedCluster[]): ManagedCluster[] {
+  return [...clusters].sort(
+    (a, b) => createdAt(a).localeCompare(createdAt(b)) || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""),
+  );
+}
+
 /**
- * The cluster a request acts on (docs/facade-metrics.md, "Active cluster"): `cluster_id` when given (404 when it is
- * not one of this organisation's clusters), else the caller's context (PATCH /settings/context) when it names one of
- * the organisation's clusters, else the organisation's only cluster, else its oldest (first created, ties by name).
- * 404 when the organisation has no cluster.
+ * The cluster a read means (docs/facade-metrics.md, "Active cluster"): `cluster_id` when given (404 when it is not
+ * one of this organisation's clusters), else the caller's context (PATCH /settings/context) when it names one of the
+ * organisation's clusters, else the organisation's only cluster, else its oldest (first created, ties by name).
+ * 404 when the organisation has no cluster. Writes never fall back like this (services/cluster-target.ts).
  */
 export function resolveCluster(
   cache: FacadeCache,
@@ -28,10 +35,7 @@ export function resolveCluster(
   }
   const active = activeClusterId !== undefined ? cache.cluster(namespace, activeClusterId) : undefined;
   if (active) return active;
-  const clusters = [...cache.clusters(namespace)].sort(
-    (a, b) => createdAt(a).localeCompare(createdAt(b)) || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""),
-  );
-  const first = clusters[0];
+  const first = clustersByAge(cache.clusters(namespace))[0];
   if (!first) throw new NotFoundError("this organisation has no cluster yet: connect one with POST /clusters/connect");
   return first;
 }

@@ -4,7 +4,6 @@ import { API_VERSION, type ManagedCluster, type NodeTemplate } from "../../../sr
 import { validateTemplate, type InstanceCatalog } from "../../../src-shared/nodetemplate/validate.js";
 import { ConflictError, NotFoundError, UnprocessableError } from "../errors.js";
 import { clusterOwnerReference, targetCluster } from "./cluster-target.js";
-import { APPLY_MANAGERS } from "./k8s-writes.js";
 import { crRef, settle, type ResourceContext } from "./resource-scope.js";
 
 export const DISPLAY_NAME_ANNOTATION = "spotoptimizer.io/display-name";
@@ -68,13 +67,24 @@ const byAge = (a: NodeTemplate, b: NodeTemplate): number =>
   (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") ||
   (a.metadata.name ?? "").localeCompare(b.metadata.name ?? "");
 
-/** The template spec.defaultTemplate names, when it still exists; else the oldest other template with isDefault. */
-function defaultOf(rc: ResourceContext, cluster: ManagedCluster, except?: string): string | null {
-  const mine = templatesOfCluster(rc, cluster.metadata.name ?? "").filter((t) => !t.metadata.deletionTimestamp);
+const deleting = (t: NodeTemplate): boolean => t.metadata.deletionTimestamp !== undefined;
+
+/**
+ * The cluster's default as the NodeTemplate controller decides it (its effectiveDefault), from the cache: the template
+ * spec.defaultTemplate names while it is live; else the oldest live template with isDefault (other than `except`);
+ * else, when the named one is gone or being deleted, the oldest live template (its successor). A template being
+ * deleted is never the default.
+ */
+export function defaultOf(rc: ResourceContext, cluster: ManagedCluster, except?: string): string | null {
+  const mine = templatesOfCluster(rc, cluster.metadata.name ?? "")
+    .filter((t) => !deleting(t))
+    .sort(byAge);
   const named = mine.find((t) => t.metadata.name === cluster.spec.defaultTemplate);
   if (named) return named.metadata.name ?? null;
-  const flagged = mine.filter((t) => t.spec.isDefault === true && t.metadata.name !== except).sort(byAge);
-  return flagged[0]?.metadata.name ?? null;
+  const others = mine.filter((t) => t.metadata.name !== except);
+  const flagged = others.find((t) => t.spec.isDefault === true);
+  const successor = cluster.spec.defaultTemplate ? others[0] : undefined;
+  return (flagged ?? successor)?.metadata.name ?? null;
 }
 
 const SWAP_ATTEMPTS = 20;
@@ -116,30 +126,38 @@ async function swapClusterDefault(
   }
 }
 
-/** Sets one template's isDefault so the facade's answer shows it at once; the controller holds it from then on. */
+const FLAG_ATTEMPTS = 20;
+
+/**
+ * Sets one template's isDefault so the facade's answer shows it at once; the controller holds it from then on. Read
+ * from the API server and written with its resourceVersion: a lagging cache must not skip a needed write. A template
+ * being deleted is never flagged (its finalizer may hold it for long, and the controller no longer tends it).
+ */
 async function flagDefault(rc: ResourceContext, name: string, value: boolean): Promise<NodeTemplate | undefined> {
-  const current = rc.cache.template(rc.namespace, name);
-  if (!current || (current.spec.isDefault === true) === value) return current;
   const ref = crRef("NodeTemplate", rc.namespace, name);
-  try {
-    const updated = await rc.writer.apply<NodeTemplate>({
-      ref,
-      manager: APPLY_MANAGERS.templates,
-      body: { spec: { isDefault: value } },
-    });
-    await settle(rc, "NodeTemplate", updated);
-    return updated;
-  } catch (err) {
-    // Deleted meanwhile (the apply would have created a template without a spec): nothing to flag.
-    if ((await rc.writer.read<NodeTemplate>(ref)) === undefined) return undefined;
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    const current = await rc.writer.read<NodeTemplate>(ref);
+    if (!current || (current.spec.isDefault === true) === value || (value && deleting(current))) return current;
+    try {
+      const updated = await rc.writer.swap<NodeTemplate>({
+        ref,
+        resourceVersion: current.metadata.resourceVersion,
+        patch: { spec: { isDefault: value } },
+      });
+      await settle(rc, "NodeTemplate", updated);
+      return updated;
+    } catch (err) {
+      // Deleted meanwhile (404): nothing to flag. Changed meanwhile (409): decide again on a fresh read.
+      if (err instanceof NotFoundError) return undefined;
+      if (!(err instanceof ConflictError) || attempt >= FLAG_ATTEMPTS) throw err;
+    }
   }
 }
 
 /** After the default is deleted, the oldest remaining template of the cluster becomes its default (if any remains). */
 async function promoteSuccessor(rc: ResourceContext, clusterName: string, deleted: string): Promise<string | null> {
   const successor = templatesOfCluster(rc, clusterName)
-    .filter((t) => t.metadata.name !== deleted)
+    .filter((t) => t.metadata.name !== deleted && !deleting(t))
     .sort(byAge)[0];
   const name = successor?.metadata.name ?? null;
   if (name) await flagDefault(rc, name, true);
@@ -214,17 +232,35 @@ function requireTemplate(rc: ResourceContext, id: string): NodeTemplate {
   return template;
 }
 
+/** The template as the API server holds it: 404 when gone, 409 while it is being deleted. */
+async function liveTemplateToDefault(rc: ResourceContext, id: string): Promise<NodeTemplate> {
+  const template = await rc.writer.read<NodeTemplate>(crRef("NodeTemplate", rc.namespace, id));
+  if (!template) throw new NotFoundError(`template ${id} not found`);
+  if (deleting(template))
+    throw new ConflictError(`template ${id} is being deleted: it cannot become the default; choose another template`);
+  return template;
+}
+
 /** Makes the template its cluster's default; answers the default it replaced. */
 async function setDefault(
   rc: ResourceContext,
   id: string,
 ): Promise<{ clusterName: string; previousDefault: string | null }> {
-  const clusterName = requireTemplate(rc, id).spec.clusterRef.name;
+  const clusterName = (await liveTemplateToDefault(rc, id)).spec.clusterRef.name;
   // isDefault first, then the one field that decides: a template named by the cluster is never left unflagged.
   await flagDefault(rc, id, true);
   const { previous } = await swapClusterDefault(rc, { clusterName, to: id, except: id });
   if (previous && previous !== id) await flagDefault(rc, previous, false);
+  await undoIfDeleted(rc, clusterName, id);
   return { clusterName, previousDefault: previous };
+}
+
+/** A DELETE that raced the move (after the check above) left the cluster naming a deleting template: hand it on. */
+async function undoIfDeleted(rc: ResourceContext, clusterName: string, id: string): Promise<void> {
+  const template = await rc.writer.read<NodeTemplate>(crRef("NodeTemplate", rc.namespace, id));
+  if (template && !deleting(template)) return;
+  await promoteSuccessor(rc, clusterName, id);
+  throw new ConflictError(`template ${id} was deleted at the same time: it did not become the default`);
 }
 
 /**
@@ -249,6 +285,8 @@ async function removeTemplate(
   await settle(rc, "NodeTemplate", held ?? null, { name: id });
   const wasDefault =
     template.spec.isDefault === true || rc.cache.cluster(rc.namespace, clusterName)?.spec.defaultTemplate === id;
+  // A template its finalizer holds stays listed for a while; it must not stay flagged beside its successor.
+  if (held) await flagDefault(rc, id, false);
   const newDefault = wasDefault ? await promoteSuccessor(rc, clusterName, id) : null;
   return { template, wasDefault, newDefault, pending: held !== undefined };
 }

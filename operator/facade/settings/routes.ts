@@ -1,5 +1,6 @@
 // Settings routes: connected accounts (the organisation's ManagedClusters), active context, team members and invites.
 import { z } from "zod";
+import { activeAccountView } from "./active-account.js";
 import type { ManagedCluster } from "../../../src-shared/crds/index.js";
 import type { KubeClient } from "../../../src-shared/kube/client.js";
 import type { AuthService } from "../auth/service.js";
@@ -71,12 +72,19 @@ function listAccountsRoute(deps: SettingsRouteDeps): RouteDef {
     summary: "Connected accounts: one per ManagedCluster of the organisation",
     tags: ["settings"],
     auth: "user",
-    response: z.object({ accounts: z.array(Account), active_account: z.string().nullable() }),
+    response: z.object({
+      accounts: z.array(Account),
+      active_account: z.string().nullable().describe("The active account's id; null when none is chosen or it is gone"),
+      active_account_reason: z
+        .string()
+        .nullable()
+        .describe("Why active_account is null although one was chosen: the chosen cluster no longer exists"),
+    }),
     handler: async ({ auth }) => {
       const caller = org(auth);
       const accounts = deps.cache.clusters(caller.namespace).map(accountOf);
-      const active = deps.auth.activeAccountOf(caller);
-      return { accounts, active_account: active && accounts.some((a) => a.id === active) ? active : null };
+      // The same answer as GET /api/auth/me gives.
+      return { accounts, ...activeAccountView(caller, deps.cache) };
     },
   }) as RouteDef;
 }
