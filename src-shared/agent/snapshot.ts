@@ -56,24 +56,33 @@ export function agentLeaseName(namespace: string, clusterName: string): string {
   return agentObjectName(namespace, clusterName, LEASE_SUFFIX);
 }
 
-/** A cluster's snapshot ConfigMap from a cache of the release namespace, only when its labels name that cluster. */
-export function snapshotOf<T extends KubeObjectLike>(
-  cache: { get(namespace: string | undefined, name: string): T | undefined } | undefined,
-  where: { releaseNamespace?: string | undefined; namespace: string; cluster: string; uid?: string | undefined },
+type ReleaseCache<T> = { get(namespace: string | undefined, name: string): T | undefined } | undefined;
+type ClusterWhere = {
+  releaseNamespace?: string | undefined;
+  namespace: string;
+  cluster: string;
+  uid?: string | undefined;
+};
+
+/** A cluster's agent object of one kind (by name suffix) from a cache of the release namespace, when its labels name it. */
+function releaseObjectOf<T extends KubeObjectLike>(
+  cache: ReleaseCache<T>,
+  where: ClusterWhere,
+  suffix: string,
 ): T | undefined {
   if (!cache) return undefined;
   const releaseNamespace = where.releaseNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
-  return agentObjectOf(cache, { ...where, releaseNamespace, suffix: SNAPSHOT_SUFFIX });
+  return agentObjectOf(cache, { ...where, releaseNamespace, suffix });
+}
+
+/** A cluster's snapshot ConfigMap from a cache of the release namespace, only when its labels name that cluster. */
+export function snapshotOf<T extends KubeObjectLike>(cache: ReleaseCache<T>, where: ClusterWhere): T | undefined {
+  return releaseObjectOf(cache, where, SNAPSHOT_SUFFIX);
 }
 
 /** A cluster's agent Lease from a cache of the release namespace, only when its labels name that cluster. */
-export function agentLeaseOf<T extends KubeObjectLike>(
-  cache: { get(namespace: string | undefined, name: string): T | undefined } | undefined,
-  where: { releaseNamespace?: string | undefined; namespace: string; cluster: string; uid?: string | undefined },
-): T | undefined {
-  if (!cache) return undefined;
-  const releaseNamespace = where.releaseNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
-  return agentObjectOf(cache, { ...where, releaseNamespace, suffix: LEASE_SUFFIX });
+export function agentLeaseOf<T extends KubeObjectLike>(cache: ReleaseCache<T>, where: ClusterWhere): T | undefined {
+  return releaseObjectOf(cache, where, LEASE_SUFFIX);
 }
 
 /** The snapshot ConfigMaps of one organisation namespace (every one without it) from a release-namespace cache. */
