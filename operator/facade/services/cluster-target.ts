@@ -59,20 +59,19 @@ export async function targetCluster(rc: ResourceContext, clusterId?: string): Pr
   return cluster;
 }
 
-/**
- * Owner reference to the cluster: the object is garbage-collected with it (after the cluster's finalizers ran).
- * `controller` marks what exists only for the cluster (its agent token, lease, snapshot), not a tenant's own object.
- */
-export function clusterOwnerReference(
-  cluster: ManagedCluster,
-  opts: { controller?: true } = {},
-): { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion: boolean } {
+/** Owner reference to the cluster: the object is garbage-collected with it (after the cluster's finalizers ran). */
+export function clusterOwnerReference(cluster: ManagedCluster): {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  blockOwnerDeletion: boolean;
+} {
   return {
     apiVersion: cluster.apiVersion,
     kind: "ManagedCluster",
     name: cluster.metadata.name ?? "",
     uid: cluster.metadata.uid ?? "",
-    ...(opts.controller ? { controller: true } : {}),
     blockOwnerDeletion: true,
   };
 }
