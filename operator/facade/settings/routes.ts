@@ -95,7 +95,7 @@ function removeAccountRoute(deps: SettingsRouteDeps): RouteDef {
     method: "delete",
     path: "/settings/accounts",
     summary:
-      "Disconnect an account: deletes its ManagedCluster (its agent token stops working at once); a remote cluster stays until its agent has removed what its templates applied there (pending)",
+      "Disconnect an account: deletes its ManagedCluster (its agent token works until the cluster is gone); a remote cluster stays until its agent has removed what its templates applied there (pending)",
     tags: ["settings"],
     auth: "user",
     roles: ["owner"],
