@@ -34,14 +34,6 @@ import {
 export const HEARTBEAT_FIELD_MANAGER = "spot-optimizer-facade-heartbeat";
 /** Kinds of notice recorded per node while it is reported (an agent sends each kind once; there are a handful). */
 const NOTICE_KINDS_PER_NODE = 8;
-/*
- * A cluster's notices are recorded at most so many an hour per node it reports (notice-budget.ts): even losing its
- * whole fleet within the hour, each node's end brings one Spot interruption and about two other notices (a rebalance
- * recommendation, Karpenter's disruption taint), while a report of made-up nodes could otherwise fill the audit chain
- * beat after beat. Spot interruptions have a budget of their own, so other notices (consolidation churn) cannot crowd
- * out the ones the interruption figures count. The budget and the claim on each notice live in the API server, so N
- * replicas allow the budget once, not N times, and a retry reaching another replica is recorded once.
- */
 
 export interface HeartbeatIngestOptions {
   client: KubeClient;

@@ -27,7 +27,13 @@ const ATTEMPTS = 10;
 const LEASE = { apiVersion: "coordination.k8s.io/v1", kind: "Lease" } as const;
 
 export type NoticeKind = "spot" | "other";
-/** Per node of the cluster and hour: one Spot interruption, two other notices. */
+/**
+ * Per node of the cluster and hour: one Spot interruption, two other notices. Even losing its whole fleet within the
+ * hour, each node's end brings one Spot interruption and about two other notices (a rebalance recommendation,
+ * Karpenter's disruption taint), while a report of made-up nodes could otherwise fill the audit chain beat after beat.
+ * Spot interruptions have a budget of their own, so other notices (consolidation churn) cannot crowd out the ones the
+ * interruption figures count.
+ */
 export const NOTICES_PER_NODE_HOURLY: Record<NoticeKind, number> = { spot: 1, other: 2 };
 
 export interface NoticeCandidate {
