@@ -41,6 +41,26 @@ const SNAPSHOT: ClusterSnapshot = {
   ],
 };
 
+/** The plan that puts what was observed to sleep at once (no grace period, nothing excluded). */
+function sleepNow(
+  scheduleKey: string,
+  o: Pick<Parameters<typeof planHibernation>[0], "workloads" | "nodePools" | "nodeClaims">,
+): ReturnType<typeof planHibernation> {
+  const at = Date.parse("2026-12-03T18:00:00Z");
+  return planHibernation({
+    desired: "asleep",
+    scheduleKey,
+    nowMs: at,
+    asleepSinceMs: at,
+    gracePeriodMs: 0,
+    enforce: false,
+    excludedNamespaces: [],
+    workloads: o.workloads,
+    nodePools: o.nodePools,
+    nodeClaims: o.nodeClaims,
+  });
+}
+
 describe("observationFromSnapshot", () => {
   it("turns reported objects into the planner's shapes (absent stays absent) and labels nodes with the region", () => {
     const o = observationFromSnapshot(SNAPSHOT, "us-east-1");
@@ -66,18 +86,7 @@ describe("observationFromSnapshot", () => {
 
   it("plans the same patches from a report as from the objects themselves, with expectations on what it read", () => {
     const o = observationFromSnapshot(SNAPSHOT);
-    const plan = planHibernation({
-      desired: "asleep",
-      scheduleKey: "acme/nightly",
-      nowMs: Date.parse("2026-12-03T18:00:00Z"),
-      asleepSinceMs: Date.parse("2026-12-03T18:00:00Z"),
-      gracePeriodMs: 0,
-      enforce: false,
-      excludedNamespaces: [],
-      workloads: o.workloads,
-      nodePools: o.nodePools,
-      nodeClaims: o.nodeClaims,
-    });
+    const plan = sleepNow("acme/nightly", o);
     const web = plan.patches.find((p) => p.name === "web")!;
     expect(expectationsOf(web, o.workloads[0]!)).toEqual([
       { path: "/spec/replicas", value: 3 },
@@ -117,18 +126,7 @@ describe("a schedule whose name is longer than a label value", () => {
     });
     const o = await executor.observe();
     if ("unknown" in o) throw new Error(o.unknown);
-    const plan = planHibernation({
-      desired: "asleep",
-      scheduleKey: `acme/${name}`,
-      nowMs: Date.parse("2026-12-03T18:00:00Z"),
-      asleepSinceMs: Date.parse("2026-12-03T18:00:00Z"),
-      gracePeriodMs: 0,
-      enforce: false,
-      excludedNamespaces: [],
-      workloads: o.workloads,
-      nodePools: o.nodePools,
-      nodeClaims: o.nodeClaims,
-    });
+    const plan = sleepNow(`acme/${name}`, o);
     await executor.execute(plan);
     return created;
   }
