@@ -271,10 +271,8 @@ async function exportDocument(
   };
 }
 
-interface RetentionReport {
-  days: number | null;
-  reason?: string;
-}
+/** The export's `retention`, as its schema says. */
+type RetentionReport = z.infer<typeof ExportResponse>["retention"];
 
 /** The stored retention policy as the API reports it: days, or null with why. */
 function retentionOf(policy: RetentionPolicy): RetentionReport {
@@ -288,12 +286,8 @@ function retentionOf(policy: RetentionPolicy): RetentionReport {
   };
 }
 
-interface Verification {
-  ok: boolean;
-  status: "intact" | "rebuilt" | "tampered";
-  first_bad_entry?: { index: number; id: string };
-  reason?: string;
-}
+/** The export's `verification`, as its schema says. */
+type Verification = z.infer<typeof ExportResponse>["verification"];
 
 /** The facade's own check of an export (spotctl's, including the recorded head), also sent as X-Audit-Verification. */
 function verifyAndTell(res: { setHeader(k: string, v: string): unknown }, doc: AuditExport): Verification {
