@@ -222,6 +222,39 @@ describe("fluid bound", () => {
     expect(fluidPlan(p, { assignment } as FluidBound, demand)).toHaveLength(2);
   });
 
+  it("a pod that fits no node's free room goes where a smaller pod moving to another node makes room for it", async () => {
+    // Node A (bin 0) takes three 1 vCPU pods, node B (bin 1) a 3 vCPU pod: 1 vCPU free on each, so the 2 vCPU pod dealt
+    // to B fits neither until one small pod leaves A for B.
+    const items: CgItem[] = [{ size: [1000, 1024, 1, 0] }, { size: [3000, 3072, 1, 0] }, { size: [2000, 2048, 1, 0] }];
+    const bins: CgBin[] = [
+      { cap: [4000, 4096, 110, 0], weight: 1, arch: "amd64", zone: "z1" },
+      { cap: [4000, 4096, 110, 0], weight: 1.1, arch: "amd64", zone: "z1" },
+    ];
+    const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins), work: new WorkMeter() };
+    const demand = [3, 1, 1];
+    const assignment = [
+      { bin: 0, shape: 0, pods: 3 },
+      { bin: 1, shape: 1, pods: 1 },
+      { bin: 1, shape: 2, pods: 1 },
+    ];
+    for (const fit of ["aligned", "evened"] as const) {
+      const plan = wholeNodePlan(
+        p,
+        {
+          nodes: new Map([
+            [0, 1],
+            [1, 1],
+          ]),
+          assignment,
+        },
+        demand,
+        fit,
+      );
+      expectPlacesAll(p, plan, demand);
+      expect(plan.map((n) => n.offer).sort()).toEqual([0, 1]);
+    }
+  });
+
   it("a node of bin j is worth at most its weight less its reduced cost, and at most its cap in both rows, at the fluid duals, for every pattern (property)", async () => {
     await onInstances(14, async (p, demand) => {
       const fluid = fluidBound(p, demand)!;

@@ -292,6 +292,11 @@ export function mergePairs(ctx: Ctx, nodes: PackedNode[]): PackedNode[] {
   return current;
 }
 
+/** The largest capacity of any bin in each dimension. */
+function largestCap(bins: CgBin[]): number[] {
+  return Array.from({ length: DIMS }, (_, d) => Math.max(...bins.map((b) => b.cap[d]!)));
+}
+
 /** Every pair of nodes one cheaper node can hold, with that node's type, best saving first (none once out of budget). */
 function mergeCandidates(
   ctx: Ctx,
@@ -299,7 +304,7 @@ function mergeCandidates(
   byWeight: number[],
 ): Array<{ a: number; b: number; offer: number; saving: number }> {
   const { bins, items } = ctx.p;
-  const maxCap = Array.from({ length: DIMS }, (_, d) => Math.max(...bins.map((b) => b.cap[d]!)));
+  const maxCap = largestCap(bins);
   const use = nodes.map((n) => usage(items, n));
   const found: Array<{ a: number; b: number; offer: number; saving: number }> = [];
   for (let a = 0; a < nodes.length; a++) {
@@ -953,6 +958,14 @@ export function wholeNodePlan(
     residual[i]! += set.spread(i, n, all, fit);
     p.work.add(WORK.repairStep * all.length * n);
   }
+  // what still fits nowhere, biggest first, where moving one other pod makes room for it
+  const until = p.work.units + ROOM_MAKING_WORK;
+  for (const i of biggestFirst(
+    p,
+    largestCap(p.bins),
+    residual.flatMap((r, i) => (r > 0 ? [i] : [])),
+  ))
+    residual[i] = set.makeRoom(i, residual[i]!, until);
   const placed = set.nodes.filter((n) => n.items.length > 0);
   if (residual.every((r) => r <= 0)) return placed;
   // What fits nowhere is packed on its own (few pods), on whatever types suit it best.
@@ -968,6 +981,8 @@ export function wholeNodePlan(
 
 /** Work for packing what a whole-node solution's nodes do not hold. */
 const RESIDUAL_WORK = 100_000;
+/** Work for making room in those nodes for it first. */
+const ROOM_MAKING_WORK = 100_000;
 
 /** Shapes by their largest share of `cap`, biggest first. */
 function biggestFirst(p: CgProblem, cap: number[], shapes: number[]): number[] {
@@ -989,6 +1004,11 @@ interface OpenNodes {
    * the one whose free room lines up best with the pod, see Fit); returns how many did not fit
    */
   spread(i: number, n: number, ks: number[], fit?: Fit): number;
+  /**
+   * n pods of shape i that fit no node's free room, each placed where a pod of another shape leaves for another node's
+   * free room and the room it frees holds it, until `until` (counted work); returns how many found no place
+   */
+  makeRoom(i: number, n: number, until: number): number;
 }
 
 function openNodes(p: CgProblem): OpenNodes {
@@ -1024,7 +1044,56 @@ function openNodes(p: CgProblem): OpenNodes {
       }
       return 0;
     },
+    makeRoom(i, n, until) {
+      for (; n > 0 && p.work.units < until; n--) {
+        const move = roomMaking(p, i, { nodes, rooms });
+        if (!move) return n;
+        const [gone, come] = [p.items[move.out]!.size, p.items[i]!.size];
+        takePod(nodes[move.from]!, move.out);
+        addPods(nodes[move.to]!, move.out, 1);
+        addPods(nodes[move.from]!, i, 1);
+        gone.forEach((s, d) => {
+          rooms[move.from]![d]! += s - come[d]!;
+          rooms[move.to]![d]! -= s;
+        });
+      }
+      return n;
+    },
   };
+}
+
+/**
+ * The first node that holds shape i once one pod of another shape (`out`) leaves it, with another node whose free room
+ * holds that pod (`to`): after a spread the free room is split among the nodes in pieces each too small for the pod,
+ * and a smaller pod moving out joins two pieces.
+ */
+function roomMaking(
+  p: CgProblem,
+  i: number,
+  { nodes, rooms }: { nodes: PackedNode[]; rooms: number[][] },
+): { from: number; out: number; to: number } | undefined {
+  const size = p.items[i]!.size;
+  for (let from = 0; from < nodes.length; from++) {
+    if (p.compatMask[nodes[from]!.offer]![i] !== 1) continue;
+    for (const out of nodes[from]!.items) {
+      const freed = p.items[out]!.size;
+      if (out === i || size.some((s, d) => s > rooms[from]![d]! + freed[d]! + 1e-9)) continue;
+      p.work.add(WORK.repairStep * nodes.length);
+      const to = nodes.findIndex(
+        (node, k) => k !== from && p.compatMask[node.offer]![out] === 1 && fitCount(freed, rooms[k]!, 1) === 1,
+      );
+      if (to >= 0) return { from, out, to };
+    }
+  }
+  return undefined;
+}
+
+/** One pod of shape `item` off the node. */
+function takePod(node: PackedNode, item: number): void {
+  const k = node.items.indexOf(item);
+  if (--node.counts[k]! > 0) return;
+  node.items.splice(k, 1);
+  node.counts.splice(k, 1);
 }
 
 /** Which node of `ks` (free room `rooms[k]`) with room for a pod of shape i `fit` scores best for it, or -1. */
