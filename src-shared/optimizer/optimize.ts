@@ -155,7 +155,7 @@ async function place(
   shapes: Shape[],
   demand: number[],
   offers: Offer[],
-  opts: { budget: number; integerProgram?: boolean },
+  opts: { budget: number; integerProgram?: boolean; startOnly?: boolean },
 ): Promise<Placed> {
   const res = await pack(shapes.map(toItem), demand, offers, opts);
   return {
@@ -305,7 +305,11 @@ async function onePass(input: OptimizeInput): Promise<{ result: OptimizeResult; 
   // and the bound's own, starting from the plan, so running both mostly repeated the same search.
   const improvedLater =
     input.lowerBound === true && sameObjective(offers, fallbackOffersNeeded(policy, shapes, demand, offers));
-  const placed = await place(shapes, demand, offers, { budget, integerProgram: !improvedLater });
+  const placed = await place(shapes, demand, offers, {
+    budget,
+    integerProgram: !improvedLater,
+    startOnly: improvedLater,
+  });
   const warnings: string[] = [];
   const allOffers = [
     ...offers,

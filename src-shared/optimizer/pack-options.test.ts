@@ -3,7 +3,7 @@
 // program a packing still places every pod, and with the bound on the planner (which leaves it out) plans as cheaply.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { CgItem } from "./colgen.js";
+import { WorkMeter, type CgItem } from "./colgen.js";
 import { buildOffers } from "./offers.js";
 import { optimize } from "./optimize.js";
 import { pack, usage, type PackedNode } from "./packing.js";
@@ -115,4 +115,49 @@ describe("pack: without its integer program", () => {
     // the integer program matters on some of these instances, so the comparison above is not vacuous
     expect(differs).toBeGreaterThan(0);
   }, 180_000);
+});
+
+describe("pack: only a start for the bound's steps", () => {
+  it("on a wide input (hundreds of shapes, many pods per node) spends a fifth of its budget; elsewhere the same nodes", async () => {
+    const wide = problem({
+      types: [{ cpu: 7910, mem: 30000, pods: 110, usd: 300 }],
+      shapes: Array.from({ length: 160 }, (_, k) => ({
+        cpu: 100 + ((k * 37) % 300),
+        mem: 128 + ((k * 53) % 400),
+        count: 1 + (k % 3),
+      })),
+    });
+    const spent = async (startOnly: boolean): Promise<{ units: number; nodes: PackedNode[] }> => {
+      const work = new WorkMeter();
+      const { nodes } = await pack(wide.items, wide.demand, wide.offers, {
+        budget: 1_000_000,
+        work,
+        startOnly,
+        integerProgram: false,
+      });
+      return { units: work.units, nodes };
+    };
+    const [start, whole] = [await spent(true), await spent(false)];
+    expect(whole.units).toBeGreaterThan(600_000);
+    expect(start.units).toBeLessThan(300_000);
+    for (const { nodes } of [start, whole]) {
+      const placed = wide.demand.map(() => 0);
+      nodes.forEach((n) => n.items.forEach((i, k) => (placed[i]! += n.counts[k]!)));
+      expect(placed).toEqual(wide.demand);
+    }
+    // a narrow input packs the same either way
+    const narrow = problem({
+      types: [
+        { cpu: 3920, mem: 15000, pods: 20, usd: 170 },
+        { cpu: 7910, mem: 30000, pods: 30, usd: 330 },
+      ],
+      shapes: [
+        { cpu: 500, mem: 1000, count: 9 },
+        { cpu: 1200, mem: 2600, count: 5 },
+      ],
+    });
+    const a = await pack(narrow.items, narrow.demand, narrow.offers, { budget: 1_000_000, startOnly: true });
+    const b = await pack(narrow.items, narrow.demand, narrow.offers, { budget: 1_000_000 });
+    expect(a.nodes).toEqual(b.nodes);
+  }, 60_000);
 });

@@ -63,6 +63,11 @@ export interface PackingOptions {
    * program over a superset of the patterns follows (the lower bound's) leaves it out.
    */
   integerProgram?: boolean;
+  /**
+   * Only a start for the lower bound's steps, which follow (default false): on a wide input (see `wideProblem`) those
+   * plan from whole nodes, so the packing then gets WIDE_PACKING_SHARE of its budget.
+   */
+  startOnly?: boolean;
 }
 
 /**
@@ -171,20 +176,41 @@ function roundLp(ctx: Ctx, demand: number[], master: MasterLp): PackedNode[] {
   return nodes;
 }
 
+/**
+ * Wide: at least this many pod shapes, and room for more than FEW_PODS_PER_NODE of them on some node. Pricing is then
+ * a knapsack over hundreds of shapes that branch and bound cannot close, so column generation ends far from the LP
+ * optimum within its budget (the bench's many-small and mixed-arch rows: its plans 8–19 % above, its bounds 6–17 %
+ * below the final ones), and the plan and the bound come from the whole-node steps.
+ */
+const WIDE_SHAPES = 150;
+/** The packing's share of its budget on a wide input whose bound follows: it only gives the whole-node steps a start. */
+const WIDE_PACKING_SHARE = 0.2;
+/** Column generation's share of the bound's budget on a wide input (BOUND_CG_SHARE elsewhere). */
+const WIDE_BOUND_CG_SHARE = 0.15;
+
+/** Whether column generation is no match for the input (see WIDE_SHAPES). */
+export function wideProblem(p: CgProblem, demand: number[]): boolean {
+  if (demand.filter((b) => b > 0).length < WIDE_SHAPES) return false;
+  return p.bins.some((bin, j) => {
+    let pods = 0;
+    for (const i of p.compat[j]!) pods += Math.min(demand[i]!, fitAlone(p.items[i]!.size, bin.cap));
+    return Math.min(pods, bin.cap[2]!) > FEW_PODS_PER_NODE;
+  });
+}
+
 /** Up to this many pods of one shape per node, every knapsack is small enough to solve exactly without its LP start. */
 const FEW_PODS_PER_NODE = 64;
 
 /** No kept bin holds more than FEW_PODS_PER_NODE pods of any one shape (big pods, e.g. the trace's 8–32 vCPU). */
 export function fewPodsPerNode(p: CgProblem, demand: number[]): boolean {
   return p.bins.every((bin, j) =>
-    p.compat[j]!.every((i) => {
-      const size = p.items[i]!.size;
-      return (
-        Math.min(demand[i]!, ...bin.cap.map((c, d) => (size[d]! > 0 ? Math.floor(c / size[d]!) : Infinity))) <=
-        FEW_PODS_PER_NODE
-      );
-    }),
+    p.compat[j]!.every((i) => Math.min(demand[i]!, fitAlone(p.items[i]!.size, bin.cap)) <= FEW_PODS_PER_NODE),
   );
+}
+
+/** How many pods of `size` fit an empty node of capacity `cap`. */
+function fitAlone(size: number[], cap: number[]): number {
+  return Math.min(...cap.map((c, d) => (size[d]! > 0 ? Math.floor(c / size[d]!) : Infinity)));
 }
 
 function patternKey(bin: number, items: number[], counts: number[]): string {
@@ -592,15 +618,16 @@ export async function pack(
   const { unplaceable, placeable } = placeableDemand(items, demand, allBins);
   if (placeable.every((b) => b <= 0)) return { nodes: [], unplaceable, settled: true };
   const start = work.units;
-  const { nodes, patterns } = packBins(await getHighs(), {
+  const { nodes, patterns, budget } = packBins(await getHighs(), {
     items,
     demand: placeable,
     allBins,
     work,
     budget: opts.budget,
     integerProgram: opts.integerProgram,
+    startOnly: opts.startOnly,
   });
-  return { nodes, unplaceable, patterns, settled: settledWithin(opts.budget, work.units - start) };
+  return { nodes, unplaceable, patterns, settled: settledWithin(budget, work.units - start) };
 }
 
 /**
@@ -622,12 +649,22 @@ function packBins(
     work,
     budget,
     integerProgram = true,
-  }: { items: CgItem[]; demand: number[]; allBins: CgBin[]; work: WorkMeter; budget: number; integerProgram?: boolean },
-): { nodes: PackedNode[]; patterns: PackedNode[] } {
+    startOnly = false,
+  }: {
+    items: CgItem[];
+    demand: number[];
+    allBins: CgBin[];
+    work: WorkMeter;
+    budget: number;
+    integerProgram?: boolean;
+    startOnly?: boolean;
+  },
+): { nodes: PackedNode[]; patterns: PackedNode[]; budget: number } {
   const start = work.units;
   const keptOffer = undominatedBins(allBins, items);
   const bins = keptOffer.map((j) => allBins[j]!);
   const p: CgProblem = { highs, items, bins, ...compatLists(items, bins), work };
+  if (startOnly && wideProblem(p, demand)) budget *= WIDE_PACKING_SHARE;
   p.knapsackLps = new KnapsackLps(p);
   const ctx: Ctx = {
     p,
@@ -640,7 +677,7 @@ function packBins(
   try {
     const { nodes, patterns } = solvePacking(ctx, master, demand, { start, units: budget, integerProgram });
     // solvePacking's patterns already name offers (allBins indices); its nodes name kept bins
-    return { nodes: nodes.map((n) => ({ ...n, offer: keptOffer[n.offer]! })), patterns };
+    return { nodes: nodes.map((n) => ({ ...n, offer: keptOffer[n.offer]! })), patterns, budget };
   } finally {
     master.dispose();
     p.knapsackLps.dispose();
@@ -741,7 +778,8 @@ export async function packingLowerBound(
   try {
     master.add(initialColumns(p, placeable));
     master.add(seedColumns(p, kept, seed, placeable));
-    const res = columnGeneration(p, master, placeable, boundOptions(p, { end: start + budget, planCost }));
+    const cgShare = wideProblem(p, placeable) ? WIDE_BOUND_CG_SHARE : BOUND_CG_SHARE;
+    const res = columnGeneration(p, master, placeable, boundOptions(p, { end: start + budget, planCost, cgShare }));
     return beyondTheLp(p, { kept, master, pairs, plan, planCost, demand: placeable, cg: res, start, budget });
   } finally {
     master.dispose();
@@ -1194,10 +1232,13 @@ function typeNodes(p: CgProblem, j: number, pods: Map<number, number>): PackedNo
 }
 
 /** The bound's column generation: exact pricing escalating to MILP, smoothing, LP pricing first; it stops near the plan's cost. */
-function boundOptions(p: CgProblem, { end, planCost }: { end: number; planCost?: number }): CgOptions {
+function boundOptions(
+  p: CgProblem,
+  { end, planCost, cgShare }: { end: number; planCost?: number; cgShare: number },
+): CgOptions {
   const budget = end - p.work.units;
   return {
-    deadline: p.work.units + (planCost !== undefined ? BOUND_CG_SHARE : 1) * budget,
+    deadline: p.work.units + (planCost !== undefined ? cgShare : 1) * budget,
     maxIterations: 100_000,
     exactPerIteration: 6,
     nodeLimit: 300,
