@@ -2,7 +2,8 @@
 // handed its agent: whether they are still as applied (drift), whose template they name (orphans), and the pools'
 // On-Demand NodeClaims (the return to Spot); the OptimizationPolicy controller reads its pod groups the same way.
 import type { HeartbeatObject, HeartbeatPodGroup } from "./protocol.js";
-import { CLUSTER_LABEL, parseSnapshot } from "./snapshot.js";
+import { agentObjectOwner } from "./placement.js";
+import { parseSnapshot } from "./snapshot.js";
 import type { KubeObject } from "../kube/index.js";
 import { TEMPLATE_ANNOTATION } from "../karpenter/labels.js";
 
@@ -40,7 +41,7 @@ function parseView(configMap: KubeObject): RemoteView | undefined {
   const receivedAtMs = Date.parse(snapshot?.receivedAt ?? "");
   if (!snapshot || !Number.isFinite(receivedAtMs)) return undefined;
   return {
-    clusterName: configMap.metadata?.labels?.[CLUSTER_LABEL] ?? "",
+    clusterName: agentObjectOwner(configMap)?.cluster ?? "",
     receivedAtMs,
     settleMs: snapshot.heartbeatIntervalSeconds * 1000,
     objects: snapshot.objects ?? [],

@@ -1,5 +1,5 @@
 // Controller manager: shared informers per kind, one work queue per controller, event-to-key mapping, leader gating.
-import type { KubeClient, KubeObject } from "../kube/client.js";
+import { KubeApiError, type KubeClient, type KubeObject } from "../kube/client.js";
 import { Informer, type InformerEvent } from "./informer.js";
 import { objectKey, keyOf } from "./keys.js";
 import { LeaderElector, type LeaderElectorOptions } from "./leader.js";
@@ -45,6 +45,8 @@ export interface ControllerSpec {
 export interface ManagerLogger {
   info: (obj: object, msg: string) => void;
   error: (obj: object, msg: string) => void;
+  /** Routine retries (a reconcile that lost a write race); not logged without it. */
+  debug?: (obj: object, msg: string) => void;
 }
 
 export interface ManagerOptions {
@@ -214,7 +216,7 @@ export class ControllerManager {
         baseBackoffMs: spec.baseBackoffMs,
         maxBackoffMs: spec.maxBackoffMs,
         onError: (key, error, retryInMs) =>
-          this.options.logger?.error({ err: error, controller: spec.name, key, retryInMs }, "Reconcile failed"),
+          logReconcileFailure(this.options.logger, { err: error, controller: spec.name, key, retryInMs }),
       });
       for (const key of this.informer(spec.forKind).keys()) controller.queue.add(key);
       for (const key of spec.initialKeys?.() ?? []) controller.queue.add(key);
@@ -227,6 +229,21 @@ export class ControllerManager {
     await Promise.all(queues.map((q) => q?.stop()));
     this.options.logger?.info({}, "Stopped leading");
   }
+}
+
+/**
+ * A 409 Conflict is optimistic concurrency at work (a write over a resourceVersion someone changed meanwhile): the key
+ * is requeued with the same backoff and reads the newer object then, so it is no error. AlreadyExists (also 409) and
+ * everything else are.
+ */
+function logReconcileFailure(
+  logger: ManagerLogger | undefined,
+  failure: { err: unknown; controller: string; key: string; retryInMs: number },
+): void {
+  const { err } = failure;
+  if (err instanceof KubeApiError && err.statusCode === 409 && err.reason === "Conflict")
+    logger?.debug?.(failure, "Reconcile conflicted, requeued");
+  else logger?.error(failure, "Reconcile failed");
 }
 
 /** Keys of `owner`-kind controllers named in the object's controller ownerReference (same namespace). */

@@ -1,7 +1,7 @@
 // Where the agent objects live, read back from the local API server: a heartbeat's snapshot and Lease and a connect's
 // token hash in the release namespace (nothing in the organisation's), a token matched only to the organisation and
-// cluster its Secret's labels name, the sweep of a deleted cluster's objects, and `spotctl migrate agent-objects`
-// moving an earlier release's token so the agent keeps authenticating.
+// cluster its Secret's labels name, a cluster named beyond a label value, the sweep of a deleted cluster's objects,
+// and `spotctl migrate agent-objects` moving an earlier release's token so the agent keeps authenticating.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import { sweepAgentObjects } from "../../operator/facade/services/agent-objects-
 import { runCli } from "../../operator/cli/main.js";
 import { commands } from "../../operator/cli/commands/index.js";
 import { agentLeaseName, parseSnapshot, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
+import { labelValue } from "../../src-shared/karpenter/labels.js";
 import type { KubeObject } from "../../src-shared/kube/client.js";
 import { DEFAULT_SYSTEM_NAMESPACE as RELEASE } from "../../src-shared/tenancy/cluster-target.js";
 import { eventually } from "../support/cluster.js";
@@ -165,6 +166,46 @@ describe("agent objects in the release namespace", () => {
     expect(
       await f.client.getIfExists({ ...SECRET, namespace: RELEASE, name: agentTokenSecretName(orgA.namespace, "hb") }),
     ).toBeDefined();
+  });
+
+  it("a cluster named beyond a label value connects, beats and is verified; its objects name it in annotations", async () => {
+    const long = `long-${"c".repeat(90)}-name`;
+    const token = await connect(orgA, long);
+    await eventually(async () => (await agentStatus(long, token)) === 200);
+    expect((await f.call("POST", `/clusters/${long}/heartbeat`, { token, body: beat })).status).toBe(200);
+    const objects = [
+      [SECRET, agentTokenSecretName(orgA.namespace, long)],
+      [{ apiVersion: "v1", kind: "ConfigMap" }, snapshotConfigMapName(orgA.namespace, long)],
+      [{ apiVersion: "coordination.k8s.io/v1", kind: "Lease" }, agentLeaseName(orgA.namespace, long)],
+    ] as const;
+    for (const [kind, name] of objects) {
+      const o = await f.client.get({ ...kind, namespace: RELEASE, name });
+      expect(o.metadata?.labels?.["spotoptimizer.io/cluster"]).toBe(labelValue(long));
+      expect(o.metadata?.annotations).toEqual({
+        "spotoptimizer.io/organisation-namespace": orgA.namespace,
+        "spotoptimizer.io/cluster": long,
+      });
+    }
+    const verify = await f.call("GET", `/clusters/${long}/verify`, { token: orgA.accessToken });
+    expect(verify.body).toMatchObject({ status: "connected", connected: true });
+    // The sweep judges them by the full name: kept while the cluster lives, deleted once it is gone.
+    const sweep = (): Promise<number> =>
+      sweepAgentObjects({
+        client: f.client,
+        cache: f.facades[0]!.cache,
+        releaseNamespace: RELEASE,
+        now: () => new Date(Date.now() + 3_600_000),
+      });
+    const present = async (): Promise<boolean[]> =>
+      Promise.all(
+        objects.map(async ([kind, name]) => !!(await f.client.getIfExists({ ...kind, namespace: RELEASE, name }))),
+      );
+    await sweep();
+    expect(await present()).toEqual([true, true, true]);
+    await f.client.delete({ ...MC, namespace: orgA.namespace, name: long });
+    await eventually(() => f.facades[0]!.cache.cluster(orgA.namespace, long) === undefined);
+    await sweep();
+    expect(await present()).toEqual([false, false, false]);
   });
 });
 

@@ -1,4 +1,5 @@
-// CRD validation through @kubernetes/client-node: Karpenter's real CRDs and ours, 422 Invalid with the field path.
+// Validation through @kubernetes/client-node: Karpenter's real CRDs and ours, and label values, 422 Invalid with the
+// field path.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
@@ -177,5 +178,47 @@ describe("custom resource validation", () => {
       PatchStrategy.MergePatch,
     );
     expect(changed.metadata.generation).toBe(2);
+  });
+});
+
+describe("metadata validation", () => {
+  // A ManagedCluster name reaches 253 characters; as a label value it must be refused here as a real server does.
+  const TOO_LONG = "c".repeat(64);
+  const configMap = (labels: Record<string, string>): KubernetesObject =>
+    ({ apiVersion: "v1", kind: "ConfigMap", metadata: { namespace: "default", name: "labelled", labels } }) as never;
+  const stored = async (): Promise<Record<string, string> | undefined> =>
+    (await api.read(configMap({}) as never)).metadata?.labels;
+
+  it("refuses a label value over 63 characters on create, update, merge patch and apply: 422 naming metadata.labels", async () => {
+    const created = await rejection(api.create(configMap({ cluster: TOO_LONG })));
+    expect(created.code).toBe(422);
+    expect(created.body.details.causes).toEqual([
+      {
+        reason: "FieldValueInvalid",
+        message: `Invalid value: "${TOO_LONG}": must be no more than 63 characters`,
+        field: "metadata.labels",
+      },
+    ]);
+    const current = await api.create(configMap({ cluster: "c".repeat(63) }));
+    const writes = [
+      () => api.replace({ ...current, metadata: { ...current.metadata, labels: { cluster: TOO_LONG } } }),
+      () =>
+        api.patch(
+          configMap({ cluster: TOO_LONG }),
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          PatchStrategy.MergePatch,
+        ),
+      () => api.patch(configMap({ cluster: TOO_LONG }), undefined, undefined, "t", true, PatchStrategy.ServerSideApply),
+      () => api.patch(configMap({ cluster: "-dash" }), undefined, undefined, "t", true, PatchStrategy.ServerSideApply),
+    ];
+    for (const write of writes) {
+      const refused = await rejection(write());
+      expect(refused.code).toBe(422);
+      expect(refused.body.details.causes.map((c: any) => c.field)).toEqual(["metadata.labels"]);
+    }
+    expect(await stored()).toEqual({ cluster: "c".repeat(63) });
   });
 });

@@ -43,8 +43,8 @@ async function clusterAndSecret(namespace: string, name: string): Promise<{ clus
 }
 
 describe("POST /clusters/connect", () => {
-  it("refuses a cluster_id that is not a DNS label (<= 63) with 422 before writing anything", async () => {
-    for (const id of ["a".repeat(64), "dotted.name", "x".repeat(200)]) {
+  it("refuses a cluster_id that is not an object name (<= 253) with 422 before writing anything", async () => {
+    for (const id of ["a".repeat(254), "Upper-Case", "under_score", "-leading-dash"]) {
       const res = await t.call("POST", "/clusters/connect", { token: owner.accessToken, body: { cluster_id: id } });
       expect(res.status).toBe(422);
       expect(res.body.detail).toMatch(/^body\.cluster_id: /);

@@ -8,7 +8,7 @@ import { ControllerManager } from "../../src-shared/runtime/index.js";
 import { karpenterName, labelValue } from "../../src-shared/karpenter/labels.js";
 import { POLICY_ACTION_LABEL } from "../../operator/controllers/optimizationpolicy/remote-exclusions.js";
 import { SNAPSHOT_KEY, SNAPSHOT_LABEL, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
-import { agentObjectLabels } from "../../src-shared/agent/placement.js";
+import { agentObjectMarks } from "../../src-shared/agent/placement.js";
 import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-target.js";
 import { NODE_TEMPLATE as NT, OPTIMIZATION_POLICY as OP, useTemplateCluster } from "../support/template-cluster.js";
 
@@ -190,7 +190,8 @@ describe("optimizationpolicy controller", () => {
       metadata: {
         name: snapshotConfigMapName(NS, "yonder"),
         namespace: DEFAULT_SYSTEM_NAMESPACE,
-        labels: { [SNAPSHOT_LABEL]: "true", ...agentObjectLabels({ namespace: NS, cluster: "yonder" }) },
+        labels: { [SNAPSHOT_LABEL]: "true", ...agentObjectMarks({ namespace: NS, cluster: "yonder" }).labels },
+        annotations: agentObjectMarks({ namespace: NS, cluster: "yonder" }).annotations,
       },
       data: { [SNAPSHOT_KEY]: JSON.stringify(report) },
     } as never);
@@ -211,6 +212,58 @@ describe("optimizationpolicy controller", () => {
     );
     expect(action.metadata.labels[POLICY_ACTION_LABEL]).toBe(labelValue(LONG));
     expect(action.spec).toMatchObject({ type: "annotate", target: { kind: "Namespace", name: "shop" } });
+  });
+
+  it("hands the exclusions to the agent of a remote cluster whose name outgrows a label value, by its full name", async () => {
+    // The snapshot's label holds a value standing for the name; the action must name the cluster itself.
+    const FAR = `far-${"r".repeat(92)}-end`;
+    await env.client.create({
+      apiVersion: "spotoptimizer.io/v1alpha1",
+      kind: "ManagedCluster",
+      metadata: { name: FAR, namespace: NS },
+      spec: { mode: "remote" },
+    } as never);
+    const report = {
+      receivedAt: new Date().toISOString(),
+      agentVersion: "0.1.0",
+      k8sVersion: "v1.31.2",
+      heartbeatIntervalSeconds: 15,
+      nodes: [],
+      pods: [{ namespace: "depot", cpu_millicores: 100, memory_mib: 128, count: 1 }],
+      objects: [],
+    };
+    const marks = agentObjectMarks({ namespace: NS, cluster: FAR });
+    await env.client.create({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: {
+        name: snapshotConfigMapName(NS, FAR),
+        namespace: DEFAULT_SYSTEM_NAMESPACE,
+        labels: { [SNAPSHOT_LABEL]: "true", ...marks.labels },
+        annotations: marks.annotations,
+      },
+      data: { [SNAPSHOT_KEY]: JSON.stringify(report) },
+    } as never);
+    await env.client.create({
+      ...OP,
+      metadata: { name: "far-policy", namespace: NS },
+      spec: { clusterRef: { name: FAR }, exclusions: { namespaces: ["depot"] } },
+    } as never);
+    const action = await eventually(
+      async () => {
+        const items = (
+          await env.client.listAll({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "AgentAction", namespace: NS })
+        ).items as any[];
+        return items.find((a) => a.metadata.annotations?.[POLICY_ACTION_LABEL] === "far-policy");
+      },
+      15_000,
+      "the policy's annotate action",
+    );
+    expect(action.spec).toMatchObject({
+      clusterRef: { name: FAR },
+      type: "annotate",
+      target: { kind: "Namespace", name: "depot" },
+    });
   });
 
   it("releases the pods of a policy deleted while no operator ran, once one starts", async () => {

@@ -1,4 +1,5 @@
 // Integration: the controller manager — events map to keys (own kind and owned objects), one leader reconciles, hand-over.
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { startTestCluster } from "../support/cluster.js";
@@ -142,7 +143,8 @@ describe("ControllerManager", () => {
     const failures: string[] = [];
     const logger = {
       info: () => undefined,
-      error: (obj: object) => void failures.push(String((obj as { key?: string }).key)),
+      error: () => undefined,
+      debug: (obj: object) => void failures.push(String((obj as { key?: string }).key)),
     };
     const manager = new ControllerManager({ client, logger });
     const templates = manager.informer(templateKind);
@@ -184,6 +186,57 @@ describe("ControllerManager", () => {
     }
     expect(reconciled.length).toBeGreaterThanOrEqual(names.length);
     await manager.stop();
+  });
+
+  it("requeues a reconcile whose status write lost to a newer resourceVersion, and logs that at debug, not error", async () => {
+    const lines: Array<{ level: number; msg: string; controller?: string; key?: string }> = [];
+    const logger = pino({ level: "debug" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const manager = new ControllerManager({ client, logger });
+    const templates = manager.informer(templateKind);
+    let raced = false;
+    manager.addController({
+      name: "status-writer",
+      forKind: templateKind,
+      baseBackoffMs: 10,
+      reconcile: async (key) => {
+        const { name } = splitKey(key);
+        const cached = templates.getByKey(key);
+        if (!name.startsWith("stale") || cached === undefined) return {};
+        if (!raced) {
+          // Someone else writes between our read of the cache and our status write.
+          raced = true;
+          await client.patch(
+            { ...templateKind, namespace: ns, name },
+            { metadata: { labels: { by: "other" } } },
+            { type: "merge" },
+          );
+        }
+        await client.replace({ ...cached, status: { observedGeneration: cached.metadata?.generation } }, "status");
+        return {};
+      },
+    });
+    manager.addController({
+      name: "always-fails",
+      forKind: configMapKind,
+      reconcile: async (key) => {
+        if (key === `${ns}/broken`) throw new Error("the reconcile could not go on");
+        return {};
+      },
+    });
+    await client.create(template("stale", ["m5"]));
+    await client.create({ ...configMapKind, metadata: { name: "broken", namespace: ns }, data: {} });
+    manager.start();
+    await waitFor(async () => {
+      const stored = await client.get({ ...templateKind, namespace: ns, name: "stale" });
+      return (stored.status as { observedGeneration?: number } | undefined)?.observedGeneration === 1;
+    });
+    await waitFor(() => lines.some((l) => l.controller === "always-fails" && l.level === 50));
+    await manager.stop();
+    const statusWriter = lines.filter((l) => l.controller === "status-writer");
+    // pino's levels: 20 debug, 50 error.
+    expect(statusWriter.some((l) => l.level === 20 && l.key === `${ns}/stale`)).toBe(true);
+    expect(statusWriter.filter((l) => l.level >= 50)).toEqual([]);
+    expect(lines.find((l) => l.controller === "always-fails")).toMatchObject({ level: 50, msg: "Reconcile failed" });
   });
 
   it("releases what a controller holds (close) when it stops, after the reconcile in flight has finished", async () => {

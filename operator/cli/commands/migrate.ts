@@ -2,7 +2,7 @@
 // namespace — each agent-token hash Secret is copied, confirmed, then deleted; old snapshots and agent Leases (re-sent
 // by the agents every minute) are deleted. Idempotent: the chart runs it as a pre-upgrade hook.
 import type { V1Secret } from "@kubernetes/client-node";
-import { agentObjectLabels, belongsTo } from "../../../src-shared/agent/placement.js";
+import { agentObjectMarks, belongsTo, markedName } from "../../../src-shared/agent/placement.js";
 import { AGENT_LEASE_LABEL, CLUSTER_LABEL, SNAPSHOT_LABEL } from "../../../src-shared/agent/snapshot.js";
 import { API_VERSION } from "../../../src-shared/crds/index.js";
 import { KubeClient, isConflict, type KubeObject } from "../../../src-shared/kube/client.js";
@@ -91,19 +91,21 @@ function hashOf(secret: KubeObject | undefined): string | undefined {
   return (secret as V1Secret | undefined)?.data?.[TOKEN_HASH_KEY];
 }
 
-/** Creates the copy (labelled for its organisation, cluster and uid), or reads the one a previous run made. */
+/** Creates the copy (labelled and annotated for its organisation, cluster and uid), or reads one a previous run made. */
 async function copyOf(m: Migration, old: KubeObject, owner: { namespace: string; cluster: string; uid: string }) {
   const name = agentTokenSecretName(owner.namespace, owner.cluster);
   const ref = { apiVersion: "v1", kind: "Secret", namespace: m.releaseNamespace, name };
   const existing = await m.client.getIfExists(ref);
   if (existing) return { copy: existing, created: false };
+  const marks = agentObjectMarks(owner);
   const body: V1Secret = {
     apiVersion: "v1",
     kind: "Secret",
     metadata: {
       name,
       namespace: m.releaseNamespace,
-      labels: { [AGENT_TOKEN_LABEL]: "true", ...agentObjectLabels(owner) },
+      labels: { [AGENT_TOKEN_LABEL]: "true", ...marks.labels },
+      annotations: marks.annotations,
     },
     type: "Opaque",
     data: { [TOKEN_HASH_KEY]: hashOf(old) ?? "" },
@@ -132,7 +134,7 @@ async function moveToken(m: Migration, old: KubeObject, owner: { namespace: stri
 /** One old token Secret: moved when its cluster exists, deleted when it does not (it authenticated nothing). */
 async function migrateToken(m: Migration, old: KubeObject): Promise<void> {
   const namespace = old.metadata?.namespace ?? "";
-  const cluster = old.metadata?.labels?.[CLUSTER_LABEL];
+  const cluster = markedName(old, CLUSTER_LABEL);
   if (!cluster || hashOf(old) === undefined) return;
   const uid = await clusterUid(m, namespace, cluster, old);
   if (uid !== undefined) return moveToken(m, old, { namespace, cluster, uid });

@@ -14,7 +14,7 @@ import { clusterFigures, nodeFigures, type ClusterView } from "../services/fleet
 import { helmSetValue, publicBaseUrl, shellQuote } from "../public-url.js";
 import { requireCluster, type ClusterService } from "../services/clusters.js";
 import { specOf, type ResourceContext, type ResourceScope } from "../services/resource-scope.js";
-import { IdParams } from "./shared.js";
+import { ClusterId, IdParams } from "./shared.js";
 import { TemplateSummary, templateSummary } from "./templates.js";
 import { defaultOf } from "../services/templates.js";
 import { plainText } from "../text.js";
@@ -309,20 +309,10 @@ const optimizeCluster = (scope: ResourceScope, clusters: ClusterService): RouteD
 
 // ---- connect / install ------------------------------------------------------------------------------------------
 
-/**
- * The agent's cluster id: a DNS label (<= 63), because it also names the token Secret, the agent's Lease and snapshot
- * and is a label value on them; checked before anything is written.
- */
-const AgentClusterId = z
-  .string()
-  .min(1)
-  .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS label: lower-case letters, digits and '-', at most 63")
-  .describe("Cluster id (the ManagedCluster's name), a DNS label.");
-
 const ConnectBody = z
   .object({
-    cluster_id: AgentClusterId,
+    // Any ManagedCluster name, checked before anything is written: the agent objects keep it in full in annotations.
+    cluster_id: ClusterId,
     namespace: namespaceName("Namespace the agent is installed into.").optional(),
     region: z
       .string()

@@ -6,7 +6,7 @@ import type { ManagedCluster } from "../../../src-shared/crds/index.js";
 import type { AuthContext } from "../http.js";
 import {
   AGENT_TOKEN_SUFFIX,
-  agentObjectLabels,
+  agentObjectMarks,
   agentObjectName,
   CLUSTER_UID_LABEL,
 } from "../../../src-shared/agent/placement.js";
@@ -44,21 +44,21 @@ export function parseAgentToken(token: string): { namespace: string; clusterName
 
 /**
  * The Secret holding the token's hash, in the release namespace. No owner reference (one cannot cross namespaces): its
- * labels name the organisation, the cluster and the cluster's uid, and the facade's sweep deletes it once that is gone.
+ * labels and annotations name the organisation, the cluster and the cluster's uid, and the facade's sweep deletes it
+ * once that is gone.
  */
 export function agentTokenSecret(cluster: ManagedCluster, token: string, releaseNamespace: string): V1Secret {
   const namespace = cluster.metadata.namespace ?? "";
   const name = cluster.metadata.name ?? "";
+  const marks = agentObjectMarks({ namespace, cluster: name, uid: cluster.metadata.uid });
   return {
     apiVersion: "v1",
     kind: "Secret",
     metadata: {
       name: agentTokenSecretName(namespace, name),
       namespace: releaseNamespace,
-      labels: {
-        [AGENT_TOKEN_LABEL]: "true",
-        ...agentObjectLabels({ namespace, cluster: name, uid: cluster.metadata.uid }),
-      },
+      labels: { [AGENT_TOKEN_LABEL]: "true", ...marks.labels },
+      annotations: marks.annotations,
     },
     type: "Opaque",
     // data (base64), not stringData: every API server stores it the same way.

@@ -123,9 +123,12 @@ async function writeTokenSecret(
   }
 }
 
-/** The new hash and labels (the cluster's uid among them) over the Secret there. */
+/** The new hash, labels (the cluster's uid among them) and annotations over the Secret there. */
 function tokenSecretPatch(secret: V1Secret): Record<string, unknown> {
-  return { metadata: { labels: secret.metadata?.labels }, data: secret.data };
+  return {
+    metadata: { labels: secret.metadata?.labels, annotations: secret.metadata?.annotations },
+    data: secret.data,
+  };
 }
 
 /**

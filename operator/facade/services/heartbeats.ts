@@ -17,7 +17,7 @@ import type { KubeClient } from "../../../src-shared/kube/index.js";
 import type { Heartbeat, HeartbeatInterruption } from "../../../src-shared/agent/protocol.js";
 import { PayloadTooLargeError } from "../errors.js";
 import { createNoticeBudget, type NoticeBudget, type NoticeCandidate } from "./notice-budget.js";
-import { agentObjectLabels } from "../../../src-shared/agent/placement.js";
+import { agentObjectMarks } from "../../../src-shared/agent/placement.js";
 import {
   AGENT_LEASE_LABEL,
   DEFAULT_HEARTBEAT_INTERVAL_SECONDS,
@@ -157,18 +157,21 @@ function stateOf(ctx: IngestContext, key: string): ClusterState {
 
 /**
  * The metadata of a cluster's Lease or snapshot: in the release namespace, labelled with its organisation, cluster and
- * the cluster's uid (no owner reference can cross namespaces; the facade's sweep removes those of a cluster gone).
+ * the cluster's uid, the full names annotated (no owner reference can cross namespaces; the facade's sweep removes
+ * those of a cluster gone).
  */
 function agentObjectMetadata(
   ctx: IngestContext,
   cluster: ManagedCluster,
   object: { name: string; label: string },
-): { name: string; namespace: string; labels: Record<string, string> } {
+): { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> } {
   const owner = { namespace: cluster.metadata.namespace ?? "", cluster: cluster.metadata.name ?? "" };
+  const marks = agentObjectMarks({ ...owner, uid: cluster.metadata.uid });
   return {
     name: object.name,
     namespace: ctx.opts.releaseNamespace,
-    labels: { [object.label]: "true", ...agentObjectLabels({ ...owner, uid: cluster.metadata.uid }) },
+    labels: { [object.label]: "true", ...marks.labels },
+    annotations: marks.annotations,
   };
 }
 

@@ -689,6 +689,24 @@ function nameError(rt: ResourceType, name: string): string | undefined {
   return dns1123SubdomainError(name);
 }
 
+/** Upstream's IsValidLabelValue: one cause per rule broken, as a real API server lists them. */
+function labelValueCauses(v: string): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const invalid = (why: string): StatusCause => ({
+    reason: "FieldValueInvalid",
+    message: `Invalid value: "${v}": ${why}`,
+    field: "metadata.labels",
+  });
+  if (v.length > 63) causes.push(invalid("must be no more than 63 characters"));
+  if (!/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v))
+    causes.push(
+      invalid(
+        "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+      ),
+    );
+  return causes;
+}
+
 function validateLabelsAndAnnotations(m: Record<string, any>): StatusCause[] {
   const causes: StatusCause[] = [];
   const labels = m.labels as Record<string, unknown> | undefined;
@@ -699,12 +717,8 @@ function validateLabelsAndAnnotations(m: Record<string, any>): StatusCause[] {
         message: `Invalid value: ${JSON.stringify(v)}: label values must be strings`,
         field: `metadata.labels`,
       });
-    } else if (v.length > 63 || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v)) {
-      causes.push({
-        reason: "FieldValueInvalid",
-        message: `Invalid value: "${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`,
-        field: `metadata.labels`,
-      });
+    } else {
+      causes.push(...labelValueCauses(v));
     }
     if (!/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(k)) {
       causes.push({
