@@ -51,6 +51,67 @@ spec:
   strategy: ${strategy}${extra}
 `;
 
+const NODE_TEMPLATE = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" } as const;
+
+/** A `kind: List` of two NodeTemplates; `extra` is appended to the first one's spec. */
+const templateList = (strategy: string, extra = ""): string => `apiVersion: v1
+kind: List
+items:
+  - apiVersion: spotoptimizer.io/v1alpha1
+    kind: NodeTemplate
+    metadata:
+      name: list-a
+      namespace: acme
+    spec:
+      clusterRef:
+        name: prod
+      families: [m5]
+      strategy: ${strategy}${extra}
+  - apiVersion: spotoptimizer.io/v1alpha1
+    kind: NodeTemplate
+    metadata:
+      name: list-b
+      namespace: acme
+    spec:
+      clusterRef:
+        name: prod
+      families: [c5]
+      strategy: ${strategy}
+`;
+
+/** A List of built-ins using fields (a probe, a rollout strategy) that the local server's compact schemas leave out. */
+const builtinList = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: listed
+      namespace: acme
+    data:
+      a: "1"
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: probed
+      namespace: acme
+    spec:
+      strategy:
+        type: Recreate
+      selector:
+        matchLabels: { app: probed }
+      template:
+        metadata:
+          labels: { app: probed }
+        spec:
+          containers:
+            - name: app
+              image: busybox
+              livenessProbe:
+                exec:
+                  command: ["true"]
+`;
+
 const crd = load(readFileSync(join(projectCrdDir, "nodetemplates.spotoptimizer.io.yaml"), "utf8")) as any;
 const crdVersion = crd.spec.versions[0];
 
@@ -176,6 +237,48 @@ spec:
     const out = await kubectl(["apply", "-f", writeManifest("bogus.yaml", nodeTemplate("SPOT", "\n  bogus: 1"))]);
     expect(out.code).not.toBe(0);
     expect(out.stderr).toContain('strict decoding error: unknown field "spec.bogus"');
+  });
+
+  it("applies a v1 List of NodeTemplates under kubectl's default validation (no --validate=false)", async () => {
+    // kubectl checks a List's items itself against /openapi/v2, which it reads in protobuf only.
+    const out = await kubectl(["apply", "-f", writeManifest("list.yaml", templateList("ON_DEMAND"))]);
+    expect(out.stderr).toBe("");
+    expect(out.stdout.trim().split("\n")).toEqual([
+      "nodetemplate.spotoptimizer.io/list-a created",
+      "nodetemplate.spotoptimizer.io/list-b created",
+    ]);
+    for (const name of ["list-a", "list-b"]) {
+      const stored: any = await objects.read({ ...NODE_TEMPLATE, metadata: { name, namespace: "acme" } });
+      expect(stored.spec).toMatchObject({ clusterRef: { name: "prod" }, strategy: "ON_DEMAND" });
+    }
+  });
+
+  it("refuses a List item's unknown field before writing anything, with kubectl's client-side message", async () => {
+    const out = await kubectl([
+      "apply",
+      "-f",
+      writeManifest("list-bogus.yaml", templateList("SPOT", "\n      bogus: 1")),
+    ]);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr.trim()).toBe(
+      `error: error validating "${join(workDir, "list-bogus.yaml")}": error validating data: ValidationError(NodeTemplate.spec): unknown field "bogus" in io.spotoptimizer.v1alpha1.NodeTemplate.spec; if you choose to ignore these errors, turn validation off with --validate=false`,
+    );
+    for (const name of ["list-a", "list-b"]) {
+      const stored: any = await objects.read({ ...NODE_TEMPLATE, metadata: { name, namespace: "acme" } });
+      expect(stored.spec.strategy).toBe("ON_DEMAND");
+    }
+  });
+
+  it("applies a List of built-ins whose fields our compact schemas do not describe", async () => {
+    const out = await kubectl(["apply", "-f", writeManifest("list-builtins.yaml", builtinList)]);
+    expect(out.stderr).toBe("");
+    expect(out.stdout.trim().split("\n")).toEqual(["configmap/listed created", "deployment.apps/probed created"]);
+    const stored: any = await objects.read({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "probed", namespace: "acme" },
+    });
+    expect(stored.spec.template.spec.containers[0].livenessProbe).toEqual({ exec: { command: ["true"] } });
   });
 
   it("rejects an invalid enum value with the field path", async () => {

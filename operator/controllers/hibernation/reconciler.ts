@@ -74,6 +74,7 @@ const DUPLICATE = "Duplicate";
 /** Condition reasons of a remote cluster the controller cannot act on yet. */
 export const AGENT_NOT_REPORTED = "AgentNotReported";
 export const AGENT_ACTION_FAILED = "AgentActionFailed";
+export const AGENT_ACTION_PENDING = "AgentActionPending";
 
 export interface HibernationReconcilerOptions {
   reader: HibernationReader;
@@ -100,6 +101,8 @@ interface ScheduleObject extends KubeObject {
 }
 
 interface Observed {
+  /** The state the plan brings the cluster to. */
+  desired: "awake" | "asleep";
   plan: HibernationPlan;
   nodes: ObservedObject[];
   nodePools: ObservedObject[];
@@ -245,7 +248,13 @@ async function observeAndPlan(
     nodePools: observation.nodePools,
     nodeClaims: observation.nodeClaims,
   });
-  return { plan, nodes: observation.nodes, nodePools: observation.nodePools, executor: run.executor };
+  return {
+    desired: run.desired,
+    plan,
+    nodes: observation.nodes,
+    nodePools: observation.nodePools,
+    executor: run.executor,
+  };
 }
 
 /** The executor of the cluster a schedule acts on: AgentActions for a remote one, direct writes otherwise. */
@@ -641,19 +650,32 @@ async function localOutcome(ctx: RunContext, executed: ExecutionOutcome): Promis
 }
 
 /**
+ * Why a remote cluster is not yet as planned: a failed AgentAction, else actions under way. The message names no
+ * count, so the agent's progress reports do not rewrite the status on every heartbeat.
+ */
+function remoteWait(observed: Observed, executed: ExecutionOutcome): { reason: string; message: string } {
+  if (executed.failed.length > 0)
+    return {
+      reason: AGENT_ACTION_FAILED,
+      message: `${executed.failed.length} AgentAction(s) failed, waiting for a newer report of the cluster: ${executed.failed[0]}`,
+    };
+  return {
+    reason: AGENT_ACTION_PENDING,
+    message: `${observed.desired === "asleep" ? "Going to sleep" : "Waking"}: AgentActions are under way in the cluster, waiting for its agent's report to show them done`,
+  };
+}
+
+/**
  * Carries out the plan; the requeue when anything was written or is under way (the next run, finding nothing to do,
- * records the result). A remote cluster's failed AgentAction is reported on the schedule while it waits.
+ * records the result). While a remote cluster's AgentActions are pending or failed the schedule says so for its
+ * current generation, so its status never presents an older spec's outcome as the one in force.
  */
 async function applyPlan(ctx: RunContext, observed: Observed): Promise<ReconcileResult | undefined> {
   const executed = await observed.executor.execute(observed.plan);
   if (executed.attempted === 0) return undefined;
   if (observed.executor.mode === "local") return localOutcome(ctx, executed);
-  if (executed.failed.length > 0) {
-    await notReady(ctx, {
-      reason: AGENT_ACTION_FAILED,
-      message: `${executed.failed.length} AgentAction(s) failed, waiting for a newer report of the cluster: ${executed.failed[0]}`,
-    });
-  }
+  const wait = remoteWait(observed, executed);
+  await notReady(ctx, wait, {}, wait.reason === AGENT_ACTION_PENDING ? "normal" : "warning");
   return { requeueAfterMs: REMOTE_WAIT_MS };
 }
 

@@ -272,7 +272,8 @@ export function decodeKubeProtobuf(body: Uint8Array): Record<string, unknown> {
 
 // ---- encoding ----
 
-class Writer {
+/** Appends protobuf wire-format fields (also the encoder of the /openapi/v2 protobuf document). */
+export class Writer {
   readonly parts: Buffer[] = [];
   varint(v: bigint): void {
     const out: number[] = [];

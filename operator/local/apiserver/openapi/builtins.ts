@@ -169,6 +169,7 @@ export function sharedSchemas(prefix: string): Record<string, Schema> {
         name: s("Name must be unique within a namespace."),
         generateName: s("An optional prefix used by the server to generate a unique name."),
         namespace: s("Namespace defines the space within which each name must be unique."),
+        selfLink: s("Deprecated: selfLink is a legacy read-only field that is no longer populated by the system."),
         uid: s("UID is the unique in time and space value for this object."),
         resourceVersion: s("An opaque value that represents the internal version of this object."),
         generation: i("A sequence number representing a specific generation of the desired state.", "int64"),
@@ -212,6 +213,7 @@ export function sharedSchemas(prefix: string): Record<string, Schema> {
       },
     ),
     [LIST_META]: obj("ListMeta describes metadata that synthetic resources must have.", {
+      selfLink: s("Deprecated: selfLink is a legacy read-only field that is no longer populated by the system."),
       resourceVersion: s("String that identifies the server's internal version of this object."),
       continue: s("Set if the user should retrieve more results."),
       remainingItemCount: i("The number of subsequent items in the list.", "int64"),

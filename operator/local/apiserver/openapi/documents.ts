@@ -1,6 +1,7 @@
 // Builds the /openapi/v2 and /openapi/v3 documents from the resource registry (built-in kinds and every CRD version).
 import type { ResourceRegistry, ResourceType, ResourceVersion } from "../registry.js";
 import { builtinKindSchemas, LIST_META, OBJECT_META, ref, sharedSchemas } from "./builtins.js";
+import { swaggerBuiltinKind, swaggerCustomResourceKind, swaggerSchema } from "./swagger.js";
 
 type Schema = Record<string, any>;
 export const V3_PREFIX = "#/components/schemas/";
@@ -331,14 +332,22 @@ function v2Operation(op: Schema): Schema {
   };
 }
 
-/** The swagger 2.0 document (`/openapi/v2`), JSON only. */
+/** The v2 definition of a v3 schema: kinds by the rules of their origin, everything else by the common ones. */
+function v2Definition(schema: Schema, kind: ResourceType | undefined): Schema {
+  const v2 = withPrefix(schema, V2_PREFIX);
+  if (!kind) return swaggerSchema(v2);
+  return kind.crd ? swaggerCustomResourceKind(v2) : swaggerBuiltinKind(v2);
+}
+
+/** The swagger 2.0 document (`/openapi/v2`), derived from the v3 documents as kube-apiserver derives it. */
 export function openApiV2(registry: ResourceRegistry): Schema {
   const definitions: Record<string, Schema> = {};
   const paths: Record<string, Schema> = {};
   for (const { group, version } of groupVersionPaths(registry)) {
     const doc = openApiV3GroupVersion(registry, group, version)!;
+    const kinds = new Map(registry.inGroupVersion(group, version).map((rt) => [schemaName(rt, version), rt]));
     for (const [name, schema] of Object.entries(doc.components.schemas as Record<string, Schema>))
-      definitions[name] = withPrefix(schema, V2_PREFIX);
+      definitions[name] = v2Definition(schema, kinds.get(name));
     for (const [path, item] of Object.entries(doc.paths as Record<string, Schema>)) {
       const out: Schema = {};
       for (const [k, v] of Object.entries(item)) {

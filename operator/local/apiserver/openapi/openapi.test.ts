@@ -1,5 +1,6 @@
 // Unit tests of the OpenAPI documents and handler built from the resource registry (Karpenter's real NodePool CRD).
 import { karpenterCrd } from "../../../../test/support/karpenter-fixtures.js";
+import { protoFields, protoMessage } from "../../../../test/support/proto-fields.js";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -67,13 +68,97 @@ describe("OpenAPI v3 group-version documents", () => {
   it("v2 uses definitions and body parameters", () => {
     const v2 = openApiV2(registry) as any;
     expect(v2.swagger).toBe("2.0");
-    expect(v2.definitions["sh.karpenter.v1.NodePool"].properties.metadata.allOf[0].$ref).toBe(
-      "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
-    );
+    // Swagger 2.0 keeps a $ref's siblings beside it (v3 wraps it in allOf): kubectl's v2 reader follows only this form.
+    expect(v2.definitions["sh.karpenter.v1.NodePool"].properties.metadata).toEqual({
+      $ref: "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+      description: expect.stringMatching(/^Standard object's metadata/),
+    });
     const patch = v2.paths["/apis/karpenter.sh/v1/nodepools/{name}"].patch;
     expect(patch.parameters.find((p: any) => p.in === "body").schema.$ref).toBe(
       "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.Patch",
     );
+  });
+});
+
+/** A CRD of one version whose schema uses what swagger 2.0 cannot say, `root` merged into its openAPIV3Schema. */
+function widgetCrd(root: Record<string, unknown> = {}): KubeObject {
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: "widgets.example.io" },
+    spec: {
+      group: "example.io",
+      scope: "Namespaced",
+      names: { kind: "Widget", plural: "widgets" },
+      versions: [
+        {
+          name: "v1",
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: "object",
+              properties: {
+                spec: {
+                  type: "object",
+                  required: ["ratio", "size"],
+                  properties: {
+                    ratio: { type: "number", nullable: true, description: "May be null." },
+                    size: { "x-kubernetes-int-or-string": true, anyOf: [{ type: "integer" }, { type: "string" }] },
+                    free: {
+                      type: "object",
+                      "x-kubernetes-preserve-unknown-fields": true,
+                      properties: { known: { type: "string" } },
+                    },
+                    tags: { type: "array", items: { type: "string" }, maxItems: 3 },
+                  },
+                },
+              },
+              ...root,
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+describe("OpenAPI v2 schemas, as kube-apiserver publishes them", () => {
+  const definitions = (crd: KubeObject): Record<string, any> => {
+    const registry = new ResourceRegistry();
+    registry.upsert(resourceTypeFromCrd(crd));
+    return (openApiV2(registry) as any).definitions;
+  };
+
+  it("drops what swagger 2.0 cannot say from a custom resource's schema", () => {
+    const spec = definitions(widgetCrd())["io.example.v1.Widget"].properties.spec;
+    expect(spec.required).toEqual(["size"]);
+    expect(spec.properties.ratio).toEqual({ description: "May be null." });
+    expect(spec.properties.size).toEqual({ "x-kubernetes-int-or-string": true });
+    expect(spec.properties.free).toEqual({ "x-kubernetes-preserve-unknown-fields": true });
+    expect(spec.properties.tags).toEqual({ type: "array", items: { type: "string" }, maxItems: 3 });
+  });
+
+  it("publishes a custom resource that keeps unknown fields at its root as a bare object", () => {
+    const widget = definitions(widgetCrd({ "x-kubernetes-preserve-unknown-fields": true }))["io.example.v1.Widget"];
+    expect(widget).toEqual({
+      type: "object",
+      "x-kubernetes-group-version-kind": [{ group: "example.io", kind: "Widget", version: "v1" }],
+    });
+  });
+
+  it("publishes built-in kinds as open objects, their shared definitions in the v2 form", () => {
+    const v2 = definitions(widgetCrd());
+    expect(v2["io.k8s.api.apps.v1.Deployment"]).toEqual({
+      type: "object",
+      description: expect.any(String),
+      "x-kubernetes-group-version-kind": [{ group: "apps", kind: "Deployment", version: "v1" }],
+    });
+    const spec = v2["io.k8s.api.core.v1.PodTemplateSpec"].properties.spec;
+    expect(spec).toEqual({ $ref: "#/definitions/io.k8s.api.core.v1.PodSpec", description: expect.any(String) });
+    const requests =
+      v2["io.k8s.api.core.v1.PodSpec"].properties.containers.items.properties.resources.properties.requests;
+    expect(requests.additionalProperties).not.toHaveProperty("anyOf");
   });
 });
 
@@ -109,16 +194,36 @@ describe("createOpenApiHandler", () => {
     expect((await fetch(`${base}/other`)).status).toBe(404);
   });
 
-  it("answers a protobuf-only /openapi/v2 request with 406 and a JSON one with swagger", async () => {
+  it("answers /openapi/v2 in protobuf to kubectl's Accept, as the gnostic Document message", async () => {
+    const json = await fetch(`${base}/openapi/v2`, { headers: { Accept: "application/json" } });
     const proto = await fetch(`${base}/openapi/v2`, {
       headers: { Accept: "application/com.github.proto-openapi.spec.v2@v1.0+protobuf" },
     });
-    expect(proto.status).toBe(406);
-    expect(((await proto.json()) as any).reason).toBe("NotAcceptable");
-    const json = await fetch(`${base}/openapi/v2`, {
-      headers: { Accept: "application/com.github.proto-openapi.spec.v2@v1.0+protobuf, application/json" },
-    });
-    expect(json.status).toBe(200);
-    expect(((await json.json()) as any).swagger).toBe("2.0");
+    expect(proto.status).toBe(200);
+    expect(proto.headers.get("content-type")).toBe("application/com.github.proto-openapi.spec.v2.v1.0+protobuf");
+    expect(proto.headers.get("etag")).toBe(json.headers.get("etag"));
+    const body = new Uint8Array(await proto.arrayBuffer());
+    expect(protoMessage(body, 1).toString()).toBe("2.0");
+    // definitions (9) hold NamedSchema entries, each named by its field 1.
+    const names = protoFields(protoMessage(body, 9)).map((d) => protoMessage(d.value as Buffer, 1).toString());
+    expect(names).toEqual(Object.keys(((await json.json()) as any).definitions));
+    expect(names).toContain("sh.karpenter.v1.NodePool");
+  });
+
+  it("negotiates /openapi/v2 like kube-apiserver: first acceptable type by preference, 406 when none", async () => {
+    const contentType = async (accept: string): Promise<string | null> => {
+      const res = await fetch(`${base}/openapi/v2`, { headers: { Accept: accept } });
+      return res.status === 406 ? "406" : res.headers.get("content-type");
+    };
+    const proto = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+    expect(await contentType(`application/com.github.proto-openapi.spec.v2@v1.0+protobuf, application/json`)).toBe(
+      proto,
+    );
+    expect(await contentType(`application/json;q=0.9, ${proto};q=0.5`)).toBe("application/json");
+    expect(await contentType("*/*")).toBe("application/json");
+    expect(await contentType("text/html")).toBe("406");
+    expect(await contentType(`${proto};q=0, text/html`)).toBe("406");
+    const v3 = await fetch(`${base}/openapi/v3`, { headers: { Accept: proto } });
+    expect(v3.status).toBe(406);
   });
 });
