@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestCluster } from "../support/cluster.js";
 import type { LocalApiServer, WriteNotice } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
-import { agentObjectLabels } from "../../src-shared/agent/placement.js";
+import { agentObjectMarks } from "../../src-shared/agent/placement.js";
 import {
   SNAPSHOT_LABEL,
   snapshotBinaryData,
@@ -41,13 +41,15 @@ function snapshotConfigMap(uid: string): KubeObject {
       { kind: "Deployment", namespace: "shop", name: "api", resource_version: "8", replicas: 2 },
     ],
   };
+  const marks = agentObjectMarks({ namespace: NS, cluster: CLUSTER, uid });
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: {
       name: snapshotConfigMapName(NS, CLUSTER),
       namespace: DEFAULT_SYSTEM_NAMESPACE,
-      labels: { [SNAPSHOT_LABEL]: "true", ...agentObjectLabels({ namespace: NS, cluster: CLUSTER, uid }) },
+      labels: { [SNAPSHOT_LABEL]: "true", ...marks.labels },
+      annotations: marks.annotations,
     },
     binaryData: snapshotBinaryData(snapshot).binaryData,
   } as KubeObject;
