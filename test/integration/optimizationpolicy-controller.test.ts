@@ -35,6 +35,37 @@ async function annotationsOf(namespace: string, name: string): Promise<Record<st
     {}) as Record<string, string>;
 }
 
+/** A remote ManagedCluster whose agent reported one pod in `podNamespace` (its heartbeat snapshot, as the facade writes it). */
+async function remoteClusterRunning(name: string, podNamespace: string): Promise<void> {
+  await env.client.create({
+    apiVersion: "spotoptimizer.io/v1alpha1",
+    kind: "ManagedCluster",
+    metadata: { name, namespace: NS },
+    spec: { mode: "remote" },
+  } as never);
+  const report = {
+    receivedAt: new Date().toISOString(),
+    agentVersion: "0.1.0",
+    k8sVersion: "v1.31.2",
+    heartbeatIntervalSeconds: 15,
+    nodes: [],
+    pods: [{ namespace: podNamespace, cpu_millicores: 100, memory_mib: 128, count: 1 }],
+    objects: [],
+  };
+  const marks = agentObjectMarks({ namespace: NS, cluster: name });
+  await env.client.create({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name: snapshotConfigMapName(NS, name),
+      namespace: DEFAULT_SYSTEM_NAMESPACE,
+      labels: { [SNAPSHOT_LABEL]: "true", ...marks.labels },
+      annotations: marks.annotations,
+    },
+    data: { [SNAPSHOT_KEY]: JSON.stringify(report) },
+  } as never);
+}
+
 describe("optimizationpolicy controller", () => {
   it("keeps the oldest policy in force and marks a second Duplicate naming it, with an Event", async () => {
     await env.client.create({
@@ -169,32 +200,7 @@ describe("optimizationpolicy controller", () => {
   it("hands a remote cluster's exclusions to its agent for a policy whose name outgrows a label value", async () => {
     // Object names reach 253 characters, label values 63: the action names the policy in full beside its label.
     const LONG = `p${"o".repeat(251)}l`;
-    await env.client.create({
-      apiVersion: "spotoptimizer.io/v1alpha1",
-      kind: "ManagedCluster",
-      metadata: { name: "yonder", namespace: NS },
-      spec: { mode: "remote" },
-    } as never);
-    const report = {
-      receivedAt: new Date().toISOString(),
-      agentVersion: "0.1.0",
-      k8sVersion: "v1.31.2",
-      heartbeatIntervalSeconds: 15,
-      nodes: [],
-      pods: [{ namespace: "shop", cpu_millicores: 100, memory_mib: 128, count: 1 }],
-      objects: [],
-    };
-    await env.client.create({
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: {
-        name: snapshotConfigMapName(NS, "yonder"),
-        namespace: DEFAULT_SYSTEM_NAMESPACE,
-        labels: { [SNAPSHOT_LABEL]: "true", ...agentObjectMarks({ namespace: NS, cluster: "yonder" }).labels },
-        annotations: agentObjectMarks({ namespace: NS, cluster: "yonder" }).annotations,
-      },
-      data: { [SNAPSHOT_KEY]: JSON.stringify(report) },
-    } as never);
+    await remoteClusterRunning("yonder", "shop");
     await env.client.create({
       ...OP,
       metadata: { name: LONG, namespace: NS },
@@ -217,33 +223,7 @@ describe("optimizationpolicy controller", () => {
   it("hands the exclusions to the agent of a remote cluster whose name outgrows a label value, by its full name", async () => {
     // The snapshot's label holds a value standing for the name; the action must name the cluster itself.
     const FAR = `far-${"r".repeat(92)}-end`;
-    await env.client.create({
-      apiVersion: "spotoptimizer.io/v1alpha1",
-      kind: "ManagedCluster",
-      metadata: { name: FAR, namespace: NS },
-      spec: { mode: "remote" },
-    } as never);
-    const report = {
-      receivedAt: new Date().toISOString(),
-      agentVersion: "0.1.0",
-      k8sVersion: "v1.31.2",
-      heartbeatIntervalSeconds: 15,
-      nodes: [],
-      pods: [{ namespace: "depot", cpu_millicores: 100, memory_mib: 128, count: 1 }],
-      objects: [],
-    };
-    const marks = agentObjectMarks({ namespace: NS, cluster: FAR });
-    await env.client.create({
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: {
-        name: snapshotConfigMapName(NS, FAR),
-        namespace: DEFAULT_SYSTEM_NAMESPACE,
-        labels: { [SNAPSHOT_LABEL]: "true", ...marks.labels },
-        annotations: marks.annotations,
-      },
-      data: { [SNAPSHOT_KEY]: JSON.stringify(report) },
-    } as never);
+    await remoteClusterRunning(FAR, "depot");
     await env.client.create({
       ...OP,
       metadata: { name: "far-policy", namespace: NS },
