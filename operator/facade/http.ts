@@ -78,6 +78,11 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown, R = unknown> {
   auth: "public" | "user" | "agent";
   /** Allowed roles; default: GET -> all org roles, mutating -> owner, admin (super_admin always allowed). */
   roles?: Role[];
+  /**
+   * The route changes who has access to the organisation or issues a credential that outlives the caller's token:
+   * an impersonation token is refused (403, audited as denied), so a one-hour token cannot become lasting access.
+   */
+  managesAccess?: boolean;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
@@ -295,6 +300,15 @@ function checkRole(route: RouteDef, auth: AuthContext): void {
   }
 }
 
+/** The answer to an impersonation token on a `managesAccess` route. */
+export const IMPERSONATION_MANAGES_NO_ACCESS =
+  "an impersonation token cannot manage members or credentials; sign in as the organisation's owner";
+
+function checkImpersonation(route: RouteDef, auth: AuthContext): void {
+  if (route.managesAccess === true && auth.impersonating === true)
+    throw new ForbiddenError(IMPERSONATION_MANAGES_NO_ACCESS);
+}
+
 function checkTenant(route: RouteDef, auth: AuthContext): void {
   const tenant = route.tenant ?? route.auth === "user";
   if (!tenant || auth.namespace) return;
@@ -337,6 +351,7 @@ async function authorize(route: RouteDef, runtime: RouteRuntime, ctx: AuditCtx):
   if (!auth) return;
   try {
     checkRole(route, auth);
+    checkImpersonation(route, auth);
   } catch (err) {
     await writeAudit(runtime, route, ctx, "denied");
     throw err;

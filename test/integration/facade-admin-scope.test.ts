@@ -47,13 +47,12 @@ describe("impersonation tokens", () => {
         })
       ).status,
     ).toBe(403);
-    const tz = await t.call("POST", "/settings/invite", {
-      token: temp,
-      body: { email: "via-impersonation@example.com", role: "viewer" },
-    });
-    expect(tz.status).toBe(201);
+    const connected = await t.call("POST", "/clusters/connect", { token: temp, body: { cluster_id: "support" } });
+    expect(connected.status).toBe(200);
     const entries = await chain(a.namespace);
-    expect(entries.find((e) => e.event === "team.invite")?.actor).toBe(`${ADMIN.email} (admin acting as user)`);
+    expect(entries.find((e) => e.event === "Connected new cluster (agent token issued)")?.actor).toBe(
+      `${ADMIN.email} (admin acting as user)`,
+    );
     expect((await chain(b.namespace)).some((e) => e.actor.startsWith(ADMIN.email))).toBe(false);
   });
 });

@@ -217,6 +217,8 @@ function inviteRoute(deps: SettingsRouteDeps): RouteDef {
     auth: "user",
     status: 201,
     noStore: true,
+    // An invite lets its mailbox join for good, with any role up to owner: never from an impersonation token.
+    managesAccess: true,
     // Each invite names one address: limited per inviter and per organisation, not only per IP.
     rateLimit: [
       { name: "invite-user", windowMs: 3_600_000, limit: deps.inviteLimits.invitePerHourPerUser, per: "user" },
