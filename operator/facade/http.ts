@@ -79,10 +79,10 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown, R = unknown> {
   /** Allowed roles; default: GET -> all org roles, mutating -> owner, admin (super_admin always allowed). */
   roles?: Role[];
   /**
-   * The route changes who has access to the organisation or issues a credential that outlives the caller's token:
-   * an impersonation token is refused (403, audited as denied), so a one-hour token cannot become lasting access.
+   * Why an impersonation token is refused here (403 with this detail, audited as denied): the route changes who has
+   * access to the organisation or what its audit log keeps, which a one-hour token must not make lasting.
    */
-  managesAccess?: boolean;
+  notImpersonated?: string;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
@@ -300,13 +300,16 @@ function checkRole(route: RouteDef, auth: AuthContext): void {
   }
 }
 
-/** The answer to an impersonation token on a `managesAccess` route. */
+/** The answer to an impersonation token on a route that manages members or credentials. */
 export const IMPERSONATION_MANAGES_NO_ACCESS =
   "an impersonation token cannot manage members or credentials; sign in as the organisation's owner";
+/** ... and on one that sets what the audit log keeps (a shorter retention deletes entries). */
+export const IMPERSONATION_KEEPS_AUDIT =
+  "an impersonation token cannot change the audit log's retention; sign in as the organisation's owner";
 
 function checkImpersonation(route: RouteDef, auth: AuthContext): void {
-  if (route.managesAccess === true && auth.impersonating === true)
-    throw new ForbiddenError(IMPERSONATION_MANAGES_NO_ACCESS);
+  if (route.notImpersonated !== undefined && auth.impersonating === true)
+    throw new ForbiddenError(route.notImpersonated);
 }
 
 function checkTenant(route: RouteDef, auth: AuthContext): void {

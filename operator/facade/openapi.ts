@@ -25,7 +25,7 @@ function errorResponses(route: RouteDef): RouteConfig["responses"] {
   if (route.body) out["400"] = err("Malformed JSON");
   if (route.auth !== "public") {
     out["401"] = err("Missing, invalid or expired token");
-    const impersonation = route.managesAccess === true ? "; never an impersonation token" : "";
+    const impersonation = route.notImpersonated !== undefined ? "; never an impersonation token" : "";
     out["403"] = err(`Role not allowed (allowed: ${allowedRoles(route).join(", ")}, super_admin)${impersonation}`);
   }
   if (pathParamNames(route.path).length > 0) out["404"] = err("Not found, or not in the caller's organisation");

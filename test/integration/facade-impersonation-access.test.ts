@@ -1,8 +1,9 @@
 // What a super_admin's impersonation token may not do, through real HTTP: invite anyone into the organisation (the one
-// route that grants lasting access) — 403, audited as denied, nothing stored or mailed — while the owner's own token
-// still invites and the impersonation token still reads and makes ordinary writes (clusters, templates).
+// route that grants lasting access) — 403, audited as denied, nothing stored or mailed — nor change the audit log's
+// retention (a shorter one deletes entries), while the owner's own token still does both and the impersonation token
+// still reads and makes ordinary writes (clusters, templates).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IMPERSONATION_MANAGES_NO_ACCESS } from "../../operator/facade/http.js";
+import { IMPERSONATION_KEEPS_AUDIT, IMPERSONATION_MANAGES_NO_ACCESS } from "../../operator/facade/http.js";
 import { AUTH_TYPE_LABEL, ORG_ID_LABEL } from "../../operator/facade/auth/store.js";
 import { eventually } from "../support/cluster.js";
 import { ADMIN, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
@@ -104,5 +105,21 @@ describe("impersonation tokens and the organisation's access", () => {
     });
     expect(template?.spec.clusterRef.name).toBe("support-edge");
     expect(await storedInviteEmails()).not.toContain("support-boundary@example.com");
+  });
+
+  it("cannot change the audit log's retention, which would delete entries: 403, the head and entries as they were", async () => {
+    const before = await chain();
+    const head = await t.facades[0]!.audit.readHead(owner.namespace);
+    const res = await t.call("PATCH", "/audit/retention", { token: impersonation, body: { retention_days: 1 } });
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ detail: IMPERSONATION_KEEPS_AUDIT });
+    expect((await t.facades[0]!.audit.readHead(owner.namespace)).retentionDays).toBe(head.retentionDays);
+    const after = await chain();
+    expect(after.slice(0, before.length)).toEqual(before);
+    expect(after.some((e) => e.event === "audit.retention")).toBe(false);
+    // the owner's own token sets it
+    const own = await t.call("PATCH", "/audit/retention", { token: owner.accessToken, body: { retention_days: 400 } });
+    expect(own.status).toBe(200);
+    expect((await t.facades[0]!.audit.readHead(owner.namespace)).retentionDays).toBe(400);
   });
 });

@@ -17,7 +17,7 @@ import type { FacadeCache } from "../cache.js";
 import { NotFoundError, UnprocessableError } from "../errors.js";
 import type { FacadeConfig } from "../config.js";
 import { publicUrl } from "../public-url.js";
-import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
+import { defineRoute, IMPERSONATION_KEEPS_AUDIT, type AuthContext, type RouteDef } from "../http.js";
 import {
   EXPORT_URL_TTL_SECONDS,
   lazyExportUrlKey,
@@ -423,6 +423,7 @@ function retentionRoute(deps: AuditRouteDeps): RouteDef {
     tags: ["audit"],
     auth: "user",
     roles: ["owner"],
+    notImpersonated: IMPERSONATION_KEEPS_AUDIT,
     body: z.object({ retention_days: z.number().int().min(1).max(3650) }).strict(),
     response: z.object({
       success: z.literal(true),

@@ -7,7 +7,7 @@ import type { AuthService } from "../auth/service.js";
 import type { FacadeCache } from "../cache.js";
 import type { FacadeRateLimits } from "../config.js";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
-import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
+import { defineRoute, IMPERSONATION_MANAGES_NO_ACCESS, type AuthContext, type RouteDef } from "../http.js";
 
 export interface SettingsRouteDeps {
   auth: AuthService;
@@ -218,7 +218,7 @@ function inviteRoute(deps: SettingsRouteDeps): RouteDef {
     status: 201,
     noStore: true,
     // An invite lets its mailbox join for good, with any role up to owner: never from an impersonation token.
-    managesAccess: true,
+    notImpersonated: IMPERSONATION_MANAGES_NO_ACCESS,
     // Each invite names one address: limited per inviter and per organisation, not only per IP.
     rateLimit: [
       { name: "invite-user", windowMs: 3_600_000, limit: deps.inviteLimits.invitePerHourPerUser, per: "user" },
