@@ -66,6 +66,20 @@ async function remoteClusterRunning(name: string, podNamespace: string): Promise
   } as never);
 }
 
+/** The AgentAction the named policy hands its remote cluster's agent, once the controller has made it. */
+async function policyAction(policy: string): Promise<any> {
+  return eventually(
+    async () => {
+      const items = (
+        await env.client.listAll({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "AgentAction", namespace: NS })
+      ).items as any[];
+      return items.find((a) => a.metadata.annotations?.[POLICY_ACTION_LABEL] === policy);
+    },
+    15_000,
+    "the policy's annotate action",
+  );
+}
+
 describe("optimizationpolicy controller", () => {
   it("keeps the oldest policy in force and marks a second Duplicate naming it, with an Event", async () => {
     await env.client.create({
@@ -206,16 +220,7 @@ describe("optimizationpolicy controller", () => {
       metadata: { name: LONG, namespace: NS },
       spec: { clusterRef: { name: "yonder" }, exclusions: { namespaces: ["shop"] } },
     } as never);
-    const action = await eventually(
-      async () => {
-        const items = (
-          await env.client.listAll({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "AgentAction", namespace: NS })
-        ).items as any[];
-        return items.find((a) => a.metadata.annotations?.[POLICY_ACTION_LABEL] === LONG);
-      },
-      15_000,
-      "the policy's annotate action",
-    );
+    const action = await policyAction(LONG);
     expect(action.metadata.labels[POLICY_ACTION_LABEL]).toBe(labelValue(LONG));
     expect(action.spec).toMatchObject({ type: "annotate", target: { kind: "Namespace", name: "shop" } });
   });
@@ -229,16 +234,7 @@ describe("optimizationpolicy controller", () => {
       metadata: { name: "far-policy", namespace: NS },
       spec: { clusterRef: { name: FAR }, exclusions: { namespaces: ["depot"] } },
     } as never);
-    const action = await eventually(
-      async () => {
-        const items = (
-          await env.client.listAll({ apiVersion: "spotoptimizer.io/v1alpha1", kind: "AgentAction", namespace: NS })
-        ).items as any[];
-        return items.find((a) => a.metadata.annotations?.[POLICY_ACTION_LABEL] === "far-policy");
-      },
-      15_000,
-      "the policy's annotate action",
-    );
+    const action = await policyAction("far-policy");
     expect(action.spec).toMatchObject({
       clusterRef: { name: FAR },
       type: "annotate",
