@@ -95,6 +95,21 @@ async function liveObjects(
 }
 
 /**
+ * What a refused write says — `what` failing Karpenter's schema (checked here) or the API server refusing `written`
+ * (400/403/404/422) — or undefined for any other error, which the work queue retries with backoff.
+ */
+function refusalOf(err: unknown, what: string, written: string): string | undefined {
+  if (err instanceof KarpenterValidationError) return `${what} does not pass Karpenter's schema: ${err.message}`;
+  if (isWriteRefused(err)) return `the API server refused ${written}: ${refusalMessage(err)}`;
+  return undefined;
+}
+
+/** A pass that stopped at a refused write: looked at again on a slow period, since only a change of input can help. */
+function refusedState(message: string): ExecutionState {
+  return { done: false, failed: true, reason: WRITE_REFUSED, message, recheckInMs: REFUSED_RETRY_MS };
+}
+
+/**
  * Writes one object; a refusal of it (by Karpenter's schema checked here, or the API server's 400/403/404/422) comes
  * back as the state to report, looked at again on a slow period since only a change of the input can help. Anything
  * else (409, 5xx, timeouts) throws, so the work queue retries with backoff.
@@ -114,11 +129,9 @@ async function writeOrRefusal(
     });
     return undefined;
   } catch (err) {
-    let message: string;
-    if (err instanceof KarpenterValidationError) message = `${what} does not pass Karpenter's schema: ${err.message}`;
-    else if (isWriteRefused(err)) message = `the API server refused ${what}: ${refusalMessage(err)}`;
-    else throw err;
-    return { done: false, failed: true, reason: WRITE_REFUSED, message, recheckInMs: REFUSED_RETRY_MS };
+    const message = refusalOf(err, what, what);
+    if (message === undefined) throw err;
+    return refusedState(message);
   }
 }
 
@@ -364,11 +377,9 @@ async function handOverOrRefusal(
     input.into.waiting.push(await handOver(r, step, input.next));
     return true;
   } catch (err) {
-    if (err instanceof KarpenterValidationError)
-      input.into.refused.push(`${what} does not pass Karpenter's schema: ${err.message}`);
-    else if (isWriteRefused(err))
-      input.into.refused.push(`the API server refused the AgentAction for ${what}: ${refusalMessage(err)}`);
-    else throw err;
+    const message = refusalOf(err, what, `the AgentAction for ${what}`);
+    if (message === undefined) throw err;
+    input.into.refused.push(message);
     return false;
   }
 }
@@ -394,14 +405,7 @@ async function run(r: Remote, steps: readonly Step[]): Promise<ExecutionState> {
     // As the local executor: no NodePool is handed over while its EC2NodeClass is refused.
     if (into.refused.length > 0) break;
   }
-  if (into.refused.length > 0)
-    return {
-      done: false,
-      failed: true,
-      reason: WRITE_REFUSED,
-      message: into.refused.join("; "),
-      recheckInMs: REFUSED_RETRY_MS,
-    };
+  if (into.refused.length > 0) return refusedState(into.refused.join("; "));
   const recheck = into.recheckMs.length > 0 ? { recheckInMs: Math.min(...into.recheckMs) } : {};
   if (into.failed.length > 0) return { done: false, failed: true, message: into.failed.join("; "), ...recheck };
   if (into.waiting.length > 0) return { done: false, message: into.waiting.join("; ") };
