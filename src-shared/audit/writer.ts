@@ -371,14 +371,10 @@ async function readChain(store: ChainStore, namespace: string): Promise<StoredCh
   // LIST before reading the anchor: retention moves the anchor before it deletes, so this order never sees a gap.
   const listed = await listRecords(store, namespace);
   const cm = await readHeadObject(store, namespace);
-  if (!cm) {
-    const { anchor, rebuilt, retentionDays } = stateFromRecords(listed, null);
-    const entries = listed.records.filter((r) => r.seq > anchor.sequence);
-    return { anchor, entries, retentionDays, ...(rebuilt ? { rebuilt } : {}) };
-  }
-  const { anchor, head, rebuilt, retentionDays } = headState(cm);
+  // Without the ConfigMap the state is the one its rebuild would give, and no head was recorded.
+  const { anchor, head, rebuilt, retentionDays } = cm ? headState(cm) : stateFromRecords(listed, null);
   const entries = listed.records.filter((r) => r.seq > anchor.sequence);
-  return { anchor, entries, recordedHead: head, retentionDays, ...(rebuilt ? { rebuilt } : {}) };
+  return { anchor, entries, retentionDays, ...(cm ? { recordedHead: head } : {}), ...(rebuilt ? { rebuilt } : {}) };
 }
 
 async function applyRetention(
