@@ -139,7 +139,8 @@ async function storeTokenHash(rc: ResourceContext, cluster: ManagedCluster, toke
   const secret = agentTokenSecret(cluster, token, rc.config.systemNamespace);
   const name = secret.metadata?.name ?? "";
   const ref = { apiVersion: "v1", kind: "Secret", namespace: rc.config.systemNamespace, name };
-  const written = await writeTokenSecret(rc, { ref, secret, clusterName: cluster.metadata.name ?? "" });
+  const input = { ref, secret, clusterName: cluster.metadata.name ?? "" };
+  const written = await writeTokenSecret(rc, input);
   await rc.cache.waitFor("Secret", {
     namespace: rc.config.systemNamespace,
     name,
@@ -148,7 +149,7 @@ async function storeTokenHash(rc: ResourceContext, cluster: ManagedCluster, toke
   // Connects a moment apart (a double click, a retrying installer) need not overlap on the API server, so the
   // resourceVersion check alone lets each replace the last: a token is answered once it has stayed current a while.
   await sleep(TOKEN_SETTLE_MS);
-  await assertStillCurrent(rc, { ref, secret, clusterName: cluster.metadata.name ?? "" });
+  await assertStillCurrent(rc, input);
 }
 
 /** How long a new token must stay the cluster's token before it is answered (other connects meanwhile: 409). */
