@@ -2,10 +2,12 @@
 
 /**
  * The path of a bundle of `entry` (relative to `root`, default the repository) built from the sources as they are now,
- * or undefined when it cannot be built.
+ * with `workers` (worker threads' entries, default spotctl's own in the repository, none elsewhere) built beside it, or
+ * undefined when it cannot be built.
  */
 export declare function spotctlBundle(options?: {
   entry?: string;
+  workers?: string[];
   root?: string;
   cacheDir?: string;
 }): Promise<string | undefined>;

@@ -76,14 +76,19 @@ function removeOldBuilds(cacheDir, keep) {
 }
 
 /** Builds the bundle into a new directory, then names it in the manifest (written whole, by rename). */
-async function build(cacheDir, root, entry) {
+async function build(cacheDir, root, entry, workers) {
   const { build: esbuild } = await import("esbuild");
   const inputs = {};
   for (const file of buildFiles(root)) inputs[relative(root, file)] = digest(readFileSync(file));
   const dir = `b-${process.pid}-${Date.now().toString(36)}`;
   const outdir = join(cacheDir, dir);
+  // each worker entry's source URL → its built file, for the sources that start one (src-shared/optimizer/threads.ts)
+  const built = Object.fromEntries(
+    workers.map((w) => [pathToFileURL(join(root, w)).href, join(outdir, `${basename(w, extname(w))}.js`)]),
+  );
   await esbuild({
-    entryPoints: [entry],
+    entryPoints: [entry, ...workers],
+    define: { SPOTCTL_BUNDLED_WORKERS: JSON.stringify(built) },
     absWorkingDir: root,
     bundle: true,
     splitting: true,
@@ -105,19 +110,27 @@ async function build(cacheDir, root, entry) {
   return join(outdir, manifest.entry);
 }
 
+/** The worker threads' entries spotctl's code may start, built beside it. */
+const WORKERS = ["src-shared/optimizer/whole-node-entry.ts", "src-shared/optimizer/worker-entry.ts"];
+
 /**
- * The path of a bundle of `entry` (relative to the repository) built from the sources as they are now: the cached one,
- * or a new build; undefined when it cannot be built (no esbuild, a read-only node_modules), and the caller runs the
+ * The path of a bundle of `entry` (relative to the repository) built from the sources as they are now, with `workers`
+ * (worker threads' entries) built beside it: the cached one, or a new build; undefined when it cannot be built (no esbuild, a read-only node_modules), and the caller runs the
  * sources through tsx instead.
  */
-export async function spotctlBundle({ entry = "operator/cli/spotctl.ts", root = REPO, cacheDir } = {}) {
+export async function spotctlBundle({
+  entry = "operator/cli/spotctl.ts",
+  root = REPO,
+  workers = root === REPO ? WORKERS : [],
+  cacheDir,
+} = {}) {
   // One cache per checkout: checkouts sharing a node_modules (a symlink) would otherwise rebuild over each other.
   const dir = cacheDir ?? join(root, "node_modules", ".cache", "spotctl", digest(root).slice(0, 12));
   const cached = freshEntry(dir, root);
   if (cached) return cached;
   try {
     mkdirSync(dir, { recursive: true });
-    return await build(dir, root, entry);
+    return await build(dir, root, entry, workers);
   } catch {
     return undefined;
   }

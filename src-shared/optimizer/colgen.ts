@@ -1,4 +1,6 @@
 // Column generation over node patterns: the configuration LP (solved with HiGHS), its duals, and the Farley lower bound.
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import highsModule from "highs";
 import type { Highs } from "highs";
 import {
@@ -11,15 +13,27 @@ import {
 } from "./knapsack.js";
 import { solveKnapsackLp } from "./knapsack-lp.js";
 
-type HighsLoader = () => Promise<Highs>;
+type HighsLoader = (options?: { wasmModule?: WebAssembly.Module }) => Promise<Highs>;
 // The package's types describe a CommonJS module, while Node's ESM resolution loads its ESM build: accept either shape.
 const loadHighs: HighsLoader =
   (highsModule as unknown as { default?: HighsLoader }).default ?? (highsModule as unknown as HighsLoader);
 
+let wasmPromise: Promise<WebAssembly.Module> | undefined;
+/**
+ * HiGHS's wasm, compiled once per process: a worker thread handed it (getHighs) compiles nothing, and the optimised code
+ * the engine makes of its hot functions serves every thread.
+ */
+export function highsWasm(): Promise<WebAssembly.Module> {
+  wasmPromise ??= readFile(createRequire(import.meta.url).resolve("highs/runtime")).then((bytes) =>
+    WebAssembly.compile(bytes),
+  );
+  return wasmPromise;
+}
+
 let highsPromise: Promise<Highs> | undefined;
-/** HiGHS is a wasm module; load it once per process. */
-export function getHighs(): Promise<Highs> {
-  highsPromise ??= loadHighs();
+/** HiGHS is a wasm module; load it once per thread, from `wasm` where the thread was handed one. */
+export function getHighs(wasm?: WebAssembly.Module): Promise<Highs> {
+  highsPromise ??= (wasm ? Promise.resolve(wasm) : highsWasm()).then((wasmModule) => loadHighs({ wasmModule }));
   return highsPromise;
 }
 

@@ -1,6 +1,7 @@
 // optimize() in a worker thread, for long-running processes: a plan of a big cluster takes seconds of CPU, during which
 // the operator would otherwise renew no Lease, serve no watch and run no other controller (one event loop).
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startWorker } from "./threads.js";
 import { PlanInputError, type OptimizeInput, type OptimizeResult } from "./optimize.js";
 
 interface Pending {
@@ -12,15 +13,6 @@ interface Reply {
   id: number;
   result?: OptimizeResult;
   error?: { name: string; message: string };
-}
-
-/**
- * The worker's entry, from TypeScript sources like the rest of the operator: a boot file registers tsx's loader in the
- * new thread first (module hooks are per thread).
- */
-function startWorker(): Worker {
-  const entry = new URL("./worker-entry.ts", import.meta.url).href;
-  return new Worker(new URL("./worker-boot.mjs", import.meta.url), { workerData: { entry } });
 }
 
 /** A function cannot cross threads: the policy's type filter goes as the names it allows of the book's types. */
@@ -74,7 +66,7 @@ export class OptimizerWorker {
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
-    const worker = startWorker();
+    const worker = startWorker(new URL("./worker-entry.ts", import.meta.url));
     worker.unref();
     worker.on("message", (reply: Reply) => this.settle(reply));
     worker.on("error", (err) => this.lost(worker, err));

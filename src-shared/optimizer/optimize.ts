@@ -1,4 +1,5 @@
 // The optimizer's entry point: pod groups + price book + policy -> nodes, cost, All-On-Demand baseline, savings, unplaced pods.
+import { availableParallelism } from "node:os";
 import type { PriceBook } from "../pricing/types.js";
 import { getHighs, type CgItem } from "./colgen.js";
 import { buildOffers } from "./offers.js";
@@ -7,11 +8,13 @@ import {
   offerBin,
   pack,
   packingLowerBound,
+  startWholeNodeJob,
   unplaceableShapes,
   type BoundMethod,
   type PackedNode,
 } from "./packing.js";
 import type { CapacityType, Offer, OptimizerPolicy, Plan, PlannedNode, PodGroup, UnplacedPods } from "./types.js";
+import type { WholeNodeJob } from "./whole-node-job.js";
 
 export interface OptimizeInput {
   pods: PodGroup[];
@@ -26,6 +29,12 @@ export interface OptimizeInput {
   planBudgetMs?: number;
   /** Work budget of the lower bound (default 1000), same units; a bound stopped early is still valid, only weaker */
   lowerBoundBudgetMs?: number;
+  /**
+   * Whether a step may run in a worker thread beside the others, where the machine has more than one CPU (default true):
+   * on wide inputs the plan-only whole-node MILP does, from the start. The same plan either way; false keeps every step
+   * in the caller's thread.
+   */
+  threads?: boolean;
 }
 
 export interface OptimizeResult extends Plan {
@@ -294,7 +303,6 @@ export async function planOnce(input: OptimizeInput): Promise<OptimizeResult> {
 
 /** One pass, and whether its packing settled within the plan's budget. */
 async function onePass(input: OptimizeInput): Promise<{ result: OptimizeResult; settled: boolean }> {
-  await getHighs();
   const { book, policy } = input;
   const { shapes, demand } = groupShapes(input.pods);
   checkPlanSize(podCount(input.pods), shapes.length);
@@ -305,6 +313,35 @@ async function onePass(input: OptimizeInput): Promise<{ result: OptimizeResult; 
   // and the bound's own, starting from the plan, so running both mostly repeated the same search.
   const improvedLater =
     input.lowerBound === true && sameObjective(offers, fallbackOffersNeeded(policy, shapes, demand, offers));
+  const boundBudget = (input.lowerBoundBudgetMs ?? DEFAULT_BOUND_BUDGET_MS) * WORK_PER_MS;
+  // started before the packing: it runs beside the steps that come before its own
+  const job =
+    improvedLater && input.threads !== false && availableParallelism() > 1
+      ? startWholeNodeJob(shapes.map(toItem), demand, offers, boundBudget)
+      : undefined;
+  try {
+    await getHighs();
+    return await planWith(input, { shapes, demand, offers, pinned, budget, boundBudget, improvedLater, job });
+  } finally {
+    job?.cancel();
+  }
+}
+
+async function planWith(
+  input: OptimizeInput,
+  ctx: {
+    shapes: Shape[];
+    demand: number[];
+    offers: Offer[];
+    pinned: Set<string>;
+    budget: number;
+    boundBudget: number;
+    improvedLater: boolean;
+    job?: WholeNodeJob;
+  },
+): Promise<{ result: OptimizeResult; settled: boolean }> {
+  const { book, policy } = input;
+  const { shapes, demand, offers, pinned, budget, improvedLater } = ctx;
   const placed = await place(shapes, demand, offers, {
     budget,
     integerProgram: !improvedLater,
@@ -316,7 +353,7 @@ async function onePass(input: OptimizeInput): Promise<{ result: OptimizeResult; 
     ...(await spotFallback({ book, policy, pinned, budget, warnings }, shapes, demand, placed)),
   ];
   const lowerBound = input.lowerBound
-    ? await boundAndImprove({ shapes, demand, offers, allOffers, placed, budgetMs: input.lowerBoundBudgetMs })
+    ? await boundAndImprove({ shapes, demand, offers, allOffers, placed, budget: ctx.boundBudget, job: ctx.job })
     : undefined;
   if (policy.minTypeDiversity > 1) {
     const w = diversify(
@@ -382,7 +419,8 @@ async function boundAndImprove(ctx: {
   offers: Offer[];
   allOffers: Offer[];
   placed: Placed;
-  budgetMs?: number;
+  budget: number;
+  job?: WholeNodeJob;
 }): Promise<NonNullable<OptimizeResult["lowerBound"]>> {
   const { shapes, demand, offers, allOffers, placed } = ctx;
   const priced = allOffers.map((o) => ({ ...o, weightUsdPerHour: o.price.usdPerHour }));
@@ -393,9 +431,10 @@ async function boundAndImprove(ctx: {
     : undefined;
   // The plan's patterns warm-start the bound (same offer indices: `offers` is the prefix of `allOffers`).
   const res = await packingLowerBound(shapes.map(toItem), placeableDemand, priced, {
-    budget: (ctx.budgetMs ?? DEFAULT_BOUND_BUDGET_MS) * WORK_PER_MS,
+    budget: ctx.budget,
     seed: placed.patterns,
     plan,
+    wholeNodeJob: ctx.job,
   });
   if (res.improved) placed.nodes = res.improved.map((node) => ({ offer: allOffers[node.offer]!, node }));
   return { hourlyUsd: res.hourlyUsd, converged: res.converged, iterations: res.iterations, method: res.method };

@@ -19,7 +19,6 @@ import {
 } from "./colgen.js";
 import {
   fluidBound,
-  fluidLpBins,
   fluidMilp,
   knapsackRow,
   resourceRows,
@@ -32,6 +31,7 @@ import {
 import { DIMS } from "./knapsack.js";
 import { solveMasterMilp } from "./milp.js";
 import type { Offer } from "./types.js";
+import { solveWholeNode, WholeNodeJob, type WholeNodeRequest } from "./whole-node-job.js";
 
 /** A node in the packing: which offer and how many pods of each shape (sparse). */
 export interface PackedNode {
@@ -189,7 +189,7 @@ const WIDE_PACKING_SHARE = 0.2;
 const WIDE_BOUND_CG_SHARE = 0.15;
 
 /** Whether column generation is no match for the input (see WIDE_SHAPES). */
-export function wideProblem(p: CgProblem, demand: number[]): boolean {
+export function wideProblem(p: Pick<CgProblem, "items" | "bins" | "compat">, demand: number[]): boolean {
   if (demand.filter((b) => b > 0).length < WIDE_SHAPES) return false;
   return p.bins.some((bin, j) => {
     let pods = 0;
@@ -750,6 +750,36 @@ export interface LowerBoundOptions {
    * columns (the plan's nodes as its start) looks for a cheaper plan.
    */
   plan?: PackedNode[];
+  /** the plan-only whole-node MILP, started early on the same items, offers and demand (startWholeNodeJob) */
+  wholeNodeJob?: WholeNodeJob;
+}
+
+/** The bound's problem: its placeable demand, and the offers it keeps (undominated) with their compatibility. */
+function boundProblem(
+  items: CgItem[],
+  demand: number[],
+  allBins: CgBin[],
+): { placeable: number[]; kept: number[]; bins: CgBin[]; compat: number[][]; compatMask: Uint8Array[] } {
+  const { placeable } = placeableDemand(items, demand, allBins);
+  const kept = undominatedBins(allBins, items);
+  const bins = kept.map((j) => allBins[j]!);
+  return { placeable, kept, bins, ...compatLists(items, bins) };
+}
+
+/**
+ * Starts, in a worker thread, the plan-only whole-node MILP that packingLowerBound(items, demand, offers, { budget })
+ * would run, where it is likely to: on wide inputs (see wideProblem), where the whole-node steps plan. Undefined
+ * elsewhere.
+ */
+export function startWholeNodeJob(
+  items: CgItem[],
+  demand: number[],
+  offers: Offer[],
+  budget: number,
+): WholeNodeJob | undefined {
+  const { placeable, bins, compat } = boundProblem(items, demand, offers.map(offerBin));
+  if (placeable.every((b) => b <= 0) || !wideProblem({ items, bins, compat }, placeable)) return undefined;
+  return new WholeNodeJob({ items, bins, demand: placeable, budget: WHOLE_SHARE * budget });
 }
 
 /**
@@ -761,15 +791,13 @@ export async function packingLowerBound(
   items: CgItem[],
   demand: number[],
   offers: Offer[],
-  { budget, work = new WorkMeter(), seed = [], plan }: LowerBoundOptions,
+  { budget, work = new WorkMeter(), seed = [], plan, wholeNodeJob }: LowerBoundOptions,
 ): Promise<LowerBoundResult> {
   const allBins = offers.map(offerBin);
-  const { placeable } = placeableDemand(items, demand, allBins);
+  const { placeable, kept, bins, compat, compatMask } = boundProblem(items, demand, allBins);
   if (placeable.every((b) => b <= 0))
     return { hourlyUsd: 0, converged: true, iterations: 0, method: "configuration-lp" };
-  const kept = undominatedBins(allBins, items);
-  const bins = kept.map((j) => allBins[j]!);
-  const p: CgProblem = { highs: await getHighs(), items, bins, ...compatLists(items, bins), work };
+  const p: CgProblem = { highs: await getHighs(), items, bins, compat, compatMask, work };
   p.knapsackLps = new KnapsackLps(p);
   const pairs = dominancePairs(p);
   const master = new MasterLp(p, placeable, pairs);
@@ -780,7 +808,19 @@ export async function packingLowerBound(
     master.add(seedColumns(p, kept, seed, placeable));
     const cgShare = wideProblem(p, placeable) ? WIDE_BOUND_CG_SHARE : BOUND_CG_SHARE;
     const res = columnGeneration(p, master, placeable, boundOptions(p, { end: start + budget, planCost, cgShare }));
-    return beyondTheLp(p, { kept, master, pairs, plan, planCost, demand: placeable, cg: res, start, budget });
+    const job = wholeNodeJob;
+    return await beyondTheLp(p, {
+      kept,
+      master,
+      pairs,
+      plan,
+      planCost,
+      demand: placeable,
+      cg: res,
+      start,
+      budget,
+      job,
+    });
   } finally {
     master.dispose();
     p.knapsackLps.dispose();
@@ -791,7 +831,7 @@ export async function packingLowerBound(
  * After column generation: the whole-node bound and plan where the plan is still far from the bound, the plan's
  * improvement over the bound's columns, and the fluid LP's bound while column generation has not converged.
  */
-function beyondTheLp(
+async function beyondTheLp(
   p: CgProblem,
   ctx: {
     kept: number[];
@@ -803,8 +843,9 @@ function beyondTheLp(
     cg: ReturnType<typeof columnGeneration>;
     start: number;
     budget: number;
+    job?: WholeNodeJob;
   },
-): LowerBoundResult {
+): Promise<LowerBoundResult> {
   const { plan, planCost, demand, cg } = ctx;
   const result: LowerBoundResult = {
     hourlyUsd: cg.lowerBound,
@@ -817,7 +858,8 @@ function beyondTheLp(
   };
   // Whole nodes per type, where the plan is still far from the bound: its own share of the budget, on top.
   const fluid = lazy(() => fluidBound(p, demand));
-  const whole = wholeNodes(p, { demand, planCost, bound: cg.lowerBound, budget: WHOLE_SHARE * ctx.budget, fluid });
+  const budget = WHOLE_SHARE * ctx.budget;
+  const whole = await wholeNodes(p, { demand, planCost, bound: cg.lowerBound, budget, fluid, job: ctx.job });
   raise(whole?.bound ?? 0, "whole-nodes");
   const end = ctx.start + ctx.budget + (whole?.work ?? 0);
   if (plan && planCost! > result.hourlyUsd * (1 + IMPROVE_GAP))
@@ -895,7 +937,7 @@ function* wholeNodeCandidates(
  * and over the types the fluid LP keeps (a solution only), which stays small and plans well (many-small / starter /
  * Spot: 1.64 $/h before repair vs 2.01 from every type's model).
  */
-function wholeNodes(
+async function wholeNodes(
   p: CgProblem,
   {
     demand,
@@ -903,11 +945,21 @@ function wholeNodes(
     bound,
     budget,
     fluid,
-  }: { demand: number[]; planCost?: number; bound: number; budget: number; fluid: () => FluidBound | undefined },
-):
+    job,
+  }: {
+    demand: number[];
+    planCost?: number;
+    bound: number;
+    budget: number;
+    fluid: () => FluidBound | undefined;
+    job?: WholeNodeJob;
+  },
+): Promise<
   | { bound: number; plans: PackedNode[][]; solutions: Array<NonNullable<FluidMilp["solution"]>>; work: number }
-  | undefined {
-  if (planCost !== undefined && planCost <= bound * (1 + WHOLE_GAP)) return undefined;
+  | undefined
+> {
+  // a worker solving the plan-only MILP ahead is stopped as soon as it is known to be of no use: it shares the machine
+  if (planCost !== undefined && planCost <= bound * (1 + WHOLE_GAP)) return void job?.cancel();
   const before = p.work.units;
   const lp = fluid();
   const rows = resourceRows(p, demand);
@@ -926,12 +978,15 @@ function wholeNodes(
   const plans = loop ? FITS.map((fit) => wholeNodePlan(p, loop, demand, fit)) : [];
   // the loop's nodes, spread, may already be the plan within the gap: the MILPs below would look for a better one
   const best = Math.min(planCost ?? Infinity, ...plans.map((nodes) => totalWeight(p, nodes)));
-  if (best <= Math.max(bound, surrogate) * (1 + WHOLE_GAP))
+  if (best <= Math.max(bound, surrogate) * (1 + WHOLE_GAP)) {
+    job?.cancel();
     return { bound: surrogate, plans, solutions: [], work: p.work.units - before };
-  const { restricted, solutions } = wholeNodeMilps(p, lp, {
+  }
+  const { restricted, solutions } = await wholeNodeMilps(p, lp, {
     demand,
     planCost,
     budget,
+    job,
     beat: Math.max(bound, surrogate),
     // nodes that hold every pod solve the whole-node fluid MILP over every type: its bound over fewer is no higher
     forBound: !loop,
@@ -945,27 +1000,39 @@ function wholeNodes(
  * stops once its solution costs less than `beat`, the bound so far: it runs for its bound, which could then not pass
  * `beat`.
  */
-function wholeNodeMilps(
+async function wholeNodeMilps(
   p: CgProblem,
   lp: FluidBound | undefined,
   {
     demand,
     planCost,
     budget,
+    job,
     beat,
     forBound,
-  }: { demand: number[]; planCost?: number; budget: number; beat: number; forBound: boolean },
-): { restricted: number; solutions: Array<NonNullable<FluidMilp["solution"]>> } {
+  }: { demand: number[]; planCost?: number; budget: number; job?: WholeNodeJob; beat: number; forBound: boolean },
+): Promise<{ restricted: number; solutions: Array<NonNullable<FluidMilp["solution"]>> }> {
   const chosen = forBound && lp ? wholeNodeBins(p, lp, { demand, maxPairs: Infinity, cutoff: planCost }) : undefined;
   const full =
     chosen && chosen.pairs <= WHOLE_MAX_PAIRS
       ? fluidMilp(p, demand, { deadline: p.work.units + budget, bins: chosen.bins, beat })
       : undefined;
-  const cheap = fluidMilp(p, demand, { deadline: p.work.units + budget, bins: fluidLpBins(p) });
+  const cheap = await planOnlyMilp(p, { items: p.items, bins: p.bins, demand, budget }, job);
   return {
     restricted: full ? wholeNodeBound(full, chosen!.others) : 0,
-    solutions: [full?.solution, cheap.solution].filter((s) => s !== undefined),
+    solutions: [full?.solution, cheap].filter((s) => s !== undefined),
   };
+}
+
+/** The plan-only whole-node MILP's solution: the job's answer where it was started for this request, else solved here. */
+async function planOnlyMilp(
+  p: CgProblem,
+  request: WholeNodeRequest,
+  job: WholeNodeJob | undefined,
+): Promise<FluidMilp["solution"]> {
+  const answer = job?.matches(request) ? await job.answer(p.highs) : solveWholeNode(p.highs, request);
+  p.work.add(answer.work);
+  return answer.solution;
 }
 
 /**

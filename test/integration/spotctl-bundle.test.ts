@@ -66,6 +66,35 @@ describe.skipIf(!hasEsbuild)(title, () => {
     expect(await spotctlBundle({ entry: "src/main.ts", ...p })).toBe(undefined);
   });
 
+  it("builds worker threads' entries beside it, and a worker the bundle starts runs that build", async () => {
+    const p = project("workers", "x");
+    const threads = join(repoRoot, "src-shared", "optimizer", "threads.ts");
+    writeFileSync(
+      join(p.root, "src", "echo.ts"),
+      `import { parentPort } from "node:worker_threads";\n` +
+        `parentPort!.once("message", (m) => parentPort!.postMessage({ m, bundled: typeof SPOTCTL_BUNDLED_WORKERS === "object" }));\n`,
+    );
+    writeFileSync(
+      join(p.root, "src", "main.ts"),
+      `import { startWorker } from ${JSON.stringify(threads)};\n` +
+        `const w = startWorker(new URL("./echo.ts", import.meta.url));\n` +
+        `w.once("message", (r) => { console.log(JSON.stringify(r)); void w.terminate(); });\n` +
+        `w.postMessage("hi");\n`,
+    );
+    const bundle = await spotctlBundle({ entry: "src/main.ts", workers: ["src/echo.ts"], ...p });
+    expect(existsSync(join(dirname(bundle!), "echo.js"))).toBe(true);
+    expect(JSON.parse(execFileSync(process.execPath, [bundle!], { encoding: "utf8" }))).toEqual({
+      m: "hi",
+      bundled: true,
+    });
+    // from the sources, the same worker runs through tsx
+    const viaTsx = execFileSync(process.execPath, ["--import", "tsx", join(p.root, "src", "main.ts")], {
+      encoding: "utf8",
+      cwd: repoRoot,
+    });
+    expect(JSON.parse(viaTsx)).toEqual({ m: "hi", bundled: false });
+  });
+
   it("prints the same through tsx as through the bundle (SPOTCTL_NO_BUNDLE=1)", async () => {
     expect(await spotctlBundle()).toBeDefined();
     const bin = join(repoRoot, "bin", "spotctl.mjs");

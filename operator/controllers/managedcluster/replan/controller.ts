@@ -54,8 +54,9 @@ export function registerReplanController(options: ReplanControllerOptions): void
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       planBudgetMs: options.planBudgetMs,
       now: options.now,
-      // In a thread of its own: a plan of seconds must not stall Lease renewal, watches and the other controllers.
-      optimize: (input) => planner.optimize(input),
+      // In a thread of its own: a plan of seconds must not stall Lease renewal, watches and the other controllers. One
+      // thread only: the chart gives the operator one CPU, which a second solver thread would share (and its memory).
+      optimize: (input) => planner.optimize({ ...input, threads: false }),
     }),
     // Plans are CPU-bound: one at a time bounds the operator's CPU to one plan budget.
     concurrency: 1,
