@@ -315,9 +315,17 @@ export const planCommand: CliCommand = {
  */
 const OPTIMISING_TIER_PODS = 100;
 
+/**
+ * A wasm function is optimised once it has run about this much (V8's estimate of bytes executed; its default is 1.8
+ * million): a one-shot plan gains only from the few functions that run for seconds (the simplex's), while optimising
+ * every function that gets warm cost the wide bench rows up to 1 s of a 2-core machine.
+ */
+const OPTIMISING_TIER_BUDGET = 1_000_000_000;
+
 /** Lets the engine optimise HiGHS's wasm for a big input; set before the solver's module is compiled (on the first plan). */
 function optimisingTierFor(pods: Array<{ count: number }>): void {
   if (podCount(pods) < OPTIMISING_TIER_PODS) return;
   setFlagsFromString("--wasm-dynamic-tiering");
   setFlagsFromString("--wasm-tier-up");
+  setFlagsFromString(`--wasm-tiering-budget=${OPTIMISING_TIER_BUDGET}`);
 }
