@@ -808,19 +808,8 @@ export async function packingLowerBound(
     master.add(seedColumns(p, kept, seed, placeable));
     const cgShare = wideProblem(p, placeable) ? WIDE_BOUND_CG_SHARE : BOUND_CG_SHARE;
     const res = columnGeneration(p, master, placeable, boundOptions(p, { end: start + budget, planCost, cgShare }));
-    const job = wholeNodeJob;
-    return await beyondTheLp(p, {
-      kept,
-      master,
-      pairs,
-      plan,
-      planCost,
-      demand: placeable,
-      cg: res,
-      start,
-      budget,
-      job,
-    });
+    const ctx = { kept, master, pairs, plan, planCost, demand: placeable, cg: res, start, budget };
+    return await beyondTheLp(p, { ...ctx, job: wholeNodeJob });
   } finally {
     master.dispose();
     p.knapsackLps.dispose();
@@ -959,7 +948,10 @@ async function wholeNodes(
   | undefined
 > {
   // a worker solving the plan-only MILP ahead is stopped as soon as it is known to be of no use: it shares the machine
-  if (planCost !== undefined && planCost <= bound * (1 + WHOLE_GAP)) return void job?.cancel();
+  if (planCost !== undefined && planCost <= bound * (1 + WHOLE_GAP)) {
+    job?.cancel();
+    return undefined;
+  }
   const before = p.work.units;
   const lp = fluid();
   const rows = resourceRows(p, demand);

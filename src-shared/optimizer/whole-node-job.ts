@@ -80,7 +80,8 @@ function answerOf(worker: Worker, request: WholeNodeRequest): Promise<WholeNodeA
       resolve("error" in answer ? undefined : answer);
       void worker.terminate();
     });
-    worker.once("error", () => resolve(undefined));
+    // "on": a second error event without a listener would be thrown in the caller's thread
+    worker.on("error", () => resolve(undefined));
     worker.once("exit", () => resolve(undefined));
     highsWasm()
       .then((wasm) => worker.postMessage({ request, wasm }))
