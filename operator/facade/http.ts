@@ -303,6 +303,9 @@ function checkRole(route: RouteDef, auth: AuthContext): void {
 /** The answer to an impersonation token on a route that manages members or credentials. */
 export const IMPERSONATION_MANAGES_NO_ACCESS =
   "an impersonation token cannot manage members or credentials; sign in as the organisation's owner";
+/** ... and on a reconnect, which re-issues a connected cluster's agent token (its running agent then stops). */
+export const IMPERSONATION_KEEPS_AGENT_TOKENS =
+  "an impersonation token cannot re-issue a connected cluster's agent token (its running agent would stop); sign in as the organisation's owner";
 /** ... and on one that sets what the audit log keeps (a shorter retention deletes entries). */
 export const IMPERSONATION_KEEPS_AUDIT =
   "an impersonation token cannot change the audit log's retention; sign in as the organisation's owner";

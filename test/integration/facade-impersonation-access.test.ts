@@ -1,9 +1,15 @@
 // What a super_admin's impersonation token may not do, through real HTTP: invite anyone into the organisation (the one
 // route that grants lasting access) — 403, audited as denied, nothing stored or mailed — nor change the audit log's
-// retention (a shorter one deletes entries), while the owner's own token still does both and the impersonation token
-// still reads and makes ordinary writes (clusters, templates).
+// retention (a shorter one deletes entries), nor re-issue a connected cluster's agent token (its agent would stop),
+// while the owner's own token still does all three and the impersonation token still reads and makes ordinary writes
+// (new clusters, templates).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IMPERSONATION_KEEPS_AUDIT, IMPERSONATION_MANAGES_NO_ACCESS } from "../../operator/facade/http.js";
+import {
+  IMPERSONATION_KEEPS_AGENT_TOKENS,
+  IMPERSONATION_KEEPS_AUDIT,
+  IMPERSONATION_MANAGES_NO_ACCESS,
+} from "../../operator/facade/http.js";
+import { TOKEN_HASH_KEY, agentTokenSecretName } from "../../operator/facade/services/agent-token.js";
 import { AUTH_TYPE_LABEL, ORG_ID_LABEL } from "../../operator/facade/auth/store.js";
 import { eventually } from "../support/cluster.js";
 import { ADMIN, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
@@ -105,6 +111,36 @@ describe("impersonation tokens and the organisation's access", () => {
     });
     expect(template?.spec.clusterRef.name).toBe("support-edge");
     expect(await storedInviteEmails()).not.toContain("support-boundary@example.com");
+  });
+
+  it("cannot re-issue a connected cluster's agent token: 403, audited as denied, the token's hash as it was", async () => {
+    const connect = (token: string) =>
+      t.call("POST", "/clusters/connect", { token, body: { cluster_id: "owned-edge" } });
+    const first = await connect(owner.accessToken);
+    expect(first.status).toBe(200);
+    const secretRef = {
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: SYSTEM,
+      name: agentTokenSecretName(owner.namespace, "owned-edge"),
+    };
+    const hash = async (): Promise<string | undefined> =>
+      (await t.client.getIfExists<{ data?: Record<string, string> }>(secretRef))?.data?.[TOKEN_HASH_KEY];
+    const issued = await hash();
+    expect(issued).toEqual(expect.any(String));
+    await eventually(() => t.facades[0]!.cache.cluster(owner.namespace, "owned-edge"));
+    for (const path of ["/clusters/connect", "/clusters/install"]) {
+      const res = await t.call("POST", path, { token: impersonation, body: { cluster_id: "owned-edge" } });
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual({ detail: IMPERSONATION_KEEPS_AGENT_TOKENS });
+      expect(await hash()).toBe(issued);
+    }
+    expect(await chain()).toContainEqual(
+      expect.objectContaining({ actor: ACTING, event: "POST /clusters/connect", outcome: "denied" }),
+    );
+    // the owner's own token rotates it
+    expect((await connect(owner.accessToken)).status).toBe(200);
+    expect(await hash()).not.toBe(issued);
   });
 
   it("cannot change the audit log's retention, which would delete entries: 403, the head and entries as they were", async () => {

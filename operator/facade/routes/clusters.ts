@@ -9,7 +9,7 @@ import {
   type LastPlan,
   type ManagedCluster,
 } from "../../../src-shared/crds/index.js";
-import { defineRoute, type RouteDef } from "../http.js";
+import { defineRoute, IMPERSONATION_KEEPS_AGENT_TOKENS, type RouteDef } from "../http.js";
 import { clusterFigures, nodeFigures, type ClusterView } from "../services/fleet-view.js";
 import { helmSetValue, publicBaseUrl, shellQuote } from "../public-url.js";
 import { requireCluster, type ClusterService } from "../services/clusters.js";
@@ -366,7 +366,10 @@ async function connect(
   const rc = scope.context(ctx.auth);
   // Known before any write: a facade that cannot name its public URL must not create anything first.
   const endpoint = publicBaseUrl(rc.config);
-  const { created, cluster, current, token } = await clusters.connect(rc, ctx.body);
+  const request = ctx.auth?.impersonating
+    ? { ...ctx.body, reconnectRefused: IMPERSONATION_KEEPS_AGENT_TOKENS }
+    : ctx.body;
+  const { created, cluster, current, token } = await clusters.connect(rc, request);
   ctx.audit({
     event: created ? "Connected new cluster (agent token issued)" : "Rotated cluster agent token",
     resource: `cluster/${ctx.body.cluster_id}`,
@@ -412,7 +415,8 @@ export function createClusterRoutes(deps: ConnectDeps): RouteDef[] {
     listClusters(scope),
     connectRoute(deps, {
       path: "/clusters/connect",
-      summary: "Create the ManagedCluster if needed and issue its agent token (shown once; stored only as a hash)",
+      summary:
+        "Create the ManagedCluster if needed and issue its agent token (shown once; stored only as a hash; an impersonation token connects new clusters only)",
     }),
     connectRoute(deps, {
       path: "/clusters/install",

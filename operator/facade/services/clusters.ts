@@ -10,7 +10,7 @@ import {
   REPLAN_AT_ANNOTATION,
   type ManagedCluster,
 } from "../../../src-shared/crds/index.js";
-import { ConflictError, NotFoundError } from "../errors.js";
+import { ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
 import { TOKEN_HASH_KEY, agentTokenSecret, agentTokenSecretName, newAgentToken } from "./agent-token.js";
 import { APPLY_MANAGERS, type ObjectRef } from "./k8s-writes.js";
 import { crRef, settle, type ResourceContext } from "./resource-scope.js";
@@ -20,6 +20,8 @@ export interface ConnectRequest {
   cluster_id: string;
   region?: string | undefined;
   display_name?: string | undefined;
+  /** Set where the caller may connect a new cluster but not rotate an existing one's token: why (answered with 403). */
+  reconnectRefused?: string;
 }
 
 export interface Connected {
@@ -40,12 +42,14 @@ export function requireCluster(rc: ResourceContext, id: string): ManagedCluster 
 }
 
 /**
+ * A reconnect re-issues the agent token, which a caller allowed only new clusters (an impersonation token) may not.
  * Only a remote cluster runs an agent; the cluster the operator runs in (or a kubectl-made `mode: local` one) never.
  * A reconnect keeps the cluster's region: it picks the price book and shapes the NodePools already applied, so a
  * different one is refused (409) rather than ignored or applied behind the user's back.
  */
 function assertReconnectable(cluster: ManagedCluster, request: ConnectRequest): void {
   const name = cluster.metadata.name ?? "";
+  if (request.reconnectRefused !== undefined) throw new ForbiddenError(request.reconnectRefused);
   if (cluster.spec.mode !== "remote")
     throw new ConflictError(`cluster ${name} is not a remote cluster: it takes no agent`);
   if (request.region !== undefined && request.region !== cluster.spec.region)
