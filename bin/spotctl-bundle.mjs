@@ -115,8 +115,8 @@ const WORKERS = ["src-shared/optimizer/whole-node-entry.ts", "src-shared/optimiz
 
 /**
  * The path of a bundle of `entry` (relative to the repository) built from the sources as they are now, with `workers`
- * (worker threads' entries) built beside it: the cached one, or a new build; undefined when it cannot be built (no esbuild, a read-only node_modules), and the caller runs the
- * sources through tsx instead.
+ * (worker threads' entries) built beside it: the cached one, or a new build; undefined when it cannot be built (no
+ * esbuild, a read-only node_modules), and the caller runs the sources through tsx instead.
  */
 export async function spotctlBundle({
   entry = "operator/cli/spotctl.ts",
