@@ -1,7 +1,17 @@
 // spotctl's cached bundle: its TypeScript compiled by esbuild into node_modules/.cache, used only while every file it
 // was built from is byte-identical, rebuilt otherwise; a run then needs neither tsx's loader thread nor its transforms.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -19,8 +29,11 @@ function digest(content) {
   return createHash("sha256").update(content).digest("hex");
 }
 
-/** The entry of the bundle named by the manifest when every file it was built from still hashes the same, else undefined. */
-function freshEntry(cacheDir, root) {
+/**
+ * The entry of the bundle named by the manifest when it was built with the same worker entries, they are all there,
+ * and every file it was built from still hashes the same; else undefined.
+ */
+function freshEntry(cacheDir, root, workers) {
   let manifest;
   try {
     manifest = JSON.parse(readFileSync(join(cacheDir, "manifest.json"), "utf8"));
@@ -28,6 +41,9 @@ function freshEntry(cacheDir, root) {
     return undefined;
   }
   if (manifest.format !== FORMAT || manifest.root !== root) return undefined;
+  if (JSON.stringify(manifest.workers ?? []) !== JSON.stringify(workers)) return undefined;
+  const built = (w) => join(cacheDir, manifest.dir, `${basename(w, extname(w))}.js`);
+  if (!workers.every((w) => existsSync(built(w)))) return undefined;
   for (const [file, hash] of Object.entries(manifest.inputs)) {
     try {
       if (digest(readFileSync(join(root, file))) !== hash) return undefined;
@@ -102,7 +118,7 @@ async function build(cacheDir, root, entry, workers) {
     logLevel: "silent",
     plugins: [recordingLoader(root, inputs)],
   });
-  const manifest = { format: FORMAT, root, dir, entry: `${basename(entry, extname(entry))}.js`, inputs };
+  const manifest = { format: FORMAT, root, dir, entry: `${basename(entry, extname(entry))}.js`, workers, inputs };
   const tmp = join(cacheDir, `manifest.${process.pid}.tmp`);
   writeFileSync(tmp, JSON.stringify(manifest));
   renameSync(tmp, join(cacheDir, "manifest.json"));
@@ -120,13 +136,16 @@ const WORKERS = ["src-shared/optimizer/whole-node-entry.ts", "src-shared/optimiz
  */
 export async function spotctlBundle({
   entry = "operator/cli/spotctl.ts",
-  root = REPO,
-  workers = root === REPO ? WORKERS : [],
+  root: givenRoot = REPO,
+  workers = givenRoot === REPO ? WORKERS : [],
   cacheDir,
 } = {}) {
+  // The real path: sources are read (and their import.meta.url made) from where symlinks lead, and the worker entries
+  // are looked up by those URLs.
+  const root = existsSync(givenRoot) ? realpathSync(givenRoot) : givenRoot;
   // One cache per checkout: checkouts sharing a node_modules (a symlink) would otherwise rebuild over each other.
   const dir = cacheDir ?? join(root, "node_modules", ".cache", "spotctl", digest(root).slice(0, 12));
-  const cached = freshEntry(dir, root);
+  const cached = freshEntry(dir, root, workers);
   if (cached) return cached;
   try {
     mkdirSync(dir, { recursive: true });

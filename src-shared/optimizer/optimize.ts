@@ -30,7 +30,7 @@ export interface OptimizeInput {
   /** Work budget of the lower bound (default 1000), same units; a bound stopped early is still valid, only weaker */
   lowerBoundBudgetMs?: number;
   /**
-   * Whether a step may run in a worker thread beside the others, where the machine has more than one CPU (default true):
+   * Whether a step may run in a worker thread beside the others, where the machine reports more than one CPU (default true):
    * on wide inputs the plan-only whole-node MILP does, from the start. The same plan either way; false keeps every step
    * in the caller's thread.
    */

@@ -1022,6 +1022,7 @@ async function planOnlyMilp(
   request: WholeNodeRequest,
   job: WholeNodeJob | undefined,
 ): Promise<FluidMilp["solution"]> {
+  if (job && !job.matches(request)) job.cancel();
   const answer = job?.matches(request) ? await job.answer(p.highs) : solveWholeNode(p.highs, request);
   p.work.add(answer.work);
   return answer.solution;

@@ -74,7 +74,6 @@ export class WholeNodeJob {
 
 /** The worker's answer, or undefined if it failed or stopped first; the worker is stopped either way. */
 function answerOf(worker: Worker, request: WholeNodeRequest): Promise<WholeNodeAnswer | undefined> {
-  worker.unref();
   return new Promise((resolve) => {
     worker.once("message", (answer: WholeNodeAnswer | { error: string }) => {
       resolve("error" in answer ? undefined : answer);
