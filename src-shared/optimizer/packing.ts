@@ -1022,8 +1022,9 @@ async function planOnlyMilp(
   request: WholeNodeRequest,
   job: WholeNodeJob | undefined,
 ): Promise<FluidMilp["solution"]> {
-  if (job && !job.matches(request)) job.cancel();
-  const answer = job?.matches(request) ? await job.answer(p.highs) : solveWholeNode(p.highs, request);
+  const started = job?.matches(request) ? job : undefined;
+  if (job !== started) job?.cancel();
+  const answer = started ? await started.answer(p.highs) : solveWholeNode(p.highs, request);
   p.work.add(answer.work);
   return answer.solution;
 }

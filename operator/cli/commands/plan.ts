@@ -316,9 +316,9 @@ export const planCommand: CliCommand = {
 const OPTIMISING_TIER_PODS = 100;
 
 /**
- * A wasm function is optimised once it has run about this much (V8's estimate of bytes executed; its default is 1.8
- * million): a one-shot plan gains only from the few functions that run for seconds (the simplex's), while optimising
- * every function that gets warm cost the wide bench rows up to 1 s of a 2-core machine.
+ * A wasm function is optimised once it has run about this much (the engine's estimate of bytes executed; far above its
+ * default): a one-shot plan gains only from the few functions that run for seconds (the simplex's), while optimising
+ * every function that gets warm costs more compile time on the second core than it saves in a plan of a few seconds.
  */
 const OPTIMISING_TIER_BUDGET = 1_000_000_000;
 
