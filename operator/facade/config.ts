@@ -72,6 +72,11 @@ export interface FacadeConfig {
   metricsPort: number | undefined;
   /** SPOTOPT_METRICS_HOST: address of the metrics listener (default loopback; the chart binds the pod IP). */
   metricsHost: string;
+  /**
+   * SPOTOPT_PLAN_NODE_LIMITS (`free=5,pro=50`): nodes each plan includes, reported by GET /billing/status against the
+   * nodes the organisation's clusters report. A plan not listed has no limit there (null).
+   */
+  planNodeLimits: Record<string, number>;
 }
 
 export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
@@ -107,6 +112,7 @@ export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
   mailOutbox: "",
   metricsPort: undefined,
   metricsHost: "127.0.0.1",
+  planNodeLimits: {},
 };
 
 const positiveInt = z.coerce.number().int().positive();
@@ -132,6 +138,22 @@ function portFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const port = Number(raw);
   if (!/^\d+$/.test(raw) || port > 65535) throw new Error(`${name} must be a port number, got ${JSON.stringify(raw)}`);
   return port;
+}
+
+/** `plan=N,plan=N`: a plan name (as organisations carry it) and a whole number of nodes, each plan once. */
+function planNodeLimitsFromEnv(env: NodeJS.ProcessEnv, name: string): Record<string, number> {
+  const raw = env[name]?.trim();
+  const limits: Record<string, number> = {};
+  if (!raw) return limits;
+  for (const item of raw.split(",")) {
+    const m = /^\s*([a-z0-9][a-z0-9-]{0,62})\s*=\s*(\d{1,9})\s*$/.exec(item);
+    if (!m || Object.hasOwn(limits, m[1]!))
+      throw new Error(
+        `${name} must list plan=nodes pairs, each plan once (e.g. free=5,pro=50), got ${JSON.stringify(raw)}`,
+      );
+    limits[m[1]!] = Number(m[2]);
+  }
+  return limits;
 }
 
 function booleanFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -222,6 +244,7 @@ export function loadFacadeConfig(
     mailOutbox: env.SPOTOPT_MAIL_OUTBOX || d.mailOutbox,
     metricsPort: portFromEnv(env, "SPOTOPT_METRICS_PORT"),
     metricsHost: env.SPOTOPT_METRICS_HOST || d.metricsHost,
+    planNodeLimits: planNodeLimitsFromEnv(env, "SPOTOPT_PLAN_NODE_LIMITS"),
   };
   return {
     ...config,

@@ -84,6 +84,7 @@ export const ALL_TOGGLES: Record<string, string | number | boolean> = {
   "facade.ingress.className": "alb",
   "facade.publicUrl": "https://spot.example.com",
   "facade.trustProxy": "1",
+  "facade.planNodeLimits.free": 5,
   "facade.bootstrapAdminSecret": "spot-admin",
   "metrics.serviceMonitor.enabled": true,
   "operator.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn": "arn:aws:iam::123456789012:role/spot-optimizer",

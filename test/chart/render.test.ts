@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateCrdFiles } from "../../src-shared/crds/generate.js";
 import { LEADER_LEASE_NAME } from "../../operator/main.js";
+import { loadFacadeConfig } from "../../operator/facade/config.js";
 import { AGENT_MODE, ALL_TOGGLES, chartDir, helm, renderChart, setArgs, type RenderedObject } from "./helm.js";
 import { schemaErrors } from "./k8s-schemas.js";
 
@@ -457,5 +458,22 @@ describe("chart CRDs", () => {
     const dir = join(chartDir, "crds");
     expect(readdirSync(dir).sort()).toEqual([...expected.keys()].sort());
     for (const [name, content] of expected) expect(readFileSync(join(dir, name), "utf8"), name).toBe(content);
+  });
+});
+
+describe("plan node limits", () => {
+  it("facade.planNodeLimits becomes a SPOTOPT_PLAN_NODE_LIMITS the facade reads back; bad limits are refused", async () => {
+    const facadeOf = (objects: RenderedObject[]): Container =>
+      (find(objects, "Deployment", "spot-optimizer-facade").spec as { template: PodTemplate }).template.spec
+        .containers[0]!;
+    const env = envOf(
+      facadeOf(await renderChart({ "facade.planNodeLimits.pro": 50, "facade.planNodeLimits.free": 5 })),
+      "SPOTOPT_PLAN_NODE_LIMITS",
+    );
+    expect(env?.value).toBe("free=5,pro=50");
+    expect(loadFacadeConfig({ SPOTOPT_PLAN_NODE_LIMITS: env?.value }).planNodeLimits).toEqual({ free: 5, pro: 50 });
+    expect(envOf(facadeOf(rendered.get("defaults")!), "SPOTOPT_PLAN_NODE_LIMITS")).toBeUndefined();
+    await expect(renderChart({ "facade.planNodeLimits.pro": -1 })).rejects.toThrow(/planNodeLimits/);
+    await expect(renderChart({ "facade.planNodeLimits.Pro": 5 })).rejects.toThrow(/'Pro' does not match pattern/);
   });
 });

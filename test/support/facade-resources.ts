@@ -4,6 +4,7 @@ import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import type { KubeClient } from "../../src-shared/kube/client.js";
 import type { FacadeCache } from "../../operator/facade/cache.js";
 import type { Role } from "../../operator/facade/http.js";
+import type { StartFacadeOptions } from "../../operator/facade/start.js";
 import { startTestFacade, type CallResult, type SignedUp, type TestFacade } from "./facade.js";
 
 export interface ResourceFacade {
@@ -21,8 +22,8 @@ export interface ResourceFacade {
   stop(): Promise<void>;
 }
 
-export async function startResourceFacade(): Promise<ResourceFacade> {
-  const facade = await startTestFacade();
+export async function startResourceFacade(options: Partial<StartFacadeOptions> = {}): Promise<ResourceFacade> {
+  const facade = await startTestFacade(options);
   const members = new Map<string, SignedUp>();
   const orgs: string[] = [];
   for (const name of ["Alpha Corp", "Beta Corp"]) {

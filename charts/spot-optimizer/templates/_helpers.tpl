@@ -146,3 +146,12 @@ startupProbe:
   periodSeconds: 2
   failureThreshold: 60
 {{- end -}}
+
+{{/* facade.planNodeLimits as SPOTOPT_PLAN_NODE_LIMITS: plan=nodes pairs in name order. */}}
+{{- define "so.planNodeLimits" -}}
+{{- $pairs := list -}}
+{{- range $plan, $nodes := . -}}
+{{- $pairs = append $pairs (printf "%s=%d" $plan (int $nodes)) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}

@@ -4,6 +4,7 @@ import type { RouteDef } from "../http.js";
 import type { ResourceServices } from "../services/index.js";
 import { createActivityRoutes } from "./activity.js";
 import { createAgentRoutes } from "./agent.js";
+import { createBillingRoutes } from "./billing.js";
 import { createClusterRoutes } from "./clusters.js";
 import { createExportRoutes } from "./exports.js";
 import { createHibernationRoutes } from "./hibernation.js";
@@ -22,5 +23,6 @@ export function createResourceRoutes(services: ResourceServices): RouteDef[][] {
     createMetricsRoutes(scope),
     createActivityRoutes(scope),
     createExportRoutes(scope),
+    createBillingRoutes(scope),
   ];
 }
