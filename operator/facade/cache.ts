@@ -55,6 +55,8 @@ export interface FacadeCache extends FacadeCacheBase {
   auditEntries(namespace: string): AuditEntry[];
   labExperiments(namespace: string): LabExperiment[];
   agentActions(namespace: string): AgentAction[];
+  /** Every organisation's AgentActions (platform views only). */
+  allAgentActions(): AgentAction[];
   /** The agent-token Secret of a cluster (in the release namespace), only when labelled for that namespace and cluster. */
   agentTokenSecret(namespace: string, clusterName: string): V1Secret | undefined;
   /** The installer's designation of the local cluster (ConfigMap spot-optimizer-local-cluster); undefined: none. */
@@ -293,6 +295,7 @@ export function createFacadeCache(
     auditEntries: (ns) => list<AuditEntry>("AuditEntry", ns),
     labExperiments: (ns) => list<LabExperiment>("LabExperiment", ns),
     agentActions: (ns) => list<AgentAction>("AgentAction", ns),
+    allAgentActions: () => indexOf(state, "AgentAction").listAll() as unknown as AgentAction[],
     agentTokenSecret: (namespace, cluster) =>
       agentObjectOf<V1Secret>(
         { get: (ns, name) => get<V1Secret>("Secret", name, ns) },

@@ -1,6 +1,6 @@
 // Platform routes for super_admin only: client registry, global stats and component health.
 import { z } from "zod";
-import type { ManagedCluster } from "../../../src-shared/crds/index.js";
+import type { AgentAction, ManagedCluster } from "../../../src-shared/crds/index.js";
 import {
   SAVINGS_BASELINE,
   binPackingSavings,
@@ -14,7 +14,7 @@ import type { KubeClient } from "../../../src-shared/kube/client.js";
 import { getOrganisation, listOrganisations, updateOrganisationFlags } from "../auth/orgs.js";
 import type { AuthService } from "../auth/service.js";
 import type { FacadeCache } from "../cache.js";
-import { NotImplementedError, UnprocessableError } from "../errors.js";
+import { NotImplementedError, NotReadyError, UnprocessableError } from "../errors.js";
 import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
 import { clusterFigures } from "../services/fleet-view.js";
 import { nodeKpi } from "../services/node-totals.js";
@@ -23,7 +23,7 @@ import { NotInTotals, TotalsBasis } from "../routes/shared.js";
 export interface AdminRouteDeps {
   auth: AuthService;
   client: KubeClient;
-  cache: Pick<FacadeCache, "allClusters" | "hasSynced" | "templates">;
+  cache: Pick<FacadeCache, "allClusters" | "allAgentActions" | "hasSynced" | "templates">;
   /** Platform-level audit chain (super_admin actions that outlive an organisation, e.g. its deletion). */
   systemNamespace: string;
   /** Whether a price of this date is older than the configured maximum age; default: never. */
@@ -232,6 +232,65 @@ function healthRoute(deps: AdminRouteDeps): RouteDef {
   }) as RouteDef;
 }
 
+export interface WorkerHealth {
+  queue_depth: number;
+  stuck_actions: number;
+  workers_active: number;
+  workers_total: number;
+  status: "green" | "yellow" | "red";
+  status_reason: string;
+}
+
+/**
+ * The agents are the workers of the action queue, one per cluster: an action is queued until it succeeds or fails, and
+ * stuck while its cluster's agent is not connected (or the cluster is gone). Red: some action is stuck; yellow: some
+ * agent is not connected; green: every agent is.
+ */
+export function workerHealth(clusters: ManagedCluster[], actions: AgentAction[]): WorkerHealth {
+  const key = (namespace: string | undefined, name: string | undefined): string => `${namespace ?? ""}/${name ?? ""}`;
+  const connected = new Set(clusters.filter(isConnected).map((c) => key(c.metadata.namespace, c.metadata.name)));
+  const queued = actions.filter((a) => a.status?.phase !== "Succeeded" && a.status?.phase !== "Failed");
+  const stuck = queued.filter((a) => !connected.has(key(a.metadata.namespace, a.spec.clusterRef.name))).length;
+  const idle = clusters.length - connected.size;
+  const [status, reason]: [WorkerHealth["status"], string] =
+    stuck > 0
+      ? ["red", `${stuck} queued action(s) wait for an agent that is not connected`]
+      : idle > 0
+        ? ["yellow", `${idle} of ${clusters.length} cluster agent(s) not connected; no queued action waits on them`]
+        : ["green", clusters.length === 0 ? "no clusters" : "every cluster's agent is connected"];
+  return {
+    queue_depth: queued.length,
+    stuck_actions: stuck,
+    workers_active: connected.size,
+    workers_total: clusters.length,
+    status,
+    status_reason: reason,
+  };
+}
+
+/** /admin/health/workers: the action queue and the agents that work it. */
+function workersRoute(deps: AdminRouteDeps): RouteDef {
+  return defineRoute({
+    ...SUPER,
+    method: "get",
+    path: "/admin/health/workers",
+    summary:
+      "The agents as the action queue's workers (super_admin): queued AgentActions, those whose agent is not connected, agents connected of all clusters",
+    response: z.object({
+      queue_depth: z.number().int().describe("AgentActions of every organisation not yet Succeeded or Failed."),
+      stuck_actions: z.number().int().describe("Of those, the ones whose cluster's agent is not connected."),
+      workers_active: z.number().int().describe("Clusters whose agent is connected (AgentConnected=True)."),
+      workers_total: z.number().int().describe("Clusters (one agent each)."),
+      status: z.enum(["green", "yellow", "red"]),
+      status_reason: z.string(),
+    }),
+    handler: async () => {
+      if (!deps.cache.hasSynced()) throw new NotReadyError("caches not synced yet");
+      return workerHealth(deps.cache.allClusters(), deps.cache.allAgentActions());
+    },
+  }) as RouteDef;
+}
+
 /** /admin/impersonate: a scoped token inside one organisation. */
 function impersonateRoute(deps: AdminRouteDeps): RouteDef {
   return defineRoute({
@@ -371,6 +430,7 @@ export function createAdminRoutes(deps: AdminRouteDeps): RouteDef[] {
     listClientsRoute(deps),
     statsRoute(deps),
     healthRoute(deps),
+    workersRoute(deps),
     impersonateRoute(deps),
     flagsRoute(deps),
     resetPasswordRoute(deps),
