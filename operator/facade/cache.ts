@@ -57,6 +57,8 @@ export interface FacadeCache extends FacadeCacheBase {
   agentActions(namespace: string): AgentAction[];
   /** Every organisation's AgentActions (platform views only). */
   allAgentActions(): AgentAction[];
+  /** Calls `listener` with each change of `kind` after the cache applied it (cheap, must not throw); returns unsubscribe. */
+  subscribe(kind: CachedKind, listener: (event: InformerEvent<KubeObject>) => void): () => void;
   /** The agent-token Secret of a cluster (in the release namespace), only when labelled for that namespace and cluster. */
   agentTokenSecret(namespace: string, clusterName: string): V1Secret | undefined;
   /** The installer's designation of the local cluster (ConfigMap spot-optimizer-local-cluster); undefined: none. */
@@ -176,6 +178,7 @@ interface CacheState {
   waiters: Set<() => void>;
   version: number;
   localCount: { at: number; count: number } | undefined;
+  listeners: Map<CachedKind, Set<(event: InformerEvent<KubeObject>) => void>>;
 }
 
 function addInformers(state: CacheState, systemNamespace: string): void {
@@ -199,6 +202,7 @@ function addInformers(state: CacheState, systemNamespace: string): void {
       index.apply(event);
       state.version++;
       for (const w of [...state.waiters]) w();
+      for (const listener of state.listeners.get(source.kind) ?? []) listener(event);
     });
     state.informers.set(source.kind, informer);
     state.indexes.set(source.kind, index);
@@ -274,6 +278,7 @@ export function createFacadeCache(
     waiters: new Set(),
     version: 0,
     localCount: undefined,
+    listeners: new Map(),
   };
   const systemNamespace = opts.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
   addInformers(state, systemNamespace);
@@ -296,6 +301,12 @@ export function createFacadeCache(
     labExperiments: (ns) => list<LabExperiment>("LabExperiment", ns),
     agentActions: (ns) => list<AgentAction>("AgentAction", ns),
     allAgentActions: () => indexOf(state, "AgentAction").listAll() as unknown as AgentAction[],
+    subscribe: (kind, listener) => {
+      const set = state.listeners.get(kind) ?? new Set();
+      state.listeners.set(kind, set);
+      set.add(listener);
+      return () => set.delete(listener);
+    },
     agentTokenSecret: (namespace, cluster) =>
       agentObjectOf<V1Secret>(
         { get: (ns, name) => get<V1Secret>("Secret", name, ns) },

@@ -77,6 +77,8 @@ export interface FacadeConfig {
    * nodes the organisation's clusters report. A plan not listed has no limit there (null).
    */
   planNodeLimits: Record<string, number>;
+  /** WebSocket streams: how often each open stream's token is checked again (logout, expiry) and the peer pinged. */
+  streamRecheckSeconds: number;
 }
 
 export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
@@ -113,6 +115,7 @@ export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
   metricsPort: undefined,
   metricsHost: "127.0.0.1",
   planNodeLimits: {},
+  streamRecheckSeconds: 30,
 };
 
 const positiveInt = z.coerce.number().int().positive();
@@ -245,6 +248,7 @@ export function loadFacadeConfig(
     metricsPort: portFromEnv(env, "SPOTOPT_METRICS_PORT"),
     metricsHost: env.SPOTOPT_METRICS_HOST || d.metricsHost,
     planNodeLimits: planNodeLimitsFromEnv(env, "SPOTOPT_PLAN_NODE_LIMITS"),
+    streamRecheckSeconds: intFromEnv(env, "SPOTOPT_STREAM_RECHECK_SECONDS", d.streamRecheckSeconds),
   };
   return {
     ...config,

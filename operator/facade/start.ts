@@ -18,6 +18,7 @@ import type { RouteDef } from "./http.js";
 import { createOutboxMailer } from "./mail.js";
 import { createClusterRateLimiter, type ClusterRateLimiter } from "./rate-limit-cluster.js";
 import { createResourceRoutes } from "./routes/index.js";
+import { attachStreams } from "./streams.js";
 import { createResourceServices, type ResourceServices } from "./services/index.js";
 import { createAgentTokenVerifier } from "./services/agent-token.js";
 import { createSettingsRoutes } from "./settings/routes.js";
@@ -277,6 +278,11 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     throw err;
   }
   const { server, metricsServer } = listening;
+  const streams = attachStreams(server, {
+    cache,
+    authenticateUser: (req) => auth.authenticateUser(req),
+    recheckMs: config.streamRecheckSeconds * 1000,
+  });
   const stopSweeps = startSweeps({ ...parts, rateLimiter }, options.logger);
   const port = (server.address() as AddressInfo).port;
   const metricsUrl = metricsUrlOf(metricsServer, config);
@@ -299,6 +305,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
       metricsServer?.closeAllConnections();
       metricsServer?.close();
       stopSweeps();
+      streams.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await flushAuditRefusals();

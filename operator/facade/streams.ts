@@ -1,0 +1,206 @@
+// The dashboard's WebSockets on the facade's listener: WS /clusters/heartbeat (each cluster's agent connection as the
+// status controller records it) and WS /notify (the organisation's audit entries as they are written), both from this
+// replica's read cache. Browsers cannot set headers on a WebSocket, so the access token may also come as the
+// subprotocols ["bearer", <token>]; the token is checked again every recheck interval, so a logout or expiry ends it.
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import type express from "express";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { AuditEntry, ManagedCluster } from "../../src-shared/crds/index.js";
+import type { KubeObject } from "../../src-shared/kube/client.js";
+import type { InformerEvent } from "../../src-shared/runtime/informer.js";
+import type { FacadeCache } from "./cache.js";
+import { HttpError } from "./errors.js";
+import type { AuthContext } from "./http.js";
+
+export interface StreamDeps {
+  cache: Pick<FacadeCache, "clusters" | "auditEntries" | "subscribe" | "hasSynced">;
+  authenticateUser(req: express.Request): Promise<AuthContext>;
+  /** How often a stream's token is checked again (default 30 s); also the ping interval. */
+  recheckMs?: number;
+  /** Open streams per user on this replica (default 10): each holds a socket and a cache listener. */
+  maxPerUser?: number;
+}
+
+export interface HeartbeatMessage {
+  cluster_id: string;
+  /** The agent's last heartbeat (status.agent.lastSeen), else when the connection state last changed; null unknown. */
+  timestamp: string | null;
+  /** healthy: heartbeats arrive (or the operator is a local cluster's agent); disconnected: they stopped; waiting:
+   *  none yet; unknown: the status controller has not judged it; removed: the cluster was deleted. */
+  status: "healthy" | "disconnected" | "waiting" | "unknown" | "removed";
+}
+
+export interface NotifyMessage {
+  type: "success" | "error" | "warning";
+  message: string;
+  timestamp: string | null;
+  actor: string;
+  resource: string;
+}
+
+type Condition = NonNullable<NonNullable<ManagedCluster["status"]>["conditions"]>[number];
+
+function connectionOf(condition: Condition | undefined): HeartbeatMessage["status"] {
+  if (condition === undefined) return "unknown";
+  if (condition.status === "True") return "healthy";
+  return condition.reason === "NoHeartbeat" ? "waiting" : "disconnected";
+}
+
+/** A cluster's heartbeat state from its status (AgentConnected and status.agent.lastSeen). */
+export function heartbeatOf(cluster: ManagedCluster): HeartbeatMessage {
+  const condition = cluster.status?.conditions?.find((c) => c.type === "AgentConnected");
+  return {
+    cluster_id: cluster.metadata.name ?? "",
+    timestamp: cluster.status?.agent?.lastSeen ?? condition?.lastTransitionTime ?? null,
+    status: connectionOf(condition),
+  };
+}
+
+/** A toast for an audit entry: its outcome as the type, what happened as the message. */
+export function notificationOf(entry: AuditEntry): NotifyMessage {
+  const type = entry.spec.outcome === "success" ? "success" : entry.spec.outcome === "denied" ? "warning" : "error";
+  return {
+    type,
+    message: entry.spec.event,
+    timestamp: entry.spec.timestamp ?? entry.metadata.creationTimestamp ?? null,
+    actor: entry.spec.actor,
+    resource: entry.spec.resource,
+  };
+}
+
+type Stream = (ws: WebSocket, namespace: string, deps: StreamDeps) => () => void;
+
+/** Every cluster's state on connect, then each change of a cluster's state (or its removal). */
+const heartbeatStream: Stream = (ws, namespace, deps) => {
+  const last = new Map<string, string>();
+  const send = (msg: HeartbeatMessage): void => {
+    const text = JSON.stringify(msg);
+    if (last.get(msg.cluster_id) === text) return;
+    if (msg.status === "removed") last.delete(msg.cluster_id);
+    else last.set(msg.cluster_id, text);
+    ws.send(text);
+  };
+  for (const cluster of deps.cache.clusters(namespace)) send(heartbeatOf(cluster));
+  return deps.cache.subscribe("ManagedCluster", (event: InformerEvent<KubeObject>) => {
+    if (event.object.metadata?.namespace !== namespace) return;
+    const cluster = event.object as unknown as ManagedCluster;
+    if (event.type !== "delete") return send(heartbeatOf(cluster));
+    send({ cluster_id: cluster.metadata.name ?? "", timestamp: new Date().toISOString(), status: "removed" });
+  });
+};
+
+/** The audit entries written after the stream opened, once each (a re-listed entry is not new). */
+const notifyStream: Stream = (ws, namespace, deps) => {
+  const seen = new Set(deps.cache.auditEntries(namespace).map((e) => e.metadata.name));
+  return deps.cache.subscribe("AuditEntry", (event: InformerEvent<KubeObject>) => {
+    const name = event.object.metadata?.name;
+    if (event.type === "delete" || event.object.metadata?.namespace !== namespace || !name || seen.has(name)) return;
+    seen.add(name);
+    ws.send(JSON.stringify(notificationOf(event.object as unknown as AuditEntry)));
+  });
+};
+
+const STREAMS: Record<string, Stream> = { "/clusters/heartbeat": heartbeatStream, "/notify": notifyStream };
+
+/** The access token: the Authorization header, else the second of the subprotocols ["bearer", <token>]. */
+function tokenOf(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  if (header?.startsWith("Bearer ")) return header.slice(7).trim();
+  const protocols = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
+  return protocols[0] === "bearer" && protocols[1] ? protocols[1] : undefined;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  429: "Too Many Requests",
+  503: "Service Unavailable",
+};
+
+function refuse(socket: Duplex, status: number, detail: string): void {
+  const body = JSON.stringify({ detail });
+  const reason = STATUS_TEXT[status] ?? "Error";
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** One open stream: its messages, a ping and a token check every recheck interval, and its count per user. */
+function serve(
+  ws: WebSocket,
+  {
+    auth,
+    stream,
+    token,
+    deps,
+    perUser,
+  }: { auth: AuthContext; stream: Stream; token: string; deps: StreamDeps; perUser: Map<string, number> },
+): void {
+  perUser.set(auth.userId, (perUser.get(auth.userId) ?? 0) + 1);
+  const unsubscribe = stream(ws, auth.namespace, deps);
+  let alive = true;
+  ws.on("pong", () => {
+    alive = true;
+  });
+  // Streams only send: what a client sends is ignored.
+  ws.on("message", () => undefined);
+  const timer = setInterval(() => {
+    if (!alive) return ws.terminate();
+    alive = false;
+    ws.ping();
+    deps
+      .authenticateUser({ headers: { authorization: `Bearer ${token}` } } as express.Request)
+      .catch(() => ws.close(4401, "token expired or revoked"));
+  }, deps.recheckMs ?? 30_000);
+  ws.on("close", () => {
+    clearInterval(timer);
+    unsubscribe();
+    const n = (perUser.get(auth.userId) ?? 1) - 1;
+    if (n > 0) perUser.set(auth.userId, n);
+    else perUser.delete(auth.userId);
+  });
+}
+
+/** Serves the streams on `server`'s upgrade requests; `close()` ends every open stream. */
+export function attachStreams(server: Server, deps: StreamDeps): { close(): void } {
+  const maxPerUser = deps.maxPerUser ?? 10;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 4096,
+    handleProtocols: (protocols) => (protocols.has("bearer") ? "bearer" : false),
+  });
+  const perUser = new Map<string, number>();
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = new URL(req.url ?? "/", "http://facade").pathname;
+    const stream = Object.hasOwn(STREAMS, path) ? STREAMS[path]! : undefined;
+    if (!stream) return refuse(socket, 404, "not found");
+    if (!deps.cache.hasSynced()) return refuse(socket, 503, "caches not synced yet");
+    const token = tokenOf(req);
+    if (!token)
+      return refuse(socket, 401, "missing bearer token (Authorization header or subprotocols bearer, <token>)");
+    deps.authenticateUser({ headers: { authorization: `Bearer ${token}` } } as express.Request).then(
+      (auth) => {
+        if (!auth.namespace) return refuse(socket, 403, "a stream belongs to an organisation; this token has none");
+        if ((perUser.get(auth.userId) ?? 0) >= maxPerUser)
+          return refuse(socket, 429, `at most ${maxPerUser} open streams per user`);
+        wss.handleUpgrade(req, socket, head, (ws) => serve(ws, { auth, stream, token, deps, perUser }));
+      },
+      // only the typed errors' details are meant for clients; anything else (e.g. the API server failing) is not theirs
+      (err: unknown) =>
+        err instanceof HttpError
+          ? refuse(socket, err.status, err.detail)
+          : refuse(socket, 503, "authentication unavailable, try again"),
+    );
+  };
+  server.on("upgrade", onUpgrade);
+  return {
+    close: () => {
+      server.off("upgrade", onUpgrade);
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+    },
+  };
+}
