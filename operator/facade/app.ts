@@ -225,7 +225,7 @@ async function metricsCaller(deps: FacadeDeps, req: express.Request): Promise<vo
 function errorHandler(logger: Logger): express.ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const httpError = toHttpError(err);
-    if (httpError.status >= 500) {
+    if (httpError.status >= 500 && httpError.status !== 501) {
       (req.log ?? logger).error({ err }, "Request failed");
     }
     if (res.headersSent) {
@@ -305,8 +305,15 @@ export function buildFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): Fa
       // Lean access-log records: no request headers at all (nothing to redact, and no per-request header copy).
       wrapSerializers: false,
       serializers: { req: accessLogRequest, res: accessLogResponse },
+      // 501 is a documented answer (a feature without its provider), not a failure to alert on
       customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info",
+        res.statusCode === 501
+          ? "info"
+          : err || res.statusCode >= 500
+            ? "error"
+            : res.statusCode >= 400
+              ? "warn"
+              : "info",
     }),
   );
   app.use(metricsMiddleware(metrics));

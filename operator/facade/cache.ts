@@ -202,7 +202,13 @@ function addInformers(state: CacheState, systemNamespace: string): void {
       index.apply(event);
       state.version++;
       for (const w of [...state.waiters]) w();
-      for (const listener of state.listeners.get(source.kind) ?? []) listener(event);
+      // one failing listener (a stream whose socket broke) must not keep the event from the others
+      for (const listener of state.listeners.get(source.kind) ?? [])
+        try {
+          listener(event);
+        } catch {
+          // the listener's own business
+        }
     });
     state.informers.set(source.kind, informer);
     state.indexes.set(source.kind, index);

@@ -159,6 +159,13 @@ function planNodeLimitsFromEnv(env: NodeJS.ProcessEnv, name: string): Record<str
   return limits;
 }
 
+/** At most an hour: a revoked token must not keep its stream for long (and timers take at most 2^31 ms). */
+function recheckSecondsFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const seconds = intFromEnv(env, name, fallback);
+  if (seconds > 3600) throw new Error(`${name} must be at most 3600, got ${JSON.stringify(env[name])}`);
+  return seconds;
+}
+
 function booleanFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
@@ -248,7 +255,7 @@ export function loadFacadeConfig(
     metricsPort: portFromEnv(env, "SPOTOPT_METRICS_PORT"),
     metricsHost: env.SPOTOPT_METRICS_HOST || d.metricsHost,
     planNodeLimits: planNodeLimitsFromEnv(env, "SPOTOPT_PLAN_NODE_LIMITS"),
-    streamRecheckSeconds: intFromEnv(env, "SPOTOPT_STREAM_RECHECK_SECONDS", d.streamRecheckSeconds),
+    streamRecheckSeconds: recheckSecondsFromEnv(env, "SPOTOPT_STREAM_RECHECK_SECONDS", d.streamRecheckSeconds),
   };
   return {
     ...config,

@@ -2,7 +2,8 @@
 // status controller records it) and WS /notify (the organisation's audit entries as they are written), both from this
 // replica's read cache. Browsers cannot set headers on a WebSocket, so the access token may also come as the
 // subprotocols ["bearer", <token>]; the token is checked again every recheck interval, so a logout or expiry ends it.
-import type { IncomingMessage, Server } from "node:http";
+import { ServerResponse, type IncomingMessage, type Server } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type express from "express";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -90,16 +91,12 @@ const heartbeatStream: Stream = (ws, namespace, deps) => {
   });
 };
 
-/** The audit entries written after the stream opened, once each (a re-listed entry is not new). */
-const notifyStream: Stream = (ws, namespace, deps) => {
-  const seen = new Set(deps.cache.auditEntries(namespace).map((e) => e.metadata.name));
-  return deps.cache.subscribe("AuditEntry", (event: InformerEvent<KubeObject>) => {
-    const name = event.object.metadata?.name;
-    if (event.type === "delete" || event.object.metadata?.namespace !== namespace || !name || seen.has(name)) return;
-    seen.add(name);
+/** The audit entries written after the stream opened: the cache announces an entry new to it once ("add"). */
+const notifyStream: Stream = (ws, namespace, deps) =>
+  deps.cache.subscribe("AuditEntry", (event: InformerEvent<KubeObject>) => {
+    if (event.type !== "add" || event.object.metadata?.namespace !== namespace) return;
     ws.send(JSON.stringify(notificationOf(event.object as unknown as AuditEntry)));
   });
-};
 
 const STREAMS: Record<string, Stream> = { "/clusters/heartbeat": heartbeatStream, "/notify": notifyStream };
 
@@ -112,6 +109,7 @@ function tokenOf(req: IncomingMessage): string | undefined {
 }
 
 const STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
   401: "Unauthorized",
   403: "Forbidden",
   404: "Not Found",
@@ -119,12 +117,37 @@ const STATUS_TEXT: Record<number, string> = {
   503: "Service Unavailable",
 };
 
+/** Answers a refused upgrade as the HTTP routes would ({"detail"}, the same headers) and closes the socket. */
 function refuse(socket: Duplex, status: number, detail: string): void {
   const body = JSON.stringify({ detail });
-  const reason = STATUS_TEXT[status] ?? "Error";
+  const extra =
+    status === 401 ? "WWW-Authenticate: Bearer\r\n" : status === 429 || status === 503 ? "Retry-After: 30\r\n" : "";
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\nContent-Type: application/json\r\n${extra}` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
   );
+}
+
+/**
+ * An upgrade that is not a WebSocket to a stream (e.g. curl's h2c on a REST route) is answered by the HTTP app as a
+ * plain request: with an upgrade listener present, Node would otherwise hand every such request to it.
+ */
+function answerAsHttp(server: Server, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  // Node's parser stops at an upgrade request's headers, so a body would not reach the route: refused, not dropped.
+  if (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0")
+    return refuse(socket, 400, "a request with a body cannot ask for an Upgrade here");
+  if (req.headers["transfer-encoding"] !== undefined)
+    return refuse(socket, 400, "a request with a body cannot ask for an Upgrade here");
+  if (head.length > 0) socket.unshift(head);
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as Socket);
+  res.on("finish", () => {
+    res.detachSocket(socket as Socket);
+    socket.end(() => socket.destroy());
+  });
+  server.emit("request", req, res);
 }
 
 /** One open stream: its messages, a ping and a token check every recheck interval, and its count per user. */
@@ -139,20 +162,19 @@ function serve(
   }: { auth: AuthContext; stream: Stream; token: string; deps: StreamDeps; perUser: Map<string, number> },
 ): void {
   perUser.set(auth.userId, (perUser.get(auth.userId) ?? 0) + 1);
-  const unsubscribe = stream(ws, auth.namespace, deps);
+  let unsubscribe = (): void => undefined;
   let alive = true;
-  ws.on("pong", () => {
-    alive = true;
-  });
-  // Streams only send: what a client sends is ignored.
-  ws.on("message", () => undefined);
   const timer = setInterval(() => {
     if (!alive) return ws.terminate();
     alive = false;
     ws.ping();
+    // Only a refused token ends the stream; anything else (a check that could not run) is tried again next time.
     deps
       .authenticateUser({ headers: { authorization: `Bearer ${token}` } } as express.Request)
-      .catch(() => ws.close(4401, "token expired or revoked"));
+      .catch((err: unknown) => {
+        if (err instanceof HttpError && (err.status === 401 || err.status === 403))
+          ws.close(4401, "token expired or revoked");
+      });
   }, deps.recheckMs ?? 30_000);
   ws.on("close", () => {
     clearInterval(timer);
@@ -161,6 +183,18 @@ function serve(
     if (n > 0) perUser.set(auth.userId, n);
     else perUser.delete(auth.userId);
   });
+  // A client's protocol error (an oversized or malformed frame) ends its stream, not the process.
+  ws.on("error", () => ws.terminate());
+  ws.on("pong", () => {
+    alive = true;
+  });
+  // Streams only send: what a client sends is ignored.
+  ws.on("message", () => undefined);
+  try {
+    unsubscribe = stream(ws, auth.namespace, deps);
+  } catch {
+    ws.close(1011, "stream failed to start");
+  }
 }
 
 /** Serves the streams on `server`'s upgrade requests; `close()` ends every open stream. */
@@ -174,9 +208,12 @@ export function attachStreams(server: Server, deps: StreamDeps): { close(): void
   const perUser = new Map<string, number>();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const path = new URL(req.url ?? "/", "http://facade").pathname;
+    // Node drops its own error listener from an upgraded socket: a peer's reset would otherwise end the process.
+    socket.on("error", () => socket.destroy());
+    // the path as sent, without parsing it as a URL: a request target Node accepts may still not be one
+    const path = (req.url ?? "/").split("?")[0]!;
     const stream = Object.hasOwn(STREAMS, path) ? STREAMS[path]! : undefined;
-    if (!stream) return refuse(socket, 404, "not found");
+    if (!stream || req.headers.upgrade?.toLowerCase() !== "websocket") return answerAsHttp(server, req, socket, head);
     if (!deps.cache.hasSynced()) return refuse(socket, 503, "caches not synced yet");
     const token = tokenOf(req);
     if (!token)

@@ -86,6 +86,16 @@ describe("GET /admin/health/workers", () => {
     const red = await workers();
     expect(red).toMatchObject({ queue_depth: 4, stuck_actions: 2, status: "red" });
     expect(red.status_reason).toMatch(/2 queued action/);
+
+    // Clusters are told apart by organisation, not by name: B's disconnected "east" does not borrow A's connection.
+    await cluster(f.orgB, "east", false);
+    await action(f.orgB, "b-east", "east");
+    await eventually(() => f.cache.allAgentActions().length === 7);
+    await eventually(() => f.cache.clusters(f.orgB).filter((c) => c.status?.conditions?.length).length === 2);
+    expect(await workers()).toMatchObject({ workers_total: 3, workers_active: 1, queue_depth: 5, stuck_actions: 3 });
+    await f.client.delete({ apiVersion: API, kind: "AgentAction", namespace: f.orgB, name: "b-east" });
+    await f.client.delete({ ...MC, namespace: f.orgB, name: "east" });
+    await eventually(() => f.cache.clusters(f.orgB).length === 1 && f.cache.allAgentActions().length === 6);
   });
 
   it("is green once every agent is connected and nothing waits on a missing one", async () => {

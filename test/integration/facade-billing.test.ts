@@ -40,7 +40,7 @@ async function status(namespace: string, role: "owner" | "viewer" = "owner"): Pr
 }
 
 describe("GET /billing/status", () => {
-  it("knows the plan and its limit before any cluster reports, and says the nodes are not known yet", async () => {
+  it("knows the plan and its limit with no cluster at all (none in use)", async () => {
     const body = await status(f.orgB);
     expect(body).toMatchObject({ plan: "free", node_limit: 4, node_limit_reason: null });
     // No cluster at all: none in use is a known figure.
@@ -92,9 +92,20 @@ describe("GET /billing/status", () => {
     await eventually(() => f.cache.clusters(f.orgB).length === 2);
     await eventually(async () => (await status(f.orgB)).plan === "pro");
     const partial = await status(f.orgB);
-    // The reported cluster still counts; the silent one is named.
+    // The reported cluster still counts; the silent one is named, and the share is a lower bound.
     expect(partial).toMatchObject({ nodes_used: 7, node_limit: 50, usage_percentage: 14 });
     expect(partial.nodes_used_reason).toMatch(/silent/);
+    expect(partial.usage_percentage_reason).toMatch(/at least.*silent/);
+  });
+
+  it("answers null with the reason while none of the organisation's clusters has reported its nodes", async () => {
+    const other = await f.facade.signup("Gamma Corp");
+    await f.client.create({ ...MC, metadata: { name: "quiet", namespace: other.namespace }, spec: { mode: "remote" } });
+    await eventually(() => f.cache.clusters(other.namespace).length === 1);
+    const res = await f.call("GET", "/billing/status", { token: other.accessToken });
+    expect(res.body).toMatchObject({ plan: "free", node_limit: 4, nodes_used: null, usage_percentage: null });
+    expect(res.body.nodes_used_reason).toMatch(/quiet/);
+    expect(res.body.usage_percentage_reason).toMatch(/nodes used unknown/);
   });
 
   it("answers 401 without a token", async () => {
@@ -120,7 +131,7 @@ describe("routes that need a payment provider", () => {
     }
   });
 
-  it("check their bodies first (422 naming the field), and change nothing", async () => {
+  it("check their bodies first (422 naming the field), and leave the plan as it was", async () => {
     const bad = await f.call("POST", "/billing/card", { token: f.token(f.orgA), body: { stripe_token: 42 } });
     expect(bad.status).toBe(422);
     expect(JSON.stringify(bad.body)).toMatch(/stripe_token/);

@@ -3,7 +3,10 @@
 // ever carries another organisation's; a stream needs a valid token (header or subprotocol) and ends at logout.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { request as httpRequest } from "node:http";
+import { connect as tcpConnect } from "node:net";
 import { eventually } from "../support/cluster.js";
+import { ADMIN } from "../support/facade.js";
 import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
 
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
@@ -11,7 +14,7 @@ const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
 let f: ResourceFacade;
 const open: WebSocket[] = [];
 beforeAll(async () => {
-  f = await startResourceFacade({ config: { streamRecheckSeconds: 1 } });
+  f = await startResourceFacade({ config: { streamRecheckSeconds: 2 } });
 });
 afterAll(async () => {
   for (const ws of open) if (ws.readyState === WebSocket.OPEN) ws.terminate();
@@ -135,14 +138,15 @@ describe("who may open a stream", () => {
     expect(none.status).toBe(401);
     expect(JSON.parse(none.body).detail).toMatch(/bearer/);
     expect((await refusedWith("/notify", ["bearer", "not-a-jwt"])).status).toBe(401);
-    expect((await refusedWith("/clusters/elsewhere", ["bearer", f.token(f.orgA)])).status).toBe(404);
+    // Not a stream: the HTTP routes answer it as a plain request.
+    expect((await refusedWith("/nowhere", ["bearer", f.token(f.orgA)])).status).toBe(404);
   });
 
   it("ends a stream whose session logs out, and counts streams per user", async () => {
     const user = await f.facade.signup("Gamma Corp");
     const s = await connect("/notify", user.accessToken);
     expect((await f.call("POST", "/api/auth/logout", { token: user.accessToken })).status).toBe(200);
-    // Checked again within the recheck interval (1 s here): closed with 4401.
+    // Checked again within the recheck interval (2 s here): closed with 4401.
     expect(await s.closed).toBe(4401);
     expect((await refusedWith("/notify", ["bearer", user.accessToken])).status).toBe(401);
 
@@ -160,5 +164,96 @@ describe("who may open a stream", () => {
         return false;
       }
     });
+  });
+});
+
+describe("a stream belongs to one organisation", () => {
+  it("refuses a super_admin's own token, and an impersonation token hears only its organisation", async () => {
+    const admin = (await f.call("POST", "/api/auth/token", { body: ADMIN })).body.access_token as string;
+    const refused = await refusedWith("/notify", ["bearer", admin]);
+    expect(refused.status).toBe(403);
+    const orgB = (await f.call("GET", "/api/auth/me", { token: f.token(f.orgB) })).body.org_id as string;
+    const temp = (await f.call("POST", "/admin/impersonate", { token: admin, body: { client_id: orgB } })).body
+      .temp_token as string;
+    const b = await connect("/notify", temp);
+    const a = await connect("/notify", f.token(f.orgA));
+    expect((await f.call("POST", "/clusters/connect", { token: temp, body: { cluster_id: "support" } })).status).toBe(
+      200,
+    );
+    await eventually(() => b.messages.some((m) => m.resource === "cluster/support"));
+    expect(a.messages.some((m) => m.resource === "cluster/support")).toBe(false);
+    a.ws.close();
+    b.ws.close();
+  });
+});
+
+describe("misbehaving clients", () => {
+  it("end their own stream, never the facade: an oversized message, a reset during the refusal", async () => {
+    const s = await connect("/notify", f.token(f.orgA));
+    s.ws.send("x".repeat(8192));
+    expect(await s.closed).toBe(1009);
+    // A raw upgrade without a token, reset by the client as the refusal is written.
+    const raw = tcpConnect(Number(new URL(f.url).port), "127.0.0.1");
+    raw.on("error", () => undefined);
+    await new Promise<void>((resolve) => raw.once("connect", () => resolve()));
+    raw.write(
+      "GET /notify HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    );
+    raw.resetAndDestroy();
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await f.call("GET", "/health")).status).toBe(200);
+  });
+
+  it("survive request targets that are not URLs, and refuse an upgrade with a body rather than drop the body", async () => {
+    for (const target of ["//x:99999", "http://["]) {
+      const raw = tcpConnect(Number(new URL(f.url).port), "127.0.0.1");
+      raw.on("error", () => undefined);
+      const answered = new Promise<string>((resolve) => {
+        let text = "";
+        raw.on("data", (chunk: Buffer) => (text += String(chunk)));
+        raw.on("close", () => resolve(text));
+      });
+      raw.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n`);
+      expect(await answered).toMatch(/^HTTP\/1.1 4\d\d/);
+    }
+    const withBody = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${f.url}/billing/card`, {
+        method: "POST",
+        headers: {
+          connection: "Upgrade",
+          upgrade: "foo",
+          authorization: `Bearer ${f.token(f.orgA)}`,
+          "content-type": "application/json",
+        },
+      });
+      req.on("response", (r) => {
+        let body = "";
+        r.on("data", (chunk: Buffer) => (body += String(chunk)));
+        r.on("end", () => resolve({ status: r.statusCode ?? 0, body }));
+      });
+      req.on("error", reject);
+      req.end(JSON.stringify({ stripe_token: "x" }));
+    });
+    expect(withBody.status).toBe(400);
+    expect(JSON.parse(withBody.body).detail).toMatch(/body/);
+    expect((await f.call("GET", "/health")).status).toBe(200);
+  });
+
+  it("leave other upgrades to the HTTP routes (curl's h2c on a REST route)", async () => {
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${f.url}/health`, {
+        headers: { connection: "Upgrade, HTTP2-Settings", upgrade: "h2c" },
+      });
+      req.on("response", (r) => {
+        let body = "";
+        r.on("data", (chunk: Buffer) => (body += String(chunk)));
+        r.on("end", () => resolve({ status: r.statusCode ?? 0, body }));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(res.status).toBe(200);
+    expect((JSON.parse(res.body) as { status: string }).status).toBe("healthy");
   });
 });

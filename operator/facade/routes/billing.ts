@@ -37,9 +37,13 @@ export function billingStatus(
   let percentageReason: string | null = null;
   if (limit === null) percentageReason = limitReason;
   else if (used.nodes === null) percentageReason = `nodes used unknown: ${used.reason ?? "not reported"}`;
-  else if (limit > 0) percentage = Math.round((used.nodes / limit) * 1000) / 10;
-  else if (used.nodes === 0) percentage = 0;
-  else percentageReason = `plan ${plan} includes no nodes and ${used.nodes} are in use`;
+  else if (limit === 0 && used.nodes > 0)
+    percentageReason = `plan ${plan} includes no nodes and ${used.nodes} are in use`;
+  else {
+    percentage = limit === 0 ? 0 : Math.round((used.nodes / limit) * 1000) / 10;
+    // nodes counted over the clusters that reported: the share is at least this
+    if (used.reason !== null) percentageReason = `at least this: ${used.reason}`;
+  }
   return {
     plan,
     node_limit: limit,
@@ -125,20 +129,21 @@ export function createBillingRoutes(scope: ResourceScope): RouteDef[] {
     needsProvider({
       method: "post",
       path: "/billing/card",
-      summary: "Save a payment card: needs a payment provider, none is built (always 501 after validation)",
+      summary: "Save a payment card: needs a payment provider, none is built (owner, admin: 501 after validation)",
       body: z.object({ stripe_token: z.string().min(1).max(512) }).strict(),
       response: z.object({ success: z.literal(true), last4: z.string() }),
     }),
     needsProvider({
       method: "get",
       path: "/billing/history",
-      summary: "Invoice history: needs a payment provider, none is built (always 501)",
+      summary: "Invoice history: needs a payment provider, none is built (owner, admin: 501)",
       response: z.object({ invoices: z.array(z.object({ id: z.string() })) }),
     }),
     needsProvider({
       method: "post",
       path: "/billing/subscription",
-      summary: "Change the subscription plan: needs a payment provider, none is built (always 501 after validation)",
+      summary:
+        "Change the subscription plan: needs a payment provider, none is built (owner, admin: 501 after validation)",
       body: z.object({ plan_id: z.string().min(1).max(63) }).strict(),
       response: z.object({ success: z.literal(true) }),
     }),
