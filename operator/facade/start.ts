@@ -10,6 +10,7 @@ import { KubeClient } from "../../src-shared/kube/client.js";
 import { createAdminRoutes } from "./admin/routes.js";
 import { buildFacadeApp, type FacadeApp, type FacadeDeps } from "./app.js";
 import { createAuditRoutes } from "./audit/routes.js";
+import { listOrganisations } from "./auth/orgs.js";
 import { createAuthRoutes } from "./auth/routes.js";
 import { AuthService, generateAdminCredentials } from "./auth/service.js";
 import { createFacadeCache, type FacadeCache } from "./cache.js";
@@ -84,15 +85,19 @@ function listen(app: express.Express, port: number, host: string): Promise<Serve
  * Applies the stored retention policies periodically. Every replica may run it: removals are idempotent and the
  * anchor only moves forward (resourceVersion-guarded), so two sweeps at once agree.
  */
-function startRetentionSweep(
-  audit: AuditChainStore,
-  everySeconds: number,
-  logger: Logger | undefined,
-): NodeJS.Timeout | undefined {
-  if (everySeconds <= 0) return undefined;
+function startRetentionSweep(parts: FacadeParts, logger: Logger | undefined): NodeJS.Timeout | undefined {
+  const { audit, client, config } = parts;
+  if (config.retentionSweepSeconds <= 0) return undefined;
+  // the chains are the organisations' and the platform's: their namespaces, not a cluster-wide ConfigMap list
+  const namespaces = async (): Promise<string[]> => [
+    config.systemNamespace,
+    ...(await listOrganisations(client)).map((o) => o.namespace),
+  ];
   const timer = setInterval(() => {
-    audit.sweepRetention().catch((err: unknown) => logger?.warn({ err }, "Audit retention sweep failed"));
-  }, everySeconds * 1000);
+    namespaces()
+      .then((list) => audit.sweepRetention(list))
+      .catch((err: unknown) => logger?.warn({ err }, "Audit retention sweep failed"));
+  }, config.retentionSweepSeconds * 1000);
   timer.unref();
   return timer;
 }
@@ -220,7 +225,7 @@ function startAgentObjectSweep(parts: FacadeParts, logger: Logger | undefined): 
 /** The periodic sweeps of a running replica; the function returned stops them. */
 function startSweeps(parts: FacadeParts & { rateLimiter: ClusterRateLimiter }, logger: Logger | undefined): () => void {
   const { config } = parts;
-  const sweep = startRetentionSweep(parts.audit, config.retentionSweepSeconds, logger);
+  const sweep = startRetentionSweep(parts, logger);
   const agentObjectSweep = startAgentObjectSweep(parts, logger);
   const stopRateLimitSweep =
     config.rateLimitSweepSeconds > 0

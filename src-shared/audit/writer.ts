@@ -193,8 +193,11 @@ export interface AuditChainStore extends AuditWriter {
   updateHead(namespace: string, change: (state: ChainHeadState) => ChainHeadState): Promise<ChainHeadState>;
   /** Removes entries older than `cutoff` (never the newest), moving the anchor first so the rest still verifies. */
   applyRetention(namespace: string, cutoff: Date): Promise<{ removed: number; anchor: ChainAnchor }>;
-  /** Applies every chain's stored retention policy (PATCH /audit/retention); returns entries removed per namespace. */
-  sweepRetention(): Promise<Record<string, number>>;
+  /**
+   * Applies the stored retention policy (PATCH /audit/retention) of each chain in `namespaces` (a namespace without a
+   * chain is skipped); returns entries removed per namespace.
+   */
+  sweepRetention(namespaces: readonly string[]): Promise<Record<string, number>>;
 }
 
 export interface AuditWriterOptions {
@@ -401,14 +404,15 @@ async function applyRetention(
   return { removed: keepFrom, anchor: newAnchor };
 }
 
-async function sweepRetention(store: ChainStore): Promise<Record<string, number>> {
-  const heads = await store.client.list<HeadConfigMap>({ ...CONFIGMAP }, { labelSelector: `${AUDIT_HEAD_LABEL}=true` });
+/** Each head is read by name: a list by label would need every ConfigMap of the cluster readable. */
+async function sweepRetention(store: ChainStore, namespaces: readonly string[]): Promise<Record<string, number>> {
   const removed: Record<string, number> = {};
-  for (const cm of heads.items) {
-    const namespace = cm.metadata?.namespace;
+  for (const namespace of new Set(namespaces)) {
+    const cm = await readHeadObject(store, namespace);
+    if (!cm) continue;
     const { retentionDays } = headState(cm);
     // An unknown policy (a rebuilt head) removes nothing: guessing one could delete what was meant to be kept.
-    if (!namespace || typeof retentionDays !== "number") continue;
+    if (typeof retentionDays !== "number") continue;
     removed[namespace] = (
       await applyRetention(store, namespace, new Date(store.now().getTime() - retentionDays * 86_400_000))
     ).removed;
@@ -443,7 +447,7 @@ export function createAuditChainStore(options: AuditWriterOptions): AuditChainSt
     readChain: (namespace) => readChain(store, namespace),
     updateHead: (namespace, change) => updateHead(store, namespace, change),
     applyRetention: (namespace, cutoff) => applyRetention(store, namespace, cutoff),
-    sweepRetention: () => sweepRetention(store),
+    sweepRetention: (namespaces) => sweepRetention(store, namespaces),
   };
 }
 

@@ -281,6 +281,10 @@ describe("the rendered chart applied with kubectl", () => {
     expect(await patchAs("/api/v1/namespaces/kube-system/configmaps/aws-auth")).toBe(403);
     expect(await patchAs("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler")).toBe(403);
     expect(await requestAs(facade, "GET", "/apis/coordination.k8s.io/v1/namespaces/org-a/leases")).toBe(403);
+    // Nor another application's configuration: no ConfigMap list outside its namespace, cluster-wide or in one.
+    expect(await requestAs(facade, "GET", "/api/v1/configmaps")).toBe(403);
+    expect(await requestAs(facade, "GET", "/api/v1/namespaces/kube-system/configmaps")).toBe(403);
+    expect(await requestAs(facade, "GET", "/api/v1/namespaces/kube-system/configmaps/aws-auth")).toBe(403);
     // Its own namespace it may use (users, sessions, agent tokens).
     expect(await requestAs(facade, "GET", `/api/v1/namespaces/${NAMESPACE}/secrets`)).toBe(200);
   });
@@ -339,6 +343,16 @@ describe("the rendered chart applied with kubectl", () => {
         `${prefix}-agent`,
       ]);
       expect((await admin.list({ apiVersion: "v1", kind: "Secret", namespace: owner.namespace })).items).toEqual([]);
+      // The retention sweep reads each chain's head by name: it runs with these permissions, and applies the policy.
+      const retention = await fetch(`${facade.url}/audit/retention`, {
+        method: "PATCH",
+        headers: { "content-type": "application/json", authorization: `Bearer ${owner.access_token}` },
+        body: JSON.stringify({ retention_days: 30 }),
+      });
+      expect(retention.status).toBe(200);
+      await expect(facade.audit.sweepRetention([NAMESPACE, owner.namespace])).resolves.toEqual({
+        [owner.namespace]: 0,
+      });
     } finally {
       await facade.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -420,10 +434,21 @@ describe("the rendered chart applied with kubectl", () => {
       return (await server.request(method, path, { anonymous: true, headers: { authorization: `Bearer ${token}` } }))
         .status;
     };
-    // the sweep lists every organisation's chain head by label, across namespaces
+    // the sweep lists the organisations' namespaces and reads each chain head by name (allowed, so the API server
+    // answers for the object itself); a list of ConfigMaps is not granted
+    expect(
+      await as(
+        "spot-optimizer-facade",
+        "GET",
+        "/api/v1/namespaces?labelSelector=spotoptimizer.io%2Forganisation%3Dtrue",
+      ),
+    ).toBe(200);
+    expect(
+      await as("spot-optimizer-facade", "GET", "/api/v1/namespaces/org-none/configmaps/spot-optimizer-audit-head"),
+    ).toBe(404);
     expect(
       await as("spot-optimizer-facade", "GET", "/api/v1/configmaps?labelSelector=spotoptimizer.io%2Faudit-head%3Dtrue"),
-    ).toBe(200);
+    ).toBe(403);
     // allowed, so the API server answers for the object itself: gone
     expect(
       await as(
