@@ -1,5 +1,4 @@
 // The optimizer's entry point: pod groups + price book + policy -> nodes, cost, All-On-Demand baseline, savings, unplaced pods.
-import { availableParallelism } from "node:os";
 import type { PriceBook } from "../pricing/types.js";
 import { getHighs, type CgItem } from "./colgen.js";
 import { buildOffers } from "./offers.js";
@@ -14,6 +13,7 @@ import {
   type PackedNode,
 } from "./packing.js";
 import type { CapacityType, Offer, OptimizerPolicy, Plan, PlannedNode, PodGroup, UnplacedPods } from "./types.js";
+import { cpusAvailable } from "./threads.js";
 import type { WholeNodeJob } from "./whole-node-job.js";
 
 export interface OptimizeInput {
@@ -30,7 +30,8 @@ export interface OptimizeInput {
   /** Work budget of the lower bound (default 1000), same units; a bound stopped early is still valid, only weaker */
   lowerBoundBudgetMs?: number;
   /**
-   * Whether a step may run in a worker thread beside the others, where the machine reports more than one CPU (default true):
+   * Whether a step may run in a worker thread beside the others, where the process may use two CPUs (its container's
+   * CPU limit counted; default true):
    * on wide inputs the plan-only whole-node MILP does, from the start. The same plan either way; false keeps every step
    * in the caller's thread.
    */
@@ -316,7 +317,7 @@ async function onePass(input: OptimizeInput): Promise<{ result: OptimizeResult; 
   const boundBudget = (input.lowerBoundBudgetMs ?? DEFAULT_BOUND_BUDGET_MS) * WORK_PER_MS;
   // started before the packing: it runs beside the steps that come before its own
   const job =
-    improvedLater && input.threads !== false && availableParallelism() > 1
+    improvedLater && input.threads !== false && cpusAvailable() >= 2
       ? startWholeNodeJob(shapes.map(toItem), demand, offers, boundBudget)
       : undefined;
   try {
