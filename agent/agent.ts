@@ -106,13 +106,15 @@ export class Agent {
     await this.handleInterruptions(report.nodes.flatMap((n) => noticesOnNode(n, new Date().toISOString())));
     this.interruptions.retain(new Set(report.nodes.map((n) => n.metadata?.name ?? "")));
     const interruptions = this.interruptions.pending();
-    await this.o.facade.heartbeat({
+    const answer = await this.o.facade.heartbeat({
       agent_version: AGENT_VERSION,
       heartbeat_interval_seconds: Math.max(1, Math.round(this.o.heartbeatMs / 1000)),
       interruptions,
       ...report.heartbeat,
     });
-    this.interruptions.reported(interruptions);
+    // the notices another facade replica is still recording go again with the next heartbeat
+    const deferred = new Set((answer.deferred_interruptions ?? []).map((i) => `${i.node}|${i.at}|${i.kind}`));
+    this.interruptions.reported(interruptions.filter((i) => !deferred.has(`${i.node}|${i.at}|${i.kind}`)));
     this.lastReportMs = Date.now();
     this.o.metrics?.heartbeats.inc({ result: "ok" });
     this.o.metrics?.lastReport.set(this.lastReportMs / 1000);

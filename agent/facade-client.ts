@@ -32,6 +32,8 @@ const HeartbeatAnswer = z.looseObject({
   received_at: z.string(),
   next_heartbeat_seconds: z.number(),
   pending_actions: z.number(),
+  // an older facade sends none: every notice of the beat then counts as taken
+  deferred_interruptions: z.optional(z.array(z.object({ node: z.string(), at: z.string(), kind: z.string() }))),
 });
 const PendingAnswer = z.object({
   actions: z.array(

@@ -141,6 +141,12 @@ export const HeartbeatResponse = z.object({
   received_at: z.string(),
   next_heartbeat_seconds: z.number(),
   pending_actions: z.number().describe("Actions waiting for this cluster's agent (poll GET .../actions/pending)."),
+  deferred_interruptions: z
+    .array(HeartbeatInterruption)
+    .optional()
+    .describe(
+      "Notices of this heartbeat another facade replica is still recording: send them again with the next heartbeat.",
+    ),
 });
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponse>;
 

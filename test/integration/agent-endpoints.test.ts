@@ -6,6 +6,8 @@ import { agentLeaseName, parseSnapshot, snapshotConfigMapName } from "../../src-
 import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-target.js";
 import type { HeartbeatInput } from "../../src-shared/agent/protocol.js";
 import { interruptions7d } from "../../src-shared/fleet/fleet-metrics.js";
+import { noticeId } from "../../operator/facade/services/heartbeats.js";
+import { CLAIM_STALE_MS, createNoticeBudget } from "../../operator/facade/services/notice-budget.js";
 import { eventually } from "../support/cluster.js";
 import { call, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
 import { startStatusController } from "../support/status-controller.js";
@@ -321,6 +323,34 @@ describe("interruption notices", () => {
     const next = beat({ nodes, interruptions: [...body.interruptions!, { node: "n-2", at, kind: "spot-itn" }] });
     expect((await call(second.url, "POST", "/clusters/hb-replicas/heartbeat", { token, body: next })).status).toBe(200);
     expect((await counted("hb-replicas")).interruptions).toBe(2);
+  });
+
+  it("defers a notice another replica claimed but did not record, and records it once that claim is stale", async () => {
+    const token = await connect(owner, "hb-dead");
+    const notice = { node: "ip-10-0-1-1", at: new Date(clockMs).toISOString(), kind: "spot-itn" };
+    // A replica claimed it and died before writing the audit entry.
+    await createNoticeBudget({ client: f.client, namespace: DEFAULT_SYSTEM_NAMESPACE }).claim(
+      `${owner.namespace}/hb-dead`,
+      { candidates: [{ id: noticeId(notice), kind: "spot" }], nodeCount: 1, nowMs: clockMs },
+    );
+    const body = beat({ interruptions: [notice] });
+    const first = await f.call("POST", "/clusters/hb-dead/heartbeat", { token, body });
+    expect(first.status).toBe(200);
+    // Not recorded, and not acknowledged: the agent sends it again.
+    expect(first.body.deferred_interruptions).toEqual([notice]);
+    expect((await counted("hb-dead")).interruptions).toBe(0);
+    clockMs += 30_000;
+    const again = await f.call("POST", "/clusters/hb-dead/heartbeat", { token, body });
+    expect(again.body.deferred_interruptions).toEqual([notice]);
+    // Past CLAIM_STALE_MS the claim is taken over (no second charge on the hour's budget) and the notice recorded once.
+    clockMs += CLAIM_STALE_MS;
+    const late = await f.call("POST", "/clusters/hb-dead/heartbeat", { token, body });
+    expect(late.body.deferred_interruptions).toEqual([]);
+    expect(await counted("hb-dead")).toEqual({ interruptions: 1, events: ["spot.interruption spot-itn"] });
+    expect((await f.call("POST", "/clusters/hb-dead/heartbeat", { token, body })).body.deferred_interruptions).toEqual(
+      [],
+    );
+    expect((await counted("hb-dead")).interruptions).toBe(1);
   });
 
   it("holds the hourly budget across two replicas: a node's notices sent to both are recorded within one budget", async () => {

@@ -47,11 +47,12 @@ const heartbeat = ({ scope, agent }: AgentRouteServices): RouteDef =>
     handler: async (ctx) => {
       const rc = scope.context(ctx.auth);
       const cluster = requireCluster(rc, ctx.params.id);
-      const { receivedAt, intervalS } = await agent.ingest.ingest({ cluster, heartbeat: ctx.body });
+      const { receivedAt, intervalS, deferred } = await agent.ingest.ingest({ cluster, heartbeat: ctx.body });
       return {
         received_at: receivedAt.toISOString(),
         next_heartbeat_seconds: intervalS,
         pending_actions: leasableActions(actionsOf(rc, ctx.params.id), ctx.params.id, receivedAt.getTime()).length,
+        deferred_interruptions: deferred,
       };
     },
   }) as RouteDef;

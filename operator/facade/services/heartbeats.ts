@@ -70,8 +70,15 @@ interface ClusterState {
   lastNodes: string[];
 }
 
+export interface IngestResult {
+  receivedAt: Date;
+  intervalS: number;
+  /** Notices of this beat another replica is recording: the agent keeps them and sends them again. */
+  deferred: HeartbeatInterruption[];
+}
+
 export interface HeartbeatIngest {
-  ingest(input: { cluster: ManagedCluster; heartbeat: Heartbeat }): Promise<{ receivedAt: Date; intervalS: number }>;
+  ingest(input: { cluster: ManagedCluster; heartbeat: Heartbeat }): Promise<IngestResult>;
   /** Counts of writes by kind since start (the heartbeat benchmark reports them). */
   writes(): { leases: number; snapshots: number };
 }
@@ -112,7 +119,7 @@ function interruptionKey(i: HeartbeatInterruption): string {
 }
 
 /** A notice's identity, recorded as the entry's `after.id`: the same notice re-sent has the same one. */
-function noticeId(i: HeartbeatInterruption): string {
+export function noticeId(i: HeartbeatInterruption): string {
   return createHash("sha256").update(interruptionKey(i)).digest("hex").slice(0, 16);
 }
 
@@ -307,14 +314,15 @@ const clusterKey = (cluster: ManagedCluster): string => `${cluster.metadata.name
 
 /**
  * The candidates against the cluster's shared budget (one read, and one write when any is claimed): the claimed are
- * recorded, those another replica claimed are only remembered; answers the notices remembered and how many were over.
+ * recorded and remembered; those another replica claimed moments ago and has not recorded yet are deferred (the agent
+ * sends them again, and they are recorded once seen recorded or taken over); answers how many were over.
  */
 async function claimAndRecord(
   ctx: IngestContext,
   beat: BeatNotices,
   candidates: HeartbeatInterruption[],
-): Promise<{ remembered: HeartbeatInterruption[]; over: number }> {
-  if (candidates.length === 0) return { remembered: [], over: 0 };
+): Promise<{ remembered: HeartbeatInterruption[]; deferred: HeartbeatInterruption[]; over: number }> {
+  if (candidates.length === 0) return { remembered: [], deferred: [], over: 0 };
   const claims = await ctx.budget.claim(clusterKey(beat.cluster), {
     candidates: candidates.map(candidateOf),
     nodeCount: beat.nodeCount,
@@ -323,7 +331,8 @@ async function claimAndRecord(
   const claimed = candidates.filter((_, i) => claims[i] === "claimed");
   await recordClaimed(ctx, beat, claimed);
   return {
-    remembered: candidates.filter((_, i) => claims[i] !== "over"),
+    remembered: claimed,
+    deferred: candidates.filter((_, i) => claims[i] === "taken"),
     over: claims.filter((c) => c === "over").length,
   };
 }
@@ -340,7 +349,7 @@ async function recordInterruptions(
   input: IngestInput,
   state: ClusterState,
   receivedAt: Date,
-): Promise<void> {
+): Promise<HeartbeatInterruption[]> {
   const { cluster, heartbeat } = input;
   const reported = new Set(heartbeat.nodes.map((n) => n.name));
   // A notice may also name a node of the previous heartbeat: one the agent kept through an outage, gone since. Kept in
@@ -374,6 +383,7 @@ async function recordInterruptions(
       "Dropped interruption notices over one heartbeat's or the cluster's hourly budget",
     );
   forgetGoneNodes(state, reported, recorded);
+  return outcome.deferred;
 }
 
 /** Kept: reported nodes, and those just noticed (a retried post of this heartbeat must not record them again). */
@@ -428,7 +438,7 @@ function storable(snapshot: ClusterSnapshot, json: string): ReturnType<typeof sn
 /** What the snapshot may take of its ConfigMap's 1 MiB of values (a margin below the API server's limit). */
 const STORED_MAX_BYTES = CONFIGMAP_MAX_BYTES - 1024;
 
-async function ingest(ctx: IngestContext, input: IngestInput): Promise<{ receivedAt: Date; intervalS: number }> {
+async function ingest(ctx: IngestContext, input: IngestInput): Promise<IngestResult> {
   const { cluster, heartbeat } = input;
   const at = ctx.opts.now();
   // Every beat, before anything is written, not only those due to be stored: a report that cannot be stored is
@@ -444,9 +454,9 @@ async function ingest(ctx: IngestContext, input: IngestInput): Promise<{ receive
     state.leaseRenewedMs = nowMs;
   }
   await maybeWriteSnapshot(ctx, { ...input, stored: () => (stored ??= storable(snapshot, json)) }, state, at);
-  await recordInterruptions(ctx, input, state, at);
+  const deferred = await recordInterruptions(ctx, input, state, at);
   await recordK8sVersion(ctx, cluster, heartbeat.k8s_version);
-  return { receivedAt: at, intervalS };
+  return { receivedAt: at, intervalS, deferred };
 }
 
 export function createHeartbeatIngest(opts: HeartbeatIngestOptions): HeartbeatIngest {

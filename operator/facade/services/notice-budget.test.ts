@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import {
   budgetStateOf,
+  CLAIM_STALE_MS,
   claimNotices,
   NOTICE_BUDGET_WINDOW_MS,
   releaseNotices,
@@ -30,18 +31,42 @@ describe("claimNotices", () => {
     );
   });
 
-  it("starts a new window an hour after the last began, keeping the claims of the last hour", () => {
+  it("takes over a claim older than CLAIM_STALE_MS (its replica never recorded it) without charging the budget", () => {
     const { next } = claimNotices(empty, { candidates: [spot("a")], nodeCount: 1, nowMs: 0 });
-    const hourOn = claimNotices(next!, {
+    expect(claimNotices(next!, { candidates: [spot("a")], nodeCount: 1, nowMs: CLAIM_STALE_MS - 1 }).claims).toEqual([
+      "taken",
+    ]);
+    const late = claimNotices(next!, { candidates: [spot("a"), spot("b")], nodeCount: 1, nowMs: CLAIM_STALE_MS });
+    expect(late.claims).toEqual(["claimed", "over"]);
+    expect(late.next).toMatchObject({ spot: 1, claims: { a: CLAIM_STALE_MS } });
+    // Taken over, it is fresh again for everyone else.
+    expect(
+      claimNotices(late.next!, { candidates: [spot("a")], nodeCount: 1, nowMs: CLAIM_STALE_MS + 1 }).claims,
+    ).toEqual(["taken"]);
+  });
+
+  it("starts a new window an hour after the last began, keeping the claims of the last hour", () => {
+    const { next } = claimNotices(empty, { candidates: [spot("z")], nodeCount: 2, nowMs: 0 });
+    // Late in the hour: the budget of two nodes has room for one more.
+    const late = claimNotices(next!, {
       candidates: [spot("a"), spot("b")],
-      nodeCount: 1,
-      nowMs: NOTICE_BUDGET_WINDOW_MS - 1,
+      nodeCount: 2,
+      nowMs: NOTICE_BUDGET_WINDOW_MS - 1000,
     });
-    expect(hourOn.claims).toEqual(["taken", "over"]);
-    const later = claimNotices(next!, { candidates: [spot("b")], nodeCount: 1, nowMs: NOTICE_BUDGET_WINDOW_MS });
+    expect(late.claims).toEqual(["claimed", "over"]);
+    // The next window: a fresh budget, and the claim of a moment ago is still taken.
+    const later = claimNotices(late.next!, {
+      candidates: [spot("a"), spot("b")],
+      nodeCount: 2,
+      nowMs: NOTICE_BUDGET_WINDOW_MS,
+    });
     expect(later).toMatchObject({
-      claims: ["claimed"],
-      next: { startMs: NOTICE_BUDGET_WINDOW_MS, spot: 1, claims: { b: NOTICE_BUDGET_WINDOW_MS } },
+      claims: ["taken", "claimed"],
+      next: {
+        startMs: NOTICE_BUDGET_WINDOW_MS,
+        spot: 1,
+        claims: { a: NOTICE_BUDGET_WINDOW_MS - 1000, b: NOTICE_BUDGET_WINDOW_MS },
+      },
     });
   });
 

@@ -21,6 +21,11 @@ export const NOTICE_BUDGET_WINDOW_MS = 3_600_000;
  * recorded AuditEntry (read from the cache) and each replica's memory stop a notice being recorded again.
  */
 const CLAIM_KEPT_MS = NOTICE_BUDGET_WINDOW_MS;
+/**
+ * A claim this old whose notice is still not recorded is taken over: its replica died between the claim and the audit
+ * entry (a live one records within seconds). Taking it over charges no budget again.
+ */
+export const CLAIM_STALE_MS = 120_000;
 /** Keeps the annotation well below the API server's 256 KiB for annotations (about 30 bytes a claim). */
 const MAX_CLAIMS = 5000;
 const ATTEMPTS = 10;
@@ -41,7 +46,10 @@ export interface NoticeCandidate {
   kind: NoticeKind;
 }
 
-/** claimed: this call took it (record it); taken: claimed before, by any replica; over: the hour's budget is spent. */
+/**
+ * claimed: this call took it (record it; also a stale claim taken over); taken: claimed by a replica within
+ * CLAIM_STALE_MS (it may still be recording); over: the hour's budget is spent.
+ */
 export type NoticeClaim = "claimed" | "taken" | "over";
 
 export interface BudgetState {
@@ -75,7 +83,8 @@ function keptClaims(claims: Record<string, number>, nowMs: number): Record<strin
 }
 
 /**
- * Decides a heartbeat's new notices against the shared state: a notice claimed before is taken; else it takes one
+ * Decides a heartbeat's new notices against the shared state: a notice claimed before is taken (or, claimed longer than
+ * CLAIM_STALE_MS ago, claimed again); else it takes one
  * from its kind's hourly budget (NOTICES_PER_NODE_HOURLY times the node count) or is over. A window starts at the
  * first claim after the last one ended. `next` is undefined when nothing was claimed: then nothing is written.
  */
@@ -88,7 +97,12 @@ export function claimNotices(
     ? { startMs: request.nowMs, spot: 0, other: 0, claims: keptClaims(state.claims, request.nowMs) }
     : { ...state, claims: keptClaims(state.claims, request.nowMs) };
   const claims = request.candidates.map((candidate): NoticeClaim => {
-    if (next.claims[candidate.id] !== undefined) return "taken";
+    const claimedAt = next.claims[candidate.id];
+    if (claimedAt !== undefined && request.nowMs - claimedAt < CLAIM_STALE_MS) return "taken";
+    if (claimedAt !== undefined) {
+      next.claims[candidate.id] = request.nowMs;
+      return "claimed";
+    }
     if (next[candidate.kind] >= NOTICES_PER_NODE_HOURLY[candidate.kind] * Math.max(1, request.nodeCount)) return "over";
     next[candidate.kind]++;
     next.claims[candidate.id] = request.nowMs;
