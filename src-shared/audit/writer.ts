@@ -13,7 +13,7 @@ import type { AuditInput, AuditOutcome, AuditRecord, AuditWriter } from "./types
 
 /** Per-namespace ConfigMap caching the chain head and holding the retention anchor and policy. */
 export const AUDIT_HEAD_CONFIGMAP = "spot-optimizer-audit-head";
-/** Label on every head ConfigMap, so the retention sweep finds the chains with one LIST. */
+/** Label on every head ConfigMap, so that `kubectl get configmaps -A -l` finds the chains. */
 export const AUDIT_HEAD_LABEL = "spotoptimizer.io/audit-head";
 /** Annotation holding an entry's hash, written in the same create as its spec. */
 export const AUDIT_HASH_ANNOTATION = "spotoptimizer.io/hash";

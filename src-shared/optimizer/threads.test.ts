@@ -33,6 +33,22 @@ describe("cpusAvailable", () => {
     expect(cpusAvailable(fs({ "/sys/fs/cgroup/cpu.max": "1600000 100000" }), 2)).toBe(2);
   });
 
+  it("finds the limit of the process's own cgroup or an ancestor's (a systemd unit, a nested v2 path, v1 cpu,cpuacct)", () => {
+    const v2 = {
+      "/proc/self/cgroup": "0::/system.slice/spotctl.service\n",
+      "/sys/fs/cgroup/system.slice/spotctl.service/cpu.max": "max 100000",
+      "/sys/fs/cgroup/system.slice/cpu.max": "150000 100000",
+      "/sys/fs/cgroup/cpu.max": "max 100000",
+    };
+    expect(cpusAvailable(fs(v2), 8)).toBe(1.5);
+    const v1 = {
+      "/proc/self/cgroup": "12:memory:/kubepods/pod1\n4:cpu,cpuacct:/kubepods/pod1/ctr\n",
+      "/sys/fs/cgroup/cpu,cpuacct/kubepods/pod1/ctr/cpu.cfs_quota_us": "100000",
+      "/sys/fs/cgroup/cpu,cpuacct/kubepods/pod1/ctr/cpu.cfs_period_us": "100000",
+    };
+    expect(cpusAvailable(fs(v1), 8)).toBe(1);
+  });
+
   it("reads this machine without failing", () => {
     expect(cpusAvailable()).toBeGreaterThanOrEqual(1);
   });

@@ -15,20 +15,49 @@ export function startWorker(entry: URL): Worker {
 }
 
 /**
- * CPUs this process may use at once: Node 20's availableParallelism() counts the machine's, not a container's CPU
- * limit (cgroup v2 cpu.max, v1 cfs quota), and a second thread under a one-CPU limit only competes with the first.
+ * CPUs this process may use at once: Node 20's availableParallelism() counts the machine's, not a CPU limit on the
+ * process's cgroup (v2 cpu.max, v1 CFS quota; a container's, or a systemd unit's), and a second thread under a
+ * one-CPU limit only competes with the first.
  */
 export function cpusAvailable(
   read: (path: string) => string | undefined = readIfExists,
   machine: number = availableParallelism(),
 ): number {
-  const v2 = read("/sys/fs/cgroup/cpu.max")?.trim().split(/\s+/);
-  const [quota, period] = v2
-    ? [Number(v2[0]), Number(v2[1] ?? 100_000)]
-    : [Number(read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")), Number(read("/sys/fs/cgroup/cpu/cpu.cfs_period_us"))];
-  // "max", -1 or unreadable: no limit
-  if (!(quota > 0) || !(period > 0)) return machine;
-  return Math.max(1, Math.min(machine, quota / period));
+  return Math.max(1, Math.min(machine, ...cgroupCpuLimits(read)));
+}
+
+/** The CPU limits (in CPUs) on this process's cgroup and its ancestors, v2 and v1, as far as they can be read. */
+function cgroupCpuLimits(read: (path: string) => string | undefined): number[] {
+  const own = (read("/proc/self/cgroup") ?? "").split("\n").map((line) => line.split(":"));
+  const v2 = own
+    .find((f) => f[0] === "0" && f[1] === "")
+    ?.slice(2)
+    .join(":")
+    .trim();
+  const v1 = own
+    .find((f) => f.length >= 3 && f[1]!.split(",").includes("cpu"))
+    ?.slice(2)
+    .join(":")
+    .trim();
+  const limits: number[] = [];
+  const add = (quota: number, period: number): void => {
+    // "max", -1 or unreadable: no limit there
+    if (quota > 0 && period > 0) limits.push(quota / period);
+  };
+  for (const dir of ancestors(v2)) {
+    const fields = read(`/sys/fs/cgroup${dir}/cpu.max`)?.trim().split(/\s+/);
+    if (fields) add(Number(fields[0]), Number(fields[1] ?? 100_000));
+  }
+  for (const mount of ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"])
+    for (const dir of ancestors(v1))
+      add(Number(read(`${mount}${dir}/cpu.cfs_quota_us`)), Number(read(`${mount}${dir}/cpu.cfs_period_us`)));
+  return limits;
+}
+
+/** "/a/b" → "/a/b", "/a", "" (the mount's root): in a container the cgroup path may name the host's hierarchy. */
+function ancestors(path: string | undefined): string[] {
+  const parts = (path ?? "").split("/").filter(Boolean);
+  return parts.map((_, i) => `/${parts.slice(0, parts.length - i).join("/")}`).concat("");
 }
 
 function readIfExists(path: string): string | undefined {

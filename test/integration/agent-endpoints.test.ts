@@ -7,7 +7,11 @@ import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-targe
 import type { HeartbeatInput } from "../../src-shared/agent/protocol.js";
 import { interruptions7d } from "../../src-shared/fleet/fleet-metrics.js";
 import { noticeId } from "../../operator/facade/services/heartbeats.js";
-import { CLAIM_STALE_MS, createNoticeBudget } from "../../operator/facade/services/notice-budget.js";
+import {
+  CLAIM_STALE_MS,
+  createNoticeBudget,
+  noticeBudgetLeaseName,
+} from "../../operator/facade/services/notice-budget.js";
 import { eventually } from "../support/cluster.js";
 import { call, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
 import { startStatusController } from "../support/status-controller.js";
@@ -329,28 +333,54 @@ describe("interruption notices", () => {
     const token = await connect(owner, "hb-dead");
     const notice = { node: "ip-10-0-1-1", at: new Date(clockMs).toISOString(), kind: "spot-itn" };
     // A replica claimed it and died before writing the audit entry.
-    await createNoticeBudget({ client: f.client, namespace: DEFAULT_SYSTEM_NAMESPACE }).claim(
-      `${owner.namespace}/hb-dead`,
-      { candidates: [{ id: noticeId(notice), kind: "spot" }], nodeCount: 1, nowMs: clockMs },
-    );
-    const body = beat({ interruptions: [notice] });
-    const first = await f.call("POST", "/clusters/hb-dead/heartbeat", { token, body });
+    const cluster = `${owner.namespace}/hb-dead`;
+    await createNoticeBudget({ client: f.client, namespace: DEFAULT_SYSTEM_NAMESPACE }).claim(cluster, {
+      candidates: [{ id: noticeId(notice), kind: "spot" }],
+      nodeCount: 1,
+      nowMs: clockMs,
+    });
+    const first = await f.call("POST", "/clusters/hb-dead/heartbeat", {
+      token,
+      body: beat({ interruptions: [notice] }),
+    });
     expect(first.status).toBe(200);
     // Not recorded, and not acknowledged: the agent sends it again.
     expect(first.body.deferred_interruptions).toEqual([notice]);
     expect((await counted("hb-dead")).interruptions).toBe(0);
-    clockMs += 30_000;
-    const again = await f.call("POST", "/clusters/hb-dead/heartbeat", { token, body });
-    expect(again.body.deferred_interruptions).toEqual([notice]);
-    // Past CLAIM_STALE_MS the claim is taken over (no second charge on the hour's budget) and the notice recorded once.
+    // The Spot node is gone a moment later: the notice is still deferred (it was admitted while the node was reported).
+    const goneBody = beat({ nodes: [], interruptions: [notice] });
+    for (let i = 0; i < 3; i++) {
+      clockMs += 15_000;
+      const again = await f.call("POST", "/clusters/hb-dead/heartbeat", { token, body: goneBody });
+      expect(again.body.deferred_interruptions).toEqual([notice]);
+    }
+    // Past CLAIM_STALE_MS the claim is taken over and the notice recorded once, without a second charge on the budget.
     clockMs += CLAIM_STALE_MS;
-    const late = await f.call("POST", "/clusters/hb-dead/heartbeat", { token, body });
+    const late = await f.call("POST", "/clusters/hb-dead/heartbeat", { token, body: goneBody });
     expect(late.body.deferred_interruptions).toEqual([]);
     expect(await counted("hb-dead")).toEqual({ interruptions: 1, events: ["spot.interruption spot-itn"] });
-    expect((await f.call("POST", "/clusters/hb-dead/heartbeat", { token, body })).body.deferred_interruptions).toEqual(
-      [],
-    );
+    const lease = await f.client.get<{ metadata: { annotations: Record<string, string> } }>({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      namespace: DEFAULT_SYSTEM_NAMESPACE,
+      name: noticeBudgetLeaseName(cluster),
+    });
+    expect(JSON.parse(lease.metadata.annotations["spotoptimizer.io/notice-budget"]!)).toMatchObject({ spot: 1 });
+    expect(
+      (await f.call("POST", "/clusters/hb-dead/heartbeat", { token, body: goneBody })).body.deferred_interruptions,
+    ).toEqual([]);
     expect((await counted("hb-dead")).interruptions).toBe(1);
+  });
+
+  it("drops a notice of a node not reported that no replica claimed (made-up nodes stay out)", async () => {
+    const token = await connect(owner, "hb-madeup");
+    const notice = { node: "never-reported", at: new Date(clockMs).toISOString(), kind: "spot-itn" };
+    const res = await f.call("POST", "/clusters/hb-madeup/heartbeat", {
+      token,
+      body: beat({ interruptions: [notice] }),
+    });
+    expect(res.body.deferred_interruptions).toEqual([]);
+    expect((await counted("hb-madeup")).interruptions).toBe(0);
   });
 
   it("holds the hourly budget across two replicas: a node's notices sent to both are recorded within one budget", async () => {

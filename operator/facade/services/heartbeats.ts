@@ -281,30 +281,39 @@ function decide(
   ctx: IngestContext,
   beat: BeatNotices,
   interruption: HeartbeatInterruption,
-): "skip" | "remember" | "candidate" {
-  if (!isNew(beat.state, interruption, beat.receivedAt) || !beat.known.has(interruption.node)) return "skip";
+): "skip" | "remember" | "candidate" | "orphan" {
+  if (!isNew(beat.state, interruption, beat.receivedAt)) return "skip";
   const nodeKind = `${interruption.node}|${interruption.kind}`;
   if (beat.decided.has(nodeKind)) return "skip";
   beat.decided.add(nodeKind);
   beat.elsewhere ??= recordedNoticeIds(ctx, beat.cluster);
-  return beat.elsewhere.has(noticeId(interruption)) ? "remember" : "candidate";
+  if (beat.elsewhere.has(noticeId(interruption))) return "remember";
+  // a node gone since: only a notice a replica claimed while the node was reported (see NoticeCandidate.claimedOnly)
+  return beat.known.has(interruption.node) ? "candidate" : "orphan";
 }
 
-const candidateOf = (i: HeartbeatInterruption): NoticeCandidate => ({
+const candidateOf = (i: HeartbeatInterruption, claimedOnly = false): NoticeCandidate => ({
   id: noticeId(i),
   kind: isSpotInterruption(i.kind) ? "spot" : "other",
+  ...(claimedOnly ? { claimedOnly } : {}),
 });
 
 /**
- * Records the claimed notices in order. When one cannot be written, its claim and those of the ones after it are
- * given back (best effort) so the agent's retry of this heartbeat records them; the error is the heartbeat's.
+ * Records the claimed notices in order. When one cannot be written, the budget claims of it and of the ones after it
+ * are given back (best effort) so the agent's retry of this heartbeat records them; a claim taken over charged nothing
+ * and stays (it is taken over again once stale). The error is the heartbeat's.
  */
-async function recordClaimed(ctx: IngestContext, beat: BeatNotices, claimed: HeartbeatInterruption[]): Promise<void> {
+async function recordClaimed(
+  ctx: IngestContext,
+  beat: BeatNotices,
+  claimed: Array<{ interruption: HeartbeatInterruption; charged: boolean }>,
+): Promise<void> {
   for (let i = 0; i < claimed.length; i++) {
     try {
-      await recordNotice(ctx, beat.cluster, claimed[i]!);
+      await recordNotice(ctx, beat.cluster, claimed[i]!.interruption);
     } catch (err) {
-      await ctx.budget.release(clusterKey(beat.cluster), claimed.slice(i).map(candidateOf)).catch(() => undefined);
+      const given = claimed.slice(i).flatMap((c) => (c.charged ? [candidateOf(c.interruption)] : []));
+      await ctx.budget.release(clusterKey(beat.cluster), given).catch(() => undefined);
       throw err;
     }
   }
@@ -320,19 +329,23 @@ const clusterKey = (cluster: ManagedCluster): string => `${cluster.metadata.name
 async function claimAndRecord(
   ctx: IngestContext,
   beat: BeatNotices,
-  candidates: HeartbeatInterruption[],
+  candidates: Array<{ interruption: HeartbeatInterruption; orphan: boolean }>,
 ): Promise<{ remembered: HeartbeatInterruption[]; deferred: HeartbeatInterruption[]; over: number }> {
   if (candidates.length === 0) return { remembered: [], deferred: [], over: 0 };
   const claims = await ctx.budget.claim(clusterKey(beat.cluster), {
-    candidates: candidates.map(candidateOf),
+    candidates: candidates.map((c) => candidateOf(c.interruption, c.orphan)),
     nodeCount: beat.nodeCount,
     nowMs: beat.receivedAt.getTime(),
   });
-  const claimed = candidates.filter((_, i) => claims[i] === "claimed");
+  const claimed = candidates.flatMap((c, i) =>
+    claims[i] === "claimed" || claims[i] === "took-over"
+      ? [{ interruption: c.interruption, charged: claims[i] === "claimed" }]
+      : [],
+  );
   await recordClaimed(ctx, beat, claimed);
   return {
-    remembered: claimed,
-    deferred: candidates.filter((_, i) => claims[i] === "taken"),
+    remembered: claimed.map((c) => c.interruption),
+    deferred: candidates.filter((_, i) => claims[i] === "taken").map((c) => c.interruption),
     over: claims.filter((c) => c === "over").length,
   };
 }
@@ -368,7 +381,11 @@ async function recordInterruptions(
   const outcome = await claimAndRecord(
     ctx,
     beat,
-    looked.filter((_, i) => decisions[i] === "candidate"),
+    looked.flatMap((interruption, i) =>
+      decisions[i] === "candidate" || decisions[i] === "orphan"
+        ? [{ interruption, orphan: decisions[i] === "orphan" }]
+        : [],
+    ),
   );
   const dropped = heartbeat.interruptions.length - looked.length + outcome.over;
   // Remembered, recorded here or elsewhere, so the next beat carrying it does not look again.

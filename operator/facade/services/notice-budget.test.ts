@@ -37,12 +37,21 @@ describe("claimNotices", () => {
       "taken",
     ]);
     const late = claimNotices(next!, { candidates: [spot("a"), spot("b")], nodeCount: 1, nowMs: CLAIM_STALE_MS });
-    expect(late.claims).toEqual(["claimed", "over"]);
+    expect(late.claims).toEqual(["took-over", "over"]);
     expect(late.next).toMatchObject({ spot: 1, claims: { a: CLAIM_STALE_MS } });
     // Taken over, it is fresh again for everyone else.
     expect(
       claimNotices(late.next!, { candidates: [spot("a")], nodeCount: 1, nowMs: CLAIM_STALE_MS + 1 }).claims,
     ).toEqual(["taken"]);
+  });
+
+  it("decides a claimedOnly notice (its node gone) only by an existing claim, never from the budget", () => {
+    const gone = { ...spot("g"), claimedOnly: true };
+    expect(claimNotices(empty, { candidates: [gone], nodeCount: 1, nowMs: 0 })).toEqual({ claims: ["unclaimed"] });
+    const { next } = claimNotices(empty, { candidates: [spot("g")], nodeCount: 1, nowMs: 0 });
+    expect(claimNotices(next!, { candidates: [gone], nodeCount: 1, nowMs: 1000 }).claims).toEqual(["taken"]);
+    const late = claimNotices(next!, { candidates: [gone], nodeCount: 1, nowMs: CLAIM_STALE_MS });
+    expect(late).toMatchObject({ claims: ["took-over"], next: { spot: 1, claims: { g: CLAIM_STALE_MS } } });
   });
 
   it("starts a new window an hour after the last began, keeping the claims of the last hour", () => {

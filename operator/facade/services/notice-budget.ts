@@ -17,15 +17,16 @@ export const NOTICE_BUDGET_ANNOTATION = "spotoptimizer.io/notice-budget";
 export const NOTICE_BUDGET_BUCKET = "notice-budget";
 export const NOTICE_BUDGET_WINDOW_MS = 3_600_000;
 /**
- * Claims are kept this long: a retried heartbeat racing the informer caches lands within seconds; after that the
- * recorded AuditEntry (read from the cache) and each replica's memory stop a notice being recorded again.
+ * Claims are kept this long (the budget's window): a claim younger than CLAIM_STALE_MS stops another replica recording
+ * the notice (a retried heartbeat racing the informer caches lands within seconds); after that the recorded AuditEntry
+ * (read from the cache) and each replica's memory do, and an older claim with no entry is taken over.
  */
 const CLAIM_KEPT_MS = NOTICE_BUDGET_WINDOW_MS;
 /**
  * A claim this old whose notice is still not recorded is taken over: its replica died between the claim and the audit
  * entry (a live one records within seconds). Taking it over charges no budget again.
  */
-export const CLAIM_STALE_MS = 120_000;
+export const CLAIM_STALE_MS = 60_000;
 /** Keeps the annotation well below the API server's 256 KiB for annotations (about 30 bytes a claim). */
 const MAX_CLAIMS = 5000;
 const ATTEMPTS = 10;
@@ -44,13 +45,19 @@ export const NOTICES_PER_NODE_HOURLY: Record<NoticeKind, number> = { spot: 1, ot
 export interface NoticeCandidate {
   id: string;
   kind: NoticeKind;
+  /**
+   * Only a claim that exists is decided (taken, or taken over): a notice of a node the agent no longer reports is
+   * recorded only where a replica admitted it while the node was reported (a Spot node is gone minutes after its notice).
+   */
+  claimedOnly?: boolean;
 }
 
 /**
- * claimed: this call took it (record it; also a stale claim taken over); taken: claimed by a replica within
- * CLAIM_STALE_MS (it may still be recording); over: the hour's budget is spent.
+ * claimed: this call took it from the budget (record it); took-over: a claim older than CLAIM_STALE_MS, now this call's
+ * (record it; the budget was charged when it was first claimed); taken: claimed by a replica within CLAIM_STALE_MS (it
+ * may still be recording); over: the hour's budget is spent; unclaimed: a claimedOnly candidate nobody claimed.
  */
-export type NoticeClaim = "claimed" | "taken" | "over";
+export type NoticeClaim = "claimed" | "took-over" | "taken" | "over" | "unclaimed";
 
 export interface BudgetState {
   startMs: number;
@@ -101,14 +108,15 @@ export function claimNotices(
     if (claimedAt !== undefined && request.nowMs - claimedAt < CLAIM_STALE_MS) return "taken";
     if (claimedAt !== undefined) {
       next.claims[candidate.id] = request.nowMs;
-      return "claimed";
+      return "took-over";
     }
+    if (candidate.claimedOnly) return "unclaimed";
     if (next[candidate.kind] >= NOTICES_PER_NODE_HOURLY[candidate.kind] * Math.max(1, request.nodeCount)) return "over";
     next[candidate.kind]++;
     next.claims[candidate.id] = request.nowMs;
     return "claimed";
   });
-  return claims.includes("claimed") ? { claims, next } : { claims };
+  return claims.some((c) => c === "claimed" || c === "took-over") ? { claims, next } : { claims };
 }
 
 /** Gives back claims whose notices could not be recorded, so a retried heartbeat records them. */
