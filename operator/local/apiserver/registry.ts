@@ -253,6 +253,31 @@ const BUILTINS: BuiltinSpec[] = [
     namespaced: false,
   },
   { group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", namespaced: true },
+  // Answered by the request gate (auth/reviews.ts), never stored: `kubectl auth can-i` creates them.
+  {
+    group: "authorization.k8s.io",
+    version: "v1",
+    kind: "SelfSubjectAccessReview",
+    plural: "selfsubjectaccessreviews",
+    namespaced: false,
+    verbs: ["create"],
+  },
+  {
+    group: "authorization.k8s.io",
+    version: "v1",
+    kind: "SubjectAccessReview",
+    plural: "subjectaccessreviews",
+    namespaced: false,
+    verbs: ["create"],
+  },
+  {
+    group: "authorization.k8s.io",
+    version: "v1",
+    kind: "LocalSubjectAccessReview",
+    plural: "localsubjectaccessreviews",
+    namespaced: true,
+    verbs: ["create"],
+  },
   // Charts commonly ship an Ingress (ours does, optionally); stored and served, no controller acts on it.
   {
     group: "networking.k8s.io",

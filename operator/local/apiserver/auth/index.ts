@@ -9,6 +9,8 @@ import { ApiError, badRequest, notFound, unauthorized } from "../status.js";
 import { forbiddenMessage, rbacAllows, ruleAllows, type PolicyRule, type RbacObjects, type UserInfo } from "./rbac.js";
 import { requestAttributes, type RequestAttributes } from "./request-info.js";
 import { ServiceAccountTokens, TOKEN_ISSUER } from "./tokens.js";
+import { decodeKubeProtobuf } from "../protobuf.js";
+import { answerAccessReview, impersonatedUser, isAccessReview, SELF_REVIEW_RULE } from "./reviews.js";
 
 export type { UserInfo, PolicyRule } from "./rbac.js";
 export { rbacAllows, ruleAllows } from "./rbac.js";
@@ -16,6 +18,7 @@ export { requestAttributes, type RequestAttributes } from "./request-info.js";
 
 /** What every authenticated user may do, as the default system:discovery / system:public-info-viewer bindings. */
 const AUTHENTICATED_RULES: PolicyRule[] = [
+  SELF_REVIEW_RULE,
   {
     verbs: ["get"],
     nonResourceURLs: [
@@ -87,17 +90,36 @@ function isTokenRequest(a: RequestAttributes): a is RequestAttributes & { kind: 
   );
 }
 
-async function readJson(req: IncomingMessage): Promise<{ spec?: { expirationSeconds?: number } } | undefined> {
+async function readBody(req: IncomingMessage, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_TOKEN_REQUEST_BYTES) throw badRequest("TokenRequest body too large");
+    if (size > MAX_TOKEN_REQUEST_BYTES) throw badRequest(`${what} body too large`);
     chunks.push(chunk as Buffer);
   }
+  return Buffer.concat(chunks);
+}
+
+/** An access review as JSON or as kubectl's protobuf. */
+async function readReview(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const body = await readBody(req, "access review");
+  if ((req.headers["content-type"] ?? "").includes("protobuf")) return decodeKubeProtobuf(body);
+  try {
+    const parsed = JSON.parse(body.toString("utf8")) as unknown;
+    if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed))
+      return parsed as Record<string, unknown>;
+  } catch (err) {
+    throw badRequest(`error decoding the access review: ${(err as Error).message}`);
+  }
+  throw badRequest("an access review must be a JSON object");
+}
+
+async function readJson(req: IncomingMessage): Promise<{ spec?: { expirationSeconds?: number } } | undefined> {
+  const body = await readBody(req, "TokenRequest");
   // kubectl's typed client sends protobuf; its only field we use has a default, so a body we cannot read is fine.
   if (!(req.headers["content-type"] ?? "application/json").includes("json")) return undefined;
-  const raw = Buffer.concat(chunks).toString("utf8").trim();
+  const raw = body.toString("utf8").trim();
   if (raw === "") return undefined;
   try {
     return JSON.parse(raw) as { spec?: { expirationSeconds?: number } };
@@ -189,11 +211,23 @@ export function createRequestGate(options: RequestGateOptions): RequestGate {
     res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify(out));
   };
 
+  // what an access review's subject may do, as a request of theirs would be authorised
+  const decides = (subject: UserInfo, asked: RequestAttributes): boolean =>
+    subject.groups.includes("system:masters") ||
+    (subject.groups.includes("system:authenticated") && AUTHENTICATED_RULES.some((r) => ruleAllows(r, asked))) ||
+    rbacAllows(objects, subject, asked);
+
   return {
     async admit(req, res, url, path) {
-      const user = authenticate(req);
+      const authenticated = authenticate(req);
+      const user = impersonatedUser(req, authenticated, (attrs) => authorize(authenticated, attrs));
       const a = requestAttributes(req.method ?? "GET", path, url.searchParams);
       authorize(user, a);
+      if (isAccessReview(a)) {
+        const review = answerAccessReview(a, (await readReview(req)) as never, user, decides);
+        res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify(review));
+        return true;
+      }
       if (createsByApply(core, req, a)) authorizeCreate(user, a);
       if (!isTokenRequest(a)) return false;
       await answerTokenRequest(req, res, a);

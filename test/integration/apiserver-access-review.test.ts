@@ -1,0 +1,117 @@
+// `kubectl auth can-i` and kubectl's --as / --as-group against the local API server, as against kube-apiserver: the
+// access reviews are answered from the RBAC objects the server holds, and impersonation acts as the named user only
+// for a requester allowed to impersonate it (before, the Impersonate-* headers were ignored: --as acted as admin).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
+import { kubectl, startTestCluster } from "../support/cluster.js";
+
+let server: LocalApiServer;
+const SA = "system:serviceaccount:team:reader";
+
+beforeAll(async () => {
+  server = await startTestCluster();
+  const manifests = `
+apiVersion: v1
+kind: Namespace
+metadata: {name: team}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: reader, namespace: team}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: pods-reader, namespace: team}
+rules:
+- {apiGroups: [""], resources: [pods], verbs: [get, list]}
+- {apiGroups: [""], resources: [configmaps], resourceNames: [settings], verbs: [get]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: reader, namespace: team}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pods-reader}
+subjects:
+- {kind: ServiceAccount, name: reader, namespace: team}
+- {kind: Group, name: auditors}
+`;
+  const applied = await kubectl(server, ["apply", "-f", "-"], manifests);
+  expect(applied.stderr).toBe("");
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function canI(args: string[]): Promise<string> {
+  const run = await kubectl(server, ["auth", "can-i", ...args]);
+  // exit 0 = yes, 1 = no (kubectl prints the answer either way); anything else is an error
+  expect([0, 1], run.stderr).toContain(run.code);
+  return run.stdout.trim();
+}
+
+describe("kubectl auth can-i", () => {
+  it("answers from the RBAC the server holds, for a ServiceAccount, a group and by resource name", async () => {
+    expect(await canI(["list", "pods", "-n", "team", `--as=${SA}`])).toBe("yes");
+    expect(await canI(["delete", "pods", "-n", "team", `--as=${SA}`])).toBe("no");
+    expect(await canI(["list", "pods", "-n", "default", `--as=${SA}`])).toBe("no");
+    expect(await canI(["get", "configmaps/settings", "-n", "team", `--as=${SA}`])).toBe("yes");
+    expect(await canI(["get", "configmaps/other", "-n", "team", `--as=${SA}`])).toBe("no");
+    expect(await canI(["list", "pods", "-n", "team", "--as=someone", "--as-group=auditors"])).toBe("yes");
+    expect(await canI(["list", "pods", "-n", "team", "--as=someone"])).toBe("no");
+    // the admin (system:masters) may do anything
+    expect(await canI(["delete", "nodes"])).toBe("yes");
+  });
+});
+
+describe("impersonation", () => {
+  it("acts as the named user, refused where that user may not", async () => {
+    const denied = await kubectl(server, ["get", "secrets", "-n", "team", `--as=${SA}`]);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain(`User "${SA}" cannot list resource "secrets"`);
+    const allowed = await kubectl(server, ["get", "pods", "-n", "team", `--as=${SA}`, "-o", "name"]);
+    expect(allowed.code, allowed.stderr).toBe(0);
+  });
+
+  it("needs the impersonate verb: a ServiceAccount without it cannot act as anyone else", async () => {
+    const token = server.serviceAccountToken("team", "reader");
+    const asReader = ["--token", token, "-n", "team"];
+    const own = await kubectl(server, ["get", "pods", ...asReader, "-o", "name"]);
+    expect(own.code, own.stderr).toBe(0);
+    const other = await kubectl(server, ["get", "pods", ...asReader, "--as=system:admin"]);
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain('cannot impersonate resource "users"');
+  });
+});
+
+describe("SubjectAccessReview", () => {
+  it("reviews the user and groups of its spec, and a local review only in its own namespace", async () => {
+    const review = (kind: string, spec: Record<string, unknown>, namespace?: string) =>
+      server.request(
+        "POST",
+        namespace
+          ? `/apis/authorization.k8s.io/v1/namespaces/${namespace}/localsubjectaccessreviews`
+          : "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+        { body: { apiVersion: "authorization.k8s.io/v1", kind, spec } },
+      );
+    const yes = await review("SubjectAccessReview", {
+      user: SA,
+      groups: ["system:serviceaccounts"],
+      resourceAttributes: { namespace: "team", verb: "get", resource: "pods" },
+    });
+    expect(yes.status).toBe(201);
+    expect(yes.json).toMatchObject({ kind: "SubjectAccessReview", status: { allowed: true } });
+    const no = await review("SubjectAccessReview", {
+      user: SA,
+      resourceAttributes: { namespace: "team", verb: "get", resource: "secrets" },
+    });
+    expect(no.json).toMatchObject({ status: { allowed: false } });
+    const local = await review(
+      "LocalSubjectAccessReview",
+      { user: SA, resourceAttributes: { namespace: "default", verb: "get", resource: "pods" } },
+      "team",
+    );
+    expect(local.status).toBe(400);
+    const nothing = await review("SubjectAccessReview", { user: SA });
+    expect(nothing.status).toBe(400);
+  });
+});
