@@ -381,6 +381,14 @@ describe("interruption notices", () => {
     });
     expect(res.body.deferred_interruptions).toEqual([]);
     expect((await counted("hb-madeup")).interruptions).toBe(0);
+    // nothing written for it: no budget Lease
+    const lease = await f.client.getIfExists({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      namespace: DEFAULT_SYSTEM_NAMESPACE,
+      name: noticeBudgetLeaseName(`${owner.namespace}/hb-madeup`),
+    });
+    expect(lease).toBeUndefined();
   });
 
   it("holds the hourly budget across two replicas: a node's notices sent to both are recorded within one budget", async () => {

@@ -83,6 +83,63 @@ describe("impersonation", () => {
   });
 });
 
+describe("impersonation, as kube-apiserver's filter decides it", () => {
+  it("lets a ServiceAccount impersonate exactly the users its Role names, with system:authenticated added", async () => {
+    const grant = `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: impersonate-ops}
+rules:
+- {apiGroups: [""], resources: [users], verbs: [impersonate], resourceNames: [ops]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: reader-impersonates-ops}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: impersonate-ops}
+subjects:
+- {kind: ServiceAccount, name: reader, namespace: team}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: authenticated-read, namespace: team}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pods-reader}
+subjects:
+- {kind: Group, name: "system:authenticated"}
+`;
+    expect((await kubectl(server, ["apply", "-f", "-"], grant)).stderr).toBe("");
+    const token = server.serviceAccountToken("team", "reader");
+    // ops has no binding of its own: it reads pods through system:authenticated, which impersonation adds
+    const asOps = await kubectl(server, ["get", "pods", "-n", "team", "--token", token, "--as=ops", "-o", "name"]);
+    expect(asOps.code, asOps.stderr).toBe(0);
+    const asOther = await kubectl(server, ["get", "pods", "-n", "team", "--token", token, "--as=dev"]);
+    expect(asOther.stderr).toContain('cannot impersonate resource "users"');
+    // a group it may not impersonate is refused too
+    const withGroup = await kubectl(server, [
+      "get",
+      "pods",
+      "-n",
+      "team",
+      "--token",
+      token,
+      "--as=ops",
+      "--as-group=admins",
+    ]);
+    expect(withGroup.stderr).toContain('cannot impersonate resource "groups"');
+  });
+
+  it("gives system:anonymous system:unauthenticated only, and a group without a user is an error", async () => {
+    expect(await canI(["list", "pods", "-n", "team", "--as=system:anonymous"]).catch(() => "error")).not.toBe("yes");
+    const anonymous = await server.request("GET", "/api/v1/namespaces/team/pods", {
+      headers: { "impersonate-user": "system:anonymous" },
+    });
+    expect(anonymous.status).toBe(403);
+    const groupOnly = await server.request("GET", "/api/v1/namespaces/team/pods", {
+      headers: { "impersonate-group": "auditors" },
+    });
+    expect(groupOnly.status).toBe(500);
+  });
+});
+
 describe("SubjectAccessReview", () => {
   it("reviews the user and groups of its spec, and a local review only in its own namespace", async () => {
     const review = (kind: string, spec: Record<string, unknown>, namespace?: string) =>
@@ -110,8 +167,30 @@ describe("SubjectAccessReview", () => {
       { user: SA, resourceAttributes: { namespace: "default", verb: "get", resource: "pods" } },
       "team",
     );
-    expect(local.status).toBe(400);
+    expect(local.status).toBe(422);
+    expect(local.json.message).toContain("must match metadata.namespace");
     const nothing = await review("SubjectAccessReview", { user: SA });
-    expect(nothing.status).toBe(400);
+    expect(nothing.status).toBe(422);
+    expect((await review("SubjectAccessReview", { resourceAttributes: { verb: "get" } })).status).toBe(422);
+    // Wrong JSON types are refused as kube-apiserver's strict decoding does, never read loosely: a string of groups
+    // must not match "system:masters" as a substring.
+    for (const spec of [
+      { user: SA, groups: "system:masters", resourceAttributes: { verb: "delete", resource: "nodes" } },
+      { user: SA, nonResourceAttributes: { path: 5, verb: "get" } },
+    ])
+      expect((await review("SubjectAccessReview", spec)).status).toBe(400);
+    // Only where the types are served: v1, the self and plain reviews cluster-wide, the local one in a namespace.
+    const misplaced = await server.request(
+      "POST",
+      "/apis/authorization.k8s.io/v1/namespaces/team/selfsubjectaccessreviews",
+      {
+        body: {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SelfSubjectAccessReview",
+          spec: { nonResourceAttributes: { path: "/api", verb: "get" } },
+        },
+      },
+    );
+    expect(misplaced.status).toBe(404);
   });
 });

@@ -93,7 +93,7 @@ function statusRoute(scope: ResourceScope): RouteDef {
   }) as RouteDef;
 }
 
-/** A route of the catalogue that needs a payment provider: its input is still checked, then it answers 501. */
+/** A billing route the dashboard calls that needs a payment provider: its input is still checked, then it answers 501. */
 function needsProvider<B>({
   method,
   path,

@@ -68,6 +68,16 @@ interface ClusterState {
   noticed: Map<string, Set<string>>;
   /** The node names of the last heartbeat (a notice may name a node gone since). */
   lastNodes: string[];
+  /** Ids of notices of nodes not reported that no replica had claimed (made up, or never admitted): skipped. */
+  unclaimed: Set<string>;
+}
+
+/** Bounds the memory of unclaimed notices per cluster; a cleared set costs one more lookup per notice. */
+const MAX_UNCLAIMED = 1000;
+
+function rememberUnclaimed(state: ClusterState, id: string): void {
+  if (state.unclaimed.size >= MAX_UNCLAIMED) state.unclaimed.clear();
+  state.unclaimed.add(id);
 }
 
 export interface IngestResult {
@@ -157,6 +167,7 @@ function stateOf(ctx: IngestContext, key: string): ClusterState {
         snapshotWrittenMs: -Infinity,
         noticed: new Map(),
         lastNodes: [],
+        unclaimed: new Set(),
       }),
     );
   return state;
@@ -274,15 +285,17 @@ interface BeatNotices {
 }
 
 /**
- * A notice is skipped (not new to this replica, or of a node not reported), only remembered (its entry is in this
- * replica's cache already), or a candidate: the shared budget decides whether it is recorded.
+ * A notice is skipped (not new to this replica, or known here to be unclaimed), only remembered (its entry is in this
+ * replica's cache already), a candidate (the shared budget decides whether it is recorded) or, for a node not reported,
+ * an orphan (decided only by an existing claim).
  */
 function decide(
   ctx: IngestContext,
   beat: BeatNotices,
   interruption: HeartbeatInterruption,
 ): "skip" | "remember" | "candidate" | "orphan" {
-  if (!isNew(beat.state, interruption, beat.receivedAt)) return "skip";
+  if (!isNew(beat.state, interruption, beat.receivedAt) || beat.state.unclaimed.has(noticeId(interruption)))
+    return "skip";
   const nodeKind = `${interruption.node}|${interruption.kind}`;
   if (beat.decided.has(nodeKind)) return "skip";
   beat.decided.add(nodeKind);
@@ -299,21 +312,17 @@ const candidateOf = (i: HeartbeatInterruption, claimedOnly = false): NoticeCandi
 });
 
 /**
- * Records the claimed notices in order. When one cannot be written, the budget claims of it and of the ones after it
- * are given back (best effort) so the agent's retry of this heartbeat records them; a claim taken over charged nothing
- * and stays (it is taken over again once stale). The error is the heartbeat's.
+ * Records the claimed notices in order. When one cannot be written, the claims of it and of the ones after it are made
+ * stale (best effort), so the agent's retry of this heartbeat, at any replica, takes them over and records them; the
+ * error is the heartbeat's.
  */
-async function recordClaimed(
-  ctx: IngestContext,
-  beat: BeatNotices,
-  claimed: Array<{ interruption: HeartbeatInterruption; charged: boolean }>,
-): Promise<void> {
+async function recordClaimed(ctx: IngestContext, beat: BeatNotices, claimed: HeartbeatInterruption[]): Promise<void> {
   for (let i = 0; i < claimed.length; i++) {
     try {
-      await recordNotice(ctx, beat.cluster, claimed[i]!.interruption);
+      await recordNotice(ctx, beat.cluster, claimed[i]!);
     } catch (err) {
-      const given = claimed.slice(i).flatMap((c) => (c.charged ? [candidateOf(c.interruption)] : []));
-      await ctx.budget.release(clusterKey(beat.cluster), given).catch(() => undefined);
+      const rest = claimed.slice(i).map((c) => candidateOf(c));
+      await ctx.budget.release(clusterKey(beat.cluster), rest, beat.receivedAt.getTime()).catch(() => undefined);
       throw err;
     }
   }
@@ -337,12 +346,16 @@ async function claimAndRecord(
     nodeCount: beat.nodeCount,
     nowMs: beat.receivedAt.getTime(),
   });
-  const claimed = candidates.flatMap((c, i) =>
-    claims[i] === "claimed" || claims[i] === "took-over"
-      ? [{ interruption: c.interruption, charged: claims[i] === "claimed" }]
-      : [],
+  const claimed = candidates.filter((_, i) => claims[i] === "claimed" || claims[i] === "took-over");
+  await recordClaimed(
+    ctx,
+    beat,
+    claimed.map((c) => c.interruption),
   );
-  await recordClaimed(ctx, beat, claimed);
+  // a notice of a node gone that no replica claimed never will be: not looked up again while this replica runs
+  candidates.forEach((c, i) => {
+    if (claims[i] === "unclaimed") rememberUnclaimed(beat.state, noticeId(c.interruption));
+  });
   return {
     remembered: claimed.map((c) => c.interruption),
     deferred: candidates.filter((_, i) => claims[i] === "taken").map((c) => c.interruption),
@@ -351,11 +364,12 @@ async function claimAndRecord(
 }
 
 /**
- * Each new notice becomes one audit entry. Only notices of a node the agent reports (or reported last), dated within
- * the counting window (not older, not more than NOTICE_MAX_AHEAD_MS ahead), once per (node, kind), at most
- * NOTICE_KINDS_PER_NODE kinds per node and within the cluster's hourly budget (what it drops is logged): a heartbeat
- * cannot fill the audit chain with notices of made-up nodes or times. A node no longer reported is forgotten, so a new
- * node of the same name is heard again.
+ * Each new notice becomes one audit entry. Only notices of a node the agent reports (or reported last), or claimed by a
+ * replica while it did, dated within the counting window (not older, not more than NOTICE_MAX_AHEAD_MS ahead), once
+ * per (node, kind), at most NOTICE_KINDS_PER_NODE kinds per node and within the cluster's hourly budget (what it drops
+ * is logged): a heartbeat cannot fill the audit chain with notices of made-up nodes or times (one of those costs one
+ * budget read, once per replica). A node no longer reported is forgotten, so a new node of the same name is heard
+ * again.
  */
 async function recordInterruptions(
   ctx: IngestContext,
@@ -366,7 +380,7 @@ async function recordInterruptions(
   const { cluster, heartbeat } = input;
   const reported = new Set(heartbeat.nodes.map((n) => n.name));
   // A notice may also name a node of the previous heartbeat: one the agent kept through an outage, gone since. Kept in
-  // memory, so the heartbeat path reads nothing from the API server.
+  // memory: the node check reads nothing from the API server.
   const beat: BeatNotices = {
     cluster,
     state,

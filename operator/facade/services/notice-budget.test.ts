@@ -79,12 +79,18 @@ describe("claimNotices", () => {
     });
   });
 
-  it("gives back a claim whose notice could not be recorded, so the retry claims it again", () => {
+  it("makes a claim whose notice could not be recorded stale at once, so the retry takes it over, charged once", () => {
     const { next } = claimNotices(empty, { candidates: [spot("a")], nodeCount: 1, nowMs: 0 });
-    const released = releaseNotices(next!, [spot("a")]);
-    expect(released).toMatchObject({ spot: 0, claims: {} });
-    expect(releaseNotices(released!, [spot("a")])).toBeUndefined();
-    expect(claimNotices(released!, { candidates: [spot("a")], nodeCount: 1, nowMs: 10 }).claims).toEqual(["claimed"]);
+    const released = releaseNotices(next!, [spot("a")], 10);
+    expect(released).toMatchObject({ spot: 1, claims: { a: 10 - CLAIM_STALE_MS } });
+    expect(releaseNotices(released!, [spot("b")], 10)).toBeUndefined();
+    // the retry, also of a node gone since (claimedOnly), takes it over without a second charge
+    const retry = claimNotices(released!, {
+      candidates: [{ ...spot("a"), claimedOnly: true }],
+      nodeCount: 1,
+      nowMs: 11,
+    });
+    expect(retry).toMatchObject({ claims: ["took-over"], next: { spot: 1, claims: { a: 11 } } });
   });
 
   it("reads an unreadable Lease as an ended window without claims", () => {

@@ -119,15 +119,19 @@ export function claimNotices(
   return claims.some((c) => c === "claimed" || c === "took-over") ? { claims, next } : { claims };
 }
 
-/** Gives back claims whose notices could not be recorded, so a retried heartbeat records them. */
-export function releaseNotices(state: BudgetState, released: NoticeCandidate[]): BudgetState | undefined {
+/**
+ * Marks claims whose notices could not be recorded as stale, so the retried heartbeat (at any replica, also once the
+ * node is gone) takes them over at once. The charge stays: it was made for this notice, in whichever window.
+ */
+export function releaseNotices(
+  state: BudgetState,
+  released: NoticeCandidate[],
+  nowMs: number,
+): BudgetState | undefined {
   const mine = released.filter((c) => state.claims[c.id] !== undefined);
   if (mine.length === 0) return undefined;
   const next = { ...state, claims: { ...state.claims } };
-  for (const c of mine) {
-    delete next.claims[c.id];
-    next[c.kind] = Math.max(0, next[c.kind] - 1);
-  }
+  for (const c of mine) next.claims[c.id] = nowMs - CLAIM_STALE_MS;
   return next;
 }
 
@@ -137,8 +141,8 @@ export interface NoticeBudget {
     cluster: string,
     request: { candidates: NoticeCandidate[]; nodeCount: number; nowMs: number },
   ): Promise<NoticeClaim[]>;
-  /** Gives back claims whose audit entries could not be written. */
-  release(cluster: string, released: NoticeCandidate[]): Promise<void>;
+  /** Makes claims whose audit entries could not be written stale at once (see releaseNotices). */
+  release(cluster: string, released: NoticeCandidate[], nowMs: number): Promise<void>;
 }
 
 export interface NoticeBudgetOptions {
@@ -201,7 +205,7 @@ export function createNoticeBudget(options: NoticeBudgetOptions): NoticeBudget {
         const { claims, next } = claimNotices(state, request);
         return { result: claims, next };
       }),
-    release: (cluster, released) =>
-      update(cluster, (state) => ({ result: undefined, next: releaseNotices(state, released) })),
+    release: (cluster, released, nowMs) =>
+      update(cluster, (state) => ({ result: undefined, next: releaseNotices(state, released, nowMs) })),
   };
 }

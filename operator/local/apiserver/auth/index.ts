@@ -166,7 +166,8 @@ export function createRequestGate(options: RequestGateOptions): RequestGate {
 
   const authorize = (user: UserInfo, a: RequestAttributes): void => {
     if (user.groups.includes("system:masters")) return;
-    if (AUTHENTICATED_RULES.some((r) => ruleAllows(r, a)) || rbacAllows(objects, user, a)) return;
+    const everyUser = user.groups.includes("system:authenticated") && AUTHENTICATED_RULES.some((r) => ruleAllows(r, a));
+    if (everyUser || rbacAllows(objects, user, a)) return;
     const details =
       a.kind === "resource"
         ? { name: a.name ?? "", ...(a.apiGroup ? { group: a.apiGroup } : {}), kind: a.resource }

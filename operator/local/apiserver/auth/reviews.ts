@@ -2,7 +2,7 @@
 // (authorization.k8s.io/v1 SelfSubjectAccessReview, SubjectAccessReview, LocalSubjectAccessReview) that
 // `kubectl auth can-i` creates, evaluated as kube-apiserver's impersonation filter and RBAC authorizer do.
 import type { IncomingMessage } from "node:http";
-import { badRequest } from "../status.js";
+import { badRequest, internalError, invalid } from "../status.js";
 import type { PolicyRule, UserInfo } from "./rbac.js";
 import type { RequestAttributes, ResourceAttributes } from "./request-info.js";
 
@@ -21,52 +21,67 @@ export const SELF_REVIEW_RULE: PolicyRule = {
   resources: ["selfsubjectaccessreviews"],
 };
 
-const SERVICE_ACCOUNT = /^system:serviceaccount:([^:]+):([^:]+)$/;
+/** `system:serviceaccount:<namespace>:<name>` with a valid namespace (DNS label) and name (DNS subdomain). */
+const SERVICE_ACCOUNT = /^system:serviceaccount:([a-z0-9]([-a-z0-9]*[a-z0-9])?):([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/;
+const AUTHENTICATED = "system:authenticated";
+const UNAUTHENTICATED = "system:unauthenticated";
+const ANONYMOUS = "system:anonymous";
 
-function headerValues(req: IncomingMessage, name: string): string[] {
-  const v = req.headers[name];
-  if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v])
-    .flatMap((x) => x.split(","))
-    .map((x) => x.trim())
-    .filter(Boolean);
+/** Each header line's value as sent: values are not split on commas (a user name may hold one). */
+function headerLines(req: IncomingMessage, name: string): string[] {
+  return (req.headersDistinct[name] ?? []).map((v) => v.trim());
 }
 
 /**
  * The user a request acts as: the authenticated one, or the one its Impersonate-* headers name, once `allowed` says the
- * authenticated user may impersonate each of them (resource users, groups, serviceaccounts, uids, userextras).
+ * authenticated user may impersonate each of them (resource users, groups, serviceaccounts, uids, userextras). The
+ * groups follow kube-apiserver's impersonation filter: a ServiceAccount's own groups only when no group is named, then
+ * system:authenticated unless system:authenticated or system:unauthenticated is named (system:unauthenticated for
+ * system:anonymous).
  */
 export function impersonatedUser(
   req: IncomingMessage,
   user: UserInfo,
   allowed: (a: ResourceAttributes) => void,
 ): UserInfo {
-  const name = headerValues(req, "impersonate-user")[0];
-  const groups = headerValues(req, "impersonate-group");
-  const uid = headerValues(req, "impersonate-uid")[0];
-  const extras = Object.keys(req.headers).filter((h) => h.startsWith("impersonate-extra-"));
+  const name = headerLines(req, "impersonate-user")[0];
+  const groups = headerLines(req, "impersonate-group");
+  const uid = headerLines(req, "impersonate-uid")[0];
+  const extras = Object.keys(req.headersDistinct).filter((h) => h.startsWith("impersonate-extra-"));
   if (name === undefined) {
+    // kube-apiserver answers this with an internal error too
     if (groups.length > 0 || uid !== undefined || extras.length > 0)
-      throw badRequest("requested impersonation of groups, uid or extra without impersonating a user");
+      throw internalError("requested impersonation of groups, uid or extra without impersonating a user");
     return user;
   }
   const check = (resource: string, target: string, more: Partial<ResourceAttributes> = {}): void =>
     allowed({ kind: "resource", verb: "impersonate", apiGroup: "", apiVersion: "v1", resource, name: target, ...more });
   const sa = SERVICE_ACCOUNT.exec(name);
-  if (sa) check("serviceaccounts", sa[2]!, { namespace: sa[1]! });
+  if (sa) check("serviceaccounts", sa[3]!, { namespace: sa[1]! });
   else check("users", name);
   for (const g of groups) check("groups", g);
   if (uid !== undefined) check("uids", uid, { apiGroup: "authentication.k8s.io" });
-  for (const h of extras)
-    for (const value of headerValues(req, h))
-      check("userextras", value, {
-        apiGroup: "authentication.k8s.io",
-        subresource: h.slice("impersonate-extra-".length),
-      });
-  const own = sa ? ["system:serviceaccounts", `system:serviceaccounts:${sa[1]}`] : [];
-  const all = [...new Set([...own, ...groups])];
-  if (name !== "system:anonymous" && !all.includes("system:authenticated")) all.push("system:authenticated");
+  for (const h of extras) {
+    const key = unescapeExtraKey(h.slice("impersonate-extra-".length));
+    for (const value of headerLines(req, h))
+      check("userextras", value, { apiGroup: "authentication.k8s.io", subresource: key });
+  }
+  const all = sa && groups.length === 0 ? ["system:serviceaccounts", `system:serviceaccounts:${sa[1]}`] : [...groups];
+  if (name === ANONYMOUS) {
+    if (!all.includes(UNAUTHENTICATED)) all.push(UNAUTHENTICATED);
+  } else if (!all.includes(AUTHENTICATED) && !all.includes(UNAUTHENTICATED)) {
+    all.push(AUTHENTICATED);
+  }
   return { name, groups: all };
+}
+
+/** Extra keys are percent-encoded in header names (kube-apiserver's unescapeExtraKey). */
+function unescapeExtraKey(key: string): string {
+  try {
+    return decodeURIComponent(key);
+  } catch {
+    return key;
+  }
 }
 
 /** A create of one of the access reviews (answered by the server itself, never stored). */
@@ -75,7 +90,10 @@ export function isAccessReview(a: RequestAttributes): a is ResourceAttributes {
     a.kind === "resource" &&
     a.verb === "create" &&
     a.apiGroup === AUTHORIZATION_GROUP &&
+    a.apiVersion === "v1" &&
     REVIEW_RESOURCES.has(a.resource) &&
+    // the local review is namespaced, the others are not: any other path is the router's (404)
+    (a.resource === "localsubjectaccessreviews") === (a.namespace !== undefined) &&
     a.name === undefined &&
     a.subresource === undefined
   );
@@ -96,23 +114,75 @@ interface ReviewSpec {
   nonResourceAttributes?: { path?: string; verb?: string };
 }
 
-/** What the review asks about, in the authorizer's terms; 400 for a spec that asks nothing or both. */
+const isString = (v: unknown): v is string => typeof v === "string";
+
+/** 400 for a field of the wrong JSON type, as kube-apiserver's strict decoding answers. */
+function checkTypes(spec: unknown): ReviewSpec {
+  const wrong = (field: string): never => {
+    throw badRequest(
+      `error decoding the access review: ${field} must be ${field.endsWith("groups") ? "a list of strings" : "a string"}`,
+    );
+  };
+  if (spec === undefined) return {};
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) return wrong("spec");
+  const s = spec as Record<string, unknown>;
+  if (s.user !== undefined && !isString(s.user)) wrong("spec.user");
+  if (s.groups !== undefined && !(Array.isArray(s.groups) && s.groups.every(isString))) wrong("spec.groups");
+  for (const [part, fields] of [
+    ["resourceAttributes", ["namespace", "verb", "group", "version", "resource", "subresource", "name"]],
+    ["nonResourceAttributes", ["path", "verb"]],
+  ] as const) {
+    const attrs = s[part];
+    if (attrs === undefined || attrs === null) continue;
+    if (typeof attrs !== "object" || Array.isArray(attrs)) wrong(`spec.${part}`);
+    for (const f of fields) {
+      const v = (attrs as Record<string, unknown>)[f];
+      if (v !== undefined && !isString(v)) wrong(`spec.${part}.${f}`);
+    }
+  }
+  return s as ReviewSpec;
+}
+
+/** What the review asks about, in the authorizer's terms. */
 function reviewedAttributes(spec: ReviewSpec): RequestAttributes {
-  const r = spec.resourceAttributes;
   const n = spec.nonResourceAttributes;
-  if ((r === undefined) === (n === undefined))
-    throw badRequest("exactly one of nonResourceAttributes or resourceAttributes must be specified");
   if (n) return { kind: "nonResource", verb: n.verb ?? "", path: n.path ?? "" };
+  const r = spec.resourceAttributes ?? {};
   return {
     kind: "resource",
-    verb: r!.verb ?? "",
-    apiGroup: r!.group ?? "",
-    apiVersion: r!.version ?? "",
-    resource: r!.resource ?? "",
-    ...(r!.subresource ? { subresource: r!.subresource } : {}),
-    ...(r!.namespace ? { namespace: r!.namespace } : {}),
-    ...(r!.name ? { name: r!.name } : {}),
+    verb: r.verb ?? "",
+    apiGroup: r.group ?? "",
+    apiVersion: r.version ?? "",
+    resource: r.resource ?? "",
+    ...(r.subresource ? { subresource: r.subresource } : {}),
+    ...(r.namespace ? { namespace: r.namespace } : {}),
+    ...(r.name ? { name: r.name } : {}),
   };
+}
+
+/** kube-apiserver's validation of a review: 422 Invalid with each cause. */
+function validate(a: ResourceAttributes, spec: ReviewSpec, metadata: Record<string, unknown>): void {
+  const kind = KIND_OF[a.resource]!;
+  const causes: Array<{ field: string; message: string; reason: string }> = [];
+  const cause = (field: string, message: string): void => {
+    causes.push({ field, message, reason: "FieldValueInvalid" });
+  };
+  const local = a.resource === "localsubjectaccessreviews";
+  const { namespace, creationTimestamp, ...meta } = metadata;
+  if (Object.keys(meta).length > 0 || creationTimestamp) cause("metadata", "must be empty");
+  if (local && namespace !== undefined && namespace !== a.namespace)
+    cause("metadata.namespace", "must match the request's namespace");
+  if (!local && namespace) cause("metadata", "must be empty");
+  const r = spec.resourceAttributes;
+  const n = spec.nonResourceAttributes;
+  if ((r === undefined || r === null) === (n === undefined || n === null))
+    cause("spec.resourceAttributes", "exactly one of nonResourceAttributes or resourceAttributes must be specified");
+  if (local && n) cause("spec.nonResourceAttributes", "disallowed on this kind of request");
+  if (local && r && (r.namespace ?? "") !== a.namespace)
+    cause("spec.resourceAttributes.namespace", `must match metadata.namespace "${a.namespace ?? ""}"`);
+  if (a.resource !== "selfsubjectaccessreviews" && !spec.user && (spec.groups ?? []).length === 0)
+    cause("spec.user", "at least one of user or group must be specified");
+  if (causes.length > 0) throw invalid({ group: AUTHORIZATION_GROUP, plural: a.resource, kind }, "", causes);
 }
 
 /**
@@ -121,16 +191,16 @@ function reviewedAttributes(spec: ReviewSpec): RequestAttributes {
  */
 export function answerAccessReview(
   a: ResourceAttributes,
-  body: { spec?: ReviewSpec; metadata?: Record<string, unknown> },
+  body: { spec?: unknown; metadata?: unknown },
   requester: UserInfo,
   decide: (subject: UserInfo, asked: RequestAttributes) => boolean,
 ): Record<string, unknown> {
-  const spec = body.spec ?? {};
+  const spec = checkTypes(body.spec);
+  const metadata = body.metadata;
+  if (metadata !== undefined && (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)))
+    throw badRequest("error decoding the access review: metadata must be an object");
+  validate(a, spec, (metadata ?? {}) as Record<string, unknown>);
   const asked = reviewedAttributes(spec);
-  if (a.resource === "localsubjectaccessreviews" && (asked.kind !== "resource" || asked.namespace !== a.namespace))
-    throw badRequest(`spec.resourceAttributes.namespace must match the review's namespace "${a.namespace ?? ""}"`);
-  if (a.resource !== "selfsubjectaccessreviews" && !spec.user && (spec.groups ?? []).length === 0)
-    throw badRequest("at least one of user or group must be specified");
   const subject =
     a.resource === "selfsubjectaccessreviews" ? requester : { name: spec.user ?? "", groups: spec.groups ?? [] };
   const allowed = decide(subject, asked);
