@@ -63,6 +63,22 @@ describe("kubectl auth can-i", () => {
   });
 });
 
+describe("kubectl auth can-i --list", () => {
+  it("lists the rules bound to the user in the namespace, every user's own among them", async () => {
+    const run = await kubectl(server, ["auth", "can-i", "--list", "-n", "team", `--as=${SA}`]);
+    expect(run.code, run.stderr).toBe(0);
+    const rows = run.stdout.split("\n").map((line) => line.trim().split(/\s+/));
+    const row = (resource: string): string[] | undefined => rows.find((r) => r[0] === resource);
+    expect(row("pods")).toEqual(["pods", "[]", "[]", "[get", "list]"]);
+    expect(row("configmaps")).toEqual(["configmaps", "[]", "[settings]", "[get]"]);
+    expect(row("selfsubjectaccessreviews.authorization.k8s.io")?.at(-1)).toBe("[create]");
+    expect(row("secrets")).toBeUndefined();
+    // another namespace: only what every user may do
+    const elsewhere = await kubectl(server, ["auth", "can-i", "--list", "-n", "default", `--as=${SA}`]);
+    expect(elsewhere.stdout).not.toMatch(/^pods\s/m);
+  });
+});
+
 describe("impersonation", () => {
   it("acts as the named user, refused where that user may not", async () => {
     const denied = await kubectl(server, ["get", "secrets", "-n", "team", `--as=${SA}`]);

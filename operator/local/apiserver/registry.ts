@@ -273,6 +273,14 @@ const BUILTINS: BuiltinSpec[] = [
   {
     group: "authorization.k8s.io",
     version: "v1",
+    kind: "SelfSubjectRulesReview",
+    plural: "selfsubjectrulesreviews",
+    namespaced: false,
+    verbs: ["create"],
+  },
+  {
+    group: "authorization.k8s.io",
+    version: "v1",
     kind: "LocalSubjectAccessReview",
     plural: "localsubjectaccessreviews",
     namespaced: true,

@@ -6,11 +6,26 @@ import type { ApiCore } from "../core.js";
 import { resourceKey } from "../registry.js";
 import type { KubeObject } from "../selectors.js";
 import { ApiError, badRequest, notFound, unauthorized } from "../status.js";
-import { forbiddenMessage, rbacAllows, ruleAllows, type PolicyRule, type RbacObjects, type UserInfo } from "./rbac.js";
+import {
+  forbiddenMessage,
+  rbacAllows,
+  rbacRulesFor,
+  ruleAllows,
+  type PolicyRule,
+  type RbacObjects,
+  type UserInfo,
+} from "./rbac.js";
 import { requestAttributes, type RequestAttributes } from "./request-info.js";
 import { ServiceAccountTokens, TOKEN_ISSUER } from "./tokens.js";
 import { decodeKubeProtobuf } from "../protobuf.js";
-import { answerAccessReview, impersonatedUser, isAccessReview, SELF_REVIEW_RULE } from "./reviews.js";
+import {
+  answerAccessReview,
+  answerRulesReview,
+  impersonatedUser,
+  isAccessReview,
+  isRulesReview,
+  SELF_REVIEW_RULE,
+} from "./reviews.js";
 
 export type { UserInfo, PolicyRule } from "./rbac.js";
 export { rbacAllows, ruleAllows } from "./rbac.js";
@@ -218,14 +233,23 @@ export function createRequestGate(options: RequestGateOptions): RequestGate {
     (subject.groups.includes("system:authenticated") && AUTHENTICATED_RULES.some((r) => ruleAllows(r, asked))) ||
     rbacAllows(objects, subject, asked);
 
+  // the rules a rules review lists: the every-user ones (for an authenticated user) and those bound to the user
+  const rulesFor = (subject: UserInfo, namespace: string): PolicyRule[] => [
+    ...(subject.groups.includes("system:authenticated") ? AUTHENTICATED_RULES : []),
+    ...rbacRulesFor(objects, subject, namespace),
+  ];
+
   return {
     async admit(req, res, url, path) {
       const authenticated = authenticate(req);
       const user = impersonatedUser(req, authenticated, (attrs) => authorize(authenticated, attrs));
       const a = requestAttributes(req.method ?? "GET", path, url.searchParams);
       authorize(user, a);
-      if (isAccessReview(a)) {
-        const review = answerAccessReview(a, (await readReview(req)) as never, user, decides);
+      if (isAccessReview(a) || isRulesReview(a)) {
+        const body = await readReview(req);
+        const review = isRulesReview(a)
+          ? answerRulesReview(body, user, rulesFor)
+          : answerAccessReview(a, body as never, user, decides);
         res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify(review));
         return true;
       }

@@ -120,6 +120,22 @@ function roleBindingsAllow(objects: RbacObjects, user: UserInfo, a: RequestAttri
   );
 }
 
+/**
+ * Every rule bound to the user that applies in `namespace`: its ClusterRoleBindings' (resource and non-resource) and
+ * the resource rules of its RoleBindings there, as kube-apiserver's RulesFor lists them.
+ */
+export function rbacRulesFor(objects: RbacObjects, user: UserInfo, namespace: string): PolicyRule[] {
+  const cluster = (objects.clusterRoleBindings() as Binding[]).flatMap((b) =>
+    b.roleRef?.kind === "ClusterRole" && bound(b, user) ? clusterRoleRules(objects, b.roleRef.name ?? "") : [],
+  );
+  const local = namespace
+    ? (objects.roleBindings(namespace) as Binding[]).flatMap((b) =>
+        bound(b, user) ? roleRules(objects, b, namespace).filter((r) => (r.nonResourceURLs ?? []).length === 0) : [],
+      )
+    : [];
+  return [...cluster, ...local];
+}
+
 /** True when some rule bound to the user allows the request. */
 export function rbacAllows(objects: RbacObjects, user: UserInfo, a: RequestAttributes): boolean {
   return clusterBindingsAllow(objects, user, a) || roleBindingsAllow(objects, user, a);

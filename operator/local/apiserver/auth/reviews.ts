@@ -18,7 +18,7 @@ const KIND_OF: Record<string, string> = {
 export const SELF_REVIEW_RULE: PolicyRule = {
   verbs: ["create"],
   apiGroups: [AUTHORIZATION_GROUP],
-  resources: ["selfsubjectaccessreviews"],
+  resources: ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
 };
 
 /** `system:serviceaccount:<namespace>:<name>` with a valid namespace (DNS label) and name (DNS subdomain). */
@@ -210,5 +210,60 @@ export function answerAccessReview(
     metadata: { ...(a.namespace ? { namespace: a.namespace } : {}), creationTimestamp: null },
     spec,
     status: allowed ? { allowed: true } : { allowed: false },
+  };
+}
+
+/** A create of a SelfSubjectRulesReview (`kubectl auth can-i --list`), answered by the server itself. */
+export function isRulesReview(a: RequestAttributes): a is ResourceAttributes {
+  return (
+    a.kind === "resource" &&
+    a.verb === "create" &&
+    a.apiGroup === AUTHORIZATION_GROUP &&
+    a.apiVersion === "v1" &&
+    a.resource === "selfsubjectrulesreviews" &&
+    a.namespace === undefined &&
+    a.name === undefined &&
+    a.subresource === undefined
+  );
+}
+
+/**
+ * What the requester may do in spec.namespace: the rules bound to it, split into resource and non-resource rules as
+ * kube-apiserver's SelfSubjectRulesReview lists them (system:masters as cluster-admin's two wildcard rules).
+ */
+export function answerRulesReview(
+  body: { spec?: unknown },
+  requester: UserInfo,
+  rulesFor: (user: UserInfo, namespace: string) => PolicyRule[],
+): Record<string, unknown> {
+  const spec = body.spec ?? {};
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec))
+    throw badRequest("error decoding the rules review: spec must be an object");
+  const namespace = (spec as { namespace?: unknown }).namespace ?? "";
+  if (typeof namespace !== "string")
+    throw badRequest("error decoding the rules review: spec.namespace must be a string");
+  const rules = requester.groups.includes("system:masters")
+    ? [
+        { verbs: ["*"], apiGroups: ["*"], resources: ["*"] },
+        { verbs: ["*"], nonResourceURLs: ["*"] },
+      ]
+    : rulesFor(requester, namespace);
+  const resourceRules = rules
+    .filter((r) => (r.resources ?? []).length > 0)
+    .map((r) => ({
+      verbs: r.verbs ?? [],
+      apiGroups: r.apiGroups ?? [],
+      resources: r.resources ?? [],
+      ...((r.resourceNames ?? []).length > 0 ? { resourceNames: r.resourceNames } : {}),
+    }));
+  const nonResourceRules = rules
+    .filter((r) => (r.nonResourceURLs ?? []).length > 0)
+    .map((r) => ({ verbs: r.verbs ?? [], nonResourceURLs: r.nonResourceURLs ?? [] }));
+  return {
+    kind: "SelfSubjectRulesReview",
+    apiVersion: `${AUTHORIZATION_GROUP}/v1`,
+    metadata: { creationTimestamp: null },
+    spec: { namespace },
+    status: { resourceRules, nonResourceRules, incomplete: false },
   };
 }
