@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { pino } from "pino";
 import { loadKubeConfig } from "../../src-shared/kube/config.js";
+import { LogTap } from "./log-tap.js";
 import { startFacade, type RunningFacade } from "./start.js";
 
 export { startFacade, generateAdminCredentials, type RunningFacade, type StartFacadeOptions } from "./start.js";
@@ -21,13 +22,22 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<Runnin
   // request must not cost one write(2) each. A SIGKILL can lose up to a second of lines.
   const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
   setInterval(() => destination.flush(), 1000).unref();
-  const logger = pino({ level: env.SPOTOPT_LOG_LEVEL ?? env.LOG_LEVEL ?? "info" }, destination);
+  const level = env.SPOTOPT_LOG_LEVEL ?? env.LOG_LEVEL ?? "info";
+  // every line also to the tap WS /admin/logs streams from
+  const logTap = new LogTap();
+  const logger = pino(
+    { level },
+    pino.multistream([
+      { level, stream: destination },
+      { level, stream: logTap },
+    ]),
+  );
   const path = kubeconfigPath(env);
   const kubeConfig = loadKubeConfig(path ? { kubeconfigPath: path } : {});
   const port = env.PORT ? Number(env.PORT) : 8080;
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`PORT must be a port number, got ${JSON.stringify(env.PORT)}`);
-  const facade = await startFacade({ kubeConfig, port, host: env.HOST ?? "0.0.0.0", env, logger });
+  const facade = await startFacade({ kubeConfig, port, host: env.HOST ?? "0.0.0.0", env, logger, logTap });
   logger.info({ url: facade.url }, "Facade listening");
   const shutdown = (): void => {
     facade.stop().then(

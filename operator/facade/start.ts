@@ -20,6 +20,7 @@ import { createOutboxMailer } from "./mail.js";
 import { createClusterRateLimiter, type ClusterRateLimiter } from "./rate-limit-cluster.js";
 import { createResourceRoutes } from "./routes/index.js";
 import { attachStreams } from "./streams.js";
+import type { LogTap } from "./log-tap.js";
 import { createResourceServices, type ResourceServices } from "./services/index.js";
 import { createAgentTokenVerifier } from "./services/agent-token.js";
 import { createSettingsRoutes } from "./settings/routes.js";
@@ -48,6 +49,8 @@ export interface StartFacadeOptions {
   admin?: BootstrapAdmin;
   /** Route modules mounted after the facade's own (tests add probes). */
   extraRoutes?: RouteDef[][];
+  /** Where `logger` also writes its lines, for WS /admin/logs (none: that stream answers 503). */
+  logTap?: LogTap;
 }
 
 export interface RunningFacade {
@@ -287,6 +290,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
     cache,
     authenticateUser: (req) => auth.authenticateUser(req),
     recheckMs: config.streamRecheckSeconds * 1000,
+    ...(options.logTap ? { logTap: options.logTap } : {}),
   });
   const stopSweeps = startSweeps({ ...parts, rateLimiter }, options.logger);
   const port = (server.address() as AddressInfo).port;

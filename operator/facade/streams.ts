@@ -1,6 +1,6 @@
 // The dashboard's WebSockets on the facade's listener: WS /clusters/heartbeat (each cluster's agent connection as the
 // status controller records it) and WS /notify (the organisation's audit entries as they are written), both from this
-// replica's read cache. Browsers cannot set headers on a WebSocket, so the access token may also come as the
+// replica's read cache, and WS /admin/logs (this replica's log lines, super_admin). Browsers cannot set headers on a WebSocket, so the access token may also come as the
 // subprotocols ["bearer", <token>]; the token is checked again every recheck interval, so a logout or expiry ends it.
 import { ServerResponse, type IncomingMessage, type Server } from "node:http";
 import type { Socket } from "node:net";
@@ -13,9 +13,12 @@ import type { InformerEvent } from "../../src-shared/runtime/informer.js";
 import type { FacadeCache } from "./cache.js";
 import { HttpError } from "./errors.js";
 import type { AuthContext } from "./http.js";
+import type { LogTap } from "./log-tap.js";
 
 export interface StreamDeps {
   cache: Pick<FacadeCache, "clusters" | "auditEntries" | "subscribe" | "hasSynced">;
+  /** This replica's log lines (WS /admin/logs); without one that stream answers 503. */
+  logTap?: LogTap;
   authenticateUser(req: express.Request): Promise<AuthContext>;
   /** How often a stream's token is checked again (default 30 s); also the ping interval. */
   recheckMs?: number;
@@ -98,7 +101,26 @@ const notifyStream: Stream = (ws, namespace, deps) =>
     ws.send(JSON.stringify(notificationOf(event.object as unknown as AuditEntry)));
   });
 
-const STREAMS: Record<string, Stream> = { "/clusters/heartbeat": heartbeatStream, "/notify": notifyStream };
+/** The last log lines of this replica, then each new one (super_admin). */
+const logsStream: Stream = (ws, _namespace, deps) => {
+  for (const record of deps.logTap!.recentRecords()) ws.send(JSON.stringify(record));
+  return deps.logTap!.subscribe((record) => ws.send(JSON.stringify(record)));
+};
+
+/** Who may open a stream: a member of an organisation (its own data), or a super_admin as such (the platform's). */
+const STREAMS: Record<string, { open: Stream; for: "organisation" | "platform" }> = {
+  "/clusters/heartbeat": { open: heartbeatStream, for: "organisation" },
+  "/notify": { open: notifyStream, for: "organisation" },
+  "/admin/logs": { open: logsStream, for: "platform" },
+};
+
+/** Why `auth` may not open the stream, or undefined when it may. */
+function refusal(auth: AuthContext, stream: (typeof STREAMS)[string], deps: StreamDeps): [number, string] | undefined {
+  if (stream.for === "organisation")
+    return auth.namespace ? undefined : [403, "a stream belongs to an organisation; this token has none"];
+  if (auth.role !== "super_admin" || auth.impersonating) return [403, "the platform's logs are for a super_admin"];
+  return deps.logTap ? undefined : [503, "this facade does not keep its log lines for streaming"];
+}
 
 /** The access token: the Authorization header, else the second of the subprotocols ["bearer", <token>]. */
 function tokenOf(req: IncomingMessage): string | undefined {
@@ -212,7 +234,7 @@ export function attachStreams(server: Server, deps: StreamDeps): { close(): void
     socket.on("error", () => socket.destroy());
     // the path as sent, without parsing it as a URL: a request target Node accepts may still not be one
     const path = (req.url ?? "/").split("?")[0]!;
-    const stream = Object.hasOwn(STREAMS, path) ? STREAMS[path]! : undefined;
+    const stream = Object.hasOwn(STREAMS, path) ? STREAMS[path] : undefined;
     if (!stream || req.headers.upgrade?.toLowerCase() !== "websocket") return answerAsHttp(server, req, socket, head);
     if (!deps.cache.hasSynced()) return refuse(socket, 503, "caches not synced yet");
     const token = tokenOf(req);
@@ -220,10 +242,11 @@ export function attachStreams(server: Server, deps: StreamDeps): { close(): void
       return refuse(socket, 401, "missing bearer token (Authorization header or subprotocols bearer, <token>)");
     deps.authenticateUser({ headers: { authorization: `Bearer ${token}` } } as express.Request).then(
       (auth) => {
-        if (!auth.namespace) return refuse(socket, 403, "a stream belongs to an organisation; this token has none");
+        const refused = refusal(auth, stream, deps);
+        if (refused) return refuse(socket, ...refused);
         if ((perUser.get(auth.userId) ?? 0) >= maxPerUser)
           return refuse(socket, 429, `at most ${maxPerUser} open streams per user`);
-        wss.handleUpgrade(req, socket, head, (ws) => serve(ws, { auth, stream, token, deps, perUser }));
+        wss.handleUpgrade(req, socket, head, (ws) => serve(ws, { auth, stream: stream.open, token, deps, perUser }));
       },
       // only the typed errors' details are meant for clients; anything else (e.g. the API server failing) is not theirs
       (err: unknown) =>

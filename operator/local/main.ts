@@ -8,6 +8,7 @@ import { ensurePrivateDir, resetState } from "./apiserver/persistence.js";
 import { KubeClient } from "../../src-shared/kube/index.js";
 import { createLogger } from "../../src-shared/log/index.js";
 import { listOrganisations } from "../facade/auth/orgs.js";
+import { LogTap } from "../facade/log-tap.js";
 import { generateAdminCredentials, startFacade, type RunningFacade } from "../facade/start.js";
 import { startOperator, systemNamespace, type RunningOperator } from "../main.js";
 import { KARPENTER_CRD_FILE } from "../../src-shared/karpenter/crds.js";
@@ -193,6 +194,7 @@ export async function startLocalMode(
   });
   const adminGenerated = settings.admin === undefined;
   const admin = settings.admin ?? generateAdminCredentials();
+  const logTap = new LogTap();
   const facade = await startFacade({
     kubeConfig: api.kubeConfig,
     port: settings.facadePort,
@@ -200,7 +202,8 @@ export async function startLocalMode(
     // A password from the environment is authoritative; a generated one is created once and then kept, so tokens
     // and scripts made with it keep working across restarts.
     admin: { ...admin, resetPassword: !adminGenerated },
-    logger: createLogger("facade", env),
+    logger: createLogger("facade", env, logTap),
+    logTap,
     // No mail leaves a laptop: verification codes and invites land in a 0600 file the developer reads.
     config: { mailOutbox: env.SPOTOPT_MAIL_OUTBOX || join(settings.home, "outbox.jsonl") },
   });

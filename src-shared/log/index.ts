@@ -13,7 +13,20 @@ export const REDACTED_PATHS = [
   "access_token",
 ];
 
-/** The process's root logger; level from LOG_LEVEL (default info). */
-export function createLogger(component: string, env: NodeJS.ProcessEnv = process.env): Logger {
-  return pino({ level: env.LOG_LEVEL ?? "info", base: { component }, redact: REDACTED_PATHS });
+/** The process's root logger; level from LOG_LEVEL (default info); with `tap`, every line also goes there. */
+export function createLogger(
+  component: string,
+  env: NodeJS.ProcessEnv = process.env,
+  tap?: { write(line: string): void },
+): Logger {
+  const level = env.LOG_LEVEL ?? "info";
+  const options = { level, base: { component }, redact: REDACTED_PATHS };
+  if (!tap) return pino(options);
+  return pino(
+    options,
+    pino.multistream([
+      { level, stream: process.stdout },
+      { level, stream: tap },
+    ]),
+  );
 }

@@ -6,6 +6,8 @@ import WebSocket from "ws";
 import { request as httpRequest } from "node:http";
 import { connect as tcpConnect } from "node:net";
 import { eventually } from "../support/cluster.js";
+import { pino } from "pino";
+import { LogTap } from "../../operator/facade/log-tap.js";
 import { ADMIN } from "../support/facade.js";
 import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
 
@@ -13,8 +15,13 @@ const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
 
 let f: ResourceFacade;
 const open: WebSocket[] = [];
+const logTap = new LogTap(5);
 beforeAll(async () => {
-  f = await startResourceFacade({ config: { streamRecheckSeconds: 2 } });
+  f = await startResourceFacade({
+    config: { streamRecheckSeconds: 2 },
+    logTap,
+    logger: pino({ level: "info", base: { component: "facade" } }, logTap),
+  });
 });
 afterAll(async () => {
   for (const ws of open) if (ws.readyState === WebSocket.OPEN) ws.terminate();
@@ -255,5 +262,28 @@ describe("misbehaving clients", () => {
     });
     expect(res.status).toBe(200);
     expect((JSON.parse(res.body) as { status: string }).status).toBe("healthy");
+  });
+});
+
+describe("WS /admin/logs", () => {
+  it("streams this replica's last and new log lines to a super_admin, and to no one else", async () => {
+    const admin = (await f.call("POST", "/api/auth/token", { body: ADMIN })).body.access_token as string;
+    const s = await connect("/admin/logs", admin);
+    // the backlog: at most the last five lines, in order
+    await eventually(() => s.messages.length > 0);
+    expect(s.messages.length).toBeLessThanOrEqual(5);
+    const before = s.messages.length;
+    // a request the facade logs (an access-log line) arrives as it is written
+    expect((await f.call("GET", "/api/auth/me", { token: f.token(f.orgA) })).status).toBe(200);
+    await eventually(() => s.messages.length > before);
+    const line = s.messages.at(-1)!;
+    expect(line).toMatchObject({ level: "INFO", component: "facade" });
+    expect(Date.parse(String(line.timestamp))).not.toBeNaN();
+    expect(typeof line.message).toBe("string");
+    // no request headers, so no token, ever reaches a line
+    expect(JSON.stringify(s.messages)).not.toContain(f.token(f.orgA));
+    s.ws.close();
+    for (const token of [f.token(f.orgA), f.token(f.orgA, "viewer")])
+      expect((await refusedWith("/admin/logs", ["bearer", token])).status).toBe(403);
   });
 });
