@@ -9,11 +9,13 @@ import type express from "express";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { AuditEntry, ManagedCluster } from "../../src-shared/crds/index.js";
 import type { KubeObject } from "../../src-shared/kube/client.js";
+import type { Condition } from "../../src-shared/runtime/conditions.js";
 import type { InformerEvent } from "../../src-shared/runtime/informer.js";
 import type { FacadeCache } from "./cache.js";
 import { HttpError } from "./errors.js";
 import type { AuthContext } from "./http.js";
 import type { LogTap } from "./log-tap.js";
+import { agentConnection } from "./services/fleet-view.js";
 
 export interface StreamDeps {
   cache: Pick<FacadeCache, "clusters" | "auditEntries" | "subscribe" | "hasSynced">;
@@ -43,8 +45,6 @@ export interface NotifyMessage {
   resource: string;
 }
 
-type Condition = NonNullable<NonNullable<ManagedCluster["status"]>["conditions"]>[number];
-
 function connectionOf(condition: Condition | undefined): HeartbeatMessage["status"] {
   if (condition === undefined) return "unknown";
   if (condition.status === "True") return "healthy";
@@ -53,7 +53,7 @@ function connectionOf(condition: Condition | undefined): HeartbeatMessage["statu
 
 /** A cluster's heartbeat state from its status (AgentConnected and status.agent.lastSeen). */
 export function heartbeatOf(cluster: ManagedCluster): HeartbeatMessage {
-  const condition = cluster.status?.conditions?.find((c) => c.type === "AgentConnected");
+  const condition = agentConnection(cluster);
   return {
     cluster_id: cluster.metadata.name ?? "",
     timestamp: cluster.status?.agent?.lastSeen ?? condition?.lastTransitionTime ?? null,
@@ -172,6 +172,11 @@ function answerAsHttp(server: Server, req: IncomingMessage, socket: Duplex, head
   server.emit("request", req, res);
 }
 
+/** The token checked as the HTTP routes check a Bearer token (at the upgrade and again every recheck). */
+function verify(deps: StreamDeps, token: string): Promise<AuthContext> {
+  return deps.authenticateUser({ headers: { authorization: `Bearer ${token}` } } as express.Request);
+}
+
 /** One open stream: its messages, a ping and a token check every recheck interval, and its count per user. */
 function serve(
   ws: WebSocket,
@@ -191,12 +196,10 @@ function serve(
     alive = false;
     ws.ping();
     // Only a refused token ends the stream; anything else (a check that could not run) is tried again next time.
-    deps
-      .authenticateUser({ headers: { authorization: `Bearer ${token}` } } as express.Request)
-      .catch((err: unknown) => {
-        if (err instanceof HttpError && (err.status === 401 || err.status === 403))
-          ws.close(4401, "token expired or revoked");
-      });
+    verify(deps, token).catch((err: unknown) => {
+      if (err instanceof HttpError && (err.status === 401 || err.status === 403))
+        ws.close(4401, "token expired or revoked");
+    });
   }, deps.recheckMs ?? 30_000);
   ws.on("close", () => {
     clearInterval(timer);
@@ -240,7 +243,7 @@ export function attachStreams(server: Server, deps: StreamDeps): { close(): void
     const token = tokenOf(req);
     if (!token)
       return refuse(socket, 401, "missing bearer token (Authorization header or subprotocols bearer, <token>)");
-    deps.authenticateUser({ headers: { authorization: `Bearer ${token}` } } as express.Request).then(
+    verify(deps, token).then(
       (auth) => {
         const refused = refusal(auth, stream, deps);
         if (refused) return refuse(socket, ...refused);

@@ -16,7 +16,7 @@ import type { AuthService } from "../auth/service.js";
 import type { FacadeCache } from "../cache.js";
 import { NotImplementedError, NotReadyError, UnprocessableError } from "../errors.js";
 import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
-import { clusterFigures } from "../services/fleet-view.js";
+import { agentConnection, clusterFigures } from "../services/fleet-view.js";
 import { nodeKpi } from "../services/node-totals.js";
 import { NotInTotals, TotalsBasis } from "../routes/shared.js";
 
@@ -96,7 +96,7 @@ const Money = {
 };
 
 function isConnected(c: ManagedCluster): boolean {
-  return c.status?.conditions?.some((cond) => cond.type === "AgentConnected" && cond.status === "True") ?? false;
+  return agentConnection(c)?.status === "True";
 }
 
 /** /admin/clients: every organisation with its spend and counts. */

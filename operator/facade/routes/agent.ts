@@ -15,6 +15,7 @@ import type { KubeObject } from "../../../src-shared/kube/index.js";
 import { defineRoute, type RouteDef } from "../http.js";
 import { leasableActions } from "../services/agent-actions.js";
 import { requireCluster } from "../services/clusters.js";
+import { agentConnection } from "../services/fleet-view.js";
 import type { ResourceServices } from "../services/index.js";
 import type { ResourceContext, ResourceScope } from "../services/resource-scope.js";
 import { IdParams } from "./shared.js";
@@ -139,8 +140,7 @@ const verifyCluster = ({ scope, agent }: AgentRouteServices): RouteDef =>
         return {
           ...base,
           status: "local" as const,
-          connected:
-            cluster.status?.conditions?.some((c) => c.type === "AgentConnected" && c.status === "True") ?? false,
+          connected: agentConnection(cluster)?.status === "True",
           last_heartbeat: null,
           seconds_since_heartbeat: null,
           disconnected_after_seconds: null,

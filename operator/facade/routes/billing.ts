@@ -4,7 +4,7 @@ import { z } from "zod";
 import { getOrganisation } from "../auth/orgs.js";
 import { NotImplementedError } from "../errors.js";
 import { defineRoute, type RouteDef } from "../http.js";
-import { clusterFigures, clustersInScope } from "../services/fleet-view.js";
+import { figuresInScope } from "../services/fleet-view.js";
 import { nodeKpi } from "../services/node-totals.js";
 import type { ResourceScope } from "../services/resource-scope.js";
 
@@ -83,7 +83,7 @@ function statusRoute(scope: ResourceScope): RouteDef {
     }),
     handler: async (ctx) => {
       const rc = scope.context(ctx.auth);
-      const kpi = nodeKpi(clustersInScope(rc.cache, rc.namespace, undefined).map((c) => clusterFigures(c, rc)));
+      const kpi = nodeKpi(figuresInScope(rc, undefined));
       const org = await getOrganisation(scope.parts.client, ctx.auth?.orgId ?? "");
       return billingStatus(org.plan, rc.config.planNodeLimits, {
         nodes: kpi.active_nodes,

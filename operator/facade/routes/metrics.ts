@@ -11,16 +11,12 @@ import {
   type ClusterFigures,
   type HibernationSavings,
 } from "../../../src-shared/fleet/fleet-metrics.js";
-import { clusterFigures, clustersInScope, type ClusterView } from "../services/fleet-view.js";
+import { clusterFigures, clustersInScope, figuresInScope } from "../services/fleet-view.js";
 import { nodeComposition, nodeKpi } from "../services/node-totals.js";
 import type { ResourceContext, ResourceScope } from "../services/resource-scope.js";
 import { ClusterId, TotalsBasis } from "./shared.js";
 
 const ScopeQuery = z.object({ cluster_id: ClusterId.optional() }).strict();
-
-function figuresInScope(rc: ResourceContext, clusterId: string | undefined): ClusterView[] {
-  return clustersInScope(rc.cache, rc.namespace, clusterId).map((c) => clusterFigures(c, rc));
-}
 
 /**
  * The hibernation savings of the schedules whose cluster has a priced cost: a cluster left out of the cost totals

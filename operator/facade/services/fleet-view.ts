@@ -1,6 +1,7 @@
 // Reads an organisation's clusters out of the FacadeCache: which cluster a request means (cluster_id or the
 // active-cluster rule) and each cluster's figures as its ManagedCluster.status holds them.
 import type { ManagedCluster } from "../../../src-shared/crds/index.js";
+import { findCondition, type Condition } from "../../../src-shared/runtime/conditions.js";
 import type { FacadeCache } from "../cache.js";
 import { NotFoundError } from "../errors.js";
 import { figuresFromStatus, type ClusterFigures } from "../../../src-shared/fleet/fleet-metrics.js";
@@ -69,6 +70,19 @@ export function clusterFigures(cluster: ManagedCluster, opts: { isStale?: (asOf:
     figures.pricesStale ||
     (figures.priceSources.length > 0 && (opts.isStale?.(figures.pricesAsOf ?? "unknown") ?? false));
   return { ...figures, pricesStale: stale, nodesReason: nodesReason(cluster, figures) };
+}
+
+/** The figures of the organisation's clusters, or of the one `clusterId` names (404 when it is not theirs). */
+export function figuresInScope(
+  rc: { cache: FacadeCache; namespace: string; isStale?: (asOf: string) => boolean },
+  clusterId: string | undefined,
+): ClusterView[] {
+  return clustersInScope(rc.cache, rc.namespace, clusterId).map((c) => clusterFigures(c, rc));
+}
+
+/** A cluster's AgentConnected condition (the status controller's judgement of its agent), if it has one yet. */
+export function agentConnection(cluster: ManagedCluster): Condition | undefined {
+  return findCondition(cluster.status?.conditions, "AgentConnected");
 }
 
 /** A cluster's node figures as a user sees them: null with the reason while unknown, never 0. */

@@ -5,6 +5,7 @@ import type { ManagedCluster } from "../../../src-shared/crds/index.js";
 import type { KubeClient } from "../../../src-shared/kube/client.js";
 import type { AuthService } from "../auth/service.js";
 import type { FacadeCache } from "../cache.js";
+import { agentConnection } from "../services/fleet-view.js";
 import type { FacadeRateLimits } from "../config.js";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
 import { defineRoute, IMPERSONATION_MANAGES_NO_ACCESS, type AuthContext, type RouteDef } from "../http.js";
@@ -42,7 +43,7 @@ function awsAccountId(cluster: ManagedCluster): string | null {
 }
 
 function accountStatus(cluster: ManagedCluster): z.infer<typeof Account>["status"] {
-  const connected = cluster.status?.conditions?.find((c) => c.type === "AgentConnected");
+  const connected = agentConnection(cluster);
   if (connected?.status === "True") return "active";
   return connected?.status === "False" ? "disconnected" : "pending";
 }
