@@ -1,5 +1,6 @@
 // This facade replica's own log lines, kept briefly and handed to WS /admin/logs: pino writes every line to stdout and
 // to the tap, which keeps the last ones and tells the open streams.
+import { pino } from "pino";
 
 export interface LogRecord {
   timestamp: string;
@@ -7,8 +8,6 @@ export interface LogRecord {
   component: string;
   message: string;
 }
-
-const LEVELS: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL" };
 
 /**
  * One pino JSON line as the dashboard shows it: the message, an error's message (no stack) and an access line's method,
@@ -21,7 +20,7 @@ export function logRecordOf(line: string): LogRecord | undefined {
   const message = String(o.msg ?? "") + (typeof err?.message === "string" ? `: ${err.message}` : "") + request(o);
   return {
     timestamp: new Date(typeof o.time === "number" ? o.time : Date.now()).toISOString(),
-    level: LEVELS[Number(o.level)] ?? String(o.level ?? ""),
+    level: pino.levels.labels[Number(o.level)]?.toUpperCase() ?? String(o.level ?? ""),
     component: typeof o.component === "string" ? o.component : "facade",
     message,
   };

@@ -8,6 +8,7 @@ import type { RequestAttributes, ResourceAttributes } from "./request-info.js";
 
 export const AUTHORIZATION_GROUP = "authorization.k8s.io";
 const REVIEW_RESOURCES = new Set(["selfsubjectaccessreviews", "subjectaccessreviews", "localsubjectaccessreviews"]);
+const RULES_REVIEW = new Set(["selfsubjectrulesreviews"]);
 const KIND_OF: Record<string, string> = {
   selfsubjectaccessreviews: "SelfSubjectAccessReview",
   subjectaccessreviews: "SubjectAccessReview",
@@ -84,19 +85,26 @@ function unescapeExtraKey(key: string): string {
   }
 }
 
-/** A create of one of the access reviews (answered by the server itself, never stored). */
-export function isAccessReview(a: RequestAttributes): a is ResourceAttributes {
+/**
+ * A create of an authorization.k8s.io/v1 review at its own scope (only the local access review is namespaced; any other
+ * path is the router's, 404): answered by the server itself, never stored.
+ */
+function reviewCreate(a: RequestAttributes, resources: ReadonlySet<string>): a is ResourceAttributes {
   return (
     a.kind === "resource" &&
     a.verb === "create" &&
     a.apiGroup === AUTHORIZATION_GROUP &&
     a.apiVersion === "v1" &&
-    REVIEW_RESOURCES.has(a.resource) &&
-    // the local review is namespaced, the others are not: any other path is the router's (404)
+    resources.has(a.resource) &&
     (a.resource === "localsubjectaccessreviews") === (a.namespace !== undefined) &&
     a.name === undefined &&
     a.subresource === undefined
   );
+}
+
+/** A create of one of the access reviews. */
+export function isAccessReview(a: RequestAttributes): a is ResourceAttributes {
+  return reviewCreate(a, REVIEW_RESOURCES);
 }
 
 interface ReviewSpec {
@@ -213,18 +221,9 @@ export function answerAccessReview(
   };
 }
 
-/** A create of a SelfSubjectRulesReview (`kubectl auth can-i --list`), answered by the server itself. */
+/** A create of a SelfSubjectRulesReview (`kubectl auth can-i --list`). */
 export function isRulesReview(a: RequestAttributes): a is ResourceAttributes {
-  return (
-    a.kind === "resource" &&
-    a.verb === "create" &&
-    a.apiGroup === AUTHORIZATION_GROUP &&
-    a.apiVersion === "v1" &&
-    a.resource === "selfsubjectrulesreviews" &&
-    a.namespace === undefined &&
-    a.name === undefined &&
-    a.subresource === undefined
-  );
+  return reviewCreate(a, RULES_REVIEW);
 }
 
 /**
