@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { AuditInput, AuditRecord, AuditWriter } from "../../src-shared/audit/types.js";
 import { createFacadeApp } from "./app.js";
 import { DEFAULT_FACADE_CONFIG } from "./config.js";
-import { NotFoundError } from "./errors.js";
+import { HttpError, NotFoundError } from "./errors.js";
 import { defineRoute, type AuthContext, type RouteDef } from "./http.js";
 
 const recorded: AuditInput[] = [];
@@ -62,6 +62,17 @@ const routes: RouteDef[] = [
   }),
   defineRoute({
     method: "get",
+    path: "/unbuilt",
+    summary: "Needs a provider",
+    tags: ["test"],
+    auth: "public",
+    response: z.object({}),
+    handler: async () => {
+      throw new HttpError(501, "no provider configured");
+    },
+  }),
+  defineRoute({
+    method: "get",
     path: "/boom",
     summary: "Throws",
     tags: ["test"],
@@ -75,6 +86,8 @@ const routes: RouteDef[] = [
 
 let server: Server;
 let base = "";
+/** The app's log lines, parsed. */
+const logLines: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
   const app = createFacadeApp(
@@ -91,7 +104,7 @@ beforeAll(async () => {
           return user;
         },
       },
-      logger: pino({ level: "silent" }),
+      logger: pino({ level: "info" }, { write: (line: string) => void logLines.push(JSON.parse(line)) }),
     },
     [routes],
   );
@@ -166,6 +179,43 @@ describe("facade plumbing", () => {
     const unknown = await fetch(base + "/nope");
     expect(unknown.status).toBe(404);
     expect(await json(unknown)).toEqual({ detail: "not found" });
+  });
+
+  it("logs a 501 as a completed request at info, with no error object", async () => {
+    logLines.length = 0;
+    const res = await fetch(base + "/unbuilt");
+    expect(res.status).toBe(501);
+    await expect.poll(() => logLines.find((l) => l.req !== undefined)).toBeDefined();
+    const line = logLines.find((l) => l.req !== undefined)!;
+    expect(line).toMatchObject({ level: 30, msg: "request completed" });
+    expect(line.err).toBeUndefined();
+  });
+
+  it("reads JSON media types, refuses other bodies with 415 and a __proto__ key with 422", async () => {
+    const send = (type: string, body: string): Promise<Response> =>
+      fetch(base + "/widgets/abc", {
+        method: "POST",
+        headers: { "content-type": type, authorization: "Bearer owner" },
+        body,
+      });
+    const merge = await send("application/merge-patch+json", JSON.stringify({ size: 3 }));
+    expect(await json(merge)).toEqual({ id: "abc", size: 3 });
+    for (const type of ["text/plain", "application/x-www-form-urlencoded"]) {
+      const res = await send(type, JSON.stringify({ size: 3 }));
+      expect(res.status, type).toBe(415);
+      expect((await json(res)).detail).toMatch(/application\/json/);
+    }
+    const proto = await send("application/json", '{"size": 2, "password": "x", "__proto__": {"size": 9}}');
+    expect(proto.status).toBe(422);
+    expect((await json(proto)).detail).toMatch(/__proto__/);
+    const nested = await send("application/json", '[{"a": [{"__proto__": 1}]}]');
+    expect(nested.status).toBe(422);
+    // an empty POST is no body of another type
+    const empty = await fetch(base + "/widgets/abc", {
+      method: "POST",
+      headers: { authorization: "Bearer owner", "content-length": "0" },
+    });
+    expect(empty.status).toBe(422);
   });
 
   it("rejects a response that breaks its schema", async () => {

@@ -113,6 +113,69 @@ const BODY_PARSER_ERRORS: Readonly<Record<string, { status: number; detail: stri
   "charset.unsupported": { status: 415, detail: "unsupported body encoding" },
 };
 
+/** One access-log line per request: lean records, 4xx at warn, 5xx at error (a 501 excepted). */
+function accessLog(logger: Logger): express.RequestHandler {
+  return pinoHttp({
+    logger,
+    genReqId: requestId,
+    // Lean access-log records: no request headers at all (nothing to redact, and no per-request header copy).
+    wrapSerializers: false,
+    serializers: { req: accessLogRequest, res: accessLogResponse },
+    // 501 is a documented answer (a feature without its provider), not a failure to alert on
+    customLogLevel: (_req, res, err) =>
+      res.statusCode === 501
+        ? "info"
+        : err || res.statusCode >= 500
+          ? "error"
+          : res.statusCode >= 400
+            ? "warn"
+            : "info",
+    // ... logged as a completed request: no error object with a stack made up for its status
+    customErrorObject: (_req, res, _err, fields: Record<string, unknown>) =>
+      documentedAnswer(res) ? { ...fields, err: undefined } : fields,
+    customErrorMessage: (_req, res) => (documentedAnswer(res) ? "request completed" : "request errored"),
+  });
+}
+
+/** Media types read as JSON: application/json and its structured-suffix forms (e.g. merge-patch+json). */
+const JSON_TYPES = ["application/json", "application/*+json"];
+/** The routes that also take the OAuth2 password form. */
+const LOGIN_PATHS = ["/api/auth/token", "/api/auth/login"];
+
+/** A 501 the handler chose (a feature without its provider), not an error the request ran into. */
+function documentedAnswer(res: { statusCode: number; err?: unknown }): boolean {
+  return res.statusCode === 501 && !res.err;
+}
+
+/**
+ * A body no parser read (another media type) is refused rather than ignored: its fields would otherwise be reported
+ * missing. A parsed JSON body holding the key `__proto__` is refused too: validation would drop that key silently.
+ */
+function refuseUnreadBodies(req: express.Request, _res: express.Response, next: express.NextFunction): void {
+  if (sentBody(req) && req.body === undefined)
+    return next(new HttpError(415, "unsupported media type: send the body as application/json"));
+  if (holdsProtoKey(req.body)) return next(new HttpError(422, 'body: the key "__proto__" is not allowed'));
+  next();
+}
+
+/** A request that carries a body its route may read (GET, HEAD and OPTIONS bodies mean nothing here). */
+function sentBody(req: express.Request): boolean {
+  if (req.method === "GET" || req.method === "HEAD" || req.method === "OPTIONS") return false;
+  return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+}
+
+/** Whether any object in a parsed JSON value has an own key `__proto__` (JSON.parse makes it an ordinary key). */
+function holdsProtoKey(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== "object") continue;
+    if (!Array.isArray(v) && Object.prototype.hasOwnProperty.call(v, "__proto__")) return true;
+    for (const child of Object.values(v)) stack.push(child);
+  }
+  return false;
+}
+
 /** Maps anything thrown to a status and a client-safe detail; unknown errors become a bare 500. */
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
@@ -298,28 +361,12 @@ export function buildFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): Fa
   app.disable("x-powered-by");
   app.set("trust proxy", deps.config.trustProxy);
   app.use(securityHeaders(deps.config.servedOverHttps));
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: requestId,
-      // Lean access-log records: no request headers at all (nothing to redact, and no per-request header copy).
-      wrapSerializers: false,
-      serializers: { req: accessLogRequest, res: accessLogResponse },
-      // 501 is a documented answer (a feature without its provider), not a failure to alert on
-      customLogLevel: (_req, res, err) =>
-        res.statusCode === 501
-          ? "info"
-          : err || res.statusCode >= 500
-            ? "error"
-            : res.statusCode >= 400
-              ? "warn"
-              : "info",
-    }),
-  );
+  app.use(accessLog(logger));
   app.use(metricsMiddleware(metrics));
-  app.use(express.json({ limit: deps.config.bodyLimitBytes, strict: false }));
-  // The OAuth2 password form of /auth/login posts urlencoded fields.
-  app.use(express.urlencoded({ limit: deps.config.bodyLimitBytes, extended: false }));
+  app.use(express.json({ limit: deps.config.bodyLimitBytes, strict: false, type: JSON_TYPES }));
+  // The OAuth2 password form of the login routes posts urlencoded fields; no other route reads a form.
+  app.use(LOGIN_PATHS, express.urlencoded({ limit: deps.config.bodyLimitBytes, extended: false }));
+  app.use(refuseUnreadBodies);
   mountSystemRoutes(app, deps, metrics);
   mountDocs(app, routes, deps.config.version);
   const router = express.Router();

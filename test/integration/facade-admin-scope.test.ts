@@ -67,6 +67,18 @@ describe("super_admin reads and auth events", () => {
     expect(entries.at(-1)).toMatchObject({ actor: ADMIN.email, event: "admin.read", outcome: "success" });
   });
 
+  it("a malformed X-Org-Id is refused without being echoed; an unknown one is 404", async () => {
+    const long = "a".repeat(9000);
+    const bad = await t.call("GET", "/settings/team", { token: admin, headers: { "x-org-id": long } });
+    expect(bad.status).toBe(422);
+    expect(JSON.stringify(bad.body)).not.toContain(long);
+    const unknown = await t.call("GET", "/settings/team", {
+      token: admin,
+      headers: { "x-org-id": "00000000-0000-4000-8000-000000000000" },
+    });
+    expect(unknown.status).toBe(404);
+  });
+
   it("login, failed login, logout and change-password of the super_admin land in the platform chain", async () => {
     const count = async (event: string, outcome: string): Promise<number> =>
       (await chain(PLATFORM)).filter((e) => e.event === event && e.outcome === outcome && e.actor === ADMIN.email)

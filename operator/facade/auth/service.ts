@@ -14,7 +14,7 @@ import {
 } from "../errors.js";
 import type { AuthContext, Role } from "../http.js";
 import { createTokenCodec, type TokenCodec, type TokenSubject, type VerifiedToken } from "./jwt.js";
-import { createOrganisation, deleteOrganisation, getOrganisation, type Organisation } from "./orgs.js";
+import { createOrganisation, deleteOrganisation, getOrganisation, isOrgId, type Organisation } from "./orgs.js";
 import { hashPassword, verifyAgainstDummy, verifyPassword } from "./password.js";
 import type { Mailer } from "../mail.js";
 import { accountExistsMail, inviteMail, signupMail } from "./mails.js";
@@ -382,6 +382,8 @@ export class AuthService {
     if (active) auth.activeClusterId = active;
     const orgHeader = req.headers[ORG_HEADER];
     if (claims.role === "super_admin" && typeof orgHeader === "string" && orgHeader !== "") {
+      // refused before the lookup, so that a malformed value is never echoed back in a detail
+      if (!isOrgId(orgHeader)) throw new UnprocessableError("X-Org-Id must be an organisation id (a UUID)");
       const org = await getOrganisation(this.client, orgHeader);
       auth.orgId = org.orgId;
       auth.namespace = org.namespace;
