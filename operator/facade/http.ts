@@ -366,7 +366,13 @@ async function authorize(route: RouteDef, runtime: RouteRuntime, ctx: AuditCtx):
 }
 
 /** Parses params, query and body and puts the parsed values back on the request. */
-function parseRequest(route: RouteDef, req: express.Request): { params: unknown; query: unknown; body: unknown } {
+interface ParsedRequest {
+  params: unknown;
+  query: unknown;
+  body: unknown;
+}
+
+function parseRequest(route: RouteDef, req: express.Request): ParsedRequest {
   const params = parsePart("path", route.params, req.params);
   const query = parsePart("query", route.query, req.query);
   const body = parsePart("body", route.body, route.body ? (req.body ?? {}) : req.body);
@@ -464,8 +470,15 @@ async function checkRateLimits(
   }
 }
 
-/** Rate limits per IP, authentication, roles and tenancy, then the per-caller limits: who may run the route. */
-async function admit({ route, runtime }: MountedRoute, req: express.Request): Promise<AuditCtx> {
+/**
+ * Who may run the route and with what: rate limits per IP (every request counts there, before anything else is spent
+ * on it), authentication, roles and tenancy, the request's validation, then the per-caller limits: a request refused as
+ * invalid counts against no user's or organisation's limit, so that junk from one member cannot lock out the others.
+ */
+async function admit(
+  { route, runtime }: MountedRoute,
+  req: express.Request,
+): Promise<{ auditCtx: AuditCtx; parsed: ParsedRequest }> {
   const limits = rateLimitsOf(route);
   await checkRateLimits(
     runtime,
@@ -476,12 +489,13 @@ async function admit({ route, runtime }: MountedRoute, req: express.Request): Pr
   const state: AuditState = { note: {}, enabled: (route.audit ?? isMutating(route)) && route.auth !== "agent" };
   const auditCtx: AuditCtx = { req, auth, body: req.body as unknown, state };
   await authorize(route, runtime, auditCtx);
+  const parsed = parseRequest(route, req);
   await checkRateLimits(
     runtime,
     limits.filter((l) => (l.per ?? "ip") !== "ip"),
     { req, auth },
   );
-  return auditCtx;
+  return { auditCtx, parsed };
 }
 
 /** The handler's result as sent: money rounded and the response schema checked for JSON, the audit entry written. */
@@ -529,9 +543,8 @@ async function runRoute(mounted: MountedRoute, req: express.Request, res: expres
   const { route, runtime, memo } = mounted;
   res.locals.routeTemplate = route.path;
   if (keepsNoCopy(route)) res.setHeader("Cache-Control", "no-store");
-  const auditCtx = await admit(mounted, req);
+  const { auditCtx, parsed } = await admit(mounted, req);
   const auth = auditCtx.auth;
-  const parsed = parseRequest(route, req);
   auditCtx.body = parsed.body;
   const audit = auditNoter(route, auditCtx.state);
   if (auth?.viaOrgHeader === true && !isMutating(route)) await auditOrgRead(runtime, route, auditCtx);

@@ -246,6 +246,14 @@ describe("invite limits", () => {
         body: { email: `limit-${n}-${who.userId}@example.com`, role: "viewer" },
         headers: { "x-forwarded-for": ip },
       });
+    // refused as invalid before any counting: junk does not use up the owner's or the organisation's invites
+    for (let n = 0; n < 4; n++) {
+      const junk = await call(limited.url, "POST", "/settings/invite", {
+        token: org.accessToken,
+        body: { email: "not-an-email", role: "viewer" },
+      });
+      expect(junk.status).toBe(422);
+    }
     expect((await invite(org, 1, "10.0.0.1")).status).toBe(201);
     expect((await invite(org, 2, "10.0.0.2")).status).toBe(201);
     const perUser = await invite(org, 3, "10.0.0.3");
