@@ -1,7 +1,7 @@
 // The labels, annotations and names by which the operator marks the Karpenter objects and ConfigMaps it owns; the
 // NodeTemplate and OptimizationPolicy controllers, the facade and `spotctl render` all read them from here.
 import { createHash } from "node:crypto";
-import { DEFAULT_SYSTEM_NAMESPACE } from "../tenancy/cluster-target.js";
+import { DEFAULT_SYSTEM_NAMESPACE, LOCAL_CLUSTER_CONFIGMAP } from "../tenancy/cluster-target.js";
 
 export const NODEPOOL_API = { apiVersion: "karpenter.sh/v1", kind: "NodePool" } as const;
 export const EC2NODECLASS_API = { apiVersion: "karpenter.k8s.aws/v1", kind: "EC2NodeClass" } as const;
@@ -18,19 +18,19 @@ export const TEMPLATE_ANNOTATION = "spotoptimizer.io/nodetemplate";
  */
 export const TEMPLATE_ACTION_LABEL = "nodetemplate.spotoptimizer.io/template";
 /**
- * The installer's local-cluster designation (and the other ConfigMaps we label) in the system namespace, to follow a
- * change of it; not every namespace's ConfigMaps.
+ * The installer's local-cluster designation in the system namespace, watched by its name: Helm, which installs it,
+ * sets its own managed-by label on everything it applies, so no label of ours is there to select it by.
  */
-export function ourConfigMaps(systemNamespace: string = DEFAULT_SYSTEM_NAMESPACE): {
+export function localClusterDesignation(systemNamespace: string = DEFAULT_SYSTEM_NAMESPACE): {
   apiVersion: "v1";
   kind: "ConfigMap";
-  labelSelector: string;
+  fieldSelector: string;
   namespace: string;
 } {
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
-    labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+    fieldSelector: `metadata.name=${LOCAL_CLUSTER_CONFIGMAP}`,
     namespace: systemNamespace,
   };
 }

@@ -5,7 +5,7 @@ import { Session } from "node:inspector/promises";
 import { join } from "node:path";
 import type { LocalApiServer, WriteNotice } from "../../operator/local/apiserver/index.js";
 import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
-import { ourConfigMaps } from "../../src-shared/karpenter/labels.js";
+import { localClusterDesignation } from "../../src-shared/karpenter/labels.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
 import { localClusterFromConfigMap } from "../../src-shared/tenancy/cluster-target.js";
@@ -35,7 +35,7 @@ function template(namespace: string, i: number): KubeObject {
 
 async function startOperator(client: KubeClient): Promise<ControllerManager> {
   const manager = new ControllerManager({ client });
-  const configMaps = manager.informer<KubeObject>(ourConfigMaps());
+  const configMaps = manager.informer<KubeObject>(localClusterDesignation());
   const designation = localClusterFromConfigMap(async (ref) => configMaps.get(ref.namespace, ref.name));
   await registerNodeTemplateController({
     manager,

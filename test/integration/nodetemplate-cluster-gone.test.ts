@@ -33,6 +33,21 @@ async function appliedWithObjects(name: string): Promise<void> {
   expect(await objectsOf(name)).toHaveLength(2);
 }
 
+/** Waits until the template has not been written for half a second (its controller has nothing left to do). */
+async function settled(name: string): Promise<void> {
+  const version = async (): Promise<string | undefined> =>
+    (await env.client.getIfExists<any>({ ...NT, namespace: NS, name }))?.metadata.resourceVersion;
+  await eventually(
+    async () => {
+      const before = await version();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      return before === (await version());
+    },
+    15_000,
+    `${name} settled`,
+  );
+}
+
 describe("nodetemplate controller: the template's ManagedCluster goes", () => {
   it("removes a kubectl template's objects when its cluster is deleted, keeps the template, and applies it again when the cluster is back", async () => {
     await env.client.create({
@@ -112,5 +127,37 @@ describe("nodetemplate controller: the template's ManagedCluster goes", () => {
     await eventually(async () => (await applied("batch"))?.status === "False", 15_000, "batch Applied=False");
     expect((await applied("batch")).message).toContain("the local cluster belongs to another organisation or to none");
     expect(await objectsOf("batch")).toHaveLength(2);
+  });
+
+  it("follows a designation Helm installed (which carries Helm's managed-by label, not ours)", async () => {
+    await designateLocalCluster(env.client, { namespace: NS, name: "local", spec: { region: "us-east-1" } });
+    const designation = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: "spot-optimizer-system",
+      name: "spot-optimizer-local-cluster",
+    } as const;
+    await env.client.patch(
+      designation,
+      { metadata: { labels: { "app.kubernetes.io/managed-by": "Helm" } } },
+      {
+        type: "merge",
+      },
+    );
+    await env.client.create({
+      ...NT,
+      metadata: { name: "helm-designated", namespace: NS },
+      spec: { clusterRef: { name: "local" }, families: ["r5"] },
+    });
+    await appliedWithObjects("helm-designated");
+    // quiet first, so that only a watch of the designation can bring the change below to the controller
+    await settled("helm-designated");
+    // `helm upgrade --set localCluster.name=...` moves the designation to another cluster
+    await env.client.patch(designation, { data: { namespace: NS, name: "elsewhere" } }, { type: "merge" });
+    await eventually(
+      async () => (await applied("helm-designated"))?.status === "False",
+      15_000,
+      "helm-designated Applied=False",
+    );
   });
 });

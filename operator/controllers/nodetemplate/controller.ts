@@ -23,7 +23,7 @@ import {
   EC2NODECLASS_API,
   NODEPOOL_API,
   TEMPLATE_ANNOTATION,
-  ourConfigMaps,
+  localClusterDesignation,
   karpenterName,
 } from "../../../src-shared/karpenter/labels.js";
 import { TEMPLATE_ACTION_LABEL } from "./executor.js";
@@ -185,7 +185,7 @@ function specWatches(
     },
     // A new local-cluster designation decides again which templates get NodePools here.
     {
-      ...ourConfigMaps(systemNamespace),
+      ...localClusterDesignation(systemNamespace),
       mapToKeys: (cm) => (cm.metadata?.name === LOCAL_CLUSTER_CONFIGMAP ? templates.keys() : []),
     },
     // Refreshed prices re-rank instance types (the status shows each type's price and its source).
@@ -207,7 +207,7 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
   const [nodePools, nodeClasses] = [pools.informer, classes.informer];
   const karpenter = pools.served && classes.served;
   const nodeClaims = (await client.serves(NODE_CLAIM)) ? manager.informer<KubeObject>(NODE_CLAIM) : undefined;
-  const configMaps = manager.informer<KubeObject>(ourConfigMaps(options.systemNamespace));
+  const configMaps = manager.informer<KubeObject>(localClusterDesignation(options.systemNamespace));
   const actions = manager.informer<AgentAction>(TEMPLATE_ACTIONS);
   const snapshotsRef = snapshotRef(options.systemNamespace);
   const snapshots = manager.informer<KubeObject>(snapshotsRef);

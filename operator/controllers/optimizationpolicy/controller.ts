@@ -19,7 +19,7 @@ import {
 import {
   CLUSTER_LABEL,
   NODEPOOL_API,
-  ourConfigMaps,
+  localClusterDesignation,
   TEMPLATE_NAMESPACE_LABEL,
 } from "../../../src-shared/karpenter/labels.js";
 import { createPolicyReconciler } from "./reconciler.js";
@@ -116,7 +116,7 @@ export async function registerOptimizationPolicyController(options: PolicyContro
       { ...MANAGED_CLUSTER, mapToKeys: (c) => policiesOf(c.metadata?.namespace, c.metadata?.name) },
       { ...POD, mapToKeys: policiesOfPod },
       {
-        ...ourConfigMaps(options.systemNamespace),
+        ...localClusterDesignation(options.systemNamespace),
         mapToKeys: (cm) => (cm.metadata?.name === LOCAL_CLUSTER_CONFIGMAP ? policies.keys() : []),
       },
       // A remote cluster's template applied (or not) by its agent changes what the policy reports.
