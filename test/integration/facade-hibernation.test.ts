@@ -140,6 +140,29 @@ describe("hibernation", () => {
     }
   });
 
+  it("refuses an exception dated before today in the schedule's zone (today itself is taken) and an override under a quarter hour", async () => {
+    const zone = (await schedule(f.orgA)).timezone ?? "UTC";
+    const today = new Intl.DateTimeFormat("en-CA", { timeZone: zone }).format(new Date());
+    const past = await f.call("POST", "/hibernation/exception", {
+      token: f.token(f.orgA),
+      body: { cluster_id: "dev", date: "1900-01-01", mode: "force_sleep" },
+    });
+    expect(past.status).toBe(422);
+    expect(past.body.detail).toContain(`today is ${today} in ${zone}`);
+    const now = await f.call("POST", "/hibernation/exception", {
+      token: f.token(f.orgA),
+      body: { cluster_id: "dev", date: today, mode: "force_awake" },
+    });
+    expect(now.status).toBe(200);
+    expect((await schedule(f.orgA)).exceptions.map((e: { date: string }) => e.date)).not.toContain("1900-01-01");
+    const short = await f.call("POST", "/hibernation/override", {
+      token: f.token(f.orgA),
+      body: { cluster_id: "dev", action: "sleep", duration_hours: 0.0001 },
+    });
+    expect(short.status).toBe(422);
+    expect(short.body.detail).toMatch(/at least 0.25/);
+  });
+
   it("sets a manual override with its expiry", async () => {
     const before = Date.now();
     const res = await f.call("POST", "/hibernation/override", {

@@ -165,7 +165,14 @@ function controllerSavings(schedule: HibernationSchedule): {
  * is that far behind UTC, so they can never apply again, and a schedule is not left full of them. More than the CRD's
  * limit left is 422.
  */
-function withException<E extends { date: string; action: string }>(current: E[], added: E, now: Date): E[] {
+function withException<E extends { date: string; action: string }>(
+  current: E[],
+  added: E,
+  { now, timezone }: { now: Date; timezone: string | undefined },
+): E[] {
+  const today = todayIn(timezone, now);
+  if (today !== undefined && added.date < today)
+    throw new UnprocessableError(`date ${added.date} is past: today is ${today} in ${timezone ?? "UTC"}`);
   const oldest = new Date(now.getTime() - 2 * 86_400_000).toISOString().slice(0, 10);
   const kept = current.filter((e) => e.date !== added.date && e.date >= oldest);
   if (kept.length >= MAX_SCHEDULE_EXCEPTIONS)
@@ -174,6 +181,23 @@ function withException<E extends { date: string; action: string }>(current: E[],
     );
   return [...kept, added].sort((a, b) => a.date.localeCompare(b.date));
 }
+
+/** Today's date (YYYY-MM-DD) in the schedule's time zone; undefined for a zone this runtime does not know. */
+function todayIn(timezone: string | undefined, now: Date): string | undefined {
+  try {
+    return new Intl.DateTimeFormat("en-CA", {
+      timeZone: timezone ?? "UTC",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+    }).format(now);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The shortest override: a shorter one would end before the cluster has finished waking up or going to sleep. */
+const MIN_OVERRIDE_HOURS = 0.25;
 
 const addException = endpoint({
   method: "post",
@@ -187,10 +211,14 @@ const addException = endpoint({
     cluster_id: z.string(),
     exceptions: z.array(z.object({ date: z.string(), action: z.string() })),
   }),
-  change: (body) => ({
+  change: (body, rc) => ({
     event: "Added hibernation exception",
     patch: (current) => ({
-      exceptions: withException(current.exceptions ?? [], { date: body.date, action: body.mode }, new Date()),
+      exceptions: withException(
+        current.exceptions ?? [],
+        { date: body.date, action: body.mode },
+        { now: rc.now, timezone: current.timezone },
+      ),
     }),
   }),
   respond: ({ after, clusterName }) => ({
@@ -208,7 +236,10 @@ const override = endpoint({
     .object({
       cluster_id: ClusterId.optional(),
       action: z.enum(["wake", "sleep"]),
-      duration_hours: z.number().gt(0).max(8760),
+      duration_hours: z
+        .number()
+        .min(MIN_OVERRIDE_HOURS, `duration_hours must be at least ${MIN_OVERRIDE_HOURS} (15 minutes)`)
+        .max(8760),
     })
     .strict(),
   response: z.object({ success: z.boolean(), expires_at: z.string(), cluster_id: z.string(), action: z.string() }),
