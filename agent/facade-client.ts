@@ -8,6 +8,7 @@ import type {
   PendingAction,
 } from "../src-shared/agent/protocol.js";
 import { httpRequest } from "./http.js";
+import { gzipSync } from "node:zlib";
 
 /** A non-2xx answer (status kept: 401 re-reads the token, 409 drops a stale result) or a network failure (status 0). */
 export class FacadeError extends Error {
@@ -81,6 +82,16 @@ function errorDetail(text: string): string {
   }
 }
 
+/** A body from this size on is sent gzip-compressed: a big cluster's heartbeat shrinks about tenfold. */
+const GZIP_FROM_BYTES = 64 * 1024;
+
+/** The JSON body as sent, with its headers. */
+function jsonBody(body: unknown): { headers: Record<string, string>; body: string | Buffer } {
+  const text = JSON.stringify(body);
+  if (Buffer.byteLength(text) < GZIP_FROM_BYTES) return { headers: { "content-type": "application/json" }, body: text };
+  return { headers: { "content-type": "application/json", "content-encoding": "gzip" }, body: gzipSync(text) };
+}
+
 export function createFacadeClient(opts: {
   baseUrl: string;
   clusterId: string;
@@ -91,15 +102,13 @@ export function createFacadeClient(opts: {
 
   async function send(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
     let res: { status: number; text: string };
+    const sent = body === undefined ? undefined : jsonBody(body);
     try {
       res = await httpRequest({
         url: base + path,
         method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        headers: { authorization: `Bearer ${token}`, ...sent?.headers },
+        ...(sent ? { body: sent.body } : {}),
         timeoutMs: REQUEST_TIMEOUT_MS,
       });
     } catch (err) {

@@ -7,7 +7,7 @@ export interface HttpRequest {
   url: string;
   method: "GET" | "POST" | "PUT";
   headers?: Record<string, string>;
-  body?: string;
+  body?: string | Buffer;
   timeoutMs: number;
 }
 

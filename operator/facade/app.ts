@@ -139,6 +139,8 @@ function accessLog(logger: Logger): express.RequestHandler {
 
 /** Media types read as JSON: application/json and its structured-suffix forms (e.g. merge-patch+json). */
 const JSON_TYPES = ["application/json", "application/*+json"];
+/** The agent's heartbeat route (routes/agent.ts). */
+const HEARTBEAT_PATH = "/clusters/:id/heartbeat";
 /** The routes that also take the OAuth2 password form. */
 const LOGIN_PATHS = ["/api/auth/token", "/api/auth/login"];
 
@@ -363,6 +365,11 @@ export function buildFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): Fa
   app.use(securityHeaders(deps.config.servedOverHttps));
   app.use(accessLog(logger));
   app.use(metricsMiddleware(metrics));
+  // A heartbeat lists every node and pod group of a cluster: thousands of nodes pass the general limit.
+  app.post(
+    HEARTBEAT_PATH,
+    express.json({ limit: deps.config.heartbeatBodyLimitBytes, strict: false, type: JSON_TYPES }),
+  );
   app.use(express.json({ limit: deps.config.bodyLimitBytes, strict: false, type: JSON_TYPES }));
   // The OAuth2 password form of the login routes posts urlencoded fields; no other route reads a form.
   app.use(LOGIN_PATHS, express.urlencoded({ limit: deps.config.bodyLimitBytes, extended: false }));

@@ -25,6 +25,8 @@ export interface FacadeConfig {
   validateResponses: boolean;
   /** Largest accepted JSON body in bytes. */
   bodyLimitBytes: number;
+  /** ... of an agent's heartbeat (decompressed), which lists every node and pod group of its cluster. */
+  heartbeatBodyLimitBytes: number;
   /** Express `trust proxy` value: only set behind a proxy you control, else X-Forwarded-For is spoofable. */
   trustProxy: boolean | number | string;
   version: string;
@@ -97,6 +99,7 @@ export const DEFAULT_FACADE_CONFIG: FacadeConfig = {
   },
   validateResponses: true,
   bodyLimitBytes: 1024 * 1024,
+  heartbeatBodyLimitBytes: 16 * 1024 * 1024,
   trustProxy: false,
   version: "0.1.0",
   logLevel: "info",
@@ -237,6 +240,7 @@ export function loadFacadeConfig(
       ? env.SPOTOPT_VALIDATE_RESPONSES === "true"
       : env.NODE_ENV !== "production",
     bodyLimitBytes: intFromEnv(env, "SPOTOPT_BODY_LIMIT_BYTES", d.bodyLimitBytes),
+    heartbeatBodyLimitBytes: intFromEnv(env, "SPOTOPT_HEARTBEAT_BODY_LIMIT_BYTES", d.heartbeatBodyLimitBytes),
     trustProxy: trustProxyValue(env.SPOTOPT_TRUST_PROXY),
     version: d.version,
     logLevel: firstSet(env, ["SPOTOPT_LOG_LEVEL", "LOG_LEVEL"], d.logLevel),

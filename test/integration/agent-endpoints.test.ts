@@ -15,6 +15,8 @@ import {
 import { eventually } from "../support/cluster.js";
 import { call, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
 import { startStatusController } from "../support/status-controller.js";
+import { createFacadeClient } from "../../agent/facade-client.js";
+import { DEFAULT_FACADE_CONFIG } from "../../operator/facade/config.js";
 
 const MC = { apiVersion: API_VERSION, kind: "ManagedCluster" };
 
@@ -135,7 +137,7 @@ describe("heartbeat", () => {
     }
     const huge = await f.call("POST", "/clusters/hb-1/heartbeat", {
       token,
-      raw: JSON.stringify({ ...beat(), pad: "x".repeat(2_000_000) }),
+      raw: JSON.stringify({ ...beat(), pad: "x".repeat(DEFAULT_FACADE_CONFIG.heartbeatBodyLimitBytes) }),
     });
     expect(huge.status).toBe(413);
     // A small body may still claim more pods than a cluster holds (and a plan takes): refused, not stored.
@@ -203,10 +205,12 @@ describe("heartbeat", () => {
       memory_mib: 128 + (k % 97),
       count: 2,
     }));
-    // A cluster this big needs a body limit above the default 1 MiB (SPOTOPT_BODY_LIMIT_BYTES).
-    const roomy = await f.startReplica({ config: { bodyLimitBytes: 4 * 1024 * 1024 } });
-    const res = await call(roomy.url, "POST", "/clusters/hb-big/heartbeat", { token, body: beat({ nodes, pods }) });
-    expect(res.status).toBe(200);
+    // More than the general 1 MiB body limit, within the heartbeat's own (SPOTOPT_HEARTBEAT_BODY_LIMIT_BYTES), sent as
+    // the agent sends it (gzip-compressed from 64 KiB on)
+    const body = beat({ nodes, pods });
+    expect(JSON.stringify(body).length).toBeGreaterThan(DEFAULT_FACADE_CONFIG.bodyLimitBytes);
+    const agent = createFacadeClient({ baseUrl: f.url, clusterId: "hb-big", readToken: () => token });
+    await agent.heartbeat(body);
     const cm: any = await f.client.get({
       apiVersion: "v1",
       kind: "ConfigMap",
@@ -216,6 +220,24 @@ describe("heartbeat", () => {
     expect(JSON.stringify(parseSnapshot(cm)!).length).toBeGreaterThan(1024 * 1024);
     expect(parseSnapshot(cm)!.nodes).toHaveLength(8_000);
     expect(parseSnapshot(cm)!.pods).toHaveLength(6_000);
+  });
+
+  it("refuses a heartbeat above its own limit with 413, and other routes keep the general limit", async () => {
+    const token = await connect(owner, "hb-limit");
+    const small = await f.startReplica({ config: { heartbeatBodyLimitBytes: 200_000 } });
+    const nodes = Array.from({ length: 2_000 }, (_, k) => ({
+      ...beat().nodes[0]!,
+      name: `ip-10-9-${k >> 8}-${k & 255}`,
+    }));
+    const over = await call(small.url, "POST", "/clusters/hb-limit/heartbeat", { token, body: beat({ nodes }) });
+    expect(over.status).toBe(413);
+    const within = await call(small.url, "POST", "/clusters/hb-limit/heartbeat", { token, body: beat() });
+    expect(within.status).toBe(200);
+    const result = await call(f.url, "POST", "/clusters/hb-limit/actions/none/result", {
+      token,
+      body: { status: "succeeded", message: "x".repeat(2 * 1024 * 1024) },
+    });
+    expect(result.status).toBe(413);
   });
 
   it("is refused with another cluster's token, and verify reports connected then disconnected after three missed beats", async () => {
