@@ -226,6 +226,38 @@ describe("Job → Pods", () => {
     expect(table.stdout).toMatch(/batch\s+Complete\s+5\/5/);
   });
 
+  it("gets the generated selector on create, so selector queries (kubectl logs job/…) find its pods, not a namesake's", async () => {
+    const { ns } = await namespace();
+    // a pod with labels like the Job's own that no Job made
+    await create(pods(ns), {
+      metadata: { name: "aaa-stranger", labels: { app: "mig" } },
+      spec: { containers: [container], ...nowhere },
+    });
+    const mig = job("mig", {});
+    mig.spec.template.metadata = { labels: { app: "mig" } };
+    const made = await create(jobs(ns), mig);
+    const uid = made.metadata.uid as string;
+    expect(made.spec.selector).toEqual({ matchLabels: { "batch.kubernetes.io/controller-uid": uid } });
+    expect(made.spec.template.metadata.labels).toEqual({
+      app: "mig",
+      "batch.kubernetes.io/controller-uid": uid,
+      "batch.kubernetes.io/job-name": "mig",
+      "controller-uid": uid,
+      "job-name": "mig",
+    });
+    await eventually(async () => (await get(`${jobs(ns)}/mig`)).status?.succeeded === 1, 10_000);
+    const listed = await get(`${pods(ns)}?labelSelector=batch.kubernetes.io/controller-uid=${uid}`);
+    expect(listed.items.map((p: Obj) => p.metadata.ownerReferences?.[0]?.uid)).toEqual([uid]);
+    const wide = await kubectl(server, ["get", "job", "mig", "-n", ns, "-o", "wide"]);
+    expect(wide.stdout).toContain(`batch.kubernetes.io/controller-uid=${uid}`);
+    // without manualSelector: true, a selector of its own must select the Job's uid
+    const wrongJob = job("wrong", {});
+    wrongJob.spec.selector = { matchLabels: { "batch.kubernetes.io/controller-uid": "nope" } };
+    const wrong = await server.request("POST", jobs(ns), { body: wrongJob });
+    expect(wrong.status).toBe(422);
+    expect(wrong.json.message).toContain("`selector` not auto-generated");
+  });
+
   it("a suspended Job creates no pods until resumed", async () => {
     const { ns } = await namespace();
     await create(jobs(ns), job("later", { suspend: true }));

@@ -875,7 +875,43 @@ function prepareCreate(rt: ResourceType, obj: KubeObject): void {
     if (!f.includes("customresourcecleanup.apiextensions.k8s.io"))
       m.finalizers = [...f, "customresourcecleanup.apiextensions.k8s.io"];
   }
+  if (rt.group === "batch" && rt.kind === "Job") generateJobSelector(rt, obj);
 }
+
+/**
+ * A Job without `manualSelector: true` gets kube-apiserver's generated selector on create: its pods' template labels
+ * name the Job (uid and name, new and legacy keys) and the selector matches its uid, so `kubectl logs job/…` and
+ * label queries find exactly its pods. A selector of its own must then select that uid (else 422, as upstream).
+ */
+function generateJobSelector(rt: ResourceType, obj: KubeObject): void {
+  const spec = (obj.spec ?? {}) as Record<string, any>;
+  if (spec.manualSelector === true || !isObject(spec.template)) return;
+  const { name, uid } = meta(obj) as { name: string; uid: string };
+  const template = spec.template as Record<string, any>;
+  template.metadata = isObject(template.metadata) ? template.metadata : {};
+  const labels = (template.metadata.labels = isObject(template.metadata.labels) ? template.metadata.labels : {});
+  for (const [key, value] of Object.entries(JOB_LABELS(name, uid))) if (labels[key] === undefined) labels[key] = value;
+  spec.selector = isObject(spec.selector) ? spec.selector : {};
+  spec.selector.matchLabels = isObject(spec.selector.matchLabels) ? spec.selector.matchLabels : {};
+  const selected = (spec.selector.matchLabels[JOB_UID_LABEL] ??= uid);
+  if (selected !== uid || labels[JOB_UID_LABEL] !== uid)
+    throw invalid(rt, name, [
+      {
+        reason: "FieldValueInvalid",
+        message: `Invalid value: ${JSON.stringify(spec.selector)}: \`selector\` not auto-generated`,
+        field: "spec.selector",
+      },
+    ]);
+  obj.spec = spec;
+}
+
+const JOB_UID_LABEL = "batch.kubernetes.io/controller-uid";
+const JOB_LABELS = (name: string, uid: string): Record<string, string> => ({
+  [JOB_UID_LABEL]: uid,
+  "batch.kubernetes.io/job-name": name,
+  "controller-uid": uid,
+  "job-name": name,
+});
 
 /** Main-resource update: identity and lifecycle metadata come from the stored object; status too when it has a subresource. */
 function mainUpdate(rt: ResourceType, version: string, cur: KubeObject, incoming: KubeObject): KubeObject {
