@@ -80,6 +80,20 @@ describe("kubectl auth can-i --list", () => {
 });
 
 describe("impersonation", () => {
+  it("kubectl auth whoami names the user the request acts as, impersonated or not", async () => {
+    const own = await kubectl(server, ["auth", "whoami", "-o", "json"]);
+    expect(own.code, own.stderr).toBe(0);
+    const me = JSON.parse(own.stdout).status.userInfo;
+    expect(me.groups).toContain("system:authenticated");
+    const as = await kubectl(server, ["auth", "whoami", "-o", "json", `--as=${SA}`]);
+    expect(as.code, as.stderr).toBe(0);
+    expect(JSON.parse(as.stdout).status.userInfo).toEqual({
+      username: SA,
+      groups: ["system:serviceaccounts", "system:serviceaccounts:team", "system:authenticated"],
+    });
+    expect(me.username).not.toBe(SA);
+  });
+
   it("acts as the named user, refused where that user may not", async () => {
     const denied = await kubectl(server, ["get", "secrets", "-n", "team", `--as=${SA}`]);
     expect(denied.code).not.toBe(0);

@@ -279,6 +279,14 @@ const BUILTINS: BuiltinSpec[] = [
     verbs: ["create"],
   },
   {
+    group: "authentication.k8s.io",
+    version: "v1",
+    kind: "SelfSubjectReview",
+    plural: "selfsubjectreviews",
+    namespaced: false,
+    verbs: ["create"],
+  },
+  {
     group: "authorization.k8s.io",
     version: "v1",
     kind: "LocalSubjectAccessReview",

@@ -24,7 +24,10 @@ import {
   impersonatedUser,
   isAccessReview,
   isRulesReview,
+  isSelfSubjectReview,
+  answerSelfSubjectReview,
   SELF_REVIEW_RULE,
+  WHOAMI_RULE,
 } from "./reviews.js";
 
 export type { UserInfo, PolicyRule } from "./rbac.js";
@@ -34,6 +37,7 @@ export { requestAttributes, type RequestAttributes } from "./request-info.js";
 /** What every authenticated user may do, as the default system:discovery / system:public-info-viewer bindings. */
 const AUTHENTICATED_RULES: PolicyRule[] = [
   SELF_REVIEW_RULE,
+  WHOAMI_RULE,
   {
     verbs: ["get"],
     nonResourceURLs: [
@@ -251,6 +255,11 @@ export function createRequestGate(options: RequestGateOptions): RequestGate {
           ? answerRulesReview(body, user, rulesFor)
           : answerAccessReview(a, body as never, user, decides);
         res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify(review));
+        return true;
+      }
+      if (isSelfSubjectReview(a)) {
+        await readBody(req, "self subject review");
+        res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify(answerSelfSubjectReview(user)));
         return true;
       }
       if (createsByApply(core, req, a)) authorizeCreate(user, a);

@@ -1,6 +1,7 @@
 // User impersonation (the Impersonate-* headers kubectl's --as / --as-group send) and the access reviews
 // (authorization.k8s.io/v1 SelfSubjectAccessReview, SubjectAccessReview, LocalSubjectAccessReview) that
-// `kubectl auth can-i` creates, evaluated as kube-apiserver's impersonation filter and RBAC authorizer do.
+// `kubectl auth can-i` creates, evaluated as kube-apiserver's impersonation filter and RBAC authorizer do; and the
+// SelfSubjectReview `kubectl auth whoami` creates.
 import type { IncomingMessage } from "node:http";
 import { badRequest, internalError, invalid } from "../status.js";
 import type { PolicyRule, UserInfo } from "./rbac.js";
@@ -218,6 +219,37 @@ export function answerAccessReview(
     metadata: { ...(a.namespace ? { namespace: a.namespace } : {}), creationTimestamp: null },
     spec,
     status: allowed ? { allowed: true } : { allowed: false },
+  };
+}
+
+/** As the default system:basic-user ClusterRole: every authenticated user may ask who it is (`kubectl auth whoami`). */
+export const WHOAMI_RULE: PolicyRule = {
+  verbs: ["create"],
+  apiGroups: ["authentication.k8s.io"],
+  resources: ["selfsubjectreviews"],
+};
+
+/** A create of an authentication.k8s.io/v1 SelfSubjectReview (`kubectl auth whoami`). */
+export function isSelfSubjectReview(a: RequestAttributes): a is ResourceAttributes {
+  return (
+    a.kind === "resource" &&
+    a.verb === "create" &&
+    a.apiGroup === "authentication.k8s.io" &&
+    a.apiVersion === "v1" &&
+    a.resource === "selfsubjectreviews" &&
+    a.namespace === undefined &&
+    a.name === undefined &&
+    a.subresource === undefined
+  );
+}
+
+/** Who the request acts as (after impersonation), as kube-apiserver answers a SelfSubjectReview. */
+export function answerSelfSubjectReview(requester: UserInfo): Record<string, unknown> {
+  return {
+    kind: "SelfSubjectReview",
+    apiVersion: "authentication.k8s.io/v1",
+    metadata: { creationTimestamp: null },
+    status: { userInfo: { username: requester.name, groups: requester.groups } },
   };
 }
 
