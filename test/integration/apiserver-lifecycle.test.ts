@@ -239,6 +239,23 @@ describe("namespace deletion", () => {
     expect(refused.message).toContain("because it is being terminated");
     await eventually(async () => !(await exists(core.readNamespacedConfigMap({ name: "a", namespace: "doomed" }))));
     expect(await exists(core.readNamespace({ name: "doomed" }))).toBe(true);
+    // what blocks the deletion, in kube-controller-manager's words (kubectl describe ns shows these)
+    const condition = async (type: string): Promise<Record<string, unknown> | undefined> =>
+      (await core.readNamespace({ name: "doomed" })).status?.conditions?.find((c) => c.type === type) as never;
+    await eventually(async () => (await condition("NamespaceFinalizersRemaining"))?.status === "True");
+    expect(await condition("NamespaceFinalizersRemaining")).toMatchObject({
+      reason: "SomeFinalizersRemain",
+      message: "Some content in the namespace has finalizers remaining: example.com/x in 1 resource instances",
+    });
+    expect(await condition("NamespaceContentRemaining")).toMatchObject({
+      status: "True",
+      reason: "SomeResourcesRemain",
+      message: "Some resources are remaining: configmaps. has 1 resource instances",
+    });
+    expect(await condition("NamespaceDeletionContentFailure")).toMatchObject({
+      status: "False",
+      reason: "ContentDeleted",
+    });
     const slow = await core.readNamespacedConfigMap({ name: "slow", namespace: "doomed" });
     await core.replaceNamespacedConfigMap({
       name: "slow",
