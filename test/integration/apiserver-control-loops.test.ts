@@ -291,6 +291,72 @@ describe("scheduler", () => {
   });
 });
 
+describe("DaemonSet → Pods", () => {
+  const dsPath = (ns: string): string => `/apis/apps/v1/namespaces/${ns}/daemonsets`;
+  function daemonSet(image: string): Obj {
+    return {
+      metadata: { name: "agent" },
+      spec: {
+        selector: { matchLabels: { app: "agent" } },
+        template: {
+          metadata: { labels: { app: "agent" } },
+          spec: { nodeSelector: { pool: "ds" }, containers: [{ name: "c", image }] },
+        },
+      },
+    };
+  }
+
+  it("runs one pod per admitted node (cordoned included, tainted not), rolls a new template, follows node labels", async () => {
+    const ns = await namespace();
+    await createNode(nodeObject("ds-1", { labels: { pool: "ds" } }));
+    await createNode(nodeObject("ds-2", { labels: { pool: "ds" }, spec: { unschedulable: true } }));
+    await createNode(
+      nodeObject("ds-3", {
+        labels: { pool: "ds" },
+        spec: { taints: [{ key: "dedicated", value: "x", effect: "NoSchedule" }] },
+      }),
+    );
+    expect((await server.request("POST", dsPath(ns), { body: daemonSet("registry.example/agent:1") })).status).toBe(
+      201,
+    );
+    const first = await runningPods(ns, "app=agent", 2);
+    expect(first.map((p) => p.spec.nodeName).sort()).toEqual(["ds-1", "ds-2"]);
+    const rollout = await kubectl(server, ["rollout", "status", "ds/agent", "-n", ns, "--timeout=20s"]);
+    expect(rollout.code, rollout.stderr).toBe(0);
+    const ds = await json(`${dsPath(ns)}/agent`);
+    expect(ds.status).toMatchObject({
+      desiredNumberScheduled: 2,
+      currentNumberScheduled: 2,
+      numberReady: 2,
+      updatedNumberScheduled: 2,
+      numberAvailable: 2,
+      numberMisscheduled: 0,
+      observedGeneration: ds.metadata.generation,
+    });
+    const patched = await server.request("PATCH", `${dsPath(ns)}/agent`, {
+      body: { spec: { template: { spec: { containers: [{ name: "c", image: "registry.example/agent:2" }] } } } },
+      headers: { "Content-Type": "application/strategic-merge-patch+json" },
+    });
+    expect(patched.status).toBe(200);
+    const again = await kubectl(server, ["rollout", "status", "ds/agent", "-n", ns, "--timeout=20s"]);
+    expect(again.code, again.stderr).toBe(0);
+    const rolled = await runningPods(ns, "app=agent", 2);
+    expect(rolled.map((p) => p.spec.containers[0].image)).toEqual([
+      "registry.example/agent:2",
+      "registry.example/agent:2",
+    ]);
+    for (const p of rolled) expect(first.map((f) => f.metadata.name)).not.toContain(p.metadata.name);
+    const relabel = await server.request("PATCH", "/api/v1/nodes/ds-2", {
+      body: { metadata: { labels: { pool: null } } },
+      headers: { "Content-Type": "application/merge-patch+json" },
+    });
+    expect(relabel.status).toBe(200);
+    const left = await runningPods(ns, "app=agent", 1);
+    expect(left.map((p) => p.spec.nodeName)).toEqual(["ds-1"]);
+    await eventually(async () => (await json(`${dsPath(ns)}/agent`)).status.desiredNumberScheduled === 1);
+  });
+});
+
 describe("opt-in", () => {
   it("without the workload loops a Deployment creates nothing and a bound pod stays as written", async () => {
     const plain = await startTestCluster();

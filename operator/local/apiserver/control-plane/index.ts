@@ -2,6 +2,7 @@
 import type { ApiCore, CommittedWrite } from "../core.js";
 import { CrdController } from "./crd-status.js";
 import { CronJobController, type CronJobClock } from "./cronjobs.js";
+import { DaemonSetController } from "./daemonsets.js";
 import { DeploymentController } from "./deployments.js";
 import { DisruptionController } from "./disruption.js";
 import { GarbageCollector } from "./garbage-collector.js";
@@ -64,6 +65,7 @@ export class ControlPlane {
         new ReplicaSetController(this.runtime, this.owners),
         new DeploymentController(this.runtime, this.owners),
         new StatefulSetController(this.runtime, this.owners),
+        new DaemonSetController(this.runtime, this.owners),
         new JobController(this.runtime, this.owners),
         new CronJobController(this.runtime, this.owners, workloads.cronJobs),
       );
