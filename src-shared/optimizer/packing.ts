@@ -1065,8 +1065,16 @@ export function wholeNodePlan(
     residual.flatMap((r, i) => (r > 0 ? [i] : [])),
   ))
     residual[i] = set.makeRoom(i, residual[i]!, until);
-  const placed = set.nodes.filter((n) => n.items.length > 0);
-  if (residual.every((r) => r <= 0)) return placed;
+  // then where a pod of it swaps with a pod of another node (CPU-full nodes with free memory and memory-full nodes with
+  // free CPU trade pods until one of them holds it)
+  const swapUntil = p.work.units + SWAP_WORK;
+  for (const i of biggestFirst(
+    p,
+    largestCap(p.bins),
+    residual.flatMap((r, i) => (r > 0 ? [i] : [])),
+  ))
+    residual[i] = set.swapRoom(i, residual[i]!, swapUntil);
+  if (residual.every((r) => r <= 0)) return set.nodes.filter((n) => n.items.length > 0);
   // What fits nowhere is packed on its own (few pods), on whatever types suit it best.
   const rest = packBins(p.highs, {
     items: p.items,
@@ -1075,13 +1083,48 @@ export function wholeNodePlan(
     work: p.work,
     budget: RESIDUAL_WORK,
   });
-  return [...placed, ...rest.nodes];
+  return emptyNewNodes(p, set, rest.nodes);
 }
 
 /** Work for packing what a whole-node solution's nodes do not hold. */
 const RESIDUAL_WORK = 100_000;
-/** Work for making room in those nodes for it first. */
+/** Work for making room in those nodes for it first, by moving one pod out. */
 const ROOM_MAKING_WORK = 100_000;
+/** Work for making room by swapping two pods, after that. */
+const SWAP_WORK = 300_000;
+/** Work for emptying the nodes the residual was packed on into the others. */
+const EMPTY_NEW_WORK = 100_000;
+
+/**
+ * The spread nodes plus the nodes what fit nowhere was packed on (`fresh`), with each fresh node emptied, emptiest
+ * first, where every one of its pods finds a place on the other nodes: their free room, room one pod moved out makes, or
+ * room a swap makes. The fresh nodes have free room of their own (packed on their own, few pods each), and what their
+ * pods left for them now fits with a pod moved into that room.
+ */
+function emptyNewNodes(p: CgProblem, set: OpenNodes, fresh: PackedNode[]): PackedNode[] {
+  let current = set.copy();
+  const added = fresh.map((n) => current.adopt(n));
+  const fill = (k: number): number => {
+    const node = current.nodes[k]!;
+    const u = usage(p.items, node);
+    return Math.max(...p.bins[node.offer]!.cap.map((c, d) => (c > 0 ? u[d]! / c : 0)));
+  };
+  const until = p.work.units + EMPTY_NEW_WORK;
+  const maxCap = largestCap(p.bins);
+  for (const victim of added.sort((a, b) => fill(a) - fill(b) || a - b)) {
+    const trial = current.copy();
+    const pods = trial.close(victim);
+    const all = trial.all();
+    const placed = biggestFirst(p, maxCap, pods.items.slice()).every((i) => {
+      let n = pods.counts[pods.items.indexOf(i)]!;
+      n = trial.spread(i, n, all);
+      n = trial.makeRoom(i, n, until);
+      return trial.swapRoom(i, n, until) === 0;
+    });
+    if (placed) current = trial;
+  }
+  return current.nodes.filter((n) => n.items.length > 0);
+}
 
 /** Shapes by their largest share of `cap`, biggest first. */
 function biggestFirst(p: CgProblem, cap: number[], shapes: number[]): number[] {
@@ -1108,13 +1151,59 @@ interface OpenNodes {
    * free room and the room it frees holds it, until `until` (counted work); returns how many found no place
    */
   makeRoom(i: number, n: number, until: number): number;
+  /**
+   * n pods of shape i that fit no node's free room, each placed on the first node X that holds it once one of its pods
+   * (a) trades places with a pod (b) of another node Y: X's room plus a less b holds the pod, Y's room plus b less a
+   * holds a; until `until` (counted work). Returns how many found no place.
+   */
+  swapRoom(i: number, n: number, until: number): number;
+  /** adds a node with its pods; returns its index */
+  adopt(node: PackedNode): number;
+  /** takes every pod off node k and closes it (nothing fits into it any more); returns what it held */
+  close(k: number): PackedNode;
+  /** a copy of the nodes and their free room, to be changed on its own */
+  copy(): OpenNodes;
 }
 
-function openNodes(p: CgProblem): OpenNodes {
-  const nodes: PackedNode[] = [];
-  const rooms: number[][] = [];
+function openNodes(p: CgProblem, nodes: PackedNode[] = [], rooms: number[][] = []): OpenNodes {
   return {
     nodes,
+    copy: () =>
+      openNodes(
+        p,
+        nodes.map((n) => ({ offer: n.offer, items: n.items.slice(), counts: n.counts.slice() })),
+        rooms.map((r) => r.slice()),
+      ),
+    adopt(node) {
+      const u = usage(p.items, node);
+      nodes.push({ offer: node.offer, items: node.items.slice(), counts: node.counts.slice() });
+      rooms.push(p.bins[node.offer]!.cap.map((c, d) => c - u[d]!));
+      return nodes.length - 1;
+    },
+    close(k) {
+      const node = nodes[k]!;
+      nodes[k] = { offer: node.offer, items: [], counts: [] };
+      rooms[k] = rooms[k]!.map(() => -Infinity);
+      return node;
+    },
+    swapRoom(i, n, until) {
+      for (; n > 0 && p.work.units < until; n--) {
+        const swap = swapMaking(p, i, { nodes, rooms });
+        if (!swap) return n;
+        const { x, a, y, b } = swap;
+        const [size, sa, sb] = [p.items[i]!.size, p.items[a]!.size, p.items[b]!.size];
+        takePod(nodes[x]!, a);
+        takePod(nodes[y]!, b);
+        addPods(nodes[x]!, b, 1);
+        addPods(nodes[x]!, i, 1);
+        addPods(nodes[y]!, a, 1);
+        size.forEach((s, d) => {
+          rooms[x]![d]! += sa[d]! - sb[d]! - s;
+          rooms[y]![d]! += sb[d]! - sa[d]!;
+        });
+      }
+      return n;
+    },
     open(j) {
       nodes.push({ offer: j, items: [], counts: [] });
       rooms.push(p.bins[j]!.cap.slice());
@@ -1182,6 +1271,45 @@ function roomMaking(
         (node, k) => k !== from && p.compatMask[node.offer]![out] === 1 && fitCount(freed, rooms[k]!, 1) === 1,
       );
       if (to >= 0) return { from, out, to };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The first node x that holds shape i once one of its pods (a) trades places with a pod (b) of another node y, if any:
+ * where the free room is in CPU on some nodes and in memory on others, neither a pod nor a single move fits, but a
+ * memory-heavy pod leaving a node for a CPU-heavy one frees the room for both.
+ */
+function swapMaking(
+  p: CgProblem,
+  i: number,
+  { nodes, rooms }: { nodes: PackedNode[]; rooms: number[][] },
+): { x: number; a: number; y: number; b: number } | undefined {
+  const size = p.items[i]!.size;
+  for (let x = 0; x < nodes.length; x++) {
+    const xBin = nodes[x]!.offer;
+    if (p.compatMask[xBin]![i] !== 1) continue;
+    for (const a of nodes[x]!.items) {
+      const sa = p.items[a]!.size;
+      // the most b may take on x
+      const most = rooms[x]!.map((r, d) => r + sa[d]! - size[d]!);
+      if (a === i || most.some((m) => m < -1e-9)) continue;
+      let looked = nodes.length;
+      for (let y = 0; y < nodes.length; y++) {
+        if (y === x || p.compatMask[nodes[y]!.offer]![a] !== 1) continue;
+        const room = rooms[y]!;
+        looked += nodes[y]!.items.length;
+        for (const b of nodes[y]!.items) {
+          if (b === a || p.compatMask[xBin]![b] !== 1) continue;
+          const sb = p.items[b]!.size;
+          if (sb.every((s, d) => s <= most[d]! + 1e-9 && room[d]! + s - sa[d]! >= -1e-9)) {
+            p.work.add(WORK.repairStep * looked);
+            return { x, a, y, b };
+          }
+        }
+      }
+      p.work.add(WORK.repairStep * looked);
     }
   }
   return undefined;
