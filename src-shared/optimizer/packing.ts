@@ -913,7 +913,7 @@ function* wholeNodeCandidates(
   demand: number[],
 ): Generator<PackedNode[]> {
   yield* whole?.plans ?? [];
-  for (const sol of whole?.solutions ?? []) for (const fit of FITS) yield wholeNodePlan(p, sol, demand, fit);
+  for (const sol of whole?.solutions ?? []) yield* wholeNodePlans(p, sol, demand);
 }
 
 /**
@@ -967,7 +967,7 @@ async function wholeNodes(
   });
   const surrogate = cuts.bound;
   const loop = cuts.solution;
-  const plans = loop ? FITS.map((fit) => wholeNodePlan(p, loop, demand, fit)) : [];
+  const plans = loop ? wholeNodePlans(p, loop, demand) : [];
   // the loop's nodes, spread, may already be the plan within the gap: the MILPs below would look for a better one
   const best = Math.min(planCost ?? Infinity, ...plans.map((nodes) => totalWeight(p, nodes)));
   if (best <= Math.max(bound, surrogate) * (1 + WHOLE_GAP)) {
@@ -1032,8 +1032,9 @@ async function planOnlyMilp(
 /**
  * A plan from a solution with whole nodes per type: each shape's pods dealt to the types as the solution has them, each
  * type's pods spread biggest first over its nodes (OpenNodes.spread: first fit would fill a node's CPU with big pods and
- * strand pods the aggregate room holds), what does not fit there into any node with room, and what fits nowhere (the
- * solution's pods were fractional) packed on its own by packBins.
+ * strand pods the aggregate room holds), what does not fit there into any node with room, room made for what then fits
+ * nowhere by moving or swapping pods, and the rest (the solution's pods were fractional) packed on its own by packBins;
+ * then spread again up to RESPREADS times with what fitted nowhere first, the cheapest plan kept.
  */
 export function wholeNodePlan(
   p: CgProblem,
@@ -1041,20 +1042,59 @@ export function wholeNodePlan(
   demand: number[],
   fit: Fit = "aligned",
 ): PackedNode[] {
+  return respread(p, { sol, demand, fit }, spreadOnce(p, { sol, demand, fit }, new Map()));
+}
+
+/**
+ * A plan per way of spreading (FITS, in that order) from a whole-node solution: each spread once, and spread again
+ * (see RESPREADS) where its plan is the cheapest of them, so that the spreads again cost the time of one, not of each.
+ */
+export function wholeNodePlans(
+  p: CgProblem,
+  sol: NonNullable<FluidMilp["solution"]>,
+  demand: number[],
+): PackedNode[][] {
+  const first = FITS.map((fit) => spreadOnce(p, { sol, demand, fit }, new Map()));
+  const cheapest = Math.min(...first.map((f) => totalWeight(p, f.plan)));
+  return first.map((f, k) =>
+    totalWeight(p, f.plan) <= cheapest * (1 + 1e-9) ? respread(p, { sol, demand, fit: FITS[k]! }, f) : f.plan,
+  );
+}
+
+interface Spreading {
+  sol: NonNullable<FluidMilp["solution"]>;
+  demand: number[];
+  fit: Fit;
+}
+
+/** One spread (spreadSolution) with what it leaves packed (packResidual): the plan, and what fitted on no spread node. */
+function spreadOnce(
+  p: CgProblem,
+  { sol, demand, fit }: Spreading,
+  leftOver: Map<number, number>,
+): { plan: PackedNode[]; residual: number[] } {
+  const { set, residual } = spreadSolution(p, sol, demand, { fit, leftOver });
+  const plan = residual.every((r) => r <= 0)
+    ? set.nodes.filter((n) => n.items.length > 0)
+    : packResidual(p, set, residual);
+  return { plan, residual };
+}
+
+/** The cheapest of `first` and up to RESPREADS more spreads, each with the shapes left over before first. */
+function respread(p: CgProblem, spreading: Spreading, first: { plan: PackedNode[]; residual: number[] }): PackedNode[] {
   // shape -> the spread after which it first fitted nowhere: spread first next time, earliest first
   const leftOver = new Map<number, number>();
-  let best: PackedNode[] | undefined;
-  for (let round = 0; ; round++) {
-    const { set, residual } = spreadSolution(p, sol, demand, { fit, leftOver });
-    const plan = residual.every((r) => r <= 0)
-      ? set.nodes.filter((n) => n.items.length > 0)
-      : packResidual(p, set, residual);
-    if (!best || totalWeight(p, plan) < totalWeight(p, best) * (1 - 1e-9)) best = plan;
-    if (round >= RESPREADS || residual.every((r) => r <= 0)) return best;
+  let best = first.plan;
+  let residual = first.residual;
+  for (let round = 1; round <= RESPREADS && residual.some((r) => r > 0); round++) {
     residual.forEach((r, i) => {
-      if (r > 0 && !leftOver.has(i)) leftOver.set(i, round);
+      if (r > 0 && !leftOver.has(i)) leftOver.set(i, round - 1);
     });
+    const next = spreadOnce(p, spreading, leftOver);
+    if (totalWeight(p, next.plan) < totalWeight(p, best) * (1 - 1e-9)) best = next.plan;
+    residual = next.residual;
   }
+  return best;
 }
 
 /**
@@ -1115,16 +1155,21 @@ function spreadSolution(
   return { set, residual };
 }
 
-/** The spread nodes and what fits on none of them packed on its own (few pods), on whatever types suit it best. */
+/**
+ * The spread nodes and what fits on none of them packed on its own (few pods), on whatever types suit it best: a packing
+ * of its shapes only (half the time of one over every shape, whose pricing carries the others along).
+ */
 function packResidual(p: CgProblem, set: OpenNodes, residual: number[]): PackedNode[] {
+  const shapes = residual.flatMap((r, i) => (r > 0 ? [i] : []));
   const rest = packBins(p.highs, {
-    items: p.items,
-    demand: residual,
+    items: shapes.map((i) => p.items[i]!),
+    demand: shapes.map((i) => residual[i]!),
     allBins: p.bins,
     work: p.work,
     budget: RESIDUAL_WORK,
   });
-  return emptyNewNodes(p, set, rest.nodes);
+  const nodes = rest.nodes.map((n) => ({ ...n, items: n.items.map((k) => shapes[k]!) }));
+  return emptyNewNodes(p, set, nodes);
 }
 
 /** Work for packing what a whole-node solution's nodes do not hold. */
