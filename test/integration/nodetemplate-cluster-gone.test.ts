@@ -13,6 +13,13 @@ const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" } a
 const NP = { apiVersion: "karpenter.sh/v1", kind: "NodePool" } as const;
 const NC = { apiVersion: "karpenter.k8s.aws/v1", kind: "EC2NodeClass" } as const;
 const HOLD = "example.com/hold";
+/** The installer's local-cluster designation (what the chart's localCluster values write). */
+const designation = {
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  namespace: "spot-optimizer-system",
+  name: "spot-optimizer-local-cluster",
+} as const;
 
 const env = useTemplateCluster({ namespace: NS });
 
@@ -117,12 +124,6 @@ describe("nodetemplate controller: the template's ManagedCluster goes", () => {
       spec: { clusterRef: { name: "local" }, families: ["r5"] },
     });
     await appliedWithObjects("batch");
-    const designation = {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      namespace: "spot-optimizer-system",
-      name: "spot-optimizer-local-cluster",
-    } as const;
     await env.client.delete(designation);
     await eventually(async () => (await applied("batch"))?.status === "False", 15_000, "batch Applied=False");
     expect((await applied("batch")).message).toContain("the local cluster belongs to another organisation or to none");
@@ -131,12 +132,6 @@ describe("nodetemplate controller: the template's ManagedCluster goes", () => {
 
   it("follows a designation Helm installed (which carries Helm's managed-by label, not ours)", async () => {
     await designateLocalCluster(env.client, { namespace: NS, name: "local", spec: { region: "us-east-1" } });
-    const designation = {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      namespace: "spot-optimizer-system",
-      name: "spot-optimizer-local-cluster",
-    } as const;
     await env.client.patch(
       designation,
       { metadata: { labels: { "app.kubernetes.io/managed-by": "Helm" } } },

@@ -7,7 +7,7 @@ import type { KubeObject } from "../selectors.js";
 import { ApiError } from "../status.js";
 import { lastScheduled, parseCron } from "./cron.js";
 import { isJobFinished } from "./jobs.js";
-import { controllerRef, controllerRefTo, type OwnerIndex } from "./owners.js";
+import { controllerRefTo, type OwnerIndex } from "./owners.js";
 import { withKind } from "./replicasets.js";
 import type { Loop, LoopRuntime } from "./runtime.js";
 
@@ -50,13 +50,7 @@ export class CronJobController implements Loop {
   observe(w: CommittedWrite): void {
     const ev = w.event;
     if (ev.resource === CRONJOBS && ev.type !== "DELETED") this.enqueue(ev.key);
-    if (ev.resource !== JOBS) return;
-    for (const job of [ev.obj, ev.prev]) {
-      const ref = controllerRef(job);
-      if (ref?.kind !== "CronJob") continue;
-      const found = this.owners.find(ref.uid);
-      if (found?.rt.plural === "cronjobs") this.enqueue(keyOf(found.obj));
-    }
+    for (const key of this.owners.controllersOf(ev, JOBS, { kind: "CronJob", plural: "cronjobs" })) this.enqueue(key);
   }
 
   private enqueue(key: string): void {

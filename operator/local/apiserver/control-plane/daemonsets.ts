@@ -8,7 +8,7 @@ import { clone, deepEqual } from "../objects.js";
 import type { KubeObject } from "../selectors.js";
 import { templateHash } from "./deployments.js";
 import { nodeAffinityMatches, untoleratedTaint } from "./node-filters.js";
-import { controllerRef, type OwnerIndex } from "./owners.js";
+import type { OwnerIndex } from "./owners.js";
 import { createPodFromTemplate, deletePod, isPodActive, isPodAvailable, isPodReady } from "./pods.js";
 import { withKind } from "./replicasets.js";
 import type { Loop, LoopRuntime } from "./runtime.js";
@@ -80,13 +80,8 @@ export class DaemonSetController implements Loop {
     if (ev.resource === DS && ev.type !== "DELETED") this.enqueue(ev.key);
     // a node that comes, goes or changes its labels or taints changes where daemons belong
     if (ev.resource === NODES) this.resync();
-    if (ev.resource !== "/pods") return;
-    for (const pod of [ev.obj, ev.prev]) {
-      const ref = controllerRef(pod);
-      if (ref?.kind !== "DaemonSet") continue;
-      const found = this.owners.find(ref.uid);
-      if (found?.rt.plural === "daemonsets") this.enqueue(keyOf(found.obj));
-    }
+    for (const key of this.owners.controllersOf(ev, "/pods", { kind: "DaemonSet", plural: "daemonsets" }))
+      this.enqueue(key);
   }
 
   private enqueue(key: string): void {

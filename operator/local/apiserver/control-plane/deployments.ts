@@ -4,7 +4,7 @@ import { keyOf } from "../core.js";
 import { clone, deepEqual } from "../objects.js";
 import type { KubeObject } from "../selectors.js";
 import { upsertCondition } from "./conditions.js";
-import { controllerRef, controllerRefTo, type OwnerIndex } from "./owners.js";
+import { controllerRefTo, type OwnerIndex } from "./owners.js";
 import { isPodActive } from "./pods.js";
 import { withKind } from "./replicasets.js";
 import type { Loop, LoopRuntime } from "./runtime.js";
@@ -92,13 +92,8 @@ export class DeploymentController implements Loop {
   observe(w: CommittedWrite): void {
     const ev = w.event;
     if (ev.resource === DEPLOY && ev.type !== "DELETED") this.enqueue(ev.key);
-    if (ev.resource !== RS) return;
-    for (const rs of [ev.obj, ev.prev]) {
-      const ref = controllerRef(rs);
-      if (ref?.kind !== "Deployment") continue;
-      const found = this.owners.find(ref.uid);
-      if (found?.rt.plural === "deployments") this.enqueue(keyOf(found.obj));
-    }
+    for (const key of this.owners.controllersOf(ev, RS, { kind: "Deployment", plural: "deployments" }))
+      this.enqueue(key);
   }
 
   private enqueue(key: string): void {

@@ -4,7 +4,7 @@ import { keyOf } from "../core.js";
 import { clone, deepEqual, nowTimestamp } from "../objects.js";
 import type { KubeObject } from "../selectors.js";
 import { upsertCondition } from "./conditions.js";
-import { controllerRef, type OwnerIndex } from "./owners.js";
+import type { OwnerIndex } from "./owners.js";
 import { createPodFromTemplate, deletePod, isPodActive, isPodReady } from "./pods.js";
 import { withKind } from "./replicasets.js";
 import type { Loop, LoopRuntime } from "./runtime.js";
@@ -39,13 +39,7 @@ export class JobController implements Loop {
   observe(w: CommittedWrite): void {
     const ev = w.event;
     if (ev.resource === JOBS && ev.type !== "DELETED") this.enqueue(ev.key);
-    if (ev.resource !== "/pods") return;
-    for (const pod of [ev.obj, ev.prev]) {
-      const ref = controllerRef(pod);
-      if (ref?.kind !== "Job") continue;
-      const found = this.owners.find(ref.uid);
-      if (found?.rt.plural === "jobs") this.enqueue(keyOf(found.obj));
-    }
+    for (const key of this.owners.controllersOf(ev, "/pods", { kind: "Job", plural: "jobs" })) this.enqueue(key);
   }
 
   private enqueue(key: string): void {

@@ -51,6 +51,26 @@ export class OwnerIndex {
     }
   }
 
+  /**
+   * The keys of the `owner` objects controlling what a write to `dependents` changed (before or after it): the
+   * workload a pod, ReplicaSet or Job event concerns.
+   */
+  controllersOf(
+    ev: { resource: string; obj: KubeObject; prev?: KubeObject },
+    dependents: string,
+    owner: { kind: string; plural: string },
+  ): string[] {
+    if (ev.resource !== dependents) return [];
+    const keys: string[] = [];
+    for (const obj of [ev.obj, ev.prev]) {
+      const ref = controllerRef(obj);
+      if (ref?.kind !== owner.kind) continue;
+      const found = this.find(ref.uid);
+      if (found?.rt.plural === owner.plural) keys.push(keyOf(found.obj));
+    }
+    return keys;
+  }
+
   index(resource: string, prev: KubeObject | undefined, next: KubeObject | undefined): void {
     for (const r of ownerRefs(prev)) {
       const set = this.dependents.get(r.uid);

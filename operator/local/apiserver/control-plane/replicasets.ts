@@ -3,7 +3,7 @@ import type { CommittedWrite } from "../core.js";
 import { keyOf } from "../core.js";
 import { clone, deepEqual } from "../objects.js";
 import type { KubeObject } from "../selectors.js";
-import { controllerRef, type OwnerIndex } from "./owners.js";
+import type { OwnerIndex } from "./owners.js";
 import {
   createPodFromTemplate,
   deletePod,
@@ -38,13 +38,8 @@ export class ReplicaSetController implements Loop {
   observe(w: CommittedWrite): void {
     const ev = w.event;
     if (ev.resource === RS && ev.type !== "DELETED") this.enqueue(ev.key);
-    if (ev.resource !== "/pods") return;
-    for (const pod of [ev.obj, ev.prev]) {
-      const ref = controllerRef(pod);
-      if (ref?.kind !== "ReplicaSet") continue;
-      const found = this.owners.find(ref.uid);
-      if (found?.rt.plural === "replicasets") this.enqueue(keyOf(found.obj));
-    }
+    for (const key of this.owners.controllersOf(ev, "/pods", { kind: "ReplicaSet", plural: "replicasets" }))
+      this.enqueue(key);
   }
 
   private enqueue(key: string): void {

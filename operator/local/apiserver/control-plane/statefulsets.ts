@@ -5,7 +5,7 @@ import { keyOf } from "../core.js";
 import { clone, deepEqual } from "../objects.js";
 import type { KubeObject } from "../selectors.js";
 import { templateHash } from "./deployments.js";
-import { controllerRef, type OwnerIndex } from "./owners.js";
+import type { OwnerIndex } from "./owners.js";
 import { createPodFromTemplate, deletePod, isPodReady } from "./pods.js";
 import { withKind } from "./replicasets.js";
 import type { Loop, LoopRuntime } from "./runtime.js";
@@ -44,13 +44,8 @@ export class StatefulSetController implements Loop {
   observe(w: CommittedWrite): void {
     const ev = w.event;
     if (ev.resource === STS && ev.type !== "DELETED") this.enqueue(ev.key);
-    if (ev.resource !== "/pods") return;
-    for (const pod of [ev.obj, ev.prev]) {
-      const ref = controllerRef(pod);
-      if (ref?.kind !== "StatefulSet") continue;
-      const found = this.owners.find(ref.uid);
-      if (found?.rt.plural === "statefulsets") this.enqueue(keyOf(found.obj));
-    }
+    for (const key of this.owners.controllersOf(ev, "/pods", { kind: "StatefulSet", plural: "statefulsets" }))
+      this.enqueue(key);
   }
 
   private enqueue(key: string): void {
