@@ -151,6 +151,30 @@ describe("token, login, me, logout", () => {
   });
 });
 
+describe("the OAuth2 password form", () => {
+  it("logs in on both login routes with username and password form fields; no other route reads a form", async () => {
+    for (const path of ["/api/auth/token", "/api/auth/login"]) {
+      const res = await fetch(t.url + path, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ username: ADMIN.email, password: ADMIN.password }).toString(),
+      });
+      expect(res.status, path).toBe(200);
+      expect(((await res.json()) as { access_token?: string }).access_token, path).toBeTypeOf("string");
+    }
+    const elsewhere = await fetch(t.url + "/api/auth/signup", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        org_name: "Form Org",
+        email: "form@example.com",
+        password: "whatever-long-1",
+      }).toString(),
+    });
+    expect(elsewhere.status).toBe(415);
+  });
+});
+
 describe("refresh rotation", () => {
   it("issues a new pair, rejects the used token, and a reuse revokes the whole family", async () => {
     const user = await t.signup();
