@@ -1,7 +1,12 @@
 // The labels, annotations and names by which the operator marks the Karpenter objects and ConfigMaps it owns; the
 // NodeTemplate and OptimizationPolicy controllers, the facade and `spotctl render` all read them from here.
 import { createHash } from "node:crypto";
-import { DEFAULT_SYSTEM_NAMESPACE, LOCAL_CLUSTER_CONFIGMAP } from "../tenancy/cluster-target.js";
+import {
+  DEFAULT_SYSTEM_NAMESPACE,
+  LOCAL_CLUSTER_CONFIGMAP,
+  localClusterFromConfigMap,
+  type LocalClusterRef,
+} from "../tenancy/cluster-target.js";
 
 export const NODEPOOL_API = { apiVersion: "karpenter.sh/v1", kind: "NodePool" } as const;
 export const EC2NODECLASS_API = { apiVersion: "karpenter.k8s.aws/v1", kind: "EC2NodeClass" } as const;
@@ -33,6 +38,14 @@ export function localClusterDesignation(systemNamespace: string = DEFAULT_SYSTEM
     fieldSelector: `metadata.name=${LOCAL_CLUSTER_CONFIGMAP}`,
     namespace: systemNamespace,
   };
+}
+
+/** The designation as the informer of `localClusterDesignation` holds it (synced before any reconcile runs). */
+export function cachedDesignation(
+  cache: { get(namespace: string | undefined, name: string): unknown },
+  systemNamespace: string = DEFAULT_SYSTEM_NAMESPACE,
+): () => Promise<LocalClusterRef | undefined> {
+  return localClusterFromConfigMap(async (ref) => cache.get(ref.namespace, ref.name), systemNamespace);
 }
 
 function slug(value: string): string {

@@ -10,6 +10,8 @@ export interface KindRef {
   kind: string;
   /** Only objects with these labels (e.g. the ConfigMaps one component writes); a separate informer per selector. */
   labelSelector?: string;
+  /** Only objects these fields select (e.g. `metadata.name=…`, one object by name); a separate informer per selector. */
+  fieldSelector?: string;
   /** Only this namespace (e.g. the release namespace's objects), so RBAC need grant list/watch there only. */
   namespace?: string;
 }
@@ -70,7 +72,9 @@ interface Controller {
  */
 /** One shared informer per kind, label selector and namespace. */
 function informerId(ref: KindRef): string {
-  const selector = ref.labelSelector !== undefined ? `?${ref.labelSelector}` : "";
+  const selector =
+    (ref.labelSelector !== undefined ? `?${ref.labelSelector}` : "") +
+    (ref.fieldSelector !== undefined ? `&${ref.fieldSelector}` : "");
   return `${ref.apiVersion}/${ref.kind}${selector}${ref.namespace !== undefined ? `@${ref.namespace}` : ""}`;
 }
 
@@ -104,6 +108,7 @@ export class ControllerManager {
         apiVersion: ref.apiVersion,
         kind: ref.kind,
         labelSelector: ref.labelSelector,
+        fieldSelector: ref.fieldSelector,
         namespace: ref.namespace,
         watchTimeoutSeconds: this.options.watchTimeoutSeconds,
         onError: (error) => this.options.logger?.error({ err: error, kind: ref.kind }, "Watch failed"),

@@ -84,6 +84,25 @@ async function familiesOf(name: string): Promise<string | undefined> {
 }
 
 describe("ControllerManager", () => {
+  it("keeps an informer per selector: one by field selects only the object it names, one without selects all", async () => {
+    for (const name of ["picked", "other"])
+      await client.create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns } });
+    const manager = new ControllerManager({ client });
+    const byName = manager.informer({ ...configMapKind, namespace: ns, fieldSelector: "metadata.name=picked" });
+    const all = manager.informer({ ...configMapKind, namespace: ns });
+    expect(byName).not.toBe(all);
+    manager.start();
+    try {
+      await manager.waitForCacheSync();
+      expect(byName.keys()).toEqual([`${ns}/picked`]);
+      expect(all.keys()).toEqual(expect.arrayContaining([`${ns}/picked`, `${ns}/other`]));
+    } finally {
+      await manager.stop();
+      for (const name of ["picked", "other"])
+        await client.delete({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name });
+    }
+  });
+
   it("reconciles existing and new objects, follows spec changes, and repairs an owned object that was deleted", async () => {
     await client.create(template("pre", ["m5"]));
     const reconciled: string[] = [];

@@ -4,12 +4,7 @@ import type { AgentAction, ManagedCluster, NodeTemplate, OptimizationPolicy } fr
 import type { KubeClient, KubeObject } from "../../../src-shared/kube/index.js";
 import { loadCatalogPriceBook } from "../../../src-shared/pricing/catalog/index.js";
 import type { PriceBook } from "../../../src-shared/pricing/types.js";
-import {
-  LOCAL_CLUSTER_CONFIGMAP,
-  keysNamingCluster,
-  localClusterFromConfigMap,
-  type LocalClusterRef,
-} from "../../../src-shared/tenancy/cluster-target.js";
+import { keysNamingCluster, type LocalClusterRef } from "../../../src-shared/tenancy/cluster-target.js";
 import {
   EventRecorder,
   objectKey,
@@ -24,6 +19,7 @@ import {
   NODEPOOL_API,
   TEMPLATE_ANNOTATION,
   localClusterDesignation,
+  cachedDesignation,
   karpenterName,
 } from "../../../src-shared/karpenter/labels.js";
 import { TEMPLATE_ACTION_LABEL } from "./executor.js";
@@ -73,21 +69,6 @@ function snapshotBooks(): (region: string) => PriceBook {
     if (!book) books.set(region, (book = loadCatalogPriceBook(region)));
     return book;
   };
-}
-
-/**
- * The designation from the watched ConfigMaps' cache when our label is on it (local mode's seed); Helm rewrites
- * app.kubernetes.io/managed-by to "Helm" on the chart's copy, so a cache miss reads it by name.
- */
-function designationLookup(
-  configMaps: { get(namespace: string | undefined, name: string): KubeObject | undefined },
-  client: KubeClient,
-  systemNamespace: string | undefined,
-): (namespace: string) => Promise<LocalClusterRef | undefined> {
-  return localClusterFromConfigMap(
-    async (ref) => configMaps.get(ref.namespace, ref.name) ?? (await client.getIfExists(ref)),
-    systemNamespace,
-  );
 }
 
 /**
@@ -186,7 +167,7 @@ function specWatches(
     // A new local-cluster designation decides again which templates get NodePools here.
     {
       ...localClusterDesignation(systemNamespace),
-      mapToKeys: (cm) => (cm.metadata?.name === LOCAL_CLUSTER_CONFIGMAP ? templates.keys() : []),
+      mapToKeys: () => templates.keys(),
     },
     // Refreshed prices re-rank instance types (the status shows each type's price and its source).
     { ...priceBookConfigMaps(systemNamespace), mapToKeys: () => templates.keys() },
@@ -207,7 +188,7 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
   const [nodePools, nodeClasses] = [pools.informer, classes.informer];
   const karpenter = pools.served && classes.served;
   const nodeClaims = (await client.serves(NODE_CLAIM)) ? manager.informer<KubeObject>(NODE_CLAIM) : undefined;
-  const configMaps = manager.informer<KubeObject>(localClusterDesignation(options.systemNamespace));
+  const designation = manager.informer<KubeObject>(localClusterDesignation(options.systemNamespace));
   const actions = manager.informer<AgentAction>(TEMPLATE_ACTIONS);
   const snapshotsRef = snapshotRef(options.systemNamespace);
   const snapshots = manager.informer<KubeObject>(snapshotsRef);
@@ -244,7 +225,7 @@ export async function registerNodeTemplateController(options: NodeTemplateContro
       caches,
       priceBook: options.priceBook ?? snapshotBooks(),
       awsDefaults: options.awsDefaults,
-      localCluster: options.localCluster ?? designationLookup(configMaps, client, options.systemNamespace),
+      localCluster: options.localCluster ?? cachedDesignation(designation, options.systemNamespace),
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       now: options.now,
       spotReturn: options.spotReturn,

@@ -11,15 +11,12 @@ import {
 } from "../../../src-shared/runtime/index.js";
 import { PROTECTED_BY } from "./exclusions.js";
 import { MANAGED_CLUSTER, NODE_TEMPLATE, OPTIMIZATION_POLICY } from "../../../src-shared/crds/refs.js";
-import {
-  LOCAL_CLUSTER_CONFIGMAP,
-  keysNamingCluster,
-  localClusterFromConfigMap,
-} from "../../../src-shared/tenancy/cluster-target.js";
+import { keysNamingCluster } from "../../../src-shared/tenancy/cluster-target.js";
 import {
   CLUSTER_LABEL,
   NODEPOOL_API,
   localClusterDesignation,
+  cachedDesignation,
   TEMPLATE_NAMESPACE_LABEL,
 } from "../../../src-shared/karpenter/labels.js";
 import { createPolicyReconciler } from "./reconciler.js";
@@ -100,6 +97,7 @@ export async function registerOptimizationPolicyController(options: PolicyContro
   const pods = manager.informer<KubeObject>(POD);
   const namespaces = manager.informer<KubeObject>(NAMESPACE);
   const templates = manager.informer<NodeTemplate>(NODE_TEMPLATE);
+  const designation = manager.informer<KubeObject>(localClusterDesignation(options.systemNamespace));
   const policiesOfPod = (pod: KubeObject): string[] => policyKeysOfPod(policies, pod);
   const policiesOf = (namespace: string | undefined, cluster: string | undefined): string[] =>
     policyKeysOf(policies, namespace, cluster);
@@ -117,7 +115,7 @@ export async function registerOptimizationPolicyController(options: PolicyContro
       { ...POD, mapToKeys: policiesOfPod },
       {
         ...localClusterDesignation(options.systemNamespace),
-        mapToKeys: (cm) => (cm.metadata?.name === LOCAL_CLUSTER_CONFIGMAP ? policies.keys() : []),
+        mapToKeys: () => policies.keys(),
       },
       // A remote cluster's template applied (or not) by its agent changes what the policy reports.
       {
@@ -145,7 +143,7 @@ export async function registerOptimizationPolicyController(options: PolicyContro
       templates,
       pods,
       namespaces,
-      localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),
+      localCluster: cachedDesignation(designation, options.systemNamespace),
       snapshots: manager.informer<KubeObject>(snapshotRef(options.systemNamespace)),
       actions: manager.informer<AgentAction>(POLICY_ACTIONS),
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
