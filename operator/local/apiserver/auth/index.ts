@@ -183,10 +183,14 @@ export function createRequestGate(options: RequestGateOptions): RequestGate {
     };
   };
 
+  // what the user may do: everything for system:masters, every authenticated user's rules, and the RBAC bound to it
+  const allows = (user: UserInfo, a: RequestAttributes): boolean =>
+    user.groups.includes("system:masters") ||
+    (user.groups.includes("system:authenticated") && AUTHENTICATED_RULES.some((r) => ruleAllows(r, a))) ||
+    rbacAllows(objects, user, a);
+
   const authorize = (user: UserInfo, a: RequestAttributes): void => {
-    if (user.groups.includes("system:masters")) return;
-    const everyUser = user.groups.includes("system:authenticated") && AUTHENTICATED_RULES.some((r) => ruleAllows(r, a));
-    if (everyUser || rbacAllows(objects, user, a)) return;
+    if (allows(user, a)) return;
     const details =
       a.kind === "resource"
         ? { name: a.name ?? "", ...(a.apiGroup ? { group: a.apiGroup } : {}), kind: a.resource }
@@ -231,12 +235,6 @@ export function createRequestGate(options: RequestGateOptions): RequestGate {
     res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify(out));
   };
 
-  // what an access review's subject may do, as a request of theirs would be authorised
-  const decides = (subject: UserInfo, asked: RequestAttributes): boolean =>
-    subject.groups.includes("system:masters") ||
-    (subject.groups.includes("system:authenticated") && AUTHENTICATED_RULES.some((r) => ruleAllows(r, asked))) ||
-    rbacAllows(objects, subject, asked);
-
   // the rules a rules review lists: the every-user ones (for an authenticated user) and those bound to the user
   const rulesFor = (subject: UserInfo, namespace: string): PolicyRule[] => [
     ...(subject.groups.includes("system:authenticated") ? AUTHENTICATED_RULES : []),
@@ -253,7 +251,7 @@ export function createRequestGate(options: RequestGateOptions): RequestGate {
         const body = await readReview(req);
         const review = isRulesReview(a)
           ? answerRulesReview(body, user, rulesFor)
-          : answerAccessReview(a, body as never, user, decides);
+          : answerAccessReview(a, body as never, user, allows);
         res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify(review));
         return true;
       }

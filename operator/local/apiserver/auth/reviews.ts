@@ -87,14 +87,18 @@ function unescapeExtraKey(key: string): string {
 }
 
 /**
- * A create of an authorization.k8s.io/v1 review at its own scope (only the local access review is namespaced; any other
- * path is the router's, 404): answered by the server itself, never stored.
+ * A create of a v1 review of `group` at its own scope (only the local access review is namespaced; any other path is
+ * the router's, 404): answered by the server itself, never stored.
  */
-function reviewCreate(a: RequestAttributes, resources: ReadonlySet<string>): a is ResourceAttributes {
+function reviewCreate(
+  a: RequestAttributes,
+  resources: ReadonlySet<string>,
+  group: string = AUTHORIZATION_GROUP,
+): a is ResourceAttributes {
   return (
     a.kind === "resource" &&
     a.verb === "create" &&
-    a.apiGroup === AUTHORIZATION_GROUP &&
+    a.apiGroup === group &&
     a.apiVersion === "v1" &&
     resources.has(a.resource) &&
     (a.resource === "localsubjectaccessreviews") === (a.namespace !== undefined) &&
@@ -231,17 +235,9 @@ export const WHOAMI_RULE: PolicyRule = {
 
 /** A create of an authentication.k8s.io/v1 SelfSubjectReview (`kubectl auth whoami`). */
 export function isSelfSubjectReview(a: RequestAttributes): a is ResourceAttributes {
-  return (
-    a.kind === "resource" &&
-    a.verb === "create" &&
-    a.apiGroup === "authentication.k8s.io" &&
-    a.apiVersion === "v1" &&
-    a.resource === "selfsubjectreviews" &&
-    a.namespace === undefined &&
-    a.name === undefined &&
-    a.subresource === undefined
-  );
+  return reviewCreate(a, SELF_SUBJECT_REVIEW, "authentication.k8s.io");
 }
+const SELF_SUBJECT_REVIEW = new Set(["selfsubjectreviews"]);
 
 /** Who the request acts as (after impersonation), as kube-apiserver answers a SelfSubjectReview. */
 export function answerSelfSubjectReview(requester: UserInfo): Record<string, unknown> {
