@@ -1,7 +1,8 @@
 // The dashboard's WebSockets on the facade's listener: WS /clusters/heartbeat (each cluster's agent connection as the
 // status controller records it) and WS /notify (the organisation's audit entries as they are written), both from this
-// replica's read cache, and WS /admin/logs (this replica's log lines, super_admin). Browsers cannot set headers on a WebSocket, so the access token may also come as the
-// subprotocols ["bearer", <token>]; the token is checked again every recheck interval, so a logout or expiry ends it.
+// replica's read cache, and WS /admin/logs (this replica's log lines, super_admin). Browsers cannot set headers on a
+// WebSocket, so the access token may also come as the subprotocols ["bearer", <token>]; the token is checked again
+// every recheck interval, so a logout or expiry ends it.
 import { ServerResponse, type IncomingMessage, type Server } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";

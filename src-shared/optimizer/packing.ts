@@ -1136,20 +1136,12 @@ function spreadSolution(
   }
   // what still fits nowhere, biggest first, where moving one other pod makes room for it
   const until = p.work.units + ROOM_MAKING_WORK;
-  for (const i of biggestFirst(
-    p,
-    largestCap(p.bins),
-    residual.flatMap((r, i) => (r > 0 ? [i] : [])),
-  ))
+  for (const i of biggestFirst(p, largestCap(p.bins), leftOverShapes(residual)))
     residual[i] = set.makeRoom(i, residual[i]!, until);
   // then where a pod of it swaps with a pod of another node (CPU-full nodes with free memory and memory-full nodes with
   // free CPU trade pods until one of them holds it)
   const swapUntil = p.work.units + SWAP_WORK;
-  for (const i of biggestFirst(
-    p,
-    largestCap(p.bins),
-    residual.flatMap((r, i) => (r > 0 ? [i] : [])),
-  ))
+  for (const i of biggestFirst(p, largestCap(p.bins), leftOverShapes(residual)))
     residual[i] = set.swapRoom(i, residual[i]!, swapUntil);
   return { set, residual };
 }
@@ -1159,7 +1151,7 @@ function spreadSolution(
  * of its shapes only (half the time of one over every shape, whose pricing carries the others along).
  */
 function packResidual(p: CgProblem, set: OpenNodes, residual: number[]): PackedNode[] {
-  const shapes = residual.flatMap((r, i) => (r > 0 ? [i] : []));
+  const shapes = leftOverShapes(residual);
   const rest = packBins(p.highs, {
     items: shapes.map((i) => p.items[i]!),
     demand: shapes.map((i) => residual[i]!),
@@ -1169,6 +1161,11 @@ function packResidual(p: CgProblem, set: OpenNodes, residual: number[]): PackedN
   });
   const nodes = rest.nodes.map((n) => ({ ...n, items: n.items.map((k) => shapes[k]!) }));
   return emptyNewNodes(p, set, nodes);
+}
+
+/** The shapes some pods of which are still to place. */
+function leftOverShapes(residual: number[]): number[] {
+  return residual.flatMap((r, i) => (r > 0 ? [i] : []));
 }
 
 /** Work for packing what a whole-node solution's nodes do not hold. */
@@ -1189,14 +1186,17 @@ const EMPTY_NEW_WORK = 100_000;
 function emptyNewNodes(p: CgProblem, set: OpenNodes, fresh: PackedNode[]): PackedNode[] {
   let current = set.copy();
   const added = fresh.map((n) => current.adopt(n));
-  const fill = (k: number): number => {
-    const node = current.nodes[k]!;
-    const u = usage(p.items, node);
-    return Math.max(...p.bins[node.offer]!.cap.map((c, d) => (c > 0 ? u[d]! / c : 0)));
-  };
+  // how full each fresh node is (its fullest dimension), once: the order they are tried in
+  const fill = new Map(
+    added.map((k) => {
+      const node = current.nodes[k]!;
+      const u = usage(p.items, node);
+      return [k, Math.max(...p.bins[node.offer]!.cap.map((c, d) => (c > 0 ? u[d]! / c : 0)))];
+    }),
+  );
   const until = p.work.units + EMPTY_NEW_WORK;
   const maxCap = largestCap(p.bins);
-  for (const victim of added.sort((a, b) => fill(a) - fill(b) || a - b)) {
+  for (const victim of added.sort((a, b) => fill.get(a)! - fill.get(b)! || a - b)) {
     const trial = current.copy();
     const pods = trial.close(victim);
     const all = trial.all();
