@@ -8,6 +8,7 @@ import { Counter, Histogram, Registry } from "prom-client";
 import { ZodError } from "zod";
 import type { AuditWriter } from "../../src-shared/audit/types.js";
 import { KubeApiError } from "../../src-shared/kube/client.js";
+import { REDACTED_PATHS } from "../../src-shared/log/index.js";
 import type { FacadeConfig } from "./config.js";
 import { ForbiddenError, HttpError, NotFoundError, UnauthorizedError } from "./errors.js";
 import {
@@ -55,16 +56,6 @@ export interface FacadeDeps<C extends FacadeCacheBase = FacadeCacheBase> {
   /** Registry the app's metrics go to (start.ts serves it on SPOTOPT_METRICS_PORT); absent: a fresh one. */
   metricsRegistry?: Registry;
 }
-
-const REDACT_PATHS = [
-  "req.headers.authorization",
-  "req.headers.cookie",
-  'res.headers["set-cookie"]',
-  "req.body.password",
-  "req.body.new_password",
-  "req.body.current_password",
-  "req.body.refresh_token",
-];
 
 export function bearerToken(req: express.Request): string {
   const header = req.headers.authorization;
@@ -353,7 +344,7 @@ export function createFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): e
 
 /** Builds the app with its shutdown hook. */
 export function buildFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): FacadeApp {
-  const logger = deps.logger ?? pino({ level: deps.config.logLevel, redact: REDACT_PATHS });
+  const logger = deps.logger ?? pino({ level: deps.config.logLevel, redact: REDACTED_PATHS });
   // A registry per app (two apps in one process, as in tests, must not collide on names), or the caller's, which
   // start.ts serves on the metrics port.
   const metrics = createMetrics(deps.metricsRegistry ?? new Registry());

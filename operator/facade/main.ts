@@ -2,8 +2,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { loadKubeConfig } from "../../src-shared/kube/config.js";
+import { REDACTED_PATHS } from "../../src-shared/log/index.js";
 import { LogTap } from "./log-tap.js";
 import { startFacade, type RunningFacade } from "./start.js";
 
@@ -16,6 +17,17 @@ function kubeconfigPath(env: NodeJS.ProcessEnv): string | undefined {
   return candidate && existsSync(candidate) ? candidate : undefined;
 }
 
+/** The facade process's logger: every line to `destination` and to the tap WS /admin/logs streams from, credentials redacted. */
+export function facadeLogger(level: string, destination: pino.DestinationStream, tap: pino.DestinationStream): Logger {
+  return pino(
+    { level, redact: REDACTED_PATHS },
+    pino.multistream([
+      { level, stream: destination },
+      { level, stream: tap },
+    ]),
+  );
+}
+
 /** Starts the facade from the environment; resolves once it listens. */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<RunningFacade> {
   // Buffered stdout (written at 4 KiB, at least every second, and synchronously on exit): one access-log line per
@@ -23,15 +35,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<Runnin
   const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
   setInterval(() => destination.flush(), 1000).unref();
   const level = env.SPOTOPT_LOG_LEVEL ?? env.LOG_LEVEL ?? "info";
-  // every line also to the tap WS /admin/logs streams from
   const logTap = new LogTap();
-  const logger = pino(
-    { level },
-    pino.multistream([
-      { level, stream: destination },
-      { level, stream: logTap },
-    ]),
-  );
+  const logger = facadeLogger(level, destination, logTap);
   const path = kubeconfigPath(env);
   const kubeConfig = loadKubeConfig(path ? { kubeconfigPath: path } : {});
   const port = env.PORT ? Number(env.PORT) : 8080;

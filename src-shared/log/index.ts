@@ -1,16 +1,26 @@
 // JSON logging for every process (pino): one root logger per process, child loggers per component.
 import { pino, type Logger } from "pino";
 
-/** Paths redacted from every log line: credentials never reach the logs. */
+/**
+ * Paths redacted from every log line: credentials never reach the logs. Request and response headers for the HTTP
+ * access logs, request bodies of the password and token routes, and credential fields wherever a line names them.
+ */
 export const REDACTED_PATHS = [
   "req.headers.authorization",
   "req.headers.cookie",
+  'res.headers["set-cookie"]',
+  "req.body.password",
+  "req.body.new_password",
+  "req.body.current_password",
+  "req.body.refresh_token",
   "password",
   "*.password",
   "token",
   "*.token",
   "refresh_token",
+  "*.refresh_token",
   "access_token",
+  "*.access_token",
 ];
 
 /** The process's root logger; level from LOG_LEVEL (default info); with `tap`, every line also goes there. */
