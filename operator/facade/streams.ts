@@ -17,6 +17,7 @@ import { HttpError } from "./errors.js";
 import type { AuthContext } from "./http.js";
 import type { LogTap } from "./log-tap.js";
 import { agentConnection } from "./services/fleet-view.js";
+import { unbuiltStream } from "./routes/unbuilt.js";
 
 export interface StreamDeps {
   cache: Pick<FacadeCache, "clusters" | "auditEntries" | "subscribe" | "hasSynced">;
@@ -137,6 +138,7 @@ const STATUS_TEXT: Record<number, string> = {
   403: "Forbidden",
   404: "Not Found",
   429: "Too Many Requests",
+  501: "Not Implemented",
   503: "Service Unavailable",
 };
 
@@ -223,6 +225,32 @@ function serve(
   }
 }
 
+/**
+ * A WebSocket to a catalogue stream that is not built answers 501 with its detail once the token checks out, as its
+ * HTTP route does (a browser passes the token only as subprotocols, which the HTTP routes do not read). Returns
+ * undefined, having done nothing, for any other request.
+ */
+function refuseUnbuilt(
+  deps: StreamDeps,
+  { req, socket, path }: { req: IncomingMessage; socket: Duplex; path: string },
+): true | undefined {
+  const detail = req.headers.upgrade?.toLowerCase() === "websocket" ? unbuiltStream(path) : undefined;
+  if (!detail) return undefined;
+  const token = tokenOf(req);
+  if (!token) {
+    refuse(socket, 401, "missing bearer token (Authorization header or subprotocols bearer, <token>)");
+    return true;
+  }
+  verify(deps, token).then(
+    () => refuse(socket, 501, detail),
+    (err: unknown) =>
+      err instanceof HttpError
+        ? refuse(socket, err.status, err.detail)
+        : refuse(socket, 503, "authentication unavailable, try again"),
+  );
+  return true;
+}
+
 /** Serves the streams on `server`'s upgrade requests; `close()` ends every open stream. */
 export function attachStreams(server: Server, deps: StreamDeps): { close(): void } {
   const maxPerUser = deps.maxPerUser ?? 10;
@@ -239,7 +267,10 @@ export function attachStreams(server: Server, deps: StreamDeps): { close(): void
     // the path as sent, without parsing it as a URL: a request target Node accepts may still not be one
     const path = (req.url ?? "/").split("?")[0]!;
     const stream = Object.hasOwn(STREAMS, path) ? STREAMS[path] : undefined;
-    if (!stream || req.headers.upgrade?.toLowerCase() !== "websocket") return answerAsHttp(server, req, socket, head);
+    if (!stream || req.headers.upgrade?.toLowerCase() !== "websocket") {
+      if (!refuseUnbuilt(deps, { req, socket, path })) answerAsHttp(server, req, socket, head);
+      return;
+    }
     if (!deps.cache.hasSynced()) return refuse(socket, 503, "caches not synced yet");
     const token = tokenOf(req);
     if (!token)

@@ -58,7 +58,8 @@ function requireAuth(auth: AuthContext | undefined): AuthContext {
   return auth;
 }
 
-function redirectPath(auth: AuthContext): string {
+/** Where the dashboard sends a signed-in user: a super_admin outside any organisation to /admin, others to /dashboard. */
+export function redirectPath(auth: AuthContext): string {
   return auth.role === "super_admin" && !auth.namespace ? "/admin" : "/dashboard";
 }
 

@@ -11,10 +11,12 @@ import { createHibernationRoutes } from "./hibernation.js";
 import { createMetricsRoutes } from "./metrics.js";
 import { createPolicyRoutes } from "./policies.js";
 import { createTemplateRoutes } from "./templates.js";
+import { createUnbuiltRoutes } from "./unbuilt.js";
 
 export function createResourceRoutes(services: ResourceServices): RouteDef[][] {
   const { scope } = services;
   return [
+    createUnbuiltRoutes(),
     createClusterRoutes(services),
     createAgentRoutes(services),
     createTemplateRoutes(services),
