@@ -188,6 +188,20 @@ describe("helm install into local mode (npm start's kubeconfig)", () => {
     ok(await kubectlAt(kc, ["get", "managedcluster/kept", "-n", "org-helm"]));
   }, 120_000);
 
+  it("an upgrade with --reuse-values keeps values unset with null at install (the schema takes null as unset)", async () => {
+    const kc = local.kubeconfigPath;
+    const release = ["nulls", chartDir, "-n", "nulls"];
+    const unset = "facade.nodeSelector=null,operator.tolerations=null,agent.affinity=null,facade.podAnnotations=null";
+    ok(await helmAt(kc, ["install", ...release, "--create-namespace", "--set", unset, "--set", "image.tag=first"]));
+    ok(await helmAt(kc, ["upgrade", ...release, "--reuse-values", "--set", "image.tag=second"]));
+    const facade = await getJson<{
+      spec: { template: { metadata: { annotations?: Record<string, string> }; spec: Record<string, unknown> } };
+    }>(kc, ["deploy/nulls-spot-optimizer-facade", "-n", "nulls"]);
+    expect(facade.spec.template.spec).not.toHaveProperty("nodeSelector");
+    expect((facade.spec.template.spec.containers as Array<{ image: string }>)[0]!.image).toMatch(/:second$/);
+    ok(await helmAt(kc, ["uninstall", "nulls", "-n", "nulls"]));
+  }, 90_000);
+
   it("ships the CRDs local mode's operator serves", async () => {
     const client = new KubeClient(loadKubeConfig({ kubeconfigPath: local.kubeconfigPath }));
     try {
