@@ -7,6 +7,7 @@ import { crdSchemaCauses } from "./schema/structural.js";
 import type { ResourceRegistry, ResourceType } from "./registry.js";
 import { groupVersion, hasStatusSubresource, resourceKey, storageKey } from "./registry.js";
 import { validateEvent } from "./events.js";
+import { jobTemplateUpdateCauses, workloadSelectorCauses } from "./workloads.js";
 import type { KubeObject, ObjectPredicate } from "./selectors.js";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.js";
 import type { StatusCause } from "./status.js";
@@ -592,6 +593,7 @@ function checkImmutableFields(rt: ResourceType, cur: KubeObject, next: KubeObjec
       });
     }
   }
+  if (rt.group === "batch" && rt.kind === "Job") causes.push(...jobTemplateUpdateCauses(cur, next, deepEqual));
   if (rt.group === "" && (rt.kind === "ConfigMap" || rt.kind === "Secret") && cur.immutable === true) {
     for (const field of ["data", "binaryData", "stringData", "immutable"]) {
       if (!deepEqual(cur[field], next[field]))
@@ -782,6 +784,7 @@ function validateBuiltin(rt: ResourceType, obj: KubeObject): StatusCause[] {
     });
   }
   if (rt.group === "apiextensions.k8s.io") causes.push(...validateCrd(obj));
+  causes.push(...workloadSelectorCauses(rt, obj));
   if (rt.group === "" && (rt.kind === "ConfigMap" || rt.kind === "Secret")) causes.push(...validateDataSize(rt, obj));
   if (
     rt.group === "coordination.k8s.io" &&
