@@ -26,6 +26,8 @@ export interface AgentOptions {
   imds?: { baseUrl: string; nodeName: string };
   metrics?: AgentMetrics;
   logger?: Logger;
+  /** The agent's own namespace: left out of heartbeats, and actions that scale, patch or delete there are refused. */
+  ownNamespace?: string;
 }
 
 /** Next delay: the base with ±10 % jitter, doubled per consecutive failure up to the maximum. */
@@ -102,7 +104,7 @@ export class Agent {
   }
 
   async heartbeatOnce(): Promise<void> {
-    const report = await readCluster(this.o.client);
+    const report = await readCluster(this.o.client, this.o.ownNamespace);
     await this.handleInterruptions(report.nodes.flatMap((n) => noticesOnNode(n, new Date().toISOString())));
     this.interruptions.retain(new Set(report.nodes.map((n) => n.metadata?.name ?? "")));
     const interruptions = this.interruptions.pending();
@@ -198,6 +200,7 @@ export class Agent {
       client: this.o.client,
       action,
       deadlineMs: Date.now() + action.timeout_seconds * 1000,
+      ...(this.o.ownNamespace !== undefined ? { ownNamespace: this.o.ownNamespace } : {}),
     });
     this.o.metrics?.actions.inc({ type: action.type, result: outcome.status });
     this.o.logger?.info(

@@ -169,7 +169,11 @@ export interface ClusterReport {
   heartbeat: { nodes: HeartbeatNode[]; pods: HeartbeatPodGroup[]; objects: HeartbeatObject[]; k8s_version: string };
 }
 
-export async function readCluster(client: KubeClient): Promise<ClusterReport> {
+/**
+ * The cluster as the heartbeat reports it; objects of `ownNamespace` (where the agent runs) are left out, so no schedule
+ * or policy ever plans a write to the agent's own workloads.
+ */
+export async function readCluster(client: KubeClient, ownNamespace?: string): Promise<ClusterReport> {
   const [nodes, pods, version, ...objectLists] = await Promise.all([
     client.listAll<V1Node & KubeObject>({ apiVersion: "v1", kind: "Node" }),
     client.listAll<V1Pod & KubeObject>({ apiVersion: "v1", kind: "Pod" }),
@@ -178,7 +182,11 @@ export async function readCluster(client: KubeClient): Promise<ClusterReport> {
       .catch(() => ({ gitVersion: "unknown" })),
     ...OBJECT_KINDS.map((ref) => listOptional(client, ref)),
   ]);
-  const objects = OBJECT_KINDS.flatMap((ref, i) => objectLists[i]!.map((o) => reportObject(ref.kind, o)));
+  const objects = OBJECT_KINDS.flatMap((ref, i) =>
+    objectLists[i]!.filter((o) => ownNamespace === undefined || o.metadata?.namespace !== ownNamespace).map((o) =>
+      reportObject(ref.kind, o),
+    ),
+  );
   return {
     nodes: nodes.items,
     heartbeat: {

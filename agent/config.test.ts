@@ -34,6 +34,17 @@ describe("agent configuration", () => {
     expect(config.readToken()).toBe("t");
   });
 
+  it("takes its own namespace from SPOTOPT_AGENT_NAMESPACE and refuses one that is not a namespace name", () => {
+    expect(
+      loadAgentConfig({ ...BASE, SPOTOPT_AGENT_TOKEN: "t", SPOTOPT_AGENT_NAMESPACE: "spot-optimizer" }),
+    ).toMatchObject({
+      ownNamespace: "spot-optimizer",
+    });
+    expect(failure({ ...BASE, SPOTOPT_AGENT_TOKEN: "t", SPOTOPT_AGENT_NAMESPACE: "Not/A_Namespace" })).toMatch(
+      /^SPOTOPT_AGENT_NAMESPACE: /,
+    );
+  });
+
   it("names the variable that is missing or wrong", () => {
     expect(failure({ SPOTOPT_CLUSTER_ID: "a" })).toMatch(/^SPOTOPT_FACADE_URL: .*expected string/);
     expect(failure({ ...BASE, SPOTOPT_FACADE_URL: "ftp://x" })).toMatch(/^SPOTOPT_FACADE_URL: Invalid URL/);

@@ -36,6 +36,9 @@ const EnvSchema = z.object({
   SPOTOPT_IMDS_URL: z._default(z.url({ protocol: /^https?$/ }), "http://169.254.169.254"),
   SPOTOPT_INTERRUPTION_DRAIN_SECONDS: seconds(90),
   SPOTOPT_MAX_CONCURRENT_ACTIONS: integer(1, 64, 4),
+  SPOTOPT_AGENT_NAMESPACE: z.optional(
+    z.string().check(z.minLength(1), z.maxLength(63), z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)),
+  ),
 });
 
 export interface AgentConfig {
@@ -55,6 +58,8 @@ export interface AgentConfig {
   imdsUrl: string;
   interruptionDrainMs: number;
   maxConcurrentActions: number;
+  /** The namespace the agent runs in: never reported for hibernation, never scaled, patched or deleted by an action. */
+  ownNamespace?: string;
 }
 
 /** Thrown for a bad environment; main.ts prints the one line and exits 2. */
@@ -103,5 +108,20 @@ export function loadAgentConfig(raw: NodeJS.ProcessEnv = process.env): AgentConf
     imdsUrl: env.SPOTOPT_IMDS_URL.replace(/\/$/, ""),
     interruptionDrainMs: env.SPOTOPT_INTERRUPTION_DRAIN_SECONDS * 1000,
     maxConcurrentActions: env.SPOTOPT_MAX_CONCURRENT_ACTIONS,
+    ...ownNamespace(env.SPOTOPT_AGENT_NAMESPACE),
   };
+}
+
+/** Where a pod's service account namespace is mounted: the agent's own namespace when no variable names it. */
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+function ownNamespace(configured: string | undefined): { ownNamespace?: string } {
+  if (configured !== undefined) return { ownNamespace: configured };
+  try {
+    const mounted = readFileSync(SERVICE_ACCOUNT_NAMESPACE_FILE, "utf8").trim();
+    return mounted ? { ownNamespace: mounted } : {};
+  } catch {
+    // outside a pod (a kubeconfig): no namespace of its own
+    return {};
+  }
 }

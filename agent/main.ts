@@ -45,6 +45,7 @@ export async function startAgent(config: AgentConfig, opts: StartAgentOptions = 
       : {}),
     metrics,
     logger,
+    ...(config.ownNamespace !== undefined ? { ownNamespace: config.ownNamespace } : {}),
   });
   const server = await startAgentServer({
     port: config.port,

@@ -27,9 +27,21 @@ function failure(err: unknown): ExecOutcome {
   return { status: "failed", message: `executor error: ${err instanceof Error ? err.message : String(err)}` };
 }
 
+/** The action types that could stop or replace the agent itself, were they aimed at its own namespace. */
+const GUARDED_TYPES = new Set(["scale", "patch", "apply", "delete"]);
+
 /** Runs the action's executor until its deadline; never throws. */
 export async function execute(ctx: ExecContext): Promise<ExecOutcome> {
   const executor = EXECUTORS[ctx.action.type];
+  if (
+    ctx.ownNamespace !== undefined &&
+    GUARDED_TYPES.has(ctx.action.type) &&
+    ctx.action.target.namespace === ctx.ownNamespace
+  )
+    return {
+      status: "failed",
+      message: `refused: a ${ctx.action.type} action in ${ctx.ownNamespace}, the agent's own namespace (the agent never changes its own workloads)`,
+    };
   if (!executor)
     return {
       status: "failed",

@@ -8,6 +8,8 @@ export interface ExecContext {
   /** Epoch ms after which the executor stops (drain: then forces or reports what is left). */
   deadlineMs: number;
   now?: () => number;
+  /** The agent's own namespace, whose objects no scale, patch, apply or delete action may change. */
+  ownNamespace?: string;
 }
 
 export interface ExecOutcome {

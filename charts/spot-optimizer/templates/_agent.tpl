@@ -21,6 +21,11 @@
       valueFrom:
         fieldRef:
           fieldPath: spec.nodeName
+    # Its own namespace: never reported for hibernation, never scaled, patched or deleted by an action.
+    - name: SPOTOPT_AGENT_NAMESPACE
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.namespace
     - name: SPOTOPT_AGENT_PORT
       value: {{ $v.agent.healthPort | quote }}
     - name: LOG_LEVEL

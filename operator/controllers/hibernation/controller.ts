@@ -15,7 +15,11 @@ import { KIND_REFS, WORKLOAD_KINDS, snapshotRef, hibernationWriter, informerRead
 import { SCHEDULE_LABEL } from "./executor.js";
 import { agentObjectOwner } from "../../../src-shared/agent/placement.js";
 import { actionOwner } from "../../../src-shared/agent/action-owner.js";
-import { clusterRefName, keysNamingCluster } from "../../../src-shared/tenancy/cluster-target.js";
+import {
+  clusterRefName,
+  DEFAULT_SYSTEM_NAMESPACE,
+  keysNamingCluster,
+} from "../../../src-shared/tenancy/cluster-target.js";
 import { catalogPrices, type NodeHourlyPrice } from "./savings.js";
 
 export interface HibernationControllerOptions {
@@ -82,6 +86,8 @@ export async function registerHibernationController(options: HibernationControll
     reconcile: createHibernationReconciler({
       reader: informerReader(informers, { client, systemNamespace: options.systemNamespace }),
       writer: hibernationWriter(client, options.isStopped),
+      // Where the chart installs the operator, the facade and, on a remote cluster, usually the agent too.
+      protectedNamespaces: [options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE],
       nowMs: options.nowMs,
       price: options.price ?? catalogPrices(),
       audit: options.audit ?? guardedChain(client, options.isStopped),

@@ -164,6 +164,19 @@ describe("planHibernation", () => {
     ).toEqual([]);
   });
 
+  it("never sleeps the installation's own namespace (protectedNamespaces), whatever it is called", () => {
+    const own = [
+      workload("Deployment", "spot-optimizer/spot-optimizer-operator", { replicas: 2 }),
+      workload("Deployment", "spot-optimizer/spot-optimizer-agent", { replicas: 1 }),
+      workload("Deployment", "shop/web", { replicas: 3 }),
+    ];
+    const unprotected = planHibernation(input({ workloads: own }));
+    expect(unprotected.patches.map((p) => `${p.namespace}/${p.name}`)).toContain("spot-optimizer/spot-optimizer-agent");
+    const plan = planHibernation(input({ workloads: own, protectedNamespaces: ["spot-optimizer"] }));
+    expect(plan.patches.map((p) => `${p.namespace}/${p.name}`)).toEqual(["shop/web"]);
+    expect(plan.managed.deployments).toBe(1);
+  });
+
   it("guards every patch with the resourceVersion it was computed from", () => {
     const plan = planHibernation(
       input({ workloads: [{ ...workloads[0]!, metadata: { ...workloads[0]!.metadata, resourceVersion: "42" } }] }),

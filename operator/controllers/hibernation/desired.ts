@@ -89,6 +89,11 @@ export interface PlanInput {
   /** Re-apply the asleep value when a user changed it while asleep (default: leave the user's value alone). */
   enforce: boolean;
   excludedNamespaces: readonly string[];
+  /**
+   * Never slept, besides ALWAYS_EXCLUDED_NAMESPACES: the namespace this installation runs in (the operator, facade and
+   * agent scaled to zero could wake nothing).
+   */
+  protectedNamespaces?: readonly string[];
   /** Namespaces the schedule's organisation may scale at all (docs/hibernation.md, "Tenants"); default: every one. */
   inTenantScope?: (namespace: string) => boolean;
   workloads: readonly ObservedWorkload[];
@@ -358,6 +363,17 @@ function isHeldBy(nodePool: ObservedObject, scheduleKey: string): boolean {
   return saved?.by === scheduleKey && saved.heldByTemplate === true;
 }
 
+/** Whether a namespace is out of the schedule's reach: always, protected, excluded by the spec, or not the tenant's. */
+function excludedNamespace(input: PlanInput): (namespace: string) => boolean {
+  const excludedSet = new Set([
+    ...ALWAYS_EXCLUDED_NAMESPACES,
+    ...(input.protectedNamespaces ?? []),
+    ...input.excludedNamespaces,
+  ]);
+  const inScope = input.inTenantScope ?? ((): boolean => true);
+  return (namespace) => excludedSet.has(namespace) || !inScope(namespace);
+}
+
 /** The writes that bring the cluster to `input.desired`, in a deterministic order (kind, namespace, name). */
 function planWorkloads(
   input: PlanInput,
@@ -365,9 +381,7 @@ function planWorkloads(
   patches: PlannedPatch[],
   unreadable: string[],
 ): { inGrace: number; graceEndsAtMs?: number } {
-  const excludedSet = new Set([...ALWAYS_EXCLUDED_NAMESPACES, ...input.excludedNamespaces]);
-  const inScope = input.inTenantScope ?? ((): boolean => true);
-  const excluded = (namespace: string): boolean => excludedSet.has(namespace) || !inScope(namespace);
+  const excluded = excludedNamespace(input);
   const graceEnds: number[] = [];
   for (const workload of input.workloads) {
     if (isDeleting(workload)) continue;

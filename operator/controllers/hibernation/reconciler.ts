@@ -81,6 +81,8 @@ export interface HibernationReconcilerOptions {
   writer: HibernationWriter;
   events?: EventSink;
   nowMs?: () => number;
+  /** Namespaces never slept besides the always-excluded ones: the installation's own (the release namespace). */
+  protectedNamespaces?: readonly string[];
   /** Node prices for projectedMonthlySavingsUsd; without one there is no figure, only the reason in savingsBaseline. */
   price?: NodeHourlyPrice;
   /**
@@ -243,6 +245,7 @@ async function observeAndPlan(
     gracePeriodMs: numberOr(spec.gracePeriodMinutes, 15) * 60_000,
     enforce: spec.enforce === true,
     excludedNamespaces: stringList(spec.excludedNamespaces),
+    protectedNamespaces: ctx.opts.protectedNamespaces ?? [],
     ...(run.inTenantScope ? { inTenantScope: run.inTenantScope } : {}),
     workloads: observation.workloads,
     nodePools: observation.nodePools,
