@@ -10,7 +10,7 @@ import { KubeClient } from "../../src-shared/kube/client.js";
 import { createAdminRoutes } from "./admin/routes.js";
 import { buildFacadeApp, type FacadeApp, type FacadeDeps } from "./app.js";
 import { createAuditRoutes } from "./audit/routes.js";
-import { listOrganisations } from "./auth/orgs.js";
+import { getOrganisation, listOrganisations } from "./auth/orgs.js";
 import { createAuthRoutes } from "./auth/routes.js";
 import { AuthService, generateAdminCredentials } from "./auth/service.js";
 import { createFacadeCache, type FacadeCache } from "./cache.js";
@@ -141,6 +141,9 @@ function routeModulesOf(parts: FacadeParts, services: ResourceServices): RouteDe
       config,
       emailOfUser: (id) => auth.store.cachedUserById(id)?.email,
       signingKey: () => auth.store.signingKey(),
+      checkOrganisation: async (namespace) => {
+        await getOrganisation(client, namespace.replace(/^org-/, ""));
+      },
     }),
     createSettingsRoutes({ auth, client, cache, inviteLimits: config.rateLimits }),
     createAdminRoutes({

@@ -2,7 +2,7 @@
 // checksum header without a token, refuses another organisation, an altered expiry, format or signature, and expires.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCsvRecords } from "../../src-shared/audit/csv.js";
-import { startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
+import { ADMIN, startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
 
 let t: TestFacade;
 let a: SignedUp;
@@ -94,5 +94,18 @@ describe("GET /audit/export file_url", () => {
     const doc = (await (await download(res.body.file_url)).json()) as { namespace: string; checksum: string };
     expect(doc.namespace).toBe(b.namespace);
     expect(doc.checksum).toBe(res.body.checksum);
+  }, 30_000);
+
+  it("answers 404 once its organisation is deleted, not an empty chain that verifies", async () => {
+    const gone = await t.signup("Gone Corp");
+    const res = await t.call("GET", "/audit/export", { token: gone.accessToken });
+    expect((await download(res.body.file_url)).status).toBe(200);
+    const login = await t.call("POST", "/api/auth/token", { body: { email: ADMIN.email, password: ADMIN.password } });
+    const orgId = gone.namespace.replace(/^org-/, "");
+    const deleted = await t.call("DELETE", `/admin/clients/${orgId}`, { token: login.body.access_token });
+    expect(deleted.status).toBe(200);
+    const after = await download(res.body.file_url);
+    expect(after.status).toBe(404);
+    expect(((await after.json()) as { detail: string }).detail).toMatch(/not found/);
   }, 30_000);
 });

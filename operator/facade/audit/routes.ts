@@ -37,6 +37,11 @@ export interface AuditRouteDeps {
   emailOfUser?: (userId: string) => string | undefined;
   /** The facade's JWT signing key, from which the export links' signing key is derived. */
   signingKey: () => Promise<Uint8Array>;
+  /**
+   * Throws NotFoundError once the organisation with this namespace is gone or being deleted: a signed link outlives it,
+   * and its chain, gone too, would read as an empty chain that verifies.
+   */
+  checkOrganisation?: (namespace: string) => Promise<void>;
 }
 
 /** The deps with the export links' key, derived once per facade. */
@@ -407,6 +412,7 @@ function exportFileRoute(deps: AuditContext): RouteDef {
     response: ExportFile as z.ZodType<unknown>,
     handler: async ({ query, res }) => {
       const grant = verifiedGrant(await deps.urlKey(), { ...query, namespace: query.org }, deps.now().getTime());
+      await deps.checkOrganisation?.(grant.namespace);
       const doc = await exportDocument(deps, grant.namespace, grant);
       const orgId = orgIdOf(grant.namespace);
       return sendFile(deps, doc, { format: grant.format, name: `audit-export-${orgId}`, orgId, res });
