@@ -290,6 +290,28 @@ describe("spotctl migrate agent-objects", () => {
     expect(await agentStatus("old-edge", token)).toBe(200);
   });
 
+  it("leaves alone the token, snapshot and Lease another release namespace keeps (the README's command in local mode)", async () => {
+    const token = await connect(orgA, "live-elsewhere");
+    await eventually(async () => (await agentStatus("live-elsewhere", token)) === 200);
+    expect((await f.call("POST", "/clusters/live-elsewhere/heartbeat", { token, body: beat })).status).toBe(200);
+    const kubeconfig = join(dir, "kubeconfig");
+    writeFileSync(kubeconfig, f.server.kubeconfigYaml, { mode: 0o600 });
+    // The facade keeps its agent objects in RELEASE; the command is told another release namespace.
+    const run = await migrate("agent-objects", "--kubeconfig", kubeconfig, "--release-namespace", "spot-optimizer");
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.out);
+    expect(summary).toMatchObject({ tokens_copied: 0, old_tokens_deleted: 0, orphaned_tokens_deleted: 0 });
+    expect(summary.left_in_other_namespaces).toBeGreaterThanOrEqual(1);
+    expect(
+      await f.client.getIfExists({
+        ...SECRET,
+        namespace: RELEASE,
+        name: agentTokenSecretName(orgA.namespace, "live-elsewhere"),
+      }),
+    ).toBeDefined();
+    expect(await agentStatus("live-elsewhere", token)).toBe(200);
+  });
+
   it("deletes an old token Secret whose cluster is gone without copying it", async () => {
     const token = newAgentToken(orgA.namespace, "gone");
     // Unowned (an owned one goes with its cluster by garbage collection): one the collector cannot take.

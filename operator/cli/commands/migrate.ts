@@ -2,7 +2,7 @@
 // namespace — each agent-token hash Secret is copied, confirmed, then deleted; old snapshots and agent Leases (re-sent
 // by the agents every minute) are deleted. Idempotent: the chart runs it as a pre-upgrade hook.
 import type { V1Secret } from "@kubernetes/client-node";
-import { agentObjectMarks, belongsTo, markedName } from "../../../src-shared/agent/placement.js";
+import { agentObjectMarks, belongsTo, markedName, ORGANISATION_LABEL } from "../../../src-shared/agent/placement.js";
 import { AGENT_LEASE_LABEL, CLUSTER_LABEL, SNAPSHOT_LABEL } from "../../../src-shared/agent/snapshot.js";
 import { API_VERSION } from "../../../src-shared/crds/index.js";
 import { KubeClient, isConflict, type KubeObject } from "../../../src-shared/kube/client.js";
@@ -22,6 +22,9 @@ into the release namespace, where this release's facade and operator look for th
     only then deleted from the organisation namespace (so agents keep their tokens);
   - old heartbeat snapshot ConfigMaps and agent Leases are deleted (agents send new ones
     every minute).
+
+Objects of this layout in another namespace (marked for an organisation other than the
+namespace they are in: another release, or local mode's) are left alone and counted.
 
 Safe to run again: what was moved is not copied twice. A copy that exists with a different
 hash (the cluster was connected again since) is kept, the old Secret is left where it is and
@@ -50,6 +53,8 @@ export interface MigrationSummary {
   leases_deleted: number;
   /** `namespace/cluster` whose copy holds another hash: the old Secret is left in place. */
   conflicts: string[];
+  /** This layout's objects in another release namespace (marked for an organisation elsewhere): not touched. */
+  left_in_other_namespaces: number;
 }
 
 interface Migration {
@@ -58,11 +63,23 @@ interface Migration {
   summary: MigrationSummary;
 }
 
-/** Objects of one labelled kind outside the release namespace (cluster-wide list, label-selected). */
+/**
+ * Objects of one labelled kind kept the earlier way (cluster-wide list, label-selected): in an organisation namespace,
+ * so not in the release namespace and not marked for an organisation other than their own namespace. One marked for
+ * another namespace is this layout's object of another release namespace (a second install, or local mode's): a token
+ * there authenticates a live agent and is left alone.
+ */
 async function oldObjects(m: Migration, ref: { apiVersion: string; kind: string; labelSelector: string }) {
   const { labelSelector, ...kind } = ref;
   const { items } = await m.client.listAll<KubeObject>(kind, { labelSelector });
-  return items.filter((o) => o.metadata?.namespace !== m.releaseNamespace);
+  return items.filter((o) => {
+    const namespace = o.metadata?.namespace;
+    if (namespace === m.releaseNamespace) return false;
+    const organisation = markedName(o, ORGANISATION_LABEL);
+    if (organisation === undefined || organisation === namespace) return true;
+    m.summary.left_in_other_namespaces++;
+    return false;
+  });
 }
 
 /** Deletes exactly the version listed: one rewritten meanwhile is left for the next run. */
@@ -151,6 +168,7 @@ export async function migrateAgentObjects(client: KubeClient, releaseNamespace: 
     snapshots_deleted: 0,
     leases_deleted: 0,
     conflicts: [],
+    left_in_other_namespaces: 0,
   };
   const m: Migration = { client, releaseNamespace, summary };
   const secrets = { apiVersion: "v1", kind: "Secret", labelSelector: `${AGENT_TOKEN_LABEL}=true` };
