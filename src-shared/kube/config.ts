@@ -1,5 +1,7 @@
 // Loads a KubeConfig the way our processes need it: an explicit file, in-cluster, or the usual defaults.
 import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 
 export interface LoadKubeConfigOptions {
@@ -21,6 +23,12 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): KubeConfig 
   const inCluster =
     options.inCluster ?? (process.env.KUBERNETES_SERVICE_HOST !== undefined && existsSync(SERVICE_ACCOUNT_TOKEN));
   if (inCluster) kc.loadFromCluster();
-  else kc.loadFromDefault();
+  else {
+    // Without any kubeconfig the client falls back to http://localhost:8080, whose requests then fail obscurely.
+    const home = join(homedir(), ".kube", "config");
+    if (!process.env.KUBECONFIG && !existsSync(home))
+      throw new Error(`no kubeconfig: not in a pod, KUBECONFIG is unset and ${home} does not exist`);
+    kc.loadFromDefault();
+  }
   return kc;
 }
