@@ -307,6 +307,9 @@ export const IMPERSONATION_MANAGES_NO_ACCESS =
 export const IMPERSONATION_KEEPS_AGENT_TOKENS =
   "an impersonation token cannot re-issue a connected cluster's agent token (its running agent would stop); sign in as the organisation's owner";
 /** ... and on one that sets what the audit log keeps (a shorter retention deletes entries). */
+/** ... and on the active account, which is kept per user: the impersonating super_admin's own, not the organisation's. */
+export const IMPERSONATION_HAS_NO_CONTEXT =
+  "an impersonation token has no active account of its own: name the cluster (cluster_id) in each request instead";
 export const IMPERSONATION_KEEPS_AUDIT =
   "an impersonation token cannot change the audit log's retention; sign in as the organisation's owner";
 

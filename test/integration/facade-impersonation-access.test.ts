@@ -5,6 +5,7 @@
 // (new clusters, templates).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  IMPERSONATION_HAS_NO_CONTEXT,
   IMPERSONATION_KEEPS_AGENT_TOKENS,
   IMPERSONATION_KEEPS_AUDIT,
   IMPERSONATION_MANAGES_NO_ACCESS,
@@ -141,6 +142,23 @@ describe("impersonation tokens and the organisation's access", () => {
     // the owner's own token rotates it
     expect((await connect(owner.accessToken)).status).toBe(200);
     expect(await hash()).not.toBe(issued);
+  });
+
+  it("cannot choose an active account (kept per user: it would be the super_admin's own): 403, names cluster_id", async () => {
+    const connected = await t.call("POST", "/clusters/connect", {
+      token: owner.accessToken,
+      body: { cluster_id: "ctx" },
+    });
+    expect(connected.status).toBe(200);
+    await eventually(() => t.facades[0]!.cache.cluster(owner.namespace, "ctx") !== undefined);
+    const res = await t.call("PATCH", "/settings/context", { token: impersonation, body: { account_id: "ctx" } });
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ detail: IMPERSONATION_HAS_NO_CONTEXT });
+    const accounts = await t.call("GET", "/settings/accounts", { token: impersonation });
+    expect(accounts.body.active_account).toBeNull();
+    expect(
+      (await t.call("PATCH", "/settings/context", { token: owner.accessToken, body: { account_id: "ctx" } })).status,
+    ).toBe(200);
   });
 
   it("cannot change the audit log's retention, which would delete entries: 403, the head and entries as they were", async () => {

@@ -8,7 +8,13 @@ import type { FacadeCache } from "../cache.js";
 import { agentConnection } from "../services/fleet-view.js";
 import type { FacadeRateLimits } from "../config.js";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
-import { defineRoute, IMPERSONATION_MANAGES_NO_ACCESS, type AuthContext, type RouteDef } from "../http.js";
+import {
+  defineRoute,
+  IMPERSONATION_HAS_NO_CONTEXT,
+  IMPERSONATION_MANAGES_NO_ACCESS,
+  type AuthContext,
+  type RouteDef,
+} from "../http.js";
 
 export interface SettingsRouteDeps {
   auth: AuthService;
@@ -151,6 +157,7 @@ function contextRoute(deps: SettingsRouteDeps): RouteDef {
     tags: ["settings"],
     auth: "user",
     roles: ["owner", "admin", "viewer"],
+    notImpersonated: IMPERSONATION_HAS_NO_CONTEXT,
     body: z.object({ account_id: AccountId }).strict(),
     response: z.object({ success: z.literal(true), active_account: z.string(), account_id: z.string() }),
     handler: async ({ auth, body, audit }) => {
