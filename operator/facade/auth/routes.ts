@@ -82,7 +82,14 @@ function loginRoute(ctx: AuthRouteContext, path: string, summary: string): Route
     rateLimit: ctx.tokenLimit,
     // `username` is the OAuth2 password-form name of the same field (the dashboard's /auth/login form).
     body: z
-      .object({ email: Email.optional(), username: Email.optional(), password: AnyPassword })
+      .object({
+        email: Email.optional(),
+        username: Email.optional(),
+        password: AnyPassword,
+        // RFC 6749's password grant sends these too; only "password" is a grant this route gives, scopes are not used
+        grant_type: z.literal("password").optional(),
+        scope: z.string().max(1000).optional(),
+      })
       .strict()
       .refine((b) => (b.email ?? b.username) !== undefined, { message: "email is required", path: ["email"] }),
     response: TokenResponse,
