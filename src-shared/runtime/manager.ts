@@ -238,8 +238,9 @@ export class ControllerManager {
 
 /**
  * A 409 Conflict is optimistic concurrency at work (a write over a resourceVersion someone changed meanwhile): the key
- * is requeued with the same backoff and reads the newer object then, so it is no error. AlreadyExists (also 409) and
- * everything else are.
+ * is requeued with the same backoff and reads the newer object then, so it is no error. So is a 404 naming the key's
+ * own object (deleted while it was reconciled, e.g. by garbage collection): the requeue finds it gone. AlreadyExists
+ * (also 409), a 404 of anything else (a missing resource type, another object) and everything else are errors.
  */
 function logReconcileFailure(
   logger: ManagerLogger | undefined,
@@ -248,7 +249,16 @@ function logReconcileFailure(
   const { err } = failure;
   if (err instanceof KubeApiError && err.statusCode === 409 && err.reason === "Conflict")
     logger?.debug?.(failure, "Reconcile conflicted, requeued");
+  else if (deletedMeanwhile(err, failure.key))
+    logger?.debug?.(failure, "Reconciled object deleted meanwhile, requeued");
   else logger?.error(failure, "Reconcile failed");
+}
+
+/** A 404 NotFound whose Status names the object of `key` (`namespace/name` or `name`). */
+export function deletedMeanwhile(err: unknown, key: string): boolean {
+  if (!(err instanceof KubeApiError) || err.statusCode !== 404 || err.reason !== "NotFound") return false;
+  const name = (err.body as { details?: { name?: unknown } } | undefined)?.details?.name;
+  return typeof name === "string" && name !== "" && key.split("/").at(-1) === name;
 }
 
 /** Keys of `owner`-kind controllers named in the object's controller ownerReference (same namespace). */
