@@ -58,6 +58,11 @@ export interface FacadeConfig {
    * charts/spot-optimizer. Default: the path inside a checkout of this repository.
    */
   agentChart: string;
+  /**
+   * The image `helm_command` installs the agent from (SPOTOPT_AGENT_IMAGE, `repository:tag` or `repository@digest`; the
+   * chart sets its own image); unset, the command sets none and the chart's default applies.
+   */
+  agentImage?: AgentImage;
   /** Identical denied requests (and failed logins) of one actor within this window share one audit entry with a count. */
   auditRefusalWindowMs: number;
   /** Figures whose prices are older than this say so (`prices_stale`). */
@@ -195,6 +200,28 @@ export function parsePublicUrl(raw: string | undefined): string {
   return url.href.replace(/\/+$/, "");
 }
 
+/** An image reference split the way the chart's values take it. */
+export interface AgentImage {
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
+
+const IMAGE_REFERENCE =
+  /^(?<repository>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?::(?<tag>[\w][\w.-]{0,127})|@(?<digest>sha256:[a-f0-9]{64}))$/;
+
+/** SPOTOPT_AGENT_IMAGE as repository and tag or digest; throws naming the variable on a reference it cannot read. */
+export function agentImageFrom(raw: string | undefined): { agentImage?: AgentImage } {
+  if (raw === undefined || raw === "") return {};
+  const groups = IMAGE_REFERENCE.exec(raw)?.groups;
+  if (!groups)
+    throw new Error(
+      `SPOTOPT_AGENT_IMAGE must be an image reference repository:tag or repository@sha256:…, got ${JSON.stringify(raw)}`,
+    );
+  const { repository, tag, digest } = groups as { repository: string; tag?: string; digest?: string };
+  return { agentImage: { repository, ...(digest ? { digest } : { tag: tag! }) } };
+}
+
 /** Settings given in code on top of the environment (tests, local mode); rate limits may be given one by one. */
 export type FacadeConfigOverrides = Partial<Omit<FacadeConfig, "rateLimits">> & {
   rateLimits?: Partial<FacadeRateLimits>;
@@ -253,6 +280,7 @@ export function loadFacadeConfig(
     agentLeaseRenewSeconds: intFromEnv(env, "SPOTOPT_AGENT_LEASE_RENEW_SECONDS", d.agentLeaseRenewSeconds),
     publicUrl: parsePublicUrl(env.SPOTOPT_PUBLIC_URL),
     agentChart: firstSet(env, ["SPOTOPT_AGENT_CHART"], d.agentChart),
+    ...agentImageFrom(env.SPOTOPT_AGENT_IMAGE),
     auditRefusalWindowMs: d.auditRefusalWindowMs,
     priceMaxAgeMs: priceMaxAgeMs(env),
     mailOutbox: env.SPOTOPT_MAIL_OUTBOX || d.mailOutbox,

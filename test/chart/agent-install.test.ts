@@ -20,6 +20,7 @@ const CLUSTER = "prod-eu-1";
 const AGENT_NS = "agent-ns";
 
 interface Container {
+  image: string;
   env: Array<{ name: string; value?: string }>;
 }
 interface AgentDeployment {
@@ -51,7 +52,10 @@ async function getJson<T>(args: string[]): Promise<T> {
 }
 
 beforeAll(async () => {
-  f = await startResourceFacade();
+  // As the chart configures a facade: the agent runs from the facade's own image.
+  f = await startResourceFacade({
+    config: { agentImage: { repository: "registry.example/spot-optimizer", tag: "1.2.3" } },
+  });
   workload = await startTestCluster();
   dir = mkdtempSync(join(tmpdir(), "spotopt-agent-install-"));
   kubeconfig = join(dir, "kubeconfig");
@@ -91,6 +95,7 @@ describe("the helm_command of POST /clusters/connect", () => {
         e.value!,
       ]),
     );
+    expect(deployment.spec.template.spec.containers[0]!.image).toBe("registry.example/spot-optimizer:1.2.3");
     expect(env.SPOTOPT_CLUSTER_ID).toBe(CLUSTER);
     expect(env.SPOTOPT_FACADE_URL).toBe(endpoint);
     const secret = await getJson<{ data: Record<string, string> }>([

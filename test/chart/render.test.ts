@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateCrdFiles } from "../../src-shared/crds/generate.js";
 import { LEADER_LEASE_NAME } from "../../operator/main.js";
-import { loadFacadeConfig } from "../../operator/facade/config.js";
+import { agentImageFrom, loadFacadeConfig } from "../../operator/facade/config.js";
 import { AGENT_MODE, ALL_TOGGLES, chartDir, helm, renderChart, setArgs, type RenderedObject } from "./helm.js";
 import { schemaErrors } from "./k8s-schemas.js";
 
@@ -17,6 +17,7 @@ interface PolicyRule {
 }
 interface Container {
   name: string;
+  image?: string;
   env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: Record<string, unknown> & { capabilities?: { drop?: string[]; add?: string[] } };
@@ -414,6 +415,22 @@ describe("helm_command's chart", () => {
     expect(envOf(facadeOf(rendered.get("defaults")!), "SPOTOPT_AGENT_CHART")).toBeUndefined();
     // A reference with a space would split the pasted command: the schema refuses it.
     await expect(renderChart({ "facade.agentChart": "a b" })).rejects.toThrow(/agentChart/);
+  });
+
+  it("the facade's SPOTOPT_AGENT_IMAGE is the chart's own image (tag or digest), which the facade reads back", async () => {
+    const facadeOf = (objects: RenderedObject[]): Container =>
+      (find(objects, "Deployment", "spot-optimizer-facade").spec as { template: PodTemplate }).template.spec
+        .containers[0]!;
+    const tagged = facadeOf(await renderChart({ "image.repository": "registry.example/so", "image.tag": "2.0.1" }));
+    expect(envOf(tagged, "SPOTOPT_AGENT_IMAGE")?.value).toBe("registry.example/so:2.0.1");
+    expect(tagged.image).toBe("registry.example/so:2.0.1");
+    const digest = `sha256:${"ab".repeat(32)}`;
+    const pinned = facadeOf(await renderChart({ "image.repository": "registry.example/so", "image.digest": digest }));
+    const value = envOf(pinned, "SPOTOPT_AGENT_IMAGE")!.value!;
+    expect(agentImageFrom(value)).toEqual({ agentImage: { repository: "registry.example/so", digest } });
+    expect(agentImageFrom(envOf(facadeOf(rendered.get("defaults")!), "SPOTOPT_AGENT_IMAGE")!.value)).toMatchObject({
+      agentImage: { repository: "ghcr.io/spot-optimizer/spot-optimizer" },
+    });
   });
 });
 

@@ -18,6 +18,7 @@ import { ClusterId, IdParams } from "./shared.js";
 import { TemplateSummary, templateSummary } from "./templates.js";
 import { defaultOf } from "../services/templates.js";
 import { plainText } from "../text.js";
+import type { AgentImage } from "../config.js";
 
 // The annotations are the ManagedCluster's (src-shared/crds), shared with the operator's replan controller.
 export { REPLAN_ANNOTATION, REPLAN_AT_ANNOTATION, REPLAN_DONE_ANNOTATION };
@@ -338,16 +339,21 @@ const ConnectResponse = z.object({
  */
 function helmCommand(opts: {
   chart: string;
+  image?: AgentImage | undefined;
   clusterId: string;
   endpoint: string;
   token: string;
   namespace: string;
 }): string {
   const set = (key: string, value: string): string => `--set-string ${shellQuote(`${key}=${helmSetValue(value)}`)}`;
+  const image = opts.image;
   return [
     `helm upgrade --install spot-optimizer ${shellQuote(opts.chart)}`,
     `--namespace ${shellQuote(opts.namespace)} --create-namespace`,
     "--set mode=agent",
+    ...(image ? [set("image.repository", image.repository)] : []),
+    ...(image?.tag !== undefined ? [set("image.tag", image.tag)] : []),
+    ...(image?.digest !== undefined ? [set("image.digest", image.digest)] : []),
     set("agent.clusterId", opts.clusterId),
     set("agent.endpoint", opts.endpoint),
     set("agent.token", opts.token),
@@ -381,6 +387,7 @@ async function connect(
   return {
     helm_command: helmCommand({
       chart: rc.config.agentChart,
+      image: rc.config.agentImage,
       clusterId: ctx.body.cluster_id,
       endpoint,
       token,
