@@ -100,7 +100,7 @@ describe("spotctl render", () => {
     expect(unknownFamily.status).toBe(2);
     expect(unknownFamily.stdout).toBe("");
     expect(unknownFamily.stderr.trim().split("\n")).toHaveLength(1);
-    expect(unknownFamily.stderr).toMatch(/NodeTemplate org-render\/general: spec\.families\[1\]: .*m99/);
+    expect(unknownFamily.stderr).toMatch(/t\.yaml \(document \d+, NodeTemplate general\): spec\.families\[1\]: .*m99/);
     const badDisk = spotctl("render", "-f", file("t.yaml", templates.replace("diskSize: 50", "diskSize: 4")));
     expect(badDisk.status).toBe(2);
     expect(badDisk.stderr).toMatch(/\(document 2, NodeTemplate arm\): spec\.diskSize: /);

@@ -98,19 +98,19 @@ function metadataOf(doc: Doc): { name: string; namespace: string } {
   return { name: meta.name, namespace: typeof meta.namespace === "string" ? meta.namespace : "default" };
 }
 
+/** Where each template was read (file, document, kind and name), for the findings that name it after parsing. */
+const TEMPLATE_SOURCES = new WeakMap<object, string>();
+
 function collect(docs: Doc[]): Manifests {
   const out: Manifests = { templates: [], policies: [], clusters: [] };
   for (const doc of docs) {
     const kind = typeof doc.object === "object" ? doc.object.kind : undefined;
     const apiVersion = String(doc.object.apiVersion ?? "spotoptimizer.io/v1alpha1");
-    if (kind === "NodeTemplate")
-      out.templates.push({
-        apiVersion,
-        kind,
-        metadata: metadataOf(doc),
-        spec: parseSpec(doc, NodeTemplateSpec),
-      } as NodeTemplate);
-    else if (kind === "OptimizationPolicy")
+    if (kind === "NodeTemplate") {
+      const template = { apiVersion, kind, metadata: metadataOf(doc), spec: parseSpec(doc, NodeTemplateSpec) };
+      TEMPLATE_SOURCES.set(template, where(doc));
+      out.templates.push(template as NodeTemplate);
+    } else if (kind === "OptimizationPolicy")
       out.policies.push({ metadata: metadataOf(doc), spec: parseSpec(doc, OptimizationPolicySpec) } as PolicyLike);
     else if (kind === "ManagedCluster")
       out.clusters.push({
@@ -188,7 +188,8 @@ function renderTemplate(ctx: RenderContext, template: NodeTemplate, warn: (line:
   });
   if (!desired.validation.valid) {
     const first = desired.validation.errors[0] ?? "not valid";
-    throw new UsageError(`NodeTemplate ${namespace}/${name}: ${findingPath(template.spec, first)}: ${first}`);
+    const source = TEMPLATE_SOURCES.get(template) ?? `NodeTemplate ${namespace}/${name}`;
+    throw new UsageError(`${source}: ${findingPath(template.spec, first)}: ${first}`);
   }
   for (const w of desired.warnings) warn(`NodeTemplate ${namespace}/${name}: ${w}`);
   return [desired.ec2NodeClass!, desired.nodePool!];
