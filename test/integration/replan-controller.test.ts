@@ -413,6 +413,45 @@ describe("replan controller", () => {
     ).toHaveLength(1);
   });
 
+  it("a cluster its schedule has asleep is not planned (Hibernating), and is again once the schedule is awake", async () => {
+    const ns = owner.namespace;
+    const HS = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule" };
+    await client.create({
+      ...MC,
+      metadata: { name: "napping", namespace: ns },
+      spec: { mode: "remote", region: REGION },
+    });
+    await client.create({
+      ...HS,
+      metadata: { name: "napping", namespace: ns },
+      spec: { clusterRef: { name: "napping" }, timezone: "UTC", weekly: [] },
+    });
+    const setState = async (state: string): Promise<void> => {
+      await client.patch(
+        { ...HS, namespace: ns, name: "napping" },
+        { status: { state } },
+        { type: "merge", subresource: "status" },
+      );
+      await eventually(
+        () =>
+          (manager.informer(HS as KindRef).get(ns, "napping") as { status?: { state?: string } } | undefined)?.status
+            ?.state === state,
+        5000,
+        `cache sees ${state}`,
+      );
+    };
+    await setState("asleep");
+    const posted = await t.call("POST", "/clusters/napping/optimize", { token: owner.accessToken });
+    const asleep = await completed("napping", posted.body.job_id);
+    expect(asleep.status?.lastPlan).toMatchObject({ phase: "Failed", reason: "Hibernating" });
+    expect(asleep.status?.lastPlan?.message).toMatch(/asleep .*optimize again once it is awake/);
+    await setState("awake");
+    const again = await t.call("POST", "/clusters/napping/optimize", { token: owner.accessToken });
+    const awake = await completed("napping", again.body.job_id);
+    // awake, it is planned as any remote cluster: here from a heartbeat it has not sent yet
+    expect(awake.status?.lastPlan).toMatchObject({ phase: "Failed", reason: "NotReported" });
+  });
+
   it("a new job in a region without prices fails with the reason, replacing the previous result", async () => {
     await client.patch(
       { ...MC, namespace: owner.namespace, name: "prod" },

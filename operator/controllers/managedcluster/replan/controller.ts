@@ -8,7 +8,12 @@ import { EventRecorder, type ControllerManager, type KindRef } from "../../../..
 import { localClusterFromConfigMap } from "../../../../src-shared/tenancy/cluster-target.js";
 import { createReplanReconciler, type ReplanReconcilerOptions } from "./reconciler.js";
 import { OptimizerWorker } from "../../../../src-shared/optimizer/in-worker.js";
-import { MANAGED_CLUSTER, NODE_TEMPLATE, OPTIMIZATION_POLICY } from "../../../../src-shared/crds/refs.js";
+import {
+  HIBERNATION_SCHEDULE,
+  MANAGED_CLUSTER,
+  NODE_TEMPLATE,
+  OPTIMIZATION_POLICY,
+} from "../../../../src-shared/crds/refs.js";
 
 export interface ReplanControllerOptions {
   manager: ControllerManager;
@@ -47,6 +52,7 @@ export function registerReplanController(options: ReplanControllerOptions): void
       pods: manager.informer(POD),
       // Only the facade's heartbeat snapshots (remote clusters' pods) in the release namespace, not every ConfigMap.
       snapshots: manager.informer(snapshotRef(options.systemNamespace)),
+      schedules: manager.informer(HIBERNATION_SCHEDULE),
       releaseNamespace: options.systemNamespace,
       priceBook: options.priceBook ?? loadSnapshotPriceBook,
       localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),

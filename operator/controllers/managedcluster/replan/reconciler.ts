@@ -26,7 +26,12 @@ import {
   type EventSink,
 } from "../../../../src-shared/runtime/index.js";
 import { ownsLocalNodes } from "../../../../src-shared/fleet/fleet-metrics.js";
-import { CLUSTER_NOT_FOUND, type LocalClusterRef } from "../../../../src-shared/tenancy/cluster-target.js";
+import {
+  CLUSTER_NOT_FOUND,
+  objectInForce,
+  type LocalClusterRef,
+  type PerClusterObject,
+} from "../../../../src-shared/tenancy/cluster-target.js";
 import { parseSnapshot, snapshotOf } from "../../../../src-shared/agent/snapshot.js";
 import {
   failedPlan,
@@ -54,6 +59,8 @@ export interface ReplanReconcilerOptions {
   pods: Informer;
   /** The facade's heartbeat snapshot ConfigMaps: a remote cluster's pods come from its agent's latest report. */
   snapshots?: Informer;
+  /** HibernationSchedules: a cluster asleep is not planned (its sleeping workloads have no pods to count). */
+  schedules?: Informer;
   /** Where those live (the release namespace); default DEFAULT_SYSTEM_NAMESPACE. */
   releaseNamespace?: string | undefined;
   /** Price book of a region; throws when the region has no prices. */
@@ -153,8 +160,29 @@ async function inventoryOf(
   return { inventory: podShapes(options.pods.list() as unknown as V1Pod[]) };
 }
 
+/**
+ * A failure when the schedule in force for the cluster has it asleep: its sleeping workloads run no pods, so a plan would
+ * pack only what stays awake and report the difference as bin-packing savings.
+ */
+function asleep(options: ReplanReconcilerOptions, job: Job, at: Date): LastPlan | undefined {
+  const schedules = (options.schedules?.list({ namespace: job.namespace }) ?? []) as unknown as Array<
+    PerClusterObject & { status?: { state?: string } }
+  >;
+  const schedule = objectInForce(schedules, job.name);
+  if (schedule?.status?.state !== "asleep") return undefined;
+  return failure(
+    job,
+    at,
+    "Hibernating",
+    `ManagedCluster ${job.name} is asleep (HibernationSchedule ${schedule.metadata?.name ?? ""}): its sleeping ` +
+      "workloads run no pods to plan; optimize again once it is awake",
+  );
+}
+
 async function plan(options: ReplanReconcilerOptions, job: Job): Promise<LastPlan> {
   const at = nowOf(options);
+  const sleeping = asleep(options, job, at);
+  if (sleeping) return sleeping;
   const pods = await inventoryOf(options, job, at);
   if ("phase" in pods) return pods;
   const { inventory } = pods;
