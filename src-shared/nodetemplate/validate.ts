@@ -39,6 +39,8 @@ const BOOT_VOLUME_TYPES = new Set(["gp2", "gp3", "io1", "io2", "standard"]);
 const HDD_VOLUME_TYPES = new Set(["st1", "sc1"]);
 /** The root snapshot of the EKS-optimized AL2023 AMI is 20 GiB; a smaller root volume fails to launch. */
 export const MIN_ROOT_DISK_GIB = 20;
+/** The NodeTemplate CRD's bounds of diskSize: what the API server takes at all. */
+const MIN_DISK_GIB = 8;
 const MAX_DISK_GIB = 16_384;
 
 /** Maps the spellings dashboards and CLIs send (ARM64, aarch64, amd64, X86_64) to the NodeTemplate enum. */
@@ -175,8 +177,8 @@ function checkDisk(draft: TemplateDraft, errors: string[], notes: string[]): voi
     else if (!BOOT_VOLUME_TYPES.has(type)) errors.push(`disk_type ${draft.diskType} is not an EBS volume type`);
   }
   if (draft.diskSizeGiB !== undefined) {
-    if (!Number.isInteger(draft.diskSizeGiB) || draft.diskSizeGiB < 1 || draft.diskSizeGiB > MAX_DISK_GIB)
-      errors.push(`disk_size must be an integer between 1 and ${MAX_DISK_GIB} GiB`);
+    if (!Number.isInteger(draft.diskSizeGiB) || draft.diskSizeGiB < MIN_DISK_GIB || draft.diskSizeGiB > MAX_DISK_GIB)
+      errors.push(`disk_size must be an integer between ${MIN_DISK_GIB} and ${MAX_DISK_GIB} GiB`);
     else if (draft.diskSizeGiB < MIN_ROOT_DISK_GIB)
       notes.push(
         `disk_size ${draft.diskSizeGiB} GiB is below the ${MIN_ROOT_DISK_GIB} GiB an EKS AMI needs: ` +

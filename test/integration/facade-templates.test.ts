@@ -351,3 +351,59 @@ describe("template validation against the instance catalog", () => {
     await expect(f.client.getIfExists({ ...NT, namespace: f.orgA, name: "typo" })).resolves.toBeUndefined();
   });
 });
+
+describe("template names, and validate agreeing with create", () => {
+  it("a name in any script is kept as the display name under an id derived from it; one with no letter is refused", async () => {
+    const token = f.token(f.orgB);
+    const body = { families: ["m5"], cluster_id: "b-prod" };
+    await f.client.create({ ...MC, metadata: { name: "b-prod", namespace: f.orgB }, spec: { mode: "remote" } });
+    await eventually(() => f.cache.cluster(f.orgB, "b-prod") !== undefined);
+    const created = await f.call("POST", "/templates", { token, body: { ...body, name: "名前" } });
+    expect(created.status).toBe(201);
+    expect(created.body.id).toMatch(/^template-[0-9a-f]{8}$/);
+    const list = await f.call("GET", "/templates", { token });
+    expect(list.body.templates).toContainEqual(expect.objectContaining({ id: created.body.id, name: "名前" }));
+    const other = await f.call("POST", "/templates", { token, body: { ...body, name: "日本" } });
+    expect(other.status).toBe(201);
+    expect(other.body.id).not.toBe(created.body.id);
+    expect((await f.call("POST", "/templates", { token, body: { ...body, name: "!!!" } })).status).toBe(422);
+  });
+
+  it("two long names that start the same get different ids instead of a 409 naming the other", async () => {
+    const token = f.token(f.orgB);
+    const stem = "a".repeat(70);
+    const first = await f.call("POST", "/templates", {
+      token,
+      body: { families: ["m5"], cluster_id: "b-prod", name: `${stem}-one` },
+    });
+    const second = await f.call("POST", "/templates", {
+      token,
+      body: { families: ["m5"], cluster_id: "b-prod", name: `${stem}-two` },
+    });
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(first.body.id).not.toBe(second.body.id);
+    expect(first.body.id.length).toBeLessThanOrEqual(63);
+  });
+
+  it("validate refuses what create refuses: an empty name, a name in use, a disk under the CRD's 8 GiB", async () => {
+    const token = f.token(f.orgB);
+    const validate = (extra: Record<string, unknown>): Promise<{ status: number; body: any }> =>
+      f.call("POST", "/templates/validate", { token, body: { families: ["m5"], cluster_id: "b-prod", ...extra } });
+    const empty = await validate({ name: "" });
+    expect(empty.body).toMatchObject({ valid: false, errors: ["name must contain at least one letter or digit"] });
+    const taken = await validate({ name: "名前" });
+    expect(taken.body.valid).toBe(false);
+    expect(taken.body.errors[0]).toMatch(/already exists \(named "名前"\)/);
+    const tiny = await validate({ disk_size: 5 });
+    expect(tiny.body.valid).toBe(false);
+    expect(tiny.body.errors).toEqual(["disk_size must be an integer between 8 and 16384 GiB"]);
+    const create = await f.call("POST", "/templates", {
+      token,
+      body: { families: ["m5"], cluster_id: "b-prod", name: "tiny", disk_size: 5 },
+    });
+    expect(create.status).toBe(422);
+    const small = await validate({ disk_size: 10, name: "fresh" });
+    expect(small.body).toMatchObject({ valid: true, errors: [] });
+    expect(small.body.warnings[0]).toMatch(/below the 20 GiB an EKS AMI needs/);
+  });
+});

@@ -13,7 +13,13 @@ import { resolveCluster } from "../services/fleet-view.js";
 import { normaliseArchitecture, validateTemplate } from "../../../src-shared/nodetemplate/validate.js";
 import type { ResourceContext, ResourceScope } from "../services/resource-scope.js";
 import { specOf } from "../services/resource-scope.js";
-import { DISPLAY_NAME_ANNOTATION, catalogOf, defaultOf, type TemplateService } from "../services/templates.js";
+import {
+  DISPLAY_NAME_ANNOTATION,
+  catalogOf,
+  defaultOf,
+  templateObjectName,
+  type TemplateService,
+} from "../services/templates.js";
 import { ClusterId, IdParams } from "./shared.js";
 import { plainText } from "../text.js";
 
@@ -204,6 +210,16 @@ const ValidateBody = z
   })
   .strict();
 
+/** What POST /templates would refuse about a name: none usable as an id, or one a template of the organisation has. */
+function templateNameErrors(rc: ResourceContext, name: string): string[] {
+  const id = templateObjectName(name);
+  if (!id) return ["name must contain at least one letter or digit"];
+  const existing = rc.cache.template(rc.namespace, id);
+  if (!existing) return [];
+  const shown = existing.metadata.annotations?.[DISPLAY_NAME_ANNOTATION] ?? id;
+  return [`a template with id ${id} already exists (named ${JSON.stringify(shown)}): choose another name`];
+}
+
 const validate = (scope: ResourceScope): RouteDef =>
   defineRoute({
     method: "post",
@@ -229,7 +245,7 @@ const validate = (scope: ResourceScope): RouteDef =>
       } catch (err) {
         if (ctx.body.cluster_id !== undefined) throw err;
       }
-      const result = validateTemplate(
+      const checked = validateTemplate(
         {
           families: ctx.body.families,
           architecture: ctx.body.architecture,
@@ -239,6 +255,13 @@ const validate = (scope: ResourceScope): RouteDef =>
         },
         catalogOf(rc, cluster),
       );
+      const nameErrors = ctx.body.name === undefined ? [] : templateNameErrors(rc, ctx.body.name);
+      const result = {
+        ...checked,
+        valid: checked.valid && nameErrors.length === 0,
+        errors: [...nameErrors, ...checked.errors],
+        warnings: [...nameErrors, ...checked.warnings],
+      };
       return {
         ...result,
         architecture:

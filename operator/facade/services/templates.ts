@@ -1,5 +1,6 @@
 // The node template service: creates NodeTemplates and keeps exactly one default per cluster (the cluster's
 // spec.defaultTemplate, moved by compare-and-swap so that requests racing on any replica each land whole).
+import { createHash } from "node:crypto";
 import { API_VERSION, type ManagedCluster, type NodeTemplate } from "../../../src-shared/crds/index.js";
 import { validateTemplate, type InstanceCatalog } from "../../../src-shared/nodetemplate/validate.js";
 import { ConflictError, NotFoundError, UnprocessableError } from "../errors.js";
@@ -20,14 +21,20 @@ export interface TemplateDraft {
   is_default?: boolean | undefined;
 }
 
-/** "AI-Workloads" -> "ai-workloads": the NodeTemplate's object name. */
+/**
+ * "AI-Workloads" -> "ai-workloads": the NodeTemplate's object name. A name with no Latin letter or digit (e.g. 名前)
+ * gets `template-<hash>`, and one too long for an object name its first 54 characters and the hash, so that neither
+ * is refused nor collides with another name that merely starts the same.
+ */
 export function templateObjectName(displayName: string): string {
-  return displayName
+  const slug = displayName
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 63)
-    .replace(/-+$/g, "");
+    .replace(/^-+|-+$/g, "");
+  const hash = (): string => createHash("sha256").update(displayName.normalize("NFC")).digest("hex").slice(0, 8);
+  if (slug === "") return /[\p{L}\p{N}]/u.test(displayName) ? `template-${hash()}` : "";
+  if (slug.length <= 63) return slug;
+  return `${slug.slice(0, 54).replace(/-+$/g, "")}-${hash()}`;
 }
 
 function templatesOfCluster(rc: ResourceContext, clusterName: string): NodeTemplate[] {
