@@ -155,6 +155,16 @@ describe("facade plumbing", () => {
     expect(badPath.status).toBe(422);
   });
 
+  it("echoes at most a clipped, well-formed copy of what the client sent in a 422", async () => {
+    const key = "k".repeat(600);
+    const long = await post("/widgets/abc", `{"size":1,"${key}":1,"\ud800x":2}`);
+    expect(long.status).toBe(422);
+    const detail = (await json(long)).detail as string;
+    expect(detail.length).toBeLessThan(400);
+    expect(detail).toMatch(/k{10,}…/);
+    expect(detail).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+  });
+
   it("answers 400 for malformed JSON and 413 for a too large body", async () => {
     const bad = await post("/widgets/abc", "{nope");
     expect(bad.status).toBe(400);

@@ -194,10 +194,18 @@ export function describeZodError(where: string, error: z.ZodError): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => {
-      const field = [where, ...issue.path.map(String)].join(".");
-      return `${field}: ${issue.message}`;
+      const field = [where, ...issue.path.map((p) => clipped(String(p), 64))].join(".");
+      return `${field}: ${clipped(issue.message, 200)}`;
     })
     .join("; ");
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Client-sent text echoed in an error: at most `max` characters, and no lone surrogate (not valid UTF-8 to send). */
+function clipped(text: string, max: number): string {
+  const whole = text.replace(LONE_SURROGATE, "\uFFFD");
+  return whole.length <= max ? whole : `${whole.slice(0, max - 1)}…`;
 }
 
 function parsePart<T>(where: string, schema: z.ZodType<T> | undefined, raw: unknown): T {
