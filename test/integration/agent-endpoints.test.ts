@@ -265,6 +265,23 @@ describe("heartbeat", () => {
     expect((await f.call("GET", "/clusters/hb-a/verify", { token: other.accessToken })).status).toBe(404);
   });
 
+  it("a new interval in the next beat counts at once: the answer's next_heartbeat_seconds is what liveness allows", async () => {
+    const token = await connect(owner, "hb-interval");
+    const send = (interval: number): ReturnType<typeof f.call> =>
+      f.call("POST", "/clusters/hb-interval/heartbeat", {
+        token,
+        body: beat({ heartbeat_interval_seconds: interval }),
+      });
+    expect((await send(15)).status).toBe(200);
+    // within the Lease's renewal throttle: the interval changes all the same
+    clockMs += 1_000;
+    const slower = await send(600);
+    expect(slower.body.next_heartbeat_seconds).toBe(600);
+    clockMs += 60_000;
+    const verify = await f.call("GET", "/clusters/hb-interval/verify", { token: owner.accessToken });
+    expect(verify.body).toMatchObject({ status: "connected", disconnected_after_seconds: 1800 });
+  });
+
   it("reports a mode-local cluster connected only when the operator says it acts as its agent", async () => {
     const ref = { apiVersion: API_VERSION, kind: "ManagedCluster", namespace: owner.namespace, name: "home" };
     await f.client.create({

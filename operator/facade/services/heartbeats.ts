@@ -61,6 +61,8 @@ export interface RecordedEntryView {
 
 interface ClusterState {
   leaseRenewedMs: number;
+  /** The interval the Lease last renewed here was written with: a new one is written at once, not at the next renewal. */
+  leaseIntervalS?: number;
   snapshotWrittenMs: number;
   /** Digest of the reported objects in the last snapshot written (what hibernation plans a remote cluster with). */
   objectsDigest?: string;
@@ -480,9 +482,11 @@ async function ingest(ctx: IngestContext, input: IngestInput): Promise<IngestRes
   const nowMs = at.getTime();
   const state = stateOf(ctx, `${cluster.metadata.namespace}/${cluster.metadata.name}`);
   const intervalS = heartbeat.heartbeat_interval_seconds ?? DEFAULT_HEARTBEAT_INTERVAL_SECONDS;
-  if (nowMs - state.leaseRenewedMs >= ctx.opts.leaseRenewMs) {
+  // The answer tells the agent to beat every intervalS, so liveness must already allow for it.
+  if (nowMs - state.leaseRenewedMs >= ctx.opts.leaseRenewMs || state.leaseIntervalS !== intervalS) {
     await renewLease(ctx, cluster, at, intervalS);
     state.leaseRenewedMs = nowMs;
+    state.leaseIntervalS = intervalS;
   }
   await maybeWriteSnapshot(ctx, { ...input, stored: () => (stored ??= storable(snapshot, json)) }, state, at);
   const deferred = await recordInterruptions(ctx, input, state, at);
