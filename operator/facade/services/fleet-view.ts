@@ -46,8 +46,11 @@ export function clustersInScope(cache: FacadeCache, namespace: string, clusterId
   return clusterId !== undefined ? [resolveCluster(cache, namespace, clusterId)] : cache.clusters(namespace);
 }
 
-/** A cluster's figures with why its node counts are unknown (null while they are known). */
-export type ClusterView = ClusterFigures & { nodesReason: string | null };
+/**
+ * A cluster's figures with why its node counts are unknown (null while they are known), and since when its agent is
+ * disconnected (its figures are then its last report), null while connected or not judged.
+ */
+export type ClusterView = ClusterFigures & { nodesReason: string | null; disconnectedSince: string | null };
 
 /**
  * Why a cluster's node counts are unknown, or null when its status holds them: figuresFromStatus fills an absent count
@@ -69,7 +72,9 @@ export function clusterFigures(cluster: ManagedCluster, opts: { isStale?: (asOf:
   const stale =
     figures.pricesStale ||
     (figures.priceSources.length > 0 && (opts.isStale?.(figures.pricesAsOf ?? "unknown") ?? false));
-  return { ...figures, pricesStale: stale, nodesReason: nodesReason(cluster, figures) };
+  const connection = agentConnection(cluster);
+  const disconnectedSince = connection?.status === "False" ? (connection.lastTransitionTime ?? "unknown") : null;
+  return { ...figures, pricesStale: stale, nodesReason: nodesReason(cluster, figures), disconnectedSince };
 }
 
 /** The figures of the organisation's clusters, or of the one `clusterId` names (404 when it is not theirs). */

@@ -37,9 +37,15 @@ function reportedOf(figures: readonly ClusterView[]): Reported {
   const reported = figures.filter((f) => f.nodesReason === null);
   const silent = figures.filter((f) => f.nodesReason !== null).map((f) => f.clusterId ?? "");
   const none = silent.length > 0 && reported.length === 0;
-  if (silent.length === 0) return { reported, none, reason: null };
+  // Counted, but what their agent last reported: the user must be able to tell these figures may be out of date.
+  const stale = reported
+    .filter((f) => f.disconnectedSince !== null)
+    .map((f) => `${f.clusterId ?? ""} (since ${f.disconnectedSince})`);
+  const staleText = stale.length > 0 ? `as last reported, agent disconnected: ${stale.join(", ")}` : null;
+  if (silent.length === 0) return { reported, none, reason: staleText };
   const names = silent.join(", ");
-  return { reported, none, reason: none ? `not reported: ${names}` : `not included (not reported): ${names}` };
+  if (none) return { reported, none, reason: `not reported: ${names}` };
+  return { reported, none, reason: [`not included (not reported): ${names}`, staleText].filter(Boolean).join("; ") };
 }
 
 /**
