@@ -177,6 +177,13 @@ describe("planHibernation", () => {
     expect(plan.managed.deployments).toBe(1);
   });
 
+  it("never sleeps a workload the chart labels part of spot-optimizer, in any namespace", () => {
+    const ours = workload("Deployment", "tools/spot-optimizer-facade", { replicas: 2 });
+    ours.metadata.labels = { "app.kubernetes.io/part-of": "spot-optimizer" };
+    const plan = planHibernation(input({ workloads: [ours, workload("Deployment", "tools/web", { replicas: 1 })] }));
+    expect(plan.patches.map((p) => `${p.namespace}/${p.name}`)).toEqual(["tools/web"]);
+  });
+
   it("guards every patch with the resourceVersion it was computed from", () => {
     const plan = planHibernation(
       input({ workloads: [{ ...workloads[0]!, metadata: { ...workloads[0]!.metadata, resourceVersion: "42" } }] }),

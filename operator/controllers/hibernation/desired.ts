@@ -248,7 +248,12 @@ function wakeNodePool(nodePool: ObservedObject, saved: SavedOriginal, enforce: b
   };
 }
 
+/** The label the chart puts on every Spot Optimizer workload (operator, facade, agent), whatever its namespace. */
+export const PART_OF_LABEL = "app.kubernetes.io/part-of";
+
 function isWorkloadExcluded(workload: ObservedWorkload, excluded: (namespace: string) => boolean): boolean {
+  // Ours, in whatever namespace it was installed: asleep, nothing would be left to wake the cluster.
+  if (workload.metadata.labels?.[PART_OF_LABEL] === "spot-optimizer") return true;
   return excluded(workload.metadata.namespace ?? "");
 }
 
