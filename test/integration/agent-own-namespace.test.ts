@@ -4,27 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCluster } from "../../agent/cluster-report.js";
 import { execute } from "../../agent/executors/index.js";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
-import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import { KubeClient } from "../../src-shared/kube/index.js";
 import { pendingAction } from "../support/agent.js";
 import { startTestCluster } from "../support/cluster.js";
+import { deployment } from "../support/hibernation-fixtures.js";
 
 const OWN = "spot-optimizer";
 let server: LocalApiServer;
 let client: KubeClient;
-
-function deployment(namespace: string, name: string, replicas: number): KubeObject {
-  const labels = { app: name };
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name, namespace },
-    spec: {
-      replicas,
-      selector: { matchLabels: labels },
-      template: { metadata: { labels }, spec: { containers: [{ name: "c", image: "x" }] } },
-    },
-  };
-}
 
 beforeAll(async () => {
   server = await startTestCluster();

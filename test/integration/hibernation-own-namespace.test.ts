@@ -8,26 +8,13 @@ import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
 import { localClusterConfigMap } from "../../src-shared/tenancy/cluster-target.js";
 import { eventually, startTestCluster } from "../support/cluster.js";
+import { deployment } from "../support/hibernation-fixtures.js";
 
 const RELEASE_NS = "spot-optimizer";
 const ORG = "org-own-namespace";
 let server: LocalApiServer;
 let client: KubeClient;
 let manager: ControllerManager;
-
-function deployment(namespace: string, name: string, replicas: number): KubeObject {
-  const labels = { app: name };
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name, namespace },
-    spec: {
-      replicas,
-      selector: { matchLabels: labels },
-      template: { metadata: { labels }, spec: { containers: [{ name: "c", image: "x" }] } },
-    },
-  };
-}
 
 beforeAll(async () => {
   server = await startTestCluster({ crds: "project" });

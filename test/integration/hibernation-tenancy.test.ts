@@ -5,10 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, kubectl } from "../support/cluster.js";
 import { startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
 import { designateLocalCluster } from "../support/local-cluster.js";
+import { deployment } from "../support/hibernation-fixtures.js";
 import { registerHibernationController } from "../../operator/controllers/hibernation/controller.js";
 import { SAVED_ANNOTATION } from "../../operator/controllers/hibernation/desired.js";
 import { ControllerManager } from "../../src-shared/runtime/index.js";
-import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
+import { KubeClient } from "../../src-shared/kube/index.js";
 
 const HS = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule" };
 const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
@@ -20,20 +21,6 @@ let operatorClient: KubeClient;
 let a: SignedUp;
 let b: SignedUp;
 let c: SignedUp;
-
-function deployment(namespace: string, name: string, replicas: number): KubeObject {
-  const labels = { app: name };
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name, namespace },
-    spec: {
-      replicas,
-      selector: { matchLabels: labels },
-      template: { metadata: { labels }, spec: { containers: [{ name: "c", image: "x" }] } },
-    },
-  };
-}
 
 /** Replica count and whether hibernation saved an original on it, per workload of every organisation. */
 async function workloads(): Promise<Record<string, string>> {
