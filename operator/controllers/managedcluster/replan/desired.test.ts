@@ -273,6 +273,37 @@ describe("lastPlan", () => {
     expect(last.message).toContain("2 DaemonSet/static pod(s)");
   });
 
+  it("states the bound as what the cheapest plan costs, and under a risk-weighing strategy says the gap is its choice", () => {
+    const plan = {
+      nodes: [node("m5.large", "spot", 0.04, 0.096)],
+      hourlyCostUsd: 0.06,
+      baselineHourlyCostUsd: 0.096,
+      savingsPct: 37.5,
+      unplaced: [],
+      warnings: [],
+      lowerBound: { hourlyUsd: 0.04 },
+    };
+    const inventory = { groups: [], podsPlanned: 1, skipped: { finished: 0, terminating: 0, perNode: 0 } };
+    const message = (strategy?: string): string =>
+      succeededPlan({
+        jobId: "j3",
+        now: new Date("2026-11-23T18:00:00Z"),
+        plan,
+        inventory,
+        planInput: optimizerInput({
+          templates: [],
+          book,
+          ...(strategy ? { policy: { metadata: { name: "p" }, spec: { strategy } } as never } : {}),
+        }),
+      }).message ?? "";
+    expect(message("lowest-price")).toContain(
+      "proven lower bound 0.0400 $/h: the plan costs at most 50.00 % more than the cheapest possible plan;",
+    );
+    expect(message("capacity-optimized")).toContain(
+      "at most 50.00 % more than the cheapest possible plan (strategy capacity-optimized weighs interruption risk as well as price)",
+    );
+  });
+
   it("a failed job carries its reason and no figures", () => {
     const f = failedPlan({
       jobId: "j2",

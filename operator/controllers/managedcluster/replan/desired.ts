@@ -250,14 +250,25 @@ export function nodeCounts(plan: Plan): NonNullable<LastPlan["nodes"]> {
   );
 }
 
-function planMessage(plan: Plan & BoundedPlan, inventory: PodInventory, basis: string): string {
-  const s = inventory.skipped;
-  const parts = [`Planned ${plan.nodes.length} node(s) for ${inventory.podsPlanned} pod(s)`, basis];
+/**
+ * What the bound says of the plan: it bounds the cheapest plan's price, so under a strategy that also weighs Spot
+ * interruption risk a wide gap is that strategy's choice, not a poor plan, and the message says so.
+ */
+function boundPhrase(plan: Plan & BoundedPlan, strategy: string): string | undefined {
   const lb = plan.lowerBound?.hourlyUsd ?? 0;
-  if (lb > 0)
-    parts.push(
-      `proven lower bound ${lb.toFixed(4)} $/h: the plan is at most ${((100 * (plan.hourlyCostUsd - lb)) / lb).toFixed(2)} % above the optimum`,
-    );
+  if (lb <= 0) return undefined;
+  const pct = ((100 * (plan.hourlyCostUsd - lb)) / lb).toFixed(2);
+  const phrase = `proven lower bound ${lb.toFixed(4)} $/h: the plan costs at most ${pct} % more than the cheapest possible plan`;
+  return strategy === "lowest-price"
+    ? phrase
+    : `${phrase} (strategy ${strategy} weighs interruption risk as well as price)`;
+}
+
+function planMessage(plan: Plan & BoundedPlan, inventory: PodInventory, planInput: PlanInput): string {
+  const s = inventory.skipped;
+  const parts = [`Planned ${plan.nodes.length} node(s) for ${inventory.podsPlanned} pod(s)`, planInput.basis];
+  const bound = boundPhrase(plan, planInput.policy.strategy);
+  if (bound) parts.push(bound);
   if (s.perNode + s.finished + s.terminating > 0)
     parts.push(
       `not planned: ${s.perNode} DaemonSet/static pod(s) (per-node overhead), ${s.finished} finished, ${s.terminating} terminating`,
@@ -286,7 +297,7 @@ export function succeededPlan(input: {
     phase: "Succeeded",
     completedAt: kubeTime(input.now),
     reason: "Planned",
-    message: planMessage(plan, input.inventory, input.planInput.basis),
+    message: planMessage(plan, input.inventory, input.planInput),
     hourlyCostUsd,
     monthlyCostUsd: round(hourlyCostUsd * HOURS_PER_MONTH, 2),
     baselineHourlyCostUsd: round(plan.baselineHourlyCostUsd, 4),
