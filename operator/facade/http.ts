@@ -204,8 +204,9 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /** Client-sent text echoed in an error: at most `max` characters, and no lone surrogate (not valid UTF-8 to send). */
 function clipped(text: string, max: number): string {
-  const whole = text.replace(LONE_SURROGATE, "\uFFFD");
-  return whole.length <= max ? whole : `${whole.slice(0, max - 1)}…`;
+  // cut first: a cut may split a surrogate pair, whose half the replacement then removes
+  const cut = text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  return cut.replace(LONE_SURROGATE, "\uFFFD");
 }
 
 function parsePart<T>(where: string, schema: z.ZodType<T> | undefined, raw: unknown): T {
@@ -314,10 +315,10 @@ export const IMPERSONATION_MANAGES_NO_ACCESS =
 /** ... and on a reconnect, which re-issues a connected cluster's agent token (its running agent then stops). */
 export const IMPERSONATION_KEEPS_AGENT_TOKENS =
   "an impersonation token cannot re-issue a connected cluster's agent token (its running agent would stop); sign in as the organisation's owner";
-/** ... and on one that sets what the audit log keeps (a shorter retention deletes entries). */
 /** ... and on the active account, which is kept per user: the impersonating super_admin's own, not the organisation's. */
 export const IMPERSONATION_HAS_NO_CONTEXT =
   "an impersonation token has no active account of its own: name the cluster (cluster_id) in each request instead";
+/** ... and on one that sets what the audit log keeps (a shorter retention deletes entries). */
 export const IMPERSONATION_KEEPS_AUDIT =
   "an impersonation token cannot change the audit log's retention; sign in as the organisation's owner";
 
