@@ -157,6 +157,15 @@ describe("a Job's pod template", () => {
     });
     expect(scheduling.status).toBe(200);
     expect((scheduling.json as Obj).spec.template.spec.nodeSelector).toEqual({ pool: "spot" });
+    const affinity = {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: "pool", operator: "In", values: ["spot"] }] }],
+        },
+      },
+    };
+    expect((await merge("waiting", { spec: { template: { spec: { affinity } } } })).status).toBe(200);
+    expect((await merge("waiting", { spec: { template: { spec: { affinity: null } } } })).status).toBe(200);
     const image = await merge("waiting", {
       spec: { template: { spec: { containers: [{ name: "c", image: "x:2" }] } } },
     });

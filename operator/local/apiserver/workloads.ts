@@ -77,7 +77,9 @@ function withoutSchedulingDirectives(template: unknown): unknown {
   if (isObject(spec.affinity)) {
     const affinity = { ...spec.affinity };
     delete affinity.nodeAffinity;
-    spec.affinity = affinity;
+    // an affinity of nodeAffinity alone, added or cleared, is the same change as its nodeAffinity (as upstream)
+    if (Object.keys(affinity).length === 0) delete spec.affinity;
+    else spec.affinity = affinity;
   }
   return { ...template, metadata, spec };
 }
