@@ -353,11 +353,14 @@ describe("template validation against the instance catalog", () => {
 });
 
 describe("template names, and validate agreeing with create", () => {
+  beforeAll(async () => {
+    await f.client.create({ ...MC, metadata: { name: "b-prod", namespace: f.orgB }, spec: { mode: "remote" } });
+    await eventually(() => f.cache.cluster(f.orgB, "b-prod") !== undefined);
+  });
+
   it("a name in any script is kept as the display name under an id derived from it; one with no letter is refused", async () => {
     const token = f.token(f.orgB);
     const body = { families: ["m5"], cluster_id: "b-prod" };
-    await f.client.create({ ...MC, metadata: { name: "b-prod", namespace: f.orgB }, spec: { mode: "remote" } });
-    await eventually(() => f.cache.cluster(f.orgB, "b-prod") !== undefined);
     const created = await f.call("POST", "/templates", { token, body: { ...body, name: "名前" } });
     expect(created.status).toBe(201);
     expect(created.body.id).toMatch(/^template-[0-9a-f]{8}$/);
@@ -383,6 +386,13 @@ describe("template names, and validate agreeing with create", () => {
     expect([first.status, second.status]).toEqual([201, 201]);
     expect(first.body.id).not.toBe(second.body.id);
     expect(first.body.id.length).toBeLessThanOrEqual(63);
+    // the first keeps the id a long name always had (its slug cut at 63), and the same name again finds it
+    expect(first.body.id).toBe("a".repeat(63));
+    const again = await f.call("POST", "/templates", {
+      token,
+      body: { families: ["m5"], cluster_id: "b-prod", name: `${stem}-one` },
+    });
+    expect(again.status).toBe(409);
   });
 
   it("validate refuses what create refuses: an empty name, a name in use, a disk under the CRD's 8 GiB", async () => {
@@ -391,9 +401,15 @@ describe("template names, and validate agreeing with create", () => {
       f.call("POST", "/templates/validate", { token, body: { families: ["m5"], cluster_id: "b-prod", ...extra } });
     const empty = await validate({ name: "" });
     expect(empty.body).toMatchObject({ valid: false, errors: ["name must contain at least one letter or digit"] });
-    const taken = await validate({ name: "名前" });
+    const made = await f.call("POST", "/templates", {
+      token,
+      body: { families: ["m5"], cluster_id: "b-prod", name: "東京" },
+    });
+    expect(made.status).toBe(201);
+    await eventually(() => f.cache.template(f.orgB, made.body.id) !== undefined);
+    const taken = await validate({ name: "東京" });
     expect(taken.body.valid).toBe(false);
-    expect(taken.body.errors[0]).toMatch(/already exists \(named "名前"\)/);
+    expect(taken.body.errors[0]).toMatch(/already exists \(named "東京"\)/);
     const tiny = await validate({ disk_size: 5 });
     expect(tiny.body.valid).toBe(false);
     expect(tiny.body.errors).toEqual(["disk_size must be an integer between 8 and 16384 GiB"]);

@@ -17,6 +17,7 @@ import {
   DISPLAY_NAME_ANNOTATION,
   catalogOf,
   defaultOf,
+  templateDisplayName,
   templateObjectName,
   type TemplateService,
 } from "../services/templates.js";
@@ -212,11 +213,10 @@ const ValidateBody = z
 
 /** What POST /templates would refuse about a name: none usable as an id, or one a template of the organisation has. */
 function templateNameErrors(rc: ResourceContext, name: string): string[] {
-  const id = templateObjectName(name);
+  const id = templateObjectName(name, (candidate) => templateDisplayName(rc, candidate));
   if (!id) return ["name must contain at least one letter or digit"];
-  const existing = rc.cache.template(rc.namespace, id);
-  if (!existing) return [];
-  const shown = existing.metadata.annotations?.[DISPLAY_NAME_ANNOTATION] ?? id;
+  const shown = templateDisplayName(rc, id);
+  if (shown === undefined) return [];
   return [`a template with id ${id} already exists (named ${JSON.stringify(shown)}): choose another name`];
 }
 

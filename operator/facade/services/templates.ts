@@ -22,11 +22,15 @@ export interface TemplateDraft {
 }
 
 /**
- * "AI-Workloads" -> "ai-workloads": the NodeTemplate's object name. A name with no Latin letter or digit (e.g. 名前)
- * gets `template-<hash>`, and one too long for an object name its first 54 characters and the hash, so that neither
- * is refused nor collides with another name that merely starts the same.
+ * "AI-Workloads" -> "ai-workloads": the NodeTemplate's object name (a slug over 63 characters cut there). A name with no
+ * Latin letter or digit (e.g. 名前) gets `template-<hash>`; a cut slug whose id a template of another name holds gets
+ * its first 54 characters and the hash, so a long name never collides with one that merely starts the same, while the
+ * same name again still finds its template. `heldBy(id)`: the display name of the template with that id, if any.
  */
-export function templateObjectName(displayName: string): string {
+export function templateObjectName(
+  displayName: string,
+  heldBy: (id: string) => string | undefined = () => undefined,
+): string {
   const slug = displayName
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
@@ -34,7 +38,15 @@ export function templateObjectName(displayName: string): string {
   const hash = (): string => createHash("sha256").update(displayName.normalize("NFC")).digest("hex").slice(0, 8);
   if (slug === "") return /[\p{L}\p{N}]/u.test(displayName) ? `template-${hash()}` : "";
   if (slug.length <= 63) return slug;
-  return `${slug.slice(0, 54).replace(/-+$/g, "")}-${hash()}`;
+  const cut = slug.slice(0, 63).replace(/-+$/g, "");
+  const holder = heldBy(cut);
+  return holder === undefined || holder === displayName ? cut : `${slug.slice(0, 54).replace(/-+$/g, "")}-${hash()}`;
+}
+
+/** The display name of the organisation's template with this id, for templateObjectName. */
+export function templateDisplayName(rc: Pick<ResourceContext, "cache" | "namespace">, id: string): string | undefined {
+  const template = rc.cache.template(rc.namespace, id);
+  return template ? (template.metadata.annotations?.[DISPLAY_NAME_ANNOTATION] ?? id) : undefined;
 }
 
 function templatesOfCluster(rc: ResourceContext, clusterName: string): NodeTemplate[] {
@@ -213,7 +225,7 @@ async function createTemplate(
   const cluster = await targetCluster(rc, draft.cluster_id);
   const clusterName = cluster.metadata.name ?? "";
   const architecture = assertValid(draft, catalogOf(rc, cluster));
-  const id = templateObjectName(draft.name);
+  const id = templateObjectName(draft.name, (candidate) => templateDisplayName(rc, candidate));
   if (!id) throw new UnprocessableError("body.name: must contain at least one letter or digit");
   // The first template of a cluster becomes its default, so "exactly one default per cluster" holds from the start.
   const isDefault = draft.is_default ?? defaultOf(rc, cluster) === null;
