@@ -207,19 +207,33 @@ export interface AgentImage {
   digest?: string;
 }
 
-const IMAGE_REFERENCE =
-  /^(?<repository>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?::(?<tag>[\w][\w.-]{0,127})|@(?<digest>sha256:[a-f0-9]{64}))$/;
+/** `repository@digest` split, or undefined when either part is not one. */
+function digestReference(repository: string, digest: string): AgentImage | undefined {
+  return repository && /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-f0-9]{32,}$/i.test(digest)
+    ? { repository, digest }
+    : undefined;
+}
 
-/** SPOTOPT_AGENT_IMAGE as repository and tag or digest; throws naming the variable on a reference it cannot read. */
+/**
+ * SPOTOPT_AGENT_IMAGE as repository and tag or digest: `repository@digest`, `repository:tag` (the tag after the last
+ * `/`), or a bare repository. Any registry's spelling is taken (the chart passes its `image.*` through); only what no
+ * image reference holds (whitespace, an empty part, a tag or digest of other characters) is refused, naming the variable.
+ */
 export function agentImageFrom(raw: string | undefined): { agentImage?: AgentImage } {
   if (raw === undefined || raw === "") return {};
-  const groups = IMAGE_REFERENCE.exec(raw)?.groups;
-  if (!groups)
+  const refuse = (): never => {
     throw new Error(
-      `SPOTOPT_AGENT_IMAGE must be an image reference repository:tag or repository@sha256:…, got ${JSON.stringify(raw)}`,
+      `SPOTOPT_AGENT_IMAGE must be an image reference repository[:tag] or repository@algorithm:hex, got ${JSON.stringify(raw)}`,
     );
-  const { repository, tag, digest } = groups as { repository: string; tag?: string; digest?: string };
-  return { agentImage: { repository, ...(digest ? { digest } : { tag: tag! }) } };
+  };
+  if (/[\s"'`\\]/.test(raw)) refuse();
+  const at = raw.lastIndexOf("@");
+  if (at >= 0) return { agentImage: digestReference(raw.slice(0, at), raw.slice(at + 1)) ?? refuse() };
+  const colon = raw.lastIndexOf(":");
+  if (colon < 0 || colon < raw.lastIndexOf("/")) return { agentImage: { repository: raw } };
+  const [repository, tag] = [raw.slice(0, colon), raw.slice(colon + 1)];
+  if (!repository || !/^\w[\w.-]{0,127}$/.test(tag)) refuse();
+  return { agentImage: { repository, tag } };
 }
 
 /** Settings given in code on top of the environment (tests, local mode); rate limits may be given one by one. */
