@@ -221,7 +221,7 @@ export class ControllerManager {
         baseBackoffMs: spec.baseBackoffMs,
         maxBackoffMs: spec.maxBackoffMs,
         onError: (key, error, retryInMs) =>
-          logReconcileFailure(this.options.logger, { err: error, controller: spec.name, key, retryInMs }),
+          logReconcileFailure(this.options.logger, { err: error, controller: spec.name, key, retryInMs }, spec.forKind),
       });
       for (const key of this.informer(spec.forKind).keys()) controller.queue.add(key);
       for (const key of spec.initialKeys?.() ?? []) controller.queue.add(key);
@@ -245,20 +245,35 @@ export class ControllerManager {
 function logReconcileFailure(
   logger: ManagerLogger | undefined,
   failure: { err: unknown; controller: string; key: string; retryInMs: number },
+  forKind: KindRef,
 ): void {
   const { err } = failure;
   if (err instanceof KubeApiError && err.statusCode === 409 && err.reason === "Conflict")
     logger?.debug?.(failure, "Reconcile conflicted, requeued");
-  else if (deletedMeanwhile(err, failure.key))
+  else if (deletedMeanwhile(err, failure.key, forKind))
     logger?.debug?.(failure, "Reconciled object deleted meanwhile, requeued");
   else logger?.error(failure, "Reconcile failed");
 }
 
-/** A 404 NotFound whose Status names the object of `key` (`namespace/name` or `name`). */
-export function deletedMeanwhile(err: unknown, key: string): boolean {
+/**
+ * A 404 NotFound whose Status names the object of `key` (`namespace/name` or `name`) of the controller's own kind: its
+ * group, and its resource (a plural: "optimizationpolicies" for OptimizationPolicy). Objects of other kinds are often
+ * named alike here (a cluster's policy and schedule carry the cluster's name), so the name alone does not tell.
+ */
+export function deletedMeanwhile(err: unknown, key: string, kind: KindRef): boolean {
   if (!(err instanceof KubeApiError) || err.statusCode !== 404 || err.reason !== "NotFound") return false;
-  const name = (err.body as { details?: { name?: unknown } } | undefined)?.details?.name;
-  return typeof name === "string" && name !== "" && key.split("/").at(-1) === name;
+  const details = notFoundDetails(err.body);
+  if (details.name === "" || key.split("/").at(-1) !== details.name) return false;
+  return (
+    details.group === groupOf(kind.apiVersion) && details.resource.startsWith(kind.kind.toLowerCase().replace(/y$/, ""))
+  );
+}
+
+/** A NotFound Status's name, group and resource (lower case), empty where it names none. */
+function notFoundDetails(body: unknown): { name: string; group: string; resource: string } {
+  const d = (body as { details?: Record<string, unknown> } | undefined)?.details ?? {};
+  const text = (v: unknown): string => (typeof v === "string" ? v : "");
+  return { name: text(d.name), group: text(d.group), resource: text(d.kind).toLowerCase() };
 }
 
 /** Keys of `owner`-kind controllers named in the object's controller ownerReference (same namespace). */
