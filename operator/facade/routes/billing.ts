@@ -5,7 +5,7 @@ import { getOrganisation } from "../auth/orgs.js";
 import { NotImplementedError } from "../errors.js";
 import { defineRoute, type RouteDef } from "../http.js";
 import { figuresInScope } from "../services/fleet-view.js";
-import { nodeKpi } from "../services/node-totals.js";
+import { nodeKpi, nodesLeftOut } from "../services/node-totals.js";
 import type { ResourceScope } from "../services/resource-scope.js";
 
 const NO_PROVIDER =
@@ -23,13 +23,22 @@ export interface BillingStatus {
 }
 
 /**
+ * What a known share rests on: nodes counted over the clusters that reported, so with some left out it is at least this;
+ * a disconnected agent's last count, also named in the reason, is no lower bound.
+ */
+function shareReason(used: { reason: string | null; leftOut?: boolean }): string | null {
+  if (used.reason === null) return null;
+  return used.leftOut === false ? used.reason : `at least this: ${used.reason}`;
+}
+
+/**
  * The plan's node limit against the nodes the clusters report: the percentage only where both are known (a limit of 0
  * with nodes in use is over any percentage, so it is null and says so).
  */
 export function billingStatus(
   plan: string,
   limits: Record<string, number>,
-  used: { nodes: number | null; reason: string | null },
+  used: { nodes: number | null; reason: string | null; leftOut?: boolean },
 ): BillingStatus {
   const limit = Object.hasOwn(limits, plan) ? limits[plan]! : null;
   const limitReason = limit === null ? `no node limit is configured for plan ${plan}` : null;
@@ -41,8 +50,7 @@ export function billingStatus(
     percentageReason = `plan ${plan} includes no nodes and ${used.nodes} are in use`;
   else {
     percentage = limit === 0 ? 0 : Math.round((used.nodes / limit) * 1000) / 10;
-    // nodes counted over the clusters that reported: the share is at least this
-    if (used.reason !== null) percentageReason = `at least this: ${used.reason}`;
+    percentageReason = shareReason(used);
   }
   return {
     plan,
@@ -83,11 +91,13 @@ function statusRoute(scope: ResourceScope): RouteDef {
     }),
     handler: async (ctx) => {
       const rc = scope.context(ctx.auth);
-      const kpi = nodeKpi(figuresInScope(rc, undefined));
+      const figures = figuresInScope(rc, undefined);
+      const kpi = nodeKpi(figures);
       const org = await getOrganisation(scope.parts.client, ctx.auth?.orgId ?? "");
       return billingStatus(org.plan, rc.config.planNodeLimits, {
         nodes: kpi.active_nodes,
         reason: kpi.active_nodes_reason,
+        leftOut: nodesLeftOut(figures),
       });
     },
   }) as RouteDef;

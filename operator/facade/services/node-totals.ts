@@ -33,6 +33,11 @@ interface Reported {
   reason: string | null;
 }
 
+/** Whether a node total over these clusters leaves some out (they have not reported): it is then at least that. */
+export function nodesLeftOut(figures: readonly ClusterView[]): boolean {
+  return figures.some((f) => f.nodesReason !== null);
+}
+
 function reportedOf(figures: readonly ClusterView[]): Reported {
   const reported = figures.filter((f) => f.nodesReason === null);
   const silent = figures.filter((f) => f.nodesReason !== null).map((f) => f.clusterId ?? "");
