@@ -193,7 +193,9 @@ describe("helm install into local mode (npm start's kubeconfig)", () => {
   it("an upgrade with --reuse-values keeps values unset with null at install (the schema takes null as unset)", async () => {
     const kc = local.kubeconfigPath;
     const release = ["nulls", chartDir, "-n", "nulls"];
-    const unset = "facade.nodeSelector=null,operator.tolerations=null,agent.affinity=null,facade.podAnnotations=null";
+    const unset =
+      "facade.nodeSelector=null,operator.tolerations=null,agent.affinity=null,facade.podAnnotations=null," +
+      "operator.resources.limits=null";
     ok(await helmAt(kc, ["install", ...release, "--create-namespace", "--set", unset, "--set", "image.tag=first"]));
     ok(await helmAt(kc, ["upgrade", ...release, "--reuse-values", "--set", "image.tag=second"]));
     const facade = await getJson<{
