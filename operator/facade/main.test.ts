@@ -14,7 +14,13 @@ const SECRETS = {
   err: { password: "hunter2", access_token: "access-value" },
   req: {
     headers: { authorization: "Bearer jwt-value", cookie: "session=cookie-value" },
-    body: { new_password: "new-pass-value", current_password: "old-pass-value", refresh_token: "body-refresh" },
+    body: {
+      new_password: "new-pass-value",
+      current_password: "old-pass-value",
+      refresh_token: "body-refresh",
+      token: "body-token-value",
+      client_secret: "client-secret-value",
+    },
   },
 };
 

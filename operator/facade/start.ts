@@ -9,8 +9,9 @@ import { createAuditChainStore, type AuditChainStore } from "../../src-shared/au
 import { KubeClient } from "../../src-shared/kube/client.js";
 import { createAdminRoutes } from "./admin/routes.js";
 import { buildFacadeApp, type FacadeApp, type FacadeDeps } from "./app.js";
+import { REDACTED_PATHS } from "../../src-shared/log/index.js";
 import { createAuditRoutes } from "./audit/routes.js";
-import { getOrganisation, listOrganisations } from "./auth/orgs.js";
+import { getOrganisation, listOrganisations, orgIdOfNamespace } from "./auth/orgs.js";
 import { createAuthRoutes } from "./auth/routes.js";
 import { AuthService, generateAdminCredentials } from "./auth/service.js";
 import { createFacadeCache, type FacadeCache } from "./cache.js";
@@ -142,7 +143,7 @@ function routeModulesOf(parts: FacadeParts, services: ResourceServices): RouteDe
       emailOfUser: (id) => auth.store.cachedUserById(id)?.email,
       signingKey: () => auth.store.signingKey(),
       checkOrganisation: async (namespace) => {
-        await getOrganisation(client, namespace.replace(/^org-/, ""));
+        await getOrganisation(client, orgIdOfNamespace(namespace));
       },
     }),
     createSettingsRoutes({ auth, client, cache, inviteLimits: config.rateLimits }),
@@ -257,7 +258,7 @@ async function appOf(
     namespace: config.systemNamespace,
     hashKey: await auth.store.signingKey(),
     now,
-    logger: options.logger ?? pino({ level: config.logLevel }),
+    logger: options.logger ?? pino({ level: config.logLevel, redact: REDACTED_PATHS }),
   });
   const metricsRegistry = new Registry();
   const services = createResourceServices({ ...parts, ...logger });

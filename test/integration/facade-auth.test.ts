@@ -174,14 +174,16 @@ describe("the OAuth2 password form", () => {
     expect(elsewhere.status).toBe(415);
   });
 
-  it("takes RFC 6749's grant_type=password and scope, and refuses any other grant type", async () => {
+  it("takes the password grant's grant_type, scope and client fields, and refuses any other grant type", async () => {
     const form = (fields: Record<string, string>): Promise<Response> =>
       fetch(t.url + "/api/auth/token", {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded" },
         body: new URLSearchParams({ username: ADMIN.email, password: ADMIN.password, ...fields }).toString(),
       });
-    expect((await form({ grant_type: "password", scope: "" })).status).toBe(200);
+    expect((await form({ grant_type: "password", scope: "", client_id: "dashboard", client_secret: "" })).status).toBe(
+      200,
+    );
     const other = await form({ grant_type: "client_credentials" });
     expect(other.status).toBe(422);
     expect(((await other.json()) as { detail: string }).detail).toMatch(/grant_type/);

@@ -17,6 +17,7 @@ import type { FacadeCache } from "../cache.js";
 import { NotFoundError, UnprocessableError } from "../errors.js";
 import type { FacadeConfig } from "../config.js";
 import { publicUrl } from "../public-url.js";
+import { orgIdOfNamespace } from "../auth/orgs.js";
 import { defineRoute, IMPERSONATION_KEEPS_AUDIT, type AuthContext, type RouteDef } from "../http.js";
 import {
   EXPORT_URL_TTL_SECONDS,
@@ -330,7 +331,6 @@ function sendFile(
 }
 
 /** The organisation id of an organisation's namespace (`org-<id>`); another namespace stands for itself. */
-const orgIdOf = (namespace: string): string => (namespace.startsWith("org-") ? namespace.slice(4) : namespace);
 
 const isFile = (query: unknown): boolean => (query as { download?: string }).download === "true";
 const formatOf = (query: unknown): "json" | "csv" => ((query as { format?: string }).format === "csv" ? "csv" : "json");
@@ -414,7 +414,7 @@ function exportFileRoute(deps: AuditContext): RouteDef {
       const grant = verifiedGrant(await deps.urlKey(), { ...query, namespace: query.org }, deps.now().getTime());
       await deps.checkOrganisation?.(grant.namespace);
       const doc = await exportDocument(deps, grant.namespace, grant);
-      const orgId = orgIdOf(grant.namespace);
+      const orgId = orgIdOfNamespace(grant.namespace);
       return sendFile(deps, doc, { format: grant.format, name: `audit-export-${orgId}`, orgId, res });
     },
   }) as RouteDef;

@@ -25,6 +25,11 @@ export function orgNamespace(orgId: string): string {
   return `org-${orgId}`;
 }
 
+/** The organisation id of its namespace (orgNamespace's inverse); any other name is returned as it is. */
+export function orgIdOfNamespace(namespace: string): string {
+  return namespace.startsWith("org-") ? namespace.slice(4) : namespace;
+}
+
 const ORG_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function isOrgId(value: string): boolean {

@@ -86,9 +86,12 @@ function loginRoute(ctx: AuthRouteContext, path: string, summary: string): Route
         email: Email.optional(),
         username: Email.optional(),
         password: AnyPassword,
-        // RFC 6749's password grant sends these too; only "password" is a grant this route gives, scopes are not used
+        // OAuth2 password-grant clients send these too: "password" is the only grant this route gives, and it uses no
+        // scopes or client credentials (tokens are the user's)
         grant_type: z.literal("password").optional(),
         scope: z.string().max(1000).optional(),
+        client_id: z.string().max(200).optional(),
+        client_secret: z.string().max(200).optional(),
       })
       .strict()
       .refine((b) => (b.email ?? b.username) !== undefined, { message: "email is required", path: ["email"] }),
