@@ -226,7 +226,7 @@ function serve(
 }
 
 /**
- * A WebSocket to a catalogue stream that is not built answers 501 with its detail once the token checks out, as its
+ * A WebSocket to a dashboard stream that is not built answers 501 with its detail once the token checks out, as its
  * HTTP route does (a browser passes the token only as subprotocols, which the HTTP routes do not read). Returns
  * undefined, having done nothing, for any other request.
  */

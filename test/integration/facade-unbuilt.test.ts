@@ -1,4 +1,4 @@
-// The catalogue routes whose feature is not built (lab, model registry, AWS-account onboarding, EKS discovery) answer
+// The dashboard's routes whose feature is not built (lab, model registry, AWS-account onboarding, EKS discovery) answer
 // 501 with what exists instead, after the same auth, role and input checks as a built route; GET /clusters/discover is
 // not read as a cluster named discover; POST /onboard/skip answers where GET /api/auth/me routes.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,7 +30,7 @@ function detail(body: unknown): string {
   return String((body as { detail?: unknown }).detail);
 }
 
-describe("catalogue routes that are not built", () => {
+describe("dashboard routes that are not built", () => {
   it("answer 501 with what exists instead, to the roles that may call them", async () => {
     for (const [path, body] of WRITES) {
       const res = await f.call("POST", path, { token: f.token(f.orgA, "admin"), body });

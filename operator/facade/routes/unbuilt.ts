@@ -1,6 +1,6 @@
-// Catalogue routes whose feature is not built: the lab, the model registry, cross-account AWS onboarding and EKS
-// discovery. Each checks its caller and input like a built route, then answers 501 naming what exists instead, so the
-// dashboard can tell "not built" from "not found or not yours" (404). POST /onboard/skip has nothing to record.
+// Routes the dashboard calls whose feature is not built: the lab, the model registry, cross-account AWS onboarding and
+// EKS discovery. Each checks its caller and input like a built route, then answers 501 naming what exists instead, so
+// the dashboard can tell "not built" from "not found or not yours" (404). POST /onboard/skip has nothing to record.
 import { z } from "zod";
 import { objectName } from "../../../src-shared/crds/index.js";
 import { ForbiddenError, NotImplementedError } from "../errors.js";
@@ -20,7 +20,7 @@ const CONNECT =
 const DISCOVER =
   "discovering EKS clusters is not built (this facade calls no EKS API): connect a cluster with POST /clusters/connect";
 
-/** The catalogue's WebSockets that are not built, by path, with their 501 detail (streams.ts refuses their upgrades). */
+/** The dashboard's WebSockets that are not built, by path, with their 501 detail (streams.ts refuses their upgrades). */
 const UNBUILT_STREAMS: Array<[RegExp, string]> = [
   [/^\/lab\/stream\/[^/]+$/, LAB],
   [/^\/connect\/stream$/, CONNECT],
