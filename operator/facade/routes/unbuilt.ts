@@ -20,7 +20,7 @@ const CONNECT =
 const DISCOVER =
   "discovering EKS clusters is not built (this facade calls no EKS API): connect a cluster with POST /clusters/connect";
 
-/** The dashboard's WebSockets that are not built, by path, with their 501 detail (streams.ts refuses their upgrades). */
+/** The dashboard's WebSockets that are not built, by path, with their 501 detail (streams.ts refuses them). */
 const UNBUILT_STREAMS: Array<[RegExp, string]> = [
   [/^\/lab\/stream\/[^/]+$/, LAB],
   [/^\/connect\/stream$/, CONNECT],
