@@ -226,6 +226,27 @@ function serve(
 }
 
 /**
+ * The upgrade's token, checked as the HTTP routes check one, handed to `then`; a missing or refused token, or a check
+ * that could not run, answers the refusal instead.
+ */
+function authenticated(
+  deps: StreamDeps,
+  { req, socket }: { req: IncomingMessage; socket: Duplex },
+  then: (auth: AuthContext, token: string) => void,
+): void {
+  const token = tokenOf(req);
+  if (!token) return refuse(socket, 401, "missing bearer token (Authorization header or subprotocols bearer, <token>)");
+  verify(deps, token).then(
+    (auth) => then(auth, token),
+    // only the typed errors' details are meant for clients; anything else (e.g. the API server failing) is not theirs
+    (err: unknown) =>
+      err instanceof HttpError
+        ? refuse(socket, err.status, err.detail)
+        : refuse(socket, 503, "authentication unavailable, try again"),
+  );
+}
+
+/**
  * A WebSocket to a dashboard stream that is not built answers 501 with its detail once the token checks out, as its
  * HTTP route does (a browser passes the token only as subprotocols, which the HTTP routes do not read). Returns
  * undefined, having done nothing, for any other request.
@@ -236,18 +257,7 @@ function refuseUnbuilt(
 ): true | undefined {
   const detail = req.headers.upgrade?.toLowerCase() === "websocket" ? unbuiltStream(path) : undefined;
   if (!detail) return undefined;
-  const token = tokenOf(req);
-  if (!token) {
-    refuse(socket, 401, "missing bearer token (Authorization header or subprotocols bearer, <token>)");
-    return true;
-  }
-  verify(deps, token).then(
-    () => refuse(socket, 501, detail),
-    (err: unknown) =>
-      err instanceof HttpError
-        ? refuse(socket, err.status, err.detail)
-        : refuse(socket, 503, "authentication unavailable, try again"),
-  );
+  authenticated(deps, { req, socket }, () => refuse(socket, 501, detail));
   return true;
 }
 
@@ -272,23 +282,13 @@ export function attachStreams(server: Server, deps: StreamDeps): { close(): void
       return;
     }
     if (!deps.cache.hasSynced()) return refuse(socket, 503, "caches not synced yet");
-    const token = tokenOf(req);
-    if (!token)
-      return refuse(socket, 401, "missing bearer token (Authorization header or subprotocols bearer, <token>)");
-    verify(deps, token).then(
-      (auth) => {
-        const refused = refusal(auth, stream, deps);
-        if (refused) return refuse(socket, ...refused);
-        if ((perUser.get(auth.userId) ?? 0) >= maxPerUser)
-          return refuse(socket, 429, `at most ${maxPerUser} open streams per user`);
-        wss.handleUpgrade(req, socket, head, (ws) => serve(ws, { auth, stream: stream.open, token, deps, perUser }));
-      },
-      // only the typed errors' details are meant for clients; anything else (e.g. the API server failing) is not theirs
-      (err: unknown) =>
-        err instanceof HttpError
-          ? refuse(socket, err.status, err.detail)
-          : refuse(socket, 503, "authentication unavailable, try again"),
-    );
+    authenticated(deps, { req, socket }, (auth, token) => {
+      const refused = refusal(auth, stream, deps);
+      if (refused) return refuse(socket, ...refused);
+      if ((perUser.get(auth.userId) ?? 0) >= maxPerUser)
+        return refuse(socket, 429, `at most ${maxPerUser} open streams per user`);
+      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, { auth, stream: stream.open, token, deps, perUser }));
+    });
   };
   server.on("upgrade", onUpgrade);
   return {
