@@ -1,6 +1,7 @@
 // The agent's configuration from environment variables (documented in agent/README.md), validated with zod/mini:
 // the same checks as classic zod without loading all of it (≈ 5 MB of resident memory the agent does not need).
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as z from "zod/mini";
 import { en } from "zod/locales";
 
@@ -112,8 +113,10 @@ export function loadAgentConfig(raw: NodeJS.ProcessEnv = process.env): AgentConf
   };
 }
 
-/** Where a pod's service account namespace is mounted: the agent's own namespace when no variable names it. */
-export const SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+/** Where a pod's service account is mounted: its token and CA (kube-access.ts) and its namespace. */
+export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+/** The agent's own namespace when no variable names it. */
+const SERVICE_ACCOUNT_NAMESPACE_FILE = join(SERVICE_ACCOUNT_DIR, "namespace");
 
 function ownNamespace(configured: string | undefined): { ownNamespace?: string } {
   if (configured !== undefined) return { ownNamespace: configured };

@@ -6,9 +6,8 @@ import type https from "node:https";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import type { KubeAccess } from "../src-shared/kube/client.js";
-import { AgentConfigError } from "./config.js";
+import { AgentConfigError, SERVICE_ACCOUNT_DIR } from "./config.js";
 
-export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 /** Bound service-account tokens rotate (kubelet refreshes the file); re-read at most this often. */
 const TOKEN_REREAD_MS = 60_000;
 /** An exec credential is renewed this long before it expires. */
