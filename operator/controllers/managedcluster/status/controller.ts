@@ -12,7 +12,7 @@ import { resourceNamesCluster } from "../../../../src-shared/fleet/fleet-metrics
 import { priceMaxAgeMs } from "../../../../src-shared/pricing/freshness.js";
 import { snapshotRegionPrices, type RegionPrices } from "../../../../src-shared/pricing/region-prices.js";
 import type { ClusterView } from "./desired.js";
-import { localClusterFromConfigMap } from "../../../../src-shared/tenancy/cluster-target.js";
+import { cachedDesignation, localClusterDesignation } from "../../../../src-shared/karpenter/labels.js";
 import { createManagedClusterReconciler } from "./reconciler.js";
 import { priceBookConfigMaps } from "../../../../src-shared/pricing/operator-prices.js";
 import { AUDIT_ENTRY, MANAGED_CLUSTER } from "../../../../src-shared/crds/refs.js";
@@ -69,6 +69,8 @@ export function registerManagedClusterController(options: ManagedClusterControll
       // A snapshot write (at most once a minute per cluster) re-reconciles its cluster; Lease renewals do not.
       { ...snapshots, mapToKeys: agentObjectClusterKeys },
       { ...AUDIT_ENTRY, mapToKeys: (entry) => interruptedClusterKeys(clusters, entry) },
+      // A new designation decides again which local cluster owns the nodes.
+      { ...localClusterDesignation(options.systemNamespace), mapToKeys: localClusterKeys },
       // A refreshed price book re-prices every cluster (PricesFresh, figures) at once, not at the next resync.
       { ...priceBookConfigMaps(options.systemNamespace), mapToKeys: () => clusters.keys() },
     ],
@@ -80,7 +82,10 @@ export function registerManagedClusterController(options: ManagedClusterControll
       auditEntries: manager.informer(AUDIT_ENTRY),
       prices: options.prices ?? snapshotRegionPrices(),
       priceMaxAgeMs: options.priceMaxAgeMs ?? priceMaxAgeMs(),
-      localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),
+      localCluster: cachedDesignation(
+        manager.informer(localClusterDesignation(options.systemNamespace)),
+        options.systemNamespace,
+      ),
       now: options.now,
       snapshots: manager.informer(snapshots),
       leases: manager.informer(agentLeaseRef(options.systemNamespace)),

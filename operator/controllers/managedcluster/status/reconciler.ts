@@ -95,7 +95,6 @@ export function createManagedClusterReconciler(
     if (!cluster) return {};
     const plan = desiredClusterStatus({
       cluster,
-      // Read live, like the hibernation controller: one small GET, and a changed designation counts at once.
       localCluster: (cluster.spec?.mode ?? "local") === "local" ? await options.localCluster() : undefined,
       nodes: options.nodes.list() as unknown as V1Node[],
       pods: options.pods.list() as unknown as V1Pod[],
