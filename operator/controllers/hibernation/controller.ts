@@ -14,6 +14,7 @@ import { createHibernationReconciler } from "./reconciler.js";
 import { KIND_REFS, WORKLOAD_KINDS, snapshotRef, hibernationWriter, informerReader, type ReadKind } from "./kube.js";
 import { SCHEDULE_LABEL } from "./executor.js";
 import { agentObjectOwner } from "../../../src-shared/agent/placement.js";
+import { localClusterDesignation } from "../../../src-shared/karpenter/labels.js";
 import { actionOwner } from "../../../src-shared/agent/action-owner.js";
 import {
   clusterRefName,
@@ -43,7 +44,7 @@ export interface HibernationControllerOptions {
  */
 export async function registerHibernationController(options: HibernationControllerOptions): Promise<void> {
   const { manager, client } = options;
-  const informers: Partial<Record<ReadKind | "AgentAction" | "Snapshot", Informer>> = {
+  const informers: Partial<Record<ReadKind | "AgentAction" | "Snapshot" | "Designation", Informer>> = {
     HibernationSchedule: manager.informer(KIND_REFS.HibernationSchedule),
     ManagedCluster: manager.informer(KIND_REFS.ManagedCluster),
     // Organisation namespaces are never another organisation's to scale (labels read from this cache).
@@ -58,6 +59,8 @@ export async function registerHibernationController(options: HibernationControll
   informers.AgentAction = manager.informer(KIND_REFS.AgentAction);
   const snapshots = snapshotRef(options.systemNamespace);
   informers.Snapshot = manager.informer(snapshots);
+  const designation = localClusterDesignation(options.systemNamespace);
+  informers.Designation = manager.informer(designation);
   const actionScheduleKeys = (action: KubeObject): string[] => {
     const schedule = actionOwner(action, SCHEDULE_LABEL);
     return schedule ? [`${action.metadata?.namespace ?? ""}/${schedule}`] : [];
@@ -82,6 +85,8 @@ export async function registerHibernationController(options: HibernationControll
       { ...KIND_REFS.AgentAction, mapToKeys: actionScheduleKeys },
       // In the release namespace: its labels say which organisation and cluster the snapshot reports.
       { ...snapshots, mapToKeys: (cm) => schedulesOf(agentObjectOwner(cm)?.namespace, agentObjectOwner(cm)?.cluster) },
+      // A new designation decides again which schedule may act on the local cluster.
+      { ...designation, mapToKeys: scheduleKeys },
     ],
     reconcile: createHibernationReconciler({
       reader: informerReader(informers, { client, systemNamespace: options.systemNamespace }),

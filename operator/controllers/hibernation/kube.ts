@@ -1,5 +1,6 @@
 // Kubernetes access for the hibernation controller: reads (informer caches or live lists) and its guarded writes.
 import { AGENT_ACTION, AUDIT_ENTRY, HIBERNATION_SCHEDULE, MANAGED_CLUSTER } from "../../../src-shared/crds/refs.js";
+import { cachedDesignation } from "../../../src-shared/karpenter/labels.js";
 import { validateKarpenterObject } from "../../../src-shared/karpenter/validate.js";
 import {
   KubeApiError,
@@ -69,21 +70,23 @@ export interface HibernationReader {
   listAgentActions(namespace: string): Promise<KubeObject[]>;
 }
 
-/** The designation is read live from the system namespace (one small GET; the requeue picks up a change). */
+/** The designation read live from the system namespace (one small GET), where no watch caches it (liveReader). */
 function liveLocalCluster(client: KubeClient, systemNamespace: string): () => Promise<LocalClusterRef | undefined> {
   return localClusterFromConfigMap((ref) => client.getIfExists(ref), systemNamespace);
 }
 
 /** Reads from informer caches; kinds without an informer (Karpenter absent) read as empty. */
 export function informerReader(
-  informers: Partial<Record<ReadKind | "AgentAction" | "Snapshot", Informer>>,
+  informers: Partial<Record<ReadKind | "AgentAction" | "Snapshot" | "Designation", Informer>>,
   options: { client: KubeClient; systemNamespace?: string },
 ): HibernationReader {
   return {
     getSchedule: async (namespace, name) => informers.HibernationSchedule?.get(namespace, name),
     getManagedCluster: async (namespace, name) => informers.ManagedCluster?.get(namespace, name),
     listSchedules: async (namespace) => informers.HibernationSchedule?.list({ namespace }) ?? [],
-    localCluster: liveLocalCluster(options.client, options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE),
+    localCluster: informers.Designation
+      ? cachedDesignation(informers.Designation, options.systemNamespace)
+      : liveLocalCluster(options.client, options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE),
     list: async (kind) => (informers[kind]?.list() ?? []) as unknown as ObservedObject[],
     snapshot: async (namespace, cluster) =>
       parseSnapshot(
