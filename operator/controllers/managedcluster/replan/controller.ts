@@ -5,7 +5,7 @@ import type { KubeClient } from "../../../../src-shared/kube/index.js";
 import { loadSnapshotPriceBook } from "../../../../src-shared/pricing/snapshot/index.js";
 import type { PriceBook } from "../../../../src-shared/pricing/types.js";
 import { EventRecorder, type ControllerManager, type KindRef } from "../../../../src-shared/runtime/index.js";
-import { localClusterFromConfigMap } from "../../../../src-shared/tenancy/cluster-target.js";
+import { cachedDesignation, localClusterDesignation } from "../../../../src-shared/karpenter/labels.js";
 import { createReplanReconciler, type ReplanReconcilerOptions } from "./reconciler.js";
 import { OptimizerWorker } from "../../../../src-shared/optimizer/in-worker.js";
 import {
@@ -55,7 +55,10 @@ export function registerReplanController(options: ReplanControllerOptions): void
       schedules: manager.informer(HIBERNATION_SCHEDULE),
       releaseNamespace: options.systemNamespace,
       priceBook: options.priceBook ?? loadSnapshotPriceBook,
-      localCluster: localClusterFromConfigMap((ref) => client.getIfExists(ref), options.systemNamespace),
+      localCluster: cachedDesignation(
+        manager.informer(localClusterDesignation(options.systemNamespace)),
+        options.systemNamespace,
+      ),
       audit: options.audit ?? store,
       events: { normal: (o, r, m) => recorder.normal(o, r, m), warning: (o, r, m) => recorder.warning(o, r, m) },
       planBudgetMs: options.planBudgetMs,
