@@ -1055,9 +1055,10 @@ export function wholeNodePlans(
   demand: number[],
 ): PackedNode[][] {
   const first = FITS.map((fit) => spreadOnce(p, { sol, demand, fit }, new Map()));
-  const cheapest = Math.min(...first.map((f) => totalWeight(p, f.plan)));
+  const costs = first.map((f) => totalWeight(p, f.plan));
+  const cheapest = Math.min(...costs);
   return first.map((f, k) =>
-    totalWeight(p, f.plan) <= cheapest * (1 + 1e-9) ? respread(p, { sol, demand, fit: FITS[k]! }, f) : f.plan,
+    costs[k]! <= cheapest * (1 + 1e-9) ? respread(p, { sol, demand, fit: FITS[k]! }, f) : f.plan,
   );
 }
 
