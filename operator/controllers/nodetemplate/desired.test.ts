@@ -167,6 +167,23 @@ describe("desiredTemplate mapping", () => {
     });
   });
 
+  it("shows a derived Spot estimate's float noise rounded to 4 decimals, as every hourly price", () => {
+    const m5 = [...book.instanceTypes.values()].filter((t) => t.family === "m5");
+    // On-Demand × (1 − 20 %) in binary floating point: 0.032639999999999995 for 0.0408
+    const spot = new Map(
+      m5.map((t) => {
+        const usdPerHour = book.onDemand.get(t.name)!.usdPerHour * (1 - 20 / 100);
+        return [t.name, new Map([["us-east-1a", { usdPerHour, source: "derived" as const, asOf: "2026-01-01" }]])];
+      }),
+    );
+    const out = desiredTemplate(input({ families: ["m5"], strategy: "SPOT" }, { catalog: { ...book, spot } }));
+    const cheapest = out.instanceTypes!.cheapest!.hourlyUsd;
+    const exact = Math.min(...m5.map((t) => book.onDemand.get(t.name)!.usdPerHour * 0.8));
+    expect(exact.toString().length).toBeGreaterThan(8);
+    expect(cheapest).toBe(Number(exact.toFixed(4)));
+    expect(out.instanceTypes!.dearest!.hourlyUsd.toString()).toMatch(/^\d+(\.\d{1,4})?$/);
+  });
+
   it("karpenter.enabled=false sets limits to zero; enabled sets none", () => {
     expect(
       desiredTemplate(input({}, { policy: policy({ karpenter: { enabled: false } }) })).nodePool!.spec.limits,

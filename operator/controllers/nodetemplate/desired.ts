@@ -7,6 +7,7 @@ import {
   validateTemplate,
   type TemplateValidation,
 } from "../../../src-shared/nodetemplate/validate.js";
+import { roundTo } from "../../../src-shared/pricing/rounding.js";
 import type { InstanceShape, Price, PriceBook } from "../../../src-shared/pricing/types.js";
 import {
   disruptionFor,
@@ -131,8 +132,9 @@ function priceSummary(kept: RankCandidate[]): DesiredTemplate["instanceTypes"] {
   const sources = [...new Set(kept.map((c) => c.price.source))].sort();
   return {
     count: kept.length,
-    cheapest: { name: first.shape.name, hourlyUsd: first.price.usdPerHour },
-    dearest: { name: last.shape.name, hourlyUsd: last.price.usdPerHour },
+    // a derived Spot estimate (On-Demand × advised discount) carries float noise: hourly prices are shown to 4 decimals
+    cheapest: { name: first.shape.name, hourlyUsd: roundTo(first.price.usdPerHour, 4) },
+    dearest: { name: last.shape.name, hourlyUsd: roundTo(last.price.usdPerHour, 4) },
     asOf,
     source: sources.join(","),
   };
