@@ -246,7 +246,8 @@ export const ManagedClusterKind = defineKind({
     { name: "Region", type: "string", jsonPath: ".spec.region" },
     { name: "Nodes", type: "integer", jsonPath: ".status.nodeCount" },
     { name: "Spot%", type: "number", jsonPath: ".status.spotPercentage" },
-    { name: "Agent", type: "string", jsonPath: ".status.agent.health" },
+    // the condition, not status.agent: a local cluster has no agent reporting (the operator acts), so that stayed empty
+    { name: "Agent", type: "string", jsonPath: '.status.conditions[?(@.type=="AgentConnected")].reason' },
   ],
 });
 export const ManagedCluster = ManagedClusterKind.resource;

@@ -39,6 +39,18 @@ describe("npm start (local mode)", () => {
       encoding: "utf8",
     });
     expect(kubectlOut).toMatch(new RegExp(`${demoNamespace}\\s+local\\s+local\\s+us-east-1`));
+    // The AGENT column says the operator acts for the local cluster (no agent of its own reports there).
+    await eventually(
+      () =>
+        /\sLocalMode\s/.test(
+          execFileSync(toolPath("kubectl"), ["get", "managedclusters", "-A"], {
+            env: { ...process.env, KUBECONFIG: kubeconfigPath },
+            encoding: "utf8",
+          }),
+        ),
+      20_000,
+      "the local cluster's AGENT column to read LocalMode",
+    );
     const pools = await client.list({ apiVersion: "karpenter.sh/v1", kind: "NodePool" });
     expect(pools.items).toEqual([]);
     // Karpenter's real schema is served: a NodePool Karpenter would reject is refused as on EKS.
