@@ -452,6 +452,60 @@ describe("replan controller", () => {
     expect(awake.status?.lastPlan).toMatchObject({ phase: "Failed", reason: "NotReported" });
   });
 
+  it("leaves out a NodeTemplate found invalid, and fails NoValidTemplate when every one is", async () => {
+    const ns = owner.namespace;
+    const NT = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" };
+    const setValid = async (name: string, status: "True" | "False"): Promise<void> => {
+      const current = await client.get<KubeObject>({ ...NT, namespace: ns, name });
+      const generation = current.metadata?.generation;
+      const condition = { type: "Valid", status, reason: status === "True" ? "Valid" : "InvalidSpec", message: "x" };
+      await client.patch(
+        { ...NT, namespace: ns, name },
+        {
+          status: {
+            conditions: [
+              { ...condition, observedGeneration: generation, lastTransitionTime: new Date().toISOString() },
+            ],
+          },
+        },
+        { type: "merge", subresource: "status" },
+      );
+      await eventually(
+        () =>
+          (
+            manager.informer(NT as KindRef).get(ns, name) as
+              { status?: { conditions?: Array<{ status?: string }> } } | undefined
+          )?.status?.conditions?.[0]?.status === status,
+        5000,
+        `cache sees ${name} Valid=${status}`,
+      );
+    };
+    // an invalid template whose family (r5) the workload could use: it must not widen the plan
+    await client.create({
+      ...NT,
+      metadata: { name: "bad", namespace: ns },
+      spec: { clusterRef: { name: "prod" }, families: ["r5"], strategy: "SPOT" },
+    });
+    await setValid("bad", "False");
+    const first = await completed(
+      "prod",
+      (await t.call("POST", "/clusters/prod/optimize", { token: owner.accessToken })).body.job_id,
+    );
+    expect(first.status?.lastPlan).toMatchObject({ phase: "Succeeded" });
+    expect(first.status?.lastPlan?.message).toContain("NodeTemplates: general (left out, Valid=False: bad)");
+    for (const n of first.status?.lastPlan?.nodes ?? []) expect(FAMILIES).toContain(n.instanceType.split(".")[0]);
+    await setValid("general", "False");
+    const second = await completed(
+      "prod",
+      (await t.call("POST", "/clusters/prod/optimize", { token: owner.accessToken })).body.job_id,
+    );
+    expect(second.status?.lastPlan).toMatchObject({ phase: "Failed", reason: "NoValidTemplate" });
+    expect(second.status?.lastPlan?.message).toContain("Valid=False: bad, general");
+    expect(second.status?.lastPlan?.nodes).toBeUndefined();
+    await setValid("general", "True");
+    await client.delete({ ...NT, namespace: ns, name: "bad" });
+  });
+
   it("a new job in a region without prices fails with the reason, replacing the previous result", async () => {
     await client.patch(
       { ...MC, namespace: owner.namespace, name: "prod" },

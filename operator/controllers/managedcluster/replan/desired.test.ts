@@ -7,6 +7,7 @@ import { podRequest } from "../../../../src-shared/fleet/pod-request.js";
 import {
   failedPlan,
   nodeCounts,
+  invalidTemplate,
   optimizerInput,
   podExclusion,
   podShapes,
@@ -197,6 +198,25 @@ describe("optimizerInput (NodeTemplates + OptimizationPolicy)", () => {
     expect(
       arm.every((t) => book.instanceTypes.get(t)!.arch === "arm64" && book.instanceTypes.get(t)!.category === "m"),
     ).toBe(true);
+  });
+
+  it("leaves out templates found invalid for their current generation, and names them", () => {
+    const valid = (status: string, observedGeneration?: number): TemplateView["status"] => ({
+      conditions: [{ type: "Valid", status, ...(observedGeneration !== undefined ? { observedGeneration } : {}) }],
+    });
+    const bad: TemplateView = { ...tpl("bad", { families: ["r5"] }), metadata: { name: "bad", generation: 2 } };
+    expect(invalidTemplate({ ...bad, status: valid("False", 2) })).toBe(true);
+    expect(invalidTemplate({ ...bad, status: valid("False") })).toBe(true);
+    // found invalid at an earlier generation, since edited: not yet checked, so taken
+    expect(invalidTemplate({ ...bad, status: valid("False", 1) })).toBe(false);
+    expect(invalidTemplate({ ...bad, status: valid("True", 2) })).toBe(false);
+    expect(invalidTemplate(bad)).toBe(false);
+    const input = optimizerInput({
+      templates: [tpl("good", { families: ["m5"] }), { ...bad, status: valid("False", 2) }],
+      book,
+    });
+    expect(allowed(input).every((name) => name.startsWith("m5."))).toBe(true);
+    expect(input.basis).toContain("NodeTemplates: good (left out, Valid=False: bad)");
   });
 
   it("takes strategy and spotFallback from the OptimizationPolicy, else the CRD's defaults", () => {

@@ -104,8 +104,19 @@ export function podShapesFromReport(groups: readonly HeartbeatPodGroup[]): PodIn
 
 /** The parts of a NodeTemplate spec the plan reads (cache objects are not defaulted by us: absent = CRD default). */
 export interface TemplateView {
-  metadata: { name?: string };
+  metadata: { name?: string; generation?: number };
   spec: { families?: string[]; architecture?: "x86_64" | "arm64"; strategy?: "SPOT" | "ON_DEMAND" | "HYBRID" };
+  status?: { conditions?: Array<{ type?: string; status?: string; observedGeneration?: number }> };
+}
+
+/**
+ * Whether the NodeTemplate controller found this spec invalid (Valid=False for the current generation): it writes no
+ * NodePool for it, so a plan must not buy what only that template allows. One not yet checked counts as valid.
+ */
+export function invalidTemplate(t: TemplateView): boolean {
+  const valid = t.status?.conditions?.find((c) => c.type === "Valid");
+  if (valid?.status !== "False") return false;
+  return valid.observedGeneration === undefined || valid.observedGeneration === t.metadata.generation;
 }
 
 /** The parts of an OptimizationPolicy spec the plan reads. */
@@ -140,15 +151,16 @@ const allowsSpot = (t: TemplateView): boolean => (t.spec.strategy ?? "HYBRID") !
  * The optimizer input for the cluster's NodeTemplates and OptimizationPolicy. A type is allowed when some template
  * allows it (families + architecture); it may be Spot only when a template allowing it is SPOT or HYBRID. All
  * templates SPOT -> capacity `spot` (the policy's spotFallback decides On-Demand fallback); all ON_DEMAND -> `on-demand`;
- * otherwise `mixed`. Without templates: the NodeTemplate defaults (x86_64, HYBRID) over every family.
+ * otherwise `mixed`. Templates found invalid are left out (invalidTemplate). Without templates: the NodeTemplate
+ * defaults (x86_64, HYBRID) over every family.
  */
 export function optimizerInput(input: {
   templates: readonly TemplateView[];
   policy?: PolicyView;
   book: PriceBook;
 }): PlanInput {
-  const templates: TemplateView[] =
-    input.templates.length > 0 ? [...input.templates] : [{ metadata: { name: "(defaults)" }, spec: {} }];
+  const valid = input.templates.filter((t) => !invalidTemplate(t));
+  const templates: TemplateView[] = valid.length > 0 ? valid : [{ metadata: { name: "(defaults)" }, spec: {} }];
   const capacity = capacityOf(templates);
   const strategy = input.policy?.spec.strategy ?? DEFAULT_STRATEGY;
   const spotFallback = input.policy ? input.policy.spec.spotFallback?.enabled === true : DEFAULT_SPOT_FALLBACK;
@@ -182,10 +194,13 @@ function describeBasis(
   input: { templates: readonly TemplateView[]; policy?: PolicyView },
   policy: OptimizerPolicy,
 ): string {
+  const valid = input.templates.filter((t) => !invalidTemplate(t));
+  const invalid = input.templates.filter(invalidTemplate).map((t) => t.metadata.name ?? "");
   const names =
-    input.templates.length > 0
-      ? input.templates.map((t) => t.metadata.name ?? "").join(", ")
-      : "none (defaults: every family, x86_64, HYBRID)";
+    (valid.length > 0
+      ? valid.map((t) => t.metadata.name ?? "").join(", ")
+      : "none (defaults: every family, x86_64, HYBRID)") +
+    (invalid.length > 0 ? ` (left out, Valid=False: ${invalid.join(", ")})` : "");
   const policyName = input.policy
     ? `OptimizationPolicy ${input.policy.metadata.name ?? ""}`
     : "no OptimizationPolicy (defaults)";

@@ -35,6 +35,7 @@ import {
 import { parseSnapshot, snapshotOf } from "../../../../src-shared/agent/snapshot.js";
 import {
   failedPlan,
+  invalidTemplate,
   optimizerInput,
   podShapes,
   podShapesFromReport,
@@ -179,6 +180,20 @@ function asleep(options: ReplanReconcilerOptions, job: Job, at: Date): LastPlan 
   );
 }
 
+/** The cluster's NodeTemplates, or a failure when every one is invalid: the plan would fall back to every family. */
+function templatesOf(options: ReplanReconcilerOptions, job: Job, at: Date): TemplateView[] | LastPlan {
+  const templates = owned<TemplateView>(options.templates, job);
+  if (templates.length === 0 || !templates.every(invalidTemplate)) return templates;
+  const names = templates.map((t) => t.metadata.name ?? "").join(", ");
+  return failure(
+    job,
+    at,
+    "NoValidTemplate",
+    `Every NodeTemplate of ManagedCluster ${job.name} is invalid (Valid=False: ${names}): no NodePool is written ` +
+      "for them; fix them and optimize again",
+  );
+}
+
 async function plan(options: ReplanReconcilerOptions, job: Job): Promise<LastPlan> {
   const at = nowOf(options);
   const sleeping = asleep(options, job, at);
@@ -188,8 +203,10 @@ async function plan(options: ReplanReconcilerOptions, job: Job): Promise<LastPla
   const { inventory } = pods;
   const book = loadBook(options, job, at);
   if (!("onDemand" in book)) return book;
+  const templates = templatesOf(options, job, at);
+  if (!Array.isArray(templates)) return templates;
   const input = optimizerInput({
-    templates: owned<TemplateView>(options.templates, job),
+    templates,
     policy: owned<PolicyView>(options.policies, job)[0],
     book,
   });
