@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import fc from "fast-check";
 import { expect, it } from "vitest";
 import { loadCatalogPriceBook } from "../../src-shared/pricing/catalog/index.js";
+import { loadPriceBookFromDataDir } from "../../src-shared/pricing/data-dir.js";
 import { describeWithSharedData, hasSharedData, sharedDataDir } from "../support/shared-data.js";
 
 const repo = resolve(import.meta.dirname, "../..");
@@ -57,7 +58,14 @@ interface PodOut {
   count: number;
 }
 interface PlanOut {
-  nodes: Array<{ instanceType: string; capacityType: string; zone: string; hourlyUsd: number; pods: PodOut[] }>;
+  nodes: Array<{
+    instanceType: string;
+    capacityType: string;
+    zone: string;
+    hourlyUsd: number;
+    priceSource: string;
+    pods: PodOut[];
+  }>;
   hourlyCostUsd: number;
   baselineHourlyCostUsd: number;
   savingsPct: number;
@@ -114,7 +122,14 @@ describeWithSharedData("spotctl plan", () => {
     expect(plan.nodes.every((n) => n.capacityType === "spot")).toBe(true);
     expect(plan.savingsPct).toBeGreaterThan(0);
     expect(plan.prices.source).toMatch(/spot-history|derived/);
-    expect(plan.prices.asOf).not.toBe("");
+    // the baseline's On-Demand prices are named too, and one undated source leaves the figures undated
+    const book = loadPriceBookFromDataDir(dataDir, "us-east-1");
+    const od = book.onDemand.get(plan.nodes[0]!.instanceType)!;
+    expect(plan.prices.bySource[od.source]).toBeDefined();
+    const dates = Object.values(plan.prices.bySource);
+    const undated = dates.some((d) => !Number.isFinite(Date.parse(d)));
+    const oldest = dates.sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+    expect(plan.prices.asOf).toBe(undated ? "unknown" : oldest);
   });
 
   it("prints the proven bound and the gap by default, and neither with --no-bound", { timeout: 600_000 }, () => {
@@ -238,11 +253,12 @@ describeWithSharedData("spotctl plan", () => {
     const plan = JSON.parse(res.stdout) as PlanOut;
     const offline = loadCatalogPriceBook("us-east-1").instanceTypes;
     checkPlan(csv, plan, Object.fromEntries([...offline].map(([k, v]) => [k, { ...v, gpu: v.gpu }])));
-    expect(plan.prices.source).toMatch(/^(snapshot|derived)(\+(snapshot|derived))?$/);
-    expect(plan.prices.asOf).toMatch(/^\d{4}-\d{2}-\d{2}/);
+    // the nodes' sources and the baseline's On-Demand one (the snapshot's), comma-separated
+    expect(plan.prices.source).toMatch(/^(derived,)?snapshot$/);
     // Stale = some price older than SPOTOPT_PRICE_MAX_AGE_HOURS (or undated), judged against the dates it prints.
     const oldestMs = Math.min(...Object.values(plan.prices.bySource).map((d) => Date.parse(d)));
     const undated = Object.values(plan.prices.bySource).some((d) => !Number.isFinite(Date.parse(d)));
+    expect(plan.prices.asOf).toMatch(undated ? /^unknown$/ : /^\d{4}-\d{2}-\d{2}/);
     expect(plan.prices.stale).toBe(undated || Date.now() - oldestMs > 168 * 3_600_000);
     const hoursSinceOldest = Math.ceil((Date.now() - oldestMs) / 3_600_000) + 24;
     const lenient = spotctlWith(
@@ -254,6 +270,19 @@ describeWithSharedData("spotctl plan", () => {
       "mixed",
     );
     expect((JSON.parse(lenient.stdout) as PlanOut).prices.stale).toBe(undated);
+    // a node on one of the snapshot's observed (undated) Spot prices leaves its source, which also dates the
+    // baseline's On-Demand prices, undated
+    const withBig = csv + "big,30000,120000,2\n";
+    const mixed = JSON.parse(spotctl("plan", "--pods", csvFile(withBig), "--capacity", "mixed").stdout) as PlanOut;
+    const book = loadCatalogPriceBook("us-east-1");
+    const undatedNodes = mixed.nodes.filter((n) => {
+      const price =
+        n.capacityType === "spot" ? book.spot.get(n.instanceType)?.get(n.zone) : book.onDemand.get(n.instanceType);
+      return !Number.isFinite(Date.parse(price!.asOf));
+    });
+    expect(undatedNodes.length).toBeGreaterThan(0);
+    for (const n of undatedNodes) expect(mixed.prices.bySource[n.priceSource]).toBe("unknown");
+    expect(mixed.prices.asOf).toBe("unknown");
     const other = spotctl("plan", "--pods", csvFile(csv), "--region", "eu-west-1");
     expect(other.status).toBe(2);
     expect(other.stderr).toMatch(/price snapshot only covers us-east-1/);

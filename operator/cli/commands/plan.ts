@@ -159,23 +159,39 @@ async function liveOrCatalog(region: string, io: CliIo): Promise<PriceBook> {
   return loadBook(undefined, region);
 }
 
-/** The price sources behind the plan's figures and the oldest snapshot date among them. */
-function priceProvenance(result: OptimizeResult): {
+/**
+ * The price sources behind the plan's figures — the nodes' prices and, for the baseline, their On-Demand prices — and
+ * the oldest snapshot date among them.
+ */
+function priceProvenance(
+  result: OptimizeResult,
+  book: PriceBook,
+): {
   source: string;
   asOf: string;
   bySource: Record<string, string>;
   stale: boolean;
 } {
   const bySource: Record<string, string> = {};
+  // per source its oldest date; an undated price (the snapshot's observed Spot prices) makes its source undated
+  const ms = (asOf: string): number => (Number.isFinite(Date.parse(asOf)) ? Date.parse(asOf) : -Infinity);
+  const see = (source: string, asOf: string): void => {
+    const seen = bySource[source];
+    if (seen === undefined || ms(asOf) < ms(seen)) bySource[source] = asOf;
+  };
   for (const n of result.nodes) {
-    const seen = bySource[n.priceSource];
-    if (seen === undefined || n.priceAsOf < seen) bySource[n.priceSource] = n.priceAsOf;
+    see(n.priceSource, n.priceAsOf);
+    const od = book.onDemand.get(n.instanceType);
+    if (od) see(od.source, od.asOf);
   }
-  const dates = Object.values(bySource).sort();
+  const dates = Object.values(bySource);
   const maxAgeMs = priceMaxAgeMs();
   // Older than SPOTOPT_PRICE_MAX_AGE_HOURS (or of unknown date): said in the output, next to the date.
-  const stale = Object.values(bySource).some((asOf) => isStale(asOf, Date.now(), maxAgeMs));
-  return { source: Object.keys(bySource).sort().join(",") || "none", asOf: dates[0] ?? "unknown", bySource, stale };
+  const stale = dates.some((asOf) => isStale(asOf, Date.now(), maxAgeMs));
+  // one undated source leaves the figures undated: the oldest of the dated ones would claim a date they do not have
+  const undated = dates.length === 0 || dates.some((asOf) => !Number.isFinite(Date.parse(asOf)));
+  const asOf = undated ? "unknown" : dates.sort((a, b) => Date.parse(a) - Date.parse(b))[0]!;
+  return { source: Object.keys(bySource).sort().join(",") || "none", asOf, bySource, stale };
 }
 
 /** How far the plan is above the proven lower bound, in % of the bound (null when the bound is 0: nothing to place). */
@@ -184,7 +200,7 @@ function gapPct(result: OptimizeResult): number | null {
   return lb > 0 ? (100 * (result.hourlyCostUsd - lb)) / lb : null;
 }
 
-function render(result: OptimizeResult): unknown {
+function render(result: OptimizeResult, book: PriceBook): unknown {
   const pods = (p: {
     app: string;
     cpuMillicores: number;
@@ -224,7 +240,7 @@ function render(result: OptimizeResult): unknown {
           gapPct: gapPct(result),
         }
       : {}),
-    prices: priceProvenance(result),
+    prices: priceProvenance(result, book),
     warnings: result.warnings,
   };
 }
@@ -303,7 +319,7 @@ export const planCommand: CliCommand = {
     }).catch((err: unknown) => {
       throw err instanceof PlanInputError ? new UsageError(err.message) : err;
     });
-    io.stdout(JSON.stringify(render(result), moneyReplacer, 2) + "\n");
+    io.stdout(JSON.stringify(render(result, book), moneyReplacer, 2) + "\n");
     return reportUnplaced(result, pods, io);
   },
 };
