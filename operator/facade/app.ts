@@ -1,5 +1,6 @@
 // The facade's express app: security headers, request logs, metrics, system endpoints, route modules, one error handler.
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import express from "express";
 import helmet from "helmet";
 import { pino, type Logger } from "pino";
@@ -132,12 +133,53 @@ function accessLog(logger: Logger): express.RequestHandler {
 const JSON_TYPES = ["application/json", "application/*+json"];
 /** The agent's heartbeat route (routes/agent.ts). */
 const HEARTBEAT_PATH = "/clusters/:id/heartbeat";
+/** The agent's action-result route (routes/agent.ts). */
+const RESULT_PATH = "/clusters/:id/actions/:action_id/result";
 /** The routes that also take the OAuth2 password form. */
 const LOGIN_PATHS = ["/api/auth/token", "/api/auth/login"];
 
 /** A 501 the handler chose (a feature without its provider), not an error the request ran into. */
 function documentedAnswer(res: { statusCode: number; err?: unknown }): boolean {
   return res.statusCode === 501 && !res.err;
+}
+
+/** The agent behind a request's Bearer token (UnauthorizedError when it is none). */
+async function verifyAgent(deps: FacadeDeps, req: express.Request, params: unknown): Promise<AuthContext> {
+  const token = bearerToken(req);
+  if (!deps.verifyAgentToken) throw new UnauthorizedError("agent authentication is not configured");
+  return deps.verifyAgentToken(token, params);
+}
+
+/**
+ * An agent route's body (a heartbeat's up to 16 MiB once inflated) is read only once its agent token checks out: anyone could otherwise
+ * have the process inflate and parse 16 MiB for each 16 KiB gzip body before the route answered 401. The check's
+ * outcome is kept for the route's own authentication, which so answers (401, after the per-IP limits) as without it.
+ */
+function agentsFirst(deps: FacadeDeps): {
+  check: express.RequestHandler;
+  json: { strict: false; type: (req: IncomingMessage) => boolean };
+  refuseUnreadBodies: express.RequestHandler;
+  verified: (req: express.Request) => Promise<AuthContext> | undefined;
+} {
+  const checked = new WeakMap<express.Request, Promise<AuthContext>>();
+  const unread = new WeakSet<IncomingMessage>();
+  return {
+    check: (req, _res, next) => {
+      const outcome = verifyAgent(deps, req, req.params);
+      checked.set(req, outcome);
+      outcome.then(
+        () => next(),
+        () => {
+          unread.add(req);
+          next();
+        },
+      );
+    },
+    // express gives every request its `is`
+    json: { strict: false, type: (req) => !unread.has(req) && Boolean((req as express.Request).is(JSON_TYPES)) },
+    refuseUnreadBodies: (req, res, next) => (unread.has(req) ? next() : refuseUnreadBodies(req, res, next)),
+    verified: (req) => checked.get(req),
+  };
 }
 
 /**
@@ -356,15 +398,17 @@ export function buildFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): Fa
   app.use(securityHeaders(deps.config.servedOverHttps));
   app.use(accessLog(logger));
   app.use(metricsMiddleware(metrics));
+  const agents = agentsFirst(deps);
+  app.post([HEARTBEAT_PATH, RESULT_PATH], agents.check);
   // A heartbeat lists every node and pod group of a cluster: thousands of nodes pass the general limit.
-  app.post(
-    HEARTBEAT_PATH,
-    express.json({ limit: deps.config.heartbeatBodyLimitBytes, strict: false, type: JSON_TYPES }),
-  );
-  app.use(express.json({ limit: deps.config.bodyLimitBytes, strict: false, type: JSON_TYPES }));
+  app.post(HEARTBEAT_PATH, express.json({ ...agents.json, limit: deps.config.heartbeatBodyLimitBytes }));
+  // The agent compresses big bodies; elsewhere a compressed body is refused (415) before it is inflated: 1 KiB of gzip
+  // from anyone inflates to the whole 1 MiB limit, parsed before any route or rate limit sees the request.
+  app.post(RESULT_PATH, express.json({ ...agents.json, limit: deps.config.bodyLimitBytes }));
+  app.use(express.json({ ...agents.json, limit: deps.config.bodyLimitBytes, inflate: false }));
   // The OAuth2 password form of the login routes posts urlencoded fields; no other route reads a form.
-  app.use(LOGIN_PATHS, express.urlencoded({ limit: deps.config.bodyLimitBytes, extended: false }));
-  app.use(refuseUnreadBodies);
+  app.use(LOGIN_PATHS, express.urlencoded({ limit: deps.config.bodyLimitBytes, extended: false, inflate: false }));
+  app.use(agents.refuseUnreadBodies);
   mountSystemRoutes(app, deps, metrics);
   mountDocs(app, routes, deps.config.version);
   const router = express.Router();
@@ -376,9 +420,7 @@ export function buildFacadeApp(deps: FacadeDeps, routeModules: RouteDef[][]): Fa
         if (!deps.users) throw new UnauthorizedError("user authentication is not configured");
         return deps.users.authenticateUser(req);
       }
-      const token = bearerToken(req);
-      if (!deps.verifyAgentToken) throw new UnauthorizedError("agent authentication is not configured");
-      return deps.verifyAgentToken(token, params);
+      return agents.verified(req) ?? verifyAgent(deps, req, params);
     },
     audit: deps.audit,
     platformNamespace: deps.config.systemNamespace,

@@ -1,5 +1,6 @@
 // The agent endpoints over HTTP on the real facade: heartbeat validation and coalesced writes (Lease, snapshot),
 // verify from heartbeat age, the action queue's leases (re-handed out after expiry) and idempotent results.
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_VERSION } from "../../src-shared/crds/index.js";
 import { agentLeaseName, parseSnapshot, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
@@ -238,6 +239,43 @@ describe("heartbeat", () => {
       body: { status: "succeeded", message: "x".repeat(2 * 1024 * 1024) },
     });
     expect(result.status).toBe(413);
+  });
+
+  it("reads an agent route's body only for a valid agent token, and no compressed body elsewhere", async () => {
+    const token = await connect(owner, "hb-first");
+    const raw = async (path: string, body: Buffer, headers: Record<string, string>): Promise<Response> =>
+      fetch(`${f.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+    // 0.9 MB of JSON in 1 KiB of gzip, cut short so that parsing it fails: a 400 shows it was inflated and parsed
+    const bomb = gzipSync(Buffer.from("[" + "{},".repeat(300_000)));
+    expect(bomb.length).toBeLessThan(16 * 1024);
+    for (const path of ["/clusters/hb-first/heartbeat", "/clusters/hb-first/actions/x/result"]) {
+      for (const auth of [{}, { authorization: "Bearer not-a-token" }, { authorization: `Bearer ${token}x` }]) {
+        const res = await raw(path, bomb, { "content-encoding": "gzip", ...auth });
+        expect(res.status).toBe(401);
+        expect(((await res.json()) as { detail?: string }).detail).toBeTruthy();
+      }
+      // with the token the body is read (and this one refused as malformed)
+      const read = await raw(path, bomb, { "content-encoding": "gzip", authorization: `Bearer ${token}` });
+      expect(read.status).toBe(400);
+      expect(await read.json()).toEqual({ detail: "malformed JSON body" });
+    }
+    // a gzip'd result the agent sends is inflated and read (this one then refused by validation, naming its fields)
+    const result = await raw(
+      "/clusters/hb-first/actions/none/result",
+      gzipSync(JSON.stringify({ status: "succeeded" })),
+      {
+        "content-encoding": "gzip",
+        authorization: `Bearer ${token}`,
+      },
+    );
+    expect(result.status).toBe(422);
+    expect(JSON.stringify(await result.json())).toContain("attempt");
+    // any other route refuses a compressed body before inflating it
+    const login = await raw("/api/auth/token", gzipSync(JSON.stringify({ email: "a@b.c", password: "x" })), {
+      "content-encoding": "gzip",
+    });
+    expect(login.status).toBe(415);
+    expect(await login.json()).toEqual({ detail: "unsupported body encoding" });
   });
 
   it("is refused with another cluster's token, and verify reports connected then disconnected after three missed beats", async () => {
