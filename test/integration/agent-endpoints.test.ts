@@ -249,7 +249,9 @@ describe("heartbeat", () => {
     const bomb = gzipSync(Buffer.from("[" + "{},".repeat(300_000)));
     expect(bomb.length).toBeLessThan(16 * 1024);
     for (const path of ["/clusters/hb-first/heartbeat", "/clusters/hb-first/actions/x/result"]) {
-      for (const auth of [{}, { authorization: "Bearer not-a-token" }, { authorization: `Bearer ${token}x` }]) {
+      for (const auth of [{}, { authorization: "Bearer not-a-token" }, { authorization: `Bearer ${token}x` }] as Array<
+        Record<string, string>
+      >) {
         const res = await raw(path, bomb, { "content-encoding": "gzip", ...auth });
         expect(res.status).toBe(401);
         expect(((await res.json()) as { detail?: string }).detail).toBeTruthy();
