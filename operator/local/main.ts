@@ -5,6 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startLocalApiServer, type LocalApiServer } from "./apiserver/index.js";
 import { ensurePrivateDir, resetState } from "./apiserver/persistence.js";
+import { HomeInUseError, lockHome } from "./home-lock.js";
 import { KubeClient } from "../../src-shared/kube/index.js";
 import { createLogger } from "../../src-shared/log/index.js";
 import { listOrganisations } from "../facade/auth/orgs.js";
@@ -168,6 +169,20 @@ export async function startLocalMode(
   const settings = localModeSettings(env, args);
   // The home holds the state (Secrets, the API token, the serving key) and the kubeconfig: owner only.
   ensurePrivateDir(settings.home);
+  const unlock = lockHome(settings.home);
+  try {
+    return await startIn(settings, env, unlock);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+}
+
+async function startIn(
+  settings: ReturnType<typeof localModeSettings>,
+  env: NodeJS.ProcessEnv,
+  unlock: () => void,
+): Promise<RunningLocalMode> {
   const dataFile = join(settings.home, "state.json");
   if (settings.resetState) {
     const aside = resetState(dataFile);
@@ -233,6 +248,7 @@ export async function startLocalMode(
       await operator.stop();
       client.close();
       await api.stop();
+      unlock();
     },
   };
 }
@@ -260,6 +276,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.stderr.write(
       `spot-optimizer local mode failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
     );
-    process.exit(1);
+    process.exit(err instanceof HomeInUseError ? 2 : 1);
   }
 }

@@ -1,7 +1,7 @@
 // `npm start` (local mode) as a user runs it: a real process that serves the facade and the API server, writes a
 // kubeconfig, keeps its state across restarts under SPOTOPT_HOME, and stops cleanly on SIGINT.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -67,6 +67,10 @@ describe("npm start (local mode)", () => {
     });
     await expect(invalid).rejects.toMatchObject({ statusCode: 422 });
     await expect(invalid).rejects.toThrow(/spec\.weight/);
+    // A second start on the same home is refused while this one runs (exit 2, one line) and leaves its kubeconfig alone.
+    const kubeconfigBefore = readFileSync(kubeconfigPath, "utf8");
+    await expect(startLocalMode(home)).rejects.toThrow(/exited with 2: .*is in use by process \d+/);
+    expect(readFileSync(kubeconfigPath, "utf8")).toBe(kubeconfigBefore);
     client.close();
     expect(await first.stop()).toBe(0);
 
