@@ -143,6 +143,25 @@ describe("audit chain", () => {
     expect(verifyExport({ ...untouched, recorded_head: { sequence: 9, hash: "x" } }).ok).toBe(true);
   });
 
+  it("reports entries removed from the end: a recorded head beyond the newest stored entry, in any range", () => {
+    const entries = chain(4);
+    const recorded = { sequence: 3, hash: entries[3]!.hash };
+    const stored = (k: number): { sequence: number; hash: string } => ({ sequence: k, hash: entries[k]!.hash });
+    // the newest entry deleted: the rest chains and checks out on its own
+    const trimmed = buildExport("org-a", entries.slice(0, 3), GENESIS_ANCHOR);
+    expect(verifyExport(trimmed).ok).toBe(true);
+    const verdict = verifyExport({ ...trimmed, recorded_head: recorded, stored_head: stored(2) });
+    expect(verdict).toMatchObject({ ok: false, problem: { at: "head", reason: /removed from the end/ } });
+    // a range ending before the head, of a chain still whole, is not that
+    const early = buildExport("org-a", entries.slice(0, 2), GENESIS_ANCHOR);
+    expect(verifyExport({ ...early, recorded_head: recorded, stored_head: stored(3) }).ok).toBe(true);
+    // ... and a range of a trimmed chain is
+    expect(verifyExport({ ...early, recorded_head: recorded, stored_head: stored(2) }).ok).toBe(false);
+    // a head hint one behind (its best-effort update failed) is no sign of deletion
+    const full = buildExport("org-a", entries, GENESIS_ANCHOR);
+    expect(verifyExport({ ...full, recorded_head: stored(2), stored_head: stored(3) }).ok).toBe(true);
+  });
+
   it("rejects files that are not exports with a reason", () => {
     expect(() => parseAuditExport("{")).toThrow(/not JSON/);
     expect(() => parseAuditExport('{"format":"x"}')).toThrow(/not an audit export/);

@@ -138,6 +138,24 @@ export function verifyRecordedHead(entries: AuditRecord[], recorded: ChainAnchor
 }
 
 /**
+ * The appender records each entry as the head once it is stored, so a recorded head beyond the newest stored entry
+ * means the newest entries were deleted: no later link pins them, so nothing else in an export shows it.
+ */
+function tailDeleted(doc: AuditExport): ChainProblem | undefined {
+  const recorded = doc.recorded_head;
+  const stored = doc.stored_head;
+  if (!recorded || !stored || recorded.sequence <= stored.sequence) return undefined;
+  return {
+    index: doc.entries.length,
+    id: "(end of chain)",
+    at: "head",
+    reason:
+      `the head was recorded at sequence ${recorded.sequence} but the newest stored entry is ${stored.sequence} ` +
+      "(entries removed from the end of the chain)",
+  };
+}
+
+/**
  * The head ConfigMap was lost and rebuilt from the entries alone (or, `at: null`, is missing right now). Nothing kept
  * outside the entries then pins them: someone able to edit entries and delete the ConfigMap could have trimmed or
  * re-hashed the chain up to `sequence` without any check noticing, so such a chain is never reported intact.
@@ -163,6 +181,11 @@ export interface AuditExport {
   checksum: string;
   /** The head ConfigMap's head at export time (informational, not covered by the checksum). */
   recorded_head?: ChainAnchor;
+  /**
+   * The newest entry stored at export time, whatever range was exported (informational, not covered by the checksum):
+   * behind `recorded_head`, the newest entries were deleted.
+   */
+  stored_head?: ChainAnchor;
   /** Present when the head ConfigMap was rebuilt or is missing (informational, not covered by the checksum). */
   head_rebuilt?: HeadRebuild;
 }
@@ -193,7 +216,8 @@ export type ExportVerdict = { ok: true; count: number; head: ChainAnchor } | { o
 export function verifyExport(doc: AuditExport): ExportVerdict {
   const problem =
     verifyChain(doc.entries, doc.anchor) ??
-    (doc.recorded_head ? verifyRecordedHead(doc.entries, doc.recorded_head) : undefined);
+    (doc.recorded_head ? verifyRecordedHead(doc.entries, doc.recorded_head) : undefined) ??
+    tailDeleted(doc);
   if (problem) return { ok: false, problem };
   const end = { index: doc.entries.length, id: "(end of export)" };
   const last = doc.entries[doc.entries.length - 1];
@@ -277,6 +301,7 @@ export const AuditExportSchema = z.object({
   entries: z.array(RecordSchema),
   checksum: z.string(),
   recorded_head: AnchorSchema.optional(),
+  stored_head: AnchorSchema.optional(),
   head_rebuilt: HeadRebuildSchema.optional(),
 });
 

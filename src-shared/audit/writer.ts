@@ -372,12 +372,22 @@ async function append(store: ChainStore, input: AuditInput): Promise<AuditRecord
 
 async function readChain(store: ChainStore, namespace: string): Promise<StoredChain> {
   // LIST before reading the anchor: retention moves the anchor before it deletes, so this order never sees a gap.
-  const listed = await listRecords(store, namespace);
-  const cm = await readHeadObject(store, namespace);
+  let listed = await listRecords(store, namespace);
+  let cm = await readHeadObject(store, namespace);
+  // An append between the two reads stored its entry before it moved the head: read both again, in the same order,
+  // so that its head is not taken for entries deleted from the end.
+  if (cm && headState(cm).head.sequence > newestSeq(listed.records)) {
+    listed = await listRecords(store, namespace);
+    cm = await readHeadObject(store, namespace);
+  }
   // Without the ConfigMap the state is the one its rebuild would give, and no head was recorded.
   const { anchor, head, rebuilt, retentionDays } = cm ? headState(cm) : stateFromRecords(listed, null);
   const entries = listed.records.filter((r) => r.seq > anchor.sequence);
   return { anchor, entries, retentionDays, ...(cm ? { recordedHead: head } : {}), ...(rebuilt ? { rebuilt } : {}) };
+}
+
+function newestSeq(records: AuditRecord[]): number {
+  return records.reduce((max, r) => Math.max(max, r.seq), -1);
 }
 
 async function applyRetention(

@@ -246,6 +246,29 @@ describe("audit export of a tampered newest entry", () => {
   });
 });
 
+describe("audit export of a chain whose newest entry was deleted", () => {
+  it("reports it tampered, for the whole chain and for a date range, in the answer, the header and spotctl", async () => {
+    const org = await t.signup("Trimmed Org");
+    const token = org.accessToken;
+    await t.call("POST", "/settings/invite", { token, body: { email: "t1@example.com", role: "viewer" } });
+    const before = await t.call("GET", "/audit/export", { token });
+    expect(before.body.verification).toEqual({ ok: true, status: "intact" });
+    const { ref, entry } = await newestEntry(token);
+    await t.client.delete(ref);
+    const res = await t.call("GET", "/audit/export", { token });
+    expect(res.body.stored_head.sequence).toBe(entry.seq - 1);
+    expect(res.body.recorded_head.sequence).toBe(entry.seq);
+    expect(res.body.verification).toMatchObject({ ok: false, reason: expect.stringMatching(/removed from the end/) });
+    expect(res.headers.get("x-audit-verification")).toMatch(/^tampered /);
+    const day = String(before.body.entries[0].timestamp).slice(0, 10);
+    const ranged = await t.call("GET", `/audit/export?start_date=${day}&end_date=${day}`, { token });
+    expect(ranged.body.verification).toMatchObject({ ok: false });
+    const cli = await verifyFile(res.body, "trimmed.json");
+    expect(cli.code).toBe(1);
+    expect(cli.out).toMatch(/removed from the end/);
+  });
+});
+
 describe("audit export of a chain whose head ConfigMap was deleted", () => {
   it("reports a trimmed chain as rebuilt, not intact, in the answer, the headers, both files and spotctl", async () => {
     const org = await t.signup("Rebuilt Org");

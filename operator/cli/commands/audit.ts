@@ -18,7 +18,8 @@ is row 1), as a spreadsheet shows it.
 
 An entry with an empty hash is reported as tampered (its hash was removed). A JSON export
 also carries the head ConfigMap's recorded head (recorded_head); the entry at that
-sequence must still have that hash, which catches a newest entry edited and re-hashed.
+sequence must still have that hash, which catches a newest entry edited and re-hashed, and
+the newest entry stored (stored_head), which may not be behind it: the newest entries deleted.
 
 An export of a chain whose head ConfigMap was lost and rebuilt from the entries (its
 head_rebuilt field, or the CSV "rebuilt" row) is never reported verified: nothing kept

@@ -137,6 +137,7 @@ const ExportResponse = z
     entries: z.array(z.unknown()),
     checksum: z.string(),
     recorded_head: z.object({ sequence: z.number().int(), hash: z.string() }).optional(),
+    stored_head: z.object({ sequence: z.number().int(), hash: z.string() }).optional(),
     head_rebuilt: HeadRebuildSchema.optional(),
     retention: z.object({ days: z.number().int().nullable(), reason: z.string().optional() }),
     verification: z.object({
@@ -269,9 +270,11 @@ async function exportDocument(
   const doc = buildExport(namespace, entries, anchor);
   // The head ConfigMap's head goes along, so spotctl can also catch a re-hashed newest entry from the file alone, and
   // so does a rebuild's mark, so spotctl can tell a rebuilt chain from an intact one from the file too.
+  const newest = chain.entries[chain.entries.length - 1];
   return {
     ...doc,
     ...(chain.recordedHead ? { recorded_head: chain.recordedHead } : {}),
+    stored_head: newest ? { sequence: newest.seq, hash: newest.hash } : chain.anchor,
     ...(chain.rebuilt ? { head_rebuilt: chain.rebuilt } : {}),
     retention: retentionOf(chain.retentionDays),
   };
