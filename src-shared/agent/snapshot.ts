@@ -191,7 +191,8 @@ export function snapshotNodeAsV1(node: HeartbeatNode): V1Node {
       conditions: [
         {
           type: "Ready",
-          status: node.ready === false ? "False" : "True",
+          // no Ready condition reported (a node just joining): Unknown, which counts as not ready, as for local nodes
+          status: node.ready === undefined ? "Unknown" : node.ready ? "True" : "False",
         },
       ],
     },

@@ -160,6 +160,29 @@ describe("heartbeat", () => {
     expect(parseSnapshot(stored)!.pods.every((g) => g.count < 100_000)).toBe(true);
   });
 
+  it("counts a node reported without readiness (no Ready condition yet) as not ready", async () => {
+    const token = await connect(owner, "hb-joining");
+    const node = beat().nodes[0]!;
+    const body = beat({
+      nodes: [
+        { ...node, name: "ready-1", ready: true },
+        { ...node, name: "joining-1" },
+        { ...node, name: "down-1", ready: false },
+      ],
+    });
+    expect((await f.call("POST", "/clusters/hb-joining/heartbeat", { token, body })).status).toBe(200);
+    const controller = startStatusController(f.client);
+    try {
+      const shown = await eventually(async () => {
+        const r = await f.call("GET", "/clusters/hb-joining", { token: owner.accessToken });
+        return r.body.node_count === 3 ? r.body : undefined;
+      }, 10_000);
+      expect(shown.health_metrics).toMatchObject({ ready_nodes: 1 });
+    } finally {
+      await controller.stop();
+    }
+  });
+
   it("shows no utilisation or score, but the reason, when the reported requests exceed the nodes' allocatable", async () => {
     const token = await connect(owner, "hb-overbooked");
     // 1 000 cores of pods on a node with 2 allocatable: a report that cannot be right
