@@ -105,6 +105,23 @@ describe("spotctl render", () => {
     expect(badDisk.status).toBe(2);
     expect(badDisk.stderr).toMatch(/\(document 2, NodeTemplate arm\): spec\.diskSize: /);
     expect(badDisk.stderr.trim().split("\n")).toHaveLength(1);
+    // a misspelt field, which kubectl apply refuses, is not dropped silently (it rendered the default strategy)
+    const typo = spotctl("render", "-f", file("t.yaml", templates.replace("strategy: SPOT", "stratgy: SPOT")));
+    expect(typo.status).toBe(2);
+    expect(typo.stderr.trim()).toMatch(/t\.yaml \(document 1, NodeTemplate general\): unknown field "spec\.stratgy"$/);
+    const topLevel = spotctl(
+      "render",
+      "-f",
+      file(
+        "t.yaml",
+        templates.replace(
+          "spec: {clusterRef: {name: local}, families: [m6g]",
+          "specs: {}\nspec: {clusterRef: {name: local}, families: [m6g]",
+        ),
+      ),
+    );
+    expect(topLevel.status).toBe(2);
+    expect(topLevel.stderr).toMatch(/\(document 2, NodeTemplate arm\): unknown field "specs"/);
   }, 60_000);
 
   it("exits 2 for a document of another kind and for a missing file", () => {

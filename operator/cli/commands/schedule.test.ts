@@ -112,6 +112,11 @@ describe("spotctl schedule eval", () => {
       /^spotctl schedule: kind:/,
     ],
     ["broken YAML", "spec: [unclosed", /not valid YAML or JSON/],
+    [
+      "a misspelt field (kubectl apply refuses it too)",
+      yamlManifest.replace("  timezone: Europe/Berlin\n", "  timezone: Europe/Berlin\n  prewarmMinute: 30\n"),
+      /^spotctl schedule: unknown field "spec\.prewarmMinute"$/,
+    ],
   ])("exits 2 with one line naming the field for %s", (_name, text, message) => {
     const res = spotctl("schedule", "eval", "--spec", file("bad.yaml", text), "--at", "2025-01-01T00:00:00Z");
     expect(res.status).toBe(2);

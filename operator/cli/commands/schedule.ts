@@ -4,6 +4,7 @@ import { Temporal } from "@js-temporal/polyfill";
 import { load } from "js-yaml";
 import { UsageError, parseFlags, type CliCommand } from "../command.js";
 import { HibernationScheduleSpec } from "../../../src-shared/crds/hibernationschedule.js";
+import { unknownFields } from "../../../src-shared/crds/unknown-fields.js";
 import {
   ScheduleSpecError,
   compileSchedule,
@@ -59,6 +60,9 @@ function compileManifest(manifest: unknown): CompiledSchedule {
 
 /** The rest of the spec (clusterRef, excludedNamespaces, gracePeriodMinutes, …) as the CRD would check it. */
 function checkAgainstCrd(spec: unknown): void {
+  // as kubectl apply refuses them: a misspelt field (prewarmMinute) would otherwise be evaluated as absent
+  const unknown = unknownFields(HibernationScheduleSpec, spec, "spec");
+  if (unknown.length > 0) throw new UsageError(`unknown field ${JSON.stringify(unknown[0])}`);
   const crd = HibernationScheduleSpec.safeParse(spec);
   if (crd.success) return;
   const issue = crd.error.issues[0]!;
