@@ -206,6 +206,29 @@ describe("helm install into local mode (npm start's kubeconfig)", () => {
     ok(await helmAt(kc, ["uninstall", "nulls", "-n", "nulls"]));
   }, 90_000);
 
+  it("refuses to turn a full release into an agent on upgrade (connect's command in the wrong cluster) unless asked", async () => {
+    const kc = local.kubeconfigPath;
+    const release = ["guarded", chartDir, "-n", "guarded"];
+    ok(await helmAt(kc, ["install", ...release, "--create-namespace"]));
+    const agent = [
+      "--set",
+      "mode=agent",
+      "--set-string",
+      "agent.clusterId=prod-eu-1,agent.endpoint=https://spot.example.com,agent.token=t0k3n",
+    ];
+    const refused = await helmAt(kc, ["upgrade", "--install", ...release, ...agent]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/runs the operator and facade: upgrading it with mode=agent would delete them/);
+    const deployments = async (): Promise<string[]> =>
+      (await getJson<{ items: KubeObject[] }>(kc, ["deploy", "-n", "guarded"])).items
+        .map((d) => d.metadata!.name!)
+        .sort();
+    expect(await deployments()).toEqual(["guarded-spot-optimizer-facade", "guarded-spot-optimizer-operator"]);
+    ok(await helmAt(kc, ["upgrade", ...release, ...agent, "--set", "allowModeChange=true"]));
+    expect(await deployments()).toEqual(["guarded-spot-optimizer-agent"]);
+    ok(await helmAt(kc, ["uninstall", "guarded", "-n", "guarded"]));
+  }, 120_000);
+
   it("ships the CRDs local mode's operator serves", async () => {
     const client = new KubeClient(loadKubeConfig({ kubeconfigPath: local.kubeconfigPath }));
     try {

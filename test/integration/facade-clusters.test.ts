@@ -63,7 +63,7 @@ describe("clusters", () => {
     });
     expect(first.status).toBe(200);
     expect(first.body.created).toBe(false);
-    expect(first.body.helm_command).toContain("--namespace spot-optimizer");
+    expect(first.body.helm_command).toContain("--namespace spot-optimizer-agent");
     expect(first.body).toHaveProperty("manifest_url");
     const secret = await f.client.get<any>({
       apiVersion: "v1",

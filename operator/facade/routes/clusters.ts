@@ -314,7 +314,7 @@ const ConnectBody = z
   .object({
     // Any ManagedCluster name, checked before anything is written: the agent objects keep it in full in annotations.
     cluster_id: ClusterId,
-    namespace: namespaceName("Namespace the agent is installed into.").optional(),
+    namespace: namespaceName("Namespace the agent is installed into (default spot-optimizer-agent).").optional(),
     region: z
       .string()
       .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/)
@@ -383,7 +383,8 @@ async function connect(
     // Never the token: the audit log keeps only that a token was issued and where its hash lives.
     after: { ...specOf(current), agentToken: "issued (hash stored in Secret)" },
   });
-  const namespace = ctx.body.namespace ?? "spot-optimizer";
+  // not the full release's namespace: run against the wrong cluster, the command would turn that release into an agent
+  const namespace = ctx.body.namespace ?? "spot-optimizer-agent";
   return {
     helm_command: helmCommand({
       chart: rc.config.agentChart,
