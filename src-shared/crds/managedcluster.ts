@@ -133,7 +133,7 @@ export const LastPlan = z
     prices: z
       .object({
         source: z.string().describe("Where the prices came from, e.g. snapshot, or derived+snapshot."),
-        asOf: z.string().describe("Date of the oldest price the plan uses (unknown when undated)."),
+        asOf: z.string().describe("Date of the oldest price the plan uses (unknown when one is undated)."),
       })
       .optional()
       .describe("Provenance of the prices behind the figures."),
@@ -217,7 +217,7 @@ export const ManagedClusterStatus = z
     prices: z
       .object({
         source: z.string().describe("Where the prices came from: pricing-api, spot-history, snapshot, derived (joined with +)."),
-        asOf: z.string().describe("Date of the oldest price used (RFC 3339 or YYYY-MM-DD; unknown when undated)."),
+        asOf: z.string().describe("Date of the oldest price used (RFC 3339 or YYYY-MM-DD; unknown when one is undated)."),
         stale: z.boolean().optional().describe("True when the price book is older than the configured maximum age."),
       })
       .optional()

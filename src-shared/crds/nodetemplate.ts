@@ -62,7 +62,7 @@ export const NodeTemplateStatus = z
         count: z.number().int().min(0).describe("Number of instance types the template allows in the cluster's region."),
         cheapest: PricedInstanceType("cheapest").optional(),
         dearest: PricedInstanceType("dearest").optional(),
-        asOf: z.string().optional().describe("Date of the oldest price the figures use."),
+        asOf: z.string().optional().describe("Date of the oldest price the figures use (unknown when one is undated)."),
         source: z
           .string()
           .optional()

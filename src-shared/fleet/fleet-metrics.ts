@@ -5,6 +5,7 @@ import type { ManagedClusterStatus } from "../crds/managedcluster.js";
 import { NOTICE_MAX_AHEAD_MS, NOTICE_WINDOW_MS, noticeTimeMs } from "../agent/notice-kinds.js";
 import { podRequest } from "./pod-request.js";
 import { cpuMillicores, memoryMiB } from "./quantity.js";
+import { oldestAsOf } from "../pricing/freshness.js";
 
 /** Monthly = hourly × 730 (docs/pricing.md). */
 export const HOURS_PER_MONTH = 730;
@@ -233,9 +234,10 @@ export function unpricedReason(unpriced: readonly string[], nodeCount: number, n
   return `${unpriced.length} of ${nodeCount} node(s) without a known price${why}: ${named}${more}`;
 }
 
+/** The oldest of these dates; null when there is none or one is undated (the figures' date is then unknown). */
 function oldest(dates: string[]): string | null {
-  const known = dates.filter((d) => d !== "unknown").sort();
-  return known[0] ?? null;
+  const asOf = oldestAsOf(dates);
+  return asOf === undefined || asOf === "unknown" ? null : asOf;
 }
 
 function ratio(part: number, whole: number): number | null {
@@ -620,7 +622,9 @@ export function priceProvenance(figures: readonly ClusterFigures[]): {
   prices_stale: boolean;
 } {
   const sources = [...new Set(figures.flatMap((f) => f.priceSources))].sort();
-  const asOf = oldest(figures.map((f) => f.pricesAsOf).filter((d): d is string => d !== null));
+  // a cluster priced with undated prices (pricesAsOf null) leaves the total undated too
+  const undated = figures.some((f) => f.priceSources.length > 0 && f.pricesAsOf === null);
+  const asOf = undated ? null : oldest(figures.map((f) => f.pricesAsOf).filter((d): d is string => d !== null));
   return {
     price_source: sources.length === 0 ? null : sources.join("+"),
     prices_as_of: asOf,

@@ -20,6 +20,21 @@ export function priceMaxAgeMs(env: NodeJS.ProcessEnv = process.env): number {
  */
 export function isStale(asOf: string | null | undefined, nowMs: number, maxAgeMs: number): boolean {
   if (asOf === null || asOf === undefined) return false;
-  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(asOf) ? `${asOf}T00:00:00Z` : asOf);
+  const ms = asOfMs(asOf);
   return !Number.isFinite(ms) || nowMs - ms > maxAgeMs;
+}
+
+/** A price date in ms, NaN when it cannot be read ("unknown"). */
+function asOfMs(asOf: string): number {
+  return Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(asOf) ? `${asOf}T00:00:00Z` : asOf);
+}
+
+/**
+ * What a figure made from prices of these dates is as of: the oldest, "unknown" when any cannot be read (an undated
+ * price may be older than every dated one), undefined when there is none.
+ */
+export function oldestAsOf(dates: readonly string[]): string | undefined {
+  if (dates.length === 0) return undefined;
+  if (dates.some((d) => !Number.isFinite(asOfMs(d)))) return "unknown";
+  return [...dates].sort((a, b) => asOfMs(a) - asOfMs(b))[0];
 }

@@ -4,6 +4,7 @@
 // organisation ever sees another's nodes, entries or decisions.
 import { designateLocalCluster } from "../support/local-cluster.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { oldestAsOf } from "../../src-shared/pricing/freshness.js";
 import { loadCatalogPriceBook } from "../../src-shared/pricing/catalog/index.js";
 import { eventually } from "../support/cluster.js";
 import { startResourceFacade, type ResourceFacade } from "../support/facade-resources.js";
@@ -165,7 +166,15 @@ describe("metrics from nodes, pods and prices", () => {
     });
     expect(res.body.monthly_spend).toBeCloseTo(monthly(), 2);
     expect(res.body.net_savings).toBeCloseTo(baseline() - monthly(), 2);
-    expect(res.body.prices_as_of).toBeTruthy();
+    // the oldest date of the prices used, null (unknown) when one of them is undated (the snapshot's observed Spot)
+    const used = [
+      book.spot.get("m7i.large")!.get("use1-az1")!,
+      book.spot.get("c7a.large")!.get("use1-az2")!,
+      book.onDemand.get("m7i.large")!,
+      book.onDemand.get("c7a.large")!,
+    ].map((p) => p.asOf);
+    const oldestUsed = oldestAsOf(used)!;
+    expect(res.body.prices_as_of).toBe(oldestUsed === "unknown" ? null : oldestUsed);
   });
 
   it("GET /metrics/projection scales monthly figures to the timeframe, with the schedule's hibernation savings", async () => {

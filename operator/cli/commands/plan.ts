@@ -25,7 +25,7 @@ import {
   type PodGroup,
   type Strategy,
 } from "../../../src-shared/optimizer/types.js";
-import { isStale, priceMaxAgeMs } from "../../../src-shared/pricing/freshness.js";
+import { isStale, oldestAsOf, priceMaxAgeMs } from "../../../src-shared/pricing/freshness.js";
 
 const STRATEGIES: Strategy[] = ["lowest-price", "capacity-optimized", "price-capacity-optimized"];
 const CAPACITIES: CapacityMode[] = ["spot", "on-demand", "mixed"];
@@ -188,10 +188,12 @@ function priceProvenance(
   const maxAgeMs = priceMaxAgeMs();
   // Older than SPOTOPT_PRICE_MAX_AGE_HOURS (or of unknown date): said in the output, next to the date.
   const stale = dates.some((asOf) => isStale(asOf, Date.now(), maxAgeMs));
-  // one undated source leaves the figures undated: the oldest of the dated ones would claim a date they do not have
-  const undated = dates.length === 0 || dates.some((asOf) => !Number.isFinite(Date.parse(asOf)));
-  const asOf = undated ? "unknown" : dates.sort((a, b) => Date.parse(a) - Date.parse(b))[0]!;
-  return { source: Object.keys(bySource).sort().join(",") || "none", asOf, bySource, stale };
+  return {
+    source: Object.keys(bySource).sort().join(",") || "none",
+    asOf: oldestAsOf(dates) ?? "unknown",
+    bySource,
+    stale,
+  };
 }
 
 /** How far the plan is above the proven lower bound, in % of the bound (null when the bound is 0: nothing to place). */

@@ -182,6 +182,12 @@ describe("desiredTemplate mapping", () => {
     expect(exact.toString().length).toBeGreaterThan(8);
     expect(cheapest).toBe(Number(exact.toFixed(4)));
     expect(out.instanceTypes!.dearest!.hourlyUsd.toString()).toMatch(/^\d+(\.\d{1,4})?$/);
+    expect(out.instanceTypes!.asOf).toBe("2026-01-01");
+    // one undated price (an observed Spot price of the snapshot) leaves the summary undated
+    const first = m5[0]!.name;
+    spot.set(first, new Map([["us-east-1a", { ...spot.get(first)!.get("us-east-1a")!, asOf: "unknown" }]]));
+    const undated = desiredTemplate(input({ families: ["m5"], strategy: "SPOT" }, { catalog: { ...book, spot } }));
+    expect(undated.instanceTypes!.asOf).toBe("unknown");
   });
 
   it("karpenter.enabled=false sets limits to zero; enabled sets none", () => {

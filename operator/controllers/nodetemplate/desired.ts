@@ -8,6 +8,7 @@ import {
   type TemplateValidation,
 } from "../../../src-shared/nodetemplate/validate.js";
 import { roundTo } from "../../../src-shared/pricing/rounding.js";
+import { oldestAsOf } from "../../../src-shared/pricing/freshness.js";
 import type { InstanceShape, Price, PriceBook } from "../../../src-shared/pricing/types.js";
 import {
   disruptionFor,
@@ -128,7 +129,7 @@ function priceSummary(kept: RankCandidate[]): DesiredTemplate["instanceTypes"] {
   );
   const first = byPrice[0]!;
   const last = byPrice[byPrice.length - 1]!;
-  const asOf = kept.map((c) => c.price.asOf).sort()[0]!;
+  const asOf = oldestAsOf(kept.map((c) => c.price.asOf))!;
   const sources = [...new Set(kept.map((c) => c.price.source))].sort();
   return {
     count: kept.length,

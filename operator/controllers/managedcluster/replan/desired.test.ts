@@ -291,6 +291,12 @@ describe("lastPlan", () => {
     });
     expect(last.prices).toEqual({ source: "snapshot", asOf: "2025-06-28" });
     expect(last.message).toContain("2 DaemonSet/static pod(s)");
+    // one node on an undated price (the snapshot's observed Spot): the plan's figures are undated
+    const undated = { ...plan, nodes: [{ ...plan.nodes[0]!, priceAsOf: "unknown" }, ...plan.nodes.slice(1)] };
+    expect(succeededPlan({ jobId: "j2", now: new Date(), plan: undated, inventory, planInput }).prices).toEqual({
+      source: "snapshot",
+      asOf: "unknown",
+    });
   });
 
   it("states the bound as what the cheapest plan costs, and under a risk-weighing strategy says the gap is its choice", () => {

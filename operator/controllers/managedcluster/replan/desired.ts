@@ -11,6 +11,7 @@ import {
 } from "../../../../src-shared/pricing/types.js";
 import { isPerNodePod, pinnedArch, pinnedZone, podRequest } from "../../../../src-shared/fleet/pod-request.js";
 import type { HeartbeatPodGroup } from "../../../../src-shared/agent/protocol.js";
+import { oldestAsOf } from "../../../../src-shared/pricing/freshness.js";
 
 export const BASELINE_LABEL = "all On-Demand, same packing";
 
@@ -219,14 +220,6 @@ const round = (value: number, digits: number): number => {
   return Math.round(value * f) / f;
 };
 
-/** Dates as the snapshot carries them ("2026-07-20" or a date-time); the oldest is what the figures are as of. */
-function oldest(dates: readonly string[]): string | undefined {
-  const parsed = dates
-    .map((d) => ({ d, ms: Date.parse(d.length === 10 ? `${d}T00:00:00Z` : d) }))
-    .filter((x) => Number.isFinite(x.ms));
-  return parsed.sort((a, b) => a.ms - b.ms)[0]?.d;
-}
-
 /** Sources and oldest date of the prices behind the plan (node prices and, for the baseline, their On-Demand prices). */
 export function priceProvenance(plan: Plan, book: PriceBook): { source: string; asOf: string } {
   const sources = new Set<string>();
@@ -248,7 +241,7 @@ export function priceProvenance(plan: Plan, book: PriceBook): { source: string; 
       dates.push(any.asOf);
     }
   }
-  return { source: [...sources].sort().join("+") || "unknown", asOf: oldest(dates) ?? "unknown" };
+  return { source: [...sources].sort().join("+") || "unknown", asOf: oldestAsOf(dates) ?? "unknown" };
 }
 
 /** Planned nodes counted by instance type and capacity type, sorted (a compact, stable status field). */
