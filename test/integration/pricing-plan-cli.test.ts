@@ -64,6 +64,7 @@ interface PlanOut {
     zone: string;
     hourlyUsd: number;
     priceSource: string;
+    priceAsOf: string;
     pods: PodOut[];
   }>;
   hourlyCostUsd: number;
@@ -282,6 +283,11 @@ describeWithSharedData("spotctl plan", () => {
     });
     expect(undatedNodes.length).toBeGreaterThan(0);
     for (const n of undatedNodes) expect(mixed.prices.bySource[n.priceSource]).toBe("unknown");
+    for (const n of mixed.nodes) {
+      const price =
+        n.capacityType === "spot" ? book.spot.get(n.instanceType)?.get(n.zone) : book.onDemand.get(n.instanceType);
+      expect(n.priceAsOf).toBe(price!.asOf);
+    }
     expect(mixed.prices.asOf).toBe("unknown");
     const other = spotctl("plan", "--pods", csvFile(csv), "--region", "eu-west-1");
     expect(other.status).toBe(2);

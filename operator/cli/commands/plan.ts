@@ -224,6 +224,7 @@ function render(result: OptimizeResult, book: PriceBook): unknown {
       hourlyUsd: n.hourlyUsd,
       onDemandHourlyUsd: n.onDemandHourlyUsd,
       priceSource: n.priceSource,
+      priceAsOf: n.priceAsOf,
       allocatable: n.allocatable,
       pods: n.pods.map(pods),
     })),
