@@ -199,6 +199,8 @@ export const HibernationScheduleKind = defineKind({
     { name: "State", type: "string", jsonPath: ".status.state" },
     // A future instant as a "date" column would print as an age (kubectl shows past ages only), so it is shown as text.
     { name: "Next", type: "string", jsonPath: ".status.nextTransition" },
+    // the Ready condition's reason: why a schedule has no state (InvalidSpec, Duplicate, ClusterNotFound, ...)
+    { name: "Status", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
   ],
 });
 export const HibernationSchedule = HibernationScheduleKind.resource;

@@ -88,6 +88,8 @@ export const OptimizationPolicyKind = defineKind({
     { name: "Strategy", type: "string", jsonPath: ".spec.strategy" },
     { name: "Binpack", type: "integer", jsonPath: ".spec.binpack.aggressiveness" },
     { name: "Karpenter", type: "boolean", jsonPath: ".spec.karpenter.enabled" },
+    // the Ready condition's reason: which of a cluster's policies is in force (InForce) and which are not (Duplicate)
+    { name: "Status", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
   ],
 });
 export const OptimizationPolicy = OptimizationPolicyKind.resource;

@@ -51,6 +51,42 @@ describe("npm start (local mode)", () => {
       20_000,
       "the local cluster's AGENT column to read LocalMode",
     );
+    // Which of two policies of one cluster is in force, and why a schedule has no state, show in kubectl get.
+    const SO = "spotoptimizer.io/v1alpha1";
+    for (const name of ["aaa-policy", "zzz-policy"])
+      await client.create({
+        apiVersion: SO,
+        kind: "OptimizationPolicy",
+        metadata: { name, namespace: demoNamespace },
+        spec: { clusterRef: { name: "local" } },
+      });
+    await client.create({
+      apiVersion: SO,
+      kind: "HibernationSchedule",
+      metadata: { name: "typo-zone", namespace: demoNamespace },
+      spec: { clusterRef: { name: "local" }, timezone: "Europe/Berln", weekly: [] },
+    });
+    const kubectlGet = (what: string): string =>
+      execFileSync(toolPath("kubectl"), ["get", what, "-n", demoNamespace!], {
+        env: { ...process.env, KUBECONFIG: kubeconfigPath },
+        encoding: "utf8",
+      });
+    await eventually(
+      () => /aaa-policy\s.*\sInForce\s/.test(kubectlGet("op")) && /zzz-policy\s.*\sDuplicate\s/.test(kubectlGet("op")),
+      20_000,
+      "kubectl get op to show InForce and Duplicate in STATUS",
+    );
+    await eventually(
+      () => /typo-zone\s.*\sInvalidSpec\s/.test(kubectlGet("hs")),
+      20_000,
+      "kubectl get hs: InvalidSpec",
+    );
+    for (const [kind, name] of [
+      ["OptimizationPolicy", "aaa-policy"],
+      ["OptimizationPolicy", "zzz-policy"],
+      ["HibernationSchedule", "typo-zone"],
+    ] as const)
+      await client.delete({ apiVersion: SO, kind, namespace: demoNamespace!, name });
     const pools = await client.list({ apiVersion: "karpenter.sh/v1", kind: "NodePool" });
     expect(pools.items).toEqual([]);
     // Karpenter's real schema is served: a NodePool Karpenter would reject is refused as on EKS.
