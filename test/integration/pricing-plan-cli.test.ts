@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import fc from "fast-check";
-import { expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadCatalogPriceBook } from "../../src-shared/pricing/catalog/index.js";
 import { loadPriceBookFromDataDir } from "../../src-shared/pricing/data-dir.js";
 import { describeWithSharedData, hasSharedData, sharedDataDir } from "../support/shared-data.js";
@@ -424,5 +424,18 @@ describeWithSharedData("spotctl plan", () => {
     ]) {
       expect(res.stdout).toContain(flag);
     }
+  });
+});
+
+describe("spotctl plan on the README's example", () => {
+  it("plans every pod of docs/examples/pods.csv from the shipped snapshot, within each node's allocatable", () => {
+    const file = join(repo, "docs/examples/pods.csv");
+    const res = spotctl("plan", "--pods", file, "--region", "us-east-1");
+    expect(res.stderr).toBe("");
+    expect(res.status).toBe(0);
+    const plan = JSON.parse(res.stdout) as PlanOut;
+    const offline = loadCatalogPriceBook("us-east-1").instanceTypes;
+    checkPlan(readFileSync(file, "utf8"), plan, Object.fromEntries(offline));
+    expect(plan.unplaced).toEqual([]);
   });
 });
