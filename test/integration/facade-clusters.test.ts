@@ -63,7 +63,7 @@ describe("clusters", () => {
     });
     expect(first.status).toBe(200);
     expect(first.body.created).toBe(false);
-    expect(first.body.helm_command).toContain("--namespace spot-optimizer-agent");
+    expect(first.body.helm_command).toContain("--namespace spot-optimizer ");
     expect(first.body).toHaveProperty("manifest_url");
     const secret = await f.client.get<any>({
       apiVersion: "v1",
@@ -74,6 +74,42 @@ describe("clusters", () => {
     expect(Buffer.from(secret.data["token-hash"], "base64").toString("utf8")).toBe(
       createHash("sha256").update(first.body.api_token).digest("hex"),
     );
+  });
+
+  it("names the agent's namespace: spot-optimizer-agent for a new cluster, the recorded one on a reconnect", async () => {
+    const connect = async (body: Record<string, unknown>): Promise<string> => {
+      const res = await f.call("POST", "/clusters/connect", { token: f.token(f.orgA), body });
+      expect(res.status).toBe(200);
+      return /--namespace (\S+)/.exec(res.body.helm_command as string)![1]!;
+    };
+    const annotation = async (name: string): Promise<string | undefined> =>
+      (await f.client.get<any>({ ...MC, namespace: f.orgA, name })).metadata.annotations?.[
+        "spotoptimizer.io/agent-namespace"
+      ];
+    expect(await connect({ cluster_id: "ns-new" })).toBe("spot-optimizer-agent");
+    expect(await annotation("ns-new")).toBe("spot-optimizer-agent");
+    expect(await connect({ cluster_id: "ns-new", namespace: "agents" })).toBe("agents");
+    await eventually(async () => (await annotation("ns-new")) === "agents");
+    await eventually(
+      async () =>
+        f.cache.cluster(f.orgA, "ns-new")?.metadata.annotations?.["spotoptimizer.io/agent-namespace"] === "agents",
+    );
+    // the reconnect's command upgrades the release where the agent runs, not a second one Helm would refuse
+    expect(await connect({ cluster_id: "ns-new" })).toBe("agents");
+    // a cluster connected before the namespace was recorded: its agent runs where connect named then
+    await f.client.patch(
+      { ...MC, namespace: f.orgA, name: "ns-new" },
+      { metadata: { annotations: { "spotoptimizer.io/agent-namespace": null } } },
+      { type: "merge" },
+    );
+    await eventually(
+      async () =>
+        f.cache.cluster(f.orgA, "ns-new")?.metadata.annotations?.["spotoptimizer.io/agent-namespace"] === undefined,
+    );
+    expect(await connect({ cluster_id: "ns-new" })).toBe("spot-optimizer");
+    expect(await annotation("ns-new")).toBe("spot-optimizer");
+    await f.client.delete({ ...MC, namespace: f.orgA, name: "ns-new" });
+    await eventually(() => f.cache.cluster(f.orgA, "ns-new") === undefined);
   });
 
   it("lists and details clusters from the cache; a cluster nobody reported on has no cost (null with the reason), not 0", async () => {

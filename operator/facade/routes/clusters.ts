@@ -314,7 +314,9 @@ const ConnectBody = z
   .object({
     // Any ManagedCluster name, checked before anything is written: the agent objects keep it in full in annotations.
     cluster_id: ClusterId,
-    namespace: namespaceName("Namespace the agent is installed into (default spot-optimizer-agent).").optional(),
+    namespace: namespaceName(
+      "Namespace the agent is installed into (default: the one named at the cluster's last connect, else spot-optimizer-agent).",
+    ).optional(),
     region: z
       .string()
       .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/)
@@ -375,7 +377,7 @@ async function connect(
   const request = ctx.auth?.impersonating
     ? { ...ctx.body, reconnectRefused: IMPERSONATION_KEEPS_AGENT_TOKENS }
     : ctx.body;
-  const { created, cluster, current, token } = await clusters.connect(rc, request);
+  const { created, cluster, current, token, namespace } = await clusters.connect(rc, request);
   ctx.audit({
     event: created ? "Connected new cluster (agent token issued)" : "Rotated cluster agent token",
     resource: `cluster/${ctx.body.cluster_id}`,
@@ -383,8 +385,6 @@ async function connect(
     // Never the token: the audit log keeps only that a token was issued and where its hash lives.
     after: { ...specOf(current), agentToken: "issued (hash stored in Secret)" },
   });
-  // not the full release's namespace: run against the wrong cluster, the command would turn that release into an agent
-  const namespace = ctx.body.namespace ?? "spot-optimizer-agent";
   return {
     helm_command: helmCommand({
       chart: rc.config.agentChart,

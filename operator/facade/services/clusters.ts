@@ -18,6 +18,8 @@ import { crRef, settle, type ResourceContext } from "./resource-scope.js";
 /** What a connect asks for: the cluster's id and, for a new cluster, its name and region. */
 export interface ConnectRequest {
   cluster_id: string;
+  /** The namespace the agent is installed into (agentNamespace when absent). */
+  namespace?: string | undefined;
   region?: string | undefined;
   display_name?: string | undefined;
   /** Set where the caller may connect a new cluster but not rotate an existing one's token: why (answered with 403). */
@@ -33,6 +35,27 @@ export interface Connected {
   current: ManagedCluster;
   /** The new agent token; only its hash is stored. */
   token: string;
+  /** The namespace the agent's install command names (recorded on the cluster for the next connect). */
+  namespace: string;
+}
+
+/** Where connect's install command puts the agent, recorded on the ManagedCluster so that a reconnect names it again. */
+export const AGENT_NAMESPACE_ANNOTATION = "spotoptimizer.io/agent-namespace";
+/** The namespace of a new cluster's agent: not the full release's, which the command would turn into an agent. */
+export const DEFAULT_AGENT_NAMESPACE = "spot-optimizer-agent";
+/** What connect named before it recorded the namespace: where agents connected then run. */
+const EARLIER_AGENT_NAMESPACE = "spot-optimizer";
+
+/**
+ * The namespace a connect's install command names: the one asked for; else the one recorded at the cluster's last
+ * connect; else, for a cluster connected before that was recorded, the namespace connect named then (the new
+ * command must upgrade that release, or Helm refuses a second one); else the default.
+ */
+function agentNamespace(cluster: ManagedCluster, request: ConnectRequest, created: boolean): string {
+  if (request.namespace !== undefined) return request.namespace;
+  const recorded = cluster.metadata.annotations?.[AGENT_NAMESPACE_ANNOTATION];
+  if (recorded) return recorded;
+  return !created && cluster.spec.agentTokenSecretRef ? EARLIER_AGENT_NAMESPACE : DEFAULT_AGENT_NAMESPACE;
 }
 
 export function requireCluster(rc: ResourceContext, id: string): ManagedCluster {
@@ -63,7 +86,11 @@ function newClusterManifest(rc: ResourceContext, request: ConnectRequest): Manag
   return {
     apiVersion: API_VERSION,
     kind: "ManagedCluster",
-    metadata: { name: request.cluster_id, namespace: rc.namespace },
+    metadata: {
+      name: request.cluster_id,
+      namespace: rc.namespace,
+      annotations: { [AGENT_NAMESPACE_ANNOTATION]: request.namespace ?? DEFAULT_AGENT_NAMESPACE },
+    },
     spec: {
       mode: "remote",
       // Named now, so a new cluster needs no second write of its own; the Secret follows and is rolled back with it.
@@ -198,8 +225,12 @@ function specChanges(cluster: ManagedCluster, request: ConnectRequest, secretNam
   };
 }
 
-/** Merge-patches the live cluster's spec; never makes a cluster deleted meanwhile again (resourceVersion). */
-async function updateSpec(rc: ResourceContext, name: string, spec: Record<string, unknown>): Promise<ManagedCluster> {
+/** Merge-patches the live cluster; never makes a cluster deleted meanwhile again (resourceVersion). */
+async function updateCluster(
+  rc: ResourceContext,
+  name: string,
+  patch: { spec: Record<string, unknown>; metadata?: { annotations: Record<string, string> } },
+): Promise<ManagedCluster> {
   const ref = crRef("ManagedCluster", rc.namespace, name);
   for (let attempt = 1; ; attempt++) {
     const live = await rc.writer.read<ManagedCluster>(ref);
@@ -208,7 +239,7 @@ async function updateSpec(rc: ResourceContext, name: string, spec: Record<string
       return await rc.writer.swap<ManagedCluster>({
         ref,
         resourceVersion: live.metadata.resourceVersion,
-        patch: { spec },
+        patch,
       });
     } catch (err) {
       if (!(err instanceof ConflictError) || attempt >= REFER_ATTEMPTS) throw err;
@@ -223,15 +254,17 @@ async function updateSpec(rc: ResourceContext, name: string, spec: Record<string
 async function issueToken(
   rc: ResourceContext,
   issued: { cluster: ManagedCluster; created: boolean },
-  request: ConnectRequest,
+  request: ConnectRequest & { namespace: string },
 ): Promise<{ current: ManagedCluster; token: string }> {
   const name = issued.cluster.metadata.name ?? "";
   const token = newAgentToken(rc.namespace, name);
   try {
     await storeTokenHash(rc, issued.cluster, token);
-    const changes = specChanges(issued.cluster, request, agentTokenSecretName(rc.namespace, name));
-    if (Object.keys(changes).length === 0) return { current: issued.cluster, token };
-    return { current: await updateSpec(rc, name, changes), token };
+    const spec = specChanges(issued.cluster, request, agentTokenSecretName(rc.namespace, name));
+    const recorded = issued.cluster.metadata.annotations?.[AGENT_NAMESPACE_ANNOTATION] === request.namespace;
+    if (Object.keys(spec).length === 0 && recorded) return { current: issued.cluster, token };
+    const metadata = recorded ? {} : { metadata: { annotations: { [AGENT_NAMESPACE_ANNOTATION]: request.namespace } } };
+    return { current: await updateCluster(rc, name, { spec, ...metadata }), token };
   } catch (err) {
     // Lost a token race: another connect's token is in use for this cluster, which must stay.
     if (issued.created && !(err instanceof TokenRaceError)) await rollBackCluster(rc, issued.cluster);
@@ -242,9 +275,10 @@ async function issueToken(
 /** Connects a remote cluster: creates its ManagedCluster if needed and issues a new agent token (the old one stops). */
 async function connect(rc: ResourceContext, request: ConnectRequest): Promise<Connected> {
   const issued = await ensureCluster(rc, request);
-  const { current, token } = await issueToken(rc, issued, request);
+  const namespace = agentNamespace(issued.cluster, request, issued.created);
+  const { current, token } = await issueToken(rc, issued, { ...request, namespace });
   await settle(rc, "ManagedCluster", current);
-  return { ...issued, current, token };
+  return { ...issued, current, token, namespace };
 }
 
 /** Asks the operator's replan controller to re-plan the cluster: a new job id in the cluster's annotations. */
