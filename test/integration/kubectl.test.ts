@@ -355,7 +355,7 @@ spec:
     const out = await kubectl(["get", "op", "bare", "-n", "acme"]);
     expect(out.code).toBe(0);
     const [header, row] = out.stdout.trim().split("\n");
-    expect(header!.split(/\s{2,}/)).toEqual(["NAME", "CLUSTER", "STRATEGY", "BINPACK", "KARPENTER", "AGE"]);
+    expect(header!.split(/\s{2,}/)).toEqual(["NAME", "CLUSTER", "STRATEGY", "BINPACK", "KARPENTER", "STATUS", "AGE"]);
     expect(row!.split(/\s+/).slice(0, 5)).toEqual(["bare", "prod", "price-capacity-optimized", "50", "true"]);
   });
 

@@ -81,13 +81,16 @@ describe("spotctl plan with AWS credentials", () => {
         priceSource: "spot-history",
       }),
     ]);
-    expect(out.prices).toMatchObject({ source: "spot-history", asOf: "2026-11-23T12:00:00.000Z" });
+    // the node's Spot price and the baseline's On-Demand price, dated by the older (the Spot history's timestamp)
+    expect(out.prices).toMatchObject({ source: "pricing-api,spot-history", asOf: "2026-11-23T12:00:00.000Z" });
+    expect(Date.parse(out.prices.bySource["pricing-api"])).toBeGreaterThanOrEqual(Date.parse("2026-11-23T12:00:00Z"));
   });
 
   it("falls back to the shipped snapshot, saying so, when AWS does not answer", async () => {
     pricesUp = false;
     const { stdout, stderr } = await plan();
     expect(stderr).toMatch(/AWS prices unavailable .*using the shipped price snapshot/);
-    expect(JSON.parse(stdout).prices.source).toMatch(/^(snapshot|derived)(\+(snapshot|derived))?$/);
+    // the nodes' sources and the baseline's On-Demand one (the snapshot's), comma-separated
+    expect(JSON.parse(stdout).prices.source).toMatch(/^(derived,)?snapshot$/);
   });
 });
