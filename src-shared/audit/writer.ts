@@ -177,6 +177,8 @@ const later = (a: ChainAnchor, b: ChainAnchor): ChainAnchor => (b.sequence > a.s
 export interface StoredChain {
   anchor: ChainAnchor;
   entries: AuditRecord[];
+  /** The newest entry stored (read after the head ConfigMap where that is ahead of `entries`), else the anchor. */
+  storedHead: ChainAnchor;
   recordedHead?: ChainAnchor;
   /** The head ConfigMap was rebuilt (its mark), or is missing now (`at: null`); absent for a head never lost. */
   rebuilt?: HeadRebuild;
@@ -372,22 +374,29 @@ async function append(store: ChainStore, input: AuditInput): Promise<AuditRecord
 
 async function readChain(store: ChainStore, namespace: string): Promise<StoredChain> {
   // LIST before reading the anchor: retention moves the anchor before it deletes, so this order never sees a gap.
-  let listed = await listRecords(store, namespace);
-  let cm = await readHeadObject(store, namespace);
-  // An append between the two reads stored its entry before it moved the head: read both again, in the same order,
-  // so that its head is not taken for entries deleted from the end.
-  if (cm && headState(cm).head.sequence > newestSeq(listed.records)) {
-    listed = await listRecords(store, namespace);
-    cm = await readHeadObject(store, namespace);
-  }
+  const listed = await listRecords(store, namespace);
+  const cm = await readHeadObject(store, namespace);
   // Without the ConfigMap the state is the one its rebuild would give, and no head was recorded.
   const { anchor, head, rebuilt, retentionDays } = cm ? headState(cm) : stateFromRecords(listed, null);
   const entries = listed.records.filter((r) => r.seq > anchor.sequence);
-  return { anchor, entries, retentionDays, ...(cm ? { recordedHead: head } : {}), ...(rebuilt ? { rebuilt } : {}) };
+  let storedHead = newestLink(listed.records, anchor);
+  // An append between the two reads stored its entry before it moved the head: a LIST now holds that entry unless
+  // it was deleted, so the recorded head is not taken for entries deleted from the end.
+  if (cm && head.sequence > storedHead.sequence)
+    storedHead = later(storedHead, newestLink((await listRecords(store, namespace)).records, anchor));
+  return {
+    anchor,
+    entries,
+    retentionDays,
+    storedHead,
+    ...(cm ? { recordedHead: head } : {}),
+    ...(rebuilt ? { rebuilt } : {}),
+  };
 }
 
-function newestSeq(records: AuditRecord[]): number {
-  return records.reduce((max, r) => Math.max(max, r.seq), -1);
+/** The newest of these entries as a link, or `anchor` when there is none after it. */
+function newestLink(records: AuditRecord[], anchor: ChainAnchor): ChainAnchor {
+  return records.reduce((best, r) => later(best, linkOf(r)), anchor);
 }
 
 async function applyRetention(

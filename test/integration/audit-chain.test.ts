@@ -28,7 +28,7 @@ beforeAll(async () => {
   await server.installCrdFiles([new URL("../../crds", import.meta.url).pathname]);
   clientA = new KubeClient(server.kubeConfig);
   clientB = new KubeClient(server.kubeConfig);
-  for (const name of ["org-chain", "org-retention", "org-tamper", "org-newest"]) {
+  for (const name of ["org-chain", "org-retention", "org-tamper", "org-newest", "org-busy"]) {
     await clientA.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
   }
 });
@@ -305,6 +305,39 @@ describe("a rebuilt head is never taken for an intact one", () => {
     kind: "AuditEntry",
     namespace: ns,
     name: `audit-${String(seq).padStart(12, "0")}`,
+  });
+
+  it("reads an entry appended between its LIST and the head as stored, not as an entry deleted from the end", async () => {
+    const writer = createAuditChainStore({ client: clientB, now: () => new Date(nowMs) });
+    await writer.record(input("org-busy", 0));
+    // another writer's append lands right after the reader's LIST: entry created, then the head moved past it
+    let appended = false;
+    const racing = new Proxy(clientA, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (prop !== "listAll" || typeof value !== "function")
+          return typeof value === "function" ? value.bind(target) : value;
+        return async (...args: unknown[]) => {
+          const listed = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          if (!appended) {
+            appended = true;
+            await writer.record(input("org-busy", 1));
+          }
+          return listed;
+        };
+      },
+    });
+    const chain = await createAuditChainStore({ client: racing, now: () => new Date(nowMs) }).readChain("org-busy");
+    expect(appended).toBe(true);
+    expect(chain.entries.map((e) => e.seq)).toEqual([0]);
+    expect(chain.recordedHead?.sequence).toBe(1);
+    expect(chain.storedHead.sequence).toBe(1);
+    const doc = {
+      ...buildExport("org-busy", chain.entries, chain.anchor),
+      recorded_head: chain.recordedHead!,
+      stored_head: chain.storedHead,
+    };
+    expect(verifyExport(doc).ok).toBe(true);
   });
 
   it("marks a chain trimmed and re-hashed behind a deleted ConfigMap as rebuilt, from the read on and for good", async () => {

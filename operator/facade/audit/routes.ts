@@ -270,11 +270,10 @@ async function exportDocument(
   const doc = buildExport(namespace, entries, anchor);
   // The head ConfigMap's head goes along, so spotctl can also catch a re-hashed newest entry from the file alone, and
   // so does a rebuild's mark, so spotctl can tell a rebuilt chain from an intact one from the file too.
-  const newest = chain.entries[chain.entries.length - 1];
   return {
     ...doc,
     ...(chain.recordedHead ? { recorded_head: chain.recordedHead } : {}),
-    stored_head: newest ? { sequence: newest.seq, hash: newest.hash } : chain.anchor,
+    stored_head: chain.storedHead,
     ...(chain.rebuilt ? { head_rebuilt: chain.rebuilt } : {}),
     retention: retentionOf(chain.retentionDays),
   };
