@@ -209,7 +209,8 @@ describe("helm install into local mode (npm start's kubeconfig)", () => {
   it("refuses to turn a full release into an agent on upgrade (connect's command in the wrong cluster) unless asked", async () => {
     const kc = local.kubeconfigPath;
     const release = ["guarded", chartDir, "-n", "guarded"];
-    ok(await helmAt(kc, ["install", ...release, "--create-namespace"]));
+    // installed under another full name than the connect command's values give: found by labels, not by name
+    ok(await helmAt(kc, ["install", ...release, "--create-namespace", "--set", "fullnameOverride=guard"]));
     const agent = [
       "--set",
       "mode=agent",
@@ -223,7 +224,7 @@ describe("helm install into local mode (npm start's kubeconfig)", () => {
       (await getJson<{ items: KubeObject[] }>(kc, ["deploy", "-n", "guarded"])).items
         .map((d) => d.metadata!.name!)
         .sort();
-    expect(await deployments()).toEqual(["guarded-spot-optimizer-facade", "guarded-spot-optimizer-operator"]);
+    expect(await deployments()).toEqual(["guard-facade", "guard-operator"]);
     ok(await helmAt(kc, ["upgrade", ...release, ...agent, "--set", "allowModeChange=true"]));
     expect(await deployments()).toEqual(["guarded-spot-optimizer-agent"]);
     ok(await helmAt(kc, ["uninstall", "guarded", "-n", "guarded"]));
