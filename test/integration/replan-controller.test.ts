@@ -492,7 +492,7 @@ describe("replan controller", () => {
       (await t.call("POST", "/clusters/prod/optimize", { token: owner.accessToken })).body.job_id,
     );
     expect(first.status?.lastPlan).toMatchObject({ phase: "Succeeded" });
-    expect(first.status?.lastPlan?.message).toContain("NodeTemplates: general (left out, Valid=False: bad)");
+    expect(first.status?.lastPlan?.message).toContain("NodeTemplates: general (left out, not valid: bad)");
     for (const n of first.status?.lastPlan?.nodes ?? []) expect(FAMILIES).toContain(n.instanceType.split(".")[0]);
     await setValid("general", "False");
     const second = await completed(
@@ -500,7 +500,7 @@ describe("replan controller", () => {
       (await t.call("POST", "/clusters/prod/optimize", { token: owner.accessToken })).body.job_id,
     );
     expect(second.status?.lastPlan).toMatchObject({ phase: "Failed", reason: "NoValidTemplate" });
-    expect(second.status?.lastPlan?.message).toContain("Valid=False: bad, general");
+    expect(second.status?.lastPlan?.message).toContain("is not valid (bad, general)");
     expect(second.status?.lastPlan?.nodes).toBeUndefined();
     await setValid("general", "True");
     await client.delete({ ...NT, namespace: ns, name: "bad" });

@@ -211,12 +211,21 @@ describe("optimizerInput (NodeTemplates + OptimizationPolicy)", () => {
     expect(invalidTemplate({ ...bad, status: valid("False", 1) })).toBe(false);
     expect(invalidTemplate({ ...bad, status: valid("True", 2) })).toBe(false);
     expect(invalidTemplate(bad)).toBe(false);
+    // a spec that does not parse gets no Valid condition, only Applied=False for InvalidSpec
+    const unparsed = {
+      conditions: [{ type: "Applied", status: "False", reason: "InvalidSpec", observedGeneration: 2 }],
+    };
+    expect(invalidTemplate({ ...bad, status: unparsed })).toBe(true);
+    const refused = {
+      conditions: [{ type: "Applied", status: "False", reason: "WriteRefused", observedGeneration: 2 }],
+    };
+    expect(invalidTemplate({ ...bad, status: refused })).toBe(false);
     const input = optimizerInput({
       templates: [tpl("good", { families: ["m5"] }), { ...bad, status: valid("False", 2) }],
       book,
     });
     expect(allowed(input).every((name) => name.startsWith("m5."))).toBe(true);
-    expect(input.basis).toContain("NodeTemplates: good (left out, Valid=False: bad)");
+    expect(input.basis).toContain("NodeTemplates: good (left out, not valid: bad)");
   });
 
   it("takes strategy and spotFallback from the OptimizationPolicy, else the CRD's defaults", () => {

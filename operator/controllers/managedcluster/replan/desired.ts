@@ -107,17 +107,23 @@ export function podShapesFromReport(groups: readonly HeartbeatPodGroup[]): PodIn
 export interface TemplateView {
   metadata: { name?: string; generation?: number };
   spec: { families?: string[]; architecture?: "x86_64" | "arm64"; strategy?: "SPOT" | "ON_DEMAND" | "HYBRID" };
-  status?: { conditions?: Array<{ type?: string; status?: string; observedGeneration?: number }> };
+  status?: { conditions?: Array<{ type?: string; status?: string; reason?: string; observedGeneration?: number }> };
 }
 
 /**
- * Whether the NodeTemplate controller found this spec invalid (Valid=False for the current generation): it writes no
- * NodePool for it, so a plan must not buy what only that template allows. One not yet checked counts as valid.
+ * Whether the NodeTemplate controller found this spec invalid for the current generation (Valid=False, or — a spec
+ * that does not even parse gets no Valid condition — Applied=False for InvalidSpec): it applies no NodePool for it,
+ * so a plan must not buy what only that template allows. One not yet checked counts as valid.
  */
 export function invalidTemplate(t: TemplateView): boolean {
-  const valid = t.status?.conditions?.find((c) => c.type === "Valid");
-  if (valid?.status !== "False") return false;
-  return valid.observedGeneration === undefined || valid.observedGeneration === t.metadata.generation;
+  const current = (c: { observedGeneration?: number }): boolean =>
+    c.observedGeneration === undefined || c.observedGeneration === t.metadata.generation;
+  return (t.status?.conditions ?? []).some(
+    (c) =>
+      current(c) &&
+      c.status === "False" &&
+      (c.type === "Valid" || (c.type === "Applied" && c.reason === "InvalidSpec")),
+  );
 }
 
 /** The parts of an OptimizationPolicy spec the plan reads. */
@@ -201,7 +207,7 @@ function describeBasis(
     (valid.length > 0
       ? valid.map((t) => t.metadata.name ?? "").join(", ")
       : "none (defaults: every family, x86_64, HYBRID)") +
-    (invalid.length > 0 ? ` (left out, Valid=False: ${invalid.join(", ")})` : "");
+    (invalid.length > 0 ? ` (left out, not valid: ${invalid.join(", ")})` : "");
   const policyName = input.policy
     ? `OptimizationPolicy ${input.policy.metadata.name ?? ""}`
     : "no OptimizationPolicy (defaults)";

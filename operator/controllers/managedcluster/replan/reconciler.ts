@@ -189,8 +189,8 @@ function templatesOf(options: ReplanReconcilerOptions, job: Job, at: Date): Temp
     job,
     at,
     "NoValidTemplate",
-    `Every NodeTemplate of ManagedCluster ${job.name} is invalid (Valid=False: ${names}): no NodePool is written ` +
-      "for them; fix them and optimize again",
+    `Every NodeTemplate of ManagedCluster ${job.name} is not valid (${names}): none has a NodePool for its spec; ` +
+      "fix them and optimize again",
   );
 }
 
