@@ -3,7 +3,12 @@
 import { NODEPOOL_LABEL, type ObservedObject } from "./desired.js";
 import type { CompiledSchedule } from "../../../src-shared/schedule/index.js";
 import { nodePriceKey } from "../../../src-shared/fleet/fleet-metrics.js";
-import { asleepHoursPerMonth, toRfc3339, type NodeHourlyPrice, type SavingsProjection } from "./savings.js";
+import {
+  asleepHoursPerMonth,
+  savingsDate,
+  type NodeHourlyPrice,
+  type SavingsProjection,
+} from "./savings.js";
 
 /** Nodes of one instance type, capacity type and zone, and the price of one of them (absent when unknown). */
 export interface CapacityGroup {
@@ -159,10 +164,8 @@ export function projectFromCapacity(input: {
   const unpriced = capacity.nodes.filter((g) => g.usdPerHour === undefined).reduce((n, g) => n + g.count, 0);
   if (capacity.usdPerHour === undefined || unpriced > 0)
     return { savingsBaseline: `${baseline}; not computed: ${unpriced} node(s) without a known price` };
-  const oldest = capacity.nodes
-    .map((g) => (g.asOf ? toRfc3339(g.asOf) : undefined))
-    .filter((s): s is string => s !== undefined)
-    .sort()[0];
+  // a node group without a date counts as undated
+  const oldest = savingsDate(capacity.nodes.map((g) => g.asOf ?? "unknown"));
   return {
     projectedMonthlySavingsUsd: Math.round(capacity.usdPerHour * hours * 100) / 100,
     savingsBaseline: baseline,

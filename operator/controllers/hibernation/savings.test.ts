@@ -9,6 +9,7 @@ import {
   priceFromBook,
   projectSavings,
   referenceWindowStartMs,
+  savingsDate,
 } from "./savings.js";
 
 const officeHours = compileSchedule({
@@ -73,6 +74,9 @@ describe("savings", () => {
     // = 0.1735 × 512.738… = 88.96…
     expect(projection.projectedMonthlySavingsUsd).toBe(88.96);
     expect(projection.savingsAsOf).toBe("2025-01-02T00:00:00Z");
+    // the date of a figure priced with one undated price is unknown: absent, not the dated prices' oldest
+    expect(savingsDate(["2025-01-02", "2025-03-01T10:00:00+01:00"])).toBe("2025-01-02T00:00:00Z");
+    expect(savingsDate(["2025-01-02", "unknown"])).toBeUndefined();
     expect(projection.savingsBaseline).toMatch(/^3 Karpenter node\(s\) of the hibernated NodePools running 24x7/);
     // One node without a price: no figure at all (a partial sum would pass for the whole), and the reason.
     const exotic = node("exotic", {

@@ -3,6 +3,7 @@ import { asleepMsBetween, type CompiledSchedule } from "../../../src-shared/sche
 import { loadSnapshotPriceBook } from "../../../src-shared/pricing/snapshot/index.js";
 import { nodePrice, nodePriceKey, type NodePriceKey, type PriceBook } from "../../../src-shared/fleet/fleet-metrics.js";
 import { NODEPOOL_LABEL, type ObservedObject } from "./desired.js";
+import { oldestAsOf } from "../../../src-shared/pricing/freshness.js";
 
 /** Price of one node (by its labels' price key, as the cluster status reads them), or undefined when unknown. */
 export type NodeHourlyPrice = (node: NodePriceKey) => { usdPerHour: number; asOf: string; source?: string } | undefined;
@@ -40,6 +41,15 @@ export function toRfc3339(asOf: string): string | undefined {
 }
 
 /**
+ * The date of a savings figure priced at these dates, in RFC 3339: the oldest; none (the figure's date is unknown)
+ * when one of them is undated, as the snapshot's observed Spot prices are.
+ */
+export function savingsDate(asOfs: readonly string[]): string | undefined {
+  const oldest = oldestAsOf(asOfs);
+  return oldest === undefined || oldest === "unknown" ? undefined : toRfc3339(oldest);
+}
+
+/**
  * Savings against the baseline "these nodes running 24×7 at today's prices". Only nodes of NodePools the
  * schedule puts to sleep count (other nodes keep running). Unpriced nodes are named in the baseline, never guessed.
  */
@@ -62,8 +72,7 @@ export function projectSavings(input: {
       continue;
     }
     hourlyUsd += price.usdPerHour;
-    const asOf = toRfc3339(price.asOf);
-    if (asOf) asOfs.push(asOf);
+    asOfs.push(price.asOf);
   }
   const hours = asleepHoursPerMonth(input.schedule, input.nowMs);
   const baseline = `${nodes.length} Karpenter node(s) of the hibernated NodePools running 24x7; asleep ${hours.toFixed(1)} h of a 730 h month`;
@@ -73,7 +82,7 @@ export function projectSavings(input: {
     projectedMonthlySavingsUsd: Math.round(hourlyUsd * hours * 100) / 100,
     savingsBaseline: baseline,
   };
-  const oldest = asOfs.sort()[0];
+  const oldest = savingsDate(asOfs);
   if (oldest) projection.savingsAsOf = oldest;
   return projection;
 }
