@@ -26,6 +26,7 @@ import {
   type Strategy,
 } from "../../../src-shared/optimizer/types.js";
 import { isStale, oldestAsOf, priceMaxAgeMs } from "../../../src-shared/pricing/freshness.js";
+import { planPriceDates } from "../../../src-shared/optimizer/provenance.js";
 
 const STRATEGIES: Strategy[] = ["lowest-price", "capacity-optimized", "price-capacity-optimized"];
 const CAPACITIES: CapacityMode[] = ["spot", "on-demand", "mixed"];
@@ -172,18 +173,7 @@ function priceProvenance(
   bySource: Record<string, string>;
   stale: boolean;
 } {
-  const bySource: Record<string, string> = {};
-  // per source its oldest date; an undated price (the snapshot's observed Spot prices) makes its source undated
-  const ms = (asOf: string): number => (Number.isFinite(Date.parse(asOf)) ? Date.parse(asOf) : -Infinity);
-  const see = (source: string, asOf: string): void => {
-    const seen = bySource[source];
-    if (seen === undefined || ms(asOf) < ms(seen)) bySource[source] = asOf;
-  };
-  for (const n of result.nodes) {
-    see(n.priceSource, n.priceAsOf);
-    const od = book.onDemand.get(n.instanceType);
-    if (od) see(od.source, od.asOf);
-  }
+  const bySource = Object.fromEntries(planPriceDates(result, book));
   const dates = Object.values(bySource);
   const maxAgeMs = priceMaxAgeMs();
   // Older than SPOTOPT_PRICE_MAX_AGE_HOURS (or of unknown date): said in the output, next to the date.

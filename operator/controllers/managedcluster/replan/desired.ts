@@ -12,6 +12,7 @@ import {
 import { isPerNodePod, pinnedArch, pinnedZone, podRequest } from "../../../../src-shared/fleet/pod-request.js";
 import type { HeartbeatPodGroup } from "../../../../src-shared/agent/protocol.js";
 import { oldestAsOf } from "../../../../src-shared/pricing/freshness.js";
+import { planPriceDates } from "../../../../src-shared/optimizer/provenance.js";
 
 export const BASELINE_LABEL = "all On-Demand, same packing";
 
@@ -228,17 +229,9 @@ const round = (value: number, digits: number): number => {
 
 /** Sources and oldest date of the prices behind the plan (node prices and, for the baseline, their On-Demand prices). */
 export function priceProvenance(plan: Plan, book: PriceBook): { source: string; asOf: string } {
-  const sources = new Set<string>();
-  const dates: string[] = [];
-  for (const node of plan.nodes) {
-    sources.add(node.priceSource);
-    dates.push(node.priceAsOf);
-    const od = book.onDemand.get(node.instanceType);
-    if (od) {
-      sources.add(od.source);
-      dates.push(od.asOf);
-    }
-  }
+  const bySource = planPriceDates(plan, book);
+  const sources = new Set(bySource.keys());
+  const dates = [...bySource.values()];
   if (sources.size === 0) {
     // No node planned: name the book the plan would have priced from.
     const any = book.onDemand.values().next().value;
