@@ -117,6 +117,16 @@ describe("spotctl schedule eval", () => {
       yamlManifest.replace("  timezone: Europe/Berlin\n", "  timezone: Europe/Berlin\n  prewarmMinute: 30\n"),
       /^spotctl schedule: unknown field "spec\.prewarmMinute"$/,
     ],
+    [
+      "a misspelt required field",
+      yamlManifest.replace("  timezone: Europe/Berlin\n", "  timezon: Europe/Berlin\n"),
+      /^spotctl schedule: unknown field "spec\.timezon"$/,
+    ],
+    [
+      "a misspelt top-level field",
+      yamlManifest.replace("metadata:\n", "metdata: {}\nmetadata:\n"),
+      /^spotctl schedule: unknown field "metdata"$/,
+    ],
   ])("exits 2 with one line naming the field for %s", (_name, text, message) => {
     const res = spotctl("schedule", "eval", "--spec", file("bad.yaml", text), "--at", "2025-01-01T00:00:00Z");
     expect(res.status).toBe(2);

@@ -36,6 +36,8 @@ function readManifest(path: string): unknown {
   }
 }
 
+const TOP_LEVEL = new Set(["apiVersion", "kind", "metadata", "spec", "status"]);
+
 /** Accepts a full manifest ({kind, spec}) or, for convenience, a bare spec. */
 function compileManifest(manifest: unknown): CompiledSchedule {
   if (typeof manifest !== "object" || manifest === null || Array.isArray(manifest)) {
@@ -47,6 +49,7 @@ function compileManifest(manifest: unknown): CompiledSchedule {
   }
   const hasSpec = record.kind !== undefined || record.spec !== undefined;
   const spec = hasSpec ? record.spec : record;
+  refuseUnknownFields(hasSpec ? record : undefined, spec);
   let compiled: CompiledSchedule;
   try {
     compiled = compileSchedule(spec, "spec");
@@ -58,11 +61,20 @@ function compileManifest(manifest: unknown): CompiledSchedule {
   return compiled;
 }
 
+/**
+ * Before anything else reads the spec: a misspelt field (timezon) is named as such, not as the field it missed, and
+ * refused as kubectl apply refuses it (prewarmMinute would otherwise be evaluated as absent).
+ */
+function refuseUnknownFields(manifest: Record<string, unknown> | undefined, spec: unknown): void {
+  const unknown = [
+    ...Object.keys(manifest ?? {}).filter((k) => !TOP_LEVEL.has(k)),
+    ...unknownFields(HibernationScheduleSpec, spec, "spec"),
+  ];
+  if (unknown.length > 0) throw new UsageError(`unknown field ${JSON.stringify(unknown[0])}`);
+}
+
 /** The rest of the spec (clusterRef, excludedNamespaces, gracePeriodMinutes, …) as the CRD would check it. */
 function checkAgainstCrd(spec: unknown): void {
-  // as kubectl apply refuses them: a misspelt field (prewarmMinute) would otherwise be evaluated as absent
-  const unknown = unknownFields(HibernationScheduleSpec, spec, "spec");
-  if (unknown.length > 0) throw new UsageError(`unknown field ${JSON.stringify(unknown[0])}`);
   const crd = HibernationScheduleSpec.safeParse(spec);
   if (crd.success) return;
   const issue = crd.error.issues[0]!;
