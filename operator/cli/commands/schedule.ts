@@ -47,9 +47,7 @@ function compileManifest(manifest: unknown): CompiledSchedule {
   if (record.kind !== undefined && record.kind !== "HibernationSchedule") {
     throw new UsageError(`kind: must be HibernationSchedule, got ${JSON.stringify(record.kind)}`);
   }
-  const hasSpec = record.kind !== undefined || record.spec !== undefined;
-  const spec = hasSpec ? record.spec : record;
-  refuseUnknownFields(hasSpec ? record : undefined, spec);
+  const spec = specOf(record);
   let compiled: CompiledSchedule;
   try {
     compiled = compileSchedule(spec, "spec");
@@ -59,6 +57,14 @@ function compileManifest(manifest: unknown): CompiledSchedule {
   }
   checkAgainstCrd(spec);
   return compiled;
+}
+
+/** The spec of a full manifest (or the bare spec), its fields checked first (refuseUnknownFields). */
+function specOf(record: Record<string, unknown>): unknown {
+  const hasSpec = record.kind !== undefined || record.spec !== undefined;
+  const spec = hasSpec ? record.spec : record;
+  refuseUnknownFields(hasSpec ? record : undefined, spec);
+  return spec;
 }
 
 /**
