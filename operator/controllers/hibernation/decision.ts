@@ -3,12 +3,7 @@
 import { NODEPOOL_LABEL, type ObservedObject } from "./desired.js";
 import type { CompiledSchedule } from "../../../src-shared/schedule/index.js";
 import { nodePriceKey } from "../../../src-shared/fleet/fleet-metrics.js";
-import {
-  asleepHoursPerMonth,
-  savingsDate,
-  type NodeHourlyPrice,
-  type SavingsProjection,
-} from "./savings.js";
+import { asleepHoursPerMonth, savingsDate, type NodeHourlyPrice, type SavingsProjection } from "./savings.js";
 
 /** Nodes of one instance type, capacity type and zone, and the price of one of them (absent when unknown). */
 export interface CapacityGroup {
