@@ -151,9 +151,10 @@ async function verifyAgent(deps: FacadeDeps, req: express.Request, params: unkno
 }
 
 /**
- * An agent route's body (a heartbeat's up to 16 MiB once inflated) is read only once its agent token checks out: anyone could otherwise
- * have the process inflate and parse 16 MiB for each 16 KiB gzip body before the route answered 401. The check's
- * outcome is kept for the route's own authentication, which so answers (401, after the per-IP limits) as without it.
+ * An agent route's body (a heartbeat's up to 16 MiB once inflated) is read only once its agent token checks out:
+ * anyone could otherwise have the process inflate and parse 16 MiB for each 16 KiB gzip body before the route answered
+ * 401. The check's outcome is kept for the route's own authentication, which so answers (401, after the per-IP limits)
+ * as without it.
  */
 function agentsFirst(deps: FacadeDeps): {
   check: express.RequestHandler;
