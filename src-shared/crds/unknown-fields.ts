@@ -15,6 +15,14 @@ export function unknownFields(schema: z.ZodType, value: unknown, path: string): 
   return undeclared(s, value, path);
 }
 
+/** The top-level keys of a custom resource: anything else is not one of its fields. */
+const TOP_LEVEL = new Set(["apiVersion", "kind", "metadata", "spec", "status"]);
+
+/** Fields of a whole manifest neither a custom resource's top level nor its spec's `schema` declares. */
+export function unknownManifestFields(schema: z.ZodType, manifest: Record<string, unknown>): string[] {
+  return [...Object.keys(manifest).filter((k) => !TOP_LEVEL.has(k)), ...unknownFields(schema, manifest.spec, "spec")];
+}
+
 function undeclared(schema: OpenApiSchema, value: unknown, path: string): string[] {
   if (schema["x-kubernetes-preserve-unknown-fields"] === true || value === null || typeof value !== "object") return [];
   if (Array.isArray(value)) {

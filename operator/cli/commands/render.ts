@@ -11,7 +11,7 @@ import {
   type ManagedCluster,
   type NodeTemplate,
 } from "../../../src-shared/crds/index.js";
-import { unknownFields } from "../../../src-shared/crds/unknown-fields.js";
+import { unknownManifestFields } from "../../../src-shared/crds/unknown-fields.js";
 import { loadPriceBookFromDataDir } from "../../../src-shared/pricing/data-dir.js";
 import { loadSnapshotPriceBook } from "../../../src-shared/pricing/snapshot/index.js";
 import type { PriceBook } from "../../../src-shared/pricing/types.js";
@@ -81,8 +81,6 @@ function fieldPath(path: ReadonlyArray<PropertyKey>): string {
   return path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
 }
 
-const TOP_LEVEL = new Set(["apiVersion", "kind", "metadata", "spec", "status"]);
-
 /** Parses the document's spec with its CRD schema; the first problem is the one line of exit code 2. */
 function parseSpec<S extends z.ZodTypeAny>(doc: Doc, schema: S): z.infer<S> {
   if (typeof doc.object !== "object" || Array.isArray(doc.object))
@@ -91,10 +89,7 @@ function parseSpec<S extends z.ZodTypeAny>(doc: Doc, schema: S): z.infer<S> {
   if (typeof meta?.name !== "string" || meta.name === "")
     throw new UsageError(`${where(doc)}: metadata.name: required`);
   // as kubectl apply refuses them (strict field validation): parsing alone would drop a misspelt field silently
-  const unknown = [
-    ...Object.keys(doc.object).filter((k) => !TOP_LEVEL.has(k)),
-    ...unknownFields(schema, doc.object.spec, "spec"),
-  ];
+  const unknown = unknownManifestFields(schema, doc.object);
   if (unknown.length > 0) throw new UsageError(`${where(doc)}: unknown field ${JSON.stringify(unknown[0])}`);
   const parsed = schema.safeParse(doc.object.spec);
   if (parsed.success) return parsed.data;

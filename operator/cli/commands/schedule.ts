@@ -4,7 +4,7 @@ import { Temporal } from "@js-temporal/polyfill";
 import { load } from "js-yaml";
 import { UsageError, parseFlags, type CliCommand } from "../command.js";
 import { HibernationScheduleSpec } from "../../../src-shared/crds/hibernationschedule.js";
-import { unknownFields } from "../../../src-shared/crds/unknown-fields.js";
+import { unknownFields, unknownManifestFields } from "../../../src-shared/crds/unknown-fields.js";
 import {
   ScheduleSpecError,
   compileSchedule,
@@ -36,8 +36,6 @@ function readManifest(path: string): unknown {
   }
 }
 
-const TOP_LEVEL = new Set(["apiVersion", "kind", "metadata", "spec", "status"]);
-
 /** Accepts a full manifest ({kind, spec}) or, for convenience, a bare spec. */
 function compileManifest(manifest: unknown): CompiledSchedule {
   if (typeof manifest !== "object" || manifest === null || Array.isArray(manifest)) {
@@ -59,24 +57,17 @@ function compileManifest(manifest: unknown): CompiledSchedule {
   return compiled;
 }
 
-/** The spec of a full manifest (or the bare spec), its fields checked first (refuseUnknownFields). */
+/** The spec of a full manifest (or the bare spec), its fields checked first. */
 function specOf(record: Record<string, unknown>): unknown {
   const hasSpec = record.kind !== undefined || record.spec !== undefined;
   const spec = hasSpec ? record.spec : record;
-  refuseUnknownFields(hasSpec ? record : undefined, spec);
-  return spec;
-}
-
-/**
- * Before anything else reads the spec: a misspelt field (timezon) is named as such, not as the field it missed, and
- * refused as kubectl apply refuses it (prewarmMinute would otherwise be evaluated as absent).
- */
-function refuseUnknownFields(manifest: Record<string, unknown> | undefined, spec: unknown): void {
-  const unknown = [
-    ...Object.keys(manifest ?? {}).filter((k) => !TOP_LEVEL.has(k)),
-    ...unknownFields(HibernationScheduleSpec, spec, "spec"),
-  ];
+  // before anything else reads the spec: a misspelt field (timezon) is named as such, not as the field it missed, and
+  // refused as kubectl apply refuses it (prewarmMinute would otherwise be evaluated as absent)
+  const unknown = hasSpec
+    ? unknownManifestFields(HibernationScheduleSpec, record)
+    : unknownFields(HibernationScheduleSpec, spec, "spec");
   if (unknown.length > 0) throw new UsageError(`unknown field ${JSON.stringify(unknown[0])}`);
+  return spec;
 }
 
 /** The rest of the spec (clusterRef, excludedNamespaces, gracePeriodMinutes, …) as the CRD would check it. */
