@@ -24,8 +24,8 @@ export function isStale(asOf: string | null | undefined, nowMs: number, maxAgeMs
   return !Number.isFinite(ms) || nowMs - ms > maxAgeMs;
 }
 
-/** A price date in ms, NaN when it cannot be read ("unknown"). */
-function asOfMs(asOf: string): number {
+/** A price date ("2026-07-20" or a date-time) in ms, NaN when it cannot be read ("unknown"). */
+export function asOfMs(asOf: string): number {
   return Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(asOf) ? `${asOf}T00:00:00Z` : asOf);
 }
 

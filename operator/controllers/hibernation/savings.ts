@@ -3,7 +3,7 @@ import { asleepMsBetween, type CompiledSchedule } from "../../../src-shared/sche
 import { loadSnapshotPriceBook } from "../../../src-shared/pricing/snapshot/index.js";
 import { nodePrice, nodePriceKey, type NodePriceKey, type PriceBook } from "../../../src-shared/fleet/fleet-metrics.js";
 import { NODEPOOL_LABEL, type ObservedObject } from "./desired.js";
-import { oldestAsOf } from "../../../src-shared/pricing/freshness.js";
+import { asOfMs, oldestAsOf } from "../../../src-shared/pricing/freshness.js";
 
 /** Price of one node (by its labels' price key, as the cluster status reads them), or undefined when unknown. */
 export type NodeHourlyPrice = (node: NodePriceKey) => { usdPerHour: number; asOf: string; source?: string } | undefined;
@@ -36,7 +36,7 @@ export function asleepHoursPerMonth(schedule: CompiledSchedule, nowMs: number): 
 }
 
 export function toRfc3339(asOf: string): string | undefined {
-  const ms = Date.parse(asOf.length === 10 ? `${asOf}T00:00:00Z` : asOf);
+  const ms = asOfMs(asOf);
   return Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z") : undefined;
 }
 
