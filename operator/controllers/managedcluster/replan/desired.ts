@@ -188,7 +188,7 @@ export function optimizerInput(input: {
       return shape !== undefined && spotTemplates.some((t) => templateAllows(t, shape));
     }),
   );
-  return { policy, book: { ...input.book, spot }, basis: describeBasis(input, policy) };
+  return { policy, book: { ...input.book, spot }, basis: describeBasis(input, { valid, policy }) };
 }
 
 function capacityOf(templates: readonly TemplateView[]): OptimizerPolicy["capacity"] {
@@ -200,10 +200,9 @@ function capacityOf(templates: readonly TemplateView[]): OptimizerPolicy["capaci
 
 function describeBasis(
   input: { templates: readonly TemplateView[]; policy?: PolicyView },
-  policy: OptimizerPolicy,
+  { valid, policy }: { valid: readonly TemplateView[]; policy: OptimizerPolicy },
 ): string {
-  const valid = input.templates.filter((t) => !invalidTemplate(t));
-  const invalid = input.templates.filter(invalidTemplate).map((t) => t.metadata.name ?? "");
+  const invalid = input.templates.filter((t) => !valid.includes(t)).map((t) => t.metadata.name ?? "");
   const names =
     (valid.length > 0
       ? valid.map((t) => t.metadata.name ?? "").join(", ")
