@@ -10,7 +10,9 @@ import type { Plan } from "./types.js";
 export function planPriceDates(plan: Pick<Plan, "nodes">, book: Pick<PriceBook, "onDemand">): Map<string, string> {
   const dates = new Map<string, string[]>();
   const see = (source: string, asOf: string): void => {
-    dates.set(source, [...(dates.get(source) ?? []), asOf]);
+    const seen = dates.get(source);
+    if (seen) seen.push(asOf);
+    else dates.set(source, [asOf]);
   };
   for (const n of plan.nodes) {
     see(n.priceSource, n.priceAsOf);
