@@ -125,19 +125,22 @@ function inRange(r: AuditRecord, range: { fromMs: number; toMs: number }): boole
   return t >= range.fromMs && t <= range.toMs;
 }
 
+/** An entry's sequence and hash, as the export names the heads. */
+const ChainLink = z.object({ sequence: z.number().int(), hash: z.string() });
+
 const ExportResponse = z
   .object({
     format: z.literal(EXPORT_FORMAT),
     namespace: z.string(),
     org_id: z.string(),
     generated_at: z.string(),
-    anchor: z.object({ sequence: z.number().int(), hash: z.string() }),
-    head: z.object({ sequence: z.number().int(), hash: z.string() }),
+    anchor: ChainLink,
+    head: ChainLink,
     count: z.number().int(),
     entries: z.array(z.unknown()),
     checksum: z.string(),
-    recorded_head: z.object({ sequence: z.number().int(), hash: z.string() }).optional(),
-    stored_head: z.object({ sequence: z.number().int(), hash: z.string() }).optional(),
+    recorded_head: ChainLink.optional(),
+    stored_head: ChainLink.optional(),
     head_rebuilt: HeadRebuildSchema.optional(),
     retention: z.object({ days: z.number().int().nullable(), reason: z.string().optional() }),
     verification: z.object({
@@ -332,8 +335,6 @@ function sendFile(
   return { ...doc, org_id: file.orgId, generated_at: deps.now().toISOString() };
 }
 
-/** The organisation id of an organisation's namespace (`org-<id>`); another namespace stands for itself. */
-
 const isFile = (query: unknown): boolean => (query as { download?: string }).download === "true";
 const formatOf = (query: unknown): "json" | "csv" => ((query as { format?: string }).format === "csv" ? "csv" : "json");
 
@@ -437,7 +438,7 @@ function retentionRoute(deps: AuditRouteDeps): RouteDef {
       success: z.literal(true),
       retention_days: z.number().int(),
       removed: z.number().int(),
-      anchor: z.object({ sequence: z.number().int(), hash: z.string() }),
+      anchor: ChainLink,
     }),
     handler: async ({ auth, body, audit }) => {
       const { namespace } = orgOf(auth);
