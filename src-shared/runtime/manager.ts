@@ -220,6 +220,7 @@ export class ControllerManager {
         concurrency: spec.concurrency ?? 2,
         baseBackoffMs: spec.baseBackoffMs,
         maxBackoffMs: spec.maxBackoffMs,
+        maxBackoffAfter: (key, error) => (routineRetry(error, key, spec.forKind) ? ROUTINE_RETRY_MAX_MS : undefined),
         onError: (key, error, retryInMs) =>
           logReconcileFailure(this.options.logger, { err: error, controller: spec.name, key, retryInMs }, spec.forKind),
       });
@@ -238,7 +239,7 @@ export class ControllerManager {
 
 /**
  * A 409 Conflict is optimistic concurrency at work (a write over a resourceVersion someone changed meanwhile): the key
- * is requeued with the same backoff and reads the newer object then, so it is no error. So is a 404 naming the key's
+ * is requeued with a backoff held to a second and reads the newer object then, so it is no error. So is a 404 naming the key's
  * own object (deleted while it was reconciled, e.g. by garbage collection): the requeue finds it gone. AlreadyExists
  * (also 409), a 404 of anything else (a missing resource type, another object) and everything else are errors.
  */
@@ -248,11 +249,24 @@ function logReconcileFailure(
   forKind: KindRef,
 ): void {
   const { err } = failure;
-  if (err instanceof KubeApiError && err.statusCode === 409 && err.reason === "Conflict")
-    logger?.debug?.(failure, "Reconcile conflicted, requeued");
+  if (lostWriteRace(err)) logger?.debug?.(failure, "Reconcile conflicted, requeued");
   else if (deletedMeanwhile(err, failure.key, forKind))
     logger?.debug?.(failure, "Reconciled object deleted meanwhile, requeued");
   else logger?.error(failure, "Reconcile failed");
+}
+
+/**
+ * The longest a routine retry waits. Each lost race doubles the key's delay like any failure, but a reconcile that
+ * writes several objects can lose several in a row while making progress; a minute's wait would stall it for nothing.
+ */
+const ROUTINE_RETRY_MAX_MS = 1_000;
+
+function lostWriteRace(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 409 && err.reason === "Conflict";
+}
+
+function routineRetry(err: unknown, key: string, forKind: KindRef): boolean {
+  return lostWriteRace(err) || deletedMeanwhile(err, key, forKind);
 }
 
 /**

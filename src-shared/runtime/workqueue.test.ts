@@ -137,6 +137,25 @@ describe("WorkQueue", () => {
     await queue.stop();
   });
 
+  it("holds the retry delay after an error to the bound maxBackoffAfter gives it, and not after other errors", async () => {
+    const retries: Array<[string, number]> = [];
+    const queue = new WorkQueue({
+      baseBackoffMs: 100,
+      maxBackoffMs: 60_000,
+      maxBackoffAfter: (key, error) => (key === "raced" && (error as Error).message === "lost" ? 300 : undefined),
+      onError: (key, _e, retryInMs) => retries.push([key, retryInMs]),
+      reconcile: async (key) => {
+        throw new Error(key === "raced" ? "lost" : "down");
+      },
+    });
+    queue.add("raced");
+    queue.add("down");
+    await vi.advanceTimersByTimeAsync(100 + 200 + 400 + 800);
+    expect(retries.filter(([k]) => k === "raced").map(([, ms]) => ms)).toEqual([100, 200, 300, 300, 300, 300, 300]);
+    expect(retries.filter(([k]) => k === "down").map(([, ms]) => ms)).toEqual([100, 200, 400, 800, 1600]);
+    await queue.stop();
+  });
+
   it("keeps failures per key: one failing key does not delay another", async () => {
     const runs: string[] = [];
     const queue = new WorkQueue({

@@ -15,6 +15,11 @@ export interface WorkQueueOptions {
   baseBackoffMs?: number;
   /** Upper bound of the retry delay. Default 60 s. */
   maxBackoffMs?: number;
+  /**
+   * The upper bound of the retry delay after this error (undefined: maxBackoffMs). A lost write race says the API
+   * server is well and the next read is newer, so its retry need not back off as far as an outage's.
+   */
+  maxBackoffAfter?: (key: string, error: unknown) => number | undefined;
   /** Called when a reconcile throws (for logging); the key is retried after `retryInMs`. */
   onError?: (key: string, error: unknown, retryInMs: number) => void;
 }
@@ -37,6 +42,7 @@ export class WorkQueue {
   private readonly baseBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly onError: WorkQueueOptions["onError"];
+  private readonly maxBackoffAfter: WorkQueueOptions["maxBackoffAfter"];
   private readonly order: string[] = [];
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
@@ -51,6 +57,7 @@ export class WorkQueue {
     this.baseBackoffMs = options.baseBackoffMs ?? 100;
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000;
     this.onError = options.onError;
+    this.maxBackoffAfter = options.maxBackoffAfter;
   }
 
   /** Queues `key` now (no-op if already queued, or after stop()). */
@@ -140,7 +147,7 @@ export class WorkQueue {
     } catch (error) {
       const failures = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, failures);
-      retryInMs = backoffDelayMs(failures, this.baseBackoffMs, this.maxBackoffMs);
+      retryInMs = backoffDelayMs(failures, this.baseBackoffMs, this.retryCapMs(key, error));
       this.safeOnError(key, error, retryInMs);
     } finally {
       this.processing.delete(key);
@@ -150,6 +157,16 @@ export class WorkQueue {
     if (this.dirty.has(key) && !this.stopped) this.order.push(key);
     if (retryInMs !== undefined && retryInMs >= 0 && Number.isFinite(retryInMs)) this.addAfter(key, retryInMs);
     this.pump();
+  }
+
+  private retryCapMs(key: string, error: unknown): number {
+    let cap: number | undefined;
+    try {
+      cap = this.maxBackoffAfter?.(key, error);
+    } catch {
+      // A broken classifier falls back to the ordinary cap.
+    }
+    return cap === undefined ? this.maxBackoffMs : Math.min(cap, this.maxBackoffMs);
   }
 
   private cancelDelayed(key: string): void {

@@ -258,6 +258,50 @@ describe("ControllerManager", () => {
     expect(lines.find((l) => l.controller === "always-fails")).toMatchObject({ level: 50, msg: "Reconcile failed" });
   });
 
+  it("retries a key that keeps losing write races within a second, however many it lost in a row", async () => {
+    const manager = new ControllerManager({ client });
+    const templates = manager.informer(templateKind);
+    const races = 12;
+    let lost = 0;
+    manager.addController({
+      name: "racer",
+      forKind: templateKind,
+      baseBackoffMs: 10,
+      reconcile: async (key) => {
+        const cached = templates.getByKey(key);
+        if (!splitKey(key).name.startsWith("racer") || cached === undefined) return {};
+        // A write over a resourceVersion someone else has moved on from: the API server's own 409 Conflict.
+        const stale = lost < races ? "1" : cached.metadata?.resourceVersion;
+        if (lost < races) lost++;
+        const status = { observedGeneration: cached.metadata?.generation };
+        await client.replace({ ...cached, metadata: { ...cached.metadata, resourceVersion: stale }, status }, "status");
+        return {};
+      },
+    });
+    await client.create(template("racer", ["m5"]));
+    manager.start();
+    try {
+      // Doubling from 10 ms without a bound, the twelfth retry alone would come 20 s after the eleventh (41 s in all).
+      await waitFor(
+        async () =>
+          (
+            await client.get<KubeObject & { status?: { observedGeneration?: number } }>({
+              ...templateKind,
+              namespace: ns,
+              name: "racer",
+            })
+          ).status?.observedGeneration === 1,
+        {
+          message: "the status write that finally wins",
+          timeoutMs: 20_000,
+        },
+      );
+    } finally {
+      await manager.stop();
+    }
+    expect(lost).toBe(races);
+  });
+
   it("releases what a controller holds (close) when it stops, after the reconcile in flight has finished", async () => {
     const events: string[] = [];
     let release: () => void = () => undefined;
