@@ -76,6 +76,11 @@ export function templateKeysNamed(view: RemoteView, namespace: string): string[]
   return [...new Set(keys)];
 }
 
+/** The pool's NodeClaims in the report, or undefined before the cluster's agent reported. */
+export function poolNodeClaims(view: RemoteView | undefined, pool: string): number | undefined {
+  return view?.objects.filter((o) => o.kind === "NodeClaim" && o.labels?.["karpenter.sh/nodepool"] === pool).length;
+}
+
 /** Creation times of the pool's NodeClaims that run On-Demand, as the agent reported them. */
 export function onDemandClaimsCreatedMs(view: RemoteView | undefined, pool: string): number[] {
   return (view?.objects ?? [])

@@ -28,6 +28,11 @@ export interface CapacityDecision {
   new: DecisionSide;
   /** Identifies this one change (the object, the state it changed from and the state it changed to). */
   change: unknown;
+  /**
+   * The change's own projected saving and what it is computed from (the cost CSV's figure instead of hourly × 730);
+   * without `savingsUsd` it is not projected, and the reason is the baseline.
+   */
+  period?: { savingsUsd?: number; baseline: string };
   /** The state before and after the change (kept in the entry's before / after beside the decision fields). */
   beforeState?: Record<string, unknown>;
   afterState?: Record<string, unknown>;
@@ -72,6 +77,8 @@ export function decisionAfter(d: CapacityDecision): Record<string, unknown> {
     oldPrice: storedSide(d.old),
     newPrice: storedSide(d.new),
     ...provenance(d),
+    ...(d.period?.savingsUsd !== undefined ? { periodSavingsUsd: d.period.savingsUsd } : {}),
+    ...(d.period ? { periodSavingsBaseline: d.period.baseline } : {}),
     reason: d.reason,
   };
 }

@@ -152,8 +152,16 @@ describe("policy-driven decision entries", () => {
       `nodepool.capacity-type (cluster/home/nodepool/${poolName})`,
     ]);
     const rows = await csvRows();
-    expect(rows.filter((r) => r.includes(",RETURN_TO_SPOT,"))).toHaveLength(1);
-    expect(rows.filter((r) => r.includes(",SWITCH,"))).toHaveLength(1);
+    const [returned, switched] = [",RETURN_TO_SPOT,", ",SWITCH,"].map((kind) => rows.filter((r) => r.includes(kind)));
+    expect(returned).toHaveLength(1);
+    expect(switched).toHaveLength(1);
+    // The pool had no node when it was widened (nothing to project) and one, od-1, when it was narrowed back.
+    expect(switched[0]!.split(",")[7]).toBe("$0.00");
+    expect(all[0]!.after.periodSavingsBaseline).toMatch(/^0 node\(s\) of the pool/);
+    const hourly = Math.round((back.oldPriceUsdPerHour - back.newPriceUsdPerHour) * 10_000) / 10_000;
+    const monthly = Math.round(hourly * 730 * 100) / 100;
+    expect(returned[0]!.split(",")[7]).toBe(`${monthly < 0 ? "-" : ""}$${Math.abs(monthly).toFixed(2)}`);
+    expect(back.periodSavingsBaseline).toMatch(/^1 node\(s\) of the pool/);
   }, 40_000);
 
   it("a restarted operator adds no entry", async () => {

@@ -65,6 +65,19 @@ function cheapest(p: Pool): { type: string; price: Price } {
   return priced.sort((a, b) => a.price.usdPerHour - b.price.usdPerHour)[0]!;
 }
 
+/** A NodeClaim (a node) Karpenter launched in `pool`. */
+function claim(name: string, pool: string): KubeObject {
+  return {
+    apiVersion: "karpenter.sh/v1",
+    kind: "NodeClaim",
+    metadata: { name, labels: { "karpenter.sh/nodepool": pool, "karpenter.sh/capacity-type": "spot" } },
+    spec: {
+      nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: pool },
+      requirements: [{ key: "karpenter.sh/capacity-type", operator: "In", values: ["spot"] }],
+    },
+  };
+}
+
 async function decisions(): Promise<Array<Record<string, any>>> {
   const list = await f.client.list<KubeObject & { spec: { actor: string; after: Record<string, any> } }>({
     ...AE,
@@ -109,6 +122,8 @@ describe("decision entries", () => {
 
   it("changing the template's families records one RESHAPE with both prices, shown in the feed and the CSV", async () => {
     const before = cheapest(await pool());
+    // Three nodes run in the pool: the CSV projects the change for each of them.
+    for (const n of [1, 2, 3]) await f.client.create(claim(`general-${n}`, karpenterName(owner.namespace, "general")));
     await patchTemplate({ families: ["c5"] });
     const after = cheapest(
       await eventually(async () => {
@@ -150,8 +165,12 @@ describe("decision entries", () => {
       `$${after.price.usdPerHour.toFixed(4)}`,
     ]);
     expect(row).toContain(",RESHAPE,");
-    const monthly = Math.round((before.price.usdPerHour - after.price.usdPerHour) * 730 * 100) / 100;
-    expect(rows.at(-1)).toBe(`TOTAL,,,,,,,${monthly < 0 ? "-" : ""}$${Math.abs(monthly).toFixed(2)},,`);
+    const hourly = Math.round((before.price.usdPerHour - after.price.usdPerHour) * 10_000) / 10_000;
+    const monthly = Math.round(hourly * 3 * 730 * 100) / 100;
+    const cell = `${monthly < 0 ? "-" : ""}$${Math.abs(monthly).toFixed(2)}`;
+    expect(row.split(",")[7]).toBe(cell);
+    expect(d.periodSavingsBaseline).toMatch(/^3 node\(s\) of the pool at the change/);
+    expect(rows.at(-1)).toBe(`TOTAL,,,,,,,${cell},,`);
   }, 30_000);
 
   it("switching the strategy to On-Demand records a SWITCH priced On-Demand", async () => {

@@ -4,6 +4,8 @@ import type { AgentAction } from "../../../src-shared/crds/index.js";
 import type { CapacityDecision, DecisionSide } from "../../../src-shared/audit/decisions.js";
 import type { KubeObject } from "../../../src-shared/kube/index.js";
 import type { PriceBook } from "../../../src-shared/pricing/types.js";
+import { HOURS_PER_MONTH } from "../../../src-shared/fleet/fleet-metrics.js";
+import { roundTo } from "../../../src-shared/pricing/rounding.js";
 
 export const DECISION_ACTOR = "system:nodetemplate";
 const CAPACITY_TYPE = "karpenter.sh/capacity-type";
@@ -107,6 +109,28 @@ function reasonOf(kind: string, from: PoolShape, to: PoolShape, by: { template: 
   return `Instance types ${from.instanceTypes.length} → ${to.instanceTypes.length} (+${added}, −${removed}) to follow NodeTemplate ${by.template}, ${policy} and prices`;
 }
 
+const usd = (n: number): string => `$${n.toFixed(4)}`;
+
+/**
+ * A pool change's month: each of the pool's nodes moving from the cheapest type it allowed to the cheapest it allows,
+ * for 730 h. Not projected where a price or the node count is unknown; an empty pool saves nothing yet.
+ */
+function poolPeriod(
+  from: DecisionSide,
+  to: DecisionSide,
+  nodes: number | undefined,
+): CapacityDecision["period"] | undefined {
+  if (from.usdPerHour === null || to.usdPerHour === null) return undefined;
+  if (nodes === undefined)
+    return { baseline: "the pool's nodes could not be counted at the change (no NodeClaims seen): not projected" };
+  // The CSV's hourly cell (4 decimals) × nodes × 730, so the row's figures agree.
+  const perNode = roundTo(from.usdPerHour - to.usdPerHour, 4);
+  return {
+    savingsUsd: Math.round(perNode * nodes * HOURS_PER_MONTH * 100) / 100,
+    baseline: `${nodes} node(s) of the pool at the change, each ${usd(from.usdPerHour)}/h (${from.instanceType}) → ${usd(to.usdPerHour)}/h (${to.instanceType}), for ${HOURS_PER_MONTH} h`,
+  };
+}
+
 /** The decision of replacing `previous` by `desired`, or undefined when its instance and capacity types are unchanged. */
 export function poolDecision(input: {
   namespace: string;
@@ -118,6 +142,8 @@ export function poolDecision(input: {
   narrowToSpot: boolean;
   /** `namespace/name` of the OptimizationPolicy in force, which shaped the pool with the template. */
   policy?: string | undefined;
+  /** The pool's nodes (NodeClaims) at the change; undefined where they cannot be counted. */
+  nodes: number | undefined;
 }): CapacityDecision | undefined {
   if (!input.previous) return undefined;
   const from = shapeOf(input.previous.pool);
@@ -130,6 +156,7 @@ export function poolDecision(input: {
       ? "RETURN_TO_SPOT"
       : "SWITCH";
   const pool = input.desired.metadata?.name ?? "";
+  const [oldSide, newSide] = [side(from, input.book), side(to, input.book)];
   return {
     namespace: input.namespace,
     actor: DECISION_ACTOR,
@@ -138,8 +165,9 @@ export function poolDecision(input: {
     decision: kind,
     instanceId: `nodepool/${pool}`,
     reason: reasonOf(kind, from, to, { template: `${input.namespace}/${input.template.name}`, policy: input.policy }),
-    old: side(from, input.book),
-    new: side(to, input.book),
+    old: oldSide,
+    new: newSide,
+    period: poolPeriod(oldSide, newSide, input.nodes),
     change: { template: input.template.uid, pool, from: input.previous.version, to },
     beforeState: { ...from },
     afterState: { ...to },

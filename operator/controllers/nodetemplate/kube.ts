@@ -21,6 +21,8 @@ export interface TemplateCaches {
   templateKeysOfObjects(): string[];
   /** Creation times of the pool's NodeClaims that run On-Demand. */
   onDemandClaimsCreatedMs(poolName: string): number[];
+  /** The pool's NodeClaims (its nodes), or undefined where this cluster serves no NodeClaims to count. */
+  poolNodeClaims(poolName: string): number | undefined;
   /** The AgentActions this controller created for a template of a remote cluster. */
   actionsOf(namespace: string, templateName: string): AgentAction[];
   /** A remote cluster's latest heartbeat report (undefined before its agent reported). */
@@ -82,6 +84,7 @@ export function informerCaches(i: TemplateInformers): TemplateCaches {
       )
         .map((c) => Date.parse(c.metadata?.creationTimestamp ?? ""))
         .filter((ms) => Number.isFinite(ms)),
+    poolNodeClaims: (pool) => i.nodeClaims?.list({ labelSelector: { "karpenter.sh/nodepool": pool } }).length,
     actionsOf: (namespace, templateName) =>
       (i.actions?.list({ namespace, labelSelector: ownerSelector(TEMPLATE_ACTION_LABEL, templateName) }) ?? []).filter(
         (a) => isOwnedBy(a, TEMPLATE_ACTION_LABEL, templateName),

@@ -36,7 +36,7 @@ import {
   type KarpenterExecutor,
 } from "./executor.js";
 import { effectiveDefault, type TemplateCaches } from "./kube.js";
-import { onDemandClaimsCreatedMs } from "../../../src-shared/agent/remote-view.js";
+import { onDemandClaimsCreatedMs, poolNodeClaims } from "../../../src-shared/agent/remote-view.js";
 import { hibernationHolds } from "../../../src-shared/hibernation/saved.js";
 import { sweepRemote } from "./sweep.js";
 import { poolDecision, previousPool, type PreviousPool } from "./decision.js";
@@ -541,6 +541,12 @@ function onDemandClaims(caches: TemplateCaches, cluster: ManagedCluster, pool: s
   );
 }
 
+/** The pool's nodes: a remote pool's NodeClaims in its agent's report, a local one's from the informer. */
+function poolNodes(caches: TemplateCaches, cluster: ManagedCluster, pool: string): number | undefined {
+  if (cluster.spec.mode !== "remote") return caches.poolNodeClaims(pool);
+  return poolNodeClaims(caches.remoteView(cluster.metadata.namespace ?? "", cluster.metadata.name ?? ""), pool);
+}
+
 /** The annotations of the pool as the cluster holds it (a remote one: as its agent last reported it). */
 function poolAnnotations(
   caches: TemplateCaches,
@@ -590,6 +596,7 @@ function decisionNoter(
         book: built.catalog,
         narrowToSpot: built.fallback.narrow,
         policy: built.policySource,
+        nodes: poolNodes(caches, cluster, desired.nodePool!.metadata.name ?? ""),
       });
       if (decision) await recordDecision(audit, decision);
       return state;

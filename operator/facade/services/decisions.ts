@@ -4,9 +4,10 @@
 //   { decision: "RESHAPE" | "SWITCH" | "RETURN_TO_SPOT" | ..., instanceId, instanceType, zone, oldPriceUsdPerHour,
 //     newPriceUsdPerHour, reason, priceSource?, pricesAsOf? }
 // The NodeTemplate controller writes one per change of a NodePool's instance or capacity types
-// (src-shared/audit/decisions.ts); the hibernation controller's sleep and wake entries are SLEEP / WAKE decisions whose
-// CSV figure is the sleep's own projected saving (`periodSavingsUsd`), not hourly × 730. Only entries with both prices
-// (and, for those, that figure) count in the CSV.
+// (src-shared/audit/decisions.ts), whose CSV figure is that change for the pool's nodes (`periodSavingsUsd`); the
+// hibernation controller's sleep and wake entries are SLEEP / WAKE decisions whose CSV figure is the sleep's own
+// projected saving (the same field), not hourly × 730. Only entries with both prices (and, for those with a
+// `periodSavingsBaseline`, that figure) count in the CSV.
 import { HOURS_PER_MONTH } from "../../../src-shared/fleet/fleet-metrics.js";
 import { csvField } from "../../../src-shared/csv.js";
 import { roundTo } from "../../../src-shared/pricing/rounding.js";
