@@ -168,8 +168,8 @@ export interface ClusterFigures {
   interruptions7d: number | null;
   priceSources: string[];
   pricesAsOf: string | null;
-  /** The price book behind the figures is older than the configured age. */
-  pricesStale: boolean;
+  /** The prices behind the figures are older than the configured age; null where no price is behind them. */
+  pricesStale: boolean | null;
   byFamily: Record<string, number>;
 }
 
@@ -348,7 +348,8 @@ export function figuresFromUsage(usage: ClusterUsage): ClusterFigures {
     interruptions7d: usage.interruptions7d,
     priceSources: [...new Set(used.map((p) => p.source))].sort(),
     pricesAsOf: oldest(used.map((p) => p.asOf)),
-    pricesStale: used.length > 0 && (usage.pricesStale === true || used.some((p) => usage.isStale?.(p.asOf) === true)),
+    pricesStale:
+      used.length === 0 ? null : usage.pricesStale === true || used.some((p) => usage.isStale?.(p.asOf) === true),
     byFamily: countByFamily(nodes),
   };
 }
@@ -445,7 +446,7 @@ function statusMoney(status: ReportedStatus): MoneyFigures {
   const provenance = {
     priceSources: prices ? prices.source.split("+") : [],
     pricesAsOf: prices && prices.asOf !== "unknown" ? prices.asOf : null,
-    pricesStale: prices?.stale === true,
+    pricesStale: prices ? prices.stale === true : null,
   };
   const monthly = status.monthlyCostUsd;
   if (monthly === undefined) {
@@ -605,7 +606,7 @@ export interface FleetKpi {
   savings_baseline: string;
   price_source: string | null;
   prices_as_of: string | null;
-  prices_stale: boolean;
+  prices_stale: boolean | null;
 }
 
 function weightedMean(pairs: Array<{ value: number | null; weight: number }>): number | null {
@@ -619,7 +620,7 @@ function weightedMean(pairs: Array<{ value: number | null; weight: number }>): n
 export function priceProvenance(figures: readonly ClusterFigures[]): {
   price_source: string | null;
   prices_as_of: string | null;
-  prices_stale: boolean;
+  prices_stale: boolean | null;
 } {
   const sources = [...new Set(figures.flatMap((f) => f.priceSources))].sort();
   // a cluster priced with undated prices (pricesAsOf null) leaves the total undated too
@@ -628,7 +629,8 @@ export function priceProvenance(figures: readonly ClusterFigures[]): {
   return {
     price_source: sources.length === 0 ? null : sources.join("+"),
     prices_as_of: asOf,
-    prices_stale: figures.some((f) => f.pricesStale),
+    // how old prices are is unknown where none is behind the figures
+    prices_stale: sources.length === 0 ? null : figures.some((f) => f.pricesStale === true),
   };
 }
 
@@ -760,7 +762,7 @@ export interface Projection {
   savings_baseline: string;
   price_source: string | null;
   prices_as_of: string | null;
-  prices_stale: boolean;
+  prices_stale: boolean | null;
 }
 
 /** Days covered by a timeframe like "30d" (1–366); undefined when malformed. */

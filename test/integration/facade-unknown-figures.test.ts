@@ -120,6 +120,9 @@ describe("a partly reported fleet", () => {
     expect(byId.seen).toMatchObject({ monthly_cost: 100.48, prices_as_of: "2026-07-20T13:44:30Z" });
     expect(byId.silent).toMatchObject({ monthly_cost: null, unpriced_nodes: null });
     expect(byId.silent.monthly_cost_reason).toMatch(/^not reported/);
+    // No price is behind the silent cluster's figures: how old they are is unknown, not fresh.
+    expect(byId.silent).toMatchObject({ price_source: null, prices_as_of: null, prices_stale: null });
+    expect(typeof byId.seen.prices_stale).toBe("boolean");
     const kpi = await f.call("GET", "/metrics/kpi", { token: f.token(f.orgB) });
     expect(kpi.body).toMatchObject({ monthly_spend: 100.48, net_savings: 59.52, unpriced_clusters: 1, clusters: 2 });
     expect(kpi.body.not_in_totals).toEqual([{ cluster_id: "silent", reason: expect.stringMatching(/^not reported/) }]);
@@ -282,6 +285,7 @@ describe("projection over a partly known fleet", () => {
     const silentOnly = await projectionOf("&cluster_id=silent");
     expect(silentOnly.breakdown.hibernation).toBeNull();
     expect(silentOnly.hibernation.reason).toBe("not known (cluster cost unknown): silent-nights on silent");
+    expect(silentOnly).toMatchObject({ price_source: null, prices_stale: null });
     expect(after.optimized_cost).toBe(before.optimized_cost);
     expect(after.not_in_totals.map((x: any) => x.cluster_id)).toEqual(["silent"]);
   });

@@ -54,7 +54,7 @@ function money(
   savings_baseline: string;
   price_source: string | null;
   prices_as_of: string | null;
-  prices_stale: boolean;
+  prices_stale: boolean | null;
 } {
   const figures = clusters.map((c) => ({
     ...clusterFigures(c, { isStale }),

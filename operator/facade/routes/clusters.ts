@@ -48,7 +48,12 @@ const ClusterSummary = z.object({
   figures_source: z.enum(["nodes", "status"]),
   price_source: z.string().nullable(),
   prices_as_of: z.string().nullable(),
-  prices_stale: z.boolean(),
+  prices_stale: z
+    .boolean()
+    .nullable()
+    .describe(
+      "The prices behind the figures are older than the configured maximum age; null where no price is behind them.",
+    ),
 });
 
 function agentStatus(cluster: ManagedCluster): string {
@@ -125,7 +130,10 @@ const ClusterDetail = ClusterSummary.extend({
       unplaced_pods: z.number().nullable(),
       price_source: z.string().nullable(),
       prices_as_of: z.string().nullable(),
-      prices_stale: z.boolean().describe("The plan's prices are older than the configured maximum age."),
+      prices_stale: z
+        .boolean()
+        .nullable()
+        .describe("The plan's prices are older than the configured maximum age; null without a plan."),
       applied: z
         .boolean()
         .describe("Always false: a plan is computed and shown, never written to NodePools (that is not built)."),
@@ -153,7 +161,7 @@ const NO_OUTCOME: Outcome = {
   unplaced_pods: null,
   price_source: null,
   prices_as_of: null,
-  prices_stale: false,
+  prices_stale: null,
 };
 
 /** The outcome from status.lastPlan of the job (null figures when the job failed or is still queued). */
@@ -177,7 +185,7 @@ function outcome(p: LastPlan | undefined, isStale: (asOf: string) => boolean): O
     unplaced_pods: orNull(p.unplacedPods),
     price_source: p.prices ? p.prices.source : null,
     prices_as_of: p.prices ? p.prices.asOf : null,
-    prices_stale: p.prices ? isStale(p.prices.asOf) : false,
+    prices_stale: p.prices ? isStale(p.prices.asOf) : null,
   };
 }
 

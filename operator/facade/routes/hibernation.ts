@@ -109,7 +109,12 @@ const saveSchedule = endpoint({
       .string()
       .nullable()
       .describe("Oldest date of those prices; the savings' own is projected_savings_as_of."),
-    prices_stale: z.boolean(),
+    prices_stale: z
+      .boolean()
+      .nullable()
+      .describe(
+        "The prices behind the figures are older than the configured maximum age; null where no price is behind them.",
+      ),
   }),
   change: (body) => ({
     event: "Modified hibernation schedule",
@@ -131,7 +136,7 @@ const saveSchedule = endpoint({
       cluster_id: clusterName,
       price_source: figures && figures.priceSources.length > 0 ? figures.priceSources.join("+") : null,
       prices_as_of: figures?.pricesAsOf ?? null,
-      prices_stale: figures?.pricesStale ?? false,
+      prices_stale: figures?.pricesStale ?? null,
     };
   },
 });

@@ -20,5 +20,10 @@ export const TotalsBasis = {
   savings_baseline: z.string(),
   price_source: z.string().nullable(),
   prices_as_of: z.string().nullable(),
-  prices_stale: z.boolean(),
+  prices_stale: z
+    .boolean()
+    .nullable()
+    .describe(
+      "The prices behind the figures are older than the configured maximum age; null where no price is behind them.",
+    ),
 };

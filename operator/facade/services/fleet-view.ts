@@ -62,6 +62,17 @@ function nodesReason(cluster: ManagedCluster, figures: ClusterFigures): string |
   return figures.costReason ?? "not reported: the cluster's status holds no node count";
 }
 
+/** Whether the figures' prices are stale now (null where no price is behind them). */
+function staleNow(
+  figures: Pick<ClusterView, "pricesStale" | "priceSources" | "pricesAsOf">,
+  isStale: ((asOf: string) => boolean) | undefined,
+): boolean | null {
+  if (figures.pricesStale === null) return null;
+  return (
+    figures.pricesStale || (figures.priceSources.length > 0 && (isStale?.(figures.pricesAsOf ?? "unknown") ?? false))
+  );
+}
+
 /**
  * The figures of one cluster, as its ManagedCluster.status holds them: the status controller computes every figure once
  * (docs/controllers.md), the facade only reads them. Price staleness is judged now, from the prices' date: a status
@@ -69,9 +80,7 @@ function nodesReason(cluster: ManagedCluster, figures: ClusterFigures): string |
  */
 export function clusterFigures(cluster: ManagedCluster, opts: { isStale?: (asOf: string) => boolean }): ClusterView {
   const figures = { ...figuresFromStatus(cluster.status), clusterId: cluster.metadata.name ?? "" };
-  const stale =
-    figures.pricesStale ||
-    (figures.priceSources.length > 0 && (opts.isStale?.(figures.pricesAsOf ?? "unknown") ?? false));
+  const stale = staleNow(figures, opts.isStale);
   const connection = agentConnection(cluster);
   const disconnectedSince = connection?.status === "False" ? (connection.lastTransitionTime ?? "unknown") : null;
   return { ...figures, pricesStale: stale, nodesReason: nodesReason(cluster, figures), disconnectedSince };
