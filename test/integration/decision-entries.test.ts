@@ -170,6 +170,7 @@ describe("decision entries", () => {
     const cell = `${monthly < 0 ? "-" : ""}$${Math.abs(monthly).toFixed(2)}`;
     expect(row.split(",")[7]).toBe(cell);
     expect(d.periodSavingsBaseline).toMatch(/^3 node\(s\) of the pool at the change/);
+    expect(row).toContain("; projected: 3 node(s) of the pool at the change");
     expect(rows.at(-1)).toBe(`TOTAL,,,,,,,${cell},,`);
   }, 30_000);
 

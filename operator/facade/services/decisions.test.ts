@@ -73,8 +73,9 @@ describe("costExportCsv", () => {
     ];
     const lines = costExportCsv(entries, now).trimEnd().split("\r\n");
     expect(lines.slice(1)).toEqual([
-      "2026-11-23 08:00:00,cluster/home,t3.medium,us-east-1a,$0.0000,$0.5000,-$0.5000,$0.00,WAKE,Cost savings",
-      "2026-11-22 20:00:00,cluster/home,t3.medium,us-east-1a,$0.5000,$0.0000,$0.5000,$6.00,SLEEP,Cost savings",
+      // Their monthly cells are no hourly × 730: the reason says what they are.
+      "2026-11-23 08:00:00,cluster/home,t3.medium,us-east-1a,$0.0000,$0.5000,-$0.5000,$0.00,WAKE,Cost savings; projected: until the wake",
+      "2026-11-22 20:00:00,cluster/home,t3.medium,us-east-1a,$0.5000,$0.0000,$0.5000,$6.00,SLEEP,Cost savings; projected: until the wake",
       "TOTAL,,,,,,,$6.00,,",
     ]);
   });

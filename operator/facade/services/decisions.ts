@@ -36,6 +36,8 @@ export interface Decision {
   hourlySavingsUsd: number;
   /** The CSV's projected figure: hourly × 730, or an entry's own `periodSavingsUsd`; undefined when unknown. */
   projectedUsd: number | undefined;
+  /** What an entry's own figure is computed from (`periodSavingsBaseline`); undefined for hourly × 730. */
+  projectedBasis: string | undefined;
 }
 
 function text(v: unknown): string {
@@ -79,6 +81,7 @@ export function decisionOf(entry: AuditView): Decision | undefined {
     reason: text(a.reason),
     hourlySavingsUsd: hourly,
     projectedUsd: ownFigure ? within(a.periodSavingsUsd, -MAX_PERIOD_USD, MAX_PERIOD_USD) : hourly * HOURS_PER_MONTH,
+    projectedBasis: ownFigure ? (a.periodSavingsBaseline as string) : undefined,
   };
 }
 
@@ -184,7 +187,8 @@ export function costExportCsv(entries: readonly AuditView[], now: Date): string 
         usd(hourly, 4),
         usd(monthly, 2),
         csvField(d.decision),
-        csvField(d.reason),
+        // A row whose monthly figure is not hourly × 730 says what it is instead.
+        csvField(d.projectedBasis === undefined ? d.reason : `${d.reason}; projected: ${d.projectedBasis}`),
       ].join(","),
     );
   }
