@@ -14,7 +14,7 @@ import { clusterFigures, nodeFigures, type ClusterView } from "../services/fleet
 import { helmSetValue, publicBaseUrl, shellQuote } from "../public-url.js";
 import { requireCluster, type ClusterService } from "../services/clusters.js";
 import { specOf, type ResourceContext, type ResourceScope } from "../services/resource-scope.js";
-import { ClusterId, IdParams } from "./shared.js";
+import { ClusterId, IdParams, PricesStale } from "./shared.js";
 import { TemplateSummary, templateSummary } from "./templates.js";
 import { defaultOf } from "../services/templates.js";
 import { plainText } from "../text.js";
@@ -48,12 +48,7 @@ const ClusterSummary = z.object({
   figures_source: z.enum(["nodes", "status"]),
   price_source: z.string().nullable(),
   prices_as_of: z.string().nullable(),
-  prices_stale: z
-    .boolean()
-    .nullable()
-    .describe(
-      "The prices behind the figures are older than the configured maximum age; null where no price is behind them.",
-    ),
+  prices_stale: PricesStale,
 });
 
 function agentStatus(cluster: ManagedCluster): string {

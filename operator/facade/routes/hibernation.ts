@@ -9,7 +9,7 @@ import { clusterFigures } from "../services/fleet-view.js";
 import { specOf, type ResourceContext, type ResourceScope } from "../services/resource-scope.js";
 import { asleepHoursPerWeek, matrixToWeekly, MATRIX_SLOTS } from "../services/schedule-matrix.js";
 import type { ScheduleService, ScheduleSpec } from "../services/schedules.js";
-import { ClusterId } from "./shared.js";
+import { ClusterId, PricesStale } from "./shared.js";
 
 const Timezone = z.string().min(1).max(64);
 const clusterId = { cluster_id: ClusterId.optional() };
@@ -109,12 +109,7 @@ const saveSchedule = endpoint({
       .string()
       .nullable()
       .describe("Oldest date of those prices; the savings' own is projected_savings_as_of."),
-    prices_stale: z
-      .boolean()
-      .nullable()
-      .describe(
-        "The prices behind the figures are older than the configured maximum age; null where no price is behind them.",
-      ),
+    prices_stale: PricesStale,
   }),
   change: (body) => ({
     event: "Modified hibernation schedule",

@@ -14,16 +14,19 @@ export const NotInTotals = z
   .array(z.object({ cluster_id: z.string(), reason: z.string() }))
   .describe("Clusters the money totals leave out because their cost is unknown, each with the reason.");
 
+/** Whether the prices behind a response's figures are older than the configured maximum age (null: there are none). */
+export const PricesStale = z
+  .boolean()
+  .nullable()
+  .describe(
+    "The prices behind the figures are older than the configured maximum age; null where no price is behind them.",
+  );
+
 /** What a response's money totals rest on: the clusters left out, the savings baseline, the prices' source and age. */
 export const TotalsBasis = {
   not_in_totals: NotInTotals,
   savings_baseline: z.string(),
   price_source: z.string().nullable(),
   prices_as_of: z.string().nullable(),
-  prices_stale: z
-    .boolean()
-    .nullable()
-    .describe(
-      "The prices behind the figures are older than the configured maximum age; null where no price is behind them.",
-    ),
+  prices_stale: PricesStale,
 };
