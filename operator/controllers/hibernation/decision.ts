@@ -2,7 +2,8 @@
 // source and date) and the decision fields of its sleep and wake entries, so the activity feed and the cost CSV show them.
 import { NODEPOOL_LABEL, type ObservedObject } from "./desired.js";
 import type { CompiledSchedule } from "../../../src-shared/schedule/index.js";
-import { nodePriceKey } from "../../../src-shared/fleet/fleet-metrics.js";
+import { HOURS_PER_MONTH, nodePriceKey } from "../../../src-shared/fleet/fleet-metrics.js";
+import { oldestAsOf } from "../../../src-shared/pricing/freshness.js";
 import { asleepHoursPerMonth, savingsDate, type NodeHourlyPrice, type SavingsProjection } from "./savings.js";
 
 /** Nodes of one instance type, capacity type and zone, and the price of one of them (absent when unknown). */
@@ -69,13 +70,10 @@ function summary(c: SleepingCapacity): string {
   return c.nodes.map((g) => `${g.count}x ${g.instanceType || "unknown type"} ${g.capacityType}`).join(", ");
 }
 
-/** Distinct sources and the oldest date of the prices used. */
+/** Distinct sources and the oldest date of the prices used ("unknown" when one of them is undated). */
 function provenance(c: SleepingCapacity): { priceSource?: string; pricesAsOf?: string } {
   const sources = [...new Set(c.nodes.map((g) => g.source).filter((s): s is string => Boolean(s)))].sort();
-  const oldest = c.nodes
-    .map((g) => g.asOf)
-    .filter((s): s is string => Boolean(s))
-    .sort()[0];
+  const oldest = oldestAsOf(c.nodes.map((g) => g.asOf).filter((s): s is string => Boolean(s)));
   return {
     ...(sources.length > 0 ? { priceSource: sources.join(",") } : {}),
     ...(oldest ? { pricesAsOf: oldest } : {}),
@@ -84,17 +82,23 @@ function provenance(c: SleepingCapacity): { priceSource?: string; pricesAsOf?: s
 
 const usd = (n: number): string => `$${n.toFixed(4)}`;
 
-/** The sleep's saving until the scheduled wake: the hourly price of what goes × those hours (none without a wake). */
+/**
+ * The sleep's saving until the scheduled wake, at most a month's (the cost CSV's column is monthly): the hourly price of
+ * what goes × those hours (none without a wake).
+ */
 function periodSavings(
   hourly: number,
   period: { nowMs: number; wakeMs: number | undefined },
 ): { periodSavingsUsd?: number; periodSavingsBaseline: string } {
   if (period.wakeMs === undefined)
     return { periodSavingsBaseline: "no scheduled wake: the saving of this sleep is not projected" };
-  const hours = Math.max(0, period.wakeMs - period.nowMs) / 3_600_000;
+  const untilWake = Math.max(0, period.wakeMs - period.nowMs) / 3_600_000;
+  const hours = Math.min(untilWake, HOURS_PER_MONTH);
+  const span =
+    hours < untilWake ? `the first ${HOURS_PER_MONTH} h of the ${untilWake.toFixed(1)} h` : `the ${hours.toFixed(1)} h`;
   return {
     periodSavingsUsd: Math.round(hourly * hours * 100) / 100,
-    periodSavingsBaseline: `${usd(hourly)}/h of nodes that went, for the ${hours.toFixed(1)} h until the scheduled wake at ${new Date(period.wakeMs).toISOString()}`,
+    periodSavingsBaseline: `${usd(hourly)}/h of nodes that went, for ${span} until the scheduled wake at ${new Date(period.wakeMs).toISOString()}`,
   };
 }
 

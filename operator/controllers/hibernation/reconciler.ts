@@ -359,7 +359,10 @@ function savingsFields(
       )
       .map((p) => p.metadata.name),
   );
+  // Every savings field is written: one left out would keep its last value under the status merge patch.
   return {
+    projectedMonthlySavingsUsd: null,
+    savingsAsOf: null,
     ...projectSavings({
       schedule: compiled,
       nowMs: ctx.nowMs,
@@ -400,9 +403,26 @@ async function writeStatus(ctx: RunContext, status: Record<string, unknown>): Pr
   if (changed)
     await ctx.opts.writer.patchScheduleStatus(
       { namespace: ctx.namespace, name: ctx.name, resourceVersion: ctx.schedule.metadata?.resourceVersion },
-      status,
+      // The fields given replace what is there; the fields not given stay.
+      Object.fromEntries(Object.entries(status).map(([k, v]) => [k, withRemovals(current[k], v)])),
     );
   return changed;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/**
+ * `desired` as a merge patch over `current`: a key of `current` that `desired` lacks becomes null, so it is removed
+ * rather than kept (a merge patch merges objects; e.g. the hourly price of capacity that is now unpriced).
+ */
+function withRemovals(current: unknown, desired: unknown): unknown {
+  if (!isPlainObject(current) || !isPlainObject(desired)) return desired;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(current)) out[k] = null;
+  for (const [k, v] of Object.entries(desired)) if (v !== undefined) out[k] = withRemovals(current[k], v);
+  return out;
 }
 
 /** A Ready=False that changes nothing in the cluster (bad spec, cluster we cannot act on); Warning event when it is new. */
