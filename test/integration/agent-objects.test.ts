@@ -296,7 +296,15 @@ describe("spotctl migrate agent-objects", () => {
     expect((await f.call("POST", "/clusters/live-elsewhere/heartbeat", { token, body: beat })).status).toBe(200);
     const kubeconfig = join(dir, "kubeconfig");
     writeFileSync(kubeconfig, f.server.kubeconfigYaml, { mode: 0o600 });
-    // The facade keeps its agent objects in RELEASE; the command is told another release namespace.
+    // The facade keeps its agent objects in RELEASE; the command is told another release namespace: one that does
+    // not exist is refused, one that does (another release's) finds nothing of its own to move.
+    const missing = await migrate("agent-objects", "--kubeconfig", kubeconfig, "--release-namespace", "spot-optimizer");
+    expect(missing.code).toBe(1);
+    expect(missing.out).toBe("");
+    expect(missing.err.trim()).toBe(
+      "spotctl migrate: release namespace spot-optimizer does not exist: name the namespace the facade runs in",
+    );
+    await f.client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "spot-optimizer" } });
     const run = await migrate("agent-objects", "--kubeconfig", kubeconfig, "--release-namespace", "spot-optimizer");
     expect(run.code).toBe(0);
     const summary = JSON.parse(run.out);

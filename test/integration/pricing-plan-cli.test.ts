@@ -376,6 +376,11 @@ describeWithSharedData("spotctl plan", () => {
       /pods\.csv line 2: field qos: must be one of/,
     ],
     [
+      ["--pods", "CSV", "--data", "DATA", "--capacity", "mixed", "--no-spot-fallback"],
+      HEADER + "web,1,1,1\n",
+      /--no-spot-fallback applies to --capacity spot only, got --capacity mixed/,
+    ],
+    [
       ["--pods", "CSV", "--data", "DATA", "--bound-budget-ms", "1.5s"],
       HEADER + "web,1,1,1\n",
       /--bound-budget-ms must be a whole number of milliseconds/,

@@ -131,5 +131,8 @@ describe("spotctl render", () => {
     const missing = spotctl("render", "-f", "/nonexistent/t.yaml");
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/cannot read \(ENOENT\)/);
+    const stdin = spotctl("render", "-f", "-");
+    expect(stdin.status).toBe(2);
+    expect(stdin.stderr.trim()).toBe("spotctl render: -f -: reading from stdin is not supported; give a file");
   }, 60_000);
 });

@@ -119,10 +119,14 @@ function policyFrom(flags: Map<string, string[]>): OptimizerPolicy {
   const minTypes = single(flags, "min-types") ?? "0";
   if (!/^\d+$/.test(minTypes))
     throw new UsageError(`--min-types must be a non-negative integer, got ${JSON.stringify(minTypes)}`);
+  const capacity = oneOf("capacity", single(flags, "capacity"), CAPACITIES, DEFAULT_POLICY.capacity);
+  // Silently ignored, it would read as a plan without fallback that is none.
+  if (flags.has("no-spot-fallback") && capacity !== "spot")
+    throw new UsageError(`--no-spot-fallback applies to --capacity spot only, got --capacity ${capacity}`);
   return {
     ...DEFAULT_POLICY,
     strategy: oneOf("strategy", single(flags, "strategy"), STRATEGIES, DEFAULT_POLICY.strategy),
-    capacity: oneOf("capacity", single(flags, "capacity"), CAPACITIES, DEFAULT_POLICY.capacity),
+    capacity,
     spotFallback: !flags.has("no-spot-fallback"),
     families,
     arch: arch === undefined ? [] : [cpuArch(arch)],

@@ -53,6 +53,7 @@ function longFlags(args: string[]): string[] {
 }
 
 function readDocs(file: string): Doc[] {
+  if (file === "-") throw new UsageError("-f -: reading from stdin is not supported; give a file");
   let text: string;
   try {
     text = readFileSync(file, "utf8");
