@@ -88,6 +88,7 @@ export const AgentActionKind = defineKind({
   printerColumns: [
     { name: "Cluster", type: "string", jsonPath: ".spec.clusterRef.name" },
     { name: "Type", type: "string", jsonPath: ".spec.type" },
+    { name: "Kind", type: "string", jsonPath: ".spec.target.kind" },
     { name: "Target", type: "string", jsonPath: ".spec.target.name" },
     { name: "Phase", type: "string", jsonPath: ".status.phase" },
     { name: "Attempts", type: "integer", jsonPath: ".status.attempts" },

@@ -84,6 +84,11 @@ describe("generated CRD files", () => {
     const names = findCrdKind("nt")?.printerColumns.map((c) => c.name);
     expect(names).toEqual(["Cluster", "Strategy", "Families", "Default", "Applied", "Types", "Age"]);
   });
+
+  it("gives AgentAction the target's kind beside its name (a template's NodePool and EC2NodeClass share a name)", () => {
+    const names = findCrdKind("aa")?.printerColumns.map((c) => c.name);
+    expect(names).toEqual(["Cluster", "Type", "Kind", "Target", "Phase", "Attempts", "Age"]);
+  });
 });
 
 describe("sample objects", () => {
