@@ -19,16 +19,27 @@ const officeHours = compileSchedule({
 const node = (name: string, labels: Record<string, string>) => ({ metadata: { name, labels } });
 
 describe("savings", () => {
-  it("starts the reference window at Monday 00:00 UTC of the current week", () => {
-    // 2025-01-08 is a Wednesday; its week starts Monday 2025-01-06.
-    expect(referenceWindowStartMs(Date.parse("2025-01-08T15:30:00Z"))).toBe(Date.parse("2025-01-06T00:00:00Z"));
-    expect(referenceWindowStartMs(Date.parse("2025-01-12T23:59:00Z"))).toBe(Date.parse("2025-01-06T00:00:00Z"));
+  it("starts the reference window at the current hour", () => {
+    expect(referenceWindowStartMs(Date.parse("2025-01-08T15:30:00Z"))).toBe(Date.parse("2025-01-08T15:00:00Z"));
+    expect(referenceWindowStartMs(Date.parse("2025-01-12T23:59:59Z"))).toBe(Date.parse("2025-01-12T23:00:00Z"));
     expect(referenceWindowStartMs(Date.parse("2025-01-13T00:00:00Z"))).toBe(Date.parse("2025-01-13T00:00:00Z"));
   });
 
-  it("counts asleep hours per 730-hour month from the schedule", () => {
+  it("counts asleep hours per 730-hour month from the schedule, the same on any day of the week", () => {
     // Awake 5 × 10 = 50 h of 168: asleep 118/168 of 730 h.
-    expect(asleepHoursPerMonth(officeHours, Date.parse("2025-01-08T12:00:00Z"))).toBeCloseTo((118 / 168) * 730, 9);
+    for (const at of ["2025-01-06T00:00:00Z", "2025-01-08T12:00:00Z", "2025-01-12T23:30:00Z"])
+      expect(asleepHoursPerMonth(officeHours, Date.parse(at))).toBeCloseTo((118 / 168) * 730, 9);
+  });
+
+  it("counts only the hours ahead: a wake override for a year leaves none asleep, whatever the weekday", () => {
+    for (const from of ["2025-01-06T09:00:00Z", "2025-01-12T20:00:00Z"]) {
+      const awake = compileSchedule({
+        timezone: "UTC",
+        weekly: [{ days: ["Mon", "Tue", "Wed", "Thu", "Fri"], start: "08:00", end: "18:00" }],
+        override: { action: "wake", from, durationHours: 8760 },
+      });
+      expect(asleepHoursPerMonth(awake, Date.parse(from))).toBe(0);
+    }
   });
 
   it("prices only nodes of hibernated NodePools, names unpriced ones, and reports the oldest snapshot", () => {

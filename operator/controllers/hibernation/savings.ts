@@ -19,17 +19,19 @@ export interface SavingsProjection {
 /** Monthly = hourly × 730 (docs/pricing.md). */
 export const HOURS_PER_MONTH = 730;
 const WEEK_MS = 7 * 86_400_000;
-/** Four whole weeks: every weekday weighs the same, and the figure only moves once a week. */
+/** Four whole weeks: every weekday weighs the same, so a weekly schedule's share is the same from any start. */
 const REFERENCE_MS = 4 * WEEK_MS;
+const HOUR_MS = 3_600_000;
 
-/** Monday 00:00 UTC of the week containing `nowMs`: a stable start for the reference window. */
+/**
+ * The start of the hour containing `nowMs`: the reference window looks ahead (hours gone by, e.g. before an override,
+ * are no saving to come), and the figure moves at most once an hour.
+ */
 export function referenceWindowStartMs(nowMs: number): number {
-  const day = new Date(nowMs);
-  const mondayOffsetDays = (day.getUTCDay() + 6) % 7;
-  return Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() - mondayOffsetDays);
+  return Math.floor(nowMs / HOUR_MS) * HOUR_MS;
 }
 
-/** Asleep hours in a 730-hour month, from the schedule's asleep share of four reference weeks (DST and overrides included). */
+/** Asleep hours in a 730-hour month, from the schedule's asleep share of the four weeks ahead (DST and overrides included). */
 export function asleepHoursPerMonth(schedule: CompiledSchedule, nowMs: number): number {
   const startMs = referenceWindowStartMs(nowMs);
   return (asleepMsBetween(schedule, startMs, startMs + REFERENCE_MS) / REFERENCE_MS) * HOURS_PER_MONTH;
