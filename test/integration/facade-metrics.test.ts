@@ -204,8 +204,14 @@ describe("metrics from nodes, pods and prices", () => {
     expect(res.body).toMatchObject({
       figures_source: "nodes",
       node_count: 3,
-      health_metrics: { ready_nodes: 2, spot_nodes: 2, interruption_rate: 0.5 },
+      health_metrics: { ready_nodes: 2, spot_nodes: 2, interruption_rate: 0.5, interruption_rate_reason: null },
     });
+    // Known rate: the health is a number, with no reason.
+    expect(res.body.health_metrics.fleet_health).toEqual(expect.any(Number));
+    expect(res.body.health_metrics.fleet_health_reason).toBeNull();
+    const kpi = await f.call("GET", "/metrics/kpi", { token: f.token(f.orgA) });
+    expect(kpi.body.fleet_health).toEqual(expect.any(Number));
+    expect(kpi.body.fleet_health_reason).toBeNull();
   });
 
   it("another organisation sees only its own (status-reported) cluster, never these nodes", async () => {

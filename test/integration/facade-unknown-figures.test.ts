@@ -95,6 +95,12 @@ describe("a cluster with an unpriced node", () => {
   it("shows no interruption rate or fleet health while nothing records interruptions, and scores without that term", async () => {
     const res = await f.call("GET", "/clusters/home", { token: f.token(f.orgA) });
     expect(res.body.health_metrics).toMatchObject({ interruption_rate: null, fleet_health: null });
+    // Each null says why, as every unknown figure does.
+    expect(res.body.health_metrics.interruption_rate_reason).toMatch(/^Spot interruptions not recorded/);
+    expect(res.body.health_metrics.fleet_health_reason).toBe(res.body.health_metrics.interruption_rate_reason);
+    const kpi = await f.call("GET", "/metrics/kpi", { token: f.token(f.orgA) });
+    expect(kpi.body).toMatchObject({ fleet_health: null });
+    expect(kpi.body.fleet_health_reason).toMatch(/^Spot interruptions not recorded .*: home$/);
     // requested nothing on 2 on-demand nodes: U = 0, s = 0, and the unknown interruption term earns no points.
     expect(res.body.efficiency_score_value).toBe(0);
   });

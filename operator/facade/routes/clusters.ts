@@ -10,7 +10,7 @@ import {
   type ManagedCluster,
 } from "../../../src-shared/crds/index.js";
 import { defineRoute, IMPERSONATION_KEEPS_AGENT_TOKENS, type RouteDef } from "../http.js";
-import { clusterFigures, nodeFigures, type ClusterView } from "../services/fleet-view.js";
+import { clusterFigures, interruptionReason, nodeFigures, type ClusterView } from "../services/fleet-view.js";
 import { helmSetValue, publicBaseUrl, shellQuote } from "../public-url.js";
 import { requireCluster, type ClusterService } from "../services/clusters.js";
 import { specOf, type ResourceContext, type ResourceScope } from "../services/resource-scope.js";
@@ -87,6 +87,7 @@ const ClusterDetail = ClusterSummary.extend({
   node_groups: z.array(TemplateSummary),
   health_metrics: z.object({
     fleet_health: z.number().nullable(),
+    fleet_health_reason: z.string().nullable().describe("Why fleet_health is null (it needs the interruption rate)."),
     ready_nodes: z.number().nullable(),
     spot_nodes: z.number().nullable().describe("null while node_count is (node_count_reason)."),
     on_demand_nodes: z.number().nullable().describe("null while node_count is (node_count_reason)."),
@@ -99,6 +100,7 @@ const ClusterDetail = ClusterSummary.extend({
         "Why a utilisation and the efficiency score are null although the cluster has nodes (requests above allocatable).",
       ),
     interruption_rate: z.number().nullable(),
+    interruption_rate_reason: z.string().nullable().describe("Why interruption_rate is null."),
     agent_last_seen: z.string().nullable(),
     agent_version: z.string().nullable(),
   }),
@@ -210,6 +212,7 @@ function healthMetrics(cluster: ManagedCluster, f: ClusterView): z.infer<typeof 
   const nodes = nodeFigures(f);
   return {
     fleet_health: f.fleetHealth,
+    fleet_health_reason: f.fleetHealth === null ? interruptionReason(f) : null,
     ready_nodes: f.readyNodes,
     spot_nodes: nodes.spotNodes,
     on_demand_nodes: nodes.onDemandNodes,
@@ -217,6 +220,7 @@ function healthMetrics(cluster: ManagedCluster, f: ClusterView): z.infer<typeof 
     memory_utilisation: f.memoryUtilisation,
     utilisation_reason: f.utilisationReason,
     interruption_rate: f.interruptionRate,
+    interruption_rate_reason: interruptionReason(f),
     agent_last_seen: agent.lastSeen ?? null,
     agent_version: agent.version ?? null,
   };

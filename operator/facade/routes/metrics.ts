@@ -51,6 +51,10 @@ const kpi = (scope: ResourceScope): RouteDef =>
       monthly_spend: z.number().nullable().describe("Σ monthly cost of the priced clusters; null when none is priced."),
       net_savings: z.number().nullable(),
       fleet_health: z.number().nullable(),
+      fleet_health_reason: z
+        .string()
+        .nullable()
+        .describe("Why fleet_health is null, or which clusters it leaves out (interruption rate unknown)."),
       active_nodes: z
         .number()
         .nullable()

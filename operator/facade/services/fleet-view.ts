@@ -112,6 +112,16 @@ export interface NodeFigures {
 /** A Spot share of no nodes is no share at all. */
 export const NO_NODES = "no nodes";
 
+export const NO_INTERRUPTION_RECORD =
+  "Spot interruptions not recorded (a remote cluster's agent reports them with its heartbeats; nothing records a local cluster's yet)";
+
+/** Why a cluster's interruption rate, and with it its fleet health, is null; null when it is known. */
+export function interruptionReason(f: ClusterView): string | null {
+  if (f.interruptionRate !== null) return null;
+  if (f.nodesReason !== null) return f.nodesReason;
+  return f.nodeCount === 0 ? NO_NODES : NO_INTERRUPTION_RECORD;
+}
+
 /** The node figures of a cluster view (clusterFigures). */
 export function nodeFigures(f: ClusterView): NodeFigures {
   if (f.nodesReason !== null) {

@@ -1,10 +1,11 @@
 // Node totals over an organisation's clusters (/metrics/kpi, /metrics/composition): counted over the clusters that
 // reported their nodes, null with the reason when none did, as money totals are over the priced clusters.
 import { composition, fleetKpi, type FleetKpi } from "../../../src-shared/fleet/fleet-metrics.js";
-import { NO_NODES, type ClusterView } from "./fleet-view.js";
+import { NO_INTERRUPTION_RECORD, NO_NODES, type ClusterView } from "./fleet-view.js";
 
 /** The KPI cards, with node figures that are null and explained while unknown. */
 export type NodeKpi = Omit<FleetKpi, "active_nodes" | "spot_percentage"> & {
+  fleet_health_reason: string | null;
   active_nodes: number | null;
   active_nodes_reason: string | null;
   spot_percentage: number | null;
@@ -53,13 +54,23 @@ function reportedOf(figures: readonly ClusterView[]): Reported {
   return { reported, none, reason: [`not included (not reported): ${names}`, staleText].filter(Boolean).join("; ") };
 }
 
+/** Why the fleet health is null, or the clusters with nodes it leaves out (their interruption rate is unknown). */
+function fleetHealthReason(figures: readonly ClusterView[]): string | null {
+  const counted = figures.filter((f) => f.nodesReason === null && f.nodeCount > 0);
+  const left = counted.filter((f) => f.fleetHealth === null).map((f) => f.clusterId ?? "");
+  if (left.length === 0) return counted.length > 0 ? null : (reportedOf(figures).reason ?? NO_NODES);
+  return left.length < counted.length
+    ? `not included (${NO_INTERRUPTION_RECORD}): ${left.join(", ")}`
+    : `${NO_INTERRUPTION_RECORD}: ${left.join(", ")}`;
+}
+
 /**
  * The KPI cards: money over the priced clusters (fleetKpi), node counts and the Spot share over the clusters that
  * reported; the Spot share of no nodes is null.
  */
 export function nodeKpi(figures: ClusterView[]): NodeKpi {
   const { reported, none, reason } = reportedOf(figures);
-  const kpi = fleetKpi(figures);
+  const kpi = { ...fleetKpi(figures), fleet_health_reason: fleetHealthReason(figures) };
   if (none)
     return {
       ...kpi,
