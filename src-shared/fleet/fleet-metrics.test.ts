@@ -234,6 +234,18 @@ describe("aggregates", () => {
     expect(kpi.clusters).toBe(3);
   });
 
+  it("projects an organisation without clusters at 0, as its KPI totals are: nothing runs, nothing is unknown", () => {
+    const p = projection(
+      [],
+      { hibernation: { monthlyUsd: null, reason: "x" }, binPacking: binPackingSavings([]) },
+      { label: "30d", days: 30 },
+    );
+    expect(p).toMatchObject({ unoptimized_cost: 0, optimized_cost: 0, potential_savings: 0 });
+    expect(p.breakdown).toEqual({ spot_replacement: 0, bin_packing: 0, hibernation: 0 });
+    expect([p.spot_replacement.reason, p.bin_packing.reason, p.hibernation.reason]).toEqual([null, null, null]);
+    expect(fleetKpi([])).toMatchObject({ monthly_spend: 0, net_savings: 0 });
+  });
+
   it("projects over a timeframe with the hibernation savings and no invented bin-packing figure", () => {
     const facts = [nodeFacts(node("c", "c5.xlarge", "on-demand"), book())];
     const f = figuresFromUsage({ nodes: facts, requestedMillicores: 0, requestedMiB: 0, interruptions7d: 0 });

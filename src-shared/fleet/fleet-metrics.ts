@@ -809,6 +809,23 @@ function spotReplacement(priced: readonly ClusterFigures[]): {
   return { usd, baselineUsd, reason: whole ? null : `not included: ${why}` };
 }
 
+/** No cluster in scope: nothing runs, so every cost and saving is a known 0, as the KPI cards' totals are. */
+function emptyProjection(binPackingBaseline: string, label: string): Projection {
+  return {
+    timeframe: label,
+    unoptimized_cost: 0,
+    optimized_cost: 0,
+    potential_savings: 0,
+    breakdown: { spot_replacement: 0, bin_packing: 0, hibernation: 0 },
+    spot_replacement: { baseline: SAVINGS_BASELINE, reason: null },
+    bin_packing: { baseline: binPackingBaseline, as_of: null, reason: null },
+    hibernation: { baseline: HIBERNATION_BASELINE, reason: null },
+    not_in_totals: [],
+    savings_baseline: SAVINGS_BASELINE,
+    ...priceProvenance([]),
+  };
+}
+
 /**
  * Savings projection over `days` for the clusters with a priced cost (the others are named in not_in_totals, and
  * their hibernation savings are left out by the caller): unoptimised = the same nodes On-Demand (null unless every
@@ -822,6 +839,7 @@ export function projection(
   savings: { hibernation: HibernationSavings; binPacking: SavingsFigure },
   timeframe: { label: string; days: number },
 ): Projection {
+  if (figures.length === 0) return emptyProjection(savings.binPacking.baseline, timeframe.label);
   const factor = (timeframe.days * 24) / HOURS_PER_MONTH;
   const priced = figures.filter((f) => f.monthlyCostUsd !== null);
   const none = priced.length === 0;
