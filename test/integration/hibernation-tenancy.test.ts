@@ -121,14 +121,16 @@ describe("hibernation tenancy", () => {
       async () => !(await t.client.getIfExists({ ...HS, namespace: b.namespace, name: "evil" })),
       10_000,
     );
-    // A schedule that names a missing cluster (kubectl) is ClusterNotFound and acts on nothing.
+    // A schedule that names a missing cluster (kubectl) is ClusterNotFound and acts on nothing; its bad time zone is
+    // named too.
     await apply({
       ...HS,
       metadata: { name: "ghost", namespace: b.namespace },
-      spec: { clusterRef: { name: "evil" }, timezone: "UTC", weekly: [] },
+      spec: { clusterRef: { name: "evil" }, timezone: "Mars/Olympus", weekly: [] },
     });
     const ghost = await eventually(() => condition(b.namespace, "ghost"), 10_000, "ghost reconciled");
     expect(ghost).toMatchObject({ status: "False", reason: "ClusterNotFound" });
+    expect(ghost.message).toMatch(/; the spec is not valid either: .*Mars\/Olympus/);
     expect(await workloads()).toEqual(UNTOUCHED);
   });
 

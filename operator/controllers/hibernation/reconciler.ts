@@ -518,7 +518,13 @@ async function release(
   if (wasAsleep) await recordAudit(ctx, { from: "asleep", to: "awake", cause, capacity }, plan);
   if (why.deletingCluster) await setClusterFinalizer(ctx, why.deletingCluster, false);
   const woke = wasAsleep ? { state: "awake", lastTransitionTime: kubeTime(new Date(ctx.nowMs)) } : {};
-  return notReady(ctx, { reason: CLUSTER_NOT_FOUND, message: why.message }, woke);
+  return notReady(ctx, { reason: CLUSTER_NOT_FOUND, message: `${why.message}${specProblem(ctx)}` }, woke);
+}
+
+/** The missing cluster decides the reason; a bad spec is said too, so it is not found only once the cluster is back. */
+function specProblem(ctx: RunContext): string {
+  const invalid = compile(ctx);
+  return invalid instanceof ScheduleSpecError ? `; the spec is not valid either: ${invalid.message}` : "";
 }
 
 function requeueAfter({
