@@ -2,6 +2,7 @@
 // instance type or pool, each price with its source and date, the reason), written once per change.
 import { createHash } from "node:crypto";
 import type { AuditRecord, AuditWriter } from "./types.js";
+import { oldestAsOf } from "../pricing/freshness.js";
 
 /** One side of a change: the cheapest instance type the capacity allows and its hourly price (null when unpriced). */
 export interface DecisionSide {
@@ -46,13 +47,13 @@ export function decisionKey(change: unknown): string {
   return createHash("sha256").update(JSON.stringify(change)).digest("hex").slice(0, 32);
 }
 
-/** Both prices' sources and the older date, as one label each (only what is known). */
+/** Both prices' sources and the older date ("unknown" when one is undated), as one label each (only what is known). */
 function provenance(d: CapacityDecision): { priceSource?: string; pricesAsOf?: string } {
   const sources = [...new Set([d.old.source, d.new.source].filter((s): s is string => Boolean(s)))].sort();
-  const dates = [d.old.asOf, d.new.asOf].filter((s): s is string => Boolean(s)).sort();
+  const oldest = oldestAsOf([d.old.asOf, d.new.asOf].filter((s): s is string => Boolean(s)));
   return {
     ...(sources.length > 0 ? { priceSource: sources.join(",") } : {}),
-    ...(dates.length > 0 ? { pricesAsOf: dates[0] } : {}),
+    ...(oldest ? { pricesAsOf: oldest } : {}),
   };
 }
 

@@ -22,6 +22,11 @@ const MONEY_FIELDS =
  * Decimals for a money-like field by its name: hourly prices 4, other `…Usd` and `…Pct` fields and the facade's money
  * fields 2, else none. The one rule for every figure people read (CLI JSON and facade JSON).
  */
+/** An hourly price as people read it in texts: `$0.0960`. */
+export function hourlyUsdText(usdPerHour: number): string {
+  return `$${usdPerHour.toFixed(4)}`;
+}
+
 export function moneyDecimals(key: string): number | undefined {
   if (/hourly|perhour/i.test(key) && /usd/i.test(key)) return 4;
   if (HOURLY_FIELDS.test(key)) return 4;

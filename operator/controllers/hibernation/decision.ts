@@ -4,6 +4,7 @@ import { NODEPOOL_LABEL, type ObservedObject } from "./desired.js";
 import type { CompiledSchedule } from "../../../src-shared/schedule/index.js";
 import { HOURS_PER_MONTH, nodePriceKey } from "../../../src-shared/fleet/fleet-metrics.js";
 import { oldestAsOf } from "../../../src-shared/pricing/freshness.js";
+import { hourlyUsdText as usd } from "../../../src-shared/pricing/rounding.js";
 import { asleepHoursPerMonth, savingsDate, type NodeHourlyPrice, type SavingsProjection } from "./savings.js";
 
 /** Nodes of one instance type, capacity type and zone, and the price of one of them (absent when unknown). */
@@ -79,8 +80,6 @@ function provenance(c: SleepingCapacity): { priceSource?: string; pricesAsOf?: s
     ...(oldest ? { pricesAsOf: oldest } : {}),
   };
 }
-
-const usd = (n: number): string => `$${n.toFixed(4)}`;
 
 /**
  * The sleep's saving until the scheduled wake, at most a month's (the cost CSV's column is monthly): the hourly price of

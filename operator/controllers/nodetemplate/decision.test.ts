@@ -24,8 +24,8 @@ function pool(types: string[]): KubeObject {
   return { metadata: { name: "p" }, spec: { template: { spec: { requirements } } } };
 }
 
-function projected(nodes: number | undefined, to = ["c5.large"]): number | undefined {
-  const d = poolDecision({
+function decision(nodes: number | undefined, to = ["c5.large"]) {
+  return poolDecision({
     namespace: "org",
     template: { name: "t", uid: "u" },
     cluster: "c",
@@ -35,11 +35,21 @@ function projected(nodes: number | undefined, to = ["c5.large"]): number | undef
     narrowToSpot: false,
     nodes,
   })!;
-  const after = decisionAfter(d);
+}
+
+function projected(nodes: number | undefined): number | undefined {
+  const after = decisionAfter(decision(nodes));
   return decisionOf({ id: "1", timestamp: "", actor: "", event: "", resource: "", outcome: "", after })?.projectedUsd;
 }
 
 describe("poolDecision", () => {
+  it("dates the entry by its older price, or unknown when one of its prices is undated", () => {
+    const d = decision(1);
+    expect(decisionAfter(d).pricesAsOf).toBe("2026-12-01");
+    expect(decisionAfter({ ...d, new: { ...d.new, asOf: "unknown" } }).pricesAsOf).toBe("unknown");
+    expect(decisionAfter({ ...d, old: { ...d.old, asOf: "2025-06-28" } }).pricesAsOf).toBe("2025-06-28");
+  });
+
   it("projects the per-node difference for each of the pool's nodes, 730 h", () => {
     expect(projected(4)).toBe(Math.round(0.011 * 4 * 730 * 100) / 100);
     expect(projected(0)).toBe(0);
@@ -47,6 +57,7 @@ describe("poolDecision", () => {
 
   it("projects nothing where the nodes were not counted, or a side is unpriced", () => {
     expect(projected(undefined)).toBeUndefined();
-    expect(projected(4, ["x9.large"])).toBeUndefined();
+    expect(decision(undefined).period).toEqual({ baseline: expect.stringMatching(/could not be counted/) });
+    expect(decision(4, ["x9.large"]).period).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@ import type { CapacityDecision, DecisionSide } from "../../../src-shared/audit/d
 import type { KubeObject } from "../../../src-shared/kube/index.js";
 import type { PriceBook } from "../../../src-shared/pricing/types.js";
 import { HOURS_PER_MONTH } from "../../../src-shared/fleet/fleet-metrics.js";
-import { roundTo } from "../../../src-shared/pricing/rounding.js";
+import { hourlyUsdText as usd, roundTo } from "../../../src-shared/pricing/rounding.js";
 
 export const DECISION_ACTOR = "system:nodetemplate";
 const CAPACITY_TYPE = "karpenter.sh/capacity-type";
@@ -109,8 +109,6 @@ function reasonOf(kind: string, from: PoolShape, to: PoolShape, by: { template: 
   return `Instance types ${from.instanceTypes.length} → ${to.instanceTypes.length} (+${added}, −${removed}) to follow NodeTemplate ${by.template}, ${policy} and prices`;
 }
 
-const usd = (n: number): string => `$${n.toFixed(4)}`;
-
 /**
  * A pool change's month: each of the pool's nodes moving from the cheapest type it allowed to the cheapest it allows,
  * for 730 h. Not projected where a price or the node count is unknown; an empty pool saves nothing yet.
@@ -126,7 +124,7 @@ function poolPeriod(
   // The CSV's hourly cell (4 decimals) × nodes × 730, so the row's figures agree.
   const perNode = roundTo(from.usdPerHour - to.usdPerHour, 4);
   return {
-    savingsUsd: Math.round(perNode * nodes * HOURS_PER_MONTH * 100) / 100,
+    savingsUsd: roundTo(perNode * nodes * HOURS_PER_MONTH, 2),
     baseline: `${nodes} node(s) of the pool at the change, each ${usd(from.usdPerHour)}/h (${from.instanceType}) → ${usd(to.usdPerHour)}/h (${to.instanceType}), for ${HOURS_PER_MONTH} h`,
   };
 }
