@@ -122,8 +122,11 @@ describe("decision entries", () => {
 
   it("changing the template's families records one RESHAPE with both prices, shown in the feed and the CSV", async () => {
     const before = cheapest(await pool());
-    // Three nodes run in the pool: the CSV projects the change for each of them.
+    // Three nodes run in the pool: the CSV projects the change for each of them (counted from the controller's cache,
+    // so the change waits until that cache holds them).
     for (const n of [1, 2, 3]) await f.client.create(claim(`general-${n}`, karpenterName(owner.namespace, "general")));
+    const claims = manager!.informer({ apiVersion: "karpenter.sh/v1", kind: "NodeClaim" });
+    await eventually(() => claims.list().length === 3, 10_000, "the controller's cache holds the three NodeClaims");
     await patchTemplate({ families: ["c5"] });
     const after = cheapest(
       await eventually(async () => {

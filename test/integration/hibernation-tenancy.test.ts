@@ -121,16 +121,24 @@ describe("hibernation tenancy", () => {
       async () => !(await t.client.getIfExists({ ...HS, namespace: b.namespace, name: "evil" })),
       10_000,
     );
-    // A schedule that names a missing cluster (kubectl) is ClusterNotFound and acts on nothing; its bad time zone is
-    // named too.
+    // A schedule that names a missing cluster (kubectl) is ClusterNotFound and acts on nothing.
     await apply({
       ...HS,
       metadata: { name: "ghost", namespace: b.namespace },
-      spec: { clusterRef: { name: "evil" }, timezone: "Mars/Olympus", weekly: [] },
+      spec: { clusterRef: { name: "evil" }, timezone: "UTC", weekly: [] },
     });
     const ghost = await eventually(() => condition(b.namespace, "ghost"), 10_000, "ghost reconciled");
     expect(ghost).toMatchObject({ status: "False", reason: "ClusterNotFound" });
-    expect(ghost.message).toMatch(/; the spec is not valid either: .*Mars\/Olympus/);
+    expect(ghost.message).not.toMatch(/not valid/);
+    // One whose spec is bad as well says both (another missing cluster: a second schedule of "evil" is a Duplicate).
+    await apply({
+      ...HS,
+      metadata: { name: "ghost-mars", namespace: b.namespace },
+      spec: { clusterRef: { name: "mars" }, timezone: "Mars/Olympus", weekly: [] },
+    });
+    const mars = await eventually(() => condition(b.namespace, "ghost-mars"), 10_000, "ghost-mars reconciled");
+    expect(mars).toMatchObject({ status: "False", reason: "ClusterNotFound" });
+    expect(mars.message).toMatch(/; the spec is not valid either: .*Mars\/Olympus/);
     expect(await workloads()).toEqual(UNTOUCHED);
   });
 
