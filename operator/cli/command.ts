@@ -5,6 +5,11 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** `-` names no file here (kubectl's spelling of stdin): said so, instead of ENOENT for a file called "-". */
+export function refuseStdin(flag: string, path: string): void {
+  if (path === "-") throw new UsageError(`${flag} -: reading from stdin is not supported; give a file`);
+}
+
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;

@@ -299,7 +299,7 @@ describe("spotctl migrate agent-objects", () => {
     // The facade keeps its agent objects in RELEASE; the command is told another release namespace: one that does
     // not exist is refused, one that does (another release's) finds nothing of its own to move.
     const missing = await migrate("agent-objects", "--kubeconfig", kubeconfig, "--release-namespace", "spot-optimizer");
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.out).toBe("");
     expect(missing.err.trim()).toBe(
       "spotctl migrate: release namespace spot-optimizer does not exist: name the namespace the facade runs in",

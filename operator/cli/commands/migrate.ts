@@ -34,8 +34,8 @@ named in the output.
                      ${DEFAULT_SYSTEM_NAMESPACE})
 --kubeconfig         kubeconfig file (default: in-cluster, else $KUBECONFIG / ~/.kube/config)
 
-Prints one JSON line with the counts. Exit codes: 0 done, 1 the release namespace does not
-exist, or the API server refused or failed a request (the message names it), 2 usage error.`;
+Prints one JSON line with the counts. Exit codes: 0 done, 1 the API server refused or failed
+a request (the message names it), 2 usage error or a release namespace that does not exist.`;
 
 const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -173,7 +173,7 @@ export async function migrateAgentObjects(client: KubeClient, releaseNamespace: 
   const m: Migration = { client, releaseNamespace, summary };
   // A mistyped namespace would find nothing to move and report success; there is no release where none exists.
   if (!(await client.getIfExists({ apiVersion: "v1", kind: "Namespace", name: releaseNamespace })))
-    throw new Error(`release namespace ${releaseNamespace} does not exist: name the namespace the facade runs in`);
+    throw new UsageError(`release namespace ${releaseNamespace} does not exist: name the namespace the facade runs in`);
   const secrets = { apiVersion: "v1", kind: "Secret", labelSelector: `${AGENT_TOKEN_LABEL}=true` };
   for (const old of await oldObjects(m, secrets)) await migrateToken(m, old);
   for (const old of await oldObjects(m, OLD_SNAPSHOTS))

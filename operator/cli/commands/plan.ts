@@ -1,7 +1,7 @@
 // `spotctl plan`: reads pod shapes from a CSV and prices, prints the cheapest node plan found as JSON (one entry per node).
 import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
-import { UsageError, parseFlags, type CliCommand, type CliIo } from "../command.js";
+import { UsageError, parseFlags, refuseStdin, type CliCommand, type CliIo } from "../command.js";
 import { hasAwsCredentials } from "../../../src-shared/pricing/aws/credentials.js";
 import { loadSnapshotPriceBook } from "../../../src-shared/pricing/snapshot/index.js";
 import { loadPriceBookFromDataDir, PriceDataError } from "../../../src-shared/pricing/data-dir.js";
@@ -135,6 +135,7 @@ function policyFrom(flags: Map<string, string[]>): OptimizerPolicy {
 }
 
 function readText(file: string): string {
+  refuseStdin("--pods", file);
   try {
     return readFileSync(file, "utf8");
   } catch (err) {

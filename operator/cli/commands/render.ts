@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { dump, loadAll } from "js-yaml";
 import type { z } from "zod";
-import { UsageError, parseFlags, type CliCommand } from "../command.js";
+import { UsageError, parseFlags, refuseStdin, type CliCommand } from "../command.js";
 import {
   ManagedClusterSpec,
   NodeTemplateSpec,
@@ -53,7 +53,7 @@ function longFlags(args: string[]): string[] {
 }
 
 function readDocs(file: string): Doc[] {
-  if (file === "-") throw new UsageError("-f -: reading from stdin is not supported; give a file");
+  refuseStdin("-f", file);
   let text: string;
   try {
     text = readFileSync(file, "utf8");

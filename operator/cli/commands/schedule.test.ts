@@ -152,4 +152,13 @@ describe("spotctl schedule eval", () => {
   it("exits 2 on an unknown subcommand", () => {
     expect(spotctl("schedule", "frob").status).toBe(2);
   });
+
+  it("says that - (stdin) is not read, here and for spotctl plan's --pods", () => {
+    const schedule = spotctl("schedule", "eval", "--spec", "-", "--at", "2025-01-01T00:00:00Z");
+    expect(schedule.status).toBe(2);
+    expect(schedule.stderr.trim()).toBe("spotctl schedule: --spec -: reading from stdin is not supported; give a file");
+    const plan = spotctl("plan", "--pods", "-");
+    expect(plan.status).toBe(2);
+    expect(plan.stderr.trim()).toBe("spotctl plan: --pods -: reading from stdin is not supported; give a file");
+  });
 });

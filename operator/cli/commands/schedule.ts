@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { Temporal } from "@js-temporal/polyfill";
 import { load } from "js-yaml";
-import { UsageError, parseFlags, type CliCommand } from "../command.js";
+import { UsageError, parseFlags, refuseStdin, type CliCommand } from "../command.js";
 import { HibernationScheduleSpec } from "../../../src-shared/crds/hibernationschedule.js";
 import { unknownFields, unknownManifestFields } from "../../../src-shared/crds/unknown-fields.js";
 import {
@@ -22,6 +22,7 @@ nextTransition is the first later instant at which the state changes (null if it
 An invalid spec exits 2 naming the field, e.g. spec.weekly[0].end.`;
 
 function readManifest(path: string): unknown {
+  refuseStdin("--spec", path);
   let text: string;
   try {
     text = readFileSync(path, "utf8");
