@@ -133,6 +133,9 @@ describe("a partly reported fleet", () => {
     expect(kpi.body).toMatchObject({ monthly_spend: 100.48, net_savings: 59.52, unpriced_clusters: 1, clusters: 2 });
     expect(kpi.body.not_in_totals).toEqual([{ cluster_id: "silent", reason: expect.stringMatching(/^not reported/) }]);
     expect(kpi.text).not.toMatch(/\d\.\d{5,}/);
+    // Fleet health: unknown for the reported cluster (no interruption record), and the silent one named too.
+    expect(kpi.body.fleet_health).toBeNull();
+    expect(kpi.body.fleet_health_reason).toMatch(/^Spot interruptions not recorded .*: seen; not reported: silent$/);
   });
 
   it("shows the silent cluster's node counts and Spot share as null with the reason, never 0", async () => {

@@ -10,7 +10,7 @@ const costsExport = (scope: ResourceScope): RouteDef =>
     method: "get",
     path: "/client/costs/export",
     summary:
-      "CSV of the last 30 days of optimisation decisions; TOTAL row sums monthly projected savings (hourly × 730)",
+      "CSV of the last 30 days of optimisation decisions; TOTAL row sums monthly projected savings (hourly × 730, or an entry's own figure named in its Reason)",
     tags: ["exports"],
     auth: "user",
     produces: "csv",

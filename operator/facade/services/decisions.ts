@@ -32,7 +32,7 @@ export interface Decision {
   newPriceUsdPerHour: number;
   decision: string;
   reason: string;
-  /** old − new, to the 4 decimals people see: the monthly figure is this × 730, so the two columns agree. */
+  /** old − new, to the 4 decimals people see: a monthly figure of hourly × 730 is this × 730, so the columns agree. */
   hourlySavingsUsd: number;
   /** The CSV's projected figure: hourly × 730, or an entry's own `periodSavingsUsd`; undefined when unknown. */
   projectedUsd: number | undefined;
@@ -162,7 +162,7 @@ function csvDate(iso: string): string {
 
 /**
  * CSV of the decisions made in the 30 days before `now`, newest first, then a TOTAL row with the sum of the monthly
- * projected savings (monthly = hourly × 730).
+ * projected savings (monthly = hourly × 730, or the entry's own `periodSavingsUsd`).
  */
 export function costExportCsv(entries: readonly AuditView[], now: Date): string {
   const fromMs = now.getTime() - 30 * 24 * 3600 * 1000;

@@ -54,14 +54,23 @@ function reportedOf(figures: readonly ClusterView[]): Reported {
   return { reported, none, reason: [`not included (not reported): ${names}`, staleText].filter(Boolean).join("; ") };
 }
 
-/** Why the fleet health is null, or the clusters with nodes it leaves out (their interruption rate is unknown). */
+/**
+ * Why the fleet health is null, or the clusters its mean leaves out: those whose interruption rate is unknown, and
+ * those that have not reported their nodes.
+ */
 function fleetHealthReason(figures: readonly ClusterView[]): string | null {
+  const silent = figures.filter((f) => f.nodesReason !== null).map((f) => f.clusterId ?? "");
   const counted = figures.filter((f) => f.nodesReason === null && f.nodeCount > 0);
   const left = counted.filter((f) => f.fleetHealth === null).map((f) => f.clusterId ?? "");
-  if (left.length === 0) return counted.length > 0 ? null : (reportedOf(figures).reason ?? NO_NODES);
-  return left.length < counted.length
-    ? `not included (${NO_INTERRUPTION_RECORD}): ${left.join(", ")}`
-    : `${NO_INTERRUPTION_RECORD}: ${left.join(", ")}`;
+  const known = left.length < counted.length;
+  const parts = [
+    left.length > 0
+      ? `${known ? `not included (${NO_INTERRUPTION_RECORD})` : NO_INTERRUPTION_RECORD}: ${left.join(", ")}`
+      : null,
+    silent.length > 0 ? `not ${known ? "included (not reported)" : "reported"}: ${silent.join(", ")}` : null,
+  ].filter((p): p is string => p !== null);
+  if (parts.length > 0) return parts.join("; ");
+  return known ? null : NO_NODES;
 }
 
 /**
