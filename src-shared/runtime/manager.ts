@@ -220,7 +220,8 @@ export class ControllerManager {
         concurrency: spec.concurrency ?? 2,
         baseBackoffMs: spec.baseBackoffMs,
         maxBackoffMs: spec.maxBackoffMs,
-        maxBackoffAfter: (key, error) => (routineRetry(error, key, spec.forKind) ? ROUTINE_RETRY_MAX_MS : undefined),
+        maxBackoffAfter: (key, error, failures) =>
+          failures <= ROUTINE_RETRIES && routineRetry(error, key, spec.forKind) ? ROUTINE_RETRY_MAX_MS : undefined,
         onError: (key, error, retryInMs) =>
           logReconcileFailure(this.options.logger, { err: error, controller: spec.name, key, retryInMs }, spec.forKind),
       });
@@ -260,6 +261,8 @@ function logReconcileFailure(
  * writes several objects can lose several in a row while making progress; a minute's wait would stall it for nothing.
  */
 const ROUTINE_RETRY_MAX_MS = 1_000;
+/** Past this many failures in a row, lost races are no longer routine (two writers fighting): the usual backoff applies. */
+const ROUTINE_RETRIES = 20;
 
 function lostWriteRace(err: unknown): boolean {
   return err instanceof KubeApiError && err.statusCode === 409 && err.reason === "Conflict";

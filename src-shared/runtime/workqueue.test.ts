@@ -156,6 +156,22 @@ describe("WorkQueue", () => {
     await queue.stop();
   });
 
+  it("gives maxBackoffAfter the failures in a row, so a bound can hold for the first few only", async () => {
+    const retries: number[] = [];
+    const queue = new WorkQueue({
+      baseBackoffMs: 100,
+      maxBackoffAfter: (_key, _error, failures) => (failures <= 3 ? 150 : undefined),
+      onError: (_k, _e, retryInMs) => retries.push(retryInMs),
+      reconcile: async () => {
+        throw new Error("lost");
+      },
+    });
+    queue.add("k");
+    await vi.advanceTimersByTimeAsync(100 + 150 + 150 + 800 + 1600);
+    expect(retries).toEqual([100, 150, 150, 800, 1600, 3200]);
+    await queue.stop();
+  });
+
   it("keeps failures per key: one failing key does not delay another", async () => {
     const runs: string[] = [];
     const queue = new WorkQueue({

@@ -19,7 +19,7 @@ export interface WorkQueueOptions {
    * The upper bound of the retry delay after this error (undefined: maxBackoffMs). A lost write race says the API
    * server is well and the next read is newer, so its retry need not back off as far as an outage's.
    */
-  maxBackoffAfter?: (key: string, error: unknown) => number | undefined;
+  maxBackoffAfter?: (key: string, error: unknown, failures: number) => number | undefined;
   /** Called when a reconcile throws (for logging); the key is retried after `retryInMs`. */
   onError?: (key: string, error: unknown, retryInMs: number) => void;
 }
@@ -147,7 +147,7 @@ export class WorkQueue {
     } catch (error) {
       const failures = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, failures);
-      retryInMs = backoffDelayMs(failures, this.baseBackoffMs, this.retryCapMs(key, error));
+      retryInMs = backoffDelayMs(failures, this.baseBackoffMs, this.retryCapMs(key, error, failures));
       this.safeOnError(key, error, retryInMs);
     } finally {
       this.processing.delete(key);
@@ -159,10 +159,10 @@ export class WorkQueue {
     this.pump();
   }
 
-  private retryCapMs(key: string, error: unknown): number {
+  private retryCapMs(key: string, error: unknown, failures: number): number {
     let cap: number | undefined;
     try {
-      cap = this.maxBackoffAfter?.(key, error);
+      cap = this.maxBackoffAfter?.(key, error, failures);
     } catch {
       // A broken classifier falls back to the ordinary cap.
     }
