@@ -809,6 +809,14 @@ function spotReplacement(priced: readonly ClusterFigures[]): {
   return { usd, baselineUsd, reason: whole ? null : `not included: ${why}` };
 }
 
+/**
+ * The share of the cost hibernation leaves. Re-packing saves only while the nodes run, so its saving is taken by this
+ * share: the two compose (optimised = plan × share) instead of both counting the hours asleep.
+ */
+function awakeShare(current: number, hibernation: number | null): number {
+  return current > 0 && hibernation !== null ? 1 - Math.min(1, hibernation / current) : 1;
+}
+
 /** No cluster in scope: nothing runs, so every cost and saving is a known 0, as the KPI cards' totals are. */
 function emptyProjection(binPackingBaseline: string, label: string): Projection {
   return {
@@ -846,10 +854,9 @@ export function projection(
   const current = priced.reduce((a, f) => a + (f.monthlyCostUsd as number), 0);
   const spot = spotReplacement(priced);
   const hibernation = cappedHibernation(savings.hibernation.monthlyUsd, none ? undefined : current);
+  const awake = awakeShare(current, hibernation);
   const binPacking =
-    savings.binPacking.monthlyUsd === null
-      ? null
-      : Math.min(current - (hibernation ?? 0), savings.binPacking.monthlyUsd);
+    savings.binPacking.monthlyUsd === null ? null : Math.min(current, savings.binPacking.monthlyUsd) * awake;
   const optimized = current - (hibernation ?? 0) - (binPacking ?? 0);
   return {
     timeframe: timeframe.label,
@@ -863,7 +870,10 @@ export function projection(
     },
     spot_replacement: { baseline: SAVINGS_BASELINE, reason: spot.reason },
     bin_packing: {
-      baseline: savings.binPacking.baseline,
+      baseline:
+        awake < 1
+          ? `${savings.binPacking.baseline}, in the hours hibernation leaves awake`
+          : savings.binPacking.baseline,
       as_of: savings.binPacking.asOf,
       reason: savings.binPacking.reason,
     },
