@@ -246,31 +246,32 @@ describe("aggregates", () => {
     expect(fleetKpi([])).toMatchObject({ monthly_spend: 0, net_savings: 0 });
   });
 
-  it("composes re-packing with hibernation: the plan's saving counts only in the hours awake, never below 0", () => {
+  it("composes re-packing with a cluster's hibernation: the plan's saving counts only in the hours awake", () => {
     const facts = [nodeFacts(node("c", "c5.xlarge", "on-demand"), book())];
     const f = figuresFromUsage({ nodes: facts, requestedMillicores: 0, requestedMiB: 0, interruptions7d: 0 });
     const current = 0.17 * 730;
     const plan = { phase: "Succeeded", completedAt: "2026-11-01T00:00:00Z", monthlyCostUsd: current - 100 };
-    const p = projection(
-      [f],
-      { hibernation: { monthlyUsd: 50, reason: null }, binPacking: binPackingSavings([{ figures: f, plan }]) },
-      { label: "30d", days: 30 },
-    );
+    const at = (planUsd: number) =>
+      projection(
+        [f],
+        {
+          hibernation: { monthlyUsd: 50, reason: null },
+          binPacking: binPackingSavings([
+            { figures: f, plan: { ...plan, monthlyCostUsd: planUsd }, hibernationUsd: 50 },
+          ]),
+        },
+        { label: "30d", days: 30 },
+      );
     const factor = (30 * 24) / 730;
-    // Asleep 50 of the 124.10 a month: the re-packed nodes run the other share of the time.
+    // Asleep for 50 of the 124.10 a month: the re-packed nodes run the rest of the time.
+    const p = at(current - 100);
     expect(p.breakdown.bin_packing).toBeCloseTo(100 * (1 - 50 / current) * factor, 2);
     expect(p.optimized_cost).toBeCloseTo((current - 100) * (1 - 50 / current) * factor, 2);
     expect(p.bin_packing.baseline).toMatch(/, in the hours hibernation leaves awake$/);
-    // A plan far cheaper than the current nodes, with hibernation too: dearer than nothing, not the 0 of a sum.
-    const deep = projection(
-      [f],
-      {
-        hibernation: { monthlyUsd: 50, reason: null },
-        binPacking: binPackingSavings([{ figures: f, plan: { ...plan, monthlyCostUsd: 10 } }]),
-      },
-      { label: "30d", days: 30 },
-    );
-    expect(deep.optimized_cost).toBeCloseTo(10 * (1 - 50 / current) * factor, 2);
+    // A plan far cheaper than the current nodes, with hibernation too: the plan's awake share, not the 0 of a sum.
+    expect(at(10).optimized_cost).toBeCloseTo(10 * (1 - 50 / current) * factor, 2);
+    // Without hibernation the plan's whole saving counts.
+    expect(binPackingSavings([{ figures: f, plan }]).monthlyUsd).toBeCloseTo(100, 6);
   });
 
   it("projects over a timeframe with the hibernation savings and no invented bin-packing figure", () => {

@@ -703,10 +703,14 @@ function usablePlan(i: { figures: ClusterFigures; plan?: PlanView }): boolean {
 
 /**
  * Bin-packing savings: Σ over clusters of (current monthly cost − the last successful plan's monthly cost), floored
- * at 0 (a plan dearer than today saves nothing); null with the reason when no cluster has both a plan and a priced
- * current cost. asOf is the oldest plan's completion time.
+ * at 0 (a plan dearer than today saves nothing), × the share of the cluster's cost its hibernation leaves
+ * (`hibernationUsd`: re-packed nodes save only while they run, so the two savings compose rather than both counting
+ * the hours asleep); null with the reason when no cluster has both a plan and a priced current cost. asOf is the
+ * oldest plan's completion time.
  */
-export function binPackingSavings(items: ReadonlyArray<{ figures: ClusterFigures; plan?: PlanView }>): SavingsFigure {
+export function binPackingSavings(
+  items: ReadonlyArray<{ figures: ClusterFigures; plan?: PlanView; hibernationUsd?: number }>,
+): SavingsFigure {
   const usable = items.filter(usablePlan);
   if (usable.length === 0) {
     const reason =
@@ -715,14 +719,15 @@ export function binPackingSavings(items: ReadonlyArray<{ figures: ClusterFigures
         : "no cluster has both a priced current cost and a successful re-plan (POST /clusters/{id}/optimize)";
     return { monthlyUsd: null, baseline: BIN_PACKING_BASELINE, asOf: null, reason };
   }
-  const usd = usable.reduce(
-    (a, i) => a + Math.max(0, (i.figures.monthlyCostUsd as number) - (i.plan?.monthlyCostUsd as number)),
-    0,
-  );
+  const usd = usable.reduce((a, i) => {
+    const current = i.figures.monthlyCostUsd as number;
+    return a + Math.max(0, current - (i.plan?.monthlyCostUsd as number)) * awakeShare(current, i.hibernationUsd);
+  }, 0);
   const left = items.length - usable.length;
+  const slept = usable.some((i) => awakeShare(i.figures.monthlyCostUsd as number, i.hibernationUsd) < 1);
   return {
     monthlyUsd: usd,
-    baseline: BIN_PACKING_BASELINE,
+    baseline: slept ? `${BIN_PACKING_BASELINE}, in the hours hibernation leaves awake` : BIN_PACKING_BASELINE,
     asOf: oldest(usable.map((i) => i.plan?.completedAt ?? "unknown")),
     reason: left > 0 ? `${left} cluster(s) without a successful re-plan or a priced cost are not included` : null,
   };
@@ -809,12 +814,9 @@ function spotReplacement(priced: readonly ClusterFigures[]): {
   return { usd, baselineUsd, reason: whole ? null : `not included: ${why}` };
 }
 
-/**
- * The share of the cost hibernation leaves. Re-packing saves only while the nodes run, so its saving is taken by this
- * share: the two compose (optimised = plan × share) instead of both counting the hours asleep.
- */
-function awakeShare(current: number, hibernation: number | null): number {
-  return current > 0 && hibernation !== null ? 1 - Math.min(1, hibernation / current) : 1;
+/** The share of a cluster's monthly cost its hibernation saving leaves (1 without one). */
+function awakeShare(current: number, hibernation: number | undefined): number {
+  return current > 0 && hibernation !== undefined ? 1 - Math.min(1, hibernation / current) : 1;
 }
 
 /** No cluster in scope: nothing runs, so every cost and saving is a known 0, as the KPI cards' totals are. */
@@ -854,9 +856,10 @@ export function projection(
   const current = priced.reduce((a, f) => a + (f.monthlyCostUsd as number), 0);
   const spot = spotReplacement(priced);
   const hibernation = cappedHibernation(savings.hibernation.monthlyUsd, none ? undefined : current);
-  const awake = awakeShare(current, hibernation);
   const binPacking =
-    savings.binPacking.monthlyUsd === null ? null : Math.min(current, savings.binPacking.monthlyUsd) * awake;
+    savings.binPacking.monthlyUsd === null
+      ? null
+      : Math.min(current - (hibernation ?? 0), savings.binPacking.monthlyUsd);
   const optimized = current - (hibernation ?? 0) - (binPacking ?? 0);
   return {
     timeframe: timeframe.label,
@@ -870,10 +873,7 @@ export function projection(
     },
     spot_replacement: { baseline: SAVINGS_BASELINE, reason: spot.reason },
     bin_packing: {
-      baseline:
-        awake < 1
-          ? `${savings.binPacking.baseline}, in the hours hibernation leaves awake`
-          : savings.binPacking.baseline,
+      baseline: savings.binPacking.baseline,
       as_of: savings.binPacking.asOf,
       reason: savings.binPacking.reason,
     },

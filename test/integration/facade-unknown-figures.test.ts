@@ -220,6 +220,10 @@ describe("a partly reported fleet", () => {
     });
     expect(known.breakdown.hibernation).toBe(Math.round(20 * ((30 * 24) / HOURS) * 100) / 100);
     expect(known.hibernation.reason).toBeNull();
+    // The re-plan of "seen" (40 a month cheaper) saves only in the hours its hibernation leaves awake.
+    const awake = 1 - 20 / 100.47600000000003;
+    expect(known.breakdown.bin_packing).toBe(Math.round(40 * awake * ((30 * 24) / HOURS) * 100) / 100);
+    expect(known.bin_packing.baseline).toMatch(/, in the hours hibernation leaves awake$/);
   });
 });
 

@@ -37,6 +37,15 @@ function pricedHibernation(rc: ResourceContext, figures: readonly ClusterFigures
   return { ...savings, reason: savings.reason === null ? why : `${savings.reason}; ${why}` };
 }
 
+/** The cluster's schedules' projected monthly hibernation saving; undefined when none has one. */
+function clusterHibernationUsd(rc: ResourceContext, cluster: string): number | undefined {
+  const figures = rc.cache
+    .hibernationSchedules(rc.namespace)
+    .filter((s) => s.spec.clusterRef.name === cluster)
+    .flatMap((s) => (s.status?.projectedMonthlySavingsUsd === undefined ? [] : [s.status.projectedMonthlySavingsUsd]));
+  return figures.length === 0 ? undefined : figures.reduce((a, v) => a + v, 0);
+}
+
 const kpi = (scope: ResourceScope): RouteDef =>
   defineRoute({
     method: "get",
@@ -110,7 +119,14 @@ const projectionRoute = (scope: ResourceScope): RouteDef =>
       const clusters = clustersInScope(rc.cache, rc.namespace, ctx.query.cluster_id);
       const figures = clusters.map((c) => clusterFigures(c, rc));
       const binPacking = binPackingSavings(
-        clusters.map((c, i) => ({ figures: figures[i]!, ...(c.status?.lastPlan ? { plan: c.status.lastPlan } : {}) })),
+        clusters.map((c, i) => {
+          const hibernationUsd = clusterHibernationUsd(rc, c.metadata.name ?? "");
+          return {
+            figures: figures[i]!,
+            ...(c.status?.lastPlan ? { plan: c.status.lastPlan } : {}),
+            ...(hibernationUsd !== undefined ? { hibernationUsd } : {}),
+          };
+        }),
       );
       return projection(
         figures,
