@@ -90,8 +90,10 @@ describe("fuzzed bodies never cause a 5xx", () => {
     const bad = await f.call("PATCH", "/policies/binpack", { token: f.token(f.orgA), raw: '{"aggressiveness": 5' });
     expect(bad.status).toBe(400);
     expect(typeof bad.body.detail).toBe("string");
+    // "." and ".." are no ids but dot segments: the URL parser resolves /clusters/. to /clusters/ before sending.
+    const ids = fc.string({ minLength: 1, maxLength: 80 }).filter((id) => id !== "." && id !== "..");
     await fc.assert(
-      fc.asyncProperty(fc.string({ minLength: 1, maxLength: 80 }), async (id) => {
+      fc.asyncProperty(ids, async (id) => {
         for (const [method, path] of [
           ["GET", "/clusters/%s"],
           ["POST", "/clusters/%s/optimize"],
