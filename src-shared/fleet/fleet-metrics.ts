@@ -6,9 +6,9 @@ import { NOTICE_MAX_AHEAD_MS, NOTICE_WINDOW_MS, noticeTimeMs } from "../agent/no
 import { podRequest } from "./pod-request.js";
 import { cpuMillicores, memoryMiB } from "./quantity.js";
 import { oldestAsOf } from "../pricing/freshness.js";
+import { HOURS_PER_MONTH } from "../pricing/types.js";
 
-/** Monthly = hourly × 730 (docs/pricing.md). */
-export const HOURS_PER_MONTH = 730;
+export { HOURS_PER_MONTH };
 
 /** A ManagedCluster with no mode is local (the CRD's default). */
 export function isLocalCluster(cluster: { spec: { mode?: string } }): boolean {

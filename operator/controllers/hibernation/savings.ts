@@ -3,6 +3,7 @@ import { asleepMsBetween, type CompiledSchedule } from "../../../src-shared/sche
 import { loadSnapshotPriceBook } from "../../../src-shared/pricing/snapshot/index.js";
 import { nodePrice, nodePriceKey, type NodePriceKey, type PriceBook } from "../../../src-shared/fleet/fleet-metrics.js";
 import { NODEPOOL_LABEL, type ObservedObject } from "./desired.js";
+import { HOURS_PER_MONTH } from "../../../src-shared/pricing/types.js";
 import { asOfMs, oldestAsOf } from "../../../src-shared/pricing/freshness.js";
 
 /** Price of one node (by its labels' price key, as the cluster status reads them), or undefined when unknown. */
@@ -16,8 +17,6 @@ export interface SavingsProjection {
   savingsAsOf?: string;
 }
 
-/** Monthly = hourly × 730 (docs/pricing.md). */
-export const HOURS_PER_MONTH = 730;
 const WEEK_MS = 7 * 86_400_000;
 /** Four whole weeks: every weekday weighs the same, so a weekly schedule's share is the same from any start. */
 const REFERENCE_MS = 4 * WEEK_MS;
