@@ -3,6 +3,7 @@
 // Level-based: every run compares desired (the schedule at `now`) with what the cluster holds and plans
 // the writes with the pure planner. Writes are applied first; only a run that finds nothing left to do
 // records the transition (audit entry, then status), so a restart at any point repeats no write.
+import { mergePatchTo } from "../../../src-shared/kube/merge-patch.js";
 import { createHash } from "node:crypto";
 import {
   REFUSED_RETRY_MS,
@@ -404,25 +405,9 @@ async function writeStatus(ctx: RunContext, status: Record<string, unknown>): Pr
     await ctx.opts.writer.patchScheduleStatus(
       { namespace: ctx.namespace, name: ctx.name, resourceVersion: ctx.schedule.metadata?.resourceVersion },
       // The fields given replace what is there; the fields not given stay.
-      Object.fromEntries(Object.entries(status).map(([k, v]) => [k, withRemovals(current[k], v)])),
+      Object.fromEntries(Object.entries(status).map(([k, v]) => [k, mergePatchTo(current[k], v)])),
     );
   return changed;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-/**
- * `desired` as a merge patch over `current`: a key of `current` that `desired` lacks becomes null, so it is removed
- * rather than kept (a merge patch merges objects; e.g. the hourly price of capacity that is now unpriced).
- */
-function withRemovals(current: unknown, desired: unknown): unknown {
-  if (!isPlainObject(current) || !isPlainObject(desired)) return desired;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(current)) out[k] = null;
-  for (const [k, v] of Object.entries(desired)) if (v !== undefined) out[k] = withRemovals(current[k], v);
-  return out;
 }
 
 /** A Ready=False that changes nothing in the cluster (bad spec, cluster we cannot act on); Warning event when it is new. */
