@@ -2,12 +2,17 @@
 import { describe, expect, it } from "vitest";
 import {
   SAVED_ANNOTATION,
-  applyMergePatch,
   planHibernation,
   type ObservedObject,
   type ObservedWorkload,
   type PlanInput,
 } from "./desired.js";
+import { jsonMergePatch } from "../../../src-shared/kube/merge-patch.js";
+
+/** What the API server holds after a planned merge patch. */
+function applyPatch<T>(target: T, patch: unknown): T {
+  return jsonMergePatch(target, patch) as T;
+}
 
 const KEY = "acme/office-hours";
 const NOW = Date.parse("2025-01-06T20:00:00Z");
@@ -70,7 +75,7 @@ function apply<T extends ObservedObject>(
       (x) => x.kind === kindOf(o) && x.name === o.metadata.name && (x.namespace ?? "") === (o.metadata.namespace ?? ""),
     );
     if (!p) return o;
-    const next = applyMergePatch(o, p.patch);
+    const next = applyPatch(o, p.patch);
     next.metadata.resourceVersion = String(Number(o.metadata.resourceVersion) + 1);
     if (next.metadata.annotations && Object.keys(next.metadata.annotations).length === 0)
       delete next.metadata.annotations;
@@ -208,31 +213,25 @@ describe("planHibernation", () => {
   });
 
   it("leaves a replica count the user changed while asleep alone, and keeps it on wake; enforce reverses both", () => {
-    const slept = applyMergePatch(
-      workloads[0]!,
-      planHibernation(input({ workloads: [workloads[0]!] })).patches[0]!.patch,
-    );
+    const slept = applyPatch(workloads[0]!, planHibernation(input({ workloads: [workloads[0]!] })).patches[0]!.patch);
     const userScaled: ObservedWorkload = { ...slept, spec: { ...slept.spec, replicas: 5 } };
     expect(planHibernation(input({ workloads: [userScaled] })).patches).toEqual([]);
     const release = planHibernation(input({ desired: "awake", workloads: [userScaled] })).patches;
     expect(release.map((p) => p.action)).toEqual(["release"]);
-    expect(applyMergePatch(userScaled, release[0]!.patch).spec?.replicas).toBe(5);
-    expect(applyMergePatch(userScaled, release[0]!.patch).metadata.annotations).toEqual({});
+    expect(applyPatch(userScaled, release[0]!.patch).spec?.replicas).toBe(5);
+    expect(applyPatch(userScaled, release[0]!.patch).metadata.annotations).toEqual({});
 
     const enforced = planHibernation(input({ enforce: true, workloads: [userScaled] })).patches;
     expect(enforced.map((p) => p.action)).toEqual(["enforce"]);
-    const reslept = applyMergePatch(userScaled, enforced[0]!.patch);
+    const reslept = applyPatch(userScaled, enforced[0]!.patch);
     expect(reslept.spec?.replicas).toBe(0);
     expect(JSON.parse(reslept.metadata.annotations![SAVED_ANNOTATION]!)).toEqual({ by: KEY, replicas: 3 });
     const enforcedWake = planHibernation(input({ desired: "awake", enforce: true, workloads: [userScaled] })).patches;
-    expect(applyMergePatch(userScaled, enforcedWake[0]!.patch).spec?.replicas).toBe(3);
+    expect(applyPatch(userScaled, enforcedWake[0]!.patch).spec?.replicas).toBe(3);
   });
 
   it("wakes an object whose namespace became excluded while asleep, and never touches another schedule's objects", () => {
-    const slept = applyMergePatch(
-      workloads[0]!,
-      planHibernation(input({ workloads: [workloads[0]!] })).patches[0]!.patch,
-    );
+    const slept = applyPatch(workloads[0]!, planHibernation(input({ workloads: [workloads[0]!] })).patches[0]!.patch);
     const plan = planHibernation(input({ excludedNamespaces: ["shop"], workloads: [slept] }));
     expect(plan.patches.map((p) => p.action)).toEqual(["wake"]);
     const foreign: ObservedWorkload = {
@@ -248,10 +247,10 @@ describe("planHibernation", () => {
 
   it("restores NodePool limits that were absent by removing spec.limits", () => {
     const sleep = planHibernation(input({ nodePools: [pools[1]!] }));
-    const asleep = applyMergePatch(pools[1]!, sleep.patches[0]!.patch);
+    const asleep = applyPatch(pools[1]!, sleep.patches[0]!.patch);
     expect(JSON.parse(asleep.metadata.annotations![SAVED_ANNOTATION]!)).toEqual({ by: KEY, limits: null });
     const wake = planHibernation(input({ desired: "awake", nodePools: [asleep] }));
-    const awake = applyMergePatch(asleep, wake.patches[0]!.patch);
+    const awake = applyPatch(asleep, wake.patches[0]!.patch);
     expect(awake.spec).toEqual(pools[1]!.spec);
   });
 
@@ -261,7 +260,7 @@ describe("planHibernation", () => {
     expect(sleep.patches.map((p) => [p.action, p.patch.spec])).toEqual([["hold", undefined]]);
     expect(sleep.nodeClaimDeletes).toEqual([]);
     expect(sleep.awaitingTemplate).toEqual(["acme-web"]);
-    const marked = applyMergePatch(template, sleep.patches[0]!.patch);
+    const marked = applyPatch(template, sleep.patches[0]!.patch);
     // Marked but not yet held at zero: nothing to write, and not asleep yet.
     const waiting = planHibernation(input({ nodePools: [marked], nodeClaims: [claim("c1", "acme-web")] }));
     expect([waiting.patches, waiting.nodeClaimDeletes, waiting.awaitingTemplate]).toEqual([[], [], ["acme-web"]]);
@@ -274,7 +273,7 @@ describe("planHibernation", () => {
     expect(asleep.awaitingTemplate).toEqual([]);
     // The wake takes only the annotation away: the limits are the template controller's to change.
     const wake = planHibernation(input({ desired: "awake", nodePools: [held] }));
-    expect(applyMergePatch(held, wake.patches[0]!.patch)).toEqual({ ...held, metadata: template.metadata });
+    expect(applyPatch(held, wake.patches[0]!.patch)).toEqual({ ...held, metadata: template.metadata });
   });
 
   it("wakes a template's pool slept with written limits by removing them, whatever was saved", () => {
@@ -285,7 +284,7 @@ describe("planHibernation", () => {
       { "spotoptimizer.io/nodetemplate": "acme/web", [SAVED_ANNOTATION]: saved },
     );
     const wake = planHibernation(input({ desired: "awake", nodePools: [asleep] }));
-    expect(applyMergePatch(asleep, wake.patches[0]!.patch).spec?.limits).toBeUndefined();
+    expect(applyPatch(asleep, wake.patches[0]!.patch).spec?.limits).toBeUndefined();
   });
 
   it("leaves an object whose annotation it cannot read as it is, and names it", () => {

@@ -433,17 +433,3 @@ export function planHibernation(input: PlanInput): HibernationPlan {
   if (graceEndsAtMs !== undefined) plan.graceEndsAtMs = graceEndsAtMs;
   return plan;
 }
-
-/** Applies a planned merge patch to an object locally: what the API server will hold after the write (for tests and dry runs). */
-export function applyMergePatch<T>(target: T, patch: unknown): T {
-  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch as T;
-  const base: Record<string, unknown> =
-    typeof target === "object" && target !== null && !Array.isArray(target)
-      ? { ...(target as Record<string, unknown>) }
-      : {};
-  for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
-    if (value === null) delete base[key];
-    else base[key] = applyMergePatch(base[key], value);
-  }
-  return base as T;
-}
