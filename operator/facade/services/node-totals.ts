@@ -39,9 +39,14 @@ export function nodesLeftOut(figures: readonly ClusterView[]): boolean {
   return figures.some((f) => f.nodesReason !== null);
 }
 
+/** The clusters that have not reported their nodes, by id. */
+function silentClusters(figures: readonly ClusterView[]): string[] {
+  return figures.filter((f) => f.nodesReason !== null).map((f) => f.clusterId ?? "");
+}
+
 function reportedOf(figures: readonly ClusterView[]): Reported {
   const reported = figures.filter((f) => f.nodesReason === null);
-  const silent = figures.filter((f) => f.nodesReason !== null).map((f) => f.clusterId ?? "");
+  const silent = silentClusters(figures);
   const none = silent.length > 0 && reported.length === 0;
   // Counted, but what their agent last reported: the user must be able to tell these figures may be out of date.
   const stale = reported
@@ -59,7 +64,7 @@ function reportedOf(figures: readonly ClusterView[]): Reported {
  * those that have not reported their nodes.
  */
 function fleetHealthReason(figures: readonly ClusterView[]): string | null {
-  const silent = figures.filter((f) => f.nodesReason !== null).map((f) => f.clusterId ?? "");
+  const silent = silentClusters(figures);
   const counted = figures.filter((f) => f.nodesReason === null && f.nodeCount > 0);
   const left = counted.filter((f) => f.fleetHealth === null).map((f) => f.clusterId ?? "");
   const known = left.length < counted.length;
