@@ -206,7 +206,7 @@ describe("helm install into local mode (npm start's kubeconfig)", () => {
     ok(await helmAt(kc, ["uninstall", "nulls", "-n", "nulls"]));
   }, 90_000);
 
-  it("refuses to turn a full release into an agent on upgrade (connect's command in the wrong cluster) unless asked", async () => {
+  it("refuses to turn a full release into an agent on upgrade (connect's command in the wrong cluster) unless asked, and rolls back", async () => {
     const kc = local.kubeconfigPath;
     const release = ["guarded", chartDir, "-n", "guarded"];
     // installed under another full name than the connect command's values give: found by labels, not by name
@@ -227,6 +227,14 @@ describe("helm install into local mode (npm start's kubeconfig)", () => {
     expect(await deployments()).toEqual(["guard-facade", "guard-operator"]);
     ok(await helmAt(kc, ["upgrade", ...release, ...agent, "--set", "allowModeChange=true"]));
     expect(await deployments()).toEqual(["guarded-spot-optimizer-agent"]);
+    // The facade's signing key outlives the switch, and rolling back brings the facade back on that same key.
+    const key = async (): Promise<string> =>
+      secretValue(await getJson(kc, ["secret/guard-facade-jwt-key", "-n", "guarded"]), "key");
+    const before = await key();
+    expect(before).toHaveLength(48);
+    ok(await helmAt(kc, ["rollback", "guarded", "1", "-n", "guarded"]));
+    expect(await deployments()).toEqual(["guard-facade", "guard-operator"]);
+    expect(await key()).toBe(before);
     ok(await helmAt(kc, ["uninstall", "guarded", "-n", "guarded"]));
   }, 120_000);
 
