@@ -55,7 +55,10 @@ export type AgentActionSpec = z.infer<typeof AgentActionSpec>;
 export const AgentActionStatus = z
   .object({
     observedGeneration: ObservedGeneration.optional(),
-    phase: z.enum(["Pending", "Running", "Succeeded", "Failed"]).optional().describe("Execution phase."),
+    phase: z
+      .enum(["Pending", "Running", "Succeeded", "Failed"])
+      .optional()
+      .describe("Execution phase; unset until the agent first takes the action, which counts as Pending."),
     attempts: z.number().int().min(0).optional().describe("How many times the agent started the action."),
     startedAt: rfc3339("When the agent first started the action.").optional(),
     leaseExpiresAt: rfc3339(
