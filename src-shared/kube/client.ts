@@ -133,6 +133,12 @@ export interface PatchOptions {
   subresource?: string;
 }
 
+/**
+ * A request's time limit by default: the API server itself ends a request at 60 s (its --request-timeout), so an
+ * answer later than that will not come.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 65_000;
+
 /** Splits "group/version" (or "v1") into the URL prefix of that API group version. */
 export function apiPrefix(apiVersion: string): string {
   return apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
@@ -151,8 +157,12 @@ export class KubeClient {
   private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
   private staticAuth: Promise<https.RequestOptions> | undefined;
 
-  constructor(kubeConfig: KubeAccess) {
+  /** How long one request (not a watch) may take before it fails: a connection gone silent must not hang its caller. */
+  private readonly requestTimeoutMs: number;
+
+  constructor(kubeConfig: KubeAccess, options: { requestTimeoutMs?: number } = {}) {
     this.kubeConfig = kubeConfig;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const cluster = kubeConfig.getCurrentCluster();
     if (cluster === null) throw new Error("KubeConfig has no current cluster");
     this.server = new URL(cluster.server);
@@ -166,7 +176,7 @@ export class KubeClient {
     }
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     const reqOptions = await this.requestOptions(options, payload);
-    const { statusCode, text } = await this.send(url, reqOptions, payload);
+    const { statusCode, text } = await this.send(url, reqOptions, payload, `${options.method} ${options.path}`);
     const parsed = parseJson(text);
     if (statusCode < 200 || statusCode >= 300)
       throw new KubeApiError(statusCode, parsed, `${options.method} ${options.path}`);
@@ -431,16 +441,28 @@ export class KubeClient {
     url: URL,
     options: https.RequestOptions,
     payload: string | undefined,
+    what: string,
   ): Promise<{ statusCode: number; text: string }> {
     const transport = url.protocol === "http:" ? http : https;
     return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        req.destroy(new Error(`${what}: no answer from the API server within ${this.requestTimeoutMs / 1000} s`));
+      }, this.requestTimeoutMs);
+      timer.unref();
+      const fail = (error: unknown): void => {
+        clearTimeout(timer);
+        reject(error);
+      };
       const req = transport.request(url, options, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => resolve({ statusCode: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-        res.on("error", reject);
+        res.on("end", () => {
+          clearTimeout(timer);
+          resolve({ statusCode: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
+        });
+        res.on("error", fail);
       });
-      req.on("error", reject);
+      req.on("error", fail);
       if (payload !== undefined) req.write(payload);
       req.end();
     });

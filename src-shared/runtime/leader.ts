@@ -94,7 +94,7 @@ export class LeaderElector {
     while (!this.stopped) {
       let acquired = false;
       try {
-        acquired = await this.tryAcquireOrRenew();
+        acquired = await this.attempt();
       } catch (error) {
         this.onError(error);
       }
@@ -106,6 +106,26 @@ export class LeaderElector {
         this.setLeading(false);
       }
       await this.sleep(this.retryPeriodMs);
+    }
+  }
+
+  /**
+   * One round, given up at the renew deadline (a leader's, else the same span from now): a request that hangs on a
+   * connection gone silent must not keep a leader leading after others may take the lease. A round given up may still
+   * write later; that write carries the resourceVersion it read, so it cannot win over a newer holder.
+   */
+  private async attempt(): Promise<boolean> {
+    const deadlineMs = this.leading ? this.lastRenewMs + this.renewDeadlineMs : Date.now() + this.renewDeadlineMs;
+    const round = this.tryAcquireOrRenew();
+    round.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const givenUp = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), Math.max(0, deadlineMs - Date.now()));
+    });
+    try {
+      return await Promise.race([round, givenUp]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -154,7 +174,7 @@ export class LeaderElector {
       leaseDurationSeconds: Math.max(1, Math.ceil(this.leaseDurationMs / 1000)),
       acquireTime: takingOver ? microTime(now) : (spec.acquireTime ?? microTime(now)),
       renewTime: microTime(now),
-      leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver && holder !== "" ? 1 : 0),
+      leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver ? 1 : 0),
     };
   }
 

@@ -1,5 +1,8 @@
-// Integration: Lease leader election — exactly one leader of two, hand-over on clean stop and after a crash.
+// Integration: Lease leader election — exactly one leader of two, hand-over on clean stop, after a crash and from a
+// leader whose connection to the API server went silent.
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KubeConfig } from "@kubernetes/client-node";
 import { startLocalApiServer, type LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { LeaderElector } from "../../src-shared/runtime/index.js";
@@ -41,6 +44,48 @@ async function holder(name: string): Promise<string | undefined> {
     name,
   });
   return lease.spec?.holderIdentity;
+}
+
+/** A TCP relay to the API server that can go silent: connections stay open, nothing passes either way. */
+async function silenceableRelay(): Promise<{
+  kubeConfig: KubeConfig;
+  silence: () => void;
+  close: () => Promise<void>;
+}> {
+  const target = new URL(server.kubeConfig.getCurrentCluster()!.server);
+  const sockets = new Set<net.Socket>();
+  let silent = false;
+  const relay = net.createServer((inbound) => {
+    const outbound = net.connect(Number(target.port), target.hostname);
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+    for (const socket of [inbound, outbound]) {
+      sockets.add(socket);
+      // after pipe(), which resumes its source
+      if (silent) socket.pause();
+      socket.on("error", () => undefined);
+      socket.on("close", () => (inbound.destroy(), outbound.destroy()));
+    }
+  });
+  await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromString(server.kubeConfig.exportConfig());
+  const cluster = kubeConfig.getCurrentCluster()!;
+  const port = (relay.address() as net.AddressInfo).port;
+  kubeConfig.clusters = kubeConfig.clusters.map((c) =>
+    c.name === cluster.name ? { ...c, server: `https://127.0.0.1:${port}` } : c,
+  );
+  return {
+    kubeConfig,
+    silence: () => {
+      silent = true;
+      for (const socket of sockets) socket.pause();
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
+    },
+  };
 }
 
 describe("LeaderElector", () => {
@@ -97,6 +142,43 @@ describe("LeaderElector", () => {
     await b.stop();
   });
 
+  it("a leader whose requests hang steps down by its renew deadline, before another may take the lease", async () => {
+    const relay = await silenceableRelay();
+    const cutOff = new KubeClient(relay.kubeConfig);
+    const log: string[] = [];
+    const a = new LeaderElector({
+      client: cutOff,
+      namespace: ns,
+      name: "silent",
+      identity: "a",
+      ...timing,
+      onStartedLeading: () => log.push("a:start"),
+      onStoppedLeading: () => log.push("a:stop"),
+    });
+    a.start();
+    await waitFor(() => a.isLeader());
+    const b = candidate("silent", "b", log);
+    b.start();
+    relay.silence();
+    const both: number[] = [];
+    const sampler = setInterval(() => {
+      if (a.isLeader() && b.isLeader()) both.push(Date.now());
+    }, 20);
+    try {
+      await waitFor(() => b.isLeader(), { timeoutMs: timing.leaseDurationMs + 3_000, message: "takeover" });
+      expect(a.isLeader()).toBe(false);
+      expect(both).toEqual([]);
+      expect(log).toEqual(["a:start", "a:stop", "b:start"]);
+      expect(await holder("silent")).toBe("b");
+    } finally {
+      clearInterval(sampler);
+      await b.stop();
+      await a.stop({ releaseLease: false });
+      cutOff.close();
+      await relay.close();
+    }
+  });
+
   it("never has two leaders when many candidates race for a fresh lease", async () => {
     const log: string[] = [];
     const electors = ["c1", "c2", "c3", "c4"].map((id) => candidate("race", id, log));
@@ -108,5 +190,23 @@ describe("LeaderElector", () => {
     }
     expect(log.filter((l) => l.endsWith(":start"))).toHaveLength(1);
     await Promise.all(electors.map((e) => e.stop()));
+  });
+});
+
+describe("KubeClient over a connection gone silent", () => {
+  it("fails the request at its time limit instead of waiting for ever", async () => {
+    const relay = await silenceableRelay();
+    const cutOff = new KubeClient(relay.kubeConfig, { requestTimeoutMs: 500 });
+    try {
+      const ref = { apiVersion: "v1", kind: "Namespace", name: ns };
+      expect((await cutOff.get(ref)).metadata?.name).toBe(ns);
+      relay.silence();
+      await expect(cutOff.get(ref)).rejects.toThrow(
+        /^GET \/api\/v1\/namespaces\/leader-test: no answer .* within 0\.5 s$/,
+      );
+    } finally {
+      cutOff.close();
+      await relay.close();
+    }
   });
 });
