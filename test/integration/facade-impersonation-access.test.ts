@@ -176,4 +176,20 @@ describe("impersonation tokens and the organisation's access", () => {
     expect(own.status).toBe(200);
     expect((await t.facades[0]!.audit.readHead(owner.namespace)).retentionDays).toBe(400);
   });
+
+  // last: it deletes the organisation
+  it("stops working once its organisation is deleted: 401, not an empty organisation whose audit log verifies", async () => {
+    const admin = (await t.call("POST", "/api/auth/token", { body: ADMIN })).body.access_token as string;
+    expect((await t.call("GET", "/audit/export", { token: impersonation })).status).toBe(200);
+    expect((await t.call("DELETE", `/admin/clients/${owner.orgId}`, { token: admin })).status).toBe(200);
+    for (const [method, path] of [
+      ["GET", "/api/auth/me"],
+      ["GET", "/audit/export"],
+      ["GET", "/clusters"],
+    ] as const) {
+      const res = await t.call(method, path, { token: impersonation });
+      expect(res.status, path).toBe(401);
+      expect(res.body.detail, path).toMatch(/organisation this impersonation token was issued for has been deleted/);
+    }
+  });
 });

@@ -118,6 +118,12 @@ export async function getOrganisation(client: KubeClient, orgId: string): Promis
   return org;
 }
 
+/** Whether the organisation exists and is not being deleted (its namespace terminating). */
+export async function organisationLive(client: KubeClient, orgId: string): Promise<boolean> {
+  const ns = await client.getIfExists({ apiVersion: "v1", kind: "Namespace", name: orgNamespace(orgId) });
+  return ns !== undefined && !ns.metadata?.deletionTimestamp && fromNamespace(ns)?.orgId === orgId;
+}
+
 /** All organisations (super_admin views only; not on a tenant request path). */
 export async function listOrganisations(client: KubeClient): Promise<Organisation[]> {
   const list = await client.list(

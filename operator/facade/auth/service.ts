@@ -14,7 +14,14 @@ import {
 } from "../errors.js";
 import type { AuthContext, Role } from "../http.js";
 import { createTokenCodec, type TokenCodec, type TokenSubject, type VerifiedToken } from "./jwt.js";
-import { createOrganisation, deleteOrganisation, getOrganisation, isOrgId, type Organisation } from "./orgs.js";
+import {
+  createOrganisation,
+  deleteOrganisation,
+  getOrganisation,
+  isOrgId,
+  organisationLive,
+  type Organisation,
+} from "./orgs.js";
 import { hashPassword, verifyAgainstDummy, verifyPassword } from "./password.js";
 import type { Mailer } from "../mail.js";
 import { accountExistsMail, inviteMail, signupMail } from "./mails.js";
@@ -363,11 +370,20 @@ export class AuthService {
     return { users: users.length };
   }
 
+  /** An impersonation token's caller, while its organisation lasts. */
+  private async impersonation(claims: VerifiedToken): Promise<AuthContext> {
+    const context = impersonationContext(claims);
+    // The organisation's own users lose their sessions when it is deleted; this token belongs to the super_admin.
+    if (!(await organisationLive(this.client, claims.orgId)))
+      throw new UnauthorizedError("the organisation this impersonation token was issued for has been deleted");
+    return context;
+  }
+
   /** Resolves the Bearer access token of a request; a super_admin may pick an organisation with X-Org-Id. */
   async authenticateUser(req: express.Request): Promise<AuthContext> {
     const claims = await this.tokens().verify(bearer(req), "access");
     if (this.store.isSessionRevoked(claims.sessionId)) throw new UnauthorizedError("session has been logged out");
-    if (claims.impersonating) return impersonationContext(claims);
+    if (claims.impersonating) return this.impersonation(claims);
     const auth: AuthContext = {
       userId: claims.userId,
       email: claims.email,
