@@ -144,6 +144,14 @@ describe("templates", () => {
       body: { families: ["m7g", "c7g"], architecture: "arm64" },
     });
     expect(ok.body).toMatchObject({ valid: true, errors: [] });
+    // Left out, the architecture is the one POST /templates gives: x86_64, which Graviton families do not run.
+    const unsaid = { families: ["c6g"], name: "graviton", cluster_id: "prod" };
+    const checked = await f.call("POST", "/templates/validate", { token: f.token(f.orgA), body: unsaid });
+    expect(checked.body).toMatchObject({ valid: false, architecture: "x86_64" });
+    expect(checked.body.errors).toContain("Instance type c6g is incompatible with x86_64");
+    const created = await f.call("POST", "/templates", { token: f.token(f.orgA), body: unsaid });
+    expect(created.status, JSON.stringify(created.body)).toBe(422);
+    expect(created.body.detail).toMatch(/c6g is incompatible with x86_64/);
   });
 
   it("shows a kubectl edit of a template in GET /templates", async () => {

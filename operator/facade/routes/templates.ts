@@ -199,13 +199,14 @@ const setDefault = (scope: ResourceScope, templates: TemplateService): RouteDef 
     },
   }) as RouteDef;
 
+// A field left out is checked at the value POST /templates would give it, so a draft valid here is created there.
 const ValidateBody = z
   .object({
     families: z.array(z.string().max(MAX_FAMILY_NAME_LENGTH)).max(MAX_TEMPLATE_FAMILIES),
-    architecture: z.string().max(20).optional(),
-    strategy: z.string().max(20).optional(),
-    disk_type: z.string().max(20).optional(),
-    disk_size: z.number().optional(),
+    architecture: z.string().max(20).default("x86_64"),
+    strategy: z.string().max(20).default("HYBRID"),
+    disk_type: z.string().max(20).default("gp3"),
+    disk_size: z.number().default(20),
     name: plainText(z.string().max(200)).optional(),
     cluster_id: ClusterId.optional(),
   })
