@@ -79,25 +79,44 @@ export type HeartbeatInterruption = z.infer<typeof HeartbeatInterruption>;
  * The objects hibernation scales and the Karpenter objects the NodeTemplate controller writes, as the agent saw them
  * (the operator plans and checks a remote cluster from these). `annotations` carries only spotoptimizer.io keys.
  */
-export const HeartbeatObject = z.object({
-  kind: z.enum(["Deployment", "StatefulSet", "CronJob", "NodePool", "NodeClaim", "EC2NodeClass"]),
-  namespace: z.string().max(63).optional(),
-  name: shortText(253),
-  resource_version: z.string().max(64).optional(),
-  /** metadata.generation: a change of the spec by anyone moves it (how edits of our NodePools are noticed). */
-  generation: z.number().int().min(0).optional(),
-  creation_timestamp: z.string().max(64).optional(),
-  deleting: z.boolean().optional(),
-  annotations: z.record(z.string().max(253), z.string().max(8192)).optional(),
-  labels: z.record(z.string().max(253), z.string().max(253)).optional(),
-  /** replicas (Deployment, StatefulSet), suspend (CronJob), limits (NodePool). */
-  replicas: z.number().int().min(0).nullable().optional(),
-  suspend: z.boolean().nullable().optional(),
-  limits: z
-    .record(z.string().max(64), z.union([z.string().max(64), z.number()]))
-    .nullable()
-    .optional(),
-});
+const NAMESPACED_OBJECT_KINDS: ReadonlySet<string> = new Set(["Deployment", "StatefulSet", "CronJob"]);
+
+export const HeartbeatObject = z
+  .object({
+    kind: z.enum(["Deployment", "StatefulSet", "CronJob", "NodePool", "NodeClaim", "EC2NodeClass"]),
+    namespace: z.string().max(63).optional(),
+    name: shortText(253),
+    resource_version: z.string().max(64).optional(),
+    /** metadata.generation: a change of the spec by anyone moves it (how edits of our NodePools are noticed). */
+    generation: z.number().int().min(0).optional(),
+    creation_timestamp: z.string().max(64).optional(),
+    deleting: z.boolean().optional(),
+    annotations: z.record(z.string().max(253), z.string().max(8192)).optional(),
+    labels: z.record(z.string().max(253), z.string().max(253)).optional(),
+    /** replicas (Deployment, StatefulSet), suspend (CronJob), limits (NodePool). */
+    replicas: z.number().int().min(0).nullable().optional(),
+    suspend: z.boolean().nullable().optional(),
+    limits: z
+      .record(z.string().max(64), z.union([z.string().max(64), z.number()]))
+      .nullable()
+      .optional(),
+  })
+  .superRefine((o, ctx) => {
+    // The object is named by kind, namespace and name: a write planned to it must reach that one object.
+    const namespaced = NAMESPACED_OBJECT_KINDS.has(o.kind);
+    if (namespaced && !o.namespace)
+      ctx.addIssue({
+        code: "custom",
+        path: ["namespace"],
+        message: `a ${o.kind} is namespaced: namespace is required`,
+      });
+    if (!namespaced && o.namespace !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["namespace"],
+        message: `a ${o.kind} is cluster-scoped: it has no namespace`,
+      });
+  });
 export type HeartbeatObject = z.infer<typeof HeartbeatObject>;
 
 export const HEARTBEAT_LIMITS = {

@@ -638,7 +638,7 @@ describe("interruption notices", () => {
     expect((await counted("hb-unicode")).events).toEqual([]);
   });
 
-  it("refuses reports no cluster can make: a quantity past int64, a node twice, more pods scheduled than exist", async () => {
+  it("refuses reports no cluster can make: a quantity past int64, a node twice, more pods scheduled than exist, objects misplaced", async () => {
     const token = await connect(owner, "hb-odd");
     const node = beat().nodes[0]!;
     const cases: Array<[HeartbeatInput, string]> = [
@@ -654,6 +654,15 @@ describe("interruption notices", () => {
       [
         beat({ pods: [{ namespace: "shop", cpu_millicores: 250, memory_mib: 256, count: 3, scheduled: 4 }] }),
         "body.pods.0.scheduled",
+      ],
+      // an object a write could not be aimed at: a Deployment of no namespace, a NodePool in one
+      [
+        beat({ objects: [{ kind: "Deployment", name: "web", replicas: 3 }] }),
+        "body.objects.0.namespace: a Deployment is namespaced: namespace is required",
+      ],
+      [
+        beat({ objects: [{ kind: "NodePool", namespace: "shop", name: "general" }] }),
+        "body.objects.0.namespace: a NodePool is cluster-scoped: it has no namespace",
       ],
     ];
     for (const [body, detail] of cases) {
