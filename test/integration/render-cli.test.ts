@@ -122,6 +122,20 @@ describe("spotctl render", () => {
     );
     expect(topLevel.status).toBe(2);
     expect(topLevel.stderr).toMatch(/\(document 2, NodeTemplate arm\): unknown field "specs"/);
+    // no metadata at all, in each kind render reads
+    for (const text of [templates, policy, cluster]) {
+      const kind = /kind: (\w+)/.exec(text)![1]!;
+      const bare = text.replace(/^metadata: .*\n/m, "");
+      const noMetadata = spotctl(
+        "render",
+        "-f",
+        file("t.yaml", kind === "NodeTemplate" ? bare : `${templates}---\n${bare}`),
+      );
+      expect(noMetadata.status, kind).toBe(2);
+      expect(noMetadata.stderr.trim(), kind).toMatch(
+        new RegExp(`\\(document \\d+, ${kind}\\): metadata\\.name: required$`),
+      );
+    }
   }, 60_000);
 
   it("exits 2 for a document of another kind and for a missing file", () => {

@@ -111,20 +111,19 @@ function collect(docs: Doc[]): Manifests {
   for (const doc of docs) {
     const kind = typeof doc.object === "object" ? doc.object.kind : undefined;
     const apiVersion = String(doc.object.apiVersion ?? "spotoptimizer.io/v1alpha1");
+    // parseSpec first: it checks the metadata that metadataOf reads
     if (kind === "NodeTemplate") {
-      const template = { apiVersion, kind, metadata: metadataOf(doc), spec: parseSpec(doc, NodeTemplateSpec) };
+      const spec = parseSpec(doc, NodeTemplateSpec);
+      const template = { apiVersion, kind, metadata: metadataOf(doc), spec };
       TEMPLATE_SOURCES.set(template, where(doc));
       out.templates.push(template as NodeTemplate);
-    } else if (kind === "OptimizationPolicy")
-      out.policies.push({ metadata: metadataOf(doc), spec: parseSpec(doc, OptimizationPolicySpec) } as PolicyLike);
-    else if (kind === "ManagedCluster")
-      out.clusters.push({
-        apiVersion,
-        kind,
-        metadata: metadataOf(doc),
-        spec: parseSpec(doc, ManagedClusterSpec),
-      } as ManagedCluster);
-    else
+    } else if (kind === "OptimizationPolicy") {
+      const spec = parseSpec(doc, OptimizationPolicySpec);
+      out.policies.push({ metadata: metadataOf(doc), spec } as PolicyLike);
+    } else if (kind === "ManagedCluster") {
+      const spec = parseSpec(doc, ManagedClusterSpec);
+      out.clusters.push({ apiVersion, kind, metadata: metadataOf(doc), spec } as ManagedCluster);
+    } else
       throw new UsageError(
         `${where(doc)}: kind: must be NodeTemplate, OptimizationPolicy or ManagedCluster, got ${JSON.stringify(kind)}`,
       );
