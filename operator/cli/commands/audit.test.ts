@@ -93,6 +93,15 @@ describe("spotctl audit verify", () => {
   it("exits 1 when the head differs from an independently known one", async () => {
     const r = await run("audit", "verify", exportFile("head.json"), "--head", "0".repeat(64));
     expect(r.code).toBe(1);
+    // the real head with the prefix the head ConfigMap shows verifies
+    const prefixed = `sha256:${exportDoc().head.hash}`;
+    expect((await run("audit", "verify", csvFile("head-prefixed.csv"), "--head", prefixed)).code).toBe(0);
+  });
+
+  it("exits 2 for a --head that is no SHA-256 hash (a typo, not a tampered file)", async () => {
+    const r = await run("audit", "verify", exportFile("head.json"), "--head", "abc");
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toMatch(/--head: must be a SHA-256 hash .*"abc"$/);
   });
 
   it("exits 2 on unreadable or foreign input", async () => {

@@ -78,6 +78,12 @@ async function readExport(path: string): Promise<AuditExportFile> {
 async function verify(args: string[], io: Parameters<CliCommand["run"]>[1]): Promise<number> {
   const { flags, positional } = parseFlags(args, { values: ["head"] });
   if (positional.length !== 1) throw new UsageError("audit verify needs exactly one file");
+  const expectedHead = flags.get("head")?.[0];
+  // a value that cannot be a head is a typo, not evidence of tampering
+  if (expectedHead !== undefined && !/^(sha256:)?[0-9a-f]{64}$/.test(expectedHead))
+    throw new UsageError(
+      `--head: must be a SHA-256 hash (64 hex digits, optionally sha256:), got ${JSON.stringify(expectedHead)}`,
+    );
   const file = await readExport(positional[0]!);
   const result = check(file);
   if ("failure" in result) {
@@ -85,7 +91,6 @@ async function verify(args: string[], io: Parameters<CliCommand["run"]>[1]): Pro
     return 1;
   }
   const { head } = result;
-  const expectedHead = flags.get("head")?.[0];
   if (expectedHead !== undefined && expectedHead.replace(/^sha256:/, "") !== head.hash) {
     io.stdout(
       JSON.stringify({

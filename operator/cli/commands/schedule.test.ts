@@ -68,6 +68,15 @@ describe("spotctl schedule eval", () => {
     ]);
   });
 
+  it("evaluates a manifest without a time zone in the CRD's default, UTC, as the API server stores it", () => {
+    const spec = file("no-zone.yaml", yamlManifest.replace("  timezone: Europe/Berlin\n", ""));
+    // 07:30 UTC is 08:30 in Berlin: awake there, still asleep in UTC until the 15 min prewarm before 08:00
+    const res = spotctl("schedule", "eval", "--spec", spec, "--at", "2025-01-13T07:30:00Z");
+    expect(res.stderr).toBe("");
+    expect(res.status).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ state: "asleep", nextTransition: "2025-01-13T07:45:00Z" });
+  });
+
   it("reads a JSON manifest", () => {
     const spec = file(
       "utc.json",

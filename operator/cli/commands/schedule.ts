@@ -68,6 +68,10 @@ function specOf(record: Record<string, unknown>): unknown {
     ? unknownManifestFields(HibernationScheduleSpec, record)
     : unknownFields(HibernationScheduleSpec, spec, "spec");
   if (unknown.length > 0) throw new UsageError(`unknown field ${JSON.stringify(unknown[0])}`);
+  // the API server fills in the CRD's default time zone: evaluated as the controller will run it
+  const given = spec as Record<string, unknown> | null;
+  if (typeof given === "object" && given !== null && !Array.isArray(given) && given.timezone === undefined)
+    return { ...given, timezone: HibernationScheduleSpec.shape.timezone.parse(undefined) };
   return spec;
 }
 
