@@ -7,6 +7,7 @@ export * from "./keys.js";
 export * from "./leader.js";
 export * from "./manager.js";
 export * from "./selector.js";
+export * from "./status-memory.js";
 export * from "./workqueue.js";
 export * from "./health.js";
 export * from "./refused.js";

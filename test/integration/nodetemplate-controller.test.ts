@@ -112,6 +112,18 @@ describe("nodetemplate controller", () => {
     expect(t.status.instanceTypes.source).toMatch(/^(derived|snapshot)(,(derived|snapshot))?$/);
     expect(t.status.instanceTypes.count).toBe(requirement(pool, "node.kubernetes.io/instance-type").values.length);
     expect(t.status.instanceTypes.cheapest.hourlyUsd).toBeLessThanOrEqual(t.status.instanceTypes.dearest.hourlyUsd);
+    // One Applied Event, said once: the reconcile the NodePool's watch starts right after the status write must not
+    // announce the same change again from an informer that has not seen that write yet.
+    const appliedEvents = async (): Promise<KubeObject[]> =>
+      (
+        await client.list(
+          { apiVersion: "v1", kind: "Event", namespace: NS },
+          { fieldSelector: "involvedObject.name=general" },
+        )
+      ).items.filter((e: any) => e.reason === "Applied");
+    await eventually(async () => (await appliedEvents()).length > 0, 5_000, "the Applied Event");
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await appliedEvents()).map((e: any) => e.count ?? 1)).toEqual([1]);
   });
 
   it("follows an edit, and a restarted operator's full pass writes nothing", async () => {

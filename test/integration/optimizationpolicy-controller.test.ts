@@ -127,6 +127,9 @@ describe("optimizationpolicy controller", () => {
     expect(
       events.items.some((e) => e.involvedObject.name === "another" && e.reason === "Duplicate" && e.type === "Warning"),
     ).toBe(true);
+    // in force once, said once: not again as the count of the pools it shapes moves
+    const inForce = events.items.filter((e) => e.involvedObject.name === "first" && e.reason === "InForce");
+    expect(inForce.map((e) => e.count ?? 1)).toEqual([1]);
   });
 
   it("puts the next oldest in force when the first is deleted, and the NodePools follow it", async () => {

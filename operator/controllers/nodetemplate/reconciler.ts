@@ -5,6 +5,7 @@ import type { ManagedCluster, NodeTemplate, OptimizationPolicy } from "../../../
 import { isNotFound, type KubeClient, type KubeObject } from "../../../src-shared/kube/index.js";
 import type { PriceBook } from "../../../src-shared/pricing/types.js";
 import {
+  StatusMemory,
   applyStatus,
   findCondition,
   removeCondition,
@@ -91,6 +92,7 @@ interface Ctx {
   now: Date;
   options: NodeTemplateReconcilerOptions;
   noter: ReturnType<typeof decisionNoter>;
+  statuses: StatusMemory;
 }
 
 function bookFor(
@@ -224,10 +226,11 @@ async function writeStatus(
     metadata: { name: t.metadata.name, namespace: t.metadata.namespace },
     status: { observedGeneration: t.metadata.generation, ...status },
   };
-  await applyStatus(client, body, {
+  const written = await applyStatus(client, body, {
     current: t as unknown as KubeObject,
     fieldManager: NODETEMPLATE_FIELD_MANAGER,
   });
+  if (written.changed) ctx.statuses.remember(ctx.key, t as unknown as KubeObject, written.object.status ?? body.status);
 }
 
 function condition(
@@ -515,18 +518,21 @@ export function createNodeTemplateReconciler(
   const { client, caches } = options;
   const now = options.now ?? ((): Date => new Date());
   const noter = decisionNoter(caches, options.audit);
+  const statuses = new StatusMemory();
   return async (key: string): Promise<ReconcileResult> => {
     const { namespace, name } = splitKey(key);
-    const template = caches.template(namespace ?? "", name);
+    const cached = caches.template(namespace ?? "", name);
+    const template = cached && statuses.latest(key, cached);
     // Gone (deleted while the operator was down, or finalizer removed by hand): sweep what still names it.
     if (!template) {
+      statuses.forget(key);
       await removeObjects(
         key,
         localExecutor({ client, key, current: () => undefined, names: () => caches.objectNamesOf(key) }),
       );
       return sweepRemote({ client, caches, key, nowMs: now().getTime() });
     }
-    const ctx: Ctx = { key, template, now: now(), options, noter };
+    const ctx: Ctx = { key, template, now: now(), options, noter, statuses };
     if (template.metadata.deletionTimestamp) return finalize(ctx);
     return reconcileLive(ctx);
   };

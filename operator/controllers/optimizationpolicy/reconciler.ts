@@ -301,8 +301,10 @@ async function announceChanges(
 ): Promise<void> {
   const before = policy.status?.conditions as Condition[] | undefined;
   const old = findCondition(before, "Ready");
-  if (old?.reason !== input.verdict.reason || old.message !== input.verdict.message)
-    await announce(options, policy, input.verdict);
+  // In force, the message only counts the pools shaped so far: an Event for the state, not for each count.
+  const v = input.verdict;
+  if (old?.reason !== v.reason || (v.status !== "True" && old.message !== v.message))
+    await announce(options, policy, v);
   const refused = input.scope.refused;
   if (refused && findCondition(before, EXCLUSIONS_CONDITION)?.message !== refused)
     await options.events?.warning(policy as unknown as KubeObject, "NamespacesNotAllowed", refused);
