@@ -213,6 +213,13 @@ describe("hibernation of a remote cluster through its agent", () => {
       "state asleep",
     );
     expectAsleep(before, await snapshot(wl), `${owner.namespace}/${SCHEDULE}`);
+    // every step is the schedule's own action: its controller, removed with it
+    const owners = (await hibernationActions()).map((a) => a.metadata.ownerReferences);
+    expect(owners.length).toBeGreaterThan(0);
+    for (const refs of owners)
+      expect(refs).toEqual([
+        expect.objectContaining({ kind: "HibernationSchedule", controller: true, blockOwnerDeletion: true }),
+      ]);
     expect(await claimNames(wl)).toEqual(["system-a"]);
     expect(asleep.managed).toMatchObject({ nodePools: 2 });
     expect(asleep.managed.deployments + asleep.managed.statefulSets + asleep.managed.cronJobs).toBe(IN_SCOPE_WORKLOADS);

@@ -202,6 +202,16 @@ describe("NodeTemplates of a remote cluster through its agent", () => {
       `apply EC2NodeClass Succeeded`,
       `apply NodePool Succeeded`,
     ]);
+    // each action is the template's own: its controller, removed with it
+    for (const a of actions)
+      expect(a.metadata.ownerReferences).toEqual([
+        expect.objectContaining({
+          kind: "NodeTemplate",
+          uid: t.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        }),
+      ]);
   });
 
   it("an unchanged template makes no new action and no write in the remote cluster, also after a restart", async () => {

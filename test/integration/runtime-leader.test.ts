@@ -113,6 +113,14 @@ describe("LeaderElector", () => {
     });
     expect(Date.now() - stoppedAt).toBeLessThanOrEqual(timing.leaseDurationMs);
     expect(await holder("clean")).toBe(standby.identity);
+    // a released lease taken by another counts as a transition, as in client-go
+    const lease = await client.get<KubeObject & { spec?: { leaseTransitions?: number } }>({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      namespace: ns,
+      name: "clean",
+    });
+    expect(lease.spec?.leaseTransitions).toBe(1);
     await standby.stop();
     expect(log).toEqual([
       `${leader.identity}:start`,

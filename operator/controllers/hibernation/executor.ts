@@ -6,7 +6,7 @@ import { snapshotNodeAsV1, type ClusterSnapshot } from "../../../src-shared/agen
 import type { HeartbeatObject } from "../../../src-shared/agent/protocol.js";
 import { isOwnedBy, ownerMarks } from "../../../src-shared/agent/action-owner.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
-import { isConflict, type KubeObject } from "../../../src-shared/kube/index.js";
+import { isConflict, isNotFound, type KubeObject } from "../../../src-shared/kube/index.js";
 import { isWriteRefused } from "../../../src-shared/runtime/index.js";
 import {
   SAVED_ANNOTATION,
@@ -74,10 +74,12 @@ export function localExecutor(reader: HibernationReader, writer: HibernationWrit
           await writer.applyPatch(patch);
         } catch (err) {
           if (isConflict(err)) conflicts += 1;
-          // One refused object (invalid value, admission denial, gone meanwhile) is reported and the rest of the plan
-          // still runs, so it cannot hold a whole cluster asleep. Anything else is retried as a whole.
-          else if (isWriteRefused(err)) failed.push(`${patch.kind} ${refText(patch)}: ${(err as Error).message}`);
-          else throw err;
+          // One refused object (invalid value, admission denial) is reported and the rest of the plan still runs, so
+          // it cannot hold a whole cluster asleep; one gone meanwhile has nothing left to sleep or wake. Anything
+          // else is retried as a whole.
+          else if (isWriteRefused(err) && !isNotFound(err))
+            failed.push(`${patch.kind} ${refText(patch)}: ${(err as Error).message}`);
+          else if (!isNotFound(err)) throw err;
           nodePoolMissed ||= patch.kind === "NodePool";
         }
       }
@@ -219,6 +221,7 @@ function actionObject(run: RemoteRun, name: string, spec: Record<string, unknown
           kind: "HibernationSchedule",
           name: run.scheduleName,
           uid: run.scheduleUid,
+          controller: true,
           blockOwnerDeletion: true,
         },
       ],

@@ -311,7 +311,18 @@ interface Progress {
 function actionObject(r: Remote, name: string, step: Step): KubeObject {
   const { templateName, templateUid } = r;
   const owned = templateUid
-    ? { ownerReferences: [{ apiVersion: API_VERSION, kind: "NodeTemplate", name: templateName, uid: templateUid }] }
+    ? {
+        ownerReferences: [
+          {
+            apiVersion: API_VERSION,
+            kind: "NodeTemplate",
+            name: templateName,
+            uid: templateUid,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      }
     : {};
   const marks = ownerMarks(TEMPLATE_ACTION_LABEL, templateName);
   return {
