@@ -322,6 +322,7 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await flushAuditRefusals();
+      await services.agent.ingest.close();
       await Promise.all([auth.stop(), cache.stop()]);
       client.close();
     },

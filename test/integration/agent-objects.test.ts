@@ -184,6 +184,8 @@ describe("agent objects in the release namespace", () => {
       expect(o.metadata?.annotations).toEqual({
         "spotoptimizer.io/organisation-namespace": orgA.namespace,
         "spotoptimizer.io/cluster": long,
+        // the snapshot also says when the report it holds was received
+        ...(kind.kind === "ConfigMap" ? { "spotoptimizer.io/received-at-ms": expect.stringMatching(/^\d{13}$/) } : {}),
       });
     }
     const verify = await f.call("GET", `/clusters/${long}/verify`, { token: orgA.accessToken });

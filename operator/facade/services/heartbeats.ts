@@ -66,12 +66,22 @@ interface ClusterState {
   snapshotWrittenMs: number;
   /** Digest of the reported objects in the last snapshot written (what hibernation plans a remote cluster with). */
   objectsDigest?: string;
+  /** The last report, not written yet because the interval had not passed: written when it has (or at close). */
+  pending?: PendingSnapshot;
+  flushTimer?: NodeJS.Timeout;
   /** Notice kinds recorded per node (an agent reports each once while the node exists; this absorbs retried posts). */
   noticed: Map<string, Set<string>>;
   /** The node names of the last heartbeat (a notice may name a node gone since). */
   lastNodes: string[];
   /** Ids of notices of nodes not reported that no replica had claimed (made up, or never admitted): skipped. */
   unclaimed: Set<string>;
+}
+
+interface PendingSnapshot {
+  cluster: ManagedCluster;
+  stored: () => ReturnType<typeof snapshotBinaryData>;
+  digest: string;
+  receivedAtMs: number;
 }
 
 /** Bounds the memory of unclaimed notices per cluster; a cleared set costs one more lookup per notice. */
@@ -93,6 +103,8 @@ export interface HeartbeatIngest {
   ingest(input: { cluster: ManagedCluster; heartbeat: Heartbeat }): Promise<IngestResult>;
   /** Counts of writes by kind since start (the heartbeat benchmark reports them). */
   writes(): { leases: number; snapshots: number };
+  /** Writes the reports the interval kept back, and stops waiting for it (at shutdown). */
+  close(): Promise<void>;
 }
 
 function normalized(heartbeat: Heartbeat, receivedAt: Date): ClusterSnapshot {
@@ -215,20 +227,28 @@ async function renewLease(ctx: IngestContext, cluster: ManagedCluster, at: Date,
   ctx.counts.leases++;
 }
 
+/** When the report a snapshot ConfigMap holds was received (ms), so that a report kept back is never written over a newer one. */
+const RECEIVED_AT_ANNOTATION = "spotoptimizer.io/received-at-ms";
+
+function snapshotRef(
+  ctx: IngestContext,
+  cluster: ManagedCluster,
+): { apiVersion: string; kind: string; namespace: string; name: string } {
+  const name = snapshotConfigMapName(cluster.metadata.namespace ?? "", cluster.metadata.name ?? "");
+  return { apiVersion: "v1", kind: "ConfigMap", namespace: ctx.opts.releaseNamespace, name };
+}
+
 async function writeSnapshot(
   ctx: IngestContext,
   cluster: ManagedCluster,
-  stored: ReturnType<typeof snapshotBinaryData>,
+  report: { stored: ReturnType<typeof snapshotBinaryData>; receivedAtMs: number },
 ): Promise<void> {
-  const cmName = snapshotConfigMapName(cluster.metadata.namespace ?? "", cluster.metadata.name ?? "");
+  const ref = snapshotRef(ctx, cluster);
+  const metadata = agentObjectMetadata(ctx, cluster, { name: ref.name, label: SNAPSHOT_LABEL });
+  metadata.annotations = { ...metadata.annotations, [RECEIVED_AT_ANNOTATION]: String(report.receivedAtMs) };
   await ctx.opts.client.patch(
-    { apiVersion: "v1", kind: "ConfigMap", namespace: ctx.opts.releaseNamespace, name: cmName },
-    {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: agentObjectMetadata(ctx, cluster, { name: cmName, label: SNAPSHOT_LABEL }),
-      binaryData: stored.binaryData,
-    },
+    ref,
+    { apiVersion: "v1", kind: "ConfigMap", metadata, binaryData: report.stored.binaryData },
     { type: "apply", fieldManager: HEARTBEAT_FIELD_MANAGER, force: true },
   );
   ctx.counts.snapshots++;
@@ -251,9 +271,38 @@ async function maybeWriteSnapshot(
     sinceWrittenMs >= ctx.opts.statusIntervalMs ||
     (digest !== state.objectsDigest && sinceWrittenMs >= ctx.opts.leaseRenewMs)
   ) {
-    await writeSnapshot(ctx, input.cluster, input.stored());
+    state.pending = undefined;
+    clearTimeout(state.flushTimer);
+    state.flushTimer = undefined;
+    await writeSnapshot(ctx, input.cluster, { stored: input.stored(), receivedAtMs: nowMs });
     state.snapshotWrittenMs = nowMs;
     state.objectsDigest = digest;
+    return;
+  }
+  // Kept, so that the last report before an agent goes quiet is what its cluster shows, not the one before it.
+  state.pending = { cluster: input.cluster, stored: input.stored, digest, receivedAtMs: nowMs };
+  state.flushTimer ??= setTimeout(
+    () => void flushPending(ctx, state),
+    ctx.opts.statusIntervalMs - sinceWrittenMs,
+  ).unref();
+}
+
+/** Writes the report kept back by the interval, if no later beat has written one since. */
+async function flushPending(ctx: IngestContext, state: ClusterState): Promise<void> {
+  state.flushTimer = undefined;
+  const pending = state.pending;
+  if (pending === undefined) return;
+  state.pending = undefined;
+  try {
+    // Another replica may have stored a later beat of the same agent meanwhile.
+    const current = await ctx.opts.client.getIfExists(snapshotRef(ctx, pending.cluster));
+    const storedAtMs = Number(current?.metadata?.annotations?.[RECEIVED_AT_ANNOTATION] ?? 0);
+    if (storedAtMs >= pending.receivedAtMs) return;
+    await writeSnapshot(ctx, pending.cluster, { stored: pending.stored(), receivedAtMs: pending.receivedAtMs });
+    state.snapshotWrittenMs = ctx.opts.now().getTime();
+    state.objectsDigest = pending.digest;
+  } catch (err) {
+    ctx.opts.logger?.warn({ err, cluster: pending.cluster.metadata.name }, "Heartbeat snapshot not written");
   }
 }
 
@@ -504,5 +553,11 @@ export function createHeartbeatIngest(opts: HeartbeatIngestOptions): HeartbeatIn
   return {
     ingest: (input) => ingest(ctx, input),
     writes: () => ({ ...ctx.counts }),
+    close: async () => {
+      for (const state of ctx.states.values()) {
+        clearTimeout(state.flushTimer);
+        await flushPending(ctx, state);
+      }
+    },
   };
 }
