@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { startLocalApiServer, type LocalApiServer } from "./apiserver/index.js";
 import { ensurePrivateDir, resetState } from "./apiserver/persistence.js";
 import { HomeInUseError, lockHome } from "./home-lock.js";
+import { PortInUseError, ensurePortFree } from "./ports.js";
 import { KubeClient } from "../../src-shared/kube/index.js";
 import { createLogger } from "../../src-shared/log/index.js";
 import { listOrganisations } from "../facade/auth/orgs.js";
@@ -183,6 +184,8 @@ async function startIn(
   env: NodeJS.ProcessEnv,
   unlock: () => void,
 ): Promise<RunningLocalMode> {
+  await ensurePortFree(settings.facadePort, "PORT", "the facade");
+  await ensurePortFree(settings.apiServerPort, "SPOTOPT_APISERVER_PORT", "the API server");
   const dataFile = join(settings.home, "state.json");
   if (settings.resetState) {
     const aside = resetState(dataFile);
@@ -276,6 +279,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.stderr.write(
       `spot-optimizer local mode failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
     );
-    process.exit(err instanceof HomeInUseError ? 2 : 1);
+    process.exit(err instanceof HomeInUseError || err instanceof PortInUseError ? 2 : 1);
   }
 }
