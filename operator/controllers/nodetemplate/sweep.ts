@@ -1,6 +1,7 @@
 // The orphan sweep on remote clusters: a template that is gone (deleted while the operator was down and its finalizer
 // removed by hand) still named by NodePools / EC2NodeClasses in a remote cluster's report gets them deleted through
-// `delete` AgentActions, and the finished actions are removed once a later report shows the objects gone.
+// `delete` AgentActions, and the finished actions are removed once a later report shows the objects gone (all of them
+// once their cluster is gone).
 import type { AgentAction } from "../../../src-shared/crds/index.js";
 import { API_VERSION } from "../../../src-shared/crds/common.js";
 import { type KubeClient } from "../../../src-shared/kube/index.js";
@@ -64,6 +65,10 @@ export async function sweepRemote(input: {
 }): Promise<ReconcileResult> {
   const { namespace = "", name } = splitKey(input.key);
   const all = input.caches.actionsOf(namespace, name);
+  // Actions for a cluster that is gone (removed though its agent never came back) will never be taken: no agent holds
+  // its token any more, and each would keep the queue's health red.
+  for (const a of all.filter((a) => !input.caches.cluster(namespace, a.spec.clusterRef.name)))
+    await input.client.delete({ apiVersion: API_VERSION, kind: "AgentAction", namespace, name: a.metadata.name ?? "" });
   let left = false;
   for (const view of input.caches.remoteViews(namespace)) {
     const actions = all.filter((a) => a.spec.clusterRef.name === view.clusterName);
