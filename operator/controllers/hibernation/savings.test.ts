@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { compileSchedule } from "../../../src-shared/schedule/index.js";
 import { readPriceSnapshot } from "../../../src-shared/pricing/snapshot/index.js";
 import { nodeFacts } from "../../../src-shared/fleet/fleet-metrics.js";
+import { asleepMsBetween } from "../../../src-shared/schedule/index.js";
 import {
   asleepHoursPerMonth,
   catalogPrices,
@@ -40,6 +41,25 @@ describe("savings", () => {
       });
       expect(asleepHoursPerMonth(awake, Date.parse(from))).toBe(0);
     }
+  });
+
+  it("counts a one-off event once: a 2 h sleep override is 2 h of the month, not scaled to its extra days", () => {
+    const from = "2025-01-06T09:00:00Z";
+    const alwaysAwake = {
+      timezone: "UTC",
+      weekly: [{ days: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], start: "00:00", end: "24:00" }],
+    };
+    const sleep2h = compileSchedule({ ...alwaysAwake, override: { action: "sleep", from, durationHours: 2 } });
+    expect(asleepHoursPerMonth(sleep2h, Date.parse(from))).toBe(2);
+    // a force_sleep day on office hours: the weekly hours of the 730 ahead, plus that day's ten office hours
+    const day = compileSchedule({
+      timezone: "UTC",
+      weekly: [{ days: ["Mon", "Tue", "Wed", "Thu", "Fri"], start: "08:00", end: "18:00" }],
+      exceptions: [{ date: "2025-01-08", action: "force_sleep" }],
+    });
+    const start = Date.parse("2025-01-06T00:00:00Z");
+    const weeklyOnly = asleepMsBetween(officeHours, start, start + 730 * 3_600_000) / 3_600_000;
+    expect(asleepHoursPerMonth(day, start)).toBe(weeklyOnly + 10);
   });
 
   it("prices only nodes of hibernated NodePools, names unpriced ones, and reports the oldest snapshot", () => {

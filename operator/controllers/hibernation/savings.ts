@@ -30,9 +30,15 @@ export function referenceWindowStartMs(nowMs: number): number {
   return Math.floor(nowMs / HOUR_MS) * HOUR_MS;
 }
 
-/** Asleep hours in a 730-hour month, from the schedule's asleep share of the four weeks ahead (DST and overrides included). */
+/**
+ * Asleep hours in a 730-hour month: a weekly schedule's asleep share of the four weeks ahead (DST included), scaled to
+ * the month; with an override or exception, the asleep hours of the 730 hours ahead, counted as they fall: a one-off
+ * event happens once, so scaling it to the month's extra days would count part of it twice.
+ */
 export function asleepHoursPerMonth(schedule: CompiledSchedule, nowMs: number): number {
   const startMs = referenceWindowStartMs(nowMs);
+  if (schedule.override !== undefined || schedule.exceptions.size > 0)
+    return asleepMsBetween(schedule, startMs, startMs + HOURS_PER_MONTH * HOUR_MS) / HOUR_MS;
   return (asleepMsBetween(schedule, startMs, startMs + REFERENCE_MS) / REFERENCE_MS) * HOURS_PER_MONTH;
 }
 
