@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerNodeTemplateController } from "../../operator/controllers/nodetemplate/controller.js";
 import { karpenterName } from "../../src-shared/karpenter/labels.js";
 import { recordDecision } from "../../src-shared/audit/decisions.js";
+import { ACTIVITY_SAVINGS_BASELINE } from "../../operator/facade/services/decisions.js";
 import { createAuditChainStore } from "../../src-shared/audit/writer.js";
 import type { KubeObject } from "../../src-shared/kube/index.js";
 import { loadSnapshotPriceBook } from "../../src-shared/pricing/snapshot/index.js";
@@ -154,7 +155,11 @@ describe("decision entries", () => {
     expect(events[0]).toMatchObject({
       action: `nodepool.reshape (cluster/home/nodepool/${poolName})`,
       savings: Math.round((before.price.usdPerHour - after.price.usdPerHour) * 10_000) / 10_000,
+      savings_baseline: ACTIVITY_SAVINGS_BASELINE,
+      price_source: [...new Set([before.price.source, after.price.source])].sort().join(","),
+      prices_as_of: d.pricesAsOf,
     });
+    expect(events[0]!.prices_as_of).toEqual(expect.any(String));
 
     const csv = await f.call("GET", "/client/costs/export", { token: owner.accessToken });
     expect(csv.status).toBe(200);

@@ -45,6 +45,15 @@ const live = (scope: ResourceScope): RouteDef =>
               "Hourly USD saved against the replaced capacity's price; null when a decision lacks a price or the entry is no decision",
             ),
           savings_reason: z.string().nullable().describe("Why savings is null."),
+          savings_baseline: z.string().nullable().describe("What savings is measured against; null with no figure."),
+          price_source: z
+            .string()
+            .nullable()
+            .describe("Source(s) of the decision's prices as recorded (e.g. snapshot, spot-history); null if none."),
+          prices_as_of: z
+            .string()
+            .nullable()
+            .describe('The older of the decision\'s two price dates as recorded ("unknown" when one is undated).'),
           status: z.string(),
           actor: z.string(),
           resource: z.string(),

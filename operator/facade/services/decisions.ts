@@ -96,6 +96,11 @@ export interface ActivityEvent {
   action: string;
   savings: number | null;
   savings_reason: string | null;
+  /** What `savings` is measured against; null when there is no figure. */
+  savings_baseline: string | null;
+  /** Where the decision's prices came from and the older of their dates, as recorded; null when not recorded. */
+  price_source: string | null;
+  prices_as_of: string | null;
   status: string;
   actor: string;
   resource: string;
@@ -119,13 +124,29 @@ function hourlySavings(entry: AuditView): { savings: number | null; savings_reas
   };
 }
 
+/** The baseline of a feed line's `savings`. */
+export const ACTIVITY_SAVINGS_BASELINE =
+  "the replaced capacity's hourly price less the new capacity's (USD per hour, both as recorded at the decision)";
+
+/** The provenance a decision entry recorded with its prices (null for what it did not record). */
+function recordedProvenance(entry: AuditView): { price_source: string | null; prices_as_of: string | null } {
+  const a = recordOf(entry.after);
+  return {
+    price_source: typeof a?.priceSource === "string" ? a.priceSource : null,
+    prices_as_of: typeof a?.pricesAsOf === "string" ? a.pricesAsOf : null,
+  };
+}
+
 /** One feed line per audit entry; `savings` = hourly USD saved against the replaced capacity's price. */
 export function activityEvent(entry: AuditView): ActivityEvent {
+  const savings = hourlySavings(entry);
   return {
     id: entry.id,
     timestamp: entry.timestamp,
     action: entry.resource ? `${entry.event} (${entry.resource})` : entry.event,
-    ...hourlySavings(entry),
+    ...savings,
+    savings_baseline: savings.savings === null ? null : ACTIVITY_SAVINGS_BASELINE,
+    ...recordedProvenance(entry),
     status: entry.outcome,
     actor: entry.actor,
     resource: entry.resource,
