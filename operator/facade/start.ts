@@ -302,7 +302,15 @@ export async function startFacade(options: StartFacadeOptions): Promise<RunningF
   const host = options.host && options.host !== "0.0.0.0" ? options.host : "127.0.0.1";
   const url = `http://${host}:${port}`;
   // Without SPOTOPT_PUBLIC_URL the links handed back name the listen address (known only now, for port 0).
-  if (!config.publicUrl) config.publicUrl = url;
+  if (!config.publicUrl) {
+    config.publicUrl = url;
+    // Listening on every interface (in a cluster) yet naming loopback: connect's command would point agents nowhere.
+    if (options.host === "0.0.0.0")
+      options.logger?.warn(
+        { publicUrl: url },
+        "SPOTOPT_PUBLIC_URL is not set: agents' endpoint and signed links name the loopback address, which other machines do not reach; set it (chart: facade.publicUrl)",
+      );
+  }
   return {
     url,
     port,
