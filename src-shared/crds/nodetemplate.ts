@@ -17,6 +17,12 @@ const PricedInstanceType = (which: string) =>
 export const MAX_TEMPLATE_FAMILIES = 50;
 export const MAX_FAMILY_NAME_LENGTH = 40;
 
+/** A Kubernetes resource quantity as NodePool limits take it: a decimal number and an optional SI or binary suffix. */
+const Quantity = z
+  .string()
+  .max(64)
+  .regex(/^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/, "must be a quantity such as 1000, 500m or 4000Gi");
+
 export const NodeTemplateSpec = z
   .object({
     clusterRef: ClusterRef,
@@ -48,6 +54,17 @@ export const NodeTemplateSpec = z
       .boolean()
       .default(false)
       .describe("Whether this is the cluster's default template (at most one per cluster)."),
+    limits: z
+      .object({
+        cpu: Quantity.optional().describe("Most CPU the NodePool's nodes may have together, e.g. 1000 or 500m."),
+        memory: Quantity.optional().describe("Most memory the NodePool's nodes may have together, e.g. 4000Gi."),
+      })
+      .strict()
+      .optional()
+      .describe(
+        "Caps on the NodePool's capacity (its spec.limits): Karpenter launches no node past them. Absent: no cap. " +
+          "Asleep, or with karpenter.enabled false in the policy, the pool is held at zero and woken to these.",
+      ),
   })
   .describe("Desired state of a NodeTemplate.");
 export type NodeTemplateSpec = z.infer<typeof NodeTemplateSpec>;

@@ -40,7 +40,11 @@ async function state(name: string): Promise<unknown> {
 }
 
 /** A template and its policy on the local cluster; resolves once the template's NodePool is there. */
-async function templateWithPolicy(name: string, karpenterEnabled: boolean): Promise<string> {
+async function templateWithPolicy(
+  name: string,
+  karpenterEnabled: boolean,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   await env.client.create({
     ...OPTIMIZATION_POLICY,
     metadata: { name: `${name}-policy`, namespace: NS },
@@ -49,7 +53,7 @@ async function templateWithPolicy(name: string, karpenterEnabled: boolean): Prom
   await env.client.create({
     ...NODE_TEMPLATE,
     metadata: { name, namespace: NS },
-    spec: { clusterRef: { name: "local" }, families: ["m5"], strategy: "ON_DEMAND" },
+    spec: { clusterRef: { name: "local" }, families: ["m5"], strategy: "ON_DEMAND", ...extra },
   });
   const poolName = karpenterName(NS, name);
   await eventually(async () => (await pool(poolName)) !== undefined, 15_000, "template's NodePool written");
@@ -131,5 +135,42 @@ describe("hibernation of a NodeTemplate's NodePool", () => {
       { type: "merge" },
     );
     await eventually(async () => (await pool(poolName))?.limits === undefined, 15_000, "limits gone with the policy");
+  });
+
+  it("a template's own limits cap its pool, which sleep and a policy turned off hold at zero and give back", async () => {
+    const caps = { cpu: "200", memory: "800Gi" };
+    const poolName = await templateWithPolicy("capped", true, { limits: caps });
+    await eventually(async () => JSON.stringify((await pool(poolName))?.limits) === JSON.stringify(caps), 15_000);
+    await env.client.create({
+      ...SCHEDULE,
+      metadata: { name: "capped-night", namespace: NS },
+      spec: sleepingSpec("local"),
+    });
+    await eventually(async () => (await state("capped-night")) === "asleep", 15_000, "asleep");
+    expect((await pool(poolName))?.limits).toEqual(ZERO);
+    await env.client.patch({ ...SCHEDULE, name: "capped-night" }, { spec: { override: null } }, { type: "merge" });
+    await eventually(async () => (await state("capped-night")) === "awake", 15_000, "awake");
+    await eventually(
+      async () => JSON.stringify((await pool(poolName))?.limits) === JSON.stringify(caps),
+      15_000,
+      "woken to the template's limits",
+    );
+    await env.client.delete({ ...SCHEDULE, name: "capped-night" });
+    await env.client.patch(
+      { ...OPTIMIZATION_POLICY, namespace: NS, name: "capped-policy" },
+      { spec: { karpenter: { enabled: false } } },
+      { type: "merge" },
+    );
+    await eventually(async () => JSON.stringify((await pool(poolName))?.limits) === JSON.stringify(ZERO), 15_000);
+    await env.client.patch(
+      { ...OPTIMIZATION_POLICY, namespace: NS, name: "capped-policy" },
+      { spec: { karpenter: { enabled: true } } },
+      { type: "merge" },
+    );
+    await eventually(
+      async () => JSON.stringify((await pool(poolName))?.limits) === JSON.stringify(caps),
+      15_000,
+      "the template's limits back with the policy",
+    );
   });
 });

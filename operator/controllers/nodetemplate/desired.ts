@@ -196,6 +196,8 @@ function nodePool(
   // karpenter.enabled=false: no new capacity (existing nodes stay until they are disrupted). Asleep, the same: this
   // controller alone writes the pool's limits, so a policy edit during the night neither wakes it nor outlasts the wake.
   if (!policy.karpenterEnabled || input.hibernating === true) spec.limits = { cpu: "0", memory: "0" };
+  else if (input.template.spec.limits && Object.keys(input.template.spec.limits).length > 0)
+    spec.limits = { ...input.template.spec.limits };
   return {
     ...NODEPOOL_API,
     metadata: { name, labels: labels(input), annotations: { [TEMPLATE_ANNOTATION]: templateKey(input) } },
