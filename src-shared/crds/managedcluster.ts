@@ -88,7 +88,13 @@ export const ManagedClusterSpec = z
           .describe("IAM role for nodes Karpenter launches (leave it out to use the chart's or Karpenter's default)."),
         amiAlias: z
           .string()
-          .regex(/^[a-z0-9]+@[a-zA-Z0-9.-]+$/)
+          .max(30)
+          // Karpenter's EC2NodeClass rules: these families only, and Windows at latest only
+          .regex(
+            /^((al2|al2023|bottlerocket)@[a-zA-Z0-9.-]+|(windows2019|windows2022|windows2025)@latest)$/,
+            "must be family@version with a family of al2, al2023, bottlerocket (any version) or windows2019, " +
+              "windows2022, windows2025 (latest only), as Karpenter's EC2NodeClass accepts",
+          )
           .optional()
           .describe("Karpenter AMI alias, e.g. al2023@latest."),
       })

@@ -160,6 +160,17 @@ describe("generated CRDs in the API server", () => {
     expect(refused?.message).toContain("spec.aws.subnetSelector");
     expect(refused?.message).toContain("tag keys must be 1 to 128 characters");
     expect(((await client.get(ref)) as { spec: { aws?: unknown } }).spec.aws).toBeUndefined();
+    // an AMI alias of a family Karpenter has none of, or a pinned Windows one; the ones it takes are kept
+    for (const alias of ["ubuntu@latest", "windows2022@v1.0"]) {
+      const bad = await client.patch(ref, { spec: { aws: { amiAlias: alias } } }, { type: "merge" }).catch((e) => e);
+      expect(bad, alias).toBeInstanceOf(KubeApiError);
+      expect((bad as KubeApiError).statusCode, alias).toBe(422);
+      expect((bad as KubeApiError).message, alias).toContain("spec.aws.amiAlias");
+    }
+    for (const alias of ["al2023@latest", "bottlerocket@v1.10.0", "windows2025@latest"]) {
+      await client.patch(ref, { spec: { aws: { amiAlias: alias } } }, { type: "merge" });
+      expect(((await client.get(ref)) as { spec: { aws?: { amiAlias?: string } } }).spec.aws?.amiAlias).toBe(alias);
+    }
   });
 
   it("is found by short name and category through discovery", async () => {
