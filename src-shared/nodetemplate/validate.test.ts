@@ -9,7 +9,7 @@ describe("validateTemplate", () => {
   it("reports the dashboard's example conflict (g4dn on ARM64)", () => {
     const result = validateTemplate({ families: ["g4dn"], architecture: "ARM64" });
     expect(result.valid).toBe(false);
-    expect(result.warnings).toContain("Instance type g4dn is incompatible with ARM64");
+    expect(result.warnings).toContain("Instance family g4dn is incompatible with ARM64");
   });
 
   it("accepts a consistent x86 template and a consistent Graviton template", () => {
@@ -50,7 +50,7 @@ describe("validateTemplate", () => {
     });
     expect(result.warnings.filter((w) => w.includes("m6g"))).toEqual(["Instance family m6g is listed 20000 times"]);
     expect(result.warnings).toContain("Instance family c7g is listed twice");
-    expect(result.errors).toEqual(["Instance type g4dn is incompatible with ARM64"]);
+    expect(result.errors).toEqual(["Instance family g4dn is incompatible with ARM64"]);
     expect(result.warnings).toHaveLength(4);
   });
 

@@ -113,7 +113,7 @@ function checkFamilyInCatalog(family: string, ctx: FamilyContext & { catalog: In
     ctx.arch === undefined ? types : types.filter((t) => t.arch === (ctx.arch === "arm64" ? "arm64" : "amd64"));
   if (ofArch.length === 0) {
     // The wording the dashboard shows for this conflict, kept as is.
-    ctx.errors.push(`Instance type ${family} is incompatible with ${archName(ctx.arch!)}`);
+    ctx.errors.push(`Instance family ${family} is incompatible with ${archName(ctx.arch!)}`);
     return;
   }
   const spotOffered = ofArch.some((t) => (ctx.catalog.spot.get(t.name)?.size ?? 0) > 0);
@@ -137,7 +137,7 @@ function checkFamily(raw: string, ctx: FamilyContext): void {
   }
   if (ctx.catalog) checkFamilyInCatalog(family, { ...ctx, catalog: ctx.catalog });
   else if (ctx.arch !== undefined && familyArch !== ctx.arch)
-    ctx.errors.push(`Instance type ${family} is incompatible with ${archName(ctx.arch)}`);
+    ctx.errors.push(`Instance family ${family} is incompatible with ${archName(ctx.arch)}`);
   if (ctx.spotOnly && ACCELERATED_FAMILY.test(family))
     ctx.notes.push(
       `Instance family ${family} is accelerated: Spot capacity for it is scarce and interrupted often; ` +

@@ -8,7 +8,8 @@ const MC = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "ManagedCluster" };
 const OP = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "OptimizationPolicy" };
 const HS = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "HibernationSchedule" };
 const NT = { apiVersion: "spotoptimizer.io/v1alpha1", kind: "NodeTemplate" };
-const STALE = "your active account vy no longer exists: choose one with PATCH /settings/context or pass cluster_id";
+const STALE =
+  'your active account vy no longer exists: choose one with PATCH /settings/context {"account_id": ...} or pass cluster_id';
 
 let f: ResourceFacade;
 beforeAll(async () => {

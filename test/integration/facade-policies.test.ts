@@ -87,7 +87,7 @@ describe("policies", () => {
     expect(res.status).toBe(409);
     expect(res.body.detail).toBe(
       "this organisation has 2 clusters (alpha-first, alpha-second) and you have chosen none: " +
-        "choose one with PATCH /settings/context or pass cluster_id",
+        'choose one with PATCH /settings/context {"account_id": ...} or pass cluster_id',
     );
     expect([await policy(f.orgA, "alpha-first"), await policy(f.orgA, "alpha-second")]).toEqual(before);
   });

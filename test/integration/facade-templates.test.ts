@@ -138,7 +138,7 @@ describe("templates", () => {
     });
     expect(res.status).toBe(200);
     expect(res.body.valid).toBe(false);
-    expect(res.body.warnings).toContain("Instance type g4dn is incompatible with ARM64");
+    expect(res.body.warnings).toContain("Instance family g4dn is incompatible with ARM64");
     const ok = await f.call("POST", "/templates/validate", {
       token: f.token(f.orgA),
       body: { families: ["m7g", "c7g"], architecture: "arm64" },
@@ -148,7 +148,7 @@ describe("templates", () => {
     const unsaid = { families: ["c6g"], name: "graviton", cluster_id: "prod" };
     const checked = await f.call("POST", "/templates/validate", { token: f.token(f.orgA), body: unsaid });
     expect(checked.body).toMatchObject({ valid: false, architecture: "x86_64" });
-    expect(checked.body.errors).toContain("Instance type c6g is incompatible with x86_64");
+    expect(checked.body.errors).toContain("Instance family c6g is incompatible with x86_64");
     const created = await f.call("POST", "/templates", { token: f.token(f.orgA), body: unsaid });
     expect(created.status, JSON.stringify(created.body)).toBe(422);
     expect(created.body.detail).toMatch(/c6g is incompatible with x86_64/);

@@ -256,7 +256,7 @@ describe("desiredTemplate mapping", () => {
     expect(unknown.nodePool).toBeUndefined();
     expect(unknown.validation.errors.join()).toMatch(/m99 is not in the instance catalog of us-east-1/);
     expect(desiredTemplate(input({ families: ["g4dn"], architecture: "arm64" })).validation.errors).toContain(
-      "Instance type g4dn is incompatible with ARM64",
+      "Instance family g4dn is incompatible with ARM64",
     );
     const noSpot = { ...book, spot: new Map([...book.spot].filter(([t]) => !t.startsWith("g5."))) };
     expect(

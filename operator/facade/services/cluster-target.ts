@@ -36,7 +36,7 @@ function chosenCluster(rc: ResourceContext): ManagedCluster {
   const more = clusters.length > NAMED_CLUSTERS ? ` and ${clusters.length - NAMED_CLUSTERS} more` : "";
   throw new ConflictError(
     `this organisation has ${clusters.length} clusters (${names.join(", ")}${more}) and you have chosen none: ` +
-      "choose one with PATCH /settings/context or pass cluster_id",
+      'choose one with PATCH /settings/context {"account_id": ...} or pass cluster_id',
   );
 }
 

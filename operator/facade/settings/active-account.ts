@@ -11,7 +11,7 @@ export interface ActiveAccountView {
 
 /** The stored active account names a cluster that no longer exists: writes without cluster_id refuse it. */
 export function staleActiveAccountDetail(accountId: string): string {
-  return `your active account ${accountId} no longer exists: choose one with PATCH /settings/context or pass cluster_id`;
+  return `your active account ${accountId} no longer exists: choose one with PATCH /settings/context {"account_id": ...} or pass cluster_id`;
 }
 
 /** Where a cluster is looked up (the facade's cache). */
