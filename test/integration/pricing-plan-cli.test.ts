@@ -291,7 +291,9 @@ describeWithSharedData("spotctl plan", () => {
     expect(mixed.prices.asOf).toBe("unknown");
     const other = spotctl("plan", "--pods", csvFile(csv), "--region", "eu-west-1");
     expect(other.status).toBe(2);
-    expect(other.stderr).toMatch(/price snapshot only covers us-east-1/);
+    expect(other.stderr).toMatch(
+      /price snapshot only covers us-east-1; got region eu-west-1 \(give AWS credentials or --data DIR\)$/m,
+    );
   });
 
   it("plans with the families that exist and warns about the ones that name no instance type", () => {

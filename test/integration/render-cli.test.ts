@@ -145,6 +145,12 @@ describe("spotctl render", () => {
     const missing = spotctl("render", "-f", "/nonexistent/t.yaml");
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/cannot read \(ENOENT\)/);
+    // render reads no AWS API: another region's prices come from --data only, and it says so
+    const region = spotctl("render", "-f", file("t.yaml", templates), "--region", "eu-west-1");
+    expect(region.status).toBe(2);
+    expect(region.stderr.trim()).toMatch(
+      /--region: .*only covers us-east-1; got region eu-west-1 \(give --data DIR\)$/,
+    );
     const stdin = spotctl("render", "-f", "-");
     expect(stdin.status).toBe(2);
     expect(stdin.stderr.trim()).toBe("spotctl render: -f -: reading from stdin is not supported; give a file");

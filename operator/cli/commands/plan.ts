@@ -149,7 +149,8 @@ function loadBook(dir: string | undefined, region: string): PriceBook {
   try {
     return dir === undefined ? loadSnapshotPriceBook(region) : loadPriceBookFromDataDir(dir, region);
   } catch (err) {
-    if (err instanceof PriceDataError || dir === undefined) throw new UsageError((err as Error).message);
+    if (dir === undefined) throw new UsageError(`${(err as Error).message} (give AWS credentials or --data DIR)`);
+    if (err instanceof PriceDataError) throw new UsageError((err as Error).message);
     throw err;
   }
 }

@@ -207,7 +207,9 @@ function priceBooks(dataDir: string | undefined): (region: string) => PriceBook 
       try {
         book = dataDir === undefined ? loadSnapshotPriceBook(region) : loadPriceBookFromDataDir(dataDir, region);
       } catch (err) {
-        throw new UsageError(`${dataDir === undefined ? "--region" : "--data"}: ${(err as Error).message}`);
+        // render reads no AWS API: prices for another region come only from --data
+        const hint = dataDir === undefined ? " (give --data DIR)" : "";
+        throw new UsageError(`${dataDir === undefined ? "--region" : "--data"}: ${(err as Error).message}${hint}`);
       }
       books.set(region, book);
     }

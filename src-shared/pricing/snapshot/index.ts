@@ -22,9 +22,7 @@ export function readPriceSnapshot(region: string): PriceSnapshot {
   if (cached) return cached;
   const file = snapshotFile(region);
   if (!SNAPSHOT_REGIONS.includes(region) || !existsSync(file)) {
-    throw new Error(
-      `the shipped price snapshot only covers ${SNAPSHOT_REGIONS.join(", ")}; got region ${region} (give AWS credentials or --data DIR)`,
-    );
+    throw new Error(`the shipped price snapshot only covers ${SNAPSHOT_REGIONS.join(", ")}; got region ${region}`);
   }
   const snapshot = JSON.parse(readFileSync(file, "utf8")) as PriceSnapshot;
   parsed.set(region, snapshot);
