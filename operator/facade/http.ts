@@ -116,6 +116,8 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown, R = unknown> {
    * verifies against and a diff shows.
    */
   asRecorded?: boolean;
+  /** The feature is not built: a valid request answers 501 with this detail (the OpenAPI document says so). */
+  notBuilt?: string;
 }
 
 /** Identity-typed helper so route modules get inference on params/query/body/response. */

@@ -14,23 +14,36 @@ function paramsSchema(route: RouteDef): z.ZodObject | undefined {
   return z.object(Object.fromEntries(names.map((n) => [n, z.string()])));
 }
 
-function errorResponses(route: RouteDef): RouteConfig["responses"] {
-  const err = (
-    description: string,
-  ): { description: string; content: { "application/json": { schema: typeof ErrorBody } } } => ({
-    description,
-    content: { "application/json": { schema: ErrorBody } },
-  });
+function err(description: string): {
+  description: string;
+  content: { "application/json": { schema: typeof ErrorBody } };
+} {
+  return { description, content: { "application/json": { schema: ErrorBody } } };
+}
+
+/** What a request's body or query can be refused with. */
+function inputErrors(route: RouteDef): RouteConfig["responses"] {
   const out: RouteConfig["responses"] = {};
-  if (route.body) out["400"] = err("Malformed JSON");
+  if (route.body) {
+    out["400"] = err("Malformed JSON");
+    out["413"] = err("Body larger than the limit");
+    out["415"] = err("Body not JSON, or compressed");
+  }
+  if (route.body || route.query) out["422"] = err("Invalid value; the detail names the field");
+  return out;
+}
+
+function errorResponses(route: RouteDef): RouteConfig["responses"] {
+  const out: RouteConfig["responses"] = inputErrors(route);
   if (route.auth !== "public") {
     out["401"] = err("Missing, invalid or expired token");
     const impersonation = route.notImpersonated !== undefined ? "; never an impersonation token" : "";
     out["403"] = err(`Role not allowed (allowed: ${allowedRoles(route).join(", ")}, super_admin)${impersonation}`);
   }
   if (pathParamNames(route.path).length > 0) out["404"] = err("Not found, or not in the caller's organisation");
-  if (route.body || route.query) out["422"] = err("Invalid value; the detail names the field");
+  if (isMutating(route)) out["409"] = err("Conflicts with the current state; the detail says with what and what to do");
   if (route.rateLimit) out["429"] = err("Rate limited; see Retry-After");
+  if (route.notBuilt) out["501"] = err(`Not built, answered to every valid request: ${route.notBuilt}`);
   return out;
 }
 
@@ -45,7 +58,10 @@ function successContent(route: RouteDef): RouteConfig["responses"][string] {
       content: { "application/json": { schema: route.response }, "text/csv": { schema: z.string() } },
     };
   }
-  return { description: "Success", content: { "application/json": { schema: route.response } } };
+  const description = route.notBuilt
+    ? "The answer once the feature is built; today every valid request gets 501"
+    : "Success";
+  return { description, content: { "application/json": { schema: route.response } } };
 }
 
 function describe(route: RouteDef): { description?: string } {

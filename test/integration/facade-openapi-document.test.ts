@@ -10,3 +10,20 @@ describe("OpenAPI document", () => {
     expect(served === committedOpenApi(), "GET /openapi.json differs from docs/openapi.json in key order").toBe(true);
   }, 60_000);
 });
+
+describe("OpenAPI responses", () => {
+  it("name 501 wherever a route is not built, and 409 on every write", () => {
+    const doc = JSON.parse(committedOpenApi()) as {
+      paths: Record<string, Record<string, { summary: string; responses: Record<string, unknown> }>>;
+    };
+    const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => ({ at: `${method.toUpperCase()} ${path}`, method, op })),
+    );
+    const unbuilt = operations.filter((o) => /not built/i.test(o.op.summary));
+    expect(unbuilt.map((o) => o.at)).toContain("POST /lab/live-switch");
+    expect(unbuilt.map((o) => o.at)).toContain("POST /admin/reset-pass");
+    for (const o of unbuilt) expect(Object.keys(o.op.responses), o.at).toContain("501");
+    for (const o of operations.filter((x) => ["post", "put", "patch", "delete"].includes(x.method)))
+      expect(Object.keys(o.op.responses), o.at).toContain("409");
+  });
+});

@@ -357,6 +357,9 @@ function flagsRoute(deps: AdminRouteDeps): RouteDef {
   }) as RouteDef;
 }
 
+const RESET_NOT_BUILT =
+  "password-reset e-mails are not built: this endpoint answers 501 whatever mail provider is configured";
+
 /** /admin/reset-pass: not built, answers 501. */
 function resetPasswordRoute(deps: AdminRouteDeps): RouteDef {
   return defineRoute({
@@ -366,11 +369,10 @@ function resetPasswordRoute(deps: AdminRouteDeps): RouteDef {
     summary: "Password-reset e-mail: not built, always answers 501 (with or without a mail transport)",
     body: z.object({ client_id: ClientId }).strict(),
     response: z.object({ success: z.literal(true) }),
+    notBuilt: RESET_NOT_BUILT,
     handler: async ({ body }) => {
       await getOrganisation(deps.client, body.client_id);
-      throw new NotImplementedError(
-        "password-reset e-mails are not built: this endpoint answers 501 whatever mail provider is configured",
-      );
+      throw new NotImplementedError(RESET_NOT_BUILT);
     },
   }) as RouteDef;
 }

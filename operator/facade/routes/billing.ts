@@ -127,6 +127,7 @@ function needsProvider<B>({
     roles: ["owner", "admin"],
     ...(body ? { body } : {}),
     response,
+    notBuilt: NO_PROVIDER,
     handler: async () => {
       throw new NotImplementedError(NO_PROVIDER);
     },

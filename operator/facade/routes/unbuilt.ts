@@ -65,6 +65,7 @@ function unbuilt<P, B, Q>(def: {
     ...(def.body ? { body: def.body } : {}),
     ...(def.query ? { query: def.query } : {}),
     response: def.response,
+    notBuilt: def.detail,
     handler: async () => {
       throw new NotImplementedError(def.detail);
     },
