@@ -370,6 +370,12 @@ export class AuthService {
     return { users: users.length };
   }
 
+  /** Why a session's tokens are refused: its recorded end when known (a reused refresh token is no logout). */
+  private endedSession(sessionId: string): string {
+    const reason = this.store.sessionEndReason(sessionId);
+    return reason ? `session has ended: ${reason}; sign in again` : "session has ended; sign in again";
+  }
+
   /** An impersonation token's caller, while its organisation lasts. */
   private async impersonation(claims: VerifiedToken): Promise<AuthContext> {
     const context = impersonationContext(claims);
@@ -382,7 +388,7 @@ export class AuthService {
   /** Resolves the Bearer access token of a request; a super_admin may pick an organisation with X-Org-Id. */
   async authenticateUser(req: express.Request): Promise<AuthContext> {
     const claims = await this.tokens().verify(bearer(req), "access");
-    if (this.store.isSessionRevoked(claims.sessionId)) throw new UnauthorizedError("session has been logged out");
+    if (this.store.isSessionRevoked(claims.sessionId)) throw new UnauthorizedError(this.endedSession(claims.sessionId));
     if (claims.impersonating) return this.impersonation(claims);
     const auth: AuthContext = {
       userId: claims.userId,
