@@ -34,7 +34,7 @@ describe("DELETE /settings/accounts", () => {
     const del = await f.call("DELETE", "/settings/accounts", { token, body: { account_id: "edge" } });
     expect(del.status).toBe(200);
     expect(del.body).toMatchObject({ success: true, account_id: "edge", pending: true });
-    expect(del.body.message).toMatch(/started/);
+    expect(del.body.message).toMatch(/started: .* removed through its agent first$/);
     expect((await f.client.getIfExists(ref))?.metadata?.deletionTimestamp).toBeDefined();
     expect((await accounts(token)).find((a) => a.id === "edge")?.removing).toBe(true);
     const again = await f.call("DELETE", "/settings/accounts", { token, body: { account_id: "edge" } });
@@ -43,6 +43,22 @@ describe("DELETE /settings/accounts", () => {
 
     await f.client.patch(ref, { metadata: { finalizers: null } }, { type: "merge" });
     await eventually(async () => !(await accounts(token)).some((a) => a.id === "edge"), 5000, "edge gone");
+  });
+
+  it("says the operator, not an agent, removes a held local cluster's objects", async () => {
+    const token = f.token(f.orgB);
+    const ref = { ...MC, namespace: f.orgB, name: "home" };
+    await f.client.create({
+      ...MC,
+      metadata: { name: "home", namespace: f.orgB, finalizers: [HOLD] },
+      spec: { mode: "local" },
+    });
+    await eventually(async () => (await accounts(token)).some((a) => a.id === "home"), 5000, "home listed");
+    const del = await f.call("DELETE", "/settings/accounts", { token, body: { account_id: "home" } });
+    expect(del.body).toMatchObject({ success: true, pending: true });
+    expect(del.body.message).toMatch(/removed by the operator first$/);
+    await f.client.patch(ref, { metadata: { finalizers: null } }, { type: "merge" });
+    await eventually(async () => !(await accounts(token)).some((a) => a.id === "home"), 5000, "home gone");
   });
 
   it("answers done for a cluster nothing holds", async () => {

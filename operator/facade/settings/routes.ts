@@ -140,8 +140,9 @@ function removeAccountRoute(deps: SettingsRouteDeps): RouteDef {
         resource: `managedcluster/${body.account_id}`,
         before: accountOf(cluster),
       });
+      const by = cluster.spec.mode === "remote" ? "through its agent" : "by the operator";
       const message = held
-        ? "Disconnect started: the cluster's NodePools and EC2NodeClasses are removed through its agent first"
+        ? `Disconnect started: the cluster's NodePools and EC2NodeClasses are removed ${by} first`
         : "Account disconnected";
       return { success: true as const, account_id: body.account_id, pending: held !== undefined, message };
     },
