@@ -35,7 +35,7 @@ const heartbeat = ({ scope, agent }: AgentRouteServices): RouteDef =>
     path: "/clusters/:id/heartbeat",
     summary: "Agent heartbeat: nodes, pod requests and Spot interruptions of the cluster (agent token)",
     description:
-      "Unknown extra fields are ignored (newer agents); wrong types answer 422; bodies above SPOTOPT_BODY_LIMIT_BYTES 413. " +
+      "Unknown extra fields are ignored (newer agents); wrong types answer 422; bodies above SPOTOPT_HEARTBEAT_BODY_LIMIT_BYTES (decompressed) 413. " +
       "Liveness is a Lease renewed at most every SPOTOPT_AGENT_LEASE_RENEW_SECONDS; the snapshot behind " +
       "ManagedCluster.status is written at most every SPOTOPT_AGENT_STATUS_INTERVAL_SECONDS (sooner, at most every " +
       "SPOTOPT_AGENT_LEASE_RENEW_SECONDS, when the reported workloads or NodePools changed).",
