@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { AuditWriter } from "../../../src-shared/audit/types.js";
 import type { ManagedCluster } from "../../../src-shared/crds/index.js";
-import type { KubeClient } from "../../../src-shared/kube/index.js";
+import { isConflict, type KubeClient } from "../../../src-shared/kube/index.js";
 import type { Heartbeat, HeartbeatInterruption } from "../../../src-shared/agent/protocol.js";
 import { PayloadTooLargeError } from "../errors.js";
 import { createNoticeBudget, type NoticeBudget, type NoticeCandidate } from "./notice-budget.js";
@@ -69,6 +69,10 @@ interface ClusterState {
   /** The last report, not written yet because the interval had not passed: written when it has (or at close). */
   pending?: PendingSnapshot;
   flushTimer?: NodeJS.Timeout;
+  /** The flush the timer started, awaited at close. */
+  flushing?: Promise<void>;
+  /** Snapshots written by beats here: a flush that sees this move since its read stands down. */
+  writes: number;
   /** Notice kinds recorded per node (an agent reports each once while the node exists; this absorbs retried posts). */
   noticed: Map<string, Set<string>>;
   /** The node names of the last heartbeat (a notice may name a node gone since). */
@@ -167,6 +171,8 @@ interface IngestContext {
   states: Map<string, ClusterState>;
   counts: { leases: number; snapshots: number };
   budget: NoticeBudget;
+  /** Set at close: no flush timer is armed after it. */
+  closed?: boolean;
 }
 
 type IngestInput = Parameters<HeartbeatIngest["ingest"]>[0];
@@ -182,6 +188,7 @@ function stateOf(ctx: IngestContext, key: string): ClusterState {
         noticed: new Map(),
         lastNodes: [],
         unclaimed: new Set(),
+        writes: 0,
       }),
     );
   return state;
@@ -241,11 +248,20 @@ function snapshotRef(
 async function writeSnapshot(
   ctx: IngestContext,
   cluster: ManagedCluster,
-  report: { stored: ReturnType<typeof snapshotBinaryData>; receivedAtMs: number },
+  report: { stored: ReturnType<typeof snapshotBinaryData>; receivedAtMs: number; ifResourceVersion?: string },
 ): Promise<void> {
   const ref = snapshotRef(ctx, cluster);
-  const metadata = agentObjectMetadata(ctx, cluster, { name: ref.name, label: SNAPSHOT_LABEL });
+  const metadata: Record<string, unknown> & { annotations: Record<string, string> } = agentObjectMetadata(
+    ctx,
+    cluster,
+    {
+      name: ref.name,
+      label: SNAPSHOT_LABEL,
+    },
+  );
   metadata.annotations = { ...metadata.annotations, [RECEIVED_AT_ANNOTATION]: String(report.receivedAtMs) };
+  // A precondition: the write fails (409) when anyone stored another report since that version was read.
+  if (report.ifResourceVersion !== undefined) metadata.resourceVersion = report.ifResourceVersion;
   await ctx.opts.client.patch(
     ref,
     { apiVersion: "v1", kind: "ConfigMap", metadata, binaryData: report.stored.binaryData },
@@ -274,6 +290,7 @@ async function maybeWriteSnapshot(
     state.pending = undefined;
     clearTimeout(state.flushTimer);
     state.flushTimer = undefined;
+    state.writes++;
     await writeSnapshot(ctx, input.cluster, { stored: input.stored(), receivedAtMs: nowMs });
     state.snapshotWrittenMs = nowMs;
     state.objectsDigest = digest;
@@ -281,28 +298,40 @@ async function maybeWriteSnapshot(
   }
   // Kept, so that the last report before an agent goes quiet is what its cluster shows, not the one before it.
   state.pending = { cluster: input.cluster, stored: input.stored, digest, receivedAtMs: nowMs };
-  state.flushTimer ??= setTimeout(
-    () => void flushPending(ctx, state),
-    ctx.opts.statusIntervalMs - sinceWrittenMs,
-  ).unref();
+  if (ctx.closed) return;
+  state.flushTimer ??= setTimeout(() => {
+    state.flushing = flushPending(ctx, state);
+  }, ctx.opts.statusIntervalMs - sinceWrittenMs).unref();
 }
 
 /** Writes the report kept back by the interval, if no later beat has written one since. */
+/** The stored snapshot's version, or null when it holds a report at least as late as `pending` (nothing to write). */
+async function storedBefore(ctx: IngestContext, pending: PendingSnapshot): Promise<{ version?: string } | null> {
+  const current = await ctx.opts.client.getIfExists(snapshotRef(ctx, pending.cluster));
+  const storedAtMs = Number(current?.metadata?.annotations?.[RECEIVED_AT_ANNOTATION] ?? 0);
+  if (storedAtMs >= pending.receivedAtMs) return null;
+  const version = current?.metadata?.resourceVersion;
+  return version ? { version } : {};
+}
+
 async function flushPending(ctx: IngestContext, state: ClusterState): Promise<void> {
   state.flushTimer = undefined;
   const pending = state.pending;
   if (pending === undefined) return;
   state.pending = undefined;
+  const writesBefore = state.writes;
   try {
-    // Another replica may have stored a later beat of the same agent meanwhile.
-    const current = await ctx.opts.client.getIfExists(snapshotRef(ctx, pending.cluster));
-    const storedAtMs = Number(current?.metadata?.annotations?.[RECEIVED_AT_ANNOTATION] ?? 0);
-    if (storedAtMs >= pending.receivedAtMs) return;
-    await writeSnapshot(ctx, pending.cluster, { stored: pending.stored(), receivedAtMs: pending.receivedAtMs });
+    // Another replica may have stored a later beat of the same agent meanwhile, or a beat here since the read.
+    const stored = await storedBefore(ctx, pending);
+    if (stored === null || state.writes !== writesBefore) return;
+    const report = { stored: pending.stored(), receivedAtMs: pending.receivedAtMs, ifResourceVersion: stored.version };
+    await writeSnapshot(ctx, pending.cluster, report);
     state.snapshotWrittenMs = ctx.opts.now().getTime();
     state.objectsDigest = pending.digest;
   } catch (err) {
-    ctx.opts.logger?.warn({ err, cluster: pending.cluster.metadata.name }, "Heartbeat snapshot not written");
+    // a 409: a later report was stored meanwhile, which is what the cluster should show
+    if (!isConflict(err))
+      ctx.opts.logger?.warn({ err, cluster: pending.cluster.metadata.name }, "Heartbeat snapshot not written");
   }
 }
 
@@ -554,8 +583,10 @@ export function createHeartbeatIngest(opts: HeartbeatIngestOptions): HeartbeatIn
     ingest: (input) => ingest(ctx, input),
     writes: () => ({ ...ctx.counts }),
     close: async () => {
+      ctx.closed = true;
       for (const state of ctx.states.values()) {
         clearTimeout(state.flushTimer);
+        await state.flushing;
         await flushPending(ctx, state);
       }
     },
