@@ -102,12 +102,12 @@ describe("server-side apply", () => {
     const first = (await apply(configMap("ssa-rv", { a: "1" }), "ctl")) as any;
     const second = (await apply(configMap("ssa-rv", { a: "2" }), "ctl")) as any;
     const stale = configMap("ssa-rv", { a: "3" });
-    stale.metadata.resourceVersion = first.metadata.resourceVersion;
+    stale.metadata!.resourceVersion = first.metadata.resourceVersion;
     const refused = await expectStatus(apply(stale, "ctl", true));
     expect(refused.code).toBe(409);
     expect((await read("ssa-rv")).data).toEqual({ a: "2" });
     const current = configMap("ssa-rv", { a: "4" });
-    current.metadata.resourceVersion = second.metadata.resourceVersion;
+    current.metadata!.resourceVersion = second.metadata.resourceVersion;
     expect(((await apply(current, "ctl")) as any).data).toEqual({ a: "4" });
   });
 

@@ -60,6 +60,14 @@ describe("savings", () => {
     const start = Date.parse("2025-01-06T00:00:00Z");
     const weeklyOnly = asleepMsBetween(officeHours, start, start + 730 * 3_600_000) / 3_600_000;
     expect(asleepHoursPerMonth(day, start)).toBe(weeklyOnly + 10);
+    // a holiday beyond the 730 hours ahead changes nothing: the weekly figure, the same from any weekday
+    const farOff = compileSchedule({
+      timezone: "UTC",
+      weekly: [{ days: ["Mon", "Tue", "Wed", "Thu", "Fri"], start: "08:00", end: "18:00" }],
+      exceptions: [{ date: "2025-06-02", action: "force_sleep" }],
+    });
+    for (const at of ["2025-01-06T09:00:00Z", "2025-01-11T15:00:00Z"])
+      expect(asleepHoursPerMonth(farOff, Date.parse(at))).toBeCloseTo((118 / 168) * 730, 9);
   });
 
   it("prices only nodes of hibernated NodePools, names unpriced ones, and reports the oldest snapshot", () => {

@@ -31,14 +31,19 @@ export function referenceWindowStartMs(nowMs: number): number {
 }
 
 /**
- * Asleep hours in a 730-hour month: a weekly schedule's asleep share of the four weeks ahead (DST included), scaled to
- * the month; with an override or exception, the asleep hours of the 730 hours ahead, counted as they fall: a one-off
- * event happens once, so scaling it to the month's extra days would count part of it twice.
+ * Asleep hours in a 730-hour month: the schedule's asleep share of the four weeks ahead (DST included), scaled to the
+ * month, so a weekly schedule gives the same figure on any day; when an override or exception changes the 730 hours
+ * ahead, their asleep hours counted as they fall: a one-off event happens once, and scaling it to the month's extra
+ * days would count part of it twice. One outside those hours (a holiday months away, an override over) changes nothing.
  */
 export function asleepHoursPerMonth(schedule: CompiledSchedule, nowMs: number): number {
   const startMs = referenceWindowStartMs(nowMs);
-  if (schedule.override !== undefined || schedule.exceptions.size > 0)
-    return asleepMsBetween(schedule, startMs, startMs + HOURS_PER_MONTH * HOUR_MS) / HOUR_MS;
+  const monthEndMs = startMs + HOURS_PER_MONTH * HOUR_MS;
+  if (schedule.override !== undefined || schedule.exceptions.size > 0) {
+    const asFalling = asleepMsBetween(schedule, startMs, monthEndMs);
+    const weekly: CompiledSchedule = { ...schedule, exceptions: new Map(), override: undefined };
+    if (asFalling !== asleepMsBetween(weekly, startMs, monthEndMs)) return asFalling / HOUR_MS;
+  }
   return (asleepMsBetween(schedule, startMs, startMs + REFERENCE_MS) / REFERENCE_MS) * HOURS_PER_MONTH;
 }
 
