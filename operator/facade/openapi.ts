@@ -21,13 +21,25 @@ function err(description: string): {
   return { description, content: { "application/json": { schema: ErrorBody } } };
 }
 
+/** Routes that take a sign-in form as well as JSON (app.ts reads both there). */
+const FORM_PATHS = new Set(["/api/auth/token", "/api/auth/login"]);
+/** Session routes that answer no conflict: they only start, renew or end the caller's own session. */
+const NO_CONFLICT_PATHS = new Set(["/api/auth/token", "/api/auth/login", "/api/auth/refresh", "/api/auth/logout"]);
+
+/** What a body of the wrong media type or encoding is refused with, per route. */
+function mediaTypeError(route: RouteDef): string {
+  if (route.auth === "agent") return "Body not JSON (gzip, deflate or br compressed JSON is read)";
+  if (FORM_PATHS.has(route.path)) return "Body neither JSON nor a form, or compressed";
+  return "Body not JSON, or compressed";
+}
+
 /** What a request's body or query can be refused with. */
 function inputErrors(route: RouteDef): RouteConfig["responses"] {
   const out: RouteConfig["responses"] = {};
   if (route.body) {
     out["400"] = err("Malformed JSON");
     out["413"] = err("Body larger than the limit");
-    out["415"] = err("Body not JSON, or compressed");
+    out["415"] = err(mediaTypeError(route));
   }
   if (route.body || route.query) out["422"] = err("Invalid value; the detail names the field");
   return out;
@@ -41,7 +53,8 @@ function errorResponses(route: RouteDef): RouteConfig["responses"] {
     out["403"] = err(`Role not allowed (allowed: ${allowedRoles(route).join(", ")}, super_admin)${impersonation}`);
   }
   if (pathParamNames(route.path).length > 0) out["404"] = err("Not found, or not in the caller's organisation");
-  if (isMutating(route)) out["409"] = err("Conflicts with the current state; the detail says with what and what to do");
+  if (isMutating(route) && !NO_CONFLICT_PATHS.has(route.path))
+    out["409"] = err("Conflicts with the current state; the detail says with what and what to do");
   if (route.rateLimit) out["429"] = err("Rate limited; see Retry-After");
   if (route.notBuilt) out["501"] = err(`Not built, answered to every valid request: ${route.notBuilt}`);
   return out;

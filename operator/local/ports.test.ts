@@ -18,8 +18,8 @@ async function taken(): Promise<number> {
 }
 
 describe("local mode's ports", () => {
-  it("refuses a taken facade or API server port naming its variable, and leaves the home empty", async () => {
-    for (const variable of ["PORT", "SPOTOPT_APISERVER_PORT"]) {
+  it("refuses a taken facade, API server or metrics port naming its variable, and leaves the home empty", async () => {
+    for (const variable of ["PORT", "SPOTOPT_APISERVER_PORT", "SPOTOPT_METRICS_PORT"]) {
       const home = mkdtempSync(join(tmpdir(), "spotopt-ports-"));
       cleanups.push(() => rmSync(home, { recursive: true, force: true }));
       const port = await taken();

@@ -112,7 +112,7 @@ function checkFamilyInCatalog(family: string, ctx: FamilyContext & { catalog: In
   const ofArch =
     ctx.arch === undefined ? types : types.filter((t) => t.arch === (ctx.arch === "arm64" ? "arm64" : "amd64"));
   if (ofArch.length === 0) {
-    // The wording the dashboard shows for this conflict, kept as is.
+    // The same wording with a catalog as without one (below), so the dashboard shows one message for this conflict.
     ctx.errors.push(`Instance family ${family} is incompatible with ${archName(ctx.arch!)}`);
     return;
   }

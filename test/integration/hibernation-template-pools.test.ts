@@ -138,6 +138,9 @@ describe("hibernation of a NodeTemplate's NodePool", () => {
   });
 
   it("a template's own limits cap its pool, which sleep and a policy turned off hold at zero and give back", async () => {
+    // the schedule an earlier test left would stay the cluster's one in force: this test's own must be
+    await env.client.delete({ ...SCHEDULE, name: "daily" });
+    await eventually(async () => !(await env.client.getIfExists({ ...SCHEDULE, name: "daily" })), 15_000, "daily gone");
     const caps = { cpu: "200", memory: "800Gi" };
     const poolName = await templateWithPolicy("capped", true, { limits: caps });
     await eventually(async () => JSON.stringify((await pool(poolName))?.limits) === JSON.stringify(caps), 15_000);

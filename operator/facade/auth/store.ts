@@ -420,13 +420,13 @@ export class AuthStore {
     return revoked;
   }
 
-  /** Request-path check: this replica's own revocations plus what the watch has seen from others. */
   /** Why a revoked session ended, as recorded (logout, password changed, refresh token reuse detected, …). */
   sessionEndReason(sessionId: string): string | undefined {
     const secret = this.informer?.get(`session-${sessionId}`, this.namespace);
     return secret ? sessionFromSecret(secret).reason || undefined : undefined;
   }
 
+  /** Request-path check: this replica's own revocations plus what the watch has seen from others. */
   isSessionRevoked(sessionId: string): boolean {
     if (this.locallyRevoked.has(sessionId)) return true;
     const secret = this.informer?.get(`session-${sessionId}`, this.namespace);

@@ -110,14 +110,17 @@ const Strategy = z.string().transform((s, ctx) => {
   return z.NEVER;
 });
 
+/** What a template draft's left-out fields become: POST /templates creates them so, and validate checks them so. */
+const TEMPLATE_DEFAULTS = { architecture: "x86_64", strategy: "HYBRID", disk_type: "gp3", disk_size: 20 } as const;
+
 const CreateBody = z
   .object({
     name: plainText(z.string().min(1).max(200)),
     families: z.array(z.string().min(1).max(MAX_FAMILY_NAME_LENGTH)).min(1).max(MAX_TEMPLATE_FAMILIES),
-    architecture: z.string().min(1).max(20).default("x86_64"),
-    strategy: Strategy.default("HYBRID"),
-    disk_type: z.string().min(1).max(20).default("gp3"),
-    disk_size: z.number().int().min(8).max(16384).default(20),
+    architecture: z.string().min(1).max(20).default(TEMPLATE_DEFAULTS.architecture),
+    strategy: Strategy.default(TEMPLATE_DEFAULTS.strategy),
+    disk_type: z.string().min(1).max(20).default(TEMPLATE_DEFAULTS.disk_type),
+    disk_size: z.number().int().min(8).max(16384).default(TEMPLATE_DEFAULTS.disk_size),
     cluster_id: ClusterId.optional(),
     is_default: z.boolean().optional(),
   })
@@ -203,10 +206,10 @@ const setDefault = (scope: ResourceScope, templates: TemplateService): RouteDef 
 const ValidateBody = z
   .object({
     families: z.array(z.string().max(MAX_FAMILY_NAME_LENGTH)).max(MAX_TEMPLATE_FAMILIES),
-    architecture: z.string().max(20).default("x86_64"),
-    strategy: z.string().max(20).default("HYBRID"),
-    disk_type: z.string().max(20).default("gp3"),
-    disk_size: z.number().default(20),
+    architecture: z.string().max(20).default(TEMPLATE_DEFAULTS.architecture),
+    strategy: z.string().max(20).default(TEMPLATE_DEFAULTS.strategy),
+    disk_type: z.string().max(20).default(TEMPLATE_DEFAULTS.disk_type),
+    disk_size: z.number().default(TEMPLATE_DEFAULTS.disk_size),
     name: plainText(z.string().max(200)).optional(),
     cluster_id: ClusterId.optional(),
   })
