@@ -54,7 +54,8 @@ describe("local mode's generated super_admin", () => {
     } finally {
       await third.stop();
     }
-  });
+    // three local-mode starts: on a loaded CI machine they take more than the default minute
+  }, 180_000);
 
   it("refuses an admin address without a password instead of ignoring it", () => {
     expect(() => localModeSettings({ SPOTOPT_ADMIN_EMAIL: "root@example.com" }, [])).toThrow(
