@@ -186,9 +186,8 @@ async function startIn(
 ): Promise<RunningLocalMode> {
   await ensurePortFree(settings.facadePort, "PORT", "the facade");
   await ensurePortFree(settings.apiServerPort, "SPOTOPT_APISERVER_PORT", "the API server");
-  const metricsPort = env.SPOTOPT_METRICS_PORT ? Number(env.SPOTOPT_METRICS_PORT) : undefined;
-  if (metricsPort !== undefined && Number.isInteger(metricsPort))
-    await ensurePortFree(metricsPort, "SPOTOPT_METRICS_PORT", "the facade's metrics");
+  // unset: no metrics listener of its own (port 0 is never checked)
+  await ensurePortFree(portFrom(env, "SPOTOPT_METRICS_PORT", 0), "SPOTOPT_METRICS_PORT", "the facade's metrics");
   const dataFile = join(settings.home, "state.json");
   if (settings.resetState) {
     const aside = resetState(dataFile);

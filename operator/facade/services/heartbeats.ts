@@ -304,7 +304,6 @@ async function maybeWriteSnapshot(
   }, ctx.opts.statusIntervalMs - sinceWrittenMs).unref();
 }
 
-/** Writes the report kept back by the interval, if no later beat has written one since. */
 /** The stored snapshot's version, or null when it holds a report at least as late as `pending` (nothing to write). */
 async function storedBefore(ctx: IngestContext, pending: PendingSnapshot): Promise<{ version?: string } | null> {
   const current = await ctx.opts.client.getIfExists(snapshotRef(ctx, pending.cluster));
@@ -314,6 +313,7 @@ async function storedBefore(ctx: IngestContext, pending: PendingSnapshot): Promi
   return version ? { version } : {};
 }
 
+/** Writes the report kept back by the interval, if no later beat has written one since. */
 async function flushPending(ctx: IngestContext, state: ClusterState): Promise<void> {
   state.flushTimer = undefined;
   const pending = state.pending;
