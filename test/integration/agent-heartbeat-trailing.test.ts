@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSnapshot, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
 import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-target.js";
-import type { HeartbeatInput } from "../../src-shared/agent/protocol.js";
+import { testHeartbeat as beat } from "../support/agent.js";
 import { eventually } from "../support/cluster.js";
 import { startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
 
@@ -17,23 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await f?.stop();
 });
-
-function beat(nodes: string[]): HeartbeatInput {
-  return {
-    agent_version: "0.1.0",
-    k8s_version: "v1.31.4",
-    nodes: nodes.map((name) => ({
-      name,
-      instance_type: "m5.large",
-      capacity_type: "spot",
-      zone: "us-east-1a",
-      allocatable: { cpu: "1930m", memory: "7220Mi", pods: "29" },
-      cordoned: false,
-    })),
-    pods: [],
-    interruptions: [],
-  };
-}
 
 async function storedNodes(cluster: string): Promise<string[] | undefined> {
   const cm = await f.client.getIfExists({

@@ -14,6 +14,7 @@ import { agentLeaseName, parseSnapshot, snapshotConfigMapName } from "../../src-
 import { labelValue } from "../../src-shared/karpenter/labels.js";
 import type { KubeObject } from "../../src-shared/kube/client.js";
 import { DEFAULT_SYSTEM_NAMESPACE as RELEASE } from "../../src-shared/tenancy/cluster-target.js";
+import { testHeartbeat } from "../support/agent.js";
 import { eventually } from "../support/cluster.js";
 import { startTestFacade, type SignedUp, type TestFacade } from "../support/facade.js";
 
@@ -47,22 +48,7 @@ async function agentStatus(cluster: string, token: string): Promise<number> {
   return (await f.call("GET", `/clusters/${cluster}/actions/pending`, { token })).status;
 }
 
-const beat = {
-  agent_version: "0.1.0",
-  k8s_version: "v1.31.4",
-  nodes: [
-    {
-      name: "ip-10-0-1-1",
-      instance_type: "m5.large",
-      capacity_type: "spot",
-      zone: "us-east-1a",
-      allocatable: { cpu: "1930m", memory: "7220Mi", pods: "29" },
-      cordoned: false,
-    },
-  ],
-  pods: [],
-  interruptions: [],
-};
+const beat = testHeartbeat();
 
 async function inNamespace(kind: { apiVersion: string; kind: string }, namespace: string): Promise<KubeObject[]> {
   return (await f.client.list<KubeObject>({ ...kind, namespace })).items;

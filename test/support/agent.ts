@@ -1,6 +1,6 @@
 // Test helper: the configuration of a real agent talking to a test facade quickly (short beats, polls and backoff).
 import type { AgentConfig } from "../../agent/config.js";
-import type { PendingAction } from "../../src-shared/agent/protocol.js";
+import type { HeartbeatInput, PendingAction } from "../../src-shared/agent/protocol.js";
 
 /** An agent for `clusterId` at `facadeUrl` beating every 300 ms and polling every 100 ms; `overrides` win. */
 export function testAgentConfig(
@@ -42,5 +42,27 @@ export function pendingAction(
     deadline: new Date(now + 60_000).toISOString(),
     timeout_seconds: 60,
     lease_seconds: 90,
+  };
+}
+
+/** A heartbeat body reporting one m5.large Spot node per name (ready state unreported), no pods; `overrides` win. */
+export function testHeartbeat(
+  nodes: string[] = ["ip-10-0-1-1"],
+  overrides: Partial<HeartbeatInput> = {},
+): HeartbeatInput {
+  return {
+    agent_version: "0.1.0",
+    k8s_version: "v1.31.4",
+    nodes: nodes.map((name) => ({
+      name,
+      instance_type: "m5.large",
+      capacity_type: "spot",
+      zone: "us-east-1a",
+      allocatable: { cpu: "1930m", memory: "7220Mi", pods: "29" },
+      cordoned: false,
+    })),
+    pods: [],
+    interruptions: [],
+    ...overrides,
   };
 }

@@ -287,9 +287,8 @@ async function maybeWriteSnapshot(
     sinceWrittenMs >= ctx.opts.statusIntervalMs ||
     (digest !== state.objectsDigest && sinceWrittenMs >= ctx.opts.leaseRenewMs)
   ) {
+    stopFlushTimer(state);
     state.pending = undefined;
-    clearTimeout(state.flushTimer);
-    state.flushTimer = undefined;
     state.writes++;
     await writeSnapshot(ctx, input.cluster, { stored: input.stored(), receivedAtMs: nowMs });
     state.snapshotWrittenMs = nowMs;
@@ -302,6 +301,11 @@ async function maybeWriteSnapshot(
   state.flushTimer ??= setTimeout(() => {
     state.flushing = flushPending(ctx, state);
   }, ctx.opts.statusIntervalMs - sinceWrittenMs).unref();
+}
+
+function stopFlushTimer(state: ClusterState): void {
+  clearTimeout(state.flushTimer);
+  state.flushTimer = undefined;
 }
 
 /** The stored snapshot's version, or null when it holds a report at least as late as `pending` (nothing to write). */
@@ -585,7 +589,7 @@ export function createHeartbeatIngest(opts: HeartbeatIngestOptions): HeartbeatIn
     close: async () => {
       ctx.closed = true;
       for (const state of ctx.states.values()) {
-        clearTimeout(state.flushTimer);
+        stopFlushTimer(state);
         await state.flushing;
         await flushPending(ctx, state);
       }
