@@ -7,7 +7,7 @@ import type { KubeClient } from "../src-shared/kube/client.js";
 import { readCluster } from "./cluster-report.js";
 import { execute } from "./executors/index.js";
 import type { ExecOutcome } from "./executors/types.js";
-import { FacadeError, type FacadeClient } from "./facade-client.js";
+import { FacadeError, type FacadeClient, type MalformedAction } from "./facade-client.js";
 import { SPOT_INTERRUPTION_KIND } from "../src-shared/agent/notice-kinds.js";
 import { InterruptionTracker, imdsInstanceAction, noticesOnNode, type Notice } from "./interruptions.js";
 import type { AgentMetrics } from "./metrics.js";
@@ -36,6 +36,9 @@ export function nextDelayMs(baseMs: number, failures: number, maxMs: number, ran
   return Math.round(backoff * (0.9 + 0.2 * random()));
 }
 
+/** How long a refusal of a malformed action is re-posted while the facade is unreachable (its lease is unknown). */
+const REFUSAL_POST_MS = 60_000;
+
 interface Running {
   attempt: number;
   leaseEndsMs: number;
@@ -55,6 +58,8 @@ export class Agent {
   private readonly interruptions = new InterruptionTracker();
   private heartbeatFailures = 0;
   private pollFailures = 0;
+  /** Epoch ms since which the facade refuses the token (0 = it does not). */
+  private refusedSinceMs = 0;
   /** Epoch ms of the last heartbeat the facade accepted (0 = none yet). */
   lastReportMs = 0;
 
@@ -98,9 +103,23 @@ export class Agent {
     } catch (err) {
       this.heartbeatFailures++;
       this.o.metrics?.heartbeats.inc({ result: "failed" });
-      this.o.logger?.warn({ err: (err as Error).message, failures: this.heartbeatFailures }, "Heartbeat failed");
+      if (err instanceof FacadeError && err.status === 401) this.tokenRefused(err);
+      else this.o.logger?.warn({ err: (err as Error).message, failures: this.heartbeatFailures }, "Heartbeat failed");
     }
     return nextDelayMs(this.o.heartbeatMs, this.heartbeatFailures, this.o.backoffMaxMs);
+  }
+
+  /**
+   * The facade refused the token: the cluster was disconnected or its token replaced. Said once as an error, not as an
+   * outage; the agent keeps trying, since a replaced token is read again from its file before each retry.
+   */
+  private tokenRefused(err: FacadeError): void {
+    if (this.refusedSinceMs !== 0) return;
+    this.refusedSinceMs = Date.now();
+    this.o.logger?.error(
+      { err: err.message },
+      "The facade refuses this cluster's token (401): the cluster was disconnected or its token replaced; connect it again (POST /clusters/connect) and run the helm command it answers",
+    );
   }
 
   async heartbeatOnce(): Promise<void> {
@@ -118,6 +137,7 @@ export class Agent {
     const deferred = new Set((answer.deferred_interruptions ?? []).map((i) => `${i.node}|${i.at}|${i.kind}`));
     this.interruptions.reported(interruptions.filter((i) => !deferred.has(`${i.node}|${i.at}|${i.kind}`)));
     this.lastReportMs = Date.now();
+    this.refusedSinceMs = 0;
     this.o.metrics?.heartbeats.inc({ result: "ok" });
     this.o.metrics?.lastReport.set(this.lastReportMs / 1000);
   }
@@ -171,7 +191,11 @@ export class Agent {
   async pollTick(): Promise<number> {
     try {
       const free = this.o.maxConcurrentActions - this.running.size;
-      if (free > 0) for (const action of await this.o.facade.pending()) this.accept(action);
+      if (free > 0) {
+        const { actions, malformed } = await this.o.facade.pending(free);
+        for (const action of actions) this.accept(action);
+        for (const bad of malformed) this.refuse(bad);
+      }
       this.pollFailures = 0;
     } catch (err) {
       this.pollFailures++;
@@ -193,6 +217,15 @@ export class Agent {
     const running: Running = { attempt: action.attempt, leaseEndsMs };
     this.running.set(action.id, running);
     this.track(this.run(action, running).finally(() => this.running.delete(action.id)));
+  }
+
+  /** An action this agent cannot read: failed under its attempt where it names one, so it is not handed out again. */
+  private refuse(bad: MalformedAction): void {
+    this.o.logger?.warn({ action: bad.id, err: bad.reason }, "Refused a malformed action");
+    if (bad.id === undefined || bad.attempt === undefined || this.running.has(bad.id)) return;
+    const running: Running = { attempt: bad.attempt, leaseEndsMs: Date.now() + REFUSAL_POST_MS };
+    this.o.metrics?.actions.inc({ type: "malformed", result: "failed" });
+    this.track(this.postResult(bad.id, running, { status: "failed", message: bad.reason }));
   }
 
   private async run(action: PendingAction, running: Running): Promise<void> {

@@ -21,11 +21,22 @@ export class FacadeError extends Error {
   }
 }
 
+/** An action the facade handed out that this agent cannot take as it stands: failed with `reason` where it can be. */
+export interface MalformedAction {
+  id?: string;
+  attempt?: number;
+  reason: string;
+}
+
 export interface FacadeClient {
   heartbeat(body: HeartbeatInput): Promise<HeartbeatResponse>;
-  pending(): Promise<PendingAction[]>;
+  /** At most `limit` actions (the agent's free slots): the facade leases no more than it can run. */
+  pending(limit: number): Promise<{ actions: PendingAction[]; malformed: MalformedAction[] }>;
   result(actionId: string, result: ActionResult): Promise<ActionResultResponse>;
 }
+
+/** The longest attempt an AgentAction may ask for (its CRD's maximum timeoutSeconds). */
+const MAX_ACTION_SECONDS = 86_400;
 
 // The facade's answers (src-shared/agent/protocol.ts) checked again with zod/mini: the classic-zod schemas there
 // would load all of zod into the agent. Fields a newer facade adds pass through.
@@ -36,26 +47,25 @@ const HeartbeatAnswer = z.looseObject({
   // an older facade sends none: every notice of the beat then counts as taken
   deferred_interruptions: z.optional(z.array(z.object({ node: z.string(), at: z.string(), kind: z.string() }))),
 });
-const PendingAnswer = z.object({
-  actions: z.array(
-    z.looseObject({
-      id: z.string(),
-      type: z.string(),
-      target: z.object({
-        api_version: z.nullable(z.string()),
-        kind: z.string(),
-        namespace: z.nullable(z.string()),
-        name: z.string(),
-      }),
-      params: z.record(z.string(), z.unknown()),
-      attempt: z.int().check(z.minimum(1)),
-      lease_expires_at: z.string(),
-      deadline: z.string(),
-      timeout_seconds: z.number(),
-      lease_seconds: z.number(),
-    }),
-  ),
+/** One action as handed out; checked one by one, so that a malformed one holds up no other. */
+const PendingEntry = z.looseObject({
+  id: z.string(),
+  type: z.string(),
+  target: z.object({
+    api_version: z.nullable(z.string()),
+    kind: z.string(),
+    namespace: z.nullable(z.string()),
+    name: z.string(),
+  }),
+  params: z.record(z.string(), z.unknown()),
+  attempt: z.int().check(z.minimum(1)),
+  lease_expires_at: z.string(),
+  deadline: z.string(),
+  // the AgentAction CRD's own limit on timeoutSeconds; the lease adds a margin to it
+  timeout_seconds: z.number().check(z.positive(), z.maximum(MAX_ACTION_SECONDS)),
+  lease_seconds: z.number().check(z.positive(), z.maximum(2 * MAX_ACTION_SECONDS)),
 });
+const PendingAnswer = z.object({ actions: z.array(z.unknown()) });
 const ResultAnswer = z.looseObject({
   id: z.string(),
   phase: z.enum(["Pending", "Running", "Succeeded", "Failed"]),
@@ -126,10 +136,39 @@ export function createFacadeClient(opts: {
 
   return {
     heartbeat: async (body) => parsed(HeartbeatAnswer, await send("POST", "/heartbeat", body), "heartbeat"),
-    pending: async () =>
-      parsed<{ actions: PendingAction[] }>(PendingAnswer, await send("GET", "/actions/pending"), "pending actions")
-        .actions,
+    pending: async (limit) => {
+      const query = `?limit=${Math.max(1, Math.min(MAX_PENDING_LIMIT, Math.floor(limit)))}`;
+      const { actions } = parsed<{ actions: unknown[] }>(
+        PendingAnswer,
+        await send("GET", `/actions/pending${query}`),
+        "pending actions",
+      );
+      return sortPending(actions);
+    },
     result: async (id, result) =>
       parsed(ResultAnswer, await send("POST", `/actions/${encodeURIComponent(id)}/result`, result), "result"),
   };
+}
+
+/** The facade's largest `limit` for one poll. */
+const MAX_PENDING_LIMIT = 100;
+
+function sortPending(entries: unknown[]): { actions: PendingAction[]; malformed: MalformedAction[] } {
+  const actions: PendingAction[] = [];
+  const malformed: MalformedAction[] = [];
+  for (const entry of entries) {
+    const result = PendingEntry.safeParse(entry);
+    if (result.success) {
+      actions.push(result.data as PendingAction);
+      continue;
+    }
+    const issue = result.error.issues[0]!;
+    const { id, attempt } = (entry ?? {}) as { id?: unknown; attempt?: unknown };
+    malformed.push({
+      ...(typeof id === "string" ? { id } : {}),
+      ...(Number.isInteger(attempt) && (attempt as number) >= 1 ? { attempt: attempt as number } : {}),
+      reason: `malformed action: ${issue.path.join(".") || "(root)"}: ${issue.message}`,
+    });
+  }
+  return { actions, malformed };
 }

@@ -16,6 +16,9 @@ export interface HttpResponse {
   text: string;
 }
 
+/** The largest answer read (16 MiB): a poll carries at most the agent's free slots' actions, each under 1.5 MiB. */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
 /** Sends the request on a fresh connection (no idle sockets to race a server's keep-alive timeout) and reads the body. */
 export function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   const url = new URL(req.url);
@@ -25,7 +28,13 @@ export function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const request = transport.request(url, { method: req.method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      let bytes = 0;
+      res.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
+        // an answer this big is no answer of the facade's or the metadata service's, and would exhaust a small heap
+        if (bytes > MAX_RESPONSE_BYTES) request.destroy(new Error(`answer larger than ${MAX_RESPONSE_BYTES} bytes`));
+        else chunks.push(chunk);
+      });
       res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
       res.on("error", reject);
     });

@@ -27,36 +27,51 @@ function failure(err: unknown): ExecOutcome {
   return { status: "failed", message: `executor error: ${err instanceof Error ? err.message : String(err)}` };
 }
 
-/** The action types that could stop or replace the agent itself, were they aimed at its own namespace. */
-const GUARDED_TYPES = new Set(["scale", "patch", "apply", "delete"]);
+/** The longest result message the facade records (the protocol's limit); longer ones are cut, never refused. */
+export const MAX_RESULT_MESSAGE = 4096;
+
+/** The outcome with its message cut to what the facade records: a refused result would leave the action to run again. */
+function recordable(outcome: ExecOutcome): ExecOutcome {
+  if (outcome.message.length <= MAX_RESULT_MESSAGE) return outcome;
+  const marker = " … (cut)";
+  return { ...outcome, message: outcome.message.slice(0, MAX_RESULT_MESSAGE - marker.length) + marker };
+}
+
+/** A refusal before anything runs: an action aimed at the agent's own namespace, or a type this agent does not know. */
+function refusal(ctx: ExecContext): ExecOutcome | undefined {
+  const { type, target } = ctx.action;
+  // every type: annotate + restore (or label) could scale the agent to zero as surely as scale itself
+  if (ctx.ownNamespace !== undefined && target.namespace === ctx.ownNamespace)
+    return {
+      status: "failed",
+      message: `refused: a ${type} action in ${ctx.ownNamespace}, the agent's own namespace (the agent never changes its own workloads)`,
+    };
+  if (!Object.hasOwn(EXECUTORS, type))
+    return {
+      status: "failed",
+      message: `unknown action type "${type}": this agent knows ${Object.keys(EXECUTORS).sort().join(", ")}`,
+    };
+  return undefined;
+}
+
+/** setTimeout's longest delay (about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Runs the action's executor until its deadline; never throws. */
 export async function execute(ctx: ExecContext): Promise<ExecOutcome> {
-  const executor = EXECUTORS[ctx.action.type];
-  if (
-    ctx.ownNamespace !== undefined &&
-    GUARDED_TYPES.has(ctx.action.type) &&
-    ctx.action.target.namespace === ctx.ownNamespace
-  )
-    return {
-      status: "failed",
-      message: `refused: a ${ctx.action.type} action in ${ctx.ownNamespace}, the agent's own namespace (the agent never changes its own workloads)`,
-    };
-  if (!executor)
-    return {
-      status: "failed",
-      message: `unknown action type "${ctx.action.type}": this agent knows ${Object.keys(EXECUTORS).sort().join(", ")}`,
-    };
+  const refused = refusal(ctx);
+  if (refused) return refused;
+  const executor = EXECUTORS[ctx.action.type]!;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<ExecOutcome>((resolve) => {
     // Drain watches the deadline itself; the timer catches anything else that hangs (plus a second for drain's last round).
     timer = setTimeout(
-      () => resolve({ status: "failed", message: `deadline ${new Date(ctx.deadlineMs).toISOString()} reached` }),
-      Math.max(0, ctx.deadlineMs - Date.now()) + 5000,
+      () => resolve({ status: "failed", message: `deadline reached (${ctx.action.timeout_seconds} s)` }),
+      Math.min(MAX_TIMER_MS, Math.max(0, ctx.deadlineMs - Date.now()) + 5000),
     );
   });
   try {
-    return await Promise.race([executor(ctx).catch(failure), timeout]);
+    return recordable(await Promise.race([executor(ctx).catch(failure), timeout]));
   } finally {
     clearTimeout(timer);
   }

@@ -8,7 +8,7 @@ export interface ExecContext {
   /** Epoch ms after which the executor stops (drain: then forces or reports what is left). */
   deadlineMs: number;
   now?: () => number;
-  /** The agent's own namespace, whose objects no scale, patch, apply or delete action may change. */
+  /** The agent's own namespace, where no action may change anything. */
   ownNamespace?: string;
 }
 

@@ -40,7 +40,7 @@ it("sends a deferred notice again, and a taken one never again", async () => {
         ...(n === 1 ? { deferred_interruptions: body.interruptions } : {}),
       };
     },
-    pending: async () => [],
+    pending: async () => ({ actions: [], malformed: [] }),
     result: async () => ({ accepted: true }) as never,
   };
   const agent = new Agent({

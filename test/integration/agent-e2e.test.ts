@@ -26,25 +26,36 @@ let owner: SignedUp;
 let token: string;
 let workload: LocalApiServer;
 let wl: KubeClient;
-let proxy: { url: string; up: boolean; server: Server };
+/** Between the agent and the facade: `up` false drops every connection; `rewrite` edits what a poll hands out. */
+let proxy: { url: string; up: boolean; server: Server; rewrite?: (pending: any) => any };
 let agent: RunningAgent;
 /** The facade's clock runs ahead by this much (to end leases without waiting). */
 let skewMs = 0;
 let seq = 0;
 
 function startProxy(target: string): Promise<typeof proxy> {
-  const state = { url: "", up: true, server: undefined as unknown as Server };
+  const state: typeof proxy = { url: "", up: true, server: undefined as unknown as Server };
   const t = new URL(target);
   state.server = createServer((req, res) => {
     if (!state.up) {
       req.socket.destroy();
       return;
     }
+    const rewrite = req.url?.includes("/actions/pending") ? state.rewrite : undefined;
     const upstream = request(
       { host: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers },
       (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
+        if (!rewrite || r.statusCode !== 200) {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          return void r.pipe(res);
+        }
+        const chunks: Buffer[] = [];
+        r.on("data", (c: Buffer) => chunks.push(c));
+        r.on("end", () => {
+          const body = JSON.stringify(rewrite(JSON.parse(Buffer.concat(chunks).toString("utf8"))));
+          res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+          res.end(body);
+        });
       },
     );
     upstream.on("error", () => res.destroy());
@@ -627,6 +638,66 @@ describe("ManagedCluster status of a remote cluster", () => {
       });
     } finally {
       await manager.stop();
+    }
+  });
+});
+
+describe("what a poll hands out", () => {
+  it("no more actions at once than the agent has slots: the rest wait at the facade, not leased", async () => {
+    await namespace("slots");
+    const nodes = ["s1", "s2", "s3", "s4", "s5", "s6"];
+    for (const n of nodes) {
+      await node(n);
+      await pod({ ns: "slots", name: `held-${n}`, node: n, labels: { app: "slots" } });
+    }
+    await wl.create({
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "slots", namespace: "slots" },
+      spec: { minAvailable: nodes.length, selector: { matchLabels: { app: "slots" } } },
+    } as KubeObject);
+    await eventually(
+      async () =>
+        (await get({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", namespace: "slots", name: "slots" }))?.status
+          ?.expectedPods === nodes.length,
+    );
+    // each drain is held by the budget until its deadline: the agent's four slots stay full meanwhile
+    const drains: string[] = [];
+    for (const n of nodes)
+      drains.push(await action({ type: "drain", target: { kind: "Node", name: n }, timeoutSeconds: 2 }));
+    let most = 0;
+    const done = Promise.all(drains.map((d) => finished(d, 30_000)));
+    let settled = false;
+    void done.finally(() => (settled = true));
+    while (!settled) {
+      const phases = await Promise.all(drains.map(async (d) => (await actionStatus(d))?.phase));
+      most = Math.max(most, phases.filter((p) => p === "Running").length);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const results = await done;
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(4);
+    expect(results.every((r) => r.phase === "Failed" && r.attempts === 1)).toBe(true);
+  });
+
+  it("a malformed action fails with the reason, and the others of its poll still run", async () => {
+    const bad = await action({ type: "cordon", target: { kind: "Node", name: "n2" } });
+    const good = await action({
+      type: "label",
+      target: { kind: "Node", name: "n2" },
+      params: { labels: { poll: "ok" } },
+    });
+    proxy.rewrite = (pending) => ({
+      actions: pending.actions.map((a: any) => (a.id === bad ? { ...a, timeout_seconds: 1e13 } : a)),
+    });
+    try {
+      expect((await finished(good)).phase).toBe("Succeeded");
+      const refused = await finished(bad);
+      expect(refused.phase).toBe("Failed");
+      expect(refused.result.message).toMatch(/^malformed action: timeout_seconds: /);
+      expect((await get({ apiVersion: "v1", kind: "Node", name: "n2" })).metadata.labels.poll).toBe("ok");
+    } finally {
+      proxy.rewrite = undefined;
     }
   });
 });

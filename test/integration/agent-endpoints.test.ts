@@ -785,6 +785,29 @@ describe("action queue", () => {
     expect((await action(owner.namespace, "other-cluster")).status?.phase).toBeUndefined();
   });
 
+  it("takes a result sent again with its data's keys in another order as the same result", async () => {
+    const token = await connect(owner, "q-order");
+    await createAction(owner.namespace, "drain-order", {
+      clusterRef: { name: "q-order" },
+      type: "drain",
+      target: { kind: "Node", name: "n1" },
+    });
+    await eventually(async () => {
+      const r = await f.call("GET", "/clusters/q-order/actions/pending", { token });
+      return r.body.actions.length > 0;
+    });
+    const post = (data: Record<string, unknown>) =>
+      f.call("POST", "/clusters/q-order/actions/drain-order/result", {
+        token,
+        body: { attempt: 1, status: "failed", message: "1 pod not evicted", data },
+      });
+    const first = await post({ not_evicted: ["pay/a"], evicted: [], detail: { b: 1, a: 2 } });
+    expect(first.body).toMatchObject({ phase: "Failed", changed: true });
+    const again = await post({ detail: { a: 2, b: 1 }, evicted: [], not_evicted: ["pay/a"] });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ phase: "Failed", changed: false });
+  });
+
   it("refuses the result of an attempt never handed out, saying so, and records nothing", async () => {
     const token = await connect(owner, "q-4");
     await createAction(owner.namespace, "unleased", {

@@ -1,8 +1,9 @@
 // The agent never changes its own workloads: its heartbeat leaves out the objects of the namespace it runs in (so no
-// schedule plans to sleep them), and a scale, patch, apply or delete aimed there fails without touching anything.
+// schedule plans to sleep them), and any action aimed there fails without touching anything.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCluster } from "../../agent/cluster-report.js";
 import { execute } from "../../agent/executors/index.js";
+import { ORIGINAL_REPLICAS_ANNOTATION } from "../../agent/executors/fields.js";
 import type { LocalApiServer } from "../../operator/local/apiserver/index.js";
 import { KubeClient } from "../../src-shared/kube/index.js";
 import { pendingAction } from "../support/agent.js";
@@ -38,7 +39,7 @@ describe("the agent and its own namespace", () => {
     expect(names((await readCluster(client, OWN)).heartbeat.objects)).toEqual(["shop/web"]);
   });
 
-  it("refuses to scale, patch or delete there, and still acts elsewhere", async () => {
+  it("refuses every action there (scale, patch, delete, annotate, label, restore), and still acts elsewhere", async () => {
     const target = (namespace: string, name: string) =>
       ({ api_version: "apps/v1", kind: "Deployment", namespace, name }) as const;
     const run = (type: string, namespace: string, name: string, params: Record<string, unknown>) =>
@@ -52,12 +53,24 @@ describe("the agent and its own namespace", () => {
       ["scale", { replicas: 0 }],
       ["patch", { patch: { spec: { replicas: 0 } } }],
       ["delete", {}],
+      // an annotation of its saved replicas, then restore, would scale it as surely
+      ["annotate", { annotations: { "agent.spotoptimizer.io/original-replicas": "0" } }],
+      ["label", { labels: { app: "other" } }],
+      ["restore", {}],
     ] as const) {
       const outcome = await run(type, OWN, "spot-optimizer-agent", params);
       expect(outcome.status, type).toBe("failed");
       expect(outcome.message, type).toMatch(/the agent's own namespace/);
     }
     expect(await replicas(OWN, "spot-optimizer-agent")).toBe(1);
+    const own = await client.get({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      namespace: OWN,
+      name: "spot-optimizer-agent",
+    });
+    expect(own.metadata?.annotations?.[ORIGINAL_REPLICAS_ANNOTATION]).toBeUndefined();
+    expect(own.metadata?.labels?.app).toBeUndefined();
     expect((await run("scale", "shop", "web", { replicas: 0 })).status).toBe("succeeded");
     expect(await replicas("shop", "web")).toBe(0);
   });

@@ -2,6 +2,7 @@
 // idempotently. Every status write is guarded by resourceVersion, so two replicas never lease one action twice.
 import type { AgentAction } from "../../../src-shared/crds/index.js";
 import { API_VERSION } from "../../../src-shared/crds/index.js";
+import { canonicalJson } from "../../../src-shared/audit/chain.js";
 import { isConflict, isNotFound, type KubeClient } from "../../../src-shared/kube/index.js";
 import type { ActionResult, ActionResultResponse, PendingAction } from "../../../src-shared/agent/protocol.js";
 import { ConflictError, NotFoundError } from "../errors.js";
@@ -101,7 +102,8 @@ function sameResult(action: AgentAction, result: ActionResult): boolean {
   const recorded = action.status.result ?? {};
   return (
     (recorded.message ?? "") === (result.message ?? "") &&
-    JSON.stringify(recorded.data ?? {}) === JSON.stringify(result.data ?? {})
+    // key order aside: a real API server keeps a custom resource's keys sorted, not in the order they were sent
+    canonicalJson(recorded.data ?? {}) === canonicalJson(result.data ?? {})
   );
 }
 
