@@ -121,8 +121,12 @@ export const LastPlan = z
     hourlyCostUsd: z.number().min(0).optional().describe("Hourly price of the planned nodes in USD."),
     monthlyCostUsd: z.number().min(0).optional().describe("hourlyCostUsd x 730."),
     baselineHourlyCostUsd: z.number().min(0).optional().describe("Hourly price of the same nodes all On-Demand."),
+    baselineMonthlyCostUsd: z.number().min(0).optional().describe("baselineHourlyCostUsd x 730 (of the unrounded figure)."),
     baseline: z.string().optional().describe("What the savings are measured against."),
-    savingsPct: z.number().optional().describe("Savings against the baseline, in percent."),
+    savingsPct: z
+      .number()
+      .optional()
+      .describe("Savings against the baseline, in percent; absent when there is no baseline (no nodes planned)."),
     nodes: z
       .array(
         z.object({

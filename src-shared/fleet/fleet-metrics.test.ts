@@ -234,6 +234,45 @@ describe("aggregates", () => {
     expect(kpi.clusters).toBe(3);
   });
 
+  it("names the priced clusters net savings leave out for want of an On-Demand baseline", () => {
+    const based = { ...figuresFromStatus({ monthlyCostUsd: 100, baselineMonthlyCostUsd: 200 }), clusterId: "a" };
+    const unbased = { ...figuresFromStatus({ monthlyCostUsd: 50 }), clusterId: "b" };
+    const both = fleetKpi([based, unbased]);
+    expect(both).toMatchObject({ monthly_spend: 150, net_savings: 100 });
+    expect(both.net_savings_reason).toBe("left out, priced but without an On-Demand baseline: b");
+    const alone = fleetKpi([unbased]);
+    expect(alone.net_savings).toBeNull();
+    expect(alone.net_savings_reason).toBe("no priced cluster has an On-Demand baseline: b");
+    expect(fleetKpi([based]).net_savings_reason).toBeNull();
+    expect(fleetKpi([figuresFromStatus(undefined)]).net_savings_reason).toMatch(
+      /no cluster in scope has a monthly cost/,
+    );
+  });
+
+  it("dates a bin-packing figure by the plans' prices, undated when any plan's prices are", () => {
+    const f = figuresFromStatus({ monthlyCostUsd: 100, baselineMonthlyCostUsd: 200 });
+    const plan = (prices?: { source: string; asOf: string }) => ({
+      phase: "Succeeded",
+      completedAt: "2026-11-01T00:00:00Z",
+      monthlyCostUsd: 80,
+      ...(prices ? { prices } : {}),
+    });
+    const dated = binPackingSavings([
+      { figures: f, plan: plan({ source: "snapshot", asOf: "2026-07-20" }) },
+      { figures: f, plan: plan({ source: "derived+snapshot", asOf: "2025-06-28" }) },
+    ]);
+    expect(dated).toMatchObject({ priceSource: "derived+snapshot+snapshot", pricesAsOf: "2025-06-28" });
+    const undated = binPackingSavings([
+      { figures: f, plan: plan({ source: "snapshot", asOf: "2026-07-20" }) },
+      { figures: f, plan: plan({ source: "derived", asOf: "unknown" }) },
+    ]);
+    expect(undated.pricesAsOf).toBeNull();
+    expect(binPackingSavings([{ figures: f, plan: plan() }])).toMatchObject({
+      priceSource: "unknown",
+      pricesAsOf: null,
+    });
+  });
+
   it("projects an organisation without clusters at 0, as its KPI totals are: nothing runs, nothing is unknown", () => {
     const p = projection(
       [],

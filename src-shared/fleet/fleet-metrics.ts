@@ -594,6 +594,8 @@ export interface LeftOut {
 export interface FleetKpi {
   monthly_spend: number | null;
   net_savings: number | null;
+  /** why net_savings is null, or which priced clusters it leaves out */
+  net_savings_reason: string | null;
   fleet_health: number | null;
   active_nodes: number;
   spot_percentage: number;
@@ -654,6 +656,20 @@ export function netSavingsUsd(f: ClusterFigures): number | null {
 }
 
 /**
+ * Why net savings (Σ baseline − cost) is null, or which priced clusters it leaves out: a cluster whose cost is known
+ * but whose On-Demand baseline is not (a node type without an On-Demand price) would otherwise drop out unnamed.
+ */
+export function netSavingsReason(figures: readonly ClusterFigures[]): string | null {
+  const priced = figures.filter((f) => f.monthlyCostUsd !== null);
+  if (priced.length === 0)
+    return figures.length === 0 ? null : "no cluster in scope has a monthly cost (not_in_totals)";
+  const unbased = priced.filter((f) => f.baselineMonthlyUsd === null).map((f) => f.clusterId ?? "");
+  if (unbased.length === 0) return null;
+  const which = unbased.length === priced.length ? "no priced cluster has" : "left out, priced but without";
+  return `${which} an On-Demand baseline: ${unbased.join(", ")}`;
+}
+
+/**
  * The dashboard's KPI cards over all of an organisation's clusters. Money totals sum the clusters that have the
  * figure and name the others in not_in_totals; with none, they are null.
  */
@@ -665,6 +681,7 @@ export function fleetKpi(figures: ClusterFigures[]): FleetKpi {
   return {
     monthly_spend: sumKnown(figures.map((f) => f.monthlyCostUsd)),
     net_savings: sumKnown(figures.map(netSavingsUsd)),
+    net_savings_reason: netSavingsReason(figures),
     fleet_health: weightedMean(figures.map((f) => ({ value: f.fleetHealth, weight: f.nodeCount }))),
     active_nodes: nodes,
     spot_percentage: nodes > 0 ? Math.round((100 * spot) / nodes) : 0,
@@ -684,6 +701,9 @@ export interface SavingsFigure {
   baseline: string;
   asOf: string | null;
   reason: string | null;
+  /** where the prices behind the plans came from, and the oldest's date (null: some plan's prices are undated) */
+  priceSource: string | null;
+  pricesAsOf: string | null;
 }
 
 /** The last plan of one cluster, as ManagedCluster.status.lastPlan holds it. */
@@ -717,7 +737,14 @@ export function binPackingSavings(
       items.length === 0
         ? "no cluster in scope"
         : "no cluster has both a priced current cost and a successful re-plan (POST /clusters/{id}/optimize)";
-    return { monthlyUsd: null, baseline: BIN_PACKING_BASELINE, asOf: null, reason };
+    return {
+      monthlyUsd: null,
+      baseline: BIN_PACKING_BASELINE,
+      asOf: null,
+      reason,
+      priceSource: null,
+      pricesAsOf: null,
+    };
   }
   const usd = usable.reduce((a, i) => {
     const current = i.figures.monthlyCostUsd as number;
@@ -730,7 +757,15 @@ export function binPackingSavings(
     baseline: slept ? `${BIN_PACKING_BASELINE}, in the hours hibernation leaves awake` : BIN_PACKING_BASELINE,
     asOf: oldest(usable.map((i) => i.plan?.completedAt ?? "unknown")),
     reason: left > 0 ? `${left} cluster(s) without a successful re-plan or a priced cost are not included` : null,
+    ...planPrices(usable.map((i) => i.plan!)),
   };
+}
+
+/** The plans' price sources (joined) and the oldest date of their prices; null where any plan's prices are undated. */
+function planPrices(plans: readonly PlanView[]): { priceSource: string | null; pricesAsOf: string | null } {
+  const sources = [...new Set(plans.map((p) => p.prices?.source ?? "unknown"))].sort();
+  const dates = plans.map((p) => p.prices?.asOf ?? "unknown");
+  return { priceSource: sources.join("+"), pricesAsOf: dates.includes("unknown") ? null : oldest(dates) };
 }
 
 /** The hibernation controller's projected monthly savings over the schedules in scope, or null with the reason. */
@@ -761,7 +796,13 @@ export interface Projection {
   potential_savings: number | null;
   breakdown: { spot_replacement: number | null; bin_packing: number | null; hibernation: number | null };
   spot_replacement: { baseline: string; reason: string | null };
-  bin_packing: { baseline: string; as_of: string | null; reason: string | null };
+  bin_packing: {
+    baseline: string;
+    as_of: string | null;
+    reason: string | null;
+    price_source: string | null;
+    prices_as_of: string | null;
+  };
   hibernation: { baseline: string; reason: string | null };
   not_in_totals: LeftOut[];
   savings_baseline: string;
@@ -828,7 +869,7 @@ function emptyProjection(binPackingBaseline: string, label: string): Projection 
     potential_savings: 0,
     breakdown: { spot_replacement: 0, bin_packing: 0, hibernation: 0 },
     spot_replacement: { baseline: SAVINGS_BASELINE, reason: null },
-    bin_packing: { baseline: binPackingBaseline, as_of: null, reason: null },
+    bin_packing: { baseline: binPackingBaseline, as_of: null, reason: null, price_source: null, prices_as_of: null },
     hibernation: { baseline: HIBERNATION_BASELINE, reason: null },
     not_in_totals: [],
     savings_baseline: SAVINGS_BASELINE,
@@ -876,6 +917,8 @@ export function projection(
       baseline: savings.binPacking.baseline,
       as_of: savings.binPacking.asOf,
       reason: savings.binPacking.reason,
+      price_source: savings.binPacking.priceSource,
+      prices_as_of: savings.binPacking.pricesAsOf,
     },
     hibernation: { baseline: HIBERNATION_BASELINE, reason: savings.hibernation.reason },
     not_in_totals: notInTotals(figures),

@@ -190,6 +190,10 @@ describe("optimize", () => {
     expect(plan.unplaced).toEqual([
       expect.objectContaining({ app: "huge", count: 2, reason: expect.stringMatching(/64000m CPU/) }),
     ]);
+    // no node at all: no baseline, so no saving of 0 % either
+    const none = await optimize({ pods: [pods[0]!], book, policy: policy() });
+    expect(none.nodes).toEqual([]);
+    expect(none.savingsPct).toBeNull();
   });
 
   it("puts GPU pods on GPU types only and reports missing GPUs", async () => {

@@ -391,7 +391,7 @@ function assemble(
   const hourlyCostUsd = nodes.reduce((s, n) => s + n.hourlyUsd, 0);
   const baselineHourlyCostUsd = nodes.reduce((s, n) => s + n.onDemandHourlyUsd, 0);
   const savingsPct =
-    baselineHourlyCostUsd > 0 ? (100 * (baselineHourlyCostUsd - hourlyCostUsd)) / baselineHourlyCostUsd : 0;
+    baselineHourlyCostUsd > 0 ? (100 * (baselineHourlyCostUsd - hourlyCostUsd)) / baselineHourlyCostUsd : null;
   return { nodes, hourlyCostUsd, baselineHourlyCostUsd, savingsPct, unplaced, warnings };
 }
 

@@ -92,7 +92,8 @@ export interface Plan {
   hourlyCostUsd: number;
   /** Same nodes, every one On-Demand */
   baselineHourlyCostUsd: number;
-  savingsPct: number;
+  /** against the baseline, in percent; null when there is no baseline (no nodes): 0 ÷ 0 is no saving of 0 % */
+  savingsPct: number | null;
   unplaced: UnplacedPods[];
   warnings: string[];
 }

@@ -46,8 +46,15 @@ describeWithSharedData("loadPriceBookFromDataDir on ../shared/data", () => {
     for (const p of derived.values()) {
       expect(p.source).toBe("derived");
       expect(p.usdPerHour).toBeCloseTo(od * (1 - advisor[type].s / 100), 12);
+      // the advisor feed carries no date: a price derived from it is as undated as its oldest input
+      expect(p.asOf).toBe("unknown");
     }
     expect(book.advice.get(type)!.interruptionBucket).toBe(advisor[type].r);
+    // dated by the caller who knows the feed's date: the older of it and the On-Demand price's
+    const dated = loadPriceBookFromDataDir(dataDir, "us-east-1", "2025-06-28");
+    expect([...dated.spot.get(type)!.values()][0]!.asOf).toBe("2025-06-28");
+    const newer = loadPriceBookFromDataDir(dataDir, "us-east-1", "2099-01-01");
+    expect([...newer.spot.get(type)!.values()][0]!.asOf).toBe(book.onDemand.get(type)!.asOf);
   });
 
   it("monthly is hourly × 730", () => {

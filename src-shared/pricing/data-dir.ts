@@ -163,8 +163,11 @@ export function readSpotAdvisor(file: string, region: string): Map<string, SpotA
   return advice;
 }
 
-/** Loads the whole price book for a region from a data directory; Spot prices missing from history are derived from the advisor. */
-export function loadPriceBookFromDataDir(dir: string, region: string): PriceBook {
+/**
+ * Loads the whole price book for a region from a data directory; Spot prices missing from history are derived from the
+ * advisor, dated `adviceAsOf` at the latest (the feed itself carries no date: undated unless the caller knows it).
+ */
+export function loadPriceBookFromDataDir(dir: string, region: string, adviceAsOf = "unknown"): PriceBook {
   const { instanceTypes, onDemand } = readInstanceTypes(join(dir, "ec2-instance-types.json"), region);
   if (onDemand.size === 0)
     throw new PriceDataError(
@@ -175,5 +178,5 @@ export function loadPriceBookFromDataDir(dir: string, region: string): PriceBook
   const zoneSet = new Set<string>();
   for (const byZone of spot.values()) for (const z of byZone.keys()) zoneSet.add(z);
   const zones = zoneSet.size > 0 ? [...zoneSet].sort() : [`${region}-any`];
-  return withDerivedSpotPrices({ region, zones, instanceTypes, onDemand, spot, advice });
+  return withDerivedSpotPrices({ region, zones, instanceTypes, onDemand, spot, advice, adviceAsOf });
 }

@@ -74,17 +74,21 @@ export interface PriceBook {
   /** type -> zone -> price */
   spot: Map<string, Map<string, Price>>;
   advice: Map<string, SpotAdvice>;
+  /** the advisor feed's date ("unknown" or absent when the feed does not say): dates the prices derived from it */
+  adviceAsOf?: string;
 }
 
 /**
  * Spot price missing for a type: the honest estimate from the advisor, labelled "derived"; dated by the older of the
- * On-Demand price and the advisor feed when the feed's date is known.
+ * On-Demand price and the advisor feed, "unknown" when either date is (a figure is as old as its oldest input).
  */
-export function derivedSpotPrice(onDemand: Price, advice: SpotAdvice, adviceAsOf?: string): Price {
+export function derivedSpotPrice(onDemand: Price, advice: SpotAdvice, adviceAsOf: string): Price {
   const asOf =
-    adviceAsOf !== undefined && adviceAsOf !== "unknown" && (onDemand.asOf === "unknown" || adviceAsOf < onDemand.asOf)
-      ? adviceAsOf
-      : onDemand.asOf;
+    adviceAsOf === "unknown" || onDemand.asOf === "unknown"
+      ? "unknown"
+      : adviceAsOf < onDemand.asOf
+        ? adviceAsOf
+        : onDemand.asOf;
   return { usdPerHour: onDemand.usdPerHour * (1 - advice.savingsPct / 100), source: "derived", asOf };
 }
 
@@ -98,7 +102,7 @@ export function withDerivedSpotPrices(book: PriceBook): PriceBook {
     if (spot.has(type)) continue;
     const advice = book.advice.get(type);
     if (!advice) continue;
-    const price = derivedSpotPrice(od, advice);
+    const price = derivedSpotPrice(od, advice, book.adviceAsOf ?? "unknown");
     spot.set(type, new Map(book.zones.map((z) => [z, price])));
   }
   return { ...book, spot };

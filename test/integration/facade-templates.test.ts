@@ -166,6 +166,33 @@ describe("templates", () => {
     });
   });
 
+  it("shows the resolved instance types' prices with their source, and an undated price's date as null", async () => {
+    const status = (asOf: string) => ({
+      status: {
+        instanceTypes: {
+          count: 2,
+          cheapest: { name: "g5.xlarge", hourlyUsd: 0.4 },
+          dearest: { name: "g5.2xlarge", hourlyUsd: 1.2 },
+          asOf,
+          source: "derived,snapshot",
+        },
+      },
+    });
+    const view = async (asOf: string) => {
+      await f.client.patch({ ...NT, namespace: f.orgA, name: "ai-workloads" }, status(asOf), {
+        type: "merge",
+        subresource: "status",
+      });
+      return eventually(async () => {
+        const r = await f.call("GET", "/templates", { token: f.token(f.orgA) });
+        const it = r.body.templates.find((t: any) => t.id === "ai-workloads")?.instance_types;
+        return it?.as_of !== undefined && (it.as_of ?? "unknown") === asOf ? it : undefined;
+      });
+    };
+    expect(await view("2025-06-28")).toMatchObject({ count: 2, as_of: "2025-06-28", price_source: "derived,snapshot" });
+    expect(await view("unknown")).toMatchObject({ as_of: null, price_source: "derived,snapshot" });
+  });
+
   it("answers 404 to another organisation and 403 to a viewer, changing nothing", async () => {
     expect((await f.call("PATCH", "/templates/ai-workloads/default", { token: f.token(f.orgB) })).status).toBe(404);
     expect((await f.call("DELETE", "/templates/ai-workloads", { token: f.token(f.orgB) })).status).toBe(404);

@@ -261,7 +261,13 @@ describe("platform totals", () => {
     // home's cost (its one On-Demand node, priced by the status controller) saves nothing against On-Demand; silent
     // has no cost.
     expect(stats.body.not_in_totals.map((x: any) => x.cluster_id)).toEqual([`${f.orgB}/silent`]);
-    expect(stats.body.bin_packing_savings).toMatchObject({ monthly: 40, as_of: "2026-11-20T10:00:00Z" });
+    // the same figure /metrics/projection gives: seen's re-plan saves 40 a month only in the hours hibernation leaves
+    const awake = 1 - 20 / 100.47600000000003;
+    expect(stats.body.bin_packing_savings.monthly).toBe(Math.round(40 * awake * 100) / 100);
+    expect(stats.body.bin_packing_savings).toMatchObject({
+      as_of: "2026-11-20T10:00:00Z",
+      baseline: expect.stringMatching(/, in the hours hibernation leaves awake$/),
+    });
     const clients = await f.call("GET", "/admin/clients", { token });
     const beta = clients.body.clients.find((c: any) => c.namespace === f.orgB);
     expect(beta).toMatchObject({ monthly_spend: 100.48, price_source: "snapshot", unpriced_clusters: 1 });

@@ -247,6 +247,43 @@ describeWithSharedData("spotctl plan", () => {
     );
   });
 
+  it("dates prices derived from the advisor file only when told its date (--advisor-as-of), else leaves them undated", () => {
+    // a type with no Spot history in the data: its Spot price is derived from the advisor
+    const csv = HEADER + "web,250,512,3\n";
+    const plan = (...extra: string[]) => {
+      const res = spotctl(
+        "plan",
+        "--pods",
+        csvFile(csv),
+        "--data",
+        dataDir,
+        "--families",
+        "t3a",
+        "--no-bound",
+        ...extra,
+      );
+      expect(res.stderr).toBe("");
+      expect(res.status).toBe(0);
+      return JSON.parse(res.stdout) as PlanOut;
+    };
+    const undated = plan();
+    expect(undated.nodes.every((n) => n.priceSource === "derived" && n.priceAsOf === "unknown")).toBe(true);
+    expect(undated.prices.asOf).toBe("unknown");
+    const dated = plan("--advisor-as-of", "2025-06-28");
+    expect(dated.nodes.every((n) => n.priceSource === "derived" && n.priceAsOf === "2025-06-28")).toBe(true);
+    for (const bad of [
+      ["--advisor-as-of", "June"],
+      ["--advisor-as-of", "2025-13-45"],
+    ]) {
+      const res = spotctl("plan", "--pods", csvFile(csv), "--data", dataDir, ...bad);
+      expect(res.status).toBe(2);
+      expect(res.stderr).toMatch(/--advisor-as-of .*: not a date \(YYYY-MM-DD\)/);
+    }
+    const noData = spotctl("plan", "--pods", csvFile(csv), "--advisor-as-of", "2025-06-28");
+    expect(noData.status).toBe(2);
+    expect(noData.stderr).toContain("give --data");
+  });
+
   it("uses the shipped snapshot without --data, labelled snapshot/derived with its date", () => {
     const csv = HEADER + "web,250,512,40\napi,1000,2048,12\n";
     const res = spotctl("plan", "--pods", csvFile(csv), "--capacity", "mixed");

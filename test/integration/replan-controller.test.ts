@@ -213,7 +213,9 @@ describe("replan controller", () => {
     expect(plan.hourlyCostUsd).toBeCloseTo(hourly, 3);
     expect(plan.baselineHourlyCostUsd).toBeCloseTo(baseline, 3);
     expect(plan.baselineHourlyCostUsd!).toBeGreaterThanOrEqual(plan.hourlyCostUsd!);
-    expect(plan.monthlyCostUsd).toBeCloseTo(plan.hourlyCostUsd! * 730, 2);
+    // monthly from the unrounded hourly prices, not from the 4-decimal hourly figure
+    expect(plan.monthlyCostUsd).toBeCloseTo(hourly * 730, 2);
+    expect(plan.baselineMonthlyCostUsd).toBeCloseTo(baseline * 730, 2);
     expect(plan.savingsPct).toBeCloseTo((100 * (baseline - hourly)) / baseline, 1);
     // The nodes hold the effective requests (the init container's 2 CPU counts, the DaemonSet and finished pods do not).
     expect(cpu).toBeGreaterThanOrEqual(REQUESTED.cpuMillicores);
@@ -262,12 +264,18 @@ describe("replan controller", () => {
       chain.entries.filter((e) => e.actor === AUDIT_ACTOR && (e.after as { jobId?: string }).jobId === jobId),
     ).toHaveLength(1);
     expect(verifyChain(chain.entries, chain.anchor)).toBeUndefined();
-    const events = await client.list<KubeObject & { reason?: string; involvedObject?: { name?: string } }>({
+    const events = await client.list<
+      KubeObject & { reason?: string; message?: string; involvedObject?: { name?: string } }
+    >({
       apiVersion: "v1",
       kind: "Event",
       namespace: owner.namespace,
     });
-    expect(events.items.some((e) => e.reason === "Replanned" && e.involvedObject?.name === "prod")).toBe(true);
+    const replanned = events.items.find((e) => e.reason === "Replanned" && e.involvedObject?.name === "prod");
+    // money in an Event names its baseline and its prices' source and date, as the status does
+    const lastPlan = (await clusterObject("prod")).status!.lastPlan!;
+    expect(replanned?.message).toContain(`below ${lastPlan.baseline}`);
+    expect(replanned?.message).toContain(`prices ${lastPlan.prices!.source} as of ${lastPlan.prices!.asOf}`);
   });
 
   it("a second reconcile of the same job writes nothing", async () => {

@@ -38,7 +38,7 @@ function cpuArch(value: string): CpuArch {
 
 const usage = `spotctl plan --pods FILE.csv [--data DIR] [--region REGION] [--strategy S] [--capacity C]
              [--families a,b] [--arch x86_64|arm64] [--min-types N] [--no-spot-fallback] [--no-bound]
-             [--budget-ms N] [--bound-budget-ms N]
+             [--budget-ms N] [--bound-budget-ms N] [--advisor-as-of YYYY-MM-DD]
 
 Plans the cheapest set of nodes for the pods in FILE.csv and prints it as JSON, one entry per node
 with the pods placed on it, so each node can be checked against its allocatable CPU, memory and pods.
@@ -48,7 +48,10 @@ with the pods placed on it, so each node can be checked against its allocatable 
                       arch amd64|arm64 and families such as m7g|c7g are the pods' node selectors)
   --data DIR          reads DIR/ec2-instance-types.json, DIR/spot-prices.json, DIR/spot-advisor.json;
                       a Spot price missing from spot-prices.json is derived as
-                      On-Demand × (1 − savings%/100) from the advisor and labelled "derived".
+                      On-Demand × (1 − savings%/100) from the advisor and labelled "derived",
+                      undated (the feed carries no date) unless --advisor-as-of gives its date
+  --advisor-as-of D   the date (YYYY-MM-DD) of DIR/spot-advisor.json: derived prices are dated by
+                      the older of it and the On-Demand price's date
                       Without --data: live prices from AWS (DescribeInstanceTypes, Spot price
                       history, Pricing API) when AWS credentials are in the environment
                       (AWS_ACCESS_KEY_ID, AWS_PROFILE, web identity or container credentials),
@@ -145,9 +148,19 @@ function readText(file: string): string {
   }
 }
 
-function loadBook(dir: string | undefined, region: string): PriceBook {
+/** --advisor-as-of: the date of DIR/spot-advisor.json (the feed carries none), given only with --data. */
+function advisorDate(flags: Map<string, string[]>, dataDir: string | undefined): string | undefined {
+  const date = single(flags, "advisor-as-of");
+  if (date === undefined) return undefined;
+  if (dataDir === undefined) throw new UsageError("--advisor-as-of dates the advisor file of --data DIR: give --data");
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(date)))
+    throw new UsageError(`--advisor-as-of ${date}: not a date (YYYY-MM-DD)`);
+  return date;
+}
+
+function loadBook(dir: string | undefined, region: string, adviceAsOf?: string): PriceBook {
   try {
-    return dir === undefined ? loadSnapshotPriceBook(region) : loadPriceBookFromDataDir(dir, region);
+    return dir === undefined ? loadSnapshotPriceBook(region) : loadPriceBookFromDataDir(dir, region, adviceAsOf);
   } catch (err) {
     if (dir === undefined) throw new UsageError(`${(err as Error).message} (give AWS credentials or --data DIR)`);
     if (err instanceof PriceDataError) throw new UsageError((err as Error).message);
@@ -284,6 +297,7 @@ export const planCommand: CliCommand = {
         "min-types",
         "budget-ms",
         "bound-budget-ms",
+        "advisor-as-of",
       ],
       // --lower-bound is the default now; still accepted so existing scripts keep working
       booleans: ["lower-bound", "no-bound", "no-spot-fallback"],
@@ -305,7 +319,8 @@ export const planCommand: CliCommand = {
       throw err;
     }
     const region = single(flags, "region") ?? "us-east-1";
-    const book = dataDir === undefined ? await liveOrCatalog(region, io) : loadBook(dataDir, region);
+    const adviceAsOf = advisorDate(flags, dataDir);
+    const book = dataDir === undefined ? await liveOrCatalog(region, io) : loadBook(dataDir, region, adviceAsOf);
     checkTypeFilters(policy, book, io);
     optimisingTierFor(pods);
     const result = await optimize({

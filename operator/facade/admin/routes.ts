@@ -5,6 +5,7 @@ import {
   SAVINGS_BASELINE,
   binPackingSavings,
   figuresFromStatus,
+  netSavingsReason,
   netSavingsUsd,
   notInTotals,
   priceProvenance,
@@ -16,14 +17,14 @@ import type { AuthService } from "../auth/service.js";
 import type { FacadeCache } from "../cache.js";
 import { NotImplementedError, NotReadyError, UnprocessableError } from "../errors.js";
 import { defineRoute, type AuthContext, type RouteDef } from "../http.js";
-import { agentConnection, clusterFigures } from "../services/fleet-view.js";
+import { agentConnection, binPackingItem, clusterFigures } from "../services/fleet-view.js";
 import { nodeKpi } from "../services/node-totals.js";
-import { NotInTotals, TotalsBasis } from "../routes/shared.js";
+import { BinPackingBasis, NetSavingsReason, NotInTotals, TotalsBasis } from "../routes/shared.js";
 
 export interface AdminRouteDeps {
   auth: AuthService;
   client: KubeClient;
-  cache: Pick<FacadeCache, "allClusters" | "allAgentActions" | "hasSynced" | "templates">;
+  cache: Pick<FacadeCache, "allClusters" | "allAgentActions" | "hasSynced" | "templates" | "hibernationSchedules">;
   /** Platform-level audit chain (super_admin actions that outlive an organisation, e.g. its deletion). */
   systemNamespace: string;
   /** Whether a price of this date is older than the configured maximum age; default: never. */
@@ -49,6 +50,7 @@ function money(
 ): {
   monthly_spend: number | null;
   net_savings: number | null;
+  net_savings_reason: string | null;
   unpriced_clusters: number;
   not_in_totals: Array<{ cluster_id: string; reason: string }>;
   savings_baseline: string;
@@ -64,6 +66,7 @@ function money(
   return {
     monthly_spend: sumKnown(figures.map((f) => f.monthlyCostUsd)),
     net_savings: sumKnown(figures.map(netSavingsUsd)),
+    net_savings_reason: netSavingsReason(figures),
     unpriced_clusters: figures.length - priced.length,
     not_in_totals: notInTotals(figures),
     savings_baseline: SAVINGS_BASELINE,
@@ -71,19 +74,20 @@ function money(
   };
 }
 
-function binPacking(clusters: ManagedCluster[]): {
-  monthly: number | null;
-  baseline: string;
-  as_of: string | null;
-  reason: string | null;
-} {
-  const figure = binPackingSavings(
-    clusters.map((c) => ({
-      figures: figuresFromStatus(c.status),
-      ...(c.status?.lastPlan ? { plan: c.status.lastPlan } : {}),
-    })),
-  );
-  return { monthly: figure.monthlyUsd, baseline: figure.baseline, as_of: figure.asOf, reason: figure.reason };
+function binPacking(
+  cache: Pick<FacadeCache, "hibernationSchedules">,
+  clusters: ManagedCluster[],
+): z.infer<typeof BinPackingBasis> & { monthly: number | null } {
+  // the same figure as /metrics/projection's: re-packed nodes save only in the hours hibernation leaves awake
+  const figure = binPackingSavings(clusters.map((c) => binPackingItem(cache, c, figuresFromStatus(c.status))));
+  return {
+    monthly: figure.monthlyUsd,
+    baseline: figure.baseline,
+    as_of: figure.asOf,
+    reason: figure.reason,
+    price_source: figure.priceSource,
+    prices_as_of: figure.pricesAsOf,
+  };
 }
 
 const Money = {
@@ -129,7 +133,7 @@ function listClientsRoute(deps: AdminRouteDeps): RouteDef {
       return {
         clients: orgs.map((o) => {
           const own = clusters.filter((c) => c.metadata.namespace === o.namespace);
-          const { net_savings: _n, ...spend } = money(own, deps.isStale);
+          const { net_savings: _n, net_savings_reason: _r, ...spend } = money(own, deps.isStale);
           return {
             id: o.orgId,
             org_name: o.name,
@@ -161,27 +165,24 @@ function statsRoute(deps: AdminRouteDeps): RouteDef {
         .number()
         .nullable()
         .describe("Σ (On-Demand baseline − cost) per month over the priced clusters; null when none is priced."),
+      total_savings_reason: NetSavingsReason,
       active_clusters: z.number().int(),
       total_clusters: z.number().int(),
       savings_source: z.string(),
       ...Money,
-      bin_packing_savings: z
-        .object({
-          monthly: z.number().nullable(),
-          baseline: z.string(),
-          as_of: z.string().nullable(),
-          reason: z.string().nullable(),
-        })
-        .describe("What the clusters' last re-plans would save per month against their current nodes (not applied)."),
+      bin_packing_savings: BinPackingBasis.extend({ monthly: z.number().nullable() }).describe(
+        "What the clusters' last re-plans would save per month against their current nodes (not applied).",
+      ),
     }),
     handler: async () => {
       const orgs = await listOrganisations(deps.client);
       const clusters = deps.cache.allClusters();
-      const { monthly_spend, net_savings, ...rest } = money(clusters, deps.isStale);
+      const { monthly_spend, net_savings, net_savings_reason, ...rest } = money(clusters, deps.isStale);
       return {
         total_clients: orgs.length,
         total_spend: monthly_spend,
         total_savings: net_savings,
+        total_savings_reason: net_savings_reason,
         active_clusters: clusters.filter(isConnected).length,
         total_clusters: clusters.length,
         savings_source:
@@ -189,7 +190,7 @@ function statsRoute(deps: AdminRouteDeps): RouteDef {
             ? "no cluster reports both a monthly cost and its On-Demand baseline yet"
             : "ManagedCluster.status (monthlyCostUsd, baselineMonthlyCostUsd) written by the operator's status controller",
         ...rest,
-        bin_packing_savings: binPacking(clusters),
+        bin_packing_savings: binPacking(deps.cache, clusters),
       };
     },
   }) as RouteDef;

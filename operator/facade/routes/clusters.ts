@@ -172,7 +172,9 @@ function outcome(p: LastPlan | undefined, isStale: (asOf: string) => boolean): O
     hourly_cost: orNull(p.hourlyCostUsd),
     monthly_cost: orNull(p.monthlyCostUsd),
     baseline_hourly_cost: baselineHourly,
-    baseline_monthly_cost: baselineHourly === null ? null : Math.round(baselineHourly * 730 * 100) / 100,
+    // written by the operator from the unrounded figure; a plan recorded before it held only the hourly one
+    baseline_monthly_cost:
+      p.baselineMonthlyCostUsd ?? (baselineHourly === null ? null : Math.round(baselineHourly * 730 * 100) / 100),
     baseline: orNull(p.baseline),
     savings_pct: orNull(p.savingsPct),
     nodes: p.nodes
@@ -181,7 +183,8 @@ function outcome(p: LastPlan | undefined, isStale: (asOf: string) => boolean): O
     pods_planned: orNull(p.podsPlanned),
     unplaced_pods: orNull(p.unplacedPods),
     price_source: p.prices ? p.prices.source : null,
-    prices_as_of: p.prices ? p.prices.asOf : null,
+    // an undated price book is a null date here, not the status's "unknown"
+    prices_as_of: p.prices && p.prices.asOf !== "unknown" ? p.prices.asOf : null,
     prices_stale: p.prices ? isStale(p.prices.asOf) : null,
   };
 }

@@ -11,10 +11,10 @@ import {
   type ClusterFigures,
   type HibernationSavings,
 } from "../../../src-shared/fleet/fleet-metrics.js";
-import { clusterFigures, clustersInScope, figuresInScope } from "../services/fleet-view.js";
+import { binPackingItem, clusterFigures, clustersInScope, figuresInScope } from "../services/fleet-view.js";
 import { nodeComposition, nodeKpi } from "../services/node-totals.js";
 import type { ResourceContext, ResourceScope } from "../services/resource-scope.js";
-import { ClusterId, TotalsBasis } from "./shared.js";
+import { BinPackingBasis, ClusterId, NetSavingsReason, TotalsBasis } from "./shared.js";
 
 const ScopeQuery = z.object({ cluster_id: ClusterId.optional() }).strict();
 
@@ -38,14 +38,6 @@ function pricedHibernation(rc: ResourceContext, figures: readonly ClusterFigures
 }
 
 /** The cluster's schedules' projected monthly hibernation saving; undefined when none has one. */
-function clusterHibernationUsd(rc: ResourceContext, cluster: string): number | undefined {
-  const figures = rc.cache
-    .hibernationSchedules(rc.namespace)
-    .filter((s) => s.spec.clusterRef.name === cluster)
-    .flatMap((s) => (s.status?.projectedMonthlySavingsUsd === undefined ? [] : [s.status.projectedMonthlySavingsUsd]));
-  return figures.length === 0 ? undefined : figures.reduce((a, v) => a + v, 0);
-}
-
 const kpi = (scope: ResourceScope): RouteDef =>
   defineRoute({
     method: "get",
@@ -59,6 +51,7 @@ const kpi = (scope: ResourceScope): RouteDef =>
     response: z.object({
       monthly_spend: z.number().nullable().describe("Σ monthly cost of the priced clusters; null when none is priced."),
       net_savings: z.number().nullable(),
+      net_savings_reason: NetSavingsReason,
       fleet_health: z.number().nullable(),
       fleet_health_reason: z
         .string()
@@ -107,7 +100,7 @@ const projectionRoute = (scope: ResourceScope): RouteDef =>
         hibernation: z.number().nullable(),
       }),
       spot_replacement: z.object({ baseline: z.string(), reason: z.string().nullable() }),
-      bin_packing: z.object({ baseline: z.string(), as_of: z.string().nullable(), reason: z.string().nullable() }),
+      bin_packing: BinPackingBasis,
       hibernation: z.object({ baseline: z.string(), reason: z.string().nullable() }),
       ...TotalsBasis,
     }),
@@ -118,16 +111,7 @@ const projectionRoute = (scope: ResourceScope): RouteDef =>
         throw new UnprocessableError("query.timeframe: must be a number of days like 7d, 30d or 90d (1-366)");
       const clusters = clustersInScope(rc.cache, rc.namespace, ctx.query.cluster_id);
       const figures = clusters.map((c) => clusterFigures(c, rc));
-      const binPacking = binPackingSavings(
-        clusters.map((c, i) => {
-          const hibernationUsd = clusterHibernationUsd(rc, c.metadata.name ?? "");
-          return {
-            figures: figures[i]!,
-            ...(c.status?.lastPlan ? { plan: c.status.lastPlan } : {}),
-            ...(hibernationUsd !== undefined ? { hibernationUsd } : {}),
-          };
-        }),
-      );
+      const binPacking = binPackingSavings(clusters.map((c, i) => binPackingItem(rc.cache, c, figures[i]!)));
       return projection(
         figures,
         { hibernation: pricedHibernation(rc, figures), binPacking },

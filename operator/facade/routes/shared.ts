@@ -30,3 +30,20 @@ export const TotalsBasis = {
   prices_as_of: z.string().nullable(),
   prices_stale: PricesStale,
 };
+
+/** A bin-packing saving: its baseline, the oldest plan's time, what it leaves out, and the prices the plans used. */
+export const BinPackingBasis = z.object({
+  baseline: z.string(),
+  as_of: z.string().nullable().describe("When the oldest re-plan behind the figure completed."),
+  reason: z.string().nullable(),
+  price_source: z.string().nullable().describe("Where the prices the re-plans used came from (joined with +)."),
+  prices_as_of: z
+    .string()
+    .nullable()
+    .describe("The oldest date of those prices; null when some re-plan's prices are undated or there is no figure."),
+});
+
+export const NetSavingsReason = z
+  .string()
+  .nullable()
+  .describe("Why net savings are null, or which priced clusters they leave out (no On-Demand baseline).");

@@ -49,14 +49,24 @@ const TemplateView = TemplateSummary.extend({
       count: z.number(),
       cheapest: z.unknown().optional(),
       dearest: z.unknown().optional(),
-      as_of: z.string().nullable(),
+      as_of: z
+        .string()
+        .nullable()
+        .describe("Date of the oldest price behind cheapest/dearest; null when one is undated."),
+      price_source: z
+        .string()
+        .nullable()
+        .describe("Where those prices came from (comma-separated); null when unknown."),
     })
     .nullable(),
 });
 
 function instanceTypesView(t: NodeTemplate): z.infer<typeof TemplateView>["instance_types"] {
   const it = t.status?.instanceTypes;
-  return it ? { count: it.count, cheapest: it.cheapest, dearest: it.dearest, as_of: it.asOf ?? null } : null;
+  if (!it) return null;
+  // an undated price is null here, not the status's "unknown"
+  const asOf = it.asOf === undefined || it.asOf === "unknown" ? null : it.asOf;
+  return { count: it.count, cheapest: it.cheapest, dearest: it.dearest, as_of: asOf, price_source: it.source ?? null };
 }
 
 /**

@@ -4,7 +4,7 @@ import type { ManagedCluster } from "../../../src-shared/crds/index.js";
 import { findCondition, type Condition } from "../../../src-shared/runtime/conditions.js";
 import type { FacadeCache } from "../cache.js";
 import { NotFoundError } from "../errors.js";
-import { figuresFromStatus, type ClusterFigures } from "../../../src-shared/fleet/fleet-metrics.js";
+import { figuresFromStatus, type ClusterFigures, type PlanView } from "../../../src-shared/fleet/fleet-metrics.js";
 
 function createdAt(c: ManagedCluster): string {
   return c.metadata.creationTimestamp ?? "";
@@ -143,5 +143,31 @@ export function nodeFigures(f: ClusterView): NodeFigures {
     nodesReason: null,
     spotPercentage: empty ? null : f.spotPercentage,
     spotPercentageReason: empty ? NO_NODES : null,
+  };
+}
+
+/** A cluster's hibernation schedules' projected monthly savings, summed; undefined when none has a figure. */
+function hibernationUsdOf(
+  cache: Pick<FacadeCache, "hibernationSchedules">,
+  cluster: ManagedCluster,
+): number | undefined {
+  const figures = cache
+    .hibernationSchedules(cluster.metadata.namespace ?? "")
+    .filter((s) => s.spec.clusterRef.name === cluster.metadata.name)
+    .flatMap((s) => (s.status?.projectedMonthlySavingsUsd === undefined ? [] : [s.status.projectedMonthlySavingsUsd]));
+  return figures.length === 0 ? undefined : figures.reduce((a, v) => a + v, 0);
+}
+
+/** What binPackingSavings needs of one cluster: its figures, its last plan and what its hibernation saves. */
+export function binPackingItem(
+  cache: Pick<FacadeCache, "hibernationSchedules">,
+  cluster: ManagedCluster,
+  figures: ClusterFigures,
+): { figures: ClusterFigures; plan?: PlanView; hibernationUsd?: number } {
+  const hibernationUsd = hibernationUsdOf(cache, cluster);
+  return {
+    figures,
+    ...(cluster.status?.lastPlan ? { plan: cluster.status.lastPlan } : {}),
+    ...(hibernationUsd !== undefined ? { hibernationUsd } : {}),
   };
 }

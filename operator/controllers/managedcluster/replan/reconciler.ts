@@ -343,5 +343,7 @@ function plannedCondition(job: Job, lastPlan: LastPlan): ConditionInput {
 
 function succeededEventMessage(job: Job, p: LastPlan): string {
   const nodes = (p.nodes ?? []).reduce((n, x) => n + x.count, 0);
-  return `Job ${job.jobId}: ${nodes} node(s) for ${p.podsPlanned ?? 0} pod(s), $${p.hourlyCostUsd}/h ($${p.monthlyCostUsd}/month), ${p.savingsPct}% below ${p.baseline}`;
+  const saving = p.savingsPct === undefined ? "no baseline (no nodes)" : `${p.savingsPct}% below ${p.baseline}`;
+  const prices = p.prices ? `prices ${p.prices.source} as of ${p.prices.asOf}` : "prices unknown";
+  return `Job ${job.jobId}: ${nodes} node(s) for ${p.podsPlanned ?? 0} pod(s), $${p.hourlyCostUsd}/h ($${p.monthlyCostUsd}/month), ${saving}; ${prices}`;
 }
