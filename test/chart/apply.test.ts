@@ -15,6 +15,8 @@ import { KubeClient, type KubeObject } from "../../src-shared/kube/index.js";
 import { eventually, kubectl, startTestCluster } from "../support/cluster.js";
 import { KARPENTER_CRD_FILE } from "../../src-shared/karpenter/crds.js";
 import { chartDir, helm, setArgs } from "./helm.js";
+import { parseSnapshot } from "../../src-shared/agent/snapshot.js";
+import { testHeartbeat } from "../support/agent.js";
 
 const NAMESPACE = "spot-optimizer";
 const VALUES = {
@@ -353,6 +355,18 @@ describe("the rendered chart applied with kubectl", () => {
       await expect(facade.audit.sweepRetention([NAMESPACE, owner.namespace])).resolves.toEqual({
         [owner.namespace]: 0,
       });
+      // A beat within the status interval is kept back and stored at the interval's end or at shutdown, after reading
+      // the stored snapshot by name: with these permissions too.
+      const later = { ...beat, nodes: [testHeartbeat(["n-late"]).nodes[0]!] };
+      expect((await post("/clusters/edge/heartbeat", later, agentToken)).status).toBe(200);
+      await facade.services.agent.ingest.close();
+      const snapshot = await admin.get({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        namespace: NAMESPACE,
+        name: `${prefix}-agent-snapshot`,
+      });
+      expect(parseSnapshot(snapshot as never)?.nodes.map((n) => n.name)).toEqual(["n-late"]);
     } finally {
       await facade.stop();
       rmSync(dir, { recursive: true, force: true });
