@@ -62,6 +62,8 @@ export class Agent {
   private refusedSinceMs = 0;
   /** Epoch ms of the last heartbeat the facade accepted (0 = none yet). */
   lastReportMs = 0;
+  /** Epoch ms at which the last heartbeat round ended, whatever its outcome (0 = none yet): the loop is alive. */
+  lastRoundMs = 0;
 
   constructor(private readonly o: AgentOptions) {}
 
@@ -106,6 +108,7 @@ export class Agent {
       if (err instanceof FacadeError && err.status === 401) this.tokenRefused(err);
       else this.o.logger?.warn({ err: (err as Error).message, failures: this.heartbeatFailures }, "Heartbeat failed");
     }
+    this.lastRoundMs = Date.now();
     return nextDelayMs(this.o.heartbeatMs, this.heartbeatFailures, this.o.backoffMaxMs);
   }
 

@@ -53,6 +53,8 @@ export async function startAgent(config: AgentConfig, opts: StartAgentOptions = 
     agent,
     metrics,
     staleMs: config.healthStaleMs,
+    // a round waits up to the longest backoff, then its requests' own timeouts
+    liveMs: Math.max(config.healthStaleMs, 2 * config.backoffMaxMs + 30_000),
   });
   agent.start();
   logger.info({ cluster: config.clusterId, facade: config.facadeUrl, port: server.port }, "Started agent");

@@ -493,9 +493,11 @@ describe("drain", () => {
 });
 
 describe("facade outage", () => {
-  it("the agent backs off, /healthz fails, and once the facade is back it catches up", async () => {
+  it("the agent backs off, is not ready but still live, and once the facade is back it catches up", async () => {
     proxy.up = false;
-    await eventually(async () => (await fetch(`http://127.0.0.1:${agent.port}/healthz`)).status === 503, 10_000);
+    await eventually(async () => (await fetch(`http://127.0.0.1:${agent.port}/readyz`)).status === 503, 10_000);
+    // its own loop runs on: the kubelet has no reason to restart it (and cut short the drains it runs)
+    expect((await fetch(`http://127.0.0.1:${agent.port}/healthz`)).status).toBe(200);
     const name = await action({
       type: "label",
       target: { kind: "Node", name: "n1" },
@@ -506,7 +508,7 @@ describe("facade outage", () => {
     proxy.up = true;
     expect((await finished(name)).phase).toBe("Succeeded");
     expect((await get({ apiVersion: "v1", kind: "Node", name: "n1" })).metadata.labels.outage).toBe("1");
-    await eventually(async () => (await fetch(`http://127.0.0.1:${agent.port}/healthz`)).status === 200, 10_000);
+    await eventually(async () => (await fetch(`http://127.0.0.1:${agent.port}/readyz`)).status === 200, 10_000);
     const metrics = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
     expect(metrics).toMatch(/spotopt_agent_heartbeats_total\{result="failed"\} [1-9]/);
   });
