@@ -184,6 +184,17 @@ describe("rendered manifests", () => {
     expect(leaderRole.rules.flatMap((r) => r.resourceNames ?? [])).toContain(LEADER_LEASE_NAME);
   });
 
+  it("makes no PodDisruptionBudget a single replica could never satisfy, and refuses one that allows no eviction", async () => {
+    // one replica under minAvailable 1: every drain of its node (kubectl drain, Karpenter) would wait for ever
+    const single = await renderChart({ "operator.replicas": 1, "facade.replicas": 1 });
+    expect(single.filter((o) => o.kind === "PodDisruptionBudget")).toEqual([]);
+    const three = await renderChart({ "operator.replicas": 3, "operator.podDisruptionBudget.minAvailable": 2 });
+    expect((find(three, "PodDisruptionBudget", "spot-optimizer-operator") as any).spec.minAvailable).toBe(2);
+    await expect(renderChart({ "facade.replicas": 2, "facade.podDisruptionBudget.minAvailable": 2 })).rejects.toThrow(
+      "facade.podDisruptionBudget.minAvailable (2) must be below facade.replicas (2): a budget that allows no eviction blocks every node drain",
+    );
+  });
+
   it("puts IRSA annotations on the operator's ServiceAccount", () => {
     const sa = find(rendered.get("every toggle on")!, "ServiceAccount", "spot-optimizer-operator");
     expect(sa.metadata.annotations?.["eks.amazonaws.com/role-arn"]).toBe(

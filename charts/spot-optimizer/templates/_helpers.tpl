@@ -155,3 +155,19 @@ startupProbe:
 {{- end -}}
 {{- join "," $pairs -}}
 {{- end -}}
+
+{{/*
+A component's PodDisruptionBudget spec, or nothing with a single replica: a budget that allows no eviction blocks
+every node drain (kubectl drain, Karpenter's consolidation). A whole-number minAvailable of at least the replicas
+does the same, so it is refused. Args: dict "name" (values key) "values" (the component's values).
+*/}}
+{{- define "so.pdbSpec" -}}
+{{- $v := .values -}}
+{{- $min := $v.podDisruptionBudget.minAvailable -}}
+{{- if and (not (kindIs "string" $min)) (ge (int $min) (int $v.replicas)) (gt (int $v.replicas) 1) -}}
+{{- fail (printf "%s.podDisruptionBudget.minAvailable (%d) must be below %s.replicas (%d): a budget that allows no eviction blocks every node drain" .name (int $min) .name (int $v.replicas)) -}}
+{{- end -}}
+{{- if gt (int $v.replicas) 1 -}}
+minAvailable: {{ $min }}
+{{- end -}}
+{{- end -}}
