@@ -7,8 +7,8 @@ import { dirname, join, resolve } from "node:path";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_OUTFILE = join(repo, "dist", "agent.mjs");
-/** V8 flags the image starts the bundle with (a small young generation and heap cap keep idle RSS low). */
-export const AGENT_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=64"];
+/** V8 flags the chart starts the bundle with by default: a small young generation keeps idle RSS low, the heap cap (agent.maxHeapMiB) holds a big cluster's report. */
+export const AGENT_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=256"];
 
 /** esbuild's options for the bundle (the benchmark and a test add `metafile: true` to see what it holds). */
 export function agentBuildOptions(outfile = DEFAULT_OUTFILE) {

@@ -195,6 +195,29 @@ describe("rendered manifests", () => {
     );
   });
 
+  it("caps the agent's heap at agent.maxHeapMiB, below its memory limit (a big cluster's report needs room)", async () => {
+    const command = (objects: RenderedObject[], kind: string): string[] =>
+      (objects.find((o) => o.kind === kind && o.metadata.name.includes("-agent")) as any).spec.template.spec
+        .containers[0].command;
+    const defaults = await renderChart({ "agent.token": "t", "agent.daemonset.enabled": true });
+    expect(command(defaults, "Deployment")).toContain("--max-old-space-size=256");
+    expect(command(defaults, "DaemonSet")).toContain("--max-old-space-size=64");
+    const raised = await renderChart({ "agent.token": "t", "agent.maxHeapMiB": 700 });
+    expect(command(raised, "Deployment")).toContain("--max-old-space-size=700");
+  });
+
+  it("keeps every Service name a DNS label (63 characters) under a long release name", async () => {
+    const objects = await renderChart({}, { releaseName: "spot-optimizer-production-eu-west-1-management-x1" });
+    const services = objects.filter((o) => o.kind === "Service").map((o) => o.metadata.name);
+    expect(services).toHaveLength(2);
+    for (const name of services) expect(name.length, name).toBeLessThanOrEqual(63);
+  });
+
+  it("takes a local cluster name with dots, as ManagedCluster names and agent.clusterId do", async () => {
+    const objects = await renderChart({ "localCluster.name": "prod.eu-1", "localCluster.namespace": "org-a" });
+    expect(JSON.stringify(find(objects, "ConfigMap", "spot-optimizer-local-cluster"))).toContain("prod.eu-1");
+  });
+
   it("puts IRSA annotations on the operator's ServiceAccount", () => {
     const sa = find(rendered.get("every toggle on")!, "ServiceAccount", "spot-optimizer-operator");
     expect(sa.metadata.annotations?.["eks.amazonaws.com/role-arn"]).toBe(

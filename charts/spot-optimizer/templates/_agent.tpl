@@ -4,8 +4,10 @@
 - name: agent
   image: {{ include "so.image" .ctx }}
   imagePullPolicy: {{ $v.image.pullPolicy }}
-  # The bundle `npm run build:agent` writes in the image, with a small V8 young generation and heap (idle RSS).
-  command: ["node", "--max-semi-space-size=1", "--max-old-space-size=64", "/app/dist/agent.mjs"]
+  # The bundle `npm run build:agent` writes in the image, with a small V8 young generation (idle RSS) and a heap cap
+  # that a big cluster's report fits in (its pods are listed every beat), below the container's memory limit.
+  {{- $heap := ternary $v.agent.daemonset.maxHeapMiB $v.agent.maxHeapMiB (eq .mode "daemonset") }}
+  command: ["node", "--max-semi-space-size=1", "--max-old-space-size={{ int $heap }}", "/app/dist/agent.mjs"]
   env:
     - name: SPOTOPT_CLUSTER_ID
       value: {{ required "agent.clusterId is required" $v.agent.clusterId | quote }}
