@@ -8,8 +8,7 @@ import { readCluster } from "./cluster-report.js";
 import { execute } from "./executors/index.js";
 import type { ExecOutcome } from "./executors/types.js";
 import { FacadeError, type FacadeClient, type MalformedAction } from "./facade-client.js";
-import { SPOT_INTERRUPTION_KIND } from "../src-shared/agent/notice-kinds.js";
-import { InterruptionTracker, imdsInstanceAction, noticesOnNode, type Notice } from "./interruptions.js";
+import { InterruptionTracker, noticesOnNode, type Notice } from "./interruptions.js";
 import type { AgentMetrics } from "./metrics.js";
 
 export const AGENT_VERSION = "0.1.0";
@@ -22,8 +21,6 @@ export interface AgentOptions {
   backoffMaxMs: number;
   maxConcurrentActions: number;
   interruptionDrainMs: number;
-  /** DaemonSet mode: also ask the instance metadata about this node. */
-  imds?: { baseUrl: string; nodeName: string };
   metrics?: AgentMetrics;
   logger?: Logger;
   /** The agent's own namespace: left out of heartbeats, and actions that scale, patch or delete there are refused. */
@@ -145,16 +142,7 @@ export class Agent {
     this.o.metrics?.lastReport.set(this.lastReportMs / 1000);
   }
 
-  private async handleInterruptions(fromNodes: Notice[]): Promise<void> {
-    const notices = [...fromNodes];
-    if (this.o.imds) {
-      try {
-        const notice = await imdsInstanceAction(this.o.imds.baseUrl);
-        if (notice) notices.push({ node: this.o.imds.nodeName, kind: SPOT_INTERRUPTION_KIND, at: notice.at });
-      } catch (err) {
-        this.o.logger?.warn({ err: (err as Error).message }, "Instance metadata check failed");
-      }
-    }
+  private async handleInterruptions(notices: Notice[]): Promise<void> {
     for (const notice of this.interruptions.admit(notices)) {
       this.o.metrics?.interruptions.inc({ kind: notice.kind });
       this.o.logger?.warn({ node: notice.node, kind: notice.kind }, "Noticed interruption, draining node");

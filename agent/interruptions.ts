@@ -5,8 +5,14 @@ import type { HeartbeatInterruption } from "../src-shared/agent/protocol.js";
 import { MAX_NOTICES_PER_HEARTBEAT, SPOT_INTERRUPTION_KIND } from "../src-shared/agent/notice-kinds.js";
 import { httpRequest } from "./http.js";
 
+/** The taint this agent's DaemonSet puts on its node on an instance-metadata Spot interruption notice. */
+export const NOTICE_TAINT = "spotoptimizer.io/spot-interruption";
+/** When that notice says the instance goes (RFC 3339), on the node: a taint value cannot hold it. */
+export const NOTICE_AT_ANNOTATION = "spotoptimizer.io/spot-interruption-at";
+
 /** Taint key -> the kind reported in the heartbeat; only SPOT_INTERRUPTION_KIND counts as an interruption. */
 export const INTERRUPTION_TAINTS: Readonly<Record<string, string>> = {
+  [NOTICE_TAINT]: SPOT_INTERRUPTION_KIND,
   "aws-node-termination-handler/spot-itn": SPOT_INTERRUPTION_KIND,
   "aws-node-termination-handler/rebalance-recommendation": "rebalance",
   "aws-node-termination-handler/asg-lifecycle-termination": "asg-termination",
@@ -39,10 +45,18 @@ function addOnce(kinds: Map<string, string>, kind: string | undefined, at: () =>
   if (kind !== undefined && !kinds.has(kind)) kinds.set(kind, at());
 }
 
+/** Our DaemonSet's taint is dated by its notice, noted on the node; a taint of another tool when first seen. */
+function taintedAt(node: V1Node, key: string, nowIso: string): string {
+  if (key !== NOTICE_TAINT) return nowIso;
+  const noted = Date.parse(node.metadata?.annotations?.[NOTICE_AT_ANNOTATION] ?? "");
+  return Number.isFinite(noted) ? new Date(noted).toISOString() : nowIso;
+}
+
 /** The interruption notices a Node carries now (at most one per kind). */
 export function noticesOnNode(node: V1Node, nowIso: string): Notice[] {
   const kinds = new Map<string, string>();
-  for (const taint of node.spec?.taints ?? []) addOnce(kinds, INTERRUPTION_TAINTS[taint.key], () => nowIso);
+  for (const taint of node.spec?.taints ?? [])
+    addOnce(kinds, INTERRUPTION_TAINTS[taint.key], () => taintedAt(node, taint.key, nowIso));
   for (const c of node.status?.conditions ?? []) {
     const kind = c.status === "True" ? INTERRUPTION_CONDITIONS[c.type] : undefined;
     addOnce(kinds, kind, () => conditionSince(c.lastTransitionTime, nowIso));

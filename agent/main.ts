@@ -7,10 +7,13 @@ import { AgentConfigError, loadAgentConfig, type AgentConfig } from "./config.js
 import { createFacadeClient } from "./facade-client.js";
 import { loadKubeAccess } from "./kube-access.js";
 import { createAgentMetrics } from "./metrics.js";
+import { NoticeWatcher } from "./notice-watcher.js";
 import { startAgentServer } from "./server.js";
+import type { Logger } from "pino";
 
 export interface RunningAgent {
-  agent: Agent;
+  /** the Deployment mode's agent (none in DaemonSet mode) */
+  agent?: Agent;
   port: number;
   stop(): Promise<void>;
 }
@@ -32,42 +35,60 @@ export async function startAgent(config: AgentConfig, opts: StartAgentOptions = 
     }));
   const client = new KubeClient(kubeConfig);
   const metrics = createAgentMetrics();
-  const agent = new Agent({
-    client,
-    facade: createFacadeClient({ baseUrl: config.facadeUrl, clusterId: config.clusterId, readToken: config.readToken }),
-    heartbeatMs: config.heartbeatMs,
-    pollMs: config.pollMs,
-    backoffMaxMs: config.backoffMaxMs,
-    maxConcurrentActions: config.maxConcurrentActions,
-    interruptionDrainMs: config.interruptionDrainMs,
-    ...(config.mode === "daemonset" && config.nodeName
-      ? { imds: { baseUrl: config.imdsUrl, nodeName: config.nodeName } }
-      : {}),
-    metrics,
-    logger,
-    ...(config.ownNamespace !== undefined ? { ownNamespace: config.ownNamespace } : {}),
-  });
+  const worker =
+    config.mode === "daemonset" ? noticeWatcher(config, client, logger) : agentOf(config, { client, logger, metrics });
   const server = await startAgentServer({
     port: config.port,
     host: config.host,
-    agent,
+    agent: worker,
     metrics,
     staleMs: config.healthStaleMs,
     // a round waits up to the longest backoff, then its requests' own timeouts
     liveMs: Math.max(config.healthStaleMs, 2 * config.backoffMaxMs + 30_000),
   });
-  agent.start();
-  logger.info({ cluster: config.clusterId, facade: config.facadeUrl, port: server.port }, "Started agent");
+  worker.start();
+  logger.info({ cluster: config.clusterId, mode: config.mode, port: server.port }, "Started agent");
   return {
-    agent,
+    ...(worker instanceof Agent ? { agent: worker } : {}),
     port: server.port,
     stop: async () => {
-      await agent.stop();
+      await worker.stop();
       await server.close();
       client.close();
       logger.info({ cluster: config.clusterId }, "Stopped agent");
     },
   };
+}
+
+/** Deployment mode: heartbeats, actions and the drains of the notices the cluster's nodes carry. */
+function agentOf(
+  c: AgentConfig,
+  deps: { client: KubeClient; logger: Logger; metrics: ReturnType<typeof createAgentMetrics> },
+): Agent {
+  return new Agent({
+    client: deps.client,
+    facade: createFacadeClient({ baseUrl: c.facadeUrl, clusterId: c.clusterId, readToken: c.readToken }),
+    heartbeatMs: c.heartbeatMs,
+    pollMs: c.pollMs,
+    backoffMaxMs: c.backoffMaxMs,
+    maxConcurrentActions: c.maxConcurrentActions,
+    interruptionDrainMs: c.interruptionDrainMs,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    ...(c.ownNamespace !== undefined ? { ownNamespace: c.ownNamespace } : {}),
+  });
+}
+
+/** DaemonSet mode: only this node's instance-metadata notices, which taint it for the Deployment agent. */
+function noticeWatcher(config: AgentConfig, client: KubeClient, logger: Logger): NoticeWatcher {
+  return new NoticeWatcher({
+    client,
+    nodeName: config.nodeName!,
+    imdsUrl: config.imdsUrl,
+    pollMs: config.pollMs,
+    backoffMaxMs: config.backoffMaxMs,
+    logger,
+  });
 }
 
 /** Bad configuration (environment, kubeconfig): one line and exit code 2. */
@@ -81,7 +102,8 @@ async function main(): Promise<void> {
   let running: RunningAgent;
   try {
     const config = loadAgentConfig(process.env);
-    config.readToken();
+    // a DaemonSet pod never talks to the facade, so it holds no token
+    if (config.mode === "deployment") config.readToken();
     running = await startAgent(config);
   } catch (err) {
     exitOnConfigError(err);

@@ -218,6 +218,30 @@ describe("rendered manifests", () => {
     expect(JSON.stringify(find(objects, "ConfigMap", "spot-optimizer-local-cluster"))).toContain("prod.eu-1");
   });
 
+  it("runs the Spot-notice DaemonSet on the node's network with no token and a role that may only get and patch Nodes", async () => {
+    const objects = await renderChart({ "agent.token": "t", "agent.daemonset.enabled": true });
+    const ds = find(objects, "DaemonSet", "spot-optimizer-agent-spot-notices") as any;
+    const pod = ds.spec.template.spec;
+    expect(pod).toMatchObject({
+      hostNetwork: true,
+      dnsPolicy: "ClusterFirstWithHostNet",
+      priorityClassName: "system-node-critical",
+      serviceAccountName: "spot-optimizer-agent-spot-notices",
+    });
+    const container = pod.containers[0];
+    expect(envOf(container, "SPOTOPT_AGENT_MODE")?.value).toBe("daemonset");
+    expect(envOf(container, "SPOTOPT_AGENT_TOKEN_FILE")).toBeUndefined();
+    expect(JSON.stringify(pod.volumes)).not.toContain("agent-token");
+    expect(container.ports).toEqual([{ name: "health", containerPort: 8091, protocol: "TCP" }]);
+    const role = find(objects, "ClusterRole", "spot-optimizer-agent-spot-notices") as RenderedObject & {
+      rules: PolicyRule[];
+    };
+    expect(role.rules).toEqual([{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "patch"] }]);
+    // the Deployment's agent keeps its token
+    const deployment = find(objects, "Deployment", "spot-optimizer-agent") as any;
+    expect(envOf(deployment.spec.template.spec.containers[0], "SPOTOPT_AGENT_TOKEN_FILE")).toBeDefined();
+  });
+
   it("puts IRSA annotations on the operator's ServiceAccount", () => {
     const sa = find(rendered.get("every toggle on")!, "ServiceAccount", "spot-optimizer-operator");
     expect(sa.metadata.annotations?.["eks.amazonaws.com/role-arn"]).toBe(

@@ -8,6 +8,7 @@ import { startAgent, type RunningAgent } from "../../agent/main.js";
 import type { AgentConfig } from "../../agent/config.js";
 import { execute } from "../../agent/executors/index.js";
 import { ORIGINAL_REPLICAS_ANNOTATION } from "../../agent/executors/fields.js";
+import { NOTICE_TAINT } from "../../agent/interruptions.js";
 import { parseSnapshot, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
 import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-target.js";
 import { PendingActionsResponse } from "../../src-shared/agent/protocol.js";
@@ -545,7 +546,7 @@ describe("Spot interruptions", () => {
     expect(ours[0].spec.after).toMatchObject({ node: "spot-a", kind: "spot-itn" });
   });
 
-  it("in DaemonSet mode the instance-metadata notice for its own node does the same", async () => {
+  it("in DaemonSet mode the instance-metadata notice of its own node taints it, and the agent drains and reports it", async () => {
     await node("spot-b");
     await pod({ ns: "shop", name: "on-spot-b", node: "spot-b" });
     let notice = false;
@@ -576,7 +577,11 @@ describe("Spot interruptions", () => {
         async () => (await get({ apiVersion: "v1", kind: "Pod", namespace: "shop", name: "on-spot-b" })) === undefined,
         10_000,
       );
-      expect((await get({ apiVersion: "v1", kind: "Node", name: "spot-b" })).spec.unschedulable).toBe(true);
+      const tainted = await get({ apiVersion: "v1", kind: "Node", name: "spot-b" });
+      expect(tainted.spec.unschedulable).toBe(true);
+      expect(tainted.spec.taints).toContainEqual({ key: NOTICE_TAINT, value: "true", effect: "NoSchedule" });
+      // the DaemonSet pod holds no facade token and runs no actions: it only answers for its loop
+      expect(daemon.agent).toBeUndefined();
       const entry = await eventually(
         async () => (await interruptionEntries()).find((x) => x.spec.resource === `cluster/${CLUSTER}/node/spot-b`),
         10_000,

@@ -1,6 +1,8 @@
 {{/* The agent container, shared by its Deployment and its DaemonSet: (dict "ctx" $ "mode" "deployment"|"daemonset"). */}}
 {{- define "so.agentContainer" -}}
 {{- $v := .ctx.Values -}}
+{{- /* the DaemonSet's pods share their node's network (IMDSv2 answers one hop only): a port of their own there */ -}}
+{{- $port := ternary $v.agent.daemonset.healthPort $v.agent.healthPort (eq .mode "daemonset") -}}
 - name: agent
   image: {{ include "so.image" .ctx }}
   imagePullPolicy: {{ $v.image.pullPolicy }}
@@ -13,10 +15,13 @@
       value: {{ required "agent.clusterId is required" $v.agent.clusterId | quote }}
     - name: SPOTOPT_FACADE_URL
       value: {{ include "so.agentEndpoint" .ctx | quote }}
+    {{- if eq .mode "deployment" }}
     # The token is a mounted Secret file, re-read after a 401 so a rotated Secret is picked up.
     - name: SPOTOPT_AGENT_TOKEN_FILE
       value: /var/run/secrets/spot-optimizer/agent-token
-    # deployment: heartbeats and actions; daemonset: also this node's EC2 instance-metadata interruption notices.
+    {{- end }}
+    # deployment: heartbeats and actions; daemonset: only this node's EC2 instance-metadata interruption notice, which
+    # taints the node for the Deployment's agent to drain and report (no facade token, no actions).
     - name: SPOTOPT_AGENT_MODE
       value: {{ .mode }}
     - name: SPOTOPT_NODE_NAME
@@ -29,7 +34,7 @@
         fieldRef:
           fieldPath: metadata.namespace
     - name: SPOTOPT_AGENT_PORT
-      value: {{ $v.agent.healthPort | quote }}
+      value: {{ $port | quote }}
     - name: LOG_LEVEL
       value: {{ $v.logLevel | quote }}
     - name: NODE_ENV
@@ -39,7 +44,7 @@
     {{- end }}
   ports:
     - name: health
-      containerPort: {{ $v.agent.healthPort }}
+      containerPort: {{ $port }}
       protocol: TCP
   {{- include "so.probes" "health" | nindent 2 }}
   resources:
@@ -49,9 +54,11 @@
   volumeMounts:
     - name: tmp
       mountPath: /tmp
+    {{- if eq .mode "deployment" }}
     - name: agent-token
       mountPath: /var/run/secrets/spot-optimizer
       readOnly: true
+    {{- end }}
 {{- end -}}
 
 {{- define "so.agentVolumes" -}}
@@ -59,12 +66,14 @@ volumes:
   - name: tmp
     emptyDir:
       sizeLimit: 256Mi
+{{- if eq .mode "deployment" }}
   - name: agent-token
     secret:
-      secretName: {{ include "so.agentTokenSecretName" . }}
+      secretName: {{ include "so.agentTokenSecretName" .ctx }}
       items:
-        - key: {{ if .Values.agent.existingTokenSecret.name }}{{ .Values.agent.existingTokenSecret.key }}{{ else }}token{{ end }}
+        - key: {{ if .ctx.Values.agent.existingTokenSecret.name }}{{ .ctx.Values.agent.existingTokenSecret.key }}{{ else }}token{{ end }}
           path: agent-token
+{{- end }}
 {{- end -}}
 
 {{- define "so.agentEndpoint" -}}
