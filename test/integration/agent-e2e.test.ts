@@ -622,6 +622,8 @@ describe("ManagedCluster status of a remote cluster", () => {
       const nodes = (await wl.listAll({ apiVersion: "v1", kind: "Node" })).items;
       expect(status.nodeCount).toBe(nodes.length);
       expect(status.agent).toMatchObject({ version: "0.1.0", health: "healthy" });
+      const verify = await f.call("GET", `/clusters/${CLUSTER}/verify`, { token: owner.accessToken });
+      expect(verify.body).toMatchObject({ status: "connected", agent_version: "0.1.0", health: "healthy" });
       expect(status.monthlyCostUsd).toBeGreaterThan(0);
       const byType = Object.fromEntries(status.conditions.map((c: any) => [c.type, c]));
       expect(byType.AgentConnected).toMatchObject({ status: "True", reason: "HeartbeatReceived" });

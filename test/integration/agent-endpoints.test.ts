@@ -308,9 +308,13 @@ describe("heartbeat", () => {
     await connect(owner, "hb-b");
     expect((await f.call("POST", "/clusters/hb-b/heartbeat", { token: tokenA, body: beat() })).status).toBe(401);
     expect((await f.call("GET", "/clusters/hb-b/actions/pending", { token: tokenA })).status).toBe(401);
-    expect((await f.call("GET", "/clusters/hb-a/verify", { token: owner.accessToken })).body.status).toBe(
-      "never_connected",
-    );
+    // the catalogue's fields beside ours: last_seen, agent_version, health
+    expect((await f.call("GET", "/clusters/hb-a/verify", { token: owner.accessToken })).body).toMatchObject({
+      status: "never_connected",
+      last_seen: null,
+      agent_version: null,
+      health: "unknown",
+    });
     expect(
       (
         await f.call("POST", "/clusters/hb-a/heartbeat", {
@@ -320,10 +324,22 @@ describe("heartbeat", () => {
       ).status,
     ).toBe(200);
     const live = await f.call("GET", "/clusters/hb-a/verify", { token: owner.accessToken });
-    expect(live.body).toMatchObject({ status: "connected", connected: true, disconnected_after_seconds: 45 });
+    expect(live.body).toMatchObject({
+      status: "connected",
+      connected: true,
+      disconnected_after_seconds: 45,
+      health: "healthy",
+    });
+    expect(live.body.last_seen).toBe(live.body.last_heartbeat);
+    expect(live.body.last_seen).toMatch(/Z$/);
     clockMs += 46_000;
     const gone = await f.call("GET", "/clusters/hb-a/verify", { token: owner.accessToken });
-    expect(gone.body).toMatchObject({ status: "disconnected", connected: false, seconds_since_heartbeat: 46 });
+    expect(gone.body).toMatchObject({
+      status: "disconnected",
+      connected: false,
+      seconds_since_heartbeat: 46,
+      health: "unreachable",
+    });
     // Not the other organisation's business.
     expect((await f.call("GET", "/clusters/hb-a/verify", { token: other.accessToken })).status).toBe(404);
   });

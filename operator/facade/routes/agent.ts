@@ -10,7 +10,7 @@ import {
 } from "../../../src-shared/agent/protocol.js";
 import { agentLeaseName, livenessEndsMs, type LeaseView } from "../../../src-shared/agent/snapshot.js";
 import { belongsTo } from "../../../src-shared/agent/placement.js";
-import { objectName, type AgentAction } from "../../../src-shared/crds/index.js";
+import { objectName, type AgentAction, type ManagedCluster } from "../../../src-shared/crds/index.js";
 import type { KubeObject } from "../../../src-shared/kube/index.js";
 import { defineRoute, type RouteDef } from "../http.js";
 import { leasableActions } from "../services/agent-actions.js";
@@ -119,7 +119,21 @@ const VerifyResponse = z.object({
   last_heartbeat: z.string().nullable(),
   seconds_since_heartbeat: z.number().nullable(),
   disconnected_after_seconds: z.number().nullable(),
+  last_seen: z.string().nullable().describe("The catalogue's name of last_heartbeat."),
+  agent_version: z.string().nullable().describe("The version the cluster's agent last reported; null before any."),
+  health: z
+    .enum(["healthy", "unreachable", "unknown"])
+    .describe("healthy while connected, unreachable once disconnected, unknown before any heartbeat"),
 });
+
+/** The catalogue's fields, from the liveness this answer states and the agent version the status holds. */
+function catalogueFields(
+  cluster: ManagedCluster,
+  live: Pick<z.infer<typeof VerifyResponse>, "status" | "connected" | "last_heartbeat">,
+): Pick<z.infer<typeof VerifyResponse>, "last_seen" | "agent_version" | "health"> {
+  const health = live.connected ? "healthy" : live.status === "disconnected" ? "unreachable" : "unknown";
+  return { last_seen: live.last_heartbeat, agent_version: cluster.status?.agent?.version ?? null, health };
+}
 
 const verifyCluster = ({ scope, agent }: AgentRouteServices): RouteDef =>
   defineRoute({
@@ -136,8 +150,8 @@ const verifyCluster = ({ scope, agent }: AgentRouteServices): RouteDef =>
       const mode = cluster.spec.mode ?? "local";
       const base = { cluster_id: ctx.params.id, mode };
       // The operator acts as the agent of the designated local cluster only; its status controller says which.
-      if (mode === "local")
-        return {
+      if (mode === "local") {
+        const local = {
           ...base,
           status: "local" as const,
           connected: agentConnection(cluster)?.status === "True",
@@ -145,6 +159,8 @@ const verifyCluster = ({ scope, agent }: AgentRouteServices): RouteDef =>
           seconds_since_heartbeat: null,
           disconnected_after_seconds: null,
         };
+        return { ...local, ...catalogueFields(cluster, local) };
+      }
       const found = await agent.client.getIfExists<KubeObject & LeaseView>({
         apiVersion: "coordination.k8s.io/v1",
         kind: "Lease",
@@ -153,7 +169,8 @@ const verifyCluster = ({ scope, agent }: AgentRouteServices): RouteDef =>
       });
       // Only a Lease whose labels name this organisation and cluster says anything about this cluster.
       const lease = belongsTo(found, rc.namespace, ctx.params.id) ? found : undefined;
-      return { ...base, ...agentLiveness(lease, rc.now) };
+      const live = agentLiveness(lease, rc.now);
+      return { ...base, ...live, ...catalogueFields(cluster, live) };
     },
   }) as RouteDef;
 
@@ -161,7 +178,7 @@ const verifyCluster = ({ scope, agent }: AgentRouteServices): RouteDef =>
 function agentLiveness(
   lease: LeaseView | undefined,
   now: Date,
-): Omit<z.infer<typeof VerifyResponse>, "cluster_id" | "mode"> {
+): Omit<z.infer<typeof VerifyResponse>, "cluster_id" | "mode" | "last_seen" | "agent_version" | "health"> {
   const ends = livenessEndsMs(lease);
   const renew = lease?.spec?.renewTime;
   if (ends === undefined || renew === undefined)
