@@ -118,6 +118,11 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown, R = unknown> {
   asRecorded?: boolean;
   /** The feature is not built: a valid request answers 501 with this detail (the OpenAPI document says so). */
   notBuilt?: string;
+  /**
+   * Statuses this route's own handler answers beyond what its shape implies (OpenAPI only), e.g. a public sign-in's
+   * 401; null takes one of those out (a POST that conflicts with nothing answers no 409).
+   */
+  errors?: Partial<Record<"401" | "403" | "404" | "409" | "501" | "503", string | null>>;
 }
 
 /** Identity-typed helper so route modules get inference on params/query/body/response. */

@@ -41,22 +41,56 @@ function inputErrors(route: RouteDef): RouteConfig["responses"] {
     out["413"] = err("Body larger than the limit");
     out["415"] = err(mediaTypeError(route));
   }
-  if (route.body || route.query) out["422"] = err("Invalid value; the detail names the field");
+  const where = [route.params ? "path" : "", route.query ? "query" : "", route.body ? "body" : ""].filter(Boolean);
+  if (where.length > 0) out["422"] = err(`Invalid value (${where.join(", ")}); the detail names the field`);
   return out;
 }
 
+/** Who may call: a user (role and organisation checked) or a cluster's agent (its token, for its cluster only). */
+function authErrors(route: RouteDef): RouteConfig["responses"] {
+  if (route.auth === "public") return {};
+  if (route.auth === "agent") return { "401": err("Missing or invalid agent token, or another cluster's") };
+  const impersonation = route.notImpersonated !== undefined ? "; never an impersonation token" : "";
+  return {
+    "401": err("Missing, invalid or expired token"),
+    "403": err(`Role not allowed (allowed: ${allowedRoles(route).join(", ")}, super_admin)${impersonation}`),
+  };
+}
+
+/** 404: an id of the path (or named in the request) that is not the caller's, or no organisation selected. */
+function notFound(route: RouteDef): string | undefined {
+  const tenant = route.auth === "user" && route.tenant !== false;
+  if (pathParamNames(route.path).length > 0)
+    return tenant
+      ? "Not found, or not in the caller's organisation (a super_admin: no organisation selected with X-Org-Id)"
+      : "Not found";
+  if (tenant)
+    return "An id the request names is not found in the caller's organisation, or (a super_admin) no organisation selected with X-Org-Id";
+  return undefined;
+}
+
 function errorResponses(route: RouteDef): RouteConfig["responses"] {
-  const out: RouteConfig["responses"] = inputErrors(route);
-  if (route.auth !== "public") {
-    out["401"] = err("Missing, invalid or expired token");
-    const impersonation = route.notImpersonated !== undefined ? "; never an impersonation token" : "";
-    out["403"] = err(`Role not allowed (allowed: ${allowedRoles(route).join(", ")}, super_admin)${impersonation}`);
-  }
-  if (pathParamNames(route.path).length > 0) out["404"] = err("Not found, or not in the caller's organisation");
+  const out: RouteConfig["responses"] = { ...inputErrors(route), ...authErrors(route) };
+  const missing = notFound(route);
+  if (missing) out["404"] = err(missing);
+  // an organisation's reads come from the informer cache, which answers only once synced
+  if (route.auth === "user" && route.tenant !== false) out["503"] = err("Caches not synced yet (just after start)");
   if (isMutating(route) && !NO_CONFLICT_PATHS.has(route.path))
     out["409"] = err("Conflicts with the current state; the detail says with what and what to do");
   if (route.rateLimit) out["429"] = err("Rate limited; see Retry-After");
   if (route.notBuilt) out["501"] = err(`Not built, answered to every valid request: ${route.notBuilt}`);
+  return withRouteErrors(out, route.errors ?? {});
+}
+
+/** The route's own statuses over those its shape implies (null takes one out). */
+function withRouteErrors(
+  out: RouteConfig["responses"],
+  own: NonNullable<RouteDef["errors"]>,
+): RouteConfig["responses"] {
+  for (const [status, description] of Object.entries(own)) {
+    if (description === null) delete out[status];
+    else if (description !== undefined) out[status] = err(description);
+  }
   return out;
 }
 
@@ -96,7 +130,7 @@ function routeConfig(route: RouteDef): RouteConfig {
     path: openApiPath(route.path),
     summary: route.summary,
     tags: route.tags,
-    security: route.auth === "public" ? [] : [{ bearerAuth: [] }],
+    security: route.auth === "public" ? [] : route.auth === "agent" ? [{ agentToken: [] }] : [{ bearerAuth: [] }],
     request,
     responses: { [String(route.status ?? 200)]: successContent(route), ...errorResponses(route) },
     ...describe(route),
@@ -110,6 +144,8 @@ export function buildOpenApiDocument(
 ): ReturnType<OpenApiGeneratorV31["generateDocument"]> {
   const registry = new OpenAPIRegistry();
   registry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+  // the token POST /clusters/connect hands out for one cluster's agent: opaque, not a JWT
+  registry.registerComponent("securitySchemes", "agentToken", { type: "http", scheme: "bearer" });
   for (const route of routes) registry.registerPath(routeConfig(route));
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: "3.1.0",

@@ -275,6 +275,7 @@ function workersRoute(deps: AdminRouteDeps): RouteDef {
     ...SUPER,
     method: "get",
     path: "/admin/health/workers",
+    errors: { "503": "Caches not synced yet (just after start)" },
     summary:
       "The agents as the action queue's workers (super_admin): queued AgentActions, those whose agent is not connected, agents connected of all clusters",
     response: z.object({

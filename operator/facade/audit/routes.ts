@@ -400,6 +400,7 @@ function exportFileRoute(deps: AuditContext): RouteDef {
       "Download behind GET /audit/export's signed file_url (JSON or CSV with X-Audit-Checksum); 403 once expired or altered",
     tags: ["audit"],
     auth: "public",
+    errors: { "403": "The link expired or was altered" },
     noStore: true,
     produces: formatOf,
     query: z

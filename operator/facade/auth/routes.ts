@@ -78,6 +78,7 @@ function loginRoute(ctx: AuthRouteContext, path: string, summary: string): Route
     summary,
     tags: ["auth"],
     auth: "public",
+    errors: { "401": "Incorrect email or password" },
     noStore: true,
     rateLimit: ctx.tokenLimit,
     // `username` is the OAuth2 password-form name of the same field (the dashboard's /auth/login form).
@@ -168,6 +169,7 @@ function verifyEmailRoute(ctx: AuthRouteContext): RouteDef {
       "Complete a signup with the mailed code and the password it was asked with: creates the organisation and its " +
       "owner; returns tokens",
     tags: ["auth"],
+    errors: { "401": "Not the password the signup was asked with", "404": "No such code, or used or expired" },
     auth: "public",
     status: 201,
     noStore: true,
@@ -214,6 +216,7 @@ function refreshRoute(ctx: AuthRouteContext): RouteDef {
     summary: "Rotate a refresh token: new pair, old token revoked; reuse revokes the session",
     tags: ["auth"],
     auth: "public",
+    errors: { "401": "Refresh token invalid, expired, revoked or reused (reuse ends the session)" },
     noStore: true,
     rateLimit: { name: "refresh", windowMs: 60_000, limit: ctx.limits.tokenPerMinute * 3 },
     body: z.object({ refresh_token: Jwt }).strict(),
@@ -338,6 +341,7 @@ function acceptInviteRoute(ctx: AuthRouteContext): RouteDef {
       "Join the inviting organisation with the invited role (invite_token: the code POST /settings/invite mailed)",
     tags: ["auth"],
     auth: "public",
+    errors: { "404": "Invite not found or expired" },
     status: 201,
     noStore: true,
     rateLimit: ctx.tokenLimit,

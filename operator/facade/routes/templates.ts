@@ -241,6 +241,7 @@ const validate = (scope: ResourceScope): RouteDef =>
     summary: "Check a template draft for conflicts (families vs architecture, disk); changes nothing",
     tags: ["templates"],
     auth: "user",
+    errors: { "409": null },
     roles: ORG_ROLES,
     audit: false,
     body: ValidateBody,

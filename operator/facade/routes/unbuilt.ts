@@ -211,6 +211,7 @@ function skipOnboardingRoute(): RouteDef {
       "Skip the onboarding wizard: records nothing, since GET /api/auth/me never routes to one; answers where it routes",
     tags: ["onboarding"],
     auth: "user",
+    errors: { "409": null },
     roles: ["owner", "admin", "viewer"],
     tenant: false,
     audit: false,
