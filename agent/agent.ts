@@ -9,6 +9,8 @@ import { execute } from "./executors/index.js";
 import type { ExecOutcome } from "./executors/types.js";
 import { FacadeError, type FacadeClient, type MalformedAction } from "./facade-client.js";
 import { InterruptionTracker, noticesOnNode, type Notice } from "./interruptions.js";
+import { cordonForNotice, releaseWithdrawn } from "./notice-cordon.js";
+import type { V1Node } from "@kubernetes/client-node";
 import type { AgentMetrics } from "./metrics.js";
 
 export const AGENT_VERSION = "0.1.0";
@@ -53,6 +55,8 @@ export class Agent {
   private readonly running = new Map<string, Running>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly interruptions = new InterruptionTracker();
+  /** Nodes an interruption drain works on now: their cordon stays while it runs. */
+  private readonly draining = new Set<string>();
   private heartbeatFailures = 0;
   private pollFailures = 0;
   /** Epoch ms since which the facade refuses the token (0 = it does not). */
@@ -124,8 +128,10 @@ export class Agent {
 
   async heartbeatOnce(): Promise<void> {
     const report = await readCluster(this.o.client, this.o.ownNamespace);
-    await this.handleInterruptions(report.nodes.flatMap((n) => noticesOnNode(n, new Date().toISOString())));
+    const notices = report.nodes.flatMap((n) => noticesOnNode(n, new Date().toISOString()));
+    await this.handleInterruptions(notices);
     this.interruptions.retain(new Set(report.nodes.map((n) => n.metadata?.name ?? "")));
+    await this.releaseWithdrawn(report.nodes, new Set(notices.map((n) => n.node)));
     const interruptions = this.interruptions.pending();
     const answer = await this.o.facade.heartbeat({
       agent_version: AGENT_VERSION,
@@ -150,7 +156,30 @@ export class Agent {
     }
   }
 
+  /** Undoes the cordons of notices gone since (a cancelled disruption): the node stays, so it takes pods again. */
+  private async releaseWithdrawn(nodes: V1Node[], noticed: ReadonlySet<string>): Promise<void> {
+    try {
+      const released = await releaseWithdrawn(this.o.client, { nodes, noticed, busy: this.draining });
+      for (const node of released) {
+        this.interruptions.forget(node);
+        this.o.logger?.info({ node }, "Notice withdrawn: node uncordoned");
+      }
+    } catch (err) {
+      this.o.logger?.warn({ err: (err as Error).message }, "Uncordoning a node whose notice was withdrawn failed");
+    }
+  }
+
   private async drainForInterruption(notice: Notice): Promise<void> {
+    this.draining.add(notice.node);
+    try {
+      await cordonForNotice(this.o.client, notice.node, notice.kind);
+      await this.drainNode(notice);
+    } finally {
+      this.draining.delete(notice.node);
+    }
+  }
+
+  private async drainNode(notice: Notice): Promise<void> {
     const outcome = await execute({
       client: this.o.client,
       action: {

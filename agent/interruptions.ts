@@ -116,6 +116,11 @@ export class InterruptionTracker {
     return fresh;
   }
 
+  /** Forgets a node's notices (withdrawn): a later notice of it is handled again. */
+  forget(node: string): void {
+    for (const key of this.handled) if (key.slice(0, key.indexOf("|")) === node) this.handled.delete(key);
+  }
+
   /** Forgets nodes that are gone, so a new node with a reused name is watched again. */
   retain(existingNodes: ReadonlySet<string>): void {
     for (const key of this.handled) if (!existingNodes.has(key.slice(0, key.indexOf("|")))) this.handled.delete(key);

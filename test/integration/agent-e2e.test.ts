@@ -9,6 +9,7 @@ import type { AgentConfig } from "../../agent/config.js";
 import { execute } from "../../agent/executors/index.js";
 import { ORIGINAL_REPLICAS_ANNOTATION } from "../../agent/executors/fields.js";
 import { NOTICE_TAINT } from "../../agent/interruptions.js";
+import { NOTICE_CORDON_ANNOTATION } from "../../agent/notice-cordon.js";
 import { parseSnapshot, snapshotConfigMapName } from "../../src-shared/agent/snapshot.js";
 import { DEFAULT_SYSTEM_NAMESPACE } from "../../src-shared/tenancy/cluster-target.js";
 import { PendingActionsResponse } from "../../src-shared/agent/protocol.js";
@@ -544,6 +545,39 @@ describe("Spot interruptions", () => {
     const ours = entries.filter((x) => x.spec.resource === `cluster/${CLUSTER}/node/spot-a`);
     expect(ours).toHaveLength(1);
     expect(ours[0].spec.after).toMatchObject({ node: "spot-a", kind: "spot-itn" });
+  });
+
+  it("a notice withdrawn (a cancelled disruption) uncordons the node the agent cordoned for it, not one cordoned by hand", async () => {
+    const taint = (name: string, on: boolean) =>
+      wl.patch(
+        { apiVersion: "v1", kind: "Node", name },
+        { spec: { taints: on ? [{ key: "karpenter.sh/disrupted", effect: "NoSchedule" }] : null } },
+        { type: "merge" },
+      );
+    const nodeOf = (name: string) => get({ apiVersion: "v1", kind: "Node", name });
+    await node("kd-1");
+    await node("kd-2");
+    await wl.patch(
+      { apiVersion: "v1", kind: "Node", name: "kd-2" },
+      { spec: { unschedulable: true } },
+      { type: "merge" },
+    );
+    await pod({ ns: "shop", name: "on-kd-1", node: "kd-1" });
+    await taint("kd-1", true);
+    await taint("kd-2", true);
+    await eventually(async () => (await nodeOf("kd-1")).spec.unschedulable === true, 10_000);
+    await eventually(
+      async () => (await get({ apiVersion: "v1", kind: "Pod", namespace: "shop", name: "on-kd-1" })) === undefined,
+      10_000,
+    );
+    await taint("kd-1", false);
+    await taint("kd-2", false);
+    await eventually(async () => (await nodeOf("kd-1")).spec.unschedulable === undefined, 10_000, "kd-1 uncordoned");
+    expect((await nodeOf("kd-1")).metadata.annotations ?? {}).not.toHaveProperty(NOTICE_CORDON_ANNOTATION);
+    // a later notice of the same node is handled again
+    await taint("kd-1", true);
+    await eventually(async () => (await nodeOf("kd-1")).spec.unschedulable === true, 10_000, "kd-1 cordoned again");
+    expect((await nodeOf("kd-2")).spec.unschedulable).toBe(true);
   });
 
   it("in DaemonSet mode the instance-metadata notice of its own node taints it, and the agent drains and reports it", async () => {

@@ -1,0 +1,52 @@
+// The cordon a notice brings, undone when the notice goes: Karpenter takes its disruption taint back when it cancels a
+// disruption (and a rebalance recommendation may pass), and the node then stays. Only a cordon this agent made for a
+// notice is undone: it marks the node when it cordons it, and leaves a node someone else cordoned as it is.
+import type { V1Node } from "@kubernetes/client-node";
+import type { KubeClient, KubeObject } from "../src-shared/kube/client.js";
+import { AGENT_FIELD_MANAGER } from "./executors/fields.js";
+
+/** On a node this agent cordoned for a notice: the notice's kind. */
+export const NOTICE_CORDON_ANNOTATION = "agent.spotoptimizer.io/cordoned-for";
+
+const nodeRef = (name: string) => ({ apiVersion: "v1", kind: "Node", name });
+
+/** Cordons the node for a notice and marks it so, guarded by its resourceVersion; a node cordoned already stays unmarked. */
+export async function cordonForNotice(client: KubeClient, name: string, kind: string): Promise<void> {
+  const node = await client.getIfExists<KubeObject & V1Node>(nodeRef(name));
+  if (!node || node.spec?.unschedulable === true) return;
+  await client.patch(
+    nodeRef(name),
+    {
+      metadata: { resourceVersion: node.metadata?.resourceVersion, annotations: { [NOTICE_CORDON_ANNOTATION]: kind } },
+      spec: { unschedulable: true },
+    },
+    { type: "merge", fieldManager: AGENT_FIELD_MANAGER },
+  );
+}
+
+/**
+ * Uncordons the nodes this agent cordoned for a notice they no longer carry (not while `busy` drains them), removing
+ * the mark; returns their names. Each write is guarded by the node's resourceVersion: a node changed meanwhile waits
+ * for the next round.
+ */
+export async function releaseWithdrawn(
+  client: KubeClient,
+  { nodes, noticed, busy }: { nodes: readonly V1Node[]; noticed: ReadonlySet<string>; busy: ReadonlySet<string> },
+): Promise<string[]> {
+  const released: string[] = [];
+  for (const node of nodes) {
+    const name = node.metadata?.name ?? "";
+    if (node.metadata?.annotations?.[NOTICE_CORDON_ANNOTATION] === undefined) continue;
+    if (noticed.has(name) || busy.has(name)) continue;
+    await client.patch(
+      nodeRef(name),
+      {
+        metadata: { resourceVersion: node.metadata.resourceVersion, annotations: { [NOTICE_CORDON_ANNOTATION]: null } },
+        spec: { unschedulable: null },
+      },
+      { type: "merge", fieldManager: AGENT_FIELD_MANAGER },
+    );
+    released.push(name);
+  }
+  return released;
+}
