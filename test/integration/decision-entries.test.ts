@@ -179,7 +179,9 @@ describe("decision entries", () => {
     expect(row.split(",")[7]).toBe(cell);
     expect(d.periodSavingsBaseline).toMatch(/^3 node\(s\) of the pool at the change/);
     expect(row).toContain("; projected: 3 node(s) of the pool at the change");
-    expect(rows.at(-1)).toBe(`TOTAL,,,,,,,${cell},,`);
+    expect(rows.at(-1)!.startsWith(`TOTAL,,,,,,,${cell},,"sum of Monthly Projected`)).toBe(true);
+    // the decision's prices carry their source and date into the export
+    expect(row.endsWith(`,${d.priceSource},${d.pricesAsOf}`)).toBe(true);
   }, 30_000);
 
   it("switching the strategy to On-Demand records a SWITCH priced On-Demand", async () => {

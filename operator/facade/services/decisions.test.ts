@@ -1,7 +1,14 @@
 // Unit tests for the activity feed and the 30-day cost CSV built from audit entries.
 import { describe, it, expect } from "vitest";
 import { csvField } from "../../../src-shared/csv.js";
-import { activityPage, costExportCsv, costExportFilename, COST_CSV_HEADER, type AuditView } from "./decisions.js";
+import {
+  activityPage,
+  costExportCsv,
+  costExportFilename,
+  COST_CSV_HEADER,
+  COST_CSV_TOTAL_BASELINE,
+  type AuditView,
+} from "./decisions.js";
 
 const now = new Date("2026-11-23T12:00:00Z");
 
@@ -43,10 +50,14 @@ const userEdit: AuditView = {
 };
 
 describe("costExportCsv", () => {
-  it("lists the last 30 days of decisions newest first with a TOTAL of monthly = hourly × 730", () => {
+  it("lists the last 30 days of decisions newest first, with their prices' source and date, and a TOTAL of monthly = hourly × 730 naming its baseline", () => {
     const entries = [
       decision("a", "2026-11-20T10:30:00Z", [0.0416, 0.0312]),
-      decision("b", "2026-11-22T08:00:00Z", [0.1, 0.04], { reason: "cheaper, same shape" }),
+      decision("b", "2026-11-22T08:00:00Z", [0.1, 0.04], {
+        reason: "cheaper, same shape",
+        priceSource: "spot-history",
+        pricesAsOf: "2026-11-22T07:00:00Z",
+      }),
       decision("old", "2026-10-01T00:00:00Z", [1, 0.5]),
       decision("future", "2026-11-24T00:00:00Z", [1, 0.5]),
       decision("noprice", "2026-11-21T00:00:00Z", [1, 0.5], { newPriceUsdPerHour: null }),
@@ -55,12 +66,12 @@ describe("costExportCsv", () => {
     const lines = costExportCsv(entries, now).trimEnd().split("\r\n");
     expect(lines[0]).toBe(COST_CSV_HEADER);
     expect(lines[1]).toBe(
-      '2026-11-22 08:00:00,i-b,t3.medium,us-east-1a,$0.1000,$0.0400,$0.0600,$43.80,SWITCH,"cheaper, same shape"',
+      '2026-11-22 08:00:00,i-b,t3.medium,us-east-1a,$0.1000,$0.0400,$0.0600,$43.80,SWITCH,"cheaper, same shape",spot-history,2026-11-22T07:00:00Z',
     );
     expect(lines[2]).toBe(
-      "2026-11-20 10:30:00,i-a,t3.medium,us-east-1a,$0.0416,$0.0312,$0.0104,$7.59,SWITCH,Cost savings",
+      "2026-11-20 10:30:00,i-a,t3.medium,us-east-1a,$0.0416,$0.0312,$0.0104,$7.59,SWITCH,Cost savings,,",
     );
-    expect(lines[3]).toBe("TOTAL,,,,,,,$51.39,,");
+    expect(lines[3]).toBe(`TOTAL,,,,,,,$51.39,,${csvField(COST_CSV_TOTAL_BASELINE)},,`);
     expect(lines).toHaveLength(4);
   });
 
@@ -74,14 +85,16 @@ describe("costExportCsv", () => {
     const lines = costExportCsv(entries, now).trimEnd().split("\r\n");
     expect(lines.slice(1)).toEqual([
       // Their monthly cells are no hourly × 730: the reason says what they are.
-      "2026-11-23 08:00:00,cluster/home,t3.medium,us-east-1a,$0.0000,$0.5000,-$0.5000,$0.00,WAKE,Cost savings; projected: until the wake",
-      "2026-11-22 20:00:00,cluster/home,t3.medium,us-east-1a,$0.5000,$0.0000,$0.5000,$6.00,SLEEP,Cost savings; projected: until the wake",
-      "TOTAL,,,,,,,$6.00,,",
+      "2026-11-23 08:00:00,cluster/home,t3.medium,us-east-1a,$0.0000,$0.5000,-$0.5000,$0.00,WAKE,Cost savings; projected: until the wake,,",
+      "2026-11-22 20:00:00,cluster/home,t3.medium,us-east-1a,$0.5000,$0.0000,$0.5000,$6.00,SLEEP,Cost savings; projected: until the wake,,",
+      `TOTAL,,,,,,,$6.00,,${csvField(COST_CSV_TOTAL_BASELINE)},,`,
     ]);
   });
 
   it("is a header and a zero TOTAL when there were no decisions", () => {
-    expect(costExportCsv([userEdit], now)).toBe(`${COST_CSV_HEADER}\r\nTOTAL,,,,,,,$0.00,,\r\n`);
+    expect(costExportCsv([userEdit], now)).toBe(
+      `${COST_CSV_HEADER}\r\nTOTAL,,,,,,,$0.00,,${csvField(COST_CSV_TOTAL_BASELINE)},,\r\n`,
+    );
   });
 
   it("quotes and defuses cells", () => {
@@ -126,8 +139,8 @@ describe("figures that are no price", () => {
     ];
     const lines = costExportCsv(entries, now).trimEnd().split("\r\n");
     expect(lines.slice(1)).toEqual([
-      "2026-11-22 13:00:00,i-ok,t3.medium,us-east-1a,$0.1000,$0.0400,$0.0600,$43.80,SWITCH,Cost savings",
-      "TOTAL,,,,,,,$43.80,,",
+      "2026-11-22 13:00:00,i-ok,t3.medium,us-east-1a,$0.1000,$0.0400,$0.0600,$43.80,SWITCH,Cost savings,,",
+      `TOTAL,,,,,,,$43.80,,${csvField(COST_CSV_TOTAL_BASELINE)},,`,
     ]);
     const events = activityPage(entries, { limit: 10, offset: 0 }).events;
     for (const id of ["big", "neg"])
@@ -141,7 +154,7 @@ describe("figures that are no price", () => {
   it("shows an hourly saving that, times 730, is the monthly figure beside it", () => {
     const lines = costExportCsv([decision("tiny", "2026-11-22T10:00:00Z", [0.00004, 0])], now).split("\r\n");
     expect(lines[1]).toBe(
-      "2026-11-22 10:00:00,i-tiny,t3.medium,us-east-1a,$0.0000,$0.0000,$0.0000,$0.00,SWITCH,Cost savings",
+      "2026-11-22 10:00:00,i-tiny,t3.medium,us-east-1a,$0.0000,$0.0000,$0.0000,$0.00,SWITCH,Cost savings,,",
     );
   });
 });

@@ -168,8 +168,15 @@ export function activityPage(
 
 // ---- CSV ------------------------------------------------------------------------------------------------------
 
+// The catalogue's columns, then where each row's prices came from and their date (empty where the decision recorded
+// none): a figure without its source is no figure.
 export const COST_CSV_HEADER =
-  "Date,Instance ID,Instance Type,Availability Zone,Old Spot Price,New Spot Price,Hourly Savings,Monthly Projected,Decision,Reason";
+  "Date,Instance ID,Instance Type,Availability Zone,Old Spot Price,New Spot Price,Hourly Savings,Monthly Projected,Decision,Reason,Price Source,Prices As Of";
+
+/** What the TOTAL row's sum is measured against (in its Reason cell). */
+export const COST_CSV_TOTAL_BASELINE =
+  "sum of Monthly Projected: per row the replaced capacity's hourly price less the new capacity's (both as recorded " +
+  "at the decision) × 730, or the projection its Reason names";
 
 function usd(amount: number, decimals: number): string {
   const sign = amount < 0 ? "-" : "";
@@ -196,6 +203,7 @@ export function costExportCsv(entries: readonly AuditView[], now: Date): string 
     if (!d || d.projectedUsd === undefined) continue;
     const hourly = d.hourlySavingsUsd;
     const monthly = d.projectedUsd;
+    const provenance = recordedProvenance(entry);
     totalMonthlyUsd += Math.round(monthly * 100) / 100;
     rows.push(
       [
@@ -210,10 +218,12 @@ export function costExportCsv(entries: readonly AuditView[], now: Date): string 
         csvField(d.decision),
         // A row whose monthly figure is not hourly × 730 says what it is instead.
         csvField(d.projectedBasis === undefined ? d.reason : `${d.reason}; projected: ${d.projectedBasis}`),
+        csvField(provenance.price_source ?? ""),
+        csvField(provenance.prices_as_of ?? ""),
       ].join(","),
     );
   }
-  rows.push(`TOTAL,,,,,,,${usd(totalMonthlyUsd, 2)},,`);
+  rows.push(`TOTAL,,,,,,,${usd(totalMonthlyUsd, 2)},,${csvField(COST_CSV_TOTAL_BASELINE)},,`);
   return `${rows.join("\r\n")}\r\n`;
 }
 
