@@ -25,7 +25,7 @@ export interface AgentOptions {
   interruptionDrainMs: number;
   metrics?: AgentMetrics;
   logger?: Logger;
-  /** The agent's own namespace: left out of heartbeats, and actions that scale, patch or delete there are refused. */
+  /** The agent's own namespace: left out of heartbeats, and every action aimed there is refused. */
   ownNamespace?: string;
 }
 
@@ -172,7 +172,11 @@ export class Agent {
   private async drainForInterruption(notice: Notice): Promise<void> {
     this.draining.add(notice.node);
     try {
-      await cordonForNotice(this.o.client, notice.node, notice.kind);
+      // the mark lets a withdrawn notice's cordon be undone; without it (a 409 while other tools taint the node) the
+      // drain still runs and cordons the node itself, which then stays cordoned
+      await cordonForNotice(this.o.client, notice.node, notice.kind).catch((err: unknown) =>
+        this.o.logger?.warn({ node: notice.node, err: (err as Error).message }, "Marking the notice's cordon failed"),
+      );
       await this.drainNode(notice);
     } finally {
       this.draining.delete(notice.node);

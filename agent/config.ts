@@ -59,7 +59,7 @@ export interface AgentConfig {
   imdsUrl: string;
   interruptionDrainMs: number;
   maxConcurrentActions: number;
-  /** The namespace the agent runs in: never reported for hibernation, never scaled, patched or deleted by an action. */
+  /** The namespace the agent runs in: never reported for hibernation, never the target of an action. */
   ownNamespace?: string;
 }
 

@@ -24,29 +24,43 @@ export async function cordonForNotice(client: KubeClient, name: string, kind: st
   );
 }
 
+/** Whether the node carries this agent's notice cordon that nothing holds any more (no notice, no drain running). */
+function withdrawn(node: V1Node, noticed: ReadonlySet<string>, busy: ReadonlySet<string>): boolean {
+  const name = node.metadata?.name ?? "";
+  return node.metadata?.annotations?.[NOTICE_CORDON_ANNOTATION] !== undefined && !noticed.has(name) && !busy.has(name);
+}
+
+/** Removes the cordon and its mark, guarded by the resourceVersion the node was read with. */
+async function uncordon(client: KubeClient, node: V1Node): Promise<void> {
+  await client.patch(
+    nodeRef(node.metadata?.name ?? ""),
+    {
+      metadata: { resourceVersion: node.metadata?.resourceVersion, annotations: { [NOTICE_CORDON_ANNOTATION]: null } },
+      spec: { unschedulable: null },
+    },
+    { type: "merge", fieldManager: AGENT_FIELD_MANAGER },
+  );
+}
+
 /**
  * Uncordons the nodes this agent cordoned for a notice they no longer carry (not while `busy` drains them), removing
  * the mark; returns their names. Each write is guarded by the node's resourceVersion: a node changed meanwhile waits
- * for the next round.
+ * for the next round, and the others still go (an error is thrown only when none could).
  */
 export async function releaseWithdrawn(
   client: KubeClient,
   { nodes, noticed, busy }: { nodes: readonly V1Node[]; noticed: ReadonlySet<string>; busy: ReadonlySet<string> },
 ): Promise<string[]> {
   const released: string[] = [];
-  for (const node of nodes) {
-    const name = node.metadata?.name ?? "";
-    if (node.metadata?.annotations?.[NOTICE_CORDON_ANNOTATION] === undefined) continue;
-    if (noticed.has(name) || busy.has(name)) continue;
-    await client.patch(
-      nodeRef(name),
-      {
-        metadata: { resourceVersion: node.metadata.resourceVersion, annotations: { [NOTICE_CORDON_ANNOTATION]: null } },
-        spec: { unschedulable: null },
-      },
-      { type: "merge", fieldManager: AGENT_FIELD_MANAGER },
-    );
-    released.push(name);
+  let failed: unknown;
+  for (const node of nodes.filter((n) => withdrawn(n, noticed, busy))) {
+    try {
+      await uncordon(client, node);
+      released.push(node.metadata?.name ?? "");
+    } catch (err) {
+      failed ??= err;
+    }
   }
+  if (failed !== undefined && released.length === 0) throw failed;
   return released;
 }

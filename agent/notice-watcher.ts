@@ -45,15 +45,25 @@ export class NoticeWatcher {
     }, delayMs);
   }
 
+  /** The notice's taint on the node; a failure (a 409 while other tools write the node) is tried again next round. */
+  private async taint(at: string): Promise<void> {
+    try {
+      this.tainted = await taintNode(this.o.client, this.o.nodeName, at);
+      this.o.logger?.warn({ node: this.o.nodeName, at }, "Spot interruption notice: node tainted");
+    } catch (err) {
+      this.o.logger?.warn(
+        { node: this.o.nodeName, err: (err as Error).message },
+        "Tainting the node for its notice failed",
+      );
+    }
+  }
+
   /** One look at the instance metadata; a notice taints the node (once). */
   async round(): Promise<void> {
     try {
       const notice = await imdsInstanceAction(this.o.imdsUrl);
       this.lastReportMs = Date.now();
-      if (notice && !this.tainted) {
-        this.tainted = await taintNode(this.o.client, this.o.nodeName, notice.at);
-        this.o.logger?.warn({ node: this.o.nodeName, at: notice.at }, "Spot interruption notice: node tainted");
-      }
+      if (notice && !this.tainted) await this.taint(notice.at);
       this.failures = 0;
     } catch (err) {
       this.failures++;

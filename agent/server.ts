@@ -29,11 +29,12 @@ interface ServerOptions {
  */
 function health(opts: ServerOptions, startedMs: number, live: boolean): { code: number; body: string } {
   const since = (live ? opts.agent.lastRoundMs : opts.agent.lastReportMs) || startedMs;
-  const healthy = Date.now() - since <= (live ? (opts.liveMs ?? opts.staleMs) : opts.staleMs);
+  const limitMs = live ? (opts.liveMs ?? opts.staleMs) : opts.staleMs;
+  const healthy = Date.now() - since <= limitMs;
   const body = JSON.stringify({
     status: healthy ? "ok" : "stale",
     last_report: opts.agent.lastReportMs ? new Date(opts.agent.lastReportMs).toISOString() : null,
-    stale_after_seconds: opts.staleMs / 1000,
+    stale_after_seconds: limitMs / 1000,
   });
   return { code: healthy ? 200 : 503, body };
 }

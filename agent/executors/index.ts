@@ -40,11 +40,13 @@ function recordable(outcome: ExecOutcome): ExecOutcome {
 /** A refusal before anything runs: an action aimed at the agent's own namespace, or a type this agent does not know. */
 function refusal(ctx: ExecContext): ExecOutcome | undefined {
   const { type, target } = ctx.action;
-  // every type: annotate + restore (or label) could scale the agent to zero as surely as scale itself
-  if (ctx.ownNamespace !== undefined && target.namespace === ctx.ownNamespace)
+  // every type: annotate + restore (or label) could scale the agent to zero as surely as scale itself; the namespace
+  // object too (annotate with `pods` reaches every pod in it)
+  const own = ctx.ownNamespace;
+  if (own !== undefined && (target.namespace === own || (target.kind === "Namespace" && target.name === own)))
     return {
       status: "failed",
-      message: `refused: a ${type} action in ${ctx.ownNamespace}, the agent's own namespace (the agent never changes its own workloads)`,
+      message: `refused: a ${type} action in ${own}, the agent's own namespace (the agent never changes its own workloads)`,
     };
   if (!Object.hasOwn(EXECUTORS, type))
     return {

@@ -73,8 +73,9 @@ function errorResponses(route: RouteDef): RouteConfig["responses"] {
   const out: RouteConfig["responses"] = { ...inputErrors(route), ...authErrors(route) };
   const missing = notFound(route);
   if (missing) out["404"] = err(missing);
-  // an organisation's reads come from the informer cache, which answers only once synced
-  if (route.auth === "user" && route.tenant !== false) out["503"] = err("Caches not synced yet (just after start)");
+  // an organisation's reads (and an agent's cluster) come from the informer cache, which answers only once synced
+  if (route.auth === "agent" || (route.auth === "user" && route.tenant !== false))
+    out["503"] = err("Caches not synced yet (just after start)");
   if (isMutating(route) && !NO_CONFLICT_PATHS.has(route.path))
     out["409"] = err("Conflicts with the current state; the detail says with what and what to do");
   if (route.rateLimit) out["429"] = err("Rate limited; see Retry-After");

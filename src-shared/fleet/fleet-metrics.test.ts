@@ -261,14 +261,14 @@ describe("aggregates", () => {
       { figures: f, plan: plan({ source: "snapshot", asOf: "2026-07-20" }) },
       { figures: f, plan: plan({ source: "derived+snapshot", asOf: "2025-06-28" }) },
     ]);
-    expect(dated).toMatchObject({ priceSource: "derived+snapshot+snapshot", pricesAsOf: "2025-06-28" });
+    expect(dated).toMatchObject({ priceSource: "derived+snapshot", pricesAsOf: "2025-06-28" });
     const undated = binPackingSavings([
       { figures: f, plan: plan({ source: "snapshot", asOf: "2026-07-20" }) },
       { figures: f, plan: plan({ source: "derived", asOf: "unknown" }) },
     ]);
     expect(undated.pricesAsOf).toBeNull();
     expect(binPackingSavings([{ figures: f, plan: plan() }])).toMatchObject({
-      priceSource: "unknown",
+      priceSource: null,
       pricesAsOf: null,
     });
   });

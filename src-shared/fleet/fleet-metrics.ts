@@ -761,10 +761,14 @@ export function binPackingSavings(
   };
 }
 
-/** The plans' price sources (joined) and the oldest date of their prices; null where any plan's prices are undated. */
+/**
+ * The plans' price sources (each plan's own list split, then joined once) and the oldest date of their prices; null
+ * where some plan recorded no prices (its source unknown) or undated ones.
+ */
 function planPrices(plans: readonly PlanView[]): { priceSource: string | null; pricesAsOf: string | null } {
-  const sources = [...new Set(plans.map((p) => p.prices?.source ?? "unknown"))].sort();
-  const dates = plans.map((p) => p.prices?.asOf ?? "unknown");
+  if (plans.some((p) => p.prices === undefined)) return { priceSource: null, pricesAsOf: null };
+  const sources = [...new Set(plans.flatMap((p) => p.prices!.source.split(/[+,]/)))].sort();
+  const dates = plans.map((p) => p.prices!.asOf);
   return { priceSource: sources.join("+"), pricesAsOf: dates.includes("unknown") ? null : oldest(dates) };
 }
 

@@ -193,7 +193,8 @@ function binRatio(
 export interface FluidMilp {
   /**
    * HiGHS's proven bound on the fluid model with whole nodes of `bins` only (0 if none yet, Infinity when some shape
-   * has no holder among them): a lower bound on every plan whose nodes are all of those bins (wholeNodeBound: every plan)
+   * has no holder among them): a lower bound on every plan whose nodes are all of those bins (wholeNodeBound: every plan),
+   * as the MILP's optimum is the one without the bound on its node counts
    */
   bound: number;
   /** the best solution found, if any: nodes per bin and the (fractional) pods of each shape per bin */
@@ -202,9 +203,10 @@ export interface FluidMilp {
 
 /**
  * The fluid LP over `bins` with a whole number of nodes per type (z_j ∈ ℤ≥0; pods stay fractional). Every plan over
- * those bins is a feasible point of it; each z_j is bounded by the nodes that hold every pod bin j can hold, which
- * leaves its optimum as it is (some optimal solution has no more), so HiGHS's dual bound still bounds every plan; it is
- * taken with a relative margin for the solver's tolerances, like the knapsack MILP's. Where a plan needs only a few nodes of the cheapest types (Spot, pods
+ * those bins is a feasible point of it without the bound on each z_j (the nodes that hold every pod bin j can hold): a
+ * plan of whole pods may need more, but some optimal solution of the MILP has no more, so the bound leaves its optimum
+ * as it is and HiGHS's dual bound still bounds every plan; it is taken with a relative margin for the solver's
+ * tolerances, like the knapsack MILP's. Where a plan needs only a few nodes of the cheapest types (Spot, pods
  * small against the biggest nodes) whole nodes are what the LPs miss: the configuration LP buys 0.6 of a node the plan
  * must buy whole. Interrupted once its simplex work passes `deadline` (counted, so the same on every run), or once a
  * solution costs less than `beat` (a bound already proven, which this one then cannot pass).

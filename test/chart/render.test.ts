@@ -1,6 +1,7 @@
 // The chart rendered by the real helm: lint, Kubernetes schemas, least-privilege RBAC, hardened pods, values schema.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import * as yaml from "js-yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateCrdFiles } from "../../src-shared/crds/generate.js";
 import { LEADER_LEASE_NAME } from "../../operator/main.js";
@@ -193,6 +194,21 @@ describe("rendered manifests", () => {
     await expect(renderChart({ "facade.replicas": 2, "facade.podDisruptionBudget.minAvailable": 2 })).rejects.toThrow(
       "facade.podDisruptionBudget.minAvailable (2) must be below facade.replicas (2): a budget that allows no eviction blocks every node drain",
     );
+    await expect(
+      renderChart({ "facade.replicas": 2, "facade.podDisruptionBudget.minAvailable": "100%" }),
+    ).rejects.toThrow("facade.podDisruptionBudget.minAvailable (100%) must be below facade.replicas (2)");
+    // no budget rendered, nothing to refuse: the budget off, or no facade at all (agent mode)
+    const off = await renderChart({
+      "operator.replicas": 2,
+      "operator.podDisruptionBudget.minAvailable": 2,
+      "operator.podDisruptionBudget.enabled": false,
+    });
+    expect(off.filter((o) => o.kind === "PodDisruptionBudget").map((o) => o.metadata.name)).toEqual([
+      "spot-optimizer-facade",
+    ]);
+    await expect(
+      renderChart({ ...AGENT_MODE, "facade.replicas": 2, "facade.podDisruptionBudget.minAvailable": 2 }),
+    ).resolves.toBeDefined();
   });
 
   it("caps the agent's heap at agent.maxHeapMiB, below its memory limit (a big cluster's report needs room)", async () => {
@@ -204,6 +220,21 @@ describe("rendered manifests", () => {
     expect(command(defaults, "DaemonSet")).toContain("--max-old-space-size=64");
     const raised = await renderChart({ "agent.token": "t", "agent.maxHeapMiB": 700 });
     expect(command(raised, "Deployment")).toContain("--max-old-space-size=700");
+    // `helm upgrade --reuse-values` from a release made before these values carries none of them
+    const run = await helm([
+      "template",
+      "spot-optimizer",
+      chartDir,
+      ...setArgs({ "agent.token": "t", "agent.daemonset.enabled": true }),
+      ...["agent.maxHeapMiB", "agent.daemonset.maxHeapMiB", "agent.daemonset.healthPort"].flatMap((k) => [
+        "--set",
+        `${k}=null`,
+      ]),
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const reused = yaml.loadAll(run.stdout).filter((d): d is RenderedObject => d !== null && typeof d === "object");
+    expect(command(reused, "Deployment")).toContain("--max-old-space-size=256");
+    expect(command(reused, "DaemonSet")).toContain("--max-old-space-size=64");
   });
 
   it("keeps every Service name a DNS label (63 characters) under a long release name", async () => {

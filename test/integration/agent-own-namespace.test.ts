@@ -62,6 +62,20 @@ describe("the agent and its own namespace", () => {
       expect(outcome.status, type).toBe("failed");
       expect(outcome.message, type).toMatch(/the agent's own namespace/);
     }
+    // the namespace itself: an annotate with `pods` would reach every pod in it
+    for (const [type, params] of [
+      ["annotate", { annotations: { "x/y": "1" }, pods: { when: {} } }],
+      ["label", { labels: { team: "x" } }],
+    ] as const) {
+      const outcome = await execute({
+        client,
+        action: pendingAction(type, { api_version: "v1", kind: "Namespace", namespace: null, name: OWN }, params),
+        deadlineMs: Date.now() + 30_000,
+        ownNamespace: OWN,
+      });
+      expect(outcome.status, `${type} of the Namespace`).toBe("failed");
+      expect(outcome.message).toMatch(/the agent's own namespace/);
+    }
     expect(await replicas(OWN, "spot-optimizer-agent")).toBe(1);
     const own = await client.get({
       apiVersion: "apps/v1",

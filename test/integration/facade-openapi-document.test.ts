@@ -51,6 +51,7 @@ describe("OpenAPI responses", () => {
       expect(codes(path, method), path).toContain("401");
       expect(codes(path, method), path).not.toContain("403");
       expect(doc.paths[path]![method]!.security, path).toEqual([{ agentToken: [] }]);
+      expect(codes(path, method), path).toContain("503");
     }
     expect(codes("/clusters/{id}", "get")).toEqual(expect.arrayContaining(["404", "422", "503"]));
     // a body's cluster_id that is not the caller's

@@ -274,6 +274,7 @@ describeWithSharedData("spotctl plan", () => {
     for (const bad of [
       ["--advisor-as-of", "June"],
       ["--advisor-as-of", "2025-13-45"],
+      ["--advisor-as-of", "2025-02-30"],
     ]) {
       const res = spotctl("plan", "--pods", csvFile(csv), "--data", dataDir, ...bad);
       expect(res.status).toBe(2);

@@ -2,13 +2,14 @@
 {{- define "so.agentContainer" -}}
 {{- $v := .ctx.Values -}}
 {{- /* the DaemonSet's pods share their node's network (IMDSv2 answers one hop only): a port of their own there */ -}}
-{{- $port := ternary $v.agent.daemonset.healthPort $v.agent.healthPort (eq .mode "daemonset") -}}
+{{- $port := ternary ($v.agent.daemonset.healthPort | default 8091) $v.agent.healthPort (eq .mode "daemonset") -}}
 - name: agent
   image: {{ include "so.image" .ctx }}
   imagePullPolicy: {{ $v.image.pullPolicy }}
   # The bundle `npm run build:agent` writes in the image, with a small V8 young generation (idle RSS) and a heap cap
   # that a big cluster's report fits in (its pods are listed every beat), below the container's memory limit.
-  {{- $heap := ternary $v.agent.daemonset.maxHeapMiB $v.agent.maxHeapMiB (eq .mode "daemonset") }}
+  {{- /* defaults here too: `helm upgrade --reuse-values` from a release made before these values keeps none */}}
+  {{- $heap := ternary ($v.agent.daemonset.maxHeapMiB | default 64) ($v.agent.maxHeapMiB | default 256) (eq .mode "daemonset") }}
   command: ["node", "--max-semi-space-size=1", "--max-old-space-size={{ int $heap }}", "/app/dist/agent.mjs"]
   env:
     - name: SPOTOPT_CLUSTER_ID
@@ -28,7 +29,7 @@
       valueFrom:
         fieldRef:
           fieldPath: spec.nodeName
-    # Its own namespace: never reported for hibernation, never scaled, patched or deleted by an action.
+    # Its own namespace: never reported for hibernation, never the target of an action.
     - name: SPOTOPT_AGENT_NAMESPACE
       valueFrom:
         fieldRef:

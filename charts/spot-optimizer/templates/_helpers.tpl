@@ -158,14 +158,14 @@ startupProbe:
 
 {{/*
 A component's PodDisruptionBudget spec, or nothing with a single replica: a budget that allows no eviction blocks
-every node drain (kubectl drain, Karpenter's consolidation). A whole-number minAvailable of at least the replicas
-does the same, so it is refused. Args: dict "name" (values key) "values" (the component's values).
+every node drain (kubectl drain, Karpenter's consolidation). A whole-number minAvailable of at least the replicas, or
+100%, does the same, so it is refused. Args: dict "name" (values key) "values" (the component's values).
 */}}
 {{- define "so.pdbSpec" -}}
 {{- $v := .values -}}
 {{- $min := $v.podDisruptionBudget.minAvailable -}}
-{{- if and (not (kindIs "string" $min)) (ge (int $min) (int $v.replicas)) (gt (int $v.replicas) 1) -}}
-{{- fail (printf "%s.podDisruptionBudget.minAvailable (%d) must be below %s.replicas (%d): a budget that allows no eviction blocks every node drain" .name (int $min) .name (int $v.replicas)) -}}
+{{- if and (gt (int $v.replicas) 1) (or (eq (toString $min) "100%") (and (not (kindIs "string" $min)) (ge (int $min) (int $v.replicas)))) -}}
+{{- fail (printf "%s.podDisruptionBudget.minAvailable (%v) must be below %s.replicas (%d): a budget that allows no eviction blocks every node drain" .name $min .name (int $v.replicas)) -}}
 {{- end -}}
 {{- if gt (int $v.replicas) 1 -}}
 minAvailable: {{ $min }}

@@ -153,7 +153,9 @@ function advisorDate(flags: Map<string, string[]>, dataDir: string | undefined):
   const date = single(flags, "advisor-as-of");
   if (date === undefined) return undefined;
   if (dataDir === undefined) throw new UsageError("--advisor-as-of dates the advisor file of --data DIR: give --data");
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(date)))
+  // a day that exists: Date.parse would roll 2025-02-30 over into March
+  const day = new Date(`${date}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(day.getTime()) || day.toISOString().slice(0, 10) !== date)
     throw new UsageError(`--advisor-as-of ${date}: not a date (YYYY-MM-DD)`);
   return date;
 }
