@@ -18,10 +18,10 @@ itWithSharedData(
       book,
       policy: { ...DEFAULT_POLICY, capacity: "on-demand" as const },
       lowerBound: true,
-      planBudgetMs: 100,
+      planBudgetMs: 60,
     };
     const once = await planOnce(input);
-    const twice = await planOnce({ ...input, planBudgetMs: 200 });
+    const twice = await planOnce({ ...input, planBudgetMs: 120 });
     expect(once.hourlyCostUsd).toBeGreaterThan(once.lowerBound!.hourlyUsd * 1.03);
     expect(twice.hourlyCostUsd).toBeLessThan(once.hourlyCostUsd);
     expect(twice.lowerBound!.hourlyUsd).toBeLessThan(once.lowerBound!.hourlyUsd);
