@@ -15,6 +15,7 @@ import {
   type ReconcileResult,
 } from "../../../src-shared/runtime/index.js";
 import type { AuditWriter } from "../../../src-shared/audit/types.js";
+import { canonicalJson } from "../../../src-shared/audit/chain.js";
 import type { KubeObject } from "../../../src-shared/kube/index.js";
 import {
   ScheduleSpecError,
@@ -160,8 +161,9 @@ function emptyPlan(): HibernationPlan {
   };
 }
 
+/** Equal as JSON whatever the key order: a real API server returns a custom resource's keys sorted. */
 function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 /** A sleep or wake: the states, why (when not the schedule), and the capacity that went or returns. */

@@ -73,7 +73,9 @@ export function admitCustomResource(args: AdmitCustomResourceArgs): AdmitCustomR
       ...ratchet(validateCelRules({ object, oldObject: args.oldObject, schema: args.schema }), args.oldObject, object),
     );
   }
-  const result: AdmitCustomResourceResult = { object, causes, unknownFields };
+  // a real server stores a custom resource as a map and writes its keys sorted: code comparing its JSON as text must
+  // not pass here and fail there
+  const result: AdmitCustomResourceResult = { object: sortedKeys(object) as typeof object, causes, unknownFields };
   if (causes.length > 0)
     result.message = invalidMessage({ kind: args.kind, group: args.group, name: args.name, causes });
   return result;
@@ -107,4 +109,16 @@ export function crdVersionSchema(crd: unknown, version: string): JsonSchemaProps
   const entry = versions.find((v) => isPlainObject(v) && v.name === version);
   const schema = isPlainObject(entry) && isPlainObject(entry.schema) ? entry.schema.openAPIV3Schema : undefined;
   return isPlainObject(schema) ? (schema as JsonSchemaProps) : undefined;
+}
+
+/** The value with every object's keys in sorted order, as Go's encoding/json writes a map. */
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value === null || typeof value !== "object") return value;
+  const record = value as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .map((k) => [k, sortedKeys(record[k])]),
+  );
 }
