@@ -98,7 +98,7 @@ describe("server-side apply", () => {
     );
   });
 
-  it("takes a resourceVersion in the applied configuration as a precondition: a stale one is a 409", async () => {
+  it("takes a resourceVersion in the applied configuration as a precondition on an existing object: a stale one is a 409", async () => {
     const first = (await apply(configMap("ssa-rv", { a: "1" }), "ctl")) as any;
     const second = (await apply(configMap("ssa-rv", { a: "2" }), "ctl")) as any;
     const stale = configMap("ssa-rv", { a: "3" });
@@ -109,6 +109,12 @@ describe("server-side apply", () => {
     const current = configMap("ssa-rv", { a: "4" });
     current.metadata!.resourceVersion = second.metadata.resourceVersion;
     expect(((await apply(current, "ctl")) as any).data).toEqual({ a: "4" });
+    // an apply that creates checks none, as upstream's create path: the object is made with a resourceVersion of its own
+    const absent = configMap("ssa-rv-absent", { a: "1" });
+    absent.metadata!.resourceVersion = first.metadata.resourceVersion;
+    const created = (await apply(absent, "ctl")) as any;
+    expect(created.data).toEqual({ a: "1" });
+    expect(created.metadata.resourceVersion).not.toBe(first.metadata.resourceVersion);
   });
 
   it("an identical re-apply is a no-op: same resourceVersion and managedFields", async () => {

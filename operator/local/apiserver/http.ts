@@ -622,9 +622,10 @@ export class ApiHttpHandler {
         `the name of the object (${String(applied.metadata.name)}) does not match the name on the URL (${route.name!})`,
       );
     }
-    // A resourceVersion in the applied configuration is a precondition, as upstream: a stale one is a conflict.
+    // A resourceVersion in the applied configuration is a precondition on an existing object, as upstream: a stale one
+    // is a conflict. An apply that creates checks none (upstream's create path clears it), so a missing object is made.
     const appliedRv = applied.metadata?.resourceVersion;
-    if (typeof appliedRv === "string" && appliedRv !== "" && appliedRv !== a.cur?.metadata?.resourceVersion)
+    if (a.cur && typeof appliedRv === "string" && appliedRv !== "" && appliedRv !== a.cur.metadata?.resourceVersion)
       throw conflict(rt, route.name!);
     const merged = this.hooks.apply({
       current: a.cur ? present(a.cur, rt, version) : undefined,
