@@ -256,6 +256,51 @@ describe("an update that changes nothing keeps the resourceVersion", () => {
   });
 });
 
+describe("Leases update as upstream's strategy has them", () => {
+  const leases = "/apis/coordination.k8s.io/v1/namespaces/sem/leases";
+  it("a PUT of one that does not exist creates it (201); one without a resourceVersion is refused, a ConfigMap's not", async () => {
+    const made = await server.request("PUT", `${leases}/l1`, {
+      body: {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name: "l1" },
+        spec: { holderIdentity: "a" },
+      },
+    });
+    expect(made.status).toBe(201);
+    expect(made.json.spec.holderIdentity).toBe("a");
+    const blind = await server.request("PUT", `${leases}/l1`, {
+      body: {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name: "l1" },
+        spec: { holderIdentity: "b" },
+      },
+    });
+    expect(blind.status).toBe(422);
+    expect(blind.json.message).toContain("must be specified for an update");
+    const guarded = await server.request("PUT", `${leases}/l1`, {
+      body: { ...made.json, spec: { holderIdentity: "b" } },
+    });
+    expect(guarded.status).toBe(200);
+    expect(guarded.json.spec.holderIdentity).toBe("b");
+    const cm = await server.request("POST", "/api/v1/namespaces/sem/configmaps", {
+      body: { metadata: { name: "cm-u" } },
+    });
+    const unconditional = await server.request("PUT", "/api/v1/namespaces/sem/configmaps/cm-u", {
+      body: { metadata: { name: "cm-u" }, data: { a: "1" } },
+    });
+    expect([cm.status, unconditional.status]).toEqual([201, 200]);
+    expect(
+      (
+        await server.request("PUT", "/api/v1/namespaces/sem/configmaps/cm-none", {
+          body: { metadata: { name: "cm-none" } },
+        })
+      ).status,
+    ).toBe(404);
+  });
+});
+
 describe("ConfigMaps and Secrets hold at most 1 MiB of values (core.MaxSecretSize)", () => {
   const MiB = 1024 * 1024;
   const configMaps = "/api/v1/namespaces/sem/configmaps";

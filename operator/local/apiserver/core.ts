@@ -241,7 +241,12 @@ export class ApiCore {
       throw badRequest(`the name of the object (${String(im.name)}) does not match the name on the URL (${name})`);
     }
     im.name = name;
-    const cur = this.get(rt, ctx.namespace, name);
+    // Leases, as upstream's strategy: a PUT of one that does not exist creates it, and one without a resourceVersion
+    // is refused (custom resources as well)
+    const lease = rt.group === "coordination.k8s.io" && rt.kind === "Lease";
+    const existing = lease && !subresource ? this.tryGet(rt, ctx.namespace, name) : undefined;
+    if (lease && !subresource && !existing) return this.create({ ...ctx, verb: "update" }, { ...incoming, metadata: im });
+    const cur = existing ?? this.get(rt, ctx.namespace, name);
     if (
       im.resourceVersion !== undefined &&
       im.resourceVersion !== "" &&
@@ -249,7 +254,7 @@ export class ApiCore {
     ) {
       throw conflict(rt, name);
     }
-    if ((im.resourceVersion === undefined || im.resourceVersion === "") && rt.crd) {
+    if ((im.resourceVersion === undefined || im.resourceVersion === "") && (rt.crd || lease)) {
       throw invalid(rt, name, [
         {
           reason: "FieldValueInvalid",

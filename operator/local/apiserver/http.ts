@@ -543,8 +543,10 @@ export class ApiHttpHandler {
       return;
     }
     if (route.subresource && route.subresource !== "status") throw methodNotAllowed();
+    // a PUT that creates (a Lease's) answers 201, as upstream
+    const existed = this.core.tryGet(route.rt, route.namespace, route.name) !== undefined;
     const updated = this.core.update(ctx, route.name, body, route.subresource as "status" | undefined);
-    this.send(res, 200, present(updated, route.rt, route.version), format);
+    this.send(res, existed ? 200 : 201, present(updated, route.rt, route.version), format);
   }
 
   private patch(
