@@ -245,7 +245,8 @@ export class ApiCore {
     // is refused (custom resources as well)
     const lease = rt.group === "coordination.k8s.io" && rt.kind === "Lease";
     const existing = lease && !subresource ? this.tryGet(rt, ctx.namespace, name) : undefined;
-    if (lease && !subresource && !existing) return this.create({ ...ctx, verb: "update" }, { ...incoming, metadata: im });
+    if (lease && !subresource && !existing)
+      return this.create({ ...ctx, verb: "update" }, { ...incoming, metadata: im });
     const cur = existing ?? this.get(rt, ctx.namespace, name);
     if (
       im.resourceVersion !== undefined &&
