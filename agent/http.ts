@@ -16,7 +16,10 @@ export interface HttpResponse {
   text: string;
 }
 
-/** The largest answer read (16 MiB): a poll carries at most the agent's free slots' actions, each under 1.5 MiB. */
+/**
+ * The largest answer read (16 MiB): a poll's actions are a few KiB each (an apply's manifest the largest), so no answer
+ * of the facade's comes near it, and one that does would exhaust the agent's heap before it could be refused.
+ */
 export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /** Sends the request on a fresh connection (no idle sockets to race a server's keep-alive timeout) and reads the body. */
