@@ -628,17 +628,10 @@ function checkNoNewFinalizers(rt: ResourceType, cur: KubeObject, next: KubeObjec
   ]);
 }
 
-/**
- * generation + 1 when anything outside metadata (and status, when it is a subresource or a built-in) changed; for a
- * Deployment also when its annotations did (upstream's strategy: they are copied to its ReplicaSets).
- */
+/** generation + 1 when anything outside metadata (and status, when it is a subresource or a built-in) changed. */
 function nextGeneration(rt: ResourceType, version: string, cur: KubeObject, next: KubeObject): number {
   const withoutStatus = hasStatusSubresource(rt, version) || !rt.crd;
-  const annotated =
-    rt.group === "apps" &&
-    rt.kind === "Deployment" &&
-    !deepEqual(cur.metadata?.annotations ?? {}, next.metadata?.annotations ?? {});
-  const changed = annotated || !deepEqual(specPart(cur, withoutStatus), specPart(next, withoutStatus));
+  const changed = !deepEqual(specPart(cur, withoutStatus), specPart(next, withoutStatus));
   return ((cur.metadata?.generation as number | undefined) ?? 1) + (changed ? 1 : 0);
 }
 
