@@ -724,14 +724,16 @@ describe("what a poll hands out", () => {
   });
 
   it("a malformed action fails with the reason, and the others of its poll still run", async () => {
-    const bad = await action({ type: "cordon", target: { kind: "Node", name: "n2" } });
+    // the rewrite is in place before the action exists: the agent polls every 100 ms
+    const bad = "malformed-cordon";
+    proxy.rewrite = (pending) => ({
+      actions: pending.actions.map((a: any) => (a.id === bad ? { ...a, timeout_seconds: 1e13 } : a)),
+    });
+    await action({ type: "cordon", target: { kind: "Node", name: "n2" } }, bad);
     const good = await action({
       type: "label",
       target: { kind: "Node", name: "n2" },
       params: { labels: { poll: "ok" } },
-    });
-    proxy.rewrite = (pending) => ({
-      actions: pending.actions.map((a: any) => (a.id === bad ? { ...a, timeout_seconds: 1e13 } : a)),
     });
     try {
       expect((await finished(good)).phase).toBe("Succeeded");
