@@ -1,5 +1,5 @@
 // Field sets of structured-merge-diff: paths to owned fields, fieldsV1 encoding, and value lookup/removal by path.
-import { isPlainObject } from "../schema/types.js";
+import { isPlainObject, sortedKeys } from "../schema/types.js";
 import type { TypeInfo } from "./typeinfo.js";
 
 /** One path element in fieldsV1 syntax: `f:name`, `k:{"name":"x"}`, `v:"value"` or `i:3`. */
@@ -96,14 +96,8 @@ export function toFieldsV1(set: Set<string>): Record<string, unknown> {
     members.push(node);
   }
   for (const node of members) if (!("." in node) && Object.keys(node).length > 0) node["."] = {};
-  return sortTree(root);
-}
-
-/** Keys in code-unit order: "." comes before every `f:`, `k:`, `v:` and `i:` element. */
-function sortTree(node: Record<string, any>): Record<string, any> {
-  const out: Record<string, any> = {};
-  for (const k of Object.keys(node).sort()) out[k] = sortTree(node[k]);
-  return out;
+  // keys in code-unit order: "." comes before every `f:`, `k:`, `v:` and `i:` element
+  return sortedKeys(root) as Record<string, unknown>;
 }
 
 /** Decodes fieldsV1 back to a field set. */

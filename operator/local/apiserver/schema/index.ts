@@ -3,7 +3,7 @@ import { hasCelRules, validateCelRules } from "./cel.js";
 import { invalidMessage } from "./errors.js";
 import { applyDefaults, pruneUnknownFields } from "./prune.js";
 import { ratchet } from "./ratchet.js";
-import { isPlainObject, type Cause, type JsonObject, type JsonSchemaProps } from "./types.js";
+import { isPlainObject, sortedKeys, type Cause, type JsonObject, type JsonSchemaProps } from "./types.js";
 import { validateValue } from "./validate.js";
 
 export type { Cause, CauseReason, JsonObject, JsonSchemaProps, JsonValue, ValidationRule } from "./types.js";
@@ -109,16 +109,4 @@ export function crdVersionSchema(crd: unknown, version: string): JsonSchemaProps
   const entry = versions.find((v) => isPlainObject(v) && v.name === version);
   const schema = isPlainObject(entry) && isPlainObject(entry.schema) ? entry.schema.openAPIV3Schema : undefined;
   return isPlainObject(schema) ? (schema as JsonSchemaProps) : undefined;
-}
-
-/** The value with every object's keys in sorted order, as Go's encoding/json writes a map. */
-function sortedKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortedKeys);
-  if (value === null || typeof value !== "object") return value;
-  const record = value as Record<string, unknown>;
-  return Object.fromEntries(
-    Object.keys(record)
-      .sort()
-      .map((k) => [k, sortedKeys(record[k])]),
-  );
 }
