@@ -8,6 +8,7 @@ import type {
   PendingAction,
 } from "../src-shared/agent/protocol.js";
 import { httpRequest } from "./http.js";
+import { ACTION_TIMEOUT_SECONDS_MAX, PENDING_ACTIONS_LIMIT_MAX } from "../src-shared/agent/action-limits.js";
 import { gzipSync } from "node:zlib";
 
 /** A non-2xx answer (status kept: 401 re-reads the token, 409 drops a stale result) or a network failure (status 0). */
@@ -35,9 +36,6 @@ export interface FacadeClient {
   result(actionId: string, result: ActionResult): Promise<ActionResultResponse>;
 }
 
-/** The longest attempt an AgentAction may ask for (its CRD's maximum timeoutSeconds). */
-const MAX_ACTION_SECONDS = 86_400;
-
 // The facade's answers (src-shared/agent/protocol.ts) checked again with zod/mini: the classic-zod schemas there
 // would load all of zod into the agent. Fields a newer facade adds pass through.
 const HeartbeatAnswer = z.looseObject({
@@ -62,8 +60,8 @@ const PendingEntry = z.looseObject({
   lease_expires_at: z.string(),
   deadline: z.string(),
   // the AgentAction CRD's own limit on timeoutSeconds; the lease adds a margin to it
-  timeout_seconds: z.number().check(z.positive(), z.maximum(MAX_ACTION_SECONDS)),
-  lease_seconds: z.number().check(z.positive(), z.maximum(2 * MAX_ACTION_SECONDS)),
+  timeout_seconds: z.number().check(z.positive(), z.maximum(ACTION_TIMEOUT_SECONDS_MAX)),
+  lease_seconds: z.number().check(z.positive(), z.maximum(2 * ACTION_TIMEOUT_SECONDS_MAX)),
 });
 const PendingAnswer = z.object({ actions: z.array(z.unknown()) });
 const ResultAnswer = z.looseObject({
@@ -137,7 +135,7 @@ export function createFacadeClient(opts: {
   return {
     heartbeat: async (body) => parsed(HeartbeatAnswer, await send("POST", "/heartbeat", body), "heartbeat"),
     pending: async (limit) => {
-      const query = `?limit=${Math.max(1, Math.min(MAX_PENDING_LIMIT, Math.floor(limit)))}`;
+      const query = `?limit=${Math.max(1, Math.min(PENDING_ACTIONS_LIMIT_MAX, Math.floor(limit)))}`;
       const { actions } = parsed<{ actions: unknown[] }>(
         PendingAnswer,
         await send("GET", `/actions/pending${query}`),
@@ -149,9 +147,6 @@ export function createFacadeClient(opts: {
       parsed(ResultAnswer, await send("POST", `/actions/${encodeURIComponent(id)}/result`, result), "result"),
   };
 }
-
-/** The facade's largest `limit` for one poll. */
-const MAX_PENDING_LIMIT = 100;
 
 function sortPending(entries: unknown[]): { actions: PendingAction[]; malformed: MalformedAction[] } {
   const actions: PendingAction[] = [];

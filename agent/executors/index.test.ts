@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import type { KubeClient } from "../../src-shared/kube/client.js";
 import { pendingAction } from "../../test/support/agent.js";
-import { execute, MAX_RESULT_MESSAGE } from "./index.js";
+import { ACTION_RESULT_MESSAGE_MAX } from "../../src-shared/agent/action-limits.js";
+import { execute } from "./index.js";
 
 /** A client whose every read fails after `ms` with `message`. */
 function failingClient(message: string, ms = 20): KubeClient {
@@ -37,12 +38,12 @@ describe("execute", () => {
 
   it("cuts a message longer than the facade records, saying so", async () => {
     const outcome = await execute({
-      client: failingClient(`bad value ${"x".repeat(3 * MAX_RESULT_MESSAGE)}`),
+      client: failingClient(`bad value ${"x".repeat(3 * ACTION_RESULT_MESSAGE_MAX)}`),
       action: pendingAction("cordon", node),
       deadlineMs: Date.now() + 5000,
     });
     expect(outcome.status).toBe("failed");
-    expect(outcome.message.length).toBe(MAX_RESULT_MESSAGE);
+    expect(outcome.message.length).toBe(ACTION_RESULT_MESSAGE_MAX);
     expect(outcome.message).toMatch(/^executor error: bad value x+ … \(cut\)$/);
   });
 });

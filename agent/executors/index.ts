@@ -1,5 +1,6 @@
 // The executor registry: action type -> executor; an unknown type or a thrown error becomes a failed result.
 import { KubeApiError } from "../../src-shared/kube/client.js";
+import { ACTION_RESULT_MESSAGE_MAX } from "../../src-shared/agent/action-limits.js";
 import { apply } from "./apply.js";
 import { drain } from "./drain.js";
 import { annotate, deleteObject, label, patch } from "./metadata.js";
@@ -27,14 +28,11 @@ function failure(err: unknown): ExecOutcome {
   return { status: "failed", message: `executor error: ${err instanceof Error ? err.message : String(err)}` };
 }
 
-/** The longest result message the facade records (the protocol's limit); longer ones are cut, never refused. */
-export const MAX_RESULT_MESSAGE = 4096;
-
 /** The outcome with its message cut to what the facade records: a refused result would leave the action to run again. */
 function recordable(outcome: ExecOutcome): ExecOutcome {
-  if (outcome.message.length <= MAX_RESULT_MESSAGE) return outcome;
+  if (outcome.message.length <= ACTION_RESULT_MESSAGE_MAX) return outcome;
   const marker = " … (cut)";
-  return { ...outcome, message: outcome.message.slice(0, MAX_RESULT_MESSAGE - marker.length) + marker };
+  return { ...outcome, message: outcome.message.slice(0, ACTION_RESULT_MESSAGE_MAX - marker.length) + marker };
 }
 
 /** A refusal before anything runs: an action aimed at the agent's own namespace, or a type this agent does not know. */

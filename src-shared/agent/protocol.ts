@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from "../unicode.js";
 import { NOTICES_ACCEPTED_PER_HEARTBEAT } from "./notice-kinds.js";
+import { ACTION_RESULT_MESSAGE_MAX } from "./action-limits.js";
 import { parseQuantity } from "../fleet/quantity.js";
 
 /** What a Kubernetes quantity's int64 holds: a node reporting more (or an exponent past a double, 9e999) is no node. */
@@ -209,7 +210,7 @@ export function nestingDepth(value: unknown): number {
 export const ActionResult = z.object({
   attempt: z.number().int().min(1),
   status: z.enum(["succeeded", "failed"]),
-  message: z.string().max(4096).optional(),
+  message: z.string().max(ACTION_RESULT_MESSAGE_MAX).optional(),
   data: z
     .record(z.string(), z.unknown())
     .refine((d) => nestingDepth(d) <= RESULT_DATA_MAX_DEPTH, {

@@ -1,6 +1,7 @@
 // AgentAction: one idempotent unit of work for a cluster's agent (cordon, drain, scale, apply...), executed at least once.
 import { z } from "zod";
 import { ClusterRef, Conditions, ObservedGeneration, defineKind, rfc3339 } from "./common.js";
+import { ACTION_TIMEOUT_SECONDS_MAX } from "../agent/action-limits.js";
 
 export const AGENT_ACTION_TYPES = [
   "cordon",
@@ -44,7 +45,7 @@ export const AgentActionSpec = z
       .number()
       .int()
       .min(1)
-      .max(86_400)
+      .max(ACTION_TIMEOUT_SECONDS_MAX)
       .optional()
       .describe("How long the agent may work on one attempt (default by type: drain 300, others 60); the lease covers it."),
   })

@@ -10,6 +10,7 @@ import {
 } from "../../../src-shared/agent/protocol.js";
 import { agentLeaseName, livenessEndsMs, type LeaseView } from "../../../src-shared/agent/snapshot.js";
 import { belongsTo } from "../../../src-shared/agent/placement.js";
+import { PENDING_ACTIONS_LIMIT_MAX } from "../../../src-shared/agent/action-limits.js";
 import { objectName, type AgentAction, type ManagedCluster } from "../../../src-shared/crds/index.js";
 import type { KubeObject } from "../../../src-shared/kube/index.js";
 import { defineRoute, type RouteDef } from "../http.js";
@@ -70,7 +71,7 @@ const pendingActions = ({ scope, agent }: AgentRouteServices): RouteDef =>
     tags: ["agent"],
     auth: "agent",
     params: IdParams,
-    query: z.object({ limit: z.coerce.number().int().min(1).max(100).optional() }).strict(),
+    query: z.object({ limit: z.coerce.number().int().min(1).max(PENDING_ACTIONS_LIMIT_MAX).optional() }).strict(),
     response: PendingActionsResponse,
     handler: async (ctx) => {
       const rc = scope.context(ctx.auth);
