@@ -5,7 +5,7 @@ import type { ManagedClusterStatus } from "../crds/managedcluster.js";
 import { NOTICE_MAX_AHEAD_MS, NOTICE_WINDOW_MS, noticeTimeMs } from "../agent/notice-kinds.js";
 import { podRequest } from "./pod-request.js";
 import { cpuMillicores, memoryMiB } from "./quantity.js";
-import { oldestAsOf } from "../pricing/freshness.js";
+import { knownAsOf, oldestAsOf } from "../pricing/freshness.js";
 import { HOURS_PER_MONTH } from "../pricing/types.js";
 
 export { HOURS_PER_MONTH };
@@ -236,8 +236,7 @@ export function unpricedReason(unpriced: readonly string[], nodeCount: number, n
 
 /** The oldest of these dates; null when there is none or one is undated (the figures' date is then unknown). */
 function oldest(dates: string[]): string | null {
-  const asOf = oldestAsOf(dates);
-  return asOf === undefined || asOf === "unknown" ? null : asOf;
+  return knownAsOf(oldestAsOf(dates));
 }
 
 function ratio(part: number, whole: number): number | null {
@@ -445,7 +444,7 @@ function statusMoney(status: ReportedStatus): MoneyFigures {
   const prices = status.prices;
   const provenance = {
     priceSources: prices ? prices.source.split("+") : [],
-    pricesAsOf: prices && prices.asOf !== "unknown" ? prices.asOf : null,
+    pricesAsOf: knownAsOf(prices?.asOf),
     pricesStale: prices ? prices.stale === true : null,
   };
   const monthly = status.monthlyCostUsd;

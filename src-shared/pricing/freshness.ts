@@ -29,6 +29,11 @@ export function asOfMs(asOf: string): number {
   return Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(asOf) ? `${asOf}T00:00:00Z` : asOf);
 }
 
+/** A price date as an answer shows it: null where it is absent or the "unknown" of an undated price. */
+export function knownAsOf(asOf: string | undefined): string | null {
+  return asOf === undefined || asOf === "unknown" ? null : asOf;
+}
+
 /**
  * What a figure made from prices of these dates is as of: the oldest, "unknown" when any cannot be read (an undated
  * price may be older than every dated one), undefined when there is none.

@@ -19,6 +19,7 @@ import { TemplateSummary, templateSummary } from "./templates.js";
 import { defaultOf } from "../services/templates.js";
 import { plainText } from "../text.js";
 import type { AgentImage } from "../config.js";
+import { knownAsOf } from "../../../src-shared/pricing/freshness.js";
 
 // The annotations are the ManagedCluster's (src-shared/crds), shared with the operator's replan controller.
 export { REPLAN_ANNOTATION, REPLAN_AT_ANNOTATION, REPLAN_DONE_ANNOTATION };
@@ -183,8 +184,7 @@ function outcome(p: LastPlan | undefined, isStale: (asOf: string) => boolean): O
     pods_planned: orNull(p.podsPlanned),
     unplaced_pods: orNull(p.unplacedPods),
     price_source: p.prices ? p.prices.source : null,
-    // an undated price book is a null date here, not the status's "unknown"
-    prices_as_of: p.prices && p.prices.asOf !== "unknown" ? p.prices.asOf : null,
+    prices_as_of: knownAsOf(p.prices?.asOf),
     prices_stale: p.prices ? isStale(p.prices.asOf) : null,
   };
 }

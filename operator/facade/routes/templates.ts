@@ -23,6 +23,7 @@ import {
 } from "../services/templates.js";
 import { ClusterId, IdParams } from "./shared.js";
 import { plainText } from "../text.js";
+import { knownAsOf } from "../../../src-shared/pricing/freshness.js";
 
 /** A template at a glance: GET /clusters/{id} lists these as node_groups; the template endpoints add the rest. */
 export const TemplateSummary = z.object({
@@ -64,9 +65,13 @@ const TemplateView = TemplateSummary.extend({
 function instanceTypesView(t: NodeTemplate): z.infer<typeof TemplateView>["instance_types"] {
   const it = t.status?.instanceTypes;
   if (!it) return null;
-  // an undated price is null here, not the status's "unknown"
-  const asOf = it.asOf === undefined || it.asOf === "unknown" ? null : it.asOf;
-  return { count: it.count, cheapest: it.cheapest, dearest: it.dearest, as_of: asOf, price_source: it.source ?? null };
+  return {
+    count: it.count,
+    cheapest: it.cheapest,
+    dearest: it.dearest,
+    as_of: knownAsOf(it.asOf),
+    price_source: it.source ?? null,
+  };
 }
 
 /**
