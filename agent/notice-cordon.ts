@@ -4,11 +4,10 @@
 import type { V1Node } from "@kubernetes/client-node";
 import type { KubeClient, KubeObject } from "../src-shared/kube/client.js";
 import { AGENT_FIELD_MANAGER } from "./executors/fields.js";
+import { nodeRef } from "./executors/node.js";
 
 /** On a node this agent cordoned for a notice: the notice's kind. */
 export const NOTICE_CORDON_ANNOTATION = "agent.spotoptimizer.io/cordoned-for";
-
-const nodeRef = (name: string) => ({ apiVersion: "v1", kind: "Node", name });
 
 /** Cordons the node for a notice and marks it so, guarded by its resourceVersion; a node cordoned already stays unmarked. */
 export async function cordonForNotice(client: KubeClient, name: string, kind: string): Promise<void> {

@@ -6,6 +6,7 @@ import type { V1Node } from "@kubernetes/client-node";
 import type { KubeClient, KubeObject } from "../src-shared/kube/client.js";
 import { imdsInstanceAction, NOTICE_AT_ANNOTATION, NOTICE_TAINT } from "./interruptions.js";
 import { AGENT_FIELD_MANAGER } from "./executors/fields.js";
+import { nodeRef } from "./executors/node.js";
 import { nextDelayMs } from "./agent.js";
 
 export interface NoticeWatcherOptions {
@@ -75,7 +76,7 @@ export class NoticeWatcher {
 
 /** Adds the notice taint (NoSchedule) and its time to the node, guarded by its resourceVersion; true once it holds. */
 export async function taintNode(client: KubeClient, name: string, at: string): Promise<boolean> {
-  const ref = { apiVersion: "v1", kind: "Node", name };
+  const ref = nodeRef(name);
   const node = await client.get<KubeObject & V1Node>(ref);
   const taints = node.spec?.taints ?? [];
   if (taints.some((t) => t.key === NOTICE_TAINT)) return true;

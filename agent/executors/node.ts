@@ -4,7 +4,7 @@ import type { KubeClient, KubeObject } from "../../src-shared/kube/client.js";
 import { ActionError, ok, requireKind, type Executor } from "./types.js";
 import { AGENT_FIELD_MANAGER } from "./fields.js";
 
-const nodeRef = (name: string): { apiVersion: string; kind: string; name: string } => ({
+export const nodeRef = (name: string): { apiVersion: string; kind: string; name: string } => ({
   apiVersion: "v1",
   kind: "Node",
   name,
